@@ -1,0 +1,47 @@
+"""Heyi (合一): group purchasing, inventory, standard costing and credit.
+
+``create_app`` is the application factory (``flask --app erp run``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.config import Settings
+from erp.db import make_engine, make_session_factory
+
+
+@dataclass
+class ErpExtension:
+    """What the app holds for the request layer: settings, engine and session factory."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
+    """Build the Flask application: database, API with its blueprints, commands."""
+    from erp import models  # noqa: F401 - every table is mapped before the first query
+    from erp.auth.api import blp as auth_blp
+    from erp.cli import register_commands
+    from erp.costing.api import blp as costing_blp
+    from erp.credit.api import blp as credit_blp
+    from erp.inventory.api import blp as inventory_blp
+    from erp.masterdata.api import blp as masterdata_blp
+    from erp.purchasing.api import blp as purchasing_blp
+    from erp.web import init_web
+
+    settings = settings or Settings()
+    app = Flask(__name__, instance_relative_config=True)
+    engine = engine or make_engine(settings.database_url, echo=settings.sql_echo)
+    app.extensions["erp"] = ErpExtension(settings, engine, make_session_factory(engine))
+    api = init_web(app)
+    for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp):
+        api.register_blueprint(blueprint)
+    register_commands(app)
+    return app

@@ -1,0 +1,237 @@
+"""Sign-in, bearer tokens and user administration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from erp.auth.models import ApiToken, User, UserCompany, UserWarehouse
+from erp.auth.roles import GROUP_ROLES, Actor, Role, role_scope_is_consistent
+from erp.db import utcnow
+from erp.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from erp.masterdata.models import Company, Warehouse
+
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the username is unknown, so that a wrong username and a wrong
+    password take the same time."""
+    return generate_password_hash("not-a-password", method="scrypt")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: dt.datetime
+    user_id: int
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str, method: str = "scrypt") -> str:
+    """A salted hash of ``password`` (werkzeug's scrypt by default)."""
+    return generate_password_hash(password, method=method)
+
+
+def issue_token(session: Session, user_id: int, *, ttl_minutes: int) -> IssuedToken:
+    """Create a new bearer token for ``user_id`` valid for ``ttl_minutes``."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + dt.timedelta(minutes=ttl_minutes)
+    session.add(ApiToken(user_id=user_id, token_digest=_digest(token), expires_at=expires_at))
+    session.flush()
+    return IssuedToken(token=token, expires_at=expires_at, user_id=user_id)
+
+
+def sign_in(session: Session, username: str, password: str, *, ttl_minutes: int) -> IssuedToken:
+    """Exchange a username and password for a bearer token."""
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not password_ok or not user.active:
+        raise Unauthenticated("unknown user, wrong password or inactive user", slug="bad-credentials")
+    return issue_token(session, user.id, ttl_minutes=ttl_minutes)
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    """The actor a bearer token stands for; 401 if it is unknown, expired or revoked."""
+    row = session.execute(
+        select(User, ApiToken.expires_at, ApiToken.revoked_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_digest == _digest(token))
+    ).one_or_none()
+    if row is None:
+        raise Unauthenticated("the bearer token is not known", slug="invalid-token")
+    user, expires_at, revoked_at = row
+    if revoked_at is not None:
+        raise Unauthenticated("the bearer token has been revoked", slug="invalid-token")
+    if expires_at <= utcnow():
+        raise Unauthenticated("the bearer token has expired", slug="invalid-token")
+    if not user.active:
+        raise Unauthenticated("the user is inactive", slug="invalid-token")
+    return actor_for_user(user)
+
+
+def actor_for_user(user: User) -> Actor:
+    """The ``Actor`` for a loaded user."""
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        group_wide=user.group_wide,
+        company_ids=frozenset(user.company_ids),
+        warehouse_ids=frozenset(user.warehouse_ids),
+    )
+
+
+def revoke_token(session: Session, token: str) -> None:
+    """Revoke a token (sign out); later calls with it get 401."""
+    api_token = session.scalars(
+        select(ApiToken).where(ApiToken.token_digest == _digest(token))
+    ).one_or_none()
+    if api_token is None:
+        raise NotFound("token not found")
+    if api_token.revoked_at is None:
+        api_token.revoked_at = utcnow()
+
+
+def revoke_user_tokens(session: Session, actor: Actor, user_id: int) -> int:
+    """Revoke every live token of a user (an admin locking someone out); returns how many."""
+    actor.require_role(Role.ADMIN, action="revoking a user's tokens")
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for api_token in tokens:
+        api_token.revoked_at = now
+    return len(tokens)
+
+
+def _check_scope(
+    session: Session,
+    role: Role,
+    group_wide: bool,
+    company_ids: Sequence[int],
+    warehouse_ids: Sequence[int],
+) -> None:
+    if role in GROUP_ROLES:
+        group_wide = True
+    problem = role_scope_is_consistent(role, group_wide, company_ids)
+    if problem:
+        raise ValidationFailed.for_field("company_ids", problem)
+    if company_ids:
+        found = set(session.scalars(select(Company.id).where(Company.id.in_(company_ids))))
+        missing = sorted(set(company_ids) - found)
+        if missing:
+            raise ValidationFailed.for_field("company_ids", f"unknown companies {missing}")
+    if role == Role.CLERK and not warehouse_ids:
+        raise ValidationFailed.for_field("warehouse_ids", "a clerk needs at least one warehouse")
+    if role != Role.CLERK and warehouse_ids:
+        raise ValidationFailed.for_field("warehouse_ids", "only clerks are bound to warehouses")
+    if warehouse_ids:
+        owners: dict[int, int] = {
+            warehouse_id: company_id
+            for warehouse_id, company_id in session.execute(
+                select(Warehouse.id, Warehouse.company_id).where(Warehouse.id.in_(warehouse_ids))
+            )
+        }
+        missing = sorted(set(warehouse_ids) - set(owners))
+        if missing:
+            raise ValidationFailed.for_field("warehouse_ids", f"unknown warehouses {missing}")
+        foreign = sorted(w for w, c in owners.items() if c not in set(company_ids))
+        if foreign:
+            raise ValidationFailed.for_field(
+                "warehouse_ids", f"warehouses {foreign} belong to companies the user does not act for"
+            )
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    group_wide: bool = False,
+    company_ids: Sequence[int] = (),
+    warehouse_ids: Sequence[int] = (),
+    password_hash_method: str = "scrypt",
+) -> User:
+    """Create a user with a role and the companies (and warehouses) they act for."""
+    actor.require_role(Role.ADMIN, action="creating users")
+    if session.scalar(select(func.count()).select_from(User).where(User.username == username)):
+        raise Conflict(f"username {username!r} is taken", slug="duplicate-username")
+    group_wide = group_wide or role in GROUP_ROLES
+    _check_scope(session, role, group_wide, company_ids, warehouse_ids)
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password, password_hash_method),
+        role=role,
+        group_wide=group_wide,
+        companies=[UserCompany(company_id=c) for c in sorted(set(company_ids))],
+        warehouses=[UserWarehouse(warehouse_id=w) for w in sorted(set(warehouse_ids))],
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    """One user (admins see everyone; others only themselves)."""
+    if actor.role != Role.ADMIN and actor.user_id != user_id:
+        raise NotFound(f"user {user_id} not found")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def list_users(session: Session, actor: Actor, *, offset: int, limit: int) -> tuple[list[User], int]:
+    """All users, for admins."""
+    actor.require_role(Role.ADMIN, action="listing users")
+    total = session.scalar(select(func.count()).select_from(User)) or 0
+    users = session.scalars(select(User).order_by(User.id).offset(offset).limit(limit)).all()
+    return list(users), total
+
+
+def update_user(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    password_hash_method: str = "scrypt",
+    **changes: object,
+) -> User:
+    """Change a user's name, password, role, scope or active flag (admins only)."""
+    actor.require_role(Role.ADMIN, action="changing users")
+    user = get_user(session, actor, user_id)
+    role = Role(changes.get("role", user.role))  # type: ignore[arg-type]
+    group_wide = bool(changes.get("group_wide", user.group_wide)) or role in GROUP_ROLES
+    company_ids = list(changes.get("company_ids", user.company_ids))  # type: ignore[call-overload]
+    warehouse_ids = list(changes.get("warehouse_ids", user.warehouse_ids))  # type: ignore[call-overload]
+    _check_scope(session, role, group_wide, company_ids, warehouse_ids)
+    user.role = role
+    user.group_wide = group_wide
+    if "display_name" in changes:
+        user.display_name = str(changes["display_name"])
+    if "password" in changes:
+        user.password_hash = hash_password(str(changes["password"]), password_hash_method)
+    if "active" in changes:
+        user.active = bool(changes["active"])
+    if "company_ids" in changes:
+        user.companies = [UserCompany(company_id=c) for c in sorted(set(company_ids))]
+    if "warehouse_ids" in changes:
+        user.warehouses = [UserWarehouse(warehouse_id=w) for w in sorted(set(warehouse_ids))]
+    session.flush()
+    return user

@@ -1,0 +1,48 @@
+"""Configuration read from the environment, with zero-setup defaults.
+
+Every setting has a default that works on a fresh clone: the database is a SQLite file
+under ``instance/``. Production sets ``ERP_DATABASE_URL`` to PostgreSQL
+(``postgresql+psycopg://user@host/db``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "erp.sqlite3"
+
+
+def default_database_url() -> str:
+    """The database URL from ``ERP_DATABASE_URL``, else the SQLite file under instance/."""
+    url = os.environ.get("ERP_DATABASE_URL")
+    if url:
+        return url
+    DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Business and technical settings; tests and deployments override fields."""
+
+    database_url: str = field(default_factory=default_database_url)
+    # Bearer tokens expire; a stolen token is useful for a working day at most.
+    token_ttl_minutes: int = int(os.environ.get("ERP_TOKEN_TTL_MINUTES", "480"))
+    # Orders above this value wait for a purchasing manager (companies may override).
+    default_approval_threshold: Decimal = Decimal(os.environ.get("ERP_APPROVAL_THRESHOLD", "200000"))
+    # A receipt whose batch has less remaining shelf life than this is refused
+    # (materials may set their own minimum).
+    default_min_remaining_shelf_life_days: int = int(
+        os.environ.get("ERP_MIN_REMAINING_SHELF_LIFE_DAYS", "30")
+    )
+    # Credit: from this share of the limit an action passes with a warning.
+    credit_warning_share: Decimal = Decimal(os.environ.get("ERP_CREDIT_WARNING_SHARE", "0.90"))
+    # Credit: the limit suggested for a customer with no history.
+    credit_starting_limit: Decimal = Decimal(os.environ.get("ERP_CREDIT_STARTING_LIMIT", "100000"))
+    # werkzeug password hash method; tests use a cheaper scrypt cost to stay fast.
+    password_hash_method: str = os.environ.get("ERP_PASSWORD_HASH_METHOD", "scrypt")
+    sql_echo: bool = os.environ.get("ERP_SQL_ECHO", "") == "1"

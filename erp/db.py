@@ -1,0 +1,160 @@
+"""Database plumbing: the declarative base, the project's column types, engines and sessions.
+
+Nothing here imports Flask: services, commands and benchmarks use the same engine setup.
+
+Money and quantities are ``Decimal`` end to end. The type map below is the one place
+that decides their precision:
+
+- ``Money``: Numeric(18, 2), CNY amounts as posted (rounded half-up to 0.01);
+- ``Quantity``: Numeric(18, 4), stock quantities in the material's unit;
+- ``UnitPrice``: Numeric(18, 6), contract and standard prices per unit (prices of
+  cheap packaging components need more than two places);
+- ``Rate``: Numeric(20, 10), ratios such as the material cost variance rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+Money = Annotated[Decimal, "money"]
+Quantity = Annotated[Decimal, "quantity"]
+UnitPrice = Annotated[Decimal, "unit_price"]
+Rate = Annotated[Decimal, "rate"]
+Code = Annotated[str, "code"]
+# Surrogate keys of high-volume tables (ledger, journal) are 64-bit on PostgreSQL;
+# SQLite only autoincrements a plain INTEGER PRIMARY KEY, which is 64-bit anyway.
+BigId = Annotated[int, "bigid"]
+
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware instants, stored as timestamptz on PostgreSQL and UTC text on SQLite.
+
+    SQLite has no time zones and hands back naive values; this type normalises both ways
+    so that code never compares a naive and an aware datetime.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use erp.db.utcnow()")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+MONEY = Numeric(18, 2)
+QUANTITY = Numeric(18, 4)
+UNIT_PRICE = Numeric(18, 6)
+RATE = Numeric(20, 10)
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+# Constraint names are fixed so that migrations written on one database apply to the other.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every Heyi table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        Money: MONEY,
+        Quantity: QUANTITY,
+        UnitPrice: UNIT_PRICE,
+        Rate: RATE,
+        Code: String(32),
+        BigId: BIG_ID,
+        dt.datetime: UTCDateTime(),
+    }
+
+
+def utcnow() -> dt.datetime:
+    """The current instant, timezone-aware (stored as timestamptz)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave: enforce foreign keys and serialise writers.
+
+    pysqlite's own transaction handling defers BEGIN until the first write, which lets two
+    requests read the same balance and both write. Starting every transaction with
+    BEGIN IMMEDIATE takes the database write lock up front, so on SQLite transactions run
+    one at a time (PostgreSQL uses row locks instead). This is SQLAlchemy's documented
+    recipe for pysqlite.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the project's per-dialect settings."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, echo=echo, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit, so responses can be dumped afterwards."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """An INSERT construct that supports ``on_conflict_do_*`` on the session's dialect."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"upsert is not implemented for {name}")
+
+
+def is_postgres(session: Session) -> bool:
+    """Whether the session talks to PostgreSQL (row locks and real concurrency)."""
+    return session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,113 @@
+"""HTTP endpoints of the group master: ``/api/v1/{segments,companies,warehouses,units,
+materials,suppliers,customers}``.
+
+Every kind of record gets the same six endpoints (list with filters and pagination,
+create, read, partial update, deactivate/reactivate, delete-if-unused), built by
+``catalog_routes`` from its catalog entry and schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
+
+from erp.masterdata import services
+from erp.masterdata import schemas as s
+from erp.masterdata.services import Catalog
+from erp.web import Blueprint, current_actor, request_session
+
+blp = Blueprint("masterdata", __name__, url_prefix="/api/v1", description="Group organisation and master data")
+
+
+def catalog_routes(
+    path: str,
+    catalog: Catalog,
+    schema: type[s.Schema],
+    filters: type[s.Schema],
+    *,
+    create: Any = None,
+) -> None:
+    """Register list/create/read/update/deactivate/reactivate/delete for one kind of record."""
+    label = catalog.label
+    create_service = create or services.create_record
+    patch_schema = schema(partial=True, exclude=("code",))
+
+    class Collection(MethodView):
+        @blp.arguments(filters, location="query")
+        @blp.response(200, schema(many=True))
+        @blp.paginate()
+        def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+            session = request_session()
+            with session.begin():
+                rows, total = services.list_records(
+                    session, current_actor(), catalog, query,
+                    offset=pagination_parameters.first_item, limit=pagination_parameters.page_size,
+                )
+            pagination_parameters.item_count = total
+            return rows
+
+        @blp.arguments(schema)
+        @blp.response(201, schema)
+        def post(self, data: dict[str, Any]) -> Any:
+            session = request_session()
+            with session.begin():
+                return create_service(session, current_actor(), catalog, data)
+
+    class Item(MethodView):
+        @blp.response(200, schema)
+        def get(self, record_id: int) -> Any:
+            session = request_session()
+            with session.begin():
+                return services.get_record(session, current_actor(), catalog, record_id)
+
+        @blp.arguments(patch_schema)
+        @blp.response(200, schema)
+        def patch(self, changes: dict[str, Any], record_id: int) -> Any:
+            session = request_session()
+            with session.begin():
+                return services.update_record(session, current_actor(), catalog, record_id, changes)
+
+        @blp.response(204)
+        def delete(self, record_id: int) -> None:
+            session = request_session()
+            with session.begin():
+                services.delete_record(session, current_actor(), catalog, record_id)
+
+    def set_active(active: bool) -> Any:
+        @blp.response(200, schema)
+        def view(record_id: int) -> Any:
+            session = request_session()
+            with session.begin():
+                return services.set_record_active(session, current_actor(), catalog, record_id, active)
+
+        return view
+
+    Collection.__doc__ = f"List or create {label} records."
+    Collection.get.__doc__ = f"List {label} records (filters, pagination)."
+    Collection.post.__doc__ = f"Create a {label}."
+    Item.get.__doc__ = f"Read one {label}."
+    Item.patch.__doc__ = f"Change fields of a {label} (the code is permanent)."
+    Item.delete.__doc__ = f"Delete a {label} nobody uses yet; one in use must be deactivated (409)."
+    blp.add_url_rule(f"/{path}", endpoint=f"{path}_collection", view_func=Collection)
+    blp.add_url_rule(f"/{path}/<int:record_id>", endpoint=f"{path}_item", view_func=Item)
+    deactivate = set_active(False)
+    deactivate.__doc__ = f"Deactivate a {label}: kept for history, no new business."
+    reactivate = set_active(True)
+    reactivate.__doc__ = f"Reactivate a deactivated {label}."
+    blp.route(f"/{path}/<int:record_id>/deactivate", methods=["POST"], endpoint=f"{path}_deactivate")(deactivate)
+    blp.route(f"/{path}/<int:record_id>/reactivate", methods=["POST"], endpoint=f"{path}_reactivate")(reactivate)
+
+
+def _create_segment(session: Any, actor: Any, catalog: Catalog, data: dict[str, Any]) -> Any:
+    return services.create_segment(session, actor, data)
+
+
+catalog_routes("segments", services.SEGMENTS, s.SegmentSchema, s.ListFilter, create=_create_segment)
+catalog_routes("companies", services.COMPANIES, s.CompanySchema, s.CompanyFilter)
+catalog_routes("warehouses", services.WAREHOUSES, s.WarehouseSchema, s.WarehouseFilter)
+catalog_routes("units", services.UNITS, s.UnitSchema, s.ListFilter)
+catalog_routes("materials", services.MATERIALS, s.MaterialSchema, s.MaterialFilter)
+catalog_routes("suppliers", services.SUPPLIERS, s.SupplierSchema, s.PartnerFilter)
+catalog_routes("customers", services.CUSTOMERS, s.CustomerSchema, s.PartnerFilter)

@@ -1,0 +1,203 @@
+"""Group-wide organisation and master data: one code per record for the whole group."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.db import Base, Code, Money, utcnow
+
+TEMPERATURE = Numeric(5, 1)
+PERCENT = Numeric(5, 2)
+
+
+def str_enum(enum_cls: type[StrEnum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint, no native PG type to migrate."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class MaterialType(StrEnum):
+    RAW = "raw"
+    PACKAGING = "packaging"
+    INTERMEDIATE = "intermediate"
+    FINISHED = "finished"
+    TRADE = "trade"
+
+
+class ProcurementScope(StrEnum):
+    """Who buys a material: the group's central purchasing, or each company locally."""
+
+    CENTRAL = "central"
+    LOCAL = "local"
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Group(Base, Timestamped):
+    """The holding: one row. Central purchasing is the group's own purchasing organisation."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+
+class Segment(Base, Timestamped):
+    """A business segment (APIs, finished formulations, distribution)."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    code: Mapped[Code] = mapped_column(unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Company(Base, Timestamped):
+    """A subsidiary: a legal entity, a costing unit and a local purchasing organisation."""
+
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # Purchase orders above this value wait for a purchasing manager; NULL means the
+    # group default from settings.
+    approval_threshold: Mapped[Money | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    segment: Mapped[Segment] = relationship(lazy="joined")
+
+
+class Warehouse(Base, Timestamped):
+    """A storage location of one company, with the conditions it can hold."""
+
+    __tablename__ = "warehouses"
+    __table_args__ = (
+        CheckConstraint("temp_min <= temp_max", name="temp_range"),
+        CheckConstraint("max_humidity > 0 AND max_humidity <= 100", name="humidity_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    # The temperature band the warehouse keeps, in °C, and its maximum relative humidity (%).
+    temp_min: Mapped[Decimal] = mapped_column(TEMPERATURE)
+    temp_max: Mapped[Decimal] = mapped_column(TEMPERATURE)
+    max_humidity: Mapped[Decimal] = mapped_column(PERCENT)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    company: Mapped[Company] = relationship(lazy="raise")
+
+
+class UnitOfMeasure(Base, Timestamped):
+    __tablename__ = "units"
+    __table_args__ = (CheckConstraint("decimals BETWEEN 0 AND 4", name="decimals_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    # How many decimal places a quantity in this unit may have (0 for pieces).
+    decimals: Mapped[int] = mapped_column(default=3)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Material(Base, Timestamped):
+    """A material of the group master: what it is, who buys it, how it must be stored."""
+
+    __tablename__ = "materials"
+    __table_args__ = (
+        CheckConstraint(
+            "storage_temp_min IS NULL OR storage_temp_max IS NULL "
+            "OR storage_temp_min <= storage_temp_max",
+            name="storage_temp_range",
+        ),
+        CheckConstraint(
+            "over_receipt_tolerance_pct >= 0 AND over_receipt_tolerance_pct <= 100",
+            name="tolerance_range",
+        ),
+        CheckConstraint("shelf_life_days IS NULL OR shelf_life_days > 0", name="shelf_life"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    material_type: Mapped[MaterialType] = mapped_column(str_enum(MaterialType, "material_type"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    procurement_scope: Mapped[ProcurementScope] = mapped_column(
+        str_enum(ProcurementScope, "procurement_scope")
+    )
+    # Storage requirement: the warehouse's whole band must lie inside this band, and its
+    # humidity limit must not exceed this one. NULL bounds mean "no requirement".
+    storage_temp_min: Mapped[Decimal | None] = mapped_column(TEMPERATURE)
+    storage_temp_max: Mapped[Decimal | None] = mapped_column(TEMPERATURE)
+    storage_max_humidity: Mapped[Decimal | None] = mapped_column(PERCENT)
+    shelf_life_days: Mapped[int | None]
+    # A receipt must leave at least this many days of shelf life (NULL: settings default).
+    min_remaining_shelf_life_days: Mapped[int | None]
+    batch_managed: Mapped[bool] = mapped_column(default=True)
+    inspection_required: Mapped[bool] = mapped_column(default=False)
+    # How far a receipt may exceed the ordered quantity, in percent (0: not at all).
+    over_receipt_tolerance_pct: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"))
+    active: Mapped[bool] = mapped_column(default=True, index=True)
+
+    unit: Mapped[UnitOfMeasure] = relationship(lazy="joined")
+
+
+class Supplier(Base, Timestamped):
+    """A supplier of the group master, identified by its unified social credit code."""
+
+    __tablename__ = "suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    # Blocked suppliers stay in the master (history) but no new order may be placed.
+    blocked: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Customer(Base, Timestamped):
+    """A customer of the group master: the same customer seen by five companies is one row."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint("payment_terms_days >= 0 AND payment_terms_days <= 365", name="terms"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    payment_terms_days: Mapped[int] = mapped_column(default=30)
+    blocked: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)

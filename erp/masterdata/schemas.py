@@ -1,0 +1,136 @@
+"""JSON shapes of the master data. Field checks only; rules live in the services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from marshmallow import fields, validate
+
+from erp.masterdata.models import MaterialType, ProcurementScope
+from erp.schemas import USCC, Code, DecimalString, Id, Money, Name, Schema
+
+
+def Temperature(**kwargs):  # noqa: N802, ANN001, ANN201
+    return DecimalString(places=1, min_value=-90, max_value=60, **kwargs)
+
+
+def Humidity(**kwargs):  # noqa: N802, ANN001, ANN201
+    return DecimalString(places=2, min_value=0, max_value=100, min_inclusive=False, **kwargs)
+
+
+class Record(Schema):
+    """Fields every master record shows."""
+
+    id = fields.Integer(dump_only=True)
+    active = fields.Boolean(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ListFilter(Schema):
+    q = fields.String(validate=validate.Length(1, 100), metadata={"description": "code or name contains"})
+    active = fields.Boolean()
+
+
+# --- segments -------------------------------------------------------------------------
+class SegmentSchema(Record):
+    code = Code(required=True)
+    name_zh = Name(required=True)
+    name_en = Name(required=True)
+
+
+# --- companies ------------------------------------------------------------------------
+class CompanySchema(Record):
+    code = Code(required=True)
+    segment_id = Id(required=True)
+    name_zh = Name(required=True)
+    name_en = Name(required=True)
+    uscc = USCC(allow_none=True, load_default=None)
+    approval_threshold = Money(
+        min_value=0, allow_none=True, load_default=None,
+        metadata={"description": "orders above this value need approval; null: group default"},
+    )
+
+
+class CompanyFilter(ListFilter):
+    segment_id = Id()
+
+
+# --- warehouses -----------------------------------------------------------------------
+class WarehouseSchema(Record):
+    code = Code(required=True)
+    company_id = Id(required=True)
+    name_zh = Name(required=True)
+    name_en = Name(required=True)
+    temp_min = Temperature(required=True, metadata={"description": "lowest temperature kept, °C"})
+    temp_max = Temperature(required=True, metadata={"description": "highest temperature kept, °C"})
+    max_humidity = Humidity(required=True, metadata={"description": "maximum relative humidity, %"})
+
+
+class WarehouseFilter(ListFilter):
+    company_id = Id()
+
+
+# --- units of measure -----------------------------------------------------------------
+class UnitSchema(Record):
+    code = Code(required=True)
+    name_zh = Name(100, required=True)
+    name_en = Name(100, required=True)
+    decimals = fields.Integer(
+        strict=True, validate=validate.Range(0, 4), load_default=3,
+        metadata={"description": "decimal places a quantity in this unit may have"},
+    )
+
+
+# --- materials ------------------------------------------------------------------------
+class MaterialSchema(Record):
+    code = Code(required=True)
+    name_zh = Name(required=True)
+    name_en = Name(required=True)
+    material_type = fields.Enum(MaterialType, by_value=True, required=True)
+    unit_id = Id(required=True)
+    procurement_scope = fields.Enum(
+        ProcurementScope, by_value=True, required=True,
+        metadata={"description": "central: bought by group purchasing; local: by each company"},
+    )
+    storage_temp_min = Temperature(allow_none=True, load_default=None)
+    storage_temp_max = Temperature(allow_none=True, load_default=None)
+    storage_max_humidity = Humidity(allow_none=True, load_default=None)
+    shelf_life_days = fields.Integer(strict=True, validate=validate.Range(1, 36500), allow_none=True, load_default=None)
+    min_remaining_shelf_life_days = fields.Integer(
+        strict=True, validate=validate.Range(0, 36500), allow_none=True, load_default=None
+    )
+    batch_managed = fields.Boolean(load_default=True)
+    inspection_required = fields.Boolean(load_default=False)
+    over_receipt_tolerance_pct = DecimalString(
+        places=2, min_value=0, max_value=100, load_default=Decimal("0"),
+        metadata={"description": "percent a receipt may exceed the ordered quantity"},
+    )
+    unit_code = fields.String(attribute="unit.code", dump_only=True)
+
+
+class MaterialFilter(ListFilter):
+    material_type = fields.Enum(MaterialType, by_value=True)
+    procurement_scope = fields.Enum(ProcurementScope, by_value=True)
+    unit_id = Id()
+
+
+# --- suppliers and customers ----------------------------------------------------------
+class PartnerSchema(Record):
+    code = Code(required=True)
+    uscc = USCC(required=True, metadata={"description": "unified social credit code (18 characters)"})
+    name_zh = Name(required=True)
+    name_en = Name(required=True)
+    blocked = fields.Boolean(load_default=False)
+
+
+class SupplierSchema(PartnerSchema):
+    pass
+
+
+class CustomerSchema(PartnerSchema):
+    payment_terms_days = fields.Integer(strict=True, validate=validate.Range(0, 365), load_default=30)
+
+
+class PartnerFilter(ListFilter):
+    blocked = fields.Boolean()

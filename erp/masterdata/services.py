@@ -1,0 +1,253 @@
+"""Maintaining the group master: create, read, update, list, deactivate.
+
+Every kind of master record follows the same rules, so one set of functions serves them
+all, driven by a ``Catalog`` entry per kind that says what differs: who may write it,
+which fields are unique group-wide, which references must exist, how visibility is scoped
+to the caller's companies, and the record's own consistency rules.
+
+A record that other records use is never deleted, only deactivated; an unused record may
+be deleted (a typo caught the same day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
+from erp.db import Base
+from erp.errors import Conflict, NotFound, ValidationFailed
+from erp.masterdata.models import (
+    Company,
+    Group,
+    Customer,
+    Material,
+    Segment,
+    Supplier,
+    UnitOfMeasure,
+    Warehouse,
+)
+
+Record = Any  # one of the master-data models
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What is particular to one kind of master record."""
+
+    model: type[Base]
+    label: str
+    unique: tuple[str, ...] = ("code",)
+    searchable: tuple[str, ...] = ("code", "name_zh", "name_en")
+    writers: frozenset[Role] = MASTER_DATA_ROLES
+    # field -> model that must hold an active row with that id
+    references: Mapping[str, type[Base]] = field(default_factory=dict)
+    # WHERE clause limiting the rows the actor may see (None: group master, visible to all)
+    scope: Callable[[Actor], ColumnElement[bool]] | None = None
+    # consistency rules on the record after changes are applied
+    check: Callable[[Record], None] | None = None
+
+
+def _check_temperature_band(low: Decimal | None, high: Decimal | None, low_field: str) -> None:
+    if low is not None and high is not None and low > high:
+        raise ValidationFailed.for_field(low_field, f"{low} is above the upper bound {high}")
+
+
+def _check_warehouse(warehouse: Warehouse) -> None:
+    _check_temperature_band(warehouse.temp_min, warehouse.temp_max, "temp_min")
+
+
+def _check_material(material: Material) -> None:
+    _check_temperature_band(material.storage_temp_min, material.storage_temp_max, "storage_temp_min")
+
+
+SEGMENTS = Catalog(Segment, "segment")
+COMPANIES = Catalog(
+    Company,
+    "company",
+    unique=("code", "uscc"),
+    references={"segment_id": Segment},
+    writers=frozenset({Role.ADMIN}),
+    scope=lambda actor: actor.company_scope(Company.id),
+)
+WAREHOUSES = Catalog(
+    Warehouse,
+    "warehouse",
+    references={"company_id": Company},
+    scope=lambda actor: actor.warehouse_scope(Warehouse.id, Warehouse.company_id),
+    check=_check_warehouse,
+)
+UNITS = Catalog(UnitOfMeasure, "unit")
+MATERIALS = Catalog(
+    Material, "material", references={"unit_id": UnitOfMeasure}, check=_check_material
+)
+SUPPLIERS = Catalog(Supplier, "supplier", unique=("code", "uscc"))
+CUSTOMERS = Catalog(Customer, "customer", unique=("code", "uscc"))
+
+
+def _visible(catalog: Catalog, actor: Actor) -> ColumnElement[bool]:
+    return catalog.scope(actor) if catalog.scope else true()
+
+
+def _require_writer(catalog: Catalog, actor: Actor, verb: str) -> None:
+    actor.require_role(*sorted(catalog.writers), action=f"{verb} a {catalog.label}")
+
+
+def _check_unique(session: Session, catalog: Catalog, values: Mapping[str, Any], own_id: int | None) -> None:
+    model: Any = catalog.model
+    for name in catalog.unique:
+        value = values.get(name)
+        if value is None:
+            continue
+        query = select(model.id).where(getattr(model, name) == value)
+        if own_id is not None:
+            query = query.where(model.id != own_id)
+        if session.scalar(query.limit(1)) is not None:
+            raise Conflict(
+                f"a {catalog.label} with {name} {value} already exists",
+                slug=f"duplicate-{name.replace('_', '-')}",
+                errors=[{"pointer": f"/{name}", "detail": f"{value} is already used"}],
+            )
+
+
+def _check_references(session: Session, catalog: Catalog, values: Mapping[str, Any]) -> None:
+    for name, target in catalog.references.items():
+        if name not in values:
+            continue
+        row: Any = session.get(target, values[name])
+        if row is None or not row.active:
+            raise ValidationFailed.for_field(name, f"no active {target.__tablename__} with id {values[name]}")
+
+
+def _check_company_owner(catalog: Catalog, actor: Actor, values: Mapping[str, Any]) -> None:
+    # A company's own master (its warehouses) may only be written for companies one acts for.
+    if "company_id" in values:
+        actor.require_company(values["company_id"], what=catalog.label)
+
+
+def create_record(session: Session, actor: Actor, catalog: Catalog, values: Mapping[str, Any]) -> Record:
+    """Create a master record after checking rights, uniqueness, references and consistency."""
+    _require_writer(catalog, actor, "creating")
+    _check_company_owner(catalog, actor, values)
+    _check_unique(session, catalog, values, None)
+    _check_references(session, catalog, values)
+    record = catalog.model(**values)
+    if catalog.check:
+        catalog.check(record)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def create_segment(session: Session, actor: Actor, values: Mapping[str, Any]) -> Segment:
+    """Create a segment of the (one) group."""
+    group_id = session.scalar(select(Group.id).order_by(Group.id).limit(1))
+    if group_id is None:
+        raise Conflict("the group itself does not exist yet; load or create it first", slug="no-group")
+    return create_record(session, actor, SEGMENTS, {**values, "group_id": group_id})  # type: ignore[no-any-return]
+
+
+def get_record(session: Session, actor: Actor, catalog: Catalog, record_id: int) -> Record:
+    """One record the caller may see; 404 for unknown ids and for other companies' records."""
+    model: Any = catalog.model
+    record = session.scalars(select(model).where(model.id == record_id, _visible(catalog, actor))).one_or_none()
+    if record is None:
+        raise NotFound(f"{catalog.label} {record_id} not found")
+    return record
+
+
+def update_record(
+    session: Session, actor: Actor, catalog: Catalog, record_id: int, changes: Mapping[str, Any]
+) -> Record:
+    """Change fields of a record (codes are permanent and not among the changeable fields)."""
+    _require_writer(catalog, actor, "changing")
+    record = get_record(session, actor, catalog, record_id)
+    _check_company_owner(catalog, actor, changes)
+    _check_unique(session, catalog, changes, record.id)
+    _check_references(session, catalog, changes)
+    for name, value in changes.items():
+        setattr(record, name, value)
+    if catalog.check:
+        catalog.check(record)
+    session.flush()
+    return record
+
+
+def set_record_active(
+    session: Session, actor: Actor, catalog: Catalog, record_id: int, active: bool
+) -> Record:
+    """Deactivate (or reactivate) a record: it stays for history but takes no new business."""
+    _require_writer(catalog, actor, "deactivating" if not active else "reactivating")
+    record = get_record(session, actor, catalog, record_id)
+    record.active = active
+    session.flush()
+    return record
+
+
+def delete_record(session: Session, actor: Actor, catalog: Catalog, record_id: int) -> None:
+    """Delete a record nobody uses yet; a record in use must be deactivated instead (409)."""
+    _require_writer(catalog, actor, "deleting")
+    record = get_record(session, actor, catalog, record_id)
+    try:
+        with session.begin_nested():
+            session.delete(record)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"{catalog.label} {record.code} is used by other records; deactivate it instead",
+            slug="record-in-use",
+        ) from exc
+
+
+def list_records(
+    session: Session,
+    actor: Actor,
+    catalog: Catalog,
+    filters: Mapping[str, Any],
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[Record], int]:
+    """Records the caller may see, filtered by exact fields and a free-text ``q``, by code."""
+    model: Any = catalog.model
+    query: Select[Any] = select(model).where(_visible(catalog, actor))
+    for name, value in filters.items():
+        if name == "q":
+            pattern = f"%{value}%"
+            query = query.where(or_(*(getattr(model, c).ilike(pattern) for c in catalog.searchable)))
+        else:
+            query = query.where(getattr(model, name) == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(model.code).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def can_store(warehouse: Warehouse, material: Material) -> tuple[bool, str]:
+    """Whether ``warehouse`` keeps the conditions ``material`` needs, and if not, why.
+
+    The warehouse's whole temperature band must lie within the material's band (a cold
+    room at 2-8 °C cannot hold a product labelled 8-15 °C, nor the reverse), and the
+    warehouse's humidity ceiling must not exceed the material's.
+    """
+    if material.storage_temp_min is not None and warehouse.temp_min < material.storage_temp_min:
+        return False, (
+            f"warehouse {warehouse.code} goes down to {warehouse.temp_min} °C; "
+            f"material {material.code} must stay at or above {material.storage_temp_min} °C"
+        )
+    if material.storage_temp_max is not None and warehouse.temp_max > material.storage_temp_max:
+        return False, (
+            f"warehouse {warehouse.code} goes up to {warehouse.temp_max} °C; "
+            f"material {material.code} must stay at or below {material.storage_temp_max} °C"
+        )
+    if material.storage_max_humidity is not None and warehouse.max_humidity > material.storage_max_humidity:
+        return False, (
+            f"warehouse {warehouse.code} allows {warehouse.max_humidity}% humidity; "
+            f"material {material.code} needs at most {material.storage_max_humidity}%"
+        )
+    return True, "storage conditions met"

@@ -1,0 +1,7 @@
+"""Imports every module's models so that ``Base.metadata`` knows all tables.
+
+Alembic's env.py and the app factory import this module; add new model modules here.
+"""
+
+from erp.auth import models as auth_models  # noqa: F401
+from erp.masterdata import models as masterdata_models  # noqa: F401

@@ -1,0 +1,276 @@
+"""The HTTP edge shared by every blueprint: API object, errors as problem+json, sign-in check.
+
+Views use two things from here: ``request_session()`` for the request's database session
+and ``current_actor()`` for the authenticated caller. Nothing below the views imports Flask.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask import Flask, Response, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint as SmorestBlueprint
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from erp.auth.roles import Actor
+from erp.config import Settings
+from erp.errors import PROBLEM_BASE_URI, DomainError, Forbidden, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+API_PREFIX = "/api/v1"
+# Reachable without a token: sign-in itself and the API description.
+PUBLIC_ENDPOINTS = frozenset({"auth.token", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
+
+
+class DecimalJSONProvider(DefaultJSONProvider):
+    """JSON numbers with a fraction are read as Decimal (never float); Decimals are written as strings."""
+
+    ensure_ascii = False  # Chinese names stay readable in responses
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        kwargs.setdefault("parse_float", Decimal)
+        return json.loads(s, **kwargs)
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return format(o, "f")
+        return DefaultJSONProvider.default(o)
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation only; the handler builds the body)."""
+
+    type = ma.fields.String(metadata={"description": "URI naming the rule that refused the request"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "per-field errors: {pointer, detail}"}
+    )
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False, default=str),
+        status=body["status"],
+        mimetype=PROBLEM_JSON,
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _flatten_messages(messages: Any, pointer: str = "") -> list[dict[str, str]]:
+    """Turn marshmallow's nested error dict into RFC 9457-style ``{pointer, detail}`` items."""
+    if isinstance(messages, dict):
+        out: list[dict[str, str]] = []
+        for key, value in messages.items():
+            out.extend(_flatten_messages(value, f"{pointer}/{key}"))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [{"pointer": pointer or "/", "detail": m} for m in messages]
+    if isinstance(messages, list):
+        out = []
+        for item in messages:
+            out.extend(_flatten_messages(item, pointer))
+        return out
+    return [{"pointer": pointer or "/", "detail": str(messages)}]
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with the project's page sizes (50 by default, at most 500)."""
+
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 500}
+
+
+def schema_name(schema: Any) -> str:
+    """OpenAPI component name: the class name without "Schema"; partial (PATCH) variants get "Patch"."""
+    name = resolve_schema_cls(schema).__name__.removesuffix("Schema") or "Schema"
+    if isinstance(schema, ma.Schema) and schema.partial:
+        name += "Patch"
+    return name
+
+
+def _location_errors(messages: Any) -> list[dict[str, str]]:
+    """webargs nests errors by location ({"json": {...}, "query": {...}}). Body errors get a
+    JSON pointer into the body; errors elsewhere also say where (``in``: query, headers)."""
+    if not isinstance(messages, dict):
+        return _flatten_messages(messages)
+    items: list[dict[str, str]] = []
+    for location, nested in messages.items():
+        for item in _flatten_messages(nested):
+            if location != "json":
+                item["in"] = location
+            items.append(item)
+    return items
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api with RFC 9457 problem+json errors instead of its default body."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        status = error.code or 500
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": error.name,
+            "status": status,
+            "detail": error.description or error.name,
+        }
+        data = getattr(error, "data", None) or {}
+        headers = data.get("headers") or {}
+        messages = data.get("messages") or data.get("errors")
+        if status == 400:
+            body["type"] = PROBLEM_BASE_URI + "malformed-request"
+            body["title"] = "The request body is not well-formed JSON"
+        elif messages:
+            body["type"] = PROBLEM_BASE_URI + "validation-error"
+            body["title"] = "The request is not valid"
+        if messages:
+            items = _location_errors(messages)
+            body["errors"] = items
+            body["detail"] = "; ".join(
+                f"{i.get('in', 'body')} {i['pointer']}: {i['detail']}" for i in items
+            )
+        elif "message" in data:
+            body["detail"] = data["message"]
+        return problem_response(body, headers)
+
+
+def request_session() -> Session:
+    """The database session of the current request (closed at teardown)."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["erp"].session_factory()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def erp_settings() -> Settings:
+    """The application's settings."""
+    return current_app.extensions["erp"].settings  # type: ignore[no-any-return]
+
+
+def current_actor() -> Actor:
+    """The authenticated caller; the before-request hook guarantees there is one."""
+    actor = g.get("actor")
+    if actor is None:  # pragma: no cover - a view registered outside the API prefix
+        raise Unauthenticated("authentication required")
+    return actor  # type: ignore[no-any-return]
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _authenticate() -> None:
+    """Every API endpoint but sign-in and the docs needs a valid token; CIOs only read."""
+    if not request.path.startswith(API_PREFIX) or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    if request.method == "OPTIONS":
+        return
+    from erp.auth.services import actor_for_token  # the web layer depends on auth, not the reverse
+
+    token = bearer_token()
+    if token is None:
+        raise Unauthenticated("send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token")
+    session = request_session()
+    with session.begin():
+        actor = actor_for_token(session, token)
+    g.actor = actor
+    if actor.read_only and request.method not in ("GET", "HEAD") and request.endpoint != "auth.token_revoke":
+        raise Forbidden(f"role {actor.role.value} is read-only", slug="read-only-role")
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def _domain_error(error: DomainError) -> Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="heyi"'} if error.status == 401 else None
+    return problem_response(error.to_problem(), headers)
+
+
+def _integrity_error(error: IntegrityError) -> Response:
+    # Services check uniqueness and references first and name the field; reaching this
+    # handler means two requests raced past those checks. It is still a conflict, not a bug.
+    log.info("integrity error turned into 409: %s", error.orig)
+    return problem_response(
+        {
+            "type": PROBLEM_BASE_URI + "conflict",
+            "title": "Conflict with the current state",
+            "status": 409,
+            "detail": "the change conflicts with data written at the same time; reload and retry",
+        }
+    )
+
+
+def _database_error(error: DBAPIError) -> Response:
+    # Serialisation failures and deadlocks are safe to retry; anything else is our bug.
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if sqlstate in ("40001", "40P01"):
+        return problem_response(
+            {
+                "type": PROBLEM_BASE_URI + "retry",
+                "title": "Concurrent update",
+                "status": 409,
+                "detail": "another transaction changed the same data; retry the request",
+            }
+        )
+    log.exception("database error")
+    return _internal_error(error)
+
+
+def _internal_error(error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    return problem_response(
+        {
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": "an unexpected error occurred; it has been logged",
+        }
+    )
+
+
+def init_web(app: Flask) -> Api:
+    """Wire a new API object, JSON handling, authentication and error handlers into ``app``."""
+    app.json_provider_class = DecimalJSONProvider
+    app.json = DecimalJSONProvider(app)
+    app.config.setdefault("API_TITLE", "Heyi (合一) group ERP API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", API_PREFIX)
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/")
+    app.config.setdefault("API_SPEC_OPTIONS", {"security": [{"bearerAuth": []}]})
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
+    )
+    app.before_request(_authenticate)
+    app.teardown_appcontext(_close_session)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(IntegrityError, _integrity_error)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(Exception, _internal_error)
+    return api

@@ -1,0 +1,150 @@
+"""Test fixtures: a migrated database per test, an app, and a small group to work in.
+
+Database: ``ERP_TEST_DATABASE_URL`` (PostgreSQL in CI, set by scripts/test.sh); without it
+each test gets a copy of a migrated SQLite file. PostgreSQL is migrated once per run and
+emptied after each test. With ``ERP_REQUIRE_POSTGRES=1`` (CI) a run on anything but
+PostgreSQL refuses to start and every skipped test counts as a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp import create_app
+from erp.config import Settings
+from erp.db import Base, make_engine, make_session_factory
+from erp.migrate import upgrade
+from tests.world import ApiClient, World, build_world
+
+TEST_DATABASE_URL = os.environ.get("ERP_TEST_DATABASE_URL", "")
+REQUIRE_POSTGRES = os.environ.get("ERP_REQUIRE_POSTGRES") == "1"
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if REQUIRE_POSTGRES and not ON_POSTGRES:
+        raise pytest.UsageError(
+            "ERP_REQUIRE_POSTGRES=1 but ERP_TEST_DATABASE_URL is not a PostgreSQL URL"
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set ERP_TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report: pytest.TestReport = yield
+    if REQUIRE_POSTGRES and report.skipped:
+        # CI promises every test ran on PostgreSQL; a skip would hide exactly that.
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (ERP_REQUIRE_POSTGRES=1): {report.longrepr}"
+    return report
+
+
+def make_settings(database_url: str) -> Settings:
+    # A cheap scrypt cost keeps user creation fast; the algorithm is the production one.
+    return Settings(database_url=database_url, password_hash_method="scrypt:1024:8:1")
+
+
+@pytest.fixture(scope="session")
+def _postgres_engine() -> Iterator[Engine]:
+    engine = make_engine(TEST_DATABASE_URL, pool_size=20, max_overflow=20)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _empty_postgres(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        # TRUNCATE does not fire the row-level triggers that make postings immutable.
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database for this test."""
+    if ON_POSTGRES:
+        pg_engine: Engine = request.getfixturevalue("_postgres_engine")
+        yield pg_engine
+        _empty_postgres(pg_engine)
+        return
+    template: Path = request.getfixturevalue("_sqlite_template")
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(template, path)
+    sqlite_engine = make_engine(f"sqlite:///{path}")
+    yield sqlite_engine
+    sqlite_engine.dispose()
+
+
+@pytest.fixture
+def database_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for service tests; each test opens its own transactions."""
+    with session_factory() as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> Flask:
+    application = create_app(settings, engine=engine)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def world(session_factory: sessionmaker[Session]) -> World:
+    """A small group: three companies in two segments, warehouses, materials, partners, users."""
+    return build_world(session_factory)
+
+
+@pytest.fixture
+def api(client: FlaskClient, world: World) -> ApiClient:
+    """Calls the API as one of the world's users: ``api.as_("clerk_a").get(...)``."""
+    return ApiClient(client, world)
