@@ -6,3 +6,6 @@ Alembic's env.py and the app factory import this module; add new model modules h
 from erp.auth import models as auth_models  # noqa: F401
 from erp.masterdata import models as masterdata_models  # noqa: F401
 from erp.purchasing import models as purchasing_models  # noqa: F401
+from erp.costing import models as costing_models  # noqa: F401
+from erp.inventory import models as inventory_models  # noqa: F401
+from erp import idempotency  # noqa: F401

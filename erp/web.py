@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from erp.auth.roles import Actor
 from erp.config import Settings
-from erp.errors import PROBLEM_BASE_URI, DomainError, Forbidden, Unauthenticated
+from erp.errors import PROBLEM_BASE_URI, DomainError, Forbidden, Unauthenticated, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,47 @@ def current_actor() -> Actor:
     return actor  # type: ignore[no-any-return]
 
 
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 100},
+    "description": "a retried request with the same key returns the first result and posts nothing twice",
+}
+
+
+def idempotent(session: Session, actor: Actor, payload: Any, post: Callable[[], int]) -> int:
+    """Run ``post`` (which returns the id of what it created) at most once per Idempotency-Key.
+
+    Must be called inside the request's transaction, so that the key and the posting commit
+    or roll back together (see erp.idempotency).
+    """
+    from erp import idempotency
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return post()
+    if not 1 <= len(key) <= 100 or not key.isprintable():
+        raise ValidationFailed("Idempotency-Key must be 1-100 printable characters",
+                               errors=[{"pointer": "/", "in": "header", "detail": "bad Idempotency-Key"}])
+    claimed = idempotency.claim(
+        session, user_id=actor.user_id, key=key, endpoint=str(request.endpoint),
+        request_hash=idempotency.fingerprint(payload),
+    )
+    if claimed.replay_resource_id is not None:
+        g.idempotent_replay = True
+        return claimed.replay_resource_id
+    resource_id = post()
+    idempotency.record(session, claimed, resource_id)
+    return resource_id
+
+
+def _mark_replay(response: Response) -> Response:
+    if g.get("idempotent_replay"):
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -268,6 +310,7 @@ def init_web(app: Flask) -> Api:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
     )
     app.before_request(_authenticate)
+    app.after_request(_mark_replay)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _integrity_error)

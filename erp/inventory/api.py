@@ -1,7 +1,180 @@
-"""HTTP endpoints of the inventory module."""
+"""HTTP endpoints of the warehouse: ``/api/v1/inventory/...``.
+
+Posting endpoints accept an ``Idempotency-Key`` header: a retry with the same key returns
+the first result (``Idempotent-Replayed: true``) and posts nothing twice.
+"""
 
 from __future__ import annotations
 
-from erp.web import Blueprint
+from typing import Any
 
-blp = Blueprint("inventory", __name__, url_prefix="/api/v1", description="Receipts, batches, stock movements and the stock ledger")
+from flask_smorest.pagination import PaginationParameters
+
+from erp.inventory import queries, services
+from erp.inventory import schemas as s
+from erp.web import IDEMPOTENCY_HEADER, Blueprint, current_actor, erp_settings, idempotent, request_session
+
+blp = Blueprint("inventory", __name__, url_prefix="/api/v1/inventory",
+                description="Receipts, batches, stock movements and the stock ledger")
+
+
+def _post_document(payload: dict[str, Any], post: Any) -> queries.DocumentView:
+    """Run one posting service under the request's transaction and Idempotency-Key."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        document_id = idempotent(session, actor, payload, lambda: post(session, actor))
+        return queries.get_document(session, actor, document_id)
+
+
+@blp.route("/receipts", methods=["POST"])
+@blp.arguments(s.ReceiptIn)
+@blp.response(201, s.DocumentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_receipt(data: dict[str, Any]) -> queries.DocumentView:
+    """Book goods received against a purchase order line (the price comes from the contract)."""
+    min_days = erp_settings().default_min_remaining_shelf_life_days
+    return _post_document(data, lambda session, actor: services.receive_goods(
+        session, actor, services.ReceiptRequest(**data), min_remaining_days=min_days))
+
+
+@blp.route("/receipts/<int:document_id>/reversal", methods=["POST"])
+@blp.arguments(s.ReversalIn)
+@blp.response(201, s.DocumentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_receipt_reversal(data: dict[str, Any], document_id: int) -> queries.DocumentView:
+    """Reverse a receipt whose goods are still in the warehouse."""
+    return _post_document({**data, "document_id": document_id}, lambda session, actor: services.reverse_receipt(
+        session, actor, document_id=document_id, **data))
+
+
+@blp.route("/quality-decisions", methods=["POST"])
+@blp.arguments(s.QualityDecisionIn)
+@blp.response(201, s.DocumentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_quality_decision(data: dict[str, Any]) -> queries.DocumentView:
+    """Release quarantined stock to unrestricted, or reject it to blocked."""
+    return _post_document(data, lambda session, actor: services.decide_quarantine(session, actor, **data))
+
+
+@blp.route("/returns", methods=["POST"])
+@blp.arguments(s.ReturnIn)
+@blp.response(201, s.DocumentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_return(data: dict[str, Any]) -> queries.DocumentView:
+    """Return rejected goods of a receipt to the supplier, reversing their value."""
+    return _post_document(data, lambda session, actor: services.return_to_supplier(session, actor, **data))
+
+
+@blp.route("/issues", methods=["POST"])
+@blp.arguments(s.IssueIn)
+@blp.response(201, s.DocumentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_issue(data: dict[str, Any]) -> queries.DocumentView:
+    """Issue unrestricted stock to production or a cost centre (first expiry, first out)."""
+    return _post_document(data, lambda session, actor: services.issue_goods(session, actor, **data))
+
+
+@blp.route("/issues/<int:document_id>/reversal", methods=["POST"])
+@blp.arguments(s.ReversalIn)
+@blp.response(201, s.DocumentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_issue_reversal(data: dict[str, Any], document_id: int) -> queries.DocumentView:
+    """Put issued stock back exactly as it left."""
+    return _post_document({**data, "document_id": document_id}, lambda session, actor: services.reverse_issue(
+        session, actor, document_id=document_id, **data))
+
+
+@blp.route("/transfers", methods=["POST"])
+@blp.arguments(s.TransferIn)
+@blp.response(201, s.DocumentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_transfer(data: dict[str, Any]) -> queries.DocumentView:
+    """Move stock between two warehouses of one company."""
+    return _post_document(data, lambda session, actor: services.transfer_stock(session, actor, **data))
+
+
+@blp.route("/adjustments", methods=["POST"])
+@blp.arguments(s.AdjustmentIn)
+@blp.response(201, s.DocumentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_adjustment(data: dict[str, Any]) -> queries.DocumentView:
+    """Correct stock to a count, or scrap it, with a reason (cost accountants, quality)."""
+    return _post_document(data, lambda session, actor: services.adjust_stock(session, actor, **data))
+
+
+@blp.route("/documents/<int:document_id>", methods=["GET"])
+@blp.response(200, s.DocumentOut)
+def get_document(document_id: int) -> queries.DocumentView:
+    """A stock document with its ledger rows and journal lines."""
+    session = request_session()
+    with session.begin():
+        return queries.get_document(session, current_actor(), document_id)
+
+
+@blp.route("/stock", methods=["GET"])
+@blp.arguments(s.StockQuery, location="query")
+@blp.response(200, s.StockRowOut(many=True))
+@blp.paginate()
+def get_stock(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """On-hand quantity and value at standard, grouped as asked, now or as of a date."""
+    session = request_session()
+    with session.begin():
+        rows, total = queries.stock_on_hand(
+            session, current_actor(), offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size, **query,
+        )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blp.route("/movements", methods=["GET"])
+@blp.arguments(s.MovementQuery, location="query")
+@blp.response(200, s.MovementRowOut(many=True))
+@blp.paginate()
+def get_movements(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Stock ledger rows, oldest first, with filters."""
+    session = request_session()
+    with session.begin():
+        rows, total = queries.movement_history(
+            session, current_actor(), offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size, **query,
+        )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blp.route("/batches/<int:batch_id>/flow", methods=["GET"])
+@blp.response(200, s.BatchFlowOut)
+def get_batch_flow(batch_id: int) -> queries.BatchFlow:
+    """Where a batch came from and where every unit went."""
+    session = request_session()
+    with session.begin():
+        return queries.batch_flow(session, current_actor(), batch_id)
+
+
+@blp.route("/batches/lookup", methods=["GET"])
+@blp.arguments(s.BatchLookup, location="query")
+@blp.response(200, s.BatchFlowOut)
+def lookup_batch_flow(query: dict[str, Any]) -> queries.BatchFlow:
+    """The flow of a batch found by material and batch number."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        return queries.batch_flow(session, actor, queries.find_batch(session, actor, **query))
+
+
+@blp.route("/receivable-lines", methods=["GET"])
+@blp.arguments(s.ReceivableQuery, location="query")
+@blp.response(200, s.ReceivableLineOut(many=True))
+@blp.paginate()
+def get_receivable_lines(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Open purchase order lines the caller can receive, with the quantity still due."""
+    session = request_session()
+    with session.begin():
+        rows, total = queries.receivable_lines(
+            session, current_actor(), offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size, **query,
+        )
+    pagination_parameters.item_count = total
+    return rows

@@ -1,0 +1,180 @@
+"""Batches, stock documents, the immutable stock ledger, and current balances.
+
+The ledger (``stock_movements``) is the record: one row per movement of one batch in one
+warehouse and stock status, with signed quantity and signed value at standard. Database
+triggers refuse UPDATE and DELETE on it (see the migration); corrections are reversals.
+``stock_balances`` holds the current quantity and value per (warehouse, material, batch,
+status), updated in the same transaction as each movement, with a CHECK that quantity
+never goes negative.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from erp.db import BigId, Base, Money, Quantity, UnitPrice, utcnow
+from erp.masterdata.models import str_enum
+
+# The batch every movement of a material without batch management is booked to.
+NO_BATCH = "-"
+
+
+class StockStatus(StrEnum):
+    QUARANTINE = "quarantine"
+    UNRESTRICTED = "unrestricted"
+    BLOCKED = "blocked"
+
+
+class MovementType(StrEnum):
+    RECEIPT = "receipt"
+    RECEIPT_REVERSAL = "receipt_reversal"
+    QUALITY_RELEASE = "quality_release"
+    QUALITY_REJECT = "quality_reject"
+    RETURN_TO_SUPPLIER = "return_to_supplier"
+    ISSUE = "issue"
+    ISSUE_REVERSAL = "issue_reversal"
+    TRANSFER = "transfer"
+    ADJUSTMENT = "adjustment"
+    SCRAP = "scrap"
+    SHIPMENT = "shipment"
+    SHIPMENT_REVERSAL = "shipment_reversal"
+    REVALUATION = "revaluation"
+
+
+class CloseClass(StrEnum):
+    """How the month-end close treats a movement (材料成本差异 allocation).
+
+    receipt: purchases and their reversals/returns, carrying a purchase price variance;
+    consumption: issues, shipments, scrap, negative count differences (they bear variance);
+    inflow: other stock coming in at standard (positive count differences);
+    internal: moves inside the company (transfers, quality status changes), net zero;
+    revaluation: a standard price change restating the opening stock.
+    """
+
+    RECEIPT = "receipt"
+    CONSUMPTION = "consumption"
+    INFLOW = "inflow"
+    INTERNAL = "internal"
+    REVALUATION = "revaluation"
+
+
+class Batch(Base):
+    """A batch (lot) of a material, with its manufacture and expiry dates."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("material_id", "batch_number"),
+        CheckConstraint("expiry_date IS NULL OR manufacture_date IS NULL OR expiry_date > manufacture_date",
+                        name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    batch_number: Mapped[str] = mapped_column(String(40))
+    manufacture_date: Mapped[dt.date | None] = mapped_column(Date)
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The supplier of the first receipt (the batch flow query follows every receipt).
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StockDocument(Base):
+    """A posted stock document (receipt, issue, transfer, ...): the header of its movements.
+
+    Immutable. A reversal is a new document pointing at the one it reverses; the unique
+    constraint on ``reverses_document_id`` makes a second reversal impossible, even when
+    two users try at once.
+    """
+
+    __tablename__ = "stock_documents"
+    __table_args__ = (
+        Index("ix_stock_documents_company_date", "company_id", "posting_date"),
+        Index("ix_stock_documents_po_line", "po_line_id"),
+    )
+
+    id: Mapped[BigId] = mapped_column(primary_key=True)
+    doc_type: Mapped[MovementType] = mapped_column(str_enum(MovementType, "movement_type"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    posting_date: Mapped[dt.date] = mapped_column(Date)
+    period: Mapped[str] = mapped_column(String(7))
+    # Receipts: the order line, its contract price, the delivery note.
+    po_line_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_order_lines.id"))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    unit_price: Mapped[UnitPrice | None]
+    # The standard price the document was valued at (receipts, for exact returns).
+    standard_price: Mapped[UnitPrice | None]
+    delivery_note: Mapped[str | None] = mapped_column(String(64))
+    # Shipments: the customer and the sales document (batch flow to customers).
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    # Issues: production or a cost centre; adjustments: the reason.
+    destination: Mapped[str | None] = mapped_column(String(32))
+    cost_center: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    reverses_document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stock_documents.id"), unique=True
+    )
+    # Returns to the supplier: the receipt whose goods go back (several partial returns).
+    source_document_id: Mapped[int | None] = mapped_column(ForeignKey("stock_documents.id"), index=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StockMovement(Base):
+    """One immutable ledger row: a signed quantity and value of one batch, in one warehouse
+    and status. ``variance`` is the purchase price variance a receipt (or its reversal)
+    carries to the material cost variance account; zero for other movements."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        Index("ix_stock_movements_close", "company_id", "period", "material_id"),
+        Index("ix_stock_movements_stock", "warehouse_id", "material_id", "posting_date"),
+        Index("ix_stock_movements_batch", "batch_id"),
+        Index("ix_stock_movements_document", "document_id"),
+    )
+
+    id: Mapped[BigId] = mapped_column(primary_key=True)
+    document_id: Mapped[BigId] = mapped_column(ForeignKey("stock_documents.id"))
+    movement_type: Mapped[MovementType] = mapped_column(str_enum(MovementType, "movement_type"))
+    close_class: Mapped[CloseClass] = mapped_column(str_enum(CloseClass, "close_class"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    status: Mapped[StockStatus] = mapped_column(str_enum(StockStatus, "stock_status"))
+    quantity: Mapped[Quantity]
+    value: Mapped[Money]
+    variance: Mapped[Money] = mapped_column(default=Decimal("0"))
+    # Where consumption went (production, COGS, scrap, count differences): the close
+    # allocates variance to this account.
+    offset_account: Mapped[str | None] = mapped_column(ForeignKey("accounts.code"))
+    posting_date: Mapped[dt.date] = mapped_column(Date)
+    period: Mapped[str] = mapped_column(String(7))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StockBalance(Base):
+    """Current quantity and value at standard of one batch in one warehouse and status."""
+
+    __tablename__ = "stock_balances"
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "material_id", "batch_id", "status"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        Index("ix_stock_balances_company_material", "company_id", "material_id"),
+    )
+
+    id: Mapped[BigId] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    status: Mapped[StockStatus] = mapped_column(str_enum(StockStatus, "stock_status"))
+    quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
+    value: Mapped[Money] = mapped_column(default=Decimal("0"))
+

@@ -1,0 +1,288 @@
+"""Reading the stock: documents, on-hand quantity and value (now or as of a date), movement
+history, the flow of a batch, what a clerk can receive, and the ledger/balance check.
+
+All of these are single set-based queries scoped to the caller's warehouses or companies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor
+from erp.costing.models import JournalEntry, JournalLine
+from erp.errors import NotFound
+from erp.inventory.models import Batch, MovementType, StockBalance, StockDocument, StockMovement, StockStatus
+from erp.masterdata.models import Company, Customer, Material, Supplier, Warehouse
+from erp.purchasing.models import RECEIVABLE_STATUSES, PurchaseOrder, PurchaseOrderLine
+
+STOCK_DIMENSIONS = ("company", "warehouse", "material", "batch", "status")
+
+
+@dataclass
+class DocumentView:
+    document: StockDocument
+    movements: list[Any] = field(default_factory=list)
+    journal: list[Any] = field(default_factory=list)
+    reversed_by_document_id: int | None = None
+
+
+def get_document(session: Session, actor: Actor, document_id: int) -> DocumentView:
+    """A stock document with its ledger rows and journal lines."""
+    document = session.get(StockDocument, document_id)
+    if document is None or not actor.acts_for_company(document.company_id):
+        raise NotFound(f"stock document {document_id} not found")
+    movements = session.execute(
+        select(StockMovement.id, StockMovement.movement_type, Warehouse.code.label("warehouse_code"),
+               StockMovement.warehouse_id, Material.code.label("material_code"), StockMovement.material_id,
+               StockMovement.batch_id, Batch.batch_number, StockMovement.status, StockMovement.quantity,
+               StockMovement.value, StockMovement.variance, StockMovement.offset_account)
+        .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
+        .join(Material, Material.id == StockMovement.material_id)
+        .join(Batch, Batch.id == StockMovement.batch_id)
+        .where(StockMovement.document_id == document_id)
+        .order_by(StockMovement.id)
+    ).all()
+    journal = session.execute(
+        select(JournalLine.entry_id, JournalLine.account_code, JournalLine.amount, JournalLine.material_id)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.source_type == "stock_document", JournalEntry.source_id == document_id)
+        .order_by(JournalLine.id)
+    ).all()
+    reversed_by = session.scalar(select(StockDocument.id).where(StockDocument.reverses_document_id == document_id))
+    return DocumentView(document, list(movements), list(journal), reversed_by)
+
+
+def _scoped(actor: Actor, query: Select[Any], warehouse_col: Any, company_col: Any) -> Select[Any]:
+    return query.where(actor.warehouse_scope(warehouse_col, company_col))
+
+
+def stock_on_hand(
+    session: Session,
+    actor: Actor,
+    *,
+    group_by: Sequence[str] = STOCK_DIMENSIONS,
+    as_of: dt.date | None = None,
+    company_id: int | None = None,
+    warehouse_id: int | None = None,
+    material_id: int | None = None,
+    batch_id: int | None = None,
+    status: StockStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Any], int]:
+    """Quantity and value at standard, grouped by the chosen dimensions; current figures come
+    from the balances, figures as of a past date from the ledger."""
+    dims = [d for d in STOCK_DIMENSIONS if d in group_by] or ["company"]
+    source: Any = StockMovement if as_of is not None else StockBalance
+    columns = {
+        "company": [source.company_id, Company.code.label("company_code")],
+        "warehouse": [source.warehouse_id, Warehouse.code.label("warehouse_code")],
+        "material": [source.material_id, Material.code.label("material_code"), Material.material_type],
+        "batch": [source.batch_id, Batch.batch_number, Batch.expiry_date],
+        "status": [source.status],
+    }
+    selected = [c for d in dims for c in columns[d]]
+    quantity = func.sum(source.quantity).label("quantity")
+    value = func.sum(source.value).label("value")
+    query = (
+        select(*selected, quantity, value)
+        .select_from(source)
+        .join(Company, Company.id == source.company_id)
+        .join(Warehouse, Warehouse.id == source.warehouse_id)
+        .join(Material, Material.id == source.material_id)
+        .join(Batch, Batch.id == source.batch_id)
+        .group_by(*selected)
+        .having(or_(func.sum(source.quantity) != 0, func.sum(source.value) != 0))
+    )
+    query = _scoped(actor, query, source.warehouse_id, source.company_id)
+    if as_of is not None:
+        query = query.where(StockMovement.posting_date <= as_of)
+    for column, wanted in ((source.company_id, company_id), (source.warehouse_id, warehouse_id),
+                           (source.material_id, material_id), (source.batch_id, batch_id),
+                           (source.status, status)):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(*selected).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def movement_history(
+    session: Session,
+    actor: Actor,
+    *,
+    company_id: int | None = None,
+    warehouse_id: int | None = None,
+    material_id: int | None = None,
+    batch_id: int | None = None,
+    movement_type: MovementType | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Any], int]:
+    """Ledger rows, oldest first, with filters."""
+    query = (
+        select(StockMovement.id, StockMovement.document_id, StockMovement.movement_type, StockMovement.posting_date,
+               StockMovement.company_id, StockMovement.warehouse_id, Warehouse.code.label("warehouse_code"),
+               StockMovement.material_id, Material.code.label("material_code"), StockMovement.batch_id,
+               Batch.batch_number, StockMovement.status, StockMovement.quantity, StockMovement.value,
+               StockMovement.variance, StockMovement.offset_account, StockMovement.created_by)
+        .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
+        .join(Material, Material.id == StockMovement.material_id)
+        .join(Batch, Batch.id == StockMovement.batch_id)
+    )
+    query = _scoped(actor, query, StockMovement.warehouse_id, StockMovement.company_id)
+    for column, wanted in ((StockMovement.company_id, company_id), (StockMovement.warehouse_id, warehouse_id),
+                           (StockMovement.material_id, material_id), (StockMovement.batch_id, batch_id),
+                           (StockMovement.movement_type, movement_type)):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    if date_from is not None:
+        query = query.where(StockMovement.posting_date >= date_from)
+    if date_to is not None:
+        query = query.where(StockMovement.posting_date <= date_to)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(StockMovement.posting_date, StockMovement.id).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total
+
+
+@dataclass
+class BatchFlow:
+    batch: Any
+    receipts: list[Any]
+    movements: list[Any]
+    on_hand: list[Any]
+    totals: dict[str, Decimal]
+
+
+def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
+    """Where a batch came from (supplier, order, receipt) and where every unit went (issues,
+    transfers, shipments to customers), with what is left, within the caller's companies."""
+    batch = session.execute(
+        select(Batch.id, Batch.batch_number, Batch.material_id, Material.code.label("material_code"),
+               Batch.manufacture_date, Batch.expiry_date, Supplier.code.label("supplier_code"))
+        .join(Material, Material.id == Batch.material_id)
+        .outerjoin(Supplier, Supplier.id == Batch.supplier_id)
+        .where(Batch.id == batch_id)
+    ).one_or_none()
+    if batch is None:
+        raise NotFound(f"batch {batch_id} not found")
+    scope = actor.company_scope(StockMovement.company_id)
+    movements = session.execute(
+        select(StockMovement.id, StockMovement.document_id, StockMovement.movement_type, StockMovement.posting_date,
+               Company.code.label("company_code"), Warehouse.code.label("warehouse_code"), StockMovement.status,
+               StockMovement.quantity, StockMovement.value, StockDocument.reference, StockDocument.destination,
+               StockDocument.cost_center, Supplier.code.label("supplier_code"),
+               Customer.code.label("customer_code"), Customer.name_zh.label("customer_name"))
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
+        .join(Company, Company.id == StockMovement.company_id)
+        .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
+        .outerjoin(Supplier, Supplier.id == StockDocument.supplier_id)
+        .outerjoin(Customer, Customer.id == StockDocument.customer_id)
+        .where(StockMovement.batch_id == batch_id, scope)
+        .order_by(StockMovement.posting_date, StockMovement.id)
+    ).all()
+    if not movements:
+        raise NotFound(f"batch {batch_id} not found")
+    receipts = session.execute(
+        select(StockDocument.id.label("document_id"), StockDocument.posting_date, Supplier.code.label("supplier_code"),
+               PurchaseOrder.number.label("order_number"), StockDocument.po_line_id, StockDocument.delivery_note,
+               StockMovement.quantity, Warehouse.code.label("warehouse_code"))
+        .join(StockMovement, StockMovement.document_id == StockDocument.id)
+        .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
+        .join(Supplier, Supplier.id == StockDocument.supplier_id)
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == StockDocument.po_line_id)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+        .where(StockMovement.batch_id == batch_id, StockDocument.doc_type == MovementType.RECEIPT, scope)
+        .order_by(StockDocument.posting_date, StockDocument.id)
+    ).all()
+    on_hand, _ = stock_on_hand(session, actor, group_by=("company", "warehouse", "status"), batch_id=batch_id,
+                               limit=1000)
+    totals: dict[str, Decimal] = {}
+    for movement in movements:
+        kind = movement.movement_type.value
+        totals[kind] = totals.get(kind, Decimal("0")) + movement.quantity
+    return BatchFlow(batch, list(receipts), list(movements), on_hand, totals)
+
+
+def receivable_lines(
+    session: Session, actor: Actor, *, warehouse_id: int | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[Any], int]:
+    """Open order lines a clerk can receive in their warehouses, with the quantity still due."""
+    query = (
+        select(PurchaseOrderLine.id.label("po_line_id"), PurchaseOrder.number.label("order_number"),
+               PurchaseOrderLine.line_no, PurchaseOrder.supplier_id, Supplier.code.label("supplier_code"),
+               PurchaseOrderLine.material_id, Material.code.label("material_code"),
+               Material.name_zh.label("material_name_zh"), PurchaseOrderLine.warehouse_id,
+               Warehouse.code.label("warehouse_code"), PurchaseOrderLine.quantity,
+               PurchaseOrderLine.received_quantity,
+               (PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("open_quantity"))
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+        .join(Material, Material.id == PurchaseOrderLine.material_id)
+        .join(Warehouse, Warehouse.id == PurchaseOrderLine.warehouse_id)
+        .where(PurchaseOrder.status.in_(list(RECEIVABLE_STATUSES)),
+               PurchaseOrderLine.received_quantity < PurchaseOrderLine.quantity)
+    )
+    query = _scoped(actor, query, PurchaseOrderLine.warehouse_id, PurchaseOrder.receiving_company_id)
+    if warehouse_id is not None:
+        query = query.where(PurchaseOrderLine.warehouse_id == warehouse_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(PurchaseOrder.number, PurchaseOrderLine.line_no)
+                           .offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+# --- the ledger is the record; balances are derived -------------------------------------
+
+_BALANCE_KEY = ("company_id", "warehouse_id", "material_id", "batch_id", "status")
+
+
+def balance_drift(session: Session) -> list[Any]:
+    """Balance rows that differ from the sum of the ledger (expected: none)."""
+    ledger = select(*(getattr(StockMovement, k) for k in _BALANCE_KEY),
+                    StockMovement.quantity.label("q"), StockMovement.value.label("v"))
+    current = select(*(getattr(StockBalance, k) for k in _BALANCE_KEY),
+                     (-StockBalance.quantity).label("q"), (-StockBalance.value).label("v"))
+    both = union_all(ledger, current).subquery()
+    keys = [both.c[k] for k in _BALANCE_KEY]
+    return list(session.execute(
+        select(*keys, func.sum(both.c.q).label("quantity_drift"), func.sum(both.c.v).label("value_drift"))
+        .group_by(*keys)
+        # SQLite sums in binary floating point: tolerate noise far below the smallest unit.
+        .having(or_(func.abs(func.sum(both.c.q)) > Decimal("0.00001"),
+                    func.abs(func.sum(both.c.v)) > Decimal("0.001")))
+    ).all())
+
+
+def rebuild_balances(session: Session) -> None:
+    """Recompute every balance from the ledger (repairs drift; balances are not postings)."""
+    session.execute(delete(StockBalance))
+    session.execute(
+        insert(StockBalance).from_select(
+            [*_BALANCE_KEY, "quantity", "value"],
+            select(*(getattr(StockMovement, k) for k in _BALANCE_KEY), func.sum(StockMovement.quantity),
+                   func.sum(StockMovement.value))
+            .group_by(*(getattr(StockMovement, k) for k in _BALANCE_KEY)),
+        )
+    )
+
+
+def find_batch(session: Session, actor: Actor, *, material_id: int, batch_number: str) -> int:
+    """The id of a material's batch by its number."""
+    batch_id = session.scalar(select(Batch.id).where(and_(Batch.material_id == material_id,
+                                                          Batch.batch_number == batch_number)))
+    if batch_id is None:
+        raise NotFound(f"no batch {batch_number} of material {material_id}")
+    return batch_id
+

@@ -1,0 +1,706 @@
+"""Stock postings: receipts, quality decisions, returns, issues, transfers, adjustments,
+shipments and reversals.
+
+Each function is one use case and runs inside the caller's transaction. Quantity and value
+are updated in the same transaction as the ledger row and the journal entry, so stock is
+current at every moment. Locks, in the order they are taken: the purchase order line (for
+receipts), the company's accounting period (key share), then balance rows in FEFO order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.costing import accounts
+from erp.costing.journal import Line, post_entry, reverse_entry
+from erp.costing.models import JournalEntry
+from erp.costing.periods import lock_open_period
+from erp.costing.standards import standard_price
+from erp.errors import NotFound, ValidationFailed
+from erp.inventory.errors import (
+    AlreadyReversed,
+    BatchDatesMismatch,
+    BatchExpired,
+    BatchNotApplicable,
+    BatchRequired,
+    ClerkNotOfWarehouse,
+    InsufficientStock,
+    InvalidBatchDates,
+    InvalidQuantity,
+    NotReversible,
+    OrderNotReceivable,
+    OverReceipt,
+    ShortShelfLife,
+    StorageConditionsNotMet,
+    WarehouseNotOfCompany,
+)
+from erp.inventory.ledger import (
+    HeldStock,
+    Movement,
+    create_document,
+    find_or_create_batch,
+    lock_balances,
+    post_movements,
+    value_taken,
+)
+from erp.inventory.models import (
+    Batch,
+    CloseClass,
+    MovementType,
+    StockDocument,
+    StockMovement,
+    StockStatus,
+)
+from erp.masterdata.models import Material, MaterialType, Warehouse
+from erp.masterdata.services import can_store
+from erp.money import round_money
+from erp.purchasing import receiving
+from erp.purchasing.models import RECEIVABLE_STATUSES
+
+HUNDRED = Decimal("100")
+STOCK_DOCUMENT = "stock_document"
+ADJUSTING_ROLES = (Role.COST_ACCOUNTANT, Role.QUALITY)
+
+
+class IssueDestination(StrEnum):
+    """Where issued stock is consumed, and so which account bears it."""
+
+    PRODUCTION = "production"
+    COST_CENTER = "cost_center"
+
+
+class AdjustmentKind(StrEnum):
+    COUNT = "count"  # a stock count found more or less than the books
+    SCRAP = "scrap"  # damaged, expired or rejected stock destroyed
+
+
+ISSUE_ACCOUNT = {IssueDestination.PRODUCTION: accounts.PRODUCTION, IssueDestination.COST_CENTER: accounts.OVERHEAD}
+
+
+@dataclass(frozen=True)
+class ReceiptRequest:
+    po_line_id: int
+    quantity: Decimal
+    posting_date: dt.date
+    batch_number: str | None = None
+    manufacture_date: dt.date | None = None
+    expiry_date: dt.date | None = None
+    warehouse_id: int | None = None
+    delivery_note: str | None = None
+
+
+# --- shared checks ---------------------------------------------------------------------
+
+def _warehouse(session: Session, warehouse_id: int) -> Warehouse:
+    warehouse = session.get(Warehouse, warehouse_id)
+    if warehouse is None:
+        raise NotFound(f"warehouse {warehouse_id} not found")
+    return warehouse
+
+
+def _material(session: Session, material_id: int) -> Material:
+    material = session.get(Material, material_id)
+    if material is None:
+        raise NotFound(f"material {material_id} not found")
+    return material
+
+
+def _require_warehouse(actor: Actor, warehouse: Warehouse) -> None:
+    """Refuse a caller who does not act for the warehouse (clerks: their named warehouses)."""
+    if not actor.acts_for_company(warehouse.company_id):
+        raise NotFound(f"warehouse {warehouse.id} not found")
+    if not actor.acts_for_warehouse(warehouse.id, warehouse.company_id):
+        raise ClerkNotOfWarehouse(f"you do not act for warehouse {warehouse.code}")
+
+
+def _check_quantity(quantity: Decimal, material: Material, *, allow_negative: bool = False) -> None:
+    if quantity == 0 or (quantity < 0 and not allow_negative):
+        raise InvalidQuantity(f"quantity must be {'non-zero' if allow_negative else 'positive'}, got {quantity}")
+    decimals = material.unit.decimals
+    if quantity != quantity.quantize(Decimal(1).scaleb(-decimals)):
+        raise InvalidQuantity(
+            f"material {material.code} is counted in {material.unit.code} with {decimals} decimal places; got {quantity}"
+        )
+
+
+def _check_storage(warehouse: Warehouse, material: Material) -> None:
+    ok, why = can_store(warehouse, material)
+    if not ok:
+        raise StorageConditionsNotMet(why)
+
+
+def _check_batch_for_receipt(
+    material: Material, request: ReceiptRequest, *, min_remaining_days: int
+) -> None:
+    """Batch-managed materials need a batch with plausible dates and enough shelf life left."""
+    if not material.batch_managed:
+        if request.batch_number is not None or request.manufacture_date or request.expiry_date:
+            raise BatchNotApplicable(f"material {material.code} is not batch-managed; send no batch or dates")
+        return
+    if not request.batch_number or request.manufacture_date is None or request.expiry_date is None:
+        raise BatchRequired(
+            f"material {material.code} is batch-managed: batch_number, manufacture_date and expiry_date are required"
+        )
+    if request.expiry_date <= request.manufacture_date:
+        raise InvalidBatchDates(
+            f"expiry date {request.expiry_date} is not after manufacture date {request.manufacture_date}"
+        )
+    if request.manufacture_date > request.posting_date:
+        raise InvalidBatchDates(f"manufacture date {request.manufacture_date} is after the receipt date")
+    if request.expiry_date <= request.posting_date:
+        raise BatchExpired(f"batch {request.batch_number} expired on {request.expiry_date}")
+    minimum = (
+        material.min_remaining_shelf_life_days
+        if material.min_remaining_shelf_life_days is not None
+        else min_remaining_days
+    )
+    remaining = (request.expiry_date - request.posting_date).days
+    if remaining < minimum:
+        raise ShortShelfLife(
+            f"batch {request.batch_number} has {remaining} days of shelf life left; "
+            f"material {material.code} needs at least {minimum}"
+        )
+
+
+def _inventory_account(material: Material) -> str:
+    return accounts.INVENTORY_ACCOUNT[MaterialType(material.material_type)]
+
+
+def _take(held: Sequence[HeldStock], quantity: Decimal, price: Decimal) -> list[tuple[HeldStock, Decimal, Decimal]]:
+    """Split ``quantity`` over the held balances in order: (balance, quantity, value) pieces."""
+    pieces: list[tuple[HeldStock, Decimal, Decimal]] = []
+    remaining = quantity
+    for balance in held:
+        if remaining <= 0:
+            break
+        taken = min(balance.quantity, remaining)
+        pieces.append((balance, taken, value_taken(balance, taken, price)))
+        remaining -= taken
+    if remaining > 0:
+        available = quantity - remaining
+        raise InsufficientStock(f"only {available} available, {quantity} requested", available=str(available))
+    return pieces
+
+
+# --- receipts ------------------------------------------------------------------------------
+
+def receive_goods(
+    session: Session, actor: Actor, request: ReceiptRequest, *, min_remaining_days: int = 30
+) -> int:
+    """Book goods received against a purchase order line at the contract price; returns the
+    receipt document's id.
+
+    Stock enters at standard (quarantine when the material needs inspection); the journal
+    debits inventory at standard, credits goods-received-not-invoiced at the contract price
+    and puts the difference on the material cost variance account (材料成本差异).
+    """
+    actor.require_role(Role.CLERK, action="booking goods receipts")
+    line = receiving.lock_line_for_receipt(session, request.po_line_id)
+    if not actor.acts_for_company(line.receiving_company_id):
+        raise NotFound(f"purchase order line {request.po_line_id} not found")
+    if line.order_status not in RECEIVABLE_STATUSES:
+        raise OrderNotReceivable(
+            f"order {line.order_number} is {line.order_status.value}; goods can be received only on open orders"
+        )
+    warehouse = _warehouse(session, request.warehouse_id or line.warehouse_id)
+    if warehouse.company_id != line.receiving_company_id:
+        raise WarehouseNotOfCompany(f"warehouse {warehouse.code} does not belong to the order's receiving company")
+    _require_warehouse(actor, warehouse)
+    material = _material(session, line.material_id)
+    _check_quantity(request.quantity, material)
+    _check_storage(warehouse, material)
+    ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
+    if line.received_quantity + request.quantity > ceiling:
+        raise OverReceipt(
+            f"ordered {line.quantity}, already received {line.received_quantity}; receiving {request.quantity} "
+            f"would exceed the {material.over_receipt_tolerance_pct}% tolerance (at most {ceiling - line.received_quantity} more)",
+            open_quantity=str(max(ceiling - line.received_quantity, Decimal("0"))),
+        )
+    _check_batch_for_receipt(material, request, min_remaining_days=min_remaining_days)
+
+    company_id = line.receiving_company_id
+    period = lock_open_period(session, company_id, request.posting_date)
+    price = standard_price(session, company_id, material.id, period)
+    batch_id, made, expires = find_or_create_batch(
+        session, material_id=material.id, batch_number=request.batch_number if material.batch_managed else None,
+        manufacture_date=request.manufacture_date, expiry_date=request.expiry_date, supplier_id=line.supplier_id,
+    )
+    if material.batch_managed and (made, expires) != (request.manufacture_date, request.expiry_date):
+        raise BatchDatesMismatch(
+            f"batch {request.batch_number} of {material.code} is recorded as made {made}, expiring {expires}"
+        )
+
+    standard_value = round_money(request.quantity * price)
+    contract_value = round_money(request.quantity * line.unit_price)
+    variance = contract_value - standard_value
+    status = StockStatus.QUARANTINE if material.inspection_required else StockStatus.UNRESTRICTED
+    document_id = create_document(
+        session, doc_type=MovementType.RECEIPT, company_id=company_id, posting_date=request.posting_date,
+        period=period, user_id=actor.user_id, po_line_id=line.line_id, supplier_id=line.supplier_id,
+        unit_price=line.unit_price, standard_price=price, delivery_note=request.delivery_note,
+        reference=line.order_number,
+    )
+    post_movements(
+        session, document_id=document_id, company_id=company_id, posting_date=request.posting_date,
+        period=period, user_id=actor.user_id,
+        movements=[Movement(MovementType.RECEIPT, CloseClass.RECEIPT, warehouse.id, material.id, batch_id,
+                            status, request.quantity, standard_value, variance)],
+    )
+    post_entry(
+        session, company_id=company_id, entry_date=request.posting_date, source_type=STOCK_DOCUMENT,
+        source_id=document_id, memo=f"goods receipt {line.order_number}", user_id=actor.user_id,
+        lines=[
+            Line(_inventory_account(material), standard_value, material.id),
+            Line(accounts.MATERIAL_COST_VARIANCE, variance, material.id),
+            Line(accounts.GOODS_RECEIVED_NOT_INVOICED, -contract_value),
+        ],
+    )
+    receiving.register_received_quantity(session, line, request.quantity)
+    return document_id
+
+
+def _document(session: Session, actor: Actor, document_id: int, doc_type: MovementType) -> StockDocument:
+    document = session.get(StockDocument, document_id)
+    if document is None or not actor.acts_for_company(document.company_id):
+        raise NotFound(f"stock document {document_id} not found")
+    if document.doc_type != doc_type:
+        raise NotReversible(f"document {document_id} is a {document.doc_type.value}, not a {doc_type.value}")
+    reversed_by = session.scalar(
+        select(StockDocument.id).where(StockDocument.reverses_document_id == document_id)
+    )
+    if reversed_by is not None:
+        raise AlreadyReversed(f"document {document_id} was reversed by document {reversed_by}")
+    return document
+
+
+def _document_movements(session: Session, document_id: int) -> list[StockMovement]:
+    return list(session.scalars(select(StockMovement).where(StockMovement.document_id == document_id)
+                                .order_by(StockMovement.id)))
+
+
+def _journal_entry_of(session: Session, document_id: int) -> int | None:
+    return session.scalar(
+        select(JournalEntry.id).where(JournalEntry.source_type == STOCK_DOCUMENT,
+                                      JournalEntry.source_id == document_id)
+    )
+
+
+def _reverse_exactly(
+    session: Session, actor: Actor, original: StockDocument, *, doc_type: MovementType, posting_date: dt.date,
+    reason: str, pieces: Sequence[tuple[StockMovement, StockStatus]],
+) -> int:
+    """Post the exact negation of ``original``'s movements (from the given statuses) and journal."""
+    period = lock_open_period(session, original.company_id, posting_date)
+    document_id = create_document(
+        session, doc_type=doc_type, company_id=original.company_id, posting_date=posting_date, period=period,
+        user_id=actor.user_id, reverses_document_id=original.id, po_line_id=original.po_line_id,
+        supplier_id=original.supplier_id, customer_id=original.customer_id, reference=original.reference,
+        reason=reason,
+    )
+    post_movements(
+        session, document_id=document_id, company_id=original.company_id, posting_date=posting_date,
+        period=period, user_id=actor.user_id,
+        movements=[
+            Movement(doc_type, m.close_class, m.warehouse_id, m.material_id, m.batch_id, status, -m.quantity,
+                     -m.value, -m.variance, m.offset_account)
+            for m, status in pieces
+        ],
+    )
+    entry_id = _journal_entry_of(session, original.id)
+    if entry_id is not None:
+        reverse_entry(session, entry_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
+                      source_id=document_id, memo=f"reversal of stock document {original.id}: {reason}",
+                      user_id=actor.user_id)
+    return document_id
+
+
+def reverse_receipt(
+    session: Session, actor: Actor, *, document_id: int, posting_date: dt.date, reason: str
+) -> int:
+    """Reverse a receipt while its goods are still where they arrived (in quarantine, or
+    released); the order line's received quantity goes down by the same amount."""
+    actor.require_role(Role.CLERK, action="reversing goods receipts")
+    original = _document(session, actor, document_id, MovementType.RECEIPT)
+    assert original.po_line_id is not None
+    line = receiving.lock_line_for_receipt(session, original.po_line_id)
+    (movement,) = _document_movements(session, document_id)
+    _require_warehouse(actor, _warehouse(session, movement.warehouse_id))
+    statuses = [movement.status] + ([StockStatus.UNRESTRICTED] if movement.status == StockStatus.QUARANTINE else [])
+    for status in statuses:
+        held = lock_balances(session, warehouse_id=movement.warehouse_id, material_id=movement.material_id,
+                             status=status, batch_id=movement.batch_id)
+        if held and held[0].quantity >= movement.quantity:
+            break
+    else:
+        raise InsufficientStock(
+            f"the {movement.quantity} received are no longer all in the warehouse (issued, moved or blocked); "
+            "a receipt can only be reversed while its stock is still there"
+        )
+    reversal_id = _reverse_exactly(session, actor, original, doc_type=MovementType.RECEIPT_REVERSAL,
+                                   posting_date=posting_date, reason=reason, pieces=[(movement, status)])
+    receiving.register_received_quantity(session, line, -movement.quantity)
+    return reversal_id
+
+
+# --- quality ------------------------------------------------------------------------------
+
+class QualityDecision(StrEnum):
+    RELEASE = "release"
+    REJECT = "reject"
+
+
+def decide_quarantine(
+    session: Session,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    batch_id: int,
+    decision: QualityDecision,
+    posting_date: dt.date,
+    quantity: Decimal | None = None,
+    reason: str | None = None,
+) -> int:
+    """Release quarantined stock to unrestricted, or reject it to blocked (quality users)."""
+    actor.require_role(Role.QUALITY, action="releasing or rejecting quarantined stock")
+    warehouse = _warehouse(session, warehouse_id)
+    _require_warehouse(actor, warehouse)
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"batch {batch_id} not found")
+    material = _material(session, batch.material_id)
+    period = lock_open_period(session, warehouse.company_id, posting_date)
+    held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
+                         status=StockStatus.QUARANTINE, batch_id=batch.id)
+    in_quarantine = sum((h.quantity for h in held), Decimal("0"))
+    wanted = in_quarantine if quantity is None else quantity
+    if wanted <= 0:
+        raise InsufficientStock(f"batch {batch.batch_number} has nothing in quarantine in {warehouse.code}")
+    _check_quantity(wanted, material)
+    price = standard_price(session, warehouse.company_id, material.id, period)
+    pieces = _take(held, wanted, price)
+    target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
+    doc_type = MovementType.QUALITY_RELEASE if decision == QualityDecision.RELEASE else MovementType.QUALITY_REJECT
+    document_id = create_document(
+        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
+        user_id=actor.user_id, reason=reason,
+    )
+    movements: list[Movement] = []
+    for balance, taken, value in pieces:
+        movements.append(Movement(doc_type, CloseClass.INTERNAL, warehouse.id, material.id, balance.batch_id,
+                                  StockStatus.QUARANTINE, -taken, -value))
+        movements.append(Movement(doc_type, CloseClass.INTERNAL, warehouse.id, material.id, balance.batch_id,
+                                  target, taken, value))
+    post_movements(session, document_id=document_id, company_id=warehouse.company_id, posting_date=posting_date,
+                   period=period, user_id=actor.user_id, movements=movements)
+    return document_id
+
+
+def return_to_supplier(
+    session: Session,
+    actor: Actor,
+    *,
+    receipt_document_id: int,
+    posting_date: dt.date,
+    reason: str,
+    quantity: Decimal | None = None,
+) -> int:
+    """Send rejected (blocked) goods of a receipt back to its supplier, reversing the
+    receipt's value: goods-received-not-invoiced at the contract price, inventory at the
+    stock's value, the difference off the variance account. The order line is open again
+    for the returned quantity (the supplier owes a replacement)."""
+    actor.require_role(Role.CLERK, Role.QUALITY, action="returning goods to suppliers")
+    receipt = session.get(StockDocument, receipt_document_id)
+    if receipt is None or not actor.acts_for_company(receipt.company_id):
+        raise NotFound(f"stock document {receipt_document_id} not found")
+    if receipt.doc_type != MovementType.RECEIPT:
+        raise NotReversible(f"document {receipt_document_id} is not a goods receipt")
+    if session.scalar(select(StockDocument.id).where(StockDocument.reverses_document_id == receipt.id)):
+        raise AlreadyReversed(f"receipt {receipt.id} has been reversed")
+    assert receipt.po_line_id is not None and receipt.unit_price is not None
+    line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
+    (arrival,) = _document_movements(session, receipt.id)
+    warehouse = _warehouse(session, arrival.warehouse_id)
+    _require_warehouse(actor, warehouse)
+    material = _material(session, arrival.material_id)
+    already_returned = -(session.scalar(
+        select(func.coalesce(func.sum(StockMovement.quantity), 0))
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
+        .where(StockDocument.source_document_id == receipt.id,
+               StockDocument.doc_type == MovementType.RETURN_TO_SUPPLIER)
+    ) or Decimal("0"))
+    returnable = arrival.quantity - Decimal(already_returned)
+    period = lock_open_period(session, receipt.company_id, posting_date)
+    held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
+                         status=StockStatus.BLOCKED, batch_id=arrival.batch_id)
+    blocked = sum((h.quantity for h in held), Decimal("0"))
+    wanted = min(returnable, blocked) if quantity is None else quantity
+    if wanted <= 0:
+        raise InsufficientStock(f"nothing of receipt {receipt.id} is blocked and returnable")
+    _check_quantity(wanted, material)
+    if wanted > returnable:
+        raise InsufficientStock(f"only {returnable} of receipt {receipt.id} can still be returned")
+    price = receipt.standard_price or standard_price(session, receipt.company_id, material.id, period)
+    ((balance, taken, value),) = _take(held, wanted, price)
+    contract_value = round_money(taken * receipt.unit_price)
+    variance = contract_value - value
+    document_id = create_document(
+        session, doc_type=MovementType.RETURN_TO_SUPPLIER, company_id=receipt.company_id,
+        posting_date=posting_date, period=period, user_id=actor.user_id, source_document_id=receipt.id,
+        po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id, unit_price=receipt.unit_price,
+        reference=receipt.reference, reason=reason,
+    )
+    post_movements(
+        session, document_id=document_id, company_id=receipt.company_id, posting_date=posting_date,
+        period=period, user_id=actor.user_id,
+        movements=[Movement(MovementType.RETURN_TO_SUPPLIER, CloseClass.RECEIPT, warehouse.id, material.id,
+                            balance.batch_id, StockStatus.BLOCKED, -taken, -value, -variance)],
+    )
+    post_entry(
+        session, company_id=receipt.company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
+        source_id=document_id, memo=f"return to supplier, receipt {receipt.id}: {reason}", user_id=actor.user_id,
+        lines=[
+            Line(accounts.GOODS_RECEIVED_NOT_INVOICED, contract_value),
+            Line(_inventory_account(material), -value, material.id),
+            Line(accounts.MATERIAL_COST_VARIANCE, -variance, material.id),
+        ],
+    )
+    receiving.register_received_quantity(session, line, -taken)
+    return document_id
+
+
+# --- taking stock out: issues, shipments, scrap --------------------------------------------
+
+def _take_out(
+    session: Session,
+    actor: Actor,
+    *,
+    doc_type: MovementType,
+    offset_account: str,
+    warehouse: Warehouse,
+    material: Material,
+    quantity: Decimal,
+    posting_date: dt.date,
+    batch_id: int | None,
+    memo: str,
+    **document_fields: object,
+) -> int:
+    """Take unrestricted stock out first-expiry-first-out (or from a named batch), value it
+    at standard and post the consumption to ``offset_account``; expired batches are skipped."""
+    _check_quantity(quantity, material)
+    period = lock_open_period(session, warehouse.company_id, posting_date)
+    price = standard_price(session, warehouse.company_id, material.id, period)
+    held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
+                         status=StockStatus.UNRESTRICTED, batch_id=batch_id)
+    usable = [h for h in held if h.expiry_date is None or h.expiry_date > posting_date]
+    if batch_id is not None and held and not usable:
+        raise BatchExpired(f"batch {held[0].batch_number} expired on {held[0].expiry_date}")
+    pieces = _take(usable, quantity, price)
+    document_id = create_document(
+        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
+        user_id=actor.user_id, **document_fields,
+    )
+    post_movements(
+        session, document_id=document_id, company_id=warehouse.company_id, posting_date=posting_date,
+        period=period, user_id=actor.user_id,
+        movements=[
+            Movement(doc_type, CloseClass.CONSUMPTION, warehouse.id, material.id, balance.batch_id,
+                     StockStatus.UNRESTRICTED, -taken, -value, offset_account=offset_account)
+            for balance, taken, value in pieces
+        ],
+    )
+    total = sum((value for _, _, value in pieces), Decimal("0"))
+    post_entry(
+        session, company_id=warehouse.company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
+        source_id=document_id, memo=memo, user_id=actor.user_id,
+        lines=[Line(offset_account, total, material.id), Line(_inventory_account(material), -total, material.id)],
+    )
+    return document_id
+
+
+def issue_goods(
+    session: Session,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    material_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    destination: IssueDestination,
+    cost_center: str | None = None,
+    batch_id: int | None = None,
+    reference: str | None = None,
+) -> int:
+    """Issue unrestricted stock to production or a cost centre (FEFO unless a batch is named)."""
+    actor.require_role(Role.CLERK, action="issuing goods")
+    warehouse = _warehouse(session, warehouse_id)
+    _require_warehouse(actor, warehouse)
+    material = _material(session, material_id)
+    if destination == IssueDestination.COST_CENTER and not cost_center:
+        raise ValidationFailed.for_field("cost_center", "an issue to a cost centre must name it")
+    return _take_out(
+        session, actor, doc_type=MovementType.ISSUE, offset_account=ISSUE_ACCOUNT[destination],
+        warehouse=warehouse, material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
+        memo=f"goods issue to {destination.value} {cost_center or ''}".strip(), destination=destination.value,
+        cost_center=cost_center, reference=reference,
+    )
+
+
+def ship_goods(
+    session: Session,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    material_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    customer_id: int,
+    reference: str,
+    batch_id: int | None = None,
+) -> int:
+    """Ship unrestricted stock to a customer (FEFO), valued at standard, consumed to cost of
+    goods sold. Called by the sales side, which checks credit first."""
+    actor.require_role(Role.SALES, Role.CLERK, action="shipping goods")
+    warehouse = _warehouse(session, warehouse_id)
+    if not actor.acts_for_company(warehouse.company_id):
+        raise NotFound(f"warehouse {warehouse_id} not found")
+    material = _material(session, material_id)
+    return _take_out(
+        session, actor, doc_type=MovementType.SHIPMENT, offset_account=accounts.COST_OF_GOODS_SOLD,
+        warehouse=warehouse, material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
+        memo=f"shipment {reference}", customer_id=customer_id, reference=reference,
+    )
+
+
+def reverse_issue(
+    session: Session, actor: Actor, *, document_id: int, posting_date: dt.date, reason: str
+) -> int:
+    """Put issued stock back exactly as it left (same batches, values and accounts)."""
+    actor.require_role(Role.CLERK, action="reversing goods issues")
+    original = _document(session, actor, document_id, MovementType.ISSUE)
+    movements = _document_movements(session, document_id)
+    _require_warehouse(actor, _warehouse(session, movements[0].warehouse_id))
+    return _reverse_exactly(session, actor, original, doc_type=MovementType.ISSUE_REVERSAL,
+                            posting_date=posting_date, reason=reason,
+                            pieces=[(m, StockStatus.UNRESTRICTED) for m in movements])
+
+
+# --- transfers and adjustments ---------------------------------------------------------------
+
+def transfer_stock(
+    session: Session,
+    actor: Actor,
+    *,
+    from_warehouse_id: int,
+    to_warehouse_id: int,
+    material_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    batch_id: int | None = None,
+    status: StockStatus = StockStatus.UNRESTRICTED,
+    reference: str | None = None,
+) -> int:
+    """Move stock between two warehouses of one company; the destination must be able to
+    store the material. Value moves with the goods; no journal (same account, same company)."""
+    actor.require_role(Role.CLERK, action="transferring stock")
+    source = _warehouse(session, from_warehouse_id)
+    _require_warehouse(actor, source)
+    destination = _warehouse(session, to_warehouse_id)
+    if destination.company_id != source.company_id:
+        raise WarehouseNotOfCompany(
+            f"warehouse {destination.code} belongs to another company; transfers stay within one company"
+        )
+    if destination.id == source.id:
+        raise ValidationFailed.for_field("to_warehouse_id", "source and destination are the same warehouse")
+    material = _material(session, material_id)
+    _check_quantity(quantity, material)
+    _check_storage(destination, material)
+    period = lock_open_period(session, source.company_id, posting_date)
+    price = standard_price(session, source.company_id, material.id, period)
+    held = lock_balances(session, warehouse_id=source.id, material_id=material.id, status=status,
+                         batch_id=batch_id)
+    pieces = _take(held, quantity, price)
+    document_id = create_document(
+        session, doc_type=MovementType.TRANSFER, company_id=source.company_id, posting_date=posting_date,
+        period=period, user_id=actor.user_id, reference=reference,
+    )
+    movements: list[Movement] = []
+    for balance, taken, value in pieces:
+        movements.append(Movement(MovementType.TRANSFER, CloseClass.INTERNAL, source.id, material.id,
+                                  balance.batch_id, status, -taken, -value))
+        movements.append(Movement(MovementType.TRANSFER, CloseClass.INTERNAL, destination.id, material.id,
+                                  balance.batch_id, status, taken, value))
+    post_movements(session, document_id=document_id, company_id=source.company_id, posting_date=posting_date,
+                   period=period, user_id=actor.user_id, movements=movements)
+    return document_id
+
+
+def adjust_stock(
+    session: Session,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    material_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    kind: AdjustmentKind,
+    reason: str,
+    batch_id: int | None = None,
+    status: StockStatus = StockStatus.UNRESTRICTED,
+) -> int:
+    """Correct the books to a stock count (gain or loss, to stock count differences) or
+    scrap stock (a loss, to scrap); cost accountants and quality only, always with a reason."""
+    actor.require_role(*ADJUSTING_ROLES, action="adjusting stock")
+    warehouse = _warehouse(session, warehouse_id)
+    _require_warehouse(actor, warehouse)
+    material = _material(session, material_id)
+    _check_quantity(quantity, material, allow_negative=True)
+    if not reason.strip():
+        raise ValidationFailed.for_field("reason", "an adjustment needs a reason")
+    if kind == AdjustmentKind.SCRAP and quantity > 0:
+        raise InvalidQuantity("scrap takes stock out: the quantity must be negative")
+    if material.batch_managed and batch_id is None:
+        raise BatchRequired(f"material {material.code} is batch-managed: name the batch to adjust")
+    if not material.batch_managed:
+        batch_id, _, _ = find_or_create_batch(session, material_id=material.id, batch_number=None,
+                                              manufacture_date=None, expiry_date=None, supplier_id=None)
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.material_id != material.id:
+        raise ValidationFailed.for_field("batch_id", f"batch {batch_id} is not a batch of {material.code}")
+    period = lock_open_period(session, warehouse.company_id, posting_date)
+    price = standard_price(session, warehouse.company_id, material.id, period)
+    account = accounts.SCRAP if kind == AdjustmentKind.SCRAP else accounts.STOCK_DIFFERENCES
+    doc_type = MovementType.SCRAP if kind == AdjustmentKind.SCRAP else MovementType.ADJUSTMENT
+    if quantity > 0:
+        value = round_money(quantity * price)
+        close_class = CloseClass.INFLOW
+    else:
+        held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id, status=status,
+                             batch_id=batch.id)
+        ((_, _, taken_value),) = _take(held, -quantity, price)
+        value = -taken_value
+        close_class = CloseClass.CONSUMPTION
+    document_id = create_document(
+        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
+        user_id=actor.user_id, reason=reason,
+    )
+    post_movements(
+        session, document_id=document_id, company_id=warehouse.company_id, posting_date=posting_date,
+        period=period, user_id=actor.user_id,
+        movements=[Movement(doc_type, close_class, warehouse.id, material.id, batch.id, status, quantity, value,
+                            offset_account=account)],
+    )
+    post_entry(
+        session, company_id=warehouse.company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
+        source_id=document_id, memo=f"{kind.value} adjustment: {reason}", user_id=actor.user_id,
+        lines=[Line(_inventory_account(material), value, material.id), Line(account, -value, material.id)],
+    )
+    return document_id
+

@@ -1,0 +1,17 @@
+"""The one place where amounts are rounded: half-up to 0.01 CNY, at posting time."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """Round an amount half-up (away from zero on a tie) to 0.01 CNY."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def period_of(day: object) -> str:
+    """The accounting period (YYYY-MM) a date falls in."""
+    return f"{day.year:04d}-{day.month:02d}"  # type: ignore[attr-defined]

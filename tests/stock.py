@@ -1,0 +1,118 @@
+"""Helpers for stock tests: standard prices, open purchase orders and the books to check.
+
+Orders are written directly (not through the purchasing services) so that inventory tests
+depend only on the order line's shape: material, quantity, contract price, warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.costing.models import JournalEntry, JournalLine, StandardPrice
+from erp.inventory.models import Batch, StockBalance, StockMovement
+from erp.purchasing.models import (
+    Contract,
+    ContractLine,
+    ContractScope,
+    ContractStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
+from tests.world import World
+
+D = Decimal
+
+
+def set_standard(
+    session_factory: sessionmaker[Session], world: World, material: str, price: str, *,
+    company: str = "A", period: str = "2026-11",
+) -> None:
+    with session_factory() as session, session.begin():
+        session.add(StandardPrice(company_id=world.companies[company], material_id=world.materials[material],
+                                  period=period, price=D(price)))
+
+
+def open_order(
+    session_factory: sessionmaker[Session],
+    world: World,
+    lines: Sequence[tuple[str, str, str, str]],
+    *,
+    company: str = "A",
+    supplier: str = "sup1",
+    status: PurchaseOrderStatus = PurchaseOrderStatus.OPEN,
+    number: str | None = None,
+) -> list[int]:
+    """An order of ``company`` with lines (material, quantity, contract price, warehouse key);
+    returns the line ids."""
+    with session_factory() as session, session.begin():
+        contract = Contract(
+            number=number or f"K-{company}-{session.scalar(select(func.count(Contract.id))) + 1}",
+            supplier_id=world.suppliers[supplier], scope=ContractScope.COMPANY,
+            company_id=world.companies[company], valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2026, 12, 31),
+            status=ContractStatus.ACTIVE, created_by=world.users["buyer_a"],
+        )
+        order = PurchaseOrder(
+            number=f"PO-{contract.number}", purchasing_company_id=world.companies[company],
+            receiving_company_id=world.companies[company], supplier_id=world.suppliers[supplier],
+            order_date=dt.date(2026, 11, 1), status=status, created_by=world.users["buyer_a"],
+        )
+        session.add_all([contract, order])
+        for number_, (material, quantity, price, warehouse) in enumerate(lines, start=1):
+            contract_line = ContractLine(material_id=world.materials[material], unit_price=D(price),
+                                         unit_id=world.units["KG"])
+            contract.lines.append(contract_line)
+            session.flush()
+            order.lines.append(PurchaseOrderLine(
+                line_no=number_, material_id=world.materials[material], quantity=D(quantity),
+                unit_price=D(price), amount=(D(quantity) * D(price)).quantize(D("0.01")),
+                contract_line_id=contract_line.id, warehouse_id=world.warehouses[warehouse],
+            ))
+        session.flush()
+        return [line.id for line in order.lines]
+
+
+def account_balance(
+    session: Session, company_id: int, account: str, material_id: int | None = None
+) -> Decimal:
+    query = select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
+        JournalLine.company_id == company_id, JournalLine.account_code == account
+    )
+    if material_id is not None:
+        query = query.where(JournalLine.material_id == material_id)
+    return D(session.scalar(query)).quantize(D("0.01"))
+
+
+def entry_lines(session: Session, source_id: int, source_type: str = "stock_document") -> dict[str, Decimal]:
+    """The journal lines of the entry a document posted, by account (signed, debit positive)."""
+    rows = session.execute(
+        select(JournalLine.account_code, func.sum(JournalLine.amount))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.source_type == source_type, JournalEntry.source_id == source_id)
+        .group_by(JournalLine.account_code)
+    ).all()
+    return {account: D(amount).quantize(D("0.01")) for account, amount in rows}
+
+
+def balances(session: Session, **filters: Any) -> list[tuple[str, str, Decimal, Decimal]]:
+    """(batch number, status, quantity, value) of every balance row matching ``filters``."""
+    query = select(Batch.batch_number, StockBalance.status, StockBalance.quantity, StockBalance.value).join(
+        Batch, Batch.id == StockBalance.batch_id
+    )
+    for name, value in filters.items():
+        query = query.where(getattr(StockBalance, name) == value)
+    return [(b, s.value, q, v) for b, s, q, v in session.execute(query.order_by(Batch.batch_number, StockBalance.status))]
+
+
+def ledger_totals(session: Session, company_id: int) -> tuple[Decimal, Decimal]:
+    quantity, value = session.execute(
+        select(func.coalesce(func.sum(StockMovement.quantity), 0), func.coalesce(func.sum(StockMovement.value), 0))
+        .where(StockMovement.company_id == company_id)
+    ).one()
+    return D(quantity), D(value).quantize(D("0.01"))
