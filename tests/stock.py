@@ -116,3 +116,31 @@ def ledger_totals(session: Session, company_id: int) -> tuple[Decimal, Decimal]:
         .where(StockMovement.company_id == company_id)
     ).one()
     return D(quantity), D(value).quantize(D("0.01"))
+
+
+NOV_20 = dt.date(2026, 11, 20)
+MADE = dt.date(2026, 10, 1)
+EXPIRES = dt.date(2029, 9, 30)
+
+
+def receive(
+    session_factory: sessionmaker[Session], world: World, line: int, quantity: str, *,
+    batch: str | None = "B-001", made: dt.date | None = MADE, expires: dt.date | None = EXPIRES,
+    on: dt.date = NOV_20, user: str = "clerk_a", warehouse: str | None = None,
+) -> int:
+    """Book a receipt through the service (its own transaction); returns the document id."""
+    from erp.inventory import services
+
+    with session_factory() as session, session.begin():
+        return services.receive_goods(session, world.actors[user], services.ReceiptRequest(
+            po_line_id=line, quantity=D(quantity), posting_date=on, batch_number=batch, manufacture_date=made,
+            expiry_date=expires, warehouse_id=world.warehouses[warehouse] if warehouse else None,
+        ))
+
+
+def batch_id(session_factory: sessionmaker[Session], world: World, material: str, number: str) -> int:
+    with session_factory() as session:
+        found = session.scalar(select(Batch.id).where(Batch.material_id == world.materials[material],
+                                                      Batch.batch_number == number))
+    assert found is not None
+    return found

@@ -66,6 +66,7 @@ from erp.purchasing import receiving
 from erp.purchasing.models import RECEIVABLE_STATUSES
 
 HUNDRED = Decimal("100")
+QUANTITY_STEP = Decimal("0.0001")
 STOCK_DOCUMENT = "stock_document"
 ADJUSTING_ROLES = (Role.COST_ACCOUNTANT, Role.QUALITY)
 
@@ -219,10 +220,11 @@ def receive_goods(
     _check_storage(warehouse, material)
     ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
     if line.received_quantity + request.quantity > ceiling:
+        still_open = max(ceiling - line.received_quantity, Decimal("0")).quantize(QUANTITY_STEP)
         raise OverReceipt(
             f"ordered {line.quantity}, already received {line.received_quantity}; receiving {request.quantity} "
-            f"would exceed the {material.over_receipt_tolerance_pct}% tolerance (at most {ceiling - line.received_quantity} more)",
-            open_quantity=str(max(ceiling - line.received_quantity, Decimal("0"))),
+            f"would exceed the {material.over_receipt_tolerance_pct}% tolerance (at most {still_open} more)",
+            open_quantity=str(still_open),
         )
     _check_batch_for_receipt(material, request, min_remaining_days=min_remaining_days)
 
