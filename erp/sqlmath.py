@@ -39,16 +39,16 @@ class round_share(FunctionElement[Decimal]):  # noqa: N801
 
 @compiles(round_product, "postgresql")
 def _product_pg(element: round_product, compiler: Any, **kw: Any) -> str:
-    a, b = list(element.clauses)
-    return f"round(CAST({compiler.process(a, **kw)} AS numeric) * {compiler.process(b, **kw)}, 2)"
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"round(CAST(({a}) AS numeric) * ({b}), 2)"
 
 
 @compiles(round_share, "postgresql")
 def _share_pg(element: round_share, compiler: Any, **kw: Any) -> str:
     amount, numerator, denominator = (compiler.process(c, **kw) for c in element.clauses)
     return (
-        f"CASE WHEN {denominator} = 0 THEN 0 "
-        f"ELSE round(CAST({amount} AS numeric) * {numerator} / {denominator}, 2) END"
+        f"CASE WHEN ({denominator}) = 0 THEN 0 "
+        f"ELSE round(CAST(({amount}) AS numeric) * ({numerator}) / ({denominator}), 2) END"
     )
 
 

@@ -52,27 +52,28 @@ def open_order(
     """An order of ``company`` with lines (material, quantity, contract price, warehouse key);
     returns the line ids."""
     with session_factory() as session, session.begin():
-        contract = Contract(
-            number=number or f"K-{company}-{session.scalar(select(func.count(Contract.id))) + 1}",
-            supplier_id=world.suppliers[supplier], scope=ContractScope.COMPANY,
-            company_id=world.companies[company], valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2026, 12, 31),
-            status=ContractStatus.ACTIVE, created_by=world.users["buyer_a"],
-        )
+        serial = (session.scalar(select(func.count(PurchaseOrder.id))) or 0) + 1
         order = PurchaseOrder(
-            number=f"PO-{contract.number}", purchasing_company_id=world.companies[company],
+            number=number or f"PO-{company}-{serial:04d}", purchasing_company_id=world.companies[company],
             receiving_company_id=world.companies[company], supplier_id=world.suppliers[supplier],
             order_date=dt.date(2026, 11, 1), status=status, created_by=world.users["buyer_a"],
         )
-        session.add_all([contract, order])
+        session.add(order)
         for number_, (material, quantity, price, warehouse) in enumerate(lines, start=1):
-            contract_line = ContractLine(material_id=world.materials[material], unit_price=D(price),
-                                         unit_id=world.units["KG"])
-            contract.lines.append(contract_line)
+            # one contract per line, so one order may hold a material twice at two prices
+            contract = Contract(
+                number=f"K-{order.number}-{number_}", supplier_id=world.suppliers[supplier],
+                scope=ContractScope.COMPANY, company_id=world.companies[company], valid_from=dt.date(2026, 1, 1),
+                valid_to=dt.date(2026, 12, 31), status=ContractStatus.ACTIVE, created_by=world.users["buyer_a"],
+                lines=[ContractLine(material_id=world.materials[material], unit_price=D(price),
+                                    unit_id=world.units["KG"])],
+            )
+            session.add(contract)
             session.flush()
             order.lines.append(PurchaseOrderLine(
                 line_no=number_, material_id=world.materials[material], quantity=D(quantity),
                 unit_price=D(price), amount=(D(quantity) * D(price)).quantize(D("0.01")),
-                contract_line_id=contract_line.id, warehouse_id=world.warehouses[warehouse],
+                contract_line_id=contract.lines[0].id, warehouse_id=world.warehouses[warehouse],
             ))
         session.flush()
         return [line.id for line in order.lines]
