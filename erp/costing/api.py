@@ -6,8 +6,10 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
+from erp.costing import close, reports, standards
 from erp.costing import schemas as s
-from erp.costing import standards
+from erp.errors import ValidationFailed
+from erp.schemas import PERIOD_PATTERN
 from erp.web import Blueprint, current_actor, request_session
 
 blp = Blueprint("costing", __name__, url_prefix="/api/v1/costing",
@@ -41,3 +43,87 @@ def get_standard_prices(query: dict[str, Any], pagination_parameters: Pagination
         )
     pagination_parameters.item_count = total
     return rows
+
+
+@blp.route("/periods/<int:company_id>/<string:period>/close", methods=["POST"])
+@blp.response(200, s.CloseResultOut)
+def post_close(company_id: int, period: str) -> close.CloseResult:
+    """Close a company's period: allocate variance, post, carry forward, lock (repeatable)."""
+    _check_period(period)
+    session = request_session()
+    with session.begin():
+        return close.close_period(session, current_actor(), company_id=company_id, period=period)
+
+
+@blp.route("/periods/<int:company_id>/<string:period>/reopen", methods=["POST"])
+@blp.arguments(s.ReopenIn)
+@blp.response(200, s.CloseResultOut)
+def post_reopen(data: dict[str, Any], company_id: int, period: str) -> close.CloseResult:
+    """Reopen the latest closed period with a reason (group cost accountants); reverses the close."""
+    _check_period(period)
+    session = request_session()
+    with session.begin():
+        return close.reopen_period(session, current_actor(), company_id=company_id, period=period, **data)
+
+
+@blp.route("/periods/<int:company_id>/<string:period>", methods=["GET"])
+@blp.response(200, s.CloseResultOut)
+def get_period(company_id: int, period: str) -> close.CloseResult:
+    """The state of a company's period and the result of its close."""
+    _check_period(period)
+    session = request_session()
+    actor = current_actor()
+    actor.require_company(company_id)
+    with session.begin():
+        return close.close_result(session, company_id, period)
+
+
+@blp.route("/variance-allocation", methods=["GET"])
+@blp.arguments(s.PeriodPath, location="query")
+@blp.response(200, s.VarianceReportOut)
+def get_variance_allocation(query: dict[str, Any]) -> dict[str, Any]:
+    """Variance allocation of a closed period per material, and the lines that bore it."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        return {"materials": reports.variance_allocation(session, actor, **query),
+                "allocations": reports.allocation_lines(session, actor, **query)}
+
+
+@blp.route("/valuation", methods=["GET"])
+@blp.arguments(s.ValuationQuery, location="query")
+@blp.response(200, s.ValuationRowOut(many=True))
+def get_valuation(query: dict[str, Any]) -> list[Any]:
+    """Inventory at standard, the variance it carries, and at actual cost, per material."""
+    session = request_session()
+    with session.begin():
+        return reports.inventory_valuation(session, current_actor(), **query)
+
+
+@blp.route("/journal", methods=["GET"])
+@blp.arguments(s.JournalQuery, location="query")
+@blp.response(200, s.JournalRowOut(many=True))
+@blp.paginate()
+def get_journal(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Journal lines of a company, in posting order, with filters."""
+    session = request_session()
+    with session.begin():
+        rows, total = reports.journal(session, current_actor(), offset=pagination_parameters.first_item,
+                                      limit=pagination_parameters.page_size, **query)
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blp.route("/trial-balance", methods=["GET"])
+@blp.arguments(s.TrialBalanceQuery, location="query")
+@blp.response(200, s.TrialBalanceOut)
+def get_trial_balance(query: dict[str, Any]) -> reports.TrialBalance:
+    """Trial balance at the end of a period, for a company or the whole group."""
+    session = request_session()
+    with session.begin():
+        return reports.trial_balance(session, current_actor(), **query)
+
+
+def _check_period(period: str) -> None:
+    if not PERIOD_PATTERN.match(period):
+        raise ValidationFailed.for_field("period", "must be YYYY-MM")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from erp.schemas import Id, Period, Schema, UnitPrice
+from erp.schemas import DecimalString, Id, Money, Period, Quantity, Schema, UnitPrice
 
 
 class PriceIn(Schema):
@@ -31,3 +31,118 @@ class StandardPriceOut(Schema):
 class StandardPriceQuery(Schema):
     company_id = Id(required=True)
     period = Period(required=True)
+
+
+class PeriodPath(Schema):
+    company_id = Id(required=True)
+    period = Period(required=True)
+
+
+class ReopenIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class CloseResultOut(Schema):
+    company_id = fields.Integer()
+    period = fields.String()
+    status = fields.String()
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by = fields.Integer(allow_none=True)
+    journal_entry_id = fields.Integer(allow_none=True)
+    materials = fields.Integer()
+    variance_allocated = Money()
+    variance_remaining = Money()
+
+
+class VarianceRowOut(Schema):
+    material_id = fields.Integer()
+    material_code = fields.String()
+    name_zh = fields.String()
+    opening_quantity = Quantity(positive=False)
+    opening_value = Money()
+    opening_variance = Money()
+    receipts_quantity = Quantity(positive=False)
+    receipts_value = Money()
+    receipts_variance = Money()
+    other_inflow_quantity = Quantity(positive=False)
+    other_inflow_value = Money()
+    variance_rate = DecimalString(places=10)
+    consumption_quantity = Quantity(positive=False)
+    consumption_value = Money()
+    consumption_variance = Money()
+    closing_quantity = Quantity(positive=False)
+    closing_value = Money()
+    closing_variance = Money()
+
+
+class AllocationLineOut(Schema):
+    material_id = fields.Integer()
+    material_code = fields.String()
+    account_code = fields.String()
+    consumed_value = Money()
+    allocated_variance = Money()
+
+
+class VarianceReportOut(Schema):
+    materials = fields.List(fields.Nested(VarianceRowOut))
+    allocations = fields.List(fields.Nested(AllocationLineOut))
+
+
+class ValuationQuery(Schema):
+    company_id = Id(load_default=None, metadata={"description": "omit for the whole group (group-wide roles)"})
+
+
+class ValuationRowOut(Schema):
+    company_id = fields.Integer()
+    company_code = fields.String()
+    material_id = fields.Integer()
+    material_code = fields.String()
+    quantity = Quantity(positive=False)
+    standard_value = Money()
+    variance = Money()
+    actual_value = Money()
+
+
+class JournalQuery(Schema):
+    company_id = Id(required=True)
+    period = Period()
+    account_code = fields.String(validate=validate.Length(1, 16))
+    source_type = fields.String(validate=validate.Length(1, 32))
+
+
+class JournalRowOut(Schema):
+    id = fields.Integer()
+    entry_id = fields.Integer()
+    entry_date = fields.Date()
+    period = fields.String()
+    source_type = fields.String()
+    source_id = fields.Integer(allow_none=True)
+    memo = fields.String()
+    account_code = fields.String()
+    amount = Money(metadata={"description": "signed: positive debit, negative credit"})
+    material_id = fields.Integer(allow_none=True)
+    customer_id = fields.Integer(allow_none=True)
+    reverses_entry_id = fields.Integer(allow_none=True)
+
+
+class TrialBalanceQuery(Schema):
+    company_id = Id(load_default=None, metadata={"description": "omit for the whole group (group-wide roles)"})
+    period = Period(required=True)
+
+
+class TrialBalanceLineOut(Schema):
+    account_code = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    kind = fields.String()
+    debit = Money()
+    credit = Money()
+
+
+class TrialBalanceOut(Schema):
+    company_id = fields.Integer(allow_none=True)
+    period = fields.String()
+    lines = fields.List(fields.Nested(TrialBalanceLineOut))
+    total_debit = Money()
+    total_credit = Money()
+    balanced = fields.Boolean()

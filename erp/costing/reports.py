@@ -1,0 +1,166 @@
+"""Costing reports: variance allocation, inventory valuation, journal listing, trial balance.
+
+Each report is one or two set-based queries. Group-wide figures are plain sums over every
+company (intercompany balances are not eliminated; the group has no intercompany flows yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.costing import accounts
+from erp.costing.models import Account, JournalEntry, JournalLine, MaterialPeriodBalance, VarianceAllocation
+from erp.errors import Forbidden
+from erp.inventory.models import StockBalance
+from erp.masterdata.models import Company, Material
+
+CENT = Decimal("0.01")
+READERS = (Role.COST_ACCOUNTANT, Role.CIO, Role.ADMIN)
+
+
+def variance_allocation(session: Session, actor: Actor, *, company_id: int, period: str) -> list[Any]:
+    """Per material of a closed period: opening, receipts, rate, consumed share, closing."""
+    _require_scope(actor, company_id)
+    b = MaterialPeriodBalance
+    return list(session.execute(
+        select(b.material_id, Material.code.label("material_code"), Material.name_zh, b.opening_quantity,
+               b.opening_value, b.opening_variance, b.receipts_quantity, b.receipts_value, b.receipts_variance,
+               b.other_inflow_quantity, b.other_inflow_value, b.variance_rate, b.consumption_quantity,
+               b.consumption_value, b.consumption_variance, b.closing_quantity, b.closing_value,
+               b.closing_variance)
+        .join(Material, Material.id == b.material_id)
+        .where(b.company_id == company_id, b.period == period)
+        .order_by(Material.code)
+    ).all())
+
+
+def allocation_lines(session: Session, actor: Actor, *, company_id: int, period: str) -> list[Any]:
+    """Which consumption account bore how much variance, per material."""
+    _require_scope(actor, company_id)
+    va = VarianceAllocation
+    return list(session.execute(
+        select(va.material_id, Material.code.label("material_code"), va.account_code, va.consumed_value,
+               va.allocated_variance)
+        .join(Material, Material.id == va.material_id)
+        .where(va.company_id == company_id, va.period == period)
+        .order_by(Material.code, va.account_code)
+    ).all())
+
+
+def inventory_valuation(session: Session, actor: Actor, *, company_id: int | None) -> list[Any]:
+    """Current stock per company and material at standard, the variance it carries, and its
+    actual cost (standard plus variance)."""
+    _require_scope(actor, company_id)
+    stock = (
+        select(StockBalance.company_id, StockBalance.material_id,
+               func.sum(StockBalance.quantity).label("quantity"), func.sum(StockBalance.value).label("value"))
+        .where(actor.company_scope(StockBalance.company_id))
+        .group_by(StockBalance.company_id, StockBalance.material_id)
+    )
+    variance = (
+        select(JournalLine.company_id, JournalLine.material_id, func.sum(JournalLine.amount).label("variance"))
+        .where(JournalLine.account_code == accounts.MATERIAL_COST_VARIANCE,
+               actor.company_scope(JournalLine.company_id))
+        .group_by(JournalLine.company_id, JournalLine.material_id)
+    )
+    if company_id is not None:
+        stock = stock.where(StockBalance.company_id == company_id)
+        variance = variance.where(JournalLine.company_id == company_id)
+    s, v = stock.subquery(), variance.subquery()
+    carried = func.coalesce(v.c.variance, 0)
+    rows = session.execute(
+        select(s.c.company_id, Company.code.label("company_code"), s.c.material_id,
+               Material.code.label("material_code"), s.c.quantity, s.c.value.label("standard_value"),
+               carried.label("variance"), (s.c.value + carried).label("actual_value"))
+        .outerjoin(v, (v.c.company_id == s.c.company_id) & (v.c.material_id == s.c.material_id))
+        .join(Company, Company.id == s.c.company_id)
+        .join(Material, Material.id == s.c.material_id)
+        .where((s.c.quantity != 0) | (s.c.value != 0) | (carried != 0))
+        .order_by(Company.code, Material.code)
+    ).all()
+    return list(rows)
+
+
+def journal(
+    session: Session,
+    actor: Actor,
+    *,
+    company_id: int,
+    period: str | None = None,
+    account_code: str | None = None,
+    source_type: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Any], int]:
+    """Journal lines with their entries, in posting order."""
+    _require_scope(actor, company_id)
+    query = (
+        select(JournalLine.id, JournalLine.entry_id, JournalEntry.entry_date, JournalEntry.period,
+               JournalEntry.source_type, JournalEntry.source_id, JournalEntry.memo, JournalLine.account_code,
+               JournalLine.amount, JournalLine.material_id, JournalLine.customer_id, JournalEntry.reverses_entry_id)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.company_id == company_id)
+    )
+    if period is not None:
+        query = query.where(JournalLine.period == period)
+    if account_code is not None:
+        query = query.where(JournalLine.account_code == account_code)
+    if source_type is not None:
+        query = query.where(JournalEntry.source_type == source_type)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(JournalLine.entry_id, JournalLine.id).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+@dataclass
+class TrialBalance:
+    company_id: int | None
+    period: str
+    lines: list[Any] = field(default_factory=list)
+    total_debit: Decimal = Decimal("0")
+    total_credit: Decimal = Decimal("0")
+
+    @property
+    def balanced(self) -> bool:
+        return self.total_debit == self.total_credit
+
+
+def trial_balance(session: Session, actor: Actor, *, company_id: int | None, period: str) -> TrialBalance:
+    """Balances of every account at the end of ``period``, for one company or the whole group."""
+    _require_scope(actor, company_id)
+    query = (
+        select(JournalLine.account_code, Account.name_zh, Account.name_en, Account.kind,
+               func.sum(JournalLine.amount).label("balance"))
+        .join(Account, Account.code == JournalLine.account_code)
+        .where(JournalLine.period <= period)
+        .group_by(JournalLine.account_code, Account.name_zh, Account.name_en, Account.kind)
+        .order_by(JournalLine.account_code)
+    )
+    if company_id is not None:
+        query = query.where(JournalLine.company_id == company_id)
+    report = TrialBalance(company_id, period)
+    for row in session.execute(query):
+        balance = Decimal(row.balance).quantize(CENT)
+        if balance == 0:
+            continue
+        debit, credit = (balance, Decimal("0")) if balance > 0 else (Decimal("0"), -balance)
+        report.lines.append({"account_code": row.account_code, "name_zh": row.name_zh, "name_en": row.name_en,
+                             "kind": row.kind, "debit": debit, "credit": credit})
+        report.total_debit += debit
+        report.total_credit += credit
+    return report
+
+
+def _require_scope(actor: Actor, company_id: int | None) -> None:
+    actor.require_role(*READERS, action="reading costing reports")
+    if company_id is None:
+        if not actor.group_wide:
+            raise Forbidden("group-wide figures need a group-wide role; name a company", slug="company-out-of-scope")
+        return
+    actor.require_company(company_id)

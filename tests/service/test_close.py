@@ -1,0 +1,359 @@
+"""The month-end close by the planned-cost method (材料成本差异率), with worked examples.
+
+Every expected number below is worked out by hand in the comments:
+
+    rate = (opening variance + receipts' variance) / (opening at standard + receipts at standard)
+    each consumption line bears round(consumed at standard x rate, 2); the rest stays with stock;
+    with no stock left, the residue goes to the largest consumption line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.costing import close as closing
+from erp.costing.errors import PeriodClosed
+from erp.costing.models import AccountingPeriod, JournalEntry, JournalLine, MaterialPeriodBalance, PeriodEvent
+from erp.costing.standards import PriceChange, set_standard_prices
+from erp.errors import Forbidden
+from erp.inventory import services
+from erp.inventory.services import AdjustmentKind, IssueDestination
+from tests.stock import account_balance, batch_id, open_order, receive, set_standard
+from tests.world import World
+
+NOV, DEC = "2026-11", "2026-12"
+NOV_25, DEC_10 = dt.date(2026, 11, 25), dt.date(2026, 12, 10)
+
+
+class Books:
+    """Postings for company A's excipient (raw material, account 1403) in the ambient store."""
+
+    def __init__(self, session_factory: sessionmaker[Session], world: World, material: str = "exc_local") -> None:
+        self.sf, self.world, self.material = session_factory, world, material
+        self.company = world.companies["A"]
+        self.material_id = world.materials[material]
+        self.warehouse = "A-COOL" if material == "api_central" else "A-AMB"
+
+    def receive(self, quantity: str, price: str, *, batch: str, on: dt.date = dt.date(2026, 11, 20)) -> int:
+        (line,) = open_order(self.sf, self.world, [(self.material, quantity, price, self.warehouse)])
+        return receive(self.sf, self.world, line, quantity, batch=batch, on=on)
+
+    def issue(self, quantity: str, destination: IssueDestination = IssueDestination.PRODUCTION,
+              on: dt.date = NOV_25) -> int:
+        with self.sf() as session, session.begin():
+            return services.issue_goods(
+                session, self.world.actors["clerk_a"], warehouse_id=self.world.warehouses[self.warehouse],
+                material_id=self.material_id, quantity=D(quantity), posting_date=on, destination=destination,
+                cost_center="QC-LAB" if destination == IssueDestination.COST_CENTER else None)
+
+    def ship(self, quantity: str, on: dt.date = NOV_25) -> int:
+        with self.sf() as session, session.begin():
+            return services.ship_goods(
+                session, self.world.actors["sales_a"], warehouse_id=self.world.warehouses[self.warehouse],
+                material_id=self.material_id, quantity=D(quantity), posting_date=on,
+                customer_id=self.world.customers["cust1"], reference="SO-1")
+
+    def scrap(self, quantity: str, batch: str, on: dt.date = NOV_25) -> int:
+        with self.sf() as session, session.begin():
+            return services.adjust_stock(
+                session, self.world.actors["cost_a"], warehouse_id=self.world.warehouses[self.warehouse],
+                material_id=self.material_id, quantity=-D(quantity), posting_date=on, kind=AdjustmentKind.SCRAP,
+                reason="damaged", batch_id=batch_id(self.sf, self.world, self.material, batch))
+
+    def close(self, period: str = NOV, user: str = "cost_a") -> closing.CloseResult:
+        with self.sf() as session, session.begin():
+            return closing.close_period(session, self.world.actors[user], company_id=self.company, period=period)
+
+    def reopen(self, period: str = NOV, user: str = "cost_group", reason: str = "late invoice") -> None:
+        with self.sf() as session, session.begin():
+            closing.reopen_period(session, self.world.actors[user], company_id=self.company, period=period,
+                                  reason=reason)
+
+    def row(self, period: str = NOV) -> MaterialPeriodBalance:
+        with self.sf() as session:
+            found = session.scalars(select(MaterialPeriodBalance).where(
+                MaterialPeriodBalance.company_id == self.company, MaterialPeriodBalance.period == period,
+                MaterialPeriodBalance.material_id == self.material_id)).one()
+            return found
+
+    def variance_account(self) -> D:
+        with self.sf() as session:
+            return account_balance(session, self.company, "1404", self.material_id)
+
+    def balance(self, account: str) -> D:
+        with self.sf() as session:
+            return account_balance(session, self.company, account)
+
+    def close_lines(self, period: str = NOV) -> dict[str, D]:
+        """Amounts the close entry put on each account for this material."""
+        with self.sf() as session:
+            rows = session.execute(
+                select(JournalLine.account_code, func.sum(JournalLine.amount))
+                .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+                .where(JournalEntry.source_type == "period_close", JournalLine.period == period,
+                       JournalLine.company_id == self.company, JournalLine.material_id == self.material_id)
+                .group_by(JournalLine.account_code)).all()
+        return {account: D(amount).quantize(D("0.01")) for account, amount in rows}
+
+
+@pytest.fixture
+def books(session_factory: sessionmaker[Session], world: World) -> Books:
+    set_standard(session_factory, world, "exc_local", "10.00", period=NOV)
+    return Books(session_factory, world)
+
+
+# --- worked examples ------------------------------------------------------------------------
+
+def test_receipts_at_several_prices_and_partial_consumption(books: Books) -> None:
+    books.receive("100", "10.50", batch="R1")  # standard 1,000.00, contract 1,050.00, variance  +50.00
+    books.receive("200", "9.80", batch="R2")  # standard 2,000.00, contract 1,960.00, variance  -40.00
+    books.issue("150")  # production  1,500.00 at standard
+    books.issue("30", IssueDestination.COST_CENTER)  # cost centre 300.00
+    books.close()
+    # rate = (0 + 10.00) / (0 + 3,000.00) = 1/300
+    # production bears 1,500.00 / 300 = 5.00; the cost centre 300.00 / 300 = 1.00
+    assert books.close_lines() == {"5001": D("5.00"), "5101": D("1.00"), "1404": D("-6.00")}
+    row = books.row()
+    assert (row.receipts_value, row.receipts_variance) == (D("3000.00"), D("10.00"))
+    assert row.variance_rate == D("0.0033333333")
+    assert (row.consumption_value, row.consumption_variance) == (D("1800.00"), D("6.00"))
+    # 120 kg remain at 1,200.00 and carry 10.00 - 6.00 = 4.00
+    assert (row.closing_quantity, row.closing_value, row.closing_variance) == (D("120"), D("1200.00"), D("4.00"))
+    assert books.variance_account() == D("4.00")
+
+
+def test_full_consumption_sends_the_rounding_residue_to_the_largest_line(books: Books) -> None:
+    books.receive("30", "10.0334", batch="R1")  # standard 300.00; contract 301.002 -> 301.00; variance 1.00
+    books.issue("10")  # production 100.00
+    books.issue("10", IssueDestination.COST_CENTER)  # cost centre 100.00
+    books.scrap("10", batch="R1")  # scrap 100.00
+    books.close()
+    # rate = 1.00 / 300.00; each line: 100.00 / 300 = 0.333... -> 0.33; together 0.99
+    # no stock remains, so the residue 0.01 goes to the largest line; all are equal, the
+    # tie goes to the lowest account code, production (5001): 0.34
+    assert books.close_lines() == {"5001": D("0.34"), "5101": D("0.33"), "6711": D("0.33"), "1404": D("-1.00")}
+    assert books.row().closing_variance == D("0.00")
+    assert books.variance_account() == D("0.00")
+
+
+def test_partial_consumption_leaves_the_rounding_residue_with_the_stock(books: Books) -> None:
+    books.receive("30", "10.0334", batch="R1")  # standard 300.00, variance 1.00
+    books.issue("10")  # 100.00 -> 100 / 300 = 0.333 -> 0.33
+    books.close()
+    assert books.close_lines() == {"5001": D("0.33"), "1404": D("-0.33")}
+    # 20 kg remain and carry 1.00 - 0.33 = 0.67 (200.00 x 1/300 = 0.666..., the residue stays)
+    assert books.row().closing_variance == D("0.67")
+    assert books.variance_account() == D("0.67")
+
+
+def test_favourable_variance_is_credited_to_consumption(books: Books) -> None:
+    books.receive("100", "9.00", batch="R1")  # standard 1,000.00, contract 900.00, variance -100.00
+    books.issue("25")  # 250.00
+    books.close()
+    # rate = -100 / 1,000 = -0.1: production is credited 25.00, the variance account debited
+    assert books.close_lines() == {"5001": D("-25.00"), "1404": D("25.00")}
+    assert books.row().closing_variance == D("-75.00")
+
+
+def test_no_receipts_only_the_opening_variance(books: Books, session_factory: sessionmaker[Session],
+                                               world: World) -> None:
+    books.receive("100", "10.50", batch="R1")  # +50.00
+    books.receive("200", "9.80", batch="R2")  # -40.00
+    books.issue("180")  # 1,800.00 bears 6.00; 120 kg carry 4.00 into December
+    books.close()
+    books.issue("60", on=DEC_10)  # December price carried forward: 10.00; 600.00 at standard
+    books.close(DEC)
+    # December: rate = (4.00 + 0) / (1,200.00 + 0); production bears 600 x 4 / 1,200 = 2.00
+    assert books.close_lines(DEC) == {"5001": D("2.00"), "1404": D("-2.00")}
+    december = books.row(DEC)
+    assert (december.opening_quantity, december.opening_value, december.opening_variance) == (
+        D("120"), D("1200.00"), D("4.00"))
+    assert (december.closing_quantity, december.closing_value, december.closing_variance) == (
+        D("60"), D("600.00"), D("2.00"))
+
+
+def test_shipments_bear_variance_in_cost_of_goods_sold(books: Books) -> None:
+    books.receive("100", "11.00", batch="R1")  # standard 1,000.00, variance +100.00
+    books.ship("40")  # 400.00 to cost of goods sold
+    books.close()
+    assert books.close_lines() == {"6401": D("40.00"), "1404": D("-40.00")}
+
+
+def test_several_materials_close_independently_in_one_entry(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "pkg_loose", "2.00", period=NOV)
+    loose = Books(session_factory, world, "pkg_loose")
+    books.receive("100", "10.50", batch="R1")  # +50.00 on 1,000.00
+    books.issue("50")  # 500.00 bears 25.00
+    (line,) = open_order(session_factory, world, [("pkg_loose", "1000", "1.90", "A-AMB")])
+    receive(session_factory, world, line, "1000", batch=None, made=None, expires=None)  # 2,000.00, -100.00
+    loose.issue("250")  # 500.00 bears 500 x -100 / 2,000 = -25.00
+    result = books.close()
+    assert books.close_lines() == {"5001": D("25.00"), "1404": D("-25.00")}
+    assert loose.close_lines() == {"5001": D("-25.00"), "1404": D("25.00")}
+    assert result.materials == 2
+    assert (result.variance_allocated, result.variance_remaining) == (D("0.00"), D("-50.00"))
+    with session_factory() as session:
+        entries = session.scalars(select(JournalEntry.id).where(JournalEntry.source_type == "period_close")).all()
+    assert len(entries) == 1
+
+
+# --- standard price changes -------------------------------------------------------------------
+
+def test_new_standard_for_a_closed_period_revalues_the_stock_to_variance(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.receive("200", "9.80", batch="R2")
+    books.issue("180")
+    books.close()  # 120 kg at 1,200.00 carrying 4.00 into December, at 10.00 (carried forward)
+    with session_factory() as session, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=DEC,
+                            prices=[PriceChange(books.material_id, D("11.00"))])
+    # 120 kg x 11.00 = 1,320.00: inventory +120.00, variance -120.00 (actual cost unchanged)
+    assert books.balance("1403") == D("1320.00")
+    assert books.variance_account() == D("-116.00")
+    books.issue("60", on=DEC_10)  # 660.00 at the new standard
+    books.close(DEC)
+    # rate = (4.00 - 120.00) / (1,200.00 + 120.00) = -116 / 1,320; production bears 660 x that = -58.00
+    assert books.close_lines(DEC) == {"5001": D("-58.00"), "1404": D("58.00")}
+    december = books.row(DEC)
+    assert (december.opening_value, december.opening_variance) == (D("1320.00"), D("-116.00"))
+    # the 60 kg left: 660.00 - 58.00 = 602.00 actual = 60 x (1,204.00 / 120), as before the change
+    assert (december.closing_value, december.closing_variance) == (D("660.00"), D("-58.00"))
+
+
+def test_new_standard_set_before_the_close_is_applied_by_the_close(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.00", batch="R1")  # no variance
+    set_standard(session_factory, world, "exc_local", "12.00", period=DEC)
+    books.close()
+    # the close restates the 100 kg at December's 12.00 on 1 December: +200.00 / -200.00
+    assert books.balance("1403") == D("1200.00")
+    assert books.variance_account() == D("-200.00")
+    with session_factory() as session:
+        assert session.scalar(select(JournalEntry.entry_date).where(
+            JournalEntry.source_type == "stock_document", JournalEntry.period == DEC)) == dt.date(2026, 12, 1)
+
+
+def test_a_standard_price_in_use_cannot_change(books: Books, session_factory: sessionmaker[Session],
+                                               world: World) -> None:
+    from erp.errors import Conflict
+
+    books.receive("10", "10.00", batch="R1")
+    with session_factory() as session, pytest.raises(Conflict) as info, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=NOV,
+                            prices=[PriceChange(books.material_id, D("10.50"))])
+    assert info.value.slug == "standard-price-in-use"
+
+
+# --- the close's guarantees ---------------------------------------------------------------------
+
+def entry_count(session_factory: sessionmaker[Session]) -> int:
+    with session_factory() as session:
+        return session.scalar(select(func.count(JournalEntry.id))) or 0
+
+
+def test_closing_twice_gives_the_same_result_and_posts_nothing_more(
+    books: Books, session_factory: sessionmaker[Session]
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.issue("40")
+    first = books.close()
+    entries = entry_count(session_factory)
+    second = books.close()
+    assert second == first
+    assert entry_count(session_factory) == entries
+
+
+def test_a_fault_mid_close_leaves_nothing_posted(
+    books: Books, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.issue("40")
+    entries = entry_count(session_factory)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    # the allocation entry is already written when carrying prices forward fails
+    monkeypatch.setattr(closing, "carry_forward_prices", fail)
+    with pytest.raises(RuntimeError):
+        books.close()
+    assert entry_count(session_factory) == entries
+    with session_factory() as session:
+        assert session.scalar(select(func.count(MaterialPeriodBalance.id))) == 0
+        period = session.get(AccountingPeriod, (books.company, NOV))
+        assert period is not None and period.status == "open"
+    monkeypatch.undo()
+    assert books.close().status == "closed"
+
+
+@pytest.mark.parametrize("posting", ["receive", "issue", "ship", "scrap"])
+def test_posting_into_a_closed_period_is_refused(books: Books, posting: str) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.close()
+    post = {
+        "receive": lambda: books.receive("1", "10.00", batch="R9", on=dt.date(2026, 11, 30)),
+        "issue": lambda: books.issue("1"),
+        "ship": lambda: books.ship("1"),
+        "scrap": lambda: books.scrap("1", batch="R1"),
+    }[posting]
+    with pytest.raises(PeriodClosed) as info:
+        post()
+    assert info.value.slug == "period-closed" and NOV in info.value.detail
+
+
+def test_reopening_reverses_the_close_exactly_and_is_recorded(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.issue("40")
+    before = {account: books.balance(account) for account in ("1403", "1404", "5001", "2202.01")}
+    books.close()
+    assert books.balance("5001") == D("420.00")  # 400.00 + 40% of the 50.00 variance
+    books.reopen(reason="supplier credit note arrived late")
+    assert {account: books.balance(account) for account in before} == before
+    with session_factory() as session:
+        event = session.scalars(select(PeriodEvent).where(PeriodEvent.action == "reopen")).one()
+        assert (event.user_id, event.reason) == (world.users["cost_group"], "supplier credit note arrived late")
+        assert session.get(AccountingPeriod, (books.company, NOV)).status == "open"  # type: ignore[union-attr]
+    books.issue("10")  # postings are possible again
+    assert books.close().status == "closed"
+
+
+def test_only_a_group_cost_accountant_reopens(books: Books) -> None:
+    books.receive("10", "10.00", batch="R1")
+    books.close()
+    with pytest.raises(Forbidden):
+        books.reopen(user="cost_a")
+
+
+def test_only_the_latest_closed_period_reopens(books: Books) -> None:
+    books.receive("10", "10.00", batch="R1")
+    books.close()
+    books.close(DEC)
+    with pytest.raises(closing.LaterPeriodClosed):
+        books.reopen(NOV)
+
+
+def test_a_later_period_cannot_close_before_an_earlier_one(books: Books) -> None:
+    books.receive("10", "10.00", batch="R1")
+    with pytest.raises(closing.EarlierPeriodOpen):
+        books.close(DEC)
+
+
+def test_other_companies_cost_accountants_cannot_close(books: Books, session_factory: sessionmaker[Session],
+                                                       world: World) -> None:
+    from erp.auth.roles import Actor, Role
+
+    outsider = Actor(99, "cost_b", Role.COST_ACCOUNTANT, False, frozenset({world.companies["B"]}))
+    with session_factory() as session, pytest.raises(Forbidden), session.begin():
+        closing.close_period(session, outsider, company_id=books.company, period=NOV)
