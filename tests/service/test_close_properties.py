@@ -1,0 +1,200 @@
+"""Properties of the close that must hold after any sequence of postings and closes.
+
+After every close of a period P, for each company:
+- the journal balances (its trial balance has equal debits and credits);
+- per material, the variance account through P equals the variance the remaining stock
+  carries (the close's closing variance), and is zero when no stock remains;
+- per material, the inventory account through P equals the stock value at standard.
+Each example runs in a company of its own, so examples do not disturb each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal as D
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.auth.roles import Actor, Role
+from erp.costing import accounts
+from erp.costing.close import close_period
+from erp.costing.models import JournalLine, MaterialPeriodBalance, StandardPrice
+from erp.inventory.models import StockBalance
+from erp.errors import DomainError
+from erp.inventory import services
+from erp.inventory.services import AdjustmentKind, IssueDestination
+from erp.masterdata.models import Company, Warehouse
+from erp.purchasing.models import (
+    Contract,
+    ContractLine,
+    ContractScope,
+    ContractStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
+from tests.world import World
+
+PERIODS = ["2026-11", "2026-12", "2027-01"]
+MATERIALS = ["exc_local", "pkg_loose"]  # raw (1403, KG) and packaging (1411, EA, no batches)
+_serial = itertools.count(1)
+
+quantity = st.integers(min_value=1, max_value=120).map(D)
+received = st.integers(min_value=50, max_value=400).map(D)
+price = st.decimals(min_value=D("0.50"), max_value=D("30"), places=4)
+operation = st.one_of(
+    st.tuples(st.just("receive"), st.sampled_from(MATERIALS), received, price),
+    st.tuples(st.just("issue"), st.sampled_from(MATERIALS), quantity, st.sampled_from(list(IssueDestination))),
+    st.tuples(st.just("ship"), st.sampled_from(MATERIALS), quantity, st.none()),
+    st.tuples(st.just("scrap"), st.sampled_from(MATERIALS), quantity, st.none()),
+    st.tuples(st.just("count"), st.sampled_from(MATERIALS), st.integers(-50, 50).filter(bool).map(D), st.none()),
+    # use up all stock of a material, over two consumption lines (the residue rule's case)
+    st.tuples(st.just("drain"), st.sampled_from(MATERIALS), st.none(), st.none()),
+)
+period_plan = st.tuples(
+    st.lists(operation, min_size=1, max_size=12),
+    st.none() | st.dictionaries(st.sampled_from(MATERIALS), price, max_size=2),  # next period's new standards
+)
+
+
+class Company_:  # noqa: N801 - a test-local fixture object
+    def __init__(self, session_factory: sessionmaker[Session], world: World) -> None:
+        self.sf, self.world = session_factory, world
+        n = next(_serial)
+        with session_factory() as session, session.begin():
+            company = Company(code=f"P{n:03d}", name_zh="性质", name_en=f"Property {n}",
+                              segment_id=world.segments["FORM"])
+            warehouse = Warehouse(code=f"P{n:03d}-AMB", company=company, name_zh="常温", name_en="ambient",
+                                  temp_min=D(10), temp_max=D(30), max_humidity=D(75))
+            session.add_all([company, warehouse])
+            session.flush()
+            self.company, self.warehouse = company.id, warehouse.id
+            for material in MATERIALS:
+                session.add(StandardPrice(company_id=self.company, material_id=world.materials[material],
+                                          period=PERIODS[0], price=D("10.00")))
+        companies = frozenset({self.company})
+        self.clerk = Actor(world.users["clerk_a"], "clerk", Role.CLERK, False, companies, frozenset({warehouse.id}))
+        self.cost = Actor(world.users["cost_a"], "cost", Role.COST_ACCOUNTANT, False, companies)
+        self.sales = Actor(world.users["sales_a"], "sales", Role.SALES, False, companies)
+
+    def order_line(self, material: str, qty: D, unit_price: D) -> int:
+        with self.sf() as session, session.begin():
+            n = next(_serial)
+            contract = Contract(number=f"PK-{n}", supplier_id=self.world.suppliers["sup1"], scope=ContractScope.COMPANY,
+                                company_id=self.company, valid_from=dt.date(2026, 1, 1),
+                                valid_to=dt.date(2027, 12, 31), status=ContractStatus.ACTIVE,
+                                created_by=self.world.users["buyer_a"],
+                                lines=[ContractLine(material_id=self.world.materials[material], unit_price=unit_price,
+                                                    unit_id=self.world.units["KG"])])
+            session.add(contract)
+            session.flush()
+            order = PurchaseOrder(number=f"PP-{n}", purchasing_company_id=self.company,
+                                  receiving_company_id=self.company, supplier_id=self.world.suppliers["sup1"],
+                                  order_date=dt.date(2026, 11, 1), status=PurchaseOrderStatus.OPEN,
+                                  created_by=self.world.users["buyer_a"],
+                                  lines=[PurchaseOrderLine(line_no=1, material_id=self.world.materials[material],
+                                                           quantity=qty, unit_price=unit_price,
+                                                           amount=(qty * unit_price).quantize(D("0.01")),
+                                                           contract_line_id=contract.lines[0].id,
+                                                           warehouse_id=self.warehouse)])
+            session.add(order)
+            session.flush()
+            return order.lines[0].id
+
+    def post(self, op: tuple, on: dt.date) -> None:
+        kind, material, qty, extra = op
+        material_id = self.world.materials[material]
+        batched = material == "exc_local"
+        with self.sf() as session, session.begin():
+            if kind == "receive":
+                line = self.order_line(material, qty, extra)
+                services.receive_goods(session, self.clerk, services.ReceiptRequest(
+                    po_line_id=line, quantity=qty, posting_date=on, batch_number="LOT-1" if batched else None,
+                    manufacture_date=dt.date(2026, 1, 1) if batched else None,
+                    expiry_date=dt.date(2029, 1, 1) if batched else None))
+            elif kind == "drain":
+                on_hand = D(session.scalar(select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
+                    StockBalance.warehouse_id == self.warehouse, StockBalance.material_id == material_id,
+                    StockBalance.status == "unrestricted")))
+                half = (on_hand / 2).to_integral_value(rounding="ROUND_FLOOR")
+                for part, destination in ((half, IssueDestination.PRODUCTION),
+                                          (on_hand - half, IssueDestination.COST_CENTER)):
+                    if part > 0:
+                        services.issue_goods(session, self.clerk, warehouse_id=self.warehouse,
+                                             material_id=material_id, quantity=part, posting_date=on,
+                                             destination=destination, cost_center="CC1")
+            elif kind == "issue":
+                services.issue_goods(session, self.clerk, warehouse_id=self.warehouse, material_id=material_id,
+                                     quantity=qty, posting_date=on, destination=extra, cost_center="CC1")
+            elif kind == "ship":
+                services.ship_goods(session, self.sales, warehouse_id=self.warehouse, material_id=material_id,
+                                    quantity=qty, posting_date=on, customer_id=self.world.customers["cust1"],
+                                    reference="SO")
+            else:
+                batch = None
+                if batched:
+                    from erp.inventory.models import Batch
+
+                    batch = session.scalar(select(Batch.id).where(Batch.material_id == material_id,
+                                                                  Batch.batch_number == "LOT-1"))
+                    if batch is None:
+                        raise DomainError("no batch yet")
+                services.adjust_stock(session, self.cost, warehouse_id=self.warehouse, material_id=material_id,
+                                      quantity=-qty if kind == "scrap" else qty, posting_date=on,
+                                      kind=AdjustmentKind.SCRAP if kind == "scrap" else AdjustmentKind.COUNT,
+                                      reason="property test", batch_id=batch)
+
+    def set_next_standards(self, period: str, prices: dict[str, D]) -> None:
+        with self.sf() as session, session.begin():
+            for material, new_price in prices.items():
+                session.add(StandardPrice(company_id=self.company, material_id=self.world.materials[material],
+                                          period=period, price=new_price))
+
+    def check_after_close(self, period: str) -> None:
+        with self.sf() as session:
+            through = (JournalLine.company_id == self.company, JournalLine.period <= period)
+            assert D(session.scalar(select(func.coalesce(func.sum(JournalLine.amount), 0)).where(*through))) == 0
+            for material in MATERIALS:
+                material_id = self.world.materials[material]
+                row = session.scalars(select(MaterialPeriodBalance).where(
+                    MaterialPeriodBalance.company_id == self.company, MaterialPeriodBalance.period == period,
+                    MaterialPeriodBalance.material_id == material_id)).one_or_none()
+                closing_quantity = row.closing_quantity if row else D(0)
+                closing_value = row.closing_value if row else D(0)
+                closing_variance = row.closing_variance if row else D(0)
+
+                def account(code: str) -> D:
+                    total = session.scalar(select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
+                        *through, JournalLine.account_code == code, JournalLine.material_id == material_id))
+                    return D(total).quantize(D("0.01"))
+
+                assert account(accounts.MATERIAL_COST_VARIANCE) == closing_variance
+                inventory = accounts.RAW_MATERIALS if material == "exc_local" else accounts.PACKAGING
+                assert account(inventory) == closing_value
+                if closing_quantity == 0:
+                    assert closing_variance == 0 and closing_value == 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plans=st.lists(period_plan, min_size=1, max_size=3))
+def test_books_balance_and_variance_stays_with_the_stock(
+    session_factory: sessionmaker[Session], world: World, plans: list
+) -> None:
+    company = Company_(session_factory, world)
+    for period, (operations, next_standards) in zip(PERIODS, plans, strict=False):
+        on = dt.date(int(period[:4]), int(period[5:]), 15)
+        for op in operations:
+            try:
+                company.post(op, on)
+            except DomainError:
+                pass  # refused (e.g. not enough stock): nothing was written
+        following = PERIODS[PERIODS.index(period) + 1] if period != PERIODS[-1] else None
+        if next_standards and following:
+            company.set_next_standards(following, next_standards)
+        with session_factory() as session, session.begin():
+            close_period(session, company.cost, company_id=company.company, period=period)
+        company.check_after_close(period)
