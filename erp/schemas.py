@@ -101,9 +101,33 @@ def UnitPrice(**kwargs: Any) -> DecimalString:  # noqa: N802
     return DecimalString(places=6, **kwargs)
 
 
+class _Key(fields.Integer):
+    """A whole number that is never a fraction, a float or a boolean (which fields.Integer
+    would coerce silently). In query strings and paths a string of digits is accepted."""
+
+    def __init__(self, *, from_text: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.from_text = from_text
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            return value
+        if self.from_text and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
+            return int(value)
+        raise self.make_error("invalid")
+
+
 def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802
-    """A surrogate key: a positive 32-bit integer (JSON integers are unbounded; keys are not)."""
-    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
+    """A surrogate key in a JSON body: a positive 32-bit JSON integer (JSON integers are
+    unbounded; keys are not)."""
+    return _Key(from_text=False, validate=validate.Range(1, MAX_ID), **kwargs)
+
+
+def QueryId(**kwargs: Any) -> fields.Integer:  # noqa: N802
+    """A surrogate key in a query string."""
+    return _Key(from_text=True, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
 def Code(**kwargs: Any) -> fields.String:  # noqa: N802

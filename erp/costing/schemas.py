@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from erp.schemas import DecimalString, Id, Money, Period, Quantity, Schema, UnitPrice
+from erp.schemas import DecimalString, Id, Money, Period, Quantity, QueryId, Schema, UnitPrice
 
 
 class PriceIn(Schema):
@@ -29,12 +29,12 @@ class StandardPriceOut(Schema):
 
 
 class StandardPriceQuery(Schema):
-    company_id = Id(required=True)
+    company_id = QueryId(required=True)
     period = Period(required=True)
 
 
 class PeriodPath(Schema):
-    company_id = Id(required=True)
+    company_id = QueryId(required=True)
     period = Period(required=True)
 
 
@@ -89,7 +89,7 @@ class VarianceReportOut(Schema):
 
 
 class ValuationQuery(Schema):
-    company_id = Id(load_default=None, metadata={"description": "omit for the whole group (group-wide roles)"})
+    company_id = QueryId(load_default=None, metadata={"description": "omit for the whole group (group-wide roles)"})
 
 
 class ValuationRowOut(Schema):
@@ -104,7 +104,7 @@ class ValuationRowOut(Schema):
 
 
 class JournalQuery(Schema):
-    company_id = Id(required=True)
+    company_id = QueryId(required=True)
     period = Period()
     account_code = fields.String(validate=validate.Length(1, 16))
     source_type = fields.String(validate=validate.Length(1, 32))
@@ -126,7 +126,7 @@ class JournalRowOut(Schema):
 
 
 class TrialBalanceQuery(Schema):
-    company_id = Id(load_default=None, metadata={"description": "omit for the whole group (group-wide roles)"})
+    company_id = QueryId(load_default=None, metadata={"description": "omit for the whole group (group-wide roles)"})
     period = Period(required=True)
 
 

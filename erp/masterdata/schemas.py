@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import fields, validate
 
 from erp.masterdata.models import MaterialType, ProcurementScope
-from erp.schemas import USCC, Code, DecimalString, Id, Money, Name, Schema
+from erp.schemas import Code, DecimalString, Id, Money, Name, QueryId, Schema, USCC
 
 
 def Temperature(**kwargs):  # noqa: N802, ANN001, ANN201
@@ -53,7 +53,7 @@ class CompanySchema(Record):
 
 
 class CompanyFilter(ListFilter):
-    segment_id = Id()
+    segment_id = QueryId()
 
 
 # --- warehouses -----------------------------------------------------------------------
@@ -68,7 +68,7 @@ class WarehouseSchema(Record):
 
 
 class WarehouseFilter(ListFilter):
-    company_id = Id()
+    company_id = QueryId()
 
 
 # --- units of measure -----------------------------------------------------------------
@@ -112,7 +112,7 @@ class MaterialSchema(Record):
 class MaterialFilter(ListFilter):
     material_type = fields.Enum(MaterialType, by_value=True)
     procurement_scope = fields.Enum(ProcurementScope, by_value=True)
-    unit_id = Id()
+    unit_id = QueryId()
 
 
 # --- suppliers and customers ----------------------------------------------------------

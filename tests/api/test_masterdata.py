@@ -301,3 +301,9 @@ def test_deactivated_warehouse_stays_listed_for_history(
         assert session.get(Warehouse, world.warehouses["A-COOL"]).active is False  # type: ignore[union-attr]
     listed = api.as_("clerk_a").get("/api/v1/warehouses", query_string={"active": "false"}).get_json()
     assert [w["code"] for w in listed] == ["CA-COOL"]
+
+
+def test_filter_by_reference_in_the_query_string(api: ApiClient, world: World) -> None:
+    listed = api.as_("steward").get("/api/v1/warehouses", query_string={"company_id": world.companies["B"]})
+    assert {w["code"] for w in listed.get_json()} == {"CB-AMB", "CB-COOL", "CB-COLD"}
+    problem(api.as_("steward").get("/api/v1/warehouses", query_string={"company_id": "1.5"}), 422)

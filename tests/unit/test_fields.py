@@ -77,3 +77,17 @@ def test_base_schema_refuses_unknown_fields() -> None:
         load(qty="1", unexpected=1)
     assert "unexpected" in info.value.messages
 
+
+
+def test_query_ids_accept_digit_strings_but_body_ids_do_not() -> None:
+    from erp.schemas import QueryId
+
+    class Query(Schema):
+        ref = QueryId()
+
+    assert Query().load({"ref": "42"}) == {"ref": 42}
+    for bad in ("4.2", "-1", "0x10", "", "1" * 13):
+        with pytest.raises(ValidationError):
+            Query().load({"ref": bad})
+    with pytest.raises(ValidationError):
+        load(ref="42")

@@ -1,0 +1,130 @@
+"""Costing through the API: standard prices, the close, its reports and trial balances."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.inventory import services
+from tests.stock import open_order, receive, set_standard
+from tests.world import ApiClient, World, problem
+
+
+@pytest.fixture
+def november(session_factory: sessionmaker[Session], world: World) -> None:
+    """Company A: 100 kg received at 10.50 against a standard of 10.00, 40 kg issued;
+    company B: 50 kg received at 9.00 against 10.00."""
+    set_standard(session_factory, world, "exc_local", "10.00")
+    set_standard(session_factory, world, "exc_local", "10.00", company="B")
+    (line_a,) = open_order(session_factory, world, [("exc_local", "100", "10.50", "A-AMB")])
+    (line_b,) = open_order(session_factory, world, [("exc_local", "50", "9.00", "B-AMB")], company="B")
+    receive(session_factory, world, line_a, "100")
+    receive(session_factory, world, line_b, "50", user="clerk_b")
+    with session_factory() as session, session.begin():
+        services.issue_goods(session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
+                             material_id=world.materials["exc_local"], quantity=D("40"),
+                             posting_date=dt.date(2026, 11, 25), destination=services.IssueDestination.PRODUCTION)
+
+
+def close_url(world: World, company: str = "A", period: str = "2026-11") -> str:
+    return f"/api/v1/costing/periods/{world.companies[company]}/{period}/close"
+
+
+def test_close_and_read_the_variance_allocation(api: ApiClient, world: World, november: None) -> None:
+    closed = api.as_("cost_a").post(close_url(world))
+    assert closed.status_code == 200, closed.get_json()
+    body = closed.get_json()
+    # rate 50 / 1,000: the 400.00 issued bear 20.00, the 60 kg left carry 30.00
+    assert body["status"] == "closed"
+    assert (body["variance_allocated"], body["variance_remaining"]) == ("20.00", "30.00")
+    report = api.as_("cost_a").get("/api/v1/costing/variance-allocation",
+                                   query_string={"company_id": world.companies["A"], "period": "2026-11"}).get_json()
+    (material,) = report["materials"]
+    assert material["material_code"] == "EXC-STAR"
+    assert material["variance_rate"] == "0.0500000000"
+    assert (material["consumption_variance"], material["closing_variance"]) == ("20.00", "30.00")
+    assert report["allocations"] == [{"material_id": world.materials["exc_local"], "material_code": "EXC-STAR",
+                                      "account_code": "5001", "consumed_value": "400.00",
+                                      "allocated_variance": "20.00"}]
+
+
+def test_close_is_repeatable_through_the_api(api: ApiClient, world: World, november: None) -> None:
+    first = api.as_("cost_a").post(close_url(world)).get_json()
+    second = api.as_("cost_a").post(close_url(world)).get_json()
+    assert first == second
+
+
+def test_valuation_at_standard_and_actual(api: ApiClient, world: World, november: None) -> None:
+    api.as_("cost_a").post(close_url(world))
+    rows = api.as_("cost_a").get("/api/v1/costing/valuation",
+                                 query_string={"company_id": world.companies["A"]}).get_json()
+    # 60 kg at 600.00 standard carrying 30.00 variance: 630.00 actual (10.50 a kg)
+    assert rows == [{"company_id": world.companies["A"], "company_code": "CA",
+                     "material_id": world.materials["exc_local"], "material_code": "EXC-STAR",
+                     "quantity": "60.0000", "standard_value": "600.00", "variance": "30.00", "actual_value": "630.00"}]
+
+
+def test_trial_balances_balance_for_each_company_and_the_group(api: ApiClient, world: World, november: None) -> None:
+    api.as_("cost_a").post(close_url(world))
+    company_a = api.as_("cost_a").get("/api/v1/costing/trial-balance",
+                                      query_string={"company_id": world.companies["A"], "period": "2026-11"}).get_json()
+    assert company_a["balanced"] is True
+    by_account = {line["account_code"]: (line["debit"], line["credit"]) for line in company_a["lines"]}
+    # receipt: Dr 1403 1,000.00, Dr 1404 50.00, Cr 2202.01 1,050.00; issue: Dr 5001 400.00, Cr 1403 400.00;
+    # close: Dr 5001 20.00, Cr 1404 20.00
+    assert by_account == {"1403": ("600.00", "0.00"), "1404": ("30.00", "0.00"),
+                          "2202.01": ("0.00", "1050.00"), "5001": ("420.00", "0.00")}
+    group = api.as_("cost_group").get("/api/v1/costing/trial-balance", query_string={"period": "2026-11"}).get_json()
+    assert group["balanced"] is True and group["company_id"] is None
+    # B's receipt adds Dr 1403 500.00, Cr 1404 50.00, Cr 2202.01 450.00
+    # group: Dr 1403 1,100.00 + 5001 420.00; Cr 1404 20.00 (30.00 - 50.00) + 2202.01 1,500.00
+    assert (group["total_debit"], group["total_credit"]) == ("1520.00", "1520.00")
+
+
+def test_group_figures_need_a_group_wide_role(api: ApiClient, november: None) -> None:
+    problem(api.as_("cost_a").get("/api/v1/costing/trial-balance", query_string={"period": "2026-11"}), 403)
+
+
+def test_journal_listing_filters_by_account(api: ApiClient, world: World, november: None) -> None:
+    rows = api.as_("cost_a").get("/api/v1/costing/journal", query_string={
+        "company_id": world.companies["A"], "account_code": "1404"}).get_json()
+    assert [(r["source_type"], r["amount"]) for r in rows] == [("stock_document", "50.00")]
+
+
+def test_reopen_needs_a_reason_and_a_group_cost_accountant(api: ApiClient, world: World, november: None) -> None:
+    api.as_("cost_a").post(close_url(world))
+    reopen = f"/api/v1/costing/periods/{world.companies['A']}/2026-11/reopen"
+    problem(api.as_("cost_a").post(reopen, json={"reason": "late invoice"}), 403, "group-cost-accountant-only")
+    problem(api.as_("cost_group").post(reopen, json={}), 422, "validation-error")
+    reopened = api.as_("cost_group").post(reopen, json={"reason": "late invoice"})
+    assert reopened.status_code == 200 and reopened.get_json()["status"] == "open"
+
+
+def test_posting_into_a_closed_period_is_a_409_problem(api: ApiClient, world: World, november: None) -> None:
+    api.as_("cost_a").post(close_url(world))
+    response = api.as_("clerk_a").post("/api/v1/inventory/issues", json={
+        "warehouse_id": world.warehouses["A-AMB"], "material_id": world.materials["exc_local"], "quantity": "1",
+        "posting_date": "2026-11-30", "destination": "production"})
+    problem(response, 409, "period-closed")
+
+
+@pytest.mark.parametrize("user", ["clerk_a", "buyer_a", "sales_a", "cio"])
+def test_only_cost_accountants_close(api: ApiClient, world: World, november: None, user: str) -> None:
+    assert api.as_(user).post(close_url(world)).status_code == 403
+
+
+def test_cost_accountant_of_another_company_cannot_close(api: ApiClient, world: World, november: None) -> None:
+    problem(api.as_("cost_a").post(close_url(world, "B")), 403, "company-out-of-scope")
+
+
+def test_cio_reads_costing_reports(api: ApiClient, world: World, november: None) -> None:
+    api.as_("cost_a").post(close_url(world))
+    response = api.as_("cio").get("/api/v1/costing/trial-balance", query_string={"period": "2026-11"})
+    assert response.status_code == 200 and response.get_json()["balanced"] is True
+
+
+def test_bad_period_is_a_422(api: ApiClient, world: World) -> None:
+    problem(api.as_("cost_a").post(f"/api/v1/costing/periods/{world.companies['A']}/2026-13/close"), 422)
