@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from erp import migrate
 
@@ -12,7 +13,7 @@ def _extension():  # noqa: ANN202 - ErpExtension, imported lazily to avoid a cyc
     return current_app.extensions["erp"]
 
 
-@click.group("db")
+@click.group("db", cls=AppGroup)
 def db_group() -> None:
     """Database schema (Alembic migrations)."""
 
@@ -25,7 +26,7 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@click.group("demo")
+@click.group("demo", cls=AppGroup)
 def demo_group() -> None:
     """Demo data."""
 
@@ -43,6 +44,77 @@ def demo_load(seed: int, if_empty: bool) -> None:
     click.echo(report)
 
 
+@click.group("stock", cls=AppGroup)
+def stock_group() -> None:
+    """The stock ledger and its balances."""
+
+
+@stock_group.command("check")
+@click.option("--repair", is_flag=True, help="rebuild every balance from the ledger when drift is found")
+def stock_check(repair: bool) -> None:
+    """Recompute balances from the ledger and report any drift (expected: none)."""
+    from erp.inventory.queries import balance_drift, rebuild_balances
+
+    ext = _extension()
+    with ext.session_factory() as session, session.begin():
+        drift = balance_drift(session)
+        for row in drift:
+            click.echo(f"drift: company {row.company_id} warehouse {row.warehouse_id} material {row.material_id} "
+                       f"batch {row.batch_id} {row.status}: quantity {row.quantity_drift}, value {row.value_drift}")
+        if drift and repair:
+            rebuild_balances(session)
+            click.echo("balances rebuilt from the ledger")
+    click.echo(f"{len(drift)} balance(s) drifted from the ledger")
+    if drift and not repair:
+        raise SystemExit(1)
+
+
+@click.group("costing", cls=AppGroup)
+def costing_group() -> None:
+    """Month-end close."""
+
+
+@costing_group.command("close")
+@click.argument("period")
+@click.option("--company", "company_codes", multiple=True, help="company code (repeat); default: every company")
+@click.option("--as", "username", required=True, help="the cost accountant the close is recorded for")
+def costing_close(period: str, company_codes: tuple[str, ...], username: str) -> None:
+    """Close PERIOD (YYYY-MM) for some or all companies, one transaction per company."""
+    from sqlalchemy import select
+
+    from erp.auth.models import User
+    from erp.auth.services import actor_for_user
+    from erp.costing.close import close_period
+    from erp.errors import DomainError
+    from erp.masterdata.models import Company
+
+    ext = _extension()
+    with ext.session_factory() as session:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        actor = actor_for_user(user)
+        query = select(Company.id, Company.code).order_by(Company.code)
+        if company_codes:
+            query = query.where(Company.code.in_(company_codes))
+        companies = session.execute(query).all()
+        session.rollback()
+        failed = 0
+        for company_id, code in companies:
+            try:
+                with session.begin():
+                    result = close_period(session, actor, company_id=company_id, period=period)
+                click.echo(f"{code} {period}: {result.status.value}, {result.materials} materials, "
+                           f"variance allocated {result.variance_allocated}, remaining {result.variance_remaining}")
+            except DomainError as exc:
+                failed += 1
+                click.echo(f"{code} {period}: refused: {exc.detail}", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo_group)
+    app.cli.add_command(stock_group)
+    app.cli.add_command(costing_group)
