@@ -483,3 +483,13 @@ def test_orders_filter_by_status_organisation_and_supplier(api: ApiClient, world
     assert numbers(supplier_id=world.suppliers["sup2"]) == []
     assert numbers(receiving_company_id=world.companies["A"]) == [central["number"], local["number"]]
     assert numbers(q="PO-CA") == [local["number"]]
+
+
+def test_an_inactive_warehouse_takes_no_deliveries(
+    api: ApiClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    api.as_("steward").post(f"/api/v1/warehouses/{world.warehouses['A-AMB']}/deactivate")
+    body = problem(api.as_("buyer_a").post(ORDERS, json=order(world, "A", line(world, "exc_local", "1", "A-AMB"))),
+                   422, "warehouse-inactive")
+    assert body["errors"][0]["pointer"] == "/lines/0/warehouse_id"
+    assert written(session_factory) == (0, 0, 0)
