@@ -23,6 +23,7 @@ from erp import create_app
 from erp.config import Settings
 from erp.db import Base, make_engine, make_session_factory
 from erp.migrate import upgrade
+from tests.purchasing_world import Deals, sign_contracts
 from tests.world import ApiClient, World, build_world
 
 TEST_DATABASE_URL = os.environ.get("ERP_TEST_DATABASE_URL", "")
@@ -152,3 +153,9 @@ def world(session_factory: sessionmaker[Session]) -> World:
 def api(client: FlaskClient, world: World) -> ApiClient:
     """Calls the API as one of the world's users: ``api.as_("clerk_a").get(...)``."""
     return ApiClient(client, world)
+
+
+@pytest.fixture
+def deals(session_factory: sessionmaker[Session], world: World) -> Deals:
+    """Active contracts with sup1: a group contract and company A's (tests/purchasing_world.py)."""
+    return sign_contracts(session_factory, world)

@@ -7,14 +7,27 @@ way for a price to enter the system.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ColumnElement, Date, ForeignKey, Index, String, UniqueConstraint, and_, case
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.db import Base, Money, Quantity, UnitPrice, utcnow
-from erp.masterdata.models import str_enum
+from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure, Warehouse, str_enum
+from erp.purchasing.rights import ExceptionWindow
+
+# The group works on China Standard Time (UTC+8, no daylight saving): a contract valid
+# "until 31 December" is valid until midnight in Beijing, not in UTC.
+BUSINESS_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def business_today() -> dt.date:
+    """Today's date in the group's time zone."""
+    return dt.datetime.now(BUSINESS_TIME_ZONE).date()
 
 
 class ContractScope(StrEnum):
@@ -43,6 +56,71 @@ class PurchaseOrderStatus(StrEnum):
 
 # Goods may be received against orders in these states only.
 RECEIVABLE_STATUSES = frozenset({PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED})
+
+_C = ContractStatus
+# Contracts that are not terminated are in force until their valid_to; after it they are
+# expired. Expiry is computed from the date (``Contract.status_on``), never written by a
+# job, so no contract shows "active" a day after it ended.
+CONTRACT_LIVE_STATUSES = frozenset({_C.DRAFT, _C.ACTIVE})
+# The life of a contract, as data: (from, to) pairs a command may perform.
+CONTRACT_TRANSITIONS = frozenset({
+    (_C.DRAFT, _C.ACTIVE),  # activate
+    (_C.DRAFT, _C.TERMINATED),  # terminate (a draft that will not be signed)
+    (_C.ACTIVE, _C.TERMINATED),  # terminate, with a reason
+})
+
+_S = PurchaseOrderStatus
+# The life of a purchase order, as data: (from, to) pairs. Services and goods receipts
+# move an order only along these pairs (``check_order_transition``).
+ORDER_TRANSITIONS = frozenset({
+    (_S.DRAFT, _S.PENDING_APPROVAL),  # submit, value above the approval threshold
+    (_S.DRAFT, _S.OPEN),  # submit, value within the threshold
+    (_S.PENDING_APPROVAL, _S.OPEN),  # approve
+    (_S.PENDING_APPROVAL, _S.DRAFT),  # reject, with a reason
+    (_S.DRAFT, _S.CANCELLED),  # cancel: only while nothing is received
+    (_S.PENDING_APPROVAL, _S.CANCELLED),
+    (_S.OPEN, _S.CANCELLED),
+    (_S.OPEN, _S.PARTIALLY_RECEIVED),  # goods receipts (erp.purchasing.receiving)
+    (_S.OPEN, _S.RECEIVED),
+    (_S.PARTIALLY_RECEIVED, _S.RECEIVED),
+    (_S.PARTIALLY_RECEIVED, _S.OPEN),  # receipt reversals
+    (_S.RECEIVED, _S.PARTIALLY_RECEIVED),
+    (_S.RECEIVED, _S.OPEN),
+    (_S.OPEN, _S.CLOSED),  # close: nothing more is expected
+    (_S.PARTIALLY_RECEIVED, _S.CLOSED),
+})
+# Contract consumption: an order's quantities count against its contract lines from
+# submission on. Leaving these states (reject back to draft, cancel) releases them;
+# closing keeps them, since what was ordered stays ordered.
+CONSUMING_STATUSES = frozenset({
+    _S.PENDING_APPROVAL, _S.OPEN, _S.PARTIALLY_RECEIVED, _S.RECEIVED, _S.CLOSED,
+})
+# Orders that may still change value or be placed: the ones a consumption warning concerns.
+_WARNED_STATUSES = frozenset({_S.DRAFT, _S.PENDING_APPROVAL, _S.OPEN, _S.PARTIALLY_RECEIVED})
+
+
+def transition_allowed(table: frozenset[tuple[Any, Any]], current: Any, target: Any) -> bool:
+    """Whether the state machine ``table`` lets a record in ``current`` move to ``target``."""
+    return (current, target) in table
+
+
+@dataclass(frozen=True)
+class ConsumptionWarning:
+    """More has been (or would be) ordered against a contract line than its target."""
+
+    contract_line_id: int
+    contract_number: str
+    material_code: str
+    target_quantity: Decimal
+    ordered_quantity: Decimal
+    type: str = "contract-target-exceeded"
+
+    @property
+    def detail(self) -> str:
+        return (
+            f"contract {self.contract_number}, {self.material_code}: {self.ordered_quantity} ordered "
+            f"against a target of {self.target_quantity}"
+        )
 
 
 class Contract(Base):
@@ -78,6 +156,35 @@ class Contract(Base):
     lines: Mapped[list[ContractLine]] = relationship(
         back_populates="contract", cascade="all, delete-orphan", order_by="ContractLine.id"
     )
+    supplier: Mapped[Supplier] = relationship(lazy="raise_on_sql")
+    company: Mapped[Company | None] = relationship(lazy="raise_on_sql")
+
+    @hybrid_method
+    def status_on(self, day: dt.date) -> ContractStatus:
+        """The status on ``day``: a live contract whose validity has ended is expired."""
+        if self.status in CONTRACT_LIVE_STATUSES and self.valid_to < day:
+            return ContractStatus.EXPIRED
+        return self.status
+
+    @status_on.inplace.expression
+    @classmethod
+    def _status_on_expression(cls, day: dt.date) -> ColumnElement[Any]:
+        live = [s.value for s in CONTRACT_LIVE_STATUSES]
+        return case((and_(cls.status.in_(live), cls.valid_to < day), ContractStatus.EXPIRED.value), else_=cls.status)
+
+    @property
+    def effective_status(self) -> ContractStatus:
+        """The status today."""
+        return self.status_on(business_today())  # type: ignore[no-any-return]
+
+    @property
+    def consumption_warnings(self) -> list[ConsumptionWarning]:
+        """Lines ordered past their target quantity (a warning, never a refusal)."""
+        return [
+            line.warning(line.ordered_quantity)
+            for line in self.lines
+            if line.target_quantity is not None and line.ordered_quantity > line.target_quantity
+        ]
 
 
 class ContractLine(Base):
@@ -102,6 +209,22 @@ class ContractLine(Base):
     ordered_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
 
     contract: Mapped[Contract] = relationship(back_populates="lines")
+    material: Mapped[Material] = relationship(lazy="raise_on_sql")
+    unit: Mapped[UnitOfMeasure] = relationship(lazy="raise_on_sql")
+
+    @property
+    def remaining_quantity(self) -> Decimal | None:
+        """What is left of the target (negative past it); None without a target."""
+        if self.target_quantity is None:
+            return None
+        return self.target_quantity - self.ordered_quantity
+
+    def warning(self, ordered: Decimal) -> ConsumptionWarning:
+        assert self.target_quantity is not None
+        return ConsumptionWarning(
+            contract_line_id=self.id, contract_number=self.contract.number, material_code=self.material.code,
+            target_quantity=self.target_quantity, ordered_quantity=ordered,
+        )
 
 
 class PurchasingException(Base):
@@ -125,6 +248,13 @@ class PurchasingException(Base):
     revoked_at: Mapped[dt.datetime | None]
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    company: Mapped[Company] = relationship(lazy="raise_on_sql")
+    material: Mapped[Material] = relationship(lazy="raise_on_sql")
+
+    @property
+    def window(self) -> ExceptionWindow:
+        return ExceptionWindow(self.valid_from, self.valid_to)
+
 
 class DocumentSequence(Base):
     """The next number of a document series (one row per series, locked while numbering)."""
@@ -147,7 +277,7 @@ class PurchaseOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Numbers carry the purchasing organisation's code, so they are unique per organisation
     # and, being globally unique, never ambiguous in a document reference.
-    number: Mapped[str] = mapped_column(String(40), unique=True)
+    number: Mapped[str] = mapped_column(String(50), unique=True)
     # NULL: the group's central purchasing; otherwise the company's local purchasing.
     purchasing_company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
     receiving_company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
@@ -169,6 +299,38 @@ class PurchaseOrder(Base):
     lines: Mapped[list[PurchaseOrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="PurchaseOrderLine.line_no"
     )
+    supplier: Mapped[Supplier] = relationship(lazy="raise_on_sql")
+    receiving_company: Mapped[Company] = relationship(foreign_keys=[receiving_company_id], lazy="raise_on_sql")
+    purchasing_company: Mapped[Company | None] = relationship(
+        foreign_keys=[purchasing_company_id], lazy="raise_on_sql"
+    )
+
+    @property
+    def is_central(self) -> bool:
+        """Placed by the group's central purchasing (not by a company)."""
+        return self.purchasing_company_id is None
+
+    @property
+    def nothing_received(self) -> bool:
+        return all(line.received_quantity == 0 for line in self.lines)
+
+    @property
+    def consumption_warnings(self) -> list[ConsumptionWarning]:
+        """Contract lines this order takes (a draft: would take) past their target quantity."""
+        if self.status not in _WARNED_STATUSES:
+            return []
+        pending: dict[int, Decimal] = {}
+        contract_lines: dict[int, ContractLine] = {}
+        for line in self.lines:
+            contract_lines[line.contract_line_id] = line.contract_line
+            if self.status == PurchaseOrderStatus.DRAFT:  # not counted yet: add it to see where it lands
+                pending[line.contract_line_id] = pending.get(line.contract_line_id, Decimal(0)) + line.quantity
+        warnings = []
+        for line_id, contract_line in contract_lines.items():
+            ordered = contract_line.ordered_quantity + pending.get(line_id, Decimal(0))
+            if contract_line.target_quantity is not None and ordered > contract_line.target_quantity:
+                warnings.append(contract_line.warning(ordered))
+        return warnings
 
 
 class PurchaseOrderLine(Base):
@@ -197,3 +359,6 @@ class PurchaseOrderLine(Base):
     received_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
 
     order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
+    material: Mapped[Material] = relationship(lazy="raise_on_sql")
+    warehouse: Mapped[Warehouse] = relationship(lazy="raise_on_sql")
+    contract_line: Mapped[ContractLine] = relationship(lazy="raise_on_sql")

@@ -53,7 +53,7 @@ def upgrade() -> None:
     op.create_index('ix_contracts_supplier_validity', 'contracts', ['supplier_id', 'valid_from', 'valid_to'], unique=False)
     op.create_table('purchase_orders',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=40), nullable=False),
+    sa.Column('number', sa.String(length=50), nullable=False),
     sa.Column('purchasing_company_id', sa.Integer(), nullable=True),
     sa.Column('receiving_company_id', sa.Integer(), nullable=False),
     sa.Column('supplier_id', sa.Integer(), nullable=False),

@@ -1,0 +1,261 @@
+"""Contracts through the API: who makes which, life cycle, overlaps, resolution and scoping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.purchasing.models import Contract, business_today
+from tests.purchasing_world import Deals
+from tests.world import ApiClient, World, problem
+
+CONTRACTS = "/api/v1/purchasing/contracts"
+TODAY = business_today()
+
+
+def day(offset: int) -> str:
+    return (TODAY + dt.timedelta(days=offset)).isoformat()
+
+
+def contract(world: World, number: str, scope: str = "group", company: str | None = None, *,
+             supplier: str = "sup1", valid: tuple[int, int] = (0, 364),
+             lines: list[tuple[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "number": number, "supplier_id": world.suppliers[supplier], "scope": scope,
+        "company_id": world.companies[company] if company else None,
+        "valid_from": day(valid[0]), "valid_to": day(valid[1]),
+        "lines": [{"material_id": world.materials[m], "unit_price": p} for m, p in (lines or [("api_central", "800")])],
+        **extra,
+    }
+
+
+def contracts_in_db(session_factory: sessionmaker[Session]) -> int:
+    with session_factory() as session:
+        return session.scalar(select(func.count()).select_from(Contract)) or 0
+
+
+# --- making contracts ------------------------------------------------------------------------
+
+def test_group_buyer_makes_and_activates_a_group_contract(api: ApiClient, world: World) -> None:
+    payload = contract(world, "HT/2026/007", lines=[("api_central", "812.5"), ("pkg_loose", "0.042")])
+    payload["lines"][0]["target_quantity"] = "5000"
+    created = api.as_("group_buyer").post(CONTRACTS, json=payload)
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert (body["number"], body["scope"], body["company_id"], body["status"]) == ("HT/2026/007", "group", None, "draft")
+    assert body["supplier_code"] == "S0001"
+    assert [(ln["material_code"], ln["unit_code"], ln["unit_price"], ln["target_quantity"], ln["ordered_quantity"])
+            for ln in body["lines"]] == [
+        ("API-AMOX", "KG", "812.500000", "5000.0000", "0.0000"),
+        ("PKG-SHIP", "EA", "0.042000", None, "0.0000"),
+    ]
+    activated = api.as_("group_buyer").post(f"{CONTRACTS}/{body['id']}/activate")
+    assert activated.status_code == 200, activated.get_json()
+    assert activated.get_json()["status"] == "active"
+    assert activated.get_json()["activated_at"]
+
+
+@pytest.mark.parametrize(
+    ("user", "scope", "company", "status", "slug"),
+    [
+        ("buyer_a", "company", "A", 201, None),
+        ("group_buyer", "company", "A", 201, None),
+        ("buyer_a", "company", "B", 403, "company-out-of-scope"),
+        ("buyer_a", "group", None, 403, "group-contract-needs-group-buyer"),
+        ("pm_group", "group", None, 403, "role-not-allowed"),
+        ("steward", "company", "A", 403, "role-not-allowed"),
+    ],
+)
+def test_who_makes_which_contract(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session],
+    user: str, scope: str, company: str | None, status: int, slug: str | None,
+) -> None:
+    response = api.as_(user).post(CONTRACTS, json=contract(world, "C-1", scope, company))
+    if slug is None:
+        assert response.status_code == status, response.get_json()
+    else:
+        problem(response, status, slug)
+        assert contracts_in_db(session_factory) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"valid_from": day(10), "valid_to": day(9)}, "/valid_to"),
+        ({"company_id": 1}, "/company_id"),  # a group contract names no company
+        ({"lines": []}, "/lines"),
+        ({"number": "has space"}, "/number"),
+        ({"supplier_id": 4242}, "/supplier_id"),
+    ],
+)
+def test_invalid_contract_is_refused_naming_the_field(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], change: dict[str, Any], pointer: str
+) -> None:
+    payload = {**contract(world, "C-1"), **change}
+    body = problem(api.as_("group_buyer").post(CONTRACTS, json=payload), 422)
+    assert body["errors"][0]["pointer"] == pointer, body
+    assert contracts_in_db(session_factory) == 0
+
+
+def test_company_contract_must_name_its_company(api: ApiClient, world: World) -> None:
+    body = problem(api.as_("buyer_a").post(CONTRACTS, json=contract(world, "C-1", "company")), 422)
+    assert body["errors"][0]["pointer"] == "/company_id"
+
+
+def test_contract_line_refusals(api: ApiClient, world: World) -> None:
+    twice = contract(world, "C-1", lines=[("api_central", "800"), ("api_central", "790")])
+    body = problem(api.as_("group_buyer").post(CONTRACTS, json=twice), 422)
+    assert body["errors"][0]["pointer"] == "/lines/1/material_id"
+    inactive = contract(world, "C-1", lines=[("inactive", "1")])
+    assert problem(api.as_("group_buyer").post(CONTRACTS, json=inactive), 422)["errors"][0]["pointer"] == \
+        "/lines/0/material_id"
+    free = contract(world, "C-1", lines=[("api_central", "0")])
+    assert problem(api.as_("group_buyer").post(CONTRACTS, json=free), 422)["errors"][0]["pointer"] == \
+        "/lines/0/unit_price"
+    pieces = contract(world, "C-1", lines=[("pkg_loose", "0.3")])
+    pieces["lines"][0]["target_quantity"] = "10.5"  # EA takes no decimals
+    problem(api.as_("group_buyer").post(CONTRACTS, json=pieces), 422, "quantity-too-precise")
+    consumed = contract(world, "C-1")
+    consumed["lines"][0]["ordered_quantity"] = "0"
+    body = problem(api.as_("group_buyer").post(CONTRACTS, json=consumed), 422, "validation-error")
+    assert body["errors"][0]["pointer"] == "/lines/0/ordered_quantity"
+
+
+def test_blocked_supplier_gets_no_contract(api: ApiClient, world: World) -> None:
+    problem(api.as_("group_buyer").post(CONTRACTS, json=contract(world, "C-1", supplier="blocked")),
+            422, "supplier-blocked")
+
+
+def test_contract_numbers_are_unique(api: ApiClient, world: World, deals: Deals) -> None:
+    payload = contract(world, "GRP-001", supplier="sup2")
+    body = problem(api.as_("group_buyer").post(CONTRACTS, json=payload), 409, "duplicate-number")
+    assert body["errors"][0]["pointer"] == "/number"
+
+
+# --- overlaps ------------------------------------------------------------------------------
+
+def test_overlapping_contract_of_the_same_scope_is_refused_naming_the_other(
+    api: ApiClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    # GRP-001 prices api_central from sup1 until deals.valid_to; this one starts on that day
+    payload = contract(world, "GRP-002", valid=(335, 700), lines=[("api_central", "790")])
+    body = problem(api.as_("group_buyer").post(CONTRACTS, json=payload), 409, "contract-overlap")
+    assert body["conflicting_contract"] == "GRP-001"
+    assert "API-AMOX" in body["detail"] and "GRP-001" in body["detail"]
+    assert contracts_in_db(session_factory) == 2
+
+
+@pytest.mark.parametrize(
+    ("user", "payload_args"),
+    [
+        ("group_buyer", {"number": "GRP-002", "valid": (336, 700)}),  # starts the day after GRP-001 ends
+        ("group_buyer", {"number": "GRP-002", "supplier": "sup2"}),  # another supplier
+        ("group_buyer", {"number": "GRP-002", "lines": [("pkg_loose", "0.3")]}),  # another material
+        ("group_buyer", {"number": "CA-002", "scope": "company", "company": "A"}),  # company beside group
+        ("buyer_b", {"number": "CB-001", "scope": "company", "company": "B", "lines": [("exc_local", "12")]}),
+    ],
+)
+def test_contracts_that_do_not_overlap_are_accepted(
+    api: ApiClient, world: World, deals: Deals, user: str, payload_args: dict[str, Any]
+) -> None:
+    response = api.as_(user).post(CONTRACTS, json=contract(world, **payload_args))
+    assert response.status_code == 201, response.get_json()
+
+
+def test_a_draft_blocks_an_overlapping_contract_and_terminating_it_frees_the_period(
+    api: ApiClient, world: World
+) -> None:
+    first = api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-1", "company", "A")).get_json()
+    problem(api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A")), 409, "contract-overlap")
+    terminated = api.as_("buyer_a").post(f"{CONTRACTS}/{first['id']}/terminate", json={"reason": "not signed"})
+    assert terminated.get_json()["status"] == "terminated"
+    assert api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A")).status_code == 201
+
+
+# --- life cycle -------------------------------------------------------------------------------
+
+def test_terminating_needs_a_reason_and_is_recorded(api: ApiClient, world: World, deals: Deals) -> None:
+    url = f"{CONTRACTS}/{deals.contracts['GRP-001']}/terminate"
+    problem(api.as_("group_buyer").post(url, json={}), 422, "validation-error")
+    body = api.as_("group_buyer").post(url, json={"reason": "supplier lost its GMP certificate"}).get_json()
+    assert (body["status"], body["termination_reason"]) == ("terminated", "supplier lost its GMP certificate")
+    assert body["terminated_at"]
+    problem(api.as_("group_buyer").post(url, json={"reason": "again"}), 409, "status-transition-not-allowed")
+    problem(api.as_("group_buyer").post(f"{CONTRACTS}/{deals.contracts['GRP-001']}/activate"),
+            409, "status-transition-not-allowed")
+
+
+def test_a_company_buyer_cannot_terminate_a_group_contract(api: ApiClient, deals: Deals) -> None:
+    url = f"{CONTRACTS}/{deals.contracts['GRP-001']}/terminate"
+    problem(api.as_("buyer_a").post(url, json={"reason": "x"}), 403, "group-contract-needs-group-buyer")
+
+
+def test_a_contract_past_its_validity_is_expired_and_cannot_be_activated(api: ApiClient, world: World) -> None:
+    created = api.as_("group_buyer").post(CONTRACTS, json=contract(world, "OLD-1", valid=(-400, -1))).get_json()
+    assert created["status"] == "expired"
+    problem(api.as_("group_buyer").post(f"{CONTRACTS}/{created['id']}/activate"), 409, "status-transition-not-allowed")
+    expired = api.as_("group_buyer").get(CONTRACTS, query_string={"status": "expired"}).get_json()
+    assert [c["number"] for c in expired] == ["OLD-1"]
+    assert api.as_("group_buyer").get(CONTRACTS, query_string={"status": "draft"}).get_json() == []
+
+
+def test_a_contract_ending_today_is_still_active(api: ApiClient, world: World) -> None:
+    created = api.as_("group_buyer").post(CONTRACTS, json=contract(world, "LAST-DAY", valid=(-30, 0))).get_json()
+    activated = api.as_("group_buyer").post(f"{CONTRACTS}/{created['id']}/activate")
+    assert activated.get_json()["status"] == "active"
+
+
+# --- company over group ---------------------------------------------------------------------
+
+def test_a_company_contract_wins_over_the_group_contract_for_that_company_only(
+    api: ApiClient, world: World, deals: Deals
+) -> None:
+    special = contract(world, "CA-AMOX", "company", "A", lines=[("api_central", "800")])
+    created = api.as_("group_buyer").post(CONTRACTS, json=special).get_json()
+    api.as_("group_buyer").post(f"{CONTRACTS}/{created['id']}/activate")
+
+    def price(company: str, warehouse: str) -> str:
+        response = api.as_("group_buyer").post("/api/v1/purchasing/orders", json={
+            "receiving_company_id": world.companies[company], "supplier_id": world.suppliers["sup1"],
+            "lines": [{"material_id": world.materials["api_central"], "quantity": "1",
+                       "warehouse_id": world.warehouses[warehouse]}],
+        })
+        assert response.status_code == 201, response.get_json()
+        return f"{response.get_json()['lines'][0]['contract_number']} {response.get_json()['lines'][0]['unit_price']}"
+
+    assert price("A", "A-COOL") == "CA-AMOX 800.000000"
+    assert price("B", "B-COOL") == "GRP-001 850.000000"
+
+
+# --- reading and scoping ----------------------------------------------------------------------
+
+def test_company_users_see_group_contracts_and_their_own_companys(
+    api: ApiClient, world: World, deals: Deals
+) -> None:
+    assert {c["number"] for c in api.as_("buyer_a").get(CONTRACTS).get_json()} == {"GRP-001", "CA-001"}
+    assert {c["number"] for c in api.as_("buyer_b").get(CONTRACTS).get_json()} == {"GRP-001"}
+    problem(api.as_("buyer_b").get(f"{CONTRACTS}/{deals.contracts['CA-001']}"), 404)
+    problem(api.as_("buyer_b").post(f"{CONTRACTS}/{deals.contracts['CA-001']}/terminate", json={"reason": "x"}), 404)
+    assert api.as_("clerk_a").get(f"{CONTRACTS}/{deals.contracts['CA-001']}").status_code == 200
+
+
+def test_contracts_filter(api: ApiClient, world: World, deals: Deals) -> None:
+    reader = api.as_("group_buyer")
+
+    def numbers(**query: Any) -> set[str]:
+        response = reader.get(CONTRACTS, query_string=query)
+        assert response.status_code == 200, response.get_json()
+        return {c["number"] for c in response.get_json()}
+
+    assert numbers(scope="company") == {"CA-001"}
+    assert numbers(company_id=world.companies["A"]) == {"CA-001"}
+    assert numbers(material_id=world.materials["pkg_loose"]) == {"CA-001"}
+    assert numbers(material_id=world.materials["exc_local"]) == {"GRP-001", "CA-001"}
+    assert numbers(supplier_id=world.suppliers["sup2"]) == set()
+    assert numbers(status="active") == {"GRP-001", "CA-001"}
+    assert numbers(valid_on=(deals.valid_to + dt.timedelta(days=1)).isoformat()) == set()
+    assert numbers(q="GRP") == {"GRP-001"}

@@ -1,0 +1,113 @@
+"""The steward's purchasing exceptions: grant, list, revoke, and what they let a company buy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from tests.purchasing_world import Deals
+from tests.world import ApiClient, World, problem
+
+EXCEPTIONS = "/api/v1/purchasing/exceptions"
+ORDERS = "/api/v1/purchasing/orders"
+
+
+def grant(api: ApiClient, world: World, deals: Deals, *, company: str = "A", material: str = "api_central",
+          days: tuple[int, int] = (0, 10), user: str = "steward") -> Any:
+    return api.as_(user).post(EXCEPTIONS, json={
+        "company_id": world.companies[company], "material_id": world.materials[material],
+        "valid_from": (deals.today + dt.timedelta(days=days[0])).isoformat(),
+        "valid_to": (deals.today + dt.timedelta(days=days[1])).isoformat(),
+        "reason": "central supplier's plant flooded; emergency purchase",
+    })
+
+
+def buyer_a_orders_amox(api: ApiClient, world: World) -> Any:
+    return api.as_("buyer_a").post(ORDERS, json={
+        "receiving_company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"],
+        "lines": [{"material_id": world.materials["api_central"], "quantity": "5",
+                   "warehouse_id": world.warehouses["A-COOL"]}],
+    })
+
+
+def test_an_exception_lets_the_company_buyer_order_a_central_material_until_revoked(
+    api: ApiClient, world: World, deals: Deals
+) -> None:
+    problem(buyer_a_orders_amox(api, world), 403, "central-material-needs-group-purchasing")
+    granted = grant(api, world, deals)
+    assert granted.status_code == 201, granted.get_json()
+    body = granted.get_json()
+    assert (body["company_code"], body["material_code"], body["granted_by"]) == ("CA", "API-AMOX", world.users["steward"])
+
+    ordered = buyer_a_orders_amox(api, world)
+    assert ordered.status_code == 201, ordered.get_json()
+    # a company order, at the price of the group contract that serves company A
+    assert ordered.get_json()["purchasing_organisation"] == "CA"
+    assert ordered.get_json()["lines"][0]["unit_price"] == "850.000000"
+
+    revoked = api.as_("steward").post(f"{EXCEPTIONS}/{body['id']}/revoke")
+    assert revoked.status_code == 200, revoked.get_json()
+    assert revoked.get_json()["revoked_by"] == world.users["steward"]
+    problem(buyer_a_orders_amox(api, world), 403, "central-material-needs-group-purchasing")
+    # the draft made under the exception cannot be submitted any more either
+    problem(api.as_("buyer_a").post(f"{ORDERS}/{ordered.get_json()['id']}/submit"),
+            403, "central-material-needs-group-purchasing")
+    problem(api.as_("steward").post(f"{EXCEPTIONS}/{body['id']}/revoke"), 409, "exception-already-revoked")
+
+
+def test_an_ended_exception_no_longer_helps_and_the_refusal_says_when_it_ended(
+    api: ApiClient, world: World, deals: Deals
+) -> None:
+    grant(api, world, deals, days=(-10, -1))
+    body = problem(buyer_a_orders_amox(api, world), 403, "central-material-needs-group-purchasing")
+    assert f"ended on {deals.today - dt.timedelta(days=1)}" in body["detail"]
+
+
+def test_an_exception_for_company_a_does_not_extend_to_company_b(api: ApiClient, world: World, deals: Deals) -> None:
+    grant(api, world, deals, company="A")
+    response = api.as_("buyer_b").post(ORDERS, json={
+        "receiving_company_id": world.companies["B"], "supplier_id": world.suppliers["sup1"],
+        "lines": [{"material_id": world.materials["api_central"], "quantity": "5",
+                   "warehouse_id": world.warehouses["B-COOL"]}],
+    })
+    problem(response, 403, "central-material-needs-group-purchasing")
+
+
+@pytest.mark.parametrize("user", ["group_buyer", "buyer_a", "admin", "pm_group"])
+def test_only_stewards_grant_exceptions(api: ApiClient, world: World, deals: Deals, user: str) -> None:
+    problem(grant(api, world, deals, user=user), 403, "role-not-allowed")
+
+
+def test_only_stewards_revoke_exceptions(api: ApiClient, world: World, deals: Deals) -> None:
+    exception_id = grant(api, world, deals).get_json()["id"]
+    problem(api.as_("group_buyer").post(f"{EXCEPTIONS}/{exception_id}/revoke"), 403, "role-not-allowed")
+
+
+def test_exceptions_are_for_central_materials(api: ApiClient, world: World, deals: Deals) -> None:
+    body = problem(grant(api, world, deals, material="exc_local"), 422, "exception-for-local-material")
+    assert body["errors"][0]["pointer"] == "/material_id"
+
+
+def test_exception_dates_must_be_in_order(api: ApiClient, world: World, deals: Deals) -> None:
+    body = problem(grant(api, world, deals, days=(5, 4)), 422, "validation-error")
+    assert body["errors"][0]["pointer"] == "/valid_to"
+
+
+def test_exceptions_are_listed_for_the_companies_one_acts_for(api: ApiClient, world: World, deals: Deals) -> None:
+    first = grant(api, world, deals, company="A").get_json()
+    grant(api, world, deals, company="B", material="cold_central", days=(20, 30))
+    api.as_("steward").post(f"{EXCEPTIONS}/{first['id']}/revoke")
+
+    def listed(user: str, **query: Any) -> list[tuple[str, str]]:
+        response = api.as_(user).get(EXCEPTIONS, query_string=query)
+        assert response.status_code == 200, response.get_json()
+        return [(e["company_code"], e["material_code"]) for e in response.get_json()]
+
+    assert listed("steward") == [("CB", "API-INSU")]
+    assert listed("steward", include_revoked="true") == [("CB", "API-INSU"), ("CA", "API-AMOX")]
+    assert listed("buyer_a", include_revoked="true") == [("CA", "API-AMOX")]
+    assert listed("buyer_b") == [("CB", "API-INSU")]
+    assert listed("steward", valid_on=(deals.today + dt.timedelta(days=25)).isoformat()) == [("CB", "API-INSU")]
+    assert listed("steward", valid_on=deals.today.isoformat()) == []
