@@ -15,7 +15,7 @@ that decides their precision:
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Annotated, Any
 
 from sqlalchemy import (
@@ -104,14 +104,6 @@ class Base(DeclarativeBase):
 def utcnow() -> dt.datetime:
     """The current instant, timezone-aware (stored as timestamptz)."""
     return dt.datetime.now(dt.UTC)
-
-
-CENT = Decimal("0.01")
-
-
-def round_money(amount: Decimal) -> Decimal:
-    """An amount as posted: rounded half-up to 0.01 CNY (the only place money is rounded)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _configure_sqlite(engine: Engine) -> None:

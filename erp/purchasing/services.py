@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from erp.auth.roles import Actor, Role
-from erp.db import dialect_insert, round_money, utcnow
+from erp.db import dialect_insert, utcnow
+from erp.money import round_money
 from erp.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, UnitOfMeasure, Warehouse
 from erp.masterdata.services import can_store

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from erp.db import round_money
+from erp.money import round_money
 from erp.masterdata.models import Material, UnitOfMeasure
 from erp.purchasing.models import (
     CONSUMING_STATUSES,
