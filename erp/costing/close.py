@@ -14,9 +14,9 @@ added to the largest consumption line (or, with no consumption at all, written o
 manufacturing overhead), so the variance account of a material with no stock ends at 0.
 ``docs/costing.md`` has the worked example.
 
-The close is set-based: one scan of the period's ledger rows builds every material's
-figures, one more over its consumption rows builds the allocation lines, and the journal
-lines are inserted from those rows with INSERT ... SELECT. It runs in the caller's single
+The close is set-based: one scan of the period's ledger rows (into
+``period_movement_totals``) feeds every material's figures and the allocation lines, and
+the journal lines are inserted from those rows with INSERT ... SELECT. It runs in the caller's single
 transaction (atomic) and holds the period row FOR UPDATE, which postings into the period
 wait on (see erp.costing.periods). Closing a closed period changes nothing and returns the
 stored result.
@@ -38,6 +38,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     union_all,
     update,
 )
@@ -53,13 +54,14 @@ from erp.costing.models import (
     JournalLine,
     MaterialPeriodBalance,
     PeriodEvent,
+    PeriodMovementTotal,
     PeriodStatus,
     VarianceAllocation,
 )
 from erp.costing.periods import ensure_period
 from erp.costing.revaluation import revalue_to_standard
 from erp.costing.standards import carry_forward_prices, next_period
-from erp.db import utcnow
+from erp.db import is_postgres, utcnow
 from erp.errors import Conflict, Forbidden, NotFound
 from erp.inventory.models import CloseClass, StockMovement
 from erp.masterdata.models import Company
@@ -150,13 +152,14 @@ def close_period(session: Session, actor: Actor, *, company_id: int, period: str
     if earlier_open is not None:
         raise EarlierPeriodOpen(f"period {earlier_open} of company {company_id} must be closed before {period}")
 
-    _build_material_balances(session, company_id, period)
+    _total_movements(session, company_id, period)
+    _refresh_statistics(session, PeriodMovementTotal)
     _allocate_variance(session, company_id, period)
     entry_id = _post_allocation(session, company_id, period, actor.user_id)
     carry_forward_prices(session, company_id=company_id, period=period)
     ensure_period(session, company_id, next_period(period))
     revalue_to_standard(session, company_id=company_id, period=next_period(period), material_ids=None,
-                        user_id=actor.user_id)
+                        user_id=actor.user_id, only_changed=True)
 
     row.status = PeriodStatus.CLOSED
     row.closed_at = utcnow()
@@ -168,6 +171,14 @@ def close_period(session: Session, actor: Actor, *, company_id: int, period: str
     return close_result(session, company_id, period)
 
 
+def _refresh_statistics(session: Session, *models: Any) -> None:
+    """Let PostgreSQL's planner see the rows this close just wrote (ANALYZE inside the
+    transaction counts them); without it, it assumes empty tables and picks nested loops
+    that cost seconds on thousands of materials."""
+    if is_postgres(session):
+        session.execute(text("ANALYZE " + ", ".join(model.__tablename__ for model in models)))
+
+
 def _previous_close(session: Session, company_id: int, period: str) -> str | None:
     return session.scalar(
         select(func.max(AccountingPeriod.period)).where(
@@ -177,24 +188,39 @@ def _previous_close(session: Session, company_id: int, period: str) -> str | Non
     )
 
 
-def _build_material_balances(session: Session, company_id: int, period: str) -> None:
-    """One row per material: opening (last close's closing, restated by this period's
-    revaluation), receipts, other inflows, consumption and closing, from one ledger scan."""
+def _total_movements(session: Session, company_id: int, period: str) -> None:
+    """The one scan of the period's ledger: totals per material, close class and account."""
     m = StockMovement
+    session.execute(
+        insert(PeriodMovementTotal).from_select(
+            ["company_id", "period", "material_id", "close_class", "offset_account", "quantity", "value", "variance"],
+            select(literal(company_id, Integer), literal(period), m.material_id, m.close_class, m.offset_account,
+                   func.sum(m.quantity), func.sum(m.value), func.sum(m.variance))
+            .where(m.company_id == company_id, m.period == period)
+            .group_by(m.material_id, m.close_class, m.offset_account),
+        )
+    )
+
+
+def _material_figures(session: Session, company_id: int, period: str) -> Any:
+    """Per material: opening (the last close's closing, restated by this period's
+    revaluation), receipts, other inflows, consumption, closing, and the variance to spread.
+    A subquery over the period's totals and the previous close: a few thousand rows."""
+    t = PeriodMovementTotal
     zero = literal(ZERO)
 
     def when(close_class: CloseClass, column: Any) -> Any:
-        return case((m.close_class == close_class, column), else_=zero)
+        return case((t.close_class == close_class, column), else_=zero)
 
     # Columns: carried quantity/value (cq_, cv_), opening variance (ovar: carried plus this
     # period's revaluation), revaluation value (rev), receipts (rq, rv, rvar), other inflows
     # (iq, iv), consumption (uq, uv, positive), and the period's net quantity/value (nq, nv).
     names = ("material_id", "cq_", "cv_", "ovar", "rev", "rq", "rv", "rvar", "iq", "iv", "uq", "uv", "nq", "nv")
-    previous = _previous_close(session, company_id, period)
 
     def labelled(*columns: Any) -> list[Any]:
         return [column.label(name) for column, name in zip(columns, names, strict=True)]
 
+    previous = _previous_close(session, company_id, period)
     if previous is not None:
         carried = select(*labelled(
             MaterialPeriodBalance.material_id, MaterialPeriodBalance.closing_quantity,
@@ -202,6 +228,7 @@ def _build_material_balances(session: Session, company_id: int, period: str) -> 
         )).where(MaterialPeriodBalance.company_id == company_id, MaterialPeriodBalance.period == previous)
     else:
         # First close: everything posted before this period is the opening.
+        m = StockMovement
         carried = (
             select(*labelled(m.material_id, func.sum(m.quantity), func.sum(m.value), func.sum(m.variance),
                              *([zero] * 10)))
@@ -209,15 +236,92 @@ def _build_material_balances(session: Session, company_id: int, period: str) -> 
             .group_by(m.material_id)
         )
     this_period = select(*labelled(
-        m.material_id, zero, zero, when(CloseClass.REVALUATION, m.variance), when(CloseClass.REVALUATION, m.value),
-        when(CloseClass.RECEIPT, m.quantity), when(CloseClass.RECEIPT, m.value), when(CloseClass.RECEIPT, m.variance),
-        when(CloseClass.INFLOW, m.quantity), when(CloseClass.INFLOW, m.value),
-        when(CloseClass.CONSUMPTION, -m.quantity), when(CloseClass.CONSUMPTION, -m.value),
-        m.quantity, m.value,
-    )).where(m.company_id == company_id, m.period == period)
+        t.material_id, zero, zero, when(CloseClass.REVALUATION, t.variance), when(CloseClass.REVALUATION, t.value),
+        when(CloseClass.RECEIPT, t.quantity), when(CloseClass.RECEIPT, t.value), when(CloseClass.RECEIPT, t.variance),
+        when(CloseClass.INFLOW, t.quantity), when(CloseClass.INFLOW, t.value),
+        when(CloseClass.CONSUMPTION, -t.quantity), when(CloseClass.CONSUMPTION, -t.value),
+        t.quantity, t.value,
+    )).where(t.company_id == company_id, t.period == period)
     both = union_all(carried, this_period).subquery()
-    c = {name: both.c[name] for name in names}
-    total = {name: func.sum(c[name]) for name in names[1:]}
+    total = {name: func.sum(both.c[name]) for name in names[1:]}
+    opening_value = total["cv_"] + total["rev"]
+    return (
+        select(
+            both.c.material_id,
+            total["cq_"].label("opening_quantity"), opening_value.label("opening_value"),
+            total["ovar"].label("opening_variance"),
+            total["rq"].label("receipts_quantity"), total["rv"].label("receipts_value"),
+            total["rvar"].label("receipts_variance"),
+            total["iq"].label("other_inflow_quantity"), total["iv"].label("other_inflow_value"),
+            total["uq"].label("consumption_quantity"), total["uv"].label("consumption_value"),
+            (total["cq_"] + total["nq"]).label("closing_quantity"), (total["cv_"] + total["nv"]).label("closing_value"),
+            # the rate's numerator and denominator
+            (total["ovar"] + total["rvar"]).label("variance"), (opening_value + total["rv"]).label("standard"),
+        )
+        .group_by(both.c.material_id)
+        .subquery("figures")
+    )
+
+
+def _allocate_variance(session: Session, company_id: int, period: str) -> None:
+    """Allocation lines per (material, consumption account) with the residue rule applied,
+    then one row per material with its rate, consumption's share and what stays with stock."""
+    t, va = PeriodMovementTotal, VarianceAllocation
+    figures = _material_figures(session, company_id, period)
+    consumed = (
+        select(t.material_id, t.offset_account, (-func.sum(t.value)).label("consumed"))
+        .where(t.company_id == company_id, t.period == period, t.close_class == CloseClass.CONSUMPTION)
+        .group_by(t.material_id, t.offset_account)
+        .having(func.sum(t.value) != 0)
+        .subquery()
+    )
+    share = round_share(consumed.c.consumed, figures.c.variance, figures.c.standard)
+    shares = (
+        select(
+            consumed.c.material_id, consumed.c.offset_account, consumed.c.consumed, share.label("share"),
+            # No stock left: the whole variance leaves with consumption; the rounding residue
+            # goes to the material's largest consumption line (ties: the lowest account).
+            case((figures.c.closing_quantity == 0,
+                  figures.c.variance - func.sum(share).over(partition_by=consumed.c.material_id)),
+                 else_=literal(ZERO)).label("residue"),
+            func.row_number().over(
+                partition_by=consumed.c.material_id,
+                order_by=(func.abs(consumed.c.consumed).desc(), consumed.c.offset_account),
+            ).label("rank"),
+        )
+        .join(figures, figures.c.material_id == consumed.c.material_id)
+        .subquery()
+    )
+    allocation_columns = ["company_id", "period", "material_id", "account_code", "consumed_value",
+                          "allocated_variance"]
+    session.execute(
+        insert(va).from_select(
+            allocation_columns,
+            select(literal(company_id, Integer), literal(period), shares.c.material_id, shares.c.offset_account,
+                   shares.c.consumed,
+                   shares.c.share + case((shares.c.rank == 1, shares.c.residue), else_=literal(ZERO))),
+        )
+    )
+    # No stock and no consumption, yet a variance (e.g. a cent left by partial returns).
+    has_lines = select(va.id).where(va.company_id == company_id, va.period == period,
+                                    va.material_id == figures.c.material_id).exists()
+    session.execute(
+        insert(va).from_select(
+            allocation_columns,
+            select(literal(company_id, Integer), literal(period), figures.c.material_id,
+                   literal(ORPHAN_VARIANCE_ACCOUNT), literal(ZERO), figures.c.variance)
+            .where(figures.c.closing_quantity == 0, figures.c.variance != 0, ~has_lines),
+        )
+    )
+    _refresh_statistics(session, VarianceAllocation)
+    allocated = (
+        select(va.material_id, func.sum(va.allocated_variance).label("amount"))
+        .where(va.company_id == company_id, va.period == period)
+        .group_by(va.material_id)
+        .subquery()
+    )
+    consumption_share = func.coalesce(allocated.c.amount, 0)
+    zero = literal(ZERO)
     session.execute(
         insert(MaterialPeriodBalance).from_select(
             [
@@ -227,84 +331,15 @@ def _build_material_balances(session: Session, company_id: int, period: str) -> 
                 "variance_rate", "closing_quantity", "closing_value", "closing_variance",
             ],
             select(
-                literal(company_id, Integer), literal(period), c["material_id"],
-                total["cq_"], total["cv_"] + total["rev"], total["ovar"],
-                total["rq"], total["rv"], total["rvar"], total["iq"], total["iv"], total["uq"], total["uv"],
-                zero, zero,
-                total["cq_"] + total["nq"], total["cv_"] + total["nv"], total["ovar"] + total["rvar"],
-            ).group_by(c["material_id"]),
+                literal(company_id, Integer), literal(period), figures.c.material_id, figures.c.opening_quantity,
+                figures.c.opening_value, figures.c.opening_variance, figures.c.receipts_quantity,
+                figures.c.receipts_value, figures.c.receipts_variance, figures.c.other_inflow_quantity,
+                figures.c.other_inflow_value, figures.c.consumption_quantity, figures.c.consumption_value,
+                consumption_share,
+                case((figures.c.standard != 0, figures.c.variance / figures.c.standard), else_=zero),
+                figures.c.closing_quantity, figures.c.closing_value, figures.c.variance - consumption_share,
+            ).outerjoin(allocated, allocated.c.material_id == figures.c.material_id),
         )
-    )
-
-
-def _allocate_variance(session: Session, company_id: int, period: str) -> None:
-    """Allocation lines per (material, consumption account), the residue rule, and each
-    material's consumption share, rate and closing variance."""
-    m, b, va = StockMovement, MaterialPeriodBalance, VarianceAllocation
-    session.execute(
-        insert(va).from_select(
-            ["company_id", "period", "material_id", "account_code", "consumed_value", "allocated_variance"],
-            select(literal(company_id, Integer), literal(period), m.material_id, m.offset_account,
-                   -func.sum(m.value), literal(ZERO))
-            .where(m.company_id == company_id, m.period == period, m.close_class == CloseClass.CONSUMPTION)
-            .group_by(m.material_id, m.offset_account)
-            .having(func.sum(m.value) != 0),
-        )
-    )
-    this_close = and_(b.company_id == company_id, b.period == period)
-    total_variance = b.opening_variance + b.receipts_variance
-    total_standard = b.opening_value + b.receipts_value
-    session.execute(
-        update(va)
-        .where(va.company_id == company_id, va.period == period, b.material_id == va.material_id, this_close)
-        .values(allocated_variance=round_share(va.consumed_value, total_variance, total_standard))
-        .execution_options(synchronize_session=False)
-    )
-    # No stock left: the whole variance leaves with consumption; the rounding residue goes
-    # to the material's largest consumption line.
-    ranked = (
-        select(
-            va.id.label("allocation_id"),
-            (total_variance - func.sum(va.allocated_variance).over(partition_by=va.material_id)).label("residue"),
-            func.row_number().over(
-                partition_by=va.material_id, order_by=(func.abs(va.consumed_value).desc(), va.account_code)
-            ).label("rank"),
-        )
-        .join(b, and_(b.material_id == va.material_id, this_close))
-        .where(va.company_id == company_id, va.period == period, b.closing_quantity == 0)
-        .subquery()
-    )
-    session.execute(
-        update(va)
-        .where(va.id == ranked.c.allocation_id, ranked.c.rank == 1)
-        .values(allocated_variance=va.allocated_variance + ranked.c.residue)
-        .execution_options(synchronize_session=False)
-    )
-    # No stock and no consumption, yet a variance (e.g. a cent left by partial returns).
-    has_lines = select(va.id).where(va.company_id == company_id, va.period == period,
-                                    va.material_id == b.material_id).exists()
-    session.execute(
-        insert(va).from_select(
-            ["company_id", "period", "material_id", "account_code", "consumed_value", "allocated_variance"],
-            select(literal(company_id, Integer), literal(period), b.material_id, literal(ORPHAN_VARIANCE_ACCOUNT),
-                   literal(ZERO), total_variance)
-            .where(this_close, b.closing_quantity == 0, total_variance != 0, ~has_lines),
-        )
-    )
-    allocated = (
-        select(func.coalesce(func.sum(va.allocated_variance), 0))
-        .where(va.company_id == company_id, va.period == period, va.material_id == b.material_id)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(b)
-        .where(this_close)
-        .values(
-            consumption_variance=allocated,
-            closing_variance=total_variance - allocated,
-            variance_rate=case((total_standard != 0, total_variance / total_standard), else_=literal(ZERO)),
-        )
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -327,11 +362,21 @@ def _post_allocation(session: Session, company_id: int, period: str, user_id: in
     allocations = select(va.material_id, va.account_code, va.allocated_variance).where(
         va.company_id == company_id, va.period == period, va.allocated_variance != 0
     ).subquery()
-    debit = select(literal(entry_id), literal(company_id, Integer), literal(period), allocations.c.account_code,
-                   allocations.c.allocated_variance, allocations.c.material_id)
-    credit = select(literal(entry_id), literal(company_id, Integer), literal(period),
-                    literal(accounts.MATERIAL_COST_VARIANCE), -allocations.c.allocated_variance,
-                    allocations.c.material_id)
+    # Each consumption account takes its total; the variance account gives up one amount per
+    # material, so its subledger stays per material. variance_allocations keeps the detail
+    # of which material's variance each consumption account bore.
+    debit = (
+        select(literal(entry_id), literal(company_id, Integer), literal(period), allocations.c.account_code,
+               func.sum(allocations.c.allocated_variance), literal(None, Integer))
+        .group_by(allocations.c.account_code)
+        .having(func.sum(allocations.c.allocated_variance) != 0)
+    )
+    credit = (
+        select(literal(entry_id), literal(company_id, Integer), literal(period),
+               literal(accounts.MATERIAL_COST_VARIANCE), -func.sum(allocations.c.allocated_variance),
+               allocations.c.material_id)
+        .group_by(allocations.c.material_id)
+    )
     session.execute(
         insert(JournalLine).from_select(
             ["entry_id", "company_id", "period", "account_code", "amount", "material_id"], union_all(debit, credit)
@@ -372,10 +417,8 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
             session, row.close_entry_id, entry_date=last_day(period), source_type="period_reopen", source_id=None,
             memo=f"reopening {period}: {reason}", user_id=actor.user_id,
         )
-    session.execute(delete(VarianceAllocation).where(VarianceAllocation.company_id == company_id,
-                                                     VarianceAllocation.period == period))
-    session.execute(delete(MaterialPeriodBalance).where(MaterialPeriodBalance.company_id == company_id,
-                                                        MaterialPeriodBalance.period == period))
+    for derived in (VarianceAllocation, MaterialPeriodBalance, PeriodMovementTotal):
+        session.execute(delete(derived).where(derived.company_id == company_id, derived.period == period))
     row.closed_at = None
     row.closed_by = None
     row.close_entry_id = None

@@ -165,6 +165,28 @@ class MaterialPeriodBalance(Base):
     closing_variance: Mapped[Money] = mapped_column(default=Decimal("0"))
 
 
+class PeriodMovementTotal(Base):
+    """The close's one scan of a period's ledger: totals per material, close class and
+    consumption account (the period's receipts, issues and consumption at a glance).
+
+    Derived data, rebuilt by every close: its keys come from the ledger, whose foreign keys
+    have already been checked, so it carries none of its own (they would cost the close a
+    lookup per row for nothing)."""
+
+    __tablename__ = "period_movement_totals"
+    __table_args__ = (Index("ix_period_movement_totals_lookup", "company_id", "period", "material_id"),)
+
+    id: Mapped[BigId] = mapped_column(primary_key=True)
+    company_id: Mapped[int]
+    period: Mapped[str] = mapped_column(String(7))
+    material_id: Mapped[int]
+    close_class: Mapped[str] = mapped_column(String(16))
+    offset_account: Mapped[str | None] = mapped_column(String(16))
+    quantity: Mapped[Quantity]
+    value: Mapped[Money]
+    variance: Mapped[Money]
+
+
 class VarianceAllocation(Base):
     """The variance a consumption account bears for one material in a closed period."""
 

@@ -18,17 +18,17 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import and_, func, insert, literal, select, tuple_, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from erp.costing import accounts
-from erp.costing.journal import Line, post_entry
-from erp.costing.models import StandardPrice
+from erp.costing.models import JournalEntry, JournalLine, StandardPrice
 from erp.costing.periods import lock_open_period
+from erp.costing.standards import previous_period
 from erp.db import UTCDateTime, utcnow
 from erp.inventory.ledger import create_document
 from erp.inventory.models import CloseClass, MovementType, StockBalance, StockMovement
-from erp.masterdata.models import Material, MaterialType
+from erp.masterdata.models import Material
 from erp.sqlmath import round_product
 
 
@@ -43,10 +43,17 @@ def revalue_to_standard(
     period: str,
     material_ids: Sequence[int] | None,
     user_id: int,
+    only_changed: bool = False,
 ) -> int | None:
     """Restate the company's stock (optionally only some materials) at ``period``'s standard
     prices, dated the first day of the period; returns the stock document id, or None when
-    nothing needed restating."""
+    nothing needed restating.
+
+    With ``only_changed`` (the close), only materials whose price differs from the previous
+    period's are restated, plus any value left on zero quantity; cent differences that
+    per-posting rounding leaves between a balance's value and quantity x standard are then
+    left alone (they leave with the stock).
+    """
     posting_date = first_day(period)
     lock_open_period(session, company_id, posting_date)
     target = round_product(StockBalance.quantity, StandardPrice.price)
@@ -58,6 +65,16 @@ def revalue_to_standard(
     ]
     if material_ids is not None:
         conditions.append(StockBalance.material_id.in_(list(material_ids)))
+    if only_changed:
+        previous_price = (
+            select(StandardPrice.price)
+            .where(and_(StandardPrice.company_id == company_id, StandardPrice.material_id == StockBalance.material_id,
+                        StandardPrice.period == previous_period(period)))
+            .correlate(StockBalance)
+            .scalar_subquery()
+        )
+        conditions.append(or_(StockBalance.quantity == 0, previous_price.is_(None),
+                              previous_price != StandardPrice.price))
     differing = (
         select(StockBalance.id)
         .join(StandardPrice, StandardPrice.material_id == StockBalance.material_id)
@@ -113,19 +130,33 @@ def revalue_to_standard(
         .values(value=round_product(StockBalance.quantity, new_price))
         .execution_options(synchronize_session=False)
     )
-    per_material = session.execute(
-        select(StockMovement.material_id, Material.material_type, func.sum(StockMovement.value))
+    # The journal, aggregated per material, straight from the ledger rows just written.
+    restatements = (
+        select(StockMovement.material_id, Material.material_type, func.sum(StockMovement.value).label("amount"))
         .join(Material, Material.id == StockMovement.material_id)
         .where(StockMovement.document_id == document_id)
         .group_by(StockMovement.material_id, Material.material_type)
-    ).all()
-    lines: list[Line] = []
-    for material_id, material_type, amount in per_material:
-        lines.append(Line(accounts.INVENTORY_ACCOUNT[MaterialType(material_type)], amount, material_id))
-        lines.append(Line(accounts.MATERIAL_COST_VARIANCE, -amount, material_id))
-    post_entry(
-        session, company_id=company_id, entry_date=posting_date, source_type="stock_document",
-        source_id=document_id, memo=f"revaluation at standard prices of {period}", lines=lines,
-        user_id=user_id,
+        .subquery()
+    )
+    inventory_account = case(
+        *((restatements.c.material_type == kind.value, literal(code)) for kind, code in accounts.INVENTORY_ACCOUNT.items())
+    )
+    entry_id = session.execute(
+        insert(JournalEntry).values(
+            company_id=company_id, entry_date=posting_date, period=period, source_type="stock_document",
+            source_id=document_id, memo=f"revaluation at standard prices of {period}", created_by=user_id,
+            created_at=utcnow(),
+        ).returning(JournalEntry.id)
+    ).scalar_one()
+    common = (literal(entry_id), literal(company_id), literal(period))
+    session.execute(
+        insert(JournalLine).from_select(
+            ["entry_id", "company_id", "period", "account_code", "amount", "material_id"],
+            union_all(
+                select(*common, inventory_account, restatements.c.amount, restatements.c.material_id),
+                select(*common, literal(accounts.MATERIAL_COST_VARIANCE), -restatements.c.amount,
+                       restatements.c.material_id),
+            ),
+        )
     )
     return document_id

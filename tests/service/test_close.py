@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing import close as closing
 from erp.costing.errors import PeriodClosed
-from erp.costing.models import AccountingPeriod, JournalEntry, JournalLine, MaterialPeriodBalance, PeriodEvent
+from erp.costing.models import (
+    AccountingPeriod,
+    JournalEntry,
+    JournalLine,
+    MaterialPeriodBalance,
+    PeriodEvent,
+    VarianceAllocation,
+)
 from erp.costing.standards import PriceChange, set_standard_prices
 from erp.errors import Forbidden
 from erp.inventory import services
@@ -90,13 +97,32 @@ class Books:
             return account_balance(session, self.company, account)
 
     def close_lines(self, period: str = NOV) -> dict[str, D]:
-        """Amounts the close entry put on each account for this material."""
+        """What the close gave each consumption account for this material (the allocation
+        lines), and what the variance account gave up for it (its journal line)."""
+        with self.sf() as session:
+            allocated = session.execute(
+                select(VarianceAllocation.account_code, VarianceAllocation.allocated_variance).where(
+                    VarianceAllocation.company_id == self.company, VarianceAllocation.period == period,
+                    VarianceAllocation.material_id == self.material_id)).all()
+            released = session.scalar(
+                select(func.sum(JournalLine.amount))
+                .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+                .where(JournalEntry.source_type == "period_close", JournalLine.period == period,
+                       JournalLine.company_id == self.company, JournalLine.material_id == self.material_id,
+                       JournalLine.account_code == "1404"))
+        lines = {account: amount for account, amount in allocated if amount != 0}
+        if released is not None:
+            lines["1404"] = D(released).quantize(D("0.01"))
+        return lines
+
+    def close_entry(self, period: str = NOV) -> dict[str, D]:
+        """The close entry's lines by account, over all materials."""
         with self.sf() as session:
             rows = session.execute(
                 select(JournalLine.account_code, func.sum(JournalLine.amount))
                 .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
                 .where(JournalEntry.source_type == "period_close", JournalLine.period == period,
-                       JournalLine.company_id == self.company, JournalLine.material_id == self.material_id)
+                       JournalLine.company_id == self.company)
                 .group_by(JournalLine.account_code)).all()
         return {account: D(amount).quantize(D("0.01")) for account, amount in rows}
 
@@ -118,6 +144,7 @@ def test_receipts_at_several_prices_and_partial_consumption(books: Books) -> Non
     # rate = (0 + 10.00) / (0 + 3,000.00) = 1/300
     # production bears 1,500.00 / 300 = 5.00; the cost centre 300.00 / 300 = 1.00
     assert books.close_lines() == {"5001": D("5.00"), "5101": D("1.00"), "1404": D("-6.00")}
+    assert books.close_entry() == {"5001": D("5.00"), "5101": D("1.00"), "1404": D("-6.00")}
     row = books.row()
     assert (row.receipts_value, row.receipts_variance) == (D("3000.00"), D("10.00"))
     assert row.variance_rate == D("0.0033333333")
@@ -197,6 +224,8 @@ def test_several_materials_close_independently_in_one_entry(
     result = books.close()
     assert books.close_lines() == {"5001": D("25.00"), "1404": D("-25.00")}
     assert loose.close_lines() == {"5001": D("-25.00"), "1404": D("25.00")}
+    # in the journal, production's two shares net to zero; the variance account keeps one line per material
+    assert books.close_entry() == {"1404": D("0.00")}
     assert result.materials == 2
     assert (result.variance_allocated, result.variance_remaining) == (D("0.00"), D("-50.00"))
     with session_factory() as session:
