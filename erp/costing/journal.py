@@ -21,6 +21,12 @@ from erp.db import utcnow
 from erp.money import CENT, period_of
 
 
+# Built once: postings are the hot path, and a prebuilt Core statement skips the ORM's
+# per-call statement construction.
+_INSERT_ENTRY = insert(JournalEntry.__table__).returning(JournalEntry.__table__.c.id)
+_INSERT_LINES = insert(JournalLine.__table__)
+
+
 @dataclass(frozen=True)
 class Line:
     """A signed amount on an account: positive debits, negative credits."""
@@ -60,17 +66,19 @@ def post_entry(
     if not checked:
         return None
     period = period_of(entry_date)
-    entry_id: int = session.execute(
-        insert(JournalEntry)
-        .values(
-            company_id=company_id, entry_date=entry_date, period=period, source_type=source_type,
-            source_id=source_id, memo=memo[:300], reverses_entry_id=reverses_entry_id,
-            created_by=user_id, created_at=utcnow(),
-        )
-        .returning(JournalEntry.id)
+    connection = session.connection()
+    entry_id: int = connection.execute(
+        _INSERT_ENTRY,
+        {
+            "company_id": company_id, "entry_date": entry_date, "period": period, "source_type": source_type,
+            "source_id": source_id, "memo": memo[:300], "reverses_entry_id": reverses_entry_id,
+            "created_by": user_id, "created_at": utcnow(),
+        },
     ).scalar_one()
-    session.execute(
-        insert(JournalLine),
+    # Passed as parameter sets, the statement compiles once and SQLAlchemy sends the rows
+    # as one multi-row INSERT ("insertmanyvalues").
+    connection.execute(
+        _INSERT_LINES,
         [
             {
                 "entry_id": entry_id, "company_id": company_id, "period": period,

@@ -10,16 +10,19 @@ differs from the stock's current valuation revalues the stock at once (see
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import String, and_, exists, func, literal, select
+from sqlalchemy import String, and_, bindparam, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing.errors import NoStandardPrice, PeriodClosed
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
+from erp.costing.periods import lock_period_row
+from erp.money import period_of
 from erp.db import UTCDateTime, dialect_insert, utcnow
 from erp.errors import Conflict, ValidationFailed
 from erp.inventory.models import CloseClass, StockMovement
@@ -52,6 +55,30 @@ def standard_price(session: Session, company_id: int, material_id: int, period: 
             "a cost accountant must set it before stock can be valued"
         )
     return price
+
+
+# Built once: every posting runs it.
+_PERIOD_AND_PRICE = (
+    select(AccountingPeriod.status, StandardPrice.price)
+    .select_from(AccountingPeriod)
+    .outerjoin(StandardPrice, and_(StandardPrice.company_id == AccountingPeriod.company_id,
+                                   StandardPrice.period == AccountingPeriod.period,
+                                   StandardPrice.material_id == bindparam("material_id")))
+    .where(AccountingPeriod.company_id == bindparam("company_id"), AccountingPeriod.period == bindparam("period"))
+    .with_for_update(of=AccountingPeriod, key_share=True, read=True)
+)
+
+
+def price_for_posting(
+    session: Session, company_id: int, material_id: int, posting_date: dt.date
+) -> tuple[str, Decimal]:
+    """For a posting: lock its period open (see erp.costing.periods) and read the standard
+    price in force, in one statement; returns (period, price)."""
+    period = period_of(posting_date)
+    row = lock_period_row(session, _PERIOD_AND_PRICE, company_id=company_id, period=period, material_id=material_id)
+    if row.price is None:
+        return period, standard_price(session, company_id, material_id, period)  # raises, naming the material
+    return period, row.price
 
 
 @dataclass(frozen=True)

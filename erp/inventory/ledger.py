@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, utcnow
@@ -65,6 +65,39 @@ class HeldStock:
     expiry_date: dt.date | None
 
 
+_DOCUMENTS = StockDocument.__table__
+_MOVEMENTS = StockMovement.__table__
+_BALANCES = StockBalance.__table__
+_BATCHES = Batch.__table__
+_DOCUMENT_FIELDS = ("po_line_id", "supplier_id", "unit_price", "standard_price", "delivery_note", "customer_id",
+                    "reference", "destination", "cost_center", "reason", "reverses_document_id",
+                    "source_document_id")
+# Built once: postings are the hot path, and prebuilt Core statements skip the ORM's
+# per-call statement construction.
+_INSERT_DOCUMENT = insert(_DOCUMENTS).returning(_DOCUMENTS.c.id)
+_INSERT_MOVEMENTS = insert(_MOVEMENTS)
+_TAKE_FROM_BALANCE = (
+    update(_BALANCES)
+    .where(_BALANCES.c.warehouse_id == bindparam("b_warehouse"), _BALANCES.c.material_id == bindparam("b_material"),
+           _BALANCES.c.batch_id == bindparam("b_batch"), _BALANCES.c.status == bindparam("b_status"))
+    .values(quantity=_BALANCES.c.quantity + bindparam("b_quantity", type_=_BALANCES.c.quantity.type),
+            value=_BALANCES.c.value + bindparam("b_value", type_=_BALANCES.c.value.type))
+)
+_ADD_TO_BALANCE: dict[str, Any] = {}  # per dialect: INSERT ... ON CONFLICT DO UPDATE
+
+
+def _add_to_balance(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _ADD_TO_BALANCE:
+        upsert = dialect_insert(session, _BALANCES)
+        _ADD_TO_BALANCE[dialect] = upsert.on_conflict_do_update(
+            index_elements=["warehouse_id", "material_id", "batch_id", "status"],
+            set_={"quantity": _BALANCES.c.quantity + upsert.excluded.quantity,
+                  "value": _BALANCES.c.value + upsert.excluded.value},
+        )
+    return _ADD_TO_BALANCE[dialect]
+
+
 def create_document(
     session: Session,
     *,
@@ -76,14 +109,13 @@ def create_document(
     **fields: Any,
 ) -> int:
     """Insert a stock document header and return its id."""
-    return session.execute(  # type: ignore[no-any-return]
-        insert(StockDocument)
-        .values(
-            doc_type=doc_type, company_id=company_id, posting_date=posting_date, period=period,
-            created_by=user_id, created_at=utcnow(), **fields,
-        )
-        .returning(StockDocument.id)
-    ).scalar_one()
+    unknown = set(fields) - set(_DOCUMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown stock document fields {sorted(unknown)}")
+    row = dict.fromkeys(_DOCUMENT_FIELDS)
+    row.update(fields, doc_type=doc_type, company_id=company_id, posting_date=posting_date, period=period,
+               created_by=user_id, created_at=utcnow())
+    return session.connection().execute(_INSERT_DOCUMENT, row).scalar_one()  # type: ignore[no-any-return]
 
 
 def post_movements(
@@ -99,9 +131,12 @@ def post_movements(
     """Append ``movements`` to the ledger and apply them to the balances, in one transaction."""
     if not movements:
         return
+    connection = session.connection()
     now = utcnow()
-    session.execute(
-        insert(StockMovement),
+    # Passed as parameter sets, the statement compiles once and SQLAlchemy sends the rows
+    # as one multi-row INSERT ("insertmanyvalues").
+    connection.execute(
+        _INSERT_MOVEMENTS,
         [
             {
                 "document_id": document_id, "movement_type": m.movement_type, "close_class": m.close_class,
@@ -113,34 +148,22 @@ def post_movements(
             for m in movements
         ],
     )
-    upsert = dialect_insert(session, StockBalance)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=["warehouse_id", "material_id", "batch_id", "status"],
-        set_={
-            "quantity": StockBalance.quantity + upsert.excluded.quantity,
-            "value": StockBalance.value + upsert.excluded.value,
-        },
-    )
     for m in movements:
         if m.quantity < 0:
             # Stock going out comes from a balance the caller has locked. (An upsert would not
             # do: the database checks quantity >= 0 on the proposed new row before it sees
             # the conflict with the existing one.)
-            taken = session.execute(
-                update(StockBalance)
-                .where(StockBalance.warehouse_id == m.warehouse_id, StockBalance.material_id == m.material_id,
-                       StockBalance.batch_id == m.batch_id, StockBalance.status == m.status)
-                .values(quantity=StockBalance.quantity + m.quantity, value=StockBalance.value + m.value)
-            )
+            taken = connection.execute(_TAKE_FROM_BALANCE, {
+                "b_warehouse": m.warehouse_id, "b_material": m.material_id, "b_batch": m.batch_id,
+                "b_status": m.status, "b_quantity": m.quantity, "b_value": m.value,
+            })
             if taken.rowcount != 1:
                 raise LookupError(f"no balance to take {m} from")
             continue
-        session.execute(
-            upsert.values(
-                company_id=company_id, warehouse_id=m.warehouse_id, material_id=m.material_id,
-                batch_id=m.batch_id, status=m.status, quantity=m.quantity, value=m.value,
-            )
-        )
+        connection.execute(_add_to_balance(session), {
+            "company_id": company_id, "warehouse_id": m.warehouse_id, "material_id": m.material_id,
+            "batch_id": m.batch_id, "status": m.status, "quantity": m.quantity, "value": m.value,
+        })
 
 
 def _held_stock_query() -> Select[Any]:
@@ -201,20 +224,29 @@ def find_or_create_batch(
 ) -> tuple[int, dt.date | None, dt.date | None]:
     """The batch's id and recorded dates, creating it on first receipt."""
     number = batch_number if batch_number is not None else NO_BATCH
-    created = session.execute(
-        dialect_insert(session, Batch)
-        .values(
-            material_id=material_id, batch_number=number, manufacture_date=manufacture_date,
-            expiry_date=expiry_date, supplier_id=supplier_id, created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["material_id", "batch_number"])
-        .returning(Batch.id)
-    ).scalar()
+    connection = session.connection()
+    created = connection.execute(_insert_batch(session), {
+        "material_id": material_id, "batch_number": number, "manufacture_date": manufacture_date,
+        "expiry_date": expiry_date, "supplier_id": supplier_id, "created_at": utcnow(),
+    }).scalar()
     if created is not None:
         return created, manufacture_date, expiry_date
-    row = session.execute(
-        select(Batch.id, Batch.manufacture_date, Batch.expiry_date).where(
-            Batch.material_id == material_id, Batch.batch_number == number
-        )
-    ).one()
+    row = connection.execute(_FIND_BATCH, {"material_id": material_id, "batch_number": number}).one()
     return row.id, row.manufacture_date, row.expiry_date
+
+
+_FIND_BATCH = select(_BATCHES.c.id, _BATCHES.c.manufacture_date, _BATCHES.c.expiry_date).where(
+    _BATCHES.c.material_id == bindparam("material_id"), _BATCHES.c.batch_number == bindparam("batch_number")
+)
+_INSERT_BATCH: dict[str, Any] = {}  # per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING id
+
+
+def _insert_batch(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERT_BATCH:
+        _INSERT_BATCH[dialect] = (
+            dialect_insert(session, _BATCHES)
+            .on_conflict_do_nothing(index_elements=["material_id", "batch_number"])
+            .returning(_BATCHES.c.id)
+        )
+    return _INSERT_BATCH[dialect]

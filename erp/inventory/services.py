@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -23,7 +23,7 @@ from erp.costing import accounts
 from erp.costing.journal import Line, post_entry, reverse_entry
 from erp.costing.models import JournalEntry
 from erp.costing.periods import lock_open_period
-from erp.costing.standards import standard_price
+from erp.costing.standards import price_for_posting, standard_price
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory.errors import (
     AlreadyReversed,
@@ -112,6 +112,25 @@ def _material(session: Session, material_id: int) -> Material:
     if material is None:
         raise NotFound(f"material {material_id} not found")
     return material
+
+
+# Two lookups by key in one round trip, built once (receipts are the hot path).
+_MATERIAL_AND_WAREHOUSE = (
+    select(Material, Warehouse)
+    .join(Warehouse, Warehouse.id == bindparam("warehouse_id"))
+    .where(Material.id == bindparam("material_id"))
+)
+
+
+def _material_and_warehouse(session: Session, material_id: int, warehouse_id: int) -> tuple[Material, Warehouse]:
+    """Both master records of a receipt."""
+    row = session.execute(
+        _MATERIAL_AND_WAREHOUSE, {"material_id": material_id, "warehouse_id": warehouse_id}
+    ).one_or_none()
+    if row is None:
+        _material(session, material_id)
+        raise NotFound(f"warehouse {warehouse_id} not found")
+    return row[0], row[1]
 
 
 def _require_warehouse(actor: Actor, warehouse: Warehouse) -> None:
@@ -211,11 +230,10 @@ def receive_goods(
         raise OrderNotReceivable(
             f"order {line.order_number} is {line.order_status.value}; goods can be received only on open orders"
         )
-    warehouse = _warehouse(session, request.warehouse_id or line.warehouse_id)
+    material, warehouse = _material_and_warehouse(session, line.material_id, request.warehouse_id or line.warehouse_id)
     if warehouse.company_id != line.receiving_company_id:
         raise WarehouseNotOfCompany(f"warehouse {warehouse.code} does not belong to the order's receiving company")
     _require_warehouse(actor, warehouse)
-    material = _material(session, line.material_id)
     _check_quantity(request.quantity, material)
     _check_storage(warehouse, material)
     ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
@@ -229,8 +247,7 @@ def receive_goods(
     _check_batch_for_receipt(material, request, min_remaining_days=min_remaining_days)
 
     company_id = line.receiving_company_id
-    period = lock_open_period(session, company_id, request.posting_date)
-    price = standard_price(session, company_id, material.id, period)
+    period, price = price_for_posting(session, company_id, material.id, request.posting_date)
     batch_id, made, expires = find_or_create_batch(
         session, material_id=material.id, batch_number=request.batch_number if material.batch_managed else None,
         manufacture_date=request.manufacture_date, expiry_date=request.expiry_date, supplier_id=line.supplier_id,
@@ -378,7 +395,7 @@ def decide_quarantine(
     if batch is None:
         raise NotFound(f"batch {batch_id} not found")
     material = _material(session, batch.material_id)
-    period = lock_open_period(session, warehouse.company_id, posting_date)
+    period, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.QUARANTINE, batch_id=batch.id)
     in_quarantine = sum((h.quantity for h in held), Decimal("0"))
@@ -386,7 +403,6 @@ def decide_quarantine(
     if wanted <= 0:
         raise InsufficientStock(f"batch {batch.batch_number} has nothing in quarantine in {warehouse.code}")
     _check_quantity(wanted, material)
-    price = standard_price(session, warehouse.company_id, material.id, period)
     pieces = _take(held, wanted, price)
     target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
     doc_type = MovementType.QUALITY_RELEASE if decision == QualityDecision.RELEASE else MovementType.QUALITY_REJECT
@@ -497,8 +513,7 @@ def _take_out(
     """Take unrestricted stock out first-expiry-first-out (or from a named batch), value it
     at standard and post the consumption to ``offset_account``; expired batches are skipped."""
     _check_quantity(quantity, material)
-    period = lock_open_period(session, warehouse.company_id, posting_date)
-    price = standard_price(session, warehouse.company_id, material.id, period)
+    period, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.UNRESTRICTED, batch_id=batch_id)
     usable = [h for h in held if h.expiry_date is None or h.expiry_date > posting_date]
@@ -624,8 +639,7 @@ def transfer_stock(
     material = _material(session, material_id)
     _check_quantity(quantity, material)
     _check_storage(destination, material)
-    period = lock_open_period(session, source.company_id, posting_date)
-    price = standard_price(session, source.company_id, material.id, period)
+    period, price = price_for_posting(session, source.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=source.id, material_id=material.id, status=status,
                          batch_id=batch_id)
     pieces = _take(held, quantity, price)
@@ -676,8 +690,7 @@ def adjust_stock(
     batch = session.get(Batch, batch_id)
     if batch is None or batch.material_id != material.id:
         raise ValidationFailed.for_field("batch_id", f"batch {batch_id} is not a batch of {material.code}")
-    period = lock_open_period(session, warehouse.company_id, posting_date)
-    price = standard_price(session, warehouse.company_id, material.id, period)
+    period, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     account = accounts.SCRAP if kind == AdjustmentKind.SCRAP else accounts.STOCK_DIFFERENCES
     doc_type = MovementType.SCRAP if kind == AdjustmentKind.SCRAP else MovementType.ADJUSTMENT
     if quantity > 0:

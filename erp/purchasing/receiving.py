@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import case, exists, select, update
+from sqlalchemy import Numeric, bindparam, case, exists, select, update
 from sqlalchemy.orm import Session
 
 from erp.errors import NotFound
@@ -35,43 +36,34 @@ class ReceivableLine:
     warehouse_id: int
 
 
-def lock_line_for_receipt(session: Session, line_id: int) -> ReceivableLine:
-    """Read an order line with its order, locking the line until commit (404 if unknown)."""
-    row = session.execute(
-        select(
-            PurchaseOrderLine.id, PurchaseOrderLine.order_id, PurchaseOrder.number, PurchaseOrder.status,
-            PurchaseOrder.receiving_company_id, PurchaseOrder.supplier_id, PurchaseOrderLine.material_id,
-            PurchaseOrderLine.quantity, PurchaseOrderLine.received_quantity, PurchaseOrderLine.unit_price,
-            PurchaseOrderLine.warehouse_id,
-        )
-        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
-        .where(PurchaseOrderLine.id == line_id)
-        .with_for_update(of=PurchaseOrderLine)
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"purchase order line {line_id} not found")
-    return ReceivableLine(*row)
-
-
-def register_received_quantity(session: Session, line: ReceivableLine, quantity: Decimal) -> None:
-    """Add ``quantity`` (negative for a reversal) to the line's received quantity and move the
-    order to partially_received / received, or back to open when nothing remains received."""
-    session.execute(
-        update(PurchaseOrderLine)
-        .where(PurchaseOrderLine.id == line.line_id)
-        .values(received_quantity=PurchaseOrderLine.received_quantity + quantity)
+_LOCK_LINE = (
+    select(
+        PurchaseOrderLine.id, PurchaseOrderLine.order_id, PurchaseOrder.number, PurchaseOrder.status,
+        PurchaseOrder.receiving_company_id, PurchaseOrder.supplier_id, PurchaseOrderLine.material_id,
+        PurchaseOrderLine.quantity, PurchaseOrderLine.received_quantity, PurchaseOrderLine.unit_price,
+        PurchaseOrderLine.warehouse_id,
     )
+    .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+    .where(PurchaseOrderLine.id == bindparam("line_id"))
+    .with_for_update(of=PurchaseOrderLine)
+)
+_ADD_RECEIVED = (
+    update(PurchaseOrderLine)
+    .where(PurchaseOrderLine.id == bindparam("line_id"))
+    .values(received_quantity=PurchaseOrderLine.received_quantity + bindparam("received_now", type_=Numeric(18, 4)))
+)
+
+
+def _order_status_update() -> Any:
+    order_id = bindparam("order_id")
     outstanding = exists().where(
-        PurchaseOrderLine.order_id == line.order_id,
-        PurchaseOrderLine.received_quantity < PurchaseOrderLine.quantity,
+        PurchaseOrderLine.order_id == order_id, PurchaseOrderLine.received_quantity < PurchaseOrderLine.quantity
     )
-    anything_received = exists().where(
-        PurchaseOrderLine.order_id == line.order_id, PurchaseOrderLine.received_quantity > 0
-    )
-    session.execute(
+    anything_received = exists().where(PurchaseOrderLine.order_id == order_id, PurchaseOrderLine.received_quantity > 0)
+    return (
         update(PurchaseOrder)
         .where(
-            PurchaseOrder.id == line.order_id,
+            PurchaseOrder.id == order_id,
             PurchaseOrder.status.in_(
                 [PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED, PurchaseOrderStatus.RECEIVED]
             ),
@@ -83,5 +75,27 @@ def register_received_quantity(session: Session, line: ReceivableLine, quantity:
                 else_=PurchaseOrderStatus.PARTIALLY_RECEIVED,
             )
         )
-        .execution_options(synchronize_session=False)
     )
+
+
+# Built once: receipts are the hot path.
+_UPDATE_ORDER_STATUS = _order_status_update()
+
+
+def lock_line_for_receipt(session: Session, line_id: int) -> ReceivableLine:
+    """Read an order line with its order, locking the line until commit (404 if unknown)."""
+    row = session.connection().execute(_LOCK_LINE, {"line_id": line_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"purchase order line {line_id} not found")
+    return ReceivableLine(*row)
+
+
+def register_received_quantity(session: Session, line: ReceivableLine, quantity: Decimal) -> None:
+    """Add ``quantity`` (negative for a reversal) to the line's received quantity and move the
+    order to partially_received / received, or back to open when nothing remains received."""
+    connection = session.connection()
+    connection.execute(_ADD_RECEIVED, {"line_id": line.line_id, "received_now": quantity})
+    completes_line = line.received_quantity < line.quantity <= line.received_quantity + quantity
+    if line.order_status == PurchaseOrderStatus.PARTIALLY_RECEIVED and quantity > 0 and not completes_line:
+        return  # another partial receipt on a partially received order: its status stands
+    connection.execute(_UPDATE_ORDER_STATUS, {"order_id": line.order_id})
