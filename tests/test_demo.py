@@ -62,3 +62,20 @@ def test_demo_users_can_sign_in(session_factory: sessionmaker[Session], client) 
     token = response.get_json()["access_token"]
     materials = client.get("/api/v1/materials", headers={"Authorization": f"Bearer {token}"})
     assert materials.status_code == 200 and len(materials.get_json()) == 50  # first page
+
+
+def test_demo_books_balance_and_stock_matches_the_ledger(session_factory: sessionmaker[Session], client) -> None:  # noqa: ANN001
+    from erp.inventory.queries import balance_drift
+
+    with session_factory() as session:
+        report = load_demo(session, seed=7)
+    assert report.counts["receipts"] > 0 and report.counts["periods closed"] > 0
+    with session_factory() as session:
+        assert balance_drift(session) == []
+    token = client.post("/api/v1/auth/token", json={"username": "cost.group", "password": DEMO_PASSWORD}).get_json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    from erp.purchasing.models import business_today
+
+    period = f"{business_today():%Y-%m}"
+    trial = client.get("/api/v1/costing/trial-balance", query_string={"period": period}, headers=headers).get_json()
+    assert trial["balanced"] is True and trial["total_debit"] != "0.00"

@@ -18,7 +18,9 @@ from erp.auth.models import User, UserCompany, UserWarehouse
 from erp.auth.roles import GROUP_ROLES, Role
 from erp.auth.services import hash_password
 from erp.demo import catalog as c
+from erp.demo.inventory import load_inventory_demo
 from erp.demo.purchasing import load_purchasing_demo
+from erp.purchasing.models import business_today
 from erp.masterdata.models import (
     Company,
     Customer,
@@ -196,6 +198,7 @@ def load_demo(session: Session, *, seed: int, if_empty: bool = False) -> DemoRep
             "customers": len(customers), "users": len(report.users),
         }
         report.counts.update(load_purchasing_demo(session, rng))
+        report.counts.update(load_inventory_demo(session, rng, business_today()))
     return report
 
 
