@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, utcnow
@@ -122,6 +122,20 @@ def post_movements(
         },
     )
     for m in movements:
+        if m.quantity < 0:
+            # Stock going out comes from a balance row the caller has locked. It cannot go
+            # through the upsert: both databases check the CHECK (quantity >= 0) on the
+            # proposed INSERT row, negative here, before they see the conflict.
+            taken = session.execute(
+                update(StockBalance)
+                .where(StockBalance.warehouse_id == m.warehouse_id, StockBalance.material_id == m.material_id,
+                       StockBalance.batch_id == m.batch_id, StockBalance.status == m.status)
+                .values(quantity=StockBalance.quantity + m.quantity, value=StockBalance.value + m.value)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:
+                raise LookupError(f"no balance to take {m.quantity} from: {m}")
+            continue
         session.execute(
             upsert.values(
                 company_id=company_id, warehouse_id=m.warehouse_id, material_id=m.material_id,
