@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, utcnow
@@ -86,6 +86,19 @@ def create_document(
     ).scalar_one()
 
 
+def to_quantity(expression: Any) -> Any:
+    """A balance quantity kept at its column's scale. A no-op on PostgreSQL's exact numeric;
+    on SQLite, whose numbers are binary floats, it stops noise from piling up over many
+    postings (4.001 built from 0.001 + 1 + 1 + 1 + 1 is stored as 4.00099999..., and taking
+    the 4.001 on hand would leave a negative quantity)."""
+    return func.round(expression, 4)
+
+
+def to_money(expression: Any) -> Any:
+    """A balance value kept to the cent (see ``to_quantity``)."""
+    return func.round(expression, 2)
+
+
 def post_movements(
     session: Session,
     *,
@@ -117,8 +130,8 @@ def post_movements(
     upsert = upsert.on_conflict_do_update(
         index_elements=["warehouse_id", "material_id", "batch_id", "status"],
         set_={
-            "quantity": StockBalance.quantity + upsert.excluded.quantity,
-            "value": StockBalance.value + upsert.excluded.value,
+            "quantity": to_quantity(StockBalance.quantity + upsert.excluded.quantity),
+            "value": to_money(StockBalance.value + upsert.excluded.value),
         },
     )
     for m in movements:
@@ -130,7 +143,8 @@ def post_movements(
                 update(StockBalance)
                 .where(StockBalance.warehouse_id == m.warehouse_id, StockBalance.material_id == m.material_id,
                        StockBalance.batch_id == m.batch_id, StockBalance.status == m.status)
-                .values(quantity=StockBalance.quantity + m.quantity, value=StockBalance.value + m.value)
+                .values(quantity=to_quantity(StockBalance.quantity + m.quantity),
+                        value=to_money(StockBalance.value + m.value))
                 .execution_options(synchronize_session=False)
             )
             if taken.rowcount != 1:

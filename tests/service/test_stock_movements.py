@@ -522,3 +522,21 @@ def test_the_last_issue_takes_the_remaining_value(session_factory: sessionmaker[
             ("-", "unrestricted", D("0"), D("0.00"))
         ]
         assert account_balance(session, world.companies["A"], "1411") == D("0.00")
+
+
+def test_a_balance_built_from_several_receipts_can_be_issued_to_the_last_gram(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "8.125")
+    (line,) = open_order(session_factory, world, [("exc_local", "10", "8.125", "A-AMB")])
+    # 0.001 kg x 8.125 = 0.008125 -> 0.01; each 1 kg x 8.125 = 8.125 -> 8.13 (half up)
+    for quantity in ("0.001", "1", "1", "1", "1"):
+        receive(session_factory, world, line, quantity)
+    document = issue(session_factory, world, "exc_local", "4.001")
+    with session_factory() as session:
+        # 0.01 + 4 x 8.13 = 32.53
+        assert entry_lines(session, document) == {"5001": D("32.53"), "1403": D("-32.53")}
+        assert balances(session, material_id=world.materials["exc_local"]) == [
+            ("B-001", "unrestricted", D("0"), D("0.00"))
+        ]
+
