@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, exists, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from erp.errors import NotFound
@@ -59,7 +59,9 @@ def register_received_quantity(session: Session, line: ReceivableLine, quantity:
     session.execute(
         update(PurchaseOrderLine)
         .where(PurchaseOrderLine.id == line.line_id)
-        .values(received_quantity=PurchaseOrderLine.received_quantity + quantity)
+        # Rounded to the column's scale: a no-op on PostgreSQL; on SQLite (binary floats) it
+        # keeps 0.001 + 1 + 1 + 1 - 3 - 0.001 from ending a hair below zero.
+        .values(received_quantity=func.round(PurchaseOrderLine.received_quantity + quantity, 4))
     )
     outstanding = exists().where(
         PurchaseOrderLine.order_id == line.order_id,

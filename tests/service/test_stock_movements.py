@@ -540,3 +540,17 @@ def test_a_balance_built_from_several_receipts_can_be_issued_to_the_last_gram(
             ("B-001", "unrestricted", D("0"), D("0.00"))
         ]
 
+
+def test_reversing_every_receipt_brings_the_order_line_back_to_nothing_received(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "8.125")
+    (line,) = open_order(session_factory, world, [("exc_local", "10", "8.125", "A-AMB")])
+    receipts = [receive(session_factory, world, line, quantity) for quantity in ("0.001", "1", "1", "1")]
+    for document in reversed(receipts):
+        reverse(session_factory, world, document)
+    with session_factory() as session:
+        assert line_and_order(session, line) == (D("0"), PurchaseOrderStatus.OPEN)
+        assert balances(session, material_id=world.materials["exc_local"]) == [
+            ("B-001", "unrestricted", D("0"), D("0.00"))
+        ]
