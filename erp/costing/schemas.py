@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from erp.schemas import Id, Period, Schema, UnitPrice
+from erp.schemas import Id, Period, QueryId, Schema, UnitPrice
 
 
 class PriceIn(Schema):
@@ -29,5 +29,5 @@ class StandardPriceOut(Schema):
 
 
 class StandardPriceQuery(Schema):
-    company_id = Id(required=True)
+    company_id = QueryId(required=True)
     period = Period(required=True)

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from erp.inventory.models import MovementType, StockStatus
 from erp.inventory.services import AdjustmentKind, IssueDestination, QualityDecision
 from erp.inventory.queries import STOCK_DIMENSIONS
-from erp.schemas import Id, Money, Quantity, Schema, UnitPrice
+from erp.schemas import Id, Money, Quantity, QueryId, Schema, UnitPrice
 
 
 def Reason(**kwargs: object) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -135,10 +135,10 @@ class StockQuery(Schema):
                            load_default=list(STOCK_DIMENSIONS),
                            metadata={"description": "dimensions to group by (repeat the parameter)"})
     as_of = fields.Date(load_default=None, metadata={"description": "figures at the end of this day (from the ledger)"})
-    company_id = Id()
-    warehouse_id = Id()
-    material_id = Id()
-    batch_id = Id()
+    company_id = QueryId()
+    warehouse_id = QueryId()
+    material_id = QueryId()
+    batch_id = QueryId()
     status = fields.Enum(StockStatus, by_value=True)
 
 
@@ -159,10 +159,10 @@ class StockRowOut(Schema):
 
 
 class MovementQuery(Schema):
-    company_id = Id()
-    warehouse_id = Id()
-    material_id = Id()
-    batch_id = Id()
+    company_id = QueryId()
+    warehouse_id = QueryId()
+    material_id = QueryId()
+    batch_id = QueryId()
     movement_type = fields.Enum(MovementType, by_value=True)
     date_from = fields.Date()
     date_to = fields.Date()
@@ -224,7 +224,7 @@ class BatchFlowOut(Schema):
 
 
 class BatchLookup(Schema):
-    material_id = Id(required=True)
+    material_id = QueryId(required=True)
     batch_number = fields.String(required=True, validate=validate.Length(1, 40))
 
 
@@ -245,4 +245,4 @@ class ReceivableLineOut(Schema):
 
 
 class ReceivableQuery(Schema):
-    warehouse_id = Id()
+    warehouse_id = QueryId()
