@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,8 @@ from tests.world import ApiClient, World, build_world
 TEST_DATABASE_URL = os.environ.get("ERP_TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("ERP_REQUIRE_POSTGRES") == "1"
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+FreshDatabase = Callable[[], "sessionmaker[Session]"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -107,6 +109,27 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     sqlite_engine = make_engine(f"sqlite:///{path}")
     yield sqlite_engine
     sqlite_engine.dispose()
+
+
+@pytest.fixture
+def fresh_database(request: pytest.FixtureRequest, engine: Engine, tmp_path: Path) -> Iterator[FreshDatabase]:
+    """For tests that need many empty databases in one test (one per hypothesis example):
+    each call returns a session factory on a migrated database with nothing in it."""
+    engines: list[Engine] = []
+
+    def fresh() -> sessionmaker[Session]:
+        if ON_POSTGRES:
+            _empty_postgres(engine)
+            return make_session_factory(engine)
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / f"fresh-{len(engines)}.sqlite3"
+        shutil.copyfile(template, path)
+        engines.append(make_engine(f"sqlite:///{path}"))
+        return make_session_factory(engines[-1])
+
+    yield fresh
+    for sqlite_engine in engines:
+        sqlite_engine.dispose()
 
 
 @pytest.fixture

@@ -7,15 +7,20 @@ depend only on the order line's shape: material, quantity, contract price, wareh
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing.models import JournalEntry, JournalLine, StandardPrice
-from erp.inventory.models import Batch, StockBalance, StockMovement
+from erp.errors import DomainError
+from erp.inventory import services
+from erp.inventory.models import Batch, StockBalance, StockDocument, StockMovement
+from erp.masterdata.models import Warehouse
 from erp.purchasing.models import (
     Contract,
     ContractLine,
@@ -130,8 +135,6 @@ def receive(
     on: dt.date = NOV_20, user: str = "clerk_a", warehouse: str | None = None,
 ) -> int:
     """Book a receipt through the service (its own transaction); returns the document id."""
-    from erp.inventory import services
-
     with session_factory() as session, session.begin():
         return services.receive_goods(session, world.actors[user], services.ReceiptRequest(
             po_line_id=line, quantity=D(quantity), posting_date=on, batch_number=batch, manufacture_date=made,
@@ -145,3 +148,115 @@ def batch_id(session_factory: sessionmaker[Session], world: World, material: str
                                                       Batch.batch_number == number))
     assert found is not None
     return found
+
+
+# --- the other postings, each through its service in its own transaction -----------------
+
+def decide(
+    session_factory: sessionmaker[Session], world: World, warehouse: str, batch: int, quantity: str | None = None,
+    *, decision: services.QualityDecision = services.QualityDecision.RELEASE, on: dt.date = NOV_20,
+    user: str = "quality_a",
+) -> int:
+    """Release (or reject) quarantined stock of a batch; all of it when no quantity is given."""
+    with session_factory() as session, session.begin():
+        return services.decide_quarantine(
+            session, world.actors[user], warehouse_id=world.warehouses[warehouse], batch_id=batch,
+            decision=decision, posting_date=on, quantity=D(quantity) if quantity is not None else None,
+        )
+
+
+def issue(
+    session_factory: sessionmaker[Session], world: World, material: str, quantity: str, *,
+    warehouse: str = "A-AMB", batch: int | None = None, on: dt.date = NOV_20, user: str = "clerk_a",
+    destination: services.IssueDestination = services.IssueDestination.PRODUCTION, cost_center: str | None = None,
+) -> int:
+    with session_factory() as session, session.begin():
+        return services.issue_goods(
+            session, world.actors[user], warehouse_id=world.warehouses[warehouse],
+            material_id=world.materials[material], quantity=D(quantity), posting_date=on, destination=destination,
+            cost_center=cost_center, batch_id=batch,
+        )
+
+
+def transfer(
+    session_factory: sessionmaker[Session], world: World, material: str, quantity: str, source: str, target: str,
+    *, batch: int | None = None, on: dt.date = NOV_20, user: str = "clerk_a",
+) -> int:
+    with session_factory() as session, session.begin():
+        return services.transfer_stock(
+            session, world.actors[user], from_warehouse_id=world.warehouses[source],
+            to_warehouse_id=world.warehouses[target], material_id=world.materials[material], quantity=D(quantity),
+            posting_date=on, batch_id=batch,
+        )
+
+
+def adjust(
+    session_factory: sessionmaker[Session], world: World, material: str, quantity: str, *,
+    warehouse: str = "A-AMB", batch: int | None = None, kind: services.AdjustmentKind = services.AdjustmentKind.COUNT,
+    reason: str = "annual stock count", on: dt.date = NOV_20, user: str = "cost_a",
+) -> int:
+    with session_factory() as session, session.begin():
+        return services.adjust_stock(
+            session, world.actors[user], warehouse_id=world.warehouses[warehouse],
+            material_id=world.materials[material], quantity=D(quantity), posting_date=on, kind=kind, reason=reason,
+            batch_id=batch,
+        )
+
+
+def return_goods(
+    session_factory: sessionmaker[Session], world: World, receipt: int, quantity: str | None = None, *,
+    on: dt.date = NOV_20, user: str = "clerk_a",
+) -> int:
+    """Return blocked goods of a receipt to its supplier; all that is blocked when no quantity is given."""
+    with session_factory() as session, session.begin():
+        return services.return_to_supplier(
+            session, world.actors[user], receipt_document_id=receipt, posting_date=on, reason="failed inspection",
+            quantity=D(quantity) if quantity is not None else None,
+        )
+
+
+def reverse(
+    session_factory: sessionmaker[Session], world: World, document: int, *, on: dt.date = NOV_20,
+    user: str = "clerk_a",
+) -> int:
+    """Reverse a receipt or an issue, whichever ``document`` is."""
+    with session_factory() as session, session.begin():
+        original = session.get(StockDocument, document)
+        assert original is not None
+        service = services.reverse_issue if original.doc_type == "issue" else services.reverse_receipt
+        return service(session, world.actors[user], document_id=document, posting_date=on, reason="booked in error")
+
+
+def document_movements(session: Session, document_id: int) -> list[tuple[str, str, str, Decimal, Decimal]]:
+    """(warehouse code, batch number, status, quantity, value) of a document's ledger rows, in posting order."""
+    rows = session.execute(
+        select(Warehouse.code, Batch.batch_number, StockMovement.status, StockMovement.quantity, StockMovement.value)
+        .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
+        .join(Batch, Batch.id == StockMovement.batch_id)
+        .where(StockMovement.document_id == document_id)
+        .order_by(StockMovement.id)
+    ).all()
+    return [(w, b, s.value, q, v) for w, b, s, q, v in rows]
+
+
+def books(session_factory: sessionmaker[Session]) -> tuple[Any, ...]:
+    """Everything a posting writes: documents, ledger rows, journal lines, balances, received quantities."""
+    with session_factory() as session:
+        return (
+            session.scalar(select(func.count(StockDocument.id))),
+            session.scalar(select(func.count(StockMovement.id))),
+            session.scalar(select(func.count(JournalLine.id))),
+            session.execute(select(StockBalance.id, StockBalance.quantity, StockBalance.value)
+                            .order_by(StockBalance.id)).all(),
+            session.execute(select(PurchaseOrderLine.id, PurchaseOrderLine.received_quantity)
+                            .order_by(PurchaseOrderLine.id)).all(),
+        )
+
+
+@contextmanager
+def refused(session_factory: sessionmaker[Session], error: type[DomainError]) -> Iterator[Any]:
+    """Expect ``error`` from the block, and nothing written by it."""
+    before = books(session_factory)
+    with pytest.raises(error) as info:
+        yield info
+    assert books(session_factory) == before

@@ -207,6 +207,9 @@ class ApiClient:
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.client.post(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
 
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.client.put(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
     def patch(self, path: str, **kwargs: Any) -> Any:
         return self.client.patch(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
 

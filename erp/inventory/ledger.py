@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, utcnow
@@ -65,6 +65,19 @@ class HeldStock:
     expiry_date: dt.date | None
 
 
+def to_quantity(expression: Any) -> Any:
+    """A balance quantity kept at its column's scale. A no-op on PostgreSQL's exact numeric;
+    on SQLite, whose numbers are binary floats, it stops noise from piling up over many
+    postings (4.001 built from 0.001 + 1 + 1 + 1 + 1 is stored as 4.00099999..., and taking
+    the 4.001 on hand would leave a negative quantity)."""
+    return func.round(expression, 4)
+
+
+def to_money(expression: Any) -> Any:
+    """A balance value kept to the cent (see ``to_quantity``)."""
+    return func.round(expression, 2)
+
+
 _DOCUMENTS = StockDocument.__table__
 _MOVEMENTS = StockMovement.__table__
 _BALANCES = StockBalance.__table__
@@ -80,8 +93,8 @@ _TAKE_FROM_BALANCE = (
     update(_BALANCES)
     .where(_BALANCES.c.warehouse_id == bindparam("b_warehouse"), _BALANCES.c.material_id == bindparam("b_material"),
            _BALANCES.c.batch_id == bindparam("b_batch"), _BALANCES.c.status == bindparam("b_status"))
-    .values(quantity=_BALANCES.c.quantity + bindparam("b_quantity", type_=_BALANCES.c.quantity.type),
-            value=_BALANCES.c.value + bindparam("b_value", type_=_BALANCES.c.value.type))
+    .values(quantity=to_quantity(_BALANCES.c.quantity + bindparam("b_quantity", type_=_BALANCES.c.quantity.type)),
+            value=to_money(_BALANCES.c.value + bindparam("b_value", type_=_BALANCES.c.value.type)))
 )
 _ADD_TO_BALANCE: dict[str, Any] = {}  # per dialect: INSERT ... ON CONFLICT DO UPDATE
 
@@ -92,8 +105,8 @@ def _add_to_balance(session: Session) -> Any:
         upsert = dialect_insert(session, _BALANCES)
         _ADD_TO_BALANCE[dialect] = upsert.on_conflict_do_update(
             index_elements=["warehouse_id", "material_id", "batch_id", "status"],
-            set_={"quantity": _BALANCES.c.quantity + upsert.excluded.quantity,
-                  "value": _BALANCES.c.value + upsert.excluded.value},
+            set_={"quantity": to_quantity(_BALANCES.c.quantity + upsert.excluded.quantity),
+                  "value": to_money(_BALANCES.c.value + upsert.excluded.value)},
         )
     return _ADD_TO_BALANCE[dialect]
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor
 from erp.costing.models import JournalEntry, JournalLine
 from erp.errors import NotFound
+from erp.inventory.ledger import to_money, to_quantity
 from erp.inventory.models import Batch, MovementType, StockBalance, StockDocument, StockMovement, StockStatus
 from erp.masterdata.models import Company, Customer, Material, Supplier, Warehouse
 from erp.purchasing.models import RECEIVABLE_STATUSES, PurchaseOrder, PurchaseOrderLine
@@ -271,8 +272,8 @@ def rebuild_balances(session: Session) -> None:
     session.execute(
         insert(StockBalance).from_select(
             [*_BALANCE_KEY, "quantity", "value"],
-            select(*(getattr(StockMovement, k) for k in _BALANCE_KEY), func.sum(StockMovement.quantity),
-                   func.sum(StockMovement.value))
+            select(*(getattr(StockMovement, k) for k in _BALANCE_KEY), to_quantity(func.sum(StockMovement.quantity)),
+                   to_money(func.sum(StockMovement.value)))
             .group_by(*(getattr(StockMovement, k) for k in _BALANCE_KEY)),
         )
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, bindparam, case, exists, select, update
+from sqlalchemy import Numeric, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from erp.errors import NotFound
@@ -50,7 +50,10 @@ _LOCK_LINE = (
 _ADD_RECEIVED = (
     update(PurchaseOrderLine)
     .where(PurchaseOrderLine.id == bindparam("line_id"))
-    .values(received_quantity=PurchaseOrderLine.received_quantity + bindparam("received_now", type_=Numeric(18, 4)))
+    # Rounded to the column's scale: a no-op on PostgreSQL; on SQLite (binary floats) it
+    # keeps 0.001 + 1 + 1 + 1 - 3 - 0.001 from ending a hair below zero.
+    .values(received_quantity=func.round(
+        PurchaseOrderLine.received_quantity + bindparam("received_now", type_=Numeric(18, 4)), 4))
 )
 
 

@@ -1,0 +1,322 @@
+"""The warehouse through HTTP: postings, refusals as problem+json, Idempotency-Key, scoping,
+the stock queries, and standard prices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.inventory.models import StockDocument, StockMovement
+from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
+from tests.stock import batch_id, issue, open_order, receive, set_standard, transfer
+from tests.world import ApiClient, World, problem
+
+RECEIPTS = "/api/v1/inventory/receipts"
+STANDARD_PRICES = "/api/v1/costing/standard-prices"
+
+
+def receipt_body(line: int, **overrides: Any) -> dict[str, Any]:
+    body = {"po_line_id": line, "quantity": "120", "posting_date": "2026-11-20", "batch_number": "B-001",
+            "manufacture_date": "2026-10-01", "expiry_date": "2029-09-30", "delivery_note": "DN-881"}
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def postings(session_factory: sessionmaker[Session]) -> tuple[int, int]:
+    with session_factory() as session:
+        return (session.scalar(select(func.count(StockDocument.id))) or 0,
+                session.scalar(select(func.count(StockMovement.id))) or 0)
+
+
+def received(session_factory: sessionmaker[Session], line: int) -> D:
+    with session_factory() as session:
+        return session.get(PurchaseOrderLine, line).received_quantity  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def amox_line(session_factory: sessionmaker[Session], world: World) -> int:
+    """200 kg of the central API at 55.50/kg into A's cool store; standard 52.00/kg."""
+    set_standard(session_factory, world, "api_central", "52.00")
+    (line,) = open_order(session_factory, world, [("api_central", "200", "55.50", "A-COOL")])
+    return line
+
+
+# --- receipts -------------------------------------------------------------------------------
+
+def test_a_receipt_posts_and_returns_the_document_with_movements_and_journal(
+    api: ApiClient, world: World, amox_line: int
+) -> None:
+    response = api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line))
+    assert response.status_code == 201, response.get_json()
+    document = response.get_json()
+    assert (document["doc_type"], document["period"], document["po_line_id"], document["delivery_note"]) == (
+        "receipt", "2026-11", amox_line, "DN-881"
+    )
+    assert (document["unit_price"], document["standard_price"]) == ("55.500000", "52.000000")
+    # 120 kg x 52.00 = 6,240.00 into quarantine; 120 x 55.50 = 6,660.00 owed; 420.00 variance
+    (movement,) = document["movements"]
+    assert {k: movement[k] for k in ("warehouse_code", "batch_number", "status", "quantity", "value", "variance")} == {
+        "warehouse_code": "CA-COOL", "batch_number": "B-001", "status": "quarantine", "quantity": "120.0000",
+        "value": "6240.00", "variance": "420.00",
+    }
+    assert {line["account_code"]: line["amount"] for line in document["journal"]} == {
+        "1403": "6240.00", "1404": "420.00", "2202.01": "-6660.00",
+    }
+    again = api.as_("clerk_a").get(f"/api/v1/inventory/documents/{document['id']}")
+    assert again.status_code == 200 and again.get_json() == document
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "slug"),
+    [
+        ({"quantity": "204.001"}, 409, "over-receipt"),  # 200 kg + 2 % = 204 at most
+        ({"warehouse_id": "A-AMB"}, 422, "storage-conditions-not-met"),
+        ({"warehouse_id": "B-COOL"}, 422, "warehouse-not-of-company"),
+        ({"batch_number": None}, 422, "batch-required"),
+        ({"expiry_date": "2026-10-01"}, 422, "invalid-batch-dates"),
+        ({"manufacture_date": "2023-01-01", "expiry_date": "2026-11-20"}, 422, "batch-expired"),
+        ({"expiry_date": "2026-12-19"}, 422, "short-remaining-shelf-life"),  # 29 days left, 30 needed
+        ({"posting_date": "2026-12-01"}, 422, "no-standard-price"),  # only November is priced
+    ],
+)
+def test_refused_receipts_come_back_as_problems_naming_the_rule(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], amox_line: int,
+    overrides: dict[str, Any], status: int, slug: str,
+) -> None:
+    if "warehouse_id" in overrides:
+        overrides["warehouse_id"] = world.warehouses[overrides["warehouse_id"]]
+    before = postings(session_factory)
+    problem(api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line, **overrides)), status, slug)
+    assert postings(session_factory) == before
+
+
+def test_receipt_on_an_order_not_open_is_refused(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    set_standard(session_factory, world, "exc_local", "8.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "8.00", "A-AMB")],
+                         status=PurchaseOrderStatus.DRAFT)
+    problem(api.as_("clerk_a").post(RECEIPTS, json=receipt_body(line, quantity="10")), 409, "order-not-open")
+
+
+@pytest.mark.parametrize("field", ["unit_price", "price"])
+def test_a_client_cannot_send_a_price_the_contract_price_is_stored(
+    api: ApiClient, session_factory: sessionmaker[Session], amox_line: int, field: str
+) -> None:
+    body = problem(api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line, **{field: "1.00"})),
+                   422, "validation-error")
+    assert [e["pointer"] for e in body["errors"]] == [f"/{field}"]
+    assert postings(session_factory) == (0, 0)
+    document = api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line)).get_json()
+    assert document["unit_price"] == "55.500000"
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------------
+
+def test_the_same_post_twice_with_one_key_posts_once_and_replays_the_response(
+    api: ApiClient, session_factory: sessionmaker[Session], amox_line: int
+) -> None:
+    key = {"Idempotency-Key": "clerk-a-receipt-1"}
+    first = api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line), headers=key)
+    second = api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line), headers=key)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.get_json() == first.get_json()
+    assert "Idempotent-Replayed" not in first.headers
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert postings(session_factory) == (1, 1)
+    assert received(session_factory, amox_line) == 120
+
+
+def test_one_key_for_a_different_request_is_refused(
+    api: ApiClient, session_factory: sessionmaker[Session], amox_line: int
+) -> None:
+    key = {"Idempotency-Key": "clerk-a-receipt-1"}
+    api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line), headers=key)
+    problem(api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line, quantity="10"), headers=key),
+            422, "idempotency-key-reused")
+    assert received(session_factory, amox_line) == 120
+
+
+def test_idempotency_keys_belong_to_their_user(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], amox_line: int
+) -> None:
+    set_standard(session_factory, world, "api_central", "52.00", company="B")
+    (line_b,) = open_order(session_factory, world, [("api_central", "200", "55.50", "B-COOL")], company="B")
+    key = {"Idempotency-Key": "receipt-1"}
+    mine = api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line), headers=key)
+    theirs = api.as_("clerk_b").post(RECEIPTS, json=receipt_body(line_b), headers=key)
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert theirs.get_json()["id"] != mine.get_json()["id"]
+    assert received(session_factory, line_b) == 120
+
+
+# --- malformed requests: 4xx, never 500 --------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ('{"po_line_id": 1, "quantity": ', 400),  # not JSON
+        ("[1, 2, 3]", 422),
+        ('{"po_line_id": 1, "quantity": 1e400, "posting_date": "2026-11-20"}', 422),
+        ('{"po_line_id": 1, "quantity": "1e30", "posting_date": "2026-11-20"}', 422),
+        ('{"po_line_id": 1, "quantity": "NaN", "posting_date": "2026-11-20"}', 422),
+        ('{"po_line_id": 1, "quantity": "12.00001", "posting_date": "2026-11-20"}', 422),
+        ('{"po_line_id": 99999999999999999999, "quantity": "1", "posting_date": "2026-11-20"}', 422),
+        ('{"po_line_id": 1, "quantity": "1", "posting_date": "2026-13-45"}', 422),
+        ('{"po_line_id": 1, "quantity": "1", "posting_date": "yesterday"}', 422),
+        ('{"po_line_id": "1", "quantity": true, "posting_date": "2026-11-20"}', 422),
+    ],
+)
+def test_malformed_receipts_are_client_errors(
+    api: ApiClient, session_factory: sessionmaker[Session], amox_line: int, raw: str, status: int
+) -> None:
+    response = api.as_("clerk_a").post(RECEIPTS, data=raw.replace('"po_line_id": 1,', f'"po_line_id": {amox_line},'),
+                                       content_type="application/json")
+    problem(response, status)
+    assert postings(session_factory) == (0, 0)
+
+
+def test_unknown_order_line_is_404(api: ApiClient) -> None:
+    problem(api.as_("clerk_a").post(RECEIPTS, json=receipt_body(2**31 - 1)), 404, "not-found")
+
+
+# --- scoping ---------------------------------------------------------------------------------
+
+def test_another_companys_clerk_sees_nothing_of_company_a(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], amox_line: int
+) -> None:
+    document = receive(session_factory, world, amox_line, "120")
+    clerk_b = api.as_("clerk_b")
+    problem(clerk_b.get(f"/api/v1/inventory/documents/{document}"), 404, "not-found")
+    for path in ("stock", "movements", "receivable-lines"):
+        assert clerk_b.get(f"/api/v1/inventory/{path}").get_json() == [], path
+        assert len(api.as_("clerk_a").get(f"/api/v1/inventory/{path}").get_json()) == 1, path
+    batch = batch_id(session_factory, world, "api_central", "B-001")
+    problem(clerk_b.get(f"/api/v1/inventory/batches/{batch}/flow"), 404, "not-found")
+    problem(clerk_b.post(f"/api/v1/inventory/receipts/{document}/reversal",
+                         json={"posting_date": "2026-11-21", "reason": "not mine"}), 404, "not-found")
+
+
+# --- stock and movement queries ----------------------------------------------------------------
+
+@pytest.fixture
+def starch_history(session_factory: sessionmaker[Session], world: World) -> None:
+    """Excipient at 8.125/kg: 100 kg of B-001 received 10 Nov and 40 kg of B-002 on 20 Nov
+    into the ambient store; 30 kg of B-001 moved to the cool store on 21 Nov; 20 kg issued
+    (FEFO; equal expiry, so the older batch B-001) on 25 Nov. Packaging: 10 EA at 2.50 on 12 Nov."""
+    set_standard(session_factory, world, "exc_local", "8.125")
+    set_standard(session_factory, world, "pkg_loose", "2.50")
+    (starch, boxes) = open_order(session_factory, world, [("exc_local", "1000", "8.125", "A-AMB"),
+                                                          ("pkg_loose", "10", "2.50", "A-AMB")])
+    receive(session_factory, world, starch, "100", on=dt.date(2026, 11, 10))
+    receive(session_factory, world, boxes, "10", batch=None, made=None, expires=None, on=dt.date(2026, 11, 12))
+    receive(session_factory, world, starch, "40", batch="B-002", on=dt.date(2026, 11, 20))
+    transfer(session_factory, world, "exc_local", "30", "A-AMB", "A-COOL",
+             batch=batch_id(session_factory, world, "exc_local", "B-001"), on=dt.date(2026, 11, 21))
+    issue(session_factory, world, "exc_local", "20", on=dt.date(2026, 11, 25))
+
+
+def stock(api: ApiClient, **params: Any) -> list[tuple[Any, ...]]:
+    rows = api.as_("cost_a").get("/api/v1/inventory/stock", query_string=params).get_json()
+    return [tuple(row[k] for k in ("material_code", "warehouse_code", "quantity", "value") if k in row)
+            for row in rows]
+
+
+def test_stock_grouped_by_material_now_and_as_of_a_past_date(
+    api: ApiClient, starch_history: None
+) -> None:
+    # now: 100 + 40 - 20 = 120 kg, 812.50 + 325.00 - 162.50 = 975.00; 10 EA x 2.50 = 25.00
+    assert stock(api, group_by="material") == [("EXC-STAR", "120.0000", "975.00"), ("PKG-SHIP", "10.0000", "25.00")]
+    # end of 20 Nov: 140 kg (1,137.50) and the boxes
+    assert stock(api, group_by="material", as_of="2026-11-20") == [
+        ("EXC-STAR", "140.0000", "1137.50"), ("PKG-SHIP", "10.0000", "25.00"),
+    ]
+    # end of 11 Nov: only the first 100 kg (812.50)
+    assert stock(api, group_by="material", as_of="2026-11-11") == [("EXC-STAR", "100.0000", "812.50")]
+
+
+def test_stock_grouped_by_warehouse_and_material(api: ApiClient, world: World, starch_history: None) -> None:
+    # ambient: 100 - 30 + 40 - 20 = 90 kg (731.25); cool: 30 kg (243.75)
+    assert stock(api, group_by=["material", "warehouse"], material_id=world.materials["exc_local"]) == [
+        ("EXC-STAR", "CA-AMB", "90.0000", "731.25"), ("EXC-STAR", "CA-COOL", "30.0000", "243.75"),
+    ]
+
+
+def test_movement_history_filters(api: ApiClient, world: World, starch_history: None) -> None:
+    def movements(**params: Any) -> list[tuple[str, str, str, str]]:
+        rows = api.as_("clerk_a").get("/api/v1/inventory/movements", query_string=params).get_json()
+        return [(r["posting_date"], r["movement_type"], r["warehouse_code"], r["quantity"]) for r in rows]
+
+    assert movements(movement_type="issue") == [("2026-11-25", "issue", "CA-AMB", "-20.0000")]
+    assert movements(warehouse_id=world.warehouses["A-COOL"]) == [("2026-11-21", "transfer", "CA-COOL", "30.0000")]
+    assert movements(material_id=world.materials["exc_local"], date_from="2026-11-11", date_to="2026-11-21") == [
+        ("2026-11-20", "receipt", "CA-AMB", "40.0000"),
+        ("2026-11-21", "transfer", "CA-AMB", "-30.0000"),
+        ("2026-11-21", "transfer", "CA-COOL", "30.0000"),
+    ]
+
+
+def test_receivable_lines_show_what_is_still_due(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], amox_line: int
+) -> None:
+    receive(session_factory, world, amox_line, "120")
+    (line,) = api.as_("clerk_a").get("/api/v1/inventory/receivable-lines").get_json()
+    assert (line["po_line_id"], line["material_code"], line["warehouse_code"]) == (amox_line, "API-AMOX", "CA-COOL")
+    # 200 ordered - 120 received
+    assert (line["quantity"], line["received_quantity"], line["open_quantity"]) == ("200.0000", "120.0000", "80.0000")
+    receive(session_factory, world, amox_line, "80", batch="B-002")
+    assert api.as_("clerk_a").get("/api/v1/inventory/receivable-lines").get_json() == []
+
+
+def test_batch_flow_through_the_api(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], amox_line: int
+) -> None:
+    receive(session_factory, world, amox_line, "120")
+    batch = batch_id(session_factory, world, "api_central", "B-001")
+    flow = api.as_("quality_a").get(f"/api/v1/inventory/batches/{batch}/flow").get_json()
+    assert flow["batch"]["supplier_code"] == "S0001"
+    assert [(r["order_number"], r["quantity"]) for r in flow["receipts"]] == [("PO-A-0001", "120.0000")]
+    assert flow["totals"] == {"receipt": "120.0000"}
+
+
+# --- standard prices ---------------------------------------------------------------------------
+
+def price_body(world: World, price: str, *, company: str = "A", period: str = "2026-11") -> dict[str, Any]:
+    return {"company_id": world.companies[company], "period": period,
+            "prices": [{"material_id": world.materials["exc_local"], "price": price}]}
+
+
+def test_cost_accountant_sets_and_reads_standard_prices(api: ApiClient, world: World) -> None:
+    put = api.as_("cost_a").put(STANDARD_PRICES, json=price_body(world, "8.125"))
+    assert put.status_code == 200, put.get_json()
+    assert [(p["material_id"], p["price"]) for p in put.get_json()] == [(world.materials["exc_local"], "8.125000")]
+    got = api.as_("cost_a").get(STANDARD_PRICES, query_string={"company_id": world.companies["A"],
+                                                               "period": "2026-11"}).get_json()
+    assert [(p["period"], p["price"], p["carried_forward"]) for p in got] == [("2026-11", "8.125000", False)]
+
+
+def test_clerks_and_other_companies_cost_accountants_cannot_set_prices(api: ApiClient, world: World) -> None:
+    problem(api.as_("clerk_a").put(STANDARD_PRICES, json=price_body(world, "8.00")), 403)
+    problem(api.as_("cost_a").put(STANDARD_PRICES, json=price_body(world, "8.00", company="B")), 403)
+    problem(api.as_("cost_a").get(STANDARD_PRICES, query_string={"company_id": world.companies["B"],
+                                                                 "period": "2026-11"}), 403)
+
+
+def test_a_price_already_used_in_its_period_cannot_change(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    cost_a = api.as_("cost_a")
+    assert cost_a.put(STANDARD_PRICES, json=price_body(world, "8.00")).status_code == 200
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "8.00", "A-AMB")])
+    receive(session_factory, world, line, "10")
+    body = problem(cost_a.put(STANDARD_PRICES, json=price_body(world, "8.10")), 409, "standard-price-in-use")
+    assert "2026-12" in body["detail"]
+    # the same price again changes nothing and is accepted; next month's price is free
+    assert cost_a.put(STANDARD_PRICES, json=price_body(world, "8.00")).status_code == 200
+    assert cost_a.put(STANDARD_PRICES, json=price_body(world, "8.10", period="2026-12")).status_code == 200
