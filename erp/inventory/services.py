@@ -347,26 +347,90 @@ def reverse_receipt(
     """Reverse a receipt while its goods are still where they arrived (in quarantine, or
     released); the order line's received quantity goes down by the same amount."""
     actor.require_role(Role.CLERK, action="reversing goods receipts")
-    original = _document(session, actor, document_id, MovementType.RECEIPT)
-    assert original.po_line_id is not None
-    line = receiving.lock_line_for_receipt(session, original.po_line_id)
-    (movement,) = _document_movements(session, document_id)
-    _require_warehouse(actor, _warehouse(session, movement.warehouse_id))
-    statuses = [movement.status] + ([StockStatus.UNRESTRICTED] if movement.status == StockStatus.QUARANTINE else [])
+    receipt = _document(session, actor, document_id, MovementType.RECEIPT)
+    if _returned_quantity(session, receipt.id):
+        raise NotReversible(f"part of receipt {receipt.id} went back to the supplier; return the rest instead")
+    assert receipt.po_line_id is not None
+    line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
+    (arrival,) = _document_movements(session, document_id)
+    _require_warehouse(actor, _warehouse(session, arrival.warehouse_id))
+    period = lock_open_period(session, receipt.company_id, posting_date)
+    statuses = [arrival.status] + ([StockStatus.UNRESTRICTED] if arrival.status == StockStatus.QUARANTINE else [])
     for status in statuses:
-        held = lock_balances(session, warehouse_id=movement.warehouse_id, material_id=movement.material_id,
-                             status=status, batch_id=movement.batch_id)
-        if held and held[0].quantity >= movement.quantity:
+        held = lock_balances(session, warehouse_id=arrival.warehouse_id, material_id=arrival.material_id,
+                             status=status, batch_id=arrival.batch_id)
+        if held and held[0].quantity >= arrival.quantity:
             break
     else:
         raise InsufficientStock(
-            f"the {movement.quantity} received are no longer all in the warehouse (issued, moved or blocked); "
+            f"the {arrival.quantity} received are no longer all in the warehouse (issued, moved or blocked); "
             "a receipt can only be reversed while its stock is still there"
         )
-    reversal_id = _reverse_exactly(session, actor, original, doc_type=MovementType.RECEIPT_REVERSAL,
-                                   posting_date=posting_date, reason=reason, pieces=[(movement, status)])
-    receiving.register_received_quantity(session, line, -movement.quantity)
-    return reversal_id
+    return _send_back(session, actor, receipt, line, held[0], arrival.quantity, doc_type=MovementType.RECEIPT_REVERSAL,
+                      posting_date=posting_date, period=period, reason=reason, reverses_document_id=receipt.id)
+
+
+def _returned_quantity(session: Session, receipt_id: int) -> Decimal:
+    returned = session.scalar(
+        select(func.coalesce(func.sum(StockMovement.quantity), 0))
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
+        .where(StockDocument.source_document_id == receipt_id,
+               StockDocument.doc_type == MovementType.RETURN_TO_SUPPLIER)
+    )
+    return -Decimal(returned or 0)
+
+
+def _send_back(
+    session: Session,
+    actor: Actor,
+    receipt: StockDocument,
+    line: receiving.ReceivableLine,
+    held: HeldStock,
+    quantity: Decimal,
+    *,
+    doc_type: MovementType,
+    posting_date: dt.date,
+    period: str,
+    reason: str,
+    **document_fields: object,
+) -> int:
+    """Take received goods out of stock against their supplier (a reversal or a return):
+    goods-received-not-invoiced back at the contract price, inventory at the value the
+    goods leave with, the difference off the variance account; the order line is open
+    again for the quantity.
+
+    The goods leave at the receipt's standard value, except that the last of a balance
+    takes all that is left of its value, so that no value stays on zero quantity.
+    """
+    assert receipt.unit_price is not None and receipt.standard_price is not None
+    material = _material(session, held.material_id)
+    ((_, taken, value),) = _take([held], quantity, receipt.standard_price)
+    contract_value = round_money(taken * receipt.unit_price)
+    variance = contract_value - value
+    document_id = create_document(
+        session, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date, period=period,
+        user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
+        unit_price=receipt.unit_price, standard_price=receipt.standard_price, reference=receipt.reference,
+        reason=reason, **document_fields,
+    )
+    post_movements(
+        session, document_id=document_id, company_id=receipt.company_id, posting_date=posting_date,
+        period=period, user_id=actor.user_id,
+        movements=[Movement(doc_type, CloseClass.RECEIPT, held.warehouse_id, held.material_id, held.batch_id,
+                            held.status, -taken, -value, -variance)],
+    )
+    post_entry(
+        session, company_id=receipt.company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
+        source_id=document_id, memo=f"{doc_type.value.replace('_', ' ')} of receipt {receipt.id}: {reason}",
+        user_id=actor.user_id,
+        lines=[
+            Line(accounts.GOODS_RECEIVED_NOT_INVOICED, contract_value),
+            Line(_inventory_account(material), -value, material.id),
+            Line(accounts.MATERIAL_COST_VARIANCE, -variance, material.id),
+        ],
+    )
+    receiving.register_received_quantity(session, line, -taken)
+    return document_id
 
 
 # --- quality ------------------------------------------------------------------------------
@@ -448,13 +512,7 @@ def return_to_supplier(
     warehouse = _warehouse(session, arrival.warehouse_id)
     _require_warehouse(actor, warehouse)
     material = _material(session, arrival.material_id)
-    already_returned = -(session.scalar(
-        select(func.coalesce(func.sum(StockMovement.quantity), 0))
-        .join(StockDocument, StockDocument.id == StockMovement.document_id)
-        .where(StockDocument.source_document_id == receipt.id,
-               StockDocument.doc_type == MovementType.RETURN_TO_SUPPLIER)
-    ) or Decimal("0"))
-    returnable = arrival.quantity - Decimal(already_returned)
+    returnable = arrival.quantity - _returned_quantity(session, receipt.id)
     period = lock_open_period(session, receipt.company_id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.BLOCKED, batch_id=arrival.batch_id)
@@ -465,33 +523,10 @@ def return_to_supplier(
     _check_quantity(wanted, material)
     if wanted > returnable:
         raise InsufficientStock(f"only {returnable} of receipt {receipt.id} can still be returned")
-    price = receipt.standard_price or standard_price(session, receipt.company_id, material.id, period)
-    ((balance, taken, value),) = _take(held, wanted, price)
-    contract_value = round_money(taken * receipt.unit_price)
-    variance = contract_value - value
-    document_id = create_document(
-        session, doc_type=MovementType.RETURN_TO_SUPPLIER, company_id=receipt.company_id,
-        posting_date=posting_date, period=period, user_id=actor.user_id, source_document_id=receipt.id,
-        po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id, unit_price=receipt.unit_price,
-        reference=receipt.reference, reason=reason,
-    )
-    post_movements(
-        session, document_id=document_id, company_id=receipt.company_id, posting_date=posting_date,
-        period=period, user_id=actor.user_id,
-        movements=[Movement(MovementType.RETURN_TO_SUPPLIER, CloseClass.RECEIPT, warehouse.id, material.id,
-                            balance.batch_id, StockStatus.BLOCKED, -taken, -value, -variance)],
-    )
-    post_entry(
-        session, company_id=receipt.company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
-        source_id=document_id, memo=f"return to supplier, receipt {receipt.id}: {reason}", user_id=actor.user_id,
-        lines=[
-            Line(accounts.GOODS_RECEIVED_NOT_INVOICED, contract_value),
-            Line(_inventory_account(material), -value, material.id),
-            Line(accounts.MATERIAL_COST_VARIANCE, -variance, material.id),
-        ],
-    )
-    receiving.register_received_quantity(session, line, -taken)
-    return document_id
+    if not held or held[0].quantity < wanted:
+        raise InsufficientStock(f"only {blocked} of the batch is blocked in {warehouse.code}")
+    return _send_back(session, actor, receipt, line, held[0], wanted, doc_type=MovementType.RETURN_TO_SUPPLIER,
+                      posting_date=posting_date, period=period, reason=reason, source_document_id=receipt.id)
 
 
 # --- taking stock out: issues, shipments, scrap --------------------------------------------

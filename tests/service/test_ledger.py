@@ -213,8 +213,9 @@ class Sequence:
 
 
 def assert_books_agree(session: Session) -> None:
-    """Balances equal the ledger; every entry balances; no stock below zero; and the inventory
-    accounts of each company and material carry exactly the value of its stock."""
+    """Balances equal the ledger; every entry balances; no stock below zero, and no value on
+    zero stock; and the inventory accounts of each company and material carry exactly the
+    value of its stock."""
     assert queries.balance_drift(session) == []
 
     per_entry: dict[int, D] = defaultdict(D)
@@ -229,6 +230,7 @@ def assert_books_agree(session: Session) -> None:
     stock_value: dict[tuple[int, int], D] = defaultdict(D)
     for balance in session.scalars(select(StockBalance)):
         assert balance.quantity >= 0, balance
+        assert balance.quantity > 0 or balance.value == 0, balance
         stock_value[balance.company_id, balance.material_id] += balance.value
     keys = set(stock_value) | set(inventory_in_journal)
     assert {k: inventory_in_journal[k] for k in keys} == {k: stock_value[k] for k in keys}

@@ -554,3 +554,25 @@ def test_reversing_every_receipt_brings_the_order_line_back_to_nothing_received(
         assert balances(session, material_id=world.materials["exc_local"]) == [
             ("B-001", "unrestricted", D("0"), D("0.00"))
         ]
+
+
+def test_a_reversal_that_empties_the_stock_takes_its_remaining_value(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "8.3333")
+    (line,) = open_order(session_factory, world, [("exc_local", "2", "8.50", "A-AMB")])
+    # two receipts of 1 kg: 8.3333 -> 8.33 each at standard, 8.50 each at contract (variance 0.17)
+    first = receive(session_factory, world, line, "1")
+    receive(session_factory, world, line, "1")
+    # two issues of 0.5 kg: 4.16665 -> 4.17 each; 1 kg is left at 16.66 - 8.34 = 8.32
+    issue(session_factory, world, "exc_local", "0.5")
+    issue(session_factory, world, "exc_local", "0.5")
+    reversal = reverse(session_factory, world, first)
+    with session_factory() as session:
+        # the goods leave with the 8.32 left, not the 8.33 they came with; goods received
+        # not invoiced is still reversed at the contract's 8.50, the variance takes 0.18
+        assert entry_lines(session, reversal) == {"2202.01": D("8.50"), "1403": D("-8.32"), "1404": D("-0.18")}
+        assert balances(session, material_id=world.materials["exc_local"]) == [
+            ("B-001", "unrestricted", D("0"), D("0.00"))
+        ]
+        assert account_balance(session, world.companies["A"], "1403") == D("0.00")
