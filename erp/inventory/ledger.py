@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, utcnow
@@ -122,6 +122,19 @@ def post_movements(
         },
     )
     for m in movements:
+        if m.quantity < 0:
+            # Stock leaving a balance the caller has locked: the row exists, so update it. An
+            # upsert cannot do this: PostgreSQL and SQLite both check the proposed new row
+            # (a negative quantity) against the CHECK before they find the conflict.
+            taken = session.execute(
+                update(StockBalance)
+                .where(StockBalance.warehouse_id == m.warehouse_id, StockBalance.material_id == m.material_id,
+                       StockBalance.batch_id == m.batch_id, StockBalance.status == m.status)
+                .values(quantity=StockBalance.quantity + m.quantity, value=StockBalance.value + m.value)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                raise AssertionError(f"no balance to take {m} from")
+            continue
         session.execute(
             upsert.values(
                 company_id=company_id, warehouse_id=m.warehouse_id, material_id=m.material_id,
