@@ -87,12 +87,23 @@ MIGRATION_SEEDED_TABLES = frozenset({"accounts"})
 
 
 def _empty_postgres(engine: Engine) -> None:
-    tables = ", ".join(
-        f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name not in MIGRATION_SEEDED_TABLES
-    )
+    """Delete what the test wrote and restart the id sequences.
+
+    DELETE of the few rows a test writes is much faster than TRUNCATE, which creates new
+    files for every table and index. ``session_replication_role = replica`` switches off
+    the triggers that make postings immutable and the foreign-key checks (the postgres
+    superuser runs the tests), so the tables can be emptied in any order.
+    """
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in MIGRATION_SEEDED_TABLES]
     with engine.begin() as connection:
-        # TRUNCATE does not fire the row-level triggers that make postings immutable.
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        sequences = connection.execute(text(
+            "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) "
+            "FROM information_schema.sequences WHERE sequence_schema = 'public'")).scalars().all()
+        connection.exec_driver_sql(
+            "SET LOCAL session_replication_role = replica; "
+            + " ".join(f'DELETE FROM "{table}";' for table in reversed(tables))
+            + " ".join(f"SELECT setval('{sequence}', 1, false);" for sequence in sequences)
+        )
 
 
 @pytest.fixture
