@@ -36,7 +36,8 @@ from erp.credit.models import (
     SalesOrderLine,
 )
 from erp.db import MONEY, dialect_insert, utcnow
-from erp.errors import DomainError
+from erp.errors import DomainError, NotFound
+from erp.masterdata.models import Customer
 from erp.money import CENT, round_money
 from erp.sqlmath import round_product
 
@@ -139,33 +140,44 @@ def _share(part: Decimal, whole: Decimal) -> str:
 
 
 def lock_exposure(session: Session, customer_id: int) -> CustomerExposure:
-    """The customer's exposure row, locked FOR UPDATE until commit (created when missing)."""
+    """The customer's exposure row, locked FOR UPDATE until commit (created when missing).
+
+    The customer comes with it in the same statement, so ``session.get(Customer, id)``
+    afterwards finds it without a query; 404 when there is no such customer."""
     query = (
-        select(CustomerExposure)
+        select(CustomerExposure, Customer)
+        .join(Customer, Customer.id == CustomerExposure.customer_id)
         .where(CustomerExposure.customer_id == customer_id)
-        .with_for_update()
+        .with_for_update(of=CustomerExposure)
         # The row may be in the session from before the lock: read what is committed now.
         .execution_options(populate_existing=True)
     )
-    row = session.scalars(query).one_or_none()
+    row = session.execute(query).one_or_none()
     if row is None:
+        if session.get(Customer, customer_id) is None:
+            raise NotFound(f"customer {customer_id} not found")
         session.execute(
             dialect_insert(session, CustomerExposure).values(customer_id=customer_id).on_conflict_do_nothing()
         )
-        row = session.scalars(query).one()
-    return row
+        row = session.execute(query).one()
+    return row[0]  # type: ignore[no-any-return]
 
 
 def read_exposure(session: Session, customer_id: int) -> CustomerExposure:
-    """The customer's exposure row as committed, without a lock (a blank row when none yet)."""
-    row = session.scalars(
-        select(CustomerExposure).where(CustomerExposure.customer_id == customer_id)
+    """The customer's exposure row as committed, without a lock (a blank row when none yet);
+    the customer is loaded with it; 404 when there is no such customer."""
+    row = session.execute(
+        select(Customer, CustomerExposure)
+        .outerjoin(CustomerExposure, CustomerExposure.customer_id == Customer.id)
+        .where(Customer.id == customer_id)
         .execution_options(populate_existing=True)
     ).one_or_none()
     if row is None:
+        raise NotFound(f"customer {customer_id} not found")
+    if row[1] is None:
         return CustomerExposure(customer_id=customer_id, open_invoices=ZERO, open_orders=ZERO, exposure=ZERO,
                                 unapplied_credit=ZERO, credit_limit=None, limit_version=0, on_hold=False)
-    return row
+    return row[1]  # type: ignore[no-any-return]
 
 
 def move_exposure(

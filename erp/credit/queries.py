@@ -24,10 +24,12 @@ READ_ROLES = (Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO
 
 
 def paged(session: Session, query: Select[Any], *, offset: int, limit: int | None) -> tuple[list[Any], int]:
-    """One page of ``query`` and the total number of rows, counted in the same statement."""
-    counted = query.add_columns(func.count().over().label("total_rows")).offset(offset)
-    if limit is not None:
-        counted = counted.limit(limit)
+    """One page of ``query`` and the total number of rows, counted in the same statement
+    (every row from ``offset`` on when ``limit`` is None)."""
+    if limit is None:
+        rows = list(session.execute(query.offset(offset)).all())
+        return rows, offset + len(rows)
+    counted = query.add_columns(func.count().over().label("total_rows")).offset(offset).limit(limit)
     rows = list(session.execute(counted).all())
     if rows:
         return rows, rows[0].total_rows

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, case, false, func, literal, or_, select, union_all
+from sqlalchemy import Numeric, and_, case, cast, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
@@ -36,6 +36,7 @@ from erp.credit.models import (
     SalesOrderStatus,
 )
 from erp.credit.queries import paged
+from erp.db import MONEY
 from erp.masterdata.models import Company, Customer, Segment
 from erp.sqlmath import round_product
 
@@ -46,27 +47,38 @@ GROUP_VIEW_ROLES = (Role.CREDIT_CONTROLLER, Role.CIO)
 
 
 def open_items(
-    actor: Actor, as_of: dt.date, *, company_ids: Sequence[int] | None = None,
+    session: Session, actor: Actor, as_of: dt.date, *, company_ids: Sequence[int] | None = None,
     customer_ids: Sequence[int] | None = None,
 ) -> Subquery:
-    """(company_id, customer_id, due_date, amount) of everything open on ``as_of``."""
+    """(company_id, customer_id, due_date, amount) of every invoice open on ``as_of``.
 
-    def narrowed(query: Select[Any]) -> Select[Any]:
-        query = query.where(Invoice.invoice_date <= as_of, actor.company_scope(Invoice.company_id))
-        if company_ids is not None:
-            query = query.where(Invoice.company_id.in_(sorted(company_ids)))
-        if customer_ids is not None:
-            query = query.where(Invoice.customer_id.in_(sorted(customer_ids)))
-        return query
-
-    keys = (Invoice.company_id, Invoice.customer_id, Invoice.due_date)
-    open_now = narrowed(select(*keys, Invoice.open_amount.label("amount")).where(Invoice.open_amount > 0))
-    paid_since = narrowed(
-        select(*keys, PaymentApplication.amount)
-        .join(Invoice, Invoice.id == PaymentApplication.invoice_id)
-        .where(PaymentApplication.applied_on > as_of)
-    )
-    return union_all(open_now, paid_since).subquery("open_items")
+    Usually nothing has been paid after the key date (it is today), and the open amounts
+    are the answer, read through the partial index of open invoices. Otherwise the
+    invoices are joined to what was paid since, in one pass."""
+    paid_after = session.scalar(select(PaymentApplication.id).where(PaymentApplication.applied_on > as_of).limit(1))
+    if paid_after is None:
+        query = (select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
+                        Invoice.open_amount.label("amount"))
+                 .where(Invoice.open_amount > 0))
+    else:
+        paid_since = (
+            select(PaymentApplication.invoice_id, func.sum(PaymentApplication.amount).label("amount"))
+            .where(PaymentApplication.applied_on > as_of)
+            .group_by(PaymentApplication.invoice_id)
+            .subquery("paid_since")
+        )
+        query = (
+            select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
+                   (Invoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)).label("amount"))
+            .outerjoin(paid_since, paid_since.c.invoice_id == Invoice.id)
+            .where(or_(Invoice.open_amount > 0, paid_since.c.invoice_id.is_not(None)))
+        )
+    query = query.where(Invoice.invoice_date <= as_of, actor.company_scope(Invoice.company_id))
+    if company_ids is not None:
+        query = query.where(Invoice.company_id.in_(sorted(company_ids)))
+    if customer_ids is not None:
+        query = query.where(Invoice.customer_id.in_(sorted(customer_ids)))
+    return query.subquery("open_items")
 
 
 def ageing_columns(items: Subquery, as_of: dt.date) -> list[Any]:
@@ -77,10 +89,10 @@ def ageing_columns(items: Subquery, as_of: dt.date) -> list[Any]:
         return as_of - dt.timedelta(days=days)
 
     def total(condition: Any, label: str) -> Any:
-        return func.coalesce(func.sum(case((condition, amount), else_=ZERO)), ZERO).label(label)
+        return func.sum(case((condition, amount), else_=ZERO)).label(label)
 
     return [
-        func.coalesce(func.sum(amount), ZERO).label("open_amount"),
+        func.sum(amount).label("open_amount"),
         total(due < as_of, "overdue"),
         total(due >= as_of, "not_due"),
         total(and_(due < as_of, due >= days_ago(30)), "days_1_30"),
@@ -90,18 +102,20 @@ def ageing_columns(items: Subquery, as_of: dt.date) -> list[Any]:
     ]
 
 
-def _figures(row: Any) -> dict[str, Decimal]:
-    return {name: Decimal(getattr(row, name)) for name in AMOUNTS}
+def credit_columns(policy: CreditPolicy) -> list[Any]:
+    """A customer's current credit figures beside its ageing (outer-joined exposure row)."""
+    limit = _effective_limit(policy)
+    exposure = func.coalesce(CustomerExposure.exposure, ZERO)
+    return [
+        exposure.label("exposure"), limit.label("credit_limit"),
+        CustomerExposure.credit_limit.is_not(None).label("limit_approved"),
+        cast(exposure / func.nullif(limit, 0), Numeric(12, 4)).label("utilisation"),
+        func.coalesce(CustomerExposure.on_hold, false()).label("on_hold"),
+    ]
 
 
-def _credit(exposure: Any, approved: Any, on_hold: Any, policy: CreditPolicy) -> dict[str, Any]:
-    exposure = Decimal(exposure or 0)
-    limit = policy.limit_of(approved)
-    return {
-        "exposure": exposure, "credit_limit": limit, "limit_approved": approved is not None,
-        "utilisation": (exposure / limit).quantize(Decimal("0.0001")) if limit else None,
-        "on_hold": bool(on_hold),
-    }
+def _effective_limit(policy: CreditPolicy) -> Any:
+    return func.coalesce(CustomerExposure.credit_limit, literal(policy.starting_limit, MONEY))
 
 
 def _companies_in_segment(session: Session, segment_id: int) -> list[int]:
@@ -111,7 +125,7 @@ def _companies_in_segment(session: Session, segment_id: int) -> list[int]:
 def receivables_by_customer(
     session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, company_id: int | None = None,
     segment_id: int | None = None, customer_id: int | None = None, offset: int = 0, limit: int | None = 50,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Any], int]:
     """Per customer: open, overdue and ageing buckets as of the key date, with its limit,
     group-wide exposure and utilisation; largest open amount first."""
     actor.require_role(*REPORT_ROLES, action="reading receivables")
@@ -121,58 +135,45 @@ def receivables_by_customer(
     if segment_id is not None:
         in_segment = _companies_in_segment(session, segment_id)
         company_ids = in_segment if company_ids is None else [c for c in company_ids if c in in_segment]
-    items = open_items(actor, as_of, company_ids=company_ids,
+    items = open_items(session, actor, as_of, company_ids=company_ids,
                        customer_ids=None if customer_id is None else [customer_id])
     per_customer = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
     query = (
         select(per_customer, Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
-               Customer.name_en.label("customer_name_en"), CustomerExposure.exposure,
-               CustomerExposure.credit_limit.label("approved_limit"), CustomerExposure.on_hold)
+               Customer.name_en.label("customer_name_en"), *credit_columns(policy))
         .join(Customer, Customer.id == per_customer.c.customer_id)
         .outerjoin(CustomerExposure, CustomerExposure.customer_id == per_customer.c.customer_id)
         .order_by(per_customer.c.open_amount.desc(), Customer.code)
     )
-    rows, total = paged(session, query, offset=offset, limit=limit)
-    return [
-        {"customer_id": r.customer_id, "customer_code": r.customer_code, "customer_name_zh": r.customer_name_zh,
-         "customer_name_en": r.customer_name_en, **_figures(r),
-         **_credit(r.exposure, r.approved_limit, r.on_hold, policy)}
-        for r in rows
-    ], total
+    return paged(session, query, offset=offset, limit=limit)
 
 
-def receivables_by_company(session: Session, actor: Actor, *, as_of: dt.date) -> list[dict[str, Any]]:
+def receivables_by_company(session: Session, actor: Actor, *, as_of: dt.date) -> list[Any]:
     """Per company (with its segment): open, overdue and ageing buckets as of the key date."""
     actor.require_role(*REPORT_ROLES, action="reading receivables")
-    items = open_items(actor, as_of)
+    items = open_items(session, actor, as_of)
     per_company = select(items.c.company_id, *ageing_columns(items, as_of)).group_by(items.c.company_id).subquery()
-    rows = session.execute(
+    return list(session.execute(
         select(per_company, Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
                Company.name_en.label("company_name_en"), Segment.id.label("segment_id"),
                Segment.code.label("segment_code"))
         .join(Company, Company.id == per_company.c.company_id)
         .join(Segment, Segment.id == Company.segment_id)
         .order_by(Company.code)
-    ).all()
-    return [
-        {"company_id": r.company_id, "company_code": r.company_code, "company_name_zh": r.company_name_zh,
-         "company_name_en": r.company_name_en, "segment_id": r.segment_id, "segment_code": r.segment_code,
-         **_figures(r)}
-        for r in rows
-    ]
+    ).all())
 
 
-def roll_up_segments(companies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def roll_up_segments(companies: Sequence[Any]) -> list[dict[str, Any]]:
     """Segment totals from the company rows (a segment is the sum of its companies)."""
     segments: dict[int, dict[str, Any]] = {}
     for row in companies:
-        segment = segments.setdefault(row["segment_id"], {
-            "segment_id": row["segment_id"], "segment_code": row["segment_code"], "companies": 0,
-            **{name: ZERO for name in AMOUNTS},
+        segment = segments.setdefault(row.segment_id, {
+            "segment_id": row.segment_id, "segment_code": row.segment_code, "companies": 0,
+            **dict.fromkeys(AMOUNTS, ZERO),
         })
         segment["companies"] += 1
         for name in AMOUNTS:
-            segment[name] += row[name]
+            segment[name] += getattr(row, name)
     return sorted(segments.values(), key=lambda s: s["segment_code"])
 
 
@@ -185,41 +186,34 @@ def receivables_by_segment(session: Session, actor: Actor, *, as_of: dt.date) ->
 
 def top_customers(
     session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100
-) -> list[dict[str, Any]]:
+) -> list[Any]:
     """The customers with the largest group-wide exposure, with their ageing as of the key date."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading the group's top customers")
-    leaders = session.execute(
-        select(CustomerExposure.customer_id, CustomerExposure.exposure, CustomerExposure.credit_limit,
-               CustomerExposure.on_hold, Customer.code, Customer.name_zh, Customer.name_en)
-        .join(Customer, Customer.id == CustomerExposure.customer_id)
-        .where(CustomerExposure.exposure > 0)
-        .order_by(CustomerExposure.exposure.desc(), CustomerExposure.customer_id)
-        .limit(top)
-    ).all()
+    by_exposure = (CustomerExposure.exposure.desc(), CustomerExposure.customer_id)
+    leaders = list(session.scalars(select(CustomerExposure.customer_id).where(CustomerExposure.exposure > 0)
+                                   .order_by(*by_exposure).limit(top)))
     if not leaders:
         return []
-    items = open_items(actor, as_of, customer_ids=[r.customer_id for r in leaders])
-    ageing = {r.customer_id: _figures(r) for r in session.execute(
-        select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id))}
-    nothing = dict.fromkeys(AMOUNTS, ZERO)
-    return [
-        {"customer_id": r.customer_id, "customer_code": r.code, "customer_name_zh": r.name_zh,
-         "customer_name_en": r.name_en, **ageing.get(r.customer_id, nothing),
-         **_credit(r.exposure, r.credit_limit, r.on_hold, policy)}
-        for r in leaders
-    ]
-
-
-def _effective_limit(policy: CreditPolicy) -> Any:
-    return func.coalesce(CustomerExposure.credit_limit, literal(policy.starting_limit))
+    items = open_items(session, actor, as_of, customer_ids=leaders)
+    ageing = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
+    return list(session.execute(
+        select(Customer.id.label("customer_id"), Customer.code.label("customer_code"),
+               Customer.name_zh.label("customer_name_zh"), Customer.name_en.label("customer_name_en"),
+               *(func.coalesce(ageing.c[name], ZERO).label(name) for name in AMOUNTS), *credit_columns(policy))
+        .select_from(CustomerExposure)
+        .join(Customer, Customer.id == CustomerExposure.customer_id)
+        .outerjoin(ageing, ageing.c.customer_id == CustomerExposure.customer_id)
+        .where(CustomerExposure.customer_id.in_(leaders))
+        .order_by(*by_exposure)
+    ).all())
 
 
 @dataclass
 class Alerts:
     over_limit_count: int = 0
-    over_limit: list[dict[str, Any]] = field(default_factory=list)
+    over_limit: list[Any] = field(default_factory=list)
     over_90_count: int = 0
-    over_90: list[dict[str, Any]] = field(default_factory=list)
+    over_90: list[Any] = field(default_factory=list)
     on_hold_count: int = 0
     blocked_orders_count: int = 0
 
@@ -230,33 +224,27 @@ def alerts(session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPoli
     actor.require_role(*GROUP_VIEW_ROLES, action="reading credit alerts")
     excess = (CustomerExposure.exposure - _effective_limit(policy)).label("excess")
     over_limit = session.execute(
-        select(CustomerExposure.customer_id, Customer.code, CustomerExposure.exposure,
+        select(CustomerExposure.customer_id, Customer.code.label("customer_code"), CustomerExposure.exposure,
                _effective_limit(policy).label("credit_limit"), excess, func.count().over().label("total_rows"))
         .join(Customer, Customer.id == CustomerExposure.customer_id)
         .where(CustomerExposure.exposure > _effective_limit(policy))
         .order_by(excess.desc(), CustomerExposure.customer_id).limit(top)
     ).all()
-    items = open_items(actor, as_of)
-    ninety = as_of - dt.timedelta(days=90)
+    items = open_items(session, actor, as_of)
     overdue_90 = func.sum(items.c.amount).label("over_90")
     late = session.execute(
-        select(items.c.customer_id, Customer.code, overdue_90, func.count().over().label("total_rows"))
+        select(items.c.customer_id, Customer.code.label("customer_code"), overdue_90,
+               func.count().over().label("total_rows"))
         .join(Customer, Customer.id == items.c.customer_id)
-        .where(items.c.due_date < ninety)
+        .where(items.c.due_date < as_of - dt.timedelta(days=90))
         .group_by(items.c.customer_id, Customer.code)
         .order_by(overdue_90.desc(), items.c.customer_id).limit(top)
     ).all()
     on_hold = session.scalar(select(func.count()).where(CustomerExposure.on_hold)) or 0
     held = session.scalar(select(func.count()).select_from(_held_orders_query(policy).subquery())) or 0
-    return Alerts(
-        over_limit_count=over_limit[0].total_rows if over_limit else 0,
-        over_limit=[{"customer_id": r.customer_id, "customer_code": r.code, "exposure": Decimal(r.exposure),
-                     "credit_limit": Decimal(r.credit_limit), "excess": Decimal(r.excess)} for r in over_limit],
-        over_90_count=late[0].total_rows if late else 0,
-        over_90=[{"customer_id": r.customer_id, "customer_code": r.code, "over_90": Decimal(r.over_90)}
-                 for r in late],
-        on_hold_count=on_hold, blocked_orders_count=held,
-    )
+    return Alerts(over_limit_count=over_limit[0].total_rows if over_limit else 0, over_limit=list(over_limit),
+                  over_90_count=late[0].total_rows if late else 0, over_90=list(late),
+                  on_hold_count=on_hold, blocked_orders_count=held)
 
 
 @dataclass
@@ -264,8 +252,8 @@ class Dashboard:
     as_of: dt.date
     totals: dict[str, Decimal]
     by_segment: list[dict[str, Any]]
-    by_company: list[dict[str, Any]]
-    top_customers: list[dict[str, Any]]
+    by_company: list[Any]
+    top_customers: list[Any]
     alerts: Alerts
 
 

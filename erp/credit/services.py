@@ -497,9 +497,8 @@ def check_credit(
 
     ``lock`` takes the customer's row FOR UPDATE, as a posting does before it decides."""
     actor.require_role(*POSITION_ROLES, action="reading customers' credit positions")
-    customer = _customer(session, customer_id)
     position = lock_exposure(session, customer_id) if lock else read_exposure(session, customer_id)
-    return decide(position, amount, policy, customer_blocked=customer.blocked)
+    return decide(position, amount, policy, customer_blocked=_customer(session, customer_id).blocked)
 
 
 @dataclass
@@ -521,7 +520,6 @@ def credit_position(
 def set_credit_hold(session: Session, actor: Actor, customer_id: int, *, on_hold: bool, reason: str) -> CustomerExposure:
     """Put a customer on credit hold (every confirmation and shipment is blocked) or lift it."""
     actor.require_role(Role.CREDIT_CONTROLLER, action="changing credit holds")
-    _customer(session, customer_id)
     if not reason.strip():
         raise ValidationFailed.for_field("reason", "say why")
     position = lock_exposure(session, customer_id)

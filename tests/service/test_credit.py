@@ -311,8 +311,8 @@ def test_ageing_buckets_at_the_boundary_days(session_factory: SF, world: World) 
         with session_factory() as session:
             (row,), _ = receivables.receivables_by_customer(session, world.actors["cio"], as_of=as_of,
                                                              policy=POLICY)
-            return {k: row[k] for k in ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90",
-                                        "overdue", "open_amount")}
+            return {k: getattr(row, k) for k in ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90",
+                                                 "overdue", "open_amount")}
 
     assert ageing(NOV) == {
         "not_due": D("1.00"),  # 0 days past due
