@@ -18,6 +18,7 @@ from erp.auth.models import User, UserCompany, UserWarehouse
 from erp.auth.roles import GROUP_ROLES, Role
 from erp.auth.services import hash_password
 from erp.demo import catalog as c
+from erp.demo.credit import add_sales_history
 from erp.masterdata.models import (
     Company,
     Customer,
@@ -194,6 +195,7 @@ def load_demo(session: Session, *, seed: int, if_empty: bool = False) -> DemoRep
             "units": len(units), "materials": len(materials), "suppliers": len(suppliers),
             "customers": len(customers), "users": len(report.users),
         }
+        add_sales_history(session, report)
     return report
 
 
