@@ -235,13 +235,7 @@ def post_suggestions(data: dict[str, Any]) -> Any:
 @blp.paginate()
 def get_suggestions(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """A run's suggestions (the latest by default) beside each customer's limit in force."""
-    session = request_session()
-    with session.begin():
-        _, rows, total = limits.suggestions_of_run(
-            session, current_actor(), run_id=query.get("run_id"), offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size)
-    pagination_parameters.item_count = total
-    return rows
+    return _page(pagination_parameters, limits.suggestions_of_run, run_id=query.get("run_id"))
 
 
 @blp.route("/credit/blocked-orders", methods=["GET"])

@@ -39,6 +39,7 @@ from erp.credit.models import (
     Invoice,
     PaymentApplication,
 )
+from erp.credit.queries import paged
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Customer
 from erp.money import round_money
@@ -214,22 +215,21 @@ def limit_history(session: Session, actor: Actor, customer_id: int) -> list[Cred
 
 def suggestions_of_run(
     session: Session, actor: Actor, *, run_id: int | None, offset: int = 0, limit: int = 50
-) -> tuple[CreditSuggestionRun | None, list[Any], int]:
-    """A run's suggestions (the latest run by default) beside each customer's limit in force."""
+) -> tuple[list[Any], int]:
+    """A run's suggestions (the latest run by default) beside each customer's limit in force,
+    largest first."""
     actor.require_role(*READ_ROLES, action="reading credit limit suggestions")
     run = latest_run(session) if run_id is None else session.get(CreditSuggestionRun, run_id)
     if run is None:
         if run_id is not None:
             raise NotFound(f"suggestion run {run_id} not found")
-        return None, [], 0
+        return [], 0
     query = (
         select(CreditLimitSuggestion, Customer.code.label("customer_code"),
                Customer.name_zh.label("customer_name_zh"), CustomerExposure.credit_limit.label("current_limit"))
         .join(Customer, Customer.id == CreditLimitSuggestion.customer_id)
         .outerjoin(CustomerExposure, CustomerExposure.customer_id == CreditLimitSuggestion.customer_id)
         .where(CreditLimitSuggestion.run_id == run.id)
+        .order_by(CreditLimitSuggestion.suggested_limit.desc(), Customer.code)
     )
-    total = session.scalar(select(func.count()).where(CreditLimitSuggestion.run_id == run.id)) or 0
-    rows = session.execute(query.order_by(CreditLimitSuggestion.suggested_limit.desc(), Customer.code)
-                           .offset(offset).limit(limit)).all()
-    return run, list(rows), total
+    return paged(session, query, offset=offset, limit=limit)

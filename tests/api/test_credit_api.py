@@ -276,3 +276,38 @@ def test_an_order_from_another_companys_warehouse_is_refused(api: ApiClient, wor
     problem(api.as_("sales_a").post("/api/v1/sales-orders", json=order_payload(world, ("1", "1.00"), company="B")),
             403, "company-out-of-scope")
     assert api.as_("sales_a").get("/api/v1/sales-orders").get_json() == []
+
+
+def test_applying_credit_needs_credit_and_an_open_invoice(api: ApiClient, world: World, session_factory: SF) -> None:
+    invoice = history_invoice(session_factory, world, "cust1", dt.date(2026, 11, 1), "100.00")
+    sales = api.as_("sales_a")
+    exact = sales.post("/api/v1/payments", json={
+        "company_id": world.companies["A"], "customer_id": world.customers["cust1"], "payment_date": "2026-11-20",
+        "amount": "100.00", "invoice_ids": [invoice]}).get_json()
+    before = row_counts(session_factory)
+    problem(sales.post(f"/api/v1/payments/{exact['id']}/applications", json={"applied_on": "2026-11-21"}),
+            409, "no-unapplied-credit")
+    assert row_counts(session_factory) == before
+    prepaid = sales.post("/api/v1/payments", json={
+        "company_id": world.companies["A"], "customer_id": world.customers["cust1"], "payment_date": "2026-11-20",
+        "amount": "40.00"}).get_json()
+    assert prepaid["unapplied_amount"] == "40.00" and prepaid["applications"] == []
+    before = row_counts(session_factory)
+    problem(sales.post(f"/api/v1/payments/{prepaid['id']}/applications", json={"applied_on": "2026-11-21"}),
+            409, "no-open-invoices")
+    problem(api.as_("sales_b").post(f"/api/v1/payments/{prepaid['id']}/applications",
+                                    json={"applied_on": "2026-11-21"}), 404, "not-found")
+    assert row_counts(session_factory) == before
+
+
+def test_a_shipped_order_cannot_be_cancelled(api: ApiClient, world: World, session_factory: SF) -> None:
+    put_stock(session_factory, world)
+    order = new_order(session_factory, world, lines=[("5", "10.00")], confirm=True).order
+    shipment = {"posting_date": "2026-11-20", "lines": [{"order_line_id": order.lines[0].id, "quantity": "5"}]}
+    assert api.as_("sales_a").post(f"/api/v1/sales-orders/{order.id}/shipments", json=shipment).status_code == 201
+    before = row_counts(session_factory)
+    refused = problem(api.as_("sales_a").post(f"/api/v1/sales-orders/{order.id}/cancellation", json={}),
+                      409, "order-status-conflict")
+    assert refused["order_status"] == "shipped"
+    problem(api.as_("sales_a").post(f"/api/v1/sales-orders/{order.id}/confirmation"), 409, "order-status-conflict")
+    assert row_counts(session_factory) == before
