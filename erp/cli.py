@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -113,8 +115,48 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
         raise SystemExit(1)
 
 
+@click.group("credit", cls=AppGroup)
+def credit_group() -> None:
+    """Group credit control."""
+
+
+@credit_group.command("suggest-limits")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="key date of the 12-month window (default: today)")
+def credit_suggest_limits(as_of: dt.datetime | None) -> None:
+    """Recompute every customer's suggested credit limit (the limit model, docs/credit.md)."""
+    from erp.credit.exposure import CreditPolicy
+    from erp.credit.limits import suggest_limits
+
+    ext = _extension()
+    with ext.session_factory() as session, session.begin():
+        run = suggest_limits(session, None, as_of=as_of.date() if as_of else dt.date.today(),
+                             starting_limit=CreditPolicy.from_settings(ext.settings).starting_limit)
+        click.echo(f"suggestion run {run.id} as of {run.as_of}: {run.customers} customers, "
+                   f"{run.with_history} with history, {run.customers - run.with_history} at the starting limit")
+
+
+@credit_group.command("check-exposure")
+@click.option("--repair", is_flag=True, help="write the figures rebuilt from the documents back")
+def credit_check_exposure(repair: bool) -> None:
+    """Rebuild every customer's exposure from invoices, orders and payments and report drift."""
+    from erp.credit.exposure import exposure_drift, repair_exposure
+
+    ext = _extension()
+    with ext.session_factory() as session, session.begin():
+        drift = repair_exposure(session) if repair else exposure_drift(session)
+    for row in drift:
+        click.echo(f"customer {row.customer_id}: invoices {row.invoices_drift}, orders {row.orders_drift}, "
+                   f"unapplied {row.unapplied_drift} (documents minus stored)")
+    verdict = "repaired" if repair and drift else "found"
+    click.echo(f"{len(drift)} customers with drift {verdict}" if drift else "no drift: exposure matches the documents")
+    if drift and not repair:
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo_group)
     app.cli.add_command(stock_group)
     app.cli.add_command(costing_group)
+    app.cli.add_command(credit_group)

@@ -76,6 +76,7 @@ USERS: dict[str, tuple[Role, bool, list[str], list[str]]] = {
     "cost_group": (Role.COST_ACCOUNTANT, True, [], []),
     "sales_a": (Role.SALES, False, ["A"], []),
     "sales_b": (Role.SALES, False, ["B"], []),
+    "sales_c": (Role.SALES, False, ["C"], []),
     "credit": (Role.CREDIT_CONTROLLER, True, [], []),
     "cio": (Role.CIO, True, [], []),
 }

@@ -1,7 +1,309 @@
-"""HTTP endpoints of the credit module."""
+"""HTTP endpoints of sales, receivables and credit control.
+
+Sales documents live at ``/api/v1/{sales-orders,invoices,payments}``; credit control at
+``/api/v1/credit/...``. Shipments and payments accept an ``Idempotency-Key`` header: a
+retry with the same key returns the first result and posts nothing twice.
+"""
 
 from __future__ import annotations
 
-from erp.web import Blueprint
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask_smorest.pagination import PaginationParameters
+
+from erp.credit import limits, queries, receivables, services
+from erp.credit import schemas as s
+from erp.credit.exposure import CreditPolicy
+from erp.web import IDEMPOTENCY_HEADER, Blueprint, current_actor, erp_settings, idempotent, request_session
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Sales, receivables and group credit control")
+
+
+def _policy() -> CreditPolicy:
+    return CreditPolicy.from_settings(erp_settings())
+
+
+def _as_of(query: dict[str, Any]) -> dt.date:
+    return query.pop("as_of", None) or dt.date.today()
+
+
+def _page(pagination: PaginationParameters, listing: Any, **filters: Any) -> list[Any]:
+    """Run a paginated read under the request's transaction; the total goes to X-Pagination."""
+    session = request_session()
+    with session.begin():
+        rows, total = listing(session, current_actor(), offset=pagination.first_item, limit=pagination.page_size,
+                              **filters)
+    pagination.item_count = total
+    return rows
+
+
+# --- sales orders ------------------------------------------------------------------------------
+
+@blp.route("/sales-orders", methods=["POST"])
+@blp.arguments(s.OrderIn)
+@blp.response(201, s.OrderOut)
+def post_order(data: dict[str, Any]) -> services.OrderResult:
+    """Take a customer's order for a company (a draft; confirm it to use credit)."""
+    session = request_session()
+    lines = [services.OrderLineRequest(**line) for line in data.pop("lines")]
+    with session.begin():
+        return services.create_order(session, current_actor(), lines=lines, **data)
+
+
+@blp.route("/sales-orders", methods=["GET"])
+@blp.arguments(s.OrderQuery, location="query")
+@blp.response(200, s.OrderOut(many=True))
+@blp.paginate()
+def get_orders(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Sales orders of the caller's companies, newest first."""
+    orders = _page(pagination_parameters, queries.list_orders, **query)
+    return [services.OrderResult(order) for order in orders]
+
+
+@blp.route("/sales-orders/<int:order_id>", methods=["GET"])
+@blp.response(200, s.OrderOut)
+def get_order(order_id: int) -> services.OrderResult:
+    """A sales order with its lines."""
+    session = request_session()
+    with session.begin():
+        return services.OrderResult(queries.get_order(session, current_actor(), order_id))
+
+
+@blp.route("/sales-orders/<int:order_id>/confirmation", methods=["POST"])
+@blp.response(200, s.OrderOut)
+def post_confirmation(order_id: int) -> services.OrderResult:
+    """Confirm an order under the group-wide credit check (the result may be "blocked")."""
+    session = request_session()
+    with session.begin():
+        return services.confirm_order(session, current_actor(), order_id, policy=_policy())
+
+
+@blp.route("/sales-orders/<int:order_id>/cancellation", methods=["POST"])
+@blp.arguments(s.CancelIn)
+@blp.response(200, s.OrderOut)
+def post_cancellation(data: dict[str, Any], order_id: int) -> services.OrderResult:
+    """Cancel an order, or what is still to ship of it."""
+    session = request_session()
+    with session.begin():
+        return services.cancel_order(session, current_actor(), order_id, **data)
+
+
+@blp.route("/sales-orders/<int:order_id>/shipments", methods=["POST"])
+@blp.arguments(s.ShipmentIn)
+@blp.response(201, s.ShipmentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_shipment(data: dict[str, Any], order_id: int) -> services.ShipmentResult:
+    """Ship order lines (stock out first-expiry-first-out) and invoice them, after the credit check."""
+    session = request_session()
+    actor = current_actor()
+    lines = [services.ShipmentLineRequest(**line) for line in data["lines"]]
+    shipped: list[services.ShipmentResult] = []
+
+    def ship() -> int:
+        shipped.append(services.ship_order(session, actor, order_id, posting_date=data["posting_date"],
+                                           lines=lines, policy=_policy()))
+        return shipped[0].invoice.id
+
+    with session.begin():
+        invoice_id = idempotent(session, actor, {**data, "order_id": order_id}, ship)
+        if shipped:
+            return shipped[0]
+        return services.ShipmentResult(queries.get_invoice(session, actor, invoice_id), None)
+
+
+# --- invoices and payments -----------------------------------------------------------------------
+
+@blp.route("/invoices", methods=["GET"])
+@blp.arguments(s.InvoiceQuery, location="query")
+@blp.response(200, s.InvoiceOut(many=True))
+@blp.paginate()
+def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Invoices of the caller's companies, newest first."""
+    return _page(pagination_parameters, queries.list_invoices, **query)
+
+
+@blp.route("/invoices/<int:invoice_id>", methods=["GET"])
+@blp.response(200, s.InvoiceOut)
+def get_invoice(invoice_id: int) -> Any:
+    """An invoice with its lines and the payments applied to it."""
+    session = request_session()
+    with session.begin():
+        return queries.get_invoice(session, current_actor(), invoice_id)
+
+
+@blp.route("/payments", methods=["POST"])
+@blp.arguments(s.PaymentIn)
+@blp.response(201, s.PaymentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_payment(data: dict[str, Any]) -> Any:
+    """Book a customer's payment: settles open invoices oldest due first (or the named ones); the rest stays as credit."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        payment_id = idempotent(session, actor, data, lambda: services.record_payment(session, actor, **data).id)
+        return queries.get_payment(session, actor, payment_id)
+
+
+@blp.route("/payments", methods=["GET"])
+@blp.arguments(s.PaymentQuery, location="query")
+@blp.response(200, s.PaymentOut(many=True))
+@blp.paginate()
+def get_payments(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Payments received by the caller's companies, newest first."""
+    return _page(pagination_parameters, queries.list_payments, **query)
+
+
+@blp.route("/payments/<int:payment_id>", methods=["GET"])
+@blp.response(200, s.PaymentOut)
+def get_payment(payment_id: int) -> Any:
+    """A payment with the invoices it settled."""
+    session = request_session()
+    with session.begin():
+        return queries.get_payment(session, current_actor(), payment_id)
+
+
+@blp.route("/payments/<int:payment_id>/applications", methods=["POST"])
+@blp.arguments(s.CreditApplicationIn)
+@blp.response(200, s.PaymentOut)
+def post_application(data: dict[str, Any], payment_id: int) -> Any:
+    """Apply a payment's unapplied credit to open invoices of its customer and company."""
+    session = request_session()
+    with session.begin():
+        return services.apply_credit(session, current_actor(), payment_id, **data)
+
+
+# --- credit control -----------------------------------------------------------------------------
+
+@blp.route("/credit/customers/<int:customer_id>", methods=["GET"])
+@blp.arguments(s.PositionQuery, location="query")
+@blp.response(200, s.PositionOut)
+def get_position(query: dict[str, Any], customer_id: int) -> services.CreditPosition:
+    """A customer's group-wide exposure, limit and hold, and whether an amount would pass the check now."""
+    session = request_session()
+    with session.begin():
+        return services.credit_position(session, current_actor(), customer_id, policy=_policy(),
+                                        amount=query.get("amount") or Decimal("0"))
+
+
+@blp.route("/credit/customers/<int:customer_id>/hold", methods=["PUT"])
+@blp.arguments(s.HoldIn)
+@blp.response(200, s.PositionOut)
+def put_hold(data: dict[str, Any], customer_id: int) -> services.CreditPosition:
+    """Put a customer on credit hold, or lift it (credit controllers, with a reason)."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        services.set_credit_hold(session, actor, customer_id, **data)
+        return services.credit_position(session, actor, customer_id, policy=_policy())
+
+
+@blp.route("/credit/customers/<int:customer_id>/limits", methods=["POST"])
+@blp.arguments(s.LimitIn)
+@blp.response(201, s.LimitVersionOut)
+def post_limit(data: dict[str, Any], customer_id: int) -> Any:
+    """Approve the model's suggestion or set another limit (with a reason): a new version."""
+    session = request_session()
+    with session.begin():
+        return limits.set_credit_limit(session, current_actor(), customer_id, **data)
+
+
+@blp.route("/credit/customers/<int:customer_id>/limits", methods=["GET"])
+@blp.response(200, s.LimitVersionOut(many=True))
+def get_limits(customer_id: int) -> list[Any]:
+    """Every version of a customer's credit limit, newest first."""
+    session = request_session()
+    with session.begin():
+        return limits.limit_history(session, current_actor(), customer_id)
+
+
+@blp.route("/credit/limit-suggestions", methods=["POST"])
+@blp.arguments(s.SuggestIn)
+@blp.response(201, s.SuggestionRunOut)
+def post_suggestions(data: dict[str, Any]) -> Any:
+    """Recompute every customer's suggested limit from its group-wide history (the limit model)."""
+    session = request_session()
+    with session.begin():
+        return limits.suggest_limits(session, current_actor(), as_of=data["as_of"] or dt.date.today(),
+                                     starting_limit=_policy().starting_limit)
+
+
+@blp.route("/credit/limit-suggestions", methods=["GET"])
+@blp.arguments(s.SuggestionQuery, location="query")
+@blp.response(200, s.SuggestionOut(many=True))
+@blp.paginate()
+def get_suggestions(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """A run's suggestions (the latest by default) beside each customer's limit in force."""
+    return _page(pagination_parameters, limits.suggestions_of_run, run_id=query.get("run_id"))
+
+
+@blp.route("/credit/blocked-orders", methods=["GET"])
+@blp.response(200, s.HeldOrderOut(many=True))
+@blp.paginate()
+def get_blocked_orders(pagination_parameters: PaginationParameters) -> list[Any]:
+    """Orders held by credit control (blocked at confirmation, or unable to ship), oldest first."""
+    return _page(pagination_parameters, receivables.held_orders, policy=_policy())
+
+
+@blp.route("/credit/blocked-orders/<int:order_id>/release", methods=["POST"])
+@blp.arguments(s.ReleaseIn)
+@blp.response(201, s.ReleaseOut)
+def post_release(data: dict[str, Any], order_id: int) -> Any:
+    """Release an order held by credit control, with a reason (credit controllers)."""
+    session = request_session()
+    with session.begin():
+        return services.release_order(session, current_actor(), order_id, policy=_policy(), **data)
+
+
+# --- consolidated receivables ------------------------------------------------------------------------
+
+@blp.route("/credit/receivables/customers", methods=["GET"])
+@blp.arguments(s.CustomerReceivablesQuery, location="query")
+@blp.response(200, s.CustomerReceivablesOut(many=True))
+@blp.paginate()
+def get_customer_receivables(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Receivables per customer: open, overdue, ageing buckets, limit and utilisation."""
+    return _page(pagination_parameters, receivables.receivables_by_customer, as_of=_as_of(query),
+                 policy=_policy(), **query)
+
+
+@blp.route("/credit/receivables/companies", methods=["GET"])
+@blp.arguments(s.AsOfQuery, location="query")
+@blp.response(200, s.CompanyReceivablesOut(many=True))
+def get_company_receivables(query: dict[str, Any]) -> list[Any]:
+    """Receivables per company: open, overdue and ageing buckets."""
+    session = request_session()
+    with session.begin():
+        return receivables.receivables_by_company(session, current_actor(), as_of=_as_of(query))
+
+
+@blp.route("/credit/receivables/segments", methods=["GET"])
+@blp.arguments(s.AsOfQuery, location="query")
+@blp.response(200, s.SegmentReceivablesOut(many=True))
+def get_segment_receivables(query: dict[str, Any]) -> list[Any]:
+    """Receivables per segment: open, overdue and ageing buckets."""
+    session = request_session()
+    with session.begin():
+        return receivables.receivables_by_segment(session, current_actor(), as_of=_as_of(query))
+
+
+@blp.route("/credit/dashboard", methods=["GET"])
+@blp.arguments(s.DashboardQuery, location="query")
+@blp.response(200, s.DashboardOut)
+def get_dashboard(query: dict[str, Any]) -> receivables.Dashboard:
+    """The CIO's consolidated receivables: totals, segments, companies, top customers, alerts."""
+    session = request_session()
+    with session.begin():
+        return receivables.dashboard(session, current_actor(), as_of=_as_of(query), policy=_policy(),
+                                     top=query["top"])
+
+
+@blp.route("/credit/alerts", methods=["GET"])
+@blp.arguments(s.DashboardQuery, location="query")
+@blp.response(200, s.AlertsOut)
+def get_alerts(query: dict[str, Any]) -> receivables.Alerts:
+    """Customers over their limit or more than 90 days overdue, holds and held orders."""
+    session = request_session()
+    with session.begin():
+        return receivables.alerts(session, current_actor(), as_of=_as_of(query), policy=_policy(), top=query["top"])

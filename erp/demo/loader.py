@@ -18,6 +18,7 @@ from erp.auth.models import User, UserCompany, UserWarehouse
 from erp.auth.roles import GROUP_ROLES, Role
 from erp.auth.services import hash_password
 from erp.demo import catalog as c
+from erp.demo.credit import add_sales_history
 from erp.demo.inventory import load_inventory_demo
 from erp.demo.purchasing import load_purchasing_demo
 from erp.purchasing.models import business_today
@@ -199,6 +200,7 @@ def load_demo(session: Session, *, seed: int, if_empty: bool = False) -> DemoRep
         }
         report.counts.update(load_purchasing_demo(session, rng))
         report.counts.update(load_inventory_demo(session, rng, business_today()))
+        add_sales_history(session, report)
     return report
 
 

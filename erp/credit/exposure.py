@@ -1,0 +1,252 @@
+"""A customer's group-wide exposure, and the credit check against it.
+
+exposure = open invoice amounts across all companies
+         + value of confirmed, unshipped order lines across all companies.
+
+The figures live in one ``customer_exposures`` row per customer, changed by every
+posting that moves them (confirmation, shipment, cancellation, payment) in the same
+transaction. A check locks the row FOR UPDATE, decides, and the posting then moves the
+row before commit: two companies confirming orders for one customer at the same moment
+are checked one after the other, so together they never pass the limit. On SQLite every
+writing transaction starts with BEGIN IMMEDIATE, which serialises them anyway.
+
+``exposure_drift`` rebuilds the figures from the documents and reports differences
+(expected: none); ``repair_exposure`` writes the rebuilt figures back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from erp.config import Settings
+from erp.credit.errors import CreditLimitExceeded, CustomerOnCreditHold
+from erp.credit.models import (
+    OPEN_ORDER_STATUSES,
+    CustomerExposure,
+    Invoice,
+    Payment,
+    SalesOrder,
+    SalesOrderLine,
+)
+from erp.db import MONEY, dialect_insert, utcnow
+from erp.errors import DomainError, NotFound
+from erp.masterdata.models import Customer
+from erp.money import CENT, round_money
+from erp.sqlmath import round_product
+
+ZERO = Decimal("0")
+LIMIT_RULE = "credit-limit-exceeded"
+HOLD_RULE = "customer-on-credit-hold"
+WARNING_RULE = "credit-warning-zone"
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    """The configurable part of credit control (``Settings``)."""
+
+    # From this share of the limit an action passes with a warning.
+    warning_share: Decimal = Decimal("0.90")
+    # The limit of a customer no controller has approved a limit for yet; also what the
+    # limit model suggests for customers without history.
+    starting_limit: Decimal = Decimal("100000")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CreditPolicy:
+        return cls(settings.credit_warning_share, settings.credit_starting_limit)
+
+    def limit_of(self, approved: Decimal | None) -> Decimal:
+        return self.starting_limit if approved is None else approved
+
+
+class CreditOutcome(StrEnum):
+    PASSED = "passed"
+    WARNING = "warning"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class CreditDecision:
+    """The result of one credit check, with the figures it was made on."""
+
+    outcome: CreditOutcome
+    rule: str | None
+    exposure: Decimal
+    amount: Decimal
+    exposure_after: Decimal
+    credit_limit: Decimal
+    limit_approved: bool
+    warning_from: Decimal
+    on_hold: bool
+    released: bool
+    detail: str
+
+    @property
+    def blocked(self) -> bool:
+        return self.outcome == CreditOutcome.BLOCKED
+
+    def refusal(self, **extensions: Any) -> DomainError:
+        """The problem to answer a blocked action with."""
+        error = CustomerOnCreditHold if self.rule == HOLD_RULE else CreditLimitExceeded
+        return error(self.detail, exposure=str(self.exposure), exposure_after=str(self.exposure_after),
+                     credit_limit=str(self.credit_limit), **extensions)
+
+
+def decide(
+    position: CustomerExposure, amount: Decimal, policy: CreditPolicy, *,
+    customer_blocked: bool = False, released: bool = False,
+) -> CreditDecision:
+    """Check an action that changes the customer's exposure by ``amount``.
+
+    A customer on credit hold (or blocked in the master) is blocked outright. Otherwise
+    the exposure after the action may reach the limit exactly; one cent more is blocked,
+    unless a controller released the order. From ``warning_share`` of the limit the action
+    passes with a warning.
+    """
+    limit = policy.limit_of(position.credit_limit)
+    after = position.exposure + amount
+    warning_from = round_money(limit * policy.warning_share)
+    on_hold = position.on_hold or customer_blocked
+
+    def decision(outcome: CreditOutcome, rule: str | None, detail: str) -> CreditDecision:
+        return CreditDecision(outcome, rule, position.exposure, amount, after, limit,
+                              position.credit_limit is not None, warning_from, on_hold, released, detail)
+
+    if on_hold:
+        why = position.hold_reason if position.on_hold else "the customer is blocked in the group master"
+        return decision(CreditOutcome.BLOCKED, HOLD_RULE, f"customer {position.customer_id} is on credit hold: {why}")
+    if after > limit and not released:
+        return decision(
+            CreditOutcome.BLOCKED, LIMIT_RULE,
+            f"group-wide exposure of customer {position.customer_id} would be {after} "
+            f"(now {position.exposure}, this action {amount}), above its credit limit of {limit}",
+        )
+    if after >= warning_from:
+        return decision(
+            CreditOutcome.WARNING, WARNING_RULE,
+            f"exposure after this action is {after}, {_share(after, limit)} of the credit limit of {limit}",
+        )
+    return decision(CreditOutcome.PASSED, None, f"exposure after this action is {after} of a limit of {limit}")
+
+
+def _share(part: Decimal, whole: Decimal) -> str:
+    return "all" if whole == 0 else f"{(part / whole * 100).quantize(Decimal('0.1'))} %"
+
+
+def lock_exposure(session: Session, customer_id: int) -> CustomerExposure:
+    """The customer's exposure row, locked FOR UPDATE until commit (created when missing).
+
+    The customer comes with it in the same statement, so ``session.get(Customer, id)``
+    afterwards finds it without a query; 404 when there is no such customer."""
+    query = (
+        select(CustomerExposure, Customer)
+        .join(Customer, Customer.id == CustomerExposure.customer_id)
+        .where(CustomerExposure.customer_id == customer_id)
+        .with_for_update(of=CustomerExposure)
+        # The row may be in the session from before the lock: read what is committed now.
+        .execution_options(populate_existing=True)
+    )
+    row = session.execute(query).one_or_none()
+    if row is None:
+        if session.get(Customer, customer_id) is None:
+            raise NotFound(f"customer {customer_id} not found")
+        session.execute(
+            dialect_insert(session, CustomerExposure).values(customer_id=customer_id).on_conflict_do_nothing()
+        )
+        row = session.execute(query).one()
+    return row[0]  # type: ignore[no-any-return]
+
+
+def read_exposure(session: Session, customer_id: int) -> CustomerExposure:
+    """The customer's exposure row as committed, without a lock (a blank row when none yet);
+    the customer is loaded with it; 404 when there is no such customer."""
+    row = session.execute(
+        select(Customer, CustomerExposure)
+        .outerjoin(CustomerExposure, CustomerExposure.customer_id == Customer.id)
+        .where(Customer.id == customer_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"customer {customer_id} not found")
+    if row[1] is None:
+        return CustomerExposure(customer_id=customer_id, open_invoices=ZERO, open_orders=ZERO, exposure=ZERO,
+                                unapplied_credit=ZERO, credit_limit=None, limit_version=0, on_hold=False)
+    return row[1]  # type: ignore[no-any-return]
+
+
+def move_exposure(
+    row: CustomerExposure, *, invoices: Decimal = ZERO, orders: Decimal = ZERO, unapplied: Decimal = ZERO
+) -> None:
+    """Change a locked exposure row by what a posting adds (negative: takes away)."""
+    row.open_invoices += invoices
+    row.open_orders += orders
+    row.exposure = row.open_invoices + row.open_orders
+    row.unapplied_credit += unapplied
+    row.updated_at = utcnow()
+
+
+def open_line_value(quantity: Decimal, shipped: Decimal, unit_price: Decimal) -> Decimal:
+    """What a line still to ship adds to exposure: open quantity x price, to the cent."""
+    return round_money((quantity - shipped) * unit_price)
+
+
+def open_order_value(lines: Iterable[SalesOrderLine]) -> Decimal:
+    return sum((open_line_value(l.quantity, l.shipped_quantity, l.unit_price) for l in lines), ZERO)
+
+
+# --- rebuilding from the documents -------------------------------------------------------------
+
+NONE = literal(ZERO, MONEY)
+
+
+def exposure_drift(session: Session, customer_ids: Iterable[int] | None = None) -> list[Any]:
+    """Customers whose stored figures differ from the documents: (customer_id,
+    invoices_drift, orders_drift, unapplied_drift), each expected minus stored."""
+    wanted = None if customer_ids is None else sorted(set(customer_ids))
+
+    def only(column: Any) -> Any:
+        return column.in_(wanted) if wanted is not None else literal(True)
+
+    invoices = (select(Invoice.customer_id.label("customer_id"), func.sum(Invoice.open_amount).label("i"),
+                       NONE.label("o"), NONE.label("u"))
+                .where(Invoice.open_amount != 0, only(Invoice.customer_id)).group_by(Invoice.customer_id))
+    orders = (select(SalesOrder.customer_id, NONE, func.sum(round_product(
+                         SalesOrderLine.quantity - SalesOrderLine.shipped_quantity, SalesOrderLine.unit_price)),
+                     NONE)
+              .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+              .where(SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES)), only(SalesOrder.customer_id))
+              .group_by(SalesOrder.customer_id))
+    unapplied = (select(Payment.customer_id, NONE, NONE, func.sum(Payment.unapplied_amount))
+                 .where(Payment.unapplied_amount != 0, only(Payment.customer_id)).group_by(Payment.customer_id))
+    stored = select(CustomerExposure.customer_id, -CustomerExposure.open_invoices, -CustomerExposure.open_orders,
+                    -CustomerExposure.unapplied_credit).where(only(CustomerExposure.customer_id))
+    both = union_all(invoices, orders, unapplied, stored).subquery()
+    drift = [func.sum(both.c.i), func.sum(both.c.o), func.sum(both.c.u)]
+    # SQLite sums in binary floating point: tolerate noise far below a cent.
+    return list(session.execute(
+        select(both.c.customer_id, drift[0].label("invoices_drift"), drift[1].label("orders_drift"),
+               drift[2].label("unapplied_drift"))
+        .group_by(both.c.customer_id)
+        .having(or_(*(func.abs(d) > Decimal("0.001") for d in drift)))
+        .order_by(both.c.customer_id)
+    ).all())
+
+
+def _cents(value: Any) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+def repair_exposure(session: Session) -> list[Any]:
+    """Rebuild every drifted customer's figures from the documents; returns the drift found."""
+    found = exposure_drift(session)
+    for row in found:
+        move_exposure(lock_exposure(session, row.customer_id), invoices=_cents(row.invoices_drift),
+                      orders=_cents(row.orders_drift), unapplied=_cents(row.unapplied_drift))
+    session.flush()
+    return found

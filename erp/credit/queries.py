@@ -1,0 +1,106 @@
+"""Reading sales documents: orders, invoices and payments, scoped to the caller's companies
+(records of other companies answer 404)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role, visible_or_404
+from erp.credit.models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    SalesOrder,
+    SalesOrderStatus,
+)
+from erp.errors import NotFound
+
+READ_ROLES = (Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO)
+
+
+def paged(session: Session, query: Select[Any], *, offset: int, limit: int | None) -> tuple[list[Any], int]:
+    """One page of ``query`` and the total number of rows, counted in the same statement
+    (every row from ``offset`` on when ``limit`` is None)."""
+    if limit is None:
+        rows = list(session.execute(query.offset(offset)).all())
+        return rows, offset + len(rows)
+    counted = query.add_columns(func.count().over().label("total_rows")).offset(offset).limit(limit)
+    rows = list(session.execute(counted).all())
+    if rows:
+        return rows, rows[0].total_rows
+    if not offset:
+        return rows, 0
+    return rows, session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def _visible(session: Session, actor: Actor, model: type[Any], key: int, label: str) -> Any:
+    """One record of the caller's companies; 404 when missing or not theirs."""
+    actor.require_role(*READ_ROLES, action="reading sales documents")
+    record = session.get(model, key)
+    if record is None:
+        raise NotFound(f"{label} {key} not found")
+    visible_or_404(actor, record.company_id, label, key)
+    return record
+
+
+def _listed(
+    session: Session, actor: Actor, model: type[Any], filters: dict[str, Any], *order: Any, offset: int,
+    limit: int, where: Sequence[Any] = (),
+) -> tuple[list[Any], int]:
+    """Records of the caller's companies matching the filters that were given, in ``order``."""
+    actor.require_role(*READ_ROLES, action="reading sales documents")
+    query = select(model).where(actor.company_scope(model.company_id), *where)
+    for name, wanted in filters.items():
+        if wanted is not None:
+            query = query.where(getattr(model, name) == wanted)
+    rows, total = paged(session, query.order_by(*order), offset=offset, limit=limit)
+    return [row[0] for row in rows], total
+
+
+def get_order(session: Session, actor: Actor, order_id: int) -> SalesOrder:
+    """A sales order with its lines."""
+    return _visible(session, actor, SalesOrder, order_id, "sales order")  # type: ignore[no-any-return]
+
+
+def list_orders(
+    session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
+    status: SalesOrderStatus | None = None, offset: int = 0, limit: int = 50,
+) -> tuple[list[SalesOrder], int]:
+    """Sales orders, newest first, with filters."""
+    return _listed(session, actor, SalesOrder, {"company_id": company_id, "customer_id": customer_id,
+                                                "status": status}, SalesOrder.id.desc(), offset=offset, limit=limit)
+
+
+def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
+    """An invoice with its lines and the payments applied to it."""
+    return _visible(session, actor, Invoice, invoice_id, "invoice")  # type: ignore[no-any-return]
+
+
+def list_invoices(
+    session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
+    status: InvoiceStatus | None = None, overdue_on: dt.date | None = None, offset: int = 0, limit: int = 50,
+) -> tuple[list[Invoice], int]:
+    """Invoices, newest first; ``overdue_on`` keeps those still open and past due on that day."""
+    overdue = [] if overdue_on is None else [Invoice.open_amount > 0, Invoice.due_date < overdue_on]
+    return _listed(session, actor, Invoice, {"company_id": company_id, "customer_id": customer_id,
+                                             "status": status}, Invoice.invoice_date.desc(), Invoice.id.desc(),
+                   offset=offset, limit=limit, where=overdue)
+
+
+def get_payment(session: Session, actor: Actor, payment_id: int) -> Payment:
+    """A payment with the invoices it settled."""
+    return _visible(session, actor, Payment, payment_id, "payment")  # type: ignore[no-any-return]
+
+
+def list_payments(
+    session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
+    offset: int = 0, limit: int = 50,
+) -> tuple[list[Payment], int]:
+    """Payments received, newest first."""
+    return _listed(session, actor, Payment, {"company_id": company_id, "customer_id": customer_id},
+                   Payment.payment_date.desc(), Payment.id.desc(), offset=offset, limit=limit)

@@ -1,0 +1,308 @@
+"""Consolidated receivables: ageing by customer, company and segment as of a key date,
+top customers by exposure, alerts, and the orders credit control is holding.
+
+Every report is set-based: one aggregate over the open items, never a loop over
+customers. The open items on a key date are the invoices dated by then at their open
+amount today, plus what payments applied after the key date took off them (so a report
+as of an earlier date shows what was open then). Ageing buckets are by days past due on
+the key date: not due (due on or after it), 1-30, 31-60, 61-90, over 90.
+
+Limits, exposure and utilisation are the customer's current group-wide figures. Company
+users (sales, a company's cost accountant) see only their companies' invoices; the
+group-wide views (dashboard, alerts, held orders) are for credit controllers and the CIO.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Numeric, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
+
+from erp.auth.roles import Actor, Role
+from erp.credit.exposure import HOLD_RULE, LIMIT_RULE, ZERO, CreditPolicy
+from erp.credit.models import (
+    OPEN_ORDER_STATUSES,
+    CustomerExposure,
+    Invoice,
+    PaymentApplication,
+    SalesOrder,
+    SalesOrderLine,
+    SalesOrderStatus,
+)
+from erp.credit.queries import paged
+from erp.db import MONEY
+from erp.masterdata.models import Company, Customer, Segment
+from erp.sqlmath import round_product
+
+AGEING_BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
+AMOUNTS = ("open_amount", "overdue", *AGEING_BUCKETS)
+REPORT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO)
+GROUP_VIEW_ROLES = (Role.CREDIT_CONTROLLER, Role.CIO)
+
+
+def open_items(
+    session: Session, actor: Actor, as_of: dt.date, *, company_ids: Sequence[int] | None = None,
+    customer_ids: Sequence[int] | None = None,
+) -> Subquery:
+    """(company_id, customer_id, due_date, amount) of every invoice open on ``as_of``.
+
+    Usually nothing has been paid after the key date (it is today), and the open amounts
+    are the answer, read through the partial index of open invoices. Otherwise the
+    invoices are joined to what was paid since, in one pass."""
+    paid_after = session.scalar(select(PaymentApplication.id).where(PaymentApplication.applied_on > as_of).limit(1))
+    if paid_after is None:
+        query = (select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
+                        Invoice.open_amount.label("amount"))
+                 .where(Invoice.open_amount > 0))
+    else:
+        paid_since = (
+            select(PaymentApplication.invoice_id, func.sum(PaymentApplication.amount).label("amount"))
+            .where(PaymentApplication.applied_on > as_of)
+            .group_by(PaymentApplication.invoice_id)
+            .subquery("paid_since")
+        )
+        query = (
+            select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
+                   (Invoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)).label("amount"))
+            .outerjoin(paid_since, paid_since.c.invoice_id == Invoice.id)
+            .where(or_(Invoice.open_amount > 0, paid_since.c.invoice_id.is_not(None)))
+        )
+    query = query.where(Invoice.invoice_date <= as_of, actor.company_scope(Invoice.company_id))
+    if company_ids is not None:
+        query = query.where(Invoice.company_id.in_(sorted(company_ids)))
+    if customer_ids is not None:
+        query = query.where(Invoice.customer_id.in_(sorted(customer_ids)))
+    return query.subquery("open_items")
+
+
+def ageing_columns(items: Subquery, as_of: dt.date) -> list[Any]:
+    """Open amount, overdue and the five ageing buckets, summed over ``items``."""
+    due, amount = items.c.due_date, items.c.amount
+
+    def days_ago(days: int) -> dt.date:
+        return as_of - dt.timedelta(days=days)
+
+    def total(condition: Any, label: str) -> Any:
+        return func.sum(case((condition, amount), else_=ZERO)).label(label)
+
+    return [
+        func.sum(amount).label("open_amount"),
+        total(due < as_of, "overdue"),
+        total(due >= as_of, "not_due"),
+        total(and_(due < as_of, due >= days_ago(30)), "days_1_30"),
+        total(and_(due < days_ago(30), due >= days_ago(60)), "days_31_60"),
+        total(and_(due < days_ago(60), due >= days_ago(90)), "days_61_90"),
+        total(due < days_ago(90), "over_90"),
+    ]
+
+
+def credit_columns(policy: CreditPolicy) -> list[Any]:
+    """A customer's current credit figures beside its ageing (outer-joined exposure row)."""
+    limit = _effective_limit(policy)
+    exposure = func.coalesce(CustomerExposure.exposure, ZERO)
+    return [
+        exposure.label("exposure"), limit.label("credit_limit"),
+        CustomerExposure.credit_limit.is_not(None).label("limit_approved"),
+        cast(exposure / func.nullif(limit, 0), Numeric(12, 4)).label("utilisation"),
+        func.coalesce(CustomerExposure.on_hold, false()).label("on_hold"),
+    ]
+
+
+def _effective_limit(policy: CreditPolicy) -> Any:
+    return func.coalesce(CustomerExposure.credit_limit, literal(policy.starting_limit, MONEY))
+
+
+def _companies_in_segment(session: Session, segment_id: int) -> list[int]:
+    return list(session.scalars(select(Company.id).where(Company.segment_id == segment_id)))
+
+
+def receivables_by_customer(
+    session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, company_id: int | None = None,
+    segment_id: int | None = None, customer_id: int | None = None, offset: int = 0, limit: int | None = 50,
+) -> tuple[list[Any], int]:
+    """Per customer: open, overdue and ageing buckets as of the key date, with its limit,
+    group-wide exposure and utilisation; largest open amount first."""
+    actor.require_role(*REPORT_ROLES, action="reading receivables")
+    company_ids: list[int] | None = None
+    if company_id is not None:
+        company_ids = [company_id]
+    if segment_id is not None:
+        in_segment = _companies_in_segment(session, segment_id)
+        company_ids = in_segment if company_ids is None else [c for c in company_ids if c in in_segment]
+    items = open_items(session, actor, as_of, company_ids=company_ids,
+                       customer_ids=None if customer_id is None else [customer_id])
+    per_customer = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
+    query = (
+        select(per_customer, Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
+               Customer.name_en.label("customer_name_en"), *credit_columns(policy))
+        .join(Customer, Customer.id == per_customer.c.customer_id)
+        .outerjoin(CustomerExposure, CustomerExposure.customer_id == per_customer.c.customer_id)
+        .order_by(per_customer.c.open_amount.desc(), Customer.code)
+    )
+    return paged(session, query, offset=offset, limit=limit)
+
+
+def receivables_by_company(session: Session, actor: Actor, *, as_of: dt.date) -> list[Any]:
+    """Per company (with its segment): open, overdue and ageing buckets as of the key date."""
+    actor.require_role(*REPORT_ROLES, action="reading receivables")
+    items = open_items(session, actor, as_of)
+    per_company = select(items.c.company_id, *ageing_columns(items, as_of)).group_by(items.c.company_id).subquery()
+    return list(session.execute(
+        select(per_company, Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+               Company.name_en.label("company_name_en"), Segment.id.label("segment_id"),
+               Segment.code.label("segment_code"))
+        .join(Company, Company.id == per_company.c.company_id)
+        .join(Segment, Segment.id == Company.segment_id)
+        .order_by(Company.code)
+    ).all())
+
+
+def roll_up_segments(companies: Sequence[Any]) -> list[dict[str, Any]]:
+    """Segment totals from the company rows (a segment is the sum of its companies)."""
+    segments: dict[int, dict[str, Any]] = {}
+    for row in companies:
+        segment = segments.setdefault(row.segment_id, {
+            "segment_id": row.segment_id, "segment_code": row.segment_code, "companies": 0,
+            **dict.fromkeys(AMOUNTS, ZERO),
+        })
+        segment["companies"] += 1
+        for name in AMOUNTS:
+            segment[name] += getattr(row, name)
+    return sorted(segments.values(), key=lambda s: s["segment_code"])
+
+
+def receivables_by_segment(session: Session, actor: Actor, *, as_of: dt.date) -> list[dict[str, Any]]:
+    """Per segment: open, overdue and ageing buckets as of the key date."""
+    return roll_up_segments(receivables_by_company(session, actor, as_of=as_of))
+
+
+# --- the group-wide views ------------------------------------------------------------------
+
+def top_customers(
+    session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100
+) -> list[Any]:
+    """The customers with the largest group-wide exposure, with their ageing as of the key date."""
+    actor.require_role(*GROUP_VIEW_ROLES, action="reading the group's top customers")
+    by_exposure = (CustomerExposure.exposure.desc(), CustomerExposure.customer_id)
+    leaders = list(session.scalars(select(CustomerExposure.customer_id).where(CustomerExposure.exposure > 0)
+                                   .order_by(*by_exposure).limit(top)))
+    if not leaders:
+        return []
+    items = open_items(session, actor, as_of, customer_ids=leaders)
+    ageing = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
+    return list(session.execute(
+        select(Customer.id.label("customer_id"), Customer.code.label("customer_code"),
+               Customer.name_zh.label("customer_name_zh"), Customer.name_en.label("customer_name_en"),
+               *(func.coalesce(ageing.c[name], ZERO).label(name) for name in AMOUNTS), *credit_columns(policy))
+        .select_from(CustomerExposure)
+        .join(Customer, Customer.id == CustomerExposure.customer_id)
+        .outerjoin(ageing, ageing.c.customer_id == CustomerExposure.customer_id)
+        .where(CustomerExposure.customer_id.in_(leaders))
+        .order_by(*by_exposure)
+    ).all())
+
+
+@dataclass
+class Alerts:
+    over_limit_count: int = 0
+    over_limit: list[Any] = field(default_factory=list)
+    over_90_count: int = 0
+    over_90: list[Any] = field(default_factory=list)
+    on_hold_count: int = 0
+    blocked_orders_count: int = 0
+
+
+def alerts(session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100) -> Alerts:
+    """Customers over their limit, customers with amounts more than 90 days past due, and
+    how many customers are on hold and orders held by credit control (the largest first)."""
+    actor.require_role(*GROUP_VIEW_ROLES, action="reading credit alerts")
+    excess = (CustomerExposure.exposure - _effective_limit(policy)).label("excess")
+    over_limit = session.execute(
+        select(CustomerExposure.customer_id, Customer.code.label("customer_code"), CustomerExposure.exposure,
+               _effective_limit(policy).label("credit_limit"), excess, func.count().over().label("total_rows"))
+        .join(Customer, Customer.id == CustomerExposure.customer_id)
+        .where(CustomerExposure.exposure > _effective_limit(policy))
+        .order_by(excess.desc(), CustomerExposure.customer_id).limit(top)
+    ).all()
+    items = open_items(session, actor, as_of)
+    overdue_90 = func.sum(items.c.amount).label("over_90")
+    late = session.execute(
+        select(items.c.customer_id, Customer.code.label("customer_code"), overdue_90,
+               func.count().over().label("total_rows"))
+        .join(Customer, Customer.id == items.c.customer_id)
+        .where(items.c.due_date < as_of - dt.timedelta(days=90))
+        .group_by(items.c.customer_id, Customer.code)
+        .order_by(overdue_90.desc(), items.c.customer_id).limit(top)
+    ).all()
+    on_hold = session.scalar(select(func.count()).where(CustomerExposure.on_hold)) or 0
+    held = session.scalar(select(func.count()).select_from(_held_orders_query(policy).subquery())) or 0
+    return Alerts(over_limit_count=over_limit[0].total_rows if over_limit else 0, over_limit=list(over_limit),
+                  over_90_count=late[0].total_rows if late else 0, over_90=list(late),
+                  on_hold_count=on_hold, blocked_orders_count=held)
+
+
+@dataclass
+class Dashboard:
+    as_of: dt.date
+    totals: dict[str, Decimal]
+    by_segment: list[dict[str, Any]]
+    by_company: list[Any]
+    top_customers: list[Any]
+    alerts: Alerts
+
+
+def dashboard(session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100) -> Dashboard:
+    """The CIO's consolidated receivables: group totals, by segment and company, the top
+    customers by exposure, and alerts."""
+    actor.require_role(*GROUP_VIEW_ROLES, action="reading the receivables dashboard")
+    companies = receivables_by_company(session, actor, as_of=as_of)
+    segments = roll_up_segments(companies)
+    totals = {name: sum((s[name] for s in segments), ZERO) for name in AMOUNTS}
+    return Dashboard(as_of, totals, segments, companies,
+                     top_customers(session, actor, as_of=as_of, policy=policy, top=top),
+                     alerts(session, actor, as_of=as_of, policy=policy, top=top))
+
+
+# --- orders held by credit control -------------------------------------------------------------
+
+def _held_orders_query(policy: CreditPolicy) -> Select[Any]:
+    """Orders blocked at confirmation, and confirmed orders that cannot ship because their
+    customer is on hold, or over the limit without a release for the order."""
+    on_hold = or_(func.coalesce(CustomerExposure.on_hold, false()), Customer.blocked)
+    over_limit = func.coalesce(CustomerExposure.exposure, ZERO) > _effective_limit(policy)
+    is_blocked = SalesOrder.status == SalesOrderStatus.BLOCKED
+    open_value = (select(SalesOrderLine.order_id, func.sum(round_product(
+        SalesOrderLine.quantity - SalesOrderLine.shipped_quantity, SalesOrderLine.unit_price)).label("open_value"))
+        .group_by(SalesOrderLine.order_id).subquery())
+    return (
+        select(SalesOrder.id.label("order_id"), SalesOrder.company_id, Company.code.label("company_code"),
+               SalesOrder.customer_id, Customer.code.label("customer_code"), SalesOrder.status,
+               SalesOrder.order_date, open_value.c.open_value,
+               case((is_blocked, literal("confirmation")), else_=literal("shipment")).label("stage"),
+               case((is_blocked, func.coalesce(SalesOrder.credit_block_rule, LIMIT_RULE)),
+                    (on_hold, literal(HOLD_RULE)), else_=literal(LIMIT_RULE)).label("rule"),
+               SalesOrder.credit_blocked_at, func.coalesce(CustomerExposure.exposure, ZERO).label("exposure"),
+               _effective_limit(policy).label("credit_limit"))
+        .join(Company, Company.id == SalesOrder.company_id)
+        .join(Customer, Customer.id == SalesOrder.customer_id)
+        .join(open_value, open_value.c.order_id == SalesOrder.id)
+        .outerjoin(CustomerExposure, CustomerExposure.customer_id == SalesOrder.customer_id)
+        .where(or_(is_blocked, and_(SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES)),
+                                    or_(on_hold, and_(SalesOrder.credit_released.is_(False), over_limit)))))
+    )
+
+
+def held_orders(
+    session: Session, actor: Actor, *, policy: CreditPolicy, offset: int = 0, limit: int = 50
+) -> tuple[list[Any], int]:
+    """The orders credit control is holding, for controllers to release (oldest first)."""
+    actor.require_role(*GROUP_VIEW_ROLES, action="reading orders held by credit control")
+    query = _held_orders_query(policy).order_by(SalesOrder.order_date, SalesOrder.id)
+    return paged(session, query, offset=offset, limit=limit)
+

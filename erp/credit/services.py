@@ -1,0 +1,568 @@
+"""Sales and receivables, one function per use case: orders, confirmation and shipment
+under the credit check, invoices, payments, credit holds and releases.
+
+Every function runs inside the caller's transaction. Locks, in the order they are taken:
+the sales order or payment row, the company's accounting period, the customer's exposure
+row, then invoices (payments) or stock balances (shipments). The same order everywhere
+keeps concurrent postings from deadlocking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role, visible_or_404
+from erp.costing import accounts
+from erp.costing.journal import Line, post_entry
+from erp.costing.periods import lock_open_period
+from erp.credit.errors import (
+    CustomerNotUsable,
+    CustomerOnCreditHold,
+    InvoiceNotApplicable,
+    MaterialNotSellable,
+    NoOpenInvoices,
+    NoUnappliedCredit,
+    OrderNotBlocked,
+    OrderStatusConflict,
+    OverShipment,
+)
+from erp.credit.exposure import (
+    LIMIT_RULE,
+    ZERO,
+    CreditDecision,
+    CreditPolicy,
+    decide,
+    lock_exposure,
+    move_exposure,
+    open_line_value,
+    open_order_value,
+    read_exposure,
+)
+from erp.credit.models import (
+    OPEN_ORDER_STATUSES,
+    CreditRelease,
+    CustomerExposure,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentApplication,
+    SalesOrder,
+    SalesOrderLine,
+    SalesOrderStatus,
+)
+from erp.db import utcnow
+from erp.errors import NotFound, ValidationFailed
+from erp.inventory import services as inventory
+from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
+from erp.masterdata.models import Company, Customer, Material, Warehouse
+from erp.money import round_money
+
+PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
+# Who may read customers' group-wide credit positions.
+POSITION_ROLES = (Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO)
+
+
+@dataclass(frozen=True)
+class OrderLineRequest:
+    material_id: int
+    warehouse_id: int
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class ShipmentLineRequest:
+    order_line_id: int
+    quantity: Decimal
+    batch_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    """One line of an invoice: an amount, and what was shipped for it when there was a shipment."""
+
+    amount: Decimal
+    material_id: int | None = None
+    order_line_id: int | None = None
+    stock_document_id: int | None = None
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+
+
+@dataclass
+class OrderResult:
+    """An order, with the credit check the request ran (None when it ran none)."""
+
+    order: SalesOrder
+    credit: CreditDecision | None = None
+
+
+@dataclass
+class ShipmentResult:
+    invoice: Invoice
+    order_status: SalesOrderStatus | None
+    credit: CreditDecision | None = None
+
+
+# --- shared lookups --------------------------------------------------------------------
+
+def _customer(session: Session, customer_id: int, *, field: str | None = None) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        if field is not None:
+            raise ValidationFailed.for_field(field, f"no customer with id {customer_id}")
+        raise NotFound(f"customer {customer_id} not found")
+    return customer
+
+
+def _lock_order(session: Session, actor: Actor, order_id: int) -> SalesOrder:
+    order = session.scalars(
+        select(SalesOrder).where(SalesOrder.id == order_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if order is None:
+        raise NotFound(f"sales order {order_id} not found")
+    visible_or_404(actor, order.company_id, "sales order", order_id)
+    return order
+
+
+def _check_quantity_unit(quantity: Decimal, material: Material, pointer: str) -> None:
+    decimals = material.unit.decimals
+    if quantity != quantity.quantize(Decimal(1).scaleb(-decimals)):
+        raise InvalidQuantity(
+            f"material {material.code} is counted in {material.unit.code} with {decimals} decimal places; "
+            f"got {quantity}", errors=[{"pointer": pointer, "detail": "too many decimal places for the unit"}],
+        )
+
+
+# --- orders ------------------------------------------------------------------------------
+
+def create_order(
+    session: Session,
+    actor: Actor,
+    *,
+    company_id: int,
+    customer_id: int,
+    order_date: dt.date,
+    lines: Sequence[OrderLineRequest],
+    customer_reference: str | None = None,
+) -> OrderResult:
+    """Take a customer's order for a company (a draft: no credit is used until confirmed)."""
+    actor.require_role(Role.SALES, action="taking sales orders")
+    actor.require_company(company_id)
+    if session.get(Company, company_id) is None:
+        raise ValidationFailed.for_field("company_id", f"no company with id {company_id}")
+    customer = _customer(session, customer_id, field="customer_id")
+    if not customer.active:
+        raise CustomerNotUsable(f"customer {customer.code} is inactive; it takes no new orders")
+    if not lines:
+        raise ValidationFailed.for_field("lines", "an order needs at least one line")
+    order = SalesOrder(company_id=company_id, customer_id=customer_id, order_date=order_date,
+                       customer_reference=customer_reference, created_by=actor.user_id)
+    for number, line in enumerate(lines, start=1):
+        pointer = f"/lines/{number - 1}"
+        material = session.get(Material, line.material_id)
+        if material is None:
+            raise ValidationFailed(f"no material with id {line.material_id}",
+                                   errors=[{"pointer": f"{pointer}/material_id", "detail": "no such material"}])
+        if not material.active:
+            raise MaterialNotSellable(f"material {material.code} is inactive")
+        warehouse = session.get(Warehouse, line.warehouse_id)
+        if warehouse is None or warehouse.company_id != company_id:
+            raise WarehouseNotOfCompany(
+                f"warehouse {line.warehouse_id} is not a warehouse of company {company_id}",
+                errors=[{"pointer": f"{pointer}/warehouse_id", "detail": "not a warehouse of the order's company"}],
+            )
+        _check_quantity_unit(line.quantity, material, f"{pointer}/quantity")
+        order.lines.append(SalesOrderLine(line_no=number, material_id=material.id, warehouse_id=warehouse.id,
+                                          quantity=line.quantity, unit_price=line.unit_price))
+    session.add(order)
+    session.flush()
+    return OrderResult(order)
+
+
+def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: CreditPolicy) -> OrderResult:
+    """Confirm a draft (or re-try a blocked) order under the credit check.
+
+    Passed: the order is confirmed and its value joins the customer's exposure (with a
+    warning from the warning share of the limit). Blocked (over the limit, or on credit
+    hold): the order is blocked, exposure is unchanged, and it waits for a credit
+    controller's release or a new confirmation once the customer has paid.
+    """
+    actor.require_role(Role.SALES, action="confirming sales orders")
+    order = _lock_order(session, actor, order_id)
+    if order.status not in (SalesOrderStatus.DRAFT, SalesOrderStatus.BLOCKED):
+        raise OrderStatusConflict(f"sales order {order.id} is {order.status.value}; only draft or blocked "
+                                  "orders can be confirmed", order_status=order.status.value)
+    amount = open_order_value(order.lines)
+    position = lock_exposure(session, order.customer_id)
+    decision = decide(position, amount, policy, customer_blocked=_customer(session, order.customer_id).blocked)
+    if decision.blocked:
+        if order.status != SalesOrderStatus.BLOCKED:
+            order.move_to(SalesOrderStatus.BLOCKED)
+        order.credit_block_rule = decision.rule
+        order.credit_blocked_at = utcnow()
+        order.credit_block_exposure = decision.exposure_after
+        session.flush()
+        return OrderResult(order, decision)
+    _confirm(order, position, amount, actor)
+    session.flush()
+    return OrderResult(order, decision)
+
+
+def _confirm(order: SalesOrder, position: CustomerExposure, amount: Decimal, actor: Actor) -> None:
+    order.move_to(SalesOrderStatus.CONFIRMED)
+    order.confirmed_by = actor.user_id
+    order.confirmed_at = utcnow()
+    move_exposure(position, orders=amount)
+
+
+def cancel_order(session: Session, actor: Actor, order_id: int, *, reason: str | None = None) -> OrderResult:
+    """Cancel an order, or what is still to ship of it; its open value leaves the exposure."""
+    actor.require_role(Role.SALES, action="cancelling sales orders")
+    order = _lock_order(session, actor, order_id)
+    was_open = order.status in OPEN_ORDER_STATUSES
+    order.move_to(SalesOrderStatus.CANCELLED)
+    order.cancelled_by = actor.user_id
+    order.cancelled_at = utcnow()
+    order.cancel_reason = reason
+    if was_open:
+        move_exposure(lock_exposure(session, order.customer_id), orders=-open_order_value(order.lines))
+    session.flush()
+    return OrderResult(order)
+
+
+# --- shipments and invoices --------------------------------------------------------------
+
+def ship_order(
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    *,
+    posting_date: dt.date,
+    lines: Sequence[ShipmentLineRequest],
+    policy: CreditPolicy,
+) -> ShipmentResult:
+    """Ship order lines and invoice them, in one transaction, after the credit check.
+
+    Stock leaves first-expiry-first-out at standard cost to cost of goods sold (through
+    the inventory ledger); the invoice takes quantity x the order's unit price, rounded
+    half-up to the cent, due after the customer's payment terms; the journal debits
+    receivables for the customer and credits revenue. The shipped value moves from open
+    orders to open invoices in the exposure. Refused outright when the customer is on
+    credit hold, and when the exposure after the shipment is above the limit (unless a
+    credit controller released the order).
+    """
+    actor.require_role(Role.SALES, action="shipping sales orders")
+    order = _lock_order(session, actor, order_id)
+    if order.status not in OPEN_ORDER_STATUSES:
+        hint = " (blocked by credit control: ask a credit controller to release it)" \
+            if order.status == SalesOrderStatus.BLOCKED else ""
+        raise OrderStatusConflict(f"sales order {order.id} is {order.status.value}; only confirmed orders ship{hint}",
+                                  order_status=order.status.value)
+    by_id = {line.id: line for line in order.lines}
+    if len({request.order_line_id for request in lines}) != len(lines):
+        raise ValidationFailed.for_field("lines", "an order line appears more than once")
+    items: list[tuple[SalesOrderLine, ShipmentLineRequest, Decimal, Decimal]] = []
+    for index, request in enumerate(lines):
+        line = by_id.get(request.order_line_id)
+        if line is None:
+            raise ValidationFailed(f"order line {request.order_line_id} is not a line of sales order {order.id}",
+                                   errors=[{"pointer": f"/lines/{index}/order_line_id", "detail": "not a line of this order"}])
+        still_open = line.quantity - line.shipped_quantity
+        if request.quantity > still_open:
+            raise OverShipment(f"line {line.line_no} has {still_open} still to ship; {request.quantity} requested",
+                               open_quantity=str(still_open))
+        orders_change = open_line_value(line.quantity, line.shipped_quantity + request.quantity, line.unit_price) \
+            - open_line_value(line.quantity, line.shipped_quantity, line.unit_price)
+        items.append((line, request, round_money(request.quantity * line.unit_price), orders_change))
+    invoiced = sum((amount for _, _, amount, _ in items), ZERO)
+    orders_change = sum((change for _, _, _, change in items), ZERO)
+
+    lock_open_period(session, order.company_id, posting_date)
+    position = lock_exposure(session, order.customer_id)
+    customer = _customer(session, order.customer_id)
+    decision = decide(position, invoiced + orders_change, policy, customer_blocked=customer.blocked,
+                      released=order.credit_released)
+    if decision.blocked:
+        raise decision.refusal(order_id=order.id)
+
+    invoice_items: list[InvoiceItem] = []
+    for line, request, amount, _ in items:
+        document_id = inventory.ship_goods(
+            session, actor, warehouse_id=line.warehouse_id, material_id=line.material_id,
+            quantity=request.quantity, posting_date=posting_date, customer_id=order.customer_id,
+            reference=f"SO-{order.id}", batch_id=request.batch_id,
+        )
+        line.shipped_quantity += request.quantity
+        invoice_items.append(InvoiceItem(amount, line.material_id, line.id, document_id, request.quantity,
+                                         line.unit_price))
+    invoice = raise_invoice(session, position, company_id=order.company_id, invoice_date=posting_date,
+                            payment_terms_days=customer.payment_terms_days, items=invoice_items,
+                            user_id=actor.user_id, order_id=order.id)
+    done = all(line.shipped_quantity == line.quantity for line in order.lines)
+    order.move_to(SalesOrderStatus.SHIPPED if done else SalesOrderStatus.PARTIALLY_SHIPPED)
+    move_exposure(position, orders=orders_change)
+    session.flush()
+    return ShipmentResult(invoice, order.status, decision)
+
+
+def raise_invoice(
+    session: Session,
+    position: CustomerExposure,
+    *,
+    company_id: int,
+    invoice_date: dt.date,
+    payment_terms_days: int,
+    items: Sequence[InvoiceItem],
+    user_id: int,
+    order_id: int | None = None,
+) -> Invoice:
+    """Post a receivable: the invoice and its lines, the journal (Dr receivables for the
+    customer, Cr revenue by material), and the customer's open invoices in ``position``
+    (its exposure row, locked by the caller). The financial half of a shipment; also how
+    receivables without an order (history, opening balances) enter."""
+    lock_open_period(session, company_id, invoice_date)
+    total = sum((item.amount for item in items), ZERO)
+    invoice = Invoice(
+        company_id=company_id, customer_id=position.customer_id, order_id=order_id, invoice_date=invoice_date,
+        due_date=invoice_date + dt.timedelta(days=payment_terms_days), amount=total, open_amount=total,
+        status=InvoiceStatus.OPEN, created_by=user_id,
+        lines=[InvoiceLine(order_line_id=i.order_line_id, stock_document_id=i.stock_document_id,
+                           material_id=i.material_id, quantity=i.quantity, unit_price=i.unit_price, amount=i.amount)
+               for i in items],
+    )
+    session.add(invoice)
+    session.flush()
+    revenue: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
+    for item in items:
+        revenue[item.material_id] += item.amount
+    post_entry(
+        session, company_id=company_id, entry_date=invoice_date, source_type="invoice", source_id=invoice.id,
+        memo=f"invoice {invoice.id}" + (f", sales order {order_id}" if order_id else ""), user_id=user_id,
+        lines=[Line(accounts.RECEIVABLES, total, customer_id=position.customer_id),
+               *(Line(accounts.REVENUE, -amount, material_id=material) for material, amount in revenue.items())],
+    )
+    move_exposure(position, invoices=total)
+    return invoice
+
+
+# --- payments ------------------------------------------------------------------------------
+
+def _open_invoices_for_update(
+    session: Session, *, company_id: int, customer_id: int, applied_on: dt.date, invoice_ids: Sequence[int] | None
+) -> list[Invoice]:
+    """The invoices a payment settles, locked: the named ones in the given order, or the
+    customer's open invoices in the company, oldest due first."""
+    query = select(Invoice).with_for_update().execution_options(populate_existing=True)
+    if invoice_ids is None:
+        return list(session.scalars(query.where(
+            Invoice.company_id == company_id, Invoice.customer_id == customer_id, Invoice.open_amount > 0,
+            Invoice.invoice_date <= applied_on,
+        ).order_by(Invoice.due_date, Invoice.id)))
+    if len(set(invoice_ids)) != len(invoice_ids):
+        raise ValidationFailed.for_field("invoice_ids", "an invoice appears more than once")
+    found = {invoice.id: invoice for invoice in session.scalars(query.where(Invoice.id.in_(invoice_ids)))}
+    named: list[Invoice] = []
+    for index, invoice_id in enumerate(invoice_ids):
+        invoice = found.get(invoice_id)
+        why = None
+        if invoice is None or invoice.company_id != company_id or invoice.customer_id != customer_id:
+            why = "is not an invoice of this customer in this company"
+        elif invoice.open_amount == 0:
+            why = "is paid already"
+        elif invoice.invoice_date > applied_on:
+            why = f"is dated {invoice.invoice_date}, after the payment"
+        if why is not None:
+            raise InvoiceNotApplicable(f"invoice {invoice_id} {why}",
+                                       errors=[{"pointer": f"/invoice_ids/{index}", "detail": why}])
+        named.append(invoice)
+    return named
+
+
+def _apply(
+    session: Session, actor: Actor, payment: Payment, invoices: Sequence[Invoice], applied_on: dt.date
+) -> Decimal:
+    """Settle ``invoices`` in order from the payment's unapplied amount; returns what was applied."""
+    applied = ZERO
+    for invoice in invoices:
+        if payment.unapplied_amount == 0:
+            break
+        amount = min(payment.unapplied_amount, invoice.open_amount)
+        invoice.open_amount -= amount
+        invoice.status = InvoiceStatus.PAID if invoice.open_amount == 0 else InvoiceStatus.PARTIALLY_PAID
+        payment.unapplied_amount -= amount
+        applied += amount
+        session.add(PaymentApplication(
+            payment_id=payment.id, invoice_id=invoice.id, amount=amount, applied_on=applied_on,
+            days_late=(applied_on - invoice.due_date).days, applied_by=actor.user_id,
+        ))
+    return applied
+
+
+def record_payment(
+    session: Session,
+    actor: Actor,
+    *,
+    company_id: int,
+    customer_id: int,
+    payment_date: dt.date,
+    amount: Decimal,
+    invoice_ids: Sequence[int] | None = None,
+    bank_reference: str | None = None,
+) -> Payment:
+    """Book money received from a customer and settle its open invoices in the company,
+    oldest due first (or the named invoices, in order). What is left stays as unapplied
+    credit for later. Journal: Dr bank; Cr receivables (applied) and Cr customer advances
+    (unapplied), both for the customer."""
+    actor.require_role(*PAYMENT_ROLES, action="recording customer payments")
+    actor.require_company(company_id)
+    if session.get(Company, company_id) is None:
+        raise ValidationFailed.for_field("company_id", f"no company with id {company_id}")
+    _customer(session, customer_id, field="customer_id")
+    lock_open_period(session, company_id, payment_date)
+    position = lock_exposure(session, customer_id)
+    invoices = _open_invoices_for_update(session, company_id=company_id, customer_id=customer_id,
+                                         applied_on=payment_date, invoice_ids=invoice_ids)
+    payment = Payment(company_id=company_id, customer_id=customer_id, payment_date=payment_date, amount=amount,
+                      unapplied_amount=amount, bank_reference=bank_reference, created_by=actor.user_id)
+    session.add(payment)
+    session.flush()
+    applied = _apply(session, actor, payment, invoices, payment_date)
+    post_entry(
+        session, company_id=company_id, entry_date=payment_date, source_type="payment", source_id=payment.id,
+        memo=f"payment {payment.id}" + (f" ({bank_reference})" if bank_reference else ""), user_id=actor.user_id,
+        lines=[Line(accounts.BANK, amount), Line(accounts.RECEIVABLES, -applied, customer_id=customer_id),
+               Line(accounts.CUSTOMER_ADVANCES, -(amount - applied), customer_id=customer_id)],
+    )
+    move_exposure(position, invoices=-applied, unapplied=amount - applied)
+    session.flush()
+    return payment
+
+
+def apply_credit(
+    session: Session,
+    actor: Actor,
+    payment_id: int,
+    *,
+    applied_on: dt.date,
+    invoice_ids: Sequence[int] | None = None,
+) -> Payment:
+    """Apply a payment's unapplied credit to the customer's open invoices in the company
+    (oldest due first, or the named ones). Journal: Dr customer advances / Cr receivables."""
+    actor.require_role(*PAYMENT_ROLES, action="applying customer credit")
+    payment = session.scalars(
+        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if payment is None:
+        raise NotFound(f"payment {payment_id} not found")
+    visible_or_404(actor, payment.company_id, "payment", payment_id)
+    if payment.unapplied_amount == 0:
+        raise NoUnappliedCredit(f"payment {payment.id} is fully applied")
+    if applied_on < payment.payment_date:
+        raise ValidationFailed.for_field("applied_on", f"before the payment's date {payment.payment_date}")
+    lock_open_period(session, payment.company_id, applied_on)
+    position = lock_exposure(session, payment.customer_id)
+    invoices = _open_invoices_for_update(session, company_id=payment.company_id, customer_id=payment.customer_id,
+                                         applied_on=applied_on, invoice_ids=invoice_ids)
+    applied = _apply(session, actor, payment, invoices, applied_on)
+    if applied == 0:
+        raise NoOpenInvoices(f"customer {payment.customer_id} has no open invoice in company {payment.company_id} "
+                             f"dated on or before {applied_on}")
+    post_entry(
+        session, company_id=payment.company_id, entry_date=applied_on, source_type="credit_application",
+        source_id=payment.id, memo=f"unapplied credit of payment {payment.id} applied", user_id=actor.user_id,
+        lines=[Line(accounts.CUSTOMER_ADVANCES, applied, customer_id=payment.customer_id),
+               Line(accounts.RECEIVABLES, -applied, customer_id=payment.customer_id)],
+    )
+    move_exposure(position, invoices=-applied, unapplied=-applied)
+    session.flush()
+    return payment
+
+
+# --- credit control ------------------------------------------------------------------------
+
+def check_credit(
+    session: Session, actor: Actor, *, customer_id: int, amount: Decimal, policy: CreditPolicy, lock: bool = False
+) -> CreditDecision:
+    """Would an action adding ``amount`` to the customer's exposure pass the credit check now?
+
+    ``lock`` takes the customer's row FOR UPDATE, as a posting does before it decides."""
+    actor.require_role(*POSITION_ROLES, action="reading customers' credit positions")
+    position = lock_exposure(session, customer_id) if lock else read_exposure(session, customer_id)
+    return decide(position, amount, policy, customer_blocked=_customer(session, customer_id).blocked)
+
+
+@dataclass
+class CreditPosition:
+    customer: Customer
+    position: CustomerExposure
+    check: CreditDecision
+
+
+def credit_position(
+    session: Session, actor: Actor, customer_id: int, *, policy: CreditPolicy, amount: Decimal = ZERO
+) -> CreditPosition:
+    """A customer's group-wide exposure, limit and hold, and whether an action adding
+    ``amount`` would pass the credit check now."""
+    check = check_credit(session, actor, customer_id=customer_id, amount=amount, policy=policy)
+    return CreditPosition(_customer(session, customer_id), read_exposure(session, customer_id), check)
+
+
+def set_credit_hold(session: Session, actor: Actor, customer_id: int, *, on_hold: bool, reason: str) -> CustomerExposure:
+    """Put a customer on credit hold (every confirmation and shipment is blocked) or lift it."""
+    actor.require_role(Role.CREDIT_CONTROLLER, action="changing credit holds")
+    if not reason.strip():
+        raise ValidationFailed.for_field("reason", "say why")
+    position = lock_exposure(session, customer_id)
+    position.on_hold = on_hold
+    position.hold_reason = reason
+    position.hold_changed_by = actor.user_id
+    position.hold_changed_at = utcnow()
+    session.flush()
+    return position
+
+
+def release_order(
+    session: Session, actor: Actor, order_id: int, *, reason: str, policy: CreditPolicy
+) -> CreditRelease:
+    """A credit controller lets a blocked order through, with a reason, recorded.
+
+    An order blocked at confirmation is confirmed (its value joins the exposure, above the
+    limit if need be). A confirmed order whose customer is over the limit may ship. Either
+    way the order's later shipments are not checked against the limit again. A customer on
+    credit hold is not released order by order: lift the hold first.
+    """
+    actor.require_role(Role.CREDIT_CONTROLLER, action="releasing blocked orders")
+    if not reason.strip():
+        raise ValidationFailed.for_field("reason", "a release needs a reason")
+    order = _lock_order(session, actor, order_id)
+    position = lock_exposure(session, order.customer_id)
+    if position.on_hold or _customer(session, order.customer_id).blocked:
+        raise CustomerOnCreditHold(
+            f"customer {order.customer_id} is on credit hold ({position.hold_reason or 'blocked in the master'}); "
+            "lift the hold before releasing its orders"
+        )
+    limit = policy.limit_of(position.credit_limit)
+    if order.status == SalesOrderStatus.BLOCKED:
+        stage, rule = "confirmation", order.credit_block_rule or LIMIT_RULE
+        _confirm(order, position, open_order_value(order.lines), actor)
+    elif order.status in OPEN_ORDER_STATUSES and not order.credit_released and position.exposure > limit:
+        stage, rule = "shipment", LIMIT_RULE
+    else:
+        raise OrderNotBlocked(f"sales order {order.id} is {order.status.value} and not held by credit control")
+    order.credit_released = True
+    release = CreditRelease(order_id=order.id, stage=stage, rule=rule, exposure=position.exposure,
+                            credit_limit=limit, reason=reason, released_by=actor.user_id)
+    session.add(release)
+    session.flush()
+    return release
+

@@ -1,0 +1,107 @@
+"""The credit rules without a database: the check, the limit model, the order life cycle."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from erp.credit.errors import OrderStatusConflict
+from erp.credit.exposure import CreditOutcome, CreditPolicy, decide
+from erp.credit.limits import CustomerHistory, round_to_step, suggest_limit
+from erp.credit.models import CustomerExposure, SalesOrder, SalesOrderStatus
+
+POLICY = CreditPolicy(warning_share=D("0.90"), starting_limit=D("100000"))
+
+
+def position(exposure: str, limit: str | None = "10000.00", on_hold: bool = False) -> CustomerExposure:
+    return CustomerExposure(customer_id=1, open_invoices=D(exposure), open_orders=D("0"), exposure=D(exposure),
+                            unapplied_credit=D("0"), credit_limit=None if limit is None else D(limit),
+                            on_hold=on_hold, hold_reason="cheque bounced" if on_hold else None)
+
+
+@pytest.mark.parametrize(("amount", "outcome", "rule"), [
+    ("3999.99", CreditOutcome.PASSED, None),  # 8,999.99: below 90 % of 10,000
+    ("4000.00", CreditOutcome.WARNING, "credit-warning-zone"),  # 9,000.00 = 0.90 x 10,000
+    ("5000.00", CreditOutcome.WARNING, "credit-warning-zone"),  # 10,000.00: exactly the limit passes
+    ("5000.01", CreditOutcome.BLOCKED, "credit-limit-exceeded"),  # one cent over
+])
+def test_check_against_a_limit_of_ten_thousand_with_five_thousand_used(amount: str, outcome: CreditOutcome,
+                                                                      rule: str | None) -> None:
+    decision = decide(position("5000.00"), D(amount), POLICY)
+    assert (decision.outcome, decision.rule) == (outcome, rule)
+    assert decision.exposure_after == D("5000.00") + D(amount)
+    assert decision.warning_from == D("9000.00")
+
+
+def test_a_customer_without_an_approved_limit_has_the_starting_limit() -> None:
+    decision = decide(position("0.00", limit=None), D("100000.01"), POLICY)
+    assert decision.blocked and decision.credit_limit == D("100000") and not decision.limit_approved
+
+
+def test_hold_blocks_even_a_released_order_and_an_empty_account() -> None:
+    decision = decide(position("0.00", on_hold=True), D("1.00"), POLICY, released=True)
+    assert decision.blocked and decision.rule == "customer-on-credit-hold"
+    assert "cheque bounced" in decision.detail
+    assert decide(position("0.00"), D("1.00"), POLICY, customer_blocked=True).rule == "customer-on-credit-hold"
+
+
+def test_a_release_lets_an_order_past_the_limit() -> None:
+    decision = decide(position("9000.00"), D("2000.00"), POLICY, released=True)
+    assert decision.outcome == CreditOutcome.WARNING and decision.released
+
+
+def test_limit_model_worked_example_of_the_docs() -> None:
+    # docs/credit.md: 1,200,000 invoiced in 12 months, 60 days' terms; paid 1,000,000 of
+    # which 400,000 early, 400,000 15 days late, 200,000 45 days late; 200,000 open of
+    # which 50,000 overdue.
+    history = CustomerHistory(customer_id=7, payment_terms_days=60, invoiced_12m=D("1200000"),
+                              paid_12m=D("1000000"), paid_days_late=D(400000 * 0 + 400000 * 15 + 200000 * 45),
+                              open_amount=D("200000"), overdue_amount=D("50000"))
+    monthly = D("1200000") / 12  # 100,000
+    days_late = D(400000 * 15 + 200000 * 45) / D("1000000")  # 15
+    factor = (1 - days_late / 120) * (1 - (D("50000") / D("200000")) / 2)  # 0.875 x 0.875 = 0.765625
+    assert factor == D("0.765625")
+    assert monthly * (D(60) / 30 + 1) * factor == D("229687.5")
+    suggestion = suggest_limit(history, D("100000"))
+    assert suggestion.average_monthly_sales == D("100000.00")
+    assert suggestion.average_days_late == D("15.00")
+    assert suggestion.overdue_share == D("0.25")
+    assert suggestion.behaviour_factor == D("0.765625")
+    assert suggestion.suggested_limit == D("230000")
+
+
+def test_no_history_gets_the_starting_limit_and_small_customers_keep_one_step() -> None:
+    assert suggest_limit(CustomerHistory(1, 30), D("100000")).suggested_limit == D("100000")
+    assert not suggest_limit(CustomerHistory(1, 30), D("100000")).has_history
+    assert round_to_step(D("14999.99")) == D("10000")
+    assert round_to_step(D("15000")) == D("20000")  # half-up
+    assert round_to_step(D("2000")) == D("10000")  # never below one step
+
+
+def test_lateness_beyond_sixty_days_and_all_overdue_halve_the_limit_each() -> None:
+    history = CustomerHistory(1, 30, invoiced_12m=D("1200000"), paid_12m=D("100"), paid_days_late=D(100 * 200),
+                              open_amount=D("5000"), overdue_amount=D("5000"))
+    # 100,000 x (30/30 + 1) x 0.5 x 0.5 = 50,000
+    assert suggest_limit(history, D("100000")).suggested_limit == D("50000")
+
+
+@pytest.mark.parametrize(("start", "target", "allowed"), [
+    (SalesOrderStatus.DRAFT, SalesOrderStatus.CONFIRMED, True),
+    (SalesOrderStatus.BLOCKED, SalesOrderStatus.CONFIRMED, True),
+    (SalesOrderStatus.CONFIRMED, SalesOrderStatus.PARTIALLY_SHIPPED, True),
+    (SalesOrderStatus.PARTIALLY_SHIPPED, SalesOrderStatus.CANCELLED, True),
+    (SalesOrderStatus.SHIPPED, SalesOrderStatus.CANCELLED, False),
+    (SalesOrderStatus.CANCELLED, SalesOrderStatus.CONFIRMED, False),
+    (SalesOrderStatus.DRAFT, SalesOrderStatus.SHIPPED, False),
+])
+def test_order_moves_only_along_the_state_table(start: SalesOrderStatus, target: SalesOrderStatus,
+                                                allowed: bool) -> None:
+    order = SalesOrder(id=1, status=start)
+    if allowed:
+        order.move_to(target)
+        assert order.status == target
+    else:
+        with pytest.raises(OrderStatusConflict):
+            order.move_to(target)
+        assert order.status == start
