@@ -135,10 +135,9 @@ def _lock_order(session: Session, actor: Actor, order_id: int) -> SalesOrder:
 
 
 def _check_quantity_unit(quantity: Decimal, material: Material, pointer: str) -> None:
-    decimals = material.unit.decimals
-    if quantity != quantity.quantize(Decimal(1).scaleb(-decimals)):
+    if not material.unit.admits(quantity):
         raise InvalidQuantity(
-            f"material {material.code} is counted in {material.unit.code} with {decimals} decimal places; "
+            f"material {material.code} is counted in {material.unit.code} with {material.unit.decimals} decimal places; "
             f"got {quantity}", errors=[{"pointer": pointer, "detail": "too many decimal places for the unit"}],
         )
 

@@ -144,10 +144,10 @@ def _require_warehouse(actor: Actor, warehouse: Warehouse) -> None:
 def _check_quantity(quantity: Decimal, material: Material, *, allow_negative: bool = False) -> None:
     if quantity == 0 or (quantity < 0 and not allow_negative):
         raise InvalidQuantity(f"quantity must be {'non-zero' if allow_negative else 'positive'}, got {quantity}")
-    decimals = material.unit.decimals
-    if quantity != quantity.quantize(Decimal(1).scaleb(-decimals)):
+    if not material.unit.admits(quantity):
         raise InvalidQuantity(
-            f"material {material.code} is counted in {material.unit.code} with {decimals} decimal places; got {quantity}"
+            f"material {material.code} is counted in {material.unit.code} with {material.unit.decimals} "
+            f"decimal places; got {quantity}"
         )
 
 

@@ -126,6 +126,11 @@ class UnitOfMeasure(Base, Timestamped):
     decimals: Mapped[int] = mapped_column(default=3)
     active: Mapped[bool] = mapped_column(default=True)
 
+    def admits(self, quantity: Decimal) -> bool:
+        """Whether ``quantity`` has no more decimal places than this unit allows
+        (trailing zeros do not count: 2.500 kg is fine in a unit of 1 decimal)."""
+        return quantity == quantity.quantize(Decimal(1).scaleb(-self.decimals))
+
 
 class Material(Base, Timestamped):
     """A material of the group master: what it is, who buys it, how it must be stored."""

@@ -497,8 +497,7 @@ class PricedLine:
 
 
 def _check_precision(quantity: Decimal, unit: UnitOfMeasure, pointer: str) -> None:
-    exponent = quantity.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > unit.decimals:
+    if not unit.admits(quantity):
         raise e.QuantityTooPrecise(
             f"{quantity} {unit.code}: quantities in {unit.code} take at most {unit.decimals} decimals",
             pointer=pointer,
