@@ -91,6 +91,15 @@ def post_entry(
     return entry_id
 
 
+def negated_lines(session: Session, entry_id: int) -> list[Line]:
+    """The lines of an entry with every amount negated (the body of its reversal)."""
+    return [
+        Line(line.account_code, -line.amount, line.material_id, line.customer_id)
+        for line in session.scalars(select(JournalLine).where(JournalLine.entry_id == entry_id)
+                                    .order_by(JournalLine.id))
+    ]
+
+
 def reverse_entry(
     session: Session, entry_id: int, *, entry_date: dt.date, source_type: str, source_id: int | None,
     memo: str, user_id: int | None,
@@ -99,10 +108,8 @@ def reverse_entry(
     header = session.get(JournalEntry, entry_id)
     if header is None:
         raise LookupError(f"journal entry {entry_id} does not exist")
-    original = session.scalars(select(JournalLine).where(JournalLine.entry_id == entry_id)).all()
     return post_entry(
         session,
         company_id=header.company_id, entry_date=entry_date, source_type=source_type, source_id=source_id,
-        memo=memo, user_id=user_id, reverses_entry_id=entry_id,
-        lines=[Line(l.account_code, -l.amount, l.material_id, l.customer_id) for l in original],
+        memo=memo, user_id=user_id, reverses_entry_id=entry_id, lines=negated_lines(session, entry_id),
     )

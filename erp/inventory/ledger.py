@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, union_all, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from erp.db import dialect_insert, utcnow
+from erp.costing.journal import Line, balanced_lines, post_entry
+from erp.costing.models import JournalEntry, JournalLine
+from erp.db import dialect_insert, is_postgres, utcnow
 from erp.inventory.models import (
     NO_BATCH,
     Batch,
@@ -82,6 +85,9 @@ _DOCUMENTS = StockDocument.__table__
 _MOVEMENTS = StockMovement.__table__
 _BALANCES = StockBalance.__table__
 _BATCHES = Batch.__table__
+_ENTRIES = JournalEntry.__table__
+_LINES = JournalLine.__table__
+STOCK_DOCUMENT = "stock_document"  # the journal's source_type for entries of stock documents
 _DOCUMENT_FIELDS = ("po_line_id", "supplier_id", "unit_price", "standard_price", "delivery_note", "customer_id",
                     "reference", "destination", "cost_center", "reason", "reverses_document_id",
                     "source_document_id")
@@ -177,6 +183,142 @@ def post_movements(
             "company_id": company_id, "warehouse_id": m.warehouse_id, "material_id": m.material_id,
             "batch_id": m.batch_id, "status": m.status, "quantity": m.quantity, "value": m.value,
         })
+
+
+def post_document(
+    session: Session,
+    *,
+    doc_type: MovementType,
+    company_id: int,
+    posting_date: dt.date,
+    period: str,
+    user_id: int,
+    movements: Sequence[Movement],
+    journal: Sequence[Line] = (),
+    memo: str = "",
+    reverses_entry_id: int | None = None,
+    **document_fields: Any,
+) -> int:
+    """Post a stock document whole: its header, its ledger rows, the balances they change and
+    its journal entry (which must balance); returns the document's id.
+
+    On PostgreSQL this is one statement (data-modifying CTEs), because on a server every
+    round trip costs; on SQLite, which runs in-process, the same rows are written one
+    statement after another. Either way it runs inside the caller's transaction.
+    """
+    lines = balanced_lines(journal)
+    unknown = set(document_fields) - set(_DOCUMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown stock document fields {sorted(unknown)}")
+    if not is_postgres(session):
+        document_id = create_document(session, doc_type=doc_type, company_id=company_id, posting_date=posting_date,
+                                      period=period, user_id=user_id, **document_fields)
+        post_movements(session, document_id=document_id, company_id=company_id, posting_date=posting_date,
+                       period=period, user_id=user_id, movements=movements)
+        if lines:
+            post_entry(session, company_id=company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
+                       source_id=document_id, memo=memo, lines=lines, user_id=user_id,
+                       reverses_entry_id=reverses_entry_id)
+        return document_id
+    now = utcnow()
+    params: dict[str, Any] = {f"d_{name}": document_fields.get(name) for name in _DOCUMENT_FIELDS}
+    params.update(d_doc_type=doc_type, d_company_id=company_id, d_posting_date=posting_date, d_period=period,
+                  d_created_by=user_id, d_created_at=now)
+    for i, m in enumerate(movements):
+        params.update({
+            f"m{i}_movement_type": m.movement_type, f"m{i}_close_class": m.close_class,
+            f"m{i}_company_id": company_id, f"m{i}_warehouse_id": m.warehouse_id, f"m{i}_material_id": m.material_id,
+            f"m{i}_batch_id": m.batch_id, f"m{i}_status": m.status, f"m{i}_quantity": m.quantity,
+            f"m{i}_value": m.value, f"m{i}_variance": m.variance, f"m{i}_offset_account": m.offset_account,
+            f"m{i}_posting_date": posting_date, f"m{i}_period": period, f"m{i}_created_by": user_id,
+            f"m{i}_created_at": now,
+        })
+    if lines:
+        params.update(e_company_id=company_id, e_entry_date=posting_date, e_period=period,
+                      e_source_type=STOCK_DOCUMENT, e_memo=memo[:300], e_reverses_entry_id=reverses_entry_id,
+                      e_created_by=user_id, e_created_at=now)
+        for j, line in enumerate(lines):
+            params.update({f"l{j}_company_id": company_id, f"l{j}_period": period, f"l{j}_account_code": line.account,
+                           f"l{j}_amount": line.amount, f"l{j}_material_id": line.material_id,
+                           f"l{j}_customer_id": line.customer_id})
+    outflows = tuple(m.quantity < 0 for m in movements)
+    row = session.connection().execute(_one_statement(outflows, len(lines)), params).one()
+    if any(taken != 1 for taken in row[1:]):
+        raise LookupError(f"a movement out of stock found no balance to take from: {movements}")
+    return row[0]  # type: ignore[no-any-return]
+
+
+_ONE_STATEMENT: dict[tuple[tuple[bool, ...], int], Any] = {}
+
+
+def _one_statement(outflows: tuple[bool, ...], line_count: int) -> Any:
+    """The PostgreSQL statement that writes a document of this shape (which movements take
+    stock out, how many journal lines), built once per shape with named parameters."""
+    key = (outflows, line_count)
+    if key in _ONE_STATEMENT:
+        return _ONE_STATEMENT[key]
+
+    def param(prefix: str, table: Any, name: str) -> Any:
+        return bindparam(f"{prefix}_{name}", type_=table.c[name].type)
+
+    document_columns = [c.name for c in _DOCUMENTS.c if c.name != "id"]
+    doc = (
+        postgresql.insert(_DOCUMENTS)
+        .values({name: param("d", _DOCUMENTS, name) for name in document_columns})
+        .returning(_DOCUMENTS.c.id)
+        .cte("doc")
+    )
+    movement_columns = [c.name for c in _MOVEMENTS.c if c.name not in ("id", "document_id")]
+    rows = [select(doc.c.id, *(param(f"m{i}", _MOVEMENTS, name) for name in movement_columns))
+            for i in range(len(outflows))]
+    ctes: list[Any] = [
+        insert(_MOVEMENTS).from_select(["document_id", *movement_columns],
+                                       rows[0] if len(rows) == 1 else union_all(*rows)).cte("ledger")
+    ]
+    taken: list[Any] = []
+    for i, out in enumerate(outflows):
+        if out:
+            # taken from a balance the caller has locked (see post_movements for why not an upsert)
+            cte = (
+                update(_BALANCES)
+                .where(*(_BALANCES.c[k] == param(f"m{i}", _MOVEMENTS, k)
+                         for k in ("warehouse_id", "material_id", "batch_id", "status")))
+                .values(quantity=to_quantity(_BALANCES.c.quantity + param(f"m{i}", _MOVEMENTS, "quantity")),
+                        value=to_money(_BALANCES.c.value + param(f"m{i}", _MOVEMENTS, "value")))
+                .returning(_BALANCES.c.id)
+                .cte(f"taken{i}")
+            )
+            taken.append(cte)
+        else:
+            upsert = postgresql.insert(_BALANCES).values({
+                k: param(f"m{i}", _MOVEMENTS, k)
+                for k in ("company_id", "warehouse_id", "material_id", "batch_id", "status", "quantity", "value")
+            })
+            cte = upsert.on_conflict_do_update(
+                index_elements=["warehouse_id", "material_id", "batch_id", "status"],
+                set_={"quantity": to_quantity(_BALANCES.c.quantity + upsert.excluded.quantity),
+                      "value": to_money(_BALANCES.c.value + upsert.excluded.value)},
+            ).cte(f"added{i}")
+        ctes.append(cte)
+    if line_count:
+        entry_columns = ["company_id", "entry_date", "period", "source_type", "memo", "reverses_entry_id",
+                         "created_by", "created_at"]
+        entry = (
+            insert(_ENTRIES)
+            .from_select([*entry_columns, "source_id"],
+                         select(*(param("e", _ENTRIES, name) for name in entry_columns), doc.c.id))
+            .returning(_ENTRIES.c.id)
+            .cte("entry")
+        )
+        line_columns = ["company_id", "period", "account_code", "amount", "material_id", "customer_id"]
+        line_rows = [select(entry.c.id, *(param(f"l{j}", _LINES, name) for name in line_columns))
+                     for j in range(line_count)]
+        ctes += [entry, insert(_LINES).from_select(["entry_id", *line_columns],
+                                                   line_rows[0] if line_count == 1 else union_all(*line_rows))
+                 .cte("lines")]
+    statement = select(doc.c.id, *(select(func.count()).select_from(t).scalar_subquery() for t in taken)).add_cte(*ctes)
+    _ONE_STATEMENT[key] = statement
+    return statement
 
 
 def _held_stock_query() -> Select[Any]:

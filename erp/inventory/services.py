@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.costing.journal import Line, post_entry, reverse_entry
+from erp.costing.journal import Line, negated_lines
 from erp.costing.models import JournalEntry
 from erp.costing.periods import lock_open_period
 from erp.costing.standards import price_for_posting, standard_price
@@ -45,10 +45,10 @@ from erp.inventory.errors import (
 from erp.inventory.ledger import (
     HeldStock,
     Movement,
-    create_document,
+    STOCK_DOCUMENT,
     find_or_create_batch,
     lock_balances,
-    post_movements,
+    post_document,
     value_taken,
 )
 from erp.inventory.models import (
@@ -67,7 +67,6 @@ from erp.purchasing.models import RECEIVABLE_STATUSES
 
 HUNDRED = Decimal("100")
 QUANTITY_STEP = Decimal("0.0001")
-STOCK_DOCUMENT = "stock_document"
 ADJUSTING_ROLES = (Role.COST_ACCOUNTANT, Role.QUALITY)
 
 
@@ -261,22 +260,15 @@ def receive_goods(
     contract_value = round_money(request.quantity * line.unit_price)
     variance = contract_value - standard_value
     status = StockStatus.QUARANTINE if material.inspection_required else StockStatus.UNRESTRICTED
-    document_id = create_document(
+    document_id = post_document(
         session, doc_type=MovementType.RECEIPT, company_id=company_id, posting_date=request.posting_date,
         period=period, user_id=actor.user_id, po_line_id=line.line_id, supplier_id=line.supplier_id,
         unit_price=line.unit_price, standard_price=price, delivery_note=request.delivery_note,
         reference=line.order_number,
-    )
-    post_movements(
-        session, document_id=document_id, company_id=company_id, posting_date=request.posting_date,
-        period=period, user_id=actor.user_id,
         movements=[Movement(MovementType.RECEIPT, CloseClass.RECEIPT, warehouse.id, material.id, batch_id,
                             status, request.quantity, standard_value, variance)],
-    )
-    post_entry(
-        session, company_id=company_id, entry_date=request.posting_date, source_type=STOCK_DOCUMENT,
-        source_id=document_id, memo=f"goods receipt {line.order_number}", user_id=actor.user_id,
-        lines=[
+        memo=f"goods receipt {line.order_number}",
+        journal=[
             Line(_inventory_account(material), standard_value, material.id),
             Line(accounts.MATERIAL_COST_VARIANCE, variance, material.id),
             Line(accounts.GOODS_RECEIVED_NOT_INVOICED, -contract_value),
@@ -318,27 +310,20 @@ def _reverse_exactly(
 ) -> int:
     """Post the exact negation of ``original``'s movements (from the given statuses) and journal."""
     period = lock_open_period(session, original.company_id, posting_date)
-    document_id = create_document(
+    entry_id = _journal_entry_of(session, original.id)
+    return post_document(
         session, doc_type=doc_type, company_id=original.company_id, posting_date=posting_date, period=period,
         user_id=actor.user_id, reverses_document_id=original.id, po_line_id=original.po_line_id,
         supplier_id=original.supplier_id, customer_id=original.customer_id, reference=original.reference,
         reason=reason,
-    )
-    post_movements(
-        session, document_id=document_id, company_id=original.company_id, posting_date=posting_date,
-        period=period, user_id=actor.user_id,
         movements=[
             Movement(doc_type, m.close_class, m.warehouse_id, m.material_id, m.batch_id, status, -m.quantity,
                      -m.value, -m.variance, m.offset_account)
             for m, status in pieces
         ],
+        journal=negated_lines(session, entry_id) if entry_id is not None else (),
+        reverses_entry_id=entry_id, memo=f"reversal of stock document {original.id}: {reason}",
     )
-    entry_id = _journal_entry_of(session, original.id)
-    if entry_id is not None:
-        reverse_entry(session, entry_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
-                      source_id=document_id, memo=f"reversal of stock document {original.id}: {reason}",
-                      user_id=actor.user_id)
-    return document_id
 
 
 def reverse_receipt(
@@ -407,23 +392,15 @@ def _send_back(
     ((_, taken, value),) = _take([held], quantity, receipt.standard_price)
     contract_value = round_money(taken * receipt.unit_price)
     variance = contract_value - value
-    document_id = create_document(
+    document_id = post_document(
         session, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date, period=period,
         user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
         unit_price=receipt.unit_price, standard_price=receipt.standard_price, reference=receipt.reference,
         reason=reason, **document_fields,
-    )
-    post_movements(
-        session, document_id=document_id, company_id=receipt.company_id, posting_date=posting_date,
-        period=period, user_id=actor.user_id,
         movements=[Movement(doc_type, CloseClass.RECEIPT, held.warehouse_id, held.material_id, held.batch_id,
                             held.status, -taken, -value, -variance)],
-    )
-    post_entry(
-        session, company_id=receipt.company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
-        source_id=document_id, memo=f"{doc_type.value.replace('_', ' ')} of receipt {receipt.id}: {reason}",
-        user_id=actor.user_id,
-        lines=[
+        memo=f"{doc_type.value.replace('_', ' ')} of receipt {receipt.id}: {reason}",
+        journal=[
             Line(accounts.GOODS_RECEIVED_NOT_INVOICED, contract_value),
             Line(_inventory_account(material), -value, material.id),
             Line(accounts.MATERIAL_COST_VARIANCE, -variance, material.id),
@@ -470,19 +447,17 @@ def decide_quarantine(
     pieces = _take(held, wanted, price)
     target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
     doc_type = MovementType.QUALITY_RELEASE if decision == QualityDecision.RELEASE else MovementType.QUALITY_REJECT
-    document_id = create_document(
-        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
-        user_id=actor.user_id, reason=reason,
-    )
     movements: list[Movement] = []
     for balance, taken, value in pieces:
         movements.append(Movement(doc_type, CloseClass.INTERNAL, warehouse.id, material.id, balance.batch_id,
                                   StockStatus.QUARANTINE, -taken, -value))
         movements.append(Movement(doc_type, CloseClass.INTERNAL, warehouse.id, material.id, balance.batch_id,
                                   target, taken, value))
-    post_movements(session, document_id=document_id, company_id=warehouse.company_id, posting_date=posting_date,
-                   period=period, user_id=actor.user_id, movements=movements)
-    return document_id
+    # value stays on the same inventory account: no journal entry
+    return post_document(
+        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
+        user_id=actor.user_id, reason=reason, movements=movements,
+    )
 
 
 def return_to_supplier(
@@ -555,26 +530,18 @@ def _take_out(
     if batch_id is not None and held and not usable:
         raise BatchExpired(f"batch {held[0].batch_number} expired on {held[0].expiry_date}")
     pieces = _take(usable, quantity, price)
-    document_id = create_document(
+    total = sum((value for _, _, value in pieces), Decimal("0"))
+    return post_document(
         session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
         user_id=actor.user_id, **document_fields,
-    )
-    post_movements(
-        session, document_id=document_id, company_id=warehouse.company_id, posting_date=posting_date,
-        period=period, user_id=actor.user_id,
         movements=[
             Movement(doc_type, CloseClass.CONSUMPTION, warehouse.id, material.id, balance.batch_id,
                      StockStatus.UNRESTRICTED, -taken, -value, offset_account=offset_account)
             for balance, taken, value in pieces
         ],
+        memo=memo,
+        journal=[Line(offset_account, total, material.id), Line(_inventory_account(material), -total, material.id)],
     )
-    total = sum((value for _, _, value in pieces), Decimal("0"))
-    post_entry(
-        session, company_id=warehouse.company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
-        source_id=document_id, memo=memo, user_id=actor.user_id,
-        lines=[Line(offset_account, total, material.id), Line(_inventory_account(material), -total, material.id)],
-    )
-    return document_id
 
 
 def issue_goods(
@@ -678,19 +645,16 @@ def transfer_stock(
     held = lock_balances(session, warehouse_id=source.id, material_id=material.id, status=status,
                          batch_id=batch_id)
     pieces = _take(held, quantity, price)
-    document_id = create_document(
-        session, doc_type=MovementType.TRANSFER, company_id=source.company_id, posting_date=posting_date,
-        period=period, user_id=actor.user_id, reference=reference,
-    )
     movements: list[Movement] = []
     for balance, taken, value in pieces:
         movements.append(Movement(MovementType.TRANSFER, CloseClass.INTERNAL, source.id, material.id,
                                   balance.batch_id, status, -taken, -value))
         movements.append(Movement(MovementType.TRANSFER, CloseClass.INTERNAL, destination.id, material.id,
                                   balance.batch_id, status, taken, value))
-    post_movements(session, document_id=document_id, company_id=source.company_id, posting_date=posting_date,
-                   period=period, user_id=actor.user_id, movements=movements)
-    return document_id
+    return post_document(
+        session, doc_type=MovementType.TRANSFER, company_id=source.company_id, posting_date=posting_date,
+        period=period, user_id=actor.user_id, reference=reference, movements=movements,
+    )
 
 
 def adjust_stock(
@@ -737,20 +701,12 @@ def adjust_stock(
         ((_, _, taken_value),) = _take(held, -quantity, price)
         value = -taken_value
         close_class = CloseClass.CONSUMPTION
-    document_id = create_document(
+    return post_document(
         session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
         user_id=actor.user_id, reason=reason,
-    )
-    post_movements(
-        session, document_id=document_id, company_id=warehouse.company_id, posting_date=posting_date,
-        period=period, user_id=actor.user_id,
         movements=[Movement(doc_type, close_class, warehouse.id, material.id, batch.id, status, quantity, value,
                             offset_account=account)],
+        memo=f"{kind.value} adjustment: {reason}",
+        journal=[Line(_inventory_account(material), value, material.id), Line(account, -value, material.id)],
     )
-    post_entry(
-        session, company_id=warehouse.company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
-        source_id=document_id, memo=f"{kind.value} adjustment: {reason}", user_id=actor.user_id,
-        lines=[Line(_inventory_account(material), value, material.id), Line(account, -value, material.id)],
-    )
-    return document_id
 
