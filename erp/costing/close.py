@@ -58,7 +58,7 @@ from erp.costing.models import (
     PeriodStatus,
     VarianceAllocation,
 )
-from erp.costing.periods import ensure_period
+from erp.costing.periods import ensure_period, latest_closed_period, lock_company_calendar
 from erp.costing.revaluation import revalue_to_standard
 from erp.costing.standards import carry_forward_prices, next_period
 from erp.db import is_postgres, utcnow
@@ -137,11 +137,18 @@ def close_period(session: Session, actor: Actor, *, company_id: int, period: str
     _require_cost_accountant(actor, company_id, "closing a period")
     if session.get(Company, company_id) is None:
         raise NotFound(f"company {company_id} not found")
+    lock_company_calendar(session, company_id)
+    existing = session.get(AccountingPeriod, (company_id, period), with_for_update=True, populate_existing=True)
+    if existing is not None and existing.status == PeriodStatus.CLOSED:
+        return close_result(session, company_id, period)
+    latest = latest_closed_period(session, company_id)
+    if latest is not None and period != next_period(latest):
+        raise EarlierPeriodOpen(
+            f"the books of company {company_id} are closed up to {latest}; close {next_period(latest)} next"
+        )
     ensure_period(session, company_id, period)
     row = session.get(AccountingPeriod, (company_id, period), with_for_update=True, populate_existing=True)
     assert row is not None
-    if row.status == PeriodStatus.CLOSED:
-        return close_result(session, company_id, period)
     earlier_open = session.scalar(
         select(AccountingPeriod.period)
         .where(AccountingPeriod.company_id == company_id, AccountingPeriod.period < period,
@@ -398,6 +405,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
         from erp.errors import ValidationFailed
 
         raise ValidationFailed.for_field("reason", "reopening a period needs a reason")
+    lock_company_calendar(session, company_id)
     row = session.get(AccountingPeriod, (company_id, period), with_for_update=True, populate_existing=True)
     if row is None or row.status != PeriodStatus.CLOSED:
         raise PeriodNotClosed(f"period {period} of company {company_id} is not closed")

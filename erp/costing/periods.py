@@ -1,8 +1,14 @@
 """Accounting periods: no posting may land in a closed one.
 
+A company's books close month by month, in order: every period up to the latest closed
+one is closed, and no posting, price or period may appear at or before it.
+
 Every posting takes a KEY SHARE lock on its company's period row; the close takes FOR
 UPDATE on the same row. A posting and the close of its period therefore never overlap:
-a posting that waited for a close sees the period closed and is refused.
+a posting that waited for a close sees the period closed and is refused. Creating a
+period row and closing a period both take the company row FOR NO KEY UPDATE (which does
+not block the foreign-key checks of ordinary postings), so a posting cannot open a new
+period behind a close that is committing.
 """
 
 from __future__ import annotations
@@ -10,17 +16,43 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from erp.costing.errors import PeriodClosed
 from erp.costing.models import AccountingPeriod, PeriodStatus
 from erp.db import dialect_insert
+from erp.masterdata.models import Company
 from erp.money import period_of
 
 
+def lock_company_calendar(session: Session, company_id: int) -> None:
+    """Serialise changes to a company's calendar (new periods, closes, reopens)."""
+    session.execute(select(Company.id).where(Company.id == company_id).with_for_update(key_share=True))
+
+
+def latest_closed_period(session: Session, company_id: int) -> str | None:
+    """The company's latest closed period (its books are closed up to there), if any."""
+    return session.scalar(
+        select(func.max(AccountingPeriod.period)).where(
+            AccountingPeriod.company_id == company_id, AccountingPeriod.status == PeriodStatus.CLOSED
+        )
+    )
+
+
+def refuse_if_closed_through(session: Session, company_id: int, period: str) -> None:
+    """Refuse ``period`` when the company's books are closed at or after it."""
+    latest = latest_closed_period(session, company_id)
+    if latest is not None and period <= latest:
+        raise PeriodClosed(
+            f"the books of company {company_id} are closed up to {latest}; nothing can be posted in {period}"
+        )
+
+
 def ensure_period(session: Session, company_id: int, period: str) -> None:
-    """Create the period row (open) if it does not exist yet."""
+    """Create the period row (open) if it does not exist yet; never behind a closed period."""
+    lock_company_calendar(session, company_id)
+    refuse_if_closed_through(session, company_id, period)
     session.execute(
         dialect_insert(session, AccountingPeriod)
         .values(company_id=company_id, period=period, status=PeriodStatus.OPEN)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.costing.errors import NoStandardPrice, PeriodClosed
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
-from erp.costing.periods import lock_period_row
+from erp.costing.periods import lock_period_row, refuse_if_closed_through
 from erp.money import period_of
 from erp.db import UTCDateTime, dialect_insert, utcnow
 from erp.errors import Conflict, ValidationFailed
@@ -109,6 +109,7 @@ def set_standard_prices(
     unknown = sorted(set(material_ids) - known)
     if unknown:
         raise ValidationFailed.for_field("prices", f"unknown materials {unknown}")
+    refuse_if_closed_through(session, company_id, period)
     period_row = session.get(AccountingPeriod, (company_id, period), with_for_update=True)
     if period_row is not None and period_row.status == PeriodStatus.CLOSED:
         raise PeriodClosed(f"period {period} of company {company_id} is closed")

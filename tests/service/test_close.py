@@ -386,3 +386,31 @@ def test_other_companies_cost_accountants_cannot_close(books: Books, session_fac
     outsider = Actor(99, "cost_b", Role.COST_ACCOUNTANT, False, frozenset({world.companies["B"]}))
     with session_factory() as session, pytest.raises(Forbidden), session.begin():
         closing.close_period(session, outsider, company_id=books.company, period=NOV)
+
+
+# --- the calendar: books close month by month, in order ---------------------------------------
+
+def test_nothing_can_be_posted_behind_the_latest_closed_period(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.close()
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-10")
+    # October was never posted to, but the books are closed up to November
+    with pytest.raises(PeriodClosed) as info:
+        books.receive("1", "10.00", batch="R2", on=dt.date(2026, 10, 15))
+    assert "closed up to 2026-11" in info.value.detail
+    with session_factory() as session, pytest.raises(PeriodClosed), session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period="2026-09",
+                            prices=[PriceChange(books.material_id, D("11.00"))])
+
+
+def test_periods_close_in_order(books: Books) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.close()
+    with pytest.raises(closing.EarlierPeriodOpen) as info:
+        books.close("2027-01")
+    assert "close 2026-12 next" in info.value.detail
+    with pytest.raises(closing.EarlierPeriodOpen):
+        books.close("0001-01")
+    assert books.close(DEC).status == "closed"
