@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, union_all, update
+from sqlalchemy import Select, bindparam, case, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -66,6 +66,7 @@ class HeldStock:
     quantity: Decimal
     value: Decimal
     expiry_date: dt.date | None
+    last_posting_date: dt.date | None
 
 
 def to_quantity(expression: Any) -> Any:
@@ -79,6 +80,37 @@ def to_quantity(expression: Any) -> Any:
 def to_money(expression: Any) -> Any:
     """A balance value kept to the cent (see ``to_quantity``)."""
     return func.round(expression, 2)
+
+
+def later_date(current: Any, new: Any) -> Any:
+    """The later of a stored date (possibly NULL) and a new one, in portable SQL."""
+    return case((current.is_(None), new), (current > new, current), else_=new)
+
+
+def available_on(session: Session, held: HeldStock, day: dt.date) -> Decimal:
+    """What a backdated outflow dated ``day`` may take from a balance: the least the
+    balance holds at the end of ``day`` or of any later day with movements (taking more
+    would make the stock negative on some date, and with it a closed or future period's
+    figures). The caller holds the balance row's lock, so the ledger cannot change under it."""
+    if held.last_posting_date is None or held.last_posting_date <= day:
+        return held.quantity
+    m = StockMovement
+    daily = (
+        select(m.posting_date, func.sum(m.quantity).label("quantity"))
+        .where(m.warehouse_id == held.warehouse_id, m.material_id == held.material_id, m.batch_id == held.batch_id,
+               m.status == held.status)
+        .group_by(m.posting_date)
+        .subquery()
+    )
+    running = select(
+        daily.c.posting_date, func.sum(daily.c.quantity).over(order_by=daily.c.posting_date).label("balance")
+    ).subquery()
+    lowest = session.scalar(
+        select(func.min(case((running.c.posting_date >= day, running.c.balance))))
+    )
+    on_day = session.scalar(select(func.coalesce(func.sum(daily.c.quantity), 0)).where(daily.c.posting_date <= day))
+    candidates = [Decimal(on_day)] + ([Decimal(lowest)] if lowest is not None else [])
+    return max(min(candidates), Decimal("0"))
 
 
 _DOCUMENTS = StockDocument.__table__
@@ -100,7 +132,9 @@ _TAKE_FROM_BALANCE = (
     .where(_BALANCES.c.warehouse_id == bindparam("b_warehouse"), _BALANCES.c.material_id == bindparam("b_material"),
            _BALANCES.c.batch_id == bindparam("b_batch"), _BALANCES.c.status == bindparam("b_status"))
     .values(quantity=to_quantity(_BALANCES.c.quantity + bindparam("b_quantity", type_=_BALANCES.c.quantity.type)),
-            value=to_money(_BALANCES.c.value + bindparam("b_value", type_=_BALANCES.c.value.type)))
+            value=to_money(_BALANCES.c.value + bindparam("b_value", type_=_BALANCES.c.value.type)),
+            last_posting_date=later_date(_BALANCES.c.last_posting_date,
+                                         bindparam("b_date", type_=_BALANCES.c.last_posting_date.type)))
 )
 _ADD_TO_BALANCE: dict[str, Any] = {}  # per dialect: INSERT ... ON CONFLICT DO UPDATE
 
@@ -112,7 +146,8 @@ def _add_to_balance(session: Session) -> Any:
         _ADD_TO_BALANCE[dialect] = upsert.on_conflict_do_update(
             index_elements=["warehouse_id", "material_id", "batch_id", "status"],
             set_={"quantity": to_quantity(_BALANCES.c.quantity + upsert.excluded.quantity),
-                  "value": to_money(_BALANCES.c.value + upsert.excluded.value)},
+                  "value": to_money(_BALANCES.c.value + upsert.excluded.value),
+                  "last_posting_date": later_date(_BALANCES.c.last_posting_date, upsert.excluded.last_posting_date)},
         )
     return _ADD_TO_BALANCE[dialect]
 
@@ -167,22 +202,37 @@ def post_movements(
             for m in movements
         ],
     )
-    for m in movements:
-        if m.quantity < 0:
+    for (warehouse_id, material_id, batch_id, status), (quantity, value) in balance_changes(movements).items():
+        if quantity < 0:
             # Stock going out comes from a balance the caller has locked. (An upsert would not
             # do: the database checks quantity >= 0 on the proposed new row before it sees
             # the conflict with the existing one.)
             taken = connection.execute(_TAKE_FROM_BALANCE, {
-                "b_warehouse": m.warehouse_id, "b_material": m.material_id, "b_batch": m.batch_id,
-                "b_status": m.status, "b_quantity": m.quantity, "b_value": m.value,
+                "b_warehouse": warehouse_id, "b_material": material_id, "b_batch": batch_id,
+                "b_status": status, "b_quantity": quantity, "b_value": value, "b_date": posting_date,
             })
             if taken.rowcount != 1:
-                raise LookupError(f"no balance to take {m} from")
+                raise LookupError(f"no balance to take {quantity} from: {warehouse_id, material_id, batch_id, status}")
             continue
         connection.execute(_add_to_balance(session), {
-            "company_id": company_id, "warehouse_id": m.warehouse_id, "material_id": m.material_id,
-            "batch_id": m.batch_id, "status": m.status, "quantity": m.quantity, "value": m.value,
+            "company_id": company_id, "warehouse_id": warehouse_id, "material_id": material_id,
+            "batch_id": batch_id, "status": status, "quantity": quantity, "value": value,
+            "last_posting_date": posting_date,
         })
+
+
+BalanceKey = tuple[int, int, int, StockStatus]
+
+
+def balance_changes(movements: Sequence[Movement]) -> dict[BalanceKey, tuple[Decimal, Decimal]]:
+    """The net change each movement set makes to each balance row (a document may move the
+    same row twice, e.g. goods put back and restated; a row is changed once)."""
+    changes: dict[BalanceKey, tuple[Decimal, Decimal]] = {}
+    for m in movements:
+        key = (m.warehouse_id, m.material_id, m.batch_id, m.status)
+        quantity, value = changes.get(key, (ZERO, ZERO))
+        changes[key] = (quantity + m.quantity, value + m.value)
+    return changes
 
 
 def post_document(
@@ -241,20 +291,26 @@ def post_document(
             params.update({f"l{j}_company_id": company_id, f"l{j}_period": period, f"l{j}_account_code": line.account,
                            f"l{j}_amount": line.amount, f"l{j}_material_id": line.material_id,
                            f"l{j}_customer_id": line.customer_id})
-    outflows = tuple(m.quantity < 0 for m in movements)
-    row = session.connection().execute(_one_statement(outflows, len(lines)), params).one()
+    changes = balance_changes(movements)
+    for k, ((warehouse_id, material_id, batch_id, status), (quantity, value)) in enumerate(changes.items()):
+        params.update({f"b{k}_company_id": company_id, f"b{k}_warehouse_id": warehouse_id,
+                       f"b{k}_material_id": material_id, f"b{k}_batch_id": batch_id, f"b{k}_status": status,
+                       f"b{k}_quantity": quantity, f"b{k}_value": value, f"b{k}_last_posting_date": posting_date})
+    outflows = tuple(quantity < 0 for quantity, _ in changes.values())
+    row = session.connection().execute(_one_statement(len(movements), outflows, len(lines)), params).one()
     if any(taken != 1 for taken in row[1:]):
         raise LookupError(f"a movement out of stock found no balance to take from: {movements}")
     return row[0]  # type: ignore[no-any-return]
 
 
-_ONE_STATEMENT: dict[tuple[tuple[bool, ...], int], Any] = {}
+_ONE_STATEMENT: dict[tuple[int, tuple[bool, ...], int], Any] = {}
 
 
-def _one_statement(outflows: tuple[bool, ...], line_count: int) -> Any:
-    """The PostgreSQL statement that writes a document of this shape (which movements take
-    stock out, how many journal lines), built once per shape with named parameters."""
-    key = (outflows, line_count)
+def _one_statement(movement_count: int, outflows: tuple[bool, ...], line_count: int) -> Any:
+    """The PostgreSQL statement that writes a document of this shape (how many ledger rows,
+    which balance changes take stock out, how many journal lines), built once per shape
+    with named parameters."""
+    key = (movement_count, outflows, line_count)
     if key in _ONE_STATEMENT:
         return _ONE_STATEMENT[key]
 
@@ -270,7 +326,7 @@ def _one_statement(outflows: tuple[bool, ...], line_count: int) -> Any:
     )
     movement_columns = [c.name for c in _MOVEMENTS.c if c.name not in ("id", "document_id")]
     rows = [select(doc.c.id, *(param(f"m{i}", _MOVEMENTS, name) for name in movement_columns))
-            for i in range(len(outflows))]
+            for i in range(movement_count)]
     ctes: list[Any] = [
         insert(_MOVEMENTS).from_select(["document_id", *movement_columns],
                                        rows[0] if len(rows) == 1 else union_all(*rows)).cte("ledger")
@@ -281,23 +337,28 @@ def _one_statement(outflows: tuple[bool, ...], line_count: int) -> Any:
             # taken from a balance the caller has locked (see post_movements for why not an upsert)
             cte = (
                 update(_BALANCES)
-                .where(*(_BALANCES.c[k] == param(f"m{i}", _MOVEMENTS, k)
+                .where(*(_BALANCES.c[k] == param(f"b{i}", _BALANCES, k)
                          for k in ("warehouse_id", "material_id", "batch_id", "status")))
-                .values(quantity=to_quantity(_BALANCES.c.quantity + param(f"m{i}", _MOVEMENTS, "quantity")),
-                        value=to_money(_BALANCES.c.value + param(f"m{i}", _MOVEMENTS, "value")))
+                .values(quantity=to_quantity(_BALANCES.c.quantity + param(f"b{i}", _BALANCES, "quantity")),
+                        value=to_money(_BALANCES.c.value + param(f"b{i}", _BALANCES, "value")),
+                        last_posting_date=later_date(_BALANCES.c.last_posting_date,
+                                                     param(f"b{i}", _BALANCES, "last_posting_date")))
                 .returning(_BALANCES.c.id)
                 .cte(f"taken{i}")
             )
             taken.append(cte)
         else:
             upsert = postgresql.insert(_BALANCES).values({
-                k: param(f"m{i}", _MOVEMENTS, k)
-                for k in ("company_id", "warehouse_id", "material_id", "batch_id", "status", "quantity", "value")
+                k: param(f"b{i}", _BALANCES, k)
+                for k in ("company_id", "warehouse_id", "material_id", "batch_id", "status", "quantity", "value",
+                          "last_posting_date")
             })
             cte = upsert.on_conflict_do_update(
                 index_elements=["warehouse_id", "material_id", "batch_id", "status"],
                 set_={"quantity": to_quantity(_BALANCES.c.quantity + upsert.excluded.quantity),
-                      "value": to_money(_BALANCES.c.value + upsert.excluded.value)},
+                      "value": to_money(_BALANCES.c.value + upsert.excluded.value),
+                      "last_posting_date": later_date(_BALANCES.c.last_posting_date,
+                                                      upsert.excluded.last_posting_date)},
             ).cte(f"added{i}")
         ctes.append(cte)
     if line_count:
@@ -326,7 +387,7 @@ def _held_stock_query() -> Select[Any]:
         select(
             StockBalance.id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
             Batch.batch_number, StockBalance.status, StockBalance.quantity, StockBalance.value,
-            Batch.expiry_date,
+            Batch.expiry_date, StockBalance.last_posting_date,
         )
         .join(Batch, Batch.id == StockBalance.batch_id)
     )

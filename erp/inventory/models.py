@@ -177,4 +177,7 @@ class StockBalance(Base):
     status: Mapped[StockStatus] = mapped_column(str_enum(StockStatus, "stock_status"))
     quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
     value: Mapped[Money] = mapped_column(default=Decimal("0"))
+    # The latest posting date among the row's movements: an outflow dated before it is
+    # backdated and must find the stock available on its own date (erp.inventory.ledger).
+    last_posting_date: Mapped[dt.date | None] = mapped_column(Date)
 

@@ -271,9 +271,9 @@ def rebuild_balances(session: Session) -> None:
     session.execute(delete(StockBalance))
     session.execute(
         insert(StockBalance).from_select(
-            [*_BALANCE_KEY, "quantity", "value"],
+            [*_BALANCE_KEY, "quantity", "value", "last_posting_date"],
             select(*(getattr(StockMovement, k) for k in _BALANCE_KEY), to_quantity(func.sum(StockMovement.quantity)),
-                   to_money(func.sum(StockMovement.value)))
+                   to_money(func.sum(StockMovement.value)), func.max(StockMovement.posting_date))
             .group_by(*(getattr(StockMovement, k) for k in _BALANCE_KEY)),
         )
     )

@@ -22,7 +22,6 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.journal import Line, negated_lines
 from erp.costing.models import JournalEntry
-from erp.costing.periods import lock_open_period
 from erp.costing.standards import price_for_posting, standard_price
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory.errors import (
@@ -45,6 +44,7 @@ from erp.inventory.errors import (
 from erp.inventory.ledger import (
     HeldStock,
     Movement,
+    available_on,
     STOCK_DOCUMENT,
     find_or_create_batch,
     lock_balances,
@@ -193,19 +193,28 @@ def _inventory_account(material: Material) -> str:
     return accounts.INVENTORY_ACCOUNT[MaterialType(material.material_type)]
 
 
-def _take(held: Sequence[HeldStock], quantity: Decimal, price: Decimal) -> list[tuple[HeldStock, Decimal, Decimal]]:
-    """Split ``quantity`` over the held balances in order: (balance, quantity, value) pieces."""
+def _take(
+    session: Session, held: Sequence[HeldStock], quantity: Decimal, price: Decimal, day: dt.date
+) -> list[tuple[HeldStock, Decimal, Decimal]]:
+    """Split ``quantity`` over the held balances in order: (balance, quantity, value) pieces.
+
+    A posting dated ``day`` takes only what each balance holds on that day and every later
+    day with movements, so a backdated posting cannot make the stock negative on any date.
+    """
     pieces: list[tuple[HeldStock, Decimal, Decimal]] = []
     remaining = quantity
     for balance in held:
         if remaining <= 0:
             break
-        taken = min(balance.quantity, remaining)
+        taken = min(available_on(session, balance, day), remaining)
+        if taken <= 0:
+            continue
         pieces.append((balance, taken, value_taken(balance, taken, price)))
         remaining -= taken
     if remaining > 0:
         available = quantity - remaining
-        raise InsufficientStock(f"only {available} available, {quantity} requested", available=str(available))
+        raise InsufficientStock(f"only {available} available on {day}, {quantity} requested",
+                                available=str(available))
     return pieces
 
 
@@ -304,28 +313,6 @@ def _journal_entry_of(session: Session, document_id: int) -> int | None:
     )
 
 
-def _reverse_exactly(
-    session: Session, actor: Actor, original: StockDocument, *, doc_type: MovementType, posting_date: dt.date,
-    reason: str, pieces: Sequence[tuple[StockMovement, StockStatus]],
-) -> int:
-    """Post the exact negation of ``original``'s movements (from the given statuses) and journal."""
-    period = lock_open_period(session, original.company_id, posting_date)
-    entry_id = _journal_entry_of(session, original.id)
-    return post_document(
-        session, doc_type=doc_type, company_id=original.company_id, posting_date=posting_date, period=period,
-        user_id=actor.user_id, reverses_document_id=original.id, po_line_id=original.po_line_id,
-        supplier_id=original.supplier_id, customer_id=original.customer_id, reference=original.reference,
-        reason=reason,
-        movements=[
-            Movement(doc_type, m.close_class, m.warehouse_id, m.material_id, m.batch_id, status, -m.quantity,
-                     -m.value, -m.variance, m.offset_account)
-            for m, status in pieces
-        ],
-        journal=negated_lines(session, entry_id) if entry_id is not None else (),
-        reverses_entry_id=entry_id, memo=f"reversal of stock document {original.id}: {reason}",
-    )
-
-
 def reverse_receipt(
     session: Session, actor: Actor, *, document_id: int, posting_date: dt.date, reason: str
 ) -> int:
@@ -339,7 +326,8 @@ def reverse_receipt(
     line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
     (arrival,) = _document_movements(session, document_id)
     _require_warehouse(actor, _warehouse(session, arrival.warehouse_id))
-    period = lock_open_period(session, receipt.company_id, posting_date)
+    _not_before(receipt, posting_date)
+    period, price = price_for_posting(session, receipt.company_id, arrival.material_id, posting_date)
     statuses = [arrival.status] + ([StockStatus.UNRESTRICTED] if arrival.status == StockStatus.QUARANTINE else [])
     for status in statuses:
         held = lock_balances(session, warehouse_id=arrival.warehouse_id, material_id=arrival.material_id,
@@ -352,7 +340,17 @@ def reverse_receipt(
             "a receipt can only be reversed while its stock is still there"
         )
     return _send_back(session, actor, receipt, line, held[0], arrival.quantity, doc_type=MovementType.RECEIPT_REVERSAL,
-                      posting_date=posting_date, period=period, reason=reason, reverses_document_id=receipt.id)
+                      posting_date=posting_date, period=period, price=price, reason=reason,
+                      reverses_document_id=receipt.id)
+
+
+def _not_before(original: StockDocument, posting_date: dt.date) -> None:
+    """A correction cannot be dated before the document it corrects."""
+    if posting_date < original.posting_date:
+        raise NotReversible(
+            f"document {original.id} was posted on {original.posting_date}; its correction cannot be dated "
+            f"{posting_date}"
+        )
 
 
 def _returned_quantity(session: Session, receipt_id: int) -> Decimal:
@@ -376,6 +374,7 @@ def _send_back(
     doc_type: MovementType,
     posting_date: dt.date,
     period: str,
+    price: Decimal,
     reason: str,
     **document_fields: object,
 ) -> int:
@@ -384,18 +383,19 @@ def _send_back(
     goods leave with, the difference off the variance account; the order line is open
     again for the quantity.
 
-    The goods leave at the receipt's standard value, except that the last of a balance
+    The goods leave at the standard price in force on the posting date (the stock was
+    restated if the standard changed since the receipt), except that the last of a balance
     takes all that is left of its value, so that no value stays on zero quantity.
     """
-    assert receipt.unit_price is not None and receipt.standard_price is not None
+    assert receipt.unit_price is not None
     material = _material(session, held.material_id)
-    ((_, taken, value),) = _take([held], quantity, receipt.standard_price)
+    ((_, taken, value),) = _take(session, [held], quantity, price, posting_date)
     contract_value = round_money(taken * receipt.unit_price)
     variance = contract_value - value
     document_id = post_document(
         session, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date, period=period,
         user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
-        unit_price=receipt.unit_price, standard_price=receipt.standard_price, reference=receipt.reference,
+        unit_price=receipt.unit_price, standard_price=price, reference=receipt.reference,
         reason=reason, **document_fields,
         movements=[Movement(doc_type, CloseClass.RECEIPT, held.warehouse_id, held.material_id, held.batch_id,
                             held.status, -taken, -value, -variance)],
@@ -444,7 +444,7 @@ def decide_quarantine(
     if wanted <= 0:
         raise InsufficientStock(f"batch {batch.batch_number} has nothing in quarantine in {warehouse.code}")
     _check_quantity(wanted, material)
-    pieces = _take(held, wanted, price)
+    pieces = _take(session, held, wanted, price, posting_date)
     target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
     doc_type = MovementType.QUALITY_RELEASE if decision == QualityDecision.RELEASE else MovementType.QUALITY_REJECT
     movements: list[Movement] = []
@@ -488,7 +488,8 @@ def return_to_supplier(
     _require_warehouse(actor, warehouse)
     material = _material(session, arrival.material_id)
     returnable = arrival.quantity - _returned_quantity(session, receipt.id)
-    period = lock_open_period(session, receipt.company_id, posting_date)
+    _not_before(receipt, posting_date)
+    period, price = price_for_posting(session, receipt.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.BLOCKED, batch_id=arrival.batch_id)
     blocked = sum((h.quantity for h in held), Decimal("0"))
@@ -501,7 +502,8 @@ def return_to_supplier(
     if not held or held[0].quantity < wanted:
         raise InsufficientStock(f"only {blocked} of the batch is blocked in {warehouse.code}")
     return _send_back(session, actor, receipt, line, held[0], wanted, doc_type=MovementType.RETURN_TO_SUPPLIER,
-                      posting_date=posting_date, period=period, reason=reason, source_document_id=receipt.id)
+                      posting_date=posting_date, period=period, price=price, reason=reason,
+                      source_document_id=receipt.id)
 
 
 # --- taking stock out: issues, shipments, scrap --------------------------------------------
@@ -529,7 +531,7 @@ def _take_out(
     usable = [h for h in held if h.expiry_date is None or h.expiry_date > posting_date]
     if batch_id is not None and held and not usable:
         raise BatchExpired(f"batch {held[0].batch_number} expired on {held[0].expiry_date}")
-    pieces = _take(usable, quantity, price)
+    pieces = _take(session, usable, quantity, price, posting_date)
     total = sum((value for _, _, value in pieces), Decimal("0"))
     return post_document(
         session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
@@ -601,14 +603,39 @@ def ship_goods(
 def reverse_issue(
     session: Session, actor: Actor, *, document_id: int, posting_date: dt.date, reason: str
 ) -> int:
-    """Put issued stock back exactly as it left (same batches, values and accounts)."""
+    """Put issued stock back into the batches it left. The consumption account is credited
+    exactly what it was charged; the goods come back at the standard price now in force, and
+    if that changed since the issue, the difference is a restatement against the variance
+    account, as the price change itself made for the stock that stayed."""
     actor.require_role(Role.CLERK, action="reversing goods issues")
     original = _document(session, actor, document_id, MovementType.ISSUE)
-    movements = _document_movements(session, document_id)
-    _require_warehouse(actor, _warehouse(session, movements[0].warehouse_id))
-    return _reverse_exactly(session, actor, original, doc_type=MovementType.ISSUE_REVERSAL,
-                            posting_date=posting_date, reason=reason,
-                            pieces=[(m, StockStatus.UNRESTRICTED) for m in movements])
+    issued = _document_movements(session, document_id)
+    _require_warehouse(actor, _warehouse(session, issued[0].warehouse_id))
+    _not_before(original, posting_date)
+    material = _material(session, issued[0].material_id)
+    period, price = price_for_posting(session, original.company_id, material.id, posting_date)
+    entry_id = _journal_entry_of(session, original.id)
+    movements: list[Movement] = []
+    restated = Decimal("0")
+    for m in issued:
+        movements.append(Movement(MovementType.ISSUE_REVERSAL, m.close_class, m.warehouse_id, m.material_id,
+                                  m.batch_id, StockStatus.UNRESTRICTED, -m.quantity, -m.value,
+                                  offset_account=m.offset_account))
+        difference = round_money(-m.quantity * price) + m.value
+        if difference:
+            movements.append(Movement(MovementType.REVALUATION, CloseClass.REVALUATION, m.warehouse_id,
+                                      m.material_id, m.batch_id, StockStatus.UNRESTRICTED, Decimal("0"),
+                                      difference, -difference))
+            restated += difference
+    journal = negated_lines(session, entry_id) if entry_id is not None else []
+    journal += [Line(_inventory_account(material), restated, material.id),
+                Line(accounts.MATERIAL_COST_VARIANCE, -restated, material.id)]
+    return post_document(
+        session, doc_type=MovementType.ISSUE_REVERSAL, company_id=original.company_id, posting_date=posting_date,
+        period=period, user_id=actor.user_id, reverses_document_id=original.id, reference=original.reference,
+        reason=reason, movements=movements, journal=journal, reverses_entry_id=entry_id,
+        memo=f"reversal of stock document {original.id}: {reason}",
+    )
 
 
 # --- transfers and adjustments ---------------------------------------------------------------
@@ -644,7 +671,7 @@ def transfer_stock(
     period, price = price_for_posting(session, source.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=source.id, material_id=material.id, status=status,
                          batch_id=batch_id)
-    pieces = _take(held, quantity, price)
+    pieces = _take(session, held, quantity, price, posting_date)
     movements: list[Movement] = []
     for balance, taken, value in pieces:
         movements.append(Movement(MovementType.TRANSFER, CloseClass.INTERNAL, source.id, material.id,
@@ -698,7 +725,7 @@ def adjust_stock(
     else:
         held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id, status=status,
                              batch_id=batch.id)
-        ((_, _, taken_value),) = _take(held, -quantity, price)
+        ((_, _, taken_value),) = _take(session, held, -quantity, price, posting_date)
         value = -taken_value
         close_class = CloseClass.CONSUMPTION
     return post_document(

@@ -72,6 +72,12 @@ class Books:
                 material_id=self.material_id, quantity=-D(quantity), posting_date=on, kind=AdjustmentKind.SCRAP,
                 reason="damaged", batch_id=batch_id(self.sf, self.world, self.material, batch))
 
+    def reverse(self, document: int, on: dt.date) -> int:
+        """Reverse a receipt or an issue of this material."""
+        from tests.stock import reverse
+
+        return reverse(self.sf, self.world, document, on=on)
+
     def close(self, period: str = NOV, user: str = "cost_a") -> closing.CloseResult:
         with self.sf() as session, session.begin():
             return closing.close_period(session, self.world.actors[user], company_id=self.company, period=period)
@@ -414,3 +420,51 @@ def test_periods_close_in_order(books: Books) -> None:
     with pytest.raises(closing.EarlierPeriodOpen):
         books.close("0001-01")
     assert books.close(DEC).status == "closed"
+
+
+# --- backdating and corrections after a price change ------------------------------------------
+
+def test_an_outflow_cannot_take_stock_that_had_not_arrived_on_its_date(books: Books) -> None:
+    from erp.inventory.errors import InsufficientStock, NotReversible
+
+    books.receive("100", "10.00", batch="R1", on=dt.date(2026, 11, 5))
+    books.issue("100", on=dt.date(2026, 11, 20))
+    books.receive("100", "10.00", batch="R1", on=dt.date(2026, 11, 28))
+    # on 15 November there were 100 kg, but all of them left on the 20th: taking 50 on the
+    # 15th would leave -50 kg between the 20th and the 28th
+    with pytest.raises(InsufficientStock) as info:
+        books.issue("50", on=dt.date(2026, 11, 15))
+    assert "available on 2026-11-15" in info.value.detail
+    books.issue("50", on=dt.date(2026, 11, 29))  # after the second receipt it is there
+    late = books.receive("10", "10.00", batch="R2", on=dt.date(2026, 11, 25))
+    with pytest.raises(NotReversible):
+        books.reverse(late, on=dt.date(2026, 11, 24))  # a correction is not dated before what it corrects
+
+
+def test_a_receipt_reversed_after_a_price_change_leaves_at_the_new_standard(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    first = books.receive("100", "12.00", batch="R1")  # 1,000.00 at standard, 1,200.00 at contract: +200.00
+    books.receive("100", "12.00", batch="R1")  # +200.00
+    set_standard(session_factory, world, "exc_local", "11.00", period=DEC)
+    books.close()  # restates the 200 kg at 11.00 on 1 December: inventory +200.00, variance -200.00
+    books.reverse(first, on=DEC_10)
+    # 100 kg leave at 11.00 = 1,100.00; goods received not invoiced back 1,200.00; variance -100.00
+    assert books.balance("1403") == D("1100.00")
+    assert books.variance_account() == D("100.00")  # 400.00 - 200.00 - 100.00
+    # the 100 kg left: 1,100.00 + 100.00 = 1,200.00 actual, what they cost
+
+
+def test_an_issue_reversed_after_a_price_change_comes_back_at_the_new_standard(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.00", batch="R1")
+    issued = books.issue("40")  # 400.00 to production
+    set_standard(session_factory, world, "exc_local", "12.00", period=DEC)
+    books.close()  # the 60 kg left are restated at 12.00: +120.00 inventory, -120.00 variance
+    books.reverse(issued, on=DEC_10)
+    # production is credited the 400.00 it was charged; the 40 kg come back at 480.00;
+    # the 80.00 between them is a restatement against the variance account
+    assert books.balance("5001") == D("0.00")
+    assert books.balance("1403") == D("1200.00")  # 100 kg at 12.00
+    assert books.variance_account() == D("-200.00")  # -120.00 - 80.00: actual cost 1,000.00 as received
