@@ -59,7 +59,7 @@ from erp.costing.models import (
     VarianceAllocation,
 )
 from erp.costing.periods import ensure_period, latest_closed_period, lock_company_calendar
-from erp.costing.revaluation import revalue_to_standard
+from erp.costing.revaluation import reverse_restatement, revalue_to_standard
 from erp.costing.standards import carry_forward_prices, next_period
 from erp.db import is_postgres, utcnow
 from erp.errors import Conflict, Forbidden, NotFound
@@ -165,15 +165,15 @@ def close_period(session: Session, actor: Actor, *, company_id: int, period: str
     entry_id = _post_allocation(session, company_id, period, actor.user_id)
     carry_forward_prices(session, company_id=company_id, period=period)
     ensure_period(session, company_id, next_period(period))
-    revalue_to_standard(session, company_id=company_id, period=next_period(period), material_ids=None,
-                        user_id=actor.user_id, only_changed=True)
+    restatement = revalue_to_standard(session, company_id=company_id, period=next_period(period),
+                                      material_ids=None, user_id=actor.user_id, only_changed=True)
 
     row.status = PeriodStatus.CLOSED
     row.closed_at = utcnow()
     row.closed_by = actor.user_id
     row.close_entry_id = entry_id
     session.add(PeriodEvent(company_id=company_id, period=period, action="close", user_id=actor.user_id,
-                            journal_entry_id=entry_id))
+                            journal_entry_id=entry_id, stock_document_id=restatement))
     session.flush()
     return close_result(session, company_id, period)
 
@@ -419,6 +419,17 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
         raise LaterPeriodClosed(f"period {later} is closed; reopen it first")
     row.status = PeriodStatus.OPEN
     session.flush()
+    # The close restated the stock at the next period's standards; undo that too, so that a
+    # changed price in the next period is applied afresh by the next close.
+    restatement = session.scalar(
+        select(PeriodEvent.stock_document_id)
+        .where(PeriodEvent.company_id == company_id, PeriodEvent.period == period, PeriodEvent.action == "close")
+        .order_by(PeriodEvent.id.desc())
+        .limit(1)
+    )
+    if restatement is not None:
+        reverse_restatement(session, document_id=restatement, user_id=actor.user_id,
+                            reason=f"period {period} reopened: {reason}")
     reversal_id = None
     if row.close_entry_id is not None:
         reversal_id = reverse_entry(

@@ -135,6 +135,8 @@ class PeriodEvent(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    # A close's restatement of the stock at the next period's standards (undone on reopen).
+    stock_document_id: Mapped[int | None] = mapped_column(ForeignKey("stock_documents.id"))
 
 
 class MaterialPeriodBalance(Base):

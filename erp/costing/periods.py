@@ -60,6 +60,20 @@ def ensure_period(session: Session, company_id: int, period: str) -> None:
     )
 
 
+def lock_periods_from(session: Session, company_id: int, period: str) -> None:
+    """Hold ``period`` (which must be open) and every later period of the company
+    exclusively: postings into them wait, as they do on a period being closed."""
+    ensure_period(session, company_id, period)
+    statuses = session.scalars(
+        select(AccountingPeriod.status)
+        .where(AccountingPeriod.company_id == company_id, AccountingPeriod.period >= period)
+        .order_by(AccountingPeriod.period)
+        .with_for_update()
+    ).all()
+    if statuses and statuses[0] != PeriodStatus.OPEN:
+        raise PeriodClosed(f"period {period} of company {company_id} is closed")
+
+
 # Built once: every posting runs it.
 _PERIOD_STATUS = (
     select(AccountingPeriod.status)

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from erp.costing import accounts
 from erp.costing.models import JournalEntry, JournalLine, StandardPrice
-from erp.costing.periods import lock_open_period
+from erp.costing.periods import lock_periods_from
 from erp.costing.standards import previous_period
 from erp.db import UTCDateTime, utcnow
 from erp.inventory.ledger import create_document
-from erp.inventory.models import CloseClass, MovementType, StockBalance, StockMovement
+from erp.inventory.models import CloseClass, MovementType, StockBalance, StockDocument, StockMovement
 from erp.masterdata.models import Material
 from erp.sqlmath import round_product
 
@@ -55,7 +55,9 @@ def revalue_to_standard(
     left alone (they leave with the stock).
     """
     posting_date = first_day(period)
-    lock_open_period(session, company_id, posting_date)
+    # No posting may change a balance while it is restated: hold this period and every later
+    # one of the company exclusively (postings hold their period's row for key share).
+    lock_periods_from(session, company_id, period)
     target = round_product(StockBalance.quantity, StandardPrice.price)
     conditions = [
         StockBalance.company_id == company_id,
@@ -104,18 +106,15 @@ def revalue_to_standard(
             .where(*conditions),
         )
     )
-    new_price = (
-        select(StandardPrice.price)
-        .where(
-            and_(
-                StandardPrice.company_id == StockBalance.company_id,
-                StandardPrice.material_id == StockBalance.material_id,
-                StandardPrice.period == period,
-            )
-        )
+    # Each balance takes exactly the difference its ledger row carries, so ledger and balance
+    # agree whatever else happened (value + difference, not a recomputed value).
+    difference_posted = (
+        select(StockMovement.value)
+        .where(StockMovement.document_id == document_id, StockMovement.warehouse_id == StockBalance.warehouse_id,
+               StockMovement.material_id == StockBalance.material_id, StockMovement.batch_id == StockBalance.batch_id,
+               StockMovement.status == StockBalance.status)
         .scalar_subquery()
     )
-    # The balances just restated are exactly those whose ledger rows this document holds.
     restated = (
         select(StockMovement.warehouse_id, StockMovement.material_id, StockMovement.batch_id, StockMovement.status)
         .where(StockMovement.document_id == document_id)
@@ -127,7 +126,7 @@ def revalue_to_standard(
             tuple_(StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
                    StockBalance.status).in_(restated),
         )
-        .values(value=round_product(StockBalance.quantity, new_price))
+        .values(value=StockBalance.value + difference_posted)
         .execution_options(synchronize_session=False)
     )
     # The journal, aggregated per material, straight from the ledger rows just written.
@@ -160,3 +159,27 @@ def revalue_to_standard(
         )
     )
     return document_id
+
+
+def reverse_restatement(session: Session, *, document_id: int, user_id: int, reason: str) -> int:
+    """Undo a restatement exactly (every ledger row and journal line negated), on its own
+    date: used when the close that made it is reopened."""
+    from erp.costing.journal import negated_lines
+    from erp.inventory.ledger import Movement, post_document
+
+    original = session.get(StockDocument, document_id)
+    assert original is not None and original.doc_type == MovementType.REVALUATION
+    lock_periods_from(session, original.company_id, original.period)
+    rows = session.scalars(select(StockMovement).where(StockMovement.document_id == document_id)
+                           .order_by(StockMovement.id)).all()
+    entry_id = session.scalar(select(JournalEntry.id).where(JournalEntry.source_type == "stock_document",
+                                                            JournalEntry.source_id == document_id))
+    return post_document(
+        session, doc_type=MovementType.REVALUATION, company_id=original.company_id,
+        posting_date=original.posting_date, period=original.period, user_id=user_id,
+        reverses_document_id=original.id, reason=reason,
+        movements=[Movement(MovementType.REVALUATION, CloseClass.REVALUATION, m.warehouse_id, m.material_id,
+                            m.batch_id, m.status, Decimal("0"), -m.value, -m.variance) for m in rows],
+        journal=negated_lines(session, entry_id) if entry_id is not None else (),
+        reverses_entry_id=entry_id, memo=f"reversal of restatement {original.id}: {reason}",
+    )

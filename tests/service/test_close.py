@@ -468,3 +468,20 @@ def test_an_issue_reversed_after_a_price_change_comes_back_at_the_new_standard(
     assert books.balance("5001") == D("0.00")
     assert books.balance("1403") == D("1200.00")  # 100 kg at 12.00
     assert books.variance_account() == D("-200.00")  # -120.00 - 80.00: actual cost 1,000.00 as received
+
+
+def test_reopening_undoes_the_closes_restatement_so_a_new_price_applies_afresh(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.00", batch="R1")  # 1,000.00, no variance
+    set_standard(session_factory, world, "exc_local", "12.00", period=DEC)
+    books.close()  # restated at 12.00: 1,200.00, variance -200.00
+    assert books.balance("1403") == D("1200.00")
+    books.reopen(reason="December's standard was a typo")
+    assert (books.balance("1403"), books.variance_account()) == (D("1000.00"), D("0.00"))
+    with session_factory() as session, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=DEC,
+                            prices=[PriceChange(books.material_id, D("10.00"))])
+    books.close()
+    # nothing to restate any more: the stock stays at 10.00
+    assert (books.balance("1403"), books.variance_account()) == (D("1000.00"), D("0.00"))
