@@ -2,8 +2,9 @@
 and the bookkeeping of received quantities and order status.
 
 Inventory calls these functions and nothing else of purchasing. ``lock_line_for_receipt``
-takes a row lock on the order line, so two clerks receiving the same line are serialised
-and the over-receipt check sees the other's quantity.
+takes row locks on the order line and its order, so two clerks receiving against the same
+order are serialised (the over-receipt check sees the other's quantity) and the order
+cannot be cancelled or closed under a receipt.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ _LOCK_LINE = (
     )
     .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
     .where(PurchaseOrderLine.id == bindparam("line_id"))
-    .with_for_update(of=PurchaseOrderLine)
+    # The order row too: a cancellation (which locks it) must not slip between the check
+    # that the order is open and the receipt's commit. Receipts of one order queue up.
+    .with_for_update(of=[PurchaseOrderLine, PurchaseOrder], key_share=True)
 )
 _ADD_RECEIVED = (
     update(PurchaseOrderLine)

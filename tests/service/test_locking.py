@@ -1,4 +1,5 @@
-"""The close against postings running at the same moment, with real transactions on PostgreSQL."""
+"""Postings against the administrative actions that must wait for them (the close, a
+cancellation), with real transactions on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -56,3 +57,41 @@ def test_a_posting_into_the_next_period_during_the_close_keeps_ledger_and_balanc
         # December took all the stock (the last 99 kg with all their value): the close found
         # nothing left to restate, rather than putting 200.00 on zero kilograms
         assert account_balance(session, world.companies["A"], "1403") == D("0.00")
+
+
+def test_an_order_cannot_be_cancelled_under_a_receipt_in_progress(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    from erp.purchasing import services as purchasing
+    from erp.purchasing.errors import OrderHasReceipts
+    from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-11")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")])
+    with session_factory() as session:
+        order_id = session.get(PurchaseOrderLine, line).order_id  # type: ignore[union-attr]
+    receiving = session_factory()
+    receiving.begin()
+    services.receive_goods(receiving, world.actors["clerk_a"], services.ReceiptRequest(
+        po_line_id=line, quantity=D("10"), posting_date=dt.date(2026, 11, 20), batch_number="B1",
+        manufacture_date=dt.date(2026, 10, 1), expiry_date=dt.date(2029, 1, 1)))
+    outcome: list[object] = []
+
+    def cancel() -> None:
+        try:
+            with session_factory() as session, session.begin():
+                purchasing.cancel_order(session, world.actors["buyer_a"], order_id, "no longer needed")
+            outcome.append("cancelled")
+        except OrderHasReceipts as refused:
+            outcome.append(refused)
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    time.sleep(1.0)
+    assert outcome == [], "the cancellation must wait for the receipt"
+    receiving.commit()
+    receiving.close()
+    canceller.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], OrderHasReceipts)
+    with session_factory() as session:
+        assert session.get(PurchaseOrder, order_id).status == PurchaseOrderStatus.PARTIALLY_RECEIVED  # type: ignore[union-attr]
