@@ -10,6 +10,7 @@ quantity they check is the quantity they change; the CHECK constraint on
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -427,6 +428,21 @@ def value_taken(held: HeldStock, quantity: Decimal, standard_price: Decimal) -> 
     if quantity == held.quantity:
         return held.value
     return round_money(quantity * standard_price)
+
+
+def lock_transfer_route(session: Session, material_id: int, warehouse_a: int, warehouse_b: int) -> None:
+    """Serialise transfers of a material between two warehouses, whichever the direction.
+
+    A transfer locks its source balances, then its destination's: two opposite transfers of
+    the same batches would each hold what the other waits for. On PostgreSQL a transaction
+    advisory lock on the (material, warehouse pair) makes them queue instead; SQLite
+    serialises all writers anyway.
+    """
+    if not is_postgres(session):
+        return
+    low, high = sorted((warehouse_a, warehouse_b))
+    digest = hashlib.blake2b(f"transfer:{material_id}:{low}:{high}".encode(), digest_size=8).digest()
+    session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
 
 
 def find_or_create_batch(

@@ -48,6 +48,7 @@ from erp.inventory.ledger import (
     STOCK_DOCUMENT,
     find_or_create_batch,
     lock_balances,
+    lock_transfer_route,
     post_document,
     value_taken,
 )
@@ -669,6 +670,7 @@ def transfer_stock(
     _check_quantity(quantity, material)
     _check_storage(destination, material)
     period, price = price_for_posting(session, source.company_id, material.id, posting_date)
+    lock_transfer_route(session, material.id, source.id, destination.id)
     held = lock_balances(session, warehouse_id=source.id, material_id=material.id, status=status,
                          batch_id=batch_id)
     pieces = _take(session, held, quantity, price, posting_date)

@@ -95,3 +95,40 @@ def test_an_order_cannot_be_cancelled_under_a_receipt_in_progress(
     assert len(outcome) == 1 and isinstance(outcome[0], OrderHasReceipts)
     with session_factory() as session:
         assert session.get(PurchaseOrder, order_id).status == PurchaseOrderStatus.PARTIALLY_RECEIVED  # type: ignore[union-attr]
+
+
+def test_opposite_transfers_at_the_same_moment_queue_instead_of_deadlocking(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    from erp.errors import DomainError
+
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-11")
+    (to_ambient, to_cool) = open_order(
+        session_factory, world, [("exc_local", "1000", "10.00", "A-AMB"), ("exc_local", "1000", "10.00", "A-COOL")]
+    )
+    receive(session_factory, world, to_ambient, "1000", batch="SHARED")
+    receive(session_factory, world, to_cool, "1000", batch="SHARED")
+    failures: list[BaseException] = []
+
+    def move(source: str, destination: str, barrier: threading.Barrier) -> None:
+        try:
+            with session_factory() as session, session.begin():
+                barrier.wait()
+                services.transfer_stock(
+                    session, world.actors["clerk_a"], from_warehouse_id=world.warehouses[source],
+                    to_warehouse_id=world.warehouses[destination], material_id=world.materials["exc_local"],
+                    quantity=D("5"), posting_date=dt.date(2026, 11, 21))
+        except (DomainError, Exception) as error:  # a deadlock surfaces as a database error
+            failures.append(error)
+
+    for _ in range(10):
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=move, args=("A-AMB", "A-COOL", barrier)),
+                   threading.Thread(target=move, args=("A-COOL", "A-AMB", barrier))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert failures == []
+    with session_factory() as session:
+        assert queries.balance_drift(session) == []
