@@ -6,6 +6,9 @@ Per company, period and material, by the planned-cost method:
     rate = (opening variance + variance of the period's receipts)
          / (opening stock at standard + the period's receipts at standard)
 
+where the period's receipts at standard include stock found by counts (盘盈), which comes
+in at standard with no variance of its own: it dilutes the rate like any other stock.
+
 Each consumption line (the period's issues, shipments, scrap and negative count
 differences of one material, grouped by the account they went to) bears
 round(consumed value at standard x rate, 2); the rest of the variance stays with the
@@ -263,7 +266,8 @@ def _material_figures(session: Session, company_id: int, period: str) -> Any:
             total["uq"].label("consumption_quantity"), total["uv"].label("consumption_value"),
             (total["cq_"] + total["nq"]).label("closing_quantity"), (total["cv_"] + total["nv"]).label("closing_value"),
             # the rate's numerator and denominator
-            (total["ovar"] + total["rvar"]).label("variance"), (opening_value + total["rv"]).label("standard"),
+            (total["ovar"] + total["rvar"]).label("variance"),
+            (opening_value + total["rv"] + total["iv"]).label("standard"),
         )
         .group_by(both.c.material_id)
         .subquery("figures")

@@ -485,3 +485,19 @@ def test_reopening_undoes_the_closes_restatement_so_a_new_price_applies_afresh(
     books.close()
     # nothing to restate any more: the stock stays at 10.00
     assert (books.balance("1403"), books.variance_account()) == (D("1000.00"), D("0.00"))
+
+
+def test_stock_found_by_a_count_dilutes_the_rate(books: Books, session_factory: sessionmaker[Session],
+                                                  world: World) -> None:
+    books.receive("10", "11.00", batch="R1")  # 100.00 at standard, 110.00 at contract: +10.00
+    with session_factory() as session, session.begin():
+        services.adjust_stock(session, world.actors["cost_a"], warehouse_id=world.warehouses["A-AMB"],
+                              material_id=books.material_id, quantity=D("1000"), posting_date=NOV_25,
+                              kind=AdjustmentKind.COUNT, reason="stocktake found a pallet",
+                              batch_id=batch_id(session_factory, world, "exc_local", "R1"))
+    books.issue("1000")  # 10,000.00 at standard
+    books.close()
+    # rate = 10.00 / (100.00 + 10,000.00): production bears 10,000 x 10 / 10,100 = 9.90,
+    # the 10 kg left keep 0.10 (not -990.00, as a rate of 10 / 100 would leave them)
+    assert books.close_lines() == {"5001": D("9.90"), "1404": D("-9.90")}
+    assert books.row().closing_variance == D("0.10")
