@@ -126,14 +126,8 @@ def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802
 
 
 def QueryId(**kwargs: Any) -> fields.Integer:  # noqa: N802
-    """A surrogate key in a query string."""
+    """A surrogate key in a query string, where every value arrives as text ("7")."""
     return _Key(from_text=True, validate=validate.Range(1, MAX_ID), **kwargs)
-
-
-def QueryId(**kwargs: Any) -> fields.Integer:  # noqa: N802
-    """A surrogate key in a query string, where every value arrives as text ("7"); ``Id``'s
-    strictness (JSON integers only) would refuse every one of them."""
-    return fields.Integer(validate=validate.Range(1, MAX_ID), **kwargs)
 
 
 def Code(**kwargs: Any) -> fields.String:  # noqa: N802
