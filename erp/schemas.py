@@ -7,6 +7,7 @@ refused rather than rounded: rounding happens at posting time only.
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import re
 from decimal import Decimal
@@ -143,6 +144,19 @@ def Code(**kwargs: Any) -> fields.String:  # noqa: N802
 def Name(max_length: int = 200, **kwargs: Any) -> fields.String:  # noqa: N802
     """A non-empty display name."""
     return fields.String(validate=validate.Length(1, max_length), **kwargs)
+
+
+# Business dates: far enough back for any history, far enough ahead for any expiry, and
+# away from the ends of Python's calendar (date arithmetic on 0001-01-01 overflows).
+EARLIEST_DAY = dt.date(1990, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    """A calendar date, ``YYYY-MM-DD``, between 1990 and 2199."""
+    return fields.Date(
+        validate=validate.Range(EARLIEST_DAY, LATEST_DAY, error="must be between {min} and {max}"), **kwargs
+    )
 
 
 def Period(**kwargs: Any) -> fields.String:  # noqa: N802

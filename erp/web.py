@@ -22,9 +22,11 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from erp.auth.roles import Actor
 from erp.config import Settings
+from erp.schemas import MAX_ID
 from erp.errors import PROBLEM_BASE_URI, DomainError, Forbidden, Unauthenticated, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,25 @@ class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint with the project's page sizes (50 by default, at most 500)."""
 
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 500}
+
+
+class KeyConverter(IntegerConverter):
+    """``<int:...>`` path ids, bounded like the 32-bit keys they look up: a larger number
+    matches no route (404) instead of overflowing the database's integer (500)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 0)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+class BigKeyConverter(IntegerConverter):
+    """``<bigint:...>`` path ids of the 64-bit keys (stock documents)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 0)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def schema_name(schema: Any) -> str:
@@ -295,6 +316,8 @@ def _internal_error(error: Exception) -> Response:
 
 def init_web(app: Flask) -> Api:
     """Wire a new API object, JSON handling, authentication and error handlers into ``app``."""
+    app.url_map.converters["int"] = KeyConverter
+    app.url_map.converters["bigint"] = BigKeyConverter
     app.json_provider_class = DecimalJSONProvider
     app.json = DecimalJSONProvider(app)
     app.config.setdefault("API_TITLE", "Heyi (合一) group ERP API")
@@ -306,6 +329,8 @@ def init_web(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/")
     app.config.setdefault("API_SPEC_OPTIONS", {"security": [{"bearerAuth": []}]})
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
+    for converter, bits in ((KeyConverter, "int32"), (BigKeyConverter, "int64")):
+        api.register_converter(converter, lambda _c, bits=bits: {"type": "integer", "format": bits, "minimum": 0})
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
     )

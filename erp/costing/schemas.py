@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from erp.schemas import DecimalString, Id, Money, Period, Quantity, QueryId, Schema, UnitPrice
+from erp.schemas import Day, DecimalString, Id, Money, Period, Quantity, QueryId, Schema, UnitPrice
 
 
 class PriceIn(Schema):
@@ -113,7 +113,7 @@ class JournalQuery(Schema):
 class JournalRowOut(Schema):
     id = fields.Integer()
     entry_id = fields.Integer()
-    entry_date = fields.Date()
+    entry_date = Day()
     period = fields.String()
     source_type = fields.String()
     source_id = fields.Integer(allow_none=True)

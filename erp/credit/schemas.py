@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from erp.credit.exposure import CreditOutcome, open_line_value
 from erp.credit.models import InvoiceStatus, SalesOrderStatus
-from erp.schemas import DecimalString, Id, Money, Quantity, Schema, UnitPrice
+from erp.schemas import Day, DecimalString, Id, Money, Quantity, QueryId, Schema, UnitPrice
 
 
 def Reason(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -39,7 +39,7 @@ class OrderLineIn(Schema):
 class OrderIn(Schema):
     company_id = Id(required=True)
     customer_id = Id(required=True)
-    order_date = fields.Date(required=True)
+    order_date = Day(required=True)
     customer_reference = fields.String(validate=validate.Length(1, 64), load_default=None)
     lines = fields.List(fields.Nested(OrderLineIn), required=True, validate=validate.Length(1, 500))
 
@@ -55,14 +55,14 @@ class ShipmentLineIn(Schema):
 
 
 class ShipmentIn(Schema):
-    posting_date = fields.Date(required=True, metadata={"description": "shipment and invoice date"})
+    posting_date = Day(required=True, metadata={"description": "shipment and invoice date"})
     lines = fields.List(fields.Nested(ShipmentLineIn), required=True, validate=validate.Length(1, 500))
 
 
 class PaymentIn(Schema):
     company_id = Id(required=True)
     customer_id = Id(required=True)
-    payment_date = fields.Date(required=True)
+    payment_date = Day(required=True)
     amount = Money(required=True, min_value=0, min_inclusive=False)
     invoice_ids = Ids(load_default=None, metadata={
         "description": "settle these invoices, in this order; default: open invoices, oldest due first"})
@@ -70,7 +70,7 @@ class PaymentIn(Schema):
 
 
 class CreditApplicationIn(Schema):
-    applied_on = fields.Date(required=True)
+    applied_on = Day(required=True)
     invoice_ids = Ids(load_default=None, metadata={"description": "default: open invoices, oldest due first"})
 
 
@@ -91,25 +91,25 @@ class ReleaseIn(Schema):
 
 
 class SuggestIn(Schema):
-    as_of = fields.Date(load_default=None, metadata={"description": "default: today"})
+    as_of = Day(load_default=None, metadata={"description": "default: today"})
 
 
 class OrderQuery(Schema):
-    company_id = Id()
-    customer_id = Id()
+    company_id = QueryId()
+    customer_id = QueryId()
     status = fields.Enum(SalesOrderStatus, by_value=True)
 
 
 class InvoiceQuery(Schema):
-    company_id = Id()
-    customer_id = Id()
+    company_id = QueryId()
+    customer_id = QueryId()
     status = fields.Enum(InvoiceStatus, by_value=True)
-    overdue_on = fields.Date(metadata={"description": "only invoices still open and past due on this day"})
+    overdue_on = Day(metadata={"description": "only invoices still open and past due on this day"})
 
 
 class PaymentQuery(Schema):
-    company_id = Id()
-    customer_id = Id()
+    company_id = QueryId()
+    customer_id = QueryId()
 
 
 class PositionQuery(Schema):
@@ -117,13 +117,13 @@ class PositionQuery(Schema):
 
 
 class AsOfQuery(Schema):
-    as_of = fields.Date(load_default=None, metadata=AS_OF)
+    as_of = Day(load_default=None, metadata=AS_OF)
 
 
 class CustomerReceivablesQuery(AsOfQuery):
-    company_id = Id()
-    segment_id = Id()
-    customer_id = Id()
+    company_id = QueryId()
+    segment_id = QueryId()
+    customer_id = QueryId()
 
 
 class DashboardQuery(AsOfQuery):
@@ -132,7 +132,7 @@ class DashboardQuery(AsOfQuery):
 
 
 class SuggestionQuery(Schema):
-    run_id = Id(metadata={"description": "default: the latest run"})
+    run_id = QueryId(metadata={"description": "default: the latest run"})
 
 
 # --- outputs -------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class OrderOut(Schema):
     id = fields.Integer(attribute="order.id")
     company_id = fields.Integer(attribute="order.company_id")
     customer_id = fields.Integer(attribute="order.customer_id")
-    order_date = fields.Date(attribute="order.order_date")
+    order_date = Day(attribute="order.order_date")
     customer_reference = fields.String(attribute="order.customer_reference", allow_none=True)
     status = fields.Enum(SalesOrderStatus, by_value=True, attribute="order.status")
     created_by = fields.Integer(attribute="order.created_by")
@@ -193,7 +193,7 @@ class ApplicationOut(Schema):
     payment_id = fields.Integer()
     invoice_id = fields.Integer()
     amount = Money()
-    applied_on = fields.Date()
+    applied_on = Day()
     days_late = fields.Integer(metadata={"description": "applied_on minus the due date; negative: early"})
     applied_by = fields.Integer()
     applied_at = fields.DateTime()
@@ -214,8 +214,8 @@ class InvoiceOut(Schema):
     company_id = fields.Integer()
     customer_id = fields.Integer()
     order_id = fields.Integer(allow_none=True)
-    invoice_date = fields.Date()
-    due_date = fields.Date()
+    invoice_date = Day()
+    due_date = Day()
     amount = Money()
     open_amount = Money()
     status = fields.Enum(InvoiceStatus, by_value=True)
@@ -236,7 +236,7 @@ class PaymentOut(Schema):
     id = fields.Integer()
     company_id = fields.Integer()
     customer_id = fields.Integer()
-    payment_date = fields.Date()
+    payment_date = Day()
     amount = Money()
     unapplied_amount = Money(metadata={"description": "credit kept for later invoices"})
     bank_reference = fields.String(allow_none=True)
@@ -276,8 +276,8 @@ class LimitVersionOut(Schema):
 
 class SuggestionRunOut(Schema):
     id = fields.Integer()
-    as_of = fields.Date()
-    window_start = fields.Date(metadata={"description": "the 12-month window is (window_start, as_of]"})
+    as_of = Day()
+    window_start = Day(metadata={"description": "the 12-month window is (window_start, as_of]"})
     computed_by = fields.Integer(allow_none=True)
     computed_at = fields.DateTime()
     customers = fields.Integer()
@@ -320,7 +320,7 @@ class HeldOrderOut(Schema):
     customer_id = fields.Integer()
     customer_code = fields.String()
     status = fields.Enum(SalesOrderStatus, by_value=True)
-    order_date = fields.Date()
+    order_date = Day()
     open_value = Money()
     stage = fields.String(metadata={"description": "confirmation: blocked when confirmed; shipment: cannot ship"})
     rule = fields.String()
@@ -390,7 +390,7 @@ class AlertsOut(Schema):
 
 
 class DashboardOut(Schema):
-    as_of = fields.Date()
+    as_of = Day()
     totals = fields.Nested(AgeingOut)
     by_segment = fields.List(fields.Nested(SegmentReceivablesOut))
     by_company = fields.List(fields.Nested(CompanyReceivablesOut))

@@ -63,7 +63,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
-from erp.money import round_money
+from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 
 PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
 # Who may read customers' group-wide credit positions.
@@ -181,6 +181,12 @@ def create_order(
                 errors=[{"pointer": f"{pointer}/warehouse_id", "detail": "not a warehouse of the order's company"}],
             )
         _check_quantity_unit(line.quantity, material, f"{pointer}/quantity")
+        if line.quantity > MAX_LINE_QUANTITY or line.quantity * line.unit_price > MAX_LINE_AMOUNT:
+            raise InvalidQuantity(
+                f"{line.quantity} x {line.unit_price} is beyond any plausible order line "
+                f"(at most {MAX_LINE_QUANTITY} units and {MAX_LINE_AMOUNT} CNY)",
+                errors=[{"pointer": f"{pointer}/quantity", "detail": "implausibly large line"}],
+            )
         order.lines.append(SalesOrderLine(line_no=number, material_id=material.id, warehouse_id=warehouse.id,
                                           quantity=line.quantity, unit_price=line.unit_price))
     session.add(order)

@@ -38,7 +38,7 @@ def post_receipt(data: dict[str, Any]) -> queries.DocumentView:
         session, actor, services.ReceiptRequest(**data), min_remaining_days=min_days))
 
 
-@blp.route("/receipts/<int:document_id>/reversal", methods=["POST"])
+@blp.route("/receipts/<bigint:document_id>/reversal", methods=["POST"])
 @blp.arguments(s.ReversalIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
@@ -75,7 +75,7 @@ def post_issue(data: dict[str, Any]) -> queries.DocumentView:
     return _post_document(data, lambda session, actor: services.issue_goods(session, actor, **data))
 
 
-@blp.route("/issues/<int:document_id>/reversal", methods=["POST"])
+@blp.route("/issues/<bigint:document_id>/reversal", methods=["POST"])
 @blp.arguments(s.ReversalIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
@@ -103,7 +103,7 @@ def post_adjustment(data: dict[str, Any]) -> queries.DocumentView:
     return _post_document(data, lambda session, actor: services.adjust_stock(session, actor, **data))
 
 
-@blp.route("/documents/<int:document_id>", methods=["GET"])
+@blp.route("/documents/<bigint:document_id>", methods=["GET"])
 @blp.response(200, s.DocumentOut)
 def get_document(document_id: int) -> queries.DocumentView:
     """A stock document with its ledger rows and journal lines."""

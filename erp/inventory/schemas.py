@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from erp.inventory.models import MovementType, StockStatus
 from erp.inventory.services import AdjustmentKind, IssueDestination, QualityDecision
 from erp.inventory.queries import STOCK_DIMENSIONS
-from erp.schemas import Id, Money, Quantity, QueryId, Schema, UnitPrice
+from erp.schemas import Day, Id, Money, Quantity, QueryId, Schema, UnitPrice
 
 
 def Reason(**kwargs: object) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -18,16 +18,16 @@ def Reason(**kwargs: object) -> fields.String:  # noqa: N802 - a field factory r
 class ReceiptIn(Schema):
     po_line_id = Id(required=True)
     quantity = Quantity(required=True)
-    posting_date = fields.Date(required=True)
+    posting_date = Day(required=True)
     batch_number = fields.String(validate=validate.Length(1, 40), load_default=None)
-    manufacture_date = fields.Date(load_default=None)
-    expiry_date = fields.Date(load_default=None)
+    manufacture_date = Day(load_default=None)
+    expiry_date = Day(load_default=None)
     warehouse_id = Id(load_default=None, metadata={"description": "default: the order line's warehouse"})
     delivery_note = fields.String(validate=validate.Length(1, 64), load_default=None)
 
 
 class ReversalIn(Schema):
-    posting_date = fields.Date(required=True)
+    posting_date = Day(required=True)
     reason = Reason(required=True)
 
 
@@ -35,14 +35,14 @@ class QualityDecisionIn(Schema):
     warehouse_id = Id(required=True)
     batch_id = Id(required=True)
     decision = fields.Enum(QualityDecision, by_value=True, required=True)
-    posting_date = fields.Date(required=True)
+    posting_date = Day(required=True)
     quantity = Quantity(load_default=None, metadata={"description": "default: all of the batch in quarantine"})
     reason = Reason(load_default=None)
 
 
 class ReturnIn(Schema):
     receipt_document_id = Id(required=True)
-    posting_date = fields.Date(required=True)
+    posting_date = Day(required=True)
     reason = Reason(required=True)
     quantity = Quantity(load_default=None, metadata={"description": "default: all blocked stock of the receipt"})
 
@@ -51,7 +51,7 @@ class IssueIn(Schema):
     warehouse_id = Id(required=True)
     material_id = Id(required=True)
     quantity = Quantity(required=True)
-    posting_date = fields.Date(required=True)
+    posting_date = Day(required=True)
     destination = fields.Enum(IssueDestination, by_value=True, required=True)
     cost_center = fields.String(validate=validate.Length(1, 32), load_default=None)
     batch_id = Id(load_default=None, metadata={"description": "default: first expiry, first out"})
@@ -63,7 +63,7 @@ class TransferIn(Schema):
     to_warehouse_id = Id(required=True)
     material_id = Id(required=True)
     quantity = Quantity(required=True)
-    posting_date = fields.Date(required=True)
+    posting_date = Day(required=True)
     batch_id = Id(load_default=None)
     status = fields.Enum(StockStatus, by_value=True, load_default=StockStatus.UNRESTRICTED)
     reference = fields.String(validate=validate.Length(1, 64), load_default=None)
@@ -74,7 +74,7 @@ class AdjustmentIn(Schema):
     material_id = Id(required=True)
     quantity = Quantity(positive=False, required=True,
                         metadata={"description": "signed: positive for a count gain, negative for a loss or scrap"})
-    posting_date = fields.Date(required=True)
+    posting_date = Day(required=True)
     kind = fields.Enum(AdjustmentKind, by_value=True, required=True)
     reason = Reason(required=True)
     batch_id = Id(load_default=None)
@@ -108,7 +108,7 @@ class DocumentOut(Schema):
     id = fields.Integer(attribute="document.id")
     doc_type = fields.Enum(MovementType, by_value=True, attribute="document.doc_type")
     company_id = fields.Integer(attribute="document.company_id")
-    posting_date = fields.Date(attribute="document.posting_date")
+    posting_date = Day(attribute="document.posting_date")
     period = fields.String(attribute="document.period")
     po_line_id = fields.Integer(attribute="document.po_line_id", allow_none=True)
     supplier_id = fields.Integer(attribute="document.supplier_id", allow_none=True)
@@ -134,7 +134,7 @@ class StockQuery(Schema):
     group_by = fields.List(fields.String(validate=validate.OneOf(STOCK_DIMENSIONS)),
                            load_default=list(STOCK_DIMENSIONS),
                            metadata={"description": "dimensions to group by (repeat the parameter)"})
-    as_of = fields.Date(load_default=None, metadata={"description": "figures at the end of this day (from the ledger)"})
+    as_of = Day(load_default=None, metadata={"description": "figures at the end of this day (from the ledger)"})
     company_id = QueryId()
     warehouse_id = QueryId()
     material_id = QueryId()
@@ -152,7 +152,7 @@ class StockRowOut(Schema):
     material_type = fields.String()
     batch_id = fields.Integer()
     batch_number = fields.String()
-    expiry_date = fields.Date(allow_none=True)
+    expiry_date = Day(allow_none=True)
     status = fields.Enum(StockStatus, by_value=True)
     quantity = Quantity(positive=False)
     value = Money()
@@ -164,13 +164,13 @@ class MovementQuery(Schema):
     material_id = QueryId()
     batch_id = QueryId()
     movement_type = fields.Enum(MovementType, by_value=True)
-    date_from = fields.Date()
-    date_to = fields.Date()
+    date_from = Day()
+    date_to = Day()
 
 
 class MovementRowOut(MovementOut):
     document_id = fields.Integer()
-    posting_date = fields.Date()
+    posting_date = Day()
     company_id = fields.Integer()
     created_by = fields.Integer()
 
@@ -180,14 +180,14 @@ class BatchOut(Schema):
     batch_number = fields.String()
     material_id = fields.Integer()
     material_code = fields.String()
-    manufacture_date = fields.Date(allow_none=True)
-    expiry_date = fields.Date(allow_none=True)
+    manufacture_date = Day(allow_none=True)
+    expiry_date = Day(allow_none=True)
     supplier_code = fields.String(allow_none=True)
 
 
 class FlowReceiptOut(Schema):
     document_id = fields.Integer()
-    posting_date = fields.Date()
+    posting_date = Day()
     supplier_code = fields.String()
     order_number = fields.String()
     po_line_id = fields.Integer()
@@ -200,7 +200,7 @@ class FlowMovementOut(Schema):
     id = fields.Integer()
     document_id = fields.Integer()
     movement_type = fields.Enum(MovementType, by_value=True)
-    posting_date = fields.Date()
+    posting_date = Day()
     company_code = fields.String()
     warehouse_code = fields.String()
     status = fields.Enum(StockStatus, by_value=True)

@@ -12,7 +12,7 @@ import re
 from marshmallow import fields, validate
 
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
-from erp.schemas import MAX_ID, Id, Money, Quantity, Schema, UnitPrice
+from erp.schemas import Day, Id, MAX_ID, Money, Quantity, Schema, UnitPrice
 
 CONTRACT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,39}$")
 
@@ -68,8 +68,8 @@ class ContractSummarySchema(Schema):
         lambda contract: contract.company.code if contract.company else None, dump_only=True,
         metadata={"type": "string", "nullable": True, "description": "null for group contracts"},
     )
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(required=True)
+    valid_from = Day(required=True)
+    valid_to = Day(required=True)
     status = fields.Enum(
         ContractStatus, by_value=True, attribute="effective_status", dump_only=True,
         metadata={"description": "expired: valid_to has passed (computed)"},
@@ -95,7 +95,7 @@ class ContractFilter(Schema):
     scope = fields.Enum(ContractScope, by_value=True)
     status = fields.Enum(ContractStatus, by_value=True)
     material_id = QueryId(metadata={"description": "contracts with a line for this material"})
-    valid_on = fields.Date(metadata={"description": "contracts whose validity includes this day"})
+    valid_on = Day(metadata={"description": "contracts whose validity includes this day"})
     q = fields.String(validate=validate.Length(1, 40), metadata={"description": "number contains"})
 
 
@@ -114,8 +114,8 @@ class PurchasingExceptionSchema(Schema):
     company_code = fields.String(attribute="company.code", dump_only=True)
     material_id = Id(required=True, metadata={"description": "a central material"})
     material_code = fields.String(attribute="material.code", dump_only=True)
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(required=True)
+    valid_from = Day(required=True)
+    valid_to = Day(required=True)
     reason = Reason(required=True)
     granted_by = fields.Integer(dump_only=True)
     granted_at = fields.DateTime(dump_only=True)
@@ -126,14 +126,14 @@ class PurchasingExceptionSchema(Schema):
 class ExceptionFilter(Schema):
     company_id = QueryId()
     material_id = QueryId()
-    valid_on = fields.Date(metadata={"description": "exceptions whose validity includes this day"})
+    valid_on = Day(metadata={"description": "exceptions whose validity includes this day"})
     include_revoked = fields.Boolean(load_default=False)
 
 
 # --- what may I order ----------------------------------------------------------------------
 class OrderableQuery(Schema):
     company_id = QueryId(required=True, metadata={"description": "the receiving company"})
-    date = fields.Date(load_default=None, metadata={"description": "default: today"})
+    date = Day(load_default=None, metadata={"description": "default: today"})
     supplier_id = QueryId(load_default=None)
 
 
@@ -150,7 +150,7 @@ class OrderableSchema(Schema):
     contract_id = fields.Integer(attribute="contract_line.contract.id", dump_only=True)
     contract_number = fields.String(attribute="contract_line.contract.number", dump_only=True)
     contract_scope = fields.String(attribute="contract_line.contract.scope", dump_only=True)
-    contract_valid_to = fields.Date(attribute="contract_line.contract.valid_to", dump_only=True)
+    contract_valid_to = Day(attribute="contract_line.contract.valid_to", dump_only=True)
     contract_line_id = fields.Integer(attribute="contract_line.id", dump_only=True)
     unit_price = UnitPrice(attribute="contract_line.unit_price", dump_only=True)
     target_quantity = Quantity(attribute="contract_line.target_quantity", dump_only=True, allow_none=True)
@@ -193,7 +193,7 @@ class PurchaseOrderSummarySchema(Schema):
     receiving_company_code = fields.String(attribute="receiving_company.code", dump_only=True)
     supplier_id = Id(required=True)
     supplier_code = fields.String(attribute="supplier.code", dump_only=True)
-    order_date = fields.Date(load_default=None, metadata={"description": "default: today; not before today"})
+    order_date = Day(load_default=None, metadata={"description": "default: today; not before today"})
     status = fields.Enum(PurchaseOrderStatus, by_value=True, dump_only=True)
     total_amount = Money(dump_only=True)
     created_by = fields.Integer(dump_only=True)
@@ -227,6 +227,6 @@ class PurchaseOrderFilter(Schema):
     receiving_company_id = QueryId()
     supplier_id = QueryId()
     central = fields.Boolean(metadata={"description": "true: central purchasing's orders; false: companies'"})
-    order_date_from = fields.Date()
-    order_date_to = fields.Date()
+    order_date_from = Day()
+    order_date_to = Day()
     q = fields.String(validate=validate.Length(1, 50), metadata={"description": "number contains"})

@@ -26,7 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from erp.auth.roles import Actor, Role
 from erp.db import dialect_insert, utcnow
-from erp.money import round_money
+from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, UnitOfMeasure, Warehouse
 from erp.masterdata.services import can_store
@@ -52,8 +52,6 @@ from erp.purchasing.rights import BUYING_ROLES, ExceptionWindow, purchasing_righ
 
 # An order line beyond these is a typing error, not a purchase: a billion units of
 # anything, or a trillion CNY on one line (which would also overflow Numeric(18, 2)).
-MAX_LINE_QUANTITY = Decimal("1000000000")
-MAX_LINE_AMOUNT = Decimal("1000000000000")
 
 
 # --- look-ups shared by the use cases ---------------------------------------------------

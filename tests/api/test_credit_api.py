@@ -311,3 +311,23 @@ def test_a_shipped_order_cannot_be_cancelled(api: ApiClient, world: World, sessi
     assert refused["order_status"] == "shipped"
     problem(api.as_("sales_a").post(f"/api/v1/sales-orders/{order.id}/confirmation"), 409, "order-status-conflict")
     assert row_counts(session_factory) == before
+
+
+def test_id_filters_in_the_query_string_are_read_as_numbers(api, world) -> None:  # noqa: ANN001
+    for path in ("/api/v1/sales-orders", "/api/v1/invoices", "/api/v1/payments"):
+        response = api.as_("credit").get(path, query_string={"company_id": str(world.companies["A"]),
+                                                             "customer_id": str(world.customers["cust1"])})
+        assert response.status_code == 200, (path, response.get_json())
+
+
+def test_absurd_numbers_and_dates_are_4xx_not_500(api, world) -> None:  # noqa: ANN001
+    from tests.world import problem
+
+    sales = api.as_("sales_a")
+    body = {"company_id": world.companies["A"], "customer_id": world.customers["cust1"], "order_date": "2026-11-20",
+            "lines": [{"material_id": world.materials["exc_local"], "warehouse_id": world.warehouses["A-AMB"],
+                       "quantity": "999999999999", "unit_price": "999999999999"}]}
+    problem(sales.post("/api/v1/sales-orders", json=body), 422)
+    problem(api.as_("cio").get("/api/v1/credit/dashboard", query_string={"as_of": "0001-01-01"}), 422)
+    problem(api.as_("credit").get("/api/v1/credit/customers/99999999999999999999"), 404)
+    problem(api.as_("steward").get("/api/v1/materials/99999999999"), 404)
