@@ -30,6 +30,18 @@ class Schema(ma.Schema):
         unknown = ma.RAISE
 
 
+class Query(Schema):
+    """Base of query-string schemas. Unknown parameters are refused like unknown fields: a
+    misspelt filter must not quietly return everything. The pager's own parameters (read
+    by flask-smorest's paginate) are let through."""
+
+    PAGER = ("page", "page_size")
+
+    @ma.pre_load
+    def _without_pager(self, data: Any, **kwargs: Any) -> Any:
+        return {key: data[key] for key in data if key not in self.PAGER}
+
+
 class DecimalString(fields.Decimal):
     """A Decimal with at most ``places`` decimal places and a bounded magnitude, dumped as a string."""
 

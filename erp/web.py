@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -93,10 +94,19 @@ def _flatten_messages(messages: Any, pointer: str = "") -> list[dict[str, str]]:
     return [{"pointer": pointer or "/", "detail": str(messages)}]
 
 
+class ArgumentsParser(FlaskParser):
+    """webargs' parser, except that the schema decides what an unknown query parameter
+    means (ours refuse them: see erp.schemas.Query) instead of webargs ignoring them."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+
 class Blueprint(SmorestBlueprint):
-    """flask-smorest's Blueprint with the project's page sizes (50 by default, at most 500)."""
+    """flask-smorest's Blueprint with the project's page sizes (50 by default, at most 500)
+    and argument parser."""
 
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 500}
+    ARGUMENTS_PARSER = ArgumentsParser()
 
 
 class KeyConverter(IntegerConverter):

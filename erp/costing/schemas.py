@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from erp.schemas import Day, DecimalString, Id, Money, Period, Quantity, QueryId, Schema, UnitPrice
+from erp.schemas import Day, DecimalString, Id, Money, Period, Quantity, Query, QueryId, Schema, UnitPrice
 
 
 class PriceIn(Schema):
@@ -28,12 +28,12 @@ class StandardPriceOut(Schema):
     set_at = fields.DateTime()
 
 
-class StandardPriceQuery(Schema):
+class StandardPriceQuery(Query):
     company_id = QueryId(required=True)
     period = Period(required=True)
 
 
-class PeriodPath(Schema):
+class PeriodPath(Query):
     company_id = QueryId(required=True)
     period = Period(required=True)
 
@@ -88,7 +88,7 @@ class VarianceReportOut(Schema):
     allocations = fields.List(fields.Nested(AllocationLineOut))
 
 
-class ValuationQuery(Schema):
+class ValuationQuery(Query):
     company_id = QueryId(load_default=None, metadata={"description": "omit for the whole group (group-wide roles)"})
 
 
@@ -103,7 +103,7 @@ class ValuationRowOut(Schema):
     actual_value = Money()
 
 
-class JournalQuery(Schema):
+class JournalQuery(Query):
     company_id = QueryId(required=True)
     period = Period()
     account_code = fields.String(validate=validate.Length(1, 16))
@@ -125,7 +125,7 @@ class JournalRowOut(Schema):
     reverses_entry_id = fields.Integer(allow_none=True)
 
 
-class TrialBalanceQuery(Schema):
+class TrialBalanceQuery(Query):
     company_id = QueryId(load_default=None, metadata={"description": "omit for the whole group (group-wide roles)"})
     period = Period(required=True)
 

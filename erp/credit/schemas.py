@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from erp.credit.exposure import CreditOutcome, open_line_value
 from erp.credit.models import InvoiceStatus, SalesOrderStatus
-from erp.schemas import Day, DecimalString, Id, Money, Quantity, QueryId, Schema, UnitPrice
+from erp.schemas import Day, DecimalString, Id, Money, Quantity, Query, QueryId, Schema, UnitPrice
 
 
 def Reason(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -94,29 +94,29 @@ class SuggestIn(Schema):
     as_of = Day(load_default=None, metadata={"description": "default: today"})
 
 
-class OrderQuery(Schema):
+class OrderQuery(Query):
     company_id = QueryId()
     customer_id = QueryId()
     status = fields.Enum(SalesOrderStatus, by_value=True)
 
 
-class InvoiceQuery(Schema):
+class InvoiceQuery(Query):
     company_id = QueryId()
     customer_id = QueryId()
     status = fields.Enum(InvoiceStatus, by_value=True)
     overdue_on = Day(metadata={"description": "only invoices still open and past due on this day"})
 
 
-class PaymentQuery(Schema):
+class PaymentQuery(Query):
     company_id = QueryId()
     customer_id = QueryId()
 
 
-class PositionQuery(Schema):
+class PositionQuery(Query):
     amount = Money(load_default=None, metadata={"description": "check an action adding this much (default 0)"})
 
 
-class AsOfQuery(Schema):
+class AsOfQuery(Query):
     as_of = Day(load_default=None, metadata=AS_OF)
 
 
@@ -131,7 +131,7 @@ class DashboardQuery(AsOfQuery):
                          metadata={"description": "how many top customers and alert rows"})
 
 
-class SuggestionQuery(Schema):
+class SuggestionQuery(Query):
     run_id = QueryId(metadata={"description": "default: the latest run"})
 
 

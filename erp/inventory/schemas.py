@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from erp.inventory.models import MovementType, StockStatus
 from erp.inventory.services import AdjustmentKind, IssueDestination, QualityDecision
 from erp.inventory.queries import STOCK_DIMENSIONS
-from erp.schemas import Day, Id, Money, Quantity, QueryId, Schema, UnitPrice
+from erp.schemas import Day, Id, Money, Quantity, Query, QueryId, Schema, UnitPrice
 
 
 def Reason(**kwargs: object) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -130,7 +130,7 @@ class DocumentOut(Schema):
     journal = fields.List(fields.Nested(JournalLineOut))
 
 
-class StockQuery(Schema):
+class StockQuery(Query):
     group_by = fields.List(fields.String(validate=validate.OneOf(STOCK_DIMENSIONS)),
                            load_default=list(STOCK_DIMENSIONS),
                            metadata={"description": "dimensions to group by (repeat the parameter)"})
@@ -158,7 +158,7 @@ class StockRowOut(Schema):
     value = Money()
 
 
-class MovementQuery(Schema):
+class MovementQuery(Query):
     company_id = QueryId()
     warehouse_id = QueryId()
     material_id = QueryId()
@@ -223,7 +223,7 @@ class BatchFlowOut(Schema):
                          metadata={"description": "net quantity per movement type"})
 
 
-class BatchLookup(Schema):
+class BatchLookup(Query):
     material_id = QueryId(required=True)
     batch_number = fields.String(required=True, validate=validate.Length(1, 40))
 
@@ -244,5 +244,5 @@ class ReceivableLineOut(Schema):
     open_quantity = Quantity(positive=False)
 
 
-class ReceivableQuery(Schema):
+class ReceivableQuery(Query):
     warehouse_id = QueryId()

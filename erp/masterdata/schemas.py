@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import fields, validate
 
 from erp.masterdata.models import MaterialType, ProcurementScope
-from erp.schemas import Code, DecimalString, Id, Money, Name, QueryId, Schema, USCC
+from erp.schemas import Code, DecimalString, Id, Money, Name, Query, QueryId, Schema, USCC
 
 
 def Temperature(**kwargs):  # noqa: N802, ANN001, ANN201
@@ -27,7 +27,7 @@ class Record(Schema):
     updated_at = fields.DateTime(dump_only=True)
 
 
-class ListFilter(Schema):
+class ListFilter(Query):
     q = fields.String(validate=validate.Length(1, 100), metadata={"description": "code or name contains"})
     active = fields.Boolean()
 

@@ -12,7 +12,7 @@ import re
 from marshmallow import fields, validate
 
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
-from erp.schemas import Day, Id, MAX_ID, Money, Quantity, Schema, UnitPrice
+from erp.schemas import Day, Id, MAX_ID, Money, Quantity, Query, Schema, UnitPrice
 
 CONTRACT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,39}$")
 
@@ -89,7 +89,7 @@ class ContractSchema(ContractSummarySchema):
     )
 
 
-class ContractFilter(Schema):
+class ContractFilter(Query):
     supplier_id = QueryId()
     company_id = QueryId()
     scope = fields.Enum(ContractScope, by_value=True)
@@ -123,7 +123,7 @@ class PurchasingExceptionSchema(Schema):
     revoked_at = fields.DateTime(dump_only=True)
 
 
-class ExceptionFilter(Schema):
+class ExceptionFilter(Query):
     company_id = QueryId()
     material_id = QueryId()
     valid_on = Day(metadata={"description": "exceptions whose validity includes this day"})
@@ -131,7 +131,7 @@ class ExceptionFilter(Schema):
 
 
 # --- what may I order ----------------------------------------------------------------------
-class OrderableQuery(Schema):
+class OrderableQuery(Query):
     company_id = QueryId(required=True, metadata={"description": "the receiving company"})
     date = Day(load_default=None, metadata={"description": "default: today"})
     supplier_id = QueryId(load_default=None)
@@ -222,7 +222,7 @@ class OrderLinesSchema(Schema):
     lines = OrderLines(required=True)
 
 
-class PurchaseOrderFilter(Schema):
+class PurchaseOrderFilter(Query):
     status = fields.Enum(PurchaseOrderStatus, by_value=True)
     receiving_company_id = QueryId()
     supplier_id = QueryId()

@@ -307,3 +307,10 @@ def test_filter_by_reference_in_the_query_string(api: ApiClient, world: World) -
     listed = api.as_("steward").get("/api/v1/warehouses", query_string={"company_id": world.companies["B"]})
     assert {w["code"] for w in listed.get_json()} == {"CB-AMB", "CB-COOL", "CB-COLD"}
     problem(api.as_("steward").get("/api/v1/warehouses", query_string={"company_id": "1.5"}), 422)
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(api: ApiClient) -> None:
+    # "companyid" is a typo: answering with every warehouse would look like a real answer
+    body = problem(api.as_("steward").get("/api/v1/warehouses", query_string={"companyid": 1}), 422)
+    assert body["errors"][0]["pointer"] == "/companyid"
+    assert api.as_("steward").get("/api/v1/warehouses", query_string={"page": 1, "page_size": 2}).status_code == 200
