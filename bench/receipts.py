@@ -1,21 +1,25 @@
 """Benchmark: goods receipts per second through the service layer, beside raw INSERTs.
 
 On a fresh PostgreSQL database with one company, 200 batch-managed materials, their
-standard prices and one open purchase order of 2,000 lines, it books receipts one per
+standard prices and 40 open purchase orders of 50 lines each, it books receipts one per
 transaction through erp.inventory.services.receive_goods (order line lock, period lock,
 standard price, batch, document, ledger row, balance, journal entry with three lines,
 order line and order status), then the same rows with hand-written SQL: one ledger row,
 one balance upsert, one journal entry with three lines and one order line update per
 transaction. Prints both rates and their ratio.
 
+With ``--workers N``, N processes (clerks) book at once, each on its own order lines, and
+the raw SQL runs with as many connections: throughput of a server, not of one client.
+
 Targets (../shared/DESIGN.md): at least 430 receipts/s and within 4x of the raw INSERTs.
-Usage: .venv/bin/python -m bench.receipts [--receipts 2000]
+Usage: .venv/bin/python -m bench.receipts [--receipts 2000] [--workers 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing as mp
 import time
 from decimal import Decimal
 
@@ -23,7 +27,7 @@ import psycopg
 
 from bench.common import fresh_database, git_revision, machine
 from erp.auth.roles import Actor, Role
-from erp.db import make_session_factory
+from erp.db import make_engine, make_session_factory
 from erp.inventory.services import ReceiptRequest, receive_goods
 
 SETUP = """
@@ -56,10 +60,10 @@ INSERT INTO contract_lines (id, contract_id, material_id, unit_price, unit_id, o
     SELECT m, 1, m, round(m * 1.41, 4), 1, 0 FROM generate_series(1, 200) AS m;
 INSERT INTO purchase_orders (id, number, purchasing_company_id, receiving_company_id, supplier_id, order_date,
                              status, total_amount, created_by, created_at)
-    VALUES (1, 'PO-1', 1, 1, 1, DATE '2026-11-01', 'open', 0, 1, now());
+    SELECT o, 'PO-' || o, 1, 1, 1, DATE '2026-11-01', 'open', 0, 1, now() FROM generate_series(1, 40) AS o;
 INSERT INTO purchase_order_lines (id, order_id, line_no, material_id, quantity, unit_price, amount,
                                   contract_line_id, warehouse_id, received_quantity)
-    SELECT l, 1, l, 1 + l % 200, 1000000, round((1 + l % 200) * 1.41, 4), 0, 1 + l % 200, 1, 0
+    SELECT l, 1 + l % 40, l, 1 + l % 200, 1000000, round((1 + l % 200) * 1.41, 4), 0, 1 + l % 200, 1, 0
     FROM generate_series(1, 2000) AS l;
 SELECT setval(pg_get_serial_sequence(t, 'id'), 1000000)
     FROM unnest(ARRAY['groups', 'segments', 'companies', 'warehouses', 'units', 'users', 'suppliers',
@@ -91,49 +95,81 @@ RAW = [
 ]
 
 
+def _service_worker(url: str, worker: int, workers: int, count: int, start: object, done: object) -> None:
+    """Book ``count`` receipts through the service layer, on this worker's own order lines."""
+    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    sessions = make_session_factory(engine)
+    clerk = Actor(1, "clerk", Role.CLERK, False, frozenset({1}), frozenset({1}))
+
+    def book(i: int, line: int) -> None:
+        with sessions() as session, session.begin():
+            receive_goods(session, clerk, ReceiptRequest(
+                po_line_id=line, quantity=Decimal("10"), posting_date=dt.date(2026, 11, 20),
+                batch_number=f"W{worker}-{i:07d}", manufacture_date=dt.date(2026, 10, 1),
+                expiry_date=dt.date(2029, 9, 30)))
+
+    # each worker its own orders (receipts of one order queue on the order's lock)
+    lines = [line for line in range(1, 2001) if (line % 40) % workers == worker]
+    for i in range(20):  # warm up: connection pool, statement caches, prepared statements
+        book(10_000_000 + i, lines[i % len(lines)])
+    start.wait()  # type: ignore[attr-defined]
+    for i in range(count):
+        book(i, lines[i % len(lines)])
+    done.put(time.perf_counter())  # type: ignore[attr-defined]
+    engine.dispose()
+
+
+def _raw_worker(url: str, worker: int, workers: int, count: int, start: object, done: object) -> None:
+    """Write the same rows with hand-written SQL, one receipt per transaction."""
+    lines = [line for line in range(1, 2001) if (line % 40) % workers == worker]
+    with psycopg.connect(url) as conn:
+        batch, doc = conn.execute("SELECT max(batch_id), max(document_id) FROM stock_movements").fetchone()  # type: ignore[misc]
+        conn.commit()
+        start.wait()  # type: ignore[attr-defined]
+        for i in range(count):
+            line = lines[i % len(lines)]
+            row = {"doc": doc, "batch": batch, "material": 1 + line % 200, "line": line,
+                   "value": Decimal("13.70"), "variance": Decimal("0.40"), "contract": Decimal("-14.10")}
+            with conn.transaction():
+                conn.execute(RAW[0], row)
+                conn.execute(RAW[1], row)
+                row["entry"] = conn.execute(RAW[2], row).fetchone()[0]  # type: ignore[index]
+                conn.execute(RAW[3], row)
+                conn.execute(RAW[4], row)
+    done.put(time.perf_counter())  # type: ignore[attr-defined]
+
+
+def _run(target: object, url: str, workers: int, count: int) -> float:
+    """Receipts per second over all workers, from the common start to the last finish."""
+    start = mp.Event()
+    done: mp.Queue[float] = mp.Queue()
+    processes = [mp.Process(target=target, args=(url, w, workers, count, start, done)) for w in range(workers)]
+    for process in processes:
+        process.start()
+    time.sleep(3)  # let every worker warm up and wait at the start line
+    began = time.perf_counter()
+    start.set()
+    finished = max(done.get() for _ in processes)
+    for process in processes:
+        process.join()
+    return workers * count / (finished - began)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--receipts", type=int, default=2000)
+    parser.add_argument("--receipts", type=int, default=2000, help="receipts per worker")
+    parser.add_argument("--workers", type=int, default=1, help="concurrent clerks (processes), each on its own lines")
     args = parser.parse_args()
-    with fresh_database("erp_bench_receipts") as (engine, url):
+    with fresh_database("erp_bench_receipts") as (_engine, url):
         with psycopg.connect(url) as conn:
             for statement in SETUP.split(";\n"):
                 conn.execute(statement)
             conn.commit()
-        sessions = make_session_factory(engine)
-        clerk = Actor(1, "clerk", Role.CLERK, False, frozenset({1}), frozenset({1}))
-
-        def book(i: int) -> None:
-            with sessions() as session, session.begin():
-                receive_goods(session, clerk, ReceiptRequest(
-                    po_line_id=1 + i % 2000, quantity=Decimal("10"), posting_date=dt.date(2026, 11, 20),
-                    batch_number=f"B{i:07d}", manufacture_date=dt.date(2026, 10, 1),
-                    expiry_date=dt.date(2029, 9, 30)))
-
-        for i in range(50):  # warm up: connection pool, statement caches
-            book(10_000_000 + i)
-        started = time.perf_counter()
-        for i in range(args.receipts):
-            book(i)
-        service = args.receipts / (time.perf_counter() - started)
-
-        with psycopg.connect(url) as conn:
-            batch, doc = conn.execute(
-                "SELECT max(batch_id), max(document_id) FROM stock_movements").fetchone()  # type: ignore[misc]
-            started = time.perf_counter()
-            for i in range(args.receipts):
-                material = 1 + (i + 1) % 200
-                row = {"doc": doc, "batch": batch, "material": material, "line": 1 + i % 2000,
-                       "value": Decimal("13.70"), "variance": Decimal("0.40"), "contract": Decimal("-14.10")}
-                with conn.transaction():
-                    conn.execute(RAW[0], row)
-                    conn.execute(RAW[1], row)
-                    row["entry"] = conn.execute(RAW[2], row).fetchone()[0]  # type: ignore[index]
-                    conn.execute(RAW[3], row)
-                    conn.execute(RAW[4], row)
-            raw = args.receipts / (time.perf_counter() - started)
+        service = _run(_service_worker, url, args.workers, args.receipts)
+        raw = _run(_raw_worker, url, args.workers, args.receipts)
 
     print(f"machine: {machine()}; revision {git_revision()}")
+    print(f"{args.workers} worker(s), {args.receipts} receipts each, one receipt per transaction")
     print(f"receipts through the service layer: {service:8.0f} /s")
     print(f"raw INSERTs of the same rows:       {raw:8.0f} /s")
     print(f"ratio raw / service: {raw / service:.2f}x (targets: >= 430/s, within 4x)")
