@@ -20,7 +20,8 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 
 MAX_ID = 2**31 - 1
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
-PERIOD_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Years 1990-2199 in ASCII digits (``\d`` would also match full-width digits).
+PERIOD_PATTERN = re.compile(r"^(199[0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])$")
 
 
 class Schema(ma.Schema):
@@ -39,7 +40,12 @@ class Query(Schema):
 
     @ma.pre_load
     def _without_pager(self, data: Any, **kwargs: Any) -> Any:
-        return {key: data[key] for key in data if key not in self.PAGER}
+        values = {key: data[key] for key in data if key not in self.PAGER}
+        for key, value in values.items():
+            texts = value if isinstance(value, list) else [value]
+            if "\x00" in key or any("\x00" in str(text) for text in texts):
+                raise ma.ValidationError("text contains a NUL character", field_name=key)
+        return values
 
 
 class DecimalString(fields.Decimal):
@@ -72,15 +78,21 @@ class DecimalString(fields.Decimal):
         number = super()._validated(value)
         if not number.is_finite():
             raise self.make_error("special")
-        exponent = number.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -self.max_places:
-            # Trailing zeros beyond the allowed places are harmless ("1.50000").
-            if number != number.quantize(Decimal(1).scaleb(-self.max_places), rounding=decimal.ROUND_DOWN):
-                raise self.make_error("places", places=self.max_places)
-            number = number.quantize(Decimal(1).scaleb(-self.max_places))
+        # Bounds first: a number beyond them may have more digits than the decimal context
+        # holds, and quantizing it would fail.
         below = number < self.min_value if self.min_inclusive else number <= self.min_value
         if below or number > self.max_value:
             raise self.make_error("bounds", min=self.min_value, max=self.max_value)
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -self.max_places:
+            # Trailing zeros beyond the allowed places are harmless ("1.50000").
+            try:
+                exact = number == number.quantize(Decimal(1).scaleb(-self.max_places), rounding=decimal.ROUND_DOWN)
+            except decimal.InvalidOperation:
+                exact = False
+            if not exact:
+                raise self.make_error("places", places=self.max_places)
+            number = number.quantize(Decimal(1).scaleb(-self.max_places))
         return number
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:

@@ -6,6 +6,7 @@ and ``current_actor()`` for the authenticated caller. Nothing below the views im
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -19,7 +20,8 @@ from flask import Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
-from webargs.flaskparser import FlaskParser
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -95,10 +97,50 @@ def _flatten_messages(messages: Any, pointer: str = "") -> list[dict[str, str]]:
 
 
 class ArgumentsParser(FlaskParser):
-    """webargs' parser, except that the schema decides what an unknown query parameter
-    means (ours refuse them: see erp.schemas.Query) instead of webargs ignoring them."""
+    """webargs' parser, with the project's JSON rules: numbers with a fraction are read as
+    Decimal (never float), text that no database can store (NUL, unpaired surrogates) and
+    absurdly deep nesting are refused as malformed; and the schema decides what an unknown
+    query parameter means (ours refuse them: see erp.schemas.Query)."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return missing
+        raw = req.get_data(cache=True)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError(f"not UTF-8: {exc.reason}", str(exc.object), exc.start) from exc
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except RecursionError as exc:
+            raise json.JSONDecodeError("nested too deeply", text[:100], 0) from exc
+        problem = unstorable_text(data)
+        if problem:
+            raise json.JSONDecodeError(problem, text[:100], 0)
+        return data
+
+
+def unstorable_text(value: Any, depth: int = 0) -> str | None:
+    """Why ``value`` (parsed JSON) holds text a database cannot store, or None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "text contains a NUL character"
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            return "text contains an unpaired surrogate (not valid Unicode)"
+        return None
+    if isinstance(value, dict):
+        items: Any = list(value.keys()) + list(value.values())
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        problem = unstorable_text(item, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 class Blueprint(SmorestBlueprint):
@@ -107,6 +149,27 @@ class Blueprint(SmorestBlueprint):
 
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 500}
     ARGUMENTS_PARSER = ArgumentsParser()
+    # Beyond this a list has nothing to show, and the offset would overflow the database's integers.
+    MAX_PAGE = 1_000_000
+
+    def paginate(self, pager: Any = None, **kwargs: Any) -> Any:
+        """flask-smorest's paginate, refusing absurd page numbers with a 422."""
+        decorate = super().paginate(pager, **kwargs)
+
+        def decorator(func: Any) -> Any:
+            @functools.wraps(func)
+            def bounded(*args: Any, **view_kwargs: Any) -> Any:
+                pagination = view_kwargs.get("pagination_parameters")
+                if pagination is not None and pagination.page > self.MAX_PAGE:
+                    raise ValidationFailed(
+                        f"page must be at most {self.MAX_PAGE}",
+                        errors=[{"pointer": "/page", "in": "query", "detail": f"at most {self.MAX_PAGE}"}],
+                    )
+                return func(*args, **view_kwargs)
+
+            return decorate(bounded)
+
+        return decorator
 
 
 class KeyConverter(IntegerConverter):
@@ -154,6 +217,14 @@ class Api(SmorestApi):
     """flask-smorest's Api with RFC 9457 problem+json errors instead of its default body."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # The error responses are documented with the content type they are served with.
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
 
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
         status = error.code or 500
@@ -244,6 +315,17 @@ def _mark_replay(response: Response) -> Response:
     return response
 
 
+def paged(pagination: Any, listing: Callable[..., tuple[list[Any], int]], **filters: Any) -> list[Any]:
+    """Run a paginated read (``listing(session, actor, offset=, limit=, **filters)`` returning
+    rows and their total) in the request's transaction; the total goes to X-Pagination."""
+    session = request_session()
+    with session.begin():
+        rows, total = listing(session, current_actor(), offset=pagination.first_item, limit=pagination.page_size,
+                              **filters)
+    pagination.item_count = total
+    return rows
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -312,6 +394,14 @@ def _database_error(error: DBAPIError) -> Response:
     return _internal_error(error)
 
 
+def _unstorable_text(error: UnicodeEncodeError) -> Response:
+    # Text that is not valid Unicode (an unpaired surrogate) in a query string or header.
+    return problem_response({
+        "type": PROBLEM_BASE_URI + "malformed-request", "title": "The request is not well-formed",
+        "status": 400, "detail": "the request contains text that is not valid Unicode",
+    })
+
+
 def _internal_error(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return problem_response(
@@ -350,5 +440,6 @@ def init_web(app: Flask) -> Api:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(UnicodeEncodeError, _unstorable_text)
     app.register_error_handler(Exception, _internal_error)
     return api

@@ -214,9 +214,6 @@ class ApiClient:
     def patch(self, path: str, **kwargs: Any) -> Any:
         return self.client.patch(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
 
-    def put(self, path: str, **kwargs: Any) -> Any:
-        return self.client.put(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
-
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
 

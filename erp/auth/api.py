@@ -9,7 +9,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from erp.auth import services
 from erp.auth.schemas import Credentials, RevokedOut, TokenOut, UserPatch, UserSchema
-from erp.web import Blueprint, bearer_token, current_actor, erp_settings, request_session
+from erp.web import Blueprint, bearer_token, current_actor, erp_settings, paged, request_session
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in, tokens and users")
 
@@ -53,14 +53,7 @@ class Users(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters: PaginationParameters) -> list[Any]:
         """List users (admins)."""
-        session = request_session()
-        with session.begin():
-            users, total = services.list_users(
-                session, current_actor(),
-                offset=pagination_parameters.first_item, limit=pagination_parameters.page_size,
-            )
-        pagination_parameters.item_count = total
-        return users
+        return paged(pagination_parameters, services.list_users)
 
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)

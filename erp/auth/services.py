@@ -205,6 +205,16 @@ def list_users(session: Session, actor: Actor, *, offset: int, limit: int) -> tu
     return list(users), total
 
 
+def _keep_an_admin(session: Session, leaving: User) -> None:
+    """Refuse to demote or deactivate the last active admin: nobody could manage users after."""
+    others = session.scalar(
+        select(func.count()).select_from(User)
+        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != leaving.id)
+    )
+    if not others:
+        raise Conflict(f"{leaving.username} is the last active admin; make another admin first", slug="last-admin")
+
+
 def update_user(
     session: Session,
     actor: Actor,
@@ -221,6 +231,8 @@ def update_user(
     company_ids = list(changes.get("company_ids", user.company_ids))  # type: ignore[call-overload]
     warehouse_ids = list(changes.get("warehouse_ids", user.warehouse_ids))  # type: ignore[call-overload]
     _check_scope(session, role, group_wide, company_ids, warehouse_ids)
+    if user.role == Role.ADMIN and (role != Role.ADMIN or changes.get("active") is False):
+        _keep_an_admin(session, user)
     user.role = role
     user.group_wide = group_wide
     if "display_name" in changes:

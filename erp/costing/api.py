@@ -10,7 +10,7 @@ from erp.costing import close, reports, standards
 from erp.costing import schemas as s
 from erp.errors import ValidationFailed
 from erp.schemas import PERIOD_PATTERN
-from erp.web import Blueprint, current_actor, request_session
+from erp.web import Blueprint, current_actor, paged, request_session
 
 blp = Blueprint("costing", __name__, url_prefix="/api/v1/costing",
                 description="Standard prices, the journal and the month-end close")
@@ -35,14 +35,7 @@ def put_standard_prices(data: dict[str, Any]) -> list[Any]:
 @blp.paginate()
 def get_standard_prices(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """A company's standard prices for a period."""
-    session = request_session()
-    with session.begin():
-        rows, total = standards.list_standard_prices(
-            session, current_actor(), offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size, **query,
-        )
-    pagination_parameters.item_count = total
-    return rows
+    return paged(pagination_parameters, standards.list_standard_prices, **query)
 
 
 @blp.route("/periods/<int:company_id>/<string:period>/close", methods=["POST"])
@@ -72,10 +65,8 @@ def get_period(company_id: int, period: str) -> close.CloseResult:
     """The state of a company's period and the result of its close."""
     _check_period(period)
     session = request_session()
-    actor = current_actor()
-    actor.require_company(company_id)
     with session.begin():
-        return close.close_result(session, company_id, period)
+        return close.period_state(session, current_actor(), company_id=company_id, period=period)
 
 
 @blp.route("/variance-allocation", methods=["GET"])
@@ -106,12 +97,7 @@ def get_valuation(query: dict[str, Any]) -> list[Any]:
 @blp.paginate()
 def get_journal(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Journal lines of a company, in posting order, with filters."""
-    session = request_session()
-    with session.begin():
-        rows, total = reports.journal(session, current_actor(), offset=pagination_parameters.first_item,
-                                      limit=pagination_parameters.page_size, **query)
-    pagination_parameters.item_count = total
-    return rows
+    return paged(pagination_parameters, reports.journal, **query)
 
 
 @blp.route("/trial-balance", methods=["GET"])

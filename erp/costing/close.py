@@ -34,7 +34,6 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
-    and_,
     case,
     delete,
     func,
@@ -43,7 +42,6 @@ from sqlalchemy import (
     select,
     text,
     union_all,
-    update,
 )
 from sqlalchemy.orm import Session
 
@@ -132,6 +130,14 @@ def close_result(session: Session, company_id: int, period: str) -> CloseResult:
         variance_allocated=Decimal(totals[1]).quantize(Decimal("0.01")),
         variance_remaining=Decimal(totals[2]).quantize(Decimal("0.01")),
     )
+
+
+def period_state(session: Session, actor: Actor, *, company_id: int, period: str) -> CloseResult:
+    """A company's period: open or closed, and its close's result."""
+    actor.require_company(company_id)
+    if session.get(Company, company_id) is None:
+        raise NotFound(f"company {company_id} not found")
+    return close_result(session, company_id, period)
 
 
 def close_period(session: Session, actor: Actor, *, company_id: int, period: str) -> CloseResult:

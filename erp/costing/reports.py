@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.models import Account, JournalEntry, JournalLine, MaterialPeriodBalance, VarianceAllocation
-from erp.errors import Forbidden
+from erp.errors import Forbidden, NotFound
 from erp.inventory.models import StockBalance
 from erp.masterdata.models import Company, Material
 
@@ -26,7 +26,7 @@ READERS = (Role.COST_ACCOUNTANT, Role.CIO, Role.ADMIN)
 
 def variance_allocation(session: Session, actor: Actor, *, company_id: int, period: str) -> list[Any]:
     """Per material of a closed period: opening, receipts, rate, consumed share, closing."""
-    _require_scope(actor, company_id)
+    _require_scope(session, actor, company_id)
     b = MaterialPeriodBalance
     return list(session.execute(
         select(b.material_id, Material.code.label("material_code"), Material.name_zh, b.opening_quantity,
@@ -42,7 +42,7 @@ def variance_allocation(session: Session, actor: Actor, *, company_id: int, peri
 
 def allocation_lines(session: Session, actor: Actor, *, company_id: int, period: str) -> list[Any]:
     """Which consumption account bore how much variance, per material."""
-    _require_scope(actor, company_id)
+    _require_scope(session, actor, company_id)
     va = VarianceAllocation
     return list(session.execute(
         select(va.material_id, Material.code.label("material_code"), va.account_code, va.consumed_value,
@@ -56,7 +56,7 @@ def allocation_lines(session: Session, actor: Actor, *, company_id: int, period:
 def inventory_valuation(session: Session, actor: Actor, *, company_id: int | None) -> list[Any]:
     """Current stock per company and material at standard, the variance it carries, and its
     actual cost (standard plus variance)."""
-    _require_scope(actor, company_id)
+    _require_scope(session, actor, company_id)
     stock = (
         select(StockBalance.company_id, StockBalance.material_id,
                func.sum(StockBalance.quantity).label("quantity"), func.sum(StockBalance.value).label("value"))
@@ -99,7 +99,7 @@ def journal(
     limit: int = 50,
 ) -> tuple[list[Any], int]:
     """Journal lines with their entries, in posting order."""
-    _require_scope(actor, company_id)
+    _require_scope(session, actor, company_id)
     query = (
         select(JournalLine.id, JournalLine.entry_id, JournalEntry.entry_date, JournalEntry.period,
                JournalEntry.source_type, JournalEntry.source_id, JournalEntry.memo, JournalLine.account_code,
@@ -133,7 +133,7 @@ class TrialBalance:
 
 def trial_balance(session: Session, actor: Actor, *, company_id: int | None, period: str) -> TrialBalance:
     """Balances of every account at the end of ``period``, for one company or the whole group."""
-    _require_scope(actor, company_id)
+    _require_scope(session, actor, company_id)
     query = (
         select(JournalLine.account_code, Account.name_zh, Account.name_en, Account.kind,
                func.sum(JournalLine.amount).label("balance"))
@@ -157,8 +157,10 @@ def trial_balance(session: Session, actor: Actor, *, company_id: int | None, per
     return report
 
 
-def _require_scope(actor: Actor, company_id: int | None) -> None:
+def _require_scope(session: Session, actor: Actor, company_id: int | None) -> None:
     actor.require_role(*READERS, action="reading costing reports")
+    if company_id is not None and session.get(Company, company_id) is None:
+        raise NotFound(f"company {company_id} not found")
     if company_id is None:
         if not actor.group_wide:
             raise Forbidden("group-wide figures need a group-wide role; name a company", slug="company-out-of-scope")

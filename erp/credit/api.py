@@ -16,7 +16,7 @@ from flask_smorest.pagination import PaginationParameters
 from erp.credit import limits, queries, receivables, services
 from erp.credit import schemas as s
 from erp.credit.exposure import CreditPolicy
-from erp.web import IDEMPOTENCY_HEADER, Blueprint, current_actor, erp_settings, idempotent, request_session
+from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, erp_settings, idempotent, paged, request_session
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Sales, receivables and group credit control")
 
@@ -27,16 +27,6 @@ def _policy() -> CreditPolicy:
 
 def _as_of(query: dict[str, Any]) -> dt.date:
     return query.pop("as_of", None) or dt.date.today()
-
-
-def _page(pagination: PaginationParameters, listing: Any, **filters: Any) -> list[Any]:
-    """Run a paginated read under the request's transaction; the total goes to X-Pagination."""
-    session = request_session()
-    with session.begin():
-        rows, total = listing(session, current_actor(), offset=pagination.first_item, limit=pagination.page_size,
-                              **filters)
-    pagination.item_count = total
-    return rows
 
 
 # --- sales orders ------------------------------------------------------------------------------
@@ -58,7 +48,7 @@ def post_order(data: dict[str, Any]) -> services.OrderResult:
 @blp.paginate()
 def get_orders(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Sales orders of the caller's companies, newest first."""
-    orders = _page(pagination_parameters, queries.list_orders, **query)
+    orders = paged(pagination_parameters, queries.list_orders, **query)
     return [services.OrderResult(order) for order in orders]
 
 
@@ -121,7 +111,7 @@ def post_shipment(data: dict[str, Any], order_id: int) -> services.ShipmentResul
 @blp.paginate()
 def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Invoices of the caller's companies, newest first."""
-    return _page(pagination_parameters, queries.list_invoices, **query)
+    return paged(pagination_parameters, queries.list_invoices, **query)
 
 
 @blp.route("/invoices/<int:invoice_id>", methods=["GET"])
@@ -152,7 +142,7 @@ def post_payment(data: dict[str, Any]) -> Any:
 @blp.paginate()
 def get_payments(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Payments received by the caller's companies, newest first."""
-    return _page(pagination_parameters, queries.list_payments, **query)
+    return paged(pagination_parameters, queries.list_payments, **query)
 
 
 @blp.route("/payments/<int:payment_id>", methods=["GET"])
@@ -235,7 +225,7 @@ def post_suggestions(data: dict[str, Any]) -> Any:
 @blp.paginate()
 def get_suggestions(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """A run's suggestions (the latest by default) beside each customer's limit in force."""
-    return _page(pagination_parameters, limits.suggestions_of_run, run_id=query.get("run_id"))
+    return paged(pagination_parameters, limits.suggestions_of_run, run_id=query.get("run_id"))
 
 
 @blp.route("/credit/blocked-orders", methods=["GET"])
@@ -243,7 +233,7 @@ def get_suggestions(query: dict[str, Any], pagination_parameters: PaginationPara
 @blp.paginate()
 def get_blocked_orders(pagination_parameters: PaginationParameters) -> list[Any]:
     """Orders held by credit control (blocked at confirmation, or unable to ship), oldest first."""
-    return _page(pagination_parameters, receivables.held_orders, policy=_policy())
+    return paged(pagination_parameters, receivables.held_orders, policy=_policy())
 
 
 @blp.route("/credit/blocked-orders/<int:order_id>/release", methods=["POST"])
@@ -264,7 +254,7 @@ def post_release(data: dict[str, Any], order_id: int) -> Any:
 @blp.paginate()
 def get_customer_receivables(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Receivables per customer: open, overdue, ageing buckets, limit and utilisation."""
-    return _page(pagination_parameters, receivables.receivables_by_customer, as_of=_as_of(query),
+    return paged(pagination_parameters, receivables.receivables_by_customer, as_of=_as_of(query),
                  policy=_policy(), **query)
 
 

@@ -12,7 +12,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from erp.inventory import queries, services
 from erp.inventory import schemas as s
-from erp.web import IDEMPOTENCY_HEADER, Blueprint, current_actor, erp_settings, idempotent, request_session
+from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, erp_settings, idempotent, paged, request_session
 
 blp = Blueprint("inventory", __name__, url_prefix="/api/v1/inventory",
                 description="Receipts, batches, stock movements and the stock ledger")
@@ -118,14 +118,7 @@ def get_document(document_id: int) -> queries.DocumentView:
 @blp.paginate()
 def get_stock(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """On-hand quantity and value at standard, grouped as asked, now or as of a date."""
-    session = request_session()
-    with session.begin():
-        rows, total = queries.stock_on_hand(
-            session, current_actor(), offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size, **query,
-        )
-    pagination_parameters.item_count = total
-    return rows
+    return paged(pagination_parameters, queries.stock_on_hand, **query)
 
 
 @blp.route("/movements", methods=["GET"])
@@ -134,14 +127,7 @@ def get_stock(query: dict[str, Any], pagination_parameters: PaginationParameters
 @blp.paginate()
 def get_movements(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Stock ledger rows, oldest first, with filters."""
-    session = request_session()
-    with session.begin():
-        rows, total = queries.movement_history(
-            session, current_actor(), offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size, **query,
-        )
-    pagination_parameters.item_count = total
-    return rows
+    return paged(pagination_parameters, queries.movement_history, **query)
 
 
 @blp.route("/batches/<int:batch_id>/flow", methods=["GET"])
@@ -170,11 +156,4 @@ def lookup_batch_flow(query: dict[str, Any]) -> queries.BatchFlow:
 @blp.paginate()
 def get_receivable_lines(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Open purchase order lines the caller can receive, with the quantity still due."""
-    session = request_session()
-    with session.begin():
-        rows, total = queries.receivable_lines(
-            session, current_actor(), offset=pagination_parameters.first_item,
-            limit=pagination_parameters.page_size, **query,
-        )
-    pagination_parameters.item_count = total
-    return rows
+    return paged(pagination_parameters, queries.receivable_lines, **query)

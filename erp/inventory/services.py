@@ -22,7 +22,7 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.journal import Line, negated_lines
 from erp.costing.models import JournalEntry
-from erp.costing.standards import price_for_posting, standard_price
+from erp.costing.standards import price_for_posting
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory.errors import (
     AlreadyReversed,

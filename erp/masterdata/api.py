@@ -16,7 +16,7 @@ from flask_smorest.pagination import PaginationParameters
 from erp.masterdata import services
 from erp.masterdata import schemas as s
 from erp.masterdata.services import Catalog
-from erp.web import Blueprint, current_actor, request_session
+from erp.web import Blueprint, current_actor, paged, request_session
 
 blp = Blueprint("masterdata", __name__, url_prefix="/api/v1", description="Group organisation and master data")
 
@@ -39,14 +39,7 @@ def catalog_routes(
         @blp.response(200, schema(many=True))
         @blp.paginate()
         def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
-            session = request_session()
-            with session.begin():
-                rows, total = services.list_records(
-                    session, current_actor(), catalog, query,
-                    offset=pagination_parameters.first_item, limit=pagination_parameters.page_size,
-                )
-            pagination_parameters.item_count = total
-            return rows
+            return paged(pagination_parameters, services.list_records, catalog=catalog, filters=query)
 
         @blp.arguments(schema)
         @blp.response(201, schema)

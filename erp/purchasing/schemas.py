@@ -76,9 +76,9 @@ class ContractSummarySchema(Schema):
     )
     created_by = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    activated_at = fields.DateTime(dump_only=True)
-    terminated_at = fields.DateTime(dump_only=True)
-    termination_reason = fields.String(dump_only=True)
+    activated_at = fields.DateTime(dump_only=True, allow_none=True)
+    terminated_at = fields.DateTime(dump_only=True, allow_none=True)
+    termination_reason = fields.String(dump_only=True, allow_none=True)
 
 
 class ContractSchema(ContractSummarySchema):
@@ -119,8 +119,8 @@ class PurchasingExceptionSchema(Schema):
     reason = Reason(required=True)
     granted_by = fields.Integer(dump_only=True)
     granted_at = fields.DateTime(dump_only=True)
-    revoked_by = fields.Integer(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True)
+    revoked_by = fields.Integer(dump_only=True, allow_none=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class ExceptionFilter(Query):
@@ -198,12 +198,12 @@ class PurchaseOrderSummarySchema(Schema):
     total_amount = Money(dump_only=True)
     created_by = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    submitted_at = fields.DateTime(dump_only=True)
-    approved_by = fields.Integer(dump_only=True)
-    approved_at = fields.DateTime(dump_only=True)
-    cancelled_by = fields.Integer(dump_only=True)
-    cancelled_at = fields.DateTime(dump_only=True)
-    status_reason = fields.String(dump_only=True, metadata={"description": "why it was rejected, cancelled or closed"})
+    submitted_at = fields.DateTime(dump_only=True, allow_none=True)
+    approved_by = fields.Integer(dump_only=True, allow_none=True)
+    approved_at = fields.DateTime(dump_only=True, allow_none=True)
+    cancelled_by = fields.Integer(dump_only=True, allow_none=True)
+    cancelled_at = fields.DateTime(dump_only=True, allow_none=True)
+    status_reason = fields.String(dump_only=True, allow_none=True, metadata={"description": "why it was rejected, cancelled or closed"})
 
 
 def OrderLines(**kwargs):  # noqa: N802, ANN001, ANN201

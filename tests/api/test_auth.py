@@ -138,3 +138,12 @@ def test_cio_reads_everything_and_changes_nothing(api: ApiClient, world: World) 
     problem(cio.patch(f"/api/v1/materials/{world.materials['exc_local']}", json={"name_en": "x"}), 403)
     # signing out is not a change of business data
     assert cio.delete("/api/v1/auth/token").status_code == 204
+
+
+def test_the_last_active_admin_cannot_be_deactivated_or_demoted(api: ApiClient, world: World) -> None:
+    me = f"/api/v1/users/{world.users['admin']}"
+    problem(api.as_("admin").patch(me, json={"active": False}), 409, "last-admin")
+    problem(api.as_("admin").patch(me, json={"role": "steward"}), 409, "last-admin")
+    payload = {"username": "admin2", "display_name": "A2", "password": "long enough password", "role": "admin"}
+    assert api.as_("admin").post("/api/v1/users", json=payload).status_code == 201
+    assert api.as_("admin").patch(me, json={"active": False}).status_code == 200
