@@ -25,4 +25,7 @@ if [[ "${CI:-}" == "true" ]]; then
   export ERP_REQUIRE_POSTGRES=1
 fi
 echo "test database: ${ERP_TEST_DATABASE_URL:-sqlite (temporary files)}"
-exec $PY -m pytest "$@"
+# Not exec: the EXIT trap above must still run to drop the database.
+status=0
+$PY -m pytest "$@" || status=$?
+exit $status
