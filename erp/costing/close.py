@@ -168,6 +168,9 @@ def close_period(session: Session, actor: Actor, *, company_id: int, period: str
     if earlier_open is not None:
         raise EarlierPeriodOpen(f"period {earlier_open} of company {company_id} must be closed before {period}")
 
+    if is_postgres(session):
+        # One company-month of movements is aggregated in memory rather than sorted on disk.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     _total_movements(session, company_id, period)
     _refresh_statistics(session, PeriodMovementTotal)
     _allocate_variance(session, company_id, period)

@@ -147,9 +147,11 @@ class MaterialPeriodBalance(Base):
     __table_args__ = (UniqueConstraint("company_id", "period", "material_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    # Derived by the close from the ledger, whose keys are already checked: no foreign keys
+    # (they would cost the close a lookup per row and per key).
+    company_id: Mapped[int]
     period: Mapped[str] = mapped_column(String(7))
-    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    material_id: Mapped[int]
     opening_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
     opening_value: Mapped[Money] = mapped_column(default=Decimal("0"))
     opening_variance: Mapped[Money] = mapped_column(default=Decimal("0"))
@@ -196,9 +198,10 @@ class VarianceAllocation(Base):
     __table_args__ = (UniqueConstraint("company_id", "period", "material_id", "account_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    # Derived by the close (see MaterialPeriodBalance): no foreign keys.
+    company_id: Mapped[int]
     period: Mapped[str] = mapped_column(String(7))
-    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
-    account_code: Mapped[str] = mapped_column(ForeignKey("accounts.code"))
+    material_id: Mapped[int]
+    account_code: Mapped[str] = mapped_column(String(16))
     consumed_value: Mapped[Money]
     allocated_variance: Mapped[Money]
