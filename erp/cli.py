@@ -54,8 +54,8 @@ def stock_group() -> None:
 @stock_group.command("check")
 @click.option("--repair", is_flag=True, help="rebuild every balance from the ledger when drift is found")
 def stock_check(repair: bool) -> None:
-    """Recompute balances from the ledger and report any drift (expected: none)."""
-    from erp.inventory.queries import balance_drift, rebuild_balances
+    """Recompute balances and period totals from the ledger and report any drift (expected: none)."""
+    from erp.inventory.queries import balance_drift, period_totals_drift, rebuild_balances
 
     ext = _extension()
     with ext.session_factory() as session, session.begin():
@@ -63,10 +63,17 @@ def stock_check(repair: bool) -> None:
         for row in drift:
             click.echo(f"drift: company {row.company_id} warehouse {row.warehouse_id} material {row.material_id} "
                        f"batch {row.batch_id} {row.status}: quantity {row.quantity_drift}, value {row.value_drift}")
-        if drift and repair:
+        totals = period_totals_drift(session)
+        for row in totals:
+            click.echo(f"drift: company {row.company_id} period {row.period} material {row.material_id} "
+                       f"{row.close_class} {row.account}: quantity {row.quantity_drift}, value {row.value_drift}, "
+                       f"variance {row.variance_drift}")
+        if (drift or totals) and repair:
             rebuild_balances(session)
-            click.echo("balances rebuilt from the ledger")
+            click.echo("balances and period totals rebuilt from the ledger")
     click.echo(f"{len(drift)} balance(s) drifted from the ledger")
+    click.echo(f"{len(totals)} period total(s) drifted from the ledger")
+    drift = drift + totals
     if drift and not repair:
         raise SystemExit(1)
 

@@ -17,9 +17,11 @@ added to the largest consumption line (or, with no consumption at all, written o
 manufacturing overhead), so the variance account of a material with no stock ends at 0.
 ``docs/costing.md`` has the worked example.
 
-The close is set-based: one scan of the period's ledger rows (into
-``period_movement_totals``) feeds every material's figures and the allocation lines, and
-the journal lines are inserted from those rows with INSERT ... SELECT. It runs in the caller's single
+The close is set-based and never scans the month's ledger: every posting keeps the
+period's totals per material, close class and account current (``period_movement_totals``,
+like the stock balances), and the close builds every material's figures and the
+allocation lines from those totals and the previous close, then inserts the journal lines
+from them with INSERT ... SELECT. It runs in the caller's single
 transaction (atomic) and holds the period row FOR UPDATE, which postings into the period
 wait on (see erp.costing.periods). Closing a closed period changes nothing and returns the
 stored result.
@@ -168,10 +170,6 @@ def close_period(session: Session, actor: Actor, *, company_id: int, period: str
     if earlier_open is not None:
         raise EarlierPeriodOpen(f"period {earlier_open} of company {company_id} must be closed before {period}")
 
-    if is_postgres(session):
-        # One company-month of movements is aggregated in memory rather than sorted on disk.
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-    _total_movements(session, company_id, period)
     _refresh_statistics(session, PeriodMovementTotal)
     _allocate_variance(session, company_id, period)
     entry_id = _post_allocation(session, company_id, period, actor.user_id)
@@ -207,20 +205,6 @@ def _previous_close(session: Session, company_id: int, period: str) -> str | Non
     )
 
 
-def _total_movements(session: Session, company_id: int, period: str) -> None:
-    """The one scan of the period's ledger: totals per material, close class and account."""
-    m = StockMovement
-    session.execute(
-        insert(PeriodMovementTotal).from_select(
-            ["company_id", "period", "material_id", "close_class", "offset_account", "quantity", "value", "variance"],
-            select(literal(company_id, Integer), literal(period), m.material_id, m.close_class, m.offset_account,
-                   func.sum(m.quantity), func.sum(m.value), func.sum(m.variance))
-            .where(m.company_id == company_id, m.period == period)
-            .group_by(m.material_id, m.close_class, m.offset_account),
-        )
-    )
-
-
 def _material_figures(session: Session, company_id: int, period: str) -> Any:
     """Per material: opening (the last close's closing, restated by this period's
     revaluation), receipts, other inflows, consumption, closing, and the variance to spread.
@@ -247,12 +231,11 @@ def _material_figures(session: Session, company_id: int, period: str) -> Any:
         )).where(MaterialPeriodBalance.company_id == company_id, MaterialPeriodBalance.period == previous)
     else:
         # First close: everything posted before this period is the opening.
-        m = StockMovement
         carried = (
-            select(*labelled(m.material_id, func.sum(m.quantity), func.sum(m.value), func.sum(m.variance),
+            select(*labelled(t.material_id, func.sum(t.quantity), func.sum(t.value), func.sum(t.variance),
                              *([zero] * 10)))
-            .where(m.company_id == company_id, m.period < period)
-            .group_by(m.material_id)
+            .where(t.company_id == company_id, t.period < period)
+            .group_by(t.material_id)
         )
     this_period = select(*labelled(
         t.material_id, zero, zero, when(CloseClass.REVALUATION, t.variance), when(CloseClass.REVALUATION, t.value),
@@ -449,7 +432,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
             session, row.close_entry_id, entry_date=last_day(period), source_type="period_reopen", source_id=None,
             memo=f"reopening {period}: {reason}", user_id=actor.user_id,
         )
-    for derived in (VarianceAllocation, MaterialPeriodBalance, PeriodMovementTotal):
+    for derived in (VarianceAllocation, MaterialPeriodBalance):
         session.execute(delete(derived).where(derived.company_id == company_id, derived.period == period))
     row.closed_at = None
     row.closed_by = None

@@ -170,22 +170,28 @@ class MaterialPeriodBalance(Base):
 
 
 class PeriodMovementTotal(Base):
-    """The close's one scan of a period's ledger: totals per material, close class and
-    consumption account (the period's receipts, issues and consumption at a glance).
+    """A company's period totals per material, close class and consumption account (the
+    period's receipts, inflows, consumption and restatements), kept current by every
+    posting like the stock balances, so that the month-end close reads a few rows per
+    material instead of scanning the month's ledger. Internal moves (transfers, quality
+    status changes) net to zero within a company and are not totalled.
 
-    Derived data, rebuilt by every close: its keys come from the ledger, whose foreign keys
-    have already been checked, so it carries none of its own (they would cost the close a
-    lookup per row for nothing)."""
+    Its keys come from the ledger rows it totals, whose foreign keys are already checked;
+    ``offset_account`` is '' where there is none, so that the unique key can be upserted.
+    ``flask --app erp stock check`` compares it with the ledger."""
 
     __tablename__ = "period_movement_totals"
-    __table_args__ = (Index("ix_period_movement_totals_lookup", "company_id", "period", "material_id"),)
+    __table_args__ = (
+        UniqueConstraint("company_id", "period", "material_id", "close_class", "offset_account",
+                         name="uq_period_movement_totals_key"),
+    )
 
     id: Mapped[BigId] = mapped_column(primary_key=True)
     company_id: Mapped[int]
     period: Mapped[str] = mapped_column(String(7))
     material_id: Mapped[int]
     close_class: Mapped[str] = mapped_column(String(16))
-    offset_account: Mapped[str | None] = mapped_column(String(16))
+    offset_account: Mapped[str] = mapped_column(String(16), default="")
     quantity: Mapped[Quantity]
     value: Mapped[Money]
     variance: Mapped[Money]

@@ -26,7 +26,7 @@ from erp.costing.models import JournalEntry, JournalLine, StandardPrice
 from erp.costing.periods import lock_periods_from
 from erp.costing.standards import previous_period
 from erp.db import UTCDateTime, utcnow
-from erp.inventory.ledger import create_document
+from erp.inventory.ledger import add_document_to_period_totals, create_document
 from erp.inventory.models import CloseClass, MovementType, StockBalance, StockDocument, StockMovement
 from erp.masterdata.models import Material
 from erp.sqlmath import round_product
@@ -106,6 +106,7 @@ def revalue_to_standard(
             .where(*conditions),
         )
     )
+    add_document_to_period_totals(session, document_id=document_id, company_id=company_id, period=period)
     # Each balance takes exactly the difference its ledger row carries, so ledger and balance
     # agree whatever else happened (value + difference, not a recomputed value).
     difference_posted = (

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, insert, select, union_all, update
+from sqlalchemy import Integer, Select, bindparam, case, func, insert, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from erp.costing.journal import Line, balanced_lines, post_entry
-from erp.costing.models import JournalEntry, JournalLine
+from erp.costing.models import JournalEntry, JournalLine, PeriodMovementTotal
 from erp.db import dialect_insert, is_postgres, utcnow
 from erp.inventory.models import (
     NO_BATCH,
@@ -270,6 +270,7 @@ def post_document(
             post_entry(session, company_id=company_id, entry_date=posting_date, source_type=STOCK_DOCUMENT,
                        source_id=document_id, memo=memo, lines=lines, user_id=user_id,
                        reverses_entry_id=reverses_entry_id)
+        add_to_period_totals(session, company_id=company_id, period=period, movements=movements)
         return document_id
     now = utcnow()
     params: dict[str, Any] = {f"d_{name}": document_fields.get(name) for name in _DOCUMENT_FIELDS}
@@ -301,7 +302,66 @@ def post_document(
     row = session.connection().execute(_one_statement(len(movements), outflows, len(lines)), params).one()
     if any(taken != 1 for taken in row[1:]):
         raise LookupError(f"a movement out of stock found no balance to take from: {movements}")
+    # After the balances, always: postings lock balance rows first, then totals.
+    add_to_period_totals(session, company_id=company_id, period=period, movements=movements)
     return row[0]  # type: ignore[no-any-return]
+
+
+_TOTALS = PeriodMovementTotal.__table__
+_ADD_TO_TOTALS: dict[str, Any] = {}  # per dialect: INSERT ... ON CONFLICT DO UPDATE
+TOTALS_KEY = ["company_id", "period", "material_id", "close_class", "offset_account"]
+
+
+def upsert_period_totals(session: Session) -> Any:
+    """INSERT into period_movement_totals adding to the row of the same key if there is one."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _ADD_TO_TOTALS:
+        upsert = dialect_insert(session, _TOTALS)
+        _ADD_TO_TOTALS[dialect] = upsert.on_conflict_do_update(
+            index_elements=TOTALS_KEY,
+            set_={"quantity": to_quantity(_TOTALS.c.quantity + upsert.excluded.quantity),
+                  "value": to_money(_TOTALS.c.value + upsert.excluded.value),
+                  "variance": to_money(_TOTALS.c.variance + upsert.excluded.variance)},
+        )
+    return _ADD_TO_TOTALS[dialect]
+
+
+def add_to_period_totals(session: Session, *, company_id: int, period: str, movements: Sequence[Movement]) -> None:
+    """Keep the period's totals per material, close class and account current (see
+    erp.costing.models.PeriodMovementTotal); internal moves are left out, they net to zero."""
+    totals: dict[tuple[int, str, str], tuple[Decimal, Decimal, Decimal]] = {}
+    for m in movements:
+        if m.close_class == CloseClass.INTERNAL:
+            continue
+        key = (m.material_id, m.close_class.value, m.offset_account or "")
+        quantity, value, variance = totals.get(key, (ZERO, ZERO, ZERO))
+        totals[key] = (quantity + m.quantity, value + m.value, variance + m.variance)
+    if not totals:
+        return
+    session.connection().execute(upsert_period_totals(session), [
+        {"company_id": company_id, "period": period, "material_id": material_id, "close_class": close_class,
+         "offset_account": account, "quantity": quantity, "value": value, "variance": variance}
+        for (material_id, close_class, account), (quantity, value, variance) in sorted(totals.items())
+    ])
+
+
+def add_document_to_period_totals(session: Session, *, document_id: int, company_id: int, period: str) -> None:
+    """The set-based twin of ``add_to_period_totals``, for documents written by INSERT ...
+    SELECT (restatements): totals straight from the document's ledger rows."""
+    m = StockMovement
+    insert_totals = dialect_insert(session, _TOTALS).from_select(
+        [*TOTALS_KEY, "quantity", "value", "variance"],
+        select(literal(company_id, Integer), literal(period), m.material_id, m.close_class,
+               func.coalesce(m.offset_account, ""), func.sum(m.quantity), func.sum(m.value), func.sum(m.variance))
+        .where(m.document_id == document_id, m.close_class != CloseClass.INTERNAL)
+        .group_by(m.material_id, m.close_class, m.offset_account),
+    )
+    session.execute(insert_totals.on_conflict_do_update(
+        index_elements=TOTALS_KEY,
+        set_={"quantity": to_quantity(_TOTALS.c.quantity + insert_totals.excluded.quantity),
+              "value": to_money(_TOTALS.c.value + insert_totals.excluded.value),
+              "variance": to_money(_TOTALS.c.variance + insert_totals.excluded.variance)},
+    ))
 
 
 _ONE_STATEMENT: dict[tuple[int, tuple[bool, ...], int], Any] = {}

@@ -16,10 +16,18 @@ from sqlalchemy import Select, and_, delete, func, insert, or_, select, union_al
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor
-from erp.costing.models import JournalEntry, JournalLine
+from erp.costing.models import JournalEntry, JournalLine, PeriodMovementTotal
 from erp.errors import NotFound
 from erp.inventory.ledger import to_money, to_quantity
-from erp.inventory.models import Batch, MovementType, StockBalance, StockDocument, StockMovement, StockStatus
+from erp.inventory.models import (
+    Batch,
+    CloseClass,
+    MovementType,
+    StockBalance,
+    StockDocument,
+    StockMovement,
+    StockStatus,
+)
 from erp.masterdata.models import Company, Customer, Material, Supplier, Warehouse
 from erp.purchasing.models import RECEIVABLE_STATUSES, PurchaseOrder, PurchaseOrderLine
 
@@ -266,8 +274,44 @@ def balance_drift(session: Session) -> list[Any]:
     ).all())
 
 
+_TOTALS_KEY = ("company_id", "period", "material_id", "close_class")
+
+
+def period_totals_drift(session: Session) -> list[Any]:
+    """Period totals that differ from the sum of the ledger (expected: none)."""
+    m, t = StockMovement, PeriodMovementTotal
+    ledger = select(m.company_id, m.period, m.material_id, m.close_class,
+                    func.coalesce(m.offset_account, "").label("account"), m.quantity.label("q"),
+                    m.value.label("v"), m.variance.label("w")).where(m.close_class != CloseClass.INTERNAL)
+    current = select(t.company_id, t.period, t.material_id, t.close_class, t.offset_account.label("account"),
+                     (-t.quantity).label("q"), (-t.value).label("v"), (-t.variance).label("w"))
+    both = union_all(ledger, current).subquery()
+    keys = [both.c[k] for k in _TOTALS_KEY] + [both.c.account]
+    return list(session.execute(
+        select(*keys, func.sum(both.c.q).label("quantity_drift"), func.sum(both.c.v).label("value_drift"),
+               func.sum(both.c.w).label("variance_drift"))
+        .group_by(*keys)
+        .having(or_(func.abs(func.sum(both.c.q)) > Decimal("0.00001"),
+                    func.abs(func.sum(both.c.v)) > Decimal("0.001"),
+                    func.abs(func.sum(both.c.w)) > Decimal("0.001")))
+    ).all())
+
+
 def rebuild_balances(session: Session) -> None:
-    """Recompute every balance from the ledger (repairs drift; balances are not postings)."""
+    """Recompute every balance and period total from the ledger (repairs drift; they are
+    derived, not postings)."""
+    session.execute(delete(PeriodMovementTotal))
+    m = StockMovement
+    account = func.coalesce(m.offset_account, "")
+    session.execute(
+        insert(PeriodMovementTotal).from_select(
+            ["company_id", "period", "material_id", "close_class", "offset_account", "quantity", "value", "variance"],
+            select(m.company_id, m.period, m.material_id, m.close_class, account, to_quantity(func.sum(m.quantity)),
+                   to_money(func.sum(m.value)), to_money(func.sum(m.variance)))
+            .where(m.close_class != CloseClass.INTERNAL)
+            .group_by(m.company_id, m.period, m.material_id, m.close_class, account),
+        )
+    )
     session.execute(delete(StockBalance))
     session.execute(
         insert(StockBalance).from_select(

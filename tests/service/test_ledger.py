@@ -73,6 +73,7 @@ def test_balance_drift_reports_a_corrupted_balance_and_rebuild_restores_it(
     receive(session_factory, world, line, "10")
     with session_factory() as session, session.begin():
         assert queries.balance_drift(session) == []
+        assert queries.period_totals_drift(session) == []
         # balances are derived data, not postings: they may be written, and here wrongly
         session.execute(text("UPDATE stock_balances SET quantity = quantity + 1, value = value + 5"))
 
@@ -213,10 +214,11 @@ class Sequence:
 
 
 def assert_books_agree(session: Session) -> None:
-    """Balances equal the ledger; every entry balances; no stock below zero, and no value on
-    zero stock; and the inventory accounts of each company and material carry exactly the
-    value of its stock."""
+    """Balances and period totals equal the ledger; every entry balances; no stock below
+    zero, and no value on zero stock; and the inventory accounts of each company and
+    material carry exactly the value of its stock."""
     assert queries.balance_drift(session) == []
+    assert queries.period_totals_drift(session) == []
 
     per_entry: dict[int, D] = defaultdict(D)
     inventory_in_journal: dict[tuple[int, int], D] = defaultdict(D)
