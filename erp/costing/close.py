@@ -66,7 +66,7 @@ from erp.costing.revaluation import reverse_restatement, revalue_to_standard
 from erp.costing.standards import carry_forward_prices, next_period
 from erp.db import is_postgres, utcnow
 from erp.errors import Conflict, Forbidden, NotFound
-from erp.inventory.models import CloseClass, StockMovement
+from erp.inventory.models import CloseClass
 from erp.masterdata.models import Company
 from erp.sqlmath import round_share
 

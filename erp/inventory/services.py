@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -61,7 +61,7 @@ from erp.inventory.models import (
     StockStatus,
 )
 from erp.masterdata.models import Material, MaterialType, Warehouse
-from erp.masterdata.services import can_store
+from erp.masterdata.services import MaterialFacts, WarehouseFacts, can_store, material_and_warehouse_facts
 from erp.money import round_money
 from erp.purchasing import receiving
 from erp.purchasing.models import RECEIVABLE_STATUSES
@@ -114,26 +114,16 @@ def _material(session: Session, material_id: int) -> Material:
     return material
 
 
-# Two lookups by key in one round trip, built once (receipts are the hot path).
-_MATERIAL_AND_WAREHOUSE = (
-    select(Material, Warehouse)
-    .join(Warehouse, Warehouse.id == bindparam("warehouse_id"))
-    .where(Material.id == bindparam("material_id"))
-)
-
-
-def _material_and_warehouse(session: Session, material_id: int, warehouse_id: int) -> tuple[Material, Warehouse]:
-    """Both master records of a receipt."""
-    row = session.execute(
-        _MATERIAL_AND_WAREHOUSE, {"material_id": material_id, "warehouse_id": warehouse_id}
-    ).one_or_none()
-    if row is None:
+def _material_and_warehouse(session: Session, material_id: int, warehouse_id: int) -> tuple[MaterialFacts, WarehouseFacts]:
+    """Both master records of a receipt, in one round trip."""
+    facts = material_and_warehouse_facts(session, material_id, warehouse_id)
+    if facts is None:
         _material(session, material_id)
         raise NotFound(f"warehouse {warehouse_id} not found")
-    return row[0], row[1]
+    return facts
 
 
-def _require_warehouse(actor: Actor, warehouse: Warehouse) -> None:
+def _require_warehouse(actor: Actor, warehouse: Warehouse | WarehouseFacts) -> None:
     """Refuse a caller who does not act for the warehouse (clerks: their named warehouses)."""
     if not actor.acts_for_company(warehouse.company_id):
         raise NotFound(f"warehouse {warehouse.id} not found")
@@ -141,7 +131,7 @@ def _require_warehouse(actor: Actor, warehouse: Warehouse) -> None:
         raise ClerkNotOfWarehouse(f"you do not act for warehouse {warehouse.code}")
 
 
-def _check_quantity(quantity: Decimal, material: Material, *, allow_negative: bool = False) -> None:
+def _check_quantity(quantity: Decimal, material: Material | MaterialFacts, *, allow_negative: bool = False) -> None:
     if quantity == 0 or (quantity < 0 and not allow_negative):
         raise InvalidQuantity(f"quantity must be {'non-zero' if allow_negative else 'positive'}, got {quantity}")
     if not material.unit.admits(quantity):
@@ -151,14 +141,14 @@ def _check_quantity(quantity: Decimal, material: Material, *, allow_negative: bo
         )
 
 
-def _check_storage(warehouse: Warehouse, material: Material) -> None:
+def _check_storage(warehouse: Warehouse | WarehouseFacts, material: Material | MaterialFacts) -> None:
     ok, why = can_store(warehouse, material)
     if not ok:
         raise StorageConditionsNotMet(why)
 
 
 def _check_batch_for_receipt(
-    material: Material, request: ReceiptRequest, *, min_remaining_days: int
+    material: Material | MaterialFacts, request: ReceiptRequest, *, min_remaining_days: int
 ) -> None:
     """Batch-managed materials need a batch with plausible dates and enough shelf life left."""
     if not material.batch_managed:
@@ -190,7 +180,7 @@ def _check_batch_for_receipt(
         )
 
 
-def _inventory_account(material: Material) -> str:
+def _inventory_account(material: Material | MaterialFacts) -> str:
     return accounts.INVENTORY_ACCOUNT[MaterialType(material.material_type)]
 
 

@@ -127,9 +127,14 @@ class UnitOfMeasure(Base, Timestamped):
     active: Mapped[bool] = mapped_column(default=True)
 
     def admits(self, quantity: Decimal) -> bool:
-        """Whether ``quantity`` has no more decimal places than this unit allows
-        (trailing zeros do not count: 2.500 kg is fine in a unit of 1 decimal)."""
-        return quantity == quantity.quantize(Decimal(1).scaleb(-self.decimals))
+        """Whether ``quantity`` has no more decimal places than this unit allows."""
+        return quantity_fits(quantity, self.decimals)
+
+
+def quantity_fits(quantity: Decimal, decimals: int) -> bool:
+    """Whether ``quantity`` has at most ``decimals`` decimal places (trailing zeros do not
+    count: 2.500 kg is fine in a unit of 1 decimal)."""
+    return quantity == quantity.quantize(Decimal(1).scaleb(-decimals))
 
 
 class Material(Base, Timestamped):

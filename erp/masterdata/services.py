@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,12 +26,14 @@ from erp.errors import Conflict, NotFound, ValidationFailed
 from erp.masterdata.models import (
     Company,
     Group,
+    MaterialType,
     Customer,
     Material,
     Segment,
     Supplier,
     UnitOfMeasure,
     Warehouse,
+    quantity_fits,
 )
 
 Record = Any  # one of the master-data models
@@ -228,7 +230,72 @@ def list_records(
     return list(rows), total
 
 
-def can_store(warehouse: Warehouse, material: Material) -> tuple[bool, str]:
+@dataclass(frozen=True, slots=True)
+class UnitFacts:
+    code: str
+    decimals: int
+
+    def admits(self, quantity: Decimal) -> bool:
+        return quantity_fits(quantity, self.decimals)
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialFacts:
+    """What postings read of a material, loaded without the ORM (receipts are the hot path)."""
+
+    id: int
+    code: str
+    material_type: MaterialType
+    unit: UnitFacts
+    storage_temp_min: Decimal | None
+    storage_temp_max: Decimal | None
+    storage_max_humidity: Decimal | None
+    shelf_life_days: int | None
+    min_remaining_shelf_life_days: int | None
+    batch_managed: bool
+    inspection_required: bool
+    over_receipt_tolerance_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseFacts:
+    """What postings read of a warehouse."""
+
+    id: int
+    code: str
+    company_id: int
+    temp_min: Decimal
+    temp_max: Decimal
+    max_humidity: Decimal
+
+
+_FACTS = (
+    select(
+        Material.id, Material.code, Material.material_type, UnitOfMeasure.code, UnitOfMeasure.decimals,
+        Material.storage_temp_min, Material.storage_temp_max, Material.storage_max_humidity,
+        Material.shelf_life_days, Material.min_remaining_shelf_life_days, Material.batch_managed,
+        Material.inspection_required, Material.over_receipt_tolerance_pct,
+        Warehouse.id, Warehouse.code, Warehouse.company_id, Warehouse.temp_min, Warehouse.temp_max,
+        Warehouse.max_humidity,
+    )
+    .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+    .join(Warehouse, Warehouse.id == bindparam("warehouse_id"))  # two lookups by key, one round trip
+    .where(Material.id == bindparam("material_id"))
+)
+
+
+def material_and_warehouse_facts(
+    session: Session, material_id: int, warehouse_id: int
+) -> tuple[MaterialFacts, WarehouseFacts] | None:
+    """A material's and a warehouse's facts in one round trip (None if either is unknown)."""
+    row = session.connection().execute(_FACTS, {"material_id": material_id, "warehouse_id": warehouse_id}).first()
+    if row is None:
+        return None
+    material = MaterialFacts(row[0], row[1], MaterialType(row[2]), UnitFacts(row[3], row[4]), *row[5:13])
+    return material, WarehouseFacts(*row[13:19])
+
+
+def can_store(warehouse: Warehouse | WarehouseFacts, material: Material | MaterialFacts) -> tuple[bool, str]:
     """Whether ``warehouse`` keeps the conditions ``material`` needs, and if not, why.
 
     The warehouse's whole temperature band must lie within the material's band (a cold
