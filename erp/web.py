@@ -13,7 +13,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import flask
 import marshmallow as ma
+from swagger_ui_bundle import swagger_ui_path
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, Response, current_app, g, request
@@ -37,7 +39,9 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
 # Reachable without a token: sign-in itself and the API description.
-PUBLIC_ENDPOINTS = frozenset({"auth.token", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.token", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets.static"}
+)
 
 
 class DecimalJSONProvider(DefaultJSONProvider):
@@ -426,7 +430,12 @@ def init_web(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", API_PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/")
+    # Swagger UI's files come with the swagger-ui-bundle package: the docs work offline.
+    app.register_blueprint(
+        flask.Blueprint("docs_assets", __name__, static_folder=swagger_ui_path,
+                        static_url_path=f"{API_PREFIX}/docs/assets")
+    )
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", f"{API_PREFIX}/docs/assets/")
     app.config.setdefault("API_SPEC_OPTIONS", {"security": [{"bearerAuth": []}]})
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     for converter, bits in ((KeyConverter, "int32"), (BigKeyConverter, "int64")):

@@ -29,3 +29,9 @@ def test_docs_page_is_served_without_a_token(client: FlaskClient) -> None:
     response = client.get("/api/v1/docs")
     assert response.status_code == 200
     assert b"swagger" in response.data.lower()
+
+
+def test_docs_page_assets_are_served_locally_without_a_token(client: FlaskClient) -> None:
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in page
+    assert client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200
