@@ -63,6 +63,11 @@ class DecimalJSONProvider(DefaultJSONProvider):
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details (documentation only; the handler builds the body)."""
 
+    class Meta:
+        # RFC 9457 allows extension members (e.g. a refused order's ``order_status``),
+        # so the documented schema must admit properties beyond the ones listed.
+        unknown = ma.INCLUDE
+
     type = ma.fields.String(metadata={"description": "URI naming the rule that refused the request"})
     title = ma.fields.String()
     status = ma.fields.Integer()

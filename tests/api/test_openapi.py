@@ -35,3 +35,11 @@ def test_docs_page_assets_are_served_locally_without_a_token(client: FlaskClient
     page = client.get("/api/v1/docs").get_data(as_text=True)
     assert "/api/v1/docs/assets/swagger-ui-bundle.js" in page
     assert client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_documented_problem_admits_extension_members(client: FlaskClient) -> None:
+    # RFC 9457 section 3.2: problems may carry extension members (a refused
+    # cancellation names the order's status), so the schema must not forbid them.
+    spec = client.get("/api/v1/openapi.json").get_json()
+    problem = spec["components"]["schemas"]["Problem"]
+    assert problem.get("additionalProperties", True) is not False
