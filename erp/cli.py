@@ -88,12 +88,12 @@ def costing_group() -> None:
 @click.option("--company", "company_codes", multiple=True, help="company code (repeat); default: every company")
 @click.option("--as", "username", required=True, help="the cost accountant the close is recorded for")
 def costing_close(period: str, company_codes: tuple[str, ...], username: str) -> None:
-    """Close PERIOD (YYYY-MM) for some or all companies, one transaction per company."""
+    """Close PERIOD (YYYY-MM) for some or all active companies in one transaction: all or none."""
     from sqlalchemy import select
 
     from erp.auth.models import User
     from erp.auth.services import actor_for_user
-    from erp.costing.close import close_period
+    from erp.costing.close import close_periods
     from erp.errors import DomainError
     from erp.masterdata.models import Company
 
@@ -103,23 +103,23 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
         if user is None:
             raise click.ClickException(f"no user {username}")
         actor = actor_for_user(user)
-        query = select(Company.id, Company.code).order_by(Company.code)
+        company_ids = None
         if company_codes:
-            query = query.where(Company.code.in_(company_codes))
-        companies = session.execute(query).all()
+            found = dict(session.execute(select(Company.code, Company.id).where(Company.code.in_(company_codes))).all())
+            unknown = sorted(set(company_codes) - set(found))
+            if unknown:
+                raise click.ClickException(f"no company {', '.join(unknown)}")
+            company_ids = list(found.values())
         session.rollback()
-        failed = 0
-        for company_id, code in companies:
-            try:
-                with session.begin():
-                    result = close_period(session, actor, company_id=company_id, period=period)
-                click.echo(f"{code} {period}: {result.status.value}, {result.materials} materials, "
-                           f"variance allocated {result.variance_allocated}, remaining {result.variance_remaining}")
-            except DomainError as exc:
-                failed += 1
-                click.echo(f"{code} {period}: refused: {exc.detail}", err=True)
-    if failed:
-        raise SystemExit(1)
+        try:
+            with session.begin():
+                results = close_periods(session, actor, company_ids=company_ids, period=period)
+        except DomainError as exc:
+            raise click.ClickException(f"{period}: refused, nothing closed: {exc.detail}") from exc
+        codes = dict(session.execute(select(Company.id, Company.code)).all())
+        for result in results:
+            click.echo(f"{codes[result.company_id]} {period}: {result.status.value}, {result.materials} materials, "
+                       f"variance allocated {result.variance_allocated}, remaining {result.variance_remaining}")
 
 
 @click.group("credit", cls=AppGroup)

@@ -48,6 +48,18 @@ def post_close(company_id: int, period: str) -> close.CloseResult:
         return close.close_period(session, current_actor(), company_id=company_id, period=period)
 
 
+@blp.route("/closes", methods=["POST"])
+@blp.arguments(s.GroupCloseIn)
+@blp.response(200, s.CloseResultOut(many=True))
+def post_group_close(data: dict[str, Any]) -> list[close.CloseResult]:
+    """Close a period for several companies at once, all or none (default: every active
+    company the caller acts for); companies already closed are left as they are."""
+    session = request_session()
+    with session.begin():
+        return close.close_periods(session, current_actor(), company_ids=data.get("company_ids"),
+                                   period=data["period"])
+
+
 @blp.route("/periods/<int:company_id>/<string:period>/reopen", methods=["POST"])
 @blp.arguments(s.ReopenIn)
 @blp.response(200, s.CloseResultOut)

@@ -30,6 +30,7 @@ stored result.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -42,8 +43,8 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     union_all,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -61,10 +62,15 @@ from erp.costing.models import (
     PeriodStatus,
     VarianceAllocation,
 )
-from erp.costing.periods import ensure_period, latest_closed_period, lock_company_calendar
-from erp.costing.revaluation import reverse_restatement, revalue_to_standard
-from erp.costing.standards import carry_forward_prices, next_period
-from erp.db import is_postgres, utcnow
+from erp.costing.periods import (
+    ensure_periods,
+    lock_company_calendar,
+    lock_company_calendars,
+    lock_periods_from_for,
+)
+from erp.costing.revaluation import companies_to_restate, reverse_restatement, revalue_to_standard
+from erp.costing.standards import carry_forward_prices, next_period, previous_period
+from erp.db import UTCDateTime, is_postgres, utcnow
 from erp.errors import Conflict, Forbidden, NotFound
 from erp.inventory.models import CloseClass
 from erp.masterdata.models import Company
@@ -117,21 +123,38 @@ def _require_cost_accountant(actor: Actor, company_id: int, action: str) -> None
 
 def close_result(session: Session, company_id: int, period: str) -> CloseResult:
     """The stored outcome of a period's close (or its open state)."""
-    row = session.get(AccountingPeriod, (company_id, period))
-    totals = session.execute(
-        select(func.count(MaterialPeriodBalance.id),
-               func.coalesce(func.sum(MaterialPeriodBalance.consumption_variance), 0),
-               func.coalesce(func.sum(MaterialPeriodBalance.closing_variance), 0))
-        .where(MaterialPeriodBalance.company_id == company_id, MaterialPeriodBalance.period == period)
-    ).one()
-    return CloseResult(
-        company_id=company_id, period=period,
-        status=PeriodStatus(row.status) if row else PeriodStatus.OPEN,
-        closed_at=row.closed_at if row else None, closed_by=row.closed_by if row else None,
-        journal_entry_id=row.close_entry_id if row else None, materials=totals[0],
-        variance_allocated=Decimal(totals[1]).quantize(Decimal("0.01")),
-        variance_remaining=Decimal(totals[2]).quantize(Decimal("0.01")),
+    return close_results(session, [company_id], period)[0]
+
+
+def close_results(session: Session, company_ids: Sequence[int], period: str) -> list[CloseResult]:
+    """The same for several companies, in company id order."""
+    b, ap = MaterialPeriodBalance, AccountingPeriod
+    totals = (
+        select(b.company_id, func.count(b.id).label("materials"),
+               func.coalesce(func.sum(b.consumption_variance), 0).label("allocated"),
+               func.coalesce(func.sum(b.closing_variance), 0).label("remaining"))
+        .where(b.company_id.in_(sorted(set(company_ids))), b.period == period)
+        .group_by(b.company_id)
+        .subquery()
     )
+    rows = session.execute(
+        select(Company.id, ap.status, ap.closed_at, ap.closed_by, ap.close_entry_id, totals.c.materials,
+               totals.c.allocated, totals.c.remaining)
+        .outerjoin(ap, (ap.company_id == Company.id) & (ap.period == period))
+        .outerjoin(totals, totals.c.company_id == Company.id)
+        .where(Company.id.in_(sorted(set(company_ids))))
+        .order_by(Company.id)
+    ).all()
+    cent = Decimal("0.01")
+    return [
+        CloseResult(
+            company_id=row.id, period=period, status=PeriodStatus(row.status) if row.status else PeriodStatus.OPEN,
+            closed_at=row.closed_at, closed_by=row.closed_by, journal_entry_id=row.close_entry_id,
+            materials=row.materials or 0, variance_allocated=Decimal(row.allocated or 0).quantize(cent),
+            variance_remaining=Decimal(row.remaining or 0).quantize(cent),
+        )
+        for row in rows
+    ]
 
 
 def period_state(session: Session, actor: Actor, *, company_id: int, period: str) -> CloseResult:
@@ -143,72 +166,117 @@ def period_state(session: Session, actor: Actor, *, company_id: int, period: str
 
 
 def close_period(session: Session, actor: Actor, *, company_id: int, period: str) -> CloseResult:
-    """Close a company's period: allocate the variance, post it, carry balances and standard
-    prices into the next period, restate stock at the next period's standards, lock."""
-    _require_cost_accountant(actor, company_id, "closing a period")
-    if session.get(Company, company_id) is None:
-        raise NotFound(f"company {company_id} not found")
-    lock_company_calendar(session, company_id)
-    existing = session.get(AccountingPeriod, (company_id, period), with_for_update=True, populate_existing=True)
-    if existing is not None and existing.status == PeriodStatus.CLOSED:
-        return close_result(session, company_id, period)
-    latest = latest_closed_period(session, company_id)
-    if latest is not None and period != next_period(latest):
-        raise EarlierPeriodOpen(
-            f"the books of company {company_id} are closed up to {latest}; close {next_period(latest)} next"
-        )
-    ensure_period(session, company_id, period)
-    row = session.get(AccountingPeriod, (company_id, period), with_for_update=True, populate_existing=True)
-    assert row is not None
-    earlier_open = session.scalar(
-        select(AccountingPeriod.period)
-        .where(AccountingPeriod.company_id == company_id, AccountingPeriod.period < period,
-               AccountingPeriod.status == PeriodStatus.OPEN)
-        .order_by(AccountingPeriod.period)
-        .limit(1)
+    """Close a company's period (see ``close_periods``)."""
+    return close_periods(session, actor, company_ids=[company_id], period=period)[0]
+
+
+def close_periods(
+    session: Session, actor: Actor, *, company_ids: Sequence[int] | None, period: str
+) -> list[CloseResult]:
+    """Close a period for several companies at once (None: every active company the actor
+    acts for), all or none: allocate each company's
+    variance, post it, carry balances and standard prices into the next period, restate the
+    stock at the next period's standards, lock.
+
+    A company whose period is already closed is left as it is (closing is repeatable). If
+    any other company cannot close (an earlier period of its is still open), none closes
+    and the refusal names every such company. Every step is one set-based statement over
+    all the companies, so the group's month end costs a handful of statements, not a
+    handful per company.
+    """
+    actor.require_role(Role.COST_ACCOUNTANT, action="closing a period")
+    if company_ids is None:
+        company_ids = session.scalars(
+            select(Company.id).where(Company.active.is_(True), actor.company_scope(Company.id))
+        ).all()
+    ids = sorted(set(company_ids))
+    for company_id in ids:
+        actor.require_company(company_id)
+    lock_company_calendars(session, ids)
+    states = _calendar_states(session, ids, period)
+    missing = [company_id for company_id in ids if company_id not in states]
+    if missing:
+        raise NotFound(f"company {', '.join(map(str, missing))} not found")
+    to_close = [company_id for company_id in ids if states[company_id].status != PeriodStatus.CLOSED]
+    refusals = []
+    for company_id in to_close:
+        state = states[company_id]
+        if state.latest_closed is not None and period != next_period(state.latest_closed):
+            refusals.append(f"the books of company {company_id} are closed up to {state.latest_closed}; "
+                            f"close {next_period(state.latest_closed)} next")
+        elif state.earlier_open is not None:
+            refusals.append(f"period {state.earlier_open} of company {company_id} must be closed before {period}")
+    if refusals:
+        raise EarlierPeriodOpen("; ".join(refusals))
+    if to_close:
+        first_closes = [company_id for company_id in to_close if states[company_id].latest_closed is None]
+        _close(session, to_close, first_closes, period, actor.user_id)
+    return close_results(session, ids, period)
+
+
+@dataclass(frozen=True)
+class _CalendarState:
+    status: PeriodStatus | None
+    latest_closed: str | None
+    earlier_open: str | None
+
+
+def _calendar_states(session: Session, company_ids: Sequence[int], period: str) -> dict[int, _CalendarState]:
+    """Per existing company: the period's status, the latest closed period, and the first
+    open period before this one."""
+    ap = AccountingPeriod
+    status = select(ap.status).where(ap.company_id == Company.id, ap.period == period).scalar_subquery()
+    latest = (select(func.max(ap.period))
+              .where(ap.company_id == Company.id, ap.status == PeriodStatus.CLOSED).scalar_subquery())
+    earlier_open = (select(func.min(ap.period))
+                    .where(ap.company_id == Company.id, ap.period < period, ap.status == PeriodStatus.OPEN)
+                    .scalar_subquery())
+    rows = session.execute(select(Company.id, status, latest, earlier_open).where(Company.id.in_(company_ids)))
+    return {
+        company_id: _CalendarState(PeriodStatus(row_status) if row_status else None, latest_closed, first_open)
+        for company_id, row_status, latest_closed, first_open in rows
+    }
+
+
+def _close(session: Session, company_ids: list[int], first_closes: list[int], period: str, user_id: int) -> None:
+    ap = AccountingPeriod
+    ensure_periods(session, company_ids, period)
+    # Postings into these periods wait from here until commit (they hold the row for key share).
+    session.execute(
+        select(ap.company_id).where(ap.company_id.in_(company_ids), ap.period == period)
+        .order_by(ap.company_id).with_for_update()
     )
-    if earlier_open is not None:
-        raise EarlierPeriodOpen(f"period {earlier_open} of company {company_id} must be closed before {period}")
-
-    _refresh_statistics(session, PeriodMovementTotal)
-    _allocate_variance(session, company_id, period)
-    entry_id = _post_allocation(session, company_id, period, actor.user_id)
-    carry_forward_prices(session, company_id=company_id, period=period)
-    ensure_period(session, company_id, next_period(period))
-    restatement = revalue_to_standard(session, company_id=company_id, period=next_period(period),
-                                      material_ids=None, user_id=actor.user_id, only_changed=True)
-
-    row.status = PeriodStatus.CLOSED
-    row.closed_at = utcnow()
-    row.closed_by = actor.user_id
-    row.close_entry_id = entry_id
-    session.add(PeriodEvent(company_id=company_id, period=period, action="close", user_id=actor.user_id,
-                            journal_entry_id=entry_id, stock_document_id=restatement))
-    session.flush()
-    return close_result(session, company_id, period)
-
-
-def _refresh_statistics(session: Session, *models: Any) -> None:
-    """Let PostgreSQL's planner see the rows this close just wrote (ANALYZE inside the
-    transaction counts them); without it, it assumes empty tables and picks nested loops
-    that cost seconds on thousands of materials."""
-    if is_postgres(session):
-        session.execute(text("ANALYZE " + ", ".join(model.__tablename__ for model in models)))
-
-
-def _previous_close(session: Session, company_id: int, period: str) -> str | None:
-    return session.scalar(
-        select(func.max(AccountingPeriod.period)).where(
-            AccountingPeriod.company_id == company_id, AccountingPeriod.period < period,
-            AccountingPeriod.status == PeriodStatus.CLOSED,
-        )
+    _allocate_variance(session, company_ids, first_closes, period)
+    entries = _post_allocation(session, company_ids, period, user_id)
+    carry_forward_prices(session, company_ids=company_ids, period=period)
+    following = next_period(period)
+    lock_periods_from_for(session, company_ids, following)
+    restatements = {
+        company_id: revalue_to_standard(session, company_id=company_id, period=following, material_ids=None,
+                                        user_id=user_id, only_changed=True)
+        for company_id in companies_to_restate(session, company_ids, following)
+    }
+    now = utcnow()
+    entry_of_company = (case(entries, value=ap.company_id, else_=literal(None, Integer)) if entries
+                        else literal(None, Integer))
+    session.execute(
+        update(ap)
+        .where(ap.company_id.in_(company_ids), ap.period == period)
+        .values(status=PeriodStatus.CLOSED, closed_at=now, closed_by=user_id, close_entry_id=entry_of_company)
+        .execution_options(synchronize_session="fetch")
     )
+    session.execute(insert(PeriodEvent), [
+        {"company_id": company_id, "period": period, "action": "close", "user_id": user_id, "at": now,
+         "journal_entry_id": entries.get(company_id), "stock_document_id": restatements.get(company_id)}
+        for company_id in company_ids
+    ])
 
 
-def _material_figures(session: Session, company_id: int, period: str) -> Any:
-    """Per material: opening (the last close's closing, restated by this period's
-    revaluation), receipts, other inflows, consumption, closing, and the variance to spread.
-    A subquery over the period's totals and the previous close: a few thousand rows."""
+def _material_figures(session: Session, company_ids: list[int], first_closes: list[int], period: str) -> Any:
+    """Per company and material: opening (the last close's closing, restated by this
+    period's revaluation), receipts, other inflows, consumption, closing, and the variance
+    to spread. Built from the period's totals and the previous close: a few rows per
+    material, never the month's ledger."""
     t = PeriodMovementTotal
     zero = literal(ZERO)
 
@@ -218,38 +286,45 @@ def _material_figures(session: Session, company_id: int, period: str) -> Any:
     # Columns: carried quantity/value (cq_, cv_), opening variance (ovar: carried plus this
     # period's revaluation), revaluation value (rev), receipts (rq, rv, rvar), other inflows
     # (iq, iv), consumption (uq, uv, positive), and the period's net quantity/value (nq, nv).
-    names = ("material_id", "cq_", "cv_", "ovar", "rev", "rq", "rv", "rvar", "iq", "iv", "uq", "uv", "nq", "nv")
+    names = ("company_id", "material_id", "cq_", "cv_", "ovar", "rev", "rq", "rv", "rvar", "iq", "iv", "uq", "uv",
+             "nq", "nv")
 
     def labelled(*columns: Any) -> list[Any]:
         return [column.label(name) for column, name in zip(columns, names, strict=True)]
 
-    previous = _previous_close(session, company_id, period)
-    if previous is not None:
-        carried = select(*labelled(
-            MaterialPeriodBalance.material_id, MaterialPeriodBalance.closing_quantity,
-            MaterialPeriodBalance.closing_value, MaterialPeriodBalance.closing_variance, *([zero] * 10),
-        )).where(MaterialPeriodBalance.company_id == company_id, MaterialPeriodBalance.period == previous)
-    else:
-        # First close: everything posted before this period is the opening.
-        carried = (
-            select(*labelled(t.material_id, func.sum(t.quantity), func.sum(t.value), func.sum(t.variance),
+    parts = []
+    continuing = [company_id for company_id in company_ids if company_id not in first_closes]
+    if continuing:
+        # The previous period is closed (periods close in order): its closing is the opening.
+        b = MaterialPeriodBalance
+        parts.append(
+            select(*labelled(b.company_id, b.material_id, b.closing_quantity, b.closing_value, b.closing_variance,
                              *([zero] * 10)))
-            .where(t.company_id == company_id, t.period < period)
-            .group_by(t.material_id)
+            .where(b.company_id.in_(continuing), b.period == previous_period(period))
         )
-    this_period = select(*labelled(
-        t.material_id, zero, zero, when(CloseClass.REVALUATION, t.variance), when(CloseClass.REVALUATION, t.value),
-        when(CloseClass.RECEIPT, t.quantity), when(CloseClass.RECEIPT, t.value), when(CloseClass.RECEIPT, t.variance),
-        when(CloseClass.INFLOW, t.quantity), when(CloseClass.INFLOW, t.value),
-        when(CloseClass.CONSUMPTION, -t.quantity), when(CloseClass.CONSUMPTION, -t.value),
-        t.quantity, t.value,
-    )).where(t.company_id == company_id, t.period == period)
-    both = union_all(carried, this_period).subquery()
-    total = {name: func.sum(both.c[name]) for name in names[1:]}
+    if first_closes:
+        # A company's first close: everything posted before this period is the opening.
+        parts.append(
+            select(*labelled(t.company_id, t.material_id, func.sum(t.quantity), func.sum(t.value),
+                             func.sum(t.variance), *([zero] * 10)))
+            .where(t.company_id.in_(first_closes), t.period < period)
+            .group_by(t.company_id, t.material_id)
+        )
+    parts.append(
+        select(*labelled(
+            t.company_id, t.material_id, zero, zero, when(CloseClass.REVALUATION, t.variance),
+            when(CloseClass.REVALUATION, t.value), when(CloseClass.RECEIPT, t.quantity),
+            when(CloseClass.RECEIPT, t.value), when(CloseClass.RECEIPT, t.variance), when(CloseClass.INFLOW, t.quantity),
+            when(CloseClass.INFLOW, t.value), when(CloseClass.CONSUMPTION, -t.quantity),
+            when(CloseClass.CONSUMPTION, -t.value), t.quantity, t.value,
+        )).where(t.company_id.in_(company_ids), t.period == period)
+    )
+    both = union_all(*parts).subquery()
+    total = {name: func.sum(both.c[name]) for name in names[2:]}
     opening_value = total["cv_"] + total["rev"]
     return (
         select(
-            both.c.material_id,
+            both.c.company_id, both.c.material_id,
             total["cq_"].label("opening_quantity"), opening_value.label("opening_value"),
             total["ovar"].label("opening_variance"),
             total["rq"].label("receipts_quantity"), total["rv"].label("receipts_value"),
@@ -261,134 +336,154 @@ def _material_figures(session: Session, company_id: int, period: str) -> Any:
             (total["ovar"] + total["rvar"]).label("variance"),
             (opening_value + total["rv"] + total["iv"]).label("standard"),
         )
-        .group_by(both.c.material_id)
-        .subquery("figures")
+        .group_by(both.c.company_id, both.c.material_id)
+        .cte("figures")
     )
 
 
-def _allocate_variance(session: Session, company_id: int, period: str) -> None:
-    """Allocation lines per (material, consumption account) with the residue rule applied,
-    then one row per material with its rate, consumption's share and what stays with stock."""
+def _allocate_variance(session: Session, company_ids: list[int], first_closes: list[int], period: str) -> None:
+    """Allocation lines per (company, material, consumption account) with the residue rule
+    applied, then one row per company and material with its rate, consumption's share and
+    what stays with the stock.
+
+    On PostgreSQL both tables are written by one statement (the allocation lines by a data-
+    modifying WITH clause), so the figures are computed once and nothing just written is
+    read back through a plan made before it existed; SQLite runs the two inserts in turn."""
     t, va = PeriodMovementTotal, VarianceAllocation
-    figures = _material_figures(session, company_id, period)
+    figures = _material_figures(session, company_ids, first_closes, period)
     consumed = (
-        select(t.material_id, t.offset_account, (-func.sum(t.value)).label("consumed"))
-        .where(t.company_id == company_id, t.period == period, t.close_class == CloseClass.CONSUMPTION)
-        .group_by(t.material_id, t.offset_account)
+        select(t.company_id, t.material_id, t.offset_account, (-func.sum(t.value)).label("consumed"))
+        .where(t.company_id.in_(company_ids), t.period == period, t.close_class == CloseClass.CONSUMPTION)
+        .group_by(t.company_id, t.material_id, t.offset_account)
         .having(func.sum(t.value) != 0)
         .subquery()
     )
+    material = (consumed.c.company_id, consumed.c.material_id)
     share = round_share(consumed.c.consumed, figures.c.variance, figures.c.standard)
     shares = (
         select(
-            consumed.c.material_id, consumed.c.offset_account, consumed.c.consumed, share.label("share"),
+            consumed.c.company_id, consumed.c.material_id, consumed.c.offset_account, consumed.c.consumed,
+            share.label("share"),
             # No stock left: the whole variance leaves with consumption; the rounding residue
             # goes to the material's largest consumption line (ties: the lowest account).
             case((figures.c.closing_quantity == 0,
-                  figures.c.variance - func.sum(share).over(partition_by=consumed.c.material_id)),
+                  figures.c.variance - func.sum(share).over(partition_by=material)),
                  else_=literal(ZERO)).label("residue"),
             func.row_number().over(
-                partition_by=consumed.c.material_id,
-                order_by=(func.abs(consumed.c.consumed).desc(), consumed.c.offset_account),
+                partition_by=material, order_by=(func.abs(consumed.c.consumed).desc(), consumed.c.offset_account),
             ).label("rank"),
         )
-        .join(figures, figures.c.material_id == consumed.c.material_id)
+        .join(figures, (figures.c.company_id == consumed.c.company_id)
+              & (figures.c.material_id == consumed.c.material_id))
         .subquery()
     )
-    allocation_columns = ["company_id", "period", "material_id", "account_code", "consumed_value",
-                          "allocated_variance"]
-    session.execute(
-        insert(va).from_select(
-            allocation_columns,
-            select(literal(company_id, Integer), literal(period), shares.c.material_id, shares.c.offset_account,
-                   shares.c.consumed,
-                   shares.c.share + case((shares.c.rank == 1, shares.c.residue), else_=literal(ZERO))),
-        )
-    )
-    # No stock and no consumption, yet a variance (e.g. a cent left by partial returns).
-    has_lines = select(va.id).where(va.company_id == company_id, va.period == period,
-                                    va.material_id == figures.c.material_id).exists()
-    session.execute(
-        insert(va).from_select(
-            allocation_columns,
-            select(literal(company_id, Integer), literal(period), figures.c.material_id,
-                   literal(ORPHAN_VARIANCE_ACCOUNT), literal(ZERO), figures.c.variance)
-            .where(figures.c.closing_quantity == 0, figures.c.variance != 0, ~has_lines),
-        )
-    )
-    _refresh_statistics(session, VarianceAllocation)
+    lines = select(
+        shares.c.company_id, literal(period).label("period"), shares.c.material_id,
+        shares.c.offset_account.label("account_code"), shares.c.consumed,
+        (shares.c.share + case((shares.c.rank == 1, shares.c.residue), else_=literal(ZERO))).label("allocated"),
+    ).cte("allocation_lines")
     allocated = (
-        select(va.material_id, func.sum(va.allocated_variance).label("amount"))
-        .where(va.company_id == company_id, va.period == period)
-        .group_by(va.material_id)
+        select(lines.c.company_id, lines.c.material_id, func.sum(lines.c.allocated).label("amount"))
+        .group_by(lines.c.company_id, lines.c.material_id)
         .subquery()
     )
-    consumption_share = func.coalesce(allocated.c.amount, 0)
+    # No stock and no consumption, yet a variance (e.g. a cent left by partial returns):
+    # written off to manufacturing overhead.
+    orphan = (figures.c.closing_quantity == 0) & (figures.c.variance != 0) & allocated.c.amount.is_(None)
+    orphans = (
+        select(figures.c.company_id, literal(period), figures.c.material_id, literal(ORPHAN_VARIANCE_ACCOUNT),
+               literal(ZERO), figures.c.variance)
+        .outerjoin(allocated, (allocated.c.company_id == figures.c.company_id)
+                   & (allocated.c.material_id == figures.c.material_id))
+        .where(orphan)
+    )
+    write_lines = insert(va).from_select(
+        ["company_id", "period", "material_id", "account_code", "consumed_value", "allocated_variance"],
+        union_all(select(lines), orphans),
+    )
+    consumption_share = func.coalesce(allocated.c.amount, case((orphan, figures.c.variance), else_=literal(ZERO)))
     zero = literal(ZERO)
-    session.execute(
-        insert(MaterialPeriodBalance).from_select(
-            [
-                "company_id", "period", "material_id", "opening_quantity", "opening_value", "opening_variance",
-                "receipts_quantity", "receipts_value", "receipts_variance", "other_inflow_quantity",
-                "other_inflow_value", "consumption_quantity", "consumption_value", "consumption_variance",
-                "variance_rate", "closing_quantity", "closing_value", "closing_variance",
-            ],
-            select(
-                literal(company_id, Integer), literal(period), figures.c.material_id, figures.c.opening_quantity,
-                figures.c.opening_value, figures.c.opening_variance, figures.c.receipts_quantity,
-                figures.c.receipts_value, figures.c.receipts_variance, figures.c.other_inflow_quantity,
-                figures.c.other_inflow_value, figures.c.consumption_quantity, figures.c.consumption_value,
-                consumption_share,
-                case((figures.c.standard != 0, figures.c.variance / figures.c.standard), else_=zero),
-                figures.c.closing_quantity, figures.c.closing_value, figures.c.variance - consumption_share,
-            ).outerjoin(allocated, allocated.c.material_id == figures.c.material_id),
-        )
+    write_balances = insert(MaterialPeriodBalance).from_select(
+        [
+            "company_id", "period", "material_id", "opening_quantity", "opening_value", "opening_variance",
+            "receipts_quantity", "receipts_value", "receipts_variance", "other_inflow_quantity",
+            "other_inflow_value", "consumption_quantity", "consumption_value", "consumption_variance",
+            "variance_rate", "closing_quantity", "closing_value", "closing_variance",
+        ],
+        select(
+            figures.c.company_id, literal(period), figures.c.material_id, figures.c.opening_quantity,
+            figures.c.opening_value, figures.c.opening_variance, figures.c.receipts_quantity,
+            figures.c.receipts_value, figures.c.receipts_variance, figures.c.other_inflow_quantity,
+            figures.c.other_inflow_value, figures.c.consumption_quantity, figures.c.consumption_value,
+            consumption_share,
+            case((figures.c.standard != 0, figures.c.variance / figures.c.standard), else_=zero),
+            figures.c.closing_quantity, figures.c.closing_value, figures.c.variance - consumption_share,
+        ).outerjoin(allocated, (allocated.c.company_id == figures.c.company_id)
+                    & (allocated.c.material_id == figures.c.material_id)),
     )
+    if is_postgres(session):
+        session.execute(write_balances.add_cte(write_lines.cte("written_lines")))
+    else:
+        session.execute(write_lines)
+        session.execute(write_balances)
 
 
-def _post_allocation(session: Session, company_id: int, period: str, user_id: int) -> int | None:
-    """One journal entry for the close: per allocation line, the consumption account bears
-    the variance and the variance account gives it up (two lines that cancel by design)."""
+def _post_allocation(session: Session, company_ids: list[int], period: str, user_id: int) -> dict[int, int]:
+    """One journal entry per company for the close: per allocation line, the consumption
+    account bears the variance and the variance account gives it up (two lines that cancel
+    by design). Returns each company's entry id (none where nothing was allocated)."""
     va = VarianceAllocation
-    has_any = session.scalar(
-        select(func.count()).where(va.company_id == company_id, va.period == period, va.allocated_variance != 0)
+    allocations = (
+        select(va.company_id, va.material_id, va.account_code, va.allocated_variance)
+        .where(va.company_id.in_(company_ids), va.period == period, va.allocated_variance != 0)
+        .subquery()
     )
-    if not has_any:
-        return None
     entry_date = last_day(period)
-    entry_id: int = session.execute(
-        insert(JournalEntry).values(
-            company_id=company_id, entry_date=entry_date, period=period, source_type=CLOSE_SOURCE, source_id=None,
-            memo=f"material cost variance allocation {period}", created_by=user_id, created_at=utcnow(),
-        ).returning(JournalEntry.id)
-    ).scalar_one()
-    allocations = select(va.material_id, va.account_code, va.allocated_variance).where(
-        va.company_id == company_id, va.period == period, va.allocated_variance != 0
-    ).subquery()
+    created = session.execute(
+        insert(JournalEntry)
+        .from_select(
+            ["company_id", "entry_date", "period", "source_type", "memo", "created_by", "created_at"],
+            select(allocations.c.company_id, literal(entry_date), literal(period), literal(CLOSE_SOURCE),
+                   literal(f"material cost variance allocation {period}"), literal(user_id, Integer),
+                   literal(utcnow(), UTCDateTime()))
+            .group_by(allocations.c.company_id),
+        )
+        .returning(JournalEntry.id, JournalEntry.company_id)
+    ).all()
+    entries = {company_id: entry_id for entry_id, company_id in created}
+    if not entries:
+        return entries
+    # The company's entry by a CASE over the (at most a few dozen) new entries, not a join:
+    # the allocation lines were written a moment ago and the planner has no statistics yet.
+    entry_id = case(entries, value=allocations.c.company_id)
     # Each consumption account takes its total; the variance account gives up one amount per
     # material, so its subledger stays per material. variance_allocations keeps the detail
     # of which material's variance each consumption account bore.
     debit = (
-        select(literal(entry_id), literal(company_id, Integer), literal(period), allocations.c.account_code,
+        select(entry_id, allocations.c.company_id, literal(period), allocations.c.account_code,
                func.sum(allocations.c.allocated_variance), literal(None, Integer))
-        .group_by(allocations.c.account_code)
+        .group_by(allocations.c.company_id, allocations.c.account_code)
         .having(func.sum(allocations.c.allocated_variance) != 0)
     )
     credit = (
-        select(literal(entry_id), literal(company_id, Integer), literal(period),
-               literal(accounts.MATERIAL_COST_VARIANCE), -func.sum(allocations.c.allocated_variance),
-               allocations.c.material_id)
-        .group_by(allocations.c.material_id)
+        select(entry_id, allocations.c.company_id, literal(period), literal(accounts.MATERIAL_COST_VARIANCE),
+               -func.sum(allocations.c.allocated_variance), allocations.c.material_id)
+        .group_by(allocations.c.company_id, allocations.c.material_id)
     )
     session.execute(
         insert(JournalLine).from_select(
             ["entry_id", "company_id", "period", "account_code", "amount", "material_id"], union_all(debit, credit)
         )
     )
-    imbalance = session.scalar(select(func.sum(JournalLine.amount)).where(JournalLine.entry_id == entry_id))
-    if imbalance is not None and abs(Decimal(imbalance)) >= Decimal("0.005"):
-        raise UnbalancedEntry(f"close entry {entry_id} is off by {imbalance}")
-    return entry_id
+    unbalanced = session.execute(
+        select(JournalLine.entry_id, func.sum(JournalLine.amount))
+        .where(JournalLine.entry_id.in_(list(entries.values())))
+        .group_by(JournalLine.entry_id)
+        .having(func.abs(func.sum(JournalLine.amount)) >= Decimal("0.005"))
+    ).first()
+    if unbalanced is not None:
+        raise UnbalancedEntry(f"close entry {unbalanced[0]} is off by {unbalanced[1]}")
+    return entries
 
 
 def reopen_period(session: Session, actor: Actor, *, company_id: int, period: str, reason: str) -> CloseResult:

@@ -14,6 +14,7 @@ period behind a close that is committing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
@@ -28,7 +29,16 @@ from erp.money import period_of
 
 def lock_company_calendar(session: Session, company_id: int) -> None:
     """Serialise changes to a company's calendar (new periods, closes, reopens)."""
-    session.execute(select(Company.id).where(Company.id == company_id).with_for_update(key_share=True))
+    lock_company_calendars(session, [company_id])
+
+
+def lock_company_calendars(session: Session, company_ids: Sequence[int]) -> None:
+    """The same for several companies, always in id order so that two group closes never
+    deadlock on each other."""
+    session.execute(
+        select(Company.id).where(Company.id.in_(sorted(set(company_ids)))).order_by(Company.id)
+        .with_for_update(key_share=True)
+    )
 
 
 def latest_closed_period(session: Session, company_id: int) -> str | None:
@@ -42,20 +52,38 @@ def latest_closed_period(session: Session, company_id: int) -> str | None:
 
 def refuse_if_closed_through(session: Session, company_id: int, period: str) -> None:
     """Refuse ``period`` when the company's books are closed at or after it."""
-    latest = latest_closed_period(session, company_id)
-    if latest is not None and period <= latest:
+    refuse_if_any_closed_through(session, [company_id], period)
+
+
+def refuse_if_any_closed_through(session: Session, company_ids: Sequence[int], period: str) -> None:
+    """Refuse ``period`` when any of the companies' books are closed at or after it."""
+    closed = session.execute(
+        select(AccountingPeriod.company_id, func.max(AccountingPeriod.period))
+        .where(AccountingPeriod.company_id.in_(list(company_ids)), AccountingPeriod.status == PeriodStatus.CLOSED,
+               AccountingPeriod.period >= period)
+        .group_by(AccountingPeriod.company_id)
+        .order_by(AccountingPeriod.company_id)
+        .limit(1)
+    ).first()
+    if closed is not None:
         raise PeriodClosed(
-            f"the books of company {company_id} are closed up to {latest}; nothing can be posted in {period}"
+            f"the books of company {closed[0]} are closed up to {closed[1]}; nothing can be posted in {period}"
         )
 
 
 def ensure_period(session: Session, company_id: int, period: str) -> None:
     """Create the period row (open) if it does not exist yet; never behind a closed period."""
-    lock_company_calendar(session, company_id)
-    refuse_if_closed_through(session, company_id, period)
+    ensure_periods(session, [company_id], period)
+
+
+def ensure_periods(session: Session, company_ids: Sequence[int], period: str) -> None:
+    """The same for several companies, in one statement."""
+    lock_company_calendars(session, company_ids)
+    refuse_if_any_closed_through(session, company_ids, period)
     session.execute(
         dialect_insert(session, AccountingPeriod)
-        .values(company_id=company_id, period=period, status=PeriodStatus.OPEN)
+        .values([{"company_id": company_id, "period": period, "status": PeriodStatus.OPEN}
+                 for company_id in sorted(set(company_ids))])
         .on_conflict_do_nothing()
     )
 
@@ -63,15 +91,21 @@ def ensure_period(session: Session, company_id: int, period: str) -> None:
 def lock_periods_from(session: Session, company_id: int, period: str) -> None:
     """Hold ``period`` (which must be open) and every later period of the company
     exclusively: postings into them wait, as they do on a period being closed."""
-    ensure_period(session, company_id, period)
-    statuses = session.scalars(
-        select(AccountingPeriod.status)
-        .where(AccountingPeriod.company_id == company_id, AccountingPeriod.period >= period)
-        .order_by(AccountingPeriod.period)
+    lock_periods_from_for(session, [company_id], period)
+
+
+def lock_periods_from_for(session: Session, company_ids: Sequence[int], period: str) -> None:
+    """The same for several companies at once (rows locked in company and period order)."""
+    ensure_periods(session, company_ids, period)
+    rows = session.execute(
+        select(AccountingPeriod.company_id, AccountingPeriod.period, AccountingPeriod.status)
+        .where(AccountingPeriod.company_id.in_(sorted(set(company_ids))), AccountingPeriod.period >= period)
+        .order_by(AccountingPeriod.company_id, AccountingPeriod.period)
         .with_for_update()
     ).all()
-    if statuses and statuses[0] != PeriodStatus.OPEN:
-        raise PeriodClosed(f"period {period} of company {company_id} is closed")
+    for company_id, row_period, status in rows:
+        if row_period == period and status != PeriodStatus.OPEN:
+            raise PeriodClosed(f"period {period} of company {company_id} is closed")
 
 
 # Built once: every posting runs it.

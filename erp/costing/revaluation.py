@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, union_all, update
+from sqlalchemy import Select, and_, case, func, insert, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from erp.costing import accounts
@@ -59,29 +60,7 @@ def revalue_to_standard(
     # one of the company exclusively (postings hold their period's row for key share).
     lock_periods_from(session, company_id, period)
     target = round_product(StockBalance.quantity, StandardPrice.price)
-    conditions = [
-        StockBalance.company_id == company_id,
-        StandardPrice.company_id == company_id,
-        StandardPrice.period == period,
-        target != StockBalance.value,
-    ]
-    if material_ids is not None:
-        conditions.append(StockBalance.material_id.in_(list(material_ids)))
-    if only_changed:
-        previous_price = (
-            select(StandardPrice.price)
-            .where(and_(StandardPrice.company_id == company_id, StandardPrice.material_id == StockBalance.material_id,
-                        StandardPrice.period == previous_period(period)))
-            .correlate(StockBalance)
-            .scalar_subquery()
-        )
-        conditions.append(or_(StockBalance.quantity == 0, previous_price.is_(None),
-                              previous_price != StandardPrice.price))
-    differing = (
-        select(StockBalance.id)
-        .join(StandardPrice, StandardPrice.material_id == StockBalance.material_id)
-        .where(*conditions)
-    )
+    differing = _restatable(select(StockBalance.id), [company_id], period, material_ids, only_changed)
     if session.scalar(select(func.count()).select_from(differing.subquery())) == 0:
         return None
     document_id = create_document(
@@ -96,14 +75,12 @@ def revalue_to_standard(
                 "batch_id", "status", "quantity", "value", "variance", "posting_date", "period", "created_by",
                 "created_at",
             ],
-            select(
+            _restatable(select(
                 literal(document_id), literal(MovementType.REVALUATION.value), literal(CloseClass.REVALUATION.value),
                 StockBalance.company_id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
                 StockBalance.status, literal(Decimal("0")), difference, -difference, literal(posting_date),
                 literal(period), literal(user_id), literal(utcnow(), UTCDateTime()),
-            )
-            .join(StandardPrice, StandardPrice.material_id == StockBalance.material_id)
-            .where(*conditions),
+            ), [company_id], period, material_ids, only_changed),
         )
     )
     add_document_to_period_totals(session, document_id=document_id, company_id=company_id, period=period)
@@ -161,6 +138,43 @@ def revalue_to_standard(
     )
     return document_id
 
+
+def companies_to_restate(session: Session, company_ids: Sequence[int], period: str) -> list[int]:
+    """Which of the companies the close must restate at ``period``'s standards: those with
+    a balance whose material's price changed from the previous period, or with value left
+    on no quantity. One statement for the whole group; most months it finds none."""
+    found = _restatable(select(StockBalance.company_id), company_ids, period, None, only_changed=True)
+    return sorted(session.scalars(found.distinct()).all())
+
+
+_PREVIOUS_PRICE = StandardPrice.__table__.alias("previous_price")
+
+
+def _restatable(
+    query: Select[Any], company_ids: Sequence[int], period: str, material_ids: Sequence[int] | None,
+    only_changed: bool,
+) -> Select[Any]:
+    """``query`` over the companies' balances whose value differs from quantity x
+    ``period``'s standard (with ``only_changed``: only where the price changed from the
+    previous period's, or the quantity is zero), joined to that standard price."""
+    query = query.select_from(StockBalance).join(
+        StandardPrice, and_(StandardPrice.company_id == StockBalance.company_id,
+                            StandardPrice.material_id == StockBalance.material_id,
+                            StandardPrice.period == period)
+    ).where(
+        StockBalance.company_id.in_(list(company_ids)),
+        round_product(StockBalance.quantity, StandardPrice.price) != StockBalance.value,
+    )
+    if material_ids is not None:
+        query = query.where(StockBalance.material_id.in_(list(material_ids)))
+    if only_changed:
+        query = query.outerjoin(
+            _PREVIOUS_PRICE, and_(_PREVIOUS_PRICE.c.company_id == StockBalance.company_id,
+                                  _PREVIOUS_PRICE.c.material_id == StockBalance.material_id,
+                                  _PREVIOUS_PRICE.c.period == previous_period(period))
+        ).where(or_(StockBalance.quantity == 0, _PREVIOUS_PRICE.c.price.is_(None),
+                    _PREVIOUS_PRICE.c.price != StandardPrice.price))
+    return query
 
 def reverse_restatement(session: Session, *, document_id: int, user_id: int, reason: str) -> int:
     """Undo a restatement exactly (every ledger row and journal line negated), on its own

@@ -38,6 +38,11 @@ class PeriodPath(Query):
     period = Period(required=True)
 
 
+class GroupCloseIn(Schema):
+    period = Period(required=True)
+    company_ids = fields.List(Id(), validate=validate.Length(1, 1000))
+
+
 class ReopenIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
 

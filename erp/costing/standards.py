@@ -188,8 +188,9 @@ def list_standard_prices(
     return list(rows), total
 
 
-def carry_forward_prices(session: Session, *, company_id: int, period: str) -> int:
-    """Copy each standard price of ``period`` into the next period where none is set yet."""
+def carry_forward_prices(session: Session, *, company_ids: Sequence[int], period: str) -> int:
+    """Copy each standard price of the companies' ``period`` into the next period where none
+    is set yet."""
     following = next_period(period)
     target = StandardPrice.__table__.alias("target")
     source = (
@@ -198,7 +199,7 @@ def carry_forward_prices(session: Session, *, company_id: int, period: str) -> i
             StandardPrice.price, literal(True), StandardPrice.set_by, literal(utcnow(), UTCDateTime()),
         )
         .where(
-            StandardPrice.company_id == company_id,
+            StandardPrice.company_id.in_(list(company_ids)),
             StandardPrice.period == period,
             ~exists().where(
                 and_(

@@ -128,3 +128,30 @@ def test_cio_reads_costing_reports(api: ApiClient, world: World, november: None)
 
 def test_bad_period_is_a_422(api: ApiClient, world: World) -> None:
     problem(api.as_("cost_a").post(f"/api/v1/costing/periods/{world.companies['A']}/2026-13/close"), 422)
+
+
+def test_the_group_closes_every_company_in_one_call(api: ApiClient, world: World, november: None) -> None:
+    response = api.as_("cost_group").post("/api/v1/costing/closes", json={"period": "2026-11"})
+    assert response.status_code == 200, response.get_json()
+    by_company = {row["company_id"]: row for row in response.get_json()}
+    assert set(by_company) == {world.companies[k] for k in "ABC"}
+    assert {row["status"] for row in by_company.values()} == {"closed"}
+    # A: 20.00 of its 50.00 went with the 40 kg issued; B issued nothing and keeps all of -50.00
+    assert by_company[world.companies["A"]]["variance_allocated"] == "20.00"
+    assert by_company[world.companies["B"]]["variance_remaining"] == "-50.00"
+    again = api.as_("cost_group").post("/api/v1/costing/closes", json={"period": "2026-11"})
+    assert again.get_json() == response.get_json()
+
+
+def test_group_close_input_and_scope(api: ApiClient, world: World, november: None) -> None:
+    url = "/api/v1/costing/closes"
+    problem(api.as_("cost_group").post(url, json={"period": "2026-13"}), 422, "validation-error")
+    problem(api.as_("cost_group").post(url, json={"period": "2026-11", "company_ids": []}), 422)
+    problem(api.as_("cost_group").post(url, json={"period": "2026-11", "company_ids": [999999]}), 404)
+    both = [world.companies["A"], world.companies["B"]]
+    problem(api.as_("cost_a").post(url, json={"period": "2026-11", "company_ids": both}), 403,
+            "company-out-of-scope")
+    assert api.as_("clerk_a").post(url, json={"period": "2026-11"}).status_code == 403
+    # nothing was closed by the refusals
+    state = api.as_("cost_group").get(f"/api/v1/costing/periods/{world.companies['A']}/2026-11")
+    assert state.get_json()["status"] == "open"

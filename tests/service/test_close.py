@@ -30,6 +30,7 @@ from erp.costing.standards import PriceChange, set_standard_prices
 from erp.errors import Forbidden
 from erp.inventory import services
 from erp.inventory.services import AdjustmentKind, IssueDestination
+from erp.money import period_of
 from tests.stock import account_balance, batch_id, open_order, receive, set_standard
 from tests.world import World
 
@@ -501,3 +502,100 @@ def test_stock_found_by_a_count_dilutes_the_rate(books: Books, session_factory: 
     # the 10 kg left keep 0.10 (not -990.00, as a rate of 10 / 100 would leave them)
     assert books.close_lines() == {"5001": D("9.90"), "1404": D("-9.90")}
     assert books.row().closing_variance == D("0.10")
+
+
+# --- the group's close: several companies at once, all or none --------------------------------
+
+def _post_in_company_b(session_factory: sessionmaker[Session], world: World, *, on: dt.date = NOV_25) -> None:
+    """Company B: 200 kg received at 9.00 against a standard of 10.00, 50 kg issued."""
+    set_standard(session_factory, world, "exc_local", "10.00", company="B", period=period_of(on))
+    (line,) = open_order(session_factory, world, [("exc_local", "200", "9.00", "B-AMB")], company="B")
+    receive(session_factory, world, line, "200", user="clerk_b", on=on)
+    with session_factory() as session, session.begin():
+        services.issue_goods(session, world.actors["clerk_b"], warehouse_id=world.warehouses["B-AMB"],
+                             material_id=world.materials["exc_local"], quantity=D("50"), posting_date=on,
+                             destination=IssueDestination.PRODUCTION)
+
+
+def close_group(session_factory: sessionmaker[Session], world: World, companies: list[str] | None,
+                user: str = "cost_group", period: str = NOV) -> list[closing.CloseResult]:
+    with session_factory() as session, session.begin():
+        return closing.close_periods(
+            session, world.actors[user], period=period,
+            company_ids=None if companies is None else [world.companies[c] for c in companies])
+
+
+def test_the_group_close_closes_each_company_by_its_own_figures(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.issue("40")
+    _post_in_company_b(session_factory, world)
+    results = {r.company_id: r for r in close_group(session_factory, world, None)}
+    a, b, c = (world.companies[k] for k in "ABC")
+    assert set(results) == {a, b, c} and all(r.status == "closed" for r in results.values())
+    # A: rate 50 / 1,000 = 5 %; the 400.00 issued bear 20.00, the stock keeps 30.00
+    assert (results[a].variance_allocated, results[a].variance_remaining) == (D("20.00"), D("30.00"))
+    # B: rate -200 / 2,000 = -10 %; the 500.00 issued bear -50.00, the stock keeps -150.00
+    assert (results[b].variance_allocated, results[b].variance_remaining) == (D("-50.00"), D("-150.00"))
+    # C posted nothing: closed with nothing to allocate and no entry
+    assert (results[c].materials, results[c].journal_entry_id) == (0, None)
+    with session_factory() as session:
+        entries = session.execute(
+            select(JournalEntry.company_id, JournalEntry.id, func.sum(JournalLine.amount))
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .where(JournalEntry.source_type == "period_close")
+            .group_by(JournalEntry.company_id, JournalEntry.id)).all()
+        assert {(company, entry, total) for company, entry, total in entries} == {
+            (a, results[a].journal_entry_id, 0), (b, results[b].journal_entry_id, 0)}
+        lines = session.execute(
+            select(JournalLine.company_id, JournalLine.account_code, JournalLine.amount)
+            .where(JournalLine.entry_id.in_([results[a].journal_entry_id, results[b].journal_entry_id]))).all()
+    assert sorted((company, account, D(amount)) for company, account, amount in lines) == sorted([
+        (a, "5001", D("20.00")), (a, "1404", D("-20.00")), (b, "5001", D("-50.00")), (b, "1404", D("50.00"))])
+
+
+def test_the_group_close_refuses_every_company_when_one_cannot_close(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    _post_in_company_b(session_factory, world, on=dt.date(2026, 10, 20))  # B's October is still open
+    entries = entry_count(session_factory)
+    with pytest.raises(closing.EarlierPeriodOpen) as info:
+        close_group(session_factory, world, ["A", "B"])
+    assert f"period 2026-10 of company {world.companies['B']} must be closed before 2026-11" in info.value.detail
+    assert entry_count(session_factory) == entries
+    with session_factory() as session:
+        assert session.scalar(select(func.count(MaterialPeriodBalance.id))) == 0
+        assert session.scalar(select(func.count()).where(AccountingPeriod.status == "closed")) == 0
+    # October first, then November closes for both
+    close_group(session_factory, world, ["B"], period="2026-10")
+    assert all(r.status == "closed" for r in close_group(session_factory, world, ["A", "B"]))
+
+
+def test_the_group_close_leaves_companies_already_closed_as_they_are(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    books.issue("40")
+    alone = books.close()
+    _post_in_company_b(session_factory, world)
+    results = {r.company_id: r for r in close_group(session_factory, world, ["A", "B"])}
+    assert results[books.company] == alone
+    assert results[world.companies["B"]].variance_allocated == D("-50.00")
+    with session_factory() as session:
+        closes = session.scalars(select(PeriodEvent.company_id).where(PeriodEvent.action == "close")).all()
+    assert sorted(closes) == sorted([books.company, world.companies["B"]])
+
+
+def test_a_company_cost_accountant_closes_only_their_own_companies(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.50", batch="R1")
+    _post_in_company_b(session_factory, world)
+    with pytest.raises(Forbidden):
+        close_group(session_factory, world, ["A", "B"], user="cost_a")
+    (only_a,) = close_group(session_factory, world, None, user="cost_a")
+    assert (only_a.company_id, only_a.status) == (books.company, "closed")
+    with session_factory() as session:
+        assert session.get(AccountingPeriod, (world.companies["B"], NOV)).status == "open"  # type: ignore[union-attr]
