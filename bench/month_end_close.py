@@ -71,8 +71,8 @@ INSERT INTO materials (id, code, name_zh, name_en, material_type, unit_id, procu
     FROM generate_series(1, %(materials)s) AS m;
 INSERT INTO batches (id, material_id, batch_number, created_at) SELECT m, m, 'B' || m, now()
     FROM generate_series(1, %(materials)s) AS m;
-INSERT INTO standard_prices (company_id, material_id, period, price, carried_forward, set_at)
-    SELECT c, m, %(first)s, round((1 + ((m + c) %% 97))::numeric * 1.37, 4), false, now()
+INSERT INTO standard_prices (company_id, material_id, period, price, set_at)
+    SELECT c, m, %(first)s, round((1 + ((m + c) %% 97))::numeric * 1.37, 4), now()
     FROM generate_series(1, %(companies)s) AS c CROSS JOIN generate_series(1, %(materials)s) AS m;
 INSERT INTO accounting_periods (company_id, period, status)
     SELECT c, %(first)s, 'open' FROM generate_series(1, %(companies)s) AS c;

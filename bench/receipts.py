@@ -50,8 +50,8 @@ INSERT INTO materials (id, code, name_zh, name_en, material_type, unit_id, procu
                        updated_at)
     SELECT m, 'M' || m, 'M' || m, 'M' || m, 'raw', 1, 'local', true, false, 0, true, 1095, now(), now()
     FROM generate_series(1, 200) AS m;
-INSERT INTO standard_prices (company_id, material_id, period, price, carried_forward, set_at)
-    SELECT 1, m, '2026-11', round(m * 1.37, 4), false, now() FROM generate_series(1, 200) AS m;
+INSERT INTO standard_prices (company_id, material_id, period, price, set_at)
+    SELECT 1, m, '2026-11', round(m * 1.37, 4), now() FROM generate_series(1, 200) AS m;
 INSERT INTO accounting_periods (company_id, period, status) VALUES (1, '2026-11', 'open');
 INSERT INTO contracts (id, number, supplier_id, scope, company_id, valid_from, valid_to, status, created_by,
                        created_at)

@@ -41,7 +41,7 @@ def get_standard_prices(query: dict[str, Any], pagination_parameters: Pagination
 @blp.route("/periods/<int:company_id>/<string:period>/close", methods=["POST"])
 @blp.response(200, s.CloseResultOut)
 def post_close(company_id: int, period: str) -> close.CloseResult:
-    """Close a company's period: allocate variance, post, carry forward, lock (repeatable)."""
+    """Close a company's period: allocate variance, post, carry balances forward, lock (repeatable)."""
     _check_period(period)
     session = request_session()
     with session.begin():

@@ -69,7 +69,7 @@ from erp.costing.periods import (
     lock_periods_from_for,
 )
 from erp.costing.revaluation import companies_to_restate, reverse_restatement, revalue_to_standard
-from erp.costing.standards import carry_forward_prices, next_period, previous_period
+from erp.costing.standards import next_period, previous_period
 from erp.db import UTCDateTime, is_postgres, utcnow
 from erp.errors import Conflict, Forbidden, NotFound
 from erp.inventory.models import CloseClass
@@ -174,9 +174,8 @@ def close_periods(
     session: Session, actor: Actor, *, company_ids: Sequence[int] | None, period: str
 ) -> list[CloseResult]:
     """Close a period for several companies at once (None: every active company the actor
-    acts for), all or none: allocate each company's
-    variance, post it, carry balances and standard prices into the next period, restate the
-    stock at the next period's standards, lock.
+    acts for), all or none: allocate each company's variance, post it, carry the balances
+    into the next period, restate the stock at the next period's standards, lock.
 
     A company whose period is already closed is left as it is (closing is repeatable). If
     any other company cannot close (an earlier period of its is still open), none closes
@@ -248,7 +247,6 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
     )
     _allocate_variance(session, company_ids, first_closes, period)
     entries = _post_allocation(session, company_ids, period, user_id)
-    carry_forward_prices(session, company_ids=company_ids, period=period)
     following = next_period(period)
     lock_periods_from_for(session, company_ids, following)
     restatements = {

@@ -82,7 +82,8 @@ class JournalLine(Base):
 
 
 class StandardPrice(Base):
-    """A company's standard price of a material for one period (YYYY-MM)."""
+    """A company's standard price of a material from a period (YYYY-MM) on, until a later
+    period's price is set (see erp.costing.standards)."""
 
     __tablename__ = "standard_prices"
     __table_args__ = (
@@ -95,8 +96,6 @@ class StandardPrice(Base):
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
     period: Mapped[str] = mapped_column(String(7))
     price: Mapped[UnitPrice]
-    # True when the close carried the previous period's price forward unchanged.
-    carried_forward: Mapped[bool] = mapped_column(default=False)
     set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

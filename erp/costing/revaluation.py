@@ -19,18 +19,21 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, insert, literal, or_, select, tuple_, union_all, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, union, union_all, update
 from sqlalchemy.orm import Session
 
 from erp.costing import accounts
 from erp.costing.models import JournalEntry, JournalLine, StandardPrice
 from erp.costing.periods import lock_periods_from
-from erp.costing.standards import previous_period
+from erp.costing.standards import previous_period, price_in_force, prices_in_force
 from erp.db import UTCDateTime, utcnow
 from erp.inventory.ledger import add_document_to_period_totals, create_document
 from erp.inventory.models import CloseClass, MovementType, StockBalance, StockDocument, StockMovement
 from erp.masterdata.models import Material
 from erp.sqlmath import round_product
+
+
+ZERO = Decimal("0")
 
 
 def first_day(period: str) -> dt.date:
@@ -50,8 +53,9 @@ def revalue_to_standard(
     prices, dated the first day of the period; returns the stock document id, or None when
     nothing needed restating.
 
-    With ``only_changed`` (the close), only materials whose price differs from the previous
-    period's are restated, plus any value left on zero quantity; cent differences that
+    With ``only_changed`` (the close), only materials whose price was set for ``period``
+    and differs from the one in force before are restated, plus any value left on zero
+    quantity; cent differences that
     per-posting rounding leaves between a balance's value and quantity x standard are then
     left alone (they leave with the stock).
     """
@@ -59,15 +63,14 @@ def revalue_to_standard(
     # No posting may change a balance while it is restated: hold this period and every later
     # one of the company exclusively (postings hold their period's row for key share).
     lock_periods_from(session, company_id, period)
-    target = round_product(StockBalance.quantity, StandardPrice.price)
-    differing = _restatable(select(StockBalance.id), [company_id], period, material_ids, only_changed)
-    if session.scalar(select(func.count()).select_from(differing.subquery())) == 0:
+    differing = _restatable([company_id], period, material_ids, only_changed)
+    if session.scalar(select(func.count()).select_from(differing)) == 0:
         return None
     document_id = create_document(
         session, doc_type=MovementType.REVALUATION, company_id=company_id, posting_date=posting_date,
         period=period, user_id=user_id, reason=f"restated at the standard prices of {period}",
     )
-    difference = target - StockBalance.value
+    difference = differing.c.target - differing.c.value
     session.execute(
         insert(StockMovement).from_select(
             [
@@ -75,12 +78,12 @@ def revalue_to_standard(
                 "batch_id", "status", "quantity", "value", "variance", "posting_date", "period", "created_by",
                 "created_at",
             ],
-            _restatable(select(
+            select(
                 literal(document_id), literal(MovementType.REVALUATION.value), literal(CloseClass.REVALUATION.value),
-                StockBalance.company_id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
-                StockBalance.status, literal(Decimal("0")), difference, -difference, literal(posting_date),
+                differing.c.company_id, differing.c.warehouse_id, differing.c.material_id, differing.c.batch_id,
+                differing.c.status, literal(ZERO), difference, -difference, literal(posting_date),
                 literal(period), literal(user_id), literal(utcnow(), UTCDateTime()),
-            ), [company_id], period, material_ids, only_changed),
+            ),
         )
     )
     add_document_to_period_totals(session, document_id=document_id, company_id=company_id, period=period)
@@ -143,38 +146,44 @@ def companies_to_restate(session: Session, company_ids: Sequence[int], period: s
     """Which of the companies the close must restate at ``period``'s standards: those with
     a balance whose material's price changed from the previous period, or with value left
     on no quantity. One statement for the whole group; most months it finds none."""
-    found = _restatable(select(StockBalance.company_id), company_ids, period, None, only_changed=True)
-    return sorted(session.scalars(found.distinct()).all())
-
-
-_PREVIOUS_PRICE = StandardPrice.__table__.alias("previous_price")
+    found = _restatable(company_ids, period, None, only_changed=True)
+    return sorted(session.scalars(select(found.c.company_id).distinct()).all())
 
 
 def _restatable(
-    query: Select[Any], company_ids: Sequence[int], period: str, material_ids: Sequence[int] | None,
-    only_changed: bool,
-) -> Select[Any]:
-    """``query`` over the companies' balances whose value differs from quantity x
-    ``period``'s standard (with ``only_changed``: only where the price changed from the
-    previous period's, or the quantity is zero), joined to that standard price."""
-    query = query.select_from(StockBalance).join(
-        StandardPrice, and_(StandardPrice.company_id == StockBalance.company_id,
-                            StandardPrice.material_id == StockBalance.material_id,
-                            StandardPrice.period == period)
-    ).where(
-        StockBalance.company_id.in_(list(company_ids)),
-        round_product(StockBalance.quantity, StandardPrice.price) != StockBalance.value,
-    )
+    company_ids: Sequence[int], period: str, material_ids: Sequence[int] | None, only_changed: bool
+) -> Any:
+    """The companies' balances whose value differs from quantity x the standard in force
+    for ``period`` (``target``), as a subquery. With ``only_changed`` (the close): only
+    balances of materials whose price was set for ``period`` itself and differs from the
+    one in force before, plus any value left on no quantity."""
+    b = StockBalance
+    columns = (b.id, b.company_id, b.warehouse_id, b.material_id, b.batch_id, b.status, b.value)
+    scope = [b.company_id.in_(list(company_ids))]
     if material_ids is not None:
-        query = query.where(StockBalance.material_id.in_(list(material_ids)))
+        scope.append(b.material_id.in_(list(material_ids)))
+    if not only_changed:
+        prices = prices_in_force(period, company_ids, material_ids)
+    else:
+        sp = StandardPrice
+        before = price_in_force(sp.company_id, sp.material_id, previous_period(period))
+        prices = (
+            select(sp.company_id, sp.material_id, sp.price)
+            .where(sp.company_id.in_(list(company_ids)), sp.period == period,
+                   or_(before.is_(None), before != sp.price))
+            .subquery("changed_prices")
+        )
+    target = round_product(b.quantity, prices.c.price)
+    restated = (
+        select(*columns, target.label("target"))
+        .join(prices, and_(prices.c.company_id == b.company_id, prices.c.material_id == b.material_id))
+        .where(*scope, target != b.value)
+    )
     if only_changed:
-        query = query.outerjoin(
-            _PREVIOUS_PRICE, and_(_PREVIOUS_PRICE.c.company_id == StockBalance.company_id,
-                                  _PREVIOUS_PRICE.c.material_id == StockBalance.material_id,
-                                  _PREVIOUS_PRICE.c.period == previous_period(period))
-        ).where(or_(StockBalance.quantity == 0, _PREVIOUS_PRICE.c.price.is_(None),
-                    _PREVIOUS_PRICE.c.price != StandardPrice.price))
-    return query
+        emptied = select(*columns, literal(ZERO).label("target")).where(*scope, b.quantity == 0, b.value != 0)
+        return union(restated.where(b.quantity != 0), emptied).subquery("restatable")
+    return restated.subquery("restatable")
+
 
 def reverse_restatement(session: Session, *, document_id: int, user_id: int, reason: str) -> int:
     """Undo a restatement exactly (every ledger row and journal line negated), on its own

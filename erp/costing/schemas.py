@@ -23,7 +23,8 @@ class StandardPriceOut(Schema):
     material_id = fields.Integer()
     period = fields.String()
     price = UnitPrice()
-    carried_forward = fields.Boolean()
+    effective_from = fields.String(metadata={"description": "the period this price was set for (YYYY-MM)"})
+    carried_forward = fields.Boolean(metadata={"description": "true when set for an earlier period"})
     set_by = fields.Integer(allow_none=True)
     set_at = fields.DateTime()
 

@@ -1,11 +1,15 @@
 """Standard prices: each company values each material at a standard price per period.
 
-The price in force for a posting is the price of the posting date's period. A period's
-price may be set or changed until the first movement of that material in that period uses
-it; after that a change would silently restate postings, so it is refused (set the next
-period's price instead). When the previous period is already closed, setting a price that
-differs from the stock's current valuation revalues the stock at once (see
-``erp.costing.revaluation``); otherwise the previous period's close does it.
+A price is set for a period and stays in force for every later period until a new one is
+set: the price in force for a period is the one set for the latest period at or before it.
+So a new month needs no copying of prices, and clerks can post into it before the
+previous month is closed.
+
+A price may be set or changed until a posting uses it: a change that would alter the price
+in force for a period holding postings of the material would silently restate them, so it
+is refused (set a later period's price instead). When the previous period is already
+closed, setting a price that differs from the stock's current valuation revalues the stock
+at once (see ``erp.costing.revaluation``); otherwise the previous period's close does it.
 """
 
 from __future__ import annotations
@@ -14,16 +18,17 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import String, and_, bindparam, exists, func, literal, select
+from sqlalchemy import and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
-from erp.costing.errors import NoStandardPrice, PeriodClosed
+from erp.costing.errors import NoStandardPrice
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
-from erp.costing.periods import lock_period_row, refuse_if_closed_through
+from erp.costing.periods import lock_company_calendar, lock_period_row, refuse_if_closed_through
 from erp.money import period_of
-from erp.db import UTCDateTime, dialect_insert, utcnow
+from erp.db import dialect_insert, utcnow
 from erp.errors import Conflict, ValidationFailed
 from erp.inventory.models import CloseClass, StockMovement
 from erp.masterdata.models import Company, Material
@@ -39,31 +44,59 @@ def next_period(period: str) -> str:
     return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
 
 
+def price_in_force(company_id: Any, material_id: Any, period: Any) -> Any:
+    """The standard price in force for a period, as a scalar subquery (NULL when none is
+    set): the price set for the latest period at or before it. One backward step of the
+    (company, material, period) index."""
+    return (
+        select(StandardPrice.price)
+        .where(StandardPrice.company_id == company_id, StandardPrice.material_id == material_id,
+               StandardPrice.period <= period)
+        .order_by(StandardPrice.period.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def prices_in_force(period: str, company_ids: Sequence[int], material_ids: Sequence[int] | None = None) -> Any:
+    """Every price in force for ``period`` of the companies (optionally only some
+    materials), as a subquery: company_id, material_id, price, since (the period it was set
+    for), set_by, set_at."""
+    latest = (
+        select(StandardPrice.company_id, StandardPrice.material_id, func.max(StandardPrice.period).label("since"))
+        .where(StandardPrice.company_id.in_(list(company_ids)), StandardPrice.period <= period)
+        .group_by(StandardPrice.company_id, StandardPrice.material_id)
+    )
+    if material_ids is not None:
+        latest = latest.where(StandardPrice.material_id.in_(list(material_ids)))
+    chosen = latest.subquery("latest")
+    return (
+        select(StandardPrice.company_id, StandardPrice.material_id, StandardPrice.price,
+               StandardPrice.period.label("since"), StandardPrice.set_by, StandardPrice.set_at)
+        .join(chosen, and_(chosen.c.company_id == StandardPrice.company_id,
+                           chosen.c.material_id == StandardPrice.material_id,
+                           chosen.c.since == StandardPrice.period))
+        .subquery("in_force")
+    )
+
+
 def standard_price(session: Session, company_id: int, material_id: int, period: str) -> Decimal:
     """The standard price in force; refused when the cost accountants have not set one."""
-    price = session.scalar(
-        select(StandardPrice.price).where(
-            StandardPrice.company_id == company_id,
-            StandardPrice.material_id == material_id,
-            StandardPrice.period == period,
-        )
-    )
+    price = session.scalar(select(price_in_force(company_id, material_id, period)))
     if price is None:
         code = session.scalar(select(Material.code).where(Material.id == material_id))
         raise NoStandardPrice(
-            f"no standard price for material {code} in period {period} of company {company_id}; "
+            f"no standard price for material {code} in period {period} or before it in company {company_id}; "
             "a cost accountant must set it before stock can be valued"
         )
-    return price
+    return price  # type: ignore[no-any-return]
 
 
 # Built once: every posting runs it.
 _PERIOD_AND_PRICE = (
-    select(AccountingPeriod.status, StandardPrice.price)
-    .select_from(AccountingPeriod)
-    .outerjoin(StandardPrice, and_(StandardPrice.company_id == AccountingPeriod.company_id,
-                                   StandardPrice.period == AccountingPeriod.period,
-                                   StandardPrice.material_id == bindparam("material_id")))
+    select(AccountingPeriod.status,
+           price_in_force(AccountingPeriod.company_id, bindparam("material_id"), AccountingPeriod.period)
+           .label("price"))
     .where(AccountingPeriod.company_id == bindparam("company_id"), AccountingPeriod.period == bindparam("period"))
     .with_for_update(of=AccountingPeriod, key_share=True, read=True)
 )
@@ -94,8 +127,9 @@ def set_standard_prices(
     company_id: int,
     period: str,
     prices: Sequence[PriceChange],
-) -> list[StandardPrice]:
-    """Set the standard prices of materials for one company and period (cost accountants)."""
+) -> list[Any]:
+    """Set the standard prices of materials for one company from a period on (cost
+    accountants); returns the prices now in force for that period."""
     from erp.costing.revaluation import revalue_to_standard  # revaluation posts stock; imported late
 
     actor.require_role(Role.COST_ACCOUNTANT, action="setting standard prices")
@@ -109,110 +143,92 @@ def set_standard_prices(
     unknown = sorted(set(material_ids) - known)
     if unknown:
         raise ValidationFailed.for_field("prices", f"unknown materials {unknown}")
+    # The new price is in force from this period until the next one set; postings into
+    # those periods wait until this commits (they hold their period row for key share).
+    lock_company_calendar(session, company_id)
     refuse_if_closed_through(session, company_id, period)
-    period_row = session.get(AccountingPeriod, (company_id, period), with_for_update=True)
-    if period_row is not None and period_row.status == PeriodStatus.CLOSED:
-        raise PeriodClosed(f"period {period} of company {company_id} is closed")
-    in_use = set(
-        session.scalars(
-            select(StockMovement.material_id)
-            .where(
-                StockMovement.company_id == company_id,
-                StockMovement.period == period,
-                StockMovement.material_id.in_(material_ids),
-                StockMovement.close_class != CloseClass.REVALUATION,
-            )
-            .distinct()
-        )
-    )
-    current = {
-        row.material_id: row.price
-        for row in session.execute(
-            select(StandardPrice.material_id, StandardPrice.price).where(
-                StandardPrice.company_id == company_id, StandardPrice.period == period,
-                StandardPrice.material_id.in_(material_ids),
-            )
-        )
-    }
-    changed_in_use = sorted(m for m in in_use if m in current and current[m] != _price_of(prices, m))
-    if changed_in_use:
-        codes = session.scalars(select(Material.code).where(Material.id.in_(changed_in_use))).all()
-        raise Conflict(
-            f"standard prices of {', '.join(codes)} are already used by postings in {period}; "
-            f"set the price for {next_period(period)} instead",
-            slug="standard-price-in-use",
-        )
+    session.execute(
+        select(AccountingPeriod.period)
+        .where(AccountingPeriod.company_id == company_id, AccountingPeriod.period >= period)
+        .order_by(AccountingPeriod.period)
+        .with_for_update()
+    ).all()
+    _refuse_changes_in_use(session, company_id, period, prices)
     now = utcnow()
     upsert = dialect_insert(session, StandardPrice)
     upsert = upsert.on_conflict_do_update(
         index_elements=["company_id", "material_id", "period"],
-        set_={"price": upsert.excluded.price, "carried_forward": False, "set_by": actor.user_id,
-              "set_at": now},
+        set_={"price": upsert.excluded.price, "set_by": actor.user_id, "set_at": now},
     )
-    for change in prices:
-        session.execute(
-            upsert.values(
-                company_id=company_id, material_id=change.material_id, period=period, price=change.price,
-                carried_forward=False, set_by=actor.user_id, set_at=now,
-            )
-        )
+    session.execute(upsert, [
+        {"company_id": company_id, "material_id": change.material_id, "period": period, "price": change.price,
+         "set_by": actor.user_id, "set_at": now}
+        for change in prices
+    ])
     previous = session.get(AccountingPeriod, (company_id, previous_period(period)))
     if previous is not None and previous.status == PeriodStatus.CLOSED:
         revalue_to_standard(session, company_id=company_id, period=period, material_ids=material_ids,
                             user_id=actor.user_id)
     session.flush()
-    return list(
-        session.scalars(
-            select(StandardPrice)
-            .where(StandardPrice.company_id == company_id, StandardPrice.period == period,
-                   StandardPrice.material_id.in_(material_ids))
-            .order_by(StandardPrice.material_id)
-        )
+    return _in_force_rows(session, company_id, period, material_ids)
+
+
+def _refuse_changes_in_use(session: Session, company_id: int, period: str, prices: Sequence[PriceChange]) -> None:
+    """Refuse a price that would change the price in force for a period in which postings
+    of the material already used it: from ``period`` up to the next period with a price of
+    its own."""
+    material_ids = [p.material_id for p in prices]
+    current = {row.material_id: row.price for row in _in_force_rows(session, company_id, period, material_ids)}
+    changing = [p.material_id for p in prices if current.get(p.material_id) != p.price]
+    if not changing:
+        return
+    later = StandardPrice.__table__.alias("later")
+    next_set = (
+        select(func.min(later.c.period))
+        .where(later.c.company_id == company_id, later.c.material_id == StockMovement.material_id,
+               later.c.period > period)
+        .scalar_subquery()
     )
+    used = session.execute(
+        select(Material.code, func.max(StockMovement.period))
+        .join(Material, Material.id == StockMovement.material_id)
+        .where(
+            StockMovement.company_id == company_id,
+            StockMovement.material_id.in_(changing),
+            StockMovement.period >= period,
+            or_(next_set.is_(None), StockMovement.period < next_set),
+            StockMovement.close_class != CloseClass.REVALUATION,
+        )
+        .group_by(Material.code)
+        .order_by(Material.code)
+    ).all()
+    if used:
+        last = max(last_period for _, last_period in used)
+        raise Conflict(
+            f"standard prices of {', '.join(code for code, _ in used)} are already used by postings "
+            f"from {period} to {last}; set the price for {next_period(last)} instead",
+            slug="standard-price-in-use",
+        )
 
 
-def _price_of(prices: Sequence[PriceChange], material_id: int) -> Decimal:
-    return next(p.price for p in prices if p.material_id == material_id)
+def _in_force_rows(session: Session, company_id: int, period: str, material_ids: Sequence[int] | None,
+                   offset: int = 0, limit: int | None = None) -> list[Any]:
+    in_force = prices_in_force(period, [company_id], material_ids)
+    return list(session.execute(
+        select(in_force.c.company_id, in_force.c.material_id, literal(period).label("period"), in_force.c.price,
+               in_force.c.since.label("effective_from"), (in_force.c.since != period).label("carried_forward"),
+               in_force.c.set_by, in_force.c.set_at)
+        .order_by(in_force.c.material_id)
+        .offset(offset)
+        .limit(limit)
+    ).all())
 
 
 def list_standard_prices(
     session: Session, actor: Actor, *, company_id: int, period: str, offset: int, limit: int
-) -> tuple[list[StandardPrice], int]:
-    """A company's standard prices for a period."""
+) -> tuple[list[Any], int]:
+    """A company's standard prices in force for a period (set for it or for an earlier one)."""
     actor.require_company(company_id)
-    query = select(StandardPrice).where(
-        StandardPrice.company_id == company_id, StandardPrice.period == period
-    )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(StandardPrice.material_id).offset(offset).limit(limit)).all()
-    return list(rows), total
-
-
-def carry_forward_prices(session: Session, *, company_ids: Sequence[int], period: str) -> int:
-    """Copy each standard price of the companies' ``period`` into the next period where none
-    is set yet."""
-    following = next_period(period)
-    target = StandardPrice.__table__.alias("target")
-    source = (
-        select(
-            StandardPrice.company_id, StandardPrice.material_id, literal(following, String(7)),
-            StandardPrice.price, literal(True), StandardPrice.set_by, literal(utcnow(), UTCDateTime()),
-        )
-        .where(
-            StandardPrice.company_id.in_(list(company_ids)),
-            StandardPrice.period == period,
-            ~exists().where(
-                and_(
-                    target.c.company_id == StandardPrice.company_id,
-                    target.c.material_id == StandardPrice.material_id,
-                    target.c.period == following,
-                )
-            ),
-        )
-    )
-    result = session.execute(
-        StandardPrice.__table__.insert().from_select(
-            ["company_id", "material_id", "period", "price", "carried_forward", "set_by", "set_at"], source
-        )
-    )
-    return result.rowcount or 0
+    in_force = prices_in_force(period, [company_id])
+    total = session.scalar(select(func.count()).select_from(in_force)) or 0
+    return _in_force_rows(session, company_id, period, None, offset, limit), total

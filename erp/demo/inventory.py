@@ -61,7 +61,7 @@ def _set_standard_prices(session: Session, rng: random.Random, periods: list[str
         for company_id in companies:
             price = (base * Decimal(str(round(rng.uniform(0.94, 1.06), 3)))).quantize(Decimal("0.000001"))
             rows += [{"company_id": company_id, "material_id": material.id, "period": p, "price": price,
-                      "carried_forward": False, "set_by": user_id} for p in periods]
+                      "set_by": user_id} for p in periods]
     session.execute(StandardPrice.__table__.insert(), rows)
     return len(rows)
 

@@ -81,7 +81,6 @@ def test_a_receipt_posts_and_returns_the_document_with_movements_and_journal(
         ({"expiry_date": "2026-10-01"}, 422, "invalid-batch-dates"),
         ({"manufacture_date": "2023-01-01", "expiry_date": "2026-11-20"}, 422, "batch-expired"),
         ({"expiry_date": "2026-12-19"}, 422, "short-remaining-shelf-life"),  # 29 days left, 30 needed
-        ({"posting_date": "2026-12-01"}, 422, "no-standard-price"),  # only November is priced
     ],
 )
 def test_refused_receipts_come_back_as_problems_naming_the_rule(
@@ -92,6 +91,18 @@ def test_refused_receipts_come_back_as_problems_naming_the_rule(
         overrides["warehouse_id"] = world.warehouses[overrides["warehouse_id"]]
     before = postings(session_factory)
     problem(api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line, **overrides)), status, slug)
+    assert postings(session_factory) == before
+
+
+def test_a_receipt_before_the_first_standard_price_is_refused(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    # priced from December on: November's receipt has no price in force
+    set_standard(session_factory, world, "api_central", "52.00", period="2026-12")
+    (line,) = open_order(session_factory, world, [("api_central", "200", "55.50", "A-COOL")])
+    before = postings(session_factory)
+    body = problem(api.as_("clerk_a").post(RECEIPTS, json=receipt_body(line)), 422, "no-standard-price")
+    assert "2026-11" in body["detail"]
     assert postings(session_factory) == before
 
 

@@ -248,7 +248,7 @@ def test_new_standard_for_a_closed_period_revalues_the_stock_to_variance(
     books.receive("100", "10.50", batch="R1")
     books.receive("200", "9.80", batch="R2")
     books.issue("180")
-    books.close()  # 120 kg at 1,200.00 carrying 4.00 into December, at 10.00 (carried forward)
+    books.close()  # 120 kg at 1,200.00 carrying 4.00 into December, at 10.00 (still in force)
     with session_factory() as session, session.begin():
         set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=DEC,
                             prices=[PriceChange(books.material_id, D("11.00"))])
@@ -290,6 +290,82 @@ def test_a_standard_price_in_use_cannot_change(books: Books, session_factory: se
     assert info.value.slug == "standard-price-in-use"
 
 
+def prices_listed(session_factory: sessionmaker[Session], world: World, books: Books, period: str) -> list[tuple]:
+    from erp.costing.standards import list_standard_prices
+
+    with session_factory() as session:
+        rows, _ = list_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=period,
+                                       offset=0, limit=50)
+    return [(r.period, r.price, r.effective_from, r.carried_forward) for r in rows
+            if r.material_id == books.material_id]
+
+
+def test_a_price_stays_in_force_so_december_posts_before_november_closes(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.00", batch="R1")
+    # November is still open and nobody set a December price: November's 10.00 is in force
+    books.receive("50", "10.40", batch="R2", on=DEC_10)
+    with session_factory() as session:
+        assert account_balance(session, books.company, "1403", books.material_id) == D("1500.00")
+        # 50 kg at 10.40 against 10.00: 20.00 unfavourable
+        assert account_balance(session, books.company, "1404", books.material_id) == D("20.00")
+    assert prices_listed(session_factory, world, books, DEC) == [(DEC, D("10.00"), NOV, True)]
+    books.close()
+    assert books.close(DEC).status == "closed"
+    # December's rate = 20.00 / 1,500.00 with nothing consumed: all of it stays with the stock
+    assert books.row(DEC).closing_variance == D("20.00")
+
+
+def test_a_price_set_for_a_later_period_takes_over_from_that_period(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "12.00", period="2027-01")
+    books.receive("10", "10.00", batch="R1", on=DEC_10)
+    books.receive("10", "12.00", batch="R2", on=dt.date(2027, 1, 5))
+    with session_factory() as session:
+        # December at 10.00, January at 12.00; both at their contract price, no variance
+        assert account_balance(session, books.company, "1403", books.material_id) == D("220.00")
+        assert account_balance(session, books.company, "1404", books.material_id) == D("0.00")
+    assert prices_listed(session_factory, world, books, DEC) == [(DEC, D("10.00"), NOV, True)]
+    assert prices_listed(session_factory, world, books, "2027-01") == [("2027-01", D("12.00"), "2027-01", False)]
+    assert prices_listed(session_factory, world, books, NOV) == [(NOV, D("10.00"), NOV, False)]
+
+
+def test_a_price_used_by_a_later_period_cannot_change_from_an_earlier_one(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    from erp.errors import Conflict
+
+    books.receive("10", "10.00", batch="R1", on=DEC_10)  # December uses November's price
+    with session_factory() as session, pytest.raises(Conflict) as info, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=NOV,
+                            prices=[PriceChange(books.material_id, D("10.50"))])
+    assert info.value.slug == "standard-price-in-use"
+    assert "from 2026-11 to 2026-12" in info.value.detail and "2027-01 instead" in info.value.detail
+    # setting the same price again changes nothing and is allowed
+    with session_factory() as session, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=NOV,
+                            prices=[PriceChange(books.material_id, D("10.00"))])
+    # a price set for January leaves December's postings as they were
+    with session_factory() as session, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period="2027-01",
+                            prices=[PriceChange(books.material_id, D("10.50"))])
+    assert prices_listed(session_factory, world, books, DEC) == [(DEC, D("10.00"), NOV, True)]
+
+
+def test_a_price_change_is_allowed_when_a_later_set_price_shields_the_postings(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "11.00", period=DEC)
+    books.receive("10", "11.00", batch="R1", on=DEC_10)  # at December's own price
+    with session_factory() as session, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=NOV,
+                            prices=[PriceChange(books.material_id, D("10.50"))])
+    assert prices_listed(session_factory, world, books, NOV) == [(NOV, D("10.50"), NOV, False)]
+    assert prices_listed(session_factory, world, books, DEC) == [(DEC, D("11.00"), DEC, False)]
+
+
 # --- the close's guarantees ---------------------------------------------------------------------
 
 def entry_count(session_factory: sessionmaker[Session]) -> int:
@@ -319,8 +395,8 @@ def test_a_fault_mid_close_leaves_nothing_posted(
     def fail(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    # the allocation entry is already written when carrying prices forward fails
-    monkeypatch.setattr(closing, "carry_forward_prices", fail)
+    # the allocation entry is already written when finding the stock to restate fails
+    monkeypatch.setattr(closing, "companies_to_restate", fail)
     with pytest.raises(RuntimeError):
         books.close()
     assert entry_count(session_factory) == entries
