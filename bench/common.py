@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from erp import models  # noqa: E402,F401 - registers every table, as a database kept by --keep needs
 from erp.db import make_engine  # noqa: E402
 from erp.migrate import upgrade  # noqa: E402
 

@@ -8,18 +8,20 @@ and 1,000,000 ledger movements spread over the twelve months December 2025 to No
 2026 (receipts with a price variance, consumption to four accounts, transfers), with the
 balances and the period totals that the postings would have kept current (built here from
 the generated ledger with GROUP BY, as ``flask --app erp stock check --repair`` would).
-The first eleven months are then closed through the service, company by company, as the
-group would have closed them; that is set-up, reported but not timed against the target.
+The first eleven months are then closed through the service, one group close per month,
+as the group would have closed them; that is set-up, reported but not timed against the
+target.
 
 Then times (median of several runs):
 
 - baseline: SELECT company_id, material_id, sum(quantity), sum(value) ... GROUP BY over
   the last month's movements of every company, all rows fetched;
 - the close of the last month for all 30 companies through the service layer
-  (erp.costing.close.close_period, one transaction per company as
-  ``flask --app erp costing close`` runs it; each rolled back so the next run finds the
-  same books). Each close allocates, posts, carries prices forward and restates stock at
-  the next period's standards. It reads the period totals, not the ledger: the cost of
+  (erp.costing.close.close_periods in one transaction, as ``flask --app erp costing close
+  PERIOD`` and ``POST /api/v1/costing/closes`` run it; rolled back so the next run finds
+  the same books). The close allocates the variance, posts one entry per company, locks
+  the period and restates stock whose standard price changes in the next period. It reads
+  the period totals and the previous close's balances, not the ledger: the cost of
   totalling moved to posting time, where the receipts benchmark measures it.
 
 Usage:
@@ -41,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import ADMIN_URL, fresh_database, git_revision, machine, timed
 from erp.auth.roles import Actor, Role
-from erp.costing.close import close_period
+from erp.costing.close import close_periods
 from erp.costing.models import JournalLine
 from erp.costing.standards import next_period
 from erp.db import make_engine, make_session_factory
@@ -165,34 +167,29 @@ def main() -> None:
 
         sessions = make_session_factory(engine)
         actor = Actor(1, "bench", Role.COST_ACCOUNTANT, True)
-        company_ids = list(range(1, args.companies + 1))
 
-        def close_group_and_roll_back() -> None:
-            for company_id in company_ids:
-                with sessions() as session:
-                    session.begin()
-                    close_period(session, actor, company_id=company_id, period=last)
-                    session.rollback()
-
-        close_group_and_roll_back()
-        close = timed(close_group_and_roll_back, args.runs)
-        allocated = remaining = materials = 0
-        for company_id in company_ids:
+        def close_group(keep: bool) -> list[Any]:
             with sessions() as session:
                 session.begin()
-                result = close_period(session, actor, company_id=company_id, period=last)
-                materials += result.materials
-                allocated += result.variance_allocated
-                remaining += result.variance_remaining
-                if args.keep or args.reuse:  # the kept database keeps its last month open
-                    session.rollback()
-                else:
+                results = close_periods(session, actor, company_ids=None, period=last)
+                if keep:
                     session.commit()
+                else:
+                    session.rollback()
+                return results
+
+        close_group(keep=False)
+        close = timed(lambda: close_group(keep=False), args.runs)
+        # the kept database keeps its last month open
+        results = close_group(keep=not (args.keep or args.reuse))
+        materials = sum(r.materials for r in results)
+        allocated = sum(r.variance_allocated for r in results)
+        remaining = sum(r.variance_remaining for r in results)
         check_books(sessions)
 
     print(f"machine: {machine()}; revision {git_revision()}")
     print(f"GROUP BY scan over {last}'s movements:       {scan * 1000:8.1f} ms (median of {args.runs})")
-    print(f"close of {args.companies} companies (service layer): {close * 1000:8.1f} ms (median of {args.runs})")
+    print(f"group close of {args.companies} companies (service):   {close * 1000:8.1f} ms (median of {args.runs})")
     print(f"ratio close / scan: {close / scan:.2f}x (target: within 5x)")
     print(f"closed {materials} company-materials; variance allocated {allocated}, remaining {remaining}")
 
@@ -212,9 +209,8 @@ def generate(engine: Engine, url: str, args: argparse.Namespace, months: list[st
     actor = Actor(1, "bench", Role.COST_ACCOUNTANT, True)
     started = time.perf_counter()
     for period in months[:-1]:
-        for company_id in range(1, args.companies + 1):
-            with sessions() as session, session.begin():
-                close_period(session, actor, company_id=company_id, period=period)
+        with sessions() as session, session.begin():
+            close_periods(session, actor, company_ids=None, period=period)
     print(f"closed {months[0]} to {months[-2]} for every company (set-up) in {time.perf_counter() - started:.1f} s")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")

@@ -20,7 +20,8 @@ blp = Blueprint("costing", __name__, url_prefix="/api/v1/costing",
 @blp.arguments(s.StandardPricesIn)
 @blp.response(200, s.StandardPriceOut(many=True))
 def put_standard_prices(data: dict[str, Any]) -> list[Any]:
-    """Set standard prices of materials for a company and period (cost accountants)."""
+    """Set standard prices of materials for a company from a period on (cost accountants);
+    returns the prices now in force for that period."""
     session = request_session()
     changes = [standards.PriceChange(p["material_id"], p["price"]) for p in data["prices"]]
     with session.begin():
@@ -34,7 +35,7 @@ def put_standard_prices(data: dict[str, Any]) -> list[Any]:
 @blp.response(200, s.StandardPriceOut(many=True))
 @blp.paginate()
 def get_standard_prices(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
-    """A company's standard prices for a period."""
+    """A company's standard prices in force for a period (set for it or an earlier one)."""
     return paged(pagination_parameters, standards.list_standard_prices, **query)
 
 

@@ -278,65 +278,85 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
     t = PeriodMovementTotal
     zero = literal(ZERO)
 
-    def when(close_class: CloseClass, column: Any) -> Any:
-        return case((t.close_class == close_class, column), else_=zero)
+    def total(column: Any, close_class: CloseClass | None = None) -> Any:
+        if close_class is not None:
+            column = case((t.close_class == close_class, column))
+        return func.coalesce(func.sum(column), zero)
 
-    # Columns: carried quantity/value (cq_, cv_), opening variance (ovar: carried plus this
-    # period's revaluation), revaluation value (rev), receipts (rq, rv, rvar), other inflows
-    # (iq, iv), consumption (uq, uv, positive), and the period's net quantity/value (nq, nv).
-    names = ("company_id", "material_id", "cq_", "cv_", "ovar", "rev", "rq", "rv", "rvar", "iq", "iv", "uq", "uv",
-             "nq", "nv")
-
-    def labelled(*columns: Any) -> list[Any]:
-        return [column.label(name) for column, name in zip(columns, names, strict=True)]
-
+    # The period's totals pivoted to one narrow row per material; the revaluation belongs
+    # to the opening (it restates the stock carried in at the new standard).
+    moved = (
+        select(
+            t.company_id, t.material_id,
+            total(t.value, CloseClass.REVALUATION).label("revalued_value"),
+            total(t.variance, CloseClass.REVALUATION).label("revalued_variance"),
+            total(t.quantity, CloseClass.RECEIPT).label("receipts_quantity"),
+            total(t.value, CloseClass.RECEIPT).label("receipts_value"),
+            total(t.variance, CloseClass.RECEIPT).label("receipts_variance"),
+            total(t.quantity, CloseClass.INFLOW).label("other_inflow_quantity"),
+            total(t.value, CloseClass.INFLOW).label("other_inflow_value"),
+            total(-t.quantity, CloseClass.CONSUMPTION).label("consumption_quantity"),
+            total(-t.value, CloseClass.CONSUMPTION).label("consumption_value"),
+            total(t.quantity).label("net_quantity"), total(t.value).label("net_value"),
+        )
+        .where(t.company_id.in_(company_ids), t.period == period)
+        .group_by(t.company_id, t.material_id)
+        .cte("moved")
+    )
     parts = []
     continuing = [company_id for company_id in company_ids if company_id not in first_closes]
     if continuing:
         # The previous period is closed (periods close in order): its closing is the opening.
         b = MaterialPeriodBalance
         parts.append(
-            select(*labelled(b.company_id, b.material_id, b.closing_quantity, b.closing_value, b.closing_variance,
-                             *([zero] * 10)))
+            select(b.company_id, b.material_id, b.closing_quantity.label("quantity"),
+                   b.closing_value.label("value"), b.closing_variance.label("variance"))
             .where(b.company_id.in_(continuing), b.period == previous_period(period))
         )
     if first_closes:
         # A company's first close: everything posted before this period is the opening.
         parts.append(
-            select(*labelled(t.company_id, t.material_id, func.sum(t.quantity), func.sum(t.value),
-                             func.sum(t.variance), *([zero] * 10)))
+            select(t.company_id, t.material_id, func.sum(t.quantity).label("quantity"),
+                   func.sum(t.value).label("value"), func.sum(t.variance).label("variance"))
             .where(t.company_id.in_(first_closes), t.period < period)
             .group_by(t.company_id, t.material_id)
         )
-    parts.append(
-        select(*labelled(
-            t.company_id, t.material_id, zero, zero, when(CloseClass.REVALUATION, t.variance),
-            when(CloseClass.REVALUATION, t.value), when(CloseClass.RECEIPT, t.quantity),
-            when(CloseClass.RECEIPT, t.value), when(CloseClass.RECEIPT, t.variance), when(CloseClass.INFLOW, t.quantity),
-            when(CloseClass.INFLOW, t.value), when(CloseClass.CONSUMPTION, -t.quantity),
-            when(CloseClass.CONSUMPTION, -t.value), t.quantity, t.value,
-        )).where(t.company_id.in_(company_ids), t.period == period)
-    )
-    both = union_all(*parts).subquery()
-    total = {name: func.sum(both.c[name]) for name in names[2:]}
-    opening_value = total["cv_"] + total["rev"]
-    return (
-        select(
-            both.c.company_id, both.c.material_id,
-            total["cq_"].label("opening_quantity"), opening_value.label("opening_value"),
-            total["ovar"].label("opening_variance"),
-            total["rq"].label("receipts_quantity"), total["rv"].label("receipts_value"),
-            total["rvar"].label("receipts_variance"),
-            total["iq"].label("other_inflow_quantity"), total["iv"].label("other_inflow_value"),
-            total["uq"].label("consumption_quantity"), total["uv"].label("consumption_value"),
-            (total["cq_"] + total["nq"]).label("closing_quantity"), (total["cv_"] + total["nv"]).label("closing_value"),
+    carried = (parts[0] if len(parts) == 1 else union_all(*parts)).cte("carried")
+    same_material = (carried.c.company_id == moved.c.company_id) & (carried.c.material_id == moved.c.material_id)
+
+    def figures(company_id: Any, material_id: Any, opening: tuple[Any, Any, Any], m: Any) -> Any:
+        quantity, value, variance = opening
+        opening_value = value + m["revalued_value"]
+        opening_variance = variance + m["revalued_variance"]
+        return select(
+            company_id.label("company_id"), material_id.label("material_id"),
+            quantity.label("opening_quantity"), opening_value.label("opening_value"),
+            opening_variance.label("opening_variance"),
+            *(m[name].label(name) for name in ("receipts_quantity", "receipts_value", "receipts_variance",
+                                               "other_inflow_quantity", "other_inflow_value",
+                                               "consumption_quantity", "consumption_value")),
+            (quantity + m["net_quantity"]).label("closing_quantity"), (value + m["net_value"]).label("closing_value"),
             # the rate's numerator and denominator
-            (total["ovar"] + total["rvar"]).label("variance"),
-            (opening_value + total["rv"] + total["iv"]).label("standard"),
+            (opening_variance + m["receipts_variance"]).label("variance"),
+            (opening_value + m["receipts_value"] + m["other_inflow_value"]).label("standard"),
         )
-        .group_by(both.c.company_id, both.c.material_id)
-        .cte("figures")
+
+    # Materials that moved (with or without stock carried in), then those that only carried
+    # stock in: an outer join each way, as FULL JOIN is not everywhere SQLite runs.
+    with_movements = figures(
+        moved.c.company_id, moved.c.material_id,
+        (func.coalesce(carried.c.quantity, zero), func.coalesce(carried.c.value, zero),
+         func.coalesce(carried.c.variance, zero)),
+        moved.c,
+    ).select_from(moved).outerjoin(carried, same_material)
+    idle = {name: zero for name in moved.c.keys()}
+    without_movements = (
+        figures(carried.c.company_id, carried.c.material_id, (carried.c.quantity, carried.c.value,
+                                                               carried.c.variance), idle)
+        .select_from(carried).outerjoin(moved, same_material)
+        .where(moved.c.company_id.is_(None))
     )
+    return union_all(with_movements, without_movements).cte("figures")
 
 
 def _allocate_variance(session: Session, company_ids: list[int], first_closes: list[int], period: str) -> None:

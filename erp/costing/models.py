@@ -13,7 +13,7 @@ import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp.db import BigId, Base, Money, Quantity, Rate, UnitPrice, utcnow
@@ -46,6 +46,8 @@ class JournalEntry(Base):
     __table_args__ = (
         Index("ix_journal_entries_company_period", "company_id", "period"),
         Index("ix_journal_entries_source", "source_type", "source_id"),
+        # The target of journal_lines' foreign key: a line's company and period are its entry's.
+        Index("ux_journal_entries_key", "id", "company_id", "period", unique=True),
     )
 
     id: Mapped[BigId] = mapped_column(primary_key=True)
@@ -69,11 +71,15 @@ class JournalLine(Base):
         Index("ix_journal_lines_balance", "company_id", "account_code", "period"),
         Index("ix_journal_lines_entry", "entry_id"),
         Index("ix_journal_lines_material", "company_id", "material_id", "account_code"),
+        # One key for entry, company and period: the line cannot disagree with its entry,
+        # and the close's thousands of lines pay one check for it, not two.
+        ForeignKeyConstraint(["entry_id", "company_id", "period"],
+                             ["journal_entries.id", "journal_entries.company_id", "journal_entries.period"]),
     )
 
     id: Mapped[BigId] = mapped_column(primary_key=True)
-    entry_id: Mapped[BigId] = mapped_column(ForeignKey("journal_entries.id"))
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    entry_id: Mapped[BigId]
+    company_id: Mapped[int]
     period: Mapped[str] = mapped_column(String(7))
     account_code: Mapped[str] = mapped_column(ForeignKey("accounts.code"))
     amount: Mapped[Money]

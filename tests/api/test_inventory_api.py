@@ -310,6 +310,11 @@ def test_cost_accountant_sets_and_reads_standard_prices(api: ApiClient, world: W
     got = api.as_("cost_a").get(STANDARD_PRICES, query_string={"company_id": world.companies["A"],
                                                                "period": "2026-11"}).get_json()
     assert [(p["period"], p["price"], p["carried_forward"]) for p in got] == [("2026-11", "8.125000", False)]
+    # the price stays in force for later periods until one is set for them
+    later = api.as_("cost_a").get(STANDARD_PRICES, query_string={"company_id": world.companies["A"],
+                                                                 "period": "2027-02"}).get_json()
+    assert [(p["period"], p["price"], p["effective_from"], p["carried_forward"]) for p in later] == [
+        ("2027-02", "8.125000", "2026-11", True)]
 
 
 def test_clerks_and_other_companies_cost_accountants_cannot_set_prices(api: ApiClient, world: World) -> None:
