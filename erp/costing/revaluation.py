@@ -153,15 +153,36 @@ def companies_to_restate(session: Session, company_ids: Sequence[int], period: s
 def _restatable(
     company_ids: Sequence[int], period: str, material_ids: Sequence[int] | None, only_changed: bool
 ) -> Any:
-    """The companies' balances whose value differs from quantity x the standard in force
-    for ``period`` (``target``), as a subquery. With ``only_changed`` (the close): only
-    balances of materials whose price was set for ``period`` itself and differs from the
-    one in force before, plus any value left on no quantity."""
-    b = StockBalance
-    columns = (b.id, b.company_id, b.warehouse_id, b.material_id, b.batch_id, b.status, b.value)
+    """The companies' balances whose stock as ``period`` opens is not worth quantity x the
+    standard in force for ``period`` (``target``), as a subquery with that opening value
+    (``value``). With ``only_changed`` (the close): only balances of materials whose price
+    was set for ``period`` itself and differs from the one in force before, plus any value
+    left on no quantity.
+
+    The opening stock is the balance less what later postings moved (clerks may post into
+    the next months before this one is restated): those postings are already at their own
+    period's standard and are not restated here. This period's own restatements belong to
+    the opening, so a price set twice restates only the difference."""
+    b, m = StockBalance, StockMovement
     scope = [b.company_id.in_(list(company_ids))]
+    later_scope = [m.company_id.in_(list(company_ids)), m.period >= period,
+                   or_(m.period != period, m.close_class != CloseClass.REVALUATION)]
     if material_ids is not None:
         scope.append(b.material_id.in_(list(material_ids)))
+        later_scope.append(m.material_id.in_(list(material_ids)))
+    later = (
+        select(m.warehouse_id, m.material_id, m.batch_id, m.status, func.sum(m.quantity).label("quantity"),
+               func.sum(m.value).label("value"))
+        .where(*later_scope)
+        .group_by(m.warehouse_id, m.material_id, m.batch_id, m.status)
+        .subquery("later")
+    )
+    opening_quantity = b.quantity - func.coalesce(later.c.quantity, ZERO)
+    opening_value = b.value - func.coalesce(later.c.value, ZERO)
+    columns = (b.id, b.company_id, b.warehouse_id, b.material_id, b.batch_id, b.status,
+               opening_value.label("value"))
+    of_balance = and_(later.c.warehouse_id == b.warehouse_id, later.c.material_id == b.material_id,
+                      later.c.batch_id == b.batch_id, later.c.status == b.status)
     if not only_changed:
         prices = prices_in_force(period, company_ids, material_ids)
     else:
@@ -173,15 +194,20 @@ def _restatable(
                    or_(before.is_(None), before != sp.price))
             .subquery("changed_prices")
         )
-    target = round_product(b.quantity, prices.c.price)
+    target = round_product(opening_quantity, prices.c.price)
     restated = (
         select(*columns, target.label("target"))
         .join(prices, and_(prices.c.company_id == b.company_id, prices.c.material_id == b.material_id))
-        .where(*scope, target != b.value)
+        .outerjoin(later, of_balance)
+        .where(*scope, target != opening_value)
     )
     if only_changed:
-        emptied = select(*columns, literal(ZERO).label("target")).where(*scope, b.quantity == 0, b.value != 0)
-        return union(restated.where(b.quantity != 0), emptied).subquery("restatable")
+        emptied = (
+            select(*columns, literal(ZERO).label("target"))
+            .outerjoin(later, of_balance)
+            .where(*scope, opening_quantity == 0, opening_value != 0)
+        )
+        return union(restated.where(opening_quantity != 0), emptied).subquery("restatable")
     return restated.subquery("restatable")
 
 

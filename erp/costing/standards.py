@@ -26,7 +26,12 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.costing.errors import NoStandardPrice
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
-from erp.costing.periods import lock_company_calendar, lock_period_row, refuse_if_closed_through
+from erp.costing.periods import (
+    latest_closed_period,
+    lock_company_calendar,
+    lock_period_row,
+    refuse_if_closed_through,
+)
 from erp.money import period_of
 from erp.db import dialect_insert, utcnow
 from erp.errors import Conflict, ValidationFailed
@@ -90,6 +95,25 @@ def standard_price(session: Session, company_id: int, material_id: int, period: 
             "a cost accountant must set it before stock can be valued"
         )
     return price  # type: ignore[no-any-return]
+
+
+def restatement_pending(session: Session, company_id: int, material_id: int, period: str) -> bool:
+    """Whether stock of the material held in ``period`` may still be valued at an earlier
+    standard: a price was set for a period up to ``period`` whose restatement waits for an
+    earlier period's close (a new price is restated when the period before it closes, or
+    at once when that one is already closed)."""
+    latest_closed = latest_closed_period(session, company_id)
+    prices_set = (
+        select(func.count())
+        .select_from(StandardPrice)
+        .where(StandardPrice.company_id == company_id, StandardPrice.material_id == material_id,
+               StandardPrice.period <= period)
+    )
+    if latest_closed is None:
+        # Nothing ever restated: any price after the first is still to be applied.
+        return (session.scalar(prices_set) or 0) > 1
+    first_open = next_period(latest_closed)
+    return (session.scalar(prices_set.where(StandardPrice.period > first_open)) or 0) > 0
 
 
 # Built once: every posting runs it.

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from erp.costing.journal import Line, balanced_lines, post_entry
 from erp.costing.models import JournalEntry, JournalLine, PeriodMovementTotal
+from erp.costing.standards import restatement_pending
 from erp.db import dialect_insert, is_postgres, utcnow
 from erp.inventory.models import (
     NO_BATCH,
@@ -33,7 +34,8 @@ from erp.inventory.models import (
     StockMovement,
     StockStatus,
 )
-from erp.money import round_money
+from erp.masterdata.models import Warehouse
+from erp.money import period_of, round_money
 
 ZERO = Decimal("0")
 
@@ -479,15 +481,36 @@ def lock_balances(
     return [HeldStock(*row) for row in session.execute(query)]
 
 
-def value_taken(held: HeldStock, quantity: Decimal, standard_price: Decimal) -> Decimal:
-    """The value at standard that leaves a balance with ``quantity``.
+def value_taken(session: Session, held: HeldStock, quantity: Decimal, standard_price: Decimal,
+                day: dt.date) -> Decimal:
+    """The value at standard that leaves a balance with ``quantity`` on ``day``.
 
-    Taking the whole balance takes its whole value, so that no value is left behind on zero
-    quantity (rounding residue, or stock still valued at last period's standard).
+    Taking all the balance holds takes all its value, so that no rounding cents are left
+    behind on zero quantity. "All it holds" is as this posting's period ends: postings of a
+    later period, booked before this one closed, are at their own period's standard and
+    stay. And not while a new standard still waits to be restated (an earlier period is
+    still open): the balance's value then mixes in an older standard, which that close
+    restates; the outflow takes the stock at the standard in force.
     """
-    if quantity == held.quantity:
-        return held.value
-    return round_money(quantity * standard_price)
+    by_standard = round_money(quantity * standard_price)
+    whole_quantity, whole_value = held.quantity, held.value
+    period = period_of(day)
+    if held.last_posting_date is not None and period_of(held.last_posting_date) > period:
+        m = StockMovement
+        later_quantity, later_value = session.execute(
+            select(to_quantity(func.coalesce(func.sum(m.quantity), 0)), to_money(func.coalesce(func.sum(m.value), 0)))
+            .where(m.warehouse_id == held.warehouse_id, m.material_id == held.material_id,
+                   m.batch_id == held.batch_id, m.status == held.status, m.period > period)
+        ).one()
+        whole_quantity -= Decimal(str(later_quantity))
+        whole_value -= Decimal(str(later_value))
+    if quantity != whole_quantity or whole_value == by_standard:
+        return by_standard
+    company_id = session.scalar(select(Warehouse.company_id).where(Warehouse.id == held.warehouse_id))
+    assert company_id is not None
+    if restatement_pending(session, company_id, held.material_id, period):
+        return by_standard
+    return whole_value
 
 
 def lock_transfer_route(session: Session, material_id: int, warehouse_a: int, warehouse_b: int) -> None:

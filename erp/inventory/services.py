@@ -200,7 +200,7 @@ def _take(
         taken = min(available_on(session, balance, day), remaining)
         if taken <= 0:
             continue
-        pieces.append((balance, taken, value_taken(balance, taken, price)))
+        pieces.append((balance, taken, value_taken(session, balance, taken, price, day)))
         remaining -= taken
     if remaining > 0:
         available = quantity - remaining
@@ -375,8 +375,8 @@ def _send_back(
     again for the quantity.
 
     The goods leave at the standard price in force on the posting date (the stock was
-    restated if the standard changed since the receipt), except that the last of a balance
-    takes all that is left of its value, so that no value stays on zero quantity.
+    restated if the standard changed since the receipt); the last of a balance takes all
+    that is left of its value (see ``value_taken``).
     """
     assert receipt.unit_price is not None
     material = _material(session, held.material_id)

@@ -36,6 +36,7 @@ from tests.world import World
 
 NOV, DEC = "2026-11", "2026-12"
 NOV_25, DEC_10 = dt.date(2026, 11, 25), dt.date(2026, 12, 10)
+JAN, JAN_5 = "2027-01", dt.date(2027, 1, 5)
 
 
 class Books:
@@ -277,6 +278,79 @@ def test_new_standard_set_before_the_close_is_applied_by_the_close(
     with session_factory() as session:
         assert session.scalar(select(JournalEntry.entry_date).where(
             JournalEntry.source_type == "stock_document", JournalEntry.period == DEC)) == dt.date(2026, 12, 1)
+
+
+def test_the_close_restates_only_the_stock_held_when_the_next_period_opens(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "11.00", period=DEC)
+    set_standard(session_factory, world, "exc_local", "12.00", period=JAN)
+    books.receive("100", "10.00", batch="R1")  # November: 1,000.00
+    books.receive("10", "12.00", batch="R2", on=JAN_5)  # posted ahead at January's 12.00: 120.00
+    books.close()
+    # only November's 100 kg are restated at December's 11.00 (+100.00); January's 10 kg
+    # were never held in December and keep their 120.00
+    assert books.balance("1403") == D("1220.00")
+    assert books.variance_account() == D("-100.00")
+    books.close(DEC)
+    # December's closing 100 kg restated at January's 12.00 (+100.00): 110 kg x 12.00
+    assert books.balance("1403") == D("1320.00")
+    assert books.variance_account() == D("-200.00")
+
+
+def test_a_price_set_after_later_postings_restates_only_the_stock_held_then(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.00", batch="R1")
+    books.close()  # November closed: 100 kg at 10.00 open December
+    set_standard(session_factory, world, "exc_local", "12.00", period=JAN)
+    books.receive("10", "12.00", batch="R2", on=JAN_5)  # January, with December still open
+    with session_factory() as session, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=DEC,
+                            prices=[PriceChange(books.material_id, D("11.00"))])
+    # restated on 1 December: the 100 kg held then (+100.00), not January's 10 kg
+    assert books.balance("1403") == D("1220.00")
+    assert books.variance_account() == D("-100.00")
+    # setting the same price again restates nothing more
+    with session_factory() as session, session.begin():
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=DEC,
+                            prices=[PriceChange(books.material_id, D("11.00"))])
+    assert books.balance("1403") == D("1220.00")
+
+
+def test_an_earlier_months_outflow_booked_after_a_later_months_leaves_at_its_own_standard(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "12.00", period=JAN)
+    books.receive("100", "10.00", batch="R1")  # November: 100 kg, 1,000.00
+    books.issue("30", on=JAN_5)  # January first, at January's 12.00: 360.00
+    books.issue("70", on=DEC_10)  # then December: all the batch now holds, at December's 10.00
+    with session_factory() as session:
+        # 700.00, not the 640.00 left on the batch (which carries January's standard)
+        assert account_balance(session, books.company, "5001", books.material_id) == D("1060.00")
+    books.close()
+    books.close(DEC)
+    assert (books.row(DEC).closing_quantity, books.row(DEC).closing_value) == (D("30.0000"), D("300.00"))
+    # the 30 kg December handed to January are restated at 12.00 (+60.00), and January's
+    # issue took them out at that: nothing is left on the batch
+    assert books.balance("1403") == D("0.00")
+
+
+def test_the_last_units_leave_at_the_new_standard_while_its_restatement_waits(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "11.00", period=DEC)
+    books.receive("100", "10.00", batch="R1")  # November: 1,000.00
+    books.issue("100", on=DEC_10)  # December, November still open: all of it at 11.00
+    with session_factory() as session:
+        # 1,100.00, not the 1,000.00 the batch holds at November's standard
+        assert account_balance(session, books.company, "5001", books.material_id) == D("1100.00")
+    books.close()  # restates the 100 kg held as December opened: +100.00
+    assert books.balance("1403") == D("0.00")
+    assert books.variance_account() == D("-100.00")
+    books.close(DEC)  # December's consumption bears that favourable variance
+    assert books.close_lines(DEC) == {"5001": D("-100.00"), "1404": D("100.00")}
+    assert books.variance_account() == D("0.00")
 
 
 def test_a_standard_price_in_use_cannot_change(books: Books, session_factory: sessionmaker[Session],

@@ -1,10 +1,12 @@
 """Properties of the close that must hold after any sequence of postings and closes.
 
-After every close of a period P, for each company:
+Postings into the next two periods, and new standard prices for them, may come before P
+closes. After every close of a period P, for each company:
 - the journal balances (its trial balance has equal debits and credits);
 - per material, the variance account through P equals the variance the remaining stock
   carries (the close's closing variance), and is zero when no stock remains;
-- per material, the inventory account through P equals the stock value at standard.
+- per material, the inventory account through P equals the closing stock value, which is
+  the closing quantity at P's standard price (up to the half cent each posting may round).
 Each example runs in a company of its own, so examples do not disturb each other.
 """
 
@@ -14,7 +16,7 @@ import datetime as dt
 import itertools
 from decimal import Decimal as D
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +25,8 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.close import close_period
 from erp.costing.models import JournalLine, MaterialPeriodBalance, StandardPrice
-from erp.inventory.models import StockBalance
+from erp.costing.standards import PriceChange, price_in_force, set_standard_prices
+from erp.inventory.models import StockBalance, StockMovement
 from erp.errors import DomainError
 from erp.inventory import services
 from erp.inventory.services import AdjustmentKind, IssueDestination
@@ -55,9 +58,13 @@ operation = st.one_of(
     # use up all stock of a material, over two consumption lines (the residue rule's case)
     st.tuples(st.just("drain"), st.sampled_from(MATERIALS), st.none(), st.none()),
 )
+months_ahead = st.sampled_from([1, 2])
 period_plan = st.tuples(
     st.lists(operation, min_size=1, max_size=12),
-    st.none() | st.dictionaries(st.sampled_from(MATERIALS), price, max_size=2),  # next period's new standards
+    # new standards for one of the next two periods, set before this one closes
+    st.lists(st.tuples(st.sampled_from(MATERIALS), price, months_ahead), max_size=2),
+    # postings into the next two periods before this one closes (at the price in force there)
+    st.lists(st.tuples(operation, months_ahead), max_size=4),
 )
 
 
@@ -80,6 +87,7 @@ class Company_:  # noqa: N801 - a test-local fixture object
         self.clerk = Actor(world.users["clerk_a"], "clerk", Role.CLERK, False, companies, frozenset({warehouse.id}))
         self.cost = Actor(world.users["cost_a"], "cost", Role.COST_ACCOUNTANT, False, companies)
         self.sales = Actor(world.users["sales_a"], "sales", Role.SALES, False, companies)
+        self.booked_ahead: set[str] = set()  # materials with postings booked before an earlier month's
 
     def order_line(self, material: str, qty: D, unit_price: D) -> int:
         with self.sf() as session, session.begin():
@@ -148,11 +156,10 @@ class Company_:  # noqa: N801 - a test-local fixture object
                                       kind=AdjustmentKind.SCRAP if kind == "scrap" else AdjustmentKind.COUNT,
                                       reason="property test", batch_id=batch)
 
-    def set_next_standards(self, period: str, prices: dict[str, D]) -> None:
+    def set_standard(self, period: str, material: str, new_price: D) -> None:
         with self.sf() as session, session.begin():
-            for material, new_price in prices.items():
-                session.add(StandardPrice(company_id=self.company, material_id=self.world.materials[material],
-                                          period=period, price=new_price))
+            set_standard_prices(session, self.cost, company_id=self.company, period=period,
+                                prices=[PriceChange(self.world.materials[material], new_price)])
 
     def check_after_close(self, period: str) -> None:
         with self.sf() as session:
@@ -175,26 +182,60 @@ class Company_:  # noqa: N801 - a test-local fixture object
                 assert account(accounts.MATERIAL_COST_VARIANCE) == closing_variance
                 inventory = accounts.RAW_MATERIALS if material == "exc_local" else accounts.PACKAGING
                 assert account(inventory) == closing_value
+                # ... and that is the closing stock at P's standard, up to the half cent each
+                # posting's rounding may leave
+                standard = session.scalar(select(price_in_force(self.company, material_id, period)))
+                postings = session.scalar(select(func.count(StockMovement.id)).where(
+                    StockMovement.company_id == self.company, StockMovement.material_id == material_id,
+                    StockMovement.period <= period)) or 0
+                assert abs(closing_value - closing_quantity * standard) <= D("0.005") * postings
                 if closing_quantity == 0:
-                    assert closing_variance == 0 and closing_value == 0
+                    assert closing_variance == 0
+                    # Booked in date order, the last unit out takes the last cent. Booked
+                    # out of order (a later month first), the cents rounding left may stay
+                    # on no stock until the next close restates them (bounded above).
+                    if material not in self.booked_ahead:
+                        assert closing_value == 0
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plans=st.lists(period_plan, min_size=1, max_size=3))
+# Always tried: new prices for December and January set in November, and a January receipt
+# booked before November closes (November's close must not restate it at December's price).
+@example(plans=[
+    ([("receive", "exc_local", D(100), D("10.00"))], [("exc_local", D("11.00"), 1), ("exc_local", D("12.50"), 2)],
+     [(("receive", "exc_local", D(50), D("12.50")), 2)]),
+    ([("issue", "exc_local", D(30), IssueDestination.PRODUCTION)], [], []),
+    ([("drain", "exc_local", None, None)], [], []),
+])
 def test_books_balance_and_variance_stays_with_the_stock(
     session_factory: sessionmaker[Session], world: World, plans: list
 ) -> None:
     company = Company_(session_factory, world)
-    for period, (operations, next_standards) in zip(PERIODS, plans, strict=False):
-        on = dt.date(int(period[:4]), int(period[5:]), 15)
-        for op in operations:
+
+    def post_all(operations: list[tuple[tuple, str]], *, day: int, ahead: bool = False) -> None:
+        for op, period in operations:
             try:
-                company.post(op, on)
+                company.post(op, dt.date(int(period[:4]), int(period[5:]), day))
             except DomainError:
-                pass  # refused (e.g. not enough stock): nothing was written
-        following = PERIODS[PERIODS.index(period) + 1] if period != PERIODS[-1] else None
-        if next_standards and following:
-            company.set_next_standards(following, next_standards)
+                continue  # refused (e.g. not enough stock): nothing was written
+            if ahead:
+                company.booked_ahead.add(op[1])
+
+    def later(period: str, months: int) -> str | None:
+        index = PERIODS.index(period) + months
+        return PERIODS[index] if index < len(PERIODS) else None
+
+    for period, (operations, standards, ahead) in zip(PERIODS, plans, strict=False):
+        post_all([(op, period) for op in operations], day=15)
+        for material, new_price, months in standards:
+            target = later(period, months)
+            if target:
+                try:
+                    company.set_standard(target, material, new_price)
+                except DomainError:
+                    pass  # refused: postings there already use the price in force
+        post_all([(op, target) for op, months in ahead if (target := later(period, months))], day=5, ahead=True)
         with session_factory() as session, session.begin():
             close_period(session, company.cost, company_id=company.company, period=period)
         company.check_after_close(period)
