@@ -68,7 +68,12 @@ from erp.costing.periods import (
     lock_company_calendars,
     lock_periods_from_for,
 )
-from erp.costing.revaluation import companies_to_restate, reverse_restatement, revalue_to_standard
+from erp.costing.revaluation import (
+    companies_to_restate,
+    restatements_of,
+    reverse_restatement,
+    revalue_to_standard,
+)
 from erp.costing.standards import next_period, previous_period
 from erp.db import UTCDateTime, is_postgres, utcnow
 from erp.errors import Conflict, Forbidden, NotFound
@@ -528,15 +533,10 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
         raise LaterPeriodClosed(f"period {later} is closed; reopen it first")
     row.status = PeriodStatus.OPEN
     session.flush()
-    # The close restated the stock at the next period's standards; undo that too, so that a
-    # changed price in the next period is applied afresh by the next close.
-    restatement = session.scalar(
-        select(PeriodEvent.stock_document_id)
-        .where(PeriodEvent.company_id == company_id, PeriodEvent.period == period, PeriodEvent.action == "close")
-        .order_by(PeriodEvent.id.desc())
-        .limit(1)
-    )
-    if restatement is not None:
+    # The close restated the stock at the next period's standards, and prices set for it
+    # while this period was closed restated it at once; undo all of them, so that the next
+    # close applies the next period's prices afresh, whatever they are by then.
+    for restatement in restatements_of(session, company_id, next_period(period)):
         reverse_restatement(session, document_id=restatement, user_id=actor.user_id,
                             reason=f"period {period} reopened: {reason}")
     reversal_id = None

@@ -29,7 +29,7 @@ from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
 from erp.costing.periods import (
     latest_closed_period,
     lock_company_calendar,
-    lock_period_row,
+    lock_open_period,
     refuse_if_closed_through,
 )
 from erp.money import period_of
@@ -99,43 +99,46 @@ def standard_price(session: Session, company_id: int, material_id: int, period: 
 
 def restatement_pending(session: Session, company_id: int, material_id: int, period: str) -> bool:
     """Whether stock of the material held in ``period`` may still be valued at an earlier
-    standard: a price was set for a period up to ``period`` whose restatement waits for an
+    standard: its price changed in a period up to ``period`` whose restatement waits for an
     earlier period's close (a new price is restated when the period before it closes, or
     at once when that one is already closed)."""
-    latest_closed = latest_closed_period(session, company_id)
-    prices_set = (
-        select(func.count())
-        .select_from(StandardPrice)
-        .where(StandardPrice.company_id == company_id, StandardPrice.material_id == material_id,
-               StandardPrice.period <= period)
+    sp = StandardPrice
+    before = StandardPrice.__table__.alias("before")
+    price_before = (
+        select(before.c.price)
+        .where(before.c.company_id == sp.company_id, before.c.material_id == sp.material_id,
+               before.c.period < sp.period)
+        .order_by(before.c.period.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    if latest_closed is None:
-        # Nothing ever restated: any price after the first is still to be applied.
-        return (session.scalar(prices_set) or 0) > 1
-    first_open = next_period(latest_closed)
-    return (session.scalar(prices_set.where(StandardPrice.period > first_open)) or 0) > 0
+    changes = [sp.company_id == company_id, sp.material_id == material_id, sp.period <= period,
+               price_before.is_not(None), price_before != sp.price]
+    latest_closed = latest_closed_period(session, company_id)
+    if latest_closed is not None:
+        # The first open period's own price was restated when the period before it closed
+        # (or when it was set, if that was later).
+        changes.append(sp.period > next_period(latest_closed))
+    return session.scalar(select(select(sp.id).where(*changes).exists())) or False
 
 
 # Built once: every posting runs it.
-_PERIOD_AND_PRICE = (
-    select(AccountingPeriod.status,
-           price_in_force(AccountingPeriod.company_id, bindparam("material_id"), AccountingPeriod.period)
-           .label("price"))
-    .where(AccountingPeriod.company_id == bindparam("company_id"), AccountingPeriod.period == bindparam("period"))
-    .with_for_update(of=AccountingPeriod, key_share=True, read=True)
-)
+_PRICE_IN_FORCE = select(price_in_force(bindparam("company_id"), bindparam("material_id"), bindparam("period")))
 
 
 def price_for_posting(
     session: Session, company_id: int, material_id: int, posting_date: dt.date
 ) -> tuple[str, Decimal]:
-    """For a posting: lock its period open (see erp.costing.periods) and read the standard
-    price in force, in one statement; returns (period, price)."""
-    period = period_of(posting_date)
-    row = lock_period_row(session, _PERIOD_AND_PRICE, company_id=company_id, period=period, material_id=material_id)
-    if row.price is None:
+    """For a posting: lock its period open (see erp.costing.periods), then read the standard
+    price in force; returns (period, price).
+
+    Two statements, on purpose: a posting that waited on its period row for a price change
+    to commit must read the new price, and only a statement begun after the wait sees it."""
+    period = lock_open_period(session, company_id, posting_date)
+    price = session.scalar(_PRICE_IN_FORCE, {"company_id": company_id, "material_id": material_id, "period": period})
+    if price is None:
         return period, standard_price(session, company_id, material_id, period)  # raises, naming the material
-    return period, row.price
+    return period, price
 
 
 @dataclass(frozen=True)

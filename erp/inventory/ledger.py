@@ -34,7 +34,6 @@ from erp.inventory.models import (
     StockMovement,
     StockStatus,
 )
-from erp.masterdata.models import Warehouse
 from erp.money import period_of, round_money
 
 ZERO = Decimal("0")
@@ -481,7 +480,7 @@ def lock_balances(
     return [HeldStock(*row) for row in session.execute(query)]
 
 
-def value_taken(session: Session, held: HeldStock, quantity: Decimal, standard_price: Decimal,
+def value_taken(session: Session, company_id: int, held: HeldStock, quantity: Decimal, standard_price: Decimal,
                 day: dt.date) -> Decimal:
     """The value at standard that leaves a balance with ``quantity`` on ``day``.
 
@@ -506,8 +505,6 @@ def value_taken(session: Session, held: HeldStock, quantity: Decimal, standard_p
         whole_value -= Decimal(str(later_value))
     if quantity != whole_quantity or whole_value == by_standard:
         return by_standard
-    company_id = session.scalar(select(Warehouse.company_id).where(Warehouse.id == held.warehouse_id))
-    assert company_id is not None
     if restatement_pending(session, company_id, held.material_id, period):
         return by_standard
     return whole_value

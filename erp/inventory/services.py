@@ -185,7 +185,7 @@ def _inventory_account(material: Material | MaterialFacts) -> str:
 
 
 def _take(
-    session: Session, held: Sequence[HeldStock], quantity: Decimal, price: Decimal, day: dt.date
+    session: Session, company_id: int, held: Sequence[HeldStock], quantity: Decimal, price: Decimal, day: dt.date
 ) -> list[tuple[HeldStock, Decimal, Decimal]]:
     """Split ``quantity`` over the held balances in order: (balance, quantity, value) pieces.
 
@@ -200,7 +200,7 @@ def _take(
         taken = min(available_on(session, balance, day), remaining)
         if taken <= 0:
             continue
-        pieces.append((balance, taken, value_taken(session, balance, taken, price, day)))
+        pieces.append((balance, taken, value_taken(session, company_id, balance, taken, price, day)))
         remaining -= taken
     if remaining > 0:
         available = quantity - remaining
@@ -380,7 +380,7 @@ def _send_back(
     """
     assert receipt.unit_price is not None
     material = _material(session, held.material_id)
-    ((_, taken, value),) = _take(session, [held], quantity, price, posting_date)
+    ((_, taken, value),) = _take(session, receipt.company_id, [held], quantity, price, posting_date)
     contract_value = round_money(taken * receipt.unit_price)
     variance = contract_value - value
     document_id = post_document(
@@ -435,7 +435,7 @@ def decide_quarantine(
     if wanted <= 0:
         raise InsufficientStock(f"batch {batch.batch_number} has nothing in quarantine in {warehouse.code}")
     _check_quantity(wanted, material)
-    pieces = _take(session, held, wanted, price, posting_date)
+    pieces = _take(session, warehouse.company_id, held, wanted, price, posting_date)
     target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
     doc_type = MovementType.QUALITY_RELEASE if decision == QualityDecision.RELEASE else MovementType.QUALITY_REJECT
     movements: list[Movement] = []
@@ -522,7 +522,7 @@ def _take_out(
     usable = [h for h in held if h.expiry_date is None or h.expiry_date > posting_date]
     if batch_id is not None and held and not usable:
         raise BatchExpired(f"batch {held[0].batch_number} expired on {held[0].expiry_date}")
-    pieces = _take(session, usable, quantity, price, posting_date)
+    pieces = _take(session, warehouse.company_id, usable, quantity, price, posting_date)
     total = sum((value for _, _, value in pieces), Decimal("0"))
     return post_document(
         session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
@@ -663,7 +663,7 @@ def transfer_stock(
     lock_transfer_route(session, material.id, source.id, destination.id)
     held = lock_balances(session, warehouse_id=source.id, material_id=material.id, status=status,
                          batch_id=batch_id)
-    pieces = _take(session, held, quantity, price, posting_date)
+    pieces = _take(session, source.company_id, held, quantity, price, posting_date)
     movements: list[Movement] = []
     for balance, taken, value in pieces:
         movements.append(Movement(MovementType.TRANSFER, CloseClass.INTERNAL, source.id, material.id,
@@ -717,7 +717,7 @@ def adjust_stock(
     else:
         held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id, status=status,
                              batch_id=batch.id)
-        ((_, _, taken_value),) = _take(session, held, -quantity, price, posting_date)
+        ((_, _, taken_value),) = _take(session, warehouse.company_id, held, -quantity, price, posting_date)
         value = -taken_value
         close_class = CloseClass.CONSUMPTION
     return post_document(

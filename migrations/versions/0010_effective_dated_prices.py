@@ -27,7 +27,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Earlier code reads a price only for its own period; periods that now inherit a price
-    # would need rows of their own, which a downgrade cannot know to create.
+    # Earlier code reads a price only for its own period: give every existing period the
+    # price it inherits now, marked as carried forward.
     with op.batch_alter_table("standard_prices") as table:
         table.add_column(sa.Column("carried_forward", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.execute(
+        """
+        INSERT INTO standard_prices (company_id, material_id, period, price, carried_forward, set_by, set_at)
+        SELECT ap.company_id, sp.material_id, ap.period, sp.price, true, sp.set_by, sp.set_at
+        FROM accounting_periods ap
+        JOIN standard_prices sp ON sp.company_id = ap.company_id AND sp.period < ap.period
+        WHERE sp.period = (SELECT max(latest.period) FROM standard_prices latest
+                           WHERE latest.company_id = sp.company_id AND latest.material_id = sp.material_id
+                             AND latest.period <= ap.period)
+        """
+    )

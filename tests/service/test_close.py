@@ -353,6 +353,65 @@ def test_the_last_units_leave_at_the_new_standard_while_its_restatement_waits(
     assert books.variance_account() == D("0.00")
 
 
+def stock_at(session_factory: sessionmaker[Session], books: Books) -> tuple[D, D]:
+    """The material's balances: total quantity and value."""
+    from erp.inventory.models import StockBalance
+
+    with session_factory() as session:
+        rows = session.execute(select(StockBalance.quantity, StockBalance.value).where(
+            StockBalance.company_id == books.company, StockBalance.material_id == books.material_id)).all()
+    return sum((D(q) for q, _ in rows), D(0)), sum((D(v) for _, v in rows), D(0))
+
+
+def test_goods_put_back_in_the_next_period_are_restated_with_the_stock(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "11.00", period=DEC)
+    books.receive("100", "10.00", batch="R1")  # November: 1,000.00
+    issue = books.issue("50")  # November: 500.00
+    books.reverse(issue, on=DEC_10)  # back in December at 11.00: 550.00 (500.00 + 50.00 restated)
+    assert stock_at(session_factory, books) == (D("100"), D("1050.00"))
+    books.close()  # restates the 50 kg held as December opened: +50.00
+    assert stock_at(session_factory, books) == (D("100"), D("1100.00"))
+    assert books.balance("1403") == D("1100.00")
+
+
+def test_reopening_undoes_every_restatement_at_the_next_periods_standards(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.receive("100", "10.00", batch="R1")
+    books.close()
+    with session_factory() as session, session.begin():  # November closed: restated at once, +100.00
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=DEC,
+                            prices=[PriceChange(books.material_id, D("11.00"))])
+    assert books.balance("1403") == D("1100.00")
+    books.reopen()  # back to November's standard until the close applies December's again
+    assert books.balance("1403") == D("1000.00")
+    with session_factory() as session, session.begin():  # December's price goes back to 10.00
+        set_standard_prices(session, world.actors["cost_a"], company_id=books.company, period=DEC,
+                            prices=[PriceChange(books.material_id, D("10.00"))])
+    books.close()
+    assert stock_at(session_factory, books) == (D("100"), D("1000.00"))
+    assert books.balance("1403") == D("1000.00")
+    assert books.variance_account() == D("0.00")
+
+
+def test_the_close_restates_nothing_when_nothing_changed(
+    books: Books, session_factory: sessionmaker[Session]
+) -> None:
+    books.receive("1", "10.00", batch="R1")
+    books.issue("1")  # emptied
+    # booked into December before November closes; on binary floats 0.30 - (0.10 + 0.20) is
+    # not 0, which must not pass for value left on no stock
+    books.receive("0.01", "10.00", batch="R1", on=DEC_10)
+    books.receive("0.02", "10.00", batch="R1", on=DEC_10)
+    books.close()
+    with session_factory() as session:
+        restated = session.scalar(select(PeriodEvent.stock_document_id).where(
+            PeriodEvent.company_id == books.company, PeriodEvent.action == "close"))
+    assert restated is None
+
+
 def test_a_standard_price_in_use_cannot_change(books: Books, session_factory: sessionmaker[Session],
                                                world: World) -> None:
     from erp.errors import Conflict

@@ -57,6 +57,8 @@ operation = st.one_of(
     st.tuples(st.just("count"), st.sampled_from(MATERIALS), st.integers(-50, 50).filter(bool).map(D), st.none()),
     # use up all stock of a material, over two consumption lines (the residue rule's case)
     st.tuples(st.just("drain"), st.sampled_from(MATERIALS), st.none(), st.none()),
+    # put back the material's latest issue (at the standard in force on the day)
+    st.tuples(st.just("reverse"), st.sampled_from(MATERIALS), st.none(), st.none()),
 )
 months_ahead = st.sampled_from([1, 2])
 period_plan = st.tuples(
@@ -88,6 +90,7 @@ class Company_:  # noqa: N801 - a test-local fixture object
         self.cost = Actor(world.users["cost_a"], "cost", Role.COST_ACCOUNTANT, False, companies)
         self.sales = Actor(world.users["sales_a"], "sales", Role.SALES, False, companies)
         self.booked_ahead: set[str] = set()  # materials with postings booked before an earlier month's
+        self.issues: dict[str, list[int]] = {material: [] for material in MATERIALS}  # not yet reversed
 
     def order_line(self, material: str, qty: D, unit_price: D) -> int:
         with self.sf() as session, session.begin():
@@ -136,8 +139,15 @@ class Company_:  # noqa: N801 - a test-local fixture object
                                              material_id=material_id, quantity=part, posting_date=on,
                                              destination=destination, cost_center="CC1")
             elif kind == "issue":
-                services.issue_goods(session, self.clerk, warehouse_id=self.warehouse, material_id=material_id,
-                                     quantity=qty, posting_date=on, destination=extra, cost_center="CC1")
+                self.issues[material].append(services.issue_goods(
+                    session, self.clerk, warehouse_id=self.warehouse, material_id=material_id, quantity=qty,
+                    posting_date=on, destination=extra, cost_center="CC1"))
+            elif kind == "reverse":
+                if not self.issues[material]:
+                    raise DomainError("nothing issued yet")
+                services.reverse_issue(session, self.clerk, document_id=self.issues[material][-1],
+                                       posting_date=on, reason="property test")
+                self.issues[material].pop()
             elif kind == "ship":
                 services.ship_goods(session, self.sales, warehouse_id=self.warehouse, material_id=material_id,
                                     quantity=qty, posting_date=on, customer_id=self.world.customers["cust1"],

@@ -54,9 +54,10 @@ def test_a_posting_into_the_next_period_during_the_close_keeps_ledger_and_balanc
     assert closed.is_set()
     with session_factory() as session:
         assert queries.balance_drift(session) == []
-        # December took all the stock (the last 99 kg with all their value): the close found
-        # nothing left to restate, rather than putting 200.00 on zero kilograms
+        # December's issues took the stock at December's 12.00 (1,200.00); the close restated
+        # the 100 kg November handed over (+200.00): nothing is left on zero kilograms
         assert account_balance(session, world.companies["A"], "1403") == D("0.00")
+        assert account_balance(session, world.companies["A"], "5001") == D("1200.00")
 
 
 def test_an_order_cannot_be_cancelled_under_a_receipt_in_progress(
@@ -132,3 +133,45 @@ def test_opposite_transfers_at_the_same_moment_queue_instead_of_deadlocking(
     assert failures == []
     with session_factory() as session:
         assert queries.balance_drift(session) == []
+
+
+def test_a_posting_that_waited_for_a_price_change_posts_at_the_new_price(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    from sqlalchemy import select
+
+    from erp.costing.standards import PriceChange, set_standard_prices
+    from erp.inventory.models import StockMovement
+
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-11")
+    set_standard(session_factory, world, "pkg_loose", "2.00", period="2026-11")
+    (loose,) = open_order(session_factory, world, [("pkg_loose", "10", "2.00", "A-AMB")])
+    # another material's receipt opens December
+    receive(session_factory, world, loose, "10", batch=None, made=None, expires=None, on=dt.date(2026, 12, 1))
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")])
+    # December's price is being changed (uncommitted) when a December receipt comes in
+    pricing = session_factory()
+    pricing.begin()
+    set_standard_prices(pricing, world.actors["cost_a"], company_id=world.companies["A"], period="2026-12",
+                        prices=[PriceChange(world.materials["exc_local"], D("11.00"))])
+    posted: list[int] = []
+    failed: list[BaseException] = []
+
+    def post() -> None:
+        try:
+            posted.append(receive(session_factory, world, line, "100", on=dt.date(2026, 12, 10)))
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            failed.append(error)
+
+    poster = threading.Thread(target=post)
+    poster.start()
+    time.sleep(1.0)
+    assert not posted and not failed, "the receipt must wait for the price change"
+    pricing.commit()
+    pricing.close()
+    poster.join(timeout=30)
+    assert not failed and posted
+    with session_factory() as session:
+        value = session.scalar(select(StockMovement.value).where(StockMovement.document_id == posted[0]))
+    # once it may go on, the price in force for December is 11.00: 100 kg, 1,100.00
+    assert value == D("1100.00")
