@@ -155,7 +155,8 @@ def dialect_insert(session: Session, table: Any) -> Any:
         return postgresql.insert(table)
     if name == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"upsert is not implemented for {name}")
+    # The product runs on PostgreSQL (production) and SQLite (the demo), nothing else.
+    raise RuntimeError(f"unsupported database {name!r}: Heyi runs on PostgreSQL or SQLite")
 
 
 def is_postgres(session: Session) -> bool:

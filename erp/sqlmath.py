@@ -66,6 +66,9 @@ def _exact(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
 
 
+# The SQLite implementations round exactly in Decimal, then hand the result back as a
+# float: SQLite has no decimal type (its NUMERIC columns hold REAL), and a text result
+# would compare unequal to every number in SQL. The value is already at the cent.
 def _sqlite_round_product(a: Any, b: Any) -> float | None:
     if a is None or b is None:
         return None

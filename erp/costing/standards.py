@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -32,7 +32,6 @@ from erp.costing.periods import (
     lock_open_period,
     refuse_if_closed_through,
 )
-from erp.money import period_of
 from erp.db import dialect_insert, utcnow
 from erp.errors import Conflict, ValidationFailed
 from erp.inventory.models import CloseClass, StockMovement
@@ -122,10 +121,6 @@ def restatement_pending(session: Session, company_id: int, material_id: int, per
     return session.scalar(select(select(sp.id).where(*changes).exists())) or False
 
 
-# Built once: every posting runs it.
-_PRICE_IN_FORCE = select(price_in_force(bindparam("company_id"), bindparam("material_id"), bindparam("period")))
-
-
 def price_for_posting(
     session: Session, company_id: int, material_id: int, posting_date: dt.date
 ) -> tuple[str, Decimal]:
@@ -135,10 +130,7 @@ def price_for_posting(
     Two statements, on purpose: a posting that waited on its period row for a price change
     to commit must read the new price, and only a statement begun after the wait sees it."""
     period = lock_open_period(session, company_id, posting_date)
-    price = session.scalar(_PRICE_IN_FORCE, {"company_id": company_id, "material_id": material_id, "period": period})
-    if price is None:
-        return period, standard_price(session, company_id, material_id, period)  # raises, naming the material
-    return period, price
+    return period, standard_price(session, company_id, material_id, period)
 
 
 @dataclass(frozen=True)
