@@ -32,6 +32,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.costing.api import blp as costing_blp
     from erp.credit.api import blp as credit_blp
     from erp.inventory.api import blp as inventory_blp
+    from erp.jobs.api import blp as jobs_blp
+    from erp.jobs.runner import JobEnvironment, make_runner
     from erp.masterdata.api import blp as masterdata_blp
     from erp.purchasing.api import blp as purchasing_blp
     from erp.web import init_web
@@ -40,8 +42,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = Flask(__name__, instance_relative_config=True)
     engine = engine or make_engine(settings.database_url, echo=settings.sql_echo)
     app.extensions["erp"] = ErpExtension(settings, engine, make_session_factory(engine))
+    app.extensions["erp_jobs"] = make_runner(JobEnvironment(settings, engine, app.extensions["erp"].session_factory))
     api = init_web(app)
-    for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp):
+    for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp,
+                      jobs_blp):
         api.register_blueprint(blueprint)
     register_commands(app)
     return app

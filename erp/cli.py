@@ -162,6 +162,9 @@ def credit_check_exposure(repair: bool) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from erp.jobs.cli import jobs_group
+
+    app.cli.add_command(jobs_group)
     app.cli.add_command(db_group)
     app.cli.add_command(demo_group)
     app.cli.add_command(stock_group)

@@ -46,3 +46,7 @@ class Settings:
     # werkzeug password hash method; tests use a cheaper scrypt cost to stay fast.
     password_hash_method: str = os.environ.get("ERP_PASSWORD_HASH_METHOD", "scrypt")
     sql_echo: bool = os.environ.get("ERP_SQL_ECHO", "") == "1"
+    # Background jobs (docs/jobs.md): "thread" runs them in the web process (zero setup);
+    # "worker" only queues them for `flask --app erp jobs work` processes (production).
+    job_runner: str = os.environ.get("ERP_JOB_RUNNER", "thread")
+    job_threads: int = int(os.environ.get("ERP_JOB_THREADS", "2"))
