@@ -47,5 +47,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp,
                       jobs_blp):
         api.register_blueprint(blueprint)
+    from erp.ui import init_ui
+
+    init_ui(app)
     register_commands(app)
     return app

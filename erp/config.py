@@ -50,3 +50,11 @@ class Settings:
     # "worker" only queues them for `flask --app erp jobs work` processes (production).
     job_runner: str = os.environ.get("ERP_JOB_RUNNER", "thread")
     job_threads: int = int(os.environ.get("ERP_JOB_THREADS", "2"))
+    # Signs the browser session cookie. Empty: a random key kept in instance/secret_key
+    # (created on first start), so sessions survive restarts without a key in the repo.
+    secret_key: str = os.environ.get("ERP_SECRET_KEY", "")
+    # The session cookie is sent over HTTPS only. Browsers treat http://127.0.0.1 and
+    # localhost as secure, so the demo and the browser tests work with it on.
+    session_cookie_secure: bool = os.environ.get("ERP_SESSION_COOKIE_SECURE", "1") != "0"
+    # Browser sessions end after this many minutes (the sign-in token's lifetime).
+    session_ttl_minutes: int = int(os.environ.get("ERP_SESSION_TTL_MINUTES", "600"))

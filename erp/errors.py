@@ -13,28 +13,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from erp.messages import N_, Message, as_message
+
 PROBLEM_BASE_URI = "https://heyi.example/problems/"
 
 
 class DomainError(Exception):
-    """A business rule refused the request; carries everything the problem body needs."""
+    """A business rule refused the request; carries everything the problem body needs.
+
+    ``detail`` is a ``Message`` (an English template with named parameters), so that a page
+    can show it in the reader's language; ``title`` is a message id too. ``errors`` items
+    are ``{"pointer": ..., "detail": str | Message}``. The problem body (the API) shows
+    them in English.
+    """
 
     status: int = 422
     slug: str = "rule-violation"
-    title: str = "A business rule refused the request"
+    title: str = N_("A business rule refused the request")
 
     def __init__(
         self,
-        detail: str,
+        detail: str | Message,
         *,
-        errors: list[dict[str, str]] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         slug: str | None = None,
         title: str | None = None,
         status: int | None = None,
         **extensions: Any,
     ) -> None:
-        super().__init__(detail)
-        self.detail = detail
+        self.message = as_message(detail)
+        self.detail = str(self.message)
+        super().__init__(self.detail)
         self.errors = errors or []
         if slug is not None:
             self.slug = slug
@@ -56,7 +65,7 @@ class DomainError(Exception):
             "detail": self.detail,
         }
         if self.errors:
-            body["errors"] = self.errors
+            body["errors"] = [{**item, "detail": str(item["detail"])} for item in self.errors]
         body.update(self.extensions)
         return body
 
@@ -66,11 +75,13 @@ class ValidationFailed(DomainError):
 
     status = 422
     slug = "validation-error"
-    title = "The request is not valid"
+    title = N_("The request is not valid")
 
     @classmethod
-    def for_field(cls, field: str, message: str) -> ValidationFailed:
-        return cls(f"{field}: {message}", errors=[{"pointer": f"/{field}", "detail": message}])
+    def for_field(cls, field: str, message: str | Message) -> ValidationFailed:
+        message = as_message(message)
+        return cls(Message("{field}: {problem}", field=field, problem=message),
+                   errors=[{"pointer": f"/{field}", "detail": message}])
 
 
 class NotFound(DomainError):
@@ -78,7 +89,7 @@ class NotFound(DomainError):
 
     status = 404
     slug = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(DomainError):
@@ -86,7 +97,7 @@ class Conflict(DomainError):
 
     status = 409
     slug = "conflict"
-    title = "Conflict with the current state"
+    title = N_("Conflict with the current state")
 
 
 class Forbidden(DomainError):
@@ -94,7 +105,7 @@ class Forbidden(DomainError):
 
     status = 403
     slug = "forbidden"
-    title = "Not allowed"
+    title = N_("Not allowed")
 
 
 class Unauthenticated(DomainError):
@@ -102,4 +113,4 @@ class Unauthenticated(DomainError):
 
     status = 401
     slug = "unauthenticated"
-    title = "Authentication required"
+    title = N_("Authentication required")

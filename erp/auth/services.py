@@ -18,6 +18,7 @@ from erp.auth.roles import GROUP_ROLES, Actor, Role, role_scope_is_consistent
 from erp.db import utcnow
 from erp.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from erp.masterdata.models import Company, Warehouse
+from erp.messages import Named
 
 
 
@@ -247,3 +248,30 @@ def update_user(
         user.warehouses = [UserWarehouse(warehouse_id=w) for w in sorted(set(warehouse_ids))]
     session.flush()
     return user
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who is signed in, as the top bar shows it: name, role and the companies (and
+    warehouses) they act for, by code and name."""
+
+    username: str
+    display_name: str
+    role: Role
+    group_wide: bool
+    companies: list[Named]
+    warehouses: list[Named]
+
+
+def describe_user(session: Session, actor: Actor) -> Profile:
+    """The signed-in user's name and scope (one query for the companies, one for warehouses)."""
+    display_name = session.scalar(select(User.display_name).where(User.id == actor.user_id)) or actor.username
+    companies = [] if actor.group_wide else [
+        Named.of(c) for c in session.scalars(select(Company).where(Company.id.in_(sorted(actor.company_ids)))
+                                             .order_by(Company.code))
+    ]
+    warehouses = [
+        Named.of(w) for w in session.scalars(select(Warehouse).where(Warehouse.id.in_(sorted(actor.warehouse_ids)))
+                                             .order_by(Warehouse.code))
+    ] if actor.warehouse_ids else []
+    return Profile(actor.username, display_name, actor.role, actor.group_wide, companies, warehouses)

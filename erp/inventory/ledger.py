@@ -18,14 +18,20 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, case, func, insert, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import String
 
 from erp.costing.journal import Line, balanced_lines, post_entry
 from erp.costing.models import JournalEntry, JournalLine, PeriodMovementTotal
 from erp.costing.standards import restatement_pending
 from erp.db import dialect_insert, is_postgres, utcnow
 from erp.inventory.models import (
+    DOCUMENT_PREFIXES,
     NO_BATCH,
+    NUMBER_DIGITS,
+    document_number,
     Batch,
     CloseClass,
     MovementType,
@@ -127,7 +133,27 @@ _DOCUMENT_FIELDS = ("po_line_id", "supplier_id", "unit_price", "standard_price",
                     "source_document_id")
 # Built once: postings are the hot path, and prebuilt Core statements skip the ORM's
 # per-call statement construction.
-_INSERT_DOCUMENT = insert(_DOCUMENTS).returning(_DOCUMENTS.c.id)
+_INSERT_DOCUMENT = insert(_DOCUMENTS)
+_NEXT_DOCUMENT_ID = {
+    "postgresql": select(func.nextval("stock_documents_id_seq")),
+    "sqlite": select(func.coalesce(func.max(_DOCUMENTS.c.id), 0) + 1),  # writers are serialised
+}
+
+
+class numbered(FunctionElement[str]):
+    """PostgreSQL for ``document_number``: a prefix, a dash and the key padded to eight
+    digits (never truncated), for the statement that numbers a document as it inserts it."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(numbered, "postgresql")
+def _numbered_postgresql(element: numbered, compiler: Any, **kw: Any) -> str:
+    prefix, key = (compiler.process(arg, **kw) for arg in element.clauses)
+    digits = f"CAST({key} AS TEXT)"
+    return f"({prefix} || '-' || lpad({digits}, greatest({NUMBER_DIGITS}, length({digits})), '0'))"
+
 _INSERT_MOVEMENTS = insert(_MOVEMENTS)
 _TAKE_FROM_BALANCE = (
     update(_BALANCES)
@@ -168,10 +194,14 @@ def create_document(
     unknown = set(fields) - set(_DOCUMENT_FIELDS)
     if unknown:
         raise TypeError(f"unknown stock document fields {sorted(unknown)}")
+    connection = session.connection()
+    document_id = int(connection.execute(_NEXT_DOCUMENT_ID[connection.dialect.name]).scalar_one())
     row = dict.fromkeys(_DOCUMENT_FIELDS)
-    row.update(fields, doc_type=doc_type, company_id=company_id, posting_date=posting_date, period=period,
-               created_by=user_id, created_at=utcnow())
-    return session.connection().execute(_INSERT_DOCUMENT, row).scalar_one()  # type: ignore[no-any-return]
+    row.update(fields, id=document_id, number=document_number(doc_type, document_id), doc_type=doc_type,
+               company_id=company_id, posting_date=posting_date, period=period, created_by=user_id,
+               created_at=utcnow())
+    connection.execute(_INSERT_DOCUMENT, row)
+    return document_id
 
 
 def post_movements(
@@ -275,7 +305,8 @@ def post_document(
         return document_id
     now = utcnow()
     params: dict[str, Any] = {f"d_{name}": document_fields.get(name) for name in _DOCUMENT_FIELDS}
-    params.update(d_doc_type=doc_type, d_company_id=company_id, d_posting_date=posting_date, d_period=period,
+    params.update(d_prefix=DOCUMENT_PREFIXES[doc_type], d_doc_type=doc_type, d_company_id=company_id,
+                  d_posting_date=posting_date, d_period=period,
                   d_created_by=user_id, d_created_at=now)
     for i, m in enumerate(movements):
         params.update({
@@ -379,10 +410,14 @@ def _one_statement(movement_count: int, outflows: tuple[bool, ...], line_count: 
     def param(prefix: str, table: Any, name: str) -> Any:
         return bindparam(f"{prefix}_{name}", type_=table.c[name].type)
 
-    document_columns = [c.name for c in _DOCUMENTS.c if c.name != "id"]
+    # The key is drawn first, so the number can be made from it in the same INSERT.
+    document_columns = [c.name for c in _DOCUMENTS.c if c.name not in ("id", "number")]
+    new_key = select(func.nextval("stock_documents_id_seq").label("id")).subquery("new_key")
     doc = (
         postgresql.insert(_DOCUMENTS)
-        .values({name: param("d", _DOCUMENTS, name) for name in document_columns})
+        .from_select(["id", "number", *document_columns],
+                     select(new_key.c.id, numbered(bindparam("d_prefix", type_=String()), new_key.c.id),
+                            *(param("d", _DOCUMENTS, name) for name in document_columns)))
         .returning(_DOCUMENTS.c.id)
         .cte("doc")
     )

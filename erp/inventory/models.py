@@ -46,6 +46,25 @@ class MovementType(StrEnum):
     REVALUATION = "revaluation"
 
 
+# Stock document numbers: a prefix per kind of document and the document's key, from one
+# number range for the whole group (unique, never reused; a rolled-back posting leaves a
+# gap, as any database sequence does). Taken from the key rather than a per-company series
+# so that concurrent postings never queue for a number.
+DOCUMENT_PREFIXES = {
+    MovementType.RECEIPT: "GR", MovementType.RECEIPT_REVERSAL: "GRR", MovementType.QUALITY_RELEASE: "QR",
+    MovementType.QUALITY_REJECT: "QB", MovementType.RETURN_TO_SUPPLIER: "RTS", MovementType.ISSUE: "GI",
+    MovementType.ISSUE_REVERSAL: "GIR", MovementType.TRANSFER: "TR", MovementType.ADJUSTMENT: "ADJ",
+    MovementType.SCRAP: "SCR", MovementType.SHIPMENT: "SHP", MovementType.SHIPMENT_REVERSAL: "SHR",
+    MovementType.REVALUATION: "RV",
+}
+NUMBER_DIGITS = 8
+
+
+def document_number(doc_type: MovementType, document_id: int) -> str:
+    """``GR-00000123``: the kind's prefix and the key, zero-padded to eight digits."""
+    return f"{DOCUMENT_PREFIXES[MovementType(doc_type)]}-{document_id:0{NUMBER_DIGITS}d}"
+
+
 class CloseClass(StrEnum):
     """How the month-end close treats a movement (材料成本差异 allocation).
 
@@ -98,6 +117,8 @@ class StockDocument(Base):
     )
 
     id: Mapped[BigId] = mapped_column(primary_key=True)
+    # What people quote: GR-00000123 (see document_number).
+    number: Mapped[str] = mapped_column(String(20), unique=True)
     doc_type: Mapped[MovementType] = mapped_column(str_enum(MovementType, "movement_type"))
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     posting_date: Mapped[dt.date] = mapped_column(Date)

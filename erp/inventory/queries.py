@@ -10,14 +10,16 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, insert, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor
-from erp.costing.models import JournalEntry, JournalLine, PeriodMovementTotal
+from erp.costing.models import Account, JournalEntry, JournalLine, PeriodMovementTotal
 from erp.errors import NotFound
+from erp.messages import Message, Named
 from erp.inventory.ledger import to_money, to_quantity
 from erp.inventory.models import (
     Batch,
@@ -28,7 +30,7 @@ from erp.inventory.models import (
     StockMovement,
     StockStatus,
 )
-from erp.masterdata.models import Company, Customer, Material, Supplier, Warehouse
+from erp.masterdata.models import Company, Customer, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.purchasing.models import RECEIVABLE_STATUSES, PurchaseOrder, PurchaseOrderLine
 
 STOCK_DIMENSIONS = ("company", "warehouse", "material", "batch", "status")
@@ -51,16 +53,22 @@ def get_document(session: Session, actor: Actor, document_id: int) -> DocumentVi
         select(StockMovement.id, StockMovement.movement_type, Warehouse.code.label("warehouse_code"),
                StockMovement.warehouse_id, Material.code.label("material_code"), StockMovement.material_id,
                StockMovement.batch_id, Batch.batch_number, StockMovement.status, StockMovement.quantity,
-               StockMovement.value, StockMovement.variance, StockMovement.offset_account)
+               StockMovement.value, StockMovement.variance, StockMovement.offset_account,
+               Warehouse.name_zh.label("warehouse_name_zh"), Warehouse.name_en.label("warehouse_name_en"),
+               Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
+               UnitOfMeasure.code.label("unit_code"), Batch.expiry_date)
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
         .join(Material, Material.id == StockMovement.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .join(Batch, Batch.id == StockMovement.batch_id)
         .where(StockMovement.document_id == document_id)
         .order_by(StockMovement.id)
     ).all()
     journal = session.execute(
-        select(JournalLine.entry_id, JournalLine.account_code, JournalLine.amount, JournalLine.material_id)
+        select(JournalLine.entry_id, JournalLine.account_code, JournalLine.amount, JournalLine.material_id,
+               Account.name_zh.label("account_name_zh"), Account.name_en.label("account_name_en"))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .join(Account, Account.code == JournalLine.account_code)
         .where(JournalEntry.source_type == "stock_document", JournalEntry.source_id == document_id)
         .order_by(JournalLine.id)
     ).all()
@@ -224,21 +232,37 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     return BatchFlow(batch, list(receipts), list(movements), on_hand, totals)
 
 
+_OPEN_QUANTITY = (PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("open_quantity")
+# How the open order lines may be sorted (the order number and line always break ties).
+RECEIVABLE_SORTS = {
+    "order": PurchaseOrder.number, "date": PurchaseOrder.order_date, "supplier": Supplier.code,
+    "material": Material.code, "warehouse": Warehouse.code, "open": _OPEN_QUANTITY,
+}
+
+
 def receivable_lines(
-    session: Session, actor: Actor, *, warehouse_id: int | None = None, offset: int = 0, limit: int = 50
+    session: Session, actor: Actor, *, warehouse_id: int | None = None, q: str | None = None,
+    sort: str | None = None, descending: bool = False, offset: int = 0, limit: int = 50,
+    po_line_id: int | None = None,
 ) -> tuple[list[Any], int]:
-    """Open order lines a clerk can receive in their warehouses, with the quantity still due."""
+    """Open order lines a clerk can receive in their warehouses, with the quantity still due;
+    ``q`` searches order number, supplier and material (code or name); ``sort`` is one of
+    ``RECEIVABLE_SORTS`` (default: by order number)."""
     query = (
         select(PurchaseOrderLine.id.label("po_line_id"), PurchaseOrder.number.label("order_number"),
                PurchaseOrderLine.line_no, PurchaseOrder.supplier_id, Supplier.code.label("supplier_code"),
+               Supplier.name_zh.label("supplier_name_zh"), Supplier.name_en.label("supplier_name_en"),
                PurchaseOrderLine.material_id, Material.code.label("material_code"),
-               Material.name_zh.label("material_name_zh"), PurchaseOrderLine.warehouse_id,
-               Warehouse.code.label("warehouse_code"), PurchaseOrderLine.quantity,
-               PurchaseOrderLine.received_quantity,
-               (PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("open_quantity"))
+               Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
+               UnitOfMeasure.code.label("unit_code"), PurchaseOrderLine.warehouse_id,
+               Warehouse.code.label("warehouse_code"), Warehouse.name_zh.label("warehouse_name_zh"),
+               Warehouse.name_en.label("warehouse_name_en"), PurchaseOrder.order_date,
+               Material.inspection_required, PurchaseOrderLine.quantity,
+               PurchaseOrderLine.received_quantity, _OPEN_QUANTITY)
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
         .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
         .join(Material, Material.id == PurchaseOrderLine.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .join(Warehouse, Warehouse.id == PurchaseOrderLine.warehouse_id)
         .where(PurchaseOrder.status.in_(list(RECEIVABLE_STATUSES)),
                PurchaseOrderLine.received_quantity < PurchaseOrderLine.quantity)
@@ -246,8 +270,20 @@ def receivable_lines(
     query = _scoped(actor, query, PurchaseOrderLine.warehouse_id, PurchaseOrder.receiving_company_id)
     if warehouse_id is not None:
         query = query.where(PurchaseOrderLine.warehouse_id == warehouse_id)
+    if po_line_id is not None:
+        query = query.where(PurchaseOrderLine.id == po_line_id)
+    if q:
+        pattern = f"%{q}%"
+        query = query.where(or_(PurchaseOrder.number.ilike(pattern), Supplier.code.ilike(pattern),
+                                Supplier.name_zh.ilike(pattern), Supplier.name_en.ilike(pattern),
+                                Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
+                                Material.name_en.ilike(pattern)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(PurchaseOrder.number, PurchaseOrderLine.line_no)
+    order = []
+    if sort in RECEIVABLE_SORTS:
+        column = RECEIVABLE_SORTS[sort]
+        order.append(column.desc() if descending else column.asc())
+    rows = session.execute(query.order_by(*order, PurchaseOrder.number, PurchaseOrderLine.line_no)
                            .offset(offset).limit(limit)).all()
     return list(rows), total
 
@@ -331,3 +367,207 @@ def find_batch(session: Session, actor: Actor, *, material_id: int, batch_number
         raise NotFound(f"no batch {batch_number} of material {material_id}")
     return batch_id
 
+
+
+# --- what the warehouse pages show ---------------------------------------------------------
+
+# A batch is "near expiry" with fewer days than this left (and "expired" on and after its
+# expiry date): the stock list highlights both, red for expired, amber for near.
+NEAR_EXPIRY_DAYS = 90
+
+
+class ExpiryState(StrEnum):
+    EXPIRED = "expired"
+    NEAR = "near_expiry"
+    OK = "ok"
+
+
+def expiry_state(expiry_date: dt.date | None, today: dt.date) -> ExpiryState:
+    """Whether a batch has expired, expires within ``NEAR_EXPIRY_DAYS``, or neither."""
+    if expiry_date is None:
+        return ExpiryState.OK
+    if expiry_date <= today:
+        return ExpiryState.EXPIRED
+    if (expiry_date - today).days < NEAR_EXPIRY_DAYS:
+        return ExpiryState.NEAR
+    return ExpiryState.OK
+
+
+@dataclass(frozen=True)
+class ReceiptPreview:
+    """What a receipt against an order line will do, shown before it is posted: the price
+    it takes (the contract's), the standard it is valued at, whether the warehouse can
+    store the material, and whether the goods go to quarantine."""
+
+    line: Any
+    supplier: Named
+    material: Named
+    warehouse: Named
+    company: Named
+    unit_code: str
+    contract_price: Decimal
+    contract_number: str
+    standard_price: Decimal | None
+    standard_refusal: Message | None
+    storage_ok: bool
+    storage_reason: Message
+    requirement: Any
+    conditions: Any
+    quarantine: bool
+    batch_managed: bool
+    tolerance_pct: Decimal
+    receivable_up_to: Decimal
+    min_remaining_shelf_life_days: int
+
+
+def preview_receipt(
+    session: Session, actor: Actor, po_line_id: int, *, posting_date: dt.date, min_remaining_days: int
+) -> ReceiptPreview:
+    """The facts of a receipt against ``po_line_id`` before it is booked (nothing is written
+    or locked). 404 for lines outside the caller's warehouses or no longer open."""
+    from erp.costing.errors import NoStandardPrice
+    from erp.costing.standards import standard_price
+    from erp.masterdata.services import can_store
+    from erp.money import period_of
+    from erp.purchasing.models import Contract, ContractLine
+
+    rows, _ = receivable_lines(session, actor, limit=1, po_line_id=po_line_id)
+    if not rows:
+        raise NotFound(Message("purchase order line {line} not found or not open for receipts", line=po_line_id))
+    line = rows[0]
+    order_line = session.get(PurchaseOrderLine, po_line_id)
+    assert order_line is not None
+    material = session.get(Material, line.material_id)
+    warehouse = session.get(Warehouse, line.warehouse_id)
+    assert material is not None and warehouse is not None
+    company = session.get(Company, warehouse.company_id)
+    supplier = session.get(Supplier, line.supplier_id)
+    contract_number = session.scalar(select(Contract.number).join(ContractLine, ContractLine.contract_id == Contract.id)
+                                     .where(ContractLine.id == order_line.contract_line_id))
+    standard: Decimal | None = None
+    refusal: Message | None = None
+    try:
+        standard = standard_price(session, warehouse.company_id, material.id, period_of(posting_date))
+    except NoStandardPrice as error:
+        refusal = error.message
+    ok, reason = can_store(warehouse, material)
+    ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / Decimal(100))
+    return ReceiptPreview(
+        line=line, supplier=Named.of(supplier), material=Named.of(material), warehouse=Named.of(warehouse),
+        company=Named.of(company), unit_code=line.unit_code, contract_price=order_line.unit_price,
+        contract_number=contract_number or "", standard_price=standard, standard_refusal=refusal,
+        storage_ok=ok, storage_reason=reason,
+        requirement=(material.storage_temp_min, material.storage_temp_max, material.storage_max_humidity),
+        conditions=(warehouse.temp_min, warehouse.temp_max, warehouse.max_humidity),
+        quarantine=material.inspection_required, batch_managed=material.batch_managed,
+        tolerance_pct=material.over_receipt_tolerance_pct,
+        receivable_up_to=max(ceiling - line.received_quantity, Decimal(0)),
+        min_remaining_shelf_life_days=(material.min_remaining_shelf_life_days
+                                       if material.min_remaining_shelf_life_days is not None else min_remaining_days),
+    )
+
+
+@dataclass(frozen=True)
+class DocumentHeader:
+    """A stock document as people read it: by number, with its company, partner and order."""
+
+    number: str
+    company: Named
+    supplier: Named | None
+    customer: Named | None
+    created_by: str
+    reverses_number: str | None
+    reversed_by_number: str | None
+
+
+def document_by_number(session: Session, actor: Actor, number: str) -> tuple[DocumentView, DocumentHeader]:
+    """A stock document found by its number, with its ledger rows, journal and header."""
+    from erp.auth.models import User
+
+    document_id = session.scalar(select(StockDocument.id).where(StockDocument.number == number.strip().upper()))
+    if document_id is None:
+        raise NotFound(Message("stock document {number} not found", number=number))
+    view = get_document(session, actor, document_id)
+    document = view.document
+    company = session.get(Company, document.company_id)
+    supplier = session.get(Supplier, document.supplier_id) if document.supplier_id else None
+    customer = session.get(Customer, document.customer_id) if document.customer_id else None
+    numbers = dict(session.execute(select(StockDocument.id, StockDocument.number).where(
+        StockDocument.id.in_([i for i in (document.reverses_document_id, view.reversed_by_document_id) if i])
+    )).all())
+    header = DocumentHeader(
+        number=document.number, company=Named.of(company),
+        supplier=Named.of(supplier) if supplier else None, customer=Named.of(customer) if customer else None,
+        created_by=session.scalar(select(User.display_name).where(User.id == document.created_by)) or "",
+        reverses_number=numbers.get(document.reverses_document_id),
+        reversed_by_number=numbers.get(view.reversed_by_document_id),
+    )
+    return view, header
+
+
+STOCK_SORTS = {
+    "material": Material.code, "warehouse": Warehouse.code, "batch": Batch.batch_number,
+    "expiry": Batch.expiry_date, "status": StockBalance.status, "quantity": StockBalance.quantity,
+    "value": StockBalance.value,
+}
+
+
+def stock_by_batch(
+    session: Session, actor: Actor, *, q: str | None = None, status: StockStatus | None = None,
+    warehouse_id: int | None = None, expiring_within: int | None = None, today: dt.date,
+    sort: str | None = None, descending: bool = False, offset: int = 0, limit: int = 50,
+) -> tuple[list[Any], int, Decimal]:
+    """Stock on hand in the caller's warehouses by warehouse, material, batch and status,
+    with expiry; ``q`` searches material code or name and batch number. Sorted by
+    ``STOCK_SORTS`` (default: earliest expiry first). Returns rows, their count and the
+    value of all of them (the totals row)."""
+    query = (
+        select(StockBalance.warehouse_id, Warehouse.code.label("warehouse_code"),
+               Warehouse.name_zh.label("warehouse_name_zh"), Warehouse.name_en.label("warehouse_name_en"),
+               StockBalance.material_id, Material.code.label("material_code"),
+               Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
+               UnitOfMeasure.code.label("unit_code"), StockBalance.batch_id, Batch.batch_number,
+               Batch.expiry_date, StockBalance.status, StockBalance.quantity, StockBalance.value)
+        .join(Warehouse, Warehouse.id == StockBalance.warehouse_id)
+        .join(Material, Material.id == StockBalance.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .join(Batch, Batch.id == StockBalance.batch_id)
+        .where(StockBalance.quantity > 0)
+    )
+    query = _scoped(actor, query, StockBalance.warehouse_id, StockBalance.company_id)
+    if q:
+        pattern = f"%{q}%"
+        query = query.where(or_(Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
+                                Material.name_en.ilike(pattern), Batch.batch_number.ilike(pattern)))
+    if status is not None:
+        query = query.where(StockBalance.status == status)
+    if warehouse_id is not None:
+        query = query.where(StockBalance.warehouse_id == warehouse_id)
+    if expiring_within is not None:
+        query = query.where(Batch.expiry_date < today + dt.timedelta(days=expiring_within))
+    counted = query.subquery()
+    total, value = session.execute(select(func.count(), func.coalesce(func.sum(counted.c.value), 0))).one()
+    column = STOCK_SORTS.get(sort or "expiry", Batch.expiry_date)
+    order = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    rows = session.execute(query.order_by(order, Material.code, Batch.batch_number, StockBalance.id)
+                           .offset(offset).limit(limit)).all()
+    return list(rows), int(total), Decimal(value)
+
+
+def find_batch_by_codes(session: Session, actor: Actor, *, material_code: str, batch_number: str) -> int:
+    """A batch's id from its material's code and its number (what is printed on the label)."""
+    batch_id = session.scalar(
+        select(Batch.id).join(Material, Material.id == Batch.material_id)
+        .where(Material.code == material_code.strip(), Batch.batch_number == batch_number.strip())
+    )
+    if batch_id is None:
+        raise NotFound(Message("no batch {batch} of material {material}", batch=batch_number, material=material_code))
+    return batch_id
+
+
+def document_numbers(session: Session, document_ids: Sequence[int]) -> dict[int, str]:
+    """The numbers of stock documents by id (for lists that show them)."""
+    if not document_ids:
+        return {}
+    return dict(session.execute(select(StockDocument.id, StockDocument.number)
+                                .where(StockDocument.id.in_(sorted(set(document_ids))))).all())

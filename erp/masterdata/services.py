@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
 from erp.db import Base
 from erp.errors import Conflict, NotFound, ValidationFailed
+from erp.messages import Message, Named
 from erp.masterdata.models import (
     Company,
     Group,
@@ -255,6 +256,8 @@ class MaterialFacts:
     batch_managed: bool
     inspection_required: bool
     over_receipt_tolerance_pct: Decimal
+    name_zh: str = ""
+    name_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +270,8 @@ class WarehouseFacts:
     temp_min: Decimal
     temp_max: Decimal
     max_humidity: Decimal
+    name_zh: str = ""
+    name_en: str = ""
 
 
 _FACTS = (
@@ -276,7 +281,7 @@ _FACTS = (
         Material.shelf_life_days, Material.min_remaining_shelf_life_days, Material.batch_managed,
         Material.inspection_required, Material.over_receipt_tolerance_pct,
         Warehouse.id, Warehouse.code, Warehouse.company_id, Warehouse.temp_min, Warehouse.temp_max,
-        Warehouse.max_humidity,
+        Warehouse.max_humidity, Material.name_zh, Material.name_en, Warehouse.name_zh, Warehouse.name_en,
     )
     .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
     .join(Warehouse, Warehouse.id == bindparam("warehouse_id"))  # two lookups by key, one round trip
@@ -291,30 +296,29 @@ def material_and_warehouse_facts(
     row = session.connection().execute(_FACTS, {"material_id": material_id, "warehouse_id": warehouse_id}).first()
     if row is None:
         return None
-    material = MaterialFacts(row[0], row[1], MaterialType(row[2]), UnitFacts(row[3], row[4]), *row[5:13])
-    return material, WarehouseFacts(*row[13:19])
+    material = MaterialFacts(row[0], row[1], MaterialType(row[2]), UnitFacts(row[3], row[4]), *row[5:13],
+                             name_zh=row[19], name_en=row[20])
+    return material, WarehouseFacts(*row[13:19], name_zh=row[21], name_en=row[22])
 
 
-def can_store(warehouse: Warehouse | WarehouseFacts, material: Material | MaterialFacts) -> tuple[bool, str]:
+def can_store(warehouse: Warehouse | WarehouseFacts, material: Material | MaterialFacts) -> tuple[bool, Message]:
     """Whether ``warehouse`` keeps the conditions ``material`` needs, and if not, why.
 
     The warehouse's whole temperature band must lie within the material's band (a cold
     room at 2-8 °C cannot hold a product labelled 8-15 °C, nor the reverse), and the
     warehouse's humidity ceiling must not exceed the material's.
     """
+    where, what = Named.of(warehouse), Named.of(material)
     if material.storage_temp_min is not None and warehouse.temp_min < material.storage_temp_min:
-        return False, (
-            f"warehouse {warehouse.code} goes down to {warehouse.temp_min} °C; "
-            f"material {material.code} must stay at or above {material.storage_temp_min} °C"
-        )
+        return False, Message(
+            "warehouse {warehouse} goes down to {low} °C; material {material} must stay at or above {limit} °C",
+            warehouse=where, low=warehouse.temp_min, material=what, limit=material.storage_temp_min)
     if material.storage_temp_max is not None and warehouse.temp_max > material.storage_temp_max:
-        return False, (
-            f"warehouse {warehouse.code} goes up to {warehouse.temp_max} °C; "
-            f"material {material.code} must stay at or below {material.storage_temp_max} °C"
-        )
+        return False, Message(
+            "warehouse {warehouse} goes up to {high} °C; material {material} must stay at or below {limit} °C",
+            warehouse=where, high=warehouse.temp_max, material=what, limit=material.storage_temp_max)
     if material.storage_max_humidity is not None and warehouse.max_humidity > material.storage_max_humidity:
-        return False, (
-            f"warehouse {warehouse.code} allows {warehouse.max_humidity}% humidity; "
-            f"material {material.code} needs at most {material.storage_max_humidity}%"
-        )
-    return True, "storage conditions met"
+        return False, Message(
+            "warehouse {warehouse} allows {humidity}% humidity; material {material} needs at most {limit}%",
+            warehouse=where, humidity=warehouse.max_humidity, material=what, limit=material.storage_max_humidity)
+    return True, Message("storage conditions met")

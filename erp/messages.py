@@ -1,0 +1,98 @@
+"""Refusal messages that can be shown in any language.
+
+A refusal is raised with a ``Message``: an English template with named ``{parameters}``
+(the gettext message id) and the values that fill it. The API renders it in English; a
+page renders the template's translation with the values formatted for the reader's
+language (erp.ui.i18n). Records are named by code and name (``Named``), never by their
+database id, so both a person and an API client can tell which one is meant.
+
+Pure code: no Flask, no database. ``N_`` only marks a string for extraction into the
+message catalogues (``make translations``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+
+def N_(template: str) -> str:
+    """Mark ``template`` as a message id (extracted into the catalogues); returns it unchanged."""
+    return template
+
+
+@dataclass(frozen=True)
+class Named:
+    """A master record as people know it: its code and its name in Chinese and English."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+    @classmethod
+    def of(cls, record: Any) -> Named:
+        """From any record with ``code``, ``name_zh`` and ``name_en``."""
+        return cls(record.code, record.name_zh, record.name_en)
+
+    def label(self, language: str = "en") -> str:
+        name = self.name_zh if language.startswith("zh") else self.name_en
+        return f"{self.code} {name}" if name else self.code
+
+    def __str__(self) -> str:
+        return self.label("en")
+
+
+def plain_value(value: Any) -> str:
+    """A parameter as the English (API) message shows it: quantities without trailing zeros,
+    dates in ISO form, enums by their value, records by code and English name."""
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(plain_value(v) for v in value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A translatable sentence: an English ``template`` with ``{name}`` placeholders and the
+    ``params`` that fill them."""
+
+    template: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __init__(self, template: str, /, **params: Any) -> None:
+        object.__setattr__(self, "template", template)
+        object.__setattr__(self, "params", params)
+
+    def render(self, translate: Callable[[str], str] = lambda s: s,
+               format_value: Callable[[Any], str] = plain_value) -> str:
+        """The sentence in the language ``translate`` gives, values formatted by ``format_value``."""
+        if not self.params:
+            return translate(self.template)
+        values = {name: format_value(value) for name, value in self.params.items()}
+        try:
+            return translate(self.template).format_map(values)
+        except (KeyError, IndexError, ValueError):
+            # A translation with a broken placeholder must not hide the refusal.
+            return self.template.format_map(values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def as_message(text: str | Message) -> Message:
+    """A ``Message`` for ``text`` (a plain string becomes a template without parameters)."""
+    if isinstance(text, Message):
+        return text
+    message = Message("{text}")
+    object.__setattr__(message, "template", text)
+    return message

@@ -1,0 +1,140 @@
+"""The browser UI's foundation: sessions and CSRF, languages, the layout and its macros,
+formatting filters, and the registration of every module's pages.
+
+Pages live in the module that owns them (``erp/<module>/pages.py`` and
+``erp/<module>/templates/<module>/``); see docs/ui.md for how to add one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, render_template, request
+from flask_babel import format_decimal, gettext
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from erp.config import PROJECT_ROOT, Settings
+from erp.messages import Message, Named
+from erp.ui import nav
+from erp.ui.i18n import LANGUAGES, current_language, format_quantity_number, init_i18n, translate_message
+from erp.ui.labels import label, tone
+from erp.ui.pages import csrf
+from erp.web import API_PREFIX
+
+# Units shown in lower case, as written (kg, g, l, m2); the rest by code (BOX, EA).
+METRIC_UNITS = {"KG", "G", "L", "M2"}
+
+
+def _secret_key(settings: Settings) -> str:
+    """The configured key, else one made once and kept in instance/secret_key."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = PROJECT_ROOT / "instance" / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def money(value: Decimal | None) -> str:
+    """¥1,234.50: two decimals, thousands separators, the yuan sign."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    text = format_decimal(abs(value), format="#,##0.00")
+    return f"-¥{text}" if value < 0 else f"¥{text}"
+
+
+def quantity(value: Decimal | None, unit: str | None = None) -> str:
+    """120.5 kg: thousands separators, no trailing zeros, with the unit."""
+    if value is None:
+        return ""
+    text = format_quantity_number(Decimal(value))
+    if not unit:
+        return text
+    return f"{text} {unit.lower() if unit in METRIC_UNITS else unit}"
+
+
+def price(value: Decimal | None) -> str:
+    """A unit price: at least two decimals, up to six (cheap components need them)."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    places = max(2, min(6, -value.normalize().as_tuple().exponent))  # type: ignore[operator]
+    return "¥" + format_decimal(value, format="#,##0." + "0" * places)
+
+
+def date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def named(code: str | None, name_zh: str | None = None, name_en: str | None = None) -> str:
+    """A record by code and name in the reader's language."""
+    if code is None:
+        return ""
+    return Named(code, name_zh or "", name_en or name_zh or "").label(current_language())
+
+
+def status_tag(value: Enum | None) -> Markup:
+    """A coloured tag with the status's word (never colour alone)."""
+    if value is None:
+        return Markup("")
+    return Markup('<span class="tag tag-{}">{}</span>').format(tone(value), label(value))
+
+
+def _http_error(api_handler: Any) -> Any:
+    """HTTP errors (unknown URLs, wrong methods) as problem+json under /api, as pages elsewhere."""
+
+    def handle(error: HTTPException) -> Any:
+        if request.path.startswith(API_PREFIX):
+            return api_handler(error)
+        status = error.code or 500
+        return render_template("ui/http_error.html", status=status, error=error), status
+
+    return handle
+
+
+def init_ui(app: Flask) -> None:
+    """Wire the UI into ``app``: cookies, CSRF, languages, template helpers and every page."""
+    settings: Settings = app.extensions["erp"].settings
+    app.config["SECRET_KEY"] = _secret_key(settings)
+    app.config.update(
+        SESSION_COOKIE_NAME="heyi_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.session_ttl_minutes),
+        # Pages check CSRF themselves (erp.ui.pages); the API authenticates by bearer token.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+    )
+    init_i18n(app)
+    csrf.init_app(app)
+    app.jinja_env.filters.update(money=money, quantity=quantity, price=price, date=date, named=named,
+                                 status_tag=status_tag, label=label, t=translate_message)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
+                                 Message=Message)
+
+    @app.context_processor
+    def _page_context() -> dict[str, Any]:
+        return {"actor": g.get("actor"), "profile": g.get("profile")}
+
+    from erp.inventory.pages import bp as inventory_pages
+    from erp.ui.auth import bp as ui_pages
+
+    for blueprint in (ui_pages, inventory_pages):
+        app.register_blueprint(blueprint)
+    api_handler = app.error_handler_spec[None][None].get(HTTPException)
+    app.register_error_handler(HTTPException, _http_error(api_handler))

@@ -1,0 +1,70 @@
+"""Signing in and out, the language switch, and the landing page of each role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, make_response, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from erp.auth import services
+from erp.errors import Unauthenticated
+from erp.ui import nav
+from erp.ui.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES
+from erp.ui.pages import SESSION_TOKEN, PageBlueprint, page_actor, page_session, safe_next
+
+bp = PageBlueprint("ui", __name__)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> Any:
+    """The sign-in form; a correct password starts a session (an HttpOnly cookie holding a
+    sign-in token, revoked at sign-out)."""
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("ui/sign_in.html", next=target, username="")
+    username = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")[:200]
+    settings = current_app.extensions["erp"].settings
+    db = page_session()
+    try:
+        with db.begin():
+            issued = services.sign_in(db, username, password, ttl_minutes=settings.session_ttl_minutes)
+    except Unauthenticated:
+        return render_template("ui/sign_in.html", next=target, username=username, failed=True), 401
+    session.clear()
+    session[SESSION_TOKEN] = issued.token
+    session.permanent = True
+    return redirect(target or url_for("ui.home"))
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out() -> Response:
+    """End the session: the token is revoked, the cookie cleared."""
+    token = session.get(SESSION_TOKEN)
+    if token:
+        db = page_session()
+        with db.begin():
+            services.revoke_token(db, token)
+    session.clear()
+    return redirect(url_for("ui.sign_in"))
+
+
+@bp.route("/language/<code>")
+def language(code: str) -> Response:
+    """Switch the language and remember it (a cookie, a year); back to the same page."""
+    response = make_response(redirect(safe_next(request.args.get("next")) or url_for("ui.home")))
+    if code in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, code, max_age=LANGUAGE_COOKIE_MAX_AGE, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+    return response
+
+
+@bp.route("/")
+def home() -> Any:
+    """The role's daily work (its landing page), or a short overview for roles whose pages
+    are still to come."""
+    endpoint = nav.landing_endpoint(page_actor().role)
+    if endpoint is not None:
+        return redirect(url_for(endpoint))
+    return render_template("ui/home.html", profile=g.profile)

@@ -1,0 +1,82 @@
+"""Languages: Chinese by default, English by a remembered switch; refusals and values
+rendered in the reader's language.
+
+The language is chosen by the ``heyi_lang`` cookie (set by the switch in the top bar),
+else Chinese. Message ids are the English texts; both catalogues (``erp/translations``)
+must translate every one of them (tests/ui/test_translations.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import Babel, format_decimal, get_locale, gettext
+
+from erp.messages import Message, Named
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+DEFAULT_LANGUAGE = "zh"
+LANGUAGE_COOKIE = "heyi_lang"
+# A year: the choice is a preference, not a secret.
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def select_language() -> str:
+    """The reader's language: the remembered choice, else Chinese."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE, "")
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT_LANGUAGE
+
+
+def format_quantity_number(value: Decimal) -> str:
+    """A quantity with thousands separators and no trailing zeros (120.5, 1,000)."""
+    value = Decimal(value)
+    places = max(0, -value.normalize().as_tuple().exponent)  # type: ignore[operator]
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(value, format=pattern)
+
+
+def format_value(value: Any) -> str:
+    """A message parameter in the reader's language: records by code and name in that
+    language, numbers with the locale's separators, dates in ISO form, statuses by their
+    translated label."""
+    from erp.ui.labels import label  # labels import the enums of every module
+
+    if isinstance(value, Message):
+        return translate_message(value)
+    if isinstance(value, Named):
+        return value.label(current_language())
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, Decimal):
+        return format_quantity_number(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return label(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "、".join(format_value(v) for v in value) if current_language() == "zh" else \
+            ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def translate_message(message: Message | str) -> str:
+    """A refusal's sentence in the reader's language."""
+    if isinstance(message, str):
+        return gettext(message)
+    return message.render(gettext, format_value)
+
+
+def init_i18n(app: Flask) -> Babel:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    return Babel(app, locale_selector=select_language)

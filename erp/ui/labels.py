@@ -1,0 +1,102 @@
+"""The words pages use for the values of every status and kind (UI.md's glossary).
+
+One place, so that a status reads the same on every page and in every refusal.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from flask_babel import gettext
+
+from erp.auth.roles import Role
+from erp.inventory.models import MovementType, StockStatus
+from erp.masterdata.models import MaterialType, ProcurementScope
+from erp.messages import N_
+from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
+
+LABELS: dict[Enum, str] = {
+    StockStatus.QUARANTINE: N_("quarantine"),
+    StockStatus.UNRESTRICTED: N_("unrestricted"),
+    StockStatus.BLOCKED: N_("blocked"),
+    PurchaseOrderStatus.DRAFT: N_("draft"),
+    PurchaseOrderStatus.PENDING_APPROVAL: N_("awaiting approval"),
+    PurchaseOrderStatus.OPEN: N_("open"),
+    PurchaseOrderStatus.PARTIALLY_RECEIVED: N_("partially received"),
+    PurchaseOrderStatus.RECEIVED: N_("received"),
+    PurchaseOrderStatus.CLOSED: N_("closed"),
+    PurchaseOrderStatus.CANCELLED: N_("cancelled"),
+    ContractStatus.ACTIVE: N_("in force"),
+    ContractStatus.EXPIRED: N_("expired"),
+    ContractStatus.TERMINATED: N_("terminated"),
+    ContractScope.GROUP: N_("group contract"),
+    ContractScope.COMPANY: N_("company contract"),
+    ProcurementScope.CENTRAL: N_("central purchasing"),
+    ProcurementScope.LOCAL: N_("local purchasing"),
+    MaterialType.RAW: N_("raw material"),
+    MaterialType.PACKAGING: N_("packaging"),
+    MaterialType.INTERMEDIATE: N_("intermediate"),
+    MaterialType.FINISHED: N_("finished goods"),
+    MaterialType.TRADE: N_("trade goods"),
+    MovementType.RECEIPT: N_("goods receipt"),
+    MovementType.RECEIPT_REVERSAL: N_("receipt reversal"),
+    MovementType.QUALITY_RELEASE: N_("quality release"),
+    MovementType.QUALITY_REJECT: N_("quality rejection"),
+    MovementType.RETURN_TO_SUPPLIER: N_("return to supplier"),
+    MovementType.ISSUE: N_("goods issue"),
+    MovementType.ISSUE_REVERSAL: N_("issue reversal"),
+    MovementType.TRANSFER: N_("transfer"),
+    MovementType.ADJUSTMENT: N_("count adjustment"),
+    MovementType.SCRAP: N_("scrap"),
+    MovementType.SHIPMENT: N_("shipment"),
+    MovementType.SHIPMENT_REVERSAL: N_("shipment reversal"),
+    MovementType.REVALUATION: N_("revaluation"),
+    Role.STEWARD: N_("master-data steward"),
+    Role.GROUP_BUYER: N_("group buyer"),
+    Role.BUYER: N_("buyer"),
+    Role.PURCHASING_MANAGER: N_("purchasing manager"),
+    Role.CLERK: N_("warehouse clerk"),
+    Role.QUALITY: N_("quality"),
+    Role.COST_ACCOUNTANT: N_("cost accountant"),
+    Role.SALES: N_("sales"),
+    Role.CREDIT_CONTROLLER: N_("credit controller"),
+    Role.CIO: N_("CIO"),
+    Role.ADMIN: N_("administrator"),
+}
+# ContractStatus.DRAFT has the value "draft" like the order's: the same word.
+
+# The colour of a status tag (UI.md): red needs action, amber warns, green is done or
+# free to use, blue is in progress, grey is neutral.
+TONES: dict[Enum, str] = {
+    StockStatus.QUARANTINE: "amber",
+    StockStatus.UNRESTRICTED: "green",
+    StockStatus.BLOCKED: "red",
+    PurchaseOrderStatus.DRAFT: "grey",
+    PurchaseOrderStatus.PENDING_APPROVAL: "amber",
+    PurchaseOrderStatus.OPEN: "blue",
+    PurchaseOrderStatus.PARTIALLY_RECEIVED: "blue",
+    PurchaseOrderStatus.RECEIVED: "green",
+    PurchaseOrderStatus.CLOSED: "grey",
+    PurchaseOrderStatus.CANCELLED: "grey",
+    ContractStatus.ACTIVE: "green",
+    ContractStatus.EXPIRED: "grey",
+    ContractStatus.TERMINATED: "red",
+}
+
+
+def label(value: Enum) -> str:
+    """The translated word for an enum value (its raw value if none is defined)."""
+    text = LABELS.get(value)
+    if text is None:
+        for known, word in LABELS.items():
+            if known.value == value.value and type(known).__name__.endswith("Status"):
+                text = word
+                break
+    return gettext(text) if text else str(value.value)
+
+
+def tone(value: Enum) -> str:
+    for known, colour in TONES.items():
+        if known is value or (known.value == value.value and type(known) is type(value)):
+            return colour
+    return "grey"

@@ -1,0 +1,71 @@
+"""The left navigation: work grouped as 采购 / 仓储 / 质量 / 成本 / 信用 / 报表, each entry
+shown only to the roles that may use it.
+
+Modules add their pages with ``add``; the layout shows the groups that have an entry the
+signed-in role may use. A role's landing page is its first entry (its daily work).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from erp.auth.roles import Role
+from erp.messages import N_
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    roles: frozenset[Role]
+    # An entry can be the landing page of some of its roles.
+    landing_for: frozenset[Role] = frozenset()
+
+
+@dataclass
+class NavGroup:
+    key: str
+    label: str
+    icon: str
+    items: list[NavItem] = field(default_factory=list)
+
+
+GROUPS: dict[str, NavGroup] = {
+    group.key: group
+    for group in (
+        NavGroup("purchasing", N_("Purchasing"), "cart"),
+        NavGroup("warehouse", N_("Warehouse"), "box"),
+        NavGroup("quality", N_("Quality"), "shield"),
+        NavGroup("costing", N_("Costing"), "calc"),
+        NavGroup("credit", N_("Credit"), "card"),
+        NavGroup("reports", N_("Reports"), "chart"),
+        NavGroup("masterdata", N_("Master data"), "db"),
+    )
+}
+
+
+def add(group: str, endpoint: str, label: str, roles: set[Role], *, landing_for: set[Role] | None = None) -> None:
+    """Add a page to the navigation (idempotent: registering twice keeps one entry)."""
+    items = GROUPS[group].items
+    if any(item.endpoint == endpoint for item in items):
+        return
+    items.append(NavItem(endpoint, label, frozenset(roles), frozenset(landing_for or ())))
+
+
+def menu_for(role: Role) -> list[tuple[NavGroup, list[NavItem]]]:
+    """The groups and entries ``role`` sees, in order; groups without entries are left out."""
+    menu = []
+    for group in GROUPS.values():
+        items = [item for item in group.items if role in item.roles]
+        if items:
+            menu.append((group, items))
+    return menu
+
+
+def landing_endpoint(role: Role) -> str | None:
+    """The page a role starts on: the entry marked as its landing page, else its first entry."""
+    entries = [item for _, items in menu_for(role) for item in items]
+    for item in entries:
+        if role in item.landing_for:
+            return item.endpoint
+    return entries[0].endpoint if entries else None

@@ -1,0 +1,124 @@
+"""What every page blueprint shares: sign-in required, CSRF on every form, the request's
+actor and session, refusals shown as pages.
+
+A module's ``pages.py`` makes a ``PageBlueprint``; its views read the request, call one
+service (``with page_session().begin():``) and render a template. No business rule lives
+in a page view or a template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from erp.messages import Message
+from erp.web import request_session
+
+csrf = CSRFProtect()
+SESSION_TOKEN = "token"
+# Endpoints a visitor reaches without signing in.
+PUBLIC_ENDPOINTS = {"ui.sign_in", "ui.language", "static"}
+
+
+def page_session() -> Session:
+    """The request's database session (one per request, closed at teardown)."""
+    return request_session()
+
+
+def page_actor() -> Actor:
+    """The signed-in user (the guard has made sure there is one)."""
+    actor = g.get("actor")
+    if actor is None:
+        raise Unauthenticated(Message("sign in first"))
+    return actor  # type: ignore[no-any-return]
+
+
+def require_role(*roles: Role) -> None:
+    """A page for these roles only: others get 403 (the navigation does not offer it them)."""
+    page_actor().require_role(*roles, action="this page")
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to return to after signing in (never another host)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _signed_in() -> Response | None:
+    """Before every page: a valid session token, else off to the sign-in page."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        if request.method == "POST":
+            csrf.protect()
+        return None
+    from erp.auth.services import actor_for_token, describe_user
+
+    token = session.get(SESSION_TOKEN)
+    actor = None
+    if token:
+        db = page_session()
+        try:
+            with db.begin():
+                actor = actor_for_token(db, token)
+                g.profile = describe_user(db, actor)
+        except Unauthenticated:
+            session.clear()
+    if actor is None:
+        return redirect(url_for("ui.sign_in", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+    g.actor = actor
+    if request.method == "POST":
+        csrf.protect()
+        if actor.read_only:
+            raise Forbidden(Message("role {role} is read-only", role=actor.role), slug="read-only-role")
+    return None
+
+
+def _refusal_page(error: DomainError) -> tuple[str, int]:
+    if isinstance(error, Unauthenticated):
+        session.clear()
+    template = {404: "ui/not_found.html", 403: "ui/forbidden.html"}.get(error.status, "ui/refused.html")
+    return render_template(template, error=error), error.status
+
+
+def _csrf_page(error: CSRFError) -> tuple[str, int]:
+    return render_template("ui/refused.html", csrf_failed=True), 400
+
+
+class PageBlueprint(Blueprint):
+    """A blueprint of pages: signed-in users only, CSRF-checked forms, refusals as pages."""
+
+    def __init__(self, name: str, import_name: str, **kwargs: Any) -> None:
+        kwargs.setdefault("template_folder", "templates")
+        super().__init__(name, import_name, **kwargs)
+        self.before_request(_signed_in)
+        self.register_error_handler(DomainError, _refusal_page)
+        self.register_error_handler(CSRFError, _csrf_page)
+
+
+def form_refusal(error: DomainError) -> dict[str, Any]:
+    """A refusal for a form: the rule's message at the top, and each field's problem by
+    field name (the last part of the problem's pointer), for the template to show beside
+    the field."""
+    fields: dict[str, Any] = {}
+    for item in error.errors:
+        name = str(item.get("pointer", "")).rstrip("/").rsplit("/", 1)[-1]
+        if name:
+            fields.setdefault(name, item["detail"])
+    return {"error": error, "field_errors": fields}
+
+
+def not_found(what: str, key: Any) -> NotFound:
+    return NotFound(Message("{what} {key} not found", what=what, key=key))
+
+
+PageView = Callable[..., Any]
