@@ -7,7 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install serve migrate demo clean
+.PHONY: run test install serve migrate demo clean translations vendor
+
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard erp/translations/*/LC_MESSAGES/messages.po))
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +17,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Compiled message catalogues are build output (not committed): rebuilt when a .po changes.
+erp/translations/%/LC_MESSAGES/messages.mo: erp/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/python scripts/i18n.py compile
+
+install: $(STAMP) $(CATALOGUES)
+
+# New or changed page texts and messages: extract them into both catalogues, then
+# translate the new Chinese entries in erp/translations/zh/LC_MESSAGES/messages.po.
+translations: $(STAMP)
+	$(BIN)/python scripts/i18n.py extract
+	$(BIN)/python scripts/i18n.py check || true
+
+# Refresh the vendored browser assets from the npm registry (never needed by run or test).
+vendor:
+	bash scripts/vendor.sh
 
 migrate: install
 	$(BIN)/flask --app erp db upgrade

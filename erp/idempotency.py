@@ -19,6 +19,7 @@ from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp.db import BigId, Base, dialect_insert, utcnow
+from erp.messages import N_
 from erp.errors import DomainError
 
 
@@ -38,7 +39,7 @@ class IdempotencyKey(Base):
 class IdempotencyKeyReused(DomainError):
     status = 422
     slug = "idempotency-key-reused"
-    title = "Idempotency-Key reused for a different request"
+    title = N_("Idempotency-Key reused for a different request")
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ def as_message(text: str | Message) -> Message:
     """A ``Message`` for ``text`` (a plain string becomes a template without parameters)."""
     if isinstance(text, Message):
         return text
-    message = Message("{text}")
+    message = Message.__new__(Message)
     object.__setattr__(message, "template", text)
+    object.__setattr__(message, "params", {})
     return message

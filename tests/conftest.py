@@ -38,6 +38,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "ERP_REQUIRE_POSTGRES=1 but ERP_TEST_DATABASE_URL is not a PostgreSQL URL"
         )
+    # Pages are tested with the catalogues as they are in the .po files now.
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parent.parent / "scripts" / "i18n.py"), "compile"],
+                   check=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -76,6 +76,7 @@ from erp.costing.revaluation import (
 )
 from erp.costing.standards import next_period, previous_period
 from erp.db import UTCDateTime, is_postgres, utcnow
+from erp.messages import N_
 from erp.errors import Conflict, Forbidden, NotFound
 from erp.inventory.models import CloseClass
 from erp.masterdata.models import Company
@@ -90,17 +91,17 @@ ORPHAN_VARIANCE_ACCOUNT = accounts.OVERHEAD
 
 class EarlierPeriodOpen(Conflict):
     slug = "earlier-period-open"
-    title = "An earlier period is still open"
+    title = N_("An earlier period is still open")
 
 
 class PeriodNotClosed(Conflict):
     slug = "period-not-closed"
-    title = "The period is not closed"
+    title = N_("The period is not closed")
 
 
 class LaterPeriodClosed(Conflict):
     slug = "later-period-closed"
-    title = "A later period is closed"
+    title = N_("A later period is closed")
 
 
 @dataclass(frozen=True)

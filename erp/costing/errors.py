@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from erp.messages import N_
 from erp.errors import Conflict, DomainError
 
 
 class PeriodClosed(Conflict):
     slug = "period-closed"
-    title = "The accounting period is closed"
+    title = N_("The accounting period is closed")
 
 
 class NoStandardPrice(DomainError):
     status = 422
     slug = "no-standard-price"
-    title = "No standard price for the material in this period"
+    title = N_("No standard price for the material in this period")
 
 
 class UnbalancedEntry(AssertionError):

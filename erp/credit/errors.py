@@ -7,57 +7,58 @@ the order.
 
 from __future__ import annotations
 
+from erp.messages import N_
 from erp.errors import Conflict, DomainError
 
 
 class CreditLimitExceeded(Conflict):
     slug = "credit-limit-exceeded"
-    title = "The customer's group-wide exposure would exceed its credit limit"
+    title = N_("The customer's group-wide exposure would exceed its credit limit")
 
 
 class CustomerOnCreditHold(Conflict):
     slug = "customer-on-credit-hold"
-    title = "The customer is on credit hold"
+    title = N_("The customer is on credit hold")
 
 
 class OrderStatusConflict(Conflict):
     slug = "order-status-conflict"
-    title = "The sales order's status does not allow this"
+    title = N_("The sales order's status does not allow this")
 
 
 class OrderNotBlocked(Conflict):
     slug = "order-not-blocked"
-    title = "The sales order is not blocked by credit control"
+    title = N_("The sales order is not blocked by credit control")
 
 
 class OverShipment(Conflict):
     slug = "over-shipment"
-    title = "The shipment exceeds the quantity still to ship"
+    title = N_("The shipment exceeds the quantity still to ship")
 
 
 class NoUnappliedCredit(Conflict):
     slug = "no-unapplied-credit"
-    title = "The payment has no unapplied credit left"
+    title = N_("The payment has no unapplied credit left")
 
 
 class NoOpenInvoices(Conflict):
     slug = "no-open-invoices"
-    title = "The customer has no open invoice to apply the credit to"
+    title = N_("The customer has no open invoice to apply the credit to")
 
 
 class InvoiceNotApplicable(DomainError):
     status = 422
     slug = "invoice-not-applicable"
-    title = "The invoice cannot take this payment"
+    title = N_("The invoice cannot take this payment")
 
 
 class CustomerNotUsable(DomainError):
     status = 422
     slug = "customer-inactive"
-    title = "The customer is inactive"
+    title = N_("The customer is inactive")
 
 
 class MaterialNotSellable(DomainError):
     status = 422
     slug = "material-inactive"
-    title = "The material is inactive"
+    title = N_("The material is inactive")

@@ -52,6 +52,7 @@ class DemoReport:
         lines += [f"  {name:<12} {count:>5}" for name, count in self.counts.items()]
         lines.append(f"demo users (password for all: {DEMO_PASSWORD}):")
         lines += [f"  {user:<20} {role:<20} {scope}" for user, role, scope in self.users]
+        lines.append("browser: http://127.0.0.1:5000/ ; try clerk.form01 first (the warehouse clerk's receiving work)")
         lines.append("get a token: curl -s -X POST http://127.0.0.1:5000/api/v1/auth/token "
                      "-H 'Content-Type: application/json' "
                      f"-d '{{\"username\": \"steward\", \"password\": \"{DEMO_PASSWORD}\"}}'")

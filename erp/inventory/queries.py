@@ -48,7 +48,7 @@ def get_document(session: Session, actor: Actor, document_id: int) -> DocumentVi
     """A stock document with its ledger rows and journal lines."""
     document = session.get(StockDocument, document_id)
     if document is None or not actor.acts_for_company(document.company_id):
-        raise NotFound(f"stock document {document_id} not found")
+        raise NotFound(Message("stock document {key} not found", key=document_id))
     movements = session.execute(
         select(StockMovement.id, StockMovement.movement_type, Warehouse.code.label("warehouse_code"),
                StockMovement.warehouse_id, Material.code.label("material_code"), StockMovement.material_id,
@@ -193,7 +193,7 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
         .where(Batch.id == batch_id)
     ).one_or_none()
     if batch is None:
-        raise NotFound(f"batch {batch_id} not found")
+        raise NotFound(Message("batch {key} not found", key=batch_id))
     scope = actor.company_scope(StockMovement.company_id)
     movements = session.execute(
         select(StockMovement.id, StockMovement.document_id, StockMovement.movement_type, StockMovement.posting_date,
@@ -210,7 +210,7 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
         .order_by(StockMovement.posting_date, StockMovement.id)
     ).all()
     if not movements:
-        raise NotFound(f"batch {batch_id} not found")
+        raise NotFound(Message("batch {key} not found", key=batch_id))
     receipts = session.execute(
         select(StockDocument.id.label("document_id"), StockDocument.posting_date, Supplier.code.label("supplier_code"),
                PurchaseOrder.number.label("order_number"), StockDocument.po_line_id, StockDocument.delivery_note,
@@ -364,7 +364,7 @@ def find_batch(session: Session, actor: Actor, *, material_id: int, batch_number
     batch_id = session.scalar(select(Batch.id).where(and_(Batch.material_id == material_id,
                                                           Batch.batch_number == batch_number)))
     if batch_id is None:
-        raise NotFound(f"no batch {batch_number} of material {material_id}")
+        raise NotFound(Message("no batch {batch} of material {material}", batch=batch_number, material=material_id))
     return batch_id
 
 

@@ -24,6 +24,7 @@ from erp.costing.journal import Line, negated_lines
 from erp.costing.models import JournalEntry
 from erp.costing.standards import price_for_posting
 from erp.errors import NotFound, ValidationFailed
+from erp.messages import Message, Named
 from erp.inventory.errors import (
     AlreadyReversed,
     BatchDatesMismatch,
@@ -103,14 +104,14 @@ class ReceiptRequest:
 def _warehouse(session: Session, warehouse_id: int) -> Warehouse:
     warehouse = session.get(Warehouse, warehouse_id)
     if warehouse is None:
-        raise NotFound(f"warehouse {warehouse_id} not found")
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
     return warehouse
 
 
 def _material(session: Session, material_id: int) -> Material:
     material = session.get(Material, material_id)
     if material is None:
-        raise NotFound(f"material {material_id} not found")
+        raise NotFound(Message("material {key} not found", key=material_id))
     return material
 
 
@@ -119,26 +120,28 @@ def _material_and_warehouse(session: Session, material_id: int, warehouse_id: in
     facts = material_and_warehouse_facts(session, material_id, warehouse_id)
     if facts is None:
         _material(session, material_id)
-        raise NotFound(f"warehouse {warehouse_id} not found")
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
     return facts
 
 
 def _require_warehouse(actor: Actor, warehouse: Warehouse | WarehouseFacts) -> None:
     """Refuse a caller who does not act for the warehouse (clerks: their named warehouses)."""
     if not actor.acts_for_company(warehouse.company_id):
-        raise NotFound(f"warehouse {warehouse.id} not found")
+        raise NotFound(Message("warehouse {warehouse} not found", warehouse=warehouse.code))
     if not actor.acts_for_warehouse(warehouse.id, warehouse.company_id):
-        raise ClerkNotOfWarehouse(f"you do not act for warehouse {warehouse.code}")
+        raise ClerkNotOfWarehouse(Message("you do not act for warehouse {warehouse}", warehouse=Named.of(warehouse)))
 
 
 def _check_quantity(quantity: Decimal, material: Material | MaterialFacts, *, allow_negative: bool = False) -> None:
     if quantity == 0 or (quantity < 0 and not allow_negative):
-        raise InvalidQuantity(f"quantity must be {'non-zero' if allow_negative else 'positive'}, got {quantity}")
+        message = Message("the quantity must not be zero, got {quantity}", quantity=quantity) if allow_negative \
+            else Message("the quantity must be positive, got {quantity}", quantity=quantity)
+        raise InvalidQuantity(message, errors=[{"pointer": "/quantity", "detail": message}])
     if not material.unit.admits(quantity):
-        raise InvalidQuantity(
-            f"material {material.code} is counted in {material.unit.code} with {material.unit.decimals} "
-            f"decimal places; got {quantity}"
-        )
+        message = Message("material {material} is counted in {unit} with {decimals} decimal places; got {quantity}",
+                          material=Named.of(material), unit=material.unit.code, decimals=material.unit.decimals,
+                          quantity=quantity)
+        raise InvalidQuantity(message, errors=[{"pointer": "/quantity", "detail": message}])
 
 
 def _check_storage(warehouse: Warehouse | WarehouseFacts, material: Material | MaterialFacts) -> None:
@@ -153,20 +156,29 @@ def _check_batch_for_receipt(
     """Batch-managed materials need a batch with plausible dates and enough shelf life left."""
     if not material.batch_managed:
         if request.batch_number is not None or request.manufacture_date or request.expiry_date:
-            raise BatchNotApplicable(f"material {material.code} is not batch-managed; send no batch or dates")
+            raise BatchNotApplicable(Message("material {material} is not batch-managed; send no batch or dates",
+                                             material=Named.of(material)))
         return
     if not request.batch_number or request.manufacture_date is None or request.expiry_date is None:
+        missing = [name for name, value in (("batch_number", request.batch_number),
+                                            ("manufacture_date", request.manufacture_date),
+                                            ("expiry_date", request.expiry_date)) if not value]
         raise BatchRequired(
-            f"material {material.code} is batch-managed: batch_number, manufacture_date and expiry_date are required"
+            Message("material {material} is batch-managed: batch number, manufacture date and expiry date are "
+                    "required", material=Named.of(material)),
+            errors=[{"pointer": f"/{name}", "detail": Message("required for a batch-managed material")}
+                    for name in missing],
         )
     if request.expiry_date <= request.manufacture_date:
-        raise InvalidBatchDates(
-            f"expiry date {request.expiry_date} is not after manufacture date {request.manufacture_date}"
-        )
+        message = Message("expiry date {expiry} is not after manufacture date {made}",
+                          expiry=request.expiry_date, made=request.manufacture_date)
+        raise InvalidBatchDates(message, errors=[{"pointer": "/expiry_date", "detail": message}])
     if request.manufacture_date > request.posting_date:
-        raise InvalidBatchDates(f"manufacture date {request.manufacture_date} is after the receipt date")
+        message = Message("manufacture date {made} is after the receipt date", made=request.manufacture_date)
+        raise InvalidBatchDates(message, errors=[{"pointer": "/manufacture_date", "detail": message}])
     if request.expiry_date <= request.posting_date:
-        raise BatchExpired(f"batch {request.batch_number} expired on {request.expiry_date}")
+        message = Message("batch {batch} expired on {expiry}", batch=request.batch_number, expiry=request.expiry_date)
+        raise BatchExpired(message, errors=[{"pointer": "/expiry_date", "detail": message}])
     minimum = (
         material.min_remaining_shelf_life_days
         if material.min_remaining_shelf_life_days is not None
@@ -174,10 +186,10 @@ def _check_batch_for_receipt(
     )
     remaining = (request.expiry_date - request.posting_date).days
     if remaining < minimum:
-        raise ShortShelfLife(
-            f"batch {request.batch_number} has {remaining} days of shelf life left; "
-            f"material {material.code} needs at least {minimum}"
-        )
+        message = Message("batch {batch} has {remaining} days of shelf life left; material {material} needs at "
+                          "least {minimum}", batch=request.batch_number, remaining=remaining,
+                          material=Named.of(material), minimum=minimum)
+        raise ShortShelfLife(message, errors=[{"pointer": "/expiry_date", "detail": message}])
 
 
 def _inventory_account(material: Material | MaterialFacts) -> str:
@@ -204,7 +216,8 @@ def _take(
         remaining -= taken
     if remaining > 0:
         available = quantity - remaining
-        raise InsufficientStock(f"only {available} available on {day}, {quantity} requested",
+        raise InsufficientStock(Message("only {available} available on {day}, {quantity} requested",
+                                        available=available, day=day, quantity=quantity),
                                 available=str(available))
     return pieces
 
@@ -224,25 +237,26 @@ def receive_goods(
     actor.require_role(Role.CLERK, action="booking goods receipts")
     line = receiving.lock_line_for_receipt(session, request.po_line_id)
     if not actor.acts_for_company(line.receiving_company_id):
-        raise NotFound(f"purchase order line {request.po_line_id} not found")
+        raise NotFound(Message("purchase order line {key} not found", key=request.po_line_id))
     if line.order_status not in RECEIVABLE_STATUSES:
-        raise OrderNotReceivable(
-            f"order {line.order_number} is {line.order_status.value}; goods can be received only on open orders"
-        )
+        raise OrderNotReceivable(Message("order {order} is {status}; goods can be received only on open orders",
+                                         order=line.order_number, status=line.order_status))
     material, warehouse = _material_and_warehouse(session, line.material_id, request.warehouse_id or line.warehouse_id)
     if warehouse.company_id != line.receiving_company_id:
-        raise WarehouseNotOfCompany(f"warehouse {warehouse.code} does not belong to the order's receiving company")
+        raise WarehouseNotOfCompany(Message("warehouse {warehouse} does not belong to the order's receiving company",
+                                            warehouse=Named.of(warehouse)))
     _require_warehouse(actor, warehouse)
     _check_quantity(request.quantity, material)
     _check_storage(warehouse, material)
     ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
     if line.received_quantity + request.quantity > ceiling:
         still_open = max(ceiling - line.received_quantity, Decimal("0")).quantize(QUANTITY_STEP)
-        raise OverReceipt(
-            f"ordered {line.quantity}, already received {line.received_quantity}; receiving {request.quantity} "
-            f"would exceed the {material.over_receipt_tolerance_pct}% tolerance (at most {still_open} more)",
-            open_quantity=str(still_open),
-        )
+        message = Message("ordered {ordered}, already received {received}; receiving {quantity} would exceed the "
+                          "{tolerance}% tolerance (at most {still_open} more)", ordered=line.quantity,
+                          received=line.received_quantity, quantity=request.quantity,
+                          tolerance=material.over_receipt_tolerance_pct, still_open=still_open)
+        raise OverReceipt(message, errors=[{"pointer": "/quantity", "detail": message}],
+                          open_quantity=str(still_open))
     _check_batch_for_receipt(material, request, min_remaining_days=min_remaining_days)
 
     company_id = line.receiving_company_id
@@ -252,9 +266,9 @@ def receive_goods(
         manufacture_date=request.manufacture_date, expiry_date=request.expiry_date, supplier_id=line.supplier_id,
     )
     if material.batch_managed and (made, expires) != (request.manufacture_date, request.expiry_date):
-        raise BatchDatesMismatch(
-            f"batch {request.batch_number} of {material.code} is recorded as made {made}, expiring {expires}"
-        )
+        message = Message("batch {batch} of {material} is recorded as made {made}, expiring {expiry}",
+                          batch=request.batch_number, material=Named.of(material), made=made, expiry=expires)
+        raise BatchDatesMismatch(message, errors=[{"pointer": "/manufacture_date", "detail": message}])
 
     standard_value = round_money(request.quantity * price)
     contract_value = round_money(request.quantity * line.unit_price)
@@ -281,15 +295,22 @@ def receive_goods(
 def _document(session: Session, actor: Actor, document_id: int, doc_type: MovementType) -> StockDocument:
     document = session.get(StockDocument, document_id)
     if document is None or not actor.acts_for_company(document.company_id):
-        raise NotFound(f"stock document {document_id} not found")
+        raise NotFound(Message("stock document {key} not found", key=document_id))
     if document.doc_type != doc_type:
-        raise NotReversible(f"document {document_id} is a {document.doc_type.value}, not a {doc_type.value}")
+        raise NotReversible(Message("document {document} is a {kind}, not a {expected}", document=document.number,
+                                    kind=document.doc_type, expected=doc_type))
     reversed_by = session.scalar(
         select(StockDocument.id).where(StockDocument.reverses_document_id == document_id)
     )
     if reversed_by is not None:
-        raise AlreadyReversed(f"document {document_id} was reversed by document {reversed_by}")
+        raise AlreadyReversed(Message("document {document} was reversed by document {reversal}",
+                                      document=document.number, reversal=document_number_of(session, reversed_by)))
     return document
+
+
+def document_number_of(session: Session, document_id: int) -> str:
+    """A stock document's number (what refusals name it by)."""
+    return session.scalar(select(StockDocument.number).where(StockDocument.id == document_id)) or str(document_id)
 
 
 def _document_movements(session: Session, document_id: int) -> list[StockMovement]:
@@ -312,7 +333,8 @@ def reverse_receipt(
     actor.require_role(Role.CLERK, action="reversing goods receipts")
     receipt = _document(session, actor, document_id, MovementType.RECEIPT)
     if _returned_quantity(session, receipt.id):
-        raise NotReversible(f"part of receipt {receipt.id} went back to the supplier; return the rest instead")
+        raise NotReversible(Message("part of receipt {receipt} went back to the supplier; return the rest instead",
+                                    receipt=receipt.number))
     assert receipt.po_line_id is not None
     line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
     (arrival,) = _document_movements(session, document_id)
@@ -326,10 +348,9 @@ def reverse_receipt(
         if held and held[0].quantity >= arrival.quantity:
             break
     else:
-        raise InsufficientStock(
-            f"the {arrival.quantity} received are no longer all in the warehouse (issued, moved or blocked); "
-            "a receipt can only be reversed while its stock is still there"
-        )
+        raise InsufficientStock(Message(
+            "the {quantity} received are no longer all in the warehouse (issued, moved or blocked); a receipt can "
+            "only be reversed while its stock is still there", quantity=arrival.quantity))
     return _send_back(session, actor, receipt, line, held[0], arrival.quantity, doc_type=MovementType.RECEIPT_REVERSAL,
                       posting_date=posting_date, period=period, price=price, reason=reason,
                       reverses_document_id=receipt.id)
@@ -338,10 +359,8 @@ def reverse_receipt(
 def _not_before(original: StockDocument, posting_date: dt.date) -> None:
     """A correction cannot be dated before the document it corrects."""
     if posting_date < original.posting_date:
-        raise NotReversible(
-            f"document {original.id} was posted on {original.posting_date}; its correction cannot be dated "
-            f"{posting_date}"
-        )
+        raise NotReversible(Message("document {document} was posted on {posted}; its correction cannot be dated {day}",
+                                    document=original.number, posted=original.posting_date, day=posting_date))
 
 
 def _returned_quantity(session: Session, receipt_id: int) -> Decimal:
@@ -425,7 +444,7 @@ def decide_quarantine(
     _require_warehouse(actor, warehouse)
     batch = session.get(Batch, batch_id)
     if batch is None:
-        raise NotFound(f"batch {batch_id} not found")
+        raise NotFound(Message("batch {key} not found", key=batch_id))
     material = _material(session, batch.material_id)
     period, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
@@ -433,7 +452,8 @@ def decide_quarantine(
     in_quarantine = sum((h.quantity for h in held), Decimal("0"))
     wanted = in_quarantine if quantity is None else quantity
     if wanted <= 0:
-        raise InsufficientStock(f"batch {batch.batch_number} has nothing in quarantine in {warehouse.code}")
+        raise InsufficientStock(Message("batch {batch} has nothing in quarantine in {warehouse}",
+                                        batch=batch.batch_number, warehouse=Named.of(warehouse)))
     _check_quantity(wanted, material)
     pieces = _take(session, warehouse.company_id, held, wanted, price, posting_date)
     target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
@@ -467,11 +487,11 @@ def return_to_supplier(
     actor.require_role(Role.CLERK, Role.QUALITY, action="returning goods to suppliers")
     receipt = session.get(StockDocument, receipt_document_id)
     if receipt is None or not actor.acts_for_company(receipt.company_id):
-        raise NotFound(f"stock document {receipt_document_id} not found")
+        raise NotFound(Message("stock document {key} not found", key=receipt_document_id))
     if receipt.doc_type != MovementType.RECEIPT:
-        raise NotReversible(f"document {receipt_document_id} is not a goods receipt")
+        raise NotReversible(Message("document {document} is not a goods receipt", document=receipt.number))
     if session.scalar(select(StockDocument.id).where(StockDocument.reverses_document_id == receipt.id)):
-        raise AlreadyReversed(f"receipt {receipt.id} has been reversed")
+        raise AlreadyReversed(Message("receipt {receipt} has been reversed", receipt=receipt.number))
     assert receipt.po_line_id is not None and receipt.unit_price is not None
     line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
     (arrival,) = _document_movements(session, receipt.id)
@@ -486,12 +506,15 @@ def return_to_supplier(
     blocked = sum((h.quantity for h in held), Decimal("0"))
     wanted = min(returnable, blocked) if quantity is None else quantity
     if wanted <= 0:
-        raise InsufficientStock(f"nothing of receipt {receipt.id} is blocked and returnable")
+        raise InsufficientStock(Message("nothing of receipt {receipt} is blocked and returnable",
+                                        receipt=receipt.number))
     _check_quantity(wanted, material)
     if wanted > returnable:
-        raise InsufficientStock(f"only {returnable} of receipt {receipt.id} can still be returned")
+        raise InsufficientStock(Message("only {returnable} of receipt {receipt} can still be returned",
+                                        returnable=returnable, receipt=receipt.number))
     if not held or held[0].quantity < wanted:
-        raise InsufficientStock(f"only {blocked} of the batch is blocked in {warehouse.code}")
+        raise InsufficientStock(Message("only {blocked} of the batch is blocked in {warehouse}", blocked=blocked,
+                                        warehouse=Named.of(warehouse)))
     return _send_back(session, actor, receipt, line, held[0], wanted, doc_type=MovementType.RETURN_TO_SUPPLIER,
                       posting_date=posting_date, period=period, price=price, reason=reason,
                       source_document_id=receipt.id)
@@ -521,7 +544,8 @@ def _take_out(
                          status=StockStatus.UNRESTRICTED, batch_id=batch_id)
     usable = [h for h in held if h.expiry_date is None or h.expiry_date > posting_date]
     if batch_id is not None and held and not usable:
-        raise BatchExpired(f"batch {held[0].batch_number} expired on {held[0].expiry_date}")
+        raise BatchExpired(Message("batch {batch} expired on {expiry}", batch=held[0].batch_number,
+                                   expiry=held[0].expiry_date))
     pieces = _take(session, warehouse.company_id, usable, quantity, price, posting_date)
     total = sum((value for _, _, value in pieces), Decimal("0"))
     return post_document(
@@ -556,7 +580,7 @@ def issue_goods(
     _require_warehouse(actor, warehouse)
     material = _material(session, material_id)
     if destination == IssueDestination.COST_CENTER and not cost_center:
-        raise ValidationFailed.for_field("cost_center", "an issue to a cost centre must name it")
+        raise ValidationFailed.for_field("cost_center", Message("an issue to a cost centre must name it"))
     return _take_out(
         session, actor, doc_type=MovementType.ISSUE, offset_account=ISSUE_ACCOUNT[destination],
         warehouse=warehouse, material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
@@ -582,7 +606,7 @@ def ship_goods(
     actor.require_role(Role.SALES, Role.CLERK, action="shipping goods")
     warehouse = _warehouse(session, warehouse_id)
     if not actor.acts_for_company(warehouse.company_id):
-        raise NotFound(f"warehouse {warehouse_id} not found")
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
     material = _material(session, material_id)
     return _take_out(
         session, actor, doc_type=MovementType.SHIPMENT, offset_account=accounts.COST_OF_GOODS_SOLD,
@@ -651,11 +675,11 @@ def transfer_stock(
     _require_warehouse(actor, source)
     destination = _warehouse(session, to_warehouse_id)
     if destination.company_id != source.company_id:
-        raise WarehouseNotOfCompany(
-            f"warehouse {destination.code} belongs to another company; transfers stay within one company"
-        )
+        raise WarehouseNotOfCompany(Message("warehouse {warehouse} belongs to another company; transfers stay within "
+                                            "one company", warehouse=Named.of(destination)))
     if destination.id == source.id:
-        raise ValidationFailed.for_field("to_warehouse_id", "source and destination are the same warehouse")
+        raise ValidationFailed.for_field("to_warehouse_id",
+                                         Message("source and destination are the same warehouse"))
     material = _material(session, material_id)
     _check_quantity(quantity, material)
     _check_storage(destination, material)
@@ -697,17 +721,19 @@ def adjust_stock(
     material = _material(session, material_id)
     _check_quantity(quantity, material, allow_negative=True)
     if not reason.strip():
-        raise ValidationFailed.for_field("reason", "an adjustment needs a reason")
+        raise ValidationFailed.for_field("reason", Message("an adjustment needs a reason"))
     if kind == AdjustmentKind.SCRAP and quantity > 0:
-        raise InvalidQuantity("scrap takes stock out: the quantity must be negative")
+        raise InvalidQuantity(Message("scrap takes stock out: the quantity must be negative"))
     if material.batch_managed and batch_id is None:
-        raise BatchRequired(f"material {material.code} is batch-managed: name the batch to adjust")
+        raise BatchRequired(Message("material {material} is batch-managed: name the batch to adjust",
+                                    material=Named.of(material)))
     if not material.batch_managed:
         batch_id, _, _ = find_or_create_batch(session, material_id=material.id, batch_number=None,
                                               manufacture_date=None, expiry_date=None, supplier_id=None)
     batch = session.get(Batch, batch_id)
     if batch is None or batch.material_id != material.id:
-        raise ValidationFailed.for_field("batch_id", f"batch {batch_id} is not a batch of {material.code}")
+        raise ValidationFailed.for_field("batch_id", Message("batch {key} is not a batch of {material}", key=batch_id,
+                                                             material=Named.of(material)))
     period, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     account = accounts.SCRAP if kind == AdjustmentKind.SCRAP else accounts.STOCK_DIFFERENCES
     doc_type = MovementType.SCRAP if kind == AdjustmentKind.SCRAP else MovementType.ADJUSTMENT

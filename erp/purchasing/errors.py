@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from erp.messages import N_
 from erp.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from erp.purchasing.rights import MASTER_DATA_RULES, RightsDecision
 
@@ -9,14 +10,14 @@ from erp.purchasing.rights import MASTER_DATA_RULES, RightsDecision
 class PurchasingRightDenied(Forbidden):
     """The purchasing-rights rule refused the order line; the slug is the rule's."""
 
-    title = "Outside your purchasing rights"
+    title = N_("Outside your purchasing rights")
 
 
 class PurchasingMasterDataRefused(DomainError):
     """The material is inactive or the supplier blocked; the slug is the rule's."""
 
     status = 422
-    title = "The material or supplier takes no new orders"
+    title = N_("The material or supplier takes no new orders")
 
 
 def refusal(decision: RightsDecision, pointer: str) -> DomainError:
@@ -38,74 +39,74 @@ class LineRefused(DomainError):
 
 class NoValidContract(LineRefused):
     slug = "no-valid-contract"
-    title = "No valid contract for this supplier, company, material and date"
+    title = N_("No valid contract for this supplier, company, material and date")
 
 
 class ContractLineNotApplicable(LineRefused):
     slug = "contract-line-not-applicable"
-    title = "The named contract line is not the one that applies"
+    title = N_("The named contract line is not the one that applies")
 
 
 class WarehouseNotOfReceivingCompany(LineRefused):
     slug = "warehouse-not-of-receiving-company"
-    title = "The delivery warehouse belongs to another company"
+    title = N_("The delivery warehouse belongs to another company")
 
 
 class WarehouseInactive(LineRefused):
     slug = "warehouse-inactive"
-    title = "The delivery warehouse is inactive"
+    title = N_("The delivery warehouse is inactive")
 
 
 class StorageConditionsNotMet(LineRefused):
     slug = "storage-conditions-not-met"
-    title = "The warehouse cannot store the material"
+    title = N_("The warehouse cannot store the material")
 
 
 class QuantityNotPositive(LineRefused):
     slug = "quantity-not-positive"
-    title = "Quantities must be positive"
+    title = N_("Quantities must be positive")
 
 
 class QuantityTooLarge(LineRefused):
     slug = "quantity-too-large"
-    title = "The quantity is beyond any plausible order"
+    title = N_("The quantity is beyond any plausible order")
 
 
 class QuantityTooPrecise(LineRefused):
     slug = "quantity-too-precise"
-    title = "The quantity has more decimals than its unit allows"
+    title = N_("The quantity has more decimals than its unit allows")
 
 
 class OrderDateInPast(ValidationFailed):
     slug = "order-date-in-past"
-    title = "Orders cannot be backdated"
+    title = N_("Orders cannot be backdated")
 
 
 class ContractOverlap(Conflict):
     slug = "contract-overlap"
-    title = "Another contract already covers this supplier, material and period"
+    title = N_("Another contract already covers this supplier, material and period")
 
 
 class GroupContractNeedsGroupBuyer(Forbidden):
     slug = "group-contract-needs-group-buyer"
-    title = "Only central purchasing makes group contracts"
+    title = N_("Only central purchasing makes group contracts")
 
 
 class TransitionNotAllowed(Conflict):
     slug = "status-transition-not-allowed"
-    title = "Not allowed in the record's current status"
+    title = N_("Not allowed in the record's current status")
 
 
 class OrderHasReceipts(Conflict):
     slug = "order-has-receipts"
-    title = "Goods have been received against the order"
+    title = N_("Goods have been received against the order")
 
 
 class ApproverIsCreator(Forbidden):
     slug = "approver-is-creator"
-    title = "Nobody approves their own order"
+    title = N_("Nobody approves their own order")
 
 
 class ExceptionForLocalMaterial(ValidationFailed):
     slug = "exception-for-local-material"
-    title = "Exceptions are for central materials"
+    title = N_("Exceptions are for central materials")

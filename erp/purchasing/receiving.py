@@ -17,6 +17,7 @@ from sqlalchemy import Numeric, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from erp.errors import NotFound
+from erp.messages import Message
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 
 
@@ -92,7 +93,7 @@ def lock_line_for_receipt(session: Session, line_id: int) -> ReceivableLine:
     """Read an order line with its order, locking the line until commit (404 if unknown)."""
     row = session.connection().execute(_LOCK_LINE, {"line_id": line_id}).one_or_none()
     if row is None:
-        raise NotFound(f"purchase order line {line_id} not found")
+        raise NotFound(Message("purchase order line {key} not found", key=line_id))
     return ReceivableLine(*row)
 
 

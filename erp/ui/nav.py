@@ -34,7 +34,7 @@ GROUPS: dict[str, NavGroup] = {
     group.key: group
     for group in (
         NavGroup("purchasing", N_("Purchasing"), "cart"),
-        NavGroup("warehouse", N_("Warehouse"), "box"),
+        NavGroup("warehouse", N_("Warehousing"), "box"),
         NavGroup("quality", N_("Quality"), "shield"),
         NavGroup("costing", N_("Costing"), "calc"),
         NavGroup("credit", N_("Credit"), "card"),

@@ -1,0 +1,116 @@
+"""Message catalogues: extract, update, compile, check.
+
+    python scripts/i18n.py extract   # scan code and templates, merge new ids into both catalogues
+    python scripts/i18n.py compile   # .po -> .mo (make does this at install; tests do it too)
+    python scripts/i18n.py check     # list ids without a translation (exit 1 if any)
+
+Message ids are the English texts. The English catalogue repeats each id as its own
+translation (filled in by ``extract``; edit it to reword English without touching code);
+the Chinese one is written by a person. The compiled .mo files are build output, not
+committed: ``make install`` and the test suite compile them from the .po files.
+"""
+
+from __future__ import annotations
+
+import sys
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "erp" / "translations"
+LANGUAGES = ("zh", "en")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None, "Message": None}
+
+
+def po_path(language: str) -> Path:
+    return TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+
+
+def extracted() -> Catalog:
+    """Every message id in the code and templates, with where it was found."""
+    method_map = [("erp/**.py", "python"), ("erp/**/templates/**.html", "jinja2")]
+    catalog = Catalog(project="heyi", charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(ROOT), method_map=method_map, keywords=KEYWORDS,
+        options_map={"erp/**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+    ):
+        if isinstance(message, tuple):
+            message = message[0]
+        if message:
+            catalog.add(message, locations=[(filename, lineno)], context=context)
+    return catalog
+
+
+def read(language: str) -> Catalog:
+    path = po_path(language)
+    if not path.exists():
+        return Catalog(locale=language, project="heyi", charset="utf-8")
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def write(language: str, catalog: Catalog) -> None:
+    path = po_path(language)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = BytesIO()
+    write_po(buffer, catalog, width=120, sort_output=True, omit_header=False, include_previous=False)
+    path.write_bytes(buffer.getvalue())
+
+
+def extract() -> None:
+    template = extracted()
+    for language in LANGUAGES:
+        catalog = read(language)
+        catalog.update(template, no_fuzzy_matching=True)
+        # Ids no longer used are dropped rather than kept as obsolete entries.
+        catalog.obsolete.clear()
+        for message in catalog:
+            if message.id and language == "en" and not message.string:
+                message.string = message.id
+            message.flags.discard("fuzzy")
+        write(language, catalog)
+    print(f"{len(template)} message ids; catalogues updated")
+
+
+def compile_catalogues() -> None:
+    for language in LANGUAGES:
+        catalog = read(language)
+        target = po_path(language).with_suffix(".mo")
+        with target.open("wb") as handle:
+            write_mo(handle, catalog)
+
+
+def missing() -> dict[str, list[str]]:
+    """Message ids of the code and templates that a catalogue does not translate."""
+    ids = {message.id for message in extracted() if message.id}
+    gaps: dict[str, list[str]] = {}
+    for language in LANGUAGES:
+        catalog = read(language)
+        gaps[language] = sorted(i for i in ids if not (catalog.get(i) and catalog.get(i).string))
+    return gaps
+
+
+def main(command: str) -> int:
+    if command == "extract":
+        extract()
+    elif command == "compile":
+        compile_catalogues()
+    elif command == "check":
+        gaps = missing()
+        for language, ids in gaps.items():
+            for message_id in ids:
+                print(f"{language}: {message_id!r}")
+        return 1 if any(gaps.values()) else 0
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else ""))
