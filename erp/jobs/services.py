@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.db import is_postgres, utcnow
+from erp.messages import Message
 from erp.errors import NotFound
 from erp.jobs.models import Job, JobStatus
 
@@ -45,7 +46,7 @@ def get_job(session: Session, actor: Actor, job_id: int) -> Job:
     """A job the caller started (admins: any job); 404 otherwise."""
     job = session.scalars(select(Job).where(Job.id == job_id, _visible(actor))).one_or_none()
     if job is None:
-        raise NotFound(f"job {job_id} not found")
+        raise NotFound(Message("job {key} not found", key=job_id))
     return job
 
 
