@@ -25,6 +25,11 @@ def N_(template: str) -> str:
     return template
 
 
+class Term(str):
+    """A word in a message that is itself a message id (a kind of record, a field's name):
+    pages translate it, the API shows it as it is."""
+
+
 @dataclass(frozen=True)
 class Named:
     """A master record as people know it: its code and its name in Chinese and English."""
@@ -36,7 +41,7 @@ class Named:
     @classmethod
     def of(cls, record: Any) -> Named:
         """From any record with ``code``, ``name_zh`` and ``name_en``."""
-        return cls(record.code, record.name_zh, record.name_en)
+        return cls(record.code, getattr(record, "name_zh", "") or "", getattr(record, "name_en", "") or "")
 
     def label(self, language: str = "en") -> str:
         name = self.name_zh if language.startswith("zh") else self.name_en

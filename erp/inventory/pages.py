@@ -165,3 +165,73 @@ def batch_lookup() -> Any:
             error = refusal
     return render_template("inventory/batch_flow.html", flow=flow, material=material, batch=batch, error=error,
                            numbers=numbers if flow else {})
+
+
+# --- quality: the quarantine list and its decisions -----------------------------------------
+
+nav.add("quality", "inventory_pages.quarantine", N_("Quarantine"), {Role.QUALITY}, landing_for={Role.QUALITY})
+
+
+@bp.route("/quarantine")
+def quarantine() -> str:
+    """Stock waiting for quality's decision, oldest first (by age, material, batch)."""
+    require_role(Role.QUALITY)
+    args = ListArgs.from_request(tuple(queries.STOCK_SORTS), default_sort="since")
+    today = business_today()
+    db = page_session()
+    with db.begin():
+        rows, total, value = queries.stock_by_batch(
+            db, page_actor(), q=args.q or None, status=StockStatus.QUARANTINE, today=today, sort=args.sort,
+            descending=args.desc, offset=args.offset, limit=args.page_size)
+    return render_template("inventory/quarantine.html", rows=rows, total=total, value=value, args=args, today=today)
+
+
+@bp.route("/quarantine/<warehouse>/<material>/<path:batch>", methods=["GET", "POST"])
+def quality_decision(warehouse: str, material: str, batch: str) -> Any:
+    """Release quarantined stock of a batch, or reject it (blocked), with a reason."""
+    require_role(Role.QUALITY)
+    actor = page_actor()
+    today = business_today()
+    db = page_session()
+    refusal: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            decision = services.QualityDecision(request.form.get("decision", ""))
+        except ValueError:
+            decision = None
+        reason = request.form.get("reason", "").strip()[:500]
+        try:
+            if decision is None:
+                raise ValidationFailed.for_field("decision", Message("choose release or reject"))
+            if not reason:
+                raise ValidationFailed.for_field("reason", Message("give the reason for the decision"))
+            with db.begin():
+                rows, _, _ = queries.stock_by_batch(db, actor, status=StockStatus.QUARANTINE, today=today,
+                                                    batch_number=batch, material_code=material, limit=10)
+                row = next((r for r in rows if r.warehouse_code == warehouse), None)
+                if row is None:
+                    raise queries_not_found(batch)
+                document_id = services.decide_quarantine(
+                    db, actor, warehouse_id=row.warehouse_id, batch_id=row.batch_id, decision=decision,
+                    posting_date=today, reason=reason)
+                number = queries.get_document(db, actor, document_id).document.number
+            return redirect(url_for("inventory_pages.document", number=number, posted=1))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    with db.begin():
+        rows, _, _ = queries.stock_by_batch(db, actor, status=StockStatus.QUARANTINE, today=today,
+                                            batch_number=batch, material_code=material, limit=10)
+    row = next((r for r in rows if r.warehouse_code == warehouse), None)
+    if row is None:
+        raise queries_not_found(batch)
+    status = refusal["error"].status if refusal else 200
+    return render_template("inventory/quality_decision.html", row=row, form=request.form, today=today,
+                           **refusal), status
+
+
+def queries_not_found(batch: str) -> DomainError:
+    from erp.errors import NotFound
+
+    return NotFound(Message("batch {batch} has nothing in quarantine here", batch=batch))

@@ -506,6 +506,7 @@ def document_by_number(session: Session, actor: Actor, number: str) -> tuple[Doc
 
 
 STOCK_SORTS = {
+    "since": StockBalance.last_posting_date,
     "material": Material.code, "warehouse": Warehouse.code, "batch": Batch.batch_number,
     "expiry": Batch.expiry_date, "status": StockBalance.status, "quantity": StockBalance.quantity,
     "value": StockBalance.value,
@@ -515,6 +516,7 @@ STOCK_SORTS = {
 def stock_by_batch(
     session: Session, actor: Actor, *, q: str | None = None, status: StockStatus | None = None,
     warehouse_id: int | None = None, expiring_within: int | None = None, today: dt.date,
+    batch_number: str | None = None, material_code: str | None = None,
     sort: str | None = None, descending: bool = False, offset: int = 0, limit: int = 50,
 ) -> tuple[list[Any], int, Decimal]:
     """Stock on hand in the caller's warehouses by warehouse, material, batch and status,
@@ -527,7 +529,8 @@ def stock_by_batch(
                StockBalance.material_id, Material.code.label("material_code"),
                Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
                UnitOfMeasure.code.label("unit_code"), StockBalance.batch_id, Batch.batch_number,
-               Batch.expiry_date, StockBalance.status, StockBalance.quantity, StockBalance.value)
+               Batch.expiry_date, StockBalance.status, StockBalance.quantity, StockBalance.value,
+               StockBalance.last_posting_date, Material.inspection_required)
         .join(Warehouse, Warehouse.id == StockBalance.warehouse_id)
         .join(Material, Material.id == StockBalance.material_id)
         .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
@@ -543,6 +546,10 @@ def stock_by_batch(
         query = query.where(StockBalance.status == status)
     if warehouse_id is not None:
         query = query.where(StockBalance.warehouse_id == warehouse_id)
+    if batch_number is not None:
+        query = query.where(Batch.batch_number == batch_number)
+    if material_code is not None:
+        query = query.where(Material.code == material_code)
     if expiring_within is not None:
         query = query.where(Batch.expiry_date < today + dt.timedelta(days=expiring_within))
     counted = query.subquery()

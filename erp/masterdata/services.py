@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
 from erp.db import Base
 from erp.errors import Conflict, NotFound, ValidationFailed
-from erp.messages import Message, Named
+from erp.messages import N_, Message, Named, Term
 from erp.masterdata.models import (
     Company,
     Group,
@@ -70,6 +70,12 @@ def _check_material(material: Material) -> None:
     _check_temperature_band(material.storage_temp_min, material.storage_temp_max, "storage_temp_min")
 
 
+# How refusals name the kinds of record and their unique fields (translated on pages).
+CATALOG_NAMES = {"segment": N_("segment"), "company": N_("company"), "warehouse": N_("warehouse"),
+                 "unit": N_("unit"), "material": N_("material"), "supplier": N_("supplier"),
+                 "customer": N_("customer")}
+FIELD_NAMES = {"code": N_("code"), "uscc": N_("unified social credit code")}
+
 SEGMENTS = Catalog(Segment, "segment")
 COMPANIES = Catalog(
     Company,
@@ -111,11 +117,16 @@ def _check_unique(session: Session, catalog: Catalog, values: Mapping[str, Any],
         query = select(model.id).where(getattr(model, name) == value)
         if own_id is not None:
             query = query.where(model.id != own_id)
-        if session.scalar(query.limit(1)) is not None:
+        existing = session.scalars(select(model).where(model.id == query.limit(1).scalar_subquery())).first()
+        if existing is not None:
+            # Name the record that holds the value: the user can open it instead of a duplicate.
+            holder = Named.of(existing)
             raise Conflict(
-                f"a {catalog.label} with {name} {value} already exists",
+                Message("{field} {value} is already used by {kind} {record}", field=Term(FIELD_NAMES.get(name, name)),
+                        value=value, kind=Term(CATALOG_NAMES.get(catalog.label, catalog.label)), record=holder),
                 slug=f"duplicate-{name.replace('_', '-')}",
-                errors=[{"pointer": f"/{name}", "detail": f"{value} is already used"}],
+                errors=[{"pointer": f"/{name}", "detail": Message("already used by {record}", record=holder)}],
+                existing_code=existing.code,
             )
 
 
@@ -206,6 +217,17 @@ def delete_record(session: Session, actor: Actor, catalog: Catalog, record_id: i
             f"{catalog.label} {record.code} is used by other records; deactivate it instead",
             slug="record-in-use",
         ) from exc
+
+
+def record_by_code(session: Session, actor: Actor, catalog: Catalog, code: str, field: str) -> Record:
+    """A record the caller may see, by its code; 422 on ``field`` when there is none."""
+    model: Any = catalog.model
+    record = session.scalars(select(model).where(model.code == code.strip(), _visible(catalog, actor))).one_or_none()
+    if record is None:
+        raise ValidationFailed.for_field(field, Message("no {kind} with code {code}",
+                                                        kind=Term(CATALOG_NAMES.get(catalog.label, catalog.label)),
+                                                        code=code))
+    return record
 
 
 def list_records(

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from erp.auth.roles import Actor, Role
 from erp.masterdata.models import ProcurementScope
+from erp.messages import Message, Named
 
 BUYING_ROLES = frozenset({Role.BUYER, Role.GROUP_BUYER})
 
@@ -78,14 +79,14 @@ class RightsDecision:
 
     allowed: bool
     rule: str
-    reason: str
+    reason: Message
 
 
-def _allow(rule: str, reason: str) -> RightsDecision:
+def _allow(rule: str, reason: Message) -> RightsDecision:
     return RightsDecision(True, rule, reason)
 
 
-def _refuse(rule: str, reason: str) -> RightsDecision:
+def _refuse(rule: str, reason: Message) -> RightsDecision:
     return RightsDecision(False, rule, reason)
 
 
@@ -103,36 +104,42 @@ def purchasing_right(
     ``exceptions`` are the unrevoked steward exceptions for that company and material,
     whatever their dates; the rule decides whether one covers the day.
     """
+    what = Named.of(material)
     if actor.role not in BUYING_ROLES:
-        return _refuse(NOT_A_BUYING_ROLE, f"role {actor.role.value} does not place purchase orders; buyers do")
+        return _refuse(NOT_A_BUYING_ROLE, Message("role {role} does not place purchase orders; buyers do",
+                                                  role=actor.role))
     if not material.active:
-        return _refuse(MATERIAL_INACTIVE, f"material {material.code} is inactive and takes no new orders")
+        return _refuse(MATERIAL_INACTIVE, Message("material {material} is inactive and takes no new orders",
+                                                  material=what))
     if supplier.blocked:
-        return _refuse(SUPPLIER_BLOCKED, f"supplier {supplier.code} is blocked; no new orders may be placed with it")
+        return _refuse(SUPPLIER_BLOCKED, Message("supplier {supplier} is blocked; no new orders may be placed with it",
+                                                 supplier=Named.of(supplier)))
     central = material.procurement_scope == ProcurementScope.CENTRAL
     if actor.role == Role.GROUP_BUYER:
         if central:
-            return _allow(CENTRAL_PURCHASING, f"{material.code} is a central material: central purchasing orders it")
-        return _refuse(
-            LOCAL_MATERIAL_NEEDS_COMPANY_BUYER,
-            f"{material.code} is a local material: only a buyer of the receiving company orders it",
-        )
+            return _allow(CENTRAL_PURCHASING, Message("{material} is a central material: central purchasing orders it",
+                                                      material=what))
+        return _refuse(LOCAL_MATERIAL_NEEDS_COMPANY_BUYER, Message(
+            "{material} is a local material: only a buyer of the receiving company orders it", material=what))
     if receiving_company_id not in actor.company_ids:
-        return _refuse(
-            NOT_BUYER_OF_RECEIVING_COMPANY,
-            f"you buy for companies {sorted(actor.company_ids)}, not for company {receiving_company_id}",
-        )
+        # The rule knows companies by id only; the service names them when it refuses.
+        return _refuse(NOT_BUYER_OF_RECEIVING_COMPANY,
+                       Message("you do not buy for the receiving company of this order"))
     if not central:
-        return _allow(LOCAL_PURCHASING, f"{material.code} is a local material of your company")
+        return _allow(LOCAL_PURCHASING, Message("{material} is a local material of your company", material=what))
     windows = list(exceptions)
     covering = [w for w in windows if w.covers(on)]
     if covering:
         until = max(w.valid_to for w in covering)
-        return _allow(PURCHASING_EXCEPTION, f"a steward's exception lets your company order {material.code} until {until}")
-    reason = f"{material.code} is a central material: only central purchasing orders it"
+        return _allow(PURCHASING_EXCEPTION, Message(
+            "a steward's exception lets your company order {material} until {until}", material=what, until=until))
     ended = [w.valid_to for w in windows if w.valid_to < on]
     if ended:
-        reason += f" (your company's exception ended on {max(ended)})"
+        reason = Message("{material} is a central material: only central purchasing orders it (your company's "
+                         "exception ended on {day})", material=what, day=max(ended))
     elif windows:
-        reason += f" (your company's exception starts on {min(w.valid_from for w in windows)})"
+        reason = Message("{material} is a central material: only central purchasing orders it (your company's "
+                         "exception starts on {day})", material=what, day=min(w.valid_from for w in windows))
+    else:
+        reason = Message("{material} is a central material: only central purchasing orders it", material=what)
     return _refuse(CENTRAL_MATERIAL_NEEDS_GROUP_PURCHASING, reason)

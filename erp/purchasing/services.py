@@ -796,6 +796,12 @@ def _add_consumption(session: Session, lines: Iterable[PurchaseOrderLine], sign:
         set_committed_value(contract_lines[contract_line_id], "ordered_quantity", ordered)
 
 
+def approval_threshold(company: Company, default_threshold: Decimal) -> Decimal:
+    """The value above which the company's orders wait for a purchasing manager: the
+    company's own threshold, else the group default."""
+    return default_threshold if company.approval_threshold is None else company.approval_threshold
+
+
 def submit_order(
     session: Session, actor: Actor, order_id: int, *, default_threshold: Decimal, today: dt.date | None = None
 ) -> PurchaseOrder:
@@ -810,9 +816,7 @@ def submit_order(
         session, actor, company=order.receiving_company, supplier=order.supplier,
         day=max(order.order_date, today or business_today()), requests=_line_requests(order),
     )
-    threshold = order.receiving_company.approval_threshold
-    threshold = default_threshold if threshold is None else threshold
-    above = order.total_amount > threshold
+    above = order.total_amount > approval_threshold(order.receiving_company, default_threshold)
     move_order(session, order, PurchaseOrderStatus.PENDING_APPROVAL if above else PurchaseOrderStatus.OPEN, "submit")
     order.submitted_at = utcnow()
     order.status_reason = None
@@ -891,3 +895,8 @@ def list_purchase_orders(
         query.options(*_ORDER_HEADER_LOAD).order_by(PurchaseOrder.id.desc()).offset(offset).limit(limit)
     ).all()
     return list(rows), total
+
+
+def order_id_for_number(session: Session, number: str) -> int | None:
+    """The id of the purchase order with this number (None when there is none)."""
+    return session.scalar(select(PurchaseOrder.id).where(PurchaseOrder.number == number.strip().upper()))

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, request
 from flask_babel import Babel, format_decimal, get_locale, gettext
 
-from erp.messages import Message, Named
+from erp.messages import Message, Named, Term
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
@@ -52,6 +52,8 @@ def format_value(value: Any) -> str:
 
     if isinstance(value, Message):
         return translate_message(value)
+    if isinstance(value, Term):
+        return gettext(value)
     if isinstance(value, Named):
         return value.label(current_language())
     if isinstance(value, bool):

@@ -1,0 +1,177 @@
+"""The steward's pages: find, create and edit materials, suppliers and customers.
+
+Uniqueness (codes, unified social credit codes), references and consistency are the
+services' rules (erp.masterdata.services); a duplicate is refused beside its field,
+naming the record that already holds the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import abort, redirect, render_template, request, url_for
+
+from erp.auth.roles import Role
+from erp.errors import DomainError, ValidationFailed
+from erp.masterdata import services
+from erp.masterdata.models import MaterialType, ProcurementScope
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from erp.messages import Message, N_
+from erp.ui import nav
+from erp.ui.listing import ListArgs
+from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+
+bp = PageBlueprint("masterdata_pages", __name__, url_prefix="/masterdata")
+STEWARDS = {Role.STEWARD, Role.ADMIN}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text, number, integer, bool, choice, unit
+    required: bool = False
+    choices: tuple[Any, ...] = ()
+    editable: bool = True
+
+
+COMMON = (Field("code", N_("Code"), required=True, editable=False), Field("name_zh", N_("Name (Chinese)"), required=True),
+          Field("name_en", N_("Name (English)"), required=True))
+KINDS = {
+    "materials": (services.MATERIALS, N_("Materials"), COMMON + (
+        Field("material_type", N_("Material type"), "choice", True, tuple(MaterialType)),
+        Field("unit_id", N_("Unit of measure"), "unit", True),
+        Field("procurement_scope", N_("Procurement scope"), "choice", True, tuple(ProcurementScope)),
+        Field("storage_temp_min", N_("Storage from (°C)"), "number"),
+        Field("storage_temp_max", N_("Storage up to (°C)"), "number"),
+        Field("storage_max_humidity", N_("Max. relative humidity (percent)"), "number"),
+        Field("shelf_life_days", N_("Shelf life (days)"), "integer"),
+        Field("batch_managed", N_("Batch-managed"), "bool"),
+        Field("inspection_required", N_("Incoming inspection"), "bool"),
+        Field("over_receipt_tolerance_pct", N_("Over-receipt tolerance (percent)"), "number"),
+    )),
+    "suppliers": (services.SUPPLIERS, N_("Suppliers"), COMMON[:1] + (
+        Field("uscc", N_("Unified social credit code"), required=True),) + COMMON[1:] + (
+        Field("blocked", N_("Blocked for new orders"), "bool"),)),
+    "customers": (services.CUSTOMERS, N_("Customers"), COMMON[:1] + (
+        Field("uscc", N_("Unified social credit code"), required=True),) + COMMON[1:] + (
+        Field("payment_terms_days", N_("Payment terms (days)"), "integer", True),
+        Field("blocked", N_("Blocked"), "bool"),)),
+}
+nav.add("masterdata", "masterdata_pages.materials", N_("Materials"), STEWARDS, landing_for={Role.STEWARD})
+nav.add("masterdata", "masterdata_pages.suppliers", N_("Suppliers"), STEWARDS)
+nav.add("masterdata", "masterdata_pages.customers", N_("Customers"), STEWARDS)
+
+
+def _kind(kind: str) -> tuple[services.Catalog, str, tuple[Field, ...]]:
+    if kind not in KINDS:
+        abort(404)
+    return KINDS[kind]
+
+
+def _values(fields: tuple[Field, ...], form: Any, *, creating: bool) -> dict[str, Any]:
+    """The record's values from the form (422 naming the field for what cannot be read)."""
+    values: dict[str, Any] = {}
+    for field in fields:
+        if not creating and not field.editable:
+            continue
+        raw = (form.get(field.name) or "").strip()
+        if field.kind == "bool":
+            values[field.name] = form.get(field.name) == "on"
+        elif not raw:
+            if field.required:
+                raise ValidationFailed.for_field(field.name, Message("required"))
+            if field.kind in ("number", "integer"):
+                values[field.name] = None
+        elif field.kind == "number":
+            try:
+                values[field.name] = Decimal(raw)
+            except InvalidOperation:
+                raise ValidationFailed.for_field(field.name, Message("enter a number")) from None
+        elif field.kind in ("integer", "unit"):
+            if not raw.isdigit():
+                raise ValidationFailed.for_field(field.name, Message("enter a whole number"))
+            values[field.name] = int(raw)
+        elif field.kind == "choice":
+            values[field.name] = type(field.choices[0])(raw)
+        elif field.name == "uscc":
+            try:
+                values[field.name] = stdnum_uscc.validate(raw)
+            except StdnumValidationError:
+                raise ValidationFailed.for_field("uscc", Message(
+                    "not a valid unified social credit code (18 characters with a check character)")) from None
+        else:
+            values[field.name] = raw[:200]
+    if "over_receipt_tolerance_pct" in values and values["over_receipt_tolerance_pct"] is None:
+        values["over_receipt_tolerance_pct"] = Decimal(0)
+    return values
+
+
+def _listing(kind: str) -> str:
+    require_role(*STEWARDS)
+    catalog, label, fields = _kind(kind)
+    args = ListArgs.from_request()
+    db = page_session()
+    with db.begin():
+        rows, total = services.list_records(db, page_actor(), catalog, {"q": args.q} if args.q else {},
+                                            offset=args.offset, limit=args.page_size)
+    return render_template("masterdata/list.html", kind=kind, label=label, rows=rows, total=total, args=args,
+                           fields=fields)
+
+
+@bp.route("/materials")
+def materials() -> str:
+    """Find materials by code or name."""
+    return _listing("materials")
+
+
+@bp.route("/suppliers")
+def suppliers() -> str:
+    """Find suppliers by code or name."""
+    return _listing("suppliers")
+
+
+@bp.route("/customers")
+def customers() -> str:
+    """Find customers by code or name."""
+    return _listing("customers")
+
+
+@bp.route("/<kind>/new", methods=["GET", "POST"])
+@bp.route("/<kind>/<code>/edit", methods=["GET", "POST"])
+def edit(kind: str, code: str | None = None) -> Any:
+    """Create a record, or change one (the code is permanent)."""
+    require_role(*STEWARDS)
+    catalog, label, fields = _kind(kind)
+    actor = page_actor()
+    db = page_session()
+    refusal: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            values = _values(fields, request.form, creating=code is None)
+            with db.begin():
+                if code is None:
+                    record = services.create_record(db, actor, catalog, values)
+                else:
+                    record = services.record_by_code(db, actor, catalog, code, "code")
+                    record = services.update_record(db, actor, catalog, record.id, values)
+                saved = record.code
+            return redirect(url_for(f"masterdata_pages.{kind}", q=saved, saved=saved))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    record = None
+    with db.begin():
+        if code is not None:
+            record = services.record_by_code(db, actor, catalog, code, "code")
+        units, _ = services.list_records(db, actor, services.UNITS, {"active": True}, offset=0, limit=100)
+    current = request.form if request.method == "POST" else {
+        f.name: (getattr(record, f.name) if record is not None else ("on" if f.name == "batch_managed" else ""))
+        for f in fields}
+    status = refusal["error"].status if refusal else 200
+    return render_template("masterdata/edit.html", kind=kind, label=label, fields=fields, record=record,
+                           values=current, units=units, **refusal), status

@@ -1,0 +1,210 @@
+"""Purchasing's pages: what I may order (with supplier and contract price), a new order,
+my orders and their life, and the purchasing manager's approval queue.
+
+The rules (purchasing rights, contract prices, the approval threshold, four eyes) are the
+services'; a refusal is shown beside the field it concerns, naming the rule.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from erp.auth.roles import Role
+from erp.errors import DomainError, ValidationFailed
+from erp.masterdata import services as masterdata
+from erp.masterdata.models import Company, Warehouse
+from erp.messages import Message, N_
+from erp.purchasing import services
+from erp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
+from erp.ui import nav
+from erp.ui.listing import ListArgs
+from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role
+
+bp = PageBlueprint("purchasing_pages", __name__, url_prefix="/purchasing")
+
+BUYERS = {Role.BUYER, Role.GROUP_BUYER}
+ORDER_READERS = BUYERS | {Role.PURCHASING_MANAGER}
+nav.add("purchasing", "purchasing_pages.orderable", N_("New purchase order"), BUYERS)
+nav.add("purchasing", "purchasing_pages.orders", N_("Purchase orders"), ORDER_READERS, landing_for=BUYERS)
+nav.add("purchasing", "purchasing_pages.approvals", N_("Approval queue"), {Role.PURCHASING_MANAGER},
+        landing_for={Role.PURCHASING_MANAGER})
+
+
+def _default_threshold() -> Decimal:
+    return current_app.extensions["erp"].settings.default_approval_threshold  # type: ignore[no-any-return]
+
+
+def _companies(db: Any) -> list[Company]:
+    rows, _ = masterdata.list_records(db, page_actor(), masterdata.COMPANIES, {"active": True}, offset=0, limit=100)
+    return rows
+
+
+def _company_id(companies: list[Company]) -> int:
+    wanted = request.values.get("company", "")
+    for company in companies:
+        if company.code == wanted:
+            return company.id
+    if not companies:
+        raise not_found("company", wanted)
+    return companies[0].id
+
+
+@bp.route("/orderable")
+def orderable() -> str:
+    """What I may order for my company: material, supplier and contract price."""
+    require_role(*BUYERS)
+    args = ListArgs.from_request()
+    db = page_session()
+    with db.begin():
+        companies = _companies(db)
+        company_id = _company_id(companies)
+        rows, total = services.orderable(db, page_actor(), company_id=company_id, offset=args.offset,
+                                         limit=args.page_size)
+    company = next(c for c in companies if c.id == company_id)
+    return render_template("purchasing/orderable.html", rows=rows, total=total, args=args, companies=companies,
+                           company=company)
+
+
+def _quantity(text: str | None) -> Decimal:
+    try:
+        value = Decimal((text or "").replace(",", "").strip())
+    except InvalidOperation:
+        raise ValidationFailed.for_field("lines/0/quantity", Message("enter a number")) from None
+    if not value.is_finite():
+        raise ValidationFailed.for_field("lines/0/quantity", Message("enter a number"))
+    return value
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+def new_order() -> Any:
+    """A draft order of one line: material and supplier by code (prefilled from what I may
+    order), quantity and delivery warehouse; the price comes from the contract."""
+    require_role(*BUYERS)
+    actor = page_actor()
+    db = page_session()
+    form = request.form if request.method == "POST" else request.args
+    refusal: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            with db.begin():
+                companies = _companies(db)
+                company_id = _company_id(companies)
+                material = masterdata.record_by_code(db, actor, masterdata.MATERIALS, form.get("material", ""),
+                                                     "lines/0/material_id")
+                supplier = masterdata.record_by_code(db, actor, masterdata.SUPPLIERS, form.get("supplier", ""),
+                                                     "supplier_id")
+                warehouse = masterdata.record_by_code(db, actor, masterdata.WAREHOUSES, form.get("warehouse", ""),
+                                                      "lines/0/warehouse_id")
+                order = services.create_purchase_order(
+                    db, actor, receiving_company_id=company_id, supplier_id=supplier.id,
+                    lines=[{"material_id": material.id, "quantity": _quantity(form.get("quantity")),
+                            "warehouse_id": warehouse.id}])
+                number = order.number
+            return redirect(url_for("purchasing_pages.order", number=number))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    with db.begin():
+        companies = _companies(db)
+        company_id = _company_id(companies)
+        warehouses, _ = masterdata.list_records(db, actor, masterdata.WAREHOUSES, {"company_id": company_id,
+                                                                                  "active": True}, offset=0, limit=50)
+        material_code = form.get("material", "")
+        wanted = next(iter(masterdata.list_records(db, actor, masterdata.MATERIALS, {"code": material_code},
+                                                   offset=0, limit=1)[0]), None) if material_code else None
+    company = next(c for c in companies if c.id == company_id)
+    # Offer first the warehouse that can store the material (the rule is masterdata's can_store).
+    suitable = [w for w in warehouses if wanted is not None and masterdata.can_store(w, wanted)[0]]
+    if suitable and not form.get("warehouse"):
+        form = {**form, "warehouse": suitable[0].code}
+    status = refusal["error"].status if refusal else 200
+    return render_template("purchasing/new_order.html", form=form, companies=companies, company=company,
+                           warehouses=warehouses, **refusal), status
+
+
+ORDER_STATUSES = list(PurchaseOrderStatus)
+
+
+@bp.route("/orders")
+def orders() -> str:
+    """Orders of my companies, newest first, by status and number."""
+    require_role(*ORDER_READERS)
+    args = ListArgs.from_request()
+    status_text = request.args.get("status", "")
+    filters: dict[str, Any] = {}
+    if status_text in {s.value for s in PurchaseOrderStatus}:
+        filters["status"] = PurchaseOrderStatus(status_text)
+    if args.q:
+        filters["q"] = args.q
+    db = page_session()
+    with db.begin():
+        rows, total = services.list_purchase_orders(db, page_actor(), filters, offset=args.offset,
+                                                    limit=args.page_size)
+    return render_template("purchasing/orders.html", rows=rows, total=total, args=args, statuses=ORDER_STATUSES,
+                           status=filters.get("status"), title_key="orders")
+
+
+@bp.route("/approvals")
+def approvals() -> str:
+    """Orders waiting for my approval: value against the threshold."""
+    require_role(Role.PURCHASING_MANAGER)
+    args = ListArgs.from_request()
+    filters: dict[str, Any] = {"status": PurchaseOrderStatus.PENDING_APPROVAL}
+    if args.q:
+        filters["q"] = args.q
+    db = page_session()
+    with db.begin():
+        rows, total = services.list_purchase_orders(db, page_actor(), filters, offset=args.offset,
+                                                    limit=args.page_size)
+        thresholds = {row.id: services.approval_threshold(row.receiving_company, _default_threshold()) for row in rows}
+    return render_template("purchasing/approvals.html", rows=rows, total=total, args=args, thresholds=thresholds)
+
+
+def _order_by_number(db: Any, number: str, *, lock: bool = False) -> PurchaseOrder:
+    order_id = services.order_id_for_number(db, number)
+    if order_id is None:
+        raise not_found(Message("purchase order"), number)
+    return services.get_purchase_order(db, page_actor(), order_id, lock=lock)
+
+
+@bp.route("/orders/<number>", methods=["GET", "POST"])
+def order(number: str) -> Any:
+    """An order with its lines, and what may be done with it now (submit, approve, reject)."""
+    require_role(*ORDER_READERS)
+    actor = page_actor()
+    db = page_session()
+    refusal: dict[str, Any] = {}
+    done = None
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        try:
+            with db.begin():
+                order_id = _order_by_number(db, number).id
+                if action == "submit":
+                    services.submit_order(db, actor, order_id, default_threshold=_default_threshold())
+                elif action == "approve":
+                    services.approve_order(db, actor, order_id)
+                elif action == "reject":
+                    reason = request.form.get("reason", "").strip()[:500]
+                    if not reason:
+                        raise ValidationFailed.for_field("reason", Message("say why the order is rejected"))
+                    services.reject_order(db, actor, order_id, reason)
+                else:
+                    raise ValidationFailed.for_field("action", Message("unknown action"))
+            return redirect(url_for("purchasing_pages.order", number=number, done=action))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    with db.begin():
+        purchase_order = _order_by_number(db, number)
+        threshold = services.approval_threshold(purchase_order.receiving_company, _default_threshold())
+    done = request.args.get("done")
+    status = refusal["error"].status if refusal else 200
+    return render_template("purchasing/order.html", order=purchase_order, threshold=threshold, done=done,
+                           form=request.form, **refusal), status
