@@ -27,6 +27,7 @@ class ErpExtension:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
     """Build the Flask application: database, API with its blueprints, commands."""
     from erp import models  # noqa: F401 - every table is mapped before the first query
+    from erp.audit.api import blp as audit_blp
     from erp.auth.api import blp as auth_blp
     from erp.cli import register_commands
     from erp.costing.api import blp as costing_blp
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.extensions["erp_jobs"] = make_runner(JobEnvironment(settings, engine, app.extensions["erp"].session_factory))
     api = init_web(app)
     for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp,
-                      jobs_blp):
+                      jobs_blp, audit_blp):
         api.register_blueprint(blueprint)
     from erp.ui import init_ui
 

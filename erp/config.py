@@ -58,3 +58,6 @@ class Settings:
     session_cookie_secure: bool = os.environ.get("ERP_SESSION_COOKIE_SECURE", "1") != "0"
     # Browser sessions end after this many minutes (the sign-in token's lifetime).
     session_ttl_minutes: int = int(os.environ.get("ERP_SESSION_TTL_MINUTES", "600"))
+    # Where sign-in throttling keeps its counters (Flask-Limiter storage URI); several
+    # server processes share them through e.g. redis://host:6379.
+    ratelimit_storage_uri: str = os.environ.get("ERP_RATELIMIT_STORAGE_URI", "memory://")

@@ -11,3 +11,4 @@ from erp.inventory import models as inventory_models  # noqa: F401
 from erp import idempotency  # noqa: F401
 from erp.credit import models as credit_models  # noqa: F401
 from erp.jobs import models as jobs_models  # noqa: F401
+from erp.audit import models as audit_models  # noqa: F401

@@ -20,6 +20,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
+from flask_limiter import Limiter
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.core import missing
@@ -30,6 +31,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from erp.auth.roles import Actor
+from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
 from erp.schemas import MAX_ID
 from erp.errors import PROBLEM_BASE_URI, DomainError, Forbidden, Unauthenticated, ValidationFailed
@@ -275,6 +277,25 @@ def erp_settings() -> Settings:
     return current_app.extensions["erp"].settings  # type: ignore[no-any-return]
 
 
+def client_address() -> str:
+    """The caller's address as this server sees it (behind a proxy, configure the proxy's
+    forwarding, e.g. werkzeug's ProxyFix, so that this is the client's)."""
+    return request.remote_addr or "unknown"
+
+
+# Flask-Limiter at the edge: every sign-in attempt from one address counts, on every
+# sign-in route that carries ``sign_in_limit`` (the API's and the pages'), against one
+# shared ceiling. Failed attempts per user name and address are throttled further, with
+# growing lockouts, in the sign-in service (erp.auth.throttle) on the same storage.
+limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=True)
+sign_in_limit = limiter.shared_limit("60/minute", scope="sign-in")
+
+
+def sign_in_throttle() -> SignInThrottle:
+    """The application's throttle of failed sign-ins."""
+    return current_app.extensions["erp_sign_in_throttle"]  # type: ignore[no-any-return]
+
+
 def current_actor() -> Actor:
     """The authenticated caller; the before-request hook guarantees there is one."""
     actor = g.get("actor")
@@ -369,7 +390,9 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 def _domain_error(error: DomainError) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="heyi"'} if error.status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="heyi"'} if error.status == 401 else {}
+    if getattr(error, "retry_after", None) is not None:
+        headers["Retry-After"] = str(error.retry_after)  # type: ignore[attr-defined]
     return problem_response(error.to_problem(), headers)
 
 
@@ -448,6 +471,11 @@ def init_web(app: Flask) -> Api:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
     )
+    settings = app.extensions["erp"].settings
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    app.extensions["erp_sign_in_throttle"] = SignInThrottle(limiter.storage)
     app.before_request(_authenticate)
     app.after_request(_mark_replay)
     app.teardown_appcontext(_close_session)

@@ -79,6 +79,7 @@ USERS: dict[str, tuple[Role, bool, list[str], list[str]]] = {
     "sales_c": (Role.SALES, False, ["C"], []),
     "credit": (Role.CREDIT_CONTROLLER, True, [], []),
     "cio": (Role.CIO, True, [], []),
+    "auditor": (Role.AUDITOR, True, [], []),
 }
 
 

@@ -9,7 +9,10 @@ from flask_smorest.pagination import PaginationParameters
 
 from erp.auth import services
 from erp.auth.schemas import Credentials, RevokedOut, TokenOut, UserPatch, UserSchema
-from erp.web import Blueprint, bearer_token, current_actor, erp_settings, paged, request_session
+from erp.web import (
+    Blueprint, bearer_token, client_address, current_actor, erp_settings, paged, request_session, sign_in_limit,
+    sign_in_throttle,
+)
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in, tokens and users")
 
@@ -17,15 +20,19 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in, to
 @blp.route("/auth/token", methods=["POST"], endpoint="token")
 @blp.arguments(Credentials)
 @blp.response(201, TokenOut)
+@blp.alt_response(429, description="too many failed sign-ins for the name or the address (Retry-After)")
 @blp.doc(security=[])
+@sign_in_limit
 def token(credentials: dict[str, str]) -> services.IssuedToken:
-    """Exchange a username and password for an expiring bearer token."""
+    """Exchange a username and password for an expiring bearer token (throttled, recorded)."""
     session = request_session()
     with session.begin():
-        return services.sign_in(
+        outcome = services.sign_in(
             session, credentials["username"], credentials["password"],
-            ttl_minutes=erp_settings().token_ttl_minutes,
+            ttl_minutes=erp_settings().token_ttl_minutes, client_address=client_address(),
+            throttle=sign_in_throttle(),
         )
+    return outcome.issued()
 
 
 @blp.route("/auth/token", methods=["DELETE"], endpoint="token_revoke")

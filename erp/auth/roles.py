@@ -27,11 +27,13 @@ class Role(StrEnum):
     CREDIT_CONTROLLER = "credit_controller"
     CIO = "cio"
     ADMIN = "admin"
+    # Reads the audit trail (QA, internal audit, an inspector's session); changes nothing.
+    AUDITOR = "auditor"
 
 
 # These roles always act for the whole group.
 GROUP_ROLES = frozenset(
-    {Role.STEWARD, Role.GROUP_BUYER, Role.CREDIT_CONTROLLER, Role.CIO, Role.ADMIN}
+    {Role.STEWARD, Role.GROUP_BUYER, Role.CREDIT_CONTROLLER, Role.CIO, Role.ADMIN, Role.AUDITOR}
 )
 # These roles act for one or more companies, or for the whole group when the user is
 # flagged group-wide (a group cost accountant, central purchasing's manager, group QA).
@@ -39,7 +41,7 @@ COMPANY_OR_GROUP_ROLES = frozenset({Role.COST_ACCOUNTANT, Role.PURCHASING_MANAGE
 # These roles act only for named companies (clerks also for named warehouses).
 COMPANY_ROLES = frozenset({Role.BUYER, Role.CLERK, Role.SALES})
 # Read-only roles may call GET and nothing else.
-READ_ONLY_ROLES = frozenset({Role.CIO})
+READ_ONLY_ROLES = frozenset({Role.CIO, Role.AUDITOR})
 # Roles that maintain the group master data.
 MASTER_DATA_ROLES = frozenset({Role.STEWARD, Role.ADMIN})
 

@@ -39,6 +39,8 @@ class UserPatch(Schema):
     company_ids = fields.List(Id())
     warehouse_ids = fields.List(Id())
     active = fields.Boolean()
+    reason = fields.String(load_only=True, validate=validate.Length(1, 500),
+                           metadata={"description": "why (audit trail)"})
 
 
 class RevokedOut(Schema):

@@ -9,17 +9,22 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from erp.audit import services as audit
+from erp.auth.errors import TooManySignIns
 from erp.auth.models import ApiToken, User, UserCompany, UserWarehouse
 from erp.auth.roles import GROUP_ROLES, Actor, Role, role_scope_is_consistent
+from erp.auth.throttle import SignInThrottle
 from erp.db import utcnow
-from erp.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from erp.errors import Conflict, DomainError, NotFound, Unauthenticated, ValidationFailed
 from erp.masterdata.models import Company, Warehouse
 from erp.messages import Named
 
+# Changes after which a user's live tokens no longer stand for what they were issued for.
+TOKEN_REVOKING_CHANGES = ("password", "role", "group_wide", "company_ids", "warehouse_ids", "active")
 
 
 @functools.cache
@@ -54,13 +59,67 @@ def issue_token(session: Session, user_id: int, *, ttl_minutes: int) -> IssuedTo
     return IssuedToken(token=token, expires_at=expires_at, user_id=user_id)
 
 
-def sign_in(session: Session, username: str, password: str, *, ttl_minutes: int) -> IssuedToken:
-    """Exchange a username and password for a bearer token."""
+@dataclass(frozen=True)
+class SignInOutcome:
+    """What a sign-in attempt came to: a token, or the refusal to raise once the attempt's
+    audit row is committed (a refusal raised inside the transaction would roll it back)."""
+
+    token: IssuedToken | None = None
+    refusal: DomainError | None = None
+
+    def issued(self) -> IssuedToken:
+        """The token; raises the refusal (401 or 429) if there is none."""
+        if self.refusal is not None:
+            raise self.refusal
+        assert self.token is not None
+        return self.token
+
+
+def sign_in(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    ttl_minutes: int,
+    client_address: str | None = None,
+    throttle: SignInThrottle | None = None,
+) -> SignInOutcome:
+    """Check a user name and password and issue a bearer token, recording the attempt.
+
+    Every sign-in path (API token, browser pages) goes through here, so all share the
+    throttle (``erp.auth.throttle``: 429 while a name or an address has failed too often)
+    and the audit trail (``sign-in``, ``sign-in-failed``, ``sign-in-throttled`` rows on the
+    user). Returns a ``SignInOutcome`` instead of raising: commit, then call ``issued()``.
+    """
+    wait = throttle.retry_after(username, client_address) if throttle else None
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
+
+    def record(action: str, reason: str | None = None) -> None:
+        audit.record_event(
+            session, actor_id=user.id if user and action == "sign-in" else None, actor_name=username,
+            entity="user", entity_id=user.id if user else None, action=action, reason=reason,
+            client_address=client_address,
+        )
+
+    if wait is not None:
+        record("sign-in-throttled", f"too many failed sign-ins; retry after {wait} s")
+        return SignInOutcome(refusal=TooManySignIns(
+            f"too many failed sign-ins for this user name or from this address; try again in {wait} seconds",
+            retry_after=wait,
+        ))
     password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is None or not password_ok or not user.active:
-        raise Unauthenticated("unknown user, wrong password or inactive user", slug="bad-credentials")
-    return issue_token(session, user.id, ttl_minutes=ttl_minutes)
+        record("sign-in-failed", "unknown user" if user is None else "wrong password" if not password_ok
+               else "inactive user")
+        if throttle:
+            throttle.failed(username, client_address)
+        return SignInOutcome(refusal=Unauthenticated(
+            "unknown user, wrong password or inactive user", slug="bad-credentials"
+        ))
+    if throttle:
+        throttle.succeeded(username)
+    record("sign-in")
+    return SignInOutcome(token=issue_token(session, user.id, ttl_minutes=ttl_minutes))
 
 
 def actor_for_token(session: Session, token: str) -> Actor:
@@ -103,18 +162,29 @@ def revoke_token(session: Session, token: str) -> None:
         raise NotFound("token not found")
     if api_token.revoked_at is None:
         api_token.revoked_at = utcnow()
+        user = session.get(User, api_token.user_id)
+        audit.record_event(session, actor_id=api_token.user_id, actor_name=user.username if user else "?",
+                           entity="user", entity_id=api_token.user_id, action="sign-out",
+                           changes={"token": {"before": "live", "after": "revoked"}})
+
+
+def _revoke_all(session: Session, actor: Actor, user_id: int, reason: str) -> int:
+    """Revoke every live token of a user, recorded; returns how many."""
+    now = utcnow()
+    revoked = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if revoked:
+        audit.record_change(session, actor, entity="user", entity_id=user_id, action="tokens-revoked",
+                            before={"live_tokens": revoked}, after={"live_tokens": 0}, reason=reason)
+    return revoked
 
 
 def revoke_user_tokens(session: Session, actor: Actor, user_id: int) -> int:
     """Revoke every live token of a user (an admin locking someone out); returns how many."""
     actor.require_role(Role.ADMIN, action="revoking a user's tokens")
-    tokens = session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-    ).all()
-    now = utcnow()
-    for api_token in tokens:
-        api_token.revoked_at = now
-    return len(tokens)
+    return _revoke_all(session, actor, user_id, "revoked by an admin")
 
 
 def _check_scope(
@@ -185,7 +255,18 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    audit.record_change(session, actor, entity="user", entity_id=user.id, action=audit.CREATE,
+                        after=_user_snapshot(user))
     return user
+
+
+def _user_snapshot(user: User, *, password_changed: bool = False) -> dict[str, object]:
+    """What the audit trail records of a user: never the password, only that it changed."""
+    values = audit.snapshot(user, exclude=("password_hash",))
+    values["password"] = audit.REDACTED + (" (changed)" if password_changed else "")
+    values["company_ids"] = user.company_ids
+    values["warehouse_ids"] = user.warehouse_ids
+    return values
 
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
@@ -224,9 +305,15 @@ def update_user(
     password_hash_method: str = "scrypt",
     **changes: object,
 ) -> User:
-    """Change a user's name, password, role, scope or active flag (admins only)."""
+    """Change a user's name, password, role, scope or active flag (admins only).
+
+    A change of password, role, companies, warehouses or the active flag revokes the
+    user's live tokens: they were issued for what the user was before. Recorded in the
+    audit trail with ``reason``."""
     actor.require_role(Role.ADMIN, action="changing users")
+    reason = changes.pop("reason", None)
     user = get_user(session, actor, user_id)
+    before = _user_snapshot(user)
     role = Role(changes.get("role", user.role))  # type: ignore[arg-type]
     group_wide = bool(changes.get("group_wide", user.group_wide)) or role in GROUP_ROLES
     company_ids = list(changes.get("company_ids", user.company_ids))  # type: ignore[call-overload]
@@ -247,6 +334,13 @@ def update_user(
     if "warehouse_ids" in changes:
         user.warehouses = [UserWarehouse(warehouse_id=w) for w in sorted(set(warehouse_ids))]
     session.flush()
+    after = _user_snapshot(user, password_changed="password" in changes)
+    recorded = audit.record_change(session, actor, entity="user", entity_id=user.id, action=audit.CHANGE,
+                                   before=before, after=after, reason=str(reason) if reason else None)
+    changed = set(recorded.changes) if recorded else set()
+    revoking = sorted(changed & set(TOKEN_REVOKING_CHANGES))
+    if revoking:
+        _revoke_all(session, actor, user.id, f"{', '.join(revoking)} changed")
     return user
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.costing.errors import NoStandardPrice
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
@@ -173,6 +174,7 @@ def set_standard_prices(
         .with_for_update()
     ).all()
     _refuse_changes_in_use(session, company_id, period, prices)
+    before = {row.material_id: row.price for row in _in_force_rows(session, company_id, period, material_ids)}
     now = utcnow()
     upsert = dialect_insert(session, StandardPrice)
     upsert = upsert.on_conflict_do_update(
@@ -189,6 +191,13 @@ def set_standard_prices(
         revalue_to_standard(session, company_id=company_id, period=period, material_ids=material_ids,
                             user_id=actor.user_id)
     session.flush()
+    for change in prices:
+        # before: the price that was in force for the period (set for it or carried forward).
+        audit.record_change(session, actor, entity="standard_price", entity_id=change.material_id,
+                            action=audit.CHANGE if change.material_id in before else audit.CREATE,
+                            before={"period": period, "price": audit.at_scale(before.get(change.material_id), 6)},
+                            after={"period": period, "price": audit.at_scale(change.price, 6)},
+                            company_id=company_id)
     return _in_force_rows(session, company_id, period, material_ids)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.credit.exposure import ZERO, lock_exposure
 from erp.credit.models import (
@@ -195,12 +196,17 @@ def set_credit_limit(
     elif not (reason or "").strip():
         raise ValidationFailed.for_field("reason", "a limit other than the model's suggestion needs a reason")
     position = lock_exposure(session, customer_id)
+    before = {"credit_limit": position.credit_limit, "limit_version": position.limit_version}
     version = CreditLimit(customer_id=customer_id, version=position.limit_version + 1, credit_limit=credit_limit,
                           suggestion_id=suggestion_id, reason=reason, set_by=actor.user_id)
     session.add(version)
     position.credit_limit = credit_limit
     position.limit_version = version.version
     session.flush()
+    audit.record_change(session, actor, entity="customer_credit", entity_id=customer_id, action="limit-set",
+                        before=before, after={"credit_limit": audit.at_scale(credit_limit, 2),
+                                              "limit_version": version.version},
+                        reason=reason)
     return version
 
 

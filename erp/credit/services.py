@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.costing import accounts
 from erp.costing.journal import Line, post_entry
@@ -528,11 +529,15 @@ def set_credit_hold(session: Session, actor: Actor, customer_id: int, *, on_hold
     if not reason.strip():
         raise ValidationFailed.for_field("reason", "say why")
     position = lock_exposure(session, customer_id)
+    before = {"on_hold": position.on_hold, "hold_reason": position.hold_reason}
     position.on_hold = on_hold
     position.hold_reason = reason
     position.hold_changed_by = actor.user_id
     position.hold_changed_at = utcnow()
     session.flush()
+    audit.record_change(session, actor, entity="customer_credit", entity_id=customer_id,
+                        action="hold" if on_hold else "hold-lifted", before=before,
+                        after={"on_hold": on_hold, "hold_reason": reason}, reason=reason)
     return position
 
 

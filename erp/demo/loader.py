@@ -226,6 +226,7 @@ def _demo_users(
         ("sales.dist01", Role.SALES, False, [dist01], []),
         ("credit", Role.CREDIT_CONTROLLER, True, [], []),
         ("cio", Role.CIO, True, [], []),
+        ("auditor", Role.AUDITOR, True, [], []),
         ("admin", Role.ADMIN, True, [], []),
     ]
     rows = []

@@ -32,7 +32,10 @@ def catalog_routes(
     """Register list/create/read/update/deactivate/reactivate/delete for one kind of record."""
     label = catalog.label
     create_service = create or services.create_record
-    patch_schema = schema(partial=True, exclude=("code",))
+    # The same fields, all optional, and the reason for the change (for the audit trail).
+    patch_schema = type(schema.__name__, (schema,), {"reason": s.Reason(load_only=True)})(
+        partial=True, exclude=("code",)
+    )
 
     class Collection(MethodView):
         @blp.arguments(filters, location="query")
@@ -59,8 +62,9 @@ def catalog_routes(
         @blp.response(200, schema)
         def patch(self, changes: dict[str, Any], record_id: int) -> Any:
             session = request_session()
+            reason = changes.pop("reason", None)
             with session.begin():
-                return services.update_record(session, current_actor(), catalog, record_id, changes)
+                return services.update_record(session, current_actor(), catalog, record_id, changes, reason=reason)
 
         @blp.response(204)
         def delete(self, record_id: int) -> None:
@@ -69,11 +73,13 @@ def catalog_routes(
                 services.delete_record(session, current_actor(), catalog, record_id)
 
     def set_active(active: bool) -> Any:
+        @blp.arguments(s.ReasonIn)
         @blp.response(200, schema)
-        def view(record_id: int) -> Any:
+        def view(body: dict[str, Any], record_id: int) -> Any:
             session = request_session()
             with session.begin():
-                return services.set_record_active(session, current_actor(), catalog, record_id, active)
+                return services.set_record_active(session, current_actor(), catalog, record_id, active,
+                                                  reason=body.get("reason"))
 
         return view
 

@@ -18,6 +18,15 @@ def Humidity(**kwargs):  # noqa: N802, ANN001, ANN201
     return DecimalString(places=2, min_value=0, max_value=100, min_inclusive=False, **kwargs)
 
 
+def Reason(**kwargs):  # noqa: N802, ANN001, ANN201
+    """Why a record was changed or deactivated (kept in the audit trail)."""
+    return fields.String(validate=validate.Length(1, 500), metadata={"description": "why (audit trail)"}, **kwargs)
+
+
+class ReasonIn(Schema):
+    reason = Reason(load_default=None)
+
+
 class Record(Schema):
     """Fields every master record shows."""
 

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from erp.audit import services as audit
 from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
 from erp.db import Base
 from erp.errors import Conflict, NotFound, ValidationFailed
@@ -156,7 +157,15 @@ def create_record(session: Session, actor: Actor, catalog: Catalog, values: Mapp
         catalog.check(record)
     session.add(record)
     session.flush()
+    _audit(session, actor, catalog, record, audit.CREATE, None, audit.snapshot(record))
     return record
+
+
+def _audit(session: Session, actor: Actor, catalog: Catalog, record: Record, action: str,
+           before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, reason: str | None = None) -> None:
+    """Every create, change, (de)activation and deletion of master data goes to the audit trail."""
+    audit.record_change(session, actor, entity=catalog.label, entity_id=record.id, action=action, before=before,
+                        after=after, reason=reason, company_id=getattr(record, "company_id", None))
 
 
 def create_segment(session: Session, actor: Actor, values: Mapping[str, Any]) -> Segment:
@@ -177,11 +186,14 @@ def get_record(session: Session, actor: Actor, catalog: Catalog, record_id: int)
 
 
 def update_record(
-    session: Session, actor: Actor, catalog: Catalog, record_id: int, changes: Mapping[str, Any]
+    session: Session, actor: Actor, catalog: Catalog, record_id: int, changes: Mapping[str, Any],
+    *, reason: str | None = None,
 ) -> Record:
-    """Change fields of a record (codes are permanent and not among the changeable fields)."""
+    """Change fields of a record (codes are permanent and not among the changeable fields);
+    the change and its ``reason`` go to the audit trail."""
     _require_writer(catalog, actor, "changing")
     record = get_record(session, actor, catalog, record_id)
+    before = audit.snapshot(record)
     _check_company_owner(catalog, actor, changes)
     _check_unique(session, catalog, changes, record.id)
     _check_references(session, catalog, changes)
@@ -190,24 +202,31 @@ def update_record(
     if catalog.check:
         catalog.check(record)
     session.flush()
+    _audit(session, actor, catalog, record, audit.CHANGE, before, audit.snapshot(record), reason)
     return record
 
 
 def set_record_active(
-    session: Session, actor: Actor, catalog: Catalog, record_id: int, active: bool
+    session: Session, actor: Actor, catalog: Catalog, record_id: int, active: bool, *, reason: str | None = None
 ) -> Record:
     """Deactivate (or reactivate) a record: it stays for history but takes no new business."""
     _require_writer(catalog, actor, "deactivating" if not active else "reactivating")
     record = get_record(session, actor, catalog, record_id)
+    before = {"active": record.active}
     record.active = active
     session.flush()
+    _audit(session, actor, catalog, record, audit.REACTIVATE if active else audit.DEACTIVATE, before,
+           {"active": active}, reason)
     return record
 
 
-def delete_record(session: Session, actor: Actor, catalog: Catalog, record_id: int) -> None:
+def delete_record(
+    session: Session, actor: Actor, catalog: Catalog, record_id: int, *, reason: str | None = None
+) -> None:
     """Delete a record nobody uses yet; a record in use must be deactivated instead (409)."""
     _require_writer(catalog, actor, "deleting")
     record = get_record(session, actor, catalog, record_id)
+    before = audit.snapshot(record)
     try:
         with session.begin_nested():
             session.delete(record)
@@ -217,6 +236,7 @@ def delete_record(session: Session, actor: Actor, catalog: Catalog, record_id: i
             f"{catalog.label} {record.code} is used by other records; deactivate it instead",
             slug="record-in-use",
         ) from exc
+    _audit(session, actor, catalog, record, audit.DELETE, before, None, reason)
 
 
 def record_by_code(session: Session, actor: Actor, catalog: Catalog, code: str, field: str) -> Record:

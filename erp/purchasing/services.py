@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.db import dialect_insert, utcnow
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
@@ -280,7 +281,19 @@ def create_contract(
     )
     session.add(contract)
     session.flush()
+    audit.record_change(session, actor, entity="contract", entity_id=contract.id, action=audit.CREATE,
+                        after=_contract_snapshot(contract), company_id=company_id)
     return contract
+
+
+def _contract_snapshot(contract: Contract) -> dict[str, Any]:
+    """A contract as the audit trail records it: its terms and its priced lines."""
+    values = audit.snapshot(contract, exclude=("activated_at", "terminated_at", "terminated_by",
+                                               "termination_reason", "created_by"))
+    values["lines"] = [
+        audit.snapshot(line, exclude=("id", "contract_id", "unit_id", "ordered_quantity")) for line in contract.lines
+    ]
+    return values
 
 
 _CONTRACT_LOAD = (
@@ -312,9 +325,12 @@ def activate_contract(session: Session, actor: Actor, contract_id: int, *, today
     """Put a draft contract in force: its prices apply to orders from now on."""
     contract = get_contract(session, actor, contract_id, lock=True)
     _require_contract_author(actor, contract.scope, contract.company_id)
+    before = contract.status
     _move_contract(contract, ContractStatus.ACTIVE, today or business_today(), "activate")
     contract.activated_at = utcnow()
     session.flush()
+    audit.record_change(session, actor, entity="contract", entity_id=contract.id, action="activate",
+                        before={"status": before}, after={"status": contract.status}, company_id=contract.company_id)
     return contract
 
 
@@ -324,11 +340,15 @@ def terminate_contract(
     """End a contract early, with a reason; orders already placed keep their prices."""
     contract = get_contract(session, actor, contract_id, lock=True)
     _require_contract_author(actor, contract.scope, contract.company_id)
+    before = contract.status
     _move_contract(contract, ContractStatus.TERMINATED, today or business_today(), "terminate")
     contract.terminated_at = utcnow()
     contract.terminated_by = actor.user_id
     contract.termination_reason = reason
     session.flush()
+    audit.record_change(session, actor, entity="contract", entity_id=contract.id, action="terminate",
+                        before={"status": before}, after={"status": contract.status}, reason=reason,
+                        company_id=contract.company_id)
     return contract
 
 
@@ -386,6 +406,9 @@ def grant_exception(
     )
     session.add(exception)
     session.flush()
+    audit.record_change(session, actor, entity="purchasing_exception", entity_id=exception.id, action="grant",
+                        after={"company_id": company.id, "material_id": material.id, "valid_from": valid_from,
+                               "valid_to": valid_to}, reason=reason, company_id=company.id)
     return exception
 
 
@@ -404,6 +427,9 @@ def revoke_exception(session: Session, actor: Actor, exception_id: int) -> Purch
     exception.revoked_at = utcnow()
     exception.revoked_by = actor.user_id
     session.flush()
+    audit.record_change(session, actor, entity="purchasing_exception", entity_id=exception.id, action="revoke",
+                        before={"revoked_at": None}, after={"revoked_at": exception.revoked_at},
+                        company_id=exception.company_id)
     return exception
 
 

@@ -8,18 +8,21 @@ from flask import current_app, g, make_response, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from erp.auth import services
+from erp.auth.errors import TooManySignIns
 from erp.errors import Unauthenticated
 from erp.ui import nav
 from erp.ui.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES
 from erp.ui.pages import SESSION_TOKEN, PageBlueprint, page_actor, page_session, safe_next
+from erp.web import client_address, sign_in_limit, sign_in_throttle
 
 bp = PageBlueprint("ui", __name__)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@sign_in_limit
 def sign_in() -> Any:
     """The sign-in form; a correct password starts a session (an HttpOnly cookie holding a
-    sign-in token, revoked at sign-out)."""
+    sign-in token, revoked at sign-out). Throttled and recorded like the API's sign-in."""
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("ui/sign_in.html", next=target, username="")
@@ -27,9 +30,14 @@ def sign_in() -> Any:
     password = request.form.get("password", "")[:200]
     settings = current_app.extensions["erp"].settings
     db = page_session()
+    with db.begin():
+        outcome = services.sign_in(db, username, password, ttl_minutes=settings.session_ttl_minutes,
+                                   client_address=client_address(), throttle=sign_in_throttle())
     try:
-        with db.begin():
-            issued = services.sign_in(db, username, password, ttl_minutes=settings.session_ttl_minutes)
+        issued = outcome.issued()
+    except TooManySignIns as refusal:
+        page = render_template("ui/sign_in.html", next=target, username=username, retry_after=refusal.retry_after)
+        return page, 429, {"Retry-After": str(refusal.retry_after)}
     except Unauthenticated:
         return render_template("ui/sign_in.html", next=target, username=username, failed=True), 401
     session.clear()

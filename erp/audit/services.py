@@ -1,0 +1,218 @@
+"""Recording and reading the audit trail.
+
+A module that changes audited data calls ``record_change`` in the same transaction as the
+change, with the record's values before and after (``snapshot`` takes them from an ORM
+row); only the fields that differ are stored. Sign-ins and other events without a
+before/after pair use ``record_event``. Reading is for stewards, auditors, the CIO and
+admins (``AUDIT_READERS``).
+
+Entities recorded so far (the ``entity`` slug, keyed by ``entity_id``):
+segment, company, warehouse, unit, material, supplier, customer (their ids); contract,
+purchasing_exception (their ids); standard_price (the material's id, with company_id);
+customer_credit (the customer's id: limits and holds); user (the user's id: changes,
+sign-ins, failed sign-ins, token revocations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Numeric, Select, func, inspect, select, true
+from sqlalchemy.orm import Session
+
+from erp.audit.models import AuditEvent
+from erp.auth.roles import Actor, Role
+from erp.errors import ValidationFailed
+
+# Who may read the trail: the master-data stewards whose work it records, the read-only
+# auditors (QA, internal audit, inspectors), the CIO, and admins (users and sign-ins).
+AUDIT_READERS = (Role.STEWARD, Role.AUDITOR, Role.CIO, Role.ADMIN)
+
+# Actions every module uses; modules may record their own (``activate``, ``hold`` ...).
+CREATE = "create"
+CHANGE = "change"
+DEACTIVATE = "deactivate"
+REACTIVATE = "reactivate"
+DELETE = "delete"
+
+ENTITY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+REDACTED = "[redacted]"
+# Bookkeeping columns every row carries; the audit row's own time says when.
+NOT_AUDITED = frozenset({"created_at", "updated_at"})
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON stores it: decimals and dates as text, enums by value."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, enum.Enum):
+        return plain(value.value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [plain(item) for item in value]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    return str(value)
+
+
+def snapshot(record: Any, *, exclude: Iterable[str] = (), redact: Iterable[str] = ()) -> dict[str, Any]:
+    """The column values of an ORM row (without created_at/updated_at), ready for
+    ``record_change``; ``redact`` names columns recorded only as ``[redacted]``."""
+    hidden = set(redact)
+    skipped = NOT_AUDITED | set(exclude)
+    values: dict[str, Any] = {}
+    for attribute in inspect(record).mapper.column_attrs:
+        if attribute.key in skipped:
+            continue
+        value = getattr(record, attribute.key)
+        column_type = attribute.columns[0].type
+        if isinstance(value, Decimal) and isinstance(column_type, Numeric) and column_type.scale is not None:
+            # As stored: "8" just assigned and "8.0" read back are the same temperature.
+            value = at_scale(value, column_type.scale)
+        values[attribute.key] = REDACTED if attribute.key in hidden else plain(value)
+    return values
+
+
+def at_scale(value: Decimal | None, places: int) -> Decimal | None:
+    """``value`` written with ``places`` decimals, as a Numeric column of that scale stores it."""
+    return None if value is None else value.quantize(Decimal(1).scaleb(-places))
+
+
+def field_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """``{field: {"before": ..., "after": ...}}`` for the fields that differ. A creation
+    (no ``before``) lists every field of ``after``; a deletion every field of ``before``."""
+    old = {key: plain(value) for key, value in (before or {}).items()}
+    new = {key: plain(value) for key, value in (after or {}).items()}
+    if before is None or after is None:
+        keys = list(new) if before is None else list(old)
+        return {key: {"before": old.get(key), "after": new.get(key)} for key in keys}
+    changed: dict[str, dict[str, Any]] = {}
+    for key in list(old) + [k for k in new if k not in old]:
+        if old.get(key) != new.get(key):
+            changed[key] = {"before": old.get(key), "after": new.get(key)}
+    return changed
+
+
+def record_event(
+    session: Session,
+    *,
+    actor_id: int | None,
+    actor_name: str,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    changes: Mapping[str, Mapping[str, Any]] | None = None,
+    reason: str | None = None,
+    company_id: int | None = None,
+    client_address: str | None = None,
+) -> AuditEvent:
+    """Append one audit row in the caller's transaction and return it.
+
+    The lower-level form of ``record_change`` for events that are not a record's change:
+    a sign-in (``actor_id`` the user), a failed sign-in (``actor_id`` None, ``actor_name``
+    the name tried). Refuses entity and action slugs that are not lower-case words.
+    """
+    if not ENTITY_PATTERN.match(entity):
+        raise ValueError(f"audit entity {entity!r} is not a lower-case slug")
+    if not ACTION_PATTERN.match(action):
+        raise ValueError(f"audit action {action!r} is not a lower-case slug")
+    event = AuditEvent(
+        actor_id=actor_id, actor_name=actor_name[:64], entity=entity, entity_id=entity_id, action=action,
+        changes={key: dict(value) for key, value in (changes or {}).items()},
+        reason=reason[:500] if reason else None, company_id=company_id,
+        client_address=client_address[:64] if client_address else None,
+    )
+    session.add(event)
+    return event
+
+
+def record_change(
+    session: Session,
+    actor: Actor | None,
+    *,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    company_id: int | None = None,
+) -> AuditEvent | None:
+    """Record that ``actor`` did ``action`` to a record, with the fields that changed.
+
+    ``before``/``after`` are the record's values (``snapshot`` of the row, or a dict of the
+    fields the action concerns); None before means a creation, None after a deletion.
+    Returns the audit row, or None when nothing changed (a PATCH that set the same values
+    records nothing). ``actor`` None stands for the system (a command run without a user).
+    """
+    changes = field_changes(before, after)
+    if not changes and before is not None and after is not None:
+        return None
+    return record_event(
+        session,
+        actor_id=actor.user_id if actor else None,
+        actor_name=actor.username if actor else "system",
+        entity=entity, entity_id=entity_id, action=action, changes=changes, reason=reason,
+        company_id=company_id,
+    )
+
+
+def _require_reader(actor: Actor) -> None:
+    actor.require_role(*AUDIT_READERS, action="reading the audit trail")
+
+
+def _page(session: Session, query: Select[Any], offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(AuditEvent.id.desc()).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def record_history(
+    session: Session, actor: Actor, *, entity: str, entity_id: int, company_id: int | None = None,
+    offset: int = 0, limit: int = 50,
+) -> tuple[list[AuditEvent], int]:
+    """Everything recorded about one record, newest first (audit readers only)."""
+    _require_reader(actor)
+    if not ENTITY_PATTERN.match(entity):
+        raise ValidationFailed.for_field("entity", "a lower-case name such as material or customer_credit")
+    query = select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+    if company_id is not None:
+        query = query.where(AuditEvent.company_id == company_id)
+    return _page(session, query, offset, limit)
+
+
+def list_events(
+    session: Session,
+    actor: Actor,
+    *,
+    entity: str | None = None,
+    action: str | None = None,
+    actor_id: int | None = None,
+    company_id: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AuditEvent], int]:
+    """The trail across records, newest first, filtered (audit readers only)."""
+    _require_reader(actor)
+    conditions: list[ColumnElement[bool]] = [true()]
+    for column, wanted in ((AuditEvent.entity, entity), (AuditEvent.action, action),
+                           (AuditEvent.actor_id, actor_id), (AuditEvent.company_id, company_id)):
+        if wanted is not None:
+            conditions.append(column == wanted)
+    if since is not None:
+        conditions.append(AuditEvent.occurred_at >= since)
+    if until is not None:
+        conditions.append(AuditEvent.occurred_at < until)
+    return _page(session, select(AuditEvent).where(*conditions), offset, limit)
