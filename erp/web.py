@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -20,7 +22,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.core import missing
@@ -248,6 +250,12 @@ class Api(SmorestApi):
         data = getattr(error, "data", None) or {}
         headers = data.get("headers") or {}
         messages = data.get("messages") or data.get("errors")
+        if isinstance(error, RateLimitExceeded):
+            body["type"] = PROBLEM_BASE_URI + "too-many-requests"
+            body["detail"] = f"too many requests from this address ({error.description}); retry later"
+            current = limiter.current_limit
+            wait = math.ceil(current.reset_at - time.time()) if current else 60
+            headers = {**headers, "Retry-After": str(max(1, wait))}
         if status == 400:
             body["type"] = PROBLEM_BASE_URI + "malformed-request"
             body["title"] = "The request body is not well-formed JSON"
@@ -287,7 +295,7 @@ def client_address() -> str:
 # sign-in route that carries ``sign_in_limit`` (the API's and the pages'), against one
 # shared ceiling. Failed attempts per user name and address are throttled further, with
 # growing lockouts, in the sign-in service (erp.auth.throttle) on the same storage.
-limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=True)
+limiter = Limiter(key_func=client_address, default_limits=[])
 sign_in_limit = limiter.shared_limit("60/minute", scope="sign-in")
 
 
@@ -473,7 +481,8 @@ def init_web(app: Flask) -> Api:
     )
     settings = app.extensions["erp"].settings
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Only refusals say when to come back (Retry-After, set by the 429 handler below).
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
     app.extensions["erp_sign_in_throttle"] = SignInThrottle(limiter.storage)
     app.before_request(_authenticate)

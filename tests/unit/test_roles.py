@@ -45,9 +45,10 @@ def test_require_role_names_allowed_roles() -> None:
     assert "sales" in info.value.detail
 
 
-def test_cio_is_read_only_and_nobody_else_is() -> None:
+def test_cio_and_auditor_are_read_only_and_nobody_else_is() -> None:
     assert Actor(1, "x", Role.CIO, True).read_only
-    assert not any(Actor(1, "x", role, True).read_only for role in Role if role != Role.CIO)
+    assert Actor(1, "x", Role.AUDITOR, True).read_only
+    assert not any(Actor(1, "x", role, True).read_only for role in Role if role not in (Role.CIO, Role.AUDITOR))
 
 
 @pytest.mark.parametrize(
