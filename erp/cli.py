@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import click
 from flask import Flask, current_app
@@ -129,18 +130,25 @@ def credit_group() -> None:
 
 @credit_group.command("suggest-limits")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="key date of the 12-month window (default: today)")
-def credit_suggest_limits(as_of: dt.datetime | None) -> None:
-    """Recompute every customer's suggested credit limit (the limit model, docs/credit.md)."""
-    from erp.credit.exposure import CreditPolicy
+              help="key date of the data (default: today); the parameters are those in force today")
+@click.option("--chunk", type=click.IntRange(100, 1_000_000), default=10_000, show_default=True,
+              help="customers per statement (progress is reported after each)")
+def credit_suggest_limits(as_of: dt.datetime | None, chunk: int) -> None:
+    """Recompute every customer's suggested credit limit (the limit model, docs/credit.md), in one transaction."""
     from erp.credit.limits import suggest_limits
 
     ext = _extension()
-    with ext.session_factory() as session, session.begin():
-        run = suggest_limits(session, None, as_of=as_of.date() if as_of else dt.date.today(),
-                             starting_limit=CreditPolicy.from_settings(ext.settings).starting_limit)
-        click.echo(f"suggestion run {run.id} as of {run.as_of}: {run.customers} customers, "
-                   f"{run.with_history} with history, {run.customers - run.with_history} at the starting limit")
+    with ext.session_factory() as session, session.begin(), click.progressbar(
+            length=1, label="customers", show_pos=True, file=sys.stderr) as bar:
+        def progress(done: int, everyone: int) -> None:
+            bar.length = everyone
+            bar.update(done - bar.pos)
+
+        run = suggest_limits(session, None, as_of=as_of.date() if as_of else dt.date.today(), chunk=chunk,
+                             progress=progress)
+    click.echo(f"suggestion run {run.id} as of {run.as_of} (model version {run.model_version_id}): "
+               f"{run.customers} customers, {run.with_history} with history, {run.held} held, "
+               f"in {run.seconds} s")
 
 
 @credit_group.command("check-exposure")

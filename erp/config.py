@@ -41,7 +41,8 @@ class Settings:
     )
     # Credit: from this share of the limit an action passes with a warning.
     credit_warning_share: Decimal = Decimal(os.environ.get("ERP_CREDIT_WARNING_SHARE", "0.90"))
-    # Credit: the limit suggested for a customer with no history.
+    # Credit: the limit in force for a customer no controller has approved a limit for (the
+    # limit model's suggestions for customers without history are its rules' starting limits).
     credit_starting_limit: Decimal = Decimal(os.environ.get("ERP_CREDIT_STARTING_LIMIT", "100000"))
     # werkzeug password hash method; tests use a cheaper scrypt cost to stay fast.
     password_hash_method: str = os.environ.get("ERP_PASSWORD_HASH_METHOD", "scrypt")

@@ -10,7 +10,7 @@ round with ``erp.money.round_money``. One SQLAlchemy expression, the same cents 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy.ext.compiler import compiles
@@ -35,6 +35,87 @@ class round_share(FunctionElement[Decimal]):  # noqa: N801
     type = Numeric(18, 2)
     name = "round_share"
     inherit_cache = True
+
+
+class floor_share(FunctionElement[Decimal]):  # noqa: N801
+    """floor(amount * numerator / denominator, 2): a share of an amount, rounded down to
+    the cent (a capacity of the credit limit model; NULL when any operand is NULL)."""
+
+    type = Numeric(18, 2)
+    name = "floor_share"
+    inherit_cache = True
+
+
+class floor_step(FunctionElement[Decimal]):  # noqa: N801
+    """floor(amount / step) * step: an amount in cents rounded down to a multiple of ``step``."""
+
+    type = Numeric(18, 2)
+    name = "floor_step"
+    inherit_cache = True
+
+
+class ratio(FunctionElement[Decimal]):  # noqa: N801
+    """round(numerator / denominator, places) half-up, NULL when the denominator is 0:
+    a ratio of two sums of cents, compared with bands at a fixed number of places."""
+
+    type = Numeric(20, 10)
+    name = "ratio"
+    inherit_cache = True
+
+
+class least_of(FunctionElement[Decimal]):  # noqa: N801
+    """The least of its arguments (none may be NULL: SQLite's min() would give NULL, while
+    PostgreSQL's least() skips it)."""
+
+    type = Numeric(18, 2)
+    name = "least_of"
+    inherit_cache = True
+
+
+@compiles(floor_share, "postgresql")
+def _floor_share_pg(element: floor_share, compiler: Any, **kw: Any) -> str:
+    amount, numerator, denominator = (compiler.process(c, **kw) for c in element.clauses)
+    # Multiply before dividing: the quotient is exact wherever it terminates.
+    return f"(floor(CAST(({amount}) AS numeric) * ({numerator}) * 100 / ({denominator})) / 100)"
+
+
+@compiles(floor_step, "postgresql")
+def _floor_step_pg(element: floor_step, compiler: Any, **kw: Any) -> str:
+    amount, step = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(floor(CAST(({amount}) AS numeric) / ({step})) * ({step}))"
+
+
+@compiles(ratio, "postgresql")
+def _ratio_pg(element: ratio, compiler: Any, **kw: Any) -> str:
+    numerator, denominator, places = element.clauses
+    digits = compiler.process(places, **{**kw, "literal_binds": True})
+    return (f"round(CAST(({compiler.process(numerator, **kw)}) AS numeric) / "
+            f"nullif(({compiler.process(denominator, **kw)}), 0), {digits})")
+
+
+@compiles(least_of, "postgresql")
+def _least_pg(element: least_of, compiler: Any, **kw: Any) -> str:
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(floor_share, "sqlite")
+def _floor_share_sqlite(element: floor_share, compiler: Any, **kw: Any) -> str:
+    return f"erp_floor_share({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(floor_step, "sqlite")
+def _floor_step_sqlite(element: floor_step, compiler: Any, **kw: Any) -> str:
+    return f"erp_floor_step({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(ratio, "sqlite")
+def _ratio_sqlite(element: ratio, compiler: Any, **kw: Any) -> str:
+    return f"erp_ratio({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(least_of, "sqlite")
+def _least_sqlite(element: least_of, compiler: Any, **kw: Any) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(round_product, "postgresql")
@@ -88,7 +169,34 @@ def _sqlite_round_share(amount: Any, numerator: Any, denominator: Any) -> float 
         return None
 
 
+def _sqlite_floor_share(amount: Any, numerator: Any, denominator: Any) -> float | None:
+    if amount is None or numerator is None or denominator is None:
+        return None
+    # The amount is a stored or summed amount in cents; the factors are short decimals.
+    exact = _exact(amount).quantize(CENT) * _exact(numerator) / _exact(denominator)
+    return float(exact.quantize(CENT, rounding=ROUND_FLOOR))
+
+
+def _sqlite_floor_step(amount: Any, step: Any) -> float | None:
+    if amount is None or step is None:
+        return None
+    return float((_exact(amount).quantize(CENT) / _exact(step)).to_integral_value(ROUND_FLOOR) * _exact(step))
+
+
+def _sqlite_ratio(numerator: Any, denominator: Any, places: Any) -> float | None:
+    if numerator is None or denominator is None:
+        return None
+    den = _exact(denominator).quantize(CENT)
+    if den == 0:
+        return None
+    quotient = _exact(numerator).quantize(CENT) / den
+    return float(quotient.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP))
+
+
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     """Install the Python implementations on a new SQLite connection."""
     dbapi_connection.create_function("erp_round_product", 2, _sqlite_round_product, deterministic=True)
     dbapi_connection.create_function("erp_round_share", 3, _sqlite_round_share, deterministic=True)
+    dbapi_connection.create_function("erp_floor_share", 3, _sqlite_floor_share, deterministic=True)
+    dbapi_connection.create_function("erp_floor_step", 2, _sqlite_floor_step, deterministic=True)
+    dbapi_connection.create_function("erp_ratio", 3, _sqlite_ratio, deterministic=True)

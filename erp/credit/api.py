@@ -8,14 +8,27 @@ retry with the same key returns the first result and posts nothing twice.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
-from erp.credit import limits, queries, receivables, services
+from erp.credit import limits, parameters, profiles, queries, receivables, services
 from erp.credit import schemas as s
-from erp.credit.exposure import CreditPolicy
+from erp.credit.exposure import CreditPolicy, read_exposure
+from erp.credit.models import CreditLimitSuggestion, CreditSuggestionRun
+from erp.credit.scorecard import (
+    Band,
+    CustomerType,
+    Explanation,
+    Factor,
+    LimitRule,
+    ModelParameters,
+    RiskClass,
+    ScoreFactor,
+)
+from erp.masterdata.models import Customer
 from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, erp_settings, idempotent, paged, request_session
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Sales, receivables and group credit control")
@@ -212,11 +225,10 @@ def get_limits(customer_id: int) -> list[Any]:
 @blp.arguments(s.SuggestIn)
 @blp.response(201, s.SuggestionRunOut)
 def post_suggestions(data: dict[str, Any]) -> Any:
-    """Recompute every customer's suggested limit from its group-wide history (the limit model)."""
+    """Recompute every customer's suggested limit (the limit model: credit data, history, scorecard, rules)."""
     session = request_session()
     with session.begin():
-        return limits.suggest_limits(session, current_actor(), as_of=data["as_of"] or dt.date.today(),
-                                     starting_limit=_policy().starting_limit)
+        return limits.suggest_limits(session, current_actor(), as_of=data["as_of"] or dt.date.today())
 
 
 @blp.route("/credit/limit-suggestions", methods=["GET"])
@@ -225,7 +237,187 @@ def post_suggestions(data: dict[str, Any]) -> Any:
 @blp.paginate()
 def get_suggestions(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """A run's suggestions (the latest by default) beside each customer's limit in force."""
-    return paged(pagination_parameters, limits.suggestions_of_run, run_id=query.get("run_id"))
+    return paged(pagination_parameters, limits.suggestions_of_run, **query)
+
+
+@dataclass
+class ExplainedSuggestion:
+    suggestion: dict[str, Any]
+    run: CreditSuggestionRun
+    explanation: Explanation
+
+
+def _explained(session: Any, found: tuple[CreditLimitSuggestion, CreditSuggestionRun, Explanation]
+               ) -> ExplainedSuggestion:
+    suggestion, run, explanation = found
+    customer = session.get(Customer, suggestion.customer_id)
+    return ExplainedSuggestion(
+        {"CreditLimitSuggestion": suggestion, "customer_code": customer.code, "customer_name_zh": customer.name_zh,
+         "current_limit": read_exposure(session, suggestion.customer_id).credit_limit}, run, explanation)
+
+
+@blp.route("/credit/limit-suggestions/<int:suggestion_id>", methods=["GET"])
+@blp.response(200, s.ExplainedSuggestionOut)
+def get_suggestion(suggestion_id: int) -> ExplainedSuggestion:
+    """A suggestion with its explanation: inputs, each score step, each capacity, the rule that bound it."""
+    session = request_session()
+    with session.begin():
+        return _explained(session, limits.explained_suggestion(session, current_actor(), suggestion_id=suggestion_id))
+
+
+@blp.route("/credit/customers/<int:customer_id>/limit-suggestion", methods=["GET"])
+@blp.response(200, s.ExplainedSuggestionOut)
+def get_customer_suggestion(customer_id: int) -> ExplainedSuggestion:
+    """The customer's latest suggestion with its explanation, to read before approving or overriding it."""
+    session = request_session()
+    with session.begin():
+        return _explained(session, limits.explained_suggestion(session, current_actor(), customer_id=customer_id))
+
+
+@blp.route("/credit/limit-suggestion-runs/<int:run_id>", methods=["GET"])
+@blp.response(200, s.SuggestionRunOut)
+def get_suggestion_run(run_id: int) -> Any:
+    """One run of the limit model: key date, parameters used, customers, holds, time taken."""
+    session = request_session()
+    with session.begin():
+        return limits.get_run(session, current_actor(), run_id)
+
+
+# --- credit data and disputes ------------------------------------------------------------------------
+
+def _credit_data(data: dict[str, Any]) -> profiles.CreditData:
+    return profiles.CreditData(**{k: v for k, v in data.items() if k not in ("reason", "valid_from")})
+
+
+@blp.route("/credit/customers/<int:customer_id>/credit-data", methods=["POST"])
+@blp.arguments(s.CreditDataIn)
+@blp.response(201, s.CreditDataOut)
+def post_credit_data(data: dict[str, Any], customer_id: int) -> Any:
+    """Record a new version of the customer's credit data (statements, rating, type, collateral), with a reason."""
+    session = request_session()
+    with session.begin():
+        return profiles.record_credit_data(session, current_actor(), customer_id, _credit_data(data),
+                                           reason=data["reason"], valid_from=data["valid_from"] or dt.date.today())
+
+
+@blp.route("/credit/customers/<int:customer_id>/credit-data", methods=["GET"])
+@blp.arguments(s.CreditDataQuery, location="query")
+@blp.response(200, s.CreditDataOut)
+def get_credit_data(query: dict[str, Any], customer_id: int) -> Any:
+    """The customer's credit data in force on a day (default today)."""
+    session = request_session()
+    with session.begin():
+        return profiles.credit_data_in_force(session, current_actor(), customer_id, query["on"] or dt.date.today())
+
+
+@blp.route("/credit/customers/<int:customer_id>/credit-data/versions", methods=["GET"])
+@blp.response(200, s.CreditDataOut(many=True))
+def get_credit_data_versions(customer_id: int) -> list[Any]:
+    """Every version of the customer's credit data, newest first (who, when, why)."""
+    session = request_session()
+    with session.begin():
+        return profiles.credit_data_history(session, current_actor(), customer_id)
+
+
+@blp.route("/credit/disputes", methods=["POST"])
+@blp.arguments(s.DisputeIn)
+@blp.response(201, s.DisputeOut)
+def post_dispute(data: dict[str, Any]) -> Any:
+    """Record that the customer disputes (part of) an invoice."""
+    session = request_session()
+    with session.begin():
+        return profiles.open_dispute(session, current_actor(), **data)
+
+
+@blp.route("/credit/disputes/<int:dispute_id>/resolution", methods=["POST"])
+@blp.arguments(s.DisputeResolutionIn)
+@blp.response(200, s.DisputeOut)
+def post_dispute_resolution(data: dict[str, Any], dispute_id: int) -> Any:
+    """Close a dispute with its outcome."""
+    session = request_session()
+    with session.begin():
+        return profiles.resolve_dispute(session, current_actor(), dispute_id, **data)
+
+
+@blp.route("/credit/disputes", methods=["GET"])
+@blp.arguments(s.DisputeQuery, location="query")
+@blp.response(200, s.DisputeOut(many=True))
+@blp.paginate()
+def get_disputes(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Invoice disputes of the caller's companies, newest first."""
+    return paged(pagination_parameters, profiles.list_disputes, customer_id=query.get("customer_id"),
+                 open_only=query["open"])
+
+
+# --- the model's parameters ------------------------------------------------------------------------
+
+@dataclass
+class ModelVersionView:
+    """A stored version with its parameters, or (record None) the defaults not yet stored."""
+
+    record: Any
+    parameters: ModelParameters
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("id", "version", "valid_from", "reason", "created_by", "created_at"):
+            return None if self.record is None else getattr(self.record, name)
+        raise AttributeError(name)
+
+
+def _parameters(data: dict[str, Any]) -> ModelParameters:
+    return ModelParameters(
+        factors=tuple(ScoreFactor(Factor(f["factor"]), f["weight"], f["no_data_points"],
+                                  tuple(Band(b["lower"], b["points"]) for b in f["bands"]), dict(f["categories"]))
+                      for f in data["factors"]),
+        risk_classes=tuple(RiskClass(c["code"], c["min_score"]) for c in data["risk_classes"]),
+        rules=tuple(LimitRule(r["risk_class"], r["customer_type"] and CustomerType(r["customer_type"]),
+                              r["net_worth_share"], r["turnover_share"], r["sales_months"], r["starting_limit"],
+                              r["max_limit"]) for r in data["rules"]),
+        **{name: data[name] for name in ("agency_grade_a_from", "agency_grade_b_from", "agency_grade_c_from",
+                                         "stale_after_months", "stale_statement_penalty", "stale_rating_penalty",
+                                         "hold_overdue_days", "limit_step")},
+    )
+
+
+@blp.route("/credit/model", methods=["GET"])
+@blp.arguments(s.ModelQuery, location="query")
+@blp.response(200, s.ModelVersionOut)
+def get_model(query: dict[str, Any]) -> ModelVersionView:
+    """The limit model's parameters in force on a day (default today): scorecard, risk classes, limit rules."""
+    session = request_session()
+    with session.begin():
+        return ModelVersionView(*parameters.get_version(session, current_actor(), None, query["on"] or dt.date.today()))
+
+
+@blp.route("/credit/model/versions", methods=["GET"])
+@blp.response(200, s.ModelVersionHeaderOut(many=True))
+def get_model_versions() -> list[Any]:
+    """Every version of the model's parameters, newest first (who, when, why, from when)."""
+    session = request_session()
+    with session.begin():
+        return parameters.list_versions(session, current_actor())
+
+
+@blp.route("/credit/model/versions/<int:version_id>", methods=["GET"])
+@blp.response(200, s.ModelVersionOut)
+def get_model_version(version_id: int) -> ModelVersionView:
+    """One version of the model's parameters."""
+    session = request_session()
+    with session.begin():
+        return ModelVersionView(*parameters.get_version(session, current_actor(), version_id, dt.date.today()))
+
+
+@blp.route("/credit/model/versions", methods=["POST"])
+@blp.arguments(s.ModelVersionIn)
+@blp.response(201, s.ModelVersionOut)
+def post_model_version(data: dict[str, Any]) -> ModelVersionView:
+    """Store a new version of the model's parameters (complete and consistent), with a reason."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        stored = parameters.store_parameters(session, actor, _parameters(data), reason=data["reason"],
+                                             valid_from=data["valid_from"] or dt.date.today())
+        return ModelVersionView(stored, parameters.load_parameters(session, stored))
 
 
 @blp.route("/credit/blocked-orders", methods=["GET"])

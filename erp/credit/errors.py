@@ -62,3 +62,25 @@ class MaterialNotSellable(DomainError):
     status = 422
     slug = "material-inactive"
     title = N_("The material is inactive")
+
+
+class SuggestionNotExplainable(Conflict):
+    slug = "suggestion-not-explainable"
+    title = N_("The suggestion comes from the earlier model, which kept no explanation")
+
+
+class ModelParametersInvalid(DomainError):
+    status = 422
+    slug = "credit-model-parameters-invalid"
+    title = N_("The credit model's parameters are not usable")
+
+
+class DisputeNotApplicable(DomainError):
+    status = 422
+    slug = "dispute-not-applicable"
+    title = N_("The invoice cannot be disputed this way")
+
+
+class DisputeResolved(Conflict):
+    slug = "dispute-resolved"
+    title = N_("The dispute is resolved already")

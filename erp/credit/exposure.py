@@ -53,8 +53,7 @@ class CreditPolicy:
 
     # From this share of the limit an action passes with a warning.
     warning_share: Decimal = Decimal("0.90")
-    # The limit of a customer no controller has approved a limit for yet; also what the
-    # limit model suggests for customers without history.
+    # The limit of a customer no controller has approved a limit for yet.
     starting_limit: Decimal = Decimal("100000")
 
     @classmethod

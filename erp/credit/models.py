@@ -18,10 +18,13 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.credit.errors import OrderStatusConflict
+from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
 from erp.db import BigId, Base, Money, Quantity, Rate, UnitPrice, utcnow
 from erp.masterdata.models import str_enum
 
 DAYS = Numeric(8, 2)
+SCORE = Numeric(5, 2)
+SHARE = Numeric(5, 4)
 
 
 class SalesOrderStatus(StrEnum):
@@ -295,21 +298,31 @@ class CreditLimit(Base):
 
 
 class CreditSuggestionRun(Base):
-    """One run of the limit model over every customer (see docs/credit.md)."""
+    """One run of the limit model over every active customer (see docs/credit.md): the
+    parameters it used, the key date of its data, and what it found."""
 
     __tablename__ = "credit_suggestion_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     as_of: Mapped[dt.date] = mapped_column(Date)
     window_start: Mapped[dt.date] = mapped_column(Date)
+    # NULL: a run of the earlier history-only model (before migration 0014), kept as it was.
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("credit_model_versions.id"))
     computed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     customers: Mapped[int] = mapped_column(default=0)
     with_history: Mapped[int] = mapped_column(default=0)
+    held: Mapped[int] = mapped_column(default=0)
+    seconds: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
 
 
 class CreditLimitSuggestion(Base):
-    """The limit model's suggestion for one customer in one run, with its inputs."""
+    """The limit model's suggestion for one customer in one run, with every figure it was
+    derived from: the inputs, the points per scorecard factor, the score and risk class,
+    each capacity, which one bound the result, and the hold rule if one struck
+    (``erp.credit.scorecard.Evaluation`` has the same fields; ``explain`` renders them).
+
+    Rows of runs before migration 0014 have only the history columns (the rest NULL)."""
 
     __tablename__ = "credit_limit_suggestions"
     __table_args__ = (
@@ -324,10 +337,54 @@ class CreditLimitSuggestion(Base):
     invoiced_12m: Mapped[Money]
     average_monthly_sales: Mapped[Money]
     payment_terms_days: Mapped[int]
-    average_days_late: Mapped[Decimal] = mapped_column(DAYS)
-    overdue_share: Mapped[Rate]
-    behaviour_factor: Mapped[Rate]
+    average_days_late: Mapped[Decimal | None] = mapped_column(DAYS)
+    overdue_share: Mapped[Rate | None]
     suggested_limit: Mapped[Money]
+    # the customer's credit data in force on the key date (profile NULL: none on file)
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("customer_credit_profiles.id"))
+    customer_type: Mapped[CustomerType | None] = mapped_column(str_enum(CustomerType, "customer_type"))
+    tangible_net_worth: Mapped[Money | None]
+    annual_turnover: Mapped[Money | None]
+    registered_capital: Mapped[Money | None]
+    statement_date: Mapped[dt.date | None] = mapped_column(Date)
+    statement_stale: Mapped[bool | None]
+    rating_grade: Mapped[RatingGrade | None] = mapped_column(str_enum(RatingGrade, "rating_grade"))
+    rating_score: Mapped[Decimal | None] = mapped_column(SCORE)
+    rating_date: Mapped[dt.date | None] = mapped_column(Date)
+    rating_stale: Mapped[bool | None]
+    founded_on: Mapped[dt.date | None] = mapped_column(Date)
+    collateral: Mapped[Money | None]
+    # the history with the group
+    months_traded: Mapped[int | None]
+    paid_12m: Mapped[Money | None]
+    open_amount: Mapped[Money | None]
+    overdue_amount: Mapped[Money | None]
+    over_90_amount: Mapped[Money | None]
+    disputed_12m: Mapped[Money | None]
+    disputed_share: Mapped[Rate | None]
+    # the score
+    net_worth_points: Mapped[int | None]
+    registered_capital_points: Mapped[int | None]
+    rating_points: Mapped[int | None]
+    years_trading_points: Mapped[int | None]
+    sales_volume_points: Mapped[int | None]
+    days_late_points: Mapped[int | None]
+    overdue_share_points: Mapped[int | None]
+    disputed_share_points: Mapped[int | None]
+    customer_type_points: Mapped[int | None]
+    penalty_points: Mapped[int | None]
+    score: Mapped[Decimal | None] = mapped_column(SCORE)
+    risk_class: Mapped[str | None] = mapped_column(String(16))
+    # the limit
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("credit_limit_rules.id"))
+    net_worth_capacity: Mapped[Money | None]
+    turnover_capacity: Mapped[Money | None]
+    sales_capacity: Mapped[Money | None]
+    max_limit: Mapped[Money | None]
+    unsecured_limit: Mapped[Money | None]
+    bound_by: Mapped[Capacity | None] = mapped_column(str_enum(Capacity, "credit_capacity"))
+    hold: Mapped[bool | None]
+    hold_rule: Mapped[HoldRule | None] = mapped_column(str_enum(HoldRule, "credit_hold_rule"))
 
 
 class CreditRelease(Base):
@@ -348,3 +405,162 @@ class CreditRelease(Base):
     reason: Mapped[str] = mapped_column(String(500))
     released_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     released_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- the customer's credit data and the model's parameters ------------------------------------
+
+class CustomerCreditProfile(Base):
+    """One version of a customer's credit data, as the credit controller recorded it.
+
+    Versions are never changed, only added (who, when, why): the previous version is the
+    "before" of each change. The model reads the version in force on its key date: the
+    latest whose ``valid_from`` is on or before it, so a backtest sees only what was known
+    then. Amounts are CNY from the latest financial statements (``statement_date``); the
+    external rating is a grade A-D or an agency's 0-100 score, never both.
+    """
+
+    __tablename__ = "customer_credit_profiles"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "version"),
+        Index("ix_customer_credit_profiles_in_force", "customer_id", "valid_from", "version"),
+        CheckConstraint("registered_capital IS NULL OR registered_capital >= 0", name="capital_not_negative"),
+        CheckConstraint("annual_turnover IS NULL OR annual_turnover >= 0", name="turnover_not_negative"),
+        CheckConstraint("collateral_amount >= 0", name="collateral_not_negative"),
+        CheckConstraint("rating_grade IS NULL OR rating_score IS NULL", name="grade_or_score"),
+        CheckConstraint("rating_score IS NULL OR (rating_score >= 0 AND rating_score <= 100)", name="score_range"),
+        CheckConstraint("(rating_grade IS NULL AND rating_score IS NULL) OR rating_date IS NOT NULL",
+                        name="rating_dated"),
+        CheckConstraint("(tangible_net_worth IS NULL AND annual_turnover IS NULL) OR statement_date IS NOT NULL",
+                        name="statement_dated"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    version: Mapped[int]
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    customer_type: Mapped[CustomerType] = mapped_column(str_enum(CustomerType, "customer_type"))
+    registered_capital: Mapped[Money | None]
+    tangible_net_worth: Mapped[Money | None]
+    annual_turnover: Mapped[Money | None]
+    statement_date: Mapped[dt.date | None] = mapped_column(Date)
+    rating_grade: Mapped[RatingGrade | None] = mapped_column(str_enum(RatingGrade, "rating_grade"))
+    rating_score: Mapped[Decimal | None] = mapped_column(SCORE)
+    rating_agency: Mapped[str | None] = mapped_column(String(100))
+    rating_date: Mapped[dt.date | None] = mapped_column(Date)
+    founded_on: Mapped[dt.date | None] = mapped_column(Date)
+    collateral_amount: Mapped[Money] = mapped_column(default=Decimal("0"))
+    collateral_note: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(String(500))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class InvoiceDispute(Base):
+    """A customer disputes (part of) an invoice: quantity, quality, price. Disputed amounts
+    opened in the last 12 months are one of the scorecard's history factors."""
+
+    __tablename__ = "invoice_disputes"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("resolved_on IS NULL OR resolved_on >= opened_on", name="resolved_after_opened"),
+        Index("ix_invoice_disputes_customer", "customer_id", "opened_on"),
+        Index("ix_invoice_disputes_invoice", "invoice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    amount: Mapped[Money]
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    opened_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+    resolution: Mapped[str | None] = mapped_column(String(500))
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class CreditModelVersion(Base):
+    """One version of the limit model's parameters: the scalar ones here, the scorecard
+    factors, bands, risk classes and limit rules in the tables below. Versions are never
+    changed: the group tunes the model by storing a new one (who, when, why, from when)."""
+
+    __tablename__ = "credit_model_versions"
+    __table_args__ = (UniqueConstraint("version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int]
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    agency_grade_a_from: Mapped[Decimal] = mapped_column(SCORE)
+    agency_grade_b_from: Mapped[Decimal] = mapped_column(SCORE)
+    agency_grade_c_from: Mapped[Decimal] = mapped_column(SCORE)
+    stale_after_months: Mapped[int]
+    stale_statement_penalty: Mapped[int]
+    stale_rating_penalty: Mapped[int]
+    hold_overdue_days: Mapped[int]
+    limit_step: Mapped[Money]
+
+
+class CreditScoreFactor(Base):
+    """A scorecard factor's weight (whole percent) and its points when there is nothing to judge."""
+
+    __tablename__ = "credit_score_factors"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("credit_model_versions.id"), primary_key=True)
+    factor: Mapped[Factor] = mapped_column(str_enum(Factor, "credit_factor"), primary_key=True)
+    weight: Mapped[int]
+    no_data_points: Mapped[int]
+
+
+class CreditScoreBand(Base):
+    """Points of a factor: for values from ``lower_bound`` up (NULL: the band open below),
+    or for a category (a rating grade, a customer type)."""
+
+    __tablename__ = "credit_score_bands"
+    __table_args__ = (
+        Index("ix_credit_score_bands_version", "version_id", "factor"),
+        CheckConstraint("points >= 0 AND points <= 100", name="points_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("credit_model_versions.id"))
+    factor: Mapped[Factor] = mapped_column(str_enum(Factor, "credit_factor"))
+    lower_bound: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    category: Mapped[str | None] = mapped_column(String(32))
+    points: Mapped[int]
+
+
+class CreditRiskClass(Base):
+    """A risk class: scores from ``min_score`` up to the next class's bound."""
+
+    __tablename__ = "credit_risk_classes"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("credit_model_versions.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    min_score: Mapped[Decimal] = mapped_column(SCORE)
+
+
+class CreditLimitRule(Base):
+    """How large a limit a risk class may carry, for one customer type or (NULL) any other."""
+
+    __tablename__ = "credit_limit_rules"
+    __table_args__ = (
+        UniqueConstraint("version_id", "risk_class", "customer_type"),
+        CheckConstraint("net_worth_share >= 0 AND net_worth_share <= 1", name="net_worth_share_range"),
+        CheckConstraint("turnover_share >= 0 AND turnover_share <= 1", name="turnover_share_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("credit_model_versions.id"))
+    risk_class: Mapped[str] = mapped_column(String(16))
+    customer_type: Mapped[CustomerType | None] = mapped_column(str_enum(CustomerType, "customer_type"))
+    net_worth_share: Mapped[Decimal] = mapped_column(SHARE)
+    turnover_share: Mapped[Decimal] = mapped_column(SHARE)
+    sales_months: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    starting_limit: Mapped[Money]
+    max_limit: Mapped[Money | None]

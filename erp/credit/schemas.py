@@ -3,12 +3,15 @@ the services."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import fields, validate
 
 from erp.credit.exposure import CreditOutcome, open_line_value
 from erp.credit.models import InvoiceStatus, SalesOrderStatus
+from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
 from erp.schemas import Day, DecimalString, Id, Money, Quantity, Query, QueryId, Schema, UnitPrice
 
 
@@ -91,7 +94,8 @@ class ReleaseIn(Schema):
 
 
 class SuggestIn(Schema):
-    as_of = Day(load_default=None, metadata={"description": "default: today"})
+    as_of = Day(load_default=None, metadata={"description": "key date of the data (default: today); the "
+                                                             "parameters are those in force today"})
 
 
 class OrderQuery(Query):
@@ -133,6 +137,181 @@ class DashboardQuery(AsOfQuery):
 
 class SuggestionQuery(Query):
     run_id = QueryId(metadata={"description": "default: the latest run"})
+    customer_id = QueryId()
+    risk_class = fields.String(validate=validate.Length(1, 16))
+    hold = fields.Boolean(metadata={"description": "only suggestions that hold (true) or do not (false)"})
+
+
+def Score(**kwargs: Any) -> DecimalString:  # noqa: N802
+    return DecimalString(places=2, min_value=0, max_value=100, **kwargs)
+
+
+def ShareOf(**kwargs: Any) -> DecimalString:  # noqa: N802
+    return DecimalString(places=4, min_value=0, max_value=1, **kwargs)
+
+
+def Amount(**kwargs: Any) -> DecimalString:  # noqa: N802
+    """An amount in CNY that may be negative (a tangible net worth)."""
+    return Money(**kwargs)
+
+
+def Points(**kwargs: Any) -> fields.Integer:  # noqa: N802
+    return fields.Integer(strict=True, validate=validate.Range(0, 100), **kwargs)
+
+
+class CreditDataIn(Schema):
+    customer_type = fields.Enum(CustomerType, by_value=True, required=True)
+    registered_capital = Money(min_value=0, load_default=None, allow_none=True)
+    tangible_net_worth = Amount(load_default=None, allow_none=True,
+                                metadata={"description": "equity less intangible assets; may be negative"})
+    annual_turnover = Money(min_value=0, load_default=None, allow_none=True)
+    statement_date = Day(load_default=None, allow_none=True,
+                         metadata={"description": "date of the financial statements the figures come from"})
+    rating_grade = fields.Enum(RatingGrade, by_value=True, load_default=None, allow_none=True)
+    rating_score = Score(load_default=None, allow_none=True,
+                         metadata={"description": "an agency's 0-100 score, instead of a grade"})
+    rating_agency = fields.String(validate=validate.Length(1, 100), load_default=None, allow_none=True)
+    rating_date = Day(load_default=None, allow_none=True)
+    founded_on = Day(load_default=None, allow_none=True, metadata={"description": "date founded (business licence)"})
+    collateral_amount = Money(min_value=0, load_default=Decimal("0"),
+                              metadata={"description": "collateral and guarantees the group may draw on"})
+    collateral_note = fields.String(validate=validate.Length(1, 500), load_default=None, allow_none=True)
+    reason = Reason(required=True)
+    valid_from = Day(load_default=None, metadata={"description": "in force from this day (default: today)"})
+
+
+class CreditDataQuery(Query):
+    on = Day(load_default=None, metadata={"description": "the version in force on this day (default: today)"})
+
+
+class CreditDataOut(Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    version = fields.Integer()
+    valid_from = Day()
+    customer_type = fields.Enum(CustomerType, by_value=True)
+    registered_capital = Money(allow_none=True)
+    tangible_net_worth = Money(allow_none=True)
+    annual_turnover = Money(allow_none=True)
+    statement_date = Day(allow_none=True)
+    rating_grade = fields.Enum(RatingGrade, by_value=True, allow_none=True)
+    rating_score = DecimalString(places=2, allow_none=True)
+    rating_agency = fields.String(allow_none=True)
+    rating_date = Day(allow_none=True)
+    founded_on = Day(allow_none=True)
+    collateral_amount = Money()
+    collateral_note = fields.String(allow_none=True)
+    reason = fields.String()
+    recorded_by = fields.Integer()
+    recorded_at = fields.DateTime()
+
+
+class DisputeIn(Schema):
+    invoice_id = Id(required=True)
+    amount = Money(required=True, min_value=0, min_inclusive=False)
+    opened_on = Day(required=True)
+    reason = Reason(required=True)
+
+
+class DisputeResolutionIn(Schema):
+    resolved_on = Day(required=True)
+    resolution = Reason(required=True)
+
+
+class DisputeQuery(Query):
+    customer_id = QueryId()
+    open = fields.Boolean(load_default=False, metadata={"description": "only disputes not yet resolved"})
+
+
+class DisputeOut(Schema):
+    id = fields.Integer()
+    invoice_id = fields.Integer()
+    company_id = fields.Integer()
+    customer_id = fields.Integer()
+    amount = Money()
+    opened_on = Day()
+    reason = fields.String()
+    opened_by = fields.Integer()
+    opened_at = fields.DateTime()
+    resolved_on = Day(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    resolved_by = fields.Integer(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class BandSchema(Schema):
+    lower = DecimalString(places=4, allow_none=True, required=True,
+                          metadata={"description": "from this value up (null: the band open below)"})
+    points = Points(required=True)
+
+
+class ScoreFactorSchema(Schema):
+    factor = fields.Enum(Factor, by_value=True, required=True)
+    weight = fields.Integer(strict=True, required=True, validate=validate.Range(0, 100),
+                            metadata={"description": "whole percent; the weights add up to 100"})
+    no_data_points = Points(required=True, metadata={"description": "points when there is nothing to judge"})
+    bands = fields.List(fields.Nested(BandSchema), load_default=list, validate=validate.Length(0, 20))
+    categories = fields.Dict(keys=fields.String(validate=validate.Length(1, 32)), values=Points(), load_default=dict,
+                             metadata={"description": "points per rating grade or customer type"})
+
+
+class RiskClassSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(1, 16))
+    min_score = Score(required=True)
+
+
+class LimitRuleSchema(Schema):
+    risk_class = fields.String(required=True, validate=validate.Length(1, 16))
+    customer_type = fields.Enum(CustomerType, by_value=True, required=True, allow_none=True,
+                                metadata={"description": "null: the class's rule for any other type"})
+    net_worth_share = ShareOf(required=True)
+    turnover_share = ShareOf(required=True)
+    sales_months = DecimalString(places=2, min_value=0, max_value=24, required=True)
+    starting_limit = Money(min_value=0, required=True)
+    max_limit = Money(min_value=0, required=True, allow_none=True)
+
+
+class ModelParametersSchema(Schema):
+    factors = fields.List(fields.Nested(ScoreFactorSchema), required=True, validate=validate.Length(1, 20))
+    risk_classes = fields.List(fields.Nested(RiskClassSchema), required=True, validate=validate.Length(1, 10))
+    rules = fields.List(fields.Nested(LimitRuleSchema), required=True, validate=validate.Length(1, 100))
+    agency_grade_a_from = Score(required=True)
+    agency_grade_b_from = Score(required=True)
+    agency_grade_c_from = Score(required=True)
+    stale_after_months = fields.Integer(strict=True, required=True, validate=validate.Range(1, 120))
+    stale_statement_penalty = Points(required=True)
+    stale_rating_penalty = Points(required=True)
+    hold_overdue_days = fields.Integer(strict=True, required=True, validate=validate.Range(1, 365))
+    limit_step = Money(min_value=0, min_inclusive=False, required=True)
+
+
+class ModelVersionIn(ModelParametersSchema):
+    reason = Reason(required=True)
+    valid_from = Day(load_default=None, metadata={"description": "in force from this day (default: today)"})
+
+
+class ModelQuery(Query):
+    on = Day(load_default=None, metadata={"description": "the version in force on this day (default: today)"})
+
+
+class ModelVersionOut(Schema):
+    id = fields.Integer(allow_none=True,
+                        metadata={"description": "null: nothing stored yet (these defaults are stored on the first run)"})
+    version = fields.Integer(allow_none=True)
+    valid_from = Day(allow_none=True)
+    reason = fields.String(allow_none=True)
+    created_by = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)
+    parameters = fields.Nested(ModelParametersSchema, allow_none=True)
+
+
+class ModelVersionHeaderOut(Schema):
+    id = fields.Integer()
+    version = fields.Integer()
+    valid_from = Day()
+    reason = fields.String()
+    created_by = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
 
 
 # --- outputs -------------------------------------------------------------------------------
@@ -278,10 +457,22 @@ class SuggestionRunOut(Schema):
     id = fields.Integer()
     as_of = Day()
     window_start = Day(metadata={"description": "the 12-month window is (window_start, as_of]"})
+    model_version_id = fields.Integer(allow_none=True, metadata={"description": "the parameters used"})
     computed_by = fields.Integer(allow_none=True)
     computed_at = fields.DateTime()
     customers = fields.Integer()
     with_history = fields.Integer()
+    held = fields.Integer(metadata={"description": "suggestions of 0 with a credit hold"})
+    seconds = DecimalString(places=3, allow_none=True)
+
+
+def _plain(value: Any) -> Any:
+    """A value of an explanation step as JSON: decimals as strings, dates as ISO dates."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 class SuggestionOut(Schema):
@@ -294,11 +485,80 @@ class SuggestionOut(Schema):
     invoiced_12m = Money(attribute="CreditLimitSuggestion.invoiced_12m")
     average_monthly_sales = Money(attribute="CreditLimitSuggestion.average_monthly_sales")
     payment_terms_days = fields.Integer(attribute="CreditLimitSuggestion.payment_terms_days")
-    average_days_late = DecimalString(places=2, attribute="CreditLimitSuggestion.average_days_late")
-    overdue_share = DecimalString(places=10, attribute="CreditLimitSuggestion.overdue_share")
-    behaviour_factor = DecimalString(places=10, attribute="CreditLimitSuggestion.behaviour_factor")
+    average_days_late = DecimalString(places=2, attribute="CreditLimitSuggestion.average_days_late", allow_none=True)
+    overdue_share = DecimalString(places=4, attribute="CreditLimitSuggestion.overdue_share", allow_none=True)
+    customer_type = fields.Enum(CustomerType, by_value=True, attribute="CreditLimitSuggestion.customer_type",
+                                allow_none=True)
+    score = DecimalString(places=2, attribute="CreditLimitSuggestion.score", allow_none=True)
+    risk_class = fields.String(attribute="CreditLimitSuggestion.risk_class", allow_none=True)
+    bound_by = fields.Enum(Capacity, by_value=True, attribute="CreditLimitSuggestion.bound_by", allow_none=True,
+                           metadata={"description": "the capacity that bound the suggestion"})
+    statement_stale = fields.Boolean(attribute="CreditLimitSuggestion.statement_stale", allow_none=True)
+    rating_stale = fields.Boolean(attribute="CreditLimitSuggestion.rating_stale", allow_none=True)
+    hold = fields.Boolean(attribute="CreditLimitSuggestion.hold", allow_none=True)
+    hold_rule = fields.Enum(HoldRule, by_value=True, attribute="CreditLimitSuggestion.hold_rule", allow_none=True)
     suggested_limit = Money(attribute="CreditLimitSuggestion.suggested_limit")
     current_limit = Money(allow_none=True)
+
+
+class ExplanationStepOut(Schema):
+    key = fields.String(metadata={"description": "translation key: credit.explain.<key>"})
+    values = fields.Method("_values", metadata={"type": "object", "description": "the figures the step speaks of"})
+    text = fields.String(metadata={"description": "the step in English"})
+    result = fields.Method("_result", metadata={"type": "string", "nullable": True})
+
+    def _values(self, step: Any) -> dict[str, Any]:
+        return {key: _plain(value) for key, value in step.values.items()}
+
+    def _result(self, step: Any) -> Any:
+        return _plain(step.result)
+
+
+class ScoreStepOut(Schema):
+    factor = fields.Enum(Factor, by_value=True)
+    value = fields.Method("_value", metadata={"type": "string", "nullable": True,
+                                              "description": "the input judged (null: no data)"})
+    band_from = DecimalString(places=4, allow_none=True)
+    points = fields.Integer()
+    weight = fields.Integer()
+    contribution = DecimalString(places=2)
+
+    def _value(self, step: Any) -> Any:
+        return None if step.value is None else str(_plain(step.value))
+
+
+class CapacityOut(Schema):
+    capacity = fields.Enum(Capacity, by_value=True)
+    base = Money(allow_none=True)
+    multiplier = DecimalString(places=4, allow_none=True)
+    divisor = fields.Integer(allow_none=True, metadata={"description": "months traded (the sales capacity)"})
+    amount = Money(allow_none=True, metadata={"description": "null: not available"})
+    binding = fields.Boolean()
+
+
+class ExplanationOut(Schema):
+    flags = fields.List(fields.String())
+    score_steps = fields.List(fields.Nested(ScoreStepOut))
+    subtotal = DecimalString(places=2)
+    penalties = fields.List(fields.Nested(ExplanationStepOut))
+    score = DecimalString(places=2)
+    risk_class = fields.String()
+    rule = fields.Nested(LimitRuleSchema)
+    capacities = fields.List(fields.Nested(CapacityOut))
+    unsecured_limit = Money()
+    bound_by = fields.Enum(Capacity, by_value=True)
+    collateral = Money()
+    limit_step = Money()
+    hold_rule = fields.Enum(HoldRule, by_value=True, allow_none=True)
+    suggested_limit = Money()
+    steps = fields.List(fields.Nested(ExplanationStepOut),
+                        metadata={"description": "every step from inputs to suggestion, in order"})
+
+
+class ExplainedSuggestionOut(Schema):
+    suggestion = fields.Nested(SuggestionOut)
+    run = fields.Nested(SuggestionRunOut)
+    explanation = fields.Nested(ExplanationOut)
 
 
 class ReleaseOut(Schema):

@@ -176,7 +176,7 @@ def add_sales_history(session: Session, report: Any, today: dt.date | None = Non
     first, _ = chosen[0]
     _sell(session, sales[first.id], first, customers["K0005"], materials, today, {"TRD-GLUCS": 1000},
           ship="none", ship_on=today)
-    limits.suggest_limits(session, credit, as_of=today, starting_limit=POLICY.starting_limit)
+    limits.suggest_limits(session, credit, as_of=today, today=today)
     report.users += [(name, Role.SALES.value, code) for name, code in added]
     report.counts["users"] += len(added)
     report.counts["sales orders"] = orders + 1

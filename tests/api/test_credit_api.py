@@ -225,7 +225,9 @@ def test_limit_suggestions_and_approval_through_the_api(api: ApiClient, world: W
     assert run.status_code == 201 and run.get_json()["customers"] == 2
     suggestions = credit.get("/api/v1/credit/limit-suggestions").get_json()
     mine = next(s for s in suggestions if s["customer_id"] == world.customers["cust1"])
-    assert (mine["has_history"], mine["suggested_limit"], mine["current_limit"]) == (False, "100000.00", None)
+    # nothing known and no history: score 30.00, very high, the class's starting limit
+    assert (mine["has_history"], mine["score"], mine["risk_class"], mine["suggested_limit"], mine["current_limit"]) == (
+        False, "30.00", "very_high", "20000.00", None)
 
     url = f"/api/v1/credit/customers/{world.customers['cust1']}/limits"
     refused = problem(credit.post(url, json={"credit_limit": "150000", "suggestion_id": mine["id"]}), 422,
@@ -234,7 +236,7 @@ def test_limit_suggestions_and_approval_through_the_api(api: ApiClient, world: W
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(CreditLimit)) == 0
     approved = credit.post(url, json={"suggestion_id": mine["id"]}).get_json()
-    assert (approved["version"], approved["credit_limit"], approved["suggestion_id"]) == (1, "100000.00", mine["id"])
+    assert (approved["version"], approved["credit_limit"], approved["suggestion_id"]) == (1, "20000.00", mine["id"])
     assert [v["version"] for v in credit.get(url).get_json()] == [1]
 
 
@@ -245,7 +247,7 @@ def test_commands_suggest_limits_and_check_exposure(app: Flask, world: World, se
         suggested = runner.invoke(args=["credit", "suggest-limits", "--as-of", "2026-11-20"])
         checked = runner.invoke(args=["credit", "check-exposure"])
     assert suggested.exit_code == 0, suggested.output
-    assert "2 customers, 0 with history" in suggested.output
+    assert "2 customers, 0 with history, 0 held" in suggested.output
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(CreditSuggestionRun)) == 1
     assert checked.exit_code == 0 and "no drift" in checked.output

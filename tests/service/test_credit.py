@@ -334,7 +334,7 @@ def test_ageing_buckets_at_the_boundary_days(session_factory: SF, world: World) 
 
 # --- the limit model -------------------------------------------------------------------------------
 
-def test_limit_model_worked_example_then_approval_and_override(session_factory: SF, world: World) -> None:
+def test_limit_model_on_history_alone_then_approval_and_override(session_factory: SF, world: World) -> None:
     # cust2 pays in 60 days. Inside the window (20 Nov 2025, 20 Nov 2026]:
     paid_early = history_invoice(session_factory, world, "cust2", dt.date(2026, 1, 10), "400000.00")  # due 11 Mar
     paid_15 = history_invoice(session_factory, world, "cust2", dt.date(2026, 3, 1), "400000.00")  # due 30 Apr
@@ -348,28 +348,28 @@ def test_limit_model_worked_example_then_approval_and_override(session_factory: 
     old = history_invoice(session_factory, world, "cust2", dt.date(2025, 6, 1), "300000.00")
     pay(session_factory, world, "300000.00", customer="cust2", day=dt.date(2025, 11, 1), invoice_ids=[old])
 
-    invoiced = D("400000") + D("400000") + D("200000") + D("50000") + D("150000")  # 1,200,000
-    days_late = (D("400000") * 0 + D("400000") * 15 + D("200000") * 45) / D("1000000")  # 15
-    overdue_share = D("50000") / (D("50000") + D("150000"))  # 0.25
-    factor = (1 - days_late / 120) * (1 - overdue_share / 2)  # 0.765625
-    suggested = invoiced / 12 * (D(60) / 30 + 1) * factor  # 229,687.50 -> 230,000
-
+    # cust2 has no credit data on file (type other). Points: net worth and capital none -> 0;
+    # no rating -> 40; founding unknown -> 10; invoiced 1,200,000 -> 60; days late
+    # (400,000 x 0 + 400,000 x 15 + 200,000 x 45) / 1,000,000 = 15.00 -> 60; overdue
+    # 50,000 / 200,000 = 0.25 -> 60; no dispute -> 100; other -> 40.
+    # 20 x 40 + 10 x 10 + 10 x 60 + 15 x 60 + 10 x 60 + 5 x 100 + 10 x 40 = 3,900: 39.00, very high.
+    # Capacities: no statement, so sales alone: 1,200,000 x 0.5 months / 12 = 50,000 (max 200,000).
     with session_factory() as session, session.begin():
-        run = limits.suggest_limits(session, world.actors["credit"], as_of=NOV, starting_limit=D("100000"))
-        assert (run.customers, run.with_history, run.window_start) == (2, 1, dt.date(2025, 11, 20))
+        run = limits.suggest_limits(session, world.actors["credit"], as_of=NOV, today=NOV)
+        assert (run.customers, run.with_history, run.held, run.window_start) == (2, 1, 0, dt.date(2025, 11, 20))
     with session_factory() as session:
         by_customer = {s.customer_id: s for s in session.scalars(select(CreditLimitSuggestion))}
     mine = by_customer[world.customers["cust2"]]
-    assert (mine.invoiced_12m, mine.average_days_late, mine.overdue_share, mine.behaviour_factor) == (
-        invoiced, days_late, overdue_share, factor)
-    assert suggested == D("229687.5") and mine.suggested_limit == D("230000.00")
-    newcomer = by_customer[world.customers["cust1"]]
-    assert (newcomer.has_history, newcomer.suggested_limit) == (False, D("100000.00"))
+    assert (mine.invoiced_12m, mine.average_days_late, mine.overdue_share) == (D("1200000"), D("15"), D("0.25"))
+    assert (mine.score, mine.risk_class, mine.sales_capacity, mine.suggested_limit) == (
+        D("39.00"), "very_high", D("50000.00"), D("50000.00"))
+    newcomer = by_customer[world.customers["cust1"]]  # no history: the starting limit of class very high
+    assert (newcomer.has_history, newcomer.suggested_limit) == (False, D("20000.00"))
 
     with session_factory() as session, session.begin():
         approved = limits.set_credit_limit(session, world.actors["credit"], world.customers["cust2"],
                                            suggestion_id=mine.id)
-        assert (approved.version, approved.credit_limit, approved.suggestion_id) == (1, D("230000.00"), mine.id)
+        assert (approved.version, approved.credit_limit, approved.suggestion_id) == (1, D("50000.00"), mine.id)
     with pytest.raises(ValidationFailed), session_factory() as session, session.begin():
         limits.set_credit_limit(session, world.actors["credit"], world.customers["cust2"],
                                 credit_limit=D("250000"), suggestion_id=mine.id)
@@ -379,7 +379,7 @@ def test_limit_model_worked_example_then_approval_and_override(session_factory: 
     with session_factory() as session:
         versions = session.scalars(select(CreditLimit).order_by(CreditLimit.version)).all()
         assert [(v.version, v.credit_limit, v.suggestion_id, v.set_by) for v in versions] == [
-            (1, D("230000.00"), mine.id, world.users["credit"]),
+            (1, D("50000.00"), mine.id, world.users["credit"]),
             (2, D("250000.00"), mine.id, world.users["credit"])]
         assert versions[1].reason == "new hospital contract"
     row = position(session_factory, world, "cust2")
@@ -397,7 +397,7 @@ def test_the_cio_changes_nothing_even_through_the_services(session_factory: SF, 
                                           customer_id=world.customers["cust1"], payment_date=NOV, amount=D("1")),
         lambda s: services.set_credit_hold(s, cio, world.customers["cust1"], on_hold=True, reason="x"),
         lambda s: limits.set_credit_limit(s, cio, world.customers["cust1"], credit_limit=D("1"), reason="x"),
-        lambda s: limits.suggest_limits(s, cio, as_of=NOV, starting_limit=D("1")),
+        lambda s: limits.suggest_limits(s, cio, as_of=NOV),
     ]
     before = row_counts(session_factory)
     for attempt in attempts:

@@ -1,4 +1,5 @@
-"""The credit rules without a database: the check, the limit model, the order life cycle."""
+"""The credit rules without a database: the check and the order life cycle (the limit
+model: tests/unit/test_credit_scorecard.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import pytest
 
 from erp.credit.errors import OrderStatusConflict
 from erp.credit.exposure import CreditOutcome, CreditPolicy, decide
-from erp.credit.limits import CustomerHistory, round_to_step, suggest_limit
 from erp.credit.models import CustomerExposure, SalesOrder, SalesOrderStatus
 
 POLICY = CreditPolicy(warning_share=D("0.90"), starting_limit=D("100000"))
@@ -49,41 +49,6 @@ def test_hold_blocks_even_a_released_order_and_an_empty_account() -> None:
 def test_a_release_lets_an_order_past_the_limit() -> None:
     decision = decide(position("9000.00"), D("2000.00"), POLICY, released=True)
     assert decision.outcome == CreditOutcome.WARNING and decision.released
-
-
-def test_limit_model_worked_example_of_the_docs() -> None:
-    # docs/credit.md: 1,200,000 invoiced in 12 months, 60 days' terms; paid 1,000,000 of
-    # which 400,000 early, 400,000 15 days late, 200,000 45 days late; 200,000 open of
-    # which 50,000 overdue.
-    history = CustomerHistory(customer_id=7, payment_terms_days=60, invoiced_12m=D("1200000"),
-                              paid_12m=D("1000000"), paid_days_late=D(400000 * 0 + 400000 * 15 + 200000 * 45),
-                              open_amount=D("200000"), overdue_amount=D("50000"))
-    monthly = D("1200000") / 12  # 100,000
-    days_late = D(400000 * 15 + 200000 * 45) / D("1000000")  # 15
-    factor = (1 - days_late / 120) * (1 - (D("50000") / D("200000")) / 2)  # 0.875 x 0.875 = 0.765625
-    assert factor == D("0.765625")
-    assert monthly * (D(60) / 30 + 1) * factor == D("229687.5")
-    suggestion = suggest_limit(history, D("100000"))
-    assert suggestion.average_monthly_sales == D("100000.00")
-    assert suggestion.average_days_late == D("15.00")
-    assert suggestion.overdue_share == D("0.25")
-    assert suggestion.behaviour_factor == D("0.765625")
-    assert suggestion.suggested_limit == D("230000")
-
-
-def test_no_history_gets_the_starting_limit_and_small_customers_keep_one_step() -> None:
-    assert suggest_limit(CustomerHistory(1, 30), D("100000")).suggested_limit == D("100000")
-    assert not suggest_limit(CustomerHistory(1, 30), D("100000")).has_history
-    assert round_to_step(D("14999.99")) == D("10000")
-    assert round_to_step(D("15000")) == D("20000")  # half-up
-    assert round_to_step(D("2000")) == D("10000")  # never below one step
-
-
-def test_lateness_beyond_sixty_days_and_all_overdue_halve_the_limit_each() -> None:
-    history = CustomerHistory(1, 30, invoiced_12m=D("1200000"), paid_12m=D("100"), paid_days_late=D(100 * 200),
-                              open_amount=D("5000"), overdue_amount=D("5000"))
-    # 100,000 x (30/30 + 1) x 0.5 x 0.5 = 50,000
-    assert suggest_limit(history, D("100000")).suggested_limit == D("50000")
 
 
 @pytest.mark.parametrize(("start", "target", "allowed"), [
