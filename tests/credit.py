@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -121,3 +122,16 @@ def history_invoice(
             session, lock_exposure(session, world.customers[customer]), company_id=world.companies[company],
             invoice_date=invoice_date, payment_terms_days=terms, items=[services.InvoiceItem(D(amount))],
             user_id=world.users[f"sales_{company.lower()}"]).id
+
+
+def recompute_through_api(api: Any, as_of: str) -> dict[str, Any]:
+    """POST the recompute as a credit controller, wait for its job, and return the finished
+    job (its ``result`` names the run)."""
+    queued = api.as_("credit").post("/api/v1/credit/limit-suggestions", json={"as_of": as_of})
+    assert queued.status_code == 202, queued.get_json()
+    job = queued.get_json()
+    assert queued.headers["Location"] == job["status_url"]
+    api.client.application.extensions["erp_jobs"].wait(job["id"], timeout=120)
+    done = api.as_("credit").get(job["status_url"]).get_json()
+    assert done["status"] == "succeeded", done
+    return done  # type: ignore[no-any-return]

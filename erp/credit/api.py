@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
-from erp.credit import limits, parameters, profiles, queries, receivables, services
+from erp.credit import jobs, limits, parameters, profiles, queries, receivables, services
 from erp.credit import schemas as s
 from erp.credit.exposure import CreditPolicy, read_exposure
 from erp.credit.models import CreditLimitSuggestion, CreditSuggestionRun
@@ -28,6 +28,8 @@ from erp.credit.scorecard import (
     RiskClass,
     ScoreFactor,
 )
+from erp.jobs.api import job_runner, job_view
+from erp.jobs.schemas import JobOut
 from erp.masterdata.models import Customer
 from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, erp_settings, idempotent, paged, request_session
 
@@ -223,12 +225,15 @@ def get_limits(customer_id: int) -> list[Any]:
 
 @blp.route("/credit/limit-suggestions", methods=["POST"])
 @blp.arguments(s.SuggestIn)
-@blp.response(201, s.SuggestionRunOut)
+@blp.response(202, JobOut)
 def post_suggestions(data: dict[str, Any]) -> Any:
-    """Recompute every customer's suggested limit (the limit model: credit data, history, scorecard, rules)."""
+    """Queue the recompute of every customer's suggested limit (a job: poll its status_url; its result names the run)."""
     session = request_session()
     with session.begin():
-        return limits.suggest_limits(session, current_actor(), as_of=data["as_of"] or dt.date.today())
+        job = jobs.queue_recompute(session, current_actor(), as_of=data["as_of"] or dt.date.today())
+    job_runner().submit(job.id)
+    view = job_view(job)
+    return view, 202, {"Location": view["status_url"]}
 
 
 @blp.route("/credit/limit-suggestions", methods=["GET"])

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit.models import CreditLimit, CreditRelease, CreditSuggestionRun, Invoice
-from tests.credit import NOV, history_invoice, new_order, put_stock, row_counts, set_limit
+from tests.credit import NOV, history_invoice, new_order, put_stock, recompute_through_api, row_counts, set_limit
 from tests.world import ApiClient, World, problem
 
 SF = sessionmaker[Session]
@@ -221,8 +221,8 @@ def test_dashboard_by_segment_company_top_customers_and_alerts(api: ApiClient, w
 
 def test_limit_suggestions_and_approval_through_the_api(api: ApiClient, world: World, session_factory: SF) -> None:
     credit = api.as_("credit")
-    run = credit.post("/api/v1/credit/limit-suggestions", json={"as_of": "2026-11-20"})
-    assert run.status_code == 201 and run.get_json()["customers"] == 2
+    job = recompute_through_api(api, "2026-11-20")
+    assert (job["rows_done"], job["rows_total"], job["result"]["customers"]) == (2, 2, 2)
     suggestions = credit.get("/api/v1/credit/limit-suggestions").get_json()
     mine = next(s for s in suggestions if s["customer_id"] == world.customers["cust1"])
     # nothing known and no history: score 30.00, very high, the class's starting limit

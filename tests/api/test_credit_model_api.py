@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit.models import CreditModelVersion, CustomerCreditProfile, InvoiceDispute
-from tests.credit import history_invoice, pay
+from tests.credit import history_invoice, pay, recompute_through_api
 from tests.world import ApiClient, World, problem
 
 SF = sessionmaker[Session]
@@ -49,9 +49,10 @@ def test_credit_data_recompute_and_the_explanation_step_by_step(
     assert credit.get(f"/api/v1/credit/customers/{cust2}/credit-data",
                       query_string={"on": "2026-05-31"}).status_code == 404  # not in force yet
 
-    run = credit.post("/api/v1/credit/limit-suggestions", json={"as_of": "2026-11-20"})
-    assert run.status_code == 201, run.get_json()
-    assert (run.get_json()["customers"], run.get_json()["held"], run.get_json()["model_version_id"]) == (2, 0, 1)
+    result = recompute_through_api(api, "2026-11-20")["result"]
+    assert (result["customers"], result["held"], result["model_version_id"]) == (2, 0, 1)
+    run = credit.get(f"/api/v1/credit/limit-suggestion-runs/{result['run_id']}").get_json()
+    assert (run["as_of"], run["customers"], run["with_history"]) == ("2026-11-20", 2, 1)
 
     explained = credit.get(f"/api/v1/credit/customers/{cust2}/limit-suggestion")
     assert explained.status_code == 200, explained.get_json()

@@ -13,14 +13,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal as D
+from typing import Any
+from unittest.mock import patch
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from stdnum.cn import uscc
 
-from erp.credit import limits, parameters, profiles
-from erp.credit.models import CreditLimitSuggestion, CreditModelVersion
+from erp.config import Settings
+from erp.credit import jobs, limits, parameters, profiles
+from erp.credit.models import CreditLimitSuggestion, CreditModelVersion, CreditSuggestionRun
+from erp.jobs.models import Job, JobStatus
+from erp.jobs.runner import JobContext, JobEnvironment, run_job
 from erp.credit.profiles import CreditData
 from erp.credit.scorecard import (
     DEFAULT_PARAMETERS,
@@ -297,3 +302,44 @@ def test_only_credit_controllers_change_credit_data_and_the_model(session_factor
                                         valid_from=AS_OF)
         with pytest.raises(Forbidden), session_factory() as session, session.begin():
             limits.suggest_limits(session, world.actors[who], as_of=AS_OF)
+
+
+@pytest.mark.postgres
+def test_the_recompute_job_reports_progress_while_its_transaction_is_open(
+    settings: Settings, engine: Engine, session_factory: SF, scenarios: World
+) -> None:
+    """Run as a background job, in ranges of 3 customers: the job's progress is visible to
+    other sessions before its run commits, and its result names the run."""
+    env = JobEnvironment(settings, engine, session_factory)
+    with session_factory() as session, session.begin():
+        job_id = jobs.queue_recompute(session, scenarios.actors["credit"], as_of=AS_OF).id
+    seen: list[tuple[int, int | None, int]] = []
+    original = limits.suggest_limits
+
+    def observed(*args: Any, **kwargs: Any) -> Any:
+        report = kwargs["progress"]
+
+        def progress(done: int, everyone: int) -> None:
+            report(done, everyone)
+            with session_factory() as other:  # another session: what a poller sees
+                job = other.get(Job, job_id)
+                runs = other.scalar(select(func.count()).select_from(CreditSuggestionRun))
+                assert job is not None
+                seen.append((job.rows_done, job.rows_total, runs or 0))
+
+        return original(*args, **{**kwargs, "progress": progress, "chunk": 3})
+
+    JobContext.WRITE_INTERVAL = 0.0  # write every report (normally at most twice a second)
+    try:
+        with patch("erp.credit.jobs.suggest_limits", observed):
+            assert run_job(env, job_id) == JobStatus.SUCCEEDED
+    finally:
+        JobContext.WRITE_INTERVAL = 0.5
+    customers = len(scenarios.customers)  # 11: in ranges of 3, 3 + 3 + 3 + 2
+    assert customers == 11
+    assert seen == [(3, 11, 0), (6, 11, 0), (9, 11, 0), (11, 11, 0)]
+    with session_factory() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.result is not None
+        run = session.get(CreditSuggestionRun, job.result["run_id"])
+        assert run is not None and (run.customers, job.result["held"]) == (customers, 3)
