@@ -9,7 +9,9 @@ admins (``AUDIT_READERS``).
 Entities recorded so far (the ``entity`` slug, keyed by ``entity_id``):
 segment, company, warehouse, unit, material, supplier, customer (their ids); contract,
 purchasing_exception (their ids); standard_price (the material's id, with company_id);
-customer_credit (the customer's id: limits and holds); user (the user's id: changes,
+customer_credit (the customer's id: limits and holds); customer_credit_data (the customer's
+id: versions of its credit data); credit_model (the version number: the limit model's
+parameters, each version against the one before); user (the user's id: changes,
 sign-ins, failed sign-ins, token revocations).
 """
 

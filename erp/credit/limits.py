@@ -331,7 +331,7 @@ def suggest_limits(
         actor.require_role(Role.CREDIT_CONTROLLER, action="recomputing credit limit suggestions")
     started = time.perf_counter()
     today = today or dt.date.today()
-    ensure_model(session, actor.user_id if actor else None, today)
+    ensure_model(session, actor, today)
     version = model_in_force(session, today)
     params = load_parameters(session, version)
     run = CreditSuggestionRun(as_of=as_of, window_start=window_start(as_of), model_version_id=version.id,
@@ -408,6 +408,7 @@ def set_credit_limit(
     session.add(version)
     position.credit_limit = credit_limit
     position.limit_version = version.version
+    held_before = {"on_hold": position.on_hold, "hold_reason": position.hold_reason}
     if approving and suggestion is not None and suggestion.hold:
         position.on_hold = True
         position.hold_reason = f"limit model, run {suggestion.run_id}: {suggestion.hold_rule}"
@@ -418,6 +419,10 @@ def set_credit_limit(
                         before=before, after={"credit_limit": audit.at_scale(credit_limit, 2),
                                               "limit_version": version.version},
                         reason=reason)
+    if position.on_hold and not held_before["on_hold"]:
+        audit.record_change(session, actor, entity="customer_credit", entity_id=customer_id, action="hold",
+                            before=held_before, after={"on_hold": True, "hold_reason": position.hold_reason},
+                            reason=position.hold_reason)
     return version
 
 

@@ -306,7 +306,7 @@ class CreditSuggestionRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     as_of: Mapped[dt.date] = mapped_column(Date)
     window_start: Mapped[dt.date] = mapped_column(Date)
-    # NULL: a run of the earlier history-only model (before migration 0014), kept as it was.
+    # NULL: a run of the earlier history-only model (before migration 0015), kept as it was.
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("credit_model_versions.id"))
     computed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -322,7 +322,7 @@ class CreditLimitSuggestion(Base):
     each capacity, which one bound the result, and the hold rule if one struck
     (``erp.credit.scorecard.Evaluation`` has the same fields; ``explain`` renders them).
 
-    Rows of runs before migration 0014 have only the history columns (the rest NULL)."""
+    Rows of runs before migration 0015 have only the history columns (the rest NULL)."""
 
     __tablename__ = "credit_limit_suggestions"
     __table_args__ = (

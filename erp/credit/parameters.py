@@ -11,11 +11,13 @@ model runs, by whoever runs it.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.credit.errors import ModelParametersInvalid
 from erp.credit.models import (
@@ -79,11 +81,46 @@ def _write_version(
     return session.get(CreditModelVersion, header)
 
 
-def ensure_model(session: Session, user_id: int | None, today: dt.date) -> None:
+def _number(value: Any) -> Any:
+    """Decimals without trailing zeros: 1000.00 as stored and 1000 as entered are one value."""
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else value
+
+
+def flattened(params: ModelParameters) -> dict[str, Any]:
+    """The parameters as one flat record, for the audit trail to show what a version changed."""
+    values: dict[str, Any] = {name: getattr(params, name) for name in (
+        "agency_grade_a_from", "agency_grade_b_from", "agency_grade_c_from", "stale_after_months",
+        "stale_statement_penalty", "stale_rating_penalty", "hold_overdue_days", "limit_step")}
+    for f in params.factors:
+        values[f"factor.{f.factor.value}.weight"] = f.weight
+        values[f"factor.{f.factor.value}.no_data_points"] = f.no_data_points
+        values[f"factor.{f.factor.value}.points"] = (
+            ", ".join(f"{'below' if b.lower is None else _number(b.lower)}: {b.points}" for b in f.bands)
+            or ", ".join(f"{category}: {points}" for category, points in sorted(f.categories.items())))
+    for c in params.risk_classes:
+        values[f"class.{c.code}.min_score"] = c.min_score
+    for r in params.rules:
+        key = f"rule.{r.risk_class}.{r.customer_type.value if r.customer_type else 'any'}"
+        values[key] = (f"net worth {_number(r.net_worth_share)}, turnover {_number(r.turnover_share)}, "
+                       f"{_number(r.sales_months)} months, starting {_number(r.starting_limit)}, "
+                       f"maximum {_number(r.max_limit) if r.max_limit is not None else 'none'}")
+    return {key: audit.plain(_number(value)) for key, value in values.items()}
+
+
+def _audit_version(session: Session, actor: Actor | None, stored: CreditModelVersion,
+                   before: ModelParameters | None, after: ModelParameters) -> None:
+    audit.record_change(session, actor, entity="credit_model", entity_id=stored.version, action=audit.CREATE,
+                        before=None if before is None else flattened(before), after=flattened(after),
+                        reason=f"{stored.reason} (in force from {stored.valid_from})")
+
+
+def ensure_model(session: Session, actor: Actor | None, today: dt.date) -> None:
     """Store the documented defaults as version 1 when no version exists yet."""
     if session.scalar(select(CreditModelVersion.id).limit(1)) is None:
-        _write_version(session, DEFAULT_PARAMETERS, version=1, valid_from=today, reason=DEFAULTS_REASON,
-                       user_id=user_id)
+        stored = _write_version(session, DEFAULT_PARAMETERS, version=1, valid_from=today, reason=DEFAULTS_REASON,
+                                user_id=actor.user_id if actor else None)
+        if stored is not None:
+            _audit_version(session, actor, stored, None, DEFAULT_PARAMETERS)
 
 
 def model_in_force(session: Session, on: dt.date) -> CreditModelVersion:
@@ -115,13 +152,14 @@ def store_parameters(
     if problems:
         raise ModelParametersInvalid("the parameters are not usable: " + "; ".join(m for _, m in problems),
                                      errors=[{"pointer": p, "detail": m} for p, m in problems])
-    ensure_model(session, actor.user_id, valid_from)
-    latest = session.scalar(select(func.max(CreditModelVersion.version))) or 0
-    stored = _write_version(session, params, version=latest + 1, valid_from=valid_from, reason=reason,
+    ensure_model(session, actor, valid_from)
+    latest = session.scalars(select(CreditModelVersion).order_by(CreditModelVersion.version.desc()).limit(1)).one()
+    stored = _write_version(session, params, version=latest.version + 1, valid_from=valid_from, reason=reason,
                             user_id=actor.user_id)
     if stored is None:
         raise ValidationFailed.for_field("reason", "another change to the model was stored at the same moment; "
                                                    "look at it and try again")
+    _audit_version(session, actor, stored, load_parameters(session, latest), params)
     return stored
 
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.credit.errors import DisputeNotApplicable, DisputeResolved
 from erp.credit.models import CustomerCreditProfile, Invoice, InvoiceDispute
@@ -88,13 +89,23 @@ def record_credit_data(
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
     _check(data, valid_from)
-    latest = session.scalar(select(func.max(CustomerCreditProfile.version))
-                            .where(CustomerCreditProfile.customer_id == customer_id)) or 0
-    profile = CustomerCreditProfile(customer_id=customer_id, version=latest + 1, valid_from=valid_from,
-                                    reason=reason, recorded_by=actor.user_id, **data.__dict__)
+    previous = session.scalars(select(CustomerCreditProfile).where(CustomerCreditProfile.customer_id == customer_id)
+                               .order_by(CustomerCreditProfile.version.desc()).limit(1)).first()
+    profile = CustomerCreditProfile(customer_id=customer_id, version=(previous.version if previous else 0) + 1,
+                                    valid_from=valid_from, reason=reason, recorded_by=actor.user_id,
+                                    **data.__dict__)
     session.add(profile)
     session.flush()
+    # The audit trail shows what changed against the version before (its own row stays).
+    audit.record_change(session, actor, entity="customer_credit_data", entity_id=customer_id,
+                        action=audit.CREATE if previous is None else audit.CHANGE,
+                        before=None if previous is None else _audited(previous), after=_audited(profile),
+                        reason=reason)
     return profile
+
+
+def _audited(profile: CustomerCreditProfile) -> dict[str, Any]:
+    return audit.snapshot(profile, exclude=("id", "customer_id", "reason", "recorded_by", "recorded_at"))
 
 
 def credit_data_history(session: Session, actor: Actor, customer_id: int) -> list[CustomerCreditProfile]:

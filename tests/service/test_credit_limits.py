@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from stdnum.cn import uscc
 
+from erp.audit import services as audit
 from erp.config import Settings
 from erp.credit import jobs, limits, parameters, profiles
 from erp.credit.models import CreditLimitSuggestion, CreditModelVersion, CreditSuggestionRun
@@ -234,8 +235,17 @@ def test_the_model_reads_the_credit_data_in_force_on_its_key_date(session_factor
     assert found.tangible_net_worth == D("1000000.00")
     with session_factory() as session:
         versions = profiles.credit_data_history(session, world.actors["cio"], world.customers["reviewed"])
+        trail, _ = audit.record_history(session, world.actors["cio"], entity="customer_credit_data",
+                                        entity_id=world.customers["reviewed"])
     assert [(v.version, v.tangible_net_worth, v.recorded_by) for v in versions] == [
         (2, D("3000000.00"), world.users["credit"]), (1, D("1000000.00"), world.users["credit"])]
+    # the audit trail: the first version in full, the second as what it changed
+    assert [(e.action, e.actor_id, e.reason) for e in trail] == [
+        ("change", world.users["credit"], "annual review"), ("create", world.users["credit"], "annual review")]
+    assert trail[0].changes == {"tangible_net_worth": {"before": "1000000.00", "after": "3000000.00"},
+                                "valid_from": {"before": "2026-05-01", "after": "2026-12-01"},
+                                "version": {"before": 1, "after": 2}}
+    assert trail[1].changes["customer_type"] == {"before": None, "after": "distributor"}
 
 
 def test_approving_a_hold_suggestion_sets_zero_and_puts_the_customer_on_hold(
@@ -250,6 +260,11 @@ def test_approving_a_hold_suggestion_sets_zero_and_puts_the_customer_on_hold(
     row = position(session_factory, scenarios, "overdue_91")
     assert (row.credit_limit, row.on_hold) == (D("0.00"), True)
     assert row.hold_reason is not None and "overdue-over-90-days" in row.hold_reason
+    with session_factory() as session:
+        trail, _ = audit.record_history(session, scenarios.actors["cio"], entity="customer_credit",
+                                        entity_id=scenarios.customers["overdue_91"])
+    assert [(e.action, e.changes.get("on_hold")) for e in trail] == [
+        ("hold", {"before": False, "after": True}), ("limit-set", None)]
 
 
 def test_a_new_parameter_version_changes_the_next_run_and_keeps_the_old_one(
@@ -273,6 +288,13 @@ def test_a_new_parameter_version_changes_the_next_run_and_keeps_the_old_one(
                                                                 (1, scenarios.users["credit"])]
         old = parameters.load_parameters(session, versions[1])
         assert old.rule_for("medium", CustomerType.OTHER).net_worth_share == D("0.3500")
+        trail, _ = audit.record_history(session, scenarios.actors["cio"], entity="credit_model", entity_id=2)
+    # version 2 in the audit trail: the one rule it changed, against version 1, and why
+    assert [(e.action, e.reason, e.changes) for e in trail] == [(
+        "create", "pharmacy chains pay reliably (in force from 2026-11-20)",
+        {"rule.medium.any": {
+            "before": "net worth 0.35, turnover 0.05, 2 months, starting 100000, maximum 5000000",
+            "after": "net worth 0.5, turnover 0.05, 2 months, starting 100000, maximum 5000000"}})]
 
 
 def test_unusable_parameters_and_credit_data_are_refused(session_factory: SF, world: World) -> None:

@@ -7,8 +7,8 @@ tables are written in batch mode so that SQLite can take them. Suggestions of ea
 (the history-only model) keep their rows: their new columns stay NULL and their run has
 no model version. Their ``behaviour_factor`` is dropped: no part of the new model.
 
-Revision ID: 0014_credit_model
-Revises: 0013_stock_document_numbers
+Revision ID: 0015_credit_model
+Revises: 0014_audit_trail
 Create Date: 2026-11-29 15:18:53.734492
 """
 
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0014_credit_model'
-down_revision: str | Sequence[str] | None = '0013_stock_document_numbers'
+revision: str = '0015_credit_model'
+down_revision: str | Sequence[str] | None = '0014_audit_trail'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
