@@ -45,7 +45,7 @@ from bench.common import ADMIN_URL, fresh_database, git_revision, machine, timed
 from erp.auth.roles import Actor, Role
 from erp.costing.close import close_periods
 from erp.costing.models import JournalLine
-from erp.costing.standards import next_period
+from erp.posting.periods import next_period
 from erp.db import make_engine, make_session_factory
 
 FIRST_PERIOD = "2025-12"

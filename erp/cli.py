@@ -56,7 +56,8 @@ def stock_group() -> None:
 @click.option("--repair", is_flag=True, help="rebuild every balance from the ledger when drift is found")
 def stock_check(repair: bool) -> None:
     """Recompute balances and period totals from the ledger and report any drift (expected: none)."""
-    from erp.inventory.queries import balance_drift, period_totals_drift, rebuild_balances
+    from erp.inventory.queries import balance_drift, period_totals_drift
+    from erp.posting.stock import rebuild_balances
 
     ext = _extension()
     with ext.session_factory() as session, session.begin():

@@ -23,7 +23,7 @@ like the stock balances), and the close builds every material's figures and the
 allocation lines from those totals and the previous close, then inserts the journal lines
 from them with INSERT ... SELECT. It runs in the caller's single
 transaction (atomic) and holds the period row FOR UPDATE, which postings into the period
-wait on (see erp.costing.periods). Closing a closed period changes nothing and returns the
+wait on (see erp.posting.periods). Closing a closed period changes nothing and returns the
 stored result.
 """
 
@@ -50,36 +50,30 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.costing.errors import UnbalancedEntry
-from erp.costing.journal import reverse_entry
-from erp.costing.models import (
-    AccountingPeriod,
-    JournalEntry,
-    JournalLine,
-    MaterialPeriodBalance,
-    PeriodEvent,
-    PeriodMovementTotal,
-    PeriodStatus,
-    VarianceAllocation,
-)
-from erp.costing.periods import (
-    ensure_periods,
-    lock_company_calendar,
-    lock_company_calendars,
-    lock_periods_from_for,
-)
+from erp.costing.models import MaterialPeriodBalance, PeriodEvent, VarianceAllocation
 from erp.costing.revaluation import (
     companies_to_restate,
     restatements_of,
     reverse_restatement,
     revalue_to_standard,
 )
-from erp.costing.standards import next_period, previous_period
-from erp.db import UTCDateTime, is_postgres, utcnow
+from erp.db import is_postgres, utcnow
 from erp.messages import N_
 from erp.errors import Conflict, Forbidden, NotFound
-from erp.inventory.models import CloseClass
 from erp.masterdata.models import Company
+from erp.posting import CloseEntries, Posting, negated_lines, post, post_close_entries
+from erp.posting.journal import entry_header
+from erp.posting.models import AccountingPeriod, CloseClass, PeriodMovementTotal, PeriodStatus
+from erp.posting.periods import (
+    ensure_periods,
+    last_day,
+    lock_company_calendar,
+    lock_company_calendars,
+    lock_periods_for_close,
+    lock_periods_from_for,
+    next_period,
+    previous_period,
+)
 from erp.sqlmath import round_share
 
 ZERO = Decimal("0")
@@ -115,11 +109,6 @@ class CloseResult:
     materials: int
     variance_allocated: Decimal
     variance_remaining: Decimal
-
-
-def last_day(period: str) -> dt.date:
-    following = next_period(period)
-    return dt.date(int(following[:4]), int(following[5:7]), 1) - dt.timedelta(days=1)
 
 
 def _require_cost_accountant(actor: Actor, company_id: int, action: str) -> None:
@@ -245,12 +234,8 @@ def _calendar_states(session: Session, company_ids: Sequence[int], period: str) 
 
 def _close(session: Session, company_ids: list[int], first_closes: list[int], period: str, user_id: int) -> None:
     ap = AccountingPeriod
-    ensure_periods(session, company_ids, period)
     # Postings into these periods wait from here until commit (they hold the row for key share).
-    session.execute(
-        select(ap.company_id).where(ap.company_id.in_(company_ids), ap.period == period)
-        .order_by(ap.company_id).with_for_update()
-    )
+    lock_periods_for_close(session, company_ids, period)
     _allocate_variance(session, company_ids, first_closes, period)
     entries = _post_allocation(session, company_ids, period, user_id)
     following = next_period(period)
@@ -462,52 +447,25 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
         .where(va.company_id.in_(company_ids), va.period == period, va.allocated_variance != 0)
         .subquery()
     )
-    entry_date = last_day(period)
-    created = session.execute(
-        insert(JournalEntry)
-        .from_select(
-            ["company_id", "entry_date", "period", "source_type", "memo", "created_by", "created_at"],
-            select(allocations.c.company_id, literal(entry_date), literal(period), literal(CLOSE_SOURCE),
-                   literal(f"material cost variance allocation {period}"), literal(user_id, Integer),
-                   literal(utcnow(), UTCDateTime()))
-            .group_by(allocations.c.company_id),
-        )
-        .returning(JournalEntry.id, JournalEntry.company_id)
-    ).all()
-    entries = {company_id: entry_id for entry_id, company_id in created}
-    if not entries:
-        return entries
-    # The company's entry by a CASE over the (at most a few dozen) new entries, not a join:
-    # the allocation lines were written a moment ago and the planner has no statistics yet.
-    entry_id = case(entries, value=allocations.c.company_id)
     # Each consumption account takes its total; the variance account gives up one amount per
     # material, so its subledger stays per material. variance_allocations keeps the detail
     # of which material's variance each consumption account bore.
     debit = (
-        select(entry_id, allocations.c.company_id, literal(period), allocations.c.account_code,
-               func.sum(allocations.c.allocated_variance), literal(None, Integer))
+        select(allocations.c.company_id, allocations.c.account_code.label("account_code"),
+               func.sum(allocations.c.allocated_variance).label("amount"), literal(None, Integer).label("material_id"))
         .group_by(allocations.c.company_id, allocations.c.account_code)
         .having(func.sum(allocations.c.allocated_variance) != 0)
     )
     credit = (
-        select(entry_id, allocations.c.company_id, literal(period), literal(accounts.MATERIAL_COST_VARIANCE),
+        select(allocations.c.company_id, literal(accounts.MATERIAL_COST_VARIANCE),
                -func.sum(allocations.c.allocated_variance), allocations.c.material_id)
         .group_by(allocations.c.company_id, allocations.c.material_id)
     )
-    session.execute(
-        insert(JournalLine).from_select(
-            ["entry_id", "company_id", "period", "account_code", "amount", "material_id"], union_all(debit, credit)
-        )
-    )
-    unbalanced = session.execute(
-        select(JournalLine.entry_id, func.sum(JournalLine.amount))
-        .where(JournalLine.entry_id.in_(list(entries.values())))
-        .group_by(JournalLine.entry_id)
-        .having(func.abs(func.sum(JournalLine.amount)) >= Decimal("0.005"))
-    ).first()
-    if unbalanced is not None:
-        raise UnbalancedEntry(f"close entry {unbalanced[0]} is off by {unbalanced[1]}")
-    return entries
+    return post_close_entries(session, CloseEntries(
+        entry_date=last_day(period), user_id=user_id, source_type=CLOSE_SOURCE,
+        memo=f"material cost variance allocation {period}", lines=union_all(debit, credit),
+        companies=select(allocations.c.company_id).group_by(allocations.c.company_id),
+    ))
 
 
 def reopen_period(session: Session, actor: Actor, *, company_id: int, period: str, reason: str) -> CloseResult:
@@ -542,10 +500,12 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
                             reason=f"period {period} reopened: {reason}")
     reversal_id = None
     if row.close_entry_id is not None:
-        reversal_id = reverse_entry(
-            session, row.close_entry_id, entry_date=last_day(period), source_type="period_reopen", source_id=None,
-            memo=f"reopening {period}: {reason}", user_id=actor.user_id,
-        )
+        closing = entry_header(session, row.close_entry_id)
+        reversal_id = post(session, Posting(
+            company_id=closing.company_id, posting_date=last_day(period), user_id=actor.user_id,
+            source_type="period_reopen", source_id=None, memo=f"reopening {period}: {reason}",
+            journal=negated_lines(session, row.close_entry_id), reverses_entry_id=row.close_entry_id,
+        )).entry_id
     for derived in (VarianceAllocation, MaterialPeriodBalance):
         session.execute(delete(derived).where(derived.company_id == company_id, derived.period == period))
     row.closed_at = None

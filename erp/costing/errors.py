@@ -1,21 +1,10 @@
-"""Refusals of the costing module."""
+"""Refusals of the costing module.
+
+The period and price refusals every posting can meet are the posting module's
+(``erp.posting.errors``); they are re-exported here for the costing use cases that raise
+them too.
+"""
 
 from __future__ import annotations
 
-from erp.messages import N_
-from erp.errors import Conflict, DomainError
-
-
-class PeriodClosed(Conflict):
-    slug = "period-closed"
-    title = N_("The accounting period is closed")
-
-
-class NoStandardPrice(DomainError):
-    status = 422
-    slug = "no-standard-price"
-    title = N_("No standard price for the material in this period")
-
-
-class UnbalancedEntry(AssertionError):
-    """A bug, not a user error: a posting whose lines do not sum to zero must never be written."""
+from erp.posting.errors import NoStandardPrice, PeriodClosed, UnbalancedEntry  # noqa: F401 - re-exported

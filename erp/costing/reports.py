@@ -17,7 +17,7 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.models import Account, JournalEntry, JournalLine, MaterialPeriodBalance, VarianceAllocation
 from erp.errors import Forbidden, NotFound
-from erp.inventory.models import StockBalance
+from erp.posting.models import StockBalance
 from erp.masterdata.models import Company, Material
 
 CENT = Decimal("0.01")

@@ -7,9 +7,10 @@ not change when the standard does, only its split between the two accounts. The 
 rate of the period then spreads that difference over consumption and remaining stock like
 any other variance.
 
-Set-based: one INSERT ... SELECT writes the ledger rows for every balance whose value
-differs from quantity x new standard, one UPDATE restates the balances, and one entry per
-run posts the journal, aggregated per material.
+Set-based: costing finds every balance whose value differs from quantity x the new
+standard (``_restatable``, one query) and hands it to ``erp.posting.post_restatement``,
+which writes the ledger rows, the balances and one entry per run, aggregated per
+material.
 """
 
 from __future__ import annotations
@@ -19,25 +20,20 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, union, union_all, update
+from sqlalchemy import and_, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from erp.costing import accounts
-from erp.costing.models import JournalEntry, JournalLine, StandardPrice
-from erp.costing.periods import lock_periods_from
-from erp.costing.standards import previous_period, price_in_force, prices_in_force
-from erp.db import UTCDateTime, utcnow
-from erp.inventory.ledger import add_document_to_period_totals, create_document, to_money, to_quantity
-from erp.inventory.models import CloseClass, MovementType, StockBalance, StockDocument, StockMovement
-from erp.masterdata.models import Material
+from erp.posting import Document, Movement, Posting, Restatement, entry_of_document, negated_lines, post
+from erp.posting import post_restatement
+from erp.posting.models import CloseClass, MovementType, StandardPrice, StockBalance, StockDocument, StockMovement
+from erp.posting.periods import first_day, lock_periods_from, previous_period
+from erp.posting.prices import price_in_force, prices_in_force
+from erp.posting.writer import to_money, to_quantity
 from erp.sqlmath import round_product
 
 
 ZERO = Decimal("0")
-
-
-def first_day(period: str) -> dt.date:
-    return dt.date(int(period[:4]), int(period[5:7]), 1)
 
 
 def revalue_to_standard(
@@ -63,83 +59,13 @@ def revalue_to_standard(
     # No posting may change a balance while it is restated: hold this period and every later
     # one of the company exclusively (postings hold their period's row for key share).
     lock_periods_from(session, company_id, period)
-    differing = _restatable([company_id], period, material_ids, only_changed)
-    if session.scalar(select(func.count()).select_from(differing)) == 0:
-        return None
-    document_id = create_document(
-        session, doc_type=MovementType.REVALUATION, company_id=company_id, posting_date=posting_date,
-        period=period, user_id=user_id, reason=f"restated at the standard prices of {period}",
-    )
-    difference = differing.c.target - differing.c.value
-    session.execute(
-        insert(StockMovement).from_select(
-            [
-                "document_id", "movement_type", "close_class", "company_id", "warehouse_id", "material_id",
-                "batch_id", "status", "quantity", "value", "variance", "posting_date", "period", "created_by",
-                "created_at",
-            ],
-            select(
-                literal(document_id), literal(MovementType.REVALUATION.value), literal(CloseClass.REVALUATION.value),
-                differing.c.company_id, differing.c.warehouse_id, differing.c.material_id, differing.c.batch_id,
-                differing.c.status, literal(ZERO), difference, -difference, literal(posting_date),
-                literal(period), literal(user_id), literal(utcnow(), UTCDateTime()),
-            ),
-        )
-    )
-    add_document_to_period_totals(session, document_id=document_id, company_id=company_id, period=period)
-    # Each balance takes exactly the difference its ledger row carries, so ledger and balance
-    # agree whatever else happened (value + difference, not a recomputed value).
-    difference_posted = (
-        select(StockMovement.value)
-        .where(StockMovement.document_id == document_id, StockMovement.warehouse_id == StockBalance.warehouse_id,
-               StockMovement.material_id == StockBalance.material_id, StockMovement.batch_id == StockBalance.batch_id,
-               StockMovement.status == StockBalance.status)
-        .scalar_subquery()
-    )
-    restated = (
-        select(StockMovement.warehouse_id, StockMovement.material_id, StockMovement.batch_id, StockMovement.status)
-        .where(StockMovement.document_id == document_id)
-    )
-    session.execute(
-        update(StockBalance)
-        .where(
-            StockBalance.company_id == company_id,
-            tuple_(StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
-                   StockBalance.status).in_(restated),
-        )
-        .values(value=to_money(StockBalance.value + difference_posted))
-        .execution_options(synchronize_session=False)
-    )
-    # The journal, aggregated per material, straight from the ledger rows just written.
-    restatements = (
-        select(StockMovement.material_id, Material.material_type, func.sum(StockMovement.value).label("amount"))
-        .join(Material, Material.id == StockMovement.material_id)
-        .where(StockMovement.document_id == document_id)
-        .group_by(StockMovement.material_id, Material.material_type)
-        .subquery()
-    )
-    inventory_account = case(
-        *((restatements.c.material_type == kind.value, literal(code)) for kind, code in accounts.INVENTORY_ACCOUNT.items())
-    )
-    entry_id = session.execute(
-        insert(JournalEntry).values(
-            company_id=company_id, entry_date=posting_date, period=period, source_type="stock_document",
-            source_id=document_id, memo=f"revaluation at standard prices of {period}", created_by=user_id,
-            created_at=utcnow(),
-        ).returning(JournalEntry.id)
-    ).scalar_one()
-    common = (literal(entry_id), literal(company_id), literal(period))
-    session.execute(
-        insert(JournalLine).from_select(
-            ["entry_id", "company_id", "period", "account_code", "amount", "material_id"],
-            union_all(
-                select(*common, inventory_account, restatements.c.amount, restatements.c.material_id),
-                select(*common, literal(accounts.MATERIAL_COST_VARIANCE), -restatements.c.amount,
-                       restatements.c.material_id),
-            ),
-        )
-    )
-    return document_id
+    posted = post_restatement(session, Restatement(
+        company_id=company_id, posting_date=posting_date, user_id=user_id,
+        differences=_restatable([company_id], period, material_ids, only_changed),
+        inventory_accounts=accounts.INVENTORY_ACCOUNT, variance_account=accounts.MATERIAL_COST_VARIANCE,
+        reason=f"restated at the standard prices of {period}", memo=f"revaluation at standard prices of {period}",
+    ))
+    return None if posted is None else posted.document_id
 
 
 def companies_to_restate(session: Session, company_ids: Sequence[int], period: str) -> list[int]:
@@ -234,22 +160,19 @@ def restatements_of(session: Session, company_id: int, period: str) -> list[int]
 def reverse_restatement(session: Session, *, document_id: int, user_id: int, reason: str) -> int:
     """Undo a restatement exactly (every ledger row and journal line negated), on its own
     date: used when the close that made it is reopened."""
-    from erp.costing.journal import negated_lines
-    from erp.inventory.ledger import Movement, post_document
-
     original = session.get(StockDocument, document_id)
     assert original is not None and original.doc_type == MovementType.REVALUATION
     lock_periods_from(session, original.company_id, original.period)
     rows = session.scalars(select(StockMovement).where(StockMovement.document_id == document_id)
                            .order_by(StockMovement.id)).all()
-    entry_id = session.scalar(select(JournalEntry.id).where(JournalEntry.source_type == "stock_document",
-                                                            JournalEntry.source_id == document_id))
-    return post_document(
-        session, doc_type=MovementType.REVALUATION, company_id=original.company_id,
-        posting_date=original.posting_date, period=original.period, user_id=user_id,
-        reverses_document_id=original.id, reason=reason,
+    entry_id = entry_of_document(session, document_id)
+    posted = post(session, Posting(
+        company_id=original.company_id, posting_date=original.posting_date, user_id=user_id,
+        document=Document(MovementType.REVALUATION, reverses_document_id=original.id, reason=reason),
         movements=[Movement(MovementType.REVALUATION, CloseClass.REVALUATION, m.warehouse_id, m.material_id,
                             m.batch_id, m.status, Decimal("0"), -m.value, -m.variance) for m in rows],
         journal=negated_lines(session, entry_id) if entry_id is not None else (),
         reverses_entry_id=entry_id, memo=f"reversal of restatement {original.id}: {reason}",
-    )
+    ))
+    assert posted.document_id is not None
+    return posted.document_id

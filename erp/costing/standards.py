@@ -14,7 +14,6 @@ at once (see ``erp.costing.revaluation``); otherwise the previous period's close
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,113 +24,14 @@ from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
-from erp.costing.errors import NoStandardPrice
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
-from erp.costing.periods import (
-    latest_closed_period,
-    lock_company_calendar,
-    lock_open_period,
-    refuse_if_closed_through,
-)
+from erp.costing.revaluation import revalue_to_standard
 from erp.db import dialect_insert, utcnow
 from erp.errors import Conflict, ValidationFailed
-from erp.inventory.models import CloseClass, StockMovement
 from erp.masterdata.models import Company, Material
-
-
-def previous_period(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
-
-
-def next_period(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
-
-
-def price_in_force(company_id: Any, material_id: Any, period: Any) -> Any:
-    """The standard price in force for a period, as a scalar subquery (NULL when none is
-    set): the price set for the latest period at or before it. One backward step of the
-    (company, material, period) index."""
-    return (
-        select(StandardPrice.price)
-        .where(StandardPrice.company_id == company_id, StandardPrice.material_id == material_id,
-               StandardPrice.period <= period)
-        .order_by(StandardPrice.period.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def prices_in_force(period: str, company_ids: Sequence[int], material_ids: Sequence[int] | None = None) -> Any:
-    """Every price in force for ``period`` of the companies (optionally only some
-    materials), as a subquery: company_id, material_id, price, since (the period it was set
-    for), set_by, set_at."""
-    latest = (
-        select(StandardPrice.company_id, StandardPrice.material_id, func.max(StandardPrice.period).label("since"))
-        .where(StandardPrice.company_id.in_(list(company_ids)), StandardPrice.period <= period)
-        .group_by(StandardPrice.company_id, StandardPrice.material_id)
-    )
-    if material_ids is not None:
-        latest = latest.where(StandardPrice.material_id.in_(list(material_ids)))
-    chosen = latest.subquery("latest")
-    return (
-        select(StandardPrice.company_id, StandardPrice.material_id, StandardPrice.price,
-               StandardPrice.period.label("since"), StandardPrice.set_by, StandardPrice.set_at)
-        .join(chosen, and_(chosen.c.company_id == StandardPrice.company_id,
-                           chosen.c.material_id == StandardPrice.material_id,
-                           chosen.c.since == StandardPrice.period))
-        .subquery("in_force")
-    )
-
-
-def standard_price(session: Session, company_id: int, material_id: int, period: str) -> Decimal:
-    """The standard price in force; refused when the cost accountants have not set one."""
-    price = session.scalar(select(price_in_force(company_id, material_id, period)))
-    if price is None:
-        code = session.scalar(select(Material.code).where(Material.id == material_id))
-        raise NoStandardPrice(
-            f"no standard price for material {code} in period {period} or before it in company {company_id}; "
-            "a cost accountant must set it before stock can be valued"
-        )
-    return price  # type: ignore[no-any-return]
-
-
-def restatement_pending(session: Session, company_id: int, material_id: int, period: str) -> bool:
-    """Whether stock of the material held in ``period`` may still be valued at an earlier
-    standard: its price changed in a period up to ``period`` whose restatement waits for an
-    earlier period's close (a new price is restated when the period before it closes, or
-    at once when that one is already closed)."""
-    sp = StandardPrice
-    before = StandardPrice.__table__.alias("before")
-    price_before = (
-        select(before.c.price)
-        .where(before.c.company_id == sp.company_id, before.c.material_id == sp.material_id,
-               before.c.period < sp.period)
-        .order_by(before.c.period.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    changes = [sp.company_id == company_id, sp.material_id == material_id, sp.period <= period,
-               price_before.is_not(None), price_before != sp.price]
-    latest_closed = latest_closed_period(session, company_id)
-    if latest_closed is not None:
-        # The first open period's own price was restated when the period before it closed
-        # (or when it was set, if that was later).
-        changes.append(sp.period > next_period(latest_closed))
-    return session.scalar(select(select(sp.id).where(*changes).exists())) or False
-
-
-def price_for_posting(
-    session: Session, company_id: int, material_id: int, posting_date: dt.date
-) -> tuple[str, Decimal]:
-    """For a posting: lock its period open (see erp.costing.periods), then read the standard
-    price in force; returns (period, price).
-
-    Two statements, on purpose: a posting that waited on its period row for a price change
-    to commit must read the new price, and only a statement begun after the wait sees it."""
-    period = lock_open_period(session, company_id, posting_date)
-    return period, standard_price(session, company_id, material_id, period)
+from erp.posting.models import CloseClass, StockMovement
+from erp.posting.periods import lock_company_calendar, next_period, previous_period, refuse_if_closed_through
+from erp.posting.prices import prices_in_force
 
 
 @dataclass(frozen=True)
@@ -150,8 +50,6 @@ def set_standard_prices(
 ) -> list[Any]:
     """Set the standard prices of materials for one company from a period on (cost
     accountants); returns the prices now in force for that period."""
-    from erp.costing.revaluation import revalue_to_standard  # revaluation posts stock; imported late
-
     actor.require_role(Role.COST_ACCOUNTANT, action="setting standard prices")
     actor.require_company(company_id)
     if session.get(Company, company_id) is None:

@@ -21,8 +21,6 @@ from sqlalchemy.orm import Session
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.costing import accounts
-from erp.costing.journal import Line, post_entry
-from erp.costing.periods import lock_open_period
 from erp.credit.errors import (
     CustomerNotUsable,
     CustomerOnCreditHold,
@@ -65,6 +63,7 @@ from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
+from erp.posting import Line, Posting, lock_open_period, post
 
 PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
 # Who may read customers' group-wide credit positions.
@@ -351,12 +350,12 @@ def raise_invoice(
     revenue: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
     for item in items:
         revenue[item.material_id] += item.amount
-    post_entry(
-        session, company_id=company_id, entry_date=invoice_date, source_type="invoice", source_id=invoice.id,
+    post(session, Posting(
+        company_id=company_id, posting_date=invoice_date, source_type="invoice", source_id=invoice.id,
         memo=f"invoice {invoice.id}" + (f", sales order {order_id}" if order_id else ""), user_id=user_id,
-        lines=[Line(accounts.RECEIVABLES, total, customer_id=position.customer_id),
+        journal=[Line(accounts.RECEIVABLES, total, customer_id=position.customer_id),
                *(Line(accounts.REVENUE, -amount, material_id=material) for material, amount in revenue.items())],
-    )
+    ))
     move_exposure(position, invoices=total)
     return invoice
 
@@ -443,12 +442,12 @@ def record_payment(
     session.add(payment)
     session.flush()
     applied = _apply(session, actor, payment, invoices, payment_date)
-    post_entry(
-        session, company_id=company_id, entry_date=payment_date, source_type="payment", source_id=payment.id,
+    post(session, Posting(
+        company_id=company_id, posting_date=payment_date, source_type="payment", source_id=payment.id,
         memo=f"payment {payment.id}" + (f" ({bank_reference})" if bank_reference else ""), user_id=actor.user_id,
-        lines=[Line(accounts.BANK, amount), Line(accounts.RECEIVABLES, -applied, customer_id=customer_id),
+        journal=[Line(accounts.BANK, amount), Line(accounts.RECEIVABLES, -applied, customer_id=customer_id),
                Line(accounts.CUSTOMER_ADVANCES, -(amount - applied), customer_id=customer_id)],
-    )
+    ))
     move_exposure(position, invoices=-applied, unapplied=amount - applied)
     session.flush()
     return payment
@@ -483,12 +482,12 @@ def apply_credit(
     if applied == 0:
         raise NoOpenInvoices(f"customer {payment.customer_id} has no open invoice in company {payment.company_id} "
                              f"dated on or before {applied_on}")
-    post_entry(
-        session, company_id=payment.company_id, entry_date=applied_on, source_type="credit_application",
+    post(session, Posting(
+        company_id=payment.company_id, posting_date=applied_on, source_type="credit_application",
         source_id=payment.id, memo=f"unapplied credit of payment {payment.id} applied", user_id=actor.user_id,
-        lines=[Line(accounts.CUSTOMER_ADVANCES, applied, customer_id=payment.customer_id),
+        journal=[Line(accounts.CUSTOMER_ADVANCES, applied, customer_id=payment.customer_id),
                Line(accounts.RECEIVABLES, -applied, customer_id=payment.customer_id)],
-    )
+    ))
     move_exposure(position, invoices=-applied, unapplied=-applied)
     session.flush()
     return payment

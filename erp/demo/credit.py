@@ -29,7 +29,7 @@ from erp.costing.standards import PriceChange, set_standard_prices
 from erp.credit import limits, services
 from erp.credit.exposure import CreditPolicy
 from erp.credit.models import Invoice, SalesOrderStatus
-from erp.inventory.ledger import find_or_create_batch
+from erp.posting.stock import find_or_create_batch
 from erp.inventory.services import AdjustmentKind, adjust_stock
 from erp.masterdata.models import Company, Customer, Material, Segment, Warehouse
 from erp.money import period_of

@@ -23,7 +23,7 @@ from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
 from erp.costing.close import close_period
 from erp.costing.models import StandardPrice
-from erp.costing.standards import previous_period
+from erp.posting.periods import previous_period
 from erp.inventory import services
 from erp.inventory.models import StockBalance, StockStatus
 from erp.masterdata.models import Company, Material, MaterialType, Warehouse

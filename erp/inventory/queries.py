@@ -13,18 +13,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, union_all
+from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor
-from erp.costing.models import Account, JournalEntry, JournalLine, PeriodMovementTotal
+from erp.costing.models import Account
 from erp.errors import NotFound
 from erp.messages import Message, Named
-from erp.inventory.ledger import to_money, to_quantity
-from erp.inventory.models import (
+from erp.posting.models import (
     Batch,
     CloseClass,
+    JournalEntry,
+    JournalLine,
     MovementType,
+    PeriodMovementTotal,
     StockBalance,
     StockDocument,
     StockMovement,
@@ -331,32 +333,6 @@ def period_totals_drift(session: Session) -> list[Any]:
                     func.abs(func.sum(both.c.v)) > Decimal("0.001"),
                     func.abs(func.sum(both.c.w)) > Decimal("0.001")))
     ).all())
-
-
-def rebuild_balances(session: Session) -> None:
-    """Recompute every balance and period total from the ledger (repairs drift; they are
-    derived, not postings)."""
-    session.execute(delete(PeriodMovementTotal))
-    m = StockMovement
-    account = func.coalesce(m.offset_account, "")
-    session.execute(
-        insert(PeriodMovementTotal).from_select(
-            ["company_id", "period", "material_id", "close_class", "offset_account", "quantity", "value", "variance"],
-            select(m.company_id, m.period, m.material_id, m.close_class, account, to_quantity(func.sum(m.quantity)),
-                   to_money(func.sum(m.value)), to_money(func.sum(m.variance)))
-            .where(m.close_class != CloseClass.INTERNAL)
-            .group_by(m.company_id, m.period, m.material_id, m.close_class, account),
-        )
-    )
-    session.execute(delete(StockBalance))
-    session.execute(
-        insert(StockBalance).from_select(
-            [*_BALANCE_KEY, "quantity", "value", "last_posting_date"],
-            select(*(getattr(StockMovement, k) for k in _BALANCE_KEY), to_quantity(func.sum(StockMovement.quantity)),
-                   to_money(func.sum(StockMovement.value)), func.max(StockMovement.posting_date))
-            .group_by(*(getattr(StockMovement, k) for k in _BALANCE_KEY)),
-        )
-    )
 
 
 def find_batch(session: Session, actor: Actor, *, material_id: int, batch_number: str) -> int:

@@ -20,9 +20,6 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.costing.journal import Line, negated_lines
-from erp.costing.models import JournalEntry
-from erp.costing.standards import price_for_posting
 from erp.errors import NotFound, ValidationFailed
 from erp.messages import Message, Named
 from erp.inventory.errors import (
@@ -42,28 +39,19 @@ from erp.inventory.errors import (
     StorageConditionsNotMet,
     WarehouseNotOfCompany,
 )
-from erp.inventory.ledger import (
-    HeldStock,
-    Movement,
-    available_on,
-    STOCK_DOCUMENT,
-    find_or_create_batch,
-    lock_balances,
-    lock_transfer_route,
-    post_document,
-    value_taken,
-)
-from erp.inventory.models import (
-    Batch,
-    CloseClass,
-    MovementType,
-    StockDocument,
-    StockMovement,
-    StockStatus,
-)
 from erp.masterdata.models import Material, MaterialType, Warehouse
 from erp.masterdata.services import MaterialFacts, WarehouseFacts, can_store, material_and_warehouse_facts
 from erp.money import round_money
+from erp.posting import Document, Line, Movement, Posting, entry_of_document, negated_lines, post, price_for_posting
+from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
+from erp.posting.stock import (
+    HeldStock,
+    available_on,
+    find_or_create_batch,
+    lock_balances,
+    lock_transfer_route,
+    value_taken,
+)
 from erp.purchasing import receiving
 from erp.purchasing.models import RECEIVABLE_STATUSES
 
@@ -260,7 +248,7 @@ def receive_goods(
     _check_batch_for_receipt(material, request, min_remaining_days=min_remaining_days)
 
     company_id = line.receiving_company_id
-    period, price = price_for_posting(session, company_id, material.id, request.posting_date)
+    _, price = price_for_posting(session, company_id, material.id, request.posting_date)
     batch_id, made, expires = find_or_create_batch(
         session, material_id=material.id, batch_number=request.batch_number if material.batch_managed else None,
         manufacture_date=request.manufacture_date, expiry_date=request.expiry_date, supplier_id=line.supplier_id,
@@ -274,9 +262,9 @@ def receive_goods(
     contract_value = round_money(request.quantity * line.unit_price)
     variance = contract_value - standard_value
     status = StockStatus.QUARANTINE if material.inspection_required else StockStatus.UNRESTRICTED
-    document_id = post_document(
+    document_id = _post_document(
         session, doc_type=MovementType.RECEIPT, company_id=company_id, posting_date=request.posting_date,
-        period=period, user_id=actor.user_id, po_line_id=line.line_id, supplier_id=line.supplier_id,
+        user_id=actor.user_id, po_line_id=line.line_id, supplier_id=line.supplier_id,
         unit_price=line.unit_price, standard_price=price, delivery_note=request.delivery_note,
         reference=line.order_number,
         movements=[Movement(MovementType.RECEIPT, CloseClass.RECEIPT, warehouse.id, material.id, batch_id,
@@ -318,11 +306,27 @@ def _document_movements(session: Session, document_id: int) -> list[StockMovemen
                                 .order_by(StockMovement.id)))
 
 
-def _journal_entry_of(session: Session, document_id: int) -> int | None:
-    return session.scalar(
-        select(JournalEntry.id).where(JournalEntry.source_type == STOCK_DOCUMENT,
-                                      JournalEntry.source_id == document_id)
-    )
+def _post_document(
+    session: Session,
+    *,
+    doc_type: MovementType,
+    company_id: int,
+    posting_date: dt.date,
+    user_id: int,
+    movements: Sequence[Movement],
+    journal: Sequence[Line] = (),
+    memo: str = "",
+    reverses_entry_id: int | None = None,
+    **document_fields: object,
+) -> int:
+    """Post a stock document through erp.posting; returns the document's id."""
+    posted = post(session, Posting(
+        company_id=company_id, posting_date=posting_date, user_id=user_id,
+        document=Document(doc_type, **document_fields),  # type: ignore[arg-type]
+        movements=movements, journal=journal, memo=memo, reverses_entry_id=reverses_entry_id,
+    ))
+    assert posted.document_id is not None
+    return posted.document_id
 
 
 def reverse_receipt(
@@ -340,7 +344,7 @@ def reverse_receipt(
     (arrival,) = _document_movements(session, document_id)
     _require_warehouse(actor, _warehouse(session, arrival.warehouse_id))
     _not_before(receipt, posting_date)
-    period, price = price_for_posting(session, receipt.company_id, arrival.material_id, posting_date)
+    _, price = price_for_posting(session, receipt.company_id, arrival.material_id, posting_date)
     statuses = [arrival.status] + ([StockStatus.UNRESTRICTED] if arrival.status == StockStatus.QUARANTINE else [])
     for status in statuses:
         held = lock_balances(session, warehouse_id=arrival.warehouse_id, material_id=arrival.material_id,
@@ -352,7 +356,7 @@ def reverse_receipt(
             "the {quantity} received are no longer all in the warehouse (issued, moved or blocked); a receipt can "
             "only be reversed while its stock is still there", quantity=arrival.quantity))
     return _send_back(session, actor, receipt, line, held[0], arrival.quantity, doc_type=MovementType.RECEIPT_REVERSAL,
-                      posting_date=posting_date, period=period, price=price, reason=reason,
+                      posting_date=posting_date, price=price, reason=reason,
                       reverses_document_id=receipt.id)
 
 
@@ -383,7 +387,6 @@ def _send_back(
     *,
     doc_type: MovementType,
     posting_date: dt.date,
-    period: str,
     price: Decimal,
     reason: str,
     **document_fields: object,
@@ -402,9 +405,8 @@ def _send_back(
     ((_, taken, value),) = _take(session, receipt.company_id, [held], quantity, price, posting_date)
     contract_value = round_money(taken * receipt.unit_price)
     variance = contract_value - value
-    document_id = post_document(
-        session, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date, period=period,
-        user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
+    document_id = _post_document(
+        session, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date, user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
         unit_price=receipt.unit_price, standard_price=price, reference=receipt.reference,
         reason=reason, **document_fields,
         movements=[Movement(doc_type, CloseClass.RECEIPT, held.warehouse_id, held.material_id, held.batch_id,
@@ -446,7 +448,7 @@ def decide_quarantine(
     if batch is None:
         raise NotFound(Message("batch {key} not found", key=batch_id))
     material = _material(session, batch.material_id)
-    period, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
+    _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.QUARANTINE, batch_id=batch.id)
     in_quarantine = sum((h.quantity for h in held), Decimal("0"))
@@ -465,9 +467,8 @@ def decide_quarantine(
         movements.append(Movement(doc_type, CloseClass.INTERNAL, warehouse.id, material.id, balance.batch_id,
                                   target, taken, value))
     # value stays on the same inventory account: no journal entry
-    return post_document(
-        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
-        user_id=actor.user_id, reason=reason, movements=movements,
+    return _post_document(
+        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, reason=reason, movements=movements,
     )
 
 
@@ -500,7 +501,7 @@ def return_to_supplier(
     material = _material(session, arrival.material_id)
     returnable = arrival.quantity - _returned_quantity(session, receipt.id)
     _not_before(receipt, posting_date)
-    period, price = price_for_posting(session, receipt.company_id, material.id, posting_date)
+    _, price = price_for_posting(session, receipt.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.BLOCKED, batch_id=arrival.batch_id)
     blocked = sum((h.quantity for h in held), Decimal("0"))
@@ -516,7 +517,7 @@ def return_to_supplier(
         raise InsufficientStock(Message("only {blocked} of the batch is blocked in {warehouse}", blocked=blocked,
                                         warehouse=Named.of(warehouse)))
     return _send_back(session, actor, receipt, line, held[0], wanted, doc_type=MovementType.RETURN_TO_SUPPLIER,
-                      posting_date=posting_date, period=period, price=price, reason=reason,
+                      posting_date=posting_date, price=price, reason=reason,
                       source_document_id=receipt.id)
 
 
@@ -539,7 +540,7 @@ def _take_out(
     """Take unrestricted stock out first-expiry-first-out (or from a named batch), value it
     at standard and post the consumption to ``offset_account``; expired batches are skipped."""
     _check_quantity(quantity, material)
-    period, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
+    _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.UNRESTRICTED, batch_id=batch_id)
     usable = [h for h in held if h.expiry_date is None or h.expiry_date > posting_date]
@@ -548,9 +549,8 @@ def _take_out(
                                    expiry=held[0].expiry_date))
     pieces = _take(session, warehouse.company_id, usable, quantity, price, posting_date)
     total = sum((value for _, _, value in pieces), Decimal("0"))
-    return post_document(
-        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
-        user_id=actor.user_id, **document_fields,
+    return _post_document(
+        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, **document_fields,
         movements=[
             Movement(doc_type, CloseClass.CONSUMPTION, warehouse.id, material.id, balance.batch_id,
                      StockStatus.UNRESTRICTED, -taken, -value, offset_account=offset_account)
@@ -628,8 +628,8 @@ def reverse_issue(
     _require_warehouse(actor, _warehouse(session, issued[0].warehouse_id))
     _not_before(original, posting_date)
     material = _material(session, issued[0].material_id)
-    period, price = price_for_posting(session, original.company_id, material.id, posting_date)
-    entry_id = _journal_entry_of(session, original.id)
+    _, price = price_for_posting(session, original.company_id, material.id, posting_date)
+    entry_id = entry_of_document(session, original.id)
     movements: list[Movement] = []
     restated = Decimal("0")
     for m in issued:
@@ -645,9 +645,9 @@ def reverse_issue(
     journal = negated_lines(session, entry_id) if entry_id is not None else []
     journal += [Line(_inventory_account(material), restated, material.id),
                 Line(accounts.MATERIAL_COST_VARIANCE, -restated, material.id)]
-    return post_document(
+    return _post_document(
         session, doc_type=MovementType.ISSUE_REVERSAL, company_id=original.company_id, posting_date=posting_date,
-        period=period, user_id=actor.user_id, reverses_document_id=original.id, reference=original.reference,
+        user_id=actor.user_id, reverses_document_id=original.id, reference=original.reference,
         reason=reason, movements=movements, journal=journal, reverses_entry_id=entry_id,
         memo=f"reversal of stock document {original.id}: {reason}",
     )
@@ -683,7 +683,7 @@ def transfer_stock(
     material = _material(session, material_id)
     _check_quantity(quantity, material)
     _check_storage(destination, material)
-    period, price = price_for_posting(session, source.company_id, material.id, posting_date)
+    _, price = price_for_posting(session, source.company_id, material.id, posting_date)
     lock_transfer_route(session, material.id, source.id, destination.id)
     held = lock_balances(session, warehouse_id=source.id, material_id=material.id, status=status,
                          batch_id=batch_id)
@@ -694,9 +694,9 @@ def transfer_stock(
                                   balance.batch_id, status, -taken, -value))
         movements.append(Movement(MovementType.TRANSFER, CloseClass.INTERNAL, destination.id, material.id,
                                   balance.batch_id, status, taken, value))
-    return post_document(
+    return _post_document(
         session, doc_type=MovementType.TRANSFER, company_id=source.company_id, posting_date=posting_date,
-        period=period, user_id=actor.user_id, reference=reference, movements=movements,
+        user_id=actor.user_id, reference=reference, movements=movements,
     )
 
 
@@ -734,7 +734,7 @@ def adjust_stock(
     if batch is None or batch.material_id != material.id:
         raise ValidationFailed.for_field("batch_id", Message("batch {key} is not a batch of {material}", key=batch_id,
                                                              material=Named.of(material)))
-    period, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
+    _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     account = accounts.SCRAP if kind == AdjustmentKind.SCRAP else accounts.STOCK_DIFFERENCES
     doc_type = MovementType.SCRAP if kind == AdjustmentKind.SCRAP else MovementType.ADJUSTMENT
     if quantity > 0:
@@ -746,9 +746,8 @@ def adjust_stock(
         ((_, _, taken_value),) = _take(session, warehouse.company_id, held, -quantity, price, posting_date)
         value = -taken_value
         close_class = CloseClass.CONSUMPTION
-    return post_document(
-        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, period=period,
-        user_id=actor.user_id, reason=reason,
+    return _post_document(
+        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, reason=reason,
         movements=[Movement(doc_type, close_class, warehouse.id, material.id, batch.id, status, quantity, value,
                             offset_account=account)],
         memo=f"{kind.value} adjustment: {reason}",

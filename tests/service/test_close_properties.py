@@ -25,7 +25,8 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.close import close_period
 from erp.costing.models import JournalLine, MaterialPeriodBalance, StandardPrice
-from erp.costing.standards import PriceChange, price_in_force, set_standard_prices
+from erp.costing.standards import PriceChange, set_standard_prices
+from erp.posting.prices import price_in_force
 from erp.inventory.models import StockBalance, StockMovement
 from erp.errors import DomainError
 from erp.inventory import services

@@ -22,6 +22,7 @@ from erp.errors import DomainError
 from erp.inventory import queries, services
 from erp.inventory.models import Batch, StockBalance
 from erp.masterdata.models import Material, MaterialType
+from erp.posting.stock import rebuild_balances
 from tests.stock import (
     MADE,
     adjust,
@@ -86,7 +87,7 @@ def test_balance_drift_reports_a_corrupted_balance_and_rebuild_restores_it(
         assert (D(drift.quantity_drift), D(drift.value_drift).quantize(D("0.01"))) == (D("-1"), D("-5.00"))
 
     with session_factory() as session, session.begin():
-        queries.rebuild_balances(session)
+        rebuild_balances(session)
     with session_factory() as session:
         assert queries.balance_drift(session) == []
         assert balances(session) == [("B-001", "unrestricted", D("10"), D("80.00"))]

@@ -1,5 +1,9 @@
 """Accounting periods: no posting may land in a closed one.
 
+The period lock is the posting module's because every posting takes it first (before
+the standard price is read and before any balance is locked); the use cases that change
+the calendar (the close, reopening, setting prices) are costing's and use these locks.
+
 A company's books close month by month, in order: every period up to the latest closed
 one is closed, and no posting, price or period may appear at or before it.
 
@@ -20,11 +24,11 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from erp.costing.errors import PeriodClosed
-from erp.costing.models import AccountingPeriod, PeriodStatus
 from erp.db import dialect_insert
 from erp.masterdata.models import Company
 from erp.money import period_of
+from erp.posting.errors import PeriodClosed
+from erp.posting.models import AccountingPeriod, PeriodStatus
 
 
 def lock_company_calendar(session: Session, company_id: int) -> None:
@@ -106,6 +110,20 @@ def lock_periods_from_for(session: Session, company_ids: Sequence[int], period: 
     for company_id, row_period, status in rows:
         if row_period == period and status != PeriodStatus.OPEN:
             raise PeriodClosed(f"period {period} of company {company_id} is closed")
+    _held(session).update((company_id, row_period) for company_id, row_period, status in rows
+                          if status == PeriodStatus.OPEN)
+
+
+def lock_periods_for_close(session: Session, company_ids: Sequence[int], period: str) -> None:
+    """Hold the companies' ``period`` rows exclusively (creating them open if need be), as
+    the close does: postings into them wait until it commits and then find them closed."""
+    ensure_periods(session, company_ids, period)
+    rows = session.execute(
+        select(AccountingPeriod.company_id, AccountingPeriod.status)
+        .where(AccountingPeriod.company_id.in_(sorted(set(company_ids))), AccountingPeriod.period == period)
+        .order_by(AccountingPeriod.company_id).with_for_update()
+    ).all()
+    _held(session).update((company_id, period) for company_id, status in rows if status == PeriodStatus.OPEN)
 
 
 # Built once: every posting runs it.
@@ -123,6 +141,44 @@ def lock_open_period(session: Session, company_id: int, posting_date: dt.date) -
     return period
 
 
+def previous_period(period: str) -> str:
+    """The month before ``period`` (YYYY-MM)."""
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+def next_period(period: str) -> str:
+    """The month after ``period`` (YYYY-MM)."""
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
+
+
+def first_day(period: str) -> dt.date:
+    return dt.date(int(period[:4]), int(period[5:7]), 1)
+
+
+def last_day(period: str) -> dt.date:
+    return first_day(next_period(period)) - dt.timedelta(days=1)
+
+
+_HELD = "erp.posting.held_periods"
+
+
+def _held(session: Session) -> set[tuple[int, str]]:
+    """The (company, period) rows this session's current transaction holds open."""
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        session.info[_HELD] = held
+    return held[1]
+
+
+def holds_open(session: Session, company_id: int, period: str) -> bool:
+    """Whether the current transaction already holds the period open (see ``post``)."""
+    return (company_id, period) in _held(session)
+
+
 def lock_period_row(session: Session, statement: Select[Any], **params: Any) -> Any:
     """Run ``statement`` — a SELECT from accounting_periods, status first, for the bound
     company_id and period, taking a KEY SHARE lock on the period row — creating the row on
@@ -137,4 +193,5 @@ def lock_period_row(session: Session, statement: Select[Any], **params: Any) -> 
             f"period {params['period']} of company {params['company_id']} is closed; post into an open period "
             "or ask a group cost accountant to reopen it"
         )
+    _held(session).add((params["company_id"], params["period"]))
     return row

@@ -1,0 +1,228 @@
+"""What a stock posting reads before it writes: balances locked, what they hold on a
+date, the value that leaves with a quantity, batches; and the repair of derived rows.
+
+Callers that take stock out first lock the balance rows they take from
+(``lock_balances``), so that the quantity they check is the quantity ``erp.posting.post``
+changes; the CHECK constraint on ``stock_balances.quantity`` is the last line of defence
+against negative stock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, bindparam, case, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from erp.db import dialect_insert, is_postgres, utcnow
+from erp.money import period_of, round_money
+from erp.posting.models import (
+    NO_BATCH,
+    Batch,
+    CloseClass,
+    PeriodMovementTotal,
+    StockBalance,
+    StockMovement,
+    StockStatus,
+)
+from erp.posting.prices import restatement_pending
+from erp.posting.writer import BALANCE_KEY, TOTALS_COLUMNS, to_money, to_quantity
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class HeldStock:
+    """A balance row read under lock: what can be taken out of it."""
+
+    balance_id: int
+    warehouse_id: int
+    material_id: int
+    batch_id: int
+    batch_number: str
+    status: StockStatus
+    quantity: Decimal
+    value: Decimal
+    expiry_date: dt.date | None
+    last_posting_date: dt.date | None
+
+
+def available_on(session: Session, held: HeldStock, day: dt.date) -> Decimal:
+    """What a backdated outflow dated ``day`` may take from a balance: the least the
+    balance holds at the end of ``day`` or of any later day with movements (taking more
+    would make the stock negative on some date, and with it a closed or future period's
+    figures). The caller holds the balance row's lock, so the ledger cannot change under it."""
+    if held.last_posting_date is None or held.last_posting_date <= day:
+        return held.quantity
+    m = StockMovement
+    daily = (
+        select(m.posting_date, func.sum(m.quantity).label("quantity"))
+        .where(m.warehouse_id == held.warehouse_id, m.material_id == held.material_id, m.batch_id == held.batch_id,
+               m.status == held.status)
+        .group_by(m.posting_date)
+        .subquery()
+    )
+    running = select(
+        daily.c.posting_date, func.sum(daily.c.quantity).over(order_by=daily.c.posting_date).label("balance")
+    ).subquery()
+    lowest = session.scalar(
+        select(func.min(case((running.c.posting_date >= day, running.c.balance))))
+    )
+    on_day = session.scalar(select(func.coalesce(func.sum(daily.c.quantity), 0)).where(daily.c.posting_date <= day))
+    candidates = [Decimal(on_day)] + ([Decimal(lowest)] if lowest is not None else [])
+    return max(min(candidates), Decimal("0"))
+
+
+_BATCHES = Batch.__table__
+
+
+def _held_stock_query() -> Select[Any]:
+    return (
+        select(
+            StockBalance.id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
+            Batch.batch_number, StockBalance.status, StockBalance.quantity, StockBalance.value,
+            Batch.expiry_date, StockBalance.last_posting_date,
+        )
+        .join(Batch, Batch.id == StockBalance.batch_id)
+    )
+
+
+def lock_balances(
+    session: Session,
+    *,
+    warehouse_id: int,
+    material_id: int,
+    status: StockStatus,
+    batch_id: int | None = None,
+) -> list[HeldStock]:
+    """Balance rows holding stock, locked, first-expiry-first-out (then oldest batch first)."""
+    query = (
+        _held_stock_query()
+        .where(
+            StockBalance.warehouse_id == warehouse_id,
+            StockBalance.material_id == material_id,
+            StockBalance.status == status,
+            StockBalance.quantity > 0,
+        )
+        .order_by(Batch.expiry_date.asc().nulls_last(), Batch.id)
+        .with_for_update(of=StockBalance)
+    )
+    if batch_id is not None:
+        query = query.where(StockBalance.batch_id == batch_id)
+    return [HeldStock(*row) for row in session.execute(query)]
+
+
+def value_taken(session: Session, company_id: int, held: HeldStock, quantity: Decimal, standard_price: Decimal,
+                day: dt.date) -> Decimal:
+    """The value at standard that leaves a balance with ``quantity`` on ``day``.
+
+    Taking all the balance holds takes all its value, so that no rounding cents are left
+    behind on zero quantity. "All it holds" is as this posting's period ends: postings of a
+    later period, booked before this one closed, are at their own period's standard and
+    stay. And not while a new standard still waits to be restated (an earlier period is
+    still open): the balance's value then mixes in an older standard, which that close
+    restates; the outflow takes the stock at the standard in force.
+    """
+    by_standard = round_money(quantity * standard_price)
+    whole_quantity, whole_value = held.quantity, held.value
+    period = period_of(day)
+    if held.last_posting_date is not None and period_of(held.last_posting_date) > period:
+        m = StockMovement
+        later_quantity, later_value = session.execute(
+            select(to_quantity(func.coalesce(func.sum(m.quantity), 0)), to_money(func.coalesce(func.sum(m.value), 0)))
+            .where(m.warehouse_id == held.warehouse_id, m.material_id == held.material_id,
+                   m.batch_id == held.batch_id, m.status == held.status, m.period > period)
+        ).one()
+        whole_quantity -= Decimal(str(later_quantity))
+        whole_value -= Decimal(str(later_value))
+    if quantity != whole_quantity or whole_value == by_standard:
+        return by_standard
+    if restatement_pending(session, company_id, held.material_id, period):
+        return by_standard
+    return whole_value
+
+
+def lock_transfer_route(session: Session, material_id: int, warehouse_a: int, warehouse_b: int) -> None:
+    """Serialise transfers of a material between two warehouses, whichever the direction.
+
+    A transfer locks its source balances, then its destination's: two opposite transfers of
+    the same batches would each hold what the other waits for. On PostgreSQL a transaction
+    advisory lock on the (material, warehouse pair) makes them queue instead; SQLite
+    serialises all writers anyway.
+    """
+    if not is_postgres(session):
+        return
+    low, high = sorted((warehouse_a, warehouse_b))
+    digest = hashlib.blake2b(f"transfer:{material_id}:{low}:{high}".encode(), digest_size=8).digest()
+    session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+
+
+def find_or_create_batch(
+    session: Session,
+    *,
+    material_id: int,
+    batch_number: str | None,
+    manufacture_date: dt.date | None,
+    expiry_date: dt.date | None,
+    supplier_id: int | None,
+) -> tuple[int, dt.date | None, dt.date | None]:
+    """The batch's id and recorded dates, creating it on first receipt."""
+    number = batch_number if batch_number is not None else NO_BATCH
+    connection = session.connection()
+    created = connection.execute(_insert_batch(session), {
+        "material_id": material_id, "batch_number": number, "manufacture_date": manufacture_date,
+        "expiry_date": expiry_date, "supplier_id": supplier_id, "created_at": utcnow(),
+    }).scalar()
+    if created is not None:
+        return created, manufacture_date, expiry_date
+    row = connection.execute(_FIND_BATCH, {"material_id": material_id, "batch_number": number}).one()
+    return row.id, row.manufacture_date, row.expiry_date
+
+
+_FIND_BATCH = select(_BATCHES.c.id, _BATCHES.c.manufacture_date, _BATCHES.c.expiry_date).where(
+    _BATCHES.c.material_id == bindparam("material_id"), _BATCHES.c.batch_number == bindparam("batch_number")
+)
+_INSERT_BATCH: dict[str, Any] = {}  # per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING id
+
+
+def _insert_batch(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERT_BATCH:
+        _INSERT_BATCH[dialect] = (
+            dialect_insert(session, _BATCHES)
+            .on_conflict_do_nothing(index_elements=["material_id", "batch_number"])
+            .returning(_BATCHES.c.id)
+        )
+    return _INSERT_BATCH[dialect]
+
+
+def rebuild_balances(session: Session) -> None:
+    """Recompute every balance and period total from the ledger (``flask --app erp stock
+    check --repair``): they are derived from the ledger, which is the record."""
+    session.execute(delete(PeriodMovementTotal))
+    m = StockMovement
+    account = func.coalesce(m.offset_account, "")
+    session.execute(
+        insert(PeriodMovementTotal).from_select(
+            TOTALS_COLUMNS,
+            select(m.company_id, m.period, m.material_id, m.close_class, account, to_quantity(func.sum(m.quantity)),
+                   to_money(func.sum(m.value)), to_money(func.sum(m.variance)))
+            .where(m.close_class != CloseClass.INTERNAL)
+            .group_by(m.company_id, m.period, m.material_id, m.close_class, account),
+        )
+    )
+    session.execute(delete(StockBalance))
+    keys = [getattr(StockMovement, k) for k in ("company_id", *BALANCE_KEY)]
+    session.execute(
+        insert(StockBalance).from_select(
+            ["company_id", *BALANCE_KEY, "quantity", "value", "last_posting_date"],
+            select(*keys, to_quantity(func.sum(StockMovement.quantity)), to_money(func.sum(StockMovement.value)),
+                   func.max(StockMovement.posting_date))
+            .group_by(*keys),
+        )
+    )

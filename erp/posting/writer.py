@@ -1,0 +1,607 @@
+"""Writing postings: the one place that inserts into the stock ledger and the journal and
+changes stock balances and period totals.
+
+``post`` turns a ``Posting`` into a description of every row it writes (``_describe``:
+the document header, ledger rows, balance changes, journal entry and lines, period
+totals, each a dict keyed by column name), then writes that description by one of two
+paths built from the same statement pieces:
+
+- the fast path (PostgreSQL): one statement, data-modifying CTEs, because on a server
+  every round trip costs; built once per shape of posting (how many ledger rows, which
+  balance changes take stock out, how many journal lines) and reused with bound values;
+- the portable path (SQLite, or PostgreSQL under ``portable_path()``): the same rows,
+  one statement per table, in the same order.
+
+The arithmetic a balance or period total takes (add the change, keep the column's scale,
+keep the latest posting date) is written once, in ``_balance_after`` and
+``_totals_after``, and used by both paths; parameters are named by prefix and column
+(``_named``/``_values``), so no path builds its own keys. tests/service/test_posting_paths.py
+posts the same documents through both paths and compares every row.
+
+Rules enforced here, for every posting:
+
+- the journal entry balances and its amounts are cents (``balanced_lines``), or nothing
+  is written (``UnbalancedEntry``, a bug in the caller);
+- the posting's period is held open (key share on its row) before anything is written:
+  callers that read prices lock it first (``price_for_posting``), ``post`` locks it
+  itself when they have not;
+- lock order: the period row, then balance rows (outflows were locked by the caller with
+  ``lock_balances``, inflows are locked by their upsert), then period totals, always in
+  key order; two postings never wait on each other in opposite orders;
+- immutability: ledger rows and journal lines are only ever inserted (database triggers
+  refuse UPDATE and DELETE on the ledger); corrections are new postings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, case, func, insert, literal, null, select, tuple_, union_all, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import String
+
+from erp.db import UTCDateTime, dialect_insert, is_postgres, utcnow
+from erp.masterdata.models import Material
+from erp.money import period_of
+from erp.posting.errors import UnbalancedEntry
+from erp.posting.journal import balanced_lines
+from erp.posting.models import (
+    DOCUMENT_PREFIXES,
+    NUMBER_DIGITS,
+    CloseClass,
+    JournalEntry,
+    JournalLine,
+    MovementType,
+    PeriodMovementTotal,
+    StockBalance,
+    StockDocument,
+    StockMovement,
+    document_number,
+)
+from erp.posting.periods import holds_open, lock_open_period
+from erp.posting.values import (
+    STOCK_DOCUMENT,
+    ZERO,
+    CloseEntries,
+    Document,
+    Movement,
+    Posted,
+    Posting,
+    Restatement,
+)
+
+_DOCUMENTS = StockDocument.__table__
+_MOVEMENTS = StockMovement.__table__
+_BALANCES = StockBalance.__table__
+_TOTALS = PeriodMovementTotal.__table__
+_ENTRIES = JournalEntry.__table__
+_LINES = JournalLine.__table__
+
+# The document's key is drawn first, so that its number (GR-00000123) is made from it in
+# the same INSERT (erp.posting.models.document_number).
+DOCUMENT_COLUMNS = [c.name for c in _DOCUMENTS.c if c.name not in ("id", "number")]
+MOVEMENT_COLUMNS = [c.name for c in _MOVEMENTS.c if c.name not in ("id", "document_id")]
+BALANCE_KEY = ["warehouse_id", "material_id", "batch_id", "status"]
+BALANCE_COLUMNS = ["company_id", *BALANCE_KEY, "quantity", "value", "last_posting_date"]
+TOTALS_KEY = ["company_id", "period", "material_id", "close_class", "offset_account"]
+TOTALS_COLUMNS = [*TOTALS_KEY, "quantity", "value", "variance"]
+ENTRY_COLUMNS = ["company_id", "entry_date", "period", "source_type", "memo", "reverses_entry_id", "created_by",
+                 "created_at"]
+LINE_COLUMNS = ["company_id", "period", "account_code", "amount", "material_id", "customer_id"]
+
+_FORCE_PORTABLE: ContextVar[bool] = ContextVar("erp_posting_force_portable", default=False)
+
+
+@contextmanager
+def portable_path() -> Iterator[None]:
+    """Write postings by the portable path even on PostgreSQL (tests compare the paths)."""
+    token = _FORCE_PORTABLE.set(True)
+    try:
+        yield
+    finally:
+        _FORCE_PORTABLE.reset(token)
+
+
+# --- the arithmetic, once ------------------------------------------------------------------
+
+def to_quantity(expression: Any) -> Any:
+    """A stored quantity kept at its column's scale. A no-op on PostgreSQL's exact numeric;
+    on SQLite, whose numbers are binary floats, it stops noise from piling up over many
+    postings (4.001 built from 0.001 + 1 + 1 + 1 + 1 is stored as 4.00099999..., and taking
+    the 4.001 on hand would leave a negative quantity)."""
+    return func.round(expression, 4)
+
+
+def to_money(expression: Any) -> Any:
+    """A stored value kept to the cent (see ``to_quantity``)."""
+    return func.round(expression, 2)
+
+
+def later_date(current: Any, new: Any) -> Any:
+    """The later of a stored date (possibly NULL) and a new one, in portable SQL."""
+    return case((current.is_(None), new), (current > new, current), else_=new)
+
+
+def _balance_after(change: Any) -> dict[str, Any]:
+    """A balance row's columns after ``change`` (a mapping of quantity, value and
+    last_posting_date expressions: bound values, or an upsert's EXCLUDED row)."""
+    b = _BALANCES.c
+    return {"quantity": to_quantity(b.quantity + change["quantity"]),
+            "value": to_money(b.value + change["value"]),
+            "last_posting_date": later_date(b.last_posting_date, change["last_posting_date"])}
+
+
+def _totals_after(change: Any) -> dict[str, Any]:
+    """A period total's columns after ``change`` (see ``_balance_after``)."""
+    t = _TOTALS.c
+    return {"quantity": to_quantity(t.quantity + change["quantity"]),
+            "value": to_money(t.value + change["value"]),
+            "variance": to_money(t.variance + change["variance"])}
+
+
+# --- parameters named by prefix and column ---------------------------------------------------
+
+def _named(prefix: str, table: Any, columns: Sequence[str]) -> dict[str, Any]:
+    """Typed bound parameters for one row of ``table``: column -> :prefix_column."""
+    return {name: bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in columns}
+
+
+def _values(prefix: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of one described row for the parameters ``_named(prefix, ...)`` made."""
+    return {f"{prefix}_{name}": value for name, value in row.items()}
+
+
+# --- statement pieces, shared by both paths ------------------------------------------------------
+
+def _take_from_balance(change: Mapping[str, Any]) -> Any:
+    """UPDATE of a balance the caller has locked: stock going out. (An upsert would not do:
+    the database checks quantity >= 0 on the proposed new row before it sees the conflict
+    with the existing one.)"""
+    return (update(_BALANCES).where(*(_BALANCES.c[k] == change[k] for k in BALANCE_KEY))
+            .values(_balance_after(change)))
+
+
+def _add_to_balance(insert_into: Any, change: Mapping[str, Any]) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE of a balance: stock coming in."""
+    upsert = insert_into(_BALANCES).values(change)
+    return upsert.on_conflict_do_update(index_elements=BALANCE_KEY, set_=_balance_after(upsert.excluded))
+
+
+def _add_to_totals(insert_into: Any) -> Any:
+    upsert = insert_into(_TOTALS).values(_named("t", _TOTALS, TOTALS_COLUMNS))
+    return upsert.on_conflict_do_update(index_elements=TOTALS_KEY, set_=_totals_after(upsert.excluded))
+
+
+_NEXT_DOCUMENT_ID = {
+    "postgresql": select(func.nextval("stock_documents_id_seq")),
+    "sqlite": select(func.coalesce(func.max(_DOCUMENTS.c.id), 0) + 1),  # writers are serialised
+}
+
+
+class numbered(FunctionElement[str]):
+    """PostgreSQL for ``document_number``: a prefix, a dash and the key padded to eight
+    digits (never truncated), for the statement that numbers a document as it inserts it."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(numbered, "postgresql")
+def _numbered_postgresql(element: numbered, compiler: Any, **kw: Any) -> str:
+    prefix, key = (compiler.process(arg, **kw) for arg in element.clauses)
+    digits = f"CAST({key} AS TEXT)"
+    return f"({prefix} || '-' || lpad({digits}, greatest({NUMBER_DIGITS}, length({digits})), '0'))"
+
+
+def _insert_document(session: Session, document: Mapping[str, Any]) -> int:
+    """The portable way to write a document header: draw its key, number it, insert it."""
+    connection = session.connection()
+    document_id = int(connection.execute(_NEXT_DOCUMENT_ID[connection.dialect.name]).scalar_one())
+    row = {**document, "id": document_id, "number": document_number(document["doc_type"], document_id)}
+    connection.execute(_portable_statements(session)["document"], _values("d", row))
+    return document_id
+
+
+# --- the description ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Rows:
+    """Every row one posting writes, keyed by column; ids that the database assigns
+    (the document's, the entry's) are filled in by the path that writes them."""
+
+    company_id: int
+    period: str
+    document: dict[str, Any] | None
+    movements: list[dict[str, Any]]
+    balances: list[tuple[bool, dict[str, Any]]]  # (takes stock out, balance change)
+    entry: dict[str, Any] | None
+    lines: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+
+
+BalanceKey = tuple[int, int, int, str]
+
+
+def balance_changes(movements: Sequence[Movement]) -> dict[BalanceKey, tuple[Decimal, Decimal]]:
+    """The net change the movements make to each balance row (a document may move the
+    same row twice, e.g. goods put back and restated; a row is changed once)."""
+    changes: dict[BalanceKey, tuple[Decimal, Decimal]] = {}
+    for m in movements:
+        key = (m.warehouse_id, m.material_id, m.batch_id, m.status)
+        quantity, value = changes.get(key, (ZERO, ZERO))
+        changes[key] = (quantity + m.quantity, value + m.value)
+    return changes
+
+
+def period_total_changes(movements: Sequence[Movement]) -> dict[tuple[int, str, str], tuple[Decimal, Decimal, Decimal]]:
+    """The change to the period's totals per (material, close class, account); internal
+    moves are left out, they net to zero within the company."""
+    totals: dict[tuple[int, str, str], tuple[Decimal, Decimal, Decimal]] = {}
+    for m in movements:
+        if m.close_class == CloseClass.INTERNAL:
+            continue
+        key = (m.material_id, m.close_class.value, m.offset_account or "")
+        quantity, value, variance = totals.get(key, (ZERO, ZERO, ZERO))
+        totals[key] = (quantity + m.quantity, value + m.value, variance + m.variance)
+    return totals
+
+
+def _describe(posting: Posting) -> _Rows:
+    if posting.movements and posting.document is None:
+        raise TypeError("stock movements need a stock document")
+    company_id, day, user_id = posting.company_id, posting.posting_date, posting.user_id
+    period = period_of(day)
+    now = utcnow()
+    document = None
+    if posting.document is not None:
+        document = {f.name: getattr(posting.document, f.name) for f in fields(Document)}
+        document.update(company_id=company_id, posting_date=day, period=period, created_by=user_id, created_at=now)
+    movements = [
+        {"movement_type": m.movement_type, "close_class": m.close_class, "company_id": company_id,
+         "warehouse_id": m.warehouse_id, "material_id": m.material_id, "batch_id": m.batch_id, "status": m.status,
+         "quantity": m.quantity, "value": m.value, "variance": m.variance, "offset_account": m.offset_account,
+         "posting_date": day, "period": period, "created_by": user_id, "created_at": now}
+        for m in posting.movements
+    ]
+    balances = [
+        (quantity < 0, {"company_id": company_id, "warehouse_id": warehouse_id, "material_id": material_id,
+                        "batch_id": batch_id, "status": status, "quantity": quantity, "value": value,
+                        "last_posting_date": day})
+        for (warehouse_id, material_id, batch_id, status), (quantity, value) in balance_changes(posting.movements).items()
+    ]
+    lines = balanced_lines(posting.journal)
+    entry = None
+    if lines:
+        entry = {"company_id": company_id, "entry_date": day, "period": period,
+                 "source_type": STOCK_DOCUMENT if document is not None else posting.source_type,
+                 "memo": posting.memo[:300], "reverses_entry_id": posting.reverses_entry_id,
+                 "created_by": user_id, "created_at": now}
+        if document is None:
+            entry["source_id"] = posting.source_id
+    journal = [{"company_id": company_id, "period": period, "account_code": line.account, "amount": line.amount,
+                "material_id": line.material_id, "customer_id": line.customer_id} for line in lines]
+    totals = [
+        {"company_id": company_id, "period": period, "material_id": material_id, "close_class": close_class,
+         "offset_account": account, "quantity": quantity, "value": value, "variance": variance}
+        for (material_id, close_class, account), (quantity, value, variance)
+        in sorted(period_total_changes(posting.movements).items())
+    ]
+    return _Rows(company_id, period, document, movements, balances, entry, journal, totals)
+
+
+# --- the one function ------------------------------------------------------------------------------
+
+def post(session: Session, posting: Posting) -> Posted:
+    """Write one posting whole, in the caller's transaction; returns the ids it wrote.
+
+    Writes the stock document and its ledger rows, applies them to the stock balances and
+    the period's totals, and writes one balanced journal entry (dropping zero lines; no
+    entry when no line is left). Refuses ``PeriodClosed`` when the posting's period is
+    closed (holding it open until commit if the caller has not already). Raises
+    ``UnbalancedEntry`` (lines that do not sum to zero or are not cents) and
+    ``LookupError`` (an outflow from a balance that does not exist): both are bugs of the
+    caller, and nothing is written.
+
+    Stock going out must come from balances the caller locked with
+    ``erp.posting.stock.lock_balances`` and checked; the CHECK on ``stock_balances.quantity``
+    is the last line of defence against negative stock.
+    """
+    rows = _describe(posting)
+    if not rows.movements and rows.entry is None and rows.document is None:
+        return Posted(None, None)
+    if not holds_open(session, rows.company_id, rows.period):
+        lock_open_period(session, rows.company_id, posting.posting_date)
+    if is_postgres(session) and not _FORCE_PORTABLE.get():
+        posted = _write_in_one_statement(session, rows)
+    else:
+        posted = _write_statement_by_statement(session, rows)
+    # After the balances, always: postings lock balance rows first, then totals.
+    _write_totals(session, rows.totals)
+    return posted
+
+
+def _write_totals(session: Session, totals: list[dict[str, Any]]) -> None:
+    if totals:
+        session.connection().execute(_totals_statement(session), [_values("t", row) for row in totals])
+
+
+_BY_DIALECT: dict[tuple[str, str], Any] = {}
+
+
+def _per_dialect(session: Session, name: str, build: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    key = (dialect, name)
+    if key not in _BY_DIALECT:
+        _BY_DIALECT[key] = build(lambda table: dialect_insert(session, table))
+    return _BY_DIALECT[key]
+
+
+def _totals_statement(session: Session) -> Any:
+    return _per_dialect(session, "totals", _add_to_totals)
+
+
+def _portable_statements(session: Session) -> dict[str, Any]:
+    def build(insert_into: Any) -> dict[str, Any]:
+        return {
+            "document": insert(_DOCUMENTS).values(_named("d", _DOCUMENTS, ["id", "number", *DOCUMENT_COLUMNS])),
+            "movements": insert(_MOVEMENTS).values(_named("m", _MOVEMENTS, ["document_id", *MOVEMENT_COLUMNS])),
+            "take": _take_from_balance(_named("b", _BALANCES, BALANCE_COLUMNS)),
+            "add": _add_to_balance(insert_into, _named("b", _BALANCES, BALANCE_COLUMNS)),
+            "entry": insert(_ENTRIES).values(_named("e", _ENTRIES, [*ENTRY_COLUMNS, "source_id"]))
+            .returning(_ENTRIES.c.id),
+            "lines": insert(_LINES).values(_named("l", _LINES, ["entry_id", *LINE_COLUMNS])),
+        }
+    return _per_dialect(session, "portable", build)  # type: ignore[no-any-return]
+
+
+def _write_statement_by_statement(session: Session, rows: _Rows) -> Posted:
+    """The portable path: one statement per table, in the fast path's order."""
+    statements = _portable_statements(session)
+    connection = session.connection()
+    document_id = None
+    if rows.document is not None:
+        document_id = _insert_document(session, rows.document)
+    if rows.movements:
+        connection.execute(statements["movements"],
+                           [_values("m", {**row, "document_id": document_id}) for row in rows.movements])
+    for outflow, change in rows.balances:
+        if outflow:
+            taken = connection.execute(statements["take"], _values("b", change))
+            if taken.rowcount != 1:
+                raise LookupError(f"no balance to take {change['quantity']} from: {change}")
+        else:
+            connection.execute(statements["add"], _values("b", change))
+    entry_id = None
+    if rows.entry is not None:
+        entry = {**rows.entry, "source_id": document_id} if document_id is not None else rows.entry
+        entry_id = connection.execute(statements["entry"], _values("e", entry)).scalar_one()
+        connection.execute(statements["lines"], [_values("l", {**line, "entry_id": entry_id}) for line in rows.lines])
+    return Posted(document_id, entry_id)
+
+
+def _write_in_one_statement(session: Session, rows: _Rows) -> Posted:
+    """The fast path: the whole description in one PostgreSQL statement."""
+    shape = (rows.document is not None, len(rows.movements), tuple(out for out, _ in rows.balances), len(rows.lines))
+    params: dict[str, Any] = {}
+    if rows.document is not None:
+        params.update(_values("d", rows.document), d_prefix=DOCUMENT_PREFIXES[rows.document["doc_type"]])
+    for i, row in enumerate(rows.movements):
+        params.update(_values(f"m{i}", row))
+    for k, (_, change) in enumerate(rows.balances):
+        params.update(_values(f"b{k}", change))
+    if rows.entry is not None:
+        params.update(_values("e", rows.entry))
+    for j, line in enumerate(rows.lines):
+        params.update(_values(f"l{j}", line))
+    result = session.connection().execute(_one_statement(*shape), params).one()
+    document_id, entry_id, *taken = result
+    if any(count != 1 for count in taken):
+        raise LookupError(f"a movement out of stock found no balance to take from: {rows.balances}")
+    return Posted(document_id, entry_id)
+
+
+_ONE_STATEMENT: dict[tuple[Any, ...], Any] = {}
+
+
+def _one_statement(has_document: bool, movement_count: int, outflows: tuple[bool, ...], line_count: int) -> Any:
+    """The PostgreSQL statement that writes a posting of this shape, built once per shape."""
+    key = (has_document, movement_count, outflows, line_count)
+    if key in _ONE_STATEMENT:
+        return _ONE_STATEMENT[key]
+    ctes: list[Any] = []
+    doc = None
+    if has_document:
+        new_key = select(func.nextval("stock_documents_id_seq").label("id")).subquery("new_key")
+        doc = (postgresql.insert(_DOCUMENTS)
+               .from_select(["id", "number", *DOCUMENT_COLUMNS],
+                            select(new_key.c.id, numbered(bindparam("d_prefix", type_=String()), new_key.c.id),
+                                   *_named("d", _DOCUMENTS, DOCUMENT_COLUMNS).values()))
+               .returning(_DOCUMENTS.c.id).cte("doc"))
+        ctes.append(doc)
+    if movement_count:
+        assert doc is not None
+        rows = [select(doc.c.id, *_named(f"m{i}", _MOVEMENTS, MOVEMENT_COLUMNS).values())
+                for i in range(movement_count)]
+        ctes.append(insert(_MOVEMENTS).from_select(["document_id", *MOVEMENT_COLUMNS],
+                                                   rows[0] if len(rows) == 1 else union_all(*rows)).cte("ledger"))
+    taken: list[Any] = []
+    for k, out in enumerate(outflows):
+        change = _named(f"b{k}", _BALANCES, BALANCE_COLUMNS)
+        if out:
+            cte = _take_from_balance(change).returning(_BALANCES.c.id).cte(f"taken{k}")
+            taken.append(cte)
+        else:
+            cte = _add_to_balance(postgresql.insert, change).cte(f"added{k}")
+        ctes.append(cte)
+    entry = None
+    if line_count:
+        source_id = doc.c.id if doc is not None else _named("e", _ENTRIES, ["source_id"])["source_id"]
+        header = select(*_named("e", _ENTRIES, ENTRY_COLUMNS).values(), source_id)
+        entry = (insert(_ENTRIES).from_select([*ENTRY_COLUMNS, "source_id"], header)
+                 .returning(_ENTRIES.c.id).cte("entry"))
+        line_rows = [select(entry.c.id, *_named(f"l{j}", _LINES, LINE_COLUMNS).values()) for j in range(line_count)]
+        ctes += [entry, insert(_LINES).from_select(["entry_id", *LINE_COLUMNS],
+                                                   line_rows[0] if line_count == 1 else union_all(*line_rows))
+                 .cte("lines")]
+    ids = [
+        select(doc.c.id).scalar_subquery() if doc is not None else null(),
+        select(entry.c.id).scalar_subquery() if entry is not None else null(),
+    ]
+    statement = select(*ids, *(select(func.count()).select_from(t).scalar_subquery() for t in taken)).add_cte(*ctes)
+    _ONE_STATEMENT[key] = statement
+    return statement
+
+
+# --- the month end's set-based postings -----------------------------------------------------------
+
+def post_restatement(session: Session, restatement: Restatement) -> Posted | None:
+    """Restate stock at new standard prices, set-based; returns what was written, or None
+    when no balance differs (nothing is written then).
+
+    One INSERT ... SELECT writes a revaluation ledger row per differing balance, one
+    UPDATE adds to each balance exactly the difference its ledger row carries (so ledger
+    and balance agree whatever else happened), the period totals take the document's rows,
+    and one journal entry moves the difference per material between its inventory account
+    and the variance account. The caller holds the periods from the restatement's on
+    exclusively (``lock_periods_from``): no posting changes a balance meanwhile.
+    """
+    r = restatement
+    period = period_of(r.posting_date)
+    if not holds_open(session, r.company_id, period):
+        raise RuntimeError(f"a restatement of company {r.company_id} needs period {period} held (lock_periods_from)")
+    differing = r.differences
+    if session.scalar(select(func.count()).select_from(differing)) == 0:
+        return None
+    statements = _portable_statements(session)
+    connection = session.connection()
+    now = utcnow()
+    document = {f.name: None for f in fields(Document)}
+    document.update(doc_type=MovementType.REVALUATION, company_id=r.company_id, posting_date=r.posting_date,
+                    period=period, created_by=r.user_id, created_at=now, reason=r.reason)
+    document_id = _insert_document(session, document)
+    difference = differing.c.target - differing.c.value
+    session.execute(
+        insert(StockMovement).from_select(
+            ["document_id", "movement_type", "close_class", "company_id", "warehouse_id", "material_id", "batch_id",
+             "status", "quantity", "value", "variance", "posting_date", "period", "created_by", "created_at"],
+            select(
+                literal(document_id), literal(MovementType.REVALUATION.value), literal(CloseClass.REVALUATION.value),
+                differing.c.company_id, differing.c.warehouse_id, differing.c.material_id, differing.c.batch_id,
+                differing.c.status, literal(ZERO), difference, -difference, literal(r.posting_date),
+                literal(period), literal(r.user_id), literal(now, UTCDateTime()),
+            ),
+        )
+    )
+    _add_document_to_period_totals(session, document_id=document_id, company_id=r.company_id, period=period)
+    difference_posted = (
+        select(StockMovement.value)
+        .where(StockMovement.document_id == document_id, StockMovement.warehouse_id == StockBalance.warehouse_id,
+               StockMovement.material_id == StockBalance.material_id, StockMovement.batch_id == StockBalance.batch_id,
+               StockMovement.status == StockBalance.status)
+        .scalar_subquery()
+    )
+    restated = (
+        select(StockMovement.warehouse_id, StockMovement.material_id, StockMovement.batch_id, StockMovement.status)
+        .where(StockMovement.document_id == document_id)
+    )
+    session.execute(
+        update(StockBalance)
+        .where(StockBalance.company_id == r.company_id,
+               tuple_(StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
+                      StockBalance.status).in_(restated))
+        .values(value=to_money(StockBalance.value + difference_posted))
+        .execution_options(synchronize_session=False)
+    )
+    # The journal, aggregated per material, straight from the ledger rows just written.
+    per_material = (
+        select(StockMovement.material_id, Material.material_type, func.sum(StockMovement.value).label("amount"))
+        .join(Material, Material.id == StockMovement.material_id)
+        .where(StockMovement.document_id == document_id)
+        .group_by(StockMovement.material_id, Material.material_type)
+        .subquery()
+    )
+    inventory_account = case(*((per_material.c.material_type == kind.value, literal(code))
+                               for kind, code in r.inventory_accounts.items()))
+    entry_id = connection.execute(statements["entry"], _values("e", {
+        "company_id": r.company_id, "entry_date": r.posting_date, "period": period, "source_type": STOCK_DOCUMENT,
+        "source_id": document_id, "memo": r.memo[:300], "reverses_entry_id": None, "created_by": r.user_id,
+        "created_at": now,
+    })).scalar_one()
+    common = (literal(entry_id), literal(r.company_id), literal(period))
+    session.execute(
+        insert(JournalLine).from_select(
+            ["entry_id", "company_id", "period", "account_code", "amount", "material_id"],
+            union_all(
+                select(*common, inventory_account, per_material.c.amount, per_material.c.material_id),
+                select(*common, literal(r.variance_account), -per_material.c.amount, per_material.c.material_id),
+            ),
+        )
+    )
+    return Posted(document_id, entry_id)
+
+
+def _add_document_to_period_totals(session: Session, *, document_id: int, company_id: int, period: str) -> None:
+    """The set-based twin of the totals a ``post`` writes, for documents written by
+    INSERT ... SELECT: totals straight from the document's ledger rows."""
+    m = StockMovement
+    insert_totals = dialect_insert(session, _TOTALS).from_select(
+        [*TOTALS_KEY, "quantity", "value", "variance"],
+        select(literal(company_id, Integer), literal(period), m.material_id, m.close_class,
+               func.coalesce(m.offset_account, ""), func.sum(m.quantity), func.sum(m.value), func.sum(m.variance))
+        .where(m.document_id == document_id, m.close_class != CloseClass.INTERNAL)
+        .group_by(m.material_id, m.close_class, m.offset_account),
+    )
+    session.execute(insert_totals.on_conflict_do_update(index_elements=TOTALS_KEY,
+                                                        set_=_totals_after(insert_totals.excluded)))
+
+
+def post_close_entries(session: Session, entries: CloseEntries) -> dict[int, int]:
+    """Write one journal entry per company from ``entries.lines``; returns each company's
+    entry id (none for a company without lines). Refuses ``UnbalancedEntry`` when an
+    entry's lines do not sum to zero (the caller's bug; its transaction must roll back).
+
+    Set-based, for the group's month end: the entries in one INSERT ... SELECT ...
+    RETURNING, their lines in one more. The lines reach their entry by a CASE over the
+    (at most a few dozen) new entries, not a join: the rows the lines come from were
+    written a moment ago and the planner has no statistics for them yet."""
+    lines = entries.lines.subquery("close_lines")
+    companies = (entries.companies if entries.companies is not None
+                 else select(lines.c.company_id).group_by(lines.c.company_id)).subquery("close_companies")
+    period = period_of(entries.entry_date)
+    created = session.execute(
+        insert(JournalEntry)
+        .from_select(
+            ["company_id", "entry_date", "period", "source_type", "memo", "created_by", "created_at"],
+            select(companies.c.company_id, literal(entries.entry_date), literal(period),
+                   literal(entries.source_type), literal(entries.memo), literal(entries.user_id, Integer),
+                   literal(utcnow(), UTCDateTime())),
+        )
+        .returning(JournalEntry.id, JournalEntry.company_id)
+    ).all()
+    ids = {company_id: entry_id for entry_id, company_id in created}
+    if not ids:
+        return ids
+    session.execute(
+        insert(JournalLine).from_select(
+            ["entry_id", "company_id", "period", "account_code", "amount", "material_id"],
+            select(case(ids, value=lines.c.company_id), lines.c.company_id, literal(period), lines.c.account_code,
+                   lines.c.amount, lines.c.material_id),
+        )
+    )
+    unbalanced = session.execute(
+        select(JournalLine.entry_id, func.sum(JournalLine.amount))
+        .where(JournalLine.entry_id.in_(list(ids.values())))
+        .group_by(JournalLine.entry_id)
+        .having(func.abs(func.sum(JournalLine.amount)) >= Decimal("0.005"))
+    ).first()
+    if unbalanced is not None:
+        raise UnbalancedEntry(f"entry {unbalanced[0]} is off by {unbalanced[1]}")
+    return ids
