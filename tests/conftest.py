@@ -23,6 +23,7 @@ from erp import create_app
 from erp.config import Settings
 from erp.db import Base, make_engine, make_session_factory
 from erp.migrate import upgrade
+from tests import posting_guard
 from tests.purchasing_world import Deals, sign_contracts
 from tests.world import ApiClient, World, build_world
 
@@ -63,6 +64,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (ERP_REQUIRE_POSTGRES=1): {report.longrepr}"
     return report
+
+
+# Every statement of every test is checked: only erp.posting writes the books (tests/posting_guard.py).
+posting_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def _only_posting_writes_the_books() -> Iterator[None]:
+    """Fail the test if any module but erp.posting wrote the posting tables during it, even
+    when the code under test caught the refusal (a 500 handler, a retry loop)."""
+    start = len(posting_guard.violations)
+    yield
+    assert posting_guard.violations[start:] == []
 
 
 def make_settings(database_url: str) -> Settings:

@@ -1,0 +1,159 @@
+"""The shape of the code: dependencies point one way, there are no import cycles, and only
+the posting module writes the stock ledger, balances, period totals and journal."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import sys
+from pathlib import Path
+
+import grimp
+import pytest
+from importlinter.cli import lint_imports
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.posting.models import JournalEntry
+from tests import posting_guard
+
+ROOT = Path(__file__).resolve().parent.parent
+ERP = ROOT / "erp"
+
+
+# --- one direction of dependencies -----------------------------------------------------------
+
+def test_import_contracts_hold() -> None:
+    """The import-linter contracts in pyproject.toml: credit > inventory > purchasing and
+    costing > posting > master data, and neither posting nor any service imports the web
+    edge or Flask."""
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+
+
+def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Every set of modules that import each other, directly or through others (strongly
+    connected components of more than one module; imports inside functions count)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    counter = 0
+
+    def visit(module: str) -> None:
+        nonlocal counter
+        index[module] = low[module] = counter
+        counter += 1
+        stack.append(module)
+        on_stack.add(module)
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        for module in sorted(graph.modules):
+            if module not in index:
+                visit(module)
+    finally:
+        sys.setrecursionlimit(limit)
+    return cycles
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    assert import_cycles(grimp.build_graph("erp")) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = grimp.ImportGraph()
+    for module in ("a", "b", "c", "d"):
+        graph.add_module(module)
+    graph.add_import(importer="a", imported="b")
+    graph.add_import(importer="b", imported="c")
+    graph.add_import(importer="c", imported="a")
+    graph.add_import(importer="c", imported="d")
+    assert import_cycles(graph) == [["a", "b", "c"]]
+
+
+# --- only the posting module writes the books: statically ------------------------------------
+
+POSTING_MODELS = frozenset({"StockDocument", "StockMovement", "StockBalance", "PeriodMovementTotal", "JournalEntry",
+                            "JournalLine"})
+WRITE_CALLS = frozenset({"insert", "update", "delete", "dialect_insert"})
+
+
+def writes_in(source: str) -> list[str]:
+    """Writes of the posting tables in Python source: insert/update/delete/dialect_insert
+    of a posting model (or its __table__), ``session.add`` of one, or SQL text writing
+    one of the tables."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            named = {n.id for arg in node.args for n in ast.walk(arg) if isinstance(n, ast.Name)}
+            if name in WRITE_CALLS and named & POSTING_MODELS:
+                found.append(f"line {node.lineno}: {name}({', '.join(sorted(named & POSTING_MODELS))})")
+            if name in ("add", "add_all") and named & POSTING_MODELS:
+                found.append(f"line {node.lineno}: session.{name} of {', '.join(sorted(named & POSTING_MODELS))}")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and posting_guard.tables_written(node.value):
+            found.append(f"line {node.lineno}: SQL writing {sorted(posting_guard.tables_written(node.value))}")
+    return found
+
+
+def test_no_module_but_posting_writes_the_books_in_its_source() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): writes
+        for path in sorted(ERP.rglob("*.py"))
+        if "posting" not in path.relative_to(ERP).parts[:1]
+        and (writes := writes_in(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_source_scan_finds_writes() -> None:
+    source = (
+        "session.execute(insert(JournalLine).values(amount=1))\n"
+        "session.execute(update(StockBalance.__table__).values(quantity=0))\n"
+        "session.add(JournalEntry(memo='x'))\n"
+        "session.execute(text('DELETE FROM stock_movements'))\n"
+        "session.execute(insert(Invoice).values(amount=1))\n"
+    )
+    assert sorted(w.split(":")[0] for w in writes_in(source)) == ["line 1", "line 2", "line 3", "line 4"]
+
+
+# --- only the posting module writes the books: every statement the suite runs -------------------
+
+def test_a_write_from_another_module_is_refused(session_factory: sessionmaker[Session]) -> None:
+    """The check installed for the whole suite (tests/posting_guard.py) refuses a journal
+    entry written by code of another erp module (erp.posting's own writes pass in every
+    other test of the suite)."""
+    rogue = "def write(session, statement):\n    session.execute(statement)\n"
+    statement = insert(JournalEntry).values(company_id=1, entry_date=dt.date(2026, 11, 20), period="2026-11",
+                                            source_type="rogue", memo="")
+    costing: dict[str, object] = {"__name__": "erp.costing.rogue"}
+    exec(compile(rogue, "erp/costing/rogue.py", "exec"), costing)  # noqa: S102 - code pretending to be costing's
+    start = len(posting_guard.violations)
+    with session_factory() as session, session.begin():
+        with pytest.raises(AssertionError, match="erp.costing.rogue writes"):
+            costing["write"](session, statement)  # type: ignore[operator]
+    assert len(posting_guard.violations) == start + 1
+    del posting_guard.violations[start:]  # seen and expected: not this test's failure
+
+    assert posting_guard.writing_module(sys._getframe()) is None  # a test's own frame is no module of erp
+    assert posting_guard.tables_written("WITH doc AS (INSERT INTO stock_documents (id) VALUES (1)) SELECT 1") \
+        == {"stock_documents"}
+    assert posting_guard.tables_written("SELECT 1 FROM stock_balances FOR UPDATE") == set()
