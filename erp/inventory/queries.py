@@ -401,8 +401,8 @@ def preview_receipt(
 ) -> ReceiptPreview:
     """The facts of a receipt against ``po_line_id`` before it is booked (nothing is written
     or locked). 404 for lines outside the caller's warehouses or no longer open."""
-    from erp.costing.errors import NoStandardPrice
-    from erp.costing.standards import standard_price
+    from erp.posting.errors import NoStandardPrice
+    from erp.posting.prices import standard_price
     from erp.masterdata.services import can_store
     from erp.money import period_of
     from erp.purchasing.models import Contract, ContractLine
