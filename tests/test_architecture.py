@@ -157,3 +157,22 @@ def test_a_write_from_another_module_is_refused(session_factory: sessionmaker[Se
     assert posting_guard.tables_written("WITH doc AS (INSERT INTO stock_documents (id) VALUES (1)) SELECT 1") \
         == {"stock_documents"}
     assert posting_guard.tables_written("SELECT 1 FROM stock_balances FOR UPDATE") == set()
+
+
+def test_every_import_of_erp_names_resolves() -> None:
+    """Imports inside functions run only when the function does: a name that moved (as the
+    period lock and the standard price moved into erp.posting) must not be left behind."""
+    import importlib
+
+    broken = []
+    for path in sorted(ERP.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("erp") and not node.level:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if alias.name != "*" and not hasattr(module, alias.name):
+                        try:
+                            importlib.import_module(f"{node.module}.{alias.name}")
+                        except ImportError:
+                            broken.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{alias.name}")
+    assert broken == []
