@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from erp.errors import DomainError
+from erp.messages import N_
 
 
 class TooManySignIns(DomainError):
@@ -10,7 +11,7 @@ class TooManySignIns(DomainError):
 
     status = 429
     slug = "too-many-sign-ins"
-    title = "Too many failed sign-ins"
+    title = N_("Too many failed sign-ins")
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, retry_after=retry_after)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert
 from erp.masterdata.models import Company
+from erp.messages import Message
 from erp.money import period_of
 from erp.posting.errors import PeriodClosed
 from erp.posting.models import AccountingPeriod, PeriodStatus
@@ -70,9 +71,8 @@ def refuse_if_any_closed_through(session: Session, company_ids: Sequence[int], p
         .limit(1)
     ).first()
     if closed is not None:
-        raise PeriodClosed(
-            f"the books of company {closed[0]} are closed up to {closed[1]}; nothing can be posted in {period}"
-        )
+        raise PeriodClosed(Message("the books of company {company} are closed up to {closed}; nothing can be posted "
+                                   "in {period}", company=closed[0], closed=closed[1], period=period))
 
 
 def ensure_period(session: Session, company_id: int, period: str) -> None:
@@ -109,7 +109,8 @@ def lock_periods_from_for(session: Session, company_ids: Sequence[int], period: 
     ).all()
     for company_id, row_period, status in rows:
         if row_period == period and status != PeriodStatus.OPEN:
-            raise PeriodClosed(f"period {period} of company {company_id} is closed")
+            raise PeriodClosed(Message("period {period} of company {company} is closed", period=period,
+                                       company=company_id))
     _held(session).update((company_id, row_period) for company_id, row_period, status in rows
                           if status == PeriodStatus.OPEN)
 
@@ -189,9 +190,8 @@ def lock_period_row(session: Session, statement: Select[Any], **params: Any) -> 
         ensure_period(session, params["company_id"], params["period"])
         row = connection.execute(statement, params).one()
     if row[0] != PeriodStatus.OPEN:
-        raise PeriodClosed(
-            f"period {params['period']} of company {params['company_id']} is closed; post into an open period "
-            "or ask a group cost accountant to reopen it"
-        )
+        raise PeriodClosed(Message("period {period} of company {company} is closed; post into an open period or ask a "
+                                   "group cost accountant to reopen it", period=params["period"],
+                                   company=params["company_id"]))
     _held(session).add((params["company_id"], params["period"]))
     return row

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from erp.masterdata.models import Material
+from erp.messages import Message
 from erp.posting.errors import NoStandardPrice
 from erp.posting.models import StandardPrice
 from erp.posting.periods import latest_closed_period, lock_open_period, next_period
@@ -64,10 +65,10 @@ def standard_price(session: Session, company_id: int, material_id: int, period: 
     price = session.scalar(select(price_in_force(company_id, material_id, period)))
     if price is None:
         code = session.scalar(select(Material.code).where(Material.id == material_id))
-        raise NoStandardPrice(
-            f"no standard price for material {code} in period {period} or before it in company {company_id}; "
-            "a cost accountant must set it before stock can be valued"
-        )
+        raise NoStandardPrice(Message(
+            "no standard price for material {material} in period {period} or before it in company {company}; "
+            "a cost accountant must set it before stock can be valued", material=code, period=period,
+            company=company_id))
     return price  # type: ignore[no-any-return]
 
 
