@@ -5,14 +5,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from erp.config import Settings
-from erp.db import make_engine, make_session_factory
+from erp.config import Settings, load_settings
+from erp.db import ensure_database, make_engine, make_session_factory
 
 
 @dataclass
@@ -39,7 +40,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.purchasing.api import blp as purchasing_blp
     from erp.web import init_web
 
-    settings = settings or Settings()
+    settings = settings or load_settings()
+    if engine is None:
+        created = ensure_database(settings.database_url)
+        if created:
+            logging.getLogger(__name__).warning("%s", created)
     app = Flask(__name__, instance_relative_config=True)
     engine = engine or make_engine(settings.database_url, echo=settings.sql_echo)
     app.extensions["erp"] = ErpExtension(settings, engine, make_session_factory(engine))

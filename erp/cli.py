@@ -39,11 +39,14 @@ def demo_group() -> None:
 @click.option("--if-empty", is_flag=True, help="do nothing when the group already exists")
 def demo_load(seed: int, if_empty: bool) -> None:
     """Build a believable pharmaceutical group and print the demo users' credentials."""
-    from erp.demo.loader import load_demo
+    from erp.demo.loader import DemoAlreadyLoaded, load_demo
 
     ext = _extension()
     with ext.session_factory() as session:
-        report = load_demo(session, seed=seed, if_empty=if_empty)
+        try:
+            report = load_demo(session, seed=seed, if_empty=if_empty)
+        except DemoAlreadyLoaded as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(report)
 
 
@@ -56,7 +59,7 @@ def stock_group() -> None:
 @click.option("--repair", is_flag=True, help="rebuild every balance from the ledger when drift is found")
 def stock_check(repair: bool) -> None:
     """Recompute balances and period totals from the ledger and report any drift (expected: none)."""
-    from erp.inventory.queries import balance_drift, period_totals_drift
+    from erp.inventory.queries import balance_drift, balances_of_other_companies, period_totals_drift
     from erp.posting.stock import rebuild_balances
 
     ext = _extension()
@@ -70,13 +73,20 @@ def stock_check(repair: bool) -> None:
             click.echo(f"drift: company {row.company_id} period {row.period} material {row.material_id} "
                        f"{row.close_class} {row.account}: quantity {row.quantity_drift}, value {row.value_drift}, "
                        f"variance {row.variance_drift}")
+        stranded = balances_of_other_companies(session)
+        for row in stranded:
+            click.echo(f"stranded: company {row.company_id} holds {row.quantity} (value {row.value}) of material "
+                       f"{row.material_id} batch {row.batch_id} {row.status} in warehouse {row.warehouse_code}, "
+                       f"which belongs to company {row.warehouse_company_id}")
         if (drift or totals) and repair:
             rebuild_balances(session)
             click.echo("balances and period totals rebuilt from the ledger")
     click.echo(f"{len(drift)} balance(s) drifted from the ledger")
     click.echo(f"{len(totals)} period total(s) drifted from the ledger")
-    drift = drift + totals
-    if drift and not repair:
+    click.echo(f"{len(stranded)} balance(s) held in a warehouse of another company")
+    # A rebuild repairs drift from the ledger; stock stranded under another company needs a
+    # person (move the warehouse back, or transfer the stock), so it always fails the check.
+    if stranded or ((drift or totals) and not repair):
         raise SystemExit(1)
 
 

@@ -1,8 +1,15 @@
 """Marshmallow building blocks shared by every module's edge.
 
-Decimals travel as strings in JSON. Input may be a string or a JSON number (numbers are
-parsed as ``Decimal``, never float, by ``erp.web.DecimalJSONProvider``). Excess precision is
-refused rather than rounded: rounding happens at posting time only.
+Decimals travel as strings in JSON. Input may be a string of ASCII digits ("1234.50") or a
+JSON number (numbers are parsed as ``Decimal``, never float, by the argument parser).
+Excess precision is refused rather than rounded: rounding happens at posting time only.
+Every decimal field's places and largest value come from the column it is stored in
+(``erp.db.largest_value``), so what passes validation fits the database.
+
+Parsing is strict: decimals and ids in ASCII digits only (``Decimal("１")`` and ``int("１")``
+would accept full-width digits), dates as ISO 8601 ``YYYY-MM-DD`` only (Python's
+``date.fromisoformat`` also takes ``20261129``), codes and names in NFC without invisible
+or direction-changing characters (``erp.text``).
 """
 
 from __future__ import annotations
@@ -15,13 +22,21 @@ from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
+from sqlalchemy import Numeric
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
+
+from erp import text as text_rules
+from erp.db import MONEY, QUANTITY, UNIT_PRICE, largest_value
 
 MAX_ID = 2**31 - 1
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
 # Years 1990-2199 in ASCII digits (``\d`` would also match full-width digits).
 PERIOD_PATTERN = re.compile(r"^(199[0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])$")
+# A decimal written out in ASCII digits: no exponent, no sign but minus, no spaces.
+DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+ISO_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$")
 
 
 class Schema(ma.Schema):
@@ -49,32 +64,50 @@ class Query(Schema):
 
 
 class DecimalString(fields.Decimal):
-    """A Decimal with at most ``places`` decimal places and a bounded magnitude, dumped as a string."""
+    """A Decimal with at most ``places`` decimal places and a bounded magnitude, dumped as a string.
+
+    ``column`` (a ``Numeric`` column type) gives the places and the largest magnitude the
+    column can store; ``max_value``/``min_value`` may narrow them, never widen them. An
+    input field must have one or the other.
+    """
 
     default_error_messages = {
         "places": "at most {places} decimal places are allowed",
         "bounds": "must be between {min} and {max}",
+        "text": "must be a decimal number written with the digits 0-9 (such as \"1234.50\")",
     }
 
     def __init__(
         self,
         *,
-        places: int,
+        places: int | None = None,
+        column: Numeric | None = None,
         min_value: Decimal | int | None = None,
-        max_value: Decimal | int = Decimal("1e12"),
+        max_value: Decimal | int | None = None,
         min_inclusive: bool = True,
         **kwargs: Any,
     ) -> None:
         metadata = {"type": "string", "format": "decimal", "example": "1.5", **kwargs.pop("metadata", {})}
         super().__init__(as_string=True, allow_nan=False, metadata=metadata, **kwargs)
+        if column is not None:
+            places = column.scale if places is None else min(places, column.scale)
+            largest = largest_value(column)
+            max_value = largest if max_value is None else min(Decimal(max_value), largest)
+            min_value = -largest if min_value is None else max(Decimal(min_value), -largest)
+        if places is None:
+            raise ValueError("a decimal field needs its places or its column")
+        if max_value is None and not self.dump_only:
+            raise ValueError("an input decimal field needs its column or explicit bounds")
         self.max_places = places
-        self.min_value = Decimal(min_value) if min_value is not None else -Decimal(max_value)
-        self.max_value = Decimal(max_value)
+        self.max_value = Decimal(max_value) if max_value is not None else Decimal(0)
+        self.min_value = Decimal(min_value) if min_value is not None else -self.max_value
         self.min_inclusive = min_inclusive
 
     def _validated(self, value: Any) -> Decimal:
-        if isinstance(value, bool):
+        if isinstance(value, bool) or (isinstance(value, float)):
             raise self.make_error("invalid")
+        if isinstance(value, str) and not DECIMAL_TEXT.match(value):
+            raise self.make_error("text")
         number = super()._validated(value)
         if not number.is_finite():
             raise self.make_error("special")
@@ -107,23 +140,24 @@ class DecimalString(fields.Decimal):
 
 
 def Money(**kwargs: Any) -> DecimalString:  # noqa: N802 - a field factory reads like a type
-    """An amount in CNY: two decimal places."""
-    return DecimalString(places=2, **kwargs)
+    """An amount in CNY, as a Money column holds it (two decimal places)."""
+    return DecimalString(column=MONEY, **kwargs)
 
 
 def Quantity(*, positive: bool = True, **kwargs: Any) -> DecimalString:  # noqa: N802
-    """A stock quantity: four decimal places, strictly positive unless told otherwise."""
+    """A stock quantity, as a Quantity column holds it (four decimal places), strictly
+    positive unless told otherwise."""
     if positive:
         kwargs.setdefault("min_value", 0)
         kwargs.setdefault("min_inclusive", False)
-    return DecimalString(places=4, **kwargs)
+    return DecimalString(column=QUANTITY, **kwargs)
 
 
 def UnitPrice(**kwargs: Any) -> DecimalString:  # noqa: N802
-    """A price per unit: six decimal places, strictly positive."""
+    """A price per unit, as a UnitPrice column holds it (six decimal places), strictly positive."""
     kwargs.setdefault("min_value", 0)
     kwargs.setdefault("min_inclusive", False)
-    return DecimalString(places=6, **kwargs)
+    return DecimalString(column=UNIT_PRICE, **kwargs)
 
 
 class _Key(fields.Integer):
@@ -155,9 +189,33 @@ def QueryId(**kwargs: Any) -> fields.Integer:  # noqa: N802
     return _Key(from_text=True, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
+def QueryInt(low: int, high: int, **kwargs: Any) -> fields.Integer:  # noqa: N802
+    """A whole number in a query string, in ASCII digits, between ``low`` and ``high``."""
+    return _Key(from_text=True, validate=validate.Range(low, high), **kwargs)
+
+
+class Text(fields.String):
+    """Text as Heyi stores it: NFC, without control, invisible or direction-changing
+    characters (``erp.text``); ``single_line`` text (codes, names) also without line breaks
+    and tabs, and without surrounding spaces."""
+
+    default_error_messages = {"refused": "{why}"}
+
+    def __init__(self, *, single_line: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.single_line = single_line
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = text_rules.normalise(super()._deserialize(value, attr, data, **kwargs))
+        why = text_rules.refused_character(text, single_line=self.single_line)
+        if why:
+            raise self.make_error("refused", why=why)
+        return text.strip() if self.single_line else text
+
+
 def Code(**kwargs: Any) -> fields.String:  # noqa: N802
     """A group-wide code: upper-case letters, digits, dot, dash, underscore; up to 32 characters."""
-    return fields.String(
+    return Text(
         validate=validate.Regexp(
             CODE_PATTERN, error="must be 1-32 characters: A-Z, 0-9, '.', '_' or '-', starting with a letter or digit"
         ),
@@ -166,8 +224,8 @@ def Code(**kwargs: Any) -> fields.String:  # noqa: N802
 
 
 def Name(max_length: int = 200, **kwargs: Any) -> fields.String:  # noqa: N802
-    """A non-empty display name."""
-    return fields.String(validate=validate.Length(1, max_length), **kwargs)
+    """A non-empty display name on one line (surrounding spaces are dropped)."""
+    return Text(validate=validate.Length(1, max_length), **kwargs)
 
 
 # Business dates: far enough back for any history, far enough ahead for any expiry, and
@@ -176,9 +234,27 @@ EARLIEST_DAY = dt.date(1990, 1, 1)
 LATEST_DAY = dt.date(2199, 12, 31)
 
 
+class IsoDate(fields.Date):
+    """A date written ``YYYY-MM-DD`` in ASCII digits, and nothing else."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
+        if not isinstance(value, str) or not ISO_DATE.match(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class IsoInstant(fields.AwareDateTime):
+    """An instant written in ISO 8601 with a time zone (``2026-11-29T10:00:00+08:00``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        if not isinstance(value, str) or not ISO_DATETIME.match(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
     """A calendar date, ``YYYY-MM-DD``, between 1990 and 2199."""
-    return fields.Date(
+    return IsoDate(
         validate=validate.Range(EARLIEST_DAY, LATEST_DAY, error="must be between {min} and {max}"), **kwargs
     )
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from erp import text as text_rules
 from erp.auth.roles import Actor
 from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
@@ -132,7 +133,23 @@ class ArgumentsParser(FlaskParser):
         problem = unstorable_text(data)
         if problem:
             raise json.JSONDecodeError(problem, text[:100], 0)
-        return data
+        return clean_text(data)
+
+
+def clean_text(value: Any, pointer: str = "") -> Any:
+    """Parsed JSON with every string in NFC; a string with control (but tab and line
+    breaks), invisible or direction-changing characters is refused with its JSON pointer
+    (erp.text): no field of any endpoint can store them."""
+    if isinstance(value, str):
+        why = text_rules.refused_character(value)
+        if why:
+            raise ValidationFailed(f"{pointer or '/'}: {why}", errors=[{"pointer": pointer or "/", "detail": why}])
+        return text_rules.normalise(value)
+    if isinstance(value, dict):
+        return {clean_text(key, pointer): clean_text(item, f"{pointer}/{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [clean_text(item, f"{pointer}/{index}") for index, item in enumerate(value)]
+    return value
 
 
 def unstorable_text(value: Any, depth: int = 0) -> str | None:
@@ -187,7 +204,10 @@ class Blueprint(SmorestBlueprint):
 
 class KeyConverter(IntegerConverter):
     """``<int:...>`` path ids, bounded like the 32-bit keys they look up: a larger number
-    matches no route (404) instead of overflowing the database's integer (500)."""
+    matches no route (404) instead of overflowing the database's integer (500). ASCII
+    digits only: werkzeug's ``\\d+`` would match full-width digits too."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min", 0)
@@ -196,7 +216,9 @@ class KeyConverter(IntegerConverter):
 
 
 class BigKeyConverter(IntegerConverter):
-    """``<bigint:...>`` path ids of the 64-bit keys (stock documents)."""
+    """``<bigint:...>`` path ids of the 64-bit keys (stock documents), ASCII digits only."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min", 0)
@@ -256,6 +278,10 @@ class Api(SmorestApi):
             current = limiter.current_limit
             wait = math.ceil(current.reset_at - time.time()) if current else 60
             headers = {**headers, "Retry-After": str(max(1, wait))}
+        if status == 413:
+            body["type"] = PROBLEM_BASE_URI + "request-too-large"
+            body["detail"] = (f"the request body is larger than the {request.max_content_length} bytes "
+                              "this endpoint accepts")
         if status == 400:
             body["type"] = PROBLEM_BASE_URI + "malformed-request"
             body["title"] = "The request body is not well-formed JSON"
@@ -271,6 +297,23 @@ class Api(SmorestApi):
         elif "message" in data:
             body["detail"] = data["message"]
         return problem_response(body, headers)
+
+
+def accepts_upload(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that takes a file upload: its body may be up to ``ERP_MAX_UPLOAD_BYTES``
+    instead of the ``ERP_MAX_REQUEST_BYTES`` every other request is held to."""
+    view.accepts_upload = True  # type: ignore[attr-defined]
+    return view
+
+
+def _limit_request_size() -> None:
+    # Werkzeug refuses a longer body with 413 before reading it (Content-Length) or as soon
+    # as the stream passes the limit (chunked): a 60 MB field is never read or parsed.
+    settings = erp_settings()
+    view = current_app.view_functions.get(request.endpoint or "")
+    upload = getattr(view, "accepts_upload", False) or getattr(getattr(view, "view_class", None), "accepts_upload",
+                                                                 False)
+    request.max_content_length = settings.max_upload_bytes if upload else settings.max_request_bytes
 
 
 def request_session() -> Session:
@@ -421,6 +464,16 @@ def _integrity_error(error: IntegrityError) -> Response:
 def _database_error(error: DBAPIError) -> Response:
     # Serialisation failures and deadlocks are safe to retry; anything else is our bug.
     sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if sqlstate == "22003":
+        # A computed amount or a running total beyond its column: services check the amounts
+        # they compute and name the field; a sum past them still is the input's fault, not ours.
+        log.warning("numeric overflow turned into 422: %s", error.orig)
+        return problem_response({
+            "type": PROBLEM_BASE_URI + "amount-out-of-range",
+            "title": "An amount is out of range",
+            "status": 422,
+            "detail": "the request would make an amount or a quantity larger than the books can hold",
+        })
     if sqlstate in ("40001", "40P01"):
         return problem_response(
             {
@@ -485,6 +538,7 @@ def init_web(app: Flask) -> Api:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
     app.extensions["erp_sign_in_throttle"] = SignInThrottle(limiter.storage)
+    app.before_request(_limit_request_size)
     app.before_request(_authenticate)
     app.after_request(_mark_replay)
     app.teardown_appcontext(_close_session)

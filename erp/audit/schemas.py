@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from erp.schemas import Query, QueryId, Schema
+from erp.schemas import IsoInstant, Query, QueryId, Schema
 
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_-]{0,39}$", error="a lower-case name such as material or sign-in")
 
@@ -35,5 +35,5 @@ class AuditQuery(Query):
     action = fields.String(validate=SLUG)
     actor_id = QueryId()
     company_id = QueryId()
-    since = fields.AwareDateTime(default_timezone=None, metadata={"description": "from this instant (ISO 8601)"})
-    until = fields.AwareDateTime(default_timezone=None, metadata={"description": "before this instant"})
+    since = IsoInstant(metadata={"description": "from this instant (ISO 8601 with a time zone)"})
+    until = IsoInstant(metadata={"description": "before this instant"})

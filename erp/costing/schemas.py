@@ -72,7 +72,7 @@ class VarianceRowOut(Schema):
     receipts_variance = Money()
     other_inflow_quantity = Quantity(positive=False)
     other_inflow_value = Money()
-    variance_rate = DecimalString(places=10)
+    variance_rate = DecimalString(places=10, dump_only=True)
     consumption_quantity = Quantity(positive=False)
     consumption_value = Money()
     consumption_variance = Money()

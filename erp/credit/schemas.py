@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 from erp.credit.exposure import CreditOutcome, open_line_value
 from erp.credit.models import InvoiceStatus, SalesOrderStatus
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
-from erp.schemas import Day, DecimalString, Id, Money, Quantity, Query, QueryId, Schema, UnitPrice
+from erp.schemas import Day, DecimalString, Id, Money, Quantity, Query, QueryId, QueryInt, Schema, UnitPrice
 
 
 def Reason(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -24,7 +24,7 @@ def Ids(**kwargs: Any) -> fields.List:  # noqa: N802
 
 
 def Share(**kwargs: Any) -> DecimalString:  # noqa: N802
-    return DecimalString(places=4, **kwargs)
+    return DecimalString(places=4, dump_only=True, **kwargs)
 
 
 AS_OF = {"description": "key date (default: today); ageing is by days past due on this day"}
@@ -131,7 +131,7 @@ class CustomerReceivablesQuery(AsOfQuery):
 
 
 class DashboardQuery(AsOfQuery):
-    top = fields.Integer(load_default=100, validate=validate.Range(1, 500),
+    top = QueryInt(1, 500, load_default=100,
                          metadata={"description": "how many top customers and alert rows"})
 
 
@@ -195,7 +195,7 @@ class CreditDataOut(Schema):
     annual_turnover = Money(allow_none=True)
     statement_date = Day(allow_none=True)
     rating_grade = fields.Enum(RatingGrade, by_value=True, allow_none=True)
-    rating_score = DecimalString(places=2, allow_none=True)
+    rating_score = DecimalString(places=2, dump_only=True, allow_none=True)
     rating_agency = fields.String(allow_none=True)
     rating_date = Day(allow_none=True)
     founded_on = Day(allow_none=True)
@@ -240,7 +240,9 @@ class DisputeOut(Schema):
 
 
 class BandSchema(Schema):
-    lower = DecimalString(places=4, allow_none=True, required=True,
+    # Compared with factor values (CNY amounts, days, shares): bounded like the amounts they meet.
+    lower = DecimalString(places=4, min_value=-Decimal("1e12"), max_value=Decimal("1e12"), allow_none=True,
+                          required=True,
                           metadata={"description": "from this value up (null: the band open below)"})
     points = Points(required=True)
 
@@ -463,7 +465,7 @@ class SuggestionRunOut(Schema):
     customers = fields.Integer()
     with_history = fields.Integer()
     held = fields.Integer(metadata={"description": "suggestions of 0 with a credit hold"})
-    seconds = DecimalString(places=3, allow_none=True)
+    seconds = DecimalString(places=3, dump_only=True, allow_none=True)
 
 
 def _plain(value: Any) -> Any:
@@ -485,11 +487,11 @@ class SuggestionOut(Schema):
     invoiced_12m = Money(attribute="CreditLimitSuggestion.invoiced_12m")
     average_monthly_sales = Money(attribute="CreditLimitSuggestion.average_monthly_sales")
     payment_terms_days = fields.Integer(attribute="CreditLimitSuggestion.payment_terms_days")
-    average_days_late = DecimalString(places=2, attribute="CreditLimitSuggestion.average_days_late", allow_none=True)
-    overdue_share = DecimalString(places=4, attribute="CreditLimitSuggestion.overdue_share", allow_none=True)
+    average_days_late = DecimalString(places=2, dump_only=True, attribute="CreditLimitSuggestion.average_days_late", allow_none=True)
+    overdue_share = DecimalString(places=4, dump_only=True, attribute="CreditLimitSuggestion.overdue_share", allow_none=True)
     customer_type = fields.Enum(CustomerType, by_value=True, attribute="CreditLimitSuggestion.customer_type",
                                 allow_none=True)
-    score = DecimalString(places=2, attribute="CreditLimitSuggestion.score", allow_none=True)
+    score = DecimalString(places=2, dump_only=True, attribute="CreditLimitSuggestion.score", allow_none=True)
     risk_class = fields.String(attribute="CreditLimitSuggestion.risk_class", allow_none=True)
     bound_by = fields.Enum(Capacity, by_value=True, attribute="CreditLimitSuggestion.bound_by", allow_none=True,
                            metadata={"description": "the capacity that bound the suggestion"})
@@ -518,10 +520,10 @@ class ScoreStepOut(Schema):
     factor = fields.Enum(Factor, by_value=True)
     value = fields.Method("_value", metadata={"type": "string", "nullable": True,
                                               "description": "the input judged (null: no data)"})
-    band_from = DecimalString(places=4, allow_none=True)
+    band_from = DecimalString(places=4, dump_only=True, allow_none=True)
     points = fields.Integer()
     weight = fields.Integer()
-    contribution = DecimalString(places=2)
+    contribution = DecimalString(places=2, dump_only=True)
 
     def _value(self, step: Any) -> Any:
         return None if step.value is None else str(_plain(step.value))
@@ -530,7 +532,7 @@ class ScoreStepOut(Schema):
 class CapacityOut(Schema):
     capacity = fields.Enum(Capacity, by_value=True)
     base = Money(allow_none=True)
-    multiplier = DecimalString(places=4, allow_none=True)
+    multiplier = DecimalString(places=4, dump_only=True, allow_none=True)
     divisor = fields.Integer(allow_none=True, metadata={"description": "months traded (the sales capacity)"})
     amount = Money(allow_none=True, metadata={"description": "null: not available"})
     binding = fields.Boolean()
@@ -539,9 +541,9 @@ class CapacityOut(Schema):
 class ExplanationOut(Schema):
     flags = fields.List(fields.String())
     score_steps = fields.List(fields.Nested(ScoreStepOut))
-    subtotal = DecimalString(places=2)
+    subtotal = DecimalString(places=2, dump_only=True)
     penalties = fields.List(fields.Nested(ExplanationStepOut))
-    score = DecimalString(places=2)
+    score = DecimalString(places=2, dump_only=True)
     risk_class = fields.String()
     rule = fields.Nested(LimitRuleSchema)
     capacities = fields.List(fields.Nested(CapacityOut))

@@ -39,6 +39,10 @@ DEMO_PASSWORD = "heyi-demo-2026"
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
+class DemoAlreadyLoaded(Exception):
+    """The demo goes into an empty database only, once."""
+
+
 @dataclass
 class DemoReport:
     counts: dict[str, int] = field(default_factory=dict)
@@ -133,7 +137,10 @@ def load_demo(session: Session, *, seed: int, if_empty: bool = False) -> DemoRep
             if if_empty:
                 report.skipped = True
                 return report
-            raise RuntimeError("a group already exists; load the demo into an empty database")
+            raise DemoAlreadyLoaded(
+                "the database already holds a group: the demo loads only into an empty database "
+                "(`make clean` removes the demo's SQLite file; `--if-empty` skips the load)"
+            )
 
         group = Group(code="HEYI", name_zh="合一医药集团", name_en="Heyi Pharmaceutical Group")
         session.add(group)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from erp.auth.models import User
 from erp.auth.roles import Actor
 from erp.auth.services import actor_for_user
-from erp.config import Settings
+from erp.config import load_settings
 from erp.masterdata.models import Company, Material, MaterialType, ProcurementScope, Supplier, Warehouse
 from erp.masterdata.services import can_store
 from erp.purchasing import services
@@ -206,7 +206,7 @@ def _store(session: Session, company: Company, material: Material) -> Warehouse:
 
 def _place_orders(session: Session, actors: dict[str, Actor], companies: dict[str, Company],
                   materials: dict[str, Material], by_kind: dict[str, list[Supplier]], today: dt.date) -> int:
-    threshold = Settings.default_approval_threshold
+    threshold = load_settings().default_approval_threshold
     managers = {"group.buyer": actors["pm.group"], "buyer.form01": actors["pm.form01"]}
     for buyer, company_code, days_ago, lines, fate in ORDERS:
         day = today - dt.timedelta(days=days_ago)

@@ -74,6 +74,9 @@ def get_document(session: Session, actor: Actor, document_id: int) -> DocumentVi
         .where(JournalEntry.source_type == "stock_document", JournalEntry.source_id == document_id)
         .order_by(JournalLine.id)
     ).all()
+    if not any(actor.acts_for_warehouse(m.warehouse_id, document.company_id) for m in movements):
+        # A clerk sees the documents of their own warehouses only (a transfer: either side).
+        raise NotFound(Message("stock document {key} not found", key=document_id))
     reversed_by = session.scalar(select(StockDocument.id).where(StockDocument.reverses_document_id == document_id))
     return DocumentView(document, list(movements), list(journal), reversed_by)
 
@@ -186,7 +189,8 @@ class BatchFlow:
 
 def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     """Where a batch came from (supplier, order, receipt) and where every unit went (issues,
-    transfers, shipments to customers), with what is left, within the caller's companies."""
+    transfers, shipments to customers), with what is left, within the caller's companies
+    (a clerk's: within their warehouses)."""
     batch = session.execute(
         select(Batch.id, Batch.batch_number, Batch.material_id, Material.code.label("material_code"),
                Batch.manufacture_date, Batch.expiry_date, Supplier.code.label("supplier_code"))
@@ -196,7 +200,8 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     ).one_or_none()
     if batch is None:
         raise NotFound(Message("batch {key} not found", key=batch_id))
-    scope = actor.company_scope(StockMovement.company_id)
+    # A clerk follows the batch through their own warehouses only; others through their companies'.
+    scope = actor.warehouse_scope(StockMovement.warehouse_id, StockMovement.company_id)
     movements = session.execute(
         select(StockMovement.id, StockMovement.document_id, StockMovement.movement_type, StockMovement.posting_date,
                Company.code.label("company_code"), Warehouse.code.label("warehouse_code"), StockMovement.status,
@@ -554,3 +559,18 @@ def document_numbers(session: Session, document_ids: Sequence[int]) -> dict[int,
         return {}
     return dict(session.execute(select(StockDocument.id, StockDocument.number)
                                 .where(StockDocument.id.in_(sorted(set(document_ids))))).all())
+
+
+def balances_of_other_companies(session: Session) -> list[Any]:
+    """Stock held in a warehouse under another company than the warehouse's own: a
+    warehouse moved to another company while it held stock strands it there. Expected:
+    none (changing a warehouse's company is refused while it holds stock)."""
+    return list(session.execute(
+        select(StockBalance.company_id, Warehouse.company_id.label("warehouse_company_id"), StockBalance.warehouse_id,
+               Warehouse.code.label("warehouse_code"), StockBalance.material_id, StockBalance.batch_id,
+               StockBalance.status, StockBalance.quantity, StockBalance.value)
+        .join(Warehouse, Warehouse.id == StockBalance.warehouse_id)
+        .where(StockBalance.company_id != Warehouse.company_id,
+               or_(StockBalance.quantity != 0, StockBalance.value != 0))
+        .order_by(StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id)
+    ).all())

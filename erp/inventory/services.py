@@ -41,7 +41,7 @@ from erp.inventory.errors import (
 )
 from erp.masterdata.models import Material, MaterialType, Warehouse
 from erp.masterdata.services import MaterialFacts, WarehouseFacts, can_store, material_and_warehouse_facts
-from erp.money import round_money
+from erp.money import require_amount_fits, round_money
 from erp.posting import Document, Line, Movement, Posting, entry_of_document, negated_lines, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
 from erp.posting.stock import (
@@ -258,8 +258,10 @@ def receive_goods(
                           batch=request.batch_number, material=Named.of(material), made=made, expiry=expires)
         raise BatchDatesMismatch(message, errors=[{"pointer": "/manufacture_date", "detail": message}])
 
-    standard_value = round_money(request.quantity * price)
-    contract_value = round_money(request.quantity * line.unit_price)
+    standard_value = require_amount_fits(round_money(request.quantity * price), field="quantity",
+                                         what="the receipt's value at standard")
+    contract_value = require_amount_fits(round_money(request.quantity * line.unit_price), field="quantity",
+                                         what="the receipt's value at the contract price")
     variance = contract_value - standard_value
     status = StockStatus.QUARANTINE if material.inspection_required else StockStatus.UNRESTRICTED
     document_id = _post_document(
@@ -738,7 +740,7 @@ def adjust_stock(
     account = accounts.SCRAP if kind == AdjustmentKind.SCRAP else accounts.STOCK_DIFFERENCES
     doc_type = MovementType.SCRAP if kind == AdjustmentKind.SCRAP else MovementType.ADJUSTMENT
     if quantity > 0:
-        value = round_money(quantity * price)
+        value = require_amount_fits(round_money(quantity * price), field="quantity", what="the count gain's value")
         close_class = CloseClass.INFLOW
     else:
         held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id, status=status,

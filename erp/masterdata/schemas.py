@@ -6,16 +6,16 @@ from decimal import Decimal
 
 from marshmallow import fields, validate
 
-from erp.masterdata.models import MaterialType, ProcurementScope
+from erp.masterdata.models import PERCENT, TEMPERATURE, MaterialType, ProcurementScope
 from erp.schemas import Code, DecimalString, Id, Money, Name, Query, QueryId, Schema, USCC
 
 
 def Temperature(**kwargs):  # noqa: N802, ANN001, ANN201
-    return DecimalString(places=1, min_value=-90, max_value=60, **kwargs)
+    return DecimalString(column=TEMPERATURE, min_value=-90, max_value=60, **kwargs)
 
 
 def Humidity(**kwargs):  # noqa: N802, ANN001, ANN201
-    return DecimalString(places=2, min_value=0, max_value=100, min_inclusive=False, **kwargs)
+    return DecimalString(column=PERCENT, min_value=0, max_value=100, min_inclusive=False, **kwargs)
 
 
 def Reason(**kwargs):  # noqa: N802, ANN001, ANN201
@@ -112,7 +112,7 @@ class MaterialSchema(Record):
     batch_managed = fields.Boolean(load_default=True)
     inspection_required = fields.Boolean(load_default=False)
     over_receipt_tolerance_pct = DecimalString(
-        places=2, min_value=0, max_value=100, load_default=Decimal("0"),
+        column=PERCENT, min_value=0, max_value=100, load_default=Decimal("0"),
         metadata={"description": "percent a receipt may exceed the ordered quantity"},
     )
     unit_code = fields.String(attribute="unit.code", dump_only=True)

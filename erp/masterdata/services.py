@@ -194,6 +194,8 @@ def update_record(
     _require_writer(catalog, actor, "changing")
     record = get_record(session, actor, catalog, record_id)
     before = audit.snapshot(record)
+    if isinstance(record, Warehouse) and changes.get("company_id", record.company_id) != record.company_id:
+        _refuse_moving_a_warehouse_in_use(session, record)
     _check_company_owner(catalog, actor, changes)
     _check_unique(session, catalog, changes, record.id)
     _check_references(session, catalog, changes)
@@ -204,6 +206,48 @@ def update_record(
     session.flush()
     _audit(session, actor, catalog, record, audit.CHANGE, before, audit.snapshot(record), reason)
     return record
+
+
+def _refuse_moving_a_warehouse_in_use(session: Session, warehouse: Warehouse) -> None:
+    """A warehouse may change company only empty: stock, open orders and clerks belong to the
+    company it is in (moved, its stock would sit in the old company's books, out of sight of
+    both companies' clerks)."""
+    from erp.auth.models import User, UserWarehouse
+    from erp.credit.models import SalesOrder, SalesOrderLine, SalesOrderStatus
+    from erp.inventory.models import StockBalance
+    from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+
+    done_purchases = (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CLOSED, PurchaseOrderStatus.CANCELLED)
+    done_sales = (SalesOrderStatus.SHIPPED, SalesOrderStatus.CANCELLED)
+    holds = []
+    stock = session.scalar(select(func.count()).select_from(StockBalance).where(
+        StockBalance.warehouse_id == warehouse.id, or_(StockBalance.quantity != 0, StockBalance.value != 0)))
+    if stock:
+        holds.append(f"{stock} stock balance(s)")
+    orders = session.scalars(
+        select(PurchaseOrder.number).join(PurchaseOrderLine, PurchaseOrderLine.order_id == PurchaseOrder.id)
+        .where(PurchaseOrderLine.warehouse_id == warehouse.id, PurchaseOrder.status.not_in(done_purchases))
+        .distinct().order_by(PurchaseOrder.number).limit(5)).all()
+    if orders:
+        holds.append(f"open purchase orders {', '.join(orders)}")
+    sales = session.scalars(
+        select(SalesOrder.id).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        .where(SalesOrderLine.warehouse_id == warehouse.id, SalesOrder.status.not_in(done_sales))
+        .distinct().order_by(SalesOrder.id).limit(5)).all()
+    if sales:
+        holds.append(f"open sales orders {', '.join(map(str, sales))}")
+    clerks = session.scalars(
+        select(User.username).join(UserWarehouse, UserWarehouse.user_id == User.id)
+        .where(UserWarehouse.warehouse_id == warehouse.id).order_by(User.username).limit(5)).all()
+    if clerks:
+        holds.append(f"clerks {', '.join(clerks)}")
+    if holds:
+        raise Conflict(
+            f"warehouse {warehouse.code} cannot change company while it holds {'; '.join(holds)}: "
+            "empty it, finish or cancel its orders and rebind its clerks first",
+            slug="warehouse-in-use",
+            errors=[{"pointer": "/company_id", "detail": "the warehouse is in use by its company"}],
+        )
 
 
 def set_record_active(

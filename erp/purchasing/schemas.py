@@ -12,14 +12,9 @@ import re
 from marshmallow import fields, validate
 
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
-from erp.schemas import Day, Id, MAX_ID, Money, Quantity, Query, Schema, UnitPrice
+from erp.schemas import Day, Id, Money, Quantity, Query, QueryId, Schema, Text, UnitPrice
 
 CONTRACT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,39}$")
-
-
-def QueryId(**kwargs):  # noqa: N802, ANN001, ANN201
-    """An id in a query string: text there, so not strict like ``Id`` in JSON bodies."""
-    return fields.Integer(validate=validate.Range(1, MAX_ID), **kwargs)
 
 
 def Reason(**kwargs):  # noqa: N802, ANN001, ANN201

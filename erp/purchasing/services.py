@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -754,11 +754,17 @@ def create_purchase_order(
     return order
 
 
+def _order_visibility(actor: Actor) -> ColumnElement[bool]:
+    """Orders of the caller's companies; a clerk's: those delivering into their warehouses."""
+    visible = actor.company_scope(PurchaseOrder.receiving_company_id)
+    if actor.role == Role.CLERK:
+        visible = and_(visible, PurchaseOrder.lines.any(PurchaseOrderLine.warehouse_id.in_(sorted(actor.warehouse_ids))))
+    return visible
+
+
 def get_purchase_order(session: Session, actor: Actor, order_id: int, *, lock: bool = False) -> PurchaseOrder:
     """One order with its lines; 404 for orders of companies the caller does not act for."""
-    query = select(PurchaseOrder).where(
-        PurchaseOrder.id == order_id, actor.company_scope(PurchaseOrder.receiving_company_id)
-    ).options(*_ORDER_LOAD)
+    query = select(PurchaseOrder).where(PurchaseOrder.id == order_id, _order_visibility(actor)).options(*_ORDER_LOAD)
     if lock:
         query = query.with_for_update(of=PurchaseOrder)
     order = session.scalars(query).one_or_none()
@@ -903,7 +909,7 @@ def list_purchase_orders(
 ) -> tuple[list[PurchaseOrder], int]:
     """Orders for the companies the caller acts for, newest first, filtered by status,
     receiving company, supplier, purchasing organisation, order dates or number."""
-    query: Select[Any] = select(PurchaseOrder).where(actor.company_scope(PurchaseOrder.receiving_company_id))
+    query: Select[Any] = select(PurchaseOrder).where(_order_visibility(actor))
     for name in ("status", "receiving_company_id", "supplier_id"):
         if name in filters:
             query = query.where(getattr(PurchaseOrder, name) == filters[name])
