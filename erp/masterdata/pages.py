@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 
+from erp.schemas import DECIMAL_TEXT
 from erp.auth.roles import Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services
@@ -87,12 +88,14 @@ def _values(fields: tuple[Field, ...], form: Any, *, creating: bool) -> dict[str
             if field.kind in ("number", "integer"):
                 values[field.name] = None
         elif field.kind == "number":
+            if not DECIMAL_TEXT.match(raw):  # ASCII digits only: Decimal() also reads full-width ones
+                raise ValidationFailed.for_field(field.name, Message("enter a number"))
             try:
                 values[field.name] = Decimal(raw)
             except InvalidOperation:
                 raise ValidationFailed.for_field(field.name, Message("enter a number")) from None
         elif field.kind in ("integer", "unit"):
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()):
                 raise ValidationFailed.for_field(field.name, Message("enter a whole number"))
             values[field.name] = int(raw)
         elif field.kind == "choice":

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, true
+from sqlalchemy import ColumnElement, Numeric, Select, bindparam, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from erp import text as text_rules
 from erp.audit import services as audit
 from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
-from erp.db import Base
+from erp.db import Base, largest_value
 from erp.errors import Conflict, NotFound, ValidationFailed
 from erp.messages import N_, Message, Named, Term
 from erp.masterdata.models import (
@@ -146,9 +147,31 @@ def _check_company_owner(catalog: Catalog, actor: Actor, values: Mapping[str, An
         actor.require_company(values["company_id"], what=catalog.label)
 
 
+def _clean_values(catalog: Catalog, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values as master data stores them, whichever way they came in (API, pages,
+    imports): text in NFC on one line without invisible or direction-changing characters
+    (erp.text), decimals within their column's precision and scale. 422 naming the field."""
+    columns = catalog.model.__table__.columns  # type: ignore[attr-defined]
+    cleaned: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = text_rules.normalise(value).strip()
+            why = text_rules.refused_character(value, single_line=True)
+            if why:
+                raise ValidationFailed.for_field(name, why)
+        elif isinstance(value, Decimal) and name in columns and isinstance(columns[name].type, Numeric):
+            numeric = columns[name].type
+            if not value.is_finite() or abs(value) > largest_value(numeric) or not quantity_fits(value, numeric.scale):
+                raise ValidationFailed.for_field(
+                    name, f"must be at most {largest_value(numeric)} with at most {numeric.scale} decimal places")
+        cleaned[name] = value
+    return cleaned
+
+
 def create_record(session: Session, actor: Actor, catalog: Catalog, values: Mapping[str, Any]) -> Record:
     """Create a master record after checking rights, uniqueness, references and consistency."""
     _require_writer(catalog, actor, "creating")
+    values = _clean_values(catalog, values)
     _check_company_owner(catalog, actor, values)
     _check_unique(session, catalog, values, None)
     _check_references(session, catalog, values)
@@ -192,6 +215,7 @@ def update_record(
     """Change fields of a record (codes are permanent and not among the changeable fields);
     the change and its ``reason`` go to the audit trail."""
     _require_writer(catalog, actor, "changing")
+    changes = _clean_values(catalog, changes)
     record = get_record(session, actor, catalog, record_id)
     before = audit.snapshot(record)
     if isinstance(record, Warehouse) and changes.get("company_id", record.company_id) != record.company_id:

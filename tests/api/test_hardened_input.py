@@ -191,3 +191,34 @@ def test_multi_line_reasons_keep_their_line_breaks(api: ApiClient, world: World)
                                      json={"on_hold": True, "reason": "cheque bounced\nsecond time this year"})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["hold_reason"] == "cheque bounced\nsecond time this year"
+
+
+# --- the same rules hold below the API (pages, imports) -----------------------------------------
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"name_zh": "第一医院\u202e"}, "name_zh"),
+    ({"name_en": "First\u200bHospital"}, "name_en"),
+])
+def test_master_data_services_refuse_hidden_characters_whatever_the_entry_path(
+    session_factory: SF, world: World, changes: dict, field: str
+) -> None:
+    from erp.errors import ValidationFailed
+    from erp.masterdata import services
+
+    with session_factory() as session, session.begin(), pytest.raises(ValidationFailed) as refused:
+        services.update_record(session, world.actors["steward"], services.CUSTOMERS, world.customers["cust1"], changes)
+    assert refused.value.errors[0]["pointer"] == f"/{field}"
+
+
+def test_master_data_services_hold_decimals_to_their_columns(session_factory: SF, world: World) -> None:
+    from erp.errors import ValidationFailed
+    from erp.masterdata import services
+
+    with session_factory() as session, session.begin(), pytest.raises(ValidationFailed) as refused:
+        services.update_record(session, world.actors["admin"], services.COMPANIES, world.companies["A"],
+                               {"approval_threshold": Decimal("10000000000000000")})  # 10^16: Numeric(18, 2) overflows
+    assert refused.value.errors[0]["pointer"] == "/approval_threshold"
+    with session_factory() as session, session.begin():
+        updated = services.update_record(session, world.actors["steward"], services.CUSTOMERS,
+                                         world.customers["cust2"], {"name_en": "Cafe\u0301 "})
+        assert updated.name_en == "Caf\u00e9"
