@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from erp.errors import ValidationFailed
+from erp.messages import Message
 
 CENT = Decimal("0.01")
 # Bounds on one document line, far beyond any real business and well inside the columns
@@ -32,7 +33,8 @@ def require_amount_fits(amount: Decimal, *, field: str, what: str) -> Decimal:
     largest = largest_value(MONEY)
     if abs(amount) > largest:
         raise ValidationFailed(
-            f"{what} would be {amount:.2f} CNY, beyond the {largest} CNY an amount can be",
+            Message("the amount {amount} CNY is beyond the {largest} CNY an amount can be",
+                    amount=amount.quantize(CENT), largest=largest),
             slug="amount-out-of-range",
             errors=[{"pointer": f"/{field}", "detail": f"makes {what} larger than an amount can be"}],
         )

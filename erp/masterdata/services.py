@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from decimal import Decimal
 from typing import Any
 
@@ -154,7 +155,7 @@ def _clean_values(catalog: Catalog, values: Mapping[str, Any]) -> dict[str, Any]
     columns = catalog.model.__table__.columns  # type: ignore[attr-defined]
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
-        if isinstance(value, str):
+        if isinstance(value, str) and not isinstance(value, Enum):
             value = text_rules.normalise(value).strip()
             why = text_rules.refused_character(value, single_line=True)
             if why:

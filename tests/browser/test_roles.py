@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.models import User
 from erp.auth.services import actor_for_user
-from erp.config import Settings
+from erp.config import load_settings
 from erp.inventory import services as inventory
 from erp.inventory.queries import receivable_lines
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, Warehouse
@@ -69,12 +69,12 @@ def _pending_order(engine: Engine) -> str:
         item = next(r for r in rows if r.material.procurement_scope == ProcurementScope.LOCAL)
         store = next(w for w in session.scalars(select(Warehouse).where(Warehouse.company_id == company.id))
                      if can_store(w, item.material)[0])
-        threshold = purchasing.approval_threshold(company, Settings.default_approval_threshold)
+        threshold = purchasing.approval_threshold(company, load_settings().default_approval_threshold)
         quantity = (threshold / item.contract_line.unit_price * Decimal("1.2")).quantize(Decimal(1))
         order = purchasing.create_purchase_order(
             session, buyer, receiving_company_id=company.id, supplier_id=item.supplier.id,
             lines=[{"material_id": item.material.id, "quantity": quantity, "warehouse_id": store.id}])
-        purchasing.submit_order(session, buyer, order.id, default_threshold=Settings.default_approval_threshold)
+        purchasing.submit_order(session, buyer, order.id, default_threshold=load_settings().default_approval_threshold)
         return order.number
 
 
