@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from erp.config import Settings, load_settings
-from erp.db import ensure_database, make_engine, make_session_factory
+from erp.config import Settings, ensure_database, load_settings
+from erp.db import make_engine, make_session_factory
 
 
 @dataclass

@@ -190,3 +190,52 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigurationError(describe(exc)) from None
+
+
+def ensure_database(url: str) -> str | None:
+    """Check that the database behind ``url`` answers, creating a PostgreSQL database that
+    does not exist yet (the server's maintenance database ``postgres`` runs CREATE DATABASE).
+
+    Returns what it did ("created database ...") or None; raises ``ConfigurationError``
+    with one line saying what is wrong with ``ERP_DATABASE_URL`` and how to put it right.
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.pool import NullPool
+
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}" if parsed.get_backend_name() == "postgresql" else ""
+
+    def reason(error: DBAPIError) -> str:
+        return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+
+    probe = create_engine(url, poolclass=NullPool)
+    try:
+        with probe.connect():
+            return None
+    except OperationalError as exc:
+        if parsed.get_backend_name() == "sqlite":
+            raise ConfigurationError(f"ERP_DATABASE_URL={url!r}: cannot open the SQLite file ({reason(exc)}); "
+                                     "does its folder exist?") from None
+        # libpq reports a missing database while connecting, as a message without a SQLSTATE.
+        missing = getattr(exc.orig, "sqlstate", None) == "3D000" or \
+            f'database "{parsed.database}" does not exist' in str(exc.orig)
+        if not missing:
+            raise ConfigurationError(f"ERP_DATABASE_URL: cannot connect to PostgreSQL at {where} ({reason(exc)}); "
+                                     "is the server running and the user allowed in?") from None
+    finally:
+        probe.dispose()
+    name = parsed.database or ""
+    admin = create_engine(parsed.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql('CREATE DATABASE "' + name.replace('"', '""') + '"')
+    except DBAPIError as exc:
+        raise ConfigurationError(
+            f"ERP_DATABASE_URL: database {name!r} does not exist on {where} and could not be created "
+            f"({reason(exc)}); create it with: createdb -h {parsed.host or 'localhost'} -p {parsed.port or 5432} "
+            f"-U {parsed.username or 'postgres'} {name}"
+        ) from None
+    finally:
+        admin.dispose()
+    return f"created database {name!r} on {where}"

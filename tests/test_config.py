@@ -15,8 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from erp.config import ConfigurationError, load_settings
-from erp.db import ensure_database
+from erp.config import ConfigurationError, ensure_database, load_settings
 from tests.conftest import TEST_DATABASE_URL
 
 

@@ -62,6 +62,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
+from erp.masterdata.services import warehouse_use_check
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.posting import Line, Posting, lock_open_period, post
 
@@ -575,3 +576,14 @@ def release_order(
     session.flush()
     return release
 
+
+
+@warehouse_use_check
+def _open_sales_from(session: Session, warehouse_id: int) -> list[str]:
+    """Sales orders still to ship from the warehouse (it changes company only without)."""
+    done = (SalesOrderStatus.SHIPPED, SalesOrderStatus.CANCELLED)
+    orders = session.scalars(
+        select(SalesOrder.id).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        .where(SalesOrderLine.warehouse_id == warehouse_id, SalesOrder.status.not_in(done))
+        .distinct().order_by(SalesOrder.id).limit(5)).all()
+    return [f"open sales orders {', '.join(map(str, orders))}"] if orders else []

@@ -32,6 +32,7 @@ from erp.posting.models import (
     StockMovement,
     StockStatus,
 )
+from erp.masterdata.services import warehouse_use_check
 from erp.masterdata.models import Company, Customer, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.purchasing.models import RECEIVABLE_STATUSES, PurchaseOrder, PurchaseOrderLine
 
@@ -574,3 +575,11 @@ def balances_of_other_companies(session: Session) -> list[Any]:
                or_(StockBalance.quantity != 0, StockBalance.value != 0))
         .order_by(StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id)
     ).all())
+
+
+@warehouse_use_check
+def _stock_in(session: Session, warehouse_id: int) -> list[str]:
+    """Stock held in the warehouse (a warehouse changes company only empty)."""
+    held = session.scalar(select(func.count()).select_from(StockBalance).where(
+        StockBalance.warehouse_id == warehouse_id, or_(StockBalance.quantity != 0, StockBalance.value != 0)))
+    return [f"{held} stock balance(s)"] if held else []

@@ -41,7 +41,8 @@ from erp.inventory.errors import (
 )
 from erp.masterdata.models import Material, MaterialType, Warehouse
 from erp.masterdata.services import MaterialFacts, WarehouseFacts, can_store, material_and_warehouse_facts
-from erp.money import require_amount_fits, round_money
+from erp.db import require_amount_fits
+from erp.money import round_money
 from erp.posting import Document, Line, Movement, Posting, entry_of_document, negated_lines, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
 from erp.posting.stock import (

@@ -233,39 +233,35 @@ def update_record(
     return record
 
 
-def _refuse_moving_a_warehouse_in_use(session: Session, warehouse: Warehouse) -> None:
-    """A warehouse may change company only empty: stock, open orders and clerks belong to the
-    company it is in (moved, its stock would sit in the old company's books, out of sight of
-    both companies' clerks)."""
-    from erp.auth.models import User, UserWarehouse
-    from erp.credit.models import SalesOrder, SalesOrderLine, SalesOrderStatus
-    from erp.inventory.models import StockBalance
-    from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+# What holds a warehouse to its company, as the modules that own it say: each check returns
+# what it found ("3 stock balance(s)", "open purchase orders PO-..."), or nothing. The modules
+# above master data (stock, purchasing, sales) register theirs with ``warehouse_use_check``,
+# so this rule knows no module above it.
+WarehouseUseCheck = Callable[[Session, int], list[str]]
+WAREHOUSE_USE_CHECKS: list[WarehouseUseCheck] = []
 
-    done_purchases = (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CLOSED, PurchaseOrderStatus.CANCELLED)
-    done_sales = (SalesOrderStatus.SHIPPED, SalesOrderStatus.CANCELLED)
-    holds = []
-    stock = session.scalar(select(func.count()).select_from(StockBalance).where(
-        StockBalance.warehouse_id == warehouse.id, or_(StockBalance.quantity != 0, StockBalance.value != 0)))
-    if stock:
-        holds.append(f"{stock} stock balance(s)")
-    orders = session.scalars(
-        select(PurchaseOrder.number).join(PurchaseOrderLine, PurchaseOrderLine.order_id == PurchaseOrder.id)
-        .where(PurchaseOrderLine.warehouse_id == warehouse.id, PurchaseOrder.status.not_in(done_purchases))
-        .distinct().order_by(PurchaseOrder.number).limit(5)).all()
-    if orders:
-        holds.append(f"open purchase orders {', '.join(orders)}")
-    sales = session.scalars(
-        select(SalesOrder.id).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-        .where(SalesOrderLine.warehouse_id == warehouse.id, SalesOrder.status.not_in(done_sales))
-        .distinct().order_by(SalesOrder.id).limit(5)).all()
-    if sales:
-        holds.append(f"open sales orders {', '.join(map(str, sales))}")
+
+def warehouse_use_check(check: WarehouseUseCheck) -> WarehouseUseCheck:
+    """Register ``check(session, warehouse_id) -> [what holds it]`` (a decorator)."""
+    WAREHOUSE_USE_CHECKS.append(check)
+    return check
+
+
+@warehouse_use_check
+def _clerks_of(session: Session, warehouse_id: int) -> list[str]:
+    from erp.auth.models import User, UserWarehouse
+
     clerks = session.scalars(
         select(User.username).join(UserWarehouse, UserWarehouse.user_id == User.id)
-        .where(UserWarehouse.warehouse_id == warehouse.id).order_by(User.username).limit(5)).all()
-    if clerks:
-        holds.append(f"clerks {', '.join(clerks)}")
+        .where(UserWarehouse.warehouse_id == warehouse_id).order_by(User.username).limit(5)).all()
+    return [f"clerks {', '.join(clerks)}"] if clerks else []
+
+
+def _refuse_moving_a_warehouse_in_use(session: Session, warehouse: Warehouse) -> None:
+    """A warehouse may change company only unused: stock, open orders and clerks belong to
+    the company it is in (moved, its stock would sit in the old company's books, out of
+    sight of both companies' clerks)."""
+    holds = [found for check in WAREHOUSE_USE_CHECKS for found in check(session, warehouse.id)]
     if holds:
         raise Conflict(
             f"warehouse {warehouse.code} cannot change company while it holds {'; '.join(holds)}: "

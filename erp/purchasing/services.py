@@ -30,7 +30,7 @@ from erp.db import dialect_insert, utcnow
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, UnitOfMeasure, Warehouse
-from erp.masterdata.services import can_store
+from erp.masterdata.services import can_store, warehouse_use_check
 from erp.purchasing import errors as e
 from erp.purchasing.models import (
     CONSUMING_STATUSES,
@@ -932,3 +932,14 @@ def list_purchase_orders(
 def order_id_for_number(session: Session, number: str) -> int | None:
     """The id of the purchase order with this number (None when there is none)."""
     return session.scalar(select(PurchaseOrder.id).where(PurchaseOrder.number == number.strip().upper()))
+
+
+@warehouse_use_check
+def _open_orders_into(session: Session, warehouse_id: int) -> list[str]:
+    """Purchase orders still to be received into the warehouse (it changes company only without)."""
+    done = (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CLOSED, PurchaseOrderStatus.CANCELLED)
+    numbers = session.scalars(
+        select(PurchaseOrder.number).join(PurchaseOrderLine, PurchaseOrderLine.order_id == PurchaseOrder.id)
+        .where(PurchaseOrderLine.warehouse_id == warehouse_id, PurchaseOrder.status.not_in(done))
+        .distinct().order_by(PurchaseOrder.number).limit(5)).all()
+    return [f"open purchase orders {', '.join(numbers)}"] if numbers else []
