@@ -141,6 +141,8 @@ def clean_text(value: Any, pointer: str = "") -> Any:
     breaks), invisible or direction-changing characters is refused with its JSON pointer
     (erp.text): no field of any endpoint can store them."""
     if isinstance(value, str):
+        if value.isascii() and value.isprintable():  # the common case: nothing to refuse, already NFC
+            return value
         why = text_rules.refused_character(value)
         if why:
             raise ValidationFailed(f"{pointer or '/'}: {why}", errors=[{"pointer": pointer or "/", "detail": why}])
