@@ -181,9 +181,11 @@ def credit_check_exposure(repair: bool) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from erp.golive.cli import register as register_golive
     from erp.jobs.cli import jobs_group
 
     app.cli.add_command(jobs_group)
+    register_golive(app.cli)
     app.cli.add_command(db_group)
     app.cli.add_command(demo_group)
     app.cli.add_command(stock_group)

@@ -12,3 +12,4 @@ from erp import idempotency  # noqa: F401
 from erp.credit import models as credit_models  # noqa: F401
 from erp.jobs import models as jobs_models  # noqa: F401
 from erp.audit import models as audit_models  # noqa: F401
+from erp.golive import models as golive_models  # noqa: F401

@@ -85,7 +85,8 @@ class JobContext:
     # writes cost the job nothing noticeable.
     WRITE_INTERVAL = 0.5
 
-    def __init__(self, env: JobEnvironment, job: Job, actor: Actor, live: dict[int, LiveProgress]) -> None:
+    def __init__(self, env: JobEnvironment, job: Job, actor: Actor, live: dict[int, LiveProgress],
+                 observers: Mapping[int, Callable[[LiveProgress], None]] | None = None) -> None:
         self.env = env
         self.job_id = job.id
         self.kind = job.kind
@@ -96,6 +97,8 @@ class JobContext:
         self.state = live.setdefault(job.id, LiveProgress(rows_total=job.rows_total))
         self._last_write = 0.0
         self._write_to_table = env.engine.dialect.name != "sqlite"
+        # Called with the live progress after every report (the CLI's progress bar).
+        self.observer: Callable[[LiveProgress], None] | None = observers.get(job.id) if observers else None
 
     @property
     def session_factory(self) -> sessionmaker[Session]:
@@ -116,6 +119,8 @@ class JobContext:
             state.error_count += 1
             if len(state.errors) < MAX_KEPT_ERRORS:
                 state.errors.append(dict(error))
+        if self.observer is not None:
+            self.observer(state)
         now = time.monotonic()
         if self._write_to_table and (force or now - self._last_write >= self.WRITE_INTERVAL):
             self._last_write = now
@@ -135,7 +140,7 @@ def _actor_of(session: Session, user_id: int) -> Actor:
 
 
 def run_job(env: JobEnvironment, job_id: int, *, live: dict[int, LiveProgress] | None = None,
-            claimed: bool = False) -> JobStatus:
+            claimed: bool = False, observer: Callable[[LiveProgress], None] | None = None) -> JobStatus:
     """Run one job to its end and record the outcome; returns its final status.
 
     Claims the job first (unless the caller already did), so a job runs at most once even
@@ -152,7 +157,7 @@ def run_job(env: JobEnvironment, job_id: int, *, live: dict[int, LiveProgress] |
             except DomainError as exc:
                 _finish(env, job_id, JobStatus.FAILED, LiveProgress(), message=exc.detail)
                 return JobStatus.FAILED
-        context = JobContext(env, job, actor, live)
+        context = JobContext(env, job, actor, live, {job_id: observer} if observer else None)
     handler = HANDLERS.get(context.kind)
     status, result, message = JobStatus.SUCCEEDED, None, None
     try:

@@ -1,0 +1,143 @@
+"""HTTP endpoints of go-live imports: ``/api/v1/imports``.
+
+- ``GET /imports``: the import kinds, their columns and template links;
+- ``GET /imports/{kind}/template?format=xlsx|csv``: the template file;
+- ``POST /imports/{kind}`` (multipart: ``file``, ``dry_run``, ``company_id``): queues the
+  import as a job and answers 202 with it; poll ``GET /jobs/{id}``;
+- ``GET /imports/batches``, ``POST /imports/batches/{id}/undo``: committed imports, and undo.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import func, or_, select
+
+from erp.errors import NotFound
+from erp.golive import messages
+from erp.golive import schemas as s
+from erp.golive.framework import undo_import
+from erp.golive.jobs import JOB_PREFIX, job_kind_name
+from erp.golive.kinds import KINDS
+from erp.golive.models import ImportBatch
+from erp.golive.templates import csv_template, xlsx_template
+from erp.jobs.api import ERROR_RENDERERS, job_runner, job_view
+from erp.jobs.schemas import JobOut
+from erp.jobs.services import create_job
+from erp.masterdata.models import Company
+from erp.web import Blueprint, current_actor, paged, request_session
+
+blp = Blueprint("imports", __name__, url_prefix="/api/v1", description="Go-live imports from XLSX and CSV")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _render_errors(kind: str, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return messages.render_all(errors, messages.language(request.accept_languages))
+
+
+ERROR_RENDERERS[JOB_PREFIX] = _render_errors
+
+
+def _kind(kind: str) -> Any:
+    if kind not in KINDS:
+        raise NotFound(f"no import of kind {kind}; see GET /api/v1/imports")
+    return KINDS[kind]
+
+
+@blp.route("/imports", methods=["GET"])
+@blp.response(200, s.ImportKindOut(many=True))
+def get_kinds() -> list[dict[str, Any]]:
+    """The import kinds, in the order a new subsidiary loads them, with their columns."""
+    return [{"name": k.name, "title_zh": k.title_zh, "title_en": k.title_en, "company_scoped": k.company_scoped,
+             "columns": k.columns, "template_url": url_for("imports.get_template", kind=k.name)}
+            for k in KINDS.values()]
+
+
+@blp.route("/imports/<kind>/template", methods=["GET"])
+@blp.arguments(s.ImportTemplateQuery, location="query")
+@blp.response(200, description="the template file")
+def get_template(query: dict[str, Any], kind: str) -> Response:
+    """The template of an import: Chinese and English headers, an example row, and (XLSX) a sheet
+    describing each column."""
+    spec = _kind(kind)
+    if query["format"] == "csv":
+        body, mimetype = csv_template(spec), "text/csv; charset=utf-8"
+    else:
+        body, mimetype = xlsx_template(spec), XLSX
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="heyi-import-{kind}.{query["format"]}"'})
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.instance_path) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@blp.route("/imports/<kind>", methods=["POST"])
+@blp.arguments(s.ImportUploadIn, location="files")
+@blp.arguments(s.ImportIn, location="form")
+@blp.response(202, JobOut)
+def post_import(files: dict[str, Any], form: dict[str, Any], kind: str) -> Any:
+    """Queue an import of the uploaded file as a job: a dry run validates every row and writes
+    nothing; otherwise it writes all rows or, if any row is wrong, none. Poll the job."""
+    spec = _kind(kind)
+    actor = current_actor()
+    session = request_session()
+    company_id = form["company_id"] if spec.company_scoped else None
+    with session.begin():
+        company = session.get(Company, company_id) if company_id is not None else None
+        if company_id is not None and company is None:
+            raise NotFound(f"company {company_id} not found")
+        spec.check_rights(actor, company)
+    upload = files["file"]
+    suffix = Path(upload.filename or "").suffix.lower()[:8]
+    path = upload_dir() / f"{uuid.uuid4().hex}{suffix}"
+    upload.save(path)
+    with session.begin():
+        job = create_job(session, actor, kind=job_kind_name(kind), company_id=company_id, params={
+            "kind": kind, "path": str(path), "file_name": upload.filename or path.name,
+            "dry_run": form["dry_run"], "delete_after": True})
+    job_runner().submit(job.id)
+    view = job_view(job, _render_errors)
+    return view, 202, {"Location": view["status_url"]}
+
+
+def _list_batches(session: Any, actor: Any, *, offset: int, limit: int, kind: str | None = None,
+                  company_id: int | None = None) -> tuple[list[Any], int]:
+    query = select(ImportBatch)
+    if not actor.group_wide:
+        query = query.where(or_(ImportBatch.created_by == actor.user_id, actor.company_scope(ImportBatch.company_id)))
+    if kind is not None:
+        query = query.where(ImportBatch.kind == kind)
+    if company_id is not None:
+        query = query.where(ImportBatch.company_id == company_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(ImportBatch.id.desc()).offset(offset).limit(limit))), total
+
+
+@blp.route("/imports/batches", methods=["GET"])
+@blp.arguments(s.ImportBatchQuery, location="query")
+@blp.response(200, s.ImportBatchOut(many=True))
+@blp.paginate()
+def get_batches(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Committed (and undone) imports, newest first."""
+    return paged(pagination_parameters, _list_batches, **query)
+
+
+@blp.route("/imports/batches/<int:batch_id>/undo", methods=["POST"])
+@blp.response(200, s.ImportBatchOut)
+def post_undo(batch_id: int) -> Any:
+    """Undo an import while nothing depends on what it wrote (409 otherwise); its file may then
+    be loaded again."""
+    session = request_session()
+    with session.begin():
+        batch = session.get(ImportBatch, batch_id)
+        if batch is None:
+            raise NotFound(f"import {batch_id} not found")
+        return undo_import(session, current_actor(), _kind(batch.kind), batch_id)

@@ -1,0 +1,152 @@
+"""Reading spreadsheet files row by row: XLSX (openpyxl, read-only streaming) and CSV in
+UTF-8 (with or without BOM) or GB18030 (what Excel saves as "CSV" on a Chinese Windows).
+
+Rows are read lazily, so memory stays flat whatever the file's length.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from erp.errors import ValidationFailed
+
+XLSX_MAGIC = b"PK\x03\x04"
+CHUNK = 1 << 16
+
+
+class UnreadableFile(ValidationFailed):
+    slug = "unreadable-file"
+    title = "The file cannot be read"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A table read from a file: the header cells and an iterator of (row number, cells)."""
+
+    format: str
+    encoding: str | None
+    header: list[str]
+    rows: Iterator[tuple[int, list[Any]]]
+
+
+def csv_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file decodes as UTF-8, else ``gb18030`` (which decodes any
+    byte sequence GBK or GB2312 produced). Read in chunks: the file is never held whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+    return "utf-8-sig"
+
+
+def cell_value(value: Any) -> Any:
+    """A spreadsheet cell as text, a whole number, a Decimal or a date (None when blank).
+
+    Excel keeps numbers as binary doubles; the shortest text that reads back as the same
+    double is what the user typed ("12.5", not 12.4999...), so that is what we take."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time(0) else value
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        number = Decimal(repr(value))
+        return int(number) if number == number.to_integral_value() and abs(number) < 10**15 else number
+    text = str(value).strip()
+    return text or None
+
+
+def open_sheet(path: Path) -> Sheet:
+    """The first worksheet of an XLSX file, or the table of a CSV file."""
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic == XLSX_MAGIC:
+        return _xlsx(path)
+    if b"\x00" in magic:
+        raise UnreadableFile("the file is neither XLSX nor CSV text (it contains binary data)")
+    return _csv(path)
+
+
+def _xlsx(path: Path) -> Sheet:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFile(f"the file is not a readable XLSX workbook: {exc}") from exc
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header: list[str] = []
+    for number, cells in enumerate(rows, start=1):
+        values = [cell_value(c) for c in cells]
+        if any(v is not None for v in values):
+            header = ["" if v is None else str(v) for v in values]
+            first = number
+            break
+    else:
+        workbook.close()
+        return Sheet("xlsx", None, [], iter(()))
+
+    def body() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for number, cells in enumerate(rows, start=first + 1):
+                values = [cell_value(c) for c in cells]
+                if any(v is not None for v in values):
+                    yield number, values
+        finally:
+            workbook.close()
+
+    return Sheet("xlsx", None, header, body())
+
+
+def _csv(path: Path) -> Sheet:
+    encoding = csv_encoding(path)
+    handle = path.open(encoding=encoding, newline="")
+    try:
+        sample = handle.read(CHUNK)
+        handle.seek(0)
+        try:
+            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.reader(handle, dialect)
+        header: list[str] = []
+        number = 0
+        for number, cells in enumerate(reader, start=1):
+            if any(c.strip() for c in cells):
+                header = [c.strip() for c in cells]
+                break
+    except BaseException:
+        handle.close()
+        raise
+    first = number
+
+    def body() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for row_number, cells in enumerate(reader, start=first + 1):
+                values = [cell_value(c) for c in cells]
+                if any(v is not None for v in values):
+                    yield row_number, values
+        except csv.Error as exc:
+            raise UnreadableFile(f"row {reader.line_num}: the CSV is malformed ({exc})") from exc
+        finally:
+            handle.close()
+
+    return Sheet("csv", encoding, header, body())

@@ -1,0 +1,483 @@
+"""The import framework: columns, row errors, the dry run and the all-or-nothing commit.
+
+An import kind (``erp.golive.kinds``) says which columns its file has, which API schema
+checks their values, and how a chunk of checked rows is validated against the database
+and written. The framework does the rest, the same way for every kind:
+
+1. read the file row by row (``erp.golive.files``), map its headers to columns (Chinese,
+   English or the template's "中文 / English" header), turn cells into typed values;
+2. check every row's fields with the API's own marshmallow schema (one rule in one place);
+3. hand the rows to the kind in chunks: it checks references and business rules with
+   set-based queries and the module's services, and writes what passed;
+4. a dry run, and a commit with any row error, roll the whole transaction back: nothing is
+   written. A commit without errors records the batch (content checksum, what it wrote)
+   and commits once.
+
+Row errors carry the spreadsheet row number (the header is row 1 when it is the first
+line), the column, the value and the rule (``erp.golive.messages``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.errors import Conflict, DomainError, NotFound
+from erp.golive.files import open_sheet
+from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
+from erp.masterdata.models import Company
+from erp.schemas import USCC
+
+CHUNK_ROWS = 2000
+YES = frozenset({"1", "y", "yes", "true", "t", "是", "√", "x"})
+NO = frozenset({"0", "n", "no", "false", "f", "否"})
+DATE_TEXT = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of an import file: its key, Chinese and English headers, the type its cells
+    are read as, an example for the template and a description of what it takes."""
+
+    key: str
+    zh: str
+    en: str
+    example: Any
+    required: bool = False
+    type: str = "text"  # text, int, decimal, date, bool
+    help_zh: str = ""
+    help_en: str = ""
+
+    @property
+    def template_header(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+    def names(self) -> set[str]:
+        return {_normal(n) for n in (self.key, self.zh, self.en, self.template_header)}
+
+
+def _normal(header: str) -> str:
+    return re.sub(r"[\s_*]+", " ", str(header)).strip().casefold()
+
+
+@dataclass
+class Row:
+    """One data row: its spreadsheet row number, the cells by column key (typed), and the
+    values after the schema's checks."""
+
+    number: int
+    cells: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class ImportRun:
+    """What a kind works with while an import runs: the session (the import's one
+    transaction), the actor, the company it is for, and where to report row errors,
+    notices (matches, name differences) and what it wrote."""
+
+    def __init__(self, session: Session, actor: Actor, kind: ImportKind, company: Company | None,
+                 dry_run: bool, batch_id: int, settings: Any = None) -> None:
+        self.session = session
+        self.actor = actor
+        self.kind = kind
+        self.company = company
+        self.dry_run = dry_run
+        self.batch_id = batch_id
+        self.settings = settings
+        self.errors: list[dict[str, Any]] = []  # errors of the current chunk (handed to progress)
+        self.error_count = 0
+        self.error_rows: set[int] = set()
+        self.notices: list[dict[str, Any]] = []
+        self.counts: dict[str, int] = {}
+        # first row a unique value was seen in, per key kind: duplicates inside the file
+        self.seen: dict[str, dict[Any, int]] = {}
+
+    def error(self, row: Row | int, column: str | None, code: str, *, value: Any = None,
+              params: Mapping[str, Any] | None = None, detail: str = "") -> None:
+        """Report a row error (the row will not be written)."""
+        number = row.number if isinstance(row, Row) else row
+        if value is None and isinstance(row, Row) and column is not None:
+            value = row.cells.get(column)
+        header = None
+        if column is not None:
+            spec = self.kind.column(column)
+            header = spec.template_header if spec is not None else column
+        self.errors.append({
+            "row": number, "column": column, "header": header, "value": _text(value), "code": code,
+            "params": {k: _text(v) for k, v in (params or {}).items()}, "detail": detail,
+        })
+        self.error_count += 1
+        self.error_rows.add(number)
+
+    def rule_error(self, row: Row | int, column: str | None, exc: DomainError) -> None:
+        """Report a business rule a service refused the row with."""
+        self.error(row, column, "rule", detail=exc.detail, params={"slug": exc.slug})
+
+    def first_seen(self, what: str, key: Any, row: Row, column: str) -> bool:
+        """Whether ``key`` is new in this file; reports a duplicate row error otherwise."""
+        seen = self.seen.setdefault(what, {})
+        if key in seen:
+            self.error(row, column, "duplicate-in-file", params={"first_row": seen[key]})
+            return False
+        seen[key] = row.number
+        return True
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    def notice(self, row: Row, code: str, **params: Any) -> None:
+        self.notices.append({"row": row.number, "code": code, **{k: _text(v) for k, v in params.items()}})
+
+    def record(self, entity: str, ids: Iterable[int]) -> None:
+        """Remember records this import created (an undo deletes them)."""
+        rows = [{"batch_id": self.batch_id, "entity": entity, "record_id": i} for i in ids]
+        if rows:
+            self.session.execute(insert(ImportRecord), rows)
+
+
+def _text(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+class ImportKind:
+    """One kind of import. Subclasses set the class attributes and implement ``process``."""
+
+    name: str = ""
+    title_zh: str = ""
+    title_en: str = ""
+    columns: Sequence[Column] = ()
+    # The API schema whose fields check the cells (column key -> schema field of the same name).
+    schema: type[ma.Schema] | None = None
+    # Needs --company / company_id: the company the file is for.
+    company_scoped: bool = False
+    # Roles that may run it (checked before any row is read).
+    roles: tuple[Role, ...] = ()
+    # Tables whose rows an undo deletes, in this order.
+    undo_entities: tuple[str, ...] = ()
+
+    def column(self, key: str) -> Column | None:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        return None
+
+    def check_rights(self, actor: Actor, company: Company | None) -> None:
+        actor.require_role(*self.roles, action=f"importing {self.title_en}")
+        if company is not None:
+            actor.require_company(company.id)
+
+    def process(self, run: ImportRun, rows: list[Row]) -> None:
+        """Check a chunk of rows against the database and the business rules; write the rows
+        that pass (call ``run.error`` for the others, ``run.record`` for what was written)."""
+        raise NotImplementedError
+
+    def finish(self, run: ImportRun) -> None:
+        """After the last chunk (kinds that group rows write here)."""
+
+    def undo_check(self, session: Session, batch: ImportBatch) -> None:
+        """Refuse an undo when something depends on what the import wrote (beyond foreign keys)."""
+
+    def undo(self, session: Session, batch: ImportBatch) -> dict[str, int]:
+        """Delete what the import wrote; a record in use makes the database refuse (409)."""
+        from erp.db import Base
+
+        deleted: dict[str, int] = {}
+        tables = Base.metadata.tables
+        for entity in self.undo_entities:
+            ids = select(ImportRecord.record_id).where(ImportRecord.batch_id == batch.id,
+                                                       ImportRecord.entity == entity)
+            table = tables[entity]
+            result = session.execute(table.delete().where(table.c.id.in_(ids)))
+            deleted[entity] = result.rowcount or 0
+        return deleted
+
+
+# --- cells to values ---------------------------------------------------------------------------
+
+class CellError(Exception):
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+
+def typed_cell(value: Any, kind: str) -> Any:
+    """A cell read as its column's type (the schema then checks it like a JSON value)."""
+    if value is None:
+        return None
+    if kind == "text":
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value).strip() if not isinstance(value, Decimal) else format(value, "f")
+    if kind == "int":
+        if isinstance(value, int):
+            return value
+        text = _text(value)
+        if isinstance(text, str) and re.fullmatch(r"[+-]?\d{1,12}", text.strip()):
+            return int(text)
+        raise CellError("not-a-whole-number")
+    if kind == "decimal":
+        if isinstance(value, (int, Decimal)):
+            return format(Decimal(value), "f")
+        text = str(value).strip().replace(",", "")
+        try:
+            number = Decimal(text)
+        except InvalidOperation as exc:
+            raise CellError("not-a-number") from exc
+        if not number.is_finite():
+            raise CellError("not-a-number")
+        return format(number, "f")
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        match = DATE_TEXT.match(str(value).strip())
+        if match is None:
+            raise CellError("not-a-date")
+        try:
+            return dt.date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+        except ValueError as exc:
+            raise CellError("not-a-date") from exc
+    if kind == "bool":
+        text = str(value).strip().casefold()
+        if text in YES:
+            return True
+        if text in NO:
+            return False
+        raise CellError("not-yes-no")
+    raise ValueError(f"unknown column type {kind}")
+
+
+def field_error(run: ImportRun, row: Row, schema: ma.Schema, name: str, messages: Any) -> None:
+    """Report a schema's refusal of one field as a row error with a stable code."""
+    texts = messages if isinstance(messages, list) else [str(messages)]
+    text = "; ".join(str(t) for t in texts)
+    schema_field = schema.fields.get(name)
+    if any(t == "Missing data for required field." or t == "Field may not be null." for t in texts):
+        run.error(row, name, "required", detail=text)
+    elif isinstance(schema_field, USCC):
+        reason = text[text.find("(") + 1:text.rfind(")")] if "(" in text else text
+        run.error(row, name, "invalid-uscc", params={"reason": reason}, detail=text)
+    elif isinstance(schema_field, ma.fields.Enum):
+        choices = ", ".join(str(m.value) for m in schema_field.enum)
+        run.error(row, name, "not-one-of", params={"choices": choices}, detail=text)
+    else:
+        run.error(row, name, "invalid-value", detail=text)
+
+
+# --- running an import -------------------------------------------------------------------------
+
+@dataclass
+class ImportOutcome:
+    kind: str
+    dry_run: bool
+    rows: int
+    error_count: int
+    committed: bool
+    batch_id: int | None
+    checksum: str
+    counts: dict[str, int]
+    notices: list[dict[str, Any]]
+    format: str
+    encoding: str | None
+
+    def as_result(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "dry_run": self.dry_run, "rows": self.rows, "error_count": self.error_count,
+            "committed": self.committed, "batch_id": self.batch_id, "checksum": self.checksum,
+            "counts": self.counts, "notices": self.notices[:1000], "notice_count": len(self.notices),
+            "format": self.format, "encoding": self.encoding,
+        }
+
+
+Progress = Callable[..., None]
+
+
+class RowErrors(Conflict):
+    slug = "import-has-errors"
+    title = "The file has row errors; nothing was imported"
+
+
+class AlreadyImported(Conflict):
+    slug = "already-imported"
+    title = "This file has already been imported"
+
+
+def _map_header(kind: ImportKind, run: ImportRun, header: Sequence[str]) -> dict[int, Column]:
+    by_name: dict[str, Column] = {}
+    for column in kind.columns:
+        for name in column.names():
+            by_name[name] = column
+    mapping: dict[int, Column] = {}
+    used: set[str] = set()
+    for index, text in enumerate(header):
+        if not str(text).strip():
+            continue
+        column = by_name.get(_normal(text))
+        if column is None:
+            run.error(1, None, "unknown-column", params={"header": text})
+            continue
+        if column.key in used:
+            run.error(1, column.key, "duplicate-column", params={"header": text})
+            continue
+        used.add(column.key)
+        mapping[index] = column
+    for column in kind.columns:
+        if column.required and column.key not in used:
+            run.error(1, column.key, "missing-column", params={"column": column.template_header})
+    return mapping
+
+
+def execute_import(
+    session: Session, actor: Actor, kind: ImportKind, path: Path, *, file_name: str, company_id: int | None,
+    dry_run: bool, progress: Progress, job_id: int | None = None, settings: Any = None,
+) -> ImportOutcome:
+    """Run an import of ``path`` in ``session`` (which must not be in a transaction): a dry
+    run validates every row and writes nothing; a commit writes everything or nothing.
+
+    ``progress(rows_done, rows_total=None, errors=[...])`` is called after every chunk.
+    Refuses (DomainError) files that cannot be read, a commit with row errors (``RowErrors``,
+    the errors reported through ``progress``), and content already imported (``AlreadyImported``).
+    """
+    company = None
+    if kind.company_scoped:
+        if company_id is None:
+            raise DomainError(f"the {kind.title_en} import is for one company: name it", slug="company-required")
+        company = session.get(Company, company_id)
+        if company is None:
+            raise NotFound(f"company {company_id} not found")
+    kind.check_rights(actor, company)
+    if session.in_transaction():
+        session.rollback()
+    sheet = open_sheet(path)
+    digest = hashlib.sha256(kind.name.encode())
+    with session.begin():
+        batch = ImportBatch(kind=kind.name, company_id=company_id if kind.company_scoped else None,
+                            company_key=(company_id or 0) if kind.company_scoped else 0, file_name=file_name[:255],
+                            created_by=actor.user_id, job_id=job_id, status=ImportStatus.PENDING)
+        session.add(batch)
+        session.flush()
+        run = ImportRun(session, actor, kind, session.get(Company, company_id) if company else None, dry_run,
+                        batch.id, settings)
+        mapping = _map_header(kind, run, sheet.header)
+        rows_done = 0
+        if run.error_count:
+            progress(0, errors=_take(run))
+        else:
+            schema = kind.schema() if kind.schema is not None else None
+            schema_fields = set(schema.load_fields) if schema is not None else set()
+            chunk: list[Row] = []
+            for number, cells in sheet.rows:
+                row = Row(number, {})
+                for index, column in mapping.items():
+                    value = cells[index] if index < len(cells) else None
+                    try:
+                        row.cells[column.key] = typed_cell(value, column.type)
+                    except CellError as exc:
+                        run.error(row, column.key, exc.code, value=value)
+                digest.update(repr(sorted((k, _text(v)) for k, v in row.cells.items())).encode())
+                for column in mapping.values():
+                    if column.required and row.cells.get(column.key) is None and number not in run.error_rows:
+                        run.error(row, column.key, "required")
+                if number not in run.error_rows and schema is not None:
+                    payload = {k: v for k, v in row.cells.items() if k in schema_fields and v is not None}
+                    try:
+                        row.data = schema.load(payload)
+                    except ma.ValidationError as exc:
+                        messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
+                        for name, text in messages.items():
+                            field_error(run, row, schema, name, text)
+                elif schema is None:
+                    row.data = {k: v for k, v in row.cells.items() if v is not None}
+                chunk.append(row)
+                rows_done += 1
+                if len(chunk) >= CHUNK_ROWS:
+                    _process(kind, run, chunk)
+                    progress(rows_done, errors=_take(run))
+                    chunk = []
+            if chunk:
+                _process(kind, run, chunk)
+            kind.finish(run)
+            if rows_done == 0:
+                run.error(1, None, "empty-file")
+            progress(rows_done, rows_total=rows_done, errors=_take(run), force=True)
+        checksum = digest.hexdigest()
+        outcome = ImportOutcome(kind.name, dry_run, rows_done, run.error_count, False, None, checksum,
+                                run.counts, run.notices, sheet.format, sheet.encoding)
+        previous = session.scalar(select(ImportBatch.id).where(
+            ImportBatch.kind == kind.name, ImportBatch.company_key == batch.company_key,
+            ImportBatch.checksum == checksum, ImportBatch.status == ImportStatus.COMMITTED))
+        if previous is not None:
+            session.rollback()
+            raise AlreadyImported(f"this file's content was already imported (batch {previous}); undo that "
+                                  "import first to load it again", batch_id=previous)
+        if dry_run or run.error_count:
+            session.rollback()
+            if not dry_run:
+                raise RowErrors(f"{run.error_count} error(s) in {len(run.error_rows)} row(s); nothing was imported",
+                                error_count=run.error_count)
+            return outcome
+        session.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(
+            checksum=checksum, rows=rows_done, status=ImportStatus.COMMITTED,
+            summary={"counts": run.counts, "notices": len(run.notices), "format": sheet.format}))
+        try:
+            session.flush()
+        except IntegrityError as exc:  # the same file committed by someone else at this moment
+            raise AlreadyImported("this file's content was imported at the same moment by another import") from exc
+    outcome.committed = True
+    outcome.batch_id = batch.id
+    return outcome
+
+
+def _process(kind: ImportKind, run: ImportRun, chunk: list[Row]) -> None:
+    valid = [row for row in chunk if row.number not in run.error_rows]
+    if valid:
+        kind.process(run, valid)
+
+
+def _take(run: ImportRun) -> list[dict[str, Any]]:
+    errors, run.errors = run.errors, []
+    return errors
+
+
+def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int) -> ImportBatch:
+    """Undo a committed import while nothing depends on what it wrote: delete its records
+    and mark it undone (its file may then be loaded again). Refused (409) when a record is
+    in use; the caller's transaction is left as it was."""
+    batch = session.scalars(select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update()).one_or_none()
+    if batch is None or batch.kind != kind.name:
+        raise NotFound(f"import {batch_id} not found")
+    company = session.get(Company, batch.company_id) if batch.company_id is not None else None
+    kind.check_rights(actor, company)
+    if batch.status != ImportStatus.COMMITTED:
+        raise Conflict(f"import {batch_id} is {batch.status.value}", slug="import-not-committed")
+    kind.undo_check(session, batch)
+    try:
+        with session.begin_nested():
+            deleted = kind.undo(session, batch)
+    except IntegrityError as exc:
+        raise Conflict(f"records of import {batch_id} are already used by other records; it cannot be undone",
+                       slug="import-in-use") from exc
+    batch.status = ImportStatus.UNDONE
+    batch.undone_by = actor.user_id
+    batch.undone_at = dt.datetime.now(dt.UTC)
+    batch.summary = {**(batch.summary or {}), "undone": deleted}
+    session.flush()
+    return batch
