@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.costing.api import blp as costing_blp
     from erp.credit.api import blp as credit_blp
     from erp.golive.api import blp as imports_blp
+    from erp.golive.export_api import blp as exports_blp
     from erp.inventory.api import blp as inventory_blp
     from erp.jobs.api import blp as jobs_blp
     from erp.jobs.runner import JobEnvironment, make_runner
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.extensions["erp_jobs"] = make_runner(JobEnvironment(settings, engine, app.extensions["erp"].session_factory))
     api = init_web(app)
     for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp,
-                      jobs_blp, audit_blp, imports_blp):
+                      jobs_blp, audit_blp, imports_blp, exports_blp):
         api.register_blueprint(blueprint)
     from erp.ui import init_ui
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -26,9 +26,14 @@ READERS = (Role.COST_ACCOUNTANT, Role.CIO, Role.ADMIN)
 
 def variance_allocation(session: Session, actor: Actor, *, company_id: int, period: str) -> list[Any]:
     """Per material of a closed period: opening, receipts, rate, consumed share, closing."""
+    return list(session.execute(variance_allocation_query(session, actor, company_id=company_id, period=period)).all())
+
+
+def variance_allocation_query(session: Session, actor: Actor, *, company_id: int, period: str) -> Select[Any]:
+    """The query behind ``variance_allocation`` (exports stream it)."""
     _require_scope(session, actor, company_id)
     b = MaterialPeriodBalance
-    return list(session.execute(
+    return (
         select(b.material_id, Material.code.label("material_code"), Material.name_zh, b.opening_quantity,
                b.opening_value, b.opening_variance, b.receipts_quantity, b.receipts_value, b.receipts_variance,
                b.other_inflow_quantity, b.other_inflow_value, b.variance_rate, b.consumption_quantity,
@@ -37,7 +42,7 @@ def variance_allocation(session: Session, actor: Actor, *, company_id: int, peri
         .join(Material, Material.id == b.material_id)
         .where(b.company_id == company_id, b.period == period)
         .order_by(Material.code)
-    ).all())
+    )
 
 
 def allocation_lines(session: Session, actor: Actor, *, company_id: int, period: str) -> list[Any]:
@@ -56,6 +61,11 @@ def allocation_lines(session: Session, actor: Actor, *, company_id: int, period:
 def inventory_valuation(session: Session, actor: Actor, *, company_id: int | None) -> list[Any]:
     """Current stock per company and material at standard, the variance it carries, and its
     actual cost (standard plus variance)."""
+    return list(session.execute(valuation_query(session, actor, company_id=company_id)).all())
+
+
+def valuation_query(session: Session, actor: Actor, *, company_id: int | None) -> Select[Any]:
+    """The query behind ``inventory_valuation`` (exports stream it)."""
     _require_scope(session, actor, company_id)
     stock = (
         select(StockBalance.company_id, StockBalance.material_id,
@@ -74,17 +84,17 @@ def inventory_valuation(session: Session, actor: Actor, *, company_id: int | Non
         variance = variance.where(JournalLine.company_id == company_id)
     s, v = stock.subquery(), variance.subquery()
     carried = func.coalesce(v.c.variance, 0)
-    rows = session.execute(
+    return (
         select(s.c.company_id, Company.code.label("company_code"), s.c.material_id,
-               Material.code.label("material_code"), s.c.quantity, s.c.value.label("standard_value"),
+               Material.code.label("material_code"), Material.name_zh.label("material_name_zh"),
+               Material.name_en.label("material_name_en"), s.c.quantity, s.c.value.label("standard_value"),
                carried.label("variance"), (s.c.value + carried).label("actual_value"))
         .outerjoin(v, (v.c.company_id == s.c.company_id) & (v.c.material_id == s.c.material_id))
         .join(Company, Company.id == s.c.company_id)
         .join(Material, Material.id == s.c.material_id)
         .where((s.c.quantity != 0) | (s.c.value != 0) | (carried != 0))
         .order_by(Company.code, Material.code)
-    ).all()
-    return list(rows)
+    )
 
 
 def journal(
@@ -99,6 +109,18 @@ def journal(
     limit: int = 50,
 ) -> tuple[list[Any], int]:
     """Journal lines with their entries, in posting order."""
+    query = journal_query(session, actor, company_id=company_id, period=period, account_code=account_code,
+                          source_type=source_type)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def journal_query(
+    session: Session, actor: Actor, *, company_id: int, period: str | None = None, account_code: str | None = None,
+    source_type: str | None = None,
+) -> Select[Any]:
+    """The query behind ``journal``, in posting order (exports stream it)."""
     _require_scope(session, actor, company_id)
     query = (
         select(JournalLine.id, JournalLine.entry_id, JournalEntry.entry_date, JournalEntry.period,
@@ -113,9 +135,7 @@ def journal(
         query = query.where(JournalLine.account_code == account_code)
     if source_type is not None:
         query = query.where(JournalEntry.source_type == source_type)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(JournalLine.entry_id, JournalLine.id).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return query.order_by(JournalLine.entry_id, JournalLine.id)
 
 
 @dataclass

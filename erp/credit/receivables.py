@@ -48,17 +48,20 @@ GROUP_VIEW_ROLES = (Role.CREDIT_CONTROLLER, Role.CIO)
 
 def open_items(
     session: Session, actor: Actor, as_of: dt.date, *, company_ids: Sequence[int] | None = None,
-    customer_ids: Sequence[int] | None = None,
+    customer_ids: Sequence[int] | None = None, detail: bool = False,
 ) -> Subquery:
-    """(company_id, customer_id, due_date, amount) of every invoice open on ``as_of``.
+    """(company_id, customer_id, due_date, amount) of every invoice open on ``as_of`` (and,
+    with ``detail``, its invoice_id and invoice_date; the aggregates leave them out so that
+    they read the partial index of open invoices alone).
 
     Usually nothing has been paid after the key date (it is today), and the open amounts
     are the answer, read through the partial index of open invoices. Otherwise the
     invoices are joined to what was paid since, in one pass."""
+    detail_columns = [Invoice.id.label("invoice_id"), Invoice.invoice_date] if detail else []
     paid_after = session.scalar(select(PaymentApplication.id).where(PaymentApplication.applied_on > as_of).limit(1))
     if paid_after is None:
         query = (select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
-                        Invoice.open_amount.label("amount"))
+                        Invoice.open_amount.label("amount"), *detail_columns)
                  .where(Invoice.open_amount > 0))
     else:
         paid_since = (
@@ -69,7 +72,8 @@ def open_items(
         )
         query = (
             select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
-                   (Invoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)).label("amount"))
+                   (Invoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)).label("amount"),
+                   *detail_columns)
             .outerjoin(paid_since, paid_since.c.invoice_id == Invoice.id)
             .where(or_(Invoice.open_amount > 0, paid_since.c.invoice_id.is_not(None)))
         )
@@ -128,6 +132,16 @@ def receivables_by_customer(
 ) -> tuple[list[Any], int]:
     """Per customer: open, overdue and ageing buckets as of the key date, with its limit,
     group-wide exposure and utilisation; largest open amount first."""
+    query = receivables_by_customer_query(session, actor, as_of=as_of, policy=policy, company_id=company_id,
+                                          segment_id=segment_id, customer_id=customer_id)
+    return paged(session, query, offset=offset, limit=limit)
+
+
+def receivables_by_customer_query(
+    session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, company_id: int | None = None,
+    segment_id: int | None = None, customer_id: int | None = None,
+) -> Select[Any]:
+    """The query behind ``receivables_by_customer`` (exports stream it)."""
     actor.require_role(*REPORT_ROLES, action="reading receivables")
     company_ids: list[int] | None = None
     if company_id is not None:
@@ -138,14 +152,39 @@ def receivables_by_customer(
     items = open_items(session, actor, as_of, company_ids=company_ids,
                        customer_ids=None if customer_id is None else [customer_id])
     per_customer = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
-    query = (
+    return (
         select(per_customer, Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
-               Customer.name_en.label("customer_name_en"), *credit_columns(policy))
+               Customer.name_en.label("customer_name_en"), Customer.uscc.label("customer_uscc"),
+               *credit_columns(policy))
         .join(Customer, Customer.id == per_customer.c.customer_id)
         .outerjoin(CustomerExposure, CustomerExposure.customer_id == per_customer.c.customer_id)
         .order_by(per_customer.c.open_amount.desc(), Customer.code)
     )
-    return paged(session, query, offset=offset, limit=limit)
+
+
+def open_items_ageing_query(
+    session: Session, actor: Actor, *, as_of: dt.date, company_id: int | None = None,
+) -> Select[Any]:
+    """Every invoice open on the key date with its days past due and ageing bucket, by
+    company, customer and due date: the detail under the ageing report."""
+    actor.require_role(*REPORT_ROLES, action="reading receivables")
+    items = open_items(session, actor, as_of, company_ids=None if company_id is None else [company_id], detail=True)
+    due = items.c.due_date
+
+    def days_ago(days: int) -> dt.date:
+        return as_of - dt.timedelta(days=days)
+
+    bucket = case((due >= as_of, "not_due"), (due >= days_ago(30), "days_1_30"), (due >= days_ago(60), "days_31_60"),
+                  (due >= days_ago(90), "days_61_90"), else_="over_90")
+    return (
+        select(Company.code.label("company_code"), Customer.code.label("customer_code"),
+               Customer.name_zh.label("customer_name_zh"), items.c.invoice_id, items.c.invoice_date, due,
+               items.c.amount.label("open_amount"), bucket.label("bucket"))
+        .join(Company, Company.id == items.c.company_id)
+        .join(Customer, Customer.id == items.c.customer_id)
+        .where(items.c.amount > 0)
+        .order_by(Company.code, Customer.code, due, items.c.invoice_id)
+    )
 
 
 def receivables_by_company(session: Session, actor: Actor, *, as_of: dt.date) -> list[Any]:

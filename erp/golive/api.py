@@ -2,7 +2,7 @@
 
 - ``GET /imports``: the import kinds, their columns and template links;
 - ``GET /imports/{kind}/template?format=xlsx|csv``: the template file;
-- ``POST /imports/{kind}`` (multipart: ``file``, ``dry_run``, ``company_id``): queues the
+- ``POST /imports/{kind}?dry_run=&company_id=`` (multipart: ``file``): queues the
   import as a job and answers 202 with it; poll ``GET /jobs/{id}``;
 - ``GET /imports/batches``, ``POST /imports/batches/{id}/undo``: committed imports, and undo.
 """
@@ -80,10 +80,10 @@ def upload_dir() -> Path:
 
 
 @blp.route("/imports/<kind>", methods=["POST"])
-@blp.arguments(s.ImportUploadIn, location="files")
-@blp.arguments(s.ImportIn, location="form")
+@blp.arguments(s.ImportIn, location="query")
+@blp.arguments(s.ImportUploadIn, location="files", content_type="multipart/form-data")
 @blp.response(202, JobOut)
-def post_import(files: dict[str, Any], form: dict[str, Any], kind: str) -> Any:
+def post_import(form: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     """Queue an import of the uploaded file as a job: a dry run validates every row and writes
     nothing; otherwise it writes all rows or, if any row is wrong, none. Poll the job."""
     spec = _kind(kind)

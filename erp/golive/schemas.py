@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
-from erp.schemas import Id, Query, QueryId, Schema
+from erp.schemas import Query, QueryId, Schema
 
 
 class ImportColumnOut(Schema):
@@ -33,9 +33,9 @@ class ImportUploadIn(Schema):
     file = Upload(required=True, metadata={"description": "XLSX, or CSV in UTF-8 or GB18030"})
 
 
-class ImportIn(Schema):
+class ImportIn(Query):
     dry_run = fields.Boolean(load_default=False, metadata={"description": "validate every row, write nothing"})
-    company_id = Id(load_default=None, metadata={"description": "the company, for company imports"})
+    company_id = QueryId(load_default=None, metadata={"description": "the company, for company imports"})
 
 
 class ImportTemplateQuery(Query):

@@ -102,13 +102,34 @@ def stock_on_hand(
 ) -> tuple[list[Any], int]:
     """Quantity and value at standard, grouped by the chosen dimensions; current figures come
     from the balances, figures as of a past date from the ledger."""
+    query = stock_query(actor, group_by=group_by, as_of=as_of, company_id=company_id, warehouse_id=warehouse_id,
+                        material_id=material_id, batch_id=batch_id, status=status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def stock_query(
+    actor: Actor,
+    *,
+    group_by: Sequence[str] = STOCK_DIMENSIONS,
+    as_of: dt.date | None = None,
+    company_id: int | None = None,
+    warehouse_id: int | None = None,
+    material_id: int | None = None,
+    batch_id: int | None = None,
+    status: StockStatus | None = None,
+) -> Select[Any]:
+    """The query behind ``stock_on_hand``, ordered by its dimensions (exports stream it).
+    With the batch dimension it also gives the batch's manufacture date."""
     dims = [d for d in STOCK_DIMENSIONS if d in group_by] or ["company"]
     source: Any = StockMovement if as_of is not None else StockBalance
     columns = {
         "company": [source.company_id, Company.code.label("company_code")],
         "warehouse": [source.warehouse_id, Warehouse.code.label("warehouse_code")],
-        "material": [source.material_id, Material.code.label("material_code"), Material.material_type],
-        "batch": [source.batch_id, Batch.batch_number, Batch.expiry_date],
+        "material": [source.material_id, Material.code.label("material_code"), Material.name_zh.label("material_name_zh"),
+                     Material.material_type],
+        "batch": [source.batch_id, Batch.batch_number, Batch.manufacture_date, Batch.expiry_date],
         "status": [source.status],
     }
     selected = [c for d in dims for c in columns[d]]
@@ -132,9 +153,7 @@ def stock_on_hand(
                            (source.status, status)):
         if wanted is not None:
             query = query.where(column == wanted)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(*selected).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return query.order_by(*selected)
 
 
 def movement_history(

@@ -20,8 +20,9 @@ HEADER = ["code", "name_zh", "name_en", "material_type", "unit_code", "procureme
 
 
 def _upload(api: ApiClient, path: Path, **form: Any) -> Any:
-    data = {"file": (io.BytesIO(path.read_bytes()), path.name), **{k: str(v).lower() for k, v in form.items()}}
-    return api.post("/api/v1/imports/materials", data=data, content_type="multipart/form-data")
+    query = "&".join(f"{k}={str(v).lower()}" for k, v in form.items())
+    return api.post(f"/api/v1/imports/materials?{query}", data={"file": (io.BytesIO(path.read_bytes()), path.name)},
+                    content_type="multipart/form-data")
 
 
 def _finished(app: Flask, api: ApiClient, response: Any, lang: str = "zh") -> dict[str, Any]:

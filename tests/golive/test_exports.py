@@ -1,0 +1,113 @@
+"""Exports: every report as CSV and XLSX, Chinese headers by default and English on request,
+figures equal to the report's own, rows streamed in batches."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.golive import exports
+from tests.credit import history_invoice
+from tests.stock import open_order, receive, set_standard
+from tests.world import ApiClient, World, problem
+
+
+@pytest.fixture
+def books(session_factory: sessionmaker[Session], world: World) -> World:
+    """Company A: 100 kg EXC-STAR received at 10.50 against a standard of 10.00 (1,000.00 at
+    standard, 50.00 variance); two invoices to customer 1, one due long ago."""
+    set_standard(session_factory, world, "exc_local", "10.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "10.50", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    history_invoice(session_factory, world, "cust1", dt.date(2026, 6, 1), "1000.00")  # due 2026-07-01
+    history_invoice(session_factory, world, "cust1", dt.date(2026, 11, 20), "250.00")  # due 2026-12-20
+    return world
+
+
+def _csv(response: object) -> list[list[str]]:
+    text = response.data.decode("utf-8")  # type: ignore[attr-defined]
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_stock_export_in_chinese_by_default_and_english_on_request(api: ApiClient, books: World) -> None:
+    cost = api.as_("cost_a")
+    rows = _csv(cost.get(f"/api/v1/exports/stock?format=csv&company_id={books.companies['A']}"))
+    assert rows[0][:3] == ["公司", "仓库", "物料编码"]
+    assert rows[1] == ["CA", "CA-AMB", "EXC-STAR", "EXC-STAR", "raw", "B-001", "2026-10-01", "2029-09-30",
+                       "unrestricted", "100.0000", "1000.00"]
+    english = _csv(cost.get(f"/api/v1/exports/stock?format=csv&lang=en&company_id={books.companies['A']}"))
+    assert english[0][:3] == ["Company", "Warehouse", "Material code"]
+
+
+def test_valuation_journal_and_trial_balance_exports_carry_the_books(api: ApiClient, books: World) -> None:
+    cost = api.as_("cost_a")
+    company = books.companies["A"]
+    (header, row) = _csv(cost.get(f"/api/v1/exports/valuation?format=csv&company_id={company}"))
+    assert row == ["CA", "EXC-STAR", "EXC-STAR", "100.0000", "1000.00", "50.00", "1050.00"]
+    journal = _csv(cost.get(f"/api/v1/exports/journal?format=csv&company_id={company}&period=2026-11"))
+    receipt = {r[6]: D(r[7]) for r in journal[1:] if r[3] == "stock_document"}
+    assert receipt == {"1403": D("1000.00"), "1404": D("50.00"), "2202.01": D("-1050.00")}
+    trial = _csv(cost.get(f"/api/v1/exports/trial_balance?format=csv&company_id={company}&period=2026-11"))
+    total = trial[-1]
+    assert total[1] == "合计" and total[4] == total[5]
+    problem(cost.get(f"/api/v1/exports/journal?format=csv&company_id={company}&as_of=2026-11-30"), 422)
+    problem(cost.get("/api/v1/exports/journal?format=csv"), 422)
+
+
+def test_ageing_and_consolidated_receivables_exports(api: ApiClient, books: World) -> None:
+    cio = api.as_("cio")
+    ageing = _csv(cio.get("/api/v1/exports/ageing?format=csv&as_of=2026-11-30"))
+    assert [(r[0], r[1], r[5], r[6], r[7]) for r in ageing[1:]] == [
+        ("CA", "K0001", "2026-07-01", "1000.00", "over_90"), ("CA", "K0001", "2026-12-20", "250.00", "not_due")]
+    receivables = _csv(cio.get("/api/v1/exports/receivables?format=csv&lang=en&as_of=2026-11-30"))
+    assert receivables[0][:4] == ["Customer", "Customer name", "USCC", "Open"]
+    (row,) = receivables[1:]
+    assert row[0] == "K0001" and (row[3], row[4], row[5], row[9]) == ("1250.00", "1000.00", "250.00", "1000.00")
+
+
+def test_xlsx_exports_open_with_numbers_and_dates(api: ApiClient, books: World) -> None:
+    response = api.as_("cost_a").get(f"/api/v1/exports/stock?company_id={books.companies['A']}")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert header[0] == "公司" and row[0] == "CA"
+    assert row[6] == dt.datetime(2026, 10, 1) and row[9] == 100 and row[10] == 1000
+
+
+def test_exports_keep_the_reports_rights(api: ApiClient, books: World) -> None:
+    problem(api.as_("cost_a").get(f"/api/v1/exports/valuation?company_id={books.companies['B']}"), 403)
+    problem(api.as_("clerk_a").get("/api/v1/exports/receivables"), 403)
+    problem(api.as_("cost_a").get("/api/v1/exports/nothing"), 404)
+
+
+def test_csv_streams_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CSV writer hands out a chunk per batch of rows, never the whole file at once."""
+    monkeypatch.setattr(exports, "BATCH_ROWS", 10)
+    report = exports.REPORTS["trial_balance"]
+    rows = ({"account_code": str(i), "debit": D(i), "credit": D(0)} for i in range(35))
+    chunks = list(exports.csv_chunks(report, rows, "en"))
+    assert len(chunks) == 4  # rows 1-10, 11-20, 21-30, 31-35 (with the header in the first)
+    assert b"".join(chunks).decode("utf-8").count("\n") == 36
+
+
+def test_the_cli_exports_to_csv_and_xlsx(app: Flask, books: World, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    out = tmp_path / "valuation.csv"
+    result = runner.invoke(args=["export", "valuation", str(out), "--company", "CA", "--as", "cost_a"])
+    assert result.exit_code == 0, result.output
+    assert "1 rows written" in result.output
+    assert out.read_text(encoding="utf-8-sig").splitlines()[1] == "CA,EXC-STAR,EXC-STAR,100.0000,1000.00,50.00,1050.00"
+    xlsx = tmp_path / "tb.xlsx"
+    result = runner.invoke(args=["export", "trial_balance", str(xlsx), "--company", "CA", "--period", "2026-11",
+                                 "--lang", "en", "--as", "cost_a"])
+    assert result.exit_code == 0, result.output
+    assert load_workbook(xlsx).worksheets[0]["A1"].value == "Account"
