@@ -103,6 +103,8 @@ class ImportRun:
         self.counts: dict[str, int] = {}
         # first row a unique value was seen in, per key kind: duplicates inside the file
         self.seen: dict[str, dict[Any, int]] = {}
+        # what a kind keeps between chunks (rows of a document that spans several rows)
+        self.state: dict[str, Any] = {}
 
     def error(self, row: Row | int, column: str | None, code: str, *, value: Any = None,
               params: Mapping[str, Any] | None = None, detail: str = "") -> None:

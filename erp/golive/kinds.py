@@ -415,7 +415,14 @@ class CreditLimitsImport(ImportKind):
         return {"credit_limits": len(versions)}
 
 
-KINDS: dict[str, ImportKind] = {kind.name: kind for kind in (
-    MaterialsImport(), SuppliersImport(), CustomersImport(), WarehousesImport(), StandardPricesImport(),
-    CreditLimitsImport(),
-)}
+def _all_kinds() -> dict[str, ImportKind]:
+    from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
+
+    return {kind.name: kind for kind in (
+        WarehousesImport(), MaterialsImport(), SuppliersImport(), CustomersImport(), StandardPricesImport(),
+        GroupContractsImport(), CompanyContractsImport(), OpenOrdersImport(), CreditLimitsImport(),
+    )}
+
+
+# In the order a new subsidiary loads them (docs/go-live.md).
+KINDS: dict[str, ImportKind] = _all_kinds()
