@@ -1,0 +1,160 @@
+"""Benchmark: go-live imports beside a raw COPY of the same rows, and memory against file size.
+
+On a fresh PostgreSQL database with one company and two units it writes a CSV of N
+materials (the materials template's columns) and then, in the same run:
+
+- raw: ``COPY materials (...) FROM STDIN`` of the same rows (unit codes already resolved to
+  ids, as the import resolves them), committed; the rows are deleted again afterwards;
+- import: ``execute_import`` of the file as a commit (header mapping, typed cells, the API's
+  schema per row, in-file and in-master uniqueness, unit references, the catalog's rule,
+  multi-row INSERTs, the record of what was written, the content checksum), committed.
+
+Each is timed as the median of ``--repeat`` runs; it prints rows/s of both and their ratio
+(target: the import within 5x of COPY). With ``--rss`` it runs the import of 10,000 and of
+100,000 rows in separate processes and prints each one's peak resident memory (target:
+flat in the file's length).
+
+Usage: flock /work/coord/bench.lock .venv/bin/python -m bench.golive_import [--materials 20000] [--repeat 3] [--rss]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import text
+
+from bench.common import fresh_database, git_revision, machine
+from erp.auth.roles import Actor, Role
+from erp.db import make_session_factory
+
+SETUP = """
+INSERT INTO groups (id, code, name_zh, name_en, created_at, updated_at) VALUES (1, 'G', 'G', 'G', now(), now());
+INSERT INTO units (id, code, name_zh, name_en, decimals, active, created_at, updated_at)
+    VALUES (1, 'KG', 'KG', 'KG', 3, true, now(), now()), (2, 'EA', 'EA', 'EA', 0, true, now(), now());
+INSERT INTO users (id, username, display_name, password_hash, role, group_wide, active, created_at)
+    VALUES (1, 'steward', 'steward', 'x', 'steward', true, true, now());
+"""
+HEADER = ["code", "name_zh", "name_en", "material_type", "unit_code", "procurement_scope", "storage_temp_min",
+          "storage_temp_max", "storage_max_humidity", "shelf_life_days", "batch_managed", "inspection_required",
+          "over_receipt_tolerance_pct"]
+TYPES = ["raw", "packaging", "intermediate", "finished", "trade"]
+
+
+def material_rows(count: int, prefix: str = "M") -> list[list[str]]:
+    return [[f"{prefix}{i:07d}", f"物料{i}", f"Material {i}", TYPES[i % 5], "KG" if i % 3 else "EA",
+             "central" if i % 2 else "local", "2" if i % 7 == 0 else "", "25", "65" if i % 4 == 0 else "",
+             str(365 + i % 1460), "是" if i % 5 else "否", "否" if i % 3 else "是", str(i % 5)]
+            for i in range(count)]
+
+
+def write_file(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def copy_raw(dsn: str, rows: list[list[str]]) -> float:
+    """COPY the same rows into materials (units resolved), commit; returns seconds."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for r in rows:
+        writer.writerow([r[0], r[1], r[2], r[3], 1 if r[4] == "KG" else 2, r[5], r[6] or None, r[7], r[8] or None,
+                         r[9], r[10] == "是", r[11] == "是", r[12], True, "2026-11-29 00:00:00+00",
+                         "2026-11-29 00:00:00+00"])
+    data = buffer.getvalue()
+    with psycopg.connect(dsn) as conn:
+        start = time.perf_counter()
+        with conn.cursor().copy(
+            "COPY materials (code, name_zh, name_en, material_type, unit_id, procurement_scope, storage_temp_min, "
+            "storage_temp_max, storage_max_humidity, shelf_life_days, batch_managed, inspection_required, "
+            "over_receipt_tolerance_pct, active, created_at, updated_at) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(data)
+        conn.commit()
+        elapsed = time.perf_counter() - start
+        conn.execute("DELETE FROM materials")
+        conn.commit()
+    return elapsed
+
+
+def run_import(engine: object, path: Path) -> float:
+    from erp.golive.framework import execute_import
+    from erp.golive.kinds import KINDS
+
+    actor = Actor(user_id=1, username="steward", role=Role.STEWARD, group_wide=True)
+    session_factory = make_session_factory(engine)  # type: ignore[arg-type]
+    with session_factory() as session:
+        start = time.perf_counter()
+        outcome = execute_import(session, actor, KINDS["materials"], path, file_name=path.name, company_id=None,
+                                 dry_run=False, progress=lambda *a, **k: None)
+        elapsed = time.perf_counter() - start
+    assert outcome.committed and outcome.error_count == 0, outcome
+    return elapsed
+
+
+def undo_last(engine: object) -> None:
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(text("DELETE FROM import_records"))
+        conn.execute(text("DELETE FROM import_batches"))
+        conn.execute(text("DELETE FROM materials"))
+
+
+def rss_child(count: int) -> None:
+    """In a fresh process: import ``count`` materials, print the peak RSS in MiB."""
+    with fresh_database(f"bench_golive_rss_{count}") as (engine, _dsn):
+        with engine.begin() as conn:
+            conn.execute(text(SETUP))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_file(Path(tmp) / "materials.csv", material_rows(count))
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            seconds = run_import(engine, path)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{count} {before:.1f} {peak:.1f} {seconds:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--materials", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rss", action="store_true", help="peak memory of 10k and 100k-row imports")
+    parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child)
+        return
+    print(f"machine: {machine()}; revision {git_revision()}")
+    with fresh_database("bench_golive") as (engine, dsn):
+        with engine.begin() as conn:
+            conn.execute(text(SETUP))
+        rows = material_rows(args.materials)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_file(Path(tmp) / "materials.csv", rows)
+            raw_times, import_times = [], []
+            for _ in range(args.repeat):
+                raw_times.append(copy_raw(dsn, rows))
+                import_times.append(run_import(engine, path))
+                undo_last(engine)
+        raw, imported = sorted(raw_times)[len(raw_times) // 2], sorted(import_times)[len(import_times) // 2]
+        n = args.materials
+        print(f"materials: {n} rows; raw COPY {raw:.3f} s ({n / raw:,.0f} rows/s); "
+              f"import {imported:.3f} s ({n / imported:,.0f} rows/s); ratio {imported / raw:.2f}x (target <= 5x)")
+    if args.rss:
+        for count in (10_000, 100_000):
+            out = subprocess.run([sys.executable, "-m", "bench.golive_import", "--rss-child", str(count)],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            print(f"materials import of {int(out[0]):,} rows: peak RSS {float(out[2]):.1f} MiB "
+                  f"(after set-up {float(out[1]):.1f} MiB), {float(out[3]):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
