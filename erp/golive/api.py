@@ -17,6 +17,7 @@ from flask import Response, current_app, request, url_for
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import func, or_, select
 
+from erp.messages import Message
 from erp.errors import NotFound
 from erp.golive import messages
 from erp.golive import schemas as s
@@ -37,7 +38,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _render_errors(kind: str, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return messages.render_all(errors, messages.language(request.accept_languages))
+    """Row errors with ``reason`` in the reader's language (the pages' choice, else Accept-Language)."""
+    from erp.ui.i18n import LANGUAGE_COOKIE
+
+    lang = messages.language(request.accept_languages, request.cookies.get(LANGUAGE_COOKIE))
+    return messages.render_all(errors, lang)
 
 
 ERROR_RENDERERS[JOB_PREFIX] = _render_errors
@@ -45,7 +50,7 @@ ERROR_RENDERERS[JOB_PREFIX] = _render_errors
 
 def _kind(kind: str) -> Any:
     if kind not in KINDS:
-        raise NotFound(f"no import of kind {kind}; see GET /api/v1/imports")
+        raise NotFound(Message("no import of kind {kind}; see GET /api/v1/imports", kind=kind))
     return KINDS[kind]
 
 
@@ -93,7 +98,7 @@ def post_import(form: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     with session.begin():
         company = session.get(Company, company_id) if company_id is not None else None
         if company_id is not None and company is None:
-            raise NotFound(f"company {company_id} not found")
+            raise NotFound(Message("company {key} not found", key=company_id))
         spec.check_rights(actor, company)
     upload = files["file"]
     suffix = Path(upload.filename or "").suffix.lower()[:8]
@@ -139,5 +144,5 @@ def post_undo(batch_id: int) -> Any:
     with session.begin():
         batch = session.get(ImportBatch, batch_id)
         if batch is None:
-            raise NotFound(f"import {batch_id} not found")
+            raise NotFound(Message("import {key} not found", key=batch_id))
         return undo_import(session, current_actor(), _kind(batch.kind), batch_id)

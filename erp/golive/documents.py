@@ -94,8 +94,8 @@ def _same_header(run: ImportRun, rows: list[Row], keys: tuple[str, ...]) -> bool
     for row in rows[1:]:
         for key in keys:
             if row.data.get(key) != first.data.get(key):
-                run.error(row, key, "invalid-value",
-                          detail=f"differs from row {first.number} of the same document ({first.data.get(key)})")
+                run.error(row, key, "different-in-document",
+                          params={"first_row": first.number, "expected": first.data.get(key)})
                 ok = False
     return ok
 
@@ -225,8 +225,8 @@ class OpenOrdersImport(ImportKind):
             if row.number in run.error_rows:
                 continue
             if row.data["received_quantity"] > row.data["quantity"]:
-                run.error(row, "received_quantity", "invalid-value",
-                          detail=f"more received ({row.data['received_quantity']}) than ordered ({row.data['quantity']})")
+                run.error(row, "received_quantity", "received-above-ordered",
+                          params={"received": row.data["received_quantity"], "ordered": row.data["quantity"]})
                 continue
             documents[row.data["reference"]].append(row)
 
@@ -237,8 +237,7 @@ class OpenOrdersImport(ImportKind):
                 continue
             if all(r.data["received_quantity"] >= r.data["quantity"] for r in rows):
                 for row in rows:
-                    run.error(row, "received_quantity", "invalid-value",
-                              detail=f"order {reference} is fully received: it is not open; leave it out")
+                    run.error(row, "received_quantity", "fully-received", params={"reference": reference})
                 continue
             head = rows[0].data
             try:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, current_app, stream_with_context
 from marshmallow import fields, validate
 
+from erp.messages import Message
 from erp.errors import NotFound, ValidationFailed
 from erp.golive.exports import REPORTS, MissingParameter, Report, csv_chunks, rows_of, xlsx_chunks
 from erp.schemas import Day, Period, Query, QueryId, Schema
@@ -55,13 +56,13 @@ def build_source(session: Any, actor: Any, report: Report, params: dict[str, Any
     """The report's query for the caller (rights and scope checked), or a 422 naming a missing parameter."""
     unused = sorted(set(params) - set(report.params))
     if unused:
-        raise ValidationFailed(f"the {report.name} export takes no {', '.join(unused)}",
+        raise ValidationFailed(Message("the {report} export takes no {names}", report=report.name, names=unused),
                                errors=[{"pointer": f"/{name}", "in": "query", "detail": "not a parameter of this report"}
                                        for name in unused])
     try:
         return report.query(session, actor, settings=settings, **params)
     except MissingParameter as exc:
-        raise ValidationFailed(f"the {report.name} export needs {exc.name}",
+        raise ValidationFailed(Message("the {report} export needs {name}", report=report.name, name=exc.name),
                                errors=[{"pointer": f"/{exc.name}", "in": "query", "detail": "required"}]) from exc
 
 
@@ -71,7 +72,7 @@ def build_source(session: Any, actor: Any, report: Report, params: dict[str, Any
 def get_export(query: dict[str, Any], report: str) -> Response:
     """A report as CSV or XLSX, Chinese headers unless ``lang=en``; streamed row batch by row batch."""
     if report not in REPORTS:
-        raise NotFound(f"no report {report}; see GET /api/v1/exports")
+        raise NotFound(Message("no report {report}; see GET /api/v1/exports", report=report))
     spec = REPORTS[report]
     file_format, lang = query.pop("format"), query.pop("lang")
     session = request_session()

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from erp.messages import N_, Message
 from erp.errors import ValidationFailed
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -23,7 +24,7 @@ CHUNK = 1 << 16
 
 class UnreadableFile(ValidationFailed):
     slug = "unreadable-file"
-    title = "The file cannot be read"
+    title = N_("The file cannot be read")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def open_sheet(path: Path) -> Sheet:
     if magic == XLSX_MAGIC:
         return _xlsx(path)
     if b"\x00" in magic:
-        raise UnreadableFile("the file is neither XLSX nor CSV text (it contains binary data)")
+        raise UnreadableFile(Message("the file is neither XLSX nor CSV text (it contains binary data)"))
     return _csv(path)
 
 
@@ -90,7 +91,7 @@ def _xlsx(path: Path) -> Sheet:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFile(f"the file is not a readable XLSX workbook: {exc}") from exc
+        raise UnreadableFile(Message("the file is not a readable XLSX workbook: {reason}", reason=str(exc))) from exc
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header: list[str] = []
@@ -145,7 +146,8 @@ def _csv(path: Path) -> Sheet:
                 if any(v is not None for v in values):
                     yield row_number, values
         except csv.Error as exc:
-            raise UnreadableFile(f"row {reader.line_num}: the CSV is malformed ({exc})") from exc
+            raise UnreadableFile(Message("row {row}: the CSV is malformed ({reason})", row=reader.line_num,
+                                         reason=str(exc))) from exc
         finally:
             handle.close()
 

@@ -34,8 +34,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
+from erp.messages import N_, Message
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.files import open_sheet
+from erp.golive.messages import encode, record_word
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
 from erp.masterdata.models import Company
 from erp.schemas import USCC
@@ -107,8 +109,9 @@ class ImportRun:
         self.state: dict[str, Any] = {}
 
     def error(self, row: Row | int, column: str | None, code: str, *, value: Any = None,
-              params: Mapping[str, Any] | None = None, detail: str = "") -> None:
-        """Report a row error (the row will not be written)."""
+              params: Mapping[str, Any] | None = None, detail: str = "", message: str | None = None) -> None:
+        """Report a row error (the row will not be written): ``code`` names the rule and its
+        message (erp.golive.messages), or ``message`` is the rule's own template."""
         number = row.number if isinstance(row, Row) else row
         if value is None and isinstance(row, Row) and column is not None:
             value = row.cells.get(column)
@@ -116,16 +119,18 @@ class ImportRun:
         if column is not None:
             spec = self.kind.column(column)
             header = spec.template_header if spec is not None else column
+        encoded = {k: record_word(v) if k == "record" else encode(v) for k, v in (params or {}).items()}
         self.errors.append({
             "row": number, "column": column, "header": header, "value": _text(value), "code": code,
-            "params": {k: _text(v) for k, v in (params or {}).items()}, "detail": detail,
+            "message": message, "params": encoded, "detail": detail,
         })
         self.error_count += 1
         self.error_rows.add(number)
 
     def rule_error(self, row: Row | int, column: str | None, exc: DomainError) -> None:
-        """Report a business rule a service refused the row with."""
-        self.error(row, column, "rule", detail=exc.detail, params={"slug": exc.slug})
+        """Report a business rule a service refused the row with (its own message)."""
+        self.error(row, column, "rule", detail=exc.detail, message=exc.message.template,
+                   params={**exc.message.params, "slug": exc.slug})
 
     def first_seen(self, what: str, key: Any, row: Row, column: str) -> bool:
         """Whether ``key`` is new in this file; reports a duplicate row error otherwise."""
@@ -314,12 +319,12 @@ Progress = Callable[..., None]
 
 class RowErrors(Conflict):
     slug = "import-has-errors"
-    title = "The file has row errors; nothing was imported"
+    title = N_("The file has row errors; nothing was imported")
 
 
 class AlreadyImported(Conflict):
     slug = "already-imported"
-    title = "This file has already been imported"
+    title = N_("This file has already been imported")
 
 
 def _map_header(kind: ImportKind, run: ImportRun, header: Sequence[str]) -> dict[int, Column]:
@@ -361,10 +366,11 @@ def execute_import(
     company = None
     if kind.company_scoped:
         if company_id is None:
-            raise DomainError(f"the {kind.title_en} import is for one company: name it", slug="company-required")
+            raise DomainError(Message("the {kind} import is for one company: name it", kind=kind.name),
+                              slug="company-required")
         company = session.get(Company, company_id)
         if company is None:
-            raise NotFound(f"company {company_id} not found")
+            raise NotFound(Message("company {key} not found", key=company_id))
     kind.check_rights(actor, company)
     if session.in_transaction():
         session.rollback()
@@ -428,12 +434,13 @@ def execute_import(
             ImportBatch.checksum == checksum, ImportBatch.status == ImportStatus.COMMITTED))
         if previous is not None:
             session.rollback()
-            raise AlreadyImported(f"this file's content was already imported (batch {previous}); undo that "
-                                  "import first to load it again", batch_id=previous)
+            raise AlreadyImported(Message("this file's content was already imported (import {batch}); undo that "
+                                          "import first to load it again", batch=previous), batch_id=previous)
         if dry_run or run.error_count:
             session.rollback()
             if not dry_run:
-                raise RowErrors(f"{run.error_count} error(s) in {len(run.error_rows)} row(s); nothing was imported",
+                raise RowErrors(Message("{errors} error(s) in {rows} row(s); nothing was imported",
+                                        errors=run.error_count, rows=len(run.error_rows)),
                                 error_count=run.error_count)
             return outcome
         session.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(
@@ -442,7 +449,8 @@ def execute_import(
         try:
             session.flush()
         except IntegrityError as exc:  # the same file committed by someone else at this moment
-            raise AlreadyImported("this file's content was imported at the same moment by another import") from exc
+            raise AlreadyImported(Message("this file's content was imported at the same moment by another import")) \
+                from exc
     outcome.committed = True
     outcome.batch_id = batch.id
     return outcome
@@ -465,17 +473,19 @@ def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int)
     in use; the caller's transaction is left as it was."""
     batch = session.scalars(select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update()).one_or_none()
     if batch is None or batch.kind != kind.name:
-        raise NotFound(f"import {batch_id} not found")
+        raise NotFound(Message("import {key} not found", key=batch_id))
     company = session.get(Company, batch.company_id) if batch.company_id is not None else None
     kind.check_rights(actor, company)
     if batch.status != ImportStatus.COMMITTED:
-        raise Conflict(f"import {batch_id} is {batch.status.value}", slug="import-not-committed")
+        raise Conflict(Message("import {key} is {status}", key=batch_id, status=batch.status.value),
+                       slug="import-not-committed")
     kind.undo_check(session, batch)
     try:
         with session.begin_nested():
             deleted = kind.undo(session, batch)
     except IntegrityError as exc:
-        raise Conflict(f"records of import {batch_id} are already used by other records; it cannot be undone",
+        raise Conflict(Message("records of import {key} are already used by other records; it cannot be undone",
+                               key=batch_id),
                        slug="import-in-use") from exc
     batch.status = ImportStatus.UNDONE
     batch.undone_by = actor.user_id

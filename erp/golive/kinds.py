@@ -25,6 +25,7 @@ from erp.costing.standards import PriceChange, set_standard_prices
 from erp.credit import schemas as credit_schemas
 from erp.credit.limits import set_credit_limit
 from erp.credit.models import CreditLimit, CustomerExposure
+from erp.messages import Message, Named
 from erp.errors import Conflict, DomainError, ValidationFailed
 from erp.golive.framework import Column, ImportKind, ImportRun, Row
 from erp.golive.models import ImportBatch, ImportRecord
@@ -79,7 +80,7 @@ class CatalogKind(ImportKind):
                     self.catalog.check(self.catalog.model(**values))
                 except ValidationFailed as exc:
                     pointer = exc.errors[0]["pointer"].lstrip("/") if exc.errors else None
-                    run.error(row, pointer, "invalid-value", detail=exc.detail)
+                    run.rule_error(row, pointer, exc)
                     continue
             to_insert.append(values)
             kept.append(row)
@@ -331,8 +332,8 @@ class StandardPricesImport(ImportKind):
                   & (ImportRecord.entity == "standard_prices"))
             .limit(1)).first()
         if used is not None:
-            raise Conflict(f"a standard price of import {batch.id} already valued postings (period {used.period}); "
-                           "it cannot be undone", slug="import-in-use")
+            raise Conflict(Message("a standard price of import {batch} already valued postings (period {period}); "
+                                   "it cannot be undone", batch=batch.id, period=used.period), slug="import-in-use")
 
 
 # --- approved credit limits ---------------------------------------------------------------------
@@ -403,8 +404,9 @@ class CreditLimitsImport(ImportKind):
             later = session.scalar(select(func.count()).select_from(CreditLimit).where(
                 CreditLimit.customer_id == version.customer_id, CreditLimit.version > version.version))
             if later:
-                raise Conflict(f"customer {version.customer_id} has a limit set after the import; "
-                               "the import cannot be undone", slug="import-in-use")
+                customer = session.get(Customer, version.customer_id)
+                raise Conflict(Message("customer {customer} has a limit set after the import; the import cannot "
+                                       "be undone", customer=Named.of(customer)), slug="import-in-use")
             previous = session.scalars(select(CreditLimit).where(
                 CreditLimit.customer_id == version.customer_id, CreditLimit.version < version.version)
                 .order_by(CreditLimit.version.desc()).limit(1)).first()

@@ -1,56 +1,108 @@
 """Row errors in the user's language.
 
-A row error is stored as data: ``{row, column, header, value, code, params, detail}``.
-``code`` names the rule and ``params`` fill its message; ``detail`` is the English text of
-the rule that refused the value (domain errors and field checks say it in English), kept
-as the fallback. Rendering picks the message of ``code`` in the caller's language.
-
-When the UI's Flask-Babel catalogues land, these templates move into them (same codes).
+A row error is stored as data (in the job): ``{row, column, header, value, code, message,
+params}``. ``message`` is the English template of the rule (the gettext message id, as for
+every refusal: erp/messages.py) and ``params`` its values, kept as JSON (records by code and
+names, words to translate as nested messages). Rendering turns it into ``reason`` in the
+reader's language through the same catalogues as the pages (erp/translations).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from enum import Enum
 from typing import Any
+
+from erp.messages import N_, Message, Named
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
-MESSAGES: dict[str, tuple[str, str]] = {
-    # code: (Chinese, English)
-    "unknown-column": ("表头“{header}”不是本模板的列", 'the header "{header}" is not a column of this template'),
-    "duplicate-column": ("列“{header}”出现了两次", 'the column "{header}" appears twice'),
-    "missing-column": ("缺少必需的列：{column}", "the required column {column} is missing"),
-    "empty-file": ("文件没有数据行", "the file has no data rows"),
-    "required": ("必填，不能为空", "a value is required"),
-    "not-a-number": ("“{value}”不是数字", '"{value}" is not a number'),
-    "not-a-whole-number": ("“{value}”不是整数", '"{value}" is not a whole number'),
-    "not-a-date": ("“{value}”不是日期（应为 YYYY-MM-DD）", '"{value}" is not a date (YYYY-MM-DD)'),
-    "not-yes-no": ("“{value}”不是“是/否”", '"{value}" is not yes or no'),
-    "not-one-of": ("必须是以下之一：{choices}", "must be one of: {choices}"),
-    "invalid-uscc": ("不是有效的统一社会信用代码（{reason}）", "not a valid unified social credit code ({reason})"),
-    "invalid-value": ("值无效：{detail}", "invalid value: {detail}"),
-    "duplicate-in-file": ("{value} 在第 {first_row} 行已经出现过", "{value} already appears in row {first_row}"),
-    "duplicate-code": ("编码 {value} 已被{record}“{name}”使用", "code {value} is already used by {record} {name}"),
-    "code-uscc-mismatch": ("编码 {value} 已属于信用代码为 {uscc} 的{record}", "code {value} already belongs to the {record} with USCC {uscc}"),
-    "unknown-reference": ("没有编码为 {value} 的{record}", "no {record} with code {value}"),
-    "inactive-reference": ("{record} {value} 已停用", "{record} {value} is inactive"),
-    "already-set": ("{what}已存在，请在系统中修改", "{what} is already set; change it in the system instead"),
-    "not-of-company": ("{record} {value} 不属于公司 {company}", "{record} {value} does not belong to company {company}"),
-    "rule": ("业务规则不允许：{detail}", "refused by a business rule: {detail}"),
+# code -> the English template (message id); a rule's own message replaces it (code "rule").
+MESSAGES: dict[str, str] = {
+    "unknown-column": N_('the header "{header}" is not a column of this template'),
+    "duplicate-column": N_('the column "{header}" appears twice'),
+    "missing-column": N_("the required column {column} is missing"),
+    "empty-file": N_("the file has no data rows"),
+    "required": N_("a value is required"),
+    "not-a-number": N_('"{value}" is not a number'),
+    "not-a-whole-number": N_('"{value}" is not a whole number'),
+    "not-a-date": N_('"{value}" is not a date (YYYY-MM-DD)'),
+    "not-yes-no": N_('"{value}" is not yes or no'),
+    "not-one-of": N_("must be one of: {choices}"),
+    "invalid-uscc": N_("not a valid unified social credit code ({reason})"),
+    "invalid-value": N_("invalid value: {detail}"),
+    "duplicate-in-file": N_("{value} already appears in row {first_row}"),
+    "duplicate-code": N_("{value} is already used by the {record} {name}"),
+    "code-uscc-mismatch": N_("code {value} already belongs to the {record} with unified social credit code {uscc}"),
+    "unknown-reference": N_("no {record} with code {value}"),
+    "inactive-reference": N_("the {record} {value} is inactive"),
+    "already-set": N_("{what} is already set; change it in the system instead"),
+    "different-in-document": N_("differs from row {first_row} of the same document ({expected})"),
+    "received-above-ordered": N_("more received ({received}) than ordered ({ordered})"),
+    "fully-received": N_("order {reference} is fully received: it is not open; leave it out"),
+    "rule": N_("{detail}"),
 }
 
-RECORD_NAMES: dict[str, tuple[str, str]] = {
-    "unit": ("计量单位", "unit"), "material": ("物料", "material"), "supplier": ("供应商", "supplier"),
-    "customer": ("客户", "customer"), "warehouse": ("仓库", "warehouse"), "company": ("公司", "company"),
-    "contract": ("合同", "contract"), "segment": ("板块", "segment"),
+# Words that fill {record}: translated like the message around them.
+RECORDS: dict[str, str] = {
+    "unit": N_("unit"), "material": N_("material"), "supplier": N_("supplier"), "customer": N_("customer"),
+    "warehouse": N_("warehouse"), "company": N_("company"), "contract": N_("contract"),
 }
 
 
-def language(accept: Any = None, requested: str | None = None) -> str:
-    """The language to answer in: ``requested`` if supported, else the best of the
-    Accept-Language header, else Chinese (the product's default)."""
-    if requested in LANGUAGES:
-        return requested  # type: ignore[return-value]
+def encode(value: Any) -> Any:
+    """A message parameter as JSON (``decode`` gives it back for rendering)."""
+    if isinstance(value, Named):
+        return {"$named": [value.code, value.name_zh, value.name_en]}
+    if isinstance(value, Message):
+        return {"$message": value.template, "params": {k: encode(v) for k, v in value.params.items()}}
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [encode(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict) and "$named" in value:
+        return Named(*value["$named"])
+    if isinstance(value, dict) and "$message" in value:
+        return Message(value["$message"], **{k: decode(v) for k, v in (value.get("params") or {}).items()})
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def record_word(record: str) -> dict[str, Any]:
+    """``{record}`` as a word to translate."""
+    return encode(Message(RECORDS.get(record, record)))
+
+
+def error_message(error: Mapping[str, Any]) -> Message:
+    """The stored error as a translatable message."""
+    template = error.get("message") or MESSAGES.get(error.get("code", ""), "{detail}")
+    params = {k: decode(v) for k, v in (error.get("params") or {}).items()}
+    params.setdefault("value", error.get("value") if error.get("value") is not None else "")
+    params.setdefault("detail", error.get("detail", ""))
+    return Message(template, **params)
+
+
+def language(accept: Any = None, cookie: str | None = None, requested: str | None = None) -> str:
+    """The reader's language: asked for, else the pages' remembered choice, else the best of
+    Accept-Language, else Chinese (the product's default)."""
+    for choice in (requested, cookie):
+        if choice in LANGUAGES:
+            return choice  # type: ignore[return-value]
     if accept is not None:
         best = accept.best_match(["zh", "zh-CN", "en"])
         if best:
@@ -58,25 +110,17 @@ def language(accept: Any = None, requested: str | None = None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def render(error: dict[str, Any], lang: str) -> dict[str, Any]:
-    """The error with ``reason`` in ``lang`` (the stored fields are kept)."""
-    index = 0 if lang == "zh" else 1
-    params = dict(error.get("params") or {})
-    record = params.get("record")
-    if record in RECORD_NAMES:
-        params["record"] = RECORD_NAMES[record][index]
-    template = MESSAGES.get(error.get("code", ""))
-    if template is None:
-        reason = error.get("detail") or error.get("code", "")
-    else:
-        params.setdefault("detail", error.get("detail", ""))
-        params.setdefault("value", error.get("value", ""))
-        try:
-            reason = template[index].format(**params)
-        except (KeyError, IndexError):
-            reason = error.get("detail") or template[index]
-    return {**error, "reason": reason}
+@contextmanager
+def _in_language(lang: str) -> Iterator[None]:
+    from flask_babel import force_locale
+
+    with force_locale(lang):
+        yield
 
 
 def render_all(errors: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    return [render(error, lang) for error in errors]
+    """The errors with ``reason`` in ``lang`` (needs an application context for the catalogues)."""
+    from erp.ui.i18n import translate_message
+
+    with _in_language(lang):
+        return [{**error, "reason": translate_message(error_message(error))} for error in errors]
