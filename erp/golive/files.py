@@ -142,7 +142,7 @@ def _csv(path: Path) -> Sheet:
     def body() -> Iterator[tuple[int, list[Any]]]:
         try:
             for row_number, cells in enumerate(reader, start=first + 1):
-                values = [cell_value(c) for c in cells]
+                values = [c.strip() or None for c in cells]  # CSV cells are text: cell_value's case for str
                 if any(v is not None for v in values):
                     yield row_number, values
         except csv.Error as exc:

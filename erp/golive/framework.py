@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.messages import N_, Message
 from erp.errors import Conflict, DomainError, NotFound
+from erp.golive.bulk import RowChecker, insert_rows
 from erp.golive.files import open_sheet
 from erp.golive.messages import encode, record_word
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
@@ -46,6 +47,7 @@ CHUNK_ROWS = 2000
 YES = frozenset({"1", "y", "yes", "true", "t", "是", "√", "x"})
 NO = frozenset({"0", "n", "no", "false", "f", "否"})
 DATE_TEXT = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+WHOLE_NUMBER = re.compile(r"[+-]?\d{1,12}")
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,7 @@ class ImportRun:
     def record(self, entity: str, ids: Iterable[int]) -> None:
         """Remember records this import created (an undo deletes them)."""
         rows = [{"batch_id": self.batch_id, "entity": entity, "record_id": i} for i in ids]
-        if rows:
-            self.session.execute(insert(ImportRecord), rows)
+        insert_rows(self.session, ImportRecord.__table__, rows)
 
 
 def _text(value: Any) -> Any:
@@ -236,7 +237,7 @@ def typed_cell(value: Any, kind: str) -> Any:
         if isinstance(value, int):
             return value
         text = _text(value)
-        if isinstance(text, str) and re.fullmatch(r"[+-]?\d{1,12}", text.strip()):
+        if isinstance(text, str) and WHOLE_NUMBER.fullmatch(text.strip()):
             return int(text)
         raise CellError("not-a-whole-number")
     if kind == "decimal":
@@ -391,23 +392,35 @@ def execute_import(
         else:
             schema = kind.schema() if kind.schema is not None else None
             schema_fields = set(schema.load_fields) if schema is not None else set()
+            checker = RowChecker(schema) if schema is not None else None
             chunk: list[Row] = []
+            typed: dict[tuple[Any, str], Any] = {}  # the same cell text is typed once (bounded)
+            keys = [c.key for c in kind.columns]
             for number, cells in sheet.rows:
                 row = Row(number, {})
                 for index, column in mapping.items():
                     value = cells[index] if index < len(cells) else None
                     try:
-                        row.cells[column.key] = typed_cell(value, column.type)
+                        cached = typed.get((value, column.type), typed) if not isinstance(value, dt.date) else typed
+                        if cached is typed:
+                            cached = typed_cell(value, column.type)
+                            if len(typed) >= 4096:
+                                typed.clear()
+                            typed[(value, column.type)] = cached
+                        row.cells[column.key] = cached
                     except CellError as exc:
                         run.error(row, column.key, exc.code, value=value)
-                digest.update(repr(sorted((k, _text(v)) for k, v in row.cells.items())).encode())
+                # The checksum is over the typed values in the template's column order: the same
+                # table saved as XLSX or CSV, or with its columns moved, is the same content.
+                digest.update("\x1f".join("" if row.cells.get(k) is None else str(row.cells[k])
+                                          for k in keys).encode() + b"\x1e")
                 for column in mapping.values():
                     if column.required and row.cells.get(column.key) is None and number not in run.error_rows:
                         run.error(row, column.key, "required")
-                if number not in run.error_rows and schema is not None:
+                if number not in run.error_rows and checker is not None and schema is not None:
                     payload = {k: v for k, v in row.cells.items() if k in schema_fields and v is not None}
                     try:
-                        row.data = schema.load(payload)
+                        row.data = checker.load(payload)
                     except ma.ValidationError as exc:
                         messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
                         for name, text in messages.items():
