@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import psycopg
@@ -52,14 +53,17 @@ HEADER = ["code", "name_zh", "name_en", "material_type", "unit_code", "procureme
 TYPES = ["raw", "packaging", "intermediate", "finished", "trade"]
 
 
-def material_rows(count: int, prefix: str = "M") -> list[list[str]]:
-    return [[f"{prefix}{i:07d}", f"物料{i}", f"Material {i}", TYPES[i % 5], "KG" if i % 3 else "EA",
-             "central" if i % 2 else "local", "2" if i % 7 == 0 else "", "25", "65" if i % 4 == 0 else "",
-             str(365 + i % 1460), "是" if i % 5 else "否", "否" if i % 3 else "是", str(i % 5)]
-            for i in range(count)]
+def material_row(i: int, prefix: str = "M") -> list[str]:
+    return [f"{prefix}{i:07d}", f"物料{i}", f"Material {i}", TYPES[i % 5], "KG" if i % 3 else "EA",
+            "central" if i % 2 else "local", "2" if i % 7 == 0 else "", "25", "65" if i % 4 == 0 else "",
+            str(365 + i % 1460), "是" if i % 5 else "否", "否" if i % 3 else "是", str(i % 5)]
 
 
-def write_file(path: Path, rows: list[list[str]]) -> Path:
+def material_rows(count: int) -> list[list[str]]:
+    return [material_row(i) for i in range(count)]
+
+
+def write_file(path: Path, rows: Iterable[list[str]]) -> Path:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
@@ -115,7 +119,8 @@ def rss_child(count: int) -> None:
         with engine.begin() as conn:
             conn.execute(text(SETUP))
         with tempfile.TemporaryDirectory() as tmp:
-            path = write_file(Path(tmp) / "materials.csv", material_rows(count))
+            # Rows generated one by one: nothing of the file is held before the import starts.
+            path = write_file(Path(tmp) / "materials.csv", (material_row(i) for i in range(count)))
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             seconds = run_import(engine, path)
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -107,6 +107,7 @@ class ImportRun:
         self.counts: dict[str, int] = {}
         # first row a unique value was seen in, per key kind: duplicates inside the file
         self.seen: dict[str, dict[Any, int]] = {}
+        self.chunk_seen: dict[str, dict[Any, int]] = {}
         # what a kind keeps between chunks (rows of a document that spans several rows)
         self.state: dict[str, Any] = {}
 
@@ -134,9 +135,10 @@ class ImportRun:
         self.error(row, column, "rule", detail=exc.detail, message=exc.message.template,
                    params={**exc.message.params, "slug": exc.slug})
 
-    def first_seen(self, what: str, key: Any, row: Row, column: str) -> bool:
-        """Whether ``key`` is new in this file; reports a duplicate row error otherwise."""
-        seen = self.seen.setdefault(what, {})
+    def first_seen(self, what: str, key: Any, row: Row, column: str, *, chunk: bool = False) -> bool:
+        """Whether ``key`` is new in this file (``chunk``: in this chunk of rows, for kinds that
+        find earlier chunks' keys in the database); reports a duplicate row error otherwise."""
+        seen = (self.chunk_seen if chunk else self.seen).setdefault(what, {})
         if key in seen:
             self.error(row, column, "duplicate-in-file", params={"first_row": seen[key]})
             return False
@@ -149,10 +151,13 @@ class ImportRun:
     def notice(self, row: Row, code: str, **params: Any) -> None:
         self.notices.append({"row": row.number, "code": code, **{k: _text(v) for k, v in params.items()}})
 
-    def record(self, entity: str, ids: Iterable[int]) -> None:
-        """Remember records this import created (an undo deletes them)."""
-        rows = [{"batch_id": self.batch_id, "entity": entity, "record_id": i} for i in ids]
-        insert_rows(self.session, ImportRecord.__table__, rows)
+    def record(self, entity: str, ids: Iterable[int], rows: Iterable[Row] | None = None) -> None:
+        """Remember records this import created (an undo deletes them), with the rows they
+        came from when there is one row per record."""
+        numbers: Iterable[int | None] = (row.number for row in rows) if rows is not None else iter(lambda: None, 0)
+        records = [{"batch_id": self.batch_id, "entity": entity, "record_id": i, "row_number": n}
+                   for i, n in zip(ids, numbers)]
+        insert_rows(self.session, ImportRecord.__table__, records)
 
 
 def _text(value: Any) -> Any:
@@ -470,6 +475,7 @@ def execute_import(
 
 
 def _process(kind: ImportKind, run: ImportRun, chunk: list[Row]) -> None:
+    run.chunk_seen.clear()
     valid = [row for row in chunk if row.number not in run.error_rows]
     if valid:
         kind.process(run, valid)

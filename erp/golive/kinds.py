@@ -88,14 +88,14 @@ class CatalogKind(ImportKind):
                     continue
             to_insert.append(values)
             kept.append(row)
-        self.write(run, to_insert)
+        self.write(run, to_insert, kept)
 
-    def write(self, run: ImportRun, values: list[dict[str, Any]]) -> None:
+    def write(self, run: ImportRun, values: list[dict[str, Any]], rows: list[Row]) -> None:
         if not values:
             return
         table = self.catalog.model.__table__
         ids = insert_rows(run.session, table, values, key="code")
-        run.record(table.name, ids)
+        run.record(table.name, ids, rows)
         run.count("created", len(values))
 
     def resolve_references(self, run: ImportRun, rows: list[Row]) -> list[Row]:
@@ -117,20 +117,34 @@ class CatalogKind(ImportKind):
         return [row for row in rows if row.number not in run.error_rows]
 
     def check_unique(self, run: ImportRun, rows: list[Row]) -> list[Row]:
-        model: Any = self.catalog.model
         for name in self.catalog.unique:
             rows = [row for row in rows if row.data.get(name) is None
-                    or run.first_seen(name, row.data[name], row, name)]
-            values = sorted({row.data[name] for row in rows if row.data.get(name) is not None})
-            taken = {value: label for value, label in run.session.execute(
-                select(getattr(model, name), model.name_zh).where(any_of(run.session, getattr(model, name), values)))}
+                    or run.first_seen(name, row.data[name], row, name, chunk=True)]
+            taken = taken_values(run, self.catalog.model, name, [row.data.get(name) for row in rows])
             for row in rows:
                 value = row.data.get(name)
                 if value in taken:
-                    run.error(row, name, "duplicate-code",
-                              params={"record": self.catalog.label, "name": taken[value]})
+                    label, first_row = taken[value]
+                    if first_row is not None:  # an earlier chunk of this very file wrote it
+                        run.error(row, name, "duplicate-in-file", params={"first_row": first_row})
+                    else:
+                        run.error(row, name, "duplicate-code", params={"record": self.catalog.label, "name": label})
             rows = [row for row in rows if row.number not in run.error_rows]
         return rows
+
+
+def taken_values(run: ImportRun, model: Any, name: str, values: list[Any]) -> dict[Any, tuple[str, int | None]]:
+    """Which of ``values`` of unique field ``name`` the master already holds: value ->
+    (the holder's name, the row of this file that wrote it, if this import did)."""
+    wanted = sorted({v for v in values if v is not None})
+    if not wanted:
+        return {}
+    table = model.__table__
+    written = (ImportRecord.batch_id == run.batch_id) & (ImportRecord.entity == table.name) \
+        & (ImportRecord.record_id == model.id)
+    query = (select(getattr(model, name), model.name_zh, ImportRecord.row_number)
+             .outerjoin(ImportRecord, written).where(any_of(run.session, getattr(model, name), wanted)))
+    return {value: (label, row) for value, label, row in run.session.execute(query)}
 
 
 MATERIAL_COLUMNS = (
@@ -191,16 +205,23 @@ class PartnersImport(CatalogKind):
 
     def check_unique(self, run: ImportRun, rows: list[Row]) -> list[Row]:
         model: Any = self.catalog.model
-        rows = [row for row in rows if run.first_seen("uscc", row.data["uscc"], row, "uscc")]
-        rows = [row for row in rows if run.first_seen("code", row.data["code"], row, "code")]
+        rows = [row for row in rows if run.first_seen("uscc", row.data["uscc"], row, "uscc", chunk=True)]
+        rows = [row for row in rows if run.first_seen("code", row.data["code"], row, "code", chunk=True)]
+        table = model.__table__
+        written = (ImportRecord.batch_id == run.batch_id) & (ImportRecord.entity == table.name) \
+            & (ImportRecord.record_id == model.id)
         known = {r.uscc: r for r in run.session.execute(
-            select(model.uscc, model.code, model.name_zh, model.name_en).where(
-                any_of(run.session, model.uscc, sorted({row.data["uscc"] for row in rows}))))}
+            select(model.uscc, model.code, model.name_zh, model.name_en, ImportRecord.row_number)
+            .outerjoin(ImportRecord, written)
+            .where(any_of(run.session, model.uscc, sorted({row.data["uscc"] for row in rows}))))}
         new: list[Row] = []
         for row in rows:
             existing = known.get(row.data["uscc"])
             if existing is None:
                 new.append(row)
+                continue
+            if existing.row_number is not None:  # an earlier chunk of this file created it
+                run.error(row, "uscc", "duplicate-in-file", params={"first_row": existing.row_number})
                 continue
             run.count("matched")
             if existing.code != row.data["code"]:
@@ -210,12 +231,17 @@ class PartnersImport(CatalogKind):
                 run.notice(row, "name-differs", uscc=existing.uscc, master_code=existing.code,
                            master_name_zh=existing.name_zh, file_name_zh=row.data["name_zh"],
                            master_name_en=existing.name_en, file_name_en=row.data["name_en"])
-        taken = {code: uscc for code, uscc in run.session.execute(
-            select(model.code, model.uscc).where(any_of(run.session, model.code, sorted({row.data["code"] for row in new}))))}
+        taken = {code: (uscc, first_row) for code, uscc, first_row in run.session.execute(
+            select(model.code, model.uscc, ImportRecord.row_number).outerjoin(ImportRecord, written)
+            .where(any_of(run.session, model.code, sorted({row.data["code"] for row in new}))))}
         for row in new:
-            if row.data["code"] in taken:
-                run.error(row, "code", "code-uscc-mismatch",
-                          params={"record": self.catalog.label, "uscc": taken[row.data["code"]]})
+            if row.data["code"] not in taken:
+                continue
+            uscc, first_row = taken[row.data["code"]]
+            if first_row is not None:
+                run.error(row, "code", "duplicate-in-file", params={"first_row": first_row})
+            else:
+                run.error(row, "code", "code-uscc-mismatch", params={"record": self.catalog.label, "uscc": uscc})
         return [row for row in new if row.number not in run.error_rows]
 
     def values(self, run: ImportRun, row: Row) -> dict[str, Any]:

@@ -57,9 +57,12 @@ class ImportRecord(Base):
     """A record an import created: its table and id (what an undo deletes)."""
 
     __tablename__ = "import_records"
-    __table_args__ = (Index("ix_import_records_batch", "batch_id", "entity"),)
+    __table_args__ = (Index("ix_import_records_batch", "batch_id", "entity", "record_id"),)
 
     id: Mapped[BigId] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
     entity: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[int] = mapped_column(BigInteger)
+    # The file's row the record came from: a later row repeating its key is reported
+    # against it (read back from here, so the import keeps no index of the file's keys).
+    row_number: Mapped[int | None]

@@ -51,10 +51,11 @@ def upgrade() -> None:
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.Column('entity', sa.String(length=32), nullable=False),
     sa.Column('record_id', sa.BigInteger(), nullable=False),
+    sa.Column('row_number', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_import_records_batch_id_import_batches')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_records'))
     )
-    op.create_index('ix_import_records_batch', 'import_records', ['batch_id', 'entity'], unique=False)
+    op.create_index('ix_import_records_batch', 'import_records', ['batch_id', 'entity', 'record_id'], unique=False)
 
 
 def downgrade() -> None:

@@ -286,3 +286,22 @@ def test_an_import_whose_records_are_in_use_cannot_be_undone(
     with session_factory() as session:
         assert session.scalar(select(Material.id).where(Material.code == "M-USED")) is not None
         assert session.get(ImportBatch, outcome.batch_id).status == ImportStatus.COMMITTED  # type: ignore[union-attr]
+
+
+def test_a_key_repeated_in_a_later_chunk_is_reported_against_its_first_row(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks after the first find the file's earlier keys in the database, not in memory."""
+    from erp.golive import framework
+
+    monkeypatch.setattr(framework, "CHUNK_ROWS", 2)
+    path = write_csv(tmp_path / "m.csv", [MATERIAL_HEADER, material("M-1"), material("M-2"), material("M-3"),
+                                          material("M-1"), material("EXC-STAR")])
+    _, seen = run_import(session_factory, world.actors["steward"], "materials", path, dry_run=True)
+    assert sorted((e["row"], e["code"], e["params"].get("first_row")) for e in seen.errors) == [
+        (5, "duplicate-in-file", 2), (6, "duplicate-code", None)]
+    partners = write_csv(tmp_path / "s.csv", [PARTNER_HEADER, ["N-1", NEW_USCC, "甲", "A"],
+                                              ["N-2", "91440300000000005X", "乙", "B"],
+                                              ["N-3", NEW_USCC, "丙", "C"], ["N-1", "91440300000000010F", "丁", "D"]])
+    _, seen = run_import(session_factory, world.actors["steward"], "suppliers", partners, dry_run=True)
+    assert sorted((e["row"], e["column"], e["code"], e["params"].get("first_row")) for e in seen.errors) == [
+        (4, "uscc", "duplicate-in-file", 2), (5, "code", "duplicate-in-file", 2)]
