@@ -14,7 +14,11 @@ Each is timed as the median of ``--repeat`` runs; it prints rows/s of both and t
 100,000 rows in separate processes and prints each one's peak resident memory (target:
 flat in the file's length).
 
-Usage: flock /work/coord/bench.lock .venv/bin/python -m bench.golive_import [--materials 20000] [--repeat 3] [--rss]
+With ``--export-rss`` it exports 50,000 and 500,000 rows of stock (balances written with
+plain SQL) as CSV and as XLSX, each in its own process, and prints the peak memory (target:
+flat: the export streams).
+
+Usage: flock /work/coord/bench.lock .venv/bin/python -m bench.golive_import [--materials 20000] [--repeat 3] [--rss] [--export-rss]
 """
 
 from __future__ import annotations
@@ -127,15 +131,69 @@ def rss_child(count: int) -> None:
     print(f"{count} {before:.1f} {peak:.1f} {seconds:.2f}")
 
 
+STOCK_SETUP = """
+INSERT INTO segments (id, group_id, code, name_zh, name_en, active, created_at, updated_at)
+    VALUES (1, 1, 'S', 'S', 'S', true, now(), now());
+INSERT INTO companies (id, code, segment_id, name_zh, name_en, active, created_at, updated_at)
+    VALUES (1, 'C1', 1, 'C1', 'C1', true, now(), now());
+INSERT INTO warehouses (id, code, company_id, name_zh, name_en, temp_min, temp_max, max_humidity, active,
+                        created_at, updated_at)
+    SELECT w, 'W' || w, 1, 'W', 'W', 10, 30, 75, true, now(), now() FROM generate_series(1, 10) AS w;
+INSERT INTO materials (id, code, name_zh, name_en, material_type, unit_id, procurement_scope, batch_managed,
+                       inspection_required, over_receipt_tolerance_pct, active, created_at, updated_at)
+    SELECT m, 'M' || m, '物料' || m, 'M' || m, 'raw', 1, 'local', true, false, 0, true, now(), now()
+    FROM generate_series(1, 5000) AS m;
+INSERT INTO batches (id, material_id, batch_number, manufacture_date, expiry_date, created_at)
+    SELECT b, 1 + b % 5000, 'B' || b, DATE '2026-01-01', DATE '2028-01-01', now() FROM generate_series(1, :batches) AS b;
+INSERT INTO stock_balances (company_id, warehouse_id, material_id, batch_id, status, quantity, value)
+    SELECT 1, w, 1 + b % 5000, b, 'unrestricted', 10 + b % 97, (10 + b % 97) * 3.25
+    FROM generate_series(1, :batches) AS b, generate_series(1, 10) AS w;
+"""
+
+
+def export_child(rows: int, file_format: str) -> None:
+    """In a fresh process: export ``rows`` stock balances, print peak RSS (MiB), seconds, bytes."""
+    from erp.golive.exports import REPORTS, csv_chunks, rows_of, write_xlsx
+
+    with fresh_database(f"bench_golive_export_{rows}") as (engine, _dsn):
+        with engine.begin() as conn:
+            conn.execute(text(SETUP))
+            for statement in STOCK_SETUP.split(";"):
+                if statement.strip():
+                    conn.execute(text(statement), {"batches": rows // 10})
+        actor = Actor(user_id=1, username="cost", role=Role.COST_ACCOUNTANT, group_wide=True)
+        report = REPORTS["stock"]
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with tempfile.TemporaryDirectory() as tmp, make_session_factory(engine)() as session, session.begin():
+            source = report.query(session, actor)
+            out = Path(tmp) / f"stock.{file_format}"
+            start = time.perf_counter()
+            if file_format == "csv":
+                with out.open("wb") as handle:
+                    for chunk in csv_chunks(report, rows_of(session, source), "zh"):
+                        handle.write(chunk)
+            else:
+                write_xlsx(report, rows_of(session, source), "zh", str(out))
+            seconds = time.perf_counter() - start
+            size = out.stat().st_size
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{rows} {before:.1f} {peak:.1f} {seconds:.2f} {size}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--materials", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rss", action="store_true", help="peak memory of 10k and 100k-row imports")
+    parser.add_argument("--export-rss", action="store_true", help="peak memory of 50k and 500k-row stock exports")
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args.rss_child)
+        return
+    if args.export_child:
+        export_child(int(args.export_child[0]), args.export_child[1])
         return
     print(f"machine: {machine()}; revision {git_revision()}")
     with fresh_database("bench_golive") as (engine, dsn):
@@ -159,6 +217,13 @@ def main() -> None:
                                  capture_output=True, text=True, check=True).stdout.split()
             print(f"materials import of {int(out[0]):,} rows: peak RSS {float(out[2]):.1f} MiB "
                   f"(after set-up {float(out[1]):.1f} MiB), {float(out[3]):.2f} s")
+    if args.export_rss:
+        for file_format in ("csv", "xlsx"):
+            for count in (50_000, 500_000):
+                out = subprocess.run([sys.executable, "-m", "bench.golive_import", "--export-child", str(count),
+                                      file_format], capture_output=True, text=True, check=True).stdout.split()
+                print(f"stock export of {int(out[0]):,} rows as {file_format}: peak RSS {float(out[2]):.1f} MiB "
+                      f"(before {float(out[1]):.1f} MiB), {float(out[3]):.2f} s, {int(out[4]) / 2**20:.1f} MiB file")
 
 
 if __name__ == "__main__":
