@@ -20,7 +20,7 @@ from typing import Any
 
 import marshmallow as ma
 from marshmallow.utils import missing
-from sqlalchemy import ARRAY, BigInteger, ColumnElement, Integer, String, Table, any_, bindparam, insert, select
+from sqlalchemy import ARRAY, JSON, BigInteger, ColumnElement, Integer, String, Table, any_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from erp.db import is_postgres
@@ -99,11 +99,15 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
     if not is_postgres(session):
         result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
         return list(result.scalars())
+    from psycopg.types.json import Json
+
     raw = session.connection().connection.driver_connection
     column_list = ", ".join(f'"{name}"' for name in columns)
+    documents = {name for name in columns if isinstance(table.c[name].type, JSON)}
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([_copy_value(row.get(name)) for name in columns])
+            copy.write_row([Json(row.get(name)) if name in documents else _copy_value(row.get(name))
+                            for name in columns])
     if key is None:
         return []
     keys = [row[key] for row in rows]
@@ -114,3 +118,22 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
 def _copy_value(value: Any) -> Any:
     # Enums go in by their value (the columns are VARCHAR with a CHECK).
     return value.value if isinstance(value, Enum) else value
+
+
+def audit_rows(session: Session, actor: Any, *, entity: str, action: str, records: Sequence[dict[str, Any]],
+               id_key: str = "id", company_key: str | None = None, reason: str | None = None,
+               deleted: bool = False) -> None:
+    """The audit trail's rows for many records at once, as ``erp.audit.services.record_change``
+    writes them one by one: a creation lists every field after, a deletion every field before."""
+    from erp.audit import services as audit
+    from erp.audit.models import AuditEvent
+
+    rows = []
+    for record in records:
+        values = {k: v for k, v in record.items() if k not in audit.NOT_AUDITED}
+        changes = audit.field_changes(values if deleted else None, None if deleted else values)
+        rows.append({"actor_id": actor.user_id, "actor_name": actor.username[:64], "entity": entity,
+                     "entity_id": record.get(id_key), "action": action, "changes": changes,
+                     "reason": reason[:500] if reason else None,
+                     "company_id": record.get(company_key) if company_key else None, "client_address": None})
+    insert_rows(session, AuditEvent.__table__, rows)

@@ -266,7 +266,7 @@ class OpenOrdersImport(ImportKind):
             run.count("orders")
             run.count("order_lines", len(rows))
 
-    def undo(self, session: Session, batch: ImportBatch) -> dict[str, int]:
+    def undo(self, session: Session, batch: ImportBatch, actor: Any = None) -> dict[str, int]:
         """Delete the orders; what they counted against their contract lines is released
         (as a cancellation would). Receipts booked since point at the lines (a foreign key),
         so an order received in this system refuses the undo."""
@@ -279,4 +279,4 @@ class OpenOrdersImport(ImportKind):
         for contract_line_id, quantity in session.execute(taken).all():
             session.execute(update(contract_lines).where(contract_lines.c.id == contract_line_id)
                             .values(ordered_quantity=contract_lines.c.ordered_quantity - quantity))
-        return super().undo(session, batch)
+        return super().undo(session, batch, actor)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.messages import N_, Message
 from erp.errors import Conflict, DomainError, NotFound
-from erp.golive.bulk import RowChecker, insert_rows
+from erp.golive.bulk import RowChecker, audit_rows, insert_rows
 from erp.golive.files import open_sheet
 from erp.golive.messages import encode, record_word
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
@@ -110,6 +110,8 @@ class ImportRun:
         self.chunk_seen: dict[str, dict[Any, int]] = {}
         # what a kind keeps between chunks (rows of a document that spans several rows)
         self.state: dict[str, Any] = {}
+        # why the audit trail records what this import writes
+        self.reason = f"go-live import {batch_id}"
 
     def error(self, row: Row | int, column: str | None, code: str, *, value: Any = None,
               params: Mapping[str, Any] | None = None, detail: str = "", message: str | None = None) -> None:
@@ -208,8 +210,19 @@ class ImportKind:
     def undo_check(self, session: Session, batch: ImportBatch) -> None:
         """Refuse an undo when something depends on what the import wrote (beyond foreign keys)."""
 
-    def undo(self, session: Session, batch: ImportBatch) -> dict[str, int]:
-        """Delete what the import wrote; a record in use makes the database refuse (409)."""
+    # table -> (audit entity, the column that keys it there, the company column): what an
+    # undo records in the audit trail as deleted.
+    AUDITED = {
+        "materials": ("material", "id", None), "suppliers": ("supplier", "id", None),
+        "customers": ("customer", "id", None), "warehouses": ("warehouse", "id", "company_id"),
+        "standard_prices": ("standard_price", "material_id", "company_id"),
+        "contracts": ("contract", "id", "company_id"), "credit_limits": ("customer_credit", "customer_id", None),
+    }
+
+    def undo(self, session: Session, batch: ImportBatch, actor: Actor | None = None) -> dict[str, int]:
+        """Delete what the import wrote (recorded in the audit trail); a record in use makes
+        the database refuse (409)."""
+        from erp.audit.services import plain
         from erp.db import Base
 
         deleted: dict[str, int] = {}
@@ -218,6 +231,12 @@ class ImportKind:
             ids = select(ImportRecord.record_id).where(ImportRecord.batch_id == batch.id,
                                                        ImportRecord.entity == entity)
             table = tables[entity]
+            if actor is not None and entity in self.AUDITED:
+                slug, key, company = self.AUDITED[entity]
+                before = [{k: plain(v) for k, v in row._mapping.items()}
+                          for row in session.execute(select(table).where(table.c.id.in_(ids)))]
+                audit_rows(session, actor, entity=slug, action="delete", records=before, id_key=key,
+                           company_key=company, reason=f"go-live import {batch.id} undone", deleted=True)
             result = session.execute(table.delete().where(table.c.id.in_(ids)))
             deleted[entity] = result.rowcount or 0
         return deleted
@@ -501,7 +520,7 @@ def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int)
     kind.undo_check(session, batch)
     try:
         with session.begin_nested():
-            deleted = kind.undo(session, batch)
+            deleted = kind.undo(session, batch, actor)
     except IntegrityError as exc:
         raise Conflict(Message("records of import {key} are already used by other records; it cannot be undone",
                                key=batch_id),

@@ -28,7 +28,7 @@ from erp.credit.limits import set_credit_limit
 from erp.credit.models import CreditLimit, CustomerExposure
 from erp.messages import Message, Named
 from erp.errors import Conflict, DomainError, ValidationFailed
-from erp.golive.bulk import any_of, insert_rows
+from erp.golive.bulk import any_of, audit_rows, insert_rows
 from erp.golive.framework import Column, ImportKind, ImportRun, Row
 from erp.golive.models import ImportBatch, ImportRecord
 from erp.inventory.models import StockMovement
@@ -97,6 +97,10 @@ class CatalogKind(ImportKind):
         ids = insert_rows(run.session, table, values, key="code")
         run.record(table.name, ids, rows)
         run.count("created", len(values))
+        # Every new master record is in the audit trail, as when created one by one.
+        audit_rows(run.session, run.actor, entity=self.catalog.label, action="create",
+                   records=[{**v, "id": i} for v, i in zip(values, ids)],
+                   company_key="company_id" if "company_id" in table.c else None, reason=run.reason)
 
     def resolve_references(self, run: ImportRun, rows: list[Row]) -> list[Row]:
         for column, (model, target) in self.code_references.items():
@@ -424,7 +428,7 @@ class CreditLimitsImport(ImportKind):
             run.record("credit_limits", [version.id])
             run.count("created")
 
-    def undo(self, session: Session, batch: ImportBatch) -> dict[str, int]:
+    def undo(self, session: Session, batch: ImportBatch, actor: Any = None) -> dict[str, int]:
         """Withdraw the imported versions: each customer's limit goes back to the version
         before (or to none), unless a later version was set since (then refused)."""
         versions = list(session.scalars(select(CreditLimit).join(
@@ -443,6 +447,11 @@ class CreditLimitsImport(ImportKind):
             session.execute(update(CustomerExposure).where(CustomerExposure.customer_id == version.customer_id)
                             .values(credit_limit=previous.credit_limit if previous else None,
                                     limit_version=previous.version if previous else 0))
+        if actor is not None:
+            audit_rows(session, actor, entity="customer_credit", action="delete", deleted=True, id_key="customer_id",
+                       reason=f"go-live import {batch.id} undone",
+                       records=[{"customer_id": v.customer_id, "version": v.version,
+                                 "credit_limit": format(v.credit_limit, "f"), "reason": v.reason} for v in versions])
         session.execute(delete(CreditLimit).where(CreditLimit.id.in_([v.id for v in versions])))
         return {"credit_limits": len(versions)}
 

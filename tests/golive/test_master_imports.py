@@ -305,3 +305,25 @@ def test_a_key_repeated_in_a_later_chunk_is_reported_against_its_first_row(
     _, seen = run_import(session_factory, world.actors["steward"], "suppliers", partners, dry_run=True)
     assert sorted((e["row"], e["column"], e["code"], e["params"].get("first_row")) for e in seen.errors) == [
         (4, "uscc", "duplicate-in-file", 2), (5, "code", "duplicate-in-file", 2)]
+
+
+def test_imported_and_undone_master_records_are_in_the_audit_trail(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    from erp.audit.models import AuditEvent
+
+    path = write_csv(tmp_path / "m.csv", [MATERIAL_HEADER, material("M-AUD")])
+    outcome, _ = run_import(session_factory, world.actors["steward"], "materials", path)
+    assert isinstance(outcome, ImportOutcome)
+    with session_factory() as session:
+        material_id = session.scalar(select(Material.id).where(Material.code == "M-AUD"))
+        (created,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "material",
+                                                              AuditEvent.entity_id == material_id))
+        assert (created.action, created.actor_name) == ("create", "steward")
+        assert created.changes["code"] == {"before": None, "after": "M-AUD"}
+        assert created.reason == f"go-live import {outcome.batch_id}"
+    with session_factory() as session, session.begin():
+        undo_import(session, world.actors["steward"], KINDS["materials"], outcome.batch_id)  # type: ignore[arg-type]
+    with session_factory() as session:
+        actions = session.scalars(select(AuditEvent.action).where(
+            AuditEvent.entity == "material", AuditEvent.entity_id == material_id).order_by(AuditEvent.id)).all()
+        assert actions == ["create", "delete"]
