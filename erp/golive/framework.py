@@ -419,30 +419,42 @@ def execute_import(
             checker = RowChecker(schema) if schema is not None else None
             chunk: list[Row] = []
             typed: dict[tuple[Any, str], Any] = {}  # the same cell text is typed once (bounded)
+            plan = [(index, column.key, column.type) for index, column in mapping.items()]
+            required = [column.key for column in mapping.values() if column.required]
+            to_check = [key for _, key, _ in plan if key in schema_fields]
             keys = [c.key for c in kind.columns]
             for number, cells in sheet.rows:
                 row = Row(number, {})
-                for index, column in mapping.items():
-                    value = cells[index] if index < len(cells) else None
-                    try:
-                        cached = typed.get((value, column.type), typed) if not isinstance(value, dt.date) else typed
-                        if cached is typed:
-                            cached = typed_cell(value, column.type)
-                            if len(typed) >= 4096:
-                                typed.clear()
-                            typed[(value, column.type)] = cached
-                        row.cells[column.key] = cached
-                    except CellError as exc:
-                        run.error(row, column.key, exc.code, value=value)
+                row_cells = row.cells
+                width = len(cells)
+                for index, key, cell_type in plan:
+                    value = cells[index] if index < width else None
+                    if value is None:
+                        row_cells[key] = None
+                        continue
+                    value_key = (value, cell_type)
+                    cached = typed.get(value_key, typed)
+                    if cached is typed:
+                        try:
+                            cached = typed_cell(value, cell_type)
+                        except CellError as exc:
+                            run.error(row, key, exc.code, value=value)
+                            continue
+                        if len(typed) >= 4096:
+                            typed.clear()
+                        typed[value_key] = cached
+                    row_cells[key] = cached
                 # The checksum is over the typed values in the template's column order: the same
                 # table saved as XLSX or CSV, or with its columns moved, is the same content.
-                digest.update("\x1f".join("" if row.cells.get(k) is None else str(row.cells[k])
-                                          for k in keys).encode() + b"\x1e")
-                for column in mapping.values():
-                    if column.required and row.cells.get(column.key) is None and number not in run.error_rows:
-                        run.error(row, column.key, "required")
-                if number not in run.error_rows and checker is not None and schema is not None:
-                    payload = {k: v for k, v in row.cells.items() if k in schema_fields and v is not None}
+                digest.update("\x1f".join("" if (v := row_cells.get(k)) is None else str(v) for k in keys).encode()
+                              + b"\x1e")
+                failed = number in run.error_rows
+                for key in required:
+                    if row_cells.get(key) is None and not failed:
+                        run.error(row, key, "required")
+                        failed = True
+                if not failed and checker is not None and schema is not None:
+                    payload = {k: row_cells[k] for k in to_check if row_cells.get(k) is not None}
                     try:
                         row.data = checker.load(payload)
                     except ma.ValidationError as exc:
@@ -450,7 +462,7 @@ def execute_import(
                         for name, text in messages.items():
                             field_error(run, row, schema, name, text)
                 elif schema is None:
-                    row.data = {k: v for k, v in row.cells.items() if v is not None}
+                    row.data = {k: v for k, v in row_cells.items() if v is not None}
                 chunk.append(row)
                 rows_done += 1
                 if len(chunk) >= CHUNK_ROWS:
