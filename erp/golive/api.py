@@ -107,7 +107,8 @@ def post_import(form: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     with session.begin():
         job = create_job(session, actor, kind=job_kind_name(kind), company_id=company_id, params={
             "kind": kind, "path": str(path), "file_name": upload.filename or path.name,
-            "dry_run": form["dry_run"], "delete_after": True})
+            "dry_run": form["dry_run"], "delete_after": True,
+            "go_live_date": form["go_live_date"].isoformat() if form.get("go_live_date") else None})
     job_runner().submit(job.id)
     view = job_view(job, _render_errors)
     return view, 202, {"Location": view["status_url"]}

@@ -73,7 +73,10 @@ def _make_import_command(kind_name: str) -> click.Command:
     @click.option("--as", "username", default=None, help=USER_HELP)
     @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                   help="language of the row errors")
-    def command(file: Path, company_code: str | None, dry_run: bool, username: str | None, lang: str) -> None:
+    @click.option("--date", "go_live_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="go-live date (opening balances)")
+    def command(file: Path, company_code: str | None, dry_run: bool, username: str | None, lang: str,
+                go_live_date: Any) -> None:
         from erp.golive.jobs import job_kind_name
         from erp.jobs.models import Job, JobStatus
         from erp.jobs.runner import JobEnvironment, LiveProgress, run_job
@@ -88,7 +91,8 @@ def _make_import_command(kind_name: str) -> click.Command:
             session.rollback()
             with session.begin():
                 job_id = create_job(session, actor, kind=job_kind_name(kind_name), company_id=company_id, params={
-                    "kind": kind_name, "path": str(file.resolve()), "file_name": file.name, "dry_run": dry_run}).id
+                    "kind": kind_name, "path": str(file.resolve()), "file_name": file.name, "dry_run": dry_run,
+                    "go_live_date": go_live_date.date().isoformat() if go_live_date else None}).id
         bar = tqdm(total=None, unit="row", desc=f"{'checking' if dry_run else 'importing'} {file.name}",
                    file=sys.stderr, disable=None)
 

@@ -95,6 +95,9 @@ class ImportRun:
                  dry_run: bool, batch_id: int, settings: Any = None) -> None:
         self.session = session
         self.actor = actor
+        # The date opening balances are taken over at (posting date of opening stock and
+        # receivables); kinds that need it refuse to run without it.
+        self.go_live_date: dt.date | None = None
         self.kind = kind
         self.company = company
         self.dry_run = dry_run
@@ -187,6 +190,8 @@ class ImportKind:
     roles: tuple[Role, ...] = ()
     # Tables whose rows an undo deletes, in this order.
     undo_entities: tuple[str, ...] = ()
+    # Opening balances are posted as of the go-live date (a parameter of the import).
+    needs_go_live_date: bool = False
 
     def column(self, key: str) -> Column | None:
         for column in self.columns:
@@ -380,6 +385,7 @@ def _map_header(kind: ImportKind, run: ImportRun, header: Sequence[str]) -> dict
 def execute_import(
     session: Session, actor: Actor, kind: ImportKind, path: Path, *, file_name: str, company_id: int | None,
     dry_run: bool, progress: Progress, job_id: int | None = None, settings: Any = None,
+    go_live_date: dt.date | None = None,
 ) -> ImportOutcome:
     """Run an import of ``path`` in ``session`` (which must not be in a transaction): a dry
     run validates every row and writes nothing; a commit writes everything or nothing.
@@ -397,6 +403,9 @@ def execute_import(
         if company is None:
             raise NotFound(Message("company {key} not found", key=company_id))
     kind.check_rights(actor, company)
+    if kind.needs_go_live_date and go_live_date is None:
+        raise DomainError(Message("the {kind} import posts opening balances: give the go-live date", kind=kind.name),
+                          slug="go-live-date-required")
     if session.in_transaction():
         session.rollback()
     sheet = open_sheet(path)
@@ -409,6 +418,7 @@ def execute_import(
         session.flush()
         run = ImportRun(session, actor, kind, session.get(Company, company_id) if company else None, dry_run,
                         batch.id, settings)
+        run.go_live_date = go_live_date
         mapping = _map_header(kind, run, sheet.header)
         rows_done = 0
         if run.error_count:

@@ -3,6 +3,7 @@ own process; either way progress and row errors are on the job (docs/jobs.md).""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ def run_import_job(context: JobContext) -> dict[str, Any]:
             outcome = execute_import(
                 session, context.actor, kind, path, file_name=params.get("file_name") or path.name,
                 company_id=context.company_id, dry_run=bool(params.get("dry_run")), progress=context.progress,
-                job_id=context.job_id, settings=context.settings)
+                job_id=context.job_id, settings=context.settings,
+                go_live_date=dt.date.fromisoformat(params["go_live_date"]) if params.get("go_live_date") else None)
         return outcome.as_result()
     finally:
         if params.get("delete_after"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
-from erp.schemas import Query, QueryId, Schema
+from erp.schemas import Day, Query, QueryId, Schema
 
 
 class ImportColumnOut(Schema):
@@ -34,6 +34,7 @@ class ImportUploadIn(Schema):
 
 
 class ImportIn(Query):
+    go_live_date = Day(load_default=None, metadata={"description": "opening balances: the date they are taken over at"})
     dry_run = fields.Boolean(load_default=False, metadata={"description": "validate every row, write nothing"})
     company_id = QueryId(load_default=None, metadata={"description": "the company, for company imports"})
 
