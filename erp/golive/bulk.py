@@ -45,7 +45,9 @@ class RowChecker:
         errors: dict[str, Any] = {}
         for name, field in self.fields.items():
             value = payload.get(name, missing)
-            cache = None if isinstance(field, _UNCACHEABLE) else self.caches[name]
+            # A callable default makes a new value each time (a list, a dict): never shared.
+            uncacheable = isinstance(field, _UNCACHEABLE) or (value is missing and callable(field.load_default))
+            cache = None if uncacheable else self.caches[name]
             outcome = cache.get(value) if cache is not None else None
             if outcome is None:
                 try:

@@ -327,3 +327,32 @@ def test_imported_and_undone_master_records_are_in_the_audit_trail(
         actions = session.scalars(select(AuditEvent.action).where(
             AuditEvent.entity == "material", AuditEvent.entity_id == material_id).order_by(AuditEvent.id)).all()
         assert actions == ["create", "delete"]
+
+
+def test_the_row_checker_loads_exactly_as_the_schema_does() -> None:
+    """Per-value caching must not change what a row loads to, nor which errors it gets."""
+    from erp.golive.bulk import RowChecker
+    from erp.masterdata.schemas import MaterialSchema
+
+    schema = MaterialSchema(exclude=("unit_id",))
+    checker = RowChecker(schema)
+    rows = [
+        {"code": "M-1", "name_zh": "甲", "name_en": "A", "material_type": "raw", "procurement_scope": "local"},
+        {"code": "M-2", "name_zh": "乙", "name_en": "B", "material_type": "raw", "procurement_scope": "local",
+         "storage_temp_max": "25", "shelf_life_days": 30, "batch_managed": False},
+        {"code": "m 3", "name_zh": "", "name_en": "C", "material_type": "gas", "procurement_scope": "local",
+         "storage_temp_max": "999"},
+        {"code": "M-4", "name_zh": "丁", "material_type": "raw", "procurement_scope": "local"},
+        {"code": "M-2", "name_zh": "乙", "name_en": "B", "material_type": "raw", "procurement_scope": "local",
+         "storage_temp_max": "25", "shelf_life_days": 30, "batch_managed": False},
+    ]
+    for payload in rows * 2:  # the second pass reads from the cache
+        try:
+            expected: object = schema.load(payload)
+        except Exception as exc:  # noqa: BLE001
+            expected = exc.messages  # type: ignore[attr-defined]
+        try:
+            got: object = checker.load(payload)
+        except Exception as exc:  # noqa: BLE001
+            got = exc.messages  # type: ignore[attr-defined]
+        assert got == expected
