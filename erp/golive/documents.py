@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Role
 from erp.errors import DomainError
-from erp.golive.framework import Column, ImportKind, ImportRun, Row
-from erp.golive.kinds import fields_of
+from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
 from erp.golive.models import ImportBatch, ImportRecord
 from erp.masterdata.models import Material, Supplier, Warehouse
 from erp.purchasing import receiving

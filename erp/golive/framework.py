@@ -19,6 +19,7 @@ line), the column, the value and the rule (``erp.golive.messages``).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import re
@@ -245,6 +246,12 @@ class ImportKind:
             result = session.execute(table.delete().where(table.c.id.in_(ids)))
             deleted[entity] = result.rowcount or 0
         return deleted
+
+
+def fields_of(schema: type[ma.Schema], *names: str, **overrides: Any) -> dict[str, ma.fields.Field]:
+    """Copies of an API schema's fields (a field belongs to one schema once bound)."""
+    declared = schema._declared_fields  # noqa: SLF001 - marshmallow's public way to reuse fields
+    return {name: copy.deepcopy(declared[name]) for name in names} | overrides
 
 
 # --- cells to values ---------------------------------------------------------------------------

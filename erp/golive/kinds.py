@@ -9,7 +9,6 @@ of rows, and new master records are written with one multi-row INSERT per chunk.
 
 from __future__ import annotations
 
-import copy
 from types import SimpleNamespace
 from collections import defaultdict
 from decimal import Decimal
@@ -29,7 +28,8 @@ from erp.credit.models import CreditLimit, CustomerExposure
 from erp.messages import Message, Named
 from erp.errors import Conflict, DomainError, ValidationFailed
 from erp.golive.bulk import any_of, audit_rows, insert_rows
-from erp.golive.framework import Column, ImportKind, ImportRun, Row
+from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
+from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
 from erp.golive.models import ImportBatch, ImportRecord
 from erp.inventory.models import StockMovement
 from erp.masterdata import schemas as md
@@ -37,16 +37,6 @@ from erp.masterdata import services as catalogs
 from erp.masterdata.models import Customer, Material, Supplier, UnitOfMeasure
 from erp.masterdata.services import Catalog
 from erp.schemas import USCC, Code, Schema
-
-
-def fields_of(schema: type[ma.Schema], *names: str, **overrides: Any) -> dict[str, ma.fields.Field]:
-    """Copies of an API schema's fields (a field belongs to one schema once bound)."""
-    declared = schema._declared_fields  # noqa: SLF001 - marshmallow's public way to reuse fields
-    return {name: copy.deepcopy(declared[name]) for name in names} | overrides
-
-
-def _chunks(values: list[Any], size: int = 5000) -> list[list[Any]]:
-    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 # --- master records through the catalog ----------------------------------------------------------
@@ -457,8 +447,6 @@ class CreditLimitsImport(ImportKind):
 
 
 def _all_kinds() -> dict[str, ImportKind]:
-    from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
-
     return {kind.name: kind for kind in (
         WarehousesImport(), MaterialsImport(), SuppliersImport(), CustomersImport(), StandardPricesImport(),
         GroupContractsImport(), CompanyContractsImport(), OpenOrdersImport(), CreditLimitsImport(),
