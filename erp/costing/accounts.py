@@ -24,6 +24,9 @@ PRODUCTION = "5001"  # 生产成本 (issues to production)
 OVERHEAD = "5101"  # 制造费用 (issues to cost centres)
 COST_OF_GOODS_SOLD = "6401"  # 主营业务成本
 SCRAP = "6711"  # 营业外支出-存货报废
+# Balances taken over at go-live are posted against this clearing account (期初建账过渡), so
+# every trial balance balances from the first day; accounting moves it to equity.
+OPENING_BALANCES = "4199"
 
 INVENTORY_ACCOUNT = {
     MaterialType.RAW: RAW_MATERIALS,
@@ -52,4 +55,5 @@ CHART = [
     (OVERHEAD, "制造费用", "Manufacturing overhead (cost centres)", "expense"),
     (COST_OF_GOODS_SOLD, "主营业务成本", "Cost of goods sold", "expense"),
     (SCRAP, "营业外支出-存货报废", "Scrap and write-offs", "expense"),
+    (OPENING_BALANCES, "期初建账过渡", "Opening balances (go-live clearing)", "equity"),
 ]

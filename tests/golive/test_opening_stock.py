@@ -1,0 +1,80 @@
+"""Opening stock: checked as a receipt, valued at the standard in force on the go-live date,
+posted through the ledger and the journal against the opening balances account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.costing.reports import inventory_valuation, trial_balance
+from erp.golive.framework import ImportOutcome, RowErrors
+from erp.posting.models import StockBalance, StockMovement
+from tests.golive.helpers import run_import, write_csv
+from tests.stock import set_standard
+from tests.world import World
+
+GO_LIVE = dt.date(2026, 12, 1)
+HEADER = ["仓库编码", "物料编码", "批号", "生产日期", "有效期至", "库存状态", "数量", "标准成本金额", "材料成本差异"]
+GOOD = [
+    ["CA-AMB", "EXC-STAR", "B1", "2026-06-01", "2028-06-01", "", "100", "1000.00", "20.00"],
+    ["CA-COLD", "API-INSU", "B2", "2026-10-01", "2027-10-01", "quarantine", "5", "", "-3.00"],
+]
+
+
+def _import(session_factory: sessionmaker[Session], world: World, path: Path, dry_run: bool) -> object:
+    from erp.golive.framework import execute_import
+    from erp.golive.kinds import KINDS
+    from tests.golive.helpers import Recorder
+
+    recorder = Recorder()
+    with session_factory() as session:
+        try:
+            outcome: object = execute_import(session, world.actors["cost_a"], KINDS["opening_stock"], path,
+                                             file_name=path.name, company_id=world.companies["A"], dry_run=dry_run,
+                                             progress=recorder, go_live_date=GO_LIVE)
+        except Exception as exc:  # noqa: BLE001
+            outcome = exc
+    return outcome, recorder
+
+
+def test_opening_stock_is_checked_as_a_receipt_and_posted_against_opening_balances(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-12")
+    set_standard(session_factory, world, "cold_central", "100.00", period="2026-12")
+    bad = write_csv(tmp_path / "bad.csv", [HEADER, *GOOD,
+        ["CA-AMB", "EXC-STAR", "B3", "2026-06-01", "2026-05-01", "", "1", "", ""],  # row 4: expiry before manufacture
+        ["CA-AMB", "API-INSU", "B4", "2026-10-01", "2027-10-01", "", "1", "", ""],  # row 5: ambient store, cold material
+        ["CA-AMB", "EXC-STAR", "B5", "2026-06-01", "2028-06-01", "", "3", "31.00", ""],  # row 6: 3 x 10.00 is 30.00
+        ["CB-AMB", "EXC-STAR", "B6", "2026-06-01", "2028-06-01", "", "1", "", ""],  # row 7: company B's warehouse
+        ["CA-AMB", "EXC-STAR", "", "", "", "", "1", "", ""],  # row 8: batch-managed without a batch
+    ])
+    outcome, seen = _import(session_factory, world, bad, dry_run=True)
+    assert isinstance(outcome, ImportOutcome), outcome
+    assert {(e["row"], e["column"]) for e in seen.errors} == {
+        (4, "expiry_date"), (5, "quantity"), (6, "value"), (7, "warehouse_code"), (8, "batch_number")}
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(StockMovement)) == 0
+    outcome, _ = _import(session_factory, world, bad, dry_run=False)
+    assert isinstance(outcome, RowErrors)
+    good = write_csv(tmp_path / "good.csv", [HEADER, *GOOD])
+    outcome, seen = _import(session_factory, world, good, dry_run=False)
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
+    with session_factory() as session:
+        balances = {(b.quantity, b.value, b.status.value) for b in session.scalars(select(StockBalance))}
+        assert balances == {(D("100"), D("1000.00"), "unrestricted"), (D("5"), D("500.00"), "quarantine")}
+        valuation = {r.material_code: (r.standard_value, r.variance, r.actual_value)
+                     for r in inventory_valuation(session, world.actors["cost_a"], company_id=world.companies["A"])}
+        # By hand: 100 kg at 10.00 carrying +20.00; 5 kg at 100.00 carrying -3.00.
+        assert valuation == {"EXC-STAR": (D("1000.00"), D("20.00"), D("1020.00")),
+                             "API-INSU": (D("500.00"), D("-3.00"), D("497.00"))}
+        tb = trial_balance(session, world.actors["cost_a"], company_id=world.companies["A"], period="2026-12")
+        lines = {line["account_code"]: (line["debit"], line["credit"]) for line in tb.lines}
+        assert lines == {"1403": (D("1500.00"), D("0")), "1404": (D("17.00"), D("0")),
+                         "4199": (D("0"), D("1517.00"))}
+        assert tb.balanced
+    again, _ = _import(session_factory, world, good, dry_run=False)
+    assert type(again).__name__ == "AlreadyImported"
