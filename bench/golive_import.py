@@ -180,11 +180,90 @@ def export_child(rows: int, file_format: str) -> None:
     print(f"{rows} {before:.1f} {peak:.1f} {seconds:.2f} {size}")
 
 
+OPENING_SETUP = """
+INSERT INTO segments (id, group_id, code, name_zh, name_en, active, created_at, updated_at)
+    VALUES (1, 1, 'S', 'S', 'S', true, now(), now());
+INSERT INTO companies (id, code, segment_id, name_zh, name_en, active, created_at, updated_at)
+    VALUES (1, 'C1', 1, 'C1', 'C1', true, now(), now());
+INSERT INTO warehouses (id, code, company_id, name_zh, name_en, temp_min, temp_max, max_humidity, active,
+                        created_at, updated_at)
+    SELECT w, 'W' || w, 1, 'W', 'W', 10, 30, 75, true, now(), now() FROM generate_series(0, 9) AS w;
+INSERT INTO materials (id, code, name_zh, name_en, material_type, unit_id, procurement_scope, batch_managed,
+                       inspection_required, over_receipt_tolerance_pct, active, shelf_life_days, created_at, updated_at)
+    SELECT m, 'M' || m, '物料' || m, 'M' || m, 'raw', 1, 'local', true, false, 0, true, 1095, now(), now()
+    FROM generate_series(0, 4999) AS m;
+INSERT INTO standard_prices (company_id, material_id, period, price, set_at)
+    SELECT 1, m, '2026-12', 2 + m % 50, now() FROM generate_series(0, 4999) AS m;
+UPDATE users SET role = 'cost_accountant', group_wide = true WHERE id = 1;
+"""
+
+
+def opening_row(i: int) -> list[str]:
+    quantity = 10 + i % 97
+    return [f"W{i % 10}", f"M{i % 5000}", f"B{i:07d}", "2026-06-01", "2028-06-01", "unrestricted", str(quantity),
+            f"{quantity * (2 + i % 5000 % 50)}.00", f"{i % 7 - 3}.00"]
+
+
+def opening_benchmark(count: int, repeat: int) -> None:
+    """Opening stock through the ledger and the journal beside a raw COPY of the same rows
+    into batches, stock_movements and stock_balances."""
+    header = ["warehouse_code", "material_code", "batch_number", "manufacture_date", "expiry_date", "status",
+              "quantity", "value", "variance"]
+    actor = Actor(user_id=1, username="steward", role=Role.COST_ACCOUNTANT, group_wide=True)
+    raw_times, import_times = [], []
+    for attempt in range(repeat):
+        with fresh_database("bench_golive_opening") as (engine, dsn), tempfile.TemporaryDirectory() as tmp:
+            with engine.begin() as conn:
+                conn.execute(text(SETUP))
+                conn.execute(text(OPENING_SETUP))
+            path = Path(tmp) / "opening.csv"
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                writer.writerows(opening_row(i) for i in range(count))
+            with psycopg.connect(dsn) as conn:
+                conn.execute("INSERT INTO stock_documents (id, doc_type, company_id, posting_date, period, "
+                             "created_by, created_at, number) VALUES (1, 'adjustment', 1, DATE '2026-12-01', "
+                             "'2026-12', 1, now(), 'ADJ-1')")
+                start = time.perf_counter()
+                with conn.cursor().copy("COPY batches (id, material_id, batch_number, manufacture_date, "
+                                        "expiry_date, created_at) FROM STDIN") as copy:
+                    for i in range(count):
+                        copy.write_row([i + 1, i % 5000, f"B{i:07d}", "2026-06-01", "2028-06-01", "2026-11-29"])
+                with conn.cursor().copy("COPY stock_movements (document_id, movement_type, close_class, company_id, "
+                                        "warehouse_id, material_id, batch_id, status, quantity, value, variance, "
+                                        "posting_date, period, created_by, created_at) FROM STDIN") as copy:
+                    for i in range(count):
+                        r = opening_row(i)
+                        copy.write_row([1, "adjustment", "receipt", 1, i % 10, i % 5000, i + 1, "unrestricted", r[6],
+                                        r[7], r[8], "2026-12-01", "2026-12", 1, "2026-11-29"])
+                with conn.cursor().copy("COPY stock_balances (company_id, warehouse_id, material_id, batch_id, "
+                                        "status, quantity, value, last_posting_date) FROM STDIN") as copy:
+                    for i in range(count):
+                        r = opening_row(i)
+                        copy.write_row([1, i % 10, i % 5000, i + 1, "unrestricted", r[6], r[7], "2026-12-01"])
+                raw_times.append(time.perf_counter() - start)
+                conn.rollback()
+            session_factory = make_session_factory(engine)
+            with session_factory() as session:
+                start = time.perf_counter()
+                outcome = execute_import(session, actor, KINDS["opening_stock"], path, file_name=path.name,
+                                         company_id=1, dry_run=False, progress=lambda *a, **k: None,
+                                         go_live_date=__import__("datetime").date(2026, 12, 1))
+                import_times.append(time.perf_counter() - start)
+            assert outcome.committed and outcome.error_count == 0, outcome
+        print(f"  opening stock run {attempt + 1}: raw {raw_times[-1]:.2f} s, import {import_times[-1]:.2f} s")
+    raw, imported = sorted(raw_times)[len(raw_times) // 2], sorted(import_times)[len(import_times) // 2]
+    print(f"opening stock: {count} rows; raw COPY {raw:.3f} s ({count / raw:,.0f} rows/s); import {imported:.3f} s "
+          f"({count / imported:,.0f} rows/s); ratio {imported / raw:.2f}x (target <= 5x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--materials", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rss", action="store_true", help="peak memory of 10k and 100k-row imports")
+    parser.add_argument("--opening", type=int, default=0, help="also import this many opening stock rows")
     parser.add_argument("--export-rss", action="store_true", help="peak memory of 50k and 500k-row stock exports")
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
@@ -196,6 +275,8 @@ def main() -> None:
         export_child(int(args.export_child[0]), args.export_child[1])
         return
     print(f"machine: {machine()}; revision {git_revision()}")
+    if args.opening:
+        opening_benchmark(args.opening, args.repeat)
     with fresh_database("bench_golive") as (engine, dsn):
         with engine.begin() as conn:
             conn.execute(text(SETUP))

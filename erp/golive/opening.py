@@ -38,7 +38,7 @@ from erp.inventory.services import (
 from erp.masterdata.models import Material, Warehouse
 from erp.messages import N_, Message
 from erp.money import round_money
-from erp.posting import Document, Line, Movement, Posting, post, price_for_posting
+from erp.posting import Document, Line, Movement, Posting, portable_path, post, price_for_posting
 from erp.posting.models import CloseClass, MovementType, StockStatus
 from erp.posting.stock import find_or_create_batch
 from erp.schemas import Code, Day, Money, Quantity, Schema
@@ -157,10 +157,13 @@ class OpeningStockImport(ImportKind):
             journal += [Line(_inventory_account(material_of[material_id]), value, material_id),
                         Line(accounts.MATERIAL_COST_VARIANCE, variance, material_id),
                         Line(accounts.OPENING_BALANCES, -(value + variance))]
-        posted = post(session, Posting(
-            company_id=company_id, posting_date=day, user_id=run.actor.user_id,
-            document=Document(doc_type=MovementType.ADJUSTMENT, reason=f"opening stock, {run.reason}"),
-            movements=movements, journal=journal, memo=f"opening stock ({run.reason})"))
+        # The portable path writes the rows with multi-row statements; the one-statement path
+        # is made for the few rows of a receipt and compiles one statement per document shape.
+        with portable_path():
+            posted = post(session, Posting(
+                company_id=company_id, posting_date=day, user_id=run.actor.user_id,
+                document=Document(doc_type=MovementType.ADJUSTMENT, reason=f"opening stock, {run.reason}"),
+                movements=movements, journal=journal, memo=f"opening stock ({run.reason})"))
         run.record("stock_documents", [posted.document_id] if posted.document_id else [])
         run.count("documents")
 
