@@ -148,6 +148,8 @@ class Invoice(Base):
         Index("ix_invoices_customer_date", "customer_id", "invoice_date"),
         Index("ix_invoices_company_date", "company_id", "invoice_date"),
         Index("ix_invoices_order", "order_id"),
+        Index("uq_invoices_company_reference", "company_id", "reference", unique=True,
+              postgresql_where=text("reference IS NOT NULL"), sqlite_where=text("reference IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,6 +157,9 @@ class Invoice(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     # NULL for receivables taken over without an order (opening balances, history).
     order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_orders.id"))
+    # The old system's invoice number of a receivable taken over at go-live (what the
+    # customer quotes when paying it); unique per company, so none is taken over twice.
+    reference: Mapped[str | None] = mapped_column(String(64))
     invoice_date: Mapped[dt.date] = mapped_column(Date)
     due_date: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Money]

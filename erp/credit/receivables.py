@@ -51,13 +51,13 @@ def open_items(
     customer_ids: Sequence[int] | None = None, detail: bool = False,
 ) -> Subquery:
     """(company_id, customer_id, due_date, amount) of every invoice open on ``as_of`` (and,
-    with ``detail``, its invoice_id and invoice_date; the aggregates leave them out so that
+    with ``detail``, its invoice_id, reference and invoice_date; the aggregates leave them out so that
     they read the partial index of open invoices alone).
 
     Usually nothing has been paid after the key date (it is today), and the open amounts
     are the answer, read through the partial index of open invoices. Otherwise the
     invoices are joined to what was paid since, in one pass."""
-    detail_columns = [Invoice.id.label("invoice_id"), Invoice.invoice_date] if detail else []
+    detail_columns = [Invoice.id.label("invoice_id"), Invoice.reference, Invoice.invoice_date] if detail else []
     paid_after = session.scalar(select(PaymentApplication.id).where(PaymentApplication.applied_on > as_of).limit(1))
     if paid_after is None:
         query = (select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
@@ -178,7 +178,8 @@ def open_items_ageing_query(
                   (due >= days_ago(90), "days_61_90"), else_="over_90")
     return (
         select(Company.code.label("company_code"), Customer.code.label("customer_code"),
-               Customer.name_zh.label("customer_name_zh"), items.c.invoice_id, items.c.invoice_date, due,
+               Customer.name_zh.label("customer_name_zh"), items.c.invoice_id, items.c.reference, items.c.invoice_date,
+               due,
                items.c.amount.label("open_amount"), bucket.label("bucket"))
         .join(Company, Company.id == items.c.company_id)
         .join(Customer, Customer.id == items.c.customer_id)

@@ -395,6 +395,7 @@ class InvoiceOut(Schema):
     company_id = fields.Integer()
     customer_id = fields.Integer()
     order_id = fields.Integer(allow_none=True)
+    reference = fields.String(allow_none=True, metadata={"description": "the old system's number (taken over at go-live)"})
     invoice_date = Day()
     due_date = Day()
     amount = Money()

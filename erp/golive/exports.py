@@ -184,6 +184,7 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
     Report("ageing", "应收账龄明细", "receivables ageing", [
         _c("company_code", "公司", "Company"), _c("customer_code", "客户编码", "Customer"),
         _c("customer_name_zh", "客户名称", "Customer name"), _c("invoice_id", "发票号", "Invoice", "int"),
+        _c("reference", "原发票号", "Old invoice number"),
         _c("invoice_date", "开票日期", "Invoice date", "date"), _c("due_date", "到期日", "Due date", "date"),
         _c("open_amount", "未收金额", "Open amount", "decimal"), _c("bucket", "账龄", "Ageing bucket"),
     ], _ageing, ("company_id", "as_of")),

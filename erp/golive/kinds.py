@@ -30,7 +30,7 @@ from erp.errors import Conflict, DomainError, ValidationFailed
 from erp.golive.bulk import any_of, audit_rows, insert_rows
 from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
-from erp.golive.opening import OpeningStockImport
+from erp.golive.opening import OpeningReceivablesImport, OpeningStockImport
 from erp.golive.models import ImportBatch, ImportRecord
 from erp.inventory.models import StockMovement
 from erp.masterdata import schemas as md
@@ -451,7 +451,7 @@ def _all_kinds() -> dict[str, ImportKind]:
     return {kind.name: kind for kind in (
         WarehousesImport(), MaterialsImport(), SuppliersImport(), CustomersImport(), StandardPricesImport(),
         GroupContractsImport(), CompanyContractsImport(), OpenOrdersImport(), OpeningStockImport(),
-        CreditLimitsImport(),
+        CreditLimitsImport(), OpeningReceivablesImport(),
     )}
 
 

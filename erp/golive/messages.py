@@ -44,6 +44,7 @@ MESSAGES: dict[str, str] = {
     "different-in-document": N_("differs from row {first_row} of the same document ({expected})"),
     "received-above-ordered": N_("more received ({received}) than ordered ({ordered})"),
     "fully-received": N_("order {reference} is fully received: it is not open; leave it out"),
+    "already-taken-over": N_("invoice {value} of this company has already been taken over"),
     "rule": N_("{detail}"),
 }
 

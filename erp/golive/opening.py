@@ -6,10 +6,14 @@ Opening stock: one row per warehouse, material, batch and stock status, with the
 its value at standard (checked against quantity x the standard price in force on the
 go-live date, which values it) and the purchase price variance it carries. Every row is
 checked as a goods receipt would be (erp.inventory.services: quantity in the unit's
-Each chunk of rows is one stock document (an adjustment whose reason names the import)
+decimals, storage conditions, batch dates, remaining shelf life). Each chunk of rows is one stock document (an adjustment whose reason names the import)
 whose ledger rows are of close class ``receipt``, so the first month-end close spreads the
 variance they carry like any purchase's; and one journal entry: Dr inventory at standard,
 Dr/Cr material cost variance, Cr opening balances (4199).
+
+Opening receivables: one row per invoice still open in the old system, taken over through
+the credit module (erp.credit.opening): the invoice with its own dates, Dr receivables per
+customer, Cr opening balances, and the customer's group-wide exposure at once.
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ from erp.costing import accounts
 from erp.errors import DomainError
 from erp.golive.bulk import any_of
 from erp.golive.framework import Column, ImportKind, ImportRun, Row
+from erp.credit.models import Invoice
+from erp.credit.opening import (
+    OPENING_RECEIVABLE_ROLES,
+    OpeningReceivable,
+    opening_receivable_problem,
+    take_over_receivables,
+)
 from erp.golive.models import ImportBatch
 from erp.inventory.services import (
     ReceiptRequest,
@@ -35,13 +46,13 @@ from erp.inventory.services import (
     _check_storage,
     _inventory_account,
 )
-from erp.masterdata.models import Material, Warehouse
+from erp.masterdata.models import Customer, Material, Warehouse
 from erp.messages import N_, Message
 from erp.money import round_money
 from erp.posting import Document, Line, Movement, Posting, portable_path, post, price_for_posting
 from erp.posting.models import CloseClass, MovementType, StockStatus
 from erp.posting.stock import find_or_create_batch
-from erp.schemas import Code, Day, Money, Quantity, Schema
+from erp.schemas import USCC, Code, Day, Money, Quantity, Schema
 
 ZERO = Decimal("0")
 VALUE_DIFFERS = N_("value at standard {value} is not quantity x standard price {expected}")
@@ -172,3 +183,103 @@ class OpeningStockImport(ImportKind):
         adjustment), not by undoing its import."""
         raise DomainError(Message("opening stock is posted; correct it with stock adjustments, not by undoing the "
                                   "import"), slug="import-posted", status=409)
+
+
+POSTED = N_("opening balances are posted; correct them with new postings, not by undoing the import")
+
+
+def resolve_customers(run: ImportRun, rows: list[Row]) -> list[Row]:
+    """Put ``customer_id`` on each row from its USCC or code (both given must agree); the rows
+    that name a known customer (the others get row errors)."""
+    usccs = sorted({r.data["customer_uscc"] for r in rows if r.data.get("customer_uscc")})
+    codes = sorted({r.data["customer_code"] for r in rows if r.data.get("customer_code")})
+    session = run.session
+    by_uscc = dict(session.execute(select(Customer.uscc, Customer.id).where(any_of(session, Customer.uscc, usccs))).all())
+    by_code = dict(session.execute(select(Customer.code, Customer.id).where(any_of(session, Customer.code, codes))).all())
+    found: list[Row] = []
+    for row in rows:
+        uscc, code = row.data.get("customer_uscc"), row.data.get("customer_code")
+        if uscc is None and code is None:
+            run.error(row, "customer_uscc", "required")
+            continue
+        customer_id = by_uscc.get(uscc) if uscc else by_code.get(code)
+        if customer_id is None:
+            run.error(row, "customer_uscc" if uscc else "customer_code", "unknown-reference",
+                      params={"record": "customer"})
+            continue
+        if uscc and code and by_code.get(code) != customer_id:
+            run.error(row, "customer_code", "code-uscc-mismatch", params={"record": "customer", "uscc": uscc})
+            continue
+        row.data["customer_id"] = customer_id
+        found.append(row)
+    return found
+
+
+class OpeningReceivablesImport(ImportKind):
+    """Invoices still open at go-live, per customer, with the old system's number, their own
+    invoice and due dates and the amount still owed, taken over through erp.credit.opening."""
+
+    name = "opening_receivables"
+    title_zh, title_en = "期初应收", "opening receivables"
+    company_scoped = True
+    roles = OPENING_RECEIVABLE_ROLES
+    needs_go_live_date = True
+    columns = (
+        Column("customer_uscc", "客户统一社会信用代码", "Customer USCC", "91310000000000001Y",
+               help_zh="与客户编码二选一", help_en="this or the customer code"),
+        Column("customer_code", "客户编码", "Customer code", "K0001", help_zh="与信用代码二选一",
+               help_en="this or the USCC"),
+        Column("reference", "原发票号", "Old invoice number", "INV-2026-0815", True,
+               help_zh="原系统发票号，本公司内唯一", help_en="the old system's number, unique in the company"),
+        Column("invoice_date", "开票日期", "Invoice date", "2026-10-15", True, type="date",
+               help_zh="不晚于上线日", help_en="on or before the go-live date"),
+        Column("due_date", "到期日", "Due date", "2026-12-14", True, type="date",
+               help_zh="账龄按此日计算，不早于开票日期", help_en="ageing counts from it; not before the invoice date"),
+        Column("open_amount", "未收金额", "Amount owed", "11300.00", True, type="decimal",
+               help_zh="客户尚欠的含税金额（人民币，分）", help_en="what the customer still owes, VAT included (CNY, cents)"),
+    )
+
+    @staticmethod
+    def schema() -> ma.Schema:  # type: ignore[override]
+        return Schema.from_dict({
+            "customer_uscc": USCC(), "customer_code": Code(),
+            "reference": ma.fields.String(required=True, validate=ma.validate.Length(1, 64)),
+            "invoice_date": Day(required=True), "due_date": Day(required=True),
+            "open_amount": Money(required=True),
+        })()
+
+    def process(self, run: ImportRun, rows: list[Row]) -> None:
+        assert run.company is not None and run.go_live_date is not None
+        session, company_id = run.session, run.company.id
+        rows = resolve_customers(run, rows)
+        taken = set(session.scalars(select(Invoice.reference).where(
+            Invoice.company_id == company_id, any_of(session, Invoice.reference, sorted({r.data["reference"] for r in rows})))))
+        items: list[OpeningReceivable] = []
+        kept: list[Row] = []
+        for row in rows:
+            data = row.data
+            item = OpeningReceivable(data["customer_id"], data["reference"], data["invoice_date"], data["due_date"],
+                                     data["open_amount"])
+            problem = opening_receivable_problem(item, run.go_live_date)
+            if problem is not None:
+                field, message = problem
+                run.error(row, field, "rule", message=message.template, params=message.params)
+                continue
+            if data["reference"] in taken:
+                run.error(row, "reference", "already-taken-over")
+                continue
+            if not run.first_seen("reference", data["reference"], row, "reference"):
+                continue
+            items.append(item)
+            kept.append(row)
+        if not items or run.error_count:
+            return  # nothing is committed when a row is wrong: no need to post what will roll back
+        ids = take_over_receivables(session, run.actor, company_id=company_id, go_live_date=run.go_live_date,
+                                    items=items, memo=f"opening receivables ({run.reason})", source_id=run.batch_id)
+        run.record("invoices", ids, kept)
+        run.count("invoices", len(ids))
+
+    def undo_check(self, session: Session, batch: ImportBatch) -> None:
+        """Postings are never deleted: taken-over receivables are corrected by new postings
+        (a credit note, a write-off), not by undoing the import."""
+        raise DomainError(Message(POSTED), slug="import-posted", status=409)
