@@ -36,6 +36,7 @@ from erp.credit.models import (
     SalesOrderStatus,
 )
 from erp.credit.queries import paged
+from erp.credit.releases import ReleaseEffect, confirmed_unreleased_orders, effect_of_release
 from erp.db import MONEY
 from erp.masterdata.models import Company, Customer, Segment
 from erp.sqlmath import round_product
@@ -328,7 +329,7 @@ def _held_orders_query(policy: CreditPolicy) -> Select[Any]:
                case((is_blocked, func.coalesce(SalesOrder.credit_block_rule, LIMIT_RULE)),
                     (on_hold, literal(HOLD_RULE)), else_=literal(LIMIT_RULE)).label("rule"),
                SalesOrder.credit_blocked_at, func.coalesce(CustomerExposure.exposure, ZERO).label("exposure"),
-               _effective_limit(policy).label("credit_limit"))
+               _effective_limit(policy).label("credit_limit"), on_hold.label("customer_on_hold"))
         .join(Company, Company.id == SalesOrder.company_id)
         .join(Customer, Customer.id == SalesOrder.customer_id)
         .join(open_value, open_value.c.order_id == SalesOrder.id)
@@ -340,9 +341,48 @@ def _held_orders_query(policy: CreditPolicy) -> Select[Any]:
 
 def held_orders(
     session: Session, actor: Actor, *, policy: CreditPolicy, offset: int = 0, limit: int = 50
-) -> tuple[list[Any], int]:
+) -> tuple[list[HeldOrder], int]:
     """The orders credit control is holding, for controllers to release (oldest first)."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading orders held by credit control")
     query = _held_orders_query(policy).order_by(SalesOrder.order_date, SalesOrder.id)
-    return paged(session, query, offset=offset, limit=limit)
+    rows, total = paged(session, query, offset=offset, limit=limit)
+    return _with_release_effects(session, rows), total
+
+
+@dataclass(frozen=True)
+class HeldOrder:
+    """An order credit control holds, and what releasing it would do."""
+
+    order_id: int
+    company_id: int
+    company_code: str
+    customer_id: int
+    customer_code: str
+    status: SalesOrderStatus
+    order_date: dt.date
+    open_value: Decimal
+    stage: str
+    rule: str
+    credit_blocked_at: dt.datetime | None
+    exposure: Decimal
+    credit_limit: Decimal
+    customer_on_hold: bool
+    release_effect: ReleaseEffect | None
+
+
+def _with_release_effects(session: Session, rows: Sequence[Any]) -> list[HeldOrder]:
+    """Each held order with what releasing it would do (``erp.credit.releases``): the
+    exposure after release and the confirmed orders then blocked at shipment. One more
+    query for the page's customers. Orders of customers on hold get none: a hold is lifted,
+    not released order by order."""
+    confirmed = confirmed_unreleased_orders(session, (row.customer_id for row in rows))
+    held: list[HeldOrder] = []
+    for row in rows:
+        # A customer on hold is not released order by order: there is no release to foresee.
+        effect = None if row.customer_on_hold else effect_of_release(
+            order_id=row.order_id, adds=row.open_value if row.stage == "confirmation" else ZERO,
+            exposure=row.exposure, credit_limit=row.credit_limit, confirmed=confirmed.get(row.customer_id, []))
+        columns = {name: row._mapping[name] for name in HeldOrder.__dataclass_fields__ if name != "release_effect"}
+        held.append(HeldOrder(**columns, release_effect=effect))
+    return held
 

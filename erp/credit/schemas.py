@@ -564,16 +564,37 @@ class ExplainedSuggestionOut(Schema):
     explanation = fields.Nested(ExplanationOut)
 
 
-class ReleaseOut(Schema):
-    id = fields.Integer()
+class BlockedAtShipmentOut(Schema):
     order_id = fields.Integer()
-    stage = fields.String(metadata={"description": "confirmation or shipment"})
-    rule = fields.String()
-    exposure = Money()
+    company_id = fields.Integer()
+    company_code = fields.String()
+    status = fields.Enum(SalesOrderStatus, by_value=True)
+    open_value = Money()
+    newly_blocked = fields.Boolean(metadata={"description": "it could ship before the release and cannot after it"})
+
+
+class ReleaseEffectOut(Schema):
+    exposure_before = Money(metadata={"description": "the customer's group-wide exposure before the release"})
+    exposure_after = Money(metadata={"description": "the exposure once the order is released (a release at "
+                                                    "confirmation adds the order's open value)"})
     credit_limit = Money()
-    reason = fields.String()
-    released_by = fields.Integer()
-    released_at = fields.DateTime()
+    above_limit_by = Money(metadata={"description": "exposure after minus the limit, 0 when within it"})
+    blocked_at_shipment = fields.List(fields.Nested(BlockedAtShipmentOut), metadata={
+        "description": "the customer's other confirmed orders not released, refused at shipment while the "
+                       "exposure stays above the limit (a shipment adds nothing to the exposure)"})
+
+
+class ReleaseOut(Schema):
+    id = fields.Integer(attribute="release.id")
+    order_id = fields.Integer(attribute="release.order_id")
+    stage = fields.String(attribute="release.stage", metadata={"description": "confirmation or shipment"})
+    rule = fields.String(attribute="release.rule")
+    exposure = Money(attribute="release.exposure", metadata={"description": "exposure after the release"})
+    credit_limit = Money(attribute="release.credit_limit")
+    reason = fields.String(attribute="release.reason")
+    released_by = fields.Integer(attribute="release.released_by")
+    released_at = fields.DateTime(attribute="release.released_at")
+    effect = fields.Nested(ReleaseEffectOut)
 
 
 class HeldOrderOut(Schema):
@@ -590,6 +611,10 @@ class HeldOrderOut(Schema):
     credit_blocked_at = fields.DateTime(allow_none=True)
     exposure = Money()
     credit_limit = Money()
+    customer_on_hold = fields.Boolean()
+    release_effect = fields.Nested(ReleaseEffectOut, allow_none=True, metadata={
+        "description": "what releasing this order would do; null when the customer is on hold (lift the hold "
+                       "instead)"})
 
 
 class AgeingOut(Schema):

@@ -57,6 +57,7 @@ from erp.credit.models import (
     SalesOrderLine,
     SalesOrderStatus,
 )
+from erp.credit.releases import ReleaseEffect, confirmed_unreleased_orders, effect_of_release
 from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
@@ -541,15 +542,28 @@ def set_credit_hold(session: Session, actor: Actor, customer_id: int, *, on_hold
     return position
 
 
+@dataclass
+class ReleaseResult:
+    """A release, and what it does: the exposure after it and the confirmed orders of the
+    customer that will then be blocked at shipment."""
+
+    release: CreditRelease
+    effect: ReleaseEffect
+
+
 def release_order(
     session: Session, actor: Actor, order_id: int, *, reason: str, policy: CreditPolicy
-) -> CreditRelease:
+) -> ReleaseResult:
     """A credit controller lets a blocked order through, with a reason, recorded.
 
     An order blocked at confirmation is confirmed (its value joins the exposure, above the
     limit if need be). A confirmed order whose customer is over the limit may ship. Either
     way the order's later shipments are not checked against the limit again. A customer on
     credit hold is not released order by order: lift the hold first.
+
+    Returns the release with its effect (``erp.credit.releases``): the exposure before and
+    after, and the customer's other confirmed, unreleased orders that are refused at
+    shipment once the exposure is above the limit (those the release blocks marked new).
     """
     actor.require_role(Role.CREDIT_CONTROLLER, action="releasing blocked orders")
     if not reason.strip():
@@ -562,6 +576,7 @@ def release_order(
             "lift the hold before releasing its orders"
         )
     limit = policy.limit_of(position.credit_limit)
+    exposure_before = position.exposure
     if order.status == SalesOrderStatus.BLOCKED:
         stage, rule = "confirmation", order.credit_block_rule or LIMIT_RULE
         _confirm(order, position, open_order_value(order.lines), actor)
@@ -574,7 +589,10 @@ def release_order(
                             credit_limit=limit, reason=reason, released_by=actor.user_id)
     session.add(release)
     session.flush()
-    return release
+    confirmed = confirmed_unreleased_orders(session, [order.customer_id]).get(order.customer_id, [])
+    effect = effect_of_release(order_id=order.id, adds=position.exposure - exposure_before,
+                               exposure=exposure_before, credit_limit=limit, confirmed=confirmed)
+    return ReleaseResult(release, effect)
 
 
 

@@ -104,6 +104,25 @@ def test_blocked_orders_are_listed_for_controllers_and_released_with_a_reason(
             409, "order-not-blocked")
 
 
+def test_the_release_answer_and_the_list_state_the_exposure_after_and_the_orders_it_blocks(
+    api: ApiClient, world: World, session_factory: SF
+) -> None:
+    # limit 10,000: B's 6,000 confirmed; A's 5,000 blocked; releasing it makes 11,000
+    set_limit(session_factory, world, "cust1", "10000.00")
+    older = new_order(session_factory, world, company="B", lines=[("60", "100.00")], confirm=True).order
+    blocked = new_order(session_factory, world, lines=[("50", "100.00")], confirm=True).order
+    expected = {"exposure_before": "6000.00", "exposure_after": "11000.00", "credit_limit": "10000.00",
+                "above_limit_by": "1000.00", "blocked_at_shipment": [
+                    {"order_id": older.id, "company_id": world.companies["B"], "company_code": "CB",
+                     "status": "confirmed", "open_value": "6000.00", "newly_blocked": True}]}
+    (listed,) = api.as_("cio").get("/api/v1/credit/blocked-orders").get_json()
+    assert (listed["order_id"], listed["customer_on_hold"], listed["release_effect"]) == (blocked.id, False, expected)
+    released = api.as_("credit").post(f"/api/v1/credit/blocked-orders/{blocked.id}/release",
+                                      json={"reason": "bank guarantee"})
+    assert released.status_code == 201
+    assert (released.get_json()["exposure"], released.get_json()["effect"]) == ("11000.00", expected)
+
+
 def test_refused_shipments_are_problems_that_write_nothing(api: ApiClient, world: World, session_factory: SF) -> None:
     put_stock(session_factory, world)
     set_limit(session_factory, world, "cust1", "10000.00")
