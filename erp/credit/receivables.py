@@ -7,9 +7,14 @@ amount today, plus what payments applied after the key date took off them (so a 
 as of an earlier date shows what was open then). Ageing buckets are by days past due on
 the key date: not due (due on or after it), 1-30, 31-60, 61-90, over 90.
 
-Limits, exposure and utilisation are the customer's current group-wide figures. Company
-users (sales, a company's cost accountant) see only their companies' invoices; the
-group-wide views (dashboard, alerts, held orders) are for credit controllers and the CIO.
+Every figure of a report is as of its key date. Exposure, limit, utilisation, holds and
+the orders credit control held are the customer's group-wide position (``positions``):
+on the business day the kept ``customer_exposures`` rows; on an earlier day rebuilt from
+the documents as they stood at the end of that day (Beijing time): invoices dated by then
+at what was open of them, confirmed orders less what had shipped by then, the limit
+version and the hold in force then. Company users (sales, a company's cost accountant)
+see only their companies' invoices; the group-wide views (dashboard, alerts, held orders)
+are for credit controllers and the CIO.
 """
 
 from __future__ import annotations
@@ -24,12 +29,16 @@ from sqlalchemy import Numeric, Select, and_, case, cast, false, func, literal, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
+from erp.audit.models import AuditEvent
 from erp.auth.roles import Actor, Role
 from erp.credit.exposure import HOLD_RULE, LIMIT_RULE, ZERO, CreditPolicy
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
+    CreditLimit,
+    CreditRelease,
     CustomerExposure,
     Invoice,
+    InvoiceLine,
     PaymentApplication,
     SalesOrder,
     SalesOrderLine,
@@ -45,10 +54,14 @@ AGEING_BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
 AMOUNTS = ("open_amount", "overdue", *AGEING_BUCKETS)
 REPORT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO)
 GROUP_VIEW_ROLES = (Role.CREDIT_CONTROLLER, Role.CIO)
+# Beijing time: the group's business day (China keeps UTC+8 all year).
+GROUP_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+# How a customer's credit hold is recorded in the audit trail (erp.credit.services, limits).
+HOLD_ACTIONS = ("hold", "hold-lifted")
 
 
 def open_items(
-    session: Session, actor: Actor, as_of: dt.date, *, company_ids: Sequence[int] | None = None,
+    session: Session, actor: Actor | None, as_of: dt.date, *, company_ids: Sequence[int] | None = None,
     customer_ids: Sequence[int] | None = None, detail: bool = False,
 ) -> Subquery:
     """(company_id, customer_id, due_date, amount) of every invoice open on ``as_of`` (and,
@@ -57,7 +70,8 @@ def open_items(
 
     Usually nothing has been paid after the key date (it is today), and the open amounts
     are the answer, read through the partial index of open invoices. Otherwise the
-    invoices are joined to what was paid since, in one pass."""
+    invoices are joined to what was paid since, in one pass. Without an ``actor``, every
+    company's invoices (a customer's group-wide position)."""
     detail_columns = [Invoice.id.label("invoice_id"), Invoice.reference, Invoice.invoice_date] if detail else []
     paid_after = session.scalar(select(PaymentApplication.id).where(PaymentApplication.applied_on > as_of).limit(1))
     if paid_after is None:
@@ -78,7 +92,9 @@ def open_items(
             .outerjoin(paid_since, paid_since.c.invoice_id == Invoice.id)
             .where(or_(Invoice.open_amount > 0, paid_since.c.invoice_id.is_not(None)))
         )
-    query = query.where(Invoice.invoice_date <= as_of, actor.company_scope(Invoice.company_id))
+    query = query.where(Invoice.invoice_date <= as_of)
+    if actor is not None:
+        query = query.where(actor.company_scope(Invoice.company_id))
     if company_ids is not None:
         query = query.where(Invoice.company_id.in_(sorted(company_ids)))
     if customer_ids is not None:
@@ -107,15 +123,98 @@ def ageing_columns(items: Subquery, as_of: dt.date) -> list[Any]:
     ]
 
 
-def credit_columns(policy: CreditPolicy) -> list[Any]:
-    """A customer's current credit figures beside its ageing (outer-joined exposure row)."""
-    limit = _effective_limit(policy)
-    exposure = func.coalesce(CustomerExposure.exposure, ZERO)
+def _today() -> dt.date:
+    # The one place the reports read today's date (the business day: when the key date is
+    # today or later the kept exposure rows are the answer).
+    return dt.date.today()
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    """The first instant after ``day`` in the group's time zone (Beijing, UTC+8), in UTC:
+    what was confirmed, cancelled, released or set before it stood on ``day``."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), GROUP_TIME_ZONE).astimezone(dt.UTC)
+
+
+def order_values_as_of(as_of: dt.date) -> Subquery:
+    """(order_id, customer_id, open_value) of every order confirmed and not cancelled at the
+    end of ``as_of``: per line its quantity less what invoices dated by then shipped, times
+    its price, to the cent (as ``open_line_value``)."""
+    end = _end_of(as_of)
+    shipped = (select(InvoiceLine.order_line_id, func.sum(InvoiceLine.quantity).label("quantity"))
+               .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+               .where(InvoiceLine.order_line_id.is_not(None), Invoice.invoice_date <= as_of)
+               .group_by(InvoiceLine.order_line_id).subquery("shipped_by"))
+    open_quantity = SalesOrderLine.quantity - func.coalesce(shipped.c.quantity, ZERO)
+    return (
+        select(SalesOrder.id.label("order_id"), SalesOrder.customer_id,
+               func.sum(round_product(open_quantity, SalesOrderLine.unit_price)).label("open_value"))
+        .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        .outerjoin(shipped, shipped.c.order_line_id == SalesOrderLine.id)
+        .where(SalesOrder.confirmed_at < end, or_(SalesOrder.cancelled_at.is_(None), SalesOrder.cancelled_at >= end))
+        .group_by(SalesOrder.id, SalesOrder.customer_id)
+        .subquery("orders_then")
+    )
+
+
+def positions(session: Session, policy: CreditPolicy, *, as_of: dt.date, today: dt.date | None = None) -> Subquery:
+    """Every customer's group-wide credit position on ``as_of``: (customer_id, open_invoices,
+    open_orders, exposure, credit_limit (the starting limit when none was approved),
+    limit_approved, on_hold).
+
+    On the business day or later: the kept ``customer_exposures`` rows (customers without
+    one have none). Before it: rebuilt from the documents as they stood at the end of that
+    day, for every customer: invoices dated by then at their open amount then; orders
+    confirmed by then and not cancelled, less what invoices dated by then shipped; the
+    latest limit version set by then; the latest hold or lift recorded by then (the audit
+    trail of ``customer_credit``). One statement; no loop over customers."""
+    if as_of >= (today or _today()):
+        return select(
+            CustomerExposure.customer_id, CustomerExposure.open_invoices, CustomerExposure.open_orders,
+            CustomerExposure.exposure,
+            func.coalesce(CustomerExposure.credit_limit, literal(policy.starting_limit, MONEY)).label("credit_limit"),
+            CustomerExposure.credit_limit.is_not(None).label("limit_approved"), CustomerExposure.on_hold,
+        ).subquery("positions")
+    end = _end_of(as_of)
+    items = open_items(session, None, as_of)
+    invoiced = (select(items.c.customer_id, func.sum(items.c.amount).label("amount"))
+                .group_by(items.c.customer_id).subquery("invoiced_then"))
+    orders = order_values_as_of(as_of)
+    ordered = (select(orders.c.customer_id, func.sum(orders.c.open_value).label("amount"))
+               .group_by(orders.c.customer_id).subquery("ordered_then"))
+    limit_rank = func.row_number().over(partition_by=CreditLimit.customer_id, order_by=CreditLimit.version.desc())
+    ranked_limits = (select(CreditLimit.customer_id, CreditLimit.credit_limit, limit_rank.label("rank"))
+                     .where(CreditLimit.set_at < end).subquery("limits_ranked"))
+    limits_then = select(ranked_limits).where(ranked_limits.c.rank == 1).subquery("limit_then")
+    hold_rank = func.row_number().over(partition_by=AuditEvent.entity_id, order_by=AuditEvent.id.desc())
+    ranked_holds = (select(AuditEvent.entity_id.label("customer_id"), AuditEvent.action, hold_rank.label("rank"))
+                    .where(AuditEvent.entity == "customer_credit", AuditEvent.action.in_(HOLD_ACTIONS),
+                           AuditEvent.occurred_at < end).subquery("holds_ranked"))
+    holds_then = select(ranked_holds).where(ranked_holds.c.rank == 1).subquery("hold_then")
+    open_invoices = func.coalesce(invoiced.c.amount, ZERO)
+    open_orders = func.coalesce(ordered.c.amount, ZERO)
+    return (
+        select(Customer.id.label("customer_id"), open_invoices.label("open_invoices"),
+               open_orders.label("open_orders"), (open_invoices + open_orders).label("exposure"),
+               func.coalesce(limits_then.c.credit_limit, literal(policy.starting_limit, MONEY)).label("credit_limit"),
+               limits_then.c.credit_limit.is_not(None).label("limit_approved"),
+               func.coalesce(holds_then.c.action == "hold", false()).label("on_hold"))
+        .outerjoin(invoiced, invoiced.c.customer_id == Customer.id)
+        .outerjoin(ordered, ordered.c.customer_id == Customer.id)
+        .outerjoin(limits_then, limits_then.c.customer_id == Customer.id)
+        .outerjoin(holds_then, holds_then.c.customer_id == Customer.id)
+        .subquery("positions")
+    )
+
+
+def credit_columns(position: Subquery, policy: CreditPolicy) -> list[Any]:
+    """A customer's credit figures beside its ageing, from an outer-joined ``positions``."""
+    limit = func.coalesce(position.c.credit_limit, literal(policy.starting_limit, MONEY))
+    exposure = func.coalesce(position.c.exposure, ZERO)
     return [
         exposure.label("exposure"), limit.label("credit_limit"),
-        CustomerExposure.credit_limit.is_not(None).label("limit_approved"),
+        func.coalesce(position.c.limit_approved, false()).label("limit_approved"),
         cast(exposure / func.nullif(limit, 0), Numeric(12, 4)).label("utilisation"),
-        func.coalesce(CustomerExposure.on_hold, false()).label("on_hold"),
+        func.coalesce(position.c.on_hold, false()).label("on_hold"),
     ]
 
 
@@ -130,17 +229,18 @@ def _companies_in_segment(session: Session, segment_id: int) -> list[int]:
 def receivables_by_customer(
     session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, company_id: int | None = None,
     segment_id: int | None = None, customer_id: int | None = None, offset: int = 0, limit: int | None = 50,
+    today: dt.date | None = None,
 ) -> tuple[list[Any], int]:
     """Per customer: open, overdue and ageing buckets as of the key date, with its limit,
-    group-wide exposure and utilisation; largest open amount first."""
+    group-wide exposure and utilisation on that date; largest open amount first."""
     query = receivables_by_customer_query(session, actor, as_of=as_of, policy=policy, company_id=company_id,
-                                          segment_id=segment_id, customer_id=customer_id)
+                                          segment_id=segment_id, customer_id=customer_id, today=today)
     return paged(session, query, offset=offset, limit=limit)
 
 
 def receivables_by_customer_query(
     session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, company_id: int | None = None,
-    segment_id: int | None = None, customer_id: int | None = None,
+    segment_id: int | None = None, customer_id: int | None = None, today: dt.date | None = None,
 ) -> Select[Any]:
     """The query behind ``receivables_by_customer`` (exports stream it)."""
     actor.require_role(*REPORT_ROLES, action="reading receivables")
@@ -153,12 +253,13 @@ def receivables_by_customer_query(
     items = open_items(session, actor, as_of, company_ids=company_ids,
                        customer_ids=None if customer_id is None else [customer_id])
     per_customer = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
+    position = positions(session, policy, as_of=as_of, today=today)
     return (
         select(per_customer, Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
                Customer.name_en.label("customer_name_en"), Customer.uscc.label("customer_uscc"),
-               *credit_columns(policy))
+               *credit_columns(position, policy))
         .join(Customer, Customer.id == per_customer.c.customer_id)
-        .outerjoin(CustomerExposure, CustomerExposure.customer_id == per_customer.c.customer_id)
+        .outerjoin(position, position.c.customer_id == per_customer.c.customer_id)
         .order_by(per_customer.c.open_amount.desc(), Customer.code)
     )
 
@@ -226,12 +327,14 @@ def receivables_by_segment(session: Session, actor: Actor, *, as_of: dt.date) ->
 # --- the group-wide views ------------------------------------------------------------------
 
 def top_customers(
-    session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100
+    session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100,
+    today: dt.date | None = None,
 ) -> list[Any]:
-    """The customers with the largest group-wide exposure, with their ageing as of the key date."""
+    """The customers with the largest group-wide exposure on the key date, with their ageing then."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading the group's top customers")
-    by_exposure = (CustomerExposure.exposure.desc(), CustomerExposure.customer_id)
-    leaders = list(session.scalars(select(CustomerExposure.customer_id).where(CustomerExposure.exposure > 0)
+    position = positions(session, policy, as_of=as_of, today=today)
+    by_exposure = (position.c.exposure.desc(), position.c.customer_id)
+    leaders = list(session.scalars(select(position.c.customer_id).where(position.c.exposure > 0)
                                    .order_by(*by_exposure).limit(top)))
     if not leaders:
         return []
@@ -240,11 +343,12 @@ def top_customers(
     return list(session.execute(
         select(Customer.id.label("customer_id"), Customer.code.label("customer_code"),
                Customer.name_zh.label("customer_name_zh"), Customer.name_en.label("customer_name_en"),
-               *(func.coalesce(ageing.c[name], ZERO).label(name) for name in AMOUNTS), *credit_columns(policy))
-        .select_from(CustomerExposure)
-        .join(Customer, Customer.id == CustomerExposure.customer_id)
-        .outerjoin(ageing, ageing.c.customer_id == CustomerExposure.customer_id)
-        .where(CustomerExposure.customer_id.in_(leaders))
+               *(func.coalesce(ageing.c[name], ZERO).label(name) for name in AMOUNTS),
+               *credit_columns(position, policy))
+        .select_from(position)
+        .join(Customer, Customer.id == position.c.customer_id)
+        .outerjoin(ageing, ageing.c.customer_id == position.c.customer_id)
+        .where(position.c.customer_id.in_(leaders))
         .order_by(*by_exposure)
     ).all())
 
@@ -259,17 +363,23 @@ class Alerts:
     blocked_orders_count: int = 0
 
 
-def alerts(session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100) -> Alerts:
+def alerts(
+    session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100,
+    today: dt.date | None = None,
+) -> Alerts:
     """Customers over their limit, customers with amounts more than 90 days past due, and
-    how many customers are on hold and orders held by credit control (the largest first)."""
+    how many customers are on hold and orders held by credit control (the largest first),
+    all on the key date."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading credit alerts")
-    excess = (CustomerExposure.exposure - _effective_limit(policy)).label("excess")
+    today = today or _today()
+    position = positions(session, policy, as_of=as_of, today=today)
+    excess = (position.c.exposure - position.c.credit_limit).label("excess")
     over_limit = session.execute(
-        select(CustomerExposure.customer_id, Customer.code.label("customer_code"), CustomerExposure.exposure,
-               _effective_limit(policy).label("credit_limit"), excess, func.count().over().label("total_rows"))
-        .join(Customer, Customer.id == CustomerExposure.customer_id)
-        .where(CustomerExposure.exposure > _effective_limit(policy))
-        .order_by(excess.desc(), CustomerExposure.customer_id).limit(top)
+        select(position.c.customer_id, Customer.code.label("customer_code"), position.c.exposure,
+               position.c.credit_limit, excess, func.count().over().label("total_rows"))
+        .join(Customer, Customer.id == position.c.customer_id)
+        .where(position.c.exposure > position.c.credit_limit)
+        .order_by(excess.desc(), position.c.customer_id).limit(top)
     ).all()
     items = open_items(session, actor, as_of)
     overdue_90 = func.sum(items.c.amount).label("over_90")
@@ -281,8 +391,9 @@ def alerts(session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPoli
         .group_by(items.c.customer_id, Customer.code)
         .order_by(overdue_90.desc(), items.c.customer_id).limit(top)
     ).all()
-    on_hold = session.scalar(select(func.count()).where(CustomerExposure.on_hold)) or 0
-    held = session.scalar(select(func.count()).select_from(_held_orders_query(policy).subquery())) or 0
+    on_hold = session.scalar(select(func.count()).select_from(position).where(position.c.on_hold)) or 0
+    held_then = _held_orders_query(policy) if as_of >= today else _held_orders_as_of(position, as_of)
+    held = session.scalar(select(func.count()).select_from(held_then.subquery())) or 0
     return Alerts(over_limit_count=over_limit[0].total_rows if over_limit else 0, over_limit=list(over_limit),
                   over_90_count=late[0].total_rows if late else 0, over_90=list(late),
                   on_hold_count=on_hold, blocked_orders_count=held)
@@ -298,16 +409,20 @@ class Dashboard:
     alerts: Alerts
 
 
-def dashboard(session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100) -> Dashboard:
+def dashboard(
+    session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100,
+    today: dt.date | None = None,
+) -> Dashboard:
     """The CIO's consolidated receivables: group totals, by segment and company, the top
-    customers by exposure, and alerts."""
+    customers by exposure, and alerts, every figure as of the same key date."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading the receivables dashboard")
+    today = today or _today()
     companies = receivables_by_company(session, actor, as_of=as_of)
     segments = roll_up_segments(companies)
     totals = {name: sum((s[name] for s in segments), ZERO) for name in AMOUNTS}
     return Dashboard(as_of, totals, segments, companies,
-                     top_customers(session, actor, as_of=as_of, policy=policy, top=top),
-                     alerts(session, actor, as_of=as_of, policy=policy, top=top))
+                     top_customers(session, actor, as_of=as_of, policy=policy, top=top, today=today),
+                     alerts(session, actor, as_of=as_of, policy=policy, top=top, today=today))
 
 
 # --- orders held by credit control -------------------------------------------------------------
@@ -337,6 +452,24 @@ def _held_orders_query(policy: CreditPolicy) -> Select[Any]:
         .where(or_(is_blocked, and_(SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES)),
                                     or_(on_hold, and_(SalesOrder.credit_released.is_(False), over_limit)))))
     )
+
+
+def _held_orders_as_of(position: Subquery, as_of: dt.date) -> Select[Any]:
+    """The orders credit control held at the end of a past day: blocked by then and neither
+    confirmed nor cancelled by then; or confirmed, with something still to ship then, not
+    released by then, of a customer then on hold or above its limit (``positions``)."""
+    end = _end_of(as_of)
+    not_cancelled = or_(SalesOrder.cancelled_at.is_(None), SalesOrder.cancelled_at >= end)
+    blocked = (select(SalesOrder.id.label("order_id"))
+               .where(SalesOrder.credit_blocked_at < end, not_cancelled,
+                      or_(SalesOrder.confirmed_at.is_(None), SalesOrder.confirmed_at >= end)))
+    orders = order_values_as_of(as_of)
+    released = select(CreditRelease.order_id).where(CreditRelease.released_at < end)
+    unshippable = (select(orders.c.order_id)
+                   .join(position, position.c.customer_id == orders.c.customer_id)
+                   .where(orders.c.open_value > 0, orders.c.order_id.not_in(released),
+                          or_(position.c.on_hold, position.c.exposure > position.c.credit_limit)))
+    return blocked.union_all(unshippable)
 
 
 def held_orders(

@@ -27,7 +27,9 @@ def Share(**kwargs: Any) -> DecimalString:  # noqa: N802
     return DecimalString(places=4, dump_only=True, **kwargs)
 
 
-AS_OF = {"description": "key date (default: today); ageing is by days past due on this day"}
+AS_OF = {"description": "key date (default: today); ageing is by days past due on this day, and exposure, "
+                        "limits, holds and held orders are those of this day (rebuilt from the documents "
+                        "for a past day)"}
 
 
 # --- inputs --------------------------------------------------------------------------------
