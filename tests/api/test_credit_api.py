@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit.models import CreditLimit, CreditRelease, CreditSuggestionRun, Invoice
@@ -221,6 +221,9 @@ def test_dashboard_by_segment_company_top_customers_and_alerts(api: ApiClient, w
     history_invoice(session_factory, world, "cust1", NOV - dt.timedelta(days=5), "200.00", company="B")
     history_invoice(session_factory, world, "cust2", NOV - dt.timedelta(days=155), "400.00", company="C")
     set_limit(session_factory, world, "cust1", "250.00")  # 300.00 exposure: 50.00 over
+    # every figure is as of the key date: the limit counts when it was set by then (1 Nov)
+    with session_factory() as session, session.begin():
+        session.execute(update(CreditLimit).values(set_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)))
 
     board = api.as_("cio").get("/api/v1/credit/dashboard?as_of=2026-11-20&top=10").get_json()
     assert {k: board["totals"][k] for k in ("open_amount", "overdue", "not_due", "days_1_30", "over_90")} == {
