@@ -162,6 +162,54 @@ def credit_suggest_limits(as_of: dt.datetime | None, chunk: int) -> None:
                f"in {run.seconds} s")
 
 
+@credit_group.command("backtest")
+@click.option("--from", "first_month", required=True, help="first month end to replay, YYYY-MM")
+@click.option("--to", "last_month", required=True, help="last month end to replay, YYYY-MM (ended before today)")
+@click.option("--horizon", type=click.IntRange(1, 36), default=12, show_default=True,
+              help="months after each month end in which going over 90 days past due counts")
+@click.option("--details", is_flag=True, help="list every customer that went bad, with the model's decision")
+def credit_backtest(first_month: str, last_month: str, horizon: int, details: bool) -> None:
+    """Replay the limit model at each month end and report what it would have prevented (docs/credit.md)."""
+    from erp.credit.backtest import run_backtest
+    from erp.credit.exposure import CreditPolicy
+    from erp.errors import DomainError
+
+    ext = _extension()
+    with ext.session_factory() as session, session.begin(), click.progressbar(
+            length=1, label="month ends", show_pos=True, file=sys.stderr) as bar:
+        def progress(done: int, everyone: int) -> None:
+            bar.length = everyone
+            bar.update(done - bar.pos)
+
+        try:
+            result = run_backtest(session, None, first_month=first_month, last_month=last_month,
+                                  policy=CreditPolicy.from_settings(ext.settings), today=dt.date.today(),
+                                  horizon_months=horizon, progress=progress)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+    click.echo(f"limit model version {result.model_version}, horizon {result.horizon_months} months, "
+               f"known until {result.known_until}")
+    click.echo("month end   customers  held  limited       withheld  went bad  held  limited  "
+               "over 90 days  after month end  covered")
+    for m in result.months:
+        click.echo(f"{m.month_end}  {m.customers:9d}  {m.held:4d}  {m.limited:7d}  {m.withheld:13,.2f}  "
+                   f"{m.went_bad:8d}  {m.went_bad_held:4d}  {m.went_bad_limited:7d}  {m.overdue_amount:12,.2f}  "
+                   f"{m.overdue_after:15,.2f}  {m.covered:,.2f}")
+    after = result.total("overdue_after")
+    share = f"{result.total('covered') / after * 100:.1f} %" if after else "-"
+    click.echo(f"customers that went more than 90 days past due: {result.went_bad} (each at the last month end "
+               f"before): held {result.count('held')}, limited {result.count('limited')}, not limited "
+               f"{result.count('not_limited')}; over 90 days {result.total('overdue_amount'):,.2f}, of which on "
+               f"invoices after that month end {after:,.2f}, covered {result.total('covered'):,.2f} ({share}); "
+               f"{result.seconds} s")
+    if details:
+        for c in result.bad_customers:
+            click.echo(f"  {c.customer_code} at {c.month_end}: score {c.score} {c.risk_class}, suggested "
+                       f"{c.suggested_limit:,.2f}{' (hold)' if c.hold else ''} against approved "
+                       f"{c.approved_limit:,.2f}: {c.decision}; over 90 days from {c.went_bad_on}: "
+                       f"{c.overdue_amount:,.2f} ({c.overdue_after:,.2f} after), covered {c.covered:,.2f}")
+
+
 @credit_group.command("check-exposure")
 @click.option("--repair", is_flag=True, help="write the figures rebuilt from the documents back")
 def credit_check_exposure(repair: bool) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
-from erp.credit import jobs, limits, parameters, profiles, queries, receivables, services
+from erp.credit import backtest, jobs, limits, parameters, profiles, queries, receivables, services
 from erp.credit import schemas as s
 from erp.credit.exposure import CreditPolicy, read_exposure
 from erp.credit.models import CreditLimitSuggestion, CreditSuggestionRun
@@ -441,6 +441,17 @@ def post_release(data: dict[str, Any], order_id: int) -> Any:
     session = request_session()
     with session.begin():
         return services.release_order(session, current_actor(), order_id, policy=_policy(), **data)
+
+
+@blp.route("/credit/backtest", methods=["GET"])
+@blp.arguments(s.BacktestQuery, location="query")
+@blp.response(200, s.BacktestOut)
+def get_backtest(query: dict[str, Any]) -> Any:
+    """The limit model replayed at each month end of a range: what it restricted, which customers went
+    more than 90 days past due afterwards and what its decisions would have kept out (CIO, credit control)."""
+    session = request_session()
+    with session.begin():
+        return backtest.run_backtest(session, current_actor(), policy=_policy(), today=dt.date.today(), **query)
 
 
 # --- consolidated receivables ------------------------------------------------------------------------

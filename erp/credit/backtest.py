@@ -25,8 +25,8 @@ the last month end of the range before it did (the latest decision taken beforeh
 
 Set-based: per month end one SELECT of the model's suggestions (all customers) joined to
 the approved limits and to the invoices that passed 90 days past due; no loop over
-customers. Read-only: nothing is written (the model's default parameters are stored first
-if no version exists yet, as the first recompute does).
+customers. Read-only: nothing is written (from the command line the model's default
+parameters are stored first if no version exists yet, as the first recompute does).
 """
 
 from __future__ import annotations
@@ -158,9 +158,10 @@ def run_backtest(
         raise ValidationFailed.for_field("to", f"{last_month} has not ended by {today}")
     if not 1 <= horizon_months <= 36:
         raise ValidationFailed.for_field("horizon_months", "between 1 and 36")
-    if actor is None or actor.role == Role.CREDIT_CONTROLLER:
+    if actor is None:
         ensure_model(session, actor, today)
     elif session.scalar(select(CreditModelVersion.id).limit(1)) is None:
+        # A read never writes: the first recompute (or the command line) stores the defaults.
         raise NotFound("no credit model is stored yet: a credit controller's first recompute stores it")
     version = model_in_force(session, today)
     params = load_parameters(session, version)

@@ -686,3 +686,68 @@ class DashboardOut(Schema):
     by_company = fields.List(fields.Nested(CompanyReceivablesOut))
     top_customers = fields.List(fields.Nested(CustomerReceivablesOut))
     alerts = fields.Nested(AlertsOut)
+
+
+# --- the limit model's backtest ------------------------------------------------------------------
+
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month as YYYY-MM")
+
+
+class BacktestQuery(Schema):
+    first_month = fields.String(required=True, data_key="from", validate=MONTH,
+                                metadata={"description": "first month end to replay, YYYY-MM"})
+    last_month = fields.String(required=True, data_key="to", validate=MONTH,
+                               metadata={"description": "last month end to replay, YYYY-MM, ended before today"})
+    horizon_months = QueryInt(1, 36, load_default=12, metadata={
+        "description": "months after each month end in which going over 90 days past due counts"})
+
+
+class BacktestMonthOut(Schema):
+    month_end = Day()
+    horizon_end = Day()
+    customers = fields.Integer()
+    held = fields.Integer(metadata={"description": "customers the model held (suggested 0 and hold)"})
+    limited = fields.Integer(metadata={"description": "customers suggested less than the limit approved then"})
+    withheld = Money(metadata={"description": "approved limits less the model's, over the customers it restricted"})
+    went_bad = fields.Integer(metadata={"description": "customers not over 90 days past due on the month end "
+                                                       "that went so within the horizon"})
+    went_bad_held = fields.Integer()
+    went_bad_limited = fields.Integer()
+    overdue_amount = Money(metadata={"description": "what was open of their invoices on the day each passed 90 "
+                                                     "days past due"})
+    overdue_after = Money(metadata={"description": "of which on invoices dated after the month end"})
+    covered = Money(metadata={"description": "what the model's decision would have kept out of that"})
+
+
+class BadCustomerOut(Schema):
+    month_end = Day()
+    customer_id = fields.Integer()
+    customer_code = fields.String()
+    went_bad_on = Day()
+    overdue_amount = Money()
+    overdue_after = Money()
+    approved_limit = Money()
+    suggested_limit = Money()
+    hold = fields.Boolean()
+    decision = fields.String(metadata={"description": "held, limited or not_limited"})
+    covered = Money()
+    score = Score(allow_none=True)
+    risk_class = fields.String(allow_none=True)
+
+
+class BacktestOut(Schema):
+    first_month = fields.String()
+    last_month = fields.String()
+    horizon_months = fields.Integer()
+    known_until = Day()
+    model_version = fields.Integer()
+    months = fields.List(fields.Nested(BacktestMonthOut))
+    went_bad = fields.Integer(metadata={"description": "customers that went bad, each once, at the last month "
+                                                       "end before it did"})
+    went_bad_held = fields.Function(lambda b: b.count("held"))
+    went_bad_limited = fields.Function(lambda b: b.count("limited"))
+    overdue_amount = fields.Function(lambda b: str(b.total("overdue_amount")))
+    overdue_after = fields.Function(lambda b: str(b.total("overdue_after")))
+    covered = fields.Function(lambda b: str(b.total("covered")))
+    bad_customers = fields.List(fields.Nested(BadCustomerOut))
+    seconds = fields.Decimal(as_string=True)

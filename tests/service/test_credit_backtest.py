@@ -7,11 +7,13 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from flask import Flask
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit.backtest import run_backtest
 from erp.credit.models import CreditLimit
+from erp.credit.parameters import ensure_model
 from erp.errors import Forbidden, ValidationFailed
 from tests.credit import POLICY, history_invoice, pay, set_limit
 from tests.world import World
@@ -35,6 +37,12 @@ def history(session_factory: SF, world: World) -> None:
     pay(session_factory, world, "10000.00", day=dt.date(2026, 4, 2), customer="cust2", invoice_ids=[other])
 
 
+def store_model(session_factory: SF, world: World) -> None:
+    """The documented default parameters, stored as a credit controller's first recompute does."""
+    with session_factory() as session, session.begin():
+        ensure_model(session, world.actors["credit"], TODAY)
+
+
 def test_the_backtest_reports_each_month_end_what_the_model_restricted_and_what_it_covered(
     session_factory: SF, world: World
 ) -> None:
@@ -54,6 +62,7 @@ def test_the_backtest_reports_each_month_end_what_the_model_restricted_and_what_
     #   5 months: 50,000 x 0.5 / 5 = 5,000 (20,000 withheld); covered 0.
     #   cust2: 4 months: 2,500 -> 2,000 (98,000).
     history(session_factory, world)
+    store_model(session_factory, world)
     with session_factory() as session, session.begin():
         result = run_backtest(session, world.actors["credit"], first_month="2026-03", last_month="2026-05",
                               policy=POLICY, today=TODAY)
@@ -81,6 +90,7 @@ def test_a_customer_already_more_than_90_days_overdue_is_held_not_counted_as_goi
     # went bad before the month end, so it is not in the cohort. cust2: 8 months traded,
     # 10,000 / 8 = 1,250 -> 1,000. Withheld 25,000 + 99,000.
     history(session_factory, world)
+    store_model(session_factory, world)
     with session_factory() as session, session.begin():
         (month,) = run_backtest(session, world.actors["credit"], first_month="2026-09", last_month="2026-09",
                                 policy=POLICY, today=TODAY).months
@@ -99,3 +109,20 @@ def test_the_backtest_refuses_months_not_yet_ended_and_other_roles(session_facto
         with pytest.raises(Forbidden):
             run_backtest(session, world.actors["sales_a"], first_month="2026-03", last_month="2026-05",
                          policy=POLICY, today=TODAY)
+
+
+def test_the_command_prints_each_month_and_the_summary(app: Flask, session_factory: SF, world: World) -> None:
+    history(session_factory, world)
+    result = app.test_cli_runner().invoke(args=["credit", "backtest", "--from", "2026-03", "--to", "2026-05",
+                                                "--details"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("2026-03-31") and line.split()[1:] == [
+        "2", "0", "2", "113,000.00", "1", "0", "1", "20,000.00", "20,000.00", "15,000.00"] for line in lines)
+    assert ("customers that went more than 90 days past due: 1 (each at the last month end before): held 0, "
+            "limited 1, not limited 0; over 90 days 20,000.00, of which on invoices after that month end 0.00, "
+            "covered 0.00 (-)") in result.output
+    assert "K0001 at 2026-05-31: score 35.00 very_high, suggested 5,000.00 against approved 25,000.00: limited" \
+        in result.output
+    refused = app.test_cli_runner().invoke(args=["credit", "backtest", "--from", "2099-01", "--to", "2099-05"])
+    assert refused.exit_code != 0 and "has not ended" in refused.output
