@@ -17,7 +17,10 @@ FINISHED_GOODS = "1405.02"  # 库存商品-产成品
 TRADE_GOODS = "1405.03"  # 库存商品-外购商品
 PACKAGING = "1411"  # 周转材料-包装物
 STOCK_DIFFERENCES = "1901"  # 待处理财产损溢 (stock count differences)
+PAYABLES = "2202"  # 应付账款 (suppliers' invoices, by supplier in the payables module)
 GOODS_RECEIVED_NOT_INVOICED = "2202.01"  # 应付账款-暂估 (GRNI)
+INPUT_VAT = "2221.01.01"  # 应交税费-应交增值税(进项税额)
+OUTPUT_VAT = "2221.01.02"  # 应交税费-应交增值税(销项税额)
 CUSTOMER_ADVANCES = "2203"  # 预收账款 (unapplied customer payments)
 REVENUE = "6001"  # 主营业务收入
 PRODUCTION = "5001"  # 生产成本 (issues to production)
@@ -48,7 +51,10 @@ CHART = [
     (TRADE_GOODS, "库存商品-外购商品", "Trade goods", "asset"),
     (PACKAGING, "周转材料-包装物", "Packaging materials", "asset"),
     (STOCK_DIFFERENCES, "待处理财产损溢", "Stock count differences", "asset"),
+    (PAYABLES, "应付账款", "Accounts payable", "liability"),
     (GOODS_RECEIVED_NOT_INVOICED, "应付账款-暂估", "Goods received not invoiced", "liability"),
+    (INPUT_VAT, "应交税费-应交增值税(进项税额)", "Input VAT", "asset"),
+    (OUTPUT_VAT, "应交税费-应交增值税(销项税额)", "Output VAT", "liability"),
     (CUSTOMER_ADVANCES, "预收账款", "Customer advances and unapplied payments", "liability"),
     (REVENUE, "主营业务收入", "Revenue", "revenue"),
     (PRODUCTION, "生产成本", "Production (materials consumed)", "expense"),

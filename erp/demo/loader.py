@@ -22,6 +22,7 @@ from erp.demo.credit import add_sales_history
 from erp.demo.inventory import load_inventory_demo
 from erp.demo.purchasing import load_purchasing_demo
 from erp.purchasing.models import business_today
+from erp.masterdata.tax import CHINA_VAT, CHINA_VAT_SINCE
 from erp.masterdata.models import (
     Company,
     Customer,
@@ -31,6 +32,7 @@ from erp.masterdata.models import (
     ProcurementScope,
     Segment,
     Supplier,
+    TaxCode,
     UnitOfMeasure,
     Warehouse,
 )
@@ -174,7 +176,15 @@ def load_demo(session: Session, *, seed: int, if_empty: bool = False) -> DemoRep
                 ))
         session.add_all(companies + warehouses)
 
+        # China VAT (erp.masterdata.tax): medicines and their materials at 13 %; the partners
+        # carry no code of their own, so the goods' rate applies.
+        tax_codes = {code: TaxCode(code=code, name_zh=zh, name_en=en, kind=kind, rate=rate, valid_from=CHINA_VAT_SINCE)
+                     for code, zh, en, kind, rate in CHINA_VAT}
+        session.add_all(tax_codes.values())
+        session.flush()
         materials = _materials(units)
+        for material in materials:
+            material.default_tax_code_id = tax_codes["VAT13"].id
         session.add_all(materials)
 
         suppliers: list[Supplier] = []
@@ -203,7 +213,7 @@ def load_demo(session: Session, *, seed: int, if_empty: bool = False) -> DemoRep
         report.users = _demo_users(session, companies, warehouses)
         report.counts = {
             "segments": len(segments), "companies": len(companies), "warehouses": len(warehouses),
-            "units": len(units), "materials": len(materials), "suppliers": len(suppliers),
+            "units": len(units), "tax codes": len(tax_codes), "materials": len(materials), "suppliers": len(suppliers),
             "customers": len(customers), "users": len(report.users),
         }
         report.counts.update(load_purchasing_demo(session, rng))

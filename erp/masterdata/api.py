@@ -1,5 +1,5 @@
 """HTTP endpoints of the group master: ``/api/v1/{segments,companies,warehouses,units,
-materials,suppliers,customers}``.
+materials,suppliers,customers,tax-codes}``.
 
 Every kind of record gets the same six endpoints (list with filters and pagination,
 create, read, partial update, deactivate/reactivate, delete-if-unused), built by
@@ -110,3 +110,4 @@ catalog_routes("units", services.UNITS, s.UnitSchema, s.ListFilter)
 catalog_routes("materials", services.MATERIALS, s.MaterialSchema, s.MaterialFilter)
 catalog_routes("suppliers", services.SUPPLIERS, s.SupplierSchema, s.PartnerFilter)
 catalog_routes("customers", services.CUSTOMERS, s.CustomerSchema, s.PartnerFilter)
+catalog_routes("tax-codes", services.TAX_CODES, s.TaxCodeSchema, s.TaxCodeFilter)

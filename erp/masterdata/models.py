@@ -43,6 +43,15 @@ class ProcurementScope(StrEnum):
     LOCAL = "local"
 
 
+class TaxKind(StrEnum):
+    """How a VAT code taxes a line: at its rate, at zero rate (零税率: exports, input VAT still
+    deductible), or exempt (免税: no VAT charged, none deductible)."""
+
+    STANDARD = "standard"
+    ZERO = "zero"
+    EXEMPT = "exempt"
+
+
 class Timestamped:
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -137,6 +146,37 @@ def quantity_fits(quantity: Decimal, decimals: int) -> bool:
     return quantity == quantity.quantize(Decimal(1).scaleb(-decimals))
 
 
+class TaxCode(Base, Timestamped):
+    """A China VAT code (增值税税码): a rate in percent, valid over a range of dates.
+
+    When the state changes a rate (17% -> 16% on 2018-05-01, 16% -> 13% on 2019-04-01) the
+    old code gets a ``valid_to`` and a new code takes over, so a document is always taxed at
+    the code in force on its date. Amounts are computed per line by ``erp.masterdata.tax``.
+    """
+
+    __tablename__ = "tax_codes"
+    __table_args__ = (
+        CheckConstraint("rate >= 0 AND rate <= 100", name="rate_range"),
+        CheckConstraint("kind = 'standard' OR rate = 0", name="zero_rate"),
+        CheckConstraint("valid_to IS NULL OR valid_from <= valid_to", name="validity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[TaxKind] = mapped_column(str_enum(TaxKind, "tax_kind"))
+    # Percent of the amount excluding tax (13.00 for 13 %).
+    rate: Mapped[Decimal] = mapped_column(PERCENT)
+    valid_from: Mapped[dt.date]
+    valid_to: Mapped[dt.date | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def in_force(self, day: dt.date) -> bool:
+        """Whether the code may tax a document dated ``day``."""
+        return self.active and self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
 class Material(Base, Timestamped):
     """A material of the group master: what it is, who buys it, how it must be stored."""
 
@@ -175,6 +215,8 @@ class Material(Base, Timestamped):
     inspection_required: Mapped[bool] = mapped_column(default=False)
     # How far a receipt may exceed the ordered quantity, in percent (0: not at all).
     over_receipt_tolerance_pct: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"))
+    # The VAT code the goods are taxed at unless the partner's own code applies (erp.masterdata.tax).
+    default_tax_code_id: Mapped[int | None] = mapped_column(ForeignKey("tax_codes.id"))
     active: Mapped[bool] = mapped_column(default=True, index=True)
 
     unit: Mapped[UnitOfMeasure] = relationship(lazy="joined")
@@ -192,6 +234,8 @@ class Supplier(Base, Timestamped):
     name_en: Mapped[str] = mapped_column(String(200))
     # Blocked suppliers stay in the master (history) but no new order may be placed.
     blocked: Mapped[bool] = mapped_column(default=False)
+    # A supplier's own VAT code overrides the material's (a small-scale taxpayer invoices 3 %).
+    default_tax_code_id: Mapped[int | None] = mapped_column(ForeignKey("tax_codes.id"))
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -210,4 +254,6 @@ class Customer(Base, Timestamped):
     name_en: Mapped[str] = mapped_column(String(200))
     payment_terms_days: Mapped[int] = mapped_column(default=30)
     blocked: Mapped[bool] = mapped_column(default=False)
+    # A customer's own VAT code overrides the material's (an exporter's sales at zero rate).
+    default_tax_code_id: Mapped[int | None] = mapped_column(ForeignKey("tax_codes.id"))
     active: Mapped[bool] = mapped_column(default=True)

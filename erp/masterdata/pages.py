@@ -7,17 +7,18 @@ naming the record that already holds the value.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 
-from erp.schemas import DECIMAL_TEXT
+from erp.schemas import DECIMAL_TEXT, ISO_DATE
 from erp.auth.roles import Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services
-from erp.masterdata.models import MaterialType, ProcurementScope
+from erp.masterdata.models import MaterialType, ProcurementScope, TaxKind
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from erp.messages import Message, N_
@@ -33,7 +34,7 @@ STEWARDS = {Role.STEWARD, Role.ADMIN}
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text, number, integer, bool, choice, unit
+    kind: str = "text"  # text, number, integer, bool, choice, unit, taxcode, date
     required: bool = False
     choices: tuple[Any, ...] = ()
     editable: bool = True
@@ -53,18 +54,28 @@ KINDS = {
         Field("batch_managed", N_("Batch-managed"), "bool"),
         Field("inspection_required", N_("Incoming inspection"), "bool"),
         Field("over_receipt_tolerance_pct", N_("Over-receipt tolerance (percent)"), "number"),
+        Field("default_tax_code_id", N_("Default tax code"), "taxcode"),
     )),
     "suppliers": (services.SUPPLIERS, N_("Suppliers"), COMMON[:1] + (
         Field("uscc", N_("Unified social credit code"), required=True),) + COMMON[1:] + (
-        Field("blocked", N_("Blocked for new orders"), "bool"),)),
+        Field("blocked", N_("Blocked for new orders"), "bool"),
+        Field("default_tax_code_id", N_("Own tax code (overrides the material's)"), "taxcode"),)),
     "customers": (services.CUSTOMERS, N_("Customers"), COMMON[:1] + (
         Field("uscc", N_("Unified social credit code"), required=True),) + COMMON[1:] + (
         Field("payment_terms_days", N_("Payment terms (days)"), "integer", True),
-        Field("blocked", N_("Blocked"), "bool"),)),
+        Field("blocked", N_("Blocked"), "bool"),
+        Field("default_tax_code_id", N_("Own tax code (overrides the material's)"), "taxcode"),)),
+    "tax-codes": (services.TAX_CODES, N_("Tax codes"), COMMON + (
+        Field("kind", N_("Taxation"), "choice", True, tuple(TaxKind)),
+        Field("rate", N_("Rate (percent)"), "number", True),
+        Field("valid_from", N_("Valid from"), "date", True),
+        Field("valid_to", N_("Valid to"), "date"),
+    )),
 }
 nav.add("masterdata", "masterdata_pages.materials", N_("Materials"), STEWARDS, landing_for={Role.STEWARD})
 nav.add("masterdata", "masterdata_pages.suppliers", N_("Suppliers"), STEWARDS)
 nav.add("masterdata", "masterdata_pages.customers", N_("Customers"), STEWARDS)
+nav.add("masterdata", "masterdata_pages.tax_codes", N_("Tax codes"), STEWARDS)
 
 
 def _kind(kind: str) -> tuple[services.Catalog, str, tuple[Field, ...]]:
@@ -85,7 +96,7 @@ def _values(fields: tuple[Field, ...], form: Any, *, creating: bool) -> dict[str
         elif not raw:
             if field.required:
                 raise ValidationFailed.for_field(field.name, Message("required"))
-            if field.kind in ("number", "integer"):
+            if field.kind in ("number", "integer", "taxcode", "date"):
                 values[field.name] = None
         elif field.kind == "number":
             if not DECIMAL_TEXT.match(raw):  # ASCII digits only: Decimal() also reads full-width ones
@@ -94,7 +105,14 @@ def _values(fields: tuple[Field, ...], form: Any, *, creating: bool) -> dict[str
                 values[field.name] = Decimal(raw)
             except InvalidOperation:
                 raise ValidationFailed.for_field(field.name, Message("enter a number")) from None
-        elif field.kind in ("integer", "unit"):
+        elif field.kind == "date":
+            try:
+                if not ISO_DATE.match(raw):
+                    raise ValueError(raw)
+                values[field.name] = dt.date.fromisoformat(raw)
+            except ValueError:
+                raise ValidationFailed.for_field(field.name, Message("enter a date as YYYY-MM-DD")) from None
+        elif field.kind in ("integer", "unit", "taxcode"):
             if not (raw.isascii() and raw.isdigit()):
                 raise ValidationFailed.for_field(field.name, Message("enter a whole number"))
             values[field.name] = int(raw)
@@ -143,6 +161,12 @@ def customers() -> str:
     return _listing("customers")
 
 
+@bp.route("/tax-codes")
+def tax_codes() -> str:
+    """China VAT codes: rates and the dates they are in force."""
+    return _listing("tax-codes")
+
+
 @bp.route("/<kind>/new", methods=["GET", "POST"])
 @bp.route("/<kind>/<code>/edit", methods=["GET", "POST"])
 def edit(kind: str, code: str | None = None) -> Any:
@@ -162,7 +186,7 @@ def edit(kind: str, code: str | None = None) -> Any:
                     record = services.record_by_code(db, actor, catalog, code, "code")
                     record = services.update_record(db, actor, catalog, record.id, values)
                 saved = record.code
-            return redirect(url_for(f"masterdata_pages.{kind}", q=saved, saved=saved))
+            return redirect(url_for(f"masterdata_pages.{kind.replace('-', '_')}", q=saved, saved=saved))
         except DomainError as error:
             if error.status == 404:
                 raise
@@ -172,9 +196,10 @@ def edit(kind: str, code: str | None = None) -> Any:
         if code is not None:
             record = services.record_by_code(db, actor, catalog, code, "code")
         units, _ = services.list_records(db, actor, services.UNITS, {"active": True}, offset=0, limit=100)
+        tax_codes, _ = services.list_records(db, actor, services.TAX_CODES, {"active": True}, offset=0, limit=100)
     current = request.form if request.method == "POST" else {
         f.name: (getattr(record, f.name) if record is not None else ("on" if f.name == "batch_managed" else ""))
         for f in fields}
     status = refusal["error"].status if refusal else 200
     return render_template("masterdata/edit.html", kind=kind, label=label, fields=fields, record=record,
-                           values=current, units=units, **refusal), status
+                           values=current, units=units, tax_codes=tax_codes, **refusal), status

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from marshmallow import fields, validate
 
-from erp.masterdata.models import PERCENT, TEMPERATURE, MaterialType, ProcurementScope
-from erp.schemas import Code, DecimalString, Id, Money, Name, Query, QueryId, Schema, USCC
+from erp.masterdata.models import PERCENT, TEMPERATURE, MaterialType, ProcurementScope, TaxKind
+from erp.schemas import Code, Day, DecimalString, Id, Money, Name, Query, QueryId, Schema, USCC
 
 
 def Temperature(**kwargs):  # noqa: N802, ANN001, ANN201
@@ -115,6 +115,10 @@ class MaterialSchema(Record):
         column=PERCENT, min_value=0, max_value=100, load_default=Decimal("0"),
         metadata={"description": "percent a receipt may exceed the ordered quantity"},
     )
+    default_tax_code_id = Id(
+        allow_none=True, load_default=None,
+        metadata={"description": "VAT code of the goods unless the partner's own applies"},
+    )
     unit_code = fields.String(attribute="unit.code", dump_only=True)
 
 
@@ -131,6 +135,10 @@ class PartnerSchema(Record):
     name_zh = Name(required=True)
     name_en = Name(required=True)
     blocked = fields.Boolean(load_default=False)
+    default_tax_code_id = Id(
+        allow_none=True, load_default=None,
+        metadata={"description": "the partner's own VAT code; overrides the material's"},
+    )
 
 
 class SupplierSchema(PartnerSchema):
@@ -143,3 +151,22 @@ class CustomerSchema(PartnerSchema):
 
 class PartnerFilter(ListFilter):
     blocked = fields.Boolean()
+
+
+# --- tax codes ------------------------------------------------------------------------
+class TaxCodeSchema(Record):
+    code = Code(required=True)
+    name_zh = Name(required=True)
+    name_en = Name(required=True)
+    kind = fields.Enum(
+        TaxKind, by_value=True, required=True,
+        metadata={"description": "standard (taxed at the rate), zero (zero rate), exempt"},
+    )
+    rate = DecimalString(column=PERCENT, min_value=0, max_value=100, required=True,
+                         metadata={"description": "percent of the amount excluding tax"})
+    valid_from = Day(required=True)
+    valid_to = Day(allow_none=True, load_default=None)
+
+
+class TaxCodeFilter(ListFilter):
+    kind = fields.Enum(TaxKind, by_value=True)

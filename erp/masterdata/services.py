@@ -35,6 +35,8 @@ from erp.masterdata.models import (
     Material,
     Segment,
     Supplier,
+    TaxCode,
+    TaxKind,
     UnitOfMeasure,
     Warehouse,
     quantity_fits,
@@ -73,10 +75,22 @@ def _check_material(material: Material) -> None:
     _check_temperature_band(material.storage_temp_min, material.storage_temp_max, "storage_temp_min")
 
 
+def _check_tax_code(code: TaxCode) -> None:
+    # Zero-rated and exempt lines carry no tax: a rate on them would tax what the law does not.
+    if code.kind != TaxKind.STANDARD and code.rate != 0:
+        raise ValidationFailed.for_field("rate", Message("a {kind} tax code has rate 0", kind=code.kind))
+    if code.kind == TaxKind.STANDARD and code.rate <= 0:
+        raise ValidationFailed.for_field("rate", Message("a standard-rated tax code needs a rate above 0"))
+    if code.valid_to is not None and code.valid_from > code.valid_to:
+        raise ValidationFailed.for_field(
+            "valid_to", Message("{valid_to} is before the start of validity {valid_from}",
+                                valid_to=code.valid_to, valid_from=code.valid_from))
+
+
 # How refusals name the kinds of record and their unique fields (translated on pages).
 CATALOG_NAMES = {"segment": N_("segment"), "company": N_("company"), "warehouse": N_("warehouse"),
                  "unit": N_("unit"), "material": N_("material"), "supplier": N_("supplier"),
-                 "customer": N_("customer")}
+                 "customer": N_("customer"), "tax_code": N_("tax code")}
 FIELD_NAMES = {"code": N_("code"), "uscc": N_("unified social credit code")}
 
 SEGMENTS = Catalog(Segment, "segment")
@@ -96,11 +110,13 @@ WAREHOUSES = Catalog(
     check=_check_warehouse,
 )
 UNITS = Catalog(UnitOfMeasure, "unit")
+TAX_CODES = Catalog(TaxCode, "tax_code", check=_check_tax_code)
 MATERIALS = Catalog(
-    Material, "material", references={"unit_id": UnitOfMeasure}, check=_check_material
+    Material, "material", references={"unit_id": UnitOfMeasure, "default_tax_code_id": TaxCode},
+    check=_check_material,
 )
-SUPPLIERS = Catalog(Supplier, "supplier", unique=("code", "uscc"))
-CUSTOMERS = Catalog(Customer, "customer", unique=("code", "uscc"))
+SUPPLIERS = Catalog(Supplier, "supplier", unique=("code", "uscc"), references={"default_tax_code_id": TaxCode})
+CUSTOMERS = Catalog(Customer, "customer", unique=("code", "uscc"), references={"default_tax_code_id": TaxCode})
 
 
 def _visible(catalog: Catalog, actor: Actor) -> ColumnElement[bool]:
@@ -135,7 +151,7 @@ def _check_unique(session: Session, catalog: Catalog, values: Mapping[str, Any],
 
 def _check_references(session: Session, catalog: Catalog, values: Mapping[str, Any]) -> None:
     for name, target in catalog.references.items():
-        if name not in values:
+        if values.get(name) is None:  # optional references may be cleared
             continue
         row: Any = session.get(target, values[name])
         if row is None or not row.active:

@@ -11,7 +11,7 @@ from flask_babel import gettext
 
 from erp.auth.roles import Role
 from erp.inventory.models import MovementType, StockStatus
-from erp.masterdata.models import MaterialType, ProcurementScope
+from erp.masterdata.models import MaterialType, ProcurementScope, TaxKind
 from erp.messages import N_
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
 
@@ -38,6 +38,9 @@ LABELS: dict[Enum, str] = {
     MaterialType.INTERMEDIATE: N_("intermediate"),
     MaterialType.FINISHED: N_("finished goods"),
     MaterialType.TRADE: N_("trade goods"),
+    TaxKind.STANDARD: N_("taxed at the rate"),
+    TaxKind.ZERO: N_("zero rate"),
+    TaxKind.EXEMPT: N_("exempt"),
     MovementType.RECEIPT: N_("goods receipt"),
     MovementType.RECEIPT_REVERSAL: N_("receipt reversal"),
     MovementType.QUALITY_RELEASE: N_("quality release"),
