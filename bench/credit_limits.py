@@ -2,10 +2,10 @@
 
 Loads the data set of ``bench/credit_exposure.py`` (50,000 customers, 500,000 invoices of
 the 12 months to 20 Nov 2026 across 30 companies, the payments that settled most of them,
-20,000 open orders), and adds what the limit model reads beyond it: credit data for three
+20,000 open orders, the approved limits as versions set on 1 Nov 2025), and adds what the
+limit model reads beyond it: credit data for three
 customers in five (customer type, statements, a grade or an agency score, founding date;
-some statements stale, some customers rated D), 5,000 disputes, and the approved limits as
-versions set on 1 Nov 2025 (the bench's exposure rows carry them); credit data in two
+some statements stale, some customers rated D) and 5,000 disputes; credit data in two
 versions (in force from 30 Apr 2025 and 30 Apr 2026, the statements of 2024 and 2025). Then, in the same run:
 
 1. **recompute**: ``limits.suggest_limits`` as of 20 Nov 2026 for every customer, through
@@ -80,12 +80,6 @@ SELECT i.id, i.company_id, i.customer_id, round(i.amount / 4, 2), i.invoice_date
 FROM invoices i WHERE i.id % 100 = 0
 """
 
-APPROVED = """
-INSERT INTO credit_limits (customer_id, version, credit_limit, reason, set_by, set_at)
-SELECT customer_id, 1, credit_limit, 'bench: approved at go-live', 1, TIMESTAMPTZ '2025-11-01 09:00+08'
-FROM customer_exposures WHERE credit_limit IS NOT NULL
-"""
-
 RAW_INPUTS = """
 WITH sales AS (
     SELECT customer_id, sum(CASE WHEN invoice_date > %(start)s THEN amount ELSE 0 END) AS invoiced,
@@ -123,7 +117,6 @@ def add_model_inputs(url: str) -> None:
     with psycopg.connect(psql_url(url)) as conn:
         conn.execute(CREDIT_DATA)
         conn.execute(DISPUTES)
-        conn.execute(APPROVED)
         conn.commit()
     with psycopg.connect(psql_url(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE customer_credit_profiles")
