@@ -45,6 +45,7 @@ from erp.credit.exposure import ZERO, CreditPolicy
 from erp.credit.models import CreditLimit, CreditModelVersion, Invoice, PaymentApplication
 from erp.credit.limits import suggestion_query
 from erp.credit.parameters import ensure_model, load_parameters, model_in_force
+from erp.credit.receivables import end_of_day
 from erp.credit.scorecard import ModelParameters, months_before
 from erp.db import MONEY
 from erp.errors import NotFound, ValidationFailed
@@ -185,7 +186,7 @@ def _one_month(
 ) -> tuple[BacktestMonth, list[BadCustomer]]:
     horizon_end = min(months_before(end, -horizon_months), today)
     model = suggestion_query(session, params, version_id, end).subquery("model")
-    cutoff = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), BEIJING).astimezone(dt.UTC)
+    cutoff = end_of_day(end)
     ranked = (select(CreditLimit.customer_id, CreditLimit.credit_limit,
                      func.row_number().over(partition_by=CreditLimit.customer_id,
                                             order_by=CreditLimit.version.desc()).label("rank"))
@@ -252,9 +253,6 @@ def _one_month(
         month.overdue_after += overdue_after
         month.covered += covered
     return month, bad
-
-
-BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def _cents(value: object) -> Decimal:

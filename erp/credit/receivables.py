@@ -129,7 +129,7 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-def _end_of(day: dt.date) -> dt.datetime:
+def end_of_day(day: dt.date) -> dt.datetime:
     """The first instant after ``day`` in the group's time zone (Beijing, UTC+8), in UTC:
     what was confirmed, cancelled, released or set before it stood on ``day``."""
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), GROUP_TIME_ZONE).astimezone(dt.UTC)
@@ -139,7 +139,7 @@ def order_values_as_of(as_of: dt.date) -> Subquery:
     """(order_id, customer_id, open_value) of every order confirmed and not cancelled at the
     end of ``as_of``: per line its quantity less what invoices dated by then shipped, times
     its price, to the cent (as ``open_line_value``)."""
-    end = _end_of(as_of)
+    end = end_of_day(as_of)
     shipped = (select(InvoiceLine.order_line_id, func.sum(InvoiceLine.quantity).label("quantity"))
                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                .where(InvoiceLine.order_line_id.is_not(None), Invoice.invoice_date <= as_of)
@@ -174,7 +174,7 @@ def positions(session: Session, policy: CreditPolicy, *, as_of: dt.date, today: 
             func.coalesce(CustomerExposure.credit_limit, literal(policy.starting_limit, MONEY)).label("credit_limit"),
             CustomerExposure.credit_limit.is_not(None).label("limit_approved"), CustomerExposure.on_hold,
         ).subquery("positions")
-    end = _end_of(as_of)
+    end = end_of_day(as_of)
     items = open_items(session, None, as_of)
     invoiced = (select(items.c.customer_id, func.sum(items.c.amount).label("amount"))
                 .group_by(items.c.customer_id).subquery("invoiced_then"))
@@ -458,7 +458,7 @@ def _held_orders_as_of(position: Subquery, as_of: dt.date) -> Select[Any]:
     """The orders credit control held at the end of a past day: blocked by then and neither
     confirmed nor cancelled by then; or confirmed, with something still to ship then, not
     released by then, of a customer then on hold or above its limit (``positions``)."""
-    end = _end_of(as_of)
+    end = end_of_day(as_of)
     not_cancelled = or_(SalesOrder.cancelled_at.is_(None), SalesOrder.cancelled_at >= end)
     blocked = (select(SalesOrder.id.label("order_id"))
                .where(SalesOrder.credit_blocked_at < end, not_cancelled,
