@@ -58,19 +58,20 @@ OVER_90_FROM_DAY = 91
 MAX_MONTHS = 60
 
 
-def month_end(month: str) -> dt.date:
-    """The last day of a month given as YYYY-MM."""
+def month_end(month: str, field: str = "month") -> dt.date:
+    """The last day of a month given as YYYY-MM (422 naming ``field`` otherwise)."""
     try:
         first = dt.date.fromisoformat(f"{month}-01")
     except ValueError as exc:
-        raise ValidationFailed.for_field("from", f"{month!r} is not a month (YYYY-MM)") from exc
+        raise ValidationFailed.for_field(field, f"{month!r} is not a month (YYYY-MM)") from exc
     return months_before(first, -1) - dt.timedelta(days=1)
 
 
 def month_ends(first: str, last: str) -> list[dt.date]:
+    """Every month end from the month ``first`` to the month ``last`` (YYYY-MM), in order."""
     ends = []
-    day = month_end(first)
-    stop = month_end(last)
+    day = month_end(first, "from")
+    stop = month_end(last, "to")
     while day <= stop:
         ends.append(day)
         day = months_before(day + dt.timedelta(days=1), -1) - dt.timedelta(days=1)
