@@ -9,7 +9,7 @@ some statements stale, some customers rated D) and 5,000 disputes; credit data i
 versions (in force from 30 Apr 2025 and 30 Apr 2026, the statements of 2024 and 2025). Then, in the same run:
 
 1. **recompute**: ``limits.suggest_limits`` as of 20 Nov 2026 for every customer, through
-   the service layer, one transaction, committed (then deleted again for the next round);
+   the service layer, one transaction, committed (each round a new run, as in the product);
 2. **baseline**: a hand-written raw-SQL aggregate of the same inputs through psycopg (per
    customer: invoiced in the 12 months and the first invoice, payments applied in the
    window with their amount-weighted days late, open, overdue and more than 90 days
@@ -147,11 +147,9 @@ def measure(url: str, rounds: int) -> dict[str, Any]:
             if round_number:
                 raw_s.append(raw)
                 recompute_s.append(recompute)
+            # Runs are kept, as the product keeps them (deleting one would check every
+            # suggestion against credit_limits.suggestion_id, which has no index).
             figures["raw_rows"], figures["counts"] = len(rows), counts
-            if round_number < rounds:  # keep the last run, for its distribution below
-                conn.execute("DELETE FROM credit_limit_suggestions WHERE run_id = %s", (run_id,))
-                conn.execute("DELETE FROM credit_suggestion_runs WHERE id = %s", (run_id,))
-                conn.commit()
         figures["raw_s"], figures["recompute_s"] = statistics.median(raw_s), statistics.median(recompute_s)
         figures["ratio"] = statistics.median(r / b for r, b in zip(recompute_s, raw_s))
         figures["classes"] = conn.execute(
