@@ -246,7 +246,7 @@ def _one_month(
         bad.append(BadCustomer(end, row.customer_id, row.code,
                                _day(row.first_due) + dt.timedelta(days=OVER_90_FROM_DAY),
                                _cents(row.overdue_amount), overdue_after, approved_limit, suggested, bool(row.hold),
-                               decision, covered, row.score, row.risk_class))
+                               decision, covered, None if row.score is None else _cents(row.score), row.risk_class))
         month.went_bad += 1
         month.went_bad_held += decision == "held"
         month.went_bad_limited += decision == "limited"

@@ -29,6 +29,7 @@ from erp.costing.standards import PriceChange, set_standard_prices
 from erp.credit import limits, services
 from erp.credit.exposure import CreditPolicy
 from erp.credit.models import Invoice, SalesOrderStatus
+from erp.credit.opening import OpeningReceivable, take_over_receivables
 from erp.posting.stock import find_or_create_batch
 from erp.inventory.services import AdjustmentKind, adjust_stock
 from erp.masterdata.models import Company, Customer, Material, Segment, Warehouse
@@ -107,6 +108,25 @@ def _stock(session: Session, company: Company, materials: dict[str, Material], p
                      batch_id=batch_id)
 
 
+# Receivables the first company's old system still had open at go-live: (customer, days
+# before go-live invoiced, amount owed). K0014 will never pay them; K0015 pays late.
+OLD_RECEIVABLES = (("K0014", 150, "48000.00"), ("K0014", 120, "36500.00"), ("K0014", 95, "22000.00"),
+                   ("K0015", 70, "30000.00"), ("K0015", 40, "18000.00"))
+
+
+def _take_over_old_receivables(session: Session, credit: Actor, company: Company, customers: dict[str, Customer],
+                               go_live: dt.date) -> list[Invoice]:
+    """The first company's open invoices of its old system, taken over on its go-live day
+    (the first day of the demo's history), so that the ageing, the over-90-days alert and
+    the limit model's backtest have a customer that stopped paying."""
+    items = [OpeningReceivable(customers[code].id, f"OLD-{code}-{number}", go_live - dt.timedelta(days=days),
+                               go_live - dt.timedelta(days=days - customers[code].payment_terms_days), D(amount))
+             for number, (code, days, amount) in enumerate(OLD_RECEIVABLES, start=1)]
+    ids = take_over_receivables(session, credit, company_id=company.id, go_live_date=go_live, items=items,
+                                memo="open invoices of the old system, taken over at go-live")
+    return list(session.scalars(select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id)))
+
+
 def _sell(
     session: Session, sales: Actor, company: Company, customer: Customer, materials: dict[str, Material],
     order_date: dt.date, quantities: dict[str, int], *, ship: str, ship_on: dt.date,
@@ -142,6 +162,12 @@ def add_sales_history(session: Session, report: Any, today: dt.date | None = Non
                                 credit_limit=D("60000") if code == "K0005" else D("500000"),
                                 reason="opening limit agreed at go-live")
 
+    first_company, first_closed = chosen[0]
+    go_live = [m for m in (_months_back(this_month, back) for back in range(HISTORY_MONTHS, 0, -1))
+               if first_closed is None or period_of(m) > first_closed]
+    old_invoices = _take_over_old_receivables(session, credit, first_company, customers, go_live[0]) \
+        if go_live else []
+
     invoices: list[Invoice] = []
     orders = 0
     for number, (company, last_closed) in enumerate(chosen):
@@ -172,6 +198,14 @@ def add_sales_history(session: Session, report: Any, today: dt.date | None = Non
                                 customer_id=invoice.customer_id, payment_date=paid_on,
                                 amount=invoice.amount + extra, invoice_ids=[invoice.id],
                                 bank_reference=f"BANK-{invoice.id:05d}")
+    # Of the receivables taken over at go-live, K0015 pays its own, 20 days late; K0014 never pays.
+    for invoice in old_invoices:
+        paid_on = invoice.due_date + dt.timedelta(days=20)
+        if invoice.customer_id == customers["K0015"].id and paid_on <= today:
+            services.record_payment(session, sales[invoice.company_id], company_id=invoice.company_id,
+                                    customer_id=invoice.customer_id, payment_date=max(paid_on, go_live[0]),
+                                    amount=invoice.amount, invoice_ids=[invoice.id],
+                                    bank_reference=f"BANK-{invoice.id:05d}")
     # The pharmacy chain's next order would take it past its tight limit: blocked for credit control.
     first, _ = chosen[0]
     _sell(session, sales[first.id], first, customers["K0005"], materials, today, {"TRD-GLUCS": 1000},
