@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
-from erp.credit import backtest, jobs, limits, parameters, profiles, queries, receivables, services
+from erp.credit import backtest, jobs, limits, notes, parameters, profiles, queries, receivables, services
 from erp.credit import schemas as s
 from erp.credit.exposure import CreditPolicy, read_exposure
 from erp.credit.models import CreditLimitSuggestion, CreditSuggestionRun
@@ -177,6 +177,75 @@ def post_application(data: dict[str, Any], payment_id: int) -> Any:
     session = request_session()
     with session.begin():
         return services.apply_credit(session, current_actor(), payment_id, **data)
+
+
+# --- returns, credit notes and debit notes -------------------------------------------------------
+
+@blp.route("/customer-returns", methods=["POST"])
+@blp.arguments(s.CustomerReturnIn)
+@blp.response(201, s.CreditNoteOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_customer_return(data: dict[str, Any]) -> Any:
+    """Take goods back against a shipment (into quarantine) and credit the customer for them."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        note_id = idempotent(session, actor, data, lambda: notes.return_goods(session, actor, **data).id)
+        return queries.get_credit_note(session, actor, note_id)
+
+
+@blp.route("/credit-notes", methods=["POST"])
+@blp.arguments(s.CreditNoteIn)
+@blp.response(201, s.CreditNoteOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_credit_note(data: dict[str, Any]) -> Any:
+    """A price correction downwards without goods: settles the invoice as far as open, keeps the rest as credit."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        note_id = idempotent(session, actor, data, lambda: notes.issue_credit_note(session, actor, **data).id)
+        return queries.get_credit_note(session, actor, note_id)
+
+
+@blp.route("/credit-notes", methods=["GET"])
+@blp.arguments(s.CreditNoteQuery, location="query")
+@blp.response(200, s.CreditNoteOut(many=True))
+@blp.paginate()
+def get_credit_notes(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Credit notes of the caller's companies (returns and price corrections), newest first."""
+    return paged(pagination_parameters, queries.list_credit_notes, **query)
+
+
+@blp.route("/credit-notes/<int:note_id>", methods=["GET"])
+@blp.response(200, s.CreditNoteOut)
+def get_credit_note(note_id: int) -> Any:
+    """A credit note with its lines and the invoices it settled."""
+    session = request_session()
+    with session.begin():
+        return queries.get_credit_note(session, current_actor(), note_id)
+
+
+@blp.route("/credit-notes/<int:note_id>/applications", methods=["POST"])
+@blp.arguments(s.CreditApplicationIn)
+@blp.response(200, s.CreditNoteOut)
+def post_credit_note_application(data: dict[str, Any], note_id: int) -> Any:
+    """Apply the credit a credit note kept to open invoices of its customer and company."""
+    session = request_session()
+    with session.begin():
+        return notes.apply_credit_note(session, current_actor(), note_id, **data)
+
+
+@blp.route("/debit-notes", methods=["POST"])
+@blp.arguments(s.DebitNoteIn)
+@blp.response(201, s.InvoiceOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def post_debit_note(data: dict[str, Any]) -> Any:
+    """A price correction upwards without goods: a receivable (kind debit_note) due after the customer's terms."""
+    session = request_session()
+    actor = current_actor()
+    with session.begin():
+        invoice_id = idempotent(session, actor, data, lambda: notes.issue_debit_note(session, actor, **data).id)
+        return queries.get_invoice(session, actor, invoice_id)
 
 
 # --- credit control -----------------------------------------------------------------------------

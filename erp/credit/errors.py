@@ -84,3 +84,15 @@ class DisputeNotApplicable(DomainError):
 class DisputeResolved(Conflict):
     slug = "dispute-resolved"
     title = N_("The dispute is resolved already")
+
+
+class NotAShipment(DomainError):
+    status = 422
+    slug = "not-a-shipment"
+    title = N_("The document is not a shipment to a customer")
+
+
+class CreditNoteNotApplicable(DomainError):
+    status = 422
+    slug = "credit-note-not-applicable"
+    title = N_("The credit note cannot be applied to this invoice")

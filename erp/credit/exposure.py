@@ -29,6 +29,7 @@ from erp.config import Settings
 from erp.credit.errors import CreditLimitExceeded, CustomerOnCreditHold
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
+    CreditNote,
     CustomerExposure,
     Invoice,
     Payment,
@@ -223,9 +224,12 @@ def exposure_drift(session: Session, customer_ids: Iterable[int] | None = None) 
               .group_by(SalesOrder.customer_id))
     unapplied = (select(Payment.customer_id, NONE, NONE, func.sum(Payment.unapplied_amount))
                  .where(Payment.unapplied_amount != 0, only(Payment.customer_id)).group_by(Payment.customer_id))
+    # what credit notes left as the customer's credit
+    kept = (select(CreditNote.customer_id, NONE, NONE, func.sum(CreditNote.unapplied_amount))
+            .where(CreditNote.unapplied_amount != 0, only(CreditNote.customer_id)).group_by(CreditNote.customer_id))
     stored = select(CustomerExposure.customer_id, -CustomerExposure.open_invoices, -CustomerExposure.open_orders,
                     -CustomerExposure.unapplied_credit).where(only(CustomerExposure.customer_id))
-    both = union_all(invoices, orders, unapplied, stored).subquery()
+    both = union_all(invoices, orders, unapplied, kept, stored).subquery()
     drift = [func.sum(both.c.i), func.sum(both.c.o), func.sum(both.c.u)]
     # SQLite sums in binary floating point: tolerate noise far below a cent.
     return list(session.execute(

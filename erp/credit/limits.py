@@ -41,7 +41,7 @@ from erp.credit.models import (
     PaymentApplication,
 )
 from erp.credit.parameters import ensure_model, load_parameters, model_in_force
-from erp.credit.queries import paged
+from erp.credit.queries import paged, settled_since
 from erp.credit.scorecard import (
     CATEGORICAL,
     DAYS_PLACES,
@@ -108,16 +108,13 @@ def history_inputs(session: Session, as_of: dt.date, hold_overdue_days: int,
             .where(PaymentApplication.applied_on > start, PaymentApplication.applied_on <= as_of,
                    only(Invoice.customer_id))
             .group_by(Invoice.customer_id).subquery("paid"))
-    paid_after = session.scalar(select(PaymentApplication.id).where(PaymentApplication.applied_on > as_of).limit(1))
-    if paid_after is None:
+    since = settled_since(session, as_of)
+    if since is None:
         # The usual case (the key date is today): open amounts as they stand, through the
         # partial index of open invoices.
         items = (select(Invoice.customer_id, Invoice.due_date, Invoice.open_amount.label("amount"))
                  .where(Invoice.open_amount > 0))
     else:
-        since = (select(PaymentApplication.invoice_id, func.sum(PaymentApplication.amount).label("amount"))
-                 .where(PaymentApplication.applied_on > as_of).group_by(PaymentApplication.invoice_id)
-                 .subquery("paid_since"))
         items = (select(Invoice.customer_id, Invoice.due_date,
                         (Invoice.open_amount + func.coalesce(since.c.amount, ZERO)).label("amount"))
                  .outerjoin(since, since.c.invoice_id == Invoice.id)

@@ -59,6 +59,19 @@ class InvoiceStatus(StrEnum):
     PAID = "paid"
 
 
+class InvoiceKind(StrEnum):
+    INVOICE = "invoice"
+    # A price correction upwards without goods (a debit note): a receivable like any other.
+    DEBIT_NOTE = "debit_note"
+
+
+class CreditNoteKind(StrEnum):
+    # Goods came back against a shipment (退货).
+    RETURN = "return"
+    # A price correction downwards without goods (折让).
+    PRICE = "price"
+
+
 class SalesOrder(Base):
     """A company's order from a customer of the group master."""
 
@@ -166,6 +179,11 @@ class Invoice(Base):
     open_amount: Mapped[Money]
     status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus, "invoice_status"),
                                                   default=InvoiceStatus.OPEN)
+    kind: Mapped[InvoiceKind] = mapped_column(str_enum(InvoiceKind, "invoice_kind"), default=InvoiceKind.INVOICE,
+                                              server_default=InvoiceKind.INVOICE.value)
+    # Debit notes: the invoice whose price they correct, and why.
+    corrects_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -245,6 +263,80 @@ class PaymentApplication(Base):
     amount: Mapped[Money]
     applied_on: Mapped[dt.date] = mapped_column(Date)
     days_late: Mapped[int]
+    applied_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    applied_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CreditNote(Base):
+    """What a company owes back to a customer: goods returned against a shipment, or a
+    price correction without goods. It settles the corrected invoice (or the customer's
+    open invoices in the company) as far as they are open; the rest is kept as the
+    customer's credit (``unapplied_amount``). Journal by source (``credit_note``, id):
+    Dr revenue, Cr receivables (applied) and Cr customer advances (kept)."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("unapplied_amount >= 0 AND unapplied_amount <= amount", name="unapplied_range"),
+        Index("ix_credit_notes_company_customer", "company_id", "customer_id"),
+        Index("ix_credit_notes_invoice", "invoice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[CreditNoteKind] = mapped_column(str_enum(CreditNoteKind, "credit_note_kind"))
+    # The invoice corrected (returns: the shipment's invoice).
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    note_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Money]
+    unapplied_amount: Mapped[Money]
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    lines: Mapped[list[CreditNoteLine]] = relationship(cascade="all, delete-orphan", order_by="CreditNoteLine.id",
+                                                       lazy="selectin")
+    applications: Mapped[list[CreditNoteApplication]] = relationship(
+        cascade="all, delete-orphan", order_by="CreditNoteApplication.id", lazy="selectin")
+
+
+class CreditNoteLine(Base):
+    """One line of a credit note: returned goods (quantity x the invoice line's price, with
+    the return's stock document and batch) or a price correction (an amount)."""
+
+    __tablename__ = "credit_note_lines"
+    __table_args__ = (Index("ix_credit_note_lines_note", "credit_note_id"),
+                      Index("ix_credit_note_lines_invoice_line", "invoice_line_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(ForeignKey("credit_notes.id"))
+    invoice_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_lines.id"))
+    # Returns: the stock document that took the goods back (into quarantine).
+    stock_document_id: Mapped[BigId | None] = mapped_column(ForeignKey("stock_documents.id"))
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    quantity: Mapped[Quantity | None]
+    unit_price: Mapped[UnitPrice | None]
+    amount: Mapped[Money]
+
+
+class CreditNoteApplication(Base):
+    """Part of a credit note settling part of an invoice. Not a payment: the limit model's
+    payment behaviour (days late) reads payment applications only."""
+
+    __tablename__ = "credit_note_applications"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_credit_note_applications_invoice", "invoice_id", "applied_on"),
+        Index("ix_credit_note_applications_applied_on", "applied_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(ForeignKey("credit_notes.id"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    amount: Mapped[Money]
+    applied_on: Mapped[dt.date] = mapped_column(Date)
     applied_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     applied_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -7,14 +7,18 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.credit.models import (
+    CreditNote,
+    CreditNoteApplication,
     Invoice,
     InvoiceStatus,
     Payment,
+    PaymentApplication,
     SalesOrder,
     SalesOrderStatus,
 )
@@ -36,6 +40,20 @@ def paged(session: Session, query: Select[Any], *, offset: int, limit: int | Non
     if not offset:
         return rows, 0
     return rows, session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def settled_since(session: Session, as_of: dt.date) -> Subquery | None:
+    """(invoice_id, amount): what payments and credit notes took off each invoice after
+    ``as_of``, to add back for figures as of that day; None when nothing was (the usual
+    case, the key date being today), so that callers read the open amounts alone."""
+    later = [select(model.id).where(model.applied_on > as_of).limit(1)
+             for model in (PaymentApplication, CreditNoteApplication)]
+    if all(session.scalar(probe) is None for probe in later):
+        return None
+    both = union_all(*(select(model.invoice_id, model.amount).where(model.applied_on > as_of)
+                       for model in (PaymentApplication, CreditNoteApplication))).subquery("settlements")
+    return (select(both.c.invoice_id, func.sum(both.c.amount).label("amount"))
+            .group_by(both.c.invoice_id).subquery("settled_since"))
 
 
 def _visible(session: Session, actor: Actor, model: type[Any], key: int, label: str) -> Any:
@@ -104,3 +122,18 @@ def list_payments(
     """Payments received, newest first."""
     return _listed(session, actor, Payment, {"company_id": company_id, "customer_id": customer_id},
                    Payment.payment_date.desc(), Payment.id.desc(), offset=offset, limit=limit)
+
+
+def get_credit_note(session: Session, actor: Actor, note_id: int) -> CreditNote:
+    """A credit note with its lines and the invoices it settled."""
+    return _visible(session, actor, CreditNote, note_id, "credit note")  # type: ignore[no-any-return]
+
+
+def list_credit_notes(
+    session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
+    invoice_id: int | None = None, offset: int = 0, limit: int = 50,
+) -> tuple[list[CreditNote], int]:
+    """Credit notes (returns and price corrections), newest first."""
+    return _listed(session, actor, CreditNote, {"company_id": company_id, "customer_id": customer_id,
+                                                "invoice_id": invoice_id},
+                   CreditNote.note_date.desc(), CreditNote.id.desc(), offset=offset, limit=limit)

@@ -3,7 +3,7 @@ top customers by exposure, alerts, and the orders credit control is holding.
 
 Every report is set-based: one aggregate over the open items, never a loop over
 customers. The open items on a key date are the invoices dated by then at their open
-amount today, plus what payments applied after the key date took off them (so a report
+amount today, plus what payments and credit notes applied after the key date took off them (so a report
 as of an earlier date shows what was open then). Ageing buckets are by days past due on
 the key date: not due (due on or after it), 1-30, 31-60, 61-90, over 90.
 
@@ -39,12 +39,11 @@ from erp.credit.models import (
     CustomerExposure,
     Invoice,
     InvoiceLine,
-    PaymentApplication,
     SalesOrder,
     SalesOrderLine,
     SalesOrderStatus,
 )
-from erp.credit.queries import paged
+from erp.credit.queries import paged, settled_since
 from erp.credit.releases import ReleaseEffect, confirmed_unreleased_orders, effect_of_release
 from erp.db import MONEY
 from erp.masterdata.models import Company, Customer, Segment
@@ -73,18 +72,12 @@ def open_items(
     invoices are joined to what was paid since, in one pass. Without an ``actor``, every
     company's invoices (a customer's group-wide position)."""
     detail_columns = [Invoice.id.label("invoice_id"), Invoice.reference, Invoice.invoice_date] if detail else []
-    paid_after = session.scalar(select(PaymentApplication.id).where(PaymentApplication.applied_on > as_of).limit(1))
-    if paid_after is None:
+    paid_since = settled_since(session, as_of)
+    if paid_since is None:
         query = (select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
                         Invoice.open_amount.label("amount"), *detail_columns)
                  .where(Invoice.open_amount > 0))
     else:
-        paid_since = (
-            select(PaymentApplication.invoice_id, func.sum(PaymentApplication.amount).label("amount"))
-            .where(PaymentApplication.applied_on > as_of)
-            .group_by(PaymentApplication.invoice_id)
-            .subquery("paid_since")
-        )
         query = (
             select(Invoice.company_id, Invoice.customer_id, Invoice.due_date,
                    (Invoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)).label("amount"),

@@ -10,7 +10,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from erp.credit.exposure import CreditOutcome, open_line_value
-from erp.credit.models import InvoiceStatus, SalesOrderStatus
+from erp.credit.models import CreditNoteKind, InvoiceKind, InvoiceStatus, SalesOrderStatus
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
 from erp.schemas import Day, DecimalString, Id, Money, Quantity, Query, QueryId, QueryInt, Schema, UnitPrice
 
@@ -98,6 +98,43 @@ class ReleaseIn(Schema):
 class SuggestIn(Schema):
     as_of = Day(load_default=None, metadata={"description": "key date of the data (default: today); the "
                                                              "parameters are those in force today"})
+
+
+class CustomerReturnIn(Schema):
+    shipment_document_id = Id(required=True, metadata={"description": "the shipment (stock document) the goods "
+                                                                       "came with"})
+    batch_id = Id(load_default=None, metadata={"description": "required when the shipment took several batches"})
+    quantity = Quantity(required=True)
+    posting_date = Day(required=True, metadata={"description": "return and credit note date"})
+    reason = Reason(required=True)
+
+
+class CreditNoteIn(Schema):
+    company_id = Id(required=True)
+    customer_id = Id(required=True)
+    note_date = Day(required=True)
+    amount = Money(required=True, min_value=0, min_inclusive=False)
+    reason = Reason(required=True)
+    invoice_id = Id(load_default=None, metadata={
+        "description": "the invoice corrected; default: the customer's open invoices in the company, oldest due "
+                       "first"})
+    material_id = Id(load_default=None, metadata={"description": "the material whose revenue is corrected"})
+
+
+class DebitNoteIn(Schema):
+    company_id = Id(required=True)
+    customer_id = Id(required=True)
+    note_date = Day(required=True)
+    amount = Money(required=True, min_value=0, min_inclusive=False)
+    reason = Reason(required=True)
+    invoice_id = Id(load_default=None, metadata={"description": "the invoice whose price is corrected"})
+    material_id = Id(load_default=None, metadata={"description": "the material whose revenue is corrected"})
+
+
+class CreditNoteQuery(Query):
+    company_id = QueryId()
+    customer_id = QueryId()
+    invoice_id = QueryId()
 
 
 class OrderQuery(Query):
@@ -403,10 +440,50 @@ class InvoiceOut(Schema):
     amount = Money()
     open_amount = Money()
     status = fields.Enum(InvoiceStatus, by_value=True)
+    kind = fields.Enum(InvoiceKind, by_value=True)
+    corrects_invoice_id = fields.Integer(allow_none=True, metadata={"description": "debit notes: the invoice "
+                                                                                   "corrected"})
+    reason = fields.String(allow_none=True)
     created_by = fields.Integer()
     created_at = fields.DateTime()
     lines = fields.List(fields.Nested(InvoiceLineOut))
     applications = fields.List(fields.Nested(ApplicationOut))
+
+
+class CreditNoteLineOut(Schema):
+    id = fields.Integer()
+    invoice_line_id = fields.Integer(allow_none=True)
+    stock_document_id = fields.Integer(allow_none=True, metadata={"description": "returns: the stock document "
+                                                                                 "that took the goods back"})
+    material_id = fields.Integer(allow_none=True)
+    batch_id = fields.Integer(allow_none=True)
+    quantity = Quantity(allow_none=True)
+    unit_price = UnitPrice(allow_none=True)
+    amount = Money()
+
+
+class CreditNoteApplicationOut(Schema):
+    id = fields.Integer()
+    invoice_id = fields.Integer()
+    amount = Money()
+    applied_on = Day()
+    applied_by = fields.Integer()
+
+
+class CreditNoteOut(Schema):
+    id = fields.Integer()
+    company_id = fields.Integer()
+    customer_id = fields.Integer()
+    kind = fields.Enum(CreditNoteKind, by_value=True)
+    invoice_id = fields.Integer(allow_none=True)
+    note_date = Day()
+    amount = Money()
+    unapplied_amount = Money(metadata={"description": "kept as the customer's credit"})
+    reason = fields.String()
+    created_by = fields.Integer()
+    created_at = fields.DateTime()
+    lines = fields.List(fields.Nested(CreditNoteLineOut))
+    applications = fields.List(fields.Nested(CreditNoteApplicationOut))
 
 
 class ShipmentOut(Schema):

@@ -49,6 +49,7 @@ from erp.credit.models import (
     CreditRelease,
     CustomerExposure,
     Invoice,
+    InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     Payment,
@@ -332,6 +333,9 @@ def raise_invoice(
     items: Sequence[InvoiceItem],
     user_id: int,
     order_id: int | None = None,
+    kind: InvoiceKind = InvoiceKind.INVOICE,
+    corrects_invoice_id: int | None = None,
+    reason: str | None = None,
 ) -> Invoice:
     """Post a receivable: the invoice and its lines, the journal (Dr receivables for the
     customer, Cr revenue by material), and the customer's open invoices in ``position``
@@ -342,8 +346,8 @@ def raise_invoice(
     invoice = Invoice(
         company_id=company_id, customer_id=position.customer_id, order_id=order_id, invoice_date=invoice_date,
         due_date=invoice_date + dt.timedelta(days=payment_terms_days), amount=total, open_amount=total,
-        status=InvoiceStatus.OPEN, created_by=user_id,
-        lines=[InvoiceLine(order_line_id=i.order_line_id, stock_document_id=i.stock_document_id,
+        status=InvoiceStatus.OPEN, kind=kind, corrects_invoice_id=corrects_invoice_id, reason=reason,
+        created_by=user_id, lines=[InvoiceLine(order_line_id=i.order_line_id, stock_document_id=i.stock_document_id,
                            material_id=i.material_id, quantity=i.quantity, unit_price=i.unit_price, amount=i.amount)
                for i in items],
     )
@@ -354,7 +358,8 @@ def raise_invoice(
         revenue[item.material_id] += item.amount
     post(session, Posting(
         company_id=company_id, posting_date=invoice_date, source_type="invoice", source_id=invoice.id,
-        memo=f"invoice {invoice.id}" + (f", sales order {order_id}" if order_id else ""), user_id=user_id,
+        memo=f"{kind.value.replace('_', ' ')} {invoice.id}" + (f", sales order {order_id}" if order_id else "")
+        + (f", corrects invoice {corrects_invoice_id}" if corrects_invoice_id else ""), user_id=user_id,
         journal=[Line(accounts.RECEIVABLES, total, customer_id=position.customer_id),
                *(Line(accounts.REVENUE, -amount, material_id=material) for material, amount in revenue.items())],
     ))

@@ -87,3 +87,8 @@ class InvalidQuantity(DomainError):
     status = 422
     slug = "invalid-quantity"
     title = N_("The quantity is not acceptable")
+
+
+class ReturnExceedsShipment(Conflict):
+    slug = "return-exceeds-shipment"
+    title = N_("The return exceeds what was shipped of the batch less what was already returned")

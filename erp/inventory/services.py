@@ -35,6 +35,7 @@ from erp.inventory.errors import (
     NotReversible,
     OrderNotReceivable,
     OverReceipt,
+    ReturnExceedsShipment,
     ShortShelfLife,
     StorageConditionsNotMet,
     WarehouseNotOfCompany,
@@ -616,6 +617,127 @@ def ship_goods(
         warehouse=warehouse, material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
         memo=f"shipment {reference}", customer_id=customer_id, reference=reference,
     )
+
+
+@dataclass(frozen=True)
+class ShippedBatch:
+    """What a shipment took of one batch (positive quantity and value at standard) and
+    what customers' returns have brought back of it so far."""
+
+    warehouse_id: int
+    material_id: int
+    batch_id: int
+    shipped_quantity: Decimal
+    shipped_value: Decimal
+    returned_quantity: Decimal
+    returned_value: Decimal
+
+    @property
+    def returnable(self) -> Decimal:
+        return self.shipped_quantity - self.returned_quantity
+
+
+def shipped_batches(session: Session, shipment: StockDocument) -> dict[int, ShippedBatch]:
+    """Per batch: what the shipment took out and what has come back against it."""
+    shipped: dict[int, list[Decimal]] = {}
+    place: dict[int, tuple[int, int]] = {}
+    for m in _document_movements(session, shipment.id):
+        if m.movement_type != MovementType.SHIPMENT:
+            continue
+        totals = shipped.setdefault(m.batch_id, [Decimal("0"), Decimal("0")])
+        totals[0] -= m.quantity
+        totals[1] -= m.value
+        place[m.batch_id] = (m.warehouse_id, m.material_id)
+    returned = dict.fromkeys(shipped, (Decimal("0"), Decimal("0")))
+    for batch_id, quantity, value in session.execute(
+        select(StockMovement.batch_id, func.sum(StockMovement.quantity), func.sum(StockMovement.value))
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
+        .where(StockDocument.source_document_id == shipment.id,
+               StockDocument.doc_type == MovementType.SHIPMENT_REVERSAL,
+               StockMovement.movement_type == MovementType.SHIPMENT_REVERSAL)
+        .group_by(StockMovement.batch_id)
+    ):
+        returned[batch_id] = (Decimal(quantity), Decimal(value))
+    return {batch_id: ShippedBatch(place[batch_id][0], place[batch_id][1], batch_id, q, v, *returned[batch_id])
+            for batch_id, (q, v) in shipped.items()}
+
+
+def take_back_goods(
+    session: Session,
+    actor: Actor,
+    *,
+    shipment_document_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    reason: str,
+    batch_id: int | None = None,
+) -> tuple[int, ShippedBatch, Decimal]:
+    """Goods a customer returns against a shipment come back into **quarantine** in the
+    warehouse they left, whatever the material's inspection rule: returned medicines may
+    not be sold again before quality has decided (GSP, 药品经营质量管理规范 on returns).
+    Quality then releases them or rejects them for scrap (``decide_quarantine``,
+    ``adjust_stock``).
+
+    Cost of goods sold is credited with the value the goods left at (their share of the
+    shipment's value at standard; the last of a batch takes all that is left of it), and
+    the goods come back at that value. If the standard price changed since the shipment,
+    the difference to the standard now in force is a restatement against the material
+    cost variance account, as the price change itself made for the stock that stayed.
+
+    Returns (the return document's id, the batch as it was before this return, the value
+    credited to cost of goods sold). The caller (sales) must hold a lock that serialises
+    returns of the same shipment (its sales order row). Refuses: not-found (no such
+    shipment for the caller), not-reversible (dated before the shipment; several batches
+    shipped and none named), return-exceeds-shipment, period-closed.
+    """
+    actor.require_role(Role.SALES, Role.CLERK, action="taking back goods returned by customers")
+    shipment = session.get(StockDocument, shipment_document_id)
+    if shipment is None or not actor.acts_for_company(shipment.company_id):
+        raise NotFound(Message("stock document {key} not found", key=shipment_document_id))
+    if shipment.doc_type != MovementType.SHIPMENT:
+        raise NotReversible(Message("document {document} is a {kind}, not a shipment", document=shipment.number,
+                                    kind=shipment.doc_type))
+    _not_before(shipment, posting_date)
+    batches = shipped_batches(session, shipment)
+    if batch_id is None:
+        if len(batches) != 1:
+            raise NotReversible(Message("shipment {document} took several batches: name the batch returned",
+                                        document=shipment.number))
+        (batch_id,) = batches
+    shipped = batches.get(batch_id)
+    if shipped is None:
+        raise ValidationFailed.for_field("batch_id", Message("shipment {document} took nothing of batch {key}",
+                                                             document=shipment.number, key=batch_id))
+    material = _material(session, shipped.material_id)
+    _check_quantity(quantity, material)
+    if quantity > shipped.returnable:
+        raise ReturnExceedsShipment(Message(
+            "shipment {document} took {shipped} of the batch and {returned} came back already; at most "
+            "{returnable} can be returned, not {quantity}", document=shipment.number, shipped=shipped.shipped_quantity,
+            returned=shipped.returned_quantity, returnable=shipped.returnable, quantity=quantity),
+            returnable=str(shipped.returnable))
+    _, price = price_for_posting(session, shipment.company_id, material.id, posting_date)
+    if quantity == shipped.returnable:
+        value_back = shipped.shipped_value - shipped.returned_value
+    else:
+        value_back = round_money(quantity * shipped.shipped_value / shipped.shipped_quantity)
+    restated = round_money(quantity * price) - value_back
+    where = (shipped.warehouse_id, material.id, batch_id, StockStatus.QUARANTINE)
+    movements = [Movement(MovementType.SHIPMENT_REVERSAL, CloseClass.CONSUMPTION, *where, quantity, value_back,
+                          offset_account=accounts.COST_OF_GOODS_SOLD)]
+    if restated:
+        movements.append(Movement(MovementType.REVALUATION, CloseClass.REVALUATION, *where, Decimal("0"),
+                                  restated, -restated))
+    document_id = _post_document(
+        session, doc_type=MovementType.SHIPMENT_REVERSAL, company_id=shipment.company_id,
+        posting_date=posting_date, user_id=actor.user_id, customer_id=shipment.customer_id,
+        reference=shipment.reference, reason=reason, source_document_id=shipment.id, standard_price=price,
+        movements=movements, memo=f"customer return against shipment {shipment.number}: {reason}",
+        journal=[Line(_inventory_account(material), value_back + restated, material.id),
+                 Line(accounts.COST_OF_GOODS_SOLD, -value_back, material.id),
+                 Line(accounts.MATERIAL_COST_VARIANCE, -restated, material.id)],
+    )
+    return document_id, shipped, value_back
 
 
 def reverse_issue(
