@@ -1,7 +1,8 @@
 """Costing reports: variance allocation, inventory valuation, journal listing, trial balance.
 
-Each report is one or two set-based queries. Group-wide figures are plain sums over every
-company (intercompany balances are not eliminated; the group has no intercompany flows yet).
+Each report is one or two set-based queries. Group-wide figures here are plain sums over
+every company's own books; the group trial balance with intercompany eliminations is
+``erp.credit.intercompany.consolidated_trial_balance`` (docs/intercompany.md).
 """
 
 from __future__ import annotations

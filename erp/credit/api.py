@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
-from erp.credit import backtest, jobs, limits, notes, parameters, profiles, queries, receivables, services
+from erp.credit import backtest, intercompany, jobs, limits, notes, parameters, profiles, queries, receivables, services
 from erp.credit import schemas as s
 from erp.credit.exposure import CreditPolicy, read_exposure
 from erp.credit.models import CreditLimitSuggestion, CreditSuggestionRun
@@ -521,6 +521,28 @@ def get_backtest(query: dict[str, Any]) -> Any:
     session = request_session()
     with session.begin():
         return backtest.run_backtest(session, current_actor(), policy=_policy(), today=dt.date.today(), **query)
+
+
+# --- intercompany --------------------------------------------------------------------------------
+
+@blp.route("/intercompany/trade", methods=["GET"])
+@blp.arguments(s.AsOfQuery, location="query")
+@blp.response(200, s.TradeLineOut(many=True))
+def get_intercompany_trade(query: dict[str, Any]) -> list[Any]:
+    """Intercompany order lines on a key date: shipped, received, in transit, held by the buyer, unrealised profit."""
+    session = request_session()
+    with session.begin():
+        return intercompany.trade_lines(session, current_actor(), as_of=_as_of(query))
+
+
+@blp.route("/intercompany/trial-balance", methods=["GET"])
+@blp.arguments(s.PeriodQuery, location="query")
+@blp.response(200, s.ConsolidatedTrialBalanceOut)
+def get_consolidated_trial_balance(query: dict[str, Any]) -> intercompany.ConsolidatedTrialBalance:
+    """The group trial balance with intercompany eliminations: companies, eliminations, consolidated."""
+    session = request_session()
+    with session.begin():
+        return intercompany.consolidated_trial_balance(session, current_actor(), period=query["period"])
 
 
 # --- consolidated receivables ------------------------------------------------------------------------

@@ -96,3 +96,9 @@ class CreditNoteNotApplicable(DomainError):
     status = 422
     slug = "credit-note-not-applicable"
     title = N_("The credit note cannot be applied to this invoice")
+
+
+class IntercompanyOrderInvalid(DomainError):
+    status = 422
+    slug = "intercompany-order-invalid"
+    title = N_("The intercompany order does not match the buying company's purchase order")

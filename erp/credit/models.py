@@ -87,6 +87,8 @@ class SalesOrder(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     order_date: Mapped[dt.date] = mapped_column(Date)
     customer_reference: Mapped[str | None] = mapped_column(String(64))
+    # Intercompany: the group company the customer record stands for (the buyer).
+    partner_company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
     status: Mapped[SalesOrderStatus] = mapped_column(
         str_enum(SalesOrderStatus, "sales_order_status"), default=SalesOrderStatus.DRAFT
     )
@@ -138,6 +140,9 @@ class SalesOrderLine(Base):
     quantity: Mapped[Quantity]
     unit_price: Mapped[UnitPrice]
     shipped_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
+    # Intercompany: the buying company's purchase order line this line fills (same
+    # material, the intercompany contract price); its receipts are the other half.
+    partner_po_line_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_order_lines.id"), index=True)
 
     order: Mapped[SalesOrder] = relationship(back_populates="lines")
 
@@ -173,6 +178,9 @@ class Invoice(Base):
     # The old system's invoice number of a receivable taken over at go-live (what the
     # customer quotes when paying it); unique per company, so none is taken over twice.
     reference: Mapped[str | None] = mapped_column(String(64))
+    # Intercompany: the group company that owes it (its customer record is the customer);
+    # the group's figures eliminate these, the company's own books keep them.
+    partner_company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
     invoice_date: Mapped[dt.date] = mapped_column(Date)
     due_date: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Money]

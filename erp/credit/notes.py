@@ -50,6 +50,7 @@ from erp.credit.services import PAYMENT_ROLES, InvoiceItem, _customer, _lock_ord
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.masterdata.models import Company
+from erp.masterdata.services import company_for_customer
 from erp.messages import Message
 from erp.money import round_money
 from erp.posting import Line, Posting, lock_open_period, post
@@ -284,4 +285,6 @@ def issue_debit_note(
     return raise_invoice(session, position, company_id=company_id, invoice_date=note_date,
                          payment_terms_days=customer.payment_terms_days,
                          items=[InvoiceItem(amount, material_id=material_id)], user_id=actor.user_id,
-                         kind=InvoiceKind.DEBIT_NOTE, corrects_invoice_id=invoice_id, reason=reason)
+                         kind=InvoiceKind.DEBIT_NOTE, corrects_invoice_id=invoice_id, reason=reason,
+                         partner_company_id=partner.id if (partner := company_for_customer(session, customer_id))
+                         else None)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Select, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy import Numeric, Select, and_, case, cast, false, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
@@ -43,6 +43,7 @@ from erp.credit.models import (
     SalesOrderLine,
     SalesOrderStatus,
 )
+from erp.credit.intercompany import group_customer_ids
 from erp.credit.queries import paged, settled_since
 from erp.credit.releases import ReleaseEffect, confirmed_unreleased_orders, effect_of_release
 from erp.db import MONEY
@@ -61,7 +62,7 @@ HOLD_ACTIONS = ("hold", "hold-lifted")
 
 def open_items(
     session: Session, actor: Actor | None, as_of: dt.date, *, company_ids: Sequence[int] | None = None,
-    customer_ids: Sequence[int] | None = None, detail: bool = False,
+    customer_ids: Sequence[int] | None = None, detail: bool = False, intercompany: bool | None = False,
 ) -> Subquery:
     """(company_id, customer_id, due_date, amount) of every invoice open on ``as_of`` (and,
     with ``detail``, its invoice_id, reference and invoice_date; the aggregates leave them out so that
@@ -70,7 +71,11 @@ def open_items(
     Usually nothing has been paid after the key date (it is today), and the open amounts
     are the answer, read through the partial index of open invoices. Otherwise the
     invoices are joined to what was paid since, in one pass. Without an ``actor``, every
-    company's invoices (a customer's group-wide position)."""
+    company's invoices (a customer's group-wide position).
+
+    Receivables from companies of the group (their customer records) are not the group's:
+    they are left out, or, with ``intercompany``, are all there is; ``intercompany=None``
+    keeps both (a group company's own exposure counts what it owes like any customer's)."""
     detail_columns = [Invoice.id.label("invoice_id"), Invoice.reference, Invoice.invoice_date] if detail else []
     paid_since = settled_since(session, as_of)
     if paid_since is None:
@@ -88,6 +93,9 @@ def open_items(
     query = query.where(Invoice.invoice_date <= as_of)
     if actor is not None:
         query = query.where(actor.company_scope(Invoice.company_id))
+    if intercompany is not None:
+        group_customer = Invoice.customer_id.in_(group_customer_ids())
+        query = query.where(group_customer if intercompany else ~group_customer)
     if company_ids is not None:
         query = query.where(Invoice.company_id.in_(sorted(company_ids)))
     if customer_ids is not None:
@@ -168,7 +176,7 @@ def positions(session: Session, policy: CreditPolicy, *, as_of: dt.date, today: 
             CustomerExposure.credit_limit.is_not(None).label("limit_approved"), CustomerExposure.on_hold,
         ).subquery("positions")
     end = end_of_day(as_of)
-    items = open_items(session, None, as_of)
+    items = open_items(session, None, as_of, intercompany=None)
     invoiced = (select(items.c.customer_id, func.sum(items.c.amount).label("amount"))
                 .group_by(items.c.customer_id).subquery("invoiced_then"))
     orders = order_values_as_of(as_of)
@@ -287,12 +295,23 @@ def receivables_by_company(session: Session, actor: Actor, *, as_of: dt.date) ->
     """Per company (with its segment): open, overdue and ageing buckets as of the key date."""
     actor.require_role(*REPORT_ROLES, action="reading receivables")
     items = open_items(session, actor, as_of)
+    group_items = open_items(session, actor, as_of, intercompany=True)
     per_company = select(items.c.company_id, *ageing_columns(items, as_of)).group_by(items.c.company_id).subquery()
+    # owed by other companies of the group: in the company's own books, not in the group's
+    own = (select(group_items.c.company_id, func.sum(group_items.c.amount).label("intercompany"))
+           .group_by(group_items.c.company_id).subquery())
+    companies = union(select(per_company.c.company_id), select(own.c.company_id)).subquery()
     return list(session.execute(
-        select(per_company, Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+        select(companies.c.company_id,
+               *(func.coalesce(per_company.c[name], ZERO).label(name) for name in AMOUNTS),
+               func.coalesce(own.c.intercompany, ZERO).label("intercompany_open"),
+               Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
                Company.name_en.label("company_name_en"), Segment.id.label("segment_id"),
                Segment.code.label("segment_code"))
-        .join(Company, Company.id == per_company.c.company_id)
+        .select_from(companies)
+        .outerjoin(per_company, per_company.c.company_id == companies.c.company_id)
+        .outerjoin(own, own.c.company_id == companies.c.company_id)
+        .join(Company, Company.id == companies.c.company_id)
         .join(Segment, Segment.id == Company.segment_id)
         .order_by(Company.code)
     ).all())
@@ -304,10 +323,10 @@ def roll_up_segments(companies: Sequence[Any]) -> list[dict[str, Any]]:
     for row in companies:
         segment = segments.setdefault(row.segment_id, {
             "segment_id": row.segment_id, "segment_code": row.segment_code, "companies": 0,
-            **dict.fromkeys(AMOUNTS, ZERO),
+            **dict.fromkeys(AMOUNTS, ZERO), "intercompany_open": ZERO,
         })
         segment["companies"] += 1
-        for name in AMOUNTS:
+        for name in (*AMOUNTS, "intercompany_open"):
             segment[name] += getattr(row, name)
     return sorted(segments.values(), key=lambda s: s["segment_code"])
 
@@ -327,7 +346,8 @@ def top_customers(
     actor.require_role(*GROUP_VIEW_ROLES, action="reading the group's top customers")
     position = positions(session, policy, as_of=as_of, today=today)
     by_exposure = (position.c.exposure.desc(), position.c.customer_id)
-    leaders = list(session.scalars(select(position.c.customer_id).where(position.c.exposure > 0)
+    leaders = list(session.scalars(select(position.c.customer_id)
+                                   .where(position.c.exposure > 0, position.c.customer_id.not_in(group_customer_ids()))
                                    .order_by(*by_exposure).limit(top)))
     if not leaders:
         return []
@@ -412,7 +432,7 @@ def dashboard(
     today = today or _today()
     companies = receivables_by_company(session, actor, as_of=as_of)
     segments = roll_up_segments(companies)
-    totals = {name: sum((s[name] for s in segments), ZERO) for name in AMOUNTS}
+    totals = {name: sum((s[name] for s in segments), ZERO) for name in (*AMOUNTS, "intercompany_open")}
     return Dashboard(as_of, totals, segments, companies,
                      top_customers(session, actor, as_of=as_of, policy=policy, top=top, today=today),
                      alerts(session, actor, as_of=as_of, policy=policy, top=top, today=today))

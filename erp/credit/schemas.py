@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 from erp.credit.exposure import CreditOutcome, open_line_value
 from erp.credit.models import CreditNoteKind, InvoiceKind, InvoiceStatus, SalesOrderStatus
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
-from erp.schemas import Day, DecimalString, Id, Money, Quantity, Query, QueryId, QueryInt, Schema, UnitPrice
+from erp.schemas import Day, DecimalString, Id, Money, Period, Quantity, Query, QueryId, QueryInt, Schema, UnitPrice
 
 
 def Reason(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -39,6 +39,9 @@ class OrderLineIn(Schema):
     warehouse_id = Id(required=True, metadata={"description": "a warehouse of the order's company"})
     quantity = Quantity(required=True)
     unit_price = UnitPrice(required=True)
+    partner_po_line_id = Id(load_default=None, metadata={
+        "description": "intercompany orders (the customer stands for a group company): the buying company's "
+                       "purchase order line this line fills, at its price"})
 
 
 class OrderIn(Schema):
@@ -379,6 +382,7 @@ class OrderLineOut(Schema):
     quantity = Quantity()
     unit_price = UnitPrice()
     shipped_quantity = Quantity(positive=False)
+    partner_po_line_id = fields.Integer(allow_none=True)
     open_value = fields.Method("_open_value", metadata={"type": "string", "format": "decimal"})
 
     def _open_value(self, line: Any) -> str:
@@ -391,6 +395,8 @@ class OrderOut(Schema):
     customer_id = fields.Integer(attribute="order.customer_id")
     order_date = Day(attribute="order.order_date")
     customer_reference = fields.String(attribute="order.customer_reference", allow_none=True)
+    partner_company_id = fields.Integer(attribute="order.partner_company_id", allow_none=True,
+                                        metadata={"description": "intercompany: the buying group company"})
     status = fields.Enum(SalesOrderStatus, by_value=True, attribute="order.status")
     created_by = fields.Integer(attribute="order.created_by")
     created_at = fields.DateTime(attribute="order.created_at")
@@ -441,6 +447,8 @@ class InvoiceOut(Schema):
     open_amount = Money()
     status = fields.Enum(InvoiceStatus, by_value=True)
     kind = fields.Enum(InvoiceKind, by_value=True)
+    partner_company_id = fields.Integer(allow_none=True, metadata={"description": "intercompany: the group "
+                                                                                "company that owes it"})
     corrects_invoice_id = fields.Integer(allow_none=True, metadata={"description": "debit notes: the invoice "
                                                                                    "corrected"})
     reason = fields.String(allow_none=True)
@@ -718,7 +726,12 @@ class CustomerReceivablesOut(AgeingOut):
     on_hold = fields.Boolean()
 
 
-class CompanyReceivablesOut(AgeingOut):
+class GroupAgeingOut(AgeingOut):
+    intercompany_open = Money(metadata={"description": "owed by other companies of the group: in the companies' own "
+                                                       "books, eliminated from the group's figures above"})
+
+
+class CompanyReceivablesOut(GroupAgeingOut):
     company_id = fields.Integer()
     company_code = fields.String()
     company_name_zh = fields.String()
@@ -727,7 +740,7 @@ class CompanyReceivablesOut(AgeingOut):
     segment_code = fields.String()
 
 
-class SegmentReceivablesOut(AgeingOut):
+class SegmentReceivablesOut(GroupAgeingOut):
     segment_id = fields.Integer()
     segment_code = fields.String()
     companies = fields.Integer()
@@ -758,7 +771,7 @@ class AlertsOut(Schema):
 
 class DashboardOut(Schema):
     as_of = Day()
-    totals = fields.Nested(AgeingOut)
+    totals = fields.Nested(GroupAgeingOut)
     by_segment = fields.List(fields.Nested(SegmentReceivablesOut))
     by_company = fields.List(fields.Nested(CompanyReceivablesOut))
     top_customers = fields.List(fields.Nested(CustomerReceivablesOut))
@@ -828,3 +841,66 @@ class BacktestOut(Schema):
     covered = fields.Function(lambda b: str(b.total("covered")))
     bad_customers = fields.List(fields.Nested(BadCustomerOut))
     seconds = fields.Decimal(as_string=True)
+
+
+# --- intercompany ----------------------------------------------------------------------------
+
+class PeriodQuery(Query):
+    period = Period(required=True)
+
+
+class TradeLineOut(Schema):
+    order_line_id = fields.Integer()
+    order_id = fields.Integer()
+    seller_id = fields.Integer()
+    seller_code = fields.String()
+    buyer_id = fields.Integer()
+    buyer_code = fields.String()
+    po_line_id = fields.Integer(metadata={"description": "the buyer's purchase order line"})
+    material_id = fields.Integer()
+    material_code = fields.String()
+    unit_price = UnitPrice(metadata={"description": "the intercompany contract price"})
+    shipped_quantity = Quantity(positive=False)
+    shipped_cost = Money(metadata={"description": "the seller's value at standard of what it shipped"})
+    received_quantity = Quantity(positive=False)
+    in_transit_quantity = Quantity(positive=False)
+    in_transit_value = Money(metadata={"description": "in transit at the intercompany price"})
+    held_quantity = Quantity(positive=False, metadata={"description": "what the buyer still holds of it"})
+    unit_margin = UnitPrice(metadata={"description": "price less the seller's cost per unit"})
+    unrealised_profit = Money()
+
+
+class ConsolidatedLineOut(Schema):
+    account_code = fields.String(metadata={"description": "a chart account, or IC-UNREALISED / IC-TRANSIT"})
+    name_zh = fields.String()
+    name_en = fields.String()
+    kind = fields.String()
+    debit = Money(metadata={"description": "the companies' own balances, summed"})
+    credit = Money()
+    elimination_debit = Money()
+    elimination_credit = Money()
+    consolidated_debit = Money()
+    consolidated_credit = Money()
+
+
+class ConsolidatedTotalsOut(Schema):
+    debit = Money()
+    credit = Money()
+    elimination_debit = Money()
+    elimination_credit = Money()
+    consolidated_debit = Money()
+    consolidated_credit = Money()
+
+
+class ConsolidatedTrialBalanceOut(Schema):
+    period = fields.String()
+    as_of = Day()
+    lines = fields.List(fields.Nested(ConsolidatedLineOut))
+    totals = fields.Nested(ConsolidatedTotalsOut)
+    balanced = fields.Boolean()
+    intercompany_revenue = Money()
+    intercompany_receivables = Money()
+    intercompany_payables = Money()
+    unrealised_profit = Money()
+    in_transit = Money()
+    trade = fields.List(fields.Nested(TradeLineOut))

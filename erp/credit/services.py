@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
@@ -24,6 +24,7 @@ from erp.costing import accounts
 from erp.credit.errors import (
     CustomerNotUsable,
     CustomerOnCreditHold,
+    IntercompanyOrderInvalid,
     InvoiceNotApplicable,
     MaterialNotSellable,
     NoOpenInvoices,
@@ -64,9 +65,11 @@ from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
-from erp.masterdata.services import warehouse_use_check
+from erp.masterdata.services import company_for_customer, warehouse_use_check
+from erp.messages import Message
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.posting import Line, Posting, lock_open_period, post
+from erp.purchasing.models import RECEIVABLE_STATUSES, PurchaseOrderLine
 
 PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
 # Who may read customers' group-wide credit positions.
@@ -79,6 +82,8 @@ class OrderLineRequest:
     warehouse_id: int
     quantity: Decimal
     unit_price: Decimal
+    # Intercompany orders: the buying company's purchase order line this line fills.
+    partner_po_line_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,14 @@ def create_order(
         raise CustomerNotUsable(f"customer {customer.code} is inactive; it takes no new orders")
     if not lines:
         raise ValidationFailed.for_field("lines", "an order needs at least one line")
+    buyer = company_for_customer(session, customer_id)
+    if buyer is not None and buyer.id == company_id:
+        raise IntercompanyOrderInvalid(Message("customer {customer} stands for the selling company itself",
+                                               customer=customer.code),
+                                       errors=[{"pointer": "/customer_id", "detail": Message("the seller itself")}])
     order = SalesOrder(company_id=company_id, customer_id=customer_id, order_date=order_date,
-                       customer_reference=customer_reference, created_by=actor.user_id)
+                       customer_reference=customer_reference, created_by=actor.user_id,
+                       partner_company_id=buyer.id if buyer is not None else None)
     for number, line in enumerate(lines, start=1):
         pointer = f"/lines/{number - 1}"
         material = session.get(Material, line.material_id)
@@ -190,11 +201,64 @@ def create_order(
                 f"(at most {MAX_LINE_QUANTITY} units and {MAX_LINE_AMOUNT} CNY)",
                 errors=[{"pointer": f"{pointer}/quantity", "detail": "implausibly large line"}],
             )
+        if buyer is not None:
+            _match_partner_line(session, line, seller_id=company_id, buyer=buyer, pointer=pointer)
+        elif line.partner_po_line_id is not None:
+            raise IntercompanyOrderInvalid(
+                Message("customer {customer} is not a company of the group: the line fills no purchase order",
+                        customer=customer.code),
+                errors=[{"pointer": f"{pointer}/partner_po_line_id", "detail": Message("not an intercompany order")}])
         order.lines.append(SalesOrderLine(line_no=number, material_id=material.id, warehouse_id=warehouse.id,
-                                          quantity=line.quantity, unit_price=line.unit_price))
+                                          quantity=line.quantity, unit_price=line.unit_price,
+                                          partner_po_line_id=line.partner_po_line_id))
     session.add(order)
     session.flush()
     return OrderResult(order)
+
+
+def _match_partner_line(session: Session, line: OrderLineRequest, *, seller_id: int, buyer: Company,
+                        pointer: str) -> None:
+    """An intercompany line fills a purchase order line of the buying company placed with
+    the seller's supplier record, open for receipt, for the same material, at its price (the
+    intercompany contract's), and never for more than that line still leaves unfilled."""
+    where = f"{pointer}/partner_po_line_id"
+    if line.partner_po_line_id is None:
+        raise IntercompanyOrderInvalid(
+            Message("the customer is company {buyer} of the group: each line must name the purchase order line of "
+                    "{buyer} it fills", buyer=buyer.code),
+            errors=[{"pointer": where, "detail": Message("required for intercompany orders")}])
+    po_line = session.get(PurchaseOrderLine, line.partner_po_line_id)
+    seller = session.get(Company, seller_id)
+    assert seller is not None
+    if po_line is None or po_line.order.receiving_company_id != buyer.id or seller.supplier_id is None \
+            or po_line.order.supplier_id != seller.supplier_id:
+        raise IntercompanyOrderInvalid(
+            Message("purchase order line {key} is not an order of {buyer} placed with {seller}",
+                    key=line.partner_po_line_id, buyer=buyer.code, seller=seller.code),
+            errors=[{"pointer": where, "detail": Message("not an order of the buyer with this seller")}])
+    if po_line.order.status not in RECEIVABLE_STATUSES:
+        raise IntercompanyOrderInvalid(
+            Message("purchase order {number} is {status}; only open orders are filled", number=po_line.order.number,
+                    status=po_line.order.status.value),
+            errors=[{"pointer": where, "detail": Message("order not open")}])
+    if po_line.material_id != line.material_id:
+        raise IntercompanyOrderInvalid(
+            Message("purchase order line {key} is for another material", key=po_line.id),
+            errors=[{"pointer": f"{pointer}/material_id", "detail": Message("not the ordered material")}])
+    if po_line.unit_price != line.unit_price:
+        raise IntercompanyOrderInvalid(
+            Message("the intercompany contract price of purchase order line {key} is {price}, not {given}",
+                    key=po_line.id, price=po_line.unit_price, given=line.unit_price),
+            errors=[{"pointer": f"{pointer}/unit_price", "detail": Message("not the contract price")}])
+    filled = session.scalar(
+        select(func.coalesce(func.sum(SalesOrderLine.quantity), 0))
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+        .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrder.status != SalesOrderStatus.CANCELLED))
+    if Decimal(filled or 0) + line.quantity > po_line.quantity:
+        raise IntercompanyOrderInvalid(
+            Message("purchase order line {key} orders {ordered}; {filled} are on other sales orders already",
+                    key=po_line.id, ordered=po_line.quantity, filled=Decimal(filled or 0)),
+            errors=[{"pointer": f"{pointer}/quantity", "detail": Message("more than the purchase order leaves")}])
 
 
 def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: CreditPolicy) -> OrderResult:
@@ -315,7 +379,7 @@ def ship_order(
                                          line.unit_price))
     invoice = raise_invoice(session, position, company_id=order.company_id, invoice_date=posting_date,
                             payment_terms_days=customer.payment_terms_days, items=invoice_items,
-                            user_id=actor.user_id, order_id=order.id)
+                            user_id=actor.user_id, order_id=order.id, partner_company_id=order.partner_company_id)
     done = all(line.shipped_quantity == line.quantity for line in order.lines)
     order.move_to(SalesOrderStatus.SHIPPED if done else SalesOrderStatus.PARTIALLY_SHIPPED)
     move_exposure(position, orders=orders_change)
@@ -336,6 +400,7 @@ def raise_invoice(
     kind: InvoiceKind = InvoiceKind.INVOICE,
     corrects_invoice_id: int | None = None,
     reason: str | None = None,
+    partner_company_id: int | None = None,
 ) -> Invoice:
     """Post a receivable: the invoice and its lines, the journal (Dr receivables for the
     customer, Cr revenue by material), and the customer's open invoices in ``position``
@@ -347,6 +412,7 @@ def raise_invoice(
         company_id=company_id, customer_id=position.customer_id, order_id=order_id, invoice_date=invoice_date,
         due_date=invoice_date + dt.timedelta(days=payment_terms_days), amount=total, open_amount=total,
         status=InvoiceStatus.OPEN, kind=kind, corrects_invoice_id=corrects_invoice_id, reason=reason,
+        partner_company_id=partner_company_id,
         created_by=user_id, lines=[InvoiceLine(order_line_id=i.order_line_id, stock_document_id=i.stock_document_id,
                            material_id=i.material_id, quantity=i.quantity, unit_price=i.unit_price, amount=i.amount)
                for i in items],

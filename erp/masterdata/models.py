@@ -96,6 +96,10 @@ class Company(Base, Timestamped):
     # group default from settings.
     approval_threshold: Mapped[Money | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # Intercompany trade: the group-master customer and supplier records that stand for
+    # this company when another company of the group sells to it or buys from it.
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), unique=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), unique=True)
 
     segment: Mapped[Segment] = relationship(lazy="joined")
 

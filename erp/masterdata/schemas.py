@@ -59,6 +59,10 @@ class CompanySchema(Record):
         min_value=0, allow_none=True, load_default=None,
         metadata={"description": "orders above this value need approval; null: group default"},
     )
+    customer_id = Id(allow_none=True, load_default=None, metadata={
+        "description": "the group-master customer that stands for this company in intercompany sales to it"})
+    supplier_id = Id(allow_none=True, load_default=None, metadata={
+        "description": "the group-master supplier that stands for this company in intercompany sales by it"})
 
 
 class CompanyFilter(ListFilter):

@@ -91,14 +91,15 @@ def _check_tax_code(code: TaxCode) -> None:
 CATALOG_NAMES = {"segment": N_("segment"), "company": N_("company"), "warehouse": N_("warehouse"),
                  "unit": N_("unit"), "material": N_("material"), "supplier": N_("supplier"),
                  "customer": N_("customer"), "tax_code": N_("tax code")}
-FIELD_NAMES = {"code": N_("code"), "uscc": N_("unified social credit code")}
+FIELD_NAMES = {"code": N_("code"), "uscc": N_("unified social credit code"),
+               "customer_id": N_("customer record"), "supplier_id": N_("supplier record")}
 
 SEGMENTS = Catalog(Segment, "segment")
 COMPANIES = Catalog(
     Company,
     "company",
-    unique=("code", "uscc"),
-    references={"segment_id": Segment},
+    unique=("code", "uscc", "customer_id", "supplier_id"),
+    references={"segment_id": Segment, "customer_id": Customer, "supplier_id": Supplier},
     writers=frozenset({Role.ADMIN}),
     scope=lambda actor: actor.company_scope(Company.id),
 )
@@ -445,3 +446,13 @@ def can_store(warehouse: Warehouse | WarehouseFacts, material: Material | Materi
             "warehouse {warehouse} allows {humidity}% humidity; material {material} needs at most {limit}%",
             warehouse=where, humidity=warehouse.max_humidity, material=what, limit=material.storage_max_humidity)
     return True, Message("storage conditions met")
+
+
+def company_for_customer(session: Session, customer_id: int) -> Company | None:
+    """The group company a customer record stands for (intercompany sales), if any."""
+    return session.scalars(select(Company).where(Company.customer_id == customer_id)).first()
+
+
+def company_for_supplier(session: Session, supplier_id: int) -> Company | None:
+    """The group company a supplier record stands for (intercompany purchases), if any."""
+    return session.scalars(select(Company).where(Company.supplier_id == supplier_id)).first()

@@ -1,0 +1,185 @@
+"""Intercompany trade: company A sells to company B of the group through B's customer
+record, against B's purchase order placed with A's supplier record; the group's figures
+eliminate it, the companies' own books keep it. Figures worked out by hand in each test.
+
+The case (issue #17): A sells 1,000 kg to B at 80.00 (A's standard 60.00); B receives them at
+its own standard 78.00 and uses 600 kg in production in November, so it still holds 400 kg at
+month end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.costing.reports import trial_balance
+from erp.credit import intercompany, receivables, services
+from erp.credit.errors import IntercompanyOrderInvalid
+from erp.masterdata import services as masterdata
+from erp.masterdata.models import Customer, Supplier
+from tests.credit import NOV, POLICY, put_stock
+from tests.stock import issue, open_order, receive, set_standard
+from tests.world import World
+
+SF = sessionmaker[Session]
+NOV_21 = dt.date(2026, 11, 21)
+NOV_25 = dt.date(2026, 11, 25)
+
+
+def link_companies(session_factory: SF, world: World) -> None:
+    """Give A a supplier record and B a customer record in the group master, linked to them
+    (by an administrator, through the master-data service, so the link is audited)."""
+    with session_factory() as session, session.begin():
+        supplier = Supplier(code="S-CA", uscc="91330100000000004M", name_zh="甲公司", name_en="Company A")
+        customer = Customer(code="K-CB", uscc="91330100000000005Q", name_zh="乙公司", name_en="Company B",
+                            payment_terms_days=60)
+        session.add_all([supplier, customer])
+        session.flush()
+        admin = world.actors["admin"]
+        masterdata.update_record(session, admin, masterdata.COMPANIES, world.companies["A"],
+                                 {"supplier_id": supplier.id}, reason="intercompany trade")
+        masterdata.update_record(session, admin, masterdata.COMPANIES, world.companies["B"],
+                                 {"customer_id": customer.id}, reason="intercompany trade")
+        world.suppliers["company_a"] = supplier.id
+        world.customers["company_b"] = customer.id
+
+
+def intercompany_sale(session_factory: SF, world: World, *, quantity: str = "1000",
+                      receive_on: dt.date | None = NOV_21) -> tuple[int, int]:
+    """B orders 1,000 kg from A at 80.00; A takes the order against B's line and ships it on
+    20 November; B receives it (unless ``receive_on`` is None). Returns (sales order, B's line)."""
+    link_companies(session_factory, world)
+    put_stock(session_factory, world, company="A", quantity="1000", standard="60.00")
+    set_standard(session_factory, world, "exc_local", "78.00", company="B")
+    (po_line,) = open_order(session_factory, world, [("exc_local", quantity, "80.00", "B-AMB")], company="B",
+                            supplier="company_a")
+    with session_factory() as session, session.begin():
+        order = services.create_order(
+            session, world.actors["sales_a"], company_id=world.companies["A"],
+            customer_id=world.customers["company_b"], order_date=dt.date(2026, 11, 3),
+            lines=[services.OrderLineRequest(world.materials["exc_local"], world.warehouses["A-AMB"], D(quantity),
+                                             D("80.00"), partner_po_line_id=po_line)]).order
+        assert order.partner_company_id == world.companies["B"]
+        services.confirm_order(session, world.actors["sales_a"], order.id, policy=POLICY)
+        shipped = services.ship_order(session, world.actors["sales_a"], order.id, posting_date=NOV, policy=POLICY,
+                                      lines=[services.ShipmentLineRequest(order.lines[0].id, D(quantity))])
+        assert shipped.invoice.partner_company_id == world.companies["B"]
+        order_id = order.id
+    if receive_on is not None:
+        receive(session_factory, world, po_line, quantity, batch="IC-0001", user="clerk_b", warehouse="B-AMB",
+                on=receive_on)
+    return order_id, po_line
+
+
+def _lines(report: intercompany.ConsolidatedTrialBalance) -> dict[str, tuple[D, D, D]]:
+    """Per line: (companies' balance, elimination, consolidated), signed (debit positive)."""
+    return {line["account_code"]: (line["debit"] - line["credit"], line["elimination_debit"] - line["elimination_credit"],
+                                   line["consolidated_debit"] - line["consolidated_credit"]) for line in report.lines}
+
+
+def test_group_trial_balance_eliminates_intercompany_sale_and_unrealised_profit(
+    session_factory: SF, world: World
+) -> None:
+    intercompany_sale(session_factory, world)
+    issue(session_factory, world, "exc_local", "600", warehouse="B-AMB", user="clerk_b", on=NOV_25)
+
+    with session_factory() as session:
+        own_before = {key: trial_balance(session, world.actors["cost_group"], company_id=world.companies[key],
+                                         period="2026-11").lines for key in ("A", "B")}
+        report = intercompany.consolidated_trial_balance(session, world.actors["cio"], period="2026-11")
+        own_after = {key: trial_balance(session, world.actors["cost_group"], company_id=world.companies[key],
+                                        period="2026-11").lines for key in ("A", "B")}
+    lines = _lines(report)
+    # A: Dr 1122 80,000 / Cr 6001 80,000; Dr 6401 60,000 / Cr 1403 60,000 (1,000 x 60.00), after its
+    #    own receipt of the 1,000 kg (Dr 1403 60,000 / Cr 2202.01 60,000).
+    # B: Dr 1403 78,000 + Dr 1404 2,000 / Cr 2202.01 80,000 (1,000 x 78.00 standard, 80.00 contract);
+    #    Dr 5001 46,800 / Cr 1403 46,800 (600 x 78.00).
+    assert report.intercompany_revenue == D("80000.00")
+    assert report.intercompany_receivables == D("80000.00")  # A's receivable from B
+    assert report.intercompany_payables == D("80000.00")  # B's goods received from A, not invoiced
+    assert report.unrealised_profit == D("8000.00")  # 400 x (80.00 - 60.00)
+    assert report.in_transit == D("0.00")
+    assert lines["6001"] == (D("-80000.00"), D("80000.00"), D("0.00"))  # A's revenue gone
+    assert lines["1122"] == (D("80000.00"), D("-80000.00"), D("0.00"))  # A's receivable gone
+    # 2202.01: A's own 60,000 from its outside supplier stays; B's 80,000 from A goes
+    assert lines["2202.01"] == (D("-140000.00"), D("80000.00"), D("-60000.00"))
+    # A's cost of the goods (60,000) and its margin on the 600 kg B used (600 x 20.00 = 12,000)
+    assert lines["6401"] == (D("60000.00"), D("-60000.00"), D("0.00"))
+    assert lines["5001"] == (D("46800.00"), D("-12000.00"), D("34800.00"))
+    assert lines[intercompany.UNREALISED_PROFIT] == (D("0.00"), D("-8000.00"), D("-8000.00"))
+    assert intercompany.IN_TRANSIT not in lines
+    # stock the group holds: B's 400 kg at 78.00 = 31,200 (+ its variance 2,000, 1,200 of it on the
+    # 600 used until the close), less 8,000 unrealised: at A's cost 400 x 60 = 24,000 after the close
+    assert lines["1403"][2] == D("31200.00") and lines["1404"][2] == D("2000.00")
+    totals = report.totals
+    assert (totals["debit"], totals["credit"]) == (D("220000.00"), D("220000.00"))
+    # eliminations: Dr 6001 80,000 + Dr 2202.01 80,000; Cr 1122 80,000 + 6401 60,000 + 5001 12,000 + 8,000
+    assert totals["elimination_debit"] == totals["elimination_credit"] == D("160000.00")
+    # consolidated: Dr 1403 31,200 + 1404 2,000 + 5001 34,800; Cr 2202.01 60,000 + unrealised 8,000
+    assert totals["consolidated_debit"] == totals["consolidated_credit"] == D("68000.00")
+    assert report.balanced
+    assert own_before == own_after  # the companies' own books are untouched
+    (line,) = report.trade
+    assert (line.shipped_quantity, line.received_quantity, line.held_quantity, line.unit_margin) == (
+        D("1000"), D("1000"), D("400"), D("20"))
+
+
+def test_goods_in_transit_are_the_difference_until_the_buyer_receives(session_factory: SF, world: World) -> None:
+    """Shipped on 20 November, not received by the month's end: A's receivable of 80,000 has no
+    payable against it; the group holds the goods in transit at A's cost, 1,000 x 60.00."""
+    intercompany_sale(session_factory, world, receive_on=None)
+    with session_factory() as session:
+        report = intercompany.consolidated_trial_balance(session, world.actors["cio"], period="2026-11")
+        (line,) = intercompany.trade_lines(session, world.actors["cio"], as_of=NOV)
+    lines = _lines(report)
+    assert (line.in_transit_quantity, line.in_transit_value) == (D("1000"), D("80000.00"))
+    assert report.unrealised_profit == D("20000.00")  # 1,000 in transit x 20.00
+    assert lines[intercompany.IN_TRANSIT] == (D("0.00"), D("80000.00"), D("80000.00"))
+    assert lines[intercompany.UNREALISED_PROFIT][2] == D("-20000.00")  # 80,000 - 20,000 = 60,000 at A's cost
+    assert lines["6401"] == (D("60000.00"), D("-60000.00"), D("0.00"))
+    assert report.balanced
+
+
+def test_cio_consolidated_receivables_leave_out_the_group_company(session_factory: SF, world: World) -> None:
+    intercompany_sale(session_factory, world)
+    with session_factory() as session:
+        cio = world.actors["cio"]
+        customers, _ = receivables.receivables_by_customer(session, cio, as_of=NOV, policy=POLICY)
+        board = receivables.dashboard(session, cio, as_of=NOV, policy=POLICY)
+    assert world.customers["company_b"] not in {row.customer_id for row in customers}
+    assert board.totals["open_amount"] == D("0.00")
+    assert board.totals["intercompany_open"] == D("80000.00")  # shown beside, in A's own books
+    (company_a,) = [row for row in board.by_company if row.company_id == world.companies["A"]]
+    assert (company_a.open_amount, company_a.intercompany_open) == (D("0.00"), D("80000.00"))
+    assert all(row.customer_id != world.customers["company_b"] for row in board.top_customers)
+
+
+def test_an_intercompany_order_must_fill_the_buyers_purchase_order_at_its_price(
+    session_factory: SF, world: World
+) -> None:
+    link_companies(session_factory, world)
+    (po_line,) = open_order(session_factory, world, [("exc_local", "100", "80.00", "B-AMB")], company="B",
+                            supplier="company_a")
+    (other_supplier_line,) = open_order(session_factory, world, [("exc_local", "100", "80.00", "B-AMB")],
+                                        company="B", supplier="sup1")
+
+    def order(price: str, quantity: str = "100", line: int | None = po_line, company: str = "A",
+              customer: str = "company_b") -> None:
+        with session_factory() as session, session.begin():
+            services.create_order(
+                session, world.actors[f"sales_{company.lower()}"], company_id=world.companies[company],
+                customer_id=world.customers[customer], order_date=NOV,
+                lines=[services.OrderLineRequest(world.materials["exc_local"], world.warehouses[f"{company}-AMB"],
+                                                 D(quantity), D(price), partner_po_line_id=line)])
+
+    for attempt in (lambda: order("80.00", line=None), lambda: order("79.00"), lambda: order("80.00", "101"),
+                    lambda: order("80.00", line=other_supplier_line), lambda: order("80.00", customer="cust1")):
+        with pytest.raises(IntercompanyOrderInvalid):
+            attempt()
+    order("80.00", "60")
+    with pytest.raises(IntercompanyOrderInvalid):
+        order("80.00", "41")  # 60 are on the first order: 40 are left
+    order("80.00", "40")
