@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role, visible_or_404
@@ -49,11 +51,13 @@ from erp.credit.models import (
 from erp.credit.services import PAYMENT_ROLES, InvoiceItem, _customer, _lock_order, raise_invoice
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
-from erp.masterdata.models import Company
+from erp.credit.queries import paged
+from erp.masterdata.models import Company, Customer, Material, UnitOfMeasure, Warehouse
 from erp.masterdata.services import company_for_customer
 from erp.messages import Message
 from erp.money import round_money
 from erp.posting import Line, Posting, lock_open_period, post
+from erp.posting.models import Batch, StockDocument
 
 NOTE_ROLES = (Role.SALES,)
 
@@ -288,3 +292,91 @@ def issue_debit_note(
                          kind=InvoiceKind.DEBIT_NOTE, corrects_invoice_id=invoice_id, reason=reason,
                          partner_company_id=partner.id if (partner := company_for_customer(session, customer_id))
                          else None)
+
+
+# --- reading: what can be returned, and the notes ------------------------------------------------
+
+RETURN_SORTS = {"date": (StockDocument.posting_date, StockDocument.id), "document": (StockDocument.number,),
+                "customer": (Customer.code, StockDocument.id)}
+
+
+def returnable_shipments(
+    session: Session, actor: Actor, *, q: str | None = None, sort: str = "date", descending: bool = True,
+    offset: int = 0, limit: int = 20,
+) -> tuple[list[Any], int]:
+    """Invoiced shipments of the caller's companies with what they shipped, what came back
+    and their price, newest first; ``q`` matches the document, customer, material or invoice."""
+    actor.require_role(*NOTE_ROLES, action="reading shipments to return")
+    returned = (select(CreditNoteLine.invoice_line_id, func.sum(CreditNoteLine.quantity).label("quantity"))
+                .where(CreditNoteLine.stock_document_id.is_not(None))
+                .group_by(CreditNoteLine.invoice_line_id).subquery("returned"))
+    query = (
+        select(StockDocument.id.label("document_id"), StockDocument.number, StockDocument.posting_date,
+               Invoice.id.label("invoice_id"), Invoice.company_id, Company.code.label("company_code"),
+               Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
+               Customer.name_en.label("customer_name_en"), Material.code.label("material_code"),
+               Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
+               UnitOfMeasure.code.label("unit_code"), InvoiceLine.quantity, InvoiceLine.unit_price,
+               func.coalesce(returned.c.quantity, 0).label("returned_quantity"))
+        .select_from(InvoiceLine)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .join(StockDocument, StockDocument.id == InvoiceLine.stock_document_id)
+        .join(Company, Company.id == Invoice.company_id)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .join(Material, Material.id == InvoiceLine.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .outerjoin(returned, returned.c.invoice_line_id == InvoiceLine.id)
+        .where(actor.company_scope(Invoice.company_id))
+    )
+    if q:
+        pattern = f"%{q}%"
+        query = query.where(or_(StockDocument.number.ilike(pattern), Customer.code.ilike(pattern),
+                                Customer.name_zh.ilike(pattern), Customer.name_en.ilike(pattern),
+                                Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
+                                cast(Invoice.id, String) == q))
+    columns = RETURN_SORTS.get(sort, RETURN_SORTS["date"])
+    query = query.order_by(*(c.desc() if descending else c for c in columns))
+    return paged(session, query, offset=offset, limit=limit)
+
+
+@dataclass
+class ReturnPreview:
+    """A shipment and, per batch, what can still come back of it (for the return form)."""
+
+    shipment: StockDocument
+    invoice: Invoice
+    line: InvoiceLine
+    customer: Customer
+    material: Material
+    unit_code: str
+    batches: list[tuple[Any, str, str]]  # (ShippedBatch, batch number, warehouse code)
+
+
+def return_preview(session: Session, actor: Actor, shipment_document_id: int) -> ReturnPreview:
+    """What a return against the shipment would find: its invoice line and price, and per
+    batch shipped, already returned and returnable. Not found for other companies."""
+    actor.require_role(*NOTE_ROLES, action="reading shipments to return")
+    line = session.scalar(select(InvoiceLine).where(InvoiceLine.stock_document_id == shipment_document_id))
+    invoice = session.get(Invoice, line.invoice_id) if line is not None else None
+    if line is None or invoice is None or line.material_id is None:
+        raise NotFound(Message("stock document {key} not found", key=shipment_document_id))
+    visible_or_404(actor, invoice.company_id, "stock document", shipment_document_id)
+    shipment = session.get(StockDocument, shipment_document_id)
+    customer = session.get(Customer, invoice.customer_id)
+    material = session.get(Material, line.material_id)
+    assert shipment is not None and customer is not None and material is not None
+    unit = session.get(UnitOfMeasure, material.unit_id)
+    batches = []
+    for batch in inventory.shipped_batches(session, shipment).values():
+        number = session.scalar(select(Batch.batch_number).where(Batch.id == batch.batch_id)) or ""
+        warehouse = session.scalar(select(Warehouse.code).where(Warehouse.id == batch.warehouse_id)) or ""
+        batches.append((batch, number, warehouse))
+    return ReturnPreview(shipment, invoice, line, customer, material, unit.code if unit else "", batches)
+
+
+def return_document_numbers(session: Session, note: CreditNote) -> dict[int, str]:
+    """The numbers of the stock documents a credit note's returns posted, by id."""
+    ids = [line.stock_document_id for line in note.lines if line.stock_document_id is not None]
+    if not ids:
+        return {}
+    return dict(session.execute(select(StockDocument.id, StockDocument.number).where(StockDocument.id.in_(ids))).all())

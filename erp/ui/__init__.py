@@ -131,12 +131,15 @@ def init_ui(app: Flask) -> None:
     def _page_context() -> dict[str, Any]:
         return {"actor": g.get("actor"), "profile": g.get("profile")}
 
+    from erp.credit.intercompany_pages import bp as intercompany_pages
+    from erp.credit.return_pages import bp as returns_pages
     from erp.inventory.pages import bp as inventory_pages
     from erp.masterdata.pages import bp as masterdata_pages
     from erp.purchasing.pages import bp as purchasing_pages
     from erp.ui.auth import bp as ui_pages
 
-    for blueprint in (ui_pages, purchasing_pages, inventory_pages, masterdata_pages):
+    for blueprint in (ui_pages, purchasing_pages, inventory_pages, masterdata_pages, returns_pages,
+                      intercompany_pages):
         app.register_blueprint(blueprint)
     api_handler = app.error_handler_spec[None][None].get(HTTPException)
     app.register_error_handler(HTTPException, _http_error(api_handler))

@@ -52,7 +52,7 @@ LABELS: dict[Enum, str] = {
     MovementType.ADJUSTMENT: N_("count adjustment"),
     MovementType.SCRAP: N_("scrap"),
     MovementType.SHIPMENT: N_("shipment"),
-    MovementType.SHIPMENT_REVERSAL: N_("shipment reversal"),
+    MovementType.SHIPMENT_REVERSAL: N_("customer return"),
     MovementType.REVALUATION: N_("revaluation"),
     Role.STEWARD: N_("master-data steward"),
     Role.GROUP_BUYER: N_("group buyer"),

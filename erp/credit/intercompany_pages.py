@@ -1,0 +1,36 @@
+"""The group's intercompany view: the group trial balance with its eliminations and the
+intercompany order lines behind them (goods in transit, unrealised profit), for the CIO,
+group cost accountants and credit controllers. The figures are
+``erp.credit.intercompany``'s; docs/intercompany.md explains them."""
+
+from __future__ import annotations
+
+import re
+
+from flask import render_template, request
+
+from erp.auth.roles import Role
+from erp.credit import intercompany
+from erp.messages import N_
+from erp.purchasing.models import business_today
+from erp.ui import nav
+from erp.ui.pages import PageBlueprint, page_actor, page_session, require_role
+
+bp = PageBlueprint("intercompany_pages", __name__, url_prefix="/intercompany")
+
+READERS = {Role.CIO, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER}
+nav.add("reports", "intercompany_pages.trial_balance", N_("Intercompany eliminations"), READERS)
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@bp.route("/")
+def trial_balance() -> str:
+    """The group trial balance at the end of a period: companies, eliminations, consolidated."""
+    require_role(*READERS)
+    period = request.args.get("period", "")
+    if not PERIOD.match(period):
+        period = business_today().strftime("%Y-%m")
+    db = page_session()
+    with db.begin():
+        report = intercompany.consolidated_trial_balance(db, page_actor(), period=period)
+    return render_template("intercompany/trial_balance.html", report=report, period=period)
