@@ -1,7 +1,7 @@
-"""returns credit notes
+"""customer returns, credit notes and debit notes
 
-Revision ID: 0018_credit_notes
-Revises: 0017_opening_balances_account
+Revision ID: 0019_credit_notes
+Revises: 0018_invoice_reference
 Create Date: 2026-11-29 18:27:12.335471
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0018_credit_notes'
-down_revision: str | Sequence[str] | None = '0017_opening_balances_account'
+revision: str = '0019_credit_notes'
+down_revision: str | Sequence[str] | None = '0018_invoice_reference'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
