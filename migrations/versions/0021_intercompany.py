@@ -1,7 +1,7 @@
 """intercompany
 
-Revision ID: 0020_intercompany
-Revises: 0019_credit_notes
+Revision ID: 0021_intercompany
+Revises: 0020_credit_notes
 Create Date: 2026-11-29 18:34:04.563709
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0020_intercompany'
-down_revision: str | Sequence[str] | None = '0019_credit_notes'
+revision: str = '0021_intercompany'
+down_revision: str | Sequence[str] | None = '0020_credit_notes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

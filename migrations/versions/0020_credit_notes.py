@@ -1,7 +1,7 @@
 """customer returns, credit notes and debit notes
 
-Revision ID: 0019_credit_notes
-Revises: 0018_invoice_reference
+Revision ID: 0020_credit_notes
+Revises: 0019_tax_codes
 Create Date: 2026-11-29 18:27:12.335471
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0019_credit_notes'
-down_revision: str | Sequence[str] | None = '0018_invoice_reference'
+revision: str = '0020_credit_notes'
+down_revision: str | Sequence[str] | None = '0019_tax_codes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
