@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Numeric, Select, and_, case, cast, false, func, literal, or_, select, union
@@ -47,9 +47,11 @@ from erp.credit.intercompany import group_customer_ids
 from erp.credit.queries import paged, settled_since
 from erp.credit.releases import ReleaseEffect, confirmed_unreleased_orders, effect_of_release
 from erp.db import MONEY
+from erp.money import CENT
 from erp.masterdata.models import Company, Customer, Segment
 from erp.sqlmath import round_product
 
+SHARE_PLACES = Decimal("0.0001")  # utilisation, as the Numeric(12, 4) of the per-customer report
 AGEING_BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
 AMOUNTS = ("open_amount", "overdue", *AGEING_BUCKETS)
 REPORT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO)
@@ -157,7 +159,9 @@ def order_values_as_of(as_of: dt.date) -> Subquery:
     )
 
 
-def positions(session: Session, policy: CreditPolicy, *, as_of: dt.date, today: dt.date | None = None) -> Subquery:
+def positions(
+    session: Session, policy: CreditPolicy, *, as_of: dt.date, today: dt.date | None = None, as_cte: bool = False,
+) -> Any:
     """Every customer's group-wide credit position on ``as_of``: (customer_id, open_invoices,
     open_orders, exposure, credit_limit (the starting limit when none was approved),
     limit_approved, on_hold).
@@ -167,14 +171,17 @@ def positions(session: Session, policy: CreditPolicy, *, as_of: dt.date, today: 
     day, for every customer: invoices dated by then at their open amount then; orders
     confirmed by then and not cancelled, less what invoices dated by then shipped; the
     latest limit version set by then; the latest hold or lift recorded by then (the audit
-    trail of ``customer_credit``). One statement; no loop over customers."""
+    trail of ``customer_credit``). One statement; no loop over customers. ``as_cte``: a
+    common table expression, for a statement that reads it more than once (PostgreSQL then
+    computes it once)."""
     if as_of >= (today or _today()):
-        return select(
+        current = select(
             CustomerExposure.customer_id, CustomerExposure.open_invoices, CustomerExposure.open_orders,
             CustomerExposure.exposure,
             func.coalesce(CustomerExposure.credit_limit, literal(policy.starting_limit, MONEY)).label("credit_limit"),
             CustomerExposure.credit_limit.is_not(None).label("limit_approved"), CustomerExposure.on_hold,
-        ).subquery("positions")
+        )
+        return current.cte("positions") if as_cte else current.subquery("positions")
     end = end_of_day(as_of)
     items = open_items(session, None, as_of, intercompany=None)
     invoiced = (select(items.c.customer_id, func.sum(items.c.amount).label("amount"))
@@ -193,7 +200,7 @@ def positions(session: Session, policy: CreditPolicy, *, as_of: dt.date, today: 
     holds_then = select(ranked_holds).where(ranked_holds.c.rank == 1).subquery("hold_then")
     open_invoices = func.coalesce(invoiced.c.amount, ZERO)
     open_orders = func.coalesce(ordered.c.amount, ZERO)
-    return (
+    rebuilt = (
         select(Customer.id.label("customer_id"), open_invoices.label("open_invoices"),
                open_orders.label("open_orders"), (open_invoices + open_orders).label("exposure"),
                func.coalesce(limits_then.c.credit_limit, literal(policy.starting_limit, MONEY)).label("credit_limit"),
@@ -203,8 +210,8 @@ def positions(session: Session, policy: CreditPolicy, *, as_of: dt.date, today: 
         .outerjoin(ordered, ordered.c.customer_id == Customer.id)
         .outerjoin(limits_then, limits_then.c.customer_id == Customer.id)
         .outerjoin(holds_then, holds_then.c.customer_id == Customer.id)
-        .subquery("positions")
     )
+    return rebuilt.cte("positions") if as_cte else rebuilt.subquery("positions")
 
 
 def credit_columns(position: Subquery, policy: CreditPolicy) -> list[Any]:
@@ -341,29 +348,59 @@ def receivables_by_segment(session: Session, actor: Actor, *, as_of: dt.date) ->
 def top_customers(
     session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100,
     today: dt.date | None = None,
-) -> list[Any]:
-    """The customers with the largest group-wide exposure on the key date, with their ageing then."""
+) -> list[TopCustomer]:
+    """The customers with the largest group-wide exposure on the key date, with their ageing
+    then. Two statements: the leaders with their positions, then the leaders' ageing (a past
+    day's positions are rebuilt once, not per statement)."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading the group's top customers")
     position = positions(session, policy, as_of=as_of, today=today)
-    by_exposure = (position.c.exposure.desc(), position.c.customer_id)
-    leaders = list(session.scalars(select(position.c.customer_id)
-                                   .where(position.c.exposure > 0, position.c.customer_id.not_in(group_customer_ids()))
-                                   .order_by(*by_exposure).limit(top)))
+    leaders = session.execute(
+        select(position.c.customer_id, position.c.exposure, position.c.credit_limit, position.c.limit_approved,
+               position.c.on_hold)
+        .where(position.c.exposure > 0, position.c.customer_id.not_in(group_customer_ids()))
+        .order_by(position.c.exposure.desc(), position.c.customer_id).limit(top)
+    ).all()
     if not leaders:
         return []
-    items = open_items(session, actor, as_of, customer_ids=leaders)
+    ids = [row.customer_id for row in leaders]
+    items = open_items(session, actor, as_of, customer_ids=ids)
     ageing = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
-    return list(session.execute(
-        select(Customer.id.label("customer_id"), Customer.code.label("customer_code"),
-               Customer.name_zh.label("customer_name_zh"), Customer.name_en.label("customer_name_en"),
-               *(func.coalesce(ageing.c[name], ZERO).label(name) for name in AMOUNTS),
-               *credit_columns(position, policy))
-        .select_from(position)
-        .join(Customer, Customer.id == position.c.customer_id)
-        .outerjoin(ageing, ageing.c.customer_id == position.c.customer_id)
-        .where(position.c.customer_id.in_(leaders))
-        .order_by(*by_exposure)
-    ).all())
+    named = {row.customer_id: row for row in session.execute(
+        select(Customer.id.label("customer_id"), Customer.code, Customer.name_zh, Customer.name_en,
+               *(func.coalesce(ageing.c[name], ZERO).label(name) for name in AMOUNTS))
+        .outerjoin(ageing, ageing.c.customer_id == Customer.id)
+        .where(Customer.id.in_(ids)))}
+    return [TopCustomer(
+        customer_id=leader.customer_id, customer_code=named[leader.customer_id].code,
+        customer_name_zh=named[leader.customer_id].name_zh, customer_name_en=named[leader.customer_id].name_en,
+        **{name: Decimal(getattr(named[leader.customer_id], name)).quantize(CENT) for name in AMOUNTS},
+        exposure=Decimal(leader.exposure).quantize(CENT), credit_limit=Decimal(leader.credit_limit).quantize(CENT),
+        limit_approved=bool(leader.limit_approved), on_hold=bool(leader.on_hold),
+        utilisation=None if leader.credit_limit == 0 else (Decimal(leader.exposure) / Decimal(leader.credit_limit))
+        .quantize(SHARE_PLACES, ROUND_HALF_UP),
+    ) for leader in leaders]
+
+
+@dataclass(frozen=True)
+class TopCustomer:
+    """A customer among the largest exposures on the key date, with its ageing then."""
+
+    customer_id: int
+    customer_code: str
+    customer_name_zh: str
+    customer_name_en: str
+    open_amount: Decimal
+    overdue: Decimal
+    not_due: Decimal
+    days_1_30: Decimal
+    days_31_60: Decimal
+    days_61_90: Decimal
+    over_90: Decimal
+    exposure: Decimal
+    credit_limit: Decimal
+    limit_approved: bool
+    utilisation: Decimal | None
+    on_hold: bool
 
 
 @dataclass
@@ -404,12 +441,15 @@ def alerts(
         .group_by(items.c.customer_id, Customer.code)
         .order_by(overdue_90.desc(), items.c.customer_id).limit(top)
     ).all()
-    on_hold = session.scalar(select(func.count()).select_from(position).where(position.c.on_hold)) or 0
-    held_then = _held_orders_query(policy) if as_of >= today else _held_orders_as_of(position, as_of)
-    held = session.scalar(select(func.count()).select_from(held_then.subquery())) or 0
+    # Holds and held orders in one statement over one rebuild of the positions (a CTE read twice).
+    shared = positions(session, policy, as_of=as_of, today=today, as_cte=True)
+    held_then = _held_orders_query(policy) if as_of >= today else _held_orders_as_of(shared, as_of)
+    on_hold, held = session.execute(select(
+        select(func.count()).select_from(shared).where(shared.c.on_hold).scalar_subquery(),
+        select(func.count()).select_from(held_then.subquery()).scalar_subquery())).one()
     return Alerts(over_limit_count=over_limit[0].total_rows if over_limit else 0, over_limit=list(over_limit),
                   over_90_count=late[0].total_rows if late else 0, over_90=list(late),
-                  on_hold_count=on_hold, blocked_orders_count=held)
+                  on_hold_count=on_hold or 0, blocked_orders_count=held or 0)
 
 
 @dataclass
