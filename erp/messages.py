@@ -102,3 +102,38 @@ def as_message(text: str | Message) -> Message:
     object.__setattr__(message, "template", text)
     object.__setattr__(message, "params", {})
     return message
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """A message as JSON (records by code and names, nested messages as messages), so that a
+    refusal kept with a job can be shown later in the reader's language (``message_from_data``)."""
+    def encode(value: Any) -> Any:
+        if isinstance(value, Named):
+            return {"$named": [value.code, value.name_zh, value.name_en]}
+        if isinstance(value, Message):
+            return message_data(value)
+        if isinstance(value, Term):
+            return {"$term": str(value)}
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [encode(v) for v in value]
+        if value is None or isinstance(value, (str, int, bool)):
+            return value
+        return plain_value(value)
+
+    return {"$message": message.template, "params": {name: encode(v) for name, v in message.params.items()}}
+
+
+def message_from_data(data: Mapping[str, Any]) -> Message:
+    """The message ``message_data`` kept (numbers and dates come back as their text)."""
+    def decode(value: Any) -> Any:
+        if isinstance(value, dict) and "$named" in value:
+            return Named(*value["$named"])
+        if isinstance(value, dict) and "$message" in value:
+            return message_from_data(value)
+        if isinstance(value, dict) and "$term" in value:
+            return Term(value["$term"])
+        if isinstance(value, list):
+            return [decode(v) for v in value]
+        return value
+
+    return Message(data["$message"], **{name: decode(v) for name, v in (data.get("params") or {}).items()})

@@ -6,9 +6,11 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
-from erp.costing import close, reports, standards
+from erp.costing import close, jobs, reports, standards
 from erp.costing import schemas as s
 from erp.errors import ValidationFailed
+from erp.jobs.api import job_runner, job_view
+from erp.jobs.schemas import JobOut
 from erp.schemas import PERIOD_PATTERN
 from erp.web import Blueprint, current_actor, paged, request_session
 
@@ -59,6 +61,21 @@ def post_group_close(data: dict[str, Any]) -> list[close.CloseResult]:
     with session.begin():
         return close.close_periods(session, current_actor(), company_ids=data.get("company_ids"),
                                    period=data["period"])
+
+
+@blp.route("/close-jobs", methods=["POST"])
+@blp.arguments(s.GroupCloseIn)
+@blp.response(202, JobOut)
+def post_close_job(data: dict[str, Any]) -> Any:
+    """Queue the close of a period for several companies as a background job (all or none;
+    default: every active company the caller acts for): poll its status_url for the steps
+    done and, at the end, every company's result."""
+    session = request_session()
+    with session.begin():
+        job = jobs.queue_close(session, current_actor(), period=data["period"], company_ids=data.get("company_ids"))
+    job_runner().submit(job.id)
+    view = job_view(job)
+    return view, 202, {"Location": view["status_url"]}
 
 
 @blp.route("/periods/<int:company_id>/<string:period>/reopen", methods=["POST"])

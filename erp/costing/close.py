@@ -30,7 +30,7 @@ stored result.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -58,7 +58,7 @@ from erp.costing.revaluation import (
     revalue_to_standard,
 )
 from erp.db import is_postgres, utcnow
-from erp.messages import N_
+from erp.messages import N_, Message, Named
 from erp.errors import Conflict, Forbidden, NotFound
 from erp.masterdata.models import Company
 from erp.posting import CloseEntries, Posting, negated_lines, post, post_close_entries
@@ -81,6 +81,13 @@ CLOSE_SOURCE = "period_close"
 # With no stock and no consumption left, a variance has nothing to stay with: it is
 # written off to manufacturing overhead (制造费用).
 ORPHAN_VARIANCE_ACCOUNT = accounts.OVERHEAD
+
+
+# The steps of a close, in order, as ``close_periods`` reports them to a ``progress`` callback
+# (the close job shows them: the close is a handful of set-based statements over all the
+# companies at once, so its progress is by step, not by company).
+CLOSE_STEPS = ("checked", "allocated", "posted", "restated", "locked")
+CloseProgress = Callable[[str], None]
 
 
 class EarlierPeriodOpen(Conflict):
@@ -166,7 +173,8 @@ def close_period(session: Session, actor: Actor, *, company_id: int, period: str
 
 
 def close_periods(
-    session: Session, actor: Actor, *, company_ids: Sequence[int] | None, period: str
+    session: Session, actor: Actor, *, company_ids: Sequence[int] | None, period: str,
+    progress: CloseProgress | None = None,
 ) -> list[CloseResult]:
     """Close a period for several companies at once (None: every active company the actor
     acts for), all or none: allocate each company's variance, post it, carry the balances
@@ -176,8 +184,10 @@ def close_periods(
     any other company cannot close (an earlier period of its is still open), none closes
     and the refusal names every such company. Every step is one set-based statement over
     all the companies, so the group's month end costs a handful of statements, not a
-    handful per company.
+    handful per company. ``progress`` (optional) is called with each of ``CLOSE_STEPS`` as
+    it is done.
     """
+    report = progress or (lambda step: None)
     actor.require_role(Role.COST_ACCOUNTANT, action="closing a period")
     if company_ids is None:
         company_ids = session.scalars(
@@ -202,9 +212,13 @@ def close_periods(
             refusals.append(f"period {state.earlier_open} of company {company_id} must be closed before {period}")
     if refusals:
         raise EarlierPeriodOpen("; ".join(refusals))
+    report(CLOSE_STEPS[0])
     if to_close:
         first_closes = [company_id for company_id in to_close if states[company_id].latest_closed is None]
-        _close(session, to_close, first_closes, period, actor.user_id)
+        _close(session, to_close, first_closes, period, actor.user_id, report)
+    else:
+        for step in CLOSE_STEPS[1:]:
+            report(step)
     return close_results(session, ids, period)
 
 
@@ -232,12 +246,15 @@ def _calendar_states(session: Session, company_ids: Sequence[int], period: str) 
     }
 
 
-def _close(session: Session, company_ids: list[int], first_closes: list[int], period: str, user_id: int) -> None:
+def _close(session: Session, company_ids: list[int], first_closes: list[int], period: str, user_id: int,
+           report: CloseProgress) -> None:
     ap = AccountingPeriod
     # Postings into these periods wait from here until commit (they hold the row for key share).
     lock_periods_for_close(session, company_ids, period)
     _allocate_variance(session, company_ids, first_closes, period)
+    report(CLOSE_STEPS[1])
     entries = _post_allocation(session, company_ids, period, user_id)
+    report(CLOSE_STEPS[2])
     following = next_period(period)
     lock_periods_from_for(session, company_ids, following)
     restatements = {
@@ -245,6 +262,7 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
                                         user_id=user_id, only_changed=True)
         for company_id in companies_to_restate(session, company_ids, following)
     }
+    report(CLOSE_STEPS[3])
     now = utcnow()
     entry_of_company = (case(entries, value=ap.company_id, else_=literal(None, Integer)) if entries
                         else literal(None, Integer))
@@ -259,6 +277,7 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
          "journal_entry_id": entries.get(company_id), "stock_document_id": restatements.get(company_id)}
         for company_id in company_ids
     ])
+    report(CLOSE_STEPS[4])
 
 
 def _material_figures(session: Session, company_ids: list[int], first_closes: list[int], period: str) -> Any:
@@ -473,15 +492,17 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     the close's postings are reversed and the reopening is recorded with who and why."""
     actor.require_role(Role.COST_ACCOUNTANT, action="reopening a period")
     if not actor.group_wide:
-        raise Forbidden("only a group cost accountant may reopen a closed period", slug="group-cost-accountant-only")
+        raise Forbidden(Message("only a group cost accountant may reopen a closed period"),
+                        slug="group-cost-accountant-only")
     if not reason.strip():
         from erp.errors import ValidationFailed
 
-        raise ValidationFailed.for_field("reason", "reopening a period needs a reason")
+        raise ValidationFailed.for_field("reason", Message("reopening a period needs a reason"))
     lock_company_calendar(session, company_id)
     row = session.get(AccountingPeriod, (company_id, period), with_for_update=True, populate_existing=True)
     if row is None or row.status != PeriodStatus.CLOSED:
-        raise PeriodNotClosed(f"period {period} of company {company_id} is not closed")
+        raise PeriodNotClosed(Message("period {period} of {company} is not closed", period=period,
+                                      company=_named_company(session, company_id)))
     later = session.scalar(
         select(func.min(AccountingPeriod.period)).where(
             AccountingPeriod.company_id == company_id, AccountingPeriod.period > period,
@@ -489,7 +510,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
         )
     )
     if later is not None:
-        raise LaterPeriodClosed(f"period {later} is closed; reopen it first")
+        raise LaterPeriodClosed(Message("period {later} is closed; reopen it first", later=later))
     row.status = PeriodStatus.OPEN
     session.flush()
     # The close restated the stock at the next period's standards, and prices set for it
@@ -516,3 +537,8 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     session.flush()
     return close_result(session, company_id, period)
 
+
+
+def _named_company(session: Session, company_id: int) -> Named:
+    company = session.get(Company, company_id)
+    return Named.of(company) if company is not None else Named(str(company_id), "", "")

@@ -28,6 +28,7 @@ from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
 from erp.costing.revaluation import revalue_to_standard
 from erp.db import dialect_insert, utcnow
 from erp.errors import Conflict, ValidationFailed
+from erp.messages import Message
 from erp.masterdata.models import Company, Material
 from erp.posting.models import CloseClass, StockMovement
 from erp.posting.periods import lock_company_calendar, next_period, previous_period, refuse_if_closed_through
@@ -131,8 +132,9 @@ def _refuse_changes_in_use(session: Session, company_id: int, period: str, price
     if used:
         last = max(last_period for _, last_period in used)
         raise Conflict(
-            f"standard prices of {', '.join(code for code, _ in used)} are already used by postings "
-            f"from {period} to {last}; set the price for {next_period(last)} instead",
+            Message("standard prices of {materials} are already used by postings from {period} to {last}; "
+                    "set the price for {next} instead", materials=[code for code, _ in used], period=period,
+                    last=last, next=next_period(last)),
             slug="standard-price-in-use",
         )
 

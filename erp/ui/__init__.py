@@ -71,6 +71,13 @@ def price(value: Decimal | None) -> str:
     return "¥" + format_decimal(value, format="#,##0." + "0" * places)
 
 
+def percent(value: Decimal | None, places: int = 4) -> str:
+    """A rate as a percentage: 0.0123456 -> 1.2346% (variance rates, utilisation)."""
+    if value is None:
+        return ""
+    return format_decimal(Decimal(value) * 100, format="#,##0." + "0" * places) + "%"
+
+
 def date(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
@@ -122,7 +129,7 @@ def init_ui(app: Flask) -> None:
     )
     init_i18n(app)
     csrf.init_app(app)
-    app.jinja_env.filters.update(money=money, quantity=quantity, price=price, date=date, named=named,
+    app.jinja_env.filters.update(money=money, quantity=quantity, price=price, percent=percent, date=date, named=named,
                                  status_tag=status_tag, label=label, t=translate_message)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
                                  Message=Message)
@@ -131,15 +138,17 @@ def init_ui(app: Flask) -> None:
     def _page_context() -> dict[str, Any]:
         return {"actor": g.get("actor"), "profile": g.get("profile")}
 
+    from erp.costing.pages import bp as costing_pages
     from erp.credit.intercompany_pages import bp as intercompany_pages
     from erp.credit.return_pages import bp as returns_pages
     from erp.inventory.pages import bp as inventory_pages
     from erp.masterdata.pages import bp as masterdata_pages
     from erp.purchasing.pages import bp as purchasing_pages
     from erp.ui.auth import bp as ui_pages
+    from erp.ui.exports import bp as export_pages
 
-    for blueprint in (ui_pages, purchasing_pages, inventory_pages, masterdata_pages, returns_pages,
-                      intercompany_pages):
+    for blueprint in (ui_pages, purchasing_pages, inventory_pages, costing_pages, masterdata_pages, returns_pages,
+                      intercompany_pages, export_pages):
         app.register_blueprint(blueprint)
     api_handler = app.error_handler_spec[None][None].get(HTTPException)
     app.register_error_handler(HTTPException, _http_error(api_handler))

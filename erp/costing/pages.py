@@ -1,0 +1,332 @@
+"""The cost accountant's pages: the period board of every company, the close of a period
+(preview of its variance allocation, the close as a job with its progress, the allocation
+report and the trial balance afterwards, reopening with a reason), standard prices,
+valuation, the journal and the trial balance.
+
+Views parse the request, call one service or report of this module and render; the rules
+(which period may close, what the allocation is, who may reopen) are the services'.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from erp.auth.roles import Role
+from erp.costing import board, close, jobs, reports, standards
+from erp.costing.close import CLOSE_STEPS
+from erp.errors import DomainError, ValidationFailed
+from erp.jobs.api import job_runner, job_view
+from erp.jobs.services import get_job
+from erp.messages import Message, N_, message_from_data
+from erp.money import period_of
+from erp.posting.periods import next_period
+from erp.schemas import PERIOD_PATTERN
+from erp.ui import nav
+from erp.ui.listing import ListArgs
+from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+
+bp = PageBlueprint("costing_pages", __name__, url_prefix="/costing")
+
+ACCOUNTANTS = {Role.COST_ACCOUNTANT}
+READERS = set(reports.READERS)
+nav.add("costing", "costing_pages.period_board", N_("Month-end close"), ACCOUNTANTS,
+        landing_for={Role.COST_ACCOUNTANT})
+nav.add("costing", "costing_pages.standard_prices", N_("Standard prices"), ACCOUNTANTS)
+nav.add("costing", "costing_pages.valuation", N_("Inventory valuation"), READERS)
+nav.add("costing", "costing_pages.journal", N_("Journal"), READERS)
+nav.add("costing", "costing_pages.trial_balance", N_("Trial balance"), READERS)
+
+
+# The group's business day is Beijing's (UTC+8, as erp.purchasing.models.business_today,
+# which costing may not import; to be read from the shared business-day clock once it exists).
+BUSINESS_TIME_ZONE = dt.timezone(dt.timedelta(hours=8))
+
+
+def _current_period() -> str:
+    return period_of(dt.datetime.now(BUSINESS_TIME_ZONE).date())
+
+
+def _period_arg(name: str = "period", default: str | None = None) -> str:
+    text = request.args.get(name, "").strip()
+    if text and PERIOD_PATTERN.match(text):
+        return text
+    return default or _current_period()
+
+
+def _companies() -> list[board.BoardRow]:
+    return board.period_board(page_session(), page_actor(), periods=[], current=_current_period())
+
+
+def _company_arg(default_first: bool = True) -> Any:
+    """The company of ``?company=CODE`` (None when the caller asks for the whole group, or
+    for the first of their companies when they may not)."""
+    code = request.args.get("company", "").strip()
+    actor = page_actor()
+    if code:
+        return board.company_by_code(page_session(), actor, code)
+    if actor.group_wide and not default_first:
+        return None
+    rows = _companies()
+    return board.company_by_code(page_session(), actor, rows[0].company.code) if rows else None
+
+
+@bp.route("/periods")
+def period_board() -> str:
+    """Every company's periods (open, closed, future) for the group at a glance, and the
+    group close."""
+    require_role(*READERS)
+    current = _current_period()
+    periods = board.board_periods(current)
+    db = page_session()
+    with db.begin():
+        rows = board.period_board(db, page_actor(), periods=periods, current=current)
+    candidates = board.close_candidates(rows, current)
+    return render_template("costing/board.html", rows=rows, periods=periods, current=current,
+                           candidates=candidates, BoardState=board.BoardState)
+
+
+@bp.route("/periods/<company>/<period>")
+def period(company: str, period: str) -> Any:
+    """One company's period: the preview of its allocation while open; the allocation report,
+    the trial balance and who closed it once closed; reopening for group accountants."""
+    require_role(*READERS)
+    _check_period(period)
+    actor = page_actor()
+    db = page_session()
+    preview, preview_refusal, report, lines, balance, journal = None, None, None, None, None, None
+    with db.begin():
+        found = board.company_by_code(db, actor, company)
+        state = close.period_state(db, actor, company_id=found.id, period=period)
+        if state.status.value == "closed":
+            report = reports.variance_allocation(db, actor, company_id=found.id, period=period)
+            lines = board.allocation_lines_named(db, company_id=found.id, period=period)
+            balance = reports.trial_balance(db, actor, company_id=found.id, period=period)
+            journal = board.close_journal(db, lines)
+        elif actor.has_role(Role.COST_ACCOUNTANT):
+            try:
+                preview = board.preview_close(db, actor, company_id=found.id, period=period)
+            except DomainError as refusal:
+                if refusal.status in (403, 404):
+                    raise
+                preview_refusal = refusal
+        events = board.period_events(db, actor, company_id=found.id, period=period)
+    return render_template(
+        "costing/period.html", company=found, period=period, state=state, preview=preview,
+        preview_refusal=preview_refusal, report=report, lines=lines, balance=balance, events=events,
+        journal=journal,
+        can_close=actor.has_role(Role.COST_ACCOUNTANT), can_reopen=actor.has_role(Role.COST_ACCOUNTANT) and actor.group_wide,
+        reopen_form={}, next_period=next_period(period), reopened=request.args.get("reopened") == "1")
+
+
+@bp.route("/periods/<company>/<period>/close", methods=["POST"])
+def close_one(company: str, period: str) -> Response:
+    """Close one company's period: queued as a job; its page shows the progress."""
+    require_role(*ACCOUNTANTS)
+    _check_period(period)
+    db = page_session()
+    with db.begin():
+        found = board.company_by_code(db, page_actor(), company)
+        job = jobs.queue_close(db, page_actor(), period=period, company_ids=[found.id])
+    job_runner().submit(job.id)
+    return redirect(url_for("costing_pages.close_job", job_id=job.id))
+
+
+@bp.route("/close", methods=["POST"])
+def close_group() -> Response:
+    """Close a period, as a job, for every company of the accountant's whose next period to
+    close it is (all of them or none)."""
+    require_role(*ACCOUNTANTS)
+    period = request.form.get("period", "").strip()
+    _check_period(period)
+    current = _current_period()
+    db = page_session()
+    with db.begin():
+        rows = board.period_board(db, page_actor(), periods=[], current=current)
+        found = next((c for c in board.close_candidates(rows, current) if c.period == period), None)
+        if found is None:
+            raise ValidationFailed.for_field("period", Message("no company closes {period} next", period=period))
+        job = jobs.queue_close(db, page_actor(), period=period, company_ids=found.company_ids)
+    job_runner().submit(job.id)
+    return redirect(url_for("costing_pages.close_job", job_id=job.id))
+
+
+def _job_context(job_id: int) -> dict[str, Any]:
+    db = page_session()
+    with db.begin():
+        job = get_job(db, page_actor(), job_id)
+        view = job_view(job)
+    if job.kind != jobs.CLOSE:
+        from erp.ui.pages import not_found
+
+        raise not_found("job", job_id)
+    problem = (view.get("result") or {}).get("problem") if view["status"] == "failed" else None
+    refusal = message_from_data(problem["message_data"]) if problem and problem.get("message_data") else None
+    return {"job": view, "steps": CLOSE_STEPS, "period": (job.params or {}).get("period"), "refusal": refusal,
+            "refusal_title": problem.get("title") if problem else None}
+
+
+@bp.route("/jobs/<int:job_id>")
+def close_job(job_id: int) -> str:
+    """A close running in the background: its steps as they finish, then every company's
+    result (the page can be left and come back to)."""
+    require_role(*ACCOUNTANTS)
+    return render_template("costing/close_job.html", **_job_context(job_id))
+
+
+@bp.route("/jobs/<int:job_id>/progress")
+def close_job_progress(job_id: int) -> str:
+    """The progress part of the job page (polled by htmx until the job has finished)."""
+    require_role(*ACCOUNTANTS)
+    return render_template("costing/_close_progress.html", **_job_context(job_id))
+
+
+@bp.route("/periods/<company>/<period>/reopen", methods=["POST"])
+def reopen(company: str, period: str) -> Any:
+    """Reopen a closed period with a reason (group cost accountants): the close is reversed."""
+    require_role(*ACCOUNTANTS)
+    _check_period(period)
+    actor = page_actor()
+    db = page_session()
+    reason = request.form.get("reason", "").strip()[:500]
+    try:
+        with db.begin():
+            found = board.company_by_code(db, actor, company)
+            close.reopen_period(db, actor, company_id=found.id, period=period, reason=reason)
+        return redirect(url_for("costing_pages.period", company=company, period=period, reopened=1))
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        refusal = form_refusal(error)
+    with db.begin():
+        found = board.company_by_code(db, actor, company)
+        state = close.period_state(db, actor, company_id=found.id, period=period)
+        report = reports.variance_allocation(db, actor, company_id=found.id, period=period)
+        lines = board.allocation_lines_named(db, company_id=found.id, period=period)
+        balance = reports.trial_balance(db, actor, company_id=found.id, period=period)
+        events = board.period_events(db, actor, company_id=found.id, period=period)
+        journal = board.close_journal(db, lines)
+    return render_template(
+        "costing/period.html", company=found, period=period, state=state, preview=None, preview_refusal=None,
+        report=report, lines=lines, balance=balance, events=events, journal=journal, can_close=True,
+        can_reopen=actor.group_wide, reopen_form=request.form, next_period=next_period(period),
+        **refusal), refusal["error"].status
+
+
+@bp.route("/trial-balance")
+def trial_balance() -> str:
+    """Trial balance at the end of a period, for a company or (group-wide readers) the group."""
+    require_role(*READERS)
+    period = _period_arg()
+    db = page_session()
+    with db.begin():
+        company = _company_arg(default_first=False)
+        rows = _companies()
+        balance = reports.trial_balance(db, page_actor(), company_id=company.id if company else None, period=period)
+    return render_template("costing/trial_balance.html", balance=balance, company=company, companies=rows,
+                           period=period)
+
+
+@bp.route("/journal")
+def journal() -> str:
+    """Journal lines of a company with filters (period, account, source), in posting order."""
+    require_role(*READERS)
+    args = ListArgs.from_request()
+    period = request.args.get("period", "").strip()
+    account = request.args.get("account", "").strip()[:16] or None
+    source = request.args.get("source", "").strip()[:32] or None
+    db = page_session()
+    with db.begin():
+        company = _company_arg()
+        companies = _companies()
+        rows, total = ([], 0) if company is None else reports.journal(
+            db, page_actor(), company_id=company.id, period=period if PERIOD_PATTERN.match(period) else None,
+            account_code=account, source_type=source, offset=args.offset, limit=args.page_size)
+        accounts = board.chart(db)
+    return render_template("costing/journal.html", rows=rows, total=total, args=args, company=company,
+                           companies=companies, period=period, account=account, source=source, accounts=accounts,
+                           sources=board.JOURNAL_SOURCES)
+
+
+@bp.route("/valuation")
+def valuation() -> str:
+    """Stock at standard, the variance it carries and its actual cost, per company and material."""
+    require_role(*READERS)
+    db = page_session()
+    q = request.args.get("q", "").strip()[:100]
+    with db.begin():
+        company = _company_arg(default_first=False)
+        companies = _companies()
+        rows = reports.inventory_valuation(db, page_actor(), company_id=company.id if company else None)
+    if q:
+        needle = q.lower()
+        rows = [r for r in rows if needle in r.material_code.lower() or needle in (r.material_name_zh or "")
+                or needle in (r.material_name_en or "").lower()]
+    totals = {name: sum((Decimal(getattr(r, name)) for r in rows), Decimal("0"))
+              for name in ("standard_value", "variance", "actual_value")}
+    return render_template("costing/valuation.html", rows=rows, totals=totals, company=company,
+                           companies=companies, q=q)
+
+
+@bp.route("/standard-prices", methods=["GET", "POST"])
+def standard_prices() -> Any:
+    """A company's standard prices in force for a period (set for it, or carried forward),
+    and setting a price (refused when postings already use the price it would change)."""
+    require_role(*ACCOUNTANTS)
+    actor = page_actor()
+    db = page_session()
+    args = ListArgs.from_request()
+    form: Any = request.form if request.method == "POST" else {}
+    period = (form.get("period") or "").strip() if request.method == "POST" else _period_arg()
+    refusal: dict[str, Any] = {}
+    saved = None
+    with db.begin():
+        company = _company_arg()
+    if request.method == "POST":
+        try:
+            code = (form.get("material") or "").strip()
+            change = _price_change(db, code, form.get("price"))
+            if not PERIOD_PATTERN.match(period):
+                raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}", text=period))
+            with db.begin():
+                standards.set_standard_prices(db, actor, company_id=company.id, period=period, prices=[change])
+            saved = code
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    with db.begin():
+        companies = _companies()
+        rows, total = standards.list_standard_prices(db, actor, company_id=company.id, period=period,
+                                                     offset=args.offset, limit=args.page_size)
+        materials = board.materials_named(db, [row.material_id for row in rows])
+    status = refusal["error"].status if refusal else 200
+    return render_template("costing/standard_prices.html", rows=rows, total=total, args=args, company=company,
+                           companies=companies, period=period, materials=materials, form=form, saved=saved,
+                           **refusal), status
+
+
+def _price_change(db: Any, code: str, text: str | None) -> standards.PriceChange:
+    if not code:
+        raise ValidationFailed.for_field("material", Message("enter a material code"))
+    try:
+        value = Decimal((text or "").replace(",", "").strip())
+    except InvalidOperation:
+        raise ValidationFailed.for_field("price", Message("enter a number")) from None
+    if not value.is_finite() or value <= 0:
+        raise ValidationFailed.for_field("price", Message("a standard price must be above zero"))
+    with db.begin():
+        material = board.material_by_code(db, code)
+    if material is None:
+        raise ValidationFailed.for_field("material", Message("no material {code}", code=code))
+    return standards.PriceChange(material.id, value)
+
+
+def _check_period(period: str) -> None:
+    if not PERIOD_PATTERN.match(period):
+        raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}", text=period))
+
