@@ -139,7 +139,9 @@ def init_ui(app: Flask) -> None:
         return {"actor": g.get("actor"), "profile": g.get("profile")}
 
     from erp.costing.pages import bp as costing_pages
+    from erp.credit.cio_pages import bp as cio_pages
     from erp.credit.intercompany_pages import bp as intercompany_pages
+    from erp.credit.pages import bp as credit_pages
     from erp.credit.return_pages import bp as returns_pages
     from erp.inventory.pages import bp as inventory_pages
     from erp.masterdata.pages import bp as masterdata_pages
@@ -147,8 +149,8 @@ def init_ui(app: Flask) -> None:
     from erp.ui.auth import bp as ui_pages
     from erp.ui.exports import bp as export_pages
 
-    for blueprint in (ui_pages, purchasing_pages, inventory_pages, costing_pages, masterdata_pages, returns_pages,
-                      intercompany_pages, export_pages):
+    for blueprint in (ui_pages, purchasing_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
+                      masterdata_pages, returns_pages, intercompany_pages, export_pages):
         app.register_blueprint(blueprint)
     api_handler = app.error_handler_spec[None][None].get(HTTPException)
     app.register_error_handler(HTTPException, _http_error(api_handler))

@@ -10,6 +10,7 @@ from enum import Enum
 from flask_babel import gettext
 
 from erp.auth.roles import Role
+from erp.credit.models import InvoiceStatus, SalesOrderStatus
 from erp.inventory.models import MovementType, StockStatus
 from erp.masterdata.models import MaterialType, ProcurementScope, TaxKind
 from erp.messages import N_
@@ -54,6 +55,13 @@ LABELS: dict[Enum, str] = {
     MovementType.SHIPMENT: N_("shipment"),
     MovementType.SHIPMENT_REVERSAL: N_("customer return"),
     MovementType.REVALUATION: N_("revaluation"),
+    # SalesOrderStatus.BLOCKED shares "blocked" with the stock status (one key): pages say
+    # "credit block" for an order themselves.
+    SalesOrderStatus.CONFIRMED: N_("confirmed"),
+    SalesOrderStatus.PARTIALLY_SHIPPED: N_("partially shipped"),
+    SalesOrderStatus.SHIPPED: N_("shipped"),
+    InvoiceStatus.PARTIALLY_PAID: N_("partially paid"),
+    InvoiceStatus.PAID: N_("paid"),
     Role.STEWARD: N_("master-data steward"),
     Role.GROUP_BUYER: N_("group buyer"),
     Role.BUYER: N_("buyer"),
@@ -84,6 +92,13 @@ TONES: dict[Enum, str] = {
     ContractStatus.ACTIVE: "green",
     ContractStatus.EXPIRED: "grey",
     ContractStatus.TERMINATED: "red",
+    SalesOrderStatus.BLOCKED: "red",
+    SalesOrderStatus.CONFIRMED: "blue",
+    SalesOrderStatus.PARTIALLY_SHIPPED: "blue",
+    SalesOrderStatus.SHIPPED: "green",
+    InvoiceStatus.OPEN: "blue",
+    InvoiceStatus.PARTIALLY_PAID: "amber",
+    InvoiceStatus.PAID: "green",
 }
 
 

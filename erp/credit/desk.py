@@ -1,0 +1,181 @@
+"""The credit controller's desk: customers with their limit beside the model's suggestion,
+and one customer's group-wide exposure broken down by company.
+
+Read-only queries for the controller's pages (credit controllers and the CIO). The
+exposure kept per customer (``customer_exposures``) is the group-wide figure every credit
+check uses; the breakdown here adds up the same open invoices and open orders per company
+from the documents, so the page shows where the exposure sits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, String, case, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.credit.exposure import CreditPolicy
+from erp.credit.models import (
+    OPEN_ORDER_STATUSES,
+    CreditLimitSuggestion,
+    CreditSuggestionRun,
+    CustomerExposure,
+    Invoice,
+    InvoiceStatus,
+    SalesOrder,
+    SalesOrderLine,
+    SalesOrderStatus,
+)
+from erp.errors import NotFound
+from erp.masterdata.models import Company, Customer
+from erp.messages import Message
+from erp.sqlmath import round_product
+
+ZERO = Decimal("0")
+DESK_ROLES = (Role.CREDIT_CONTROLLER, Role.CIO)
+CUSTOMER_SORTS = {"code": Customer.code, "exposure": "exposure", "utilisation": "utilisation",
+                  "limit": "credit_limit", "suggested": "suggested_limit"}
+
+
+def customer_by_code(session: Session, actor: Actor, code: str) -> Customer:
+    """A customer by its code (404 when there is none)."""
+    actor.require_role(*DESK_ROLES, action="reading customers' credit")
+    customer = session.scalars(select(Customer).where(Customer.code == code)).one_or_none()
+    if customer is None:
+        raise NotFound(Message("customer {code} not found", code=code))
+    return customer
+
+
+def _latest_run_id(session: Session) -> int | None:
+    return session.scalar(select(CreditSuggestionRun.id).order_by(CreditSuggestionRun.as_of.desc(),
+                                                                  CreditSuggestionRun.id.desc()).limit(1))
+
+
+def customers_query(session: Session, policy: CreditPolicy, *, q: str | None = None,
+                    only: str | None = None) -> Select[Any]:
+    """Customers with their exposure, the limit in force (the starting limit where none was
+    approved), utilisation, hold, and the latest run's suggestion. ``only``: ``over`` (above
+    the limit), ``held`` (on credit hold), ``differs`` (suggestion differs from the limit)."""
+    run_id = _latest_run_id(session)
+    s = CreditLimitSuggestion
+    suggestion = (select(s.customer_id, s.id.label("suggestion_id"), s.suggested_limit, s.risk_class, s.hold)
+                  .where(s.run_id == run_id).subquery())
+    exposure = func.coalesce(CustomerExposure.exposure, ZERO)
+    limit = func.coalesce(CustomerExposure.credit_limit, literal(policy.starting_limit))
+    utilisation = case((limit > 0, exposure / limit), else_=literal(None))
+    query = (
+        select(Customer.id, Customer.code, Customer.name_zh, Customer.name_en, Customer.blocked,
+               func.coalesce(CustomerExposure.open_invoices, ZERO).label("open_invoices"),
+               func.coalesce(CustomerExposure.open_orders, ZERO).label("open_orders"),
+               exposure.label("exposure"), CustomerExposure.credit_limit.label("approved_limit"),
+               limit.label("credit_limit"), utilisation.label("utilisation"),
+               func.coalesce(CustomerExposure.on_hold, False).label("on_hold"),
+               suggestion.c.suggestion_id, suggestion.c.suggested_limit, suggestion.c.risk_class,
+               suggestion.c.hold.label("suggested_hold"))
+        .outerjoin(CustomerExposure, CustomerExposure.customer_id == Customer.id)
+        .outerjoin(suggestion, suggestion.c.customer_id == Customer.id)
+    )
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Customer.code.ilike(like), Customer.name_zh.ilike(like), Customer.name_en.ilike(like),
+                                cast(Customer.uscc, String).ilike(like)))
+    if only == "over":
+        query = query.where(exposure > limit)
+    elif only == "held":
+        query = query.where(func.coalesce(CustomerExposure.on_hold, False))
+    elif only == "differs":
+        query = query.where(suggestion.c.suggested_limit.is_not(None),
+                            suggestion.c.suggested_limit != limit)
+    return query
+
+
+def customers(session: Session, actor: Actor, policy: CreditPolicy, *, q: str | None = None, only: str | None = None,
+              sort: str = "utilisation", descending: bool = True, offset: int = 0, limit: int = 20
+              ) -> tuple[list[Any], int]:
+    """A page of ``customers_query``, sorted (utilisation, exposure, limit, suggestion or code)."""
+    actor.require_role(*DESK_ROLES, action="reading customers' credit")
+    query = customers_query(session, policy, q=q, only=only)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    column = CUSTOMER_SORTS.get(sort, "utilisation")
+    key = query.selected_columns[column] if isinstance(column, str) else column
+    order = key.desc().nulls_last() if descending else key.asc().nulls_last()
+    rows = session.execute(query.order_by(order, Customer.code).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+@dataclass(frozen=True)
+class CompanyExposure:
+    company_id: int
+    company_code: str
+    company_name_zh: str
+    company_name_en: str
+    open_invoices: Decimal
+    overdue: Decimal
+    open_orders: Decimal
+    blocked_orders: Decimal
+
+    @property
+    def exposure(self) -> Decimal:
+        return self.open_invoices + self.open_orders
+
+
+def exposure_by_company(session: Session, actor: Actor, customer_id: int, *, today: dt.date) -> list[CompanyExposure]:
+    """Where a customer's group-wide exposure sits: per company its open invoices (of which
+    overdue on ``today``), its open orders (confirmed, not yet shipped) and, apart, the value
+    of orders blocked at confirmation (not part of the exposure until released)."""
+    actor.require_role(*DESK_ROLES, action="reading customers' credit")
+    open_invoice = Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID])
+    invoices = (
+        select(Invoice.company_id, func.sum(Invoice.open_amount).label("open_invoices"),
+               func.sum(case((Invoice.due_date < today, Invoice.open_amount), else_=ZERO)).label("overdue"))
+        .where(Invoice.customer_id == customer_id, open_invoice)
+        .group_by(Invoice.company_id).subquery()
+    )
+    open_value = round_product(SalesOrderLine.quantity - SalesOrderLine.shipped_quantity, SalesOrderLine.unit_price)
+    orders = (
+        select(SalesOrder.company_id,
+               func.sum(case((SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES)), open_value), else_=ZERO))
+               .label("open_orders"),
+               func.sum(case((SalesOrder.status == SalesOrderStatus.BLOCKED, open_value), else_=ZERO))
+               .label("blocked_orders"))
+        .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        .where(SalesOrder.customer_id == customer_id,
+               SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES | {SalesOrderStatus.BLOCKED})))
+        .group_by(SalesOrder.company_id).subquery()
+    )
+    rows = session.execute(
+        select(Company.id, Company.code, Company.name_zh, Company.name_en, invoices.c.open_invoices,
+               invoices.c.overdue, orders.c.open_orders, orders.c.blocked_orders)
+        .outerjoin(invoices, invoices.c.company_id == Company.id)
+        .outerjoin(orders, orders.c.company_id == Company.id)
+        .where(or_(invoices.c.company_id.is_not(None), orders.c.company_id.is_not(None)))
+        .order_by(Company.code)
+    ).all()
+    cent = Decimal("0.01")
+    return [CompanyExposure(r.id, r.code, r.name_zh, r.name_en, Decimal(r.open_invoices or 0).quantize(cent),
+                            Decimal(r.overdue or 0).quantize(cent), Decimal(r.open_orders or 0).quantize(cent),
+                            Decimal(r.blocked_orders or 0).quantize(cent)) for r in rows]
+
+
+def customer_orders(session: Session, actor: Actor, customer_id: int) -> list[Any]:
+    """The customer's open and blocked orders in every company, oldest first, with their
+    open value and credit state (blocked, released)."""
+    actor.require_role(*DESK_ROLES, action="reading customers' credit")
+    open_value = func.sum(round_product(SalesOrderLine.quantity - SalesOrderLine.shipped_quantity,
+                                        SalesOrderLine.unit_price))
+    return list(session.execute(
+        select(SalesOrder.id, SalesOrder.order_date, SalesOrder.status, SalesOrder.credit_released,
+               SalesOrder.credit_block_rule, Company.code.label("company_code"), open_value.label("open_value"))
+        .join(Company, Company.id == SalesOrder.company_id)
+        .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        .where(SalesOrder.customer_id == customer_id,
+               SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES | {SalesOrderStatus.BLOCKED})))
+        .group_by(SalesOrder.id, SalesOrder.order_date, SalesOrder.status, SalesOrder.credit_released,
+                  SalesOrder.credit_block_rule, Company.code)
+        .order_by(SalesOrder.order_date, SalesOrder.id)
+    ).all())
+

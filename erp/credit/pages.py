@@ -1,0 +1,235 @@
+"""The credit controller's desk: orders held by credit control (with what releasing one
+would do), the release with a reason, customers' limits beside the model's suggestion, and
+a customer's credit page (exposure by company, hold, the suggestion explained step by step,
+approve or override, limit history).
+
+Views parse the request, call one service or query of this module and render; the rules
+(who may release, what a release does, what the model suggests) are the services'.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from erp.auth.roles import Role
+from erp.credit import desk, limits, queries, receivables, services
+from erp.credit.exposure import CreditPolicy
+from erp.errors import DomainError, ValidationFailed
+from erp.messages import Message, N_
+from erp.purchasing.models import business_today
+from erp.ui import nav
+from erp.ui.listing import ListArgs
+from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role
+
+bp = PageBlueprint("credit_pages", __name__, url_prefix="/credit")
+
+CONTROLLER = {Role.CREDIT_CONTROLLER}
+DESK = {Role.CREDIT_CONTROLLER, Role.CIO}
+nav.add("credit", "credit_pages.blocked_orders", N_("Blocked orders"), CONTROLLER,
+        landing_for={Role.CREDIT_CONTROLLER})
+nav.add("credit", "credit_pages.customers", N_("Customer credit"), DESK)
+# Words for the model's factors and capacities (their values overlap, so not in erp.ui.labels).
+FACTORS = {
+    "net_worth": N_("tangible net worth"), "registered_capital": N_("registered capital"),
+    "rating": N_("external rating"), "years_trading": N_("years trading"),
+    "sales_volume": N_("group sales in 12 months"), "days_late": N_("average days paid late"),
+    "overdue_share": N_("overdue share of open items"), "disputed_share": N_("disputed share"),
+    "customer_type": N_("customer type"),
+}
+CAPACITIES = {
+    "net_worth": N_("share of tangible net worth"), "turnover": N_("share of annual turnover"),
+    "sales": N_("months of group sales"), "starting_limit": N_("starting limit (no history)"),
+    "max_limit": N_("maximum limit"),
+}
+INPUTS = {
+    "customer_type": N_("customer type"), "tangible_net_worth": N_("tangible net worth"),
+    "annual_turnover": N_("annual turnover"), "registered_capital": N_("registered capital"),
+    "statement_date": N_("financial statement of"), "rating_grade": N_("external rating"),
+    "rating_score": N_("agency score"), "rating_date": N_("rated on"), "founded_on": N_("founded on"),
+    "collateral": N_("collateral and guarantees"), "invoiced_12m": N_("group sales in 12 months"),
+    "months_traded": N_("months traded"), "paid_12m": N_("paid in 12 months"),
+    "average_days_late": N_("average days paid late"), "open_amount": N_("open items"),
+    "overdue_amount": N_("overdue"), "over_90_amount": N_("more than 90 days overdue"),
+    "disputed_12m": N_("disputed in 12 months"),
+}
+MONEY_INPUTS = {"tangible_net_worth", "annual_turnover", "registered_capital", "collateral", "invoiced_12m",
+                "paid_12m", "open_amount", "overdue_amount", "over_90_amount", "disputed_12m"}
+SHARE_FACTORS = {"overdue_share", "disputed_share"}
+HOLD_RULES = {"overdue-over-90-days": N_("more than 90 days overdue"), "rating-d": N_("rated D")}
+# Held orders a page lists at most (the queue of a credit desk is short; the API pages it).
+HELD_ORDERS_SHOWN = 500
+
+
+def _policy() -> CreditPolicy:
+    return CreditPolicy.from_settings(current_app.extensions["erp"].settings)
+
+
+def _held(order_id: int | None = None) -> tuple[list[Any], int]:
+    db = page_session()
+    rows, total = receivables.held_orders(db, page_actor(), policy=_policy(), limit=HELD_ORDERS_SHOWN)
+    if order_id is not None:
+        rows = [row for row in rows if row.order_id == order_id]
+    return rows, total
+
+
+@bp.route("/blocked-orders")
+def blocked_orders() -> str:
+    """Orders held by credit control, oldest first, each with the customer's exposure, limit
+    and utilisation, and what releasing it would do."""
+    require_role(*DESK)
+    db = page_session()
+    with db.begin():
+        rows, total = _held()
+    return render_template("credit/blocked_orders.html", rows=rows, total=total, shown=HELD_ORDERS_SHOWN)
+
+
+def _order_context(order_id: int) -> dict[str, Any]:
+    db = page_session()
+    actor = page_actor()
+    rows, _ = _held(order_id)
+    order = queries.get_order(db, actor, order_id)
+    position = services.credit_position(db, actor, order.customer_id, policy=_policy())
+    customer = position.customer
+    return {"held": rows[0] if rows else None, "order": order, "position": position, "customer": customer,
+            "by_company": desk.exposure_by_company(db, actor, order.customer_id, today=business_today()),
+            "orders": desk.customer_orders(db, actor, order.customer_id)}
+
+
+@bp.route("/blocked-orders/<int:order_id>", methods=["GET", "POST"])
+def blocked_order(order_id: int) -> Any:
+    """One held order: the customer's exposure by company, what a release would do to the
+    customer's other confirmed orders, and the release with a required reason."""
+    require_role(*DESK)
+    actor = page_actor()
+    db = page_session()
+    refusal: dict[str, Any] = {}
+    if request.method == "POST":
+        require_role(*CONTROLLER)
+        reason = request.form.get("reason", "").strip()[:500]
+        try:
+            with db.begin():
+                result = services.release_order(db, actor, order_id, reason=reason, policy=_policy())
+                release = getattr(result, "release", result)
+                effect = getattr(result, "effect", None)
+                context = _order_context(order_id)
+            return render_template("credit/released.html", release=release, effect=effect, **context)
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    with db.begin():
+        context = _order_context(order_id)
+    if context["held"] is None and not refusal:
+        raise not_found("blocked order", order_id)
+    status = refusal["error"].status if refusal else 200
+    return render_template("credit/blocked_order.html", form=request.form, **context, **refusal), status
+
+
+@bp.route("/customers")
+def customers() -> str:
+    """Customers with exposure, the limit in force and the model's latest suggestion beside it."""
+    require_role(*DESK)
+    args = ListArgs.from_request(tuple(desk.CUSTOMER_SORTS), default_sort="utilisation", default_desc=True)
+    only = request.args.get("only", "")
+    only = only if only in ("over", "held", "differs") else ""
+    db = page_session()
+    with db.begin():
+        rows, total = desk.customers(db, page_actor(), _policy(), q=args.q or None, only=only or None,
+                                     sort=args.sort, descending=args.desc, offset=args.offset, limit=args.page_size)
+    return render_template("credit/customers.html", rows=rows, total=total, args=args, only=only,
+                           starting_limit=_policy().starting_limit)
+
+
+def _customer_context(code: str) -> dict[str, Any]:
+    db = page_session()
+    actor = page_actor()
+    customer = desk.customer_by_code(db, actor, code)
+    position = services.credit_position(db, actor, customer.id, policy=_policy())
+    try:
+        suggestion, run, explanation = limits.explained_suggestion(db, actor, customer_id=customer.id)
+    except DomainError as error:
+        if error.status not in (404, 409):
+            raise
+        suggestion = run = explanation = None
+    return {"customer": customer, "position": position, "suggestion": suggestion, "run": run,
+            "explanation": explanation, "history": limits.limit_history(db, actor, customer.id),
+            "by_company": desk.exposure_by_company(db, actor, customer.id, today=business_today()),
+            "orders": desk.customer_orders(db, actor, customer.id), "policy": _policy(),
+            "FACTORS": FACTORS, "CAPACITIES": CAPACITIES, "HOLD_RULES": HOLD_RULES, "INPUTS": INPUTS,
+            "MONEY_INPUTS": MONEY_INPUTS, "SHARE_FACTORS": SHARE_FACTORS}
+
+
+@bp.route("/customers/<code>")
+def customer(code: str) -> str:
+    """A customer's credit: exposure by company, limit and hold, the model's suggestion
+    explained, approve or override, and the limit's history."""
+    require_role(*DESK)
+    db = page_session()
+    with db.begin():
+        context = _customer_context(code)
+    return render_template("credit/customer.html", form={}, done=request.args.get("done"), **context)
+
+
+@bp.route("/customers/<code>/limit", methods=["POST"])
+def set_limit(code: str) -> Any:
+    """Approve the suggestion as it is, or set another limit with a reason (a new version)."""
+    require_role(*CONTROLLER)
+    actor = page_actor()
+    db = page_session()
+    form = request.form
+    try:
+        suggestion_id = int(form["suggestion_id"]) if form.get("suggestion_id") else None
+        credit_limit = None
+        if form.get("decision") == "override":
+            credit_limit = _amount(form.get("credit_limit"))
+        with db.begin():
+            found = desk.customer_by_code(db, actor, code)
+            limits.set_credit_limit(db, actor, found.id, credit_limit=credit_limit, suggestion_id=suggestion_id,
+                                    reason=(form.get("reason") or "").strip()[:500] or None)
+        return redirect(url_for("credit_pages.customer", code=code, done="limit"))
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        refusal = form_refusal(error)
+    with db.begin():
+        context = _customer_context(code)
+    return render_template("credit/customer.html", form=form, done=None, **context, **refusal), \
+        refusal["error"].status
+
+
+@bp.route("/customers/<code>/hold", methods=["POST"])
+def set_hold(code: str) -> Any:
+    """Put the customer on credit hold or lift it, with a reason."""
+    require_role(*CONTROLLER)
+    actor = page_actor()
+    db = page_session()
+    form = request.form
+    try:
+        with db.begin():
+            found = desk.customer_by_code(db, actor, code)
+            services.set_credit_hold(db, actor, found.id, on_hold=form.get("on_hold") == "1",
+                                     reason=(form.get("hold_reason") or "").strip()[:500])
+        return redirect(url_for("credit_pages.customer", code=code, done="hold"))
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        refusal = form_refusal(error)
+    with db.begin():
+        context = _customer_context(code)
+    return render_template("credit/customer.html", form=form, done=None, **context, **refusal), \
+        refusal["error"].status
+
+
+def _amount(text: str | None) -> Decimal:
+    try:
+        value = Decimal((text or "").replace(",", "").replace("¥", "").strip())
+    except InvalidOperation:
+        raise ValidationFailed.for_field("credit_limit", Message("enter a number")) from None
+    if not value.is_finite() or value < 0:
+        raise ValidationFailed.for_field("credit_limit", Message("a credit limit is zero or more"))
+    return value
+

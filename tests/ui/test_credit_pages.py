@@ -1,0 +1,118 @@
+"""The credit controller's pages: the blocked order with the customer's exposure by company,
+the release with a required reason, the limit override with a required reason, the credit
+hold, and the CIO reading but never changing.
+
+K0001's limit is 15,000.00. Order 1 (100 x 100.00 = 10,000.00) is confirmed: exposure
+10,000.00. Order 2 (another 10,000.00) would take it to 20,000.00: blocked at confirmation.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.credit.models import SalesOrder, SalesOrderStatus
+from tests.credit import new_order, position, put_stock, set_limit
+from tests.world import World
+
+
+@pytest.fixture
+def orders(session_factory: sessionmaker[Session], world: World) -> dict[str, int]:
+    put_stock(session_factory, world)
+    set_limit(session_factory, world, "cust1", "15000")
+    first = new_order(session_factory, world, confirm=True).order
+    second = new_order(session_factory, world, confirm=True).order
+    assert (first.status, second.status) == (SalesOrderStatus.CONFIRMED, SalesOrderStatus.BLOCKED)
+    return {"confirmed": first.id, "blocked": second.id}
+
+
+def sign_in(client: FlaskClient, world: World, user: str) -> str:
+    with client.session_transaction() as session:
+        session["token"] = world.tokens[user]
+    page = client.get("/credit/customers").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    return found.group(1) if found else ""
+
+
+def cell(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{re.escape(testid)}"[^>]*>(.*?)</', page, re.S)
+    assert found, testid
+    return re.sub(r"\s+", " ", found.group(1)).strip()
+
+
+def test_release_needs_a_reason_and_then_confirms_the_order(
+    client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "credit")
+    listing = client.get("/credit/blocked-orders").get_data(as_text=True)
+    assert f'data-order="{orders["blocked"]}"' in listing
+    page = client.get(f"/credit/blocked-orders/{orders['blocked']}").get_data(as_text=True)
+    # Company A: open orders 10,000.00 (in the exposure) and 10,000.00 blocked (not in it).
+    row = re.search(r'<tr data-company="CA">(.*?)</tr>', page, re.S).group(1)  # type: ignore[union-attr]
+    assert row.count("¥10,000.00") == 3  # open orders, exposure, blocked
+    assert cell(page, "group-exposure") == "¥10,000.00"
+    refused = client.post(f"/credit/blocked-orders/{orders['blocked']}", data={"reason": "  ", "csrf_token": token})
+    assert refused.status_code == 422
+    assert 'data-testid="error-reason"' in refused.get_data(as_text=True)
+    with session_factory() as session:
+        assert session.get(SalesOrder, orders["blocked"]).status == SalesOrderStatus.BLOCKED  # type: ignore[union-attr]
+    released = client.post(f"/credit/blocked-orders/{orders['blocked']}",
+                           data={"reason": "payment promised by month end", "csrf_token": token})
+    assert released.status_code == 200
+    assert 'data-testid="done"' in released.get_data(as_text=True)
+    with session_factory() as session:
+        assert session.get(SalesOrder, orders["blocked"]).status == SalesOrderStatus.CONFIRMED  # type: ignore[union-attr]
+    assert position(session_factory, world).exposure == D("20000.00")
+
+
+def test_an_override_needs_a_reason_and_becomes_the_limit_in_force(
+    client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "credit")
+    page = client.get("/credit/customers/K0001").get_data(as_text=True)
+    assert cell(page, "group-exposure") == "¥10,000.00"
+    refused = client.post("/credit/customers/K0001/limit", data={
+        "decision": "override", "credit_limit": "25000", "csrf_token": token})
+    assert refused.status_code == 422
+    assert 'value="25000"' in refused.get_data(as_text=True)
+    assert position(session_factory, world).credit_limit == D("15000.00")
+    saved = client.post("/credit/customers/K0001/limit", data={
+        "decision": "override", "credit_limit": "25000", "reason": "annual review", "csrf_token": token})
+    assert saved.status_code == 302
+    assert position(session_factory, world).credit_limit == D("25000.00")
+    history = client.get("/credit/customers/K0001?done=limit").get_data(as_text=True)
+    assert "annual review" in history and "¥25,000.00" in history
+
+
+def test_a_hold_is_put_and_lifted_with_a_reason(
+    client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "credit")
+    put = client.post("/credit/customers/K0001/hold", data={"on_hold": "1", "hold_reason": "court ruling",
+                                                             "csrf_token": token})
+    assert put.status_code == 302
+    assert position(session_factory, world).on_hold is True
+    page = client.get(f"/credit/blocked-orders/{orders['blocked']}").get_data(as_text=True)
+    assert 'data-testid="release-form"' not in page  # a held customer is not released order by order
+    lifted = client.post("/credit/customers/K0001/hold", data={"on_hold": "0", "hold_reason": "settled",
+                                                                "csrf_token": token})
+    assert lifted.status_code == 302
+    assert position(session_factory, world).on_hold is False
+
+
+def test_the_cio_reads_the_desk_but_changes_nothing(
+    client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "cio")
+    assert client.get("/credit/customers/K0001").status_code == 200
+    page = client.get(f"/credit/blocked-orders/{orders['blocked']}").get_data(as_text=True)
+    assert 'data-testid="release-form"' not in page
+    response: Any = client.post(f"/credit/blocked-orders/{orders['blocked']}",
+                                data={"reason": "x", "csrf_token": token})
+    assert response.status_code == 403
+    assert position(session_factory, world).exposure == D("10000.00")
