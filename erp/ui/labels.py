@@ -92,11 +92,11 @@ TONES: dict[Enum, str] = {
     ContractStatus.ACTIVE: "green",
     ContractStatus.EXPIRED: "grey",
     ContractStatus.TERMINATED: "red",
-    SalesOrderStatus.BLOCKED: "red",
+    # (SalesOrderStatus.BLOCKED and InvoiceStatus.OPEN share their values with statuses above:
+    # one key each, so the credit pages colour those tags themselves.)
     SalesOrderStatus.CONFIRMED: "blue",
     SalesOrderStatus.PARTIALLY_SHIPPED: "blue",
     SalesOrderStatus.SHIPPED: "green",
-    InvoiceStatus.OPEN: "blue",
     InvoiceStatus.PARTIALLY_PAID: "amber",
     InvoiceStatus.PAID: "green",
 }
