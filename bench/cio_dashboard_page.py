@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,6 +50,9 @@ def measure(url: str) -> dict[str, Any]:
     engine = make_engine(url)
     session_factory = make_session_factory(engine)
     with session_factory() as session, session.begin():
+        # The loader writes its rows with their ids; the users' sequence follows them.
+        session.execute(text("SELECT setval(pg_get_serial_sequence('users', 'id'), "
+                             "(SELECT coalesce(max(id), 0) + 1 FROM users), false)"))
         user = User(username="bench.cio", display_name="bench.cio", password_hash=hash_password("x", "pbkdf2:sha256:1000"),
                     role=Role.CIO, group_wide=True)
         session.add(user)
