@@ -126,10 +126,14 @@ class OpeningStockImport(ImportKind):
                 run.error(row, "material_code", "unknown-reference", params={"record": "material"})
                 continue
             try:
-                # A receipt's checks: the unit's decimals, the warehouse's storage conditions,
-                # batch and dates, remaining shelf life.
-                _check_quantity(data["quantity"], material)
                 _check_storage(warehouse, material)
+            except DomainError as exc:
+                run.rule_error(row, "warehouse_code", exc)
+                continue
+            try:
+                # The rest of a receipt's checks: the unit's decimals, batch and dates,
+                # remaining shelf life.
+                _check_quantity(data["quantity"], material)
                 _check_batch_for_receipt(material, ReceiptRequest(
                     po_line_id=0, quantity=data["quantity"], posting_date=day, batch_number=data["batch_number"],
                     manufacture_date=data["manufacture_date"], expiry_date=data["expiry_date"],

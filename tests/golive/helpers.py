@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,13 +50,14 @@ class Recorder:
 
 
 def run_import(session_factory: sessionmaker[Session], actor: Actor, kind: str, path: Path, *,
-               dry_run: bool = False, company_id: int | None = None) -> tuple[ImportOutcome | Exception, Recorder]:
+               dry_run: bool = False, company_id: int | None = None, go_live_date: dt.date | None = None,
+               ) -> tuple[ImportOutcome | Exception, Recorder]:
     recorder = Recorder()
     with session_factory() as session:
         try:
             outcome: ImportOutcome | Exception = execute_import(
                 session, actor, KINDS[kind], path, file_name=path.name, company_id=company_id, dry_run=dry_run,
-                progress=recorder)
+                progress=recorder, go_live_date=go_live_date)
         except Exception as exc:  # noqa: BLE001 - the test looks at what was refused
             outcome = exc
     return outcome, recorder

@@ -8,6 +8,7 @@ second company's customers with the same USCCs are matched, not created again.""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Callable
 from decimal import Decimal as D
@@ -22,14 +23,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.auth.models import User, UserCompany
 from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
-from erp.credit.models import CreditLimit, CustomerExposure
+from erp.costing.reports import inventory_valuation, trial_balance
+from erp.credit.exposure import CreditPolicy
+from erp.credit.models import CreditLimit, CustomerExposure, Invoice
+from erp.credit.receivables import receivables_by_customer
 from erp.costing.models import StandardPrice
 from erp.golive.framework import AlreadyImported, ImportOutcome
 from erp.masterdata.models import Company, Customer, Group, Material, Segment, Supplier, UnitOfMeasure, Warehouse
+from erp.posting.models import StockBalance, StockMovement, StockStatus
 from erp.purchasing.models import Contract, ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from tests.golive.helpers import Recorder, run_import
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
+GO_LIVE = dt.date(2026, 12, 1)
 pytestmark = pytest.mark.postgres
 
 
@@ -76,17 +82,18 @@ def _fixed_csv(tmp_path: Path, name: str, fix: Callable[[list[list[str]]], None]
 
 
 def _dry_run_then_commit(session_factory: sessionmaker[Session], actor: Actor, kind: str, bad: Path, fixed: Path,
-                         expected: set[tuple[int, str | None]], counted: Any, company_id: int | None = None
-                         ) -> ImportOutcome:
+                         expected: set[tuple[int, str | None]], counted: Any, company_id: int | None = None,
+                         go_live_date: dt.date | None = None) -> ImportOutcome:
     before = _count(session_factory, counted)
-    outcome, seen = run_import(session_factory, actor, kind, bad, dry_run=True, company_id=company_id)
+    outcome, seen = run_import(session_factory, actor, kind, bad, dry_run=True, company_id=company_id,
+                               go_live_date=go_live_date)
     assert isinstance(outcome, ImportOutcome), outcome
     assert seen.at() == expected, seen.errors
     assert _count(session_factory, counted) == before, "a dry run writes nothing"
-    outcome, seen = run_import(session_factory, actor, kind, fixed, company_id=company_id)
+    outcome, seen = run_import(session_factory, actor, kind, fixed, company_id=company_id, go_live_date=go_live_date)
     assert isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
     assert seen.errors == []
-    again, _ = run_import(session_factory, actor, kind, fixed, company_id=company_id)
+    again, _ = run_import(session_factory, actor, kind, fixed, company_id=company_id, go_live_date=go_live_date)
     assert isinstance(again, AlreadyImported)
     return outcome
 
@@ -174,6 +181,65 @@ def test_a_subsidiary_goes_live_from_its_spreadsheets(tmp_path: Path, session_fa
     with session_factory() as session:
         assert session.scalar(select(func.sum(CustomerExposure.credit_limit))) == D("11025000.00")
         assert session.scalar(select(func.count()).select_from(CreditLimit)) == 49
+
+    # 9. Opening stock on the go-live date: row 12 expires before it was made, row 22 keeps
+    #    cold-chain GL-M021 in the ambient store.
+    def fix_stock(rows: list[list[str]]) -> None:
+        rows[11][4] = "2029-01-10"  # made 2026-01-11, 1,095 days of shelf life
+        rows[21][0] = "GL1-COLD"
+
+    outcome = _dry_run_then_commit(session_factory, a["cost"], "opening_stock", SAMPLES / "09_opening_stock.csv",
+                                   _fixed_csv(tmp_path, "09_opening_stock.csv", fix_stock),
+                                   {(12, "expiry_date"), (22, "warehouse_code")}, StockMovement, company_id=gl1,
+                                   go_live_date=GO_LIVE)
+    assert outcome.counts == {"rows": 50, "documents": 1}
+    with session_factory() as session:
+        # By hand (samples/make_samples.py): quantities 4, 7, ..., 151; each row's quantity x
+        # its material's standard price, to the cent; variances (k % 7 - 3) x 2.35.
+        balances = session.execute(select(func.count(), func.sum(StockBalance.quantity), func.sum(StockBalance.value))
+                                   .where(StockBalance.company_id == gl1)).one()
+        assert tuple(balances) == (50, D("3875"), D("413445.50"))
+        quarantined = session.scalar(select(func.count()).select_from(StockBalance).where(
+            StockBalance.status == StockStatus.QUARANTINE))
+        assert quarantined == 6
+        valuation = inventory_valuation(session, a["cost"], company_id=gl1)
+        assert (sum(r.standard_value for r in valuation), sum(r.variance for r in valuation),
+                sum(r.actual_value for r in valuation)) == (D("413445.50"), D("-7.05"), D("413438.45"))
+
+    # 10. Opening receivables: row 8 falls due before it was invoiced, row 30 repeats row 4's
+    #     old number, row 45 names customer GL-K99, which does not exist.
+    receivables_file = SAMPLES / "10_opening_receivables.csv"
+
+    def fix_receivables(rows: list[list[str]]) -> None:
+        rows[7][4] = "2026-10-15"  # invoiced 2026-08-16, 60 days' terms
+        rows[29][2] = "GL1-INV-0029"
+        rows[44][1] = "GL-K44"
+
+    outcome = _dry_run_then_commit(session_factory, a["cost"], "opening_receivables", receivables_file,
+                                   _fixed_csv(tmp_path, "10_opening_receivables.csv", fix_receivables),
+                                   {(8, "due_date"), (30, "reference"), (45, "customer_code")}, Invoice,
+                                   company_id=gl1, go_live_date=GO_LIVE)
+    assert outcome.counts == {"invoices": 50}
+    with session_factory() as session:
+        # By hand: 800.00 + 913.07 + ... (800 + 113k + (7k mod 100) / 100 for k = 0..49).
+        assert session.scalar(select(func.sum(Invoice.open_amount)).where(Invoice.company_id == gl1)) \
+            == D("178447.75")
+        assert session.scalar(select(func.sum(CustomerExposure.exposure))) == D("178447.75")
+        rows, count = receivables_by_customer(session, a["credit"], as_of=GO_LIVE, policy=CreditPolicy(),
+                                              company_id=gl1, limit=None)
+        assert count == 49
+        ageing = {name: sum((getattr(r, name) for r in rows), D(0))
+                  for name in ("open_amount", "not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")}
+        # Each invoice's own due date against 2026-12-01 (make_samples.py's plain arithmetic).
+        assert ageing == {"open_amount": D("178447.75"), "not_due": D("57451.16"), "days_1_30": D("31612.12"),
+                          "days_31_60": D("41698.88"), "days_61_90": D("34879.64"), "over_90": D("12805.95")}
+        # The books: stock and receivables against 4199, and the trial balance balances.
+        tb = trial_balance(session, a["cost"], company_id=gl1, period="2026-12")
+        lines = {line["account_code"]: line["debit"] - line["credit"] for line in tb.lines}
+        assert lines["1122"] == D("178447.75")
+        assert lines["4199"] == -(D("413445.50") - D("7.05") + D("178447.75"))
+        assert lines["1404"] == D("-7.05")
+        assert tb.balanced
 
     # A second company's customers: six share GL1's USCCs (other codes, other names), four are new.
     outcome, seen = run_import(session_factory, a["steward"], "customers", SAMPLES / "b_customers.csv")

@@ -6,7 +6,11 @@ The bad rows, by file (spreadsheet row numbers, header = row 1):
 - 02_materials.xlsx: row 13 unknown unit BOX; row 31 repeats the code of row 5;
 - 03_suppliers.csv (GB18030): row 9 invalid USCC (wrong check character);
 - 04_customers.csv: row 17 invalid USCC; row 40 repeats the code of row 3;
-- 07_purchase_orders.csv: row 22 sends a cold-chain material to the ambient warehouse.
+- 07_purchase_orders.csv: row 7 sends a cold-chain material to the ambient warehouse;
+- 09_opening_stock.csv: row 12 expires before it was made; row 22 keeps a cold-chain
+  material in the ambient store;
+- 10_opening_receivables.csv: row 8 falls due before it was invoiced; row 30 repeats the
+  old invoice number of row 4; row 45 names a customer code that does not exist.
 
 The totals the test checks are printed at the end (worked out here with plain arithmetic,
 independently of the system's code) and written into the test by hand.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -145,6 +150,59 @@ bad_orders[cold_line][4] = "GL1-AMB"  # a cold-chain material sent to the ambien
 # --- credit limits --------------------------------------------------------------------------
 limits = [["", f"GL-K{i:02d}", format(Decimal(100000 + i * 5000), "f"), "原系统已批准"] for i in range(1, 50)]
 
+# --- opening stock on the go-live date 2026-12-01: 50 rows --------------------------------------
+GO_LIVE = date(2026, 12, 1)
+SHELF_LIFE_DAYS = {True: 730, False: 1095}
+STOCK_HEADER = ["仓库编码", "物料编码", "批号", "生产日期", "有效期至", "库存状态", "数量", "标准成本金额", "材料成本差异"]
+
+
+def stock_row(k: int) -> list[object]:
+    i = k % 48 + 1
+    m = material(i)
+    batch_managed = m[10] == "是"
+    made = date(2026, 1 + k % 10, 1 + k % 28)
+    expires = made + timedelta(days=SHELF_LIFE_DAYS[i % 7 == 0])
+    quantity = Decimal(4 + k * 3)
+    value = cents(quantity * standard(i)) if k % 3 == 0 else ""
+    variance = Decimal(k % 7 - 3) * Decimal("2.35")
+    return [warehouse_for(i), f"GL-M{i:03d}", f"GLB{k:03d}" if batch_managed else "",
+            made.isoformat() if batch_managed else "", expires.isoformat() if batch_managed else "",
+            "quarantine" if k % 9 == 4 else "", format(quantity, "f"), format(value, "f") if value != "" else "",
+            format(variance, "f")]
+
+
+stock = [stock_row(k) for k in range(50)]
+bad_stock = [list(r) for r in stock]
+bad_stock[10][4] = (date.fromisoformat(stock[10][3]) - timedelta(days=1)).isoformat()  # row 12: expires before made
+bad_stock[20][0] = "GL1-AMB"  # row 22: cold-chain GL-M021 in the ambient store
+
+# --- opening receivables: 50 open invoices of the old system -------------------------------------
+RECEIVABLE_HEADER = ["客户统一社会信用代码", "客户编码", "原发票号", "开票日期", "到期日", "未收金额"]
+
+
+def receivable_row(k: int) -> list[object]:
+    c = k % 49 + 1
+    invoiced = GO_LIVE - timedelta(days=5 + k * 17 % 150)
+    due = invoiced + timedelta(days=30 + (k % 4) * 15)
+    amount = Decimal(800 + k * 113) + Decimal(k * 7 % 100) / 100
+    return [customers[c - 1][1] if k % 5 == 0 else "", f"GL-K{c:02d}", f"GL1-INV-{k + 1:04d}", invoiced.isoformat(),
+            due.isoformat(), format(amount, "f")]
+
+
+receivables = [receivable_row(k) for k in range(50)]
+bad_receivables = [list(r) for r in receivables]
+bad_receivables[6][4] = (date.fromisoformat(receivables[6][3]) - timedelta(days=1)).isoformat()  # row 8: due < invoiced
+bad_receivables[28][2] = receivables[2][2]  # row 30: the old number of row 4 again
+bad_receivables[43][1] = "GL-K99"  # row 45: no such customer
+
+
+def bucket(due: date, as_of: date) -> str:
+    late = (as_of - due).days
+    if late <= 0:
+        return "not_due"
+    return "days_1_30" if late <= 30 else "days_31_60" if late <= 60 else "days_61_90" if late <= 90 else "over_90"
+
+
 # --- company B's customers: 10, of which 6 share GL1's USCCs under other codes and names ------
 customers_b = ([[f"B-K{i:02d}", code_with_check(f"9131000000{i:07d}"), f"乙方客户{i:02d}", f"B customer {i:02d}", 60]
                 for i in (2, 5, 9, 21, 33, 47)]
@@ -167,6 +225,8 @@ def main() -> None:
     write_csv("06_company_contracts.csv", [CONTRACT_HEADER, *contract_lines])
     write_csv("07_purchase_orders.csv", [ORDER_HEADER, *bad_orders])
     write_csv("08_credit_limits.csv", [["客户统一社会信用代码", "客户编码", "信用额度", "审批说明"], *limits])
+    write_csv("09_opening_stock.csv", [STOCK_HEADER, *bad_stock])
+    write_csv("10_opening_receivables.csv", [RECEIVABLE_HEADER, *bad_receivables])
     write_csv("b_customers.csv", [["code", "uscc", "name_zh", "name_en", "payment_terms_days"], *customers_b])
     # The totals, by plain arithmetic.
     order_value = sum(cents(Decimal(r[5]) * Decimal(contract_lines[k % 36][6])) for k, r in enumerate(orders))
@@ -181,6 +241,17 @@ def main() -> None:
     print("standard prices total:", sum(standard(i) for i in range(1, 49)))
     print("credit limits total:", sum(Decimal(r[2]) for r in limits))
     print("orders:", len({r[0] for r in orders}), "lines:", len(orders))
+    stock_value = sum(cents(Decimal(r[6]) * standard(k % 48 + 1)) for k, r in enumerate(stock))
+    stock_variance = sum(Decimal(r[8]) for r in stock)
+    print("opening stock: quantity", sum(Decimal(r[6]) for r in stock), "value at standard", stock_value,
+          "variance", stock_variance, "quarantine rows", sum(1 for r in stock if r[5] == "quarantine"))
+    owed = sum(Decimal(r[5]) for r in receivables)
+    buckets: dict[str, Decimal] = {}
+    for r in receivables:
+        name = bucket(date.fromisoformat(r[4]), GO_LIVE)
+        buckets[name] = buckets.get(name, Decimal(0)) + Decimal(r[5])
+    print("opening receivables:", owed, "customers", len({r[1] for r in receivables}), "ageing on", GO_LIVE, buckets)
+    print("4199 credit:", stock_value + stock_variance + owed)
 
 
 if __name__ == "__main__":
