@@ -38,6 +38,7 @@ from erp.auth.roles import Actor, Role
 from erp.messages import N_, Message
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.bulk import RowChecker, audit_rows, insert_rows
+from erp.golive.exports import REPORTS
 from erp.golive.files import open_sheet
 from erp.golive.messages import encode, record_word
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
@@ -193,6 +194,10 @@ class ImportKind:
     undo_entities: tuple[str, ...] = ()
     # Opening balances are posted as of the go-live date (a parameter of the import).
     needs_go_live_date: bool = False
+    # An export (erp.golive.exports) whose files load as they are: its columns that share a
+    # key with a column here are read as that column, its other columns (names, the
+    # company it came from) are read past.
+    reads_export: str | None = None
 
     def column(self, key: str) -> Column | None:
         for column in self.columns:
@@ -364,15 +369,33 @@ class AlreadyImported(Conflict):
     title = N_("This file has already been imported")
 
 
+def _export_headers(kind: ImportKind) -> tuple[dict[str, Column], set[str]]:
+    """The headers of the export a kind reads: those naming one of its columns, and the rest."""
+    if kind.reads_export is None:
+        return {}, set()
+    by_key = {column.key: column for column in kind.columns}
+    read: dict[str, Column] = {}
+    past: set[str] = set()
+    for exported in REPORTS[kind.reads_export].columns:
+        names = {_normal(exported.zh), _normal(exported.en)}
+        if exported.key in by_key:
+            read.update(dict.fromkeys(names, by_key[exported.key]))
+        else:
+            past |= names
+    return read, past
+
+
 def _map_header(kind: ImportKind, run: ImportRun, header: Sequence[str]) -> dict[int, Column]:
-    by_name: dict[str, Column] = {}
+    exported, read_past = _export_headers(kind)
+    by_name: dict[str, Column] = dict(exported)
     for column in kind.columns:
         for name in column.names():
             by_name[name] = column
+    read_past -= by_name.keys()
     mapping: dict[int, Column] = {}
     used: set[str] = set()
     for index, text in enumerate(header):
-        if not str(text).strip():
+        if not str(text).strip() or _normal(text) in read_past:
             continue
         column = by_name.get(_normal(text))
         if column is None:
