@@ -11,14 +11,19 @@ materials (the materials template's columns) and then, in the same run:
 
 Each is timed as the median of ``--repeat`` runs; it prints rows/s of both and their ratio
 (target: the import within 5x of COPY). With ``--rss`` it runs the import of 10,000 and of
-100,000 rows in separate processes and prints each one's peak resident memory (target:
-flat in the file's length).
+100,000 rows from CSV and from XLSX, each in a separate process, and prints each one's
+peak resident memory (target: flat in the file's length).
+
+With ``--opening N`` it imports N opening stock rows (the receipt's checks, prices, batches,
+the set-based bulk posting: ledger, balances, period totals, journal) beside a raw COPY of
+the same rows into batches, stock_movements and stock_balances.
 
 With ``--export-rss`` it exports 50,000 and 500,000 rows of stock (balances written with
 plain SQL) as CSV and as XLSX, each in its own process, and prints the peak memory (target:
 flat: the export streams).
 
-Usage: flock /work/coord/bench.lock .venv/bin/python -m bench.golive_import [--materials 20000] [--repeat 3] [--rss] [--export-rss]
+Usage: flock /work/coord/bench.lock .venv/bin/python -m bench.golive_import [--materials 20000] [--repeat 3]
+       [--no-materials] [--opening 100000] [--rss] [--export-rss]
 """
 
 from __future__ import annotations
@@ -117,14 +122,31 @@ def undo_last(engine: object) -> None:
         conn.execute(text("DELETE FROM materials"))
 
 
-def rss_child(count: int) -> None:
-    """In a fresh process: import ``count`` materials, print the peak RSS in MiB."""
+def write_xlsx_file(path: Path, rows: Iterable[list[str]]) -> Path:
+    """The rows as an XLSX workbook written row by row (XlsxWriter's constant memory mode),
+    numbers as numbers, as a spreadsheet saved by Excel holds them."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": True})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, HEADER)
+    for number, row in enumerate(rows, start=1):
+        sheet.write_row(number, 0, row)
+    workbook.close()
+    return path
+
+
+def rss_child(count: int, file_format: str = "csv") -> None:
+    """In a fresh process: import ``count`` materials from a CSV or XLSX file, print the
+    peak RSS in MiB."""
     with fresh_database(f"bench_golive_rss_{count}") as (engine, _dsn):
         with engine.begin() as conn:
             conn.execute(text(SETUP))
         with tempfile.TemporaryDirectory() as tmp:
             # Rows generated one by one: nothing of the file is held before the import starts.
-            path = write_file(Path(tmp) / "materials.csv", (material_row(i) for i in range(count)))
+            rows = (material_row(i) for i in range(count))
+            path = (write_xlsx_file(Path(tmp) / "materials.xlsx", rows) if file_format == "xlsx"
+                    else write_file(Path(tmp) / "materials.csv", rows))
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             seconds = run_import(engine, path)
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -265,11 +287,12 @@ def main() -> None:
     parser.add_argument("--rss", action="store_true", help="peak memory of 10k and 100k-row imports")
     parser.add_argument("--opening", type=int, default=0, help="also import this many opening stock rows")
     parser.add_argument("--export-rss", action="store_true", help="peak memory of 50k and 500k-row stock exports")
-    parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-materials", action="store_true", help="skip the materials import beside COPY")
+    parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
-        rss_child(args.rss_child)
+        rss_child(int(args.rss_child[0]), args.rss_child[1])
         return
     if args.export_child:
         export_child(int(args.export_child[0]), args.export_child[1])
@@ -277,27 +300,15 @@ def main() -> None:
     print(f"machine: {machine()}; revision {git_revision()}")
     if args.opening:
         opening_benchmark(args.opening, args.repeat)
-    with fresh_database("bench_golive") as (engine, dsn):
-        with engine.begin() as conn:
-            conn.execute(text(SETUP))
-        rows = material_rows(args.materials)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = write_file(Path(tmp) / "materials.csv", rows)
-            raw_times, import_times = [], []
-            for _ in range(args.repeat):
-                raw_times.append(copy_raw(dsn, rows))
-                import_times.append(run_import(engine, path))
-                undo_last(engine)
-        raw, imported = sorted(raw_times)[len(raw_times) // 2], sorted(import_times)[len(import_times) // 2]
-        n = args.materials
-        print(f"materials: {n} rows; raw COPY {raw:.3f} s ({n / raw:,.0f} rows/s); "
-              f"import {imported:.3f} s ({n / imported:,.0f} rows/s); ratio {imported / raw:.2f}x (target <= 5x)")
+    if not args.no_materials:
+        materials_benchmark(args.materials, args.repeat)
     if args.rss:
-        for count in (10_000, 100_000):
-            out = subprocess.run([sys.executable, "-m", "bench.golive_import", "--rss-child", str(count)],
-                                 capture_output=True, text=True, check=True).stdout.split()
-            print(f"materials import of {int(out[0]):,} rows: peak RSS {float(out[2]):.1f} MiB "
-                  f"(after set-up {float(out[1]):.1f} MiB), {float(out[3]):.2f} s")
+        for file_format in ("csv", "xlsx"):
+            for count in (10_000, 100_000):
+                out = subprocess.run([sys.executable, "-m", "bench.golive_import", "--rss-child", str(count),
+                                      file_format], capture_output=True, text=True, check=True).stdout.split()
+                print(f"materials import of {int(out[0]):,} rows from {file_format}: peak RSS {float(out[2]):.1f} MiB "
+                      f"(after set-up {float(out[1]):.1f} MiB), {float(out[3]):.2f} s")
     if args.export_rss:
         for file_format in ("csv", "xlsx"):
             for count in (50_000, 500_000):
@@ -305,6 +316,24 @@ def main() -> None:
                                       file_format], capture_output=True, text=True, check=True).stdout.split()
                 print(f"stock export of {int(out[0]):,} rows as {file_format}: peak RSS {float(out[2]):.1f} MiB "
                       f"(before {float(out[1]):.1f} MiB), {float(out[3]):.2f} s, {int(out[4]) / 2**20:.1f} MiB file")
+
+
+def materials_benchmark(count: int, repeat: int) -> None:
+    """Materials through the import beside a raw COPY of the same rows."""
+    with fresh_database("bench_golive") as (engine, dsn):
+        with engine.begin() as conn:
+            conn.execute(text(SETUP))
+        rows = material_rows(count)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_file(Path(tmp) / "materials.csv", rows)
+            raw_times, import_times = [], []
+            for _ in range(repeat):
+                raw_times.append(copy_raw(dsn, rows))
+                import_times.append(run_import(engine, path))
+                undo_last(engine)
+        raw, imported = sorted(raw_times)[len(raw_times) // 2], sorted(import_times)[len(import_times) // 2]
+        print(f"materials: {count} rows; raw COPY {raw:.3f} s ({count / raw:,.0f} rows/s); "
+              f"import {imported:.3f} s ({count / imported:,.0f} rows/s); ratio {imported / raw:.2f}x (target <= 5x)")
 
 
 if __name__ == "__main__":

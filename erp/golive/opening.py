@@ -49,9 +49,10 @@ from erp.inventory.services import (
 from erp.masterdata.models import Customer, Material, Warehouse
 from erp.messages import N_, Message
 from erp.money import round_money
-from erp.posting import Document, Line, Movement, Posting, portable_path, post, price_for_posting
+from erp.posting import Document, Line, Movement, Posting
+from erp.posting.bulk import find_or_create_batches, post_bulk, standard_prices_for_posting
+from erp.posting.prices import no_standard_price
 from erp.posting.models import NO_BATCH, CloseClass, MovementType, StockStatus
-from erp.posting.stock import find_or_create_batch
 from erp.schemas import USCC, Code, Day, Money, Quantity, Schema
 
 ZERO = Decimal("0")
@@ -111,10 +112,11 @@ class OpeningStockImport(ImportKind):
             any_of(session, Warehouse.code, sorted({r.data["warehouse_code"] for r in rows}))))}
         materials = {m.code: m for m in session.scalars(select(Material).where(
             any_of(session, Material.code, sorted({r.data["material_code"] for r in rows}))))}
-        prices: dict[int, Decimal] = {}
         movements: list[Movement] = []
         totals: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
         material_of: dict[int, Material] = {}
+        checked: list[tuple[Row, Warehouse, Material]] = []
+        minimum_shelf_life = run.settings.default_min_remaining_shelf_life_days if run.settings else 30
         for row in rows:
             data = row.data
             if data["batch_number"] == NO_BATCH:
@@ -142,21 +144,34 @@ class OpeningStockImport(ImportKind):
                 _check_batch_for_receipt(material, ReceiptRequest(
                     po_line_id=0, quantity=data["quantity"], posting_date=day, batch_number=data["batch_number"],
                     manufacture_date=data["manufacture_date"], expiry_date=data["expiry_date"],
-                    warehouse_id=warehouse.id), min_remaining_days=run.settings.default_min_remaining_shelf_life_days
-                    if run.settings else 30)
-                if material.id not in prices:
-                    _period, prices[material.id] = price_for_posting(session, company_id, material.id, day)
+                    warehouse_id=warehouse.id), min_remaining_days=minimum_shelf_life)
             except DomainError as exc:
                 run.rule_error(row, _column_of(exc, "quantity"), exc)
                 continue
-            value = round_money(data["quantity"] * prices[material.id])
+            checked.append((row, warehouse, material))
+        if not checked:
+            return
+        # Set-based from here: the prices in force after the period lock, then the batches.
+        try:
+            period, prices = standard_prices_for_posting(session, company_id, [m.id for _, _, m in checked], day)
+        except DomainError as exc:  # the go-live period is closed: every row is refused
+            for row, _, _ in checked:
+                run.rule_error(row, None, exc)
+            return
+        batches = find_or_create_batches(session, [
+            (m.id, r.data["batch_number"], r.data["manufacture_date"], r.data["expiry_date"]) for r, _, m in checked])
+        for row, warehouse, material in checked:
+            data = row.data
+            price = prices.get(material.id)
+            if price is None:
+                run.rule_error(row, "material_code", no_standard_price(material.code, period, run.company.code))
+                continue
+            value = round_money(data["quantity"] * price)
             if data.get("value") is not None and data["value"] != value:
                 run.error(row, "value", "rule", message=VALUE_DIFFERS,
                           params={"value": data["value"], "expected": value})
                 continue
-            batch_id, made, expires = find_or_create_batch(
-                session, material_id=material.id, batch_number=data["batch_number"] if material.batch_managed else None,
-                manufacture_date=data["manufacture_date"], expiry_date=data["expiry_date"], supplier_id=None)
+            batch_id, made, expires = batches[(material.id, data["batch_number"] or NO_BATCH)]
             if material.batch_managed and (made, expires) != (data["manufacture_date"], data["expiry_date"]):
                 run.error(row, "manufacture_date", "rule", message=BATCH_DATES_DIFFER,
                           params={"batch": data["batch_number"], "made": made, "expires": expires})
@@ -177,13 +192,10 @@ class OpeningStockImport(ImportKind):
             journal += [Line(_inventory_account(material_of[material_id]), value, material_id),
                         Line(accounts.MATERIAL_COST_VARIANCE, variance, material_id),
                         Line(accounts.OPENING_BALANCES, -(value + variance))]
-        # The portable path writes the rows with multi-row statements; the one-statement path
-        # is made for the few rows of a receipt and compiles one statement per document shape.
-        with portable_path():
-            posted = post(session, Posting(
-                company_id=company_id, posting_date=day, user_id=run.actor.user_id,
-                document=Document(doc_type=MovementType.ADJUSTMENT, reason=f"opening stock, {run.reason}"),
-                movements=movements, journal=journal, memo=f"opening stock ({run.reason})"))
+        posted = post_bulk(session, Posting(
+            company_id=company_id, posting_date=day, user_id=run.actor.user_id,
+            document=Document(doc_type=MovementType.ADJUSTMENT, reason=f"opening stock, {run.reason}"),
+            movements=movements, journal=journal, memo=f"opening stock ({run.reason})"))
         run.record("stock_documents", [posted.document_id] if posted.document_id else [])
         run.count("documents")
 

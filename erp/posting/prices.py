@@ -65,11 +65,16 @@ def standard_price(session: Session, company_id: int, material_id: int, period: 
     price = session.scalar(select(price_in_force(company_id, material_id, period)))
     if price is None:
         code = session.scalar(select(Material.code).where(Material.id == material_id))
-        raise NoStandardPrice(Message(
-            "no standard price for material {material} in period {period} or before it in company {company}; "
-            "a cost accountant must set it before stock can be valued", material=code, period=period,
-            company=company_id))
+        raise no_standard_price(code, period, company_id)
     return price  # type: ignore[no-any-return]
+
+
+def no_standard_price(material: Any, period: str, company: Any) -> NoStandardPrice:
+    """The refusal of a posting whose material has no standard price in force."""
+    return NoStandardPrice(Message(
+        "no standard price for material {material} in period {period} or before it in company {company}; "
+        "a cost accountant must set it before stock can be valued", material=material, period=period,
+        company=company))
 
 
 def restatement_pending(session: Session, company_id: int, material_id: int, period: str) -> bool:

@@ -1,0 +1,171 @@
+"""Bulk postings: one posting of thousands of ledger rows (opening stock taken over at
+go-live), written set-based.
+
+``post`` is made for the few rows of a receipt: on PostgreSQL it writes a posting in one
+statement built per shape (how many rows), which for 2,000 rows would be a statement of
+tens of thousands of parameters compiled once and never reused; its portable path writes
+each balance with its own upsert. A bulk posting instead sends every column of a table as
+one array and writes each table with one ``INSERT ... SELECT ... FROM unnest(...)``: the
+document, the ledger rows, the balances (one upsert), the period totals (one upsert), the
+journal entry and its lines. So is the set-up of such a posting: the standard prices in
+force for many materials (one query after the period lock), and the batches (one insert of
+the new ones, one query for all).
+
+The rows written are exactly those ``post`` writes for the same ``Posting`` (built by the
+same description, ``writer._describe``, and the same arithmetic for balances and totals):
+tests/service/test_posting_paths.py compares them row by row. On SQLite (the demo) these
+functions fall back to the per-row ones.
+
+Only stock coming in: a bulk posting that would take stock out of a balance is refused
+(``ValueError``, a bug of the caller): outflows need the caller's row locks and checks,
+which only ``post`` takes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, any_, bindparam, cast, column, func, insert, literal, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+from erp.db import is_postgres, utcnow
+from erp.posting.models import NO_BATCH, Batch, StandardPrice
+from erp.posting.periods import holds_open, lock_open_period
+from erp.posting.stock import find_or_create_batch
+from erp.posting.values import Posted, Posting
+from erp.posting.writer import (
+    _BALANCES,
+    _LINES,
+    _MOVEMENTS,
+    _TOTALS,
+    BALANCE_COLUMNS,
+    BALANCE_KEY,
+    LINE_COLUMNS,
+    MOVEMENT_COLUMNS,
+    TOTALS_COLUMNS,
+    TOTALS_KEY,
+    _balance_after,
+    _describe,
+    _insert_document,
+    _portable_statements,
+    _totals_after,
+    _values,
+    post,
+)
+
+_BATCHES = Batch.__table__
+BatchKey = tuple[int, str]
+
+
+def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *first: Any) -> Any:
+    """``SELECT *first, * FROM unnest(:a, :b, ...)``: each column's values as one typed array."""
+    arrays = [cast(bindparam(f"a_{name}", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type)),
+                   postgresql.ARRAY(table.c[name].type)) for name in columns]
+    unnested = (func.unnest(*arrays).table_valued(*(column(name, table.c[name].type) for name in columns))
+                .render_derived())
+    return select(*first, *(unnested.c[name] for name in columns))
+
+
+def standard_prices_for_posting(
+    session: Session, company_id: int, material_ids: Sequence[int], posting_date: dt.date
+) -> tuple[str, dict[int, Decimal]]:
+    """For a bulk stock posting: lock its period open, then read the standard prices in
+    force of many materials in one query; returns (period, {material_id: price}). A material
+    without a price is left out (the caller reports it). Refuses ``PeriodClosed``.
+
+    As ``price_for_posting``: the prices are read by a statement begun after the lock."""
+    period = lock_open_period(session, company_id, posting_date)
+    wanted = sorted(set(material_ids))
+    if not wanted:
+        return period, {}
+    sp = StandardPrice
+    materials = (sp.material_id == any_(bindparam("ids", wanted, type_=postgresql.ARRAY(sp.material_id.type)))
+                 if is_postgres(session) else sp.material_id.in_(wanted))
+    latest = (select(sp.material_id, func.max(sp.period).label("since"))
+              .where(sp.company_id == company_id, sp.period <= period, materials)
+              .group_by(sp.material_id).subquery("latest"))
+    rows = session.execute(
+        select(sp.material_id, sp.price)
+        .join(latest, (latest.c.material_id == sp.material_id) & (latest.c.since == sp.period))
+        .where(sp.company_id == company_id))
+    return period, {material_id: price for material_id, price in rows}
+
+
+def find_or_create_batches(
+    session: Session, batches: Sequence[tuple[int, str | None, dt.date | None, dt.date | None]]
+) -> dict[BatchKey, tuple[int, dt.date | None, dt.date | None]]:
+    """The ids and recorded dates of many batches, (material_id, batch_number or None,
+    manufacture_date, expiry_date) each, creating those that are new; keyed by
+    (material_id, batch number, ``NO_BATCH`` for stock without one). A batch already known
+    keeps its recorded dates (the caller compares them); a batch named twice with other
+    dates is created with the first."""
+    wanted: dict[BatchKey, tuple[dt.date | None, dt.date | None]] = {}
+    for material_id, number, made, expires in batches:
+        wanted.setdefault((material_id, number if number is not None else NO_BATCH), (made, expires))
+    if not is_postgres(session):
+        return {key: find_or_create_batch(session, material_id=key[0], batch_number=None if key[1] == NO_BATCH
+                                          else key[1], manufacture_date=made, expiry_date=expires, supplier_id=None)
+                for key, (made, expires) in wanted.items()}
+    keys = sorted(wanted)
+    now = utcnow()
+    rows = [{"material_id": m, "batch_number": n, "manufacture_date": wanted[(m, n)][0],
+             "expiry_date": wanted[(m, n)][1], "created_at": now} for m, n in keys]
+    columns = ["material_id", "batch_number", "manufacture_date", "expiry_date", "created_at"]
+    session.execute(postgresql.insert(_BATCHES).from_select(columns, _arrays(_BATCHES, columns, rows))
+                    .on_conflict_do_nothing(index_elements=["material_id", "batch_number"]))
+    named = _arrays(_BATCHES, ["material_id", "batch_number"], rows).subquery("named")
+    found = session.execute(
+        select(_BATCHES.c.id, _BATCHES.c.material_id, _BATCHES.c.batch_number, _BATCHES.c.manufacture_date,
+               _BATCHES.c.expiry_date)
+        .join(named, (named.c.material_id == _BATCHES.c.material_id)
+              & (named.c.batch_number == _BATCHES.c.batch_number)))
+    return {(r.material_id, r.batch_number): (r.id, r.manufacture_date, r.expiry_date) for r in found}
+
+
+def post_bulk(session: Session, posting: Posting) -> Posted:
+    """Write one posting of many rows of stock coming in, set-based, in the caller's
+    transaction; the same rows, refusals and return value as ``post``.
+
+    Refuses ``PeriodClosed``; raises ``UnbalancedEntry`` (the caller's lines) and
+    ``ValueError`` when a movement would take stock out of a balance (use ``post``)."""
+    if not is_postgres(session):
+        return post(session, posting)
+    rows = _describe(posting)
+    if any(outflow for outflow, _ in rows.balances):
+        raise ValueError("a bulk posting only brings stock in; stock going out is posted with post()")
+    if not rows.movements and rows.entry is None and rows.document is None:
+        return Posted(None, None)
+    if not holds_open(session, rows.company_id, rows.period):
+        lock_open_period(session, rows.company_id, posting.posting_date)
+    document_id = _insert_document(session, rows.document) if rows.document is not None else None
+    if rows.movements:
+        session.execute(insert(_MOVEMENTS).from_select(
+            ["document_id", *MOVEMENT_COLUMNS],
+            _arrays(_MOVEMENTS, MOVEMENT_COLUMNS, rows.movements, literal(document_id, _MOVEMENTS.c.document_id.type))))
+    if rows.balances:
+        # In key order: the lock order every posting keeps.
+        changes = sorted((change for _, change in rows.balances), key=lambda c: tuple(c[k] for k in BALANCE_KEY))
+        upsert = postgresql.insert(_BALANCES).from_select(BALANCE_COLUMNS,
+                                                          _arrays(_BALANCES, BALANCE_COLUMNS, changes))
+        session.execute(upsert.on_conflict_do_update(index_elements=BALANCE_KEY,
+                                                     set_=_balance_after(upsert.excluded)))
+    entry_id = None
+    if rows.entry is not None:
+        entry = {**rows.entry, "source_id": document_id} if document_id is not None else rows.entry
+        entry_id = session.connection().execute(_portable_statements(session)["entry"],
+                                                _values("e", entry)).scalar_one()
+        session.execute(insert(_LINES).from_select(
+            ["entry_id", *LINE_COLUMNS],
+            _arrays(_LINES, LINE_COLUMNS, rows.lines, literal(entry_id, _LINES.c.entry_id.type))))
+    # After the balances, always: postings lock balance rows first, then totals.
+    if rows.totals:
+        upsert = postgresql.insert(_TOTALS).from_select(TOTALS_COLUMNS, _arrays(_TOTALS, TOTALS_COLUMNS, rows.totals))
+        session.execute(upsert.on_conflict_do_update(index_elements=TOTALS_KEY, set_=_totals_after(upsert.excluded)))
+    return Posted(document_id, entry_id)
+
+
+__all__ = ["find_or_create_batches", "post_bulk", "standard_prices_for_posting"]
