@@ -123,33 +123,28 @@ def undo_last(engine: object) -> None:
 
 
 def write_xlsx_file(path: Path, rows: Iterable[list[str]]) -> Path:
-    """The rows as an XLSX workbook written row by row (XlsxWriter's constant memory mode),
-    numbers as numbers, as a spreadsheet saved by Excel holds them."""
-    import xlsxwriter
+    """The rows as an XLSX workbook the way Excel saves one: text in the shared strings
+    table, numbers as numbers (openpyxl's write-only mode, row by row)."""
+    from openpyxl import Workbook
 
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": True})
-    sheet = workbook.add_worksheet()
-    sheet.write_row(0, 0, HEADER)
-    for number, row in enumerate(rows, start=1):
-        sheet.write_row(number, 0, row)
-    workbook.close()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append([int(v) if v.isdigit() else v or None for v in row])
+    workbook.save(path)
     return path
 
 
-def rss_child(count: int, file_format: str = "csv") -> None:
-    """In a fresh process: import ``count`` materials from a CSV or XLSX file, print the
-    peak RSS in MiB."""
+def rss_child(count: int, file_path: str) -> None:
+    """In a fresh process: import the ``count`` materials of a CSV or XLSX file (written by
+    the parent), print the peak RSS in MiB."""
     with fresh_database(f"bench_golive_rss_{count}") as (engine, _dsn):
         with engine.begin() as conn:
             conn.execute(text(SETUP))
-        with tempfile.TemporaryDirectory() as tmp:
-            # Rows generated one by one: nothing of the file is held before the import starts.
-            rows = (material_row(i) for i in range(count))
-            path = (write_xlsx_file(Path(tmp) / "materials.xlsx", rows) if file_format == "xlsx"
-                    else write_file(Path(tmp) / "materials.csv", rows))
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            seconds = run_import(engine, path)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        seconds = run_import(engine, Path(file_path))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{count} {before:.1f} {peak:.1f} {seconds:.2f}")
 
 
@@ -305,10 +300,17 @@ def main() -> None:
     if args.rss:
         for file_format in ("csv", "xlsx"):
             for count in (10_000, 100_000):
-                out = subprocess.run([sys.executable, "-m", "bench.golive_import", "--rss-child", str(count),
-                                      file_format], capture_output=True, text=True, check=True).stdout.split()
-                print(f"materials import of {int(out[0]):,} rows from {file_format}: peak RSS {float(out[2]):.1f} MiB "
-                      f"(after set-up {float(out[1]):.1f} MiB), {float(out[3]):.2f} s")
+                with tempfile.TemporaryDirectory() as tmp:
+                    # Written here, row by row: the child process only imports it.
+                    rows = (material_row(i) for i in range(count))
+                    path = (write_xlsx_file(Path(tmp) / "materials.xlsx", rows) if file_format == "xlsx"
+                            else write_file(Path(tmp) / "materials.csv", rows))
+                    size = path.stat().st_size
+                    out = subprocess.run([sys.executable, "-m", "bench.golive_import", "--rss-child", str(count),
+                                          str(path)], capture_output=True, text=True, check=True).stdout.split()
+                print(f"materials import of {int(out[0]):,} rows from {file_format} ({size / 2**20:.1f} "
+                      f"MiB file): peak RSS {float(out[2]):.1f} MiB (after set-up {float(out[1]):.1f} MiB), "
+                      f"{float(out[3]):.2f} s")
     if args.export_rss:
         for file_format in ("csv", "xlsx"):
             for count in (50_000, 500_000):

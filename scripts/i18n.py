@@ -3,6 +3,12 @@
     python scripts/i18n.py extract   # scan code and templates, merge new ids into both catalogues
     python scripts/i18n.py compile   # .po -> .mo (make does this at install; tests do it too)
     python scripts/i18n.py check     # list ids without a translation (exit 1 if any)
+    python scripts/i18n.py prune     # drop the entries no code or template uses (listed first)
+
+``extract`` never drops an entry: several people add ids on their own branches, and an
+extract run on a branch that does not have another's code yet (or a catalogue merged from
+both sides of a rebase) must not lose the other's translated entries. Entries no code uses
+any more are removed on purpose, by ``prune``, which lists them.
 
 Message ids are the English texts. The English catalogue repeats each id as its own
 translation (filled in by ``extract``; edit it to reword English without touching code);
@@ -64,17 +70,35 @@ def write(language: str, catalog: Catalog) -> None:
 
 def extract() -> None:
     template = extracted()
+    kept = 0
     for language in LANGUAGES:
         catalog = read(language)
         catalog.update(template, no_fuzzy_matching=True)
-        # Ids no longer used are dropped rather than kept as obsolete entries.
+        # Entries the code does not use (yet, on this branch) stay, as they were: see the top.
+        unused = list(catalog.obsolete.values())
         catalog.obsolete.clear()
+        for message in unused:
+            catalog[message.id] = message
+        kept = max(kept, len(unused))
         for message in catalog:
             if message.id and language == "en" and not message.string:
                 message.string = message.id
             message.flags.discard("fuzzy")
         write(language, catalog)
-    print(f"{len(template)} message ids; catalogues updated")
+    print(f"{len(template)} message ids; catalogues updated"
+          + (f"; {kept} entries no code uses were kept (`prune` drops them)" if kept else ""))
+
+
+def prune() -> None:
+    """Drop the entries of both catalogues whose ids no code or template uses, listing them."""
+    used = {message.id for message in extracted() if message.id}
+    for language in LANGUAGES:
+        catalog = read(language)
+        unused = [message.id for message in catalog if message.id and message.id not in used]
+        for message_id in unused:
+            print(f"{language}: dropped {message_id!r}")
+            catalog.delete(message_id)
+        write(language, catalog)
 
 
 def compile_catalogues() -> None:
@@ -100,6 +124,8 @@ def main(command: str) -> int:
         extract()
     elif command == "compile":
         compile_catalogues()
+    elif command == "prune":
+        prune()
     elif command == "check":
         gaps = missing()
         for language, ids in gaps.items():
