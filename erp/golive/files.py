@@ -1,7 +1,11 @@
 """Reading spreadsheet files row by row: XLSX (openpyxl, read-only streaming) and CSV in
 UTF-8 (with or without BOM) or GB18030 (what Excel saves as "CSV" on a Chinese Windows).
 
-Rows are read lazily, so memory stays flat whatever the file's length.
+Rows are read lazily, so memory stays flat whatever the file's length. An XLSX file keeps
+its text cells in one table of shared strings that cells point into, which openpyxl
+loads whole as a list of Python strings (about 60 bytes of overhead each: 15 MiB for a
+100,000-row materials file); here that table goes to a temporary file as it is parsed and
+only its offsets stay in memory (8 bytes a string).
 """
 
 from __future__ import annotations
@@ -9,6 +13,9 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import os
+import tempfile
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -84,14 +91,89 @@ def open_sheet(path: Path) -> Sheet:
     return _csv(path)
 
 
+class SpilledStrings:
+    """An XLSX file's shared strings in a temporary file: ``strings[i]`` reads the i-th back.
+    Memory: one 8-byte offset per string, and the few hundred strings read most recently."""
+
+    def __init__(self, texts: Iterator[str]) -> None:
+        self._file = tempfile.TemporaryFile()
+        self._offsets = array("Q", [0])
+        position = 0
+        for text in texts:
+            data = text.encode("utf-8")
+            self._file.write(data)
+            position += len(data)
+            self._offsets.append(position)
+        self._file.flush()
+        self._recent: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, index: int) -> str:
+        text = self._recent.get(index)
+        if text is None:
+            start, end = self._offsets[index], self._offsets[index + 1]
+            text = os.pread(self._file.fileno(), end - start, start).decode("utf-8")
+            if len(self._recent) >= 512:
+                self._recent.clear()
+            self._recent[index] = text
+        return text
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _load_xlsx(path: Path) -> tuple[Any, SpilledStrings | None]:
+    """openpyxl's read-only workbook with its shared strings spilled to a temporary file."""
+    from openpyxl.cell.text import Text
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.reader.strings import SHEET_MAIN_NS, iterparse
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    spilled: list[SpilledStrings] = []
+
+    class Reader(ExcelReader):  # type: ignore[misc]
+        def read_strings(self) -> None:
+            part = self.package.find(SHARED_STRINGS)
+            if part is None:
+                return
+            tag = "{%s}si" % SHEET_MAIN_NS
+
+            def texts() -> Iterator[str]:
+                with self.archive.open(part.PartName[1:]) as source:
+                    for _, node in iterparse(source):
+                        if node.tag == tag:
+                            # As openpyxl's read_string_table reads an entry.
+                            text = Text.from_tree(node).content.replace("x005F_", "")
+                            node.clear()
+                            yield text
+
+            spilled.append(SpilledStrings(texts()))
+            self.shared_strings = spilled[0]
+
+    reader = Reader(path, read_only=True, data_only=True)
+    try:
+        reader.read()
+    except BaseException:
+        for strings in spilled:
+            strings.close()
+        raise
+    return reader.wb, spilled[0] if spilled else None
+
+
 def _xlsx(path: Path) -> Sheet:
-    import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook, strings = _load_xlsx(path)
     except (InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise UnreadableFile(Message("the file is not a readable XLSX workbook: {reason}", reason=str(exc))) from exc
+
+    def close() -> None:
+        workbook.close()
+        if strings is not None:
+            strings.close()
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header: list[str] = []
@@ -102,7 +184,7 @@ def _xlsx(path: Path) -> Sheet:
             first = number
             break
     else:
-        workbook.close()
+        close()
         return Sheet("xlsx", None, [], iter(()))
 
     def body() -> Iterator[tuple[int, list[Any]]]:
@@ -112,7 +194,7 @@ def _xlsx(path: Path) -> Sheet:
                 if any(v is not None for v in values):
                     yield number, values
         finally:
-            workbook.close()
+            close()
 
     return Sheet("xlsx", None, header, body())
 
