@@ -124,15 +124,16 @@ def undo_last(engine: object) -> None:
 
 def write_xlsx_file(path: Path, rows: Iterable[list[str]]) -> Path:
     """The rows as an XLSX workbook the way Excel saves one: text in the shared strings
-    table, numbers as numbers (openpyxl's write-only mode, row by row)."""
-    from openpyxl import Workbook
+    table, numbers as numbers (XlsxWriter's default mode, which holds the workbook until it
+    is closed: this runs in the parent, the child process only imports the file)."""
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    sheet.append(HEADER)
-    for row in rows:
-        sheet.append([int(v) if v.isdigit() else v or None for v in row])
-    workbook.save(path)
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, HEADER)
+    for number, row in enumerate(rows, start=1):
+        sheet.write_row(number, 0, [int(v) if v.isdigit() else v or None for v in row])
+    workbook.close()
     return path
 
 
