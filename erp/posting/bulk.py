@@ -61,10 +61,21 @@ _BATCHES = Batch.__table__
 BatchKey = tuple[int, str]
 
 
+_ARRAY_TYPES: dict[tuple[str, str], Any] = {}
+
+
+def _array_of(table: Table, name: str) -> Any:
+    """The array type of a column, made once (a type made anew each time is adapted anew)."""
+    key = (table.name, name)
+    if key not in _ARRAY_TYPES:
+        _ARRAY_TYPES[key] = postgresql.ARRAY(table.c[name].type)
+    return _ARRAY_TYPES[key]
+
+
 def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *first: Any) -> Any:
     """``SELECT *first, * FROM unnest(:a, :b, ...)``: each column's values as one typed array."""
-    arrays = [cast(bindparam(f"a_{name}", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type)),
-                   postgresql.ARRAY(table.c[name].type)) for name in columns]
+    arrays = [cast(bindparam(f"a_{name}", [row[name] for row in rows], type_=_array_of(table, name)),
+                   _array_of(table, name)) for name in columns]
     unnested = (func.unnest(*arrays).table_valued(*(column(name, table.c[name].type) for name in columns))
                 .render_derived())
     return select(*first, *(unnested.c[name] for name in columns))
