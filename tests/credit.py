@@ -19,6 +19,7 @@ from erp.masterdata.models import Customer
 from erp.inventory.models import StockMovement
 from erp.inventory.services import ReceiptRequest, receive_goods
 from tests.stock import open_order, set_standard
+from tests.tax import create_china_vat
 from tests.world import World
 
 D = Decimal
@@ -43,15 +44,17 @@ def put_stock(
 
 def new_order(
     session_factory: sessionmaker[Session], world: World, *, company: str = "A", customer: str = "cust1",
-    lines: Sequence[tuple[str, str]] = (("100", "100.00"),), confirm: bool = False,
+    lines: Sequence[tuple[str, str]] = (("100", "100.00"),), confirm: bool = False, tax: str = "VAT0",
 ) -> services.OrderResult:
-    """An order of the excipient from the company's ambient store: (quantity, unit price) per line."""
+    """An order of the excipient from the company's ambient store: (quantity, unit price
+    excluding VAT) per line, taxed at ``tax`` (default the zero rate: amounts without tax)."""
+    codes = create_china_vat(session_factory, world)
     with session_factory() as session, session.begin():
         result = services.create_order(
             session, world.actors[f"sales_{company.lower()}"], company_id=world.companies[company],
             customer_id=world.customers[customer], order_date=dt.date(2026, 11, 3),
             lines=[services.OrderLineRequest(world.materials["exc_local"], world.warehouses[f"{company}-AMB"],
-                                             D(q), D(p)) for q, p in lines])
+                                             D(q), D(p), tax_code_id=codes[tax]) for q, p in lines])
         if confirm:
             result = services.confirm_order(session, world.actors[f"sales_{company.lower()}"], result.order.id,
                                             policy=POLICY)

@@ -10,7 +10,10 @@ from tests.world import World
 
 
 def create_china_vat(session_factory: sessionmaker[Session], world: World) -> dict[str, int]:
-    """VAT13, VAT9, VAT6, VAT3, VAT0, VATEX in force since 2019-04-01: code -> id."""
+    """VAT13, VAT9, VAT6, VAT3, VAT0, VATEX in force since 2019-04-01: code -> id (made once
+    per world; ``world.tax_codes`` keeps them)."""
+    if world.tax_codes:
+        return world.tax_codes
     codes: dict[str, int] = {}
     with session_factory() as session, session.begin():
         for code, name_zh, name_en, kind, rate in CHINA_VAT:
@@ -18,4 +21,5 @@ def create_china_vat(session_factory: sessionmaker[Session], world: World) -> di
                 "code": code, "name_zh": name_zh, "name_en": name_en, "kind": kind, "rate": rate,
                 "valid_from": CHINA_VAT_SINCE, "valid_to": None})
             codes[code] = record.id
+    world.tax_codes.update(codes)
     return codes

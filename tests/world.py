@@ -58,6 +58,8 @@ class World:
     users: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     actors: dict[str, Actor] = field(default_factory=dict)
+    # China VAT codes once a test asks for them (tests/tax.py): code -> id
+    tax_codes: dict[str, int] = field(default_factory=dict)
 
 
 # name -> (role, group_wide, companies, warehouses)

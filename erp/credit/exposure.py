@@ -37,10 +37,11 @@ from erp.credit.models import (
     SalesOrderLine,
 )
 from erp.db import MONEY, dialect_insert, utcnow
+from erp.masterdata.tax import line_amounts
 from erp.errors import DomainError, NotFound
 from erp.masterdata.models import Customer
 from erp.money import CENT, round_money
-from erp.sqlmath import round_product
+from erp.sqlmath import round_product, round_share
 
 ZERO = Decimal("0")
 LIMIT_RULE = "credit-limit-exceeded"
@@ -191,13 +192,21 @@ def move_exposure(
     row.updated_at = utcnow()
 
 
-def open_line_value(quantity: Decimal, shipped: Decimal, unit_price: Decimal) -> Decimal:
-    """What a line still to ship adds to exposure: open quantity x price, to the cent."""
-    return round_money((quantity - shipped) * unit_price)
+def open_line_value(quantity: Decimal, shipped: Decimal, unit_price: Decimal, tax_rate: Decimal = ZERO) -> Decimal:
+    """What a line still to ship adds to exposure: what the customer will owe for it,
+    including VAT: net = open quantity x price, tax = net x rate, each to the cent (the
+    invoice's own rule, ``erp.masterdata.tax.line_amounts``)."""
+    return line_amounts(quantity - shipped, unit_price, tax_rate).gross
 
 
 def open_order_value(lines: Iterable[SalesOrderLine]) -> Decimal:
-    return sum((open_line_value(l.quantity, l.shipped_quantity, l.unit_price) for l in lines), ZERO)
+    return sum((open_line_value(l.quantity, l.shipped_quantity, l.unit_price, l.tax_rate) for l in lines), ZERO)
+
+
+def open_line_value_sql(line: Any = SalesOrderLine) -> Any:
+    """``open_line_value`` as a SQL expression over sales order lines (same cents)."""
+    net = round_product(line.quantity - line.shipped_quantity, line.unit_price)
+    return net + round_share(net, line.tax_rate, literal(Decimal(100), MONEY))
 
 
 # --- rebuilding from the documents -------------------------------------------------------------
@@ -216,9 +225,7 @@ def exposure_drift(session: Session, customer_ids: Iterable[int] | None = None) 
     invoices = (select(Invoice.customer_id.label("customer_id"), func.sum(Invoice.open_amount).label("i"),
                        NONE.label("o"), NONE.label("u"))
                 .where(Invoice.open_amount != 0, only(Invoice.customer_id)).group_by(Invoice.customer_id))
-    orders = (select(SalesOrder.customer_id, NONE, func.sum(round_product(
-                         SalesOrderLine.quantity - SalesOrderLine.shipped_quantity, SalesOrderLine.unit_price)),
-                     NONE)
+    orders = (select(SalesOrder.customer_id, NONE, func.sum(open_line_value_sql()), NONE)
               .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
               .where(SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES)), only(SalesOrder.customer_id))
               .group_by(SalesOrder.customer_id))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from erp.credit.errors import OrderStatusConflict
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
 from erp.db import BigId, Base, Money, Quantity, Rate, UnitPrice, utcnow
-from erp.masterdata.models import str_enum
+from erp.masterdata.models import PERCENT, str_enum
 
 DAYS = Numeric(8, 2)
 SCORE = Numeric(5, 2)
@@ -139,6 +139,10 @@ class SalesOrderLine(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     quantity: Mapped[Quantity]
     unit_price: Mapped[UnitPrice]
+    # Output VAT (销项税): the line's code (default from the customer, else the material) and
+    # its rate in percent when the order was taken; the unit price excludes tax.
+    tax_code_id: Mapped[int | None] = mapped_column(ForeignKey("tax_codes.id"))
+    tax_rate: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"), server_default="0")
     shipped_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
     # Intercompany: the buying company's purchase order line this line fills (same
     # material, the intercompany contract price); its receipts are the other half.
@@ -158,6 +162,7 @@ class Invoice(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("open_amount >= 0 AND open_amount <= amount", name="open_range"),
+        CheckConstraint("abs(amount - (net_amount + tax_amount)) < 0.005", name="amount_is_net_plus_tax"),
         CheckConstraint("due_date >= invoice_date", name="due_after_invoice"),
         # Open invoices only (most invoices are paid): payments settle a customer's open
         # invoices in a company oldest due first; ageing reads open amounts by due date.
@@ -183,7 +188,11 @@ class Invoice(Base):
     partner_company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
     invoice_date: Mapped[dt.date] = mapped_column(Date)
     due_date: Mapped[dt.date] = mapped_column(Date)
+    # What the customer owes: the total including VAT (价税合计), net + tax; receivables,
+    # payments, exposure and ageing all count it.
     amount: Mapped[Money]
+    net_amount: Mapped[Money] = mapped_column(server_default="0")
+    tax_amount: Mapped[Money] = mapped_column(default=Decimal("0"), server_default="0")
     open_amount: Mapped[Money]
     status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus, "invoice_status"),
                                                   default=InvoiceStatus.OPEN)
@@ -207,7 +216,10 @@ class InvoiceLine(Base):
     """One shipped order line on an invoice: quantity x the order's unit price, to the cent."""
 
     __tablename__ = "invoice_lines"
-    __table_args__ = (Index("ix_invoice_lines_invoice", "invoice_id"),)
+    __table_args__ = (
+        Index("ix_invoice_lines_invoice", "invoice_id"),
+        CheckConstraint("abs(amount - (net_amount + tax_amount)) < 0.005", name="amount_is_net_plus_tax"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
@@ -216,6 +228,12 @@ class InvoiceLine(Base):
     material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"))
     quantity: Mapped[Quantity | None]
     unit_price: Mapped[UnitPrice | None]
+    tax_code_id: Mapped[int | None] = mapped_column(ForeignKey("tax_codes.id"))
+    tax_rate: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"), server_default="0")
+    # net = quantity x unit price, tax = net x rate, each half-up to the cent per line;
+    # ``amount`` is their sum, the total including tax.
+    net_amount: Mapped[Money] = mapped_column(server_default="0")
+    tax_amount: Mapped[Money] = mapped_column(default=Decimal("0"), server_default="0")
     amount: Mapped[Money]
 
 
@@ -286,6 +304,7 @@ class CreditNote(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("unapplied_amount >= 0 AND unapplied_amount <= amount", name="unapplied_range"),
+        CheckConstraint("abs(amount - (net_amount + tax_amount)) < 0.005", name="amount_is_net_plus_tax"),
         Index("ix_credit_notes_company_customer", "company_id", "customer_id"),
         Index("ix_credit_notes_invoice", "invoice_id"),
     )
@@ -297,7 +316,10 @@ class CreditNote(Base):
     # The invoice corrected (returns: the shipment's invoice).
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
     note_date: Mapped[dt.date] = mapped_column(Date)
+    # the total including VAT, net + tax
     amount: Mapped[Money]
+    net_amount: Mapped[Money] = mapped_column(server_default="0")
+    tax_amount: Mapped[Money] = mapped_column(default=Decimal("0"), server_default="0")
     unapplied_amount: Mapped[Money]
     reason: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -326,6 +348,10 @@ class CreditNoteLine(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     quantity: Mapped[Quantity | None]
     unit_price: Mapped[UnitPrice | None]
+    tax_code_id: Mapped[int | None] = mapped_column(ForeignKey("tax_codes.id"))
+    tax_rate: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"), server_default="0")
+    net_amount: Mapped[Money] = mapped_column(server_default="0")
+    tax_amount: Mapped[Money] = mapped_column(default=Decimal("0"), server_default="0")
     amount: Mapped[Money]
 
 

@@ -54,8 +54,8 @@ from erp.inventory import services as inventory
 from erp.credit.queries import paged
 from erp.masterdata.models import Company, Customer, Material, UnitOfMeasure, Warehouse
 from erp.masterdata.services import company_for_customer
+from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import Message
-from erp.money import round_money
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.posting.models import Batch, StockDocument
 
@@ -157,15 +157,18 @@ def return_goods(
     document_id, shipped, _ = inventory.take_back_goods(
         session, actor, shipment_document_id=shipment_document_id, quantity=quantity, posting_date=posting_date,
         reason=reason, batch_id=batch_id)
-    amount = round_money(quantity * line.unit_price)
+    # the invoice line's own rule: net to the cent, VAT on it at the line's rate, per line
+    amounts = line_amounts(quantity, line.unit_price, line.tax_rate)
     note = CreditNote(company_id=invoice.company_id, customer_id=invoice.customer_id, kind=CreditNoteKind.RETURN,
-                      invoice_id=invoice.id, note_date=posting_date, amount=amount, reason=reason,
-                      created_by=actor.user_id)
+                      invoice_id=invoice.id, note_date=posting_date, amount=amounts.gross, net_amount=amounts.net,
+                      tax_amount=amounts.tax, reason=reason, created_by=actor.user_id)
     note.lines.append(CreditNoteLine(invoice_line_id=line.id, stock_document_id=document_id,
                                      material_id=line.material_id, batch_id=shipped.batch_id, quantity=quantity,
-                                     unit_price=line.unit_price, amount=amount))
+                                     unit_price=line.unit_price, tax_code_id=line.tax_code_id, tax_rate=line.tax_rate,
+                                     net_amount=amounts.net, tax_amount=amounts.tax, amount=amounts.gross))
     return _post_note(session, actor, note, position, [invoice],
-                      [Line(accounts.REVENUE, amount, material_id=line.material_id)])
+                      [Line(accounts.REVENUE, amounts.net, material_id=line.material_id),
+                       Line(accounts.OUTPUT_VAT, amounts.tax)])
 
 
 def issue_credit_note(
@@ -179,11 +182,14 @@ def issue_credit_note(
     reason: str,
     invoice_id: int | None = None,
     material_id: int | None = None,
+    tax_code_id: int | None = None,
 ) -> CreditNote:
-    """A price correction downwards without goods: settles the named invoice as far as it is
-    open (without one: the customer's open invoices in the company, oldest due first); the
-    rest is kept as the customer's credit. Refuses: credit-note-not-applicable (the named
-    invoice is not the customer's in the company, or dated after the note), validation-error."""
+    """A price correction downwards without goods: ``amount`` excluding tax, and the output
+    VAT on it at the line's code (given, else the customer's, else the material's); the total
+    settles the named invoice as far as it is open (without one: the customer's open invoices
+    in the company, oldest due first); the rest is kept as the customer's credit. Refuses:
+    credit-note-not-applicable (the named invoice is not the customer's in the company, or
+    dated after the note), no-tax-code, tax-code-not-in-force, validation-error."""
     actor.require_role(*NOTE_ROLES, action="issuing credit notes")
     actor.require_company(company_id)
     _reason(reason)
@@ -203,11 +209,17 @@ def issue_credit_note(
                                                   key=invoice_id, day=invoices[0].invoice_date))
     else:
         invoices = _open_invoices(session, company_id=company_id, customer_id=customer_id, on=note_date)
+    tax = tax_code_for(session, day=note_date, material_id=material_id, customer_id=customer_id,
+                       tax_code_id=tax_code_id)
+    amounts = line_amounts(Decimal(1), amount, tax.rate)
     note = CreditNote(company_id=company_id, customer_id=customer_id, kind=CreditNoteKind.PRICE, invoice_id=invoice_id,
-                      note_date=note_date, amount=amount, reason=reason, created_by=actor.user_id)
-    note.lines.append(CreditNoteLine(material_id=material_id, amount=amount))
+                      note_date=note_date, amount=amounts.gross, net_amount=amounts.net, tax_amount=amounts.tax,
+                      reason=reason, created_by=actor.user_id)
+    note.lines.append(CreditNoteLine(material_id=material_id, tax_code_id=tax.tax_code_id, tax_rate=tax.rate,
+                                     net_amount=amounts.net, tax_amount=amounts.tax, amount=amounts.gross))
     return _post_note(session, actor, note, position, invoices,
-                      [Line(accounts.REVENUE, amount, material_id=material_id)])
+                      [Line(accounts.REVENUE, amounts.net, material_id=material_id),
+                       Line(accounts.OUTPUT_VAT, amounts.tax)])
 
 
 def apply_credit_note(
@@ -268,11 +280,13 @@ def issue_debit_note(
     reason: str,
     invoice_id: int | None = None,
     material_id: int | None = None,
+    tax_code_id: int | None = None,
 ) -> Invoice:
-    """A price correction upwards without goods: a receivable of kind ``debit_note`` (Dr 1122
-    / Cr 6001), due after the customer's payment terms, in the exposure like any invoice.
-    Not credit-checked: the customer owes it already. Refuses: credit-note-not-applicable
-    (the corrected invoice is not the customer's in the company), validation-error."""
+    """A price correction upwards without goods: ``amount`` excluding tax plus its output
+    VAT, a receivable of kind ``debit_note`` (Dr 1122 / Cr 6001, Cr 2221.01.02), due after
+    the customer's payment terms, in the exposure like any invoice. Not credit-checked: the
+    customer owes it already. Refuses: credit-note-not-applicable (the corrected invoice is
+    not the customer's in the company), no-tax-code, tax-code-not-in-force, validation-error."""
     actor.require_role(*NOTE_ROLES, action="issuing debit notes")
     actor.require_company(company_id)
     _reason(reason)
@@ -284,11 +298,15 @@ def issue_debit_note(
         if corrected is None or corrected.company_id != company_id or corrected.customer_id != customer_id:
             raise CreditNoteNotApplicable(Message("invoice {key} is not an invoice of this customer in this company",
                                                   key=invoice_id))
+    tax = tax_code_for(session, day=note_date, material_id=material_id, customer_id=customer_id,
+                       tax_code_id=tax_code_id)
+    amounts = line_amounts(Decimal(1), amount, tax.rate)
     lock_open_period(session, company_id, note_date)
     position = lock_exposure(session, customer_id)
     return raise_invoice(session, position, company_id=company_id, invoice_date=note_date,
                          payment_terms_days=customer.payment_terms_days,
-                         items=[InvoiceItem(amount, material_id=material_id)], user_id=actor.user_id,
+                         items=[InvoiceItem(amounts.gross, material_id=material_id, tax_amount=amounts.tax,
+                                            tax_code_id=tax.tax_code_id, tax_rate=tax.rate)], user_id=actor.user_id,
                          kind=InvoiceKind.DEBIT_NOTE, corrects_invoice_id=invoice_id, reason=reason,
                          partner_company_id=partner.id if (partner := company_for_customer(session, customer_id))
                          else None)

@@ -31,7 +31,7 @@ from sqlalchemy.sql import Subquery
 
 from erp.audit.models import AuditEvent
 from erp.auth.roles import Actor, Role
-from erp.credit.exposure import HOLD_RULE, LIMIT_RULE, ZERO, CreditPolicy
+from erp.credit.exposure import HOLD_RULE, LIMIT_RULE, ZERO, CreditPolicy, open_line_value_sql
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
     CreditLimit,
@@ -49,7 +49,6 @@ from erp.credit.releases import ReleaseEffect, confirmed_unreleased_orders, effe
 from erp.db import MONEY
 from erp.money import CENT
 from erp.masterdata.models import Company, Customer, Segment
-from erp.sqlmath import round_product
 
 SHARE_PLACES = Decimal("0.0001")  # utilisation, as the Numeric(12, 4) of the per-customer report
 AGEING_BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
@@ -486,9 +485,8 @@ def _held_orders_query(policy: CreditPolicy) -> Select[Any]:
     on_hold = or_(func.coalesce(CustomerExposure.on_hold, false()), Customer.blocked)
     over_limit = func.coalesce(CustomerExposure.exposure, ZERO) > _effective_limit(policy)
     is_blocked = SalesOrder.status == SalesOrderStatus.BLOCKED
-    open_value = (select(SalesOrderLine.order_id, func.sum(round_product(
-        SalesOrderLine.quantity - SalesOrderLine.shipped_quantity, SalesOrderLine.unit_price)).label("open_value"))
-        .group_by(SalesOrderLine.order_id).subquery())
+    open_value = (select(SalesOrderLine.order_id, func.sum(open_line_value_sql()).label("open_value"))
+                  .group_by(SalesOrderLine.order_id).subquery())
     return (
         select(SalesOrder.id.label("order_id"), SalesOrder.company_id, Company.code.label("company_code"),
                SalesOrder.customer_id, Customer.code.label("customer_code"), SalesOrder.status,

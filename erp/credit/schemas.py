@@ -42,6 +42,8 @@ class OrderLineIn(Schema):
     partner_po_line_id = Id(load_default=None, metadata={
         "description": "intercompany orders (the customer stands for a group company): the buying company's "
                        "purchase order line this line fills, at its price"})
+    tax_code_id = Id(load_default=None, metadata={
+        "description": "output VAT code; default: the customer's, else the material's"})
 
 
 class OrderIn(Schema):
@@ -122,6 +124,8 @@ class CreditNoteIn(Schema):
         "description": "the invoice corrected; default: the customer's open invoices in the company, oldest due "
                        "first"})
     material_id = Id(load_default=None, metadata={"description": "the material whose revenue is corrected"})
+    tax_code_id = Id(load_default=None, metadata={
+        "description": "output VAT code; default: the customer's, else the material's"})
 
 
 class DebitNoteIn(Schema):
@@ -132,6 +136,8 @@ class DebitNoteIn(Schema):
     reason = Reason(required=True)
     invoice_id = Id(load_default=None, metadata={"description": "the invoice whose price is corrected"})
     material_id = Id(load_default=None, metadata={"description": "the material whose revenue is corrected"})
+    tax_code_id = Id(load_default=None, metadata={
+        "description": "output VAT code; default: the customer's, else the material's"})
 
 
 class CreditNoteQuery(Query):
@@ -383,10 +389,13 @@ class OrderLineOut(Schema):
     unit_price = UnitPrice()
     shipped_quantity = Quantity(positive=False)
     partner_po_line_id = fields.Integer(allow_none=True)
-    open_value = fields.Method("_open_value", metadata={"type": "string", "format": "decimal"})
+    tax_code_id = fields.Integer(allow_none=True)
+    tax_rate = DecimalString(places=2, dump_only=True, metadata={"description": "output VAT, percent"})
+    open_value = fields.Method("_open_value", metadata={
+        "type": "string", "format": "decimal", "description": "still to ship, including VAT"})
 
     def _open_value(self, line: Any) -> str:
-        return format(open_line_value(line.quantity, line.shipped_quantity, line.unit_price), "f")
+        return format(open_line_value(line.quantity, line.shipped_quantity, line.unit_price, line.tax_rate), "f")
 
 
 class OrderOut(Schema):
@@ -431,8 +440,12 @@ class InvoiceLineOut(Schema):
     stock_document_id = fields.Integer(allow_none=True)
     material_id = fields.Integer(allow_none=True)
     quantity = Quantity(allow_none=True)
-    unit_price = UnitPrice(allow_none=True)
-    amount = Money()
+    unit_price = UnitPrice(allow_none=True, metadata={"description": "excluding VAT"})
+    tax_code_id = fields.Integer(allow_none=True)
+    tax_rate = DecimalString(places=2, dump_only=True, metadata={"description": "output VAT, percent"})
+    net_amount = Money(metadata={"description": "excluding VAT"})
+    tax_amount = Money(metadata={"description": "output VAT"})
+    amount = Money(metadata={"description": "including VAT: net_amount + tax_amount"})
 
 
 class InvoiceOut(Schema):
@@ -443,7 +456,9 @@ class InvoiceOut(Schema):
     reference = fields.String(allow_none=True, metadata={"description": "the old system's number (taken over at go-live)"})
     invoice_date = Day()
     due_date = Day()
-    amount = Money()
+    net_amount = Money(metadata={"description": "excluding VAT"})
+    tax_amount = Money(metadata={"description": "output VAT"})
+    amount = Money(metadata={"description": "what the customer owes, including VAT"})
     open_amount = Money()
     status = fields.Enum(InvoiceStatus, by_value=True)
     kind = fields.Enum(InvoiceKind, by_value=True)
@@ -467,7 +482,11 @@ class CreditNoteLineOut(Schema):
     batch_id = fields.Integer(allow_none=True)
     quantity = Quantity(allow_none=True)
     unit_price = UnitPrice(allow_none=True)
-    amount = Money()
+    tax_code_id = fields.Integer(allow_none=True)
+    tax_rate = DecimalString(places=2, dump_only=True)
+    net_amount = Money()
+    tax_amount = Money()
+    amount = Money(metadata={"description": "including VAT"})
 
 
 class CreditNoteApplicationOut(Schema):
@@ -485,7 +504,9 @@ class CreditNoteOut(Schema):
     kind = fields.Enum(CreditNoteKind, by_value=True)
     invoice_id = fields.Integer(allow_none=True)
     note_date = Day()
-    amount = Money()
+    net_amount = Money(metadata={"description": "excluding VAT"})
+    tax_amount = Money(metadata={"description": "output VAT credited"})
+    amount = Money(metadata={"description": "including VAT"})
     unapplied_amount = Money(metadata={"description": "kept as the customer's credit"})
     reason = fields.String()
     created_by = fields.Integer()

@@ -66,6 +66,7 @@ from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
 from erp.masterdata.services import company_for_customer, warehouse_use_check
+from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import Message
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.posting import Line, Posting, lock_open_period, post
@@ -84,6 +85,8 @@ class OrderLineRequest:
     unit_price: Decimal
     # Intercompany orders: the buying company's purchase order line this line fills.
     partner_po_line_id: int | None = None
+    # Output VAT: default the customer's code, else the material's (erp.masterdata.tax).
+    tax_code_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,9 @@ class ShipmentLineRequest:
 
 @dataclass(frozen=True)
 class InvoiceItem:
-    """One line of an invoice: an amount, and what was shipped for it when there was a shipment."""
+    """One line of an invoice: the total the customer owes for it (including VAT), and what
+    was shipped for it when there was a shipment. ``tax_amount`` is the VAT in ``amount``
+    (zero for receivables taken over as totals: history, opening balances)."""
 
     amount: Decimal
     material_id: int | None = None
@@ -103,6 +108,13 @@ class InvoiceItem:
     stock_document_id: int | None = None
     quantity: Decimal | None = None
     unit_price: Decimal | None = None
+    tax_amount: Decimal = Decimal("0")
+    tax_code_id: int | None = None
+    tax_rate: Decimal = Decimal("0")
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.amount - self.tax_amount
 
 
 @dataclass
@@ -201,6 +213,8 @@ def create_order(
                 f"(at most {MAX_LINE_QUANTITY} units and {MAX_LINE_AMOUNT} CNY)",
                 errors=[{"pointer": f"{pointer}/quantity", "detail": "implausibly large line"}],
             )
+        tax = tax_code_for(session, day=order_date, material_id=material.id, customer_id=customer_id,
+                           tax_code_id=line.tax_code_id, field=f"lines/{number - 1}/tax_code_id")
         if buyer is not None:
             _match_partner_line(session, line, seller_id=company_id, buyer=buyer, pointer=pointer)
         elif line.partner_po_line_id is not None:
@@ -210,6 +224,7 @@ def create_order(
                 errors=[{"pointer": f"{pointer}/partner_po_line_id", "detail": Message("not an intercompany order")}])
         order.lines.append(SalesOrderLine(line_no=number, material_id=material.id, warehouse_id=warehouse.id,
                                           quantity=line.quantity, unit_price=line.unit_price,
+                                          tax_code_id=tax.tax_code_id, tax_rate=tax.rate,
                                           partner_po_line_id=line.partner_po_line_id))
     session.add(order)
     session.flush()
@@ -353,10 +368,11 @@ def ship_order(
         if request.quantity > still_open:
             raise OverShipment(f"line {line.line_no} has {still_open} still to ship; {request.quantity} requested",
                                open_quantity=str(still_open))
-        orders_change = open_line_value(line.quantity, line.shipped_quantity + request.quantity, line.unit_price) \
-            - open_line_value(line.quantity, line.shipped_quantity, line.unit_price)
-        items.append((line, request, round_money(request.quantity * line.unit_price), orders_change))
-    invoiced = sum((amount for _, _, amount, _ in items), ZERO)
+        orders_change = open_line_value(line.quantity, line.shipped_quantity + request.quantity, line.unit_price,
+                                        line.tax_rate) \
+            - open_line_value(line.quantity, line.shipped_quantity, line.unit_price, line.tax_rate)
+        items.append((line, request, line_amounts(request.quantity, line.unit_price, line.tax_rate), orders_change))
+    invoiced = sum((amounts.gross for _, _, amounts, _ in items), ZERO)
     orders_change = sum((change for _, _, _, change in items), ZERO)
 
     lock_open_period(session, order.company_id, posting_date)
@@ -368,15 +384,16 @@ def ship_order(
         raise decision.refusal(order_id=order.id)
 
     invoice_items: list[InvoiceItem] = []
-    for line, request, amount, _ in items:
+    for line, request, amounts, _ in items:
         document_id = inventory.ship_goods(
             session, actor, warehouse_id=line.warehouse_id, material_id=line.material_id,
             quantity=request.quantity, posting_date=posting_date, customer_id=order.customer_id,
             reference=f"SO-{order.id}", batch_id=request.batch_id,
         )
         line.shipped_quantity += request.quantity
-        invoice_items.append(InvoiceItem(amount, line.material_id, line.id, document_id, request.quantity,
-                                         line.unit_price))
+        invoice_items.append(InvoiceItem(amounts.gross, line.material_id, line.id, document_id, request.quantity,
+                                         line.unit_price, tax_amount=amounts.tax, tax_code_id=line.tax_code_id,
+                                         tax_rate=line.tax_rate))
     invoice = raise_invoice(session, position, company_id=order.company_id, invoice_date=posting_date,
                             payment_terms_days=customer.payment_terms_days, items=invoice_items,
                             user_id=actor.user_id, order_id=order.id, partner_company_id=order.partner_company_id)
@@ -408,26 +425,31 @@ def raise_invoice(
     receivables without an order (history, opening balances) enter."""
     lock_open_period(session, company_id, invoice_date)
     total = sum((item.amount for item in items), ZERO)
+    tax = sum((item.tax_amount for item in items), ZERO)
     invoice = Invoice(
         company_id=company_id, customer_id=position.customer_id, order_id=order_id, invoice_date=invoice_date,
         due_date=invoice_date + dt.timedelta(days=payment_terms_days), amount=total, open_amount=total,
+        net_amount=total - tax, tax_amount=tax,
         status=InvoiceStatus.OPEN, kind=kind, corrects_invoice_id=corrects_invoice_id, reason=reason,
         partner_company_id=partner_company_id,
         created_by=user_id, lines=[InvoiceLine(order_line_id=i.order_line_id, stock_document_id=i.stock_document_id,
-                           material_id=i.material_id, quantity=i.quantity, unit_price=i.unit_price, amount=i.amount)
+                           material_id=i.material_id, quantity=i.quantity, unit_price=i.unit_price, amount=i.amount,
+                           net_amount=i.net_amount, tax_amount=i.tax_amount, tax_code_id=i.tax_code_id,
+                           tax_rate=i.tax_rate)
                for i in items],
     )
     session.add(invoice)
     session.flush()
     revenue: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
     for item in items:
-        revenue[item.material_id] += item.amount
+        revenue[item.material_id] += item.net_amount
     post(session, Posting(
         company_id=company_id, posting_date=invoice_date, source_type="invoice", source_id=invoice.id,
         memo=f"{kind.value.replace('_', ' ')} {invoice.id}" + (f", sales order {order_id}" if order_id else "")
         + (f", corrects invoice {corrects_invoice_id}" if corrects_invoice_id else ""), user_id=user_id,
         journal=[Line(accounts.RECEIVABLES, total, customer_id=position.customer_id),
-               *(Line(accounts.REVENUE, -amount, material_id=material) for material, amount in revenue.items())],
+               *(Line(accounts.REVENUE, -amount, material_id=material) for material, amount in revenue.items()),
+               Line(accounts.OUTPUT_VAT, -tax)],
     ))
     move_exposure(position, invoices=total)
     return invoice

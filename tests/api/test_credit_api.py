@@ -13,17 +13,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit.models import CreditLimit, CreditRelease, CreditSuggestionRun, Invoice
 from tests.credit import NOV, history_invoice, new_order, put_stock, recompute_through_api, row_counts, set_limit
+from tests.tax import create_china_vat
 from tests.world import ApiClient, World, problem
 
 SF = sessionmaker[Session]
 
 
+@pytest.fixture(autouse=True)
+def _vat_codes(session_factory: SF, world: World) -> None:
+    create_china_vat(session_factory, world)
+
+
 def order_payload(world: World, *lines: tuple[str, str], company: str = "A", customer: str = "cust1") -> dict[str, Any]:
+    """An order at the zero VAT rate (the amounts these tests work out carry no tax)."""
     return {
         "company_id": world.companies[company], "customer_id": world.customers[customer],
         "order_date": "2026-11-03", "customer_reference": "PO-7781",
         "lines": [{"material_id": world.materials["exc_local"], "warehouse_id": world.warehouses[f"{company}-AMB"],
-                   "quantity": q, "unit_price": p} for q, p in lines],
+                   "quantity": q, "unit_price": p, "tax_code_id": world.tax_codes["VAT0"]} for q, p in lines],
     }
 
 

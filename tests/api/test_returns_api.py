@@ -48,13 +48,14 @@ def test_return_credit_note_and_debit_note(api: ApiClient, world: World, session
 
     debit = sales.post("/api/v1/debit-notes", json={
         "company_id": world.companies["A"], "customer_id": world.customers["cust1"], "note_date": "2026-11-21",
-        "amount": "80.00", "reason": "freight", "invoice_id": invoice_id})
+        "amount": "80.00", "reason": "freight", "invoice_id": invoice_id,
+        "tax_code_id": world.tax_codes["VAT0"]})
     assert debit.status_code == 201, debit.get_json()
     assert (debit.get_json()["kind"], debit.get_json()["amount"], debit.get_json()["due_date"]) == (
         "debit_note", "80.00", "2026-12-21")
     price = sales.post("/api/v1/credit-notes", json={
         "company_id": world.companies["A"], "customer_id": world.customers["cust1"], "note_date": "2026-11-22",
-        "amount": "4100.00", "reason": "price agreed lower"})
+        "amount": "4100.00", "reason": "price agreed lower", "tax_code_id": world.tax_codes["VAT0"]})
     assert price.status_code == 201, price.get_json()
     # settles 4,000.00 of the invoice, then the 80.00 debit note (due later), keeps 20.00
     assert [a["amount"] for a in price.get_json()["applications"]] == ["4000.00", "80.00"]

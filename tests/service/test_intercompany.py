@@ -4,7 +4,8 @@ eliminate it, the companies' own books keep it. Figures worked out by hand in ea
 
 The case (issue #17): A sells 1,000 kg to B at 80.00 (A's standard 60.00); B receives them at
 its own standard 78.00 and uses 600 kg in production in November, so it still holds 400 kg at
-month end.
+month end. The sale is at the zero VAT rate so that A's receivable and B's goods received not
+invoiced (net, until B books A's invoice with its input VAT) are the same 80,000.00.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from erp.masterdata import services as masterdata
 from erp.masterdata.models import Customer, Supplier
 from tests.credit import NOV, POLICY, put_stock
 from tests.stock import issue, open_order, receive, set_standard
+from tests.tax import create_china_vat
 from tests.world import World
 
 SF = sessionmaker[Session]
@@ -61,7 +63,8 @@ def intercompany_sale(session_factory: SF, world: World, *, quantity: str = "100
             session, world.actors["sales_a"], company_id=world.companies["A"],
             customer_id=world.customers["company_b"], order_date=dt.date(2026, 11, 3),
             lines=[services.OrderLineRequest(world.materials["exc_local"], world.warehouses["A-AMB"], D(quantity),
-                                             D("80.00"), partner_po_line_id=po_line)]).order
+                                             D("80.00"), partner_po_line_id=po_line,
+                                             tax_code_id=create_china_vat(session_factory, world)["VAT0"])]).order
         assert order.partner_company_id == world.companies["B"]
         services.confirm_order(session, world.actors["sales_a"], order.id, policy=POLICY)
         shipped = services.ship_order(session, world.actors["sales_a"], order.id, posting_date=NOV, policy=POLICY,
@@ -161,6 +164,7 @@ def test_an_intercompany_order_must_fill_the_buyers_purchase_order_at_its_price(
     session_factory: SF, world: World
 ) -> None:
     link_companies(session_factory, world)
+    create_china_vat(session_factory, world)
     (po_line,) = open_order(session_factory, world, [("exc_local", "100", "80.00", "B-AMB")], company="B",
                             supplier="company_a")
     (other_supplier_line,) = open_order(session_factory, world, [("exc_local", "100", "80.00", "B-AMB")],
@@ -173,7 +177,8 @@ def test_an_intercompany_order_must_fill_the_buyers_purchase_order_at_its_price(
                 session, world.actors[f"sales_{company.lower()}"], company_id=world.companies[company],
                 customer_id=world.customers[customer], order_date=NOV,
                 lines=[services.OrderLineRequest(world.materials["exc_local"], world.warehouses[f"{company}-AMB"],
-                                                 D(quantity), D(price), partner_po_line_id=line)])
+                                                 D(quantity), D(price), partner_po_line_id=line,
+                                                 tax_code_id=world.tax_codes["VAT0"])])
 
     for attempt in (lambda: order("80.00", line=None), lambda: order("79.00"), lambda: order("80.00", "101"),
                     lambda: order("80.00", line=other_supplier_line), lambda: order("80.00", customer="cust1")):

@@ -1,8 +1,9 @@
 """Customer returns with credit notes, price credit notes and debit notes, through the
 services, with figures worked out by hand in each test.
 
-The group's sale: 100 kg of the excipient (standard 10.00) at 50.00 to the First
-Hospital (30 days' terms) from company A's ambient store, shipped on 20 November.
+The group's sale (issue #17): 100 kg of the excipient (standard 10.00) at 50.00 plus 13 %
+output VAT to the First Hospital (30 days' terms) from company A's ambient store, shipped
+on 20 November.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from erp.credit import notes, receivables
 from erp.credit.errors import CreditNoteNotApplicable
 from erp.credit.exposure import exposure_drift
 from erp.credit.models import CreditNote, Invoice, InvoiceKind, InvoiceStatus
+from erp.errors import ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import ReturnExceedsShipment
 from erp.posting.models import StockStatus
@@ -31,10 +33,11 @@ DEC_1 = dt.date(2026, 12, 1)
 
 
 def _sale(session_factory: SF, world: World) -> tuple[int, int]:
-    """Ship 100 kg at 50.00: (invoice id, shipment document id)."""
+    """Ship 100 kg at 50.00 + 13 %: (invoice id, shipment document id)."""
     set_limit(session_factory, world, "cust1", "1000000")
     put_stock(session_factory, world, quantity="1000", standard="10.00")
-    order = new_order(session_factory, world, lines=[("100", "50.00")], confirm=True)
+    order = new_order(session_factory, world, lines=[("100", "50.00")], confirm=True, tax="VAT13")
+    assert position(session_factory, world).exposure == D("5650.00")  # the confirmed order, tax included
     invoice = ship(session_factory, world, order.order.id, ["100"]).invoice
     document = invoice.lines[0].stock_document_id
     assert document is not None
@@ -47,30 +50,49 @@ def _return(session_factory: SF, world: World, document: int, quantity: str, day
                                   quantity=D(quantity), posting_date=day, reason="damaged cartons")
 
 
+def test_sale_with_output_vat_owes_the_total_including_tax(session_factory: SF, world: World) -> None:
+    invoice_id, shipment = _sale(session_factory, world)
+    with session_factory() as session:
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice is not None
+        # 100 x 50.00 = 5,000.00; VAT 13 % = 650.00; the customer owes 5,650.00
+        assert (invoice.net_amount, invoice.tax_amount, invoice.amount, invoice.open_amount) == (
+            D("5000.00"), D("650.00"), D("5650.00"), D("5650.00"))
+        assert (invoice.lines[0].net_amount, invoice.lines[0].tax_amount, invoice.lines[0].tax_rate) == (
+            D("5000.00"), D("650.00"), D("13.00"))
+        assert entry_lines(session, invoice_id, "invoice") == {
+            "1122": D("5650.00"), "6001": D("-5000.00"), "2221.01.02": D("-650.00")}
+        assert entry_lines(session, shipment) == {"6401": D("1000.00"), "1403": D("-1000.00")}  # 100 x 10.00
+    row = position(session_factory, world)
+    assert (row.open_invoices, row.open_orders, row.exposure) == (D("5650.00"), D("0.00"), D("5650.00"))
+
+
 def test_return_of_20_credits_cogs_puts_stock_in_quarantine_and_lowers_receivable_and_exposure(
     session_factory: SF, world: World
 ) -> None:
     invoice_id, shipment = _sale(session_factory, world)
-    assert position(session_factory, world).exposure == D("5000.00")  # 100 x 50.00
+    assert position(session_factory, world).exposure == D("5650.00")  # 5,000.00 + 650.00 VAT
 
     note = _return(session_factory, world, shipment, "20")
 
-    assert note.amount == D("1000.00")  # 20 x 50.00
+    # 20 x 50.00 = 1,000.00 + 130.00 VAT
+    assert (note.net_amount, note.tax_amount, note.amount) == (D("1000.00"), D("130.00"), D("1130.00"))
     assert note.unapplied_amount == D("0.00")  # all of it settled the open invoice
     ((line,),) = [note.lines]
     with session_factory() as session:
-        assert session.get(Invoice, invoice_id).open_amount == D("4000.00")  # type: ignore[union-attr]
+        assert session.get(Invoice, invoice_id).open_amount == D("4520.00")  # type: ignore[union-attr]
         # the goods: 20 kg back in quarantine at the shipment's standard 10.00, cost of sales credited
         assert entry_lines(session, line.stock_document_id) == {"1403": D("200.00"), "6401": D("-200.00")}
         assert ("EXC-A-1", "quarantine", D("20.0000"), D("200.00")) in balances(
             session, warehouse_id=world.warehouses["A-AMB"])
         assert ("EXC-A-1", "unrestricted", D("900.0000"), D("9000.00")) in balances(
             session, warehouse_id=world.warehouses["A-AMB"])
-        # the money: revenue reversed, the receivable down by 1,000.00
-        assert entry_lines(session, note.id, "credit_note") == {"6001": D("1000.00"), "1122": D("-1000.00")}
+        # the money: revenue and output VAT reversed, the receivable down by 1,130.00
+        assert entry_lines(session, note.id, "credit_note") == {
+            "6001": D("1000.00"), "2221.01.02": D("130.00"), "1122": D("-1130.00")}
         assert exposure_drift(session) == []
-    row = position(session_factory, world)
-    assert (row.open_invoices, row.exposure, row.unapplied_credit) == (D("4000.00"), D("4000.00"), D("0.00"))
+    row = position(session_factory, world)  # 5,650.00 - 1,130.00
+    assert (row.open_invoices, row.exposure, row.unapplied_credit) == (D("4520.00"), D("4520.00"), D("0.00"))
 
 
 def test_a_return_never_exceeds_what_was_shipped_less_what_came_back(session_factory: SF, world: World) -> None:
@@ -83,7 +105,7 @@ def test_a_return_never_exceeds_what_was_shipped_less_what_came_back(session_fac
     assert refused.value.status == 409
     assert row_counts(session_factory) == before
     last = _return(session_factory, world, shipment, "80")
-    assert last.amount == D("4000.00")
+    assert last.amount == D("4520.00")  # 4,000.00 + 520.00
     with session_factory() as session:
         # all 100 back: the quarantine holds exactly what left, 1,000.00
         assert ("EXC-A-1", "quarantine", D("100.0000"), D("1000.00")) in balances(
@@ -95,26 +117,27 @@ def test_a_return_never_exceeds_what_was_shipped_less_what_came_back(session_fac
 
 def test_return_of_a_paid_invoice_keeps_the_credit_for_the_customer(session_factory: SF, world: World) -> None:
     invoice_id, shipment = _sale(session_factory, world)
-    pay(session_factory, world, "5000.00")
+    pay(session_factory, world, "5650.00")
     note = _return(session_factory, world, shipment, "20")
-    assert note.unapplied_amount == D("1000.00")  # nothing open to settle: kept as credit
+    assert note.unapplied_amount == D("1130.00")  # nothing open to settle: kept as credit
     with session_factory() as session:
-        assert entry_lines(session, note.id, "credit_note") == {"6001": D("1000.00"), "2203": D("-1000.00")}
+        assert entry_lines(session, note.id, "credit_note") == {
+            "6001": D("1000.00"), "2221.01.02": D("130.00"), "2203": D("-1130.00")}
         assert session.get(Invoice, invoice_id).status == InvoiceStatus.PAID  # type: ignore[union-attr]
     row = position(session_factory, world)
-    assert (row.exposure, row.unapplied_credit) == (D("0.00"), D("1000.00"))
+    assert (row.exposure, row.unapplied_credit) == (D("0.00"), D("1130.00"))
 
-    # a later sale of 10 x 50.00 takes the kept credit when it is applied
-    order = new_order(session_factory, world, lines=[("10", "50.00")], confirm=True)
+    # a later sale of 10 x 50.00 + 13 % = 565.00 takes the kept credit when it is applied
+    order = new_order(session_factory, world, lines=[("10", "50.00")], confirm=True, tax="VAT13")
     later = ship(session_factory, world, order.order.id, ["10"]).invoice
     with session_factory() as session, session.begin():
         applied = notes.apply_credit_note(session, world.actors["sales_a"], note.id, applied_on=NOV)
-        assert applied.unapplied_amount == D("500.00")
-        assert entry_lines(session, note.id, "credit_note_application") == {"2203": D("500.00"),
-                                                                             "1122": D("-500.00")}
+        assert applied.unapplied_amount == D("565.00")  # 1,130.00 - 565.00
+        assert entry_lines(session, note.id, "credit_note_application") == {"2203": D("565.00"),
+                                                                             "1122": D("-565.00")}
         assert session.get(Invoice, later.id).open_amount == D("0.00")  # type: ignore[union-attr]
     row = position(session_factory, world)
-    assert (row.exposure, row.unapplied_credit) == (D("0.00"), D("500.00"))
+    assert (row.exposure, row.unapplied_credit) == (D("0.00"), D("565.00"))
 
 
 def test_returned_goods_wait_for_quality_then_are_released_or_scrapped(session_factory: SF, world: World) -> None:
@@ -152,27 +175,39 @@ def test_return_after_a_standard_change_restates_the_difference(session_factory:
 
 def test_price_credit_note_and_debit_note_correct_the_receivable(session_factory: SF, world: World) -> None:
     invoice_id, _ = _sale(session_factory, world)
+    vat13 = world.tax_codes["VAT13"]
     with session_factory() as session, session.begin():
         credit = notes.issue_credit_note(session, world.actors["sales_a"], company_id=world.companies["A"],
                                          customer_id=world.customers["cust1"], note_date=NOV, amount=D("300.00"),
-                                         reason="agreed discount 3 %", invoice_id=invoice_id)
-        assert entry_lines(session, credit.id, "credit_note") == {"6001": D("300.00"), "1122": D("-300.00")}
+                                         reason="agreed discount 6 %", invoice_id=invoice_id, tax_code_id=vat13)
+        # 300.00 + 39.00 VAT
+        assert entry_lines(session, credit.id, "credit_note") == {
+            "6001": D("300.00"), "2221.01.02": D("39.00"), "1122": D("-339.00")}
     with session_factory() as session, session.begin():
         debit = notes.issue_debit_note(session, world.actors["sales_a"], company_id=world.companies["A"],
                                        customer_id=world.customers["cust1"], note_date=NOV, amount=D("120.50"),
-                                       reason="freight re-charged", invoice_id=invoice_id)
+                                       reason="freight re-charged", invoice_id=invoice_id, tax_code_id=vat13)
         assert (debit.kind, debit.corrects_invoice_id) == (InvoiceKind.DEBIT_NOTE, invoice_id)
         assert debit.due_date == NOV + dt.timedelta(days=30)
-        assert entry_lines(session, debit.id, "invoice") == {"1122": D("120.50"), "6001": D("-120.50")}
-        assert session.get(Invoice, invoice_id).open_amount == D("4700.00")  # type: ignore[union-attr]
-    assert position(session_factory, world).exposure == D("4820.50")  # 5,000 - 300 + 120.50
+        # 120.50 + 15.665 -> 15.67 VAT (half-up)
+        assert (debit.net_amount, debit.tax_amount, debit.amount) == (D("120.50"), D("15.67"), D("136.17"))
+        assert entry_lines(session, debit.id, "invoice") == {
+            "1122": D("136.17"), "6001": D("-120.50"), "2221.01.02": D("-15.67")}
+        assert session.get(Invoice, invoice_id).open_amount == D("5311.00")  # type: ignore[union-attr]
+    assert position(session_factory, world).exposure == D("5447.17")  # 5,650 - 339 + 136.17
     with session_factory() as session:
         assert exposure_drift(session) == []
 
     with pytest.raises(CreditNoteNotApplicable), session_factory() as session, session.begin():
         notes.issue_credit_note(session, world.actors["sales_a"], company_id=world.companies["A"],
                                 customer_id=world.customers["cust2"], note_date=NOV, amount=D("1.00"),
-                                reason="wrong customer", invoice_id=invoice_id)
+                                reason="wrong customer", invoice_id=invoice_id, tax_code_id=vat13)
+    # no code on the note and no default on the customer: refused, naming the rule
+    with pytest.raises(ValidationFailed) as refused, session_factory() as session, session.begin():
+        notes.issue_credit_note(session, world.actors["sales_a"], company_id=world.companies["A"],
+                                customer_id=world.customers["cust1"], note_date=NOV, amount=D("1.00"),
+                                reason="no code", invoice_id=invoice_id)
+    assert refused.value.slug == "no-tax-code"
 
 
 def test_ageing_as_of_before_a_credit_note_shows_what_was_open_then(session_factory: SF, world: World) -> None:
@@ -181,7 +216,7 @@ def test_ageing_as_of_before_a_credit_note_shows_what_was_open_then(session_fact
     with session_factory() as session:
         (then,), _ = receivables.receivables_by_customer(session, world.actors["cio"], as_of=NOV, policy=POLICY)
         (now,), _ = receivables.receivables_by_customer(session, world.actors["cio"], as_of=DEC_1, policy=POLICY)
-    assert (then.open_amount, now.open_amount) == (D("5000.00"), D("4000.00"))
+    assert (then.open_amount, now.open_amount) == (D("5650.00"), D("4520.00"))
 
 
 @pytest.mark.postgres
