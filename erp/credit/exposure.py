@@ -203,10 +203,13 @@ def open_order_value(lines: Iterable[SalesOrderLine]) -> Decimal:
     return sum((open_line_value(l.quantity, l.shipped_quantity, l.unit_price, l.tax_rate) for l in lines), ZERO)
 
 
-def open_line_value_sql(line: Any = SalesOrderLine) -> Any:
-    """``open_line_value`` as a SQL expression over sales order lines (same cents)."""
-    net = round_product(line.quantity - line.shipped_quantity, line.unit_price)
-    return net + round_share(net, line.tax_rate, literal(Decimal(100), MONEY))
+def open_line_value_sql(open_quantity: Any = None) -> Any:
+    """``open_line_value`` as a SQL expression over sales order lines (same cents), for
+    ``open_quantity`` (default: what is still to ship today)."""
+    if open_quantity is None:
+        open_quantity = SalesOrderLine.quantity - SalesOrderLine.shipped_quantity
+    net = round_product(open_quantity, SalesOrderLine.unit_price)
+    return net + round_share(net, SalesOrderLine.tax_rate, literal(Decimal(100), MONEY))
 
 
 # --- rebuilding from the documents -------------------------------------------------------------

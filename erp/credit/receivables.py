@@ -140,7 +140,7 @@ def end_of_day(day: dt.date) -> dt.datetime:
 def order_values_as_of(as_of: dt.date) -> Subquery:
     """(order_id, customer_id, open_value) of every order confirmed and not cancelled at the
     end of ``as_of``: per line its quantity less what invoices dated by then shipped, times
-    its price, to the cent (as ``open_line_value``)."""
+    its price, to the cent, plus its VAT (as ``open_line_value``)."""
     end = end_of_day(as_of)
     shipped = (select(InvoiceLine.order_line_id, func.sum(InvoiceLine.quantity).label("quantity"))
                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
@@ -149,7 +149,7 @@ def order_values_as_of(as_of: dt.date) -> Subquery:
     open_quantity = SalesOrderLine.quantity - func.coalesce(shipped.c.quantity, ZERO)
     return (
         select(SalesOrder.id.label("order_id"), SalesOrder.customer_id,
-               func.sum(round_product(open_quantity, SalesOrderLine.unit_price)).label("open_value"))
+               func.sum(open_line_value_sql(open_quantity)).label("open_value"))
         .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
         .outerjoin(shipped, shipped.c.order_line_id == SalesOrderLine.id)
         .where(SalesOrder.confirmed_at < end, or_(SalesOrder.cancelled_at.is_(None), SalesOrder.cancelled_at >= end))

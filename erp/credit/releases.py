@@ -20,9 +20,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erp.credit.exposure import open_line_value_sql
 from erp.credit.models import OPEN_ORDER_STATUSES, SalesOrder, SalesOrderLine, SalesOrderStatus
 from erp.masterdata.models import Company
-from erp.sqlmath import round_product
 
 ZERO = Decimal("0")
 
@@ -66,8 +66,7 @@ def confirmed_unreleased_orders(session: Session, customer_ids: Iterable[int]) -
     wanted = sorted(set(customer_ids))
     if not wanted:
         return {}
-    open_value = func.sum(round_product(SalesOrderLine.quantity - SalesOrderLine.shipped_quantity,
-                                        SalesOrderLine.unit_price))
+    open_value = func.sum(open_line_value_sql())
     rows = session.execute(
         select(SalesOrder.customer_id, SalesOrder.id, SalesOrder.company_id, Company.code, SalesOrder.status,
                open_value)

@@ -1,8 +1,8 @@
 """output VAT on sales: tax code and rate per order, invoice and credit note line; net and tax amounts beside
 the totals (existing documents: net = total, tax 0)
 
-Revision ID: 0021_output_vat
-Revises: 0020_intercompany
+Revision ID: 0022_output_vat
+Revises: 0021_intercompany
 Create Date: 2026-11-29 18:49:26.618004
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0021_output_vat'
-down_revision: str | Sequence[str] | None = '0020_intercompany'
+revision: str = '0022_output_vat'
+down_revision: str | Sequence[str] | None = '0021_intercompany'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
