@@ -153,9 +153,9 @@ def load_invoices(conn: psycopg.Connection[Any], rng: random.Random, terms: list
     cur = conn.cursor()
     payments: list[tuple[Any, ...]] = []
     with cur.copy("COPY invoices (id, company_id, customer_id, invoice_date, due_date, amount, open_amount, "
-                  "status, created_by, created_at) FROM STDIN") as copy:
+                  "status, created_by, created_at, net_amount) FROM STDIN") as copy:
         for row, payment in invoices_and_payments(rng, terms):
-            copy.write_row((*row, 1, now))
+            copy.write_row((*row, 1, now, row[5]))  # totals without a separate VAT: net = amount
             if payment is not None:
                 payments.append((row[0], row[1], row[2], *payment))
     with cur.copy("COPY payments (id, company_id, customer_id, payment_date, amount, unapplied_amount, "

@@ -119,7 +119,9 @@ def take_over_receivables(
         insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True),
         [{"company_id": company_id, "customer_id": item.customer_id, "order_id": None,
           "reference": item.reference, "invoice_date": item.invoice_date, "due_date": item.due_date,
-          "amount": item.open_amount, "open_amount": item.open_amount, "status": InvoiceStatus.OPEN,
+          # a total taken over: its VAT is not known apart (net = total, tax 0; docs/credit.md)
+          "amount": item.open_amount, "net_amount": item.open_amount, "tax_amount": ZERO,
+          "open_amount": item.open_amount, "status": InvoiceStatus.OPEN,
           "created_by": actor.user_id, "created_at": now} for item in items]))
     owed: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for item in items:
