@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +26,12 @@ from erp.masterdata.models import PERCENT, str_enum
 DAYS = Numeric(8, 2)
 SCORE = Numeric(5, 2)
 SHARE = Numeric(5, 4)
+
+
+def _total_without_tax(context: Any) -> Any:
+    """A document written without its net amount is a total without a separate VAT (history,
+    opening balances): net = amount, tax 0."""
+    return context.get_current_parameters()["amount"]
 
 
 class SalesOrderStatus(StrEnum):
@@ -191,7 +198,7 @@ class Invoice(Base):
     # What the customer owes: the total including VAT (价税合计), net + tax; receivables,
     # payments, exposure and ageing all count it.
     amount: Mapped[Money]
-    net_amount: Mapped[Money] = mapped_column(server_default="0")
+    net_amount: Mapped[Money] = mapped_column(default=_total_without_tax, server_default="0")
     tax_amount: Mapped[Money] = mapped_column(default=Decimal("0"), server_default="0")
     open_amount: Mapped[Money]
     status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus, "invoice_status"),
@@ -232,7 +239,7 @@ class InvoiceLine(Base):
     tax_rate: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"), server_default="0")
     # net = quantity x unit price, tax = net x rate, each half-up to the cent per line;
     # ``amount`` is their sum, the total including tax.
-    net_amount: Mapped[Money] = mapped_column(server_default="0")
+    net_amount: Mapped[Money] = mapped_column(default=_total_without_tax, server_default="0")
     tax_amount: Mapped[Money] = mapped_column(default=Decimal("0"), server_default="0")
     amount: Mapped[Money]
 
@@ -318,7 +325,7 @@ class CreditNote(Base):
     note_date: Mapped[dt.date] = mapped_column(Date)
     # the total including VAT, net + tax
     amount: Mapped[Money]
-    net_amount: Mapped[Money] = mapped_column(server_default="0")
+    net_amount: Mapped[Money] = mapped_column(default=_total_without_tax, server_default="0")
     tax_amount: Mapped[Money] = mapped_column(default=Decimal("0"), server_default="0")
     unapplied_amount: Mapped[Money]
     reason: Mapped[str] = mapped_column(String(500))
@@ -350,7 +357,7 @@ class CreditNoteLine(Base):
     unit_price: Mapped[UnitPrice | None]
     tax_code_id: Mapped[int | None] = mapped_column(ForeignKey("tax_codes.id"))
     tax_rate: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"), server_default="0")
-    net_amount: Mapped[Money] = mapped_column(server_default="0")
+    net_amount: Mapped[Money] = mapped_column(default=_total_without_tax, server_default="0")
     tax_amount: Mapped[Money] = mapped_column(default=Decimal("0"), server_default="0")
     amount: Mapped[Money]
 
