@@ -180,10 +180,10 @@ def main() -> int:
         return 1
     url = "postgresql+psycopg://" + args.admin_url.removeprefix("postgresql://").rsplit("/", 1)[0] + "/" + name
     try:
+        engine = make_engine(url)
+        upgrade(engine)  # a kept database is brought to the code's schema as well
+        engine.dispose()
         if not args.reuse:
-            engine = make_engine(url)
-            upgrade(engine)
-            engine.dispose()
             loaded = load(url, args.seed)
             add_model_inputs(url)
             print(f"loaded in {loaded['load']:.1f} s (+ VACUUM ANALYZE {loaded['vacuum']:.1f} s)", flush=True)
