@@ -137,15 +137,25 @@ def write_xlsx_file(path: Path, rows: Iterable[list[str]]) -> Path:
     return path
 
 
+def peak_rss() -> float:
+    """This process's peak resident memory in MiB: VmHWM, which starts afresh at exec
+    (``ru_maxrss`` would carry the parent's size at fork into the child)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def rss_child(count: int, file_path: str) -> None:
     """In a fresh process: import the ``count`` materials of a CSV or XLSX file (written by
     the parent), print the peak RSS in MiB."""
     with fresh_database(f"bench_golive_rss_{count}") as (engine, _dsn):
         with engine.begin() as conn:
             conn.execute(text(SETUP))
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        before = peak_rss()
         seconds = run_import(engine, Path(file_path))
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = peak_rss()
     print(f"{count} {before:.1f} {peak:.1f} {seconds:.2f}")
 
 
