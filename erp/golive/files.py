@@ -142,11 +142,15 @@ def _load_xlsx(path: Path) -> tuple[Any, SpilledStrings | None]:
 
             def texts() -> Iterator[str]:
                 with self.archive.open(part.PartName[1:]) as source:
-                    for _, node in iterparse(source):
-                        if node.tag == tag:
-                            # As openpyxl's read_string_table reads an entry.
+                    table = None
+                    for event, node in iterparse(source, events=("start", "end")):
+                        if event == "start":
+                            table = node if table is None else table
+                        elif node.tag == tag:
+                            # As openpyxl's read_string_table reads an entry; then the entries
+                            # read so far leave the parsed tree (clearing one would leave it there).
                             text = Text.from_tree(node).content.replace("x005F_", "")
-                            node.clear()
+                            table.clear()
                             yield text
 
             spilled.append(SpilledStrings(texts()))
