@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.jobs.runner import JobEnvironment, make_runner
     from erp.masterdata.api import blp as masterdata_blp
     from erp.purchasing.api import blp as purchasing_blp
+    from erp.payables.api import blp as payables_blp
     from erp.web import init_web
 
     settings = settings or load_settings()
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.extensions["erp_jobs"] = make_runner(JobEnvironment(settings, engine, app.extensions["erp"].session_factory))
     api = init_web(app)
     for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp,
-                      jobs_blp, audit_blp, imports_blp, exports_blp):
+                      jobs_blp, audit_blp, imports_blp, exports_blp, payables_blp):
         api.register_blueprint(blueprint)
     from erp.ui import init_ui
 

@@ -10,6 +10,7 @@ from erp.costing import models as costing_models  # noqa: F401
 from erp.inventory import models as inventory_models  # noqa: F401
 from erp import idempotency  # noqa: F401
 from erp.credit import models as credit_models  # noqa: F401
+from erp.payables import models as payables_models  # noqa: F401
 from erp.jobs import models as jobs_models  # noqa: F401
 from erp.audit import models as audit_models  # noqa: F401
 from erp.golive import models as golive_models  # noqa: F401

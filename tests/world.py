@@ -82,6 +82,9 @@ USERS: dict[str, tuple[Role, bool, list[str], list[str]]] = {
     "credit": (Role.CREDIT_CONTROLLER, True, [], []),
     "cio": (Role.CIO, True, [], []),
     "auditor": (Role.AUDITOR, True, [], []),
+    "ap_a": (Role.ACCOUNTS_PAYABLE, False, ["A"], []),
+    "ap_a2": (Role.ACCOUNTS_PAYABLE, False, ["A"], []),
+    "ap_b": (Role.ACCOUNTS_PAYABLE, False, ["B"], []),
 }
 
 

@@ -29,6 +29,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     # Reads the audit trail (QA, internal audit, an inspector's session); changes nothing.
     AUDITOR = "auditor"
+    # Enters supplier invoices and credit memos, pays suppliers (应付会计), per company.
+    ACCOUNTS_PAYABLE = "accounts_payable"
 
 
 # These roles always act for the whole group.
@@ -39,7 +41,7 @@ GROUP_ROLES = frozenset(
 # flagged group-wide (a group cost accountant, central purchasing's manager, group QA).
 COMPANY_OR_GROUP_ROLES = frozenset({Role.COST_ACCOUNTANT, Role.PURCHASING_MANAGER, Role.QUALITY})
 # These roles act only for named companies (clerks also for named warehouses).
-COMPANY_ROLES = frozenset({Role.BUYER, Role.CLERK, Role.SALES})
+COMPANY_ROLES = frozenset({Role.BUYER, Role.CLERK, Role.SALES, Role.ACCOUNTS_PAYABLE})
 # Read-only roles may call GET and nothing else.
 READ_ONLY_ROLES = frozenset({Role.CIO, Role.AUDITOR})
 # Roles that maintain the group master data.

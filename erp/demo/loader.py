@@ -240,6 +240,7 @@ def _demo_users(
         ("quality.form01", Role.QUALITY, False, [form01], []),
         ("cost.form01", Role.COST_ACCOUNTANT, False, [form01], []),
         ("cost.group", Role.COST_ACCOUNTANT, True, [], []),
+        ("ap.form01", Role.ACCOUNTS_PAYABLE, False, [form01], []),
         ("sales.dist01", Role.SALES, False, [dist01], []),
         ("credit", Role.CREDIT_CONTROLLER, True, [], []),
         ("cio", Role.CIO, True, [], []),

@@ -38,6 +38,7 @@ GROUPS: dict[str, NavGroup] = {
         NavGroup("quality", N_("Quality"), "shield"),
         NavGroup("costing", N_("Costing"), "calc"),
         NavGroup("credit", N_("Credit"), "card"),
+        NavGroup("payables", N_("Payables"), "calc"),
         NavGroup("reports", N_("Reports"), "chart"),
         NavGroup("masterdata", N_("Master data"), "db"),
     )

@@ -1,0 +1,194 @@
+"""Payables' own tables: supplier invoices and credit memos with their matched lines, the
+per-company match tolerances, supplier payments and how they were applied.
+
+The books themselves (journal entries on GR/IR, input VAT, accounts payable, material cost
+variance) are written by ``erp.posting``; these rows are the subledger that says which
+supplier, invoice and order line each amount belongs to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.db import Base, BigId, Money, Quantity, UnitPrice, utcnow
+from erp.masterdata.models import PERCENT, str_enum
+from erp.messages import Message
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"  # 发票
+    CREDIT_MEMO = "credit_memo"  # 红字发票 / 贷项通知单
+
+
+class InvoiceKind(StrEnum):
+    """What the supplier issued: a special VAT invoice (增值税专用发票), whose input VAT is
+    deductible, or an ordinary invoice (普通发票), whose VAT is part of the goods' cost."""
+
+    SPECIAL = "special"
+    ORDINARY = "ordinary"
+
+
+class PayablesTolerance(Base):
+    """A company's three-way match tolerances (SAP's tolerance keys, in two numbers each).
+
+    Quantity: a line may invoice up to ``quantity_pct`` percent more than was received and
+    not yet invoiced. Price: the invoice price may differ from the order line's contract
+    price by at most ``price_pct`` percent AND the line's difference by at most
+    ``price_amount`` CNY. Outside either, the invoice posts blocked for payment.
+    """
+
+    __tablename__ = "payables_tolerances"
+    __table_args__ = (
+        CheckConstraint("quantity_pct >= 0 AND quantity_pct <= 100", name="quantity_pct_range"),
+        CheckConstraint("price_pct >= 0 AND price_pct <= 100", name="price_pct_range"),
+        CheckConstraint("price_amount >= 0", name="price_amount_not_negative"),
+    )
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    quantity_pct: Mapped[Decimal] = mapped_column(PERCENT)
+    price_pct: Mapped[Decimal] = mapped_column(PERCENT)
+    price_amount: Mapped[Money]
+    updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SupplierInvoice(Base):
+    """A supplier's invoice or credit memo as entered and posted: the header totals as
+    printed, the open amount still to pay (to offset, for a credit memo), and the payment
+    block the three-way match set, with who released it and why."""
+
+    __tablename__ = "supplier_invoices"
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "document_kind", "number"),
+        CheckConstraint("net_total >= 0 AND tax_total >= 0", name="totals_not_negative"),
+        CheckConstraint("gross_total = net_total + tax_total", name="gross_is_net_plus_tax"),
+        CheckConstraint("open_amount >= 0 AND open_amount <= gross_total", name="open_amount_range"),
+        CheckConstraint("blocked = false OR released_at IS NULL", name="released_is_not_blocked"),
+        Index("ix_supplier_invoices_company_supplier", "company_id", "supplier_id", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind, "document_kind"))
+    invoice_kind: Mapped[InvoiceKind] = mapped_column(str_enum(InvoiceKind, "invoice_kind"))
+    # The number printed on the invoice (发票号码; 20 digits on a fully digital invoice).
+    number: Mapped[str] = mapped_column(String(40))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    invoice_date: Mapped[dt.date] = mapped_column(Date)
+    posting_date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    # As printed on the invoice; both kinds carry positive amounts.
+    net_total: Mapped[Money]
+    tax_total: Mapped[Money]
+    gross_total: Mapped[Money]
+    open_amount: Mapped[Money]
+    # A credit memo may name the invoice it reduces (its amount then comes off that invoice).
+    credits_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("supplier_invoices.id"))
+    blocked: Mapped[bool] = mapped_column(default=False)
+    block_reason: Mapped[str | None] = mapped_column(String(1000))
+    # The same reasons as translatable messages ({"template", "params"}), for pages.
+    block_messages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[dt.datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(String(500))
+    entry_id: Mapped[BigId | None] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    lines: Mapped[list[SupplierInvoiceLine]] = relationship(
+        back_populates="invoice", order_by="SupplierInvoiceLine.line_no", cascade="all, delete-orphan"
+    )
+
+    @property
+    def reasons(self) -> list[Message]:
+        """Why the invoice is blocked, as messages a page can translate."""
+        return [Message(item["template"], **item["params"]) for item in self.block_messages or []]
+
+    @property
+    def sign(self) -> int:
+        """+1 for an invoice, -1 for a credit memo: what the document does to the payable."""
+        return 1 if self.document_kind == DocumentKind.INVOICE else -1
+
+
+class SupplierInvoiceLine(Base):
+    """One line matched to a purchase order line: quantity, the invoice's unit price
+    excluding tax, the tax code; what the match found and the amounts posted."""
+
+    __tablename__ = "supplier_invoice_lines"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "line_no"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="price_not_negative"),
+        Index("ix_supplier_invoice_lines_po_line", "po_line_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("supplier_invoices.id"))
+    line_no: Mapped[int]
+    po_line_id: Mapped[int] = mapped_column(ForeignKey("purchase_order_lines.id"))
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    quantity: Mapped[Quantity]
+    unit_price: Mapped[UnitPrice]
+    tax_code_id: Mapped[int] = mapped_column(ForeignKey("tax_codes.id"))
+    tax_rate: Mapped[Decimal] = mapped_column(PERCENT)
+    net_amount: Mapped[Money]
+    tax_amount: Mapped[Money]
+    # The order line's contract price and the quantity at it: what clears GR/IR.
+    contract_price: Mapped[UnitPrice]
+    grir_amount: Mapped[Money]
+    # net - GR/IR value (and, on an ordinary invoice, its non-deductible VAT): to 1404 or consumption.
+    price_difference: Mapped[Money]
+    # What the order line had received and not yet invoiced when this line was matched.
+    open_received_quantity: Mapped[Quantity]
+    quantity_blocked: Mapped[bool] = mapped_column(default=False)
+    price_blocked: Mapped[bool] = mapped_column(default=False)
+    # A credit memo for goods sent back: the return-to-supplier stock document it credits.
+    return_document_id: Mapped[BigId | None] = mapped_column(ForeignKey("stock_documents.id"))
+
+    invoice: Mapped[SupplierInvoice] = relationship(back_populates="lines")
+
+
+class SupplierPayment(Base):
+    """Money paid to a supplier by a company (Dr 2202 accounts payable, Cr 1002 bank)."""
+
+    __tablename__ = "supplier_payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_supplier_payments_company_supplier", "company_id", "supplier_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    payment_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Money]
+    reference: Mapped[str | None] = mapped_column(String(64))
+    entry_id: Mapped[BigId | None] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    allocations: Mapped[list[PaymentAllocation]] = relationship(back_populates="payment", cascade="all, delete-orphan")
+
+
+class PaymentAllocation(Base):
+    """The part of a payment that settled one invoice."""
+
+    __tablename__ = "supplier_payment_allocations"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_supplier_payment_allocations_invoice", "invoice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("supplier_payments.id"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("supplier_invoices.id"))
+    amount: Mapped[Money]
+
+    payment: Mapped[SupplierPayment] = relationship(back_populates="allocations")
+

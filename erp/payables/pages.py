@@ -1,0 +1,295 @@
+"""The payables clerk's pages: supplier invoices (entered against an order with the
+three-way match shown line by line before posting), the blocked-invoice queue and its
+release, payables ageing and the GR/IR clearing report.
+
+Views parse the form, call one service or query and render; the rules are the services'.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+
+from erp.auth.roles import Role
+from erp.errors import DomainError, ValidationFailed
+from erp.masterdata import services as masterdata
+from erp.messages import Message, N_
+from erp.payables import queries, services
+from erp.payables.models import DocumentKind, InvoiceKind
+from erp.purchasing.models import business_today
+from erp.schemas import DECIMAL_TEXT, ISO_DATE
+from erp.ui import nav
+from erp.ui.listing import ListArgs
+from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+
+bp = PageBlueprint("payables_pages", __name__, url_prefix="/payables")
+READERS = set(queries.READERS)
+nav.add("payables", "payables_pages.invoices", N_("Supplier invoices"), READERS,
+        landing_for={Role.ACCOUNTS_PAYABLE})
+nav.add("payables", "payables_pages.new_invoice", N_("Enter an invoice"), {Role.ACCOUNTS_PAYABLE})
+nav.add("payables", "payables_pages.ageing", N_("Payables ageing"), READERS)
+nav.add("payables", "payables_pages.grir", N_("GR/IR clearing"), READERS)
+LINE_POINTER = re.compile(r"^/lines/(\d+)/(\w+)$")
+
+
+def _decimal(text: str | None, field: str) -> Decimal | None:
+    raw = (text or "").replace(",", "").strip()
+    if not raw:
+        return None
+    if not DECIMAL_TEXT.match(raw):  # ASCII digits only
+        raise ValidationFailed.for_field(field, Message("enter a number"))
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ValidationFailed.for_field(field, Message("enter a number")) from None
+
+
+def _day(text: str | None, field: str) -> dt.date | None:
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    try:
+        if not ISO_DATE.match(raw):
+            raise ValueError(raw)
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed.for_field(field, Message("enter a date as YYYY-MM-DD")) from None
+
+
+def _required(value: Any, field: str) -> Any:
+    if value is None or value == "":
+        raise ValidationFailed.for_field(field, Message("required"))
+    return value
+
+
+def _invoice_request(order: queries.InvoiceableOrder, form: Any) -> services.InvoiceRequest:
+    """The invoice the form describes: one line per order line given a quantity."""
+    lines = []
+    for index, line in enumerate(order.lines):
+        quantity = _decimal(form.get(f"quantity-{index}"), f"lines/{index}/quantity")
+        if quantity is None:
+            continue
+        price = _required(_decimal(form.get(f"unit_price-{index}"), f"lines/{index}/unit_price"),
+                          f"lines/{index}/unit_price")
+        tax = (form.get(f"tax_code_id-{index}") or "").strip()
+        lines.append(services.LineRequest(po_line_id=line.po_line_id, quantity=quantity, unit_price=price,
+                                          tax_code_id=int(tax) if tax.isascii() and tax.isdigit() else None))
+    if not lines:
+        raise ValidationFailed.for_field("lines", Message("give the invoiced quantity of at least one line"))
+    net = _required(_decimal(form.get("net_total"), "net_total"), "net_total")
+    tax_total = _required(_decimal(form.get("tax_total"), "tax_total"), "tax_total")
+    gross = _required(_decimal(form.get("gross_total"), "gross_total"), "gross_total")
+    kind = form.get("invoice_kind") or InvoiceKind.SPECIAL.value
+    return services.InvoiceRequest(
+        company_id=order.company_id, supplier_id=order.supplier_id,
+        number=_required((form.get("number") or "").strip()[:40], "number"),
+        invoice_date=_required(_day(form.get("invoice_date"), "invoice_date"), "invoice_date"),
+        due_date=_day(form.get("due_date"), "due_date"), net_total=net, tax_total=tax_total, gross_total=gross,
+        invoice_kind=InvoiceKind(kind) if kind in {k.value for k in InvoiceKind} else InvoiceKind.SPECIAL,
+        lines=lines)
+
+
+def _line_errors(error: DomainError | None) -> dict[str, Any]:
+    """Refusals on lines (``/lines/2/quantity``) keyed ``quantity-2`` like the form's fields."""
+    found: dict[str, Any] = {}
+    for item in error.errors if error else []:
+        match = LINE_POINTER.match(str(item.get("pointer", "")))
+        if match:
+            found.setdefault(f"{match.group(2)}-{match.group(1)}", item["detail"])
+    return found
+
+
+def _preview(invoice: Any) -> dict[str, Any]:
+    """What the match found, as plain values (read before the preview's rollback)."""
+    return {"blocked": invoice.blocked, "reasons": invoice.reasons,
+            "lines": [{"line_no": line.line_no, "po_line_id": line.po_line_id, "quantity": line.quantity,
+                       "unit_price": line.unit_price, "contract_price": line.contract_price,
+                       "net": line.net_amount, "tax": line.tax_amount, "grir": line.grir_amount,
+                       "difference": line.price_difference, "open_received": line.open_received_quantity,
+                       "quantity_blocked": line.quantity_blocked, "price_blocked": line.price_blocked}
+                      for line in invoice.lines]}
+
+
+@bp.route("/invoices")
+def invoices() -> str:
+    """Supplier invoices and credit memos, newest first; the blocked queue as a filter."""
+    require_role(*READERS)
+    args = ListArgs.from_request()
+    view = request.args.get("view", "all")
+    filters: dict[str, Any] = {"blocked": True} if view == "blocked" else {"open": True} if view == "open" else {}
+    db = page_session()
+    with db.begin():
+        actor = page_actor()
+        rows, total = queries.list_invoices(db, actor, filters, offset=args.offset, limit=args.page_size)
+        suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
+                                                               {}, offset=0, limit=500)[0]}
+    return render_template("payables/invoices.html", rows=rows, total=total, args=args, view=view,
+                           suppliers=suppliers, can_enter=page_actor().has_role(Role.ACCOUNTS_PAYABLE))
+
+
+@bp.route("/invoices/new", methods=["GET", "POST"])
+def new_invoice() -> Any:
+    """Enter a supplier's invoice against an order: the match line by line, then post."""
+    require_role(Role.ACCOUNTS_PAYABLE)
+    actor = page_actor()
+    db = page_session()
+    number = (request.values.get("order") or "").strip()[:50]
+    form = request.form if request.method == "POST" else {}
+    refusal: dict[str, Any] = {}
+    preview = None
+    order = None
+    order_error = None
+    if number:
+        try:
+            with db.begin():
+                order = queries.order_for_invoicing(db, actor, number)
+                tax_codes, _ = masterdata.list_records(db, actor, masterdata.TAX_CODES, {"active": True},
+                                                       offset=0, limit=100)
+        except DomainError as error:
+            if error.status != 404:
+                raise
+            order_error = error
+    if order is not None and request.method == "POST":
+        try:
+            invoice_request = _invoice_request(order, request.form)
+            if request.form.get("action") == "post":
+                with db.begin():
+                    invoice = services.enter_invoice(db, actor, invoice_request)
+                    invoice_id = invoice.id
+                return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, posted=1))
+            db.begin()
+            try:  # the match as it would post, rolled back: nothing is written
+                preview = _preview(services.enter_invoice(db, actor, invoice_request))
+            finally:
+                db.rollback()
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    status = refusal["error"].status if refusal else 200
+    return render_template("payables/new_invoice.html", number=number, order=order, order_error=order_error,
+                           form=form, preview=preview, line_errors=_line_errors(refusal.get("error")),
+                           tax_codes=tax_codes if order is not None else [], today=business_today(),
+                           kinds=list(InvoiceKind), **refusal), status
+
+
+@bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
+def invoice(invoice_id: int) -> Any:
+    """One invoice: header, matched lines, the block and its release."""
+    require_role(*READERS)
+    actor = page_actor()
+    db = page_session()
+    refusal: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            with db.begin():
+                services.release_invoice(db, actor, invoice_id, reason=(request.form.get("reason") or "")[:500])
+            return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, released=1))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    with db.begin():
+        found = queries.get_invoice(db, actor, invoice_id)
+        supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
+        lines = list(found.lines)
+    can_release = (found.blocked and actor.has_role(*services.RELEASERS) and found.created_by != actor.user_id)
+    status = refusal["error"].status if refusal else 200
+    return render_template("payables/invoice.html", invoice=found, lines=lines, supplier=supplier,
+                           can_release=can_release, DocumentKind=DocumentKind, posted=request.args.get("posted"),
+                           released=request.args.get("released"), **refusal), status
+
+
+def _as_of() -> dt.date:
+    try:
+        return _day(request.args.get("as_of"), "as_of") or business_today()
+    except ValidationFailed:
+        return business_today()
+
+
+@bp.route("/ageing")
+def ageing() -> str:
+    """Open payables per supplier in ageing buckets, with the group's total."""
+    require_role(*READERS)
+    as_of = _as_of()
+    db = page_session()
+    with db.begin():
+        actor = page_actor()
+        rows = queries.ageing(db, actor, as_of, by="supplier")
+        (total,) = queries.ageing(db, actor, as_of, by="group")
+    return render_template("payables/ageing.html", rows=rows, total=total, as_of=as_of,
+                           buckets=queries.AGEING_BUCKETS)
+
+
+@bp.route("/grir")
+def grir() -> str:
+    """GR/IR clearing for one company: per order line, and the month-end check."""
+    require_role(*READERS)
+    as_of = _as_of()
+    db = page_session()
+    with db.begin():
+        actor = page_actor()
+        companies, _ = masterdata.list_records(db, actor, masterdata.COMPANIES, {}, offset=0, limit=100)
+        chosen = request.args.get("company", "")
+        company = next((c for c in companies if c.code == chosen), companies[0] if companies else None)
+        lines, check = [], None
+        if company is not None:
+            lines = queries.grir_lines(db, actor, company.id, as_of)
+            check = queries.grir_check(db, actor, company.id, as_of)
+    return render_template("payables/grir.html", lines=lines, check=check, company=company, companies=companies,
+                           as_of=as_of)
+
+
+nav.add("payables", "payables_pages.pay", N_("Pay a supplier"), {Role.ACCOUNTS_PAYABLE})
+
+
+@bp.route("/payments/new", methods=["GET", "POST"])
+def pay() -> Any:
+    """Pay a supplier: its open invoices of one company, the blocked ones shown but not payable;
+    the ticked invoices in due order, or oldest due first when none is ticked."""
+    require_role(Role.ACCOUNTS_PAYABLE)
+    actor = page_actor()
+    db = page_session()
+    supplier_code = (request.values.get("supplier") or "").strip()[:32]
+    form = request.form if request.method == "POST" else {}
+    refusal: dict[str, Any] = {}
+    with db.begin():
+        companies, _ = masterdata.list_records(db, actor, masterdata.COMPANIES, {}, offset=0, limit=100)
+        company = next((c for c in companies if c.code == request.values.get("company")),
+                       companies[0] if companies else None)
+        supplier = None
+        if supplier_code:
+            try:
+                supplier = masterdata.record_by_code(db, actor, masterdata.SUPPLIERS, supplier_code, "supplier")
+            except DomainError as error:
+                refusal = form_refusal(error)
+    if request.method == "POST" and supplier is not None and company is not None and not refusal:
+        try:
+            amount = _required(_decimal(form.get("amount"), "amount"), "amount")
+            day = _required(_day(form.get("payment_date"), "payment_date"), "payment_date")
+            ticked = [int(v) for v in request.form.getlist("invoice") if v.isascii() and v.isdigit()]
+            with db.begin():
+                payment = services.pay_supplier(db, actor, services.PaymentRequest(
+                    company_id=company.id, supplier_id=supplier.id, payment_date=day, amount=amount,
+                    invoice_ids=ticked or None, reference=(form.get("reference") or "").strip()[:64] or None))
+                paid = payment.amount
+            return redirect(url_for("payables_pages.invoices", view="open", paid=str(paid)))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    rows: list[Any] = []
+    if supplier is not None and company is not None:
+        with db.begin():
+            rows, _ = queries.list_invoices(db, actor, {"company_id": company.id, "supplier_id": supplier.id,
+                                                        "open": True, "document_kind": DocumentKind.INVOICE},
+                                            offset=0, limit=200)
+            rows = sorted(rows, key=lambda r: (r.due_date, r.id))
+    status = refusal["error"].status if refusal else 200
+    return render_template("payables/pay.html", companies=companies, company=company, supplier=supplier,
+                           supplier_code=supplier_code, rows=rows, form=form, today=business_today(),
+                           **refusal), status

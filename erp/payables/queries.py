@@ -1,0 +1,334 @@
+"""Payables reports: invoices and the blocked queue, AP open items and ageing, the GR/IR
+clearing report and its month-end check against the account's balance.
+
+Read-only, set-based: one statement per report, computed in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.costing import accounts
+from erp.db import MONEY, QUANTITY
+from erp.errors import NotFound
+from erp.masterdata.models import Company, Material, Supplier
+from erp.messages import Message
+from erp.payables.models import DocumentKind, PaymentAllocation, SupplierInvoice, SupplierInvoiceLine, SupplierPayment
+from erp.posting import STOCK_DOCUMENT
+from erp.posting.models import JournalEntry, JournalLine, StockDocument, StockMovement
+from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
+
+ZERO = Decimal(0)
+AGEING_BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
+READERS = (Role.ACCOUNTS_PAYABLE, Role.PURCHASING_MANAGER, Role.COST_ACCOUNTANT, Role.CIO, Role.AUDITOR)
+ORDER_READERS = (Role.BUYER, Role.GROUP_BUYER, Role.PURCHASING_MANAGER, Role.ACCOUNTS_PAYABLE, Role.COST_ACCOUNTANT)
+RECEIVED_DOCUMENTS = ("receipt", "receipt_reversal", "return_to_supplier")
+
+
+def require_reader(actor: Actor) -> None:
+    actor.require_role(*READERS, action="reading payables")
+
+
+def get_invoice(session: Session, actor: Actor, invoice_id: int) -> SupplierInvoice:
+    """One invoice or credit memo with its lines (404 outside the caller's companies)."""
+    require_reader(actor)
+    invoice = session.get(SupplierInvoice, invoice_id)
+    if invoice is None or not actor.acts_for_company(invoice.company_id):
+        raise NotFound(Message("supplier invoice {key} not found", key=invoice_id))
+    return invoice
+
+
+def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, offset: int,
+                  limit: int) -> tuple[list[SupplierInvoice], int]:
+    """Invoices and credit memos the caller may see, newest first; filters: company_id,
+    supplier_id, blocked, open (open amount above zero), document_kind."""
+    require_reader(actor)
+    query = select(SupplierInvoice).where(actor.company_scope(SupplierInvoice.company_id))
+    for name in ("company_id", "supplier_id", "blocked", "document_kind"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(SupplierInvoice, name) == filters[name])
+    if filters.get("open") is not None:
+        query = query.where((SupplierInvoice.open_amount > 0) == filters["open"])
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(SupplierInvoice.posting_date.desc(), SupplierInvoice.id.desc())
+                           .offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+# --- AP open items and ageing --------------------------------------------------------------
+
+def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplier",
+           company_id: int | None = None, supplier_id: int | None = None) -> list[dict[str, Any]]:
+    """Open payables on ``as_of`` in the receivables' buckets (not due; 1-30, 31-60, 61-90,
+    over 90 days past due), per ``by``: ``supplier`` (per company and supplier),
+    ``company``, or ``group`` (one row). Credit memos count negative. What was paid after
+    ``as_of`` is still open on it. Rows: keys, open_amount, overdue, blocked and buckets."""
+    require_reader(actor)
+    paid_since = (select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount).label("amount"))
+                  .join(SupplierPayment, SupplierPayment.id == PaymentAllocation.payment_id)
+                  .where(SupplierPayment.payment_date > as_of).group_by(PaymentAllocation.invoice_id)
+                  .subquery("paid_since"))
+    sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
+    amount = (sign * (SupplierInvoice.open_amount + func.coalesce(paid_since.c.amount, ZERO))).label("amount")
+    items = (select(SupplierInvoice.company_id, SupplierInvoice.supplier_id, SupplierInvoice.due_date,
+                    SupplierInvoice.blocked, amount)
+             .outerjoin(paid_since, paid_since.c.invoice_id == SupplierInvoice.id)
+             .where(SupplierInvoice.posting_date <= as_of, actor.company_scope(SupplierInvoice.company_id)))
+    if company_id is not None:
+        items = items.where(SupplierInvoice.company_id == company_id)
+    if supplier_id is not None:
+        items = items.where(SupplierInvoice.supplier_id == supplier_id)
+    sub = items.subquery("items")
+    due, value = sub.c.due_date, sub.c.amount
+
+    def total(condition: Any, label: str) -> Any:
+        return func.coalesce(func.sum(case((condition, value), else_=ZERO)), ZERO).label(label)
+
+    def days_ago(days: int) -> dt.date:
+        return as_of - dt.timedelta(days=days)
+
+    columns = [
+        func.coalesce(func.sum(value), ZERO).label("open_amount"),
+        total(due < as_of, "overdue"),
+        total(sub.c.blocked, "blocked"),
+        total(due >= as_of, "not_due"),
+        total(and_(due < as_of, due >= days_ago(30)), "days_1_30"),
+        total(and_(due < days_ago(30), due >= days_ago(60)), "days_31_60"),
+        total(and_(due < days_ago(60), due >= days_ago(90)), "days_61_90"),
+        total(due < days_ago(90), "over_90"),
+    ]
+    if by == "group":
+        keys: list[Any] = []
+    elif by == "company":
+        keys = [sub.c.company_id, Company.code.label("company_code")]
+    else:
+        keys = [sub.c.company_id, Company.code.label("company_code"), sub.c.supplier_id,
+                Supplier.code.label("supplier_code"), Supplier.name_zh.label("supplier_name_zh"),
+                Supplier.name_en.label("supplier_name_en")]
+    query = select(*keys, *columns).select_from(sub)
+    if by != "group":
+        query = query.join(Company, Company.id == sub.c.company_id)
+    if by == "supplier":
+        query = query.join(Supplier, Supplier.id == sub.c.supplier_id)
+    query = query.where(value != 0) if by != "group" else query
+    if keys:
+        query = query.group_by(*keys).order_by(*keys[:2] if by == "company" else (Company.code, Supplier.code))
+    return [dict(row._mapping) for row in session.execute(query).all()
+            if by == "group" or row._mapping["open_amount"] != 0]
+
+
+# --- GR/IR ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GrirLine:
+    """One order line's goods received not invoiced (positive balance: owed for goods not
+    yet invoiced) or invoiced not received (negative)."""
+
+    po_line_id: int
+    order_number: str
+    line_no: int
+    supplier_code: str
+    material_code: str
+    received_quantity: Decimal
+    invoiced_quantity: Decimal
+    received_value: Decimal
+    invoiced_value: Decimal
+    balance: Decimal
+    received_not_invoiced: Decimal
+    invoiced_not_received: Decimal
+    age_days: int | None
+
+
+def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) -> list[GrirLine]:
+    """The GR/IR clearing report of a company on ``as_of``: per order line with anything
+    on GR/IR, what was received (receipts less reversals and returns, at the contract
+    value they credited to 2202.01) and what was invoiced (invoices less credit memos, at
+    the GR/IR value they debited), their difference and its age (days since the first
+    receipt when received exceeds invoiced, since the first invoice when the reverse).
+    Lines whose quantities and values both match are left out."""
+    require_reader(actor)
+    actor.require_company(company_id)
+    received = (
+        select(StockDocument.po_line_id.label("po_line_id"),
+               func.sum(-JournalLine.amount).label("value"),
+               func.min(StockDocument.posting_date).label("first_date"))
+        .join(JournalEntry, and_(JournalEntry.source_type == STOCK_DOCUMENT, JournalEntry.source_id == StockDocument.id))
+        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .where(StockDocument.company_id == company_id, StockDocument.posting_date <= as_of,
+               StockDocument.doc_type.in_(RECEIVED_DOCUMENTS), StockDocument.po_line_id.is_not(None),
+               JournalLine.account_code == accounts.GOODS_RECEIVED_NOT_INVOICED)
+        .group_by(StockDocument.po_line_id).subquery("received"))
+    received_quantity = (
+        select(StockDocument.po_line_id.label("po_line_id"), func.sum(StockMovement.quantity).label("quantity"))
+        .join(StockMovement, StockMovement.document_id == StockDocument.id)
+        .where(StockDocument.company_id == company_id, StockDocument.posting_date <= as_of,
+               StockDocument.doc_type.in_(RECEIVED_DOCUMENTS), StockDocument.po_line_id.is_not(None))
+        .group_by(StockDocument.po_line_id).subquery("received_quantity"))
+    sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
+    invoiced = (
+        select(SupplierInvoiceLine.po_line_id.label("po_line_id"),
+               func.sum(sign * SupplierInvoiceLine.grir_amount).label("value"),
+               func.sum(sign * SupplierInvoiceLine.quantity).label("quantity"),
+               func.min(SupplierInvoice.posting_date).label("first_date"))
+        .join(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
+        .where(SupplierInvoice.company_id == company_id, SupplierInvoice.posting_date <= as_of)
+        .group_by(SupplierInvoiceLine.po_line_id).subquery("invoiced"))
+    received_value = func.coalesce(received.c.value, ZERO)
+    invoiced_value = func.coalesce(invoiced.c.value, ZERO)
+    r_qty = func.coalesce(received_quantity.c.quantity, ZERO)
+    i_qty = func.coalesce(invoiced.c.quantity, ZERO)
+    query = (
+        select(PurchaseOrderLine.id, PurchaseOrder.number, PurchaseOrderLine.line_no, Supplier.code, Material.code,
+               cast(r_qty, QUANTITY), cast(i_qty, QUANTITY), cast(received_value, MONEY), cast(invoiced_value, MONEY),
+               received.c.first_date, invoiced.c.first_date)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+        .join(Material, Material.id == PurchaseOrderLine.material_id)
+        .outerjoin(received, received.c.po_line_id == PurchaseOrderLine.id)
+        .outerjoin(received_quantity, received_quantity.c.po_line_id == PurchaseOrderLine.id)
+        .outerjoin(invoiced, invoiced.c.po_line_id == PurchaseOrderLine.id)
+        .where(PurchaseOrder.receiving_company_id == company_id,
+               (received_value != invoiced_value) | (r_qty != i_qty))
+        .order_by(PurchaseOrder.number, PurchaseOrderLine.line_no)
+    )
+    lines = []
+    for (line_id, number, line_no, supplier, material, r_q, i_q, r_v, i_v, first_receipt,
+         first_invoice) in session.execute(query).all():
+        r_q, i_q, r_v, i_v = Decimal(r_q), Decimal(i_q), Decimal(r_v), Decimal(i_v)
+        since = first_receipt if r_q > i_q else first_invoice if i_q > r_q else None
+        lines.append(GrirLine(line_id, number, line_no, supplier, material, r_q, i_q, r_v, i_v, r_v - i_v,
+                              max(r_q - i_q, ZERO), max(i_q - r_q, ZERO),
+                              (as_of - since).days if since is not None else None))
+    return lines
+
+
+@dataclass(frozen=True)
+class GrirCheck:
+    """The month-end check: the report's total against the account's balance."""
+
+    company_id: int
+    as_of: dt.date
+    report_total: Decimal  # credit balance the report explains
+    account_balance: Decimal  # 2202.01's credit balance in the books
+    difference: Decimal
+    lines: int
+
+    @property
+    def agrees(self) -> bool:
+        return self.difference == 0
+
+
+def grir_check(session: Session, actor: Actor, company_id: int, as_of: dt.date) -> GrirCheck:
+    """Whether 2202.01's balance in the company's books on ``as_of`` equals the sum of the
+    GR/IR report (every amount on the account belongs to an order line)."""
+    lines = grir_lines(session, actor, company_id, as_of)
+    report_total = sum((line.balance for line in lines), ZERO)
+    balance = -Decimal(session.scalar(
+        select(func.coalesce(func.sum(JournalLine.amount), ZERO))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.company_id == company_id, JournalLine.account_code == accounts.GOODS_RECEIVED_NOT_INVOICED,
+               JournalEntry.entry_date <= as_of)) or 0)
+    return GrirCheck(company_id, as_of, report_total, balance, balance - report_total, len(lines))
+
+
+# --- buyers: their orders' invoice status --------------------------------------------------
+
+def order_invoice_status(session: Session, actor: Actor, order_id: int) -> list[dict[str, Any]]:
+    """Per line of an order: ordered, received, invoiced, and the invoices (number, status)
+    on it. For buyers of the order's companies, purchasing managers and accountants."""
+    actor.require_role(*ORDER_READERS, action="reading orders' invoice status")
+    order = session.get(PurchaseOrder, order_id)
+    if order is None or not (actor.acts_for_company(order.receiving_company_id)
+                             or (order.purchasing_company_id is not None
+                                 and actor.acts_for_company(order.purchasing_company_id))
+                             or (order.purchasing_company_id is None and actor.has_role(Role.GROUP_BUYER))):
+        raise NotFound(Message("purchase order {key} not found", key=order_id))
+    sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
+    rows = session.execute(
+        select(PurchaseOrderLine.id, PurchaseOrderLine.line_no, PurchaseOrderLine.quantity,
+               PurchaseOrderLine.received_quantity, SupplierInvoice.id, SupplierInvoice.number,
+               SupplierInvoice.document_kind, SupplierInvoice.blocked, SupplierInvoice.open_amount,
+               (sign * SupplierInvoiceLine.quantity).label("quantity"))
+        .outerjoin(SupplierInvoiceLine, SupplierInvoiceLine.po_line_id == PurchaseOrderLine.id)
+        .outerjoin(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
+        .where(PurchaseOrderLine.order_id == order.id)
+        .order_by(PurchaseOrderLine.line_no, SupplierInvoice.id)).all()
+    lines: dict[int, dict[str, Any]] = {}
+    for line_id, line_no, ordered, received, invoice_id, number, kind, blocked, open_amount, quantity in rows:
+        line = lines.setdefault(line_id, {"po_line_id": line_id, "line_no": line_no, "ordered": ordered,
+                                          "received": received, "invoiced": ZERO, "invoices": []})
+        if invoice_id is not None:
+            line["invoiced"] += quantity
+            line["invoices"].append({"id": invoice_id, "number": number, "document_kind": kind,
+                                     "quantity": quantity, "blocked": blocked, "paid": open_amount == 0})
+    return list(lines.values())
+
+
+
+@dataclass(frozen=True)
+class InvoiceableLine:
+    """An order line as the payables clerk matches an invoice to it."""
+
+    po_line_id: int
+    line_no: int
+    material_code: str
+    material_name_zh: str
+    material_name_en: str
+    unit_code: str
+    ordered: Decimal
+    received: Decimal
+    invoiced: Decimal
+    contract_price: Decimal
+    default_tax_code_id: int | None
+
+    @property
+    def open_received(self) -> Decimal:
+        return max(self.received - self.invoiced, ZERO)
+
+
+@dataclass(frozen=True)
+class InvoiceableOrder:
+    order_id: int
+    number: str
+    company_id: int
+    supplier_id: int
+    supplier_code: str
+    supplier_name_zh: str
+    supplier_name_en: str
+    lines: list[InvoiceableLine]
+
+
+def order_for_invoicing(session: Session, actor: Actor, number: str) -> InvoiceableOrder:
+    """An order of the caller's companies by its number, with what each line received and
+    was invoiced, for entering its supplier's invoice (404 when not the caller's)."""
+    from erp.masterdata.models import UnitOfMeasure
+
+    require_reader(actor)
+    order = session.scalars(select(PurchaseOrder).where(PurchaseOrder.number == number.strip())).one_or_none()
+    if order is None or not actor.acts_for_company(order.receiving_company_id):
+        raise NotFound(Message("purchase order {key} not found", key=number))
+    supplier = session.get(Supplier, order.supplier_id)
+    assert supplier is not None
+    sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
+    invoiced = (select(SupplierInvoiceLine.po_line_id, func.sum(sign * SupplierInvoiceLine.quantity).label("quantity"))
+                .join(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
+                .group_by(SupplierInvoiceLine.po_line_id).subquery())
+    rows = session.execute(
+        select(PurchaseOrderLine.id, PurchaseOrderLine.line_no, Material.code, Material.name_zh, Material.name_en,
+               UnitOfMeasure.code, PurchaseOrderLine.quantity, PurchaseOrderLine.received_quantity,
+               func.coalesce(invoiced.c.quantity, ZERO), PurchaseOrderLine.unit_price,
+               func.coalesce(supplier.default_tax_code_id, Material.default_tax_code_id))
+        .join(Material, Material.id == PurchaseOrderLine.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .outerjoin(invoiced, invoiced.c.po_line_id == PurchaseOrderLine.id)
+        .where(PurchaseOrderLine.order_id == order.id).order_by(PurchaseOrderLine.line_no)).all()
+    return InvoiceableOrder(order.id, order.number, order.receiving_company_id, supplier.id, supplier.code,
+                            supplier.name_zh, supplier.name_en,
+                            [InvoiceableLine(*row[:8], Decimal(row[8]), *row[9:]) for row in rows])

@@ -1,0 +1,207 @@
+"""JSON shapes of payables. Field checks only; the rules live in erp.payables.services."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from erp.masterdata.models import PERCENT
+from erp.payables.models import DocumentKind, InvoiceKind
+from erp.schemas import Day, DecimalString, Id, Money, Quantity, Query, QueryId, Schema, Text, UnitPrice
+
+
+def Reason(**kwargs):  # noqa: N802, ANN001, ANN201
+    return fields.String(validate=validate.Length(1, 500), **kwargs)
+
+
+class SupplierInvoiceLineIn(Schema):
+    po_line_id = Id(required=True, metadata={"description": "the purchase order line invoiced"})
+    quantity = Quantity(required=True)
+    unit_price = UnitPrice(required=True, metadata={"description": "price per unit excluding tax, as invoiced"})
+    tax_code_id = Id(load_default=None, metadata={"description": "default: the supplier's, else the material's"})
+    return_document_id = Id(load_default=None,
+                            metadata={"description": "credit memos: the return-to-supplier document credited"})
+
+
+class SupplierInvoiceIn(Schema):
+    company_id = Id(required=True)
+    supplier_id = Id(required=True)
+    number = Text(required=True, validate=validate.Length(1, 40), metadata={"description": "as printed (发票号码)"})
+    invoice_kind = fields.Enum(InvoiceKind, by_value=True, load_default=InvoiceKind.SPECIAL,
+                               metadata={"description": "special: 增值税专用发票 (input VAT deductible); ordinary: 普通发票"})
+    invoice_date = Day(required=True)
+    posting_date = Day(load_default=None, metadata={"description": "default: the invoice date"})
+    due_date = Day(load_default=None, metadata={"description": "default: 30 days after the invoice date"})
+    net_total = Money(required=True, min_value=0, metadata={"description": "excluding tax, as printed"})
+    tax_total = Money(required=True, min_value=0, metadata={"description": "VAT, as printed"})
+    gross_total = Money(required=True, min_value=0, metadata={"description": "including tax, as printed"})
+    credits_invoice_id = Id(load_default=None, metadata={"description": "credit memos: the invoice it reduces"})
+    lines = fields.List(fields.Nested(SupplierInvoiceLineIn), required=True, validate=validate.Length(1, 200))
+
+
+class SupplierInvoiceLineOut(Schema):
+    line_no = fields.Integer()
+    po_line_id = fields.Integer()
+    material_id = fields.Integer()
+    quantity = Quantity()
+    unit_price = UnitPrice()
+    tax_code_id = fields.Integer()
+    tax_rate = DecimalString(column=PERCENT)
+    net_amount = Money()
+    tax_amount = Money()
+    contract_price = UnitPrice()
+    grir_amount = Money(metadata={"description": "quantity x contract price: what clears GR/IR"})
+    price_difference = Money()
+    open_received_quantity = Quantity(positive=False,
+                                      metadata={"description": "received and not yet invoiced when matched"})
+    quantity_blocked = fields.Boolean()
+    price_blocked = fields.Boolean()
+    return_document_id = fields.Integer(allow_none=True)
+
+
+class SupplierInvoiceOut(Schema):
+    id = fields.Integer()
+    document_kind = fields.Enum(DocumentKind, by_value=True)
+    invoice_kind = fields.Enum(InvoiceKind, by_value=True)
+    number = fields.String()
+    company_id = fields.Integer()
+    supplier_id = fields.Integer()
+    invoice_date = fields.Date()
+    posting_date = fields.Date()
+    due_date = fields.Date()
+    net_total = Money()
+    tax_total = Money()
+    gross_total = Money()
+    open_amount = Money()
+    credits_invoice_id = fields.Integer(allow_none=True)
+    blocked = fields.Boolean(metadata={"description": "blocked for payment by the three-way match"})
+    block_reason = fields.String(allow_none=True)
+    released_by = fields.Integer(allow_none=True)
+    released_at = fields.DateTime(allow_none=True)
+    release_reason = fields.String(allow_none=True)
+    entry_id = fields.Integer(allow_none=True, metadata={"description": "the journal entry posted"})
+    created_by = fields.Integer()
+    lines = fields.List(fields.Nested(SupplierInvoiceLineOut))
+
+
+class SupplierInvoiceQuery(Query):
+    company_id = QueryId()
+    supplier_id = QueryId()
+    blocked = fields.Boolean()
+    open = fields.Boolean(metadata={"description": "open amount above zero"})
+    document_kind = fields.Enum(DocumentKind, by_value=True)
+
+
+class InvoiceReleaseIn(Schema):
+    reason = Reason(required=True, metadata={"description": "why the invoice may be paid (kept, audited)"})
+
+
+class SupplierPaymentIn(Schema):
+    company_id = Id(required=True)
+    supplier_id = Id(required=True)
+    payment_date = Day(required=True)
+    amount = Money(required=True, min_value=0, min_inclusive=False)
+    invoice_ids = fields.List(Id(), load_default=None, validate=validate.Length(1, 500),
+                              metadata={"description": "settle these, in this order; default: oldest due first"})
+    reference = Text(load_default=None, validate=validate.Length(1, 64))
+
+
+class SupplierAllocationOut(Schema):
+    invoice_id = fields.Integer()
+    amount = Money()
+
+
+class SupplierPaymentOut(Schema):
+    id = fields.Integer()
+    company_id = fields.Integer()
+    supplier_id = fields.Integer()
+    payment_date = fields.Date()
+    amount = Money()
+    reference = fields.String(allow_none=True)
+    entry_id = fields.Integer(allow_none=True)
+    allocations = fields.List(fields.Nested(SupplierAllocationOut))
+
+
+class PayablesAgeingQuery(Query):
+    as_of = Day(metadata={"description": "key date (default today)"})
+    by = fields.String(validate=validate.OneOf(["supplier", "company", "group"]), load_default="supplier")
+    company_id = QueryId()
+    supplier_id = QueryId()
+
+
+class PayablesAgeingOut(Schema):
+    company_id = fields.Integer()
+    company_code = fields.String()
+    supplier_id = fields.Integer()
+    supplier_code = fields.String()
+    supplier_name_zh = fields.String()
+    supplier_name_en = fields.String()
+    open_amount = Money()
+    overdue = Money()
+    blocked = Money(metadata={"description": "of the open amount, blocked for payment"})
+    not_due = Money()
+    days_1_30 = Money()
+    days_31_60 = Money()
+    days_61_90 = Money()
+    over_90 = Money()
+
+
+class GrirQuery(Query):
+    company_id = QueryId(required=True)
+    as_of = Day(metadata={"description": "key date (default today)"})
+
+
+class GrirLineOut(Schema):
+    po_line_id = fields.Integer()
+    order_number = fields.String()
+    line_no = fields.Integer()
+    supplier_code = fields.String()
+    material_code = fields.String()
+    received_quantity = Quantity(positive=False)
+    invoiced_quantity = Quantity(positive=False)
+    received_value = Money()
+    invoiced_value = Money()
+    balance = Money(metadata={"description": "received less invoiced value: positive received not invoiced"})
+    received_not_invoiced = Quantity(positive=False)
+    invoiced_not_received = Quantity(positive=False)
+    age_days = fields.Integer(allow_none=True)
+
+
+class GrirCheckOut(Schema):
+    company_id = fields.Integer()
+    as_of = fields.Date()
+    report_total = Money()
+    account_balance = Money(metadata={"description": "2202.01's credit balance in the books"})
+    difference = Money()
+    lines = fields.Integer()
+    agrees = fields.Boolean()
+
+
+class MatchToleranceIn(Schema):
+    quantity_pct = DecimalString(column=PERCENT, min_value=0, max_value=100, required=True)
+    price_pct = DecimalString(column=PERCENT, min_value=0, max_value=100, required=True)
+    price_amount = Money(min_value=0, required=True)
+    reason = Reason(load_default=None)
+
+
+class MatchToleranceOut(Schema):
+    quantity_pct = DecimalString(column=PERCENT)
+    price_pct = DecimalString(column=PERCENT)
+    price_amount = Money()
+
+
+class OrderInvoiceOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    document_kind = fields.Enum(DocumentKind, by_value=True)
+    quantity = Quantity(positive=False)
+    blocked = fields.Boolean()
+    paid = fields.Boolean()
+
+
+class OrderLineStatusOut(Schema):
+    po_line_id = fields.Integer()
+    line_no = fields.Integer()
+    ordered = Quantity()
+    received = Quantity(positive=False)
+    invoiced = Quantity(positive=False)
+    invoices = fields.List(fields.Nested(OrderInvoiceOut))

@@ -1,0 +1,569 @@
+"""Procure to pay: supplier invoices matched three ways, credit memos, payment blocks and
+their release, supplier payments.
+
+Rules (docs/payables.md):
+
+- **Totals.** The header totals are entered as printed on the invoice. Each line's amounts
+  are computed (``erp.masterdata.tax.line_amounts``: per line, half-up to the cent); the
+  printed net and tax must each agree with the lines' sums within 0.01 per line, and the
+  printed total must be net + tax, or the invoice is refused with the differences
+  (``invoice-totals-disagree``). What is posted is what was printed.
+- **Three-way match** per line, against the order line (its contract price) and what was
+  received on it (goods receipts less reversals and returns). Quantity: at most what was
+  received and not yet invoiced, plus the company's quantity tolerance. Price: the invoice
+  price within the company's tolerance of the contract price, in percent AND in CNY for the
+  line. Outside either, the invoice still posts (the liability is real) but is **blocked
+  for payment** with the reasons; a purchasing manager or an accountant (not the person
+  who entered it) releases it with a reason, recorded in the audit trail. Never more may be
+  invoiced on a line than could ever be received on it (the order quantity plus the
+  material's over-receipt tolerance): that is refused (``over-invoiced``).
+- **Posting.** Dr 2202.01 GR/IR at the invoiced quantity x the contract price (what the
+  receipt credited), Dr 2221.01.01 input VAT (special VAT invoices; an ordinary invoice's
+  VAT is not deductible and becomes part of the price difference), the price difference
+  to 1404 material cost variance while the goods are held or were consumed in the open
+  period, and to the accounts that consumed them when that was in a closed period (see
+  ``price_difference_lines``), Cr 2202 accounts payable at the printed total. An invoice
+  before the receipt debits GR/IR ahead; the receipt's credit clears it.
+- **Credit memos** (returns, price reductions) post the mirror image and may name the
+  return-to-supplier document they credit and the invoice they reduce.
+- **Concurrency.** Every order line on an invoice is locked (``FOR NO KEY UPDATE``, the lock
+  receipts take) in id order before its invoiced quantity is read: two clerks invoicing the
+  same received quantity queue, and the second sees the first's quantity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from erp.audit import services as audit
+from erp.auth.roles import Actor, Role
+from erp.costing import accounts
+from erp.db import utcnow
+from erp.errors import NotFound, ValidationFailed
+from erp.masterdata.models import Material, Supplier
+from erp.masterdata.tax import line_amounts, tax_code_for
+from erp.messages import Message, Named, plain_value
+from erp.money import CENT, round_money
+from erp.payables.errors import (
+    DuplicateInvoice,
+    InvoiceBlocked,
+    LineNotOfInvoice,
+    NotBlocked,
+    OverCredited,
+    OverInvoiced,
+    PaymentExceedsOpenItems,
+    ReleaseByEnterer,
+    TotalsDisagree,
+)
+from erp.payables.models import (
+    DocumentKind,
+    InvoiceKind,
+    PayablesTolerance,
+    PaymentAllocation,
+    SupplierInvoice,
+    SupplierInvoiceLine,
+    SupplierPayment,
+)
+from erp.posting import Line, Posting, lock_open_period, post
+from erp.posting.models import CloseClass, MovementType, StockBalance, StockDocument, StockMovement
+from erp.posting.periods import latest_closed_period
+from erp.purchasing import receiving
+from erp.purchasing.models import PurchaseOrderStatus
+
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+# Without a company row of its own: no quantity beyond what was received, 5 % or 500.00 CNY
+# of price difference per line (both must hold), payment 30 days after the invoice date.
+DEFAULT_QUANTITY_PCT = Decimal("0")
+DEFAULT_PRICE_PCT = Decimal("5")
+DEFAULT_PRICE_AMOUNT = Decimal("500.00")
+DEFAULT_PAYMENT_DAYS = 30
+
+ENTERERS = (Role.ACCOUNTS_PAYABLE,)
+RELEASERS = (Role.PURCHASING_MANAGER, Role.COST_ACCOUNTANT, Role.ACCOUNTS_PAYABLE)
+TOLERANCE_SETTERS = (Role.COST_ACCOUNTANT, Role.ADMIN)
+INVOICEABLE = (PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED, PurchaseOrderStatus.RECEIVED,
+               PurchaseOrderStatus.CLOSED)
+SOURCE_INVOICE = "supplier_invoice"
+SOURCE_PAYMENT = "supplier_payment"
+# The accounts consumption is posted to (issues, shipments, scrap, count losses).
+RECEIVED_DOCUMENTS = (MovementType.RECEIPT, MovementType.RECEIPT_REVERSAL, MovementType.RETURN_TO_SUPPLIER)
+
+
+# --- tolerances ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tolerances:
+    quantity_pct: Decimal
+    price_pct: Decimal
+    price_amount: Decimal
+
+
+def tolerances_for(session: Session, company_id: int) -> Tolerances:
+    """The company's match tolerances (the defaults above when it has set none)."""
+    row = session.get(PayablesTolerance, company_id)
+    if row is None:
+        return Tolerances(DEFAULT_QUANTITY_PCT, DEFAULT_PRICE_PCT, DEFAULT_PRICE_AMOUNT)
+    return Tolerances(row.quantity_pct, row.price_pct, row.price_amount)
+
+
+def set_tolerances(session: Session, actor: Actor, company_id: int, *, quantity_pct: Decimal, price_pct: Decimal,
+                   price_amount: Decimal, reason: str | None = None) -> Tolerances:
+    """Set a company's match tolerances (cost accountants, admins); audited (entity
+    ``payables_tolerance``, keyed by the company)."""
+    actor.require_role(*TOLERANCE_SETTERS, action="setting invoice match tolerances")
+    actor.require_company(company_id)
+    row = session.get(PayablesTolerance, company_id, with_for_update=True)
+    before = audit.snapshot(row, exclude=("updated_by",)) if row else None
+    if row is None:
+        row = PayablesTolerance(company_id=company_id, quantity_pct=quantity_pct, price_pct=price_pct,
+                                price_amount=price_amount, updated_by=actor.user_id)
+        session.add(row)
+    else:
+        row.quantity_pct, row.price_pct, row.price_amount = quantity_pct, price_pct, price_amount
+        row.updated_by = actor.user_id
+    session.flush()
+    audit.record_change(session, actor, entity="payables_tolerance", entity_id=company_id,
+                        action=audit.CHANGE if before else audit.CREATE, before=before,
+                        after=audit.snapshot(row, exclude=("updated_by",)), reason=reason, company_id=company_id)
+    return tolerances_for(session, company_id)
+
+
+# --- entering invoices and credit memos ---------------------------------------------------
+
+@dataclass(frozen=True)
+class LineRequest:
+    po_line_id: int
+    quantity: Decimal
+    unit_price: Decimal  # excluding tax
+    tax_code_id: int | None = None
+    return_document_id: int | None = None  # credit memos: the return it credits
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    company_id: int
+    supplier_id: int
+    number: str
+    invoice_date: dt.date
+    net_total: Decimal
+    tax_total: Decimal
+    gross_total: Decimal
+    lines: Sequence[LineRequest]
+    invoice_kind: InvoiceKind = InvoiceKind.SPECIAL
+    posting_date: dt.date | None = None
+    due_date: dt.date | None = None
+    credits_invoice_id: int | None = None  # credit memos: the invoice it reduces
+
+
+@dataclass
+class _Matched:
+    request: LineRequest
+    index: int
+    material_id: int
+    contract_price: Decimal
+    tax_code_id: int
+    tax_rate: Decimal
+    net: Decimal
+    tax: Decimal
+    grir: Decimal
+    open_received: Decimal
+    reasons: list[Message] = field(default_factory=list)
+    quantity_blocked: bool = False
+    price_blocked: bool = False
+
+
+def _pointer(index: int, name: str) -> str:
+    return f"/lines/{index}/{name}"
+
+
+def _invoiced_quantities(session: Session, po_line_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Net invoiced quantity per order line: invoices less credit memos."""
+    signed = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, SupplierInvoiceLine.quantity),
+                  else_=-SupplierInvoiceLine.quantity)
+    rows = session.execute(
+        select(SupplierInvoiceLine.po_line_id, func.sum(signed))
+        .join(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
+        .where(SupplierInvoiceLine.po_line_id.in_(sorted(set(po_line_ids))))
+        .group_by(SupplierInvoiceLine.po_line_id)
+    ).all()
+    return {line_id: Decimal(total or 0) for line_id, total in rows}
+
+
+def _credited_for_return(session: Session, return_document_id: int) -> Decimal:
+    return Decimal(session.scalar(
+        select(func.coalesce(func.sum(SupplierInvoiceLine.quantity), 0))
+        .where(SupplierInvoiceLine.return_document_id == return_document_id)) or 0)
+
+
+def _check_totals(request: InvoiceRequest, matched: list[_Matched]) -> None:
+    lines_net = sum((m.net for m in matched), ZERO)
+    lines_tax = sum((m.tax for m in matched), ZERO)
+    allowed = CENT * len(matched)
+    errors = []
+    if abs(request.net_total - lines_net) > allowed:
+        errors.append({"pointer": "/net_total", "detail": Message(
+            "the lines add up to {lines} excluding tax; the invoice says {printed} (difference {difference})",
+            lines=lines_net, printed=request.net_total, difference=request.net_total - lines_net)})
+    if abs(request.tax_total - lines_tax) > allowed:
+        errors.append({"pointer": "/tax_total", "detail": Message(
+            "the lines' tax adds up to {lines}; the invoice says {printed} (difference {difference})",
+            lines=lines_tax, printed=request.tax_total, difference=request.tax_total - lines_tax)})
+    if request.gross_total != request.net_total + request.tax_total:
+        errors.append({"pointer": "/gross_total", "detail": Message(
+            "the total including tax must be {net} + {tax} = {total}", net=request.net_total,
+            tax=request.tax_total, total=request.net_total + request.tax_total)})
+    if errors:
+        raise TotalsDisagree(
+            Message("the invoice's totals disagree with its lines (at most {allowed} allowed): {first}",
+                    allowed=allowed, first=errors[0]["detail"]),
+            errors=errors, lines_net_total=str(lines_net), lines_tax_total=str(lines_tax),
+            net_difference=str(request.net_total - lines_net), tax_difference=str(request.tax_total - lines_tax))
+
+
+def _match_line(session: Session, request: InvoiceRequest, kind: DocumentKind, index: int, line_request: LineRequest,
+                line: receiving.ReceivableLine, invoiced: dict[int, Decimal], tolerances: Tolerances) -> _Matched:
+    """Check the (locked) order line belongs to the invoice, compute its amounts and match it."""
+    if line.receiving_company_id != request.company_id or line.supplier_id != request.supplier_id:
+        raise LineNotOfInvoice(
+            Message("order line {line} of order {order} is not an order of this supplier for this company",
+                    line=line.line_id, order=line.order_number),
+            errors=[{"pointer": _pointer(index, "po_line_id"), "detail": Message("not this supplier's or company's")}])
+    if line.order_status not in INVOICEABLE:
+        raise LineNotOfInvoice(
+            Message("order {order} is {status}; only placed orders are invoiced", order=line.order_number,
+                    status=line.order_status),
+            errors=[{"pointer": _pointer(index, "po_line_id"), "detail": Message("order not placed")}])
+    material = session.get(Material, line.material_id)
+    assert material is not None
+    quantity = line_request.quantity
+    if not material.unit.admits(quantity):
+        raise ValidationFailed.for_field(_pointer(index, "quantity")[1:], Message(
+            "{quantity} has more decimal places than unit {unit} allows", quantity=quantity, unit=material.unit.code))
+    rate = tax_code_for(session, day=request.invoice_date, material_id=material.id, supplier_id=request.supplier_id,
+                        tax_code_id=line_request.tax_code_id, field=_pointer(index, "tax_code_id")[1:])
+    amounts = line_amounts(quantity, line_request.unit_price, rate.rate)
+    already = invoiced.get(line.line_id, ZERO)
+    open_received = line.received_quantity - already
+    matched = _Matched(line_request, index, material.id, line.unit_price, rate.tax_code_id, rate.rate, amounts.net,
+                       amounts.tax, round_money(quantity * line.unit_price), open_received)
+    if kind == DocumentKind.CREDIT_MEMO:
+        _check_credit(session, line, line_request, index, already)
+        invoiced[line.line_id] = already - quantity
+        return matched
+
+    ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
+    if already + quantity > ceiling:
+        message = Message("order line {line} of {order}: ordered {ordered}, already invoiced {invoiced}; invoicing "
+                          "{quantity} more is more than can ever be received ({ceiling})", line=line.line_id,
+                          order=line.order_number, ordered=line.quantity, invoiced=already, quantity=quantity,
+                          ceiling=ceiling)
+        raise OverInvoiced(message, errors=[{"pointer": _pointer(index, "quantity"), "detail": message}])
+    invoiced[line.line_id] = already + quantity
+    allowed = max(open_received, ZERO) * (1 + tolerances.quantity_pct / HUNDRED)
+    if quantity > allowed:
+        matched.quantity_blocked = True
+        matched.reasons.append(Message(
+            "line {no}: invoiced {quantity} but received and not yet invoiced {open} (tolerance {tolerance}%)",
+            no=index + 1, quantity=quantity, open=max(open_received, ZERO), tolerance=tolerances.quantity_pct))
+    difference = amounts.net - matched.grir
+    percent = (abs(line_request.unit_price - line.unit_price) / line.unit_price * HUNDRED) if line.unit_price else ZERO
+    if percent > tolerances.price_pct or abs(difference) > tolerances.price_amount:
+        matched.price_blocked = True
+        matched.reasons.append(Message(
+            "line {no}: price {price} differs from the contract price {contract} by {percent}% ({difference} CNY); "
+            "tolerance {tolerance_pct}% and {tolerance_amount} CNY", no=index + 1, price=line_request.unit_price,
+            contract=line.unit_price, percent=percent.quantize(CENT), difference=difference,
+            tolerance_pct=tolerances.price_pct, tolerance_amount=tolerances.price_amount))
+    return matched
+
+
+def _check_credit(session: Session, line: receiving.ReceivableLine, request: LineRequest, index: int,
+                  invoiced: Decimal) -> None:
+    """A credit memo credits at most what was invoiced on the line, and at most what a named
+    return sent back (less what earlier credit memos credited for it)."""
+    if request.quantity > invoiced:
+        message = Message("order line {line} of {order}: only {invoiced} invoiced, cannot credit {quantity}",
+                          line=line.line_id, order=line.order_number, invoiced=invoiced, quantity=request.quantity)
+        raise OverCredited(message, errors=[{"pointer": _pointer(index, "quantity"), "detail": message}])
+    if request.return_document_id is None:
+        return
+    document = session.get(StockDocument, request.return_document_id)
+    if (document is None or document.doc_type != MovementType.RETURN_TO_SUPPLIER
+            or document.po_line_id != line.line_id):
+        raise ValidationFailed.for_field(_pointer(index, "return_document_id")[1:], Message(
+            "not a return to supplier of order line {line}", line=line.line_id))
+    returned = -Decimal(session.scalar(select(func.coalesce(func.sum(StockMovement.quantity), 0))
+                                       .where(StockMovement.document_id == document.id)) or 0)
+    credited = _credited_for_return(session, document.id)
+    if credited + request.quantity > returned:
+        message = Message("return {document} sent back {returned}, {credited} of it already credited; cannot credit "
+                          "{quantity} more", document=document.number, returned=returned, credited=credited,
+                          quantity=request.quantity)
+        raise OverCredited(message, errors=[{"pointer": _pointer(index, "quantity"), "detail": message}])
+
+
+def price_difference_lines(session: Session, company_id: int, material_id: int, quantity: Decimal,
+                           difference: Decimal) -> list[Line]:
+    """Where an invoice's price difference on ``quantity`` of a material goes (signed, CNY).
+
+    The planned-cost method (材料成本差异) keeps every difference between the actual and
+    the standard cost on 1404 and spreads it at month end over what was consumed and what
+    remains. So the difference goes to 1404 (with the material, taking part in the month's
+    variance rate) for the part of the quantity still held or consumed in the still open
+    period. Only the part consumed in periods already closed, whose variance can no longer
+    be spread, goes to the accounts that consumed it (production, overhead, cost of goods
+    sold, scrap), in proportion to what each consumed of the material in closed periods:
+    held = the company's stock of the material; open-period consumption = what was consumed
+    after the latest closed period; consumed in closed periods = quantity - held - that,
+    when positive. Worked example in docs/payables.md.
+    """
+    if difference == 0:
+        return []
+    held = Decimal(session.scalar(select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
+        StockBalance.company_id == company_id, StockBalance.material_id == material_id)) or 0)
+    closed = latest_closed_period(session, company_id)
+    consumption = (select(StockMovement.offset_account, func.sum(-StockMovement.quantity))
+                   .where(StockMovement.company_id == company_id, StockMovement.material_id == material_id,
+                          StockMovement.close_class == CloseClass.CONSUMPTION)
+                   .group_by(StockMovement.offset_account))
+    consumed_open = ZERO
+    by_account: dict[str, Decimal] = {}
+    if closed is not None:
+        consumed_open = sum((Decimal(q or 0) for _, q in session.execute(
+            consumption.where(StockMovement.period > closed)).all()), ZERO)
+        by_account = {account: Decimal(q) for account, q in session.execute(
+            consumption.where(StockMovement.period <= closed)).all() if account and q and q > 0}
+    consumed_closed = min(max(quantity - held - consumed_open, ZERO), quantity)
+    if consumed_closed == 0 or not by_account:
+        return [Line(accounts.MATERIAL_COST_VARIANCE, difference, material_id)]
+    to_consumption = round_money(difference * consumed_closed / quantity)
+    total = sum(by_account.values(), ZERO)
+    lines: list[Line] = []
+    given = ZERO
+    ordered = sorted(by_account.items())
+    for number, (account, consumed) in enumerate(ordered):
+        share = to_consumption - given if number == len(ordered) - 1 else round_money(to_consumption * consumed / total)
+        given += share
+        lines.append(Line(account, share, material_id))
+    lines.append(Line(accounts.MATERIAL_COST_VARIANCE, difference - to_consumption, material_id))
+    return [line for line in lines if line.amount != 0]
+
+
+def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
+                  kind: DocumentKind = DocumentKind.INVOICE) -> SupplierInvoice:
+    """Enter and post a supplier invoice (or, with ``kind``, a credit memo): match every line
+    three ways, post GR/IR, input VAT, price differences and the payable in one journal
+    entry, block for payment what the match did not pass.
+
+    Refuses: 403 role/company; 404 unknown order line; 409 ``duplicate-invoice``,
+    ``over-invoiced``, ``over-credited``, ``period-closed``; 422 ``invoice-totals-disagree``,
+    ``order-line-not-of-invoice``, ``no-tax-code``, ``tax-code-not-in-force``, validation.
+    """
+    what = "entering supplier invoices" if kind == DocumentKind.INVOICE else "entering supplier credit memos"
+    actor.require_role(*ENTERERS, action=what)
+    actor.require_company(request.company_id)
+    if not request.lines:
+        raise ValidationFailed.for_field("lines", Message("an invoice needs at least one line"))
+    supplier = session.get(Supplier, request.supplier_id)
+    if supplier is None:
+        raise ValidationFailed.for_field("supplier_id", Message("no supplier with id {id}", id=request.supplier_id))
+    number = request.number.strip()
+    if session.scalar(select(SupplierInvoice.id).where(
+            SupplierInvoice.supplier_id == supplier.id, SupplierInvoice.document_kind == kind,
+            SupplierInvoice.number == number)) is not None:
+        raise DuplicateInvoice(Message("{supplier}'s invoice {number} is already entered", supplier=Named.of(supplier),
+                                       number=number), errors=[{"pointer": "/number", "detail": Message("already entered")}])
+    if request.due_date is not None and request.due_date < request.invoice_date:
+        raise ValidationFailed.for_field("due_date", Message("due {due} is before the invoice date {invoice_date}",
+                                                             due=request.due_date, invoice_date=request.invoice_date))
+    posting_date = request.posting_date or request.invoice_date
+    lock_open_period(session, request.company_id, posting_date)
+    tolerances = tolerances_for(session, request.company_id)
+    # Lock the order lines (by id: two invoices never deadlock) BEFORE reading what is
+    # invoiced on them: a concurrent invoice of the same line commits first, then we read it.
+    locked = {line_id: receiving.lock_line_for_receipt(session, line_id)
+              for line_id in sorted({line.po_line_id for line in request.lines})}
+    invoiced = _invoiced_quantities(session, list(locked))
+    matched = [_match_line(session, request, kind, index, line_request, locked[line_request.po_line_id], invoiced,
+                           tolerances) for index, line_request in enumerate(request.lines)]
+    _check_totals(request, matched)
+
+    credited = None
+    if request.credits_invoice_id is not None:
+        credited = _lock_invoice(session, actor, request.credits_invoice_id)
+        if (kind != DocumentKind.CREDIT_MEMO or credited.document_kind != DocumentKind.INVOICE
+                or credited.supplier_id != supplier.id or credited.company_id != request.company_id):
+            raise ValidationFailed.for_field("credits_invoice_id", Message(
+                "a credit memo may reduce an invoice of the same supplier and company"))
+
+    reasons = [reason for m in matched for reason in m.reasons]
+    invoice = SupplierInvoice(
+        document_kind=kind, invoice_kind=request.invoice_kind, number=number, supplier_id=supplier.id,
+        company_id=request.company_id, invoice_date=request.invoice_date, posting_date=posting_date,
+        due_date=request.due_date or request.invoice_date + dt.timedelta(days=DEFAULT_PAYMENT_DAYS),
+        net_total=request.net_total, tax_total=request.tax_total, gross_total=request.gross_total,
+        open_amount=request.gross_total, blocked=bool(reasons),
+        block_reason="; ".join(str(r) for r in reasons)[:1000] or None,
+        block_messages=[{"template": r.template, "params": {k: plain_value(v) for k, v in r.params.items()}}
+                        for r in reasons] or None,
+        credits_invoice_id=request.credits_invoice_id, created_by=actor.user_id,
+    )
+    # The printed net may differ from the lines' sum by rounding cents: the largest line takes it.
+    header_rounding = request.net_total - sum((m.net for m in matched), ZERO)
+    largest = max(matched, key=lambda m: m.net)
+    journal: list[Line] = []
+    for m in matched:
+        difference = m.net - m.grir + (header_rounding if m is largest else ZERO)
+        if request.invoice_kind == InvoiceKind.ORDINARY:
+            difference += m.tax  # not deductible: part of the goods' cost
+        invoice.lines.append(SupplierInvoiceLine(
+            line_no=m.index + 1, po_line_id=m.request.po_line_id, material_id=m.material_id,
+            quantity=m.request.quantity, unit_price=m.request.unit_price, tax_code_id=m.tax_code_id,
+            tax_rate=m.tax_rate, net_amount=m.net, tax_amount=m.tax, contract_price=m.contract_price,
+            grir_amount=m.grir, price_difference=difference, open_received_quantity=m.open_received,
+            quantity_blocked=m.quantity_blocked, price_blocked=m.price_blocked,
+            return_document_id=m.request.return_document_id,
+        ))
+        journal += price_difference_lines(session, request.company_id, m.material_id, m.request.quantity, difference)
+    if request.invoice_kind == InvoiceKind.ORDINARY:
+        tax_difference = request.tax_total - sum((m.tax for m in matched), ZERO)
+        journal += price_difference_lines(session, request.company_id, largest.material_id, largest.request.quantity,
+                                          tax_difference)
+    else:
+        journal.append(Line(accounts.INPUT_VAT, request.tax_total))
+    journal.append(Line(accounts.GOODS_RECEIVED_NOT_INVOICED, sum((m.grir for m in matched), ZERO)))
+    journal.append(Line(accounts.PAYABLES, -request.gross_total))
+    session.add(invoice)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # the same number entered at the same moment by someone else
+        raise DuplicateInvoice(Message("{supplier}'s invoice {number} is already entered", supplier=Named.of(supplier),
+                                       number=number)) from exc
+    sign = invoice.sign
+    posted = post(session, Posting(
+        company_id=request.company_id, posting_date=posting_date, user_id=actor.user_id,
+        source_type=SOURCE_INVOICE, source_id=invoice.id,
+        memo=f"supplier {kind.value.replace('_', ' ')} {supplier.code} {number}",
+        journal=[Line(line.account, sign * line.amount, line.material_id) for line in journal],
+    ))
+    invoice.entry_id = posted.entry_id
+    if credited is not None:
+        applied = min(credited.open_amount, invoice.gross_total)
+        credited.open_amount -= applied
+        invoice.open_amount -= applied
+    session.flush()
+    return invoice
+
+
+# --- blocks and releases ------------------------------------------------------------------
+
+def _lock_invoice(session: Session, actor: Actor, invoice_id: int) -> SupplierInvoice:
+    invoice = session.get(SupplierInvoice, invoice_id, with_for_update=True)
+    if invoice is None or not actor.acts_for_company(invoice.company_id):
+        raise NotFound(Message("supplier invoice {key} not found", key=invoice_id))
+    return invoice
+
+
+def release_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: str) -> SupplierInvoice:
+    """Release an invoice blocked for payment (purchasing managers, accountants; never the
+    person who entered it), with a reason kept on the invoice and in the audit trail.
+    Refuses 403 ``release-by-enterer``, 404, 409 ``invoice-not-blocked``, 422 without a reason."""
+    actor.require_role(*RELEASERS, action="releasing blocked supplier invoices")
+    if not reason or not reason.strip():
+        raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
+    invoice = _lock_invoice(session, actor, invoice_id)
+    if not invoice.blocked:
+        raise NotBlocked(Message("invoice {number} is not blocked for payment", number=invoice.number))
+    if invoice.created_by == actor.user_id:
+        raise ReleaseByEnterer(Message("you entered invoice {number}; someone else must release it",
+                                       number=invoice.number))
+    before = {"blocked": True, "block_reason": invoice.block_reason}
+    invoice.blocked = False
+    invoice.released_by, invoice.released_at, invoice.release_reason = actor.user_id, utcnow(), reason.strip()
+    session.flush()
+    audit.record_change(session, actor, entity="supplier_invoice", entity_id=invoice.id, action="release",
+                        before=before, after={"blocked": False, "block_reason": invoice.block_reason},
+                        reason=reason.strip(), company_id=invoice.company_id)
+    return invoice
+
+
+# --- payments -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    company_id: int
+    supplier_id: int
+    payment_date: dt.date
+    amount: Decimal
+    invoice_ids: Sequence[int] | None = None  # None: oldest due first
+    reference: str | None = None
+
+
+def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> SupplierPayment:
+    """Pay a supplier: settle the named invoices in the order given, or the open invoices
+    oldest due first (blocked ones skipped); Dr 2202 accounts payable, Cr 1002 bank.
+
+    Refuses: 403; 404 an unknown invoice; 409 ``invoice-blocked`` (a named invoice blocked
+    for payment), ``period-closed``; 422 ``payment-exceeds-open-items``."""
+    actor.require_role(*ENTERERS, action="paying suppliers")
+    actor.require_company(request.company_id)
+    if request.amount <= 0 or request.amount != round_money(request.amount):
+        raise ValidationFailed.for_field("amount", Message("a payment is a positive amount in cents"))
+    lock_open_period(session, request.company_id, request.payment_date)
+    query = (select(SupplierInvoice).where(
+        SupplierInvoice.company_id == request.company_id, SupplierInvoice.supplier_id == request.supplier_id,
+        SupplierInvoice.document_kind == DocumentKind.INVOICE, SupplierInvoice.open_amount > 0)
+        .order_by(SupplierInvoice.due_date, SupplierInvoice.id).with_for_update())
+    if request.invoice_ids is not None:
+        wanted = list(dict.fromkeys(request.invoice_ids))
+        found = {i.id: i for i in session.scalars(query.where(SupplierInvoice.id.in_(wanted))).all()}
+        for position, invoice_id in enumerate(wanted):
+            invoice = found.get(invoice_id)
+            if invoice is None:
+                raise NotFound(Message("no open invoice {key} of this supplier and company", key=invoice_id))
+            if invoice.blocked:
+                raise InvoiceBlocked(
+                    Message("invoice {number} is blocked for payment: {reason}", number=invoice.number,
+                            reason=invoice.block_reason or ""),
+                    errors=[{"pointer": f"/invoice_ids/{position}", "detail": Message("blocked for payment")}])
+        candidates = [found[i] for i in wanted]
+    else:
+        candidates = [i for i in session.scalars(query).all() if not i.blocked]
+    payable = sum((i.open_amount for i in candidates), ZERO)
+    if request.amount > payable:
+        raise PaymentExceedsOpenItems(
+            Message("the payment of {amount} is more than the {payable} open and not blocked", amount=request.amount,
+                    payable=payable),
+            errors=[{"pointer": "/amount", "detail": Message("at most {payable}", payable=payable)}],
+            payable=str(payable))
+    payment = SupplierPayment(company_id=request.company_id, supplier_id=request.supplier_id,
+                              payment_date=request.payment_date, amount=request.amount, reference=request.reference,
+                              created_by=actor.user_id)
+    remaining = request.amount
+    for invoice in candidates:
+        if remaining == 0:
+            break
+        applied = min(remaining, invoice.open_amount)
+        invoice.open_amount -= applied
+        remaining -= applied
+        payment.allocations.append(PaymentAllocation(invoice_id=invoice.id, amount=applied))
+    session.add(payment)
+    session.flush()
+    posted = post(session, Posting(
+        company_id=request.company_id, posting_date=request.payment_date, user_id=actor.user_id,
+        source_type=SOURCE_PAYMENT, source_id=payment.id, memo=f"supplier payment {request.reference or payment.id}",
+        journal=[Line(accounts.PAYABLES, request.amount), Line(accounts.BANK, -request.amount)],
+    ))
+    payment.entry_id = posted.entry_id
+    session.flush()
+    return payment
+

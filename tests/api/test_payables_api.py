@@ -1,0 +1,114 @@
+"""Payables over HTTP: strings for money, problem+json refusals, scopes, the whole flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.purchasing.models import PurchaseOrderLine
+from tests.payables import vat13_on_materials
+from tests.stock import open_order, receive, set_standard
+from tests.world import ApiClient, World, problem
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def received_line(session_factory: sessionmaker[Session], world: World) -> int:
+    vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    return line
+
+
+def invoice(world: World, line: int, number: str = "24330000000012345678", price: str = "12.00",
+            **overrides: Any) -> dict[str, Any]:
+    body = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "number": number,
+            "invoice_date": "2026-11-20", "net_total": "1200.00", "tax_total": "156.00", "gross_total": "1356.00",
+            "lines": [{"po_line_id": line, "quantity": "100", "unit_price": price}]}
+    body.update(overrides)
+    return body
+
+
+def test_enter_match_block_release_pay_and_report(api: ApiClient, world: World, received_line: int,
+                                                  session_factory: sessionmaker[Session]) -> None:
+    ap = api.as_("ap_a")
+    posted = ap.post("/api/v1/payables/invoices", json=invoice(
+        world, received_line, price="13.00", net_total="1300.00", tax_total="169.00", gross_total="1469.00"))
+    assert posted.status_code == 201, posted.get_json()
+    body = posted.get_json()
+    assert (body["gross_total"], body["open_amount"], body["blocked"]) == ("1469.00", "1469.00", True)
+    (line,) = body["lines"]
+    assert (line["grir_amount"], line["price_difference"], line["tax_amount"], line["price_blocked"]) == (
+        "1200.00", "100.00", "169.00", True)
+
+    queue = ap.get("/api/v1/payables/invoices?blocked=true").get_json()
+    assert [row["id"] for row in queue] == [body["id"]]
+    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
+           "amount": "1469.00", "invoice_ids": [body["id"]]}
+    problem(ap.post("/api/v1/payables/payments", json=pay), 409, "invoice-blocked")
+    problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/release", json={"reason": "ok"}), 403,
+            "release-by-enterer")
+    released = api.as_("pm_a").post(f"/api/v1/payables/invoices/{body['id']}/release",
+                                    json={"reason": "price increase agreed"})
+    assert released.status_code == 200 and released.get_json()["blocked"] is False
+    paid = ap.post("/api/v1/payables/payments", json=pay, headers={"Idempotency-Key": "pay-1"})
+    assert paid.status_code == 201, paid.get_json()
+    assert paid.get_json()["allocations"] == [{"invoice_id": body["id"], "amount": "1469.00"}]
+    replay = ap.post("/api/v1/payables/payments", json=pay, headers={"Idempotency-Key": "pay-1"})
+    assert replay.get_json()["id"] == paid.get_json()["id"]
+
+    ageing = ap.get("/api/v1/payables/ageing?as_of=2026-11-21").get_json()
+    assert ageing == []  # all paid
+    check = ap.get(f"/api/v1/payables/grir/check?company_id={world.companies['A']}&as_of=2026-11-30").get_json()
+    assert (check["report_total"], check["account_balance"], check["agrees"]) == ("0.00", "0.00", True)
+
+    status = api.as_("buyer_a").get(f"/api/v1/payables/orders/{_order_of(session_factory, received_line)}/invoice-status")
+    (order_line,) = status.get_json()
+    assert (order_line["ordered"], order_line["received"], order_line["invoiced"]) == ("100.0000", "100.0000",
+                                                                                       "100.0000")
+    assert order_line["invoices"][0]["paid"] is True
+
+
+def _order_of(session_factory: sessionmaker[Session], line: int) -> int:
+    with session_factory() as session:
+        return session.get(PurchaseOrderLine, line).order_id  # type: ignore[union-attr]
+
+
+def test_totals_that_disagree_are_refused_with_the_difference(api: ApiClient, world: World,
+                                                              received_line: int) -> None:
+    body = problem(api.as_("ap_a").post("/api/v1/payables/invoices", json=invoice(
+        world, received_line, net_total="1200.05", gross_total="1356.05")), 422, "invoice-totals-disagree")
+    assert body["net_difference"] == "0.05"
+    assert body["errors"][0]["pointer"] == "/net_total"
+    assert api.as_("ap_a").get("/api/v1/payables/invoices").get_json() == []
+
+
+def test_scopes_and_roles(api: ApiClient, world: World, received_line: int) -> None:
+    problem(api.as_("clerk_a").post("/api/v1/payables/invoices", json=invoice(world, received_line)), 403)
+    problem(api.as_("ap_b").post("/api/v1/payables/invoices", json=invoice(world, received_line)), 403)
+    created = api.as_("ap_a").post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    problem(api.as_("ap_b").get(f"/api/v1/payables/invoices/{created['id']}"), 404)
+    assert api.as_("ap_b").get("/api/v1/payables/invoices").get_json() == []
+    problem(api.as_("ap_a").post("/api/v1/payables/invoices", json=invoice(world, received_line)), 409,
+            "duplicate-invoice")
+    problem(api.as_("cio").post("/api/v1/payables/invoices", json=invoice(world, received_line, number="X")), 403)
+
+
+def test_tolerances_are_set_per_company_and_audited(api: ApiClient, world: World, received_line: int) -> None:
+    url = f"/api/v1/payables/tolerances/{world.companies['A']}"
+    assert api.as_("ap_a").get(url).get_json() == {"quantity_pct": "0.00", "price_pct": "5.00",
+                                                   "price_amount": "500.00"}
+    problem(api.as_("ap_a").put(url, json={"quantity_pct": "0", "price_pct": "10", "price_amount": "100"}), 403)
+    changed = api.as_("cost_a").put(url, json={"quantity_pct": "0", "price_pct": "10", "price_amount": "100",
+                                               "reason": "new policy"})
+    assert changed.get_json()["price_pct"] == "10.00"
+    # 13.00 is 8.33 % above 12.00 (inside 10 %) but 100.00 on the line (at the 100.00 limit): passes
+    posted = api.as_("ap_a").post("/api/v1/payables/invoices", json=invoice(
+        world, received_line, price="13.00", net_total="1300.00", tax_total="169.00", gross_total="1469.00"))
+    assert posted.get_json()["blocked"] is False
+    history = api.as_("auditor").get(f"/api/v1/audit/payables_tolerance/{world.companies['A']}").get_json()
+    assert history[0]["reason"] == "new policy"

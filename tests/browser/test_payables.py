@@ -1,0 +1,107 @@
+"""The payables clerk's day in a real browser, in Chinese: enter a supplier's invoice
+against an order, see the three-way match before posting, post it blocked (price outside
+tolerance), the purchasing manager releases it with a reason; then ageing and GR/IR."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from erp.auth.models import User
+from erp.auth.services import actor_for_user
+from erp.inventory import services as inventory
+from erp.inventory.queries import receivable_lines
+from erp.masterdata.models import Material
+from erp.payables.queries import order_for_invoicing
+from erp.purchasing.models import business_today
+
+CENT = Decimal("0.01")
+
+
+def _actor(session: Session, username: str) -> Any:
+    return actor_for_user(session.scalars(select(User).where(User.username == username)).one())
+
+
+def _received_line(engine: Engine) -> tuple[str, int, Decimal]:
+    """Two units received today against an open FORM01 order line (as the clerk would):
+    the order's number, the line's position on the invoice form, its contract price."""
+    with Session(engine) as session, session.begin():
+        clerk = _actor(session, "clerk.form01")
+        rows, _ = receivable_lines(session, clerk, limit=500)
+        line = next(r for r in rows if r.open_quantity >= 2)
+        today = business_today()
+        batches = session.get(Material, line.material_id).batch_managed  # type: ignore[union-attr]
+        inventory.receive_goods(session, clerk, inventory.ReceiptRequest(
+            po_line_id=line.po_line_id, quantity=Decimal(2), posting_date=today,
+            batch_number=f"AP{line.po_line_id:05d}" if batches else None,
+            manufacture_date=today - dt.timedelta(days=20) if batches else None,
+            expiry_date=today + dt.timedelta(days=600) if batches else None))
+        order = order_for_invoicing(session, _actor(session, "ap.form01"), line.order_number)
+        index = next(i for i, ol in enumerate(order.lines) if ol.po_line_id == line.po_line_id)
+        return line.order_number, index, order.lines[index].contract_price
+
+
+def test_payables_clerk_enters_an_invoice_sees_the_match_and_a_manager_releases_it(
+        signed_in: Any, shot: Any, browser_engine: Engine) -> None:
+    number, index, contract = _received_line(browser_engine)
+    price = (contract * Decimal("1.10")).quantize(CENT, ROUND_HALF_UP)  # 10 % above contract: outside 5 %
+    net = (price * 2).quantize(CENT, ROUND_HALF_UP)
+    tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
+    invoice_number = f"2433{index:04d}{business_today():%m%d}0001"
+    page = signed_in("ap.form01")
+    assert page.url.endswith("/payables/invoices")
+    shot(page, "invoices")
+    page.get_by_test_id("new-invoice").click()
+    page.fill("#f-order", number)
+    page.get_by_test_id("open-order").click()
+    assert "订单行" in page.content()
+    page.fill("#f-number", invoice_number)
+    page.fill("#f-net_total", str(net))
+    page.fill("#f-tax_total", str(tax))
+    page.fill("#f-gross_total", str(net + tax))
+    page.get_by_test_id(f"quantity-{index}").fill("2")
+    page.get_by_test_id(f"unit_price-{index}").fill(str(price))
+    shot(page, "invoice-form")
+    page.get_by_test_id("preview-match").click()
+    blocked = page.get_by_test_id("match-blocked").inner_text()
+    assert "将过账并冻结付款" in blocked and "与合同价" in blocked and "容差" in blocked
+    assert "超出容差" in page.get_by_test_id("match").inner_text()
+    shot(page, "match-before-posting")
+    page.get_by_test_id("post-invoice").click()
+    page.wait_for_selector("[data-testid=posted]")
+    assert "冻结付款" in page.get_by_test_id("status").inner_text()
+    shot(page, "posted-blocked")
+    page.goto("/payables/invoices?view=blocked")
+    assert page.locator(f"tr[data-number='{invoice_number}']").count() == 1
+    shot(page, "blocked-queue")
+
+    manager = signed_in("pm.form01")
+    manager.goto("/payables/invoices?view=blocked")
+    manager.locator(f"tr[data-number='{invoice_number}'] a").click()
+    manager.fill("#f-reason", "供应商涨价已经采购确认")
+    shot(manager, "release-form")
+    manager.get_by_test_id("release").click()
+    manager.wait_for_selector("[data-testid=released]")
+    assert "已放行" in manager.get_by_test_id("status").inner_text()
+    shot(manager, "released")
+
+    page.goto("/payables/invoices?view=open")
+    supplier = page.locator(f"tr[data-number='{invoice_number}'] td").nth(2).inner_text().split()[0]
+    page.goto(f"/payables/payments/new?company=FORM01&supplier={supplier}")
+    page.locator(f"tr[data-number='{invoice_number}'] input[type=checkbox]").check()
+    page.fill("#f-amount", str(net + tax))
+    page.fill("#f-reference", "ICBC-20261130-001")
+    shot(page, "payment-form")
+    page.get_by_test_id("post-payment").click()
+    page.wait_for_selector("[data-testid=paid]")
+    shot(page, "paid")
+    page.goto("/payables/ageing")
+    assert "应付账龄" in page.content()  # paid: nothing of this invoice is open any more
+    shot(page, "ageing")
+    page.goto("/payables/grir")
+    assert page.get_by_test_id("grir-check").is_visible()
+    shot(page, "grir")

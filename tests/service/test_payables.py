@@ -1,0 +1,292 @@
+"""Procure to pay on PostgreSQL, with every figure worked out by hand in the test."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.audit.models import AuditEvent
+from erp.costing.close import close_period
+from erp.inventory.services import IssueDestination, QualityDecision
+from erp.payables.errors import (
+    InvoiceBlocked,
+    OverCredited,
+    OverInvoiced,
+    PaymentExceedsOpenItems,
+    ReleaseByEnterer,
+    TotalsDisagree,
+)
+
+from erp.payables import queries, services
+from erp.payables.models import DocumentKind, InvoiceKind, SupplierInvoice
+from tests.payables import NOV_20, enter, vat13_on_materials
+from tests.stock import (
+    account_balance,
+    batch_id,
+    decide,
+    entry_lines,
+    issue,
+    open_order,
+    receive,
+    return_goods,
+    set_standard,
+)
+from tests.world import World
+
+D = Decimal
+pytestmark = pytest.mark.postgres
+GRIR, VAT, AP, PPV = "2202.01", "2221.01.01", "2202", "1404"
+
+
+@pytest.fixture
+def vat(session_factory: sessionmaker[Session], world: World) -> dict[str, int]:
+    return vat13_on_materials(session_factory, world)
+
+
+def test_a_invoice_at_the_contract_price_clears_grir(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "exc_local", "11.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    invoice_id = enter(session_factory, world, "INV-001", [(line, "100", "12.00")], net="1200.00", tax="156.00")
+    with session_factory() as session:
+        # 100 kg x 12.00 = 1,200.00 at contract; 13 % VAT 156.00; 1,356.00 owed
+        assert entry_lines(session, invoice_id, "supplier_invoice") == {GRIR: D("1200.00"), VAT: D("156.00"),
+                                                                        AP: D("-1356.00")}
+        # the receipt credited GR/IR 1,200.00, the invoice debited it: nothing left on the line
+        assert account_balance(session, world.companies["A"], GRIR) == D("0.00")
+        assert queries.grir_lines(session, world.actors["ap_a"], world.companies["A"], NOV_20) == []
+        invoice = session.get(SupplierInvoice, invoice_id)
+        assert invoice is not None and not invoice.blocked and invoice.open_amount == D("1356.00")
+
+
+def test_b_price_within_tolerance_goes_to_material_cost_variance_while_the_stock_is_held(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "exc_local", "11.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    # 12.30 is 2.5 % above 12.00 and 30.00 CNY on the line: inside 5 % and 500.00
+    invoice_id = enter(session_factory, world, "INV-002", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    with session_factory() as session:
+        # 1,230.00 x 13 % = 159.90; 1,230.00 + 159.90 = 1,389.90; 1,230.00 - 1,200.00 = 30.00 on 1404
+        assert entry_lines(session, invoice_id, "supplier_invoice") == {
+            GRIR: D("1200.00"), PPV: D("30.00"), VAT: D("159.90"), AP: D("-1389.90")}
+        # 1404 held 100.00 from the receipt (100 x (12.00 - 11.00)) and now 130.00 for the material
+        assert account_balance(session, world.companies["A"], PPV, world.materials["exc_local"]) == D("130.00")
+        invoice = session.get(SupplierInvoice, invoice_id)
+        assert invoice is not None and not invoice.blocked
+
+
+def test_c_price_outside_tolerance_posts_blocked_payment_is_refused_until_a_recorded_release(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    # 13.00 is 8.33 % above 12.00 (100.00 CNY on the line): outside 5 %
+    invoice_id = enter(session_factory, world, "INV-003", [(line, "100", "13.00")], net="1300.00", tax="169.00")
+    company = world.companies["A"]
+    with session_factory() as session:
+        invoice = session.get(SupplierInvoice, invoice_id)
+        assert invoice is not None and invoice.blocked
+        assert invoice.block_reason == ("line 1: price 13 differs from the contract price 12 by 8.33% "
+                                        "(100 CNY); tolerance 5% and 500 CNY")
+        # posted all the same: the liability is real
+        assert entry_lines(session, invoice_id, "supplier_invoice") == {
+            GRIR: D("1200.00"), PPV: D("100.00"), VAT: D("169.00"), AP: D("-1469.00")}
+    pay = services.PaymentRequest(company_id=company, supplier_id=world.suppliers["sup1"], payment_date=NOV_20,
+                                  amount=D("1469.00"), invoice_ids=[invoice_id])
+    with session_factory() as session, session.begin(), pytest.raises(InvoiceBlocked):
+        services.pay_supplier(session, world.actors["ap_a"], pay)
+    # oldest-first skips it: nothing is payable
+    with session_factory() as session, session.begin(), pytest.raises(PaymentExceedsOpenItems):
+        services.pay_supplier(session, world.actors["ap_a"], replace(pay, invoice_ids=None))
+    # who entered it cannot release it; a purchasing manager can, with a reason
+    with session_factory() as session, session.begin(), pytest.raises(ReleaseByEnterer):
+        services.release_invoice(session, world.actors["ap_a"], invoice_id, reason="agreed")
+    with session_factory() as session, session.begin():
+        services.release_invoice(session, world.actors["pm_a"], invoice_id, reason="price rise agreed by phone 11-18")
+    with session_factory() as session, session.begin():
+        payment = services.pay_supplier(session, world.actors["ap_a"], pay)
+        payment_id = payment.id
+    with session_factory() as session:
+        invoice = session.get(SupplierInvoice, invoice_id)
+        assert invoice is not None and (invoice.blocked, invoice.open_amount) == (False, D("0.00"))
+        assert (invoice.released_by, invoice.release_reason) == (world.users["pm_a"],
+                                                                 "price rise agreed by phone 11-18")
+        assert entry_lines(session, payment_id, "supplier_payment") == {AP: D("1469.00"), "1002": D("-1469.00")}
+        assert account_balance(session, company, AP) == D("0.00")
+        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "supplier_invoice")).all()
+        assert (event.action, event.actor_id, event.reason) == ("release", world.users["pm_a"],
+                                                                "price rise agreed by phone 11-18")
+
+
+def test_d_invoice_before_receipt_waits_on_grir_and_clears_when_the_goods_arrive(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    company, actor = world.companies["A"], world.actors["ap_a"]
+    invoice_id = enter(session_factory, world, "INV-004", [(line, "60", "12.00")], net="720.00", tax="93.60")
+    with session_factory() as session:
+        invoice = session.get(SupplierInvoice, invoice_id)
+        assert invoice is not None and invoice.blocked  # nothing received yet
+        assert invoice.block_reason == "line 1: invoiced 60 but received and not yet invoiced 0 (tolerance 0%)"
+        (grir,) = queries.grir_lines(session, actor, company, NOV_20)
+        # 60 x 12.00 = 720.00 debited ahead of the goods
+        assert (grir.invoiced_not_received, grir.received_not_invoiced, grir.balance) == (D("60"), D("0"),
+                                                                                          D("-720.00"))
+        assert account_balance(session, company, GRIR) == D("720.00")
+    receive(session_factory, world, line, "100")
+    with session_factory() as session:
+        (grir,) = queries.grir_lines(session, actor, company, NOV_20)
+        # 100 received at 12.00 = 1,200.00 credited; 1,200.00 - 720.00 = 480.00 for 40 kg not invoiced
+        assert (grir.received_not_invoiced, grir.invoiced_not_received, grir.balance) == (D("40"), D("0"),
+                                                                                          D("480.00"))
+        assert account_balance(session, company, GRIR) == D("-480.00")
+        check = queries.grir_check(session, actor, company, NOV_20)
+        assert (check.report_total, check.account_balance, check.agrees) == (D("480.00"), D("480.00"), True)
+
+
+def test_e_supplier_credit_memo_for_a_return_of_30_kg(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "api_central", "12.00")
+    (line,) = open_order(session_factory, world, [("api_central", "100", "12.00", "A-COOL")])
+    receipt = receive(session_factory, world, line, "100", warehouse="A-COOL")
+    invoice_id = enter(session_factory, world, "INV-005", [(line, "100", "12.00")], net="1200.00", tax="156.00")
+    batch = batch_id(session_factory, world, "api_central", "B-001")
+    decide(session_factory, world, "A-COOL", batch, "30", decision=QualityDecision.REJECT)
+    returned = return_goods(session_factory, world, receipt, "30")
+    company, actor = world.companies["A"], world.actors["ap_a"]
+    with session_factory() as session:
+        (grir,) = queries.grir_lines(session, actor, company, NOV_20)
+        # received 100 - 30 = 70 (840.00), invoiced 100 (1,200.00): 30 kg, 360.00 invoiced not received
+        assert (grir.invoiced_not_received, grir.balance) == (D("30"), D("-360.00"))
+    # 30 x 12.00 = 360.00; 13 % = 46.80; 406.80 off what is owed, taken off INV-005
+    memo_id = enter(session_factory, world, "CM-001", [(line, "30", "12.00")], net="360.00", tax="46.80",
+                    kind=DocumentKind.CREDIT_MEMO, returns=[returned], credits=invoice_id)
+    with session_factory() as session:
+        assert entry_lines(session, memo_id, "supplier_invoice") == {AP: D("406.80"), GRIR: D("-360.00"),
+                                                                     VAT: D("-46.80")}
+        assert queries.grir_lines(session, actor, company, NOV_20) == []
+        assert account_balance(session, company, GRIR) == D("0.00")
+        invoice, memo = session.get(SupplierInvoice, invoice_id), session.get(SupplierInvoice, memo_id)
+        assert invoice is not None and memo is not None
+        # 1,356.00 - 406.80 = 949.20 still owed on the invoice; the memo is used up
+        assert (invoice.open_amount, memo.open_amount) == (D("949.20"), D("0.00"))
+        assert account_balance(session, company, AP) == D("-949.20")
+    # the same return cannot be credited twice
+    with pytest.raises(OverCredited):
+        enter(session_factory, world, "CM-002", [(line, "1", "12.00")], net="12.00", tax="1.56",
+              kind=DocumentKind.CREDIT_MEMO, returns=[returned])
+
+
+def test_f_ap_ageing_puts_each_invoice_in_its_bucket_at_the_boundaries(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "exc_local", "12.00", period="2026-07")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100", on=dt.date(2026, 7, 1), made=dt.date(2026, 6, 1))
+    # days past due on 2026-11-20 -> quantity (each kg 12.00 + 1.56 VAT = 13.56)
+    days_past_due = {0: 1, 1: 2, 30: 3, 31: 4, 60: 5, 61: 6, 90: 7, 91: 8}
+    ids = {}
+    for days, quantity in days_past_due.items():
+        due = NOV_20 - dt.timedelta(days=days)
+        net = D("12.00") * quantity
+        ids[days] = enter(session_factory, world, f"AGE-{days}", [(line, str(quantity), "12.00")], net=str(net),
+                          tax=str(net * D("0.13")), on=due - dt.timedelta(days=30), due=due)
+    # paid after the key date: still open on it
+    with session_factory() as session, session.begin():
+        services.pay_supplier(session, world.actors["ap_a"], services.PaymentRequest(
+            company_id=world.companies["A"], supplier_id=world.suppliers["sup1"], payment_date=dt.date(2026, 11, 25),
+            amount=D("13.56"), invoice_ids=[ids[0]]))
+    expected = {
+        "not_due": D("13.56"),  # 0 days: 1 kg
+        "days_1_30": D("67.80"),  # 1 and 30 days: 2 + 3 kg = 5 x 13.56
+        "days_31_60": D("122.04"),  # 31 and 60 days: 4 + 5 kg = 9 x 13.56
+        "days_61_90": D("176.28"),  # 61 and 90 days: 6 + 7 kg = 13 x 13.56
+        "over_90": D("108.48"),  # 91 days: 8 kg
+        "open_amount": D("488.16"),  # 36 kg x 13.56
+        "overdue": D("474.60"),  # all but the 13.56 not due
+    }
+    with session_factory() as session:
+        for by, actor in (("supplier", "ap_a"), ("company", "ap_a"), ("group", "cio")):
+            (row,) = queries.ageing(session, world.actors[actor], NOV_20, by=by)
+            assert {key: row[key] for key in expected} == expected, by
+        (row,) = queries.ageing(session, world.actors["ap_a"], dt.date(2026, 11, 25))
+        assert (row["not_due"], row["open_amount"]) == (D("0.00"), D("474.60"))
+        # another company's accountant sees nothing of A's
+        assert queries.ageing(session, world.actors["ap_b"], NOV_20) == []
+
+
+def test_header_totals_must_agree_with_the_lines_within_a_cent_per_line(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "exc_local", "12.00")
+    first, second = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB"),
+                                                        ("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, first, "100")
+    receive(session_factory, world, second, "100")
+    lines = [(first, "3", "12.005"), (second, "3", "12.005")]  # each line: 36.015 -> 36.02, tax 4.68
+    with pytest.raises(TotalsDisagree) as refused:
+        enter(session_factory, world, "INV-T1", lines, net="72.07", tax="9.36")
+    # lines: 36.02 + 36.02 = 72.04; 72.07 is 0.03 off, more than 2 lines x 0.01
+    assert refused.value.extensions["net_difference"] == "0.03"
+    assert refused.value.errors[0]["pointer"] == "/net_total"
+    with session_factory() as session:
+        assert session.scalars(select(SupplierInvoice)).all() == []
+    # 0.02 off (as a supplier's system rounding the total once may print): accepted, and the
+    # printed amount is what is posted: 72.06 - 2 x 36.00 at contract = 0.06 to 1404
+    invoice_id = enter(session_factory, world, "INV-T2", lines, net="72.06", tax="9.37")
+    with session_factory() as session:
+        assert entry_lines(session, invoice_id, "supplier_invoice") == {
+            GRIR: D("72.00"), PPV: D("0.06"), VAT: D("9.37"), AP: D("-81.43")}
+
+
+def test_an_ordinary_invoices_vat_is_part_of_the_goods_cost(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    invoice_id = enter(session_factory, world, "INV-O1", [(line, "100", "12.00")], net="1200.00", tax="156.00",
+                       invoice_kind=InvoiceKind.ORDINARY)
+    with session_factory() as session:
+        # no deductible input VAT: the 156.00 joins the goods' cost on 1404
+        assert entry_lines(session, invoice_id, "supplier_invoice") == {GRIR: D("1200.00"), PPV: D("156.00"),
+                                                                        AP: D("-1356.00")}
+
+
+def test_never_more_invoiced_than_can_be_received_and_nothing_written(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    enter(session_factory, world, "INV-X1", [(line, "80", "12.00")], net="960.00", tax="124.80")
+    with pytest.raises(OverInvoiced):
+        enter(session_factory, world, "INV-X2", [(line, "21", "12.00")], net="252.00", tax="32.76")
+    with session_factory() as session:
+        assert len(session.scalars(select(SupplierInvoice)).all()) == 1
+        assert account_balance(session, world.companies["A"], AP) == D("-1084.80")
+
+
+def test_the_price_difference_of_goods_consumed_in_a_closed_period_goes_to_the_consuming_accounts(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """docs/payables.md's worked example."""
+    set_standard(session_factory, world, "exc_local", "12.00", period="2026-10")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    october = dt.date(2026, 10, 10)
+    receive(session_factory, world, line, "100", on=dt.date(2026, 10, 5), made=dt.date(2026, 9, 1))
+    issue(session_factory, world, "exc_local", "60", on=october)  # to production (5001)
+    issue(session_factory, world, "exc_local", "20", on=october, destination=IssueDestination.COST_CENTER,
+          cost_center="QC-LAB")  # to overhead (5101)
+    with session_factory() as session, session.begin():
+        close_period(session, world.actors["cost_a"], company_id=world.companies["A"], period="2026-10")
+    # November: the supplier's invoice says 12.30 for the 100 kg; 30.00 more than the contract
+    invoice_id = enter(session_factory, world, "INV-L1", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    with session_factory() as session:
+        # 20 kg still held: 30.00 x 20/100 = 6.00 on 1404 (November's close spreads it);
+        # 80 kg consumed in closed October: 24.00, of which 60/80 = 18.00 to production and
+        # 20/80 = 6.00 to overhead
+        assert entry_lines(session, invoice_id, "supplier_invoice") == {
+            GRIR: D("1200.00"), PPV: D("6.00"), "5001": D("18.00"), "5101": D("6.00"), VAT: D("159.90"),
+            AP: D("-1389.90")}
