@@ -1,8 +1,8 @@
 """payables: supplier invoices and credit memos with matched lines, match tolerances per company,
 supplier payments and their allocations; the accounts_payable role
 
-Revision ID: 0022_payables
-Revises: 0021_intercompany
+Revision ID: 0023_payables
+Revises: 0022_output_vat
 Create Date: 2026-11-29 18:38:34.133735
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0022_payables'
-down_revision: str | Sequence[str] | None = '0021_intercompany'
+revision: str = '0023_payables'
+down_revision: str | Sequence[str] | None = '0022_output_vat'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
