@@ -5,17 +5,21 @@ explained, and an override of the limit with a reason.
 
 The demo group holds an order blocked at confirmation whose customer has another confirmed
 order: releasing it takes the customer over its limit, so the other order is blocked at
-shipment. The figures are read from the database and checked by hand against the page."""
+shipment. The figures are the credit module's (open values with output VAT), checked against the page."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from erp.credit.models import CreditRelease, CustomerExposure, SalesOrder, SalesOrderLine, SalesOrderStatus
+from erp.auth.models import User
+from erp.auth.services import actor_for_user
+from erp.credit import receivables
+from erp.credit.exposure import CreditPolicy
+from erp.credit.models import CreditRelease, CustomerExposure, SalesOrder, SalesOrderStatus
 from erp.masterdata.models import Customer
 
 
@@ -26,21 +30,20 @@ def _money(text: str) -> Decimal:
 def _blocked_order_with_a_confirmed_sibling(engine: Engine) -> tuple[int, int, str, Decimal, Decimal, Decimal]:
     """(blocked order, the customer's confirmed order, customer code, exposure, order value, limit)."""
     with Session(engine) as session:
-        value = func.sum(SalesOrderLine.quantity * SalesOrderLine.unit_price)
-        blocked = session.execute(
-            select(SalesOrder.id, SalesOrder.customer_id, value)
-            .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-            .where(SalesOrder.status == SalesOrderStatus.BLOCKED).group_by(SalesOrder.id)
-            .order_by(SalesOrder.id)).all()
-        for order_id, customer_id, order_value in blocked:
-            position = session.get(CustomerExposure, customer_id)
+        controller = actor_for_user(session.scalars(select(User).where(User.username == "credit")).one())
+        # The held orders as the credit module values them (open value with output VAT).
+        held, _ = receivables.held_orders(session, controller, policy=CreditPolicy(), limit=500)
+        for row in held:
+            if row.stage != "confirmation":
+                continue
+            position = session.get(CustomerExposure, row.customer_id)
             sibling = session.scalar(select(SalesOrder.id).where(
-                SalesOrder.customer_id == customer_id, SalesOrder.status == SalesOrderStatus.CONFIRMED,
+                SalesOrder.customer_id == row.customer_id, SalesOrder.status == SalesOrderStatus.CONFIRMED,
                 SalesOrder.credit_released.is_(False)).order_by(SalesOrder.id))
             if position is not None and position.credit_limit is not None and sibling is not None \
-                    and position.exposure <= position.credit_limit < position.exposure + order_value:
-                code = session.get(Customer, customer_id).code  # type: ignore[union-attr]
-                return order_id, sibling, code, position.exposure, Decimal(order_value), position.credit_limit
+                    and position.exposure <= position.credit_limit < position.exposure + row.open_value:
+                code = session.get(Customer, row.customer_id).code  # type: ignore[union-attr]
+                return row.order_id, sibling, code, position.exposure, row.open_value, position.credit_limit
     raise AssertionError("the demo has no blocked order whose release blocks another")
 
 
