@@ -78,10 +78,12 @@ INSERT INTO standard_prices (company_id, material_id, period, price, set_at)
     FROM generate_series(1, %(companies)s) AS c CROSS JOIN generate_series(1, %(materials)s) AS m;
 INSERT INTO accounting_periods (company_id, period, status)
     SELECT c, %(first)s, 'open' FROM generate_series(1, %(companies)s) AS c;
-INSERT INTO stock_documents (id, doc_type, company_id, posting_date, period, created_by, created_at)
-    SELECT 1 + mo * %(companies)s + (c - 1), 'receipt', c, (%(first_day)s::date + make_interval(months => mo))::date,
-           to_char(%(first_day)s::date + make_interval(months => mo), 'YYYY-MM'), 1, now()
-    FROM generate_series(0, %(months)s - 1) AS mo CROSS JOIN generate_series(1, %(companies)s) AS c;
+INSERT INTO stock_documents (id, number, doc_type, company_id, posting_date, period, created_by, created_at)
+    SELECT d.id, 'GR-' || lpad(d.id::text, 8, '0'), 'receipt', d.c,
+           (%(first_day)s::date + make_interval(months => d.mo))::date,
+           to_char(%(first_day)s::date + make_interval(months => d.mo), 'YYYY-MM'), 1, now()
+    FROM (SELECT 1 + mo * %(companies)s + (c - 1) AS id, mo, c
+          FROM generate_series(0, %(months)s - 1) AS mo CROSS JOIN generate_series(1, %(companies)s) AS c) AS d;
 SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT 1000000))
     FROM unnest(ARRAY['groups', 'segments', 'companies', 'warehouses', 'units', 'users', 'materials', 'batches',
                       'stock_documents']) AS t;
