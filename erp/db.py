@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from erp.errors import ValidationFailed
+from erp.errors import AmountOutOfRange
 from erp.messages import Message
 from erp.sqlmath import register_sqlite_functions
 
@@ -178,10 +178,9 @@ def require_amount_fits(amount: Decimal, *, field: str, what: str) -> Decimal:
     made it (quantity x price can pass every field's own bounds and still overflow)."""
     largest = largest_value(MONEY)
     if abs(amount) > largest:
-        raise ValidationFailed(
+        raise AmountOutOfRange(
             Message("the amount {amount} CNY is beyond the {largest} CNY an amount can be",
                     amount=amount.quantize(Decimal("0.01")), largest=largest),
-            slug="amount-out-of-range",
             errors=[{"pointer": f"/{field}", "detail": f"makes {what} larger than an amount can be"}],
         )
     return amount

@@ -7,15 +7,75 @@ can branch on it and a reader can find the rule by its slug.
 Status codes: 422 for invalid input and broken business rules on the request's content,
 409 for a conflict with the current state of the data, 403 for rights, 404 for nothing
 found (or not visible to the caller: we do not reveal other companies' records).
+
+Every problem type is a class here or in a module's ``errors.py``: its ``slug`` is the
+type, its docstring states the rule (shown on the type's page, ``GET /problems/<slug>``),
+its ``remedy`` says what the user can do. ``problem_types()`` lists them all; each API
+operation declares the ones it can answer with (``erp.web.Blueprint.refuses``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from erp.messages import N_, Message, as_message
 
-PROBLEM_BASE_URI = "https://heyi.example/problems/"
+# A relative reference (RFC 9457 section 3.1.1; RFC 3986 section 4.2): it resolves against
+# the address the problem came from, to the running app's page about the type.
+PROBLEM_BASE_URI = "/problems/"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One problem type as documented: the slug of its URI, its status, its title (a message
+    id), the rule (the class's docstring) and what the user can do (a message id)."""
+
+    slug: str
+    status: int
+    title: str
+    rule: str
+    remedy: str
+
+    @property
+    def uri(self) -> str:
+        return PROBLEM_BASE_URI + self.slug
+
+
+_PROBLEM_CLASSES: dict[str, type[DomainError]] = {}
+
+
+def _rule_of(cls: type) -> str:
+    """The first paragraph of the class's own docstring, on one line."""
+    doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def problem_type(cls: type[DomainError], slug: str | None = None) -> ProblemType:
+    """The documented problem type of a refusal class (``slug`` for classes that serve
+    several, see ``DomainError.slugs``)."""
+    return ProblemType(slug or cls.slug, cls.status, cls.title, _rule_of(cls), cls.remedy)
+
+
+def problem_types() -> dict[str, ProblemType]:
+    """Every problem type of the application by slug (the classes defined so far: the app
+    factory imports every module, so after ``create_app`` this is all of them)."""
+    types: dict[str, ProblemType] = {}
+    for cls in _PROBLEM_CLASSES.values():
+        if cls.__dict__.get("abstract", False):
+            continue
+        for slug in cls.own_slugs():
+            types[slug] = problem_type(cls, slug)
+    return dict(sorted(types.items()))
+
+
+def problem_class(slug: str) -> type[DomainError] | None:
+    """The class whose problem type is ``slug``, if any."""
+    for cls in _PROBLEM_CLASSES.values():
+        if slug in cls.own_slugs():
+            return cls
+    return None
 
 
 class DomainError(Exception):
@@ -30,6 +90,29 @@ class DomainError(Exception):
     status: int = 422
     slug: str = "rule-violation"
     title: str = N_("A business rule refused the request")
+    remedy: str = N_("Read the detail, correct the request and send it again.")
+    # A class whose instances carry one of several problem types (a purchasing-rights rule
+    # names itself) lists them here, with ``slug=`` given when raised.
+    slugs: ClassVar[tuple[str, ...]] = ()
+    # Never raised itself, only its subclasses: not a problem type of its own.
+    abstract: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "slug" in cls.__dict__ or "slugs" in cls.__dict__:
+            _PROBLEM_CLASSES[f"{cls.__module__}.{cls.__qualname__}"] = cls
+
+    @classmethod
+    def own_slugs(cls) -> tuple[str, ...]:
+        """The problem types this class itself stands for."""
+        own = (cls.__dict__["slug"],) if "slug" in cls.__dict__ else ()
+        return own + tuple(cls.__dict__.get("slugs", ()))
+
+    @classmethod
+    def declared_slugs(cls) -> tuple[str, ...]:
+        """The problem types an operation declares by naming this class: its own, else the
+        one it inherits (a subclass that only adds a field pointer)."""
+        return cls.own_slugs() or (cls.slug,)
 
     def __init__(
         self,
@@ -57,6 +140,11 @@ class DomainError(Exception):
     def type_uri(self) -> str:
         return PROBLEM_BASE_URI + self.slug
 
+    @classmethod
+    def type_uri_of(cls) -> str:
+        """The type URI of the class's own problem type."""
+        return PROBLEM_BASE_URI + cls.slug
+
     def to_problem(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": self.type_uri,
@@ -76,6 +164,7 @@ class ValidationFailed(DomainError):
     status = 422
     slug = "validation-error"
     title = N_("The request is not valid")
+    remedy = N_("Correct the fields the errors point at (errors[].pointer) and send the request again.")
 
     @classmethod
     def for_field(cls, field: str, message: str | Message) -> ValidationFailed:
@@ -90,6 +179,7 @@ class NotFound(DomainError):
     status = 404
     slug = "not-found"
     title = N_("Not found")
+    remedy = N_("Check the identifier. Records of companies you do not act for are not shown to you.")
 
 
 class Conflict(DomainError):
@@ -98,6 +188,7 @@ class Conflict(DomainError):
     status = 409
     slug = "conflict"
     title = N_("Conflict with the current state")
+    remedy = N_("Reload the record, check its current state, and send the request again if it still applies.")
 
 
 class Forbidden(DomainError):
@@ -106,6 +197,8 @@ class Forbidden(DomainError):
     status = 403
     slug = "forbidden"
     title = N_("Not allowed")
+    abstract = True
+    remedy = N_("Ask someone with the role and the companies this needs, or ask an administrator to grant them.")
 
 
 class Unauthenticated(DomainError):
@@ -114,3 +207,57 @@ class Unauthenticated(DomainError):
     status = 401
     slug = "unauthenticated"
     title = N_("Authentication required")
+    remedy = N_("Sign in (POST /api/v1/auth/token) and send the token as 'Authorization: Bearer <token>'.")
+
+
+_PROBLEM_CLASSES["erp.errors.DomainError"] = DomainError
+
+
+# Refusals of the HTTP edge itself: the request never reached a use case.
+
+class MalformedRequest(DomainError):
+    """The request body is not well-formed JSON (or not UTF-8, or nested too deeply), or the
+    request holds text that is not valid Unicode."""
+
+    status = 400
+    slug = "malformed-request"
+    title = N_("The request is not well-formed")
+    remedy = N_("Send a JSON body encoded in UTF-8, with Content-Type: application/json.")
+
+
+class RequestTooLarge(DomainError):
+    """The request body is larger than the endpoint accepts (uploads may take more than
+    other requests)."""
+
+    status = 413
+    slug = "request-too-large"
+    title = N_("The request is too large")
+    remedy = N_("Send less in one request: split the list, or import large files through the go-live imports.")
+
+
+class TooManyRequests(DomainError):
+    """Too many requests from one address in the window the endpoint allows."""
+
+    status = 429
+    slug = "too-many-requests"
+    title = N_("Too many requests")
+    remedy = N_("Wait the number of seconds the Retry-After header gives, then send the request again.")
+
+
+class ConcurrentUpdate(Conflict):
+    """Another transaction changed the same rows at the same time (a serialisation failure or
+    a deadlock); nothing was written."""
+
+    slug = "retry"
+    title = N_("Concurrent update")
+    remedy = N_("Send the same request again: nothing was written. With an Idempotency-Key a retry never "
+                "posts twice.")
+
+
+class AmountOutOfRange(ValidationFailed):
+    """An amount or a quantity, given or computed, is larger than the books can hold
+    (the column's precision)."""
+
+    slug = "amount-out-of-range"
+    title = N_("An amount is out of range")
+    remedy = N_("Check the quantities and prices: no single posting of this size is plausible.")

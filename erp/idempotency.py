@@ -37,9 +37,13 @@ class IdempotencyKey(Base):
 
 
 class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key stands for one request: a retry with the same key must send the
+    same body to the same endpoint (it then gets the first answer, and nothing is posted twice)."""
+
     status = 422
     slug = "idempotency-key-reused"
     title = N_("Idempotency-Key reused for a different request")
+    remedy = N_("Send a new key with a new request; reuse a key only to retry the same request.")
 
 
 @dataclass(frozen=True)

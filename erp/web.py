@@ -7,11 +7,12 @@ and ``current_actor()`` for the authenticated caller. Nothing below the views im
 from __future__ import annotations
 
 import functools
+import http
 import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +38,11 @@ from erp.auth.roles import Actor
 from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
 from erp.schemas import MAX_ID
-from erp.errors import PROBLEM_BASE_URI, DomainError, Forbidden, Unauthenticated, ValidationFailed
+from erp.auth.errors import InvalidToken, ReadOnlyRole
+from erp.errors import (
+    PROBLEM_BASE_URI, AmountOutOfRange, ConcurrentUpdate, Conflict, DomainError, MalformedRequest, ProblemType,
+    RequestTooLarge, TooManyRequests, Unauthenticated, ValidationFailed, problem_type, problem_types,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ API_PREFIX = "/api/v1"
 PUBLIC_ENDPOINTS = frozenset(
     {"auth.token", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets.static"}
 )
+# Writes a read-only role may make: signing itself out.
+READ_ONLY_MAY = frozenset({"auth.token_revoke"})
 
 
 class DecimalJSONProvider(DefaultJSONProvider):
@@ -82,7 +89,29 @@ class ProblemSchema(ma.Schema):
     )
 
 
+# Called with (endpoint, method, problem type) when an API operation answers with a problem
+# type it does not declare (Blueprint.refuses): the test suite fails the test; a server logs it.
+undeclared_refusal_observers: list[Callable[[str, str, str], None]] = []
+
+
+def _check_declared(problem_type_uri: str) -> None:
+    if not request.path.startswith(API_PREFIX) or not problem_type_uri.startswith(PROBLEM_BASE_URI):
+        return
+    endpoint = request.endpoint or ""
+    blueprint = current_app.blueprints.get(endpoint.partition(".")[0])
+    if not isinstance(blueprint, Blueprint):
+        return  # no operation was matched (unknown path): nothing declares anything
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    declared = blueprint.declared_problems(endpoint.partition(".")[2], method)
+    slug = problem_type_uri.removeprefix(PROBLEM_BASE_URI)
+    if declared is not None and slug not in declared:
+        log.warning("%s %s answered with undeclared problem type %s", request.method, endpoint, slug)
+        for observe in undeclared_refusal_observers:
+            observe(endpoint, method, slug)
+
+
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    _check_declared(str(body.get("type", "")))
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False, default=str),
         status=body["status"],
@@ -204,6 +233,111 @@ class Blueprint(SmorestBlueprint):
         return decorator
 
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._document_refusals)
+
+    def refuses(self, *refusals: type[DomainError], in_job: Sequence[type[DomainError]] = ()) -> Callable[[Any], Any]:
+        """Declare the problem types a view can answer with, besides the edge's own (see
+        ``edge_refusals``): the OpenAPI document lists each under its status, and the test
+        suite fails on a refusal an endpoint answers with but does not declare. ``in_job``:
+        the problem types the background job the view starts can end with (its
+        ``result.problem``), listed on the 202 response as ``x-job-problem-types``."""
+
+        def decorator(func: Any) -> Any:
+            func._apidoc = {**getattr(func, "_apidoc", {})}
+            func._apidoc["refusals"] = [*func._apidoc.get("refusals", ()), *refusals]
+            func._apidoc["job_refusals"] = [*func._apidoc.get("job_refusals", ()), *in_job]
+            return func
+
+        return decorator
+
+    def _store_endpoint_docs(self, endpoint: str, obj: Any, parameters: Any, tags: Any, **options: Any) -> None:
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                doc["endpoint"] = f"{self.name}.{endpoint}"
+
+    def declared_problems(self, endpoint: str, method: str) -> dict[str, ProblemType] | None:
+        """The problem types the view of ``endpoint`` (without the blueprint's name) declares
+        for ``method``, the edge's included; None for an endpoint this blueprint does not document."""
+        doc = self._docs.get(endpoint, {}).get(method.lower())
+        return None if doc is None else declared_problems(doc, method)
+
+    @staticmethod
+    def _document_refusals(doc: dict[str, Any], doc_info: dict[str, Any], *, method: str,
+                           **_kwargs: Any) -> dict[str, Any]:
+        """Each 4xx status of the operation, with the problem types it stands for."""
+        by_status: dict[int, list[ProblemType]] = {}
+        for problem in declared_problems(doc_info, method).values():
+            by_status.setdefault(problem.status, []).append(problem)
+        responses = doc.setdefault("responses", {})
+        for status, problems in sorted(by_status.items()):
+            responses.pop(status, None)
+            responses[str(status)] = _problem_response(status, problems)
+        known = problem_types()
+        in_job = [known.get(slug) or problem_type(refusal, slug) for refusal in doc_info.get("job_refusals", ())
+                  for slug in refusal.declared_slugs()]
+        if in_job:
+            accepted = responses.setdefault(202, responses.pop("202", {"description": "Accepted"}))
+            listed = "; ".join(f"[{p.slug}]({p.uri}): {p.title}" for p in in_job)
+            accepted["description"] = f"{accepted.get('description', '')} The job can end with the problem types: {listed}"
+            accepted["x-job-problem-types"] = [p.uri for p in in_job]
+        return doc
+
+
+def edge_refusals(doc_info: dict[str, Any], method: str) -> list[type[DomainError]]:
+    """What the edge itself may refuse before or around the view: an unknown or expired token
+    (all but the public endpoints), a read-only role (writes), a malformed, oversized or
+    invalid body or query, a concurrent update or an overflowing amount (writes)."""
+    endpoint = doc_info.get("endpoint", "")
+    write = method.lower() not in ("get", "head")
+    found: list[type[DomainError]] = []
+    if endpoint not in PUBLIC_ENDPOINTS:
+        found += [Unauthenticated, InvalidToken]
+        if write and endpoint not in READ_ONLY_MAY:
+            found.append(ReadOnlyRole)
+    arguments = doc_info.get("arguments", {}).get("parameters", [])
+    locations = {argument.get("location", "json") for argument in arguments}
+    if locations & {"json", "files", "form"}:
+        found += [MalformedRequest, RequestTooLarge]
+    if locations or "pagination" in doc_info or write:
+        found.append(ValidationFailed)
+    if write:
+        found += [Conflict, ConcurrentUpdate, AmountOutOfRange]
+    return found
+
+
+def declared_problems(doc_info: dict[str, Any], method: str) -> dict[str, ProblemType]:
+    """The problem types of one operation: the edge's and the view's ``refuses``."""
+    known = problem_types()
+    declared: dict[str, ProblemType] = {}
+    for refusal in [*edge_refusals(doc_info, method), *doc_info.get("refusals", ())]:
+        for slug in refusal.declared_slugs():
+            declared[slug] = known.get(slug) or problem_type(refusal, slug)
+    return declared
+
+
+def _problem_response(status: int, problems: list[ProblemType]) -> dict[str, Any]:
+    listed = "; ".join(f"[{p.slug}]({p.uri}): {p.title}" for p in problems)
+    response: dict[str, Any] = {
+        "description": f"{http.HTTPStatus(status).phrase}. Problem types: {listed}",
+        "content": {PROBLEM_JSON: {
+            "schema": {"$ref": "#/components/schemas/Problem"},
+            "examples": {p.slug: {"summary": p.title,
+                                  "value": {"type": p.uri, "title": p.title, "status": p.status}}
+                         for p in problems},
+        }},
+        "x-problem-types": [p.uri for p in problems],
+    }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    if status == 429:
+        response["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+                                               "description": "seconds to wait before retrying"}}
+    return response
+
+
 class KeyConverter(IntegerConverter):
     """``<int:...>`` path ids, bounded like the 32-bit keys they look up: a larger number
     matches no route (404) instead of overflowing the database's integer (500). ASCII
@@ -275,21 +409,19 @@ class Api(SmorestApi):
         headers = data.get("headers") or {}
         messages = data.get("messages") or data.get("errors")
         if isinstance(error, RateLimitExceeded):
-            body["type"] = PROBLEM_BASE_URI + "too-many-requests"
+            body.update(type=TooManyRequests.type_uri_of(), title=TooManyRequests.title)
             body["detail"] = f"too many requests from this address ({error.description}); retry later"
             current = limiter.current_limit
             wait = math.ceil(current.reset_at - time.time()) if current else 60
             headers = {**headers, "Retry-After": str(max(1, wait))}
         if status == 413:
-            body["type"] = PROBLEM_BASE_URI + "request-too-large"
+            body.update(type=RequestTooLarge.type_uri_of(), title=RequestTooLarge.title)
             body["detail"] = (f"the request body is larger than the {request.max_content_length} bytes "
                               "this endpoint accepts")
         if status == 400:
-            body["type"] = PROBLEM_BASE_URI + "malformed-request"
-            body["title"] = "The request body is not well-formed JSON"
+            body.update(type=MalformedRequest.type_uri_of(), title=MalformedRequest.title)
         elif messages:
-            body["type"] = PROBLEM_BASE_URI + "validation-error"
-            body["title"] = "The request is not valid"
+            body.update(type=ValidationFailed.type_uri_of(), title=ValidationFailed.title)
         if messages:
             items = _location_errors(messages)
             body["errors"] = items
@@ -432,8 +564,8 @@ def _authenticate() -> None:
     with session.begin():
         actor = actor_for_token(session, token)
     g.actor = actor
-    if actor.read_only and request.method not in ("GET", "HEAD") and request.endpoint != "auth.token_revoke":
-        raise Forbidden(f"role {actor.role.value} is read-only", slug="read-only-role")
+    if actor.read_only and request.method not in ("GET", "HEAD") and request.endpoint not in READ_ONLY_MAY:
+        raise ReadOnlyRole(f"role {actor.role.value} is read-only")
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -454,12 +586,7 @@ def _integrity_error(error: IntegrityError) -> Response:
     # handler means two requests raced past those checks. It is still a conflict, not a bug.
     log.info("integrity error turned into 409: %s", error.orig)
     return problem_response(
-        {
-            "type": PROBLEM_BASE_URI + "conflict",
-            "title": "Conflict with the current state",
-            "status": 409,
-            "detail": "the change conflicts with data written at the same time; reload and retry",
-        }
+        Conflict("the change conflicts with data written at the same time; reload and retry").to_problem()
     )
 
 
@@ -470,31 +597,18 @@ def _database_error(error: DBAPIError) -> Response:
         # A computed amount or a running total beyond its column: services check the amounts
         # they compute and name the field; a sum past them still is the input's fault, not ours.
         log.warning("numeric overflow turned into 422: %s", error.orig)
-        return problem_response({
-            "type": PROBLEM_BASE_URI + "amount-out-of-range",
-            "title": "An amount is out of range",
-            "status": 422,
-            "detail": "the request would make an amount or a quantity larger than the books can hold",
-        })
+        return problem_response(AmountOutOfRange(
+            "the request would make an amount or a quantity larger than the books can hold").to_problem())
     if sqlstate in ("40001", "40P01"):
         return problem_response(
-            {
-                "type": PROBLEM_BASE_URI + "retry",
-                "title": "Concurrent update",
-                "status": 409,
-                "detail": "another transaction changed the same data; retry the request",
-            }
-        )
+            ConcurrentUpdate("another transaction changed the same data; retry the request").to_problem())
     log.exception("database error")
     return _internal_error(error)
 
 
 def _unstorable_text(error: UnicodeEncodeError) -> Response:
     # Text that is not valid Unicode (an unpaired surrogate) in a query string or header.
-    return problem_response({
-        "type": PROBLEM_BASE_URI + "malformed-request", "title": "The request is not well-formed",
-        "status": 400, "detail": "the request contains text that is not valid Unicode",
-    })
+    return problem_response(MalformedRequest("the request contains text that is not valid Unicode").to_problem())
 
 
 def _internal_error(error: Exception) -> Response:

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from erp import create_app
+from erp import create_app, web
 from erp.config import Settings
 from erp.db import Base, make_engine, make_session_factory
 from erp.migrate import upgrade
@@ -69,6 +69,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # Every statement of every test is checked: only erp.posting writes the books (tests/posting_guard.py).
 posting_guard.install()
 
+# Every refusal an API operation answers with in any test must be one it declares
+# (erp.web.Blueprint.refuses), so that the OpenAPI document lists what clients can meet.
+undeclared_refusals: list[tuple[str, str, str]] = []
+web.undeclared_refusal_observers.append(lambda *refusal: undeclared_refusals.append(refusal))
+
 
 @pytest.fixture(autouse=True)
 def _only_posting_writes_the_books() -> Iterator[None]:
@@ -77,6 +82,15 @@ def _only_posting_writes_the_books() -> Iterator[None]:
     start = len(posting_guard.violations)
     yield
     assert posting_guard.violations[start:] == []
+
+
+@pytest.fixture(autouse=True)
+def _refusals_are_declared() -> Iterator[None]:
+    """Fail the test if an API operation answered with a problem type it does not declare."""
+    start = len(undeclared_refusals)
+    yield
+    found = undeclared_refusals[start:]
+    assert found == [], f"(endpoint, method, problem type) not declared by the operation: {sorted(set(found))}"
 
 
 def make_settings(database_url: str) -> Settings:

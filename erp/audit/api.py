@@ -9,6 +9,7 @@ from flask_smorest.pagination import PaginationParameters
 from erp.audit import services
 from erp.audit.schemas import AuditEventOut, AuditQuery, HistoryQuery
 from erp.web import Blueprint, paged
+from erp.auth.errors import RoleNotAllowed
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The audit trail (append-only)")
 
@@ -17,6 +18,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The 
 @blp.arguments(HistoryQuery, location="query")
 @blp.response(200, AuditEventOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def history(query: dict[str, Any], entity: str, entity_id: int,
             pagination_parameters: PaginationParameters) -> list[Any]:
     """The history of one record, newest first: who did what, when, before and after, why."""
@@ -27,6 +29,7 @@ def history(query: dict[str, Any], entity: str, entity_id: int,
 @blp.arguments(AuditQuery, location="query")
 @blp.response(200, AuditEventOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def events(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """The audit trail across records, newest first, filtered by entity, action, user,
     company and time."""

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
 
-from erp.errors import Forbidden, NotFound
+from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
+from erp.errors import NotFound
 
 
 class Role(StrEnum):
@@ -70,10 +71,7 @@ class Actor:
         """Refuse with 403 unless the caller has one of ``roles``."""
         if self.role not in roles:
             allowed = ", ".join(sorted(r.value for r in roles))
-            raise Forbidden(
-                f"{action} requires one of the roles: {allowed}; you are {self.role.value}",
-                slug="role-not-allowed",
-            )
+            raise RoleNotAllowed(f"{action} requires one of the roles: {allowed}; you are {self.role.value}")
 
     def acts_for_company(self, company_id: int) -> bool:
         return self.group_wide or company_id in self.company_ids
@@ -87,10 +85,7 @@ class Actor:
     def require_company(self, company_id: int, *, what: str = "company") -> None:
         """Refuse with 403 when the caller does not act for ``company_id``."""
         if not self.acts_for_company(company_id):
-            raise Forbidden(
-                f"you do not act for this {what} (company id {company_id})",
-                slug="company-out-of-scope",
-            )
+            raise CompanyOutOfScope(f"you do not act for this {what} (company id {company_id})")
 
     def company_scope(self, column: Any) -> ColumnElement[bool]:
         """A WHERE clause restricting ``column`` (a company id) to the caller's companies."""

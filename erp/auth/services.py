@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erp.audit import services as audit
-from erp.auth.errors import TooManySignIns
+from erp.auth.errors import BadCredentials, DuplicateUsername, InvalidToken, LastAdmin, TooManySignIns
 from erp.auth.models import ApiToken, User, UserCompany, UserWarehouse
 from erp.auth.roles import GROUP_ROLES, Actor, Role, role_scope_is_consistent
 from erp.auth.throttle import SignInThrottle
 from erp.db import utcnow
-from erp.errors import Conflict, DomainError, NotFound, Unauthenticated, ValidationFailed
+from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Company, Warehouse
 from erp.messages import Named
 
@@ -113,9 +113,7 @@ def sign_in(
                else "inactive user")
         if throttle:
             throttle.failed(username, client_address)
-        return SignInOutcome(refusal=Unauthenticated(
-            "unknown user, wrong password or inactive user", slug="bad-credentials"
-        ))
+        return SignInOutcome(refusal=BadCredentials("unknown user, wrong password or inactive user"))
     if throttle:
         throttle.succeeded(username)
     record("sign-in")
@@ -130,14 +128,14 @@ def actor_for_token(session: Session, token: str) -> Actor:
         .where(ApiToken.token_digest == _digest(token))
     ).one_or_none()
     if row is None:
-        raise Unauthenticated("the bearer token is not known", slug="invalid-token")
+        raise InvalidToken("the bearer token is not known")
     user, expires_at, revoked_at = row
     if revoked_at is not None:
-        raise Unauthenticated("the bearer token has been revoked", slug="invalid-token")
+        raise InvalidToken("the bearer token has been revoked")
     if expires_at <= utcnow():
-        raise Unauthenticated("the bearer token has expired", slug="invalid-token")
+        raise InvalidToken("the bearer token has expired")
     if not user.active:
-        raise Unauthenticated("the user is inactive", slug="invalid-token")
+        raise InvalidToken("the user is inactive")
     return actor_for_user(user)
 
 
@@ -241,7 +239,7 @@ def create_user(
     """Create a user with a role and the companies (and warehouses) they act for."""
     actor.require_role(Role.ADMIN, action="creating users")
     if session.scalar(select(func.count()).select_from(User).where(User.username == username)):
-        raise Conflict(f"username {username!r} is taken", slug="duplicate-username")
+        raise DuplicateUsername(f"username {username!r} is taken")
     group_wide = group_wide or role in GROUP_ROLES
     _check_scope(session, role, group_wide, company_ids, warehouse_ids)
     user = User(
@@ -294,7 +292,7 @@ def _keep_an_admin(session: Session, leaving: User) -> None:
         .where(User.role == Role.ADMIN, User.active.is_(True), User.id != leaving.id)
     )
     if not others:
-        raise Conflict(f"{leaving.username} is the last active admin; make another admin first", slug="last-admin")
+        raise LastAdmin(f"{leaving.username} is the last active admin; make another admin first")
 
 
 def update_user(

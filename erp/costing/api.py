@@ -6,9 +6,11 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
+from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.costing import close, jobs, reports, standards
+from erp.costing import errors as e
 from erp.costing import schemas as s
-from erp.errors import ValidationFailed
+from erp.errors import NotFound, ValidationFailed
 from erp.jobs.api import job_runner, job_view
 from erp.jobs.schemas import JobOut
 from erp.schemas import PERIOD_PATTERN
@@ -17,10 +19,15 @@ from erp.web import Blueprint, current_actor, paged, request_session
 blp = Blueprint("costing", __name__, url_prefix="/api/v1/costing",
                 description="Standard prices, the journal and the month-end close")
 
+# The reports are open to their readers' roles, for companies they act for (group-wide
+# figures for group-wide roles); an unknown company is not found.
+READ_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)
+
 
 @blp.route("/standard-prices", methods=["PUT"])
 @blp.arguments(s.StandardPricesIn)
 @blp.response(200, s.StandardPriceOut(many=True))
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, e.PeriodClosed, e.StandardPriceInUse)
 def put_standard_prices(data: dict[str, Any]) -> list[Any]:
     """Set standard prices of materials for a company from a period on (cost accountants);
     returns the prices now in force for that period."""
@@ -36,6 +43,7 @@ def put_standard_prices(data: dict[str, Any]) -> list[Any]:
 @blp.arguments(s.StandardPriceQuery, location="query")
 @blp.response(200, s.StandardPriceOut(many=True))
 @blp.paginate()
+@blp.refuses(CompanyOutOfScope)
 def get_standard_prices(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """A company's standard prices in force for a period (set for it or an earlier one)."""
     return paged(pagination_parameters, standards.list_standard_prices, **query)
@@ -43,6 +51,7 @@ def get_standard_prices(query: dict[str, Any], pagination_parameters: Pagination
 
 @blp.route("/periods/<int:company_id>/<string:period>/close", methods=["POST"])
 @blp.response(200, s.CloseResultOut)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen)
 def post_close(company_id: int, period: str) -> close.CloseResult:
     """Close a company's period: allocate variance, post, carry balances forward, lock (repeatable)."""
     _check_period(period)
@@ -54,6 +63,7 @@ def post_close(company_id: int, period: str) -> close.CloseResult:
 @blp.route("/closes", methods=["POST"])
 @blp.arguments(s.GroupCloseIn)
 @blp.response(200, s.CloseResultOut(many=True))
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen)
 def post_group_close(data: dict[str, Any]) -> list[close.CloseResult]:
     """Close a period for several companies at once, all or none (default: every active
     company the caller acts for); companies already closed are left as they are."""
@@ -81,6 +91,7 @@ def post_close_job(data: dict[str, Any]) -> Any:
 @blp.route("/periods/<int:company_id>/<string:period>/reopen", methods=["POST"])
 @blp.arguments(s.ReopenIn)
 @blp.response(200, s.CloseResultOut)
+@blp.refuses(RoleNotAllowed, e.GroupCostAccountantOnly, e.PeriodNotClosed, e.LaterPeriodClosed)
 def post_reopen(data: dict[str, Any], company_id: int, period: str) -> close.CloseResult:
     """Reopen the latest closed period with a reason (group cost accountants); reverses the close."""
     _check_period(period)
@@ -91,6 +102,7 @@ def post_reopen(data: dict[str, Any], company_id: int, period: str) -> close.Clo
 
 @blp.route("/periods/<int:company_id>/<string:period>", methods=["GET"])
 @blp.response(200, s.CloseResultOut)
+@blp.refuses(ValidationFailed, CompanyOutOfScope, NotFound)
 def get_period(company_id: int, period: str) -> close.CloseResult:
     """The state of a company's period and the result of its close."""
     _check_period(period)
@@ -102,6 +114,7 @@ def get_period(company_id: int, period: str) -> close.CloseResult:
 @blp.route("/variance-allocation", methods=["GET"])
 @blp.arguments(s.PeriodPath, location="query")
 @blp.response(200, s.VarianceReportOut)
+@blp.refuses(*READ_REFUSALS)
 def get_variance_allocation(query: dict[str, Any]) -> dict[str, Any]:
     """Variance allocation of a closed period per material, and the lines that bore it."""
     session = request_session()
@@ -114,6 +127,7 @@ def get_variance_allocation(query: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/valuation", methods=["GET"])
 @blp.arguments(s.ValuationQuery, location="query")
 @blp.response(200, s.ValuationRowOut(many=True))
+@blp.refuses(*READ_REFUSALS)
 def get_valuation(query: dict[str, Any]) -> list[Any]:
     """Inventory at standard, the variance it carries, and at actual cost, per material."""
     session = request_session()
@@ -125,6 +139,7 @@ def get_valuation(query: dict[str, Any]) -> list[Any]:
 @blp.arguments(s.JournalQuery, location="query")
 @blp.response(200, s.JournalRowOut(many=True))
 @blp.paginate()
+@blp.refuses(*READ_REFUSALS)
 def get_journal(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Journal lines of a company, in posting order, with filters."""
     return paged(pagination_parameters, reports.journal, **query)
@@ -133,6 +148,7 @@ def get_journal(query: dict[str, Any], pagination_parameters: PaginationParamete
 @blp.route("/trial-balance", methods=["GET"])
 @blp.arguments(s.TrialBalanceQuery, location="query")
 @blp.response(200, s.TrialBalanceOut)
+@blp.refuses(*READ_REFUSALS)
 def get_trial_balance(query: dict[str, Any]) -> reports.TrialBalance:
     """Trial balance at the end of a period, for a company or the whole group."""
     session = request_session()

@@ -58,8 +58,9 @@ from erp.costing.revaluation import (
     revalue_to_standard,
 )
 from erp.db import is_postgres, utcnow
-from erp.messages import N_, Message, Named
-from erp.errors import Conflict, Forbidden, NotFound
+from erp.costing.errors import EarlierPeriodOpen, GroupCostAccountantOnly, LaterPeriodClosed, PeriodNotClosed
+from erp.errors import NotFound
+from erp.messages import Message, Named
 from erp.masterdata.models import Company
 from erp.posting import CloseEntries, Posting, negated_lines, post, post_close_entries
 from erp.posting.journal import entry_header
@@ -88,21 +89,6 @@ ORPHAN_VARIANCE_ACCOUNT = accounts.OVERHEAD
 # companies at once, so its progress is by step, not by company).
 CLOSE_STEPS = ("checked", "allocated", "posted", "restated", "locked")
 CloseProgress = Callable[[str], None]
-
-
-class EarlierPeriodOpen(Conflict):
-    slug = "earlier-period-open"
-    title = N_("An earlier period is still open")
-
-
-class PeriodNotClosed(Conflict):
-    slug = "period-not-closed"
-    title = N_("The period is not closed")
-
-
-class LaterPeriodClosed(Conflict):
-    slug = "later-period-closed"
-    title = N_("A later period is closed")
 
 
 @dataclass(frozen=True)
@@ -492,8 +478,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     the close's postings are reversed and the reopening is recorded with who and why."""
     actor.require_role(Role.COST_ACCOUNTANT, action="reopening a period")
     if not actor.group_wide:
-        raise Forbidden(Message("only a group cost accountant may reopen a closed period"),
-                        slug="group-cost-accountant-only")
+        raise GroupCostAccountantOnly(Message("only a group cost accountant may reopen a closed period"))
     if not reason.strip():
         from erp.errors import ValidationFailed
 

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from erp.auth.errors import CompanyOutOfScope
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.models import Account, JournalEntry, JournalLine, MaterialPeriodBalance, VarianceAllocation
-from erp.errors import Forbidden, NotFound
+from erp.errors import NotFound
 from erp.posting.models import StockBalance
 from erp.masterdata.models import Company, Material
 
@@ -184,6 +185,6 @@ def _require_scope(session: Session, actor: Actor, company_id: int | None) -> No
         raise NotFound(f"company {company_id} not found")
     if company_id is None:
         if not actor.group_wide:
-            raise Forbidden("group-wide figures need a group-wide role; name a company", slug="company-out-of-scope")
+            raise CompanyOutOfScope("group-wide figures need a group-wide role; name a company")
         return
     actor.require_company(company_id)

@@ -27,7 +27,8 @@ from erp.auth.roles import Actor, Role
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
 from erp.costing.revaluation import revalue_to_standard
 from erp.db import dialect_insert, utcnow
-from erp.errors import Conflict, ValidationFailed
+from erp.costing.errors import StandardPriceInUse
+from erp.errors import ValidationFailed
 from erp.messages import Message
 from erp.masterdata.models import Company, Material
 from erp.posting.models import CloseClass, StockMovement
@@ -131,11 +132,10 @@ def _refuse_changes_in_use(session: Session, company_id: int, period: str, price
     ).all()
     if used:
         last = max(last_period for _, last_period in used)
-        raise Conflict(
+        raise StandardPriceInUse(
             Message("standard prices of {materials} are already used by postings from {period} to {last}; "
                     "set the price for {next} instead", materials=[code for code, _ in used], period=period,
                     last=last, next=next_period(last)),
-            slug="standard-price-in-use",
         )
 
 

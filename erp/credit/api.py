@@ -29,9 +29,21 @@ from erp.credit.scorecard import (
     ScoreFactor,
 )
 from erp.jobs.api import job_runner, job_view
+from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
 from erp.masterdata.models import Customer
 from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, erp_settings, idempotent, paged, request_session
+from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
+from erp.credit.errors import (
+    CreditLimitExceeded, CustomerOnCreditHold, DisputeNotApplicable, DisputeResolved, InvoiceNotApplicable,
+    ModelParametersInvalid, NoOpenInvoices, NoUnappliedCredit, OrderNotBlocked, OrderStatusConflict, OverShipment,
+    SuggestionNotExplainable,
+)
+from erp.errors import NotFound
+from erp.idempotency import IdempotencyKeyReused
+from erp.inventory.errors import BatchExpired, InsufficientStock, InvalidQuantity, WarehouseNotOfCompany
+from erp.masterdata.errors import CustomerInactive, MaterialInactive
+from erp.posting.errors import NoStandardPrice, PeriodClosed
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Sales, receivables and group credit control")
 
@@ -49,6 +61,10 @@ def _as_of(query: dict[str, Any]) -> dt.date:
 @blp.route("/sales-orders", methods=["POST"])
 @blp.arguments(s.OrderIn)
 @blp.response(201, s.OrderOut)
+@blp.refuses(
+    CompanyOutOfScope, RoleNotAllowed, NotFound, CustomerInactive, InvalidQuantity, MaterialInactive,
+    WarehouseNotOfCompany,
+)
 def post_order(data: dict[str, Any]) -> services.OrderResult:
     """Take a customer's order for a company (a draft; confirm it to use credit)."""
     session = request_session()
@@ -61,6 +77,7 @@ def post_order(data: dict[str, Any]) -> services.OrderResult:
 @blp.arguments(s.OrderQuery, location="query")
 @blp.response(200, s.OrderOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def get_orders(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Sales orders of the caller's companies, newest first."""
     orders = paged(pagination_parameters, queries.list_orders, **query)
@@ -69,6 +86,7 @@ def get_orders(query: dict[str, Any], pagination_parameters: PaginationParameter
 
 @blp.route("/sales-orders/<int:order_id>", methods=["GET"])
 @blp.response(200, s.OrderOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_order(order_id: int) -> services.OrderResult:
     """A sales order with its lines."""
     session = request_session()
@@ -78,6 +96,7 @@ def get_order(order_id: int) -> services.OrderResult:
 
 @blp.route("/sales-orders/<int:order_id>/confirmation", methods=["POST"])
 @blp.response(200, s.OrderOut)
+@blp.refuses(RoleNotAllowed, NotFound, OrderStatusConflict)
 def post_confirmation(order_id: int) -> services.OrderResult:
     """Confirm an order under the group-wide credit check (the result may be "blocked")."""
     session = request_session()
@@ -88,6 +107,7 @@ def post_confirmation(order_id: int) -> services.OrderResult:
 @blp.route("/sales-orders/<int:order_id>/cancellation", methods=["POST"])
 @blp.arguments(s.CancelIn)
 @blp.response(200, s.OrderOut)
+@blp.refuses(RoleNotAllowed, NotFound, OrderStatusConflict)
 def post_cancellation(data: dict[str, Any], order_id: int) -> services.OrderResult:
     """Cancel an order, or what is still to ship of it."""
     session = request_session()
@@ -99,6 +119,10 @@ def post_cancellation(data: dict[str, Any], order_id: int) -> services.OrderResu
 @blp.arguments(s.ShipmentIn)
 @blp.response(201, s.ShipmentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    RoleNotAllowed, NotFound, CreditLimitExceeded, CustomerOnCreditHold, InsufficientStock, OrderStatusConflict,
+    OverShipment, PeriodClosed, BatchExpired, IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
+)
 def post_shipment(data: dict[str, Any], order_id: int) -> services.ShipmentResult:
     """Ship order lines (stock out first-expiry-first-out) and invoice them, after the credit check."""
     session = request_session()
@@ -124,6 +148,7 @@ def post_shipment(data: dict[str, Any], order_id: int) -> services.ShipmentResul
 @blp.arguments(s.InvoiceQuery, location="query")
 @blp.response(200, s.InvoiceOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Invoices of the caller's companies, newest first."""
     return paged(pagination_parameters, queries.list_invoices, **query)
@@ -131,6 +156,7 @@ def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParamet
 
 @blp.route("/invoices/<int:invoice_id>", methods=["GET"])
 @blp.response(200, s.InvoiceOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_invoice(invoice_id: int) -> Any:
     """An invoice with its lines and the payments applied to it."""
     session = request_session()
@@ -142,6 +168,7 @@ def get_invoice(invoice_id: int) -> Any:
 @blp.arguments(s.PaymentIn)
 @blp.response(201, s.PaymentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, IdempotencyKeyReused, InvoiceNotApplicable)
 def post_payment(data: dict[str, Any]) -> Any:
     """Book a customer's payment: settles open invoices oldest due first (or the named ones); the rest stays as credit."""
     session = request_session()
@@ -155,6 +182,7 @@ def post_payment(data: dict[str, Any]) -> Any:
 @blp.arguments(s.PaymentQuery, location="query")
 @blp.response(200, s.PaymentOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def get_payments(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Payments received by the caller's companies, newest first."""
     return paged(pagination_parameters, queries.list_payments, **query)
@@ -162,6 +190,7 @@ def get_payments(query: dict[str, Any], pagination_parameters: PaginationParamet
 
 @blp.route("/payments/<int:payment_id>", methods=["GET"])
 @blp.response(200, s.PaymentOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_payment(payment_id: int) -> Any:
     """A payment with the invoices it settled."""
     session = request_session()
@@ -172,6 +201,7 @@ def get_payment(payment_id: int) -> Any:
 @blp.route("/payments/<int:payment_id>/applications", methods=["POST"])
 @blp.arguments(s.CreditApplicationIn)
 @blp.response(200, s.PaymentOut)
+@blp.refuses(RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, InvoiceNotApplicable)
 def post_application(data: dict[str, Any], payment_id: int) -> Any:
     """Apply a payment's unapplied credit to open invoices of its customer and company."""
     session = request_session()
@@ -253,6 +283,7 @@ def post_debit_note(data: dict[str, Any]) -> Any:
 @blp.route("/credit/customers/<int:customer_id>", methods=["GET"])
 @blp.arguments(s.PositionQuery, location="query")
 @blp.response(200, s.PositionOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_position(query: dict[str, Any], customer_id: int) -> services.CreditPosition:
     """A customer's group-wide exposure, limit and hold, and whether an amount would pass the check now."""
     session = request_session()
@@ -264,6 +295,7 @@ def get_position(query: dict[str, Any], customer_id: int) -> services.CreditPosi
 @blp.route("/credit/customers/<int:customer_id>/hold", methods=["PUT"])
 @blp.arguments(s.HoldIn)
 @blp.response(200, s.PositionOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def put_hold(data: dict[str, Any], customer_id: int) -> services.CreditPosition:
     """Put a customer on credit hold, or lift it (credit controllers, with a reason)."""
     session = request_session()
@@ -276,6 +308,7 @@ def put_hold(data: dict[str, Any], customer_id: int) -> services.CreditPosition:
 @blp.route("/credit/customers/<int:customer_id>/limits", methods=["POST"])
 @blp.arguments(s.LimitIn)
 @blp.response(201, s.LimitVersionOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def post_limit(data: dict[str, Any], customer_id: int) -> Any:
     """Approve the model's suggestion or set another limit (with a reason): a new version."""
     session = request_session()
@@ -285,6 +318,7 @@ def post_limit(data: dict[str, Any], customer_id: int) -> Any:
 
 @blp.route("/credit/customers/<int:customer_id>/limits", methods=["GET"])
 @blp.response(200, s.LimitVersionOut(many=True))
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_limits(customer_id: int) -> list[Any]:
     """Every version of a customer's credit limit, newest first."""
     session = request_session()
@@ -295,6 +329,7 @@ def get_limits(customer_id: int) -> list[Any]:
 @blp.route("/credit/limit-suggestions", methods=["POST"])
 @blp.arguments(s.SuggestIn)
 @blp.response(202, JobOut)
+@blp.refuses(RoleNotAllowed, in_job=(RoleNotAllowed, NotFound, JobUserInactive, UnknownJobKind))
 def post_suggestions(data: dict[str, Any]) -> Any:
     """Queue the recompute of every customer's suggested limit (a job: poll its status_url; its result names the run)."""
     session = request_session()
@@ -309,6 +344,7 @@ def post_suggestions(data: dict[str, Any]) -> Any:
 @blp.arguments(s.SuggestionQuery, location="query")
 @blp.response(200, s.SuggestionOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_suggestions(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """A run's suggestions (the latest by default) beside each customer's limit in force."""
     return paged(pagination_parameters, limits.suggestions_of_run, **query)
@@ -332,6 +368,7 @@ def _explained(session: Any, found: tuple[CreditLimitSuggestion, CreditSuggestio
 
 @blp.route("/credit/limit-suggestions/<int:suggestion_id>", methods=["GET"])
 @blp.response(200, s.ExplainedSuggestionOut)
+@blp.refuses(RoleNotAllowed, NotFound, SuggestionNotExplainable)
 def get_suggestion(suggestion_id: int) -> ExplainedSuggestion:
     """A suggestion with its explanation: inputs, each score step, each capacity, the rule that bound it."""
     session = request_session()
@@ -341,6 +378,7 @@ def get_suggestion(suggestion_id: int) -> ExplainedSuggestion:
 
 @blp.route("/credit/customers/<int:customer_id>/limit-suggestion", methods=["GET"])
 @blp.response(200, s.ExplainedSuggestionOut)
+@blp.refuses(RoleNotAllowed, NotFound, SuggestionNotExplainable)
 def get_customer_suggestion(customer_id: int) -> ExplainedSuggestion:
     """The customer's latest suggestion with its explanation, to read before approving or overriding it."""
     session = request_session()
@@ -350,6 +388,7 @@ def get_customer_suggestion(customer_id: int) -> ExplainedSuggestion:
 
 @blp.route("/credit/limit-suggestion-runs/<int:run_id>", methods=["GET"])
 @blp.response(200, s.SuggestionRunOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_suggestion_run(run_id: int) -> Any:
     """One run of the limit model: key date, parameters used, customers, holds, time taken."""
     session = request_session()
@@ -366,6 +405,7 @@ def _credit_data(data: dict[str, Any]) -> profiles.CreditData:
 @blp.route("/credit/customers/<int:customer_id>/credit-data", methods=["POST"])
 @blp.arguments(s.CreditDataIn)
 @blp.response(201, s.CreditDataOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def post_credit_data(data: dict[str, Any], customer_id: int) -> Any:
     """Record a new version of the customer's credit data (statements, rating, type, collateral), with a reason."""
     session = request_session()
@@ -377,6 +417,7 @@ def post_credit_data(data: dict[str, Any], customer_id: int) -> Any:
 @blp.route("/credit/customers/<int:customer_id>/credit-data", methods=["GET"])
 @blp.arguments(s.CreditDataQuery, location="query")
 @blp.response(200, s.CreditDataOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_credit_data(query: dict[str, Any], customer_id: int) -> Any:
     """The customer's credit data in force on a day (default today)."""
     session = request_session()
@@ -386,6 +427,7 @@ def get_credit_data(query: dict[str, Any], customer_id: int) -> Any:
 
 @blp.route("/credit/customers/<int:customer_id>/credit-data/versions", methods=["GET"])
 @blp.response(200, s.CreditDataOut(many=True))
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_credit_data_versions(customer_id: int) -> list[Any]:
     """Every version of the customer's credit data, newest first (who, when, why)."""
     session = request_session()
@@ -396,6 +438,7 @@ def get_credit_data_versions(customer_id: int) -> list[Any]:
 @blp.route("/credit/disputes", methods=["POST"])
 @blp.arguments(s.DisputeIn)
 @blp.response(201, s.DisputeOut)
+@blp.refuses(RoleNotAllowed, NotFound, DisputeNotApplicable)
 def post_dispute(data: dict[str, Any]) -> Any:
     """Record that the customer disputes (part of) an invoice."""
     session = request_session()
@@ -406,6 +449,7 @@ def post_dispute(data: dict[str, Any]) -> Any:
 @blp.route("/credit/disputes/<int:dispute_id>/resolution", methods=["POST"])
 @blp.arguments(s.DisputeResolutionIn)
 @blp.response(200, s.DisputeOut)
+@blp.refuses(RoleNotAllowed, NotFound, DisputeResolved)
 def post_dispute_resolution(data: dict[str, Any], dispute_id: int) -> Any:
     """Close a dispute with its outcome."""
     session = request_session()
@@ -417,6 +461,7 @@ def post_dispute_resolution(data: dict[str, Any], dispute_id: int) -> Any:
 @blp.arguments(s.DisputeQuery, location="query")
 @blp.response(200, s.DisputeOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def get_disputes(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Invoice disputes of the caller's companies, newest first."""
     return paged(pagination_parameters, profiles.list_disputes, customer_id=query.get("customer_id"),
@@ -456,6 +501,7 @@ def _parameters(data: dict[str, Any]) -> ModelParameters:
 @blp.route("/credit/model", methods=["GET"])
 @blp.arguments(s.ModelQuery, location="query")
 @blp.response(200, s.ModelVersionOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_model(query: dict[str, Any]) -> ModelVersionView:
     """The limit model's parameters in force on a day (default today): scorecard, risk classes, limit rules."""
     session = request_session()
@@ -465,6 +511,7 @@ def get_model(query: dict[str, Any]) -> ModelVersionView:
 
 @blp.route("/credit/model/versions", methods=["GET"])
 @blp.response(200, s.ModelVersionHeaderOut(many=True))
+@blp.refuses(RoleNotAllowed)
 def get_model_versions() -> list[Any]:
     """Every version of the model's parameters, newest first (who, when, why, from when)."""
     session = request_session()
@@ -474,6 +521,7 @@ def get_model_versions() -> list[Any]:
 
 @blp.route("/credit/model/versions/<int:version_id>", methods=["GET"])
 @blp.response(200, s.ModelVersionOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_model_version(version_id: int) -> ModelVersionView:
     """One version of the model's parameters."""
     session = request_session()
@@ -484,6 +532,7 @@ def get_model_version(version_id: int) -> ModelVersionView:
 @blp.route("/credit/model/versions", methods=["POST"])
 @blp.arguments(s.ModelVersionIn)
 @blp.response(201, s.ModelVersionOut)
+@blp.refuses(RoleNotAllowed, ModelParametersInvalid)
 def post_model_version(data: dict[str, Any]) -> ModelVersionView:
     """Store a new version of the model's parameters (complete and consistent), with a reason."""
     session = request_session()
@@ -497,6 +546,7 @@ def post_model_version(data: dict[str, Any]) -> ModelVersionView:
 @blp.route("/credit/blocked-orders", methods=["GET"])
 @blp.response(200, s.HeldOrderOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def get_blocked_orders(pagination_parameters: PaginationParameters) -> list[Any]:
     """Orders held by credit control (blocked at confirmation, or unable to ship), oldest first."""
     return paged(pagination_parameters, receivables.held_orders, policy=_policy())
@@ -505,6 +555,7 @@ def get_blocked_orders(pagination_parameters: PaginationParameters) -> list[Any]
 @blp.route("/credit/blocked-orders/<int:order_id>/release", methods=["POST"])
 @blp.arguments(s.ReleaseIn)
 @blp.response(201, s.ReleaseOut)
+@blp.refuses(RoleNotAllowed, NotFound, CustomerOnCreditHold, OrderNotBlocked, OrderStatusConflict)
 def post_release(data: dict[str, Any], order_id: int) -> Any:
     """Release an order held by credit control, with a reason (credit controllers)."""
     session = request_session()
@@ -551,6 +602,7 @@ def get_consolidated_trial_balance(query: dict[str, Any]) -> intercompany.Consol
 @blp.arguments(s.CustomerReceivablesQuery, location="query")
 @blp.response(200, s.CustomerReceivablesOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def get_customer_receivables(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Receivables per customer: open, overdue, ageing buckets, limit and utilisation."""
     return paged(pagination_parameters, receivables.receivables_by_customer, as_of=_as_of(query),
@@ -560,6 +612,7 @@ def get_customer_receivables(query: dict[str, Any], pagination_parameters: Pagin
 @blp.route("/credit/receivables/companies", methods=["GET"])
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.CompanyReceivablesOut(many=True))
+@blp.refuses(RoleNotAllowed)
 def get_company_receivables(query: dict[str, Any]) -> list[Any]:
     """Receivables per company: open, overdue and ageing buckets."""
     session = request_session()
@@ -570,6 +623,7 @@ def get_company_receivables(query: dict[str, Any]) -> list[Any]:
 @blp.route("/credit/receivables/segments", methods=["GET"])
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.SegmentReceivablesOut(many=True))
+@blp.refuses(RoleNotAllowed)
 def get_segment_receivables(query: dict[str, Any]) -> list[Any]:
     """Receivables per segment: open, overdue and ageing buckets."""
     session = request_session()
@@ -580,6 +634,7 @@ def get_segment_receivables(query: dict[str, Any]) -> list[Any]:
 @blp.route("/credit/dashboard", methods=["GET"])
 @blp.arguments(s.DashboardQuery, location="query")
 @blp.response(200, s.DashboardOut)
+@blp.refuses(RoleNotAllowed)
 def get_dashboard(query: dict[str, Any]) -> receivables.Dashboard:
     """The CIO's consolidated receivables: totals, segments, companies, top customers, alerts."""
     session = request_session()
@@ -591,6 +646,7 @@ def get_dashboard(query: dict[str, Any]) -> receivables.Dashboard:
 @blp.route("/credit/alerts", methods=["GET"])
 @blp.arguments(s.DashboardQuery, location="query")
 @blp.response(200, s.AlertsOut)
+@blp.refuses(RoleNotAllowed)
 def get_alerts(query: dict[str, Any]) -> receivables.Alerts:
     """Customers over their limit or more than 90 days overdue, holds and held orders."""
     session = request_session()

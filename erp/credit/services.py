@@ -22,11 +22,11 @@ from erp.audit import services as audit
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.costing import accounts
 from erp.credit.errors import (
-    CustomerNotUsable,
+    CustomerInactive,
     CustomerOnCreditHold,
     IntercompanyOrderInvalid,
     InvoiceNotApplicable,
-    MaterialNotSellable,
+    MaterialInactive,
     NoOpenInvoices,
     NoUnappliedCredit,
     OrderNotBlocked,
@@ -181,7 +181,7 @@ def create_order(
         raise ValidationFailed.for_field("company_id", f"no company with id {company_id}")
     customer = _customer(session, customer_id, field="customer_id")
     if not customer.active:
-        raise CustomerNotUsable(f"customer {customer.code} is inactive; it takes no new orders")
+        raise CustomerInactive(f"customer {customer.code} is inactive; it takes no new orders")
     if not lines:
         raise ValidationFailed.for_field("lines", "an order needs at least one line")
     buyer = company_for_customer(session, customer_id)
@@ -199,7 +199,7 @@ def create_order(
             raise ValidationFailed(f"no material with id {line.material_id}",
                                    errors=[{"pointer": f"{pointer}/material_id", "detail": "no such material"}])
         if not material.active:
-            raise MaterialNotSellable(f"material {material.code} is inactive")
+            raise MaterialInactive(f"material {material.code} is inactive")
         warehouse = session.get(Warehouse, line.warehouse_id)
         if warehouse is None or warehouse.company_id != company_id:
             raise WarehouseNotOfCompany(

@@ -21,16 +21,20 @@ from erp.messages import Message
 from erp.errors import NotFound
 from erp.golive import messages
 from erp.golive import schemas as s
-from erp.golive.framework import undo_import
+from erp.golive.files import UnreadableFile
+from erp.golive.framework import AlreadyImported, RowErrors, undo_import
 from erp.golive.jobs import JOB_PREFIX, job_kind_name
 from erp.golive.kinds import KINDS
 from erp.golive.models import ImportBatch
 from erp.golive.templates import csv_template, xlsx_template
+from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.api import ERROR_RENDERERS, job_runner, job_view
 from erp.jobs.schemas import JobOut
 from erp.jobs.services import create_job
 from erp.masterdata.models import Company
 from erp.web import Blueprint, current_actor, paged, request_session
+from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
+from erp.golive.errors import CompanyRequired, GoLiveDateRequired, ImportInUse, ImportNotCommitted, ImportPosted
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1", description="Go-live imports from XLSX and CSV")
 
@@ -66,6 +70,7 @@ def get_kinds() -> list[dict[str, Any]]:
 @blp.route("/imports/<kind>/template", methods=["GET"])
 @blp.arguments(s.ImportTemplateQuery, location="query")
 @blp.response(200, description="the template file")
+@blp.refuses(NotFound)
 def get_template(query: dict[str, Any], kind: str) -> Response:
     """The template of an import: Chinese and English headers, an example row, and (XLSX) a sheet
     describing each column."""
@@ -88,6 +93,9 @@ def upload_dir() -> Path:
 @blp.arguments(s.ImportIn, location="query")
 @blp.arguments(s.ImportUploadIn, location="files", content_type="multipart/form-data")
 @blp.response(202, JobOut)
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, in_job=(
+    RoleNotAllowed, CompanyOutOfScope, NotFound, CompanyRequired, GoLiveDateRequired, UnreadableFile, RowErrors,
+    AlreadyImported, JobUserInactive, UnknownJobKind))
 def post_import(form: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     """Queue an import of the uploaded file as a job: a dry run validates every row and writes
     nothing; otherwise it writes all rows or, if any row is wrong, none. Poll the job."""
@@ -138,6 +146,7 @@ def get_batches(query: dict[str, Any], pagination_parameters: PaginationParamete
 
 @blp.route("/imports/batches/<int:batch_id>/undo", methods=["POST"])
 @blp.response(200, s.ImportBatchOut)
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, ImportInUse, ImportNotCommitted, ImportPosted)
 def post_undo(batch_id: int) -> Any:
     """Undo an import while nothing depends on what it wrote (409 otherwise); its file may then
     be loaded again."""

@@ -11,6 +11,7 @@ from flask import Response, current_app, stream_with_context
 from marshmallow import fields, validate
 
 from erp.messages import Message
+from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import NotFound, ValidationFailed
 from erp.golive.exports import REPORTS, MissingParameter, Report, csv_chunks, rows_of, xlsx_chunks
 from erp.schemas import Day, Period, Query, QueryId, Schema
@@ -69,6 +70,7 @@ def build_source(session: Any, actor: Any, report: Report, params: dict[str, Any
 @blp.route("/exports/<report>", methods=["GET"])
 @blp.arguments(ExportQuery, location="query")
 @blp.response(200, description="the report as a file (streamed)")
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound)
 def get_export(query: dict[str, Any], report: str) -> Response:
     """A report as CSV or XLSX, Chinese headers unless ``lang=en``; streamed row batch by row batch."""
     if report not in REPORTS:

@@ -30,8 +30,12 @@ CHUNK = 1 << 16
 
 
 class UnreadableFile(ValidationFailed):
+    """Imports read XLSX, or CSV in UTF-8 or GB18030, with a header row the kind's template
+    names."""
+
     slug = "unreadable-file"
     title = N_("The file cannot be read")
+    remedy = N_("Save the file from the import's template as XLSX or CSV (UTF-8) and send it again.")
 
 
 @dataclass(frozen=True)

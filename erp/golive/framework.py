@@ -38,6 +38,7 @@ from erp.auth.roles import Actor, Role
 from erp.messages import N_, Message
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.bulk import RowChecker, audit_rows, insert_rows
+from erp.golive.errors import CompanyRequired, GoLiveDateRequired, ImportInUse, ImportNotCommitted
 from erp.golive.exports import REPORTS
 from erp.golive.files import open_sheet
 from erp.golive.messages import encode, record_word
@@ -360,13 +361,21 @@ Progress = Callable[..., None]
 
 
 class RowErrors(Conflict):
+    """An import writes all of its file or nothing: a file with any row error is refused
+    whole, with every row error listed."""
+
     slug = "import-has-errors"
     title = N_("The file has row errors; nothing was imported")
+    remedy = N_("Correct the rows the errors name (a dry run lists them) and import the whole file again.")
 
 
 class AlreadyImported(Conflict):
+    """The same content is imported once (a checksum of the file's content): importing it
+    twice would double master data or opening balances."""
+
     slug = "already-imported"
     title = N_("This file has already been imported")
+    remedy = N_("Nothing to do: the earlier import holds the records. Undo it first to import the file again.")
 
 
 def _export_headers(kind: ImportKind) -> tuple[dict[str, Column], set[str]]:
@@ -427,15 +436,14 @@ def execute_import(
     company = None
     if kind.company_scoped:
         if company_id is None:
-            raise DomainError(Message("the {kind} import is for one company: name it", kind=kind.name),
-                              slug="company-required")
+            raise CompanyRequired(Message("the {kind} import is for one company: name it", kind=kind.name))
         company = session.get(Company, company_id)
         if company is None:
             raise NotFound(Message("company {key} not found", key=company_id))
     kind.check_rights(actor, company)
     if kind.needs_go_live_date and go_live_date is None:
-        raise DomainError(Message("the {kind} import posts opening balances: give the go-live date", kind=kind.name),
-                          slug="go-live-date-required")
+        raise GoLiveDateRequired(Message("the {kind} import posts opening balances: give the go-live date",
+                                         kind=kind.name))
     if session.in_transaction():
         session.rollback()
     sheet = open_sheet(path)
@@ -567,16 +575,14 @@ def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int)
     company = session.get(Company, batch.company_id) if batch.company_id is not None else None
     kind.check_rights(actor, company)
     if batch.status != ImportStatus.COMMITTED:
-        raise Conflict(Message("import {key} is {status}", key=batch_id, status=batch.status.value),
-                       slug="import-not-committed")
+        raise ImportNotCommitted(Message("import {key} is {status}", key=batch_id, status=batch.status.value))
     kind.undo_check(session, batch)
     try:
         with session.begin_nested():
             deleted = kind.undo(session, batch, actor)
     except IntegrityError as exc:
-        raise Conflict(Message("records of import {key} are already used by other records; it cannot be undone",
-                               key=batch_id),
-                       slug="import-in-use") from exc
+        raise ImportInUse(Message("records of import {key} are already used by other records; it cannot be undone",
+                                  key=batch_id)) from exc
     batch.status = ImportStatus.UNDONE
     batch.undone_by = actor.user_id
     batch.undone_at = dt.datetime.now(dt.UTC)

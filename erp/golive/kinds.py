@@ -29,6 +29,7 @@ from erp.messages import Message, Named
 from erp.errors import Conflict, DomainError, ValidationFailed
 from erp.golive.bulk import any_of, audit_rows, insert_rows
 from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
+from erp.golive.errors import ImportInUse
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
 from erp.golive.opening import OpeningReceivablesImport, OpeningStockImport
 from erp.golive.models import ImportBatch, ImportRecord
@@ -357,8 +358,8 @@ class StandardPricesImport(ImportKind):
                   & (ImportRecord.entity == "standard_prices"))
             .limit(1)).first()
         if used is not None:
-            raise Conflict(Message("a standard price of import {batch} already valued postings (period {period}); "
-                                   "it cannot be undone", batch=batch.id, period=used.period), slug="import-in-use")
+            raise ImportInUse(Message("a standard price of import {batch} already valued postings (period {period}); "
+                                      "it cannot be undone", batch=batch.id, period=used.period))
 
 
 # --- approved credit limits ---------------------------------------------------------------------
@@ -430,8 +431,8 @@ class CreditLimitsImport(ImportKind):
                 CreditLimit.customer_id == version.customer_id, CreditLimit.version > version.version))
             if later:
                 customer = session.get(Customer, version.customer_id)
-                raise Conflict(Message("customer {customer} has a limit set after the import; the import cannot "
-                                       "be undone", customer=Named.of(customer)), slug="import-in-use")
+                raise ImportInUse(Message("customer {customer} has a limit set after the import; the import cannot "
+                                          "be undone", customer=Named.of(customer)))
             previous = session.scalars(select(CreditLimit).where(
                 CreditLimit.customer_id == version.customer_id, CreditLimit.version < version.version)
                 .order_by(CreditLimit.version.desc()).limit(1)).first()

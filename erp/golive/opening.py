@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Role
 from erp.costing import accounts
 from erp.errors import DomainError
+from erp.golive.errors import ImportPosted
 from erp.golive.bulk import any_of
 from erp.golive.framework import Column, ImportKind, ImportRun, Row
 from erp.credit.models import Invoice
@@ -222,8 +223,8 @@ class OpeningStockImport(ImportKind):
     def undo_check(self, session: Session, batch: ImportBatch) -> None:
         """Postings are never deleted: opening stock is corrected by new postings (a count
         adjustment), not by undoing its import."""
-        raise DomainError(Message("opening stock is posted; correct it with stock adjustments, not by undoing the "
-                                  "import"), slug="import-posted", status=409)
+        raise ImportPosted(Message("opening stock is posted; correct it with stock adjustments, not by undoing the "
+                                   "import"))
 
 
 POSTED = N_("opening balances are posted; correct them with new postings, not by undoing the import")
@@ -323,4 +324,4 @@ class OpeningReceivablesImport(ImportKind):
     def undo_check(self, session: Session, batch: ImportBatch) -> None:
         """Postings are never deleted: taken-over receivables are corrected by new postings
         (a credit note, a write-off), not by undoing the import."""
-        raise DomainError(Message(POSTED), slug="import-posted", status=409)
+        raise ImportPosted(Message(POSTED))

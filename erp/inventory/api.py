@@ -13,6 +13,16 @@ from flask_smorest.pagination import PaginationParameters
 from erp.inventory import queries, services
 from erp.inventory import schemas as s
 from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, erp_settings, idempotent, paged, request_session
+from erp.auth.errors import RoleNotAllowed
+from erp.errors import NotFound
+from erp.idempotency import IdempotencyKeyReused
+from erp.inventory.errors import (
+    AlreadyReversed, BatchDatesMismatch, BatchExpired, BatchNotApplicable, BatchRequired, ClerkNotOfWarehouse,
+    InsufficientStock, InvalidBatchDates, InvalidQuantity, NotReversible, OrderNotOpen, OverReceipt,
+    ShortRemainingShelfLife, WarehouseNotOfCompany,
+)
+from erp.masterdata.errors import StorageConditionsNotMet
+from erp.posting.errors import NoStandardPrice, PeriodClosed
 
 blp = Blueprint("inventory", __name__, url_prefix="/api/v1/inventory",
                 description="Receipts, batches, stock movements and the stock ledger")
@@ -31,6 +41,11 @@ def _post_document(payload: dict[str, Any], post: Any) -> queries.DocumentView:
 @blp.arguments(s.ReceiptIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, BatchDatesMismatch, OrderNotOpen, OverReceipt, PeriodClosed,
+    BatchExpired, BatchNotApplicable, BatchRequired, IdempotencyKeyReused, InvalidBatchDates, InvalidQuantity,
+    NoStandardPrice, ShortRemainingShelfLife, StorageConditionsNotMet, WarehouseNotOfCompany,
+)
 def post_receipt(data: dict[str, Any]) -> queries.DocumentView:
     """Book goods received against a purchase order line (the price comes from the contract)."""
     min_days = erp_settings().default_min_remaining_shelf_life_days
@@ -42,6 +57,10 @@ def post_receipt(data: dict[str, Any]) -> queries.DocumentView:
 @blp.arguments(s.ReversalIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, InsufficientStock, NotReversible, PeriodClosed,
+    IdempotencyKeyReused, NoStandardPrice,
+)
 def post_receipt_reversal(data: dict[str, Any], document_id: int) -> queries.DocumentView:
     """Reverse a receipt whose goods are still in the warehouse."""
     return _post_document({**data, "document_id": document_id}, lambda session, actor: services.reverse_receipt(
@@ -52,6 +71,10 @@ def post_receipt_reversal(data: dict[str, Any], document_id: int) -> queries.Doc
 @blp.arguments(s.QualityDecisionIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, IdempotencyKeyReused,
+    InvalidQuantity, NoStandardPrice,
+)
 def post_quality_decision(data: dict[str, Any]) -> queries.DocumentView:
     """Release quarantined stock to unrestricted, or reject it to blocked."""
     return _post_document(data, lambda session, actor: services.decide_quarantine(session, actor, **data))
@@ -61,6 +84,10 @@ def post_quality_decision(data: dict[str, Any]) -> queries.DocumentView:
 @blp.arguments(s.ReturnIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, InsufficientStock, NotReversible, PeriodClosed,
+    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
+)
 def post_return(data: dict[str, Any]) -> queries.DocumentView:
     """Return rejected goods of a receipt to the supplier, reversing their value."""
     return _post_document(data, lambda session, actor: services.return_to_supplier(session, actor, **data))
@@ -70,6 +97,10 @@ def post_return(data: dict[str, Any]) -> queries.DocumentView:
 @blp.arguments(s.IssueIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, BatchExpired,
+    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
+)
 def post_issue(data: dict[str, Any]) -> queries.DocumentView:
     """Issue unrestricted stock to production or a cost centre (first expiry, first out)."""
     return _post_document(data, lambda session, actor: services.issue_goods(session, actor, **data))
@@ -79,6 +110,10 @@ def post_issue(data: dict[str, Any]) -> queries.DocumentView:
 @blp.arguments(s.ReversalIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, NotReversible, PeriodClosed,
+    IdempotencyKeyReused, NoStandardPrice,
+)
 def post_issue_reversal(data: dict[str, Any], document_id: int) -> queries.DocumentView:
     """Put issued stock back exactly as it left."""
     return _post_document({**data, "document_id": document_id}, lambda session, actor: services.reverse_issue(
@@ -89,6 +124,10 @@ def post_issue_reversal(data: dict[str, Any], document_id: int) -> queries.Docum
 @blp.arguments(s.TransferIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, IdempotencyKeyReused,
+    InvalidQuantity, NoStandardPrice, StorageConditionsNotMet, WarehouseNotOfCompany,
+)
 def post_transfer(data: dict[str, Any]) -> queries.DocumentView:
     """Move stock between two warehouses of one company."""
     return _post_document(data, lambda session, actor: services.transfer_stock(session, actor, **data))
@@ -98,6 +137,10 @@ def post_transfer(data: dict[str, Any]) -> queries.DocumentView:
 @blp.arguments(s.AdjustmentIn)
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, BatchRequired,
+    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
+)
 def post_adjustment(data: dict[str, Any]) -> queries.DocumentView:
     """Correct stock to a count, or scrap it, with a reason (cost accountants, quality)."""
     return _post_document(data, lambda session, actor: services.adjust_stock(session, actor, **data))
@@ -105,6 +148,7 @@ def post_adjustment(data: dict[str, Any]) -> queries.DocumentView:
 
 @blp.route("/documents/<bigint:document_id>", methods=["GET"])
 @blp.response(200, s.DocumentOut)
+@blp.refuses(NotFound)
 def get_document(document_id: int) -> queries.DocumentView:
     """A stock document with its ledger rows and journal lines."""
     session = request_session()
@@ -132,6 +176,7 @@ def get_movements(query: dict[str, Any], pagination_parameters: PaginationParame
 
 @blp.route("/batches/<int:batch_id>/flow", methods=["GET"])
 @blp.response(200, s.BatchFlowOut)
+@blp.refuses(NotFound)
 def get_batch_flow(batch_id: int) -> queries.BatchFlow:
     """Where a batch came from and where every unit went."""
     session = request_session()
@@ -142,6 +187,7 @@ def get_batch_flow(batch_id: int) -> queries.BatchFlow:
 @blp.route("/batches/lookup", methods=["GET"])
 @blp.arguments(s.BatchLookup, location="query")
 @blp.response(200, s.BatchFlowOut)
+@blp.refuses(NotFound)
 def lookup_batch_flow(query: dict[str, Any]) -> queries.BatchFlow:
     """The flow of a batch found by material and batch number."""
     session = request_session()

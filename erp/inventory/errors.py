@@ -2,93 +2,142 @@
 
 from __future__ import annotations
 
-from erp.messages import N_
 from erp.errors import Conflict, DomainError, Forbidden
+from erp.masterdata.errors import StorageConditionsNotMet  # noqa: F401 - the master data's rule, raised here too
+from erp.messages import N_
 
 
-class OrderNotReceivable(Conflict):
+class OrderNotOpen(Conflict):
+    """Goods are received only against an order that is open for receipt: released (or
+    partly received), not a draft, cancelled or closed."""
+
     slug = "order-not-open"
     title = N_("The purchase order is not open for receipts")
+    remedy = N_("Ask the buyer to release the order, or receive against another open order.")
 
 
 class OverReceipt(Conflict):
+    """A line receives at most its ordered quantity plus the material's over-receipt
+    tolerance."""
+
     slug = "over-receipt"
     title = N_("The receipt exceeds the ordered quantity plus tolerance")
-
-
-class StorageConditionsNotMet(DomainError):
-    status = 422
-    slug = "storage-conditions-not-met"
-    title = N_("The warehouse cannot hold this material")
+    remedy = N_("Receive at most what the detail says is still open; the buyer can order the rest.")
 
 
 class WarehouseNotOfCompany(DomainError):
+    """Stock moves within one company: a receipt goes to a warehouse of the order's
+    receiving company, a transfer between warehouses of the same company."""
+
     status = 422
     slug = "warehouse-not-of-company"
     title = N_("The warehouse belongs to another company")
+    remedy = N_("Choose a warehouse of the company the detail names.")
 
 
 class ClerkNotOfWarehouse(Forbidden):
+    """Warehouse clerks book only in the warehouses they are bound to."""
+
     slug = "clerk-not-of-warehouse"
     title = N_("You do not act for this warehouse")
+    remedy = N_("Ask a clerk of that warehouse, or an administrator to bind you to it.")
 
 
 class BatchRequired(DomainError):
+    """Batch-managed materials are received with a batch number, a manufacture date and an
+    expiry date, and adjusted by batch (traceability, GSP)."""
+
     status = 422
     slug = "batch-required"
     title = N_("The material is batch-managed: batch number and dates are required")
+    remedy = N_("Give the batch number and its dates from the supplier's certificate.")
 
 
 class BatchNotApplicable(DomainError):
+    """A material that is not batch-managed takes no batch number or batch dates."""
+
     status = 422
     slug = "batch-not-applicable"
     title = N_("The material is not batch-managed")
+    remedy = N_("Send the receipt without a batch number and dates.")
 
 
 class InvalidBatchDates(DomainError):
+    """A batch is made before it expires, and not after the day it is received."""
+
     status = 422
     slug = "invalid-batch-dates"
     title = N_("The batch's dates are not plausible")
+    remedy = N_("Check the dates against the supplier's certificate.")
 
 
 class BatchExpired(DomainError):
+    """Expired batches are neither received nor issued."""
+
     status = 422
     slug = "batch-expired"
     title = N_("The batch has expired")
+    remedy = N_("Use another batch; expired stock is scrapped or returned.")
 
 
-class ShortShelfLife(DomainError):
+class ShortRemainingShelfLife(DomainError):
+    """A batch is received only with the minimum remaining shelf life the group requires."""
+
     status = 422
     slug = "short-remaining-shelf-life"
     title = N_("The batch has less remaining shelf life than required")
+    remedy = N_("Refuse the delivery or ask quality for a decision; the detail gives the days required.")
 
 
 class BatchDatesMismatch(Conflict):
+    """A batch number of a material names one batch: a receipt of an existing batch carries
+    its dates."""
+
     slug = "batch-dates-mismatch"
     title = N_("The batch exists with other dates")
+    remedy = N_("Check the batch number and dates; a different batch needs a different number.")
 
 
 class InsufficientStock(Conflict):
+    """Stock never goes negative: what goes out must be there, in that warehouse, batch and
+    status, on the posting date."""
+
     slug = "insufficient-stock"
     title = N_("Not enough stock")
+    remedy = N_("Post at most the available quantity the detail gives, or book the missing receipt first.")
 
 
 class AlreadyReversed(Conflict):
+    """A document is reversed once."""
+
     slug = "already-reversed"
     title = N_("The document has already been reversed")
+    remedy = N_("Nothing to do: the reversal the detail names already corrected it.")
 
 
 class NotReversible(Conflict):
+    """Only receipts and issues are reversed, by the matching reversal, dated on or after the
+    original, and not once part of them went on (returned to the supplier)."""
+
     slug = "not-reversible"
     title = N_("The document cannot be reversed")
+    remedy = N_("Correct it the way the detail says (a return, an adjustment).")
 
 
 class InvalidQuantity(DomainError):
+    """Quantities are positive (adjustments may be negative, scrap is), and have no more
+    decimals than the material's unit allows."""
+
     status = 422
     slug = "invalid-quantity"
     title = N_("The quantity is not acceptable")
+    remedy = N_("Give a quantity the detail allows.")
 
 
 class ReturnExceedsShipment(Conflict):
+    """A customer returns at most what was shipped to it of the batch, less what it already
+    returned."""
+
     slug = "return-exceeds-shipment"
     title = N_("The return exceeds what was shipped of the batch less what was already returned")
+    remedy = N_("Return at most the quantity the detail gives.")

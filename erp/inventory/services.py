@@ -33,10 +33,10 @@ from erp.inventory.errors import (
     InvalidBatchDates,
     InvalidQuantity,
     NotReversible,
-    OrderNotReceivable,
+    OrderNotOpen,
     OverReceipt,
     ReturnExceedsShipment,
-    ShortShelfLife,
+    ShortRemainingShelfLife,
     StorageConditionsNotMet,
     WarehouseNotOfCompany,
 )
@@ -179,7 +179,7 @@ def _check_batch_for_receipt(
         message = Message("batch {batch} has {remaining} days of shelf life left; material {material} needs at "
                           "least {minimum}", batch=request.batch_number, remaining=remaining,
                           material=Named.of(material), minimum=minimum)
-        raise ShortShelfLife(message, errors=[{"pointer": "/expiry_date", "detail": message}])
+        raise ShortRemainingShelfLife(message, errors=[{"pointer": "/expiry_date", "detail": message}])
 
 
 def _inventory_account(material: Material | MaterialFacts) -> str:
@@ -229,7 +229,7 @@ def receive_goods(
     if not actor.acts_for_company(line.receiving_company_id):
         raise NotFound(Message("purchase order line {key} not found", key=request.po_line_id))
     if line.order_status not in RECEIVABLE_STATUSES:
-        raise OrderNotReceivable(Message("order {order} is {status}; goods can be received only on open orders",
+        raise OrderNotOpen(Message("order {order} is {status}; goods can be received only on open orders",
                                          order=line.order_number, status=line.order_status))
     material, warehouse = _material_and_warehouse(session, line.material_id, request.warehouse_id or line.warehouse_id)
     if warehouse.company_id != line.receiving_company_id:

@@ -13,6 +13,7 @@ from erp.jobs import services
 from erp.jobs.models import Job
 from erp.jobs.runner import QueueOnlyRunner, ThreadRunner
 from erp.web import Blueprint, current_actor, paged, request_session
+from erp.errors import NotFound
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Background jobs and their progress")
 
@@ -59,6 +60,7 @@ def get_jobs(query: dict[str, Any], pagination_parameters: PaginationParameters)
 
 @blp.route("/jobs/<int:job_id>", methods=["GET"])
 @blp.response(200, s.JobOut)
+@blp.refuses(NotFound)
 def get_job(job_id: int) -> Any:
     """A job's status and progress: rows done of the total, errors so far, and its result once finished."""
     session = request_session()

@@ -39,6 +39,7 @@ from erp.config import Settings
 from erp.db import utcnow
 from erp.messages import Message
 from erp.errors import DomainError
+from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.models import Job, JobStatus
 from erp.jobs.services import MAX_KEPT_ERRORS, claim_job
 
@@ -135,7 +136,7 @@ def _actor_of(session: Session, user_id: int) -> Actor:
 
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise DomainError(Message("the user who started the job is no longer active"), slug="job-user-inactive")
+        raise JobUserInactive(Message("the user who started the job is no longer active"))
     return actor_for_user(user)
 
 
@@ -162,7 +163,7 @@ def run_job(env: JobEnvironment, job_id: int, *, live: dict[int, LiveProgress] |
     status, result, message = JobStatus.SUCCEEDED, None, None
     try:
         if handler is None:
-            raise DomainError(Message("no handler for jobs of kind {kind}", kind=context.kind), slug="unknown-job-kind")
+            raise UnknownJobKind(Message("no handler for jobs of kind {kind}", kind=context.kind))
         result = dict(handler(context))
     except DomainError as exc:
         status, message = JobStatus.FAILED, exc.detail

@@ -13,7 +13,10 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
+from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
+from erp.errors import DomainError, NotFound
 from erp.masterdata import services
+from erp.masterdata.errors import DUPLICATE_REFUSALS, NoGroup, RecordInUse, WarehouseInUse
 from erp.masterdata import schemas as s
 from erp.masterdata.services import Catalog
 from erp.web import Blueprint, current_actor, paged, request_session
@@ -28,10 +31,15 @@ def catalog_routes(
     filters: type[s.Schema],
     *,
     create: Any = None,
+    create_refusals: tuple[type[DomainError], ...] = (),
+    update_refusals: tuple[type[DomainError], ...] = (),
 ) -> None:
     """Register list/create/read/update/deactivate/reactivate/delete for one kind of record."""
     label = catalog.label
     create_service = create or services.create_record
+    # What the catalog's rules refuse: rights, scope, a repeated unique value, a record in use.
+    duplicates = [DUPLICATE_REFUSALS[name] for name in catalog.unique]
+    writes = (RoleNotAllowed, CompanyOutOfScope, *duplicates)
     # The same fields, all optional, and the reason for the change (for the audit trail).
     patch_schema = type(schema.__name__, (schema,), {"reason": s.Reason(load_only=True)})(
         partial=True, exclude=("code",)
@@ -46,6 +54,7 @@ def catalog_routes(
 
         @blp.arguments(schema)
         @blp.response(201, schema)
+        @blp.refuses(*writes, *create_refusals)
         def post(self, data: dict[str, Any]) -> Any:
             session = request_session()
             with session.begin():
@@ -53,6 +62,7 @@ def catalog_routes(
 
     class Item(MethodView):
         @blp.response(200, schema)
+        @blp.refuses(NotFound)
         def get(self, record_id: int) -> Any:
             session = request_session()
             with session.begin():
@@ -60,6 +70,7 @@ def catalog_routes(
 
         @blp.arguments(patch_schema)
         @blp.response(200, schema)
+        @blp.refuses(*writes, NotFound, *update_refusals)
         def patch(self, changes: dict[str, Any], record_id: int) -> Any:
             session = request_session()
             reason = changes.pop("reason", None)
@@ -67,6 +78,7 @@ def catalog_routes(
                 return services.update_record(session, current_actor(), catalog, record_id, changes, reason=reason)
 
         @blp.response(204)
+        @blp.refuses(RoleNotAllowed, NotFound, RecordInUse)
         def delete(self, record_id: int) -> None:
             session = request_session()
             with session.begin():
@@ -75,6 +87,7 @@ def catalog_routes(
     def set_active(active: bool) -> Any:
         @blp.arguments(s.ReasonIn)
         @blp.response(200, schema)
+        @blp.refuses(RoleNotAllowed, NotFound)
         def view(body: dict[str, Any], record_id: int) -> Any:
             session = request_session()
             with session.begin():
@@ -103,9 +116,11 @@ def _create_segment(session: Any, actor: Any, catalog: Catalog, data: dict[str, 
     return services.create_segment(session, actor, data)
 
 
-catalog_routes("segments", services.SEGMENTS, s.SegmentSchema, s.ListFilter, create=_create_segment)
+catalog_routes("segments", services.SEGMENTS, s.SegmentSchema, s.ListFilter, create=_create_segment,
+               create_refusals=(NoGroup,))
 catalog_routes("companies", services.COMPANIES, s.CompanySchema, s.CompanyFilter)
-catalog_routes("warehouses", services.WAREHOUSES, s.WarehouseSchema, s.WarehouseFilter)
+catalog_routes("warehouses", services.WAREHOUSES, s.WarehouseSchema, s.WarehouseFilter,
+               update_refusals=(WarehouseInUse,))
 catalog_routes("units", services.UNITS, s.UnitSchema, s.ListFilter)
 catalog_routes("materials", services.MATERIALS, s.MaterialSchema, s.MaterialFilter)
 catalog_routes("suppliers", services.SUPPLIERS, s.SupplierSchema, s.PartnerFilter)

@@ -25,7 +25,8 @@ from erp import text as text_rules
 from erp.audit import services as audit
 from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
 from erp.db import Base, largest_value
-from erp.errors import Conflict, NotFound, ValidationFailed
+from erp.errors import NotFound, ValidationFailed
+from erp.masterdata.errors import DUPLICATE_REFUSALS, NoGroup, RecordInUse, WarehouseInUse
 from erp.messages import N_, Message, Named, Term
 from erp.masterdata.models import (
     Company,
@@ -141,10 +142,9 @@ def _check_unique(session: Session, catalog: Catalog, values: Mapping[str, Any],
         if existing is not None:
             # Name the record that holds the value: the user can open it instead of a duplicate.
             holder = Named.of(existing)
-            raise Conflict(
+            raise DUPLICATE_REFUSALS[name](
                 Message("{field} {value} is already used by {kind} {record}", field=Term(FIELD_NAMES.get(name, name)),
                         value=value, kind=Term(CATALOG_NAMES.get(catalog.label, catalog.label)), record=holder),
-                slug=f"duplicate-{name.replace('_', '-')}",
                 errors=[{"pointer": f"/{name}", "detail": Message("already used by {record}", record=holder)}],
                 existing_code=existing.code,
             )
@@ -213,7 +213,7 @@ def create_segment(session: Session, actor: Actor, values: Mapping[str, Any]) ->
     """Create a segment of the (one) group."""
     group_id = session.scalar(select(Group.id).order_by(Group.id).limit(1))
     if group_id is None:
-        raise Conflict("the group itself does not exist yet; load or create it first", slug="no-group")
+        raise NoGroup("the group itself does not exist yet; load or create it first")
     return create_record(session, actor, SEGMENTS, {**values, "group_id": group_id})  # type: ignore[no-any-return]
 
 
@@ -280,10 +280,9 @@ def _refuse_moving_a_warehouse_in_use(session: Session, warehouse: Warehouse) ->
     sight of both companies' clerks)."""
     holds = [found for check in WAREHOUSE_USE_CHECKS for found in check(session, warehouse.id)]
     if holds:
-        raise Conflict(
+        raise WarehouseInUse(
             f"warehouse {warehouse.code} cannot change company while it holds {'; '.join(holds)}: "
             "empty it, finish or cancel its orders and rebind its clerks first",
-            slug="warehouse-in-use",
             errors=[{"pointer": "/company_id", "detail": "the warehouse is in use by its company"}],
         )
 
@@ -314,9 +313,8 @@ def delete_record(
             session.delete(record)
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(
+        raise RecordInUse(
             f"{catalog.label} {record.code} is used by other records; deactivate it instead",
-            slug="record-in-use",
         ) from exc
     _audit(session, actor, catalog, record, audit.DELETE, before, None, reason)
 

@@ -16,6 +16,16 @@ from flask_smorest.pagination import PaginationParameters
 from erp.purchasing import schemas as s
 from erp.purchasing import services
 from erp.web import Blueprint, current_actor, erp_settings, request_session
+from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
+from erp.errors import NotFound
+from erp.masterdata.errors import MaterialInactive, SupplierBlocked
+from erp.purchasing.errors import (
+    ApproverIsCreator, ContractLineNotApplicable, ContractOverlap, DuplicateNumber, ExceptionAlreadyRevoked,
+    ExceptionForLocalMaterial, GroupContractNeedsGroupBuyer, NoValidContract, NotApproverOfOrder,
+    NotPurchaserOfOrder, OrderDateInPast, OrderHasReceipts, PurchasingRightDenied, QuantityNotPositive,
+    QuantityTooLarge, QuantityTooPrecise, StatusTransitionNotAllowed, StorageConditionsNotMet, WarehouseInactive,
+    WarehouseNotOfReceivingCompany,
+)
 
 blp = Blueprint("purchasing", __name__, url_prefix="/api/v1/purchasing", description="Contracts, purchasing rights and purchase orders")
 
@@ -44,6 +54,10 @@ class Contracts(MethodView):
 
     @blp.arguments(s.ContractSchema)
     @blp.response(201, s.ContractSchema)
+    @blp.refuses(
+        CompanyOutOfScope, GroupContractNeedsGroupBuyer, RoleNotAllowed, ContractOverlap, DuplicateNumber,
+        QuantityTooPrecise, SupplierBlocked,
+    )
     def post(self, data: dict[str, Any]) -> Any:
         """Record a contract with a supplier as a draft (group contracts: group buyers only)."""
         session = request_session()
@@ -53,6 +67,7 @@ class Contracts(MethodView):
 
 @blp.route("/contracts/<int:contract_id>", methods=["GET"])
 @blp.response(200, s.ContractSchema)
+@blp.refuses(NotFound)
 def contract(contract_id: int) -> Any:
     """Read a contract: its lines, ordered quantity against target, and warnings."""
     session = request_session()
@@ -62,6 +77,7 @@ def contract(contract_id: int) -> Any:
 
 @blp.route("/contracts/<int:contract_id>/activate", methods=["POST"])
 @blp.response(200, s.ContractSchema)
+@blp.refuses(CompanyOutOfScope, GroupContractNeedsGroupBuyer, RoleNotAllowed, NotFound, StatusTransitionNotAllowed)
 def contract_activate(contract_id: int) -> Any:
     """Put a draft contract in force."""
     session = request_session()
@@ -72,6 +88,7 @@ def contract_activate(contract_id: int) -> Any:
 @blp.route("/contracts/<int:contract_id>/terminate", methods=["POST"])
 @blp.arguments(s.ReasonSchema)
 @blp.response(200, s.ContractSchema)
+@blp.refuses(CompanyOutOfScope, GroupContractNeedsGroupBuyer, RoleNotAllowed, NotFound, StatusTransitionNotAllowed)
 def contract_terminate(data: dict[str, Any], contract_id: int) -> Any:
     """End a contract early, with a reason."""
     session = request_session()
@@ -97,6 +114,7 @@ class Exceptions(MethodView):
 
     @blp.arguments(s.PurchasingExceptionSchema)
     @blp.response(201, s.PurchasingExceptionSchema)
+    @blp.refuses(RoleNotAllowed, ExceptionForLocalMaterial)
     def post(self, data: dict[str, Any]) -> Any:
         """Grant a company a dated exception to buy a central material (stewards)."""
         session = request_session()
@@ -106,6 +124,7 @@ class Exceptions(MethodView):
 
 @blp.route("/exceptions/<int:exception_id>/revoke", methods=["POST"])
 @blp.response(200, s.PurchasingExceptionSchema)
+@blp.refuses(RoleNotAllowed, NotFound, ExceptionAlreadyRevoked)
 def exception_revoke(exception_id: int) -> Any:
     """Revoke a purchasing exception now (stewards)."""
     session = request_session()
@@ -119,6 +138,7 @@ def exception_revoke(exception_id: int) -> Any:
 @blp.arguments(s.OrderableQuery, location="query")
 @blp.response(200, s.OrderableSchema(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed, NotFound)
 def orderable(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """What the caller may order for a company on a day, with the applicable contract prices."""
     session = request_session()
@@ -148,6 +168,11 @@ class Orders(MethodView):
 
     @blp.arguments(s.PurchaseOrderSchema)
     @blp.response(201, s.PurchaseOrderSchema)
+    @blp.refuses(
+        PurchasingRightDenied, RoleNotAllowed, ContractLineNotApplicable, MaterialInactive, NoValidContract,
+        OrderDateInPast, QuantityNotPositive, QuantityTooLarge, QuantityTooPrecise, StorageConditionsNotMet,
+        SupplierBlocked, WarehouseInactive, WarehouseNotOfReceivingCompany,
+    )
     def post(self, data: dict[str, Any]) -> Any:
         """Create a draft purchase order; prices come from the applicable contract lines."""
         session = request_session()
@@ -157,6 +182,7 @@ class Orders(MethodView):
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])
 @blp.response(200, s.PurchaseOrderSchema)
+@blp.refuses(NotFound)
 def order(order_id: int) -> Any:
     """Read a purchase order with its lines."""
     session = request_session()
@@ -167,6 +193,11 @@ def order(order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/lines", methods=["PUT"])
 @blp.arguments(s.OrderLinesSchema)
 @blp.response(200, s.PurchaseOrderSchema)
+@blp.refuses(
+    NotPurchaserOfOrder, PurchasingRightDenied, NotFound, StatusTransitionNotAllowed, ContractLineNotApplicable,
+    MaterialInactive, NoValidContract, QuantityNotPositive, QuantityTooLarge, QuantityTooPrecise,
+    StorageConditionsNotMet, SupplierBlocked, WarehouseInactive, WarehouseNotOfReceivingCompany,
+)
 def order_lines(data: dict[str, Any], order_id: int) -> Any:
     """Replace the lines of a draft order (re-priced from the contracts)."""
     session = request_session()
@@ -176,6 +207,11 @@ def order_lines(data: dict[str, Any], order_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/submit", methods=["POST"])
 @blp.response(200, s.PurchaseOrderSchema)
+@blp.refuses(
+    NotPurchaserOfOrder, PurchasingRightDenied, NotFound, StatusTransitionNotAllowed, ContractLineNotApplicable,
+    MaterialInactive, NoValidContract, QuantityNotPositive, QuantityTooLarge, QuantityTooPrecise,
+    StorageConditionsNotMet, SupplierBlocked, WarehouseInactive, WarehouseNotOfReceivingCompany,
+)
 def order_submit(order_id: int) -> Any:
     """Submit a draft: open it, or send it for approval above the company's threshold."""
     session = request_session()
@@ -187,6 +223,7 @@ def order_submit(order_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/approve", methods=["POST"])
 @blp.response(200, s.PurchaseOrderSchema)
+@blp.refuses(ApproverIsCreator, NotApproverOfOrder, RoleNotAllowed, NotFound, StatusTransitionNotAllowed)
 def order_approve(order_id: int) -> Any:
     """Approve an order waiting for approval (a purchasing manager other than its creator)."""
     session = request_session()
@@ -197,6 +234,7 @@ def order_approve(order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/reject", methods=["POST"])
 @blp.arguments(s.ReasonSchema)
 @blp.response(200, s.PurchaseOrderSchema)
+@blp.refuses(ApproverIsCreator, NotApproverOfOrder, RoleNotAllowed, NotFound, StatusTransitionNotAllowed)
 def order_reject(data: dict[str, Any], order_id: int) -> Any:
     """Send an order waiting for approval back to draft, with a reason."""
     session = request_session()
@@ -207,6 +245,7 @@ def order_reject(data: dict[str, Any], order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.arguments(s.OptionalReasonSchema)
 @blp.response(200, s.PurchaseOrderSchema)
+@blp.refuses(NotPurchaserOfOrder, NotFound, OrderHasReceipts, StatusTransitionNotAllowed)
 def order_cancel(data: dict[str, Any], order_id: int) -> Any:
     """Cancel an order against which nothing has been received."""
     session = request_session()
@@ -217,6 +256,7 @@ def order_cancel(data: dict[str, Any], order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/close", methods=["POST"])
 @blp.arguments(s.OptionalReasonSchema)
 @blp.response(200, s.PurchaseOrderSchema)
+@blp.refuses(NotPurchaserOfOrder, NotFound, StatusTransitionNotAllowed)
 def order_close(data: dict[str, Any], order_id: int) -> Any:
     """Close an open or partially received order: no more receipts are expected."""
     session = request_session()

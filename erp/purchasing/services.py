@@ -28,7 +28,8 @@ from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.db import dialect_insert, utcnow
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
-from erp.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from erp.errors import NotFound, ValidationFailed
+from erp.masterdata.errors import SupplierBlocked
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, UnitOfMeasure, Warehouse
 from erp.masterdata.services import can_store, warehouse_use_check
 from erp.purchasing import errors as e
@@ -254,8 +255,8 @@ def create_contract(
     _require_contract_author(actor, scope, company_id)
     _check_validity(valid_from, valid_to)
     if session.scalar(select(Contract.id).where(Contract.number == number)) is not None:
-        raise Conflict(
-            f"a contract numbered {number} already exists", slug="duplicate-number",
+        raise e.DuplicateNumber(
+            f"a contract numbered {number} already exists",
             errors=[{"pointer": "/number", "detail": f"{number} is already used"}],
         )
     company = _active_row(session, Company, company_id, "company_id") if company_id is not None else None
@@ -263,8 +264,8 @@ def create_contract(
     # contracts cannot both pass the overlap check at the same time.
     supplier = _active_row(session, Supplier, supplier_id, "supplier_id", lock=True)
     if supplier.blocked:
-        raise e.PurchasingMasterDataRefused(
-            f"supplier {supplier.code} is blocked; no new contracts", slug="supplier-blocked"
+        raise SupplierBlocked(
+            f"supplier {supplier.code} is blocked; no new contracts"
         )
     materials = _contract_materials(session, lines)
     _check_contract_overlap(session, supplier, scope, company_id, valid_from, valid_to, materials)
@@ -317,7 +318,7 @@ def get_contract(session: Session, actor: Actor, contract_id: int, *, lock: bool
 def _move_contract(contract: Contract, target: ContractStatus, today: dt.date, verb: str) -> None:
     current = contract.status_on(today)
     if not transition_allowed(CONTRACT_TRANSITIONS, current, target):
-        raise e.TransitionNotAllowed(f"cannot {verb} contract {contract.number}: it is {current.value}")
+        raise e.StatusTransitionNotAllowed(f"cannot {verb} contract {contract.number}: it is {current.value}")
     contract.status = target
 
 
@@ -423,7 +424,7 @@ def revoke_exception(session: Session, actor: Actor, exception_id: int) -> Purch
     if exception is None:
         raise NotFound(f"purchasing exception {exception_id} not found")
     if exception.revoked_at is not None:
-        raise Conflict(f"purchasing exception {exception_id} is already revoked", slug="exception-already-revoked")
+        raise e.ExceptionAlreadyRevoked(f"purchasing exception {exception_id} is already revoked")
     exception.revoked_at = utcnow()
     exception.revoked_by = actor.user_id
     session.flush()
@@ -671,18 +672,13 @@ def _organisation(order: PurchaseOrder) -> str:
 
 def _require_purchaser(actor: Actor, order: PurchaseOrder, action: str) -> None:
     if not _is_purchaser_of(actor, order):
-        raise Forbidden(
-            f"{action} order {order.number} is for the buyers of {_organisation(order)}",
-            slug="not-purchaser-of-order",
-        )
+        raise e.NotPurchaserOfOrder(f"{action} order {order.number} is for the buyers of {_organisation(order)}")
 
 
 def _require_purchaser_or_manager(actor: Actor, order: PurchaseOrder, action: str) -> None:
     if not (_is_purchaser_of(actor, order) or _is_manager_of(actor, order)):
-        raise Forbidden(
-            f"{action} order {order.number} is for the buyers or purchasing managers of {_organisation(order)}",
-            slug="not-purchaser-of-order",
-        )
+        raise e.NotPurchaserOfOrder(
+            f"{action} order {order.number} is for the buyers or purchasing managers of {_organisation(order)}")
 
 
 def _require_approver(actor: Actor, order: PurchaseOrder, action: str) -> None:
@@ -690,7 +686,7 @@ def _require_approver(actor: Actor, order: PurchaseOrder, action: str) -> None:
     if not _is_manager_of(actor, order):
         who = "a group-wide purchasing manager" if order.is_central else \
             f"a purchasing manager of {order.receiving_company.code}"
-        raise Forbidden(f"{action} order {order.number} needs {who}", slug="not-approver-of-order")
+        raise e.NotApproverOfOrder(f"{action} order {order.number} needs {who}")
     if order.created_by == actor.user_id:
         # Four eyes: whoever placed the order does not also release it.
         raise e.ApproverIsCreator(f"you created order {order.number}; another manager must {action} it")
@@ -781,7 +777,7 @@ def replace_order_lines(
     order = get_purchase_order(session, actor, order_id, lock=True)
     _require_purchaser(actor, order, "changing")
     if order.status != PurchaseOrderStatus.DRAFT:
-        raise e.TransitionNotAllowed(f"order {order.number} is {order.status.value}; only drafts change")
+        raise e.StatusTransitionNotAllowed(f"order {order.number} is {order.status.value}; only drafts change")
     day = max(order.order_date, today or business_today())
     priced = _price_lines(
         session, actor, company=order.receiving_company, supplier=order.supplier, day=day, requests=lines
@@ -802,7 +798,7 @@ def move_order(session: Session, order: PurchaseOrder, target: PurchaseOrderStat
     (rejection, cancellation) takes them off again. Goods receipts move orders too.
     """
     if not transition_allowed(ORDER_TRANSITIONS, order.status, target):
-        raise e.TransitionNotAllowed(f"cannot {action} order {order.number}: it is {order.status.value}")
+        raise e.StatusTransitionNotAllowed(f"cannot {action} order {order.number}: it is {order.status.value}")
     was_counted = order.status in CONSUMING_STATUSES
     counts = target in CONSUMING_STATUSES
     if counts != was_counted:
@@ -842,7 +838,7 @@ def submit_order(
     order = get_purchase_order(session, actor, order_id, lock=True)
     _require_purchaser(actor, order, "submitting")
     if order.status != PurchaseOrderStatus.DRAFT:
-        raise e.TransitionNotAllowed(f"cannot submit order {order.number}: it is {order.status.value}")
+        raise e.StatusTransitionNotAllowed(f"cannot submit order {order.number}: it is {order.status.value}")
     # Rights, contracts and master data may have changed since the draft was made.
     _price_lines(
         session, actor, company=order.receiving_company, supplier=order.supplier,

@@ -149,10 +149,11 @@ def init_ui(app: Flask) -> None:
     from erp.purchasing.pages import bp as purchasing_pages
     from erp.ui.auth import bp as ui_pages
     from erp.ui.exports import bp as export_pages
+    from erp.ui.problems import bp as problem_pages
 
     for blueprint in (ui_pages, purchasing_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
                       masterdata_pages, returns_pages, intercompany_pages, export_pages,
-                      payables_pages):
+                      payables_pages, problem_pages):
         app.register_blueprint(blueprint)
     api_handler = app.error_handler_spec[None][None].get(HTTPException)
     app.register_error_handler(HTTPException, _http_error(api_handler))

@@ -16,8 +16,9 @@ from flask import Blueprint, Response, g, redirect, render_template, request, se
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 
+from erp.auth.errors import ReadOnlyRole
 from erp.auth.roles import Actor, Role
-from erp.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from erp.errors import DomainError, NotFound, Unauthenticated
 from erp.messages import Message
 from erp.web import request_session
 
@@ -79,7 +80,7 @@ def _signed_in() -> Response | None:
     if request.method == "POST":
         csrf.protect()
         if actor.read_only:
-            raise Forbidden(Message("role {role} is read-only", role=actor.role), slug="read-only-role")
+            raise ReadOnlyRole(Message("role {role} is read-only", role=actor.role))
     return None
 
 

@@ -122,7 +122,7 @@ def test_receipt_refused_unless_the_order_is_open(
 ) -> None:
     set_standard(session_factory, world, "exc_local", "8.00")
     (line,) = open_order(session_factory, world, [("exc_local", "100", "8.00", "A-AMB")], status=status)
-    error = refused(session_factory, world, errors.OrderNotReceivable, line)
+    error = refused(session_factory, world, errors.OrderNotOpen, line)
     assert error.slug == "order-not-open" and status.value in error.detail
 
 
@@ -136,7 +136,7 @@ def test_over_receipt_within_tolerance_passes_and_beyond_is_refused(
     assert error.extensions["open_quantity"] == "54.0000"
     receive(session_factory, world, amox_line, "54")
     # the line is now complete: nothing more can be received on it
-    refused(session_factory, world, errors.OrderNotReceivable, amox_line, "0.001")
+    refused(session_factory, world, errors.OrderNotOpen, amox_line, "0.001")
 
 
 def test_over_receipt_with_zero_tolerance(session_factory: sessionmaker[Session], world: World) -> None:
@@ -196,7 +196,7 @@ def test_only_clerks_book_receipts(session_factory: sessionmaker[Session], world
         ({"made": dt.date(2026, 11, 21)}, errors.InvalidBatchDates),  # made after the receipt
         ({"made": dt.date(2023, 1, 1), "expires": dt.date(2026, 11, 20)}, errors.BatchExpired),
         # 29 days left; the default minimum is 30
-        ({"made": dt.date(2024, 1, 1), "expires": dt.date(2026, 12, 19)}, errors.ShortShelfLife),
+        ({"made": dt.date(2024, 1, 1), "expires": dt.date(2026, 12, 19)}, errors.ShortRemainingShelfLife),
     ],
 )
 def test_batch_rules(

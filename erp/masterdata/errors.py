@@ -1,0 +1,93 @@
+"""Refusals of the group master: each names the rule that was broken."""
+
+from __future__ import annotations
+
+from erp.errors import Conflict, DomainError
+from erp.messages import N_
+
+
+class DuplicateCode(Conflict):
+    """A code names one record group-wide: one material, supplier, customer, company,
+    warehouse or unit per code, so the same thing is never entered twice."""
+
+    slug = "duplicate-code"
+    title = N_("The code is already used")
+    remedy = N_("Open the record the detail names instead of creating another, or choose another code.")
+
+
+class DuplicateUscc(Conflict):
+    """The unified social credit code (GB 32100-2015) identifies a legal entity: one
+    supplier and one customer per code for the whole group, whichever company met it first."""
+
+    slug = "duplicate-uscc"
+    title = N_("The unified social credit code is already used")
+    remedy = N_("Use the existing partner the detail names; a partner is shared by every company.")
+
+
+# The refusal of a repeated value, by the unique field.
+DUPLICATE_REFUSALS: dict[str, type[DomainError]] = {"code": DuplicateCode, "uscc": DuplicateUscc}
+
+
+class NoGroup(Conflict):
+    """Segments belong to the group, which must exist first (it is loaded with the
+    organisation at go-live)."""
+
+    slug = "no-group"
+    title = N_("The group does not exist yet")
+    remedy = N_("Load the organisation (flask demo load, or the go-live import) before creating segments.")
+
+
+class WarehouseInUse(Conflict):
+    """A warehouse changes company only while nothing binds it to its company: no stock,
+    no open orders delivering to it, no clerks bound to it."""
+
+    slug = "warehouse-in-use"
+    title = N_("The warehouse is in use")
+    remedy = N_("Empty the warehouse, finish or cancel its orders and rebind its clerks, or create a new "
+                "warehouse for the other company.")
+
+
+class RecordInUse(Conflict):
+    """A master record that other records refer to is never deleted: history must keep
+    pointing at it."""
+
+    slug = "record-in-use"
+    title = N_("The record is in use")
+    remedy = N_("Deactivate the record instead: it stays in history and takes no new business.")
+
+
+class StorageConditionsNotMet(DomainError):
+    """A material goes only into a warehouse whose temperature range and maximum humidity
+    hold its storage requirement (GSP): on order lines and on receipts and transfers."""
+
+    status = 422
+    slug = "storage-conditions-not-met"
+    title = N_("The warehouse cannot store the material")
+    remedy = N_("Choose a warehouse whose storage conditions hold the material's requirement.")
+
+
+class MaterialInactive(DomainError):
+    """A deactivated material takes no new business: no orders, contracts or sales."""
+
+    status = 422
+    slug = "material-inactive"
+    title = N_("The material is inactive")
+    remedy = N_("Choose an active material, or ask a master-data steward to reactivate it.")
+
+
+class SupplierBlocked(DomainError):
+    """Nobody orders from, or makes a contract with, a blocked supplier."""
+
+    status = 422
+    slug = "supplier-blocked"
+    title = N_("The supplier is blocked")
+    remedy = N_("Choose another supplier, or ask a master-data steward why it is blocked.")
+
+
+class CustomerInactive(DomainError):
+    """A deactivated customer takes no new orders."""
+
+    status = 422
+    slug = "customer-inactive"
+    title = N_("The customer is inactive")
+    remedy = N_("Ask a master-data steward to reactivate the customer if it still buys.")
