@@ -45,7 +45,7 @@ from bench.common import ADMIN_URL, fresh_database, git_revision, machine, timed
 from erp.auth.roles import Actor, Role
 from erp.costing.close import close_periods
 from erp.costing.models import JournalLine
-from erp.posting.periods import next_period
+from erp.period import Period
 from erp.db import make_engine, make_session_factory
 
 FIRST_PERIOD = "2025-12"
@@ -140,7 +140,7 @@ WHERE period = %(period)s GROUP BY company_id, material_id
 def periods(first: str, count: int) -> list[str]:
     result = [first]
     while len(result) < count:
-        result.append(next_period(result[-1]))
+        result.append(Period(result[-1]).next())
     return result
 
 

@@ -35,6 +35,7 @@ from sqlalchemy.types import TypeDecorator
 
 from erp.errors import AmountOutOfRange
 from erp.messages import Message
+from erp.period import Period
 from erp.sqlmath import register_sqlite_functions
 
 Money = Annotated[Decimal, "money"]
@@ -46,6 +47,16 @@ Code = Annotated[str, "code"]
 # SQLite only autoincrements a plain INTEGER PRIMARY KEY, which is 64-bit anyway.
 BigId = Annotated[int, "bigid"]
 
+
+
+class PeriodType(TypeDecorator[Period]):
+    """An accounting period column: ``YYYY-MM`` text in the database, a ``Period`` in Python."""
+
+    impl = String(7)
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Period | None:
+        return None if value is None else Period(value)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -107,6 +118,7 @@ class Base(DeclarativeBase):
         Code: String(32),
         BigId: BIG_ID,
         dt.datetime: UTCDateTime(),
+        Period: PeriodType(),
     }
 
 

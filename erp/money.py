@@ -17,7 +17,3 @@ def round_money(amount: Decimal) -> Decimal:
     """Round an amount half-up (away from zero on a tie) to 0.01 CNY."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
-
-def period_of(day: object) -> str:
-    """The accounting period (YYYY-MM) a date falls in."""
-    return f"{day.year:04d}-{day.month:02d}"  # type: ignore[attr-defined]

@@ -62,18 +62,16 @@ from erp.costing.errors import EarlierPeriodOpen, GroupCostAccountantOnly, Later
 from erp.errors import NotFound
 from erp.messages import Message, Named
 from erp.masterdata.models import Company
+from erp.period import Period
 from erp.posting import CloseEntries, Posting, negated_lines, post, post_close_entries
 from erp.posting.journal import entry_header
 from erp.posting.models import AccountingPeriod, CloseClass, PeriodMovementTotal, PeriodStatus
 from erp.posting.periods import (
     ensure_periods,
-    last_day,
     lock_company_calendar,
     lock_company_calendars,
     lock_periods_for_close,
     lock_periods_from_for,
-    next_period,
-    previous_period,
 )
 from erp.sqlmath import round_share
 
@@ -191,9 +189,9 @@ def close_periods(
     refusals = []
     for company_id in to_close:
         state = states[company_id]
-        if state.latest_closed is not None and period != next_period(state.latest_closed):
+        if state.latest_closed is not None and period != Period(state.latest_closed).next():
             refusals.append(f"the books of company {company_id} are closed up to {state.latest_closed}; "
-                            f"close {next_period(state.latest_closed)} next")
+                            f"close {Period(state.latest_closed).next()} next")
         elif state.earlier_open is not None:
             refusals.append(f"period {state.earlier_open} of company {company_id} must be closed before {period}")
     if refusals:
@@ -241,7 +239,7 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
     report(CLOSE_STEPS[1])
     entries = _post_allocation(session, company_ids, period, user_id)
     report(CLOSE_STEPS[2])
-    following = next_period(period)
+    following = Period(period).next()
     lock_periods_from_for(session, company_ids, following)
     restatements = {
         company_id: revalue_to_standard(session, company_id=company_id, period=following, material_ids=None,
@@ -307,7 +305,7 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
         parts.append(
             select(b.company_id, b.material_id, b.closing_quantity.label("quantity"),
                    b.closing_value.label("value"), b.closing_variance.label("variance"))
-            .where(b.company_id.in_(continuing), b.period == previous_period(period))
+            .where(b.company_id.in_(continuing), b.period == Period(period).previous())
         )
     if first_closes:
         # A company's first close: everything posted before this period is the opening.
@@ -467,7 +465,7 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
         .group_by(allocations.c.company_id, allocations.c.material_id)
     )
     return post_close_entries(session, CloseEntries(
-        entry_date=last_day(period), user_id=user_id, source_type=CLOSE_SOURCE,
+        entry_date=Period(period).last_day, user_id=user_id, source_type=CLOSE_SOURCE,
         memo=f"material cost variance allocation {period}", lines=union_all(debit, credit),
         companies=select(allocations.c.company_id).group_by(allocations.c.company_id),
     ))
@@ -501,14 +499,14 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     # The close restated the stock at the next period's standards, and prices set for it
     # while this period was closed restated it at once; undo all of them, so that the next
     # close applies the next period's prices afresh, whatever they are by then.
-    for restatement in restatements_of(session, company_id, next_period(period)):
+    for restatement in restatements_of(session, company_id, Period(period).next()):
         reverse_restatement(session, document_id=restatement, user_id=actor.user_id,
                             reason=f"period {period} reopened: {reason}")
     reversal_id = None
     if row.close_entry_id is not None:
         closing = entry_header(session, row.close_entry_id)
         reversal_id = post(session, Posting(
-            company_id=closing.company_id, posting_date=last_day(period), user_id=actor.user_id,
+            company_id=closing.company_id, posting_date=Period(period).last_day, user_id=actor.user_id,
             source_type="period_reopen", source_id=None, memo=f"reopening {period}: {reason}",
             journal=negated_lines(session, row.close_entry_id), reverses_entry_id=row.close_entry_id,
         )).entry_id

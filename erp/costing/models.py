@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from erp.period import Period
 from erp.db import BigId, Base, Money, Quantity, Rate, UnitPrice, utcnow
 from erp.masterdata.models import str_enum
 from erp.posting.models import (  # noqa: F401 - re-exported for readers
@@ -53,7 +54,7 @@ class PeriodEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     action: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(500))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -74,7 +75,7 @@ class MaterialPeriodBalance(Base):
     # Derived by the close from the ledger, whose keys are already checked: no foreign keys
     # (they would cost the close a lookup per row and per key).
     company_id: Mapped[int]
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     material_id: Mapped[int]
     opening_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
     opening_value: Mapped[Money] = mapped_column(default=Decimal("0"))
@@ -102,7 +103,7 @@ class VarianceAllocation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Derived by the close (see MaterialPeriodBalance): no foreign keys.
     company_id: Mapped[int]
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     material_id: Mapped[int]
     account_code: Mapped[str] = mapped_column(String(16))
     consumed_value: Mapped[Money]

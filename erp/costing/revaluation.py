@@ -27,7 +27,8 @@ from erp.costing import accounts
 from erp.posting import Document, Movement, Posting, Restatement, entry_of_document, negated_lines, post
 from erp.posting import post_restatement
 from erp.posting.models import CloseClass, MovementType, StandardPrice, StockBalance, StockDocument, StockMovement
-from erp.posting.periods import first_day, lock_periods_from, previous_period
+from erp.period import Period
+from erp.posting.periods import lock_periods_from
 from erp.posting.prices import price_in_force, prices_in_force
 from erp.posting.writer import to_money, to_quantity
 from erp.sqlmath import round_product
@@ -55,7 +56,7 @@ def revalue_to_standard(
     per-posting rounding leaves between a balance's value and quantity x standard are then
     left alone (they leave with the stock).
     """
-    posting_date = first_day(period)
+    posting_date = Period(period).first_day
     # No posting may change a balance while it is restated: hold this period and every later
     # one of the company exclusively (postings hold their period's row for key share).
     lock_periods_from(session, company_id, period)
@@ -120,7 +121,7 @@ def _restatable(
         prices = prices_in_force(period, company_ids, material_ids)
     else:
         sp = StandardPrice
-        before = price_in_force(sp.company_id, sp.material_id, previous_period(period))
+        before = price_in_force(sp.company_id, sp.material_id, Period(period).previous())
         prices = (
             select(sp.company_id, sp.material_id, sp.price)
             .where(sp.company_id.in_(list(company_ids)), sp.period == period,

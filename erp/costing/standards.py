@@ -32,7 +32,8 @@ from erp.errors import ValidationFailed
 from erp.messages import Message
 from erp.masterdata.models import Company, Material
 from erp.posting.models import CloseClass, StockMovement
-from erp.posting.periods import lock_company_calendar, next_period, previous_period, refuse_if_closed_through
+from erp.period import Period
+from erp.posting.periods import lock_company_calendar, refuse_if_closed_through
 from erp.posting.prices import prices_in_force
 
 
@@ -86,7 +87,7 @@ def set_standard_prices(
          "set_by": actor.user_id, "set_at": now}
         for change in prices
     ])
-    previous = session.get(AccountingPeriod, (company_id, previous_period(period)))
+    previous = session.get(AccountingPeriod, (company_id, Period(period).previous()))
     if previous is not None and previous.status == PeriodStatus.CLOSED:
         revalue_to_standard(session, company_id=company_id, period=period, material_ids=material_ids,
                             user_id=actor.user_id)
@@ -135,7 +136,7 @@ def _refuse_changes_in_use(session: Session, company_id: int, period: str, price
         raise StandardPriceInUse(
             Message("standard prices of {materials} are already used by postings from {period} to {last}; "
                     "set the price for {next} instead", materials=[code for code, _ in used], period=period,
-                    last=last, next=next_period(last)),
+                    last=last, next=Period(last).next()),
         )
 
 

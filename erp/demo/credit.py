@@ -33,7 +33,7 @@ from erp.credit.opening import OpeningReceivable, take_over_receivables
 from erp.posting.stock import find_or_create_batch
 from erp.inventory.services import AdjustmentKind, adjust_stock
 from erp.masterdata.models import Company, Customer, Material, Segment, Warehouse
-from erp.money import period_of
+from erp.period import Period
 
 CUSTOMERS = ("K0005", "K0006", "K0007", "K0013", "K0014", "K0015")
 # material: (standard price, selling price) per box
@@ -172,8 +172,8 @@ def add_sales_history(session: Session, report: Any, today: dt.date | None = Non
     orders = 0
     for number, (company, last_closed) in enumerate(chosen):
         months = [_months_back(this_month, back) for back in range(HISTORY_MONTHS, 0, -1)]
-        months = [m for m in months if last_closed is None or period_of(m) > last_closed] + [this_month]
-        _stock(session, company, materials, [period_of(m) for m in months], months[0])
+        months = [m for m in months if last_closed is None or Period.of(m) > last_closed] + [this_month]
+        _stock(session, company, materials, [Period.of(m) for m in months], months[0])
         for month in months:
             for turn in (0, 1):
                 customer = customers[CUSTOMERS[(2 * number + month.month + turn) % len(CUSTOMERS)]]

@@ -23,11 +23,10 @@ from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
 from erp.costing.close import close_period
 from erp.costing.models import StandardPrice
-from erp.posting.periods import previous_period
 from erp.inventory import services
 from erp.inventory.models import StockBalance, StockStatus
 from erp.masterdata.models import Company, Material, MaterialType, Warehouse
-from erp.money import period_of
+from erp.period import Period
 from erp.purchasing.models import ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 
 # Standard price ranges in CNY per unit for materials without a contract, by type.
@@ -70,8 +69,8 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) ->
     """Prices, receipts, releases, issues and last month's close; returns counts."""
     session.flush()
     users = {u.username: actor_for_user(u) for u in session.scalars(select(User))}
-    this_month = period_of(today)
-    last_month = previous_period(this_month)
+    this_month = Period.of(today)
+    last_month = Period(this_month).previous()
     counts = {"standard prices": _set_standard_prices(session, rng, [last_month, this_month],
                                                       users["cost.group"].user_id)}
     stores: dict[int, list[Warehouse]] = {}
@@ -105,7 +104,7 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) ->
                 delivery_note=f"DN{day:%y%m%d}{line.id:04d}",
             ))
             receipts += 1
-            posted_in.setdefault(company.id, set()).add(period_of(day))
+            posted_in.setdefault(company.id, set()).add(Period.of(day))
     counts["receipts"] = receipts
     counts["releases"], counts["issues"] = _release_and_issue(session, users, companies, stores, rng, today)
     closes = 0

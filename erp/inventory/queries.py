@@ -429,7 +429,7 @@ def preview_receipt(
     from erp.posting.errors import NoStandardPrice
     from erp.posting.prices import standard_price
     from erp.masterdata.services import can_store
-    from erp.money import period_of
+    from erp.period import Period
     from erp.purchasing.models import Contract, ContractLine
 
     rows, _ = receivable_lines(session, actor, limit=1, po_line_id=po_line_id)
@@ -448,7 +448,7 @@ def preview_receipt(
     standard: Decimal | None = None
     refusal: Message | None = None
     try:
-        standard = standard_price(session, warehouse.company_id, material.id, period_of(posting_date))
+        standard = standard_price(session, warehouse.company_id, material.id, Period.of(posting_date))
     except NoStandardPrice as error:
         refusal = error.message
     ok, reason = can_store(warehouse, material)

@@ -28,6 +28,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from erp.period import Period
 from erp.db import BigId, Base, Money, Quantity, UnitPrice, utcnow
 from erp.masterdata.models import str_enum
 
@@ -133,7 +134,7 @@ class StockDocument(Base):
     doc_type: Mapped[MovementType] = mapped_column(str_enum(MovementType, "movement_type"))
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     posting_date: Mapped[dt.date] = mapped_column(Date)
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     # Receipts: the order line, its contract price, the delivery note.
     po_line_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_order_lines.id"))
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
@@ -186,7 +187,7 @@ class StockMovement(Base):
     # allocates variance to this account.
     offset_account: Mapped[str | None] = mapped_column(ForeignKey("accounts.code"))
     posting_date: Mapped[dt.date] = mapped_column(Date)
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -233,7 +234,7 @@ class PeriodMovementTotal(Base):
 
     id: Mapped[BigId] = mapped_column(primary_key=True)
     company_id: Mapped[int]
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     material_id: Mapped[int]
     close_class: Mapped[str] = mapped_column(String(16))
     offset_account: Mapped[str] = mapped_column(String(16), default="")
@@ -256,7 +257,7 @@ class JournalEntry(Base):
     id: Mapped[BigId] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     entry_date: Mapped[dt.date] = mapped_column(Date)
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     # What produced the entry: a stock document, an invoice, a close...
     source_type: Mapped[str] = mapped_column(String(32))
     source_id: Mapped[int | None]
@@ -283,7 +284,7 @@ class JournalLine(Base):
     id: Mapped[BigId] = mapped_column(primary_key=True)
     entry_id: Mapped[BigId]
     company_id: Mapped[int]
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     account_code: Mapped[str] = mapped_column(ForeignKey("accounts.code"))
     amount: Mapped[Money]
     material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"))
@@ -303,7 +304,7 @@ class StandardPrice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
-    period: Mapped[str] = mapped_column(String(7))
+    period: Mapped[Period] = mapped_column()
     price: Mapped[UnitPrice]
     set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -321,7 +322,7 @@ class AccountingPeriod(Base):
     __tablename__ = "accounting_periods"
 
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
-    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    period: Mapped[Period] = mapped_column(primary_key=True)
     status: Mapped[PeriodStatus] = mapped_column(
         str_enum(PeriodStatus, "period_status"), default=PeriodStatus.OPEN
     )

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from erp.db import dialect_insert
 from erp.masterdata.models import Company
 from erp.messages import Message
-from erp.money import period_of
+from erp.period import Period
 from erp.posting.errors import PeriodClosed
 from erp.posting.models import AccountingPeriod, PeriodStatus
 
@@ -135,31 +135,11 @@ _PERIOD_STATUS = (
 )
 
 
-def lock_open_period(session: Session, company_id: int, posting_date: dt.date) -> str:
+def lock_open_period(session: Session, company_id: int, posting_date: dt.date) -> Period:
     """Hold the posting's period open until commit, or refuse if it is closed; returns the period."""
-    period = period_of(posting_date)
+    period = Period.of(posting_date)
     lock_period_row(session, _PERIOD_STATUS, company_id=company_id, period=period)
     return period
-
-
-def previous_period(period: str) -> str:
-    """The month before ``period`` (YYYY-MM)."""
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
-
-
-def next_period(period: str) -> str:
-    """The month after ``period`` (YYYY-MM)."""
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
-
-
-def first_day(period: str) -> dt.date:
-    return dt.date(int(period[:4]), int(period[5:7]), 1)
-
-
-def last_day(period: str) -> dt.date:
-    return first_day(next_period(period)) - dt.timedelta(days=1)
 
 
 _HELD = "erp.posting.held_periods"

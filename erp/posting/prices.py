@@ -20,7 +20,8 @@ from erp.masterdata.models import Material
 from erp.messages import Message
 from erp.posting.errors import NoStandardPrice
 from erp.posting.models import StandardPrice
-from erp.posting.periods import latest_closed_period, lock_open_period, next_period
+from erp.period import Period
+from erp.posting.periods import latest_closed_period, lock_open_period
 
 
 def price_in_force(company_id: Any, material_id: Any, period: Any) -> Any:
@@ -98,7 +99,7 @@ def restatement_pending(session: Session, company_id: int, material_id: int, per
     if latest_closed is not None:
         # The first open period's own price was restated when the period before it closed
         # (or when it was set, if that was later).
-        changes.append(sp.period > next_period(latest_closed))
+        changes.append(sp.period > Period(latest_closed).next())
     return session.scalar(select(select(sp.id).where(*changes).exists())) or False
 
 

@@ -20,7 +20,8 @@ from sqlalchemy import Select, bindparam, case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, is_postgres, utcnow
-from erp.money import period_of, round_money
+from erp.money import round_money
+from erp.period import Period
 from erp.posting.models import (
     NO_BATCH,
     Batch,
@@ -130,8 +131,8 @@ def value_taken(session: Session, company_id: int, held: HeldStock, quantity: De
     """
     by_standard = round_money(quantity * standard_price)
     whole_quantity, whole_value = held.quantity, held.value
-    period = period_of(day)
-    if held.last_posting_date is not None and period_of(held.last_posting_date) > period:
+    period = Period.of(day)
+    if held.last_posting_date is not None and Period.of(held.last_posting_date) > period:
         m = StockMovement
         later_quantity, later_value = session.execute(
             select(to_quantity(func.coalesce(func.sum(m.quantity), 0)), to_money(func.coalesce(func.sum(m.value), 0)))

@@ -50,7 +50,7 @@ from sqlalchemy.types import String
 
 from erp.db import UTCDateTime, dialect_insert, is_postgres, utcnow
 from erp.masterdata.models import Material
-from erp.money import period_of
+from erp.period import Period
 from erp.posting.errors import UnbalancedEntry
 from erp.posting.journal import balanced_lines
 from erp.posting.models import (
@@ -258,7 +258,7 @@ def _describe(posting: Posting) -> _Rows:
     if posting.movements and posting.document is None:
         raise TypeError("stock movements need a stock document")
     company_id, day, user_id = posting.company_id, posting.posting_date, posting.user_id
-    period = period_of(day)
+    period = Period.of(day)
     now = utcnow()
     document = None
     if posting.document is not None:
@@ -474,7 +474,7 @@ def post_restatement(session: Session, restatement: Restatement) -> Posted | Non
     exclusively (``lock_periods_from``): no posting changes a balance meanwhile.
     """
     r = restatement
-    period = period_of(r.posting_date)
+    period = Period.of(r.posting_date)
     if not holds_open(session, r.company_id, period):
         raise RuntimeError(f"a restatement of company {r.company_id} needs period {period} held (lock_periods_from)")
     differing = r.differences
@@ -575,7 +575,7 @@ def post_close_entries(session: Session, entries: CloseEntries) -> dict[int, int
     lines = entries.lines.subquery("close_lines")
     companies = (entries.companies if entries.companies is not None
                  else select(lines.c.company_id).group_by(lines.c.company_id)).subquery("close_companies")
-    period = period_of(entries.entry_date)
+    period = Period.of(entries.entry_date)
     created = session.execute(
         insert(JournalEntry)
         .from_select(

@@ -30,7 +30,7 @@ from erp.costing.standards import PriceChange, set_standard_prices
 from erp.errors import Forbidden
 from erp.inventory import services
 from erp.inventory.services import AdjustmentKind, IssueDestination
-from erp.money import period_of
+from erp.period import Period
 from tests.stock import account_balance, batch_id, open_order, receive, set_standard
 from tests.world import World
 
@@ -717,7 +717,7 @@ def test_stock_found_by_a_count_dilutes_the_rate(books: Books, session_factory: 
 
 def _post_in_company_b(session_factory: sessionmaker[Session], world: World, *, on: dt.date = NOV_25) -> None:
     """Company B: 200 kg received at 9.00 against a standard of 10.00, 50 kg issued."""
-    set_standard(session_factory, world, "exc_local", "10.00", company="B", period=period_of(on))
+    set_standard(session_factory, world, "exc_local", "10.00", company="B", period=Period.of(on))
     (line,) = open_order(session_factory, world, [("exc_local", "200", "9.00", "B-AMB")], company="B")
     receive(session_factory, world, line, "200", user="clerk_b", on=on)
     with session_factory() as session, session.begin():
