@@ -196,10 +196,21 @@ def lookup_batch_flow(query: dict[str, Any]) -> queries.BatchFlow:
         return queries.batch_flow(session, actor, queries.find_batch(session, actor, **query))
 
 
-@blp.route("/receivable-lines", methods=["GET"])
-@blp.arguments(s.ReceivableQuery, location="query")
-@blp.response(200, s.ReceivableLineOut(many=True))
+@blp.route("/lines-open-for-receipt", methods=["GET"])
+@blp.arguments(s.LinesOpenForReceiptQuery, location="query")
+@blp.response(200, s.LineOpenForReceiptOut(many=True))
 @blp.paginate()
+def get_lines_open_for_receipt(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Purchase order lines open for receipt in the caller's warehouses, with the quantity still due."""
+    return paged(pagination_parameters, queries.lines_open_for_receipt, **query)
+
+
+@blp.route("/receivable-lines", methods=["GET"])
+@blp.arguments(s.LinesOpenForReceiptQuery, location="query")
+@blp.response(200, s.LineOpenForReceiptOut(many=True))
+@blp.paginate()
+@blp.doc(deprecated=True)
 def get_receivable_lines(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
-    """Open purchase order lines the caller can receive, with the quantity still due."""
-    return paged(pagination_parameters, queries.receivable_lines, **query)
+    """The same as ``/lines-open-for-receipt``, by its earlier name ("receivable" belongs to
+    accounts receivable); kept for existing clients."""
+    return paged(pagination_parameters, queries.lines_open_for_receipt, **query)

@@ -40,10 +40,10 @@ def _settings() -> Any:
 def open_lines() -> str:
     """Open order lines for the clerk's warehouses, searchable by order, supplier, material."""
     require_role(Role.CLERK)
-    args = ListArgs.from_request(tuple(queries.RECEIVABLE_SORTS), default_sort="order")
+    args = ListArgs.from_request(tuple(queries.OPEN_LINE_SORTS), default_sort="order")
     db = page_session()
     with db.begin():
-        rows, total = queries.receivable_lines(db, page_actor(), q=args.q or None, sort=args.sort,
+        rows, total = queries.lines_open_for_receipt(db, page_actor(), q=args.q or None, sort=args.sort,
                                                descending=args.desc, offset=args.offset, limit=args.page_size)
     return render_template("inventory/open_lines.html", rows=rows, total=total, args=args)
 

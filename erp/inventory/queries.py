@@ -34,7 +34,7 @@ from erp.posting.models import (
 )
 from erp.masterdata.services import warehouse_use_check
 from erp.masterdata.models import Company, Customer, Material, Supplier, UnitOfMeasure, Warehouse
-from erp.purchasing.models import RECEIVABLE_STATUSES, PurchaseOrder, PurchaseOrderLine
+from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
 
 STOCK_DIMENSIONS = ("company", "warehouse", "material", "batch", "status")
 
@@ -261,20 +261,20 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
 
 _OPEN_QUANTITY = (PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("open_quantity")
 # How the open order lines may be sorted (the order number and line always break ties).
-RECEIVABLE_SORTS = {
+OPEN_LINE_SORTS = {
     "order": PurchaseOrder.number, "date": PurchaseOrder.order_date, "supplier": Supplier.code,
     "material": Material.code, "warehouse": Warehouse.code, "open": _OPEN_QUANTITY,
 }
 
 
-def receivable_lines(
+def lines_open_for_receipt(
     session: Session, actor: Actor, *, warehouse_id: int | None = None, q: str | None = None,
     sort: str | None = None, descending: bool = False, offset: int = 0, limit: int = 50,
     po_line_id: int | None = None,
 ) -> tuple[list[Any], int]:
     """Open order lines a clerk can receive in their warehouses, with the quantity still due;
     ``q`` searches order number, supplier and material (code or name); ``sort`` is one of
-    ``RECEIVABLE_SORTS`` (default: by order number)."""
+    ``OPEN_LINE_SORTS`` (default: by order number)."""
     query = (
         select(PurchaseOrderLine.id.label("po_line_id"), PurchaseOrder.number.label("order_number"),
                PurchaseOrderLine.line_no, PurchaseOrder.supplier_id, Supplier.code.label("supplier_code"),
@@ -291,7 +291,7 @@ def receivable_lines(
         .join(Material, Material.id == PurchaseOrderLine.material_id)
         .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .join(Warehouse, Warehouse.id == PurchaseOrderLine.warehouse_id)
-        .where(PurchaseOrder.status.in_(list(RECEIVABLE_STATUSES)),
+        .where(PurchaseOrder.status.in_(list(OPEN_FOR_RECEIPT_STATUSES)),
                PurchaseOrderLine.received_quantity < PurchaseOrderLine.quantity)
     )
     query = _scoped(actor, query, PurchaseOrderLine.warehouse_id, PurchaseOrder.receiving_company_id)
@@ -307,8 +307,8 @@ def receivable_lines(
                                 Material.name_en.ilike(pattern)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = []
-    if sort in RECEIVABLE_SORTS:
-        column = RECEIVABLE_SORTS[sort]
+    if sort in OPEN_LINE_SORTS:
+        column = OPEN_LINE_SORTS[sort]
         order.append(column.desc() if descending else column.asc())
     rows = session.execute(query.order_by(*order, PurchaseOrder.number, PurchaseOrderLine.line_no)
                            .offset(offset).limit(limit)).all()
@@ -417,7 +417,7 @@ class ReceiptPreview:
     quarantine: bool
     batch_managed: bool
     tolerance_pct: Decimal
-    receivable_up_to: Decimal
+    at_most_with_tolerance: Decimal
     min_remaining_shelf_life_days: int
 
 
@@ -432,7 +432,7 @@ def preview_receipt(
     from erp.period import Period
     from erp.purchasing.models import Contract, ContractLine
 
-    rows, _ = receivable_lines(session, actor, limit=1, po_line_id=po_line_id)
+    rows, _ = lines_open_for_receipt(session, actor, limit=1, po_line_id=po_line_id)
     if not rows:
         raise NotFound(Message("purchase order line {line} not found or not open for receipts", line=po_line_id))
     line = rows[0]
@@ -462,7 +462,7 @@ def preview_receipt(
         conditions=(warehouse.temp_min, warehouse.temp_max, warehouse.max_humidity),
         quarantine=material.inspection_required, batch_managed=material.batch_managed,
         tolerance_pct=material.over_receipt_tolerance_pct,
-        receivable_up_to=max(ceiling - line.received_quantity, Decimal(0)),
+        at_most_with_tolerance=max(ceiling - line.received_quantity, Decimal(0)),
         min_remaining_shelf_life_days=(material.min_remaining_shelf_life_days
                                        if material.min_remaining_shelf_life_days is not None else min_remaining_days),
     )

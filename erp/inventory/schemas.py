@@ -228,7 +228,7 @@ class BatchLookup(Query):
     batch_number = fields.String(required=True, validate=validate.Length(1, 40))
 
 
-class ReceivableLineOut(Schema):
+class LineOpenForReceiptOut(Schema):
     po_line_id = fields.Integer()
     order_number = fields.String()
     line_no = fields.Integer()
@@ -244,5 +244,5 @@ class ReceivableLineOut(Schema):
     open_quantity = Quantity(positive=False)
 
 
-class ReceivableQuery(Query):
+class LinesOpenForReceiptQuery(Query):
     warehouse_id = QueryId()

@@ -55,7 +55,7 @@ from erp.posting.stock import (
     value_taken,
 )
 from erp.purchasing import receiving
-from erp.purchasing.models import RECEIVABLE_STATUSES
+from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES
 
 HUNDRED = Decimal("100")
 QUANTITY_STEP = Decimal("0.0001")
@@ -228,7 +228,7 @@ def receive_goods(
     line = receiving.lock_line_for_receipt(session, request.po_line_id)
     if not actor.acts_for_company(line.receiving_company_id):
         raise NotFound(Message("purchase order line {key} not found", key=request.po_line_id))
-    if line.order_status not in RECEIVABLE_STATUSES:
+    if line.order_status not in OPEN_FOR_RECEIPT_STATUSES:
         raise OrderNotOpen(Message("order {order} is {status}; goods can be received only on open orders",
                                          order=line.order_number, status=line.order_status))
     material, warehouse = _material_and_warehouse(session, line.material_id, request.warehouse_id or line.warehouse_id)
@@ -385,7 +385,7 @@ def _send_back(
     session: Session,
     actor: Actor,
     receipt: StockDocument,
-    line: receiving.ReceivableLine,
+    line: receiving.OrderLineForReceipt,
     held: HeldStock,
     quantity: Decimal,
     *,

@@ -54,8 +54,8 @@ class PurchaseOrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-# Goods may be received against orders in these states only.
-RECEIVABLE_STATUSES = frozenset({PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED})
+# Orders open for receipt: goods may be received against them in these states only.
+OPEN_FOR_RECEIPT_STATUSES = frozenset({PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED})
 
 _C = ContractStatus
 # Contracts that are not terminated are in force until their valid_to; after it they are

@@ -22,7 +22,7 @@ from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrde
 
 
 @dataclass(frozen=True)
-class ReceivableLine:
+class OrderLineForReceipt:
     """An order line as the receiving clerk sees it, read under a row lock."""
 
     line_id: int
@@ -89,15 +89,15 @@ def _order_status_update() -> Any:
 _UPDATE_ORDER_STATUS = _order_status_update()
 
 
-def lock_line_for_receipt(session: Session, line_id: int) -> ReceivableLine:
+def lock_line_for_receipt(session: Session, line_id: int) -> OrderLineForReceipt:
     """Read an order line with its order, locking the line until commit (404 if unknown)."""
     row = session.connection().execute(_LOCK_LINE, {"line_id": line_id}).one_or_none()
     if row is None:
         raise NotFound(Message("purchase order line {key} not found", key=line_id))
-    return ReceivableLine(*row)
+    return OrderLineForReceipt(*row)
 
 
-def register_received_quantity(session: Session, line: ReceivableLine, quantity: Decimal) -> None:
+def register_received_quantity(session: Session, line: OrderLineForReceipt, quantity: Decimal) -> None:
     """Add ``quantity`` (negative for a reversal) to the line's received quantity and move the
     order to partially_received / received, or back to open when nothing remains received."""
     connection = session.connection()

@@ -205,7 +205,7 @@ def test_another_companys_clerk_sees_nothing_of_company_a(
     document = receive(session_factory, world, amox_line, "120")
     clerk_b = api.as_("clerk_b")
     problem(clerk_b.get(f"/api/v1/inventory/documents/{document}"), 404, "not-found")
-    for path in ("stock", "movements", "receivable-lines"):
+    for path in ("stock", "movements", "receivable-lines", "lines-open-for-receipt"):
         assert clerk_b.get(f"/api/v1/inventory/{path}").get_json() == [], path
         assert len(api.as_("clerk_a").get(f"/api/v1/inventory/{path}").get_json()) == 1, path
     batch = batch_id(session_factory, world, "api_central", "B-001")
@@ -281,8 +281,11 @@ def test_receivable_lines_show_what_is_still_due(
     assert (line["po_line_id"], line["material_code"], line["warehouse_code"]) == (amox_line, "API-AMOX", "CA-COOL")
     # 200 ordered - 120 received
     assert (line["quantity"], line["received_quantity"], line["open_quantity"]) == ("200.0000", "120.0000", "80.0000")
+    # the same lines by the name that says what they are: open for receipt
+    assert api.as_("clerk_a").get("/api/v1/inventory/lines-open-for-receipt").get_json() == [line]
     receive(session_factory, world, amox_line, "80", batch="B-002")
     assert api.as_("clerk_a").get("/api/v1/inventory/receivable-lines").get_json() == []
+    assert api.as_("clerk_a").get("/api/v1/inventory/lines-open-for-receipt").get_json() == []
 
 
 def test_batch_flow_through_the_api(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from erp.auth.models import User, UserWarehouse
-from erp.inventory.queries import receivable_lines
+from erp.inventory.queries import lines_open_for_receipt
 from erp.auth.services import actor_for_user
 from erp.purchasing.models import business_today
 
@@ -21,7 +21,7 @@ def _open_line(engine: Engine, taken: set[int]) -> Any:
     """An open line of clerk.form01's warehouses whose material needs inspection."""
     with Session(engine) as session, session.begin():
         user = session.scalars(select(User).where(User.username == "clerk.form01")).one()
-        rows, _ = receivable_lines(session, actor_for_user(user), limit=500)
+        rows, _ = lines_open_for_receipt(session, actor_for_user(user), limit=500)
         for row in rows:
             if row.inspection_required and row.po_line_id not in taken and row.open_quantity >= 2:
                 taken.add(row.po_line_id)

@@ -16,7 +16,7 @@ from erp.auth.models import User
 from erp.auth.services import actor_for_user
 from erp.config import load_settings
 from erp.inventory import services as inventory
-from erp.inventory.queries import receivable_lines
+from erp.inventory.queries import lines_open_for_receipt
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, Warehouse
 from erp.masterdata.services import can_store
 from erp.purchasing import services as purchasing
@@ -98,7 +98,7 @@ def _quarantined_batch(engine: Engine) -> tuple[str, str]:
     """A receipt into quarantine at FORM01 (setup through the services, as the clerk)."""
     with Session(engine) as session, session.begin():
         clerk = _actor(session, "clerk.form01")
-        rows, _ = receivable_lines(session, clerk, limit=500)
+        rows, _ = lines_open_for_receipt(session, clerk, limit=500)
         line = next(r for r in rows if r.inspection_required and r.open_quantity >= 2)
         today = business_today()
         batch = f"QA{line.po_line_id:05d}"

@@ -1,0 +1,293 @@
+"""Contracts: group and company contracts with suppliers, their lines and prices, and which
+line applies to an order (the only way a price enters the system).
+
+For a company, supplier, material and date exactly one contract line applies: among active
+contracts valid that day, a company contract wins over a group contract, and two live
+contracts of the same scope never overlap (refused when the second is made).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+
+from erp.audit import services as audit
+from erp.auth.roles import Actor, Role
+from erp.db import utcnow
+from erp.errors import NotFound, ValidationFailed
+from erp.masterdata.errors import SupplierBlocked
+from erp.masterdata.models import Company, Material, Supplier
+from erp.purchasing import errors as e
+from erp.purchasing.models import (
+    CONTRACT_LIVE_STATUSES,
+    CONTRACT_TRANSITIONS,
+    Contract,
+    ContractLine,
+    ContractScope,
+    ContractStatus,
+    business_today,
+    transition_allowed,
+)
+from erp.purchasing.lookups import active_row, check_precision, check_validity
+
+
+def applicable_contract_lines(
+    session: Session,
+    *,
+    company_id: int,
+    day: dt.date,
+    supplier_id: int | None = None,
+    material_ids: Iterable[int] | None = None,
+) -> dict[tuple[int, int], ContractLine]:
+    """The contract line that applies, by (supplier id, material id), for a company on a day.
+
+    One query: the lines of active contracts valid on ``day`` that serve the company (its
+    own contracts and the group's); where both exist, the company contract wins.
+    """
+    query = (
+        select(ContractLine)
+        .join(ContractLine.contract)
+        .where(
+            Contract.status == ContractStatus.ACTIVE,
+            Contract.valid_from <= day,
+            Contract.valid_to >= day,
+            or_(Contract.scope == ContractScope.GROUP, Contract.company_id == company_id),
+        )
+        .options(
+            contains_eager(ContractLine.contract).joinedload(Contract.supplier),
+            joinedload(ContractLine.material),
+            joinedload(ContractLine.unit),
+        )
+    )
+    if supplier_id is not None:
+        query = query.where(Contract.supplier_id == supplier_id)
+    if material_ids is not None:
+        query = query.where(ContractLine.material_id.in_(sorted(set(material_ids))))
+    applicable: dict[tuple[int, int], ContractLine] = {}
+    for line in session.scalars(query):
+        key = (line.contract.supplier_id, line.material_id)
+        current = applicable.get(key)
+        if current is None or _precedence(line) > _precedence(current):
+            applicable[key] = line
+    return applicable
+
+
+def _precedence(line: ContractLine) -> tuple[bool, dt.date, int]:
+    # Company over group; overlaps of one scope are refused, so the rest only makes the
+    # choice deterministic should data ever disagree.
+    return (line.contract.scope == ContractScope.COMPANY, line.contract.valid_from, line.contract.id)
+
+
+# --- contracts ---------------------------------------------------------------------------
+
+def _contract_visibility(actor: Actor) -> ColumnElement[bool]:
+    """Group contracts serve everyone; company contracts are seen by that company's users."""
+    return or_(Contract.scope == ContractScope.GROUP, actor.company_scope(Contract.company_id))
+
+
+def _require_contract_author(actor: Actor, scope: ContractScope, company_id: int | None) -> None:
+    actor.require_role(Role.BUYER, Role.GROUP_BUYER, action="making or changing a contract")
+    if scope == ContractScope.GROUP:
+        if actor.role != Role.GROUP_BUYER:
+            raise e.GroupContractNeedsGroupBuyer("group contracts are made by central purchasing (group buyers)")
+    elif company_id is not None:
+        actor.require_company(company_id, what="company's contracts")
+
+
+def _check_contract_overlap(
+    session: Session, supplier: Supplier, scope: ContractScope, company_id: int | None,
+    valid_from: dt.date, valid_to: dt.date, materials: Sequence[Material],
+) -> None:
+    """Refuse a second live contract of the same scope for a supplier and material whose
+    validity overlaps: it would make the applicable price ambiguous."""
+    query = (
+        select(Contract.number, Contract.valid_from, Contract.valid_to, Material.code)
+        .join(Contract.lines)
+        .join(ContractLine.material)
+        .where(
+            Contract.supplier_id == supplier.id,
+            Contract.scope == scope,
+            Contract.company_id == company_id if company_id is not None else Contract.company_id.is_(None),
+            Contract.status.in_([s.value for s in CONTRACT_LIVE_STATUSES]),
+            Contract.valid_from <= valid_to,
+            Contract.valid_to >= valid_from,
+            ContractLine.material_id.in_([m.id for m in materials]),
+        )
+        .order_by(Contract.number, Material.code)
+        .limit(1)
+    )
+    clash = session.execute(query).first()
+    if clash is not None:
+        number, other_from, other_to, material_code = clash
+        raise e.ContractOverlap(
+            f"contract {number} already prices {material_code} from supplier {supplier.code} "
+            f"from {other_from} to {other_to}, which overlaps {valid_from} to {valid_to}",
+            conflicting_contract=number,
+        )
+
+
+def _contract_materials(session: Session, lines: Sequence[Mapping[str, Any]]) -> list[Material]:
+    materials = {m.id: m for m in session.scalars(
+        select(Material).where(Material.id.in_({line["material_id"] for line in lines}))
+    )}
+    chosen: list[Material] = []
+    for index, line in enumerate(lines):
+        pointer = f"lines/{index}/material_id"
+        material = materials.get(line["material_id"])
+        if material is None or not material.active:
+            raise ValidationFailed.for_field(pointer, f"no active material with id {line['material_id']}")
+        if material in chosen:
+            raise ValidationFailed.for_field(pointer, f"{material.code} appears twice; one price per material")
+        if line.get("target_quantity") is not None:
+            check_precision(line["target_quantity"], material.unit, f"/lines/{index}/target_quantity")
+        chosen.append(material)
+    return chosen
+
+
+def create_contract(
+    session: Session,
+    actor: Actor,
+    *,
+    number: str,
+    supplier_id: int,
+    scope: ContractScope,
+    company_id: int | None,
+    valid_from: dt.date,
+    valid_to: dt.date,
+    lines: Sequence[Mapping[str, Any]],
+) -> Contract:
+    """Record a framework agreement with a supplier as a draft (one price per material)."""
+    if scope == ContractScope.GROUP and company_id is not None:
+        raise ValidationFailed.for_field("company_id", "a group contract serves every company; leave it empty")
+    if scope == ContractScope.COMPANY and company_id is None:
+        raise ValidationFailed.for_field("company_id", "a company contract names its company")
+    _require_contract_author(actor, scope, company_id)
+    check_validity(valid_from, valid_to)
+    if session.scalar(select(Contract.id).where(Contract.number == number)) is not None:
+        raise e.DuplicateNumber(
+            f"a contract numbered {number} already exists",
+            errors=[{"pointer": "/number", "detail": f"{number} is already used"}],
+        )
+    company = active_row(session, Company, company_id, "company_id") if company_id is not None else None
+    # The supplier's row lock serialises contract-making per supplier, so two overlapping
+    # contracts cannot both pass the overlap check at the same time.
+    supplier = active_row(session, Supplier, supplier_id, "supplier_id", lock=True)
+    if supplier.blocked:
+        raise SupplierBlocked(
+            f"supplier {supplier.code} is blocked; no new contracts"
+        )
+    materials = _contract_materials(session, lines)
+    _check_contract_overlap(session, supplier, scope, company_id, valid_from, valid_to, materials)
+    contract = Contract(
+        number=number, supplier=supplier, scope=scope, company=company, valid_from=valid_from,
+        valid_to=valid_to, status=ContractStatus.DRAFT, created_by=actor.user_id,
+        lines=[
+            ContractLine(
+                material=material, unit=material.unit, unit_price=line["unit_price"],
+                target_quantity=line.get("target_quantity"), ordered_quantity=Decimal(0),
+            )
+            for material, line in zip(materials, lines, strict=True)
+        ],
+    )
+    session.add(contract)
+    session.flush()
+    audit.record_change(session, actor, entity="contract", entity_id=contract.id, action=audit.CREATE,
+                        after=_contract_snapshot(contract), company_id=company_id)
+    return contract
+
+
+def _contract_snapshot(contract: Contract) -> dict[str, Any]:
+    """A contract as the audit trail records it: its terms and its priced lines."""
+    values = audit.snapshot(contract, exclude=("activated_at", "terminated_at", "terminated_by",
+                                               "termination_reason", "created_by"))
+    values["lines"] = [
+        audit.snapshot(line, exclude=("id", "contract_id", "unit_id", "ordered_quantity")) for line in contract.lines
+    ]
+    return values
+
+
+_CONTRACT_LOAD = (
+    joinedload(Contract.supplier),
+    joinedload(Contract.company),
+    selectinload(Contract.lines).options(joinedload(ContractLine.material), joinedload(ContractLine.unit)),
+)
+
+
+def get_contract(session: Session, actor: Actor, contract_id: int, *, lock: bool = False) -> Contract:
+    """One contract with its lines and their consumption; 404 for another company's."""
+    query = select(Contract).where(Contract.id == contract_id, _contract_visibility(actor)).options(*_CONTRACT_LOAD)
+    if lock:
+        query = query.with_for_update(of=Contract)
+    contract = session.scalars(query).one_or_none()
+    if contract is None:
+        raise NotFound(f"contract {contract_id} not found")
+    return contract
+
+
+def _move_contract(contract: Contract, target: ContractStatus, today: dt.date, verb: str) -> None:
+    current = contract.status_on(today)
+    if not transition_allowed(CONTRACT_TRANSITIONS, current, target):
+        raise e.StatusTransitionNotAllowed(f"cannot {verb} contract {contract.number}: it is {current.value}")
+    contract.status = target
+
+
+def activate_contract(session: Session, actor: Actor, contract_id: int, *, today: dt.date | None = None) -> Contract:
+    """Put a draft contract in force: its prices apply to orders from now on."""
+    contract = get_contract(session, actor, contract_id, lock=True)
+    _require_contract_author(actor, contract.scope, contract.company_id)
+    before = contract.status
+    _move_contract(contract, ContractStatus.ACTIVE, today or business_today(), "activate")
+    contract.activated_at = utcnow()
+    session.flush()
+    audit.record_change(session, actor, entity="contract", entity_id=contract.id, action="activate",
+                        before={"status": before}, after={"status": contract.status}, company_id=contract.company_id)
+    return contract
+
+
+def terminate_contract(
+    session: Session, actor: Actor, contract_id: int, reason: str, *, today: dt.date | None = None
+) -> Contract:
+    """End a contract early, with a reason; orders already placed keep their prices."""
+    contract = get_contract(session, actor, contract_id, lock=True)
+    _require_contract_author(actor, contract.scope, contract.company_id)
+    before = contract.status
+    _move_contract(contract, ContractStatus.TERMINATED, today or business_today(), "terminate")
+    contract.terminated_at = utcnow()
+    contract.terminated_by = actor.user_id
+    contract.termination_reason = reason
+    session.flush()
+    audit.record_change(session, actor, entity="contract", entity_id=contract.id, action="terminate",
+                        before={"status": before}, after={"status": contract.status}, reason=reason,
+                        company_id=contract.company_id)
+    return contract
+
+
+def list_contracts(
+    session: Session, actor: Actor, filters: Mapping[str, Any], *, offset: int, limit: int,
+    today: dt.date | None = None,
+) -> tuple[list[Contract], int]:
+    """Contracts the caller may see, newest validity first, filtered by supplier, company,
+    scope, status (expired is computed), material, validity on a day or number."""
+    query: Select[Any] = select(Contract).where(_contract_visibility(actor))
+    for name in ("supplier_id", "company_id", "scope"):
+        if name in filters:
+            query = query.where(getattr(Contract, name) == filters[name])
+    if "status" in filters:
+        query = query.where(Contract.status_on(today or business_today()) == filters["status"].value)
+    if "material_id" in filters:
+        query = query.where(Contract.lines.any(ContractLine.material_id == filters["material_id"]))
+    if "valid_on" in filters:
+        query = query.where(Contract.valid_from <= filters["valid_on"], Contract.valid_to >= filters["valid_on"])
+    if "q" in filters:
+        query = query.where(Contract.number.ilike(f"%{filters['q']}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.options(joinedload(Contract.supplier), joinedload(Contract.company))
+        .order_by(Contract.valid_from.desc(), Contract.number).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total

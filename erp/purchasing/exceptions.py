@@ -1,0 +1,113 @@
+"""Purchasing exceptions: a steward's dated grant that lets a company's buyers order a
+central material (an emergency purchase), and its revocation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from erp.audit import services as audit
+from erp.auth.roles import Actor, Role
+from erp.db import utcnow
+from erp.errors import NotFound
+from erp.masterdata.models import Company, Material, ProcurementScope
+from erp.purchasing import errors as e
+from erp.purchasing.models import PurchasingException
+from erp.purchasing.lookups import active_row, check_validity
+from erp.purchasing.rights import ExceptionWindow
+
+
+def exception_windows(
+    session: Session, company_id: int, material_ids: Iterable[int] | None = None
+) -> dict[int, list[ExceptionWindow]]:
+    """The unrevoked exceptions of a company, by material (whatever their dates)."""
+    query = select(PurchasingException).where(
+        PurchasingException.company_id == company_id, PurchasingException.revoked_at.is_(None)
+    )
+    if material_ids is not None:
+        query = query.where(PurchasingException.material_id.in_(sorted(set(material_ids))))
+    windows: dict[int, list[ExceptionWindow]] = defaultdict(list)
+    for exception in session.scalars(query):
+        windows[exception.material_id].append(exception.window)
+    return windows
+
+
+# --- steward exceptions ------------------------------------------------------------------
+
+def grant_exception(
+    session: Session,
+    actor: Actor,
+    *,
+    company_id: int,
+    material_id: int,
+    valid_from: dt.date,
+    valid_to: dt.date,
+    reason: str,
+) -> PurchasingException:
+    """Let a company's buyers order a central material themselves for a dated period."""
+    actor.require_role(Role.STEWARD, action="granting a purchasing exception")
+    check_validity(valid_from, valid_to)
+    company = active_row(session, Company, company_id, "company_id")
+    material = active_row(session, Material, material_id, "material_id")
+    if material.procurement_scope != ProcurementScope.CENTRAL:
+        raise e.ExceptionForLocalMaterial(
+            f"{material.code} is a local material: its company's buyers order it without an exception",
+            errors=[{"pointer": "/material_id", "detail": "not a central material"}],
+        )
+    exception = PurchasingException(
+        company=company, material=material, valid_from=valid_from, valid_to=valid_to, reason=reason,
+        granted_by=actor.user_id,
+    )
+    session.add(exception)
+    session.flush()
+    audit.record_change(session, actor, entity="purchasing_exception", entity_id=exception.id, action="grant",
+                        after={"company_id": company.id, "material_id": material.id, "valid_from": valid_from,
+                               "valid_to": valid_to}, reason=reason, company_id=company.id)
+    return exception
+
+
+def revoke_exception(session: Session, actor: Actor, exception_id: int) -> PurchasingException:
+    """End an exception now; orders already submitted under it stand."""
+    actor.require_role(Role.STEWARD, action="revoking a purchasing exception")
+    exception = session.scalars(
+        select(PurchasingException).where(PurchasingException.id == exception_id)
+        .options(joinedload(PurchasingException.company), joinedload(PurchasingException.material))
+        .with_for_update(of=PurchasingException)
+    ).one_or_none()
+    if exception is None:
+        raise NotFound(f"purchasing exception {exception_id} not found")
+    if exception.revoked_at is not None:
+        raise e.ExceptionAlreadyRevoked(f"purchasing exception {exception_id} is already revoked")
+    exception.revoked_at = utcnow()
+    exception.revoked_by = actor.user_id
+    session.flush()
+    audit.record_change(session, actor, entity="purchasing_exception", entity_id=exception.id, action="revoke",
+                        before={"revoked_at": None}, after={"revoked_at": exception.revoked_at},
+                        company_id=exception.company_id)
+    return exception
+
+
+def list_exceptions(
+    session: Session, actor: Actor, filters: Mapping[str, Any], *, offset: int, limit: int
+) -> tuple[list[PurchasingException], int]:
+    """Exceptions of the companies the caller acts for (stewards: all), newest first."""
+    query: Select[Any] = select(PurchasingException).where(actor.company_scope(PurchasingException.company_id))
+    for name in ("company_id", "material_id"):
+        if name in filters:
+            query = query.where(getattr(PurchasingException, name) == filters[name])
+    if "valid_on" in filters:
+        day = filters["valid_on"]
+        query = query.where(PurchasingException.valid_from <= day, PurchasingException.valid_to >= day)
+    if not filters.get("include_revoked", False):
+        query = query.where(PurchasingException.revoked_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.options(joinedload(PurchasingException.company), joinedload(PurchasingException.material))
+        .order_by(PurchasingException.valid_from.desc(), PurchasingException.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total

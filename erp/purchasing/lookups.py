@@ -1,0 +1,38 @@
+"""Look-ups the purchasing use cases share: a live record by id, a validity window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erp.errors import ValidationFailed
+from erp.masterdata.models import UnitOfMeasure
+from erp.purchasing import errors as e
+
+
+def active_row(session: Session, model: Any, row_id: int, field: str, *, lock: bool = False) -> Any:
+    """An active master record named by a request field (422 on that field otherwise)."""
+    query = select(model).where(model.id == row_id)
+    if lock:
+        query = query.with_for_update(of=model)
+    row = session.scalars(query).one_or_none()
+    if row is None or not row.active:
+        raise ValidationFailed.for_field(field, f"no active {model.__name__.lower()} with id {row_id}")
+    return row
+
+
+def check_validity(valid_from: dt.date, valid_to: dt.date) -> None:
+    if valid_from > valid_to:
+        raise ValidationFailed.for_field("valid_to", f"{valid_to} is before valid_from {valid_from}")
+
+
+def check_precision(quantity: Decimal, unit: UnitOfMeasure, pointer: str) -> None:
+    if not unit.admits(quantity):
+        raise e.QuantityTooPrecise(
+            f"{quantity} {unit.code}: quantities in {unit.code} take at most {unit.decimals} decimals",
+            pointer=pointer,
+        )

@@ -1,0 +1,553 @@
+"""Purchase orders: what a buyer may order, pricing lines from the contract that applies,
+numbering, and the order's life (submit, approve or reject, cancel, close).
+
+An order line copies the unit price of the applicable contract line; its amount is
+quantity x price rounded half-up to 0.01 CNY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from erp.auth.roles import Actor, Role
+from erp.db import dialect_insert, utcnow
+from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
+from erp.errors import NotFound, ValidationFailed
+from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure, Warehouse
+from erp.masterdata.services import can_store, warehouse_use_check
+from erp.purchasing import errors as e
+from erp.purchasing.models import (
+    CONSUMING_STATUSES,
+    ORDER_TRANSITIONS,
+    ContractLine,
+    DocumentSequence,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    business_today,
+    transition_allowed,
+)
+from erp.purchasing.contracts import applicable_contract_lines
+from erp.purchasing.exceptions import exception_windows
+from erp.purchasing.lookups import active_row, check_precision
+from erp.purchasing.rights import BUYING_ROLES, purchasing_right
+
+
+# --- document numbers ------------------------------------------------------------------
+
+def next_in_series(session: Session, series: str) -> int:
+    """The next number of ``series``, safe under concurrent transactions.
+
+    The series row is created on first use (INSERT ... ON CONFLICT DO NOTHING, so two
+    first users do not collide) and then incremented by one UPDATE ... RETURNING, which
+    holds the row lock until the transaction ends: concurrent creators wait for each other
+    and numbers are neither skipped nor repeated (a rolled-back transaction gives its
+    number back).
+    """
+    table = DocumentSequence.__table__
+    session.execute(
+        dialect_insert(session, table).values(series=series, next_value=1).on_conflict_do_nothing(
+            index_elements=[table.c.series]
+        )
+    )
+    taken = session.execute(
+        update(table)
+        .where(table.c.series == series)
+        .values(next_value=table.c.next_value + 1)
+        .returning(table.c.next_value - 1)
+    ).scalar_one()
+    return int(taken)
+
+
+def order_number(session: Session, purchasing_company: Company | None, order_date: dt.date) -> str:
+    """``PO-GRP-2026-000001`` for central purchasing, ``PO-<company code>-2026-000001`` for a company."""
+    organisation = "GRP" if purchasing_company is None else purchasing_company.code
+    series = f"PO-{'GROUP' if purchasing_company is None else purchasing_company.code}-{order_date.year}"
+    return f"PO-{organisation}-{order_date.year}-{next_in_series(session, series):06d}"
+
+
+# --- what may I order ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Orderable:
+    """A material the caller may order for a company on a day, at a contract line's price."""
+
+    contract_line: ContractLine
+    rule: str
+
+    @property
+    def material(self) -> Material:
+        return self.contract_line.material
+
+    @property
+    def supplier(self) -> Supplier:
+        return self.contract_line.contract.supplier
+
+
+def orderable(
+    session: Session,
+    actor: Actor,
+    *,
+    company_id: int,
+    day: dt.date | None = None,
+    supplier_id: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[Orderable], int]:
+    """What the caller may order for ``company_id`` on ``day``: material, supplier and the
+    contract line (price) that applies, by material and supplier code.
+
+    Set-based: one query for the applicable contract lines, one for the company's
+    exceptions; the rights rule then runs in memory for each candidate.
+    """
+    actor.require_role(*sorted(BUYING_ROLES), action="asking what may be ordered")
+    if not actor.acts_for_company(company_id) or session.get(Company, company_id) is None:
+        raise NotFound(f"company {company_id} not found")
+    day = day or business_today()
+    candidates = applicable_contract_lines(session, company_id=company_id, day=day, supplier_id=supplier_id)
+    windows = exception_windows(session, company_id)
+    allowed: list[Orderable] = []
+    for line in candidates.values():
+        decision = purchasing_right(
+            actor, receiving_company_id=company_id, material=line.material, supplier=line.contract.supplier,
+            on=day, exceptions=windows.get(line.material_id, ()),
+        )
+        if decision.allowed:
+            allowed.append(Orderable(line, decision.rule))
+    allowed.sort(key=lambda item: (item.material.code, item.supplier.code))
+    end = None if limit is None else offset + limit
+    return allowed[offset:end], len(allowed)
+
+
+# --- purchase orders: pricing and checking lines -----------------------------------------------
+
+@dataclass(frozen=True)
+class PricedLine:
+    """An order line that passed every check, priced from its contract line."""
+
+    material: Material
+    quantity: Decimal
+    warehouse: Warehouse
+    contract_line: ContractLine
+    amount: Decimal
+
+
+def _check_quantity(quantity: Decimal, unit: UnitOfMeasure, pointer: str) -> None:
+    if quantity <= 0:
+        raise e.QuantityNotPositive(f"quantity {quantity} {unit.code} is not positive", pointer=pointer)
+    if quantity > MAX_LINE_QUANTITY:
+        raise e.QuantityTooLarge(
+            f"quantity {quantity} {unit.code} is above {MAX_LINE_QUANTITY}, beyond any plausible order",
+            pointer=pointer,
+        )
+    check_precision(quantity, unit, pointer)
+
+
+def _check_warehouse(warehouse: Warehouse | None, warehouse_id: int, company: Company, material: Material,
+                     pointer: str) -> Warehouse:
+    if warehouse is None:
+        raise ValidationFailed.for_field(pointer.lstrip("/"), f"no warehouse with id {warehouse_id}")
+    if warehouse.company_id != company.id:
+        raise e.WarehouseNotOfReceivingCompany(
+            f"warehouse {warehouse.code} belongs to another company, not to the receiving company {company.code}",
+            pointer=pointer,
+        )
+    if not warehouse.active:
+        raise e.WarehouseInactive(f"warehouse {warehouse.code} is inactive", pointer=pointer)
+    fits, why = can_store(warehouse, material)
+    if not fits:
+        raise e.StorageConditionsNotMet(why, pointer=pointer)
+    return warehouse
+
+
+def _choose_contract_line(
+    applicable: ContractLine | None, named_id: int | None, material: Material, supplier: Supplier,
+    company: Company, day: dt.date, pointer: str,
+) -> ContractLine:
+    if applicable is None:
+        raise e.NoValidContract(
+            f"no active contract with supplier {supplier.code} prices {material.code} "
+            f"for company {company.code} on {day}",
+            pointer=f"{pointer}/material_id",
+        )
+    if named_id is not None and named_id != applicable.id:
+        # A named line is the price the buyer saw; if another applies now, say so rather
+        # than silently ordering at a different price.
+        raise e.ContractLineNotApplicable(
+            f"contract line {named_id} does not apply to {material.code} from {supplier.code} for "
+            f"{company.code} on {day}; line {applicable.id} of contract {applicable.contract.number} does",
+            pointer=f"{pointer}/contract_line_id",
+        )
+    return applicable
+
+
+def _price_lines(
+    session: Session, actor: Actor, *, company: Company, supplier: Supplier, day: dt.date,
+    requests: Sequence[Mapping[str, Any]],
+) -> list[PricedLine]:
+    """Check every requested line (rights, quantity, warehouse, contract) and price it.
+
+    A fixed handful of queries whatever the number of lines: materials, warehouses,
+    exceptions and applicable contract lines are each loaded once.
+    """
+    material_ids = {r["material_id"] for r in requests}
+    materials = {m.id: m for m in session.scalars(select(Material).where(Material.id.in_(material_ids)))}
+    warehouses = {w.id: w for w in session.scalars(
+        select(Warehouse).where(Warehouse.id.in_({r["warehouse_id"] for r in requests}))
+    )}
+    windows = exception_windows(session, company.id, material_ids)
+    applicable = applicable_contract_lines(
+        session, company_id=company.id, day=day, supplier_id=supplier.id, material_ids=material_ids
+    )
+    priced = []
+    for index, request in enumerate(requests):
+        pointer = f"/lines/{index}"
+        material = materials.get(request["material_id"])
+        if material is None:
+            raise ValidationFailed.for_field(f"lines/{index}/material_id", f"no material with id {request['material_id']}")
+        decision = purchasing_right(
+            actor, receiving_company_id=company.id, material=material, supplier=supplier, on=day,
+            exceptions=windows.get(material.id, ()),
+        )
+        if not decision.allowed:
+            raise e.refusal(decision, f"{pointer}/material_id")
+        quantity = request["quantity"]
+        _check_quantity(quantity, material.unit, f"{pointer}/quantity")
+        warehouse = _check_warehouse(
+            warehouses.get(request["warehouse_id"]), request["warehouse_id"], company, material,
+            f"{pointer}/warehouse_id",
+        )
+        contract_line = _choose_contract_line(
+            applicable.get((supplier.id, material.id)), request.get("contract_line_id"), material, supplier,
+            company, day, pointer,
+        )
+        amount = round_money(quantity * contract_line.unit_price)
+        if amount > MAX_LINE_AMOUNT:
+            raise e.QuantityTooLarge(
+                f"{quantity} {material.unit.code} at {contract_line.unit_price} is {amount} CNY, "
+                f"above {MAX_LINE_AMOUNT} CNY on one line",
+                pointer=f"{pointer}/quantity",
+            )
+        priced.append(PricedLine(material, quantity, warehouse, contract_line, amount))
+    return priced
+
+
+def _order_lines(priced: Sequence[PricedLine]) -> list[PurchaseOrderLine]:
+    return [
+        PurchaseOrderLine(
+            line_no=number, material=line.material, quantity=line.quantity, warehouse=line.warehouse,
+            contract_line=line.contract_line, unit_price=line.contract_line.unit_price, amount=line.amount,
+            received_quantity=Decimal(0),
+        )
+        for number, line in enumerate(priced, start=1)
+    ]
+
+
+def _line_requests(order: PurchaseOrder) -> list[dict[str, Any]]:
+    """An order's lines as requests naming their contract lines, to check them again."""
+    return [
+        {"material_id": line.material_id, "quantity": line.quantity, "warehouse_id": line.warehouse_id,
+         "contract_line_id": line.contract_line_id}
+        for line in order.lines
+    ]
+
+
+# --- purchase orders: who may do what ---------------------------------------------------------
+
+def _is_purchaser_of(actor: Actor, order: PurchaseOrder) -> bool:
+    """Buyers of the order's purchasing organisation: group buyers for central orders, the
+    company's buyers for a company's own."""
+    if order.is_central:
+        return actor.role == Role.GROUP_BUYER
+    return actor.role == Role.BUYER and actor.acts_for_company(order.receiving_company_id)
+
+
+def _is_manager_of(actor: Actor, order: PurchaseOrder) -> bool:
+    """Purchasing managers of the order's purchasing organisation (group-wide for central orders)."""
+    if actor.role != Role.PURCHASING_MANAGER:
+        return False
+    return actor.group_wide if order.is_central else actor.acts_for_company(order.receiving_company_id)
+
+
+def _organisation(order: PurchaseOrder) -> str:
+    return "central purchasing" if order.is_central else f"company {order.receiving_company.code}"
+
+
+def _require_purchaser(actor: Actor, order: PurchaseOrder, action: str) -> None:
+    if not _is_purchaser_of(actor, order):
+        raise e.NotPurchaserOfOrder(f"{action} order {order.number} is for the buyers of {_organisation(order)}")
+
+
+def _require_purchaser_or_manager(actor: Actor, order: PurchaseOrder, action: str) -> None:
+    if not (_is_purchaser_of(actor, order) or _is_manager_of(actor, order)):
+        raise e.NotPurchaserOfOrder(
+            f"{action} order {order.number} is for the buyers or purchasing managers of {_organisation(order)}")
+
+
+def _require_approver(actor: Actor, order: PurchaseOrder, action: str) -> None:
+    actor.require_role(Role.PURCHASING_MANAGER, action=f"{action} a purchase order")
+    if not _is_manager_of(actor, order):
+        who = "a group-wide purchasing manager" if order.is_central else \
+            f"a purchasing manager of {order.receiving_company.code}"
+        raise e.NotApproverOfOrder(f"{action} order {order.number} needs {who}")
+    if order.created_by == actor.user_id:
+        # Four eyes: whoever placed the order does not also release it.
+        raise e.ApproverIsCreator(f"you created order {order.number}; another manager must {action} it")
+
+
+# --- purchase orders: use cases -----------------------------------------------------------------
+
+_ORDER_HEADER_LOAD = (
+    joinedload(PurchaseOrder.supplier),
+    joinedload(PurchaseOrder.receiving_company),
+    joinedload(PurchaseOrder.purchasing_company),
+)
+_ORDER_LOAD = (
+    *_ORDER_HEADER_LOAD,
+    selectinload(PurchaseOrder.lines).options(
+        joinedload(PurchaseOrderLine.material),
+        joinedload(PurchaseOrderLine.warehouse),
+        joinedload(PurchaseOrderLine.contract_line).options(
+            joinedload(ContractLine.contract), joinedload(ContractLine.material), joinedload(ContractLine.unit)
+        ),
+    ),
+)
+
+
+def create_purchase_order(
+    session: Session,
+    actor: Actor,
+    *,
+    receiving_company_id: int,
+    supplier_id: int,
+    lines: Sequence[Mapping[str, Any]],
+    order_date: dt.date | None = None,
+    today: dt.date | None = None,
+) -> PurchaseOrder:
+    """Create a draft order; every line's price is the applicable contract line's.
+
+    The purchasing organisation follows from the caller: a group buyer orders as central
+    purchasing, a company buyer as the receiving company. Orders are not backdated (an
+    old date would reach an ended contract's price).
+    """
+    actor.require_role(*sorted(BUYING_ROLES), action="creating a purchase order")
+    today = today or business_today()
+    order_date = order_date or today
+    if order_date < today:
+        raise e.OrderDateInPast(
+            f"order date {order_date} is before today ({today})",
+            errors=[{"pointer": "/order_date", "detail": "may not be before today"}],
+        )
+    company = active_row(session, Company, receiving_company_id, "receiving_company_id")
+    supplier = active_row(session, Supplier, supplier_id, "supplier_id")
+    priced = _price_lines(session, actor, company=company, supplier=supplier, day=order_date, requests=lines)
+    purchasing_company = None if actor.role == Role.GROUP_BUYER else company
+    order = PurchaseOrder(
+        number=order_number(session, purchasing_company, order_date),
+        purchasing_company=purchasing_company, receiving_company=company, supplier=supplier,
+        order_date=order_date, status=PurchaseOrderStatus.DRAFT, created_by=actor.user_id,
+        lines=_order_lines(priced), total_amount=sum((line.amount for line in priced), Decimal("0.00")),
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def _order_visibility(actor: Actor) -> ColumnElement[bool]:
+    """Orders of the caller's companies; a clerk's: those delivering into their warehouses."""
+    visible = actor.company_scope(PurchaseOrder.receiving_company_id)
+    if actor.role == Role.CLERK:
+        visible = and_(visible, PurchaseOrder.lines.any(PurchaseOrderLine.warehouse_id.in_(sorted(actor.warehouse_ids))))
+    return visible
+
+
+def get_purchase_order(session: Session, actor: Actor, order_id: int, *, lock: bool = False) -> PurchaseOrder:
+    """One order with its lines; 404 for orders of companies the caller does not act for."""
+    query = select(PurchaseOrder).where(PurchaseOrder.id == order_id, _order_visibility(actor)).options(*_ORDER_LOAD)
+    if lock:
+        query = query.with_for_update(of=PurchaseOrder)
+    order = session.scalars(query).one_or_none()
+    if order is None:
+        raise NotFound(f"purchase order {order_id} not found")
+    return order
+
+
+def replace_order_lines(
+    session: Session, actor: Actor, order_id: int, lines: Sequence[Mapping[str, Any]],
+    *, today: dt.date | None = None,
+) -> PurchaseOrder:
+    """Replace a draft order's lines (re-priced from the contracts that apply now)."""
+    order = get_purchase_order(session, actor, order_id, lock=True)
+    _require_purchaser(actor, order, "changing")
+    if order.status != PurchaseOrderStatus.DRAFT:
+        raise e.StatusTransitionNotAllowed(f"order {order.number} is {order.status.value}; only drafts change")
+    day = max(order.order_date, today or business_today())
+    priced = _price_lines(
+        session, actor, company=order.receiving_company, supplier=order.supplier, day=day, requests=lines
+    )
+    order.lines.clear()
+    session.flush()  # the old lines go before new ones take their line numbers
+    order.lines.extend(_order_lines(priced))
+    order.total_amount = sum((line.amount for line in priced), Decimal("0.00"))
+    session.flush()
+    return order
+
+
+def move_order(session: Session, order: PurchaseOrder, target: PurchaseOrderStatus, action: str) -> None:
+    """Move an order along ``ORDER_TRANSITIONS``, keeping contract consumption current.
+
+    Consumption counts while an order is in ``CONSUMING_STATUSES`` (from submission on):
+    entering them adds the lines' quantities to their contract lines, leaving them
+    (rejection, cancellation) takes them off again. Goods receipts move orders too.
+    """
+    if not transition_allowed(ORDER_TRANSITIONS, order.status, target):
+        raise e.StatusTransitionNotAllowed(f"cannot {action} order {order.number}: it is {order.status.value}")
+    was_counted = order.status in CONSUMING_STATUSES
+    counts = target in CONSUMING_STATUSES
+    if counts != was_counted:
+        _add_consumption(session, order.lines, 1 if counts else -1)
+    order.status = target
+
+
+def _add_consumption(session: Session, lines: Iterable[PurchaseOrderLine], sign: int) -> None:
+    by_contract_line: dict[int, Decimal] = defaultdict(Decimal)
+    contract_lines: dict[int, ContractLine] = {}
+    for line in lines:
+        by_contract_line[line.contract_line_id] += line.quantity
+        contract_lines[line.contract_line_id] = line.contract_line
+    table = ContractLine.__table__
+    # In id order, so that two orders touching the same lines lock them in the same order.
+    for contract_line_id in sorted(by_contract_line):
+        ordered = session.execute(
+            update(table)
+            .where(table.c.id == contract_line_id)
+            .values(ordered_quantity=table.c.ordered_quantity + sign * by_contract_line[contract_line_id])
+            .returning(table.c.ordered_quantity)
+        ).scalar_one()
+        set_committed_value(contract_lines[contract_line_id], "ordered_quantity", ordered)
+
+
+def approval_threshold(company: Company, default_threshold: Decimal) -> Decimal:
+    """The value above which the company's orders wait for a purchasing manager: the
+    company's own threshold, else the group default."""
+    return default_threshold if company.approval_threshold is None else company.approval_threshold
+
+
+def submit_order(
+    session: Session, actor: Actor, order_id: int, *, default_threshold: Decimal, today: dt.date | None = None
+) -> PurchaseOrder:
+    """Place a draft order: open it, or send it for approval when its value exceeds the
+    receiving company's threshold (else ``default_threshold``). Lines are checked again."""
+    order = get_purchase_order(session, actor, order_id, lock=True)
+    _require_purchaser(actor, order, "submitting")
+    if order.status != PurchaseOrderStatus.DRAFT:
+        raise e.StatusTransitionNotAllowed(f"cannot submit order {order.number}: it is {order.status.value}")
+    # Rights, contracts and master data may have changed since the draft was made.
+    _price_lines(
+        session, actor, company=order.receiving_company, supplier=order.supplier,
+        day=max(order.order_date, today or business_today()), requests=_line_requests(order),
+    )
+    above = order.total_amount > approval_threshold(order.receiving_company, default_threshold)
+    move_order(session, order, PurchaseOrderStatus.PENDING_APPROVAL if above else PurchaseOrderStatus.OPEN, "submit")
+    order.submitted_at = utcnow()
+    order.status_reason = None
+    session.flush()
+    return order
+
+
+def approve_order(session: Session, actor: Actor, order_id: int) -> PurchaseOrder:
+    """Approve an order waiting for approval: it opens for receipts."""
+    order = get_purchase_order(session, actor, order_id, lock=True)
+    _require_approver(actor, order, "approve")
+    move_order(session, order, PurchaseOrderStatus.OPEN, "approve")
+    order.approved_by = actor.user_id
+    order.approved_at = utcnow()
+    session.flush()
+    return order
+
+
+def reject_order(session: Session, actor: Actor, order_id: int, reason: str) -> PurchaseOrder:
+    """Send an order waiting for approval back to draft, with the reason; its contract
+    consumption is released until it is submitted again."""
+    order = get_purchase_order(session, actor, order_id, lock=True)
+    _require_approver(actor, order, "reject")
+    move_order(session, order, PurchaseOrderStatus.DRAFT, "reject")
+    order.status_reason = reason
+    session.flush()
+    return order
+
+
+def cancel_order(session: Session, actor: Actor, order_id: int, reason: str | None) -> PurchaseOrder:
+    """Cancel an order against which nothing has been received; releases its consumption."""
+    order = get_purchase_order(session, actor, order_id, lock=True)
+    _require_purchaser_or_manager(actor, order, "cancelling")
+    if not order.nothing_received:
+        raise e.OrderHasReceipts(
+            f"goods have been received against order {order.number}; close it instead of cancelling"
+        )
+    move_order(session, order, PurchaseOrderStatus.CANCELLED, "cancel")
+    order.cancelled_by = actor.user_id
+    order.cancelled_at = utcnow()
+    order.status_reason = reason
+    session.flush()
+    return order
+
+
+def close_order(session: Session, actor: Actor, order_id: int, reason: str | None) -> PurchaseOrder:
+    """Close an open or partially received order: no further receipts are expected."""
+    order = get_purchase_order(session, actor, order_id, lock=True)
+    _require_purchaser_or_manager(actor, order, "closing")
+    move_order(session, order, PurchaseOrderStatus.CLOSED, "close")
+    order.status_reason = reason
+    session.flush()
+    return order
+
+
+def list_purchase_orders(
+    session: Session, actor: Actor, filters: Mapping[str, Any], *, offset: int, limit: int
+) -> tuple[list[PurchaseOrder], int]:
+    """Orders for the companies the caller acts for, newest first, filtered by status,
+    receiving company, supplier, purchasing organisation, order dates or number."""
+    query: Select[Any] = select(PurchaseOrder).where(_order_visibility(actor))
+    for name in ("status", "receiving_company_id", "supplier_id"):
+        if name in filters:
+            query = query.where(getattr(PurchaseOrder, name) == filters[name])
+    if "central" in filters:
+        column = PurchaseOrder.purchasing_company_id
+        query = query.where(column.is_(None) if filters["central"] else column.is_not(None))
+    if "order_date_from" in filters:
+        query = query.where(PurchaseOrder.order_date >= filters["order_date_from"])
+    if "order_date_to" in filters:
+        query = query.where(PurchaseOrder.order_date <= filters["order_date_to"])
+    if "q" in filters:
+        query = query.where(PurchaseOrder.number.ilike(f"%{filters['q']}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.options(*_ORDER_HEADER_LOAD).order_by(PurchaseOrder.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def order_id_for_number(session: Session, number: str) -> int | None:
+    """The id of the purchase order with this number (None when there is none)."""
+    return session.scalar(select(PurchaseOrder.id).where(PurchaseOrder.number == number.strip().upper()))
+
+
+@warehouse_use_check
+def _open_orders_into(session: Session, warehouse_id: int) -> list[str]:
+    """Purchase orders still to be received into the warehouse (it changes company only without)."""
+    done = (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CLOSED, PurchaseOrderStatus.CANCELLED)
+    numbers = session.scalars(
+        select(PurchaseOrder.number).join(PurchaseOrderLine, PurchaseOrderLine.order_id == PurchaseOrder.id)
+        .where(PurchaseOrderLine.warehouse_id == warehouse_id, PurchaseOrder.status.not_in(done))
+        .distinct().order_by(PurchaseOrder.number).limit(5)).all()
+    return [f"open purchase orders {', '.join(numbers)}"] if numbers else []
