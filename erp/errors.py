@@ -159,7 +159,8 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    """Input that is well-formed JSON but not acceptable; ``errors`` name the fields."""
+    """Requests are checked field by field (types, formats, bounds, references): a request
+    with any invalid field is refused whole, each error pointing at its field (``errors``)."""
 
     status = 422
     slug = "validation-error"
@@ -174,7 +175,8 @@ class ValidationFailed(DomainError):
 
 
 class NotFound(DomainError):
-    """Nothing with that identity exists, or the caller may not see it."""
+    """A record is found only if it exists and belongs to a company the caller acts for:
+    other companies' records are not revealed."""
 
     status = 404
     slug = "not-found"
@@ -183,7 +185,8 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The request conflicts with the current state (duplicates, wrong status)."""
+    """A change applies to the current state of the data: one that would duplicate a record,
+    or that collides with a change written at the same time, is refused."""
 
     status = 409
     slug = "conflict"
@@ -202,7 +205,7 @@ class Forbidden(DomainError):
 
 
 class Unauthenticated(DomainError):
-    """No valid bearer token."""
+    """Every request to the API but sign-in carries a bearer token."""
 
     status = 401
     slug = "unauthenticated"

@@ -49,7 +49,30 @@ def extracted() -> Catalog:
             message = message[0]
         if message:
             catalog.add(message, locations=[(filename, lineno)], context=context)
+    for rule, location in problem_rules():
+        catalog.add(rule, locations=[location])
     return catalog
+
+
+def problem_rules() -> list[tuple[str, tuple[str, int]]]:
+    """The rule each problem type states on its page (/problems/<slug>): the first paragraph
+    of its class's docstring, with where the class is."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    sys.path.insert(0, str(ROOT))
+    import erp
+    from erp.errors import problem_class, problem_types
+
+    for module in pkgutil.walk_packages(erp.__path__, "erp."):
+        importlib.import_module(module.name)
+    rules = []
+    for slug, problem in problem_types().items():
+        cls = problem_class(slug)
+        path = Path(inspect.getsourcefile(cls) or "").resolve().relative_to(ROOT)
+        rules.append((problem.rule, (str(path), inspect.getsourcelines(cls)[1])))
+    return rules
 
 
 def read(language: str) -> Catalog:

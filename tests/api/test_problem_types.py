@@ -99,9 +99,10 @@ def test_every_problem_type_has_a_page_stating_the_rule_and_what_to_do(client: F
 def test_the_page_is_chinese_by_default_and_english_on_request(client: FlaskClient) -> None:
     chinese = client.get("/problems/period-closed").get_data(as_text=True)
     assert "会计期间已关闭" in chinese and "请将过账日期放在未关闭的期间" in chinese
+    assert "过账只能进入未关闭的期间" in chinese  # the rule, translated like every other (scripts/i18n.py)
     client.set_cookie("heyi_lang", "en")
     english = client.get("/problems/period-closed").get_data(as_text=True)
-    assert "The accounting period is closed" in english
+    assert "The accounting period is closed" in english and "Postings go into open periods only" in english
     assert "POST /api/v1/inventory/receipts" in english  # where the API answers with it
 
 
