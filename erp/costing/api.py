@@ -51,7 +51,7 @@ def get_standard_prices(query: dict[str, Any], pagination_parameters: Pagination
 
 @blp.route("/periods/<int:company_id>/<string:period>/close", methods=["POST"])
 @blp.response(200, s.CloseResultOut)
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed)
 def post_close(company_id: int, period: str) -> close.CloseResult:
     """Close a company's period: allocate variance, post, carry balances forward, lock (repeatable)."""
     _check_period(period)
@@ -63,7 +63,7 @@ def post_close(company_id: int, period: str) -> close.CloseResult:
 @blp.route("/closes", methods=["POST"])
 @blp.arguments(s.GroupCloseIn)
 @blp.response(200, s.CloseResultOut(many=True))
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed)
 def post_group_close(data: dict[str, Any]) -> list[close.CloseResult]:
     """Close a period for several companies at once, all or none (default: every active
     company the caller acts for); companies already closed are left as they are."""
@@ -91,7 +91,7 @@ def post_close_job(data: dict[str, Any]) -> Any:
 @blp.route("/periods/<int:company_id>/<string:period>/reopen", methods=["POST"])
 @blp.arguments(s.ReopenIn)
 @blp.response(200, s.CloseResultOut)
-@blp.refuses(RoleNotAllowed, e.GroupCostAccountantOnly, e.PeriodNotClosed, e.LaterPeriodClosed)
+@blp.refuses(RoleNotAllowed, e.GroupCostAccountantOnly, e.PeriodNotClosed, e.LaterPeriodClosed, e.PeriodClosed)
 def post_reopen(data: dict[str, Any], company_id: int, period: str) -> close.CloseResult:
     """Reopen the latest closed period with a reason (group cost accountants); reverses the close."""
     _check_period(period)

@@ -566,6 +566,7 @@ def post_release(data: dict[str, Any], order_id: int) -> Any:
 @blp.route("/credit/backtest", methods=["GET"])
 @blp.arguments(s.BacktestQuery, location="query")
 @blp.response(200, s.BacktestOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_backtest(query: dict[str, Any]) -> Any:
     """The limit model replayed at each month end of a range: what it restricted, which customers went
     more than 90 days past due afterwards and what its decisions would have kept out (CIO, credit control)."""
