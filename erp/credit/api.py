@@ -44,6 +44,8 @@ from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import BatchExpired, InsufficientStock, InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.errors import CustomerInactive, MaterialInactive
 from erp.posting.errors import NoStandardPrice, PeriodClosed
+from erp.credit.errors import CreditNoteNotApplicable, IntercompanyOrderInvalid, NotAShipment
+from erp.inventory.errors import NotReversible, ReturnExceedsShipment
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Sales, receivables and group credit control")
 
@@ -63,7 +65,7 @@ def _as_of(query: dict[str, Any]) -> dt.date:
 @blp.response(201, s.OrderOut)
 @blp.refuses(
     CompanyOutOfScope, RoleNotAllowed, NotFound, CustomerInactive, InvalidQuantity, MaterialInactive,
-    WarehouseNotOfCompany,
+    WarehouseNotOfCompany, IntercompanyOrderInvalid,
 )
 def post_order(data: dict[str, Any]) -> services.OrderResult:
     """Take a customer's order for a company (a draft; confirm it to use credit)."""
@@ -215,6 +217,10 @@ def post_application(data: dict[str, Any], payment_id: int) -> Any:
 @blp.arguments(s.CustomerReturnIn)
 @blp.response(201, s.CreditNoteOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    RoleNotAllowed, NotFound, NotReversible, PeriodClosed, ReturnExceedsShipment, IdempotencyKeyReused,
+    InvalidQuantity, NoStandardPrice, NotAShipment,
+)
 def post_customer_return(data: dict[str, Any]) -> Any:
     """Take goods back against a shipment (into quarantine) and credit the customer for them."""
     session = request_session()
@@ -228,6 +234,7 @@ def post_customer_return(data: dict[str, Any]) -> Any:
 @blp.arguments(s.CreditNoteIn)
 @blp.response(201, s.CreditNoteOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused)
 def post_credit_note(data: dict[str, Any]) -> Any:
     """A price correction downwards without goods: settles the invoice as far as open, keeps the rest as credit."""
     session = request_session()
@@ -241,6 +248,7 @@ def post_credit_note(data: dict[str, Any]) -> Any:
 @blp.arguments(s.CreditNoteQuery, location="query")
 @blp.response(200, s.CreditNoteOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def get_credit_notes(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Credit notes of the caller's companies (returns and price corrections), newest first."""
     return paged(pagination_parameters, queries.list_credit_notes, **query)
@@ -248,6 +256,7 @@ def get_credit_notes(query: dict[str, Any], pagination_parameters: PaginationPar
 
 @blp.route("/credit-notes/<int:note_id>", methods=["GET"])
 @blp.response(200, s.CreditNoteOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_credit_note(note_id: int) -> Any:
     """A credit note with its lines and the invoices it settled."""
     session = request_session()
@@ -258,6 +267,7 @@ def get_credit_note(note_id: int) -> Any:
 @blp.route("/credit-notes/<int:note_id>/applications", methods=["POST"])
 @blp.arguments(s.CreditApplicationIn)
 @blp.response(200, s.CreditNoteOut)
+@blp.refuses(RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, CreditNoteNotApplicable)
 def post_credit_note_application(data: dict[str, Any], note_id: int) -> Any:
     """Apply the credit a credit note kept to open invoices of its customer and company."""
     session = request_session()
@@ -269,6 +279,7 @@ def post_credit_note_application(data: dict[str, Any], note_id: int) -> Any:
 @blp.arguments(s.DebitNoteIn)
 @blp.response(201, s.InvoiceOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused)
 def post_debit_note(data: dict[str, Any]) -> Any:
     """A price correction upwards without goods: a receivable (kind debit_note) due after the customer's terms."""
     session = request_session()
@@ -580,6 +591,7 @@ def get_backtest(query: dict[str, Any]) -> Any:
 @blp.route("/intercompany/trade", methods=["GET"])
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.TradeLineOut(many=True))
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed)
 def get_intercompany_trade(query: dict[str, Any]) -> list[Any]:
     """Intercompany order lines on a key date: shipped, received, in transit, held by the buyer, unrealised profit."""
     session = request_session()
@@ -590,6 +602,7 @@ def get_intercompany_trade(query: dict[str, Any]) -> list[Any]:
 @blp.route("/intercompany/trial-balance", methods=["GET"])
 @blp.arguments(s.PeriodQuery, location="query")
 @blp.response(200, s.ConsolidatedTrialBalanceOut)
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound)
 def get_consolidated_trial_balance(query: dict[str, Any]) -> intercompany.ConsolidatedTrialBalance:
     """The group trial balance with intercompany eliminations: companies, eliminations, consolidated."""
     session = request_session()

@@ -47,11 +47,11 @@ from erp.costing import accounts
 from erp.costing.models import Account, JournalEntry, JournalLine
 from erp.costing.reports import trial_balance
 from erp.credit.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, SalesOrder, SalesOrderLine
-from erp.errors import Forbidden
+from erp.auth.errors import CompanyOutOfScope
 from erp.masterdata.models import Company, Material
 from erp.money import round_money
 from erp.posting.models import CloseClass, MovementType, StockDocument, StockMovement
-from erp.posting.periods import last_day
+from erp.period import Period
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -69,7 +69,7 @@ RECEIPT_TYPES = (MovementType.RECEIPT, MovementType.RECEIPT_REVERSAL, MovementTy
 def _require_group_reader(actor: Actor) -> None:
     actor.require_role(*READERS, action="reading the group's intercompany figures")
     if not actor.group_wide:
-        raise Forbidden("the group's intercompany figures need a group-wide role", slug="company-out-of-scope")
+        raise CompanyOutOfScope("the group's intercompany figures need a group-wide role")
 
 
 def group_customer_ids() -> Any:
@@ -236,7 +236,7 @@ def consolidated_trial_balance(session: Session, actor: Actor, *, period: str) -
     companies' own balances summed, the eliminations, and the consolidated balance; the
     companies' own books are not touched. Group-wide readers only."""
     _require_group_reader(actor)
-    as_of = last_day(period)
+    as_of = Period(period).last_day
     companies = trial_balance(session, actor, company_id=None, period=period)
     in_period = JournalLine.period <= period
     group_customer = JournalLine.customer_id.in_(group_customer_ids())

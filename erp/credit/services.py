@@ -70,7 +70,7 @@ from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import Message
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.posting import Line, Posting, lock_open_period, post
-from erp.purchasing.models import RECEIVABLE_STATUSES, PurchaseOrderLine
+from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
 
 PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
 # Who may read customers' group-wide credit positions.
@@ -251,7 +251,7 @@ def _match_partner_line(session: Session, line: OrderLineRequest, *, seller_id: 
             Message("purchase order line {key} is not an order of {buyer} placed with {seller}",
                     key=line.partner_po_line_id, buyer=buyer.code, seller=seller.code),
             errors=[{"pointer": where, "detail": Message("not an order of the buyer with this seller")}])
-    if po_line.order.status not in RECEIVABLE_STATUSES:
+    if po_line.order.status not in OPEN_FOR_RECEIPT_STATUSES:
         raise IntercompanyOrderInvalid(
             Message("purchase order {number} is {status}; only open orders are filled", number=po_line.order.number,
                     status=po_line.order.status.value),

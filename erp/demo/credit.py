@@ -164,7 +164,7 @@ def add_sales_history(session: Session, report: Any, today: dt.date | None = Non
 
     first_company, first_closed = chosen[0]
     go_live = [m for m in (_months_back(this_month, back) for back in range(HISTORY_MONTHS, 0, -1))
-               if first_closed is None or period_of(m) > first_closed]
+               if first_closed is None or Period.of(m) > first_closed]
     old_invoices = _take_over_old_receivables(session, credit, first_company, customers, go_live[0]) \
         if go_live else []
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erp.errors import Conflict, DomainError
+from erp.errors import Conflict, DomainError, ValidationFailed
 from erp.messages import N_
 
 
@@ -24,8 +24,29 @@ class DuplicateUscc(Conflict):
     remedy = N_("Use the existing partner the detail names; a partner is shared by every company.")
 
 
+class DuplicateCustomerLink(Conflict):
+    """A group company stands for one customer record (the one other companies sell to it
+    as), and that customer for one company."""
+
+    slug = "duplicate-customer-id"
+    title = N_("The customer already stands for another company")
+    remedy = N_("Link the company to its own customer record, or unlink the other company first.")
+
+
+class DuplicateSupplierLink(Conflict):
+    """A group company stands for one supplier record (the one other companies buy from it
+    as), and that supplier for one company."""
+
+    slug = "duplicate-supplier-id"
+    title = N_("The supplier already stands for another company")
+    remedy = N_("Link the company to its own supplier record, or unlink the other company first.")
+
+
 # The refusal of a repeated value, by the unique field.
-DUPLICATE_REFUSALS: dict[str, type[DomainError]] = {"code": DuplicateCode, "uscc": DuplicateUscc}
+DUPLICATE_REFUSALS: dict[str, type[DomainError]] = {
+    "code": DuplicateCode, "uscc": DuplicateUscc, "customer_id": DuplicateCustomerLink,
+    "supplier_id": DuplicateSupplierLink,
+}
 
 
 class NoGroup(Conflict):
@@ -91,3 +112,19 @@ class CustomerInactive(DomainError):
     slug = "customer-inactive"
     title = N_("The customer is inactive")
     remedy = N_("Ask a master-data steward to reactivate the customer if it still buys.")
+
+
+class TaxCodeNotInForce(ValidationFailed):
+    """A line is taxed by a VAT code that is active and valid on the line's date."""
+
+    slug = "tax-code-not-in-force"
+    title = N_("The tax code is not in force on this date")
+    remedy = N_("Choose a tax code valid on the document's date, or ask a steward to extend its validity.")
+
+
+class NoTaxCode(ValidationFailed):
+    """Every line is taxed: its own VAT code, else the partner's default, else the material's."""
+
+    slug = "no-tax-code"
+    title = N_("No tax code applies to the line")
+    remedy = N_("Give a tax code on the line, or ask a steward to set a default on the material or the partner.")

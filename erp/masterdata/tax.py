@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp.errors import ValidationFailed
+from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
 from erp.masterdata.models import Customer, Material, Supplier, TaxCode, TaxKind
 from erp.messages import Message, Named
 from erp.money import round_money
@@ -98,11 +99,10 @@ def tax_code_in_force(session: Session, tax_code_id: int, day: dt.date, *, field
     if code is None:
         raise ValidationFailed.for_field(field, Message("no tax code with id {id}", id=tax_code_id))
     if not code.in_force(day):
-        raise ValidationFailed(
+        raise TaxCodeNotInForce(
             Message("tax code {code} is not in force on {day} (valid from {valid_from} to {valid_to})",
                     code=Named.of(code), day=day, valid_from=code.valid_from, valid_to=code.valid_to or "-")
             if code.active else Message("tax code {code} is inactive", code=Named.of(code)),
-            slug="tax-code-not-in-force",
             errors=[{"pointer": f"/{field}", "detail": Message("not in force on {day}", day=day)}],
         )
     return _rate_of(code)
@@ -133,10 +133,9 @@ def tax_code_for(
             tax_code_id = session.scalar(select(Material.default_tax_code_id).where(Material.id == material_id))
     if tax_code_id is None:
         material = session.get(Material, material_id) if material_id is not None else None
-        raise ValidationFailed(
+        raise NoTaxCode(
             Message("no tax code: give one on the line, or set a default on material {material} or its partner",
                     material=Named.of(material) if material else "-"),
-            slug="no-tax-code",
             errors=[{"pointer": f"/{field}", "detail": Message("required: no default applies")}],
         )
     return tax_code_in_force(session, tax_code_id, day, field=field)

@@ -49,12 +49,18 @@ def _documented(spec: dict[str, Any]) -> dict[str, set[str]]:
     return found
 
 
+# Types raised by code no operation calls yet: the VAT codes' rules (erp/masterdata/tax.py)
+# wait for supplier and customer invoices (#16, #17). An operation that starts calling them
+# must declare them (the suite-wide check), and then they leave this set.
+NOT_YET_ON_ANY_OPERATION = {"no-tax-code", "tax-code-not-in-force"}
+
+
 def test_every_problem_type_raised_in_erp_is_documented_on_an_operation(client: FlaskClient) -> None:
     documented = _documented(client.get("/api/v1/openapi.json").get_json())
     types = problem_types()
     assert len(types) > 80
-    undocumented = sorted(uri for uri in (p.uri for p in types.values()) if uri not in documented)
-    assert undocumented == []
+    undocumented = sorted(slug for slug, p in types.items() if p.uri not in documented)
+    assert undocumented == sorted(NOT_YET_ON_ANY_OPERATION)
     # ... and the other way round: nothing documented that is not a problem type of the app.
     assert sorted(set(documented) - {p.uri for p in types.values()}) == []
 
