@@ -12,6 +12,7 @@ from erp.costing import errors as e
 from erp.costing import schemas as s
 from erp.errors import NotFound, ValidationFailed
 from erp.jobs.api import job_runner, job_view
+from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
 from erp.schemas import PERIOD_PATTERN
 from erp.web import Blueprint, current_actor, paged, request_session
@@ -76,6 +77,8 @@ def post_group_close(data: dict[str, Any]) -> list[close.CloseResult]:
 @blp.route("/close-jobs", methods=["POST"])
 @blp.arguments(s.GroupCloseIn)
 @blp.response(202, JobOut)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, in_job=(
+    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, JobUserInactive, UnknownJobKind))
 def post_close_job(data: dict[str, Any]) -> Any:
     """Queue the close of a period for several companies as a background job (all or none;
     default: every active company the caller acts for): poll its status_url for the steps

@@ -28,7 +28,7 @@ from erp.errors import Conflict, NotFound
 from erp.masterdata.models import Company, Material, Segment
 from erp.messages import N_, Message, Named
 from erp.posting.models import AccountingPeriod, PeriodStatus
-from erp.posting.periods import next_period, previous_period
+from erp.period import Period
 
 
 class BoardState(StrEnum):
@@ -55,9 +55,9 @@ def board_periods(current: str, *, back: int = 5, ahead: int = 1) -> list[str]:
     """The periods a board shows: ``back`` months before ``current``, it, ``ahead`` after."""
     periods = [current]
     for _ in range(back):
-        periods.insert(0, previous_period(periods[0]))
+        periods.insert(0, Period(periods[0]).previous())
     for _ in range(ahead):
-        periods.append(next_period(periods[-1]))
+        periods.append(Period(periods[-1]).next())
     return periods
 
 
@@ -98,7 +98,7 @@ def period_board(session: Session, actor: Actor, *, periods: Sequence[str], curr
             company_id=company.id, company=Named(company.code, company.name_zh, company.name_en),
             segment=Named(company.segment_code, company.segment_zh, company.segment_en), states=states,
             latest_closed=closed,
-            next_to_close=next_period(closed) if closed else oldest_open.get(company.id, current),
+            next_to_close=Period(closed).next() if closed else oldest_open.get(company.id, current),
         ))
     return rows
 
@@ -147,8 +147,12 @@ class ClosePreview:
 
 
 class PeriodAlreadyClosed(Conflict):
+    """A close is previewed only for an open period: a closed one's allocation is already
+    posted and shown in its report."""
+
     slug = "period-already-closed"
     title = N_("The period is already closed")
+    remedy = N_("Open the period's variance allocation report instead.")
 
 
 def preview_close(session: Session, actor: Actor, *, company_id: int, period: str) -> ClosePreview:

@@ -23,8 +23,7 @@ from erp.errors import DomainError, ValidationFailed
 from erp.jobs.api import job_runner, job_view
 from erp.jobs.services import get_job
 from erp.messages import Message, N_, message_from_data
-from erp.money import period_of
-from erp.posting.periods import next_period
+from erp.period import Period
 from erp.schemas import PERIOD_PATTERN
 from erp.ui import nav
 from erp.ui.listing import ListArgs
@@ -48,7 +47,7 @@ BUSINESS_TIME_ZONE = dt.timezone(dt.timedelta(hours=8))
 
 
 def _current_period() -> str:
-    return period_of(dt.datetime.now(BUSINESS_TIME_ZONE).date())
+    return Period.of(dt.datetime.now(BUSINESS_TIME_ZONE).date())
 
 
 def _period_arg(name: str = "period", default: str | None = None) -> str:
@@ -120,7 +119,7 @@ def period(company: str, period: str) -> Any:
         preview_refusal=preview_refusal, report=report, lines=lines, balance=balance, events=events,
         journal=journal,
         can_close=actor.has_role(Role.COST_ACCOUNTANT), can_reopen=actor.has_role(Role.COST_ACCOUNTANT) and actor.group_wide,
-        reopen_form={}, next_period=next_period(period), reopened=request.args.get("reopened") == "1")
+        reopen_form={}, next_period=Period(period).next(), reopened=request.args.get("reopened") == "1")
 
 
 @bp.route("/periods/<company>/<period>/close", methods=["POST"])
@@ -213,7 +212,7 @@ def reopen(company: str, period: str) -> Any:
     return render_template(
         "costing/period.html", company=found, period=period, state=state, preview=None, preview_refusal=None,
         report=report, lines=lines, balance=balance, events=events, journal=journal, can_close=True,
-        can_reopen=actor.group_wide, reopen_form=request.form, next_period=next_period(period),
+        can_reopen=actor.group_wide, reopen_form=request.form, next_period=Period(period).next(),
         **refusal), refusal["error"].status
 
 

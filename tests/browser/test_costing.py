@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from erp.auth.models import User
 from erp.auth.services import actor_for_user
 from erp.costing.close import reopen_period
-from erp.money import period_of
+from erp.period import Period
 from erp.posting.models import AccountingPeriod, PeriodStatus
 from erp.purchasing.models import business_today
 
@@ -31,7 +31,7 @@ def _money(text: str) -> Decimal:
 @pytest.fixture
 def reopen_afterwards(browser_engine: Engine) -> Iterator[str]:
     """The current period; whatever the test closes in it is reopened afterwards."""
-    period = period_of(business_today())
+    period = Period.of(business_today())
     yield period
     with Session(browser_engine) as session, session.begin():
         actor = actor_for_user(session.scalars(select(User).where(User.username == "cost.group")).one())
