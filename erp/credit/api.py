@@ -42,7 +42,7 @@ from erp.credit.errors import (
 from erp.errors import NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import BatchExpired, InsufficientStock, InvalidQuantity, WarehouseNotOfCompany
-from erp.masterdata.errors import CustomerInactive, MaterialInactive
+from erp.masterdata.errors import CustomerInactive, MaterialInactive, NoTaxCode, TaxCodeNotInForce
 from erp.posting.errors import NoStandardPrice, PeriodClosed
 from erp.credit.errors import CreditNoteNotApplicable, IntercompanyOrderInvalid, NotAShipment
 from erp.inventory.errors import NotReversible, ReturnExceedsShipment
@@ -65,7 +65,7 @@ def _as_of(query: dict[str, Any]) -> dt.date:
 @blp.response(201, s.OrderOut)
 @blp.refuses(
     CompanyOutOfScope, RoleNotAllowed, NotFound, CustomerInactive, InvalidQuantity, MaterialInactive,
-    WarehouseNotOfCompany, IntercompanyOrderInvalid,
+    WarehouseNotOfCompany, IntercompanyOrderInvalid, NoTaxCode, TaxCodeNotInForce,
 )
 def post_order(data: dict[str, Any]) -> services.OrderResult:
     """Take a customer's order for a company (a draft; confirm it to use credit)."""
@@ -234,7 +234,10 @@ def post_customer_return(data: dict[str, Any]) -> Any:
 @blp.arguments(s.CreditNoteIn)
 @blp.response(201, s.CreditNoteOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
-@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused)
+@blp.refuses(
+    CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused, NoTaxCode,
+    TaxCodeNotInForce,
+)
 def post_credit_note(data: dict[str, Any]) -> Any:
     """A price correction downwards without goods: settles the invoice as far as open, keeps the rest as credit."""
     session = request_session()
@@ -279,7 +282,10 @@ def post_credit_note_application(data: dict[str, Any], note_id: int) -> Any:
 @blp.arguments(s.DebitNoteIn)
 @blp.response(201, s.InvoiceOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
-@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused)
+@blp.refuses(
+    CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused, NoTaxCode,
+    TaxCodeNotInForce,
+)
 def post_debit_note(data: dict[str, Any]) -> Any:
     """A price correction upwards without goods: a receivable (kind debit_note) due after the customer's terms."""
     session = request_session()
