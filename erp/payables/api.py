@@ -16,6 +16,15 @@ from erp.payables import schemas as s
 from erp.payables.models import DocumentKind, SupplierPayment
 from erp.purchasing.models import business_today
 from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, idempotent, paged, request_session
+from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
+from erp.errors import NotFound
+from erp.idempotency import IdempotencyKeyReused
+from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
+from erp.payables.errors import (
+    DuplicateInvoice, InvoiceBlocked, LineNotOfInvoice, NotBlocked, OverCredited, OverInvoiced,
+    PaymentExceedsOpenItems, ReleaseByEnterer, TotalsDisagree,
+)
+from erp.posting.errors import PeriodClosed
 
 blp = Blueprint("payables", __name__, url_prefix="/api/v1/payables",
                 description="Supplier invoices (three-way match), credit memos, payments, AP ageing, GR/IR")
@@ -39,6 +48,10 @@ def _enter(data: dict[str, Any], kind: DocumentKind) -> Any:
 @blp.arguments(s.SupplierInvoiceIn)
 @blp.response(201, s.SupplierInvoiceOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
+    IdempotencyKeyReused, LineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, TotalsDisagree,
+)
 def post_invoice(data: dict[str, Any]) -> Any:
     """Enter a supplier invoice: matched three ways line by line, posted, blocked for payment if outside tolerance."""
     return _enter(data, DocumentKind.INVOICE)
@@ -48,6 +61,10 @@ def post_invoice(data: dict[str, Any]) -> Any:
 @blp.arguments(s.SupplierInvoiceIn)
 @blp.response(201, s.SupplierInvoiceOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
+    IdempotencyKeyReused, LineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, TotalsDisagree,
+)
 def post_credit_memo(data: dict[str, Any]) -> Any:
     """Enter a supplier credit memo (a return, a price reduction): the invoice's postings reversed for its lines."""
     return _enter(data, DocumentKind.CREDIT_MEMO)
@@ -57,6 +74,7 @@ def post_credit_memo(data: dict[str, Any]) -> Any:
 @blp.arguments(s.SupplierInvoiceQuery, location="query")
 @blp.response(200, s.SupplierInvoiceOut(many=True))
 @blp.paginate()
+@blp.refuses(RoleNotAllowed)
 def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Invoices and credit memos of the caller's companies, newest first (``blocked=true``: the blocked queue)."""
     return paged(pagination_parameters, queries.list_invoices, filters=query)
@@ -64,6 +82,7 @@ def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParamet
 
 @blp.route("/invoices/<int:invoice_id>", methods=["GET"])
 @blp.response(200, s.SupplierInvoiceOut)
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_invoice(invoice_id: int) -> Any:
     """One invoice or credit memo with its matched lines."""
     session = request_session()
@@ -74,6 +93,7 @@ def get_invoice(invoice_id: int) -> Any:
 @blp.route("/invoices/<int:invoice_id>/release", methods=["POST"])
 @blp.arguments(s.InvoiceReleaseIn)
 @blp.response(200, s.SupplierInvoiceOut)
+@blp.refuses(ReleaseByEnterer, RoleNotAllowed, NotFound, NotBlocked)
 def post_release(data: dict[str, Any], invoice_id: int) -> Any:
     """Release an invoice blocked for payment, with a reason (purchasing managers, accountants; not its enterer)."""
     session = request_session()
@@ -85,6 +105,10 @@ def post_release(data: dict[str, Any], invoice_id: int) -> Any:
 @blp.arguments(s.SupplierPaymentIn)
 @blp.response(201, s.SupplierPaymentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    CompanyOutOfScope, RoleNotAllowed, NotFound, InvoiceBlocked, PeriodClosed, IdempotencyKeyReused,
+    PaymentExceedsOpenItems,
+)
 def post_payment(data: dict[str, Any]) -> Any:
     """Pay a supplier: the named invoices in order, or the open ones oldest due first; never a blocked invoice."""
     session = request_session()
@@ -98,6 +122,7 @@ def post_payment(data: dict[str, Any]) -> Any:
 @blp.route("/ageing", methods=["GET"])
 @blp.arguments(s.PayablesAgeingQuery, location="query")
 @blp.response(200, s.PayablesAgeingOut(many=True))
+@blp.refuses(RoleNotAllowed)
 def get_ageing(query: dict[str, Any]) -> list[dict[str, Any]]:
     """Open payables in ageing buckets per supplier, company or the group (credit memos count negative)."""
     session = request_session()
@@ -109,6 +134,7 @@ def get_ageing(query: dict[str, Any]) -> list[dict[str, Any]]:
 @blp.route("/grir", methods=["GET"])
 @blp.arguments(s.GrirQuery, location="query")
 @blp.response(200, s.GrirLineOut(many=True))
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed)
 def get_grir(query: dict[str, Any]) -> list[Any]:
     """GR/IR clearing report: per order line, received not invoiced and invoiced not received, with age."""
     session = request_session()
@@ -120,6 +146,7 @@ def get_grir(query: dict[str, Any]) -> list[Any]:
 @blp.route("/grir/check", methods=["GET"])
 @blp.arguments(s.GrirQuery, location="query")
 @blp.response(200, s.GrirCheckOut)
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed)
 def get_grir_check(query: dict[str, Any]) -> Any:
     """Month-end check: 2202.01's balance in the company's books equals the GR/IR report's total."""
     session = request_session()
@@ -130,6 +157,7 @@ def get_grir_check(query: dict[str, Any]) -> Any:
 
 @blp.route("/tolerances/<int:company_id>", methods=["GET"])
 @blp.response(200, s.MatchToleranceOut)
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed)
 def get_tolerances(company_id: int) -> Any:
     """A company's three-way match tolerances (the defaults when it has set none)."""
     session = request_session()
@@ -143,6 +171,7 @@ def get_tolerances(company_id: int) -> Any:
 @blp.route("/tolerances/<int:company_id>", methods=["PUT"])
 @blp.arguments(s.MatchToleranceIn)
 @blp.response(200, s.MatchToleranceOut)
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed)
 def put_tolerances(data: dict[str, Any], company_id: int) -> Any:
     """Set a company's three-way match tolerances (cost accountants, admins; audited)."""
     session = request_session()
@@ -152,6 +181,7 @@ def put_tolerances(data: dict[str, Any], company_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/invoice-status", methods=["GET"])
 @blp.response(200, s.OrderLineStatusOut(many=True))
+@blp.refuses(RoleNotAllowed, NotFound)
 def get_order_invoice_status(order_id: int) -> list[dict[str, Any]]:
     """Per line of a purchase order: ordered, received, invoiced and the invoices (for its buyers)."""
     session = request_session()

@@ -12,6 +12,7 @@ class TotalsDisagree(DomainError):
     status = 422
     slug = "invoice-totals-disagree"
     title = N_("The invoice's totals do not agree with its lines")
+    remedy = N_("Correct the header totals or the lines so that they agree with the printed invoice.")
 
 
 class OverInvoiced(DomainError):
@@ -20,6 +21,7 @@ class OverInvoiced(DomainError):
     status = 409
     slug = "over-invoiced"
     title = N_("More invoiced than the order line can receive")
+    remedy = N_("Invoice at most what the order line can still receive; ask the supplier for a corrected invoice.")
 
 
 class OverCredited(DomainError):
@@ -28,6 +30,7 @@ class OverCredited(DomainError):
     status = 409
     slug = "over-credited"
     title = N_("More credited than was invoiced")
+    remedy = N_("Credit at most what was invoiced (or returned) on the line.")
 
 
 class LineNotOfInvoice(DomainError):
@@ -36,29 +39,45 @@ class LineNotOfInvoice(DomainError):
     status = 422
     slug = "order-line-not-of-invoice"
     title = N_("The order line is not the invoice's supplier's or company's")
+    remedy = N_("Choose order lines of the invoice's supplier and company.")
 
 
 class DuplicateInvoice(Conflict):
+    """A supplier's invoice number is entered once per company."""
+
     slug = "duplicate-invoice"
     title = N_("This supplier's invoice is already entered")
+    remedy = N_("Open the invoice already entered instead of entering it again.")
 
 
 class InvoiceBlocked(Conflict):
+    """An invoice blocked by the three-way match is not paid until it is released."""
+
     slug = "invoice-blocked"
     title = N_("The invoice is blocked for payment")
+    remedy = N_("Ask an accountant to release the invoice (with a reason), or wait for the missing receipt.")
 
 
 class NotBlocked(Conflict):
+    """Only a blocked invoice can be released."""
+
     slug = "invoice-not-blocked"
     title = N_("The invoice is not blocked")
+    remedy = N_("Nothing to release: the invoice is not blocked.")
 
 
 class ReleaseByEnterer(Forbidden):
+    """Four eyes: whoever entered an invoice does not release it for payment."""
+
     slug = "release-by-enterer"
     title = N_("The person who entered an invoice cannot release it")
+    remedy = N_("Ask another accountant to release it.")
 
 
 class PaymentExceedsOpenItems(DomainError):
+    """A payment pays at most the open payables it is applied to."""
+
     status = 422
     slug = "payment-exceeds-open-items"
     title = N_("The payment is more than the open payables")
+    remedy = N_("Pay at most the open amount the detail gives.")

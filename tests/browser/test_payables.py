@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from erp.auth.models import User
 from erp.auth.services import actor_for_user
 from erp.inventory import services as inventory
-from erp.inventory.queries import receivable_lines
+from erp.inventory.queries import lines_open_for_receipt
 from erp.masterdata.models import Material
 from erp.payables.queries import order_for_invoicing
 from erp.purchasing.models import business_today
@@ -31,7 +31,7 @@ def _received_line(engine: Engine) -> tuple[str, int, Decimal]:
     the order's number, the line's position on the invoice form, its contract price."""
     with Session(engine) as session, session.begin():
         clerk = _actor(session, "clerk.form01")
-        rows, _ = receivable_lines(session, clerk, limit=500)
+        rows, _ = lines_open_for_receipt(session, clerk, limit=500)
         line = next(r for r in rows if r.open_quantity >= 2)
         today = business_today()
         batches = session.get(Material, line.material_id).batch_managed  # type: ignore[union-attr]
