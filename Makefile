@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make run    set everything up (venv, install, migrate SQLite, demo data) and serve on 127.0.0.1:5000
 #   make test   run the whole test suite (on PostgreSQL when it is reachable, else SQLite)
+#   make serve  production: migrate PostgreSQL and serve under gunicorn (docs/operations.md)
 
 PYTHON ?= python3
 VENV := .venv
@@ -41,6 +42,14 @@ demo: migrate
 
 run: demo
 	$(BIN)/flask --app erp run --host 127.0.0.1 --port 5000
+
+# Production serving: gunicorn (gunicorn.conf.py: workers, threads and connection pools sized
+# from the cores, JSON logs, graceful shutdown) against PostgreSQL, after migrating it.
+# ERP_DATABASE_URL defaults to the local server's heyi database; ERP_BIND to 127.0.0.1:8000.
+SERVE_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/heyi
+serve: install
+	ERP_DATABASE_URL="$${ERP_DATABASE_URL:-$(SERVE_DATABASE_URL)}" $(BIN)/flask --app erp db upgrade
+	ERP_DATABASE_URL="$${ERP_DATABASE_URL:-$(SERVE_DATABASE_URL)}" exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: install
 	bash scripts/test.sh

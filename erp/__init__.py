@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.masterdata.api import blp as masterdata_blp
     from erp.purchasing.api import blp as purchasing_blp
     from erp.payables.api import blp as payables_blp
+    from erp.serving import init_serving
     from erp.web import init_web
 
     settings = settings or load_settings()
@@ -49,10 +50,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if created:
             logging.getLogger(__name__).warning("%s", created)
     app = Flask(__name__, instance_relative_config=True)
-    engine = engine or make_engine(settings.database_url, echo=settings.sql_echo)
+    if engine is None:
+        pool = {} if settings.database_url.startswith("sqlite") else {
+            "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+        engine = make_engine(settings.database_url, echo=settings.sql_echo, **pool)
     app.extensions["erp"] = ErpExtension(settings, engine, make_session_factory(engine))
     app.extensions["erp_jobs"] = make_runner(JobEnvironment(settings, engine, app.extensions["erp"].session_factory))
     api = init_web(app)
+    init_serving(app)
     for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp,
                       jobs_blp, audit_blp, imports_blp, exports_blp, payables_blp):
         api.register_blueprint(blueprint)

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     # prices are about 300 kB); views marked ``accepts_upload`` (spreadsheets) take more.
     max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=1024 * 1024 * 1024)] = 1024 * 1024
     max_upload_bytes: Annotated[int, Field(ge=64 * 1024, le=4 * 1024 * 1024 * 1024)] = 64 * 1024 * 1024
+    # Connections each process keeps to PostgreSQL (SQLAlchemy's pool) and may open beyond
+    # them at a peak. Under gunicorn, gunicorn.conf.py sizes both from the worker's threads
+    # and checks workers x (pool + overflow) against the server's max_connections.
+    db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
+    db_max_overflow: Annotated[int, Field(ge=0, le=1000)] = 20
 
     @field_validator("database_url")
     @classmethod
@@ -155,6 +160,8 @@ ALLOWED = {
     "session_ttl_minutes": "a whole number of minutes from 1 to 10080",
     "max_request_bytes": "a number of bytes from 65536 to 1073741824",
     "max_upload_bytes": "a number of bytes from 65536 to 4294967296, at least ERP_MAX_REQUEST_BYTES",
+    "db_pool_size": "a whole number of connections from 1 to 1000",
+    "db_max_overflow": "a whole number of connections from 0 to 1000",
 }
 
 
