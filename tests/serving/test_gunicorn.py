@@ -158,11 +158,12 @@ def test_shutdown_lets_an_in_flight_receipt_finish_and_commit(
             zip(("status", "headers", "body"), call(server, "POST", "/api/v1/inventory/receipts",
                                                     world.tokens["clerk_a"], body))))
         poster.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine is slow to get there
         with engine.connect() as watcher:
             while not watcher.execute(text(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()")).scalar_one():
+                assert poster.is_alive(), f"the receipt did not wait for the lock: {result}"
                 assert time.monotonic() < deadline, "the receipt never reached the order line's lock"
                 time.sleep(0.05)
         server.process.send_signal(signal.SIGTERM)

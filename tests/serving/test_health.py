@@ -66,6 +66,10 @@ def test_every_response_carries_a_request_id_and_a_safe_one_is_kept(client: Flas
 
 def test_the_access_line_names_request_user_status_and_duration(api: ApiClient,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    # A logging set-up run earlier in the same process (dictConfig/fileConfig with
+    # disable_existing_loggers) may have disabled loggers created before it; the server's own
+    # set-up keeps them (gunicorn.conf.py, tested in test_gunicorn.py).
+    logging.getLogger("erp.access").disabled = False
     with caplog.at_level(logging.INFO, logger="erp.access"):
         response = api.as_("steward").get("/api/v1/materials", headers={"X-Request-Id": "req-1"})
         refused = api.as_("cio").post("/api/v1/segments", json={"code": "S9", "name_zh": "九", "name_en": "Nine"},
