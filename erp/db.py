@@ -15,8 +15,10 @@ that decides their precision:
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -37,6 +40,9 @@ from erp.errors import AmountOutOfRange
 from erp.messages import Message
 from erp.period import Period
 from erp.sqlmath import register_sqlite_functions
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Money = Annotated[Decimal, "money"]
 Quantity = Annotated[Decimal, "quantity"]
@@ -167,6 +173,44 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit, so responses can be dumped afterwards."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+# PostgreSQL aborts one of two transactions that cannot both commit as they ran: a
+# serialization failure (40001) or a deadlock (40P01). Nothing of the aborted one was
+# written, so running it again from the start is safe and usually succeeds.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether ``error`` is a serialization failure or a deadlock (safe to run again)."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def in_transaction(session: Session, work: Callable[[], T], *, retry: bool = True) -> T:
+    """Run ``work()`` in one transaction of ``session``: begun here, committed here when
+    ``work`` returns, rolled back when it raises. This is the one place a use case commits
+    (the HTTP edge's ``erp.web.transaction``, commands and jobs all come through here).
+
+    With ``retry`` (the default), a serialization failure or deadlock (SQLSTATE 40001 or
+    40P01) runs ``work`` once more in a fresh transaction; a second one is raised (the edge
+    answers 409 ``concurrent-update``). Pass ``retry=False`` when ``work`` does something
+    the rollback cannot undo (sends, streams or starts something outside the database)."""
+    try:
+        with session.begin():
+            return work()
+    except DBAPIError as error:
+        if not retry or not is_retryable(error):
+            raise
+        log.info("transaction aborted by the database (%s), running it once more", error.orig.sqlstate)  # type: ignore[union-attr]
+    with session.begin():
+        return work()
+
+
+def committed(session_factory: sessionmaker[Session], work: Callable[[Session], T], *, retry: bool = True) -> T:
+    """Run ``work(session)`` in one transaction of a new session from ``session_factory``
+    (closed afterwards): ``in_transaction`` for commands and jobs, which have no request."""
+    with session_factory() as session:
+        return in_transaction(session, lambda: work(session), retry=retry)
 
 
 def dialect_insert(session: Session, table: Any) -> Any:

@@ -1,11 +1,14 @@
 """The HTTP edge shared by every blueprint: API object, errors as problem+json, sign-in check.
 
-Views use two things from here: ``request_session()`` for the request's database session
-and ``current_actor()`` for the authenticated caller. Nothing below the views imports Flask.
+A view that reads or writes the database is decorated with ``@transaction``: it receives
+the request's session and the authenticated caller as its first two arguments, runs in one
+transaction begun and committed by the decorator (retried once on a serialization failure
+or deadlock), and nothing else in it begins or commits. Nothing below the views imports Flask.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import http
 import json
@@ -37,6 +40,7 @@ from erp import text as text_rules
 from erp.auth.roles import Actor
 from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
+from erp.db import in_transaction
 from erp.schemas import MAX_ID
 from erp.auth.errors import InvalidToken, ReadOnlyRole
 from erp.errors import (
@@ -489,6 +493,47 @@ def current_actor() -> Actor:
     return actor  # type: ignore[no-any-return]
 
 
+def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
+                signed_in: bool = True) -> Any:
+    """The request's transaction, in one visible place: ``@transaction`` (innermost, right
+    above the ``def``) calls ``view(session, actor, *args)`` inside one transaction of the
+    request's session, committed when the view returns and rolled back when it raises.
+
+    A serialization failure or deadlock (SQLSTATE 40001/40P01) rolls everything back and runs
+    the view once more from a fresh copy of its arguments (erp.db.in_transaction); a second
+    one is answered 409 ``concurrent-update``. ``retry=False`` for a view that does something
+    a rollback cannot undo (streams a file it reads, starts work outside the database).
+    ``signed_in=False`` for the public endpoints: the view gets ``(session, *args)``."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            session = request_session()
+            leading = (current_actor(),) if signed_in else ()
+            # The view may consume its arguments (pop from the body): a rerun gets them as sent.
+            runs = iter([(_fresh(args), _fresh(kwargs)), (args, kwargs)] if retry else [(args, kwargs)])
+
+            def attempt() -> Any:
+                given, named = next(runs)
+                return view(session, *leading, *given, **named)
+
+            return in_transaction(session, attempt, retry=retry)
+
+        return run
+
+    return decorate if view is None else decorate(view)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of the parsed arguments' containers (dicts, lists, tuples), sharing everything
+    else (values, and objects such as flask-smorest's pagination parameters, which it reads back)."""
+    if type(value) is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_fresh(item) for item in value)
+    return value
+
+
 IDEMPOTENCY_HEADER = {
     "in": "header",
     "name": "Idempotency-Key",
@@ -532,11 +577,15 @@ def _mark_replay(response: Response) -> Response:
 
 def paged(pagination: Any, listing: Callable[..., tuple[list[Any], int]], **filters: Any) -> list[Any]:
     """Run a paginated read (``listing(session, actor, offset=, limit=, **filters)`` returning
-    rows and their total) in the request's transaction; the total goes to X-Pagination."""
+    rows and their total) in the request's transaction (the view's ``@transaction``, or one of
+    its own when called outside); the total goes to X-Pagination."""
     session = request_session()
-    with session.begin():
-        rows, total = listing(session, current_actor(), offset=pagination.first_item, limit=pagination.page_size,
-                              **filters)
+
+    def read() -> tuple[list[Any], int]:
+        return listing(session, current_actor(), offset=pagination.first_item, limit=pagination.page_size,
+                       **filters)
+
+    rows, total = read() if session.in_transaction() else in_transaction(session, read)
     pagination.item_count = total
     return rows
 

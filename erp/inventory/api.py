@@ -6,13 +6,17 @@ the first result (``Idempotent-Replayed: true``) and posts nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
 from erp.inventory import queries, services
 from erp.inventory import schemas as s
-from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, erp_settings, idempotent, paged, request_session
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor
+from erp.web import Blueprint, IDEMPOTENCY_HEADER, erp_settings, idempotent, paged, transaction
 from erp.auth.errors import RoleNotAllowed
 from erp.errors import NotFound
 from erp.idempotency import IdempotencyKeyReused
@@ -28,13 +32,12 @@ blp = Blueprint("inventory", __name__, url_prefix="/api/v1/inventory",
                 description="Receipts, batches, stock movements and the stock ledger")
 
 
-def _post_document(payload: dict[str, Any], post: Any) -> queries.DocumentView:
-    """Run one posting service under the request's transaction and Idempotency-Key."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        document_id = idempotent(session, actor, payload, lambda: post(session, actor))
-        return queries.get_document(session, actor, document_id)
+def _post_document(session: Session, actor: Actor, payload: dict[str, Any],
+                   post: Callable[[], int]) -> queries.DocumentView:
+    """Run one posting service (``post`` returns its document's id) under the
+    Idempotency-Key, and read the document back."""
+    document_id = idempotent(session, actor, payload, post)
+    return queries.get_document(session, actor, document_id)
 
 
 @blp.route("/receipts", methods=["POST"])
@@ -46,10 +49,11 @@ def _post_document(payload: dict[str, Any], post: Any) -> queries.DocumentView:
     BatchExpired, BatchNotApplicable, BatchRequired, IdempotencyKeyReused, InvalidBatchDates, InvalidQuantity,
     NoStandardPrice, ShortRemainingShelfLife, StorageConditionsNotMet, WarehouseNotOfCompany,
 )
-def post_receipt(data: dict[str, Any]) -> queries.DocumentView:
+@transaction
+def post_receipt(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Book goods received against a purchase order line (the price comes from the contract)."""
     min_days = erp_settings().default_min_remaining_shelf_life_days
-    return _post_document(data, lambda session, actor: services.receive_goods(
+    return _post_document(session, actor, data, lambda: services.receive_goods(
         session, actor, services.ReceiptRequest(**data), min_remaining_days=min_days))
 
 
@@ -61,9 +65,10 @@ def post_receipt(data: dict[str, Any]) -> queries.DocumentView:
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, InsufficientStock, NotReversible, PeriodClosed,
     IdempotencyKeyReused, NoStandardPrice,
 )
-def post_receipt_reversal(data: dict[str, Any], document_id: int) -> queries.DocumentView:
+@transaction
+def post_receipt_reversal(session: Session, actor: Actor, data: dict[str, Any], document_id: int) -> queries.DocumentView:
     """Reverse a receipt whose goods are still in the warehouse."""
-    return _post_document({**data, "document_id": document_id}, lambda session, actor: services.reverse_receipt(
+    return _post_document(session, actor, {**data, "document_id": document_id}, lambda: services.reverse_receipt(
         session, actor, document_id=document_id, **data))
 
 
@@ -75,9 +80,10 @@ def post_receipt_reversal(data: dict[str, Any], document_id: int) -> queries.Doc
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, IdempotencyKeyReused,
     InvalidQuantity, NoStandardPrice,
 )
-def post_quality_decision(data: dict[str, Any]) -> queries.DocumentView:
+@transaction
+def post_quality_decision(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Release quarantined stock to unrestricted, or reject it to blocked."""
-    return _post_document(data, lambda session, actor: services.decide_quarantine(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.decide_quarantine(session, actor, **data))
 
 
 @blp.route("/returns", methods=["POST"])
@@ -88,9 +94,10 @@ def post_quality_decision(data: dict[str, Any]) -> queries.DocumentView:
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, InsufficientStock, NotReversible, PeriodClosed,
     IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
 )
-def post_return(data: dict[str, Any]) -> queries.DocumentView:
+@transaction
+def post_return(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Return rejected goods of a receipt to the supplier, reversing their value."""
-    return _post_document(data, lambda session, actor: services.return_to_supplier(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.return_to_supplier(session, actor, **data))
 
 
 @blp.route("/issues", methods=["POST"])
@@ -101,9 +108,10 @@ def post_return(data: dict[str, Any]) -> queries.DocumentView:
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, BatchExpired,
     IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
 )
-def post_issue(data: dict[str, Any]) -> queries.DocumentView:
+@transaction
+def post_issue(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Issue unrestricted stock to production or a cost centre (first expiry, first out)."""
-    return _post_document(data, lambda session, actor: services.issue_goods(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.issue_goods(session, actor, **data))
 
 
 @blp.route("/issues/<bigint:document_id>/reversal", methods=["POST"])
@@ -114,9 +122,10 @@ def post_issue(data: dict[str, Any]) -> queries.DocumentView:
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, NotReversible, PeriodClosed,
     IdempotencyKeyReused, NoStandardPrice,
 )
-def post_issue_reversal(data: dict[str, Any], document_id: int) -> queries.DocumentView:
+@transaction
+def post_issue_reversal(session: Session, actor: Actor, data: dict[str, Any], document_id: int) -> queries.DocumentView:
     """Put issued stock back exactly as it left."""
-    return _post_document({**data, "document_id": document_id}, lambda session, actor: services.reverse_issue(
+    return _post_document(session, actor, {**data, "document_id": document_id}, lambda: services.reverse_issue(
         session, actor, document_id=document_id, **data))
 
 
@@ -128,9 +137,10 @@ def post_issue_reversal(data: dict[str, Any], document_id: int) -> queries.Docum
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, IdempotencyKeyReused,
     InvalidQuantity, NoStandardPrice, StorageConditionsNotMet, WarehouseNotOfCompany,
 )
-def post_transfer(data: dict[str, Any]) -> queries.DocumentView:
+@transaction
+def post_transfer(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Move stock between two warehouses of one company."""
-    return _post_document(data, lambda session, actor: services.transfer_stock(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.transfer_stock(session, actor, **data))
 
 
 @blp.route("/adjustments", methods=["POST"])
@@ -141,19 +151,19 @@ def post_transfer(data: dict[str, Any]) -> queries.DocumentView:
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, BatchRequired,
     IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
 )
-def post_adjustment(data: dict[str, Any]) -> queries.DocumentView:
+@transaction
+def post_adjustment(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Correct stock to a count, or scrap it, with a reason (cost accountants, quality)."""
-    return _post_document(data, lambda session, actor: services.adjust_stock(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.adjust_stock(session, actor, **data))
 
 
 @blp.route("/documents/<bigint:document_id>", methods=["GET"])
 @blp.response(200, s.DocumentOut)
 @blp.refuses(NotFound)
-def get_document(document_id: int) -> queries.DocumentView:
+@transaction
+def get_document(session: Session, actor: Actor, document_id: int) -> queries.DocumentView:
     """A stock document with its ledger rows and journal lines."""
-    session = request_session()
-    with session.begin():
-        return queries.get_document(session, current_actor(), document_id)
+    return queries.get_document(session, actor, document_id)
 
 
 @blp.route("/stock", methods=["GET"])
@@ -177,23 +187,20 @@ def get_movements(query: dict[str, Any], pagination_parameters: PaginationParame
 @blp.route("/batches/<int:batch_id>/flow", methods=["GET"])
 @blp.response(200, s.BatchFlowOut)
 @blp.refuses(NotFound)
-def get_batch_flow(batch_id: int) -> queries.BatchFlow:
+@transaction
+def get_batch_flow(session: Session, actor: Actor, batch_id: int) -> queries.BatchFlow:
     """Where a batch came from and where every unit went."""
-    session = request_session()
-    with session.begin():
-        return queries.batch_flow(session, current_actor(), batch_id)
+    return queries.batch_flow(session, actor, batch_id)
 
 
 @blp.route("/batches/lookup", methods=["GET"])
 @blp.arguments(s.BatchLookup, location="query")
 @blp.response(200, s.BatchFlowOut)
 @blp.refuses(NotFound)
-def lookup_batch_flow(query: dict[str, Any]) -> queries.BatchFlow:
+@transaction
+def lookup_batch_flow(session: Session, actor: Actor, query: dict[str, Any]) -> queries.BatchFlow:
     """The flow of a batch found by material and batch number."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        return queries.batch_flow(session, actor, queries.find_batch(session, actor, **query))
+    return queries.batch_flow(session, actor, queries.find_batch(session, actor, **query))
 
 
 @blp.route("/lines-open-for-receipt", methods=["GET"])
