@@ -210,6 +210,19 @@ def credit_backtest(first_month: str, last_month: str, horizon: int, details: bo
                        f"{c.overdue_amount:,.2f} ({c.overdue_after:,.2f} after), covered {c.covered:,.2f}")
 
 
+@credit_group.command("snapshot-receivables")
+@click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True,
+              help="how many month ends before the current month")
+def credit_snapshot_receivables(months: int) -> None:
+    """Write the month-end receivable snapshots the CIO's trend reads (run after each month end, e.g. nightly)."""
+    from erp.credit.jobs import snapshot_month_ends
+
+    ext = _extension()
+    written = snapshot_month_ends(ext.session_factory, None, months=months)
+    click.echo(f"receivable snapshots written for {len(written)} month ends: "
+               + ", ".join(day.isoformat() for day in written))
+
+
 @credit_group.command("check-exposure")
 @click.option("--repair", is_flag=True, help="write the figures rebuilt from the documents back")
 def credit_check_exposure(repair: bool) -> None:

@@ -41,3 +41,26 @@ def test_close_command_closes_the_named_companies(app: Flask, session_factory: s
     assert "CA 2026-11: closed, 1 materials, variance allocated 0.00, remaining 50.00" in result.output
     refused = app.test_cli_runner().invoke(args=["costing", "close", "2026-11", "--company", "CB", "--as", "cost_a"])
     assert refused.exit_code == 1 and "refused" in refused.output
+
+
+def test_snapshot_command_writes_the_month_ends_the_trend_reads(
+    app: Flask, session_factory: sessionmaker[Session], world: World
+) -> None:
+    import datetime as dt
+
+    from erp.credit import snapshots
+    from tests.credit import history_invoice
+
+    history_invoice(session_factory, world, "cust1", dt.date(2026, 9, 10), "700.00")
+    today = dt.date.today()
+    months = (today.year - 2026) * 12 + today.month - 9  # September 2026 to last month
+    result = app.test_cli_runner().invoke(args=["credit", "snapshot-receivables", "--months", str(months)])
+    assert result.exit_code == 0, result.output
+    ends = snapshots.past_month_ends(today, months)
+    assert ends[0] == dt.date(2026, 9, 30)
+    assert f"written for {months} month ends: {', '.join(d.isoformat() for d in ends)}" in result.output
+    with session_factory() as session:
+        assert snapshots.stale_or_missing(session, ends) == set()
+        totals = snapshots.snapshot_totals(session, world.actors["cio"], [dt.date(2026, 9, 30)])
+    # 30 days' terms: due 10 Oct, not yet due at the end of September
+    assert totals[dt.date(2026, 9, 30)]["not_due"] == totals[dt.date(2026, 9, 30)]["open_amount"] == D("700.00")

@@ -18,7 +18,7 @@ from sqlalchemy import Date, cast, func, select, union_all
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
-from erp.credit import receivables
+from erp.credit import receivables, snapshots
 from erp.credit.intercompany import group_customer_ids
 from erp.credit.models import CreditNoteApplication, Invoice, InvoiceLine, Payment, PaymentApplication
 from erp.db import is_postgres
@@ -49,18 +49,54 @@ class TrendPoint:
     overdue: Decimal
 
 
-def receivables_trend(session: Session, actor: Actor, *, as_of: dt.date, months: int = 12) -> list[TrendPoint]:
+def receivables_trend(
+    session: Session, actor: Actor, *, as_of: dt.date, months: int = 12, today: dt.date | None = None,
+    key_date_totals: tuple[Decimal, Decimal] | None = None,
+) -> list[TrendPoint]:
     """Total and overdue receivables of the caller's companies at each of the last month
-    ends (``month_ends``), rebuilt from the documents.
+    ends (``month_ends``), oldest first:
 
     open(d)    = invoices dated <= d, less what payments and credit notes took off them by d;
     overdue(d) = the same over invoices due before d.
     Receivables from companies of the group are left out, as in every group figure.
-    Two aggregate scans (invoices; settlements with their invoices) grouped by the day
-    each amount starts to count and the day it becomes overdue, then summed per month end:
-    a few hundred groups, not a scan per month."""
+
+    Month ends before today read their month-end snapshot while it is fresh
+    (erp.credit.snapshots: 30 rows a month). The key date itself is ``key_date_totals``
+    (open, overdue) when the caller has them already (the dashboard's totals, the same
+    figures), else one aggregate over the open items then; so are up to two month ends
+    without a fresh snapshot. More than two are rebuilt together from the documents
+    (``trend_from_documents``)."""
     actor.require_role(*CIO_ROLES, action="reading the receivables trend")
+    today = today or receivables.reports_today()
     ends = month_ends(as_of, months)
+    known = {day: (figures["open_amount"], figures["overdue"]) for day, figures in snapshots.snapshot_totals(
+        session, actor, [day for day in ends if day < today and day == snapshots.month_end_of(day)]).items()}
+    if key_date_totals is not None and as_of not in known:
+        known[as_of] = key_date_totals
+    missing = [day for day in ends if day not in known]
+    if len(missing) > 2:
+        known.update((point.day, (point.open_amount, point.overdue))
+                     for point in trend_from_documents(session, actor, days=missing))
+    else:
+        for day in missing:
+            figures = snapshots.company_ageing(session, day, company_scope=actor.company_scope).subquery()
+            open_amount, overdue = session.execute(
+                select(func.sum(figures.c.open_amount), func.sum(figures.c.overdue))).one()
+            known[day] = (Decimal(open_amount or 0), Decimal(overdue or 0))
+    return [TrendPoint(day, Decimal(known[day][0]).quantize(CENT), Decimal(known[day][1]).quantize(CENT))
+            for day in ends]
+
+
+def trend_from_documents(session: Session, actor: Actor, *, days: list[dt.date]) -> list[TrendPoint]:
+    """Total and overdue receivables of the caller's companies on each of ``days``, rebuilt
+    from the documents (the definition in ``receivables_trend``): two aggregate scans
+    (invoices; settlements with their invoices) grouped by the day each amount starts to
+    count and the day it becomes overdue, then summed per day: a few hundred groups, not a
+    scan per day. What a month end costs without its snapshot."""
+    actor.require_role(*CIO_ROLES, action="reading the receivables trend")
+    if not days:
+        return []
+    last = max(days)
     scope = actor.company_scope(Invoice.company_id)
     # The day after the due date is the first day the amount is overdue.
     overdue_from = cast(Invoice.due_date + 1, Date) if is_postgres(session) else func.date(Invoice.due_date, "+1 day")
@@ -68,12 +104,12 @@ def receivables_trend(session: Session, actor: Actor, *, as_of: dt.date, months:
     outside = ~Invoice.customer_id.in_(group_customer_ids())
     invoiced = session.execute(
         select(Invoice.invoice_date, overdue_from.label("overdue_from"), func.sum(Invoice.amount))
-        .where(scope, outside, Invoice.invoice_date <= as_of)
+        .where(scope, outside, Invoice.invoice_date <= last)
         .group_by(Invoice.invoice_date, overdue_from)
     ).all()
     # What took amounts off invoices: payments applied to them and credit notes set against them.
     settlements = union_all(*(select(model.invoice_id, model.amount, model.applied_on)
-                              .where(model.applied_on <= as_of)
+                              .where(model.applied_on <= last)
                               for model in (PaymentApplication, CreditNoteApplication))).subquery("settlements")
     applied = session.execute(
         select(settlements.c.applied_on, Invoice.invoice_date, overdue_from.label("overdue_from"),
@@ -83,15 +119,15 @@ def receivables_trend(session: Session, actor: Actor, *, as_of: dt.date, months:
         .group_by(settlements.c.applied_on, Invoice.invoice_date, overdue_from)
     ).all()
     points = []
-    for day in ends:
+    for day in sorted(days):
         open_amount = overdue = ZERO
         for invoice_date, late_from, amount in invoiced:
-            if invoice_date <= day:
+            if _day(invoice_date) <= day:
                 open_amount += amount
                 if _day(late_from) <= day:
                     overdue += amount
         for applied_on, invoice_date, late_from, amount in applied:
-            if applied_on <= day and invoice_date <= day:
+            if _day(applied_on) <= day and _day(invoice_date) <= day:
                 open_amount -= amount
                 if _day(late_from) <= day:
                     overdue -= amount
@@ -110,19 +146,25 @@ def _day(value: Any) -> dt.date:
 def unapplied_payments(session: Session, actor: Actor, *, as_of: dt.date, customer_id: int | None = None
                        ) -> Decimal:
     """Payments received by the key date and not applied to invoices by then (CNY); for
-    the group, payments from companies of the group left out."""
+    the group, payments from companies of the group left out.
+
+    unapplied then = unapplied now + what was applied after the key date (payments are
+    only ever reduced by applications): the open payments through their partial index,
+    plus the applications since the key date (usually none), not every payment."""
     actor.require_role(*CIO_ROLES, action="reading unapplied payments")
-    applied_by = (select(PaymentApplication.payment_id, func.sum(PaymentApplication.amount).label("amount"))
-                  .where(PaymentApplication.applied_on <= as_of)
-                  .group_by(PaymentApplication.payment_id).subquery())
-    query = (select(func.sum(Payment.amount - func.coalesce(applied_by.c.amount, ZERO)))
-             .outerjoin(applied_by, applied_by.c.payment_id == Payment.id)
-             .where(actor.company_scope(Payment.company_id), Payment.payment_date <= as_of))
     if customer_id is not None:
-        query = query.where(Payment.customer_id == customer_id)
+        whose = Payment.customer_id == customer_id
     else:  # money from companies of the group is not the group's
-        query = query.where(~Payment.customer_id.in_(group_customer_ids()))
-    return Decimal(session.scalar(query) or 0).quantize(CENT)
+        whose = ~Payment.customer_id.in_(group_customer_ids())
+    kept = (select(func.coalesce(func.sum(Payment.unapplied_amount), ZERO))
+            .where(Payment.unapplied_amount > 0, Payment.payment_date <= as_of,
+                   actor.company_scope(Payment.company_id), whose))
+    applied_since = (select(func.coalesce(func.sum(PaymentApplication.amount), ZERO))
+                     .join(Payment, Payment.id == PaymentApplication.payment_id)
+                     .where(PaymentApplication.applied_on > as_of, Payment.payment_date <= as_of,
+                            actor.company_scope(Payment.company_id), whose))
+    total = session.execute(select(kept.scalar_subquery(), applied_since.scalar_subquery())).one()
+    return Decimal(total[0] + total[1]).quantize(CENT)
 
 
 def customer_invoices(session: Session, actor: Actor, *, customer_id: int, as_of: dt.date) -> list[Any]:

@@ -93,11 +93,16 @@ def dashboard() -> str:
     actor = page_actor()
     with db.begin():
         board = receivables.dashboard(db, actor, as_of=as_of, policy=_policy(), top=TOP)
-        trend = cio.receivables_trend(db, actor, as_of=as_of)
+        trend = cio.receivables_trend(db, actor, as_of=as_of, key_date_totals=_key_date_totals(board))
         unapplied = cio.unapplied_payments(db, actor, as_of=as_of)
     return render_template("credit/dashboard.html", board=board, trend=trend, unapplied=unapplied, as_of=as_of,
                            charts=chart_data(board, trend), buckets=BUCKETS, bucket_labels=BUCKET_LABELS,
                            today=business_today(), labels=_chart_labels(as_of))
+
+
+def _key_date_totals(board: receivables.Dashboard) -> tuple[Decimal, Decimal]:
+    """The trend's last point is the key date: the dashboard's own totals, not computed twice."""
+    return board.totals["open_amount"], board.totals["overdue"]
 
 
 def _chart_labels(as_of: dt.date) -> dict[str, Any]:
@@ -124,7 +129,7 @@ def charts_json() -> Any:
     actor = page_actor()
     with db.begin():
         board = receivables.dashboard(db, actor, as_of=as_of, policy=_policy(), top=TOP)
-        trend = cio.receivables_trend(db, actor, as_of=as_of)
+        trend = cio.receivables_trend(db, actor, as_of=as_of, key_date_totals=_key_date_totals(board))
     return jsonify(chart_data(board, trend))
 
 

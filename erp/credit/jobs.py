@@ -1,15 +1,19 @@
 """Credit work that runs as a background job (docs/jobs.md): recomputing every customer's
-suggested limit. The request queues it and answers at once; the job reports customers done
+suggested limit, and the month-end receivable snapshots (erp.credit.snapshots). The request queues it and answers at once; the job reports customers done
 of customers in all while its one transaction runs, and returns the run's figures."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
+from erp.credit import receivables, snapshots
+from erp.credit.models import ReceivableSnapshot, ReceivableSnapshotRun
 from erp.credit.limits import suggest_limits
 from erp.jobs.models import Job
 from erp.jobs.runner import JobContext, job_kind
@@ -35,3 +39,67 @@ def recompute_suggestions(context: JobContext) -> dict[str, Any]:
         return {"run_id": run.id, "as_of": as_of.isoformat(), "model_version_id": run.model_version_id,
                 "customers": run.customers, "with_history": run.with_history, "held": run.held,
                 "seconds": str(run.seconds)}
+
+
+SNAPSHOTS = "credit.receivable-snapshots"
+
+
+def queue_snapshots(session: Session, actor: Actor, *, months: int = 12) -> Job:
+    """Queue the month-end receivable snapshots of the last ``months`` month ends (erp.credit.snapshots)."""
+    actor.require_role(*snapshots.SNAPSHOT_ROLES, action="taking receivable snapshots")
+    return create_job(session, actor, kind=SNAPSHOTS, params={"months": months})
+
+
+@job_kind(SNAPSHOTS)
+def take_receivable_snapshots(context: JobContext) -> dict[str, Any]:
+    """The job: the watermarks in a short transaction of their own (erp.credit.snapshots
+    says why), then every month end's snapshot in one transaction, progress per month end."""
+    return {"month_ends": [day.isoformat() for day in snapshot_month_ends(
+        context.session_factory, context.actor, months=int(context.params.get("months", 12)),
+        progress=lambda done, everyone: context.progress(done, rows_total=everyone))]}
+
+
+def snapshot_month_ends(
+    session_factory: Callable[[], Session], actor: Actor | None, *, months: int,
+    progress: Callable[[int, int], None] | None = None, today: dt.date | None = None,
+) -> list[dt.date]:
+    """Write the snapshots of the ``months`` month ends before today's month (the CLI and
+    the job): the watermarks first, committed at once, then the snapshots."""
+    with session_factory() as session, session.begin():
+        marks = snapshots.watermarks(session)
+    with session_factory() as session, session.begin():
+        return take_snapshots(
+            session, actor, month_ends=snapshots.past_month_ends(today or dt.date.today(), months), marks=marks,
+            progress=progress)
+
+
+def take_snapshots(
+    session: Session, actor: Actor | None, *, month_ends: Sequence[dt.date], marks: snapshots.Watermarks,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dt.date]:
+    """Write (or write again) the snapshots of ``month_ends`` with the watermarks ``marks``
+    (``snapshots.watermarks``, read in an earlier transaction): per month end one INSERT ... SELECT of
+    ``receivables.company_ageing``. Month ends on or after today are refused quietly (a month end not
+    yet over has no final figures): the ones written are returned."""
+    if actor is not None:
+        actor.require_role(*snapshots.SNAPSHOT_ROLES, action="taking receivable snapshots")
+    today = dt.date.today()
+    written: list[dt.date] = []
+    wanted = sorted({day for day in month_ends if day < today and day == snapshots.month_end_of(day)})
+    for number, day in enumerate(wanted, start=1):
+        session.execute(delete(ReceivableSnapshot).where(ReceivableSnapshot.month_end == day))
+        session.execute(delete(ReceivableSnapshotRun).where(ReceivableSnapshotRun.month_end == day))
+        session.add(ReceivableSnapshotRun(month_end=day, invoices_upto=marks.invoices,
+                                          payment_applications_upto=marks.payment_applications,
+                                          credit_note_applications_upto=marks.credit_note_applications))
+        session.flush()
+        figures = receivables.company_ageing(session, day).subquery("figures")
+        session.execute(insert(ReceivableSnapshot).from_select(
+            ["month_end", "company_id", *snapshots.FIGURES],
+            select(literal(day).label("month_end"), figures.c.company_id,
+                   *(func.coalesce(figures.c[name], snapshots.ZERO) for name in snapshots.FIGURES))))
+        written.append(day)
+        if progress is not None:
+            progress(number, len(wanted))
+    return written
+

@@ -256,6 +256,10 @@ class Payment(Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("unapplied_amount >= 0 AND unapplied_amount <= amount", name="unapplied_range"),
         Index("ix_payments_company_customer", "company_id", "customer_id"),
+        # Payments with money not yet applied (most are applied in full): what the CIO's
+        # unapplied payments read.
+        Index("ix_payments_unapplied", "payment_date", "company_id", "customer_id", "unapplied_amount",
+              postgresql_where=text("unapplied_amount > 0"), sqlite_where=text("unapplied_amount > 0")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -702,3 +706,44 @@ class CreditLimitRule(Base):
     sales_months: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     starting_limit: Mapped[Money]
     max_limit: Mapped[Money | None]
+
+
+class ReceivableSnapshotRun(Base):
+    """The consolidated receivables of one month end, kept (``receivable_snapshots``) so
+    that the CIO's trend and past key dates read 30 rows instead of rebuilding the month
+    from every invoice and settlement.
+
+    A snapshot is only as good as the documents it saw: the watermarks are the highest
+    invoice, payment application and credit note application ids committed when it was
+    taken. A document with a higher id dated on or before the month end (a backdated
+    posting, a reopened period, an opening balance imported later) makes it stale, and
+    the readers rebuild that month end from the documents instead (erp.credit.snapshots).
+    """
+
+    __tablename__ = "receivable_snapshot_runs"
+
+    month_end: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    invoices_upto: Mapped[int]
+    payment_applications_upto: Mapped[int]
+    credit_note_applications_upto: Mapped[int]
+    taken_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReceivableSnapshot(Base):
+    """One company's receivables at a month end, as ``receivables_by_company`` reports them
+    on that key date: open, overdue and the five ageing buckets of the group's receivables
+    (companies of the group left out), and what companies of the group owed it."""
+
+    __tablename__ = "receivable_snapshots"
+
+    month_end: Mapped[dt.date] = mapped_column(ForeignKey("receivable_snapshot_runs.month_end", ondelete="CASCADE"),
+                                               primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    open_amount: Mapped[Money]
+    overdue: Mapped[Money]
+    not_due: Mapped[Money]
+    days_1_30: Mapped[Money]
+    days_31_60: Mapped[Money]
+    days_61_90: Mapped[Money]
+    over_90: Mapped[Money]
+    intercompany_open: Mapped[Money]

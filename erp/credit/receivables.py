@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Select, and_, case, cast, false, func, literal, or_, select, union
+from sqlalchemy import Numeric, Select, and_, case, cast, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
@@ -44,6 +44,7 @@ from erp.credit.models import (
     SalesOrderStatus,
 )
 from erp.credit.intercompany import group_customer_ids
+from erp.credit import snapshots
 from erp.credit.queries import paged, settled_since
 from erp.credit.releases import ReleaseEffect, confirmed_unreleased_orders, effect_of_release
 from erp.db import MONEY
@@ -125,7 +126,7 @@ def ageing_columns(items: Subquery, as_of: dt.date) -> list[Any]:
     ]
 
 
-def _today() -> dt.date:
+def reports_today() -> dt.date:
     # The one place the reports read today's date (the business day: when the key date is
     # today or later the kept exposure rows are the answer).
     return dt.date.today()
@@ -173,7 +174,7 @@ def positions(
     trail of ``customer_credit``). One statement; no loop over customers. ``as_cte``: a
     common table expression, for a statement that reads it more than once (PostgreSQL then
     computes it once)."""
-    if as_of >= (today or _today()):
+    if as_of >= (today or reports_today()):
         current = select(
             CustomerExposure.customer_id, CustomerExposure.open_invoices, CustomerExposure.open_orders,
             CustomerExposure.exposure,
@@ -297,30 +298,77 @@ def open_items_ageing_query(
     )
 
 
-def receivables_by_company(session: Session, actor: Actor, *, as_of: dt.date) -> list[Any]:
-    """Per company (with its segment): open, overdue and ageing buckets as of the key date."""
+def company_ageing(session: Session, as_of: dt.date, *, company_scope: Any = None) -> Any:
+    """(company_id, open_amount, overdue, not_due, days_1_30, days_31_60, days_61_90,
+    over_90, intercompany_open) as of ``as_of``, every company with receivables then: one
+    pass over the open items (``receivables.open_items``), the group's receivables and the
+    intercompany ones told apart by the customer (companies of the group are customers too).
+    The query behind ``receivables_by_company`` and every month-end snapshot
+    (erp.credit.snapshots)."""
+    items = open_items(session, None, as_of, intercompany=None)
+    intercompany = items.c.customer_id.in_(group_customer_ids())
+    # the group's receivables: the items of customers that are not companies of the group
+    outside = (select(items.c.company_id, items.c.due_date,
+                      case((intercompany, ZERO), else_=items.c.amount).label("amount"),
+                      case((intercompany, items.c.amount), else_=ZERO).label("intercompany"))
+               .select_from(items))
+    if company_scope is not None:
+        outside = outside.where(company_scope(items.c.company_id))
+    rows = outside.subquery("company_items")
+    return (select(rows.c.company_id, *ageing_columns(rows, as_of), func.sum(rows.c.intercompany)
+                   .label("intercompany_open"))
+            .group_by(rows.c.company_id))
+
+
+@dataclass(frozen=True)
+class CompanyReceivables:
+    """One company's receivables on a key date, with its segment."""
+
+    company_id: int
+    company_code: str
+    company_name_zh: str
+    company_name_en: str
+    segment_id: int
+    segment_code: str
+    open_amount: Decimal
+    overdue: Decimal
+    not_due: Decimal
+    days_1_30: Decimal
+    days_31_60: Decimal
+    days_61_90: Decimal
+    over_90: Decimal
+    intercompany_open: Decimal
+
+
+def receivables_by_company(
+    session: Session, actor: Actor, *, as_of: dt.date, today: dt.date | None = None,
+) -> list[CompanyReceivables]:
+    """Per company (with its segment): open, overdue and ageing buckets as of the key date,
+    and what companies of the group owed it then (in its own books, not in the group's).
+
+    One pass over the open items (``company_ageing``); for a month end before
+    today with a fresh month-end snapshot, the snapshot's rows, which that same statement
+    wrote (erp.credit.snapshots)."""
     actor.require_role(*REPORT_ROLES, action="reading receivables")
-    items = open_items(session, actor, as_of)
-    group_items = open_items(session, actor, as_of, intercompany=True)
-    per_company = select(items.c.company_id, *ageing_columns(items, as_of)).group_by(items.c.company_id).subquery()
-    # owed by other companies of the group: in the company's own books, not in the group's
-    own = (select(group_items.c.company_id, func.sum(group_items.c.amount).label("intercompany"))
-           .group_by(group_items.c.company_id).subquery())
-    companies = union(select(per_company.c.company_id), select(own.c.company_id)).subquery()
-    return list(session.execute(
-        select(companies.c.company_id,
-               *(func.coalesce(per_company.c[name], ZERO).label(name) for name in AMOUNTS),
-               func.coalesce(own.c.intercompany, ZERO).label("intercompany_open"),
-               Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
-               Company.name_en.label("company_name_en"), Segment.id.label("segment_id"),
+    figures = None
+    if as_of < (today or reports_today()) and as_of == snapshots.month_end_of(as_of):
+        figures = snapshots.snapshot_by_company(session, actor, as_of)
+    if figures is None:
+        figures = session.execute(company_ageing(session, as_of, company_scope=actor.company_scope)).all()
+    by_id = {row.company_id: row for row in figures}
+    if not by_id:
+        return []
+    names = session.execute(
+        select(Company.id, Company.code, Company.name_zh, Company.name_en, Segment.id.label("segment_id"),
                Segment.code.label("segment_code"))
-        .select_from(companies)
-        .outerjoin(per_company, per_company.c.company_id == companies.c.company_id)
-        .outerjoin(own, own.c.company_id == companies.c.company_id)
-        .join(Company, Company.id == companies.c.company_id)
         .join(Segment, Segment.id == Company.segment_id)
-        .order_by(Company.code)
-    ).all())
+        .where(Company.id.in_(sorted(by_id))).order_by(Company.code)).all()
+    return [CompanyReceivables(
+        company_id=name.id, company_code=name.code, company_name_zh=name.name_zh, company_name_en=name.name_en,
+        segment_id=name.segment_id, segment_code=name.segment_code,
+        **{figure: Decimal(getattr(by_id[name.id], figure) or ZERO).quantize(CENT)
+           for figure in (*AMOUNTS, "intercompany_open")},
+    ) for name in names]
 
 
 def roll_up_segments(companies: Sequence[Any]) -> list[dict[str, Any]]:
@@ -420,7 +468,7 @@ def alerts(
     how many customers are on hold and orders held by credit control (the largest first),
     all on the key date."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading credit alerts")
-    today = today or _today()
+    today = today or reports_today()
     position = positions(session, policy, as_of=as_of, today=today)
     excess = (position.c.exposure - position.c.credit_limit).label("excess")
     over_limit = session.execute(
@@ -468,8 +516,8 @@ def dashboard(
     """The CIO's consolidated receivables: group totals, by segment and company, the top
     customers by exposure, and alerts, every figure as of the same key date."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading the receivables dashboard")
-    today = today or _today()
-    companies = receivables_by_company(session, actor, as_of=as_of)
+    today = today or reports_today()
+    companies = receivables_by_company(session, actor, as_of=as_of, today=today)
     segments = roll_up_segments(companies)
     totals = {name: sum((s[name] for s in segments), ZERO) for name in (*AMOUNTS, "intercompany_open")}
     return Dashboard(as_of, totals, segments, companies,
