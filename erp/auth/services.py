@@ -120,6 +120,14 @@ def sign_in(
     return SignInOutcome(token=issue_token(session, user.id, ttl_minutes=ttl_minutes))
 
 
+def password_matches(session: Session, user_id: int, password: str) -> bool:
+    """Whether ``password`` is the active user's own (an electronic signature's re-entry,
+    21 CFR 11.200(a)); checked like a sign-in, against the stored salted hash."""
+    user = session.get(User, user_id)
+    matches = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    return bool(user is not None and user.active and matches)
+
+
 def actor_for_token(session: Session, token: str) -> Actor:
     """The actor a bearer token stands for; 401 if it is unknown, expired or revoked."""
     row = session.execute(

@@ -55,6 +55,8 @@ from erp.posting.stock import (
     value_taken,
 )
 from erp.purchasing import receiving
+from erp.quality import services as quality
+from erp.quality.models import LotOrigin
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES
 
 HUNDRED = Decimal("100")
@@ -281,6 +283,11 @@ def receive_goods(
         ],
     )
     receiving.register_received_quantity(session, line, request.quantity)
+    if status == StockStatus.QUARANTINE:
+        quality.open_lot(session, origin=LotOrigin.RECEIPT, company_id=company_id, warehouse_id=warehouse.id,
+                         material_id=material.id, batch_id=batch_id, quantity=request.quantity,
+                         inspection_date=request.posting_date, source_document_id=document_id,
+                         user_id=actor.user_id)
     return document_id
 
 
@@ -359,9 +366,11 @@ def reverse_receipt(
         raise InsufficientStock(Message(
             "the {quantity} received are no longer all in the warehouse (issued, moved or blocked); a receipt can "
             "only be reversed while its stock is still there", quantity=arrival.quantity))
-    return _send_back(session, actor, receipt, line, held[0], arrival.quantity, doc_type=MovementType.RECEIPT_REVERSAL,
-                      posting_date=posting_date, price=price, reason=reason,
-                      reverses_document_id=receipt.id)
+    document_id = _send_back(session, actor, receipt, line, held[0], arrival.quantity,
+                             doc_type=MovementType.RECEIPT_REVERSAL, posting_date=posting_date, price=price,
+                             reason=reason, reverses_document_id=receipt.id)
+    quality.cancel_lots_of_document(session, receipt.id)
+    return document_id
 
 
 def _not_before(original: StockDocument, posting_date: dt.date) -> None:
@@ -737,6 +746,9 @@ def take_back_goods(
                  Line(accounts.COST_OF_GOODS_SOLD, -value_back, material.id),
                  Line(accounts.MATERIAL_COST_VARIANCE, -restated, material.id)],
     )
+    quality.open_lot(session, origin=LotOrigin.CUSTOMER_RETURN, company_id=shipment.company_id,
+                     warehouse_id=shipped.warehouse_id, material_id=material.id, batch_id=batch_id, quantity=quantity,
+                     inspection_date=posting_date, source_document_id=document_id, user_id=actor.user_id)
     return document_id, shipped, value_back
 
 

@@ -47,6 +47,8 @@ class MovementType(StrEnum):
     RECEIPT_REVERSAL = "receipt_reversal"
     QUALITY_RELEASE = "quality_release"
     QUALITY_REJECT = "quality_reject"
+    # Stock put back into quarantine pending a quality decision (a storage excursion).
+    QUALITY_HOLD = "quality_hold"
     RETURN_TO_SUPPLIER = "return_to_supplier"
     ISSUE = "issue"
     ISSUE_REVERSAL = "issue_reversal"
@@ -64,7 +66,8 @@ class MovementType(StrEnum):
 # so that concurrent postings never queue for a number.
 DOCUMENT_PREFIXES = {
     MovementType.RECEIPT: "GR", MovementType.RECEIPT_REVERSAL: "GRR", MovementType.QUALITY_RELEASE: "QR",
-    MovementType.QUALITY_REJECT: "QB", MovementType.RETURN_TO_SUPPLIER: "RTS", MovementType.ISSUE: "GI",
+    MovementType.QUALITY_REJECT: "QB",
+    MovementType.QUALITY_HOLD: "QH", MovementType.RETURN_TO_SUPPLIER: "RTS", MovementType.ISSUE: "GI",
     MovementType.ISSUE_REVERSAL: "GIR", MovementType.TRANSFER: "TR", MovementType.ADJUSTMENT: "ADJ",
     MovementType.SCRAP: "SCR", MovementType.SHIPMENT: "SHP", MovementType.SHIPMENT_REVERSAL: "SHR",
     MovementType.REVALUATION: "RV",

@@ -89,6 +89,10 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     "purchasing.Contracts": (EVERYONE, {}),
     "purchasing.Exceptions": (EVERYONE, {}),
     "purchasing.Orders": (EVERYONE, {}),
+    # Inspection lots: quality, the warehouse's clerks (their warehouses), auditors, admins.
+    "quality.get_lots": (frozenset({"admin", "clerk_a", "quality_a", "auditor"}), {}),
+    # Specifications are the group's, per material: everyone reads them.
+    "quality.get_specifications": (EVERYONE, {"material_id": "{api_central}"}),
 }
 ALLOWED_STATUS = {"credit.get_backtest": 404}
 # Roles scoped to company A that must not read company B through these parameters.

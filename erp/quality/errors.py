@@ -1,0 +1,81 @@
+"""Refusals of quality (each a stable problem type with its rule and a remedy)."""
+
+from __future__ import annotations
+
+from erp.errors import Conflict, DomainError, Forbidden
+from erp.messages import N_
+
+
+class SpecificationDateTaken(Conflict):
+    """A material has at most one specification version per effective date; versions are
+    never edited, so a change takes effect on a later date as a new version."""
+
+    slug = "specification-date-taken"
+    title = N_("A version of this specification already takes effect on that date")
+    remedy = N_("Date the new version on another day; a version in force is never edited.")
+
+
+class LotNotOpen(Conflict):
+    """Results are recorded and a usage decision signed only on an open inspection lot:
+    a decided or cancelled lot is closed for good."""
+
+    slug = "lot-not-open"
+    title = N_("The inspection lot is already decided or cancelled")
+    remedy = N_("Look at the lot's usage decision; a new problem with the batch needs a new lot.")
+
+
+class ResultNotApplicable(DomainError):
+    """A result belongs to a characteristic of the lot's specification and takes the form
+    the characteristic asks for: a number for numeric limits, a text for a text criterion."""
+
+    status = 422
+    slug = "result-not-applicable"
+    title = N_("The result does not fit the lot's specification")
+    remedy = N_("Record results for the characteristics the specification lists, as numbers or texts as it asks.")
+
+
+class ResultsIncomplete(Conflict):
+    """A lot is released only when the laboratory has a result for every characteristic
+    of the specification in force (a release judges all of them)."""
+
+    slug = "results-incomplete"
+    title = N_("Results are missing for some characteristics")
+    remedy = N_("Record the missing results first, or reject the lot.")
+
+
+class OutOfSpecification(Conflict):
+    """A lot with any result out of specification is released only under a deviation:
+    its reference and the reason the batch may still be used (EU GMP Chapter 1.4 (xiv),
+    deviations investigated and documented)."""
+
+    slug = "out-of-specification"
+    title = N_("Results out of specification: a release needs a deviation")
+    remedy = N_("Give the deviation's reference and the reason for the release, or reject the lot.")
+
+
+class SignerRecordedResults(Forbidden):
+    """Four eyes: whoever recorded a laboratory result of a lot cannot sign its usage
+    decision."""
+
+    slug = "signer-recorded-results"
+    title = N_("You recorded results of this lot and cannot also sign its decision")
+    remedy = N_("Ask another QA person to sign the usage decision.")
+
+
+class SignatureNotVerified(Forbidden):
+    """An electronic signature is given by re-entering one's password at the moment of
+    signing (21 CFR 11.200(a)); a wrong password signs nothing, and the attempt is recorded."""
+
+    slug = "signature-not-verified"
+    title = N_("The password given for the signature is wrong")
+    remedy = N_("Re-enter your own password to sign; repeated failures are visible in the audit trail.")
+
+
+class NoStockOnHold(Conflict):
+    """A usage decision moves the lot's stock out of quarantine; when none of it is left
+    there (returned, reversed or scrapped), there is nothing to decide on."""
+
+    slug = "no-stock-on-hold"
+    title = N_("None of the lot's stock is in quarantine")
+    remedy = N_("Look at the batch's flow; cancel the lot if its stock is gone.")
+

@@ -1,0 +1,165 @@
+"""JSON shapes of quality. Results and limits are decimals as strings, in the
+characteristic's unit; passwords are only ever read, never echoed."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from erp.quality.models import MEASURE, READING, ExcursionKind, LotOrigin, LotStatus, UsageDecisionKind
+from erp.schemas import Day, DecimalString, Id, IsoInstant, Name, Quantity, Query, QueryId, Schema, Text
+
+
+def Measure(**kwargs: object) -> DecimalString:  # noqa: N802 - a field factory reads like a type
+    """A limit or a result in the characteristic's unit (up to six decimal places)."""
+    return DecimalString(column=MEASURE, **kwargs)  # type: ignore[arg-type]
+
+
+class CharacteristicIn(Schema):
+    code = Text(validate=validate.Length(1, 40), required=True)
+    name_zh = Name(required=True)
+    name_en = Name(required=True)
+    unit = Text(validate=validate.Length(1, 20), load_default=None)
+    minimum = Measure(load_default=None)
+    maximum = Measure(load_default=None)
+    expected_text = Text(validate=validate.Length(1, 200), load_default=None,
+                         metadata={"description": "a text criterion instead of limits (e.g. 'conforms')"})
+
+
+class SpecificationIn(Schema):
+    material_id = Id(required=True)
+    effective_from = Day(required=True)
+    reason = Text(validate=validate.Length(1, 500), required=True)
+    characteristics = fields.List(fields.Nested(CharacteristicIn), required=True, validate=validate.Length(1, 100))
+
+
+class CharacteristicOut(Schema):
+    code = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    unit = fields.String(allow_none=True)
+    minimum = Measure(dump_only=True, allow_none=True)
+    maximum = Measure(dump_only=True, allow_none=True)
+    expected_text = fields.String(allow_none=True)
+
+
+class SpecificationOut(Schema):
+    id = fields.Integer()
+    material_id = fields.Integer()
+    version = fields.Integer()
+    effective_from = Day()
+    reason = fields.String()
+    created_by = fields.Integer()
+    characteristics = fields.List(fields.Nested(CharacteristicOut))
+
+
+class SpecificationQuery(Query):
+    material_id = QueryId(required=True)
+
+
+class ResultIn(Schema):
+    characteristic = Text(validate=validate.Length(1, 40), required=True)
+    value = Measure(load_default=None)
+    text = Text(validate=validate.Length(1, 200), load_default=None)
+
+
+class ResultsIn(Schema):
+    results = fields.List(fields.Nested(ResultIn), required=True, validate=validate.Length(1, 100))
+
+
+class CertificateIn(Schema):
+    number = Text(validate=validate.Length(1, 60), required=True)
+    issued_on = Day(required=True)
+    file_name = Text(validate=validate.Length(1, 200), required=True)
+    content_type = Text(validate=validate.Length(1, 100), load_default="application/pdf")
+    content_base64 = fields.String(required=True, validate=validate.Length(1, 14_000_000),
+                                   metadata={"description": "the certificate's file, base64"})
+    results = fields.List(fields.Nested(ResultIn), load_default=list,
+                          metadata={"description": "the values the certificate states, for comparison"})
+
+
+class UsageDecisionIn(Schema):
+    decision = fields.Enum(UsageDecisionKind, by_value=True, required=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(1, 200),
+                             metadata={"description": "the signer's own password, re-entered to sign"})
+    posting_date = Day(required=True)
+    deviation_reference = Text(validate=validate.Length(1, 60), load_default=None)
+    reason = Text(validate=validate.Length(1, 500), load_default=None)
+
+
+class ResultOut(Schema):
+    value = Measure(dump_only=True, allow_none=True)
+    text_value = fields.String(allow_none=True)
+    conforms = fields.Boolean()
+    recorded_by = fields.Integer()
+    recorded_at = fields.DateTime()
+
+
+class CharacteristicResultOut(CharacteristicOut):
+    laboratory = fields.Nested(ResultOut, allow_none=True)
+    certificate = fields.Nested(ResultOut, allow_none=True)
+    difference = Measure(dump_only=True, allow_none=True,
+                         metadata={"description": "laboratory value less the certificate's"})
+
+
+class CertificateOut(Schema):
+    number = fields.String()
+    issued_on = Day()
+    file_name = fields.String()
+    content_type = fields.String()
+    sha256 = fields.String()
+    recorded_by = fields.Integer()
+    recorded_at = fields.DateTime()
+
+
+class UsageDecisionOut(Schema):
+    decision = fields.Enum(UsageDecisionKind, by_value=True)
+    meaning = fields.String(metadata={"description": "what the signature attests: released or rejected"})
+    signed_by = fields.Integer()
+    signer_name = fields.String()
+    signed_at = fields.DateTime()
+    out_of_specification = fields.Boolean()
+    deviation_reference = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    document_id = fields.Integer(allow_none=True)
+
+
+class LotOut(Schema):
+    id = fields.Integer(attribute="lot.id")
+    number = fields.String(attribute="lot.number")
+    origin = fields.Enum(LotOrigin, by_value=True, attribute="lot.origin")
+    status = fields.Enum(LotStatus, by_value=True, attribute="lot.status")
+    company_id = fields.Integer(attribute="lot.company_id")
+    warehouse_id = fields.Integer(attribute="lot.warehouse_id")
+    material_id = fields.Integer(attribute="lot.material_id")
+    batch_id = fields.Integer(attribute="lot.batch_id")
+    batch_number = fields.String(attribute="batch.batch_number")
+    quantity = Quantity(dump_only=True, attribute="lot.quantity")
+    inspection_date = Day(attribute="lot.inspection_date")
+    source_document_id = fields.Integer(attribute="lot.source_document_id")
+    excursion_id = fields.Integer(attribute="lot.excursion_id", allow_none=True)
+    specification_id = fields.Integer(attribute="lot.specification_id", allow_none=True)
+    specification_version = fields.Integer(attribute="specification.version", allow_none=True)
+    out_of_specification = fields.Boolean()
+    complete = fields.Boolean(metadata={"description": "every characteristic has a laboratory result"})
+    results = fields.List(fields.Nested(CharacteristicResultOut))
+    certificate = fields.Nested(CertificateOut, allow_none=True)
+    decision = fields.Nested(UsageDecisionOut, allow_none=True)
+
+
+class LotRowOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    origin = fields.Enum(LotOrigin, by_value=True)
+    status = fields.Enum(LotStatus, by_value=True)
+    company_id = fields.Integer()
+    warehouse_id = fields.Integer()
+    material_id = fields.Integer()
+    batch_id = fields.Integer()
+    quantity = Quantity(dump_only=True)
+    inspection_date = Day()
+    excursion_id = fields.Integer(allow_none=True)
+
+
+class LotQuery(Query):
+    status = fields.Enum(LotStatus, by_value=True, load_default=None)
+    warehouse_id = QueryId(load_default=None)

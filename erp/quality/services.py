@@ -1,0 +1,528 @@
+"""Quality's use cases: specifications, inspection lots and their results, the signed usage
+decision, and the expiry block. Storage monitoring is in ``erp.quality.monitoring``.
+
+Each function runs inside the caller's transaction and never commits. Stock changes status
+(quarantine -> unrestricted or blocked) through ``erp.posting.post``; the lot and the
+decision are quality's own rows, written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from erp.audit import services as audit
+from erp.auth.models import User
+from erp.auth.roles import Actor, Role
+from erp.auth.services import password_matches
+from erp.errors import DomainError, NotFound, ValidationFailed
+from erp.masterdata.models import Material, Warehouse
+from erp.messages import Message, Named
+from erp.posting import Document, Movement, Posting, post, price_for_posting
+from erp.posting.models import Batch, CloseClass, MovementType, StockStatus
+from erp.posting.stock import available_on, lock_balances, value_taken
+from erp.quality.errors import (
+    LotNotOpen,
+    NoStockOnHold,
+    OutOfSpecification,
+    ResultNotApplicable,
+    ResultsIncomplete,
+    SignatureNotVerified,
+    SignerRecordedResults,
+    SpecificationDateTaken,
+)
+from erp.quality.models import (
+    SIGNATURE_MEANING,
+    CertificateOfAnalysis,
+    Characteristic,
+    InspectionLot,
+    InspectionResult,
+    LotOrigin,
+    LotStatus,
+    ResultSource,
+    Specification,
+    UsageDecision,
+    UsageDecisionKind,
+)
+
+ZERO = Decimal("0")
+SPEC_ROLES = (Role.QUALITY,)
+
+
+# --- specifications ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CharacteristicInput:
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    expected_text: str | None = None
+
+
+def create_specification(
+    session: Session,
+    actor: Actor,
+    *,
+    material_id: int,
+    effective_from: dt.date,
+    reason: str,
+    characteristics: Sequence[CharacteristicInput],
+) -> Specification:
+    """Add a version of a material's specification, in force from ``effective_from`` until
+    a later version's date. Lots opened before keep the version they were opened under.
+
+    Refuses: role-not-allowed (quality only), not-found (material), validation-error (no
+    characteristics, a code twice, neither or both of limits and text, minimum above
+    maximum), specification-date-taken.
+    """
+    actor.require_role(*SPEC_ROLES, action="maintaining specifications")
+    material = session.get(Material, material_id)
+    if material is None:
+        raise NotFound(Message("material {key} not found", key=material_id))
+    if not reason.strip():
+        raise ValidationFailed.for_field("reason", Message("a specification version needs a reason"))
+    if not characteristics:
+        raise ValidationFailed.for_field("characteristics", Message("a specification lists at least one characteristic"))
+    codes = [c.code for c in characteristics]
+    if len(set(codes)) != len(codes):
+        raise ValidationFailed.for_field("characteristics", Message("each characteristic code appears once"))
+    for index, c in enumerate(characteristics):
+        numeric = c.minimum is not None or c.maximum is not None
+        if numeric == (c.expected_text is not None):
+            raise ValidationFailed.for_field(f"characteristics/{index}", Message(
+                "characteristic {code} needs numeric limits or an expected text, not both", code=c.code))
+        if c.minimum is not None and c.maximum is not None and c.minimum > c.maximum:
+            raise ValidationFailed.for_field(f"characteristics/{index}/minimum", Message(
+                "characteristic {code}: minimum {minimum} is above maximum {maximum}", code=c.code,
+                minimum=c.minimum, maximum=c.maximum))
+    # Serialise versions of one material: the material row is the natural lock.
+    session.execute(select(Material.id).where(Material.id == material_id).with_for_update())
+    taken = session.scalar(select(Specification.version).where(
+        Specification.material_id == material_id, Specification.effective_from == effective_from))
+    if taken is not None:
+        raise SpecificationDateTaken(Message("version {version} of {material}'s specification takes effect on {day}",
+                                             version=taken, material=Named.of(material), day=effective_from))
+    version = (session.scalar(select(func.max(Specification.version))
+                              .where(Specification.material_id == material_id)) or 0) + 1
+    spec = Specification(material_id=material_id, version=version, effective_from=effective_from,
+                         reason=reason.strip(), created_by=actor.user_id)
+    session.add(spec)
+    session.flush()
+    session.add_all(Characteristic(specification_id=spec.id, position=i, code=c.code, name_zh=c.name_zh,
+                                   name_en=c.name_en, unit=c.unit, minimum=c.minimum, maximum=c.maximum,
+                                   expected_text=c.expected_text) for i, c in enumerate(characteristics, 1))
+    session.flush()
+    session.refresh(spec, ["characteristics"])
+    audit.record_change(session, actor, entity="specification", entity_id=spec.id, action=audit.CREATE,
+                        after={"material_id": material_id, "version": version,
+                               "effective_from": effective_from,
+                               "characteristics": [_characteristic_record(c) for c in characteristics]},
+                        reason=reason)
+    return spec
+
+
+def _characteristic_record(c: CharacteristicInput) -> dict[str, object]:
+    return {"code": c.code, "unit": c.unit, "minimum": c.minimum, "maximum": c.maximum,
+            "expected_text": c.expected_text}
+
+
+def specification_in_force(session: Session, material_id: int, day: dt.date) -> Specification | None:
+    """The version of the material's specification in force on ``day``: the latest one
+    effective on or before it."""
+    return session.scalars(
+        select(Specification).where(Specification.material_id == material_id, Specification.effective_from <= day)
+        .order_by(Specification.effective_from.desc()).limit(1)
+    ).first()
+
+
+def list_specifications(session: Session, actor: Actor, material_id: int) -> list[Specification]:
+    """Every version of a material's specification, newest first."""
+    return list(session.scalars(select(Specification).where(Specification.material_id == material_id)
+                                .order_by(Specification.version.desc())))
+
+
+# --- inspection lots -----------------------------------------------------------------------
+
+def open_lot(
+    session: Session,
+    *,
+    origin: LotOrigin,
+    company_id: int,
+    warehouse_id: int,
+    material_id: int,
+    batch_id: int,
+    quantity: Decimal,
+    inspection_date: dt.date,
+    source_document_id: int,
+    user_id: int,
+    excursion_id: int | None = None,
+) -> InspectionLot:
+    """Open an inspection lot for stock just put in quarantine (called by the posting use
+    case in its own transaction: a receipt of an inspected material, a customer return, an
+    excursion hold). The specification is the version in force on ``inspection_date``."""
+    spec = specification_in_force(session, material_id, inspection_date)
+    lot = InspectionLot(origin=origin, company_id=company_id, warehouse_id=warehouse_id, material_id=material_id,
+                        batch_id=batch_id, quantity=quantity, inspection_date=inspection_date,
+                        specification_id=spec.id if spec else None, source_document_id=source_document_id,
+                        excursion_id=excursion_id, created_by=user_id, status=LotStatus.OPEN)
+    session.add(lot)
+    session.flush()
+    return lot
+
+
+def cancel_lots_of_document(session: Session, document_id: int) -> int:
+    """Cancel the open lots of a receipt being reversed (its stock leaves): returns how many."""
+    lots = list(session.scalars(select(InspectionLot).where(InspectionLot.source_document_id == document_id,
+                                                            InspectionLot.status == LotStatus.OPEN)
+                                .with_for_update()))
+    for lot in lots:
+        lot.status = LotStatus.CANCELLED
+    session.flush()
+    return len(lots)
+
+
+def get_lot(session: Session, actor: Actor, lot_id: int, *, lock: bool = False) -> InspectionLot:
+    """A lot of one of the caller's companies (404 otherwise)."""
+    query = select(InspectionLot).where(InspectionLot.id == lot_id)
+    if lock:
+        query = query.with_for_update()
+    lot = session.scalars(query).first()
+    if lot is None or not actor.acts_for_company(lot.company_id):
+        raise NotFound(Message("inspection lot {key} not found", key=lot_id))
+    return lot
+
+
+def _open_lot_for_work(session: Session, actor: Actor, lot_id: int) -> InspectionLot:
+    lot = get_lot(session, actor, lot_id, lock=True)
+    if lot.status != LotStatus.OPEN:
+        raise LotNotOpen(Message("inspection lot {lot} is {status}", lot=lot.number, status=lot.status.value))
+    return lot
+
+
+@dataclass(frozen=True)
+class ResultInput:
+    characteristic: str  # the characteristic's code
+    value: Decimal | None = None
+    text: str | None = None
+
+
+def _characteristics(session: Session, lot: InspectionLot) -> dict[str, Characteristic]:
+    if lot.specification_id is None:
+        return {}
+    spec = session.get(Specification, lot.specification_id)
+    assert spec is not None
+    return {c.code: c for c in spec.characteristics}
+
+
+def _judged_rows(
+    session: Session, actor: Actor, lot: InspectionLot, results: Sequence[ResultInput], source: ResultSource
+) -> list[InspectionResult]:
+    characteristics = _characteristics(session, lot)
+    if not characteristics:
+        raise ResultNotApplicable(Message("no specification of the material was in force on {day}: record one "
+                                          "first, effective on or before the lot's date", day=lot.inspection_date))
+    if not results:
+        raise ValidationFailed.for_field("results", Message("send at least one result"))
+    rows = []
+    for index, r in enumerate(results):
+        c = characteristics.get(r.characteristic)
+        if c is None:
+            raise ResultNotApplicable(
+                Message("characteristic {code} is not in the lot's specification", code=r.characteristic),
+                errors=[{"pointer": f"/results/{index}/characteristic", "detail": Message("not in the specification")}])
+        if (r.value is None) == (r.text is None) or (c.numeric and r.value is None) or (
+                not c.numeric and r.text is None):
+            wanted = Message("a number in {unit}", unit=c.unit or "-") if c.numeric else Message("a text")
+            raise ResultNotApplicable(
+                Message("characteristic {code} takes {wanted}", code=c.code, wanted=wanted),
+                errors=[{"pointer": f"/results/{index}", "detail": wanted}])
+        rows.append(InspectionResult(lot_id=lot.id, characteristic_id=c.id, source=source, value=r.value,
+                                     text_value=r.text.strip() if r.text is not None else None,
+                                     conforms=c.judge(r.value, r.text), recorded_by=actor.user_id))
+    return rows
+
+
+def record_results(
+    session: Session, actor: Actor, *, lot_id: int, results: Sequence[ResultInput]
+) -> InspectionLot:
+    """Record the laboratory's results of a lot, each judged against the lot's specification
+    (the version in force on the receipt date). A result recorded again supersedes the
+    earlier one for the decision; both stay (results are append-only).
+
+    Refuses: role-not-allowed, not-found, lot-not-open, result-not-applicable (no
+    specification, unknown characteristic, number for text or the reverse)."""
+    actor.require_role(Role.QUALITY, action="recording inspection results")
+    lot = _open_lot_for_work(session, actor, lot_id)
+    session.add_all(_judged_rows(session, actor, lot, results, ResultSource.LABORATORY))
+    session.flush()
+    return lot
+
+
+def record_certificate(
+    session: Session,
+    actor: Actor,
+    *,
+    lot_id: int,
+    number: str,
+    issued_on: dt.date,
+    file_name: str,
+    content_type: str,
+    content: bytes,
+    results: Sequence[ResultInput] = (),
+) -> CertificateOfAnalysis:
+    """Record the supplier's certificate of analysis of a lot: its number, date, the file,
+    and the values it states (judged like the laboratory's, for comparison only: the
+    decision rests on the laboratory's results). One certificate per lot.
+
+    Refuses: role-not-allowed, not-found, lot-not-open, result-not-applicable, conflict
+    (a certificate is already recorded)."""
+    actor.require_role(Role.QUALITY, action="recording certificates of analysis")
+    lot = _open_lot_for_work(session, actor, lot_id)
+    if session.scalar(select(CertificateOfAnalysis.id).where(CertificateOfAnalysis.lot_id == lot.id)):
+        raise LotNotOpen(Message("inspection lot {lot} already has its certificate of analysis", lot=lot.number))
+    rows = _judged_rows(session, actor, lot, results, ResultSource.CERTIFICATE) if results else []
+    certificate = CertificateOfAnalysis(lot_id=lot.id, number=number, issued_on=issued_on, file_name=file_name,
+                                        content_type=content_type, content=content,
+                                        sha256=hashlib.sha256(content).hexdigest(), recorded_by=actor.user_id)
+    session.add(certificate)
+    session.add_all(rows)
+    session.flush()
+    return certificate
+
+
+@dataclass(frozen=True)
+class CharacteristicResult:
+    """A characteristic of the lot's specification with its latest results."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str | None
+    minimum: Decimal | None
+    maximum: Decimal | None
+    expected_text: str | None
+    laboratory: InspectionResult | None
+    certificate: InspectionResult | None
+
+    @property
+    def difference(self) -> Decimal | None:
+        """The laboratory's value less the certificate's (numeric characteristics)."""
+        if self.laboratory is None or self.certificate is None or self.laboratory.value is None \
+                or self.certificate.value is None:
+            return None
+        return self.laboratory.value - self.certificate.value
+
+
+@dataclass(frozen=True)
+class LotView:
+    lot: InspectionLot
+    specification: Specification | None
+    material: Material
+    warehouse: Warehouse
+    batch: Batch
+    results: list[CharacteristicResult]
+    certificate: CertificateOfAnalysis | None
+    decision: UsageDecision | None
+    recorded_by: list[int] = field(default_factory=list)
+
+    @property
+    def out_of_specification(self) -> bool:
+        return any(r.laboratory is not None and not r.laboratory.conforms for r in self.results)
+
+    @property
+    def complete(self) -> bool:
+        return all(r.laboratory is not None for r in self.results) and bool(self.results)
+
+
+def _latest_results(session: Session, lot_id: int) -> dict[tuple[int, ResultSource], InspectionResult]:
+    latest: dict[tuple[int, ResultSource], InspectionResult] = {}
+    for row in session.scalars(select(InspectionResult).where(InspectionResult.lot_id == lot_id)
+                               .order_by(InspectionResult.id)):
+        latest[(row.characteristic_id, row.source)] = row
+    return latest
+
+
+def lot_view(session: Session, actor: Actor, lot_id: int, *, lot: InspectionLot | None = None) -> LotView:
+    """A lot with its specification, the latest laboratory and certificate result per
+    characteristic (and their difference), the certificate and the decision."""
+    lot = lot or get_lot(session, actor, lot_id)
+    spec = session.get(Specification, lot.specification_id) if lot.specification_id else None
+    latest = _latest_results(session, lot.id)
+    results = [CharacteristicResult(c.code, c.name_zh, c.name_en, c.unit, c.minimum, c.maximum, c.expected_text,
+                                    latest.get((c.id, ResultSource.LABORATORY)),
+                                    latest.get((c.id, ResultSource.CERTIFICATE)))
+               for c in (spec.characteristics if spec else [])]
+    recorders = sorted(set(session.scalars(select(InspectionResult.recorded_by).where(
+        InspectionResult.lot_id == lot.id, InspectionResult.source == ResultSource.LABORATORY))))
+    material = session.get(Material, lot.material_id)
+    warehouse = session.get(Warehouse, lot.warehouse_id)
+    batch = session.get(Batch, lot.batch_id)
+    assert material is not None and warehouse is not None and batch is not None
+    return LotView(
+        lot=lot, specification=spec, material=material, warehouse=warehouse, batch=batch, results=results,
+        certificate=session.scalars(select(CertificateOfAnalysis).where(CertificateOfAnalysis.lot_id == lot.id)).first(),
+        decision=session.scalars(select(UsageDecision).where(UsageDecision.lot_id == lot.id)).first(),
+        recorded_by=recorders,
+    )
+
+
+def list_lots(
+    session: Session, actor: Actor, *, status: LotStatus | None = None, warehouse_id: int | None = None,
+    offset: int = 0, limit: int = 50,
+) -> tuple[list[InspectionLot], int]:
+    """Lots of the caller's companies, oldest open first."""
+    actor.require_role(Role.QUALITY, Role.CLERK, Role.AUDITOR, Role.ADMIN, action="reading inspection lots")
+    conditions = [actor.warehouse_scope(InspectionLot.warehouse_id, InspectionLot.company_id)]
+    if status is not None:
+        conditions.append(InspectionLot.status == status)
+    if warehouse_id is not None:
+        conditions.append(InspectionLot.warehouse_id == warehouse_id)
+    where = and_(*conditions)
+    total = session.scalar(select(func.count(InspectionLot.id)).where(where)) or 0
+    lots = list(session.scalars(select(InspectionLot).where(where).order_by(InspectionLot.id)
+                                .offset(offset).limit(limit)))
+    return lots, total
+
+
+# --- the usage decision ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SigningOutcome:
+    """A signed decision, or the refusal to raise once the failed attempt's audit row is
+    committed (raised inside the transaction, it would roll the record back)."""
+
+    decision: UsageDecision | None = None
+    refusal: DomainError | None = None
+
+    def signed(self) -> UsageDecision:
+        if self.refusal is not None:
+            raise self.refusal
+        assert self.decision is not None
+        return self.decision
+
+
+def decide_usage(
+    session: Session,
+    actor: Actor,
+    *,
+    lot_id: int,
+    decision: UsageDecisionKind,
+    password: str,
+    posting_date: dt.date,
+    deviation_reference: str | None = None,
+    reason: str | None = None,
+) -> SigningOutcome:
+    """QA's usage decision on an inspection lot, signed electronically: the signer re-enters
+    their password now; the record holds who, when and the meaning ("released",
+    "rejected"). Release moves the lot's stock from quarantine to unrestricted, rejection to
+    blocked (for return to the supplier or scrap), in one stock document.
+
+    Rules: the person who recorded a laboratory result of the lot cannot sign it (four
+    eyes); a release needs a result for every characteristic, and with any result out of
+    specification a deviation reference and a reason. A wrong password signs nothing and
+    is recorded in the audit trail (``signature-refused`` on the lot): the caller commits,
+    then calls ``signed()``, which raises the refusal.
+
+    Refuses: role-not-allowed, not-found, lot-not-open, signature-not-verified,
+    signer-recorded-results, results-incomplete, out-of-specification, no-stock-on-hold,
+    period-closed, no-standard-price.
+    """
+    actor.require_role(Role.QUALITY, action="signing usage decisions")
+    lot = _open_lot_for_work(session, actor, lot_id)
+    meaning = SIGNATURE_MEANING[decision]
+    if not password_matches(session, actor.user_id, password):
+        audit.record_event(session, actor_id=actor.user_id, actor_name=actor.username, entity="inspection_lot",
+                           entity_id=lot.id, action="signature-refused", company_id=lot.company_id,
+                           reason=f"wrong password when signing '{meaning}'")
+        return SigningOutcome(refusal=SignatureNotVerified(Message(
+            "the password is not yours: lot {lot} is not signed, and the attempt is recorded", lot=lot.number)))
+    view = lot_view(session, actor, lot.id, lot=lot)
+    if actor.user_id in view.recorded_by:
+        raise SignerRecordedResults(Message("you recorded results of lot {lot}; another QA person signs it",
+                                            lot=lot.number))
+    reference = (deviation_reference or "").strip() or None
+    why = (reason or "").strip() or None
+    if decision == UsageDecisionKind.RELEASE:
+        if not view.complete:
+            missing = [r.code for r in view.results if r.laboratory is None]
+            raise ResultsIncomplete(Message("lot {lot} has no result for {missing}", lot=lot.number,
+                                            missing=", ".join(missing) or "-"))
+        if view.out_of_specification and (reference is None or why is None):
+            failing = [r.code for r in view.results if r.laboratory is not None and not r.laboratory.conforms]
+            raise OutOfSpecification(Message("lot {lot} is out of specification for {failing}: a release needs a "
+                                             "deviation reference and a reason", lot=lot.number,
+                                             failing=", ".join(failing)))
+    target = StockStatus.UNRESTRICTED if decision == UsageDecisionKind.RELEASE else StockStatus.BLOCKED
+    doc_type = MovementType.QUALITY_RELEASE if decision == UsageDecisionKind.RELEASE else MovementType.QUALITY_REJECT
+    document_id = _change_status(
+        session, lot, from_status=StockStatus.QUARANTINE, to_status=target, doc_type=doc_type,
+        posting_date=posting_date, user_id=actor.user_id, reference=lot.number,
+        reason=f"usage decision {meaning}" + (f", deviation {reference}" if reference else "") + (
+            f": {why}" if why else ""),
+    )
+    user = session.get(User, actor.user_id)
+    signed = UsageDecision(lot_id=lot.id, decision=decision, meaning=meaning, signed_by=actor.user_id,
+                           signer_name=(user.display_name if user else actor.username),
+                           out_of_specification=view.out_of_specification, deviation_reference=reference,
+                           reason=why, document_id=document_id)
+    session.add(signed)
+    lot.status = LotStatus.RELEASED if decision == UsageDecisionKind.RELEASE else LotStatus.REJECTED
+    session.flush()
+    audit.record_event(session, actor_id=actor.user_id, actor_name=actor.username, entity="inspection_lot",
+                       entity_id=lot.id, action="usage-decision-signed", company_id=lot.company_id,
+                       changes={"decision": {"after": decision.value}, "meaning": {"after": meaning},
+                                "deviation_reference": {"after": reference}},
+                       reason=why)
+    return SigningOutcome(decision=signed)
+
+
+def _change_status(
+    session: Session,
+    lot: InspectionLot,
+    *,
+    from_status: StockStatus,
+    to_status: StockStatus,
+    doc_type: MovementType,
+    posting_date: dt.date,
+    user_id: int,
+    reference: str | None,
+    reason: str,
+) -> int:
+    """Move up to the lot's quantity of its batch between statuses in its warehouse: one
+    stock document of paired movements, no journal (the value stays on the same account).
+    Refuses no-stock-on-hold when nothing of it is there."""
+    _, price = price_for_posting(session, lot.company_id, lot.material_id, posting_date)
+    held = lock_balances(session, warehouse_id=lot.warehouse_id, material_id=lot.material_id, status=from_status,
+                         batch_id=lot.batch_id)
+    movements: list[Movement] = []
+    remaining = lot.quantity
+    for balance in held:
+        taken = min(available_on(session, balance, posting_date), remaining)
+        if taken <= 0:
+            continue
+        value = value_taken(session, lot.company_id, balance, taken, price, posting_date)
+        movements += [
+            Movement(doc_type, CloseClass.INTERNAL, lot.warehouse_id, lot.material_id, lot.batch_id, from_status,
+                     -taken, -value),
+            Movement(doc_type, CloseClass.INTERNAL, lot.warehouse_id, lot.material_id, lot.batch_id, to_status,
+                     taken, value),
+        ]
+        remaining -= taken
+    if not movements:
+        raise NoStockOnHold(Message("nothing of lot {lot}'s batch is in {status} in the warehouse on {day}",
+                                    lot=lot.number, status=from_status.value, day=posting_date))
+    posted = post(session, Posting(
+        company_id=lot.company_id, posting_date=posting_date, user_id=user_id,
+        document=Document(doc_type, reference=reference, reason=reason[:500]), movements=movements,
+    ))
+    assert posted.document_id is not None
+    return posted.document_id

@@ -1,0 +1,125 @@
+"""Quality over HTTP: a specification, a receipt's lot, results, the certificate, and the
+signed usage decision with its refusals."""
+
+from __future__ import annotations
+
+import base64
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.audit.models import AuditEvent
+from erp.auth.models import User, UserCompany
+from erp.auth.roles import Role
+from erp.auth.services import issue_token
+from erp.quality.models import InspectionLot
+from tests.stock import open_order, receive, set_standard
+from tests.world import PASSWORD, PASSWORD_HASH, ApiClient, World, problem
+
+SPEC = {
+    "effective_from": "2026-01-01", "reason": "Ch.P. 2025 monograph",
+    "characteristics": [
+        {"code": "ASSAY", "name_zh": "含量", "name_en": "Assay", "unit": "%", "minimum": "98.0", "maximum": "102.0"},
+        {"code": "APPEARANCE", "name_zh": "性状", "name_en": "Appearance", "expected_text": "conforms"},
+    ],
+}
+
+
+def _qa(session_factory: sessionmaker[Session], world: World) -> None:
+    with session_factory() as session, session.begin():
+        user = User(username="qa_a", display_name="QA Wang", password_hash=PASSWORD_HASH, role=Role.QUALITY,
+                    group_wide=False, companies=[UserCompany(company_id=world.companies["A"])])
+        session.add(user)
+        session.flush()
+        world.tokens["qa_a"] = issue_token(session, user.id, ttl_minutes=60).token
+        world.users["qa_a"] = user.id
+
+
+def _lot(session_factory: sessionmaker[Session], world: World) -> int:
+    set_standard(session_factory, world, "api_central", "52.00")
+    (line,) = open_order(session_factory, world, [("api_central", "200", "55.50", "A-COOL")])
+    document = receive(session_factory, world, line, "80")
+    with session_factory() as session:
+        return session.scalars(select(InspectionLot.id).where(InspectionLot.source_document_id == document)).one()
+
+
+def test_from_specification_to_signed_release_over_http(
+    api: ApiClient, session_factory: sessionmaker[Session], world: World
+) -> None:
+    _qa(session_factory, world)
+    analyst, qa = api.as_("quality_a"), api.as_("qa_a")
+    created = analyst.post("/api/v1/quality/specifications",
+                           json={**SPEC, "material_id": world.materials["api_central"]})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["version"] == 1
+    lot_id = _lot(session_factory, world)
+
+    lots = analyst.get("/api/v1/quality/lots?status=open").get_json()
+    assert [row["id"] for row in lots] == [lot_id]
+
+    recorded = analyst.post(f"/api/v1/quality/lots/{lot_id}/results", json={"results": [
+        {"characteristic": "ASSAY", "value": "101.2"}, {"characteristic": "APPEARANCE", "text": "Conforms"}]})
+    assert recorded.status_code == 201, recorded.get_json()
+    body = recorded.get_json()
+    assert [(r["code"], r["laboratory"]["conforms"]) for r in body["results"]] == [
+        ("ASSAY", True), ("APPEARANCE", True)]
+    assert body["complete"] and not body["out_of_specification"]
+
+    certificate = analyst.post(f"/api/v1/quality/lots/{lot_id}/certificate", json={
+        "number": "COA-77", "issued_on": "2026-11-12", "file_name": "coa-77.pdf",
+        "content_base64": base64.b64encode(b"%PDF certificate").decode(),
+        "results": [{"characteristic": "ASSAY", "value": "100.7"}]})
+    assert certificate.status_code == 201, certificate.get_json()
+    assert certificate.get_json()["results"][0]["difference"] == "0.500000"  # 101.2 - 100.7
+
+    own = analyst.post(f"/api/v1/quality/lots/{lot_id}/usage-decision",
+                       json={"decision": "release", "password": PASSWORD, "posting_date": "2026-11-20"})
+    problem(own, 403, "signer-recorded-results")
+
+    wrong = qa.post(f"/api/v1/quality/lots/{lot_id}/usage-decision",
+                    json={"decision": "release", "password": "guess", "posting_date": "2026-11-20"})
+    problem(wrong, 403, "signature-not-verified")
+    with session_factory() as session:  # committed although the request was refused
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.entity == "inspection_lot")).all()
+        assert actions == ["signature-refused"]
+
+    signed = qa.post(f"/api/v1/quality/lots/{lot_id}/usage-decision",
+                     json={"decision": "release", "password": PASSWORD, "posting_date": "2026-11-20"})
+    assert signed.status_code == 201, signed.get_json()
+    decision = signed.get_json()["decision"]
+    assert (decision["meaning"], decision["signed_by"], decision["signer_name"]) == (
+        "released", world.users["qa_a"], "QA Wang")
+    assert "password" not in signed.get_data(as_text=True)
+    assert signed.get_json()["status"] == "released"
+
+    again = qa.post(f"/api/v1/quality/lots/{lot_id}/usage-decision",
+                    json={"decision": "reject", "password": PASSWORD, "posting_date": "2026-11-20"})
+    problem(again, 409, "lot-not-open")
+
+
+def test_out_of_specification_release_is_refused_without_a_deviation_over_http(
+    api: ApiClient, session_factory: sessionmaker[Session], world: World
+) -> None:
+    _qa(session_factory, world)
+    api.as_("quality_a").post("/api/v1/quality/specifications",
+                              json={**SPEC, "material_id": world.materials["api_central"]})
+    lot_id = _lot(session_factory, world)
+    api.as_("quality_a").post(f"/api/v1/quality/lots/{lot_id}/results", json={"results": [
+        {"characteristic": "ASSAY", "value": "96.0"}, {"characteristic": "APPEARANCE", "text": "conforms"}]})
+    refused = api.as_("qa_a").post(f"/api/v1/quality/lots/{lot_id}/usage-decision",
+                                   json={"decision": "release", "password": PASSWORD, "posting_date": "2026-11-20"})
+    problem(refused, 409, "out-of-specification")
+    released = api.as_("qa_a").post(f"/api/v1/quality/lots/{lot_id}/usage-decision", json={
+        "decision": "release", "password": PASSWORD, "posting_date": "2026-11-20",
+        "deviation_reference": "DEV-12", "reason": "reworked; assay confirmed by contract lab"})
+    assert released.status_code == 201, released.get_json()
+    assert released.get_json()["decision"]["out_of_specification"] is True
+
+
+def test_clerks_cannot_record_results_or_sign(
+    api: ApiClient, session_factory: sessionmaker[Session], world: World
+) -> None:
+    lot_id = _lot(session_factory, world)
+    problem(api.as_("clerk_a").post(f"/api/v1/quality/lots/{lot_id}/results", json={"results": [
+        {"characteristic": "ASSAY", "value": "99"}]}), 403, "role-not-allowed")
+    problem(api.as_("quality_a").get("/api/v1/quality/lots/999999"), 404, "not-found")
