@@ -79,7 +79,7 @@ def receivables_trend(
                      for point in trend_from_documents(session, actor, days=missing))
     else:
         for day in missing:
-            figures = snapshots.company_ageing(session, day, company_scope=actor.company_scope).subquery()
+            figures = receivables.company_ageing(session, day, company_scope=actor.company_scope).subquery()
             open_amount, overdue = session.execute(
                 select(func.sum(figures.c.open_amount), func.sum(figures.c.overdue))).one()
             known[day] = (Decimal(open_amount or 0), Decimal(overdue or 0))

@@ -166,3 +166,26 @@ def _payments_of(world: World) -> Any:
     from erp.credit.models import Payment
 
     return select(Payment).where(Payment.customer_id == world.customers["cust2"])
+
+
+def test_with_every_month_end_snapshotted_only_the_key_date_and_a_stale_month_are_computed(
+    session_factory: SF, world: World
+) -> None:
+    docs = build(session_factory, world)
+    take(session_factory, world, months=11)  # every month end of the trend but the key date
+    with session_factory() as session:
+        trend = cio.receivables_trend(session, world.actors["cio"], as_of=TODAY, today=TODAY)
+        assert snapshots.stale_or_missing(session, [p.day for p in trend[:-1]]) == set()
+    points = {p.day: (p.open_amount, p.overdue) for p in trend}
+    assert points[SEP] == (D("3100.00"), D("600.00")) and points[OCT] == (D("3900.00"), D("600.00"))
+    assert points[TODAY] == (D("3900.00"), D("3900.00"))
+    pay(session_factory, world, "100.00", day=dt.date(2026, 9, 25), invoice_ids=[docs["i1"]])
+    with session_factory() as session:
+        # September and October are stale now: two month ends rebuilt one by one, the rest read
+        assert snapshots.stale_or_missing(session, [SEP, OCT]) == {SEP, OCT}
+        points = {p.day: (p.open_amount, p.overdue)
+                  for p in cio.receivables_trend(session, world.actors["cio"], as_of=TODAY, today=TODAY,
+                                                 key_date_totals=(D("1.00"), D("2.00")))}
+    assert points[SEP] == (D("3000.00"), D("500.00")) and points[OCT] == (D("3800.00"), D("500.00"))
+    assert points[AUG] == (D("1000.00"), D("0.00"))
+    assert points[TODAY] == (D("1.00"), D("2.00"))  # the caller's totals of the key date, taken as given
