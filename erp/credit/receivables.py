@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Select, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy import Numeric, Select, and_, case, cast, false, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
@@ -392,21 +392,84 @@ def receivables_by_segment(session: Session, actor: Actor, *, as_of: dt.date) ->
 
 # --- the group-wide views ------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PositionFigures:
+    """What the group views read from every customer's position on a key date."""
+
+    leaders: list[Any]  # the largest exposures: customer_id, exposure, credit_limit, limit_approved, on_hold
+    over_limit: list[Any]  # the largest excesses: customer_id, customer_code, exposure, credit_limit, excess
+    over_limit_count: int
+    on_hold_count: int
+    held_orders_count: int
+
+
+def position_figures(
+    session: Session, policy: CreditPolicy, *, as_of: dt.date, top: int, today: dt.date | None = None,
+) -> PositionFigures:
+    """From every customer's position on the key date (``positions``): the ``top`` largest
+    exposures (companies of the group left out), the ``top`` customers furthest over their
+    limit and how many are, how many are on hold, and how many orders credit control held.
+    One statement over one ``positions`` (a common table expression, computed once): a
+    past day's positions, rebuilt from the documents, are the costly part of the dashboard."""
+    today = today or reports_today()
+    shared = positions(session, policy, as_of=as_of, today=today, as_cte=True)
+    held_then = _held_orders_query(policy) if as_of >= today else _held_orders_as_of(shared, as_of)
+    kept = (shared.c.customer_id, shared.c.exposure, shared.c.credit_limit, shared.c.limit_approved, shared.c.on_hold)
+    excess = shared.c.exposure - shared.c.credit_limit
+    leaders = (select(*kept, literal(0).label("total"))
+               .where(shared.c.exposure > 0, shared.c.customer_id.not_in(group_customer_ids()))
+               .order_by(shared.c.exposure.desc(), shared.c.customer_id).limit(top).subquery("leaders"))
+    over = (select(*kept, func.count().over().label("total"))
+            .where(shared.c.exposure > shared.c.credit_limit)
+            .order_by(excess.desc(), shared.c.customer_id).limit(top).subquery("over_limit"))
+
+    def counted(kind: str, query: Any) -> Any:
+        return select(literal(kind).label("kind"), *(null() for _ in kept), query.scalar_subquery())
+
+    rows = session.execute(union_all(
+        select(literal("top").label("kind"), *leaders.c), select(literal("over").label("kind"), *over.c),
+        counted("on_hold", select(func.count()).select_from(shared).where(shared.c.on_hold)),
+        counted("held", select(func.count()).select_from(held_then.subquery())),
+    )).all()
+    by_kind: dict[str, list[Any]] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, []).append(row)
+    over_rows = by_kind.get("over", [])
+    codes = dict(session.execute(select(Customer.id, Customer.code)
+                                 .where(Customer.id.in_([row.customer_id for row in over_rows])))
+                 .all()) if over_rows else {}
+    over_limit = sorted((OverLimit(row.customer_id, codes[row.customer_id], Decimal(row.exposure).quantize(CENT),
+                                   Decimal(row.credit_limit).quantize(CENT),
+                                   Decimal(row.exposure - row.credit_limit).quantize(CENT)) for row in over_rows),
+                        key=lambda o: (-o.excess, o.customer_id))
+    return PositionFigures(
+        leaders=sorted(by_kind.get("top", []), key=lambda row: (-row.exposure, row.customer_id)),
+        over_limit=over_limit, over_limit_count=over_rows[0].total if over_rows else 0,
+        on_hold_count=by_kind["on_hold"][0].total or 0, held_orders_count=by_kind["held"][0].total or 0)
+
+
+@dataclass(frozen=True)
+class OverLimit:
+    """A customer over its credit limit on the key date."""
+
+    customer_id: int
+    customer_code: str
+    exposure: Decimal
+    credit_limit: Decimal
+    excess: Decimal
+
+
 def top_customers(
     session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100,
-    today: dt.date | None = None,
+    today: dt.date | None = None, figures: PositionFigures | None = None,
 ) -> list[TopCustomer]:
     """The customers with the largest group-wide exposure on the key date, with their ageing
-    then. Two statements: the leaders with their positions, then the leaders' ageing (a past
-    day's positions are rebuilt once, not per statement)."""
+    then: the leaders from the positions (``position_figures``, or the caller's), then only
+    the leaders' ageing."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading the group's top customers")
-    position = positions(session, policy, as_of=as_of, today=today)
-    leaders = session.execute(
-        select(position.c.customer_id, position.c.exposure, position.c.credit_limit, position.c.limit_approved,
-               position.c.on_hold)
-        .where(position.c.exposure > 0, position.c.customer_id.not_in(group_customer_ids()))
-        .order_by(position.c.exposure.desc(), position.c.customer_id).limit(top)
-    ).all()
+    if figures is None:
+        figures = position_figures(session, policy, as_of=as_of, top=top, today=today)
+    leaders = figures.leaders
     if not leaders:
         return []
     ids = [row.customer_id for row in leaders]
@@ -462,22 +525,15 @@ class Alerts:
 
 def alerts(
     session: Session, actor: Actor, *, as_of: dt.date, policy: CreditPolicy, top: int = 100,
-    today: dt.date | None = None,
+    today: dt.date | None = None, figures: PositionFigures | None = None,
 ) -> Alerts:
     """Customers over their limit, customers with amounts more than 90 days past due, and
     how many customers are on hold and orders held by credit control (the largest first),
-    all on the key date."""
+    all on the key date. Two statements: the positions' figures (``position_figures``,
+    unless the caller has them) and the ageing over 90 days."""
     actor.require_role(*GROUP_VIEW_ROLES, action="reading credit alerts")
-    today = today or reports_today()
-    position = positions(session, policy, as_of=as_of, today=today)
-    excess = (position.c.exposure - position.c.credit_limit).label("excess")
-    over_limit = session.execute(
-        select(position.c.customer_id, Customer.code.label("customer_code"), position.c.exposure,
-               position.c.credit_limit, excess, func.count().over().label("total_rows"))
-        .join(Customer, Customer.id == position.c.customer_id)
-        .where(position.c.exposure > position.c.credit_limit)
-        .order_by(excess.desc(), position.c.customer_id).limit(top)
-    ).all()
+    if figures is None:
+        figures = position_figures(session, policy, as_of=as_of, top=top, today=today)
     items = open_items(session, actor, as_of)
     overdue_90 = func.sum(items.c.amount).label("over_90")
     late = session.execute(
@@ -488,15 +544,9 @@ def alerts(
         .group_by(items.c.customer_id, Customer.code)
         .order_by(overdue_90.desc(), items.c.customer_id).limit(top)
     ).all()
-    # Holds and held orders in one statement over one rebuild of the positions (a CTE read twice).
-    shared = positions(session, policy, as_of=as_of, today=today, as_cte=True)
-    held_then = _held_orders_query(policy) if as_of >= today else _held_orders_as_of(shared, as_of)
-    on_hold, held = session.execute(select(
-        select(func.count()).select_from(shared).where(shared.c.on_hold).scalar_subquery(),
-        select(func.count()).select_from(held_then.subquery()).scalar_subquery())).one()
-    return Alerts(over_limit_count=over_limit[0].total_rows if over_limit else 0, over_limit=list(over_limit),
+    return Alerts(over_limit_count=figures.over_limit_count, over_limit=list(figures.over_limit),
                   over_90_count=late[0].total_rows if late else 0, over_90=list(late),
-                  on_hold_count=on_hold or 0, blocked_orders_count=held or 0)
+                  on_hold_count=figures.on_hold_count, blocked_orders_count=figures.held_orders_count)
 
 
 @dataclass
@@ -520,9 +570,11 @@ def dashboard(
     companies = receivables_by_company(session, actor, as_of=as_of, today=today)
     segments = roll_up_segments(companies)
     totals = {name: sum((s[name] for s in segments), ZERO) for name in (*AMOUNTS, "intercompany_open")}
+    # every customer's position on the key date is read (on a past day: rebuilt) once
+    figures = position_figures(session, policy, as_of=as_of, top=top, today=today)
     return Dashboard(as_of, totals, segments, companies,
-                     top_customers(session, actor, as_of=as_of, policy=policy, top=top, today=today),
-                     alerts(session, actor, as_of=as_of, policy=policy, top=top, today=today))
+                     top_customers(session, actor, as_of=as_of, policy=policy, top=top, today=today, figures=figures),
+                     alerts(session, actor, as_of=as_of, policy=policy, top=top, today=today, figures=figures))
 
 
 # --- orders held by credit control -------------------------------------------------------------
