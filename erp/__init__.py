@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.purchasing.api import blp as purchasing_blp
     from erp.payables.api import blp as payables_blp
     from erp.quality.api import blp as quality_blp
+    from erp.production.api import blp as production_blp
     from erp.serving import init_serving
     from erp.web import init_web
 
@@ -60,7 +61,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api = init_web(app)
     init_serving(app)
     for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp,
-                      jobs_blp, audit_blp, imports_blp, exports_blp, payables_blp, quality_blp):
+                      jobs_blp, audit_blp, imports_blp, exports_blp, payables_blp, quality_blp,
+                      production_blp):
         api.register_blueprint(blueprint)
     from erp.ui import init_ui
 

@@ -15,3 +15,4 @@ from erp.jobs import models as jobs_models  # noqa: F401
 from erp.audit import models as audit_models  # noqa: F401
 from erp.golive import models as golive_models  # noqa: F401
 from erp.quality import models as quality_models  # noqa: F401
+from erp.production import models as production_models  # noqa: F401

@@ -1,0 +1,2 @@
+"""Production: bills of materials, the standard cost roll-up, production orders and their
+variances (docs/production.md)."""

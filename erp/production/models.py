@@ -1,0 +1,165 @@
+"""Production's tables: bills of materials, cost-centre rates, cost roll-ups.
+
+A bill of materials (BOM, 物料清单) belongs to one company and one made material (an
+intermediate such as an API, or a finished product). It is versioned and effective-dated:
+the BOM in force on a date is the company's latest version of the material valid from that
+date or earlier. A version is never edited; a change is a new version (and an audit row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.db import Base, Money, Quantity, UnitPrice, utcnow
+from erp.masterdata.models import str_enum
+from erp.period import Period
+
+# Quantities per base quantity and costs per base quantity keep six decimals: a tablet's
+# share of a kilogram of API is 0.0001 kg, and its cost is a fraction of a cent.
+FINE = Numeric(20, 6)
+PERCENT = Numeric(5, 2)
+HOURS = Numeric(18, 4)
+
+
+class CostCenterRate(Base):
+    """A company's standard rates of a production cost centre (工作中心) from a period on,
+    per hour: labour (直接人工) and overhead (制造费用). The rate in force for a period is the
+    one set for the latest period at or before it, like standard prices."""
+
+    __tablename__ = "cost_center_rates"
+    __table_args__ = (
+        UniqueConstraint("company_id", "cost_center", "period"),
+        CheckConstraint("labour_rate >= 0 AND overhead_rate >= 0", name="rates_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    cost_center: Mapped[str] = mapped_column(String(32))
+    period: Mapped[Period] = mapped_column()
+    labour_rate: Mapped[UnitPrice]
+    overhead_rate: Mapped[UnitPrice]
+    set_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Bom(Base):
+    """One version of a material's bill of materials in one company: what ``base_quantity``
+    of the material takes (its components) and how many hours of which cost centre."""
+
+    __tablename__ = "boms"
+    __table_args__ = (
+        UniqueConstraint("company_id", "material_id", "version"),
+        Index("ix_boms_in_force", "company_id", "material_id", "valid_from"),
+        CheckConstraint("base_quantity > 0", name="base_quantity_positive"),
+        CheckConstraint("hours >= 0", name="hours_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    version: Mapped[int]
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    base_quantity: Mapped[Quantity]
+    cost_center: Mapped[str | None] = mapped_column(String(32))
+    hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal("0"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    components: Mapped[list[BomComponent]] = relationship(
+        order_by="BomComponent.line_no", cascade="all, delete-orphan", lazy="selectin")
+
+
+class BomComponent(Base):
+    """A component of a BOM: ``quantity`` per the BOM's base quantity, plus ``scrap_pct``
+    percent for what the process loses (the quantity the roll-up and orders plan is
+    quantity x (1 + scrap_pct / 100))."""
+
+    __tablename__ = "bom_components"
+    __table_args__ = (
+        UniqueConstraint("bom_id", "line_no"),
+        UniqueConstraint("bom_id", "material_id"),
+        Index("ix_bom_components_material", "material_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("scrap_pct >= 0 AND scrap_pct < 100", name="scrap_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bom_id: Mapped[int] = mapped_column(ForeignKey("boms.id"))
+    line_no: Mapped[int]
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    quantity: Mapped[Decimal] = mapped_column(FINE)
+    scrap_pct: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"))
+
+
+class RollupStatus(StrEnum):
+    COMPUTED = "computed"
+    RELEASED = "released"
+
+
+class CostRollup(Base):
+    """One run of the standard cost roll-up for a company and period. A computed run may be
+    run again (it is replaced); a released one set the period's standard prices."""
+
+    __tablename__ = "cost_rollups"
+    __table_args__ = (Index("ix_cost_rollups_company_period", "company_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    period: Mapped[Period] = mapped_column()
+    status: Mapped[RollupStatus] = mapped_column(str_enum(RollupStatus, "rollup_status"))
+    levels: Mapped[int] = mapped_column(default=0)
+    run_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    run_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[dt.datetime | None]
+
+
+class CostEstimate(Base):
+    """A made material's standard cost from one roll-up: per its BOM's base quantity, the
+    material cost, labour and overhead, and the resulting unit cost (the standard price the
+    release sets), rounded half-up to the price's six decimals. ``level`` is 1 for a
+    material made only from bought ones, n + 1 for one using a level-n material."""
+
+    __tablename__ = "cost_estimates"
+    __table_args__ = (UniqueConstraint("rollup_id", "material_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rollup_id: Mapped[int] = mapped_column(ForeignKey("cost_rollups.id", ondelete="CASCADE"))
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    bom_id: Mapped[int] = mapped_column(ForeignKey("boms.id"))
+    level: Mapped[int]
+    base_quantity: Mapped[Quantity]
+    material_cost: Mapped[Decimal] = mapped_column(FINE)
+    labour_cost: Mapped[Decimal] = mapped_column(FINE)
+    overhead_cost: Mapped[Decimal] = mapped_column(FINE)
+    unit_cost: Mapped[UnitPrice]
+
+
+class CostElement(StrEnum):
+    MATERIAL = "material"
+    LABOUR = "labour"
+    OVERHEAD = "overhead"
+
+
+class CostEstimateLine(Base):
+    """The cost breakdown of an estimate, per base quantity: one line per component
+    (quantity with its scrap allowance, price: the component's standard or its own
+    roll-up cost) and one each for labour and overhead (quantity: hours, price: the rate)."""
+
+    __tablename__ = "cost_estimate_lines"
+    __table_args__ = (Index("ix_cost_estimate_lines_rollup", "rollup_id", "material_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rollup_id: Mapped[int] = mapped_column(ForeignKey("cost_rollups.id", ondelete="CASCADE"))
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    element: Mapped[CostElement] = mapped_column(str_enum(CostElement, "cost_element"))
+    component_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"))
+    quantity: Mapped[Decimal] = mapped_column(FINE)
+    price: Mapped[UnitPrice]
+    amount: Mapped[Decimal] = mapped_column(FINE)

@@ -1,0 +1,270 @@
+"""The standard cost roll-up (标准成本卷积): a made material's standard price for a period
+is its components' standard prices x quantities (with scrap allowances) plus its
+conversion cost (the BOM's hours x its cost centre's labour and overhead rates), per the
+BOM's base quantity, divided by the base quantity.
+
+It runs bottom-up and set-based: each level is two INSERT ... SELECT statements over every
+material of the level at once (first the breakdown lines, then the estimates summed from
+them), so 20,000 materials over five levels cost about ten statements, not 20,000 loops.
+Level 1 holds the materials all of whose components are bought (priced by their standard
+in force); level n + 1 those whose made components were all costed by level n. When a level
+finds nothing to cost while BOMs are left, those BOMs form a cycle, and the run is refused.
+
+Rounding: a unit cost is a price and keeps the price's six decimals (half-up); amounts are
+rounded to the cent only when stock is posted at that price, as everywhere else.
+A released run sets the prices through the standard-price rules of
+``erp.costing.standards`` (refused where a price is already used by postings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Numeric, and_, cast, delete, func, insert, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from erp.auth.roles import Actor, Role
+from erp.costing import standards
+from erp.db import utcnow
+from erp.errors import NotFound
+from erp.masterdata.models import Company, Material
+from erp.messages import Message
+from erp.period import Period
+from erp.posting.prices import no_standard_price, prices_in_force
+from erp.production.boms import rates_in_force, boms_in_force
+from erp.production.errors import BomCycle, NoCostCenterRate, RollupAlreadyReleased
+from erp.production.models import (
+    FINE,
+    BomComponent,
+    CostElement,
+    CostEstimate,
+    CostEstimateLine,
+    CostRollup,
+    RollupStatus,
+)
+from erp.db import UNIT_PRICE
+
+HUNDRED = Decimal("100")
+LINE_COLUMNS = ["rollup_id", "material_id", "element", "component_id", "quantity", "price", "amount"]
+
+
+def run_rollup(session: Session, actor: Actor, *, company_id: int, period: str) -> CostRollup:
+    """Roll up the standard cost of every material with a BOM in force on the period's first
+    day in a company (cost accountants); replaces an unreleased run of the same period.
+
+    Refuses a period whose roll-up was released (``RollupAlreadyReleased``), a bought
+    component without a standard price in force (``NoStandardPrice``, naming them), a cost
+    centre without rates (``NoCostCenterRate``) and BOMs that form a cycle (``BomCycle``,
+    naming the materials in or above it)."""
+    actor.require_role(Role.COST_ACCOUNTANT, action="rolling up standard costs")
+    actor.require_company(company_id)
+    period = Period(period)
+    if session.get(Company, company_id) is None:
+        raise NotFound(Message("company {key} not found", key=company_id))
+    previous = session.scalars(
+        select(CostRollup).where(CostRollup.company_id == company_id, CostRollup.period == period)
+        .with_for_update()
+    ).all()
+    if any(r.status == RollupStatus.RELEASED for r in previous):
+        raise RollupAlreadyReleased(Message("the roll-up of {period} was released; run one for a later period",
+                                            period=period))
+    for old in previous:
+        session.execute(delete(CostEstimateLine).where(CostEstimateLine.rollup_id == old.id))
+        session.execute(delete(CostEstimate).where(CostEstimate.rollup_id == old.id))
+        session.delete(old)
+    rollup = CostRollup(company_id=company_id, period=period, status=RollupStatus.COMPUTED, run_by=actor.user_id,
+                        run_at=utcnow())
+    session.add(rollup)
+    session.flush()
+
+    boms = boms_in_force(company_id, period.first_day)
+    rates = rates_in_force(company_id, period)
+    prices = prices_in_force(period, [company_id])
+    _refuse_missing_rates(session, boms, rates)
+    _refuse_missing_prices(session, company_id, period, boms, prices)
+
+    level = 0
+    # Each level costs at least one material, so there are at most as many levels as BOMs.
+    bom_count = session.scalar(select(func.count()).select_from(boms)) or 0
+    while level < bom_count and _cost_level(session, rollup.id, level + 1, boms, rates, prices):
+        level += 1
+    rollup.levels = level
+    left = session.scalars(
+        select(Material.code).join(boms, boms.c.material_id == Material.id)
+        .where(~select(CostEstimate.id).where(CostEstimate.rollup_id == rollup.id,
+                                               CostEstimate.material_id == boms.c.material_id).exists())
+        .order_by(Material.code)
+    ).all()
+    if left:
+        raise BomCycle(Message("the bills of materials of {materials} form a cycle (or use one): none of them can be "
+                               "costed", materials=list(left)))
+    session.flush()
+    return rollup
+
+
+def _refuse_missing_rates(session: Session, boms: Any, rates: Any) -> None:
+    missing = session.scalars(
+        select(boms.c.cost_center).outerjoin(rates, rates.c.cost_center == boms.c.cost_center)
+        .where(boms.c.hours > 0, rates.c.cost_center.is_(None)).distinct().order_by(boms.c.cost_center)
+    ).all()
+    if missing:
+        raise NoCostCenterRate(Message("cost centres {centres} have no standard rates for the period",
+                                       centres=list(missing)))
+
+
+def _refuse_missing_prices(session: Session, company_id: int, period: str, boms: Any, prices: Any) -> None:
+    made = select(boms.c.material_id)
+    missing = session.scalars(
+        select(Material.code).join(BomComponent, BomComponent.material_id == Material.id)
+        .join(boms, boms.c.id == BomComponent.bom_id)
+        .outerjoin(prices, prices.c.material_id == BomComponent.material_id)
+        .where(BomComponent.material_id.not_in(made), prices.c.price.is_(None))
+        .distinct().order_by(Material.code)
+    ).all()
+    if missing:
+        raise no_standard_price(", ".join(missing), period, company_id)
+
+
+def _cost_level(session: Session, rollup_id: int, level: int, boms: Any, rates: Any, prices: Any) -> int:
+    """Cost every BOM whose made components are all costed: its breakdown lines, then its
+    estimate. Returns how many materials this level costed."""
+    estimated = aliased(CostEstimate)
+    made = select(boms.c.material_id)
+    c = aliased(BomComponent)
+    waiting = (
+        select(c.id).where(c.bom_id == boms.c.id, c.material_id.in_(made),
+                           ~select(estimated.id).where(estimated.rollup_id == rollup_id,
+                                                       estimated.material_id == c.material_id).exists())
+        .exists()
+    )
+    done = select(estimated.id).where(estimated.rollup_id == rollup_id,
+                                      estimated.material_id == boms.c.material_id).exists()
+    ready = select(boms).where(~done, ~waiting).subquery("ready")
+
+    own = aliased(CostEstimate)
+    component_price = func.coalesce(own.unit_cost, prices.c.price)
+    per_base = BomComponent.quantity * (1 + BomComponent.scrap_pct / HUNDRED)
+    materials = (
+        select(literal(rollup_id), ready.c.material_id, literal(CostElement.MATERIAL.value),
+               BomComponent.material_id, cast(per_base, FINE), component_price,
+               cast(per_base * component_price, FINE))
+        .join(BomComponent, BomComponent.bom_id == ready.c.id)
+        .outerjoin(own, and_(own.rollup_id == rollup_id, own.material_id == BomComponent.material_id))
+        .outerjoin(prices, prices.c.material_id == BomComponent.material_id)
+    )
+
+    def conversion(element: CostElement, rate: Any) -> Any:
+        value = func.coalesce(rate, 0)
+        return (
+            select(literal(rollup_id), ready.c.material_id, literal(element.value), literal(None),
+                   cast(ready.c.hours, FINE), value, cast(ready.c.hours * value, FINE))
+            .outerjoin(rates, rates.c.cost_center == ready.c.cost_center)
+        )
+
+    session.execute(insert(CostEstimateLine).from_select(LINE_COLUMNS, union_all(
+        materials, conversion(CostElement.LABOUR, rates.c.labour_rate),
+        conversion(CostElement.OVERHEAD, rates.c.overhead_rate))))
+
+    line = CostEstimateLine
+
+    def element_sum(element: CostElement) -> Any:
+        return func.coalesce(func.sum(line.amount).filter(line.element == element.value), 0)
+
+    new = (
+        select(line.material_id, element_sum(CostElement.MATERIAL).label("material_cost"),
+               element_sum(CostElement.LABOUR).label("labour_cost"),
+               element_sum(CostElement.OVERHEAD).label("overhead_cost"))
+        .where(line.rollup_id == rollup_id,
+               ~select(estimated.id).where(estimated.rollup_id == rollup_id,
+                                           estimated.material_id == line.material_id).exists())
+        .group_by(line.material_id)
+        .subquery("new")
+    )
+    total = new.c.material_cost + new.c.labour_cost + new.c.overhead_cost
+    result = session.execute(insert(CostEstimate).from_select(
+        ["rollup_id", "material_id", "bom_id", "level", "base_quantity", "material_cost", "labour_cost",
+         "overhead_cost", "unit_cost"],
+        select(literal(rollup_id), new.c.material_id, boms.c.id, literal(level), boms.c.base_quantity,
+               new.c.material_cost, new.c.labour_cost, new.c.overhead_cost,
+               cast(func.round(total / boms.c.base_quantity, 6), UNIT_PRICE))
+        .join(boms, boms.c.material_id == new.c.material_id),
+    ).returning(CostEstimate.material_id))
+    return len(result.all())
+
+
+@dataclass(frozen=True)
+class EstimateView:
+    material_id: int
+    material_code: str
+    bom_id: int
+    level: int
+    base_quantity: Decimal
+    material_cost: Decimal
+    labour_cost: Decimal
+    overhead_cost: Decimal
+    unit_cost: Decimal
+    lines: list[Any]
+
+
+def get_rollup(session: Session, actor: Actor, rollup_id: int) -> CostRollup:
+    """A roll-up run (callers acting for its company)."""
+    rollup = session.get(CostRollup, rollup_id)
+    if rollup is None or not actor.acts_for_company(rollup.company_id):
+        raise NotFound(Message("cost roll-up {key} not found", key=rollup_id))
+    return rollup
+
+
+def cost_breakdown(session: Session, actor: Actor, rollup_id: int, material_id: int | None = None) -> list[EstimateView]:
+    """The estimates of a run with their breakdown (material by component, labour,
+    overhead), per base quantity; optionally one material's."""
+    get_rollup(session, actor, rollup_id)
+    e = CostEstimate
+    query = (select(e, Material.code).join(Material, Material.id == e.material_id)
+             .where(e.rollup_id == rollup_id).order_by(e.level, Material.code))
+    if material_id is not None:
+        query = query.where(e.material_id == material_id)
+    estimates = session.execute(query).all()
+    component = aliased(Material)
+    lines_query = (
+        select(CostEstimateLine.material_id, CostEstimateLine.element, CostEstimateLine.component_id,
+               component.code.label("component_code"), CostEstimateLine.quantity, CostEstimateLine.price,
+               CostEstimateLine.amount)
+        .outerjoin(component, component.id == CostEstimateLine.component_id)
+        .where(CostEstimateLine.rollup_id == rollup_id)
+        .order_by(CostEstimateLine.material_id, CostEstimateLine.element, component.code)
+    )
+    if material_id is not None:
+        lines_query = lines_query.where(CostEstimateLine.material_id == material_id)
+    by_material: dict[int, list[Any]] = {}
+    for row in session.execute(lines_query):
+        by_material.setdefault(row.material_id, []).append(row)
+    return [
+        EstimateView(est.material_id, code, est.bom_id, est.level, est.base_quantity, est.material_cost,
+                     est.labour_cost, est.overhead_cost, est.unit_cost, by_material.get(est.material_id, []))
+        for est, code in estimates
+    ]
+
+
+def release_rollup(session: Session, actor: Actor, rollup_id: int) -> CostRollup:
+    """Release a run: its unit costs become the company's standard prices from its period,
+    through the standard-price rules (``StandardPriceInUse`` where postings already used
+    the price in force, ``PeriodClosed`` for a closed period); refused if already released."""
+    actor.require_role(Role.COST_ACCOUNTANT, action="releasing standard costs")
+    rollup = get_rollup(session, actor, rollup_id)
+    session.refresh(rollup, with_for_update=True)
+    if rollup.status == RollupStatus.RELEASED:
+        raise RollupAlreadyReleased(Message("roll-up {key} was released on {at}", key=rollup_id,
+                                            at=rollup.released_at))
+    changes = [standards.PriceChange(material_id, price) for material_id, price in session.execute(
+        select(CostEstimate.material_id, CostEstimate.unit_cost).where(CostEstimate.rollup_id == rollup_id)
+        .order_by(CostEstimate.material_id))]
+    if changes:
+        standards.set_standard_prices(session, actor, company_id=rollup.company_id, period=rollup.period,
+                                      prices=changes)
+    rollup.status = RollupStatus.RELEASED
+    rollup.released_by = actor.user_id
+    rollup.released_at = utcnow()
+    session.flush()
+    return rollup

@@ -1,0 +1,122 @@
+"""JSON shapes of production: bills of materials, cost-centre rates, roll-ups."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from marshmallow import fields, validate
+
+from erp.db import UNIT_PRICE
+from erp.production.models import FINE, HOURS, PERCENT
+from erp.schemas import Day, DecimalString, Id, Period, Quantity, Query, QueryId, Schema
+
+
+class ComponentIn(Schema):
+    material_id = Id(required=True)
+    quantity = DecimalString(column=FINE, min_value=0, min_inclusive=False, required=True,
+                             metadata={"description": "per the BOM's base quantity, in the component's unit"})
+    scrap_pct = DecimalString(column=PERCENT, min_value=0, max_value=Decimal("99.99"), load_default=Decimal("0"),
+                              metadata={"description": "scrap allowance in percent, added to the quantity"})
+
+
+class BomIn(Schema):
+    company_id = Id(required=True)
+    material_id = Id(required=True)
+    valid_from = Day(required=True)
+    base_quantity = Quantity(required=True)
+    cost_center = fields.String(validate=validate.Length(1, 32), load_default=None)
+    hours = DecimalString(column=HOURS, min_value=0, load_default=Decimal("0"),
+                          metadata={"description": "cost-centre hours per base quantity"})
+    note = fields.String(validate=validate.Length(0, 500), load_default=None)
+    components = fields.List(fields.Nested(ComponentIn), required=True, validate=validate.Length(1, 500))
+
+
+class ComponentOut(Schema):
+    line_no = fields.Integer()
+    material_id = fields.Integer()
+    quantity = DecimalString(column=FINE, dump_only=True)
+    scrap_pct = DecimalString(column=PERCENT, dump_only=True)
+
+
+class BomOut(Schema):
+    id = fields.Integer()
+    company_id = fields.Integer()
+    material_id = fields.Integer()
+    version = fields.Integer()
+    valid_from = fields.Date()
+    base_quantity = Quantity(dump_only=True)
+    cost_center = fields.String(allow_none=True)
+    hours = DecimalString(column=HOURS, dump_only=True)
+    note = fields.String(allow_none=True)
+    created_by = fields.Integer()
+    created_at = fields.DateTime()
+    components = fields.List(fields.Nested(ComponentOut))
+
+
+class BomQuery(Query):
+    company_id = QueryId(required=True)
+    material_id = QueryId()
+
+
+class RateIn(Schema):
+    cost_center = fields.String(required=True, validate=validate.Length(1, 32))
+    labour_rate = DecimalString(column=UNIT_PRICE, min_value=0, required=True)
+    overhead_rate = DecimalString(column=UNIT_PRICE, min_value=0, required=True)
+
+
+class RatesIn(Schema):
+    company_id = Id(required=True)
+    period = Period(required=True)
+    rates = fields.List(fields.Nested(RateIn), required=True, validate=validate.Length(1, 1000))
+
+
+class RateOut(Schema):
+    company_id = fields.Integer()
+    cost_center = fields.String()
+    period = fields.String()
+    labour_rate = DecimalString(column=UNIT_PRICE, dump_only=True)
+    overhead_rate = DecimalString(column=UNIT_PRICE, dump_only=True)
+
+
+class RollupIn(Schema):
+    company_id = Id(required=True)
+    period = Period(required=True)
+
+
+class RollupOut(Schema):
+    id = fields.Integer()
+    company_id = fields.Integer()
+    period = fields.String()
+    status = fields.String()
+    levels = fields.Integer()
+    run_by = fields.Integer()
+    run_at = fields.DateTime()
+    released_by = fields.Integer(allow_none=True)
+    released_at = fields.DateTime(allow_none=True)
+
+
+class BreakdownLineOut(Schema):
+    element = fields.String(metadata={"description": "material, labour or overhead"})
+    component_id = fields.Integer(allow_none=True)
+    component_code = fields.String(allow_none=True)
+    quantity = DecimalString(column=FINE, dump_only=True,
+                             metadata={"description": "per base quantity (hours for labour and overhead)"})
+    price = DecimalString(column=UNIT_PRICE, dump_only=True)
+    amount = DecimalString(column=FINE, dump_only=True)
+
+
+class EstimateOut(Schema):
+    material_id = fields.Integer()
+    material_code = fields.String()
+    bom_id = fields.Integer()
+    level = fields.Integer()
+    base_quantity = Quantity(dump_only=True)
+    material_cost = DecimalString(column=FINE, dump_only=True)
+    labour_cost = DecimalString(column=FINE, dump_only=True)
+    overhead_cost = DecimalString(column=FINE, dump_only=True)
+    unit_cost = DecimalString(column=UNIT_PRICE, dump_only=True)
+    lines = fields.List(fields.Nested(BreakdownLineOut))
+
+
+class BreakdownQuery(Query):
+    material_id = QueryId()

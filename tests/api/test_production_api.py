@@ -1,0 +1,49 @@
+"""Production through the API: a BOM, the roll-up with its breakdown, the release, refusals."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.production import NOV, build_plant
+from tests.world import ApiClient, World, problem
+
+
+def test_bom_rollup_breakdown_and_release(session_factory: sessionmaker[Session], world: World,
+                                          api: ApiClient) -> None:
+    plant = build_plant(session_factory, world, with_boms=False)
+    cost = api.as_("cost_a")
+    company = world.companies["A"]
+    api_bom = cost.post("/api/v1/production/boms", json={
+        "company_id": company, "material_id": plant.api, "valid_from": "2026-11-01", "base_quantity": "10",
+        "cost_center": "API-REACT", "hours": "2",
+        "components": [{"material_id": plant.acid, "quantity": "12"},
+                       {"material_id": plant.solvent, "quantity": "5", "scrap_pct": "4"}]})
+    assert api_bom.status_code == 201, api_bom.json
+    assert api_bom.json["version"] == 1
+    assert [c["quantity"] for c in api_bom.json["components"]] == ["12.000000", "5.000000"]
+    # a raw material has no BOM; a repeated valid-from date is not a later version
+    problem(cost.post("/api/v1/production/boms", json={
+        "company_id": company, "material_id": plant.acid, "valid_from": "2026-11-01", "base_quantity": "1",
+        "components": [{"material_id": plant.solvent, "quantity": "1"}]}), 422, "not-a-made-material")
+    problem(cost.post("/api/v1/production/boms", json={
+        "company_id": company, "material_id": plant.api, "valid_from": "2026-11-01", "base_quantity": "1",
+        "components": [{"material_id": plant.solvent, "quantity": "1"}]}), 409, "bom-version-not-later")
+    problem(api.as_("clerk_a").post("/api/v1/production/boms", json={
+        "company_id": company, "material_id": plant.api, "valid_from": "2026-12-01", "base_quantity": "1",
+        "components": [{"material_id": plant.solvent, "quantity": "1"}]}), 403)
+
+    run = cost.post("/api/v1/production/rollups", json={"company_id": company, "period": NOV})
+    assert run.status_code == 201, run.json
+    assert (run.json["status"], run.json["levels"]) == ("computed", 1)
+    estimates = cost.get(f"/api/v1/production/rollups/{run.json['id']}/estimates").json
+    assert [(e["material_code"], e["unit_cost"]) for e in estimates] == [("API-X", "110.400000")]
+    assert {(line["element"], line["component_code"], line["amount"]) for line in estimates[0]["lines"]} == {
+        ("material", "R-ACID", "600.000000"), ("material", "R-SOLV", "104.000000"),
+        ("labour", None, "160.000000"), ("overhead", None, "240.000000")}
+    released = cost.post(f"/api/v1/production/rollups/{run.json['id']}/release")
+    assert released.json["status"] == "released"
+    prices = cost.get(f"/api/v1/costing/standard-prices?company_id={company}&period={NOV}").json
+    assert {p["material_id"]: p["price"] for p in prices}[plant.api] == "110.400000"
+    problem(cost.post(f"/api/v1/production/rollups/{run.json['id']}/release"), 409, "rollup-already-released")
+    # other companies' runs are not shown
+    problem(api.as_("cost_a").get("/api/v1/production/rollups/999999"), 404, "not-found")
