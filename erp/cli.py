@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from erp import migrate
+from erp.db import committed
 
 
 def _extension():  # noqa: ANN202 - ErpExtension, imported lazily to avoid a cycle
@@ -63,24 +66,27 @@ def stock_check(repair: bool) -> None:
     from erp.posting.stock import rebuild_balances
 
     ext = _extension()
-    with ext.session_factory() as session, session.begin():
-        drift = balance_drift(session)
-        for row in drift:
-            click.echo(f"drift: company {row.company_id} warehouse {row.warehouse_id} material {row.material_id} "
-                       f"batch {row.batch_id} {row.status}: quantity {row.quantity_drift}, value {row.value_drift}")
-        totals = period_totals_drift(session)
-        for row in totals:
-            click.echo(f"drift: company {row.company_id} period {row.period} material {row.material_id} "
-                       f"{row.close_class} {row.account}: quantity {row.quantity_drift}, value {row.value_drift}, "
-                       f"variance {row.variance_drift}")
-        stranded = balances_of_other_companies(session)
-        for row in stranded:
-            click.echo(f"stranded: company {row.company_id} holds {row.quantity} (value {row.value}) of material "
-                       f"{row.material_id} batch {row.batch_id} {row.status} in warehouse {row.warehouse_code}, "
-                       f"which belongs to company {row.warehouse_company_id}")
+
+    def check(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
+        drift, totals = balance_drift(session), period_totals_drift(session)
         if (drift or totals) and repair:
             rebuild_balances(session)
-            click.echo("balances and period totals rebuilt from the ledger")
+        return drift, totals, balances_of_other_companies(session)
+
+    drift, totals, stranded = committed(ext.session_factory, check)
+    for row in drift:
+        click.echo(f"drift: company {row.company_id} warehouse {row.warehouse_id} material {row.material_id} "
+                   f"batch {row.batch_id} {row.status}: quantity {row.quantity_drift}, value {row.value_drift}")
+    for row in totals:
+        click.echo(f"drift: company {row.company_id} period {row.period} material {row.material_id} "
+                   f"{row.close_class} {row.account}: quantity {row.quantity_drift}, value {row.value_drift}, "
+                   f"variance {row.variance_drift}")
+    for row in stranded:
+        click.echo(f"stranded: company {row.company_id} holds {row.quantity} (value {row.value}) of material "
+                   f"{row.material_id} batch {row.batch_id} {row.status} in warehouse {row.warehouse_code}, "
+                   f"which belongs to company {row.warehouse_company_id}")
+    if (drift or totals) and repair:
+        click.echo("balances and period totals rebuilt from the ledger")
     click.echo(f"{len(drift)} balance(s) drifted from the ledger")
     click.echo(f"{len(totals)} period total(s) drifted from the ledger")
     click.echo(f"{len(stranded)} balance(s) held in a warehouse of another company")
@@ -110,11 +116,11 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
     from erp.masterdata.models import Company
 
     ext = _extension()
-    with ext.session_factory() as session:
+
+    def close(session: Session) -> tuple[list[Any], dict[int, str]]:
         user = session.scalars(select(User).where(User.username == username)).one_or_none()
         if user is None:
             raise click.ClickException(f"no user {username}")
-        actor = actor_for_user(user)
         company_ids = None
         if company_codes:
             found = dict(session.execute(select(Company.code, Company.id).where(Company.code.in_(company_codes))).all())
@@ -122,16 +128,16 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
             if unknown:
                 raise click.ClickException(f"no company {', '.join(unknown)}")
             company_ids = list(found.values())
-        session.rollback()
-        try:
-            with session.begin():
-                results = close_periods(session, actor, company_ids=company_ids, period=period)
-        except DomainError as exc:
-            raise click.ClickException(f"{period}: refused, nothing closed: {exc.detail}") from exc
-        codes = dict(session.execute(select(Company.id, Company.code)).all())
-        for result in results:
-            click.echo(f"{codes[result.company_id]} {period}: {result.status.value}, {result.materials} materials, "
-                       f"variance allocated {result.variance_allocated}, remaining {result.variance_remaining}")
+        results = close_periods(session, actor_for_user(user), company_ids=company_ids, period=period)
+        return results, dict(session.execute(select(Company.id, Company.code)).all())
+
+    try:
+        results, codes = committed(ext.session_factory, close)
+    except DomainError as exc:
+        raise click.ClickException(f"{period}: refused, nothing closed: {exc.detail}") from exc
+    for result in results:
+        click.echo(f"{codes[result.company_id]} {period}: {result.status.value}, {result.materials} materials, "
+                   f"variance allocated {result.variance_allocated}, remaining {result.variance_remaining}")
 
 
 @click.group("credit", cls=AppGroup)
@@ -149,14 +155,13 @@ def credit_suggest_limits(as_of: dt.datetime | None, chunk: int) -> None:
     from erp.credit.limits import suggest_limits
 
     ext = _extension()
-    with ext.session_factory() as session, session.begin(), click.progressbar(
-            length=1, label="customers", show_pos=True, file=sys.stderr) as bar:
+    with click.progressbar(length=1, label="customers", show_pos=True, file=sys.stderr) as bar:
         def progress(done: int, everyone: int) -> None:
             bar.length = everyone
             bar.update(done - bar.pos)
 
-        run = suggest_limits(session, None, as_of=as_of.date() if as_of else dt.date.today(), chunk=chunk,
-                             progress=progress)
+        run = committed(ext.session_factory, lambda session: suggest_limits(
+            session, None, as_of=as_of.date() if as_of else dt.date.today(), chunk=chunk, progress=progress))
     click.echo(f"suggestion run {run.id} as of {run.as_of} (model version {run.model_version_id}): "
                f"{run.customers} customers, {run.with_history} with history, {run.held} held, "
                f"in {run.seconds} s")
@@ -175,16 +180,16 @@ def credit_backtest(first_month: str, last_month: str, horizon: int, details: bo
     from erp.errors import DomainError
 
     ext = _extension()
-    with ext.session_factory() as session, session.begin(), click.progressbar(
-            length=1, label="month ends", show_pos=True, file=sys.stderr) as bar:
+    with click.progressbar(length=1, label="month ends", show_pos=True, file=sys.stderr) as bar:
         def progress(done: int, everyone: int) -> None:
             bar.length = everyone
             bar.update(done - bar.pos)
 
         try:
-            result = run_backtest(session, None, first_month=first_month, last_month=last_month,
-                                  policy=CreditPolicy.from_settings(ext.settings), today=dt.date.today(),
-                                  horizon_months=horizon, progress=progress)
+            result = committed(ext.session_factory, lambda session: run_backtest(
+                session, None, first_month=first_month, last_month=last_month,
+                policy=CreditPolicy.from_settings(ext.settings), today=dt.date.today(), horizon_months=horizon,
+                progress=progress))
         except DomainError as exc:
             raise click.ClickException(exc.detail) from exc
     click.echo(f"limit model version {result.model_version}, horizon {result.horizon_months} months, "
@@ -230,8 +235,7 @@ def credit_check_exposure(repair: bool) -> None:
     from erp.credit.exposure import exposure_drift, repair_exposure
 
     ext = _extension()
-    with ext.session_factory() as session, session.begin():
-        drift = repair_exposure(session) if repair else exposure_drift(session)
+    drift = committed(ext.session_factory, repair_exposure if repair else exposure_drift)
     for row in drift:
         click.echo(f"customer {row.customer_id}: invoices {row.invoices_drift}, orders {row.orders_drift}, "
                    f"unapplied {row.unapplied_drift} (documents minus stored)")

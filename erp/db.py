@@ -201,12 +201,13 @@ def in_transaction(session: Session, work: Callable[[], T], *, retry: bool = Tru
     except DBAPIError as error:
         if not retry or not is_retryable(error):
             raise
-        log.info("transaction aborted by the database (%s), running it once more", error.orig.sqlstate)  # type: ignore[union-attr]
+        sqlstate = error.orig.sqlstate  # type: ignore[union-attr]
+        log.info("transaction aborted by the database (%s), running it once more", sqlstate)
     with session.begin():
         return work()
 
 
-def committed(session_factory: sessionmaker[Session], work: Callable[[Session], T], *, retry: bool = True) -> T:
+def committed(session_factory: Callable[[], Session], work: Callable[[Session], T], *, retry: bool = True) -> T:
     """Run ``work(session)`` in one transaction of a new session from ``session_factory``
     (closed afterwards): ``in_transaction`` for commands and jobs, which have no request."""
     with session_factory() as session:

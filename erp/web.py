@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import http
+import inspect
 import json
 import logging
 import math
@@ -503,11 +504,16 @@ def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
     the view once more from a fresh copy of its arguments (erp.db.in_transaction); a second
     one is answered 409 ``concurrent-update``. ``retry=False`` for a view that does something
     a rollback cannot undo (streams a file it reads, starts work outside the database).
-    ``signed_in=False`` for the public endpoints: the view gets ``(session, *args)``."""
+    ``signed_in=False`` for the public endpoints: the view gets ``(session, *args)``. What
+    must wait for the commit (starting a queued job) is registered with ``after_commit``."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        # A MethodView's method gets its instance first, then the session and the actor.
+        method = next(iter(inspect.signature(view).parameters), None) == "self"
+
         @functools.wraps(view)
         def run(*args: Any, **kwargs: Any) -> Any:
+            owner, args = (args[:1], args[1:]) if method else ((), args)
             session = request_session()
             leading = (current_actor(),) if signed_in else ()
             # The view may consume its arguments (pop from the body): a rerun gets them as sent.
@@ -515,13 +521,25 @@ def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
 
             def attempt() -> Any:
                 given, named = next(runs)
-                return view(session, *leading, *given, **named)
+                g.after_commit = []  # what an aborted run asked for is forgotten with it
+                return view(*owner, session, *leading, *given, **named)
 
-            return in_transaction(session, attempt, retry=retry)
+            result = in_transaction(session, attempt, retry=retry)
+            for callback in g.pop("after_commit"):
+                callback()
+            return result
 
         return run
 
     return decorate if view is None else decorate(view)
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` once the view's ``@transaction`` has committed (e.g. start the job the
+    view queued: its worker must see the committed row); never if it rolls back."""
+    if "after_commit" not in g:
+        raise RuntimeError("after_commit is for views decorated with @transaction")
+    g.after_commit.append(callback)
 
 
 def _fresh(value: Any) -> Any:

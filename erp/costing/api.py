@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
+from sqlalchemy.orm import Session
 
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.costing import close, jobs, reports, standards
 from erp.costing import errors as e
 from erp.costing import schemas as s
 from erp.errors import NotFound, ValidationFailed
-from erp.jobs.api import job_runner, job_view
+from erp.jobs.api import started
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
 from erp.schemas import PERIOD_PATTERN
-from erp.web import Blueprint, current_actor, paged, request_session
+from erp.auth.roles import Actor
+from erp.web import Blueprint, paged, transaction
 
 blp = Blueprint("costing", __name__, url_prefix="/api/v1/costing",
                 description="Standard prices, the journal and the month-end close")
@@ -29,15 +31,14 @@ READ_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)
 @blp.arguments(s.StandardPricesIn)
 @blp.response(200, s.StandardPriceOut(many=True))
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, e.PeriodClosed, e.StandardPriceInUse)
-def put_standard_prices(data: dict[str, Any]) -> list[Any]:
+@transaction
+def put_standard_prices(session: Session, actor: Actor, data: dict[str, Any]) -> list[Any]:
     """Set standard prices of materials for a company from a period on (cost accountants);
     returns the prices now in force for that period."""
-    session = request_session()
     changes = [standards.PriceChange(p["material_id"], p["price"]) for p in data["prices"]]
-    with session.begin():
-        return standards.set_standard_prices(
-            session, current_actor(), company_id=data["company_id"], period=data["period"], prices=changes
-        )
+    return standards.set_standard_prices(
+        session, actor, company_id=data["company_id"], period=data["period"], prices=changes
+    )
 
 
 @blp.route("/standard-prices", methods=["GET"])
@@ -53,25 +54,23 @@ def get_standard_prices(query: dict[str, Any], pagination_parameters: Pagination
 @blp.route("/periods/<int:company_id>/<string:period>/close", methods=["POST"])
 @blp.response(200, s.CloseResultOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed)
-def post_close(company_id: int, period: str) -> close.CloseResult:
+@transaction
+def post_close(session: Session, actor: Actor, company_id: int, period: str) -> close.CloseResult:
     """Close a company's period: allocate variance, post, carry balances forward, lock (repeatable)."""
     _check_period(period)
-    session = request_session()
-    with session.begin():
-        return close.close_period(session, current_actor(), company_id=company_id, period=period)
+    return close.close_period(session, actor, company_id=company_id, period=period)
 
 
 @blp.route("/closes", methods=["POST"])
 @blp.arguments(s.GroupCloseIn)
 @blp.response(200, s.CloseResultOut(many=True))
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed)
-def post_group_close(data: dict[str, Any]) -> list[close.CloseResult]:
+@transaction
+def post_group_close(session: Session, actor: Actor, data: dict[str, Any]) -> list[close.CloseResult]:
     """Close a period for several companies at once, all or none (default: every active
     company the caller acts for); companies already closed are left as they are."""
-    session = request_session()
-    with session.begin():
-        return close.close_periods(session, current_actor(), company_ids=data.get("company_ids"),
-                                   period=data["period"])
+    return close.close_periods(session, actor, company_ids=data.get("company_ids"),
+                               period=data["period"])
 
 
 @blp.route("/close-jobs", methods=["POST"])
@@ -79,63 +78,55 @@ def post_group_close(data: dict[str, Any]) -> list[close.CloseResult]:
 @blp.response(202, JobOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, in_job=(
     RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, JobUserInactive, UnknownJobKind))
-def post_close_job(data: dict[str, Any]) -> Any:
+@transaction
+def post_close_job(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Queue the close of a period for several companies as a background job (all or none;
     default: every active company the caller acts for): poll its status_url for the steps
     done and, at the end, every company's result."""
-    session = request_session()
-    with session.begin():
-        job = jobs.queue_close(session, current_actor(), period=data["period"], company_ids=data.get("company_ids"))
-    job_runner().submit(job.id)
-    view = job_view(job)
-    return view, 202, {"Location": view["status_url"]}
+    return started(jobs.queue_close(session, actor, period=data["period"], company_ids=data.get("company_ids")))
 
 
 @blp.route("/periods/<int:company_id>/<string:period>/reopen", methods=["POST"])
 @blp.arguments(s.ReopenIn)
 @blp.response(200, s.CloseResultOut)
 @blp.refuses(RoleNotAllowed, e.GroupCostAccountantOnly, e.PeriodNotClosed, e.LaterPeriodClosed, e.PeriodClosed)
-def post_reopen(data: dict[str, Any], company_id: int, period: str) -> close.CloseResult:
+@transaction
+def post_reopen(session: Session, actor: Actor, data: dict[str, Any], company_id: int,
+                period: str) -> close.CloseResult:
     """Reopen the latest closed period with a reason (group cost accountants); reverses the close."""
     _check_period(period)
-    session = request_session()
-    with session.begin():
-        return close.reopen_period(session, current_actor(), company_id=company_id, period=period, **data)
+    return close.reopen_period(session, actor, company_id=company_id, period=period, **data)
 
 
 @blp.route("/periods/<int:company_id>/<string:period>", methods=["GET"])
 @blp.response(200, s.CloseResultOut)
 @blp.refuses(ValidationFailed, CompanyOutOfScope, NotFound)
-def get_period(company_id: int, period: str) -> close.CloseResult:
+@transaction
+def get_period(session: Session, actor: Actor, company_id: int, period: str) -> close.CloseResult:
     """The state of a company's period and the result of its close."""
     _check_period(period)
-    session = request_session()
-    with session.begin():
-        return close.period_state(session, current_actor(), company_id=company_id, period=period)
+    return close.period_state(session, actor, company_id=company_id, period=period)
 
 
 @blp.route("/variance-allocation", methods=["GET"])
 @blp.arguments(s.PeriodPath, location="query")
 @blp.response(200, s.VarianceReportOut)
 @blp.refuses(*READ_REFUSALS)
-def get_variance_allocation(query: dict[str, Any]) -> dict[str, Any]:
+@transaction
+def get_variance_allocation(session: Session, actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
     """Variance allocation of a closed period per material, and the lines that bore it."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        return {"materials": reports.variance_allocation(session, actor, **query),
-                "allocations": reports.allocation_lines(session, actor, **query)}
+    return {"materials": reports.variance_allocation(session, actor, **query),
+            "allocations": reports.allocation_lines(session, actor, **query)}
 
 
 @blp.route("/valuation", methods=["GET"])
 @blp.arguments(s.ValuationQuery, location="query")
 @blp.response(200, s.ValuationRowOut(many=True))
 @blp.refuses(*READ_REFUSALS)
-def get_valuation(query: dict[str, Any]) -> list[Any]:
+@transaction
+def get_valuation(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """Inventory at standard, the variance it carries, and at actual cost, per material."""
-    session = request_session()
-    with session.begin():
-        return reports.inventory_valuation(session, current_actor(), **query)
+    return reports.inventory_valuation(session, actor, **query)
 
 
 @blp.route("/journal", methods=["GET"])
@@ -152,11 +143,10 @@ def get_journal(query: dict[str, Any], pagination_parameters: PaginationParamete
 @blp.arguments(s.TrialBalanceQuery, location="query")
 @blp.response(200, s.TrialBalanceOut)
 @blp.refuses(*READ_REFUSALS)
-def get_trial_balance(query: dict[str, Any]) -> reports.TrialBalance:
+@transaction
+def get_trial_balance(session: Session, actor: Actor, query: dict[str, Any]) -> reports.TrialBalance:
     """Trial balance at the end of a period, for a company or the whole group."""
-    session = request_session()
-    with session.begin():
-        return reports.trial_balance(session, current_actor(), **query)
+    return reports.trial_balance(session, actor, **query)
 
 
 def _check_period(period: str) -> None:

@@ -8,14 +8,15 @@ as a message (``result.problem.message_data``) that pages show in the reader's l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
-from erp.costing.close import CLOSE_STEPS, close_periods
+from erp.costing.close import CLOSE_STEPS, CloseResult, close_periods
+from erp.db import committed
 from erp.errors import DomainError
 from erp.jobs.models import Job
 from erp.jobs.runner import JobContext, job_kind
@@ -38,6 +39,15 @@ def queue_close(session: Session, actor: Actor, *, period: str, company_ids: Seq
                       params={"period": period, "company_ids": None if company_ids is None else list(company_ids)})
 
 
+def _close(session: Session, context: JobContext, period: str,
+           step_done: Callable[[str], None]) -> tuple[list[CloseResult], dict[int, str]]:
+    results = close_periods(session, context.actor, company_ids=context.params.get("company_ids"),
+                            period=period, progress=step_done)
+    codes = dict(session.execute(select(Company.id, Company.code)
+                                 .where(Company.id.in_([r.company_id for r in results]))).all())
+    return results, codes
+
+
 @job_kind(CLOSE)
 def run_close(context: JobContext) -> dict[str, Any]:
     """The job: one close, all or nothing, progress after each step."""
@@ -47,11 +57,8 @@ def run_close(context: JobContext) -> dict[str, Any]:
         context.progress(CLOSE_STEPS.index(step) + 1, rows_total=len(CLOSE_STEPS), force=True)
 
     try:
-        with context.session_factory() as session, session.begin():
-            results = close_periods(session, context.actor, company_ids=context.params.get("company_ids"),
-                                    period=period, progress=step_done)
-            codes = dict(session.execute(select(Company.id, Company.code)
-                                         .where(Company.id.in_([r.company_id for r in results]))).all())
+        results, codes = committed(context.session_factory,
+                                   lambda session: _close(session, context, period, step_done))
     except DomainError as refusal:
         refusal.extensions.setdefault("message_data", message_data(refusal.message))
         raise

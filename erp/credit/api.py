@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
+from sqlalchemy.orm import Session
 
 from erp.credit import backtest, intercompany, jobs, limits, notes, parameters, profiles, queries, receivables, services
 from erp.credit import schemas as s
@@ -28,11 +29,12 @@ from erp.credit.scorecard import (
     RiskClass,
     ScoreFactor,
 )
-from erp.jobs.api import job_runner, job_view
+from erp.jobs.api import started
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
 from erp.masterdata.models import Customer
-from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, erp_settings, idempotent, paged, request_session
+from erp.auth.roles import Actor
+from erp.web import Blueprint, IDEMPOTENCY_HEADER, erp_settings, idempotent, paged, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.credit.errors import (
     CreditLimitExceeded, CustomerOnCreditHold, DisputeNotApplicable, DisputeResolved, InvoiceNotApplicable,
@@ -67,12 +69,11 @@ def _as_of(query: dict[str, Any]) -> dt.date:
     CompanyOutOfScope, RoleNotAllowed, NotFound, CustomerInactive, InvalidQuantity, MaterialInactive,
     WarehouseNotOfCompany, IntercompanyOrderInvalid, NoTaxCode, TaxCodeNotInForce,
 )
-def post_order(data: dict[str, Any]) -> services.OrderResult:
+@transaction
+def post_order(session: Session, actor: Actor, data: dict[str, Any]) -> services.OrderResult:
     """Take a customer's order for a company (a draft; confirm it to use credit)."""
-    session = request_session()
     lines = [services.OrderLineRequest(**line) for line in data.pop("lines")]
-    with session.begin():
-        return services.create_order(session, current_actor(), lines=lines, **data)
+    return services.create_order(session, actor, lines=lines, **data)
 
 
 @blp.route("/sales-orders", methods=["GET"])
@@ -89,32 +90,29 @@ def get_orders(query: dict[str, Any], pagination_parameters: PaginationParameter
 @blp.route("/sales-orders/<int:order_id>", methods=["GET"])
 @blp.response(200, s.OrderOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_order(order_id: int) -> services.OrderResult:
+@transaction
+def get_order(session: Session, actor: Actor, order_id: int) -> services.OrderResult:
     """A sales order with its lines."""
-    session = request_session()
-    with session.begin():
-        return services.OrderResult(queries.get_order(session, current_actor(), order_id))
+    return services.OrderResult(queries.get_order(session, actor, order_id))
 
 
 @blp.route("/sales-orders/<int:order_id>/confirmation", methods=["POST"])
 @blp.response(200, s.OrderOut)
 @blp.refuses(RoleNotAllowed, NotFound, OrderStatusConflict)
-def post_confirmation(order_id: int) -> services.OrderResult:
+@transaction
+def post_confirmation(session: Session, actor: Actor, order_id: int) -> services.OrderResult:
     """Confirm an order under the group-wide credit check (the result may be "blocked")."""
-    session = request_session()
-    with session.begin():
-        return services.confirm_order(session, current_actor(), order_id, policy=_policy())
+    return services.confirm_order(session, actor, order_id, policy=_policy())
 
 
 @blp.route("/sales-orders/<int:order_id>/cancellation", methods=["POST"])
 @blp.arguments(s.CancelIn)
 @blp.response(200, s.OrderOut)
 @blp.refuses(RoleNotAllowed, NotFound, OrderStatusConflict)
-def post_cancellation(data: dict[str, Any], order_id: int) -> services.OrderResult:
+@transaction
+def post_cancellation(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> services.OrderResult:
     """Cancel an order, or what is still to ship of it."""
-    session = request_session()
-    with session.begin():
-        return services.cancel_order(session, current_actor(), order_id, **data)
+    return services.cancel_order(session, actor, order_id, **data)
 
 
 @blp.route("/sales-orders/<int:order_id>/shipments", methods=["POST"])
@@ -125,10 +123,9 @@ def post_cancellation(data: dict[str, Any], order_id: int) -> services.OrderResu
     RoleNotAllowed, NotFound, CreditLimitExceeded, CustomerOnCreditHold, InsufficientStock, OrderStatusConflict,
     OverShipment, PeriodClosed, BatchExpired, IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
 )
-def post_shipment(data: dict[str, Any], order_id: int) -> services.ShipmentResult:
+@transaction
+def post_shipment(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> services.ShipmentResult:
     """Ship order lines (stock out first-expiry-first-out) and invoice them, after the credit check."""
-    session = request_session()
-    actor = current_actor()
     lines = [services.ShipmentLineRequest(**line) for line in data["lines"]]
     shipped: list[services.ShipmentResult] = []
 
@@ -137,11 +134,10 @@ def post_shipment(data: dict[str, Any], order_id: int) -> services.ShipmentResul
                                            lines=lines, policy=_policy()))
         return shipped[0].invoice.id
 
-    with session.begin():
-        invoice_id = idempotent(session, actor, {**data, "order_id": order_id}, ship)
-        if shipped:
-            return shipped[0]
-        return services.ShipmentResult(queries.get_invoice(session, actor, invoice_id), None)
+    invoice_id = idempotent(session, actor, {**data, "order_id": order_id}, ship)
+    if shipped:
+        return shipped[0]
+    return services.ShipmentResult(queries.get_invoice(session, actor, invoice_id), None)
 
 
 # --- invoices and payments -----------------------------------------------------------------------
@@ -159,11 +155,10 @@ def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParamet
 @blp.route("/invoices/<int:invoice_id>", methods=["GET"])
 @blp.response(200, s.InvoiceOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_invoice(invoice_id: int) -> Any:
+@transaction
+def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Any:
     """An invoice with its lines and the payments applied to it."""
-    session = request_session()
-    with session.begin():
-        return queries.get_invoice(session, current_actor(), invoice_id)
+    return queries.get_invoice(session, actor, invoice_id)
 
 
 @blp.route("/payments", methods=["POST"])
@@ -171,13 +166,11 @@ def get_invoice(invoice_id: int) -> Any:
 @blp.response(201, s.PaymentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, IdempotencyKeyReused, InvoiceNotApplicable)
-def post_payment(data: dict[str, Any]) -> Any:
+@transaction
+def post_payment(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Book a customer's payment: settles open invoices oldest due first (or the named ones); the rest stays as credit."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        payment_id = idempotent(session, actor, data, lambda: services.record_payment(session, actor, **data).id)
-        return queries.get_payment(session, actor, payment_id)
+    payment_id = idempotent(session, actor, data, lambda: services.record_payment(session, actor, **data).id)
+    return queries.get_payment(session, actor, payment_id)
 
 
 @blp.route("/payments", methods=["GET"])
@@ -193,22 +186,20 @@ def get_payments(query: dict[str, Any], pagination_parameters: PaginationParamet
 @blp.route("/payments/<int:payment_id>", methods=["GET"])
 @blp.response(200, s.PaymentOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_payment(payment_id: int) -> Any:
+@transaction
+def get_payment(session: Session, actor: Actor, payment_id: int) -> Any:
     """A payment with the invoices it settled."""
-    session = request_session()
-    with session.begin():
-        return queries.get_payment(session, current_actor(), payment_id)
+    return queries.get_payment(session, actor, payment_id)
 
 
 @blp.route("/payments/<int:payment_id>/applications", methods=["POST"])
 @blp.arguments(s.CreditApplicationIn)
 @blp.response(200, s.PaymentOut)
 @blp.refuses(RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, InvoiceNotApplicable)
-def post_application(data: dict[str, Any], payment_id: int) -> Any:
+@transaction
+def post_application(session: Session, actor: Actor, data: dict[str, Any], payment_id: int) -> Any:
     """Apply a payment's unapplied credit to open invoices of its customer and company."""
-    session = request_session()
-    with session.begin():
-        return services.apply_credit(session, current_actor(), payment_id, **data)
+    return services.apply_credit(session, actor, payment_id, **data)
 
 
 # --- returns, credit notes and debit notes -------------------------------------------------------
@@ -221,13 +212,11 @@ def post_application(data: dict[str, Any], payment_id: int) -> Any:
     RoleNotAllowed, NotFound, NotReversible, PeriodClosed, ReturnExceedsShipment, IdempotencyKeyReused,
     InvalidQuantity, NoStandardPrice, NotAShipment,
 )
-def post_customer_return(data: dict[str, Any]) -> Any:
+@transaction
+def post_customer_return(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Take goods back against a shipment (into quarantine) and credit the customer for them."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        note_id = idempotent(session, actor, data, lambda: notes.return_goods(session, actor, **data).id)
-        return queries.get_credit_note(session, actor, note_id)
+    note_id = idempotent(session, actor, data, lambda: notes.return_goods(session, actor, **data).id)
+    return queries.get_credit_note(session, actor, note_id)
 
 
 @blp.route("/credit-notes", methods=["POST"])
@@ -238,13 +227,11 @@ def post_customer_return(data: dict[str, Any]) -> Any:
     CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused, NoTaxCode,
     TaxCodeNotInForce,
 )
-def post_credit_note(data: dict[str, Any]) -> Any:
+@transaction
+def post_credit_note(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """A price correction downwards without goods: settles the invoice as far as open, keeps the rest as credit."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        note_id = idempotent(session, actor, data, lambda: notes.issue_credit_note(session, actor, **data).id)
-        return queries.get_credit_note(session, actor, note_id)
+    note_id = idempotent(session, actor, data, lambda: notes.issue_credit_note(session, actor, **data).id)
+    return queries.get_credit_note(session, actor, note_id)
 
 
 @blp.route("/credit-notes", methods=["GET"])
@@ -260,22 +247,20 @@ def get_credit_notes(query: dict[str, Any], pagination_parameters: PaginationPar
 @blp.route("/credit-notes/<int:note_id>", methods=["GET"])
 @blp.response(200, s.CreditNoteOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_credit_note(note_id: int) -> Any:
+@transaction
+def get_credit_note(session: Session, actor: Actor, note_id: int) -> Any:
     """A credit note with its lines and the invoices it settled."""
-    session = request_session()
-    with session.begin():
-        return queries.get_credit_note(session, current_actor(), note_id)
+    return queries.get_credit_note(session, actor, note_id)
 
 
 @blp.route("/credit-notes/<int:note_id>/applications", methods=["POST"])
 @blp.arguments(s.CreditApplicationIn)
 @blp.response(200, s.CreditNoteOut)
 @blp.refuses(RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, CreditNoteNotApplicable)
-def post_credit_note_application(data: dict[str, Any], note_id: int) -> Any:
+@transaction
+def post_credit_note_application(session: Session, actor: Actor, data: dict[str, Any], note_id: int) -> Any:
     """Apply the credit a credit note kept to open invoices of its customer and company."""
-    session = request_session()
-    with session.begin():
-        return notes.apply_credit_note(session, current_actor(), note_id, **data)
+    return notes.apply_credit_note(session, actor, note_id, **data)
 
 
 @blp.route("/debit-notes", methods=["POST"])
@@ -286,13 +271,11 @@ def post_credit_note_application(data: dict[str, Any], note_id: int) -> Any:
     CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused, NoTaxCode,
     TaxCodeNotInForce,
 )
-def post_debit_note(data: dict[str, Any]) -> Any:
+@transaction
+def post_debit_note(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """A price correction upwards without goods: a receivable (kind debit_note) due after the customer's terms."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        invoice_id = idempotent(session, actor, data, lambda: notes.issue_debit_note(session, actor, **data).id)
-        return queries.get_invoice(session, actor, invoice_id)
+    invoice_id = idempotent(session, actor, data, lambda: notes.issue_debit_note(session, actor, **data).id)
+    return queries.get_invoice(session, actor, invoice_id)
 
 
 # --- credit control -----------------------------------------------------------------------------
@@ -301,60 +284,51 @@ def post_debit_note(data: dict[str, Any]) -> Any:
 @blp.arguments(s.PositionQuery, location="query")
 @blp.response(200, s.PositionOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_position(query: dict[str, Any], customer_id: int) -> services.CreditPosition:
+@transaction
+def get_position(session: Session, actor: Actor, query: dict[str, Any], customer_id: int) -> services.CreditPosition:
     """A customer's group-wide exposure, limit and hold, and whether an amount would pass the check now."""
-    session = request_session()
-    with session.begin():
-        return services.credit_position(session, current_actor(), customer_id, policy=_policy(),
-                                        amount=query.get("amount") or Decimal("0"))
+    return services.credit_position(session, actor, customer_id, policy=_policy(),
+                                    amount=query.get("amount") or Decimal("0"))
 
 
 @blp.route("/credit/customers/<int:customer_id>/hold", methods=["PUT"])
 @blp.arguments(s.HoldIn)
 @blp.response(200, s.PositionOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def put_hold(data: dict[str, Any], customer_id: int) -> services.CreditPosition:
+@transaction
+def put_hold(session: Session, actor: Actor, data: dict[str, Any], customer_id: int) -> services.CreditPosition:
     """Put a customer on credit hold, or lift it (credit controllers, with a reason)."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        services.set_credit_hold(session, actor, customer_id, **data)
-        return services.credit_position(session, actor, customer_id, policy=_policy())
+    services.set_credit_hold(session, actor, customer_id, **data)
+    return services.credit_position(session, actor, customer_id, policy=_policy())
 
 
 @blp.route("/credit/customers/<int:customer_id>/limits", methods=["POST"])
 @blp.arguments(s.LimitIn)
 @blp.response(201, s.LimitVersionOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def post_limit(data: dict[str, Any], customer_id: int) -> Any:
+@transaction
+def post_limit(session: Session, actor: Actor, data: dict[str, Any], customer_id: int) -> Any:
     """Approve the model's suggestion or set another limit (with a reason): a new version."""
-    session = request_session()
-    with session.begin():
-        return limits.set_credit_limit(session, current_actor(), customer_id, **data)
+    return limits.set_credit_limit(session, actor, customer_id, **data)
 
 
 @blp.route("/credit/customers/<int:customer_id>/limits", methods=["GET"])
 @blp.response(200, s.LimitVersionOut(many=True))
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_limits(customer_id: int) -> list[Any]:
+@transaction
+def get_limits(session: Session, actor: Actor, customer_id: int) -> list[Any]:
     """Every version of a customer's credit limit, newest first."""
-    session = request_session()
-    with session.begin():
-        return limits.limit_history(session, current_actor(), customer_id)
+    return limits.limit_history(session, actor, customer_id)
 
 
 @blp.route("/credit/limit-suggestions", methods=["POST"])
 @blp.arguments(s.SuggestIn)
 @blp.response(202, JobOut)
 @blp.refuses(RoleNotAllowed, in_job=(RoleNotAllowed, NotFound, JobUserInactive, UnknownJobKind))
-def post_suggestions(data: dict[str, Any]) -> Any:
+@transaction
+def post_suggestions(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Queue the recompute of every customer's suggested limit (a job: poll its status_url; its result names the run)."""
-    session = request_session()
-    with session.begin():
-        job = jobs.queue_recompute(session, current_actor(), as_of=data["as_of"] or dt.date.today())
-    job_runner().submit(job.id)
-    view = job_view(job)
-    return view, 202, {"Location": view["status_url"]}
+    return started(jobs.queue_recompute(session, actor, as_of=data["as_of"] or dt.date.today()))
 
 
 @blp.route("/credit/limit-suggestions", methods=["GET"])
@@ -386,31 +360,28 @@ def _explained(session: Any, found: tuple[CreditLimitSuggestion, CreditSuggestio
 @blp.route("/credit/limit-suggestions/<int:suggestion_id>", methods=["GET"])
 @blp.response(200, s.ExplainedSuggestionOut)
 @blp.refuses(RoleNotAllowed, NotFound, SuggestionNotExplainable)
-def get_suggestion(suggestion_id: int) -> ExplainedSuggestion:
+@transaction
+def get_suggestion(session: Session, actor: Actor, suggestion_id: int) -> ExplainedSuggestion:
     """A suggestion with its explanation: inputs, each score step, each capacity, the rule that bound it."""
-    session = request_session()
-    with session.begin():
-        return _explained(session, limits.explained_suggestion(session, current_actor(), suggestion_id=suggestion_id))
+    return _explained(session, limits.explained_suggestion(session, actor, suggestion_id=suggestion_id))
 
 
 @blp.route("/credit/customers/<int:customer_id>/limit-suggestion", methods=["GET"])
 @blp.response(200, s.ExplainedSuggestionOut)
 @blp.refuses(RoleNotAllowed, NotFound, SuggestionNotExplainable)
-def get_customer_suggestion(customer_id: int) -> ExplainedSuggestion:
+@transaction
+def get_customer_suggestion(session: Session, actor: Actor, customer_id: int) -> ExplainedSuggestion:
     """The customer's latest suggestion with its explanation, to read before approving or overriding it."""
-    session = request_session()
-    with session.begin():
-        return _explained(session, limits.explained_suggestion(session, current_actor(), customer_id=customer_id))
+    return _explained(session, limits.explained_suggestion(session, actor, customer_id=customer_id))
 
 
 @blp.route("/credit/limit-suggestion-runs/<int:run_id>", methods=["GET"])
 @blp.response(200, s.SuggestionRunOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_suggestion_run(run_id: int) -> Any:
+@transaction
+def get_suggestion_run(session: Session, actor: Actor, run_id: int) -> Any:
     """One run of the limit model: key date, parameters used, customers, holds, time taken."""
-    session = request_session()
-    with session.begin():
-        return limits.get_run(session, current_actor(), run_id)
+    return limits.get_run(session, actor, run_id)
 
 
 # --- credit data and disputes ------------------------------------------------------------------------
@@ -423,55 +394,50 @@ def _credit_data(data: dict[str, Any]) -> profiles.CreditData:
 @blp.arguments(s.CreditDataIn)
 @blp.response(201, s.CreditDataOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def post_credit_data(data: dict[str, Any], customer_id: int) -> Any:
+@transaction
+def post_credit_data(session: Session, actor: Actor, data: dict[str, Any], customer_id: int) -> Any:
     """Record a new version of the customer's credit data (statements, rating, type, collateral), with a reason."""
-    session = request_session()
-    with session.begin():
-        return profiles.record_credit_data(session, current_actor(), customer_id, _credit_data(data),
-                                           reason=data["reason"], valid_from=data["valid_from"] or dt.date.today())
+    return profiles.record_credit_data(session, actor, customer_id, _credit_data(data),
+                                       reason=data["reason"], valid_from=data["valid_from"] or dt.date.today())
 
 
 @blp.route("/credit/customers/<int:customer_id>/credit-data", methods=["GET"])
 @blp.arguments(s.CreditDataQuery, location="query")
 @blp.response(200, s.CreditDataOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_credit_data(query: dict[str, Any], customer_id: int) -> Any:
+@transaction
+def get_credit_data(session: Session, actor: Actor, query: dict[str, Any], customer_id: int) -> Any:
     """The customer's credit data in force on a day (default today)."""
-    session = request_session()
-    with session.begin():
-        return profiles.credit_data_in_force(session, current_actor(), customer_id, query["on"] or dt.date.today())
+    return profiles.credit_data_in_force(session, actor, customer_id, query["on"] or dt.date.today())
 
 
 @blp.route("/credit/customers/<int:customer_id>/credit-data/versions", methods=["GET"])
 @blp.response(200, s.CreditDataOut(many=True))
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_credit_data_versions(customer_id: int) -> list[Any]:
+@transaction
+def get_credit_data_versions(session: Session, actor: Actor, customer_id: int) -> list[Any]:
     """Every version of the customer's credit data, newest first (who, when, why)."""
-    session = request_session()
-    with session.begin():
-        return profiles.credit_data_history(session, current_actor(), customer_id)
+    return profiles.credit_data_history(session, actor, customer_id)
 
 
 @blp.route("/credit/disputes", methods=["POST"])
 @blp.arguments(s.DisputeIn)
 @blp.response(201, s.DisputeOut)
 @blp.refuses(RoleNotAllowed, NotFound, DisputeNotApplicable)
-def post_dispute(data: dict[str, Any]) -> Any:
+@transaction
+def post_dispute(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Record that the customer disputes (part of) an invoice."""
-    session = request_session()
-    with session.begin():
-        return profiles.open_dispute(session, current_actor(), **data)
+    return profiles.open_dispute(session, actor, **data)
 
 
 @blp.route("/credit/disputes/<int:dispute_id>/resolution", methods=["POST"])
 @blp.arguments(s.DisputeResolutionIn)
 @blp.response(200, s.DisputeOut)
 @blp.refuses(RoleNotAllowed, NotFound, DisputeResolved)
-def post_dispute_resolution(data: dict[str, Any], dispute_id: int) -> Any:
+@transaction
+def post_dispute_resolution(session: Session, actor: Actor, data: dict[str, Any], dispute_id: int) -> Any:
     """Close a dispute with its outcome."""
-    session = request_session()
-    with session.begin():
-        return profiles.resolve_dispute(session, current_actor(), dispute_id, **data)
+    return profiles.resolve_dispute(session, actor, dispute_id, **data)
 
 
 @blp.route("/credit/disputes", methods=["GET"])
@@ -519,45 +485,40 @@ def _parameters(data: dict[str, Any]) -> ModelParameters:
 @blp.arguments(s.ModelQuery, location="query")
 @blp.response(200, s.ModelVersionOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_model(query: dict[str, Any]) -> ModelVersionView:
+@transaction
+def get_model(session: Session, actor: Actor, query: dict[str, Any]) -> ModelVersionView:
     """The limit model's parameters in force on a day (default today): scorecard, risk classes, limit rules."""
-    session = request_session()
-    with session.begin():
-        return ModelVersionView(*parameters.get_version(session, current_actor(), None, query["on"] or dt.date.today()))
+    return ModelVersionView(*parameters.get_version(session, actor, None, query["on"] or dt.date.today()))
 
 
 @blp.route("/credit/model/versions", methods=["GET"])
 @blp.response(200, s.ModelVersionHeaderOut(many=True))
 @blp.refuses(RoleNotAllowed)
-def get_model_versions() -> list[Any]:
+@transaction
+def get_model_versions(session: Session, actor: Actor) -> list[Any]:
     """Every version of the model's parameters, newest first (who, when, why, from when)."""
-    session = request_session()
-    with session.begin():
-        return parameters.list_versions(session, current_actor())
+    return parameters.list_versions(session, actor)
 
 
 @blp.route("/credit/model/versions/<int:version_id>", methods=["GET"])
 @blp.response(200, s.ModelVersionOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_model_version(version_id: int) -> ModelVersionView:
+@transaction
+def get_model_version(session: Session, actor: Actor, version_id: int) -> ModelVersionView:
     """One version of the model's parameters."""
-    session = request_session()
-    with session.begin():
-        return ModelVersionView(*parameters.get_version(session, current_actor(), version_id, dt.date.today()))
+    return ModelVersionView(*parameters.get_version(session, actor, version_id, dt.date.today()))
 
 
 @blp.route("/credit/model/versions", methods=["POST"])
 @blp.arguments(s.ModelVersionIn)
 @blp.response(201, s.ModelVersionOut)
 @blp.refuses(RoleNotAllowed, ModelParametersInvalid)
-def post_model_version(data: dict[str, Any]) -> ModelVersionView:
+@transaction
+def post_model_version(session: Session, actor: Actor, data: dict[str, Any]) -> ModelVersionView:
     """Store a new version of the model's parameters (complete and consistent), with a reason."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        stored = parameters.store_parameters(session, actor, _parameters(data), reason=data["reason"],
-                                             valid_from=data["valid_from"] or dt.date.today())
-        return ModelVersionView(stored, parameters.load_parameters(session, stored))
+    stored = parameters.store_parameters(session, actor, _parameters(data), reason=data["reason"],
+                                         valid_from=data["valid_from"] or dt.date.today())
+    return ModelVersionView(stored, parameters.load_parameters(session, stored))
 
 
 @blp.route("/credit/blocked-orders", methods=["GET"])
@@ -573,23 +534,21 @@ def get_blocked_orders(pagination_parameters: PaginationParameters) -> list[Any]
 @blp.arguments(s.ReleaseIn)
 @blp.response(201, s.ReleaseOut)
 @blp.refuses(RoleNotAllowed, NotFound, CustomerOnCreditHold, OrderNotBlocked, OrderStatusConflict)
-def post_release(data: dict[str, Any], order_id: int) -> Any:
+@transaction
+def post_release(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
     """Release an order held by credit control, with a reason (credit controllers)."""
-    session = request_session()
-    with session.begin():
-        return services.release_order(session, current_actor(), order_id, policy=_policy(), **data)
+    return services.release_order(session, actor, order_id, policy=_policy(), **data)
 
 
 @blp.route("/credit/backtest", methods=["GET"])
 @blp.arguments(s.BacktestQuery, location="query")
 @blp.response(200, s.BacktestOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_backtest(query: dict[str, Any]) -> Any:
+@transaction
+def get_backtest(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     """The limit model replayed at each month end of a range: what it restricted, which customers went
     more than 90 days past due afterwards and what its decisions would have kept out (CIO, credit control)."""
-    session = request_session()
-    with session.begin():
-        return backtest.run_backtest(session, current_actor(), policy=_policy(), today=dt.date.today(), **query)
+    return backtest.run_backtest(session, actor, policy=_policy(), today=dt.date.today(), **query)
 
 
 # --- intercompany --------------------------------------------------------------------------------
@@ -598,22 +557,21 @@ def get_backtest(query: dict[str, Any]) -> Any:
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.TradeLineOut(many=True))
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed)
-def get_intercompany_trade(query: dict[str, Any]) -> list[Any]:
+@transaction
+def get_intercompany_trade(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """Intercompany order lines on a key date: shipped, received, in transit, held by the buyer, unrealised profit."""
-    session = request_session()
-    with session.begin():
-        return intercompany.trade_lines(session, current_actor(), as_of=_as_of(query))
+    return intercompany.trade_lines(session, actor, as_of=_as_of(query))
 
 
 @blp.route("/intercompany/trial-balance", methods=["GET"])
 @blp.arguments(s.PeriodQuery, location="query")
 @blp.response(200, s.ConsolidatedTrialBalanceOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound)
-def get_consolidated_trial_balance(query: dict[str, Any]) -> intercompany.ConsolidatedTrialBalance:
+@transaction
+def get_consolidated_trial_balance(session: Session, actor: Actor,
+                                   query: dict[str, Any]) -> intercompany.ConsolidatedTrialBalance:
     """The group trial balance with intercompany eliminations: companies, eliminations, consolidated."""
-    session = request_session()
-    with session.begin():
-        return intercompany.consolidated_trial_balance(session, current_actor(), period=query["period"])
+    return intercompany.consolidated_trial_balance(session, actor, period=query["period"])
 
 
 # --- consolidated receivables ------------------------------------------------------------------------
@@ -633,42 +591,38 @@ def get_customer_receivables(query: dict[str, Any], pagination_parameters: Pagin
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.CompanyReceivablesOut(many=True))
 @blp.refuses(RoleNotAllowed)
-def get_company_receivables(query: dict[str, Any]) -> list[Any]:
+@transaction
+def get_company_receivables(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """Receivables per company: open, overdue and ageing buckets."""
-    session = request_session()
-    with session.begin():
-        return receivables.receivables_by_company(session, current_actor(), as_of=_as_of(query))
+    return receivables.receivables_by_company(session, actor, as_of=_as_of(query))
 
 
 @blp.route("/credit/receivables/segments", methods=["GET"])
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.SegmentReceivablesOut(many=True))
 @blp.refuses(RoleNotAllowed)
-def get_segment_receivables(query: dict[str, Any]) -> list[Any]:
+@transaction
+def get_segment_receivables(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """Receivables per segment: open, overdue and ageing buckets."""
-    session = request_session()
-    with session.begin():
-        return receivables.receivables_by_segment(session, current_actor(), as_of=_as_of(query))
+    return receivables.receivables_by_segment(session, actor, as_of=_as_of(query))
 
 
 @blp.route("/credit/dashboard", methods=["GET"])
 @blp.arguments(s.DashboardQuery, location="query")
 @blp.response(200, s.DashboardOut)
 @blp.refuses(RoleNotAllowed)
-def get_dashboard(query: dict[str, Any]) -> receivables.Dashboard:
+@transaction
+def get_dashboard(session: Session, actor: Actor, query: dict[str, Any]) -> receivables.Dashboard:
     """The CIO's consolidated receivables: totals, segments, companies, top customers, alerts."""
-    session = request_session()
-    with session.begin():
-        return receivables.dashboard(session, current_actor(), as_of=_as_of(query), policy=_policy(),
-                                     top=query["top"])
+    return receivables.dashboard(session, actor, as_of=_as_of(query), policy=_policy(),
+                                 top=query["top"])
 
 
 @blp.route("/credit/alerts", methods=["GET"])
 @blp.arguments(s.DashboardQuery, location="query")
 @blp.response(200, s.AlertsOut)
 @blp.refuses(RoleNotAllowed)
-def get_alerts(query: dict[str, Any]) -> receivables.Alerts:
+@transaction
+def get_alerts(session: Session, actor: Actor, query: dict[str, Any]) -> receivables.Alerts:
     """Customers over their limit or more than 90 days overdue, holds and held orders."""
-    session = request_session()
-    with session.begin():
-        return receivables.alerts(session, current_actor(), as_of=_as_of(query), policy=_policy(), top=query["top"])
+    return receivables.alerts(session, actor, as_of=_as_of(query), policy=_policy(), top=query["top"])

@@ -15,6 +15,7 @@ from erp.auth.roles import Actor, Role
 from erp.credit import receivables, snapshots
 from erp.credit.models import ReceivableSnapshot, ReceivableSnapshotRun
 from erp.credit.limits import suggest_limits
+from erp.db import committed
 from erp.jobs.models import Job
 from erp.jobs.runner import JobContext, job_kind
 from erp.jobs.services import create_job
@@ -33,12 +34,14 @@ def queue_recompute(session: Session, actor: Actor, *, as_of: dt.date) -> Job:
 def recompute_suggestions(context: JobContext) -> dict[str, Any]:
     """The job: one run of the limit model, all or nothing, progress after each range of customers."""
     as_of = dt.date.fromisoformat(context.params["as_of"])
-    with context.session_factory() as session, session.begin():
-        run = suggest_limits(session, context.actor, as_of=as_of,
-                             progress=lambda done, everyone: context.progress(done, rows_total=everyone))
-        return {"run_id": run.id, "as_of": as_of.isoformat(), "model_version_id": run.model_version_id,
-                "customers": run.customers, "with_history": run.with_history, "held": run.held,
-                "seconds": str(run.seconds)}
+    def progress(done: int, everyone: int) -> None:
+        context.progress(done, rows_total=everyone)
+
+    run = committed(context.session_factory,
+                    lambda session: suggest_limits(session, context.actor, as_of=as_of, progress=progress))
+    return {"run_id": run.id, "as_of": as_of.isoformat(), "model_version_id": run.model_version_id,
+            "customers": run.customers, "with_history": run.with_history, "held": run.held,
+            "seconds": str(run.seconds)}
 
 
 SNAPSHOTS = "credit.receivable-snapshots"
@@ -65,12 +68,10 @@ def snapshot_month_ends(
 ) -> list[dt.date]:
     """Write the snapshots of the ``months`` month ends before today's month (the CLI and
     the job): the watermarks first, committed at once, then the snapshots."""
-    with session_factory() as session, session.begin():
-        marks = snapshots.watermarks(session)
-    with session_factory() as session, session.begin():
-        return take_snapshots(
-            session, actor, month_ends=snapshots.past_month_ends(today or dt.date.today(), months), marks=marks,
-            progress=progress)
+    marks = committed(session_factory, snapshots.watermarks)
+    return committed(session_factory, lambda session: take_snapshots(
+        session, actor, month_ends=snapshots.past_month_ends(today or dt.date.today(), months), marks=marks,
+        progress=progress))
 
 
 def take_snapshots(

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Response, current_app, request, url_for
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from erp.messages import Message
 from erp.errors import NotFound
@@ -28,11 +29,12 @@ from erp.golive.kinds import KINDS
 from erp.golive.models import ImportBatch
 from erp.golive.templates import csv_template, xlsx_template
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
-from erp.jobs.api import ERROR_RENDERERS, job_runner, job_view
+from erp.jobs.api import ERROR_RENDERERS, started
 from erp.jobs.schemas import JobOut
 from erp.jobs.services import create_job
 from erp.masterdata.models import Company
-from erp.web import Blueprint, current_actor, paged, request_session
+from erp.auth.roles import Actor
+from erp.web import Blueprint, paged, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.golive.errors import CompanyRequired, GoLiveDateRequired, ImportInUse, ImportNotCommitted, ImportPosted
 
@@ -96,30 +98,26 @@ def upload_dir() -> Path:
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, in_job=(
     RoleNotAllowed, CompanyOutOfScope, NotFound, CompanyRequired, GoLiveDateRequired, UnreadableFile, RowErrors,
     AlreadyImported, JobUserInactive, UnknownJobKind))
-def post_import(form: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
+# Not retried: the upload's stream is read once.
+@transaction(retry=False)
+def post_import(session: Session, actor: Actor, form: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     """Queue an import of the uploaded file as a job: a dry run validates every row and writes
     nothing; otherwise it writes all rows or, if any row is wrong, none. Poll the job."""
     spec = _kind(kind)
-    actor = current_actor()
-    session = request_session()
     company_id = form["company_id"] if spec.company_scoped else None
-    with session.begin():
-        company = session.get(Company, company_id) if company_id is not None else None
-        if company_id is not None and company is None:
-            raise NotFound(Message("company {key} not found", key=company_id))
-        spec.check_rights(actor, company)
+    company = session.get(Company, company_id) if company_id is not None else None
+    if company_id is not None and company is None:
+        raise NotFound(Message("company {key} not found", key=company_id))
+    spec.check_rights(actor, company)
     upload = files["file"]
     suffix = Path(upload.filename or "").suffix.lower()[:8]
     path = upload_dir() / f"{uuid.uuid4().hex}{suffix}"
     upload.save(path)
-    with session.begin():
-        job = create_job(session, actor, kind=job_kind_name(kind), company_id=company_id, params={
-            "kind": kind, "path": str(path), "file_name": upload.filename or path.name,
-            "dry_run": form["dry_run"], "delete_after": True,
-            "go_live_date": form["go_live_date"].isoformat() if form.get("go_live_date") else None})
-    job_runner().submit(job.id)
-    view = job_view(job, _render_errors)
-    return view, 202, {"Location": view["status_url"]}
+    job = create_job(session, actor, kind=job_kind_name(kind), company_id=company_id, params={
+        "kind": kind, "path": str(path), "file_name": upload.filename or path.name,
+        "dry_run": form["dry_run"], "delete_after": True,
+        "go_live_date": form["go_live_date"].isoformat() if form.get("go_live_date") else None})
+    return started(job, _render_errors)
 
 
 def _list_batches(session: Any, actor: Any, *, offset: int, limit: int, kind: str | None = None,
@@ -147,12 +145,11 @@ def get_batches(query: dict[str, Any], pagination_parameters: PaginationParamete
 @blp.route("/imports/batches/<int:batch_id>/undo", methods=["POST"])
 @blp.response(200, s.ImportBatchOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, ImportInUse, ImportNotCommitted, ImportPosted)
-def post_undo(batch_id: int) -> Any:
+@transaction
+def post_undo(session: Session, actor: Actor, batch_id: int) -> Any:
     """Undo an import while nothing depends on what it wrote (409 otherwise); its file may then
     be loaded again."""
-    session = request_session()
-    with session.begin():
-        batch = session.get(ImportBatch, batch_id)
-        if batch is None:
-            raise NotFound(Message("import {key} not found", key=batch_id))
-        return undo_import(session, current_actor(), _kind(batch.kind), batch_id)
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound(Message("import {key} not found", key=batch_id))
+    return undo_import(session, actor, _kind(batch.kind), batch_id)

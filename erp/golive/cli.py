@@ -12,9 +12,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from erp.auth.roles import Actor
+from erp.db import committed
 
 USER_HELP = "the user the work is recorded for (default: $ERP_USER)"
 
@@ -83,16 +85,17 @@ def _make_import_command(kind_name: str) -> click.Command:
         from erp.jobs.services import create_job
 
         ext = current_app.extensions["erp"]
-        with ext.session_factory() as session:
+
+        def queue(session: Session) -> int:
             actor = cli_actor(session, username)
             company_id = company_id_of(session, company_code)
             if kind.company_scoped and company_id is None:
                 raise click.UsageError(f"the {kind.title_en} import is for one company: --company CODE")
-            session.rollback()
-            with session.begin():
-                job_id = create_job(session, actor, kind=job_kind_name(kind_name), company_id=company_id, params={
-                    "kind": kind_name, "path": str(file.resolve()), "file_name": file.name, "dry_run": dry_run,
-                    "go_live_date": go_live_date.date().isoformat() if go_live_date else None}).id
+            return create_job(session, actor, kind=job_kind_name(kind_name), company_id=company_id, params={
+                "kind": kind_name, "path": str(file.resolve()), "file_name": file.name, "dry_run": dry_run,
+                "go_live_date": go_live_date.date().isoformat() if go_live_date else None}).id
+
+        job_id = committed(ext.session_factory, queue)
         bar = tqdm(total=None, unit="row", desc=f"{'checking' if dry_run else 'importing'} {file.name}",
                    file=sys.stderr, disable=None)
 
@@ -137,18 +140,18 @@ def import_undo(batch_id: int, username: str | None) -> None:
     from erp.golive.models import ImportBatch
 
     ext = current_app.extensions["erp"]
-    with ext.session_factory() as session:
+
+    def undo(session: Session) -> Any:
         actor = cli_actor(session, username)
-        session.rollback()
-        try:
-            with session.begin():
-                batch = session.get(ImportBatch, batch_id)
-                if batch is None:
-                    raise click.ClickException(f"no import {batch_id}")
-                undone = undo_import(session, actor, KINDS[batch.kind], batch_id)
-                summary = undone.summary
-        except DomainError as exc:
-            raise click.ClickException(exc.detail) from exc
+        batch = session.get(ImportBatch, batch_id)
+        if batch is None:
+            raise click.ClickException(f"no import {batch_id}")
+        return undo_import(session, actor, KINDS[batch.kind], batch_id).summary
+
+    try:
+        summary = committed(ext.session_factory, undo)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
     click.echo(f"import {batch_id} undone: {summary.get('undone')}")
 
 

@@ -9,13 +9,15 @@ from typing import Any
 
 from flask import Response, current_app, stream_with_context
 from marshmallow import fields, validate
+from sqlalchemy.orm import Session
 
 from erp.messages import Message
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import NotFound, ValidationFailed
 from erp.golive.exports import REPORTS, MissingParameter, Report, csv_chunks, rows_of, xlsx_chunks
 from erp.schemas import Day, Period, Query, QueryId, Schema
-from erp.web import Blueprint, current_actor, erp_settings, request_session
+from erp.auth.roles import Actor
+from erp.web import Blueprint, erp_settings, transaction
 
 blp = Blueprint("exports", __name__, url_prefix="/api/v1", description="Reports exported as CSV or XLSX")
 
@@ -71,18 +73,19 @@ def build_source(session: Any, actor: Any, report: Report, params: dict[str, Any
 @blp.arguments(ExportQuery, location="query")
 @blp.response(200, description="the report as a file (streamed)")
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound)
-def get_export(query: dict[str, Any], report: str) -> Response:
+@transaction
+def get_export(session: Session, actor: Actor, query: dict[str, Any], report: str) -> Response:
     """A report as CSV or XLSX, Chinese headers unless ``lang=en``; streamed row batch by row batch."""
     if report not in REPORTS:
         raise NotFound(Message("no report {report}; see GET /api/v1/exports", report=report))
     spec = REPORTS[report]
     file_format, lang = query.pop("format"), query.pop("lang")
-    session = request_session()
-    with session.begin():
-        source = build_source(session, current_actor(), spec, query, erp_settings())
+    source = build_source(session, actor, spec, query, erp_settings())
     session_factory = current_app.extensions["erp"].session_factory
 
     def generate() -> Iterator[bytes]:
+        # The rows are read while the response streams, after the view's transaction has
+        # ended: in a read-only transaction of their own, on a session of their own.
         with session_factory() as stream_session, stream_session.begin():
             rows = rows_of(stream_session, source)
             chunks = csv_chunks(spec, rows, lang) if file_format == "csv" else xlsx_chunks(spec, rows, lang)

@@ -66,7 +66,8 @@ def post_receipt(session: Session, actor: Actor, data: dict[str, Any]) -> querie
     IdempotencyKeyReused, NoStandardPrice,
 )
 @transaction
-def post_receipt_reversal(session: Session, actor: Actor, data: dict[str, Any], document_id: int) -> queries.DocumentView:
+def post_receipt_reversal(session: Session, actor: Actor, data: dict[str, Any],
+                          document_id: int) -> queries.DocumentView:
     """Reverse a receipt whose goods are still in the warehouse."""
     return _post_document(session, actor, {**data, "document_id": document_id}, lambda: services.reverse_receipt(
         session, actor, document_id=document_id, **data))

@@ -12,7 +12,10 @@ from erp.jobs import schemas as s
 from erp.jobs import services
 from erp.jobs.models import Job
 from erp.jobs.runner import QueueOnlyRunner, ThreadRunner
-from erp.web import Blueprint, current_actor, paged, request_session
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor
+from erp.web import Blueprint, after_commit, paged, transaction
 from erp.errors import NotFound
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Background jobs and their progress")
@@ -38,6 +41,14 @@ def job_view(job: Job, render_errors: Any = None) -> dict[str, Any]:
     return view
 
 
+def started(job: Job, render_errors: Any = None) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The 202 answer of a view (``@transaction``) that queued ``job``; the job starts once
+    the view's transaction has committed (its worker must see the row)."""
+    after_commit(lambda: job_runner().submit(job.id))
+    view = job_view(job, render_errors)
+    return view, 202, {"Location": view["status_url"]}
+
+
 # Job kinds may register how their errors read in the caller's language (see erp.golive).
 ERROR_RENDERERS: dict[str, Any] = {}
 
@@ -61,9 +72,7 @@ def get_jobs(query: dict[str, Any], pagination_parameters: PaginationParameters)
 @blp.route("/jobs/<int:job_id>", methods=["GET"])
 @blp.response(200, s.JobOut)
 @blp.refuses(NotFound)
-def get_job(job_id: int) -> Any:
+@transaction
+def get_job(session: Session, actor: Actor, job_id: int) -> Any:
     """A job's status and progress: rows done of the total, errors so far, and its result once finished."""
-    session = request_session()
-    with session.begin():
-        job = services.get_job(session, current_actor(), job_id)
-    return _rendered(job)
+    return _rendered(services.get_job(session, actor, job_id))

@@ -8,7 +8,9 @@ import time
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
+from erp.db import committed
 from erp.jobs.runner import JobEnvironment, run_job
 from erp.jobs.services import claim_next, fail_interrupted
 
@@ -16,6 +18,11 @@ from erp.jobs.services import claim_next, fail_interrupted
 @click.group("jobs", cls=AppGroup)
 def jobs_group() -> None:
     """Background jobs (imports, closes, recomputes)."""
+
+
+def _claim_next(session: Session) -> int | None:
+    job = claim_next(session)
+    return job.id if job is not None else None
 
 
 @jobs_group.command("work")
@@ -27,14 +34,12 @@ def jobs_work(once: bool, poll: float, stale_minutes: int) -> None:
     """Run queued jobs one after another until stopped (start several for parallel jobs)."""
     ext = current_app.extensions["erp"]
     env = JobEnvironment(ext.settings, ext.engine, ext.session_factory)
-    with env.session_factory() as session, session.begin():
-        failed = fail_interrupted(session, stale_after=dt.timedelta(minutes=stale_minutes))
+    failed = committed(env.session_factory, lambda session: fail_interrupted(
+        session, stale_after=dt.timedelta(minutes=stale_minutes)))
     if failed:
         click.echo(f"{failed} interrupted job(s) marked failed")
     while True:
-        with env.session_factory() as session, session.begin():
-            job = claim_next(session)
-            job_id = job.id if job is not None else None
+        job_id = committed(env.session_factory, _claim_next)
         if job_id is None:
             if once:
                 return

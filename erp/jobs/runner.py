@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.auth.models import User
 from erp.auth.roles import Actor
 from erp.config import Settings
-from erp.db import utcnow
+from erp.db import committed, utcnow
 from erp.messages import Message
 from erp.errors import DomainError
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
@@ -148,17 +148,25 @@ def run_job(env: JobEnvironment, job_id: int, *, live: dict[int, LiveProgress] |
     when two runners see it.
     """
     live = live if live is not None else {}
-    with env.session_factory() as session:
-        with session.begin():
-            job = session.get(Job, job_id) if claimed else claim_job(session, job_id)
-            if job is None:
-                return JobStatus.FAILED
-            try:
-                actor = _actor_of(session, job.created_by)
-            except DomainError as exc:
-                _finish(env, job_id, JobStatus.FAILED, LiveProgress(), message=exc.detail)
-                return JobStatus.FAILED
-        context = JobContext(env, job, actor, live, {job_id: observer} if observer else None)
+
+    def claim(session: Session) -> tuple[Job | None, Actor | DomainError]:
+        job = session.get(Job, job_id) if claimed else claim_job(session, job_id)
+        if job is None:
+            return None, JobUserInactive(Message("the job is gone or another runner took it"))
+        try:
+            return job, _actor_of(session, job.created_by)
+        except DomainError as exc:
+            return job, exc
+
+    job, actor = committed(env.session_factory, claim)
+    if job is None:
+        return JobStatus.FAILED
+    if isinstance(actor, DomainError):
+        # Recorded after the claim has committed: _finish writes on a connection of its own,
+        # which would wait for the claim's row lock forever if the claim were still open.
+        _finish(env, job_id, JobStatus.FAILED, LiveProgress(), message=actor.detail)
+        return JobStatus.FAILED
+    context = JobContext(env, job, actor, live, {job_id: observer} if observer else None)
     handler = HANDLERS.get(context.kind)
     status, result, message = JobStatus.SUCCEEDED, None, None
     try:

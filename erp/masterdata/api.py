@@ -12,6 +12,7 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
+from sqlalchemy.orm import Session
 
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import DomainError, NotFound
@@ -19,7 +20,8 @@ from erp.masterdata import services
 from erp.masterdata.errors import DUPLICATE_REFUSALS, NoGroup, RecordInUse, WarehouseInUse
 from erp.masterdata import schemas as s
 from erp.masterdata.services import Catalog
-from erp.web import Blueprint, current_actor, paged, request_session
+from erp.auth.roles import Actor
+from erp.web import Blueprint, paged, transaction
 
 blp = Blueprint("masterdata", __name__, url_prefix="/api/v1", description="Group organisation and master data")
 
@@ -55,44 +57,39 @@ def catalog_routes(
         @blp.arguments(schema)
         @blp.response(201, schema)
         @blp.refuses(*writes, *create_refusals)
-        def post(self, data: dict[str, Any]) -> Any:
-            session = request_session()
-            with session.begin():
-                return create_service(session, current_actor(), catalog, data)
+        @transaction
+        def post(self, session: Session, actor: Actor, data: dict[str, Any]) -> Any:
+            return create_service(session, actor, catalog, data)
 
     class Item(MethodView):
         @blp.response(200, schema)
         @blp.refuses(NotFound)
-        def get(self, record_id: int) -> Any:
-            session = request_session()
-            with session.begin():
-                return services.get_record(session, current_actor(), catalog, record_id)
+        @transaction
+        def get(self, session: Session, actor: Actor, record_id: int) -> Any:
+            return services.get_record(session, actor, catalog, record_id)
 
         @blp.arguments(patch_schema)
         @blp.response(200, schema)
         @blp.refuses(*writes, NotFound, *update_refusals)
-        def patch(self, changes: dict[str, Any], record_id: int) -> Any:
-            session = request_session()
+        @transaction
+        def patch(self, session: Session, actor: Actor, changes: dict[str, Any], record_id: int) -> Any:
             reason = changes.pop("reason", None)
-            with session.begin():
-                return services.update_record(session, current_actor(), catalog, record_id, changes, reason=reason)
+            return services.update_record(session, actor, catalog, record_id, changes, reason=reason)
 
         @blp.response(204)
         @blp.refuses(RoleNotAllowed, NotFound, RecordInUse)
-        def delete(self, record_id: int) -> None:
-            session = request_session()
-            with session.begin():
-                services.delete_record(session, current_actor(), catalog, record_id)
+        @transaction
+        def delete(self, session: Session, actor: Actor, record_id: int) -> None:
+            services.delete_record(session, actor, catalog, record_id)
 
     def set_active(active: bool) -> Any:
         @blp.arguments(s.ReasonIn)
         @blp.response(200, schema)
         @blp.refuses(RoleNotAllowed, NotFound)
-        def view(body: dict[str, Any], record_id: int) -> Any:
-            session = request_session()
-            with session.begin():
-                return services.set_record_active(session, current_actor(), catalog, record_id, active,
-                                                  reason=body.get("reason"))
+        @transaction
+        def view(session: Session, actor: Actor, body: dict[str, Any], record_id: int) -> Any:
+            return services.set_record_active(session, actor, catalog, record_id, active,
+                                              reason=body.get("reason"))
 
         return view
 

@@ -10,12 +10,14 @@ import datetime as dt
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
+from sqlalchemy.orm import Session
 
 from erp.payables import queries, services
 from erp.payables import schemas as s
 from erp.payables.models import DocumentKind, SupplierPayment
 from erp.purchasing.models import business_today
-from erp.web import Blueprint, IDEMPOTENCY_HEADER, current_actor, idempotent, paged, request_session
+from erp.auth.roles import Actor
+from erp.web import IDEMPOTENCY_HEADER, Blueprint, idempotent, paged, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import NotFound
 from erp.idempotency import IdempotencyKeyReused
@@ -35,13 +37,10 @@ def _request(data: dict[str, Any]) -> services.InvoiceRequest:
     return services.InvoiceRequest(lines=lines, **data)
 
 
-def _enter(data: dict[str, Any], kind: DocumentKind) -> Any:
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        invoice_id = idempotent(session, actor, data,
-                                lambda: services.enter_invoice(session, actor, _request(dict(data)), kind).id)
-        return queries.get_invoice(session, actor, invoice_id)
+def _enter(session: Session, actor: Actor, data: dict[str, Any], kind: DocumentKind) -> Any:
+    invoice_id = idempotent(session, actor, data,
+                            lambda: services.enter_invoice(session, actor, _request(dict(data)), kind).id)
+    return queries.get_invoice(session, actor, invoice_id)
 
 
 @blp.route("/invoices", methods=["POST"])
@@ -52,9 +51,10 @@ def _enter(data: dict[str, Any], kind: DocumentKind) -> Any:
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
     IdempotencyKeyReused, LineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, TotalsDisagree,
 )
-def post_invoice(data: dict[str, Any]) -> Any:
+@transaction
+def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Enter a supplier invoice: matched three ways line by line, posted, blocked for payment if outside tolerance."""
-    return _enter(data, DocumentKind.INVOICE)
+    return _enter(session, actor, data, DocumentKind.INVOICE)
 
 
 @blp.route("/credit-memos", methods=["POST"])
@@ -65,9 +65,10 @@ def post_invoice(data: dict[str, Any]) -> Any:
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
     IdempotencyKeyReused, LineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, TotalsDisagree,
 )
-def post_credit_memo(data: dict[str, Any]) -> Any:
+@transaction
+def post_credit_memo(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Enter a supplier credit memo (a return, a price reduction): the invoice's postings reversed for its lines."""
-    return _enter(data, DocumentKind.CREDIT_MEMO)
+    return _enter(session, actor, data, DocumentKind.CREDIT_MEMO)
 
 
 @blp.route("/invoices", methods=["GET"])
@@ -83,22 +84,20 @@ def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParamet
 @blp.route("/invoices/<int:invoice_id>", methods=["GET"])
 @blp.response(200, s.SupplierInvoiceOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_invoice(invoice_id: int) -> Any:
+@transaction
+def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Any:
     """One invoice or credit memo with its matched lines."""
-    session = request_session()
-    with session.begin():
-        return queries.get_invoice(session, current_actor(), invoice_id)
+    return queries.get_invoice(session, actor, invoice_id)
 
 
 @blp.route("/invoices/<int:invoice_id>/release", methods=["POST"])
 @blp.arguments(s.InvoiceReleaseIn)
 @blp.response(200, s.SupplierInvoiceOut)
 @blp.refuses(ReleaseByEnterer, RoleNotAllowed, NotFound, NotBlocked)
-def post_release(data: dict[str, Any], invoice_id: int) -> Any:
+@transaction
+def post_release(session: Session, actor: Actor, data: dict[str, Any], invoice_id: int) -> Any:
     """Release an invoice blocked for payment, with a reason (purchasing managers, accountants; not its enterer)."""
-    session = request_session()
-    with session.begin():
-        return services.release_invoice(session, current_actor(), invoice_id, reason=data["reason"])
+    return services.release_invoice(session, actor, invoice_id, reason=data["reason"])
 
 
 @blp.route("/payments", methods=["POST"])
@@ -109,81 +108,72 @@ def post_release(data: dict[str, Any], invoice_id: int) -> Any:
     CompanyOutOfScope, RoleNotAllowed, NotFound, InvoiceBlocked, PeriodClosed, IdempotencyKeyReused,
     PaymentExceedsOpenItems,
 )
-def post_payment(data: dict[str, Any]) -> Any:
+@transaction
+def post_payment(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Pay a supplier: the named invoices in order, or the open ones oldest due first; never a blocked invoice."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        payment_id = idempotent(session, actor, data, lambda: services.pay_supplier(
-            session, actor, services.PaymentRequest(**data)).id)
-        return session.get(SupplierPayment, payment_id)
+    payment_id = idempotent(session, actor, data, lambda: services.pay_supplier(
+        session, actor, services.PaymentRequest(**data)).id)
+    return session.get(SupplierPayment, payment_id)
 
 
 @blp.route("/ageing", methods=["GET"])
 @blp.arguments(s.PayablesAgeingQuery, location="query")
 @blp.response(200, s.PayablesAgeingOut(many=True))
 @blp.refuses(RoleNotAllowed)
-def get_ageing(query: dict[str, Any]) -> list[dict[str, Any]]:
+@transaction
+def get_ageing(session: Session, actor: Actor, query: dict[str, Any]) -> list[dict[str, Any]]:
     """Open payables in ageing buckets per supplier, company or the group (credit memos count negative)."""
-    session = request_session()
     as_of: dt.date = query.pop("as_of", None) or business_today()
-    with session.begin():
-        return queries.ageing(session, current_actor(), as_of, **query)
+    return queries.ageing(session, actor, as_of, **query)
 
 
 @blp.route("/grir", methods=["GET"])
 @blp.arguments(s.GrirQuery, location="query")
 @blp.response(200, s.GrirLineOut(many=True))
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed)
-def get_grir(query: dict[str, Any]) -> list[Any]:
+@transaction
+def get_grir(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """GR/IR clearing report: per order line, received not invoiced and invoiced not received, with age."""
-    session = request_session()
-    with session.begin():
-        return queries.grir_lines(session, current_actor(), query["company_id"],
-                                  query.get("as_of") or business_today())
+    return queries.grir_lines(session, actor, query["company_id"],
+                              query.get("as_of") or business_today())
 
 
 @blp.route("/grir/check", methods=["GET"])
 @blp.arguments(s.GrirQuery, location="query")
 @blp.response(200, s.GrirCheckOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed)
-def get_grir_check(query: dict[str, Any]) -> Any:
+@transaction
+def get_grir_check(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     """Month-end check: 2202.01's balance in the company's books equals the GR/IR report's total."""
-    session = request_session()
-    with session.begin():
-        return queries.grir_check(session, current_actor(), query["company_id"],
-                                  query.get("as_of") or business_today())
+    return queries.grir_check(session, actor, query["company_id"],
+                              query.get("as_of") or business_today())
 
 
 @blp.route("/tolerances/<int:company_id>", methods=["GET"])
 @blp.response(200, s.MatchToleranceOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed)
-def get_tolerances(company_id: int) -> Any:
+@transaction
+def get_tolerances(session: Session, actor: Actor, company_id: int) -> Any:
     """A company's three-way match tolerances (the defaults when it has set none)."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        queries.require_reader(actor)
-        actor.require_company(company_id)
-        return services.tolerances_for(session, company_id)
+    queries.require_reader(actor)
+    actor.require_company(company_id)
+    return services.tolerances_for(session, company_id)
 
 
 @blp.route("/tolerances/<int:company_id>", methods=["PUT"])
 @blp.arguments(s.MatchToleranceIn)
 @blp.response(200, s.MatchToleranceOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed)
-def put_tolerances(data: dict[str, Any], company_id: int) -> Any:
+@transaction
+def put_tolerances(session: Session, actor: Actor, data: dict[str, Any], company_id: int) -> Any:
     """Set a company's three-way match tolerances (cost accountants, admins; audited)."""
-    session = request_session()
-    with session.begin():
-        return services.set_tolerances(session, current_actor(), company_id, **data)
+    return services.set_tolerances(session, actor, company_id, **data)
 
 
 @blp.route("/orders/<int:order_id>/invoice-status", methods=["GET"])
 @blp.response(200, s.OrderLineStatusOut(many=True))
 @blp.refuses(RoleNotAllowed, NotFound)
-def get_order_invoice_status(order_id: int) -> list[dict[str, Any]]:
+@transaction
+def get_order_invoice_status(session: Session, actor: Actor, order_id: int) -> list[dict[str, Any]]:
     """Per line of a purchase order: ordered, received, invoiced and the invoices (for its buyers)."""
-    session = request_session()
-    with session.begin():
-        return queries.order_invoice_status(session, current_actor(), order_id)
+    return queries.order_invoice_status(session, actor, order_id)
