@@ -8,7 +8,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
-from erp.costing import close, jobs, reports, standards
+from erp.costing import board, close, jobs, reports, standards
 from erp.costing import errors as e
 from erp.costing import schemas as s
 from erp.errors import NotFound, ValidationFailed
@@ -59,6 +59,18 @@ def post_close(session: Session, actor: Actor, company_id: int, period: str) -> 
     """Close a company's period: allocate variance, post, carry balances forward, lock (repeatable)."""
     _check_period(period)
     return close.close_period(session, actor, company_id=company_id, period=period)
+
+
+@blp.route("/periods/<int:company_id>/<string:period>/close-preview", methods=["GET"])
+@blp.response(200, s.ClosePreviewOut)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, e.PeriodAlreadyClosed)
+@transaction
+def get_close_preview(session: Session, actor: Actor, company_id: int, period: str) -> board.ClosePreview:
+    """What closing a company's open period would post, posting nothing (cost accountants): per
+    material the rate and shares, the consumption lines that would bear variance, the journal
+    by account. A closed period is refused: its variance allocation report holds what was posted."""
+    _check_period(period)
+    return board.preview_close(session, actor, company_id=company_id, period=period)
 
 
 @blp.route("/closes", methods=["POST"])

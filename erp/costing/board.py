@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor
 from erp.costing import reports
 from erp.costing import close
+from erp.costing.errors import PeriodAlreadyClosed
 from erp.costing.models import Account, PeriodEvent, VarianceAllocation
-from erp.errors import Conflict, NotFound
+from erp.errors import NotFound
 from erp.masterdata.models import Company, Material, Segment
 from erp.messages import N_, Message, Named
 from erp.posting.models import AccountingPeriod, PeriodStatus
@@ -144,15 +145,6 @@ class ClosePreview:
     journal: list[dict[str, Any]] = field(default_factory=list)
     variance_allocated: Decimal = Decimal("0")
     variance_remaining: Decimal = Decimal("0")
-
-
-class PeriodAlreadyClosed(Conflict):
-    """A close is previewed only for an open period: a closed one's allocation is already
-    posted and shown in its report."""
-
-    slug = "period-already-closed"
-    title = N_("The period is already closed")
-    remedy = N_("Open the period's variance allocation report instead.")
 
 
 def preview_close(session: Session, actor: Actor, *, company_id: int, period: str) -> ClosePreview:

@@ -304,14 +304,14 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
         b = MaterialPeriodBalance
         parts.append(
             select(b.company_id, b.material_id, b.closing_quantity.label("quantity"),
-                   b.closing_value.label("value"), b.closing_variance.label("variance"))
+                   b.closing_value.label("value"), b.closing_variance.label("variance_carried"))
             .where(b.company_id.in_(continuing), b.period == Period(period).previous())
         )
     if first_closes:
         # A company's first close: everything posted before this period is the opening.
         parts.append(
             select(t.company_id, t.material_id, func.sum(t.quantity).label("quantity"),
-                   func.sum(t.value).label("value"), func.sum(t.variance).label("variance"))
+                   func.sum(t.value).label("value"), func.sum(t.variance).label("variance_carried"))
             .where(t.company_id.in_(first_closes), t.period < period)
             .group_by(t.company_id, t.material_id)
         )
@@ -319,9 +319,9 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
     same_material = (carried.c.company_id == moved.c.company_id) & (carried.c.material_id == moved.c.material_id)
 
     def figures(company_id: Any, material_id: Any, opening: tuple[Any, Any, Any], m: Any) -> Any:
-        quantity, value, variance = opening
+        quantity, value, variance_carried = opening
         opening_value = value + m["revalued_value"]
-        opening_variance = variance + m["revalued_variance"]
+        opening_variance = variance_carried + m["revalued_variance"]
         return select(
             company_id.label("company_id"), material_id.label("material_id"),
             quantity.label("opening_quantity"), opening_value.label("opening_value"),
@@ -330,9 +330,9 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
                                                "other_inflow_quantity", "other_inflow_value",
                                                "consumption_quantity", "consumption_value")),
             (quantity + m["net_quantity"]).label("closing_quantity"), (value + m["net_value"]).label("closing_value"),
-            # the rate's numerator and denominator
-            (opening_variance + m["receipts_variance"]).label("variance"),
-            (opening_value + m["receipts_value"] + m["other_inflow_value"]).label("standard"),
+            # the rate's numerator (the variance to allocate) and denominator (the stock at standard)
+            (opening_variance + m["receipts_variance"]).label("variance_to_allocate"),
+            (opening_value + m["receipts_value"] + m["other_inflow_value"]).label("standard_base"),
         )
 
     # Materials that moved (with or without stock carried in), then those that only carried
@@ -340,13 +340,13 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
     with_movements = figures(
         moved.c.company_id, moved.c.material_id,
         (func.coalesce(carried.c.quantity, zero), func.coalesce(carried.c.value, zero),
-         func.coalesce(carried.c.variance, zero)),
+         func.coalesce(carried.c.variance_carried, zero)),
         moved.c,
     ).select_from(moved).outerjoin(carried, same_material)
     idle = {name: zero for name in moved.c.keys()}
     without_movements = (
         figures(carried.c.company_id, carried.c.material_id, (carried.c.quantity, carried.c.value,
-                                                               carried.c.variance), idle)
+                                                               carried.c.variance_carried), idle)
         .select_from(carried).outerjoin(moved, same_material)
         .where(moved.c.company_id.is_(None))
     )
@@ -371,7 +371,7 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
         .subquery()
     )
     material = (consumed.c.company_id, consumed.c.material_id)
-    share = round_share(consumed.c.consumed, figures.c.variance, figures.c.standard)
+    share = round_share(consumed.c.consumed, figures.c.variance_to_allocate, figures.c.standard_base)
     shares = (
         select(
             consumed.c.company_id, consumed.c.material_id, consumed.c.offset_account, consumed.c.consumed,
@@ -379,7 +379,7 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
             # No stock left: the whole variance leaves with consumption; the rounding residue
             # goes to the material's largest consumption line (ties: the lowest account).
             case((figures.c.closing_quantity == 0,
-                  figures.c.variance - func.sum(share).over(partition_by=material)),
+                  figures.c.variance_to_allocate - func.sum(share).over(partition_by=material)),
                  else_=literal(ZERO)).label("residue"),
             func.row_number().over(
                 partition_by=material, order_by=(func.abs(consumed.c.consumed).desc(), consumed.c.offset_account),
@@ -401,10 +401,10 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
     )
     # No stock and no consumption, yet a variance (e.g. a cent left by partial returns):
     # written off to manufacturing overhead.
-    orphan = (figures.c.closing_quantity == 0) & (figures.c.variance != 0) & allocated.c.amount.is_(None)
+    orphan = (figures.c.closing_quantity == 0) & (figures.c.variance_to_allocate != 0) & allocated.c.amount.is_(None)
     orphans = (
         select(figures.c.company_id, literal(period), figures.c.material_id, literal(ORPHAN_VARIANCE_ACCOUNT),
-               literal(ZERO), figures.c.variance)
+               literal(ZERO), figures.c.variance_to_allocate)
         .outerjoin(allocated, (allocated.c.company_id == figures.c.company_id)
                    & (allocated.c.material_id == figures.c.material_id))
         .where(orphan)
@@ -413,7 +413,8 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
         ["company_id", "period", "material_id", "account_code", "consumed_value", "allocated_variance"],
         union_all(select(lines), orphans),
     )
-    consumption_share = func.coalesce(allocated.c.amount, case((orphan, figures.c.variance), else_=literal(ZERO)))
+    allocated_to_consumption = func.coalesce(allocated.c.amount,
+                                             case((orphan, figures.c.variance_to_allocate), else_=literal(ZERO)))
     zero = literal(ZERO)
     write_balances = insert(MaterialPeriodBalance).from_select(
         [
@@ -427,9 +428,11 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
             figures.c.opening_value, figures.c.opening_variance, figures.c.receipts_quantity,
             figures.c.receipts_value, figures.c.receipts_variance, figures.c.other_inflow_quantity,
             figures.c.other_inflow_value, figures.c.consumption_quantity, figures.c.consumption_value,
-            consumption_share,
-            case((figures.c.standard != 0, figures.c.variance / figures.c.standard), else_=zero),
-            figures.c.closing_quantity, figures.c.closing_value, figures.c.variance - consumption_share,
+            allocated_to_consumption,
+            case((figures.c.standard_base != 0, figures.c.variance_to_allocate / figures.c.standard_base),
+                 else_=zero),
+            figures.c.closing_quantity, figures.c.closing_value,
+            figures.c.variance_to_allocate - allocated_to_consumption,
         ).outerjoin(allocated, (allocated.c.company_id == figures.c.company_id)
                     & (allocated.c.material_id == figures.c.material_id)),
     )

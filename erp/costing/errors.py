@@ -31,6 +31,15 @@ class EarlierPeriodOpen(Conflict):
     remedy = N_("Close the period the detail names first.")
 
 
+class PeriodAlreadyClosed(Conflict):
+    """A close is previewed only for an open period: a closed one's allocation is already
+    posted and shown in its report."""
+
+    slug = "period-already-closed"
+    title = N_("The period is already closed")
+    remedy = N_("Open the period's variance allocation report instead.")
+
+
 class PeriodNotClosed(Conflict):
     """Only a closed period can be reopened."""
 

@@ -75,17 +75,19 @@ def valuation_query(session: Session, actor: Actor, *, company_id: int | None) -
         .where(actor.company_scope(StockBalance.company_id))
         .group_by(StockBalance.company_id, StockBalance.material_id)
     )
-    variance = (
-        select(JournalLine.company_id, JournalLine.material_id, func.sum(JournalLine.amount).label("variance"))
+    # The variance the stock carries: the material cost variance account's balance per material.
+    carried_by_material = (
+        select(JournalLine.company_id, JournalLine.material_id,
+               func.sum(JournalLine.amount).label("variance_carried"))
         .where(JournalLine.account_code == accounts.MATERIAL_COST_VARIANCE,
                actor.company_scope(JournalLine.company_id))
         .group_by(JournalLine.company_id, JournalLine.material_id)
     )
     if company_id is not None:
         stock = stock.where(StockBalance.company_id == company_id)
-        variance = variance.where(JournalLine.company_id == company_id)
-    s, v = stock.subquery(), variance.subquery()
-    carried = func.coalesce(v.c.variance, 0)
+        carried_by_material = carried_by_material.where(JournalLine.company_id == company_id)
+    s, v = stock.subquery(), carried_by_material.subquery()
+    carried = func.coalesce(v.c.variance_carried, 0)
     return (
         select(s.c.company_id, Company.code.label("company_code"), s.c.material_id,
                Material.code.label("material_code"), Material.name_zh.label("material_name_zh"),

@@ -89,6 +89,23 @@ class AllocationLineOut(Schema):
     allocated_variance = Money()
 
 
+class JournalSumOut(Schema):
+    account_code = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    amount = Money(metadata={"description": "debit positive, credit negative"})
+
+
+class ClosePreviewOut(Schema):
+    company_id = fields.Integer()
+    period = fields.String()
+    materials = fields.List(fields.Nested(VarianceRowOut))
+    allocations = fields.List(fields.Nested(AllocationLineOut), attribute="lines")
+    journal = fields.List(fields.Nested(JournalSumOut))
+    variance_allocated = Money()
+    variance_remaining = Money()
+
+
 class VarianceReportOut(Schema):
     materials = fields.List(fields.Nested(VarianceRowOut))
     allocations = fields.List(fields.Nested(AllocationLineOut))

@@ -266,7 +266,7 @@ def receive_goods(
                                          what="the receipt's value at standard")
     contract_value = require_amount_fits(round_money(request.quantity * line.unit_price), field="quantity",
                                          what="the receipt's value at the contract price")
-    variance = contract_value - standard_value
+    price_variance = contract_value - standard_value
     status = StockStatus.QUARANTINE if material.inspection_required else StockStatus.UNRESTRICTED
     document_id = _post_document(
         session, doc_type=MovementType.RECEIPT, company_id=company_id, posting_date=request.posting_date,
@@ -274,11 +274,11 @@ def receive_goods(
         unit_price=line.unit_price, standard_price=price, delivery_note=request.delivery_note,
         reference=line.order_number,
         movements=[Movement(MovementType.RECEIPT, CloseClass.RECEIPT, warehouse.id, material.id, batch_id,
-                            status, request.quantity, standard_value, variance)],
+                            status, request.quantity, standard_value, price_variance)],
         memo=f"goods receipt {line.order_number}",
         journal=[
             Line(_inventory_account(material), standard_value, material.id),
-            Line(accounts.MATERIAL_COST_VARIANCE, variance, material.id),
+            Line(accounts.MATERIAL_COST_VARIANCE, price_variance, material.id),
             Line(accounts.GOODS_RECEIVED_NOT_INVOICED, -contract_value),
         ],
     )
@@ -417,18 +417,18 @@ def _send_back(
     material = _material(session, held.material_id)
     ((_, taken, value),) = _take(session, receipt.company_id, [held], quantity, price, posting_date)
     contract_value = round_money(taken * receipt.unit_price)
-    variance = contract_value - value
+    price_variance = contract_value - value
     document_id = _post_document(
         session, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date, user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
         unit_price=receipt.unit_price, standard_price=price, reference=receipt.reference,
         reason=reason, **document_fields,
         movements=[Movement(doc_type, CloseClass.RECEIPT, held.warehouse_id, held.material_id, held.batch_id,
-                            held.status, -taken, -value, -variance)],
+                            held.status, -taken, -value, -price_variance)],
         memo=f"{doc_type.value.replace('_', ' ')} of receipt {receipt.id}: {reason}",
         journal=[
             Line(accounts.GOODS_RECEIVED_NOT_INVOICED, contract_value),
             Line(_inventory_account(material), -value, material.id),
-            Line(accounts.MATERIAL_COST_VARIANCE, -variance, material.id),
+            Line(accounts.MATERIAL_COST_VARIANCE, -price_variance, material.id),
         ],
     )
     receiving.register_received_quantity(session, line, -taken)

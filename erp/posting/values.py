@@ -48,10 +48,13 @@ class Movement:
     warehouse and status.
 
     ``close_class`` says how the month-end close treats it (receipt, consumption, inflow,
-    internal, revaluation); ``variance`` is the purchase price variance a receipt (or its
-    reversal) carries to the material cost variance account, or the restatement's
-    counterpart on revaluation rows; ``offset_account`` is where consumption went (the
-    account the close allocates variance to)."""
+    internal, revaluation); ``variance_carried`` is what the row adds to the variance the
+    stock carries on the material cost variance account (材料成本差异): a receipt's purchase
+    price variance (contract value - standard value; negated on its reversal or return), or
+    a restatement's counterpart on revaluation rows; zero on every other row (consumption
+    takes its share only at the close, as allocated variance). ``offset_account`` is where
+    consumption went (the account the close allocates variance to). The ledger's column is
+    ``stock_movements.variance``."""
 
     movement_type: MovementType
     close_class: CloseClass
@@ -61,7 +64,7 @@ class Movement:
     status: StockStatus
     quantity: Decimal
     value: Decimal
-    variance: Decimal = ZERO
+    variance_carried: Decimal = ZERO
     offset_account: str | None = None
 
 

@@ -249,8 +249,8 @@ def period_total_changes(movements: Sequence[Movement]) -> dict[tuple[int, str, 
         if m.close_class == CloseClass.INTERNAL:
             continue
         key = (m.material_id, m.close_class.value, m.offset_account or "")
-        quantity, value, variance = totals.get(key, (ZERO, ZERO, ZERO))
-        totals[key] = (quantity + m.quantity, value + m.value, variance + m.variance)
+        quantity, value, variance_carried = totals.get(key, (ZERO, ZERO, ZERO))
+        totals[key] = (quantity + m.quantity, value + m.value, variance_carried + m.variance_carried)
     return totals
 
 
@@ -267,7 +267,7 @@ def _describe(posting: Posting) -> _Rows:
     movements = [
         {"movement_type": m.movement_type, "close_class": m.close_class, "company_id": company_id,
          "warehouse_id": m.warehouse_id, "material_id": m.material_id, "batch_id": m.batch_id, "status": m.status,
-         "quantity": m.quantity, "value": m.value, "variance": m.variance, "offset_account": m.offset_account,
+         "quantity": m.quantity, "value": m.value, "variance": m.variance_carried, "offset_account": m.offset_account,
          "posting_date": day, "period": period, "created_by": user_id, "created_at": now}
         for m in posting.movements
     ]
@@ -290,8 +290,8 @@ def _describe(posting: Posting) -> _Rows:
                 "material_id": line.material_id, "customer_id": line.customer_id} for line in lines]
     totals = [
         {"company_id": company_id, "period": period, "material_id": material_id, "close_class": close_class,
-         "offset_account": account, "quantity": quantity, "value": value, "variance": variance}
-        for (material_id, close_class, account), (quantity, value, variance)
+         "offset_account": account, "quantity": quantity, "value": value, "variance": variance_carried}
+        for (material_id, close_class, account), (quantity, value, variance_carried)
         in sorted(period_total_changes(posting.movements).items())
     ]
     return _Rows(company_id, period, document, movements, balances, entry, journal, totals)

@@ -51,6 +51,30 @@ def test_close_and_read_the_variance_allocation(api: ApiClient, world: World, no
                                       "allocated_variance": "20.00"}]
 
 
+def test_the_close_preview_shows_what_the_close_will_post_and_refuses_a_closed_period(
+    api: ApiClient, world: World, november: None
+) -> None:
+    preview_url = f"/api/v1/costing/periods/{world.companies['A']}/2026-11/close-preview"
+    problem(api.as_("clerk_a").get(preview_url), 403, "role-not-allowed")
+    preview = api.as_("cost_a").get(preview_url)
+    assert preview.status_code == 200, preview.get_json()
+    body = preview.get_json()
+    # rate 50 / 1,000: the 400.00 issued would bear 20.00, the 60 kg left carry 30.00
+    assert (body["company_id"], body["period"]) == (world.companies["A"], "2026-11")
+    assert (body["variance_allocated"], body["variance_remaining"]) == ("20.00", "30.00")
+    (material,) = body["materials"]
+    assert material["variance_rate"] == "0.0500000000"
+    assert body["allocations"] == [{"material_id": world.materials["exc_local"], "material_code": "EXC-STAR",
+                                    "account_code": "5001", "consumed_value": "400.00",
+                                    "allocated_variance": "20.00"}]
+    assert {line["account_code"]: line["amount"] for line in body["journal"]} == {"5001": "20.00", "1404": "-20.00"}
+    # the preview posted nothing: the period is still open, and its close posts those figures
+    closed = api.as_("cost_a").post(close_url(world)).get_json()
+    assert (closed["status"], closed["variance_allocated"], closed["variance_remaining"]) == (
+        "closed", "20.00", "30.00")
+    problem(api.as_("cost_a").get(preview_url), 409, "period-already-closed")
+
+
 def test_close_is_repeatable_through_the_api(api: ApiClient, world: World, november: None) -> None:
     first = api.as_("cost_a").post(close_url(world)).get_json()
     second = api.as_("cost_a").post(close_url(world)).get_json()

@@ -49,18 +49,12 @@ def _documented(spec: dict[str, Any]) -> dict[str, set[str]]:
     return found
 
 
-# Types no API operation answers with: the close preview's refusal is a page's
-# (erp/costing/board.py). An operation that starts meeting one must declare it (the
-# suite-wide check fails otherwise), and then it leaves this set.
-NOT_YET_ON_ANY_OPERATION = {"period-already-closed"}
-
-
 def test_every_problem_type_raised_in_erp_is_documented_on_an_operation(client: FlaskClient) -> None:
     documented = _documented(client.get("/api/v1/openapi.json").get_json())
     types = problem_types()
     assert len(types) > 80
     undocumented = sorted(slug for slug, p in types.items() if p.uri not in documented)
-    assert undocumented == sorted(NOT_YET_ON_ANY_OPERATION)
+    assert undocumented == []
     # ... and the other way round: nothing documented that is not a problem type of the app.
     assert sorted(set(documented) - {p.uri for p in types.values()}) == []
 
