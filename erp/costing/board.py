@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,12 +31,8 @@ from erp.posting.models import AccountingPeriod, PeriodStatus
 from erp.period import Period
 
 
-class BoardState(StrEnum):
-    """A period as the board shows it."""
-
-    OPEN = "open"
-    CLOSED = "closed"
-    FUTURE = "future"
+# The states a board shows are the costing close's (one rule: erp.costing.close.period_states).
+BoardState = close.PeriodState
 
 
 @dataclass(frozen=True)
@@ -75,8 +70,7 @@ def period_board(session: Session, actor: Actor, *, periods: Sequence[str], curr
         .order_by(Segment.code, Company.code)
     ).all()
     ids = [row.id for row in companies]
-    stored = {(c, p): PeriodStatus(s) for c, p, s in session.execute(
-        select(ap.company_id, ap.period, ap.status).where(ap.company_id.in_(ids), ap.period.in_(list(periods))))}
+    states = close.period_states(session, ids, periods, current=current)
     latest = dict(session.execute(
         select(ap.company_id, func.max(ap.period)).where(ap.company_id.in_(ids), ap.status == PeriodStatus.CLOSED)
         .group_by(ap.company_id)).all())
@@ -85,19 +79,10 @@ def period_board(session: Session, actor: Actor, *, periods: Sequence[str], curr
         .group_by(ap.company_id)).all())
     rows = []
     for company in companies:
-        states = {}
-        for period in periods:
-            status = stored.get((company.id, period))
-            if status == PeriodStatus.CLOSED:
-                states[period] = BoardState.CLOSED
-            elif period > current:
-                states[period] = BoardState.FUTURE
-            else:
-                states[period] = BoardState.OPEN
         closed = latest.get(company.id)
         rows.append(BoardRow(
             company_id=company.id, company=Named(company.code, company.name_zh, company.name_en),
-            segment=Named(company.segment_code, company.segment_zh, company.segment_en), states=states,
+            segment=Named(company.segment_code, company.segment_zh, company.segment_en), states=states[company.id],
             latest_closed=closed,
             next_to_close=Period(closed).next() if closed else oldest_open.get(company.id, current),
         ))

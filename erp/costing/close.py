@@ -33,6 +33,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -141,6 +142,32 @@ def close_results(session: Session, company_ids: Sequence[int], period: str) -> 
         )
         for row in rows
     ]
+
+
+class PeriodState(StrEnum):
+    """Where a company's period stands, as the period board shows it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    FUTURE = "future"
+
+
+def period_states(
+    session: Session, company_ids: Sequence[int], periods: Sequence[str], *, current: str
+) -> dict[int, dict[str, PeriodState]]:
+    """Per company, the state of each of ``periods``: closed when its close is stored (the
+    same status that refuses postings into it, erp.posting.periods, and that
+    ``close_results`` reports); otherwise future after ``current`` (the business period)
+    and open up to it. The one rule for every reader of period states (the period board)."""
+    ap = AccountingPeriod
+    closed = {(company_id, str(period)) for company_id, period in session.execute(
+        select(ap.company_id, ap.period)
+        .where(ap.company_id.in_(sorted(set(company_ids))), ap.period.in_(sorted(set(periods))),
+               ap.status == PeriodStatus.CLOSED)).all()}
+    return {company_id: {period: PeriodState.CLOSED if (company_id, period) in closed
+                         else PeriodState.FUTURE if period > current else PeriodState.OPEN
+                         for period in periods}
+            for company_id in company_ids}
 
 
 def period_state(session: Session, actor: Actor, *, company_id: int, period: str) -> CloseResult:

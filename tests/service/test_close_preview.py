@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.config import Settings
-from erp.costing import board, jobs
+from erp.costing import board, close, jobs
 from erp.costing.close import CLOSE_STEPS
 from erp.errors import Conflict
 from erp.costing.models import JournalEntry, MaterialPeriodBalance, VarianceAllocation
@@ -108,6 +108,34 @@ def test_the_board_shows_each_companys_periods_closed_open_and_future(
     assert (by_code["CA"].latest_closed, by_code["CA"].next_to_close) == (NOV, DEC)
     assert [s.value for s in by_code["CB"].states.values()] == ["open", "open", "future"]
     assert [row.company.code for row in only_a] == ["CA"]
+
+
+def test_the_board_takes_its_states_from_the_close_service_through_a_reopen(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    books.close()
+    periods = [NOV, DEC, "2027-01"]
+    ids = [world.companies[key] for key in "ABC"]
+
+    def board_and_close() -> tuple[dict[str, list[str]], dict[str, list[str]], str]:
+        with session_factory() as session:
+            rows = board.period_board(session, world.actors["cost_group"], periods=periods, current=DEC)
+            states = close.period_states(session, ids, periods, current=DEC)
+            stored = {r.company_id: r.status.value for r in close.close_results(session, ids, NOV)}
+        codes = {world.companies[key]: f"C{key}" for key in "ABC"}
+        return ({row.company.code: [s.value for s in row.states.values()] for row in rows},
+                {codes[c]: [s.value for s in by_period.values()] for c, by_period in states.items()},
+                stored[world.companies["A"]])
+
+    shown, ruled, stored = board_and_close()
+    assert shown == ruled
+    assert shown["CA"] == ["closed", "open", "future"] and stored == "closed"
+    with session_factory() as session, session.begin():
+        close.reopen_period(session, world.actors["cost_group"], company_id=world.companies["A"], period=NOV,
+                            reason="late supplier invoice")
+    shown, ruled, stored = board_and_close()
+    assert shown == ruled
+    assert shown["CA"] == ["open", "open", "future"] and stored == "open"
 
 
 def test_the_group_close_runs_as_a_job_that_reports_each_step(
