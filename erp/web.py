@@ -43,6 +43,7 @@ from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
 from erp.db import in_transaction
 from erp.schemas import MAX_ID
+from erp.unique import refusal_for
 from erp.auth.errors import InvalidToken, ReadOnlyRole
 from erp.errors import (
     PROBLEM_BASE_URI, AmountOutOfRange, ConcurrentUpdate, Conflict, DomainError, MalformedRequest, ProblemType,
@@ -99,17 +100,24 @@ class ProblemSchema(ma.Schema):
 undeclared_refusal_observers: list[Callable[[str, str, str], None]] = []
 
 
-def _check_declared(problem_type_uri: str) -> None:
-    if not request.path.startswith(API_PREFIX) or not problem_type_uri.startswith(PROBLEM_BASE_URI):
-        return
+def _declared_here() -> dict[str, ProblemType] | None:
+    """The problem types the operation answering this request declares (None when the
+    request matched no documented API operation)."""
     endpoint = request.endpoint or ""
     blueprint = current_app.blueprints.get(endpoint.partition(".")[0])
     if not isinstance(blueprint, Blueprint):
-        return  # no operation was matched (unknown path): nothing declares anything
+        return None  # no operation was matched (unknown path): nothing declares anything
     method = "get" if request.method == "HEAD" else request.method.lower()
-    declared = blueprint.declared_problems(endpoint.partition(".")[2], method)
+    return blueprint.declared_problems(endpoint.partition(".")[2], method)
+
+
+def _check_declared(problem_type_uri: str) -> None:
+    if not request.path.startswith(API_PREFIX) or not problem_type_uri.startswith(PROBLEM_BASE_URI):
+        return
+    declared = _declared_here()
     slug = problem_type_uri.removeprefix(PROBLEM_BASE_URI)
     if declared is not None and slug not in declared:
+        endpoint, method = request.endpoint or "", "get" if request.method == "HEAD" else request.method.lower()
         log.warning("%s %s answered with undeclared problem type %s", request.method, endpoint, slug)
         for observe in undeclared_refusal_observers:
             observe(endpoint, method, slug)
@@ -650,11 +658,23 @@ def _domain_error(error: DomainError) -> Response:
 
 def _integrity_error(error: IntegrityError) -> Response:
     # Services check uniqueness and references first and name the field; reaching this
-    # handler means two requests raced past those checks. It is still a conflict, not a bug.
+    # handler means two requests raced past those checks. It is still a conflict, not a bug:
+    # a unique index answers with the rule it keeps (erp.unique), as the service would have.
     log.info("integrity error turned into 409: %s", error.orig)
-    return problem_response(
-        Conflict("the change conflicts with data written at the same time; reload and retry").to_problem()
-    )
+    return problem_response(race_refusal(error).to_problem())
+
+
+def race_refusal(error: IntegrityError) -> DomainError:
+    """The refusal for a write the database refused because another transaction wrote first:
+    the unique index's rule when the operation declares it, else the generic conflict (with
+    the rule's message), so an operation never answers with a type it does not document."""
+    refusal = refusal_for(error)
+    if refusal is None:
+        return Conflict("the change conflicts with data written at the same time; reload and retry")
+    declared = _declared_here() if flask.has_request_context() else None
+    if declared is None or refusal.slug in declared:
+        return refusal
+    return Conflict(refusal.message, errors=refusal.errors)
 
 
 def _database_error(error: DBAPIError) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erp.errors import Conflict, DomainError, Forbidden, Unauthenticated
 from erp.messages import N_
+from erp.unique import unique_refusal
 
 
 class TooManySignIns(DomainError):
@@ -79,3 +80,6 @@ class LastAdmin(Conflict):
     slug = "last-admin"
     title = N_("The last active administrator stays")
     remedy = N_("Make another user an administrator first.")
+
+
+unique_refusal("uq_users_username", DuplicateUsername, N_("the user name {value} is taken"))

@@ -7,9 +7,10 @@ the order.
 
 from __future__ import annotations
 
-from erp.errors import Conflict, DomainError
+from erp.errors import ConcurrentUpdate, Conflict, DomainError
 from erp.masterdata.errors import CustomerInactive, MaterialInactive  # noqa: F401 - raised by sales too
 from erp.messages import N_
+from erp.unique import unique_refusal
 
 
 class CreditLimitExceeded(Conflict):
@@ -144,3 +145,22 @@ class IntercompanyOrderInvalid(DomainError):
     slug = "intercompany-order-invalid"
     title = N_("The intercompany order does not match the buying company's purchase order")
     remedy = N_("Order what the buying company's purchase order lines hold, at their price.")
+
+
+class ReceivableTakenOver(Conflict):
+    """An open invoice of a company's old system is taken over once: its old number is
+    unique in the company, so the same receivable never enters the books and the exposure
+    twice, whichever file or user brings it."""
+
+    slug = "receivable-taken-over"
+    title = N_("The old invoice is already taken over")
+    remedy = N_("Leave the invoice out: it is already a receivable of the company. Correct its amount with a "
+                "credit or debit note.")
+
+
+unique_refusal("uq_invoices_company_reference", ReceivableTakenOver,
+               N_("old invoice {value} is already taken over for this company"))
+# A new limit or profile version written by two users at once: the second retries.
+for _index in ("uq_credit_limits_customer_id_version", "uq_customer_credit_profiles_customer_id_version"):
+    unique_refusal(_index, ConcurrentUpdate, N_("the customer's credit was changed at the same moment by another "
+                                                "user; send the change again"))

@@ -19,7 +19,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from erp.messages import Message
-from erp.errors import NotFound
+from erp.credit.errors import ReceivableTakenOver
+from erp.errors import ConcurrentUpdate, Conflict, NotFound
+from erp.masterdata.errors import DuplicateCode, DuplicateUscc
+from erp.purchasing.errors import DuplicateNumber
 from erp.golive import messages
 from erp.golive import schemas as s
 from erp.golive.files import UnreadableFile
@@ -97,7 +100,9 @@ def upload_dir() -> Path:
 @blp.response(202, JobOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, in_job=(
     RoleNotAllowed, CompanyOutOfScope, NotFound, CompanyRequired, GoLiveDateRequired, UnreadableFile, RowErrors,
-    AlreadyImported, JobUserInactive, UnknownJobKind))
+    AlreadyImported, JobUserInactive, UnknownJobKind,
+    # a unique value another user wrote while the import ran (erp.unique)
+    DuplicateCode, DuplicateUscc, DuplicateNumber, ReceivableTakenOver, ConcurrentUpdate, Conflict))
 # Not retried: the upload's stream is read once.
 @transaction(retry=False)
 def post_import(session: Session, actor: Actor, form: dict[str, Any], files: dict[str, Any], kind: str) -> Any:

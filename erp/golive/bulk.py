@@ -21,6 +21,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow.utils import missing
 from sqlalchemy import ARRAY, JSON, BigInteger, ColumnElement, Integer, String, Table, any_, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from erp.db import is_postgres
@@ -101,15 +102,22 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
     if not is_postgres(session):
         result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
         return list(result.scalars())
+    import psycopg
     from psycopg.types.json import Json
 
     raw = session.connection().connection.driver_connection
     column_list = ", ".join(f'"{name}"' for name in columns)
     documents = {name for name in columns if isinstance(table.c[name].type, JSON)}
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([Json(row.get(name)) if name in documents else _copy_value(row.get(name))
-                            for name in columns])
+    statement = f'COPY "{table.name}" ({column_list}) FROM STDIN'
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([Json(row.get(name)) if name in documents else _copy_value(row.get(name))
+                                for name in columns])
+    except psycopg.errors.IntegrityError as exc:
+        # As SQLAlchemy reports it for its own statements: a unique value written meanwhile
+        # by another transaction is then answered with its rule (erp.unique).
+        raise IntegrityError(statement, None, exc) from exc
     if key is None:
         return []
     keys = [row[key] for row in rows]

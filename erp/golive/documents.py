@@ -107,6 +107,7 @@ class ContractsImport(ImportKind):
 
     scope: ContractScope
     undo_entities = ("contract_lines", "contracts")
+    serialised_with = "contracts"  # group and company contracts share the group-wide numbers
 
     def __init__(self) -> None:
         self.columns = (
@@ -187,6 +188,7 @@ class OpenOrdersImport(ImportKind):
     on hand comes with the opening stock import."""
 
     name = "purchase_orders"
+    serialised_per_company = True
     title_zh, title_en = "未完采购订单", "open purchase orders"
     company_scoped = True
     roles = (Role.BUYER, Role.GROUP_BUYER)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,7 @@ from erp.golive.messages import encode, record_word
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
 from erp.masterdata.models import Company
 from erp.schemas import USCC
+from erp.unique import refusal_for, unique_refusal
 
 CHUNK_ROWS = 2000
 YES = frozenset({"1", "y", "yes", "true", "t", "是", "√", "x"})
@@ -199,6 +200,12 @@ class ImportKind:
     # key with a column here are read as that column, its other columns (names, the
     # company it came from) are read past.
     reads_export: str | None = None
+    # Imports of one kind run one at a time (erp.golive.framework.serialise): group-wide, or
+    # per company for kinds whose unique values are unique within the company (an old
+    # invoice number) or that write nothing unique beyond it.
+    serialised_per_company: bool = False
+    # Kinds that write the same unique values share their turn (contracts: group-wide numbers).
+    serialised_with: str | None = None
 
     def column(self, key: str) -> Column | None:
         for column in self.columns:
@@ -378,6 +385,10 @@ class AlreadyImported(Conflict):
     remedy = N_("Nothing to do: the earlier import holds the records. Undo it first to import the file again.")
 
 
+unique_refusal("ux_import_batches_checksum", AlreadyImported,
+               N_("this file's content was imported at the same moment by another import"))
+
+
 def _export_headers(kind: ImportKind) -> tuple[dict[str, Column], set[str]]:
     """The headers of the export a kind reads: those naming one of its columns, and the rest."""
     if kind.reads_export is None:
@@ -447,8 +458,44 @@ def execute_import(
     if session.in_transaction():
         session.rollback()
     sheet = open_sheet(path)
+    try:
+        return _execute(session, actor, kind, sheet, company, file_name=file_name, company_id=company_id,
+                        dry_run=dry_run,
+                        progress=progress, job_id=job_id, settings=settings, go_live_date=go_live_date)
+    except IntegrityError as exc:
+        # Something else wrote one of the file's unique values after the import checked it
+        # (one record through the API): the rule's refusal, for the whole file (erp.unique).
+        refusal = refusal_for(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
+def serialise(session: Session, kind: ImportKind, company_key: int) -> None:
+    """Wait until no other import of ``kind`` (for the company, for kinds serialised per
+    company) is running, and keep others waiting until this transaction ends.
+
+    Each import checks its unique values (codes, USCCs, old invoice numbers) against the
+    database, then writes them; two imports at once would both pass the checks and the
+    second would only meet the unique index. One at a time, the second reads what the first
+    committed (READ COMMITTED: each statement sees what was committed before it) and
+    refuses the rows with their row errors. A transaction-level advisory lock on PostgreSQL;
+    SQLite has one writer at a time anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    kind_key = int.from_bytes(hashlib.sha256(f"import:{kind.serialised_with or kind.name}".encode()).digest()[:4], "big", signed=True)
+    scope = company_key if kind.serialised_per_company else 0
+    session.execute(select(func.pg_advisory_xact_lock(kind_key, scope)))
+
+
+def _execute(
+    session: Session, actor: Actor, kind: ImportKind, sheet: Any, company: Company | None, *, file_name: str,
+    company_id: int | None,
+    dry_run: bool, progress: Progress, job_id: int | None, settings: Any, go_live_date: dt.date | None,
+) -> ImportOutcome:
     digest = hashlib.sha256(kind.name.encode())
     with session.begin():
+        serialise(session, kind, company_id or 0)
         batch = ImportBatch(kind=kind.name, company_id=company_id if kind.company_scoped else None,
                             company_key=(company_id or 0) if kind.company_scoped else 0, file_name=file_name[:255],
                             created_by=actor.user_id, job_id=job_id, status=ImportStatus.PENDING)
@@ -543,11 +590,7 @@ def execute_import(
         session.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(
             checksum=checksum, rows=rows_done, status=ImportStatus.COMMITTED,
             summary={"counts": run.counts, "notices": len(run.notices), "format": sheet.format}))
-        try:
-            session.flush()
-        except IntegrityError as exc:  # the same file committed by someone else at this moment
-            raise AlreadyImported(Message("this file's content was imported at the same moment by another import")) \
-                from exc
+        session.flush()  # the same content committed meanwhile: ux_import_batches_checksum (AlreadyImported)
     outcome.committed = True
     outcome.batch_id = batch.id
     return outcome

@@ -292,6 +292,7 @@ class StandardPricesImport(ImportKind):
     """A company's standard prices from a period on, set through the costing service."""
 
     name = "standard_prices"
+    serialised_per_company = True
     title_zh, title_en = "标准价格", "standard prices"
     company_scoped = True
     roles = (Role.COST_ACCOUNTANT,)

@@ -93,6 +93,7 @@ class OpeningStockImport(ImportKind):
     standard and the variance it carries, posted through erp.posting."""
 
     name = "opening_stock"
+    serialised_per_company = True
     title_zh, title_en = "期初库存", "opening stock"
     company_scoped = True
     roles = (Role.COST_ACCOUNTANT,)
@@ -262,6 +263,7 @@ class OpeningReceivablesImport(ImportKind):
     invoice and due dates and the amount still owed, taken over through erp.credit.opening."""
 
     name = "opening_receivables"
+    serialised_per_company = True
     title_zh, title_en = "期初应收", "opening receivables"
     company_scoped = True
     roles = OPENING_RECEIVABLE_ROLES

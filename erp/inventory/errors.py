@@ -5,6 +5,7 @@ from __future__ import annotations
 from erp.errors import Conflict, DomainError, Forbidden
 from erp.masterdata.errors import StorageConditionsNotMet  # noqa: F401 - the master data's rule, raised here too
 from erp.messages import N_
+from erp.unique import unique_refusal
 
 
 class OrderNotOpen(Conflict):
@@ -141,3 +142,7 @@ class ReturnExceedsShipment(Conflict):
     slug = "return-exceeds-shipment"
     title = N_("The return exceeds what was shipped of the batch less what was already returned")
     remedy = N_("Return at most the quantity the detail gives.")
+
+
+unique_refusal("uq_stock_documents_reverses_document_id", AlreadyReversed,
+               N_("the document has already been reversed"))

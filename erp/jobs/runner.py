@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.auth.models import User
@@ -42,6 +43,7 @@ from erp.errors import DomainError
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.models import Job, JobStatus
 from erp.jobs.services import MAX_KEPT_ERRORS, claim_job
+from erp.unique import refusal_for
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +178,15 @@ def run_job(env: JobEnvironment, job_id: int, *, live: dict[int, LiveProgress] |
     except DomainError as exc:
         status, message = JobStatus.FAILED, exc.detail
         result = {"problem": exc.to_problem()}
+    except IntegrityError as exc:
+        # Another transaction wrote the same unique value first: the rule's refusal (erp.unique).
+        refusal = refusal_for(exc)
+        if refusal is None:
+            log.exception("job %s (%s) failed", job_id, context.kind)
+            status, message = JobStatus.FAILED, "internal error: the job failed unexpectedly; it has been logged"
+        else:
+            status, message = JobStatus.FAILED, refusal.detail
+            result = {"problem": refusal.to_problem()}
     except Exception:  # noqa: BLE001 - a job's failure is recorded, never lost with the thread
         log.exception("job %s (%s) failed", job_id, context.kind)
         status, message = JobStatus.FAILED, "internal error: the job failed unexpectedly; it has been logged"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erp.errors import Conflict, DomainError, ValidationFailed
 from erp.messages import N_
+from erp.unique import unique_refusal
 
 
 class DuplicateCode(Conflict):
@@ -128,3 +129,16 @@ class NoTaxCode(ValidationFailed):
     slug = "no-tax-code"
     title = N_("No tax code applies to the line")
     remedy = N_("Give a tax code on the line, or ask a steward to set a default on the material or the partner.")
+
+
+# The same rules when two users write the same value at once (erp.unique): the index refuses
+# the second.
+for _table in ("groups", "segments", "companies", "warehouses", "units", "tax_codes", "materials", "suppliers",
+               "customers"):
+    unique_refusal(f"uq_{_table}_code", DuplicateCode, N_("the code {value} is already used"))
+for _table in ("companies", "suppliers", "customers"):
+    unique_refusal(f"uq_{_table}_uscc", DuplicateUscc, N_("the unified social credit code {value} is already used"))
+unique_refusal("uq_companies_customer_id", DuplicateCustomerLink,
+               N_("the customer already stands for another company"))
+unique_refusal("uq_companies_supplier_id", DuplicateSupplierLink,
+               N_("the supplier already stands for another company"))

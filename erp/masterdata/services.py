@@ -26,6 +26,7 @@ from erp.audit import services as audit
 from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
 from erp.db import Base, largest_value
 from erp.errors import NotFound, ValidationFailed
+from erp.unique import flush_unique
 from erp.masterdata.errors import DUPLICATE_REFUSALS, NoGroup, RecordInUse, WarehouseInUse
 from erp.messages import N_, Message, Named, Term
 from erp.masterdata.models import (
@@ -197,7 +198,7 @@ def create_record(session: Session, actor: Actor, catalog: Catalog, values: Mapp
     if catalog.check:
         catalog.check(record)
     session.add(record)
-    session.flush()
+    flush_unique(session)  # a code or USCC another user entered at this moment: the same refusal
     _audit(session, actor, catalog, record, audit.CREATE, None, audit.snapshot(record))
     return record
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erp.errors import Conflict, DomainError, Forbidden
 from erp.messages import N_
+from erp.unique import unique_refusal
 
 
 class TotalsDisagree(DomainError):
@@ -81,3 +82,7 @@ class PaymentExceedsOpenItems(DomainError):
     slug = "payment-exceeds-open-items"
     title = N_("The payment is more than the open payables")
     remedy = N_("Pay at most the open amount the detail gives.")
+
+
+unique_refusal("uq_supplier_invoices_supplier_id_document_kind_number", DuplicateInvoice,
+               N_("the supplier's invoice {value} is already entered"))

@@ -22,6 +22,7 @@ from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.errors import SupplierBlocked
 from erp.masterdata.models import Company, Material, Supplier
+from erp.unique import flush_unique
 from erp.purchasing import errors as e
 from erp.purchasing.models import (
     CONTRACT_LIVE_STATUSES,
@@ -195,7 +196,7 @@ def create_contract(
         ],
     )
     session.add(contract)
-    session.flush()
+    flush_unique(session)  # the number taken by another user at this moment: duplicate-number
     audit.record_change(session, actor, entity="contract", entity_id=contract.id, action=audit.CREATE,
                         after=_contract_snapshot(contract), company_id=company_id)
     return contract

@@ -5,6 +5,7 @@ from __future__ import annotations
 from erp.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from erp.masterdata import errors as masterdata_errors
 from erp.messages import N_
+from erp.unique import unique_refusal
 from erp.purchasing import rights
 from erp.purchasing.rights import MASTER_DATA_RULES, RightsDecision
 
@@ -205,3 +206,5 @@ class NotApproverOfOrder(Forbidden):
     title = N_("You do not approve orders of this organisation")
     remedy = N_("Ask a purchasing manager of the organisation the detail names.")
 
+
+unique_refusal("uq_contracts_number", DuplicateNumber, N_("a contract numbered {value} already exists"))

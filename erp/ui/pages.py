@@ -14,13 +14,14 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from erp.auth.errors import ReadOnlyRole
 from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, NotFound, Unauthenticated
 from erp.messages import Message
-from erp.web import request_session
+from erp.web import race_refusal, request_session
 
 csrf = CSRFProtect()
 SESSION_TOKEN = "token"
@@ -91,6 +92,11 @@ def _refusal_page(error: DomainError) -> tuple[str, int]:
     return render_template(template, error=error), error.status
 
 
+def _race_page(error: IntegrityError) -> tuple[str, int]:
+    # Another user wrote the same unique value first: the rule's refusal, as a page.
+    return _refusal_page(race_refusal(error))
+
+
 def _csrf_page(error: CSRFError) -> tuple[str, int]:
     return render_template("ui/refused.html", csrf_failed=True), 400
 
@@ -103,6 +109,7 @@ class PageBlueprint(Blueprint):
         super().__init__(name, import_name, **kwargs)
         self.before_request(_signed_in)
         self.register_error_handler(DomainError, _refusal_page)
+        self.register_error_handler(IntegrityError, _race_page)
         self.register_error_handler(CSRFError, _csrf_page)
 
 
