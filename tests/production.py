@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.errors import DomainError
 
 from erp.masterdata.models import Material, MaterialType, ProcurementScope
-from erp.production import boms
-from tests.stock import set_standard
+from erp.production import boms, orders, rollup
+from tests.stock import batch_id, open_order, receive, set_standard
 from tests.world import World
 
 NOV, DEC = "2026-11", "2026-12"
@@ -100,3 +100,90 @@ def refused_in(session_factory: sessionmaker[Session], error: type[DomainError])
         with pytest.raises(error):
             with session.begin():
                 yield session
+
+
+NOV_2, NOV_10, NOV_20, NOV_28 = dt.date(2026, 11, 2), dt.date(2026, 11, 10), dt.date(2026, 11, 20), dt.date(2026, 11, 28)
+
+
+def release_rollup(session_factory: sessionmaker[Session], world: World, period: str = NOV) -> int:
+    """Roll up and release company A's standard costs (API-X 110.40/kg, TAB-X 0.018080)."""
+    with session_factory() as session, session.begin():
+        run = rollup.run_rollup(session, world.actors["cost_a"], company_id=world.companies["A"], period=period)
+        rollup.release_rollup(session, world.actors["cost_a"], run.id)
+        return run.id
+
+
+def buy(session_factory: sessionmaker[Session], world: World, material: str, quantity: str, price: str, batch: str,
+        *, supplier: str = "sup1", on: dt.date = NOV_2) -> int:
+    """Receive bought stock into A's ambient store at a contract price; returns the batch id."""
+    (line,) = open_order(session_factory, world, [(material, quantity, price, "A-AMB")], supplier=supplier)
+    receive(session_factory, world, line, quantity, batch=batch, on=on)
+    return batch_id(session_factory, world, material, batch)
+
+
+def new_order(session_factory: sessionmaker[Session], world: World, material: str, quantity: str, *,
+              on: dt.date = NOV_2, release: bool = True) -> int:
+    with session_factory() as session, session.begin():
+        order = orders.create_order(session, world.actors["clerk_a"], company_id=world.companies["A"],
+                                    material_id=world.materials[material], quantity=D(quantity), order_date=on,
+                                    warehouse_id=world.warehouses["A-AMB"])
+        if release:
+            orders.release_order(session, world.actors["clerk_a"], order.id)
+        return order.id
+
+
+def issue(session_factory: sessionmaker[Session], world: World, order: int, items: list[tuple[str, str, int | None]],
+          *, on: dt.date = NOV_10) -> list[int]:
+    with session_factory() as session, session.begin():
+        return orders.issue_components(
+            session, world.actors["clerk_a"], order, warehouse_id=world.warehouses["A-AMB"], posting_date=on,
+            items=[orders.IssueItem(world.materials[m], D(q), b) for m, q, b in items])
+
+
+def deliver(session_factory: sessionmaker[Session], world: World, order: int, quantity: str, *,
+            batch: str | None = None, on: dt.date = NOV_20) -> int:
+    with session_factory() as session, session.begin():
+        return orders.deliver_output(session, world.actors["clerk_a"], order, quantity=D(quantity), posting_date=on,
+                                     batch_number=batch)
+
+
+def complete(session_factory: sessionmaker[Session], world: World, order: int, on: dt.date = NOV_28) -> None:
+    with session_factory() as session, session.begin():
+        orders.complete_order(session, world.actors["clerk_a"], order, on)
+
+
+@dataclass
+class Made:
+    """The batches and orders of ``make_tablets``."""
+
+    acid: int
+    solvent: int
+    excipient: int
+    api_order: int
+    api_batch: int
+    tablet_order: int
+    tablet_batch: int
+
+
+def make_tablets(session_factory: sessionmaker[Session], world: World, plant: Plant, *,
+                 tablets_delivered: str = "98000", complete_order: bool = True) -> Made:
+    """Bought at standard (no purchase price variance): ACID-1 from S0001, SOLV-1 from S0002,
+    EXC-1 from S0001. API order MO-1 for 100 kg issues exactly its plan (120 kg acid, 52 kg
+    solvent) and delivers 100 kg into API-B1. Tablet order for 100,000 issues 10.2 kg of
+    API-B1 (2 % more than the 10 kg the BOM allows) and the planned 20.4 kg of excipient, and
+    delivers ``tablets_delivered`` into TAB-B1."""
+    acid = buy(session_factory, world, "acid", "150", "50.00", "ACID-1")
+    solvent = buy(session_factory, world, "solvent", "60", "20.00", "SOLV-1", supplier="sup2")
+    excipient = buy(session_factory, world, "exc_local", "50", "10.00", "EXC-1")
+    api_order = new_order(session_factory, world, "api", "100")
+    issue(session_factory, world, api_order, [("acid", "120", acid), ("solvent", "52", None)], on=NOV_2)
+    deliver(session_factory, world, api_order, "100", batch="API-B1", on=NOV_2)
+    complete(session_factory, world, api_order, NOV_2)
+    api_batch = batch_id(session_factory, world, "api", "API-B1")
+    tablet_order = new_order(session_factory, world, "tablet", "100000")
+    issue(session_factory, world, tablet_order, [("api", "10.2", api_batch), ("exc_local", "20.4", None)])
+    deliver(session_factory, world, tablet_order, tablets_delivered, batch="TAB-B1")
+    if complete_order:
+        complete(session_factory, world, tablet_order)
+    return Made(acid, solvent, excipient, api_order, api_batch, tablet_order,
+                batch_id(session_factory, world, "tablet", "TAB-B1"))

@@ -26,6 +26,15 @@ REVENUE = "6001"  # 主营业务收入
 PRODUCTION = "5001"  # 生产成本 (issues to production)
 OVERHEAD = "5101"  # 制造费用 (issues to cost centres)
 COST_OF_GOODS_SOLD = "6401"  # 主营业务成本
+# Production orders (erp.production): components issued to an order and conversion absorbed
+# at standard rates are work in process until output is delivered at standard; what is left
+# on a completed order is its variance, settled by the close to the variance accounts.
+WORK_IN_PROCESS = "5001.01"  # 生产成本-在产品 (production orders)
+LABOUR_ABSORBED = "5101.01"  # 制造费用-直接人工分配 (labour absorbed at standard rates)
+OVERHEAD_ABSORBED = "5101.02"  # 制造费用-制造费用分配 (overhead absorbed at standard rates)
+INPUT_QUANTITY_VARIANCE = "6405.01"  # 生产成本差异-投入数量差异
+INPUT_PRICE_VARIANCE = "6405.02"  # 生产成本差异-投入价格差异
+LOT_SIZE_VARIANCE = "6405.03"  # 生产成本差异-批量及剩余差异
 SCRAP = "6711"  # 营业外支出-存货报废
 # Balances taken over at go-live are posted against this clearing account (期初建账过渡), so
 # every trial balance balances from the first day; accounting moves it to equity.
@@ -63,3 +72,13 @@ CHART = [
     (SCRAP, "营业外支出-存货报废", "Scrap and write-offs", "expense"),
     (OPENING_BALANCES, "期初建账过渡", "Opening balances (go-live clearing)", "equity"),
 ]
+# Added by migration 0027 (production orders).
+PRODUCTION_CHART = [
+    (WORK_IN_PROCESS, "生产成本-在产品", "Work in process (production orders)", "asset"),
+    (LABOUR_ABSORBED, "制造费用-直接人工分配", "Labour absorbed by production orders", "expense"),
+    (OVERHEAD_ABSORBED, "制造费用-制造费用分配", "Overhead absorbed by production orders", "expense"),
+    (INPUT_QUANTITY_VARIANCE, "生产成本差异-投入数量差异", "Production variance: input quantity", "expense"),
+    (INPUT_PRICE_VARIANCE, "生产成本差异-投入价格差异", "Production variance: input price", "expense"),
+    (LOT_SIZE_VARIANCE, "生产成本差异-批量及剩余差异", "Production variance: lot size and remaining", "expense"),
+]
+CHART = CHART + PRODUCTION_CHART

@@ -602,6 +602,35 @@ def issue_goods(
     )
 
 
+def issue_to_production_order(
+    session: Session,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    material_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    order_number: str,
+    batch_id: int | None = None,
+) -> tuple[int, list[int]]:
+    """Issue unrestricted stock to a production order (FEFO unless a batch is named): the
+    order's work in process (5001.01) bears it at standard. Returns the document's id and
+    the batches it took from (the order's input batches, for the genealogy). The order's own
+    rules (released, the material is one of its components) are the production module's."""
+    actor.require_role(Role.CLERK, action="issuing goods")
+    warehouse = _warehouse(session, warehouse_id)
+    _require_warehouse(actor, warehouse)
+    material = _material(session, material_id)
+    document_id = _take_out(
+        session, actor, doc_type=MovementType.ISSUE, offset_account=accounts.WORK_IN_PROCESS, warehouse=warehouse,
+        material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
+        memo=f"goods issue to production order {order_number}", destination="production_order",
+        reference=order_number,
+    )
+    batches = sorted({m.batch_id for m in _document_movements(session, document_id)})
+    return document_id, batches
+
+
 def ship_goods(
     session: Session,
     actor: Actor,

@@ -58,6 +58,8 @@ class MovementType(StrEnum):
     SHIPMENT = "shipment"
     SHIPMENT_REVERSAL = "shipment_reversal"
     REVALUATION = "revaluation"
+    # Output of a production order entering stock at standard (erp.production).
+    PRODUCTION_RECEIPT = "production_receipt"
 
 
 # Stock document numbers: a prefix per kind of document and the document's key, from one
@@ -70,7 +72,7 @@ DOCUMENT_PREFIXES = {
     MovementType.QUALITY_HOLD: "QH", MovementType.RETURN_TO_SUPPLIER: "RTS", MovementType.ISSUE: "GI",
     MovementType.ISSUE_REVERSAL: "GIR", MovementType.TRANSFER: "TR", MovementType.ADJUSTMENT: "ADJ",
     MovementType.SCRAP: "SCR", MovementType.SHIPMENT: "SHP", MovementType.SHIPMENT_REVERSAL: "SHR",
-    MovementType.REVALUATION: "RV",
+    MovementType.REVALUATION: "RV", MovementType.PRODUCTION_RECEIPT: "PGR",
 }
 NUMBER_DIGITS = 8
 

@@ -6,7 +6,14 @@ from typing import Any
 
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import NotFound
-from erp.production import boms, rollup
+from erp.inventory.errors import (
+    BatchExpired,
+    InsufficientStock,
+    InvalidQuantity,
+    StorageConditionsNotMet,
+    WarehouseNotOfCompany,
+)
+from erp.production import boms, genealogy, orders, rollup
 from erp.production import errors as e
 from erp.production import schemas as s
 from erp.web import Blueprint, current_actor, request_session
@@ -104,3 +111,109 @@ def post_release(rollup_id: int) -> Any:
     session = request_session()
     with session.begin():
         return rollup.release_rollup(session, current_actor(), rollup_id)
+
+
+ORDER_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)
+
+
+@blp.route("/orders", methods=["POST"])
+@blp.arguments(s.OrderIn)
+@blp.response(201, s.OrderOut)
+@blp.refuses(*ORDER_REFUSALS, e.NoBomInForce, e.NoCostCenterRate, e.NoStandardPrice, WarehouseNotOfCompany,
+             StorageConditionsNotMet)
+def post_order(data: dict[str, Any]) -> Any:
+    """Create a production order from the BOM in force on its date (planned quantities and prices copied)."""
+    session = request_session()
+    with session.begin():
+        return orders.create_order(session, current_actor(), **data)
+
+
+@blp.route("/orders", methods=["GET"])
+@blp.arguments(s.OrderQuery, location="query")
+@blp.response(200, s.OrderOut(many=True))
+@blp.refuses(CompanyOutOfScope)
+def get_orders(query: dict[str, Any]) -> Any:
+    """A company's production orders, newest first (at most 500)."""
+    session = request_session()
+    with session.begin():
+        return orders.list_orders(session, current_actor(), **query)
+
+
+@blp.route("/orders/<int:order_id>", methods=["GET"])
+@blp.response(200, s.OrderOut)
+@blp.refuses(NotFound)
+def get_order(order_id: int) -> Any:
+    """One production order with its components."""
+    session = request_session()
+    with session.begin():
+        return orders.get_order(session, current_actor(), order_id)
+
+
+@blp.route("/orders/<int:order_id>/release", methods=["POST"])
+@blp.response(200, s.OrderOut)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
+def post_release_order(order_id: int) -> Any:
+    """Release a created order: components may be issued and output delivered."""
+    session = request_session()
+    with session.begin():
+        return orders.release_order(session, current_actor(), order_id)
+
+
+@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@blp.response(200, s.OrderOut)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
+def post_cancel_order(order_id: int) -> Any:
+    """Cancel an order that was never released."""
+    session = request_session()
+    with session.begin():
+        return orders.cancel_order(session, current_actor(), order_id)
+
+
+@blp.route("/orders/<int:order_id>/complete", methods=["POST"])
+@blp.arguments(s.CompleteIn)
+@blp.response(200, s.OrderOut)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
+def post_complete_order(data: dict[str, Any], order_id: int) -> Any:
+    """Technically complete a released order; the close of that period settles its variance."""
+    session = request_session()
+    with session.begin():
+        return orders.complete_order(session, current_actor(), order_id, data["completed_on"])
+
+
+@blp.route("/orders/<int:order_id>/issues", methods=["POST"])
+@blp.arguments(s.IssuesIn)
+@blp.response(201, s.DocumentsOut)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.NotAComponent, e.PeriodClosed, e.NoStandardPrice,
+             InsufficientStock, BatchExpired, InvalidQuantity)
+def post_issues(data: dict[str, Any], order_id: int) -> dict[str, Any]:
+    """Issue components to a released order (FEFO, or the named batch), through the stock ledger."""
+    session = request_session()
+    items = [orders.IssueItem(i["material_id"], i["quantity"], i["batch_id"]) for i in data["items"]]
+    with session.begin():
+        return {"document_ids": orders.issue_components(
+            session, current_actor(), order_id, warehouse_id=data["warehouse_id"], posting_date=data["posting_date"],
+            items=items)}
+
+
+@blp.route("/orders/<int:order_id>/deliveries", methods=["POST"])
+@blp.arguments(s.DeliveryIn)
+@blp.response(201, s.DeliveryOut)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.OutputBatchTaken, e.PeriodClosed, e.NoStandardPrice,
+             InvalidQuantity)
+def post_delivery(data: dict[str, Any], order_id: int) -> dict[str, Any]:
+    """Receive an order's output at standard into its own batch (quarantine when inspected)."""
+    session = request_session()
+    with session.begin():
+        return {"document_id": orders.deliver_output(session, current_actor(), order_id, **data)}
+
+
+@blp.route("/batches/<int:batch_id>/genealogy", methods=["GET"])
+@blp.arguments(s.GenealogyQuery, location="query")
+@blp.response(200, s.GenealogyOut)
+@blp.refuses(NotFound)
+def get_genealogy(query: dict[str, Any], batch_id: int) -> Any:
+    """A batch's genealogy: down to every component batch and supplier, or up to every batch
+    made from it and every customer who received any of them (the recall question)."""
+    session = request_session()
+    with session.begin():
+        return genealogy.trace(session, current_actor(), batch_id, genealogy.Direction(query["direction"]))

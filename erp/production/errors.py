@@ -60,3 +60,39 @@ class RollupAlreadyReleased(Conflict):
     slug = "rollup-already-released"
     title = N_("The roll-up has already been released")
     remedy = N_("Run a new roll-up for a later period to change the standard costs.")
+
+
+class NoBomInForce(DomainError):
+    """A production order is made from the bill of materials in force on its date in its
+    company; without one there is nothing to plan or cost it by."""
+
+    slug = "no-bom-in-force"
+    title = N_("No bill of materials is in force")
+    remedy = N_("Create a bill of materials valid from the order's date or earlier, or change the order's date.")
+
+
+class OrderStateNotAllowed(Conflict):
+    """A production order moves created -> released -> completed (a created one may be
+    cancelled); components are issued and output delivered only while it is released."""
+
+    slug = "production-order-state"
+    title = N_("The production order's status does not allow this")
+    remedy = N_("Release the order first, or use an order that is still released.")
+
+
+class NotAComponent(DomainError):
+    """Only the components of an order's bill of materials are issued to it; anything else
+    would be cost no standard explains."""
+
+    slug = "not-a-component"
+    title = N_("The material is not a component of the order")
+    remedy = N_("Issue one of the order's components, or issue the material to a cost centre instead.")
+
+
+class OutputBatchTaken(Conflict):
+    """An order's output goes into a batch of its own: a batch number already used by stock
+    from elsewhere (a supplier, another order) cannot take it, or the genealogy would mix them."""
+
+    slug = "output-batch-taken"
+    title = N_("The batch number is already used")
+    remedy = N_("Deliver into a new batch number, or into this order's own batch.")

@@ -163,3 +163,121 @@ class CostEstimateLine(Base):
     quantity: Mapped[Decimal] = mapped_column(FINE)
     price: Mapped[UnitPrice]
     amount: Mapped[Decimal] = mapped_column(FINE)
+
+
+class OrderStatus(StrEnum):
+    """created -> released -> completed (technically complete: no more issues or deliveries);
+    a created order may be cancelled. An order's variance is settled by the close of the
+    period it was completed in (``settled_period``)."""
+
+    CREATED = "created"
+    RELEASED = "released"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+ORDER_TRANSITIONS = {
+    OrderStatus.CREATED: frozenset({OrderStatus.RELEASED, OrderStatus.CANCELLED}),
+    OrderStatus.RELEASED: frozenset({OrderStatus.COMPLETED}),
+    OrderStatus.COMPLETED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+
+class ProductionOrder(Base):
+    """An order to make ``quantity`` of a material in a company from the BOM in force on its
+    date, delivered into ``warehouse_id``. The BOM's base quantity, hours and the cost
+    centre's rates in force are copied when the order is created: the order is costed by
+    what was planned, whatever later versions say."""
+
+    __tablename__ = "production_orders"
+    __table_args__ = (
+        Index("ix_production_orders_company_status", "company_id", "status"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("delivered_quantity >= 0", name="delivered_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    bom_id: Mapped[int] = mapped_column(ForeignKey("boms.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    quantity: Mapped[Quantity]
+    order_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus, "production_order_status"))
+    base_quantity: Mapped[Quantity]
+    hours: Mapped[Decimal] = mapped_column(HOURS)
+    labour_rate: Mapped[UnitPrice]
+    overhead_rate: Mapped[UnitPrice]
+    delivered_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
+    completed_on: Mapped[dt.date | None] = mapped_column(Date)
+    settled_period: Mapped[Period | None] = mapped_column()
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[dt.datetime | None]
+
+    components: Mapped[list[ProductionOrderComponent]] = relationship(
+        order_by="ProductionOrderComponent.line_no", lazy="selectin")
+
+    @property
+    def number(self) -> str:
+        """``MO-00000042``: what people quote (the key, zero-padded like stock documents)."""
+        return f"MO-{self.id:08d}"
+
+
+class ProductionOrderComponent(Base):
+    """A component line of an order, copied from the BOM: its quantity per base quantity
+    with the scrap allowance, the quantity planned for the order, and the standard price
+    the material was costed at (the roll-up's price, else the standard in force when the
+    order was created): the variance's quantities are valued at it, and an issue valued at
+    another standard makes an input price variance."""
+
+    __tablename__ = "production_order_components"
+    __table_args__ = (UniqueConstraint("order_id", "material_id"), UniqueConstraint("order_id", "line_no"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("production_orders.id"))
+    line_no: Mapped[int]
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    quantity_per_base: Mapped[Decimal] = mapped_column(FINE)
+    scrap_pct: Mapped[Decimal] = mapped_column(PERCENT)
+    planned_quantity: Mapped[Quantity]
+    planned_price: Mapped[UnitPrice]
+
+
+class OrderDocumentKind(StrEnum):
+    ISSUE = "issue"
+    DELIVERY = "delivery"
+
+
+class ProductionOrderDocument(Base):
+    """A stock document posted for an order: a component issue or a delivery of output.
+    Deliveries record the conversion cost they absorbed (labour and overhead at standard
+    rates for the quantity delivered), which the journal entry of the delivery posted."""
+
+    __tablename__ = "production_order_documents"
+    __table_args__ = (Index("ix_production_order_documents_order", "order_id", "kind"),)
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("stock_documents.id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("production_orders.id"))
+    kind: Mapped[OrderDocumentKind] = mapped_column(str_enum(OrderDocumentKind, "order_document_kind"))
+    posting_date: Mapped[dt.date] = mapped_column(Date)
+    labour: Mapped[Money] = mapped_column(default=Decimal("0"))
+    overhead: Mapped[Money] = mapped_column(default=Decimal("0"))
+
+
+class BatchRole(StrEnum):
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+class ProductionOrderBatch(Base):
+    """Batch genealogy: which batches went into an order (input) and which it made
+    (output). Written with every issue and delivery; the recall queries walk it both ways."""
+
+    __tablename__ = "production_order_batches"
+    __table_args__ = (Index("ix_production_order_batches_batch", "batch_id", "role"),)
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("production_orders.id"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    role: Mapped[BatchRole] = mapped_column(str_enum(BatchRole, "batch_role"), primary_key=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import fields, validate
 
 from erp.db import UNIT_PRICE
-from erp.production.models import FINE, HOURS, PERCENT
+from erp.production.models import FINE, HOURS, PERCENT, OrderStatus
 from erp.schemas import Day, DecimalString, Id, Period, Quantity, Query, QueryId, Schema
 
 
@@ -120,3 +120,106 @@ class EstimateOut(Schema):
 
 class BreakdownQuery(Query):
     material_id = QueryId()
+
+
+class OrderIn(Schema):
+    company_id = Id(required=True)
+    material_id = Id(required=True)
+    quantity = Quantity(required=True)
+    order_date = Day(required=True)
+    warehouse_id = Id(required=True)
+
+
+class OrderComponentOut(Schema):
+    line_no = fields.Integer()
+    material_id = fields.Integer()
+    quantity_per_base = DecimalString(column=FINE, dump_only=True)
+    scrap_pct = DecimalString(column=PERCENT, dump_only=True)
+    planned_quantity = Quantity(dump_only=True)
+    planned_price = DecimalString(column=UNIT_PRICE, dump_only=True)
+
+
+class OrderOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    company_id = fields.Integer()
+    material_id = fields.Integer()
+    bom_id = fields.Integer()
+    warehouse_id = fields.Integer()
+    quantity = Quantity(dump_only=True)
+    order_date = fields.Date()
+    status = fields.String()
+    base_quantity = Quantity(dump_only=True)
+    hours = DecimalString(column=HOURS, dump_only=True)
+    labour_rate = DecimalString(column=UNIT_PRICE, dump_only=True)
+    overhead_rate = DecimalString(column=UNIT_PRICE, dump_only=True)
+    delivered_quantity = Quantity(dump_only=True, positive=False)
+    completed_on = fields.Date(allow_none=True)
+    settled_period = fields.String(allow_none=True)
+    components = fields.List(fields.Nested(OrderComponentOut))
+
+
+class OrderQuery(Query):
+    company_id = QueryId(required=True)
+    status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
+
+
+class CompleteIn(Schema):
+    completed_on = Day(required=True)
+
+
+class IssueItemIn(Schema):
+    material_id = Id(required=True)
+    quantity = Quantity(required=True)
+    batch_id = Id(load_default=None, metadata={"description": "a named batch; FEFO when absent"})
+
+
+class IssuesIn(Schema):
+    warehouse_id = Id(required=True)
+    posting_date = Day(required=True)
+    items = fields.List(fields.Nested(IssueItemIn), required=True, validate=validate.Length(1, 200))
+
+
+class DocumentsOut(Schema):
+    document_ids = fields.List(fields.Integer())
+
+
+class DeliveryIn(Schema):
+    quantity = Quantity(required=True)
+    posting_date = Day(required=True)
+    batch_number = fields.String(validate=validate.Length(1, 40), load_default=None,
+                                 metadata={"description": "the output batch; default: the order's number"})
+
+
+class DeliveryOut(Schema):
+    document_id = fields.Integer()
+
+
+class GenealogyQuery(Query):
+    direction = fields.String(validate=validate.OneOf(["down", "up"]), load_default="down")
+
+
+class TracedBatchOut(Schema):
+    batch_id = fields.Integer()
+    batch_number = fields.String()
+    material_id = fields.Integer()
+    material_code = fields.String()
+    depth = fields.Integer()
+    supplier_code = fields.String(allow_none=True)
+
+
+class RecipientOut(Schema):
+    customer_id = fields.Integer()
+    customer_code = fields.String()
+    customer_name = fields.String()
+    batch_id = fields.Integer()
+    batch_number = fields.String()
+    material_code = fields.String()
+    quantity = Quantity(dump_only=True, positive=False)
+
+
+class GenealogyOut(Schema):
+    batch_id = fields.Integer()
+    direction = fields.String()
+    batches = fields.List(fields.Nested(TracedBatchOut))
+    customers = fields.List(fields.Nested(RecipientOut))

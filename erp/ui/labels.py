@@ -55,6 +55,7 @@ LABELS: dict[Enum, str] = {
     MovementType.SHIPMENT: N_("shipment"),
     MovementType.SHIPMENT_REVERSAL: N_("customer return"),
     MovementType.REVALUATION: N_("revaluation"),
+    MovementType.PRODUCTION_RECEIPT: N_("production receipt"),
     # SalesOrderStatus.BLOCKED shares "blocked" with the stock status (one key): pages say
     # "credit block" for an order themselves.
     SalesOrderStatus.CONFIRMED: N_("confirmed"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.production import NOV, build_plant
+from tests.production import NOV, build_plant, buy, release_rollup
 from tests.world import ApiClient, World, problem
 
 
@@ -47,3 +47,39 @@ def test_bom_rollup_breakdown_and_release(session_factory: sessionmaker[Session]
     problem(cost.post(f"/api/v1/production/rollups/{run.json['id']}/release"), 409, "rollup-already-released")
     # other companies' runs are not shown
     problem(api.as_("cost_a").get("/api/v1/production/rollups/999999"), 404, "not-found")
+
+
+def test_an_order_from_creation_to_delivery_and_its_genealogy(session_factory: sessionmaker[Session], world: World,
+                                                              api: ApiClient) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    acid = buy(session_factory, world, "acid", "150", "50.00", "ACID-1")
+    buy(session_factory, world, "solvent", "60", "20.00", "SOLV-1", supplier="sup2")
+    clerk = api.as_("clerk_a")
+    created = clerk.post("/api/v1/production/orders", json={
+        "company_id": world.companies["A"], "material_id": plant.api, "quantity": "100", "order_date": "2026-11-02",
+        "warehouse_id": world.warehouses["A-AMB"]})
+    assert created.status_code == 201, created.json
+    order = created.json["id"]
+    assert [c["planned_quantity"] for c in created.json["components"]] == ["120.0000", "52.0000"]
+    problem(clerk.post(f"/api/v1/production/orders/{order}/issues", json={
+        "warehouse_id": world.warehouses["A-AMB"], "posting_date": "2026-11-10",
+        "items": [{"material_id": plant.acid, "quantity": "120"}]}), 409, "production-order-state")
+    assert clerk.post(f"/api/v1/production/orders/{order}/release").json["status"] == "released"
+    issued = clerk.post(f"/api/v1/production/orders/{order}/issues", json={
+        "warehouse_id": world.warehouses["A-AMB"], "posting_date": "2026-11-10",
+        "items": [{"material_id": plant.acid, "quantity": "120", "batch_id": acid},
+                  {"material_id": plant.solvent, "quantity": "52"}]})
+    assert issued.status_code == 201 and len(issued.json["document_ids"]) == 2
+    problem(clerk.post(f"/api/v1/production/orders/{order}/issues", json={
+        "warehouse_id": world.warehouses["A-AMB"], "posting_date": "2026-11-10",
+        "items": [{"material_id": plant.excipient, "quantity": "1"}]}), 422, "not-a-component")
+    delivered = clerk.post(f"/api/v1/production/orders/{order}/deliveries",
+                           json={"quantity": "100", "posting_date": "2026-11-20", "batch_number": "API-B1"})
+    assert delivered.status_code == 201, delivered.json
+    done = clerk.post(f"/api/v1/production/orders/{order}/complete", json={"completed_on": "2026-11-28"})
+    assert (done.json["status"], done.json["delivered_quantity"]) == ("completed", "100.0000")
+    up = clerk.get(f"/api/v1/production/batches/{acid}/genealogy?direction=up").json
+    assert [(b["batch_number"], b["depth"]) for b in up["batches"]] == [("ACID-1", 0), ("API-B1", 1)]
+    listed = clerk.get(f"/api/v1/production/orders?company_id={world.companies['A']}&status=completed").json
+    assert [o["number"] for o in listed] == [f"MO-{order:08d}"]

@@ -1,0 +1,352 @@
+"""Production orders: created from the BOM in force, released, components issued through
+the inventory ledger, output delivered at standard into its own batch, technically
+completed.
+
+The journal of an order (see docs/production.md):
+
+- a component issue: Dr 5001.01 work in process, Cr inventory, at standard (the issue's
+  ledger rows are consumption to 5001.01, so the close spreads the material cost variance
+  over them like over any issue);
+- a delivery: Dr finished goods / intermediates at standard (quantity x the standard price
+  in force), Cr 5001.01 the same; and the conversion the quantity absorbs at the order's
+  standard rates: Dr 5001.01, Cr 5101.01 labour absorbed and 5101.02 overhead absorbed.
+
+So 5001.01 holds, per order, what was issued and absorbed less what was delivered: work in
+process while the order runs, its variance once it is completed (settled at month end,
+``erp.production.variances``).
+
+Locks: the order row (FOR NO KEY UPDATE) first, then what the posting takes (the period
+for key share, balances in FEFO order), so two clerks working on one order queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.costing import accounts
+from erp.db import dialect_insert, require_amount_fits
+from erp.errors import NotFound, ValidationFailed
+from erp.inventory import services as inventory
+from erp.inventory.errors import InvalidQuantity, StorageConditionsNotMet, WarehouseNotOfCompany
+from erp.masterdata.models import Material, MaterialType, Warehouse
+from erp.masterdata.services import can_store
+from erp.messages import Message, Named
+from erp.money import round_money
+from erp.period import Period
+from erp.posting import Document, Line, Movement, Posting, post, price_for_posting, standard_price
+from erp.posting.models import CloseClass, MovementType, StockMovement, StockStatus
+from erp.posting.stock import find_or_create_batch
+from erp.production.boms import bom_in_force, planned_quantity
+from erp.production.errors import (
+    NoBomInForce,
+    NoCostCenterRate,
+    NotAComponent,
+    OrderStateNotAllowed,
+    OutputBatchTaken,
+)
+from erp.production.models import (
+    ORDER_TRANSITIONS,
+    BatchRole,
+    CostCenterRate,
+    CostEstimate,
+    CostEstimateLine,
+    CostRollup,
+    OrderDocumentKind,
+    OrderStatus,
+    ProductionOrder,
+    ProductionOrderBatch,
+    ProductionOrderComponent,
+    ProductionOrderDocument,
+    RollupStatus,
+)
+from erp.quality import services as quality
+from erp.quality.models import LotOrigin
+
+# Who runs orders: there is no production planner role yet, so the plant's clerks (who also
+# issue and receive) and cost accountants create, release and complete them.
+ORDER_ROLES = (Role.CLERK, Role.COST_ACCOUNTANT)
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class IssueItem:
+    material_id: int
+    quantity: Decimal
+    batch_id: int | None = None
+
+
+def _order(session: Session, actor: Actor, order_id: int, *, lock: bool = False) -> ProductionOrder:
+    query = select(ProductionOrder).where(ProductionOrder.id == order_id)
+    if lock:
+        query = query.with_for_update(key_share=True)
+    order = session.scalar(query.execution_options(populate_existing=True))
+    if order is None or not actor.acts_for_company(order.company_id):
+        raise NotFound(Message("production order {key} not found", key=order_id))
+    return order
+
+
+def get_order(session: Session, actor: Actor, order_id: int) -> ProductionOrder:
+    """A production order with its components (callers acting for its company)."""
+    return _order(session, actor, order_id)
+
+
+def list_orders(session: Session, actor: Actor, *, company_id: int, status: OrderStatus | None = None,
+                ) -> list[ProductionOrder]:
+    """A company's production orders, newest first."""
+    actor.require_company(company_id)
+    query = select(ProductionOrder).where(ProductionOrder.company_id == company_id)
+    if status is not None:
+        query = query.where(ProductionOrder.status == status)
+    return list(session.scalars(query.order_by(ProductionOrder.id.desc()).limit(500)))
+
+
+def _planned_prices(session: Session, company_id: int, material_id: int, period: str,
+                    component_ids: Sequence[int]) -> dict[int, Decimal]:
+    """The prices the material's standard cost was built from: the latest released roll-up
+    of the company up to ``period`` that costed the material; else the standards in force."""
+    latest = session.scalar(
+        select(CostRollup.id).join(CostEstimate, CostEstimate.rollup_id == CostRollup.id)
+        .where(CostRollup.company_id == company_id, CostRollup.status == RollupStatus.RELEASED,
+               CostRollup.period <= period, CostEstimate.material_id == material_id)
+        .order_by(CostRollup.period.desc(), CostRollup.id.desc()).limit(1)
+    )
+    prices: dict[int, Decimal] = {}
+    if latest is not None:
+        prices = dict(session.execute(
+            select(CostEstimateLine.component_id, CostEstimateLine.price)
+            .where(CostEstimateLine.rollup_id == latest, CostEstimateLine.material_id == material_id,
+                   CostEstimateLine.component_id.in_(component_ids))
+        ).all())
+    for component_id in component_ids:
+        if component_id not in prices:
+            prices[component_id] = standard_price(session, company_id, component_id, period)
+    return prices
+
+
+def create_order(
+    session: Session, actor: Actor, *, company_id: int, material_id: int, quantity: Decimal, order_date: dt.date,
+    warehouse_id: int,
+) -> ProductionOrder:
+    """Create a production order for ``quantity`` of a made material from the BOM in force on
+    ``order_date``, its output to be delivered into ``warehouse_id``. Copies the BOM's
+    components with their planned quantities and the prices they were costed at, and the
+    cost centre's rates in force. Refuses ``NoBomInForce``, ``NoCostCenterRate``,
+    ``NoStandardPrice`` (a component without a price), a warehouse of another company or
+    one that cannot store the material."""
+    actor.require_role(*ORDER_ROLES, action="planning production orders")
+    actor.require_company(company_id)
+    if quantity <= 0:
+        raise ValidationFailed.for_field("quantity", Message("the quantity must be positive"))
+    material = session.get(Material, material_id)
+    if material is None:
+        raise NotFound(Message("material {key} not found", key=material_id))
+    warehouse = session.get(Warehouse, warehouse_id)
+    if warehouse is None or not actor.acts_for_company(warehouse.company_id):
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
+    if warehouse.company_id != company_id:
+        raise WarehouseNotOfCompany(Message("warehouse {warehouse} does not belong to the order's company",
+                                            warehouse=Named.of(warehouse)))
+    storable, why = can_store(warehouse, material)
+    if not storable:
+        raise StorageConditionsNotMet(why)
+    bom = bom_in_force(session, company_id, material_id, order_date)
+    if bom is None:
+        raise NoBomInForce(Message("{material} has no bill of materials in force on {day} in this company",
+                                   material=material.code, day=order_date))
+    period = Period.of(order_date)
+    labour = overhead = ZERO
+    if bom.hours > 0:
+        rate = session.scalar(
+            select(CostCenterRate).where(CostCenterRate.company_id == company_id,
+                                         CostCenterRate.cost_center == bom.cost_center,
+                                         CostCenterRate.period <= period)
+            .order_by(CostCenterRate.period.desc()).limit(1))
+        if rate is None:
+            raise NoCostCenterRate(Message("cost centres {centres} have no standard rates for the period",
+                                           centres=[bom.cost_center]))
+        labour, overhead = rate.labour_rate, rate.overhead_rate
+    prices = _planned_prices(session, company_id, material_id, period, [c.material_id for c in bom.components])
+    order = ProductionOrder(
+        company_id=company_id, material_id=material_id, bom_id=bom.id, warehouse_id=warehouse_id, quantity=quantity,
+        order_date=order_date, status=OrderStatus.CREATED, base_quantity=bom.base_quantity, hours=bom.hours,
+        labour_rate=labour, overhead_rate=overhead, created_by=actor.user_id,
+        components=[ProductionOrderComponent(
+            line_no=c.line_no, material_id=c.material_id, quantity_per_base=c.quantity, scrap_pct=c.scrap_pct,
+            planned_quantity=planned_quantity(c, bom, quantity), planned_price=prices[c.material_id],
+        ) for c in bom.components],
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def _move(order: ProductionOrder, to: OrderStatus) -> None:
+    if to not in ORDER_TRANSITIONS[order.status]:
+        raise OrderStateNotAllowed(Message("production order {order} is {status}; it cannot become {target}",
+                                           order=order.number, status=order.status, target=to))
+    order.status = to
+
+
+def release_order(session: Session, actor: Actor, order_id: int) -> ProductionOrder:
+    """Release a created order: components may now be issued and output delivered."""
+    actor.require_role(*ORDER_ROLES, action="releasing production orders")
+    order = _order(session, actor, order_id, lock=True)
+    _move(order, OrderStatus.RELEASED)
+    order.released_at = dt.datetime.now(dt.UTC)
+    session.flush()
+    return order
+
+
+def cancel_order(session: Session, actor: Actor, order_id: int) -> ProductionOrder:
+    """Cancel an order that was never released (nothing was posted for it)."""
+    actor.require_role(*ORDER_ROLES, action="cancelling production orders")
+    order = _order(session, actor, order_id, lock=True)
+    _move(order, OrderStatus.CANCELLED)
+    session.flush()
+    return order
+
+
+def complete_order(session: Session, actor: Actor, order_id: int, completed_on: dt.date) -> ProductionOrder:
+    """Technically complete a released order on a date: nothing more is issued or
+    delivered, and the close of that date's period settles the order's variance (what it
+    cost beyond, or short of, the standard of its output)."""
+    actor.require_role(*ORDER_ROLES, action="completing production orders")
+    order = _order(session, actor, order_id, lock=True)
+    if completed_on < order.order_date:
+        raise ValidationFailed.for_field("completed_on", Message("an order cannot be completed before its date"))
+    _move(order, OrderStatus.COMPLETED)
+    order.completed_on = completed_on
+    session.flush()
+    return order
+
+
+def _require_released(order: ProductionOrder) -> None:
+    if order.status != OrderStatus.RELEASED:
+        raise OrderStateNotAllowed(Message("production order {order} is {status}; only a released order takes "
+                                           "issues and deliveries", order=order.number, status=order.status))
+
+
+def _link_batches(session: Session, order_id: int, batch_ids: Sequence[int], role: BatchRole) -> None:
+    if not batch_ids:
+        return
+    statement = dialect_insert(session, ProductionOrderBatch).on_conflict_do_nothing(
+        index_elements=["order_id", "batch_id", "role"])
+    session.execute(statement, [{"order_id": order_id, "batch_id": b, "role": role.value} for b in batch_ids])
+
+
+def issue_components(
+    session: Session, actor: Actor, order_id: int, *, warehouse_id: int, posting_date: dt.date,
+    items: Sequence[IssueItem],
+) -> list[int]:
+    """Issue components to a released order from a warehouse of its company (clerks), each
+    first-expiry-first-out or from a named batch; returns the issue documents' ids. Refuses
+    a material that is not one of the order's components (``NotAComponent``), and whatever
+    an issue refuses (not enough stock, an expired batch, a closed period)."""
+    actor.require_role(Role.CLERK, action="issuing goods")
+    order = _order(session, actor, order_id, lock=True)
+    _require_released(order)
+    if posting_date < order.order_date:
+        raise ValidationFailed.for_field("posting_date", Message("components cannot be issued before the order's date"))
+    components = {c.material_id for c in order.components}
+    documents = []
+    for item in items:
+        if item.material_id not in components:
+            code = session.scalar(select(Material.code).where(Material.id == item.material_id))
+            raise NotAComponent(Message("{material} is not a component of production order {order}",
+                                        material=code or item.material_id, order=order.number))
+        document_id, batches = inventory.issue_to_production_order(
+            session, actor, warehouse_id=warehouse_id, material_id=item.material_id, quantity=item.quantity,
+            posting_date=posting_date, order_number=order.number, batch_id=item.batch_id)
+        session.execute(insert(ProductionOrderDocument).values(
+            document_id=document_id, order_id=order.id, kind=OrderDocumentKind.ISSUE.value, posting_date=posting_date,
+            labour=ZERO, overhead=ZERO))
+        _link_batches(session, order.id, batches, BatchRole.INPUT)
+        documents.append(document_id)
+    return documents
+
+
+def deliver_output(
+    session: Session, actor: Actor, order_id: int, *, quantity: Decimal, posting_date: dt.date,
+    batch_number: str | None = None,
+) -> int:
+    """Receive output of a released order into its warehouse at standard (clerks); returns
+    the document's id. The batch is the order's own (default: the order's number), made on
+    the order's date and expiring after the material's shelf life; stock goes to quarantine
+    with an inspection lot when the material needs inspection. Partial deliveries add to
+    the order's delivered quantity; the conversion the quantity absorbs is posted with it."""
+    actor.require_role(Role.CLERK, action="receiving production output")
+    order = _order(session, actor, order_id, lock=True)
+    _require_released(order)
+    if quantity <= 0:
+        raise ValidationFailed.for_field("quantity", Message("the quantity must be positive"))
+    if posting_date < order.order_date:
+        raise ValidationFailed.for_field("posting_date", Message("output cannot be delivered before the order's date"))
+    warehouse = session.get(Warehouse, order.warehouse_id)
+    assert warehouse is not None
+    if not actor.acts_for_warehouse(warehouse.id, warehouse.company_id):
+        raise NotFound(Message("warehouse {warehouse} not found", warehouse=warehouse.code))
+    material = session.get(Material, order.material_id)
+    assert material is not None
+    if not material.unit.admits(quantity):
+        message = Message("material {material} is counted in {unit} with {decimals} decimal places; got {quantity}",
+                          material=Named.of(material), unit=material.unit.code, decimals=material.unit.decimals,
+                          quantity=quantity)
+        raise InvalidQuantity(message, errors=[{"pointer": "/quantity", "detail": message}])
+    _, price = price_for_posting(session, order.company_id, material.id, posting_date)
+    made = order.order_date
+    expires = made + dt.timedelta(days=material.shelf_life_days) if material.shelf_life_days else None
+    number = (batch_number or order.number) if material.batch_managed else None
+    batch_id, batch_made, batch_expires = find_or_create_batch(
+        session, material_id=material.id, batch_number=number, manufacture_date=made, expiry_date=expires,
+        supplier_id=None)
+    if material.batch_managed:
+        own = session.scalar(select(ProductionOrderBatch.order_id).where(
+            ProductionOrderBatch.batch_id == batch_id, ProductionOrderBatch.role == BatchRole.OUTPUT))
+        if (own not in (None, order.id) or (batch_made, batch_expires) != (made, expires)
+                or (own is None and _batch_has_stock_history(session, batch_id))):
+            raise OutputBatchTaken(Message("batch {batch} of {material} already holds other stock",
+                                           batch=number, material=material.code))
+    value = require_amount_fits(round_money(quantity * price), field="quantity", what="the delivery's value")
+    per_unit_hours = order.hours * quantity / order.base_quantity
+    labour = round_money(per_unit_hours * order.labour_rate)
+    overhead = round_money(per_unit_hours * order.overhead_rate)
+    status = StockStatus.QUARANTINE if material.inspection_required else StockStatus.UNRESTRICTED
+    inventory_account = accounts.INVENTORY_ACCOUNT[MaterialType(material.material_type)]
+    posted = post(session, Posting(
+        company_id=order.company_id, posting_date=posting_date, user_id=actor.user_id,
+        document=Document(MovementType.PRODUCTION_RECEIPT, standard_price=price, reference=order.number,
+                          destination="production_order"),
+        movements=[Movement(MovementType.PRODUCTION_RECEIPT, CloseClass.INFLOW, warehouse.id, material.id, batch_id,
+                            status, quantity, value)],
+        journal=[
+            Line(inventory_account, value, material.id),
+            Line(accounts.WORK_IN_PROCESS, labour + overhead - value, material.id),
+            Line(accounts.LABOUR_ABSORBED, -labour),
+            Line(accounts.OVERHEAD_ABSORBED, -overhead),
+        ],
+        memo=f"production receipt {order.number}",
+    ))
+    assert posted.document_id is not None
+    session.execute(insert(ProductionOrderDocument).values(
+        document_id=posted.document_id, order_id=order.id, kind=OrderDocumentKind.DELIVERY.value,
+        posting_date=posting_date, labour=labour, overhead=overhead))
+    _link_batches(session, order.id, [batch_id], BatchRole.OUTPUT)
+    if status == StockStatus.QUARANTINE:
+        quality.open_lot(session, origin=LotOrigin.RECEIPT, company_id=order.company_id, warehouse_id=warehouse.id,
+                         material_id=material.id, batch_id=batch_id, quantity=quantity, inspection_date=posting_date,
+                         source_document_id=posted.document_id, user_id=actor.user_id)
+    order.delivered_quantity += quantity
+    session.flush()
+    return posted.document_id
+
+
+def _batch_has_stock_history(session: Session, batch_id: int) -> bool:
+    return session.scalar(select(select(StockMovement.id).where(StockMovement.batch_id == batch_id).exists())) or False
+
