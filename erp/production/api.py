@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import NotFound
 from erp.inventory.errors import (
@@ -16,7 +18,8 @@ from erp.inventory.errors import (
 from erp.production import boms, genealogy, orders, rollup
 from erp.production import errors as e
 from erp.production import schemas as s
-from erp.web import Blueprint, current_actor, request_session
+from erp.auth.roles import Actor
+from erp.web import Blueprint, transaction
 
 blp = Blueprint("production", __name__, url_prefix="/api/v1/production",
                 description="Bills of materials, standard cost roll-up, production orders")
@@ -27,46 +30,42 @@ blp = Blueprint("production", __name__, url_prefix="/api/v1/production",
 @blp.response(201, s.BomOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.NotAMadeMaterial, e.InvalidBom, e.BomVersionNotLater,
              e.BomCycle)
-def post_bom(data: dict[str, Any]) -> Any:
+@transaction
+def post_bom(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Create the next version of a material's bill of materials, in force from ``valid_from``."""
-    session = request_session()
     components = [boms.ComponentIn(c["material_id"], c["quantity"], c["scrap_pct"]) for c in data.pop("components")]
-    with session.begin():
-        return boms.create_bom(session, current_actor(), components=components, **data)
+    return boms.create_bom(session, actor, components=components, **data)
 
 
 @blp.route("/boms", methods=["GET"])
 @blp.arguments(s.BomQuery, location="query")
 @blp.response(200, s.BomOut(many=True))
 @blp.refuses(CompanyOutOfScope)
-def get_boms(query: dict[str, Any]) -> Any:
+@transaction
+def get_boms(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     """A company's BOM versions (optionally one material's), newest first per material."""
-    session = request_session()
-    with session.begin():
-        return boms.list_boms(session, current_actor(), **query)
+    return boms.list_boms(session, actor, **query)
 
 
 @blp.route("/boms/<int:bom_id>", methods=["GET"])
 @blp.response(200, s.BomOut)
 @blp.refuses(NotFound)
-def get_bom(bom_id: int) -> Any:
+@transaction
+def get_bom(session: Session, actor: Actor, bom_id: int) -> Any:
     """One BOM version with its components."""
-    session = request_session()
-    with session.begin():
-        return boms.get_bom(session, current_actor(), bom_id)
+    return boms.get_bom(session, actor, bom_id)
 
 
 @blp.route("/cost-center-rates", methods=["PUT"])
 @blp.arguments(s.RatesIn)
 @blp.response(200, s.RateOut(many=True))
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope)
-def put_rates(data: dict[str, Any]) -> Any:
+@transaction
+def put_rates(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Set cost centres' standard labour and overhead rates per hour from a period on."""
-    session = request_session()
     rates = [boms.RateIn(r["cost_center"], r["labour_rate"], r["overhead_rate"]) for r in data["rates"]]
-    with session.begin():
-        return boms.set_cost_center_rates(session, current_actor(), company_id=data["company_id"],
-                                          period=data["period"], rates=rates)
+    return boms.set_cost_center_rates(session, actor, company_id=data["company_id"],
+                                      period=data["period"], rates=rates)
 
 
 @blp.route("/rollups", methods=["POST"])
@@ -74,43 +73,39 @@ def put_rates(data: dict[str, Any]) -> Any:
 @blp.response(201, s.RollupOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.RollupAlreadyReleased, e.NoStandardPrice,
              e.NoCostCenterRate, e.BomCycle)
-def post_rollup(data: dict[str, Any]) -> Any:
+@transaction
+def post_rollup(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Roll up the standard cost of every made material of a company for a period."""
-    session = request_session()
-    with session.begin():
-        return rollup.run_rollup(session, current_actor(), **data)
+    return rollup.run_rollup(session, actor, **data)
 
 
 @blp.route("/rollups/<int:rollup_id>", methods=["GET"])
 @blp.response(200, s.RollupOut)
 @blp.refuses(NotFound)
-def get_rollup(rollup_id: int) -> Any:
+@transaction
+def get_rollup(session: Session, actor: Actor, rollup_id: int) -> Any:
     """A roll-up run."""
-    session = request_session()
-    with session.begin():
-        return rollup.get_rollup(session, current_actor(), rollup_id)
+    return rollup.get_rollup(session, actor, rollup_id)
 
 
 @blp.route("/rollups/<int:rollup_id>/estimates", methods=["GET"])
 @blp.arguments(s.BreakdownQuery, location="query")
 @blp.response(200, s.EstimateOut(many=True))
 @blp.refuses(NotFound)
-def get_estimates(query: dict[str, Any], rollup_id: int) -> Any:
+@transaction
+def get_estimates(session: Session, actor: Actor, query: dict[str, Any], rollup_id: int) -> Any:
     """A run's cost estimates with their breakdown (material by component, labour, overhead)."""
-    session = request_session()
-    with session.begin():
-        return rollup.cost_breakdown(session, current_actor(), rollup_id, query.get("material_id"))
+    return rollup.cost_breakdown(session, actor, rollup_id, query.get("material_id"))
 
 
 @blp.route("/rollups/<int:rollup_id>/release", methods=["POST"])
 @blp.response(200, s.RollupOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.RollupAlreadyReleased, e.PeriodClosed,
              e.StandardPriceInUse)
-def post_release(rollup_id: int) -> Any:
+@transaction
+def post_release(session: Session, actor: Actor, rollup_id: int) -> Any:
     """Release a run: its unit costs become the period's standard prices (standard-price rules)."""
-    session = request_session()
-    with session.begin():
-        return rollup.release_rollup(session, current_actor(), rollup_id)
+    return rollup.release_rollup(session, actor, rollup_id)
 
 
 ORDER_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)
@@ -121,63 +116,57 @@ ORDER_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)
 @blp.response(201, s.OrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.NoBomInForce, e.NoCostCenterRate, e.NoStandardPrice, WarehouseNotOfCompany,
              StorageConditionsNotMet)
-def post_order(data: dict[str, Any]) -> Any:
+@transaction
+def post_order(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Create a production order from the BOM in force on its date (planned quantities and prices copied)."""
-    session = request_session()
-    with session.begin():
-        return orders.create_order(session, current_actor(), **data)
+    return orders.create_order(session, actor, **data)
 
 
 @blp.route("/orders", methods=["GET"])
 @blp.arguments(s.OrderQuery, location="query")
 @blp.response(200, s.OrderOut(many=True))
 @blp.refuses(CompanyOutOfScope)
-def get_orders(query: dict[str, Any]) -> Any:
+@transaction
+def get_orders(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     """A company's production orders, newest first (at most 500)."""
-    session = request_session()
-    with session.begin():
-        return orders.list_orders(session, current_actor(), **query)
+    return orders.list_orders(session, actor, **query)
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])
 @blp.response(200, s.OrderOut)
 @blp.refuses(NotFound)
-def get_order(order_id: int) -> Any:
+@transaction
+def get_order(session: Session, actor: Actor, order_id: int) -> Any:
     """One production order with its components."""
-    session = request_session()
-    with session.begin():
-        return orders.get_order(session, current_actor(), order_id)
+    return orders.get_order(session, actor, order_id)
 
 
 @blp.route("/orders/<int:order_id>/release", methods=["POST"])
 @blp.response(200, s.OrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
-def post_release_order(order_id: int) -> Any:
+@transaction
+def post_release_order(session: Session, actor: Actor, order_id: int) -> Any:
     """Release a created order: components may be issued and output delivered."""
-    session = request_session()
-    with session.begin():
-        return orders.release_order(session, current_actor(), order_id)
+    return orders.release_order(session, actor, order_id)
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.response(200, s.OrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
-def post_cancel_order(order_id: int) -> Any:
+@transaction
+def post_cancel_order(session: Session, actor: Actor, order_id: int) -> Any:
     """Cancel an order that was never released."""
-    session = request_session()
-    with session.begin():
-        return orders.cancel_order(session, current_actor(), order_id)
+    return orders.cancel_order(session, actor, order_id)
 
 
 @blp.route("/orders/<int:order_id>/complete", methods=["POST"])
 @blp.arguments(s.CompleteIn)
 @blp.response(200, s.OrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
-def post_complete_order(data: dict[str, Any], order_id: int) -> Any:
+@transaction
+def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
     """Technically complete a released order; the close of that period settles its variance."""
-    session = request_session()
-    with session.begin():
-        return orders.complete_order(session, current_actor(), order_id, data["completed_on"])
+    return orders.complete_order(session, actor, order_id, data["completed_on"])
 
 
 @blp.route("/orders/<int:order_id>/issues", methods=["POST"])
@@ -185,14 +174,13 @@ def post_complete_order(data: dict[str, Any], order_id: int) -> Any:
 @blp.response(201, s.DocumentsOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.NotAComponent, e.PeriodClosed, e.NoStandardPrice,
              InsufficientStock, BatchExpired, InvalidQuantity)
-def post_issues(data: dict[str, Any], order_id: int) -> dict[str, Any]:
+@transaction
+def post_issues(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
     """Issue components to a released order (FEFO, or the named batch), through the stock ledger."""
-    session = request_session()
     items = [orders.IssueItem(i["material_id"], i["quantity"], i["batch_id"]) for i in data["items"]]
-    with session.begin():
-        return {"document_ids": orders.issue_components(
-            session, current_actor(), order_id, warehouse_id=data["warehouse_id"], posting_date=data["posting_date"],
-            items=items)}
+    return {"document_ids": orders.issue_components(
+        session, actor, order_id, warehouse_id=data["warehouse_id"], posting_date=data["posting_date"],
+        items=items)}
 
 
 @blp.route("/orders/<int:order_id>/deliveries", methods=["POST"])
@@ -200,20 +188,18 @@ def post_issues(data: dict[str, Any], order_id: int) -> dict[str, Any]:
 @blp.response(201, s.DeliveryOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.OutputBatchTaken, e.PeriodClosed, e.NoStandardPrice,
              InvalidQuantity)
-def post_delivery(data: dict[str, Any], order_id: int) -> dict[str, Any]:
+@transaction
+def post_delivery(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
     """Receive an order's output at standard into its own batch (quarantine when inspected)."""
-    session = request_session()
-    with session.begin():
-        return {"document_id": orders.deliver_output(session, current_actor(), order_id, **data)}
+    return {"document_id": orders.deliver_output(session, actor, order_id, **data)}
 
 
 @blp.route("/batches/<int:batch_id>/genealogy", methods=["GET"])
 @blp.arguments(s.GenealogyQuery, location="query")
 @blp.response(200, s.GenealogyOut)
 @blp.refuses(NotFound)
-def get_genealogy(query: dict[str, Any], batch_id: int) -> Any:
+@transaction
+def get_genealogy(session: Session, actor: Actor, query: dict[str, Any], batch_id: int) -> Any:
     """A batch's genealogy: down to every component batch and supplier, or up to every batch
     made from it and every customer who received any of them (the recall question)."""
-    session = request_session()
-    with session.begin():
-        return genealogy.trace(session, current_actor(), batch_id, genealogy.Direction(query["direction"]))
+    return genealogy.trace(session, actor, batch_id, genealogy.Direction(query["direction"]))
