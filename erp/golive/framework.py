@@ -41,7 +41,7 @@ from erp.golive.bulk import RowChecker, audit_rows, insert_rows
 from erp.golive.errors import CompanyRequired, GoLiveDateRequired, ImportInUse, ImportNotCommitted
 from erp.golive.exports import REPORTS
 from erp.golive.files import open_sheet
-from erp.golive.messages import encode, record_word
+from erp.golive.messages import encode, field_message, record_word, uscc_reason
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
 from erp.masterdata.models import Company
 from erp.schemas import USCC
@@ -331,12 +331,17 @@ def field_error(run: ImportRun, row: Row, schema: ma.Schema, name: str, messages
         run.error(row, name, "required", detail=text)
     elif isinstance(schema_field, USCC):
         reason = text[text.find("(") + 1:text.rfind(")")] if "(" in text else text
-        run.error(row, name, "invalid-uscc", params={"reason": reason}, detail=text)
+        run.error(row, name, "invalid-uscc", params={"reason": uscc_reason(reason)}, detail=text)
     elif isinstance(schema_field, ma.fields.Enum):
         choices = ", ".join(str(m.value) for m in schema_field.enum)
         run.error(row, name, "not-one-of", params={"choices": choices}, detail=text)
     else:
-        run.error(row, name, "invalid-value", detail=text)
+        # In the reader's language when the refusal is one of the fields' known wordings.
+        known = field_message(texts[0]) if len(texts) == 1 else None
+        if known is not None:
+            run.error(row, name, "invalid-value", message=known[0], params=known[1], detail=text)
+        else:
+            run.error(row, name, "invalid-value", detail=text)
 
 
 # --- running an import -------------------------------------------------------------------------

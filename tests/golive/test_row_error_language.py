@@ -1,0 +1,58 @@
+"""Row errors read in the user's language, including the fields' own refusals (lengths,
+bounds, code formats, why a unified social credit code is invalid), not only the import's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.golive import messages
+from tests.golive.helpers import run_import, write_csv
+from tests.world import World
+
+HEADER = ["code", "name_zh", "name_en", "material_type", "unit_code", "procurement_scope", "storage_max_humidity",
+          "over_receipt_tolerance_pct"]
+
+
+def _reasons(app: Flask, errors: list[dict[str, object]], lang: str) -> dict[tuple[object, object], str]:
+    with app.app_context():
+        return {(e["row"], e["column"]): str(e["reason"]) for e in messages.render_all(errors, lang)}
+
+
+def test_field_refusals_read_in_chinese_and_in_english(
+        app: Flask, world: World, tmp_path: Path, session_factory: sessionmaker[Session]) -> None:
+    path = write_csv(tmp_path / "m.csv", [HEADER,
+        ["m 1", "甲", "A", "raw", "KG", "local", "", ""],  # row 2: not a code
+        ["M-2", "乙" * 201, "B", "raw", "KG", "local", "", ""],  # row 3: name too long
+        ["M-3", "丙", "C", "raw", "KG", "local", "150", ""],  # row 4: humidity above 100
+        ["M-4", "丁", "D", "raw", "KG", "local", "", "2.555"],  # row 5: three decimals
+    ])
+    outcome, seen = run_import(session_factory, world.actors["steward"], "materials", path, dry_run=True)
+    assert not isinstance(outcome, Exception), outcome
+    assert _reasons(app, seen.errors, "zh") == {
+        (2, "code"): "须为 1-32 个字符：A-Z、0-9、“.”、“_”或“-”，以字母或数字开头",
+        (3, "name_zh"): "长度须为 1 至 200 个字符",
+        (4, "storage_max_humidity"): "须在 0 与 100 之间",
+        (5, "over_receipt_tolerance_pct"): "最多允许 2 位小数",
+    }
+    assert _reasons(app, seen.errors, "en") == {
+        (2, "code"): "must be 1-32 characters: A-Z, 0-9, '.', '_' or '-', starting with a letter or digit",
+        (3, "name_zh"): "must be 1 to 200 characters long",
+        (4, "storage_max_humidity"): "must be between 0 and 100",
+        (5, "over_receipt_tolerance_pct"): "at most 2 decimal places are allowed",
+    }
+
+
+def test_why_a_uscc_is_invalid_reads_in_chinese(
+        app: Flask, world: World, tmp_path: Path, session_factory: sessionmaker[Session]) -> None:
+    path = write_csv(tmp_path / "s.csv", [["code", "uscc", "name_zh", "name_en"],
+                                          ["S-1", "91310000000000001X", "甲", "A"],  # wrong check character
+                                          ["S-2", "9131000000000000", "乙", "B"]])  # 16 characters
+    outcome, seen = run_import(session_factory, world.actors["steward"], "suppliers", path, dry_run=True)
+    assert not isinstance(outcome, Exception), outcome
+    assert _reasons(app, seen.errors, "zh") == {
+        (2, "uscc"): "不是有效的统一社会信用代码（校验码不正确）",
+        (3, "uscc"): "不是有效的统一社会信用代码（长度不对，应为 18 位）",
+    }
