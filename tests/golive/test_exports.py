@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.golive import exports
 from tests.credit import history_invoice
-from tests.stock import open_order, receive, set_standard
+from tests.stock import issue, open_order, receive, set_standard
 from tests.world import ApiClient, World, problem
 
 
@@ -61,6 +61,34 @@ def test_valuation_journal_and_trial_balance_exports_carry_the_books(api: ApiCli
     assert total[1] == "合计" and total[4] == total[5]
     problem(cost.get(f"/api/v1/exports/journal?format=csv&company_id={company}&as_of=2026-11-30"), 422)
     problem(cost.get("/api/v1/exports/journal?format=csv"), 422)
+
+
+def test_variance_allocation_export_carries_the_close(
+        api: ApiClient, books: World, session_factory: sessionmaker[Session]) -> None:
+    """40 of the 100 kg go to production, then November closes: the variance rate is
+    50.00 / 1,000.00 = 0.05, so consumption (400.00 at standard) bears 20.00 and the 60 kg
+    left (600.00) keep 30.00; the export's row says the same, in both languages."""
+    from erp.costing import close as closing
+
+    issue(session_factory, books, "exc_local", "40")
+    for period in ("2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"):  # the first posting is June's
+        with session_factory() as session, session.begin():
+            closing.close_period(session, books.actors["cost_a"], company_id=books.companies["A"], period=period)
+    cost = api.as_("cost_a")
+    url = f"/api/v1/exports/variance_allocation?format=csv&company_id={books.companies['A']}&period=2026-11"
+    header, row = _csv(cost.get(url))
+    assert header[:3] == ["物料编码", "物料名称", "期初数量"]
+    figures = dict(zip(_csv(cost.get(url + "&lang=en"))[0], row))
+    assert figures["Material code"] == "EXC-STAR"
+    assert {k: D(figures[k]) for k in (
+        "Receipts quantity", "Receipts at standard", "Receipts variance", "Variance rate", "Consumption quantity",
+        "Consumption at standard", "Variance allocated to consumption", "Closing quantity", "Closing at standard",
+        "Closing variance")} == {
+        "Receipts quantity": D("100"), "Receipts at standard": D("1000.00"), "Receipts variance": D("50.00"),
+        "Variance rate": D("0.05"), "Consumption quantity": D("40"), "Consumption at standard": D("400.00"),
+        "Variance allocated to consumption": D("20.00"), "Closing quantity": D("60"),
+        "Closing at standard": D("600.00"), "Closing variance": D("30.00")}
+    problem(cost.get(f"/api/v1/exports/variance_allocation?format=csv&company_id={books.companies['A']}"), 422)
 
 
 def test_ageing_and_consolidated_receivables_exports(api: ApiClient, books: World) -> None:

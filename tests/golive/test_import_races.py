@@ -140,3 +140,39 @@ def test_a_material_created_while_its_import_runs_ends_the_import_with_the_dupli
     assert "NEW-1" in outcome.detail
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Material).where(Material.code == "NEW-1")) == 1
+
+
+def _uscc(base17: str) -> str:
+    from stdnum.cn import uscc
+
+    return base17 + uscc.calc_check_digit(base17)
+
+
+def test_two_companies_importing_the_same_new_customers_at_once_share_one_record_each(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two subsidiaries' customer lists name the same two new hospitals (same USCCs, their own
+    codes and names for them) and are imported at the same moment: one import creates them,
+    the other matches them (with the differences as notices), as if it had come second."""
+    from erp.golive.kinds import CustomersImport
+    from erp.masterdata.models import Customer
+
+    first_uscc, second_uscc = _uscc("91330100000000009"), _uscc("91330100000000010")
+    header = ["code", "uscc", "name_zh", "name_en"]
+    a = write_csv(tmp_path / "a.csv", [header, ["H-001", first_uscc, "第一人民医院", "First People's Hospital"],
+                                       ["H-002", second_uscc, "中心医院", "Central Hospital"]])
+    b = write_csv(tmp_path / "b.csv", [header, ["H-001", first_uscc, "市第一人民医院", "First People's Hospital"],
+                                       ["H-002", second_uscc, "中心医院", "Central Hospital"]])
+    _hold_before_writing(monkeypatch, CustomersImport, 2)
+    common = {"actor": world.actors["steward"], "kind": KINDS["customers"], "company_id": None, "dry_run": False}
+    results = _race(session_factory, [{**common, "path": a, "file_name": "a.csv"},
+                                      {**common, "path": b, "file_name": "b.csv"}])
+    outcomes = [outcome for outcome, _ in results]
+    assert all(isinstance(o, ImportOutcome) and o.committed for o in outcomes), outcomes
+    assert sorted(o.counts.get("created", 0) for o in outcomes) == [0, 2], [o.counts for o in outcomes]
+    assert sorted(o.counts.get("matched", 0) for o in outcomes) == [0, 2], [o.counts for o in outcomes]
+    second = next(o for o in outcomes if o.counts.get("matched"))
+    assert [n["code"] for n in second.notices] == ["name-differs"], second.notices
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Customer)
+                              .where(Customer.uscc.in_([first_uscc, second_uscc]))) == 2
