@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from erp import migrate
+from erp.clock import business_today
 from erp.db import committed
 
 
@@ -161,7 +162,7 @@ def credit_suggest_limits(as_of: dt.datetime | None, chunk: int) -> None:
             bar.update(done - bar.pos)
 
         run = committed(ext.session_factory, lambda session: suggest_limits(
-            session, None, as_of=as_of.date() if as_of else dt.date.today(), chunk=chunk, progress=progress))
+            session, None, as_of=as_of.date() if as_of else business_today(), chunk=chunk, progress=progress))
     click.echo(f"suggestion run {run.id} as of {run.as_of} (model version {run.model_version_id}): "
                f"{run.customers} customers, {run.with_history} with history, {run.held} held, "
                f"in {run.seconds} s")
@@ -188,7 +189,7 @@ def credit_backtest(first_month: str, last_month: str, horizon: int, details: bo
         try:
             result = committed(ext.session_factory, lambda session: run_backtest(
                 session, None, first_month=first_month, last_month=last_month,
-                policy=CreditPolicy.from_settings(ext.settings), today=dt.date.today(), horizon_months=horizon,
+                policy=CreditPolicy.from_settings(ext.settings), today=business_today(), horizon_months=horizon,
                 progress=progress))
         except DomainError as exc:
             raise click.ClickException(exc.detail) from exc

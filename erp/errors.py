@@ -264,3 +264,13 @@ class AmountOutOfRange(ValidationFailed):
     slug = "amount-out-of-range"
     title = N_("An amount is out of range")
     remedy = N_("Check the quantities and prices: no single posting of this size is plausible.")
+
+
+class DatedAfterBusinessDay(DomainError):
+    """A posting or a document dated after the business day (erp.clock): nothing is
+    booked before it happens, and no document is dated after the day it is made."""
+
+    status = 422
+    slug = "dated-after-business-day"
+    title = N_("Dated after today")
+    remedy = N_("Date the document today or earlier, or book it on the day it happens.")

@@ -8,6 +8,7 @@ PostgreSQL refuses to start and every skipped test counts as a failure.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from erp import create_app, web
+from erp import clock, create_app, web
 from erp.config import Settings
 from erp.db import Base, make_engine, make_session_factory
 from erp.migrate import upgrade
@@ -64,6 +65,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (ERP_REQUIRE_POSTGRES=1): {report.longrepr}"
     return report
+
+
+# One business day for every test (erp.clock): the tests' world lives in the autumn of 2026
+# (receipts in November, closes of October and November), so "today" is 15 December 2026
+# whenever and wherever the suite runs, and a run that crosses midnight in Beijing (16:00
+# UTC) sees the same day in every test and every module-level constant. Tests dated later
+# move the clock themselves (``set_business_day``); the no-future-postings rule is never
+# bent for them.
+RUN_BUSINESS_DAY = dt.date(2026, 12, 15)
+clock.pin_business_day(RUN_BUSINESS_DAY)
+
+
+@pytest.fixture(autouse=True)
+def _business_day_restored() -> Iterator[None]:
+    """A test that moves the clock (``set_business_day``) leaves the run's day behind it."""
+    yield
+    clock.pin_business_day(RUN_BUSINESS_DAY)
+
+
+@pytest.fixture
+def set_business_day() -> Callable[[dt.date], dt.date]:
+    """Move the business day for this test: scenarios dated in 2027 run as if it were 2027,
+    instead of the no-future-postings rule being bent for them."""
+    def move(day: dt.date) -> dt.date:
+        clock.pin_business_day(day)
+        return day
+
+    return move
 
 
 # Every statement of every test is checked: only erp.posting writes the books (tests/posting_guard.py).

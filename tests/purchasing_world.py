@@ -23,7 +23,8 @@ from decimal import Decimal
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.purchasing import services
-from erp.purchasing.models import ContractScope, business_today
+from erp.clock import business_today
+from erp.purchasing.models import ContractScope
 from tests.world import World
 
 

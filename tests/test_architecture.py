@@ -176,3 +176,17 @@ def test_every_import_of_erp_names_resolves() -> None:
                         except ImportError:
                             broken.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{alias.name}")
     assert broken == []
+
+
+def test_business_dates_come_from_the_one_clock() -> None:
+    """No module reads the system clock for a date: "today" is the business day in Beijing
+    (erp/clock.py), which tests pin; timestamps come from erp.db.utcnow."""
+    import re
+
+    reads_the_clock = re.compile(r"\b(date\.today|datetime\.now|datetime\.utcnow|datetime\.today|time\.localtime)\(")
+    allowed = {ERP / "clock.py", ERP / "db.py"}
+    found = [f"{path.relative_to(ROOT)}:{number}"
+             for path in sorted(ERP.rglob("*.py")) if path not in allowed
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+             if reads_the_clock.search(line)]
+    assert found == []

@@ -74,7 +74,7 @@ def test_demo_books_balance_and_stock_matches_the_ledger(session_factory: sessio
         assert balance_drift(session) == []
     token = client.post("/api/v1/auth/token", json={"username": "cost.group", "password": DEMO_PASSWORD}).get_json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
-    from erp.purchasing.models import business_today
+    from erp.clock import business_today
 
     period = f"{business_today():%Y-%m}"
     trial = client.get("/api/v1/costing/trial-balance", query_string={"period": period}, headers=headers).get_json()

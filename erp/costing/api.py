@@ -11,7 +11,7 @@ from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.costing import board, close, jobs, reports, standards
 from erp.costing import errors as e
 from erp.costing import schemas as s
-from erp.errors import NotFound, ValidationFailed
+from erp.errors import DatedAfterBusinessDay, NotFound, ValidationFailed
 from erp.jobs.api import started
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
@@ -30,7 +30,7 @@ READ_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)
 @blp.route("/standard-prices", methods=["PUT"])
 @blp.arguments(s.StandardPricesIn)
 @blp.response(200, s.StandardPriceOut(many=True))
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, e.PeriodClosed, e.StandardPriceInUse)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, e.PeriodClosed, DatedAfterBusinessDay, e.StandardPriceInUse)
 @transaction
 def put_standard_prices(session: Session, actor: Actor, data: dict[str, Any]) -> list[Any]:
     """Set standard prices of materials for a company from a period on (cost accountants);
@@ -53,7 +53,7 @@ def get_standard_prices(query: dict[str, Any], pagination_parameters: Pagination
 
 @blp.route("/periods/<int:company_id>/<string:period>/close", methods=["POST"])
 @blp.response(200, s.CloseResultOut)
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, DatedAfterBusinessDay)
 @transaction
 def post_close(session: Session, actor: Actor, company_id: int, period: str) -> close.CloseResult:
     """Close a company's period: allocate variance, post, carry balances forward, lock (repeatable)."""
@@ -63,7 +63,10 @@ def post_close(session: Session, actor: Actor, company_id: int, period: str) -> 
 
 @blp.route("/periods/<int:company_id>/<string:period>/close-preview", methods=["GET"])
 @blp.response(200, s.ClosePreviewOut)
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, e.PeriodAlreadyClosed)
+@blp.refuses(
+    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, DatedAfterBusinessDay,
+    e.PeriodAlreadyClosed,
+)
 @transaction
 def get_close_preview(session: Session, actor: Actor, company_id: int, period: str) -> board.ClosePreview:
     """What closing a company's open period would post, posting nothing (cost accountants): per
@@ -76,7 +79,7 @@ def get_close_preview(session: Session, actor: Actor, company_id: int, period: s
 @blp.route("/closes", methods=["POST"])
 @blp.arguments(s.GroupCloseIn)
 @blp.response(200, s.CloseResultOut(many=True))
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, DatedAfterBusinessDay)
 @transaction
 def post_group_close(session: Session, actor: Actor, data: dict[str, Any]) -> list[close.CloseResult]:
     """Close a period for several companies at once, all or none (default: every active
@@ -89,7 +92,8 @@ def post_group_close(session: Session, actor: Actor, data: dict[str, Any]) -> li
 @blp.arguments(s.GroupCloseIn)
 @blp.response(202, JobOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, in_job=(
-    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, JobUserInactive, UnknownJobKind))
+    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, DatedAfterBusinessDay,
+    JobUserInactive, UnknownJobKind))
 @transaction
 def post_close_job(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Queue the close of a period for several companies as a background job (all or none;
@@ -101,7 +105,10 @@ def post_close_job(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 @blp.route("/periods/<int:company_id>/<string:period>/reopen", methods=["POST"])
 @blp.arguments(s.ReopenIn)
 @blp.response(200, s.CloseResultOut)
-@blp.refuses(RoleNotAllowed, e.GroupCostAccountantOnly, e.PeriodNotClosed, e.LaterPeriodClosed, e.PeriodClosed)
+@blp.refuses(
+    RoleNotAllowed, e.GroupCostAccountantOnly, e.PeriodNotClosed, e.LaterPeriodClosed, e.PeriodClosed,
+    DatedAfterBusinessDay,
+)
 @transaction
 def post_reopen(session: Session, actor: Actor, data: dict[str, Any], company_id: int,
                 period: str) -> close.CloseResult:

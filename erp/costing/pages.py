@@ -9,13 +9,13 @@ Views parse the request, call one service or report of this module and render; t
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from erp.clock import business_today
 from erp.auth.roles import Role
 from erp.costing import board, close, jobs, reports, standards
 from erp.costing.close import CLOSE_STEPS
@@ -41,13 +41,9 @@ nav.add("costing", "costing_pages.journal", N_("Journal"), READERS)
 nav.add("costing", "costing_pages.trial_balance", N_("Trial balance"), READERS)
 
 
-# The group's business day is Beijing's (UTC+8, as erp.purchasing.models.business_today,
-# which costing may not import; to be read from the shared business-day clock once it exists).
-BUSINESS_TIME_ZONE = dt.timezone(dt.timedelta(hours=8))
-
-
 def _current_period() -> str:
-    return Period.of(dt.datetime.now(BUSINESS_TIME_ZONE).date())
+    """The period of the business day (erp.clock: Beijing's date, pinned in tests)."""
+    return Period.of(business_today())
 
 
 def _period_arg(name: str = "period", default: str | None = None) -> str:

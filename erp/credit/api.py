@@ -15,6 +15,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
+from erp.clock import business_today
 from erp.credit import backtest, intercompany, jobs, limits, notes, parameters, profiles, queries, receivables, services
 from erp.credit import schemas as s
 from erp.credit.exposure import CreditPolicy, read_exposure
@@ -41,7 +42,7 @@ from erp.credit.errors import (
     ModelParametersInvalid, NoOpenInvoices, NoUnappliedCredit, OrderNotBlocked, OrderStatusConflict, OverShipment,
     SuggestionNotExplainable,
 )
-from erp.errors import NotFound
+from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import BatchExpired, InsufficientStock, InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.errors import CustomerInactive, MaterialInactive, NoTaxCode, TaxCodeNotInForce
@@ -57,7 +58,7 @@ def _policy() -> CreditPolicy:
 
 
 def _as_of(query: dict[str, Any]) -> dt.date:
-    return query.pop("as_of", None) or dt.date.today()
+    return query.pop("as_of", None) or business_today()
 
 
 # --- sales orders ------------------------------------------------------------------------------
@@ -67,7 +68,7 @@ def _as_of(query: dict[str, Any]) -> dt.date:
 @blp.response(201, s.OrderOut)
 @blp.refuses(
     CompanyOutOfScope, RoleNotAllowed, NotFound, CustomerInactive, InvalidQuantity, MaterialInactive,
-    WarehouseNotOfCompany, IntercompanyOrderInvalid, NoTaxCode, TaxCodeNotInForce,
+    WarehouseNotOfCompany, IntercompanyOrderInvalid, NoTaxCode, TaxCodeNotInForce, DatedAfterBusinessDay,
 )
 @transaction
 def post_order(session: Session, actor: Actor, data: dict[str, Any]) -> services.OrderResult:
@@ -121,7 +122,8 @@ def post_cancellation(session: Session, actor: Actor, data: dict[str, Any], orde
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     RoleNotAllowed, NotFound, CreditLimitExceeded, CustomerOnCreditHold, InsufficientStock, OrderStatusConflict,
-    OverShipment, PeriodClosed, BatchExpired, IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
+    OverShipment, PeriodClosed, DatedAfterBusinessDay, BatchExpired, IdempotencyKeyReused, InvalidQuantity,
+    NoStandardPrice,
 )
 @transaction
 def post_shipment(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> services.ShipmentResult:
@@ -165,7 +167,10 @@ def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Any:
 @blp.arguments(s.PaymentIn)
 @blp.response(201, s.PaymentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
-@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, IdempotencyKeyReused, InvoiceNotApplicable)
+@blp.refuses(
+    CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, DatedAfterBusinessDay, IdempotencyKeyReused,
+    InvoiceNotApplicable,
+)
 @transaction
 def post_payment(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Book a customer's payment: settles open invoices oldest due first (or the named ones); the rest stays as credit."""
@@ -195,7 +200,10 @@ def get_payment(session: Session, actor: Actor, payment_id: int) -> Any:
 @blp.route("/payments/<int:payment_id>/applications", methods=["POST"])
 @blp.arguments(s.CreditApplicationIn)
 @blp.response(200, s.PaymentOut)
-@blp.refuses(RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, InvoiceNotApplicable)
+@blp.refuses(
+    RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, DatedAfterBusinessDay,
+    InvoiceNotApplicable,
+)
 @transaction
 def post_application(session: Session, actor: Actor, data: dict[str, Any], payment_id: int) -> Any:
     """Apply a payment's unapplied credit to open invoices of its customer and company."""
@@ -209,7 +217,8 @@ def post_application(session: Session, actor: Actor, data: dict[str, Any], payme
 @blp.response(201, s.CreditNoteOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    RoleNotAllowed, NotFound, NotReversible, PeriodClosed, ReturnExceedsShipment, IdempotencyKeyReused,
+    RoleNotAllowed, NotFound, NotReversible, PeriodClosed, DatedAfterBusinessDay, ReturnExceedsShipment,
+    IdempotencyKeyReused,
     InvalidQuantity, NoStandardPrice, NotAShipment,
 )
 @transaction
@@ -224,7 +233,8 @@ def post_customer_return(session: Session, actor: Actor, data: dict[str, Any]) -
 @blp.response(201, s.CreditNoteOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused, NoTaxCode,
+    CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, DatedAfterBusinessDay, CreditNoteNotApplicable,
+    IdempotencyKeyReused, NoTaxCode,
     TaxCodeNotInForce,
 )
 @transaction
@@ -256,7 +266,10 @@ def get_credit_note(session: Session, actor: Actor, note_id: int) -> Any:
 @blp.route("/credit-notes/<int:note_id>/applications", methods=["POST"])
 @blp.arguments(s.CreditApplicationIn)
 @blp.response(200, s.CreditNoteOut)
-@blp.refuses(RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, CreditNoteNotApplicable)
+@blp.refuses(
+    RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, DatedAfterBusinessDay,
+    CreditNoteNotApplicable,
+)
 @transaction
 def post_credit_note_application(session: Session, actor: Actor, data: dict[str, Any], note_id: int) -> Any:
     """Apply the credit a credit note kept to open invoices of its customer and company."""
@@ -268,7 +281,8 @@ def post_credit_note_application(session: Session, actor: Actor, data: dict[str,
 @blp.response(201, s.InvoiceOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, CreditNoteNotApplicable, IdempotencyKeyReused, NoTaxCode,
+    CompanyOutOfScope, RoleNotAllowed, NotFound, PeriodClosed, DatedAfterBusinessDay, CreditNoteNotApplicable,
+    IdempotencyKeyReused, NoTaxCode,
     TaxCodeNotInForce,
 )
 @transaction
@@ -328,7 +342,7 @@ def get_limits(session: Session, actor: Actor, customer_id: int) -> list[Any]:
 @transaction
 def post_suggestions(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Queue the recompute of every customer's suggested limit (a job: poll its status_url; its result names the run)."""
-    return started(jobs.queue_recompute(session, actor, as_of=data["as_of"] or dt.date.today()))
+    return started(jobs.queue_recompute(session, actor, as_of=data["as_of"] or business_today()))
 
 
 @blp.route("/credit/limit-suggestions", methods=["GET"])
@@ -398,7 +412,7 @@ def _credit_data(data: dict[str, Any]) -> profiles.CreditData:
 def post_credit_data(session: Session, actor: Actor, data: dict[str, Any], customer_id: int) -> Any:
     """Record a new version of the customer's credit data (statements, rating, type, collateral), with a reason."""
     return profiles.record_credit_data(session, actor, customer_id, _credit_data(data),
-                                       reason=data["reason"], valid_from=data["valid_from"] or dt.date.today())
+                                       reason=data["reason"], valid_from=data["valid_from"] or business_today())
 
 
 @blp.route("/credit/customers/<int:customer_id>/credit-data", methods=["GET"])
@@ -408,7 +422,7 @@ def post_credit_data(session: Session, actor: Actor, data: dict[str, Any], custo
 @transaction
 def get_credit_data(session: Session, actor: Actor, query: dict[str, Any], customer_id: int) -> Any:
     """The customer's credit data in force on a day (default today)."""
-    return profiles.credit_data_in_force(session, actor, customer_id, query["on"] or dt.date.today())
+    return profiles.credit_data_in_force(session, actor, customer_id, query["on"] or business_today())
 
 
 @blp.route("/credit/customers/<int:customer_id>/credit-data/versions", methods=["GET"])
@@ -488,7 +502,7 @@ def _parameters(data: dict[str, Any]) -> ModelParameters:
 @transaction
 def get_model(session: Session, actor: Actor, query: dict[str, Any]) -> ModelVersionView:
     """The limit model's parameters in force on a day (default today): scorecard, risk classes, limit rules."""
-    return ModelVersionView(*parameters.get_version(session, actor, None, query["on"] or dt.date.today()))
+    return ModelVersionView(*parameters.get_version(session, actor, None, query["on"] or business_today()))
 
 
 @blp.route("/credit/model/versions", methods=["GET"])
@@ -506,7 +520,7 @@ def get_model_versions(session: Session, actor: Actor) -> list[Any]:
 @transaction
 def get_model_version(session: Session, actor: Actor, version_id: int) -> ModelVersionView:
     """One version of the model's parameters."""
-    return ModelVersionView(*parameters.get_version(session, actor, version_id, dt.date.today()))
+    return ModelVersionView(*parameters.get_version(session, actor, version_id, business_today()))
 
 
 @blp.route("/credit/model/versions", methods=["POST"])
@@ -517,7 +531,7 @@ def get_model_version(session: Session, actor: Actor, version_id: int) -> ModelV
 def post_model_version(session: Session, actor: Actor, data: dict[str, Any]) -> ModelVersionView:
     """Store a new version of the model's parameters (complete and consistent), with a reason."""
     stored = parameters.store_parameters(session, actor, _parameters(data), reason=data["reason"],
-                                         valid_from=data["valid_from"] or dt.date.today())
+                                         valid_from=data["valid_from"] or business_today())
     return ModelVersionView(stored, parameters.load_parameters(session, stored))
 
 
@@ -548,7 +562,7 @@ def post_release(session: Session, actor: Actor, data: dict[str, Any], order_id:
 def get_backtest(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     """The limit model replayed at each month end of a range: what it restricted, which customers went
     more than 90 days past due afterwards and what its decisions would have kept out (CIO, credit control)."""
-    return backtest.run_backtest(session, actor, policy=_policy(), today=dt.date.today(), **query)
+    return backtest.run_backtest(session, actor, policy=_policy(), today=business_today(), **query)
 
 
 # --- intercompany --------------------------------------------------------------------------------

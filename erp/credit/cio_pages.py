@@ -23,7 +23,7 @@ from erp.credit.exposure import CreditPolicy
 from erp.errors import ValidationFailed
 from erp.masterdata.models import Company, Segment
 from erp.messages import Message, N_
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.i18n import current_language
 from erp.ui.listing import ListArgs

@@ -12,7 +12,7 @@ from flask import render_template, request
 from erp.auth.roles import Role
 from erp.credit import intercompany
 from erp.messages import N_
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.pages import PageBlueprint, page_actor, page_session, require_role
 

@@ -24,6 +24,7 @@ from sqlalchemy import and_, case, func, insert, literal, null, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
+from erp.clock import business_today
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.credit.errors import SuggestionNotExplainable
@@ -327,7 +328,7 @@ def suggest_limits(
     if actor is not None:
         actor.require_role(Role.CREDIT_CONTROLLER, action="recomputing credit limit suggestions")
     started = time.perf_counter()
-    today = today or dt.date.today()
+    today = today or business_today()
     ensure_model(session, actor, today)
     version = model_in_force(session, today)
     params = load_parameters(session, version)

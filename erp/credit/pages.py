@@ -20,7 +20,7 @@ from erp.credit import desk, limits, queries, receivables, services
 from erp.credit.exposure import CreditPolicy
 from erp.errors import DomainError, ValidationFailed
 from erp.messages import Message, N_
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role

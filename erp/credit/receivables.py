@@ -31,6 +31,7 @@ from sqlalchemy.sql import Subquery
 
 from erp.audit.models import AuditEvent
 from erp.auth.roles import Actor, Role
+from erp.clock import business_today
 from erp.credit.exposure import HOLD_RULE, LIMIT_RULE, ZERO, CreditPolicy, open_line_value_sql
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
@@ -129,7 +130,7 @@ def ageing_columns(items: Subquery, as_of: dt.date) -> list[Any]:
 def reports_today() -> dt.date:
     # The one place the reports read today's date (the business day: when the key date is
     # today or later the kept exposure rows are the answer).
-    return dt.date.today()
+    return business_today()
 
 
 def end_of_day(day: dt.date) -> dt.datetime:

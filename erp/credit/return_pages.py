@@ -18,7 +18,7 @@ from erp.auth.roles import Role
 from erp.credit import notes, queries
 from erp.errors import DomainError, ValidationFailed
 from erp.messages import Message, N_
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
+from erp.clock import refuse_after_business_day
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.costing import accounts
 from erp.credit.errors import (
@@ -67,7 +68,7 @@ from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
 from erp.masterdata.services import company_for_customer, warehouse_use_check
 from erp.masterdata.tax import line_amounts, tax_code_for
-from erp.messages import Message
+from erp.messages import N_, Message
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
@@ -177,6 +178,7 @@ def create_order(
     """Take a customer's order for a company (a draft: no credit is used until confirmed)."""
     actor.require_role(Role.SALES, action="taking sales orders")
     actor.require_company(company_id)
+    refuse_after_business_day(order_date, field="order_date", what=N_("a sales order"))
     if session.get(Company, company_id) is None:
         raise ValidationFailed.for_field("company_id", f"no company with id {company_id}")
     customer = _customer(session, customer_id, field="customer_id")
@@ -528,6 +530,7 @@ def record_payment(
     if session.get(Company, company_id) is None:
         raise ValidationFailed.for_field("company_id", f"no company with id {company_id}")
     _customer(session, customer_id, field="customer_id")
+    refuse_after_business_day(payment_date, field="payment_date", what=N_("a payment"))
     lock_open_period(session, company_id, payment_date)
     position = lock_exposure(session, customer_id)
     invoices = _open_invoices_for_update(session, company_id=company_id, customer_id=customer_id,

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erp.clock import business_today
 from erp.auth.models import User, UserCompany
 from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
@@ -150,7 +151,7 @@ def _sell(
 def add_sales_history(session: Session, report: Any, today: dt.date | None = None) -> None:
     """Orders, shipments, invoices and payments of three distribution companies (demo)."""
     session.flush()  # the demo's users and master data, written by the loader just before
-    today = today or dt.date.today()
+    today = today or business_today()
     this_month = today.replace(day=1)
     customers = {c.code: c for c in session.scalars(select(Customer).where(Customer.code.in_(CUSTOMERS)))}
     materials = {m.code: m for m in session.scalars(select(Material).where(Material.code.in_(GOODS)))}

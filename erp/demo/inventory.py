@@ -2,11 +2,11 @@
 quality releases, issues to production, and last month closed.
 
 Everything goes through the inventory and costing services, as the people would. Standard
-prices are set for every company and material for last month and this month, near the
+prices are set for every company and material for the last three months, near the
 contract prices, so receipts show variances both ways. Receipts are booked a few days
 after each open order, most quarantined goods are released, part of the stock is issued
-to production, and last month is closed for every company that posted in it, so the
-variance allocation report has something to show.
+to production, and every company that posted before this month is closed up to last
+month (each month in order), so the variance allocation report has something to show.
 """
 
 from __future__ import annotations
@@ -70,8 +70,11 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) ->
     session.flush()
     users = {u.username: actor_for_user(u) for u in session.scalars(select(User))}
     this_month = Period.of(today)
-    last_month = Period(this_month).previous()
-    counts = {"standard prices": _set_standard_prices(session, rng, [last_month, this_month],
+    last_month = this_month.previous()
+    # Orders go back 55 days and arrive up to 9 days later: in the month before last too,
+    # when today is early in its month.
+    first_month = last_month.previous()
+    counts = {"standard prices": _set_standard_prices(session, rng, [first_month, last_month, this_month],
                                                       users["cost.group"].user_id)}
     stores: dict[int, list[Warehouse]] = {}
     for warehouse in session.scalars(select(Warehouse).order_by(Warehouse.id)):
@@ -81,7 +84,7 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) ->
     orders = session.scalars(
         select(PurchaseOrder).where(PurchaseOrder.status == PurchaseOrderStatus.OPEN).order_by(PurchaseOrder.id)
     ).all()
-    posted_in: dict[int, set[str]] = {}
+    posted_in: dict[int, set[Period]] = {}
     for index, order in enumerate(orders):
         company = companies[order.receiving_company_id]
         clerk = _actor(users["clerk.form01"], Role.CLERK, company, stores[company.id])
@@ -107,11 +110,15 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) ->
             posted_in.setdefault(company.id, set()).add(Period.of(day))
     counts["receipts"] = receipts
     counts["releases"], counts["issues"] = _release_and_issue(session, users, companies, stores, rng, today)
+    # Every company that posted before this month closes up to last month, month by month
+    # in order (nothing posts after the business day, so this month stays open).
     closes = 0
     for company_id, periods in sorted(posted_in.items()):
-        if last_month in periods:
-            close_period(session, users["cost.group"], company_id=company_id, period=last_month)
+        month = min(periods)
+        while month <= last_month:
+            close_period(session, users["cost.group"], company_id=company_id, period=month)
             closes += 1
+            month = month.next()
     counts["periods closed"] = closes
     return counts
 

@@ -21,7 +21,7 @@ from erp.demo import catalog as c
 from erp.demo.credit import add_sales_history
 from erp.demo.inventory import load_inventory_demo
 from erp.demo.purchasing import load_purchasing_demo
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 from erp.masterdata.tax import CHINA_VAT, CHINA_VAT_SINCE
 from erp.masterdata.models import (
     Company,

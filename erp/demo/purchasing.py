@@ -26,7 +26,8 @@ from erp.config import load_settings
 from erp.masterdata.models import Company, Material, MaterialType, ProcurementScope, Supplier, Warehouse
 from erp.masterdata.services import can_store
 from erp.purchasing import services
-from erp.purchasing.models import ContractScope, PurchaseOrderStatus, business_today
+from erp.clock import business_today
+from erp.purchasing.models import ContractScope, PurchaseOrderStatus
 
 # Prices (CNY per unit) of the materials the demo orders, so that order values, and with
 # them the approval path, are as described below; other lines get a price by kind.

@@ -6,7 +6,6 @@ so a refused document marks its rows and the rest of the file is still checked.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -16,6 +15,7 @@ import marshmallow as ma
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from erp.clock import business_today
 from erp.auth.roles import Role
 from erp.errors import DomainError
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
@@ -152,7 +152,7 @@ class ContractsImport(ImportKind):
                         lines=[{"material_id": r.data["material_id"], "unit_price": r.data["unit_price"],
                                 "target_quantity": r.data.get("target_quantity")} for r in rows])
                     purchasing.activate_contract(run.session, run.actor, contract.id,
-                                                 today=max(head["valid_from"], dt.date.today()))
+                                                 today=max(head["valid_from"], business_today()))
             except DomainError as exc:
                 _document_error(run, rows, exc, {"material_id": "material_code", "target_quantity": "target_quantity",
                                                  "unit_price": "unit_price"})

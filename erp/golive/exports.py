@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from erp.clock import business_today
 from erp.auth.roles import Actor
 
 BATCH_ROWS = 2000
@@ -106,7 +107,7 @@ def _ageing(session: Session, actor: Actor, *, company_id: int | None = None, as
             **_: Any) -> Select[Any]:
     from erp.credit.receivables import open_items_ageing_query
 
-    return open_items_ageing_query(session, actor, as_of=as_of or dt.date.today(), company_id=company_id)
+    return open_items_ageing_query(session, actor, as_of=as_of or business_today(), company_id=company_id)
 
 
 def _receivables(session: Session, actor: Actor, *, company_id: int | None = None, as_of: dt.date | None = None,
@@ -114,7 +115,7 @@ def _receivables(session: Session, actor: Actor, *, company_id: int | None = Non
     from erp.credit.exposure import CreditPolicy
     from erp.credit.receivables import receivables_by_customer_query
 
-    return receivables_by_customer_query(session, actor, as_of=as_of or dt.date.today(),
+    return receivables_by_customer_query(session, actor, as_of=as_of or business_today(),
                                          policy=CreditPolicy.from_settings(settings), company_id=company_id)
 
 

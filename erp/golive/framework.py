@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from erp.db import utcnow
 from erp.auth.roles import Actor, Role
 from erp.messages import N_, Message
 from erp.errors import Conflict, DomainError, NotFound
@@ -633,7 +634,7 @@ def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int)
                                   key=batch_id)) from exc
     batch.status = ImportStatus.UNDONE
     batch.undone_by = actor.user_id
-    batch.undone_at = dt.datetime.now(dt.UTC)
+    batch.undone_at = utcnow()
     batch.summary = {**(batch.summary or {}), "undone": deleted}
     session.flush()
     return batch

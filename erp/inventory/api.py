@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor
 from erp.web import Blueprint, IDEMPOTENCY_HEADER, erp_settings, idempotent, paged, transaction
 from erp.auth.errors import RoleNotAllowed
-from erp.errors import NotFound
+from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import (
     AlreadyReversed, BatchDatesMismatch, BatchExpired, BatchNotApplicable, BatchRequired, ClerkNotOfWarehouse,
@@ -46,6 +46,7 @@ def _post_document(session: Session, actor: Actor, payload: dict[str, Any],
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, BatchDatesMismatch, OrderNotOpen, OverReceipt, PeriodClosed,
+    DatedAfterBusinessDay,
     BatchExpired, BatchNotApplicable, BatchRequired, IdempotencyKeyReused, InvalidBatchDates, InvalidQuantity,
     NoStandardPrice, ShortRemainingShelfLife, StorageConditionsNotMet, WarehouseNotOfCompany,
 )
@@ -63,6 +64,7 @@ def post_receipt(session: Session, actor: Actor, data: dict[str, Any]) -> querie
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, InsufficientStock, NotReversible, PeriodClosed,
+    DatedAfterBusinessDay,
     IdempotencyKeyReused, NoStandardPrice,
 )
 @transaction
@@ -78,7 +80,8 @@ def post_receipt_reversal(session: Session, actor: Actor, data: dict[str, Any],
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, IdempotencyKeyReused,
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, DatedAfterBusinessDay,
+    IdempotencyKeyReused,
     InvalidQuantity, NoStandardPrice,
 )
 @transaction
@@ -93,6 +96,7 @@ def post_quality_decision(session: Session, actor: Actor, data: dict[str, Any]) 
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, InsufficientStock, NotReversible, PeriodClosed,
+    DatedAfterBusinessDay,
     IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
 )
 @transaction
@@ -106,7 +110,7 @@ def post_return(session: Session, actor: Actor, data: dict[str, Any]) -> queries
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, BatchExpired,
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, DatedAfterBusinessDay, BatchExpired,
     IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
 )
 @transaction
@@ -120,7 +124,7 @@ def post_issue(session: Session, actor: Actor, data: dict[str, Any]) -> queries.
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, NotReversible, PeriodClosed,
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, NotReversible, PeriodClosed, DatedAfterBusinessDay,
     IdempotencyKeyReused, NoStandardPrice,
 )
 @transaction
@@ -135,7 +139,8 @@ def post_issue_reversal(session: Session, actor: Actor, data: dict[str, Any], do
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, IdempotencyKeyReused,
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, DatedAfterBusinessDay,
+    IdempotencyKeyReused,
     InvalidQuantity, NoStandardPrice, StorageConditionsNotMet, WarehouseNotOfCompany,
 )
 @transaction
@@ -149,7 +154,8 @@ def post_transfer(session: Session, actor: Actor, data: dict[str, Any]) -> queri
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, BatchRequired,
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, DatedAfterBusinessDay,
+    BatchRequired,
     IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
 )
 @transaction

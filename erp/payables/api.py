@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from erp.payables import queries, services
 from erp.payables import schemas as s
 from erp.payables.models import DocumentKind, SupplierPayment
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 from erp.auth.roles import Actor
 from erp.web import IDEMPOTENCY_HEADER, Blueprint, idempotent, paged, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
-from erp.errors import NotFound
+from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
 from erp.payables.errors import (
@@ -49,6 +49,7 @@ def _enter(session: Session, actor: Actor, data: dict[str, Any], kind: DocumentK
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
+    DatedAfterBusinessDay,
     IdempotencyKeyReused, LineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, TotalsDisagree,
 )
 @transaction
@@ -63,6 +64,7 @@ def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
+    DatedAfterBusinessDay,
     IdempotencyKeyReused, LineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, TotalsDisagree,
 )
 @transaction
@@ -105,7 +107,8 @@ def post_release(session: Session, actor: Actor, data: dict[str, Any], invoice_i
 @blp.response(201, s.SupplierPaymentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    CompanyOutOfScope, RoleNotAllowed, NotFound, InvoiceBlocked, PeriodClosed, IdempotencyKeyReused,
+    CompanyOutOfScope, RoleNotAllowed, NotFound, InvoiceBlocked, PeriodClosed, DatedAfterBusinessDay,
+    IdempotencyKeyReused,
     PaymentExceedsOpenItems,
 )
 @transaction

@@ -20,7 +20,7 @@ from erp.masterdata import services as masterdata
 from erp.messages import Message, N_
 from erp.payables import queries, services
 from erp.payables.models import DocumentKind, InvoiceKind
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 from erp.schemas import DECIMAL_TEXT, ISO_DATE
 from erp.ui import nav
 from erp.ui.listing import ListArgs

@@ -24,9 +24,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from erp.clock import refuse_after_business_day
 from erp.db import dialect_insert
 from erp.masterdata.models import Company
-from erp.messages import Message
+from erp.messages import N_, Message
 from erp.period import Period
 from erp.posting.errors import PeriodClosed
 from erp.posting.models import AccountingPeriod, PeriodStatus
@@ -136,7 +137,11 @@ _PERIOD_STATUS = (
 
 
 def lock_open_period(session: Session, company_id: int, posting_date: dt.date) -> Period:
-    """Hold the posting's period open until commit, or refuse if it is closed; returns the period."""
+    """Hold the posting's period open until commit, or refuse if it is closed; returns the period.
+
+    Refuses first ``DatedAfterBusinessDay`` when ``posting_date`` is after the business day
+    (erp.clock): nothing is posted before it happens."""
+    refuse_after_business_day(posting_date, field="posting_date", what=N_("a posting"))
     period = Period.of(posting_date)
     lock_period_row(session, _PERIOD_STATUS, company_id=company_id, period=period)
     return period

@@ -48,8 +48,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import String
 
+from erp.clock import refuse_after_business_day
 from erp.db import UTCDateTime, dialect_insert, is_postgres, utcnow
 from erp.masterdata.models import Material
+from erp.messages import N_
 from erp.period import Period
 from erp.posting.errors import UnbalancedEntry
 from erp.posting.journal import balanced_lines
@@ -317,6 +319,8 @@ def post(session: Session, posting: Posting) -> Posted:
     rows = _describe(posting)
     if not rows.movements and rows.entry is None and rows.document is None:
         return Posted(None, None)
+    # Even when the caller already holds the period (locked for another date in it).
+    refuse_after_business_day(posting.posting_date, field="posting_date", what=N_("a posting"))
     if not holds_open(session, rows.company_id, rows.period):
         lock_open_period(session, rows.company_id, posting.posting_date)
     if is_postgres(session) and not _FORCE_PORTABLE.get():
@@ -474,6 +478,7 @@ def post_restatement(session: Session, restatement: Restatement) -> Posted | Non
     exclusively (``lock_periods_from``): no posting changes a balance meanwhile.
     """
     r = restatement
+    refuse_after_business_day(r.posting_date, field="posting_date", what=N_("a restatement"))
     period = Period.of(r.posting_date)
     if not holds_open(session, r.company_id, period):
         raise RuntimeError(f"a restatement of company {r.company_id} needs period {period} held (lock_periods_from)")
@@ -575,6 +580,7 @@ def post_close_entries(session: Session, entries: CloseEntries) -> dict[int, int
     lines = entries.lines.subquery("close_lines")
     companies = (entries.companies if entries.companies is not None
                  else select(lines.c.company_id).group_by(lines.c.company_id)).subquery("close_companies")
+    refuse_after_business_day(entries.entry_date, field="period", what=N_("a close"))
     period = Period.of(entries.entry_date)
     created = session.execute(
         insert(JournalEntry)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
-from erp.errors import NotFound
+from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.inventory.errors import (
     BatchExpired,
     InsufficientStock,
@@ -101,7 +101,7 @@ def get_estimates(session: Session, actor: Actor, query: dict[str, Any], rollup_
 @blp.route("/rollups/<int:rollup_id>/release", methods=["POST"])
 @blp.response(200, s.RollupOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.RollupAlreadyReleased, e.PeriodClosed,
-             e.StandardPriceInUse)
+             DatedAfterBusinessDay, e.StandardPriceInUse)
 @transaction
 def post_release(session: Session, actor: Actor, rollup_id: int) -> Any:
     """Release a run: its unit costs become the period's standard prices (standard-price rules)."""
@@ -172,8 +172,8 @@ def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], or
 @blp.route("/orders/<int:order_id>/issues", methods=["POST"])
 @blp.arguments(s.IssuesIn)
 @blp.response(201, s.DocumentsOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.NotAComponent, e.PeriodClosed, e.NoStandardPrice,
-             InsufficientStock, BatchExpired, InvalidQuantity)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.NotAComponent, e.PeriodClosed, DatedAfterBusinessDay,
+             e.NoStandardPrice, InsufficientStock, BatchExpired, InvalidQuantity)
 @transaction
 def post_issues(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
     """Issue components to a released order (FEFO, or the named batch), through the stock ledger."""
@@ -186,8 +186,8 @@ def post_issues(session: Session, actor: Actor, data: dict[str, Any], order_id: 
 @blp.route("/orders/<int:order_id>/deliveries", methods=["POST"])
 @blp.arguments(s.DeliveryIn)
 @blp.response(201, s.DeliveryOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.OutputBatchTaken, e.PeriodClosed, e.NoStandardPrice,
-             InvalidQuantity)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.OutputBatchTaken, e.PeriodClosed, DatedAfterBusinessDay,
+             e.NoStandardPrice, InvalidQuantity)
 @transaction
 def post_delivery(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
     """Receive an order's output at standard into its own batch (quarantine when inspected)."""

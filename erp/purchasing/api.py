@@ -19,7 +19,7 @@ from erp.purchasing import services
 from erp.auth.roles import Actor
 from erp.web import Blueprint, erp_settings, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
-from erp.errors import NotFound
+from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.masterdata.errors import MaterialInactive, SupplierBlocked
 from erp.purchasing.errors import (
     ApproverIsCreator, ContractLineNotApplicable, ContractOverlap, DuplicateNumber, ExceptionAlreadyRevoked,
@@ -167,7 +167,7 @@ class Orders(MethodView):
     @blp.refuses(
         PurchasingRightDenied, RoleNotAllowed, ContractLineNotApplicable, MaterialInactive, NoValidContract,
         OrderDateInPast, QuantityNotPositive, QuantityTooLarge, QuantityTooPrecise, StorageConditionsNotMet,
-        SupplierBlocked, WarehouseInactive, WarehouseNotOfReceivingCompany,
+        SupplierBlocked, WarehouseInactive, WarehouseNotOfReceivingCompany, DatedAfterBusinessDay,
     )
     @transaction
     def post(self, session: Session, actor: Actor, data: dict[str, Any]) -> Any:

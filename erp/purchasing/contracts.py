@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from erp.audit import services as audit
+from erp.clock import business_today
 from erp.auth.roles import Actor, Role
 from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
@@ -31,7 +32,6 @@ from erp.purchasing.models import (
     ContractLine,
     ContractScope,
     ContractStatus,
-    business_today,
     transition_allowed,
 )
 from erp.purchasing.lookups import active_row, check_precision, check_validity

@@ -16,19 +16,10 @@ from sqlalchemy import CheckConstraint, ColumnElement, Date, ForeignKey, Index, 
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from erp.clock import business_today
 from erp.db import Base, Money, Quantity, UnitPrice, utcnow
 from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure, Warehouse, str_enum
 from erp.purchasing.rights import ExceptionWindow
-
-# The group works on China Standard Time (UTC+8, no daylight saving): a contract valid
-# "until 31 December" is valid until midnight in Beijing, not in UTC.
-BUSINESS_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "CST")
-
-
-def business_today() -> dt.date:
-    """Today's date in the group's time zone."""
-    return dt.datetime.now(BUSINESS_TIME_ZONE).date()
-
 
 class ContractScope(StrEnum):
     """A group contract serves every company; a company contract serves one."""

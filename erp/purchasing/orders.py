@@ -24,6 +24,8 @@ from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.masterdata.services import can_store, warehouse_use_check
+from erp.clock import business_today, refuse_after_business_day
+from erp.messages import N_
 from erp.purchasing import errors as e
 from erp.purchasing.models import (
     CONSUMING_STATUSES,
@@ -33,7 +35,6 @@ from erp.purchasing.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
-    business_today,
     transition_allowed,
 )
 from erp.purchasing.contracts import applicable_contract_lines
@@ -342,6 +343,7 @@ def create_purchase_order(
     actor.require_role(*sorted(BUYING_ROLES), action="creating a purchase order")
     today = today or business_today()
     order_date = order_date or today
+    refuse_after_business_day(order_date, field="order_date", what=N_("a purchase order"))
     if order_date < today:
         raise e.OrderDateInPast(
             f"order date {order_date} is before today ({today})",

@@ -16,7 +16,7 @@ from erp.quality import services
 from erp.quality import schemas as s
 from erp.web import Blueprint, current_actor, paged, request_session
 from erp.auth.errors import RoleNotAllowed
-from erp.errors import NotFound, ValidationFailed
+from erp.errors import DatedAfterBusinessDay, NotFound, ValidationFailed
 from erp.posting.errors import NoStandardPrice, PeriodClosed
 from erp.quality.errors import (
     LotNotOpen, NoStockOnHold, OutOfSpecification, ResultNotApplicable, ResultsIncomplete, SignatureNotVerified,
@@ -107,7 +107,7 @@ def post_certificate(data: dict[str, Any], lot_id: int) -> Any:
 @blp.response(201, s.LotOut)
 @blp.refuses(
     RoleNotAllowed, NotFound, LotNotOpen, SignatureNotVerified, SignerRecordedResults, ResultsIncomplete,
-    OutOfSpecification, NoStockOnHold, PeriodClosed, NoStandardPrice,
+    OutOfSpecification, NoStockOnHold, PeriodClosed, DatedAfterBusinessDay, NoStandardPrice,
 )
 def post_usage_decision(data: dict[str, Any], lot_id: int) -> Any:
     """Sign the usage decision (password re-entered): release to unrestricted or reject to blocked."""

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from erp.purchasing.models import Contract, business_today
+from erp.clock import business_today
+from erp.purchasing.models import Contract
 from tests.purchasing_world import Deals
 from tests.world import ApiClient, World, problem
 

@@ -14,6 +14,8 @@ skip fails the run (tests/conftest.py).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import os
 import re
 import shutil
@@ -29,6 +31,7 @@ from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
 from erp import create_app
+from erp import clock
 from erp.config import PROJECT_ROOT, Settings
 from erp.db import make_engine, make_session_factory
 from erp.demo.loader import DEMO_PASSWORD, load_demo
@@ -76,7 +79,11 @@ def browser_database_url() -> Iterator[str]:
     url = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
     engine = make_engine(url)
     upgrade(engine)
-    load_demo(make_session_factory(engine)(), seed=2026)
+    # The demo's dates follow the business day; loaded as of 29 November 2026 (the day the
+    # pages' walkthroughs were written against: the first distribution company still has
+    # November open, with shipments to take returns on), browsed on the run's day after.
+    with clock.business_day(dt.date(2026, 11, 29)):
+        load_demo(make_session_factory(engine)(), seed=2026)
     engine.dispose()
     yield url
     with psycopg.connect(admin_url, autocommit=True) as conn:

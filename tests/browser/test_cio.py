@@ -17,7 +17,7 @@ from erp.auth.models import User
 from erp.auth.services import actor_for_user
 from erp.credit import cio, receivables
 from erp.credit.exposure import CreditPolicy
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 
 CHARTS = {"companies": 5, "segments": 5, "top": 2, "trend": 2}  # chart -> series (ageing buckets, or two)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from erp.auth.models import User, UserWarehouse
 from erp.inventory.queries import lines_open_for_receipt
 from erp.auth.services import actor_for_user
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 
 
 def _open_line(engine: Engine, taken: set[int]) -> Any:

@@ -21,7 +21,7 @@ from erp.auth.services import actor_for_user
 from erp.costing.close import reopen_period
 from erp.period import Period
 from erp.posting.models import AccountingPeriod, PeriodStatus
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 
 
 def _money(text: str) -> Decimal:

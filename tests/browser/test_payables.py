@@ -17,7 +17,7 @@ from erp.inventory import services as inventory
 from erp.inventory.queries import lines_open_for_receipt
 from erp.masterdata.models import Material
 from erp.payables.queries import order_for_invoicing
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 
 CENT = Decimal("0.01")
 

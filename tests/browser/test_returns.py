@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 
 
 def _money(text: str) -> str:

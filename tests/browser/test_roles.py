@@ -20,7 +20,7 @@ from erp.inventory.queries import lines_open_for_receipt
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, Warehouse
 from erp.masterdata.services import can_store
 from erp.purchasing import services as purchasing
-from erp.purchasing.models import business_today
+from erp.clock import business_today
 
 
 def _actor(session: Session, username: str) -> Any:

@@ -35,6 +35,14 @@ from tests.stock import account_balance, batch_id, open_order, receive, set_stan
 from tests.world import World
 
 NOV, DEC = "2026-11", "2026-12"
+
+
+@pytest.fixture(autouse=True)
+def _winter_2027(set_business_day) -> None:  # noqa: ANN001
+    """These scenarios post into January 2027 and close December: they run on 1 March 2027."""
+    set_business_day(dt.date(2027, 3, 1))
+
+
 NOV_25, DEC_10 = dt.date(2026, 11, 25), dt.date(2026, 12, 10)
 JAN, JAN_5 = "2027-01", dt.date(2027, 1, 5)
 

@@ -27,7 +27,7 @@ from erp.jobs.models import Job, JobStatus
 from erp.jobs.runner import JobEnvironment, run_job
 from erp.messages import message_from_data
 from erp.posting.models import AccountingPeriod, PeriodStatus
-from tests.service.test_close import DEC, NOV, Books
+from tests.service.test_close import DEC, NOV, Books, _winter_2027  # noqa: F401 - its autouse clock
 from tests.stock import set_standard
 from tests.world import World
 

@@ -222,6 +222,9 @@ class Company_:  # noqa: N801 - a test-local fixture object
 def test_books_balance_and_variance_stays_with_the_stock(
     session_factory: sessionmaker[Session], world: World, plans: list
 ) -> None:
+    from erp import clock
+
+    clock.pin_business_day(dt.date(2027, 2, 1))  # every period here has ended (conftest restores the day)
     company = Company_(session_factory, world)
 
     def post_all(operations: list[tuple[tuple, str]], *, day: int, ahead: bool = False) -> None:

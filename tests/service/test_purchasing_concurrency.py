@@ -41,11 +41,12 @@ def test_a_rolled_back_transaction_gives_its_number_back(session: Session) -> No
 
 
 def test_order_numbers_carry_the_year_of_the_order_date(
-    session_factory: sessionmaker[Session], world: World, deals: Deals
+    session_factory: sessionmaker[Session], world: World, deals: Deals, set_business_day: Any
 ) -> None:
     next_year = dt.date(deals.today.year + 1, 1, 1)
     if next_year > deals.valid_to:  # keep inside the contracts' validity
         next_year = deals.valid_to
+    set_business_day(next_year)  # an order is dated the day it is placed
     with session_factory() as session, session.begin():
         order = services.create_purchase_order(
             session, world.actors["buyer_a"], receiving_company_id=world.companies["A"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -265,8 +266,9 @@ def test_a_named_batch_overrides_fefo(
 
 
 def test_fefo_skips_expired_batches_and_a_named_expired_batch_is_refused(
-    session_factory: sessionmaker[Session], world: World
+    session_factory: sessionmaker[Session], world: World, set_business_day: Any
 ) -> None:
+    set_business_day(dt.date(2026, 12, 31))
     set_standard(session_factory, world, "exc_local", "8.00")
     set_standard(session_factory, world, "exc_local", "8.00", period="2026-12")
     (line,) = open_order(session_factory, world, [("exc_local", "1000", "8.00", "A-AMB")])
