@@ -48,11 +48,12 @@ def test_snapshot_command_writes_the_month_ends_the_trend_reads(
 ) -> None:
     import datetime as dt
 
+    from erp.clock import business_today
     from erp.credit import snapshots
     from tests.credit import history_invoice
 
     history_invoice(session_factory, world, "cust1", dt.date(2026, 9, 10), "700.00")
-    today = dt.date.today()
+    today = business_today()
     months = (today.year - 2026) * 12 + today.month - 9  # September 2026 to last month
     result = app.test_cli_runner().invoke(args=["credit", "snapshot-receivables", "--months", str(months)])
     assert result.exit_code == 0, result.output

@@ -43,7 +43,7 @@ class BoardRow:
     states: dict[str, BoardState]
     latest_closed: str | None
     # The period this company closes next: the one after its latest close, else the oldest
-    # open period it has, else (it has never posted) the current one.
+    # open period it has, else (it has never posted) the last one that has ended.
     next_to_close: str
 
 
@@ -84,7 +84,7 @@ def period_board(session: Session, actor: Actor, *, periods: Sequence[str], curr
             company_id=company.id, company=Named(company.code, company.name_zh, company.name_en),
             segment=Named(company.segment_code, company.segment_zh, company.segment_en), states=states[company.id],
             latest_closed=closed,
-            next_to_close=Period(closed).next() if closed else oldest_open.get(company.id, current),
+            next_to_close=Period(closed).next() if closed else oldest_open.get(company.id, Period(current).previous()),
         ))
     return rows
 
@@ -101,10 +101,12 @@ class CloseCandidate:
 
 def close_candidates(rows: Sequence[BoardRow], current: str) -> list[CloseCandidate]:
     """The periods the board's companies can close together, oldest first: the group close
-    takes every company for which the period is next in turn (periods close in order)."""
+    takes every company for which the period is next in turn (periods close in order).
+    Only periods that have ended are offered (before ``current``, the business day's
+    period): nothing is posted after the business day, a close included (erp.clock)."""
     by_period: dict[str, list[BoardRow]] = {}
     for row in rows:
-        if row.next_to_close <= current:
+        if row.next_to_close < current:
             by_period.setdefault(row.next_to_close, []).append(row)
     return [CloseCandidate(period, [r.company_id for r in group], [r.company for r in group])
             for period, group in sorted(by_period.items())]

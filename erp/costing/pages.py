@@ -114,7 +114,9 @@ def period(company: str, period: str) -> Any:
         "costing/period.html", company=found, period=period, state=state, preview=preview,
         preview_refusal=preview_refusal, report=report, lines=lines, balance=balance, events=events,
         journal=journal,
-        can_close=actor.has_role(Role.COST_ACCOUNTANT), can_reopen=actor.has_role(Role.COST_ACCOUNTANT) and actor.group_wide,
+        # A period closes only once it has ended (its close is dated its last day, erp.clock).
+        can_close=actor.has_role(Role.COST_ACCOUNTANT) and Period(period).last_day < business_today(),
+        can_reopen=actor.has_role(Role.COST_ACCOUNTANT) and actor.group_wide,
         reopen_form={}, next_period=Period(period).next(), reopened=request.args.get("reopened") == "1")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
+from erp.clock import business_today
 from erp.credit import receivables, snapshots
 from erp.credit.models import ReceivableSnapshot, ReceivableSnapshotRun
 from erp.credit.limits import suggest_limits
@@ -70,7 +71,7 @@ def snapshot_month_ends(
     the job): the watermarks first, committed at once, then the snapshots."""
     marks = committed(session_factory, snapshots.watermarks)
     return committed(session_factory, lambda session: take_snapshots(
-        session, actor, month_ends=snapshots.past_month_ends(today or dt.date.today(), months), marks=marks,
+        session, actor, month_ends=snapshots.past_month_ends(today or business_today(), months), marks=marks,
         progress=progress))
 
 
@@ -84,7 +85,7 @@ def take_snapshots(
     yet over has no final figures): the ones written are returned."""
     if actor is not None:
         actor.require_role(*snapshots.SNAPSHOT_ROLES, action="taking receivable snapshots")
-    today = dt.date.today()
+    today = business_today()
     written: list[dt.date] = []
     wanted = sorted({day for day in month_ends if day < today and day == snapshots.month_end_of(day)})
     for number, day in enumerate(wanted, start=1):
