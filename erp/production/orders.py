@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.db import dialect_insert, require_amount_fits
+from erp.db import dialect_insert, require_amount_fits, utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, StorageConditionsNotMet, WarehouseNotOfCompany
@@ -199,7 +199,7 @@ def release_order(session: Session, actor: Actor, order_id: int) -> ProductionOr
     actor.require_role(*ORDER_ROLES, action="releasing production orders")
     order = _order(session, actor, order_id, lock=True)
     _move(order, OrderStatus.RELEASED)
-    order.released_at = dt.datetime.now(dt.UTC)
+    order.released_at = utcnow()
     session.flush()
     return order
 
