@@ -537,13 +537,15 @@ def alerts(
         figures = position_figures(session, policy, as_of=as_of, top=top, today=today)
     items = open_items(session, actor, as_of)
     overdue_90 = func.sum(items.c.amount).label("over_90")
+    # grouped by customer id alone; only the leaders are joined to their codes
+    leaders = (select(items.c.customer_id, overdue_90, func.count().over().label("total_rows"))
+               .where(items.c.due_date < as_of - dt.timedelta(days=90))
+               .group_by(items.c.customer_id)
+               .order_by(overdue_90.desc(), items.c.customer_id).limit(top).subquery("late"))
     late = session.execute(
-        select(items.c.customer_id, Customer.code.label("customer_code"), overdue_90,
-               func.count().over().label("total_rows"))
-        .join(Customer, Customer.id == items.c.customer_id)
-        .where(items.c.due_date < as_of - dt.timedelta(days=90))
-        .group_by(items.c.customer_id, Customer.code)
-        .order_by(overdue_90.desc(), items.c.customer_id).limit(top)
+        select(leaders.c.customer_id, Customer.code.label("customer_code"), leaders.c.over_90, leaders.c.total_rows)
+        .join(Customer, Customer.id == leaders.c.customer_id)
+        .order_by(leaders.c.over_90.desc(), leaders.c.customer_id)
     ).all()
     return Alerts(over_limit_count=figures.over_limit_count, over_limit=list(figures.over_limit),
                   over_90_count=late[0].total_rows if late else 0, over_90=list(late),
