@@ -246,6 +246,41 @@ def credit_check_exposure(repair: bool) -> None:
         raise SystemExit(1)
 
 
+@click.group("quality", cls=AppGroup)
+def quality_group() -> None:
+    """Quality: the daily expiry block."""
+
+
+@quality_group.command("block-expired")
+@click.option("--on", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="the day (default: today in Beijing)")
+@click.option("--as", "username", required=True, help="the quality user the blocks are recorded for")
+def quality_block_expired(day: dt.datetime | None, username: str) -> None:
+    """Block every batch whose expiry date has come (unrestricted and quarantined stock to blocked)."""
+    from sqlalchemy import select
+
+    from erp.auth.models import User
+    from erp.auth.services import actor_for_user
+    from erp.errors import DomainError
+    from erp.quality.expiry import block_expired
+    from erp.quality.monitoring import business_day_of
+
+    ext = _extension()
+    on = day.date() if day else business_day_of(dt.datetime.now(dt.UTC))
+    with ext.session_factory() as session:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        actor = actor_for_user(user)
+        session.rollback()
+        try:
+            with session.begin():
+                documents = block_expired(session, actor, on=on)
+        except DomainError as exc:
+            raise click.ClickException(f"refused, nothing blocked: {exc.detail}") from exc
+    click.echo(f"{on}: {len(documents)} blocking documents")
+
+
 def register_commands(app: Flask) -> None:
     from erp.golive.cli import register as register_golive
     from erp.jobs.cli import jobs_group
@@ -257,3 +292,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(stock_group)
     app.cli.add_command(costing_group)
     app.cli.add_command(credit_group)
+    app.cli.add_command(quality_group)

@@ -56,7 +56,9 @@ PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
 # Reachable without a token: sign-in itself and the API description.
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.token", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets.static"}
+    {"auth.token", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets.static",
+     # a data logger authenticates with its own token, checked by the view (erp.quality.monitoring)
+     "quality.post_logger_readings"}
 )
 # Writes a read-only role may make: signing itself out.
 READ_ONLY_MAY = frozenset({"auth.token_revoke"})

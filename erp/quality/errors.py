@@ -79,3 +79,21 @@ class NoStockOnHold(Conflict):
     title = N_("None of the lot's stock is in quarantine")
     remedy = N_("Look at the batch's flow; cancel the lot if its stock is gone.")
 
+
+class LoggerNotRecognised(DomainError):
+    """A data logger posts readings with its own token, registered for one warehouse."""
+
+    status = 401
+    slug = "logger-not-recognised"
+    title = N_("Unknown or inactive data logger token")
+    remedy = N_("Register the logger with quality and configure the token it was given.")
+
+
+class ReadingsInvalid(DomainError):
+    """Sensor logs are CSV with a header ``read_at,temperature,humidity``: an ISO 8601
+    instant with its offset, °C and % relative humidity (empty if the logger has none)."""
+
+    status = 422
+    slug = "readings-invalid"
+    title = N_("The readings cannot be read")
+    remedy = N_("Correct the rows the detail names and send the file again; nothing was stored.")

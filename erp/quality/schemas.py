@@ -3,6 +3,7 @@ characteristic's unit; passwords are only ever read, never echoed."""
 
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from erp.quality.models import MEASURE, READING, ExcursionKind, LotOrigin, LotStatus, UsageDecisionKind
@@ -163,3 +164,103 @@ class LotRowOut(Schema):
 class LotQuery(Query):
     status = fields.Enum(LotStatus, by_value=True, load_default=None)
     warehouse_id = QueryId(load_default=None)
+
+
+class MonitoringIn(Schema):
+    allowance_minutes = fields.Integer(required=True, validate=validate.Range(0, 7 * 24 * 60),
+                                       metadata={"description": "how long outside the range is still no excursion"})
+    logging_interval_minutes = fields.Integer(required=True, validate=validate.Range(1, 24 * 60),
+                                              metadata={"description": "a longer silence is a gap"})
+
+
+class MonitoringOut(Schema):
+    warehouse_id = fields.Integer(attribute="warehouse.id")
+    temp_min = DecimalString(places=1, dump_only=True, attribute="warehouse.temp_min")
+    temp_max = DecimalString(places=1, dump_only=True, attribute="warehouse.temp_max")
+    max_humidity = DecimalString(places=2, dump_only=True, attribute="warehouse.max_humidity")
+    allowance_minutes = fields.Integer()
+    logging_interval_minutes = fields.Integer()
+
+
+class LoggerIn(Schema):
+    code = Text(validate=validate.Length(1, 40), required=True)
+
+
+class LoggerOut(Schema):
+    id = fields.Integer()
+    warehouse_id = fields.Integer()
+    code = fields.String()
+    token = fields.String(metadata={"description": "shown once: the logger sends it as its bearer token"})
+
+
+def Reading(**kwargs: object) -> DecimalString:  # noqa: N802
+    return DecimalString(column=READING, **kwargs)  # type: ignore[arg-type]
+
+
+class ReadingIn(Schema):
+    read_at = IsoInstant(required=True)
+    temperature = Reading(required=True)
+    humidity = Reading(load_default=None, validate=validate.Range(0, 100))
+
+
+class LoggerReadingsIn(Schema):
+    readings = fields.List(fields.Nested(ReadingIn), required=True, validate=validate.Length(1, 10_000))
+
+
+class ReadingsUploadIn(Schema):
+    file = Upload(required=True, metadata={"description": "CSV: read_at,temperature,humidity (ISO 8601 with offset)"})
+
+
+class ExcursionOut(Schema):
+    id = fields.Integer()
+    reference = fields.Function(lambda e: f"EXC-{e.id}")
+    warehouse_id = fields.Integer()
+    kind = fields.Enum(ExcursionKind, by_value=True)
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True, metadata={"description": "none while it lasts"})
+    minutes = DecimalString(places=2, dump_only=True)
+    min_temperature = Reading(dump_only=True, allow_none=True)
+    max_temperature = Reading(dump_only=True, allow_none=True)
+    max_humidity = Reading(dump_only=True, allow_none=True)
+    held_document_id = fields.Integer(allow_none=True)
+
+
+class IngestedOut(Schema):
+    received = fields.Integer()
+    stored = fields.Integer(metadata={"description": "the rest were already stored (sent again)"})
+    excursions = fields.List(fields.Nested(ExcursionOut))
+    hold_document_ids = fields.List(fields.Integer())
+
+
+class ExcursionQuery(Query):
+    warehouse_id = QueryId(load_default=None)
+    kind = fields.Enum(ExcursionKind, by_value=True, load_default=None)
+
+
+class ReadingsQuery(Query):
+    start = IsoInstant(required=True)
+    end = IsoInstant(required=True)
+
+
+class ReadingOut(Schema):
+    read_at = fields.DateTime()
+    temperature = Reading(dump_only=True)
+    humidity = Reading(dump_only=True, allow_none=True)
+
+
+class NearExpiryQuery(Query):
+    on = Day(required=True, metadata={"description": "the day counted from (today)"})
+    days = fields.Integer(load_default=90, validate=validate.Range(0, 3650))
+
+
+class NearExpiryOut(Schema):
+    warehouse_id = fields.Integer()
+    warehouse_code = fields.String()
+    material_id = fields.Integer()
+    material_code = fields.String()
+    batch_id = fields.Integer()
+    batch_number = fields.String()
+    expiry_date = Day()
+    days_left = fields.Integer()
+    status = fields.String(attribute="status.value")
+    quantity = Quantity(dump_only=True)

@@ -25,7 +25,9 @@ COSTING_READERS = frozenset({"admin", "cost_a", "cio"})
 INTERCOMPANY_READERS = frozenset({"admin", "credit", "cio"})
 PAYABLES_READERS = frozenset({"pm_a", "cost_a", "cio", "auditor"})
 PUBLIC = frozenset({("auth.token", "POST"), ("api-docs.openapi_json", "GET"),
-                    ("api-docs.openapi_swagger_ui", "GET"), ("docs_assets.static", "GET")})
+                    ("api-docs.openapi_swagger_ui", "GET"), ("docs_assets.static", "GET"),
+                    # a data logger's own token, not a user's (tests/api/test_quality_api.py)
+                    ("quality.post_logger_readings", "POST")})
 
 # Reads whose outcome per role is checked here: who gets 200 (everyone else 403). Query
 # parameters name company A's records (``{A}``); with company B's instead, roles scoped to
@@ -93,6 +95,9 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     "quality.get_lots": (frozenset({"admin", "clerk_a", "quality_a", "auditor"}), {}),
     # Specifications are the group's, per material: everyone reads them.
     "quality.get_specifications": (EVERYONE, {"material_id": "{api_central}"}),
+    # Excursions: whoever acts for the warehouse (clerks: their own warehouses).
+    "quality.get_excursions": (EVERYONE, {}),
+    "quality.get_near_expiry": (EVERYONE, {"on": "2026-11-20"}),
 }
 ALLOWED_STATUS = {"credit.get_backtest": 404}
 # Roles scoped to company A that must not read company B through these parameters.

@@ -4,6 +4,7 @@ signed usage decision with its refusals."""
 from __future__ import annotations
 
 import base64
+import io
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -123,3 +124,61 @@ def test_clerks_cannot_record_results_or_sign(
     problem(api.as_("clerk_a").post(f"/api/v1/quality/lots/{lot_id}/results", json={"results": [
         {"characteristic": "ASSAY", "value": "99"}]}), 403, "role-not-allowed")
     problem(api.as_("quality_a").get("/api/v1/quality/lots/999999"), 404, "not-found")
+
+
+def _cold_room_log(warm_minutes: int) -> str:
+    lines = ["read_at,temperature,humidity"]
+    for i in range(120):
+        at = f"2026-11-20T{8 + i // 60:02d}:{i % 60:02d}:00+08:00"
+        lines.append(f"{at},{'9.5' if 30 <= i < 30 + warm_minutes else '4.8'},52")
+    return "\n".join(lines) + "\n"
+
+
+def test_sensor_log_upload_and_excursions_over_http(
+    api: ApiClient, session_factory: sessionmaker[Session], world: World
+) -> None:
+    quality = api.as_("quality_a")
+    cold = world.warehouses["A-COLD"]
+    configured = quality.put(f"/api/v1/quality/warehouses/{cold}/monitoring",
+                             json={"allowance_minutes": 15, "logging_interval_minutes": 2})
+    assert configured.status_code == 200, configured.get_json()
+    assert configured.get_json()["temp_max"] == "8.0"
+    uploaded = quality.post(f"/api/v1/quality/warehouses/{cold}/readings", content_type="multipart/form-data",
+                            data={"file": (io.BytesIO(_cold_room_log(20).encode()), "cold.csv")})
+    assert uploaded.status_code == 201, uploaded.get_json()
+    body = uploaded.get_json()
+    assert body["stored"] == 120
+    # 20 minutes at 9.5 °C from 08:30 against a 15-minute allowance (nothing held: the room is empty)
+    assert [(e["kind"], e["started_at"], e["minutes"]) for e in body["excursions"]] == [
+        ("out_of_range", "2026-11-20T00:30:00+00:00", "20.00")]
+    listed = quality.get("/api/v1/quality/excursions").get_json()
+    assert [e["reference"] for e in listed] == [f"EXC-{body['excursions'][0]['id']}"]
+    chart = quality.get(f"/api/v1/quality/warehouses/{cold}/readings",
+                        query_string={"start": "2026-11-20T08:29:00+08:00", "end": "2026-11-20T08:31:00+08:00"})
+    assert [(r["temperature"], r["humidity"]) for r in chart.get_json()] == [("4.80", "52.00"), ("9.50", "52.00")]
+
+    bad = quality.post(f"/api/v1/quality/warehouses/{cold}/readings", content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(b"read_at,temperature\nyesterday,5\n"), "bad.csv")})
+    problem(bad, 422, "readings-invalid")
+    problem(api.as_("clerk_b").post(f"/api/v1/quality/warehouses/{cold}/readings",
+                                    content_type="multipart/form-data",
+                                    data={"file": (io.BytesIO(_cold_room_log(0).encode()), "cold.csv")}), 404)
+
+
+def test_a_data_logger_posts_with_its_own_token_only(
+    api: ApiClient, session_factory: sessionmaker[Session], world: World
+) -> None:
+    registered = api.as_("quality_a").post(f"/api/v1/quality/warehouses/{world.warehouses['A-COLD']}/loggers",
+                                           json={"code": "LOG-A-COLD-1"})
+    assert registered.status_code == 201, registered.get_json()
+    token = registered.get_json()["token"]
+    readings = {"readings": [{"read_at": "2026-11-20T08:00:00+08:00", "temperature": "5.1", "humidity": "50"},
+                             {"read_at": "2026-11-20T08:01:00+08:00", "temperature": "5.2"}]}
+    posted = api.post("/api/v1/quality/logger-readings", json=readings, headers={"Authorization": f"Bearer {token}"})
+    assert posted.status_code == 201, posted.get_json()
+    assert posted.get_json()["stored"] == 2
+    problem(api.post("/api/v1/quality/logger-readings", json=readings,
+                     headers={"Authorization": "Bearer forged"}), 401, "logger-not-recognised")
+    # a user's token is not a logger's
+    problem(api.as_("quality_a").post("/api/v1/quality/logger-readings", json=readings), 401,
+            "logger-not-recognised")

@@ -1,0 +1,483 @@
+"""Storage-condition monitoring: readings in, excursions out, and quarantine of what an
+excursion touched.
+
+A warehouse's permitted range is its own (master data: temperature band in °C, maximum
+relative humidity). Readings come from data loggers (each with its own token) or from
+imported sensor logs (CSV); they are append-only. After readings arrive, the warehouse's
+excursions are detected with one set-based statement over the readings since the last
+reading that was in range (window functions: runs of consecutive out-of-range readings
+are "islands"), so a year of one-minute readings is one scan, not a loop:
+
+- an **excursion** is an island lasting longer than the warehouse's allowance (from its
+  first reading out of range to the first reading back in range, or to its latest reading
+  while it lasts);
+- a **gap** is a silence between two readings longer than the logging interval: the state
+  in between is unknown; it is flagged for QA and holds nothing by itself.
+
+An excursion puts on hold (moves from unrestricted to quarantine, in one stock document
+through ``erp.posting``) every batch held in the warehouse during it whose material's
+storage requirement it broke, and opens an inspection lot for each, referring to the
+excursion. It broke a requirement when it went beyond the material's limit on the side it
+left the room's band: a cold room at 2-8 °C warming to 9.5 °C breaks a 2-8 °C product,
+not one kept at up to 20 °C or 15-25 °C (the warm-up does not take those beyond their own
+limits).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.db import UTCDateTime, is_postgres, utcnow
+from erp.errors import NotFound, ValidationFailed
+from erp.masterdata.models import Warehouse
+from erp.messages import Message, Named
+from erp.posting import Document, Movement, Posting, post, price_for_posting
+from erp.posting.models import CloseClass, MovementType, StockStatus
+from erp.posting.stock import available_on, lock_balances, value_taken
+from erp.quality.errors import LoggerNotRecognised, ReadingsInvalid
+from erp.quality.models import (
+    DataLogger,
+    ExcursionKind,
+    LotOrigin,
+    StorageExcursion,
+    StorageMonitoring,
+    StorageReading,
+)
+from erp.quality.services import open_lot
+
+DEFAULT_ALLOWANCE_MINUTES = 30
+DEFAULT_LOGGING_INTERVAL_MINUTES = 5
+BUSINESS_OFFSET = dt.timedelta(hours=8)  # the group's books are kept on China Standard Time
+MAX_ROW_ERRORS = 20
+NUMBER = re.compile(r"^-?\d{1,3}(\.\d{1,2})?$")
+
+
+def business_day_of(instant: dt.datetime) -> dt.date:
+    """The business date (UTC+8) of an instant."""
+    return (instant.astimezone(dt.UTC) + BUSINESS_OFFSET).date()
+
+
+# --- configuration and loggers -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MonitoringRules:
+    warehouse: Warehouse
+    allowance_minutes: int
+    logging_interval_minutes: int
+
+
+def _warehouse(session: Session, actor: Actor | None, warehouse_id: int) -> Warehouse:
+    warehouse = session.get(Warehouse, warehouse_id)
+    if warehouse is None or (actor is not None and not actor.acts_for_company(warehouse.company_id)):
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
+    return warehouse
+
+
+def rules_of(session: Session, warehouse: Warehouse) -> MonitoringRules:
+    """The warehouse's allowance and logging interval (defaults: 30 and 5 minutes)."""
+    row = session.get(StorageMonitoring, warehouse.id)
+    if row is None:
+        return MonitoringRules(warehouse, DEFAULT_ALLOWANCE_MINUTES, DEFAULT_LOGGING_INTERVAL_MINUTES)
+    return MonitoringRules(warehouse, row.allowance_minutes, row.logging_interval_minutes)
+
+
+def configure_monitoring(
+    session: Session, actor: Actor, *, warehouse_id: int, allowance_minutes: int, logging_interval_minutes: int
+) -> MonitoringRules:
+    """Set how long a warehouse may stay outside its range before that is an excursion,
+    and how often its loggers read. Refuses: role-not-allowed, not-found."""
+    actor.require_role(Role.QUALITY, action="configuring storage monitoring")
+    warehouse = _warehouse(session, actor, warehouse_id)
+    row = session.get(StorageMonitoring, warehouse.id, with_for_update=True)
+    if row is None:
+        row = StorageMonitoring(warehouse_id=warehouse.id, allowance_minutes=allowance_minutes,
+                                logging_interval_minutes=logging_interval_minutes, updated_by=actor.user_id)
+        session.add(row)
+    else:
+        row.allowance_minutes, row.logging_interval_minutes = allowance_minutes, logging_interval_minutes
+        row.updated_by = actor.user_id
+    session.flush()
+    return rules_of(session, warehouse)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def register_logger(session: Session, actor: Actor, *, warehouse_id: int, code: str) -> tuple[DataLogger, str]:
+    """Register a data logger for a warehouse; returns it with its token (shown once; only
+    its digest is kept). Refuses: role-not-allowed, not-found."""
+    actor.require_role(Role.QUALITY, action="registering data loggers")
+    warehouse = _warehouse(session, actor, warehouse_id)
+    token = secrets.token_urlsafe(32)
+    logger = DataLogger(warehouse_id=warehouse.id, code=code, token_digest=_digest(token), registered_by=actor.user_id)
+    session.add(logger)
+    session.flush()
+    return logger, token
+
+
+def logger_for_token(session: Session, token: str | None) -> DataLogger:
+    """The active logger a token stands for. Refuses: logger-not-recognised."""
+    logger = session.scalars(select(DataLogger).where(DataLogger.token_digest == _digest(token or ""))).first()
+    if logger is None or not logger.active:
+        raise LoggerNotRecognised(Message("unknown or inactive data logger token"))
+    return logger
+
+
+# --- readings in -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reading:
+    read_at: dt.datetime
+    temperature: Decimal
+    humidity: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What one delivery of readings came to."""
+
+    received: int
+    stored: int  # the rest were already stored (same warehouse and instant): resent, not doubled
+    excursions: list[StorageExcursion]
+    hold_document_ids: list[int]
+
+
+def parse_csv(content: str) -> list[tuple[dt.datetime, str, str | None]]:
+    """Rows of a sensor log: ``read_at,temperature,humidity`` with a header. Every bad row
+    is reported (up to 20) and nothing is kept. Refuses: readings-invalid."""
+    reader = csv.reader(io.StringIO(content))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if header[:2] != ["read_at", "temperature"] or (len(header) > 2 and header[2] != "humidity"):
+        raise ReadingsInvalid(Message("the first line must be the header read_at,temperature,humidity"))
+    rows: list[tuple[dt.datetime, str, str | None]] = []
+    problems: list[dict[str, object]] = []
+    for line_no, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        why = _row_problem(row)
+        if why is not None:
+            problems.append({"pointer": f"/rows/{line_no}", "detail": Message("line {line}: {why}", line=line_no,
+                                                                               why=why)})
+            if len(problems) >= MAX_ROW_ERRORS:
+                break
+            continue
+        humidity = row[2].strip() if len(row) > 2 and row[2].strip() else None
+        rows.append((dt.datetime.fromisoformat(row[0].strip()).astimezone(dt.UTC), row[1].strip(), humidity))
+    if problems:
+        raise ReadingsInvalid(Message("{count} lines of the sensor log cannot be read; nothing was stored",
+                                      count=len(problems)), errors=problems)
+    return rows
+
+
+def _row_problem(row: Sequence[str]) -> Message | None:
+    """What is wrong with a sensor log's row, if anything."""
+    if len(row) < 2:
+        return Message("a reading has at least an instant and a temperature")
+    try:
+        read_at = dt.datetime.fromisoformat(row[0].strip())
+    except ValueError:
+        read_at = None
+    if read_at is None or read_at.tzinfo is None:
+        return Message("read_at must be an ISO 8601 instant with its offset, such as 2026-11-20T08:00:00+08:00")
+    temperature = row[1].strip()
+    humidity = row[2].strip() if len(row) > 2 and row[2].strip() else None
+    if not NUMBER.match(temperature) or (humidity is not None and not NUMBER.match(humidity)):
+        return Message("temperature and humidity are numbers with at most two decimals")
+    if humidity is not None and not 0 <= Decimal(humidity) <= 100:
+        return Message("humidity is a percentage between 0 and 100")
+    return None
+
+
+def _store(session: Session, warehouse_id: int, rows: Sequence[tuple[dt.datetime, str, str | None]],
+           logger_id: int | None) -> int:
+    """Append readings; those already stored (same warehouse and instant) are skipped.
+    PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT."""
+    if not rows:
+        return 0
+    if is_postgres(session):
+        connection = session.connection()
+        connection.exec_driver_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_readings "
+            "(read_at timestamptz, temperature numeric(5,2), humidity numeric(5,2)) ON COMMIT DELETE ROWS")
+        connection.exec_driver_sql("TRUNCATE incoming_readings")
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy("COPY incoming_readings (read_at, temperature, humidity) FROM STDIN") as copy:
+                for read_at, temperature, humidity in rows:
+                    copy.write_row((read_at, temperature, humidity))
+        result = connection.exec_driver_sql(
+            "INSERT INTO storage_readings (warehouse_id, read_at, temperature, humidity, logger_id) "
+            "SELECT %(w)s, read_at, temperature, humidity, %(logger)s FROM incoming_readings "
+            "ON CONFLICT (warehouse_id, read_at) DO NOTHING", {"w": warehouse_id, "logger": logger_id})
+        return result.rowcount
+    stored = 0
+    table = StorageReading.__table__
+    for read_at, temperature, humidity in rows:
+        exists = session.scalar(select(StorageReading.read_at).where(
+            StorageReading.warehouse_id == warehouse_id, StorageReading.read_at == read_at))
+        if exists is None:
+            session.execute(table.insert().values(
+                warehouse_id=warehouse_id, read_at=read_at, temperature=Decimal(temperature),
+                humidity=Decimal(humidity) if humidity is not None else None, logger_id=logger_id))
+            stored += 1
+    return stored
+
+
+def ingest(
+    session: Session,
+    *,
+    warehouse: Warehouse,
+    rows: Sequence[tuple[dt.datetime, str, str | None]],
+    user_id: int,
+    logger_id: int | None = None,
+) -> Ingested:
+    """Store readings of a warehouse, then detect its excursions from the earliest of them on
+    and put on hold what new excursions touched (dated the business day of the latest
+    reading). Runs in the caller's transaction."""
+    stored = _store(session, warehouse.id, rows, logger_id)
+    if not rows:
+        return Ingested(0, 0, [], [])
+    earliest = min(r[0] for r in rows)
+    latest = max(r[0] for r in rows)
+    excursions = detect_excursions(session, warehouse, since=earliest)
+    documents = hold_for_excursions(session, warehouse, user_id=user_id, posting_date=business_day_of(latest))
+    return Ingested(len(rows), stored, excursions, documents)
+
+
+def import_readings(session: Session, actor: Actor, *, warehouse_id: int, content: str) -> Ingested:
+    """Import a sensor log (CSV) for a warehouse. Refuses: role-not-allowed, not-found,
+    readings-invalid, period-closed, no-standard-price (of a hold)."""
+    actor.require_role(Role.QUALITY, Role.CLERK, action="importing sensor logs")
+    warehouse = _warehouse(session, actor, warehouse_id)
+    if actor.role == Role.CLERK and not actor.acts_for_warehouse(warehouse.id, warehouse.company_id):
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
+    return ingest(session, warehouse=warehouse, rows=parse_csv(content), user_id=actor.user_id)
+
+
+def post_logger_readings(session: Session, *, token: str | None, readings: Iterable[Reading]) -> Ingested:
+    """Readings a data logger posts with its own token, for its warehouse; holds are made in
+    the name of the quality user who registered the logger. Refuses: logger-not-recognised."""
+    logger = logger_for_token(session, token)
+    warehouse = _warehouse(session, None, logger.warehouse_id)
+    rows = [(r.read_at.astimezone(dt.UTC), format(r.temperature, "f"),
+             format(r.humidity, "f") if r.humidity is not None else None) for r in readings]
+    return ingest(session, warehouse=warehouse, rows=rows, user_id=logger.registered_by, logger_id=logger.id)
+
+
+# --- excursions ---------------------------------------------------------------------------------
+
+def _minutes(session: Session, later: str, earlier: str) -> str:
+    if is_postgres(session):
+        return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 60.0)"
+    return f"((julianday({later}) - julianday({earlier})) * 1440.0)"
+
+
+def _since(session: Session, warehouse: Warehouse, since: dt.datetime) -> dt.datetime | None:
+    """Where detection starts: the last reading in range before ``since`` (an excursion under
+    way when new readings arrive is seen whole), or the first reading of all."""
+    r = StorageReading
+    in_range = (r.temperature >= warehouse.temp_min) & (r.temperature <= warehouse.temp_max) & (
+        (r.humidity.is_(None)) | (r.humidity <= warehouse.max_humidity))
+    start = session.scalar(select(r.read_at).where(r.warehouse_id == warehouse.id, r.read_at < since, in_range)
+                           .order_by(r.read_at.desc()).limit(1))
+    return start
+
+
+def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datetime | None = None
+                      ) -> list[StorageExcursion]:
+    """Record the warehouse's excursions and gaps in its readings from ``since`` on (all its
+    readings when None), set-based; an excursion still under way is recorded and extended
+    by later detections. Returns the excursions and gaps found in that span."""
+    rules = rules_of(session, warehouse)
+    start = _since(session, warehouse, since) if since is not None else None
+    after = "AND read_at >= :start" if start is not None else ""
+    minutes_out = _minutes(session, "COALESCE(ended_at, last_out_at)", "started_at")
+    gap_minutes = _minutes(session, "read_at", "prev_at")
+    readings = f"""
+        r AS (
+            SELECT read_at, temperature, humidity,
+                   CASE WHEN temperature > :tmax OR temperature < :tmin OR humidity > :hmax THEN 1 ELSE 0 END AS outside,
+                   LEAD(read_at) OVER (ORDER BY read_at) AS next_at,
+                   LAG(read_at) OVER (ORDER BY read_at) AS prev_at
+            FROM storage_readings WHERE warehouse_id = :w {after}
+        )"""
+    excursions = f"""
+        WITH {readings},
+        islands AS (
+            SELECT *, SUM(1 - outside) OVER (ORDER BY read_at ROWS UNBOUNDED PRECEDING) AS island FROM r
+        ),
+        runs AS (
+            SELECT MIN(read_at) AS started_at, MAX(read_at) AS last_out_at,
+                   CASE WHEN COUNT(next_at) < COUNT(*) THEN NULL ELSE MAX(next_at) END AS ended_at,
+                   MIN(temperature) AS min_t, MAX(temperature) AS max_t, MAX(humidity) AS max_h
+            FROM islands WHERE outside = 1 GROUP BY island
+        )
+        INSERT INTO storage_excursions (warehouse_id, kind, started_at, ended_at, minutes, min_temperature,
+                                        max_temperature, max_humidity, detected_at, held)
+        SELECT * FROM (
+            SELECT :w AS warehouse_id, 'out_of_range' AS kind, started_at, ended_at,
+                   ROUND(CAST({minutes_out} AS NUMERIC), 2) AS minutes, min_t, max_t, max_h, :now AS detected_at,
+                   false AS held
+            FROM runs WHERE {minutes_out} > :allowance
+        ) AS found WHERE true
+        ON CONFLICT (warehouse_id, kind, started_at) DO UPDATE SET
+            ended_at = excluded.ended_at, minutes = excluded.minutes, min_temperature = excluded.min_temperature,
+            max_temperature = excluded.max_temperature, max_humidity = excluded.max_humidity
+        RETURNING id"""
+    gaps = f"""
+        WITH {readings}
+        INSERT INTO storage_excursions (warehouse_id, kind, started_at, ended_at, minutes, detected_at, held)
+        SELECT * FROM (
+            SELECT :w AS warehouse_id, 'gap' AS kind, prev_at AS started_at, read_at AS ended_at,
+                   ROUND(CAST({gap_minutes} AS NUMERIC), 2) AS minutes, :now AS detected_at, false AS held
+            FROM r WHERE prev_at IS NOT NULL AND {gap_minutes} > :interval
+        ) AS found WHERE true
+        ON CONFLICT (warehouse_id, kind, started_at) DO NOTHING
+        RETURNING id"""
+    instant = UTCDateTime()
+    params = {"w": warehouse.id, "tmin": warehouse.temp_min, "tmax": warehouse.temp_max,
+              "hmax": warehouse.max_humidity, "allowance": rules.allowance_minutes,
+              "interval": rules.logging_interval_minutes, "now": utcnow()}
+    if start is not None:
+        params["start"] = start
+    found: list[int] = []
+    for sql in (excursions, gaps):
+        statement = text(sql).bindparams(bindparam("now", type_=instant))
+        if start is not None:
+            statement = statement.bindparams(bindparam("start", type_=instant))
+        found += list(session.scalars(statement, params))
+    session.expire_all()
+    if not found:
+        return []
+    return list(session.scalars(select(StorageExcursion).where(StorageExcursion.id.in_(found))
+                                .order_by(StorageExcursion.started_at)))
+
+
+_TOUCHED = """
+    SELECT m.batch_id, m.material_id
+    FROM stock_movements m JOIN materials mat ON mat.id = m.material_id
+    WHERE m.warehouse_id = :w AND m.posting_date <= :end_day
+      AND ((:max_t > :room_max AND mat.storage_temp_max IS NOT NULL AND :max_t > mat.storage_temp_max)
+        OR (:min_t < :room_min AND mat.storage_temp_min IS NOT NULL AND :min_t < mat.storage_temp_min)
+        OR (:max_h > :room_h AND mat.storage_max_humidity IS NOT NULL AND :max_h > mat.storage_max_humidity))
+    GROUP BY m.batch_id, m.material_id
+    HAVING SUM(CASE WHEN m.posting_date < :start_day THEN m.quantity ELSE 0 END) > 0
+        OR SUM(CASE WHEN m.posting_date >= :start_day AND m.quantity > 0 THEN 1 ELSE 0 END) > 0
+    ORDER BY m.batch_id
+"""
+
+
+def touched_batches(session: Session, warehouse: Warehouse, excursion: StorageExcursion) -> list[tuple[int, int]]:
+    """(batch, material) held in the warehouse during the excursion whose material's storage
+    requirement it broke. Held "during" it by the ledger's dates: stock there before the
+    excursion's first day, or arriving on one of its days (postings carry dates, not times,
+    so a receipt on the excursion's day counts: QA decides)."""
+    far = Decimal("-1000")
+    end = excursion.ended_at or utcnow()
+    params = {
+        "w": warehouse.id, "start_day": business_day_of(excursion.started_at), "end_day": business_day_of(end),
+        "max_t": excursion.max_temperature if excursion.max_temperature is not None else far,
+        "min_t": excursion.min_temperature if excursion.min_temperature is not None else -far,
+        "max_h": excursion.max_humidity if excursion.max_humidity is not None else far,
+        "room_max": warehouse.temp_max, "room_min": warehouse.temp_min, "room_h": warehouse.max_humidity,
+    }
+    return [(batch, material) for batch, material in session.execute(text(_TOUCHED), params)]
+
+
+def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int, posting_date: dt.date) -> list[int]:
+    """Put on hold what each excursion of the warehouse not yet answered touched: its
+    unrestricted stock of the touched batches moves to quarantine in one stock document
+    (reference ``EXC-<id>``), with an inspection lot per batch. Returns the documents."""
+    pending = list(session.scalars(
+        select(StorageExcursion).where(StorageExcursion.warehouse_id == warehouse.id,
+                                       StorageExcursion.kind == ExcursionKind.OUT_OF_RANGE,
+                                       StorageExcursion.held.is_(False))
+        .order_by(StorageExcursion.started_at).with_for_update()))
+    documents: list[int] = []
+    for excursion in pending:
+        touched = touched_batches(session, warehouse, excursion)
+        movements: list[Movement] = []
+        held_quantities: list[tuple[int, int, Decimal]] = []
+        for batch_id, material_id in touched:
+            _, price = price_for_posting(session, warehouse.company_id, material_id, posting_date)
+            for balance in lock_balances(session, warehouse_id=warehouse.id, material_id=material_id,
+                                         status=StockStatus.UNRESTRICTED, batch_id=batch_id):
+                # what the balance holds on the hold's date and every later date with movements
+                taken = available_on(session, balance, posting_date)
+                if taken <= 0:
+                    continue
+                value = value_taken(session, warehouse.company_id, balance, taken, price, posting_date)
+                movements += [
+                    Movement(MovementType.QUALITY_HOLD, CloseClass.INTERNAL, warehouse.id, material_id, batch_id,
+                             StockStatus.UNRESTRICTED, -taken, -value),
+                    Movement(MovementType.QUALITY_HOLD, CloseClass.INTERNAL, warehouse.id, material_id, batch_id,
+                             StockStatus.QUARANTINE, taken, value),
+                ]
+                held_quantities.append((batch_id, material_id, taken))
+        document_id = None
+        if movements:
+            posted = post(session, Posting(
+                company_id=warehouse.company_id, posting_date=posting_date, user_id=user_id,
+                document=Document(MovementType.QUALITY_HOLD, reference=f"EXC-{excursion.id}",
+                                  reason=_hold_reason(warehouse, excursion)),
+                movements=movements,
+            ))
+            document_id = posted.document_id
+            assert document_id is not None
+            for batch_id, material_id, quantity in held_quantities:
+                open_lot(session, origin=LotOrigin.EXCURSION, company_id=warehouse.company_id,
+                         warehouse_id=warehouse.id, material_id=material_id, batch_id=batch_id, quantity=quantity,
+                         inspection_date=posting_date, source_document_id=document_id, user_id=user_id,
+                         excursion_id=excursion.id)
+            documents.append(document_id)
+        excursion.held = True
+        excursion.held_document_id = document_id
+    session.flush()
+    return documents
+
+
+def _hold_reason(warehouse: Warehouse, excursion: StorageExcursion) -> str:
+    return (f"storage excursion EXC-{excursion.id} in {Named.of(warehouse).label()}: "
+            f"{excursion.min_temperature}-{excursion.max_temperature} °C"
+            + (f", up to {excursion.max_humidity} % RH" if excursion.max_humidity is not None else "")
+            + f" from {excursion.started_at.isoformat()} for {excursion.minutes} min")[:500]
+
+
+def list_excursions(
+    session: Session, actor: Actor, *, warehouse_id: int | None = None, kind: ExcursionKind | None = None,
+    offset: int = 0, limit: int = 50,
+) -> tuple[list[StorageExcursion], int]:
+    """Excursions and gaps in the caller's warehouses, newest first."""
+    query = select(StorageExcursion).join(Warehouse, Warehouse.id == StorageExcursion.warehouse_id).where(
+        actor.warehouse_scope(Warehouse.id, Warehouse.company_id))
+    if warehouse_id is not None:
+        query = query.where(StorageExcursion.warehouse_id == warehouse_id)
+    if kind is not None:
+        query = query.where(StorageExcursion.kind == kind)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(query.order_by(StorageExcursion.started_at.desc()).offset(offset).limit(limit)))
+    return rows, total
+
+
+def readings_between(session: Session, actor: Actor, *, warehouse_id: int, start: dt.datetime, end: dt.datetime,
+                     ) -> list[StorageReading]:
+    """A warehouse's readings in [start, end) (the temperature chart)."""
+    warehouse = _warehouse(session, actor, warehouse_id)
+    if end <= start:
+        raise ValidationFailed.for_field("end", Message("the end must be after the start"))
+    return list(session.scalars(select(StorageReading).where(
+        StorageReading.warehouse_id == warehouse.id, StorageReading.read_at >= start, StorageReading.read_at < end)
+        .order_by(StorageReading.read_at)))

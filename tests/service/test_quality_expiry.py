@@ -1,0 +1,73 @@
+"""Expiry: near-expiry batches are listed; on their expiry date they are blocked and can be
+neither issued nor shipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.inventory import errors as inventory_errors
+from erp.inventory import services as inventory
+from erp.masterdata.models import Material
+from erp.quality import expiry
+from tests.stock import NOV_20, balances, batch_id, open_order, receive, set_standard
+from tests.world import World
+
+NOV_25 = dt.date(2026, 11, 25)
+
+
+@pytest.fixture
+def short_dated(session_factory: sessionmaker[Session], world: World) -> int:
+    """60 kg of starch, batch S-1 expiring 25 Nov, and 40 kg of batch S-2 expiring in 2029,
+    both released in A's ambient store (the material accepts short shelf life)."""
+    with session_factory() as session, session.begin():
+        material = session.get(Material, world.materials["exc_local"])
+        assert material is not None
+        material.min_remaining_shelf_life_days = 1
+    set_standard(session_factory, world, "exc_local", "8.00")
+    line, other = open_order(session_factory, world, [("exc_local", "60", "8.00", "A-AMB"),
+                                                      ("exc_local", "40", "8.00", "A-AMB")])
+    receive(session_factory, world, line, "60", batch="S-1", expires=NOV_25)
+    receive(session_factory, world, other, "40", batch="S-2")
+    return batch_id(session_factory, world, "exc_local", "S-1")
+
+
+def test_near_expiry_batches_are_listed_soonest_first(
+    session_factory: sessionmaker[Session], world: World, short_dated: int
+) -> None:
+    with session_factory() as session:
+        rows, total = expiry.near_expiry(session, world.actors["clerk_a"], on=NOV_20, days=30)
+        assert total == 1
+        assert [(r.batch_number, r.days_left, r.quantity) for r in rows] == [("S-1", 5, D("60"))]
+
+
+def test_an_expired_batch_is_blocked_and_cannot_be_issued_or_shipped(
+    session_factory: sessionmaker[Session], world: World, short_dated: int
+) -> None:
+    with session_factory() as session, session.begin():
+        assert expiry.block_expired(session, world.actors["quality_a"], on=dt.date(2026, 11, 24)) == []
+    with session_factory() as session, session.begin():
+        (document,) = expiry.block_expired(session, world.actors["quality_a"], on=NOV_25)
+    with session_factory() as session:
+        # 60 kg x 8.00 = 480.00 moved to blocked; S-2 untouched
+        assert balances(session, warehouse_id=world.warehouses["A-AMB"]) == [
+            ("S-1", "blocked", D("60.0000"), D("480.00")), ("S-1", "unrestricted", D("0.0000"), D("0.00")),
+            ("S-2", "unrestricted", D("40.0000"), D("320.00"))]
+    for attempt in (
+        lambda session: inventory.issue_goods(
+            session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
+            material_id=world.materials["exc_local"], quantity=D("10"), posting_date=NOV_25,
+            destination=inventory.IssueDestination.PRODUCTION, batch_id=short_dated),
+        lambda session: inventory.ship_goods(
+            session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
+            material_id=world.materials["exc_local"], quantity=D("10"), posting_date=NOV_25,
+            customer_id=world.customers["cust1"], reference="SO-1", batch_id=short_dated),
+    ):
+        with session_factory() as session, session.begin(), pytest.raises(inventory_errors.InsufficientStock):
+            attempt(session)
+    with session_factory() as session, session.begin():  # blocking again finds nothing left to block
+        assert expiry.block_expired(session, world.actors["quality_a"], on=NOV_25) == []
+    assert document > 0

@@ -1,0 +1,175 @@
+"""Storage-condition monitoring: readings, excursions detected set-based, gaps flagged, and
+the quarantine of exactly the batches whose storage requirement an excursion broke."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.masterdata.models import Material, MaterialType, ProcurementScope, Warehouse
+from erp.posting.models import StockDocument
+from erp.quality import errors, monitoring
+from erp.quality.models import ExcursionKind, InspectionLot, LotOrigin, StorageExcursion, StorageReading
+from tests.stock import balances, batch_id, decide, open_order, receive, set_standard
+from tests.world import World
+
+UTC = dt.UTC
+# 20 Nov 2026, 08:00 in Beijing
+START = dt.datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+
+
+def minutes(n: int) -> dt.timedelta:
+    return dt.timedelta(minutes=n)
+
+
+def log(readings: list[tuple[dt.datetime, str, str | None]]) -> str:
+    return "read_at,temperature,humidity\n" + "\n".join(
+        f"{at.isoformat()},{t},{h or ''}" for at, t, h in readings) + "\n"
+
+
+def cold_room_morning(warm_from: int, warm_for: int, *, skip: range = range(0)) -> list[tuple[dt.datetime, str, str | None]]:
+    """Four hours of one-minute readings at 5.0 °C / 55 %, at 9.5 °C from minute
+    ``warm_from`` for ``warm_for`` minutes; minutes in ``skip`` have no reading."""
+    return [(START + minutes(i), "9.50" if warm_from <= i < warm_from + warm_for else "5.00", "55")
+            for i in range(240) if i not in skip]
+
+
+@pytest.fixture
+def cold_room(session_factory: sessionmaker[Session], world: World) -> dict[str, int]:
+    """Company A's cold room (2-8 °C) holding three released batches: a 2-8 °C API, an API
+    kept at up to 20 °C, and a 15-25 °C excipient (received before its label changed)."""
+    with session_factory() as session, session.begin():
+        kg = session.scalars(select(Material.unit_id).where(Material.id == world.materials["api_central"])).one()
+        room_temp = Material(code="EXC-RT", name_zh="室温辅料", name_en="room-temperature excipient",
+                             material_type=MaterialType.RAW, procurement_scope=ProcurementScope.LOCAL, unit_id=kg,
+                             shelf_life_days=1095, batch_managed=True, inspection_required=False,
+                             over_receipt_tolerance_pct=D("0"))
+        session.add(room_temp)
+        session.flush()
+        world.materials["room_temp"] = room_temp.id
+    for material, price in (("cold_central", "300.00"), ("api_central", "52.00"), ("room_temp", "10.00")):
+        set_standard(session_factory, world, material, price)
+    lines = open_order(session_factory, world, [("cold_central", "10", "300.00", "A-COLD"),
+                                                ("api_central", "40", "52.00", "A-COLD"),
+                                                ("room_temp", "100", "10.00", "A-COLD")])
+    for line, batch in zip(lines, ("INS-1", "AMX-1", "RT-1"), strict=True):
+        receive(session_factory, world, line, {"INS-1": "10", "AMX-1": "40", "RT-1": "100"}[batch], batch=batch)
+    batches = {b: batch_id(session_factory, world, m, b)
+               for m, b in (("cold_central", "INS-1"), ("api_central", "AMX-1"), ("room_temp", "RT-1"))}
+    decide(session_factory, world, "A-COLD", batches["INS-1"])
+    decide(session_factory, world, "A-COLD", batches["AMX-1"])
+    with session_factory() as session, session.begin():  # the steward labels it 15-25 °C afterwards
+        material = session.get(Material, world.materials["room_temp"])
+        assert material is not None
+        material.storage_temp_min, material.storage_temp_max = D("15"), D("25")
+    return batches
+
+
+def ingest(session_factory: sessionmaker[Session], world: World, content: str) -> monitoring.Ingested:
+    with session_factory() as session, session.begin():
+        return monitoring.import_readings(session, world.actors["quality_a"],
+                                          warehouse_id=world.warehouses["A-COLD"], content=content)
+
+
+def test_a_cold_room_at_9_5_for_45_minutes_quarantines_exactly_the_2_8_degree_batches(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    outcome = ingest(session_factory, world, log(cold_room_morning(60, 45)))
+    assert (outcome.received, outcome.stored) == (240, 240)
+    (excursion,) = outcome.excursions
+    # out from 01:00 to the first reading back in range at 01:45 UTC: 45 minutes > 30 allowed
+    assert (excursion.kind, excursion.started_at, excursion.ended_at, excursion.minutes) == (
+        ExcursionKind.OUT_OF_RANGE, START + minutes(60), START + minutes(105), D("45.00"))
+    assert (excursion.min_temperature, excursion.max_temperature, excursion.max_humidity) == (
+        D("9.50"), D("9.50"), D("55.00"))
+    assert len(outcome.hold_document_ids) == 1
+    with session_factory() as session:
+        cold = world.warehouses["A-COLD"]
+        held = {(b, s): q for b, s, q, _ in balances(session, warehouse_id=cold) if q}
+        assert held == {("INS-1", "quarantine"): D("10"), ("AMX-1", "unrestricted"): D("40"),
+                        ("RT-1", "unrestricted"): D("100")}
+        document = session.get(StockDocument, outcome.hold_document_ids[0])
+        assert document is not None and (document.doc_type, document.reference) == (
+            "quality_hold", f"EXC-{excursion.id}")
+        (lot,) = session.scalars(select(InspectionLot).where(InspectionLot.origin == LotOrigin.EXCURSION)).all()
+        assert (lot.batch_id, lot.quantity, lot.excursion_id, lot.source_document_id) == (
+            cold_room["INS-1"], D("10"), excursion.id, document.id)
+
+
+def test_an_excursion_within_the_allowance_is_none(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    outcome = ingest(session_factory, world, log(cold_room_morning(60, 25)))  # 25 minutes <= 30
+    assert outcome.excursions == [] and outcome.hold_document_ids == []
+    with session_factory() as session:
+        assert session.scalars(select(StorageExcursion)).all() == []
+
+
+def test_a_gap_in_readings_is_flagged_as_an_excursion_of_unknown_state(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    # nothing read from 02:00 to 02:19: the readings at 01:59 and 02:20 are 21 minutes apart (> 5)
+    outcome = ingest(session_factory, world, log(cold_room_morning(0, 0, skip=range(120, 140))))
+    (gap,) = outcome.excursions
+    assert (gap.kind, gap.started_at, gap.ended_at, gap.minutes) == (
+        ExcursionKind.GAP, START + minutes(119), START + minutes(140), D("21.00"))
+    assert gap.max_temperature is None
+    assert outcome.hold_document_ids == []  # flagged for QA; unknown is not shown to be out of range
+
+
+def test_readings_sent_again_are_not_doubled_nor_held_twice(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    content = log(cold_room_morning(60, 45))
+    ingest(session_factory, world, content)
+    again = ingest(session_factory, world, content)
+    assert (again.received, again.stored, again.hold_document_ids) == (240, 0, [])
+    with session_factory() as session:
+        assert len(session.scalars(select(StorageExcursion)).all()) == 1
+        assert len(session.scalars(select(StorageReading)).all()) == 240
+
+
+def test_an_excursion_under_way_is_extended_by_later_readings(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    readings = cold_room_morning(200, 40)  # warm from 03:20 to the end of the log at 04:00
+    first = ingest(session_factory, world, log(readings[:235]))  # up to 03:54: 34 minutes, still under way
+    (excursion,) = first.excursions
+    assert excursion.ended_at is None and excursion.minutes == D("34.00")
+    later = [(START + minutes(240 + i), "9.50" if i < 10 else "5.00", "55") for i in range(20)]
+    second = ingest(session_factory, world, log(readings[235:] + later))
+    (extended,) = second.excursions
+    assert extended.id == excursion.id
+    assert (extended.ended_at, extended.minutes) == (START + minutes(250), D("50.00"))
+    assert second.hold_document_ids == []  # already held when first seen
+
+
+def test_a_logger_posts_readings_with_its_own_token(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    with session_factory() as session, session.begin():
+        _, token = monitoring.register_logger(session, world.actors["quality_a"],
+                                              warehouse_id=world.warehouses["A-COLD"], code="LOG-COLD-1")
+    readings = [monitoring.Reading(at, D(t), D(h) if h else None) for at, t, h in cold_room_morning(60, 45)]
+    with session_factory() as session, session.begin():
+        outcome = monitoring.post_logger_readings(session, token=token, readings=readings)
+    assert len(outcome.hold_document_ids) == 1
+    with session_factory() as session, session.begin(), pytest.raises(errors.LoggerNotRecognised):
+        monitoring.post_logger_readings(session, token="not-a-token", readings=readings)
+
+
+def test_a_sensor_log_with_bad_rows_is_refused_whole(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    content = "read_at,temperature,humidity\n2026-11-20T08:00:00+08:00,5.0,55\n2026-11-20T08:01:00,5.0,55\n" \
+              "2026-11-20T08:02:00+08:00,warm,55\n"
+    with pytest.raises(errors.ReadingsInvalid) as refused:
+        ingest(session_factory, world, content)
+    assert [e["pointer"] for e in refused.value.errors] == ["/rows/3", "/rows/4"]
+    with session_factory() as session:
+        assert session.scalars(select(StorageReading)).all() == []
+        assert session.get(Warehouse, world.warehouses["A-COLD"]) is not None
