@@ -267,17 +267,17 @@ def quality_block_expired(day: dt.datetime | None, username: str) -> None:
 
     ext = _extension()
     on = day.date() if day else business_day_of(dt.datetime.now(dt.UTC))
-    with ext.session_factory() as session:
+
+    def block(session: Session) -> list[int]:
         user = session.scalars(select(User).where(User.username == username)).one_or_none()
         if user is None:
             raise click.ClickException(f"no user {username}")
-        actor = actor_for_user(user)
-        session.rollback()
-        try:
-            with session.begin():
-                documents = block_expired(session, actor, on=on)
-        except DomainError as exc:
-            raise click.ClickException(f"refused, nothing blocked: {exc.detail}") from exc
+        return block_expired(session, actor_for_user(user), on=on)
+
+    try:
+        documents = committed(ext.session_factory, block)
+    except DomainError as exc:
+        raise click.ClickException(f"refused, nothing blocked: {exc.detail}") from exc
     click.echo(f"{on}: {len(documents)} blocking documents")
 
 

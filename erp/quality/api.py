@@ -14,7 +14,10 @@ from flask_smorest.pagination import PaginationParameters
 
 from erp.quality import expiry, monitoring, services
 from erp.quality import schemas as s
-from erp.web import Blueprint, accepts_upload, bearer_token, current_actor, paged, request_session
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor
+from erp.web import Blueprint, accepts_upload, bearer_token, paged, transaction
 from erp.auth.errors import RoleNotAllowed
 from erp.errors import DatedAfterBusinessDay, NotFound, ValidationFailed
 from erp.messages import Message
@@ -33,22 +36,20 @@ blp = Blueprint("quality", __name__, url_prefix="/api/v1/quality",
 @blp.arguments(s.SpecificationIn)
 @blp.response(201, s.SpecificationOut)
 @blp.refuses(RoleNotAllowed, NotFound, SpecificationDateTaken)
-def post_specification(data: dict[str, Any]) -> Any:
+@transaction
+def post_specification(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Add a version of a material's specification, in force from its date."""
-    session = request_session()
-    with session.begin():
-        characteristics = [services.CharacteristicInput(**c) for c in data.pop("characteristics")]
-        return services.create_specification(session, current_actor(), characteristics=characteristics, **data)
+    characteristics = [services.CharacteristicInput(**c) for c in data.pop("characteristics")]
+    return services.create_specification(session, actor, characteristics=characteristics, **data)
 
 
 @blp.route("/specifications", methods=["GET"])
 @blp.arguments(s.SpecificationQuery, location="query")
 @blp.response(200, s.SpecificationOut(many=True))
-def get_specifications(query: dict[str, Any]) -> Any:
+@transaction
+def get_specifications(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     """Every version of a material's specification, newest first."""
-    session = request_session()
-    with session.begin():
-        return services.list_specifications(session, current_actor(), query["material_id"])
+    return services.list_specifications(session, actor, query["material_id"])
 
 
 @blp.route("/lots", methods=["GET"])
@@ -64,43 +65,38 @@ def get_lots(query: dict[str, Any], pagination_parameters: PaginationParameters)
 @blp.route("/lots/<int:lot_id>", methods=["GET"])
 @blp.response(200, s.LotOut)
 @blp.refuses(NotFound)
-def get_lot(lot_id: int) -> Any:
+@transaction
+def get_lot(session: Session, actor: Actor, lot_id: int) -> Any:
     """A lot with its specification, results (laboratory and certificate side by side) and decision."""
-    session = request_session()
-    with session.begin():
-        return services.lot_view(session, current_actor(), lot_id)
+    return services.lot_view(session, actor, lot_id)
 
 
 @blp.route("/lots/<int:lot_id>/results", methods=["POST"])
 @blp.arguments(s.ResultsIn)
 @blp.response(201, s.LotOut)
 @blp.refuses(RoleNotAllowed, NotFound, LotNotOpen, ResultNotApplicable)
-def post_results(data: dict[str, Any], lot_id: int) -> Any:
+@transaction
+def post_results(session: Session, actor: Actor, data: dict[str, Any], lot_id: int) -> Any:
     """Record the laboratory's results, each judged against the lot's specification."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        results = [services.ResultInput(**r) for r in data["results"]]
-        lot = services.record_results(session, actor, lot_id=lot_id, results=results)
-        return services.lot_view(session, actor, lot.id, lot=lot)
+    results = [services.ResultInput(**r) for r in data["results"]]
+    lot = services.record_results(session, actor, lot_id=lot_id, results=results)
+    return services.lot_view(session, actor, lot.id, lot=lot)
 
 
 @blp.route("/lots/<int:lot_id>/certificate", methods=["POST"])
 @blp.arguments(s.CertificateIn)
 @blp.response(201, s.LotOut)
 @blp.refuses(RoleNotAllowed, NotFound, LotNotOpen, ResultNotApplicable)
-def post_certificate(data: dict[str, Any], lot_id: int) -> Any:
+@transaction
+def post_certificate(session: Session, actor: Actor, data: dict[str, Any], lot_id: int) -> Any:
     """Record the supplier's certificate of analysis (number, date, file, stated values)."""
     try:
         content = base64.b64decode(data.pop("content_base64"), validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed.for_field("content_base64", Message("the file is not valid base64")) from None
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        results = [services.ResultInput(**r) for r in data.pop("results")]
-        services.record_certificate(session, actor, lot_id=lot_id, content=content, results=results, **data)
-        return services.lot_view(session, actor, lot_id)
+    results = [services.ResultInput(**r) for r in data.pop("results")]
+    services.record_certificate(session, actor, lot_id=lot_id, content=content, results=results, **data)
+    return services.lot_view(session, actor, lot_id)
 
 
 @blp.route("/lots/<int:lot_id>/usage-decision", methods=["POST"])
@@ -112,14 +108,19 @@ def post_certificate(data: dict[str, Any], lot_id: int) -> Any:
 )
 def post_usage_decision(data: dict[str, Any], lot_id: int) -> Any:
     """Sign the usage decision (password re-entered): release to unrestricted or reject to blocked."""
-    session = request_session()
-    actor = current_actor()
-    with session.begin():
-        outcome = services.decide_usage(session, actor, lot_id=lot_id, **data)
     # A refused signature is raised only now, after its audit row was committed.
-    outcome.signed()
-    with session.begin():
-        return services.lot_view(session, actor, lot_id)
+    _decide(data, lot_id).signed()
+    return _lot(lot_id)
+
+
+@transaction(retry=False)
+def _decide(session: Session, actor: Actor, data: dict[str, Any], lot_id: int) -> services.SigningOutcome:
+    return services.decide_usage(session, actor, lot_id=lot_id, **data)
+
+
+@transaction
+def _lot(session: Session, actor: Actor, lot_id: int) -> services.LotView:
+    return services.lot_view(session, actor, lot_id)
 
 
 # --- storage monitoring ------------------------------------------------------------------------
@@ -128,35 +129,32 @@ def post_usage_decision(data: dict[str, Any], lot_id: int) -> Any:
 @blp.arguments(s.MonitoringIn)
 @blp.response(200, s.MonitoringOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def put_monitoring(data: dict[str, Any], warehouse_id: int) -> Any:
+@transaction
+def put_monitoring(session: Session, actor: Actor, data: dict[str, Any], warehouse_id: int) -> Any:
     """Set a warehouse's excursion allowance and logging interval (its range is its own)."""
-    session = request_session()
-    with session.begin():
-        return monitoring.configure_monitoring(session, current_actor(), warehouse_id=warehouse_id, **data)
+    return monitoring.configure_monitoring(session, actor, warehouse_id=warehouse_id, **data)
 
 
 @blp.route("/warehouses/<int:warehouse_id>/loggers", methods=["POST"])
 @blp.arguments(s.LoggerIn)
 @blp.response(201, s.LoggerOut)
 @blp.refuses(RoleNotAllowed, NotFound)
-def post_logger(data: dict[str, Any], warehouse_id: int) -> Any:
+@transaction
+def post_logger(session: Session, actor: Actor, data: dict[str, Any], warehouse_id: int) -> Any:
     """Register a data logger for a warehouse; its token is shown once."""
-    session = request_session()
-    with session.begin():
-        logger, token = monitoring.register_logger(session, current_actor(), warehouse_id=warehouse_id, **data)
-        return {"id": logger.id, "warehouse_id": logger.warehouse_id, "code": logger.code, "token": token}
+    logger, token = monitoring.register_logger(session, actor, warehouse_id=warehouse_id, **data)
+    return {"id": logger.id, "warehouse_id": logger.warehouse_id, "code": logger.code, "token": token}
 
 
 @blp.route("/logger-readings", methods=["POST"])
 @blp.arguments(s.LoggerReadingsIn)
 @blp.response(201, s.IngestedOut)
 @blp.refuses(LoggerNotRecognised, PeriodClosed, NoStandardPrice)
-def post_logger_readings(data: dict[str, Any]) -> Any:
+@transaction(signed_in=False)
+def post_logger_readings(session: Session, data: dict[str, Any]) -> Any:
     """A data logger posts its readings with its own bearer token (not a user's)."""
-    session = request_session()
-    with session.begin():
-        readings = [monitoring.Reading(**r) for r in data["readings"]]
-        return monitoring.post_logger_readings(session, token=bearer_token(), readings=readings)
+    readings = [monitoring.Reading(**r) for r in data["readings"]]
+    return monitoring.post_logger_readings(session, token=bearer_token(), readings=readings)
 
 
 @blp.route("/warehouses/<int:warehouse_id>/readings", methods=["POST"])
@@ -171,20 +169,22 @@ def post_readings(files: dict[str, Any], warehouse_id: int) -> Any:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ReadingsInvalid(Message("the sensor log is not UTF-8 text")) from None
-    session = request_session()
-    with session.begin():
-        return monitoring.import_readings(session, current_actor(), warehouse_id=warehouse_id, content=content)
+    return _import_readings(content, warehouse_id)
+
+
+@transaction
+def _import_readings(session: Session, actor: Actor, content: str, warehouse_id: int) -> monitoring.Ingested:
+    return monitoring.import_readings(session, actor, warehouse_id=warehouse_id, content=content)
 
 
 @blp.route("/warehouses/<int:warehouse_id>/readings", methods=["GET"])
 @blp.arguments(s.ReadingsQuery, location="query")
 @blp.response(200, s.ReadingOut(many=True))
 @blp.refuses(NotFound)
-def get_readings(query: dict[str, Any], warehouse_id: int) -> Any:
+@transaction
+def get_readings(session: Session, actor: Actor, query: dict[str, Any], warehouse_id: int) -> Any:
     """A warehouse's readings between two instants (the temperature chart's data)."""
-    session = request_session()
-    with session.begin():
-        return monitoring.readings_between(session, current_actor(), warehouse_id=warehouse_id, **query)
+    return monitoring.readings_between(session, actor, warehouse_id=warehouse_id, **query)
 
 
 @blp.route("/excursions", methods=["GET"])

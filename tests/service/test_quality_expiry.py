@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.inventory import errors as inventory_errors
@@ -71,3 +72,16 @@ def test_an_expired_batch_is_blocked_and_cannot_be_issued_or_shipped(
     with session_factory() as session, session.begin():  # blocking again finds nothing left to block
         assert expiry.block_expired(session, world.actors["quality_a"], on=NOV_25) == []
     assert document > 0
+
+
+def test_the_scheduled_command_blocks_what_has_expired(
+    app: Flask, session_factory: sessionmaker[Session], world: World, short_dated: int
+) -> None:
+    result = app.test_cli_runner().invoke(args=["quality", "block-expired", "--on", "2026-11-25", "--as",
+                                                "quality_a"])
+    assert result.exit_code == 0, result.output
+    assert "2026-11-25: 1 blocking documents" in result.output
+    with session_factory() as session:
+        assert ("S-1", "blocked", D("60.0000"), D("480.00")) in balances(session, warehouse_id=world.warehouses["A-AMB"])
+    refused = app.test_cli_runner().invoke(args=["quality", "block-expired", "--as", "clerk_a"])
+    assert refused.exit_code != 0 and "refused" in refused.output
