@@ -263,10 +263,9 @@ def quality_block_expired(day: dt.datetime | None, username: str) -> None:
     from erp.auth.services import actor_for_user
     from erp.errors import DomainError
     from erp.quality.expiry import block_expired
-    from erp.quality.monitoring import business_day_of
 
     ext = _extension()
-    on = day.date() if day else business_day_of(dt.datetime.now(dt.UTC))
+    on = day.date() if day else business_today()
 
     def block(session: Session) -> list[int]:
         user = session.scalars(select(User).where(User.username == username)).one_or_none()

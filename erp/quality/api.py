@@ -149,7 +149,7 @@ def post_logger(session: Session, actor: Actor, data: dict[str, Any], warehouse_
 @blp.route("/logger-readings", methods=["POST"])
 @blp.arguments(s.LoggerReadingsIn)
 @blp.response(201, s.IngestedOut)
-@blp.refuses(LoggerNotRecognised, PeriodClosed, NoStandardPrice)
+@blp.refuses(LoggerNotRecognised, PeriodClosed, DatedAfterBusinessDay, NoStandardPrice)
 @transaction(signed_in=False)
 def post_logger_readings(session: Session, data: dict[str, Any]) -> Any:
     """A data logger posts its readings with its own bearer token (not a user's)."""
@@ -161,7 +161,7 @@ def post_logger_readings(session: Session, data: dict[str, Any]) -> Any:
 @accepts_upload
 @blp.arguments(s.ReadingsUploadIn, location="files", content_type="multipart/form-data")
 @blp.response(201, s.IngestedOut)
-@blp.refuses(RoleNotAllowed, NotFound, ReadingsInvalid, PeriodClosed, NoStandardPrice)
+@blp.refuses(RoleNotAllowed, NotFound, ReadingsInvalid, PeriodClosed, DatedAfterBusinessDay, NoStandardPrice)
 def post_readings(files: dict[str, Any], warehouse_id: int) -> Any:
     """Import a sensor log (CSV) for a warehouse; excursions are detected and what they touched is held."""
     raw = files["file"].read()

@@ -39,6 +39,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
+from erp.clock import BUSINESS_TIME_ZONE, business_today
 from erp.db import UTCDateTime, is_postgres, utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Warehouse
@@ -59,14 +60,13 @@ from erp.quality.services import open_lot
 
 DEFAULT_ALLOWANCE_MINUTES = 30
 DEFAULT_LOGGING_INTERVAL_MINUTES = 5
-BUSINESS_OFFSET = dt.timedelta(hours=8)  # the group's books are kept on China Standard Time
 MAX_ROW_ERRORS = 20
 NUMBER = re.compile(r"^-?\d{1,3}(\.\d{1,2})?$")
 
 
 def business_day_of(instant: dt.datetime) -> dt.date:
-    """The business date (UTC+8) of an instant."""
-    return (instant.astimezone(dt.UTC) + BUSINESS_OFFSET).date()
+    """The business date (Asia/Shanghai, erp.clock) of an instant."""
+    return instant.astimezone(BUSINESS_TIME_ZONE).date()
 
 
 # --- configuration and loggers -------------------------------------------------------------
@@ -253,7 +253,9 @@ def ingest(
     earliest = min(r[0] for r in rows)
     latest = max(r[0] for r in rows)
     excursions = detect_excursions(session, warehouse, since=earliest)
-    documents = hold_for_excursions(session, warehouse, user_id=user_id, posting_date=business_day_of(latest))
+    # dated the day of the latest reading (a logger's clock ahead of ours does not date a hold in the future)
+    documents = hold_for_excursions(session, warehouse, user_id=user_id,
+                                    posting_date=min(business_day_of(latest), business_today()))
     return Ingested(len(rows), stored, excursions, documents)
 
 
