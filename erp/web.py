@@ -638,8 +638,7 @@ def _authenticate() -> None:
     if token is None:
         raise Unauthenticated("send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token")
     session = request_session()
-    with session.begin():
-        actor = actor_for_token(session, token)
+    actor = in_transaction(session, lambda: actor_for_token(session, token))
     g.actor = actor
     if actor.read_only and request.method not in ("GET", "HEAD") and request.endpoint not in READ_ONLY_MAY:
         raise ReadOnlyRole(f"role {actor.role.value} is read-only")

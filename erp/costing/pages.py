@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from sqlalchemy.orm import Session
 
 from erp.clock import business_today
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.costing import board, close, jobs, reports, standards
 from erp.costing.close import CLOSE_STEPS
 from erp.errors import DomainError, ValidationFailed
@@ -28,6 +29,7 @@ from erp.schemas import PERIOD_PATTERN
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.web import after_commit, transaction
 
 bp = PageBlueprint("costing_pages", __name__, url_prefix="/costing")
 
@@ -71,45 +73,42 @@ def _company_arg(default_first: bool = True) -> Any:
 
 
 @bp.route("/periods")
-def period_board() -> str:
+@transaction
+def period_board(db: Session, actor: Actor) -> str:
     """Every company's periods (open, closed, future) for the group at a glance, and the
     group close."""
     require_role(*READERS)
     current = _current_period()
     periods = board.board_periods(current)
-    db = page_session()
-    with db.begin():
-        rows = board.period_board(db, page_actor(), periods=periods, current=current)
+    rows = board.period_board(db, actor, periods=periods, current=current)
     candidates = board.close_candidates(rows, current)
     return render_template("costing/board.html", rows=rows, periods=periods, current=current,
                            candidates=candidates, BoardState=board.BoardState)
 
 
 @bp.route("/periods/<company>/<period>")
-def period(company: str, period: str) -> Any:
+@transaction
+def period(db: Session, actor: Actor, company: str, period: str) -> Any:
     """One company's period: the preview of its allocation while open; the allocation report,
     the trial balance and who closed it once closed; reopening for group accountants."""
     require_role(*READERS)
     _check_period(period)
-    actor = page_actor()
-    db = page_session()
     preview, preview_refusal, report, lines, balance, journal = None, None, None, None, None, None
-    with db.begin():
-        found = board.company_by_code(db, actor, company)
-        state = close.period_state(db, actor, company_id=found.id, period=period)
-        if state.status.value == "closed":
-            report = reports.variance_allocation(db, actor, company_id=found.id, period=period)
-            lines = board.allocation_lines_named(db, company_id=found.id, period=period)
-            balance = reports.trial_balance(db, actor, company_id=found.id, period=period)
-            journal = board.close_journal(db, lines)
-        elif actor.has_role(Role.COST_ACCOUNTANT):
-            try:
-                preview = board.preview_close(db, actor, company_id=found.id, period=period)
-            except DomainError as refusal:
-                if refusal.status in (403, 404):
-                    raise
-                preview_refusal = refusal
-        events = board.period_events(db, actor, company_id=found.id, period=period)
+    found = board.company_by_code(db, actor, company)
+    state = close.period_state(db, actor, company_id=found.id, period=period)
+    if state.status.value == "closed":
+        report = reports.variance_allocation(db, actor, company_id=found.id, period=period)
+        lines = board.allocation_lines_named(db, company_id=found.id, period=period)
+        balance = reports.trial_balance(db, actor, company_id=found.id, period=period)
+        journal = board.close_journal(db, lines)
+    elif actor.has_role(Role.COST_ACCOUNTANT):
+        try:
+            preview = board.preview_close(db, actor, company_id=found.id, period=period)
+        except DomainError as refusal:
+            if refusal.status in (403, 404):
+                raise
+            preview_refusal = refusal
+    events = board.period_events(db, actor, company_id=found.id, period=period)
     return render_template(
         "costing/period.html", company=found, period=period, state=state, preview=preview,
         preview_refusal=preview_refusal, report=report, lines=lines, balance=balance, events=events,
@@ -121,42 +120,38 @@ def period(company: str, period: str) -> Any:
 
 
 @bp.route("/periods/<company>/<period>/close", methods=["POST"])
-def close_one(company: str, period: str) -> Response:
+@transaction
+def close_one(db: Session, actor: Actor, company: str, period: str) -> Response:
     """Close one company's period: queued as a job; its page shows the progress."""
     require_role(*ACCOUNTANTS)
     _check_period(period)
-    db = page_session()
-    with db.begin():
-        found = board.company_by_code(db, page_actor(), company)
-        job = jobs.queue_close(db, page_actor(), period=period, company_ids=[found.id])
-    job_runner().submit(job.id)
+    found = board.company_by_code(db, actor, company)
+    job = jobs.queue_close(db, actor, period=period, company_ids=[found.id])
+    after_commit(lambda: job_runner().submit(job.id))  # its worker must see the committed job
     return redirect(url_for("costing_pages.close_job", job_id=job.id))
 
 
 @bp.route("/close", methods=["POST"])
-def close_group() -> Response:
+@transaction
+def close_group(db: Session, actor: Actor) -> Response:
     """Close a period, as a job, for every company of the accountant's whose next period to
     close it is (all of them or none)."""
     require_role(*ACCOUNTANTS)
     period = request.form.get("period", "").strip()
     _check_period(period)
     current = _current_period()
-    db = page_session()
-    with db.begin():
-        rows = board.period_board(db, page_actor(), periods=[], current=current)
-        found = next((c for c in board.close_candidates(rows, current) if c.period == period), None)
-        if found is None:
-            raise ValidationFailed.for_field("period", Message("no company closes {period} next", period=period))
-        job = jobs.queue_close(db, page_actor(), period=period, company_ids=found.company_ids)
-    job_runner().submit(job.id)
+    rows = board.period_board(db, actor, periods=[], current=current)
+    found = next((c for c in board.close_candidates(rows, current) if c.period == period), None)
+    if found is None:
+        raise ValidationFailed.for_field("period", Message("no company closes {period} next", period=period))
+    job = jobs.queue_close(db, actor, period=period, company_ids=found.company_ids)
+    after_commit(lambda: job_runner().submit(job.id))  # its worker must see the committed job
     return redirect(url_for("costing_pages.close_job", job_id=job.id))
 
 
-def _job_context(job_id: int) -> dict[str, Any]:
-    db = page_session()
-    with db.begin():
-        job = get_job(db, page_actor(), job_id)
-        view = job_view(job)
+def _job_context(db: Session, actor: Actor, job_id: int) -> dict[str, Any]:
+    job = get_job(db, actor, job_id)
+    view = job_view(job)
     if job.kind != jobs.CLOSE:
         from erp.ui.pages import not_found
 
@@ -168,30 +163,31 @@ def _job_context(job_id: int) -> dict[str, Any]:
 
 
 @bp.route("/jobs/<int:job_id>")
-def close_job(job_id: int) -> str:
+@transaction
+def close_job(db: Session, actor: Actor, job_id: int) -> str:
     """A close running in the background: its steps as they finish, then every company's
     result (the page can be left and come back to)."""
     require_role(*ACCOUNTANTS)
-    return render_template("costing/close_job.html", **_job_context(job_id))
+    return render_template("costing/close_job.html", **_job_context(db, actor, job_id))
 
 
 @bp.route("/jobs/<int:job_id>/progress")
-def close_job_progress(job_id: int) -> str:
+@transaction
+def close_job_progress(db: Session, actor: Actor, job_id: int) -> str:
     """The progress part of the job page (polled by htmx until the job has finished)."""
     require_role(*ACCOUNTANTS)
-    return render_template("costing/_close_progress.html", **_job_context(job_id))
+    return render_template("costing/_close_progress.html", **_job_context(db, actor, job_id))
 
 
 @bp.route("/periods/<company>/<period>/reopen", methods=["POST"])
-def reopen(company: str, period: str) -> Any:
+@transaction
+def reopen(db: Session, actor: Actor, company: str, period: str) -> Any:
     """Reopen a closed period with a reason (group cost accountants): the close is reversed."""
     require_role(*ACCOUNTANTS)
     _check_period(period)
-    actor = page_actor()
-    db = page_session()
     reason = request.form.get("reason", "").strip()[:500]
     try:
-        with db.begin():
+        with db.begin_nested():  # a refusal rolls back to here
             found = board.company_by_code(db, actor, company)
             close.reopen_period(db, actor, company_id=found.id, period=period, reason=reason)
         return redirect(url_for("costing_pages.period", company=company, period=period, reopened=1))
@@ -199,14 +195,13 @@ def reopen(company: str, period: str) -> Any:
         if error.status == 404:
             raise
         refusal = form_refusal(error)
-    with db.begin():
-        found = board.company_by_code(db, actor, company)
-        state = close.period_state(db, actor, company_id=found.id, period=period)
-        report = reports.variance_allocation(db, actor, company_id=found.id, period=period)
-        lines = board.allocation_lines_named(db, company_id=found.id, period=period)
-        balance = reports.trial_balance(db, actor, company_id=found.id, period=period)
-        events = board.period_events(db, actor, company_id=found.id, period=period)
-        journal = board.close_journal(db, lines)
+    found = board.company_by_code(db, actor, company)
+    state = close.period_state(db, actor, company_id=found.id, period=period)
+    report = reports.variance_allocation(db, actor, company_id=found.id, period=period)
+    lines = board.allocation_lines_named(db, company_id=found.id, period=period)
+    balance = reports.trial_balance(db, actor, company_id=found.id, period=period)
+    events = board.period_events(db, actor, company_id=found.id, period=period)
+    journal = board.close_journal(db, lines)
     return render_template(
         "costing/period.html", company=found, period=period, state=state, preview=None, preview_refusal=None,
         report=report, lines=lines, balance=balance, events=events, journal=journal, can_close=True,
@@ -215,50 +210,47 @@ def reopen(company: str, period: str) -> Any:
 
 
 @bp.route("/trial-balance")
-def trial_balance() -> str:
+@transaction
+def trial_balance(db: Session, actor: Actor) -> str:
     """Trial balance at the end of a period, for a company or (group-wide readers) the group."""
     require_role(*READERS)
     period = _period_arg()
-    db = page_session()
-    with db.begin():
-        company = _company_arg(default_first=False)
-        rows = _companies()
-        balance = reports.trial_balance(db, page_actor(), company_id=company.id if company else None, period=period)
+    company = _company_arg(default_first=False)
+    rows = _companies()
+    balance = reports.trial_balance(db, actor, company_id=company.id if company else None, period=period)
     return render_template("costing/trial_balance.html", balance=balance, company=company, companies=rows,
                            period=period)
 
 
 @bp.route("/journal")
-def journal() -> str:
+@transaction
+def journal(db: Session, actor: Actor) -> str:
     """Journal lines of a company with filters (period, account, source), in posting order."""
     require_role(*READERS)
     args = ListArgs.from_request()
     period = request.args.get("period", "").strip()
     account = request.args.get("account", "").strip()[:16] or None
     source = request.args.get("source", "").strip()[:32] or None
-    db = page_session()
-    with db.begin():
-        company = _company_arg()
-        companies = _companies()
-        rows, total = ([], 0) if company is None else reports.journal(
-            db, page_actor(), company_id=company.id, period=period if PERIOD_PATTERN.match(period) else None,
-            account_code=account, source_type=source, offset=args.offset, limit=args.page_size)
-        accounts = board.chart(db)
+    company = _company_arg()
+    companies = _companies()
+    rows, total = ([], 0) if company is None else reports.journal(
+        db, actor, company_id=company.id, period=period if PERIOD_PATTERN.match(period) else None,
+        account_code=account, source_type=source, offset=args.offset, limit=args.page_size)
+    accounts = board.chart(db)
     return render_template("costing/journal.html", rows=rows, total=total, args=args, company=company,
                            companies=companies, period=period, account=account, source=source, accounts=accounts,
                            sources=board.JOURNAL_SOURCES)
 
 
 @bp.route("/valuation")
-def valuation() -> str:
+@transaction
+def valuation(db: Session, actor: Actor) -> str:
     """Stock at standard, the variance it carries and its actual cost, per company and material."""
     require_role(*READERS)
-    db = page_session()
     q = request.args.get("q", "").strip()[:100]
-    with db.begin():
-        company = _company_arg(default_first=False)
-        companies = _companies()
-        rows = reports.inventory_valuation(db, page_actor(), company_id=company.id if company else None)
+    company = _company_arg(default_first=False)
+    companies = _companies()
+    rows = reports.inventory_valuation(db, actor, company_id=company.id if company else None)
     if q:
         needle = q.lower()
         rows = [r for r in rows if needle in r.material_code.lower() or needle in (r.material_name_zh or "")
@@ -270,37 +262,35 @@ def valuation() -> str:
 
 
 @bp.route("/standard-prices", methods=["GET", "POST"])
-def standard_prices() -> Any:
+@transaction
+def standard_prices(db: Session, actor: Actor) -> Any:
     """A company's standard prices in force for a period (set for it, or carried forward),
     and setting a price (refused when postings already use the price it would change)."""
     require_role(*ACCOUNTANTS)
-    actor = page_actor()
-    db = page_session()
     args = ListArgs.from_request()
     form: Any = request.form if request.method == "POST" else {}
     period = (form.get("period") or "").strip() if request.method == "POST" else _period_arg()
     refusal: dict[str, Any] = {}
     saved = None
-    with db.begin():
-        company = _company_arg()
+    company = _company_arg()
     if request.method == "POST":
         try:
-            code = (form.get("material") or "").strip()
-            change = _price_change(db, code, form.get("price"))
-            if not PERIOD_PATTERN.match(period):
-                raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}", text=period))
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
+                code = (form.get("material") or "").strip()
+                change = _price_change(db, code, form.get("price"))
+                if not PERIOD_PATTERN.match(period):
+                    raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}",
+                                                                       text=period))
                 standards.set_standard_prices(db, actor, company_id=company.id, period=period, prices=[change])
             saved = code
         except DomainError as error:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-    with db.begin():
-        companies = _companies()
-        rows, total = standards.list_standard_prices(db, actor, company_id=company.id, period=period,
-                                                     offset=args.offset, limit=args.page_size)
-        materials = board.materials_named(db, [row.material_id for row in rows])
+    companies = _companies()
+    rows, total = standards.list_standard_prices(db, actor, company_id=company.id, period=period,
+                                                 offset=args.offset, limit=args.page_size)
+    materials = board.materials_named(db, [row.material_id for row in rows])
     status = refusal["error"].status if refusal else 200
     return render_template("costing/standard_prices.html", rows=rows, total=total, args=args, company=company,
                            companies=companies, period=period, materials=materials, form=form, saved=saved,
@@ -316,8 +306,7 @@ def _price_change(db: Any, code: str, text: str | None) -> standards.PriceChange
         raise ValidationFailed.for_field("price", Message("enter a number")) from None
     if not value.is_finite() or value <= 0:
         raise ValidationFailed.for_field("price", Message("a standard price must be above zero"))
-    with db.begin():
-        material = board.material_by_code(db, code)
+    material = board.material_by_code(db, code)
     if material is None:
         raise ValidationFailed.for_field("material", Message("no material {code}", code=code))
     return standards.PriceChange(material.id, value)

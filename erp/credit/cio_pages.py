@@ -16,8 +16,9 @@ from typing import Any
 from flask import current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.credit import cio, receivables
 from erp.credit.exposure import CreditPolicy
 from erp.errors import ValidationFailed
@@ -27,7 +28,8 @@ from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.i18n import current_language
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, not_found, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, not_found, require_role
+from erp.web import transaction
 
 bp = PageBlueprint("cio_pages", __name__, url_prefix="/receivables")
 
@@ -85,16 +87,14 @@ def chart_data(dashboard: receivables.Dashboard, trend: list[cio.TrendPoint]) ->
 
 
 @bp.route("")
-def dashboard() -> str:
+@transaction
+def dashboard(db: Session, actor: Actor) -> str:
     """Consolidated receivables as of a chosen date: totals, charts and alerts."""
     require_role(*VIEWERS)
     as_of = _as_of()
-    db = page_session()
-    actor = page_actor()
-    with db.begin():
-        board = receivables.dashboard(db, actor, as_of=as_of, policy=_policy(), top=TOP)
-        trend = cio.receivables_trend(db, actor, as_of=as_of, key_date_totals=_key_date_totals(board))
-        unapplied = cio.unapplied_payments(db, actor, as_of=as_of)
+    board = receivables.dashboard(db, actor, as_of=as_of, policy=_policy(), top=TOP)
+    trend = cio.receivables_trend(db, actor, as_of=as_of, key_date_totals=_key_date_totals(board))
+    unapplied = cio.unapplied_payments(db, actor, as_of=as_of)
     return render_template("credit/dashboard.html", board=board, trend=trend, unapplied=unapplied, as_of=as_of,
                            charts=chart_data(board, trend), buckets=BUCKETS, bucket_labels=BUCKET_LABELS,
                            today=business_today(), labels=_chart_labels(as_of))
@@ -121,67 +121,61 @@ def _chart_labels(as_of: dt.date) -> dict[str, Any]:
 
 
 @bp.route("/charts.json")
-def charts_json() -> Any:
+@transaction
+def charts_json(db: Session, actor: Actor) -> Any:
     """What the dashboard's charts draw, as JSON (the same figures the page embeds)."""
     require_role(*VIEWERS)
     as_of = _as_of()
-    db = page_session()
-    actor = page_actor()
-    with db.begin():
-        board = receivables.dashboard(db, actor, as_of=as_of, policy=_policy(), top=TOP)
-        trend = cio.receivables_trend(db, actor, as_of=as_of, key_date_totals=_key_date_totals(board))
+    board = receivables.dashboard(db, actor, as_of=as_of, policy=_policy(), top=TOP)
+    trend = cio.receivables_trend(db, actor, as_of=as_of, key_date_totals=_key_date_totals(board))
     return jsonify(chart_data(board, trend))
 
 
 @bp.route("/segments/<code>")
-def segment(code: str) -> str:
+@transaction
+def segment(db: Session, actor: Actor, code: str) -> str:
     """One segment's companies with their receivables and ageing, as of the key date."""
     require_role(*VIEWERS)
     as_of = _as_of()
-    db = page_session()
-    with db.begin():
-        found = db.scalars(select(Segment).where(Segment.code == code)).one_or_none()
-        if found is None:
-            raise not_found("segment", code)
-        companies = [c for c in receivables.receivables_by_company(db, page_actor(), as_of=as_of)
-                     if c.segment_id == found.id]
+    found = db.scalars(select(Segment).where(Segment.code == code)).one_or_none()
+    if found is None:
+        raise not_found("segment", code)
+    companies = [c for c in receivables.receivables_by_company(db, actor, as_of=as_of)
+                 if c.segment_id == found.id]
     return render_template("credit/segment.html", segment=found, companies=companies, as_of=as_of,
                            buckets=BUCKETS, bucket_labels=BUCKET_LABELS)
 
 
 @bp.route("/companies/<code>")
-def company(code: str) -> str:
+@transaction
+def company(db: Session, actor: Actor, code: str) -> str:
     """One company's customers with their receivables and ageing, as of the key date."""
     require_role(*VIEWERS)
     as_of = _as_of()
     args = ListArgs.from_request()
-    db = page_session()
-    with db.begin():
-        found = db.scalars(select(Company).where(Company.code == code)).one_or_none()
-        if found is None:
-            raise not_found("company", code)
-        rows, total = receivables.receivables_by_customer(db, page_actor(), as_of=as_of, policy=_policy(),
-                                                          company_id=found.id, offset=args.offset,
-                                                          limit=args.page_size)
+    found = db.scalars(select(Company).where(Company.code == code)).one_or_none()
+    if found is None:
+        raise not_found("company", code)
+    rows, total = receivables.receivables_by_customer(db, actor, as_of=as_of, policy=_policy(),
+                                                      company_id=found.id, offset=args.offset,
+                                                      limit=args.page_size)
     return render_template("credit/company_receivables.html", company=found, rows=rows, total=total, args=args,
                            as_of=as_of, buckets=BUCKETS, bucket_labels=BUCKET_LABELS)
 
 
 @bp.route("/customers/<code>")
-def customer(code: str) -> str:
+@transaction
+def customer(db: Session, actor: Actor, code: str) -> str:
     """One customer's invoices open on the key date in every company, and its payments not
     yet applied then."""
     require_role(*VIEWERS)
     as_of = _as_of()
-    db = page_session()
-    actor = page_actor()
     from erp.credit.desk import customer_by_code
 
-    with db.begin():
-        found = customer_by_code(db, actor, code)
-        invoices = cio.customer_invoices(db, actor, customer_id=found.id, as_of=as_of)
-        unapplied = cio.unapplied_payments(db, actor, as_of=as_of, customer_id=found.id)
-        rows, _ = receivables.receivables_by_customer(db, actor, as_of=as_of, policy=_policy(), customer_id=found.id)
+    found = customer_by_code(db, actor, code)
+    invoices = cio.customer_invoices(db, actor, customer_id=found.id, as_of=as_of)
+    unapplied = cio.unapplied_payments(db, actor, as_of=as_of, customer_id=found.id)
+    rows, _ = receivables.receivables_by_customer(db, actor, as_of=as_of, policy=_policy(), customer_id=found.id)
     companies: dict[str, list[Any]] = {}
     for invoice in invoices:
         companies.setdefault(invoice.company_code, []).append(invoice)
@@ -191,11 +185,10 @@ def customer(code: str) -> str:
 
 
 @bp.route("/invoices/<int:invoice_id>")
-def invoice(invoice_id: int) -> str:
+@transaction
+def invoice(db: Session, actor: Actor, invoice_id: int) -> str:
     """One invoice: its lines, the payments applied to it, and what was open on the key date."""
     require_role(*VIEWERS)
     as_of = _as_of()
-    db = page_session()
-    with db.begin():
-        view = cio.invoice_view(db, page_actor(), invoice_id, as_of=as_of)
+    view = cio.invoice_view(db, actor, invoice_id, as_of=as_of)
     return render_template("credit/invoice.html", view=view, as_of=as_of)

@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 
 from flask import render_template, request
+from sqlalchemy.orm import Session
 
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.credit import intercompany
 from erp.messages import N_
 from erp.clock import business_today
 from erp.ui import nav
-from erp.ui.pages import PageBlueprint, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, require_role
+from erp.web import transaction
 
 bp = PageBlueprint("intercompany_pages", __name__, url_prefix="/intercompany")
 
@@ -24,13 +26,12 @@ PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @bp.route("/")
-def trial_balance() -> str:
+@transaction
+def trial_balance(db: Session, actor: Actor) -> str:
     """The group trial balance at the end of a period: companies, eliminations, consolidated."""
     require_role(*READERS)
     period = request.args.get("period", "")
     if not PERIOD.match(period):
         period = business_today().strftime("%Y-%m")
-    db = page_session()
-    with db.begin():
-        report = intercompany.consolidated_trial_balance(db, page_actor(), period=period)
+    report = intercompany.consolidated_trial_balance(db, actor, period=period)
     return render_template("intercompany/trial_balance.html", report=report, period=period)

@@ -14,8 +14,9 @@ from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from sqlalchemy.orm import Session
 
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.credit import desk, limits, queries, receivables, services
 from erp.credit.exposure import CreditPolicy
 from erp.errors import DomainError, ValidationFailed
@@ -24,6 +25,7 @@ from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role
+from erp.web import transaction
 
 bp = PageBlueprint("credit_pages", __name__, url_prefix="/credit")
 
@@ -77,13 +79,12 @@ def _held(order_id: int | None = None) -> tuple[list[Any], int]:
 
 
 @bp.route("/blocked-orders")
-def blocked_orders() -> str:
+@transaction
+def blocked_orders(db: Session, actor: Actor) -> str:
     """Orders held by credit control, oldest first, each with the customer's exposure, limit
     and utilisation, and what releasing it would do."""
     require_role(*DESK)
-    db = page_session()
-    with db.begin():
-        rows, total = _held()
+    rows, total = _held()
     return render_template("credit/blocked_orders.html", rows=rows, total=total, shown=HELD_ORDERS_SHOWN)
 
 
@@ -100,18 +101,17 @@ def _order_context(order_id: int) -> dict[str, Any]:
 
 
 @bp.route("/blocked-orders/<int:order_id>", methods=["GET", "POST"])
-def blocked_order(order_id: int) -> Any:
+@transaction
+def blocked_order(db: Session, actor: Actor, order_id: int) -> Any:
     """One held order: the customer's exposure by company, what a release would do to the
     customer's other confirmed orders, and the release with a required reason."""
     require_role(*DESK)
-    actor = page_actor()
-    db = page_session()
     refusal: dict[str, Any] = {}
     if request.method == "POST":
         require_role(*CONTROLLER)
         reason = request.form.get("reason", "").strip()[:500]
         try:
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 result = services.release_order(db, actor, order_id, reason=reason, policy=_policy())
                 release = getattr(result, "release", result)
                 effect = getattr(result, "effect", None)
@@ -121,8 +121,7 @@ def blocked_order(order_id: int) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-    with db.begin():
-        context = _order_context(order_id)
+    context = _order_context(order_id)
     if context["held"] is None and not refusal:
         raise not_found("blocked order", order_id)
     status = refusal["error"].status if refusal else 200
@@ -130,16 +129,15 @@ def blocked_order(order_id: int) -> Any:
 
 
 @bp.route("/customers")
-def customers() -> str:
+@transaction
+def customers(db: Session, actor: Actor) -> str:
     """Customers with exposure, the limit in force and the model's latest suggestion beside it."""
     require_role(*DESK)
     args = ListArgs.from_request(tuple(desk.CUSTOMER_SORTS), default_sort="utilisation", default_desc=True)
     only = request.args.get("only", "")
     only = only if only in ("over", "held", "differs") else ""
-    db = page_session()
-    with db.begin():
-        rows, total = desk.customers(db, page_actor(), _policy(), q=args.q or None, only=only or None,
-                                     sort=args.sort, descending=args.desc, offset=args.offset, limit=args.page_size)
+    rows, total = desk.customers(db, actor, _policy(), q=args.q or None, only=only or None,
+                                 sort=args.sort, descending=args.desc, offset=args.offset, limit=args.page_size)
     return render_template("credit/customers.html", rows=rows, total=total, args=args, only=only,
                            starting_limit=_policy().starting_limit)
 
@@ -164,29 +162,27 @@ def _customer_context(code: str) -> dict[str, Any]:
 
 
 @bp.route("/customers/<code>")
-def customer(code: str) -> str:
+@transaction
+def customer(db: Session, actor: Actor, code: str) -> str:
     """A customer's credit: exposure by company, limit and hold, the model's suggestion
     explained, approve or override, and the limit's history."""
     require_role(*DESK)
-    db = page_session()
-    with db.begin():
-        context = _customer_context(code)
+    context = _customer_context(code)
     return render_template("credit/customer.html", form={}, done=request.args.get("done"), **context)
 
 
 @bp.route("/customers/<code>/limit", methods=["POST"])
-def set_limit(code: str) -> Any:
+@transaction
+def set_limit(db: Session, actor: Actor, code: str) -> Any:
     """Approve the suggestion as it is, or set another limit with a reason (a new version)."""
     require_role(*CONTROLLER)
-    actor = page_actor()
-    db = page_session()
     form = request.form
     try:
         suggestion_id = int(form["suggestion_id"]) if form.get("suggestion_id") else None
         credit_limit = None
         if form.get("decision") == "override":
             credit_limit = _amount(form.get("credit_limit"))
-        with db.begin():
+        with db.begin_nested():  # a refusal rolls back to here
             found = desk.customer_by_code(db, actor, code)
             limits.set_credit_limit(db, actor, found.id, credit_limit=credit_limit, suggestion_id=suggestion_id,
                                     reason=(form.get("reason") or "").strip()[:500] or None)
@@ -195,21 +191,19 @@ def set_limit(code: str) -> Any:
         if error.status == 404:
             raise
         refusal = form_refusal(error)
-    with db.begin():
-        context = _customer_context(code)
+    context = _customer_context(code)
     return render_template("credit/customer.html", form=form, done=None, **context, **refusal), \
         refusal["error"].status
 
 
 @bp.route("/customers/<code>/hold", methods=["POST"])
-def set_hold(code: str) -> Any:
+@transaction
+def set_hold(db: Session, actor: Actor, code: str) -> Any:
     """Put the customer on credit hold or lift it, with a reason."""
     require_role(*CONTROLLER)
-    actor = page_actor()
-    db = page_session()
     form = request.form
     try:
-        with db.begin():
+        with db.begin_nested():  # a refusal rolls back to here
             found = desk.customer_by_code(db, actor, code)
             services.set_credit_hold(db, actor, found.id, on_hold=form.get("on_hold") == "1",
                                      reason=(form.get("hold_reason") or "").strip()[:500])
@@ -218,8 +212,7 @@ def set_hold(code: str) -> Any:
         if error.status == 404:
             raise
         refusal = form_refusal(error)
-    with db.begin():
-        context = _customer_context(code)
+    context = _customer_context(code)
     return render_template("credit/customer.html", form=form, done=None, **context, **refusal), \
         refusal["error"].status
 

@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.credit import notes, queries
 from erp.errors import DomainError, ValidationFailed
 from erp.messages import Message, N_
@@ -22,6 +23,7 @@ from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.web import transaction
 
 bp = PageBlueprint("returns_pages", __name__, url_prefix="/returns")
 
@@ -29,14 +31,13 @@ nav.add("credit", "returns_pages.shipments", N_("Customer returns"), {Role.SALES
 
 
 @bp.route("/")
-def shipments() -> str:
+@transaction
+def shipments(db: Session, actor: Actor) -> str:
     """Invoiced shipments of the caller's companies, newest first, searchable."""
     require_role(Role.SALES)
     args = ListArgs.from_request(tuple(notes.RETURN_SORTS), default_sort="date", default_desc=True)
-    db = page_session()
-    with db.begin():
-        rows, total = notes.returnable_shipments(db, page_actor(), q=args.q or None, sort=args.sort,
-                                                 descending=args.desc, offset=args.offset, limit=args.page_size)
+    rows, total = notes.returnable_shipments(db, actor, q=args.q or None, sort=args.sort,
+                                             descending=args.desc, offset=args.offset, limit=args.page_size)
     return render_template("returns/shipments.html", rows=rows, total=total, args=args)
 
 
@@ -59,16 +60,15 @@ def _form_values(form: Any) -> dict[str, Any]:
 
 
 @bp.route("/shipments/<int:document_id>", methods=["GET", "POST"])
-def return_form(document_id: int) -> Any:
+@transaction
+def return_form(db: Session, actor: Actor, document_id: int) -> Any:
     """The return form: per batch what can still come back, the credit note it will raise."""
     require_role(Role.SALES)
-    actor = page_actor()
-    db = page_session()
     refusal: dict[str, Any] = {}
     if request.method == "POST":
         try:
             values = _form_values(request.form)
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 note = notes.return_goods(db, actor, shipment_document_id=document_id, **values)
                 note_id = note.id
             return redirect(url_for("returns_pages.credit_note", note_id=note_id, posted=1))
@@ -76,20 +76,18 @@ def return_form(document_id: int) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-    with db.begin():
-        preview = notes.return_preview(db, actor, document_id)
+    preview = notes.return_preview(db, actor, document_id)
     status = refusal["error"].status if refusal else 200
     return render_template("returns/return_form.html", preview=preview, form=request.form,
                            today=business_today(), **refusal), status
 
 
 @bp.route("/credit-notes/<int:note_id>")
-def credit_note(note_id: int) -> str:
+@transaction
+def credit_note(db: Session, actor: Actor, note_id: int) -> str:
     """A credit note: what it credited, the invoices it settled, what it kept as credit."""
     require_role(Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO)
-    db = page_session()
-    with db.begin():
-        note = queries.get_credit_note(db, page_actor(), note_id)
-        numbers = notes.return_document_numbers(db, note)
-        return render_template("returns/credit_note.html", note=note, numbers=numbers,
-                               posted=request.args.get("posted"))
+    note = queries.get_credit_note(db, actor, note_id)
+    numbers = notes.return_document_numbers(db, note)
+    return render_template("returns/credit_note.html", note=note, numbers=numbers,
+                           posted=request.args.get("posted"))

@@ -13,8 +13,9 @@ from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from sqlalchemy.orm import Session
 
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.inventory import queries, services
 from erp.inventory.models import StockStatus
@@ -22,7 +23,8 @@ from erp.messages import Message, N_
 from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, form_refusal, require_role
+from erp.web import transaction
 
 bp = PageBlueprint("inventory_pages", __name__, url_prefix="/inventory")
 
@@ -37,14 +39,13 @@ def _settings() -> Any:
 
 
 @bp.route("/receiving")
-def open_lines() -> str:
+@transaction
+def open_lines(db: Session, actor: Actor) -> str:
     """Open order lines for the clerk's warehouses, searchable by order, supplier, material."""
     require_role(Role.CLERK)
     args = ListArgs.from_request(tuple(queries.OPEN_LINE_SORTS), default_sort="order")
-    db = page_session()
-    with db.begin():
-        rows, total = queries.lines_open_for_receipt(db, page_actor(), q=args.q or None, sort=args.sort,
-                                               descending=args.desc, offset=args.offset, limit=args.page_size)
+    rows, total = queries.lines_open_for_receipt(db, actor, q=args.q or None, sort=args.sort,
+                                           descending=args.desc, offset=args.offset, limit=args.page_size)
     return render_template("inventory/open_lines.html", rows=rows, total=total, args=args)
 
 
@@ -80,18 +81,17 @@ def _receipt_request(line_id: int, form: Any) -> services.ReceiptRequest:
 
 
 @bp.route("/receiving/<int:line_id>", methods=["GET", "POST"])
-def receive(line_id: int) -> Any:
+@transaction
+def receive(db: Session, actor: Actor, line_id: int) -> Any:
     """The receipt form: what it will do before posting; refusals beside their fields."""
     require_role(Role.CLERK)
-    actor = page_actor()
     min_days = _settings().default_min_remaining_shelf_life_days
-    db = page_session()
     form = request.form if request.method == "POST" else {}
     refusal: dict[str, Any] = {}
     if request.method == "POST":
         try:
             receipt = _receipt_request(line_id, request.form)
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 document_id = services.receive_goods(db, actor, receipt, min_remaining_days=min_days)
                 number = queries.get_document(db, actor, document_id).document.number
             return redirect(url_for("inventory_pages.document", number=number, posted=1))
@@ -104,8 +104,7 @@ def receive(line_id: int) -> Any:
         posting_date = _day(form.get("posting_date"), "posting_date") or posting_date
     except ValidationFailed:
         pass
-    with db.begin():
-        preview = queries.preview_receipt(db, actor, line_id, posting_date=posting_date, min_remaining_days=min_days)
+    preview = queries.preview_receipt(db, actor, line_id, posting_date=posting_date, min_remaining_days=min_days)
     status = 422 if refusal.get("error") is not None and refusal["error"].status == 422 else \
         (refusal["error"].status if refusal else 200)
     return render_template("inventory/receive.html", preview=preview, form=form, posting_date=posting_date,
@@ -113,17 +112,17 @@ def receive(line_id: int) -> Any:
 
 
 @bp.route("/documents/<number>")
-def document(number: str) -> str:
+@transaction
+def document(db: Session, actor: Actor, number: str) -> str:
     """A posted stock document: header, where the stock went, and its journal entry."""
-    db = page_session()
-    with db.begin():
-        view, header = queries.document_by_number(db, page_actor(), number)
+    view, header = queries.document_by_number(db, actor, number)
     return render_template("inventory/document.html", view=view, header=header,
                            posted=request.args.get("posted") == "1")
 
 
 @bp.route("/stock")
-def stock() -> str:
+@transaction
+def stock(db: Session, actor: Actor) -> str:
     """Stock on hand in the caller's warehouses, by material, batch, status and expiry."""
     require_role(*STOCK_READERS)
     args = ListArgs.from_request(tuple(queries.STOCK_SORTS), default_sort="expiry")
@@ -131,12 +130,10 @@ def stock() -> str:
     status = StockStatus(status_text) if status_text in {s.value for s in StockStatus} else None
     expiring = request.args.get("expiring") == "1"
     today = business_today()
-    db = page_session()
-    with db.begin():
-        rows, total, value = queries.stock_by_batch(
-            db, page_actor(), q=args.q or None, status=status, today=today,
-            expiring_within=queries.NEAR_EXPIRY_DAYS if expiring else None,
-            sort=args.sort, descending=args.desc, offset=args.offset, limit=args.page_size)
+    rows, total, value = queries.stock_by_batch(
+        db, actor, q=args.q or None, status=status, today=today,
+        expiring_within=queries.NEAR_EXPIRY_DAYS if expiring else None,
+        sort=args.sort, descending=args.desc, offset=args.offset, limit=args.page_size)
     states = {row.batch_id: queries.expiry_state(row.expiry_date, today) for row in rows}
     return render_template("inventory/stock.html", rows=rows, total=total, value=value, args=args,
                            status=status, statuses=list(StockStatus), expiring=expiring, states=states,
@@ -144,7 +141,8 @@ def stock() -> str:
 
 
 @bp.route("/batches")
-def batch_lookup() -> Any:
+@transaction
+def batch_lookup(db: Session, actor: Actor) -> Any:
     """Find a batch by material code and batch number, and show its flow."""
     require_role(*STOCK_READERS)
     material = request.args.get("material", "").strip()[:32]
@@ -152,13 +150,10 @@ def batch_lookup() -> Any:
     flow = None
     error = None
     if material and batch:
-        db = page_session()
         try:
-            with db.begin():
-                actor = page_actor()
-                flow = queries.batch_flow(db, actor, queries.find_batch_by_codes(
-                    db, actor, material_code=material, batch_number=batch))
-                numbers = queries.document_numbers(db, [m.document_id for m in flow.movements])
+            flow = queries.batch_flow(db, actor, queries.find_batch_by_codes(
+                db, actor, material_code=material, batch_number=batch))
+            numbers = queries.document_numbers(db, [m.document_id for m in flow.movements])
         except DomainError as refusal:
             if refusal.status != 404:
                 raise
@@ -173,26 +168,24 @@ nav.add("quality", "inventory_pages.quarantine", N_("Quarantine"), {Role.QUALITY
 
 
 @bp.route("/quarantine")
-def quarantine() -> str:
+@transaction
+def quarantine(db: Session, actor: Actor) -> str:
     """Stock waiting for quality's decision, oldest first (by age, material, batch)."""
     require_role(Role.QUALITY)
     args = ListArgs.from_request(tuple(queries.STOCK_SORTS), default_sort="since")
     today = business_today()
-    db = page_session()
-    with db.begin():
-        rows, total, value = queries.stock_by_batch(
-            db, page_actor(), q=args.q or None, status=StockStatus.QUARANTINE, today=today, sort=args.sort,
-            descending=args.desc, offset=args.offset, limit=args.page_size)
+    rows, total, value = queries.stock_by_batch(
+        db, actor, q=args.q or None, status=StockStatus.QUARANTINE, today=today, sort=args.sort,
+        descending=args.desc, offset=args.offset, limit=args.page_size)
     return render_template("inventory/quarantine.html", rows=rows, total=total, value=value, args=args, today=today)
 
 
 @bp.route("/quarantine/<warehouse>/<material>/<path:batch>", methods=["GET", "POST"])
-def quality_decision(warehouse: str, material: str, batch: str) -> Any:
+@transaction
+def quality_decision(db: Session, actor: Actor, warehouse: str, material: str, batch: str) -> Any:
     """Release quarantined stock of a batch, or reject it (blocked), with a reason."""
     require_role(Role.QUALITY)
-    actor = page_actor()
     today = business_today()
-    db = page_session()
     refusal: dict[str, Any] = {}
     if request.method == "POST":
         try:
@@ -205,7 +198,7 @@ def quality_decision(warehouse: str, material: str, batch: str) -> Any:
                 raise ValidationFailed.for_field("decision", Message("choose release or reject"))
             if not reason:
                 raise ValidationFailed.for_field("reason", Message("give the reason for the decision"))
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 rows, _, _ = queries.stock_by_batch(db, actor, status=StockStatus.QUARANTINE, today=today,
                                                     batch_number=batch, material_code=material, limit=10)
                 row = next((r for r in rows if r.warehouse_code == warehouse), None)
@@ -220,9 +213,8 @@ def quality_decision(warehouse: str, material: str, batch: str) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-    with db.begin():
-        rows, _, _ = queries.stock_by_batch(db, actor, status=StockStatus.QUARANTINE, today=today,
-                                            batch_number=batch, material_code=material, limit=10)
+    rows, _, _ = queries.stock_by_batch(db, actor, status=StockStatus.QUARANTINE, today=today,
+                                        batch_number=batch, material_code=material, limit=10)
     row = next((r for r in rows if r.warehouse_code == warehouse), None)
     if row is None:
         raise queries_not_found(batch)

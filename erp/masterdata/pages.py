@@ -13,9 +13,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 
 from erp.schemas import DECIMAL_TEXT, ISO_DATE
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services
 from erp.masterdata.models import MaterialType, ProcurementScope, TaxKind
@@ -24,7 +25,8 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from erp.messages import Message, N_
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, form_refusal, require_role
+from erp.web import transaction
 
 bp = PageBlueprint("masterdata_pages", __name__, url_prefix="/masterdata")
 STEWARDS = {Role.STEWARD, Role.ADMIN}
@@ -131,55 +133,56 @@ def _values(fields: tuple[Field, ...], form: Any, *, creating: bool) -> dict[str
     return values
 
 
-def _listing(kind: str) -> str:
+def _listing(db: Session, actor: Actor, kind: str) -> str:
     require_role(*STEWARDS)
     catalog, label, fields = _kind(kind)
     args = ListArgs.from_request()
-    db = page_session()
-    with db.begin():
-        rows, total = services.list_records(db, page_actor(), catalog, {"q": args.q} if args.q else {},
-                                            offset=args.offset, limit=args.page_size)
+    rows, total = services.list_records(db, actor, catalog, {"q": args.q} if args.q else {},
+                                        offset=args.offset, limit=args.page_size)
     return render_template("masterdata/list.html", kind=kind, label=label, rows=rows, total=total, args=args,
                            fields=fields)
 
 
 @bp.route("/materials")
-def materials() -> str:
+@transaction
+def materials(db: Session, actor: Actor) -> str:
     """Find materials by code or name."""
-    return _listing("materials")
+    return _listing(db, actor, "materials")
 
 
 @bp.route("/suppliers")
-def suppliers() -> str:
+@transaction
+def suppliers(db: Session, actor: Actor) -> str:
     """Find suppliers by code or name."""
-    return _listing("suppliers")
+    return _listing(db, actor, "suppliers")
 
 
 @bp.route("/customers")
-def customers() -> str:
+@transaction
+def customers(db: Session, actor: Actor) -> str:
     """Find customers by code or name."""
-    return _listing("customers")
+    return _listing(db, actor, "customers")
 
 
 @bp.route("/tax-codes")
-def tax_codes() -> str:
+@transaction
+def tax_codes(db: Session, actor: Actor) -> str:
     """China VAT codes: rates and the dates they are in force."""
-    return _listing("tax-codes")
+    return _listing(db, actor, "tax-codes")
 
 
 @bp.route("/<kind>/new", methods=["GET", "POST"])
 @bp.route("/<kind>/<code>/edit", methods=["GET", "POST"])
-def edit(kind: str, code: str | None = None) -> Any:
+@transaction
+def edit(db: Session, actor: Actor, kind: str, code: str | None = None) -> Any:
     """Create a record, or change one (the code is permanent)."""
     require_role(*STEWARDS)
     catalog, label, fields = _kind(kind)
-    actor = page_actor()
-    db = page_session()
     refusal: dict[str, Any] = {}
     if request.method == "POST":
         try:
             values = _values(fields, request.form, creating=code is None)
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 if code is None:
                     record = services.create_record(db, actor, catalog, values)
                 else:
@@ -192,11 +195,10 @@ def edit(kind: str, code: str | None = None) -> Any:
                 raise
             refusal = form_refusal(error)
     record = None
-    with db.begin():
-        if code is not None:
-            record = services.record_by_code(db, actor, catalog, code, "code")
-        units, _ = services.list_records(db, actor, services.UNITS, {"active": True}, offset=0, limit=100)
-        tax_codes, _ = services.list_records(db, actor, services.TAX_CODES, {"active": True}, offset=0, limit=100)
+    if code is not None:
+        record = services.record_by_code(db, actor, catalog, code, "code")
+    units, _ = services.list_records(db, actor, services.UNITS, {"active": True}, offset=0, limit=100)
+    tax_codes, _ = services.list_records(db, actor, services.TAX_CODES, {"active": True}, offset=0, limit=100)
     current = request.form if request.method == "POST" else {
         f.name: (getattr(record, f.name) if record is not None else ("on" if f.name == "batch_managed" else ""))
         for f in fields}

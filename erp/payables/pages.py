@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services as masterdata
 from erp.messages import Message, N_
@@ -25,6 +26,7 @@ from erp.schemas import DECIMAL_TEXT, ISO_DATE
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.web import transaction
 
 bp = PageBlueprint("payables_pages", __name__, url_prefix="/payables")
 READERS = set(queries.READERS)
@@ -115,28 +117,25 @@ def _preview(invoice: Any) -> dict[str, Any]:
 
 
 @bp.route("/invoices")
-def invoices() -> str:
+@transaction
+def invoices(db: Session, actor: Actor) -> str:
     """Supplier invoices and credit memos, newest first; the blocked queue as a filter."""
     require_role(*READERS)
     args = ListArgs.from_request()
     view = request.args.get("view", "all")
     filters: dict[str, Any] = {"blocked": True} if view == "blocked" else {"open": True} if view == "open" else {}
-    db = page_session()
-    with db.begin():
-        actor = page_actor()
-        rows, total = queries.list_invoices(db, actor, filters, offset=args.offset, limit=args.page_size)
-        suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
-                                                               {}, offset=0, limit=500)[0]}
+    rows, total = queries.list_invoices(db, actor, filters, offset=args.offset, limit=args.page_size)
+    suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
+                                                           {}, offset=0, limit=500)[0]}
     return render_template("payables/invoices.html", rows=rows, total=total, args=args, view=view,
-                           suppliers=suppliers, can_enter=page_actor().has_role(Role.ACCOUNTS_PAYABLE))
+                           suppliers=suppliers, can_enter=actor.has_role(Role.ACCOUNTS_PAYABLE))
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
-def new_invoice() -> Any:
+@transaction
+def new_invoice(db: Session, actor: Actor) -> Any:
     """Enter a supplier's invoice against an order: the match line by line, then post."""
     require_role(Role.ACCOUNTS_PAYABLE)
-    actor = page_actor()
-    db = page_session()
     number = (request.values.get("order") or "").strip()[:50]
     form = request.form if request.method == "POST" else {}
     refusal: dict[str, Any] = {}
@@ -145,7 +144,7 @@ def new_invoice() -> Any:
     order_error = None
     if number:
         try:
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 order = queries.order_for_invoicing(db, actor, number)
                 tax_codes, _ = masterdata.list_records(db, actor, masterdata.TAX_CODES, {"active": True},
                                                        offset=0, limit=100)
@@ -157,15 +156,15 @@ def new_invoice() -> Any:
         try:
             invoice_request = _invoice_request(order, request.form)
             if request.form.get("action") == "post":
-                with db.begin():
+                with db.begin_nested():  # a refusal rolls back to here
                     invoice = services.enter_invoice(db, actor, invoice_request)
                     invoice_id = invoice.id
                 return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, posted=1))
-            db.begin()
+            savepoint = db.begin_nested()
             try:  # the match as it would post, rolled back: nothing is written
                 preview = _preview(services.enter_invoice(db, actor, invoice_request))
             finally:
-                db.rollback()
+                savepoint.rollback()
         except DomainError as error:
             if error.status == 404:
                 raise
@@ -178,25 +177,23 @@ def new_invoice() -> Any:
 
 
 @bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
-def invoice(invoice_id: int) -> Any:
+@transaction
+def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
     """One invoice: header, matched lines, the block and its release."""
     require_role(*READERS)
-    actor = page_actor()
-    db = page_session()
     refusal: dict[str, Any] = {}
     if request.method == "POST":
         try:
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 services.release_invoice(db, actor, invoice_id, reason=(request.form.get("reason") or "")[:500])
             return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, released=1))
         except DomainError as error:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-    with db.begin():
-        found = queries.get_invoice(db, actor, invoice_id)
-        supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
-        lines = list(found.lines)
+    found = queries.get_invoice(db, actor, invoice_id)
+    supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
+    lines = list(found.lines)
     can_release = (found.blocked and actor.has_role(*services.RELEASERS) and found.created_by != actor.user_id)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/invoice.html", invoice=found, lines=lines, supplier=supplier,
@@ -212,34 +209,30 @@ def _as_of() -> dt.date:
 
 
 @bp.route("/ageing")
-def ageing() -> str:
+@transaction
+def ageing(db: Session, actor: Actor) -> str:
     """Open payables per supplier in ageing buckets, with the group's total."""
     require_role(*READERS)
     as_of = _as_of()
-    db = page_session()
-    with db.begin():
-        actor = page_actor()
-        rows = queries.ageing(db, actor, as_of, by="supplier")
-        (total,) = queries.ageing(db, actor, as_of, by="group")
+    rows = queries.ageing(db, actor, as_of, by="supplier")
+    (total,) = queries.ageing(db, actor, as_of, by="group")
     return render_template("payables/ageing.html", rows=rows, total=total, as_of=as_of,
                            buckets=queries.AGEING_BUCKETS)
 
 
 @bp.route("/grir")
-def grir() -> str:
+@transaction
+def grir(db: Session, actor: Actor) -> str:
     """GR/IR clearing for one company: per order line, and the month-end check."""
     require_role(*READERS)
     as_of = _as_of()
-    db = page_session()
-    with db.begin():
-        actor = page_actor()
-        companies, _ = masterdata.list_records(db, actor, masterdata.COMPANIES, {}, offset=0, limit=100)
-        chosen = request.args.get("company", "")
-        company = next((c for c in companies if c.code == chosen), companies[0] if companies else None)
-        lines, check = [], None
-        if company is not None:
-            lines = queries.grir_lines(db, actor, company.id, as_of)
-            check = queries.grir_check(db, actor, company.id, as_of)
+    companies, _ = masterdata.list_records(db, actor, masterdata.COMPANIES, {}, offset=0, limit=100)
+    chosen = request.args.get("company", "")
+    company = next((c for c in companies if c.code == chosen), companies[0] if companies else None)
+    lines, check = [], None
+    if company is not None:
+        lines = queries.grir_lines(db, actor, company.id, as_of)
+        check = queries.grir_check(db, actor, company.id, as_of)
     return render_template("payables/grir.html", lines=lines, check=check, company=company, companies=companies,
                            as_of=as_of)
 
@@ -248,31 +241,29 @@ nav.add("payables", "payables_pages.pay", N_("Pay a supplier"), {Role.ACCOUNTS_P
 
 
 @bp.route("/payments/new", methods=["GET", "POST"])
-def pay() -> Any:
+@transaction
+def pay(db: Session, actor: Actor) -> Any:
     """Pay a supplier: its open invoices of one company, the blocked ones shown but not payable;
     the ticked invoices in due order, or oldest due first when none is ticked."""
     require_role(Role.ACCOUNTS_PAYABLE)
-    actor = page_actor()
-    db = page_session()
     supplier_code = (request.values.get("supplier") or "").strip()[:32]
     form = request.form if request.method == "POST" else {}
     refusal: dict[str, Any] = {}
-    with db.begin():
-        companies, _ = masterdata.list_records(db, actor, masterdata.COMPANIES, {}, offset=0, limit=100)
-        company = next((c for c in companies if c.code == request.values.get("company")),
-                       companies[0] if companies else None)
-        supplier = None
-        if supplier_code:
-            try:
-                supplier = masterdata.record_by_code(db, actor, masterdata.SUPPLIERS, supplier_code, "supplier")
-            except DomainError as error:
-                refusal = form_refusal(error)
+    companies, _ = masterdata.list_records(db, actor, masterdata.COMPANIES, {}, offset=0, limit=100)
+    company = next((c for c in companies if c.code == request.values.get("company")),
+                   companies[0] if companies else None)
+    supplier = None
+    if supplier_code:
+        try:
+            supplier = masterdata.record_by_code(db, actor, masterdata.SUPPLIERS, supplier_code, "supplier")
+        except DomainError as error:
+            refusal = form_refusal(error)
     if request.method == "POST" and supplier is not None and company is not None and not refusal:
         try:
             amount = _required(_decimal(form.get("amount"), "amount"), "amount")
             day = _required(_day(form.get("payment_date"), "payment_date"), "payment_date")
             ticked = [int(v) for v in request.form.getlist("invoice") if v.isascii() and v.isdigit()]
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 payment = services.pay_supplier(db, actor, services.PaymentRequest(
                     company_id=company.id, supplier_id=supplier.id, payment_date=day, amount=amount,
                     invoice_ids=ticked or None, reference=(form.get("reference") or "").strip()[:64] or None))
@@ -284,11 +275,10 @@ def pay() -> Any:
             refusal = form_refusal(error)
     rows: list[Any] = []
     if supplier is not None and company is not None:
-        with db.begin():
-            rows, _ = queries.list_invoices(db, actor, {"company_id": company.id, "supplier_id": supplier.id,
-                                                        "open": True, "document_kind": DocumentKind.INVOICE},
-                                            offset=0, limit=200)
-            rows = sorted(rows, key=lambda r: (r.due_date, r.id))
+        rows, _ = queries.list_invoices(db, actor, {"company_id": company.id, "supplier_id": supplier.id,
+                                                    "open": True, "document_kind": DocumentKind.INVOICE},
+                                        offset=0, limit=200)
+        rows = sorted(rows, key=lambda r: (r.due_date, r.id))
     status = refusal["error"].status if refusal else 200
     return render_template("payables/pay.html", companies=companies, company=company, supplier=supplier,
                            supplier_code=supplier_code, rows=rows, form=form, today=business_today(),

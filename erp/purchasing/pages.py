@@ -12,8 +12,9 @@ from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from sqlalchemy.orm import Session
 
-from erp.auth.roles import Role
+from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services as masterdata
 from erp.masterdata.models import Company, Warehouse
@@ -23,6 +24,7 @@ from erp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role
+from erp.web import transaction
 
 bp = PageBlueprint("purchasing_pages", __name__, url_prefix="/purchasing")
 
@@ -54,16 +56,15 @@ def _company_id(companies: list[Company]) -> int:
 
 
 @bp.route("/orderable")
-def orderable() -> str:
+@transaction
+def orderable(db: Session, actor: Actor) -> str:
     """What I may order for my company: material, supplier and contract price."""
     require_role(*BUYERS)
     args = ListArgs.from_request()
-    db = page_session()
-    with db.begin():
-        companies = _companies(db)
-        company_id = _company_id(companies)
-        rows, total = services.orderable(db, page_actor(), company_id=company_id, offset=args.offset,
-                                         limit=args.page_size)
+    companies = _companies(db)
+    company_id = _company_id(companies)
+    rows, total = services.orderable(db, actor, company_id=company_id, offset=args.offset,
+                                     limit=args.page_size)
     company = next(c for c in companies if c.id == company_id)
     return render_template("purchasing/orderable.html", rows=rows, total=total, args=args, companies=companies,
                            company=company)
@@ -80,17 +81,16 @@ def _quantity(text: str | None) -> Decimal:
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
-def new_order() -> Any:
+@transaction
+def new_order(db: Session, actor: Actor) -> Any:
     """A draft order of one line: material and supplier by code (prefilled from what I may
     order), quantity and delivery warehouse; the price comes from the contract."""
     require_role(*BUYERS)
-    actor = page_actor()
-    db = page_session()
     form = request.form if request.method == "POST" else request.args
     refusal: dict[str, Any] = {}
     if request.method == "POST":
         try:
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 companies = _companies(db)
                 company_id = _company_id(companies)
                 material = masterdata.record_by_code(db, actor, masterdata.MATERIALS, form.get("material", ""),
@@ -109,14 +109,13 @@ def new_order() -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-    with db.begin():
-        companies = _companies(db)
-        company_id = _company_id(companies)
-        warehouses, _ = masterdata.list_records(db, actor, masterdata.WAREHOUSES, {"company_id": company_id,
-                                                                                  "active": True}, offset=0, limit=50)
-        material_code = form.get("material", "")
-        wanted = next(iter(masterdata.list_records(db, actor, masterdata.MATERIALS, {"code": material_code},
-                                                   offset=0, limit=1)[0]), None) if material_code else None
+    companies = _companies(db)
+    company_id = _company_id(companies)
+    warehouses, _ = masterdata.list_records(db, actor, masterdata.WAREHOUSES, {"company_id": company_id,
+                                                                              "active": True}, offset=0, limit=50)
+    material_code = form.get("material", "")
+    wanted = next(iter(masterdata.list_records(db, actor, masterdata.MATERIALS, {"code": material_code},
+                                               offset=0, limit=1)[0]), None) if material_code else None
     company = next(c for c in companies if c.id == company_id)
     # Offer first the warehouse that can store the material (the rule is masterdata's can_store).
     suitable = [w for w in warehouses if wanted is not None and masterdata.can_store(w, wanted)[0]]
@@ -131,7 +130,8 @@ ORDER_STATUSES = list(PurchaseOrderStatus)
 
 
 @bp.route("/orders")
-def orders() -> str:
+@transaction
+def orders(db: Session, actor: Actor) -> str:
     """Orders of my companies, newest first, by status and number."""
     require_role(*ORDER_READERS)
     args = ListArgs.from_request()
@@ -141,27 +141,24 @@ def orders() -> str:
         filters["status"] = PurchaseOrderStatus(status_text)
     if args.q:
         filters["q"] = args.q
-    db = page_session()
-    with db.begin():
-        rows, total = services.list_purchase_orders(db, page_actor(), filters, offset=args.offset,
-                                                    limit=args.page_size)
+    rows, total = services.list_purchase_orders(db, actor, filters, offset=args.offset,
+                                                limit=args.page_size)
     return render_template("purchasing/orders.html", rows=rows, total=total, args=args, statuses=ORDER_STATUSES,
                            status=filters.get("status"), title_key="orders")
 
 
 @bp.route("/approvals")
-def approvals() -> str:
+@transaction
+def approvals(db: Session, actor: Actor) -> str:
     """Orders waiting for my approval: value against the threshold."""
     require_role(Role.PURCHASING_MANAGER)
     args = ListArgs.from_request()
     filters: dict[str, Any] = {"status": PurchaseOrderStatus.PENDING_APPROVAL}
     if args.q:
         filters["q"] = args.q
-    db = page_session()
-    with db.begin():
-        rows, total = services.list_purchase_orders(db, page_actor(), filters, offset=args.offset,
-                                                    limit=args.page_size)
-        thresholds = {row.id: services.approval_threshold(row.receiving_company, _default_threshold()) for row in rows}
+    rows, total = services.list_purchase_orders(db, actor, filters, offset=args.offset,
+                                                limit=args.page_size)
+    thresholds = {row.id: services.approval_threshold(row.receiving_company, _default_threshold()) for row in rows}
     return render_template("purchasing/approvals.html", rows=rows, total=total, args=args, thresholds=thresholds)
 
 
@@ -173,17 +170,16 @@ def _order_by_number(db: Any, number: str, *, lock: bool = False) -> PurchaseOrd
 
 
 @bp.route("/orders/<number>", methods=["GET", "POST"])
-def order(number: str) -> Any:
+@transaction
+def order(db: Session, actor: Actor, number: str) -> Any:
     """An order with its lines, and what may be done with it now (submit, approve, reject)."""
     require_role(*ORDER_READERS)
-    actor = page_actor()
-    db = page_session()
     refusal: dict[str, Any] = {}
     done = None
     if request.method == "POST":
         action = request.form.get("action", "")
         try:
-            with db.begin():
+            with db.begin_nested():  # a refusal rolls back to here
                 order_id = _order_by_number(db, number).id
                 if action == "submit":
                     services.submit_order(db, actor, order_id, default_threshold=_default_threshold())
@@ -201,9 +197,8 @@ def order(number: str) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-    with db.begin():
-        purchase_order = _order_by_number(db, number)
-        threshold = services.approval_threshold(purchase_order.receiving_company, _default_threshold())
+    purchase_order = _order_by_number(db, number)
+    threshold = services.approval_threshold(purchase_order.receiving_company, _default_threshold())
     done = request.args.get("done")
     status = refusal["error"].status if refusal else 200
     return render_template("purchasing/order.html", order=purchase_order, threshold=threshold, done=done,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, g, make_response, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from erp.auth import services
@@ -12,8 +13,8 @@ from erp.auth.errors import TooManySignIns
 from erp.errors import Unauthenticated
 from erp.ui import nav
 from erp.ui.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES
-from erp.ui.pages import SESSION_TOKEN, PageBlueprint, page_actor, page_session, safe_next
-from erp.web import client_address, sign_in_limit, sign_in_throttle
+from erp.ui.pages import SESSION_TOKEN, PageBlueprint, page_actor, safe_next
+from erp.web import client_address, sign_in_limit, sign_in_throttle, transaction
 
 bp = PageBlueprint("ui", __name__)
 
@@ -29,10 +30,7 @@ def sign_in() -> Any:
     username = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")[:200]
     settings = current_app.extensions["erp"].settings
-    db = page_session()
-    with db.begin():
-        outcome = services.sign_in(db, username, password, ttl_minutes=settings.session_ttl_minutes,
-                                   client_address=client_address(), throttle=sign_in_throttle())
+    outcome = _sign_in(username, password, settings.session_ttl_minutes)
     try:
         issued = outcome.issued()
     except TooManySignIns as refusal:
@@ -46,14 +44,21 @@ def sign_in() -> Any:
     return redirect(target or url_for("ui.home"))
 
 
+# Not retried: the throttle counts failed attempts outside the database, never twice.
+@transaction(signed_in=False, retry=False)
+def _sign_in(db: Session, username: str, password: str, ttl_minutes: int) -> services.SignInOutcome:
+    """The attempt, committed (a refused one is recorded too) before its outcome is shown."""
+    return services.sign_in(db, username, password, ttl_minutes=ttl_minutes, client_address=client_address(),
+                            throttle=sign_in_throttle())
+
+
 @bp.route("/sign-out", methods=["POST"])
-def sign_out() -> Response:
+@transaction(signed_in=False)
+def sign_out(db: Session) -> Response:
     """End the session: the token is revoked, the cookie cleared."""
     token = session.get(SESSION_TOKEN)
     if token:
-        db = page_session()
-        with db.begin():
-            services.revoke_token(db, token)
+        services.revoke_token(db, token)
     session.clear()
     return redirect(url_for("ui.sign_in"))
 

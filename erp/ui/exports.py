@@ -13,7 +13,9 @@ from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from erp.auth.roles import Actor
 from erp.errors import NotFound, ValidationFailed
 from erp.golive.export_api import XLSX, build_source
 from erp.golive.exports import REPORTS, rows_of, xlsx_chunks
@@ -21,7 +23,8 @@ from erp.masterdata.models import Company, Warehouse
 from erp.messages import Message
 from erp.schemas import PERIOD_PATTERN
 from erp.ui.i18n import current_language
-from erp.ui.pages import PageBlueprint, page_actor, page_session
+from erp.ui.pages import PageBlueprint
+from erp.web import transaction
 
 bp = PageBlueprint("export_pages", __name__, url_prefix="/exports")
 
@@ -54,19 +57,19 @@ def _params(session: Any) -> dict[str, Any]:
 
 
 @bp.route("/<report>")
-def export(report: str) -> Response:
+@transaction
+def export(session: Session, actor: Actor, report: str) -> Response:
     """A report as an XLSX file, streamed."""
     spec = REPORTS.get(report)
     if spec is None:
         raise NotFound(Message("no report {report}; see GET /api/v1/exports", report=report))
-    session = page_session()
-    with session.begin():
-        params = {name: value for name, value in _params(session).items() if name in spec.params}
-        source = build_source(session, page_actor(), spec, params, current_app.extensions["erp"].settings)
+    params = {name: value for name, value in _params(session).items() if name in spec.params}
+    source = build_source(session, actor, spec, params, current_app.extensions["erp"].settings)
     session_factory = current_app.extensions["erp"].session_factory
     lang = current_language()
 
     def generate() -> Iterator[bytes]:
+        # Read while the file streams, after the view's transaction: a session of its own.
         with session_factory() as stream_session, stream_session.begin():
             yield from xlsx_chunks(spec, rows_of(stream_session, source), lang)
 

@@ -1,9 +1,12 @@
 """What every page blueprint shares: sign-in required, CSRF on every form, the request's
 actor and session, refusals shown as pages.
 
-A module's ``pages.py`` makes a ``PageBlueprint``; its views read the request, call one
-service (``with page_session().begin():``) and render a template. No business rule lives
-in a page view or a template.
+A module's ``pages.py`` makes a ``PageBlueprint``; its views, decorated ``@transaction``
+(erp.web: the request's session and the signed-in actor, one transaction committed when the
+view returns), read the request, call one service and render a template. A form whose post
+may be refused posts inside ``db.begin_nested()``, so that a refusal rolls back to there
+and the form is shown again with what the page reads. No business rule lives in a page
+view or a template.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from erp.auth.errors import ReadOnlyRole
 from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, NotFound, Unauthenticated
 from erp.messages import Message
+from erp.db import in_transaction
 from erp.web import race_refusal, request_session
 
 csrf = CSRFProtect()
@@ -69,10 +73,14 @@ def _signed_in() -> Response | None:
     actor = None
     if token:
         db = page_session()
+
+        def signed_in() -> Actor:
+            found = actor_for_token(db, token)
+            g.profile = describe_user(db, found)
+            return found
+
         try:
-            with db.begin():
-                actor = actor_for_token(db, token)
-                g.profile = describe_user(db, actor)
+            actor = in_transaction(db, signed_in)
         except Unauthenticated:
             session.clear()
     if actor is None:
