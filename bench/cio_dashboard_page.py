@@ -64,7 +64,7 @@ def measure(url: str, *, with_snapshots: bool = True) -> dict[str, Any]:
         session.execute(ReceivableSnapshotRun.__table__.delete())
     if with_snapshots:
         start = time.perf_counter()
-        written = snapshot_month_ends(session_factory, None, months=12)
+        written = snapshot_month_ends(session_factory, None, months=12, policy=data_set.POLICY)
         figures["snapshot_s"], figures["snapshot_months"] = time.perf_counter() - start, len(written)
     with session_factory() as session, session.begin():
         # The loader writes its rows with their ids; the users' sequence follows them.

@@ -221,10 +221,12 @@ def credit_backtest(first_month: str, last_month: str, horizon: int, details: bo
               help="how many month ends before the current month")
 def credit_snapshot_receivables(months: int) -> None:
     """Write the month-end receivable snapshots the CIO's trend reads (run after each month end, e.g. nightly)."""
+    from erp.credit.exposure import CreditPolicy
     from erp.credit.jobs import snapshot_month_ends
 
     ext = _extension()
-    written = snapshot_month_ends(ext.session_factory, None, months=months)
+    written = snapshot_month_ends(ext.session_factory, None, months=months,
+                                  policy=CreditPolicy.from_settings(ext.settings))
     click.echo(f"receivable snapshots written for {len(written)} month ends: "
                + ", ".join(day.isoformat() for day in written))
 

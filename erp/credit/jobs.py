@@ -8,13 +8,14 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import case, delete, func, insert, literal, null, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.clock import business_today
 from erp.credit import receivables, snapshots
-from erp.credit.models import ReceivableSnapshot, ReceivableSnapshotRun
+from erp.credit.exposure import CreditPolicy
+from erp.credit.models import ReceivableCustomerSnapshot, ReceivableSnapshot, ReceivableSnapshotRun
 from erp.credit.limits import suggest_limits
 from erp.db import committed
 from erp.jobs.models import Job
@@ -60,11 +61,12 @@ def take_receivable_snapshots(context: JobContext) -> dict[str, Any]:
     says why), then every month end's snapshot in one transaction, progress per month end."""
     return {"month_ends": [day.isoformat() for day in snapshot_month_ends(
         context.session_factory, context.actor, months=int(context.params.get("months", 12)),
+        policy=CreditPolicy.from_settings(context.settings),
         progress=lambda done, everyone: context.progress(done, rows_total=everyone))]}
 
 
 def snapshot_month_ends(
-    session_factory: Callable[[], Session], actor: Actor | None, *, months: int,
+    session_factory: Callable[[], Session], actor: Actor | None, *, months: int, policy: CreditPolicy,
     progress: Callable[[int, int], None] | None = None, today: dt.date | None = None,
 ) -> list[dt.date]:
     """Write the snapshots of the ``months`` month ends before today's month (the CLI and
@@ -72,16 +74,18 @@ def snapshot_month_ends(
     marks = committed(session_factory, snapshots.watermarks)
     return committed(session_factory, lambda session: take_snapshots(
         session, actor, month_ends=snapshots.past_month_ends(today or business_today(), months), marks=marks,
-        progress=progress))
+        policy=policy, progress=progress))
 
 
 def take_snapshots(
     session: Session, actor: Actor | None, *, month_ends: Sequence[dt.date], marks: snapshots.Watermarks,
-    progress: Callable[[int, int], None] | None = None,
+    policy: CreditPolicy, progress: Callable[[int, int], None] | None = None,
 ) -> list[dt.date]:
     """Write (or write again) the snapshots of ``month_ends`` with the watermarks ``marks``
     (``snapshots.watermarks``, read in an earlier transaction): per month end one INSERT ... SELECT of
-    ``receivables.company_ageing``. Month ends on or after today are refused quietly (a month end not
+    ``receivables.company_ageing``, one of every customer's position then
+    (``receivables.positions``, rebuilt from the documents) with its ageing, and the count
+    of orders credit control held then. Month ends on or after today are refused quietly (a month end not
     yet over has no final figures): the ones written are returned."""
     if actor is not None:
         actor.require_role(*snapshots.SNAPSHOT_ROLES, action="taking receivable snapshots")
@@ -90,10 +94,30 @@ def take_snapshots(
     wanted = sorted({day for day in month_ends if day < today and day == snapshots.month_end_of(day)})
     for number, day in enumerate(wanted, start=1):
         session.execute(delete(ReceivableSnapshot).where(ReceivableSnapshot.month_end == day))
+        session.execute(delete(ReceivableCustomerSnapshot).where(ReceivableCustomerSnapshot.month_end == day))
         session.execute(delete(ReceivableSnapshotRun).where(ReceivableSnapshotRun.month_end == day))
-        session.add(ReceivableSnapshotRun(month_end=day, invoices_upto=marks.invoices,
-                                          payment_applications_upto=marks.payment_applications,
-                                          credit_note_applications_upto=marks.credit_note_applications))
+        held = session.scalar(select(func.count()).select_from(receivables.held_orders_as_of(
+            receivables.positions(session, policy, as_of=day, today=today, as_cte=True), day).subquery()))
+        # held_orders stays NULL until the customers are written: until then the run does not
+        # count as having them, and ``positions`` rebuilds the day rather than read them
+        run = ReceivableSnapshotRun(month_end=day, invoices_upto=marks.invoices,
+                                    payment_applications_upto=marks.payment_applications,
+                                    credit_note_applications_upto=marks.credit_note_applications)
+        session.add(run)
+        session.flush()
+        position = receivables.positions(session, policy, as_of=day, today=today)
+        items = receivables.open_items(session, None, day)
+        ageing = (select(items.c.customer_id, *receivables.ageing_columns(items, day))
+                  .group_by(items.c.customer_id).subquery("ageing"))
+        session.execute(insert(ReceivableCustomerSnapshot).from_select(
+            ["month_end", "customer_id", "open_invoices", "open_orders", "exposure", "approved_limit", "on_hold",
+             *snapshots.AGEING],
+            select(literal(day).label("month_end"), position.c.customer_id, position.c.open_invoices,
+                   position.c.open_orders, position.c.exposure,
+                   case((position.c.limit_approved, position.c.credit_limit), else_=null()), position.c.on_hold,
+                   *(func.coalesce(ageing.c[name], snapshots.ZERO) for name in snapshots.AGEING))
+            .outerjoin(ageing, ageing.c.customer_id == position.c.customer_id)))
+        run.held_orders = held
         session.flush()
         figures = receivables.company_ageing(session, day).subquery("figures")
         session.execute(insert(ReceivableSnapshot).from_select(

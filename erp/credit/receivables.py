@@ -39,6 +39,7 @@ from erp.credit.models import (
     CreditRelease,
     CustomerExposure,
     Invoice,
+    ReceivableCustomerSnapshot,
     InvoiceLine,
     SalesOrder,
     SalesOrderLine,
@@ -172,10 +173,22 @@ def positions(
     day, for every customer: invoices dated by then at their open amount then; orders
     confirmed by then and not cancelled, less what invoices dated by then shipped; the
     latest limit version set by then; the latest hold or lift recorded by then (the audit
-    trail of ``customer_credit``). One statement; no loop over customers. ``as_cte``: a
+    trail of ``customer_credit``). One statement; no loop over customers. A past month end
+    with a fresh snapshot of the positions (erp.credit.snapshots) reads them instead, as the
+    same statement wrote them. ``as_cte``: a
     common table expression, for a statement that reads it more than once (PostgreSQL then
     computes it once)."""
-    if as_of >= (today or reports_today()):
+    today = today or reports_today()
+    if as_of < today and (run := snapshots.customer_snapshot_run(session, as_of)) is not None:
+        # a month end with its positions kept (erp.credit.snapshots): the same columns, read
+        kept = ReceivableCustomerSnapshot
+        stored = select(
+            kept.customer_id, kept.open_invoices, kept.open_orders, kept.exposure,
+            func.coalesce(kept.approved_limit, literal(policy.starting_limit, MONEY)).label("credit_limit"),
+            kept.approved_limit.is_not(None).label("limit_approved"), kept.on_hold,
+        ).where(kept.month_end == run.month_end)
+        return stored.cte("positions") if as_cte else stored.subquery("positions")
+    if as_of >= today:
         current = select(
             CustomerExposure.customer_id, CustomerExposure.open_invoices, CustomerExposure.open_orders,
             CustomerExposure.exposure,
@@ -414,7 +427,12 @@ def position_figures(
     past day's positions, rebuilt from the documents, are the costly part of the dashboard."""
     today = today or reports_today()
     shared = positions(session, policy, as_of=as_of, today=today, as_cte=True)
-    held_then = _held_orders_query(policy) if as_of >= today else _held_orders_as_of(shared, as_of)
+    run = snapshots.customer_snapshot_run(session, as_of) if as_of < today else None
+    if run is not None:  # counted when the month end's snapshot was taken
+        held_count: Any = select(literal(run.held_orders))
+    else:
+        held_then = _held_orders_query(policy) if as_of >= today else held_orders_as_of(shared, as_of)
+        held_count = select(func.count()).select_from(held_then.subquery())
     kept = (shared.c.customer_id, shared.c.exposure, shared.c.credit_limit, shared.c.limit_approved, shared.c.on_hold)
     excess = shared.c.exposure - shared.c.credit_limit
     leaders = (select(*kept, literal(0).label("total"))
@@ -430,7 +448,7 @@ def position_figures(
     rows = session.execute(union_all(
         select(literal("top").label("kind"), *leaders.c), select(literal("over").label("kind"), *over.c),
         counted("on_hold", select(func.count()).select_from(shared).where(shared.c.on_hold)),
-        counted("held", select(func.count()).select_from(held_then.subquery())),
+        counted("held", held_count),
     )).all()
     by_kind: dict[str, list[Any]] = {}
     for row in rows:
@@ -447,6 +465,19 @@ def position_figures(
         leaders=sorted(by_kind.get("top", []), key=lambda row: (-row.exposure, row.customer_id)),
         over_limit=over_limit, over_limit_count=over_rows[0].total if over_rows else 0,
         on_hold_count=by_kind["on_hold"][0].total or 0, held_orders_count=by_kind["held"][0].total or 0)
+
+
+def _kept_ageing(session: Session, actor: Actor, as_of: dt.date, today: dt.date | None) -> Subquery | None:
+    """Each customer's ageing as the month end's snapshot kept it (customer_id and
+    ``AMOUNTS``), for a caller who sees every company; None when there is none to read."""
+    if not actor.group_wide or as_of >= (today or reports_today()):
+        return None
+    run = snapshots.customer_snapshot_run(session, as_of)
+    if run is None:
+        return None
+    kept = ReceivableCustomerSnapshot
+    return (select(kept.customer_id, *(getattr(kept, name).label(name) for name in AMOUNTS))
+            .where(kept.month_end == run.month_end).subquery("kept_ageing"))
 
 
 @dataclass(frozen=True)
@@ -474,8 +505,10 @@ def top_customers(
     if not leaders:
         return []
     ids = [row.customer_id for row in leaders]
-    items = open_items(session, actor, as_of, customer_ids=ids)
-    ageing = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
+    ageing = _kept_ageing(session, actor, as_of, today)
+    if ageing is None:
+        items = open_items(session, actor, as_of, customer_ids=ids)
+        ageing = select(items.c.customer_id, *ageing_columns(items, as_of)).group_by(items.c.customer_id).subquery()
     named = {row.customer_id: row for row in session.execute(
         select(Customer.id.label("customer_id"), Customer.code, Customer.name_zh, Customer.name_en,
                *(func.coalesce(ageing.c[name], ZERO).label(name) for name in AMOUNTS))
@@ -535,13 +568,19 @@ def alerts(
     actor.require_role(*GROUP_VIEW_ROLES, action="reading credit alerts")
     if figures is None:
         figures = position_figures(session, policy, as_of=as_of, top=top, today=today)
-    items = open_items(session, actor, as_of)
-    overdue_90 = func.sum(items.c.amount).label("over_90")
-    # grouped by customer id alone; only the leaders are joined to their codes
-    leaders = (select(items.c.customer_id, overdue_90, func.count().over().label("total_rows"))
-               .where(items.c.due_date < as_of - dt.timedelta(days=90))
-               .group_by(items.c.customer_id)
-               .order_by(overdue_90.desc(), items.c.customer_id).limit(top).subquery("late"))
+    kept = _kept_ageing(session, actor, as_of, today)
+    if kept is not None:
+        leaders = (select(kept.c.customer_id, kept.c.over_90, func.count().over().label("total_rows"))
+                   .where(kept.c.over_90 > 0)
+                   .order_by(kept.c.over_90.desc(), kept.c.customer_id).limit(top).subquery("late"))
+    else:
+        items = open_items(session, actor, as_of)
+        overdue_90 = func.sum(items.c.amount).label("over_90")
+        # grouped by customer id alone; only the leaders are joined to their codes
+        leaders = (select(items.c.customer_id, overdue_90, func.count().over().label("total_rows"))
+                   .where(items.c.due_date < as_of - dt.timedelta(days=90))
+                   .group_by(items.c.customer_id)
+                   .order_by(overdue_90.desc(), items.c.customer_id).limit(top).subquery("late"))
     late = session.execute(
         select(leaders.c.customer_id, Customer.code.label("customer_code"), leaders.c.over_90, leaders.c.total_rows)
         .join(Customer, Customer.id == leaders.c.customer_id)
@@ -608,7 +647,7 @@ def _held_orders_query(policy: CreditPolicy) -> Select[Any]:
     )
 
 
-def _held_orders_as_of(position: Subquery, as_of: dt.date) -> Select[Any]:
+def held_orders_as_of(position: Subquery, as_of: dt.date) -> Select[Any]:
     """The orders credit control held at the end of a past day: blocked by then and neither
     confirmed nor cancelled by then; or confirmed, with something still to ship then, not
     released by then, of a customer then on hold or above its limit (``positions``)."""

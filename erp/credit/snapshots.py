@@ -149,3 +149,12 @@ def snapshot_by_company(session: Session, actor: Actor, month_end: dt.date) -> l
         select(S.company_id, *(getattr(S, name).label(name) for name in FIGURES))
         .where(S.month_end == month_end, actor.company_scope(S.company_id))).all())
 
+
+
+def customer_snapshot_run(session: Session, month_end: dt.date) -> ReceivableSnapshotRun | None:
+    """The run of ``month_end`` when it is fresh and kept every customer's position
+    (``receivable_customer_snapshots``); None otherwise (the caller rebuilds the day)."""
+    if month_end != month_end_of(month_end) or stale_or_missing(session, [month_end]):
+        return None
+    run = session.get(ReceivableSnapshotRun, month_end)
+    return run if run is not None and run.held_orders is not None else None

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit import cio, receivables, services, snapshots
 from erp.credit.jobs import snapshot_month_ends
-from tests.credit import history_invoice, pay
+from tests.credit import POLICY, history_invoice, new_order, pay, set_limit
 from tests.service.test_intercompany import link_companies
 from tests.world import World
 
@@ -58,7 +58,7 @@ def figures(**given: str) -> dict[str, D]:
 
 
 def take(session_factory: SF, world: World, months: int = 3) -> list[dt.date]:
-    return snapshot_month_ends(session_factory, world.actors["credit"], months=months, today=TODAY)
+    return snapshot_month_ends(session_factory, world.actors["credit"], months=months, policy=POLICY, today=TODAY)
 
 
 def test_a_snapshot_holds_each_companys_ageing_at_its_month_end(session_factory: SF, world: World) -> None:
@@ -189,3 +189,100 @@ def test_with_every_month_end_snapshotted_only_the_key_date_and_a_stale_month_ar
     assert points[SEP] == (D("3000.00"), D("500.00")) and points[OCT] == (D("3800.00"), D("500.00"))
     assert points[AUG] == (D("1000.00"), D("0.00"))
     assert points[TODAY] == (D("1.00"), D("2.00"))  # the caller's totals of the key date, taken as given
+
+
+def beijing(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def month_end_history(session_factory: SF, world: World) -> None:
+    """Positions at the end of October, and what changed since (the services stamp what they
+    do with the moment they run; the test moves the stamps back to the days they stand for):
+
+    cust1 (30 days): I1 A 1 Sep 5,000.00, due 1 Oct (30 days past due on 31 Oct: 1-30);
+          2,000.00 paid 5 Nov. O1 A 10 x 100.00 confirmed 20 Oct, not shipped.
+          Limit 50,000 (v1, 1 Oct), 3,000 (v2, 25 Oct), 50,000 again now (v3).
+          31 Oct: invoices 5,000 + orders 1,000 = 6,000 against 3,000: 3,000 over; O1 held.
+    cust2 (60 days): I2 B 15 Jun 2,000.00, due 14 Aug (78 days: 61-90);
+          I3 C 1 May 1,500.00, due 30 Jun (123 days: over 90). No limit (starting 100,000).
+                On hold from 15 Oct; lifted 2 Nov.
+    31 Oct: 1 customer over the limit, 1 with 1,500.00 over 90 days, 1 on hold, 1 order held;
+            open 8,500.00, all overdue.
+    """
+    from sqlalchemy import select, update
+
+    from erp.audit.models import AuditEvent
+    from erp.credit.models import CreditLimit, SalesOrder
+
+    def stamp(model: Any, row_id: int, **stamps: dt.datetime) -> None:
+        with session_factory() as session, session.begin():
+            session.execute(update(model).where(model.id == row_id).values(**stamps))
+
+    def newest(model: Any, *where: Any) -> int:
+        with session_factory() as session:
+            return session.scalar(select(func.max(model.id)).where(*where))  # type: ignore[no-any-return]
+
+    from sqlalchemy import func
+
+    i1 = history_invoice(session_factory, world, "cust1", dt.date(2026, 9, 1), "5000.00")
+    history_invoice(session_factory, world, "cust2", dt.date(2026, 6, 15), "2000.00", company="B")
+    history_invoice(session_factory, world, "cust2", dt.date(2026, 5, 1), "1500.00", company="C")
+    set_limit(session_factory, world, "cust1", "50000.00")
+    stamp(CreditLimit, newest(CreditLimit), set_at=beijing(dt.date(2026, 10, 1), 9))
+    o1 = new_order(session_factory, world, lines=[("10", "100.00")], confirm=True).order.id
+    stamp(SalesOrder, o1, confirmed_at=beijing(dt.date(2026, 10, 20), 10))
+    set_limit(session_factory, world, "cust1", "3000.00")
+    stamp(CreditLimit, newest(CreditLimit), set_at=beijing(dt.date(2026, 10, 25), 9))
+    # The audit trail is append-only: the hold of 15 Oct and its lifting on 2 Nov are written
+    # as the trail holds them, with their moments (the kept exposure row, today's, is not on hold).
+    with session_factory() as session, session.begin():
+        for action, day, before, reason in (("hold", dt.date(2026, 10, 15), False, "cheque bounced"),
+                                            ("hold-lifted", dt.date(2026, 11, 2), True, "cheque cleared")):
+            session.add(AuditEvent(occurred_at=beijing(day, 11), actor_id=world.users["credit"], actor_name="credit",
+                                   entity="customer_credit", entity_id=world.customers["cust2"], action=action,
+                                   changes={"on_hold": {"before": before, "after": not before}}, reason=reason))
+    # since the month end
+    pay(session_factory, world, "2000.00", day=dt.date(2026, 11, 5), invoice_ids=[i1])
+    set_limit(session_factory, world, "cust1", "50000.00")
+
+
+def dashboard_figures(session_factory: SF, world: World, day: dt.date) -> dict[str, Any]:
+    with session_factory() as session:
+        board = receivables.dashboard(session, world.actors["cio"], as_of=day, policy=POLICY, top=10, today=TODAY)
+        rows, _ = receivables.receivables_by_customer(session, world.actors["cio"], as_of=day, policy=POLICY,
+                                                      limit=None, today=TODAY)
+    return {"totals": board.totals, "companies": board.by_company, "top": board.top_customers,
+            "over_limit": (board.alerts.over_limit_count, board.alerts.over_limit),
+            "over_90": (board.alerts.over_90_count, [tuple(row) for row in board.alerts.over_90]),
+            "counts": (board.alerts.on_hold_count, board.alerts.blocked_orders_count),
+            "customers": [tuple(row) for row in rows]}
+
+
+def test_a_month_end_reads_every_customers_position_from_its_snapshot_as_live(
+    session_factory: SF, world: World
+) -> None:
+    month_end_history(session_factory, world)
+    live = dashboard_figures(session_factory, world, OCT)
+    # worked by hand (the docstring of month_end_history)
+    assert live["totals"]["open_amount"] == live["totals"]["overdue"] == D("8500.00")
+    assert [(o.customer_code, o.exposure, o.credit_limit, o.excess) for o in live["over_limit"][1]] == [
+        ("K0001", D("6000.00"), D("3000.00"), D("3000.00"))]
+    assert live["over_90"] == (1, [(world.customers["cust2"], "K0002", D("1500.00"), 1)])
+    assert live["counts"] == (1, 1)
+    top = {c.customer_code: c for c in live["top"]}
+    assert (top["K0001"].exposure, top["K0001"].days_1_30, top["K0001"].limit_approved) == (
+        D("6000.00"), D("5000.00"), True)
+    assert (top["K0002"].exposure, top["K0002"].days_61_90, top["K0002"].over_90, top["K0002"].credit_limit,
+            top["K0002"].on_hold) == (D("3500.00"), D("2000.00"), D("1500.00"), D("100000.00"), True)
+    take(session_factory, world)
+    with session_factory() as session:
+        assert snapshots.customer_snapshot_run(session, OCT) is not None
+    assert dashboard_figures(session_factory, world, OCT) == live
+    # a payment booked now but dated in October: the snapshot is stale, the day is rebuilt
+    pay(session_factory, world, "500.00", customer="cust2", company="B", day=dt.date(2026, 10, 30))
+    with session_factory() as session:
+        assert snapshots.customer_snapshot_run(session, OCT) is None
+    rebuilt = dashboard_figures(session_factory, world, OCT)
+    assert rebuilt["totals"]["open_amount"] == D("8000.00")
+    take(session_factory, world)
+    assert dashboard_figures(session_factory, world, OCT) == rebuilt
