@@ -166,7 +166,7 @@ class Made:
 
 
 def make_tablets(session_factory: sessionmaker[Session], world: World, plant: Plant, *,
-                 tablets_delivered: str = "98000", complete_order: bool = True) -> Made:
+                 tablets_delivered: str = "98000", complete_order: bool = True, excipient_price: str = "10.00") -> Made:
     """Bought at standard (no purchase price variance): ACID-1 from S0001, SOLV-1 from S0002,
     EXC-1 from S0001. API order MO-1 for 100 kg issues exactly its plan (120 kg acid, 52 kg
     solvent) and delivers 100 kg into API-B1. Tablet order for 100,000 issues 10.2 kg of
@@ -174,7 +174,7 @@ def make_tablets(session_factory: sessionmaker[Session], world: World, plant: Pl
     delivers ``tablets_delivered`` into TAB-B1."""
     acid = buy(session_factory, world, "acid", "150", "50.00", "ACID-1")
     solvent = buy(session_factory, world, "solvent", "60", "20.00", "SOLV-1", supplier="sup2")
-    excipient = buy(session_factory, world, "exc_local", "50", "10.00", "EXC-1")
+    excipient = buy(session_factory, world, "exc_local", "50", excipient_price, "EXC-1")
     api_order = new_order(session_factory, world, "api", "100")
     issue(session_factory, world, api_order, [("acid", "120", acid), ("solvent", "52", None)], on=NOV_2)
     deliver(session_factory, world, api_order, "100", batch="API-B1", on=NOV_2)

@@ -91,6 +91,31 @@ CloseProgress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class CloseExtension:
+    """A step a module above costing adds to the month-end close (production settles its
+    completed orders' variances), registered with ``register_close_extension`` when the
+    module is imported, so that costing does not import it.
+
+    ``close(session, company_ids, period, user_id)`` runs inside the close's transaction,
+    after the material cost variance is posted and before the next period is restated,
+    set-based over all the companies being closed; ``reopen(session, company_id, period,
+    user_id, reason)`` undoes it when the period is reopened (by reversal, never by deleting
+    postings), before the close entry is reversed."""
+
+    name: str
+    close: Callable[[Session, list[int], str, int], None]
+    reopen: Callable[[Session, int, str, int, str], None]
+
+
+_EXTENSIONS: dict[str, CloseExtension] = {}
+
+
+def register_close_extension(extension: CloseExtension) -> None:
+    """Add (or replace, by name) a step of the close; see ``CloseExtension``."""
+    _EXTENSIONS[extension.name] = extension
+
+
+@dataclass(frozen=True)
 class CloseResult:
     company_id: int
     period: str
@@ -265,6 +290,8 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
     _allocate_variance(session, company_ids, first_closes, period)
     report(CLOSE_STEPS[1])
     entries = _post_allocation(session, company_ids, period, user_id)
+    for extension in _EXTENSIONS.values():
+        extension.close(session, company_ids, period, user_id)
     report(CLOSE_STEPS[2])
     following = Period(period).next()
     lock_periods_from_for(session, company_ids, following)
@@ -532,6 +559,8 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     for restatement in restatements_of(session, company_id, Period(period).next()):
         reverse_restatement(session, document_id=restatement, user_id=actor.user_id,
                             reason=f"period {period} reopened: {reason}")
+    for extension in _EXTENSIONS.values():
+        extension.reopen(session, company_id, period, actor.user_id, reason)
     reversal_id = None
     if row.close_entry_id is not None:
         closing = entry_header(session, row.close_entry_id)

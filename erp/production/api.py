@@ -15,7 +15,7 @@ from erp.inventory.errors import (
     StorageConditionsNotMet,
     WarehouseNotOfCompany,
 )
-from erp.production import boms, genealogy, orders, rollup
+from erp.production import boms, genealogy, orders, rollup, variances
 from erp.production import errors as e
 from erp.production import schemas as s
 from erp.auth.roles import Actor
@@ -203,3 +203,13 @@ def get_genealogy(session: Session, actor: Actor, query: dict[str, Any], batch_i
     """A batch's genealogy: down to every component batch and supplier, or up to every batch
     made from it and every customer who received any of them (the recall question)."""
     return genealogy.trace(session, actor, batch_id, genealogy.Direction(query["direction"]))
+
+
+@blp.route("/orders/<int:order_id>/variances", methods=["GET"])
+@blp.response(200, s.VarianceOut(many=True))
+@blp.refuses(NotFound)
+@transaction
+def get_order_variances(session: Session, actor: Actor, order_id: int) -> Any:
+    """A completed order's variance by category and component, as the month-end close settled it."""
+    orders.get_order(session, actor, order_id)
+    return variances.order_variances(session, order_id)

@@ -281,3 +281,48 @@ class ProductionOrderBatch(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("production_orders.id"), primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
     role: Mapped[BatchRole] = mapped_column(str_enum(BatchRole, "batch_role"), primary_key=True)
+
+
+class VarianceCategory(StrEnum):
+    """The categories an order's variance is split into (docs/production.md):
+
+    input_quantity: per component, (issued - target quantity for what was delivered) x
+    the planned price: more or less of a component than the BOM allows;
+    input_price: per component, the issues' value at the standards in force when issued
+    less the issued quantity at the planned price: a component's standard changed;
+    lot_size: the rest of the order's balance (conversion, output valued at a standard that
+    differs from the sum of its target costs, rounding): lot-size and remaining variance."""
+
+    INPUT_QUANTITY = "input_quantity"
+    INPUT_PRICE = "input_price"
+    LOT_SIZE = "lot_size"
+
+
+class ProductionOrderVariance(Base):
+    """A completed order's variance, by category and component, as the close of ``period``
+    settled it (amounts in CNY: positive unfavourable, the order cost more than standard)."""
+
+    __tablename__ = "production_order_variances"
+    __table_args__ = (Index("ix_production_order_variances_company_period", "company_id", "period"),
+                      Index("ix_production_order_variances_order", "order_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    period: Mapped[Period] = mapped_column()
+    order_id: Mapped[int] = mapped_column(ForeignKey("production_orders.id"))
+    category: Mapped[VarianceCategory] = mapped_column(str_enum(VarianceCategory, "variance_category"))
+    component_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"))
+    actual_quantity: Mapped[Quantity | None]
+    target_quantity: Mapped[Quantity | None]
+    amount: Mapped[Money]
+
+
+class ProductionSettlement(Base):
+    """The journal entry with which a company's close settled its completed orders."""
+
+    __tablename__ = "production_settlements"
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    period: Mapped[Period] = mapped_column(primary_key=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    orders: Mapped[int] = mapped_column(default=0)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from marshmallow import fields, validate
 
-from erp.db import UNIT_PRICE
+from erp.db import MONEY, UNIT_PRICE
 from erp.production.models import FINE, HOURS, PERCENT, OrderStatus
 from erp.schemas import Day, DecimalString, Id, Period, Quantity, Query, QueryId, Schema
 
@@ -223,3 +223,13 @@ class GenealogyOut(Schema):
     direction = fields.String()
     batches = fields.List(fields.Nested(TracedBatchOut))
     customers = fields.List(fields.Nested(RecipientOut))
+
+
+class VarianceOut(Schema):
+    period = fields.String()
+    category = fields.String(metadata={"description": "input_quantity, input_price or lot_size"})
+    component_id = fields.Integer(allow_none=True)
+    actual_quantity = Quantity(dump_only=True, positive=False, allow_none=True)
+    target_quantity = Quantity(dump_only=True, positive=False, allow_none=True)
+    amount = DecimalString(column=MONEY, dump_only=True,
+                           metadata={"description": "CNY; positive: the order cost more than standard"})

@@ -83,3 +83,10 @@ def test_an_order_from_creation_to_delivery_and_its_genealogy(session_factory: s
     assert [(b["batch_number"], b["depth"]) for b in up["batches"]] == [("ACID-1", 0), ("API-B1", 1)]
     listed = clerk.get(f"/api/v1/production/orders?company_id={world.companies['A']}&status=completed").json
     assert [o["number"] for o in listed] == [f"MO-{order:08d}"]
+    assert clerk.get(f"/api/v1/production/orders/{order}/variances").json == []
+    closed = api.as_("cost_a").post(f"/api/v1/costing/periods/{world.companies['A']}/2026-11/close")
+    assert closed.status_code == 200, closed.json
+    # issued exactly the plan for what was delivered: every category settles at zero
+    settled = clerk.get(f"/api/v1/production/orders/{order}/variances").json
+    assert {(v["category"], v["amount"]) for v in settled} == {
+        ("input_quantity", "0.00"), ("input_price", "0.00"), ("lot_size", "0.00")}

@@ -1,0 +1,202 @@
+"""Order variances, settled at month end inside the close (生产成本差异结转).
+
+A production order collects on 5001.01 work in process what was issued to it (components at
+the standards in force when issued) and the conversion it absorbed (standard rates), less
+what it delivered (output at standard). When the order is technically completed, what is
+left is its variance; the close of the period it was completed in settles it, split by
+category, and moves it from 5001.01 to the production variance accounts. Orders still
+running stay on 5001.01: that balance is the work in process at month end.
+
+Per order component, with the target quantity = quantity per base x (1 + scrap%) x
+delivered / base quantity (four decimals) and the planned price (the price the output's
+standard was rolled up with):
+
+    input quantity variance = round((issued quantity - target quantity) x planned price, 2)
+    input price variance    = value issued (at the standards when issued)
+                              - round(issued quantity x planned price, 2)
+
+and per order: lot-size / remaining variance = the order's balance on 5001.01 - the sum of
+the two above (conversion absorbed beyond its target, output valued at a standard that
+differs from its target costs, cents). The three sum to the balance, so a settled order
+leaves nothing on 5001.01.
+
+Set-based: one INSERT ... SELECT per category over every due order of every company being
+closed, one journal entry per company (Dr/Cr 6405.01/.02/.03, Cr/Dr 5001.01 per output
+material), one UPDATE marking the orders settled. Reopening the period reverses the entry
+and unmarks the orders. The worked example is in docs/production.md.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Integer, Numeric, case, cast, delete, func, insert, literal, select, union_all, update
+from sqlalchemy.orm import Session
+
+from erp.costing import accounts
+from erp.costing.close import CloseExtension, register_close_extension
+from erp.db import QUANTITY
+from erp.period import Period
+from erp.posting import CloseEntries, Posting, negated_lines, post, post_close_entries
+from erp.posting.models import MovementType, StockDocument, StockMovement
+from erp.production.models import (
+    OrderDocumentKind,
+    OrderStatus,
+    ProductionOrder,
+    ProductionOrderComponent,
+    ProductionOrderDocument,
+    ProductionOrderVariance,
+    ProductionSettlement,
+    VarianceCategory,
+)
+from erp.sqlmath import round_product
+
+SETTLEMENT_SOURCE = "production_settlement"
+VARIANCE_ACCOUNT = {
+    VarianceCategory.INPUT_QUANTITY: accounts.INPUT_QUANTITY_VARIANCE,
+    VarianceCategory.INPUT_PRICE: accounts.INPUT_PRICE_VARIANCE,
+    VarianceCategory.LOT_SIZE: accounts.LOT_SIZE_VARIANCE,
+}
+VARIANCE_COLUMNS = ["company_id", "period", "order_id", "category", "component_id", "actual_quantity",
+                    "target_quantity", "amount"]
+HUNDRED = Decimal("100")
+
+
+def _issued(due: Any) -> Any:
+    """Per due order and component: the quantity and value issued, net of issue reversals."""
+    d, m, sd = ProductionOrderDocument, StockMovement, StockDocument
+    issues = select(d.order_id, d.document_id).where(d.kind == OrderDocumentKind.ISSUE,
+                                                     d.order_id.in_(select(due.c.id))).subquery("issues")
+    reversals = select(issues.c.order_id, sd.id.label("document_id")).join(
+        sd, sd.reverses_document_id == issues.c.document_id)
+    documents = union_all(select(issues.c.order_id, issues.c.document_id), reversals).subquery("order_documents")
+    return (
+        select(documents.c.order_id, m.material_id, (-func.sum(m.quantity)).label("quantity"),
+               (-func.sum(m.value)).label("value"))
+        .join(m, m.document_id == documents.c.document_id)
+        .where(m.movement_type.in_([MovementType.ISSUE, MovementType.ISSUE_REVERSAL]))
+        .group_by(documents.c.order_id, m.material_id)
+        .subquery("issued")
+    )
+
+
+def _delivered(due: Any) -> Any:
+    """Per due order: the output's value at standard and the conversion absorbed."""
+    d, m = ProductionOrderDocument, StockMovement
+    value = (select(m.value).where(m.document_id == d.document_id,
+                                   m.movement_type == MovementType.PRODUCTION_RECEIPT).scalar_subquery())
+    return (
+        select(d.order_id, func.sum(value).label("value"), func.sum(d.labour + d.overhead).label("conversion"))
+        .where(d.kind == OrderDocumentKind.DELIVERY, d.order_id.in_(select(due.c.id)))
+        .group_by(d.order_id)
+        .subquery("delivered")
+    )
+
+
+def settle_orders(session: Session, company_ids: list[int], period: str, user_id: int) -> None:
+    """Settle the variance of every order of the companies completed by the end of
+    ``period`` and not settled yet (the close's extension; runs in its transaction)."""
+    o = ProductionOrder
+    last_day = Period(period).last_day
+    due_ids = session.scalars(
+        select(o.id).where(o.company_id.in_(company_ids), o.status == OrderStatus.COMPLETED,
+                           o.completed_on <= last_day, o.settled_period.is_(None))
+        .order_by(o.id).with_for_update()
+    ).all()
+    if not due_ids:
+        return
+    due = (select(o.id, o.company_id, o.material_id, o.delivered_quantity, o.base_quantity)
+           .where(o.id.in_(due_ids)).subquery("due"))
+    issued = _issued(due)
+    c = ProductionOrderComponent
+    target = cast(func.round(c.quantity_per_base * (1 + c.scrap_pct / HUNDRED) * due.c.delivered_quantity
+                             / due.c.base_quantity, 4), QUANTITY)
+    actual_quantity = func.coalesce(issued.c.quantity, 0)
+    actual_value = func.coalesce(issued.c.value, 0)
+    components = (
+        select(due.c.company_id, due.c.id.label("order_id"), c.material_id, actual_quantity.label("actual_quantity"),
+               actual_value.label("actual_value"), target.label("target_quantity"), c.planned_price)
+        .join(c, c.order_id == due.c.id)
+        .outerjoin(issued, (issued.c.order_id == due.c.id) & (issued.c.material_id == c.material_id))
+        .subquery("components")
+    )
+    quantity_variance = round_product(components.c.actual_quantity - components.c.target_quantity,
+                                      components.c.planned_price)
+    price_variance = components.c.actual_value - round_product(components.c.actual_quantity,
+                                                               components.c.planned_price)
+    for category, amount in ((VarianceCategory.INPUT_QUANTITY, quantity_variance),
+                             (VarianceCategory.INPUT_PRICE, price_variance)):
+        session.execute(insert(ProductionOrderVariance).from_select(VARIANCE_COLUMNS, select(
+            components.c.company_id, literal(Period(period)), components.c.order_id, literal(category.value),
+            components.c.material_id, components.c.actual_quantity, components.c.target_quantity, amount)))
+    delivered = _delivered(due)
+    issued_total = (select(issued.c.order_id, func.sum(issued.c.value).label("value"))
+                    .group_by(issued.c.order_id).subquery("issued_total"))
+    v = ProductionOrderVariance
+    explained = (select(v.order_id, func.sum(v.amount).label("amount"))
+                 .where(v.order_id.in_(due_ids), v.period == period).group_by(v.order_id).subquery("explained"))
+    balance = (func.coalesce(issued_total.c.value, 0) + func.coalesce(delivered.c.conversion, 0)
+               - func.coalesce(delivered.c.value, 0))
+    session.execute(insert(ProductionOrderVariance).from_select(VARIANCE_COLUMNS, select(
+        due.c.company_id, literal(Period(period)), due.c.id, literal(VarianceCategory.LOT_SIZE.value),
+        literal(None, Integer), literal(None, Numeric), literal(None, Numeric),
+        balance - func.coalesce(explained.c.amount, 0))
+        .outerjoin(issued_total, issued_total.c.order_id == due.c.id)
+        .outerjoin(delivered, delivered.c.order_id == due.c.id)
+        .outerjoin(explained, explained.c.order_id == due.c.id)))
+
+    settled = (select(v.company_id, v.category, v.amount, o.material_id)
+               .join(o, o.id == v.order_id)
+               .where(v.order_id.in_(due_ids), v.period == period).subquery("settled"))
+    account = case({category.value: code for category, code in VARIANCE_ACCOUNT.items()}, value=settled.c.category)
+    variance_lines = (select(settled.c.company_id, account.label("account_code"), func.sum(settled.c.amount).label("amount"),
+                             literal(None, Integer).label("material_id"))
+                      .group_by(settled.c.company_id, settled.c.category)
+                      .having(func.sum(settled.c.amount) != 0))
+    wip_lines = (select(settled.c.company_id, literal(accounts.WORK_IN_PROCESS), -func.sum(settled.c.amount),
+                        settled.c.material_id)
+                 .group_by(settled.c.company_id, settled.c.material_id)
+                 .having(func.sum(settled.c.amount) != 0))
+    companies = (select(settled.c.company_id).group_by(settled.c.company_id)
+                 .having(func.sum(func.abs(settled.c.amount)) != 0))
+    entries = post_close_entries(session, CloseEntries(
+        entry_date=last_day, user_id=user_id, source_type=SETTLEMENT_SOURCE,
+        memo=f"production order variances {period}", lines=union_all(variance_lines, wip_lines),
+        companies=companies))
+    session.execute(update(o).where(o.id.in_(due_ids)).values(settled_period=period)
+                    .execution_options(synchronize_session=False))
+    counts = dict(session.execute(select(o.company_id, func.count()).where(o.id.in_(due_ids))
+                                  .group_by(o.company_id)).all())
+    session.execute(insert(ProductionSettlement), [
+        {"company_id": company_id, "period": period, "entry_id": entries.get(company_id), "orders": count}
+        for company_id, count in counts.items()])
+
+
+def unsettle_orders(session: Session, company_id: int, period: str, user_id: int, reason: str) -> None:
+    """Undo a period's settlement when it is reopened: reverse its entry, forget its split,
+    and leave the orders to be settled by the period's next close."""
+    settlement = session.get(ProductionSettlement, (company_id, period))
+    if settlement is None:
+        return
+    if settlement.entry_id is not None:
+        post(session, Posting(
+            company_id=company_id, posting_date=Period(period).last_day, user_id=user_id,
+            source_type="production_settlement_reversal", source_id=settlement.entry_id,
+            memo=f"reopening {period}: {reason}", journal=negated_lines(session, settlement.entry_id),
+            reverses_entry_id=settlement.entry_id))
+    v, o = ProductionOrderVariance, ProductionOrder
+    session.execute(delete(v).where(v.company_id == company_id, v.period == period))
+    session.execute(update(o).where(o.company_id == company_id, o.settled_period == period)
+                    .values(settled_period=None).execution_options(synchronize_session=False))
+    session.delete(settlement)
+    session.flush()
+
+
+def order_variances(session: Session, order_id: int) -> list[ProductionOrderVariance]:
+    """An order's settled variance rows (empty until its period closes)."""
+    v = ProductionOrderVariance
+    return list(session.scalars(select(v).where(v.order_id == order_id).order_by(v.category, v.component_id)))
+
+
+register_close_extension(CloseExtension("production", settle_orders, unsettle_orders))

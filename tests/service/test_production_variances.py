@@ -1,0 +1,159 @@
+"""Order variances settled by the month-end close, split by category to the cent; work in
+process at month end; the close stays atomic and repeatable and the books balance.
+
+The order of tests/production.py's make_tablets, worked by hand (prices of the roll-up:
+API-X 110.40/kg, EXC-STAR 10.00/kg, TAB-X 0.018080, TAB-PRESS 60.00 + 40.00 per hour, 0.05 h
+per 1,000 tablets). 100,000 tablets planned; 98,000 delivered, so the target is:
+
+    API-X     0.1 kg x 98 = 9.8 kg        issued 10.2 kg (2 % more than the 10 kg the BOM allows)
+    EXC-STAR  0.204 kg x 98 = 19.992 kg   issued 20.4 kg
+
+    input quantity variance  API-X    (10.2 - 9.8) x 110.40  = 44.16
+                             EXC-STAR (20.4 - 19.992) x 10.00 = 4.08
+    input price variance     0.00 (issued at the prices the standard was rolled up with)
+    order balance on 5001.01 1,126.08 + 204.00 + 490.00 - 1,771.84 = 48.24
+    lot-size / remaining     48.24 - 44.16 - 4.08 = 0.00
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.costing import accounts
+from erp.costing import close as closing
+from erp.costing.models import JournalEntry, JournalLine
+from erp.costing.reports import trial_balance
+from erp.production import variances
+from erp.production.models import ProductionOrder
+from tests.production import NOV, build_plant, complete, deliver, make_tablets, release_rollup
+from tests.stock import account_balance
+from tests.world import World
+
+DEC = "2026-12"
+
+
+def _close(sf: sessionmaker[Session], world: World, period: str = NOV) -> None:
+    with sf() as session, session.begin():
+        closing.close_period(session, world.actors["cost_a"], company_id=world.companies["A"], period=period)
+
+
+def _split(sf: sessionmaker[Session], order: int) -> dict[tuple[str, str | None], D]:
+    from erp.masterdata.models import Material
+
+    with sf() as session:
+        codes = dict(session.execute(select(Material.id, Material.code)).all())
+        return {(row.category.value, codes.get(row.component_id)): row.amount
+                for row in variances.order_variances(session, order)}
+
+
+def _balanced(sf: sessionmaker[Session], world: World, period: str) -> None:
+    with sf() as session:
+        for company in (world.companies["A"], None):
+            assert trial_balance(session, world.actors["cost_group"], company_id=company, period=period).balanced
+        off = session.execute(select(JournalLine.entry_id).group_by(JournalLine.entry_id)
+                              .having(func.sum(JournalLine.amount) != 0)).all()
+        assert off == []
+
+
+def test_the_close_settles_a_completed_orders_variance_by_category_to_the_cent(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant)
+    company = world.companies["A"]
+    _close(session_factory, world)
+    assert _split(session_factory, made.tablet_order) == {
+        ("input_quantity", "API-X"): D("44.16"), ("input_quantity", "EXC-STAR"): D("4.08"),
+        ("input_price", "API-X"): D("0.00"), ("input_price", "EXC-STAR"): D("0.00"),
+        ("lot_size", None): D("0.00"),
+    }
+    # The API order issued exactly its plan for what it delivered: no variance at all.
+    assert set(_split(session_factory, made.api_order).values()) == {D("0.00")}
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.INPUT_QUANTITY_VARIANCE) == D("48.24")
+        assert account_balance(session, company, accounts.INPUT_PRICE_VARIANCE) == D("0.00")
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("0.00")
+        assert session.get(ProductionOrder, made.tablet_order).settled_period == NOV  # type: ignore[union-attr]
+        entries = session.scalar(select(func.count(JournalEntry.id)))
+    _balanced(session_factory, world, NOV)
+    # Closing again changes nothing.
+    _close(session_factory, world)
+    with session_factory() as session:
+        assert session.scalar(select(func.count(JournalEntry.id))) == entries
+        assert account_balance(session, company, accounts.INPUT_QUANTITY_VARIANCE) == D("48.24")
+
+
+def test_an_issue_at_a_standard_other_than_the_rolled_up_one_is_an_input_price_variance(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    # After the roll-up (which costed the tablets with the excipient at 10.00) the excipient's
+    # November standard becomes 10.50, before anything used it; it is bought at 10.50.
+    with session_factory() as session, session.begin():
+        from erp.costing.standards import PriceChange, set_standard_prices
+
+        set_standard_prices(session, world.actors["cost_a"], company_id=world.companies["A"], period=NOV,
+                            prices=[PriceChange(plant.excipient, D("10.50"))])
+    made = make_tablets(session_factory, world, plant, excipient_price="10.50")
+    _close(session_factory, world)
+    # EXC-STAR issued 20.4 kg x 10.50 = 214.20; at the planned 10.00: 204.00; price variance 10.20.
+    # The quantity variance stays at the planned price: (20.4 - 19.992) x 10.00 = 4.08.
+    # Balance 1,126.08 + 214.20 + 490.00 - 1,771.84 = 58.44 = 44.16 + 4.08 + 10.20 + 0.00.
+    assert _split(session_factory, made.tablet_order) == {
+        ("input_quantity", "API-X"): D("44.16"), ("input_quantity", "EXC-STAR"): D("4.08"),
+        ("input_price", "API-X"): D("0.00"), ("input_price", "EXC-STAR"): D("10.20"),
+        ("lot_size", None): D("0.00"),
+    }
+    with session_factory() as session:
+        company = world.companies["A"]
+        assert account_balance(session, company, accounts.INPUT_PRICE_VARIANCE) == D("10.20")
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("0.00")
+    _balanced(session_factory, world, NOV)
+
+
+def test_a_half_finished_order_stays_in_work_in_process_until_the_month_it_completes(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False)
+    company = world.companies["A"]
+    _close(session_factory, world)
+    # 50,000 delivered: 1,126.08 + 204.00 + 2.5 h x 100.00 - 50,000 x 0.018080 (904.00) = 676.08
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("676.08")
+        assert session.get(ProductionOrder, made.tablet_order).settled_period is None  # type: ignore[union-attr]
+    assert _split(session_factory, made.tablet_order) == {}
+    _balanced(session_factory, world, NOV)
+    # December: the other 48,000 and completion; December's close settles the same 48.24.
+    deliver(session_factory, world, made.tablet_order, "48000", batch="TAB-B1", on=dt.date(2026, 12, 5))
+    complete(session_factory, world, made.tablet_order, dt.date(2026, 12, 10))
+    _close(session_factory, world, DEC)
+    assert _split(session_factory, made.tablet_order)[("input_quantity", "API-X")] == D("44.16")
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("0.00")
+        assert account_balance(session, company, accounts.INPUT_QUANTITY_VARIANCE) == D("48.24")
+    _balanced(session_factory, world, DEC)
+
+
+def test_reopening_reverses_the_settlement_and_the_next_close_settles_again(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant)
+    company = world.companies["A"]
+    _close(session_factory, world)
+    with session_factory() as session, session.begin():
+        closing.reopen_period(session, world.actors["cost_group"], company_id=company, period=NOV,
+                              reason="late scrap")
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("48.24")
+        assert account_balance(session, company, accounts.INPUT_QUANTITY_VARIANCE) == D("0.00")
+        assert session.get(ProductionOrder, made.tablet_order).settled_period is None  # type: ignore[union-attr]
+    assert _split(session_factory, made.tablet_order) == {}
+    _close(session_factory, world)
+    assert sum(_split(session_factory, made.tablet_order).values()) == D("48.24")
+    _balanced(session_factory, world, NOV)
