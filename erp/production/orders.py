@@ -37,7 +37,8 @@ from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, StorageConditionsNotMet, WarehouseNotOfCompany
 from erp.masterdata.models import Material, MaterialType, Warehouse
 from erp.masterdata.services import can_store
-from erp.messages import Message, Named
+from erp.clock import refuse_after_business_day
+from erp.messages import N_, Message, Named
 from erp.money import round_money
 from erp.period import Period
 from erp.posting import Document, Line, Movement, Posting, post, price_for_posting, standard_price
@@ -221,6 +222,7 @@ def complete_order(session: Session, actor: Actor, order_id: int, completed_on: 
     order = _order(session, actor, order_id, lock=True)
     if completed_on < order.order_date:
         raise ValidationFailed.for_field("completed_on", Message("an order cannot be completed before its date"))
+    refuse_after_business_day(completed_on, field="completed_on", what=N_("a technical completion"))
     _move(order, OrderStatus.COMPLETED)
     order.completed_on = completed_on
     session.flush()

@@ -18,6 +18,7 @@ per 1,000 tablets). 100,000 tablets planned; 98,000 delivered, so the target is:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal as D
 
 from sqlalchemy import func, select
@@ -116,7 +117,7 @@ def test_an_issue_at_a_standard_other_than_the_rolled_up_one_is_an_input_price_v
 
 
 def test_a_half_finished_order_stays_in_work_in_process_until_the_month_it_completes(
-        session_factory: sessionmaker[Session], world: World) -> None:
+        session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date]) -> None:
     plant = build_plant(session_factory, world)
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False)
@@ -131,6 +132,7 @@ def test_a_half_finished_order_stays_in_work_in_process_until_the_month_it_compl
     # December: the other 48,000 and completion; December's close settles the same 48.24.
     deliver(session_factory, world, made.tablet_order, "48000", batch="TAB-B1", on=dt.date(2026, 12, 5))
     complete(session_factory, world, made.tablet_order, dt.date(2026, 12, 10))
+    set_business_day(dt.date(2027, 1, 4))
     _close(session_factory, world, DEC)
     assert _split(session_factory, made.tablet_order)[("input_quantity", "API-X")] == D("44.16")
     with session_factory() as session:
