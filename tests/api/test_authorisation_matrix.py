@@ -98,13 +98,18 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     # Excursions: whoever acts for the warehouse (clerks: their own warehouses).
     "quality.get_excursions": (EVERYONE, {}),
     "quality.get_near_expiry": (EVERYONE, {"on": "2026-11-20"}),
+    # Bills of materials and production orders: whoever acts for the company, like its standard prices.
+    "production.get_boms": (EVERYONE, {"company_id": "{A}"}),
+    "production.get_orders": (EVERYONE, {"company_id": "{A}"}),
 }
 ALLOWED_STATUS = {"credit.get_backtest": 404}
 # Roles scoped to company A that must not read company B through these parameters.
 OTHER_COMPANY = {"costing.get_journal": ("cost_a",), "costing.get_trial_balance": ("cost_a",),
                  "costing.get_variance_allocation": ("cost_a",),
                  "costing.get_standard_prices": ("buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a"),
-                 "purchasing.orderable": ("buyer_a",)}
+                 "purchasing.orderable": ("buyer_a",),
+                 "production.get_boms": ("buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a"),
+                 "production.get_orders": ("buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a")}
 
 
 def operations(app: Flask) -> set[tuple[str, str]]:

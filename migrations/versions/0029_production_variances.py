@@ -1,7 +1,7 @@
 """production order variances by category and their settlement entries
 
-Revision ID: 0028_production_variances
-Revises: 0027_production_orders
+Revision ID: 0029_production_variances
+Revises: 0028_customer_snapshots
 Create Date: 2026-11-29 22:12:24.621005
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0028_production_variances'
-down_revision: str | Sequence[str] | None = '0027_production_orders'
+revision: str = '0029_production_variances'
+down_revision: str | Sequence[str] | None = '0028_customer_snapshots'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
