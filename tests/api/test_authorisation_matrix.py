@@ -92,6 +92,9 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     "purchasing.Exceptions": (EVERYONE, {}),
     "purchasing.Orders": (EVERYONE, {}),
     # Inspection lots: quality, the warehouse's clerks (their warehouses), auditors, admins.
+    # Production: whoever acts for the company (erp/production boms.list_boms, orders.list_orders).
+    "production.get_boms": (EVERYONE, {"company_id": "{A}"}),
+    "production.get_orders": (EVERYONE, {"company_id": "{A}"}),
     "quality.get_lots": (frozenset({"admin", "clerk_a", "quality_a", "auditor"}), {}),
     # Specifications are the group's, per material: everyone reads them.
     "quality.get_specifications": (EVERYONE, {"material_id": "{api_central}"}),
