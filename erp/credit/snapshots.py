@@ -105,13 +105,28 @@ def stale_or_missing(session: Session, month_ends: Iterable[dt.date]) -> set[dt.
 
 
 def _earliest_dated_after(session: Session, invoices: int, payments: int, credits: int) -> dt.date | None:
-    """The earliest date of any invoice or settlement with an id above the watermarks."""
-    dates = [session.scalar(select(func.min(column)).where(model.id > mark)) for model, column, mark in (
-        (Invoice, Invoice.invoice_date, invoices),
-        (PaymentApplication, PaymentApplication.applied_on, payments),
-        (CreditNoteApplication, CreditNoteApplication.applied_on, credits))]
-    found = [_as_date(day) for day in dates if day is not None]
-    return min(found) if found else None
+    """The earliest date of any invoice or settlement with an id above the watermarks,
+    remembered for the rest of the transaction (a dashboard asks for several month ends)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_FRESHNESS)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_FRESHNESS] = cached
+    key = (invoices, payments, credits)
+    if key not in cached[1]:
+        # min(coalesce(d, d)), not min(d): PostgreSQL would answer min(d) by walking the
+        # index on the date until a row passes id > mark, which is every row when none does;
+        # over the expression it reads the primary key's range above the mark instead.
+        dates = [session.scalar(select(func.min(func.coalesce(column, column))).where(model.id > mark))
+                 for model, column, mark in ((Invoice, Invoice.invoice_date, invoices),
+                                             (PaymentApplication, PaymentApplication.applied_on, payments),
+                                             (CreditNoteApplication, CreditNoteApplication.applied_on, credits))]
+        found = [_as_date(day) for day in dates if day is not None]
+        cached[1][key] = min(found) if found else None
+    return cached[1][key]  # type: ignore[no-any-return]
+
+
+_FRESHNESS = "erp.credit.snapshot_freshness"
 
 
 def _as_date(value: Any) -> dt.date:
