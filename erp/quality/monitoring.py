@@ -486,3 +486,53 @@ def readings_between(session: Session, actor: Actor, *, warehouse_id: int, start
     return list(session.scalars(select(StorageReading).where(
         StorageReading.warehouse_id == warehouse.id, StorageReading.read_at >= start, StorageReading.read_at < end)
         .order_by(StorageReading.read_at)))
+
+
+def warehouse_codes(session: Session, ids: set[int]) -> dict[int, str]:
+    """Warehouse codes by id (for lists)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(sorted(ids)))).all())
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """A warehouse's readings over a span, its permitted range and the excursions and gaps
+    that overlap the span: what the temperature chart draws."""
+
+    warehouse: Warehouse
+    readings: list[StorageReading]
+    excursions: list[StorageExcursion]
+    allowance_minutes: int
+
+    def as_json(self) -> dict[str, object]:
+        """Times in Beijing (the chart's axis), values as numbers for drawing (the table
+        beside the chart shows them exactly)."""
+        def local(instant: dt.datetime | None) -> str | None:
+            # wall-clock time in Beijing without an offset: the chart shows it as it is,
+            # whatever the browser's own time zone
+            return instant.astimezone(BUSINESS_TIME_ZONE).strftime("%Y-%m-%d %H:%M:%S") if instant else None
+
+        return {
+            "temperature": [[local(r.read_at), float(r.temperature)] for r in self.readings],
+            "humidity": [[local(r.read_at), float(r.humidity)] for r in self.readings if r.humidity is not None],
+            "band": [float(self.warehouse.temp_min), float(self.warehouse.temp_max)],
+            "max_humidity": float(self.warehouse.max_humidity),
+            "excursions": [{"id": e.id, "kind": e.kind.value, "start": local(e.started_at),
+                            "end": local(e.ended_at or (self.readings[-1].read_at if self.readings else e.started_at))}
+                           for e in self.excursions],
+        }
+
+
+def chart_data(session: Session, actor: Actor, *, warehouse_id: int, start: dt.datetime, end: dt.datetime
+               ) -> ChartData:
+    """The temperature chart of a warehouse between two instants."""
+    warehouse = _warehouse(session, actor, warehouse_id)
+    if actor.role == Role.CLERK and not actor.acts_for_warehouse(warehouse.id, warehouse.company_id):
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
+    readings = readings_between(session, actor, warehouse_id=warehouse_id, start=start, end=end)
+    e = StorageExcursion
+    overlapping = list(session.scalars(select(e).where(
+        e.warehouse_id == warehouse.id, e.started_at < end, (e.ended_at.is_(None)) | (e.ended_at > start))
+        .order_by(e.started_at)))
+    return ChartData(warehouse, readings, overlapping, rules_of(session, warehouse).allowance_minutes)

@@ -22,7 +22,7 @@ from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.auth.services import password_matches
 from erp.errors import DomainError, NotFound, ValidationFailed
-from erp.masterdata.models import Material, Warehouse
+from erp.masterdata.models import Material, UnitOfMeasure, Warehouse
 from erp.messages import Message, Named
 from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockStatus
@@ -49,6 +49,7 @@ from erp.quality.models import (
     Specification,
     UsageDecision,
     UsageDecisionKind,
+    lot_number,
 )
 
 ZERO = Decimal("0")
@@ -217,7 +218,13 @@ class ResultInput:
 
 def _characteristics(session: Session, lot: InspectionLot) -> dict[str, Characteristic]:
     if lot.specification_id is None:
-        return {}
+        # No version was in force when the lot was opened; one recorded since, effective on
+        # or before the lot's date, is the one in force on that date: the lot takes it.
+        spec_in_force = specification_in_force(session, lot.material_id, lot.inspection_date)
+        if spec_in_force is None:
+            return {}
+        lot.specification_id = spec_in_force.id
+        session.flush()
     spec = session.get(Specification, lot.specification_id)
     assert spec is not None
     return {c.code: c for c in spec.characteristics}
@@ -355,7 +362,8 @@ def lot_view(session: Session, actor: Actor, lot_id: int, *, lot: InspectionLot 
     """A lot with its specification, the latest laboratory and certificate result per
     characteristic (and their difference), the certificate and the decision."""
     lot = lot or get_lot(session, actor, lot_id)
-    spec = session.get(Specification, lot.specification_id) if lot.specification_id else None
+    spec = session.get(Specification, lot.specification_id) if lot.specification_id else \
+        specification_in_force(session, lot.material_id, lot.inspection_date)
     latest = _latest_results(session, lot.id)
     results = [CharacteristicResult(c.code, c.name_zh, c.name_en, c.unit, c.minimum, c.maximum, c.expected_text,
                                     latest.get((c.id, ResultSource.LABORATORY)),
@@ -391,6 +399,47 @@ def list_lots(
     lots = list(session.scalars(select(InspectionLot).where(where).order_by(InspectionLot.id)
                                 .offset(offset).limit(limit)))
     return lots, total
+
+
+@dataclass(frozen=True)
+class LotRow:
+    """A lot as worklists show it: with its material, batch and warehouse named."""
+
+    id: int
+    number: str
+    origin: LotOrigin
+    status: LotStatus
+    inspection_date: dt.date
+    quantity: Decimal
+    material_code: str
+    material_name_zh: str
+    material_name_en: str
+    unit_code: str
+    batch_number: str
+    warehouse_code: str
+    excursion_id: int | None
+
+
+def lot_rows(
+    session: Session, actor: Actor, *, status: LotStatus | None = LotStatus.OPEN, offset: int = 0, limit: int = 50,
+) -> tuple[list[LotRow], int]:
+    """The quality worklist: lots of the caller's warehouses, oldest first."""
+    actor.require_role(Role.QUALITY, Role.CLERK, Role.AUDITOR, Role.ADMIN, action="reading inspection lots")
+    where = [actor.warehouse_scope(InspectionLot.warehouse_id, InspectionLot.company_id)]
+    if status is not None:
+        where.append(InspectionLot.status == status)
+    total = session.scalar(select(func.count(InspectionLot.id)).where(*where)) or 0
+    rows = session.execute(
+        select(InspectionLot.id, InspectionLot.origin, InspectionLot.status, InspectionLot.inspection_date,
+               InspectionLot.quantity, Material.code, Material.name_zh, Material.name_en, UnitOfMeasure.code,
+               Batch.batch_number, Warehouse.code, InspectionLot.excursion_id)
+        .join(Material, Material.id == InspectionLot.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .join(Batch, Batch.id == InspectionLot.batch_id)
+        .join(Warehouse, Warehouse.id == InspectionLot.warehouse_id)
+        .where(*where).order_by(InspectionLot.inspection_date, InspectionLot.id).offset(offset).limit(limit)
+    ).all()
+    return [LotRow(r[0], lot_number(r[0]), *r[1:]) for r in rows], total
 
 
 # --- the usage decision ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from erp.inventory.models import MovementType, StockStatus
 from erp.masterdata.models import MaterialType, ProcurementScope, TaxKind
 from erp.messages import N_
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
+from erp.quality.models import LotOrigin, LotStatus
 
 LABELS: dict[Enum, str] = {
     StockStatus.QUARANTINE: N_("quarantine"),
@@ -56,6 +57,12 @@ LABELS: dict[Enum, str] = {
     MovementType.SHIPMENT_REVERSAL: N_("customer return"),
     MovementType.REVALUATION: N_("revaluation"),
     MovementType.PRODUCTION_RECEIPT: N_("production receipt"),
+    MovementType.QUALITY_HOLD: N_("quality hold"),
+    LotOrigin.RECEIPT: N_("goods receipt"),
+    LotOrigin.CUSTOMER_RETURN: N_("customer return"),
+    LotOrigin.EXCURSION: N_("storage excursion"),
+    LotStatus.RELEASED: N_("released"),
+    LotStatus.REJECTED: N_("rejected"),
     # SalesOrderStatus.BLOCKED shares "blocked" with the stock status (one key): pages say
     # "credit block" for an order themselves.
     SalesOrderStatus.CONFIRMED: N_("confirmed"),
@@ -101,6 +108,9 @@ TONES: dict[Enum, str] = {
     SalesOrderStatus.SHIPPED: "green",
     InvoiceStatus.PARTIALLY_PAID: "amber",
     InvoiceStatus.PAID: "green",
+    # LotStatus.OPEN and CANCELLED share their values with the order's: blue and grey.
+    LotStatus.RELEASED: "green",
+    LotStatus.REJECTED: "red",
 }
 
 

@@ -268,3 +268,19 @@ def test_reversing_the_receipt_cancels_its_open_lot(
                                   posting_date=NOV_20, reason="wrong delivery")
     with session_factory() as session:
         assert session.get(InspectionLot, lot.id).status == LotStatus.CANCELLED  # type: ignore[union-attr]
+
+
+def test_a_lot_opened_before_any_specification_takes_the_version_in_force_on_its_date(
+    session_factory: sessionmaker[Session], world: World, qa: Actor
+) -> None:
+    lot = received_lot(session_factory, world)
+    assert lot.specification_id is None
+    with pytest.raises(errors.ResultNotApplicable):
+        record(session_factory, world.actors["quality_a"], lot.id, CONFORMING)
+    specify(session_factory, world, effective=dt.date(2026, 12, 1))  # not in force on 20 Nov
+    with pytest.raises(errors.ResultNotApplicable):
+        record(session_factory, world.actors["quality_a"], lot.id, CONFORMING)
+    in_force = specify(session_factory, world, effective=dt.date(2026, 11, 1))
+    record(session_factory, world.actors["quality_a"], lot.id, CONFORMING)
+    with session_factory() as session:
+        assert session.get(InspectionLot, lot.id).specification_id == in_force  # type: ignore[union-attr]
