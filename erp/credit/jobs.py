@@ -96,8 +96,6 @@ def take_snapshots(
         session.execute(delete(ReceivableSnapshot).where(ReceivableSnapshot.month_end == day))
         session.execute(delete(ReceivableCustomerSnapshot).where(ReceivableCustomerSnapshot.month_end == day))
         session.execute(delete(ReceivableSnapshotRun).where(ReceivableSnapshotRun.month_end == day))
-        held = session.scalar(select(func.count()).select_from(receivables.held_orders_as_of(
-            receivables.positions(session, policy, as_of=day, today=today, as_cte=True), day).subquery()))
         # held_orders stays NULL until the customers are written: until then the run does not
         # count as having them, and ``positions`` rebuilds the day rather than read them
         run = ReceivableSnapshotRun(month_end=day, invoices_upto=marks.invoices,
@@ -117,7 +115,9 @@ def take_snapshots(
                    case((position.c.limit_approved, position.c.credit_limit), else_=null()), position.c.on_hold,
                    *(func.coalesce(ageing.c[name], snapshots.ZERO) for name in snapshots.AGEING))
             .outerjoin(ageing, ageing.c.customer_id == position.c.customer_id)))
-        run.held_orders = held
+        # the orders held then, over the positions just written (not a second rebuild)
+        run.held_orders = session.scalar(select(func.count()).select_from(receivables.held_orders_as_of(
+            receivables.kept_positions(policy, day, as_cte=True), day).subquery()))
         session.flush()
         figures = receivables.company_ageing(session, day).subquery("figures")
         session.execute(insert(ReceivableSnapshot).from_select(

@@ -180,14 +180,7 @@ def positions(
     computes it once)."""
     today = today or reports_today()
     if as_of < today and (run := snapshots.customer_snapshot_run(session, as_of)) is not None:
-        # a month end with its positions kept (erp.credit.snapshots): the same columns, read
-        kept = ReceivableCustomerSnapshot
-        stored = select(
-            kept.customer_id, kept.open_invoices, kept.open_orders, kept.exposure,
-            func.coalesce(kept.approved_limit, literal(policy.starting_limit, MONEY)).label("credit_limit"),
-            kept.approved_limit.is_not(None).label("limit_approved"), kept.on_hold,
-        ).where(kept.month_end == run.month_end)
-        return stored.cte("positions") if as_cte else stored.subquery("positions")
+        return kept_positions(policy, run.month_end, as_cte=as_cte)
     if as_of >= today:
         current = select(
             CustomerExposure.customer_id, CustomerExposure.open_invoices, CustomerExposure.open_orders,
@@ -226,6 +219,18 @@ def positions(
         .outerjoin(holds_then, holds_then.c.customer_id == Customer.id)
     )
     return rebuilt.cte("positions") if as_cte else rebuilt.subquery("positions")
+
+
+def kept_positions(policy: CreditPolicy, month_end: dt.date, *, as_cte: bool = False) -> Any:
+    """``positions`` of a month end as its snapshot kept them (erp.credit.snapshots): the
+    same columns, read; the starting limit of today's policy where none was approved."""
+    kept = ReceivableCustomerSnapshot
+    stored = select(
+        kept.customer_id, kept.open_invoices, kept.open_orders, kept.exposure,
+        func.coalesce(kept.approved_limit, literal(policy.starting_limit, MONEY)).label("credit_limit"),
+        kept.approved_limit.is_not(None).label("limit_approved"), kept.on_hold,
+    ).where(kept.month_end == month_end)
+    return stored.cte("positions") if as_cte else stored.subquery("positions")
 
 
 def credit_columns(position: Subquery, policy: CreditPolicy) -> list[Any]:
