@@ -453,7 +453,9 @@ def decide_quarantine(
     quantity: Decimal | None = None,
     reason: str | None = None,
 ) -> int:
-    """Release quarantined stock to unrestricted, or reject it to blocked (quality users)."""
+    """Release quarantined stock to unrestricted, or reject it to blocked (quality users).
+    Not for a batch under an open inspection lot of a specified material: that one is
+    decided by QA's signed usage decision (erp.quality; inspection-lot-open)."""
     actor.require_role(Role.QUALITY, action="releasing or rejecting quarantined stock")
     warehouse = _warehouse(session, warehouse_id)
     _require_warehouse(actor, warehouse)
@@ -461,6 +463,7 @@ def decide_quarantine(
     if batch is None:
         raise NotFound(Message("batch {key} not found", key=batch_id))
     material = _material(session, batch.material_id)
+    quality.require_no_specified_open_lot(session, warehouse_id=warehouse.id, batch_id=batch.id)
     _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.QUARANTINE, batch_id=batch.id)

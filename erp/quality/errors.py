@@ -97,3 +97,12 @@ class ReadingsInvalid(DomainError):
     slug = "readings-invalid"
     title = N_("The readings cannot be read")
     remedy = N_("Correct the rows the detail names and send the file again; nothing was stored.")
+
+
+class InspectionLotOpen(Conflict):
+    """Once a material has a specification, stock under an open inspection lot leaves
+    quarantine only through the lot's signed usage decision, not a plain quality decision."""
+
+    slug = "inspection-lot-open"
+    title = N_("The batch is under an open inspection lot: decide it with a signed usage decision")
+    remedy = N_("Open the inspection lot, record the results and have QA sign the usage decision.")

@@ -28,6 +28,7 @@ from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockStatus
 from erp.posting.stock import available_on, lock_balances, value_taken
 from erp.quality.errors import (
+    InspectionLotOpen,
     LotNotOpen,
     NoStockOnHold,
     OutOfSpecification,
@@ -189,6 +190,22 @@ def cancel_lots_of_document(session: Session, document_id: int) -> int:
         lot.status = LotStatus.CANCELLED
     session.flush()
     return len(lots)
+
+
+def require_no_specified_open_lot(session: Session, *, warehouse_id: int, batch_id: int) -> None:
+    """Refuse a plain quality decision (``erp.inventory``'s) on a batch under an open lot
+    whose material has a specification in force on the lot's date: that lot is decided
+    only by a signed usage decision. Refuses: inspection-lot-open."""
+    lots = session.scalars(select(InspectionLot).where(
+        InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
+        InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id))
+    for lot in lots:
+        if lot.specification_id is not None or specification_in_force(session, lot.material_id,
+                                                                      lot.inspection_date) is not None:
+            raise InspectionLotOpen(Message("batch {batch} is under inspection lot {lot}: release or reject it "
+                                            "there, with a signed usage decision",
+                                            batch=session.get(Batch, batch_id).batch_number,  # type: ignore[union-attr]
+                                            lot=lot.number))
 
 
 def get_lot(session: Session, actor: Actor, lot_id: int, *, lock: bool = False) -> InspectionLot:

@@ -284,3 +284,36 @@ def test_a_lot_opened_before_any_specification_takes_the_version_in_force_on_its
     record(session_factory, world.actors["quality_a"], lot.id, CONFORMING)
     with session_factory() as session:
         assert session.get(InspectionLot, lot.id).specification_id == in_force  # type: ignore[union-attr]
+
+
+def test_a_plain_quality_decision_cannot_bypass_the_signature_of_a_specified_lot(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    specify(session_factory, world)
+    lot = received_lot(session_factory, world)
+    with session_factory() as session, session.begin(), pytest.raises(errors.InspectionLotOpen):
+        inventory.decide_quarantine(session, world.actors["quality_a"], warehouse_id=lot.warehouse_id,
+                                    batch_id=lot.batch_id, decision=inventory.QualityDecision.RELEASE,
+                                    posting_date=NOV_20)
+    with session_factory() as session:
+        assert balances(session, warehouse_id=world.warehouses["A-COOL"]) == [
+            ("B-001", "quarantine", D("120.0000"), D("6240.00"))]
+
+
+def test_a_customer_return_opens_a_lot_for_the_goods_in_quarantine(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    set_standard(session_factory, world, "exc_local", "8.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "8.00", "A-AMB")])
+    receive(session_factory, world, line, "100", batch="ST-1")
+    with session_factory() as session, session.begin():
+        shipment = inventory.ship_goods(session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
+                                        material_id=world.materials["exc_local"], quantity=D("30"),
+                                        posting_date=NOV_20, customer_id=world.customers["cust1"], reference="SO-9")
+    with session_factory() as session, session.begin():
+        returned, _, _ = inventory.take_back_goods(session, world.actors["clerk_a"], shipment_document_id=shipment,
+                                                   quantity=D("12"), posting_date=NOV_20, reason="damaged cartons")
+    with session_factory() as session:
+        lot = session.scalars(select(InspectionLot).where(InspectionLot.source_document_id == returned)).one()
+        assert (lot.origin, lot.status, lot.quantity, lot.warehouse_id) == (
+            LotOrigin.CUSTOMER_RETURN, LotStatus.OPEN, D("12"), world.warehouses["A-AMB"])
