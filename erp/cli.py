@@ -107,7 +107,11 @@ def costing_group() -> None:
 @click.option("--company", "company_codes", multiple=True, help="company code (repeat); default: every company")
 @click.option("--as", "username", required=True, help="the cost accountant the close is recorded for")
 def costing_close(period: str, company_codes: tuple[str, ...], username: str) -> None:
-    """Close PERIOD (YYYY-MM) for some or all active companies in one transaction: all or none."""
+    """Bring some or all active companies' books up to PERIOD (YYYY-MM, or ``previous``: the
+    month before today's in Beijing), closing each company's open periods in order, in one
+    transaction: all or none. Prints per company what it closed."""
+    import re
+
     from sqlalchemy import select
 
     from erp.auth.models import User
@@ -115,7 +119,12 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
     from erp.costing.close import close_periods
     from erp.errors import DomainError
     from erp.masterdata.models import Company
+    from erp.period import Period
 
+    if period == "previous":
+        period = Period.of(business_today()).previous()
+    elif not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise click.ClickException(f"period {period!r}: expected YYYY-MM or previous")
     ext = _extension()
 
     def close(session: Session) -> tuple[list[Any], dict[int, str]]:
@@ -137,8 +146,9 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
     except DomainError as exc:
         raise click.ClickException(f"{period}: refused, nothing closed: {exc.detail}") from exc
     for result in results:
-        click.echo(f"{codes[result.company_id]} {period}: {result.status.value}, {result.materials} materials, "
-                   f"variance allocated {result.variance_allocated}, remaining {result.variance_remaining}")
+        done = f"closed now {', '.join(result.closed_now)}" if result.closed_now else "already closed"
+        click.echo(f"{codes[result.company_id]} {period}: {result.status.value} ({done}), {result.materials} "
+                   f"materials, variance allocated {result.variance_allocated}, remaining {result.variance_remaining}")
 
 
 @click.group("credit", cls=AppGroup)

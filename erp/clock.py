@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from erp.errors import DatedAfterBusinessDay
+from erp.errors import DatedAfterBusinessDay, DatedBeforeSource
 from erp.messages import Message, Term
 
 # A fixed offset rather than zoneinfo: China has kept UTC+8 without daylight saving since
@@ -75,3 +75,17 @@ def refuse_after_business_day(day: dt.date, *, field: str, what: str) -> None:
                           "dated before the day it happens", what=Term(what), day=day, today=today)
         raise DatedAfterBusinessDay(problem, errors=[{"pointer": f"/{field}", "detail": problem}])
 
+
+def refuse_before_source(day: dt.date, source_day: dt.date, *, field: str, what: str, source: str,
+                         source_name: object) -> None:
+    """Refuse ``day`` when it is before ``source_day``, the date of the document it derives
+    from: ``DatedBeforeSource`` (422), naming both documents.
+
+    The rule (issue #13): along every chain (contract -> purchase order -> receipt ->
+    return or reversal; sales order -> shipment and invoice -> payment application) a
+    later document is not dated before the one it derives from."""
+    if day < source_day:
+        problem = Message("{what} dated {day} is before {source} {source_name}, dated {source_day}: a document "
+                          "is not dated before the one it derives from", what=Term(what), day=day,
+                          source=Term(source), source_name=source_name, source_day=source_day)
+        raise DatedBeforeSource(problem, errors=[{"pointer": f"/{field}", "detail": problem}])

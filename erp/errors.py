@@ -274,3 +274,13 @@ class DatedAfterBusinessDay(DomainError):
     slug = "dated-after-business-day"
     title = N_("Dated after today")
     remedy = N_("Date the document today or earlier, or book it on the day it happens.")
+
+
+class DatedBeforeSource(DomainError):
+    """A document dated before the document it derives from (a receipt before its order,
+    an invoice before its sales order, a payment applied before the invoice)."""
+
+    status = 422
+    slug = "dated-before-source"
+    title = N_("Dated before the document it derives from")
+    remedy = N_("Date the document on or after the date of the document the detail names.")

@@ -20,7 +20,7 @@ from erp.costing.models import JournalEntry, JournalLine, StandardPrice
 from erp.errors import DomainError
 from erp.inventory import services
 from erp.inventory.models import Batch, StockBalance, StockDocument, StockMovement
-from erp.masterdata.models import Warehouse
+from erp.masterdata.models import Material, Warehouse
 from erp.purchasing.models import (
     Contract,
     ContractLine,
@@ -53,15 +53,18 @@ def open_order(
     supplier: str = "sup1",
     status: PurchaseOrderStatus = PurchaseOrderStatus.OPEN,
     number: str | None = None,
+    ordered: dt.date = dt.date(2026, 1, 5),
+    valid_to: dt.date = dt.date(2027, 12, 31),
 ) -> list[int]:
-    """An order of ``company`` with lines (material, quantity, contract price, warehouse key);
-    returns the line ids."""
+    """An order of ``company`` with lines (material, quantity, contract price, warehouse key),
+    placed on ``ordered`` under contracts valid from 2026-01-01 to ``valid_to`` (receipts are
+    dated within both, erp.clock); returns the line ids."""
     with session_factory() as session, session.begin():
         serial = (session.scalar(select(func.count(PurchaseOrder.id))) or 0) + 1
         order = PurchaseOrder(
             number=number or f"PO-{company}-{serial:04d}", purchasing_company_id=world.companies[company],
             receiving_company_id=world.companies[company], supplier_id=world.suppliers[supplier],
-            order_date=dt.date(2026, 11, 1), status=status, created_by=world.users["buyer_a"],
+            order_date=ordered, status=status, created_by=world.users["buyer_a"],
         )
         session.add(order)
         for number_, (material, quantity, price, warehouse) in enumerate(lines, start=1):
@@ -69,7 +72,7 @@ def open_order(
             contract = Contract(
                 number=f"K-{order.number}-{number_}", supplier_id=world.suppliers[supplier],
                 scope=ContractScope.COMPANY, company_id=world.companies[company], valid_from=dt.date(2026, 1, 1),
-                valid_to=dt.date(2026, 12, 31), status=ContractStatus.ACTIVE, created_by=world.users["buyer_a"],
+                valid_to=valid_to, status=ContractStatus.ACTIVE, created_by=world.users["buyer_a"],
                 lines=[ContractLine(material_id=world.materials[material], unit_price=D(price),
                                     unit_id=world.units["KG"])],
             )
@@ -134,8 +137,15 @@ def receive(
     batch: str | None = "B-001", made: dt.date | None = MADE, expires: dt.date | None = EXPIRES,
     on: dt.date = NOV_20, user: str = "clerk_a", warehouse: str | None = None,
 ) -> int:
-    """Book a receipt through the service (its own transaction); returns the document id."""
+    """Book a receipt through the service (its own transaction); returns the document id. The
+    default expiry is ``EXPIRES``, or earlier where the material's shelf life ends sooner
+    after ``made`` (a batch does not outlive its shelf life)."""
     with session_factory() as session, session.begin():
+        if expires is EXPIRES and made is not None:
+            shelf_life = session.scalar(select(Material.shelf_life_days).join(
+                PurchaseOrderLine, PurchaseOrderLine.material_id == Material.id).where(PurchaseOrderLine.id == line))
+            if shelf_life is not None:
+                expires = min(EXPIRES, made + dt.timedelta(days=shelf_life))
         return services.receive_goods(session, world.actors[user], services.ReceiptRequest(
             po_line_id=line, quantity=D(quantity), posting_date=on, batch_number=batch, manufacture_date=made,
             expiry_date=expires, warehouse_id=world.warehouses[warehouse] if warehouse else None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal as D
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import update
@@ -38,7 +40,8 @@ def test_close_command_closes_the_named_companies(app: Flask, session_factory: s
     receive(session_factory, world, line, "100")
     result = app.test_cli_runner().invoke(args=["costing", "close", "2026-11", "--company", "CA", "--as", "cost_a"])
     assert result.exit_code == 0, result.output
-    assert "CA 2026-11: closed, 1 materials, variance allocated 0.00, remaining 50.00" in result.output
+    assert ("CA 2026-11: closed (closed now 2026-11), 1 materials, variance allocated 0.00, remaining 50.00"
+            in result.output)
     refused = app.test_cli_runner().invoke(args=["costing", "close", "2026-11", "--company", "CB", "--as", "cost_a"])
     assert refused.exit_code == 1 and "refused" in refused.output
 
@@ -65,3 +68,36 @@ def test_snapshot_command_writes_the_month_ends_the_trend_reads(
         totals = snapshots.snapshot_totals(session, world.actors["cio"], [dt.date(2026, 9, 30)])
     # 30 days' terms: due 10 Oct, not yet due at the end of September
     assert totals[dt.date(2026, 9, 30)]["not_due"] == totals[dt.date(2026, 9, 30)]["open_amount"] == D("700.00")
+
+
+def test_the_readmes_group_close_works_on_the_demo_as_written(app: Flask, session_factory: sessionmaker[Session],
+                                                             set_business_day: Any) -> None:
+    """The README's close command, read from the README itself, run on a freshly loaded demo
+    (the demo's dates follow the business day): every company ends closed through last month."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from erp.demo.loader import load_demo
+    from erp.masterdata.models import Company
+    from erp.posting.models import AccountingPeriod, PeriodStatus
+
+    set_business_day(dt.date(2026, 11, 29))
+    with session_factory() as session:
+        load_demo(session, seed=7)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (line,) = [line for line in readme.splitlines() if re.match(r"\.venv/bin/flask --app erp costing close ", line)]
+    command = shlex.split(line.split("#")[0])
+    assert command[:3] == [".venv/bin/flask", "--app", "erp"]
+    result = app.test_cli_runner().invoke(args=command[3:])
+    assert result.exit_code == 0, result.output
+    with session_factory() as session:
+        companies = session.scalar(select(func.count(Company.id)).where(Company.active.is_(True)))
+        closed_through = dict(session.execute(
+            select(AccountingPeriod.company_id, func.max(AccountingPeriod.period))
+            .where(AccountingPeriod.status == PeriodStatus.CLOSED).group_by(AccountingPeriod.company_id)).all())
+    assert companies == 30
+    assert len(closed_through) == 30 and set(closed_through.values()) == {"2026-10"}
+    assert result.output.count("2026-10: closed") == 30

@@ -8,7 +8,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
-from erp.costing import board, close, jobs, reports, standards
+from erp.costing import board, calendar, close, jobs, reports, standards
 from erp.costing import errors as e
 from erp.costing import schemas as s
 from erp.errors import DatedAfterBusinessDay, NotFound, ValidationFailed
@@ -53,7 +53,10 @@ def get_standard_prices(query: dict[str, Any], pagination_parameters: Pagination
 
 @blp.route("/periods/<int:company_id>/<string:period>/close", methods=["POST"])
 @blp.response(200, s.CloseResultOut)
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, DatedAfterBusinessDay)
+@blp.refuses(
+    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodNotEnded, e.PeriodClosed,
+    DatedAfterBusinessDay,
+)
 @transaction
 def post_close(session: Session, actor: Actor, company_id: int, period: str) -> close.CloseResult:
     """Close a company's period: allocate variance, post, carry balances forward, lock (repeatable)."""
@@ -64,8 +67,8 @@ def post_close(session: Session, actor: Actor, company_id: int, period: str) -> 
 @blp.route("/periods/<int:company_id>/<string:period>/close-preview", methods=["GET"])
 @blp.response(200, s.ClosePreviewOut)
 @blp.refuses(
-    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, DatedAfterBusinessDay,
-    e.PeriodAlreadyClosed,
+    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodNotEnded, e.PeriodClosed,
+    DatedAfterBusinessDay, e.PeriodAlreadyClosed,
 )
 @transaction
 def get_close_preview(session: Session, actor: Actor, company_id: int, period: str) -> board.ClosePreview:
@@ -79,11 +82,16 @@ def get_close_preview(session: Session, actor: Actor, company_id: int, period: s
 @blp.route("/closes", methods=["POST"])
 @blp.arguments(s.GroupCloseIn)
 @blp.response(200, s.CloseResultOut(many=True))
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, DatedAfterBusinessDay)
+@blp.refuses(
+    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodNotEnded, e.PeriodClosed,
+    DatedAfterBusinessDay,
+)
 @transaction
 def post_group_close(session: Session, actor: Actor, data: dict[str, Any]) -> list[close.CloseResult]:
-    """Close a period for several companies at once, all or none (default: every active
-    company the caller acts for); companies already closed are left as they are."""
+    """Bring several companies' books up to a period, all or none (default: every active
+    company the caller acts for): each company's open periods up to it close in order;
+    companies already closed through it are left as they are. Each result names the
+    periods this call closed (``closed_now``)."""
     return close.close_periods(session, actor, company_ids=data.get("company_ids"),
                                period=data["period"])
 
@@ -92,7 +100,8 @@ def post_group_close(session: Session, actor: Actor, data: dict[str, Any]) -> li
 @blp.arguments(s.GroupCloseIn)
 @blp.response(202, JobOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, in_job=(
-    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodClosed, DatedAfterBusinessDay,
+    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodNotEnded, e.PeriodClosed,
+    DatedAfterBusinessDay,
     JobUserInactive, UnknownJobKind))
 @transaction
 def post_close_job(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
@@ -115,6 +124,19 @@ def post_reopen(session: Session, actor: Actor, data: dict[str, Any], company_id
     """Reopen the latest closed period with a reason (group cost accountants); reverses the close."""
     _check_period(period)
     return close.reopen_period(session, actor, company_id=company_id, period=period, **data)
+
+
+@blp.route("/periods", methods=["GET"])
+@blp.arguments(s.CalendarQuery, location="query")
+@blp.response(200, s.CompanyCalendarOut(many=True))
+@blp.refuses(ValidationFailed)
+@transaction
+def get_calendars(session: Session, actor: Actor, query: dict[str, Any]) -> list[calendar.CompanyCalendar]:
+    """Where every company's books stand: each visible company's periods over a range of
+    months (default: twelve months back to next month), each closed, open or not yet begun."""
+    company_id = query.get("company_id")
+    return calendar.company_calendars(session, actor, from_period=query.get("from_"), to_period=query.get("to"),
+                                      company_ids=[company_id] if company_id is not None else None)
 
 
 @blp.route("/periods/<int:company_id>/<string:period>", methods=["GET"])

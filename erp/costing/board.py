@@ -1,8 +1,9 @@
 """The cost accountant's month end at a glance: every company's periods on one board, and
 the variance allocation of an open period before it is closed.
 
-``period_board`` reads the calendar of every company the caller acts for; a period with no
-row yet is open when it has begun (nothing has been posted into it) and future otherwise.
+``period_board`` reads the calendar of every company the caller acts for: a period is
+closed up to the company's latest close, not yet begun after the business period, open
+otherwise (erp.costing.calendar, the one rule).
 
 ``preview_close`` runs the close itself (``erp.costing.close``) inside a savepoint and rolls
 it back: the figures shown are exactly the ones the close would post, computed by the same
@@ -28,11 +29,12 @@ from erp.errors import NotFound
 from erp.masterdata.models import Company, Material, Segment
 from erp.messages import N_, Message, Named
 from erp.posting.models import AccountingPeriod, PeriodStatus
+from erp.costing.calendar import PeriodState
 from erp.period import Period
 
 
-# The states a board shows are the costing close's (one rule: erp.costing.close.period_states).
-BoardState = close.PeriodState
+# The states a board shows are the calendar's (one rule: erp.costing.close.period_states).
+BoardState = PeriodState
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def preview_close(session: Session, actor: Actor, *, company_id: int, period: st
                                           period=period))
     savepoint = session.begin_nested()
     try:
-        close.close_periods(session, actor, company_ids=[company_id], period=period)
+        close.close_periods(session, actor, company_ids=[company_id], period=period, catch_up=False)
         preview = ClosePreview(company_id, period)
         preview.materials = reports.variance_allocation(session, actor, company_id=company_id, period=period)
         preview.lines = allocation_lines_named(session, company_id=company_id, period=period)

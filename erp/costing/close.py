@@ -33,7 +33,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -58,8 +57,16 @@ from erp.costing.revaluation import (
     reverse_restatement,
     revalue_to_standard,
 )
+from erp.clock import business_today
+from erp.costing.calendar import PeriodState, latest_closed_periods, months, period_state as derived_state
 from erp.db import is_postgres, utcnow
-from erp.costing.errors import EarlierPeriodOpen, GroupCostAccountantOnly, LaterPeriodClosed, PeriodNotClosed
+from erp.costing.errors import (
+    EarlierPeriodOpen,
+    GroupCostAccountantOnly,
+    LaterPeriodClosed,
+    PeriodNotClosed,
+    PeriodNotEnded,
+)
 from erp.errors import NotFound
 from erp.messages import Message, Named
 from erp.masterdata.models import Company
@@ -119,13 +126,16 @@ def register_close_extension(extension: CloseExtension) -> None:
 class CloseResult:
     company_id: int
     period: str
-    status: PeriodStatus
+    # Derived from the company's calendar (erp.costing.calendar): closed, open, not_yet_begun.
+    status: PeriodState
     closed_at: dt.datetime | None
     closed_by: int | None
     journal_entry_id: int | None
     materials: int
     variance_allocated: Decimal
     variance_remaining: Decimal
+    # The periods this request closed for the company, in order.
+    closed_now: tuple[str, ...] = ()
 
 
 def _require_cost_accountant(actor: Actor, company_id: int, action: str) -> None:
@@ -138,7 +148,8 @@ def close_result(session: Session, company_id: int, period: str) -> CloseResult:
     return close_results(session, [company_id], period)[0]
 
 
-def close_results(session: Session, company_ids: Sequence[int], period: str) -> list[CloseResult]:
+def close_results(session: Session, company_ids: Sequence[int], period: str,
+                  closed_now: dict[int, list[str]] | None = None) -> list[CloseResult]:
     """The same for several companies, in company id order."""
     b, ap = MaterialPeriodBalance, AccountingPeriod
     totals = (
@@ -157,46 +168,37 @@ def close_results(session: Session, company_ids: Sequence[int], period: str) -> 
         .where(Company.id.in_(sorted(set(company_ids))))
         .order_by(Company.id)
     ).all()
+    latest = latest_closed_periods(session, company_ids)
+    today = business_today()
     cent = Decimal("0.01")
     return [
         CloseResult(
-            company_id=row.id, period=period, status=PeriodStatus(row.status) if row.status else PeriodStatus.OPEN,
+            company_id=row.id, period=period, status=derived_state(period, latest.get(row.id), today),
             closed_at=row.closed_at, closed_by=row.closed_by, journal_entry_id=row.close_entry_id,
             materials=row.materials or 0, variance_allocated=Decimal(row.allocated or 0).quantize(cent),
             variance_remaining=Decimal(row.remaining or 0).quantize(cent),
+            closed_now=tuple((closed_now or {}).get(row.id, ())),
         )
         for row in rows
     ]
 
 
-class PeriodState(StrEnum):
-    """Where a company's period stands, as the period board shows it."""
-
-    OPEN = "open"
-    CLOSED = "closed"
-    FUTURE = "future"
-
-
 def period_states(
     session: Session, company_ids: Sequence[int], periods: Sequence[str], *, current: str
 ) -> dict[int, dict[str, PeriodState]]:
-    """Per company, the state of each of ``periods``: closed when its close is stored (the
-    same status that refuses postings into it, erp.posting.periods, and that
-    ``close_results`` reports); otherwise future after ``current`` (the business period)
-    and open up to it. The one rule for every reader of period states (the period board)."""
-    ap = AccountingPeriod
-    closed = {(company_id, str(period)) for company_id, period in session.execute(
-        select(ap.company_id, ap.period)
-        .where(ap.company_id.in_(sorted(set(company_ids))), ap.period.in_(sorted(set(periods))),
-               ap.status == PeriodStatus.CLOSED)).all()}
-    return {company_id: {period: PeriodState.CLOSED if (company_id, period) in closed
-                         else PeriodState.FUTURE if period > current else PeriodState.OPEN
-                         for period in periods}
+    """Per company, the state of each of ``periods`` as its calendar says it
+    (erp.costing.calendar.period_state, the one rule): closed up to the company's latest
+    close (postings into it are refused, erp.posting.periods, whether or not a row was
+    written for it), not yet begun after ``current`` (the business period), else open. The
+    rule every reader of period states uses (the period board, ``close_results``, the API)."""
+    latest = latest_closed_periods(session, company_ids)
+    end_of_current = Period(current).last_day
+    return {company_id: {period: derived_state(period, latest.get(company_id), end_of_current) for period in periods}
             for company_id in company_ids}
 
 
 def period_state(session: Session, actor: Actor, *, company_id: int, period: str) -> CloseResult:
-    """A company's period: open or closed, and its close's result."""
+    """A company's period: closed, open or not yet begun (from its calendar), and its close's result."""
     actor.require_company(company_id)
     if session.get(Company, company_id) is None:
         raise NotFound(f"company {company_id} not found")
@@ -204,27 +206,42 @@ def period_state(session: Session, actor: Actor, *, company_id: int, period: str
 
 
 def close_period(session: Session, actor: Actor, *, company_id: int, period: str) -> CloseResult:
-    """Close a company's period (see ``close_periods``)."""
-    return close_periods(session, actor, company_ids=[company_id], period=period)[0]
+    """Close one company's period, strictly: the period before it must be closed already
+    (or have had no period at all) (see ``close_periods``)."""
+    return close_periods(session, actor, company_ids=[company_id], period=period, catch_up=False)[0]
 
 
 def close_periods(
-    session: Session, actor: Actor, *, company_ids: Sequence[int] | None, period: str,
+    session: Session, actor: Actor, *, company_ids: Sequence[int] | None, period: str, catch_up: bool = True,
     progress: CloseProgress | None = None,
 ) -> list[CloseResult]:
-    """Close a period for several companies at once (None: every active company the actor
-    acts for), all or none: allocate each company's variance, post it, carry the balances
-    into the next period, restate the stock at the next period's standards, lock.
+    """Bring several companies' books up to ``period`` (None: every active company the
+    actor acts for), all or none; returns per company the state of ``period`` and the
+    periods this call closed (``closed_now``).
 
-    A company whose period is already closed is left as it is (closing is repeatable). If
-    any other company cannot close (an earlier period of its is still open), none closes
-    and the refusal names every such company. Every step is one set-based statement over
-    all the companies, so the group's month end costs a handful of statements, not a
-    handful per company. ``progress`` (optional) is called with each of ``CLOSE_STEPS`` as
-    it is done.
+    Per company, every open period up to ``period`` is closed in order (``catch_up``):
+    from the month after its latest close (or, with no close yet, from its earliest
+    period) to ``period``; each close allocates the variance, posts it, carries the
+    balances into the next period, restates the stock at the next period's standards and
+    locks. A company already closed at or after ``period`` is left as it is (closing is
+    repeatable). Each month is one set-based pass over every company that still has it to
+    close, so the group's month end costs a handful of statements per month, not per company.
+
+    Refuses ``period-not-ended`` (409) unless ``period``'s last day is before the business
+    day (erp.clock): a period closes only after it has ended. Without ``catch_up`` (one
+    company's own close), refuses ``earlier-period-open`` when an earlier period of the
+    company is still open, naming it.
+    ``progress`` (optional) is called with each of ``CLOSE_STEPS`` as it is done (each
+    month's steps in turn when several months close).
     """
     report = progress or (lambda step: None)
     actor.require_role(Role.COST_ACCOUNTANT, action="closing a period")
+    today = business_today()
+    last = Period(period).last_day
+    if last >= today:
+        raise PeriodNotEnded(Message("period {period} ends on {last}; it can be closed from {first_day_after} on "
+                                     "(today is {today}, Asia/Shanghai)", period=period, last=last,
+                                     first_day_after=last + dt.timedelta(days=1), today=today))
     if company_ids is None:
         company_ids = session.scalars(
             select(Company.id).where(Company.active.is_(True), actor.company_scope(Company.id))
@@ -237,25 +254,36 @@ def close_periods(
     missing = [company_id for company_id in ids if company_id not in states]
     if missing:
         raise NotFound(f"company {', '.join(map(str, missing))} not found")
-    to_close = [company_id for company_id in ids if states[company_id].status != PeriodStatus.CLOSED]
+    # Per company, the first period it has to close: none when it is closed through ``period``.
+    starts: dict[int, str] = {}
     refusals = []
-    for company_id in to_close:
+    for company_id in ids:
         state = states[company_id]
-        if state.latest_closed is not None and period != Period(state.latest_closed).next():
-            refusals.append(f"the books of company {company_id} are closed up to {state.latest_closed}; "
-                            f"close {Period(state.latest_closed).next()} next")
-        elif state.earlier_open is not None:
-            refusals.append(f"period {state.earlier_open} of company {company_id} must be closed before {period}")
+        if state.latest_closed is not None and state.latest_closed >= period:
+            continue
+        first = Period(state.latest_closed).next() if state.latest_closed is not None else (
+            state.earlier_open or period)
+        if not catch_up and first != period:
+            refusals.append(f"the books of company {company_id} are closed up to {state.latest_closed}; close {first} "
+                            f"next" if state.latest_closed is not None
+                            else f"period {first} of company {company_id} must be closed before {period}")
+        starts[company_id] = first
     if refusals:
         raise EarlierPeriodOpen("; ".join(refusals))
     report(CLOSE_STEPS[0])
-    if to_close:
-        first_closes = [company_id for company_id in to_close if states[company_id].latest_closed is None]
-        _close(session, to_close, first_closes, period, actor.user_id, report)
+    closed_now: dict[int, list[str]] = {company_id: [] for company_id in ids}
+    if starts:
+        for month in months(min(starts.values()), period):
+            closing = [company_id for company_id, first in starts.items() if first <= month]
+            first_closes = [company_id for company_id in closing
+                            if states[company_id].latest_closed is None and starts[company_id] == month]
+            _close(session, closing, first_closes, month, actor.user_id, report)
+            for company_id in closing:
+                closed_now[company_id].append(month)
     else:
         for step in CLOSE_STEPS[1:]:
             report(step)
-    return close_results(session, ids, period)
+    return close_results(session, ids, period, closed_now)
 
 
 @dataclass(frozen=True)
@@ -267,13 +295,13 @@ class _CalendarState:
 
 def _calendar_states(session: Session, company_ids: Sequence[int], period: str) -> dict[int, _CalendarState]:
     """Per existing company: the period's status, the latest closed period, and the first
-    open period before this one."""
+    open period at or before this one."""
     ap = AccountingPeriod
     status = select(ap.status).where(ap.company_id == Company.id, ap.period == period).scalar_subquery()
     latest = (select(func.max(ap.period))
               .where(ap.company_id == Company.id, ap.status == PeriodStatus.CLOSED).scalar_subquery())
     earlier_open = (select(func.min(ap.period))
-                    .where(ap.company_id == Company.id, ap.period < period, ap.status == PeriodStatus.OPEN)
+                    .where(ap.company_id == Company.id, ap.period <= period, ap.status == PeriodStatus.OPEN)
                     .scalar_subquery())
     rows = session.execute(select(Company.id, status, latest, earlier_open).where(Company.id.in_(company_ids)))
     return {

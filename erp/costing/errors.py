@@ -40,6 +40,15 @@ class PeriodAlreadyClosed(Conflict):
     remedy = N_("Open the period's variance allocation report instead.")
 
 
+class PeriodNotEnded(Conflict):
+    """A period closes only after its last day (in the group's time zone, Asia/Shanghai):
+    until then postings into it are still to come."""
+
+    slug = "period-not-ended"
+    title = N_("The period has not ended")
+    remedy = N_("Close the period from the day the detail gives on.")
+
+
 class PeriodNotClosed(Conflict):
     """Only a closed period can be reopened."""
 

@@ -44,6 +44,31 @@ class GroupCloseIn(Schema):
     company_ids = fields.List(Id(), validate=validate.Length(1, 1000))
 
 
+class CalendarQuery(Query):
+    from_ = Period(data_key="from", metadata={"description": "first period (YYYY-MM); default 11 months back"})
+    to = Period(metadata={"description": "last period (YYYY-MM); default next month"})
+    company_id = QueryId()
+
+
+class PeriodStandingOut(Schema):
+    period = fields.String()
+    status = fields.String(metadata={"description": "closed, open or not_yet_begun"})
+    ended = fields.Boolean(metadata={"description": "its last day is past: it may be closed"})
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by = fields.Integer(allow_none=True)
+
+
+class CompanyCalendarOut(Schema):
+    company_id = fields.Integer()
+    company_code = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    latest_closed = fields.String(allow_none=True, metadata={"description": "books closed up to this period"})
+    next_to_close = fields.String(allow_none=True, metadata={
+        "description": "the next period to close, once it has ended; null when none can be closed yet"})
+    periods = fields.List(fields.Nested(PeriodStandingOut))
+
+
 class ReopenIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
 
@@ -51,7 +76,11 @@ class ReopenIn(Schema):
 class CloseResultOut(Schema):
     company_id = fields.Integer()
     period = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "closed, open or not_yet_begun, derived from the company's "
+                                                   "calendar: every period up to the latest closed one is closed"})
+    closed_now = fields.List(fields.String(), metadata={
+        "description": "the periods this request closed for the company, in order (a group close brings every "
+                       "company up to the requested period); empty when it was already closed"})
     closed_at = fields.DateTime(allow_none=True)
     closed_by = fields.Integer(allow_none=True)
     journal_entry_id = fields.Integer(allow_none=True)

@@ -42,7 +42,7 @@ from erp.credit.errors import (
     ModelParametersInvalid, NoOpenInvoices, NoUnappliedCredit, OrderNotBlocked, OrderStatusConflict, OverShipment,
     SuggestionNotExplainable,
 )
-from erp.errors import DatedAfterBusinessDay, NotFound
+from erp.errors import DatedAfterBusinessDay, DatedBeforeSource, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import BatchExpired, InsufficientStock, InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.errors import CustomerInactive, MaterialInactive, NoTaxCode, TaxCodeNotInForce
@@ -122,7 +122,8 @@ def post_cancellation(session: Session, actor: Actor, data: dict[str, Any], orde
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     RoleNotAllowed, NotFound, CreditLimitExceeded, CustomerOnCreditHold, InsufficientStock, OrderStatusConflict,
-    OverShipment, PeriodClosed, DatedAfterBusinessDay, BatchExpired, IdempotencyKeyReused, InvalidQuantity,
+    OverShipment, PeriodClosed, DatedAfterBusinessDay, DatedBeforeSource, BatchExpired, IdempotencyKeyReused,
+    InvalidQuantity,
     NoStandardPrice,
 )
 @transaction

@@ -18,6 +18,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erp.messages import N_
+from erp.clock import refuse_after_business_day, refuse_before_source
 from erp.audit import services as audit
 from erp.clock import refuse_after_business_day
 from erp.auth.roles import Actor, Role, visible_or_404
@@ -377,6 +379,8 @@ def ship_order(
     invoiced = sum((amounts.gross for _, _, amounts, _ in items), ZERO)
     orders_change = sum((change for _, _, _, change in items), ZERO)
 
+    refuse_before_source(posting_date, order.order_date, field="posting_date", what=N_("a shipment and its invoice"),
+                         source=N_("sales order"), source_name=order.id)
     lock_open_period(session, order.company_id, posting_date)
     position = lock_exposure(session, order.customer_id)
     customer = _customer(session, order.customer_id)

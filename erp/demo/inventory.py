@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
-from erp.costing.close import close_period
+from erp.costing.close import close_periods
 from erp.costing.models import StandardPrice
 from erp.inventory import services
 from erp.inventory.models import StockBalance, StockStatus
@@ -110,15 +110,12 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) ->
             posted_in.setdefault(company.id, set()).add(Period.of(day))
     counts["receipts"] = receipts
     counts["releases"], counts["issues"] = _release_and_issue(session, users, companies, stores, rng, today)
-    # Every company that posted before this month closes up to last month, month by month
-    # in order (nothing posts after the business day, so this month stays open).
+    # Every company that posted before this month closes up to last month, in order.
+    closing = sorted(company_id for company_id, periods in posted_in.items() if min(periods) < this_month)
     closes = 0
-    for company_id, periods in sorted(posted_in.items()):
-        month = min(periods)
-        while month <= last_month:
-            close_period(session, users["cost.group"], company_id=company_id, period=month)
-            closes += 1
-            month = month.next()
+    if closing:
+        results = close_periods(session, users["cost.group"], company_ids=closing, period=last_month)
+        closes = sum(len(result.closed_now) for result in results)
     counts["periods closed"] = closes
     return counts
 

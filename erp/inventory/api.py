@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor
 from erp.web import Blueprint, IDEMPOTENCY_HEADER, erp_settings, idempotent, paged, transaction
 from erp.auth.errors import RoleNotAllowed
-from erp.errors import DatedAfterBusinessDay, NotFound
+from erp.errors import DatedAfterBusinessDay, DatedBeforeSource, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import (
     AlreadyReversed, BatchDatesMismatch, BatchExpired, BatchNotApplicable, BatchRequired, ClerkNotOfWarehouse,
-    InsufficientStock, InvalidBatchDates, InvalidQuantity, NotReversible, OrderNotOpen, OverReceipt,
-    ShortRemainingShelfLife, WarehouseNotOfCompany,
+    InsufficientStock, InvalidBatchDates, InvalidQuantity, NotReversible, OrderNotOpen, OutsideContractValidity,
+    OverReceipt, ShortRemainingShelfLife, WarehouseNotOfCompany,
 )
 from erp.masterdata.errors import StorageConditionsNotMet
 from erp.posting.errors import NoStandardPrice, PeriodClosed
@@ -46,7 +46,8 @@ def _post_document(session: Session, actor: Actor, payload: dict[str, Any],
 @blp.response(201, s.DocumentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, BatchDatesMismatch, OrderNotOpen, OverReceipt, PeriodClosed,
+    ClerkNotOfWarehouse, RoleNotAllowed, NotFound, BatchDatesMismatch, OrderNotOpen, OverReceipt, DatedBeforeSource,
+    OutsideContractValidity, PeriodClosed,
     DatedAfterBusinessDay,
     BatchExpired, BatchNotApplicable, BatchRequired, IdempotencyKeyReused, InvalidBatchDates, InvalidQuantity,
     NoStandardPrice, ShortRemainingShelfLife, StorageConditionsNotMet, WarehouseNotOfCompany,

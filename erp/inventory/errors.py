@@ -146,3 +146,13 @@ class ReturnExceedsShipment(Conflict):
 
 unique_refusal("uq_stock_documents_reverses_document_id", AlreadyReversed,
                N_("the document has already been reversed"))
+
+
+class OutsideContractValidity(DomainError):
+    """A receipt is dated within the validity of the contract line its order line takes
+    its price from: the price holds only for deliveries in that period."""
+
+    status = 422
+    slug = "outside-contract-validity"
+    title = N_("Dated outside the contract's validity")
+    remedy = N_("Date the receipt within the validity the detail gives, or ask the buyer to order under a valid contract.")

@@ -44,7 +44,8 @@ class ReturnIn(Schema):
     receipt_document_id = Id(required=True)
     posting_date = Day(required=True)
     reason = Reason(required=True)
-    quantity = Quantity(load_default=None, metadata={"description": "default: all blocked stock of the receipt"})
+    quantity = Quantity(load_default=None, metadata={
+        "description": "default: all of the receipt still returnable, blocked stock first, then unrestricted"})
 
 
 class IssueIn(Schema):

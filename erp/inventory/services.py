@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
+from erp.costing.models import MaterialPeriodBalance
 from erp.errors import NotFound, ValidationFailed
-from erp.messages import Message, Named
+from erp.clock import refuse_after_business_day, refuse_before_source
+from erp.messages import N_, Message, Named
 from erp.inventory.errors import (
     AlreadyReversed,
     BatchDatesMismatch,
@@ -34,6 +36,7 @@ from erp.inventory.errors import (
     InvalidQuantity,
     NotReversible,
     OrderNotOpen,
+    OutsideContractValidity,
     OverReceipt,
     ReturnExceedsShipment,
     ShortRemainingShelfLife,
@@ -45,6 +48,8 @@ from erp.masterdata.services import MaterialFacts, WarehouseFacts, can_store, ma
 from erp.db import require_amount_fits
 from erp.money import round_money
 from erp.posting import Document, Line, Movement, Posting, entry_of_document, negated_lines, post, price_for_posting
+from erp.period import Period
+from erp.posting.periods import latest_closed_period
 from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
 from erp.posting.stock import (
     HeldStock,
@@ -165,6 +170,14 @@ def _check_batch_for_receipt(
         message = Message("expiry date {expiry} is not after manufacture date {made}",
                           expiry=request.expiry_date, made=request.manufacture_date)
         raise InvalidBatchDates(message, errors=[{"pointer": "/expiry_date", "detail": message}])
+    if material.shelf_life_days is not None and (
+            request.expiry_date > request.manufacture_date + dt.timedelta(days=material.shelf_life_days)):
+        latest = request.manufacture_date + dt.timedelta(days=material.shelf_life_days)
+        message = Message("expiry date {expiry} is later than manufacture date {made} plus the shelf life of "
+                          "{material} ({days} days): at the latest {latest}", expiry=request.expiry_date,
+                          made=request.manufacture_date, material=Named.of(material),
+                          days=material.shelf_life_days, latest=latest)
+        raise InvalidBatchDates(message, errors=[{"pointer": "/expiry_date", "detail": message}])
     if request.manufacture_date > request.posting_date:
         message = Message("manufacture date {made} is after the receipt date", made=request.manufacture_date)
         raise InvalidBatchDates(message, errors=[{"pointer": "/manufacture_date", "detail": message}])
@@ -182,6 +195,19 @@ def _check_batch_for_receipt(
                           "least {minimum}", batch=request.batch_number, remaining=remaining,
                           material=Named.of(material), minimum=minimum)
         raise ShortRemainingShelfLife(message, errors=[{"pointer": "/expiry_date", "detail": message}])
+
+
+def _check_receipt_date(line: receiving.OrderLineForReceipt, day: dt.date) -> None:
+    """A receipt is dated on or after its order and within its contract's validity (the
+    contract price it takes is the price of those days), and not after the business day."""
+    refuse_after_business_day(day, field="posting_date", what=N_("a goods receipt"))
+    refuse_before_source(day, line.order_date, field="posting_date", what=N_("a goods receipt"),
+                         source=N_("purchase order"), source_name=line.order_number)
+    if not line.valid_from <= day <= line.valid_to:
+        message = Message("a goods receipt dated {day} is outside contract {contract}'s validity ({valid_from} to "
+                          "{valid_to}): its price is not the contract's on that day", day=day,
+                          contract=line.contract_number, valid_from=line.valid_from, valid_to=line.valid_to)
+        raise OutsideContractValidity(message, errors=[{"pointer": "/posting_date", "detail": message}])
 
 
 def _inventory_account(material: Material | MaterialFacts) -> str:
@@ -238,6 +264,7 @@ def receive_goods(
         raise WarehouseNotOfCompany(Message("warehouse {warehouse} does not belong to the order's receiving company",
                                             warehouse=Named.of(warehouse)))
     _require_warehouse(actor, warehouse)
+    _check_receipt_date(line, request.posting_date)
     _check_quantity(request.quantity, material)
     _check_storage(warehouse, material)
     ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
@@ -356,17 +383,21 @@ def reverse_receipt(
     _require_warehouse(actor, _warehouse(session, arrival.warehouse_id))
     _not_before(receipt, posting_date)
     _, price = price_for_posting(session, receipt.company_id, arrival.material_id, posting_date)
-    statuses = [arrival.status] + ([StockStatus.UNRESTRICTED] if arrival.status == StockStatus.QUARANTINE else [])
-    for status in statuses:
-        held = lock_balances(session, warehouse_id=arrival.warehouse_id, material_id=arrival.material_id,
-                             status=status, batch_id=arrival.batch_id)
-        if held and held[0].quantity >= arrival.quantity:
-            break
-    else:
+    # Wherever the receipt's goods stand now in its warehouse: still in quarantine, released
+    # in part or whole, or blocked; in the order the receipt put them there, then released,
+    # then blocked (a fixed lock order).
+    statuses = [arrival.status] + [s for s in (StockStatus.UNRESTRICTED, StockStatus.BLOCKED) if s != arrival.status]
+    held = [balance for status in statuses
+            for balance in lock_balances(session, warehouse_id=arrival.warehouse_id, material_id=arrival.material_id,
+                                         status=status, batch_id=arrival.batch_id)]
+    there = sum((h.quantity for h in held), Decimal("0"))
+    if there < arrival.quantity:
         raise InsufficientStock(Message(
-            "the {quantity} received are no longer all in the warehouse (issued, moved or blocked); a receipt can "
-            "only be reversed while its stock is still there", quantity=arrival.quantity))
-    document_id = _send_back(session, actor, receipt, line, held[0], arrival.quantity,
+            "receipt {receipt} brought {quantity} into {warehouse}; only {there} of its batch are still there "
+            "(in quarantine, unrestricted or blocked): a receipt can be reversed only while all its goods are; "
+            "return the rest to the supplier instead", receipt=receipt.number, quantity=arrival.quantity,
+            warehouse=Named.of(_warehouse(session, arrival.warehouse_id)), there=there), available=str(there))
+    document_id = _send_back(session, actor, receipt, line, held, arrival.quantity,
                              doc_type=MovementType.RECEIPT_REVERSAL, posting_date=posting_date, price=price,
                              reason=reason, reverses_document_id=receipt.id)
     quality.cancel_lots_of_document(session, receipt.id)
@@ -395,7 +426,7 @@ def _send_back(
     actor: Actor,
     receipt: StockDocument,
     line: receiving.OrderLineForReceipt,
-    held: HeldStock,
+    held: Sequence[HeldStock],
     quantity: Decimal,
     *,
     doc_type: MovementType,
@@ -404,26 +435,37 @@ def _send_back(
     reason: str,
     **document_fields: object,
 ) -> int:
-    """Take received goods out of stock against their supplier (a reversal or a return):
-    goods-received-not-invoiced back at the contract price, inventory at the value the
-    goods leave with, the difference off the variance account; the order line is open
-    again for the quantity.
+    """Take received goods out of stock against their supplier (a reversal or a return),
+    from the balances ``held`` in order: goods-received-not-invoiced back at the contract
+    price, inventory at the value the goods leave with, the difference off the variance
+    account; the order line is open again for the quantity.
 
     The goods leave at the standard price in force on the posting date (the stock was
     restated if the standard changed since the receipt); the last of a balance takes all
     that is left of its value (see ``value_taken``).
     """
     assert receipt.unit_price is not None
-    material = _material(session, held.material_id)
-    ((_, taken, value),) = _take(session, receipt.company_id, [held], quantity, price, posting_date)
+    material = _material(session, held[0].material_id)
+    pieces = _take(session, receipt.company_id, held, quantity, price, posting_date)
+    taken = sum((q for _, q, _ in pieces), Decimal("0"))
+    value = sum((v for _, _, v in pieces), Decimal("0"))
     contract_value = round_money(taken * receipt.unit_price)
     price_variance = contract_value - value
+    movements = []
+    variance_left = price_variance
+    for number, (balance, piece_quantity, piece_value) in enumerate(pieces, start=1):
+        # Each ledger row carries its own share of the variance; the last takes what is left,
+        # so the rows add up to the journal's variance line to the cent.
+        piece_variance = (variance_left if number == len(pieces)
+                          else round_money(piece_quantity * receipt.unit_price) - piece_value)
+        variance_left -= piece_variance
+        movements.append(Movement(doc_type, CloseClass.RECEIPT, balance.warehouse_id, balance.material_id,
+                                  balance.batch_id, balance.status, -piece_quantity, -piece_value, -piece_variance))
     document_id = _post_document(
         session, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date, user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
         unit_price=receipt.unit_price, standard_price=price, reference=receipt.reference,
         reason=reason, **document_fields,
-        movements=[Movement(doc_type, CloseClass.RECEIPT, held.warehouse_id, held.material_id, held.batch_id,
-                            held.status, -taken, -value, -price_variance)],
+        movements=movements,
         memo=f"{doc_type.value.replace('_', ' ')} of receipt {receipt.id}: {reason}",
         journal=[
             Line(accounts.GOODS_RECEIVED_NOT_INVOICED, contract_value),
@@ -497,10 +539,17 @@ def return_to_supplier(
     reason: str,
     quantity: Decimal | None = None,
 ) -> int:
-    """Send rejected (blocked) goods of a receipt back to its supplier, reversing the
-    receipt's value: goods-received-not-invoiced at the contract price, inventory at the
-    stock's value, the difference off the variance account. The order line is open again
-    for the returned quantity (the supplier owes a replacement)."""
+    """Send goods of a receipt back to its supplier, in whole or in part, reversing the
+    receipt's value at its contract price: goods-received-not-invoiced at the contract
+    price, inventory at the stock's value, the difference off the variance account. The
+    order line is open again for the returned quantity (the supplier owes a replacement).
+
+    The goods come from the receipt's batch in its warehouse: blocked stock first (rejected
+    by quality, or blocked with a reason), then unrestricted stock (released goods found
+    wanting later: the return itself records why), never quarantined stock (quality decides
+    on it first). 100 kg received at 12.00 against a standard of 10.00, 30 kg returned:
+    Dr 2202.01 360.00, Cr 1403 300.00, Cr 1404 60.00. Refuses ``insufficient-stock`` when
+    more is asked than the receipt has left to return or than its batch holds there."""
     actor.require_role(Role.CLERK, Role.QUALITY, action="returning goods to suppliers")
     receipt = session.get(StockDocument, receipt_document_id)
     if receipt is None or not actor.acts_for_company(receipt.company_id):
@@ -518,21 +567,22 @@ def return_to_supplier(
     returnable = arrival.quantity - _returned_quantity(session, receipt.id)
     _not_before(receipt, posting_date)
     _, price = price_for_posting(session, receipt.company_id, material.id, posting_date)
-    held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
-                         status=StockStatus.BLOCKED, batch_id=arrival.batch_id)
-    blocked = sum((h.quantity for h in held), Decimal("0"))
-    wanted = min(returnable, blocked) if quantity is None else quantity
+    held = [balance for status in (StockStatus.BLOCKED, StockStatus.UNRESTRICTED)
+            for balance in lock_balances(session, warehouse_id=warehouse.id, material_id=material.id, status=status,
+                                         batch_id=arrival.batch_id)]
+    there = sum((h.quantity for h in held), Decimal("0"))
+    wanted = min(returnable, there) if quantity is None else quantity
     if wanted <= 0:
-        raise InsufficientStock(Message("nothing of receipt {receipt} is blocked and returnable",
-                                        receipt=receipt.number))
+        raise InsufficientStock(Message("nothing of receipt {receipt} is left to return from {warehouse}",
+                                        receipt=receipt.number, warehouse=Named.of(warehouse)))
     _check_quantity(wanted, material)
     if wanted > returnable:
         raise InsufficientStock(Message("only {returnable} of receipt {receipt} can still be returned",
                                         returnable=returnable, receipt=receipt.number))
-    if not held or held[0].quantity < wanted:
-        raise InsufficientStock(Message("only {blocked} of the batch is blocked in {warehouse}", blocked=blocked,
-                                        warehouse=Named.of(warehouse)))
-    return _send_back(session, actor, receipt, line, held[0], wanted, doc_type=MovementType.RETURN_TO_SUPPLIER,
+    if there < wanted:
+        raise InsufficientStock(Message("only {there} of the batch are blocked or unrestricted in {warehouse}",
+                                        there=there, warehouse=Named.of(warehouse)))
+    return _send_back(session, actor, receipt, line, held, wanted, doc_type=MovementType.RETURN_TO_SUPPLIER,
                       posting_date=posting_date, price=price, reason=reason,
                       source_document_id=receipt.id)
 
@@ -787,10 +837,25 @@ def take_back_goods(
 def reverse_issue(
     session: Session, actor: Actor, *, document_id: int, posting_date: dt.date, reason: str
 ) -> int:
-    """Put issued stock back into the batches it left. The consumption account is credited
-    exactly what it was charged; the goods come back at the standard price now in force, and
-    if that changed since the issue, the difference is a restatement against the variance
-    account, as the price change itself made for the stock that stayed."""
+    """Put issued stock back into the batches it left, leaving every account as if the issue
+    had never happened (issue #13, item 7).
+
+    Within the issue's own period the reversal is the issue negated: the consumption
+    account is credited exactly what it was charged, and the period's close sees the two
+    cancel out. Once the issue's period is closed, the issue also bore that period's
+    variance (its value at standard x the period's variance rate, 材料成本差异率); the
+    reversal credits the consumption account that share too and gives it back to the stock,
+    and the goods come back at the standard now in force, the difference against the
+    variance account as the price change made for the stock that stayed. They come back as
+    an inflow carrying its own variance (close class ``receipt``), not as negative
+    consumption: the later period's rate then divides amounts valued at its own standard
+    only. Standard 10.00, 100 received at 11.00, 50 issued, September closed (production
+    bears 50.00), standard 20.00 from October, the issue reversed on 2026-10-05: production
+    nets 0.00 and the 100 units stand at 2,000.00 at standard, -900.00 variance: 1,100.00.
+
+    Refuses ``not-reversible`` when dated before the issue, and when dated in a later period
+    while the issue's period is still open (its share is not known until that close:
+    reverse it within its period, or after the close)."""
     actor.require_role(Role.CLERK, action="reversing goods issues")
     original = _document(session, actor, document_id, MovementType.ISSUE)
     issued = _document_movements(session, document_id)
@@ -799,21 +864,38 @@ def reverse_issue(
     material = _material(session, issued[0].material_id)
     _, price = price_for_posting(session, original.company_id, material.id, posting_date)
     entry_id = entry_of_document(session, original.id)
-    movements: list[Movement] = []
-    restated = Decimal("0")
-    for m in issued:
-        movements.append(Movement(MovementType.ISSUE_REVERSAL, m.close_class, m.warehouse_id, m.material_id,
-                                  m.batch_id, StockStatus.UNRESTRICTED, -m.quantity, -m.value,
-                                  offset_account=m.offset_account))
-        difference = round_money(-m.quantity * price) + m.value
-        if difference:
-            movements.append(Movement(MovementType.REVALUATION, CloseClass.REVALUATION, m.warehouse_id,
-                                      m.material_id, m.batch_id, StockStatus.UNRESTRICTED, Decimal("0"),
-                                      difference, -difference))
-            restated += difference
     journal = negated_lines(session, entry_id) if entry_id is not None else []
-    journal += [Line(_inventory_account(material), restated, material.id),
-                Line(accounts.MATERIAL_COST_VARIANCE, -restated, material.id)]
+    movements: list[Movement] = []
+    issue_period = Period.of(original.posting_date)
+    if issue_period == Period.of(posting_date):
+        for m in issued:
+            movements.append(Movement(MovementType.ISSUE_REVERSAL, m.close_class, m.warehouse_id, m.material_id,
+                                      m.batch_id, StockStatus.UNRESTRICTED, -m.quantity, -m.value,
+                                      offset_account=m.offset_account))
+    else:
+        closed_through = latest_closed_period(session, original.company_id)
+        if closed_through is None or closed_through < issue_period:
+            raise NotReversible(Message(
+                "issue {document} of {period} bears that period's variance when {period} closes; reverse it in "
+                "{period}, or once {period} is closed", document=original.number, period=issue_period))
+        rate = session.scalar(select(MaterialPeriodBalance.variance_rate).where(
+            MaterialPeriodBalance.company_id == original.company_id, MaterialPeriodBalance.period == issue_period,
+            MaterialPeriodBalance.material_id == material.id)) or Decimal("0")
+        for m in issued:
+            charged = -m.value  # what the issue took out at standard, and charged to its account
+            share = round_money(charged * rate)
+            back_at_standard = round_money(-m.quantity * price)
+            movements.append(Movement(MovementType.ISSUE_REVERSAL, CloseClass.RECEIPT, m.warehouse_id,
+                                      m.material_id, m.batch_id, StockStatus.UNRESTRICTED, -m.quantity,
+                                      back_at_standard, charged + share - back_at_standard))
+            if share:
+                assert m.offset_account is not None  # an issue always names where it went
+                journal += [Line(m.offset_account, -share),
+                            Line(accounts.MATERIAL_COST_VARIANCE, share, material.id)]
+            restated = back_at_standard - charged
+            if restated:
+                journal += [Line(_inventory_account(material), restated, material.id),
+                            Line(accounts.MATERIAL_COST_VARIANCE, -restated, material.id)]
     return _post_document(
         session, doc_type=MovementType.ISSUE_REVERSAL, company_id=original.company_id, posting_date=posting_date,
         user_id=actor.user_id, reverses_document_id=original.id, reference=original.reference,

@@ -248,5 +248,6 @@ def order_cancel(session: Session, actor: Actor, data: dict[str, Any], order_id:
 @blp.refuses(NotPurchaserOfOrder, NotFound, StatusTransitionNotAllowed)
 @transaction
 def order_close(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
-    """Close an open or partially received order: no more receipts are expected."""
+    """Close an open, partially received or received order: no more receipts are expected
+    (a received order otherwise still takes deliveries within the over-receipt tolerance)."""
     return services.close_order(session, actor, order_id, data["reason"])

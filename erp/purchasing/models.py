@@ -45,8 +45,13 @@ class PurchaseOrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-# Orders open for receipt: goods may be received against them in these states only.
-OPEN_FOR_RECEIPT_STATUSES = frozenset({PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED})
+# Orders open for receipt: goods may be received against them in these states only. A
+# received order stays open for receipt until the buyer closes it: its lines may still take
+# deliveries within the material's over-receipt tolerance (a second delivery rounding up an
+# exact first one is common with bulk materials), and closing is how the buyer says nothing
+# more is expected (docs/purchasing.md, "Over-receipt tolerance").
+OPEN_FOR_RECEIPT_STATUSES = frozenset({PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED,
+                                       PurchaseOrderStatus.RECEIVED})
 
 _C = ContractStatus
 # Contracts that are not terminated are in force until their valid_to; after it they are
@@ -79,6 +84,7 @@ ORDER_TRANSITIONS = frozenset({
     (_S.RECEIVED, _S.OPEN),
     (_S.OPEN, _S.CLOSED),  # close: nothing more is expected
     (_S.PARTIALLY_RECEIVED, _S.CLOSED),
+    (_S.RECEIVED, _S.CLOSED),  # close a received order: no more deliveries within tolerance
 })
 # Contract consumption: an order's quantities count against its contract lines from
 # submission on. Leaving these states (reject back to draft, cancel) releases them;

@@ -505,7 +505,8 @@ def cancel_order(session: Session, actor: Actor, order_id: int, reason: str | No
 
 
 def close_order(session: Session, actor: Actor, order_id: int, reason: str | None) -> PurchaseOrder:
-    """Close an open or partially received order: no further receipts are expected."""
+    """Close an open, partially received or received order: no further receipts are expected
+    (a received order otherwise still takes deliveries within the over-receipt tolerance)."""
     order = get_purchase_order(session, actor, order_id, lock=True)
     _require_purchaser_or_manager(actor, order, "closing")
     move_order(session, order, PurchaseOrderStatus.CLOSED, "close")

@@ -9,6 +9,7 @@ cannot be cancelled or closed under a receipt.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from erp.errors import NotFound
 from erp.messages import Message
-from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+from erp.purchasing.models import Contract, ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class OrderLineForReceipt:
     received_quantity: Decimal
     unit_price: Decimal
     warehouse_id: int
+    order_date: dt.date
+    # The contract line's validity: a receipt is dated within it.
+    valid_from: dt.date
+    valid_to: dt.date
+    contract_number: str
 
 
 _LOCK_LINE = (
@@ -43,9 +49,12 @@ _LOCK_LINE = (
         PurchaseOrderLine.id, PurchaseOrderLine.order_id, PurchaseOrder.number, PurchaseOrder.status,
         PurchaseOrder.receiving_company_id, PurchaseOrder.supplier_id, PurchaseOrderLine.material_id,
         PurchaseOrderLine.quantity, PurchaseOrderLine.received_quantity, PurchaseOrderLine.unit_price,
-        PurchaseOrderLine.warehouse_id,
+        PurchaseOrderLine.warehouse_id, PurchaseOrder.order_date, Contract.valid_from, Contract.valid_to,
+        Contract.number,
     )
     .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+    .join(ContractLine, ContractLine.id == PurchaseOrderLine.contract_line_id)
+    .join(Contract, Contract.id == ContractLine.contract_id)
     .where(PurchaseOrderLine.id == bindparam("line_id"))
     # The order row too: a cancellation (which locks it) must not slip between the check
     # that the order is open and the receipt's commit. Receipts of one order queue up.

@@ -78,6 +78,8 @@ def test_the_close_preview_shows_what_the_close_will_post_and_refuses_a_closed_p
 def test_close_is_repeatable_through_the_api(api: ApiClient, world: World, november: None) -> None:
     first = api.as_("cost_a").post(close_url(world)).get_json()
     second = api.as_("cost_a").post(close_url(world)).get_json()
+    # The second call closes nothing more: the same result, and no period closed by it.
+    assert (first.pop("closed_now"), second.pop("closed_now")) == (["2026-11"], [])
     assert first == second
 
 
@@ -163,8 +165,10 @@ def test_the_group_closes_every_company_in_one_call(api: ApiClient, world: World
     # A: 20.00 of its 50.00 went with the 40 kg issued; B issued nothing and keeps all of -50.00
     assert by_company[world.companies["A"]]["variance_allocated"] == "20.00"
     assert by_company[world.companies["B"]]["variance_remaining"] == "-50.00"
+    assert {row["closed_now"] == ["2026-11"] for row in by_company.values()} == {True}
     again = api.as_("cost_group").post("/api/v1/costing/closes", json={"period": "2026-11"})
-    assert again.get_json() == response.get_json()
+    # repeated: the same results, nothing closed by it
+    assert again.get_json() == [{**row, "closed_now": []} for row in response.get_json()]
 
 
 def test_group_close_input_and_scope(api: ApiClient, world: World, november: None) -> None:

@@ -79,7 +79,7 @@ def test_a_receipt_posts_and_returns_the_document_with_movements_and_journal(
         ({"warehouse_id": "B-COOL"}, 422, "warehouse-not-of-company"),
         ({"batch_number": None}, 422, "batch-required"),
         ({"expiry_date": "2026-10-01"}, 422, "invalid-batch-dates"),
-        ({"manufacture_date": "2023-01-01", "expiry_date": "2026-11-20"}, 422, "batch-expired"),
+        ({"manufacture_date": "2024-01-01", "expiry_date": "2026-11-20"}, 422, "batch-expired"),
         ({"expiry_date": "2026-12-19"}, 422, "short-remaining-shelf-life"),  # 29 days left, 30 needed
     ],
 )

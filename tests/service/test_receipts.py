@@ -135,8 +135,9 @@ def test_over_receipt_within_tolerance_passes_and_beyond_is_refused(
     assert error.slug == "over-receipt"
     assert error.extensions["open_quantity"] == "54.0000"
     receive(session_factory, world, amox_line, "54")
-    # the line is now complete: nothing more can be received on it
-    refused(session_factory, world, errors.OrderNotOpen, amox_line, "0.001")
+    # the line has taken all its tolerance: nothing more can be received on it
+    error = refused(session_factory, world, errors.OverReceipt, amox_line, "0.001")
+    assert error.extensions["open_quantity"] == "0.0000"
 
 
 def test_over_receipt_with_zero_tolerance(session_factory: sessionmaker[Session], world: World) -> None:
@@ -194,7 +195,9 @@ def test_only_clerks_book_receipts(session_factory: sessionmaker[Session], world
         ({"expires": None}, errors.BatchRequired),
         ({"made": dt.date(2026, 10, 1), "expires": dt.date(2026, 10, 1)}, errors.InvalidBatchDates),
         ({"made": dt.date(2026, 11, 21)}, errors.InvalidBatchDates),  # made after the receipt
-        ({"made": dt.date(2023, 1, 1), "expires": dt.date(2026, 11, 20)}, errors.BatchExpired),
+        ({"made": dt.date(2024, 1, 1), "expires": dt.date(2026, 11, 20)}, errors.BatchExpired),
+        # made 2026-10-01, the material keeps 1,095 days: 2029-09-30 at the latest
+        ({"made": dt.date(2026, 10, 1), "expires": dt.date(2029, 10, 1)}, errors.InvalidBatchDates),
         # 29 days left; the default minimum is 30
         ({"made": dt.date(2024, 1, 1), "expires": dt.date(2026, 12, 19)}, errors.ShortRemainingShelfLife),
     ],
@@ -215,7 +218,7 @@ def test_batch_dates_must_match_the_recorded_batch(
     session_factory: sessionmaker[Session], world: World, amox_line: int
 ) -> None:
     receive(session_factory, world, amox_line, "10")
-    refused(session_factory, world, errors.BatchDatesMismatch, amox_line, expires=dt.date(2029, 10, 31))
+    refused(session_factory, world, errors.BatchDatesMismatch, amox_line, expires=dt.date(2029, 9, 29))
 
 
 def test_batch_given_for_a_material_without_batches_is_refused(

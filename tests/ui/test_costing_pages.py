@@ -80,7 +80,9 @@ def test_the_group_close_from_the_board_runs_as_a_job_and_the_trial_balance_page
     client.application.extensions["erp_jobs"].wait(job_id, timeout=120)
     progress = client.get(f"/costing/jobs/{job_id}/progress").get_data(as_text=True)
     assert 'data-status="succeeded"' in progress and "hx-trigger" not in progress
-    for code in ("CA", "CB", "CC"):
+    # CC never posted: on the board (today 2026-12-15) its first month to close is December,
+    # so the board's group close of November is A's and B's.
+    for code in ("CA", "CB"):
         assert f'data-company="{code}"' in progress
     page = client.get("/costing/trial-balance?period=2026-11").get_data(as_text=True)
     api_balance = api.as_("cost_group").get("/api/v1/costing/trial-balance",
