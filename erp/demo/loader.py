@@ -18,6 +18,7 @@ from erp.auth.models import User, UserCompany, UserWarehouse
 from erp.auth.roles import GROUP_ROLES, Role
 from erp.auth.services import hash_password
 from erp.demo import catalog as c
+from erp.db import in_transaction
 from erp.demo.credit import add_sales_history
 from erp.demo.inventory import load_inventory_demo
 from erp.demo.purchasing import load_purchasing_demo
@@ -130,95 +131,99 @@ def _materials(units: dict[str, UnitOfMeasure]) -> list[Material]:
 
 
 def load_demo(session: Session, *, seed: int, if_empty: bool = False) -> DemoReport:
-    """Create the demo group in one transaction; refuse when a group already exists."""
+    """Create the demo group in one transaction (erp.db.in_transaction; a rerun after a
+    deadlock starts again from the seed); refuse when a group already exists."""
+    return in_transaction(session, lambda: _load(session, seed=seed, if_empty=if_empty))
+
+
+def _load(session: Session, *, seed: int, if_empty: bool) -> DemoReport:
     rng = random.Random(seed)
     new_uscc = UsccFactory(rng)
     report = DemoReport()
-    with session.begin():
-        if session.scalar(select(Group.id).limit(1)) is not None:
-            if if_empty:
-                report.skipped = True
-                return report
-            raise DemoAlreadyLoaded(
-                "the database already holds a group: the demo loads only into an empty database "
-                "(`make clean` removes the demo's SQLite file; `--if-empty` skips the load)"
-            )
+    if session.scalar(select(Group.id).limit(1)) is not None:
+        if if_empty:
+            report.skipped = True
+            return report
+        raise DemoAlreadyLoaded(
+            "the database already holds a group: the demo loads only into an empty database "
+            "(`make clean` removes the demo's SQLite file; `--if-empty` skips the load)"
+        )
 
-        group = Group(code="HEYI", name_zh="合一医药集团", name_en="Heyi Pharmaceutical Group")
-        session.add(group)
-        session.flush()
-        segments = {
-            code: Segment(code=code, name_zh=zh, name_en=en, group_id=group.id) for code, zh, en in c.SEGMENTS
-        }
-        session.add_all(segments.values())
+    group = Group(code="HEYI", name_zh="合一医药集团", name_en="Heyi Pharmaceutical Group")
+    session.add(group)
+    session.flush()
+    segments = {
+        code: Segment(code=code, name_zh=zh, name_en=en, group_id=group.id) for code, zh, en in c.SEGMENTS
+    }
+    session.add_all(segments.values())
 
-        units = {code: UnitOfMeasure(code=code, name_zh=zh, name_en=en, decimals=dec)
-                 for code, zh, en, dec in c.UNITS}
-        session.add_all(units.values())
-        session.flush()
+    units = {code: UnitOfMeasure(code=code, name_zh=zh, name_en=en, decimals=dec)
+             for code, zh, en, dec in c.UNITS}
+    session.add_all(units.values())
+    session.flush()
 
-        companies: list[Company] = []
-        warehouses: list[Warehouse] = []
-        for index, (city_zh, city_en, region) in enumerate(c.CITIES):
-            segment_code = c.SEGMENTS[index // 10][0]
-            zh_t, en_t = c.COMPANY_NAMES[segment_code]
-            company = Company(
-                code=f"{segment_code}{index % 10 + 1:02d}", segment_id=segments[segment_code].id,
-                name_zh=zh_t.format(city=city_zh), name_en=en_t.format(city=city_en),
-                uscc=new_uscc(region),
-            )
-            companies.append(company)
-            for kind, kind_zh, kind_en, low, high, humidity in c.WAREHOUSE_KINDS:
-                warehouses.append(Warehouse(
-                    code=f"{company.code}-{kind}", company=company,
-                    name_zh=f"{city_zh}{kind_zh}", name_en=f"{city_en} {kind_en.lower()}",
-                    temp_min=Decimal(low), temp_max=Decimal(high), max_humidity=Decimal(humidity),
-                ))
-        session.add_all(companies + warehouses)
-
-        # China VAT (erp.masterdata.tax): medicines and their materials at 13 %; the partners
-        # carry no code of their own, so the goods' rate applies.
-        tax_codes = {code: TaxCode(code=code, name_zh=zh, name_en=en, kind=kind, rate=rate, valid_from=CHINA_VAT_SINCE)
-                     for code, zh, en, kind, rate in CHINA_VAT}
-        session.add_all(tax_codes.values())
-        session.flush()
-        materials = _materials(units)
-        for material in materials:
-            material.default_tax_code_id = tax_codes["VAT13"].id
-        session.add_all(materials)
-
-        suppliers: list[Supplier] = []
-        pairs = [(w, k) for w in c.SUPPLIER_WORDS for k in c.SUPPLIER_KINDS]
-        rng.shuffle(pairs)
-        for number, ((word_zh, word_en), (kind_zh, kind_en)) in enumerate(pairs[:60], start=1):
-            city_zh, city_en, region = rng.choice(c.CITIES)
-            suppliers.append(Supplier(
-                code=f"S{number:04d}", uscc=new_uscc(region),
-                name_zh=f"{city_zh}{word_zh}{kind_zh}", name_en=f"{city_en} {word_en} {kind_en}",
+    companies: list[Company] = []
+    warehouses: list[Warehouse] = []
+    for index, (city_zh, city_en, region) in enumerate(c.CITIES):
+        segment_code = c.SEGMENTS[index // 10][0]
+        zh_t, en_t = c.COMPANY_NAMES[segment_code]
+        company = Company(
+            code=f"{segment_code}{index % 10 + 1:02d}", segment_id=segments[segment_code].id,
+            name_zh=zh_t.format(city=city_zh), name_en=en_t.format(city=city_en),
+            uscc=new_uscc(region),
+        )
+        companies.append(company)
+        for kind, kind_zh, kind_en, low, high, humidity in c.WAREHOUSE_KINDS:
+            warehouses.append(Warehouse(
+                code=f"{company.code}-{kind}", company=company,
+                name_zh=f"{city_zh}{kind_zh}", name_en=f"{city_en} {kind_en.lower()}",
+                temp_min=Decimal(low), temp_max=Decimal(high), max_humidity=Decimal(humidity),
             ))
-        session.add_all(suppliers)
+    session.add_all(companies + warehouses)
 
-        customers: list[Customer] = []
-        for city_zh, city_en, region in c.CITIES:
-            for zh_t, en_t, terms in c.CUSTOMER_KINDS:
-                word_zh, word_en = rng.choice(c.SUPPLIER_WORDS)
-                customers.append(Customer(
-                    code=f"K{len(customers) + 1:04d}", uscc=new_uscc(region), payment_terms_days=terms,
-                    name_zh=zh_t.format(city=city_zh, word=word_zh),
-                    name_en=en_t.format(city=city_en, word_en=word_en),
-                ))
-        session.add_all(customers)
-        session.flush()
+    # China VAT (erp.masterdata.tax): medicines and their materials at 13 %; the partners
+    # carry no code of their own, so the goods' rate applies.
+    tax_codes = {code: TaxCode(code=code, name_zh=zh, name_en=en, kind=kind, rate=rate, valid_from=CHINA_VAT_SINCE)
+                 for code, zh, en, kind, rate in CHINA_VAT}
+    session.add_all(tax_codes.values())
+    session.flush()
+    materials = _materials(units)
+    for material in materials:
+        material.default_tax_code_id = tax_codes["VAT13"].id
+    session.add_all(materials)
 
-        report.users = _demo_users(session, companies, warehouses)
-        report.counts = {
-            "segments": len(segments), "companies": len(companies), "warehouses": len(warehouses),
-            "units": len(units), "tax codes": len(tax_codes), "materials": len(materials), "suppliers": len(suppliers),
-            "customers": len(customers), "users": len(report.users),
-        }
-        report.counts.update(load_purchasing_demo(session, rng))
-        report.counts.update(load_inventory_demo(session, rng, business_today()))
-        add_sales_history(session, report)
+    suppliers: list[Supplier] = []
+    pairs = [(w, k) for w in c.SUPPLIER_WORDS for k in c.SUPPLIER_KINDS]
+    rng.shuffle(pairs)
+    for number, ((word_zh, word_en), (kind_zh, kind_en)) in enumerate(pairs[:60], start=1):
+        city_zh, city_en, region = rng.choice(c.CITIES)
+        suppliers.append(Supplier(
+            code=f"S{number:04d}", uscc=new_uscc(region),
+            name_zh=f"{city_zh}{word_zh}{kind_zh}", name_en=f"{city_en} {word_en} {kind_en}",
+        ))
+    session.add_all(suppliers)
+
+    customers: list[Customer] = []
+    for city_zh, city_en, region in c.CITIES:
+        for zh_t, en_t, terms in c.CUSTOMER_KINDS:
+            word_zh, word_en = rng.choice(c.SUPPLIER_WORDS)
+            customers.append(Customer(
+                code=f"K{len(customers) + 1:04d}", uscc=new_uscc(region), payment_terms_days=terms,
+                name_zh=zh_t.format(city=city_zh, word=word_zh),
+                name_en=en_t.format(city=city_en, word_en=word_en),
+            ))
+    session.add_all(customers)
+    session.flush()
+
+    report.users = _demo_users(session, companies, warehouses)
+    report.counts = {
+        "segments": len(segments), "companies": len(companies), "warehouses": len(warehouses),
+        "units": len(units), "tax codes": len(tax_codes), "materials": len(materials), "suppliers": len(suppliers),
+        "customers": len(customers), "users": len(report.users),
+    }
+    report.counts.update(load_purchasing_demo(session, rng))
+    report.counts.update(load_inventory_demo(session, rng, business_today()))
+    add_sales_history(session, report)
     return report
 
 

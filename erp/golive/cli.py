@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from erp.auth.roles import Actor
-from erp.db import committed
+from erp.db import committed, in_transaction
 
 USER_HELP = "the user the work is recorded for (default: $ERP_USER)"
 
@@ -217,11 +217,11 @@ def export_command(report: str, out: Path, company_code: str | None, warehouse_c
             params["as_of"] = as_of.date()
         session.rollback()
         try:
-            with session.begin():
-                source = build_source(session, actor, spec, params, ext.settings)
+            source = in_transaction(session, lambda: build_source(session, actor, spec, params, ext.settings))
         except DomainError as exc:
             raise click.ClickException(exc.detail) from exc
-        with session.begin():
+
+        def export() -> int:
             counted = [0]
 
             def rows() -> Any:
@@ -236,5 +236,8 @@ def export_command(report: str, out: Path, company_code: str | None, warehouse_c
                         handle.write(chunk)
             else:
                 write_xlsx(spec, rows(), lang, str(out))
-            count = counted[0]
+            return counted[0]
+
+        # Not retried: the file is written as the rows stream (a rerun would start it again).
+        count = in_transaction(session, export, retry=False)
     click.echo(f"{report}: {count} rows written to {out}")
