@@ -284,6 +284,14 @@ def post_logger_readings(session: Session, *, token: str | None, readings: Itera
 
 # --- excursions ---------------------------------------------------------------------------------
 
+def _bindable(session: Session, params: dict[str, object]) -> dict[str, object]:
+    """Raw statements' parameters: SQLite's driver takes no Decimal (its numeric columns hold
+    REAL values, compared as such); PostgreSQL's keeps them exact."""
+    if is_postgres(session):
+        return params
+    return {key: float(value) if isinstance(value, Decimal) else value for key, value in params.items()}
+
+
 def _minutes(session: Session, later: str, earlier: str) -> str:
     if is_postgres(session):
         return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 60.0)"
@@ -363,7 +371,7 @@ def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datet
         statement = text(sql).bindparams(bindparam("now", type_=instant))
         if start is not None:
             statement = statement.bindparams(bindparam("start", type_=instant))
-        found += list(session.scalars(statement, params))
+        found += list(session.scalars(statement, _bindable(session, params)))
     session.expire_all()
     if not found:
         return []
@@ -399,7 +407,7 @@ def touched_batches(session: Session, warehouse: Warehouse, excursion: StorageEx
         "max_h": excursion.max_humidity if excursion.max_humidity is not None else far,
         "room_max": warehouse.temp_max, "room_min": warehouse.temp_min, "room_h": warehouse.max_humidity,
     }
-    return [(batch, material) for batch, material in session.execute(text(_TOUCHED), params)]
+    return [(batch, material) for batch, material in session.execute(text(_TOUCHED), _bindable(session, params))]
 
 
 def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int, posting_date: dt.date) -> list[int]:

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
 from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.auth.services import password_matches
+from erp.db import utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Material, UnitOfMeasure, Warehouse
 from erp.messages import Message, Named
@@ -167,18 +168,22 @@ def open_lot(
     source_document_id: int,
     user_id: int,
     excursion_id: int | None = None,
-) -> InspectionLot:
+) -> int:
     """Open an inspection lot for stock just put in quarantine (called by the posting use
     case in its own transaction: a receipt of an inspected material, a customer return, an
-    excursion hold). The specification is the version in force on ``inspection_date``."""
-    spec = specification_in_force(session, material_id, inspection_date)
-    lot = InspectionLot(origin=origin, company_id=company_id, warehouse_id=warehouse_id, material_id=material_id,
-                        batch_id=batch_id, quantity=quantity, inspection_date=inspection_date,
-                        specification_id=spec.id if spec else None, source_document_id=source_document_id,
-                        excursion_id=excursion_id, created_by=user_id, status=LotStatus.OPEN)
-    session.add(lot)
-    session.flush()
-    return lot
+    excursion hold); returns its id. The specification is the version in force on
+    ``inspection_date``, found in the same statement (one round trip on the receipt's path)."""
+    in_force = (
+        select(Specification.id)
+        .where(Specification.material_id == material_id, Specification.effective_from <= inspection_date)
+        .order_by(Specification.effective_from.desc()).limit(1).scalar_subquery()
+    )
+    return session.execute(insert(InspectionLot).values(
+        origin=origin, status=LotStatus.OPEN, company_id=company_id, warehouse_id=warehouse_id,
+        material_id=material_id, batch_id=batch_id, quantity=quantity, inspection_date=inspection_date,
+        specification_id=in_force, source_document_id=source_document_id, excursion_id=excursion_id,
+        created_by=user_id, created_at=utcnow(),
+    ).returning(InspectionLot.id)).scalar_one()
 
 
 def cancel_lots_of_document(session: Session, document_id: int) -> int:
