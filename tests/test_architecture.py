@@ -190,3 +190,32 @@ def test_business_dates_come_from_the_one_clock() -> None:
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
              if reads_the_clock.search(line)]
     assert found == []
+
+
+# Where a transaction may begin other than through erp.db.in_transaction (which the views'
+# @transaction, commands' and jobs' committed() use), and why.
+OWN_TRANSACTIONS = {
+    "erp/db.py": "in_transaction itself",
+    "erp/migrate.py": "Alembic's migrations, on a connection",
+    "erp/jobs/runner.py": "a job's progress and its outcome, on a connection of their own beside the job's work",
+    "erp/ui/exports.py": "rows read while the file streams, after the view's transaction has ended",
+    "erp/golive/export_api.py": "rows read while the file streams, after the view's transaction has ended",
+    "erp/golive/framework.py": "an import reads its file as a stream inside its one transaction: nothing to rerun",
+}
+
+
+def test_transactions_begin_in_one_place() -> None:
+    """Views, commands and jobs never begin a transaction themselves: a view is decorated
+    ``@transaction`` (erp.web), a command or a job calls ``erp.db.committed``, so that every
+    use case commits in one visible place and is run once more on a deadlock or a
+    serialization failure. Savepoints (``begin_nested``) are the views' own business."""
+    found = []
+    for path in sorted(ERP.rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        if name in OWN_TRANSACTIONS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "begin"
+                    and not node.args):
+                found.append(f"{name}:{node.lineno} {ast.unparse(node)}")
+    assert found == []
