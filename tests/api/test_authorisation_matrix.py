@@ -50,6 +50,8 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     "costing.get_trial_balance": (COSTING_READERS, {"company_id": "{A}", "period": "2026-11"}),
     "costing.get_variance_allocation": (COSTING_READERS, {"company_id": "{A}", "period": "2026-11"}),
     # Standard prices: whoever acts for the company.
+    # Where every company's books stand: anyone posting needs to know which periods take postings.
+    "costing.get_calendars": (EVERYONE, {}),
     "costing.get_standard_prices": (EVERYONE, {"company_id": "{A}", "period": "2026-11"}),
     # What may be ordered: buyers.
     "purchasing.orderable": (frozenset({"group_buyer", "buyer_a"}), {"company_id": "{A}", "date": "2026-11-20"}),
