@@ -78,6 +78,9 @@ def _dashboard_flow(page: Any, shot: Any, engine: Engine, *, invoice_word: str, 
     page.get_by_test_id("segment-companies").locator("tbody a").first.click()
     shot(page, "company" + suffix)
     page.get_by_test_id("company-customers").locator("tbody a").first.click()
+    # count() does not wait: wait for the customer's page, or it may count the company page's
+    page.wait_for_url("**/receivables/customers/**")
+    page.locator("[data-testid^=invoices-]").first.wait_for()
     assert page.locator("[data-testid^=invoices-]").count() >= 1
     shot(page, "customer-invoices" + suffix)
     page.locator("[data-testid^=invoice-]").first.click()
