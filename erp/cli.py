@@ -292,6 +292,36 @@ def quality_block_expired(day: dt.datetime | None, username: str) -> None:
     click.echo(f"{on}: {len(documents)} blocking documents")
 
 
+@quality_group.command("check-silence")
+@click.option("--as", "username", required=True, help="the quality user the check runs as")
+def quality_check_silence(username: str) -> None:
+    """Flag warehouses whose loggers have gone silent for longer than their logging interval."""
+    from sqlalchemy import select
+
+    from erp.auth.models import User
+    from erp.auth.services import actor_for_user
+    from erp.db import utcnow
+    from erp.errors import DomainError
+    from erp.quality.monitoring import flag_silent_warehouses
+
+    ext = _extension()
+
+    def check(session: Session) -> list[tuple[int, str]]:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        gaps = flag_silent_warehouses(session, actor_for_user(user), now=utcnow())
+        return [(gap.warehouse_id, f"{gap.minutes}") for gap in gaps]
+
+    try:
+        silent = committed(ext.session_factory, check)
+    except DomainError as exc:
+        raise click.ClickException(f"refused: {exc.detail}") from exc
+    for warehouse_id, minutes in silent:
+        click.echo(f"warehouse {warehouse_id}: no readings for {minutes} minutes")
+    click.echo(f"{len(silent)} silent warehouses")
+
+
 def register_commands(app: Flask) -> None:
     from erp.golive.cli import register as register_golive
     from erp.jobs.cli import jobs_group

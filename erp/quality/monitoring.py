@@ -358,7 +358,8 @@ def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datet
                    ROUND(CAST({gap_minutes} AS NUMERIC), 2) AS minutes, :now AS detected_at, false AS held
             FROM r WHERE prev_at IS NOT NULL AND {gap_minutes} > :interval
         ) AS found WHERE true
-        ON CONFLICT (warehouse_id, kind, started_at) DO NOTHING
+        ON CONFLICT (warehouse_id, kind, started_at) DO UPDATE SET
+            ended_at = excluded.ended_at, minutes = excluded.minutes
         RETURNING id"""
     instant = UTCDateTime()
     params = {"w": warehouse.id, "tmin": warehouse.temp_min, "tmax": warehouse.temp_max,
@@ -544,3 +545,32 @@ def chart_data(session: Session, actor: Actor, *, warehouse_id: int, start: dt.d
         e.warehouse_id == warehouse.id, e.started_at < end, (e.ended_at.is_(None)) | (e.ended_at > start))
         .order_by(e.started_at)))
     return ChartData(warehouse, readings, overlapping, rules_of(session, warehouse).allowance_minutes)
+
+
+def flag_silent_warehouses(session: Session, actor: Actor, *, now: dt.datetime) -> list[StorageExcursion]:
+    """Flag, as a gap still under way, every warehouse of the caller's companies whose last
+    reading is older than its logging interval (a logger that stopped says nothing; the
+    scheduled ``flask --app erp quality check-silence`` asks). When readings resume, the
+    gap is closed at the first of them. Refuses: role-not-allowed."""
+    actor.require_role(Role.QUALITY, action="checking storage monitoring")
+    r = StorageReading
+    last_readings = session.execute(
+        select(Warehouse, func.max(r.read_at)).join(r, r.warehouse_id == Warehouse.id)
+        .where(actor.company_scope(Warehouse.company_id)).group_by(Warehouse.id)).all()
+    flagged: list[StorageExcursion] = []
+    for warehouse, last in last_readings:
+        silent = (now - last).total_seconds() / 60
+        if silent <= rules_of(session, warehouse).logging_interval_minutes:
+            continue
+        gap = session.scalars(select(StorageExcursion).where(
+            StorageExcursion.warehouse_id == warehouse.id, StorageExcursion.kind == ExcursionKind.GAP,
+            StorageExcursion.started_at == last)).first()
+        if gap is None:
+            gap = StorageExcursion(warehouse_id=warehouse.id, kind=ExcursionKind.GAP, started_at=last, ended_at=None,
+                                   minutes=Decimal(0), held=False)
+            session.add(gap)
+        if gap.ended_at is None:
+            gap.minutes = Decimal(str(round(silent, 2)))
+            flagged.append(gap)
+    session.flush()
+    return flagged

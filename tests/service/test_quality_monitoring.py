@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -173,3 +174,33 @@ def test_a_sensor_log_with_bad_rows_is_refused_whole(
     with session_factory() as session:
         assert session.scalars(select(StorageReading)).all() == []
         assert session.get(Warehouse, world.warehouses["A-COLD"]) is not None
+
+
+def test_a_logger_that_went_silent_is_flagged_and_the_gap_closed_when_readings_resume(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    ingest(session_factory, world, log(cold_room_morning(0, 0)))  # the last reading at 03:59 UTC
+    with session_factory() as session, session.begin():
+        (gap,) = monitoring.flag_silent_warehouses(session, world.actors["quality_a"], now=START + minutes(300))
+        assert (gap.kind, gap.started_at, gap.ended_at, gap.minutes) == (
+            ExcursionKind.GAP, START + minutes(239), None, D("61.00"))
+    with session_factory() as session, session.begin():  # 4 minutes after the last reading: within the interval
+        assert monitoring.flag_silent_warehouses(session, world.actors["quality_a"], now=START + minutes(243)) == []
+    resumed = ingest(session_factory, world, log([(START + minutes(310), "5.00", "55")]))
+    (closed,) = resumed.excursions
+    assert (closed.started_at, closed.ended_at, closed.minutes) == (START + minutes(239), START + minutes(310),
+                                                                    D("71.00"))
+    with session_factory() as session:
+        assert len(session.scalars(select(StorageExcursion)).all()) == 1
+
+
+def test_the_scheduled_silence_check_names_the_silent_warehouses(
+    app: Flask, session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    ingest(session_factory, world, log(cold_room_morning(0, 0)))  # readings of 20 Nov, none since
+    result = app.test_cli_runner().invoke(args=["quality", "check-silence", "--as", "quality_a"])
+    assert result.exit_code == 0, result.output
+    assert f"warehouse {world.warehouses['A-COLD']}: no readings for" in result.output
+    assert "1 silent warehouses" in result.output
+    refused = app.test_cli_runner().invoke(args=["quality", "check-silence", "--as", "clerk_a"])
+    assert refused.exit_code != 0 and "refused" in refused.output
