@@ -10,8 +10,9 @@ Level 1 holds the materials all of whose components are bought (priced by their 
 in force); level n + 1 those whose made components were all costed by level n. When a level
 finds nothing to cost while BOMs are left, those BOMs form a cycle, and the run is refused.
 
-Rounding: a unit cost is a price and keeps the price's six decimals (half-up); amounts are
-rounded to the cent only when stock is posted at that price, as everywhere else.
+Rounding: a unit cost is a price and keeps the price's six decimals (half-up), rounded once
+from the exact sum (the breakdown lines show amounts to six decimals for reading); amounts
+are rounded to the cent only when stock is posted at that price, as everywhere else.
 A released run sets the prices through the standard-price rules of
 ``erp.costing.standards`` (refused where a price is already used by postings).
 """
@@ -167,29 +168,27 @@ def _cost_level(session: Session, rollup_id: int, level: int, boms: Any, rates: 
         materials, conversion(CostElement.LABOUR, rates.c.labour_rate),
         conversion(CostElement.OVERHEAD, rates.c.overhead_rate))))
 
-    line = CostEstimateLine
-
-    def element_sum(element: CostElement) -> Any:
-        return func.coalesce(func.sum(line.amount).filter(line.element == element.value), 0)
-
-    new = (
-        select(line.material_id, element_sum(CostElement.MATERIAL).label("material_cost"),
-               element_sum(CostElement.LABOUR).label("labour_cost"),
-               element_sum(CostElement.OVERHEAD).label("overhead_cost"))
-        .where(line.rollup_id == rollup_id,
-               ~select(estimated.id).where(estimated.rollup_id == rollup_id,
-                                           estimated.material_id == line.material_id).exists())
-        .group_by(line.material_id)
-        .subquery("new")
+    # The estimates from the same exact products as the lines, not from the lines' amounts
+    # (kept to six decimals for reading): the unit cost is rounded once, at the end.
+    exact = (
+        select(ready.c.id.label("bom_id"), func.sum(per_base * component_price).label("material_cost"))
+        .join(BomComponent, BomComponent.bom_id == ready.c.id)
+        .outerjoin(own, and_(own.rollup_id == rollup_id, own.material_id == BomComponent.material_id))
+        .outerjoin(prices, prices.c.material_id == BomComponent.material_id)
+        .group_by(ready.c.id)
+        .subquery("exact")
     )
-    total = new.c.material_cost + new.c.labour_cost + new.c.overhead_cost
+    labour = ready.c.hours * func.coalesce(rates.c.labour_rate, 0)
+    overhead = ready.c.hours * func.coalesce(rates.c.overhead_rate, 0)
+    total = exact.c.material_cost + labour + overhead
     result = session.execute(insert(CostEstimate).from_select(
         ["rollup_id", "material_id", "bom_id", "level", "base_quantity", "material_cost", "labour_cost",
          "overhead_cost", "unit_cost"],
-        select(literal(rollup_id), new.c.material_id, boms.c.id, literal(level), boms.c.base_quantity,
-               new.c.material_cost, new.c.labour_cost, new.c.overhead_cost,
-               cast(func.round(total / boms.c.base_quantity, 6), UNIT_PRICE))
-        .join(boms, boms.c.material_id == new.c.material_id),
+        select(literal(rollup_id), ready.c.material_id, ready.c.id, literal(level), ready.c.base_quantity,
+               cast(exact.c.material_cost, FINE), cast(labour, FINE), cast(overhead, FINE),
+               cast(func.round(total / ready.c.base_quantity, 6), UNIT_PRICE))
+        .join(exact, exact.c.bom_id == ready.c.id)
+        .outerjoin(rates, rates.c.cost_center == ready.c.cost_center),
     ).returning(CostEstimate.material_id))
     return len(result.all())
 
