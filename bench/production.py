@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--o1", type=int, default=20_000)
     parser.add_argument("--o2", type=int, default=30_000)
     parser.add_argument("--shipments", type=int, default=650_000)
+    parser.add_argument("--rollup-only", action="store_true", help="skip the genealogy part")
     args = parser.parse_args()
     params = {"raw": args.raw, "per_level": args.per_level, "bought": args.bought, "o1": args.o1, "o2": args.o2,
               "orders": args.o1 + args.o2, "shipments": args.shipments}
@@ -252,6 +253,9 @@ def main() -> None:
               f"service {rollup_service * 1000:.1f} ms, ratio {rollup_service / rollup_baseline:.2f}x "
               f"(median of {args.runs})", flush=True)
 
+        if args.rollup_only:
+            print(f"machine: {machine()}; revision {git_revision()}")
+            return
         started = time.perf_counter()
         with psycopg.connect(url, autocommit=True) as conn:
             for statement in GENEALOGY.split(";\n"):

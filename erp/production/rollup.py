@@ -4,8 +4,8 @@ conversion cost (the BOM's hours x its cost centre's labour and overhead rates),
 BOM's base quantity, divided by the base quantity.
 
 It runs bottom-up and set-based: each level is two INSERT ... SELECT statements over every
-material of the level at once (first the breakdown lines, then the estimates summed from
-them), so 20,000 materials over five levels cost about ten statements, not 20,000 loops.
+material of the level at once (first the estimates, then their breakdown lines), so 20,000
+materials over five levels cost about ten statements, not 20,000 loops.
 Level 1 holds the materials all of whose components are bought (priced by their standard
 in force); level n + 1 those whose made components were all costed by level n. When a level
 finds nothing to cost while BOMs are left, those BOMs form a cycle, and the run is refused.
@@ -33,11 +33,12 @@ from erp.errors import NotFound
 from erp.masterdata.models import Company, Material
 from erp.messages import Message
 from erp.period import Period
-from erp.posting.prices import no_standard_price, prices_in_force
+from erp.posting.prices import no_standard_price, price_in_force, prices_in_force
 from erp.production.boms import rates_in_force, boms_in_force
 from erp.production.errors import BomCycle, NoCostCenterRate, RollupAlreadyReleased
 from erp.production.models import (
     FINE,
+    Bom,
     BomComponent,
     CostElement,
     CostEstimate,
@@ -89,7 +90,8 @@ def run_rollup(session: Session, actor: Actor, *, company_id: int, period: str) 
     level = 0
     # Each level costs at least one material, so there are at most as many levels as BOMs.
     bom_count = session.scalar(select(func.count()).select_from(boms)) or 0
-    while level < bom_count and _cost_level(session, rollup.id, level + 1, boms, rates, prices):
+    while level < bom_count and _cost_level(session, rollup.id, level + 1, boms, rates, company_id,
+                                                     period):
         level += 1
     rollup.levels = level
     left = session.scalars(
@@ -115,27 +117,34 @@ def _refuse_missing_rates(session: Session, boms: Any, rates: Any) -> None:
                                        centres=list(missing)))
 
 
-def _refuse_missing_prices(session: Session, company_id: int, period: str, boms: Any, prices: Any) -> None:
-    made = select(boms.c.material_id)
+def _refuse_missing_prices(session: Session, company_id: int, period: Period, boms: Any, prices: Any) -> None:
     missing = session.scalars(
         select(Material.code).join(BomComponent, BomComponent.material_id == Material.id)
         .join(boms, boms.c.id == BomComponent.bom_id)
         .outerjoin(prices, prices.c.material_id == BomComponent.material_id)
-        .where(BomComponent.material_id.not_in(made), prices.c.price.is_(None))
+        .where(~_has_bom(BomComponent.material_id, company_id, period.first_day), prices.c.price.is_(None))
         .distinct().order_by(Material.code)
     ).all()
     if missing:
         raise no_standard_price(", ".join(missing), period, company_id)
 
 
-def _cost_level(session: Session, rollup_id: int, level: int, boms: Any, rates: Any, prices: Any) -> int:
-    """Cost every BOM whose made components are all costed: its breakdown lines, then its
-    estimate. Returns how many materials this level costed."""
+def _has_bom(material_id: Any, company_id: int, day: Any) -> Any:
+    """Whether a material is made in the run's company: it has a BOM valid by the run's day
+    (one step of the BOMs' (company, material, valid_from) index per component; a subquery
+    over the BOMs in force here would be evaluated once per BOM, quadratic in their number)."""
+    return select(Bom.id).where(Bom.company_id == company_id, Bom.material_id == material_id,
+                                Bom.valid_from <= day).exists()
+
+
+def _cost_level(session: Session, rollup_id: int, level: int, boms: Any, rates: Any, company_id: int,
+                period: Period) -> int:
+    """Cost every BOM whose made components are all costed: its estimate, then its
+    breakdown lines. Returns how many materials this level costed."""
     estimated = aliased(CostEstimate)
-    made = select(boms.c.material_id)
     c = aliased(BomComponent)
     waiting = (
-        select(c.id).where(c.bom_id == boms.c.id, c.material_id.in_(made),
+        select(c.id).where(c.bom_id == boms.c.id, _has_bom(c.material_id, company_id, period.first_day),
                            ~select(estimated.id).where(estimated.rollup_id == rollup_id,
                                                        estimated.material_id == c.material_id).exists())
         .exists()
@@ -145,52 +154,56 @@ def _cost_level(session: Session, rollup_id: int, level: int, boms: Any, rates: 
     ready = select(boms).where(~done, ~waiting).subquery("ready")
 
     own = aliased(CostEstimate)
-    component_price = func.coalesce(own.unit_cost, prices.c.price)
+    # The bought component's standard: one backward step of the prices' index per component
+    # (joining a subquery of every price in force made the planner loop over it per row).
+    component_price = func.coalesce(own.unit_cost, price_in_force(company_id, BomComponent.material_id, period))
     per_base = BomComponent.quantity * (1 + BomComponent.scrap_pct / HUNDRED)
-    materials = (
-        select(literal(rollup_id), ready.c.material_id, literal(CostElement.MATERIAL.value),
-               BomComponent.material_id, cast(per_base, FINE), component_price,
-               cast(per_base * component_price, FINE))
+    # First the estimates, from the exact products (the unit cost is rounded once, at the
+    # end); the level's BOMs are found once, by this statement.
+    material_cost = func.sum(per_base * component_price)
+    labour = ready.c.hours * func.coalesce(rates.c.labour_rate, 0)
+    overhead = ready.c.hours * func.coalesce(rates.c.overhead_rate, 0)
+    result = session.execute(insert(CostEstimate).from_select(
+        ["rollup_id", "material_id", "bom_id", "level", "base_quantity", "material_cost", "labour_cost",
+         "overhead_cost", "unit_cost"],
+        select(literal(rollup_id), ready.c.material_id, ready.c.id, literal(level), ready.c.base_quantity,
+               cast(material_cost, FINE), cast(labour, FINE), cast(overhead, FINE),
+               cast(func.round((material_cost + labour + overhead) / ready.c.base_quantity, 6), UNIT_PRICE))
         .join(BomComponent, BomComponent.bom_id == ready.c.id)
         .outerjoin(own, and_(own.rollup_id == rollup_id, own.material_id == BomComponent.material_id))
-        .outerjoin(prices, prices.c.material_id == BomComponent.material_id)
+        .outerjoin(rates, rates.c.cost_center == ready.c.cost_center)
+        .group_by(ready.c.material_id, ready.c.id, ready.c.base_quantity, ready.c.hours, rates.c.labour_rate,
+                  rates.c.overhead_rate),
+    ).returning(CostEstimate.material_id))
+    costed = len(result.all())
+    if not costed:
+        return 0
+    # Then the breakdown of the level's estimates (amounts to six decimals, for reading).
+    mine = aliased(CostEstimate)
+    this_level = and_(mine.rollup_id == rollup_id, mine.level == level)
+    materials = (
+        select(literal(rollup_id), mine.material_id, literal(CostElement.MATERIAL.value),
+               BomComponent.material_id, cast(per_base, FINE), component_price,
+               cast(per_base * component_price, FINE))
+        .join(BomComponent, BomComponent.bom_id == mine.bom_id)
+        .outerjoin(own, and_(own.rollup_id == rollup_id, own.material_id == BomComponent.material_id))
+        .where(this_level)
     )
 
     def conversion(element: CostElement, rate: Any) -> Any:
         value = func.coalesce(rate, 0)
         return (
-            select(literal(rollup_id), ready.c.material_id, literal(element.value), literal(None),
-                   cast(ready.c.hours, FINE), value, cast(ready.c.hours * value, FINE))
-            .outerjoin(rates, rates.c.cost_center == ready.c.cost_center)
+            select(literal(rollup_id), mine.material_id, literal(element.value), literal(None),
+                   cast(Bom.hours, FINE), value, cast(Bom.hours * value, FINE))
+            .join(Bom, Bom.id == mine.bom_id)
+            .outerjoin(rates, rates.c.cost_center == Bom.cost_center)
+            .where(this_level)
         )
 
     session.execute(insert(CostEstimateLine).from_select(LINE_COLUMNS, union_all(
         materials, conversion(CostElement.LABOUR, rates.c.labour_rate),
         conversion(CostElement.OVERHEAD, rates.c.overhead_rate))))
-
-    # The estimates from the same exact products as the lines, not from the lines' amounts
-    # (kept to six decimals for reading): the unit cost is rounded once, at the end.
-    exact = (
-        select(ready.c.id.label("bom_id"), func.sum(per_base * component_price).label("material_cost"))
-        .join(BomComponent, BomComponent.bom_id == ready.c.id)
-        .outerjoin(own, and_(own.rollup_id == rollup_id, own.material_id == BomComponent.material_id))
-        .outerjoin(prices, prices.c.material_id == BomComponent.material_id)
-        .group_by(ready.c.id)
-        .subquery("exact")
-    )
-    labour = ready.c.hours * func.coalesce(rates.c.labour_rate, 0)
-    overhead = ready.c.hours * func.coalesce(rates.c.overhead_rate, 0)
-    total = exact.c.material_cost + labour + overhead
-    result = session.execute(insert(CostEstimate).from_select(
-        ["rollup_id", "material_id", "bom_id", "level", "base_quantity", "material_cost", "labour_cost",
-         "overhead_cost", "unit_cost"],
-        select(literal(rollup_id), ready.c.material_id, ready.c.id, literal(level), ready.c.base_quantity,
-               cast(exact.c.material_cost, FINE), cast(labour, FINE), cast(overhead, FINE),
-               cast(func.round(total / ready.c.base_quantity, 6), UNIT_PRICE))
-        .join(exact, exact.c.bom_id == ready.c.id)
-        .outerjoin(rates, rates.c.cost_center == ready.c.cost_center),
-    ).returning(CostEstimate.material_id))
-    return len(result.all())
+    return costed
 
 
 @dataclass(frozen=True)
