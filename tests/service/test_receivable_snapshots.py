@@ -22,10 +22,12 @@ import datetime as dt
 from decimal import Decimal as D
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit import cio, receivables, services, snapshots
 from erp.credit.jobs import snapshot_month_ends
+from erp.errors import Forbidden
 from tests.credit import POLICY, history_invoice, new_order, pay, set_limit
 from tests.service.test_intercompany import link_companies
 from tests.world import World
@@ -286,3 +288,27 @@ def test_a_month_end_reads_every_customers_position_from_its_snapshot_as_live(
     assert rebuilt["totals"]["open_amount"] == D("8000.00")
     take(session_factory, world)
     assert dashboard_figures(session_factory, world, OCT) == rebuilt
+
+
+def test_the_snapshot_job_writes_the_month_ends_and_reports_them(
+    session_factory: SF, world: World, settings: Any, engine: Any
+) -> None:
+    from erp.clock import business_today
+    from erp.credit import jobs
+    from erp.jobs.models import Job, JobStatus
+    from erp.jobs.runner import JobEnvironment, run_job
+
+    build(session_factory, world)
+    with session_factory() as session, session.begin():
+        job_id = jobs.queue_snapshots(session, world.actors["cio"], months=3).id
+    assert run_job(JobEnvironment(settings, engine, session_factory), job_id) == JobStatus.SUCCEEDED
+    ends = snapshots.past_month_ends(business_today(), 3)
+    with session_factory() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.result == {"month_ends": [day.isoformat() for day in ends]}
+        assert (job.rows_done, job.rows_total) == (3, 3)
+        assert snapshots.stale_or_missing(session, ends) == set()
+        assert all(snapshots.customer_snapshot_run(session, day) is not None for day in ends)
+    with session_factory() as session, session.begin():
+        with pytest.raises(Forbidden):
+            jobs.queue_snapshots(session, world.actors["sales_a"], months=3)
