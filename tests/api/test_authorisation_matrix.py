@@ -11,19 +11,22 @@ from typing import Any
 
 import pytest
 from flask import Flask
-
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp import create_app
+from erp.auth.roles import Role
+from erp.config import Settings
 from tests.stock import open_order, receive, set_standard
-from tests.world import ApiClient, World, problem
+from tests.world import USERS, ApiClient, World, problem
 
 # One user per role (tests/world.py); company roles act for company A.
 ROLES = ("admin", "steward", "group_buyer", "buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a",
-         "credit", "cio", "auditor")
+         "credit", "cio", "auditor", "ap_a")
 EVERYONE = frozenset(ROLES)
 COSTING_READERS = frozenset({"admin", "cost_a", "cio"})
 INTERCOMPANY_READERS = frozenset({"admin", "credit", "cio"})
-PAYABLES_READERS = frozenset({"pm_a", "cost_a", "cio", "auditor"})
+PAYABLES_READERS = frozenset({"ap_a", "pm_a", "cost_a", "cio", "auditor"})
 PUBLIC = frozenset({("auth.token", "POST"), ("api-docs.openapi_json", "GET"),
                     ("api-docs.openapi_swagger_ui", "GET"), ("docs_assets.static", "GET"),
                     # a data logger's own token, not a user's (tests/api/test_quality_api.py)
@@ -73,7 +76,7 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     "credit.get_payments": (frozenset({"cost_a", "sales_a", "credit", "cio"}), {}),
     "credit.get_orders": (frozenset({"cost_a", "sales_a", "credit", "cio"}), {}),
     "credit.get_credit_notes": (frozenset({"cost_a", "sales_a", "credit", "cio"}), {}),
-    # Payables (erp/payables/queries.py READERS; accounts payable clerks are not yet in ROLES).
+    # Payables (erp/payables/queries.py READERS).
     "payables.get_invoices": (PAYABLES_READERS, {}),
     "payables.get_ageing": (PAYABLES_READERS, {}),
     "payables.get_grir": (PAYABLES_READERS, {"company_id": "{A}"}),
@@ -117,6 +120,15 @@ OTHER_COMPANY = {"costing.get_journal": ("cost_a",), "costing.get_trial_balance"
                  "production.get_orders": ("buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a")}
 
 
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> Flask:
+    """The app with background jobs left queued (``ERP_JOB_RUNNER=worker``): an operation
+    that starts one is checked on its answer, and no job thread outlives the test."""
+    application = create_app(settings.model_copy(update={"job_runner": "worker"}), engine=engine)
+    application.config["TESTING"] = True
+    return application
+
+
 def operations(app: Flask) -> set[tuple[str, str]]:
     """(endpoint, method) of every API operation in the URL map."""
     return {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")
@@ -154,6 +166,10 @@ def test_the_matrix_covers_every_operation(app: Flask) -> None:
     # Every read without path parameters has its row in READS; writes and item reads are in
     # the token and read-only checks below, which run over the whole URL map.
     assert unlisted_reads == set(), f"add these reads to READS with who may read them: {sorted(unlisted_reads)}"
+
+
+def test_the_matrix_signs_in_as_every_role() -> None:
+    assert {USERS[user][0] for user in ROLES} == set(Role), "add a user of the new role to ROLES (tests/world.py)"
 
 
 def test_every_operation_but_sign_in_and_the_docs_needs_a_token(app: Flask, api: ApiClient) -> None:
