@@ -23,10 +23,27 @@ class ErpExtension:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    # Read-only reports (erp.web.reporting): the replica's engine, or None and the primary's sessions.
+    reporting_engine: Engine | None = None
+    reporting_session_factory: sessionmaker[Session] | None = None
+
+    def __post_init__(self) -> None:
+        if self.reporting_session_factory is None:
+            self.reporting_session_factory = self.session_factory
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
-    """Build the Flask application: database, API with its blueprints, commands."""
+def make_reporting_engine(url: str, settings: Settings) -> Engine:
+    """The reporting replica's engine: every transaction read-only (a report can never write,
+    even if the URL names the primary by mistake)."""
+    return make_engine(url, echo=settings.sql_echo, pool_size=settings.db_pool_size,
+                       max_overflow=settings.db_max_overflow,
+                       execution_options={"postgresql_readonly": True})
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               reporting_engine: Engine | None = None) -> Flask:
+    """Build the Flask application: database, API with its blueprints, commands. Reports
+    read from ``reporting_engine`` (or ``ERP_REPORTING_DATABASE_URL``) when given."""
     from erp import models  # noqa: F401 - every table is mapped before the first query
     from erp.audit.api import blp as audit_blp
     from erp.auth.api import blp as auth_blp
@@ -56,7 +73,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         pool = {} if settings.database_url.startswith("sqlite") else {
             "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
         engine = make_engine(settings.database_url, echo=settings.sql_echo, **pool)
-    app.extensions["erp"] = ErpExtension(settings, engine, make_session_factory(engine))
+    reporting_engine = reporting_engine or (make_reporting_engine(settings.reporting_database_url, settings)
+                                            if settings.reporting_database_url else None)
+    app.extensions["erp"] = ErpExtension(
+        settings, engine, make_session_factory(engine), reporting_engine,
+        make_session_factory(reporting_engine) if reporting_engine is not None else None)
     app.extensions["erp_jobs"] = make_runner(JobEnvironment(settings, engine, app.extensions["erp"].session_factory))
     api = init_web(app)
     init_serving(app)

@@ -114,11 +114,24 @@ class Settings(BaseSettings):
     # and checks workers x (pool + overflow) against the server's max_connections.
     db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     db_max_overflow: Annotated[int, Field(ge=0, le=1000)] = 20
+    # Read-only reports (CIO dashboard, receivables, ageing, valuation, exports) read from
+    # this PostgreSQL streaming replica when set (docs/scaling.md); empty: the primary.
+    reporting_database_url: str = ""
 
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, url: str) -> str:
         return normalise_database_url(url)
+
+    @field_validator("reporting_database_url")
+    @classmethod
+    def _reporting_on_postgres(cls, url: str) -> str:
+        if not url:
+            return url
+        url = normalise_database_url(url)
+        if not url.startswith("postgresql"):
+            raise ValueError("must be a PostgreSQL streaming replica of ERP_DATABASE_URL")
+        return url
 
     @field_validator("password_hash_method")
     @classmethod
@@ -162,6 +175,7 @@ ALLOWED = {
     "max_upload_bytes": "a number of bytes from 65536 to 4294967296, at least ERP_MAX_REQUEST_BYTES",
     "db_pool_size": "a whole number of connections from 1 to 1000",
     "db_max_overflow": "a whole number of connections from 0 to 1000",
+    "reporting_database_url": "empty, or postgresql+psycopg://user@replica-host:5432/db",
 }
 
 

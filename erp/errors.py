@@ -247,6 +247,32 @@ class TooManyRequests(DomainError):
     remedy = N_("Wait the number of seconds the Retry-After header gives, then send the request again.")
 
 
+class DatabaseUnavailable(DomainError):
+    """The connection to the database was lost before the request finished (a failover, a
+    restart, a terminated backend): the database rolled its transaction back, so nothing of
+    the request was saved, and it is safe to send it again."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = N_("The database connection was lost")
+    remedy = N_("Send the same request again in a moment: nothing of it was saved. With an Idempotency-Key a "
+                "retry never posts twice.")
+    retry_after = 1
+
+
+class ReportingUnavailable(DomainError):
+    """Read-only reports are served from the reporting replica (ERP_REPORTING_DATABASE_URL)
+    so that month-end reporting does not load the primary that books receipts; while the
+    replica does not answer, reports are refused rather than silently moved to the primary."""
+
+    status = 503
+    slug = "reporting-unavailable"
+    title = N_("The reporting database does not answer")
+    remedy = N_("Try the report again in a little while; postings are not affected. If it lasts, ask operations "
+                "to check the reporting replica.")
+    retry_after = 30
+
+
 class ConcurrentUpdate(Conflict):
     """Another transaction changed the same rows at the same time (a serialisation failure or
     a deadlock); nothing was written."""

@@ -32,7 +32,8 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -46,8 +47,8 @@ from erp.schemas import MAX_ID
 from erp.unique import refusal_for
 from erp.auth.errors import InvalidToken, ReadOnlyRole
 from erp.errors import (
-    PROBLEM_BASE_URI, AmountOutOfRange, ConcurrentUpdate, Conflict, DomainError, MalformedRequest, ProblemType,
-    RequestTooLarge, TooManyRequests, Unauthenticated, ValidationFailed, problem_type, problem_types,
+    PROBLEM_BASE_URI, AmountOutOfRange, ConcurrentUpdate, Conflict, DatabaseUnavailable, DomainError, MalformedRequest,
+    ProblemType, ReportingUnavailable, RequestTooLarge, TooManyRequests, Unauthenticated, ValidationFailed, problem_type, problem_types,
 )
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ PUBLIC_ENDPOINTS = frozenset(
      # a data logger authenticates with its own token, checked by the view (erp.quality.monitoring)
      "quality.post_logger_readings"}
 )
+# The server ended the session (pg_terminate_backend, a shutdown, a crash of another backend);
+# class 08 (connection exceptions) is matched by its prefix.
+LOST_CONNECTION_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 # Writes a read-only role may make: signing itself out.
 READ_ONLY_MAY = frozenset({"auth.token_revoke"})
 
@@ -304,7 +308,8 @@ class Blueprint(SmorestBlueprint):
 def edge_refusals(doc_info: dict[str, Any], method: str) -> list[type[DomainError]]:
     """What the edge itself may refuse before or around the view: an unknown or expired token
     (all but the public endpoints), a read-only role (writes), a malformed, oversized or
-    invalid body or query, a concurrent update or an overflowing amount (writes)."""
+    invalid body or query, a concurrent update or an overflowing amount (writes), a lost
+    database connection (all that reach the database: all but the API description)."""
     endpoint = doc_info.get("endpoint", "")
     write = method.lower() not in ("get", "head")
     found: list[type[DomainError]] = []
@@ -320,6 +325,8 @@ def edge_refusals(doc_info: dict[str, Any], method: str) -> list[type[DomainErro
         found.append(ValidationFailed)
     if write:
         found += [Conflict, ConcurrentUpdate, AmountOutOfRange]
+    if endpoint not in PUBLIC_ENDPOINTS or endpoint == "auth.token":
+        found.append(DatabaseUnavailable)
     return found
 
 
@@ -466,10 +473,79 @@ def _limit_request_size() -> None:
 
 
 def request_session() -> Session:
-    """The database session of the current request (closed at teardown)."""
+    """The database session of the current request (closed at teardown). Inside a view
+    marked ``@reporting``, a read-only session on the reporting replica when one is set."""
+    if g.get("reporting"):
+        if "report_session" not in g:
+            g.report_session = current_app.extensions["erp"].reporting_session_factory()
+        return g.report_session  # type: ignore[no-any-return]
     if "db_session" not in g:
         g.db_session = current_app.extensions["erp"].session_factory()
     return g.db_session  # type: ignore[no-any-return]
+
+
+def reporting_session_factory() -> Any:
+    """Sessions for read-only reports: on the replica (``ERP_REPORTING_DATABASE_URL``) when
+    one is set, else on the primary. For reports that stream after the view returns."""
+    return current_app.extensions["erp"].reporting_session_factory
+
+
+# How far the reporting database is behind the primary, in seconds: 0 when it has replayed
+# all it received (or is the primary itself), else the age of the last transaction replayed.
+REPLICA_LAG_SQL = (
+    "SELECT pg_is_in_recovery(), CASE WHEN NOT pg_is_in_recovery() "
+    "OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END, pg_last_xact_replay_timestamp()"
+)
+
+
+def reporting(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a read-only report (dashboard, receivables, ageing, valuation, exports): its
+    queries run on the reporting replica when ``ERP_REPORTING_DATABASE_URL`` is set, in
+    read-only transactions, so a month-end night of reports does not load the primary that
+    books receipts. The response says where it was served from (``X-Served-From``) and how
+    far behind the primary the data is (``X-Replica-Lag-Seconds``, ``X-Replica-Replayed-At``).
+    Writes never go there: the engine's transactions are read-only and a standby refuses them.
+    Put it above ``@transaction`` (the transaction's session is then the replica's)."""
+
+    @functools.wraps(view)
+    def on_reporting_database(*args: Any, **kwargs: Any) -> Any:
+        g.reporting = True
+        try:
+            return view(*args, **kwargs)
+        except OperationalError as exc:
+            if current_app.extensions["erp"].reporting_engine is None:
+                raise
+            log.warning("reporting database unavailable: %s", exc.orig)
+            raise ReportingUnavailable("the reporting database does not answer; retry later") from exc
+        finally:
+            g.reporting = False
+
+    # Declared like ``Blueprint.refuses``: the replica can be down.
+    on_reporting_database._apidoc = {**getattr(view, "_apidoc", {})}  # type: ignore[attr-defined]
+    on_reporting_database._apidoc["refusals"] = [  # type: ignore[attr-defined]
+        *on_reporting_database._apidoc.get("refusals", ()), ReportingUnavailable]  # type: ignore[attr-defined]
+    return on_reporting_database
+
+
+def _mark_report_source(response: Response) -> Response:
+    if "report_session" not in g or response.status_code >= 400:
+        return response
+    extension = current_app.extensions["erp"]
+    if extension.reporting_engine is None:
+        response.headers["X-Served-From"] = "primary"
+        return response
+    try:
+        with extension.reporting_engine.connect() as connection:
+            in_recovery, lag, replayed_at = connection.execute(text(REPLICA_LAG_SQL)).one()
+    except DBAPIError:  # the report itself was read; only its age could not be told
+        log.warning("could not read the reporting database's lag", exc_info=True)
+        return response
+    response.headers["X-Served-From"] = "replica" if in_recovery else "reporting"
+    response.headers["X-Replica-Lag-Seconds"] = f"{float(lag):.3f}"
+    if replayed_at is not None:
+        response.headers["X-Replica-Replayed-At"] = replayed_at.isoformat()
+    return response
 
 
 def erp_settings() -> Settings:
@@ -645,9 +721,10 @@ def _authenticate() -> None:
 
 
 def _close_session(_exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    for name in ("db_session", "report_session"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()
 
 
 def _domain_error(error: DomainError) -> Response:
@@ -687,6 +764,13 @@ def _database_error(error: DBAPIError) -> Response:
         log.warning("numeric overflow turned into 422: %s", error.orig)
         return problem_response(AmountOutOfRange(
             "the request would make an amount or a quantity larger than the books can hold").to_problem())
+    if error.connection_invalidated or (sqlstate or "").startswith("08") or sqlstate in LOST_CONNECTION_SQLSTATES:
+        # The server rolled the transaction back with the connection: nothing of the request
+        # is kept, and the same request (with its Idempotency-Key) can simply be sent again.
+        log.warning("database connection lost, request rolled back: %s", error.orig)
+        lost = DatabaseUnavailable("the database connection was lost before the request finished; nothing of it "
+                                   "was saved; send it again (with the same Idempotency-Key)")
+        return problem_response(lost.to_problem(), {"Retry-After": str(lost.retry_after)})
     if sqlstate in ("40001", "40P01"):
         return problem_response(
             ConcurrentUpdate("another transaction changed the same data; retry the request").to_problem())
@@ -745,6 +829,7 @@ def init_web(app: Flask) -> Api:
     app.before_request(_limit_request_size)
     app.before_request(_authenticate)
     app.after_request(_mark_replay)
+    app.after_request(_mark_report_source)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _integrity_error)

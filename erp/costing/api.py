@@ -17,7 +17,7 @@ from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
 from erp.schemas import PERIOD_PATTERN
 from erp.auth.roles import Actor
-from erp.web import Blueprint, paged, transaction
+from erp.web import Blueprint, paged, reporting, transaction
 
 blp = Blueprint("costing", __name__, url_prefix="/api/v1/costing",
                 description="Standard prices, the journal and the month-end close")
@@ -153,6 +153,7 @@ def get_period(session: Session, actor: Actor, company_id: int, period: str) -> 
 @blp.arguments(s.PeriodPath, location="query")
 @blp.response(200, s.VarianceReportOut)
 @blp.refuses(*READ_REFUSALS)
+@reporting
 @transaction
 def get_variance_allocation(session: Session, actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
     """Variance allocation of a closed period per material, and the lines that bore it."""
@@ -164,6 +165,7 @@ def get_variance_allocation(session: Session, actor: Actor, query: dict[str, Any
 @blp.arguments(s.ValuationQuery, location="query")
 @blp.response(200, s.ValuationRowOut(many=True))
 @blp.refuses(*READ_REFUSALS)
+@reporting
 @transaction
 def get_valuation(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """Inventory at standard, the variance it carries, and at actual cost, per material."""
@@ -184,6 +186,7 @@ def get_journal(query: dict[str, Any], pagination_parameters: PaginationParamete
 @blp.arguments(s.TrialBalanceQuery, location="query")
 @blp.response(200, s.TrialBalanceOut)
 @blp.refuses(*READ_REFUSALS)
+@reporting
 @transaction
 def get_trial_balance(session: Session, actor: Actor, query: dict[str, Any]) -> reports.TrialBalance:
     """Trial balance at the end of a period, for a company or the whole group."""

@@ -35,7 +35,7 @@ from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
 from erp.masterdata.models import Customer
 from erp.auth.roles import Actor
-from erp.web import Blueprint, IDEMPOTENCY_HEADER, erp_settings, idempotent, paged, transaction
+from erp.web import Blueprint, IDEMPOTENCY_HEADER, erp_settings, idempotent, paged, reporting, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.credit.errors import (
     CreditLimitExceeded, CustomerOnCreditHold, DisputeNotApplicable, DisputeResolved, InvoiceNotApplicable,
@@ -559,6 +559,7 @@ def post_release(session: Session, actor: Actor, data: dict[str, Any], order_id:
 @blp.arguments(s.BacktestQuery, location="query")
 @blp.response(200, s.BacktestOut)
 @blp.refuses(RoleNotAllowed, NotFound)
+@reporting
 @transaction
 def get_backtest(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     """The limit model replayed at each month end of a range: what it restricted, which customers went
@@ -572,6 +573,7 @@ def get_backtest(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.TradeLineOut(many=True))
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed)
+@reporting
 @transaction
 def get_intercompany_trade(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """Intercompany order lines on a key date: shipped, received, in transit, held by the buyer, unrealised profit."""
@@ -582,6 +584,7 @@ def get_intercompany_trade(session: Session, actor: Actor, query: dict[str, Any]
 @blp.arguments(s.PeriodQuery, location="query")
 @blp.response(200, s.ConsolidatedTrialBalanceOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound)
+@reporting
 @transaction
 def get_consolidated_trial_balance(session: Session, actor: Actor,
                                    query: dict[str, Any]) -> intercompany.ConsolidatedTrialBalance:
@@ -596,6 +599,7 @@ def get_consolidated_trial_balance(session: Session, actor: Actor,
 @blp.response(200, s.CustomerReceivablesOut(many=True))
 @blp.paginate()
 @blp.refuses(RoleNotAllowed)
+@reporting
 def get_customer_receivables(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
     """Receivables per customer: open, overdue, ageing buckets, limit and utilisation."""
     return paged(pagination_parameters, receivables.receivables_by_customer, as_of=_as_of(query),
@@ -606,6 +610,7 @@ def get_customer_receivables(query: dict[str, Any], pagination_parameters: Pagin
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.CompanyReceivablesOut(many=True))
 @blp.refuses(RoleNotAllowed)
+@reporting
 @transaction
 def get_company_receivables(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """Receivables per company: open, overdue and ageing buckets."""
@@ -616,6 +621,7 @@ def get_company_receivables(session: Session, actor: Actor, query: dict[str, Any
 @blp.arguments(s.AsOfQuery, location="query")
 @blp.response(200, s.SegmentReceivablesOut(many=True))
 @blp.refuses(RoleNotAllowed)
+@reporting
 @transaction
 def get_segment_receivables(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
     """Receivables per segment: open, overdue and ageing buckets."""
@@ -626,6 +632,7 @@ def get_segment_receivables(session: Session, actor: Actor, query: dict[str, Any
 @blp.arguments(s.DashboardQuery, location="query")
 @blp.response(200, s.DashboardOut)
 @blp.refuses(RoleNotAllowed)
+@reporting
 @transaction
 def get_dashboard(session: Session, actor: Actor, query: dict[str, Any]) -> receivables.Dashboard:
     """The CIO's consolidated receivables: totals, segments, companies, top customers, alerts."""
@@ -637,6 +644,7 @@ def get_dashboard(session: Session, actor: Actor, query: dict[str, Any]) -> rece
 @blp.arguments(s.DashboardQuery, location="query")
 @blp.response(200, s.AlertsOut)
 @blp.refuses(RoleNotAllowed)
+@reporting
 @transaction
 def get_alerts(session: Session, actor: Actor, query: dict[str, Any]) -> receivables.Alerts:
     """Customers over their limit or more than 90 days overdue, holds and held orders."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, stream_with_context
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.golive.exports import REPORTS, MissingParameter, Report, csv_chunks, rows_of, xlsx_chunks
 from erp.schemas import Day, Period, Query, QueryId, Schema
 from erp.auth.roles import Actor
-from erp.web import Blueprint, erp_settings, transaction
+from erp.web import Blueprint, erp_settings, reporting, reporting_session_factory, transaction
 
 blp = Blueprint("exports", __name__, url_prefix="/api/v1", description="Reports exported as CSV or XLSX")
 
@@ -73,6 +73,7 @@ def build_source(session: Any, actor: Any, report: Report, params: dict[str, Any
 @blp.arguments(ExportQuery, location="query")
 @blp.response(200, description="the report as a file (streamed)")
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound)
+@reporting
 @transaction
 def get_export(session: Session, actor: Actor, query: dict[str, Any], report: str) -> Response:
     """A report as CSV or XLSX, Chinese headers unless ``lang=en``; streamed row batch by row batch."""
@@ -81,7 +82,7 @@ def get_export(session: Session, actor: Actor, query: dict[str, Any], report: st
     spec = REPORTS[report]
     file_format, lang = query.pop("format"), query.pop("lang")
     source = build_source(session, actor, spec, query, erp_settings())
-    session_factory = current_app.extensions["erp"].session_factory
+    session_factory = reporting_session_factory()
 
     def generate() -> Iterator[bytes]:
         # The rows are read while the response streams, after the view's transaction has
