@@ -97,27 +97,25 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     "purchasing.Exceptions": (EVERYONE, {}),
     "purchasing.Orders": (EVERYONE, {}),
     # Inspection lots: quality, the warehouse's clerks (their warehouses), auditors, admins.
-    # Production: whoever acts for the company (erp/production boms.list_boms, orders.list_orders).
-    "production.get_boms": (EVERYONE, {"company_id": "{A}"}),
-    "production.get_orders": (EVERYONE, {"company_id": "{A}"}),
     "quality.get_lots": (frozenset({"admin", "clerk_a", "quality_a", "auditor"}), {}),
     # Specifications are the group's, per material: everyone reads them.
     "quality.get_specifications": (EVERYONE, {"material_id": "{api_central}"}),
     # Excursions: whoever acts for the warehouse (clerks: their own warehouses).
     "quality.get_excursions": (EVERYONE, {}),
     "quality.get_near_expiry": (EVERYONE, {"on": "2026-11-20"}),
-    # Bills of materials and production orders: whoever acts for the company, like its standard prices.
+    # Bills of materials and production orders: whoever acts for the company, like its standard
+    # prices (erp/production boms.list_boms, orders.list_orders).
     "production.get_boms": (EVERYONE, {"company_id": "{A}"}),
     "production.get_orders": (EVERYONE, {"company_id": "{A}"}),
 }
 ALLOWED_STATUS = {"credit.get_backtest": 404}
 # Roles scoped to company A that must not read company B through these parameters.
+COMPANY_A_ROLES = ("buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a", "ap_a")
 OTHER_COMPANY = {"costing.get_journal": ("cost_a",), "costing.get_trial_balance": ("cost_a",),
                  "costing.get_variance_allocation": ("cost_a",),
-                 "costing.get_standard_prices": ("buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a"),
+                 "costing.get_standard_prices": COMPANY_A_ROLES,
                  "purchasing.orderable": ("buyer_a",),
-                 "production.get_boms": ("buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a"),
-                 "production.get_orders": ("buyer_a", "pm_a", "clerk_a", "quality_a", "cost_a", "sales_a")}
+                 "production.get_boms": COMPANY_A_ROLES, "production.get_orders": COMPANY_A_ROLES}
 
 
 @pytest.fixture
