@@ -67,7 +67,8 @@ def post_close(session: Session, actor: Actor, company_id: int, period: str) -> 
 @blp.route("/periods/<int:company_id>/<string:period>/close-preview", methods=["GET"])
 @blp.response(200, s.ClosePreviewOut)
 @blp.refuses(
-    RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodNotEnded, e.PeriodClosed,
+    ValidationFailed, RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodNotEnded,
+    e.PeriodClosed,
     DatedAfterBusinessDay, e.PeriodAlreadyClosed,
 )
 @transaction
