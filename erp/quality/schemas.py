@@ -200,7 +200,8 @@ def Reading(**kwargs: object) -> DecimalString:  # noqa: N802
 class ReadingIn(Schema):
     read_at = IsoInstant(required=True)
     temperature = Reading(required=True)
-    humidity = Reading(load_default=None, validate=validate.Range(0, 100))
+    # Bounds of the field itself: a Range validator would put numbers as strings in the OpenAPI schema.
+    humidity = Reading(load_default=None, min_value=0, max_value=100)
 
 
 class LoggerReadingsIn(Schema):
