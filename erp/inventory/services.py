@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.costing.models import MaterialPeriodBalance
+from erp.costing.models import VarianceAllocation
 from erp.errors import NotFound, ValidationFailed
 from erp.clock import refuse_after_business_day, refuse_before_source
 from erp.messages import N_, Message, Named
@@ -421,6 +421,25 @@ def _returned_quantity(session: Session, receipt_id: int) -> Decimal:
     return -Decimal(returned or 0)
 
 
+def _receipt_taken_back(session: Session, receipt: StockDocument) -> tuple[Decimal, Decimal, Decimal]:
+    """A receipt's quantity, what of it went back to the supplier so far, and the contract
+    value those returns took off goods-received-not-invoiced (each return's quantity x the
+    contract price, rounded; the last return takes what is left)."""
+    assert receipt.unit_price is not None
+    received = session.scalar(select(func.coalesce(func.sum(StockMovement.quantity), 0))
+                              .where(StockMovement.document_id == receipt.id))
+    returns = session.execute(
+        select(StockDocument.id, -func.sum(StockMovement.quantity))
+        .join(StockMovement, StockMovement.document_id == StockDocument.id)
+        .where(StockDocument.source_document_id == receipt.id,
+               StockDocument.doc_type == MovementType.RETURN_TO_SUPPLIER)
+        .group_by(StockDocument.id)
+    ).all()
+    returned = sum((Decimal(q) for _, q in returns), Decimal("0"))
+    value = sum((round_money(Decimal(q) * receipt.unit_price) for _, q in returns), Decimal("0"))
+    return Decimal(received), returned, value
+
+
 def _send_back(
     session: Session,
     actor: Actor,
@@ -450,6 +469,12 @@ def _send_back(
     taken = sum((q for _, q, _ in pieces), Decimal("0"))
     value = sum((v for _, _, v in pieces), Decimal("0"))
     contract_value = round_money(taken * receipt.unit_price)
+    received, returned, returned_value = _receipt_taken_back(session, receipt)
+    if returned + taken == received:
+        # The last of the receipt goes back: goods-received-not-invoiced takes exactly what the
+        # receipt credited less what earlier returns took, so returning a receipt in parts
+        # undoes it to the cent (each part rounds on its own).
+        contract_value = round_money(received * receipt.unit_price) - returned_value
     price_variance = contract_value - value
     movements = []
     variance_left = price_variance
@@ -843,8 +868,9 @@ def reverse_issue(
     Within the issue's own period the reversal is the issue negated: the consumption
     account is credited exactly what it was charged, and the period's close sees the two
     cancel out. Once the issue's period is closed, the issue also bore that period's
-    variance (its value at standard x the period's variance rate, 材料成本差异率); the
-    reversal credits the consumption account that share too and gives it back to the stock,
+    variance (材料成本差异率 x its value at standard: its part of what the close posted to its
+    account, ``_shares_borne``); the reversal credits the consumption account exactly that
+    part and gives it back to the stock,
     and the goods come back at the standard now in force, the difference against the
     variance account as the price change made for the stock that stayed. They come back as
     an inflow carrying its own variance (close class ``receipt``), not as negative
@@ -878,12 +904,10 @@ def reverse_issue(
             raise NotReversible(Message(
                 "issue {document} of {period} bears that period's variance when {period} closes; reverse it in "
                 "{period}, or once {period} is closed", document=original.number, period=issue_period))
-        rate = session.scalar(select(MaterialPeriodBalance.variance_rate).where(
-            MaterialPeriodBalance.company_id == original.company_id, MaterialPeriodBalance.period == issue_period,
-            MaterialPeriodBalance.material_id == material.id)) or Decimal("0")
+        shares = _shares_borne(session, original.company_id, issue_period, material.id, original.id, issued)
         for m in issued:
             charged = -m.value  # what the issue took out at standard, and charged to its account
-            share = round_money(charged * rate)
+            share = shares[m.id]
             back_at_standard = round_money(-m.quantity * price)
             movements.append(Movement(MovementType.ISSUE_REVERSAL, CloseClass.RECEIPT, m.warehouse_id,
                                       m.material_id, m.batch_id, StockStatus.UNRESTRICTED, -m.quantity,
@@ -902,6 +926,53 @@ def reverse_issue(
         reason=reason, movements=movements, journal=journal, reverses_entry_id=entry_id,
         memo=f"reversal of stock document {original.id}: {reason}",
     )
+
+
+def _shares_borne(session: Session, company_id: int, period: str, material_id: int, document_id: int,
+                  movements: Sequence[StockMovement]) -> dict[int, Decimal]:
+    """The variance each of an issue's ledger rows bore at the close of ``period``, by row id.
+
+    The close allocates variance per consumption account (``variance_allocations``: the
+    account's consumption at standard x the rate, rounded once per account). Each
+    consumption document of that account and month bears its part of that posted amount:
+    its consumption x allocation / the account's consumption, rounded half-up to the cent,
+    the cents left to the document that consumed most (ties: the lowest id), so the parts
+    of every document add up to exactly what was posted and reversing them all undoes it to
+    the cent. Within the document, its rows share its part the same way (the last row takes
+    what is left). A document reversed within its month nets to nothing and bears nothing."""
+    by_account: dict[str | None, list[StockMovement]] = {}
+    for m in movements:
+        by_account.setdefault(m.offset_account, []).append(m)
+    shares: dict[int, Decimal] = {}
+    for account, rows in by_account.items():
+        allocated = session.scalar(select(VarianceAllocation.allocated_variance).where(
+            VarianceAllocation.company_id == company_id, VarianceAllocation.period == period,
+            VarianceAllocation.material_id == material_id, VarianceAllocation.account_code == account))
+        part = Decimal("0")
+        if allocated:
+            original = func.coalesce(StockDocument.reverses_document_id, StockMovement.document_id)
+            consumed = session.execute(
+                select(original.label("document"), (-func.sum(StockMovement.value)).label("consumed"))
+                .join(StockDocument, StockDocument.id == StockMovement.document_id)
+                .where(StockMovement.company_id == company_id, StockMovement.period == period,
+                       StockMovement.material_id == material_id, StockMovement.offset_account == account,
+                       StockMovement.close_class == CloseClass.CONSUMPTION)
+                .group_by(original)
+                .having(func.sum(StockMovement.value) != 0)
+            ).all()
+            total = sum((Decimal(row.consumed) for row in consumed), Decimal("0"))
+            if total:
+                parts = {row.document: round_money(allocated * Decimal(row.consumed) / total) for row in consumed}
+                largest = min(consumed, key=lambda row: (-abs(Decimal(row.consumed)), row.document)).document
+                parts[largest] += allocated - sum(parts.values(), Decimal("0"))
+                part = parts.get(document_id, Decimal("0"))
+        charged = sum((-m.value for m in rows), Decimal("0"))
+        left = part
+        for number, m in enumerate(rows, start=1):
+            share = left if number == len(rows) or not charged else round_money(part * -m.value / charged)
+            shares[m.id] = share
+            left -= share
+    return shares
 
 
 # --- transfers and adjustments ---------------------------------------------------------------
