@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    Select,
     DateTime,
     Engine,
     Integer,
@@ -30,6 +31,8 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    func,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
@@ -212,6 +215,23 @@ def committed(session_factory: Callable[[], Session], work: Callable[[Session], 
     (closed afterwards): ``in_transaction`` for commands and jobs, which have no request."""
     with session_factory() as session:
         return in_transaction(session, lambda: work(session), retry=retry)
+
+
+def page(session: Session, query: Select[Any], *, offset: int, limit: int,
+         entities: bool = False) -> tuple[list[Any], int]:
+    """One page of ``query`` (ordered by the caller) and how many rows it has in all, counted
+    in the same statement (``count(*) OVER ()``); a second statement only for a page past
+    the last row. ``entities``: the query selects one ORM entity, and the page is of those.
+    Not for a query with DISTINCT (the window counts before it)."""
+    counted = query.add_columns(func.count().over().label("total_rows")).offset(offset).limit(limit)
+    rows = session.execute(counted).all()
+    if rows:
+        total = rows[0].total_rows
+    elif offset == 0:
+        total = 0
+    else:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return ([row[0] for row in rows] if entities else list(rows)), total
 
 
 def dialect_insert(session: Session, table: Any) -> Any:

@@ -24,9 +24,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, func, inspect, select, true
+from sqlalchemy import ColumnElement, Numeric, Select, inspect, select, true
 from sqlalchemy.orm import Session
 
+from erp.db import page
 from erp.audit.models import AuditEvent
 from erp.auth.roles import Actor, Role
 from erp.errors import ValidationFailed
@@ -174,9 +175,7 @@ def _require_reader(actor: Actor) -> None:
 
 
 def _page(session: Session, query: Select[Any], offset: int, limit: int) -> tuple[list[AuditEvent], int]:
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(AuditEvent.id.desc()).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return page(session, query.order_by(AuditEvent.id.desc()), offset=offset, limit=limit, entities=True)
 
 
 def record_history(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
 from erp.auth.roles import Actor, Role, visible_or_404
+from erp.db import page
 from erp.credit.models import (
     CreditNote,
     CreditNoteApplication,
@@ -33,13 +34,7 @@ def paged(session: Session, query: Select[Any], *, offset: int, limit: int | Non
     if limit is None:
         rows = list(session.execute(query.offset(offset)).all())
         return rows, offset + len(rows)
-    counted = query.add_columns(func.count().over().label("total_rows")).offset(offset).limit(limit)
-    rows = list(session.execute(counted).all())
-    if rows:
-        return rows, rows[0].total_rows
-    if not offset:
-        return rows, 0
-    return rows, session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return page(session, query, offset=offset, limit=limit)
 
 
 def settled_since(session: Session, as_of: dt.date) -> Subquery | None:

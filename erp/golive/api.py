@@ -15,9 +15,10 @@ from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from erp.db import page
 from erp.messages import Message
 from erp.credit.errors import ReceivableTakenOver
 from erp.errors import ConcurrentUpdate, Conflict, NotFound
@@ -134,8 +135,7 @@ def _list_batches(session: Any, actor: Any, *, offset: int, limit: int, kind: st
         query = query.where(ImportBatch.kind == kind)
     if company_id is not None:
         query = query.where(ImportBatch.company_id == company_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(session.scalars(query.order_by(ImportBatch.id.desc()).offset(offset).limit(limit))), total
+    return page(session, query.order_by(ImportBatch.id.desc()), offset=offset, limit=limit, entities=True)
 
 
 @blp.route("/imports/batches", methods=["GET"])

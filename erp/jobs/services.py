@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
-from erp.db import is_postgres, utcnow
+from erp.db import is_postgres, page, utcnow
 from erp.messages import Message
 from erp.errors import NotFound
 from erp.jobs.models import Job, JobStatus
@@ -60,8 +60,7 @@ def list_jobs(
         query = query.where(Job.kind == kind)
     if status is not None:
         query = query.where(Job.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(session.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit))), total
+    return page(session, query.order_by(Job.id.desc()), offset=offset, limit=limit, entities=True)
 
 
 def claim_job(session: Session, job_id: int) -> Job | None:

@@ -17,14 +17,14 @@ from enum import Enum
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, bindparam, func, or_, select, true
+from sqlalchemy import ColumnElement, Numeric, Select, bindparam, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from erp import text as text_rules
 from erp.audit import services as audit
 from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
-from erp.db import Base, largest_value
+from erp.db import Base, largest_value, page
 from erp.errors import NotFound, ValidationFailed
 from erp.unique import flush_unique
 from erp.masterdata.errors import DUPLICATE_REFUSALS, NoGroup, RecordInUse, WarehouseInUse
@@ -349,9 +349,7 @@ def list_records(
             query = query.where(or_(*(getattr(model, c).ilike(pattern) for c in catalog.searchable)))
         else:
             query = query.where(getattr(model, name) == value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(model.code).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return page(session, query.order_by(model.code), offset=offset, limit=limit, entities=True)
 
 
 @dataclass(frozen=True, slots=True)

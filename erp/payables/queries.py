@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.db import MONEY, QUANTITY
+from erp.db import MONEY, QUANTITY, page
 from erp.errors import NotFound
 from erp.masterdata.models import Company, Material, Supplier
 from erp.messages import Message
@@ -56,10 +56,8 @@ def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, of
             query = query.where(getattr(SupplierInvoice, name) == filters[name])
     if filters.get("open") is not None:
         query = query.where((SupplierInvoice.open_amount > 0) == filters["open"])
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(SupplierInvoice.posting_date.desc(), SupplierInvoice.id.desc())
-                           .offset(offset).limit(limit)).all()
-    return list(rows), total
+    return page(session, query.order_by(SupplierInvoice.posting_date.desc(), SupplierInvoice.id.desc()),
+                offset=offset, limit=limit, entities=True)
 
 
 # --- AP open items and ageing --------------------------------------------------------------

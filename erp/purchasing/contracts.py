@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from erp.audit import services as audit
 from erp.clock import business_today
 from erp.auth.roles import Actor, Role
-from erp.db import utcnow
+from erp.db import page, utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.errors import SupplierBlocked
 from erp.masterdata.models import Company, Material, Supplier
@@ -286,9 +286,7 @@ def list_contracts(
         query = query.where(Contract.valid_from <= filters["valid_on"], Contract.valid_to >= filters["valid_on"])
     if "q" in filters:
         query = query.where(Contract.number.ilike(f"%{filters['q']}%"))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.options(joinedload(Contract.supplier), joinedload(Contract.company))
-        .order_by(Contract.valid_from.desc(), Contract.number).offset(offset).limit(limit)
-    ).all()
+    rows, total = page(session, query.options(joinedload(Contract.supplier), joinedload(Contract.company))
+                       .order_by(Contract.valid_from.desc(), Contract.number),
+                       offset=offset, limit=limit, entities=True)
     return list(rows), total

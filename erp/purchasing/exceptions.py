@@ -8,12 +8,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
-from erp.db import utcnow
+from erp.db import page, utcnow
 from erp.errors import NotFound
 from erp.masterdata.models import Company, Material, ProcurementScope
 from erp.purchasing import errors as e
@@ -105,9 +105,8 @@ def list_exceptions(
         query = query.where(PurchasingException.valid_from <= day, PurchasingException.valid_to >= day)
     if not filters.get("include_revoked", False):
         query = query.where(PurchasingException.revoked_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.options(joinedload(PurchasingException.company), joinedload(PurchasingException.material))
-        .order_by(PurchasingException.valid_from.desc(), PurchasingException.id.desc()).offset(offset).limit(limit)
-    ).all()
+    rows, total = page(
+        session, query.options(joinedload(PurchasingException.company), joinedload(PurchasingException.material))
+        .order_by(PurchasingException.valid_from.desc(), PurchasingException.id.desc()),
+        offset=offset, limit=limit, entities=True)
     return list(rows), total

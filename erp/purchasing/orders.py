@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from erp.auth.roles import Actor, Role
-from erp.db import dialect_insert, utcnow
+from erp.db import dialect_insert, page, utcnow
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure, Warehouse
@@ -533,11 +533,8 @@ def list_purchase_orders(
         query = query.where(PurchaseOrder.order_date <= filters["order_date_to"])
     if "q" in filters:
         query = query.where(PurchaseOrder.number.ilike(f"%{filters['q']}%"))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.options(*_ORDER_HEADER_LOAD).order_by(PurchaseOrder.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return list(rows), total
+    return page(session, query.options(*_ORDER_HEADER_LOAD).order_by(PurchaseOrder.id.desc()), offset=offset,
+                limit=limit, entities=True)
 
 
 def order_id_for_number(session: Session, number: str) -> int | None:

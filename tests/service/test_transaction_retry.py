@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.db import committed
 from erp.inventory import services
 from erp.inventory.models import StockDocument
-from erp.masterdata.models import Company
 from erp.posting.models import AccountingPeriod
 from erp.posting.periods import ensure_period
 from erp.purchasing.models import PurchaseOrderLine
@@ -27,12 +26,17 @@ from tests.world import ApiClient, World
 
 pytestmark = pytest.mark.postgres
 
+# Advisory lock keys of this test only ("posting retry" 1 and 2).
+_KEYS = (0x706F7374_00000001, 0x706F7374_00000002)
+
 
 def _lock_in_opposite_orders(session_factory: sessionmaker[Session], world: World,
                              run: Callable[..., Any]) -> tuple[list[Any], list[BaseException], list[int]]:
-    """Two transactions lock companies A and B in opposite orders, each waiting (the first
-    time) until the other holds its first lock: PostgreSQL must abort one as a deadlock."""
-    first, second = world.companies["A"], world.companies["B"]
+    """Two transactions take two locks in opposite orders, each waiting (the first time) until
+    the other holds its first lock: PostgreSQL must abort one as a deadlock. The locks are
+    advisory ones of this test's own keys, so nothing else running (a job left over from an
+    earlier test) can take part in the deadlock or be its victim."""
+    first, second = _KEYS
     both_hold_one = threading.Barrier(2, timeout=30)
     attempts = [0, 0]
     results: list[Any] = []
@@ -41,8 +45,8 @@ def _lock_in_opposite_orders(session_factory: sessionmaker[Session], world: Worl
     def transfer(index: int, order: tuple[int, int]) -> None:
         def work(session: Session) -> str:
             attempts[index] += 1
-            for position, company_id in enumerate(order):
-                session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+            for position, key in enumerate(order):
+                session.execute(select(func.pg_advisory_xact_lock(key)))
                 if position == 0 and attempts[index] == 1:
                     both_hold_one.wait()
             return f"thread {index} committed"
