@@ -112,8 +112,8 @@ ORDER_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)
 
 
 @blp.route("/orders", methods=["POST"])
-@blp.arguments(s.OrderIn)
-@blp.response(201, s.OrderOut)
+@blp.arguments(s.ProductionOrderIn)
+@blp.response(201, s.ProductionOrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.NoBomInForce, e.NoCostCenterRate, e.NoStandardPrice, WarehouseNotOfCompany,
              StorageConditionsNotMet)
 @transaction
@@ -123,8 +123,8 @@ def post_order(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 
 
 @blp.route("/orders", methods=["GET"])
-@blp.arguments(s.OrderQuery, location="query")
-@blp.response(200, s.OrderOut(many=True))
+@blp.arguments(s.ProductionOrderQuery, location="query")
+@blp.response(200, s.ProductionOrderOut(many=True))
 @blp.refuses(CompanyOutOfScope)
 @transaction
 def get_orders(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
@@ -133,7 +133,7 @@ def get_orders(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])
-@blp.response(200, s.OrderOut)
+@blp.response(200, s.ProductionOrderOut)
 @blp.refuses(NotFound)
 @transaction
 def get_order(session: Session, actor: Actor, order_id: int) -> Any:
@@ -142,7 +142,7 @@ def get_order(session: Session, actor: Actor, order_id: int) -> Any:
 
 
 @blp.route("/orders/<int:order_id>/release", methods=["POST"])
-@blp.response(200, s.OrderOut)
+@blp.response(200, s.ProductionOrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
 @transaction
 def post_release_order(session: Session, actor: Actor, order_id: int) -> Any:
@@ -151,7 +151,7 @@ def post_release_order(session: Session, actor: Actor, order_id: int) -> Any:
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
-@blp.response(200, s.OrderOut)
+@blp.response(200, s.ProductionOrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
 @transaction
 def post_cancel_order(session: Session, actor: Actor, order_id: int) -> Any:
@@ -161,7 +161,7 @@ def post_cancel_order(session: Session, actor: Actor, order_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/complete", methods=["POST"])
 @blp.arguments(s.CompleteIn)
-@blp.response(200, s.OrderOut)
+@blp.response(200, s.ProductionOrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, DatedAfterBusinessDay)
 @transaction
 def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:

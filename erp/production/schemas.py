@@ -122,7 +122,7 @@ class BreakdownQuery(Query):
     material_id = QueryId()
 
 
-class OrderIn(Schema):
+class ProductionOrderIn(Schema):
     company_id = Id(required=True)
     material_id = Id(required=True)
     quantity = Quantity(required=True)
@@ -130,7 +130,7 @@ class OrderIn(Schema):
     warehouse_id = Id(required=True)
 
 
-class OrderComponentOut(Schema):
+class ProductionOrderComponentOut(Schema):
     line_no = fields.Integer()
     material_id = fields.Integer()
     quantity_per_base = DecimalString(column=FINE, dump_only=True)
@@ -139,7 +139,7 @@ class OrderComponentOut(Schema):
     planned_price = DecimalString(column=UNIT_PRICE, dump_only=True)
 
 
-class OrderOut(Schema):
+class ProductionOrderOut(Schema):
     id = fields.Integer()
     number = fields.String()
     company_id = fields.Integer()
@@ -156,10 +156,10 @@ class OrderOut(Schema):
     delivered_quantity = Quantity(dump_only=True, positive=False)
     completed_on = fields.Date(allow_none=True)
     settled_period = fields.String(allow_none=True)
-    components = fields.List(fields.Nested(OrderComponentOut))
+    components = fields.List(fields.Nested(ProductionOrderComponentOut))
 
 
-class OrderQuery(Query):
+class ProductionOrderQuery(Query):
     company_id = QueryId(required=True)
     status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
 

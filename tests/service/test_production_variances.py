@@ -30,7 +30,8 @@ from erp.costing.models import JournalEntry, JournalLine
 from erp.costing.reports import trial_balance
 from erp.production import variances
 from erp.production.models import ProductionOrder
-from tests.production import NOV, build_plant, complete, deliver, make_tablets, release_rollup
+from erp.inventory import services as inventory
+from tests.production import NOV, build_plant, complete, deliver, issue, make_tablets, release_rollup
 from tests.stock import account_balance
 from tests.world import World
 
@@ -159,3 +160,23 @@ def test_reopening_reverses_the_settlement_and_the_next_close_settles_again(
     _close(session_factory, world)
     assert sum(_split(session_factory, made.tablet_order).values()) == D("48.24")
     _balanced(session_factory, world, NOV)
+
+
+def test_a_reversed_issue_no_longer_counts_in_its_orders_variance(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False)
+    # 0.2 kg more API issued by mistake, then reversed: the order cost 0.2 x 110.40 = 22.08 more, then not.
+    (extra,) = issue(session_factory, world, made.tablet_order, [("api", "0.2", made.api_batch)],
+                     on=dt.date(2026, 11, 21))
+    with session_factory() as session, session.begin():
+        inventory.reverse_issue(session, world.actors["clerk_a"], document_id=extra,
+                                posting_date=dt.date(2026, 11, 22), reason="wrong order")
+    complete(session_factory, world, made.tablet_order)
+    _close(session_factory, world)
+    split = _split(session_factory, made.tablet_order)
+    assert split[("input_quantity", "API-X")] == D("44.16")
+    assert sum(split.values()) == D("48.24")
+    with session_factory() as session:
+        assert account_balance(session, world.companies["A"], accounts.WORK_IN_PROCESS) == D("0.00")
