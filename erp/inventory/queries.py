@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from erp.db import page
 from erp.auth.roles import Actor
 from erp.costing.models import Account
 from erp.errors import NotFound
@@ -104,9 +105,7 @@ def stock_on_hand(
     from the balances, figures as of a past date from the ledger."""
     query = stock_query(actor, group_by=group_by, as_of=as_of, company_id=company_id, warehouse_id=warehouse_id,
                         material_id=material_id, batch_id=batch_id, status=status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.offset(offset).limit(limit)).all()
-    return list(rows), total
+    return page(session, query, offset=offset, limit=limit)
 
 
 def stock_query(
@@ -191,11 +190,7 @@ def movement_history(
         query = query.where(StockMovement.posting_date >= date_from)
     if date_to is not None:
         query = query.where(StockMovement.posting_date <= date_to)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.order_by(StockMovement.posting_date, StockMovement.id).offset(offset).limit(limit)
-    ).all()
-    return list(rows), total
+    return page(session, query.order_by(StockMovement.posting_date, StockMovement.id), offset=offset, limit=limit)
 
 
 @dataclass
@@ -305,14 +300,12 @@ def lines_open_for_receipt(
                                 Supplier.name_zh.ilike(pattern), Supplier.name_en.ilike(pattern),
                                 Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
                                 Material.name_en.ilike(pattern)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = []
     if sort in OPEN_LINE_SORTS:
         column = OPEN_LINE_SORTS[sort]
         order.append(column.desc() if descending else column.asc())
-    rows = session.execute(query.order_by(*order, PurchaseOrder.number, PurchaseOrderLine.line_no)
-                           .offset(offset).limit(limit)).all()
-    return list(rows), total
+    return page(session, query.order_by(*order, PurchaseOrder.number, PurchaseOrderLine.line_no), offset=offset,
+                limit=limit)
 
 
 # --- the ledger is the record; balances are derived -------------------------------------
