@@ -48,8 +48,10 @@ class DocumentView:
     reversed_by_document_id: int | None = None
 
 
-def get_document(session: Session, actor: Actor, document_id: int) -> DocumentView:
-    """A stock document with its ledger rows and journal lines."""
+def get_document(session: Session, actor: Actor, document_id: int, *, just_posted: bool = False) -> DocumentView:
+    """A stock document with its ledger rows and journal lines. ``just_posted``: the document
+    was posted in this very transaction, so nothing can have reversed it yet (a reversal
+    needs the document committed) and that is not looked up."""
     document = session.get(StockDocument, document_id)
     if document is None or not actor.acts_for_company(document.company_id):
         raise NotFound(Message("stock document {key} not found", key=document_id))
@@ -79,7 +81,8 @@ def get_document(session: Session, actor: Actor, document_id: int) -> DocumentVi
     if not any(actor.acts_for_warehouse(m.warehouse_id, document.company_id) for m in movements):
         # A clerk sees the documents of their own warehouses only (a transfer: either side).
         raise NotFound(Message("stock document {key} not found", key=document_id))
-    reversed_by = session.scalar(select(StockDocument.id).where(StockDocument.reverses_document_id == document_id))
+    reversed_by = None if just_posted else session.scalar(
+        select(StockDocument.id).where(StockDocument.reverses_document_id == document_id))
     return DocumentView(document, list(movements), list(journal), reversed_by)
 
 
