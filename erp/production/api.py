@@ -173,7 +173,7 @@ def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], or
 @blp.arguments(s.IssuesIn)
 @blp.response(201, s.DocumentsOut)
 @blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.NotAComponent, e.PeriodClosed, DatedAfterBusinessDay,
-             e.NoStandardPrice, InsufficientStock, BatchExpired, InvalidQuantity)
+             e.NoStandardPrice, InsufficientStock, BatchExpired, InvalidQuantity, WarehouseNotOfCompany)
 @transaction
 def post_issues(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
     """Issue components to a released order (FEFO, or the named batch), through the stock ledger."""

@@ -250,12 +250,19 @@ def issue_components(
     """Issue components to a released order from a warehouse of its company (clerks), each
     first-expiry-first-out or from a named batch; returns the issue documents' ids. Refuses
     a material that is not one of the order's components (``NotAComponent``), and whatever
-    an issue refuses (not enough stock, an expired batch, a closed period)."""
+    an issue refuses (not enough stock, an expired batch, a closed period); a warehouse of
+    another company (``WarehouseNotOfCompany``), even for a caller who acts for both."""
     actor.require_role(Role.CLERK, action="issuing goods")
     order = _order(session, actor, order_id, lock=True)
     _require_released(order)
     if posting_date < order.order_date:
         raise ValidationFailed.for_field("posting_date", Message("components cannot be issued before the order's date"))
+    warehouse = session.get(Warehouse, warehouse_id)
+    if warehouse is None or not actor.acts_for_warehouse(warehouse.id, warehouse.company_id):
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
+    if warehouse.company_id != order.company_id:
+        raise WarehouseNotOfCompany(Message("warehouse {warehouse} does not belong to the order's company",
+                                            warehouse=Named.of(warehouse)))
     components = {c.material_id for c in order.components}
     documents = []
     for item in items:

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing import accounts
 from erp.inventory import services as inventory
-from erp.inventory.errors import InsufficientStock
+from erp.auth.roles import Actor, Role
+from erp.inventory.errors import InsufficientStock, WarehouseNotOfCompany
 from erp.posting.models import Batch, StockBalance, StockDocument, StockStatus
 from erp.production import genealogy, orders
 from erp.production.errors import NoBomInForce, NotAComponent, OrderStateNotAllowed, OutputBatchTaken
@@ -122,6 +123,14 @@ def test_issues_take_fefo_or_named_batches_and_only_the_orders_components(
     with refused_in(session_factory, InsufficientStock) as session:
         orders.issue_components(session, world.actors["clerk_a"], order, warehouse_id=world.warehouses["A-AMB"],
                                 posting_date=NOV_10, items=[orders.IssueItem(plant.acid, D("81"), early)])
+
+    # A clerk of both companies cannot issue company B's stock to company A's order.
+    both = Actor(user_id=world.actors["clerk_a"].user_id, username="clerk_ab", role=Role.CLERK, group_wide=False,
+                 company_ids=frozenset({world.companies["A"], world.companies["B"]}),
+                 warehouse_ids=frozenset({world.warehouses["A-AMB"], world.warehouses["B-AMB"]}))
+    with refused_in(session_factory, WarehouseNotOfCompany) as session:
+        orders.issue_components(session, both, order, warehouse_id=world.warehouses["B-AMB"],
+                                posting_date=NOV_10, items=[orders.IssueItem(plant.acid, D("1"))])
 
 
 def test_output_needing_inspection_goes_to_quarantine_with_an_inspection_lot(
