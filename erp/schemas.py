@@ -244,12 +244,19 @@ class IsoDate(fields.Date):
 
 
 class IsoInstant(fields.AwareDateTime):
-    """An instant written in ISO 8601 with a time zone (``2026-11-29T10:00:00+08:00``)."""
+    """An instant written in ISO 8601 with a time zone (``2026-11-29T10:00:00+08:00``), on
+    a day between 1990 and 2199 like a ``Day``."""
+
+    default_error_messages = {"range": "must be between {min} and {max}"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         if not isinstance(value, str) or not ISO_DATETIME.match(value):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
-        return super()._deserialize(value, attr, data, **kwargs)
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        # Within the days a Day takes: an instant of year 1 or 9999 cannot even be put in UTC.
+        if not EARLIEST_DAY <= instant.date() <= LATEST_DAY:
+            raise self.make_error("range", min=EARLIEST_DAY, max=LATEST_DAY)
+        return instant
 
 
 def Day(**kwargs: Any) -> fields.Date:  # noqa: N802

@@ -42,6 +42,7 @@ from erp.auth.roles import Actor, Role
 from erp.clock import BUSINESS_TIME_ZONE, business_today
 from erp.db import UTCDateTime, is_postgres, utcnow
 from erp.errors import NotFound, ValidationFailed
+from erp.schemas import EARLIEST_DAY, LATEST_DAY
 from erp.masterdata.models import Warehouse
 from erp.messages import Message, Named
 from erp.posting import Document, Movement, Posting, post, price_for_posting
@@ -193,6 +194,8 @@ def _parse_row(row: Sequence[str]) -> tuple[dt.datetime, str, str | None] | Mess
         read_at = None
     if read_at is None or read_at.tzinfo is None:
         return Message("read_at must be an ISO 8601 instant with its offset, such as 2026-11-20T08:00:00+08:00")
+    if not EARLIEST_DAY <= read_at.date() <= LATEST_DAY:  # year 1 or 9999 cannot even be put in UTC
+        return Message("read_at must be between {min} and {max}", min=EARLIEST_DAY, max=LATEST_DAY)
     temperature = row[1].strip()
     humidity = row[2].strip() if len(row) > 2 and row[2].strip() else None
     if not NUMBER.match(temperature) or (humidity is not None and not NUMBER.match(humidity)):

@@ -182,3 +182,8 @@ def test_a_data_logger_posts_with_its_own_token_only(
     # a user's token is not a logger's
     problem(api.as_("quality_a").post("/api/v1/quality/logger-readings", json=readings), 401,
             "logger-not-recognised")
+    # an instant that cannot even be put in UTC is refused as invalid, not a server error
+    for extreme in ("0001-01-01T00:00:00+08:00", "9999-12-31T23:59:00-08:00"):
+        far = {"readings": [{"read_at": extreme, "temperature": "5.1"}]}
+        problem(api.post("/api/v1/quality/logger-readings", json=far, headers={"Authorization": f"Bearer {token}"}),
+                422, "validation-error")

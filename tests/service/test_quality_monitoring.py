@@ -167,10 +167,11 @@ def test_a_sensor_log_with_bad_rows_is_refused_whole(
     session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
 ) -> None:
     content = "read_at,temperature,humidity\n2026-11-20T08:00:00+08:00,5.0,55\n2026-11-20T08:01:00,5.0,55\n" \
-              "2026-11-20T08:02:00+08:00,warm,55\n"
+              "2026-11-20T08:02:00+08:00,warm,55\n0001-01-01T00:00:00+08:00,5.0,55\n9999-12-31T23:59:00-08:00,5.0,55\n"
     with pytest.raises(errors.ReadingsInvalid) as refused:
         ingest(session_factory, world, content)
-    assert [e["pointer"] for e in refused.value.errors] == ["/rows/3", "/rows/4"]
+    # an instant of year 1 or 9999 is a bad row, not an overflow putting it in UTC
+    assert [e["pointer"] for e in refused.value.errors] == ["/rows/3", "/rows/4", "/rows/5", "/rows/6"]
     with session_factory() as session:
         assert session.scalars(select(StorageReading)).all() == []
         assert session.get(Warehouse, world.warehouses["A-COLD"]) is not None
