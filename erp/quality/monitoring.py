@@ -251,17 +251,17 @@ def ingest(
     logger_id: int | None = None,
 ) -> Ingested:
     """Store readings of a warehouse, then detect its excursions from the earliest of them on
-    and put on hold what new excursions touched (dated the business day of the latest
-    reading). Runs in the caller's transaction."""
+    and put on hold what new excursions touched (dated the business day of discovery, so a
+    sensor log of a closed month is still recorded). Runs in the caller's transaction."""
     stored = _store(session, warehouse.id, rows, logger_id)
     if not rows:
         return Ingested(0, 0, [], [])
     earliest = min(r[0] for r in rows)
-    latest = max(r[0] for r in rows)
     excursions = detect_excursions(session, warehouse, since=earliest)
-    # dated the day of the latest reading (a logger's clock ahead of ours does not date a hold in the future)
-    documents = hold_for_excursions(session, warehouse, user_id=user_id,
-                                    posting_date=min(business_day_of(latest), business_today()))
+    # dated the business day the excursion is discovered, not the readings' day: an old sensor
+    # log of a month since closed is still stored with its excursion (the GMP record), and the
+    # hold is posted today; the excursion keeps its own instants
+    documents = hold_for_excursions(session, warehouse, user_id=user_id, posting_date=business_today())
     return Ingested(len(rows), stored, excursions, documents)
 
 

@@ -11,8 +11,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.clock import business_day
 from erp.masterdata.models import Material, MaterialType, ProcurementScope, Warehouse
-from erp.posting.models import StockDocument
+from erp.period import Period
+from erp.posting.models import AccountingPeriod, PeriodStatus, StockDocument
 from erp.quality import errors, monitoring
 from erp.quality.models import ExcursionKind, InspectionLot, LotOrigin, StorageExcursion, StorageReading
 from tests.stock import balances, batch_id, decide, open_order, receive, set_standard
@@ -99,6 +101,27 @@ def test_a_cold_room_at_9_5_for_45_minutes_quarantines_exactly_the_2_8_degree_ba
         (lot,) = session.scalars(select(InspectionLot).where(InspectionLot.origin == LotOrigin.EXCURSION)).all()
         assert (lot.batch_id, lot.quantity, lot.excursion_id, lot.source_document_id) == (
             cold_room["INS-1"], D("10"), excursion.id, document.id)
+
+
+def test_a_sensor_log_of_a_closed_month_is_stored_and_its_hold_posted_on_the_day_of_discovery(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    december = dt.date(2026, 12, 3)
+    with session_factory() as session, session.begin():  # November's books are closed
+        november = session.get(AccountingPeriod, (world.companies["A"], Period("2026-11")))
+        assert november is not None
+        november.status = PeriodStatus.CLOSED
+    with business_day(december):
+        outcome = ingest(session_factory, world, log(cold_room_morning(60, 45)))
+    assert (outcome.received, outcome.stored) == (240, 240)
+    (excursion,) = outcome.excursions
+    assert (excursion.started_at, excursion.ended_at) == (START + minutes(60), START + minutes(105))
+    (document_id,) = outcome.hold_document_ids
+    with session_factory() as session:
+        assert len(session.scalars(select(StorageReading)).all()) == 240
+        document = session.get(StockDocument, document_id)
+        assert document is not None and (document.posting_date, document.reference) == (
+            december, f"EXC-{excursion.id}")
 
 
 def test_an_excursion_within_the_allowance_is_none(
