@@ -99,6 +99,11 @@ def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
     from erp.serving import connection_budget
 
     settings = load_settings()
+    if settings.business_date is not None and os.environ.get("ERP_TRAINING_COPY") != "1":
+        raise ConfigurationError(
+            f"ERP_BUSINESS_DATE={settings.business_date.isoformat()!r} pins the business day: production serving "
+            "dates every posting by the real day in Asia/Shanghai; unset it, or set ERP_TRAINING_COPY=1 to serve "
+            "a training copy")
     if not settings.database_url.startswith("postgresql"):
         server.log.warning("serving %s: production runs on PostgreSQL (ERP_DATABASE_URL)", settings.database_url)
         return

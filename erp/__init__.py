@@ -68,6 +68,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         created = ensure_database(settings.database_url)
         if created:
             logging.getLogger(__name__).warning("%s", created)
+    if settings.business_date is not None:
+        # Loud, once per process: a pinned clock in production would date every posting wrongly.
+        logging.getLogger(__name__).warning(
+            "the business day is pinned to %s by ERP_BUSINESS_DATE: a training or test copy, never production",
+            settings.business_date.isoformat())
     app = Flask(__name__, instance_relative_config=True)
     if engine is None:
         pool = {} if settings.database_url.startswith("sqlite") else {

@@ -44,6 +44,11 @@ def business_today() -> dt.date:
     return dt.datetime.now(BUSINESS_TIME_ZONE).date()
 
 
+def business_day_pinned() -> bool:
+    """Whether ``business_today()`` follows a pin (a test, or ``ERP_BUSINESS_DATE``) rather than the real clock."""
+    return _pinned is not None or bool(os.environ.get("ERP_BUSINESS_DATE"))
+
+
 def pin_business_day(day: dt.date | None) -> None:
     """Make ``business_today()`` return ``day`` from now on (None: follow the real clock again)."""
     global _pinned

@@ -11,6 +11,7 @@ what is allowed (``ConfigurationError``), never a traceback: ``load_settings``.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -117,6 +118,10 @@ class Settings(BaseSettings):
     # Read-only reports (CIO dashboard, receivables, ageing, valuation, exports) read from
     # this PostgreSQL streaming replica when set (docs/scaling.md); empty: the primary.
     reporting_database_url: str = ""
+    # Pins the business day (erp/clock.py reads it) for a training or test copy. Read here
+    # too so that a malformed date stops the start instead of failing every request, and so
+    # that production serving (gunicorn.conf.py) can refuse a pinned clock.
+    business_date: dt.date | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -176,6 +181,7 @@ ALLOWED = {
     "db_pool_size": "a whole number of connections from 1 to 1000",
     "db_max_overflow": "a whole number of connections from 0 to 1000",
     "reporting_database_url": "empty, or postgresql+psycopg://user@replica-host:5432/db",
+    "business_date": "empty (today in Asia/Shanghai), or a date YYYY-MM-DD for a training copy",
 }
 
 

@@ -30,6 +30,7 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from erp.clock import business_day_pinned, business_today
 from erp.errors import PROBLEM_BASE_URI
 from erp.messages import N_
 
@@ -155,7 +156,9 @@ def ready() -> Response:
             "run `flask --app erp db upgrade`",
             {"database": database, "migrations": {"status": "behind", "head": head, "database": at}})
     response = flask.jsonify({"status": "ok", "checks": {
-        "database": database, "migrations": {"status": "ok", "head": head, "database": at}}})
+        "database": database, "migrations": {"status": "ok", "head": head, "database": at},
+        "business_day": {"date": business_today().isoformat(),
+                         "pinned": business_day_pinned()}}})
     response.headers["Cache-Control"] = "no-store"
     return response
 

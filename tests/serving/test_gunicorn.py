@@ -140,6 +140,14 @@ def test_a_deployment_beyond_max_connections_does_not_start(serve: Any, engine: 
     assert "Booting worker" not in output
 
 
+def test_production_serving_refuses_a_pinned_business_day(serve: Any) -> None:
+    server = serve(ERP_BUSINESS_DATE="2026-12-31")
+    assert server.process.wait(timeout=60) != 0
+    output = server.log_path.read_text()
+    assert "ERP_BUSINESS_DATE='2026-12-31' pins the business day" in output
+    assert "Booting worker" not in output
+
+
 def test_shutdown_lets_an_in_flight_receipt_finish_and_commit(
     serve: Any, world: World, session_factory: sessionmaker[Session], engine: Engine,
 ) -> None:

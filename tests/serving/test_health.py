@@ -9,6 +9,7 @@ from alembic.script import ScriptDirectory
 from flask.testing import FlaskClient
 
 from erp import create_app
+from erp.clock import business_today
 from erp.config import Settings
 from erp.db import make_engine
 from erp.migrate import alembic_config
@@ -29,6 +30,16 @@ def test_health_needs_no_token_and_reports_the_database_at_the_migrations_head(c
     assert body["checks"]["migrations"] == {"status": "ok", "head": code_head(), "database": code_head()}
     assert body["checks"]["database"]["status"] == "ok"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_health_says_when_the_business_day_is_pinned(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite pins the clock (tests/conftest.py), as a training copy would with ERP_BUSINESS_DATE.
+    pinned = client.get("/health").get_json()["checks"]["business_day"]
+    assert pinned == {"date": business_today().isoformat(), "pinned": True}
+    monkeypatch.setattr("erp.clock._pinned", None)
+    monkeypatch.delenv("ERP_BUSINESS_DATE", raising=False)
+    real = client.get("/health").get_json()["checks"]["business_day"]
+    assert real["pinned"] is False
 
 
 def test_liveness_does_not_touch_the_database(settings: Settings) -> None:
