@@ -32,17 +32,16 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from stdnum.cn import uscc
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import receivables_data  # noqa: E402
 from erp import models  # noqa: E402,F401 - every table mapped
 from erp.auth.roles import Actor, Role  # noqa: E402
 from erp.credit import receivables, services  # noqa: E402
@@ -58,7 +57,8 @@ CHECKS = 1_000
 ROUNDS = 9
 AS_OF = dt.date(2026, 11, 20)
 POLICY = CreditPolicy(warning_share=Decimal("0.90"), starting_limit=Decimal("100000"))
-TERMS = (30, 45, 60, 90)
+SPEC = receivables_data.Receivables(customers=CUSTOMERS, invoices=INVOICES, companies=COMPANIES,
+                                    open_orders=OPEN_ORDERS, as_of=AS_OF)
 
 RAW_AGEING = """
 SELECT customer_id,
@@ -114,111 +114,10 @@ def load_master(conn: psycopg.Connection[Any], rng: random.Random) -> list[int]:
                     (material, f"FG-{material:03d}", f"成品{material}", f"Product {material}", now, now))
     cur.execute("INSERT INTO users (id, username, display_name, password_hash, role, group_wide, active, created_at) "
                 "VALUES (1, 'bench', 'bench', '-', 'credit_controller', true, true, %s)", (now,))
-    terms = [rng.choice(TERMS) for _ in range(CUSTOMERS)]
-    with cur.copy("COPY customers (id, code, uscc, name_zh, name_en, payment_terms_days, blocked, active, "
-                  "created_at, updated_at) FROM STDIN") as copy:
-        for number in range(1, CUSTOMERS + 1):
-            body = f"91330100{number:09d}X"[:17]
-            code = body + uscc.calc_check_digit(body)
-            copy.write_row((number, f"K{number:06d}", code, f"客户{number}", f"Customer {number}",
-                            terms[number - 1], False, True, now, now))
+    terms = receivables_data.customer_terms(rng, SPEC)
+    receivables_data.copy_customers(conn, terms)
     return terms
 
-
-def invoices_and_payments(rng: random.Random, terms: list[int]) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """(invoice row, payment or None) for 500,000 invoices of the last 12 months; customers
-    are skewed (a few large distributors, many small pharmacies); older invoices are mostly paid."""
-    for invoice_id in range(1, INVOICES + 1):
-        customer = int(CUSTOMERS * rng.random() ** 2) + 1
-        company = rng.randrange(1, COMPANIES + 1)
-        invoice_date = AS_OF - dt.timedelta(days=rng.randrange(0, 365))
-        due = invoice_date + dt.timedelta(days=terms[customer - 1])
-        amount = Decimal(min(2_000_000.0, max(100.0, rng.lognormvariate(9.3, 1.0)))).quantize(Decimal("0.01"))
-        overdue_days = (AS_OF - due).days
-        paid_share = 0.96 if overdue_days > 30 else 0.6 if overdue_days > 0 else 0.1
-        payment = None
-        open_amount = amount
-        if rng.random() < paid_share:
-            paid = amount if rng.random() < 0.9 else (amount * Decimal(rng.choice(("0.3", "0.5")))).quantize(
-                Decimal("0.01"))
-            paid_on = min(AS_OF, max(invoice_date, due + dt.timedelta(days=rng.randrange(-15, 45))))
-            open_amount = amount - paid
-            payment = (paid, paid_on, (paid_on - due).days)
-        status = "open" if open_amount == amount else "paid" if open_amount == 0 else "partially_paid"
-        yield (invoice_id, company, customer, invoice_date, due, amount, open_amount, status), payment
-
-
-def load_invoices(conn: psycopg.Connection[Any], rng: random.Random, terms: list[int]) -> None:
-    now = dt.datetime.now(dt.UTC)
-    cur = conn.cursor()
-    payments: list[tuple[Any, ...]] = []
-    with cur.copy("COPY invoices (id, company_id, customer_id, invoice_date, due_date, amount, open_amount, "
-                  "status, created_by, created_at, net_amount) FROM STDIN") as copy:
-        for row, payment in invoices_and_payments(rng, terms):
-            copy.write_row((*row, 1, now, row[5]))  # totals without a separate VAT: net = amount
-            if payment is not None:
-                payments.append((row[0], row[1], row[2], *payment))
-    with cur.copy("COPY payments (id, company_id, customer_id, payment_date, amount, unapplied_amount, "
-                  "created_by, created_at) FROM STDIN") as copy:
-        for number, (_, company, customer, paid, paid_on, _) in enumerate(payments, start=1):
-            copy.write_row((number, company, customer, paid_on, paid, 0, 1, now))
-    with cur.copy("COPY payment_applications (id, payment_id, invoice_id, amount, applied_on, days_late, "
-                  "applied_by, applied_at) FROM STDIN") as copy:
-        for number, (invoice_id, _, _, paid, paid_on, days_late) in enumerate(payments, start=1):
-            copy.write_row((number, number, invoice_id, paid, paid_on, days_late, 1, now))
-
-
-def load_orders(conn: psycopg.Connection[Any], rng: random.Random) -> None:
-    """20,000 open orders (a few hundred blocked) with one or two lines each."""
-    now = dt.datetime.now(dt.UTC)
-    cur = conn.cursor()
-    lines: list[tuple[Any, ...]] = []
-    with cur.copy("COPY sales_orders (id, company_id, customer_id, order_date, status, created_by, created_at, "
-                  "credit_released, confirmed_at, credit_blocked_at) FROM STDIN") as copy:
-        for order_id in range(1, OPEN_ORDERS + 1):
-            company = rng.randrange(1, COMPANIES + 1)
-            status = "blocked" if order_id % 50 == 0 else rng.choice(("confirmed", "confirmed", "partially_shipped"))
-            ordered = AS_OF - dt.timedelta(days=rng.randrange(0, 30))
-            # confirmed (or blocked) at 10:00 Beijing time on the order date
-            stamped = dt.datetime.combine(ordered, dt.time(2), dt.UTC)
-            copy.write_row((order_id, company, int(CUSTOMERS * rng.random() ** 2) + 1, ordered, status, 1, now,
-                            False, None if status == "blocked" else stamped,
-                            stamped if status == "blocked" else None))
-            for line_no in range(1, rng.choice((2, 3))):
-                quantity = rng.randrange(10, 500)
-                shipped = rng.randrange(0, quantity) if status == "partially_shipped" else 0
-                lines.append((len(lines) + 1, order_id, line_no, rng.randrange(1, 11), company, quantity,
-                              Decimal(rng.randrange(500, 50_000)) / 100, shipped))
-    with cur.copy("COPY sales_order_lines (id, order_id, line_no, material_id, warehouse_id, quantity, unit_price, "
-                  "shipped_quantity) FROM STDIN") as copy:
-        for line in lines:
-            copy.write_row(line)
-
-
-EXPOSURES = """
-INSERT INTO customer_exposures (customer_id, open_invoices, open_orders, exposure, unapplied_credit, credit_limit,
-                                limit_version, on_hold, hold_reason, updated_at)
-SELECT c.id, coalesce(i.open, 0), coalesce(o.open, 0), coalesce(i.open, 0) + coalesce(o.open, 0), 0,
-       -- four customers in five have an approved limit, some of them below their exposure
-       CASE WHEN c.id % 5 = 0 THEN NULL
-            ELSE round((coalesce(i.open, 0) * (0.7 + (c.id % 7) / 10.0) + 50000) / 10000) * 10000 END,
-       CASE WHEN c.id % 5 = 0 THEN 0 ELSE 1 END,
-       c.id % 997 = 0, CASE WHEN c.id % 997 = 0 THEN 'bench hold' END, now()
-FROM customers c
-LEFT JOIN (SELECT customer_id, sum(open_amount) AS open FROM invoices WHERE open_amount > 0
-           GROUP BY customer_id) i ON i.customer_id = c.id
-LEFT JOIN (SELECT o.customer_id, sum(round((l.quantity - l.shipped_quantity) * l.unit_price, 2)) AS open
-           FROM sales_orders o JOIN sales_order_lines l ON l.order_id = o.id
-           WHERE o.status IN ('confirmed', 'partially_shipped') GROUP BY o.customer_id) o ON o.customer_id = c.id
-"""
-
-
-# The approved limits as the versions they are, set at go-live on 1 Nov 2025.
-APPROVED = """
-INSERT INTO credit_limits (customer_id, version, credit_limit, reason, set_by, set_at)
-SELECT customer_id, 1, credit_limit, 'bench: approved at go-live', 1, TIMESTAMPTZ '2025-11-01 09:00+08'
-FROM customer_exposures WHERE credit_limit IS NOT NULL
-"""
 
 RAW_AGEING_PAST = """
 SELECT i.customer_id,
@@ -250,10 +149,10 @@ def load(url: str, seed: int) -> dict[str, float]:
         # triggers during the load, as pg_restore does (the bench runs as a superuser).
         conn.execute("SET session_replication_role = replica")
         terms = load_master(conn, rng)
-        load_invoices(conn, rng, terms)
-        load_orders(conn, rng)
-        conn.execute(EXPOSURES)
-        conn.execute(APPROVED)
+        receivables_data.copy_invoices(conn, rng, SPEC, terms)
+        receivables_data.copy_orders(conn, rng, SPEC)
+        conn.execute(receivables_data.EXPOSURES)
+        conn.execute(receivables_data.APPROVED)
         for table in ("invoices", "payments", "payment_applications", "sales_orders", "sales_order_lines",
                       "customers"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")

@@ -41,6 +41,7 @@ import psycopg
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import ledger_sql
 from bench.common import ADMIN_URL, fresh_database, git_revision, machine, timed
 from erp.auth.roles import Actor, Role
 from erp.costing.close import close_periods
@@ -118,23 +119,12 @@ FROM (
 CROSS JOIN LATERAL (SELECT (g.r / %(materials)s * 7 + g.c + g.mo) %% 10 AS k,
                            (1 + (g.r * 13) %% 50)::numeric AS q) kind
 JOIN standard_prices sp ON sp.company_id = g.c AND sp.material_id = g.m AND sp.period = %(first)s;
-INSERT INTO stock_balances (company_id, warehouse_id, material_id, batch_id, status, quantity, value,
-                            last_posting_date)
-    SELECT company_id, warehouse_id, material_id, batch_id, status, sum(quantity), sum(value), max(posting_date)
-    FROM stock_movements GROUP BY company_id, warehouse_id, material_id, batch_id, status;
-INSERT INTO period_movement_totals (company_id, period, material_id, close_class, offset_account, quantity, value,
-                                    variance)
-    SELECT company_id, period, material_id, close_class, coalesce(offset_account, ''), sum(quantity), sum(value),
-           sum(variance)
-    FROM stock_movements WHERE close_class <> 'internal'
-    GROUP BY company_id, period, material_id, close_class, coalesce(offset_account, '');
+"""
+DERIVED = ledger_sql.BALANCES_FROM_LEDGER + ";\n" + ledger_sql.PERIOD_TOTALS_FROM_LEDGER + """;
 VACUUM ANALYZE;
 """
 
-BASELINE = """
-SELECT company_id, material_id, sum(quantity), sum(value) FROM stock_movements
-WHERE period = %(period)s GROUP BY company_id, material_id
-"""
+BASELINE = ledger_sql.MONTH_SCAN
 
 
 def periods(first: str, count: int) -> list[str]:
@@ -200,7 +190,7 @@ def generate(engine: Engine, url: str, args: argparse.Namespace, months: list[st
     """The group's year of movements, and every month but the last closed."""
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
-        for statement in (SETUP + MOVEMENTS).split(";\n"):
+        for statement in (SETUP + MOVEMENTS + DERIVED).split(";\n"):
             if statement.strip():
                 conn.execute(statement, params)
         month_rows = conn.execute("SELECT count(*) FROM stock_movements WHERE period = %(period)s",
