@@ -289,7 +289,8 @@ class VarianceCategory(StrEnum):
     input_quantity: per component, (issued - target quantity for what was delivered) x
     the planned price: more or less of a component than the BOM allows;
     input_price: per component, the issues' value at the standards in force when issued
-    less the issued quantity at the planned price: a component's standard changed;
+    (plus the material cost variance the closes allocated to them) less the issued quantity
+    at the planned price: a component's standard changed, or it was bought off standard;
     lot_size: the rest of the order's balance (conversion, output valued at a standard that
     differs from the sum of its target costs, rounding): lot-size and remaining variance."""
 

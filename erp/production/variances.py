@@ -12,7 +12,8 @@ delivered / base quantity (four decimals) and the planned price (the price the o
 standard was rolled up with):
 
     input quantity variance = round((issued quantity - target quantity) x planned price, 2)
-    input price variance    = value issued (at the standards when issued)
+    input price variance    = value issued (at the standards when issued, plus the
+                              material cost variance the closes allocated to the issues)
                               - round(issued quantity x planned price, 2)
 
 and per order: lot-size / remaining variance = the order's balance on 5001.01 - the sum of
@@ -39,7 +40,8 @@ from erp.costing.close import CloseExtension, register_close_extension
 from erp.db import QUANTITY
 from erp.period import Period
 from erp.posting import CloseEntries, Posting, negated_lines, post, post_close_entries
-from erp.posting.models import MovementType, StockDocument, StockMovement
+from erp.costing.models import VarianceAllocation
+from erp.posting.models import CloseClass, MovementType, StockDocument, StockMovement
 from erp.production.models import (
     OrderDocumentKind,
     OrderStatus,
@@ -50,7 +52,7 @@ from erp.production.models import (
     ProductionSettlement,
     VarianceCategory,
 )
-from erp.sqlmath import round_product
+from erp.sqlmath import round_product, round_share
 
 SETTLEMENT_SOURCE = "production_settlement"
 VARIANCE_ACCOUNT = {
@@ -61,22 +63,93 @@ VARIANCE_ACCOUNT = {
 VARIANCE_COLUMNS = ["company_id", "period", "order_id", "category", "component_id", "actual_quantity",
                     "target_quantity", "amount"]
 HUNDRED = Decimal("100")
+ZERO = Decimal("0")
 
 
-def _issued(due: Any) -> Any:
-    """Per due order and component: the quantity and value issued, net of issue reversals."""
-    d, m, sd = ProductionOrderDocument, StockMovement, StockDocument
+def _order_issue_documents(due: Any) -> Any:
+    """Per due order: its issue documents and the documents reversing them."""
+    d, sd = ProductionOrderDocument, StockDocument
     issues = select(d.order_id, d.document_id).where(d.kind == OrderDocumentKind.ISSUE,
                                                      d.order_id.in_(select(due.c.id))).subquery("issues")
     reversals = select(issues.c.order_id, sd.id.label("document_id")).join(
         sd, sd.reverses_document_id == issues.c.document_id)
-    documents = union_all(select(issues.c.order_id, issues.c.document_id), reversals).subquery("order_documents")
+    return union_all(select(issues.c.order_id, issues.c.document_id), reversals).subquery("order_documents")
+
+
+def _allocated_to_orders(due: Any) -> Any:
+    """Per due order and component: the material cost variance (1404) the closes allocated
+    to its issues on 5001.01, by the rule ``erp.inventory.services._shares_borne`` applies to
+    one issue when it is reversed: per company, period and material, the close's allocation
+    to 5001.01 (``variance_allocations``) is split over the period's issue documents (net of
+    reversals within the period) in proportion to their value at standard, each part
+    rounded half-up to the cent and the cents left to the document that consumed most
+    (ties: the lowest id). An issue reversed after its period closed gives its part back on
+    5001.01 (the reversal's value + variance), so the parts and the reversals net."""
+    d, m, sd, va = ProductionOrderDocument, StockMovement, StockDocument, VarianceAllocation
+    issued = (select(m.company_id, m.period, m.material_id)
+              .join(d, d.document_id == m.document_id)
+              .where(d.kind == OrderDocumentKind.ISSUE, d.order_id.in_(select(due.c.id)))
+              .distinct().subquery("issued_in"))
+    original = func.coalesce(sd.reverses_document_id, m.document_id)
+    consumed = (
+        select(m.company_id, m.period, m.material_id, original.label("document_id"),
+               (-func.sum(m.value)).label("consumed"))
+        .join(sd, sd.id == m.document_id)
+        .join(issued, (issued.c.company_id == m.company_id) & (issued.c.period == m.period)
+              & (issued.c.material_id == m.material_id))
+        .where(m.offset_account == accounts.WORK_IN_PROCESS, m.close_class == CloseClass.CONSUMPTION)
+        .group_by(m.company_id, m.period, m.material_id, original)
+        .having(func.sum(m.value) != 0)
+        .subquery("consumed")
+    )
+    key = (consumed.c.company_id, consumed.c.period, consumed.c.material_id)
+    shares = (
+        select(*key, consumed.c.document_id, consumed.c.consumed, va.allocated_variance,
+               round_share(va.allocated_variance, consumed.c.consumed,
+                           func.sum(consumed.c.consumed).over(partition_by=key)).label("part"))
+        .join(va, (va.company_id == consumed.c.company_id) & (va.period == consumed.c.period)
+              & (va.material_id == consumed.c.material_id) & (va.account_code == accounts.WORK_IN_PROCESS))
+        .where(va.allocated_variance != 0)
+        .subquery("shares")
+    )
+    key = (shares.c.company_id, shares.c.period, shares.c.material_id)
+    parts = select(
+        shares.c.document_id, shares.c.material_id, shares.c.allocated_variance, shares.c.part,
+        func.sum(shares.c.part).over(partition_by=key).label("parts"),
+        func.row_number().over(partition_by=key, order_by=(func.abs(shares.c.consumed).desc(),
+                                                           shares.c.document_id)).label("rank"),
+    ).subquery("parts")
+    borne = parts.c.part + case((parts.c.rank == 1, parts.c.allocated_variance - parts.c.parts), else_=literal(ZERO))
     return (
-        select(documents.c.order_id, m.material_id, (-func.sum(m.quantity)).label("quantity"),
-               (-func.sum(m.value)).label("value"))
+        select(d.order_id, parts.c.material_id, func.sum(borne).label("value"))
+        .join(d, d.document_id == parts.c.document_id)
+        .where(d.order_id.in_(select(due.c.id)))
+        .group_by(d.order_id, parts.c.material_id)
+        .subquery("allocated")
+    )
+
+
+def _issued(due: Any) -> Any:
+    """Per due order and component: the quantity issued and its actual value, net of
+    reversals: each issue at the standard in force when issued, plus the material cost
+    variance the close allocated to it; a reversal takes off what it credited 5001.01 (the
+    issue's value, and its allocated part once its period has closed: the reversal row's
+    value + variance, whatever the standard it put the goods back at)."""
+    m = StockMovement
+    documents = _order_issue_documents(due)
+    movements = (
+        select(documents.c.order_id, m.material_id, (-m.quantity).label("quantity"),
+               (-(m.value + m.variance)).label("value"))
         .join(m, m.document_id == documents.c.document_id)
         .where(m.movement_type.in_([MovementType.ISSUE, MovementType.ISSUE_REVERSAL]))
-        .group_by(documents.c.order_id, m.material_id)
+    )
+    allocated = _allocated_to_orders(due)
+    rows = union_all(movements, select(allocated.c.order_id, allocated.c.material_id,
+                                       literal(ZERO, QUANTITY), allocated.c.value)).subquery("issue_rows")
+    return (
+        select(rows.c.order_id, rows.c.material_id, func.sum(rows.c.quantity).label("quantity"),
+               func.sum(rows.c.value).label("value"))
+        .group_by(rows.c.order_id, rows.c.material_id)
         .subquery("issued")
     )
 

@@ -32,7 +32,7 @@ from erp.production import variances
 from erp.production.models import ProductionOrder
 from erp.inventory import services as inventory
 from tests.production import NOV, build_plant, complete, deliver, issue, make_tablets, release_rollup
-from tests.stock import account_balance
+from tests.stock import account_balance, set_standard
 from tests.world import World
 
 DEC = "2026-12"
@@ -180,3 +180,124 @@ def test_a_reversed_issue_no_longer_counts_in_its_orders_variance(
     assert sum(split.values()) == D("48.24")
     with session_factory() as session:
         assert account_balance(session, world.companies["A"], accounts.WORK_IN_PROCESS) == D("0.00")
+
+
+def test_material_cost_variance_the_close_puts_on_work_in_process_is_settled_with_the_order(
+        session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date]) -> None:
+    """The excipient is bought off standard: 50 kg at 10.50 against the standard 10.00, a
+    purchase price variance of +25.00 on 1404. November's rate is 25.00 / 500.00; the 20.4 kg
+    issued to the order (204.00 at standard) bear round(204.00 x 25 / 500, 2) = 10.20, which
+    the close debits to 5001.01. Work in process at actual: 676.08 + 10.20 = 686.28 for the
+    half-finished order. When it completes in December, the 10.20 is the excipient's input
+    price variance (actual 214.20 against 20.4 kg x the planned 10.00 = 204.00): Dr 6405.02
+    10.20, and 5001.01 ends at exactly 0.00."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False,
+                        excipient_price="10.50")
+    company = world.companies["A"]
+    _close(session_factory, world)
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("686.28")
+        assert account_balance(session, company, accounts.MATERIAL_COST_VARIANCE, plant.excipient) == D("14.80")
+    deliver(session_factory, world, made.tablet_order, "48000", batch="TAB-B1", on=dt.date(2026, 12, 5))
+    complete(session_factory, world, made.tablet_order, dt.date(2026, 12, 10))
+    set_business_day(dt.date(2027, 1, 4))
+    _close(session_factory, world, DEC)
+    assert _split(session_factory, made.tablet_order) == {
+        ("input_quantity", "API-X"): D("44.16"), ("input_quantity", "EXC-STAR"): D("4.08"),
+        ("input_price", "API-X"): D("0.00"), ("input_price", "EXC-STAR"): D("10.20"),
+        ("lot_size", None): D("0.00"),
+    }
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("0.00")
+        assert account_balance(session, company, accounts.INPUT_PRICE_VARIANCE) == D("10.20")
+        assert account_balance(session, company, accounts.INPUT_QUANTITY_VARIANCE) == D("48.24")
+    _balanced(session_factory, world, DEC)
+
+
+def test_an_order_completed_in_the_month_of_its_issues_settles_their_material_cost_variance_too(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """As above, completed in November: the close allocates 10.20 to 5001.01 and settles it
+    in the same transaction; 5001.01 ends at 0.00."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, excipient_price="10.50")
+    _close(session_factory, world)
+    assert _split(session_factory, made.tablet_order)[("input_price", "EXC-STAR")] == D("10.20")
+    with session_factory() as session:
+        company = world.companies["A"]
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("0.00")
+        assert account_balance(session, company, accounts.INPUT_PRICE_VARIANCE) == D("10.20")
+    _balanced(session_factory, world, NOV)
+
+
+def test_an_issue_reversed_after_a_standard_price_change_takes_back_what_it_put_on_the_order(
+        session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date]) -> None:
+    """1 kg of excipient too many is issued on 21 November (10.00 at the standard then),
+    November closes (bought at standard: no variance to bear), the excipient's standard is
+    12.00 from December, and the issue is reversed on 3 December. The reversal credits the
+    order's 5001.01 the 10.00 the issue charged (the kilogram comes back at 12.00, the 2.00
+    restated against 1404): the order's split is the one of the worked example, and 5001.01
+    ends at 0.00."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False)
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21))
+    set_standard(session_factory, world, "exc_local", "12.00", period=DEC)
+    _close(session_factory, world)
+    company = world.companies["A"]
+    with session_factory() as session:
+        # 48.24 of the worked example + the extra 10.00.
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("58.24")
+    with session_factory() as session, session.begin():
+        inventory.reverse_issue(session, world.actors["clerk_a"], document_id=extra,
+                                posting_date=dt.date(2026, 12, 3), reason="one kilogram too many")
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("48.24")
+    complete(session_factory, world, made.tablet_order, dt.date(2026, 12, 10))
+    set_business_day(dt.date(2027, 1, 4))
+    _close(session_factory, world, DEC)
+    assert _split(session_factory, made.tablet_order) == {
+        ("input_quantity", "API-X"): D("44.16"), ("input_quantity", "EXC-STAR"): D("4.08"),
+        ("input_price", "API-X"): D("0.00"), ("input_price", "EXC-STAR"): D("0.00"),
+        ("lot_size", None): D("0.00"),
+    }
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("0.00")
+        assert account_balance(session, company, accounts.INPUT_QUANTITY_VARIANCE) == D("48.24")
+    _balanced(session_factory, world, DEC)
+
+
+def test_an_issue_reversed_after_its_close_gives_back_its_part_of_the_variance_on_work_in_process(
+        session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date]) -> None:
+    """The excipient bought at 10.50 (+25.00 on 1404 for 50 kg at the standard 10.00), 1 kg
+    too many issued on 21 November: November's issues to the order are 20.4 kg (204.00) and
+    1 kg (10.00); 5001.01 bears round(214.00 x 25 / 500, 2) = 10.70 of which the issues'
+    parts are round(10.70 x 204 / 214, 2) = 10.20 and round(10.70 x 10 / 214, 2) = 0.50.
+    Work in process: 48.24 + 10.00 + 10.70 = 68.94. Reversed on 3 December, the kilogram
+    takes back 10.00 + 0.50 (58.44 left); completed in December, the order settles 58.44:
+    the excipient's input price variance is 204.00 + 10.20 - 204.00 = 10.20."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False, excipient_price="10.50")
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21))
+    _close(session_factory, world)
+    company = world.companies["A"]
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("68.94")
+    with session_factory() as session, session.begin():
+        inventory.reverse_issue(session, world.actors["clerk_a"], document_id=extra,
+                                posting_date=dt.date(2026, 12, 3), reason="one kilogram too many")
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("58.44")
+    complete(session_factory, world, made.tablet_order, dt.date(2026, 12, 10))
+    set_business_day(dt.date(2027, 1, 4))
+    _close(session_factory, world, DEC)
+    split = _split(session_factory, made.tablet_order)
+    assert split[("input_price", "EXC-STAR")] == D("10.20")
+    assert split[("input_quantity", "EXC-STAR")] == D("4.08")
+    assert sum(split.values()) == D("58.44")
+    with session_factory() as session:
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("0.00")
+    _balanced(session_factory, world, DEC)
