@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.db import Base, BigId, Quantity, utcnow
 from erp.masterdata.models import str_enum
+from erp.posting.models import StockStatus
 
 # Results and limits in the characteristic's own unit (%, CFU/g, ppm ...): six decimals
 # cover trace impurities without rounding what the laboratory reported.
@@ -36,6 +37,7 @@ class LotStatus(StrEnum):
     RELEASED = "released"
     REJECTED = "rejected"
     CANCELLED = "cancelled"  # the receipt it inspected was reversed
+    EXPIRED = "expired"  # the batch reached its expiry date and was blocked (erp.quality.expiry): nothing to decide
 
 
 class ResultSource(StrEnum):
@@ -289,4 +291,31 @@ class StorageExcursion(Base):
     max_humidity: Mapped[Decimal | None] = mapped_column(READING)
     detected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     held_document_id: Mapped[BigId | None] = mapped_column(ForeignKey("stock_documents.id"))
+    # False while what it touched is still to be answered: when first found, and again each
+    # time later readings widen it (it lasts longer or goes further out of range).
     held: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ExcursionBatch(Base):
+    """A batch an excursion touched: held by it (``stock_status`` unrestricted, moved to
+    quarantine under ``lot_id``), or already in quarantine or blocked for another reason
+    and only referenced, so QA knows the excursion when it decides on the batch. Rows are
+    added each time a widened excursion is answered again; never edited."""
+
+    __tablename__ = "excursion_batches"
+    __table_args__ = (
+        Index("ix_excursion_batches_excursion", "excursion_id", "batch_id"),
+        Index("ix_excursion_batches_batch", "batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    excursion_id: Mapped[int] = mapped_column(ForeignKey("storage_excursions.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    # The batch's status in the warehouse when the excursion was answered.
+    stock_status: Mapped[StockStatus] = mapped_column(str_enum(StockStatus, "stock_status"))
+    quantity: Mapped[Quantity]
+    # The lot the hold opened (None for stock already in quarantine or blocked).
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("inspection_lots.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -51,6 +51,7 @@ from erp.posting.stock import available_on, lock_balances, value_taken
 from erp.quality.errors import LoggerNotRecognised, ReadingsInvalid
 from erp.quality.models import (
     DataLogger,
+    ExcursionBatch,
     ExcursionKind,
     LotOrigin,
     StorageExcursion,
@@ -64,6 +65,8 @@ DEFAULT_LOGGING_INTERVAL_MINUTES = 5
 MAX_ROW_ERRORS = 20
 COPY_CHUNK = 50_000
 NULL = "\\N"
+# The statuses a touched batch's stock is looked at in: unrestricted is held, the others referenced.
+HOLD_ORDER = (StockStatus.UNRESTRICTED, StockStatus.QUARANTINE, StockStatus.BLOCKED)
 NUMBER = re.compile(r"^-?\d{1,3}(\.\d{1,2})?$")
 
 
@@ -321,6 +324,11 @@ def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datet
     start = _since(session, warehouse, since) if since is not None else None
     after = "AND read_at >= :start" if start is not None else ""
     minutes_out = _minutes(session, "COALESCE(ended_at, last_out_at)", "started_at")
+    # An excursion seen again is answered again (``held`` false) only when it widened: it
+    # lasted longer or went further out; the same readings sent twice change nothing.
+    distinct = "IS DISTINCT FROM" if is_postgres(session) else "IS NOT"
+    widened = " OR ".join(f"storage_excursions.{column} {distinct} excluded.{column}" for column in (
+        "ended_at", "minutes", "min_temperature", "max_temperature", "max_humidity"))
     gap_minutes = _minutes(session, "read_at", "prev_at")
     readings = f"""
         r AS (
@@ -351,7 +359,8 @@ def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datet
         ) AS found WHERE true
         ON CONFLICT (warehouse_id, kind, started_at) DO UPDATE SET
             ended_at = excluded.ended_at, minutes = excluded.minutes, min_temperature = excluded.min_temperature,
-            max_temperature = excluded.max_temperature, max_humidity = excluded.max_humidity
+            max_temperature = excluded.max_temperature, max_humidity = excluded.max_humidity,
+            held = CASE WHEN {widened} THEN false ELSE storage_excursions.held END
         RETURNING id"""
     gaps = f"""
         WITH {readings}
@@ -383,25 +392,49 @@ def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datet
                                 .order_by(StorageExcursion.started_at)))
 
 
-_TOUCHED = """
-    SELECT m.batch_id, m.material_id
-    FROM stock_movements m JOIN materials mat ON mat.id = m.material_id
-    WHERE m.warehouse_id = :w AND m.posting_date <= :end_day
-      AND ((:max_t > :room_max AND mat.storage_temp_max IS NOT NULL AND :max_t > mat.storage_temp_max)
-        OR (:min_t < :room_min AND mat.storage_temp_min IS NOT NULL AND :min_t < mat.storage_temp_min)
-        OR (:max_h > :room_h AND mat.storage_max_humidity IS NOT NULL AND :max_h > mat.storage_max_humidity))
-    GROUP BY m.batch_id, m.material_id
-    HAVING SUM(CASE WHEN m.posting_date < :start_day THEN m.quantity ELSE 0 END) > 0
-        OR SUM(CASE WHEN m.posting_date >= :start_day AND m.quantity > 0 THEN 1 ELSE 0 END) > 0
-    ORDER BY m.batch_id
+# A material's storage requirement, side by side: its own limit, or where it states none,
+# the room's (stock kept in a room without a requirement of its own relies on the room's
+# conditions, so an excursion of the room breaks it; QA decides). An excursion breaks the
+# requirement when it went beyond it on the side it left the room's band.
+_BROKEN = """
+      ((:max_t > :room_max AND :max_t > COALESCE(mat.storage_temp_max, :room_max))
+    OR (:min_t < :room_min AND :min_t < COALESCE(mat.storage_temp_min, :room_min))
+    OR (:max_h > :room_h AND :max_h > COALESCE(mat.storage_max_humidity, :room_h)))"""
+
+# Bounded by the warehouse and the excursion's days: the candidates are the warehouse's
+# balances (one row per material, batch and status: the current stock, not the ledger) of
+# materials it broke, and the ledger is read only from the excursion's first day on, per
+# material (ix_stock_movements_stock: warehouse, material, posting date). A batch was there
+# before the first day when what it holds now less what moved since is positive; or it
+# arrived on one of the excursion's days.
+_TOUCHED = f"""
+    WITH candidates AS (
+        SELECT b.material_id, b.batch_id, SUM(b.quantity) AS on_hand
+        FROM stock_balances b JOIN materials mat ON mat.id = b.material_id
+        WHERE b.warehouse_id = :w AND {_BROKEN}
+        GROUP BY b.material_id, b.batch_id
+    ),
+    since AS (
+        SELECT m.material_id, m.batch_id, SUM(m.quantity) AS moved,
+               SUM(CASE WHEN m.posting_date <= :end_day AND m.quantity > 0 THEN 1 ELSE 0 END) AS arrivals
+        FROM stock_movements m
+        WHERE m.warehouse_id = :w AND m.material_id IN (SELECT material_id FROM candidates)
+          AND m.posting_date >= :start_day
+        GROUP BY m.material_id, m.batch_id
+    )
+    SELECT c.batch_id, c.material_id
+    FROM candidates c LEFT JOIN since s ON s.material_id = c.material_id AND s.batch_id = c.batch_id
+    WHERE c.on_hand - COALESCE(s.moved, 0) > 0 OR COALESCE(s.arrivals, 0) > 0
+    ORDER BY c.batch_id
 """
 
 
 def touched_batches(session: Session, warehouse: Warehouse, excursion: StorageExcursion) -> list[tuple[int, int]]:
     """(batch, material) held in the warehouse during the excursion whose material's storage
-    requirement it broke. Held "during" it by the ledger's dates: stock there before the
-    excursion's first day, or arriving on one of its days (postings carry dates, not times,
-    so a receipt on the excursion's day counts: QA decides)."""
+    requirement it broke (the room's range standing in for a limit the material does not
+    state). Held "during" it by the ledger's dates: stock there before the excursion's
+    first day, or arriving on one of its days (postings carry dates, not times, so a
+    receipt on the excursion's day counts: QA decides), whatever its status now."""
     far = Decimal("-1000")
     end = excursion.ended_at or utcnow()
     params = {
@@ -415,9 +448,12 @@ def touched_batches(session: Session, warehouse: Warehouse, excursion: StorageEx
 
 
 def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int, posting_date: dt.date) -> list[int]:
-    """Put on hold what each excursion of the warehouse not yet answered touched: its
-    unrestricted stock of the touched batches moves to quarantine in one stock document
-    (reference ``EXC-<id>``), with an inspection lot per batch. Returns the documents."""
+    """Answer each excursion of the warehouse that is new or has widened since it was last
+    answered: the unrestricted stock of every batch it touched moves to quarantine in one
+    stock document (reference ``EXC-<id>``), with an inspection lot per batch; a touched
+    batch already in quarantine or blocked is referenced (``excursion_batches``) so QA
+    knows. Idempotent: an excursion answered and unchanged is not looked at again, and
+    what is already in quarantine is not held twice. Returns the documents."""
     pending = list(session.scalars(
         select(StorageExcursion).where(StorageExcursion.warehouse_id == warehouse.id,
                                        StorageExcursion.kind == ExcursionKind.OUT_OF_RANGE,
@@ -426,24 +462,32 @@ def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int,
     documents: list[int] = []
     for excursion in pending:
         touched = touched_batches(session, warehouse, excursion)
+        referenced = set(session.scalars(select(ExcursionBatch.batch_id).where(
+            ExcursionBatch.excursion_id == excursion.id)))
         movements: list[Movement] = []
         held_quantities: list[tuple[int, int, Decimal]] = []
         for batch_id, material_id in touched:
             _, price = price_for_posting(session, warehouse.company_id, material_id, posting_date)
-            for balance in lock_balances(session, warehouse_id=warehouse.id, material_id=material_id,
-                                         status=StockStatus.UNRESTRICTED, batch_id=batch_id):
+            for balance in (held for status in HOLD_ORDER for held in lock_balances(
+                    session, warehouse_id=warehouse.id, material_id=material_id, status=status, batch_id=batch_id)):
                 # what the balance holds on the hold's date and every later date with movements
-                taken = available_on(session, balance, posting_date)
-                if taken <= 0:
+                on_hand = available_on(session, balance, posting_date)
+                if on_hand <= 0:
                     continue
-                value = value_taken(session, warehouse.company_id, balance, taken, price, posting_date)
+                if balance.status != StockStatus.UNRESTRICTED:
+                    if batch_id not in referenced:  # already on hold for another reason: QA needs to know
+                        session.add(ExcursionBatch(excursion_id=excursion.id, warehouse_id=warehouse.id,
+                                                   material_id=material_id, batch_id=batch_id,
+                                                   stock_status=balance.status, quantity=on_hand))
+                    continue
+                value = value_taken(session, warehouse.company_id, balance, on_hand, price, posting_date)
                 movements += [
                     Movement(MovementType.QUALITY_HOLD, CloseClass.INTERNAL, warehouse.id, material_id, batch_id,
-                             StockStatus.UNRESTRICTED, -taken, -value),
+                             StockStatus.UNRESTRICTED, -on_hand, -value),
                     Movement(MovementType.QUALITY_HOLD, CloseClass.INTERNAL, warehouse.id, material_id, batch_id,
-                             StockStatus.QUARANTINE, taken, value),
+                             StockStatus.QUARANTINE, on_hand, value),
                 ]
-                held_quantities.append((batch_id, material_id, taken))
+                held_quantities.append((batch_id, material_id, on_hand))
         document_id = None
         if movements:
             posted = post(session, Posting(
@@ -455,13 +499,17 @@ def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int,
             document_id = posted.document_id
             assert document_id is not None
             for batch_id, material_id, quantity in held_quantities:
-                open_lot(session, origin=LotOrigin.EXCURSION, company_id=warehouse.company_id,
-                         warehouse_id=warehouse.id, material_id=material_id, batch_id=batch_id, quantity=quantity,
-                         inspection_date=posting_date, source_document_id=document_id, user_id=user_id,
-                         excursion_id=excursion.id)
+                lot_id = open_lot(session, origin=LotOrigin.EXCURSION, company_id=warehouse.company_id,
+                                  warehouse_id=warehouse.id, material_id=material_id, batch_id=batch_id,
+                                  quantity=quantity, inspection_date=posting_date, source_document_id=document_id,
+                                  user_id=user_id, excursion_id=excursion.id)
+                session.add(ExcursionBatch(excursion_id=excursion.id, warehouse_id=warehouse.id,
+                                           material_id=material_id, batch_id=batch_id,
+                                           stock_status=StockStatus.UNRESTRICTED, quantity=quantity, lot_id=lot_id))
             documents.append(document_id)
         excursion.held = True
-        excursion.held_document_id = document_id
+        if document_id is not None:  # the latest hold; every one is in excursion_batches with its lot
+            excursion.held_document_id = document_id
     session.flush()
     return documents
 

@@ -16,8 +16,9 @@ from erp.masterdata.models import Material, MaterialType, ProcurementScope, Ware
 from erp.period import Period
 from erp.posting.models import AccountingPeriod, PeriodStatus, StockDocument
 from erp.quality import errors, monitoring
-from erp.quality.models import ExcursionKind, InspectionLot, LotOrigin, StorageExcursion, StorageReading
+from erp.quality.models import ExcursionBatch, ExcursionKind, InspectionLot, LotOrigin, StorageExcursion, StorageReading
 from tests.stock import balances, batch_id, decide, open_order, receive, set_standard
+from tests.quality import release_lot, specify
 from tests.world import World
 
 UTC = dt.UTC
@@ -228,3 +229,122 @@ def test_the_scheduled_silence_check_names_the_silent_warehouses(
     assert "1 silent warehouses" in result.output
     refused = app.test_cli_runner().invoke(args=["quality", "check-silence", "--as", "clerk_a"])
     assert refused.exit_code != 0 and "refused" in refused.output
+
+
+# --- an excursion that goes on: widened, answered again; answered once when unchanged ------------
+
+def excursion_lots(session: Session) -> list[tuple[int, int | None, D]]:
+    """(batch, excursion, quantity) of every excursion lot, in the order opened."""
+    return [(lot.batch_id, lot.excursion_id, lot.quantity) for lot in session.scalars(
+        select(InspectionLot).where(InspectionLot.origin == LotOrigin.EXCURSION).order_by(InspectionLot.id))]
+
+
+def test_a_batch_put_into_the_room_during_an_excursion_under_way_is_held_when_later_readings_extend_it(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    readings = cold_room_morning(200, 40)  # warm from 03:20 on
+    first = ingest(session_factory, world, log(readings))  # 40 minutes so far, under way at 03:59
+    (excursion,) = first.excursions
+    assert excursion.ended_at is None and len(first.hold_document_ids) == 1
+    # the clerk puts into the warm room, the same day, another batch of the 2-8 °C product (inspected:
+    # it enters quarantine under its receipt's lot) and a batch of a 2-8 °C excipient (not inspected:
+    # it enters unrestricted)
+    with session_factory() as session, session.begin():
+        kg = session.scalars(select(Material.unit_id).where(Material.id == world.materials["api_central"])).one()
+        cold_excipient = Material(code="EXC-COLD", name_zh="冷藏辅料", name_en="cold excipient",
+                                  material_type=MaterialType.RAW, procurement_scope=ProcurementScope.LOCAL,
+                                  unit_id=kg, shelf_life_days=365, batch_managed=True, inspection_required=False,
+                                  over_receipt_tolerance_pct=D("0"), storage_temp_min=D("2"), storage_temp_max=D("8"))
+        session.add(cold_excipient)
+        session.flush()
+        world.materials["cold_excipient"] = cold_excipient.id
+    set_standard(session_factory, world, "cold_excipient", "20.00")
+    insulin_line, excipient_line = open_order(session_factory, world, [("cold_central", "4", "300.00", "A-COLD"),
+                                                                       ("cold_excipient", "6", "20.00", "A-COLD")])
+    receive(session_factory, world, insulin_line, "4", batch="INS-2")
+    receive(session_factory, world, excipient_line, "6", batch="CE-1")
+    insulin_2 = batch_id(session_factory, world, "cold_central", "INS-2")
+    excipient = batch_id(session_factory, world, "cold_excipient", "CE-1")
+    later = [(START + minutes(240 + i), "9.50" if i < 10 else "5.00", "55") for i in range(20)]
+    second = ingest(session_factory, world, log(later))  # the same excursion, now 03:20-04:10
+    (extended,) = second.excursions
+    assert extended.id == excursion.id and extended.ended_at == START + minutes(250)
+    with session_factory() as session:
+        lots = excursion_lots(session)
+        # INS-1 was held when the excursion was first seen, and not again; CE-1 arrived during it and
+        # is held now; INS-2 is in quarantine already (its receipt's lot): referenced, not held
+        assert lots == [(cold_room["INS-1"], excursion.id, D("10")), (excipient, excursion.id, D("6"))]
+        referenced = {(b.batch_id, b.stock_status.value, b.quantity, b.lot_id is not None) for b in session.scalars(
+            select(ExcursionBatch).where(ExcursionBatch.excursion_id == excursion.id))}
+        assert referenced == {(cold_room["INS-1"], "unrestricted", D("10"), True),
+                              (excipient, "unrestricted", D("6"), True),
+                              (insulin_2, "quarantine", D("4"), False)}
+        held = {(b, s): q for b, s, q, _ in balances(session, warehouse_id=world.warehouses["A-COLD"]) if q}
+        assert held[("CE-1", "quarantine")] == D("6") and ("CE-1", "unrestricted") not in held
+    assert len(second.hold_document_ids) == 1
+
+
+def test_a_batch_released_during_an_excursion_under_way_is_held_again_when_it_goes_on(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    readings = cold_room_morning(200, 40)
+    first = ingest(session_factory, world, log(readings))
+    (excursion,) = first.excursions
+    with session_factory() as session:
+        (lot_id,) = session.scalars(select(InspectionLot.id).where(InspectionLot.origin == LotOrigin.EXCURSION))
+    # QA releases the held batch while the room is still warm
+    specify(session_factory, world, "cold_central")
+    release_lot(session_factory, world, lot_id)
+    later = [(START + minutes(240 + i), "9.50") for i in range(10)]
+    second = ingest(session_factory, world, log([(at, t, "55") for at, t in later]))
+    assert len(second.hold_document_ids) == 1
+    with session_factory() as session:
+        assert [b for b, _, _ in excursion_lots(session)] == [cold_room["INS-1"], cold_room["INS-1"]]
+        held = {(b, s): q for b, s, q, _ in balances(session, warehouse_id=world.warehouses["A-COLD"]) if q}
+        assert held[("INS-1", "quarantine")] == D("10")
+
+
+def test_an_excursion_that_worsens_holds_what_its_new_extreme_breaks(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    readings = cold_room_morning(200, 40)  # 9.5 °C: breaks the 2-8 °C product only
+    first = ingest(session_factory, world, log(readings))
+    (excursion,) = first.excursions
+    # the room goes on warming: 21 °C is beyond the amoxicillin's 20 °C (and within RT-1's 25 °C)
+    later = [(START + minutes(240 + i), "21.00", "55") for i in range(10)]
+    second = ingest(session_factory, world, log(later))
+    (worse,) = second.excursions
+    assert worse.id == excursion.id and worse.max_temperature == D("21.00")
+    with session_factory() as session:
+        assert [b for b, _, _ in excursion_lots(session)] == [cold_room["INS-1"], cold_room["AMX-1"]]
+        held = {(b, s): q for b, s, q, _ in balances(session, warehouse_id=world.warehouses["A-COLD"]) if q}
+        assert held == {("INS-1", "quarantine"): D("10"), ("AMX-1", "quarantine"): D("40"),
+                        ("RT-1", "unrestricted"): D("100")}
+
+
+def test_answering_excursions_again_holds_nothing_twice(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    ingest(session_factory, world, log(cold_room_morning(60, 45)))
+    with session_factory() as session, session.begin():
+        warehouse = session.get(Warehouse, world.warehouses["A-COLD"])
+        assert warehouse is not None
+        again = monitoring.detect_excursions(session, warehouse)  # every reading, from the first
+        assert len(again) == 1
+        assert monitoring.hold_for_excursions(session, warehouse, user_id=world.users["quality_a"],
+                                              posting_date=dt.date(2026, 12, 15)) == []
+    with session_factory() as session:
+        assert len(excursion_lots(session)) == 1
+        assert len(session.scalars(select(ExcursionBatch)).all()) == 1
+
+
+def test_a_material_without_storage_limits_is_judged_against_the_rooms_range(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    with session_factory() as session, session.begin():  # the excipient states no requirement of its own
+        material = session.get(Material, world.materials["room_temp"])
+        assert material is not None
+        material.storage_temp_min = material.storage_temp_max = None
+    ingest(session_factory, world, log(cold_room_morning(60, 45)))
+    with session_factory() as session:
+        assert sorted(b for b, _, _ in excursion_lots(session)) == sorted([cold_room["INS-1"], cold_room["RT-1"]])
