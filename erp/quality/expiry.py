@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -22,6 +22,7 @@ from erp.masterdata.models import Material, Warehouse
 from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockBalance, StockStatus
 from erp.posting.stock import available_on, lock_balances, value_taken
+from erp.quality.models import InspectionLot, LotStatus
 
 HELD_STATUSES = (StockStatus.UNRESTRICTED, StockStatus.QUARANTINE)
 
@@ -29,7 +30,7 @@ HELD_STATUSES = (StockStatus.UNRESTRICTED, StockStatus.QUARANTINE)
 def block_expired(session: Session, actor: Actor, *, on: dt.date) -> list[int]:
     """Block every batch of the caller's companies that expires on or before ``on``: its
     unrestricted and quarantined stock moves to blocked (document reason "expired"),
-    dated ``on``. Returns the documents, one per company. Refuses: role-not-allowed,
+    dated ``on``, and its open inspection lots close as ``expired``. Returns the documents, one per company. Refuses: role-not-allowed,
     period-closed, no-standard-price."""
     actor.require_role(Role.QUALITY, action="blocking expired batches")
     due = session.execute(
@@ -55,6 +56,7 @@ def block_expired(session: Session, actor: Actor, *, on: dt.date) -> list[int]:
                 Movement(MovementType.QUALITY_REJECT, CloseClass.INTERNAL, warehouse_id, material_id, batch_id,
                          StockStatus.BLOCKED, taken, value),
             ]
+    _close_lots_of_expired(session, actor, on=on)
     documents = []
     for company_id, movements in per_company.items():
         posted = post(session, Posting(company_id=company_id, posting_date=on, user_id=actor.user_id,
@@ -64,6 +66,20 @@ def block_expired(session: Session, actor: Actor, *, on: dt.date) -> list[int]:
         assert posted.document_id is not None
         documents.append(posted.document_id)
     return documents
+
+
+def _close_lots_of_expired(session: Session, actor: Actor, *, on: dt.date) -> int:
+    """Close the open inspection lots of the batches being blocked (status ``expired``): an
+    expired batch is never released, so a lot left open would stay on QC's worklist and
+    offer a decision the stock no longer allows. Returns how many."""
+    expired = select(Batch.id).where(Batch.expiry_date <= on)
+    closed = session.execute(
+        update(InspectionLot)
+        .where(InspectionLot.status == LotStatus.OPEN, InspectionLot.batch_id.in_(expired),
+               actor.company_scope(InspectionLot.company_id))
+        .values(status=LotStatus.EXPIRED)
+        .execution_options(synchronize_session=False))
+    return closed.rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 @dataclass(frozen=True)

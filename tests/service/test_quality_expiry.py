@@ -8,12 +8,14 @@ from decimal import Decimal as D
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.inventory import errors as inventory_errors
 from erp.inventory import services as inventory
 from erp.masterdata.models import Material
-from erp.quality import expiry
+from erp.quality import expiry, services
+from erp.quality.models import InspectionLot, LotStatus
 from tests.stock import NOV_20, balances, batch_id, open_order, receive, set_standard
 from tests.world import World
 
@@ -85,3 +87,27 @@ def test_the_scheduled_command_blocks_what_has_expired(
         assert ("S-1", "blocked", D("60.0000"), D("480.00")) in balances(session, warehouse_id=world.warehouses["A-AMB"])
     refused = app.test_cli_runner().invoke(args=["quality", "block-expired", "--as", "clerk_a"])
     assert refused.exit_code != 0 and "refused" in refused.output
+
+
+def test_blocking_an_expired_batch_closes_its_open_inspection_lot(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    # amoxicillin (inspected) received on 20 Nov in two batches: A-1 expiring 25 Nov, A-2 in 2029
+    with session_factory() as session, session.begin():
+        material = session.get(Material, world.materials["api_central"])
+        assert material is not None
+        material.min_remaining_shelf_life_days = 1
+    set_standard(session_factory, world, "api_central", "52.00")
+    line, other = open_order(session_factory, world, [("api_central", "30", "52.00", "A-COOL"),
+                                                      ("api_central", "20", "52.00", "A-COOL")])
+    receive(session_factory, world, line, "30", batch="A-1", expires=NOV_25)
+    receive(session_factory, world, other, "20", batch="A-2")
+    short, long = (batch_id(session_factory, world, "api_central", b) for b in ("A-1", "A-2"))
+    with session_factory() as session, session.begin():
+        expiry.block_expired(session, world.actors["quality_a"], on=NOV_25)
+    with session_factory() as session:
+        lots = {lot.batch_id: lot.status for lot in session.scalars(select(InspectionLot))}
+        assert lots == {short: LotStatus.EXPIRED, long: LotStatus.OPEN}
+        assert ("A-1", "blocked", D("30.0000"), D("1560.00")) in balances(session, warehouse_id=world.warehouses["A-COOL"])
+        worklist, total = services.lot_rows(session, world.actors["quality_a"])
+        assert (total, [row.batch_number for row in worklist]) == (1, ["A-2"])
