@@ -261,6 +261,9 @@ def ingest(
         return Ingested(0, 0, [], [])
     earliest = min(r[0] for r in rows)
     excursions = detect_excursions(session, warehouse, since=earliest)
+    resumed = [gap for gap in _close_open_gaps(session, warehouse) if gap not in {e.id for e in excursions}]
+    if resumed:  # a silence since before any reading (a new logger), closed by the first ones
+        excursions += list(session.scalars(select(StorageExcursion).where(StorageExcursion.id.in_(resumed))))
     # dated the business day the excursion is discovered, not the readings' day: an old sensor
     # log of a month since closed is still stored with its excursion (the GMP record), and the
     # hold is posted today; the excursion keeps its own instants
@@ -599,25 +602,36 @@ def chart_data(session: Session, actor: Actor, *, warehouse_id: int, start: dt.d
 
 
 def flag_silent_warehouses(session: Session, actor: Actor, *, now: dt.datetime) -> list[StorageExcursion]:
-    """Flag, as a gap still under way, every warehouse of the caller's companies whose last
-    reading is older than its logging interval (a logger that stopped says nothing; the
-    scheduled ``flask --app erp quality check-silence`` asks). When readings resume, the
-    gap is closed at the first of them. Refuses: role-not-allowed."""
+    """Flag, as a gap still under way, every monitored warehouse of the caller's companies
+    whose last reading is older than its logging interval (a logger that stopped says
+    nothing; the scheduled ``flask --app erp quality check-silence`` asks). A warehouse is
+    monitored once it has readings, an active logger or monitoring rules; one that has
+    never sent a reading is silent since its first active logger was registered (or its
+    rules were set). When readings resume, the gap is closed at the first of them.
+    Refuses: role-not-allowed."""
     actor.require_role(Role.QUALITY, action="checking storage monitoring")
-    r = StorageReading
-    last_readings = session.execute(
-        select(Warehouse, func.max(r.read_at)).join(r, r.warehouse_id == Warehouse.id)
-        .where(actor.company_scope(Warehouse.company_id)).group_by(Warehouse.id)).all()
+    r, lg, mon = StorageReading, DataLogger, StorageMonitoring
+    last_reading = select(func.max(r.read_at)).where(r.warehouse_id == Warehouse.id).scalar_subquery()
+    first_logger = select(func.min(lg.created_at)).where(lg.warehouse_id == Warehouse.id,
+                                                         lg.active.is_(True)).scalar_subquery()
+    configured = select(mon.updated_at).where(mon.warehouse_id == Warehouse.id).scalar_subquery()
+    monitored = session.execute(
+        select(Warehouse, last_reading, first_logger, configured)
+        .where(actor.company_scope(Warehouse.company_id))
+        .order_by(Warehouse.id)).all()
     flagged: list[StorageExcursion] = []
-    for warehouse, last in last_readings:
-        silent = (now - last).total_seconds() / 60
+    for warehouse, last, logger_since, configured_at in monitored:
+        since = last or logger_since or configured_at
+        if since is None or since > now:  # not monitored (or monitored from later on)
+            continue
+        silent = (now - since).total_seconds() / 60
         if silent <= rules_of(session, warehouse).logging_interval_minutes:
             continue
         gap = session.scalars(select(StorageExcursion).where(
             StorageExcursion.warehouse_id == warehouse.id, StorageExcursion.kind == ExcursionKind.GAP,
-            StorageExcursion.started_at == last)).first()
+            StorageExcursion.started_at == since)).first()
         if gap is None:
-            gap = StorageExcursion(warehouse_id=warehouse.id, kind=ExcursionKind.GAP, started_at=last, ended_at=None,
+            gap = StorageExcursion(warehouse_id=warehouse.id, kind=ExcursionKind.GAP, started_at=since, ended_at=None,
                                    minutes=Decimal(0), held=False)
             session.add(gap)
         if gap.ended_at is None:
@@ -625,3 +639,21 @@ def flag_silent_warehouses(session: Session, actor: Actor, *, now: dt.datetime) 
             flagged.append(gap)
     session.flush()
     return flagged
+
+
+def _close_open_gaps(session: Session, warehouse: Warehouse) -> list[int]:
+    """Close the warehouse's gaps still under way at the first reading after their start
+    (a silence flagged by the silence check, readings now resumed); returns their ids."""
+    e, r = StorageExcursion, StorageReading
+    closed: list[int] = []
+    for gap in session.scalars(select(e).where(e.warehouse_id == warehouse.id, e.kind == ExcursionKind.GAP,
+                                               e.ended_at.is_(None)).with_for_update()):
+        resumed = session.scalar(select(func.min(r.read_at)).where(r.warehouse_id == warehouse.id,
+                                                                   r.read_at > gap.started_at))
+        if resumed is None:
+            continue
+        gap.ended_at = resumed
+        gap.minutes = Decimal(str(round((resumed - gap.started_at).total_seconds() / 60, 2)))
+        closed.append(gap.id)
+    session.flush()
+    return closed

@@ -348,3 +348,24 @@ def test_a_material_without_storage_limits_is_judged_against_the_rooms_range(
     ingest(session_factory, world, log(cold_room_morning(60, 45)))
     with session_factory() as session:
         assert sorted(b for b, _, _ in excursion_lots(session)) == sorted([cold_room["INS-1"], cold_room["RT-1"]])
+
+
+def test_a_monitored_warehouse_that_never_sent_a_reading_is_silent_too(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    with session_factory() as session, session.begin():
+        logger, token = monitoring.register_logger(session, world.actors["quality_a"],
+                                                   warehouse_id=world.warehouses["A-COOL"], code="LOG-COOL-1")
+        registered = logger.created_at
+    with session_factory() as session, session.begin():
+        # 20 minutes after registration, nothing read (interval 5): A-COOL is silent; A-AMB has no
+        # logger, no readings and no rules: it is not monitored, so not flagged
+        (gap,) = monitoring.flag_silent_warehouses(session, world.actors["quality_a"],
+                                                   now=registered + minutes(20))
+        assert (gap.warehouse_id, gap.kind, gap.started_at, gap.ended_at, gap.minutes) == (
+            world.warehouses["A-COOL"], ExcursionKind.GAP, registered, None, D("20.00"))
+    with session_factory() as session, session.begin():  # the logger finally reads, 25 minutes after
+        outcome = monitoring.post_logger_readings(session, token=token, readings=[
+            monitoring.Reading(registered + minutes(25), D("12.00"), D("50"))])
+        (closed,) = outcome.excursions
+        assert (closed.id, closed.ended_at, closed.minutes) == (gap.id, registered + minutes(25), D("25.00"))
