@@ -23,7 +23,7 @@ from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import (
     AlreadyReversed, BatchDatesMismatch, BatchExpired, BatchNotApplicable, BatchRequired, ClerkNotOfWarehouse,
     InsufficientStock, InvalidBatchDates, InvalidQuantity, NotReversible, OrderNotOpen, OutsideContractValidity,
-    OverReceipt, ShortRemainingShelfLife, WarehouseNotOfCompany,
+    OverReceipt, ProductionOrderClosed, ShortRemainingShelfLife, WarehouseNotOfCompany,
 )
 from erp.masterdata.errors import StorageConditionsNotMet
 from erp.posting.errors import NoStandardPrice, PeriodClosed
@@ -134,7 +134,7 @@ def post_issue(session: Session, actor: Actor, data: dict[str, Any]) -> queries.
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, NotReversible, PeriodClosed, DatedAfterBusinessDay,
-    IdempotencyKeyReused, NoStandardPrice,
+    IdempotencyKeyReused, NoStandardPrice, ProductionOrderClosed,
 )
 @transaction
 def post_issue_reversal(session: Session, actor: Actor, data: dict[str, Any], document_id: int) -> queries.DocumentView:

@@ -17,6 +17,17 @@ class OrderNotOpen(Conflict):
     remedy = N_("Ask the buyer to release the order, or receive against another open order.")
 
 
+class ProductionOrderClosed(Conflict):
+    """A production order's postings are corrected only while its cost can still change:
+    an issue is reversed only while the order is released (once technically completed,
+    its cost is what its settlement will explain), a delivery only until the month-end
+    close has settled the order's variance."""
+
+    slug = "production-order-closed"
+    title = N_("The production order no longer takes corrections")
+    remedy = N_("Correct the posting on an order that is still running, or book the difference as a new posting.")
+
+
 class OverReceipt(Conflict):
     """A line receives at most its ordered quantity plus the material's over-receipt
     tolerance."""

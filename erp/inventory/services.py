@@ -10,7 +10,7 @@ receipts), the company's accounting period (key share), then balance rows in FEF
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -65,6 +65,12 @@ from erp.quality.models import LotOrigin
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES
 
 HUNDRED = Decimal("100")
+# What a module above the warehouse that owns a kind of stock document (by its
+# ``destination``: production orders) checks before the document is reversed: it raises to
+# refuse, and takes the locks that keep its rule true until commit. The production module
+# registers one for issues to its orders (``register_reversal_guard``).
+ReversalGuard = Callable[[Session, StockDocument], None]
+_REVERSAL_GUARDS: dict[str, ReversalGuard] = {}
 QUANTITY_STEP = Decimal("0.0001")
 ADJUSTING_ROLES = (Role.COST_ACCOUNTANT, Role.QUALITY)
 
@@ -316,6 +322,11 @@ def receive_goods(
                          inspection_date=request.posting_date, source_document_id=document_id,
                          user_id=actor.user_id)
     return document_id
+
+
+def register_reversal_guard(destination: str, guard: ReversalGuard) -> None:
+    """Have ``guard`` check every reversal of a document posted to ``destination``."""
+    _REVERSAL_GUARDS[destination] = guard
 
 
 def _document(session: Session, actor: Actor, document_id: int, doc_type: MovementType) -> StockDocument:
@@ -881,9 +892,13 @@ def reverse_issue(
 
     Refuses ``not-reversible`` when dated before the issue, and when dated in a later period
     while the issue's period is still open (its share is not known until that close:
-    reverse it within its period, or after the close)."""
+    reverse it within its period, or after the close); an issue to a production order that
+    is no longer released, ``production-order-closed`` (the production module's guard)."""
     actor.require_role(Role.CLERK, action="reversing goods issues")
     original = _document(session, actor, document_id, MovementType.ISSUE)
+    guard = _REVERSAL_GUARDS.get(original.destination or "")
+    if guard is not None:
+        guard(session, original)
     issued = _document_movements(session, document_id)
     _require_warehouse(actor, _warehouse(session, issued[0].warehouse_id))
     _not_before(original, posting_date)

@@ -162,7 +162,7 @@ def post_cancel_order(session: Session, actor: Actor, order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/complete", methods=["POST"])
 @blp.arguments(s.CompleteIn)
 @blp.response(200, s.ProductionOrderOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, DatedAfterBusinessDay)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, DatedAfterBusinessDay, e.PeriodClosed)
 @transaction
 def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
     """Technically complete a released order; the close of that period settles its variance."""

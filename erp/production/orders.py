@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -34,15 +34,29 @@ from erp.costing import accounts
 from erp.db import dialect_insert, require_amount_fits, utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
-from erp.inventory.errors import InvalidQuantity, StorageConditionsNotMet, WarehouseNotOfCompany
+from erp.inventory.errors import (
+    InvalidQuantity,
+    ProductionOrderClosed,
+    StorageConditionsNotMet,
+    WarehouseNotOfCompany,
+)
 from erp.masterdata.models import Material, MaterialType, Warehouse
 from erp.masterdata.services import can_store
 from erp.clock import refuse_after_business_day
 from erp.messages import N_, Message, Named
 from erp.money import round_money
 from erp.period import Period
-from erp.posting import Document, Line, Movement, Posting, post, price_for_posting, standard_price
-from erp.posting.models import CloseClass, MovementType, StockMovement, StockStatus
+from erp.posting import (
+    Document,
+    Line,
+    Movement,
+    Posting,
+    lock_open_period,
+    post,
+    price_for_posting,
+    standard_price,
+)
+from erp.posting.models import CloseClass, MovementType, StockDocument, StockMovement, StockStatus
 from erp.posting.stock import find_or_create_batch
 from erp.production.boms import bom_in_force, planned_quantity
 from erp.production.errors import (
@@ -223,6 +237,15 @@ def complete_order(session: Session, actor: Actor, order_id: int, completed_on: 
     if completed_on < order.order_date:
         raise ValidationFailed.for_field("completed_on", Message("an order cannot be completed before its date"))
     refuse_after_business_day(completed_on, field="completed_on", what=N_("a technical completion"))
+    last_posted = session.scalar(select(func.max(ProductionOrderDocument.posting_date))
+                                 .where(ProductionOrderDocument.order_id == order.id))
+    if last_posted is not None and completed_on < last_posted:
+        raise ValidationFailed.for_field("completed_on", Message(
+            "production order {order} has postings up to {day}; it cannot be completed before them",
+            order=order.number, day=last_posted))
+    # The completion decides which close settles the order: it is dated in an open period,
+    # held open until commit like a posting's (a close waits for it, or it waits and is refused).
+    lock_open_period(session, order.company_id, completed_on)
     _move(order, OrderStatus.COMPLETED)
     order.completed_on = completed_on
     session.flush()
@@ -359,3 +382,26 @@ def deliver_output(
 def _batch_has_stock_history(session: Session, batch_id: int) -> bool:
     return session.scalar(select(select(StockMovement.id).where(StockMovement.batch_id == batch_id).exists())) or False
 
+
+
+def _refuse_reversal_of_closed_order(session: Session, document: StockDocument) -> None:
+    """The reversal guard for issues to production orders (``erp.inventory.services``):
+    an issue is reversed only while its order is released; the order row is locked for
+    the reversal (as for an issue), so the order is not completed meanwhile."""
+    order = session.scalar(
+        select(ProductionOrder).join(ProductionOrderDocument, ProductionOrderDocument.order_id == ProductionOrder.id)
+        .where(ProductionOrderDocument.document_id == document.id)
+        .with_for_update(key_share=True, of=ProductionOrder).execution_options(populate_existing=True))
+    if order is None or order.status == OrderStatus.RELEASED:
+        return
+    if order.settled_period is not None:
+        raise ProductionOrderClosed(Message(
+            "issue {document} went to production order {order}, whose variance the close of {period} settled: its "
+            "issues can no longer be reversed", document=document.number, order=order.number,
+            period=order.settled_period))
+    raise ProductionOrderClosed(Message(
+        "issue {document} went to production order {order}, which is {status}: its issues can no longer be "
+        "reversed", document=document.number, order=order.number, status=order.status))
+
+
+inventory.register_reversal_guard("production_order", _refuse_reversal_of_closed_order)

@@ -90,3 +90,6 @@ def test_an_order_from_creation_to_delivery_and_its_genealogy(session_factory: s
     settled = clerk.get(f"/api/v1/production/orders/{order}/variances").json
     assert {(v["category"], v["amount"]) for v in settled} == {
         ("input_quantity", "0.00"), ("input_price", "0.00"), ("lot_size", "0.00")}
+    # the order is completed and settled: its issues are no longer reversed through the warehouse
+    problem(clerk.post(f"/api/v1/inventory/issues/{issued.json['document_ids'][0]}/reversal",
+                       json={"posting_date": "2026-12-02", "reason": "wrong order"}), 409, "production-order-closed")
