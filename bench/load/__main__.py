@@ -1,0 +1,56 @@
+"""Mixed load test: ``python -m bench.load --users 50 --seconds 60 [--ladder 1,5,10,25]``.
+
+A fresh PostgreSQL database with the load data set, gunicorn as ``make serve`` runs it,
+locust (headless) at each user count of the ladder and then at ``--users``, each for
+``--seconds``; gunicorn stopped gracefully; the invariants checked. Exits 1 when a request
+failed, an invariant broke, gunicorn did not stop cleanly or throughput collapsed (at the
+largest user count below 80 % of the best at a lower one). See bench/load/runner.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from bench.common import fresh_database, git_revision, machine
+from bench.load.dataset import prepare
+from bench.load.runner import Step, elapsed, report, run
+from erp.db import make_session_factory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--ladder", default="", help="lower user counts run first, e.g. 1,5,10,25")
+    parser.add_argument("--customers", type=int, default=40)
+    parser.add_argument("--open-orders", type=int, default=20)
+    parser.add_argument("--workdir", type=Path, help="keep the plan, locust's and gunicorn's logs here")
+    parser.add_argument("--keep", action="store_true", help="keep the database (erp_bench_load) afterwards")
+    args = parser.parse_args()
+    counts = [int(c) for c in args.ladder.split(",") if c.strip()] + [args.users]
+    start = time.monotonic()
+    with fresh_database("erp_bench_load", keep=args.keep) as (engine, url):
+        session_factory = make_session_factory(engine)
+        with session_factory() as session:
+            plan = prepare(session, customers=args.customers, open_orders=args.open_orders)
+        print(f"data set ready ({elapsed(start)}): the demo group, {args.open_orders} open orders of FORM01, "
+              f"{len(plan['customers'])} customers with limits, {len(plan['sellers'])} selling companies", flush=True)
+
+        def progress(step: Step) -> None:
+            print(f"  {step.users} users: {step.throughput:.1f} requests/s, {step.failures} failures, "
+                  f"{step.refused} refusals, p50 {step.p50_ms:.0f} ms, p99 {step.p99_ms:.0f} ms", flush=True)
+
+        outcome = run(url.replace("postgresql://", "postgresql+psycopg://"), plan, counts, args.seconds,
+                      session_factory, workdir=args.workdir, on_step=progress)
+    print(f"machine: {machine()}; revision {git_revision()}; load average {os.getloadavg()[0]:.1f} "
+          f"(1 min), {os.getloadavg()[1]:.1f} (5 min)")
+    print("gunicorn.conf.py defaults: 2 x cores workers, 4 threads each; locust headless, no think time")
+    print(report(outcome))
+    raise SystemExit(0 if outcome.holds else 1)
+
+
+if __name__ == "__main__":
+    main()
