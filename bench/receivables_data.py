@@ -35,6 +35,9 @@ class Receivables:
     warehouse_of: Callable[[int], int] = lambda company: company
     # sales order lines sell materials 1..products
     products: int = 10
+    # customers drawn Zipf-like (rank = floor((N+1)^u): the top 1 % carry about half the
+    # invoices) instead of the credit benchmark's milder N * u^2 (the top 1 % carry a tenth)
+    zipf: bool = False
 
 
 def valid_uscc(prefix: str, number: int) -> str:
@@ -59,8 +62,10 @@ def copy_customers(conn: psycopg.Connection[Any], terms: list[int]) -> None:
                             f"Customer {number}", days, False, True, now, now))
 
 
-def skewed_customer(rng: random.Random, customers: int) -> int:
+def skewed_customer(rng: random.Random, customers: int, *, zipf: bool = False) -> int:
     """A customer id, 1 most often: a few large distributors carry most of the volume."""
+    if zipf:
+        return min(customers, int((customers + 1) ** rng.random()))
     return int(customers * rng.random() ** 2) + 1
 
 
@@ -70,7 +75,7 @@ def invoices_and_payments(rng: random.Random, spec: Receivables,
     older invoices are mostly paid."""
     as_of = spec.as_of
     for invoice_id in range(1, spec.invoices + 1):
-        customer = skewed_customer(rng, spec.customers)
+        customer = skewed_customer(rng, spec.customers, zipf=spec.zipf)
         company = rng.randrange(1, spec.companies + 1)
         invoice_date = as_of - dt.timedelta(days=rng.randrange(0, 365))
         due = invoice_date + dt.timedelta(days=terms[customer - 1])
@@ -124,9 +129,9 @@ def copy_orders(conn: psycopg.Connection[Any], rng: random.Random, spec: Receiva
             ordered = spec.as_of - dt.timedelta(days=rng.randrange(0, 30))
             # confirmed (or blocked) at 10:00 Beijing time on the order date
             stamped = dt.datetime.combine(ordered, dt.time(2), dt.UTC)
-            copy.write_row((order_id, company, skewed_customer(rng, spec.customers), ordered, status, user_id, now,
-                            False, None if status == "blocked" else stamped,
-                            stamped if status == "blocked" else None))
+            customer = skewed_customer(rng, spec.customers, zipf=spec.zipf)
+            copy.write_row((order_id, company, customer, ordered, status, user_id, now, False,
+                            None if status == "blocked" else stamped, stamped if status == "blocked" else None))
             for line_no in range(1, rng.choice((2, 3))):
                 quantity = rng.randrange(10, 500)
                 shipped = rng.randrange(0, quantity) if status == "partially_shipped" else 0
