@@ -72,7 +72,7 @@ def put_rates(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 @blp.arguments(s.RollupIn)
 @blp.response(201, s.RollupOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.RollupAlreadyReleased, e.NoStandardPrice,
-             e.NoCostCenterRate, e.BomCycle)
+             e.NoCostCenterRate, e.BomCycle, e.RollupRunConcurrently)
 @transaction
 def post_rollup(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Roll up the standard cost of every made material of a company for a period."""

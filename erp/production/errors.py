@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erp.errors import Conflict, DomainError
 from erp.messages import N_
+from erp.unique import unique_refusal
 from erp.costing.errors import StandardPriceInUse  # noqa: F401 - re-exported
 from erp.posting.errors import NoStandardPrice, PeriodClosed  # noqa: F401 - re-exported
 
@@ -60,6 +61,20 @@ class RollupAlreadyReleased(Conflict):
     slug = "rollup-already-released"
     title = N_("The roll-up has already been released")
     remedy = N_("Run a new roll-up for a later period to change the standard costs.")
+
+
+class RollupRunConcurrently(Conflict):
+    """A company and period have one roll-up: when two cost accountants run the first one at
+    the same moment, the one that writes second is refused rather than leaving two runs that
+    could both be released."""
+
+    slug = "rollup-run-concurrently"
+    title = N_("Another roll-up of the company and period was run at the same moment")
+    remedy = N_("Look at the roll-up the other run wrote, and run it again if it is still to be replaced.")
+
+
+unique_refusal("uq_cost_rollups_company_period", RollupRunConcurrently,
+               N_("a roll-up of {value} was written at the same moment by another user; nothing was written"))
 
 
 class NoBomInForce(DomainError):

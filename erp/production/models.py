@@ -107,7 +107,9 @@ class CostRollup(Base):
     run again (it is replaced); a released one set the period's standard prices."""
 
     __tablename__ = "cost_rollups"
-    __table_args__ = (Index("ix_cost_rollups_company_period", "company_id", "period"),)
+    # One run per company and period: two first runs at the same moment cannot both be
+    # written (the second is refused, ``RollupRunConcurrently``), so neither can both be released.
+    __table_args__ = (Index("uq_cost_rollups_company_period", "company_id", "period", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))

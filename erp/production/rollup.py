@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from erp.auth.roles import Actor, Role
 from erp.costing import standards
 from erp.db import utcnow
+from erp.unique import flush_unique
 from erp.errors import NotFound
 from erp.masterdata.models import Company, Material
 from erp.messages import Message
@@ -59,7 +60,8 @@ def run_rollup(session: Session, actor: Actor, *, company_id: int, period: str) 
     Refuses a period whose roll-up was released (``RollupAlreadyReleased``), a bought
     component without a standard price in force (``NoStandardPrice``, naming them), a cost
     centre without rates (``NoCostCenterRate``) and BOMs that form a cycle (``BomCycle``,
-    naming the materials in or above it)."""
+    naming the materials in or above it), and a first run of the period written at the same
+    moment by another transaction (``RollupRunConcurrently``)."""
     actor.require_role(Role.COST_ACCOUNTANT, action="rolling up standard costs")
     actor.require_company(company_id)
     period = Period(period)
@@ -76,10 +78,13 @@ def run_rollup(session: Session, actor: Actor, *, company_id: int, period: str) 
         session.execute(delete(CostEstimateLine).where(CostEstimateLine.rollup_id == old.id))
         session.execute(delete(CostEstimate).where(CostEstimate.rollup_id == old.id))
         session.delete(old)
+    session.flush()  # the replaced run leaves before the new one takes its (company, period)
     rollup = CostRollup(company_id=company_id, period=period, status=RollupStatus.COMPUTED, run_by=actor.user_id,
                         run_at=utcnow())
     session.add(rollup)
-    session.flush()
+    # A first run of the period written meanwhile by another transaction (which the lock
+    # above could not see): the unique index makes this one wait for it, then refuses it.
+    flush_unique(session)
 
     boms = boms_in_force(company_id, period.first_day)
     rates = rates_in_force(company_id, period)
