@@ -1,6 +1,7 @@
-"""Mixed load test: ``python -m bench.load --users 50 --seconds 60 [--ladder 1,5,10,25]``.
+"""Mixed load test: ``python -m bench.load --users 50 --seconds 60 [--ladder 1,5,10,25] [--generated 1.0]``.
 
-A fresh PostgreSQL database with the load data set, gunicorn as ``make serve`` runs it,
+A fresh PostgreSQL database with the load data set (the demo group, or with ``--generated
+SCALE`` the group-sized data set of bench/generate.py at that scale), gunicorn as ``make serve`` runs it,
 locust (headless) at each user count of the ladder and then at ``--users``, each for
 ``--seconds``; gunicorn stopped gracefully; the invariants checked. Exits 1 when a request
 failed, an invariant broke, gunicorn did not stop cleanly or throughput collapsed (at the
@@ -15,7 +16,8 @@ import time
 from pathlib import Path
 
 from bench.common import fresh_database, git_revision, machine
-from bench.load.dataset import prepare
+from bench.generate import main as generate
+from bench.load.dataset import prepare, prepare_generated
 from bench.load.runner import Step, elapsed, report, run
 from erp.db import make_session_factory
 
@@ -25,18 +27,28 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--ladder", default="", help="lower user counts run first, e.g. 1,5,10,25")
+    parser.add_argument("--generated", type=float, metavar="SCALE",
+                        help="the group of bench/generate.py at this scale (1.0: full size) instead of the demo")
     parser.add_argument("--customers", type=int, default=40)
     parser.add_argument("--open-orders", type=int, default=20)
     parser.add_argument("--workdir", type=Path, help="keep the plan, locust's and gunicorn's logs here")
-    parser.add_argument("--keep", action="store_true", help="keep the database (erp_bench_load) afterwards")
+    parser.add_argument("--database", default="erp_bench_load", help="name of the database made for the run")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     counts = [int(c) for c in args.ladder.split(",") if c.strip()] + [args.users]
     start = time.monotonic()
-    with fresh_database("erp_bench_load", keep=args.keep) as (engine, url):
+    with fresh_database(args.database, keep=args.keep) as (engine, url):
         session_factory = make_session_factory(engine)
-        with session_factory() as session:
-            plan = prepare(session, customers=args.customers, open_orders=args.open_orders)
-        print(f"data set ready ({elapsed(start)}): the demo group, {args.open_orders} open orders of FORM01, "
+        if args.generated:
+            if generate(["--database-url", url, "--scale", str(args.generated)]):
+                raise SystemExit("the generated data set failed its checks")
+            with session_factory() as session:
+                plan = prepare_generated(session, customers=args.customers, open_orders=args.open_orders)
+        else:
+            with session_factory() as session:
+                plan = prepare(session, customers=args.customers, open_orders=args.open_orders)
+        group = f"the generated group at scale {args.generated}" if args.generated else "the demo group"
+        print(f"data set ready ({elapsed(start)}): {group}, {args.open_orders} open orders, "
               f"{len(plan['customers'])} customers with limits, {len(plan['sellers'])} selling companies", flush=True)
 
         def progress(step: Step) -> None:

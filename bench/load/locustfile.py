@@ -160,7 +160,8 @@ class Staff(FastHttpUser):
         created = self._call("POST", "/api/v1/sales-orders", "create sales order", seller["token"], 201, {
             "company_id": seller["company_id"], "customer_id": customer_id, "order_date": TODAY.isoformat(),
             "lines": [{"material_id": g["material_id"], "warehouse_id": seller["warehouse_id"],
-                       "quantity": str(self.rng.randint(1, 40)), "unit_price": g["unit_price"]} for g in goods]})
+                       "quantity": str(self.rng.randint(1, 40)), "unit_price": g["unit_price"],
+                       "tax_code_id": g["tax_code_id"]} for g in goods]})
         if not created:
             return
         confirmed = self._call("POST", f"/api/v1/sales-orders/{created['id']}/confirmation", "confirm sales order",

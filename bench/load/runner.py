@@ -32,7 +32,7 @@ from typing import Any
 
 from bench.common import ROOT
 from bench.http_receipts import free_port
-from bench.load.invariants import Violation, check
+from bench.load.invariants import Violation, check, over_limit
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 LOCUST = Path(sys.executable).with_name("locust")
@@ -146,6 +146,8 @@ def run(url: str, plan: dict[str, Any], counts: list[int], seconds: float, sessi
     (postgresql+psycopg://...), then the invariants. ``server_env`` overrides gunicorn's
     environment (a test serves with fewer workers, on its pinned business day)."""
     outcome = Outcome()
+    with session_factory() as session:
+        before = over_limit(session)
     with tempfile.TemporaryDirectory(prefix="heyi-load-") as scratch:
         work = workdir or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
@@ -162,7 +164,7 @@ def run(url: str, plan: dict[str, Any], counts: list[int], seconds: float, sessi
         finally:
             outcome.server_exit = stop_server(server)
     with session_factory() as session:
-        outcome.violations = check(session)
+        outcome.violations = check(session, before=before)
     return outcome
 
 

@@ -7,6 +7,7 @@ the checker is shown to name each invariant a corrupted database breaks.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.load.dataset import DEMO_SEED, prepare
-from bench.load.invariants import Violation, check, violations
+from bench.load.invariants import OVER_LIMIT, Violation, check, violations
 from bench.load.runner import run
 from erp.credit.exposure import CreditPolicy
 from erp.demo.loader import load_demo
@@ -107,6 +108,35 @@ def test_the_checker_names_each_invariant_a_corrupted_database_breaks(session_fa
     assert missed == {}
     with session_factory() as session:
         assert check(session) == []  # every corruption was rolled back
+
+
+def test_a_customer_over_its_limit_before_the_run_breaks_the_invariant_only_if_its_exposure_grew(
+    session_factory: SF,
+) -> None:
+    with session_factory() as session:
+        load_demo(session, seed=DEMO_SEED)
+    lowered = ("UPDATE customer_exposures SET credit_limit = exposure - 100 WHERE customer_id = "
+               "(SELECT min(customer_id) FROM customer_exposures e WHERE exposure > 200 AND NOT EXISTS "
+               "(SELECT 1 FROM credit_releases r JOIN sales_orders o ON o.id = r.order_id "
+               "WHERE o.customer_id = e.customer_id)) RETURNING customer_id, exposure")
+    with session_factory() as session:
+        customer_id, exposure = session.execute(text(lowered)).one()
+        before = over_limit_now(session)
+        assert before == {customer_id: exposure}  # over its (lowered) limit, as a history may hold
+        assert "exposure above the limit without a release" not in {
+            v.invariant for v in violations(session, CreditPolicy(), before)}
+        session.execute(text("UPDATE customer_exposures SET open_orders = open_orders + 50, "
+                             "exposure = exposure + 50 WHERE customer_id = :id"), {"id": customer_id})
+        grown = [v for v in violations(session, CreditPolicy(), before)
+                 if v.invariant == "exposure above the limit without a release"]
+        session.rollback()
+    assert len(grown) == 1 and f"it was {exposure} before the run" in grown[0].detail
+
+
+def over_limit_now(session: Session) -> dict[int, Decimal]:
+    """``over_limit`` within the open transaction (over_limit itself rolls back after reading)."""
+    rows = session.execute(OVER_LIMIT, {"starting_limit": CreditPolicy().starting_limit})
+    return {row.customer_id: row.exposure for row in rows}
 
 
 def _broken_by(session_factory: SF, corruption: str) -> list[Violation]:
