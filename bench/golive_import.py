@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import io
 import resource
 import subprocess
@@ -45,6 +46,7 @@ from sqlalchemy import text
 from bench.common import fresh_database, git_revision, machine
 from erp import models  # noqa: F401 - every table mapped before timing starts
 from erp.auth.roles import Actor, Role
+from erp.clock import business_day
 from erp.db import make_session_factory
 from erp.golive.framework import execute_import
 from erp.golive.kinds import KINDS
@@ -226,6 +228,9 @@ UPDATE users SET role = 'cost_accountant', group_wide = true WHERE id = 1;
 """
 
 
+GO_LIVE = dt.date(2026, 12, 1)
+
+
 def opening_row(i: int) -> list[str]:
     quantity = 10 + i % 97
     return [f"W{i % 10}", f"M{i % 5000}", f"B{i:07d}", "2026-06-01", "2028-06-01", "unrestricted", str(quantity),
@@ -273,11 +278,12 @@ def opening_benchmark(count: int, repeat: int) -> None:
                 raw_times.append(time.perf_counter() - start)
                 conn.rollback()
             session_factory = make_session_factory(engine)
-            with session_factory() as session:
+            # The go-live day is the business day: nothing is posted after today.
+            with session_factory() as session, business_day(GO_LIVE):
                 start = time.perf_counter()
                 outcome = execute_import(session, actor, KINDS["opening_stock"], path, file_name=path.name,
                                          company_id=1, dry_run=False, progress=lambda *a, **k: None,
-                                         go_live_date=__import__("datetime").date(2026, 12, 1))
+                                         go_live_date=GO_LIVE)
                 import_times.append(time.perf_counter() - start)
             assert outcome.committed and outcome.error_count == 0, outcome
         print(f"  opening stock run {attempt + 1}: raw {raw_times[-1]:.2f} s, import {import_times[-1]:.2f} s")
