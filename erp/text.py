@@ -30,6 +30,10 @@ def _describe(character: str) -> str:
 
 def refused_character(text: str, *, single_line: bool = False) -> str | None:
     """Why ``text`` may not be stored (naming the first refused character), or None."""
+    if text.isprintable():
+        # Every character refused below is unprintable (categories Cc, Cf, Zl, Zp are), so
+        # printable text passes: the usual case, without a lookup per character.
+        return None
     for character in text:
         category = unicodedata.category(character)
         if category == "Cc" and (single_line or character not in ALLOWED_CONTROLS):

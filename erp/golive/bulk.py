@@ -10,6 +10,9 @@
 - ``insert_rows`` writes many rows with ``COPY`` on PostgreSQL (a multi-row INSERT costs
   several times as much) and with a multi-row INSERT on SQLite; Python-side column
   defaults (timestamps) are filled in first.
+- ``record_created`` records what an import created and writes the audit trail's rows for
+  it in one statement on PostgreSQL, from the rows as stored: building each row's changes
+  and JSON in Python took 40 % of a materials import.
 """
 
 from __future__ import annotations
@@ -19,12 +22,32 @@ from enum import Enum
 from typing import Any
 
 import marshmallow as ma
+from psycopg.adapt import Dumper
 from marshmallow.utils import missing
-from sqlalchemy import ARRAY, JSON, BigInteger, ColumnElement, Integer, String, Table, any_, bindparam, insert, select
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from erp.db import is_postgres
+from erp.db import is_postgres, utcnow
 
 CACHE_SIZE = 2048
 _UNCACHEABLE = (ma.fields.Method, ma.fields.Function, ma.fields.Nested, ma.fields.Pluck)
@@ -37,19 +60,27 @@ class RowChecker:
         self.schema = schema
         self.whole = any(schema._hooks.values())  # noqa: SLF001 - hooks decide whether a row must load whole
         self.fields = dict(schema.load_fields)
-        self.caches: dict[str, dict[Any, tuple[bool, Any]]] = {name: {} for name in self.fields}
+        # Per field: name, the key it loads to, the field, its cache (None: not cached), and
+        # whether its default is callable (a new value each time, a list, a dict: never shared).
+        self.plan: list[list[Any]] = [
+            [name, field.attribute or name, field, None if isinstance(field, _UNCACHEABLE) else {},
+             callable(field.load_default)]
+            for name, field in self.fields.items()]
 
     def load(self, payload: dict[str, Any]) -> dict[str, Any]:
         if self.whole:
             return self.schema.load(payload)  # type: ignore[no-any-return]
         data: dict[str, Any] = {}
         errors: dict[str, Any] = {}
-        for name, field in self.fields.items():
-            value = payload.get(name, missing)
-            # A callable default makes a new value each time (a list, a dict): never shared.
-            uncacheable = isinstance(field, _UNCACHEABLE) or (value is missing and callable(field.load_default))
-            cache = None if uncacheable else self.caches[name]
-            outcome = cache.get(value) if cache is not None else None
+        get = payload.get
+        for step in self.plan:
+            name, key, field, cache, default_is_callable = step
+            value = get(name, missing)
+            if cache is None or (value is missing and default_is_callable):
+                outcome = None
+                cache = None
+            else:
+                outcome = cache.get(value)
             if outcome is None:
                 try:
                     outcome = (True, field.deserialize(value, name, payload))
@@ -57,13 +88,17 @@ class RowChecker:
                     outcome = (False, exc.messages)
                 if cache is not None:
                     if len(cache) >= CACHE_SIZE:
-                        cache.clear()  # bounded: memory stays flat whatever the file's length
-                    cache[value] = outcome
+                        # A column of mostly distinct values (codes, names) gains nothing
+                        # from a cache: it is dropped, so memory stays flat whatever the
+                        # file's length and no row pays for a lookup that misses.
+                        step[3] = None
+                    else:
+                        cache[value] = outcome
             ok, result = outcome
             if not ok:
                 errors[name] = result
             elif result is not missing:
-                data[field.attribute or name] = result
+                data[key] = result
         if errors:
             raise ma.ValidationError(errors)
         return data
@@ -109,11 +144,18 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
     column_list = ", ".join(f'"{name}"' for name in columns)
     documents = {name for name in columns if isinstance(table.c[name].type, JSON)}
     statement = f'COPY "{table.name}" ({column_list}) FROM STDIN'
+    json_at = [index for index, name in enumerate(columns) if name in documents]
     try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([Json(row.get(name)) if name in documents else _copy_value(row.get(name))
-                                for name in columns])
+        with raw.cursor() as cursor:
+            # Enums go in by their value (the columns are VARCHAR with a CHECK); the cursor's
+            # dumper converts them, so the rows are not converted value by value here.
+            cursor.adapters.register_dumper(Enum, _EnumValueDumper)
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    values = list(map(row.get, columns))
+                    for index in json_at:
+                        values[index] = Json(values[index])
+                    copy.write_row(values)
     except psycopg.errors.IntegrityError as exc:
         # As SQLAlchemy reports it for its own statements: a unique value written meanwhile
         # by another transaction is then answered with its rule (erp.unique).
@@ -125,9 +167,12 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
     return [found[k] for k in keys]
 
 
-def _copy_value(value: Any) -> Any:
-    # Enums go in by their value (the columns are VARCHAR with a CHECK).
-    return value.value if isinstance(value, Enum) else value
+class _EnumValueDumper(Dumper):
+    """An enum member as its value's text (psycopg dumps a plain ``Enum`` by name; a
+    ``StrEnum`` is a ``str`` and goes in as one)."""
+
+    def dump(self, obj: Any) -> bytes:
+        return str(obj.value).encode()
 
 
 def audit_rows(session: Session, actor: Any, *, entity: str, action: str, records: Sequence[dict[str, Any]],
@@ -147,3 +192,46 @@ def audit_rows(session: Session, actor: Any, *, entity: str, action: str, record
                      "reason": reason[:500] if reason else None,
                      "company_id": record.get(company_key) if company_key else None, "client_address": None})
     insert_rows(session, AuditEvent.__table__, rows)
+
+
+def record_created(session: Session, actor: Any, *, batch_id: int, table: Table, key: str, keys: Sequence[Any],
+                   row_numbers: Sequence[int], entity: str, company_key: str | None = None,
+                   reason: str | None = None) -> None:
+    """After new records were written (PostgreSQL): in one statement, record each as the
+    import's (``import_records``, with the file row it came from) and write its audit row,
+    as ``erp.audit.services.record_change`` writes a creation one by one from the stored
+    record (``snapshot``): every column but the timestamps, ``{"before": null, "after":
+    value}``, decimals as text at the column's scale. The records are found by their unique
+    ``key``; audit rows follow the file's order."""
+    from erp.audit import services as audit
+    from erp.audit.models import AuditEvent
+    from erp.golive.models import ImportRecord
+
+    records, events = ImportRecord.__table__, AuditEvent.__table__
+    given = (func.unnest(bindparam("keys", list(keys), type_=ARRAY(String())),
+                         bindparam("rows", list(row_numbers), type_=ARRAY(Integer())))
+             .table_valued(column("key", String()), column("row_number", Integer()), with_ordinality="ordinal")
+             .render_derived())
+    written = (insert(records)
+               .from_select(["batch_id", "entity", "record_id", "row_number"],
+                            select(literal(batch_id, Integer()), literal(table.name, String()), table.c.id,
+                                   given.c.row_number)
+                            .join_from(given, table, table.c[key] == given.c.key).order_by(given.c.ordinal))
+               .returning(records.c.id, records.c.record_id)
+               .cte("written"))
+    changes: list[Any] = []
+    for stored in table.columns:
+        if stored.name in audit.NOT_AUDITED:
+            continue
+        after = cast(stored, Text()) if isinstance(stored.type, Numeric) else stored
+        changes += [literal(stored.name, String()), func.json_build_object("before", null(), "after", after)]
+    events_of_records = (
+        select(literal(utcnow(), events.c.occurred_at.type), literal(actor.user_id, Integer()),
+               literal(actor.username[:64], String()), literal(entity, String()), table.c.id,
+               literal(audit.CREATE, String()), func.json_build_object(*changes),
+               literal(reason[:500] if reason else None, String()),
+               table.c[company_key] if company_key else null())
+        .join_from(written, table, table.c.id == written.c.record_id).order_by(written.c.id))
+    session.execute(insert(events).from_select(
+        ["occurred_at", "actor_id", "actor_name", "entity", "entity_id", "action", "changes", "reason", "company_id"],
+        events_of_records).add_cte(written))

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import MASTER_DATA_ROLES, Role
+from erp.db import is_postgres
 from erp.costing import schemas as costing_schemas
 from erp.costing.models import StandardPrice
 from erp.costing.standards import PriceChange, set_standard_prices
@@ -27,7 +28,7 @@ from erp.credit.limits import set_credit_limit
 from erp.credit.models import CreditLimit, CustomerExposure
 from erp.messages import Message, Named
 from erp.errors import Conflict, DomainError, ValidationFailed
-from erp.golive.bulk import any_of, audit_rows, insert_rows
+from erp.golive.bulk import any_of, audit_rows, insert_rows, record_created
 from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
 from erp.golive.errors import ImportInUse
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
@@ -86,13 +87,20 @@ class CatalogKind(ImportKind):
         if not values:
             return
         table = self.catalog.model.__table__
+        company_key = "company_id" if "company_id" in table.c else None
+        run.count("created", len(values))
+        if is_postgres(run.session):
+            # What was written is recorded, and every new master record is in the audit
+            # trail as when created one by one, by one statement over the stored rows.
+            insert_rows(run.session, table, values)
+            record_created(run.session, run.actor, batch_id=run.batch_id, table=table, key="code",
+                           keys=[v["code"] for v in values], row_numbers=[row.number for row in rows],
+                           entity=self.catalog.label, company_key=company_key, reason=run.reason)
+            return
         ids = insert_rows(run.session, table, values, key="code")
         run.record(table.name, ids, rows)
-        run.count("created", len(values))
-        # Every new master record is in the audit trail, as when created one by one.
         audit_rows(run.session, run.actor, entity=self.catalog.label, action="create",
-                   records=[{**v, "id": i} for v, i in zip(values, ids)],
-                   company_key="company_id" if "company_id" in table.c else None, reason=run.reason)
+                   records=[{**v, "id": i} for v, i in zip(values, ids)], company_key=company_key, reason=run.reason)
 
     def resolve_references(self, run: ImportRun, rows: list[Row]) -> list[Row]:
         for column, (model, target) in self.code_references.items():
