@@ -33,7 +33,7 @@ import uuid
 from collections import Counter, deque
 from typing import Any
 
-from locust import FastHttpUser, events, task
+from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 
 PLAN: dict[str, Any] = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read())
@@ -61,7 +61,7 @@ class Staff(FastHttpUser):
     """One member of staff doing one piece of some role's work at each turn."""
 
     # No think time: the load is as heavy as the users can make it.
-    wait_time = staticmethod(lambda: 0)  # type: ignore[assignment]
+    wait_time = constant(0)
     network_timeout = 120.0
     connection_timeout = 30.0
 
