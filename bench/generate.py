@@ -561,12 +561,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every count (0.02: a small version)")
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the database first")
+    parser.add_argument("--check-only", action="store_true",
+                        help="generate nothing: migrate a generated database to head and run the checks again")
     parser.add_argument("--credentials", type=Path, default=None,
                         help="write the users, password and bearer tokens to this JSON file")
     args = parser.parse_args(argv)
     url = args.database_url.replace("postgresql+psycopg://", "postgresql://")
     size = Size.scaled(args.scale)
     clock = Phases()
+    if args.check_only:
+        engine = make_engine(sqlalchemy_url(url))
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        with psycopg.connect(url) as conn:
+            companies = conn.execute("SELECT count(*) FROM companies").fetchone()[0]  # type: ignore[index]
+        failures = check(url, user_rows(companies), clock)
+        for failure in failures:
+            print(f"FAILED: {failure}")
+        return 1 if failures else 0
     print(f"generating into {url.rsplit('/', 1)[1]}: seed {args.seed}, scale {args.scale}: {size}")
     with clock.phase("create and migrate"):
         prepare_database(url, fresh=args.fresh)
