@@ -167,6 +167,12 @@ def lock_exposure(session: Session, customer_id: int) -> CustomerExposure:
 def read_exposure(session: Session, customer_id: int) -> CustomerExposure:
     """The customer's exposure row as committed, without a lock (a blank row when none yet);
     the customer is loaded with it; 404 when there is no such customer."""
+    return read_customer_exposure(session, customer_id)[1]
+
+
+def read_customer_exposure(session: Session, customer_id: int) -> tuple[Customer, CustomerExposure]:
+    """The customer and its exposure row as committed, in one statement, without a lock (a
+    blank row when none yet); 404 when there is no such customer."""
     row = session.execute(
         select(Customer, CustomerExposure)
         .outerjoin(CustomerExposure, CustomerExposure.customer_id == Customer.id)
@@ -176,9 +182,9 @@ def read_exposure(session: Session, customer_id: int) -> CustomerExposure:
     if row is None:
         raise NotFound(f"customer {customer_id} not found")
     if row[1] is None:
-        return CustomerExposure(customer_id=customer_id, open_invoices=ZERO, open_orders=ZERO, exposure=ZERO,
-                                unapplied_credit=ZERO, credit_limit=None, limit_version=0, on_hold=False)
-    return row[1]  # type: ignore[no-any-return]
+        return row[0], CustomerExposure(customer_id=customer_id, open_invoices=ZERO, open_orders=ZERO, exposure=ZERO,
+                                        unapplied_credit=ZERO, credit_limit=None, limit_version=0, on_hold=False)
+    return row[0], row[1]
 
 
 def move_exposure(
