@@ -60,6 +60,7 @@ class MovementType(StrEnum):
     REVALUATION = "revaluation"
     # Output of a production order entering stock at standard (erp.production).
     PRODUCTION_RECEIPT = "production_receipt"
+    PRODUCTION_RECEIPT_REVERSAL = "production_receipt_reversal"
 
 
 # Stock document numbers: a prefix per kind of document and the document's key, from one
@@ -73,6 +74,7 @@ DOCUMENT_PREFIXES = {
     MovementType.ISSUE_REVERSAL: "GIR", MovementType.TRANSFER: "TR", MovementType.ADJUSTMENT: "ADJ",
     MovementType.SCRAP: "SCR", MovementType.SHIPMENT: "SHP", MovementType.SHIPMENT_REVERSAL: "SHR",
     MovementType.REVALUATION: "RV", MovementType.PRODUCTION_RECEIPT: "PGR",
+    MovementType.PRODUCTION_RECEIPT_REVERSAL: "PGRR",
 }
 NUMBER_DIGITS = 8
 

@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.inventory.errors import (
+    AlreadyReversed,
     BatchExpired,
     InsufficientStock,
     InvalidQuantity,
+    ProductionOrderClosed,
     StorageConditionsNotMet,
     WarehouseNotOfCompany,
 )
@@ -192,6 +194,19 @@ def post_issues(session: Session, actor: Actor, data: dict[str, Any], order_id: 
 def post_delivery(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
     """Receive an order's output at standard into its own batch (quarantine when inspected)."""
     return {"document_id": orders.deliver_output(session, actor, order_id, **data)}
+
+
+@blp.route("/orders/<int:order_id>/deliveries/<bigint:document_id>/reversal", methods=["POST"])
+@blp.arguments(s.DeliveryReversalIn)
+@blp.response(201, s.DeliveryOut)
+@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, ProductionOrderClosed, AlreadyReversed, e.OutputBatchUsed,
+             InsufficientStock, e.PeriodClosed, DatedAfterBusinessDay, e.NoStandardPrice)
+@transaction
+def post_delivery_reversal(session: Session, actor: Actor, data: dict[str, Any], order_id: int,
+                           document_id: int) -> dict[str, Any]:
+    """Take a delivery of the order's output back out of stock (the order not yet settled,
+    its batch untouched since)."""
+    return {"document_id": orders.reverse_delivery(session, actor, order_id, document_id, **data)}
 
 
 @blp.route("/batches/<int:batch_id>/genealogy", methods=["GET"])

@@ -111,3 +111,13 @@ class OutputBatchTaken(Conflict):
     slug = "output-batch-taken"
     title = N_("The batch number is already used")
     remedy = N_("Deliver into a new batch number, or into this order's own batch.")
+
+
+class OutputBatchUsed(Conflict):
+    """A delivery is reversed only while what it put into its batch is still there, untouched:
+    once the batch was issued, shipped, moved or scrapped, the output is part of other
+    postings (and of the genealogy of what was made from it)."""
+
+    slug = "output-batch-used"
+    title = N_("The delivered batch has already been used")
+    remedy = N_("Reverse the postings that used the batch first, or correct the order with a new posting.")

@@ -26,13 +26,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.db import dialect_insert, require_amount_fits, utcnow
 from erp.errors import NotFound, ValidationFailed
+from erp.inventory.errors import AlreadyReversed, InsufficientStock
 from erp.inventory import services as inventory
 from erp.inventory.errors import (
     InvalidQuantity,
@@ -49,6 +50,8 @@ from erp.period import Period
 from erp.posting import (
     Document,
     Line,
+    entry_of_document,
+    negated_lines,
     Movement,
     Posting,
     lock_open_period,
@@ -56,8 +59,8 @@ from erp.posting import (
     price_for_posting,
     standard_price,
 )
-from erp.posting.models import CloseClass, MovementType, StockDocument, StockMovement, StockStatus
-from erp.posting.stock import find_or_create_batch
+from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
+from erp.posting.stock import find_or_create_batch, lock_balances, value_taken
 from erp.production.boms import bom_in_force, planned_quantity
 from erp.production.errors import (
     NoBomInForce,
@@ -65,6 +68,7 @@ from erp.production.errors import (
     NotAComponent,
     OrderStateNotAllowed,
     OutputBatchTaken,
+    OutputBatchUsed,
 )
 from erp.production.models import (
     ORDER_TRANSITIONS,
@@ -377,6 +381,129 @@ def deliver_output(
     order.delivered_quantity += quantity
     session.flush()
     return posted.document_id
+
+
+# What may have happened to a delivered batch for its delivery to be reversed: more
+# deliveries of the order and their reversals, quality's decisions on it, restatements at
+# a new standard.
+_UNTOUCHED_BY = (MovementType.PRODUCTION_RECEIPT, MovementType.PRODUCTION_RECEIPT_REVERSAL,
+                 MovementType.QUALITY_RELEASE, MovementType.QUALITY_REJECT, MovementType.QUALITY_HOLD,
+                 MovementType.REVALUATION)
+
+
+def reverse_delivery(
+    session: Session, actor: Actor, order_id: int, document_id: int, *, posting_date: dt.date, reason: str,
+) -> int:
+    """Take a delivery of an order's output back out of stock (clerks of the order's
+    warehouse); returns the reversal document's id.
+
+    The reversal is the delivery's journal entry negated: 5001.01 takes back the output's
+    value at the standard it was delivered at and gives back the conversion the quantity
+    absorbed; the order's delivered quantity goes down. The stock leaves its batch at the
+    value it holds at the standard now in force; if that standard changed since the
+    delivery, the difference is restated against the material cost variance account (1404),
+    as the price change did for the stock that stayed. Open inspection lots of the delivery
+    are cancelled. When nothing the order delivered into the batch is left, the batch is no
+    longer the order's output in the genealogy.
+
+    Refuses: not-found (not a delivery of this order), already-reversed, the order settled by
+    a close (``ProductionOrderClosed``), a reversal dated before the delivery or after the
+    order's completion, the batch issued, shipped, moved or scrapped since
+    (``OutputBatchUsed``), its stock no longer in the order's warehouse
+    (``InsufficientStock``), a closed period."""
+    actor.require_role(Role.CLERK, action="reversing production output")
+    order = _order(session, actor, order_id, lock=True)
+    warehouse = session.get(Warehouse, order.warehouse_id)
+    assert warehouse is not None
+    if not actor.acts_for_warehouse(warehouse.id, warehouse.company_id):
+        raise NotFound(Message("warehouse {warehouse} not found", warehouse=warehouse.code))
+    link = session.get(ProductionOrderDocument, document_id)
+    delivery = session.get(StockDocument, document_id)
+    if (link is None or link.order_id != order.id or link.kind != OrderDocumentKind.DELIVERY or delivery is None
+            or delivery.doc_type != MovementType.PRODUCTION_RECEIPT):
+        raise NotFound(Message("delivery {key} of production order {order} not found", key=document_id,
+                               order=order.number))
+    if order.settled_period is not None:
+        raise ProductionOrderClosed(Message(
+            "production order {order} was settled by the close of {period}: its deliveries can no longer be reversed",
+            order=order.number, period=order.settled_period))
+    if order.status not in (OrderStatus.RELEASED, OrderStatus.COMPLETED):
+        raise OrderStateNotAllowed(Message("production order {order} is {status}; it has no deliveries to reverse",
+                                           order=order.number, status=order.status))
+    reversed_by = session.scalar(select(StockDocument.number).where(StockDocument.reverses_document_id == document_id))
+    if reversed_by is not None:
+        raise AlreadyReversed(Message("document {document} was reversed by document {reversal}",
+                                      document=delivery.number, reversal=reversed_by))
+    if posting_date < delivery.posting_date:
+        raise ValidationFailed.for_field("posting_date", Message("a reversal cannot be dated before the delivery"))
+    if order.completed_on is not None and posting_date > order.completed_on:
+        raise ValidationFailed.for_field("posting_date", Message(
+            "production order {order} was completed on {day}; date the reversal on or before it",
+            order=order.number, day=order.completed_on))
+    if not reason.strip():
+        raise ValidationFailed.for_field("reason", Message("a reversal needs a reason"))
+    (delivered,) = [m for m in session.scalars(select(StockMovement).where(StockMovement.document_id == document_id))]
+    used = session.scalar(select(StockMovement.id).where(
+        StockMovement.batch_id == delivered.batch_id, StockMovement.movement_type.not_in(_UNTOUCHED_BY)).limit(1))
+    if used is not None:
+        raise OutputBatchUsed(Message("batch {batch} has been used since it was delivered: the delivery can no longer "
+                                      "be reversed", batch=_batch_number(session, delivered.batch_id)))
+    lock_open_period(session, order.company_id, posting_date)
+    _, price = price_for_posting(session, order.company_id, delivered.material_id, posting_date)
+    # Quality may have released (or rejected) the quarantined output since: take it where it is now.
+    statuses = [delivered.status] + [s for s in (StockStatus.UNRESTRICTED, StockStatus.BLOCKED)
+                                     if s != delivered.status]
+    held = None
+    for status in statuses:
+        rows = lock_balances(session, warehouse_id=delivered.warehouse_id, material_id=delivered.material_id,
+                             status=status, batch_id=delivered.batch_id)
+        if rows and rows[0].quantity >= delivered.quantity:
+            held = rows[0]
+            break
+    if held is None:
+        raise InsufficientStock(Message("batch {batch} no longer holds the {quantity} the delivery put into it",
+                                        batch=_batch_number(session, delivered.batch_id), quantity=delivered.quantity))
+    taken = value_taken(session, order.company_id, held, delivered.quantity, price, posting_date)
+    restated = taken - delivered.value
+    material = session.get(Material, delivered.material_id)
+    assert material is not None
+    entry_id = entry_of_document(session, delivery.id)
+    journal = negated_lines(session, entry_id) if entry_id is not None else []
+    if restated:
+        journal += [Line(accounts.INVENTORY_ACCOUNT[MaterialType(material.material_type)], -restated, material.id),
+                    Line(accounts.MATERIAL_COST_VARIANCE, restated, material.id)]
+    # Without a price change it undoes the inflow; with one, it carries the restatement
+    # like a receipt's reversal carries its variance (the close's figures then match 1404).
+    close_class = CloseClass.RECEIPT if restated else CloseClass.INFLOW
+    posted = post(session, Posting(
+        company_id=order.company_id, posting_date=posting_date, user_id=actor.user_id,
+        document=Document(MovementType.PRODUCTION_RECEIPT_REVERSAL, standard_price=price, reference=order.number,
+                          destination="production_order", reason=reason, reverses_document_id=delivery.id),
+        movements=[Movement(MovementType.PRODUCTION_RECEIPT_REVERSAL, close_class, held.warehouse_id,
+                            material.id, held.batch_id, held.status, -delivered.quantity, -taken, restated)],
+        journal=journal, reverses_entry_id=entry_id,
+        memo=f"reversal of production receipt {delivery.number} ({order.number}): {reason}",
+    ))
+    assert posted.document_id is not None
+    session.execute(insert(ProductionOrderDocument).values(
+        document_id=posted.document_id, order_id=order.id, kind=OrderDocumentKind.DELIVERY.value,
+        posting_date=posting_date, labour=-link.labour, overhead=-link.overhead))
+    quality.cancel_lots_of_document(session, delivery.id)
+    order.delivered_quantity -= delivered.quantity
+    left = session.scalar(
+        select(func.coalesce(func.sum(StockMovement.quantity), 0))
+        .join(ProductionOrderDocument, ProductionOrderDocument.document_id == StockMovement.document_id)
+        .where(ProductionOrderDocument.order_id == order.id, StockMovement.batch_id == delivered.batch_id))
+    if not left:
+        session.execute(delete(ProductionOrderBatch).where(
+            ProductionOrderBatch.order_id == order.id, ProductionOrderBatch.batch_id == delivered.batch_id,
+            ProductionOrderBatch.role == BatchRole.OUTPUT))
+    session.flush()
+    return posted.document_id
+
+
+def _batch_number(session: Session, batch_id: int) -> str:
+    return session.scalar(select(Batch.batch_number).where(Batch.id == batch_id)) or str(batch_id)
 
 
 def _batch_has_stock_history(session: Session, batch_id: int) -> bool:

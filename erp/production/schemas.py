@@ -195,6 +195,11 @@ class DeliveryOut(Schema):
     document_id = fields.Integer()
 
 
+class DeliveryReversalIn(Schema):
+    posting_date = Day(required=True)
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
 class GenealogyQuery(Query):
     direction = fields.String(validate=validate.OneOf(["down", "up"]), load_default="down")
 

@@ -155,10 +155,14 @@ def _issued(due: Any) -> Any:
 
 
 def _delivered(due: Any) -> Any:
-    """Per due order: the output's value at standard and the conversion absorbed."""
+    """Per due order: the output's value at standard and the conversion absorbed, net of
+    reversed deliveries (a reversal's value + variance is the delivery's value it takes
+    back from 5001.01, whatever the standard the stock left at; its conversion is negative)."""
     d, m = ProductionOrderDocument, StockMovement
-    value = (select(m.value).where(m.document_id == d.document_id,
-                                   m.movement_type == MovementType.PRODUCTION_RECEIPT).scalar_subquery())
+    value = (select(func.sum(m.value + m.variance)).where(
+        m.document_id == d.document_id,
+        m.movement_type.in_([MovementType.PRODUCTION_RECEIPT, MovementType.PRODUCTION_RECEIPT_REVERSAL]))
+        .scalar_subquery())
     return (
         select(d.order_id, func.sum(value).label("value"), func.sum(d.labour + d.overhead).label("conversion"))
         .where(d.kind == OrderDocumentKind.DELIVERY, d.order_id.in_(select(due.c.id)))

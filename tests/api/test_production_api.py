@@ -93,3 +93,8 @@ def test_an_order_from_creation_to_delivery_and_its_genealogy(session_factory: s
     # the order is completed and settled: its issues are no longer reversed through the warehouse
     problem(clerk.post(f"/api/v1/inventory/issues/{issued.json['document_ids'][0]}/reversal",
                        json={"posting_date": "2026-12-02", "reason": "wrong order"}), 409, "production-order-closed")
+    # ... nor its deliveries
+    problem(clerk.post(f"/api/v1/production/orders/{order}/deliveries/{delivered.json['document_id']}/reversal",
+                       json={"posting_date": "2026-11-28", "reason": "counted twice"}), 409, "production-order-closed")
+    problem(clerk.post(f"/api/v1/production/orders/{order}/deliveries/{issued.json['document_ids'][0]}/reversal",
+                       json={"posting_date": "2026-11-28", "reason": "counted twice"}), 404, "not-found")
