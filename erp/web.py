@@ -42,7 +42,7 @@ from erp import text as text_rules
 from erp.auth.roles import Actor
 from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
-from erp.db import in_transaction
+from erp.db import begin, in_transaction
 from erp.schemas import MAX_ID
 from erp.unique import refusal_for
 from erp.auth.errors import InvalidToken, ReadOnlyRole
@@ -475,6 +475,7 @@ def _limit_request_size() -> None:
 def request_session() -> Session:
     """The database session of the current request (closed at teardown). Inside a view
     marked ``@reporting``, a read-only session on the reporting replica when one is set."""
+    end_edge_transaction()
     if g.get("reporting"):
         if "report_session" not in g:
             g.report_session = current_app.extensions["erp"].reporting_session_factory()
@@ -482,6 +483,16 @@ def request_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["erp"].session_factory()
     return g.db_session  # type: ignore[no-any-return]
+
+
+def end_edge_transaction() -> None:
+    """Commit the read-only transaction the token was read in, unless a view's @transaction
+    has taken it over: a view without one (or reading the reporting database) starts from
+    no open transaction, as if the token had been read in its own (nothing held meanwhile:
+    on SQLite an open transaction holds the write lock)."""
+    edge = g.pop("edge_transaction", None)
+    if edge is not None:
+        edge.commit()
 
 
 def reporting_session_factory() -> Any:
@@ -600,7 +611,12 @@ def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
         @functools.wraps(view)
         def run(*args: Any, **kwargs: Any) -> Any:
             owner, args = (args[:1], args[1:]) if method else ((), args)
+            # The transaction the token was read in, if this request began one (_authenticate).
+            begun = g.pop("edge_transaction", None)
             session = request_session()
+            if begun is not None and begun.session is not session:  # a report on the replica
+                begun.commit()
+                begun = None
             leading = (current_actor(),) if signed_in else ()
             # The view may consume its arguments (pop from the body): a rerun gets them as sent.
             runs = iter([(_fresh(args), _fresh(kwargs)), (args, kwargs)] if retry else [(args, kwargs)])
@@ -610,7 +626,7 @@ def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
                 g.after_commit = []  # what an aborted run asked for is forgotten with it
                 return view(*owner, session, *leading, *given, **named)
 
-            result = in_transaction(session, attempt, retry=retry)
+            result = in_transaction(session, attempt, retry=retry, begun=begun)
             for callback in g.pop("after_commit"):
                 callback()
             return result
@@ -714,7 +730,15 @@ def _authenticate() -> None:
     if token is None:
         raise Unauthenticated("send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token")
     session = request_session()
-    actor = in_transaction(session, lambda: actor_for_token(session, token))
+    # Read in a transaction the view's @transaction commits (erp.web.transaction): one
+    # BEGIN/COMMIT per request. Any other use of the request's session ends it first.
+    edge = begin(session)
+    try:
+        actor = actor_for_token(session, token)
+    except BaseException:
+        edge.rollback()
+        raise
+    g.edge_transaction = edge
     g.actor = actor
     if actor.read_only and request.method not in ("GET", "HEAD") and request.endpoint not in READ_ONLY_MAY:
         raise ReadOnlyRole(f"role {actor.role.value} is read-only")

@@ -339,3 +339,41 @@ def test_a_price_already_used_in_its_period_cannot_change(
     # the same price again changes nothing and is accepted; next month's price is free
     assert cost_a.put(STANDARD_PRICES, json=price_body(world, "8.00")).status_code == 200
     assert cost_a.put(STANDARD_PRICES, json=price_body(world, "8.10", period="2026-12")).status_code == 200
+
+
+def test_a_receipt_over_http_is_one_transaction_with_its_token_check(
+    api: ApiClient, world: World, amox_line: int, engine: Any
+) -> None:
+    # Issue #18's profile: the token check ran in a transaction of its own (a second BEGIN and
+    # COMMIT per request). It is now read in the transaction the receipt commits.
+    from sqlalchemy import event
+
+    commits: list[int] = []
+    statements: list[str] = []
+
+    def on_commit(_conn: Any) -> None:
+        commits.append(1)
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        response = api.as_("clerk_a").post(RECEIPTS, json=receipt_body(amox_line))
+    finally:
+        event.remove(engine, "commit", on_commit)
+        event.remove(engine, "before_cursor_execute", on_statement)
+    assert response.status_code == 201, response.get_json()
+    assert len(commits) == 1
+    reads = [statement for statement in statements if not statement.startswith("BEGIN")]  # SQLite's own
+    assert "api_tokens" in reads[0]  # the token is read first, inside that transaction
+    # A refused token reads nothing else and commits nothing.
+    commits.clear()
+    event.listen(engine, "commit", on_commit)
+    try:
+        refused = api.client.post(RECEIPTS, json=receipt_body(amox_line), headers={"Authorization": "Bearer nope"})
+    finally:
+        event.remove(engine, "commit", on_commit)
+    assert refused.status_code == 401
+    assert commits == []
