@@ -27,11 +27,12 @@ ADMIN_URL = os.environ.get("ERP_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:
 
 
 @contextmanager
-def fresh_database(name: str, *, keep: bool = False) -> Iterator[tuple[Engine, str]]:
-    """A new, migrated PostgreSQL database; dropped afterwards unless ``keep``."""
+def fresh_database(name: str, *, keep: bool = False, template: str | None = None) -> Iterator[tuple[Engine, str]]:
+    """A new, migrated PostgreSQL database (a copy of database ``template`` when given);
+    dropped afterwards unless ``keep``."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     url = "postgresql+psycopg://" + ADMIN_URL.removeprefix("postgresql://").rsplit("/", 1)[0] + f"/{name}"
     engine = make_engine(url)
     upgrade(engine)
