@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
@@ -532,3 +532,37 @@ def _refuse_reversal_of_closed_order(session: Session, document: StockDocument) 
 
 
 inventory.register_reversal_guard("production_order", _refuse_reversal_of_closed_order)
+
+
+@dataclass(frozen=True)
+class OrderPosting:
+    """One ledger row posted for an order: an issue, a delivery or a reversal of either."""
+
+    document_id: int
+    number: str
+    kind: OrderDocumentKind
+    movement_type: MovementType
+    posting_date: dt.date
+    material_id: int
+    material_code: str
+    batch_id: int
+    batch_number: str | None
+    quantity: Decimal
+    value: Decimal
+    reversed_by: str | None
+
+
+def order_postings(session: Session, actor: Actor, order_id: int) -> list[OrderPosting]:
+    """What was posted for an order, oldest first (callers acting for its company)."""
+    _order(session, actor, order_id)
+    d, m, sd = ProductionOrderDocument, StockMovement, StockDocument
+    reverser = aliased(StockDocument)
+    reversal = select(reverser.number).where(reverser.reverses_document_id == d.document_id).scalar_subquery()
+    rows = session.execute(
+        select(d.document_id, sd.number, d.kind, m.movement_type, d.posting_date, m.material_id,
+               Material.code, m.batch_id, Batch.batch_number, m.quantity, m.value, reversal)
+        .join(sd, sd.id == d.document_id).join(m, m.document_id == d.document_id)
+        .join(Material, Material.id == m.material_id).join(Batch, Batch.id == m.batch_id)
+        .where(d.order_id == order_id, m.movement_type != MovementType.REVALUATION)
+        .order_by(d.posting_date, d.document_id, m.id))
+    return [OrderPosting(*row) for row in rows]

@@ -147,6 +147,7 @@ def init_ui(app: Flask) -> None:
     from erp.masterdata.pages import bp as masterdata_pages
     from erp.payables.pages import bp as payables_pages
     from erp.purchasing.pages import bp as purchasing_pages
+    from erp.production.pages import bp as production_pages
     from erp.quality.pages import bp as quality_pages
     from erp.ui.auth import bp as ui_pages
     from erp.ui.exports import bp as export_pages
@@ -154,7 +155,7 @@ def init_ui(app: Flask) -> None:
 
     for blueprint in (ui_pages, purchasing_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
                       masterdata_pages, returns_pages, intercompany_pages, export_pages,
-                      payables_pages, quality_pages, problem_pages):
+                      payables_pages, quality_pages, production_pages, problem_pages):
         app.register_blueprint(blueprint)
     api_handler = app.error_handler_spec[None][None].get(HTTPException)
     app.register_error_handler(HTTPException, _http_error(api_handler))

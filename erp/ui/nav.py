@@ -36,6 +36,7 @@ GROUPS: dict[str, NavGroup] = {
         NavGroup("purchasing", N_("Purchasing"), "cart"),
         NavGroup("warehouse", N_("Warehousing"), "box"),
         NavGroup("quality", N_("Quality"), "shield"),
+        NavGroup("production", N_("Production"), "box"),
         NavGroup("costing", N_("Costing"), "calc"),
         NavGroup("credit", N_("Credit"), "card"),
         NavGroup("payables", N_("Payables"), "calc"),

@@ -1,0 +1,142 @@
+"""Production's pages: the orders of a company, one order with its issue and delivery
+forms, a bill of materials with its cost breakdown, and a batch's genealogy.
+
+Who: production reads are open to whoever acts for the company (as the API's), and the
+navigation offers them to clerks and cost accountants, who run orders (there is no
+production planner role). Issues and deliveries are clerks' (of the order's warehouse):
+the services refuse anyone else. Views parse the form, call one service and render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.clock import business_today
+from erp.errors import DomainError, ValidationFailed
+from erp.masterdata.models import Material, Warehouse
+from erp.messages import Message, N_
+from erp.posting.models import Batch
+from erp.production import boms, genealogy, orders, rollup, variances
+from erp.production.models import CostEstimate, CostRollup, OrderDocumentKind, ProductionOrder, RollupStatus
+from erp.ui import nav
+from erp.ui.pages import PageBlueprint, form_refusal, not_found
+from erp.web import transaction
+
+bp = PageBlueprint("production_pages", __name__, url_prefix="/production")
+
+nav.add("production", "production_pages.order_list", N_("Production orders"), {Role.CLERK, Role.COST_ACCOUNTANT})
+
+
+def _day(text: str | None, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise ValidationFailed.for_field(field, Message("not a date (YYYY-MM-DD): {text}", text=text or "")) from None
+
+
+def _quantity(text: str | None, field: str = "quantity") -> Decimal:
+    try:
+        value = Decimal((text or "").replace(",", "").strip())
+    except InvalidOperation:
+        raise ValidationFailed.for_field(field, Message("enter a number")) from None
+    if not value.is_finite():
+        raise ValidationFailed.for_field(field, Message("enter a number"))
+    return value
+
+
+@bp.route("/orders")
+@transaction
+def order_list(db: Session, actor: Actor) -> str:
+    """The production orders of the companies the user acts for, newest first."""
+    company_ids = sorted(actor.company_ids) if not actor.group_wide else list(db.scalars(
+        select(ProductionOrder.company_id).distinct()))
+    rows = [order for company_id in company_ids for order in orders.list_orders(db, actor, company_id=company_id)]
+    codes = dict(db.execute(select(Material.id, Material.code).where(
+        Material.id.in_({o.material_id for o in rows}))).all()) if rows else {}
+    return render_template("production/orders.html", rows=rows, codes=codes)
+
+
+@bp.route("/orders/<int:order_id>", methods=["GET", "POST"])
+@transaction
+def order(db: Session, actor: Actor, order_id: int) -> Any:
+    """One order: its plan, what was issued and delivered, and the forms to do either."""
+    refusal: dict[str, Any] = {}
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        current = orders.get_order(db, actor, order_id)
+        try:
+            with db.begin_nested():  # a refusal rolls back to here
+                day = _day(form.get("posting_date"), "posting_date")
+                if form.get("action") == "issue":
+                    orders.issue_components(db, actor, order_id, warehouse_id=current.warehouse_id, posting_date=day,
+                                            items=[orders.IssueItem(int(form.get("material_id") or 0),
+                                                                    _quantity(form.get("quantity")))])
+                else:
+                    orders.deliver_output(db, actor, order_id, quantity=_quantity(form.get("output_quantity"),
+                                                                                  "output_quantity"),
+                                          posting_date=day, batch_number=(form.get("batch_number") or "").strip()
+                                          or None)
+            return redirect(url_for("production_pages.order", order_id=order_id, posted=1))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    current = orders.get_order(db, actor, order_id)
+    postings = orders.order_postings(db, actor, order_id)
+    codes = dict(db.execute(select(Material.id, Material.code).where(
+        Material.id.in_([current.material_id, *(c.material_id for c in current.components)]))).all())
+    issued: dict[int, Decimal] = {}
+    for p in postings:
+        if p.kind == OrderDocumentKind.ISSUE:
+            issued[p.material_id] = issued.get(p.material_id, Decimal("0")) - p.quantity
+    output_batches = sorted({(p.batch_id, p.batch_number) for p in postings if p.kind == OrderDocumentKind.DELIVERY
+                             and p.quantity > 0}, key=lambda b: b[0])
+    warehouse = db.get(Warehouse, current.warehouse_id)
+    status = refusal["error"].status if refusal else 200
+    return render_template(
+        "production/order.html", order=current, postings=postings, codes=codes, issued=issued,
+        output_batches=output_batches, warehouse=warehouse, variances=variances.order_variances(db, order_id),
+        form=form, today=business_today(), posted=request.args.get("posted") == "1", **refusal), status
+
+
+@bp.route("/boms/<int:bom_id>")
+@transaction
+def bom(db: Session, actor: Actor, bom_id: int) -> str:
+    """A BOM version with its components and the cost breakdown of the latest roll-up that
+    costed its material."""
+    current = boms.get_bom(db, actor, bom_id)
+    codes = dict(db.execute(select(Material.id, Material.code).where(
+        Material.id.in_([current.material_id, *(c.material_id for c in current.components)]))).all())
+    run = db.scalar(
+        select(CostRollup).join(CostEstimate, CostEstimate.rollup_id == CostRollup.id)
+        .where(CostRollup.company_id == current.company_id, CostEstimate.material_id == current.material_id)
+        .order_by(CostRollup.period.desc(), CostRollup.id.desc()).limit(1))
+    estimate = None
+    if run is not None:
+        found = rollup.cost_breakdown(db, actor, run.id, current.material_id)
+        estimate = found[0] if found else None
+    return render_template("production/bom.html", bom=current, codes=codes, run=run, estimate=estimate,
+                           released=RollupStatus.RELEASED)
+
+
+@bp.route("/batches/<int:batch_id>/genealogy")
+@transaction
+def batch_genealogy(db: Session, actor: Actor, batch_id: int) -> str:
+    """A batch's genealogy: down to what went into it, or up to what was made from it and
+    the customers who received it (the recall question)."""
+    direction = genealogy.Direction(request.args.get("direction", "down")
+                                    if request.args.get("direction") in ("down", "up") else "down")
+    batch = db.get(Batch, batch_id)
+    if batch is None:
+        raise not_found("batch", batch_id)
+    traced = genealogy.trace(db, actor, batch_id, direction)
+    material = db.get(Material, batch.material_id)
+    return render_template("production/genealogy.html", batch=batch, material=material, traced=traced,
+                           direction=direction.value)

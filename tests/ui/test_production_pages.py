@@ -1,0 +1,63 @@
+"""Production's pages show the services' figures (tests/production.py's plant, hand-computed
+there): the orders, one order with what was issued and delivered and its issue and delivery
+forms, the tablets' BOM with the cost breakdown of the roll-up, and the genealogy both ways."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal as D
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.production import build_plant, make_tablets, release_rollup
+from tests.world import World
+
+
+def sign_in(client: FlaskClient, world: World, user: str) -> None:
+    with client.session_transaction() as session:
+        session["token"] = world.tokens[user]
+
+
+def cell(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{re.escape(testid)}"[^>]*>\s*([^<]+)<', page)
+    assert found, testid
+    return found.group(1).strip()
+
+
+def test_orders_order_bom_and_genealogy_pages(client: FlaskClient, session_factory: sessionmaker[Session],
+                                              world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False)
+    sign_in(client, world, "clerk_a")
+    listing = client.get("/production/orders").get_data(as_text=True)
+    assert f"MO-{made.tablet_order:08d}" in listing and f"MO-{made.api_order:08d}" in listing
+
+    page = client.get(f"/production/orders/{made.tablet_order}").get_data(as_text=True)
+    assert D(cell(page, "issued-API-X").split()[0]) == D("10.2")
+    assert 'data-testid="issue-form"' in page and 'data-testid="delivery-form"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    # a delivery through the page's form: 2,000 more tablets into TAB-B1
+    posted = client.post(f"/production/orders/{made.tablet_order}", data={
+        "action": "deliver", "output_quantity": "2000", "batch_number": "TAB-B1", "posting_date": "2026-11-21",
+        "csrf_token": token})
+    assert posted.status_code == 302, posted.get_data(as_text=True)[:500]
+    page = client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert "100,000" in page or "100000" in page
+    # a refusal stays on the page beside its field: 1,000 kg of API is not in stock
+    refused = client.post(f"/production/orders/{made.tablet_order}", data={
+        "action": "issue", "material_id": str(plant.api), "quantity": "1000", "posting_date": "2026-11-21",
+        "csrf_token": token})
+    assert refused.status_code == 409 and 'data-testid="refusal"' in refused.get_data(as_text=True)
+
+    sign_in(client, world, "cost_a")
+    bom = client.get(f"/production/boms/{plant.tablet_bom}").get_data(as_text=True)
+    assert cell(bom, "total") == "¥18.08"
+    assert cell(bom, "unit-cost") == "¥0.01808"
+
+    down = client.get(f"/production/batches/{made.tablet_batch}/genealogy?direction=down").get_data(as_text=True)
+    for number in ("TAB-B1", "API-B1", "ACID-1", "SOLV-1", "EXC-1"):
+        assert number in down
+    up = client.get(f"/production/batches/{made.acid}/genealogy?direction=up").get_data(as_text=True)
+    assert "API-B1" in up and "TAB-B1" in up and "EXC-1" not in up
