@@ -32,6 +32,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import ledger_sql
 from bench.common import ADMIN_URL, fresh_database, git_revision, machine, timed
 from erp.auth.roles import Actor, Role
+from erp.clock import business_today, pin_business_day
 from erp.costing.close import close_periods
 from erp.costing.models import JournalLine
 from erp.period import Period
@@ -153,6 +155,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.database_url:
         args.reuse = True
+        # The generated data set's last month is the current one (November 2026): it can be
+        # closed from the day after it ends, so the close runs as of that day if today is earlier.
+        day_after = Period(periods(FIRST_PERIOD, args.months)[-1]).last_day + dt.timedelta(days=1)
+        if business_today() < day_after:
+            pin_business_day(day_after)
+            print(f"business day pinned to {day_after} (the day after the month to close)")
     months = periods(FIRST_PERIOD, args.months)
     last = months[-1]
     params = {"companies": args.companies, "materials": args.materials, "movements": args.movements,
