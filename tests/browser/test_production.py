@@ -1,0 +1,119 @@
+"""Production in a real browser, in Chinese: a clerk of FORM01 opens a released order,
+issues its component and receives the output through the order's forms, follows the
+output batch's genealogy down to the component's batch and back up; the cost accountant
+reads the tablets' BOM with the roll-up's cost breakdown (1 kg of the component at its
+standard + 0.1 h x (60.00 + 40.00) per 1,000 tablets)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import sessionmaker
+
+from erp.auth.models import User, UserWarehouse
+from erp.auth.services import actor_for_user
+from erp.clock import business_today
+from erp.costing.standards import PriceChange, set_standard_prices
+from erp.db import make_session_factory
+from erp.masterdata.models import Company, Material, MaterialType, ProcurementScope, UnitOfMeasure, Warehouse
+from erp.period import Period
+from erp.posting.models import Batch, StockBalance, StockStatus
+from erp.posting.prices import standard_price
+from erp.production import boms, orders, rollup
+
+
+@pytest.fixture
+def plant(browser_engine: Engine) -> dict[str, Any]:
+    """In FORM01: a component in unrestricted stock of one of clerk.form01's warehouses, a
+    new finished material BT-TAB made from 1 kg of it per 1,000 tablets (0.1 h at BT-PRESS,
+    60.00 + 40.00 per hour), rolled up and released for the period, and a released order
+    for 1,000 tablets."""
+    factory: sessionmaker[Any] = make_session_factory(browser_engine)
+    today = business_today()
+    period = Period.of(today)
+    with factory() as session, session.begin():
+        form01 = session.scalars(select(Company).where(Company.code == "FORM01")).one()
+        clerk = session.scalars(select(User).where(User.username == "clerk.form01")).one()
+        cost = actor_for_user(session.scalars(select(User).where(User.username == "cost.form01")).one())
+        warehouses = select(UserWarehouse.warehouse_id).where(UserWarehouse.user_id == clerk.id)
+        stock = session.execute(
+            select(StockBalance.warehouse_id, StockBalance.material_id, Batch.batch_number)
+            .join(Batch, Batch.id == StockBalance.batch_id).join(Material, Material.id == StockBalance.material_id)
+            .where(StockBalance.warehouse_id.in_(warehouses), StockBalance.status == StockStatus.UNRESTRICTED,
+                   StockBalance.quantity >= 5, Material.material_type == MaterialType.RAW,
+                   Batch.expiry_date > today + dt.timedelta(days=60))
+            .order_by(Batch.expiry_date, StockBalance.id).limit(1)).one()
+        component = session.get(Material, stock.material_id)
+        unit = session.scalars(select(UnitOfMeasure).where(UnitOfMeasure.code == "EA")).one()
+        code = f"BT-TAB-{today:%m%d}"
+        tablet = session.scalars(select(Material).where(Material.code == code)).first()
+        if tablet is None:
+            tablet = Material(code=code, name_zh="片剂（浏览器测试）", name_en="Tablets (browser test)",
+                              material_type=MaterialType.FINISHED, unit_id=unit.id,
+                              procurement_scope=ProcurementScope.LOCAL, shelf_life_days=730, batch_managed=True,
+                              inspection_required=False, over_receipt_tolerance_pct=D("0"))
+            session.add(tablet)
+            session.flush()
+            boms.set_cost_center_rates(session, cost, company_id=form01.id, period=period,
+                                       rates=[boms.RateIn("BT-PRESS", D("60"), D("40"))])
+            boms.create_bom(session, cost, company_id=form01.id, material_id=tablet.id, valid_from=period.first_day,
+                            base_quantity=D("1000"), cost_center="BT-PRESS", hours=D("0.1"),
+                            components=[boms.ComponentIn(component.id, D("1"))])
+            run = rollup.run_rollup(session, cost, company_id=form01.id, period=period)
+            rollup.release_rollup(session, cost, run.id)
+        price = standard_price(session, form01.id, component.id, period)
+        order = orders.create_order(session, actor_for_user(clerk), company_id=form01.id, material_id=tablet.id,
+                                    quantity=D("1000"), order_date=today, warehouse_id=stock.warehouse_id)
+        orders.release_order(session, actor_for_user(clerk), order.id)
+        warehouse = session.get(Warehouse, stock.warehouse_id)
+        assert warehouse is not None
+        return {"order": order.id, "number": order.number, "bom": order.bom_id, "component": component.code,
+                "component_batch": stock.batch_number, "tablet": code, "price": price}
+
+
+def test_a_clerk_issues_and_receives_on_an_order_and_follows_the_genealogy(
+        signed_in: Any, shot: Any, plant: dict[str, Any]) -> None:
+    page = signed_in("clerk.form01")
+    page.goto("/production/orders")
+    assert page.get_by_role("heading", name="生产订单").is_visible()
+    shot(page, "orders")
+    page.get_by_role("link", name=plant["number"]).click()
+    assert "已下达" in page.locator("main").inner_text()
+    shot(page, "order")
+    issue = page.get_by_test_id("issue-form")
+    issue.locator("#f-quantity").fill("1")
+    issue.get_by_role("button", name="发料").click()
+    assert page.get_by_test_id("posted").is_visible()
+    assert page.get_by_test_id(f"issued-{plant['component']}").inner_text().startswith("1")
+    delivery = page.get_by_test_id("delivery-form")
+    delivery.locator("#f-output_quantity").fill("990")
+    delivery.get_by_role("button", name="产出入库").click()
+    postings = page.get_by_test_id("postings").inner_text()
+    assert "生产入库" in postings and plant["number"] in postings
+    shot(page, "order-posted")
+    page.get_by_test_id("postings").get_by_role("link", name=plant["number"]).click()
+    tree = page.get_by_test_id("tree").inner_text()
+    assert plant["component_batch"] in tree and plant["tablet"] in tree
+    shot(page, "genealogy-down")
+    page.get_by_test_id("tree").get_by_role("link", name=plant["component_batch"], exact=False).click()
+    page.get_by_test_id("up").click()
+    assert plant["number"] in page.get_by_test_id("tree").inner_text()
+    shot(page, "genealogy-up")
+
+
+def test_the_cost_accountant_reads_the_bom_and_its_cost_breakdown(
+        signed_in: Any, shot: Any, plant: dict[str, Any]) -> None:
+    page = signed_in("cost.form01")
+    page.goto(f"/production/orders/{plant['order']}")
+    page.get_by_test_id("bom-link").click()
+    breakdown = page.get_by_test_id("breakdown").inner_text()
+    assert plant["component"] in breakdown and "人工" in breakdown and "制造费用" in breakdown
+    assert breakdown.index("物料") < breakdown.index("人工") < breakdown.index("制造费用")  # material first
+    # 1 kg at the component's standard + 0.1 h x 100.00 per 1,000 tablets
+    total = (plant["price"] + D("10")).quantize(D("0.01"))
+    assert page.get_by_test_id("total").inner_text() == f"¥{total:,.2f}"
+    shot(page, "bom")
