@@ -59,8 +59,16 @@ from erp.posting import (
     price_for_posting,
     standard_price,
 )
-from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
-from erp.posting.stock import find_or_create_batch, lock_balances, value_taken
+from erp.posting.models import (
+    Batch,
+    CloseClass,
+    MovementType,
+    StockBalance,
+    StockDocument,
+    StockMovement,
+    StockStatus,
+)
+from erp.posting.stock import available_on, find_or_create_batch, lock_balances, value_taken
 from erp.production.boms import bom_in_force, planned_quantity
 from erp.production.errors import (
     NoBomInForce,
@@ -241,8 +249,11 @@ def complete_order(session: Session, actor: Actor, order_id: int, completed_on: 
     if completed_on < order.order_date:
         raise ValidationFailed.for_field("completed_on", Message("an order cannot be completed before its date"))
     refuse_after_business_day(completed_on, field="completed_on", what=N_("a technical completion"))
-    last_posted = session.scalar(select(func.max(ProductionOrderDocument.posting_date))
-                                 .where(ProductionOrderDocument.order_id == order.id))
+    # The order's issues and deliveries, and the reversals of its issues (posted through the
+    # warehouse, so not among the order's documents).
+    posted_for_order = select(ProductionOrderDocument.document_id).where(ProductionOrderDocument.order_id == order.id)
+    last_posted = session.scalar(select(func.max(StockDocument.posting_date)).where(
+        StockDocument.id.in_(posted_for_order) | StockDocument.reverses_document_id.in_(posted_for_order)))
     if last_posted is not None and completed_on < last_posted:
         raise ValidationFailed.for_field("completed_on", Message(
             "production order {order} has postings up to {day}; it cannot be completed before them",
@@ -443,30 +454,33 @@ def reverse_delivery(
     if not reason.strip():
         raise ValidationFailed.for_field("reason", Message("a reversal needs a reason"))
     (delivered,) = [m for m in session.scalars(select(StockMovement).where(StockMovement.document_id == document_id))]
-    used = session.scalar(select(StockMovement.id).where(
-        StockMovement.batch_id == delivered.batch_id, StockMovement.movement_type.not_in(_UNTOUCHED_BY)).limit(1))
-    if used is not None:
-        raise OutputBatchUsed(Message("batch {batch} has been used since it was delivered: the delivery can no longer "
-                                      "be reversed", batch=_batch_number(session, delivered.batch_id)))
     lock_open_period(session, order.company_id, posting_date)
     _, price = price_for_posting(session, order.company_id, delivered.material_id, posting_date)
-    # Quality may have released (or rejected) the quarantined output since: take it where it is now.
-    statuses = [delivered.status] + [s for s in (StockStatus.UNRESTRICTED, StockStatus.BLOCKED)
-                                     if s != delivered.status]
+    # Every balance of the batch in the warehouse, locked before anything is checked, so
+    # nothing moves the batch meanwhile. Quality may have released, rejected or held the
+    # output since: it is taken from the status that holds it, on the reversal's date too.
     held = None
-    for status in statuses:
+    for status in [delivered.status, *(s for s in StockStatus if s != delivered.status)]:
         rows = lock_balances(session, warehouse_id=delivered.warehouse_id, material_id=delivered.material_id,
                              status=status, batch_id=delivered.batch_id)
-        if rows and rows[0].quantity >= delivered.quantity:
+        if held is None and rows and available_on(session, rows[0], posting_date) >= delivered.quantity:
             held = rows[0]
-            break
+    material = session.get(Material, delivered.material_id)
+    assert material is not None
+    if material.batch_managed:
+        # The batch is the order's own: anything else that moved it (an issue, a shipment, a
+        # transfer, scrap) used the output. A material without batches shares one batch
+        # group-wide, so only the dated quantity check below applies to it.
+        used = session.scalar(select(StockMovement.id).where(
+            StockMovement.batch_id == delivered.batch_id, StockMovement.movement_type.not_in(_UNTOUCHED_BY)).limit(1))
+        if used is not None:
+            raise OutputBatchUsed(Message("batch {batch} has been used since it was delivered: the delivery can no "
+                                          "longer be reversed", batch=_batch_number(session, delivered.batch_id)))
     if held is None:
         raise InsufficientStock(Message("batch {batch} no longer holds the {quantity} the delivery put into it",
                                         batch=_batch_number(session, delivered.batch_id), quantity=delivered.quantity))
     taken = value_taken(session, order.company_id, held, delivered.quantity, price, posting_date)
     restated = taken - delivered.value
-    material = session.get(Material, delivered.material_id)
-    assert material is not None
     entry_id = entry_of_document(session, delivery.id)
     journal = negated_lines(session, entry_id) if entry_id is not None else []
     if restated:
@@ -489,6 +503,12 @@ def reverse_delivery(
         document_id=posted.document_id, order_id=order.id, kind=OrderDocumentKind.DELIVERY.value,
         posting_date=posting_date, labour=-link.labour, overhead=-link.overhead))
     quality.cancel_lots_of_document(session, delivery.id)
+    left_here = session.scalar(select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
+        StockBalance.warehouse_id == held.warehouse_id, StockBalance.material_id == material.id,
+        StockBalance.batch_id == held.batch_id))
+    if material.batch_managed and not left_here:
+        # Nothing of the batch is left here: a lot still open on it (an excursion's hold) has nothing to decide.
+        quality.cancel_open_lots_of_batch(session, warehouse_id=held.warehouse_id, batch_id=held.batch_id)
     order.delivered_quantity -= delivered.quantity
     left = session.scalar(
         select(func.coalesce(func.sum(StockMovement.quantity), 0))

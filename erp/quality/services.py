@@ -197,6 +197,18 @@ def cancel_lots_of_document(session: Session, document_id: int) -> int:
     return len(lots)
 
 
+def cancel_open_lots_of_batch(session: Session, *, warehouse_id: int, batch_id: int) -> int:
+    """Cancel the open lots on a batch in a warehouse whose stock has all left it (a
+    production receipt reversed): returns how many."""
+    lots = list(session.scalars(select(InspectionLot).where(
+        InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
+        InspectionLot.status == LotStatus.OPEN).with_for_update()))
+    for lot in lots:
+        lot.status = LotStatus.CANCELLED
+    session.flush()
+    return len(lots)
+
+
 def require_no_specified_open_lot(session: Session, *, warehouse_id: int, batch_id: int) -> None:
     """Refuse a plain quality decision (``erp.inventory``'s) on a batch under an open lot
     whose material has a specification in force on the lot's date: that lot is decided

@@ -33,6 +33,15 @@ SUPERSEDED = """
 
 
 def upgrade() -> None:
+    twice = op.get_bind().exec_driver_sql(
+        "SELECT company_id, period FROM cost_rollups WHERE status = 'released' "
+        "GROUP BY company_id, period HAVING count(*) > 1 ORDER BY company_id, period").all()
+    if twice:
+        # Two released runs of one period: both set standard prices, and which one stands is
+        # a cost accountant's decision, not a migration's.
+        raise RuntimeError("cost_rollups holds more than one released roll-up for (company_id, period) "
+                           f"{[tuple(row) for row in twice]}; keep one of each (delete the others' cost_estimate_lines, "
+                           "cost_estimates and cost_rollups rows) and run the migration again")
     for table in ("cost_estimate_lines", "cost_estimates"):
         op.execute(f"DELETE FROM {table} WHERE rollup_id IN ({SUPERSEDED})")
     op.execute(f"DELETE FROM cost_rollups WHERE id IN ({SUPERSEDED})")

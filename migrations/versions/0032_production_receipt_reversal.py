@@ -59,4 +59,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    reversals = op.get_bind().exec_driver_sql(
+        "SELECT count(*) FROM stock_documents WHERE doc_type = 'production_receipt_reversal'").scalar()
+    if reversals:
+        # The ledger is immutable: its reversals cannot be dropped to fit the older schema.
+        raise RuntimeError(f"{reversals} production receipt reversals are posted; the ledger keeps them, so this "
+                           "migration cannot be downgraded")
     _set_movement_types(MOVEMENT_TYPES_BEFORE)

@@ -92,3 +92,17 @@ def test_a_created_order_with_nothing_posted_completes_on_any_open_day(
     release_rollup(session_factory, world)
     order = new_order(session_factory, world, "tablet", "1000")
     complete(session_factory, world, order, NOV_22)
+
+
+def test_a_completion_is_not_dated_before_a_reversal_of_one_of_the_orders_issues(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False)
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=NOV_21)
+    with session_factory() as session, session.begin():
+        _reverse(session, world, extra, NOV_22)
+    with pytest.raises(ValidationFailed):
+        with session_factory() as session, session.begin():
+            orders.complete_order(session, world.actors["clerk_a"], made.tablet_order, NOV_21)
+    complete(session_factory, world, made.tablet_order, NOV_22)

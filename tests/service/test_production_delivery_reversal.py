@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing import accounts
 from erp.costing import close as closing
-from erp.inventory.errors import ProductionOrderClosed
+from erp.inventory import services as inventory
+from erp.inventory.errors import InsufficientStock, ProductionOrderClosed
 from erp.posting.models import StockBalance
 from erp.production import genealogy, orders, variances
 from erp.production.errors import OutputBatchUsed
@@ -129,3 +130,27 @@ def test_a_delivery_is_not_reversed_once_its_batch_was_used_or_its_order_settled
     with refused_in(session_factory, ProductionOrderClosed) as session:
         orders.reverse_delivery(session, world.actors["clerk_a"], made.tablet_order, tablet_delivery,
                                 posting_date=dt.date(2026, 11, 28), reason="counted twice")
+
+
+def test_a_backdated_reversal_takes_only_what_the_batch_held_on_its_date(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """Inspected tablets: 2,000 more delivered into quarantine on 21 November and released
+    by quality on 25 November. A reversal dated 22 November would take unrestricted stock
+    that only arrived on the 25th (and quarantine holds none now): refused. Dated the 26th,
+    it takes them from unrestricted stock."""
+    plant = build_plant(session_factory, world, tablet_inspection=True)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False)
+    extra = deliver(session_factory, world, made.tablet_order, "2000", batch="TAB-B2", on=NOV_21)
+    extra_batch = batch_id(session_factory, world, "tablet", "TAB-B2")
+    with session_factory() as session, session.begin():
+        inventory.decide_quarantine(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-AMB"],
+                                    batch_id=extra_batch, decision=inventory.QualityDecision.RELEASE,
+                                    posting_date=dt.date(2026, 11, 25))
+    with refused_in(session_factory, InsufficientStock) as session:
+        orders.reverse_delivery(session, world.actors["clerk_a"], made.tablet_order, extra, posting_date=NOV_22,
+                                reason="counted twice")
+    _reverse(session_factory, world, made.tablet_order, extra, dt.date(2026, 11, 26))
+    with session_factory() as session:
+        assert _held(session, extra_batch) == (D("0"), D("0"))
+        assert account_balance(session, world.companies["A"], accounts.WORK_IN_PROCESS) == D("48.24")
