@@ -40,7 +40,7 @@ def business_today() -> dt.date:
         return _pinned
     configured = os.environ.get("ERP_BUSINESS_DATE")
     if configured:
-        return dt.date.fromisoformat(configured)
+        return dt.date.fromisoformat(configured.strip())
     return dt.datetime.now(BUSINESS_TIME_ZONE).date()
 
 

@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     def _supported_database(cls, url: str) -> str:
         return normalise_database_url(url)
 
+    @field_validator("business_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> dt.date | None:
+        # The parser erp.clock reads the variable with, so that what starts also runs.
+        if value is None or isinstance(value, dt.date):
+            return value
+        return dt.date.fromisoformat(str(value).strip())
+
     @field_validator("reporting_database_url")
     @classmethod
     def _reporting_on_postgres(cls, url: str) -> str:

@@ -485,11 +485,31 @@ def request_session() -> Session:
     return g.db_session  # type: ignore[no-any-return]
 
 
+def _body_in_hand() -> bool:
+    """Whether the request's body has been read (up to its limit) before any transaction is
+    begun: JSON and bodiless requests, within ``max_content_length``. Forms and uploads are
+    parsed by their views, later, from the stream."""
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return False
+    length = request.content_length
+    if length is not None and request.max_content_length is not None and length > request.max_content_length:
+        return False  # refused with 413 when the view reads it, after the token as before
+    request.get_data(cache=True)
+    return True
+
+
+def _end_edge_after_view(response: Response) -> Response:
+    # A view that never touched the request's session (a template, a file it streams from a
+    # session of its own): nothing stays open while the response is sent.
+    end_edge_transaction()
+    return response
+
+
 def end_edge_transaction() -> None:
     """Commit the read-only transaction the token was read in, unless a view's @transaction
     has taken it over: a view without one (or reading the reporting database) starts from
-    no open transaction, as if the token had been read in its own (nothing held meanwhile:
-    on SQLite an open transaction holds the write lock)."""
+    no open transaction, as if the token had been read in its own (on SQLite an open
+    transaction holds the write lock)."""
     edge = g.pop("edge_transaction", None)
     if edge is not None:
         edge.commit()
@@ -730,15 +750,21 @@ def _authenticate() -> None:
     if token is None:
         raise Unauthenticated("send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token")
     session = request_session()
-    # Read in a transaction the view's @transaction commits (erp.web.transaction): one
-    # BEGIN/COMMIT per request. Any other use of the request's session ends it first.
-    edge = begin(session)
-    try:
-        actor = actor_for_token(session, token)
-    except BaseException:
-        edge.rollback()
-        raise
-    g.edge_transaction = edge
+    if _body_in_hand():
+        # Read in a transaction the view's @transaction commits (erp.web.transaction): one
+        # BEGIN/COMMIT per request. Any other use of the request's session ends it first, and
+        # so does the end of a view that never used it (_end_edge_after_view).
+        edge = begin(session)
+        try:
+            actor = actor_for_token(session, token)
+        except BaseException:
+            edge.rollback()
+            raise
+        g.edge_transaction = edge
+    else:
+        # An upload (or a body too long to take): its own transaction, so that nothing is held
+        # while a slow client sends the file (on SQLite a transaction holds the write lock).
+        actor = in_transaction(session, lambda: actor_for_token(session, token))
     g.actor = actor
     if actor.read_only and request.method not in ("GET", "HEAD") and request.endpoint not in READ_ONLY_MAY:
         raise ReadOnlyRole(f"role {actor.role.value} is read-only")
@@ -852,6 +878,7 @@ def init_web(app: Flask) -> Api:
     app.extensions["erp_sign_in_throttle"] = SignInThrottle(limiter.storage)
     app.before_request(_limit_request_size)
     app.before_request(_authenticate)
+    app.after_request(_end_edge_after_view)
     app.after_request(_mark_replay)
     app.after_request(_mark_report_source)
     app.teardown_appcontext(_close_session)

@@ -34,6 +34,8 @@ def flask(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedPr
     ("ERP_TOKEN_TTL_MINUTES", "forever", "a whole number of minutes"),
     ("ERP_JOB_RUNNER", "cron", "thread or worker"),
     ("ERP_BUSINESS_DATE", "2026-13-01", "a date YYYY-MM-DD for a training copy"),
+    # A Unix time pydantic would take as a date, but the clock (date.fromisoformat) could not read.
+    ("ERP_BUSINESS_DATE", "1764547200", "a date YYYY-MM-DD for a training copy"),
 ])
 def test_a_wrong_setting_stops_the_start_with_one_line_naming_it(
     tmp_path: Path, variable: str, value: str, says: str
