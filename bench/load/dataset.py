@@ -13,9 +13,9 @@ Then, through the same services the API uses:
   in a run (approved by the company's purchasing manager), for the clerks to receive against;
 - 1,000,000 counted units of each good in a warehouse of each selling company, for the
   sales users to ship;
-- ``customers`` customers with an approved credit limit of 50 million CNY, so that the
-  credit check runs on every confirmation and shipment and passes (users mostly do valid
-  work; a refusal is counted apart from a failure);
+- ``customers`` customers with an approved credit limit 50 million CNY above what they
+  owe already, so that the credit check runs on every confirmation and shipment and
+  passes (users mostly do valid work; a refusal is counted apart from a failure);
 - a bearer token for each user the workload signs in as.
 
 Returns the plan the locustfile reads (ids and tokens), as plain JSON-ready values.
@@ -37,7 +37,7 @@ from erp.auth.services import actor_for_user, issue_token
 from erp.clock import business_today
 from erp.config import load_settings
 from erp.credit import limits
-from erp.credit.models import SalesOrder
+from erp.credit.models import CustomerExposure, SalesOrder
 from erp.demo.credit import CUSTOMERS as DEMO_CUSTOMERS
 from erp.demo.credit import GOODS
 from erp.demo.loader import load_demo
@@ -63,7 +63,7 @@ from erp.purchasing.models import ContractScope, PurchaseOrderStatus
 
 DEMO_SEED = 20261127
 STOCK_PER_GOOD = Decimal("1000000")
-CREDIT_LIMIT = Decimal("50000000")
+CREDIT_HEADROOM = Decimal("50000000")
 OPEN_QUANTITY = Decimal("1000000")
 TOKEN_MINUTES = 24 * 60
 
@@ -262,8 +262,13 @@ def add_work(session: Session, cast: Cast, *, customers: int, open_orders: int) 
         select(Customer.id).where(Customer.active.is_(True), Customer.code.not_in(DEMO_CUSTOMERS),
                                   Customer.id.not_in(select(Company.customer_id).where(Company.customer_id.is_not(None))))
         .order_by(Customer.code).limit(customers)).all()
+    exposures = dict(session.execute(select(CustomerExposure.customer_id, CustomerExposure.exposure)
+                                     .where(CustomerExposure.customer_id.in_(buyers_of_goods))).all())
     for customer_id in buyers_of_goods:
-        limits.set_credit_limit(session, credit, customer_id, credit_limit=CREDIT_LIMIT,
+        # Room for the season above what the customer already owes (the generated group's
+        # largest customers owe hundreds of millions).
+        limits.set_credit_limit(session, credit, customer_id,
+                                credit_limit=exposures.get(customer_id, Decimal("0")) + CREDIT_HEADROOM,
                                 reason="load test: limit agreed for the season")
 
     clerk = _user(session, cast.clerk)
