@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from erp.costing import accounts
 from erp.posting import Document, Movement, Posting, Restatement, entry_of_document, negated_lines, post
@@ -120,7 +120,10 @@ def _restatable(
     if not only_changed:
         prices = prices_in_force(period, company_ids, material_ids)
     else:
-        sp = StandardPrice
+        # An alias: price_in_force reads standard_prices itself, and against the same
+        # unaliased table its "company_id = company_id" would correlate with nothing (the
+        # latest price of any material would stand for this material's previous price).
+        sp = aliased(StandardPrice, name="new_price")
         before = price_in_force(sp.company_id, sp.material_id, Period(period).previous())
         prices = (
             select(sp.company_id, sp.material_id, sp.price)

@@ -307,6 +307,22 @@ def test_the_close_restates_only_the_stock_held_when_the_next_period_opens(
     assert books.variance_account() == D("-200.00")
 
 
+def test_a_price_changed_for_the_next_period_is_restated_whatever_other_materials_cost(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    # exc_local goes from 10.00 (November) to 12.00 (January); the only price set for
+    # December is the packaging's, also 12.00: exc_local's change is its own, against its own
+    # price in force before, not against whichever price was set last for any material
+    set_standard(session_factory, world, "pkg_loose", "12.00", period=DEC)
+    set_standard(session_factory, world, "exc_local", "12.00", period=JAN)
+    books.receive("100", "10.00", batch="R1")  # November: 1,000.00
+    books.close()
+    books.close(DEC)
+    # December's closing 100 kg restated at January's 12.00 (+200.00)
+    assert books.balance("1403") == D("1200.00")
+    assert books.variance_account() == D("-200.00")
+
+
 def test_a_price_set_after_later_postings_restates_only_the_stock_held_then(
     books: Books, session_factory: sessionmaker[Session], world: World
 ) -> None:
