@@ -1,7 +1,7 @@
 """The mixed load test, bounded: its runner, workload and invariant checks work (issue 18).
 
 The full run (50 users for 60 s, and the lower counts) is a benchmark: `python -m bench.load`;
-here 5 users for a few seconds against gunicorn on the test database prove the pieces, and
+here 5 users for 8 s against gunicorn on the test database prove the pieces, and
 the checker is shown to name each invariant a corrupted database breaks.
 """
 
@@ -40,7 +40,7 @@ def test_a_short_mixed_load_posts_what_it_counts_and_leaves_the_books_whole(
     # training copy, as gunicorn.conf.py calls a server with a pinned business day.
     server_env = {"ERP_WEB_WORKERS": "2", "ERP_WEB_THREADS": "2", "ERP_BUSINESS_DATE": plan["today"],
                   "ERP_TRAINING_COPY": "1"}
-    outcome = run(engine.url.render_as_string(hide_password=False), plan, [5], 6, session_factory,
+    outcome = run(engine.url.render_as_string(hide_password=False), plan, [5], 8, session_factory,
                   workdir=tmp_path, server_env=server_env)
 
     step = outcome.steps[0]
