@@ -4,6 +4,8 @@ stock of an inspected material leaves quarantine: results, then QA's signed deci
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,18 +57,44 @@ def specify(session_factory: sessionmaker[Session], world: World, material: str,
             reason="pharmacopoeia monograph", characteristics=characteristics or APPEARANCE).id
 
 
-def release_lot(session_factory: sessionmaker[Session], world: World, lot_id: int) -> None:
-    """Release a lot as GMP wants it: the analyst records a conforming appearance, QA signs
-    (the material needs the one-characteristic specification, ``specify``)."""
+def release_lot(session_factory: sessionmaker[Session], world: World, lot_id: int, *,
+                on: dt.date | None = None) -> int:
+    """Release a lot as GMP wants it: the analyst (quality_a) records a conforming result for
+    each characteristic of its specification (the one-characteristic ``specify`` one when
+    the material has none), QA (qa_a) signs. Returns the release document."""
     signer = qa_signer(session_factory, world)
+    with session_factory() as session:
+        lot = session.get(InspectionLot, lot_id)
+        assert lot is not None
+        spec = services.spec_for_lot(session, lot)
+        material_id = lot.material_id
+    if spec is None:
+        material = next(key for key, value in world.materials.items() if value == material_id)
+        specify(session_factory, world, material)
+        with session_factory() as session:
+            lot = session.get(InspectionLot, lot_id)
+            assert lot is not None
+            spec = services.spec_for_lot(session, lot)
+    assert spec is not None
+    results = [services.ResultInput(c.code, text=c.expected_text) if c.expected_text is not None else
+               services.ResultInput(c.code, value=c.minimum if c.minimum is not None else c.maximum)
+               for c in spec.characteristics]
     with session_factory() as session, session.begin():
-        services.record_results(session, world.actors["quality_a"], lot_id=lot_id,
-                                results=[services.ResultInput("APPEARANCE", text="conforms")])
+        services.record_results(session, world.actors["quality_a"], lot_id=lot_id, results=results)
     with session_factory() as session:
         with session.begin():
             outcome = services.decide_usage(session, signer, lot_id=lot_id, decision=UsageDecisionKind.RELEASE,
-                                            password=PASSWORD, posting_date=business_today())
-        outcome.signed()
+                                            password=PASSWORD, posting_date=on or business_today())
+        document = outcome.signed().document_id
+    assert document is not None
+    return document
+
+
+def release_lots(session_factory: sessionmaker[Session], world: World, lot_ids: list[int], *,
+                 on: dt.date | None = None) -> int:
+    """Release several lots (``release_lot``); returns the last release document."""
+    documents = [release_lot(session_factory, world, lot_id, on=on) for lot_id in lot_ids]
+    return documents[-1]
 
 
 def release_batch(session_factory: sessionmaker[Session], world: World, batch_id: int) -> None:

@@ -21,6 +21,7 @@ from erp.errors import DomainError
 from erp.inventory import services
 from erp.inventory.models import Batch, StockBalance, StockDocument, StockMovement
 from erp.masterdata.models import Material, Warehouse
+from erp.quality.models import InspectionLot, LotStatus
 from erp.purchasing.models import (
     Contract,
     ContractLine,
@@ -167,7 +168,24 @@ def decide(
     *, decision: services.QualityDecision = services.QualityDecision.RELEASE, on: dt.date = NOV_20,
     user: str = "quality_a",
 ) -> int:
-    """Release (or reject) quarantined stock of a batch; all of it when no quantity is given."""
+    """Reject quarantined stock of a batch (all of it when no quantity is given) or release
+    it. A batch under open lots is released (by quality_a, whole) only as GMP wants it:
+    every open lot gets its results and QA's signature (tests/quality.py), and the last
+    release document is returned; any other release is the plain decision, which refuses
+    an inspected material (inspection-lot-open, signed-release-required)."""
+    if decision == services.QualityDecision.RELEASE:
+        from tests import quality
+
+        with session_factory() as session:
+            inspected = session.scalar(select(Material.inspection_required).join(Batch, Batch.material_id == Material.id)
+                                       .where(Batch.id == batch))
+            lots = session.scalars(select(InspectionLot).where(
+                InspectionLot.batch_id == batch, InspectionLot.warehouse_id == world.warehouses[warehouse],
+                InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id)).all()
+        whole = quantity is None or D(quantity) == sum((lot.quantity for lot in lots), D(0))
+        if (inspected or lots) and lots and whole and user == "quality_a":
+            return quality.release_lots(session_factory, world, [lot.id for lot in lots], on=on)
+        # anything else is a plain decision, which refuses to release an inspected material
     with session_factory() as session, session.begin():
         return services.decide_quarantine(
             session, world.actors[user], warehouse_id=world.warehouses[warehouse], batch_id=batch,

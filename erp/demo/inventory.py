@@ -27,6 +27,8 @@ from erp.inventory import services
 from erp.inventory.models import StockBalance, StockStatus
 from erp.masterdata.models import Company, Material, MaterialType, Warehouse
 from erp.period import Period
+from erp.quality import services as quality
+from erp.quality.models import InspectionLot, LotStatus, UsageDecisionKind
 from erp.purchasing.models import ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 
 # Standard price ranges in CNY per unit for materials without a contract, by type.
@@ -65,8 +67,10 @@ def _set_standard_prices(session: Session, rng: random.Random, periods: list[str
     return len(rows)
 
 
-def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) -> dict[str, int]:
-    """Prices, receipts, releases, issues and last month's close; returns counts."""
+def load_inventory_demo(session: Session, rng: random.Random, today: dt.date, *, signing_password: str
+                        ) -> dict[str, int]:
+    """Prices, receipts, releases, issues and last month's close; returns counts. Releases
+    are QA's signed usage decisions (``qa.group`` signs with ``signing_password``)."""
     session.flush()
     users = {u.username: actor_for_user(u) for u in session.scalars(select(User))}
     this_month = Period.of(today)
@@ -109,7 +113,9 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) ->
             receipts += 1
             posted_in.setdefault(company.id, set()).add(Period.of(day))
     counts["receipts"] = receipts
-    counts["releases"], counts["issues"] = _release_and_issue(session, users, companies, stores, rng, today)
+    counts["specifications"] = _specify_inspected_materials(session, users["qa.group"], today)
+    counts["releases"], counts["issues"] = _release_and_issue(session, users, companies, stores, rng, today,
+                                                              signing_password)
     # Every company that posted before this month closes up to last month, in order.
     closing = sorted(company_id for company_id, periods in posted_in.items() if min(periods) < this_month)
     closes = 0
@@ -120,21 +126,41 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date) ->
     return counts
 
 
+# The demo's specification of every inspected material: an assay and the appearance.
+DEMO_SPECIFICATION = [
+    quality.CharacteristicInput("ASSAY", "含量", "Assay", "%", minimum=Decimal("98.0"), maximum=Decimal("102.0")),
+    quality.CharacteristicInput("APPEARANCE", "性状", "Appearance", expected_text="符合规定"),
+]
+DEMO_RESULTS = [quality.ResultInput("ASSAY", Decimal("99.6")), quality.ResultInput("APPEARANCE", text="符合规定")]
+
+
+def _specify_inspected_materials(session: Session, group_qa: Actor, today: dt.date) -> int:
+    """Group QA's specification, in force from today, of every material that needs inspection."""
+    materials = session.scalars(select(Material.id).where(Material.inspection_required.is_(True))
+                                .order_by(Material.id)).all()
+    for material_id in materials:
+        quality.create_specification(session, group_qa, material_id=material_id, effective_from=today,
+                                     reason="企业内控标准 (demo)", characteristics=DEMO_SPECIFICATION)
+    return len(materials)
+
+
 def _release_and_issue(session: Session, users: dict[str, Actor], companies: dict[int, Company],
-                       stores: dict[int, list[Warehouse]], rng: random.Random, today: dt.date) -> tuple[int, int]:
-    """Quality releases most quarantined batches; production then takes part of the stock."""
+                       stores: dict[int, list[Warehouse]], rng: random.Random, today: dt.date,
+                       signing_password: str) -> tuple[int, int]:
+    """Quality releases most quarantined batches (the laboratory's results, then QA's signed
+    usage decision on each lot); production then takes part of the stock."""
     releases = issues = 0
-    quarantined = session.execute(
-        select(StockBalance.company_id, StockBalance.warehouse_id, StockBalance.batch_id)
-        .where(StockBalance.status == StockStatus.QUARANTINE, StockBalance.quantity > 0)
-        .order_by(StockBalance.id)
+    lots = session.execute(
+        select(InspectionLot.id, InspectionLot.company_id).where(InspectionLot.status == LotStatus.OPEN)
+        .order_by(InspectionLot.id)
     ).all()
-    for n, (company_id, warehouse_id, batch_id) in enumerate(quarantined):
+    for n, (lot_id, company_id) in enumerate(lots):
         if n % 5 == 4:
             continue  # still waiting for the laboratory
-        quality = _actor(users["quality.form01"], Role.QUALITY, companies[company_id], stores[company_id])
-        services.decide_quarantine(session, quality, warehouse_id=warehouse_id, batch_id=batch_id,
-                                   decision=services.QualityDecision.RELEASE, posting_date=today)
+        analyst = _actor(users["quality.form01"], Role.QUALITY, companies[company_id], stores[company_id])
+        quality.record_results(session, analyst, lot_id=lot_id, results=DEMO_RESULTS)
+        quality.decide_usage(session, users["qa.group"], lot_id=lot_id, decision=UsageDecisionKind.RELEASE,
+                             password=signing_password, posting_date=today).signed()
         releases += 1
     unrestricted = session.execute(
         select(StockBalance.company_id, StockBalance.warehouse_id, StockBalance.material_id,

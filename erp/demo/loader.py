@@ -222,7 +222,7 @@ def _load(session: Session, *, seed: int, if_empty: bool) -> DemoReport:
         "customers": len(customers), "users": len(report.users),
     }
     report.counts.update(load_purchasing_demo(session, rng))
-    report.counts.update(load_inventory_demo(session, rng, business_today()))
+    report.counts.update(load_inventory_demo(session, rng, business_today(), signing_password=DEMO_PASSWORD))
     add_sales_history(session, report)
     return report
 
@@ -243,6 +243,7 @@ def _demo_users(
         ("pm.group", Role.PURCHASING_MANAGER, True, [], []),
         ("clerk.form01", Role.CLERK, False, [form01], form01_stores),
         ("quality.form01", Role.QUALITY, False, [form01], []),
+        ("qa.group", Role.QUALITY, True, [], []),
         ("cost.form01", Role.COST_ACCOUNTANT, False, [form01], []),
         ("cost.group", Role.COST_ACCOUNTANT, True, [], []),
         ("ap.form01", Role.ACCOUNTS_PAYABLE, False, [form01], []),

@@ -27,7 +27,7 @@ from erp.inventory.errors import (
 )
 from erp.masterdata.errors import StorageConditionsNotMet
 from erp.posting.errors import NoStandardPrice, PeriodClosed
-from erp.quality.errors import InspectionLotOpen
+from erp.quality.errors import InspectionLotOpen, SignedReleaseRequired
 
 blp = Blueprint("inventory", __name__, url_prefix="/api/v1/inventory",
                 description="Receipts, batches, stock movements and the stock ledger")
@@ -91,7 +91,7 @@ def post_receipt_reversal(session: Session, actor: Actor, data: dict[str, Any],
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, DatedAfterBusinessDay,
     IdempotencyKeyReused,
-    InvalidQuantity, NoStandardPrice, InspectionLotOpen,
+    InvalidQuantity, NoStandardPrice, InspectionLotOpen, SignedReleaseRequired,
 )
 @transaction
 def post_quality_decision(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:

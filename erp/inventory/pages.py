@@ -19,6 +19,7 @@ from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.inventory import queries, services
 from erp.inventory.models import StockStatus
+from erp.quality import services as quality
 from erp.messages import Message, N_
 from erp.clock import business_today
 from erp.ui import nav
@@ -177,7 +178,10 @@ def quarantine(db: Session, actor: Actor) -> str:
     rows, total, value = queries.stock_by_batch(
         db, actor, q=args.q or None, status=StockStatus.QUARANTINE, today=today, sort=args.sort,
         descending=args.desc, offset=args.offset, limit=args.page_size)
-    return render_template("inventory/quarantine.html", rows=rows, total=total, value=value, args=args, today=today)
+    # a batch under an open inspection lot is decided there, by QA's signature: link to it
+    lots = quality.open_lots_of(db, [(r.warehouse_id, r.batch_id) for r in rows])
+    return render_template("inventory/quarantine.html", rows=rows, total=total, value=value, args=args, today=today,
+                           lots=lots)
 
 
 @bp.route("/quarantine/<warehouse>/<material>/<path:batch>", methods=["GET", "POST"])
@@ -218,6 +222,9 @@ def quality_decision(db: Session, actor: Actor, warehouse: str, material: str, b
     row = next((r for r in rows if r.warehouse_code == warehouse), None)
     if row is None:
         raise queries_not_found(batch)
+    lot = quality.open_lots_of(db, [(row.warehouse_id, row.batch_id)]).get((row.warehouse_id, row.batch_id))
+    if lot is not None and request.method == "GET":  # decided on its lot, with QA's signature
+        return redirect(url_for("quality_pages.lot", lot_id=lot[0]))
     status = refusal["error"].status if refusal else 200
     return render_template("inventory/quality_decision.html", row=row, form=request.form, today=today,
                            **refusal), status

@@ -532,8 +532,8 @@ def decide_quarantine(
     reason: str | None = None,
 ) -> int:
     """Release quarantined stock to unrestricted, or reject it to blocked (quality users).
-    Not for a batch under an open inspection lot of a specified material: that one is
-    decided by QA's signed usage decision (erp.quality; inspection-lot-open)."""
+    Never a release of a material that needs inspection: that is QA's signed usage
+    decision on its inspection lot (erp.quality; inspection-lot-open, signed-release-required)."""
     actor.require_role(Role.QUALITY, action="releasing or rejecting quarantined stock")
     warehouse = _warehouse(session, warehouse_id)
     _require_warehouse(actor, warehouse)
@@ -541,7 +541,8 @@ def decide_quarantine(
     if batch is None:
         raise NotFound(Message("batch {key} not found", key=batch_id))
     material = _material(session, batch.material_id)
-    quality.require_no_specified_open_lot(session, warehouse_id=warehouse.id, batch_id=batch.id)
+    if decision == QualityDecision.RELEASE:
+        quality.require_signed_release(session, material=material, warehouse_id=warehouse.id, batch_id=batch.id)
     _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.QUARANTINE, batch_id=batch.id)

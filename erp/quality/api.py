@@ -24,7 +24,7 @@ from erp.messages import Message
 from erp.posting.errors import NoStandardPrice, PeriodClosed
 from erp.quality.errors import (
     LoggerNotRecognised, LotNotOpen, NoStockOnHold, ReadingsInvalid, OutOfSpecification, ResultNotApplicable, ResultsIncomplete, SignatureNotVerified,
-    SignerRecordedResults, SpecificationDateTaken,
+    SignerRecordedResults, SpecificationBackDated, SpecificationDateTaken,
 )
 
 blp = Blueprint("quality", __name__, url_prefix="/api/v1/quality",
@@ -35,7 +35,7 @@ blp = Blueprint("quality", __name__, url_prefix="/api/v1/quality",
 @blp.route("/specifications", methods=["POST"])
 @blp.arguments(s.SpecificationIn)
 @blp.response(201, s.SpecificationOut)
-@blp.refuses(RoleNotAllowed, NotFound, SpecificationDateTaken)
+@blp.refuses(RoleNotAllowed, NotFound, SpecificationBackDated, SpecificationDateTaken)
 @transaction
 def post_specification(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Add a version of a material's specification, in force from its date."""

@@ -106,3 +106,24 @@ class InspectionLotOpen(Conflict):
     slug = "inspection-lot-open"
     title = N_("The batch is under an open inspection lot: decide it with a signed usage decision")
     remedy = N_("Open the inspection lot, record the results and have QA sign the usage decision.")
+
+
+class SignedReleaseRequired(Conflict):
+    """Stock of a material that needs inspection leaves quarantine for use only through
+    QA's signed usage decision on an inspection lot (EU GMP 1.4 (xv), Annex 16; 21 CFR
+    211.84): a plain quality decision may reject it, never release it."""
+
+    slug = "signed-release-required"
+    title = N_("Only QA's signed usage decision releases an inspected material")
+    remedy = N_("Release it through its inspection lot: results against the specification, then QA's signature.")
+
+
+class SpecificationBackDated(DomainError):
+    """A specification version takes effect on the business day or later: goods received
+    and lots judged under the version then in force keep it (data integrity: the rules
+    applied to a batch are not rewritten afterwards)."""
+
+    status = 422
+    slug = "specification-back-dated"
+    title = N_("A specification version cannot take effect before today")
+    remedy = N_("Date the version today or later; lots already opened keep the version they were judged under.")

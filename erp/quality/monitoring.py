@@ -124,9 +124,11 @@ def _digest(token: str) -> str:
 
 def register_logger(session: Session, actor: Actor, *, warehouse_id: int, code: str) -> tuple[DataLogger, str]:
     """Register a data logger for a warehouse; returns it with its token (shown once; only
-    its digest is kept). Refuses: role-not-allowed, not-found."""
+    its digest is kept). Refuses: role-not-allowed, not-found, validation-error (the code is taken)."""
     actor.require_role(Role.QUALITY, action="registering data loggers")
     warehouse = _warehouse(session, actor, warehouse_id)
+    if session.scalar(select(DataLogger.id).where(DataLogger.code == code)) is not None:
+        raise ValidationFailed.for_field("code", Message("a data logger {code} is already registered", code=code))
     token = secrets.token_urlsafe(32)
     logger = DataLogger(warehouse_id=warehouse.id, code=code, token_digest=_digest(token), registered_by=actor.user_id)
     session.add(logger)
@@ -657,3 +659,46 @@ def _close_open_gaps(session: Session, warehouse: Warehouse) -> list[int]:
         closed.append(gap.id)
     session.flush()
     return closed
+
+
+def loggers_of(session: Session, actor: Actor, *, warehouse_id: int) -> list[DataLogger]:
+    """A warehouse's data loggers, active first, newest first (never their tokens)."""
+    warehouse = _warehouse(session, actor, warehouse_id)
+    return list(session.scalars(select(DataLogger).where(DataLogger.warehouse_id == warehouse.id)
+                                .order_by(DataLogger.active.desc(), DataLogger.id.desc())))
+
+
+def deactivate_logger(session: Session, actor: Actor, *, logger_id: int) -> DataLogger:
+    """Withdraw a data logger's token (lost, replaced, or the logger moved): its posts are
+    refused from now on (logger-not-recognised); its readings stay. Refuses:
+    role-not-allowed, not-found."""
+    actor.require_role(Role.QUALITY, action="managing data loggers")
+    logger = session.get(DataLogger, logger_id, with_for_update=True)
+    if logger is None:
+        raise NotFound(Message("data logger {key} not found", key=logger_id))
+    _warehouse(session, actor, logger.warehouse_id)  # 404 outside the caller's companies
+    logger.active = False
+    session.flush()
+    return logger
+
+
+@dataclass(frozen=True)
+class MonitoredWarehouse:
+    """A warehouse as the monitoring list shows it: its range, rules and latest reading."""
+
+    warehouse: Warehouse
+    rules: MonitoringRules
+    last_reading: dt.datetime | None
+    active_loggers: int
+
+
+def monitored_warehouses(session: Session, actor: Actor) -> list[MonitoredWarehouse]:
+    """The caller's warehouses (a clerk's own) with their permitted range, monitoring rules,
+    latest reading and active loggers."""
+    r, lg = StorageReading, DataLogger
+    last_reading = select(func.max(r.read_at)).where(r.warehouse_id == Warehouse.id).scalar_subquery()
+    loggers = select(func.count(lg.id)).where(lg.warehouse_id == Warehouse.id, lg.active.is_(True)).scalar_subquery()
+    rows = session.execute(select(Warehouse, last_reading, loggers)
+                           .where(actor.warehouse_scope(Warehouse.id, Warehouse.company_id))
+                           .order_by(Warehouse.code)).all()
+    return [MonitoredWarehouse(w, rules_of(session, w), last, count) for w, last, count in rows]

@@ -99,6 +99,36 @@ def lot(db: Session, actor: Actor, lot_id: int) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
+    elif action == "certificate":
+        try:
+            with db.begin_nested():  # a refusal rolls back to here
+                view = services.lot_view(db, actor, lot_id)
+                upload = request.files.get("file")
+                if upload is None or not upload.filename:
+                    raise ValidationFailed.for_field("file", Message("attach the certificate's file"))
+                number = request.form.get("certificate_number", "").strip()[:60]
+                if not number:
+                    raise ValidationFailed.for_field("certificate_number", Message("give the certificate's number"))
+                try:
+                    issued_on = dt.date.fromisoformat(request.form.get("issued_on", ""))
+                except ValueError:
+                    raise ValidationFailed.for_field("issued_on", Message("enter a date")) from None
+                stated = []
+                for r in view.results:
+                    typed = request.form.get(f"cert-{r.code}", "").strip()
+                    if typed:
+                        stated.append(services.ResultInput(r.code, value=_measure(typed, r.code))
+                                      if r.minimum is not None or r.maximum is not None
+                                      else services.ResultInput(r.code, text=typed[:200]))
+                services.record_certificate(db, actor, lot_id=lot_id, number=number, issued_on=issued_on,
+                                            file_name=(upload.filename or "certificate")[:200],
+                                            content_type=(upload.mimetype or "application/octet-stream")[:100],
+                                            content=upload.read(), results=stated)
+            return redirect(url_for("quality_pages.lot", lot_id=lot_id, certified=1))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
     view = services.lot_view(db, actor, lot_id)
     signer = None
     if view.decision is not None:
@@ -107,8 +137,9 @@ def lot(db: Session, actor: Actor, lot_id: int) -> Any:
     status = refusal["error"].status if refusal else 200
     return render_template("quality/lot.html", view=view, form=form, signer=signer, action=action,
                            recorded=request.args.get("recorded") == "1", signed=request.args.get("signed") == "1",
+                           certified=request.args.get("certified") == "1",
                            can_work=actor.role == Role.QUALITY and view.lot.status == LotStatus.OPEN,
-                           **refusal), status
+                           tz=BUSINESS_TIME_ZONE, **refusal), status
 
 
 @bp.route("/excursions")
@@ -139,3 +170,139 @@ def chart(db: Session, actor: Actor, warehouse_id: int) -> str:
     return render_template("quality/chart.html", data=data, day=day, chart_json=json.dumps(data.as_json()),
                            tz=BUSINESS_TIME_ZONE,
                            previous=day - dt.timedelta(days=1), next=day + dt.timedelta(days=1))
+
+
+# --- specifications ------------------------------------------------------------------------------
+
+nav.add("quality", "quality_pages.specifications", N_("Specifications"), {Role.QUALITY, Role.AUDITOR})
+CHARACTERISTIC_ROWS = 6
+
+
+@bp.route("/specifications")
+@transaction
+def specifications(db: Session, actor: Actor) -> str:
+    """Materials that need inspection, with the specification version in force today."""
+    require_role(Role.QUALITY, Role.AUDITOR)
+    args = ListArgs.from_request(("code",), default_sort="code")
+    rows, total = services.specification_overview(db, actor, q=args.q or None, offset=args.offset,
+                                                   limit=args.page_size)
+    return render_template("quality/specifications.html", rows=rows, total=total, args=args)
+
+
+def _optional_measure(text: str, pointer: str) -> Decimal | None:
+    if not text.strip():
+        return None
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        raise ValidationFailed.for_field(pointer, Message("enter a number")) from None
+    if not value.is_finite():
+        raise ValidationFailed.for_field(pointer, Message("enter a number"))
+    return value
+
+
+def _characteristics_typed() -> list[services.CharacteristicInput]:
+    """The characteristic rows of the version form that have a code."""
+    typed = []
+    for i in range(CHARACTERISTIC_ROWS):
+        code = request.form.get(f"c{i}-code", "").strip().upper()[:40]
+        if not code:
+            continue
+        text = request.form.get(f"c{i}-expected_text", "").strip()[:200] or None
+        typed.append(services.CharacteristicInput(
+            code=code, name_zh=request.form.get(f"c{i}-name_zh", "").strip()[:200] or code,
+            name_en=request.form.get(f"c{i}-name_en", "").strip()[:200] or code,
+            unit=request.form.get(f"c{i}-unit", "").strip()[:20] or None,
+            minimum=_optional_measure(request.form.get(f"c{i}-minimum", ""), f"characteristics/{len(typed)}/minimum"),
+            maximum=_optional_measure(request.form.get(f"c{i}-maximum", ""), f"characteristics/{len(typed)}/maximum"),
+            expected_text=text))
+    return typed
+
+
+@bp.route("/specifications/<int:material_id>", methods=["GET", "POST"])
+@transaction
+def specification(db: Session, actor: Actor, material_id: int) -> Any:
+    """A material's specification versions, newest first, and (for group QA) the form for
+    a new version, in force from today or later."""
+    require_role(Role.QUALITY, Role.AUDITOR)
+    refusal: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            try:
+                effective = dt.date.fromisoformat(request.form.get("effective_from", ""))
+            except ValueError:
+                raise ValidationFailed.for_field("effective_from", Message("enter a date")) from None
+            with db.begin_nested():  # a refusal rolls back to here
+                created = services.create_specification(
+                    db, actor, material_id=material_id, effective_from=effective,
+                    reason=request.form.get("reason", "")[:500], characteristics=_characteristics_typed())
+            return redirect(url_for("quality_pages.specification", material_id=material_id, created=created.version))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    material = services.material_or_404(db, material_id)
+    versions = services.list_specifications(db, actor, material_id)
+    status = refusal["error"].status if refusal else 200
+    return render_template("quality/specification.html", material=material, versions=versions, form=request.form,
+                           today=business_today(), rows=range(CHARACTERISTIC_ROWS),
+                           in_force=services.specification_in_force(db, material_id, business_today()),
+                           can_write=actor.role == Role.QUALITY and actor.group_wide,
+                           created=request.args.get("created"), tz=BUSINESS_TIME_ZONE, **refusal), status
+
+
+# --- storage monitoring: sensor logs and data loggers -------------------------------------------
+
+nav.add("quality", "quality_pages.warehouses", N_("Temperature monitoring"), {Role.QUALITY, Role.CLERK})
+
+
+@bp.route("/warehouses")
+@transaction
+def warehouses(db: Session, actor: Actor) -> str:
+    """The caller's warehouses with their permitted range, rules, latest reading and loggers."""
+    require_role(Role.QUALITY, Role.CLERK)
+    return render_template("quality/warehouses.html", rows=monitoring.monitored_warehouses(db, actor),
+                           tz=BUSINESS_TIME_ZONE)
+
+
+@bp.route("/warehouses/<int:warehouse_id>/monitoring", methods=["GET", "POST"])
+@transaction
+def warehouse_monitoring(db: Session, actor: Actor, warehouse_id: int) -> Any:
+    """A warehouse's monitoring: upload a sensor log (CSV), and (quality) register a data
+    logger (its token shown once) or withdraw one."""
+    require_role(Role.QUALITY, Role.CLERK)
+    refusal: dict[str, Any] = {}
+    action = request.form.get("action") if request.method == "POST" else None
+    imported = token = None
+    try:
+        with db.begin_nested():  # a refusal rolls back to here
+            if action == "upload":
+                upload = request.files.get("file")
+                if upload is None or not upload.filename:
+                    raise ValidationFailed.for_field("file", Message("choose the sensor log (CSV) to upload"))
+                try:
+                    content = upload.read().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    raise ValidationFailed.for_field("file", Message("the sensor log must be UTF-8 text")) from None
+                imported = monitoring.import_readings(db, actor, warehouse_id=warehouse_id, content=content)
+            elif action == "register":
+                code = request.form.get("code", "").strip()[:40]
+                if not code:
+                    raise ValidationFailed.for_field("code", Message("give the logger's code"))
+                _, token = monitoring.register_logger(db, actor, warehouse_id=warehouse_id, code=code)
+            elif action == "deactivate":
+                monitoring.deactivate_logger(db, actor, logger_id=int(request.form.get("logger_id", "0") or 0))
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        refusal = form_refusal(error)
+    rules = [w for w in monitoring.monitored_warehouses(db, actor) if w.warehouse.id == warehouse_id]
+    if not rules:
+        from erp.errors import NotFound
+
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
+    status = refusal["error"].status if refusal else 200
+    return render_template("quality/monitoring.html", row=rules[0],
+                           loggers=monitoring.loggers_of(db, actor, warehouse_id=warehouse_id),
+                           imported=imported, token=token, action=action, form=request.form,
+                           can_manage=actor.role == Role.QUALITY, tz=BUSINESS_TIME_ZONE, **refusal), status

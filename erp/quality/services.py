@@ -18,6 +18,8 @@ from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
+from erp.clock import business_today
+from erp.auth.errors import RoleNotAllowed
 from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.auth.services import password_matches
@@ -36,6 +38,8 @@ from erp.quality.errors import (
     ResultNotApplicable,
     ResultsIncomplete,
     SignatureNotVerified,
+    SignedReleaseRequired,
+    SpecificationBackDated,
     SignerRecordedResults,
     SpecificationDateTaken,
 )
@@ -83,11 +87,24 @@ def create_specification(
     """Add a version of a material's specification, in force from ``effective_from`` until
     a later version's date. Lots opened before keep the version they were opened under.
 
-    Refuses: role-not-allowed (quality only), not-found (material), validation-error (no
+    Specifications are the group's, like its materials: only group QA (a group-wide
+    quality user) keeps them, and a version takes effect on the business day or later,
+    never before it (a back-dated version would change the rules already applied to goods
+    received and tested).
+
+    Refuses: role-not-allowed (group QA only), not-found (material), validation-error (no
     characteristics, a code twice, neither or both of limits and text, minimum above
-    maximum), specification-date-taken.
+    maximum), specification-back-dated, specification-date-taken.
     """
     actor.require_role(*SPEC_ROLES, action="maintaining specifications")
+    if not actor.group_wide:
+        raise RoleNotAllowed(Message("specifications are the group's: group QA (a group-wide quality user) keeps "
+                                     "them; you act for your companies only"))
+    today = business_today()
+    if effective_from < today:
+        problem = Message("a specification version takes effect on {today} (today, Asia/Shanghai) or later, not on "
+                          "{day}", today=today, day=effective_from)
+        raise SpecificationBackDated(problem, errors=[{"pointer": "/effective_from", "detail": problem}])
     material = session.get(Material, material_id)
     if material is None:
         raise NotFound(Message("material {key} not found", key=material_id))
@@ -138,6 +155,14 @@ def _characteristic_record(c: CharacteristicInput) -> dict[str, object]:
             "expected_text": c.expected_text}
 
 
+def material_or_404(session: Session, material_id: int) -> Material:
+    """A material (master data is group-wide: every user sees it)."""
+    material = session.get(Material, material_id)
+    if material is None:
+        raise NotFound(Message("material {key} not found", key=material_id))
+    return material
+
+
 def specification_in_force(session: Session, material_id: int, day: dt.date) -> Specification | None:
     """The version of the material's specification in force on ``day``: the latest one
     effective on or before it."""
@@ -147,10 +172,48 @@ def specification_in_force(session: Session, material_id: int, day: dt.date) -> 
     ).first()
 
 
+def spec_for_lot(session: Session, lot: InspectionLot) -> Specification | None:
+    """A lot's specification: the version fixed on it, else the one in force on its date,
+    else (the material had none then) the one in force today."""
+    if lot.specification_id is not None:
+        return session.get(Specification, lot.specification_id)
+    return specification_in_force(session, lot.material_id, lot.inspection_date) or \
+        specification_in_force(session, lot.material_id, business_today())
+
+
 def list_specifications(session: Session, actor: Actor, material_id: int) -> list[Specification]:
     """Every version of a material's specification, newest first."""
     return list(session.scalars(select(Specification).where(Specification.material_id == material_id)
                                 .order_by(Specification.version.desc())))
+
+
+@dataclass(frozen=True)
+class SpecifiedMaterial:
+    """A material on the specifications list: whether it needs inspection, its versions and
+    the one in force today."""
+
+    material: Material
+    versions: int
+    in_force: Specification | None
+
+
+def specification_overview(session: Session, actor: Actor, *, q: str | None = None, offset: int = 0,
+                           limit: int = 50) -> tuple[list[SpecifiedMaterial], int]:
+    """Materials that need inspection or have a specification, by code, with the version in
+    force today (``q`` searches code and names)."""
+    has_spec = select(Specification.id).where(Specification.material_id == Material.id).exists()
+    query = select(Material).where(Material.inspection_required.is_(True) | has_spec)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(Material.code.ilike(like) | Material.name_zh.ilike(like) | Material.name_en.ilike(like))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    materials = list(session.scalars(query.order_by(Material.code).offset(offset).limit(limit)))
+    counts = dict(session.execute(select(Specification.material_id, func.count(Specification.id))
+                                  .where(Specification.material_id.in_([m.id for m in materials]))
+                                  .group_by(Specification.material_id)).all())
+    today = business_today()
+    return [SpecifiedMaterial(m, counts.get(m.id, 0), specification_in_force(session, m.id, today))
+            for m in materials], total
 
 
 # --- inspection lots -----------------------------------------------------------------------
@@ -209,20 +272,42 @@ def cancel_open_lots_of_batch(session: Session, *, warehouse_id: int, batch_id: 
     return len(lots)
 
 
-def require_no_specified_open_lot(session: Session, *, warehouse_id: int, batch_id: int) -> None:
-    """Refuse a plain quality decision (``erp.inventory``'s) on a batch under an open lot
-    whose material has a specification in force on the lot's date: that lot is decided
-    only by a signed usage decision. Refuses: inspection-lot-open."""
-    lots = session.scalars(select(InspectionLot).where(
+def require_signed_release(session: Session, *, material: Material, warehouse_id: int, batch_id: int) -> None:
+    """The one rule on releasing stock from quarantine (GMP: a material that needs
+    inspection is released for use only by QA's signed usage decision on its inspection
+    lot; EU GMP 1.4 (xv), 21 CFR 211.84). A plain quality decision (``erp.inventory``'s)
+    never releases it: under an open lot it is refused ``inspection-lot-open`` (decide
+    the lot, whether or not the material has a specification yet), without one
+    ``signed-release-required``. Rejecting (to blocked) stays open to a plain decision:
+    it takes nothing into use. Refuses: inspection-lot-open, signed-release-required."""
+    batch = session.get(Batch, batch_id)
+    assert batch is not None
+    lot = session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
-        InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id))
-    for lot in lots:
-        if lot.specification_id is not None or specification_in_force(session, lot.material_id,
-                                                                      lot.inspection_date) is not None:
-            raise InspectionLotOpen(Message("batch {batch} is under inspection lot {lot}: release or reject it "
-                                            "there, with a signed usage decision",
-                                            batch=session.get(Batch, batch_id).batch_number,  # type: ignore[union-attr]
-                                            lot=lot.number))
+        InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id).limit(1)).first()
+    if lot is not None:
+        raise InspectionLotOpen(Message("batch {batch} is under inspection lot {lot}: release it there, with a "
+                                        "signed usage decision", batch=batch.batch_number, lot=lot.number))
+    if material.inspection_required:
+        raise SignedReleaseRequired(Message("{material} needs inspection: batch {batch} is released only by QA's "
+                                            "signed usage decision on an inspection lot", material=Named.of(material),
+                                            batch=batch.batch_number))
+
+
+def open_lots_of(session: Session, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str]]:
+    """The open lot (id, number) of each (warehouse, batch) that has one: the quarantine list
+    links to it instead of offering a plain decision."""
+    if not pairs:
+        return {}
+    batches = sorted({batch for _, batch in pairs})
+    found: dict[tuple[int, int], tuple[int, str]] = {}
+    for lot_id, warehouse_id, batch_id in session.execute(
+            select(InspectionLot.id, InspectionLot.warehouse_id, InspectionLot.batch_id).where(
+                InspectionLot.batch_id.in_(batches), InspectionLot.status == LotStatus.OPEN)
+            .order_by(InspectionLot.id)):
+        if (warehouse_id, batch_id) in pairs:
+            found.setdefault((warehouse_id, batch_id), (lot_id, lot_number(lot_id)))
+    return found
 
 
 def get_lot(session: Session, actor: Actor, lot_id: int, *, lock: bool = False) -> InspectionLot:
@@ -252,9 +337,10 @@ class ResultInput:
 
 def _characteristics(session: Session, lot: InspectionLot) -> dict[str, Characteristic]:
     if lot.specification_id is None:
-        # No version was in force when the lot was opened; one recorded since, effective on
-        # or before the lot's date, is the one in force on that date: the lot takes it.
-        spec_in_force = specification_in_force(session, lot.material_id, lot.inspection_date)
+        # No version was in force when the lot was opened: the one in force now (versions
+        # are never back-dated, so none can be in force on the lot's own date) is what the
+        # goods are tested against; the lot takes it for good.
+        spec_in_force = spec_for_lot(session, lot)
         if spec_in_force is None:
             return {}
         lot.specification_id = spec_in_force.id
@@ -396,8 +482,7 @@ def lot_view(session: Session, actor: Actor, lot_id: int, *, lot: InspectionLot 
     """A lot with its specification, the latest laboratory and certificate result per
     characteristic (and their difference), the certificate and the decision."""
     lot = lot or get_lot(session, actor, lot_id)
-    spec = session.get(Specification, lot.specification_id) if lot.specification_id else \
-        specification_in_force(session, lot.material_id, lot.inspection_date)
+    spec = spec_for_lot(session, lot)
     latest = _latest_results(session, lot.id)
     results = [CharacteristicResult(c.code, c.name_zh, c.name_en, c.unit, c.minimum, c.maximum, c.expected_text,
                                     latest.get((c.id, ResultSource.LABORATORY)),
@@ -535,7 +620,11 @@ def decide_usage(
     reference = (deviation_reference or "").strip() or None
     why = (reason or "").strip() or None
     if decision == UsageDecisionKind.RELEASE:
-        if not view.complete:
+        if not view.results and view.material.inspection_required:
+            raise ResultsIncomplete(Message("{material} needs inspection and has no specification: group QA records "
+                                            "one, the laboratory its results, before lot {lot} is released",
+                                            material=Named.of(view.material), lot=lot.number))
+        if view.results and not view.complete:
             missing = [r.code for r in view.results if r.laboratory is None]
             raise ResultsIncomplete(Message("lot {lot} has no result for {missing}", lot=lot.number,
                                             missing=", ".join(missing) or "-"))

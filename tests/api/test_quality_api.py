@@ -4,6 +4,7 @@ signed usage decision with its refusals."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 
 from sqlalchemy import select
@@ -13,12 +14,14 @@ from erp.audit.models import AuditEvent
 from erp.auth.models import User, UserCompany
 from erp.auth.roles import Role
 from erp.auth.services import issue_token
+from erp.clock import business_day
 from erp.quality.models import InspectionLot
+from tests.quality import group_qa
 from tests.stock import open_order, receive, set_standard
 from tests.world import PASSWORD, PASSWORD_HASH, ApiClient, World, problem
 
 SPEC = {
-    "effective_from": "2026-01-01", "reason": "Ch.P. 2025 monograph",
+    "effective_from": "2026-11-01", "reason": "Ch.P. 2025 monograph",
     "characteristics": [
         {"code": "ASSAY", "name_zh": "含量", "name_en": "Assay", "unit": "%", "minimum": "98.0", "maximum": "102.0"},
         {"code": "APPEARANCE", "name_zh": "性状", "name_en": "Appearance", "expected_text": "conforms"},
@@ -49,8 +52,10 @@ def test_from_specification_to_signed_release_over_http(
 ) -> None:
     _qa(session_factory, world)
     analyst, qa = api.as_("quality_a"), api.as_("qa_a")
-    created = analyst.post("/api/v1/quality/specifications",
-                           json={**SPEC, "material_id": world.materials["api_central"]})
+    group_qa(session_factory, world)
+    with business_day(dt.date(2026, 11, 1)):  # group QA records it the day it takes effect
+        created = api.as_("qa_group").post("/api/v1/quality/specifications",
+                                           json={**SPEC, "material_id": world.materials["api_central"]})
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["version"] == 1
     lot_id = _lot(session_factory, world)
@@ -102,8 +107,10 @@ def test_out_of_specification_release_is_refused_without_a_deviation_over_http(
     api: ApiClient, session_factory: sessionmaker[Session], world: World
 ) -> None:
     _qa(session_factory, world)
-    api.as_("quality_a").post("/api/v1/quality/specifications",
-                              json={**SPEC, "material_id": world.materials["api_central"]})
+    group_qa(session_factory, world)
+    with business_day(dt.date(2026, 11, 1)):
+        api.as_("qa_group").post("/api/v1/quality/specifications",
+                                 json={**SPEC, "material_id": world.materials["api_central"]})
     lot_id = _lot(session_factory, world)
     api.as_("quality_a").post(f"/api/v1/quality/lots/{lot_id}/results", json={"results": [
         {"characteristic": "ASSAY", "value": "96.0"}, {"characteristic": "APPEARANCE", "text": "conforms"}]})
@@ -187,3 +194,17 @@ def test_a_data_logger_posts_with_its_own_token_only(
         far = {"readings": [{"read_at": extreme, "temperature": "5.1"}]}
         problem(api.post("/api/v1/quality/logger-readings", json=far, headers={"Authorization": f"Bearer {token}"}),
                 422, "validation-error")
+
+
+def test_a_specification_is_kept_by_group_qa_and_never_back_dated_over_http(
+    api: ApiClient, session_factory: sessionmaker[Session], world: World
+) -> None:
+    group_qa(session_factory, world)
+    body = {**SPEC, "material_id": world.materials["api_central"]}
+    problem(api.as_("quality_a").post("/api/v1/quality/specifications", json=body), 403, "role-not-allowed")
+    refused = api.as_("qa_group").post("/api/v1/quality/specifications", json=body)  # 1 Nov, today is 15 Dec
+    problem(refused, 422, "specification-back-dated")
+    assert refused.get_json()["errors"][0]["pointer"] == "/effective_from"
+    created = api.as_("qa_group").post("/api/v1/quality/specifications",
+                                       json={**body, "effective_from": "2026-12-15"})
+    assert created.status_code == 201 and created.get_json()["version"] == 1

@@ -23,7 +23,7 @@ from erp.masterdata.models import Company, Warehouse
 from erp.inventory import queries
 from erp.inventory import services as inventory
 from erp.quality import monitoring, services
-from erp.quality.models import InspectionLot, Specification
+from erp.quality.models import InspectionLot, Specification, UsageDecision
 
 C = services.CharacteristicInput
 
@@ -47,8 +47,9 @@ def quality_world(browser_engine: Engine) -> dict[str, int]:
             manufacture_date=today - dt.timedelta(days=30), expiry_date=today + dt.timedelta(days=700)))
         lot = session.scalars(select(InspectionLot).where(InspectionLot.source_document_id == document)).one()
         if session.scalar(select(Specification.id).where(Specification.material_id == lot.material_id)) is None:
-            services.create_specification(session, analyst, material_id=lot.material_id,
-                                          effective_from=dt.date(2020, 1, 1), reason="Ch.P. 2025", characteristics=[
+            group_qa = actor_for_user(session.scalars(select(User).where(User.username == "qa.group")).one())
+            services.create_specification(session, group_qa, material_id=lot.material_id,
+                                          effective_from=today, reason="Ch.P. 2025", characteristics=[
                 C("ASSAY", "含量", "Assay", "%", minimum=D("98.0"), maximum=D("102.0")),
                 C("APPEARANCE", "性状", "Appearance", expected_text="符合规定")])
         if session.scalar(select(User.id).where(User.username == "qa.form01")) is None:
@@ -70,7 +71,7 @@ def quality_world(browser_engine: Engine) -> dict[str, int]:
 
 
 def test_qc_records_results_and_qa_signs_the_release_under_a_deviation(
-    signed_in: Any, shot: Any, quality_world: dict[str, int]
+    signed_in: Any, shot: Any, quality_world: dict[str, int], browser_engine: Engine
 ) -> None:
     lot_id = quality_world["lot"]
     analyst = signed_in("quality.form01")
@@ -107,6 +108,10 @@ def test_qc_records_results_and_qa_signs_the_release_under_a_deviation(
     qa.get_by_test_id("sign").click()
     decision = qa.get_by_test_id("decision").inner_text()
     assert "已放行" in decision and "QA 王敏" in decision and "DEV-2026-031" in decision
+    with make_session_factory(browser_engine)() as session:  # the signing time in Beijing, not UTC
+        signed_at = session.scalars(select(UsageDecision.signed_at).where(UsageDecision.lot_id == lot_id)).one()
+    beijing = (signed_at.astimezone(dt.UTC) + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"{beijing} (UTC+8)" in decision and "UTC)" not in decision.replace("(UTC+8)", "")
     shot(qa, "released")
 
 

@@ -20,7 +20,7 @@ from erp.inventory.queries import lines_open_for_receipt
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, Warehouse
 from erp.masterdata.services import can_store
 from erp.purchasing import services as purchasing
-from erp.quality.models import Specification
+from erp.demo.loader import DEMO_PASSWORD
 from erp.clock import business_today
 
 
@@ -96,17 +96,14 @@ def test_purchasing_manager_approves_an_order_above_threshold(signed_in: Any, sh
 
 
 def _quarantined_batch(engine: Engine) -> tuple[str, str]:
-    """A receipt into quarantine at FORM01 (setup through the services, as the clerk), of a
-    material without a quality specification: the plain quarantine decision is for those only
-    (a specified material's batch is released by QA's signed usage decision; the quality
-    pages' tests, which share this database, give API-AMOX a specification)."""
+    """A receipt into quarantine at FORM01 (setup through the services, as the clerk) of a
+    material that needs inspection: it opens an inspection lot, and only QA's signed usage
+    decision on the lot releases it (the demo gives every inspected material a
+    specification: assay and appearance)."""
     with Session(engine) as session, session.begin():
         clerk = _actor(session, "clerk.form01")
         rows, _ = lines_open_for_receipt(session, clerk, limit=500)
-        specified = set(session.scalars(
-            select(Material.code).join(Specification, Specification.material_id == Material.id)))
-        line = next(r for r in rows
-                    if r.inspection_required and r.open_quantity >= 2 and r.material_code not in specified)
+        line = next(r for r in rows if r.inspection_required and r.open_quantity >= 2)
         today = business_today()
         batch = f"QA{line.po_line_id:05d}"
         inventory.receive_goods(session, clerk, inventory.ReceiptRequest(
@@ -123,13 +120,21 @@ def test_quality_releases_a_batch_and_the_clerk_sees_it_unrestricted(signed_in: 
     page.fill("input[name=q]", batch)
     page.get_by_role("button", name="查询").click()
     shot(page, "quarantine-list")
-    page.get_by_test_id(f"decide-{batch}").click()
-    page.fill("#f-reason", "检验批合格，已核对检验报告")
-    shot(page, "decision-form")
-    page.get_by_test_id("post-decision").click()
-    page.wait_for_selector("[data-testid=posted]")
-    assert "质量放行" in page.get_by_test_id("document-number").inner_text()
-    shot(page, "release-posted")
+    # no plain release button for an inspected batch: the list links to its inspection lot
+    assert page.get_by_test_id(f"decide-{batch}").count() == 0
+    page.get_by_test_id(f"lot-{batch}").click()
+    page.fill("input[name=result-ASSAY]", "99.6")
+    page.fill("input[name=result-APPEARANCE]", "符合规定")
+    page.get_by_test_id("record-results").click()
+    page.wait_for_selector("[data-testid=recorded]")
+    shot(page, "results-recorded")
+    lot_url = page.url.split("?")[0]
+    qa = signed_in("qa.group")  # QA signs what the analyst tested (four eyes)
+    qa.goto(lot_url)
+    qa.fill("#f-password", DEMO_PASSWORD)
+    qa.get_by_test_id("sign").click()
+    assert "已放行" in qa.get_by_test_id("decision").inner_text()
+    shot(qa, "release-signed")
     clerk = signed_in("clerk.form01")
     clerk.goto(f"/inventory/stock?q={batch}")
     row = clerk.locator(f"tr[data-batch='{batch}']")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing.reports import inventory_valuation, trial_balance
 from erp.golive.framework import ImportOutcome
+from erp.inventory.services import QualityDecision
 from tests.golive.helpers import run_import
 from tests.stock import batch_id, decide, open_order, receive, set_standard
 from tests.world import ApiClient, World
@@ -44,7 +45,9 @@ def test_an_exported_stock_list_loads_into_an_empty_company_with_the_same_valuat
             expires=dt.date(2028, 8, 31), warehouse="A-COOL")
     receive(session_factory, world, insulin, "5", batch="INS-1", made=dt.date(2026, 10, 1),
             expires=dt.date(2027, 9, 30))
-    decide(session_factory, world, "A-COLD", batch_id(session_factory, world, "cold_central", "INS-1"), "2")
+    insulin = batch_id(session_factory, world, "cold_central", "INS-1")
+    decide(session_factory, world, "A-COLD", insulin, "3", decision=QualityDecision.REJECT)
+    decide(session_factory, world, "A-COLD", insulin)  # the 2 kg left, by QA's signed usage decision
     receive(session_factory, world, cartons, "30", batch=None, made=None, expires=None)
     # By hand: EXC-STAR 100 kg at 10.00 carrying 100 x 0.50; API-INSU 5 kg at 100.00 carrying
     # 5 x -2.00; PKG-SHIP 30 at 0.40 carrying 30 x 0.10.

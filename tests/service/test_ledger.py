@@ -267,8 +267,8 @@ def test_the_random_sequence_can_do_every_kind_of_posting(
     sequence = Sequence(session_factory, set_awkward_standards(session_factory, world), {m: D("10") for m in HOME})
     for operation in [
         ("receive", "api_central", D("40"), "P1", EXPIRIES[0]),
-        ("release", "api_central", "A-COOL", "P1", D("30")),
-        ("reject", "api_central", "A-COOL", "P1", None),
+        ("reject", "api_central", "A-COOL", "P1", D("10")),
+        ("release", "api_central", "A-COOL", "P1", None),  # the lot's signed usage decision
         ("return_to_supplier", 0, D("4")),
         ("issue", "api_central", "A-COOL", D("5"), None),
         ("transfer", "api_central", "A-COOL", "A-COLD", D("5"), "P1"),

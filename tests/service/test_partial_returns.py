@@ -72,7 +72,7 @@ def test_returning_what_is_left_after_an_issue(session_factory: sessionmaker[Ses
 
 
 def test_blocked_stock_goes_back_before_unrestricted(session_factory: sessionmaker[Session], world: World) -> None:
-    # 100 kg of the inspected API into quarantine; quality rejects 20 and releases 80.
+    # 100 kg of the inspected API into quarantine; quality rejects 20, QA's signature releases the 80 left.
     set_standard(session_factory, world, "api_central", "52.00")
     (line,) = open_order(session_factory, world, [("api_central", "100", "55.50", "A-COOL")])
     receipt = receive(session_factory, world, line, "100")
@@ -80,7 +80,7 @@ def test_blocked_stock_goes_back_before_unrestricted(session_factory: sessionmak
     from erp.inventory.services import QualityDecision
 
     decide(session_factory, world, "A-COOL", batch, "20", decision=QualityDecision.REJECT)
-    decide(session_factory, world, "A-COOL", batch, "80")
+    decide(session_factory, world, "A-COOL", batch)
     returned = return_goods(session_factory, world, receipt, "30")
     with session_factory() as session:
         # 30 x 55.50 = 1,665.00; 30 x 52.00 = 1,560.00; 105.00
@@ -92,13 +92,17 @@ def test_blocked_stock_goes_back_before_unrestricted(session_factory: sessionmak
     assert received_quantity(session_factory, line) == D("70")
 
 
-def test_a_receipt_partly_released_partly_in_quarantine_is_reversed_whole(
+def test_a_receipt_partly_released_partly_blocked_is_reversed_whole(
     session_factory: sessionmaker[Session], world: World
 ) -> None:
     set_standard(session_factory, world, "api_central", "52.00")
     (line,) = open_order(session_factory, world, [("api_central", "100", "55.50", "A-COOL")])
     receipt = receive(session_factory, world, line, "100")
-    decide(session_factory, world, "A-COOL", batch_id(session_factory, world, "api_central", "B-001"), "40")
+    batch = batch_id(session_factory, world, "api_central", "B-001")
+    from erp.inventory.services import QualityDecision
+
+    decide(session_factory, world, "A-COOL", batch, "60", decision=QualityDecision.REJECT)
+    decide(session_factory, world, "A-COOL", batch)  # the 40 left, by QA's signed usage decision
     reversal = reverse(session_factory, world, receipt)
     with session_factory() as session:
         # exactly the receipt's entry, negated: 5,200.00 at standard, 350.00 variance, 5,550.00 owed

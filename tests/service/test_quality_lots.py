@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.audit.models import AuditEvent
 from erp.auth.models import User, UserCompany
+from erp.auth.errors import RoleNotAllowed
 from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
 from erp.inventory import services as inventory
 from erp.posting.models import StockDocument
 from erp.quality import errors, services
 from erp.quality.models import InspectionLot, LotOrigin, LotStatus, UsageDecision, UsageDecisionKind
+from erp.clock import business_day
+from tests.quality import group_qa
 from tests.stock import NOV_20, balances, batch_id, open_order, receive, set_standard
 from tests.world import PASSWORD, PASSWORD_HASH, World
 
@@ -45,9 +48,11 @@ def qa(session_factory: sessionmaker[Session], world: World) -> Actor:
 
 def specify(session_factory: sessionmaker[Session], world: World, material: str = "api_central", *,
             effective: dt.date = dt.date(2026, 1, 1), characteristics: list[C] | None = None) -> int:
-    with session_factory() as session, session.begin():
+    """A version by group QA, recorded on the day it takes effect (never back-dated)."""
+    author = group_qa(session_factory, world)
+    with business_day(effective), session_factory() as session, session.begin():
         return services.create_specification(
-            session, world.actors["quality_a"], material_id=world.materials[material], effective_from=effective,
+            session, author, material_id=world.materials[material], effective_from=effective,
             reason="pharmacopoeia monograph", characteristics=characteristics or AMOX_SPEC).id
 
 
@@ -270,17 +275,21 @@ def test_reversing_the_receipt_cancels_its_open_lot(
         assert session.get(InspectionLot, lot.id).status == LotStatus.CANCELLED  # type: ignore[union-attr]
 
 
-def test_a_lot_opened_before_any_specification_takes_the_version_in_force_on_its_date(
+def test_a_lot_opened_before_any_specification_takes_the_version_in_force_when_it_is_tested(
     session_factory: sessionmaker[Session], world: World, qa: Actor
 ) -> None:
-    lot = received_lot(session_factory, world)
+    lot = received_lot(session_factory, world)  # received 20 Nov, no specification then
     assert lot.specification_id is None
     with pytest.raises(errors.ResultNotApplicable):
         record(session_factory, world.actors["quality_a"], lot.id, CONFORMING)
-    specify(session_factory, world, effective=dt.date(2026, 12, 1))  # not in force on 20 Nov
-    with pytest.raises(errors.ResultNotApplicable):
+    with business_day(dt.date(2026, 12, 10)):  # group QA writes one on 10 Dec, in force from 1 Jan
+        specify_on = services.create_specification
+        with session_factory() as session, session.begin():
+            specify_on(session, group_qa(session_factory, world), material_id=lot.material_id,
+                       effective_from=dt.date(2027, 1, 1), reason="new monograph", characteristics=AMOX_SPEC)
+    with pytest.raises(errors.ResultNotApplicable):  # not in force yet on 15 Dec
         record(session_factory, world.actors["quality_a"], lot.id, CONFORMING)
-    in_force = specify(session_factory, world, effective=dt.date(2026, 11, 1))
+    in_force = specify(session_factory, world, effective=dt.date(2026, 12, 12))  # in force today, 15 Dec
     record(session_factory, world.actors["quality_a"], lot.id, CONFORMING)
     with session_factory() as session:
         assert session.get(InspectionLot, lot.id).specification_id == in_force  # type: ignore[union-attr]
@@ -298,6 +307,57 @@ def test_a_plain_quality_decision_cannot_bypass_the_signature_of_a_specified_lot
     with session_factory() as session:
         assert balances(session, warehouse_id=world.warehouses["A-COOL"]) == [
             ("B-001", "quarantine", D("120.0000"), D("6240.00"))]
+
+
+def test_a_plain_quality_decision_cannot_release_an_inspected_batch_whose_material_has_no_specification(
+    session_factory: sessionmaker[Session], world: World, qa: Actor
+) -> None:
+    lot = received_lot(session_factory, world)  # no specification of the material at all
+    with session_factory() as session, session.begin(), pytest.raises(errors.InspectionLotOpen):
+        inventory.decide_quarantine(session, world.actors["quality_a"], warehouse_id=lot.warehouse_id,
+                                    batch_id=lot.batch_id, decision=inventory.QualityDecision.RELEASE,
+                                    posting_date=NOV_20)
+    # nor does QA's signature release it before it was tested against a specification
+    with pytest.raises(errors.ResultsIncomplete):
+        sign(session_factory, qa, lot.id)
+    # a plain rejection (to blocked) takes nothing into use: still allowed, the lot stays to decide
+    with session_factory() as session, session.begin():
+        inventory.decide_quarantine(session, world.actors["quality_a"], warehouse_id=lot.warehouse_id,
+                                    batch_id=lot.batch_id, decision=inventory.QualityDecision.REJECT,
+                                    posting_date=NOV_20, quantity=D("20"))
+    with session_factory() as session:
+        assert balances(session, warehouse_id=world.warehouses["A-COOL"]) == [
+            ("B-001", "blocked", D("20.0000"), D("1040.00")), ("B-001", "quarantine", D("100.0000"), D("5200.00"))]
+
+
+def test_quarantined_stock_of_an_inspected_material_without_a_lot_is_not_released_plainly(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    lot = received_lot(session_factory, world)
+    with session_factory() as session, session.begin():  # e.g. a go-live balance in quarantine: no lot
+        session.get(InspectionLot, lot.id).status = LotStatus.CANCELLED  # type: ignore[union-attr]
+    with session_factory() as session, session.begin(), pytest.raises(errors.SignedReleaseRequired):
+        inventory.decide_quarantine(session, world.actors["quality_a"], warehouse_id=lot.warehouse_id,
+                                    batch_id=lot.batch_id, decision=inventory.QualityDecision.RELEASE,
+                                    posting_date=NOV_20)
+
+
+def test_only_group_qa_keeps_specifications_and_never_back_dated(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    today = dt.date(2026, 12, 15)  # the run's business day
+    for actor, effective, refusal in (
+        (world.actors["quality_a"], today, RoleNotAllowed),  # company A's quality user: not the group's
+        (group_qa(session_factory, world), today - dt.timedelta(days=1), errors.SpecificationBackDated),
+    ):
+        with session_factory() as session, session.begin(), pytest.raises(refusal):
+            services.create_specification(session, actor, material_id=world.materials["api_central"],
+                                          effective_from=effective, reason="monograph", characteristics=AMOX_SPEC)
+    with session_factory() as session, session.begin():
+        spec = services.create_specification(session, group_qa(session_factory, world),
+                                             material_id=world.materials["api_central"], effective_from=today,
+                                             reason="monograph", characteristics=AMOX_SPEC)
+        assert (spec.version, spec.effective_from) == (1, today)
 
 
 def test_a_customer_return_opens_a_lot_for_the_goods_in_quarantine(

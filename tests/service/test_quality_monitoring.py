@@ -18,7 +18,7 @@ from erp.posting.models import AccountingPeriod, PeriodStatus, StockDocument
 from erp.quality import errors, monitoring
 from erp.quality.models import ExcursionBatch, ExcursionKind, InspectionLot, LotOrigin, StorageExcursion, StorageReading
 from tests.stock import balances, batch_id, decide, open_order, receive, set_standard
-from tests.quality import release_lot, specify
+from tests.quality import release_lot
 from tests.world import World
 
 UTC = dt.UTC
@@ -293,7 +293,6 @@ def test_a_batch_released_during_an_excursion_under_way_is_held_again_when_it_go
     with session_factory() as session:
         (lot_id,) = session.scalars(select(InspectionLot.id).where(InspectionLot.origin == LotOrigin.EXCURSION))
     # QA releases the held batch while the room is still warm
-    specify(session_factory, world, "cold_central")
     release_lot(session_factory, world, lot_id)
     later = [(START + minutes(240 + i), "9.50") for i in range(10)]
     second = ingest(session_factory, world, log([(at, t, "55") for at, t in later]))

@@ -24,7 +24,9 @@ from erp.errors import ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import ReturnExceedsShipment
 from erp.posting.models import StockStatus
+from erp.quality.models import InspectionLot
 from tests.credit import NOV, POLICY, new_order, pay, position, put_stock, row_counts, set_limit, ship
+from tests.quality import release_lot
 from tests.stock import balances, entry_lines, set_standard
 from tests.world import World
 
@@ -147,10 +149,13 @@ def test_returned_goods_wait_for_quality_then_are_released_or_scrapped(session_f
     assert batch is not None
     with session_factory() as session, session.begin():
         inventory.decide_quarantine(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-AMB"],
-                                    batch_id=batch, decision=inventory.QualityDecision.RELEASE, posting_date=NOV,
-                                    quantity=D("15"))
-        inventory.decide_quarantine(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-AMB"],
-                                    batch_id=batch, decision=inventory.QualityDecision.REJECT, posting_date=NOV)
+                                    batch_id=batch, decision=inventory.QualityDecision.REJECT, posting_date=NOV,
+                                    quantity=D("5"))
+    # the 15 left are released by QA's signed usage decision on the return's lot
+    with session_factory() as session:
+        (lot_id,) = session.scalars(select(InspectionLot.id).where(InspectionLot.batch_id == batch))
+    release_lot(session_factory, world, lot_id, on=NOV)
+    with session_factory() as session, session.begin():
         inventory.adjust_stock(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-AMB"],
                                material_id=world.materials["exc_local"], quantity=D("-5"), posting_date=NOV,
                                kind=inventory.AdjustmentKind.SCRAP, reason="crushed", batch_id=batch,

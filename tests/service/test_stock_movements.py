@@ -15,6 +15,7 @@ from erp.errors import Forbidden, ValidationFailed
 from erp.inventory import errors
 from erp.inventory.services import AdjustmentKind, IssueDestination, QualityDecision
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+from erp.quality.errors import InspectionLotOpen
 from tests.stock import (
     account_balance,
     adjust,
@@ -87,14 +88,16 @@ def two_batches(session_factory: sessionmaker[Session], world: World) -> tuple[R
 
 # --- quarantine ------------------------------------------------------------------------------
 
-def test_partial_release_moves_that_quantity_to_unrestricted_without_a_journal_entry(
+def test_a_release_after_a_partial_rejection_moves_what_is_left_to_unrestricted_without_a_journal_entry(
     session_factory: sessionmaker[Session], world: World, amox: Receipt
 ) -> None:
-    release = decide(session_factory, world, "A-COOL", amox.batch, "50")
+    decide(session_factory, world, "A-COOL", amox.batch, "70", decision=REJECT)
+    release = decide(session_factory, world, "A-COOL", amox.batch)  # the lot's signed usage decision
     with session_factory() as session:
-        # 50 kg x 52.00 = 2,600.00 leave quarantine; 70 kg and 3,640.00 stay
+        # 50 kg x 52.00 = 2,600.00 leave quarantine; 70 kg and 3,640.00 are blocked
         assert balances(session, warehouse_id=world.warehouses["A-COOL"]) == [
-            ("B-001", "quarantine", D("70"), D("3640.00")),
+            ("B-001", "blocked", D("70"), D("3640.00")),
+            ("B-001", "quarantine", D("0"), D("0.00")),
             ("B-001", "unrestricted", D("50"), D("2600.00")),
         ]
         # the value stays on the same inventory account: nothing to journalise
@@ -133,11 +136,18 @@ def test_only_quality_users_decide_on_quarantine(
         decide(session_factory, world, "A-COOL", amox.batch, user="clerk_a")
 
 
-def test_releasing_more_than_is_in_quarantine_is_refused(
+def test_rejecting_more_than_is_in_quarantine_is_refused(
     session_factory: sessionmaker[Session], world: World, amox: Receipt
 ) -> None:
     with refused(session_factory, errors.InsufficientStock):
-        decide(session_factory, world, "A-COOL", amox.batch, "120.001")
+        decide(session_factory, world, "A-COOL", amox.batch, "120.001", decision=REJECT)
+
+
+def test_a_plain_release_of_an_inspected_material_is_refused_its_lot_decides(
+    session_factory: sessionmaker[Session], world: World, amox: Receipt
+) -> None:
+    with refused(session_factory, InspectionLotOpen):
+        decide(session_factory, world, "A-COOL", amox.batch, "50")
 
 
 def test_only_unrestricted_stock_can_be_issued(
