@@ -138,7 +138,7 @@ def put_monitoring(session: Session, actor: Actor, data: dict[str, Any], warehou
 @blp.route("/warehouses/<int:warehouse_id>/loggers", methods=["POST"])
 @blp.arguments(s.LoggerIn)
 @blp.response(201, s.LoggerOut)
-@blp.refuses(RoleNotAllowed, NotFound)
+@blp.refuses(RoleNotAllowed, NotFound, ValidationFailed)
 @transaction
 def post_logger(session: Session, actor: Actor, data: dict[str, Any], warehouse_id: int) -> Any:
     """Register a data logger for a warehouse; its token is shown once."""

@@ -179,6 +179,9 @@ def test_a_data_logger_posts_with_its_own_token_only(
                                            json={"code": "LOG-A-COLD-1"})
     assert registered.status_code == 201, registered.get_json()
     token = registered.get_json()["token"]
+    again = api.as_("quality_a").post(f"/api/v1/quality/warehouses/{world.warehouses['A-COLD']}/loggers",
+                                      json={"code": "LOG-A-COLD-1"})  # a code already taken: refused, not a 500
+    assert problem(again, 422, "validation-error")["errors"][0]["pointer"] == "/code"
     readings = {"readings": [{"read_at": "2026-11-20T08:00:00+08:00", "temperature": "5.1", "humidity": "50"},
                              {"read_at": "2026-11-20T08:01:00+08:00", "temperature": "5.2"}]}
     posted = api.post("/api/v1/quality/logger-readings", json=readings, headers={"Authorization": f"Bearer {token}"})
