@@ -18,14 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing import accounts
 from erp.costing import close as closing
-from erp.inventory import services as inventory
 from erp.inventory.errors import InsufficientStock, ProductionOrderClosed
 from erp.posting.models import StockBalance
 from erp.production import genealogy, orders, variances
 from erp.production.errors import OutputBatchUsed
 from erp.production.models import OrderDocumentKind, ProductionOrder, ProductionOrderDocument
 from tests.production import NOV, build_plant, complete, deliver, make_tablets, refused_in, release_rollup
-from tests.stock import account_balance, batch_id, set_standard
+from tests.stock import account_balance, batch_id, decide, set_standard
 from tests.world import World
 
 NOV_21, NOV_22, DEC, DEC_3, DEC_10 = (dt.date(2026, 11, 21), dt.date(2026, 11, 22), "2026-12", dt.date(2026, 12, 3),
@@ -143,10 +142,8 @@ def test_a_backdated_reversal_takes_only_what_the_batch_held_on_its_date(
     made = make_tablets(session_factory, world, plant, complete_order=False)
     extra = deliver(session_factory, world, made.tablet_order, "2000", batch="TAB-B2", on=NOV_21)
     extra_batch = batch_id(session_factory, world, "tablet", "TAB-B2")
-    with session_factory() as session, session.begin():
-        inventory.decide_quarantine(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-AMB"],
-                                    batch_id=extra_batch, decision=inventory.QualityDecision.RELEASE,
-                                    posting_date=dt.date(2026, 11, 25))
+    # released by QA's signed usage decision on the delivery's inspection lot (#20: the only release)
+    decide(session_factory, world, "A-AMB", extra_batch, on=dt.date(2026, 11, 25))
     with refused_in(session_factory, InsufficientStock) as session:
         orders.reverse_delivery(session, world.actors["clerk_a"], made.tablet_order, extra, posting_date=NOV_22,
                                 reason="counted twice")
