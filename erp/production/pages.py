@@ -74,10 +74,19 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
         try:
             with db.begin_nested():  # a refusal rolls back to here
                 day = _day(form.get("posting_date"), "posting_date")
-                if form.get("action") == "issue":
+                action = form.get("action")
+                if action == "issue":
                     orders.issue_components(db, actor, order_id, warehouse_id=current.warehouse_id, posting_date=day,
                                             items=[orders.IssueItem(int(form.get("material_id") or 0),
                                                                     _quantity(form.get("quantity")))])
+                elif action == "complete":
+                    orders.complete_order(db, actor, order_id, day)
+                elif action == "reverse_delivery":
+                    reason = (form.get("reason") or "").strip()
+                    if not reason:
+                        raise ValidationFailed.for_field("reason", Message("a reversal needs a reason"))
+                    orders.reverse_delivery(db, actor, order_id, int(form.get("document_id") or 0),
+                                            posting_date=day, reason=reason[:500])
                 else:
                     orders.deliver_output(db, actor, order_id, quantity=_quantity(form.get("output_quantity"),
                                                                                   "output_quantity"),

@@ -10,6 +10,7 @@ from decimal import Decimal as D
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.production.models import OrderStatus, ProductionOrder
 from tests.production import build_plant, make_tablets, release_rollup
 from tests.world import World
 
@@ -50,6 +51,26 @@ def test_orders_order_bom_and_genealogy_pages(client: FlaskClient, session_facto
         "action": "issue", "material_id": str(plant.api), "quantity": "1000", "posting_date": "2026-11-21",
         "csrf_token": token})
     assert refused.status_code == 409 and 'data-testid="refusal"' in refused.get_data(as_text=True)
+    # the 2,000 are reversed from the postings table (with a reason), then the order is completed
+    # the reversal forms of the two deliveries, oldest first: the 98,000, then the 2,000
+    (_, latest) = re.findall(r'data-testid="reverse-PGR-[0-9]+".*?name="document_id" value="([0-9]+)"', page, re.S)
+    without_reason = client.post(f"/production/orders/{made.tablet_order}", data={
+        "action": "reverse_delivery", "document_id": latest, "posting_date": "2026-11-22", "reason": " ",
+        "csrf_token": token})
+    assert without_reason.status_code == 422
+    reversed_ = client.post(f"/production/orders/{made.tablet_order}", data={
+        "action": "reverse_delivery", "document_id": latest, "posting_date": "2026-11-22",
+        "reason": "counted twice", "csrf_token": token})
+    assert reversed_.status_code == 302, reversed_.get_data(as_text=True)[:500]
+    completed = client.post(f"/production/orders/{made.tablet_order}", data={
+        "action": "complete", "posting_date": "2026-11-28", "csrf_token": token})
+    assert completed.status_code == 302
+    with session_factory() as session:
+        order = session.get(ProductionOrder, made.tablet_order)
+        assert order is not None
+        assert (order.status, order.delivered_quantity) == (OrderStatus.COMPLETED, D("98000"))
+    page = client.get(f"/production/orders/{made.tablet_order}").get_data(as_text=True)
+    assert "PGRR-" in page and 'data-testid="complete-form"' not in page
 
     sign_in(client, world, "cost_a")
     bom = client.get(f"/production/boms/{plant.tablet_bom}").get_data(as_text=True)
