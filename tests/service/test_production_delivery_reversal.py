@@ -18,12 +18,27 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing import accounts
 from erp.costing import close as closing
+from erp.inventory import services as inventory
 from erp.inventory.errors import InsufficientStock, ProductionOrderClosed
-from erp.posting.models import StockBalance
-from erp.production import genealogy, orders, variances
+from erp.masterdata.models import MaterialType
+from erp.posting.models import Batch, StockBalance
+from erp.production import boms, genealogy, orders, variances
 from erp.production.errors import OutputBatchUsed
 from erp.production.models import OrderDocumentKind, ProductionOrder, ProductionOrderDocument
-from tests.production import NOV, build_plant, complete, deliver, make_tablets, refused_in, release_rollup
+from tests.production import (
+    NOV,
+    NOV_1,
+    add_material,
+    build_plant,
+    buy,
+    complete,
+    deliver,
+    issue,
+    make_tablets,
+    new_order,
+    refused_in,
+    release_rollup,
+)
 from tests.stock import account_balance, batch_id, decide, set_standard
 from tests.world import World
 
@@ -151,3 +166,34 @@ def test_a_backdated_reversal_takes_only_what_the_batch_held_on_its_date(
     with session_factory() as session:
         assert _held(session, extra_batch) == (D("0"), D("0"))
         assert account_balance(session, world.companies["A"], accounts.WORK_IN_PROCESS) == D("48.24")
+
+
+def test_a_delivery_of_a_material_without_batches_is_reversed_while_the_stock_is_there(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """PREMIX (no batches) made from 1 kg of excipient per kg (10.00/kg, no conversion): all
+    its stock shares one batch, so scrap of some of it is no use of "the order's batch".
+    Two orders deliver 10 kg each (100.00 each); 5 kg are scrapped; the second delivery is
+    reversed (15 kg on hand cover its 10), the first is then refused (5 kg left)."""
+    plant = build_plant(session_factory, world)
+    with session_factory() as session, session.begin():
+        premix = add_material(session, world, "PREMIX", MaterialType.INTERMEDIATE, batch_managed=False)
+        boms.create_bom(session, world.actors["cost_a"], company_id=world.companies["A"], material_id=premix,
+                        valid_from=NOV_1, base_quantity=D("1"), components=[boms.ComponentIn(plant.excipient, D("1"))])
+    world.materials["premix"] = premix
+    release_rollup(session_factory, world)
+    buy(session_factory, world, "exc_local", "50", "10.00", "EXC-1")
+    first, second = new_order(session_factory, world, "premix", "10"), new_order(session_factory, world, "premix", "10")
+    for order in (first, second):
+        issue(session_factory, world, order, [("exc_local", "10", None)])
+    delivered = [deliver(session_factory, world, order, "10", on=NOV_21) for order in (first, second)]
+    with session_factory() as session, session.begin():
+        (batch,) = session.scalars(select(Batch.id).where(Batch.material_id == premix)).all()
+        inventory.adjust_stock(session, world.actors["cost_a"], warehouse_id=world.warehouses["A-AMB"],
+                               material_id=premix, quantity=D("-5"), posting_date=NOV_21,
+                               kind=inventory.AdjustmentKind.SCRAP, reason="spilt", batch_id=batch)
+    _reverse(session_factory, world, second, delivered[1], NOV_22)
+    with refused_in(session_factory, InsufficientStock) as session:
+        orders.reverse_delivery(session, world.actors["clerk_a"], first, delivered[0], posting_date=NOV_22,
+                                reason="counted twice")
+    with session_factory() as session:
+        assert _held(session, batch) == (D("5"), D("50.00"))
