@@ -294,6 +294,9 @@ class StorageExcursion(Base):
     # False while what it touched is still to be answered: when first found, and again each
     # time later readings widen it (it lasts longer or goes further out of range).
     held: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What it touched: held batches with their lots, and those already in quarantine or blocked.
+    batches: Mapped[list[ExcursionBatch]] = relationship(order_by="ExcursionBatch.id", lazy="selectin",
+                                                         viewonly=True)
 
 
 class ExcursionBatch(Base):

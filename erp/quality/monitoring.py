@@ -270,6 +270,8 @@ def ingest(
     # log of a month since closed is still stored with its excursion (the GMP record), and the
     # hold is posted today; the excursion keeps its own instants
     documents = hold_for_excursions(session, warehouse, user_id=user_id, posting_date=business_today())
+    for excursion in excursions:  # what answering them just touched (loaded before it was recorded)
+        session.expire(excursion, ["batches"])
     return Ingested(len(rows), stored, excursions, documents)
 
 

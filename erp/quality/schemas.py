@@ -212,6 +212,16 @@ class ReadingsUploadIn(Schema):
     file = Upload(required=True, metadata={"description": "CSV: read_at,temperature,humidity (ISO 8601 with offset)"})
 
 
+class ExcursionBatchOut(Schema):
+    batch_id = fields.Integer()
+    material_id = fields.Integer()
+    stock_status = fields.Function(lambda b: b.stock_status.value, metadata={
+        "description": "unrestricted: held by the excursion (lot_id its lot); quarantine or blocked: already on "
+                       "hold for another reason, referenced so QA knows"})
+    quantity = Quantity(dump_only=True)
+    lot_id = fields.Integer(allow_none=True)
+
+
 class ExcursionOut(Schema):
     id = fields.Integer()
     reference = fields.Function(lambda e: f"EXC-{e.id}")
@@ -224,6 +234,7 @@ class ExcursionOut(Schema):
     max_temperature = Reading(dump_only=True, allow_none=True)
     max_humidity = Reading(dump_only=True, allow_none=True)
     held_document_id = fields.Integer(allow_none=True)
+    touched_batches = fields.List(fields.Nested(ExcursionBatchOut), attribute="batches", dump_only=True)
 
 
 class IngestedOut(Schema):

@@ -150,14 +150,23 @@ def test_sensor_log_upload_and_excursions_over_http(
                              json={"allowance_minutes": 15, "logging_interval_minutes": 2})
     assert configured.status_code == 200, configured.get_json()
     assert configured.get_json()["temp_max"] == "8.0"
+    # 10 kg of the 2-8 °C insulin received into the cold room that morning: in quarantine under its lot
+    set_standard(session_factory, world, "cold_central", "300.00")
+    (line,) = open_order(session_factory, world, [("cold_central", "10", "300.00", "A-COLD")])
+    receive(session_factory, world, line, "10", batch="INS-1")
     uploaded = quality.post(f"/api/v1/quality/warehouses/{cold}/readings", content_type="multipart/form-data",
                             data={"file": (io.BytesIO(_cold_room_log(20).encode()), "cold.csv")})
     assert uploaded.status_code == 201, uploaded.get_json()
     body = uploaded.get_json()
     assert body["stored"] == 120
-    # 20 minutes at 9.5 °C from 08:30 against a 15-minute allowance (nothing held: the room is empty)
+    # 20 minutes at 9.5 °C from 08:30 against a 15-minute allowance: nothing to hold (the insulin is in
+    # quarantine already), but the excursion references it so QA knows when deciding its lot
     assert [(e["kind"], e["started_at"], e["minutes"]) for e in body["excursions"]] == [
         ("out_of_range", "2026-11-20T00:30:00+00:00", "20.00")]
+    (touched,) = body["excursions"][0]["touched_batches"]
+    assert (touched["material_id"], touched["stock_status"], touched["quantity"], touched["lot_id"]) == (
+        world.materials["cold_central"], "quarantine", "10.0000", None)
+    assert body["hold_document_ids"] == []
     listed = quality.get("/api/v1/quality/excursions").get_json()
     assert [e["reference"] for e in listed] == [f"EXC-{body['excursions'][0]['id']}"]
     chart = quality.get(f"/api/v1/quality/warehouses/{cold}/readings",
