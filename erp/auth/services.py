@@ -18,7 +18,7 @@ from erp.auth.errors import BadCredentials, DuplicateUsername, InvalidToken, Las
 from erp.auth.models import ApiToken, User, UserCompany, UserWarehouse
 from erp.auth.roles import GROUP_ROLES, Actor, Role, role_scope_is_consistent
 from erp.auth.throttle import SignInThrottle
-from erp.db import utcnow
+from erp.db import page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Company, Warehouse
 from erp.messages import Named
@@ -306,9 +306,7 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
 def list_users(session: Session, actor: Actor, *, offset: int, limit: int) -> tuple[list[User], int]:
     """All users, for admins."""
     actor.require_role(Role.ADMIN, action="listing users")
-    total = session.scalar(select(func.count()).select_from(User)) or 0
-    users = session.scalars(select(User).order_by(User.id).offset(offset).limit(limit)).all()
-    return list(users), total
+    return page(session, select(User).order_by(User.id), offset=offset, limit=limit, entities=True)
 
 
 def _keep_an_admin(session: Session, leaving: User) -> None:

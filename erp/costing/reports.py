@@ -18,6 +18,7 @@ from erp.auth.errors import CompanyOutOfScope
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.models import Account, JournalEntry, JournalLine, MaterialPeriodBalance, VarianceAllocation
+from erp.db import page
 from erp.errors import NotFound
 from erp.posting.models import StockBalance
 from erp.masterdata.models import Company, Material
@@ -115,9 +116,7 @@ def journal(
     """Journal lines with their entries, in posting order."""
     query = journal_query(session, actor, company_id=company_id, period=period, account_code=account_code,
                           source_type=source_type)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.offset(offset).limit(limit)).all()
-    return list(rows), total
+    return page(session, query, offset=offset, limit=limit)
 
 
 def journal_query(

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import Select, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
 from erp.costing.revaluation import revalue_to_standard
-from erp.db import dialect_insert, utcnow
+from erp.db import dialect_insert, page, utcnow
 from erp.costing.errors import StandardPriceInUse
 from erp.errors import ValidationFailed
 from erp.messages import Message
@@ -140,17 +140,18 @@ def _refuse_changes_in_use(session: Session, company_id: int, period: str, price
         )
 
 
-def _in_force_rows(session: Session, company_id: int, period: str, material_ids: Sequence[int] | None,
-                   offset: int = 0, limit: int | None = None) -> list[Any]:
+def _in_force_query(company_id: int, period: str, material_ids: Sequence[int] | None) -> Select[Any]:
     in_force = prices_in_force(period, [company_id], material_ids)
-    return list(session.execute(
+    return (
         select(in_force.c.company_id, in_force.c.material_id, literal(period).label("period"), in_force.c.price,
                in_force.c.since.label("effective_from"), (in_force.c.since != period).label("carried_forward"),
                in_force.c.set_by, in_force.c.set_at)
         .order_by(in_force.c.material_id)
-        .offset(offset)
-        .limit(limit)
-    ).all())
+    )
+
+
+def _in_force_rows(session: Session, company_id: int, period: str, material_ids: Sequence[int] | None) -> list[Any]:
+    return list(session.execute(_in_force_query(company_id, period, material_ids)).all())
 
 
 def list_standard_prices(
@@ -158,6 +159,4 @@ def list_standard_prices(
 ) -> tuple[list[Any], int]:
     """A company's standard prices in force for a period (set for it or for an earlier one)."""
     actor.require_company(company_id)
-    in_force = prices_in_force(period, [company_id])
-    total = session.scalar(select(func.count()).select_from(in_force)) or 0
-    return _in_force_rows(session, company_id, period, None, offset, limit), total
+    return page(session, _in_force_query(company_id, period, None), offset=offset, limit=limit)

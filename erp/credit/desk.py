@@ -30,6 +30,7 @@ from erp.credit.models import (
     SalesOrderLine,
     SalesOrderStatus,
 )
+from erp.db import page
 from erp.errors import NotFound
 from erp.masterdata.models import Company, Customer
 from erp.messages import Message
@@ -99,12 +100,10 @@ def customers(session: Session, actor: Actor, policy: CreditPolicy, *, q: str | 
     """A page of ``customers_query``, sorted (utilisation, exposure, limit, suggestion or code)."""
     actor.require_role(*DESK_ROLES, action="reading customers' credit")
     query = customers_query(session, policy, q=q, only=only)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     column = CUSTOMER_SORTS.get(sort, "utilisation")
     key = query.selected_columns[column] if isinstance(column, str) else column
     order = key.desc().nulls_last() if descending else key.asc().nulls_last()
-    rows = session.execute(query.order_by(order, Customer.code).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return page(session, query.order_by(order, Customer.code), offset=offset, limit=limit)
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.masterdata import services
 from erp.masterdata.models import Material
+from tests.stock import open_order, receive, set_standard
 from tests.world import World
 
 
@@ -52,3 +54,50 @@ def _check_pages(session: Session, steward: Any, everyone: int, codes: list[str]
     assert services.list_records(session, steward, services.MATERIALS, {"code": "NO-SUCH"}, offset=0,
                                  limit=2) == ([], 0)
     assert len(sent) == 1
+
+
+def _listings(world: World) -> dict[str, Any]:
+    """The listings that read through the pager, each a call of (session, offset, limit)."""
+    from erp.auth import services as users
+    from erp.costing import reports, standards
+    from erp.credit import desk
+    from erp.credit.exposure import CreditPolicy
+
+    a = world.companies["A"]
+    return {
+        "users": lambda s, offset, limit: users.list_users(s, world.actors["admin"], offset=offset, limit=limit),
+        "journal": lambda s, offset, limit: reports.journal(s, world.actors["cost_a"], company_id=a, offset=offset,
+                                                            limit=limit),
+        "standard prices": lambda s, offset, limit: standards.list_standard_prices(
+            s, world.actors["cost_a"], company_id=a, period="2026-11", offset=offset, limit=limit),
+        "credit desk customers": lambda s, offset, limit: desk.customers(
+            s, world.actors["credit"], CreditPolicy(), sort="code", descending=False, offset=offset, limit=limit),
+    }
+
+
+def _key(row: Any) -> Any:
+    return row.id if hasattr(row, "id") else (row.company_id, row.material_id)
+
+
+@pytest.mark.parametrize("listing", ["users", "journal", "standard prices", "credit desk customers"])
+def test_each_listing_reads_its_page_and_total_in_one_statement(
+    session_factory: sessionmaker[Session], world: World, listing: str
+) -> None:
+    for material, price in (("api_central", "52.00"), ("exc_local", "10.00"), ("cold_central", "7.50")):
+        set_standard(session_factory, world, material, price)
+    lines = open_order(session_factory, world, [("exc_local", "100", "10.40", "A-AMB"),
+                                                ("exc_local", "100", "9.70", "A-AMB")])
+    for number, line in enumerate(lines):
+        receive(session_factory, world, line, "10", batch=f"PAGER-{number}")
+    read = _listings(world)[listing]
+    with session_factory() as session, session.begin():
+        everything, total = read(session, 0, 1000)
+        assert total == len(everything) >= 2
+        with _statements(session) as sent:
+            rows, page_total = read(session, 1, 2)
+        # one statement counts (other statements may read what the listing needs: the
+        # caller's scope, the latest credit run, the users' companies)
+        counting = [statement for statement in sent if "COUNT(" in statement.upper()]
+        assert len(counting) == 1 and "OVER ()" in counting[0].upper()
+        assert page_total == total
+        assert [_key(row) for row in rows] == [_key(row) for row in everything[1:3]] != []
