@@ -206,7 +206,7 @@ def in_transaction(session: Session, work: Callable[[], T], *, retry: bool = Tru
 
     With ``retry`` (the default), a serialization failure or deadlock (SQLSTATE 40001 or
     40P01) runs ``work`` once more in a fresh transaction; a second one is raised (the edge
-    answers 409 ``concurrent-update``). Pass ``retry=False`` when ``work`` does something
+    answers 409 ``retry``). Pass ``retry=False`` when ``work`` does something
     the rollback cannot undo (sends, streams or starts something outside the database)."""
     try:
         with begun if begun is not None else session.begin():

@@ -619,7 +619,7 @@ def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
 
     A serialization failure or deadlock (SQLSTATE 40001/40P01) rolls everything back and runs
     the view once more from a fresh copy of its arguments (erp.db.in_transaction); a second
-    one is answered 409 ``concurrent-update``. ``retry=False`` for a view that does something
+    one is answered 409 ``retry``. ``retry=False`` for a view that does something
     a rollback cannot undo (streams a file it reads, starts work outside the database).
     ``signed_in=False`` for the public endpoints: the view gets ``(session, *args)``. What
     must wait for the commit (starting a queued job) is registered with ``after_commit``."""

@@ -39,7 +39,7 @@ from erp.web import Blueprint, IDEMPOTENCY_HEADER, erp_settings, idempotent, pag
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.credit.errors import (
     CreditLimitExceeded, CustomerOnCreditHold, DisputeNotApplicable, DisputeResolved, InvoiceNotApplicable,
-    ModelParametersInvalid, NoOpenInvoices, NoUnappliedCredit, OrderNotBlocked, OrderStatusConflict, OverShipment,
+    CreditModelParametersInvalid, NoOpenInvoices, NoUnappliedCredit, OrderNotBlocked, OrderStatusConflict, OverShipment,
     SuggestionNotExplainable,
 )
 from erp.errors import DatedAfterBusinessDay, DatedBeforeSource, NotFound
@@ -527,7 +527,7 @@ def get_model_version(session: Session, actor: Actor, version_id: int) -> ModelV
 @blp.route("/credit/model/versions", methods=["POST"])
 @blp.arguments(s.ModelVersionIn)
 @blp.response(201, s.ModelVersionOut)
-@blp.refuses(RoleNotAllowed, ModelParametersInvalid)
+@blp.refuses(RoleNotAllowed, CreditModelParametersInvalid)
 @transaction
 def post_model_version(session: Session, actor: Actor, data: dict[str, Any]) -> ModelVersionView:
     """Store a new version of the model's parameters (complete and consistent), with a reason."""

@@ -91,7 +91,7 @@ class SuggestionNotExplainable(Conflict):
     remedy = N_("Recompute the suggestion with the current model.")
 
 
-class ModelParametersInvalid(DomainError):
+class CreditModelParametersInvalid(DomainError):
     """A credit model's parameters must make a usable scorecard (weights, bands and limits
     consistent)."""
 

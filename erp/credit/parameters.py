@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
-from erp.credit.errors import ModelParametersInvalid
+from erp.credit.errors import CreditModelParametersInvalid
 from erp.credit.models import (
     CreditLimitRule,
     CreditModelVersion,
@@ -150,7 +150,7 @@ def store_parameters(
         raise ValidationFailed.for_field("reason", "say why the model changes")
     problems = params.problems()
     if problems:
-        raise ModelParametersInvalid("the parameters are not usable: " + "; ".join(m for _, m in problems),
+        raise CreditModelParametersInvalid("the parameters are not usable: " + "; ".join(m for _, m in problems),
                                      errors=[{"pointer": p, "detail": m} for p, m in problems])
     ensure_model(session, actor, valid_from)
     latest = session.scalars(select(CreditModelVersion).order_by(CreditModelVersion.version.desc()).limit(1)).one()

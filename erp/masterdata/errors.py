@@ -25,7 +25,7 @@ class DuplicateUscc(Conflict):
     remedy = N_("Use the existing partner the detail names; a partner is shared by every company.")
 
 
-class DuplicateCustomerLink(Conflict):
+class DuplicateCustomerId(Conflict):
     """A group company stands for one customer record (the one other companies sell to it
     as), and that customer for one company."""
 
@@ -34,7 +34,7 @@ class DuplicateCustomerLink(Conflict):
     remedy = N_("Link the company to its own customer record, or unlink the other company first.")
 
 
-class DuplicateSupplierLink(Conflict):
+class DuplicateSupplierId(Conflict):
     """A group company stands for one supplier record (the one other companies buy from it
     as), and that supplier for one company."""
 
@@ -45,8 +45,8 @@ class DuplicateSupplierLink(Conflict):
 
 # The refusal of a repeated value, by the unique field.
 DUPLICATE_REFUSALS: dict[str, type[DomainError]] = {
-    "code": DuplicateCode, "uscc": DuplicateUscc, "customer_id": DuplicateCustomerLink,
-    "supplier_id": DuplicateSupplierLink,
+    "code": DuplicateCode, "uscc": DuplicateUscc, "customer_id": DuplicateCustomerId,
+    "supplier_id": DuplicateSupplierId,
 }
 
 
@@ -138,7 +138,7 @@ for _table in ("groups", "segments", "companies", "warehouses", "units", "tax_co
     unique_refusal(f"uq_{_table}_code", DuplicateCode, N_("the code {value} is already used"))
 for _table in ("companies", "suppliers", "customers"):
     unique_refusal(f"uq_{_table}_uscc", DuplicateUscc, N_("the unified social credit code {value} is already used"))
-unique_refusal("uq_companies_customer_id", DuplicateCustomerLink,
+unique_refusal("uq_companies_customer_id", DuplicateCustomerId,
                N_("the customer already stands for another company"))
-unique_refusal("uq_companies_supplier_id", DuplicateSupplierLink,
+unique_refusal("uq_companies_supplier_id", DuplicateSupplierId,
                N_("the supplier already stands for another company"))

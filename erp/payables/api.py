@@ -23,8 +23,8 @@ from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
 from erp.payables.errors import (
-    DuplicateInvoice, InvoiceBlocked, LineNotOfInvoice, NotBlocked, OverCredited, OverInvoiced,
-    PaymentExceedsOpenItems, ReleaseByEnterer, TotalsDisagree,
+    DuplicateInvoice, InvoiceBlocked, InvoiceNotBlocked, InvoiceTotalsDisagree, OrderLineNotOfInvoice, OverCredited,
+    OverInvoiced, PaymentExceedsOpenItems, ReleaseByEnterer,
 )
 from erp.posting.errors import PeriodClosed
 
@@ -50,7 +50,7 @@ def _enter(session: Session, actor: Actor, data: dict[str, Any], kind: DocumentK
 @blp.refuses(
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
     DatedAfterBusinessDay,
-    IdempotencyKeyReused, LineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, TotalsDisagree,
+    IdempotencyKeyReused, OrderLineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, InvoiceTotalsDisagree,
 )
 @transaction
 def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
@@ -65,7 +65,7 @@ def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 @blp.refuses(
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
     DatedAfterBusinessDay,
-    IdempotencyKeyReused, LineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, TotalsDisagree,
+    IdempotencyKeyReused, OrderLineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, InvoiceTotalsDisagree,
 )
 @transaction
 def post_credit_memo(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
@@ -95,7 +95,7 @@ def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Any:
 @blp.route("/invoices/<int:invoice_id>/release", methods=["POST"])
 @blp.arguments(s.InvoiceReleaseIn)
 @blp.response(200, s.SupplierInvoiceOut)
-@blp.refuses(ReleaseByEnterer, RoleNotAllowed, NotFound, NotBlocked)
+@blp.refuses(ReleaseByEnterer, RoleNotAllowed, NotFound, InvoiceNotBlocked)
 @transaction
 def post_release(session: Session, actor: Actor, data: dict[str, Any], invoice_id: int) -> Any:
     """Release an invoice blocked for payment, with a reason (purchasing managers, accountants; not its enterer)."""

@@ -7,7 +7,7 @@ from erp.messages import N_
 from erp.unique import unique_refusal
 
 
-class TotalsDisagree(DomainError):
+class InvoiceTotalsDisagree(DomainError):
     """The header totals as printed do not agree with the lines."""
 
     status = 422
@@ -34,7 +34,7 @@ class OverCredited(DomainError):
     remedy = N_("Credit at most what was invoiced (or returned) on the line.")
 
 
-class LineNotOfInvoice(DomainError):
+class OrderLineNotOfInvoice(DomainError):
     """The order line does not belong to the invoice's supplier and company."""
 
     status = 422
@@ -59,7 +59,7 @@ class InvoiceBlocked(Conflict):
     remedy = N_("Ask an accountant to release the invoice (with a reason), or wait for the missing receipt.")
 
 
-class NotBlocked(Conflict):
+class InvoiceNotBlocked(Conflict):
     """Only a blocked invoice can be released."""
 
     slug = "invoice-not-blocked"

@@ -54,13 +54,13 @@ from erp.money import CENT, round_money
 from erp.payables.errors import (
     DuplicateInvoice,
     InvoiceBlocked,
-    LineNotOfInvoice,
-    NotBlocked,
+    InvoiceNotBlocked,
+    InvoiceTotalsDisagree,
+    OrderLineNotOfInvoice,
     OverCredited,
     OverInvoiced,
     PaymentExceedsOpenItems,
     ReleaseByEnterer,
-    TotalsDisagree,
 )
 from erp.payables.models import (
     DocumentKind,
@@ -221,7 +221,7 @@ def _check_totals(request: InvoiceRequest, matched: list[_Matched]) -> None:
             "the total including tax must be {net} + {tax} = {total}", net=request.net_total,
             tax=request.tax_total, total=request.net_total + request.tax_total)})
     if errors:
-        raise TotalsDisagree(
+        raise InvoiceTotalsDisagree(
             Message("the invoice's totals disagree with its lines (at most {allowed} allowed): {first}",
                     allowed=allowed, first=errors[0]["detail"]),
             errors=errors, lines_net_total=str(lines_net), lines_tax_total=str(lines_tax),
@@ -232,12 +232,12 @@ def _match_line(session: Session, request: InvoiceRequest, kind: DocumentKind, i
                 line: receiving.ReceivableLine, invoiced: dict[int, Decimal], tolerances: Tolerances) -> _Matched:
     """Check the (locked) order line belongs to the invoice, compute its amounts and match it."""
     if line.receiving_company_id != request.company_id or line.supplier_id != request.supplier_id:
-        raise LineNotOfInvoice(
+        raise OrderLineNotOfInvoice(
             Message("order line {line} of order {order} is not an order of this supplier for this company",
                     line=line.line_id, order=line.order_number),
             errors=[{"pointer": _pointer(index, "po_line_id"), "detail": Message("not this supplier's or company's")}])
     if line.order_status not in INVOICEABLE:
-        raise LineNotOfInvoice(
+        raise OrderLineNotOfInvoice(
             Message("order {order} is {status}; only placed orders are invoiced", order=line.order_number,
                     status=line.order_status),
             errors=[{"pointer": _pointer(index, "po_line_id"), "detail": Message("order not placed")}])
@@ -482,7 +482,7 @@ def release_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
         raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
     invoice = _lock_invoice(session, actor, invoice_id)
     if not invoice.blocked:
-        raise NotBlocked(Message("invoice {number} is not blocked for payment", number=invoice.number))
+        raise InvoiceNotBlocked(Message("invoice {number} is not blocked for payment", number=invoice.number))
     if invoice.created_by == actor.user_id:
         raise ReleaseByEnterer(Message("you entered invoice {number}; someone else must release it",
                                        number=invoice.number))

@@ -118,6 +118,24 @@ def test_one_class_per_problem_type_each_with_its_own_rule() -> None:
         assert (cls.__dict__.get("__doc__") or "").strip(), f"{cls.__qualname__} states no rule (docstring)"
 
 
+# Classes whose name is not their problem type's, and why: the generic types are the bases
+# the rules derive from (rule-violation, validation-error); "retry" names what the client
+# should do, the class what happened (a concurrent update); the import's row errors and the
+# production order's state are named in modules whose owners were changing them (FOLLOWUPS).
+NAMED_OTHERWISE = {"DomainError", "ValidationFailed", "ConcurrentUpdate", "RowErrors", "OrderStateNotAllowed"}
+
+
+def test_each_class_is_named_after_its_problem_type() -> None:
+    misnamed = []
+    for cls in _PROBLEM_CLASSES.values():
+        if "slugs" in cls.__dict__ or cls.__name__ in NAMED_OTHERWISE:
+            continue  # one class for several rules, each named by its slug (purchasing rights)
+        named = "".join(word.capitalize() for word in cls.__dict__["slug"].split("-"))
+        if cls.__name__.lower() != named.lower():
+            misnamed.append(f"{cls.__module__}.{cls.__name__}: {cls.__dict__['slug']}")
+    assert misnamed == []
+
+
 def test_no_refusal_names_its_problem_type_inline() -> None:
     """A refusal is raised as its class, not as a base class with ``slug=``: only the
     purchasing-rights rules, one class for the rules it lists (``slugs``), name theirs."""

@@ -19,7 +19,7 @@ from erp.payables.errors import (
     OverInvoiced,
     PaymentExceedsOpenItems,
     ReleaseByEnterer,
-    TotalsDisagree,
+    InvoiceTotalsDisagree,
 )
 
 from erp.payables import queries, services
@@ -229,7 +229,7 @@ def test_header_totals_must_agree_with_the_lines_within_a_cent_per_line(
     receive(session_factory, world, first, "100")
     receive(session_factory, world, second, "100")
     lines = [(first, "3", "12.005"), (second, "3", "12.005")]  # each line: 36.015 -> 36.02, tax 4.68
-    with pytest.raises(TotalsDisagree) as refused:
+    with pytest.raises(InvoiceTotalsDisagree) as refused:
         enter(session_factory, world, "INV-T1", lines, net="72.07", tax="9.36")
     # lines: 36.02 + 36.02 = 72.04; 72.07 is 0.03 off, more than 2 lines x 0.01
     assert refused.value.extensions["net_difference"] == "0.03"
