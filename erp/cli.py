@@ -110,8 +110,6 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
     """Bring some or all active companies' books up to PERIOD (YYYY-MM, or ``previous``: the
     month before today's in Beijing), closing each company's open periods in order, in one
     transaction: all or none. Prints per company what it closed."""
-    import re
-
     from sqlalchemy import select
 
     from erp.auth.models import User
@@ -121,10 +119,10 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
     from erp.masterdata.models import Company
     from erp.period import Period
 
-    if period == "previous":
-        period = Period.of(business_today()).previous()
-    elif not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
-        raise click.ClickException(f"period {period!r}: expected YYYY-MM or previous")
+    try:
+        period = Period.of(business_today()).previous() if period == "previous" else Period(period)
+    except ValueError:
+        raise click.ClickException(f"period {period!r}: expected YYYY-MM or previous") from None
     ext = _extension()
 
     def close(session: Session) -> tuple[list[Any], dict[int, str]]:

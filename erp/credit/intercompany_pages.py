@@ -5,15 +5,14 @@ group cost accountants and credit controllers. The figures are
 
 from __future__ import annotations
 
-import re
-
 from flask import render_template, request
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.credit import intercompany
-from erp.messages import N_
 from erp.clock import business_today
+from erp.messages import N_
+from erp.period import Period
 from erp.ui import nav
 from erp.ui.pages import PageBlueprint, require_role
 from erp.web import transaction
@@ -22,7 +21,6 @@ bp = PageBlueprint("intercompany_pages", __name__, url_prefix="/intercompany")
 
 READERS = {Role.CIO, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER}
 nav.add("reports", "intercompany_pages.trial_balance", N_("Intercompany eliminations"), READERS)
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @bp.route("/")
@@ -30,8 +28,9 @@ PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 def trial_balance(db: Session, actor: Actor) -> str:
     """The group trial balance at the end of a period: companies, eliminations, consolidated."""
     require_role(*READERS)
-    period = request.args.get("period", "")
-    if not PERIOD.match(period):
-        period = business_today().strftime("%Y-%m")
+    try:
+        period = Period(request.args.get("period", ""))
+    except ValueError:
+        period = Period.of(business_today())
     report = intercompany.consolidated_trial_balance(db, actor, period=period)
     return render_template("intercompany/trial_balance.html", report=report, period=period)
