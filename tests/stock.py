@@ -88,6 +88,34 @@ def open_order(
         return [line.id for line in order.lines]
 
 
+
+def single_line_order(
+    session_factory: sessionmaker[Session], world: World, *, company_id: int, warehouse_id: int, material: str,
+    quantity: Decimal, unit_price: Decimal, contract_number: str, order_number: str,
+) -> int:
+    """An open order of one line placed on 1 November 2026 under a company contract of its own
+    (valid 2026-2027) from sup1, for a company and warehouse made by the caller; returns the line id."""
+    with session_factory() as session, session.begin():
+        contract = Contract(number=contract_number, supplier_id=world.suppliers["sup1"], scope=ContractScope.COMPANY,
+                            company_id=company_id, valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2027, 12, 31),
+                            status=ContractStatus.ACTIVE, created_by=world.users["buyer_a"],
+                            lines=[ContractLine(material_id=world.materials[material], unit_price=unit_price,
+                                                unit_id=world.units["KG"])])
+        session.add(contract)
+        session.flush()
+        order = PurchaseOrder(number=order_number, purchasing_company_id=company_id,
+                              receiving_company_id=company_id, supplier_id=world.suppliers["sup1"],
+                              order_date=dt.date(2026, 11, 1),
+                              status=PurchaseOrderStatus.OPEN, created_by=world.users["buyer_a"],
+                              lines=[PurchaseOrderLine(line_no=1, material_id=world.materials[material],
+                                                       quantity=quantity, unit_price=unit_price,
+                                                       amount=(quantity * unit_price).quantize(Decimal("0.01")),
+                                                       contract_line_id=contract.lines[0].id,
+                                                       warehouse_id=warehouse_id)])
+        session.add(order)
+        session.flush()
+        return order.lines[0].id
+
 def account_balance(
     session: Session, company_id: int, account: str, material_id: int | None = None
 ) -> Decimal:

@@ -19,6 +19,7 @@ line), the column, the value and the rule (``erp.golive.messages``).
 
 from __future__ import annotations
 
+import abc
 import copy
 import datetime as dt
 import gc
@@ -183,7 +184,7 @@ def _text(value: Any) -> Any:
     return str(value)
 
 
-class ImportKind:
+class ImportKind(abc.ABC):
     """One kind of import. Subclasses set the class attributes and implement ``process``."""
 
     name: str = ""
@@ -222,10 +223,10 @@ class ImportKind:
         if company is not None:
             actor.require_company(company.id)
 
+    @abc.abstractmethod
     def process(self, run: ImportRun, rows: list[Row]) -> None:
         """Check a chunk of rows against the database and the business rules; write the rows
         that pass (call ``run.error`` for the others, ``run.record`` for what was written)."""
-        raise NotImplementedError
 
     def finish(self, run: ImportRun) -> None:
         """After the last chunk (kinds that group rows write here)."""

@@ -32,15 +32,7 @@ from erp.errors import DomainError
 from erp.inventory import services
 from erp.inventory.services import AdjustmentKind, IssueDestination
 from erp.masterdata.models import Company, Warehouse
-from erp.purchasing.models import (
-    Contract,
-    ContractLine,
-    ContractScope,
-    ContractStatus,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    PurchaseOrderStatus,
-)
+from tests.stock import single_line_order
 from tests.world import World
 
 PERIODS = ["2026-11", "2026-12", "2027-01"]
@@ -94,28 +86,10 @@ class Company_:  # noqa: N801 - a test-local fixture object
         self.issues: dict[str, list[int]] = {material: [] for material in MATERIALS}  # not yet reversed
 
     def order_line(self, material: str, qty: D, unit_price: D) -> int:
-        with self.sf() as session, session.begin():
-            n = next(_serial)
-            contract = Contract(number=f"PK-{n}", supplier_id=self.world.suppliers["sup1"], scope=ContractScope.COMPANY,
-                                company_id=self.company, valid_from=dt.date(2026, 1, 1),
-                                valid_to=dt.date(2027, 12, 31), status=ContractStatus.ACTIVE,
-                                created_by=self.world.users["buyer_a"],
-                                lines=[ContractLine(material_id=self.world.materials[material], unit_price=unit_price,
-                                                    unit_id=self.world.units["KG"])])
-            session.add(contract)
-            session.flush()
-            order = PurchaseOrder(number=f"PP-{n}", purchasing_company_id=self.company,
-                                  receiving_company_id=self.company, supplier_id=self.world.suppliers["sup1"],
-                                  order_date=dt.date(2026, 11, 1), status=PurchaseOrderStatus.OPEN,
-                                  created_by=self.world.users["buyer_a"],
-                                  lines=[PurchaseOrderLine(line_no=1, material_id=self.world.materials[material],
-                                                           quantity=qty, unit_price=unit_price,
-                                                           amount=(qty * unit_price).quantize(D("0.01")),
-                                                           contract_line_id=contract.lines[0].id,
-                                                           warehouse_id=self.warehouse)])
-            session.add(order)
-            session.flush()
-            return order.lines[0].id
+        n = next(_serial)
+        return single_line_order(self.sf, self.world, company_id=self.company, warehouse_id=self.warehouse,
+                                 material=material, quantity=qty, unit_price=unit_price, contract_number=f"PK-{n}",
+                                 order_number=f"PP-{n}")
 
     def post(self, op: tuple, on: dt.date) -> None:
         kind, material, qty, extra = op

@@ -37,15 +37,7 @@ from erp.inventory.models import Batch, StockBalance, StockMovement
 from erp.inventory.services import IssueDestination
 from erp.masterdata.models import Company, Warehouse
 from erp.posting.prices import price_in_force
-from erp.purchasing.models import (
-    Contract,
-    ContractLine,
-    ContractScope,
-    ContractStatus,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    PurchaseOrderStatus,
-)
+from tests.stock import single_line_order
 from tests.world import World
 
 PERIODS = ["2026-11", "2026-12", "2027-01"]
@@ -95,28 +87,10 @@ class Books:
         self.issues: dict[str, list[int]] = {code: [] for code in MATERIALS}  # not yet reversed
 
     def order_line(self, code: str, qty: D, unit_price: D) -> int:
-        with self.sf() as session, session.begin():
-            n = next(_serial)
-            contract = Contract(number=f"RK-{n}", supplier_id=self.world.suppliers["sup1"], scope=ContractScope.COMPANY,
-                                company_id=self.company, valid_from=dt.date(2026, 1, 1),
-                                valid_to=dt.date(2027, 12, 31), status=ContractStatus.ACTIVE,
-                                created_by=self.world.users["buyer_a"],
-                                lines=[ContractLine(material_id=self.world.materials[code], unit_price=unit_price,
-                                                    unit_id=self.world.units["KG"])])
-            session.add(contract)
-            session.flush()
-            order = PurchaseOrder(number=f"RP-{n}", purchasing_company_id=self.company,
-                                  receiving_company_id=self.company, supplier_id=self.world.suppliers["sup1"],
-                                  order_date=dt.date(2026, 11, 1), status=PurchaseOrderStatus.OPEN,
-                                  created_by=self.world.users["buyer_a"],
-                                  lines=[PurchaseOrderLine(line_no=1, material_id=self.world.materials[code],
-                                                           quantity=qty, unit_price=unit_price,
-                                                           amount=(qty * unit_price).quantize(D("0.01")),
-                                                           contract_line_id=contract.lines[0].id,
-                                                           warehouse_id=self.stores[0])])
-            session.add(order)
-            session.flush()
-            return order.lines[0].id
+        n = next(_serial)
+        return single_line_order(self.sf, self.world, company_id=self.company, warehouse_id=self.stores[0],
+                                 material=code, quantity=qty, unit_price=unit_price, contract_number=f"RK-{n}",
+                                 order_number=f"RP-{n}")
 
     def batch(self, session: Session, code: str) -> int | None:
         if code != "exc_local":
