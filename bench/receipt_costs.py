@@ -1,0 +1,184 @@
+"""What one receipt costs, counted rather than timed: figures the rest of the machine's load
+does not move, so two revisions can be compared on a busy machine.
+
+For receipts booked one per transaction through the service layer (as bench.receipts books
+them, after 20 to warm up), per receipt:
+
+- the SQL statements sent;
+- the client's instructions, counted by valgrind's callgrind when this runs under it
+  (``--instr-atstart=no``: only the booking loop is counted; this process turns counting
+  on and off with ``callgrind_control``, whose own start-up adds a fixed ~16 million
+  instructions to the loop, under 1 % of it);
+- the server's work in the benchmark database, from ``pg_stat_database``: shared buffers
+  hit and read, rows returned, fetched, inserted and updated (every backend's, flushed by
+  closing the connections before the second reading; autovacuum is off on every table so
+  that only the receipts count).
+
+Usage (bench/compare_revisions.py runs both steps for two revisions in turn):
+  .venv/bin/python -m bench.receipt_costs prepare NAME         a fresh database named NAME, set up
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=F \
+      .venv/bin/python -m bench.receipt_costs book NAME [--receipts 200]
+  .venv/bin/python -m bench.receipt_costs drop NAME
+``book`` prints one JSON object; read the instructions from F (``totals:``).
+Run from a checkout of the revision to measure (``git archive REV | tar -x -C DIR``, with this
+file copied in): ``bench.receipts.SETUP`` of that revision sets the database up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import time
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from sqlalchemy import event
+
+from bench.common import ADMIN_URL, fresh_database
+from bench.receipts import SETUP
+from erp.auth.roles import Actor, Role
+from erp.db import make_engine, make_session_factory
+from erp.inventory.services import ReceiptRequest, receive_goods
+
+COUNTERS = ("blks_hit", "blks_read", "tup_returned", "tup_fetched", "tup_inserted", "tup_updated",
+            "tup_deleted", "xact_commit")
+
+
+def _url(name: str) -> str:
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def prepare(name: str) -> None:
+    """A fresh migrated database set up as bench.receipts sets it up, kept for ``book``."""
+    with fresh_database(name, keep=True) as (_engine, url):
+        with psycopg.connect(url) as conn:
+            for statement in SETUP.split(";\n"):
+                conn.execute(statement)
+            for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall():
+                conn.execute(f'ALTER TABLE "{table}" SET (autovacuum_enabled = false)')
+            conn.commit()
+
+
+def drop(name: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _server_counters(name: str) -> dict[str, int]:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(f"SELECT {', '.join(COUNTERS)} FROM pg_stat_database WHERE datname = %s",
+                           (name,)).fetchone()
+    assert row is not None
+    return dict(zip(COUNTERS, (int(v) for v in row)))
+
+
+def _count_instructions(state: str) -> None:
+    """Turn callgrind's counting on or off for this process (nothing when not under it)."""
+    if os.environ.get("RECEIPT_COSTS_CALLGRIND") == "1" and shutil.which("callgrind_control"):
+        subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True)
+
+
+def book(name: str, receipts: int) -> dict[str, Any]:
+    """Book ``receipts`` receipts (after 20 to warm up) and count what they cost."""
+    engine = make_engine(_url(name).replace("postgresql://", "postgresql+psycopg://"))
+    sessions = make_session_factory(engine)
+    clerk = Actor(1, "clerk", Role.CLERK, False, frozenset({1}), frozenset({1}))
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    def receive(i: int) -> None:
+        with sessions() as session, session.begin():
+            receive_goods(session, clerk, ReceiptRequest(
+                po_line_id=1 + i % 2000, quantity=Decimal("10"), posting_date=dt.date(2026, 11, 20),
+                batch_number=f"C{i:07d}", manufacture_date=dt.date(2026, 10, 1),
+                expiry_date=dt.date(2029, 9, 30)))
+
+    for i in range(20):
+        receive(i)
+    # The warm-up's backend exits, flushing its statistics before the first reading (a live
+    # backend flushes them up to 10 s later); the loop's first receipt starts a new backend
+    # (its catalog lookups, a few hundred buffers, are in the figures: the same for any revision).
+    engine.dispose()
+    time.sleep(1.5)
+    before = _server_counters(name)
+    event.listen(engine, "before_cursor_execute", count)
+    _count_instructions("on")
+    began = time.process_time()
+    for i in range(20, 20 + receipts):
+        receive(i)
+    cpu = time.process_time() - began
+    _count_instructions("off")
+    event.remove(engine, "before_cursor_execute", count)
+    engine.dispose()  # the backend exits and flushes its statistics
+    time.sleep(1.5)
+    after = _server_counters(name)
+    return {"receipts": receipts, "statements": len(sent) / receipts, "client_cpu_ms": cpu / receipts * 1000,
+            **{key: (after[key] - before[key]) / receipts for key in COUNTERS}}
+
+
+def explain(name: str) -> list[dict[str, Any]]:
+    """After 20 receipts to warm up, each statement of one more receipt with its plan's
+    shared buffers and rows (``EXPLAIN (ANALYZE, BUFFERS)`` of the statement with its values,
+    inside a savepoint rolled back before the statement itself runs)."""
+    engine = make_engine(_url(name).replace("postgresql://", "postgresql+psycopg://"))
+    sessions = make_session_factory(engine)
+    clerk = Actor(1, "clerk", Role.CLERK, False, frozenset({1}), frozenset({1}))
+    plans: list[dict[str, Any]] = []
+
+    def explained(_conn: Any, cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            return
+        cursor.execute("SAVEPOINT receipt_costs_explain")
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters)
+        plan = cursor.fetchone()[0][0]
+        cursor.execute("ROLLBACK TO SAVEPOINT receipt_costs_explain")
+        top = plan["Plan"]
+        plans.append({"statement": " ".join(statement.split())[:90],
+                      "shared_hit": top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0),
+                      "planning_hit": plan.get("Planning", {}).get("Shared Hit Blocks", 0),
+                      "rows": top.get("Actual Rows", 0),
+                      "triggers": sum(t.get("Calls", 0) for t in plan.get("Triggers", []))})
+
+    def receive(i: int) -> None:
+        with sessions() as session, session.begin():
+            receive_goods(session, clerk, ReceiptRequest(
+                po_line_id=1 + i % 2000, quantity=Decimal("10"), posting_date=dt.date(2026, 11, 20),
+                batch_number=f"C{i:07d}", manufacture_date=dt.date(2026, 10, 1),
+                expiry_date=dt.date(2029, 9, 30)))
+
+    for i in range(20):
+        receive(i)
+    event.listen(engine, "before_cursor_execute", explained)
+    receive(20)
+    engine.dispose()
+    return plans
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=("prepare", "book", "explain", "drop"))
+    parser.add_argument("name", help="the benchmark database's name")
+    parser.add_argument("--receipts", type=int, default=200)
+    args = parser.parse_args()
+    if args.step == "prepare":
+        prepare(args.name)
+    elif args.step == "drop":
+        drop(args.name)
+    elif args.step == "explain":
+        for plan in explain(args.name):
+            print(f"{plan['shared_hit']:6} buffers {plan['planning_hit']:5} planning {plan['triggers']:3} triggers  "
+                  f"{plan['statement']}")
+    else:
+        print(json.dumps(book(args.name, args.receipts)))
+
+
+if __name__ == "__main__":
+    main()
