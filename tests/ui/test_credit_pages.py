@@ -116,3 +116,14 @@ def test_the_cio_reads_the_desk_but_changes_nothing(
                                 data={"reason": "x", "csrf_token": token})
     assert response.status_code == 403
     assert position(session_factory, world).exposure == D("10000.00")
+
+
+@pytest.mark.parametrize("asked, shown", [("2026-10", "2026-10"), ("", "2026-12"), ("2026-13", "2026-12"),
+                                          ("2026-1", "2026-12")])
+def test_the_intercompany_page_shows_the_period_asked_for_else_todays(
+    client: FlaskClient, world: World, asked: str, shown: str
+) -> None:
+    sign_in(client, world, "cio")
+    # the suite's business day is 15 December 2026 (tests/conftest.py): today's period is 2026-12
+    page = client.get(f"/intercompany/?period={asked}").get_data(as_text=True)
+    assert f'id="f-period" name="period" value="{shown}"' in page
