@@ -290,8 +290,20 @@ def warehouse_monitoring(db: Session, actor: Actor, warehouse_id: int) -> Any:
                 if not code:
                     raise ValidationFailed.for_field("code", Message("give the logger's code"))
                 _, token = monitoring.register_logger(db, actor, warehouse_id=warehouse_id, code=code)
+            elif action == "rules":
+                minutes = {}
+                for name in ("allowance_minutes", "logging_interval_minutes"):
+                    typed = request.form.get(name, "").strip()
+                    if not typed.isdigit() or not 0 <= int(typed) <= 1440 or (
+                            name == "logging_interval_minutes" and int(typed) == 0):
+                        raise ValidationFailed.for_field(name, Message("enter whole minutes, at most 1440 (a day)"))
+                    minutes[name] = int(typed)
+                monitoring.configure_monitoring(db, actor, warehouse_id=warehouse_id, **minutes)
             elif action == "deactivate":
-                monitoring.deactivate_logger(db, actor, logger_id=int(request.form.get("logger_id", "0") or 0))
+                logger_id = request.form.get("logger_id", "")
+                if not logger_id.isdigit():
+                    raise ValidationFailed.for_field("logger_id", Message("choose a logger"))
+                monitoring.deactivate_logger(db, actor, logger_id=int(logger_id))
     except DomainError as error:
         if error.status == 404:
             raise

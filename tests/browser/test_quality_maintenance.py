@@ -1,6 +1,6 @@
 """Quality's maintenance pages in a real browser, in Chinese: group QA records a new
 specification version; QC attaches the supplier's certificate of analysis to a lot; quality
-uploads a sensor log for a warehouse, registers a data logger (its token shown once) and
+sets a warehouse's monitoring rules, uploads a sensor log, registers a data logger (its token shown once) and
 withdraws it."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from erp.db import make_session_factory
 from erp.inventory import queries
 from erp.inventory import services as inventory
 from erp.masterdata.models import Company, Material, Warehouse
-from erp.quality.models import CertificateOfAnalysis, DataLogger, InspectionLot, Specification, StorageReading
+from erp.quality.models import (
+    CertificateOfAnalysis, DataLogger, InspectionLot, Specification, StorageMonitoring, StorageReading,
+)
 
 
 @pytest.fixture
@@ -112,6 +114,10 @@ def test_quality_uploads_a_sensor_log_and_manages_a_logger(
     page.goto("/quality/warehouses")
     shot(page, "warehouses")
     page.get_by_test_id(f"monitor-{room.code}").click()
+    page.fill("#f-allowance_minutes", "20")
+    page.fill("#f-logging_interval_minutes", "2")
+    page.get_by_test_id("save-rules").click()
+    assert page.input_value("#f-allowance_minutes") == "20" and page.input_value("#f-logging_interval_minutes") == "2"
     page.set_input_files("#f-file", str(log))
     page.get_by_test_id("upload").click()
     assert "5" in page.get_by_test_id("imported").inner_text()
@@ -133,6 +139,8 @@ def test_quality_uploads_a_sensor_log_and_manages_a_logger(
     assert "已停用" in page.locator(f"tr[data-logger='{code}']").inner_text()
     shot(page, "logger-withdrawn")
     with make_session_factory(browser_engine)() as session:
+        rules = session.get(StorageMonitoring, room.id)
+        assert rules is not None and (rules.allowance_minutes, rules.logging_interval_minutes) == (20, 2)
         logger = session.scalars(select(DataLogger).where(DataLogger.code == code)).one()
         assert not logger.active
         assert len(session.scalars(select(StorageReading).where(StorageReading.warehouse_id == room.id,
