@@ -32,6 +32,7 @@ def test_a_token_is_checked_in_one_statement_with_the_users_companies_and_wareho
     engine: Engine, session_factory: sessionmaker[Session], world: World, user: str,
 ) -> None:
     with session_factory() as session, session.begin():
+        session.connection()  # the transaction begins first (on SQLite a BEGIN IMMEDIATE statement of its own)
         actor, statements = statements_of(engine, lambda: actor_for_token(session, world.tokens[user]))
     assert len(statements) == 1, statements
     # The world's own actor, built from the loaded user and its links (tests/world.py).
