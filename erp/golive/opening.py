@@ -51,8 +51,8 @@ from erp.masterdata.models import Customer, Material, MaterialType, UnitOfMeasur
 from erp.masterdata.services import MaterialFacts, UnitFacts, WarehouseFacts
 from erp.messages import N_, Message
 from erp.money import round_money
-from erp.posting import Document, Line, Movement, Posting
-from erp.posting.bulk import find_or_create_batches, post_bulk, standard_prices_for_posting
+from erp.posting import Document, Line, Movement
+from erp.posting.bulk import BulkPosting, find_or_create_batches, standard_prices_for_posting
 from erp.posting.prices import no_standard_price
 from erp.posting.models import NO_BATCH, CloseClass, MovementType, StockStatus
 from erp.schemas import USCC, Code, Day, Money, Quantity, Schema
@@ -209,15 +209,33 @@ class OpeningStockImport(ImportKind):
             run.count("rows")
         if not movements or run.error_count:
             return  # nothing is committed when a row is wrong: no need to post what will roll back
+        # One posting for the whole file: its ledger rows and balances chunk by chunk, its
+        # journal entry (three lines per material) and period totals once, in ``finish``.
+        posting = run.state.get("posting")
+        if posting is None:
+            posting = run.state["posting"] = BulkPosting(
+                session, company_id=company_id, posting_date=day, user_id=run.actor.user_id,
+                document=Document(doc_type=MovementType.ADJUSTMENT, reason=f"opening stock, {run.reason}"),
+                memo=f"opening stock ({run.reason})")
+        posting.add(movements)
+        held = run.state.setdefault("totals", {})
+        for material_id, (value, variance) in totals.items():
+            sums = held.setdefault(material_id, [material_of[material_id], ZERO, ZERO])
+            sums[1] += value
+            sums[2] += variance
+
+    def finish(self, run: ImportRun) -> None:
+        """The journal entry of the whole file's opening stock, per material: its inventory
+        account and the variance it carries against the opening-balance account."""
+        posting: BulkPosting | None = run.state.get("posting")
+        if posting is None or run.error_count:
+            return
         journal = []
-        for material_id, (value, variance) in sorted(totals.items()):
-            journal += [Line(_inventory_account(material_of[material_id]), value, material_id),
+        for material_id, (material, value, variance) in sorted(run.state["totals"].items()):
+            journal += [Line(_inventory_account(material), value, material_id),
                         Line(accounts.MATERIAL_COST_VARIANCE, variance, material_id),
                         Line(accounts.OPENING_BALANCES, -(value + variance))]
-        posted = post_bulk(session, Posting(
-            company_id=company_id, posting_date=day, user_id=run.actor.user_id,
-            document=Document(doc_type=MovementType.ADJUSTMENT, reason=f"opening stock, {run.reason}"),
-            movements=movements, journal=journal, memo=f"opening stock ({run.reason})"))
+        posted = posting.finish(journal)
         run.record("stock_documents", [posted.document_id] if posted.document_id else [])
         run.count("documents")
 
