@@ -23,7 +23,7 @@ plain SQL) as CSV and as XLSX, each in its own process, and prints the peak memo
 flat: the export streams).
 
 Usage: flock /work/coord/bench.lock .venv/bin/python -m bench.golive_import [--materials 20000] [--repeat 3]
-       [--no-materials] [--opening 100000] [--rss] [--export-rss]
+       [--no-materials] [--opening 100000] [--rss] [--export-rss] [--default-gc]
 """
 
 from __future__ import annotations
@@ -137,6 +137,12 @@ def write_xlsx_file(path: Path, rows: Iterable[list[str]]) -> Path:
         sheet.write_row(number, 0, [int(v) if v.isdigit() else v or None for v in row])
     workbook.close()
     return path
+
+
+def load_average() -> str:
+    """The 1-minute load average now (the machine is shared: ratios move with it)."""
+    with open("/proc/loadavg", encoding="ascii") as loadavg:
+        return loadavg.read().split()[0]
 
 
 def peak_rss() -> float:
@@ -280,13 +286,15 @@ def opening_benchmark(count: int, repeat: int) -> None:
             session_factory = make_session_factory(engine)
             # The go-live day is the business day: nothing is posted after today.
             with session_factory() as session, business_day(GO_LIVE):
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 outcome = execute_import(session, actor, KINDS["opening_stock"], path, file_name=path.name,
                                          company_id=1, dry_run=False, progress=lambda *a, **k: None,
                                          go_live_date=GO_LIVE)
                 import_times.append(time.perf_counter() - start)
+                cpu = time.process_time() - cpu
             assert outcome.committed and outcome.error_count == 0, outcome
-        print(f"  opening stock run {attempt + 1}: raw {raw_times[-1]:.2f} s, import {import_times[-1]:.2f} s")
+        print(f"  opening stock run {attempt + 1}: raw {raw_times[-1]:.2f} s, import {import_times[-1]:.2f} s "
+              f"(its process's CPU {cpu:.2f} s); load average {load_average()}")
     raw, imported = sorted(raw_times)[len(raw_times) // 2], sorted(import_times)[len(import_times) // 2]
     print(f"opening stock: {count} rows; raw COPY {raw:.3f} s ({count / raw:,.0f} rows/s); import {imported:.3f} s "
           f"({count / imported:,.0f} rows/s); ratio {imported / raw:.2f}x (target <= 5x)")
@@ -302,7 +310,15 @@ def main() -> None:
     parser.add_argument("--no-materials", action="store_true", help="skip the materials import beside COPY")
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--default-gc", action="store_true",
+                        help="imports with Python's default garbage collection (not collecting_less)")
     args = parser.parse_args()
+    if args.default_gc:
+        import contextlib
+
+        import erp.golive.framework as framework
+
+        framework.collecting_less = contextlib.nullcontext  # type: ignore[assignment]
     if args.rss_child:
         rss_child(int(args.rss_child[0]), args.rss_child[1])
         return
@@ -346,10 +362,14 @@ def materials_benchmark(count: int, repeat: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = write_file(Path(tmp) / "materials.csv", rows)
             raw_times, import_times = [], []
-            for _ in range(repeat):
+            for attempt in range(repeat):
                 raw_times.append(copy_raw(dsn, rows))
+                cpu = time.process_time()
                 import_times.append(run_import(engine, path))
+                cpu = time.process_time() - cpu
                 undo_last(engine)
+                print(f"  materials run {attempt + 1}: raw {raw_times[-1]:.2f} s, import {import_times[-1]:.2f} s "
+                      f"(its process's CPU {cpu:.2f} s); load average {load_average()}")
         raw, imported = sorted(raw_times)[len(raw_times) // 2], sorted(import_times)[len(import_times) // 2]
         print(f"materials: {count} rows; raw COPY {raw:.3f} s ({count / raw:,.0f} rows/s); "
               f"import {imported:.3f} s ({count / imported:,.0f} rows/s); ratio {imported / raw:.2f}x (target <= 5x)")
