@@ -38,9 +38,16 @@ from erp.jobs.schemas import JobOut
 from erp.jobs.services import create_job
 from erp.masterdata.models import Company
 from erp.auth.roles import Actor
-from erp.web import Blueprint, paged, transaction
+from erp.web import Blueprint, accepts_upload, paged, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
-from erp.golive.errors import CompanyRequired, GoLiveDateRequired, ImportInUse, ImportNotCommitted, ImportPosted
+from erp.golive.errors import (
+    CompanyRequired,
+    GoLiveDateRequired,
+    ImportInProgress,
+    ImportInUse,
+    ImportNotCommitted,
+    ImportPosted,
+)
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1", description="Go-live imports from XLSX and CSV")
 
@@ -96,12 +103,13 @@ def upload_dir() -> Path:
 
 
 @blp.route("/imports/<kind>", methods=["POST"])
+@accepts_upload  # spreadsheets: ERP_MAX_UPLOAD_BYTES, not the 1 MiB of other requests
 @blp.arguments(s.ImportIn, location="query")
 @blp.arguments(s.ImportUploadIn, location="files", content_type="multipart/form-data")
 @blp.response(202, JobOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, in_job=(
     RoleNotAllowed, CompanyOutOfScope, NotFound, CompanyRequired, GoLiveDateRequired, UnreadableFile, RowErrors,
-    AlreadyImported, JobUserInactive, UnknownJobKind,
+    AlreadyImported, ImportInProgress, JobUserInactive, UnknownJobKind,
     # a unique value another user wrote while the import ran (erp.unique)
     DuplicateCode, DuplicateUscc, DuplicateNumber, ReceivableTakenOver, ConcurrentUpdate, Conflict))
 # Not retried: the upload's stream is read once.

@@ -50,3 +50,14 @@ class ImportPosted(Conflict):
     slug = "import-posted"
     title = N_("The import is posted")
     remedy = N_("Correct the opening stock with stock adjustments.")
+
+
+class ImportInProgress(Conflict):
+    """Imports of a kind run one at a time (per company for a company's opening balances,
+    prices and orders), so that each checks its unique values against what the previous one
+    committed. An import waits a while for the one running; if that one is still running
+    then, it is refused instead of waiting without end."""
+
+    slug = "import-in-progress"
+    title = N_("Another import of this kind is running")
+    remedy = N_("Wait until the other import has finished (its job shows its progress), then send the file again.")

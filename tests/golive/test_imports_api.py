@@ -121,3 +121,16 @@ def test_docs_list_every_column_of_every_template() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "go-live.md").read_text(encoding="utf-8")
     missing = [f"{k.name}.{c.key}" for k in KINDS.values() for c in k.columns if f"{c.template_header} (`{c.key}`)" not in text]
     assert missing == []
+
+
+def test_an_import_upload_may_be_larger_than_other_requests(app: Flask, api: ApiClient, tmp_path: Path) -> None:
+    """An import takes a file up to ERP_MAX_UPLOAD_BYTES (64 MiB), not the 1 MiB of a JSON request."""
+    path = tmp_path / "big.csv"
+    # One material and 1.7 MiB of empty rows (read past): the body is beyond 1 MiB.
+    path.write_bytes(("\r\n".join([",".join(HEADER), "M-BIG,大,Big,raw,KG,local"]) + "\r\n"
+                      + ",,,,,\r\n" * 300_000).encode())
+    assert path.stat().st_size > 1024 * 1024 + 512 * 1024
+    steward = api.as_("steward")
+    body = _finished(app, steward, _upload(steward, path, dry_run=True))
+    assert body["status"] == "succeeded" and body["result"]["dry_run"] is True, body
+    assert (body["rows_done"], body["error_count"]) == (1, 0), body
