@@ -148,6 +148,14 @@ def test_production_serving_refuses_a_pinned_business_day(serve: Any) -> None:
     assert "Booting worker" not in output
 
 
+def activity(connection: Any) -> str:
+    """What every session of the server is doing: for a failure message."""
+    rows = connection.execute(text(
+        "SELECT pid, datname, state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")).all()
+    return "\n".join(str(tuple(row)) for row in rows)
+
+
 def test_shutdown_lets_an_in_flight_receipt_finish_and_commit(
     serve: Any, world: World, session_factory: sessionmaker[Session], engine: Engine,
 ) -> None:
@@ -171,7 +179,8 @@ def test_shutdown_lets_an_in_flight_receipt_finish_and_commit(
             while not watcher.execute(text(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()")).scalar_one():
-                assert poster.is_alive(), f"the receipt did not wait for the lock: {result}"
+                assert poster.is_alive(), (f"the receipt did not wait for the lock: {result}\n"
+                                           f"{activity(watcher)}\n{server.log_path.read_text()[-6000:]}")
                 assert time.monotonic() < deadline, "the receipt never reached the order line's lock"
                 time.sleep(0.05)
         server.process.send_signal(signal.SIGTERM)
