@@ -9,7 +9,9 @@ checked as a goods receipt would be (erp.inventory.services: quantity in the uni
 decimals, storage conditions, batch dates, remaining shelf life). Each chunk of rows is one stock document (an adjustment whose reason names the import)
 whose ledger rows are of close class ``receipt``, so the first month-end close spreads the
 variance they carry like any purchase's; and one journal entry: Dr inventory at standard,
-Dr/Cr material cost variance, Cr opening balances (4199).
+Dr/Cr material cost variance, Cr opening balances (4199). Stock of a material that needs
+inspection taken over in quarantine gets an inspection lot per batch and warehouse (origin
+``opening_stock``), so QA releases or rejects it as a receipt's.
 
 Opening receivables: one row per invoice still open in the old system, taken over through
 the credit module (erp.credit.opening): the invoice with its own dates, Dr receivables per
@@ -53,6 +55,8 @@ from erp.messages import N_, Message
 from erp.money import round_money
 from erp.posting import Document, Line, Movement
 from erp.posting.bulk import BulkPosting, find_or_create_batches, standard_prices_for_posting
+from erp.quality import services as quality
+from erp.quality.models import LotOrigin
 from erp.posting.prices import no_standard_price
 from erp.posting.models import NO_BATCH, CloseClass, MovementType, StockStatus
 from erp.schemas import USCC, Code, Day, Money, Quantity, Schema
@@ -228,6 +232,7 @@ class OpeningStockImport(ImportKind):
         """The journal entry of the whole file's opening stock, per material: its inventory
         account and the variance it carries against the opening-balance account."""
         posting: BulkPosting | None = run.state.get("posting")
+        assert run.go_live_date is not None
         if posting is None or run.error_count:
             return
         journal = []
@@ -238,6 +243,15 @@ class OpeningStockImport(ImportKind):
         posted = posting.finish(journal)
         run.record("stock_documents", [posted.document_id] if posted.document_id else [])
         run.count("documents")
+        if posted.document_id is not None:
+            # Stock of a material that needs inspection taken over in quarantine is released
+            # as a receipt's is, by QA's signed decision on a lot: one lot per batch and
+            # warehouse, in the same transaction as the posting.
+            lots = quality.open_lots_of_document(run.session, origin=LotOrigin.OPENING_STOCK,
+                                                 document_id=posted.document_id, inspection_date=run.go_live_date,
+                                                 user_id=run.actor.user_id)
+            if lots:
+                run.count("inspection_lots", lots)
 
     def undo_check(self, session: Session, batch: ImportBatch) -> None:
         """Postings are never deleted: opening stock is corrected by new postings (a count

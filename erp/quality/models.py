@@ -30,6 +30,7 @@ class LotOrigin(StrEnum):
     RECEIPT = "receipt"  # a goods receipt of a material that needs inspection
     CUSTOMER_RETURN = "customer_return"  # goods a customer sent back (GSP: quarantine, then decide)
     EXCURSION = "excursion"  # stock a storage-condition excursion put on hold
+    OPENING_STOCK = "opening_stock"  # stock on hand taken over at go-live in quarantine (erp.golive.opening)
 
 
 class LotStatus(StrEnum):
@@ -121,12 +122,14 @@ class Characteristic(Base):
 
 class InspectionLot(Base):
     """What quality inspects and decides on: a quantity of one batch in one warehouse, from
-    a receipt, a customer return or an excursion hold. The specification is the version in
-    force on ``inspection_date`` (the receipt's date), fixed when the lot is opened."""
+    a receipt, a customer return, an excursion hold or opening stock. The specification is
+    the version in force on ``inspection_date`` (the receipt's date), fixed when the lot is
+    opened."""
 
     __tablename__ = "inspection_lots"
     __table_args__ = (
-        UniqueConstraint("source_document_id", "batch_id"),
+        # One opening stock document can hold the same batch in quarantine in two warehouses.
+        UniqueConstraint("source_document_id", "batch_id", "warehouse_id"),
         Index("ix_inspection_lots_status", "status", "company_id"),
         Index("ix_inspection_lots_batch", "batch_id", "warehouse_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -142,7 +145,7 @@ class InspectionLot(Base):
     quantity: Mapped[Quantity]
     inspection_date: Mapped[dt.date] = mapped_column(Date)
     specification_id: Mapped[int | None] = mapped_column(ForeignKey("quality_specifications.id"))
-    # The receipt, customer return or hold document that put the stock in quarantine.
+    # The receipt, customer return, hold or opening stock document that put the stock in quarantine.
     source_document_id: Mapped[BigId] = mapped_column(ForeignKey("stock_documents.id"))
     excursion_id: Mapped[int | None] = mapped_column(ForeignKey("storage_excursions.id"))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
@@ -28,7 +28,7 @@ from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Material, UnitOfMeasure, Warehouse
 from erp.messages import Message, Named
 from erp.posting import Document, Movement, Posting, post, price_for_posting
-from erp.posting.models import Batch, CloseClass, MovementType, StockStatus
+from erp.posting.models import Batch, CloseClass, MovementType, StockMovement, StockStatus
 from erp.posting.stock import available_on, lock_balances, value_taken
 from erp.quality.errors import (
     InspectionLotOpen,
@@ -247,6 +247,39 @@ def open_lot(
         specification_id=in_force, source_document_id=source_document_id, excursion_id=excursion_id,
         created_by=user_id, created_at=utcnow(),
     ).returning(InspectionLot.id)).scalar_one()
+
+
+def open_lots_of_document(session: Session, *, origin: LotOrigin, document_id: int, inspection_date: dt.date,
+                          user_id: int) -> int:
+    """Open one inspection lot per batch and warehouse that a posted stock document put in
+    quarantine, for the materials that need inspection (a bulk posting such as opening
+    stock, where lots one by one would cost a round trip per balance); returns how many.
+    One INSERT ... SELECT over the document's ledger rows, each lot under the
+    specification in force on ``inspection_date``, as ``open_lot``."""
+    in_force = (
+        select(Specification.id)
+        .where(Specification.material_id == StockMovement.material_id,
+               Specification.effective_from <= inspection_date)
+        .order_by(Specification.effective_from.desc()).limit(1).scalar_subquery()
+    )
+    quarantined = (
+        select(literal(origin, InspectionLot.origin.type), literal(LotStatus.OPEN, InspectionLot.status.type),
+               StockMovement.company_id, StockMovement.warehouse_id, StockMovement.material_id,
+               StockMovement.batch_id, func.sum(StockMovement.quantity),
+               literal(inspection_date, InspectionLot.inspection_date.type), in_force, StockMovement.document_id,
+               literal(user_id, InspectionLot.created_by.type), literal(utcnow(), InspectionLot.created_at.type))
+        .join(Material, Material.id == StockMovement.material_id)
+        .where(StockMovement.document_id == document_id, StockMovement.status == StockStatus.QUARANTINE,
+               Material.inspection_required.is_(True))
+        .group_by(StockMovement.company_id, StockMovement.warehouse_id, StockMovement.material_id,
+                  StockMovement.batch_id, StockMovement.document_id)
+        .having(func.sum(StockMovement.quantity) > 0)
+    )
+    opened = session.scalars(insert(InspectionLot).from_select(
+        ["origin", "status", "company_id", "warehouse_id", "material_id", "batch_id", "quantity", "inspection_date",
+         "specification_id", "source_document_id", "created_by", "created_at"], quarantined,
+    ).returning(InspectionLot.id)).all()
+    return len(opened)
 
 
 def cancel_lots_of_document(session: Session, document_id: int) -> int:

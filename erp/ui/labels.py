@@ -62,6 +62,7 @@ LABELS: dict[Enum, str] = {
     LotOrigin.RECEIPT: N_("goods receipt"),
     LotOrigin.CUSTOMER_RETURN: N_("customer return"),
     LotOrigin.EXCURSION: N_("storage excursion"),
+    LotOrigin.OPENING_STOCK: N_("opening stock"),
     LotStatus.RELEASED: N_("released"),
     LotStatus.REJECTED: N_("rejected"),
     # SalesOrderStatus.BLOCKED shares "blocked" with the stock status (one key): pages say

@@ -10,11 +10,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.clock import business_day
 from erp.costing.reports import inventory_valuation, trial_balance
 from erp.golive.framework import ImportOutcome, RowErrors
+from erp.masterdata.models import Warehouse
 from erp.posting.models import StockBalance, StockMovement
+from erp.quality.models import InspectionLot, LotOrigin, LotStatus, UsageDecision
 from tests.golive.helpers import run_import, write_csv
-from tests.stock import set_standard
+from tests.quality import release_lots, specify
+from tests.stock import balances, batch_id, set_standard
 from tests.world import World
 
 GO_LIVE = dt.date(2026, 12, 1)
@@ -78,3 +82,46 @@ def test_opening_stock_is_checked_as_a_receipt_and_posted_against_opening_balanc
         assert tb.balanced
     again, _ = _import(session_factory, world, good, dry_run=False)
     assert type(again).__name__ == "AlreadyImported"
+
+
+def test_opening_stock_of_an_inspected_material_in_quarantine_gets_lots_that_qa_releases(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    set_standard(session_factory, world, "api_central", "52.00", period="2026-12")
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-12")
+    with business_day(dt.date(2026, 11, 20)):  # a specification in force before the go-live date
+        spec = specify(session_factory, world, "api_central")
+    path = write_csv(tmp_path / "quarantine.csv", [HEADER,
+        # one batch of an inspected material in quarantine in two warehouses: a lot each
+        ["CA-COOL", "API-AMOX", "Q1", "2026-08-01", "2028-08-01", "quarantine", "30", "", ""],
+        ["CA-COLD", "API-AMOX", "Q1", "2026-08-01", "2028-08-01", "quarantine", "20", "", ""],
+        # the same material unrestricted, and a material without inspection in quarantine: no lot
+        ["CA-COOL", "API-AMOX", "Q2", "2026-08-01", "2028-08-01", "", "7", "", ""],
+        ["CA-AMB", "EXC-STAR", "Q3", "2026-06-01", "2028-06-01", "quarantine", "4", "", ""],
+    ])
+    outcome, seen = _import(session_factory, world, path, dry_run=False)
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
+    assert outcome.counts == {"rows": 4, "documents": 1, "inspection_lots": 2}
+    q1 = batch_id(session_factory, world, "api_central", "Q1")
+    with session_factory() as session:
+        (document,) = session.scalars(select(StockMovement.document_id).distinct())
+        lots = {session.get(Warehouse, lot.warehouse_id).code: lot  # type: ignore[union-attr]
+                for lot in session.scalars(select(InspectionLot))}
+        assert {code: (lot.origin, lot.status, lot.batch_id, lot.quantity, lot.inspection_date, lot.specification_id,
+                       lot.source_document_id, lot.company_id)
+                for code, lot in lots.items()} == {
+            "CA-COOL": (LotOrigin.OPENING_STOCK, LotStatus.OPEN, q1, D("30"), GO_LIVE, spec, document,
+                        world.companies["A"]),
+            "CA-COLD": (LotOrigin.OPENING_STOCK, LotStatus.OPEN, q1, D("20"), GO_LIVE, spec, document,
+                        world.companies["A"])}
+    # QC (quality_a) records results, QA (qa_a) signs the release: quarantine -> unrestricted
+    release_lots(session_factory, world, [lots["CA-COOL"].id, lots["CA-COLD"].id], on=GO_LIVE)
+    with session_factory() as session:
+        assert {lot.status for lot in session.scalars(select(InspectionLot))} == {LotStatus.RELEASED}
+        # 30 kg and 20 kg at 52.00: 1,560.00 and 1,040.00 now unrestricted; Q2 was never held
+        assert balances(session, warehouse_id=world.warehouses["A-COOL"]) == [
+            ("Q1", "quarantine", D("0"), D("0.00")), ("Q1", "unrestricted", D("30"), D("1560.00")),
+            ("Q2", "unrestricted", D("7"), D("364.00"))]
+        assert balances(session, warehouse_id=world.warehouses["A-COLD"]) == [
+            ("Q1", "quarantine", D("0"), D("0.00")), ("Q1", "unrestricted", D("20"), D("1040.00"))]
+        signed = {tuple(r) for r in session.execute(select(UsageDecision.lot_id, UsageDecision.meaning))}
+        assert signed == {(lots["CA-COOL"].id, "released"), (lots["CA-COLD"].id, "released")}
