@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.masterdata.models import Material, MaterialType, ProcurementScope
 from erp.purchasing import services
 from erp.purchasing.models import ContractScope
 from tests.purchasing_world import Deals
+from tests.statements import statements
 from tests.world import ApiClient, World, problem
 
 ORDERABLE = "/api/v1/purchasing/orderable"
@@ -91,20 +90,6 @@ def test_other_companies_are_not_found_and_non_buyers_are_refused(api: ApiClient
             "role-not-allowed")
     body = problem(api.as_("buyer_a").get(ORDERABLE), 422, "validation-error")
     assert body["errors"][0] == {"pointer": "/company_id", "detail": "Missing data for required field.", "in": "query"}
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_answer_takes_the_same_few_queries_for_two_or_thirty_materials(

@@ -5,27 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal as D
-from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit import services
 from tests.credit import POLICY, history_invoice, set_limit
+from tests.statements import statements
 from tests.world import World
-
-
-def statements_of(engine: Engine, work: Any) -> tuple[Any, list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        return work(), seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_position_is_read_in_one_statement_with_its_check(
@@ -33,10 +20,10 @@ def test_a_position_is_read_in_one_statement_with_its_check(
 ) -> None:
     set_limit(session_factory, world, "cust1", "1000.00")
     history_invoice(session_factory, world, "cust1", dt.date(2026, 11, 2), "800.00")
-    with session_factory() as session, session.begin():
-        position, statements = statements_of(engine, lambda: services.credit_position(
-            session, world.actors["credit"], world.customers["cust1"], policy=POLICY, amount=D("300.00")))
-    assert len(statements) == 1, statements
+    with session_factory() as session, session.begin(), statements(engine) as sent:
+        position = services.credit_position(
+            session, world.actors["credit"], world.customers["cust1"], policy=POLICY, amount=D("300.00"))
+    assert len(sent) == 1, sent
     assert position.customer.id == world.customers["cust1"]
     assert position.position.exposure == D("800.00")
     # 800 + 300 = 1,100 is above the approved 1,000: the check blocks

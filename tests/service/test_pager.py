@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.masterdata import services
 from erp.masterdata.models import Material
+from tests.statements import statements
 from tests.stock import open_order, receive, set_standard
 from tests.world import World
-
-
-@contextmanager
-def _statements(session: Session) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_page_and_the_total_are_read_in_one_statement(session_factory: sessionmaker[Session], world: World) -> None:
@@ -37,7 +21,7 @@ def test_a_page_and_the_total_are_read_in_one_statement(session_factory: session
         everyone = session.scalar(select(func.count(Material.id)))
         assert everyone is not None and everyone >= 3
         codes = list(session.scalars(select(Material.code).order_by(Material.code)))
-        with _statements(session) as sent:
+        with statements(session.get_bind()) as sent:
             _check_pages(session, steward, everyone, codes, sent)
 
 
@@ -93,7 +77,7 @@ def test_each_listing_reads_its_page_and_total_in_one_statement(
     with session_factory() as session, session.begin():
         everything, total = read(session, 0, 1000)
         assert total == len(everything) >= 2
-        with _statements(session) as sent:
+        with statements(session.get_bind()) as sent:
             rows, page_total = read(session, 1, 2)
         # one statement counts (other statements may read what the listing needs: the
         # caller's scope, the latest credit run, the users' companies)

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.auth.errors import InvalidToken
 from erp.auth.models import User
 from erp.auth.services import actor_for_token
+from tests.statements import statements
 from tests.world import World
-
-
-def statements_of(engine: Engine, work: Any) -> tuple[Any, list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        return work(), seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("user", ["clerk_a", "cost_group", "credit", "ap_a"])
@@ -33,8 +19,9 @@ def test_a_token_is_checked_in_one_statement_with_the_users_companies_and_wareho
 ) -> None:
     with session_factory() as session, session.begin():
         session.connection()  # the transaction begins first (on SQLite a BEGIN IMMEDIATE statement of its own)
-        actor, statements = statements_of(engine, lambda: actor_for_token(session, world.tokens[user]))
-    assert len(statements) == 1, statements
+        with statements(engine) as sent:
+            actor = actor_for_token(session, world.tokens[user])
+    assert len(sent) == 1, sent
     # The world's own actor, built from the loaded user and its links (tests/world.py).
     assert actor == world.actors[user]
 
