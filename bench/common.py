@@ -1,16 +1,20 @@
 """Shared set-up for the benchmarks: a fresh PostgreSQL database, migrated, with the
-machine's description for the record."""
+machine's description for the record, and gunicorn serving the app as ``make serve`` does."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import platform
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -24,6 +28,7 @@ from erp.db import make_engine  # noqa: E402
 from erp.migrate import upgrade  # noqa: E402
 
 ADMIN_URL = os.environ.get("ERP_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 @contextmanager
@@ -75,3 +80,67 @@ def git_revision() -> str:
                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A gunicorn master in its own process group, listening on 127.0.0.1:``port``."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> int:
+        """SIGTERM to the process group (in-flight requests finish), SIGKILL after 90 s; the
+        master's exit status (0: graceful). Stopping a stopped server returns its status again."""
+        if self.process.poll() is not None:
+            return self.process.returncode
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            return -9
+
+
+@contextmanager
+def serve(url: str, *, log_path: Path | None = None, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """gunicorn as `make serve` runs it (``gunicorn -c gunicorn.conf.py``) on database ``url``
+    (postgresql:// or postgresql+psycopg://), on a free port; yields once ``/health`` answers 200
+    and stops it on leaving. Its output goes to ``log_path`` (discarded without one);
+    ``extra_env`` overrides its environment (fewer workers, a pinned business day)."""
+    env = {**os.environ, "ERP_DATABASE_URL": "postgresql+psycopg://" + url.split("://", 1)[1],
+           "ERP_JOB_RUNNER": "worker", "ERP_LOG_LEVEL": "warning", **(extra_env or {})}
+    port = free_port()
+    env["ERP_BIND"] = f"127.0.0.1:{port}"
+    with log_path.open("w") if log_path else open(os.devnull, "w") as log:
+        # Its own process group, so that stop() reaches the workers as `make serve`'s Ctrl-C would.
+        server = Server(port, subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    try:
+        _wait_until_healthy(server, log_path)
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_until_healthy(server: Server, log_path: Path | None) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            connection.request("GET", "/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if server.process.poll() is not None:
+            break
+        time.sleep(0.3)
+    raise SystemExit("gunicorn did not become ready" + (f"; see {log_path}" if log_path else ""))

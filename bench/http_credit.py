@@ -32,17 +32,16 @@ import http.client
 import json
 import os
 import random
-import signal
 import statistics
 import time
 from decimal import Decimal
 
 import psycopg
 
-from bench.common import git_revision, machine
+from bench.common import git_revision, machine, serve
 from bench.credit_exposure import RAW_AGEING
 from bench.generate import LAST_DAY, sqlalchemy_url, token_of
-from bench.http_receipts import free_port, percentile, start_server
+from bench.http_receipts import percentile
 from bench.receivables_data import skewed_customer
 from erp.auth.roles import Actor, Role
 from erp.config import load_settings
@@ -83,56 +82,53 @@ def main() -> None:
     sessions = make_session_factory(engine)
     actor = Actor(cio_id, "cio", Role.CIO, True)
     policy = CreditPolicy.from_settings(load_settings(database_url=sqlalchemy_url(url)))
-    port = free_port()
-    server = start_server(url, port)
     path = f"/api/v1/credit/dashboard?as_of={as_of}&top=100"
     samples: dict[str, list[float]] = {"raw": [], "http": [], "service": []}
     checks: dict[str, list[float]] = {"http": [], "service": [], "raw": []}
     checker = Actor(controller_id, "credit_controller", Role.CREDIT_CONTROLLER, True)
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        with psycopg.connect(url) as raw:
-            def raw_aggregate() -> None:
-                raw.execute(RAW_AGEING, days).fetchall()
-                raw.commit()
+        with serve(url) as server:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+            with psycopg.connect(url) as raw:
+                def raw_aggregate() -> None:
+                    raw.execute(RAW_AGEING, days).fetchall()
+                    raw.commit()
 
-            def service() -> None:
-                with sessions() as session, session.begin():
-                    receivables.dashboard(session, actor, as_of=as_of, policy=policy, top=100)
+                def service() -> None:
+                    with sessions() as session, session.begin():
+                        receivables.dashboard(session, actor, as_of=as_of, policy=policy, top=100)
 
-            _, body = get(connection, path, cio)
-            board = json.loads(body)
-            for round_number in range(args.rounds + 1):  # the first round warms up
-                for name, run in (("raw", raw_aggregate), ("http", lambda: get(connection, path, cio)),
-                                  ("service", service)):
+                _, body = get(connection, path, cio)
+                board = json.loads(body)
+                for round_number in range(args.rounds + 1):  # the first round warms up
+                    for name, run in (("raw", raw_aggregate), ("http", lambda: get(connection, path, cio)),
+                                      ("service", service)):
+                        started = time.perf_counter()
+                        run()
+                        if round_number:
+                            samples[name].append(time.perf_counter() - started)
+
+                rng = random.Random(args.seed + 1)
+                picks = [skewed_customer(rng, customers) if rng.random() < 0.5 else rng.randrange(1, customers + 1)
+                         for _ in range(args.checks + 50)]
+                for number, customer_id in enumerate(picks):  # the first 50 warm up
+                    elapsed, _ = get(connection, f"/api/v1/credit/customers/{customer_id}?amount=25000", controller)
                     started = time.perf_counter()
-                    run()
-                    if round_number:
-                        samples[name].append(time.perf_counter() - started)
-
-            rng = random.Random(args.seed + 1)
-            picks = [skewed_customer(rng, customers) if rng.random() < 0.5 else rng.randrange(1, customers + 1)
-                     for _ in range(args.checks + 50)]
-            for number, customer_id in enumerate(picks):  # the first 50 warm up
-                elapsed, _ = get(connection, f"/api/v1/credit/customers/{customer_id}?amount=25000", controller)
-                started = time.perf_counter()
-                raw.execute("SELECT c.blocked, e.exposure, e.credit_limit, e.on_hold FROM customers c "
-                            "JOIN customer_exposures e ON e.customer_id = c.id WHERE c.id = %s",
-                            (customer_id,)).fetchone()
-                raw.commit()
-                raw_ms = (time.perf_counter() - started) * 1000
-                started = time.perf_counter()
-                with sessions() as session, session.begin():
-                    services.credit_position(session, checker, customer_id, policy=policy, amount=Decimal("25000"))
-                service_ms = (time.perf_counter() - started) * 1000
-                if number >= 50:
-                    checks["http"].append(elapsed)
-                    checks["raw"].append(raw_ms)
-                    checks["service"].append(service_ms)
-        connection.close()
+                    raw.execute("SELECT c.blocked, e.exposure, e.credit_limit, e.on_hold FROM customers c "
+                                "JOIN customer_exposures e ON e.customer_id = c.id WHERE c.id = %s",
+                                (customer_id,)).fetchone()
+                    raw.commit()
+                    raw_ms = (time.perf_counter() - started) * 1000
+                    started = time.perf_counter()
+                    with sessions() as session, session.begin():
+                        services.credit_position(session, checker, customer_id, policy=policy, amount=Decimal("25000"))
+                    service_ms = (time.perf_counter() - started) * 1000
+                    if number >= 50:
+                        checks["http"].append(elapsed)
+                        checks["raw"].append(raw_ms)
+                        checks["service"].append(service_ms)
+            connection.close()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
         engine.dispose()
     ratios = [h / r for h, r in zip(samples["http"], samples["raw"], strict=True)]
     service_ratios = [s / r for s, r in zip(samples["service"], samples["raw"], strict=True)]

@@ -24,9 +24,6 @@ import argparse
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -34,17 +31,8 @@ from pathlib import Path
 
 import psycopg
 
-from bench.common import ROOT, fresh_database, git_revision, machine
+from bench.common import ROOT, fresh_database, git_revision, machine, serve
 from bench.receipts import SETUP, _raw_worker, _run, _service_worker
-
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def issue_token(url: str) -> str:
     """A bearer token of the clerk of company 1, bound to its warehouse (as the service-layer
@@ -61,24 +49,6 @@ def issue_token(url: str) -> str:
         token = issue(session, 1, ttl_minutes=600).token
     engine.dispose()
     return token
-
-
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ERP_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
-           "ERP_BIND": f"127.0.0.1:{port}", "ERP_JOB_RUNNER": "worker", "ERP_LOG_LEVEL": "warning"}
-    server = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise SystemExit("gunicorn did not become ready")
 
 
 def http_run(port: int, token: str, clients: int, seconds: float, round_no: int) -> tuple[float, list[float], int]:
@@ -181,17 +151,12 @@ def main() -> None:
                 conn.execute(statement)
             conn.commit()
         token = issue_token(url)
-        port = free_port()
-        server = start_server(url, port)
         results = []
-        try:
-            http_run(port, token, 4, 3, 0)  # warm up every worker's pool and statement cache
+        with serve(url) as server:
+            http_run(server.port, token, 4, 3, 0)  # warm up every worker's pool and statement cache
             for number, clients in enumerate(counts, start=1):
-                rate, latencies, errors = http_run(port, token, clients, args.seconds, number)
+                rate, latencies, errors = http_run(server.port, token, clients, args.seconds, number)
                 results.append((clients, rate, percentile(latencies, 0.5), percentile(latencies, 0.99), errors))
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
         service = _run(_service_worker, url, 2, args.service_receipts)
         raw = _run(_raw_worker, url, 2, args.service_receipts)
 

@@ -18,10 +18,8 @@ best at any lower one.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,13 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT
-from bench.http_receipts import free_port
+from bench.common import ROOT, serve
 from bench.load.invariants import Violation, check, over_limit
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 LOCUST = Path(sys.executable).with_name("locust")
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 TARGET_SHARE = 0.80
 
 
@@ -103,43 +99,6 @@ def run_locust(port: int, plan_path: Path, users: int, seconds: float, workdir: 
                 data["operations"], data["refusals"], data["failure_kinds"])
 
 
-def start_server(url: str, port: int, log_path: Path, extra_env: dict[str, str] | None = None
-                 ) -> subprocess.Popen[bytes]:
-    """gunicorn as `make serve` runs it (gunicorn.conf.py) on ``url``; returns once /health says 200."""
-    env = {**os.environ, "ERP_DATABASE_URL": url, "ERP_BIND": f"127.0.0.1:{port}", "ERP_JOB_RUNNER": "worker",
-           "ERP_LOG_LEVEL": "warning", **(extra_env or {})}
-    with log_path.open("w") as log:
-        server = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            pass
-        if server.poll() is not None:
-            break
-        time.sleep(0.3)
-    stop_server(server)
-    raise SystemExit(f"gunicorn did not become ready; see {log_path}")
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> int:
-    """SIGTERM to gunicorn's process group; its exit status once it has stopped."""
-    if server.poll() is not None:
-        return server.returncode
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        return server.wait(timeout=90)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-        return -9
-
-
 def run(url: str, plan: dict[str, Any], counts: list[int], seconds: float, session_factory: Any,
         workdir: Path | None = None, on_step: Any = None, server_env: dict[str, str] | None = None) -> Outcome:
     """The workload at each of ``counts`` users in turn against one gunicorn on ``url``
@@ -153,16 +112,15 @@ def run(url: str, plan: dict[str, Any], counts: list[int], seconds: float, sessi
         work.mkdir(parents=True, exist_ok=True)
         plan_path = work / "plan.json"
         plan_path.write_text(json.dumps(plan))
-        port = free_port()
-        server = start_server(url, port, work / "gunicorn.log", server_env)
-        try:
-            for users in counts:
-                step = run_locust(port, plan_path, users, seconds, work)
-                outcome.steps.append(step)
-                if on_step:
-                    on_step(step)
-        finally:
-            outcome.server_exit = stop_server(server)
+        with serve(url, log_path=work / "gunicorn.log", extra_env=server_env) as server:
+            try:
+                for users in counts:
+                    step = run_locust(server.port, plan_path, users, seconds, work)
+                    outcome.steps.append(step)
+                    if on_step:
+                        on_step(step)
+            finally:
+                outcome.server_exit = server.stop()
     with session_factory() as session:
         outcome.violations = check(session, before=before)
     return outcome
