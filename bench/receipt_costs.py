@@ -33,11 +33,12 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from bench.common import ADMIN_URL, fresh_database
 from bench.receipts import SETUP
@@ -84,15 +85,11 @@ def _count_instructions(state: str) -> None:
         subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True)
 
 
-def book(name: str, receipts: int) -> dict[str, Any]:
-    """Book ``receipts`` receipts (after 20 to warm up) and count what they cost."""
-    engine = make_engine(_url(name).replace("postgresql://", "postgresql+psycopg://"))
+def _receiver(engine: Engine) -> Callable[[int], None]:
+    """Books receipt ``i``: 10 of order line 1 + i % 2000 (bench.receipts' orders) into its own
+    batch, as the warehouse clerk of company 1, in one transaction."""
     sessions = make_session_factory(engine)
     clerk = Actor(1, "clerk", Role.CLERK, False, frozenset({1}), frozenset({1}))
-    sent: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
 
     def receive(i: int) -> None:
         with sessions() as session, session.begin():
@@ -100,6 +97,18 @@ def book(name: str, receipts: int) -> dict[str, Any]:
                 po_line_id=1 + i % 2000, quantity=Decimal("10"), posting_date=dt.date(2026, 11, 20),
                 batch_number=f"C{i:07d}", manufacture_date=dt.date(2026, 10, 1),
                 expiry_date=dt.date(2029, 9, 30)))
+
+    return receive
+
+
+def book(name: str, receipts: int) -> dict[str, Any]:
+    """Book ``receipts`` receipts (after 20 to warm up) and count what they cost."""
+    engine = make_engine(_url(name).replace("postgresql://", "postgresql+psycopg://"))
+    receive = _receiver(engine)
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
 
     for i in range(20):
         receive(i)
@@ -129,8 +138,7 @@ def explain(name: str) -> list[dict[str, Any]]:
     shared buffers and rows (``EXPLAIN (ANALYZE, BUFFERS)`` of the statement with its values,
     inside a savepoint rolled back before the statement itself runs)."""
     engine = make_engine(_url(name).replace("postgresql://", "postgresql+psycopg://"))
-    sessions = make_session_factory(engine)
-    clerk = Actor(1, "clerk", Role.CLERK, False, frozenset({1}), frozenset({1}))
+    receive = _receiver(engine)
     plans: list[dict[str, Any]] = []
 
     def explained(_conn: Any, cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
@@ -146,13 +154,6 @@ def explain(name: str) -> list[dict[str, Any]]:
                       "planning_hit": plan.get("Planning", {}).get("Shared Hit Blocks", 0),
                       "rows": top.get("Actual Rows", 0),
                       "triggers": sum(t.get("Calls", 0) for t in plan.get("Triggers", []))})
-
-    def receive(i: int) -> None:
-        with sessions() as session, session.begin():
-            receive_goods(session, clerk, ReceiptRequest(
-                po_line_id=1 + i % 2000, quantity=Decimal("10"), posting_date=dt.date(2026, 11, 20),
-                batch_number=f"C{i:07d}", manufacture_date=dt.date(2026, 10, 1),
-                expiry_date=dt.date(2029, 9, 30)))
 
     for i in range(20):
         receive(i)
