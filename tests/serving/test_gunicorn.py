@@ -175,7 +175,9 @@ def test_shutdown_lets_an_in_flight_receipt_finish_and_commit(
                                                     world.tokens["clerk_a"], body))))
         poster.start()
         deadline = time.monotonic() + 120  # a loaded machine is slow to get there
-        with engine.connect() as watcher:
+        # AUTOCOMMIT: pg_stat_activity is read once per transaction and kept until it ends; a
+        # watcher in one transaction would keep seeing its first look, from before the wait.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
             while not watcher.execute(text(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()")).scalar_one():
