@@ -43,13 +43,15 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     union_all,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
+from erp.costing.balances import period_balances
 from erp.costing.models import MaterialPeriodBalance, PeriodEvent, VarianceAllocation
 from erp.costing.revaluation import (
     companies_to_restate,
@@ -151,20 +153,14 @@ def close_result(session: Session, company_id: int, period: str) -> CloseResult:
 def close_results(session: Session, company_ids: Sequence[int], period: str,
                   closed_now: dict[int, list[str]] | None = None) -> list[CloseResult]:
     """The same for several companies, in company id order."""
-    b, ap = MaterialPeriodBalance, AccountingPeriod
-    totals = (
-        select(b.company_id, func.count(b.id).label("materials"),
-               func.coalesce(func.sum(b.consumption_variance), 0).label("allocated"),
-               func.coalesce(func.sum(b.closing_variance), 0).label("remaining"))
-        .where(b.company_id.in_(sorted(set(company_ids))), b.period == period)
-        .group_by(b.company_id)
-        .subquery()
-    )
+    ap = AccountingPeriod
+    # The close's totals are stored with the period (``_close_totals``): the period's own
+    # balance rows are only the materials that moved.
     rows = session.execute(
-        select(Company.id, ap.status, ap.closed_at, ap.closed_by, ap.close_entry_id, totals.c.materials,
-               totals.c.allocated, totals.c.remaining)
+        select(Company.id, ap.status, ap.closed_at, ap.closed_by, ap.close_entry_id,
+               ap.close_materials.label("materials"), ap.variance_allocated.label("allocated"),
+               ap.variance_remaining.label("remaining"))
         .outerjoin(ap, (ap.company_id == Company.id) & (ap.period == period))
-        .outerjoin(totals, totals.c.company_id == Company.id)
         .where(Company.id.in_(sorted(set(company_ids))))
         .order_by(Company.id)
     ).all()
@@ -335,7 +331,8 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
     session.execute(
         update(ap)
         .where(ap.company_id.in_(company_ids), ap.period == period)
-        .values(status=PeriodStatus.CLOSED, closed_at=now, closed_by=user_id, close_entry_id=entry_of_company)
+        .values(status=PeriodStatus.CLOSED, closed_at=now, closed_by=user_id, close_entry_id=entry_of_company,
+                **_close_totals(period))
         .execution_options(synchronize_session="fetch")
     )
     session.execute(insert(PeriodEvent), [
@@ -344,6 +341,54 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
         for company_id in company_ids
     ])
     report(CLOSE_STEPS[4])
+
+
+def _close_totals(period: str) -> dict[str, Any]:
+    """The close's totals per company, as correlated expressions for the UPDATE of the
+    company's period row: the materials with a balance, the variance allocated to
+    consumption, and the variance left with the stock (the sum of every material's closing
+    variance, those that did not move included).
+
+    Only the materials that moved have rows in the period (``_material_figures``), so the
+    totals are the previous close's carried forward plus what this period's rows changed:
+    a row's closing variance less its opening, plus the revaluation's variance (which the
+    opening includes but the previous closing did not); and the materials whose first row
+    this is. At a company's first close the rows are every material carrying stock in, so
+    they are the totals themselves."""
+    ap, b = AccountingPeriod, MaterialPeriodBalance
+    previous_period = aliased(ap)
+    earlier = aliased(b)
+    t = PeriodMovementTotal
+    zero = literal(ZERO)
+    rows = (b.company_id == ap.company_id, b.period == period)
+
+    def previous(column: Any) -> Any:
+        return (select(column).where(previous_period.company_id == ap.company_id,
+                                     previous_period.period == Period(period).previous(),
+                                     previous_period.status == PeriodStatus.CLOSED)
+                .scalar_subquery())
+
+    continuing = previous(previous_period.company_id).is_not(None)
+    first_rows = (select(func.count()).select_from(b)
+                  .where(*rows, ~select(earlier.id).where(earlier.company_id == b.company_id,
+                                                          earlier.material_id == b.material_id,
+                                                          earlier.period < period).exists())
+                  .scalar_subquery())
+    all_rows = select(func.count()).select_from(b).where(*rows).scalar_subquery()
+    changed = select(func.coalesce(func.sum(b.closing_variance - b.opening_variance), zero)).where(*rows)
+    revalued = (select(func.coalesce(func.sum(t.variance), zero))
+                .where(t.company_id == ap.company_id, t.period == period, t.close_class == CloseClass.REVALUATION))
+    closing = select(func.coalesce(func.sum(b.closing_variance), zero)).where(*rows).scalar_subquery()
+    return {
+        "close_materials": case((continuing, func.coalesce(previous(previous_period.close_materials), 0) + first_rows),
+                                else_=all_rows),
+        "variance_allocated": select(func.coalesce(func.sum(b.consumption_variance), zero)).where(*rows)
+        .scalar_subquery(),
+        "variance_remaining": case(
+            (continuing, func.coalesce(previous(previous_period.variance_remaining), zero)
+             + changed.scalar_subquery() + revalued.scalar_subquery()),
+            else_=closing),
+    }
 
 
 def _material_figures(session: Session, company_ids: list[int], first_closes: list[int], period: str) -> Any:
@@ -382,13 +427,43 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
     parts = []
     continuing = [company_id for company_id in company_ids if company_id not in first_closes]
     if continuing:
-        # The previous period is closed (periods close in order): its closing is the opening.
+        # The earlier periods are closed (periods close in order): the opening of a material
+        # that moved is the closing of the latest close that wrote its balance (a close writes
+        # one only for what moved, erp.costing.balances), looked up along the index
+        # (company_id, material_id, period). A material that did not move gets no row: with no
+        # receipts and no consumption it has nothing to allocate, unless it carries variance on
+        # no stock, which no close leaves behind (with no stock left, the whole variance goes
+        # to consumption or is written off), so its closing is its last closing, unchanged.
         b = MaterialPeriodBalance
-        parts.append(
-            select(b.company_id, b.material_id, b.closing_quantity.label("quantity"),
-                   b.closing_value.label("value"), b.closing_variance.label("variance_carried"))
-            .where(b.company_id.in_(continuing), b.period == Period(period).previous())
-        )
+        continuing_moved = select(moved).where(moved.c.company_id.in_(continuing)).subquery()
+        if is_postgres(session):
+            previous = (
+                select(b.closing_quantity, b.closing_value, b.closing_variance)
+                .where(b.company_id == continuing_moved.c.company_id, b.material_id == continuing_moved.c.material_id,
+                       b.period < period)
+                .order_by(b.period.desc())
+                .limit(1)
+                .lateral("previous")
+            )
+            parts.append(
+                select(continuing_moved.c.company_id, continuing_moved.c.material_id,
+                       previous.c.closing_quantity.label("quantity"), previous.c.closing_value.label("value"),
+                       previous.c.closing_variance.label("variance_carried"))
+                .select_from(continuing_moved).join(previous, true())
+            )
+        else:
+            earlier = aliased(b)
+            last = (select(func.max(earlier.period))
+                    .where(earlier.company_id == b.company_id, earlier.material_id == b.material_id,
+                           earlier.period < period)
+                    .scalar_subquery())
+            parts.append(
+                select(b.company_id, b.material_id, b.closing_quantity.label("quantity"),
+                       b.closing_value.label("value"), b.closing_variance.label("variance_carried"))
+                .join(continuing_moved, (continuing_moved.c.company_id == b.company_id)
+                      & (continuing_moved.c.material_id == b.material_id))
+                .where(b.period == last)
+            )
     if first_closes:
         # A company's first close: everything posted before this period is the opening.
         parts.append(
@@ -418,7 +493,8 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
         )
 
     # Materials that moved (with or without stock carried in), then those that only carried
-    # stock in: an outer join each way, as FULL JOIN is not everywhere SQLite runs.
+    # stock in (at a company's first close only, see above): an outer join each way, as FULL
+    # JOIN is not everywhere SQLite runs.
     with_movements = figures(
         moved.c.company_id, moved.c.material_id,
         (func.coalesce(carried.c.quantity, zero), func.coalesce(carried.c.value, zero),
@@ -602,6 +678,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     row.closed_at = None
     row.closed_by = None
     row.close_entry_id = None
+    row.close_materials = row.variance_allocated = row.variance_remaining = None
     session.add(PeriodEvent(company_id=company_id, period=period, action="reopen", reason=reason,
                             user_id=actor.user_id, journal_entry_id=reversal_id))
     session.flush()

@@ -65,11 +65,20 @@ class PeriodEvent(Base):
 
 
 class MaterialPeriodBalance(Base):
-    """The close's result per company, period and material: the variance allocation
-    (材料成本差异分配) and the balances carried into the next period."""
+    """The close's result per company, period and material that moved in the period (or,
+    at a company's first close, carried stock in): the variance allocation (材料成本差异分配)
+    and the balances carried into later periods. A material that did not move has no row;
+    its balance is its latest row's closing (erp.costing.balances)."""
 
     __tablename__ = "material_period_balances"
-    __table_args__ = (UniqueConstraint("company_id", "period", "material_id"),)
+    __table_args__ = (
+        UniqueConstraint("company_id", "period", "material_id"),
+        # A close writes rows only for the materials that moved: a material's opening is the
+        # closing of its latest row before the period, found along this index (with the
+        # closing figures in it, an index-only lookup on PostgreSQL; erp.costing.balances).
+        Index("ix_material_period_balances_latest", "company_id", "material_id", "period",
+              postgresql_include=["closing_quantity", "closing_value", "closing_variance"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Derived by the close from the ledger, whose keys are already checked: no foreign keys

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from erp.auth.errors import CompanyOutOfScope
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.costing.models import Account, JournalEntry, JournalLine, MaterialPeriodBalance, VarianceAllocation
+from erp.costing.balances import period_balances
+from erp.costing.models import Account, JournalEntry, JournalLine, VarianceAllocation
 from erp.db import page
 from erp.errors import NotFound
 from erp.posting.models import StockBalance
@@ -35,15 +36,16 @@ def variance_allocation(session: Session, actor: Actor, *, company_id: int, peri
 def variance_allocation_query(session: Session, actor: Actor, *, company_id: int, period: str) -> Select[Any]:
     """The query behind ``variance_allocation`` (exports stream it)."""
     _require_scope(session, actor, company_id)
-    b = MaterialPeriodBalance
+    # Every material with a balance, those that did not move in the period carried from
+    # their latest close (erp.costing.balances).
+    b = period_balances(session, [company_id], period).subquery()
     return (
-        select(b.material_id, Material.code.label("material_code"), Material.name_zh, b.opening_quantity,
-               b.opening_value, b.opening_variance, b.receipts_quantity, b.receipts_value, b.receipts_variance,
-               b.other_inflow_quantity, b.other_inflow_value, b.variance_rate, b.consumption_quantity,
-               b.consumption_value, b.consumption_variance, b.closing_quantity, b.closing_value,
-               b.closing_variance)
-        .join(Material, Material.id == b.material_id)
-        .where(b.company_id == company_id, b.period == period)
+        select(b.c.material_id, Material.code.label("material_code"), Material.name_zh, b.c.opening_quantity,
+               b.c.opening_value, b.c.opening_variance, b.c.receipts_quantity, b.c.receipts_value,
+               b.c.receipts_variance, b.c.other_inflow_quantity, b.c.other_inflow_value, b.c.variance_rate,
+               b.c.consumption_quantity, b.c.consumption_value, b.c.consumption_variance, b.c.closing_quantity,
+               b.c.closing_value, b.c.closing_variance)
+        .join(Material, Material.id == b.c.material_id)
         .order_by(Material.code)
     )
 

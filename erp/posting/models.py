@@ -336,3 +336,10 @@ class AccountingPeriod(Base):
     closed_at: Mapped[dt.datetime | None]
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     close_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    # The close's totals (erp.costing.close): the materials with a balance, the variance
+    # allocated to consumption and the variance left with the stock. Kept here because a
+    # close writes balance rows only for the materials that moved, so the period's own rows
+    # no longer add up to them. None while the period is open.
+    close_materials: Mapped[int | None]
+    variance_allocated: Mapped[Money | None]
+    variance_remaining: Mapped[Money | None]

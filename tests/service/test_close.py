@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing import close as closing
+from erp.costing.balances import period_balances
 from erp.costing.errors import PeriodClosed
 from erp.costing.models import (
     AccountingPeriod,
@@ -98,12 +100,11 @@ class Books:
             closing.reopen_period(session, self.world.actors[user], company_id=self.company, period=period,
                                   reason=reason)
 
-    def row(self, period: str = NOV) -> MaterialPeriodBalance:
+    def row(self, period: str = NOV) -> Any:
+        """The material's balance in a closed period (its latest close's when it did not move)."""
         with self.sf() as session:
-            found = session.scalars(select(MaterialPeriodBalance).where(
-                MaterialPeriodBalance.company_id == self.company, MaterialPeriodBalance.period == period,
-                MaterialPeriodBalance.material_id == self.material_id)).one()
-            return found
+            balances = period_balances(session, [self.company], period).subquery()
+            return session.execute(select(balances).where(balances.c.material_id == self.material_id)).one()
 
     def variance_account(self) -> D:
         with self.sf() as session:
@@ -863,3 +864,32 @@ def test_a_company_cost_accountant_closes_only_their_own_companies(
     assert (only_a.company_id, only_a.status) == (books.company, "closed")
     with session_factory() as session:
         assert session.get(AccountingPeriod, (world.companies["B"], NOV)).status == "open"  # type: ignore[union-attr]
+
+
+def test_a_material_that_did_not_move_gets_no_row_and_keeps_its_closing(books: Books, session_factory) -> None:  # noqa: ANN001
+    """A close writes a balance row only for the materials that moved (#18): an idle material's
+    balance in a later period is its last closing carried, and the next movement opens from it."""
+    books.receive("100", "10.50", batch="R1")  # +50.00 on 1,000.00
+    books.issue("40")  # 400.00 bears 20.00; 60 kg carry 30.00
+    november = books.close()
+    books.close(DEC)  # nothing moved in December
+    with session_factory() as session:
+        written = session.scalars(select(MaterialPeriodBalance.period).where(
+            MaterialPeriodBalance.company_id == books.company,
+            MaterialPeriodBalance.material_id == books.material_id)).all()
+    assert written == [NOV]
+    december = books.row(DEC)
+    assert (december.opening_quantity, december.opening_value, december.opening_variance, december.receipts_value,
+            december.consumption_variance) == (D("60.0000"), D("600.00"), D("30.00"), D("0.00"), D("0.00"))
+    assert (december.closing_quantity, december.closing_value, december.closing_variance) == (
+        D("60.0000"), D("600.00"), D("30.00"))
+    assert december.variance_rate == D("0.05")
+    result = books.close(DEC)  # repeatable: the stored totals, the idle material counted
+    assert (result.materials, result.variance_allocated, result.variance_remaining) == (
+        november.materials, D("0.00"), D("30.00"))
+    books.issue("30", on=JAN_5)  # January opens from November's closing: 300.00 bears 15.00
+    books.close(JAN)
+    assert books.close_lines(JAN) == {"5001": D("15.00"), "1404": D("-15.00")}
+    january = books.row(JAN)
+    assert (january.opening_variance, january.consumption_variance, january.closing_variance) == (
+        D("30.00"), D("15.00"), D("15.00"))

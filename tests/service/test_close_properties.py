@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.close import close_period
-from erp.costing.models import JournalLine, MaterialPeriodBalance, StandardPrice
+from erp.costing.balances import period_balances
+from erp.costing.models import JournalLine, StandardPrice
 from erp.costing.standards import PriceChange, set_standard_prices
 from erp.posting.prices import price_in_force
 from erp.inventory.models import StockBalance, StockMovement
@@ -152,9 +153,8 @@ class Company_:  # noqa: N801 - a test-local fixture object
             assert D(session.scalar(select(func.coalesce(func.sum(JournalLine.amount), 0)).where(*through))) == 0
             for material in MATERIALS:
                 material_id = self.world.materials[material]
-                row = session.scalars(select(MaterialPeriodBalance).where(
-                    MaterialPeriodBalance.company_id == self.company, MaterialPeriodBalance.period == period,
-                    MaterialPeriodBalance.material_id == material_id)).one_or_none()
+                balances = period_balances(session, [self.company], period).subquery()
+                row = session.execute(select(balances).where(balances.c.material_id == material_id)).one_or_none()
                 closing_quantity = row.closing_quantity if row else D(0)
                 closing_value = row.closing_value if row else D(0)
                 closing_variance = row.closing_variance if row else D(0)

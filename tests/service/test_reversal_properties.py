@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp import clock
 from erp.auth.roles import Actor, Role
 from erp.costing.close import close_period
-from erp.costing.models import JournalLine, MaterialPeriodBalance, StandardPrice
+from erp.costing.balances import period_balances
+from erp.costing.models import JournalLine, StandardPrice
 from erp.costing.standards import PriceChange, set_standard_prices
 from erp.errors import DomainError
 from erp.inventory import services
@@ -173,9 +174,8 @@ class Books:
         with self.sf() as session:
             for code in MATERIALS:
                 material_id = self.world.materials[code]
-                row = session.scalars(select(MaterialPeriodBalance).where(
-                    MaterialPeriodBalance.company_id == self.company, MaterialPeriodBalance.period == period,
-                    MaterialPeriodBalance.material_id == material_id)).one_or_none()
+                balances = period_balances(session, [self.company], period).subquery()
+                row = session.execute(select(balances).where(balances.c.material_id == material_id)).one_or_none()
                 if row is None:
                     continue
                 standard = session.scalar(select(price_in_force(self.company, material_id, period)))
