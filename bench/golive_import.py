@@ -18,12 +18,15 @@ With ``--opening N`` it imports N opening stock rows (the receipt's checks, pric
 the set-based bulk posting: ledger, balances, period totals, journal) beside a raw COPY of
 the same rows into batches, stock_movements and stock_balances.
 
+With ``--opening-rss`` it imports 10,000 and 100,000 opening stock rows, each in a
+separate process, and prints each one's peak resident memory (target: flat).
+
 With ``--export-rss`` it exports 50,000 and 500,000 rows of stock (balances written with
 plain SQL) as CSV and as XLSX, each in its own process, and prints the peak memory (target:
 flat: the export streams).
 
 Usage: flock /work/coord/bench.lock .venv/bin/python -m bench.golive_import [--materials 20000] [--repeat 3]
-       [--no-materials] [--opening 100000] [--rss] [--export-rss] [--default-gc]
+       [--no-materials] [--opening 100000] [--rss] [--opening-rss] [--export-rss]
 """
 
 from __future__ import annotations
@@ -243,23 +246,55 @@ def opening_row(i: int) -> list[str]:
             f"{quantity * (2 + i % 5000 % 50)}.00", f"{i % 7 - 3}.00"]
 
 
+OPENING_HEADER = ["warehouse_code", "material_code", "batch_number", "manufacture_date", "expiry_date", "status",
+                  "quantity", "value", "variance"]
+OPENING_ACTOR = Actor(user_id=1, username="steward", role=Role.COST_ACCOUNTANT, group_wide=True)
+
+
+def write_opening_file(path: Path, count: int) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(OPENING_HEADER)
+        writer.writerows(opening_row(i) for i in range(count))
+    return path
+
+
+def import_opening(engine: object, path: Path) -> float:
+    """The opening stock file imported and committed (the go-live day is the business day:
+    nothing is posted after today); returns seconds."""
+    session_factory = make_session_factory(engine)  # type: ignore[arg-type]
+    with session_factory() as session, business_day(GO_LIVE):
+        start = time.perf_counter()
+        outcome = execute_import(session, OPENING_ACTOR, KINDS["opening_stock"], path, file_name=path.name,
+                                 company_id=1, dry_run=False, progress=lambda *a, **k: None, go_live_date=GO_LIVE)
+        seconds = time.perf_counter() - start
+    assert outcome.committed and outcome.error_count == 0, outcome
+    return seconds
+
+
+def opening_rss_child(count: int, file_path: str) -> None:
+    """In a fresh process: import the ``count`` opening stock rows of a CSV file (written by
+    the parent), print the peak RSS in MiB before and after, and the seconds."""
+    with fresh_database(f"bench_golive_opening_rss_{count}") as (engine, _dsn):
+        with engine.begin() as conn:
+            conn.execute(text(SETUP))
+            conn.execute(text(OPENING_SETUP))
+        before = peak_rss()
+        seconds = import_opening(engine, Path(file_path))
+        peak = peak_rss()
+    print(f"{count} {before:.1f} {peak:.1f} {seconds:.2f}")
+
+
 def opening_benchmark(count: int, repeat: int) -> None:
     """Opening stock through the ledger and the journal beside a raw COPY of the same rows
     into batches, stock_movements and stock_balances."""
-    header = ["warehouse_code", "material_code", "batch_number", "manufacture_date", "expiry_date", "status",
-              "quantity", "value", "variance"]
-    actor = Actor(user_id=1, username="steward", role=Role.COST_ACCOUNTANT, group_wide=True)
     raw_times, import_times = [], []
     for attempt in range(repeat):
         with fresh_database("bench_golive_opening") as (engine, dsn), tempfile.TemporaryDirectory() as tmp:
             with engine.begin() as conn:
                 conn.execute(text(SETUP))
                 conn.execute(text(OPENING_SETUP))
-            path = Path(tmp) / "opening.csv"
-            with path.open("w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                writer.writerows(opening_row(i) for i in range(count))
+            path = write_opening_file(Path(tmp) / "opening.csv", count)
             with psycopg.connect(dsn) as conn:
                 conn.execute("INSERT INTO stock_documents (id, doc_type, company_id, posting_date, period, "
                              "created_by, created_at, number) VALUES (1, 'adjustment', 1, DATE '2026-12-01', "
@@ -283,16 +318,9 @@ def opening_benchmark(count: int, repeat: int) -> None:
                         copy.write_row([1, i % 10, i % 5000, i + 1, "unrestricted", r[6], r[7], "2026-12-01"])
                 raw_times.append(time.perf_counter() - start)
                 conn.rollback()
-            session_factory = make_session_factory(engine)
-            # The go-live day is the business day: nothing is posted after today.
-            with session_factory() as session, business_day(GO_LIVE):
-                start, cpu = time.perf_counter(), time.process_time()
-                outcome = execute_import(session, actor, KINDS["opening_stock"], path, file_name=path.name,
-                                         company_id=1, dry_run=False, progress=lambda *a, **k: None,
-                                         go_live_date=GO_LIVE)
-                import_times.append(time.perf_counter() - start)
-                cpu = time.process_time() - cpu
-            assert outcome.committed and outcome.error_count == 0, outcome
+            cpu = time.process_time()
+            import_times.append(import_opening(engine, path))
+            cpu = time.process_time() - cpu
         print(f"  opening stock run {attempt + 1}: raw {raw_times[-1]:.2f} s, import {import_times[-1]:.2f} s "
               f"(its process's CPU {cpu:.2f} s); load average {load_average()}")
     raw, imported = sorted(raw_times)[len(raw_times) // 2], sorted(import_times)[len(import_times) // 2]
@@ -310,15 +338,13 @@ def main() -> None:
     parser.add_argument("--no-materials", action="store_true", help="skip the materials import beside COPY")
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--default-gc", action="store_true",
-                        help="imports with Python's default garbage collection (not collecting_less)")
+    parser.add_argument("--opening-rss", action="store_true",
+                        help="peak memory of 10k and 100k-row opening stock imports")
+    parser.add_argument("--opening-rss-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.default_gc:
-        import contextlib
-
-        import erp.golive.framework as framework
-
-        framework.collecting_less = contextlib.nullcontext  # type: ignore[assignment]
+    if args.opening_rss_child:
+        opening_rss_child(int(args.opening_rss_child[0]), args.opening_rss_child[1])
+        return
     if args.rss_child:
         rss_child(int(args.rss_child[0]), args.rss_child[1])
         return
@@ -344,6 +370,16 @@ def main() -> None:
                 print(f"materials import of {int(out[0]):,} rows from {file_format} ({size / 2**20:.1f} "
                       f"MiB file): peak RSS {float(out[2]):.1f} MiB (after set-up {float(out[1]):.1f} MiB), "
                       f"{float(out[3]):.2f} s")
+    if args.opening_rss:
+        for count in (10_000, 100_000):
+            with tempfile.TemporaryDirectory() as tmp:
+                path = write_opening_file(Path(tmp) / "opening.csv", count)  # here: the child only imports it
+                size = path.stat().st_size
+                out = subprocess.run([sys.executable, "-m", "bench.golive_import", "--opening-rss-child", str(count),
+                                      str(path)], capture_output=True, text=True, check=True).stdout.split()
+            print(f"opening stock import of {int(out[0]):,} rows from csv ({size / 2**20:.1f} MiB file): peak RSS "
+                  f"{float(out[2]):.1f} MiB (after set-up {float(out[1]):.1f} MiB), {float(out[3]):.2f} s; load "
+                  f"average {load_average()}")
     if args.export_rss:
         for file_format in ("csv", "xlsx"):
             for count in (50_000, 500_000):

@@ -22,12 +22,9 @@ from __future__ import annotations
 import abc
 import copy
 import datetime as dt
-import gc
 import hashlib
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -469,10 +466,9 @@ def execute_import(
         session.rollback()
     sheet = open_sheet(path)
     try:
-        with collecting_less():
-            return _execute(session, actor, kind, sheet, company, file_name=file_name, company_id=company_id,
-                            dry_run=dry_run, progress=progress, job_id=job_id, settings=settings,
-                            go_live_date=go_live_date)
+        return _execute(session, actor, kind, sheet, company, file_name=file_name, company_id=company_id,
+                        dry_run=dry_run, progress=progress, job_id=job_id, settings=settings,
+                        go_live_date=go_live_date)
     except IntegrityError as exc:
         # Something else wrote one of the file's unique values after the import checked it
         # (one record through the API): the rule's refusal, for the whole file (erp.unique).
@@ -480,44 +476,6 @@ def execute_import(
         if refusal is None:
             raise
         raise refusal from exc
-
-
-# While imports run, the cyclic garbage collector runs every this many new container objects
-# (Python's default is 700; each chunk of rows makes tens of thousands).
-IMPORT_GC_THRESHOLD = 20000
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved: tuple[int, ...] = ()
-
-
-@contextmanager
-def collecting_less() -> Iterator[None]:
-    """Less of Python's cyclic garbage collection while an import runs.
-
-    An import makes and drops many small objects per row (cells, typed values, rows of a
-    chunk); with the default threshold the collector runs about 40 times a 1,000 rows, and
-    each full collection walks every object the application holds (200,000 after start-up:
-    models, schemas, metadata). Measured on 20,000 opening stock rows: 2.0-2.2 s of CPU
-    without this, 1.4-1.5 s with it. So while any import runs in the process, the objects
-    that were alive before it are left out of collections (``gc.freeze``) and collections
-    run every ``IMPORT_GC_THRESHOLD`` new objects; the last import to end restores both.
-    Memory stays bounded: reference counting frees the rows as before, and the collector
-    still runs."""
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            gc.freeze()
-            gc.set_threshold(IMPORT_GC_THRESHOLD, *_gc_saved[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_saved)
-                gc.unfreeze()
 
 
 # How long an import waits for the one of its kind running before it is refused
