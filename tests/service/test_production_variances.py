@@ -336,3 +336,31 @@ def test_work_in_process_nets_per_material_once_the_order_is_settled(
     set_business_day(dt.date(2027, 1, 4))
     _close(session_factory, world, DEC)
     assert set(_wip_by_material(session_factory, world).values()) == {D("0.00")}
+
+
+def test_an_order_without_variance_is_settled_by_an_entry_on_work_in_process_alone(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """The API order issues exactly its plan (120 kg R-ACID x 50.00 = 6,000.00, 52 kg R-SOLV x
+    20.00 = 1,040.00) and delivers 100 kg of API-X at 110.40 (11,040.00), absorbing 20 h x
+    200.00 = 4,000.00: 5001.01 is 0.00 in total, but R-ACID 6,000.00, R-SOLV 1,040.00 and
+    API-X -7,040.00. Its settlement, the only one of November (the tablet order still runs),
+    posts no variance line, only the 5001.01 lines that net each material."""
+    from erp.masterdata.models import Material
+
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    make_tablets(session_factory, world, plant, complete_order=False)
+    _close(session_factory, world)
+    with session_factory() as session:
+        lines = session.execute(
+            select(JournalLine.account_code, Material.code, JournalLine.amount)
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .outerjoin(Material, Material.id == JournalLine.material_id)
+            .where(JournalEntry.source_type == variances.SETTLEMENT_SOURCE)).all()
+    assert sorted((account, code, amount) for account, code, amount in lines) == [
+        (accounts.WORK_IN_PROCESS, "API-X", D("7040.00")),
+        (accounts.WORK_IN_PROCESS, "R-ACID", D("-6000.00")),
+        (accounts.WORK_IN_PROCESS, "R-SOLV", D("-1040.00")),
+    ]
+    wip = _wip_by_material(session_factory, world)
+    assert (wip["R-ACID"], wip["R-SOLV"]) == (D("0.00"), D("0.00"))
