@@ -502,7 +502,11 @@ def reverse_delivery(
     session.execute(insert(ProductionOrderDocument).values(
         document_id=posted.document_id, order_id=order.id, kind=OrderDocumentKind.DELIVERY.value,
         posting_date=posting_date, labour=-link.labour, overhead=-link.overhead))
-    quality.cancel_lots_of_document(session, delivery.id)
+    if not quality.cancel_lots_of_document(session, delivery.id) and held.status == StockStatus.QUARANTINE:
+        # No lot of its own was open, yet the output was in quarantine: an excursion held it.
+        # Its lot no longer covers what leaves (else QA's decision would move another lot's stock).
+        quality.reduce_excursion_lots(session, warehouse_id=held.warehouse_id, batch_id=held.batch_id,
+                                      quantity=delivered.quantity)
     left_here = session.scalar(select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
         StockBalance.warehouse_id == held.warehouse_id, StockBalance.material_id == material.id,
         StockBalance.batch_id == held.batch_id))

@@ -305,6 +305,29 @@ def cancel_open_lots_of_batch(session: Session, *, warehouse_id: int, batch_id: 
     return len(lots)
 
 
+def reduce_excursion_lots(session: Session, *, warehouse_id: int, batch_id: int, quantity: Decimal) -> None:
+    """Take ``quantity`` off the open excursion lots of a batch in a warehouse, newest first,
+    when held stock leaves quarantine other than by the usage decision (a production receipt
+    reversed: the goods the hold put on hold never existed). A lot left with nothing is
+    cancelled; so a later decision moves only what its hold still covers, never quarantined
+    stock that is another lot's to decide."""
+    lots = session.scalars(select(InspectionLot).where(
+        InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
+        InspectionLot.origin == LotOrigin.EXCURSION, InspectionLot.status == LotStatus.OPEN)
+        .order_by(InspectionLot.id.desc()).with_for_update())
+    left = quantity
+    for lot in lots:
+        if left <= 0:
+            break
+        if lot.quantity <= left:
+            lot.status = LotStatus.CANCELLED  # its quantity stays: what the hold covered
+            left -= lot.quantity
+        else:
+            lot.quantity -= left
+            left = Decimal("0")
+    session.flush()
+
+
 def require_signed_release(session: Session, *, material: Material, warehouse_id: int, batch_id: int) -> None:
     """The one rule on releasing stock from quarantine (GMP: a material that needs
     inspection is released for use only by QA's signed usage decision on its inspection

@@ -21,13 +21,16 @@ from erp.costing import close as closing
 from erp.inventory import services as inventory
 from erp.inventory.errors import InsufficientStock, ProductionOrderClosed
 from erp.masterdata.models import MaterialType
-from erp.posting.models import Batch, StockBalance
+from erp.posting.models import Batch, StockBalance, StockMovement
 from erp.production import boms, genealogy, orders, variances
 from erp.production.errors import OutputBatchUsed
 from erp.production.models import OrderDocumentKind, ProductionOrder, ProductionOrderDocument
+from erp.quality import monitoring
+from erp.quality.models import ExcursionBatch, InspectionLot
 from tests.production import (
     NOV,
     NOV_1,
+    NOV_20,
     add_material,
     build_plant,
     buy,
@@ -39,6 +42,7 @@ from tests.production import (
     refused_in,
     release_rollup,
 )
+from tests.quality import release_lot
 from tests.stock import account_balance, batch_id, decide, set_standard
 from tests.world import World
 
@@ -197,3 +201,121 @@ def test_a_delivery_of_a_material_without_batches_is_reversed_while_the_stock_is
                                 reason="counted twice")
     with session_factory() as session:
         assert _held(session, batch) == (D("5"), D("50.00"))
+
+
+def _heat_wave(sf: sessionmaker[Session], world: World) -> int:
+    """A-AMB (10-30 °C) at 35 °C from 08:00 to 08:45 Beijing time on 21 November, read every
+    minute: a 45-minute excursion (30 allowed). TAB-X states no temperature limit, so it is
+    judged against the room's 30 °C and held. Returns the excursion's id."""
+    start = dt.datetime(2026, 11, 21, 0, 0, tzinfo=dt.UTC)
+    rows = [(start + dt.timedelta(minutes=i), "35.00" if 0 <= i < 45 else "20.00") for i in range(-30, 90)]
+    content = "read_at,temperature,humidity\n" + "".join(f"{at.isoformat()},{t},50\n" for at, t in rows)
+    with sf() as session, session.begin():
+        outcome = monitoring.import_readings(session, world.actors["quality_a"],
+                                             warehouse_id=world.warehouses["A-AMB"], content=content)
+        (excursion,) = outcome.excursions
+        return excursion.id
+
+
+def _tablet_lots(session: Session, batch: int) -> list[tuple[str, str, D]]:
+    lots = session.scalars(select(InspectionLot).where(InspectionLot.batch_id == batch).order_by(InspectionLot.id))
+    return [(lot.origin.value, lot.status.value, lot.quantity) for lot in lots]
+
+
+def _deliveries(session: Session, order: int) -> list[int]:
+    return list(session.scalars(select(ProductionOrderDocument.document_id).where(
+        ProductionOrderDocument.order_id == order, ProductionOrderDocument.kind == OrderDocumentKind.DELIVERY)
+        .order_by(ProductionOrderDocument.document_id)))
+
+
+def test_a_delivery_an_excursion_put_on_hold_is_reversed_out_of_quarantine_and_its_lot_cancelled(
+        session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date]) -> None:
+    """TAB-B1's 98,000 tablets (1,771.84), delivered unrestricted on 20 November, are held by
+    the excursion of 21 November, found on the 22nd: quality_hold to quarantine that day, an
+    inspection lot (origin excursion) for QA. The delivery was a mistake: reversed on the
+    22nd, the tablets leave quarantine (where the hold put them) at their 1,771.84, the batch
+    holds nothing, the lot is cancelled (nothing left to decide) and the excursion still names
+    the batch it held (the GMP record). Dated the 21st, before the hold, the reversal would
+    take unrestricted stock the hold moved away on the 22nd: refused. 5001.01 takes back
+    the output less its conversion: 48.24 + 1,771.84 - 490.00 = 1,330.08."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False)
+    set_business_day(NOV_22)
+    excursion = _heat_wave(session_factory, world)
+    with session_factory() as session:
+        (delivery,) = _deliveries(session, made.tablet_order)
+        assert _by_status(session, made.tablet_batch) == {"quarantine": (D("98000"), D("1771.84"))}
+        assert _tablet_lots(session, made.tablet_batch) == [("excursion", "open", D("98000"))]
+    with refused_in(session_factory, InsufficientStock) as session:
+        orders.reverse_delivery(session, world.actors["clerk_a"], made.tablet_order, delivery, posting_date=NOV_21,
+                                reason="counted twice")
+    reversal = _reverse(session_factory, world, made.tablet_order, delivery, NOV_22)
+    company = world.companies["A"]
+    with session_factory() as session:
+        assert _held(session, made.tablet_batch) == (D("0"), D("0"))
+        (row,) = session.execute(select(StockMovement.status, StockMovement.quantity, StockMovement.value)
+                                 .where(StockMovement.document_id == reversal)).all()
+        assert (row.status.value, row.quantity, row.value) == ("quarantine", D("-98000"), D("-1771.84"))
+        assert _tablet_lots(session, made.tablet_batch) == [("excursion", "cancelled", D("98000"))]
+        held = session.scalars(select(ExcursionBatch.batch_id).where(ExcursionBatch.excursion_id == excursion)).all()
+        assert made.tablet_batch in held
+        assert account_balance(session, company, accounts.FINISHED_GOODS) == D("0.00")
+        assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("1330.08")
+        order = session.get(ProductionOrder, made.tablet_order)
+        assert order is not None and order.delivered_quantity == D("0")
+
+
+def test_a_partial_reversal_of_held_output_leaves_the_excursion_lot_only_what_stays_on_hold(
+        session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date]) -> None:
+    """Two deliveries into TAB-B1 on 20 November, 50,000 and 48,000 tablets, held together
+    by the excursion (one lot of 98,000). The 48,000 are reversed on the 22nd: 50,000 stay in
+    quarantine (904.00) and the lot covers those 50,000, so QA's release moves exactly them."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False)
+    second = deliver(session_factory, world, made.tablet_order, "48000", batch="TAB-B1")
+    set_business_day(NOV_22)
+    _heat_wave(session_factory, world)
+    with session_factory() as session:
+        assert _tablet_lots(session, made.tablet_batch) == [("excursion", "open", D("98000"))]
+        (lot_id,) = session.scalars(select(InspectionLot.id).where(InspectionLot.batch_id == made.tablet_batch))
+    _reverse(session_factory, world, made.tablet_order, second, NOV_22)
+    with session_factory() as session:
+        assert _by_status(session, made.tablet_batch) == {"quarantine": (D("50000"), D("904.00"))}
+        assert _tablet_lots(session, made.tablet_batch) == [("excursion", "open", D("50000"))]
+    release_lot(session_factory, world, lot_id, on=NOV_22)
+    with session_factory() as session:
+        assert _by_status(session, made.tablet_batch) == {"unrestricted": (D("50000"), D("904.00"))}
+
+
+def _by_status(session: Session, batch: int) -> dict[str, tuple[D, D]]:
+    rows = session.execute(select(StockBalance.status, StockBalance.quantity, StockBalance.value)
+                           .where(StockBalance.batch_id == batch, StockBalance.quantity != 0)).all()
+    return {r.status.value: (r.quantity, r.value) for r in rows}
+
+
+def test_reversing_held_output_never_leaves_its_excursion_lot_to_release_another_lots_stock(
+        session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date]) -> None:
+    """Inspected tablets. The first 50,000 into TAB-B1 are released by QA on 20 November; 48,000
+    more arrive that day into quarantine under their own receipt lot. The excursion holds the
+    50,000 released ones (lot of 50,000) and only names the 48,000 already in quarantine. The
+    first delivery is reversed on the 22nd, out of quarantine (98,000 there): the excursion
+    lot has nothing left to cover and is cancelled. Left open, it would have let QA's release
+    move the 48,000 that no one has tested yet; they stay in quarantine under their own lot."""
+    plant = build_plant(session_factory, world, tablet_inspection=True)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False)
+    decide(session_factory, world, "A-AMB", made.tablet_batch, on=NOV_20)
+    deliver(session_factory, world, made.tablet_order, "48000", batch="TAB-B1")
+    set_business_day(NOV_22)
+    _heat_wave(session_factory, world)
+    with session_factory() as session:
+        first, _ = _deliveries(session, made.tablet_order)
+        assert _tablet_lots(session, made.tablet_batch) == [
+            ("receipt", "released", D("50000")), ("receipt", "open", D("48000")), ("excursion", "open", D("50000"))]
+    _reverse(session_factory, world, made.tablet_order, first, NOV_22)
+    with session_factory() as session:
+        assert _by_status(session, made.tablet_batch) == {"quarantine": (D("48000"), D("867.84"))}
+        assert _tablet_lots(session, made.tablet_batch) == [
+            ("receipt", "released", D("50000")), ("receipt", "open", D("48000")), ("excursion", "cancelled", D("50000"))]
