@@ -41,7 +41,7 @@ from erp.inventory.errors import (
     StorageConditionsNotMet,
     WarehouseNotOfCompany,
 )
-from erp.masterdata.models import Material, MaterialType, Warehouse
+from erp.masterdata.models import Company, Material, MaterialType, Warehouse
 from erp.masterdata.services import can_store
 from erp.clock import refuse_after_business_day
 from erp.messages import N_, Message, Named
@@ -81,6 +81,7 @@ from erp.production.errors import (
 from erp.production.models import (
     ORDER_TRANSITIONS,
     BatchRole,
+    Bom,
     CostCenterRate,
     CostEstimate,
     CostEstimateLine,
@@ -212,6 +213,50 @@ def create_order(
     session.add(order)
     session.flush()
     return order
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A record a new order may name: id, code and names, and the company it belongs to."""
+
+    id: int
+    company_id: int
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class OrderChoices:
+    """What a new order may name (the order form's lists): the caller's active companies,
+    the materials with a BOM in each, and each company's active warehouses (a clerk's own)."""
+
+    companies: list[Choice]
+    materials: list[Choice]
+    warehouses: list[Choice]
+
+
+def company_choices(session: Session, actor: Actor) -> list[Choice]:
+    """The active companies the caller acts for, by code (a form's list of companies)."""
+    return [Choice(r.id, r.id, r.code, r.name_zh, r.name_en) for r in session.execute(
+        select(Company.id, Company.code, Company.name_zh, Company.name_en)
+        .where(Company.active.is_(True), actor.company_scope(Company.id)).order_by(Company.code))]
+
+
+def order_choices(session: Session, actor: Actor) -> OrderChoices:
+    """The companies, made materials (with a BOM version in the company) and output
+    warehouses a new order may name, by code. Three small queries; the order's own checks
+    (BOM in force on its date, warehouse able to store the material) stay in ``create_order``."""
+    companies = company_choices(session, actor)
+    materials = [Choice(*r) for r in session.execute(
+        select(Material.id, Bom.company_id, Material.code, Material.name_zh, Material.name_en).distinct()
+        .join(Bom, Bom.material_id == Material.id).where(actor.company_scope(Bom.company_id))
+        .order_by(Material.code, Bom.company_id))]
+    warehouses = [Choice(*r) for r in session.execute(
+        select(Warehouse.id, Warehouse.company_id, Warehouse.code, Warehouse.name_zh, Warehouse.name_en)
+        .where(Warehouse.active.is_(True), actor.warehouse_scope(Warehouse.id, Warehouse.company_id))
+        .order_by(Warehouse.code))]
+    return OrderChoices(companies, materials, warehouses)
 
 
 def _move(order: ProductionOrder, to: OrderStatus) -> None:

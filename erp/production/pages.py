@@ -1,11 +1,12 @@
-"""Production's pages: the orders of a company, one order with its issue and delivery
-forms, a bill of materials with its cost breakdown, and a batch's genealogy.
+"""Production's pages: the orders of a company with the form for a new one, one order
+with its release, cancellation, issue and delivery forms, a bill of materials with its
+cost breakdown, and a batch's genealogy.
 
 Who: production reads are open to whoever acts for the company (as the API's), and the
 navigation offers them to clerks and cost accountants, who run orders (there is no
-production planner role). Issues and deliveries are clerks' (of the order's warehouse):
-the services refuse anyone else. Views parse the form, call one service and render.
-"""
+production planner role): they create, release, cancel and complete them. Issues and
+deliveries are clerks' (of the order's warehouse): the services refuse anyone else. Views
+parse the form, call one service and render."""
 
 from __future__ import annotations
 
@@ -51,16 +52,41 @@ def _quantity(text: str | None, field: str = "quantity") -> Decimal:
     return value
 
 
-@bp.route("/orders")
+def _choice(text: str | None, field: str) -> int:
+    """A record chosen in a form's list, by id (a tampered or empty value is the field's problem)."""
+    value = (text or "").strip()
+    if not value.isdigit():
+        raise ValidationFailed.for_field(field, Message("choose one from the list"))
+    return int(value)
+
+
+@bp.route("/orders", methods=["GET", "POST"])
 @transaction
-def order_list(db: Session, actor: Actor) -> str:
-    """The production orders of the companies the user acts for, newest first."""
+def order_list(db: Session, actor: Actor) -> Any:
+    """The production orders of the companies the user acts for, newest first, and a new
+    order from the BOM in force (created, to be released on its page)."""
+    refusal: dict[str, Any] = {}
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            with db.begin_nested():  # a refusal rolls back to here
+                created = orders.create_order(
+                    db, actor, company_id=_choice(form.get("company_id"), "company_id"),
+                    material_id=_choice(form.get("material_id"), "material_id"),
+                    quantity=_quantity(form.get("quantity")), order_date=_day(form.get("order_date"), "order_date"),
+                    warehouse_id=_choice(form.get("warehouse_id"), "warehouse_id"))
+            return redirect(url_for("production_pages.order", order_id=created.id, created=1))
+        except DomainError as error:
+            refusal = form_refusal(error)
     company_ids = sorted(actor.company_ids) if not actor.group_wide else list(db.scalars(
         select(ProductionOrder.company_id).distinct()))
     rows = [order for company_id in company_ids for order in orders.list_orders(db, actor, company_id=company_id)]
     codes = dict(db.execute(select(Material.id, Material.code).where(
         Material.id.in_({o.material_id for o in rows}))).all()) if rows else {}
-    return render_template("production/orders.html", rows=rows, codes=codes)
+    may_plan = actor.role in orders.ORDER_ROLES
+    status = refusal["error"].status if refusal else 200
+    return render_template("production/orders.html", rows=rows, codes=codes, form=form, today=business_today(),
+                           choices=orders.order_choices(db, actor) if may_plan else None, **refusal), status
 
 
 @bp.route("/orders/<int:order_id>", methods=["GET", "POST"])
@@ -73,8 +99,14 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
         current = orders.get_order(db, actor, order_id)
         try:
             with db.begin_nested():  # a refusal rolls back to here
-                day = _day(form.get("posting_date"), "posting_date")
                 action = form.get("action")
+                if action == "release":
+                    orders.release_order(db, actor, order_id)
+                    return redirect(url_for("production_pages.order", order_id=order_id, released=1))
+                if action == "cancel":
+                    orders.cancel_order(db, actor, order_id)
+                    return redirect(url_for("production_pages.order", order_id=order_id, cancelled=1))
+                day = _day(form.get("posting_date"), "posting_date")
                 if action == "issue":
                     orders.issue_components(db, actor, order_id, warehouse_id=current.warehouse_id, posting_date=day,
                                             items=[orders.IssueItem(int(form.get("material_id") or 0),
@@ -112,7 +144,9 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
     return render_template(
         "production/order.html", order=current, postings=postings, codes=codes, issued=issued,
         output_batches=output_batches, warehouse=warehouse, variances=variances.order_variances(db, order_id),
-        form=form, today=business_today(), posted=request.args.get("posted") == "1", **refusal), status
+        form=form, today=business_today(), may_plan=actor.role in orders.ORDER_ROLES,
+        done=next((what for what in ("posted", "created", "released", "cancelled") if request.args.get(what) == "1"),
+                  None), **refusal), status
 
 
 @bp.route("/boms/<int:bom_id>")

@@ -72,14 +72,15 @@ def plant(browser_engine: Engine) -> dict[str, Any]:
         warehouse = session.get(Warehouse, stock.warehouse_id)
         assert warehouse is not None
         return {"order": order.id, "number": order.number, "bom": order.bom_id, "component": component.code,
-                "component_batch": stock.batch_number, "tablet": code, "price": price}
+                "component_batch": stock.batch_number, "tablet": code, "tablet_id": tablet.id, "price": price,
+                "warehouse_id": warehouse.id}
 
 
 def test_a_clerk_issues_and_receives_on_an_order_and_follows_the_genealogy(
         signed_in: Any, shot: Any, plant: dict[str, Any]) -> None:
     page = signed_in("clerk.form01")
     page.goto("/production/orders")
-    assert page.get_by_role("heading", name="生产订单").is_visible()
+    assert page.get_by_role("heading", name="生产订单", exact=True).is_visible()
     shot(page, "orders")
     page.get_by_role("link", name=plant["number"]).click()
     assert "已下达" in page.locator("main").inner_text()
@@ -117,3 +118,42 @@ def test_the_cost_accountant_reads_the_bom_and_its_cost_breakdown(
     total = (plant["price"] + D("10")).quantize(D("0.01"))
     assert page.get_by_test_id("total").inner_text() == f"¥{total:,.2f}"
     shot(page, "bom")
+
+
+def test_a_clerk_creates_releases_and_cancels_orders_through_the_pages(
+        signed_in: Any, shot: Any, plant: dict[str, Any]) -> None:
+    page = signed_in("clerk.form01")
+    page.goto("/production/orders")
+    form = page.get_by_test_id("new-order-form")
+    form.locator("#f-material_id").select_option(str(plant["tablet_id"]))
+    form.locator("#f-warehouse_id").select_option(str(plant["warehouse_id"]))
+    form.locator("#f-quantity").fill("0")
+    form.get_by_role("button", name="创建订单").click()
+    # refused beside the quantity, with what was chosen kept
+    assert "数量必须为正" in page.get_by_test_id("error-quantity").inner_text()
+    assert page.locator("#f-material_id").input_value() == str(plant["tablet_id"])
+    shot(page, "new-order-refused")
+    page.locator("#f-quantity").fill("2000")
+    page.get_by_test_id("new-order-form").get_by_role("button", name="创建订单").click()
+    assert page.get_by_test_id("created").is_visible()
+    assert "已创建" in page.locator("main").inner_text()
+    shot(page, "order-created")
+    page.get_by_test_id("release-form").get_by_role("button", name="下达生产").click()
+    assert page.get_by_test_id("released").is_visible()
+    assert "已下达" in page.locator("main").inner_text() and page.get_by_test_id("issue-form").is_visible()
+    number = page.get_by_role("heading", level=1).inner_text()
+
+    page.goto("/production/orders")
+    form = page.get_by_test_id("new-order-form")
+    form.locator("#f-material_id").select_option(str(plant["tablet_id"]))
+    form.locator("#f-warehouse_id").select_option(str(plant["warehouse_id"]))
+    form.locator("#f-quantity").fill("500")
+    form.get_by_role("button", name="创建订单").click()
+    page.get_by_test_id("cancel-form").get_by_role("button", name="取消订单").click()
+    assert page.get_by_test_id("cancelled").is_visible()
+    assert "已取消" in page.locator("main").inner_text() and page.get_by_test_id("release-form").count() == 0
+    shot(page, "order-cancelled")
+    page.goto("/production/orders")
+    listing = page.get_by_test_id("orders").inner_text()
+    assert number.split()[-1] in listing
+    shot(page, "orders")

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal as D
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.production.models import OrderStatus, ProductionOrder
@@ -82,3 +83,86 @@ def test_orders_order_bom_and_genealogy_pages(client: FlaskClient, session_facto
         assert number in down
     up = client.get(f"/production/batches/{made.acid}/genealogy?direction=up").get_data(as_text=True)
     assert "API-B1" in up and "TAB-B1" in up and "EXC-1" not in up
+
+
+def csrf_token(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def order_of(location: str) -> int:
+    found = re.search(r"/production/orders/([0-9]+)", location)
+    assert found, location
+    return int(found.group(1))
+
+
+def test_a_clerk_creates_releases_and_cancels_orders_through_the_pages(
+        client: FlaskClient, session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    sign_in(client, world, "clerk_a")
+    listing = client.get("/production/orders").get_data(as_text=True)
+    assert 'data-testid="new-order-form"' in listing
+    # the clerk's own warehouses and company A's made materials only
+    assert "A-AMB" in listing and "B-AMB" not in listing
+    assert "TAB-X" in listing and "API-X" in listing and "R-ACID" not in listing
+    token = csrf_token(listing)
+    new = {"company_id": str(world.companies["A"]), "material_id": str(plant.tablet), "quantity": "50,000",
+           "order_date": "2026-11-20", "warehouse_id": str(world.warehouses["A-AMB"]), "csrf_token": token}
+
+    # R-ACID is bought: no BOM in force, the form comes back with what was typed
+    refused = client.post("/production/orders", data={**new, "material_id": str(plant.acid)})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422, page[:500]
+    assert 'data-testid="refusal"' in page and 'value="50,000"' in page
+    # a quantity that is no number is the quantity field's problem
+    refused = client.post("/production/orders", data={**new, "quantity": "viel"})
+    assert refused.status_code == 422 and 'data-testid="error-quantity"' in refused.get_data(as_text=True)
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(ProductionOrder)) == 0
+
+    created = client.post("/production/orders", data=new)
+    assert created.status_code == 302, created.get_data(as_text=True)[:500]
+    order_id = order_of(created.headers["Location"])
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="created"' in page and 'data-testid="release-form"' in page
+    assert 'data-testid="issue-form"' not in page
+    with session_factory() as session:
+        order = session.get(ProductionOrder, order_id)
+        assert order is not None and order.status == OrderStatus.CREATED
+        # 50,000 tablets at 0.1 kg API-X per 1,000: 5 kg; EXC-STAR 0.2 kg + 2 % per 1,000: 10.2 kg
+        planned = {c.material_id: c.planned_quantity for c in order.components}
+        assert planned == {plant.api: D("5"), plant.excipient: D("10.2")}
+
+    released = client.post(f"/production/orders/{order_id}", data={"action": "release", "csrf_token": token})
+    assert released.status_code == 302
+    page = client.get(released.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="released"' in page and 'data-testid="issue-form"' in page
+    assert 'data-testid="cancel-form"' not in page
+    # a released order is not cancelled: the rule's refusal at the top of the order's page
+    refused = client.post(f"/production/orders/{order_id}", data={"action": "cancel", "csrf_token": token})
+    assert refused.status_code == 409 and 'data-testid="refusal"' in refused.get_data(as_text=True)
+
+    other = client.post("/production/orders", data={**new, "quantity": "1000"})
+    other_id = order_of(other.headers["Location"])
+    cancelled = client.post(f"/production/orders/{other_id}", data={"action": "cancel", "csrf_token": token})
+    assert cancelled.status_code == 302
+    with session_factory() as session:
+        statuses = dict(session.execute(select(ProductionOrder.id, ProductionOrder.status)).all())
+    assert statuses == {order_id: OrderStatus.RELEASED, other_id: OrderStatus.CANCELLED}
+
+
+def test_readers_outside_the_order_roles_get_no_order_form_and_cannot_post_one(
+        client: FlaskClient, session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    sign_in(client, world, "quality_a")
+    listing = client.get("/production/orders")
+    assert listing.status_code == 200 and 'data-testid="new-order-form"' not in listing.get_data(as_text=True)
+    posted = client.post("/production/orders", data={
+        "company_id": str(world.companies["A"]), "material_id": str(plant.tablet), "quantity": "1000",
+        "order_date": "2026-11-20", "warehouse_id": str(world.warehouses["A-AMB"]),
+        "csrf_token": csrf_token(listing.get_data(as_text=True))})
+    assert posted.status_code == 403
+
