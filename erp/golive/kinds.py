@@ -28,7 +28,7 @@ from erp.credit.limits import set_credit_limit
 from erp.credit.models import CreditLimit, CustomerExposure
 from erp.messages import Message, Named
 from erp.errors import Conflict, DomainError, ValidationFailed
-from erp.golive.bulk import any_of, audit_rows, insert_rows, record_created
+from erp.golive.bulk import any_of, audit_rows, insert_rows, record_created, stored_records
 from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
 from erp.golive.errors import ImportInUse
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
@@ -97,10 +97,11 @@ class CatalogKind(ImportKind):
                            keys=[v["code"] for v in values], row_numbers=[row.number for row in rows],
                            entity=self.catalog.label, company_key=company_key, reason=run.reason)
             return
+        # Elsewhere the same rows in Python: what was written, read back as stored.
         ids = insert_rows(run.session, table, values, key="code")
         run.record(table.name, ids, rows)
         audit_rows(run.session, run.actor, entity=self.catalog.label, action="create",
-                   records=[{**v, "id": i} for v, i in zip(values, ids)], company_key=company_key, reason=run.reason)
+                   records=stored_records(run.session, table, ids), company_key=company_key, reason=run.reason)
 
     def resolve_references(self, run: ImportRun, rows: list[Row]) -> list[Row]:
         for column, (model, target) in self.code_references.items():

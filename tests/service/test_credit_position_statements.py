@@ -20,9 +20,11 @@ def test_a_position_is_read_in_one_statement_with_its_check(
 ) -> None:
     set_limit(session_factory, world, "cust1", "1000.00")
     history_invoice(session_factory, world, "cust1", dt.date(2026, 11, 2), "800.00")
-    with session_factory() as session, session.begin(), statements(engine) as sent:
-        position = services.credit_position(
-            session, world.actors["credit"], world.customers["cust1"], policy=POLICY, amount=D("300.00"))
+    with session_factory() as session, session.begin():
+        session.connection()  # the transaction begins first (on SQLite a BEGIN IMMEDIATE statement of its own)
+        with statements(engine) as sent:
+            position = services.credit_position(
+                session, world.actors["credit"], world.customers["cust1"], policy=POLICY, amount=D("300.00"))
     assert len(sent) == 1, sent
     assert position.customer.id == world.customers["cust1"]
     assert position.position.exposure == D("800.00")
