@@ -56,12 +56,25 @@ def test_a_contract_price_of_a_trillion_is_refused_naming_the_field(api: ApiClie
     assert pointers(body) == ["/lines/0/unit_price"]
 
 
+# PostgreSQL only: SQLite's NUMERIC columns hold binary floats (and pysqlite is handed
+# Decimals as floats), exact to 15 significant digits; the 18 of the largest Numeric(18, 6)
+# value come back as 1000000000000 there (README, "SQLite stores numbers as binary floats").
+@pytest.mark.postgres
 def test_the_largest_price_a_column_holds_is_accepted(api: ApiClient, world: World) -> None:
     response = api.as_("cost_a").put("/api/v1/costing/standard-prices", json={
         "company_id": world.companies["A"], "period": "2026-11",
         "prices": [{"material_id": world.materials["exc_local"], "price": "999999999999.999999"}]})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()[0]["price"] == "999999999999.999999"
+
+
+def test_a_price_of_fifteen_significant_digits_comes_back_as_given_on_either_database(
+        api: ApiClient, world: World) -> None:
+    response = api.as_("cost_a").put("/api/v1/costing/standard-prices", json={
+        "company_id": world.companies["A"], "period": "2026-11",
+        "prices": [{"material_id": world.materials["exc_local"], "price": "999999999.999999"}]})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()[0]["price"] == "999999999.999999"
 
 
 def test_a_count_gain_whose_value_overflows_is_refused_naming_the_quantity(
