@@ -27,7 +27,7 @@ from erp.purchasing.errors import DuplicateNumber
 from erp.golive import messages
 from erp.golive import schemas as s
 from erp.golive.files import UnreadableFile
-from erp.golive.framework import AlreadyImported, RowErrors, undo_import
+from erp.golive.framework import AlreadyImported, undo_import
 from erp.golive.jobs import JOB_PREFIX, job_kind_name
 from erp.golive.kinds import KINDS
 from erp.golive.models import ImportBatch
@@ -43,6 +43,7 @@ from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.golive.errors import (
     CompanyRequired,
     GoLiveDateRequired,
+    ImportHasErrors,
     ImportInProgress,
     ImportInUse,
     ImportNotCommitted,
@@ -108,7 +109,7 @@ def upload_dir() -> Path:
 @blp.arguments(s.ImportUploadIn, location="files", content_type="multipart/form-data")
 @blp.response(202, JobOut)
 @blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, in_job=(
-    RoleNotAllowed, CompanyOutOfScope, NotFound, CompanyRequired, GoLiveDateRequired, UnreadableFile, RowErrors,
+    RoleNotAllowed, CompanyOutOfScope, NotFound, CompanyRequired, GoLiveDateRequired, UnreadableFile, ImportHasErrors,
     AlreadyImported, ImportInProgress, JobUserInactive, UnknownJobKind,
     # a unique value another user wrote while the import ran (erp.unique)
     DuplicateCode, DuplicateUscc, DuplicateNumber, ReceivableTakenOver, ConcurrentUpdate, Conflict))

@@ -1,5 +1,5 @@
 """Refusals of go-live imports and their undo (more live beside the code that raises
-them: ``framework.RowErrors``, ``framework.AlreadyImported``, ``files.UnreadableFile``)."""
+them: ``framework.AlreadyImported``, ``files.UnreadableFile``)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,12 @@ class ImportInProgress(Conflict):
     slug = "import-in-progress"
     title = N_("Another import of this kind is running")
     remedy = N_("Wait until the other import has finished (its job shows its progress), then send the file again.")
+
+
+class ImportHasErrors(Conflict):
+    """An import writes all of its file or nothing: a file with any row error is refused
+    whole, with every row error listed."""
+
+    slug = "import-has-errors"
+    title = N_("The file has row errors; nothing was imported")
+    remedy = N_("Correct the rows the errors name (a dry run lists them) and import the whole file again.")

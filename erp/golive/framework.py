@@ -40,7 +40,14 @@ from erp.auth.roles import Actor, Role
 from erp.messages import N_, Message
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.bulk import RowChecker, audit_rows, insert_rows
-from erp.golive.errors import CompanyRequired, GoLiveDateRequired, ImportInProgress, ImportInUse, ImportNotCommitted
+from erp.golive.errors import (
+    CompanyRequired,
+    GoLiveDateRequired,
+    ImportHasErrors,
+    ImportInProgress,
+    ImportInUse,
+    ImportNotCommitted,
+)
 from erp.golive.exports import REPORTS
 from erp.golive.files import open_sheet
 from erp.golive.messages import encode, field_message, record_word, uscc_reason
@@ -374,15 +381,6 @@ class ImportOutcome:
 Progress = Callable[..., None]
 
 
-class RowErrors(Conflict):
-    """An import writes all of its file or nothing: a file with any row error is refused
-    whole, with every row error listed."""
-
-    slug = "import-has-errors"
-    title = N_("The file has row errors; nothing was imported")
-    remedy = N_("Correct the rows the errors name (a dry run lists them) and import the whole file again.")
-
-
 class AlreadyImported(Conflict):
     """The same content is imported once (a checksum of the file's content): importing it
     twice would double master data or opening balances."""
@@ -448,7 +446,7 @@ def execute_import(
     run validates every row and writes nothing; a commit writes everything or nothing.
 
     ``progress(rows_done, rows_total=None, errors=[...])`` is called after every chunk.
-    Refuses (DomainError) files that cannot be read, a commit with row errors (``RowErrors``,
+    Refuses (DomainError) files that cannot be read, a commit with row errors (``ImportHasErrors``,
     the errors reported through ``progress``), and content already imported (``AlreadyImported``).
     """
     company = None
@@ -614,7 +612,7 @@ def _execute(
         if dry_run or run.error_count:
             session.rollback()
             if not dry_run:
-                raise RowErrors(Message("{errors} error(s) in {rows} row(s); nothing was imported",
+                raise ImportHasErrors(Message("{errors} error(s) in {rows} row(s); nothing was imported",
                                         errors=run.error_count, rows=len(run.error_rows)),
                                 error_count=run.error_count)
             return outcome

@@ -145,7 +145,7 @@ def get_order(session: Session, actor: Actor, order_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/release", methods=["POST"])
 @blp.response(200, s.ProductionOrderOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState)
 @transaction
 def post_release_order(session: Session, actor: Actor, order_id: int) -> Any:
     """Release a created order: components may be issued and output delivered."""
@@ -154,7 +154,7 @@ def post_release_order(session: Session, actor: Actor, order_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.response(200, s.ProductionOrderOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed)
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState)
 @transaction
 def post_cancel_order(session: Session, actor: Actor, order_id: int) -> Any:
     """Cancel an order that was never released."""
@@ -164,7 +164,7 @@ def post_cancel_order(session: Session, actor: Actor, order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/complete", methods=["POST"])
 @blp.arguments(s.CompleteIn)
 @blp.response(200, s.ProductionOrderOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, DatedAfterBusinessDay, e.PeriodClosed)
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, DatedAfterBusinessDay, e.PeriodClosed)
 @transaction
 def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
     """Technically complete a released order; the close of that period settles its variance."""
@@ -174,7 +174,7 @@ def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], or
 @blp.route("/orders/<int:order_id>/issues", methods=["POST"])
 @blp.arguments(s.IssuesIn)
 @blp.response(201, s.DocumentsOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.NotAComponent, e.PeriodClosed, DatedAfterBusinessDay,
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, e.NotAComponent, e.PeriodClosed, DatedAfterBusinessDay,
              e.NoStandardPrice, InsufficientStock, BatchExpired, InvalidQuantity, WarehouseNotOfCompany)
 @transaction
 def post_issues(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
@@ -188,7 +188,7 @@ def post_issues(session: Session, actor: Actor, data: dict[str, Any], order_id: 
 @blp.route("/orders/<int:order_id>/deliveries", methods=["POST"])
 @blp.arguments(s.DeliveryIn)
 @blp.response(201, s.DeliveryOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, e.OutputBatchTaken, e.PeriodClosed, DatedAfterBusinessDay,
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, e.OutputBatchTaken, e.PeriodClosed, DatedAfterBusinessDay,
              e.NoStandardPrice, InvalidQuantity)
 @transaction
 def post_delivery(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
@@ -199,7 +199,7 @@ def post_delivery(session: Session, actor: Actor, data: dict[str, Any], order_id
 @blp.route("/orders/<int:order_id>/deliveries/<bigint:document_id>/reversal", methods=["POST"])
 @blp.arguments(s.DeliveryReversalIn)
 @blp.response(201, s.DeliveryOut)
-@blp.refuses(*ORDER_REFUSALS, e.OrderStateNotAllowed, ProductionOrderClosed, AlreadyReversed, e.OutputBatchUsed,
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, ProductionOrderClosed, AlreadyReversed, e.OutputBatchUsed,
              InsufficientStock, e.PeriodClosed, DatedAfterBusinessDay, e.NoStandardPrice)
 @transaction
 def post_delivery_reversal(session: Session, actor: Actor, data: dict[str, Any], order_id: int,

@@ -86,7 +86,7 @@ class NoBomInForce(DomainError):
     remedy = N_("Create a bill of materials valid from the order's date or earlier, or change the order's date.")
 
 
-class OrderStateNotAllowed(Conflict):
+class ProductionOrderState(Conflict):
     """A production order moves created -> released -> completed (a created one may be
     cancelled); components are issued and output delivered only while it is released."""
 

@@ -74,7 +74,7 @@ from erp.production.errors import (
     NoBomInForce,
     NoCostCenterRate,
     NotAComponent,
-    OrderStateNotAllowed,
+    ProductionOrderState,
     OutputBatchTaken,
     OutputBatchUsed,
 )
@@ -261,7 +261,7 @@ def order_choices(session: Session, actor: Actor) -> OrderChoices:
 
 def _move(order: ProductionOrder, to: OrderStatus) -> None:
     if to not in ORDER_TRANSITIONS[order.status]:
-        raise OrderStateNotAllowed(Message("production order {order} is {status}; it cannot become {target}",
+        raise ProductionOrderState(Message("production order {order} is {status}; it cannot become {target}",
                                            order=order.number, status=order.status, target=to))
     order.status = to
 
@@ -314,7 +314,7 @@ def complete_order(session: Session, actor: Actor, order_id: int, completed_on: 
 
 def _require_released(order: ProductionOrder) -> None:
     if order.status != OrderStatus.RELEASED:
-        raise OrderStateNotAllowed(Message("production order {order} is {status}; only a released order takes "
+        raise ProductionOrderState(Message("production order {order} is {status}; only a released order takes "
                                            "issues and deliveries", order=order.number, status=order.status))
 
 
@@ -484,7 +484,7 @@ def reverse_delivery(
             "production order {order} was settled by the close of {period}: its deliveries can no longer be reversed",
             order=order.number, period=order.settled_period))
     if order.status not in (OrderStatus.RELEASED, OrderStatus.COMPLETED):
-        raise OrderStateNotAllowed(Message("production order {order} is {status}; it has no deliveries to reverse",
+        raise ProductionOrderState(Message("production order {order} is {status}; it has no deliveries to reverse",
                                            order=order.number, status=order.status))
     reversed_by = session.scalar(select(StockDocument.number).where(StockDocument.reverses_document_id == document_id))
     if reversed_by is not None:

@@ -120,9 +120,8 @@ def test_one_class_per_problem_type_each_with_its_own_rule() -> None:
 
 # Classes whose name is not their problem type's, and why: the generic types are the bases
 # the rules derive from (rule-violation, validation-error); "retry" names what the client
-# should do, the class what happened (a concurrent update); the import's row errors and the
-# production order's state are named in modules whose owners were changing them (FOLLOWUPS).
-NAMED_OTHERWISE = {"DomainError", "ValidationFailed", "ConcurrentUpdate", "RowErrors", "OrderStateNotAllowed"}
+# should do, the class what happened (a concurrent update).
+NAMED_OTHERWISE = {"DomainError", "ValidationFailed", "ConcurrentUpdate"}
 
 
 def test_each_class_is_named_after_its_problem_type() -> None:

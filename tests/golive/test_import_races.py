@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit.models import Invoice
 from erp.errors import DomainError
-from erp.golive.framework import ImportOutcome, RowErrors, execute_import
+from erp.golive.errors import ImportHasErrors
+from erp.golive.framework import ImportOutcome, execute_import
 from erp.golive.kinds import KINDS
 from erp.golive.opening import OpeningReceivablesImport
 from erp.masterdata.models import Material, MaterialType, ProcurementScope, UnitOfMeasure
@@ -99,7 +100,7 @@ def test_two_imports_of_the_same_old_invoice_number_at_once_take_it_over_once(
     # The one that came second is refused whole (409) on the row naming OLD-1: the number
     # is already taken over.
     refusal = outcomes[loser]
-    assert isinstance(refusal, RowErrors) and refusal.status == 409, refusal
+    assert isinstance(refusal, ImportHasErrors) and refusal.status == 409, refusal
     errors = results[loser][1].errors
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [
         (2 if loser == 0 else 3, "reference", "already-taken-over")], errors

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing.models import StandardPrice
 from erp.credit.models import CreditLimit, CustomerExposure
-from erp.golive.framework import AlreadyImported, ImportOutcome, RowErrors, undo_import
+from erp.golive.errors import ImportHasErrors
+from erp.golive.framework import AlreadyImported, ImportOutcome, undo_import
 from erp.golive.kinds import KINDS
 from erp.golive.models import ImportBatch, ImportStatus
 from erp.masterdata.models import Customer, Material, Supplier, Warehouse
@@ -65,7 +66,7 @@ def test_a_commit_with_one_bad_row_writes_nothing(tmp_path: Path, session_factor
                                                    world: World) -> None:
     path = write_csv(tmp_path / "m.csv", [MATERIAL_HEADER, material("M-001"), material("M-002", unit="BOX")])
     outcome, seen = run_import(session_factory, world.actors["steward"], "materials", path)
-    assert isinstance(outcome, RowErrors)
+    assert isinstance(outcome, ImportHasErrors)
     assert seen.at() == {(3, "unit_code")}
     with session_factory() as session:
         assert session.scalar(select(Material.id).where(Material.code == "M-001")) is None

@@ -18,7 +18,8 @@ from erp.credit.models import CustomerExposure, Invoice, InvoiceStatus
 from erp.credit.receivables import open_items_ageing_query, receivables_by_customer
 from erp.credit.services import record_payment
 from erp.errors import DomainError
-from erp.golive.framework import AlreadyImported, ImportOutcome, RowErrors, execute_import, undo_import
+from erp.golive.errors import ImportHasErrors
+from erp.golive.framework import AlreadyImported, ImportOutcome, execute_import, undo_import
 from erp.golive.kinds import KINDS
 from erp.posting.models import JournalEntry
 from tests.golive.helpers import Recorder, write_csv
@@ -64,7 +65,7 @@ def test_opening_receivables_are_posted_against_opening_balances_and_age_from_th
     assert seen.at() == {(6, "customer_code"), (7, "due_date"), (8, "invoice_date"), (9, "reference"),
                          (10, "open_amount"), (11, "open_amount"), (12, "customer_code")}, seen.errors
     outcome, _ = _import(session_factory, world, bad)
-    assert isinstance(outcome, RowErrors)
+    assert isinstance(outcome, ImportHasErrors)
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Invoice)) == 0, "nothing written"
 

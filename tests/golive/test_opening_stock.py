@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.clock import business_day
 from erp.costing.reports import inventory_valuation, trial_balance
-from erp.golive.framework import ImportOutcome, RowErrors
+from erp.golive.errors import ImportHasErrors
+from erp.golive.framework import ImportOutcome
 from erp.masterdata.models import Warehouse
 from erp.posting.models import StockBalance, StockMovement
 from erp.quality.models import InspectionLot, LotOrigin, LotStatus, UsageDecision
@@ -63,7 +64,7 @@ def test_opening_stock_is_checked_as_a_receipt_and_posted_against_opening_balanc
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(StockMovement)) == 0
     outcome, _ = _import(session_factory, world, bad, dry_run=False)
-    assert isinstance(outcome, RowErrors)
+    assert isinstance(outcome, ImportHasErrors)
     good = write_csv(tmp_path / "good.csv", [HEADER, *GOOD])
     outcome, seen = _import(session_factory, world, good, dry_run=False)
     assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)

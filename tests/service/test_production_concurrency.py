@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.posting.models import StockDocument, StockMovement
 from erp.production import rollup
-from erp.production.errors import OrderStateNotAllowed, RollupRunConcurrently
+from erp.production.errors import ProductionOrderState, RollupRunConcurrently
 from erp.production.models import CostRollup, OrderStatus, ProductionOrder
 from tests.production import NOV, NOV_20, NOV_28, build_plant, complete, deliver, make_tablets, release_rollup
 from tests.service.test_stock_concurrency import all_at_once
@@ -55,7 +55,7 @@ def test_no_delivery_lands_after_the_order_is_completed(session_factory: session
         return deliver(session_factory, world, made.tablet_order, "500", batch="TAB-B1", on=NOV_20)
 
     done, refusals = all_at_once(5, work)
-    assert all(isinstance(r, OrderStateNotAllowed) for r in refusals)
+    assert all(isinstance(r, ProductionOrderState) for r in refusals)
     assert len(done) + len(refusals) == 5
     with session_factory() as session:
         order = session.get(ProductionOrder, made.tablet_order)

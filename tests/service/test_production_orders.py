@@ -24,7 +24,7 @@ from erp.auth.roles import Actor, Role
 from erp.inventory.errors import InsufficientStock, WarehouseNotOfCompany
 from erp.posting.models import Batch, StockBalance, StockDocument, StockStatus
 from erp.production import genealogy, orders
-from erp.production.errors import NoBomInForce, NotAComponent, OrderStateNotAllowed, OutputBatchTaken
+from erp.production.errors import NoBomInForce, NotAComponent, ProductionOrderState, OutputBatchTaken
 from erp.production.models import OrderStatus, ProductionOrder
 from erp.quality.models import InspectionLot
 from tests.production import (
@@ -64,7 +64,7 @@ def test_an_order_is_planned_from_the_bom_in_force_at_the_rolled_up_prices(
                             material_id=plant.tablet, quantity=D("1"), order_date=dt.date(2026, 10, 31),
                             warehouse_id=world.warehouses["A-AMB"])
     # Nothing is issued to an order that is not released.
-    with refused_in(session_factory, OrderStateNotAllowed) as session:
+    with refused_in(session_factory, ProductionOrderState) as session:
         orders.issue_components(session, world.actors["clerk_a"], order_id, warehouse_id=world.warehouses["A-AMB"],
                                 posting_date=NOV_10, items=[orders.IssueItem(plant.api, D("1"))])
 
@@ -150,7 +150,7 @@ def test_completed_orders_take_no_more_and_output_batches_are_the_orders_own(
     plant = build_plant(session_factory, world)
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant)
-    with refused_in(session_factory, OrderStateNotAllowed) as session:
+    with refused_in(session_factory, ProductionOrderState) as session:
         orders.deliver_output(session, world.actors["clerk_a"], made.tablet_order, quantity=D("1"),
                               posting_date=NOV_25, batch_number="TAB-B1")
     other = new_order(session_factory, world, "tablet", "1000")
