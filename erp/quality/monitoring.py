@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.clock import BUSINESS_TIME_ZONE, business_today
-from erp.db import UTCDateTime, is_postgres, utcnow
+from erp.db import UTCDateTime, is_postgres, page, utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.schemas import EARLIEST_DAY, LATEST_DAY
 from erp.masterdata.models import Warehouse
@@ -539,9 +539,8 @@ def list_excursions(
         query = query.where(StorageExcursion.warehouse_id == warehouse_id)
     if kind is not None:
         query = query.where(StorageExcursion.kind == kind)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = list(session.scalars(query.order_by(StorageExcursion.started_at.desc()).offset(offset).limit(limit)))
-    return rows, total
+    return page(session, query.order_by(StorageExcursion.started_at.desc(), StorageExcursion.id.desc()),
+                offset=offset, limit=limit, entities=True)
 
 
 def readings_between(session: Session, actor: Actor, *, warehouse_id: int, start: dt.datetime, end: dt.datetime,

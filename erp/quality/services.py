@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, insert, literal, select
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from erp.audit import services as audit
@@ -23,7 +23,7 @@ from erp.auth.errors import RoleNotAllowed
 from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.auth.services import password_matches
-from erp.db import utcnow
+from erp.db import page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Material, UnitOfMeasure, Warehouse
 from erp.messages import Message, Named
@@ -206,8 +206,7 @@ def specification_overview(session: Session, actor: Actor, *, q: str | None = No
     if q:
         like = f"%{q.strip()}%"
         query = query.where(Material.code.ilike(like) | Material.name_zh.ilike(like) | Material.name_en.ilike(like))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    materials = list(session.scalars(query.order_by(Material.code).offset(offset).limit(limit)))
+    materials, total = page(session, query.order_by(Material.code), offset=offset, limit=limit, entities=True)
     counts = dict(session.execute(select(Specification.material_id, func.count(Specification.id))
                                   .where(Specification.material_id.in_([m.id for m in materials]))
                                   .group_by(Specification.material_id)).all())
@@ -569,11 +568,8 @@ def list_lots(
         conditions.append(InspectionLot.status == status)
     if warehouse_id is not None:
         conditions.append(InspectionLot.warehouse_id == warehouse_id)
-    where = and_(*conditions)
-    total = session.scalar(select(func.count(InspectionLot.id)).where(where)) or 0
-    lots = list(session.scalars(select(InspectionLot).where(where).order_by(InspectionLot.id)
-                                .offset(offset).limit(limit)))
-    return lots, total
+    return page(session, select(InspectionLot).where(*conditions).order_by(InspectionLot.id),
+                offset=offset, limit=limit, entities=True)
 
 
 @dataclass(frozen=True)
@@ -603,8 +599,8 @@ def lot_rows(
     where = [actor.warehouse_scope(InspectionLot.warehouse_id, InspectionLot.company_id)]
     if status is not None:
         where.append(InspectionLot.status == status)
-    total = session.scalar(select(func.count(InspectionLot.id)).where(*where)) or 0
-    rows = session.execute(
+    rows, total = page(
+        session,
         select(InspectionLot.id, InspectionLot.origin, InspectionLot.status, InspectionLot.inspection_date,
                InspectionLot.quantity, Material.code, Material.name_zh, Material.name_en, UnitOfMeasure.code,
                Batch.batch_number, Warehouse.code, InspectionLot.excursion_id)
@@ -612,9 +608,9 @@ def lot_rows(
         .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .join(Batch, Batch.id == InspectionLot.batch_id)
         .join(Warehouse, Warehouse.id == InspectionLot.warehouse_id)
-        .where(*where).order_by(InspectionLot.inspection_date, InspectionLot.id).offset(offset).limit(limit)
-    ).all()
-    return [LotRow(r[0], lot_number(r[0]), *r[1:]) for r in rows], total
+        .where(*where).order_by(InspectionLot.inspection_date, InspectionLot.id), offset=offset, limit=limit)
+    # Each row ends with the pager's count of all rows, which is not part of a LotRow.
+    return [LotRow(r[0], lot_number(r[0]), *r[1:-1]) for r in rows], total
 
 
 # --- the usage decision ------------------------------------------------------------------------

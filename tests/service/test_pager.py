@@ -85,3 +85,58 @@ def test_each_listing_reads_its_page_and_total_in_one_statement(
         assert len(counting) == 1 and "OVER ()" in counting[0].upper()
         assert page_total == total
         assert [_key(row) for row in rows] == [_key(row) for row in everything[1:3]] != []
+
+
+def _quality_listings(world: World) -> dict[str, Any]:
+    """Quality's listings, each a call of (session, offset, limit)."""
+    from erp.quality import monitoring
+    from erp.quality import services as quality
+
+    qa = world.actors["quality_a"]
+    return {
+        "inspection lots": lambda s, offset, limit: quality.list_lots(s, qa, offset=offset, limit=limit),
+        "quality worklist": lambda s, offset, limit: quality.lot_rows(s, qa, offset=offset, limit=limit),
+        "specifications": lambda s, offset, limit: quality.specification_overview(s, qa, offset=offset, limit=limit),
+        "excursions": lambda s, offset, limit: monitoring.list_excursions(s, qa, offset=offset, limit=limit),
+    }
+
+
+@pytest.mark.parametrize("listing", ["inspection lots", "quality worklist", "specifications", "excursions"])
+def test_each_quality_listing_reads_its_page_and_total_in_one_statement(
+    session_factory: sessionmaker[Session], world: World, listing: str
+) -> None:
+    import datetime as dt
+
+    from erp.quality import monitoring
+
+    # Three lots (an inspected material received three times) and three gaps in the cold
+    # room's readings (each a gap excursion; nothing is held for a gap).
+    for material, price in (("api_central", "52.00"), ("cold_central", "300.00")):
+        set_standard(session_factory, world, material, price)
+    lines = open_order(session_factory, world, [("api_central", "10", "52.00", "A-COLD")] * 3)
+    for number, line in enumerate(lines):
+        receive(session_factory, world, line, "10", batch=f"QPAGER-{number}")
+    start = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    missing = set(range(20, 40)) | set(range(80, 100)) | set(range(140, 160))
+    content = "read_at,temperature,humidity\n" + "".join(
+        f"{(start + dt.timedelta(minutes=i)).isoformat()},5.00,55\n" for i in range(200) if i not in missing)
+    with session_factory() as session, session.begin():
+        monitoring.import_readings(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-COLD"],
+                                   content=content)
+    read = _quality_listings(world)[listing]
+    with session_factory() as session, session.begin():
+        everything, total = read(session, 0, 1000)
+        assert total == len(everything) >= 2
+        with statements(session.get_bind()) as sent:
+            rows, page_total = read(session, 1, 2)
+        # one statement counts the listing's rows (the specifications also count each
+        # material's versions, per material: GROUP BY)
+        counting = [statement for statement in sent
+                    if "COUNT(" in statement.upper() and "GROUP BY" not in statement.upper()]
+        assert len(counting) == 1 and "OVER ()" in counting[0].upper(), counting
+        assert page_total == total
+        assert [_item_key(row) for row in rows] == [_item_key(row) for row in everything[1:3]] != []
+
+
+def _item_key(row: Any) -> Any:
+    return row.material.id if hasattr(row, "material") and hasattr(row, "versions") else row.id
