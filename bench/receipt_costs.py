@@ -18,6 +18,7 @@ Usage (bench/compare_revisions.py runs both steps for two revisions in turn):
   .venv/bin/python -m bench.receipt_costs prepare NAME         a fresh database named NAME, set up
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=F \
       .venv/bin/python -m bench.receipt_costs book NAME [--receipts 200]
+  .venv/bin/python -m bench.receipt_costs profile NAME [--receipts 200] [--stats FILE]
   .venv/bin/python -m bench.receipt_costs drop NAME
 ``book`` prints one JSON object; read the instructions from F (``totals:``).
 Run from a checkout of the revision to measure (``git archive REV | tar -x -C DIR``, with this
@@ -163,16 +164,43 @@ def explain(name: str) -> list[dict[str, Any]]:
     return plans
 
 
+def profile(name: str, receipts: int, out: str | None) -> dict[str, Any]:
+    """Book ``receipts`` receipts (after 20 to warm up) under cProfile: Python calls per
+    receipt, and the profile written to ``out`` (pstats) to compare two revisions by function."""
+    import cProfile
+    import pstats
+
+    engine = make_engine(_url(name).replace("postgresql://", "postgresql+psycopg://"))
+    receive = _receiver(engine)
+    for i in range(20):
+        receive(i)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(20, 20 + receipts):
+        receive(i)
+    profiler.disable()
+    engine.dispose()
+    stats = pstats.Stats(profiler)
+    if out:
+        stats.dump_stats(out)
+    calls = sum(entry[1] for entry in stats.stats.values())  # type: ignore[attr-defined]
+    primitive = sum(entry[0] for entry in stats.stats.values())  # type: ignore[attr-defined]
+    return {"receipts": receipts, "calls": calls / receipts, "primitive_calls": primitive / receipts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("prepare", "book", "explain", "drop"))
+    parser.add_argument("step", choices=("prepare", "book", "explain", "profile", "drop"))
     parser.add_argument("name", help="the benchmark database's name")
     parser.add_argument("--receipts", type=int, default=200)
+    parser.add_argument("--stats", help="profile: write the pstats profile to this file")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.name)
     elif args.step == "drop":
         drop(args.name)
+    elif args.step == "profile":
+        print(json.dumps(profile(args.name, args.receipts, args.stats)))
     elif args.step == "explain":
         for plan in explain(args.name):
             print(f"{plan['shared_hit']:6} buffers {plan['planning_hit']:5} planning {plan['triggers']:3} triggers  "

@@ -429,19 +429,22 @@ def can_store(warehouse: Warehouse | WarehouseFacts, material: Material | Materi
     room at 2-8 °C cannot hold a product labelled 8-15 °C, nor the reverse), and the
     warehouse's humidity ceiling must not exceed the material's.
     """
-    where, what = Named.of(warehouse), Named.of(material)
+    # The names are looked up only for a refusal: every receipt and transfer asks this.
     if material.storage_temp_min is not None and warehouse.temp_min < material.storage_temp_min:
         return False, Message(
             "warehouse {warehouse} goes down to {low} °C; material {material} must stay at or above {limit} °C",
-            warehouse=where, low=warehouse.temp_min, material=what, limit=material.storage_temp_min)
+            warehouse=Named.of(warehouse), low=warehouse.temp_min, material=Named.of(material),
+            limit=material.storage_temp_min)
     if material.storage_temp_max is not None and warehouse.temp_max > material.storage_temp_max:
         return False, Message(
             "warehouse {warehouse} goes up to {high} °C; material {material} must stay at or below {limit} °C",
-            warehouse=where, high=warehouse.temp_max, material=what, limit=material.storage_temp_max)
+            warehouse=Named.of(warehouse), high=warehouse.temp_max, material=Named.of(material),
+            limit=material.storage_temp_max)
     if material.storage_max_humidity is not None and warehouse.max_humidity > material.storage_max_humidity:
         return False, Message(
             "warehouse {warehouse} allows {humidity}% humidity; material {material} needs at most {limit}%",
-            warehouse=where, humidity=warehouse.max_humidity, material=what, limit=material.storage_max_humidity)
+            warehouse=Named.of(warehouse), humidity=warehouse.max_humidity, material=Named.of(material),
+            limit=material.storage_max_humidity)
     return True, Message("storage conditions met")
 
 

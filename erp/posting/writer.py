@@ -264,7 +264,7 @@ def _describe(posting: Posting) -> _Rows:
     now = utcnow()
     document = None
     if posting.document is not None:
-        document = {f.name: getattr(posting.document, f.name) for f in fields(Document)}
+        document = dict(vars(posting.document))  # its fields, by name (a plain dataclass: no slots)
         document.update(company_id=company_id, posting_date=day, period=period, created_by=user_id, created_at=now)
     movements = [
         {"movement_type": m.movement_type, "close_class": m.close_class, "company_id": company_id,
