@@ -613,11 +613,15 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
     )
     # Each consumption account takes its total; the variance account gives up one amount per
     # material, so its subledger stays per material. variance_allocations keeps the detail
-    # of which material's variance each consumption account bore.
+    # of which material's variance each consumption account bore. Work in process (5001.01)
+    # keeps it per material too, on the component, so that it stands per material at actual
+    # cost and a production order's settlement clears it component by component.
+    carried = case((allocations.c.account_code == accounts.WORK_IN_PROCESS, allocations.c.material_id),
+                   else_=literal(None, Integer))
     debit = (
         select(allocations.c.company_id, allocations.c.account_code.label("account_code"),
-               func.sum(allocations.c.allocated_variance).label("amount"), literal(None, Integer).label("material_id"))
-        .group_by(allocations.c.company_id, allocations.c.account_code)
+               func.sum(allocations.c.allocated_variance).label("amount"), carried.label("material_id"))
+        .group_by(allocations.c.company_id, allocations.c.account_code, carried)
         .having(func.sum(allocations.c.allocated_variance) != 0)
     )
     credit = (

@@ -930,7 +930,9 @@ def reverse_issue(
                                       back_at_standard, charged + share - back_at_standard))
             if share:
                 assert m.offset_account is not None  # an issue always names where it went
-                journal += [Line(m.offset_account, -share),
+                # on the material where the close put it: work in process keeps its share per material
+                on = material.id if m.offset_account == accounts.WORK_IN_PROCESS else None
+                journal += [Line(m.offset_account, -share, on),
                             Line(accounts.MATERIAL_COST_VARIANCE, share, material.id)]
             restated = back_at_standard - charged
             if restated:

@@ -23,8 +23,9 @@ leaves nothing on 5001.01.
 
 Set-based: one INSERT ... SELECT per category over every due order of every company being
 closed, one journal entry per company (Dr/Cr 6405.01/.02/.03 against 5001.01 material by
-material: components, output, and the allocated variance on no material, so that work in
-process nets per material), one UPDATE marking the orders settled. Reopening the period reverses the entry
+material: each component at its value issued, the material cost variance the closes put on
+it included, and the output, so that work in process nets per material), one UPDATE
+marking the orders settled. Reopening the period reverses the entry
 and unmarks the orders. The worked example is in docs/production.md.
 """
 
@@ -172,40 +173,19 @@ def _delivered(due: Any) -> Any:
     )
 
 
-def _work_in_process_by_material(due_ids: list[int], period: str, delivered: Any) -> Any:
+def _work_in_process_by_material(due: Any, issued: Any, delivered: Any) -> Any:
     """What the due orders hold on 5001.01, per company and the material its lines carry,
-    so that the settlement clears each: the components' issues at the standard they were
-    charged at (net of reversed issues: a reversal credits the lines the issue debited), the
-    output delivered less the conversion absorbed (on the output material, as the delivery
-    posted them), and the rest, the material cost variance the closes allocated to the
-    issues (on no material, as the close posts it), as the order's balance less the two."""
-    d, m, sd, o, v = ProductionOrderDocument, StockMovement, StockDocument, ProductionOrder, ProductionOrderVariance
-    reversed_issue = select(sd.id).where(sd.reverses_document_id == d.document_id).exists()
-    charged = (
-        select(o.company_id, d.order_id, m.material_id, (-func.sum(m.value)).label("amount"))
-        .join(m, m.document_id == d.document_id).join(o, o.id == d.order_id)
-        .where(d.kind == OrderDocumentKind.ISSUE, d.order_id.in_(due_ids), m.movement_type == MovementType.ISSUE,
-               ~reversed_issue)
-        .group_by(o.company_id, d.order_id, m.material_id)
-        .subquery("charged")
-    )
-    charged_total = (select(charged.c.order_id, func.sum(charged.c.amount).label("amount"))
-                     .group_by(charged.c.order_id).subquery("charged_total"))
-    balance = (select(v.order_id, func.sum(v.amount).label("amount"))
-               .where(v.order_id.in_(due_ids), v.period == period).group_by(v.order_id).subquery("balance"))
+    so that the settlement clears each: every component at its value issued (the standards
+    it was charged at, and the material cost variance the closes put on it, net of reversed
+    issues: as the issues, the closes and the reversals posted them on the component), and
+    the output delivered less the conversion absorbed (on the output material, as the
+    deliveries posted them). The two sum to each order's balance."""
     output = func.coalesce(delivered.c.value, 0) - func.coalesce(delivered.c.conversion, 0)
-    orders = (
-        select(o.company_id, o.material_id, output.label("output"),
-               (balance.c.amount - func.coalesce(charged_total.c.amount, 0) + output).label("allocated"))
-        .join(balance, balance.c.order_id == o.id)
-        .outerjoin(charged_total, charged_total.c.order_id == o.id)
-        .outerjoin(delivered, delivered.c.order_id == o.id)
-        .subquery("settled_orders")
-    )
     return union_all(
-        select(charged.c.company_id, charged.c.material_id, charged.c.amount),
-        select(orders.c.company_id, orders.c.material_id, -orders.c.output),
-        select(orders.c.company_id, literal(None, Integer), orders.c.allocated),
+        select(due.c.company_id, issued.c.material_id, issued.c.value.label("amount"))
+        .join(due, due.c.id == issued.c.order_id),
+        select(due.c.company_id, due.c.material_id, (-output).label("amount"))
+        .outerjoin(delivered, delivered.c.order_id == due.c.id),
     ).subquery("work_in_process")
 
 
@@ -269,7 +249,7 @@ def settle_orders(session: Session, company_ids: list[int], period: str, user_id
                              literal(None, Integer).label("material_id"))
                       .group_by(settled.c.company_id, settled.c.category)
                       .having(func.sum(settled.c.amount) != 0))
-    wip = _work_in_process_by_material(due_ids, period, delivered)
+    wip = _work_in_process_by_material(due, issued, delivered)
     wip_lines = (select(wip.c.company_id, literal(accounts.WORK_IN_PROCESS), -func.sum(wip.c.amount), wip.c.material_id)
                  .group_by(wip.c.company_id, wip.c.material_id)
                  .having(func.sum(wip.c.amount) != 0))

@@ -304,6 +304,8 @@ def test_an_issue_reversed_after_its_close_gives_back_its_part_of_the_variance_o
     assert sum(split.values()) == D("58.44")
     with session_factory() as session:
         assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("0.00")
+    # The reversal gave the 0.50 back on the excipient, where the close had put it.
+    assert set(_wip_by_material(session_factory, world).values()) == {D("0.00")}
     _balanced(session_factory, world, DEC)
 
 
@@ -322,19 +324,20 @@ def _wip_by_material(sf: sessionmaker[Session], world: World) -> dict[str | None
 
 def test_work_in_process_nets_per_material_once_the_order_is_settled(
         session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date]) -> None:
-    """5001.01's lines carry the material they moved: the components issued, the output
-    delivered less the conversion it absorbed, and the material cost variance the close allocated (no
-    material). Half-finished at the end of November (excipient bought at 10.50):
-    API-X 1,126.08, EXC-STAR 204.00, TAB-X -(904.00 - 250.00) = -654.00, no material 10.20:
-    686.28 in all. The API order, settled in November, nets on each of its materials. Once
-    the tablet order is settled in December, every material's 5001.01 is 0.00."""
+    """5001.01's lines carry the material they moved: the components issued, with the
+    material cost variance the close allocated to them (on the component too), and the output
+    delivered less the conversion it absorbed. Half-finished at the end of November
+    (excipient bought at 10.50): API-X 1,126.08, EXC-STAR 204.00 + 10.20 = 214.20 (at actual),
+    TAB-X -(904.00 - 250.00) = -654.00: 686.28 in all, nothing on no material. The API order,
+    settled in November, nets on each of its materials. Once the tablet order is settled in
+    December, every material's 5001.01 is 0.00."""
     plant = build_plant(session_factory, world)
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False,
                         excipient_price="10.50")
     _close(session_factory, world)
     wip = {code: amount for code, amount in _wip_by_material(session_factory, world).items() if amount}
-    assert wip == {"API-X": D("1126.08"), "EXC-STAR": D("204.00"), "TAB-X": D("-654.00"), None: D("10.20")}
+    assert wip == {"API-X": D("1126.08"), "EXC-STAR": D("214.20"), "TAB-X": D("-654.00")}
     deliver(session_factory, world, made.tablet_order, "48000", batch="TAB-B1", on=dt.date(2026, 12, 5))
     complete(session_factory, world, made.tablet_order, dt.date(2026, 12, 10))
     set_business_day(dt.date(2027, 1, 4))
