@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from erp.auth.roles import Role
 from erp.costing import accounts
 from erp.errors import DomainError
 from erp.golive.errors import ImportPosted
+from erp.db import is_postgres
 from erp.golive.bulk import any_of
 from erp.golive.framework import Column, ImportKind, ImportRun, Row
 from erp.credit.models import Invoice
@@ -90,6 +92,52 @@ def _warehouse_facts(session: Session, codes: list[str]) -> dict[str, WarehouseF
                Warehouse.max_humidity, Warehouse.name_zh, Warehouse.name_en)
         .where(any_of(session, Warehouse.code, codes)))
     return {r[1]: WarehouseFacts(*r[:6], name_zh=r[6], name_en=r[7]) for r in rows}
+
+
+# The balances (warehouse, material, batch, status) of the chunks already read, with the
+# row each came from: a balance given twice in the file is a row error naming the first
+# row. Kept in the database for the import's transaction, not in a dict of the process,
+# so memory stays flat with the file's length (a dict of 100,000 keys held 21 MiB).
+BALANCES_SEEN = sa.Table(
+    "golive_opening_balances_seen", sa.MetaData(),
+    sa.Column("warehouse_id", sa.Integer, nullable=False), sa.Column("material_id", sa.Integer, nullable=False),
+    sa.Column("batch_id", sa.Integer, nullable=False), sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=False),
+    sa.Index("ix_golive_opening_balances_seen_batch", "batch_id"),
+    prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
+)
+
+
+def _balances_seen(run: ImportRun, batch_ids: list[int]) -> dict[tuple[int, int, int, StockStatus], int]:
+    """The balances of earlier chunks on these batches: key -> the row it came from."""
+    session = run.session
+    if not run.state.get("balances_seen"):
+        # Once per import: dropped at commit on PostgreSQL (and with a rollback everywhere);
+        # SQLite keeps a temporary table for the connection, so it is emptied instead.
+        BALANCES_SEEN.create(session.connection(), checkfirst=not is_postgres(session))
+        if not is_postgres(session):
+            session.execute(BALANCES_SEEN.delete())
+        run.state["balances_seen"] = True
+        return {}
+    t = BALANCES_SEEN.c
+    return {(w, m, b, StockStatus(s)): n for w, m, b, s, n in session.execute(
+        sa.select(t.warehouse_id, t.material_id, t.batch_id, t.status, t.row_number)
+        .where(any_of(session, t.batch_id, batch_ids)))}
+
+
+def _remember_balances(run: ImportRun, kept: list[tuple[int, int, int, StockStatus, int]]) -> None:
+    if not kept:
+        return
+    if not is_postgres(run.session):
+        run.session.execute(sa.insert(BALANCES_SEEN), [
+            {"warehouse_id": w, "material_id": m, "batch_id": b, "status": s.value, "row_number": n}
+            for w, m, b, s, n in kept])
+        return
+    raw = run.session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY {BALANCES_SEEN.name} (warehouse_id, material_id, batch_id, status, row_number) FROM STDIN") as copy:
+        for w, m, b, s, n in kept:
+            copy.write_row((w, m, b, s.value, n))
 
 
 class OpeningStockImport(ImportKind):
@@ -186,6 +234,8 @@ class OpeningStockImport(ImportKind):
             return
         batches = find_or_create_batches(session, [
             (m.id, r.data["batch_number"], r.data["manufacture_date"], r.data["expiry_date"]) for r, _, m in checked])
+        earlier = _balances_seen(run, sorted({batch_id for batch_id, _, _ in batches.values()}))
+        kept: list[tuple[int, int, int, StockStatus, int]] = []
         for row, warehouse, material in checked:
             data = row.data
             price = prices.get(material.id)
@@ -202,15 +252,21 @@ class OpeningStockImport(ImportKind):
                 run.error(row, "manufacture_date", "rule", message=BATCH_DATES_DIFFER,
                           params={"batch": data["batch_number"], "made": made, "expires": expires})
                 continue
-            if not run.first_seen("balance", (warehouse.id, material.id, batch_id, data["status"]), row,
-                                  "batch_number"):
+            key = (warehouse.id, material.id, batch_id, data["status"])
+            first_row = earlier.get(key)
+            if first_row is not None:  # in an earlier chunk of the file
+                run.error(row, "batch_number", "duplicate-in-file", params={"first_row": first_row})
                 continue
+            if not run.first_seen("balance", key, row, "batch_number", chunk=True):
+                continue
+            kept.append(key + (row.number,))
             movements.append(Movement(MovementType.ADJUSTMENT, CloseClass.RECEIPT, warehouse.id, material.id,
                                       batch_id, data["status"], data["quantity"], value, data["variance"]))
             totals[material.id][0] += value
             totals[material.id][1] += data["variance"]
             material_of[material.id] = material
             run.count("rows")
+        _remember_balances(run, kept)
         if not movements or run.error_count:
             return  # nothing is committed when a row is wrong: no need to post what will roll back
         # One posting for the whole file: its ledger rows and balances chunk by chunk, its

@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -126,3 +128,40 @@ def test_opening_stock_of_an_inspected_material_in_quarantine_gets_lots_that_qa_
             ("Q1", "quarantine", D("0"), D("0.00")), ("Q1", "unrestricted", D("20"), D("1040.00"))]
         signed = {tuple(r) for r in session.execute(select(UsageDecision.lot_id, UsageDecision.meaning))}
         assert signed == {(lots["CA-COOL"].id, "released"), (lots["CA-COLD"].id, "released")}
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 2000])
+def test_a_balance_given_twice_is_a_row_error_naming_the_first_row_within_a_chunk_and_across_chunks(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World, monkeypatch: pytest.MonkeyPatch,
+        chunk_rows: int) -> None:
+    from erp.golive import framework
+
+    # Two rows a chunk: the file's rows 2-3, 4-5, 6-7 and 8-9 are read together.
+    monkeypatch.setattr(framework, "CHUNK_ROWS", chunk_rows)
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-12")
+    made, expires = "2026-06-01", "2028-06-01"
+    path = write_csv(tmp_path / "twice.csv", [HEADER,
+        ["CA-AMB", "EXC-STAR", "D1", made, expires, "", "10", "", ""],  # row 2
+        ["CA-AMB", "EXC-STAR", "D2", made, expires, "", "10", "", ""],  # row 3
+        ["CA-AMB", "EXC-STAR", "D1", made, expires, "unrestricted", "1", "", ""],  # row 4: row 2 again
+        ["CA-AMB", "EXC-STAR", "D1", made, expires, "quarantine", "1", "", ""],  # row 5: another status
+        ["CA-COOL", "EXC-STAR", "D1", made, expires, "", "1", "", ""],  # row 6: another warehouse
+        ["CA-AMB", "EXC-STAR", "D1", made, expires, "quarantine", "2", "", ""],  # row 7: row 5 again
+        ["CA-COOL", "EXC-STAR", "D3", made, expires, "", "1", "", ""],  # row 8
+        ["CA-COOL", "EXC-STAR", "D3", made, expires, "", "1", "", ""],  # row 9: row 8 again
+    ])
+    for dry_run in (True, False):
+        outcome, seen = _import(session_factory, world, path, dry_run=dry_run)
+        assert isinstance(outcome, ImportOutcome if dry_run else RowErrors), outcome
+        assert sorted((e["row"], e["column"], e["code"], e["params"]["first_row"]) for e in seen.errors) == [
+            (4, "batch_number", "duplicate-in-file", 2), (7, "batch_number", "duplicate-in-file", 5),
+            (9, "batch_number", "duplicate-in-file", 8)]
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(StockMovement)) == 0
+    # Without the repeated rows the same file loads, and again on the same connection.
+    fixed = write_csv(tmp_path / "once.csv", [HEADER,
+        ["CA-AMB", "EXC-STAR", "D1", made, expires, "", "10", "", ""],
+        ["CA-AMB", "EXC-STAR", "D1", made, expires, "quarantine", "1", "", ""],
+        ["CA-COOL", "EXC-STAR", "D1", made, expires, "", "1", "", ""]])
+    outcome, seen = _import(session_factory, world, fixed, dry_run=False)
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
