@@ -36,7 +36,7 @@ def make_reporting_engine(url: str, settings: Settings) -> Engine:
     """The reporting replica's engine: every transaction read-only (a report can never write,
     even if the URL names the primary by mistake)."""
     return make_engine(url, echo=settings.sql_echo, pool_size=settings.db_pool_size,
-                       max_overflow=settings.db_max_overflow,
+                       max_overflow=settings.db_max_overflow, pool_pre_ping=settings.db_pool_pre_ping,
                        execution_options={"postgresql_readonly": True})
 
 
@@ -76,7 +76,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = Flask(__name__, instance_relative_config=True)
     if engine is None:
         pool = {} if settings.database_url.startswith("sqlite") else {
-            "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+            "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+            "pool_pre_ping": settings.db_pool_pre_ping}
         engine = make_engine(settings.database_url, echo=settings.sql_echo, **pool)
     reporting_engine = reporting_engine or (make_reporting_engine(settings.reporting_database_url, settings)
                                             if settings.reporting_database_url else None)

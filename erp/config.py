@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     # and checks workers x (pool + overflow) against the server's max_connections.
     db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     db_max_overflow: Annotated[int, Field(ge=0, le=1000)] = 20
+    # Test each pooled connection with a round trip before a request uses it (SQLAlchemy's
+    # pool_pre_ping): after a database restart no request meets a dead connection. Off, a
+    # request saves that round trip (a fifth of a one-row read's, docs/performance.md) and
+    # the first request on a dead connection answers 503 ``database-unavailable``, which a
+    # client retries (docs/operations.md); the pool then replaces every connection older
+    # than the failure.
+    db_pool_pre_ping: bool = True
     # Read-only reports (CIO dashboard, receivables, ageing, valuation, exports) read from
     # this PostgreSQL streaming replica when set (docs/scaling.md); empty: the primary.
     reporting_database_url: str = ""
@@ -188,6 +195,7 @@ ALLOWED = {
     "max_upload_bytes": "a number of bytes from 65536 to 4294967296, at least ERP_MAX_REQUEST_BYTES",
     "db_pool_size": "a whole number of connections from 1 to 1000",
     "db_max_overflow": "a whole number of connections from 0 to 1000",
+    "db_pool_pre_ping": "1 or 0 (true or false)",
     "reporting_database_url": "empty, or postgresql+psycopg://user@replica-host:5432/db",
     "business_date": "empty (today in Asia/Shanghai), or a date YYYY-MM-DD for a training copy",
 }
