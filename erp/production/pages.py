@@ -23,16 +23,19 @@ from erp.clock import business_today
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata.models import Material, Warehouse
 from erp.messages import Message, N_
+from erp.period import Period
 from erp.posting.models import Batch
 from erp.production import boms, genealogy, orders, rollup, variances
 from erp.production.models import CostEstimate, CostRollup, OrderDocumentKind, ProductionOrder, RollupStatus
 from erp.ui import nav
+from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, not_found
 from erp.web import transaction
 
 bp = PageBlueprint("production_pages", __name__, url_prefix="/production")
 
 nav.add("production", "production_pages.order_list", N_("Production orders"), {Role.CLERK, Role.COST_ACCOUNTANT})
+nav.add("production", "production_pages.rollups", N_("Standard cost roll-up"), {Role.COST_ACCOUNTANT})
 
 
 def _day(text: str | None, field: str) -> dt.date:
@@ -147,6 +150,63 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
         form=form, today=business_today(), may_plan=actor.role in orders.ORDER_ROLES,
         done=next((what for what in ("posted", "created", "released", "cancelled") if request.args.get(what) == "1"),
                   None), **refusal), status
+
+
+def _period(text: str | None) -> Period:
+    try:
+        return Period((text or "").strip())
+    except ValueError:
+        raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}", text=text or "")) from None
+
+
+@bp.route("/rollups", methods=["GET", "POST"])
+@transaction
+def rollups(db: Session, actor: Actor) -> Any:
+    """The standard cost roll-ups of the user's companies, latest period first, and a run for
+    a company and period (cost accountants; an unreleased run of the period is replaced)."""
+    refusal: dict[str, Any] = {}
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            with db.begin_nested():  # a refusal rolls back to here
+                run = rollup.run_rollup(db, actor, company_id=_choice(form.get("company_id"), "company_id"),
+                                        period=_period(form.get("period")))
+            return redirect(url_for("production_pages.rollup_run", rollup_id=run.id, ran=1))
+        except DomainError as error:
+            refusal = form_refusal(error)
+    may_run = actor.role == Role.COST_ACCOUNTANT
+    status = refusal["error"].status if refusal else 200
+    return render_template("production/rollups.html", rows=rollup.list_rollups(db, actor), form=form,
+                           companies=orders.company_choices(db, actor) if may_run else None,
+                           period=Period.of(business_today()), **refusal), status
+
+
+@bp.route("/rollups/<int:rollup_id>", methods=["GET", "POST"])
+@transaction
+def rollup_run(db: Session, actor: Actor, rollup_id: int) -> Any:
+    """A roll-up run: every estimate with its cost breakdown (a page at a time) beside the
+    standard price its release would replace, and the release (cost accountants)."""
+    refusal: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            with db.begin_nested():  # a refusal rolls back to here
+                rollup.release_rollup(db, actor, rollup_id)
+            return redirect(url_for("production_pages.rollup_run", rollup_id=rollup_id, released=1))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    run = rollup.rollup_summary(db, actor, rollup_id)
+    args = ListArgs.from_request()
+    estimates = rollup.cost_breakdown(db, actor, rollup_id, offset=args.offset, limit=args.page_size)
+    replaced = rollup.prices_a_release_replaces(db, actor, rollup_id, [e.material_id for e in estimates]) \
+        if run.status == RollupStatus.COMPUTED else {}
+    status = refusal["error"].status if refusal else 200
+    return render_template(
+        "production/rollup.html", run=run, estimates=estimates, replaced=replaced, args=args,
+        company_id=rollup.get_rollup(db, actor, rollup_id).company_id, may_run=actor.role == Role.COST_ACCOUNTANT,
+        computed=RollupStatus.COMPUTED,
+        done=next((what for what in ("ran", "released") if request.args.get(what) == "1"), None), **refusal), status
 
 
 @bp.route("/boms/<int:bom_id>")

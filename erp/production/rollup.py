@@ -19,6 +19,7 @@ A released run sets the prices through the standard-price rules of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import Numeric, and_, cast, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.costing import standards
 from erp.db import utcnow
@@ -225,6 +227,59 @@ class EstimateView:
     lines: list[Any]
 
 
+@dataclass(frozen=True)
+class RollupRow:
+    """A roll-up run as a list shows it: its company by code, period, status, how many
+    materials it costed and who ran and released it, by user name."""
+
+    id: int
+    company_code: str
+    period: str
+    status: RollupStatus
+    levels: int
+    materials: int
+    run_by: str
+    run_at: Any
+    released_by: str | None
+    released_at: Any
+
+
+def _rollup_rows(session: Session, actor: Actor, *where: Any, limit: int) -> list[RollupRow]:
+    runner, releaser = aliased(User), aliased(User)
+    costed = (select(func.count()).select_from(CostEstimate).where(CostEstimate.rollup_id == CostRollup.id)
+              .scalar_subquery())
+    rows = session.execute(
+        select(CostRollup.id, Company.code, CostRollup.period, CostRollup.status, CostRollup.levels,
+               costed, runner.username, CostRollup.run_at, releaser.username, CostRollup.released_at)
+        .join(Company, Company.id == CostRollup.company_id)
+        .join(runner, runner.id == CostRollup.run_by).outerjoin(releaser, releaser.id == CostRollup.released_by)
+        .where(actor.company_scope(CostRollup.company_id), *where)
+        .order_by(CostRollup.period.desc(), Company.code).limit(limit))
+    return [RollupRow(*row) for row in rows]
+
+
+def list_rollups(session: Session, actor: Actor, *, limit: int = 200) -> list[RollupRow]:
+    """The roll-up runs of the companies the caller acts for, latest period first (one query)."""
+    return _rollup_rows(session, actor, limit=limit)
+
+
+def rollup_summary(session: Session, actor: Actor, rollup_id: int) -> RollupRow:
+    """One run as ``list_rollups`` shows it (404 outside the caller's companies)."""
+    found = _rollup_rows(session, actor, CostRollup.id == rollup_id, limit=1)
+    if not found:
+        raise NotFound(Message("cost roll-up {key} not found", key=rollup_id))
+    return found[0]
+
+
+def prices_a_release_replaces(session: Session, actor: Actor, rollup_id: int,
+                              material_ids: Sequence[int]) -> dict[int, Decimal]:
+    """The standard prices in force for the run's period of some of its materials (those
+    that have one): what releasing the run would replace, to show beside its unit costs."""
+    run = get_rollup(session, actor, rollup_id)
+    in_force = prices_in_force(run.period, [run.company_id], list(material_ids))
+    return dict(session.execute(select(in_force.c.material_id, in_force.c.price)).all())
+
+
 def get_rollup(session: Session, actor: Actor, rollup_id: int) -> CostRollup:
     """A roll-up run (callers acting for its company)."""
     rollup = session.get(CostRollup, rollup_id)
@@ -233,15 +288,19 @@ def get_rollup(session: Session, actor: Actor, rollup_id: int) -> CostRollup:
     return rollup
 
 
-def cost_breakdown(session: Session, actor: Actor, rollup_id: int, material_id: int | None = None) -> list[EstimateView]:
+def cost_breakdown(session: Session, actor: Actor, rollup_id: int, material_id: int | None = None, *,
+                   offset: int = 0, limit: int | None = None) -> list[EstimateView]:
     """The estimates of a run with their breakdown (material by component, labour,
-    overhead), per base quantity; optionally one material's."""
+    overhead), per base quantity, by level and material code; optionally one material's,
+    or one page of them (``offset``, ``limit``)."""
     get_rollup(session, actor, rollup_id)
     e = CostEstimate
     query = (select(e, Material.code).join(Material, Material.id == e.material_id)
-             .where(e.rollup_id == rollup_id).order_by(e.level, Material.code))
+             .where(e.rollup_id == rollup_id).order_by(e.level, Material.code, e.material_id))
     if material_id is not None:
         query = query.where(e.material_id == material_id)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
     estimates = session.execute(query).all()
     component = aliased(Material)
     lines_query = (
@@ -254,6 +313,8 @@ def cost_breakdown(session: Session, actor: Actor, rollup_id: int, material_id: 
     )
     if material_id is not None:
         lines_query = lines_query.where(CostEstimateLine.material_id == material_id)
+    if limit is not None:
+        lines_query = lines_query.where(CostEstimateLine.material_id.in_([est.material_id for est, _ in estimates]))
     by_material: dict[int, list[Any]] = {}
     for row in session.execute(lines_query):
         by_material.setdefault(row.material_id, []).append(row)

@@ -157,3 +157,33 @@ def test_a_clerk_creates_releases_and_cancels_orders_through_the_pages(
     listing = page.get_by_test_id("orders").inner_text()
     assert number.split()[-1] in listing
     shot(page, "orders")
+
+
+def test_the_cost_accountant_runs_and_releases_a_roll_up(signed_in: Any, shot: Any, plant: dict[str, Any]) -> None:
+    period = Period.of(business_today())
+    page = signed_in("cost.form01")
+    page.goto("/production/rollups")
+    assert page.get_by_role("heading", name="标准成本卷积", exact=True).is_visible()
+    # the plant's run of this period was released: it is not run again
+    form = page.get_by_test_id("rollup-form")
+    form.locator("#f-period").fill(period)
+    form.get_by_role("button", name="运行成本卷积").click()
+    assert "成本卷积" in page.get_by_test_id("refusal").inner_text()
+    assert page.locator("#f-period").input_value() == period
+    shot(page, "rollup-refused")
+    page.locator("#f-period").fill(period.next())
+    page.get_by_test_id("rollup-form").get_by_role("button", name="运行成本卷积").click()
+    assert page.get_by_test_id("ran").is_visible()
+    # 1 kg of the component at its standard + 0.1 h x 100.00 per 1,000 tablets, as in the plant's run
+    total = (plant["price"] + D("10")).quantize(D("0.01"))
+    assert page.get_by_test_id(f"total-{plant['tablet']}").inner_text() == f"¥{total:,.2f}"
+    page.get_by_test_id(f"estimate-{plant['tablet']}").locator("xpath=following-sibling::tr[1]//summary").click()
+    breakdown = page.get_by_test_id(f"breakdown-{plant['tablet']}").inner_text()
+    assert plant["component"] in breakdown and "人工" in breakdown and "制造费用" in breakdown
+    shot(page, "rollup-computed")
+    page.get_by_test_id("release-form").get_by_role("button", name="发布为本期标准价").click()
+    assert page.get_by_test_id("released").is_visible() and page.get_by_test_id("release-form").count() == 0
+    shot(page, "rollup-released")
+    page.get_by_role("link", name="标准成本卷积").first.click()
+    assert str(period.next()) in page.get_by_test_id("rollups").inner_text()
+    shot(page, "rollups")

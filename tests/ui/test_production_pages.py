@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.posting.prices import standard_price
 from erp.production.models import OrderStatus, ProductionOrder
 from tests.production import build_plant, make_tablets, release_rollup
 from tests.world import World
@@ -166,3 +167,47 @@ def test_readers_outside_the_order_roles_get_no_order_form_and_cannot_post_one(
         "csrf_token": csrf_token(listing.get_data(as_text=True))})
     assert posted.status_code == 403
 
+
+def test_the_cost_accountant_runs_reads_and_releases_a_roll_up_through_the_pages(
+        client: FlaskClient, session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    sign_in(client, world, "cost_a")
+    listing = client.get("/production/rollups").get_data(as_text=True)
+    assert 'data-testid="rollup-form"' in listing and 'data-testid="rollups"' not in listing
+    token = csrf_token(listing)
+    run = {"company_id": str(world.companies["A"]), "period": "2026-11", "csrf_token": token}
+    refused = client.post("/production/rollups", data={**run, "period": "2026-13"})
+    assert refused.status_code == 422 and 'data-testid="error-period"' in refused.get_data(as_text=True)
+
+    ran = client.post("/production/rollups", data=run)
+    assert ran.status_code == 302, ran.get_data(as_text=True)[:500]
+    page = client.get(ran.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="ran"' in page and 'data-testid="release-form"' in page
+    # the module's worked example: API-X 1,104.00 per 10 kg, TAB-X 18.08 per 1,000 tablets
+    assert cell(page, "total-API-X") == "¥1,104.00" and cell(page, "unit-cost-API-X") == "¥110.40"
+    assert cell(page, "total-TAB-X") == "¥18.08"
+    assert "R-SOLV" in page and "5.2" in page  # the breakdown: 5 kg + 4 % scrap
+    # neither made material has a standard price yet: nothing to replace
+    assert cell(page, "in-force-TAB-X") == "—"
+
+    released = client.post(ran.headers["Location"].split("?")[0], data={"csrf_token": token})
+    assert released.status_code == 302
+    page = client.get(released.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="released"' in page and 'data-testid="release-form"' not in page
+    with session_factory() as session:
+        assert standard_price(session, world.companies["A"], plant.tablet, "2026-11") == D("0.018080")
+        assert standard_price(session, world.companies["A"], plant.api, "2026-11") == D("110.400000")
+    # a released run is neither released twice nor run again: the rule's refusal on the page
+    again = client.post(released.headers["Location"].split("?")[0], data={"csrf_token": token})
+    assert again.status_code == 409 and 'data-testid="refusal"' in again.get_data(as_text=True)
+    rerun = client.post("/production/rollups", data=run)
+    assert rerun.status_code == 409 and 'data-testid="refusal"' in rerun.get_data(as_text=True)
+    listing = client.get("/production/rollups").get_data(as_text=True)
+    assert 'data-testid="open-CA-2026-11"' in listing
+
+    # a clerk reads the runs of the company but is given no form, and a posted run is refused
+    sign_in(client, world, "clerk_a")
+    listing = client.get("/production/rollups").get_data(as_text=True)
+    assert "2026-11" in listing and 'data-testid="rollup-form"' not in listing
+    posted = client.post("/production/rollups", data={**run, "period": "2026-12", "csrf_token": csrf_token(listing)})
+    assert posted.status_code == 403
