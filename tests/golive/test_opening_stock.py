@@ -152,7 +152,7 @@ def test_a_balance_given_twice_is_a_row_error_naming_the_first_row_within_a_chun
     ])
     for dry_run in (True, False):
         outcome, seen = _import(session_factory, world, path, dry_run=dry_run)
-        assert isinstance(outcome, ImportOutcome if dry_run else RowErrors), outcome
+        assert isinstance(outcome, ImportOutcome if dry_run else ImportHasErrors), outcome
         assert sorted((e["row"], e["column"], e["code"], e["params"]["first_row"]) for e in seen.errors) == [
             (4, "batch_number", "duplicate-in-file", 2), (7, "batch_number", "duplicate-in-file", 5),
             (9, "batch_number", "duplicate-in-file", 8)]
