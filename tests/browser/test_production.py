@@ -19,19 +19,71 @@ from erp.auth.services import actor_for_user
 from erp.clock import business_today
 from erp.costing.standards import PriceChange, set_standard_prices
 from erp.db import make_session_factory
-from erp.masterdata.models import Company, Material, MaterialType, ProcurementScope, UnitOfMeasure, Warehouse
+from erp.inventory import services as inventory
+from erp.masterdata.models import (
+    Company,
+    Material,
+    MaterialType,
+    ProcurementScope,
+    Supplier,
+    UnitOfMeasure,
+    Warehouse,
+)
 from erp.period import Period
-from erp.posting.models import Batch, StockBalance, StockStatus
+from erp.posting.models import Batch
 from erp.posting.prices import standard_price
 from erp.production import boms, orders, rollup
+from erp.purchasing.models import (
+    Contract,
+    ContractLine,
+    ContractScope,
+    ContractStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
+
+
+def _bought_component(session: Any, *, company: Company, warehouse: Warehouse, clerk: User, cost: Any,
+                      code: str, day: dt.date) -> Material:
+    """A raw material of the test's own (standard 20.00/kg from ``day``'s period) with 5 kg
+    in unrestricted stock of ``warehouse``: ordered under a contract of its own and received
+    by the clerk through the inventory service, as any purchase is."""
+    kg = session.scalars(select(UnitOfMeasure).where(UnitOfMeasure.code == "KG")).one()
+    supplier = session.scalars(select(Supplier).order_by(Supplier.id)).first()
+    component = Material(code=code, name_zh="原料（浏览器测试）", name_en="Raw material (browser test)",
+                         material_type=MaterialType.RAW, unit_id=kg.id, procurement_scope=ProcurementScope.LOCAL,
+                         shelf_life_days=730, batch_managed=True, inspection_required=False,
+                         over_receipt_tolerance_pct=D("0"))
+    session.add(component)
+    session.flush()
+    set_standard_prices(session, cost, company_id=company.id, period=Period.of(day),
+                        prices=[PriceChange(component.id, D("20.00"))])
+    contract = Contract(number=f"K-{code}", supplier_id=supplier.id, scope=ContractScope.COMPANY,
+                        company_id=company.id, valid_from=day, valid_to=day + dt.timedelta(days=365),
+                        status=ContractStatus.ACTIVE, created_by=clerk.id,
+                        lines=[ContractLine(material_id=component.id, unit_price=D("20.00"), unit_id=kg.id)])
+    order = PurchaseOrder(number=f"PO-{code}", purchasing_company_id=company.id, receiving_company_id=company.id,
+                          supplier_id=supplier.id, order_date=day, status=PurchaseOrderStatus.OPEN,
+                          created_by=clerk.id)
+    session.add_all([contract, order])
+    session.flush()
+    order.lines.append(PurchaseOrderLine(line_no=1, material_id=component.id, quantity=D("5"), unit_price=D("20.00"),
+                                         amount=D("100.00"), contract_line_id=contract.lines[0].id,
+                                         warehouse_id=warehouse.id))
+    session.flush()
+    inventory.receive_goods(session, actor_for_user(clerk), inventory.ReceiptRequest(
+        po_line_id=order.lines[0].id, quantity=D("5"), posting_date=day, batch_number=f"{code}-1",
+        manufacture_date=day - dt.timedelta(days=30), expiry_date=day + dt.timedelta(days=700)))
+    return component
 
 
 @pytest.fixture
 def plant(browser_engine: Engine) -> dict[str, Any]:
-    """In FORM01: a component in unrestricted stock of one of clerk.form01's warehouses, a
-    new finished material BT-TAB made from 1 kg of it per 1,000 tablets (0.1 h at BT-PRESS,
-    60.00 + 40.00 per hour), rolled up and released for the period, and a released order
-    for 1,000 tablets."""
+    """In FORM01, nothing taken from the demo's stock (other browser tests move it): a raw
+    material of its own with 5 kg received into one of clerk.form01's warehouses, a finished
+    material BT-TAB made from 1 kg of it per 1,000 tablets (0.1 h at BT-PRESS, 60.00 + 40.00
+    per hour), rolled up and released for the period, and a released order for 1,000 tablets."""
     factory: sessionmaker[Any] = make_session_factory(browser_engine)
     today = business_today()
     period = Period.of(today)
@@ -39,19 +91,16 @@ def plant(browser_engine: Engine) -> dict[str, Any]:
         form01 = session.scalars(select(Company).where(Company.code == "FORM01")).one()
         clerk = session.scalars(select(User).where(User.username == "clerk.form01")).one()
         cost = actor_for_user(session.scalars(select(User).where(User.username == "cost.form01")).one())
-        warehouses = select(UserWarehouse.warehouse_id).where(UserWarehouse.user_id == clerk.id)
-        stock = session.execute(
-            select(StockBalance.warehouse_id, StockBalance.material_id, Batch.batch_number)
-            .join(Batch, Batch.id == StockBalance.batch_id).join(Material, Material.id == StockBalance.material_id)
-            .where(StockBalance.warehouse_id.in_(warehouses), StockBalance.status == StockStatus.UNRESTRICTED,
-                   StockBalance.quantity >= 5, Material.material_type == MaterialType.RAW,
-                   Batch.expiry_date > today + dt.timedelta(days=60))
-            .order_by(Batch.expiry_date, StockBalance.id).limit(1)).one()
-        component = session.get(Material, stock.material_id)
-        unit = session.scalars(select(UnitOfMeasure).where(UnitOfMeasure.code == "EA")).one()
+        warehouse = session.scalars(
+            select(Warehouse).join(UserWarehouse, UserWarehouse.warehouse_id == Warehouse.id)
+            .where(UserWarehouse.user_id == clerk.id, Warehouse.company_id == form01.id).order_by(Warehouse.id)).first()
+        assert warehouse is not None
         code = f"BT-TAB-{today:%m%d}"
         tablet = session.scalars(select(Material).where(Material.code == code)).first()
         if tablet is None:
+            component = _bought_component(session, company=form01, warehouse=warehouse, clerk=clerk, cost=cost,
+                                          code=f"BT-RAW-{today:%m%d}", day=today)
+            unit = session.scalars(select(UnitOfMeasure).where(UnitOfMeasure.code == "EA")).one()
             tablet = Material(code=code, name_zh="片剂（浏览器测试）", name_en="Tablets (browser test)",
                               material_type=MaterialType.FINISHED, unit_id=unit.id,
                               procurement_scope=ProcurementScope.LOCAL, shelf_life_days=730, batch_managed=True,
@@ -65,14 +114,15 @@ def plant(browser_engine: Engine) -> dict[str, Any]:
                             components=[boms.ComponentIn(component.id, D("1"))])
             run = rollup.run_rollup(session, cost, company_id=form01.id, period=period)
             rollup.release_rollup(session, cost, run.id)
+        else:
+            component = session.scalars(select(Material).where(Material.code == f"BT-RAW-{today:%m%d}")).one()
+        (batch_number,) = session.scalars(select(Batch.batch_number).where(Batch.material_id == component.id)).all()
         price = standard_price(session, form01.id, component.id, period)
         order = orders.create_order(session, actor_for_user(clerk), company_id=form01.id, material_id=tablet.id,
-                                    quantity=D("1000"), order_date=today, warehouse_id=stock.warehouse_id)
+                                    quantity=D("1000"), order_date=today, warehouse_id=warehouse.id)
         orders.release_order(session, actor_for_user(clerk), order.id)
-        warehouse = session.get(Warehouse, stock.warehouse_id)
-        assert warehouse is not None
         return {"order": order.id, "number": order.number, "bom": order.bom_id, "component": component.code,
-                "component_batch": stock.batch_number, "tablet": code, "tablet_id": tablet.id, "price": price,
+                "component_batch": batch_number, "tablet": code, "tablet_id": tablet.id, "price": price,
                 "warehouse_id": warehouse.id}
 
 
