@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +40,11 @@ def make_reporting_engine(url: str, settings: Settings) -> Engine:
                        execution_options={"postgresql_readonly": True})
 
 
+def _current_exact_digits() -> int | None:
+    """The significant digits the current app's database stores exactly (erp.schemas)."""
+    return current_app.extensions.get("erp_exact_digits") if has_app_context() else None
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
                reporting_engine: Engine | None = None) -> Flask:
     """Build the Flask application: database, API with its blueprints, commands. Reports
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.quality.api import blp as quality_blp
     from erp.production.api import blp as production_blp
     from erp.serving import init_serving
+    from erp.schemas import exact_digits_of, read_exact_digits_from
     from erp.web import init_web
 
     settings = settings or load_settings()
@@ -79,6 +85,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
             "pool_pre_ping": settings.db_pool_pre_ping}
         engine = make_engine(settings.database_url, echo=settings.sql_echo, **pool)
+    # Decimal input is bounded by what this app's database stores exactly (SQLite: 15 digits).
+    app.extensions["erp_exact_digits"] = exact_digits_of(engine.dialect.name)
+    read_exact_digits_from(_current_exact_digits)
     reporting_engine = reporting_engine or (make_reporting_engine(settings.reporting_database_url, settings)
                                             if settings.reporting_database_url else None)
     app.extensions["erp"] = ErpExtension(

@@ -92,6 +92,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+# SQLite's NUMERIC columns hold binary floats (pysqlite is handed Decimals as floats): a
+# decimal of up to 15 significant digits comes back as written, a longer one rounded (the
+# largest Numeric(18, 6) price, 999999999999.999999, comes back as 1000000000000). The edge
+# refuses longer decimals on SQLite (erp.schemas.DecimalString) rather than store them changed.
+SQLITE_EXACT_DIGITS = 15
+
 MONEY = Numeric(18, 2)
 QUANTITY = Numeric(18, 4)
 UNIT_PRICE = Numeric(18, 6)

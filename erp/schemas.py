@@ -4,7 +4,9 @@ Decimals travel as strings in JSON. Input may be a string of ASCII digits ("1234
 JSON number (numbers are parsed as ``Decimal``, never float, by the argument parser).
 Excess precision is refused rather than rounded: rounding happens at posting time only.
 Every decimal field's places and largest value come from the column it is stored in
-(``erp.db.largest_value``), so what passes validation fits the database.
+(``erp.db.largest_value``), so what passes validation fits the database; on SQLite a
+decimal is also refused beyond the 15 significant digits SQLite stores exactly
+(``read_exact_digits_from``), instead of being stored rounded.
 
 Parsing is strict: decimals and ids in ASCII digits only (``Decimal("１")`` and ``int("１")``
 would accept full-width digits), dates as ISO 8601 ``YYYY-MM-DD`` only (Python's
@@ -15,6 +17,7 @@ or direction-changing characters (``erp.text``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 import decimal
 import re
 from decimal import Decimal
@@ -27,7 +30,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from erp import text as text_rules
-from erp.db import MONEY, QUANTITY, UNIT_PRICE, largest_value
+from erp.db import MONEY, QUANTITY, UNIT_PRICE, SQLITE_EXACT_DIGITS, largest_value
 
 MAX_ID = 2**31 - 1
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
@@ -37,6 +40,29 @@ PERIOD_PATTERN = re.compile(r"^(199[0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])$")
 DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 ISO_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$")
+
+
+def _no_limit() -> int | None:
+    return None
+
+
+# How many significant digits the database in use stores exactly: None for PostgreSQL
+# (numeric keeps every digit its column's precision allows), SQLITE_EXACT_DIGITS on SQLite.
+# Asked of the running app (the app factory installs the source: one process may hold apps
+# on either database, as the tests do); no limit outside an app.
+_exact_digits: Callable[[], int | None] = _no_limit
+
+
+def read_exact_digits_from(source: Callable[[], int | None]) -> None:
+    """Where decimal fields learn the significant digits the database in use stores exactly."""
+    global _exact_digits
+    _exact_digits = source
+
+
+def exact_digits_of(dialect_name: str) -> int | None:
+    """The significant digits a database of ``dialect_name`` stores exactly (None: no limit
+    beyond the column's precision)."""
+    return SQLITE_EXACT_DIGITS if dialect_name == "sqlite" else None
 
 
 class Schema(ma.Schema):
@@ -75,6 +101,7 @@ class DecimalString(fields.Decimal):
         "places": "at most {places} decimal places are allowed",
         "bounds": "must be between {min} and {max}",
         "text": "must be a decimal number written with the digits 0-9 (such as \"1234.50\")",
+        "digits": "has more than {digits} significant digits, more than this database (SQLite) stores exactly",
     }
 
     def __init__(
@@ -126,6 +153,10 @@ class DecimalString(fields.Decimal):
             if not exact:
                 raise self.make_error("places", places=self.max_places)
             number = number.quantize(Decimal(1).scaleb(-self.max_places))
+        exact = _exact_digits()
+        if exact is not None and len(number.normalize().as_tuple().digits) > exact:
+            # Refused rather than stored rounded (erp.db.SQLITE_EXACT_DIGITS).
+            raise self.make_error("digits", digits=exact)
         return number
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:

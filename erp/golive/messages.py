@@ -60,6 +60,8 @@ FIELD_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(patt
     (r"Longer than maximum length (?P<max>\d+)\.", N_("must be at most {max} characters long")),
     (r"Length must be (?P<equal>\d+)\.", N_("must be {equal} characters long")),
     (r"at most (?P<places>\d+) decimal places are allowed", N_("at most {places} decimal places are allowed")),
+    (r"has more than (?P<digits>\d+) significant digits, more than this database \(SQLite\) stores exactly",
+     N_("has more than {digits} significant digits, more than this database (SQLite) stores exactly")),
     (r"must be a decimal number written with the digits 0-9 \(such as \"1234\.50\"\)",
      N_("must be a decimal number written with the digits 0-9 (such as \"1234.50\")")),
     (r"(?:M|m)ust be between (?P<min>\S+) and (?P<max>\S+?)\.?", N_("must be between {min} and {max}")),

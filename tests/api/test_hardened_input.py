@@ -8,12 +8,13 @@ import json
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.db import MONEY, QUANTITY, UNIT_PRICE, largest_value
 from erp.inventory.models import StockMovement
 from erp.masterdata.models import Customer
+from erp.posting.models import StandardPrice
 from tests.stock import set_standard
 from tests.world import ApiClient, World, problem
 
@@ -56,16 +57,25 @@ def test_a_contract_price_of_a_trillion_is_refused_naming_the_field(api: ApiClie
     assert pointers(body) == ["/lines/0/unit_price"]
 
 
-# PostgreSQL only: SQLite's NUMERIC columns hold binary floats (and pysqlite is handed
-# Decimals as floats), exact to 15 significant digits; the 18 of the largest Numeric(18, 6)
-# value come back as 1000000000000 there (README, "SQLite stores numbers as binary floats").
-@pytest.mark.postgres
-def test_the_largest_price_a_column_holds_is_accepted(api: ApiClient, world: World) -> None:
+def test_the_largest_price_a_column_holds_is_accepted_where_the_database_stores_it_exactly(
+        api: ApiClient, world: World, engine: Engine, session_factory: SF) -> None:
+    # 18 significant digits: PostgreSQL's numeric(18, 6) keeps them; SQLite, whose numbers are
+    # binary floats, keeps 15 (erp.db.SQLITE_EXACT_DIGITS) and refuses it rather than store
+    # 1000000000000.
+    with session_factory() as session:
+        prices_before = session.scalar(select(func.count(StandardPrice.id)))
     response = api.as_("cost_a").put("/api/v1/costing/standard-prices", json={
         "company_id": world.companies["A"], "period": "2026-11",
         "prices": [{"material_id": world.materials["exc_local"], "price": "999999999999.999999"}]})
-    assert response.status_code == 200, response.get_json()
-    assert response.get_json()[0]["price"] == "999999999999.999999"
+    if engine.dialect.name == "postgresql":
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()[0]["price"] == "999999999999.999999"
+        return
+    body = problem(response, 422)
+    assert pointers(body) == ["/prices/0/price"]
+    assert "more than 15 significant digits" in body["errors"][0]["detail"]
+    with session_factory() as session:
+        assert session.scalar(select(func.count(StandardPrice.id))) == prices_before
 
 
 def test_a_price_of_fifteen_significant_digits_comes_back_as_given_on_either_database(
