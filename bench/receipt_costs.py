@@ -102,8 +102,10 @@ def _receiver(engine: Engine) -> Callable[[int], None]:
     return receive
 
 
-def book(name: str, receipts: int) -> dict[str, Any]:
-    """Book ``receipts`` receipts (after 20 to warm up) and count what they cost."""
+def book(name: str, receipts: int, freeze: bool = False) -> dict[str, Any]:
+    """Book ``receipts`` receipts (after 20 to warm up) and count what they cost; with
+    ``freeze``, what was alive after the warm-up is left out of the garbage collector's
+    collections (``gc.freeze()``, as gunicorn.conf.py's ``post_worker_init`` does)."""
     engine = make_engine(_url(name).replace("postgresql://", "postgresql+psycopg://"))
     receive = _receiver(engine)
     sent: list[str] = []
@@ -113,6 +115,11 @@ def book(name: str, receipts: int) -> dict[str, Any]:
 
     for i in range(20):
         receive(i)
+    if freeze:
+        import gc
+
+        gc.collect()
+        gc.freeze()
     # The warm-up's backend exits, flushing its statistics before the first reading (a live
     # backend flushes them up to 10 s later); the loop's first receipt starts a new backend
     # (its catalog lookups, a few hundred buffers, are in the figures: the same for any revision).
@@ -194,6 +201,8 @@ def main() -> None:
     parser.add_argument("name", help="the benchmark database's name")
     parser.add_argument("--receipts", type=int, default=200)
     parser.add_argument("--stats", help="profile: write the pstats profile to this file")
+    parser.add_argument("--freeze", action="store_true",
+                        help="book: gc.freeze() after the warm-up, as a gunicorn worker does after start-up")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.name)
@@ -206,7 +215,7 @@ def main() -> None:
             print(f"{plan['shared_hit']:6} buffers {plan['planning_hit']:5} planning {plan['triggers']:3} triggers  "
                   f"{plan['statement']}")
     else:
-        print(json.dumps(book(args.name, args.receipts)))
+        print(json.dumps(book(args.name, args.receipts, args.freeze)))
 
 
 if __name__ == "__main__":
