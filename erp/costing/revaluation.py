@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, union
+from sqlalchemy import and_, func, literal, literal_column, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from erp.costing import accounts
@@ -139,12 +139,21 @@ def _restatable(
         .where(*scope, target != opening_value)
     )
     if only_changed:
-        emptied = (
+        # Value on no quantity as the period opens: a balance left so with nothing posted
+        # since (found through the partial index of such balances, not by reading every
+        # balance), or one that later postings bring to it (found from those postings).
+        left_empty = (
             select(*columns, literal(ZERO).label("target"))
             .outerjoin(later, of_balance)
+            .where(*scope, b.quantity == literal_column("0"), b.value != literal_column("0"),
+                   later.c.material_id.is_(None))
+        )
+        emptied_by_later = (
+            select(*columns, literal(ZERO).label("target"))
+            .join(later, of_balance)
             .where(*scope, opening_quantity == 0, opening_value != 0)
         )
-        return union(restated.where(opening_quantity != 0), emptied).subquery("restatable")
+        return union(restated.where(opening_quantity != 0), left_empty, emptied_by_later).subquery("restatable")
     return restated.subquery("restatable")
 
 

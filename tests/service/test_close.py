@@ -15,7 +15,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing import close as closing
@@ -893,3 +893,28 @@ def test_a_material_that_did_not_move_gets_no_row_and_keeps_its_closing(books: B
     january = books.row(JAN)
     assert (january.opening_variance, january.consumption_variance, january.closing_variance) == (
         D("30.00"), D("15.00"), D("15.00"))
+
+
+@pytest.mark.parametrize("posted_later", [False, True])
+def test_the_restatement_search_finds_value_left_on_no_quantity(
+    books: Books, session_factory: sessionmaker[Session], posted_later: bool
+) -> None:
+    """The close's search for balances to restate finds a balance carrying value on no
+    quantity as December opens, whether it is left so (read through the partial index of
+    such balances) or brought to it by what was booked into December before November closed
+    (read from those postings) (#18). The cent is set on the row directly: the state the
+    rounding of postings booked out of date order leaves behind (test_close_properties)."""
+    from erp.costing.revaluation import companies_to_restate
+    from erp.inventory.models import StockBalance
+
+    books.receive("1", "10.00", batch="R1")
+    books.issue("1")  # emptied: 0 kg, 0.00
+    with session_factory() as session, session.begin():
+        assert companies_to_restate(session, [books.company], DEC) == []
+        session.execute(update(StockBalance).where(StockBalance.company_id == books.company,
+                                                   StockBalance.material_id == books.material_id)
+                        .values(value=StockBalance.value + D("0.01")))
+    if posted_later:
+        books.receive("2", "10.00", batch="R1", on=DEC_10)  # 2 kg, 20.01 now; 0 kg, 0.01 as December opens
+    with session_factory() as session:
+        assert companies_to_restate(session, [books.company], DEC) == [books.company]
