@@ -78,6 +78,19 @@ def test_the_largest_price_a_column_holds_is_accepted_where_the_database_stores_
         assert session.scalar(select(func.count(StandardPrice.id))) == prices_before
 
 
+@pytest.mark.parametrize("price", ["1234567890.123456", "12345678901.234567"])  # 16 and 17 digits
+def test_a_price_of_more_than_fifteen_significant_digits_is_refused_on_sqlite_only(
+        api: ApiClient, world: World, engine: Engine, price: str) -> None:
+    response = api.as_("cost_a").put("/api/v1/costing/standard-prices", json={
+        "company_id": world.companies["A"], "period": "2026-11",
+        "prices": [{"material_id": world.materials["exc_local"], "price": price}]})
+    if engine.dialect.name == "postgresql":
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()[0]["price"] == price
+        return
+    assert pointers(problem(response, 422)) == ["/prices/0/price"]
+
+
 def test_a_price_of_fifteen_significant_digits_comes_back_as_given_on_either_database(
         api: ApiClient, world: World) -> None:
     response = api.as_("cost_a").put("/api/v1/costing/standard-prices", json={
