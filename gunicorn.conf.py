@@ -13,11 +13,10 @@ Sized from the machine unless the environment says otherwise:
   at most one session at a time) and ``ERP_DB_MAX_OVERFLOW`` beyond them (default: two per
   job thread when jobs run in the web process, ``ERP_JOB_RUNNER=thread``; a job writes its
   progress on a second connection; else 1).
-- ``ERP_DB_POOL_PRE_PING`` (default 0 here, 1 elsewhere): no round trip to test each pooled
-  connection before a request uses it. It was a fifth of the round trips of a one-row read
-  (docs/performance.md); the price is that after a database restart the first request of
-  each worker on a dead connection answers 503 ``database-unavailable``, which clients
-  retry, and the worker's pool then replaces all its connections (docs/operations.md).
+- ``ERP_DB_POOL_PRE_PING`` (default 1): each pooled connection is tested with a round trip
+  before a request uses it, so that after a database restart or failover no request meets a
+  dead connection. 0 saves that round trip (docs/performance.md) at the price of failed
+  requests after a restart: an opt-in, not the default.
 - Before the first worker starts, workers x (pool + overflow) is checked against the
   server's ``max_connections`` less its superuser slots and ``ERP_DB_RESERVED_CONNECTIONS``
   (default 10) kept for commands, job workers and psql: a deployment that could run out of
@@ -58,7 +57,6 @@ threads = _whole("ERP_WEB_THREADS", 4)
 # The app reads these when each worker builds its engine.
 os.environ.setdefault("ERP_DB_POOL_SIZE", str(threads))
 os.environ.setdefault("ERP_DB_MAX_OVERFLOW", str(2 * job_threads if job_runner == "thread" else 1))
-os.environ.setdefault("ERP_DB_POOL_PRE_PING", "0")
 reserved_connections = _whole("ERP_DB_RESERVED_CONNECTIONS", 10, least=0)
 graceful_timeout = _whole("ERP_GRACEFUL_TIMEOUT", 30)
 # A worker silent for this long is killed and replaced (month-end work runs as jobs or CLI).

@@ -36,7 +36,7 @@ def make_reporting_engine(url: str, settings: Settings) -> Engine:
     """The reporting replica's engine: every transaction read-only (a report can never write,
     even if the URL names the primary by mistake)."""
     return make_engine(url, echo=settings.sql_echo, pool_size=settings.db_pool_size,
-                       max_overflow=settings.db_max_overflow, pool_pre_ping=settings.db_pool_pre_ping,
+                       max_overflow=settings.db_max_overflow,
                        execution_options={"postgresql_readonly": True})
 
 

@@ -115,12 +115,11 @@ class Settings(BaseSettings):
     # and checks workers x (pool + overflow) against the server's max_connections.
     db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     db_max_overflow: Annotated[int, Field(ge=0, le=1000)] = 20
-    # Test each pooled connection with a round trip before a request uses it (SQLAlchemy's
-    # pool_pre_ping): after a database restart no request meets a dead connection. Off, a
-    # request saves that round trip (a fifth of a one-row read's, docs/performance.md) and
-    # the first request on a dead connection answers 503 ``database-unavailable``, which a
-    # client retries (docs/operations.md); the pool then replaces every connection older
-    # than the failure.
+    # Test each pooled connection of the primary (requests, in-process jobs) with a round trip
+    # before use (SQLAlchemy's pool_pre_ping), so that after a database restart no request
+    # meets a dead connection. Off saves a fifth of a one-row read's round trips
+    # (docs/performance.md), but the first request on each dropped connection then fails.
+    # The reporting replica's engine always pre-pings.
     db_pool_pre_ping: bool = True
     # Read-only reports (CIO dashboard, receivables, ageing, valuation, exports) read from
     # this PostgreSQL streaming replica when set (docs/scaling.md); empty: the primary.

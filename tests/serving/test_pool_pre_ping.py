@@ -1,8 +1,9 @@
 """A pooled connection whose backend died while idle (a database restart, a failover), with
 and without the pool's pre-ping (``ERP_DB_POOL_PRE_PING``, #18): with it, the pool notices
 before the request and the request succeeds; without it (one round trip less per request),
-the first request on it answers 503 ``database-unavailable`` with nothing saved and the
-retry succeeds on a fresh connection (docs/operations.md)."""
+the first request on it fails (here 503 ``database-unavailable``, nothing saved), which is
+why pre-ping stays on by default, and the next one succeeds on a fresh connection
+(docs/operations.md)."""
 
 from __future__ import annotations
 
