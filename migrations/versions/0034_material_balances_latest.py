@@ -47,9 +47,33 @@ def upgrade() -> None:
     """)
 
 
+# Per closed period, every material with a balance row in an earlier period but none in this
+# one: its latest earlier closing carried (opening = closing, nothing moved), as the code
+# before this revision wrote and reads it (erp.costing.balances.period_balances builds the same;
+# ``* 1.0``: SQLite divides whole numbers as integers).
+CARRIED_FORWARD = """
+    INSERT INTO material_period_balances (
+        company_id, period, material_id, opening_quantity, opening_value, opening_variance,
+        receipts_quantity, receipts_value, receipts_variance, other_inflow_quantity, other_inflow_value,
+        consumption_quantity, consumption_value, consumption_variance, variance_rate,
+        closing_quantity, closing_value, closing_variance)
+    SELECT ap.company_id, ap.period, b.material_id, b.closing_quantity, b.closing_value, b.closing_variance,
+           0, 0, 0, 0, 0, 0, 0, 0,
+           CASE WHEN b.closing_value <> 0 THEN b.closing_variance * 1.0 / b.closing_value ELSE 0 END,
+           b.closing_quantity, b.closing_value, b.closing_variance
+    FROM accounting_periods ap
+    JOIN material_period_balances b ON b.company_id = ap.company_id AND b.period < ap.period
+    WHERE ap.status = 'closed'
+      AND b.period = (SELECT max(e.period) FROM material_period_balances e
+                      WHERE e.company_id = b.company_id AND e.material_id = b.material_id
+                        AND e.period <= ap.period)
+"""
+
+
 def downgrade() -> None:
-    # The balances of the months a material did not move are not written back: the code
-    # before this revision would read them as missing (no stock carried).
+    # The code before this revision reads a closed period's balances from that period's rows
+    # alone: write the months a material did not move back first.
+    op.execute(CARRIED_FORWARD)
     with op.batch_alter_table('accounting_periods') as batch:
         batch.drop_column('variance_remaining')
         batch.drop_column('variance_allocated')
