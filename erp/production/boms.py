@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from erp.audit import services as audit
@@ -171,6 +171,42 @@ def list_boms(session: Session, actor: Actor, *, company_id: int, material_id: i
     if material_id is not None:
         query = query.where(Bom.material_id == material_id)
     return list(session.scalars(query.order_by(Bom.material_id, Bom.version.desc())))
+
+
+@dataclass(frozen=True)
+class BomRow:
+    """A BOM version as a list shows it: company and material by code, version, validity,
+    base quantity, conversion and how many components."""
+
+    id: int
+    company_code: str
+    material_code: str
+    material_name_zh: str
+    material_name_en: str
+    version: int
+    valid_from: dt.date
+    base_quantity: Decimal
+    cost_center: str | None
+    hours: Decimal
+    components: int
+
+
+def bom_rows(session: Session, actor: Actor, *, limit: int = 500) -> list[BomRow]:
+    """The BOM versions of the companies the caller acts for, by company, material code and
+    version (newest first); one query."""
+    counted = (select(func.count()).select_from(BomComponent).where(BomComponent.bom_id == Bom.id)
+               .scalar_subquery())
+    return [BomRow(*row) for row in session.execute(
+        select(Bom.id, Company.code, Material.code, Material.name_zh, Material.name_en, Bom.version, Bom.valid_from,
+               Bom.base_quantity, Bom.cost_center, Bom.hours, counted)
+        .join(Company, Company.id == Bom.company_id).join(Material, Material.id == Bom.material_id)
+        .where(actor.company_scope(Bom.company_id))
+        .order_by(Company.code, Material.code, Bom.version.desc()).limit(limit))]
+
+
+def material_ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
+    """Materials by code (forms name them by code); codes not found are left out."""
+    return dict(session.execute(select(Material.code, Material.id).where(Material.code.in_(list(codes)))).all())
 
 
 def set_cost_center_rates(

@@ -1,10 +1,12 @@
 """Production's pages: the orders of a company with the form for a new one, one order
-with its release, cancellation, issue and delivery forms, a bill of materials with its
-cost breakdown, and a batch's genealogy.
+with its release, cancellation, issue and delivery forms, the bills of materials with the
+form for a new one or a new version, a bill of materials with its cost breakdown, the
+standard cost roll-ups (run, breakdown, release), and a batch's genealogy.
 
 Who: production reads are open to whoever acts for the company (as the API's), and the
 navigation offers them to clerks and cost accountants, who run orders (there is no
-production planner role): they create, release, cancel and complete them. Issues and
+production planner role): they create, release, cancel and complete them. BOMs and
+roll-ups are cost accountants' (as the API's). Issues and
 deliveries are clerks' (of the order's warehouse): the services refuse anyone else. Views
 parse the form, call one service and render."""
 
@@ -29,12 +31,13 @@ from erp.production import boms, genealogy, orders, rollup, variances
 from erp.production.models import CostEstimate, CostRollup, OrderDocumentKind, ProductionOrder, RollupStatus
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, not_found
+from erp.ui.pages import PageBlueprint, form_refusal, not_found, require_role
 from erp.web import transaction
 
 bp = PageBlueprint("production_pages", __name__, url_prefix="/production")
 
 nav.add("production", "production_pages.order_list", N_("Production orders"), {Role.CLERK, Role.COST_ACCOUNTANT})
+nav.add("production", "production_pages.bom_list", N_("Bills of materials"), {Role.CLERK, Role.COST_ACCOUNTANT})
 nav.add("production", "production_pages.rollups", N_("Standard cost roll-up"), {Role.COST_ACCOUNTANT})
 
 
@@ -209,6 +212,87 @@ def rollup_run(db: Session, actor: Actor, rollup_id: int) -> Any:
         done=next((what for what in ("ran", "released") if request.args.get(what) == "1"), None), **refusal), status
 
 
+@bp.route("/boms")
+@transaction
+def bom_list(db: Session, actor: Actor) -> str:
+    """The BOM versions of the user's companies, by company and material, newest version first."""
+    return render_template("production/boms.html", rows=boms.bom_rows(db, actor),
+                           may_edit=actor.role == Role.COST_ACCOUNTANT)
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal as typed: 1000, 0.05 (not 1E+3, 0.0500)."""
+    return format(value.normalize(), "f")
+
+
+def _bom_form(db: Session, actor: Actor, from_id: str | None) -> dict[str, str]:
+    """A new version's form filled from an existing version (``?from=<id>``), or empty."""
+    if not (from_id or "").isdigit():
+        return {}
+    current = boms.get_bom(db, actor, int(from_id or 0))
+    codes = dict(db.execute(select(Material.id, Material.code).where(
+        Material.id.in_([current.material_id, *(c.material_id for c in current.components)]))).all())
+    form = {"company_id": str(current.company_id), "material": codes[current.material_id],
+            "base_quantity": _plain(current.base_quantity), "cost_center": current.cost_center or "",
+            "hours": _plain(current.hours), "rows": str(len(current.components) + 2)}
+    for n, c in enumerate(current.components):
+        form.update({f"c{n}_material": codes[c.material_id], f"c{n}_quantity": _plain(c.quantity),
+                     f"c{n}_scrap": _plain(c.scrap_pct)})
+    return form
+
+
+def _components(db: Session, form: Any, rows: int) -> list[boms.ComponentIn]:
+    """The filled component rows of the form (blank rows skipped), materials named by code."""
+    filled = [n for n in range(rows) if (form.get(f"c{n}_material") or "").strip() or (form.get(f"c{n}_quantity")
+                                                                                       or "").strip()]
+    ids = boms.material_ids_by_code(db, [(form.get(f"c{n}_material") or "").strip() for n in filled])
+    components = []
+    for n in filled:
+        code = (form.get(f"c{n}_material") or "").strip()
+        if code not in ids:
+            raise ValidationFailed.for_field(f"c{n}_material", Message("no material {code}", code=code))
+        scrap = (form.get(f"c{n}_scrap") or "").strip()
+        components.append(boms.ComponentIn(ids[code], _quantity(form.get(f"c{n}_quantity"), f"c{n}_quantity"),
+                                           _quantity(scrap, f"c{n}_scrap") if scrap else Decimal("0")))
+    return components
+
+
+BOM_ROWS_MIN, BOM_ROWS_MAX = 6, 60
+
+
+@bp.route("/boms/new", methods=["GET", "POST"])
+@transaction
+def new_bom(db: Session, actor: Actor) -> Any:
+    """A new BOM, or the next version of one (``?from=<id>`` fills the form from it): the
+    material, validity, base quantity, conversion and components by code (cost accountants)."""
+    require_role(Role.COST_ACCOUNTANT)
+    refusal: dict[str, Any] = {}
+    form: Any = request.form if request.method == "POST" else _bom_form(db, actor, request.args.get("from"))
+    rows = (form.get("rows") or "").strip()
+    rows = min(max(int(rows) if rows.isdigit() else 0, BOM_ROWS_MIN), BOM_ROWS_MAX)
+    if request.method == "POST":
+        try:
+            with db.begin_nested():  # a refusal rolls back to here
+                code = (form.get("material") or "").strip()
+                found = boms.material_ids_by_code(db, [code])
+                if code not in found:
+                    raise ValidationFailed.for_field("material", Message("no material {code}", code=code))
+                hours = (form.get("hours") or "").strip()
+                created = boms.create_bom(
+                    db, actor, company_id=_choice(form.get("company_id"), "company_id"), material_id=found[code],
+                    valid_from=_day(form.get("valid_from"), "valid_from"),
+                    base_quantity=_quantity(form.get("base_quantity"), "base_quantity"),
+                    components=_components(db, form, rows), cost_center=(form.get("cost_center") or "").strip()[:32]
+                    or None, hours=_quantity(hours, "hours") if hours else Decimal("0"),
+                    note=(form.get("note") or "").strip()[:500] or None)
+            return redirect(url_for("production_pages.bom", bom_id=created.id, created=1))
+        except DomainError as error:
+            refusal = form_refusal(error)
+    status = refusal["error"].status if refusal else 200
+    return render_template("production/new_bom.html", form=form, rows=rows, today=business_today(),
+                           companies=orders.company_choices(db, actor), **refusal), status
+
+
 @bp.route("/boms/<int:bom_id>")
 @transaction
 def bom(db: Session, actor: Actor, bom_id: int) -> str:
@@ -226,7 +310,8 @@ def bom(db: Session, actor: Actor, bom_id: int) -> str:
         found = rollup.cost_breakdown(db, actor, run.id, current.material_id)
         estimate = found[0] if found else None
     return render_template("production/bom.html", bom=current, codes=codes, run=run, estimate=estimate,
-                           released=RollupStatus.RELEASED)
+                           released=RollupStatus.RELEASED, created=request.args.get("created") == "1",
+                           may_edit=actor.role == Role.COST_ACCOUNTANT)
 
 
 @bp.route("/batches/<int:batch_id>/genealogy")

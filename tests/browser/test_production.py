@@ -237,3 +237,27 @@ def test_the_cost_accountant_runs_and_releases_a_roll_up(signed_in: Any, shot: A
     page.get_by_role("link", name="标准成本卷积").first.click()
     assert str(period.next()) in page.get_by_test_id("rollups").inner_text()
     shot(page, "rollups")
+
+
+def test_the_cost_accountant_creates_the_next_bom_version(signed_in: Any, shot: Any, plant: dict[str, Any]) -> None:
+    next_month = Period.of(business_today()).next().first_day
+    page = signed_in("cost.form01")
+    page.goto("/production/boms")
+    assert plant["tablet"] in page.get_by_test_id("boms").inner_text()
+    page.get_by_test_id(f"new-version-{plant['tablet']}-1").click()
+    form = page.get_by_test_id("bom-form")
+    # the form starts from version 1: the component and its quantity per 1,000 tablets
+    assert form.locator("#f-c0_material").input_value() == plant["component"]
+    assert D(form.locator("#f-c0_quantity").input_value()) == D("1")
+    form.locator("#f-c1_material").fill("NO-SUCH-CODE")
+    form.locator("#f-c1_quantity").fill("2")
+    form.get_by_role("button", name="创建版本").click()
+    assert "NO-SUCH-CODE" in page.get_by_test_id("error-c1_material").inner_text()
+    shot(page, "bom-refused")
+    page.locator("#f-c1_material").fill("")
+    page.locator("#f-c1_quantity").fill("")
+    page.locator("#f-valid_from").fill(next_month.isoformat())
+    page.get_by_test_id("bom-form").get_by_role("button", name="创建版本").click()
+    assert page.get_by_test_id("created").is_visible()
+    assert "第 2 版" in page.get_by_role("heading", level=1).inner_text()
+    shot(page, "bom-version-2")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.posting.prices import standard_price
-from erp.production.models import OrderStatus, ProductionOrder
+from erp.production.models import Bom, OrderStatus, ProductionOrder
 from tests.production import build_plant, make_tablets, release_rollup
 from tests.world import World
 
@@ -211,3 +211,51 @@ def test_the_cost_accountant_runs_reads_and_releases_a_roll_up_through_the_pages
     assert "2026-11" in listing and 'data-testid="rollup-form"' not in listing
     posted = client.post("/production/rollups", data={**run, "period": "2026-12", "csrf_token": csrf_token(listing)})
     assert posted.status_code == 403
+
+
+def test_the_cost_accountant_creates_a_bom_and_its_next_version_through_the_pages(
+        client: FlaskClient, session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world, with_boms=False)
+    sign_in(client, world, "cost_a")
+    page = client.get("/production/boms/new").get_data(as_text=True)
+    token = csrf_token(page)
+    api = {"company_id": str(world.companies["A"]), "material": "API-X", "valid_from": "2026-11-01",
+           "base_quantity": "10", "cost_center": "API-REACT", "hours": "2", "rows": "6",
+           "c0_material": "R-ACID", "c0_quantity": "12", "c1_material": "R-SOLV", "c1_quantity": "5", "c1_scrap": "4",
+           "csrf_token": token}
+    # an unknown component is its row's problem, and what was typed stays
+    refused = client.post("/production/boms/new", data={**api, "c1_material": "R-NOPE"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'data-testid="error-c1_material"' in page
+    assert 'value="R-NOPE"' in page and 'value="API-REACT"' in page
+    # a bought material has no BOM: the rule's refusal at the top
+    refused = client.post("/production/boms/new", data={**api, "material": "R-ACID", "c0_material": "EXC-STAR"})
+    assert refused.status_code == 422 and 'data-testid="refusal"' in refused.get_data(as_text=True)
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Bom)) == 0
+
+    created = client.post("/production/boms/new", data=api)
+    assert created.status_code == 302, created.get_data(as_text=True)[:500]
+    first = int(created.headers["Location"].split("/boms/")[1].split("?")[0])
+    with session_factory() as session:
+        bom = session.get(Bom, first)
+        assert bom is not None and (bom.version, bom.base_quantity, bom.hours) == (1, D("10"), D("2"))
+        assert [(c.material_id, c.quantity, c.scrap_pct) for c in bom.components] == [
+            (plant.acid, D("12"), D("0")), (plant.solvent, D("5"), D("4"))]
+
+    # the next version starts from the first one's figures
+    page = client.get(f"/production/boms/new?from={first}").get_data(as_text=True)
+    assert 'name="c0_material" value="R-ACID"' in page and 'name="c1_scrap" value="4"' in page
+    assert 'name="base_quantity" type="text" value="10"' in page and 'name="hours" type="text" value="2"' in page
+    later = {**api, "c0_quantity": "11.5"}
+    refused = client.post("/production/boms/new", data=later)  # not after version 1's date
+    assert refused.status_code == 409 and 'data-testid="refusal"' in refused.get_data(as_text=True)
+    created = client.post("/production/boms/new", data={**later, "valid_from": "2026-12-01"})
+    assert created.status_code == 302
+    listing = client.get("/production/boms").get_data(as_text=True)
+    assert 'data-testid="new-version-API-X-2"' in listing and 'data-testid="new-version-API-X-1"' in listing
+
+    # clerks read bills of materials but do not keep them
+    sign_in(client, world, "clerk_a")
+    assert client.get("/production/boms").status_code == 200
+    assert client.get("/production/boms/new").status_code == 403
