@@ -503,9 +503,12 @@ def reverse_delivery(
     _, price = price_for_posting(session, order.company_id, delivered.material_id, posting_date)
     # Every balance of the batch in the warehouse, locked before anything is checked, so
     # nothing moves the batch meanwhile. Quality may have released, rejected or held the
-    # output since: it is taken from the status that holds it, on the reversal's date too.
+    # output since: it is taken from the status that holds it, on the reversal's date too,
+    # first where QA's decision on its own lot put it, so that it never takes another
+    # delivery's untested stock out of quarantine in its place.
+    first = quality.decided_status(session, delivery.id) or delivered.status
     held = None
-    for status in [delivered.status, *(s for s in StockStatus if s != delivered.status)]:
+    for status in [first, *(s for s in StockStatus if s != first)]:
         rows = lock_balances(session, warehouse_id=delivered.warehouse_id, material_id=delivered.material_id,
                              status=status, batch_id=delivered.batch_id)
         if held is None and rows and available_on(session, rows[0], posting_date) >= delivered.quantity:

@@ -304,6 +304,17 @@ def cancel_open_lots_of_batch(session: Session, *, warehouse_id: int, batch_id: 
     return len(lots)
 
 
+def decided_status(session: Session, document_id: int) -> StockStatus | None:
+    """Where QA's usage decision on the lot of a receipt put its stock: unrestricted when
+    released, blocked when rejected; None while its lot is open, or without one."""
+    decided = session.scalar(select(InspectionLot.status).where(
+        InspectionLot.source_document_id == document_id,
+        InspectionLot.status.in_([LotStatus.RELEASED, LotStatus.REJECTED])).order_by(InspectionLot.id.desc()).limit(1))
+    if decided is None:
+        return None
+    return StockStatus.UNRESTRICTED if decided == LotStatus.RELEASED else StockStatus.BLOCKED
+
+
 def reduce_excursion_lots(session: Session, *, warehouse_id: int, batch_id: int, quantity: Decimal) -> None:
     """Take ``quantity`` off the open excursion lots of a batch in a warehouse, newest first,
     when held stock leaves quarantine other than by the usage decision (a production receipt

@@ -319,3 +319,24 @@ def test_reversing_held_output_never_leaves_its_excursion_lot_to_release_another
         assert _by_status(session, made.tablet_batch) == {"quarantine": (D("48000"), D("867.84"))}
         assert _tablet_lots(session, made.tablet_batch) == [
             ("receipt", "released", D("50000")), ("receipt", "open", D("48000")), ("excursion", "cancelled", D("50000"))]
+
+
+def test_reversing_released_output_takes_it_from_released_stock_not_another_deliverys_quarantine(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """Inspected tablets into TAB-B1: 50,000 released by QA on 20 November, then 60,000 more
+    into quarantine under their own receipt lot. Reversing the first delivery takes its 50,000
+    out of unrestricted stock, where QA's release put them: the 60,000 no one has tested yet
+    stay in quarantine, all of them under their lot (taken from quarantine, 50,000 of them
+    would count as released)."""
+    plant = build_plant(session_factory, world, tablet_inspection=True)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False)
+    decide(session_factory, world, "A-AMB", made.tablet_batch, on=NOV_20)
+    deliver(session_factory, world, made.tablet_order, "60000", batch="TAB-B1")
+    with session_factory() as session:
+        first, _ = _deliveries(session, made.tablet_order)
+    _reverse(session_factory, world, made.tablet_order, first, NOV_22)
+    with session_factory() as session:
+        assert _by_status(session, made.tablet_batch) == {"quarantine": (D("60000"), D("1084.80"))}
+        assert _tablet_lots(session, made.tablet_batch) == [("receipt", "released", D("50000")),
+                                                            ("receipt", "open", D("60000"))]
