@@ -40,6 +40,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from erp.messages import Message
 from erp.auth.roles import Actor, Role
 from erp.credit.exposure import ZERO, CreditPolicy
 from erp.credit.models import CreditLimit, CreditModelVersion, Invoice, PaymentApplication
@@ -63,7 +64,7 @@ def month_end(month: str, field: str = "month") -> dt.date:
     try:
         first = dt.date.fromisoformat(f"{month}-01")
     except ValueError as exc:
-        raise ValidationFailed.for_field(field, f"{month!r} is not a month (YYYY-MM)") from exc
+        raise ValidationFailed.for_field(field, Message("{month} is not a month (YYYY-MM)", month=repr(month))) from exc
     return months_before(first, -1) - dt.timedelta(days=1)
 
 
@@ -153,18 +154,18 @@ def run_backtest(
     started = time.perf_counter()
     ends = month_ends(first_month, last_month)
     if not ends:
-        raise ValidationFailed.for_field("to", f"{last_month} is before {first_month}")
+        raise ValidationFailed.for_field("to", Message("{last} is before {first}", last=last_month, first=first_month))
     if len(ends) > MAX_MONTHS:
-        raise ValidationFailed.for_field("to", f"at most {MAX_MONTHS} months at a time")
+        raise ValidationFailed.for_field("to", Message("at most {count} months at a time", count=MAX_MONTHS))
     if ends[-1] >= today:
-        raise ValidationFailed.for_field("to", f"{last_month} has not ended by {today}")
+        raise ValidationFailed.for_field("to", Message("{month} has not ended by {today}", month=last_month, today=today))
     if not 1 <= horizon_months <= 36:
-        raise ValidationFailed.for_field("horizon_months", "between 1 and 36")
+        raise ValidationFailed.for_field("horizon_months", Message("between {low} and {high}", low=1, high=36))
     if actor is None:
         ensure_model(session, actor, today)
     elif session.scalar(select(CreditModelVersion.id).limit(1)) is None:
         # A read never writes: the first recompute (or the command line) stores the defaults.
-        raise NotFound("no credit model is stored yet: a credit controller's first recompute stores it")
+        raise NotFound(Message("no credit model is stored yet: a credit controller's first recompute stores it"))
     version = model_in_force(session, today)
     params = load_parameters(session, version)
     result = Backtest(first_month, last_month, horizon_months, today, version.version)

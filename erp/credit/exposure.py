@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from erp.messages import Message
 from erp.config import Settings
 from erp.credit.errors import CreditLimitExceeded, CustomerOnCreditHold
 from erp.credit.models import (
@@ -156,7 +157,7 @@ def lock_exposure(session: Session, customer_id: int) -> CustomerExposure:
     row = session.execute(query).one_or_none()
     if row is None:
         if session.get(Customer, customer_id) is None:
-            raise NotFound(f"customer {customer_id} not found")
+            raise NotFound(Message("customer {key} not found", key=customer_id))
         session.execute(
             dialect_insert(session, CustomerExposure).values(customer_id=customer_id).on_conflict_do_nothing()
         )
@@ -180,7 +181,7 @@ def read_customer_exposure(session: Session, customer_id: int) -> tuple[Customer
         .execution_options(populate_existing=True)
     ).one_or_none()
     if row is None:
-        raise NotFound(f"customer {customer_id} not found")
+        raise NotFound(Message("customer {key} not found", key=customer_id))
     if row[1] is None:
         return row[0], CustomerExposure(customer_id=customer_id, open_invoices=ZERO, open_orders=ZERO, exposure=ZERO,
                                         unapplied_credit=ZERO, credit_limit=None, limit_version=0, on_hold=False)

@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from erp.messages import Message
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.models import Account, JournalEntry, JournalLine
@@ -69,7 +70,7 @@ RECEIPT_TYPES = (MovementType.RECEIPT, MovementType.RECEIPT_REVERSAL, MovementTy
 def _require_group_reader(actor: Actor) -> None:
     actor.require_role(*READERS, action="reading the group's intercompany figures")
     if not actor.group_wide:
-        raise CompanyOutOfScope("the group's intercompany figures need a group-wide role")
+        raise CompanyOutOfScope(Message("the group's intercompany figures need a group-wide role"))
 
 
 def group_customer_ids() -> Any:

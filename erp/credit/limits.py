@@ -24,6 +24,7 @@ from sqlalchemy import and_, case, func, insert, literal, null, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
+from erp.messages import Message
 from erp.clock import business_today
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
@@ -365,7 +366,7 @@ def get_run(session: Session, actor: Actor, run_id: int) -> CreditSuggestionRun:
     actor.require_role(*READ_ROLES, action="reading credit limit suggestions")
     run = session.get(CreditSuggestionRun, run_id)
     if run is None:
-        raise NotFound(f"suggestion run {run_id} not found")
+        raise NotFound(Message("suggestion run {key} not found", key=run_id))
     return run
 
 
@@ -385,20 +386,21 @@ def set_credit_limit(
     sets the limit to 0 and puts the customer on credit hold, with the rule as the reason."""
     actor.require_role(Role.CREDIT_CONTROLLER, action="setting credit limits")
     if session.get(Customer, customer_id) is None:
-        raise NotFound(f"customer {customer_id} not found")
+        raise NotFound(Message("customer {key} not found", key=customer_id))
     suggestion = None
     if suggestion_id is not None:
         suggestion = session.get(CreditLimitSuggestion, suggestion_id)
         if suggestion is None or suggestion.customer_id != customer_id:
-            raise ValidationFailed.for_field("suggestion_id", f"no suggestion {suggestion_id} for this customer")
+            raise ValidationFailed.for_field("suggestion_id", Message("no suggestion {key} for this customer",
+                                                                      key=suggestion_id))
     approving = credit_limit is None
     if approving:
         if suggestion is None:
-            raise ValidationFailed.for_field("credit_limit", "give a limit, or the suggestion to approve")
+            raise ValidationFailed.for_field("credit_limit", Message("give a limit, or the suggestion to approve"))
         credit_limit = suggestion.suggested_limit
         reason = reason or f"approved the suggestion of run {suggestion.run_id}"
     elif not (reason or "").strip():
-        raise ValidationFailed.for_field("reason", "a limit other than the model's suggestion needs a reason")
+        raise ValidationFailed.for_field("reason", Message("a limit other than the model's suggestion needs a reason"))
     position = lock_exposure(session, customer_id)
     before = {"credit_limit": position.credit_limit, "limit_version": position.limit_version}
     version = CreditLimit(customer_id=customer_id, version=position.limit_version + 1, credit_limit=credit_limit,
@@ -428,7 +430,7 @@ def limit_history(session: Session, actor: Actor, customer_id: int) -> list[Cred
     """Every version of a customer's credit limit, newest first."""
     actor.require_role(*READ_ROLES, action="reading credit limit history")
     if session.get(Customer, customer_id) is None:
-        raise NotFound(f"customer {customer_id} not found")
+        raise NotFound(Message("customer {key} not found", key=customer_id))
     return list(session.scalars(select(CreditLimit).where(CreditLimit.customer_id == customer_id)
                                 .order_by(CreditLimit.version.desc())))
 
@@ -443,7 +445,7 @@ def suggestions_of_run(
     run = latest_run(session) if run_id is None else session.get(CreditSuggestionRun, run_id)
     if run is None:
         if run_id is not None:
-            raise NotFound(f"suggestion run {run_id} not found")
+            raise NotFound(Message("suggestion run {key} not found", key=run_id))
         return [], 0
     query = (
         select(CreditLimitSuggestion, Customer.code.label("customer_code"),
@@ -471,21 +473,22 @@ def explained_suggestion(
     if suggestion_id is not None:
         suggestion = session.get(CreditLimitSuggestion, suggestion_id)
         if suggestion is None:
-            raise NotFound(f"suggestion {suggestion_id} not found")
+            raise NotFound(Message("suggestion {key} not found", key=suggestion_id))
     else:
         if session.get(Customer, customer_id) is None:
-            raise NotFound(f"customer {customer_id} not found")
+            raise NotFound(Message("customer {key} not found", key=customer_id))
         suggestion = session.scalars(
             select(CreditLimitSuggestion).where(CreditLimitSuggestion.customer_id == customer_id)
             .order_by(CreditLimitSuggestion.run_id.desc()).limit(1)).first()
         if suggestion is None:
-            raise NotFound(f"no suggestion for customer {customer_id} yet: recompute the suggestions")
+            raise NotFound(Message("no suggestion for customer {customer} yet: recompute the suggestions",
+                                   customer=customer_id))
     run = session.get(CreditSuggestionRun, suggestion.run_id)
     assert run is not None
     if run.model_version_id is None:
         raise SuggestionNotExplainable(
-            f"suggestion {suggestion.id} comes from run {run.id} of the earlier history-only model, which kept "
-            "no scorecard; recompute the suggestions")
+            Message("suggestion {suggestion} comes from run {run} of the earlier history-only model, which kept "
+                    "no scorecard; recompute the suggestions", suggestion=suggestion.id, run=run.id))
     version = session.get(CreditModelVersion, run.model_version_id)
     assert version is not None
     return suggestion, run, explain(Evaluation.from_row(suggestion), load_parameters(session, version), run.as_of)

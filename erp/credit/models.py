@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from erp.messages import Message
 from erp.credit.errors import OrderStatusConflict
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
 from erp.db import BigId, Base, Money, Quantity, Rate, UnitPrice, utcnow
@@ -122,7 +123,8 @@ class SalesOrder(Base):
         """Change status along ``ORDER_TRANSITIONS``; any other move is a conflict."""
         if (self.status, status) not in ORDER_TRANSITIONS:
             raise OrderStatusConflict(
-                f"sales order {self.id} is {self.status.value}; it cannot become {status.value}",
+                Message("sales order {order} is {status}; it cannot become {target}", order=self.id,
+                        status=self.status, target=status),
                 order_status=self.status.value,
             )
         self.status = status

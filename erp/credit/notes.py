@@ -55,7 +55,7 @@ from erp.credit.queries import paged
 from erp.masterdata.models import Company, Customer, Material, UnitOfMeasure, Warehouse
 from erp.masterdata.services import company_for_customer
 from erp.masterdata.tax import line_amounts, tax_code_for
-from erp.messages import Message
+from erp.messages import N_, Message
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.posting.models import Batch, StockDocument
 
@@ -147,7 +147,7 @@ def return_goods(
     if line is None or invoice is None or line.order_line_id is None or line.unit_price is None:
         raise NotAShipment(Message("stock document {key} is not an invoiced shipment to a customer",
                                    key=shipment_document_id))
-    visible_or_404(actor, invoice.company_id, "stock document", shipment_document_id)
+    visible_or_404(actor, invoice.company_id, N_("stock document"), shipment_document_id)
     order_line = session.get(SalesOrderLine, line.order_line_id)
     assert order_line is not None
     _lock_order(session, actor, order_line.order_id)
@@ -234,7 +234,7 @@ def apply_credit_note(
                            .execution_options(populate_existing=True)).one_or_none()
     if note is None:
         raise NotFound(Message("credit note {key} not found", key=note_id))
-    visible_or_404(actor, note.company_id, "credit note", note_id)
+    visible_or_404(actor, note.company_id, N_("credit note"), note_id)
     if note.unapplied_amount == 0:
         raise NoUnappliedCredit(Message("credit note {key} is fully applied", key=note_id))
     if applied_on < note.note_date:
@@ -378,7 +378,7 @@ def return_preview(session: Session, actor: Actor, shipment_document_id: int) ->
     invoice = session.get(Invoice, line.invoice_id) if line is not None else None
     if line is None or invoice is None or line.material_id is None:
         raise NotFound(Message("stock document {key} not found", key=shipment_document_id))
-    visible_or_404(actor, invoice.company_id, "stock document", shipment_document_id)
+    visible_or_404(actor, invoice.company_id, N_("stock document"), shipment_document_id)
     shipment = session.get(StockDocument, shipment_document_id)
     customer = session.get(Customer, invoice.customer_id)
     material = session.get(Material, line.material_id)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp.messages import Message
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.credit.errors import CreditModelParametersInvalid
@@ -133,7 +134,7 @@ def model_in_force(session: Session, on: dt.date) -> CreditModelVersion:
     if found is None:
         found = session.scalars(select(CreditModelVersion).order_by(CreditModelVersion.version).limit(1)).first()
     if found is None:
-        raise NotFound("no version of the credit limit model is stored yet")
+        raise NotFound(Message("no version of the credit limit model is stored yet"))
     return found
 
 
@@ -147,18 +148,20 @@ def store_parameters(
     a rule for any customer type in every class (``ModelParameters.problems``)."""
     actor.require_role(Role.CREDIT_CONTROLLER, action="changing the credit limit model")
     if not reason.strip():
-        raise ValidationFailed.for_field("reason", "say why the model changes")
+        raise ValidationFailed.for_field("reason", Message("say why the model changes"))
     problems = params.problems()
     if problems:
-        raise CreditModelParametersInvalid("the parameters are not usable: " + "; ".join(m for _, m in problems),
+        # The problems themselves (ModelParameters.problems) are still English sentences.
+        raise CreditModelParametersInvalid(Message("the parameters are not usable: {problems}",
+                                                   problems="; ".join(m for _, m in problems)),
                                      errors=[{"pointer": p, "detail": m} for p, m in problems])
     ensure_model(session, actor, valid_from)
     latest = session.scalars(select(CreditModelVersion).order_by(CreditModelVersion.version.desc()).limit(1)).one()
     stored = _write_version(session, params, version=latest.version + 1, valid_from=valid_from, reason=reason,
                             user_id=actor.user_id)
     if stored is None:
-        raise ValidationFailed.for_field("reason", "another change to the model was stored at the same moment; "
-                                                   "look at it and try again")
+        raise ValidationFailed.for_field("reason", Message("another change to the model was stored at the same "
+                                                           "moment; look at it and try again"))
     _audit_version(session, actor, stored, load_parameters(session, latest), params)
     return stored
 
@@ -181,5 +184,5 @@ def get_version(session: Session, actor: Actor, version_id: int | None, on: dt.d
     else:
         version = session.get(CreditModelVersion, version_id)
         if version is None:
-            raise NotFound(f"credit model version {version_id} not found")
+            raise NotFound(Message("credit model version {key} not found", key=version_id))
     return version, load_parameters(session, version)

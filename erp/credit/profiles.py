@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp.messages import N_, Message
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.credit.errors import DisputeNotApplicable, DisputeResolved
@@ -52,28 +53,30 @@ class CreditData:
     collateral_note: str | None = None
 
 
-def _refuse(field: str, message: str) -> ValidationFailed:
+def _refuse(field: str, message: Message) -> ValidationFailed:
     return ValidationFailed.for_field(field, message)
 
 
 def _check(data: CreditData, valid_from: dt.date) -> None:
     """The rules a version must keep (each refusal names its field)."""
     if (data.tangible_net_worth is not None or data.annual_turnover is not None) and data.statement_date is None:
-        raise _refuse("statement_date", "figures from financial statements need the statement's date")
+        raise _refuse("statement_date", Message("figures from financial statements need the statement's date"))
     if data.statement_date is not None and data.statement_date > valid_from:
-        raise _refuse("statement_date", f"a statement dated after the data's first day of validity {valid_from}")
+        raise _refuse("statement_date", Message("a statement dated after the data's first day of validity {day}",
+                                                day=valid_from))
     if data.rating_grade is not None and data.rating_score is not None:
-        raise _refuse("rating_score", "give the rating as a grade or as an agency's score, not both")
+        raise _refuse("rating_score", Message("give the rating as a grade or as an agency's score, not both"))
     if (data.rating_grade is not None or data.rating_score is not None) and data.rating_date is None:
-        raise _refuse("rating_date", "a rating needs the date it was given")
+        raise _refuse("rating_date", Message("a rating needs the date it was given"))
     if data.rating_date is not None and data.rating_date > valid_from:
-        raise _refuse("rating_date", f"a rating dated after the data's first day of validity {valid_from}")
+        raise _refuse("rating_date", Message("a rating dated after the data's first day of validity {day}", day=valid_from))
     if data.rating_date is not None and data.rating_grade is None and data.rating_score is None:
-        raise _refuse("rating_date", "a rating date without a rating")
+        raise _refuse("rating_date", Message("a rating date without a rating"))
     if data.founded_on is not None and data.founded_on > valid_from:
-        raise _refuse("founded_on", "founded after the data's first day of validity")
+        raise _refuse("founded_on", Message("founded after the data's first day of validity"))
     if data.collateral_amount > 0 and not (data.collateral_note or "").strip():
-        raise _refuse("collateral_note", "say what secures the amount (bank guarantee, deposit, parent guarantee...)")
+        raise _refuse("collateral_note",
+                      Message("say what secures the amount (bank guarantee, deposit, parent guarantee...)"))
 
 
 def record_credit_data(
@@ -83,11 +86,11 @@ def record_credit_data(
     it is in force from ``valid_from`` (the model reads the version in force on its key date)."""
     actor.require_role(Role.CREDIT_CONTROLLER, action="maintaining customers' credit data")
     if not reason.strip():
-        raise _refuse("reason", "say why the data change")
+        raise _refuse("reason", Message("say why the data change"))
     # The customer row is locked so that two controllers' versions get distinct numbers.
     customer = session.scalars(select(Customer).where(Customer.id == customer_id).with_for_update()).one_or_none()
     if customer is None:
-        raise NotFound(f"customer {customer_id} not found")
+        raise NotFound(Message("customer {key} not found", key=customer_id))
     _check(data, valid_from)
     previous = session.scalars(select(CustomerCreditProfile).where(CustomerCreditProfile.customer_id == customer_id)
                                .order_by(CustomerCreditProfile.version.desc()).limit(1)).first()
@@ -112,7 +115,7 @@ def credit_data_history(session: Session, actor: Actor, customer_id: int) -> lis
     """Every version of a customer's credit data, newest first (empty when none on file)."""
     actor.require_role(*READ_ROLES, action="reading customers' credit data")
     if session.get(Customer, customer_id) is None:
-        raise NotFound(f"customer {customer_id} not found")
+        raise NotFound(Message("customer {key} not found", key=customer_id))
     return list(session.scalars(select(CustomerCreditProfile).where(CustomerCreditProfile.customer_id == customer_id)
                                 .order_by(CustomerCreditProfile.version.desc())))
 
@@ -121,13 +124,13 @@ def credit_data_in_force(session: Session, actor: Actor, customer_id: int, on: d
     """The version in force on a day (404 when none is)."""
     actor.require_role(*READ_ROLES, action="reading customers' credit data")
     if session.get(Customer, customer_id) is None:
-        raise NotFound(f"customer {customer_id} not found")
+        raise NotFound(Message("customer {key} not found", key=customer_id))
     found = session.scalars(
         select(CustomerCreditProfile)
         .where(CustomerCreditProfile.customer_id == customer_id, CustomerCreditProfile.valid_from <= on)
         .order_by(CustomerCreditProfile.valid_from.desc(), CustomerCreditProfile.version.desc()).limit(1)).first()
     if found is None:
-        raise NotFound(f"no credit data of customer {customer_id} in force on {on}")
+        raise NotFound(Message("no credit data of customer {customer} in force on {day}", customer=customer_id, day=on))
     return found
 
 
@@ -141,16 +144,19 @@ def open_dispute(
     actor.require_role(*DISPUTE_ROLES, action="recording invoice disputes")
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
-        raise NotFound(f"invoice {invoice_id} not found")
-    visible_or_404(actor, invoice.company_id, "invoice", invoice_id)
+        raise NotFound(Message("invoice {key} not found", key=invoice_id))
+    visible_or_404(actor, invoice.company_id, N_("invoice"), invoice_id)
     if not reason.strip():
-        raise _refuse("reason", "say what the customer disputes")
+        raise _refuse("reason", Message("say what the customer disputes"))
     if amount > invoice.amount:
-        raise DisputeNotApplicable(f"invoice {invoice.id} is for {invoice.amount}; {amount} cannot be disputed",
-                                   errors=[{"pointer": "/amount", "detail": f"at most {invoice.amount}"}])
+        raise DisputeNotApplicable(Message("invoice {invoice} is for {total}; {amount} cannot be disputed",
+                                           invoice=invoice.id, total=invoice.amount, amount=amount),
+                                   errors=[{"pointer": "/amount", "detail": Message("at most {total}", total=invoice.amount)}])
     if opened_on < invoice.invoice_date:
-        raise DisputeNotApplicable(f"invoice {invoice.id} is dated {invoice.invoice_date}, after {opened_on}",
-                                   errors=[{"pointer": "/opened_on", "detail": f"not before {invoice.invoice_date}"}])
+        raise DisputeNotApplicable(Message("invoice {invoice} is dated {date}, after {opened_on}", invoice=invoice.id,
+                                           date=invoice.invoice_date, opened_on=opened_on),
+                                   errors=[{"pointer": "/opened_on",
+                                            "detail": Message("not before {date}", date=invoice.invoice_date)}])
     dispute = InvoiceDispute(invoice_id=invoice.id, company_id=invoice.company_id, customer_id=invoice.customer_id,
                              amount=amount, opened_on=opened_on, reason=reason, opened_by=actor.user_id)
     session.add(dispute)
@@ -166,14 +172,14 @@ def resolve_dispute(
     dispute = session.scalars(select(InvoiceDispute).where(InvoiceDispute.id == dispute_id)
                               .with_for_update()).one_or_none()
     if dispute is None:
-        raise NotFound(f"dispute {dispute_id} not found")
-    visible_or_404(actor, dispute.company_id, "dispute", dispute_id)
+        raise NotFound(Message("dispute {key} not found", key=dispute_id))
+    visible_or_404(actor, dispute.company_id, N_("dispute"), dispute_id)
     if dispute.resolved_on is not None:
-        raise DisputeResolved(f"dispute {dispute.id} was resolved on {dispute.resolved_on}")
+        raise DisputeResolved(Message("dispute {dispute} was resolved on {day}", dispute=dispute.id, day=dispute.resolved_on))
     if not resolution.strip():
-        raise _refuse("resolution", "say how it was resolved")
+        raise _refuse("resolution", Message("say how it was resolved"))
     if resolved_on < dispute.opened_on:
-        raise _refuse("resolved_on", f"before the dispute was opened on {dispute.opened_on}")
+        raise _refuse("resolved_on", Message("before the dispute was opened on {day}", day=dispute.opened_on))
     dispute.resolved_on, dispute.resolution = resolved_on, resolution
     dispute.resolved_by, dispute.resolved_at = actor.user_id, utcnow()
     session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
+from erp.messages import N_, Message, Term
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.db import page
 from erp.credit.models import (
@@ -56,7 +57,7 @@ def _visible(session: Session, actor: Actor, model: type[Any], key: int, label: 
     actor.require_role(*READ_ROLES, action="reading sales documents")
     record = session.get(model, key)
     if record is None:
-        raise NotFound(f"{label} {key} not found")
+        raise NotFound(Message("{what} {key} not found", what=Term(label), key=key))
     visible_or_404(actor, record.company_id, label, key)
     return record
 
@@ -77,7 +78,7 @@ def _listed(
 
 def get_order(session: Session, actor: Actor, order_id: int) -> SalesOrder:
     """A sales order with its lines."""
-    return _visible(session, actor, SalesOrder, order_id, "sales order")  # type: ignore[no-any-return]
+    return _visible(session, actor, SalesOrder, order_id, N_("sales order"))  # type: ignore[no-any-return]
 
 
 def list_orders(
@@ -91,7 +92,7 @@ def list_orders(
 
 def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
     """An invoice with its lines and the payments applied to it."""
-    return _visible(session, actor, Invoice, invoice_id, "invoice")  # type: ignore[no-any-return]
+    return _visible(session, actor, Invoice, invoice_id, N_("invoice"))  # type: ignore[no-any-return]
 
 
 def list_invoices(
@@ -107,7 +108,7 @@ def list_invoices(
 
 def get_payment(session: Session, actor: Actor, payment_id: int) -> Payment:
     """A payment with the invoices it settled."""
-    return _visible(session, actor, Payment, payment_id, "payment")  # type: ignore[no-any-return]
+    return _visible(session, actor, Payment, payment_id, N_("payment"))  # type: ignore[no-any-return]
 
 
 def list_payments(
@@ -121,7 +122,7 @@ def list_payments(
 
 def get_credit_note(session: Session, actor: Actor, note_id: int) -> CreditNote:
     """A credit note with its lines and the invoices it settled."""
-    return _visible(session, actor, CreditNote, note_id, "credit note")  # type: ignore[no-any-return]
+    return _visible(session, actor, CreditNote, note_id, N_("credit note"))  # type: ignore[no-any-return]
 
 
 def list_credit_notes(

@@ -142,8 +142,8 @@ def _customer(session: Session, customer_id: int, *, field: str | None = None) -
     customer = session.get(Customer, customer_id)
     if customer is None:
         if field is not None:
-            raise ValidationFailed.for_field(field, f"no customer with id {customer_id}")
-        raise NotFound(f"customer {customer_id} not found")
+            raise ValidationFailed.for_field(field, Message("no customer with id {key}", key=customer_id))
+        raise NotFound(Message("customer {key} not found", key=customer_id))
     return customer
 
 
@@ -153,16 +153,17 @@ def _lock_order(session: Session, actor: Actor, order_id: int) -> SalesOrder:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if order is None:
-        raise NotFound(f"sales order {order_id} not found")
-    visible_or_404(actor, order.company_id, "sales order", order_id)
+        raise NotFound(Message("sales order {key} not found", key=order_id))
+    visible_or_404(actor, order.company_id, N_("sales order"), order_id)
     return order
 
 
 def _check_quantity_unit(quantity: Decimal, material: Material, pointer: str) -> None:
     if not material.unit.admits(quantity):
         raise InvalidQuantity(
-            f"material {material.code} is counted in {material.unit.code} with {material.unit.decimals} decimal places; "
-            f"got {quantity}", errors=[{"pointer": pointer, "detail": "too many decimal places for the unit"}],
+            Message("material {material} is counted in {unit} with {decimals} decimal places; got {quantity}",
+                    material=material.code, unit=material.unit.code, decimals=material.unit.decimals, quantity=quantity),
+            errors=[{"pointer": pointer, "detail": Message("too many decimal places for the unit")}],
         )
 
 
@@ -183,12 +184,12 @@ def create_order(
     actor.require_company(company_id)
     refuse_after_business_day(order_date, field="order_date", what=N_("a sales order"))
     if session.get(Company, company_id) is None:
-        raise ValidationFailed.for_field("company_id", f"no company with id {company_id}")
+        raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
     customer = _customer(session, customer_id, field="customer_id")
     if not customer.active:
-        raise CustomerInactive(f"customer {customer.code} is inactive; it takes no new orders")
+        raise CustomerInactive(Message("customer {customer} is inactive; it takes no new orders", customer=customer.code))
     if not lines:
-        raise ValidationFailed.for_field("lines", "an order needs at least one line")
+        raise ValidationFailed.for_field("lines", Message("an order needs at least one line"))
     buyer = company_for_customer(session, customer_id)
     if buyer is not None and buyer.id == company_id:
         raise IntercompanyOrderInvalid(Message("customer {customer} stands for the selling company itself",
@@ -201,22 +202,25 @@ def create_order(
         pointer = f"/lines/{number - 1}"
         material = session.get(Material, line.material_id)
         if material is None:
-            raise ValidationFailed(f"no material with id {line.material_id}",
-                                   errors=[{"pointer": f"{pointer}/material_id", "detail": "no such material"}])
+            raise ValidationFailed(Message("no material with id {key}", key=line.material_id),
+                                   errors=[{"pointer": f"{pointer}/material_id", "detail": Message("no such material")}])
         if not material.active:
-            raise MaterialInactive(f"material {material.code} is inactive")
+            raise MaterialInactive(Message("material {material} is inactive", material=material.code))
         warehouse = session.get(Warehouse, line.warehouse_id)
         if warehouse is None or warehouse.company_id != company_id:
             raise WarehouseNotOfCompany(
-                f"warehouse {line.warehouse_id} is not a warehouse of company {company_id}",
-                errors=[{"pointer": f"{pointer}/warehouse_id", "detail": "not a warehouse of the order's company"}],
+                Message("warehouse {warehouse} is not a warehouse of company {company}", warehouse=line.warehouse_id,
+                        company=company_id),
+                errors=[{"pointer": f"{pointer}/warehouse_id",
+                         "detail": Message("not a warehouse of the order's company")}],
             )
         _check_quantity_unit(line.quantity, material, f"{pointer}/quantity")
         if line.quantity > MAX_LINE_QUANTITY or line.quantity * line.unit_price > MAX_LINE_AMOUNT:
             raise InvalidQuantity(
-                f"{line.quantity} x {line.unit_price} is beyond any plausible order line "
-                f"(at most {MAX_LINE_QUANTITY} units and {MAX_LINE_AMOUNT} CNY)",
-                errors=[{"pointer": f"{pointer}/quantity", "detail": "implausibly large line"}],
+                Message("{quantity} x {unit_price} is beyond any plausible order line "
+                        "(at most {max_quantity} units and {max_amount} CNY)", quantity=line.quantity,
+                        unit_price=line.unit_price, max_quantity=MAX_LINE_QUANTITY, max_amount=MAX_LINE_AMOUNT),
+                errors=[{"pointer": f"{pointer}/quantity", "detail": Message("implausibly large line")}],
             )
         tax = tax_code_for(session, day=order_date, material_id=material.id, customer_id=customer_id,
                            tax_code_id=line.tax_code_id, field=f"lines/{number - 1}/tax_code_id")
@@ -292,8 +296,9 @@ def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: Cred
     actor.require_role(Role.SALES, action="confirming sales orders")
     order = _lock_order(session, actor, order_id)
     if order.status not in (SalesOrderStatus.DRAFT, SalesOrderStatus.BLOCKED):
-        raise OrderStatusConflict(f"sales order {order.id} is {order.status.value}; only draft or blocked "
-                                  "orders can be confirmed", order_status=order.status.value)
+        raise OrderStatusConflict(Message("sales order {order} is {status}; only draft or blocked orders can be "
+                                          "confirmed", order=order.id, status=order.status),
+                                  order_status=order.status.value)
     amount = open_order_value(order.lines)
     position = lock_exposure(session, order.customer_id)
     decision = decide(position, amount, policy, customer_blocked=_customer(session, order.customer_id).blocked)
@@ -356,22 +361,28 @@ def ship_order(
     actor.require_role(Role.SALES, action="shipping sales orders")
     order = _lock_order(session, actor, order_id)
     if order.status not in OPEN_ORDER_STATUSES:
-        hint = " (blocked by credit control: ask a credit controller to release it)" \
-            if order.status == SalesOrderStatus.BLOCKED else ""
-        raise OrderStatusConflict(f"sales order {order.id} is {order.status.value}; only confirmed orders ship{hint}",
-                                  order_status=order.status.value)
+        if order.status == SalesOrderStatus.BLOCKED:
+            message = Message("sales order {order} is {status}; only confirmed orders ship (blocked by credit "
+                              "control: ask a credit controller to release it)", order=order.id, status=order.status)
+        else:
+            message = Message("sales order {order} is {status}; only confirmed orders ship", order=order.id,
+                              status=order.status)
+        raise OrderStatusConflict(message, order_status=order.status.value)
     by_id = {line.id: line for line in order.lines}
     if len({request.order_line_id for request in lines}) != len(lines):
-        raise ValidationFailed.for_field("lines", "an order line appears more than once")
+        raise ValidationFailed.for_field("lines", Message("an order line appears more than once"))
     items: list[tuple[SalesOrderLine, ShipmentLineRequest, Decimal, Decimal]] = []
     for index, request in enumerate(lines):
         line = by_id.get(request.order_line_id)
         if line is None:
-            raise ValidationFailed(f"order line {request.order_line_id} is not a line of sales order {order.id}",
-                                   errors=[{"pointer": f"/lines/{index}/order_line_id", "detail": "not a line of this order"}])
+            raise ValidationFailed(Message("order line {line} is not a line of sales order {order}",
+                                           line=request.order_line_id, order=order.id),
+                                   errors=[{"pointer": f"/lines/{index}/order_line_id",
+                                            "detail": Message("not a line of this order")}])
         still_open = line.quantity - line.shipped_quantity
         if request.quantity > still_open:
-            raise OverShipment(f"line {line.line_no} has {still_open} still to ship; {request.quantity} requested",
+            raise OverShipment(Message("line {line} has {open} still to ship; {requested} requested",
+                                       line=line.line_no, open=still_open, requested=request.quantity),
                                open_quantity=str(still_open))
         orders_change = open_line_value(line.quantity, line.shipped_quantity + request.quantity, line.unit_price,
                                         line.tax_rate) \
@@ -476,21 +487,26 @@ def _open_invoices_for_update(
             Invoice.invoice_date <= applied_on,
         ).order_by(Invoice.due_date, Invoice.id)))
     if len(set(invoice_ids)) != len(invoice_ids):
-        raise ValidationFailed.for_field("invoice_ids", "an invoice appears more than once")
+        raise ValidationFailed.for_field("invoice_ids", Message("an invoice appears more than once"))
     found = {invoice.id: invoice for invoice in session.scalars(query.where(Invoice.id.in_(invoice_ids)))}
     named: list[Invoice] = []
     for index, invoice_id in enumerate(invoice_ids):
         invoice = found.get(invoice_id)
-        why = None
+        # The sentence names the invoice; the field's detail is the same without its number.
+        why: Message | None = None
         if invoice is None or invoice.company_id != company_id or invoice.customer_id != customer_id:
-            why = "is not an invoice of this customer in this company"
+            why = Message("is not an invoice of this customer in this company")
+            sentence = Message("invoice {invoice} is not an invoice of this customer in this company",
+                               invoice=invoice_id)
         elif invoice.open_amount == 0:
-            why = "is paid already"
+            why = Message("is paid already")
+            sentence = Message("invoice {invoice} is paid already", invoice=invoice_id)
         elif invoice.invoice_date > applied_on:
-            why = f"is dated {invoice.invoice_date}, after the payment"
+            why = Message("is dated {date}, after the payment", date=invoice.invoice_date)
+            sentence = Message("invoice {invoice} is dated {date}, after the payment", invoice=invoice_id,
+                               date=invoice.invoice_date)
         if why is not None:
-            raise InvoiceNotApplicable(f"invoice {invoice_id} {why}",
-                                       errors=[{"pointer": f"/invoice_ids/{index}", "detail": why}])
+            raise InvoiceNotApplicable(sentence, errors=[{"pointer": f"/invoice_ids/{index}", "detail": why}])
         named.append(invoice)
     return named
 
@@ -533,7 +549,7 @@ def record_payment(
     actor.require_role(*PAYMENT_ROLES, action="recording customer payments")
     actor.require_company(company_id)
     if session.get(Company, company_id) is None:
-        raise ValidationFailed.for_field("company_id", f"no company with id {company_id}")
+        raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
     _customer(session, customer_id, field="customer_id")
     refuse_after_business_day(payment_date, field="payment_date", what=N_("a payment"))
     lock_open_period(session, company_id, payment_date)
@@ -571,20 +587,21 @@ def apply_credit(
         select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
     ).one_or_none()
     if payment is None:
-        raise NotFound(f"payment {payment_id} not found")
-    visible_or_404(actor, payment.company_id, "payment", payment_id)
+        raise NotFound(Message("payment {key} not found", key=payment_id))
+    visible_or_404(actor, payment.company_id, N_("payment"), payment_id)
     if payment.unapplied_amount == 0:
-        raise NoUnappliedCredit(f"payment {payment.id} is fully applied")
+        raise NoUnappliedCredit(Message("payment {payment} is fully applied", payment=payment.id))
     if applied_on < payment.payment_date:
-        raise ValidationFailed.for_field("applied_on", f"before the payment's date {payment.payment_date}")
+        raise ValidationFailed.for_field("applied_on", Message("before the payment's date {date}", date=payment.payment_date))
     lock_open_period(session, payment.company_id, applied_on)
     position = lock_exposure(session, payment.customer_id)
     invoices = _open_invoices_for_update(session, company_id=payment.company_id, customer_id=payment.customer_id,
                                          applied_on=applied_on, invoice_ids=invoice_ids)
     applied = _apply(session, actor, payment, invoices, applied_on)
     if applied == 0:
-        raise NoOpenInvoices(f"customer {payment.customer_id} has no open invoice in company {payment.company_id} "
-                             f"dated on or before {applied_on}")
+        raise NoOpenInvoices(Message("customer {customer} has no open invoice in company {company} dated on or "
+                                     "before {date}", customer=payment.customer_id, company=payment.company_id,
+                                     date=applied_on))
     post(session, Posting(
         company_id=payment.company_id, posting_date=applied_on, source_type="credit_application",
         source_id=payment.id, memo=f"unapplied credit of payment {payment.id} applied", user_id=actor.user_id,
@@ -631,7 +648,7 @@ def set_credit_hold(session: Session, actor: Actor, customer_id: int, *, on_hold
     """Put a customer on credit hold (every confirmation and shipment is blocked) or lift it."""
     actor.require_role(Role.CREDIT_CONTROLLER, action="changing credit holds")
     if not reason.strip():
-        raise ValidationFailed.for_field("reason", "say why")
+        raise ValidationFailed.for_field("reason", Message("say why"))
     position = lock_exposure(session, customer_id)
     before = {"on_hold": position.on_hold, "hold_reason": position.hold_reason}
     position.on_hold = on_hold
@@ -670,13 +687,13 @@ def release_order(
     """
     actor.require_role(Role.CREDIT_CONTROLLER, action="releasing blocked orders")
     if not reason.strip():
-        raise ValidationFailed.for_field("reason", "a release needs a reason")
+        raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
     order = _lock_order(session, actor, order_id)
     position = lock_exposure(session, order.customer_id)
     if position.on_hold or _customer(session, order.customer_id).blocked:
         raise CustomerOnCreditHold(
-            f"customer {order.customer_id} is on credit hold ({position.hold_reason or 'blocked in the master'}); "
-            "lift the hold before releasing its orders"
+            Message("customer {customer} is on credit hold ({reason}); lift the hold before releasing its orders",
+                    customer=order.customer_id, reason=position.hold_reason or Message("blocked in the master"))
         )
     limit = policy.limit_of(position.credit_limit)
     exposure_before = position.exposure
@@ -686,7 +703,8 @@ def release_order(
     elif order.status in OPEN_ORDER_STATUSES and not order.credit_released and position.exposure > limit:
         stage, rule = "shipment", LIMIT_RULE
     else:
-        raise OrderNotBlocked(f"sales order {order.id} is {order.status.value} and not held by credit control")
+        raise OrderNotBlocked(Message("sales order {order} is {status} and not held by credit control", order=order.id,
+                                      status=order.status))
     order.credit_released = True
     release = CreditRelease(order_id=order.id, stage=stage, rule=rule, exposure=position.exposure,
                             credit_limit=limit, reason=reason, released_by=actor.user_id)

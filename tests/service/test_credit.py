@@ -289,7 +289,7 @@ def test_a_payment_can_name_its_invoices(session_factory: SF, world: World) -> N
     before = row_counts(session_factory)
     with pytest.raises(InvoiceNotApplicable) as refused:
         pay(session_factory, world, "60.00", invoice_ids=[newer, other])
-    assert refused.value.errors == [{"pointer": "/invoice_ids/1",
+    assert refused.value.to_problem()["errors"] == [{"pointer": "/invoice_ids/1",
                                      "detail": "is not an invoice of this customer in this company"}]
     assert row_counts(session_factory) == before
     payment = pay(session_factory, world, "60.00", invoice_ids=[newer])
