@@ -19,7 +19,7 @@ from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erp.db import BigId, Base, dialect_insert, utcnow
-from erp.messages import N_
+from erp.messages import N_, Message
 from erp.errors import DomainError
 
 
@@ -75,7 +75,7 @@ def claim(session: Session, *, user_id: int, key: str, endpoint: str, request_ha
     ).one()
     if existing.endpoint != endpoint or existing.request_hash != request_hash:
         raise IdempotencyKeyReused(
-            f"Idempotency-Key {key!r} was already used for a different request; use a new key"
+            Message("Idempotency-Key {key} was already used for a different request; use a new key", key=repr(key))
         )
     return Claim(user_id, key, existing.resource_id)
 

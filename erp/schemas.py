@@ -240,7 +240,7 @@ class Text(fields.String):
         text = text_rules.normalise(super()._deserialize(value, attr, data, **kwargs))
         why = text_rules.refused_character(text, single_line=self.single_line)
         if why:
-            raise self.make_error("refused", why=why)
+            raise self.make_error("refused", why=str(why))
         return text.strip() if self.single_line else text
 
 

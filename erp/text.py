@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from erp.messages import Message
+
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
@@ -28,7 +30,7 @@ def _describe(character: str) -> str:
     return f"U+{ord(character):04X} ({name})"
 
 
-def refused_character(text: str, *, single_line: bool = False) -> str | None:
+def refused_character(text: str, *, single_line: bool = False) -> Message | None:
     """Why ``text`` may not be stored (naming the first refused character), or None."""
     if text.isprintable():
         # Every character refused below is unprintable (categories Cc, Cf, Zl, Zp are), so
@@ -37,11 +39,11 @@ def refused_character(text: str, *, single_line: bool = False) -> str | None:
     for character in text:
         category = unicodedata.category(character)
         if category == "Cc" and (single_line or character not in ALLOWED_CONTROLS):
-            return f"contains the control character {_describe(character)}"
+            return Message("contains the control character {character}", character=_describe(character))
         if category == "Cf":
-            return f"contains the invisible formatting character {_describe(character)}"
+            return Message("contains the invisible formatting character {character}", character=_describe(character))
         if category in ("Zl", "Zp"):
-            return f"contains the separator {_describe(character)}"
+            return Message("contains the separator {character}", character=_describe(character))
     return None
 
 

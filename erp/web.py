@@ -39,6 +39,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from erp import text as text_rules
+from erp.messages import Message
 from erp.auth.roles import Actor
 from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
@@ -193,7 +194,8 @@ def clean_text(value: Any, pointer: str = "") -> Any:
             return value
         why = text_rules.refused_character(value)
         if why:
-            raise ValidationFailed(f"{pointer or '/'}: {why}", errors=[{"pointer": pointer or "/", "detail": why}])
+            raise ValidationFailed(Message("{field}: {problem}", field=pointer or "/", problem=why),
+                                   errors=[{"pointer": pointer or "/", "detail": why}])
         return text_rules.normalise(value)
     if isinstance(value, dict):
         return {clean_text(key, pointer): clean_text(item, f"{pointer}/{key}") for key, item in value.items()}
@@ -242,8 +244,9 @@ class Blueprint(SmorestBlueprint):
                 pagination = view_kwargs.get("pagination_parameters")
                 if pagination is not None and pagination.page > self.MAX_PAGE:
                     raise ValidationFailed(
-                        f"page must be at most {self.MAX_PAGE}",
-                        errors=[{"pointer": "/page", "in": "query", "detail": f"at most {self.MAX_PAGE}"}],
+                        Message("page must be at most {maximum}", maximum=self.MAX_PAGE),
+                        errors=[{"pointer": "/page", "in": "query",
+                                 "detail": Message("at most {maximum}", maximum=self.MAX_PAGE)}],
                     )
                 return func(*args, **view_kwargs)
 
@@ -548,7 +551,7 @@ def reporting(view: Callable[..., Any]) -> Callable[..., Any]:
             if current_app.extensions["erp"].reporting_engine is None:
                 raise
             log.warning("reporting database unavailable: %s", exc.orig)
-            raise ReportingUnavailable("the reporting database does not answer; retry later") from exc
+            raise ReportingUnavailable(Message("the reporting database does not answer; retry later")) from exc
         finally:
             g.reporting = False
 
@@ -607,7 +610,7 @@ def current_actor() -> Actor:
     """The authenticated caller; the before-request hook guarantees there is one."""
     actor = g.get("actor")
     if actor is None:  # pragma: no cover - a view registered outside the API prefix
-        raise Unauthenticated("authentication required")
+        raise Unauthenticated(Message("authentication required"))
     return actor  # type: ignore[no-any-return]
 
 
@@ -695,8 +698,8 @@ def idempotent(session: Session, actor: Actor, payload: Any, post: Callable[[], 
     if key is None:
         return post()
     if not 1 <= len(key) <= 100 or not key.isprintable():
-        raise ValidationFailed("Idempotency-Key must be 1-100 printable characters",
-                               errors=[{"pointer": "/", "in": "header", "detail": "bad Idempotency-Key"}])
+        raise ValidationFailed(Message("Idempotency-Key must be 1-100 printable characters"),
+                               errors=[{"pointer": "/", "in": "header", "detail": Message("bad Idempotency-Key")}])
     claimed = idempotency.claim(
         session, user_id=actor.user_id, key=key, endpoint=str(request.endpoint),
         request_hash=idempotency.fingerprint(payload),
@@ -748,7 +751,7 @@ def _authenticate() -> None:
 
     token = bearer_token()
     if token is None:
-        raise Unauthenticated("send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token")
+        raise Unauthenticated(Message("send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token"))
     session = request_session()
     if _body_in_hand():
         # Read in a transaction the view's @transaction commits (erp.web.transaction): one
@@ -767,7 +770,7 @@ def _authenticate() -> None:
         actor = in_transaction(session, lambda: actor_for_token(session, token))
     g.actor = actor
     if actor.read_only and request.method not in ("GET", "HEAD") and request.endpoint not in READ_ONLY_MAY:
-        raise ReadOnlyRole(f"role {actor.role.value} is read-only")
+        raise ReadOnlyRole(Message("role {role} is read-only", role=actor.role))
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -31,6 +31,7 @@ from erp.db import page
 from erp.audit.models import AuditEvent
 from erp.auth.roles import Actor, Role
 from erp.errors import ValidationFailed
+from erp.messages import Message
 
 # Who may read the trail: the master-data stewards whose work it records, the read-only
 # auditors (QA, internal audit, inspectors), the CIO, and admins (users and sign-ins).
@@ -185,7 +186,7 @@ def record_history(
     """Everything recorded about one record, newest first (audit readers only)."""
     _require_reader(actor)
     if not ENTITY_PATTERN.match(entity):
-        raise ValidationFailed.for_field("entity", "a lower-case name such as material or customer_credit")
+        raise ValidationFailed.for_field("entity", Message("a lower-case name such as material or customer_credit"))
     query = select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
     if company_id is not None:
         query = query.where(AuditEvent.company_id == company_id)

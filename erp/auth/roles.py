@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
 
+from erp.messages import Message, Term
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import NotFound
 
@@ -71,7 +72,10 @@ class Actor:
         """Refuse with 403 unless the caller has one of ``roles``."""
         if self.role not in roles:
             allowed = ", ".join(sorted(r.value for r in roles))
-            raise RoleNotAllowed(f"{action} requires one of the roles: {allowed}; you are {self.role.value}")
+            # ``action`` is a message id where the caller marked it (N_), else shown as it is.
+            raise RoleNotAllowed(Message("{action} requires one of the roles: {allowed}; you are {role}",
+                                         action=Term(action), allowed=sorted(roles, key=lambda r: r.value),
+                                         role=self.role))
 
     def acts_for_company(self, company_id: int) -> bool:
         return self.group_wide or company_id in self.company_ids
@@ -85,7 +89,8 @@ class Actor:
     def require_company(self, company_id: int, *, what: str = "company") -> None:
         """Refuse with 403 when the caller does not act for ``company_id``."""
         if not self.acts_for_company(company_id):
-            raise CompanyOutOfScope(f"you do not act for this {what} (company id {company_id})")
+            raise CompanyOutOfScope(Message("you do not act for this {what} (company id {company})",
+                                            what=Term(what), company=company_id))
 
     def company_scope(self, column: Any) -> ColumnElement[bool]:
         """A WHERE clause restricting ``column`` (a company id) to the caller's companies."""
@@ -107,16 +112,16 @@ class Actor:
 def visible_or_404(actor: Actor, company_id: int, what: str, key: Any) -> None:
     """Hide records of companies the caller does not act for: they get 404, not 403."""
     if not actor.acts_for_company(company_id):
-        raise NotFound(f"{what} {key} not found")
+        raise NotFound(Message("{what} {key} not found", what=Term(what), key=key))
 
 
-def role_scope_is_consistent(role: Role, group_wide: bool, companies: Iterable[int]) -> str | None:
+def role_scope_is_consistent(role: Role, group_wide: bool, companies: Iterable[int]) -> Message | None:
     """Why a role/scope combination is invalid, or None when it is fine."""
     companies = list(companies)
     if role in GROUP_ROLES and not group_wide:
-        return f"role {role.value} always acts for the whole group"
+        return Message("role {role} always acts for the whole group", role=role)
     if role in COMPANY_ROLES and group_wide:
-        return f"role {role.value} acts for named companies only"
+        return Message("role {role} acts for named companies only", role=role)
     if not group_wide and not companies:
-        return f"role {role.value} needs at least one company"
+        return Message("role {role} needs at least one company", role=role)
     return None

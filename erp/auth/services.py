@@ -21,7 +21,7 @@ from erp.auth.throttle import SignInThrottle
 from erp.db import page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Company, Warehouse
-from erp.messages import Named
+from erp.messages import Message, Named
 
 # Changes after which a user's live tokens no longer stand for what they were issued for.
 TOKEN_REVOKING_CHANGES = ("password", "role", "group_wide", "company_ids", "warehouse_ids", "active")
@@ -104,7 +104,8 @@ def sign_in(
     if wait is not None:
         record("sign-in-throttled", f"too many failed sign-ins; retry after {wait} s")
         return SignInOutcome(refusal=TooManySignIns(
-            f"too many failed sign-ins for this user name or from this address; try again in {wait} seconds",
+            Message("too many failed sign-ins for this user name or from this address; try again in {wait} seconds",
+                    wait=wait),
             retry_after=wait,
         ))
     password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
@@ -113,7 +114,7 @@ def sign_in(
                else "inactive user")
         if throttle:
             throttle.failed(username, client_address)
-        return SignInOutcome(refusal=BadCredentials("unknown user, wrong password or inactive user"))
+        return SignInOutcome(refusal=BadCredentials(Message("unknown user, wrong password or inactive user")))
     if throttle:
         throttle.succeeded(username)
     record("sign-in")
@@ -150,14 +151,14 @@ def actor_for_token(session: Session, token: str) -> Actor:
         .where(ApiToken.token_digest == _digest(token))
     ).all()
     if not rows:
-        raise InvalidToken("the bearer token is not known")
+        raise InvalidToken(Message("the bearer token is not known"))
     user_id, username, role, group_wide, active, expires_at, revoked_at = rows[0][:7]
     if revoked_at is not None:
-        raise InvalidToken("the bearer token has been revoked")
+        raise InvalidToken(Message("the bearer token has been revoked"))
     if expires_at <= utcnow():
-        raise InvalidToken("the bearer token has expired")
+        raise InvalidToken(Message("the bearer token has expired"))
     if not active:
-        raise InvalidToken("the user is inactive")
+        raise InvalidToken(Message("the user is inactive"))
     return Actor(
         user_id=user_id, username=username, role=Role(role), group_wide=group_wide,
         company_ids=frozenset(row.ref for row in rows if row.kind == "c"),
@@ -183,7 +184,7 @@ def revoke_token(session: Session, token: str) -> None:
         select(ApiToken).where(ApiToken.token_digest == _digest(token))
     ).one_or_none()
     if api_token is None:
-        raise NotFound("token not found")
+        raise NotFound(Message("token not found"))
     if api_token.revoked_at is None:
         api_token.revoked_at = utcnow()
         user = session.get(User, api_token.user_id)
@@ -227,11 +228,11 @@ def _check_scope(
         found = set(session.scalars(select(Company.id).where(Company.id.in_(company_ids))))
         missing = sorted(set(company_ids) - found)
         if missing:
-            raise ValidationFailed.for_field("company_ids", f"unknown companies {missing}")
+            raise ValidationFailed.for_field("company_ids", Message("unknown companies {ids}", ids=repr(missing)))
     if role == Role.CLERK and not warehouse_ids:
-        raise ValidationFailed.for_field("warehouse_ids", "a clerk needs at least one warehouse")
+        raise ValidationFailed.for_field("warehouse_ids", Message("a clerk needs at least one warehouse"))
     if role != Role.CLERK and warehouse_ids:
-        raise ValidationFailed.for_field("warehouse_ids", "only clerks are bound to warehouses")
+        raise ValidationFailed.for_field("warehouse_ids", Message("only clerks are bound to warehouses"))
     if warehouse_ids:
         owners: dict[int, int] = {
             warehouse_id: company_id
@@ -241,11 +242,12 @@ def _check_scope(
         }
         missing = sorted(set(warehouse_ids) - set(owners))
         if missing:
-            raise ValidationFailed.for_field("warehouse_ids", f"unknown warehouses {missing}")
+            raise ValidationFailed.for_field("warehouse_ids", Message("unknown warehouses {ids}", ids=repr(missing)))
         foreign = sorted(w for w, c in owners.items() if c not in set(company_ids))
         if foreign:
             raise ValidationFailed.for_field(
-                "warehouse_ids", f"warehouses {foreign} belong to companies the user does not act for"
+                "warehouse_ids", Message("warehouses {ids} belong to companies the user does not act for",
+                                         ids=repr(foreign))
             )
 
 
@@ -265,7 +267,7 @@ def create_user(
     """Create a user with a role and the companies (and warehouses) they act for."""
     actor.require_role(Role.ADMIN, action="creating users")
     if session.scalar(select(func.count()).select_from(User).where(User.username == username)):
-        raise DuplicateUsername(f"username {username!r} is taken")
+        raise DuplicateUsername(Message("username {username} is taken", username=repr(username)))
     group_wide = group_wide or role in GROUP_ROLES
     _check_scope(session, role, group_wide, company_ids, warehouse_ids)
     user = User(
@@ -296,10 +298,10 @@ def _user_snapshot(user: User, *, password_changed: bool = False) -> dict[str, o
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
     """One user (admins see everyone; others only themselves)."""
     if actor.role != Role.ADMIN and actor.user_id != user_id:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound(Message("user {key} not found", key=user_id))
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound(Message("user {key} not found", key=user_id))
     return user
 
 
@@ -316,7 +318,7 @@ def _keep_an_admin(session: Session, leaving: User) -> None:
         .where(User.role == Role.ADMIN, User.active.is_(True), User.id != leaving.id)
     )
     if not others:
-        raise LastAdmin(f"{leaving.username} is the last active admin; make another admin first")
+        raise LastAdmin(Message("{user} is the last active admin; make another admin first", user=leaving.username))
 
 
 def update_user(

@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
+from erp.messages import Message
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.costing import board, calendar, close, jobs, reports, standards
 from erp.costing import errors as e
@@ -196,4 +197,4 @@ def get_trial_balance(session: Session, actor: Actor, query: dict[str, Any]) -> 
 
 def _check_period(period: str) -> None:
     if not PERIOD_PATTERN.match(period):
-        raise ValidationFailed.for_field("period", "must be YYYY-MM")
+        raise ValidationFailed.for_field("period", Message("must be YYYY-MM"))

@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erp.messages import Message
 from erp.auth.roles import Actor
 from erp.clock import business_today
 from erp.errors import ValidationFailed
@@ -108,10 +109,10 @@ def company_calendars(
         for _ in range(11):
             from_period = Period(from_period).previous()
     if from_period > to_period:
-        raise ValidationFailed.for_field("from", f"{from_period} is after {to_period}")
+        raise ValidationFailed.for_field("from", Message("{first} is after {last}", first=from_period, last=to_period))
     span = months(from_period, to_period)
     if len(span) > MAX_MONTHS:
-        raise ValidationFailed.for_field("to", f"at most {MAX_MONTHS} months at once")
+        raise ValidationFailed.for_field("to", Message("at most {count} months at once", count=MAX_MONTHS))
     query = select(Company).where(actor.company_scope(Company.id)).order_by(Company.code)
     if company_ids is not None:
         query = query.where(Company.id.in_(sorted(set(company_ids))))

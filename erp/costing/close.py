@@ -197,7 +197,7 @@ def period_state(session: Session, actor: Actor, *, company_id: int, period: str
     """A company's period: closed, open or not yet begun (from its calendar), and its close's result."""
     actor.require_company(company_id)
     if session.get(Company, company_id) is None:
-        raise NotFound(f"company {company_id} not found")
+        raise NotFound(Message("company {key} not found", key=company_id))
     return close_result(session, company_id, period)
 
 
@@ -249,7 +249,7 @@ def close_periods(
     states = _calendar_states(session, ids, period)
     missing = [company_id for company_id in ids if company_id not in states]
     if missing:
-        raise NotFound(f"company {', '.join(map(str, missing))} not found")
+        raise NotFound(Message("company {key} not found", key=missing))
     # Per company, the first period it has to close: none when it is closed through ``period``.
     starts: dict[int, str] = {}
     refusals = []

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from erp.messages import Message
 from erp.auth.errors import CompanyOutOfScope
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
@@ -185,9 +186,9 @@ def trial_balance(session: Session, actor: Actor, *, company_id: int | None, per
 def _require_scope(session: Session, actor: Actor, company_id: int | None) -> None:
     actor.require_role(*READERS, action="reading costing reports")
     if company_id is not None and session.get(Company, company_id) is None:
-        raise NotFound(f"company {company_id} not found")
+        raise NotFound(Message("company {key} not found", key=company_id))
     if company_id is None:
         if not actor.group_wide:
-            raise CompanyOutOfScope("group-wide figures need a group-wide role; name a company")
+            raise CompanyOutOfScope(Message("group-wide figures need a group-wide role; name a company"))
         return
     actor.require_company(company_id)

@@ -56,14 +56,14 @@ def set_standard_prices(
     actor.require_role(Role.COST_ACCOUNTANT, action="setting standard prices")
     actor.require_company(company_id)
     if session.get(Company, company_id) is None:
-        raise ValidationFailed.for_field("company_id", f"no company with id {company_id}")
+        raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
     material_ids = [p.material_id for p in prices]
     if len(set(material_ids)) != len(material_ids):
-        raise ValidationFailed.for_field("prices", "a material appears more than once")
+        raise ValidationFailed.for_field("prices", Message("a material appears more than once"))
     known = set(session.scalars(select(Material.id).where(Material.id.in_(material_ids))))
     unknown = sorted(set(material_ids) - known)
     if unknown:
-        raise ValidationFailed.for_field("prices", f"unknown materials {unknown}")
+        raise ValidationFailed.for_field("prices", Message("unknown materials {ids}", ids=repr(unknown)))
     # The new price is in force from this period until the next one set; postings into
     # those periods wait until this commits (they hold their period row for key share).
     lock_company_calendar(session, company_id)

@@ -718,11 +718,11 @@ def release_order(
 
 
 @warehouse_use_check
-def _open_sales_from(session: Session, warehouse_id: int) -> list[str]:
+def _open_sales_from(session: Session, warehouse_id: int) -> list[Message]:
     """Sales orders still to ship from the warehouse (it changes company only without)."""
     done = (SalesOrderStatus.SHIPPED, SalesOrderStatus.CANCELLED)
     orders = session.scalars(
         select(SalesOrder.id).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
         .where(SalesOrderLine.warehouse_id == warehouse_id, SalesOrder.status.not_in(done))
         .distinct().order_by(SalesOrder.id).limit(5)).all()
-    return [f"open sales orders {', '.join(map(str, orders))}"] if orders else []
+    return [Message("open sales orders {orders}", orders=orders)] if orders else []

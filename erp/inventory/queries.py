@@ -593,8 +593,8 @@ def balances_of_other_companies(session: Session) -> list[Any]:
 
 
 @warehouse_use_check
-def _stock_in(session: Session, warehouse_id: int) -> list[str]:
+def _stock_in(session: Session, warehouse_id: int) -> list[Message]:
     """Stock held in the warehouse (a warehouse changes company only empty)."""
     held = session.scalar(select(func.count()).select_from(StockBalance).where(
         StockBalance.warehouse_id == warehouse_id, or_(StockBalance.quantity != 0, StockBalance.value != 0)))
-    return [f"{held} stock balance(s)"] if held else []
+    return [Message("{count} stock balance(s)", count=held)] if held else []

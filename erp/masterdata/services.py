@@ -66,7 +66,7 @@ class Catalog:
 
 def _check_temperature_band(low: Decimal | None, high: Decimal | None, low_field: str) -> None:
     if low is not None and high is not None and low > high:
-        raise ValidationFailed.for_field(low_field, f"{low} is above the upper bound {high}")
+        raise ValidationFailed.for_field(low_field, Message("{low} is above the upper bound {high}", low=low, high=high))
 
 
 def _check_warehouse(warehouse: Warehouse) -> None:
@@ -157,7 +157,8 @@ def _check_references(session: Session, catalog: Catalog, values: Mapping[str, A
             continue
         row: Any = session.get(target, values[name])
         if row is None or not row.active:
-            raise ValidationFailed.for_field(name, f"no active {target.__tablename__} with id {values[name]}")
+            raise ValidationFailed.for_field(name, Message("no active {kind} with id {key}", kind=Term(target.__tablename__),
+                                                               key=values[name]))
 
 
 def _check_company_owner(catalog: Catalog, actor: Actor, values: Mapping[str, Any]) -> None:
@@ -182,7 +183,8 @@ def _clean_values(catalog: Catalog, values: Mapping[str, Any]) -> dict[str, Any]
             numeric = columns[name].type
             if not value.is_finite() or abs(value) > largest_value(numeric) or not quantity_fits(value, numeric.scale):
                 raise ValidationFailed.for_field(
-                    name, f"must be at most {largest_value(numeric)} with at most {numeric.scale} decimal places")
+                    name, Message("must be at most {largest} with at most {scale} decimal places",
+                                  largest=largest_value(numeric), scale=numeric.scale))
         cleaned[name] = value
     return cleaned
 
@@ -214,7 +216,7 @@ def create_segment(session: Session, actor: Actor, values: Mapping[str, Any]) ->
     """Create a segment of the (one) group."""
     group_id = session.scalar(select(Group.id).order_by(Group.id).limit(1))
     if group_id is None:
-        raise NoGroup("the group itself does not exist yet; load or create it first")
+        raise NoGroup(Message("the group itself does not exist yet; load or create it first"))
     return create_record(session, actor, SEGMENTS, {**values, "group_id": group_id})  # type: ignore[no-any-return]
 
 
@@ -223,7 +225,8 @@ def get_record(session: Session, actor: Actor, catalog: Catalog, record_id: int)
     model: Any = catalog.model
     record = session.scalars(select(model).where(model.id == record_id, _visible(catalog, actor))).one_or_none()
     if record is None:
-        raise NotFound(f"{catalog.label} {record_id} not found")
+        raise NotFound(Message("{what} {key} not found", what=Term(CATALOG_NAMES.get(catalog.label, catalog.label)),
+                               key=record_id))
     return record
 
 
@@ -255,7 +258,7 @@ def update_record(
 # what it found ("3 stock balance(s)", "open purchase orders PO-..."), or nothing. The modules
 # above master data (stock, purchasing, sales) register theirs with ``warehouse_use_check``,
 # so this rule knows no module above it.
-WarehouseUseCheck = Callable[[Session, int], list[str]]
+WarehouseUseCheck = Callable[[Session, int], list[Message]]
 WAREHOUSE_USE_CHECKS: list[WarehouseUseCheck] = []
 
 
@@ -272,7 +275,7 @@ def _clerks_of(session: Session, warehouse_id: int) -> list[str]:
     clerks = session.scalars(
         select(User.username).join(UserWarehouse, UserWarehouse.user_id == User.id)
         .where(UserWarehouse.warehouse_id == warehouse_id).order_by(User.username).limit(5)).all()
-    return [f"clerks {', '.join(clerks)}"] if clerks else []
+    return [Message("clerks {clerks}", clerks=clerks)] if clerks else []
 
 
 def _refuse_moving_a_warehouse_in_use(session: Session, warehouse: Warehouse) -> None:
@@ -282,9 +285,9 @@ def _refuse_moving_a_warehouse_in_use(session: Session, warehouse: Warehouse) ->
     holds = [found for check in WAREHOUSE_USE_CHECKS for found in check(session, warehouse.id)]
     if holds:
         raise WarehouseInUse(
-            f"warehouse {warehouse.code} cannot change company while it holds {'; '.join(holds)}: "
-            "empty it, finish or cancel its orders and rebind its clerks first",
-            errors=[{"pointer": "/company_id", "detail": "the warehouse is in use by its company"}],
+            Message("warehouse {warehouse} cannot change company while it holds {holds}: empty it, finish or "
+                    "cancel its orders and rebind its clerks first", warehouse=warehouse.code, holds=holds),
+            errors=[{"pointer": "/company_id", "detail": Message("the warehouse is in use by its company")}],
         )
 
 
@@ -315,7 +318,8 @@ def delete_record(
             session.flush()
     except IntegrityError as exc:
         raise RecordInUse(
-            f"{catalog.label} {record.code} is used by other records; deactivate it instead",
+            Message("{kind} {code} is used by other records; deactivate it instead",
+                    kind=Term(CATALOG_NAMES.get(catalog.label, catalog.label)), code=record.code),
         ) from exc
     _audit(session, actor, catalog, record, audit.DELETE, before, None, reason)
 

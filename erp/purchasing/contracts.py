@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
+from erp.messages import N_, Message, Term
 from erp.audit import services as audit
 from erp.clock import business_today
 from erp.auth.roles import Actor, Role
@@ -95,7 +96,7 @@ def _require_contract_author(actor: Actor, scope: ContractScope, company_id: int
     actor.require_role(Role.BUYER, Role.GROUP_BUYER, action="making or changing a contract")
     if scope == ContractScope.GROUP:
         if actor.role != Role.GROUP_BUYER:
-            raise e.GroupContractNeedsGroupBuyer("group contracts are made by central purchasing (group buyers)")
+            raise e.GroupContractNeedsGroupBuyer(Message("group contracts are made by central purchasing (group buyers)"))
     elif company_id is not None:
         actor.require_company(company_id, what="company's contracts")
 
@@ -126,8 +127,10 @@ def _check_contract_overlap(
     if clash is not None:
         number, other_from, other_to, material_code = clash
         raise e.ContractOverlap(
-            f"contract {number} already prices {material_code} from supplier {supplier.code} "
-            f"from {other_from} to {other_to}, which overlaps {valid_from} to {valid_to}",
+            Message("contract {contract} already prices {material} from supplier {supplier} from {other_from} to "
+                    "{other_to}, which overlaps {valid_from} to {valid_to}", contract=number, material=material_code,
+                    supplier=supplier.code, other_from=other_from, other_to=other_to, valid_from=valid_from,
+                    valid_to=valid_to),
             conflicting_contract=number,
         )
 
@@ -141,9 +144,10 @@ def _contract_materials(session: Session, lines: Sequence[Mapping[str, Any]]) ->
         pointer = f"lines/{index}/material_id"
         material = materials.get(line["material_id"])
         if material is None or not material.active:
-            raise ValidationFailed.for_field(pointer, f"no active material with id {line['material_id']}")
+            raise ValidationFailed.for_field(pointer, Message("no active material with id {key}", key=line["material_id"]))
         if material in chosen:
-            raise ValidationFailed.for_field(pointer, f"{material.code} appears twice; one price per material")
+            raise ValidationFailed.for_field(pointer, Message("{material} appears twice; one price per material",
+                                                              material=material.code))
         if line.get("target_quantity") is not None:
             check_precision(line["target_quantity"], material.unit, f"/lines/{index}/target_quantity")
         chosen.append(material)
@@ -164,15 +168,15 @@ def create_contract(
 ) -> Contract:
     """Record a framework agreement with a supplier as a draft (one price per material)."""
     if scope == ContractScope.GROUP and company_id is not None:
-        raise ValidationFailed.for_field("company_id", "a group contract serves every company; leave it empty")
+        raise ValidationFailed.for_field("company_id", Message("a group contract serves every company; leave it empty"))
     if scope == ContractScope.COMPANY and company_id is None:
-        raise ValidationFailed.for_field("company_id", "a company contract names its company")
+        raise ValidationFailed.for_field("company_id", Message("a company contract names its company"))
     _require_contract_author(actor, scope, company_id)
     check_validity(valid_from, valid_to)
     if session.scalar(select(Contract.id).where(Contract.number == number)) is not None:
         raise e.DuplicateNumber(
-            f"a contract numbered {number} already exists",
-            errors=[{"pointer": "/number", "detail": f"{number} is already used"}],
+            Message("a contract numbered {number} already exists", number=number),
+            errors=[{"pointer": "/number", "detail": Message("{number} is already used", number=number)}],
         )
     company = active_row(session, Company, company_id, "company_id") if company_id is not None else None
     # The supplier's row lock serialises contract-making per supplier, so two overlapping
@@ -180,7 +184,7 @@ def create_contract(
     supplier = active_row(session, Supplier, supplier_id, "supplier_id", lock=True)
     if supplier.blocked:
         raise SupplierBlocked(
-            f"supplier {supplier.code} is blocked; no new contracts"
+            Message("supplier {supplier} is blocked; no new contracts", supplier=supplier.code)
         )
     materials = _contract_materials(session, lines)
     _check_contract_overlap(session, supplier, scope, company_id, valid_from, valid_to, materials)
@@ -226,14 +230,15 @@ def get_contract(session: Session, actor: Actor, contract_id: int, *, lock: bool
         query = query.with_for_update(of=Contract)
     contract = session.scalars(query).one_or_none()
     if contract is None:
-        raise NotFound(f"contract {contract_id} not found")
+        raise NotFound(Message("contract {key} not found", key=contract_id))
     return contract
 
 
 def _move_contract(contract: Contract, target: ContractStatus, today: dt.date, verb: str) -> None:
     current = contract.status_on(today)
     if not transition_allowed(CONTRACT_TRANSITIONS, current, target):
-        raise e.StatusTransitionNotAllowed(f"cannot {verb} contract {contract.number}: it is {current.value}")
+        raise e.StatusTransitionNotAllowed(Message("cannot {action} contract {contract}: it is {status}", action=Term(verb),
+                                                   contract=contract.number, status=current))
     contract.status = target
 
 
@@ -242,7 +247,7 @@ def activate_contract(session: Session, actor: Actor, contract_id: int, *, today
     contract = get_contract(session, actor, contract_id, lock=True)
     _require_contract_author(actor, contract.scope, contract.company_id)
     before = contract.status
-    _move_contract(contract, ContractStatus.ACTIVE, today or business_today(), "activate")
+    _move_contract(contract, ContractStatus.ACTIVE, today or business_today(), N_("activate"))
     contract.activated_at = utcnow()
     session.flush()
     audit.record_change(session, actor, entity="contract", entity_id=contract.id, action="activate",
@@ -257,7 +262,7 @@ def terminate_contract(
     contract = get_contract(session, actor, contract_id, lock=True)
     _require_contract_author(actor, contract.scope, contract.company_id)
     before = contract.status
-    _move_contract(contract, ContractStatus.TERMINATED, today or business_today(), "terminate")
+    _move_contract(contract, ContractStatus.TERMINATED, today or business_today(), N_("terminate"))
     contract.terminated_at = utcnow()
     contract.terminated_by = actor.user_id
     contract.termination_reason = reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from erp.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from erp.masterdata import errors as masterdata_errors
-from erp.messages import N_
+from erp.messages import N_, Message
 from erp.unique import unique_refusal
 from erp.purchasing import rights
 from erp.purchasing.rights import MASTER_DATA_RULES, RightsDecision
@@ -43,7 +43,7 @@ class LineRefused(DomainError):
 
     status = 422
 
-    def __init__(self, detail: str, *, pointer: str, **kwargs: object) -> None:
+    def __init__(self, detail: str | Message, *, pointer: str, **kwargs: object) -> None:
         super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}], **kwargs)  # type: ignore[arg-type]
 
 

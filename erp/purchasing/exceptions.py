@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
+from erp.messages import Message
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.db import page, utcnow
@@ -56,8 +57,9 @@ def grant_exception(
     material = active_row(session, Material, material_id, "material_id")
     if material.procurement_scope != ProcurementScope.CENTRAL:
         raise e.ExceptionForLocalMaterial(
-            f"{material.code} is a local material: its company's buyers order it without an exception",
-            errors=[{"pointer": "/material_id", "detail": "not a central material"}],
+            Message("{material} is a local material: its company's buyers order it without an exception",
+                    material=material.code),
+            errors=[{"pointer": "/material_id", "detail": Message("not a central material")}],
         )
     exception = PurchasingException(
         company=company, material=material, valid_from=valid_from, valid_to=valid_to, reason=reason,
@@ -80,9 +82,10 @@ def revoke_exception(session: Session, actor: Actor, exception_id: int) -> Purch
         .with_for_update(of=PurchasingException)
     ).one_or_none()
     if exception is None:
-        raise NotFound(f"purchasing exception {exception_id} not found")
+        raise NotFound(Message("purchasing exception {key} not found", key=exception_id))
     if exception.revoked_at is not None:
-        raise e.ExceptionAlreadyRevoked(f"purchasing exception {exception_id} is already revoked")
+        raise e.ExceptionAlreadyRevoked(Message("purchasing exception {exception} is already revoked",
+                                                exception=exception_id))
     exception.revoked_at = utcnow()
     exception.revoked_by = actor.user_id
     session.flush()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp.messages import Message, Term
 from erp.errors import ValidationFailed
 from erp.masterdata.models import UnitOfMeasure
 from erp.purchasing import errors as e
@@ -21,18 +22,21 @@ def active_row(session: Session, model: Any, row_id: int, field: str, *, lock: b
         query = query.with_for_update(of=model)
     row = session.scalars(query).one_or_none()
     if row is None or not row.active:
-        raise ValidationFailed.for_field(field, f"no active {model.__name__.lower()} with id {row_id}")
+        raise ValidationFailed.for_field(field, Message("no active {kind} with id {key}", kind=Term(model.__name__.lower()),
+                                                        key=row_id))
     return row
 
 
 def check_validity(valid_from: dt.date, valid_to: dt.date) -> None:
     if valid_from > valid_to:
-        raise ValidationFailed.for_field("valid_to", f"{valid_to} is before valid_from {valid_from}")
+        raise ValidationFailed.for_field("valid_to", Message("{valid_to} is before valid_from {valid_from}", valid_to=valid_to,
+                                                             valid_from=valid_from))
 
 
 def check_precision(quantity: Decimal, unit: UnitOfMeasure, pointer: str) -> None:
     if not unit.admits(quantity):
         raise e.QuantityTooPrecise(
-            f"{quantity} {unit.code}: quantities in {unit.code} take at most {unit.decimals} decimals",
+            Message("{quantity} {unit}: quantities in {unit} take at most {decimals} decimals", quantity=quantity,
+                    unit=unit.code, decimals=unit.decimals),
             pointer=pointer,
         )

@@ -25,7 +25,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.masterdata.services import can_store, warehouse_use_check
 from erp.clock import business_today, refuse_after_business_day
-from erp.messages import N_
+from erp.messages import N_, Message, Term
 from erp.purchasing import errors as e
 from erp.purchasing.models import (
     CONSUMING_STATUSES,
@@ -112,7 +112,7 @@ def orderable(
     """
     actor.require_role(*sorted(BUYING_ROLES), action="asking what may be ordered")
     if not actor.acts_for_company(company_id) or session.get(Company, company_id) is None:
-        raise NotFound(f"company {company_id} not found")
+        raise NotFound(Message("company {key} not found", key=company_id))
     day = day or business_today()
     candidates = applicable_contract_lines(session, company_id=company_id, day=day, supplier_id=supplier_id)
     windows = exception_windows(session, company_id)
@@ -144,10 +144,12 @@ class PricedLine:
 
 def _check_quantity(quantity: Decimal, unit: UnitOfMeasure, pointer: str) -> None:
     if quantity <= 0:
-        raise e.QuantityNotPositive(f"quantity {quantity} {unit.code} is not positive", pointer=pointer)
+        raise e.QuantityNotPositive(Message("quantity {quantity} {unit} is not positive", quantity=quantity, unit=unit.code),
+                                    pointer=pointer)
     if quantity > MAX_LINE_QUANTITY:
         raise e.QuantityTooLarge(
-            f"quantity {quantity} {unit.code} is above {MAX_LINE_QUANTITY}, beyond any plausible order",
+            Message("quantity {quantity} {unit} is above {maximum}, beyond any plausible order", quantity=quantity,
+                    unit=unit.code, maximum=MAX_LINE_QUANTITY),
             pointer=pointer,
         )
     check_precision(quantity, unit, pointer)
@@ -156,14 +158,15 @@ def _check_quantity(quantity: Decimal, unit: UnitOfMeasure, pointer: str) -> Non
 def _check_warehouse(warehouse: Warehouse | None, warehouse_id: int, company: Company, material: Material,
                      pointer: str) -> Warehouse:
     if warehouse is None:
-        raise ValidationFailed.for_field(pointer.lstrip("/"), f"no warehouse with id {warehouse_id}")
+        raise ValidationFailed.for_field(pointer.lstrip("/"), Message("no warehouse with id {key}", key=warehouse_id))
     if warehouse.company_id != company.id:
         raise e.WarehouseNotOfReceivingCompany(
-            f"warehouse {warehouse.code} belongs to another company, not to the receiving company {company.code}",
+            Message("warehouse {warehouse} belongs to another company, not to the receiving company {company}",
+                    warehouse=warehouse.code, company=company.code),
             pointer=pointer,
         )
     if not warehouse.active:
-        raise e.WarehouseInactive(f"warehouse {warehouse.code} is inactive", pointer=pointer)
+        raise e.WarehouseInactive(Message("warehouse {warehouse} is inactive", warehouse=warehouse.code), pointer=pointer)
     fits, why = can_store(warehouse, material)
     if not fits:
         raise e.StorageConditionsNotMet(why, pointer=pointer)
@@ -176,16 +179,18 @@ def _choose_contract_line(
 ) -> ContractLine:
     if applicable is None:
         raise e.NoValidContract(
-            f"no active contract with supplier {supplier.code} prices {material.code} "
-            f"for company {company.code} on {day}",
+            Message("no active contract with supplier {supplier} prices {material} for company {company} on {day}",
+                    supplier=supplier.code, material=material.code, company=company.code, day=day),
             pointer=f"{pointer}/material_id",
         )
     if named_id is not None and named_id != applicable.id:
         # A named line is the price the buyer saw; if another applies now, say so rather
         # than silently ordering at a different price.
         raise e.ContractLineNotApplicable(
-            f"contract line {named_id} does not apply to {material.code} from {supplier.code} for "
-            f"{company.code} on {day}; line {applicable.id} of contract {applicable.contract.number} does",
+            Message("contract line {named} does not apply to {material} from {supplier} for {company} on {day}; "
+                    "line {line} of contract {contract} does", named=named_id, material=material.code,
+                    supplier=supplier.code, company=company.code, day=day, line=applicable.id,
+                    contract=applicable.contract.number),
             pointer=f"{pointer}/contract_line_id",
         )
     return applicable
@@ -214,7 +219,8 @@ def _price_lines(
         pointer = f"/lines/{index}"
         material = materials.get(request["material_id"])
         if material is None:
-            raise ValidationFailed.for_field(f"lines/{index}/material_id", f"no material with id {request['material_id']}")
+            raise ValidationFailed.for_field(f"lines/{index}/material_id",
+                                             Message("no material with id {key}", key=request["material_id"]))
         decision = purchasing_right(
             actor, receiving_company_id=company.id, material=material, supplier=supplier, on=day,
             exceptions=windows.get(material.id, ()),
@@ -234,8 +240,9 @@ def _price_lines(
         amount = round_money(quantity * contract_line.unit_price)
         if amount > MAX_LINE_AMOUNT:
             raise e.QuantityTooLarge(
-                f"{quantity} {material.unit.code} at {contract_line.unit_price} is {amount} CNY, "
-                f"above {MAX_LINE_AMOUNT} CNY on one line",
+                Message("{quantity} {unit} at {price} is {amount} CNY, above {maximum} CNY on one line",
+                        quantity=quantity, unit=material.unit.code, price=contract_line.unit_price, amount=amount,
+                        maximum=MAX_LINE_AMOUNT),
                 pointer=f"{pointer}/quantity",
             )
         priced.append(PricedLine(material, quantity, warehouse, contract_line, amount))
@@ -279,30 +286,36 @@ def _is_manager_of(actor: Actor, order: PurchaseOrder) -> bool:
     return actor.group_wide if order.is_central else actor.acts_for_company(order.receiving_company_id)
 
 
-def _organisation(order: PurchaseOrder) -> str:
-    return "central purchasing" if order.is_central else f"company {order.receiving_company.code}"
+def _organisation(order: PurchaseOrder) -> Message:
+    if order.is_central:
+        return Message("central purchasing")
+    return Message("company {company}", company=order.receiving_company.code)
 
 
 def _require_purchaser(actor: Actor, order: PurchaseOrder, action: str) -> None:
     if not _is_purchaser_of(actor, order):
-        raise e.NotPurchaserOfOrder(f"{action} order {order.number} is for the buyers of {_organisation(order)}")
+        raise e.NotPurchaserOfOrder(Message("{action} order {order} is for the buyers of {organisation}",
+                                            action=Term(action), order=order.number, organisation=_organisation(order)))
 
 
 def _require_purchaser_or_manager(actor: Actor, order: PurchaseOrder, action: str) -> None:
     if not (_is_purchaser_of(actor, order) or _is_manager_of(actor, order)):
         raise e.NotPurchaserOfOrder(
-            f"{action} order {order.number} is for the buyers or purchasing managers of {_organisation(order)}")
+            Message("{action} order {order} is for the buyers or purchasing managers of {organisation}",
+                    action=Term(action), order=order.number, organisation=_organisation(order)))
 
 
 def _require_approver(actor: Actor, order: PurchaseOrder, action: str) -> None:
     actor.require_role(Role.PURCHASING_MANAGER, action=f"{action} a purchase order")
     if not _is_manager_of(actor, order):
-        who = "a group-wide purchasing manager" if order.is_central else \
-            f"a purchasing manager of {order.receiving_company.code}"
-        raise e.NotApproverOfOrder(f"{action} order {order.number} needs {who}")
+        who = Message("a group-wide purchasing manager") if order.is_central else \
+            Message("a purchasing manager of {company}", company=order.receiving_company.code)
+        raise e.NotApproverOfOrder(Message("{action} order {order} needs {who}", action=Term(action),
+                                           order=order.number, who=who))
     if order.created_by == actor.user_id:
         # Four eyes: whoever placed the order does not also release it.
-        raise e.ApproverIsCreator(f"you created order {order.number}; another manager must {action} it")
+        raise e.ApproverIsCreator(Message("you created order {order}; another manager must {action} it",
+                                          order=order.number, action=Term(action)))
 
 
 # --- purchase orders: use cases -----------------------------------------------------------------
@@ -346,8 +359,8 @@ def create_purchase_order(
     refuse_after_business_day(order_date, field="order_date", what=N_("a purchase order"))
     if order_date < today:
         raise e.OrderDateInPast(
-            f"order date {order_date} is before today ({today})",
-            errors=[{"pointer": "/order_date", "detail": "may not be before today"}],
+            Message("order date {day} is before today ({today})", day=order_date, today=today),
+            errors=[{"pointer": "/order_date", "detail": Message("may not be before today")}],
         )
     company = active_row(session, Company, receiving_company_id, "receiving_company_id")
     supplier = active_row(session, Supplier, supplier_id, "supplier_id")
@@ -379,7 +392,7 @@ def get_purchase_order(session: Session, actor: Actor, order_id: int, *, lock: b
         query = query.with_for_update(of=PurchaseOrder)
     order = session.scalars(query).one_or_none()
     if order is None:
-        raise NotFound(f"purchase order {order_id} not found")
+        raise NotFound(Message("purchase order {key} not found", key=order_id))
     return order
 
 
@@ -389,9 +402,10 @@ def replace_order_lines(
 ) -> PurchaseOrder:
     """Replace a draft order's lines (re-priced from the contracts that apply now)."""
     order = get_purchase_order(session, actor, order_id, lock=True)
-    _require_purchaser(actor, order, "changing")
+    _require_purchaser(actor, order, N_("changing"))
     if order.status != PurchaseOrderStatus.DRAFT:
-        raise e.StatusTransitionNotAllowed(f"order {order.number} is {order.status.value}; only drafts change")
+        raise e.StatusTransitionNotAllowed(Message("order {order} is {status}; only drafts change", order=order.number,
+                                                   status=order.status))
     day = max(order.order_date, today or business_today())
     priced = _price_lines(
         session, actor, company=order.receiving_company, supplier=order.supplier, day=day, requests=lines
@@ -412,7 +426,8 @@ def move_order(session: Session, order: PurchaseOrder, target: PurchaseOrderStat
     (rejection, cancellation) takes them off again. Goods receipts move orders too.
     """
     if not transition_allowed(ORDER_TRANSITIONS, order.status, target):
-        raise e.StatusTransitionNotAllowed(f"cannot {action} order {order.number}: it is {order.status.value}")
+        raise e.StatusTransitionNotAllowed(Message("cannot {action} order {order}: it is {status}", action=Term(action),
+                                                   order=order.number, status=order.status))
     was_counted = order.status in CONSUMING_STATUSES
     counts = target in CONSUMING_STATUSES
     if counts != was_counted:
@@ -450,16 +465,17 @@ def submit_order(
     """Place a draft order: open it, or send it for approval when its value exceeds the
     receiving company's threshold (else ``default_threshold``). Lines are checked again."""
     order = get_purchase_order(session, actor, order_id, lock=True)
-    _require_purchaser(actor, order, "submitting")
+    _require_purchaser(actor, order, N_("submitting"))
     if order.status != PurchaseOrderStatus.DRAFT:
-        raise e.StatusTransitionNotAllowed(f"cannot submit order {order.number}: it is {order.status.value}")
+        raise e.StatusTransitionNotAllowed(Message("cannot submit order {order}: it is {status}", order=order.number,
+                                                   status=order.status))
     # Rights, contracts and master data may have changed since the draft was made.
     _price_lines(
         session, actor, company=order.receiving_company, supplier=order.supplier,
         day=max(order.order_date, today or business_today()), requests=_line_requests(order),
     )
     above = order.total_amount > approval_threshold(order.receiving_company, default_threshold)
-    move_order(session, order, PurchaseOrderStatus.PENDING_APPROVAL if above else PurchaseOrderStatus.OPEN, "submit")
+    move_order(session, order, PurchaseOrderStatus.PENDING_APPROVAL if above else PurchaseOrderStatus.OPEN, N_("submit"))
     order.submitted_at = utcnow()
     order.status_reason = None
     session.flush()
@@ -469,8 +485,8 @@ def submit_order(
 def approve_order(session: Session, actor: Actor, order_id: int) -> PurchaseOrder:
     """Approve an order waiting for approval: it opens for receipts."""
     order = get_purchase_order(session, actor, order_id, lock=True)
-    _require_approver(actor, order, "approve")
-    move_order(session, order, PurchaseOrderStatus.OPEN, "approve")
+    _require_approver(actor, order, N_("approve"))
+    move_order(session, order, PurchaseOrderStatus.OPEN, N_("approve"))
     order.approved_by = actor.user_id
     order.approved_at = utcnow()
     session.flush()
@@ -481,8 +497,8 @@ def reject_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     """Send an order waiting for approval back to draft, with the reason; its contract
     consumption is released until it is submitted again."""
     order = get_purchase_order(session, actor, order_id, lock=True)
-    _require_approver(actor, order, "reject")
-    move_order(session, order, PurchaseOrderStatus.DRAFT, "reject")
+    _require_approver(actor, order, N_("reject"))
+    move_order(session, order, PurchaseOrderStatus.DRAFT, N_("reject"))
     order.status_reason = reason
     session.flush()
     return order
@@ -491,12 +507,13 @@ def reject_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
 def cancel_order(session: Session, actor: Actor, order_id: int, reason: str | None) -> PurchaseOrder:
     """Cancel an order against which nothing has been received; releases its consumption."""
     order = get_purchase_order(session, actor, order_id, lock=True)
-    _require_purchaser_or_manager(actor, order, "cancelling")
+    _require_purchaser_or_manager(actor, order, N_("cancelling"))
     if not order.nothing_received:
         raise e.OrderHasReceipts(
-            f"goods have been received against order {order.number}; close it instead of cancelling"
+            Message("goods have been received against order {order}; close it instead of cancelling",
+                    order=order.number)
         )
-    move_order(session, order, PurchaseOrderStatus.CANCELLED, "cancel")
+    move_order(session, order, PurchaseOrderStatus.CANCELLED, N_("cancel"))
     order.cancelled_by = actor.user_id
     order.cancelled_at = utcnow()
     order.status_reason = reason
@@ -508,8 +525,8 @@ def close_order(session: Session, actor: Actor, order_id: int, reason: str | Non
     """Close an open, partially received or received order: no further receipts are expected
     (a received order otherwise still takes deliveries within the over-receipt tolerance)."""
     order = get_purchase_order(session, actor, order_id, lock=True)
-    _require_purchaser_or_manager(actor, order, "closing")
-    move_order(session, order, PurchaseOrderStatus.CLOSED, "close")
+    _require_purchaser_or_manager(actor, order, N_("closing"))
+    move_order(session, order, PurchaseOrderStatus.CLOSED, N_("close"))
     order.status_reason = reason
     session.flush()
     return order
@@ -543,11 +560,11 @@ def order_id_for_number(session: Session, number: str) -> int | None:
 
 
 @warehouse_use_check
-def _open_orders_into(session: Session, warehouse_id: int) -> list[str]:
+def _open_orders_into(session: Session, warehouse_id: int) -> list[Message]:
     """Purchase orders still to be received into the warehouse (it changes company only without)."""
     done = (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CLOSED, PurchaseOrderStatus.CANCELLED)
     numbers = session.scalars(
         select(PurchaseOrder.number).join(PurchaseOrderLine, PurchaseOrderLine.order_id == PurchaseOrder.id)
         .where(PurchaseOrderLine.warehouse_id == warehouse_id, PurchaseOrder.status.not_in(done))
         .distinct().order_by(PurchaseOrder.number).limit(5)).all()
-    return [f"open purchase orders {', '.join(numbers)}"] if numbers else []
+    return [Message("open purchase orders {orders}", orders=numbers)] if numbers else []
