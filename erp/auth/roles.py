@@ -68,13 +68,14 @@ class Actor:
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 
-    def require_role(self, *roles: Role, action: str) -> None:
-        """Refuse with 403 unless the caller has one of ``roles``."""
+    def require_role(self, *roles: Role, action: str | Message) -> None:
+        """Refuse with 403 unless the caller has one of ``roles``. ``action`` (what the caller
+        was doing) is a message id: scripts/i18n.py extracts the literal ones."""
         if self.role not in roles:
             allowed = ", ".join(sorted(r.value for r in roles))
-            # ``action`` is a message id where the caller marked it (N_), else shown as it is.
             raise RoleNotAllowed(Message("{action} requires one of the roles: {allowed}; you are {role}",
-                                         action=Term(action), allowed=sorted(roles, key=lambda r: r.value),
+                                         action=action if isinstance(action, Message) else Term(action),
+                                         allowed=sorted(roles, key=lambda r: r.value),
                                          role=self.role))
 
     def acts_for_company(self, company_id: int) -> bool:

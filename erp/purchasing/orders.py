@@ -306,7 +306,7 @@ def _require_purchaser_or_manager(actor: Actor, order: PurchaseOrder, action: st
 
 
 def _require_approver(actor: Actor, order: PurchaseOrder, action: str) -> None:
-    actor.require_role(Role.PURCHASING_MANAGER, action=f"{action} a purchase order")
+    actor.require_role(Role.PURCHASING_MANAGER, action=Message("{action} a purchase order", action=Term(action)))
     if not _is_manager_of(actor, order):
         who = Message("a group-wide purchasing manager") if order.is_central else \
             Message("a purchasing manager of {company}", company=order.receiving_company.code)

@@ -97,4 +97,4 @@ def test_a_role_refusal_names_the_roles_in_chinese(
     refused = client.post("/purchasing/orders/PO-ZH-2", data={"action": "approve", "csrf_token": token})
     assert refused.status_code == 403
     detail = shown(refused.get_data(as_text=True), "refusal")
-    assert "需要以下角色之一：采购经理；您的角色是采购员" in detail, detail
+    assert "审批采购订单需要以下角色之一：采购经理；您的角色是采购员" in detail, detail
