@@ -127,7 +127,9 @@ def _visible(catalog: Catalog, actor: Actor) -> ColumnElement[bool]:
 
 
 def _require_writer(catalog: Catalog, actor: Actor, verb: str) -> None:
-    actor.require_role(*sorted(catalog.writers), action=f"{verb} a {catalog.label}")
+    """``verb`` is a message id (N_ at the call): the refusal reads in the reader's language."""
+    actor.require_role(*sorted(catalog.writers), action=Message(
+        "{action} a {kind}", action=Term(verb), kind=Term(CATALOG_NAMES.get(catalog.label, catalog.label))))
 
 
 def _check_unique(session: Session, catalog: Catalog, values: Mapping[str, Any], own_id: int | None) -> None:
@@ -191,7 +193,7 @@ def _clean_values(catalog: Catalog, values: Mapping[str, Any]) -> dict[str, Any]
 
 def create_record(session: Session, actor: Actor, catalog: Catalog, values: Mapping[str, Any]) -> Record:
     """Create a master record after checking rights, uniqueness, references and consistency."""
-    _require_writer(catalog, actor, "creating")
+    _require_writer(catalog, actor, N_("creating"))
     values = _clean_values(catalog, values)
     _check_company_owner(catalog, actor, values)
     _check_unique(session, catalog, values, None)
@@ -236,7 +238,7 @@ def update_record(
 ) -> Record:
     """Change fields of a record (codes are permanent and not among the changeable fields);
     the change and its ``reason`` go to the audit trail."""
-    _require_writer(catalog, actor, "changing")
+    _require_writer(catalog, actor, N_("changing"))
     changes = _clean_values(catalog, changes)
     record = get_record(session, actor, catalog, record_id)
     before = audit.snapshot(record)
@@ -295,7 +297,7 @@ def set_record_active(
     session: Session, actor: Actor, catalog: Catalog, record_id: int, active: bool, *, reason: str | None = None
 ) -> Record:
     """Deactivate (or reactivate) a record: it stays for history but takes no new business."""
-    _require_writer(catalog, actor, "deactivating" if not active else "reactivating")
+    _require_writer(catalog, actor, N_("deactivating") if not active else N_("reactivating"))
     record = get_record(session, actor, catalog, record_id)
     before = {"active": record.active}
     record.active = active
@@ -309,7 +311,7 @@ def delete_record(
     session: Session, actor: Actor, catalog: Catalog, record_id: int, *, reason: str | None = None
 ) -> None:
     """Delete a record nobody uses yet; a record in use must be deactivated instead (409)."""
-    _require_writer(catalog, actor, "deleting")
+    _require_writer(catalog, actor, N_("deleting"))
     record = get_record(session, actor, catalog, record_id)
     before = audit.snapshot(record)
     try:
