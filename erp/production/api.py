@@ -10,6 +10,7 @@ from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.inventory.errors import (
     AlreadyReversed,
+    ClerkNotOfWarehouse,
     BatchExpired,
     InsufficientStock,
     InvalidQuantity,
@@ -117,7 +118,7 @@ ORDER_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)
 @blp.arguments(s.ProductionOrderIn)
 @blp.response(201, s.ProductionOrderOut)
 @blp.refuses(*ORDER_REFUSALS, e.NoBomInForce, e.NoCostCenterRate, e.NoStandardPrice, WarehouseNotOfCompany,
-             StorageConditionsNotMet)
+             StorageConditionsNotMet, ClerkNotOfWarehouse)
 @transaction
 def post_order(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     """Create a production order from the BOM in force on its date (planned quantities and prices copied)."""
@@ -145,7 +146,7 @@ def get_order(session: Session, actor: Actor, order_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/release", methods=["POST"])
 @blp.response(200, s.ProductionOrderOut)
-@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState)
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, ClerkNotOfWarehouse)
 @transaction
 def post_release_order(session: Session, actor: Actor, order_id: int) -> Any:
     """Release a created order: components may be issued and output delivered."""
@@ -154,7 +155,7 @@ def post_release_order(session: Session, actor: Actor, order_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.response(200, s.ProductionOrderOut)
-@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState)
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, ClerkNotOfWarehouse)
 @transaction
 def post_cancel_order(session: Session, actor: Actor, order_id: int) -> Any:
     """Cancel an order that was never released."""
@@ -164,7 +165,7 @@ def post_cancel_order(session: Session, actor: Actor, order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/complete", methods=["POST"])
 @blp.arguments(s.CompleteIn)
 @blp.response(200, s.ProductionOrderOut)
-@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, DatedAfterBusinessDay, e.PeriodClosed)
+@blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, DatedAfterBusinessDay, e.PeriodClosed, ClerkNotOfWarehouse)
 @transaction
 def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
     """Technically complete a released order; the close of that period settles its variance."""

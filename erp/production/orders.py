@@ -36,6 +36,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.inventory.errors import AlreadyReversed, InsufficientStock
 from erp.inventory import services as inventory
 from erp.inventory.errors import (
+    ClerkNotOfWarehouse,
     InvalidQuantity,
     ProductionOrderClosed,
     StorageConditionsNotMet,
@@ -178,6 +179,7 @@ def create_order(
     warehouse = session.get(Warehouse, warehouse_id)
     if warehouse is None or not actor.acts_for_company(warehouse.company_id):
         raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
+    _require_warehouse(actor, warehouse.id, warehouse.company_id)
     if warehouse.company_id != company_id:
         raise WarehouseNotOfCompany(Message("warehouse {warehouse} does not belong to the order's company",
                                             warehouse=Named.of(warehouse)))
@@ -259,6 +261,13 @@ def order_choices(session: Session, actor: Actor) -> OrderChoices:
     return OrderChoices(companies, materials, warehouses)
 
 
+def _require_warehouse(actor: Actor, warehouse_id: int, company_id: int) -> None:
+    """Clerks plan and run orders of their own warehouses only (as they issue and receive
+    there); cost accountants act for their companies' warehouses."""
+    if not actor.acts_for_warehouse(warehouse_id, company_id):
+        raise ClerkNotOfWarehouse(Message("you do not act for warehouse {warehouse}", warehouse=warehouse_id))
+
+
 def _move(order: ProductionOrder, to: OrderStatus) -> None:
     if to not in ORDER_TRANSITIONS[order.status]:
         raise ProductionOrderState(Message("production order {order} is {status}; it cannot become {target}",
@@ -270,6 +279,7 @@ def release_order(session: Session, actor: Actor, order_id: int) -> ProductionOr
     """Release a created order: components may now be issued and output delivered."""
     actor.require_role(*ORDER_ROLES, action="releasing production orders")
     order = _order(session, actor, order_id, lock=True)
+    _require_warehouse(actor, order.warehouse_id, order.company_id)
     _move(order, OrderStatus.RELEASED)
     order.released_at = utcnow()
     session.flush()
@@ -280,6 +290,7 @@ def cancel_order(session: Session, actor: Actor, order_id: int) -> ProductionOrd
     """Cancel an order that was never released (nothing was posted for it)."""
     actor.require_role(*ORDER_ROLES, action="cancelling production orders")
     order = _order(session, actor, order_id, lock=True)
+    _require_warehouse(actor, order.warehouse_id, order.company_id)
     _move(order, OrderStatus.CANCELLED)
     session.flush()
     return order
@@ -291,6 +302,7 @@ def complete_order(session: Session, actor: Actor, order_id: int, completed_on: 
     cost beyond, or short of, the standard of its output)."""
     actor.require_role(*ORDER_ROLES, action="completing production orders")
     order = _order(session, actor, order_id, lock=True)
+    _require_warehouse(actor, order.warehouse_id, order.company_id)
     if completed_on < order.order_date:
         raise ValidationFailed.for_field("completed_on", Message("an order cannot be completed before its date"))
     refuse_after_business_day(completed_on, field="completed_on", what=N_("a technical completion"))

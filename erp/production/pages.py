@@ -13,25 +13,29 @@ parse the form, call one service and render."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Numeric, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.clock import business_today
+from erp.db import QUANTITY, largest_value
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata.models import Material, Warehouse
 from erp.messages import Message, N_
 from erp.period import Period
 from erp.posting.models import Batch
 from erp.production import boms, genealogy, orders, rollup, variances
-from erp.production.models import CostEstimate, CostRollup, OrderDocumentKind, ProductionOrder, RollupStatus
+from erp.production.models import (
+    FINE, HOURS, PERCENT, CostEstimate, CostRollup, OrderDocumentKind, ProductionOrder, RollupStatus,
+)
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, not_found, require_role
+from erp.schemas import EARLIEST_DAY, LATEST_DAY
 from erp.web import transaction
 
 bp = PageBlueprint("production_pages", __name__, url_prefix="/production")
@@ -42,19 +46,33 @@ nav.add("production", "production_pages.rollups", N_("Standard cost roll-up"), {
 
 
 def _day(text: str | None, field: str) -> dt.date:
+    """A date as the API takes it (``YYYY-MM-DD``, between 1990 and 2199)."""
     try:
-        return dt.date.fromisoformat((text or "").strip())
+        day = dt.date.fromisoformat((text or "").strip())
     except ValueError:
         raise ValidationFailed.for_field(field, Message("not a date (YYYY-MM-DD): {text}", text=text or "")) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationFailed.for_field(field, Message("must be between {min} and {max}", min=EARLIEST_DAY,
+                                                        max=LATEST_DAY))
+    return day
 
 
-def _quantity(text: str | None, field: str = "quantity") -> Decimal:
+def _quantity(text: str | None, field: str = "quantity", column: Numeric = QUANTITY) -> Decimal:
+    """A number as the API's field for ``column`` takes it: within the column's magnitude and
+    decimal places (a larger one would fail in the database, not as a refusal)."""
     try:
         value = Decimal((text or "").replace(",", "").strip())
     except InvalidOperation:
         raise ValidationFailed.for_field(field, Message("enter a number")) from None
     if not value.is_finite():
         raise ValidationFailed.for_field(field, Message("enter a number"))
+    largest = largest_value(column)
+    if abs(value) > largest:
+        raise ValidationFailed.for_field(field, Message("must be between {min} and {max}", min=-largest, max=largest))
+    places = Decimal(1).scaleb(-column.scale)
+    if value != value.quantize(places, rounding=ROUND_DOWN):
+        raise ValidationFailed.for_field(field, Message("at most {places} decimal places are allowed",
+                                                        places=column.scale))
     return value
 
 
@@ -115,7 +133,7 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
                 day = _day(form.get("posting_date"), "posting_date")
                 if action == "issue":
                     orders.issue_components(db, actor, order_id, warehouse_id=current.warehouse_id, posting_date=day,
-                                            items=[orders.IssueItem(int(form.get("material_id") or 0),
+                                            items=[orders.IssueItem(_choice(form.get("material_id"), "material_id"),
                                                                     _quantity(form.get("quantity")))])
                 elif action == "complete":
                     orders.complete_order(db, actor, order_id, day)
@@ -252,8 +270,8 @@ def _components(db: Session, form: Any, rows: int) -> list[boms.ComponentIn]:
         if code not in ids:
             raise ValidationFailed.for_field(f"c{n}_material", Message("no material {code}", code=code))
         scrap = (form.get(f"c{n}_scrap") or "").strip()
-        components.append(boms.ComponentIn(ids[code], _quantity(form.get(f"c{n}_quantity"), f"c{n}_quantity"),
-                                           _quantity(scrap, f"c{n}_scrap") if scrap else Decimal("0")))
+        components.append(boms.ComponentIn(ids[code], _quantity(form.get(f"c{n}_quantity"), f"c{n}_quantity", FINE),
+                                           _quantity(scrap, f"c{n}_scrap", PERCENT) if scrap else Decimal("0")))
     return components
 
 
@@ -283,7 +301,7 @@ def new_bom(db: Session, actor: Actor) -> Any:
                     valid_from=_day(form.get("valid_from"), "valid_from"),
                     base_quantity=_quantity(form.get("base_quantity"), "base_quantity"),
                     components=_components(db, form, rows), cost_center=(form.get("cost_center") or "").strip()[:32]
-                    or None, hours=_quantity(hours, "hours") if hours else Decimal("0"),
+                    or None, hours=_quantity(hours, "hours", HOURS) if hours else Decimal("0"),
                     note=(form.get("note") or "").strip()[:500] or None)
             return redirect(url_for("production_pages.bom", bom_id=created.id, created=1))
         except DomainError as error:

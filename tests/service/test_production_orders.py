@@ -13,6 +13,7 @@ technical completion, and the batch genealogy both ways. Expected figures by han
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal as D
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.costing import accounts
 from erp.inventory import services as inventory
 from erp.auth.roles import Actor, Role
-from erp.inventory.errors import InsufficientStock, WarehouseNotOfCompany
+from erp.inventory.errors import ClerkNotOfWarehouse, InsufficientStock, WarehouseNotOfCompany
 from erp.posting.models import Batch, StockBalance, StockDocument, StockStatus
 from erp.production import genealogy, orders
 from erp.production.errors import NoBomInForce, NotAComponent, ProductionOrderState, OutputBatchTaken
@@ -186,3 +187,26 @@ def test_recall_trace_from_a_raw_material_batch_to_the_customers_and_back_down(
         # Another company's cost accountant sees none of company A's orders or shipments.
         outsider = genealogy.trace(session, world.actors["sales_b"], made.acid, genealogy.Direction.UP)
         assert [b.batch_number for b in outsider.batches] == ["ACID-1"] and outsider.customers == []
+
+
+def test_a_clerk_plans_and_runs_orders_of_their_own_warehouses_only(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    clerk = world.actors["clerk_a"]
+    amb_only = replace(clerk, warehouse_ids=frozenset({world.warehouses["A-AMB"]}))
+    cool_only = replace(clerk, warehouse_ids=frozenset({world.warehouses["A-COOL"]}))
+    with refused_in(session_factory, ClerkNotOfWarehouse) as session:
+        orders.create_order(session, amb_only, company_id=world.companies["A"], material_id=plant.tablet,
+                            quantity=D("1000"), order_date=NOV_2, warehouse_id=world.warehouses["A-COOL"])
+    order = new_order(session_factory, world, "tablet", "1000", release=False)  # into A-AMB
+    for action in (orders.release_order, orders.cancel_order):
+        with refused_in(session_factory, ClerkNotOfWarehouse) as session:
+            action(session, cool_only, order)
+    with session_factory() as session, session.begin():
+        assert orders.release_order(session, amb_only, order).status == OrderStatus.RELEASED
+    with refused_in(session_factory, ClerkNotOfWarehouse) as session:
+        orders.complete_order(session, cool_only, order, NOV_2)
+    # cost accountants are bound to no warehouse
+    with session_factory() as session, session.begin():
+        orders.complete_order(session, world.actors["cost_a"], order, NOV_2)

@@ -259,3 +259,27 @@ def test_the_cost_accountant_creates_a_bom_and_its_next_version_through_the_page
     sign_in(client, world, "clerk_a")
     assert client.get("/production/boms").status_code == 200
     assert client.get("/production/boms/new").status_code == 403
+
+
+def test_the_order_form_refuses_what_the_api_refuses_other_companies_and_posts_without_a_token(
+        client: FlaskClient, session_factory: sessionmaker[Session], world: World) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    sign_in(client, world, "clerk_a")
+    token = csrf_token(client.get("/production/orders").get_data(as_text=True))
+    new = {"company_id": str(world.companies["A"]), "material_id": str(plant.tablet), "quantity": "1000",
+           "order_date": "2026-11-20", "warehouse_id": str(world.warehouses["A-AMB"]), "csrf_token": token}
+    # the API's bounds: a quantity beyond the column, more places than it keeps, a date after 2199
+    for field, value in (("quantity", "1e30"), ("quantity", "0.00001"), ("order_date", "9999-12-31"),
+                         ("material_id", "x")):
+        refused = client.post("/production/orders", data={**new, field: value})
+        assert refused.status_code == 422, (field, value)
+        assert f'data-testid="error-{field}"' in refused.get_data(as_text=True), (field, value)
+    assert client.post("/production/orders", data={k: v for k, v in new.items() if k != "csrf_token"}
+                       ).status_code == 400
+    # a clerk of company B does not plan company A's orders
+    sign_in(client, world, "clerk_b")
+    token = csrf_token(client.get("/production/orders").get_data(as_text=True))
+    assert client.post("/production/orders", data={**new, "csrf_token": token}).status_code == 403
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(ProductionOrder)) == 0
