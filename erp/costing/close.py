@@ -75,7 +75,14 @@ from erp.masterdata.models import Company
 from erp.period import Period
 from erp.posting import CloseEntries, Posting, negated_lines, post, post_close_entries
 from erp.posting.journal import entry_header
-from erp.posting.models import AccountingPeriod, CloseClass, PeriodMovementTotal, PeriodStatus
+from erp.posting.models import (
+    AccountingPeriod,
+    CloseClass,
+    JournalEntry,
+    JournalLine,
+    PeriodMovementTotal,
+    PeriodStatus,
+)
 from erp.posting.periods import (
     ensure_periods,
     lock_company_calendar,
@@ -87,6 +94,9 @@ from erp.sqlmath import round_share
 
 ZERO = Decimal("0")
 CLOSE_SOURCE = "period_close"
+# Consumption accounts whose share of the material cost variance the close posts per
+# material (since 3da21ad; before, every consumption account took one line on no material).
+ALLOCATED_PER_MATERIAL = frozenset({accounts.WORK_IN_PROCESS})
 # With no stock and no consumption left, a variance has nothing to stay with: it is
 # written off to manufacturing overhead (制造费用).
 ORPHAN_VARIANCE_ACCOUNT = accounts.OVERHEAD
@@ -601,6 +611,20 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
         session.execute(write_balances)
 
 
+def allocated_on_no_material(company_id: Any, period: Any) -> Any:
+    """SQL condition: the standing close of ``company_id``'s ``period`` put its work in
+    process share of the variance on no material (a close posted before 5001.01 carried the
+    material). Production and the issue reversal then treat that share as the close posted it."""
+    line, entry, reopen = JournalLine, JournalEntry, aliased(JournalEntry)
+    return (
+        select(line.id).join(entry, entry.id == line.entry_id)
+        .where(entry.company_id == company_id, entry.period == period, entry.source_type == CLOSE_SOURCE,
+               line.account_code == accounts.WORK_IN_PROCESS, line.material_id.is_(None),
+               ~select(reopen.id).where(reopen.reverses_entry_id == entry.id).exists())
+        .exists()
+    )
+
+
 def _post_allocation(session: Session, company_ids: list[int], period: str, user_id: int) -> dict[int, int]:
     """One journal entry per company for the close: per allocation line, the consumption
     account bears the variance and the variance account gives it up (two lines that cancel
@@ -616,7 +640,7 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
     # of which material's variance each consumption account bore. Work in process (5001.01)
     # keeps it per material too, on the component, so that it stands per material at actual
     # cost and a production order's settlement clears it component by component.
-    carried = case((allocations.c.account_code == accounts.WORK_IN_PROCESS, allocations.c.material_id),
+    carried = case((allocations.c.account_code.in_(sorted(ALLOCATED_PER_MATERIAL)), allocations.c.material_id),
                    else_=literal(None, Integer))
     debit = (
         select(allocations.c.company_id, allocations.c.account_code.label("account_code"),

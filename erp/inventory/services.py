@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
+from erp.costing.close import allocated_on_no_material
 from erp.costing.models import VarianceAllocation
 from erp.errors import NotFound, ValidationFailed
 from erp.clock import refuse_after_business_day, refuse_before_source
@@ -930,8 +931,10 @@ def reverse_issue(
                                       back_at_standard, charged + share - back_at_standard))
             if share:
                 assert m.offset_account is not None  # an issue always names where it went
-                # on the material where the close put it: work in process keeps its share per material
-                on = material.id if m.offset_account == accounts.WORK_IN_PROCESS else None
+                # on the material where the close put it: work in process keeps its share per
+                # material, unless a close from before that put it on no material
+                on = material.id if m.offset_account == accounts.WORK_IN_PROCESS and not session.scalar(
+                    select(allocated_on_no_material(original.company_id, issue_period))) else None
                 journal += [Line(m.offset_account, -share, on),
                             Line(accounts.MATERIAL_COST_VARIANCE, share, material.id)]
             restated = back_at_standard - charged

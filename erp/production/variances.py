@@ -38,7 +38,7 @@ from sqlalchemy import Integer, Numeric, case, cast, delete, func, insert, liter
 from sqlalchemy.orm import Session
 
 from erp.costing import accounts
-from erp.costing.close import CloseExtension, register_close_extension
+from erp.costing.close import CloseExtension, allocated_on_no_material, register_close_extension
 from erp.db import QUANTITY
 from erp.period import Period
 from erp.posting import CloseEntries, Posting, negated_lines, post, post_close_entries
@@ -115,15 +115,20 @@ def _allocated_to_orders(due: Any) -> Any:
         .subquery("shares")
     )
     key = (shares.c.company_id, shares.c.period, shares.c.material_id)
+    reversed_later = select(sd.id).where(sd.reverses_document_id == shares.c.document_id).exists()
     parts = select(
         shares.c.document_id, shares.c.material_id, shares.c.allocated_variance, shares.c.part,
+        # a part a close from before 5001.01 carried the material put on no material, and that
+        # no later reversal gave back (there, on no material too): it stays on no material
+        (allocated_on_no_material(shares.c.company_id, shares.c.period) & ~reversed_later).label("unassigned"),
         func.sum(shares.c.part).over(partition_by=key).label("parts"),
         func.row_number().over(partition_by=key, order_by=(func.abs(shares.c.consumed).desc(),
                                                            shares.c.document_id)).label("rank"),
     ).subquery("parts")
     borne = parts.c.part + case((parts.c.rank == 1, parts.c.allocated_variance - parts.c.parts), else_=literal(ZERO))
     return (
-        select(d.order_id, parts.c.material_id, func.sum(borne).label("value"))
+        select(d.order_id, parts.c.material_id, func.sum(borne).label("value"),
+               func.sum(case((parts.c.unassigned, borne), else_=literal(ZERO))).label("unassigned"))
         .join(d, d.document_id == parts.c.document_id)
         .where(d.order_id.in_(select(due.c.id)))
         .group_by(d.order_id, parts.c.material_id)
@@ -141,16 +146,16 @@ def _issued(due: Any) -> Any:
     documents = _order_issue_documents(due)
     movements = (
         select(documents.c.order_id, m.material_id, (-m.quantity).label("quantity"),
-               (-(m.value + m.variance)).label("value"))
+               (-(m.value + m.variance)).label("value"), literal(ZERO).label("unassigned"))
         .join(m, m.document_id == documents.c.document_id)
         .where(m.movement_type.in_([MovementType.ISSUE, MovementType.ISSUE_REVERSAL]))
     )
     allocated = _allocated_to_orders(due)
-    rows = union_all(movements, select(allocated.c.order_id, allocated.c.material_id,
-                                       literal(ZERO, QUANTITY), allocated.c.value)).subquery("issue_rows")
+    rows = union_all(movements, select(allocated.c.order_id, allocated.c.material_id, literal(ZERO, QUANTITY),
+                                       allocated.c.value, allocated.c.unassigned)).subquery("issue_rows")
     return (
         select(rows.c.order_id, rows.c.material_id, func.sum(rows.c.quantity).label("quantity"),
-               func.sum(rows.c.value).label("value"))
+               func.sum(rows.c.value).label("value"), func.sum(rows.c.unassigned).label("unassigned"))
         .group_by(rows.c.order_id, rows.c.material_id)
         .subquery("issued")
     )
@@ -179,11 +184,14 @@ def _work_in_process_by_material(due: Any, issued: Any, delivered: Any) -> Any:
     it was charged at, and the material cost variance the closes put on it, net of reversed
     issues: as the issues, the closes and the reversals posted them on the component), and
     the output delivered less the conversion absorbed (on the output material, as the
-    deliveries posted them). The two sum to each order's balance."""
+    deliveries posted them). The variance a close from before 5001.01 carried the material
+    (3da21ad) put on no material is cleared on no material. They sum to each order's balance."""
     output = func.coalesce(delivered.c.value, 0) - func.coalesce(delivered.c.conversion, 0)
     return union_all(
-        select(due.c.company_id, issued.c.material_id, issued.c.value.label("amount"))
+        select(due.c.company_id, issued.c.material_id, (issued.c.value - issued.c.unassigned).label("amount"))
         .join(due, due.c.id == issued.c.order_id),
+        # what a close from before 5001.01 carried the material put on no material stays there
+        select(due.c.company_id, literal(None, Integer), issued.c.unassigned).join(due, due.c.id == issued.c.order_id),
         select(due.c.company_id, due.c.material_id, (-output).label("amount"))
         .outerjoin(delivered, delivered.c.order_id == due.c.id),
     ).subquery("work_in_process")

@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal as D
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -371,3 +372,34 @@ def test_an_order_without_variance_is_settled_by_an_entry_on_work_in_process_alo
     ]
     wip = _wip_by_material(session_factory, world)
     assert (wip["R-ACID"], wip["R-SOLV"]) == (D("0.00"), D("0.00"))
+
+
+def test_variance_a_close_put_on_no_material_before_5001_01_carried_it_is_cleared_there(
+        session_factory: sessionmaker[Session], world: World, set_business_day: Callable[[dt.date], dt.date],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """November is closed as closes were before 5001.01 carried the material (3da21ad): its
+    work in process share of the variance, 10.70 (the 20.4 kg's 10.20 and the extra
+    kilogram's 0.50), on no material. The extra kilogram is reversed on 3 December (giving
+    its 0.50 back on no material, where that close put it); the order is finished and
+    completed in December, whose close carries the material. Settled, every material's
+    5001.01 is 0.00 and so is the line on no material: the 10.20 is cleared where it stands."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False,
+                        excipient_price="10.50")
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21))
+    with monkeypatch.context() as before:
+        before.setattr(closing, "ALLOCATED_PER_MATERIAL", frozenset())
+        _close(session_factory, world)
+    assert _wip_by_material(session_factory, world)[None] == D("10.70")
+    with session_factory() as session, session.begin():
+        inventory.reverse_issue(session, world.actors["clerk_a"], document_id=extra,
+                                posting_date=dt.date(2026, 12, 3), reason="one kilogram too many")
+    assert _wip_by_material(session_factory, world)[None] == D("10.20")
+    deliver(session_factory, world, made.tablet_order, "48000", batch="TAB-B1", on=dt.date(2026, 12, 5))
+    complete(session_factory, world, made.tablet_order, dt.date(2026, 12, 10))
+    set_business_day(dt.date(2027, 1, 4))
+    _close(session_factory, world, DEC)
+    assert _split(session_factory, made.tablet_order)[("input_price", "EXC-STAR")] == D("10.20")
+    assert set(_wip_by_material(session_factory, world).values()) == {D("0.00")}
+    _balanced(session_factory, world, DEC)
