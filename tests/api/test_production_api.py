@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.auth.models import User, UserCompany, UserWarehouse
+from erp.auth.roles import Role
+from erp.auth.services import issue_token
+
 from tests.production import NOV, build_plant, buy, release_rollup
-from tests.world import ApiClient, World, problem
+from tests.world import PASSWORD_HASH, ApiClient, World, problem
 
 
 def test_bom_rollup_breakdown_and_release(session_factory: sessionmaker[Session], world: World,
@@ -98,3 +102,26 @@ def test_an_order_from_creation_to_delivery_and_its_genealogy(session_factory: s
                        json={"posting_date": "2026-11-28", "reason": "counted twice"}), 409, "production-order-closed")
     problem(clerk.post(f"/api/v1/production/orders/{order}/deliveries/{issued.json['document_ids'][0]}/reversal",
                        json={"posting_date": "2026-11-28", "reason": "counted twice"}), 404, "not-found")
+
+
+def test_a_clerk_of_another_warehouse_neither_plans_nor_runs_an_order(
+        session_factory: sessionmaker[Session], world: World, api: ApiClient) -> None:
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    with session_factory() as session, session.begin():
+        user = User(username="clerk_cool", display_name="clerk_cool", password_hash=PASSWORD_HASH, role=Role.CLERK,
+                    group_wide=False, companies=[UserCompany(company_id=world.companies["A"])],
+                    warehouses=[UserWarehouse(warehouse_id=world.warehouses["A-COOL"])])
+        session.add(user)
+        session.flush()
+        world.tokens["clerk_cool"] = issue_token(session, user.id, ttl_minutes=60).token
+    new = {"company_id": world.companies["A"], "material_id": plant.tablet, "quantity": "1000",
+           "order_date": "2026-11-02", "warehouse_id": world.warehouses["A-AMB"]}
+    cool = api.as_("clerk_cool")
+    problem(cool.post("/api/v1/production/orders", json=new), 403, "clerk-not-of-warehouse")
+    created = api.as_("clerk_a").post("/api/v1/production/orders", json=new)
+    assert created.status_code == 201, created.json
+    for action in ("release", "cancel"):
+        problem(cool.post(f"/api/v1/production/orders/{created.json['id']}/{action}"), 403, "clerk-not-of-warehouse")
+    assert cool.post("/api/v1/production/orders", json={**new, "warehouse_id": world.warehouses["A-COOL"]}
+                     ).status_code == 201
