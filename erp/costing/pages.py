@@ -9,7 +9,7 @@ Views parse the request, call one service or report of this module and render; t
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -29,6 +29,8 @@ from erp.schemas import PERIOD_PATTERN
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.db import UNIT_PRICE
+from erp.ui.forms import form_number
 from erp.web import after_commit, transaction
 
 bp = PageBlueprint("costing_pages", __name__, url_prefix="/costing")
@@ -300,11 +302,8 @@ def standard_prices(db: Session, actor: Actor) -> Any:
 def _price_change(db: Any, code: str, text: str | None) -> standards.PriceChange:
     if not code:
         raise ValidationFailed.for_field("material", Message("enter a material code"))
-    try:
-        value = Decimal((text or "").replace(",", "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.for_field("price", Message("enter a number")) from None
-    if not value.is_finite() or value <= 0:
+    value: Decimal = form_number(text, "price", UNIT_PRICE)  # type: ignore[assignment]
+    if value <= 0:
         raise ValidationFailed.for_field("price", Message("a standard price must be above zero"))
     material = board.material_by_code(db, code)
     if material is None:

@@ -9,7 +9,7 @@ Views parse the request, call one service or query of this module and render; th
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -25,6 +25,8 @@ from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role
+from erp.db import MONEY
+from erp.ui.forms import form_number
 from erp.web import transaction
 
 bp = PageBlueprint("credit_pages", __name__, url_prefix="/credit")
@@ -218,11 +220,8 @@ def set_hold(db: Session, actor: Actor, code: str) -> Any:
 
 
 def _amount(text: str | None) -> Decimal:
-    try:
-        value = Decimal((text or "").replace(",", "").replace("¥", "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.for_field("credit_limit", Message("enter a number")) from None
-    if not value.is_finite() or value < 0:
+    value: Decimal = form_number(text, "credit_limit", MONEY, strip=",¥")  # type: ignore[assignment]
+    if value < 0:
         raise ValidationFailed.for_field("credit_limit", Message("a credit limit is zero or more"))
     return value
 

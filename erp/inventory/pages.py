@@ -8,7 +8,7 @@ Views parse the request, call one service or query of this module and render; th
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -25,6 +25,7 @@ from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, require_role
+from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 
 bp = PageBlueprint("inventory_pages", __name__, url_prefix="/inventory")
@@ -51,22 +52,11 @@ def open_lines(db: Session, actor: Actor) -> str:
 
 
 def _day(text: str | None, field: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed.for_field(field, Message("not a date (YYYY-MM-DD): {text}", text=text)) from None
+    return form_day(text, field, required=False)
 
 
 def _quantity(text: str | None) -> Decimal:
-    try:
-        value = Decimal((text or "").replace(",", "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.for_field("quantity", Message("enter a number")) from None
-    if not value.is_finite():
-        raise ValidationFailed.for_field("quantity", Message("enter a number"))
-    return value
+    return form_number(text, "quantity")  # type: ignore[return-value]
 
 
 def _receipt_request(line_id: int, form: Any) -> services.ReceiptRequest:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
+from sqlalchemy import Numeric
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -22,10 +23,11 @@ from erp.messages import Message, N_
 from erp.payables import queries, services
 from erp.payables.models import DocumentKind, InvoiceKind
 from erp.clock import business_today
-from erp.schemas import DECIMAL_TEXT, ISO_DATE
+from erp.db import MONEY, QUANTITY, UNIT_PRICE
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 
 bp = PageBlueprint("payables_pages", __name__, url_prefix="/payables")
@@ -38,28 +40,12 @@ nav.add("payables", "payables_pages.grir", N_("GR/IR clearing"), READERS)
 LINE_POINTER = re.compile(r"^/lines/(\d+)/(\w+)$")
 
 
-def _decimal(text: str | None, field: str) -> Decimal | None:
-    raw = (text or "").replace(",", "").strip()
-    if not raw:
-        return None
-    if not DECIMAL_TEXT.match(raw):  # ASCII digits only
-        raise ValidationFailed.for_field(field, Message("enter a number"))
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise ValidationFailed.for_field(field, Message("enter a number")) from None
+def _decimal(text: str | None, field: str, column: Numeric = MONEY) -> Decimal | None:
+    return form_number(text, field, column, required=False)
 
 
 def _day(text: str | None, field: str) -> dt.date | None:
-    raw = (text or "").strip()
-    if not raw:
-        return None
-    try:
-        if not ISO_DATE.match(raw):
-            raise ValueError(raw)
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed.for_field(field, Message("enter a date as YYYY-MM-DD")) from None
+    return form_day(text, field, required=False)
 
 
 def _required(value: Any, field: str) -> Any:
@@ -72,10 +58,10 @@ def _invoice_request(order: queries.InvoiceableOrder, form: Any) -> services.Inv
     """The invoice the form describes: one line per order line given a quantity."""
     lines = []
     for index, line in enumerate(order.lines):
-        quantity = _decimal(form.get(f"quantity-{index}"), f"lines/{index}/quantity")
+        quantity = _decimal(form.get(f"quantity-{index}"), f"lines/{index}/quantity", QUANTITY)
         if quantity is None:
             continue
-        price = _required(_decimal(form.get(f"unit_price-{index}"), f"lines/{index}/unit_price"),
+        price = _required(_decimal(form.get(f"unit_price-{index}"), f"lines/{index}/unit_price", UNIT_PRICE),
                           f"lines/{index}/unit_price")
         tax = (form.get(f"tax_code_id-{index}") or "").strip()
         lines.append(services.LineRequest(po_line_id=line.po_line_id, quantity=quantity, unit_price=price,

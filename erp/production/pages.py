@@ -13,7 +13,7 @@ parse the form, call one service and render."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.clock import business_today
-from erp.db import QUANTITY, largest_value
+from erp.db import QUANTITY
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata.models import Material, Warehouse
 from erp.messages import Message, N_
@@ -35,7 +35,7 @@ from erp.production.models import (
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, not_found, require_role
-from erp.schemas import EARLIEST_DAY, LATEST_DAY
+from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 
 bp = PageBlueprint("production_pages", __name__, url_prefix="/production")
@@ -46,34 +46,11 @@ nav.add("production", "production_pages.rollups", N_("Standard cost roll-up"), {
 
 
 def _day(text: str | None, field: str) -> dt.date:
-    """A date as the API takes it (``YYYY-MM-DD``, between 1990 and 2199)."""
-    try:
-        day = dt.date.fromisoformat((text or "").strip())
-    except ValueError:
-        raise ValidationFailed.for_field(field, Message("not a date (YYYY-MM-DD): {text}", text=text or "")) from None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise ValidationFailed.for_field(field, Message("must be between {min} and {max}", min=EARLIEST_DAY,
-                                                        max=LATEST_DAY))
-    return day
+    return form_day(text, field)  # type: ignore[return-value]
 
 
 def _quantity(text: str | None, field: str = "quantity", column: Numeric = QUANTITY) -> Decimal:
-    """A number as the API's field for ``column`` takes it: within the column's magnitude and
-    decimal places (a larger one would fail in the database, not as a refusal)."""
-    try:
-        value = Decimal((text or "").replace(",", "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.for_field(field, Message("enter a number")) from None
-    if not value.is_finite():
-        raise ValidationFailed.for_field(field, Message("enter a number"))
-    largest = largest_value(column)
-    if abs(value) > largest:
-        raise ValidationFailed.for_field(field, Message("must be between {min} and {max}", min=-largest, max=largest))
-    places = Decimal(1).scaleb(-column.scale)
-    if value != value.quantize(places, rounding=ROUND_DOWN):
-        raise ValidationFailed.for_field(field, Message("at most {places} decimal places are allowed",
-                                                        places=column.scale))
-    return value
+    return form_number(text, field, column)  # type: ignore[return-value]
 
 
 def _choice(text: str | None, field: str) -> int:

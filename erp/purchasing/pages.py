@@ -7,7 +7,7 @@ services'; a refusal is shown beside the field it concerns, naming the rule.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -24,6 +24,7 @@ from erp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role
+from erp.ui.forms import form_number
 from erp.web import transaction
 
 bp = PageBlueprint("purchasing_pages", __name__, url_prefix="/purchasing")
@@ -71,13 +72,7 @@ def orderable(db: Session, actor: Actor) -> str:
 
 
 def _quantity(text: str | None) -> Decimal:
-    try:
-        value = Decimal((text or "").replace(",", "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.for_field("lines/0/quantity", Message("enter a number")) from None
-    if not value.is_finite():
-        raise ValidationFailed.for_field("lines/0/quantity", Message("enter a number"))
-    return value
+    return form_number(text, "lines/0/quantity")  # type: ignore[return-value]
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -24,6 +24,8 @@ from erp.quality.models import LotStatus, UsageDecisionKind
 from erp.ui import nav
 from erp.ui.listing import ListArgs
 from erp.ui.pages import PageBlueprint, form_refusal, require_role
+from erp.quality.models import MEASURE
+from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 
 bp = PageBlueprint("quality_pages", __name__, url_prefix="/quality")
@@ -47,13 +49,7 @@ def lots(db: Session, actor: Actor) -> str:
 
 
 def _measure(text: str, code: str) -> Decimal:
-    try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.for_field(f"result-{code}", Message("enter a number")) from None
-    if not value.is_finite():
-        raise ValidationFailed.for_field(f"result-{code}", Message("enter a number"))
-    return value
+    return form_number(text, f"result-{code}", MEASURE)  # type: ignore[return-value]
 
 
 @bp.route("/lots/<int:lot_id>", methods=["GET", "POST"])
@@ -109,10 +105,7 @@ def lot(db: Session, actor: Actor, lot_id: int) -> Any:
                 number = request.form.get("certificate_number", "").strip()[:60]
                 if not number:
                     raise ValidationFailed.for_field("certificate_number", Message("give the certificate's number"))
-                try:
-                    issued_on = dt.date.fromisoformat(request.form.get("issued_on", ""))
-                except ValueError:
-                    raise ValidationFailed.for_field("issued_on", Message("enter a date")) from None
+                issued_on = form_day(request.form.get("issued_on"), "issued_on")
                 stated = []
                 for r in view.results:
                     typed = request.form.get(f"cert-{r.code}", "").strip()
@@ -190,15 +183,7 @@ def specifications(db: Session, actor: Actor) -> str:
 
 
 def _optional_measure(text: str, pointer: str) -> Decimal | None:
-    if not text.strip():
-        return None
-    try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.for_field(pointer, Message("enter a number")) from None
-    if not value.is_finite():
-        raise ValidationFailed.for_field(pointer, Message("enter a number"))
-    return value
+    return form_number(text, pointer, MEASURE, required=False)
 
 
 def _characteristics_typed() -> list[services.CharacteristicInput]:
@@ -228,10 +213,7 @@ def specification(db: Session, actor: Actor, material_id: int) -> Any:
     refusal: dict[str, Any] = {}
     if request.method == "POST":
         try:
-            try:
-                effective = dt.date.fromisoformat(request.form.get("effective_from", ""))
-            except ValueError:
-                raise ValidationFailed.for_field("effective_from", Message("enter a date")) from None
+            effective = form_day(request.form.get("effective_from"), "effective_from")
             with db.begin_nested():  # a refusal rolls back to here
                 created = services.create_specification(
                     db, actor, material_id=material_id, effective_from=effective,

@@ -81,6 +81,12 @@ def test_an_override_needs_a_reason_and_becomes_the_limit_in_force(
     assert refused.status_code == 422
     assert 'value="25000"' in refused.get_data(as_text=True)
     assert position(session_factory, world).credit_limit == D("15000.00")
+    for typed in ("1e30", "99999999999999999", "100.001"):  # what the column cannot hold (it was a 500)
+        out_of_bounds = client.post("/credit/customers/K0001/limit", data={
+            "decision": "override", "credit_limit": typed, "reason": "annual review", "csrf_token": token})
+        assert out_of_bounds.status_code == 422, typed
+        assert 'data-testid="error-credit_limit"' in out_of_bounds.get_data(as_text=True), typed
+    assert position(session_factory, world).credit_limit == D("15000.00")
     saved = client.post("/credit/customers/K0001/limit", data={
         "decision": "override", "credit_limit": "25000", "reason": "annual review", "csrf_token": token})
     assert saved.status_code == 302

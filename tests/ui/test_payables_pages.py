@@ -109,6 +109,12 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
             "payment_date": "2026-11-21", "invoice": [str(free)]}
     refused = client.post("/payables/payments/new", data=form)
     assert refused.status_code == 422 and "超过未冻结的未付金额" in refused.get_data(as_text=True)
+    # What the column cannot hold, or the API's dates refuse, is the field's problem (it was a 500).
+    for field, value in (("amount", "1e30"), ("amount", "99999999999999999"), ("amount", "1.001"),
+                         ("payment_date", "9999-12-31")):
+        out_of_bounds = client.post("/payables/payments/new", data={**form, field: value})
+        assert out_of_bounds.status_code == 422, (field, value)
+        assert f'data-testid="error-{field}"' in out_of_bounds.get_data(as_text=True), (field, value)
     paid = client.post("/payables/payments/new", data={**form, "amount": "1356.00"})
     assert paid.status_code == 302
     assert "已过账付款 1356.00" in client.get(paid.headers["Location"]).get_data(as_text=True)
