@@ -51,7 +51,6 @@ from sqlalchemy.orm import Session, aliased
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.costing.balances import period_balances
 from erp.costing.models import MaterialPeriodBalance, PeriodEvent, VarianceAllocation
 from erp.costing.revaluation import (
     companies_to_restate,
