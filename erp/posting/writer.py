@@ -502,7 +502,7 @@ def post_restatement(session: Session, restatement: Restatement) -> Posted | Non
                 differing.c.company_id, differing.c.warehouse_id, differing.c.material_id, differing.c.batch_id,
                 differing.c.status, literal(ZERO), difference, -difference, literal(r.posting_date),
                 literal(period), literal(r.user_id), literal(now, UTCDateTime()),
-            ),
+            ).order_by(*_by_balance_key(differing.c)),
         )
     )
     _add_document_to_period_totals(session, document_id=document_id, company_id=r.company_id, period=period)
@@ -540,17 +540,27 @@ def post_restatement(session: Session, restatement: Restatement) -> Posted | Non
         "source_id": document_id, "memo": r.memo[:300], "reverses_entry_id": None, "created_by": r.user_id,
         "created_at": now,
     })).scalar_one()
-    common = (literal(entry_id), literal(r.company_id), literal(period))
+    lines = union_all(
+        select(inventory_account.label("account_code"), per_material.c.amount.label("amount"),
+               per_material.c.material_id.label("material_id"), literal(0).label("side")),
+        select(literal(r.variance_account), -per_material.c.amount, per_material.c.material_id, literal(1)),
+    ).subquery("restatement_lines")
     session.execute(
         insert(JournalLine).from_select(
             ["entry_id", "company_id", "period", "account_code", "amount", "material_id"],
-            union_all(
-                select(*common, inventory_account, per_material.c.amount, per_material.c.material_id),
-                select(*common, literal(r.variance_account), -per_material.c.amount, per_material.c.material_id),
-            ),
+            select(literal(entry_id), literal(r.company_id), literal(period), lines.c.account_code, lines.c.amount,
+                   lines.c.material_id).order_by(lines.c.side, lines.c.material_id),
         )
     )
     return Posted(document_id, entry_id)
+
+
+def _by_balance_key(columns: Any) -> tuple[Any, ...]:
+    """The order a set-based posting writes one row per stock balance in: by balance key.
+    Rows of one INSERT ... SELECT get their ids in the order the SELECT gives them; without
+    an ORDER BY that order is the plan's (a UNION's hash or sort), so the same books could
+    number their rows differently from run to run."""
+    return (columns.warehouse_id, columns.material_id, columns.batch_id, columns.status)
 
 
 def _add_document_to_period_totals(session: Session, *, document_id: int, company_id: int, period: str) -> None:
@@ -562,7 +572,8 @@ def _add_document_to_period_totals(session: Session, *, document_id: int, compan
         select(literal(company_id, Integer), literal(period), m.material_id, m.close_class,
                func.coalesce(m.offset_account, ""), func.sum(m.quantity), func.sum(m.value), func.sum(m.variance))
         .where(m.document_id == document_id, m.close_class != CloseClass.INTERNAL)
-        .group_by(m.material_id, m.close_class, m.offset_account),
+        .group_by(m.material_id, m.close_class, m.offset_account)
+        .order_by(m.material_id, m.close_class, m.offset_account),
     )
     session.execute(insert_totals.on_conflict_do_update(index_elements=TOTALS_KEY,
                                                         set_=_totals_after(insert_totals.excluded)))
@@ -588,7 +599,7 @@ def post_close_entries(session: Session, entries: CloseEntries) -> dict[int, int
             ["company_id", "entry_date", "period", "source_type", "memo", "created_by", "created_at"],
             select(companies.c.company_id, literal(entries.entry_date), literal(period),
                    literal(entries.source_type), literal(entries.memo), literal(entries.user_id, Integer),
-                   literal(utcnow(), UTCDateTime())),
+                   literal(utcnow(), UTCDateTime())).order_by(companies.c.company_id),
         )
         .returning(JournalEntry.id, JournalEntry.company_id)
     ).all()
@@ -599,7 +610,8 @@ def post_close_entries(session: Session, entries: CloseEntries) -> dict[int, int
         insert(JournalLine).from_select(
             ["entry_id", "company_id", "period", "account_code", "amount", "material_id"],
             select(case(ids, value=lines.c.company_id), lines.c.company_id, literal(period), lines.c.account_code,
-                   lines.c.amount, lines.c.material_id),
+                   lines.c.amount, lines.c.material_id)
+            .order_by(lines.c.company_id, lines.c.account_code, lines.c.material_id, lines.c.amount),
         )
     )
     unbalanced = session.execute(
