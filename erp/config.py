@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     # Where sign-in throttling keeps its counters (Flask-Limiter storage URI); several
     # server processes share them through e.g. redis://host:6379.
     ratelimit_storage_uri: str = "memory://"
+    # Sign-in attempts one client address may make (all routes that sign in, together), in
+    # the `limits` notation. A subsidiary behind one NAT address signs all its users in from
+    # it: raise this for such a site rather than have the morning shift refused.
+    sign_in_rate_limit: str = "60/minute"
     # Request bodies: 1 MiB is far beyond any JSON document the API takes (5,000 standard
     # prices are about 300 kB); views marked ``accepts_upload`` (spreadsheets) take more.
     max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=1024 * 1024 * 1024)] = 1024 * 1024
@@ -170,6 +174,17 @@ class Settings(BaseSettings):
             raise ValueError(f"not a storage Flask-Limiter can use ({exc}); e.g. memory:// or redis://host:6379")
         return uri
 
+    @field_validator("sign_in_rate_limit")
+    @classmethod
+    def _known_rate(cls, limit: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(limit)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit ({exc}); e.g. 60/minute or 200/minute;2000/hour") from None
+        return limit
+
     @model_validator(mode="after")
     def _uploads_at_least_requests(self) -> Settings:
         if self.max_upload_bytes < self.max_request_bytes:
@@ -197,6 +212,7 @@ ALLOWED = {
     "db_pool_pre_ping": "1 or 0 (true or false)",
     "reporting_database_url": "empty, or postgresql+psycopg://user@replica-host:5432/db",
     "business_date": "empty (today in Asia/Shanghai), or a date YYYY-MM-DD for a training copy",
+    "sign_in_rate_limit": "a rate limit such as 60/minute or 200/minute;2000/hour",
 }
 
 

@@ -595,10 +595,10 @@ def client_address() -> str:
 
 # Flask-Limiter at the edge: every sign-in attempt from one address counts, on every
 # sign-in route that carries ``sign_in_limit`` (the API's and the pages'), against one
-# shared ceiling. Failed attempts per user name and address are throttled further, with
+# shared ceiling (``ERP_SIGN_IN_RATE_LIMIT``, 60 a minute by default). Failed attempts per user name and address are throttled further, with
 # growing lockouts, in the sign-in service (erp.auth.throttle) on the same storage.
 limiter = Limiter(key_func=client_address, default_limits=[])
-sign_in_limit = limiter.shared_limit("60/minute", scope="sign-in")
+sign_in_limit = limiter.shared_limit(lambda: erp_settings().sign_in_rate_limit, scope="sign-in")
 
 
 def sign_in_throttle() -> SignInThrottle:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp import create_app
 from erp.audit.models import AuditEvent
+from erp.config import Settings
 from erp.auth.throttle import SignInThrottle
 from tests.world import PASSWORD, ApiClient, World, problem
 
@@ -79,6 +82,21 @@ def test_every_sign_in_from_one_address_is_capped_at_the_edge(api: ApiClient) ->
     response = sign_in(api, "buyer_a", address="192.0.2.1")
     problem(response, 429)
     assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_the_edges_ceiling_is_the_deployments_setting(settings: Settings, engine: Engine, world: World) -> None:
+    """ERP_SIGN_IN_RATE_LIMIT: a site whose users all sign in from one NAT address raises it;
+    here it is lowered to three a minute, and the fourth sign-in is refused."""
+    app = create_app(Settings(**{**settings.model_dump(), "sign_in_rate_limit": "3/minute"}), engine=engine)
+    client = app.test_client()
+    answers = [client.post("/api/v1/auth/token", json={"username": "buyer_a", "password": PASSWORD},
+                           environ_base={"REMOTE_ADDR": "192.0.2.2"}).status_code for _ in range(4)]
+    assert answers == [201, 201, 201, 429]
+
+
+def test_a_sign_in_rate_limit_that_is_not_one_is_refused_at_start_up(settings: Settings) -> None:
+    with pytest.raises(ValidationError, match="not a rate limit"):
+        Settings(**{**settings.model_dump(), "sign_in_rate_limit": "sixty a minute"})
 
 
 # --- item 3: a user's tokens end when what they stood for changes ---------------------------
