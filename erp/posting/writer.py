@@ -7,8 +7,9 @@ totals, each a dict keyed by column name), then writes that description by one o
 paths built from the same statement pieces:
 
 - the fast path (PostgreSQL): one statement, data-modifying CTEs, because on a server
-  every round trip costs; built once per shape of posting (how many ledger rows, which
-  balance changes take stock out, how many journal lines) and reused with bound values;
+  every round trip costs; built once per shape of posting (which document columns it
+  fills, how many ledger rows, which balance changes take stock out, how many journal
+  lines) and reused with bound values, short enough for psycopg to keep its parsing;
 - the portable path (SQLite, or PostgreSQL under ``portable_path()``): the same rows,
   one statement per table, in the same order.
 
@@ -34,6 +35,7 @@ Rules enforced here, for every posting:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -41,7 +43,21 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, insert, literal, null, select, tuple_, union_all, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
+from sqlalchemy import Sequence as KeySequence
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -119,12 +135,18 @@ def to_quantity(expression: Any) -> Any:
     on SQLite, whose numbers are binary floats, it stops noise from piling up over many
     postings (4.001 built from 0.001 + 1 + 1 + 1 + 1 is stored as 4.00099999..., and taking
     the 4.001 on hand would leave a negative quantity)."""
-    return func.round(expression, 4)
+    return func.round(expression, _SCALE_4)
 
 
 def to_money(expression: Any) -> Any:
     """A stored value kept to the cent (see ``to_quantity``)."""
-    return func.round(expression, 2)
+    return func.round(expression, _SCALE_2)
+
+
+# The scales are constants of the SQL, not parameters: a bound value each would lengthen
+# every statement that rounds (see _one_statement on why the posting's length counts).
+_SCALE_4 = literal_column("4", Integer)
+_SCALE_2 = literal_column("2", Integer)
 
 
 def later_date(current: Any, new: Any) -> Any:
@@ -182,8 +204,9 @@ def _add_to_totals(insert_into: Any) -> Any:
     return upsert.on_conflict_do_update(index_elements=TOTALS_KEY, set_=_totals_after(upsert.excluded))
 
 
+_DOCUMENT_IDS = KeySequence("stock_documents_id_seq")  # the key column's own sequence (named, not bound)
 _NEXT_DOCUMENT_ID = {
-    "postgresql": select(func.nextval("stock_documents_id_seq")),
+    "postgresql": select(_DOCUMENT_IDS.next_value()),
     "sqlite": select(func.coalesce(func.max(_DOCUMENTS.c.id), 0) + 1),  # writers are serialised
 }
 
@@ -221,6 +244,9 @@ class _Rows:
 
     company_id: int
     period: str
+    posting_date: dt.date
+    user_id: int
+    created_at: dt.datetime
     document: dict[str, Any] | None
     movements: list[dict[str, Any]]
     balances: list[tuple[bool, dict[str, Any]]]  # (takes stock out, balance change)
@@ -296,7 +322,7 @@ def _describe(posting: Posting) -> _Rows:
         for (material_id, close_class, account), (quantity, value, variance_carried)
         in sorted(period_total_changes(posting.movements).items())
     ]
-    return _Rows(company_id, period, document, movements, balances, entry, journal, totals)
+    return _Rows(company_id, period, day, user_id, now, document, movements, balances, entry, journal, totals)
 
 
 # --- the one function ------------------------------------------------------------------------------
@@ -393,18 +419,25 @@ def _write_statement_by_statement(session: Session, rows: _Rows) -> Posted:
 
 def _write_in_one_statement(session: Session, rows: _Rows) -> Posted:
     """The fast path: the whole description in one PostgreSQL statement."""
-    shape = (rows.document is not None, len(rows.movements), tuple(out for out, _ in rows.balances), len(rows.lines))
-    params: dict[str, Any] = {}
-    if rows.document is not None:
-        params.update(_values("d", rows.document), d_prefix=DOCUMENT_PREFIXES[rows.document["doc_type"]])
+    document = rows.document
+    # The document's columns this posting leaves empty are not bound (see _one_statement).
+    filled = tuple(name for name in DOCUMENT_COLUMNS if name not in _SHARED and document[name] is not None) \
+        if document is not None else None
+    shape = (filled, len(rows.movements), tuple(out for out, _ in rows.balances), len(rows.lines))
+    params: dict[str, Any] = {"p_company_id": rows.company_id, "p_period": rows.period,
+                              "p_posting_date": rows.posting_date, "p_created_by": rows.user_id,
+                              "p_created_at": rows.created_at}
+    if document is not None:
+        params.update({f"d_{name}": document[name] for name in filled},
+                      d_prefix=DOCUMENT_PREFIXES[document["doc_type"]])
     for i, row in enumerate(rows.movements):
-        params.update(_values(f"m{i}", row))
+        params.update(_own_values(f"m{i}", row))
     for k, (_, change) in enumerate(rows.balances):
-        params.update(_values(f"b{k}", change))
+        params.update(_own_values(f"b{k}", change))
     if rows.entry is not None:
-        params.update(_values("e", rows.entry))
+        params.update(_own_values("e", rows.entry))
     for j, line in enumerate(rows.lines):
-        params.update(_values(f"l{j}", line))
+        params.update(_own_values(f"l{j}", line))
     result = session.connection().execute(_one_statement(*shape), params).one()
     document_id, entry_id, *taken = result
     if any(count != 1 for count in taken):
@@ -412,33 +445,84 @@ def _write_in_one_statement(session: Session, rows: _Rows) -> Posted:
     return Posted(document_id, entry_id)
 
 
+# The values every row of one posting repeats (_describe gives each row the posting's
+# company, period, date, user and instant): in the one statement each is one parameter,
+# :p_<column>, however many rows and tables take it.
+_POSTING_DATE = bindparam("p_posting_date", type_=_DOCUMENTS.c.posting_date.type)
+_SHARED = {
+    "company_id": bindparam("p_company_id", type_=_DOCUMENTS.c.company_id.type),
+    "period": bindparam("p_period", type_=_DOCUMENTS.c.period.type),
+    "posting_date": _POSTING_DATE,
+    "entry_date": _POSTING_DATE,
+    "last_posting_date": _POSTING_DATE,
+    "created_by": bindparam("p_created_by", type_=_DOCUMENTS.c.created_by.type),
+    "created_at": bindparam("p_created_at", type_=_DOCUMENTS.c.created_at.type),
+}
+
+
+def _own_values(prefix: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """``_values`` for the one statement: a row's own columns (the shared ones are bound
+    once, see ``_one_row``)."""
+    return {f"{prefix}_{name}": value for name, value in row.items() if name not in _SHARED}
+
+
+def _one_row(prefix: str, table: Any, columns: Sequence[str]) -> dict[str, Any]:
+    """The parameters of one row in the one statement: ``_named``, but the posting-wide
+    columns take the shared parameters."""
+    return {name: _SHARED[name] if name in _SHARED else bindparam(f"{prefix}_{name}", type_=table.c[name].type)
+            for name in columns}
+
+
+def _insert_rows(table: Any, rows: list[dict[str, Any]]) -> Any:
+    """The INSERT of ``rows`` (column -> expression, every row with the same columns) in the
+    one statement, in their order: one row as a VALUES row, several as a UNION ALL of
+    SELECTs (SQLAlchemy compiles a multi-row VALUES afresh on every execution: it does not
+    cache it)."""
+    if len(rows) == 1:
+        return insert(table).values(rows[0])
+    return insert(table).from_select(list(rows[0]), union_all(*(select(*row.values()) for row in rows)))
+
+
 _ONE_STATEMENT: dict[tuple[Any, ...], Any] = {}
 
 
-def _one_statement(has_document: bool, movement_count: int, outflows: tuple[bool, ...], line_count: int) -> Any:
-    """The PostgreSQL statement that writes a posting of this shape, built once per shape."""
-    key = (has_document, movement_count, outflows, line_count)
+def _one_statement(document_filled: tuple[str, ...] | None, movement_count: int, outflows: tuple[bool, ...],
+                   line_count: int) -> Any:
+    """The PostgreSQL statement that writes a posting of this shape, built once per shape:
+    which of the document's own columns it fills (None: no document), how many ledger rows,
+    which balance changes take stock out, how many journal lines.
+
+    Kept short on purpose: psycopg caches how it parses a statement's text only for
+    statements of at most 4,096 bytes and 50 parameters (``psycopg._queries``), and parses
+    a longer one afresh on every execution, in Python (about a thousand calls a receipt).
+    So the posting-wide values are bound once (``_SHARED``), the document's columns this
+    kind of document leaves empty are not written (NULL, their default, as the portable
+    path writes them), a single ledger row or entry is a VALUES row (no SELECT labels),
+    and constants are not parameters. A receipt's statement stays within both limits
+    (tests/service/test_posting_paths.py)."""
+    key = (document_filled, movement_count, outflows, line_count)
     if key in _ONE_STATEMENT:
         return _ONE_STATEMENT[key]
     ctes: list[Any] = []
     doc = None
-    if has_document:
-        new_key = select(func.nextval("stock_documents_id_seq").label("id")).subquery("new_key")
+    if document_filled is not None:
+        columns = [name for name in DOCUMENT_COLUMNS if name in _SHARED or name in document_filled]
+        new_key = select(_DOCUMENT_IDS.next_value().label("id")).subquery("new_key")
         doc = (postgresql.insert(_DOCUMENTS)
-               .from_select(["id", "number", *DOCUMENT_COLUMNS],
+               .from_select(["id", "number", *columns],
                             select(new_key.c.id, numbered(bindparam("d_prefix", type_=String()), new_key.c.id),
-                                   *_named("d", _DOCUMENTS, DOCUMENT_COLUMNS).values()))
+                                   *_one_row("d", _DOCUMENTS, columns).values()))
                .returning(_DOCUMENTS.c.id).cte("doc"))
         ctes.append(doc)
+    document_id = select(doc.c.id).scalar_subquery() if doc is not None else None
     if movement_count:
-        assert doc is not None
-        rows = [select(doc.c.id, *_named(f"m{i}", _MOVEMENTS, MOVEMENT_COLUMNS).values())
-                for i in range(movement_count)]
-        ctes.append(insert(_MOVEMENTS).from_select(["document_id", *MOVEMENT_COLUMNS],
-                                                   rows[0] if len(rows) == 1 else union_all(*rows)).cte("ledger"))
+        assert document_id is not None
+        ctes.append(_insert_rows(_MOVEMENTS, [{"document_id": document_id, **_one_row(f"m{i}", _MOVEMENTS,
+                                                                                    MOVEMENT_COLUMNS)}
+                                              for i in range(movement_count)]).cte("ledger"))
     taken: list[Any] = []
     for k, out in enumerate(outflows):
-        change = _named(f"b{k}", _BALANCES, BALANCE_COLUMNS)
+        change = _one_row(f"b{k}", _BALANCES, BALANCE_COLUMNS)
         if out:
             cte = _take_from_balance(change).returning(_BALANCES.c.id).cte(f"taken{k}")
             taken.append(cte)
@@ -447,16 +531,15 @@ def _one_statement(has_document: bool, movement_count: int, outflows: tuple[bool
         ctes.append(cte)
     entry = None
     if line_count:
-        source_id = doc.c.id if doc is not None else _named("e", _ENTRIES, ["source_id"])["source_id"]
-        header = select(*_named("e", _ENTRIES, ENTRY_COLUMNS).values(), source_id)
-        entry = (insert(_ENTRIES).from_select([*ENTRY_COLUMNS, "source_id"], header)
+        source_id = document_id if document_id is not None else bindparam("e_source_id",
+                                                                           type_=_ENTRIES.c.source_id.type)
+        entry = (insert(_ENTRIES).values(**_one_row("e", _ENTRIES, ENTRY_COLUMNS), source_id=source_id)
                  .returning(_ENTRIES.c.id).cte("entry"))
-        line_rows = [select(entry.c.id, *_named(f"l{j}", _LINES, LINE_COLUMNS).values()) for j in range(line_count)]
-        ctes += [entry, insert(_LINES).from_select(["entry_id", *LINE_COLUMNS],
-                                                   line_rows[0] if line_count == 1 else union_all(*line_rows))
-                 .cte("lines")]
+        entry_id = select(entry.c.id).scalar_subquery()
+        ctes += [entry, _insert_rows(_LINES, [{"entry_id": entry_id, **_one_row(f"l{j}", _LINES, LINE_COLUMNS)}
+                                              for j in range(line_count)]).cte("lines")]
     ids = [
-        select(doc.c.id).scalar_subquery() if doc is not None else null(),
+        document_id if document_id is not None else null(),
         select(entry.c.id).scalar_subquery() if entry is not None else null(),
     ]
     statement = select(*ids, *(select(func.count()).select_from(t).scalar_subquery() for t in taken)).add_cte(*ctes)

@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing.close import close_period, reopen_period
 from erp.costing.standards import PriceChange, set_standard_prices
+from erp.inventory import services
 from erp.posting import portable_path, writer
 from erp.posting.models import (
     JournalEntry,
@@ -34,6 +36,7 @@ from erp.posting.models import (
 from tests.conftest import FreshDatabase
 from tests.credit import new_order, pay, ship
 from tests.service.test_ledger import EXPIRIES, Sequence, operations, set_awkward_standards
+from tests.stock import EXPIRES, MADE, NOV_20, open_order, set_standard
 from tests.world import World, build_world
 
 pytestmark = pytest.mark.postgres
@@ -137,3 +140,33 @@ def test_both_paths_write_the_same_rows_for_any_sequence_of_postings(
     fast = post_everything(fresh_database, played, portable=False, with_sales=False)
     portable = post_everything(fresh_database, played, portable=True, with_sales=False)
     assert portable == fast
+
+
+def test_a_receipts_one_statement_is_within_what_psycopg_caches_the_parsing_of(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    """psycopg parses a statement's text in Python on every execution unless it is at most
+    4,096 bytes with at most 50 parameters (then the parsing is cached): about a thousand
+    calls a receipt. The receipt's posting statement, with every field of a receipt filled
+    (a delivery note of the longest length), stays within both."""
+    set_standard(session_factory, world, "api_central", "52.00")
+    (line,) = open_order(session_factory, world, [("api_central", "200", "55.50", "A-COOL")])
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        sent.append((statement, parameters))
+
+    with session_factory() as session, session.begin():
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            services.receive_goods(session, world.actors["clerk_a"], services.ReceiptRequest(
+                po_line_id=line, quantity=D("120"), posting_date=NOV_20, batch_number="B-" + "9" * 30,
+                manufacture_date=MADE, expiry_date=EXPIRES, delivery_note="N" * 64))
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+    (posting,) = [(s, p) for s, p in sent if "INSERT INTO stock_movements" in s]
+    statement, parameters = posting
+    assert len(statement.encode()) <= MAX_CACHED_STATEMENT_LENGTH, len(statement.encode())
+    assert len(parameters) <= MAX_CACHED_STATEMENT_PARAMS, sorted(parameters)
+    assert parameters["d_delivery_note"] == "N" * 64  # the longest receipt was the one measured
