@@ -12,7 +12,13 @@ purchasing_exception (their ids); standard_price (the material's id, with compan
 customer_credit (the customer's id: limits and holds); customer_credit_data (the customer's
 id: versions of its credit data); credit_model (the version number: the limit model's
 parameters, each version against the one before); user (the user's id: changes,
-sign-ins, failed sign-ins, token revocations).
+sign-ins, failed sign-ins, token revocations); import (a committed go-live import's id:
+action ``import`` with its kind, file, content checksum and rows; ``undo``).
+
+A go-live import that creates master records in bulk writes one audit row, its own, not
+one per record: each record carries the import and the file row it came from
+(``erp.masterdata.models.CreatedByImport``), and ``record_history`` presents that as the
+record's creation (``imported_creation``).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, inspect, select, true
+from sqlalchemy import ColumnElement, Numeric, Select, Table, inspect, select, true
 from sqlalchemy.orm import Session
 
 from erp.db import page
@@ -47,8 +53,17 @@ DELETE = "delete"
 ENTITY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 REDACTED = "[redacted]"
-# Bookkeeping columns every row carries; the audit row's own time says when.
-NOT_AUDITED = frozenset({"created_at", "updated_at"})
+# Bookkeeping columns every row carries; the audit row's own time says when, and the
+# import's own audit row which import created a record (CREATED_BY_IMPORT).
+NOT_AUDITED = frozenset({"created_at", "updated_at", "import_batch_id", "import_row"})
+# The audit row of a committed import (entity IMPORT, its batch id) and of its undo.
+IMPORT = "import"
+IMPORTED = "import"
+UNDONE = "undo"
+# Entities whose records an import creates in bulk, carrying ``import_batch_id`` and
+# ``import_row`` instead of an audit row each: entity slug -> table (registered by the
+# module that owns the table, erp.masterdata.services).
+CREATED_BY_IMPORT: dict[str, Table] = {}
 
 
 def plain(value: Any) -> Any:
@@ -183,14 +198,64 @@ def record_history(
     session: Session, actor: Actor, *, entity: str, entity_id: int, company_id: int | None = None,
     offset: int = 0, limit: int = 50,
 ) -> tuple[list[AuditEvent], int]:
-    """Everything recorded about one record, newest first (audit readers only)."""
+    """Everything recorded about one record, newest first (audit readers only). A record a
+    go-live import created ends with its creation as the import recorded it
+    (``imported_creation``)."""
     _require_reader(actor)
     if not ENTITY_PATTERN.match(entity):
         raise ValidationFailed.for_field("entity", Message("a lower-case name such as material or customer_credit"))
     query = select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
     if company_id is not None:
         query = query.where(AuditEvent.company_id == company_id)
-    return _page(session, query, offset, limit)
+    events, total = _page(session, query, offset, limit)
+    creation = imported_creation(session, entity, entity_id)
+    if creation is None or (company_id is not None and creation.company_id != company_id):
+        return events, total
+    # The creation is the oldest entry, after the ``total`` stored ones.
+    if offset <= total < offset + limit:
+        events.append(creation)
+    return events, total + 1
+
+
+def imported_creation(session: Session, entity: str, entity_id: int) -> AuditEvent | None:
+    """The creation of a record a go-live import wrote in bulk, as an audit entry (not
+    stored: an ``AuditEvent`` outside the session), or None for any other record.
+
+    Who and when are the import's own audit row's (entity ``import``); the reason names the
+    import, its file and the row (``go-live import 12: materials.csv, row 4711``); the changes
+    list every field as created, ``{"before": null, "after": value}`` as a creation through
+    the API records them: the record's values now with every later recorded change taken back
+    (each change to a master record is recorded with its values before, by the catalog).
+    None too when the record's creation was stored as its own row (imports before migration
+    0036 wrote one)."""
+    table = CREATED_BY_IMPORT.get(entity)
+    if table is None:
+        return None
+    stored = session.execute(select(table).where(table.c.id == entity_id)).mappings().first()
+    if stored is None or stored["import_batch_id"] is None:
+        return None
+    imported = session.scalars(select(AuditEvent).where(
+        AuditEvent.entity == IMPORT, AuditEvent.entity_id == stored["import_batch_id"],
+        AuditEvent.action == IMPORTED)).first()
+    if imported is None:
+        return None
+    scales = {c.name: c.type.scale for c in table.columns if isinstance(c.type, Numeric) and c.type.scale is not None}
+    values = {name: plain(at_scale(value, scales[name]) if name in scales and value is not None else value)
+              for name, value in stored.items() if name not in NOT_AUDITED}
+    for action, changes in session.execute(
+            select(AuditEvent.action, AuditEvent.changes)
+            .where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id).order_by(AuditEvent.id.desc())):
+        if action == CREATE:
+            return None
+        for name, change in (changes or {}).items():
+            if name in values:
+                values[name] = change.get("before")
+    file_name = ((imported.changes or {}).get("file_name") or {}).get("after")
+    return AuditEvent(
+        id=imported.id, occurred_at=imported.occurred_at, actor_id=imported.actor_id, actor_name=imported.actor_name,
+        entity=entity, entity_id=entity_id, company_id=stored.get("company_id"), action=CREATE,
+        changes=field_changes(None, values),
+        reason=f"{imported.reason}: {file_name}, row {stored['import_row']}"[:500], client_address=None)
 
 
 def list_events(

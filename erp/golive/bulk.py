@@ -10,10 +10,9 @@
 - ``insert_rows`` writes many rows with ``COPY`` on PostgreSQL (a multi-row INSERT costs
   several times as much) and with a multi-row INSERT on SQLite; Python-side column
   defaults (timestamps) are filled in first.
-- ``record_created`` records what an import created and writes the audit trail's rows for
-  it in one statement on PostgreSQL, from the rows as stored: building each row's changes
-  and JSON in Python took 40 % of a materials import. On SQLite ``stored_records`` reads
-  the written rows back, so that the audit rows hold the same values on both databases.
+- ``audit_rows`` writes the audit trail's rows for many records at once (an undo's
+  deletions). An import's new master records get none: they carry the import and their
+  file row (erp.masterdata.models.CreatedByImport), shown as their creation in the trail.
 """
 
 from __future__ import annotations
@@ -31,27 +30,19 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
-    Numeric,
     String,
     Table,
-    Text,
     any_,
     bindparam,
-    cast,
-    column,
-    func,
     insert,
-    literal,
-    null,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from erp.db import is_postgres, utcnow
+from erp.db import is_postgres
 
 CACHE_SIZE = 2048
-STORED_SLICE = 1000
 _UNCACHEABLE = (ma.fields.Method, ma.fields.Function, ma.fields.Nested, ma.fields.Pluck)
 
 
@@ -194,64 +185,3 @@ def audit_rows(session: Session, actor: Any, *, entity: str, action: str, record
                      "reason": reason[:500] if reason else None,
                      "company_id": record.get(company_key) if company_key else None, "client_address": None})
     insert_rows(session, AuditEvent.__table__, rows)
-
-
-def stored_records(session: Session, table: Table, ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The rows of ``table`` with ``ids``, in that order, as a creation's audit row lists them
-    (``erp.audit.services.snapshot``): every column as stored, decimals at the column's scale.
-    The portable path's counterpart of ``record_created``, so that an import audits the same
-    fields and values on both databases, not the values as the file gave them."""
-    from erp.audit.services import at_scale
-
-    scales = {c.name: c.type.scale for c in table.columns
-              if isinstance(c.type, Numeric) and c.type.scale is not None}
-    found: dict[int, dict[str, Any]] = {}
-    # In slices: SQLite limits a statement's parameters (32,766 by default).
-    for start in range(0, len(ids), STORED_SLICE):
-        for row in session.execute(select(table).where(table.c.id.in_(ids[start:start + STORED_SLICE]))).mappings():
-            found[row["id"]] = {name: (at_scale(value, scales[name]) if name in scales else value)
-                                for name, value in row.items()}
-    return [found[i] for i in ids]
-
-
-def record_created(session: Session, actor: Any, *, batch_id: int, table: Table, key: str, keys: Sequence[Any],
-                   row_numbers: Sequence[int], entity: str, company_key: str | None = None,
-                   reason: str | None = None) -> None:
-    """After new records were written (PostgreSQL): in one statement, record each as the
-    import's (``import_records``, with the file row it came from) and write its audit row,
-    as ``erp.audit.services.record_change`` writes a creation one by one from the stored
-    record (``snapshot``): every column but the timestamps, ``{"before": null, "after":
-    value}``, decimals as text at the column's scale. The records are found by their unique
-    ``key``; audit rows follow the file's order."""
-    from erp.audit import services as audit
-    from erp.audit.models import AuditEvent
-    from erp.golive.models import ImportRecord
-
-    records, events = ImportRecord.__table__, AuditEvent.__table__
-    given = (func.unnest(bindparam("keys", list(keys), type_=ARRAY(String())),
-                         bindparam("rows", list(row_numbers), type_=ARRAY(Integer())))
-             .table_valued(column("key", String()), column("row_number", Integer()), with_ordinality="ordinal")
-             .render_derived())
-    written = (insert(records)
-               .from_select(["batch_id", "entity", "record_id", "row_number"],
-                            select(literal(batch_id, Integer()), literal(table.name, String()), table.c.id,
-                                   given.c.row_number)
-                            .join_from(given, table, table.c[key] == given.c.key).order_by(given.c.ordinal))
-               .returning(records.c.id, records.c.record_id)
-               .cte("written"))
-    changes: list[Any] = []
-    for stored in table.columns:
-        if stored.name in audit.NOT_AUDITED:
-            continue
-        after = cast(stored, Text()) if isinstance(stored.type, Numeric) else stored
-        changes += [literal(stored.name, String()), func.json_build_object("before", null(), "after", after)]
-    events_of_records = (
-        select(literal(utcnow(), events.c.occurred_at.type), literal(actor.user_id, Integer()),
-               literal(actor.username[:64], String()), literal(entity, String()), table.c.id,
-               literal(audit.CREATE, String()), func.json_build_object(*changes),
-               literal(reason[:500] if reason else None, String()),
-               table.c[company_key] if company_key else null())
-        .join_from(written, table, table.c.id == written.c.record_id).order_by(written.c.id))
-    session.execute(insert(events).from_select(
-        ["occurred_at", "actor_id", "actor_name", "entity", "entity_id", "action", "changes", "reason", "company_id"],
-        events_of_records).add_cte(written))

@@ -35,6 +35,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from erp.audit import services as audit
 from erp.db import utcnow
 from erp.auth.roles import Actor, Role
 from erp.messages import N_, Message
@@ -619,6 +620,13 @@ def _execute(
         session.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(
             checksum=checksum, rows=rows_done, status=ImportStatus.COMMITTED,
             summary={"counts": run.counts, "notices": len(run.notices), "format": sheet.format}))
+        # The import's own audit row: who loaded which file when. Master records it created
+        # in bulk have no row of their own; they carry the import and their file row, and
+        # their history shows this row as their creation (erp.audit.services.imported_creation).
+        audit.record_change(session, actor, entity=audit.IMPORT, entity_id=batch.id, action=audit.IMPORTED,
+                            after={"kind": kind.name, "file_name": file_name[:255], "checksum": checksum,
+                                   "rows": rows_done, "counts": run.counts}, reason=run.reason,
+                            company_id=batch.company_id)
         session.flush()  # the same content committed meanwhile: ux_import_batches_checksum (AlreadyImported)
     outcome.committed = True
     outcome.batch_id = batch.id
@@ -659,5 +667,9 @@ def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int)
     batch.undone_by = actor.user_id
     batch.undone_at = utcnow()
     batch.summary = {**(batch.summary or {}), "undone": deleted}
+    audit.record_change(session, actor, entity=audit.IMPORT, entity_id=batch.id, action=audit.UNDONE,
+                        before={"status": ImportStatus.COMMITTED.value}, after={"status": ImportStatus.UNDONE.value,
+                                                                                "deleted": deleted},
+                        reason=f"go-live import {batch.id} undone", company_id=batch.company_id)
     session.flush()
     return batch

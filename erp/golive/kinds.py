@@ -15,11 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import MASTER_DATA_ROLES, Role
-from erp.db import is_postgres
 from erp.costing import schemas as costing_schemas
 from erp.costing.models import StandardPrice
 from erp.costing.standards import PriceChange, set_standard_prices
@@ -28,7 +27,7 @@ from erp.credit.limits import set_credit_limit
 from erp.credit.models import CreditLimit, CustomerExposure
 from erp.messages import Message, Named
 from erp.errors import Conflict, DomainError, ValidationFailed
-from erp.golive.bulk import any_of, audit_rows, insert_rows, record_created, stored_records
+from erp.golive.bulk import any_of, audit_rows, insert_rows
 from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
 from erp.golive.errors import ImportInUse
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
@@ -56,10 +55,6 @@ class CatalogKind(ImportKind):
     def roles(self) -> tuple[Role, ...]:  # type: ignore[override]
         return tuple(sorted(self.catalog.writers))
 
-    @property
-    def undo_entities(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.catalog.model.__tablename__,)
-
     def values(self, run: ImportRun, row: Row) -> dict[str, Any]:
         return dict(row.data)
 
@@ -84,24 +79,32 @@ class CatalogKind(ImportKind):
         self.write(run, to_insert, kept)
 
     def write(self, run: ImportRun, values: list[dict[str, Any]], rows: list[Row]) -> None:
+        """Write the new records in one COPY (a multi-row INSERT on SQLite), each carrying the
+        import and its file row: that is what the undo deletes and what the audit trail
+        shows as the record's creation, beside the import's own audit row
+        (erp.masterdata.models.CreatedByImport). Nothing else is written per record."""
         if not values:
             return
-        table = self.catalog.model.__table__
-        company_key = "company_id" if "company_id" in table.c else None
+        for record, row in zip(values, rows):
+            record["import_batch_id"] = run.batch_id
+            record["import_row"] = row.number
         run.count("created", len(values))
-        if is_postgres(run.session):
-            # What was written is recorded, and every new master record is in the audit
-            # trail as when created one by one, by one statement over the stored rows.
-            insert_rows(run.session, table, values)
-            record_created(run.session, run.actor, batch_id=run.batch_id, table=table, key="code",
-                           keys=[v["code"] for v in values], row_numbers=[row.number for row in rows],
-                           entity=self.catalog.label, company_key=company_key, reason=run.reason)
-            return
-        # Elsewhere the same rows in Python: what was written, read back as stored.
-        ids = insert_rows(run.session, table, values, key="code")
-        run.record(table.name, ids, rows)
-        audit_rows(run.session, run.actor, entity=self.catalog.label, action="create",
-                   records=stored_records(run.session, table, ids), company_key=company_key, reason=run.reason)
+        insert_rows(run.session, self.catalog.model.__table__, values)
+
+    def undo(self, session: Session, batch: ImportBatch, actor: Any = None) -> dict[str, int]:
+        """Delete the records that carry the import (their deletion recorded in the audit
+        trail, every field before); a record in use makes the database refuse (409)."""
+        from erp.audit.services import plain
+
+        table = self.catalog.model.__table__
+        created = table.c.import_batch_id == batch.id
+        if actor is not None:
+            slug, key, company = self.AUDITED[table.name]
+            before = [{k: plain(v) for k, v in row.items()}
+                      for row in session.execute(select(table).where(created)).mappings()]
+            audit_rows(session, actor, entity=slug, action="delete", records=before, id_key=key,
+                       company_key=company, reason=f"go-live import {batch.id} undone", deleted=True)
+        return {table.name: session.execute(table.delete().where(created)).rowcount or 0}
 
     def resolve_references(self, run: ImportRun, rows: list[Row]) -> list[Row]:
         for column, (model, target) in self.code_references.items():
@@ -144,12 +147,10 @@ def taken_values(run: ImportRun, model: Any, name: str, values: list[Any]) -> di
     wanted = sorted({v for v in values if v is not None})
     if not wanted:
         return {}
-    table = model.__table__
-    written = (ImportRecord.batch_id == run.batch_id) & (ImportRecord.entity == table.name) \
-        & (ImportRecord.record_id == model.id)
-    query = (select(getattr(model, name), model.name_zh, ImportRecord.row_number)
-             .outerjoin(ImportRecord, written).where(any_of(run.session, getattr(model, name), wanted)))
-    return {value: (label, row) for value, label, row in run.session.execute(query)}
+    query = (select(getattr(model, name), model.name_zh, model.import_batch_id, model.import_row)
+             .where(any_of(run.session, getattr(model, name), wanted)))
+    return {value: (label, row if batch == run.batch_id else None)
+            for value, label, batch, row in run.session.execute(query)}
 
 
 MATERIAL_COLUMNS = (
@@ -212,12 +213,10 @@ class PartnersImport(CatalogKind):
         model: Any = self.catalog.model
         rows = [row for row in rows if run.first_seen("uscc", row.data["uscc"], row, "uscc", chunk=True)]
         rows = [row for row in rows if run.first_seen("code", row.data["code"], row, "code", chunk=True)]
-        table = model.__table__
-        written = (ImportRecord.batch_id == run.batch_id) & (ImportRecord.entity == table.name) \
-            & (ImportRecord.record_id == model.id)
+        # A row of this very file wrote it (an earlier chunk): the file row, else None.
+        written = case((model.import_batch_id == run.batch_id, model.import_row)).label("row_number")
         known = {r.uscc: r for r in run.session.execute(
-            select(model.uscc, model.code, model.name_zh, model.name_en, ImportRecord.row_number)
-            .outerjoin(ImportRecord, written)
+            select(model.uscc, model.code, model.name_zh, model.name_en, written)
             .where(any_of(run.session, model.uscc, sorted({row.data["uscc"] for row in rows}))))}
         new: list[Row] = []
         for row in rows:
@@ -237,7 +236,7 @@ class PartnersImport(CatalogKind):
                            master_name_zh=existing.name_zh, file_name_zh=row.data["name_zh"],
                            master_name_en=existing.name_en, file_name_en=row.data["name_en"])
         taken = {code: (uscc, first_row) for code, uscc, first_row in run.session.execute(
-            select(model.code, model.uscc, ImportRecord.row_number).outerjoin(ImportRecord, written)
+            select(model.code, model.uscc, written)
             .where(any_of(run.session, model.code, sorted({row.data["code"] for row in new}))))}
         for row in new:
             if row.data["code"] not in taken:

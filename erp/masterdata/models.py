@@ -57,6 +57,20 @@ class Timestamped:
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class CreatedByImport:
+    """A master record a go-live import may create in bulk: the import (``import_batches``)
+    and the file row it came from. That is the import's record of what it wrote (its undo
+    deletes the rows that carry it) and the record's provenance in the audit trail, which
+    presents it as the record's creation (``erp.audit.services.record_history``): one
+    audit row for the import instead of one per record. NULL for records created one by
+    one. No index: the columns are read with the record; only an undo looks for an import's
+    records, and an index would be written for every imported row."""
+
+    # use_alter: an import batch names its company, and a company its customer and supplier.
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", use_alter=True))
+    import_row: Mapped[int | None]
+
+
 class Group(Base, Timestamped):
     """The holding: one row. Central purchasing is the group's own purchasing organisation."""
 
@@ -104,7 +118,7 @@ class Company(Base, Timestamped):
     segment: Mapped[Segment] = relationship(lazy="joined")
 
 
-class Warehouse(Base, Timestamped):
+class Warehouse(Base, Timestamped, CreatedByImport):
     """A storage location of one company, with the conditions it can hold."""
 
     __tablename__ = "warehouses"
@@ -181,7 +195,7 @@ class TaxCode(Base, Timestamped):
         return self.active and self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
-class Material(Base, Timestamped):
+class Material(Base, Timestamped, CreatedByImport):
     """A material of the group master: what it is, who buys it, how it must be stored."""
 
     __tablename__ = "materials"
@@ -226,7 +240,7 @@ class Material(Base, Timestamped):
     unit: Mapped[UnitOfMeasure] = relationship(lazy="joined")
 
 
-class Supplier(Base, Timestamped):
+class Supplier(Base, Timestamped, CreatedByImport):
     """A supplier of the group master, identified by its unified social credit code."""
 
     __tablename__ = "suppliers"
@@ -243,7 +257,7 @@ class Supplier(Base, Timestamped):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class Customer(Base, Timestamped):
+class Customer(Base, Timestamped, CreatedByImport):
     """A customer of the group master: the same customer seen by five companies is one row."""
 
     __tablename__ = "customers"

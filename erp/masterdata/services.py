@@ -120,6 +120,9 @@ MATERIALS = Catalog(
 )
 SUPPLIERS = Catalog(Supplier, "supplier", unique=("code", "uscc"), references={"default_tax_code_id": TaxCode})
 CUSTOMERS = Catalog(Customer, "customer", unique=("code", "uscc"), references={"default_tax_code_id": TaxCode})
+# Records a go-live import creates in bulk: their creation is read from the import (erp.audit.services).
+for _catalog in (WAREHOUSES, MATERIALS, SUPPLIERS, CUSTOMERS):
+    audit.CREATED_BY_IMPORT[_catalog.label] = _catalog.model.__table__
 
 
 def _visible(catalog: Catalog, actor: Actor) -> ColumnElement[bool]:

@@ -1,17 +1,22 @@
-"""What an import records of the master records it creates: each in the audit trail as a
-creation through the API records it, and each in the import's record with its file row."""
+"""What an import records of the master records it creates: one audit row for the import
+(who loaded which file when), and on each record the import and its file row, which the
+record's history presents as its creation, with its fields as a creation through the API
+records them."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.audit import services as audit
 from erp.audit.models import AuditEvent
 from erp.audit.services import field_changes, snapshot
-from erp.golive.framework import ImportOutcome
-from erp.golive.models import ImportRecord
+from erp.golive.framework import ImportOutcome, undo_import
+from erp.golive.kinds import KINDS
+from erp.masterdata import services as catalogs
 from erp.masterdata.models import Material, Warehouse
 from tests.golive.helpers import run_import, write_csv
 from tests.world import World
@@ -20,7 +25,7 @@ HEADER = ["code", "name_zh", "name_en", "material_type", "unit_code", "procureme
           "storage_temp_max", "storage_max_humidity", "shelf_life_days", "batch_managed", "over_receipt_tolerance_pct"]
 
 
-def test_imported_materials_are_audited_as_a_creation_through_the_api_records_them(
+def test_an_import_writes_one_audit_row_and_each_material_carries_the_import_and_its_row(
         tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
     path = write_csv(tmp_path / "m.csv", [
         HEADER,
@@ -32,24 +37,81 @@ def test_imported_materials_are_audited_as_a_creation_through_the_api_records_th
     with session_factory() as session:
         materials = session.scalars(select(Material).where(Material.code.in_(["M-AU1", "M-AU2"]))
                                     .order_by(Material.code)).all()
-        events = session.scalars(select(AuditEvent).where(AuditEvent.entity == "material", AuditEvent.entity_id.in_(
-            [m.id for m in materials])).order_by(AuditEvent.id)).all()
-        # In the file's order, one creation each, by the importing user, for the import.
-        assert [(e.entity_id, e.action, e.actor_name, e.reason) for e in events] == [
-            (m.id, "create", "steward", f"go-live import {outcome.batch_id}") for m in materials]
-        for material, event in zip(materials, events):
-            assert event.changes == field_changes(None, snapshot(material))
+        assert [(m.import_batch_id, m.import_row) for m in materials] == [(outcome.batch_id, 2), (outcome.batch_id, 3)]
+        assert session.scalars(select(AuditEvent).where(AuditEvent.entity == "material", AuditEvent.entity_id.in_(
+            [m.id for m in materials]))).all() == []
+        (imported,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "import",
+                                                               AuditEvent.entity_id == outcome.batch_id))
+        assert (imported.action, imported.actor_name, imported.reason) == (
+            "import", "steward", f"go-live import {outcome.batch_id}")
+        assert imported.changes["file_name"] == {"before": None, "after": "m.csv"}
+        assert imported.changes["kind"] == {"before": None, "after": "materials"}
+        assert imported.changes["rows"] == {"before": None, "after": 2}
+        assert imported.changes["checksum"] == {"before": None, "after": outcome.checksum}
+
+
+def test_an_imported_materials_history_shows_its_creation_by_the_import_with_every_field(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    path = write_csv(tmp_path / "m.csv", [
+        HEADER,
+        ["M-AU1", "甲", "Alpha", "raw", "KG", "local", "2", "8", "60", "730", "是", "2"],
+        ["M-AU2", "乙", "Beta", "packaging", "KG", "central", "", "", "", "", "否", ""],
+    ])
+    outcome, seen = run_import(session_factory, world.actors["steward"], "materials", path)
+    assert isinstance(outcome, ImportOutcome) and outcome.committed, seen.errors
+    with session_factory() as session:
+        materials = session.scalars(select(Material).where(Material.code.in_(["M-AU1", "M-AU2"]))
+                                    .order_by(Material.code)).all()
+        (imported,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "import",
+                                                               AuditEvent.entity_id == outcome.batch_id))
+        for row, material in ((2, materials[0]), (3, materials[1])):
+            events, total = audit.record_history(session, world.actors["auditor"], entity="material",
+                                                 entity_id=material.id)
+            assert total == 1
+            (created,) = events
+            assert (created.action, created.actor_id, created.actor_name, created.occurred_at) == (
+                "create", world.actors["steward"].user_id, "steward", imported.occurred_at)
+            assert created.reason == f"go-live import {outcome.batch_id}: m.csv, row {row}"
+            assert created.changes == field_changes(None, snapshot(material))
         # Decimals as stored (a scale of one place), unset fields as null, the unit by id.
-        first = events[0].changes
+        first = audit.record_history(session, world.actors["auditor"], entity="material",
+                                     entity_id=materials[0].id)[0][0].changes
         assert first["storage_temp_min"] == {"before": None, "after": "2.0"}
         assert first["storage_max_humidity"] == {"before": None, "after": "60.00"}
         assert first["unit_id"] == {"before": None, "after": world.units["KG"]}
-        assert events[1].changes["storage_temp_max"] == {"before": None, "after": None}
-        assert events[1].changes["batch_managed"] == {"before": None, "after": False}
-        assert "created_at" not in first and first["id"] == {"before": None, "after": materials[0].id}
-        records = session.execute(select(ImportRecord.record_id, ImportRecord.row_number).where(
-            ImportRecord.batch_id == outcome.batch_id).order_by(ImportRecord.row_number)).all()
-        assert [tuple(r) for r in records] == [(materials[0].id, 2), (materials[1].id, 3)]
+        assert first["id"] == {"before": None, "after": materials[0].id}
+        assert "created_at" not in first and "import_row" not in first
+        second = audit.record_history(session, world.actors["auditor"], entity="material",
+                                      entity_id=materials[1].id)[0][0].changes
+        assert second["storage_temp_max"] == {"before": None, "after": None}
+        assert second["batch_managed"] == {"before": None, "after": False}
+        assert session.in_transaction() and not session.new, "the creation shown is not written"
+
+
+def test_a_changed_imported_material_shows_its_creation_with_the_values_it_was_created_with(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    path = write_csv(tmp_path / "m.csv", [HEADER, ["M-AU3", "甲", "Alpha", "raw", "KG", "local", "2", "8", "60",
+                                                   "730", "是", "2"]])
+    outcome, seen = run_import(session_factory, world.actors["steward"], "materials", path)
+    assert isinstance(outcome, ImportOutcome) and outcome.committed, seen.errors
+    with session_factory() as session, session.begin():
+        material_id = session.scalar(select(Material.id).where(Material.code == "M-AU3"))
+        assert material_id is not None
+        catalogs.update_record(session, world.actors["steward"], catalogs.MATERIALS, material_id,
+                               {"name_en": "Alpha 2", "storage_temp_max": Decimal("9")}, reason="renamed")
+    with session_factory() as session:
+        events, total = audit.record_history(session, world.actors["auditor"], entity="material",
+                                             entity_id=material_id)
+        assert total == 2 and [e.action for e in events] == ["change", "create"]
+        created = events[1].changes
+        assert created["name_en"] == {"before": None, "after": "Alpha"}
+        assert created["storage_temp_max"] == {"before": None, "after": "8.0"}
+        assert created["name_zh"] == {"before": None, "after": "甲"}
+        # Paged: the creation is the last entry of the last page.
+        assert [e.action for e in audit.record_history(session, world.actors["auditor"], entity="material",
+                                                       entity_id=material_id, offset=1, limit=1)[0]] == ["create"]
+        assert [e.action for e in audit.record_history(session, world.actors["auditor"], entity="material",
+                                                       entity_id=material_id, offset=0, limit=1)[0]] == ["change"]
 
 
 def test_an_imported_warehouse_is_audited_for_its_company(
@@ -61,8 +123,32 @@ def test_an_imported_warehouse_is_audited_for_its_company(
     assert isinstance(outcome, ImportOutcome) and outcome.committed, seen.errors
     with session_factory() as session:
         warehouse = session.scalars(select(Warehouse).where(Warehouse.code == "CA-AUD")).one()
-        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "warehouse",
-                                                            AuditEvent.entity_id == warehouse.id))
+        (event,), _ = audit.record_history(session, world.actors["auditor"], entity="warehouse",
+                                           entity_id=warehouse.id, company_id=world.companies["A"])
         assert event.company_id == world.companies["A"]
         assert event.changes == field_changes(None, snapshot(warehouse))
         assert event.changes["temp_min"] == {"before": None, "after": "-25.0"}
+        (imported,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "import",
+                                                               AuditEvent.entity_id == outcome.batch_id))
+        assert imported.company_id == world.companies["A"]
+
+
+def test_an_undone_import_records_each_deletion_and_its_own_undo(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    path = write_csv(tmp_path / "m.csv", [HEADER, ["M-AU4", "甲", "Alpha", "raw", "KG", "local", "", "", "", "",
+                                                   "是", ""]])
+    outcome, seen = run_import(session_factory, world.actors["steward"], "materials", path)
+    assert isinstance(outcome, ImportOutcome) and outcome.committed, seen.errors
+    with session_factory() as session:
+        material_id = session.scalar(select(Material.id).where(Material.code == "M-AU4"))
+    with session_factory() as session, session.begin():
+        undo_import(session, world.actors["steward"], KINDS["materials"], outcome.batch_id)  # type: ignore[arg-type]
+    with session_factory() as session:
+        assert session.get(Material, material_id) is None
+        events, _ = audit.record_history(session, world.actors["auditor"], entity="material", entity_id=material_id)
+        (deleted,) = events
+        assert (deleted.action, deleted.reason) == ("delete", f"go-live import {outcome.batch_id} undone")
+        assert deleted.changes["code"] == {"before": "M-AU4", "after": None}
+        actions = session.scalars(select(AuditEvent.action).where(
+            AuditEvent.entity == "import", AuditEvent.entity_id == outcome.batch_id).order_by(AuditEvent.id)).all()
+        assert actions == ["import", "undo"]

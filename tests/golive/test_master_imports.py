@@ -310,24 +310,23 @@ def test_a_key_repeated_in_a_later_chunk_is_reported_against_its_first_row(
 
 def test_imported_and_undone_master_records_are_in_the_audit_trail(
         tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
-    from erp.audit.models import AuditEvent
+    from erp.audit.services import record_history
 
     path = write_csv(tmp_path / "m.csv", [MATERIAL_HEADER, material("M-AUD")])
     outcome, _ = run_import(session_factory, world.actors["steward"], "materials", path)
     assert isinstance(outcome, ImportOutcome)
     with session_factory() as session:
         material_id = session.scalar(select(Material.id).where(Material.code == "M-AUD"))
-        (created,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "material",
-                                                              AuditEvent.entity_id == material_id))
+        (created,), _ = record_history(session, world.actors["auditor"], entity="material", entity_id=material_id)
         assert (created.action, created.actor_name) == ("create", "steward")
         assert created.changes["code"] == {"before": None, "after": "M-AUD"}
-        assert created.reason == f"go-live import {outcome.batch_id}"
+        assert created.reason == f"go-live import {outcome.batch_id}: m.csv, row 2"
     with session_factory() as session, session.begin():
         undo_import(session, world.actors["steward"], KINDS["materials"], outcome.batch_id)  # type: ignore[arg-type]
     with session_factory() as session:
-        actions = session.scalars(select(AuditEvent.action).where(
-            AuditEvent.entity == "material", AuditEvent.entity_id == material_id).order_by(AuditEvent.id)).all()
-        assert actions == ["create", "delete"]
+        events, _ = record_history(session, world.actors["auditor"], entity="material", entity_id=material_id)
+        assert [e.action for e in events] == ["delete"]
+        assert events[0].changes["code"] == {"before": "M-AUD", "after": None}
 
 
 def test_the_row_checker_loads_exactly_as_the_schema_does() -> None:
