@@ -40,7 +40,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, session
 from sqlalchemy.types import TypeDecorator
 
 from erp.errors import AmountOutOfRange
-from erp.messages import Message
+from erp.messages import Message, Term
 from erp.period import Period
 from erp.sqlmath import register_sqlite_functions
 
@@ -274,6 +274,7 @@ def require_amount_fits(amount: Decimal, *, field: str, what: str) -> Decimal:
         raise AmountOutOfRange(
             Message("the amount {amount} CNY is beyond the {largest} CNY an amount can be",
                     amount=amount.quantize(Decimal("0.01")), largest=largest),
-            errors=[{"pointer": f"/{field}", "detail": f"makes {what} larger than an amount can be"}],
+            errors=[{"pointer": f"/{field}", "detail": Message("makes {what} larger than an amount can be",
+                                                                what=Term(what))}],
         )
     return amount

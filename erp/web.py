@@ -801,7 +801,7 @@ def race_refusal(error: IntegrityError) -> DomainError:
     the rule's message), so an operation never answers with a type it does not document."""
     refusal = refusal_for(error)
     if refusal is None:
-        return Conflict("the change conflicts with data written at the same time; reload and retry")
+        return Conflict(Message("the change conflicts with data written at the same time; reload and retry"))
     declared = _declared_here() if flask.has_request_context() else None
     if declared is None or refusal.slug in declared:
         return refusal
@@ -816,24 +816,24 @@ def _database_error(error: DBAPIError) -> Response:
         # they compute and name the field; a sum past them still is the input's fault, not ours.
         log.warning("numeric overflow turned into 422: %s", error.orig)
         return problem_response(AmountOutOfRange(
-            "the request would make an amount or a quantity larger than the books can hold").to_problem())
+            Message("the request would make an amount or a quantity larger than the books can hold")).to_problem())
     if error.connection_invalidated or (sqlstate or "").startswith("08") or sqlstate in LOST_CONNECTION_SQLSTATES:
         # The server rolled the transaction back with the connection: nothing of the request
         # is kept, and the same request (with its Idempotency-Key) can simply be sent again.
         log.warning("database connection lost, request rolled back: %s", error.orig)
-        lost = DatabaseUnavailable("the database connection was lost before the request finished; nothing of it "
-                                   "was saved; send it again (with the same Idempotency-Key)")
+        lost = DatabaseUnavailable(Message("the database connection was lost before the request finished; nothing "
+                                           "of it was saved; send it again (with the same Idempotency-Key)"))
         return problem_response(lost.to_problem(), {"Retry-After": str(lost.retry_after)})
     if sqlstate in ("40001", "40P01"):
         return problem_response(
-            ConcurrentUpdate("another transaction changed the same data; retry the request").to_problem())
+            ConcurrentUpdate(Message("another transaction changed the same data; retry the request")).to_problem())
     log.exception("database error")
     return _internal_error(error)
 
 
 def _unstorable_text(error: UnicodeEncodeError) -> Response:
     # Text that is not valid Unicode (an unpaired surrogate) in a query string or header.
-    return problem_response(MalformedRequest("the request contains text that is not valid Unicode").to_problem())
+    return problem_response(MalformedRequest(Message("the request contains text that is not valid Unicode")).to_problem())
 
 
 def _internal_error(error: Exception) -> Response:

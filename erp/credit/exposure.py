@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from erp.messages import Message
+from erp.messages import Message, Named
 from erp.config import Settings
 from erp.credit.errors import CreditLimitExceeded, CustomerOnCreditHold
 from erp.credit.models import (
@@ -87,7 +87,9 @@ class CreditDecision:
     warning_from: Decimal
     on_hold: bool
     released: bool
-    detail: str
+    # Why it came out so, in words: a Message, rendered in the reader's language by pages and
+    # by the API (Accept-Language), so the same decision reads in Chinese on the desk.
+    detail: Message
 
     @property
     def blocked(self) -> bool:
@@ -102,43 +104,51 @@ class CreditDecision:
 
 def decide(
     position: CustomerExposure, amount: Decimal, policy: CreditPolicy, *,
-    customer_blocked: bool = False, released: bool = False,
+    customer_blocked: bool = False, released: bool = False, customer: Any = None,
 ) -> CreditDecision:
     """Check an action that changes the customer's exposure by ``amount``.
 
     A customer on credit hold (or blocked in the master) is blocked outright. Otherwise
     the exposure after the action may reach the limit exactly; one cent more is blocked,
     unless a controller released the order. From ``warning_share`` of the limit the action
-    passes with a warning.
+    passes with a warning. ``customer`` (the master record, when the caller has it) names the
+    customer in the decision's ``detail`` by code and name.
     """
     limit = policy.limit_of(position.credit_limit)
     after = position.exposure + amount
     warning_from = round_money(limit * policy.warning_share)
     on_hold = position.on_hold or customer_blocked
 
-    def decision(outcome: CreditOutcome, rule: str | None, detail: str) -> CreditDecision:
+    def decision(outcome: CreditOutcome, rule: str | None, detail: Message) -> CreditDecision:
         return CreditDecision(outcome, rule, position.exposure, amount, after, limit,
                               position.credit_limit is not None, warning_from, on_hold, released, detail)
 
+    who = Named.of(customer) if customer is not None else position.customer_id
     if on_hold:
-        why = position.hold_reason if position.on_hold else "the customer is blocked in the group master"
-        return decision(CreditOutcome.BLOCKED, HOLD_RULE, f"customer {position.customer_id} is on credit hold: {why}")
+        why: str | Message = (position.hold_reason or "") if position.on_hold else \
+            Message("the customer is blocked in the group master")
+        return decision(CreditOutcome.BLOCKED, HOLD_RULE,
+                        Message("customer {customer} is on credit hold: {why}", customer=who, why=why))
     if after > limit and not released:
         return decision(
             CreditOutcome.BLOCKED, LIMIT_RULE,
-            f"group-wide exposure of customer {position.customer_id} would be {after} "
-            f"(now {position.exposure}, this action {amount}), above its credit limit of {limit}",
+            Message("group-wide exposure of customer {customer} would be {after} (now {exposure}, this action "
+                    "{amount}), above its credit limit of {limit}",
+                    customer=who, after=after, exposure=position.exposure, amount=amount, limit=limit),
         )
     if after >= warning_from:
+        if limit == 0:
+            return decision(CreditOutcome.WARNING, WARNING_RULE,
+                            Message("exposure after this action is {after}, with a credit limit of 0",
+                                    after=after))
         return decision(
             CreditOutcome.WARNING, WARNING_RULE,
-            f"exposure after this action is {after}, {_share(after, limit)} of the credit limit of {limit}",
+            Message("exposure after this action is {after}, {share} % of the credit limit of {limit}",
+                    after=after, share=(after / limit * 100).quantize(Decimal("0.1")), limit=limit),
         )
-    return decision(CreditOutcome.PASSED, None, f"exposure after this action is {after} of a limit of {limit}")
-
-
-def _share(part: Decimal, whole: Decimal) -> str:
-    return "all" if whole == 0 else f"{(part / whole * 100).quantize(Decimal('0.1'))} %"
+    return decision(CreditOutcome.PASSED, None,
+                    Message("exposure after this action is {after} of a limit of {limit}", after=after,
+                            limit=limit))
 
 
 def lock_exposure(session: Session, customer_id: int) -> CustomerExposure:

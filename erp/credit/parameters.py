@@ -151,10 +151,9 @@ def store_parameters(
         raise ValidationFailed.for_field("reason", Message("say why the model changes"))
     problems = params.problems()
     if problems:
-        # The problems themselves (ModelParameters.problems) are still English sentences.
         raise CreditModelParametersInvalid(Message("the parameters are not usable: {problems}",
-                                                   problems="; ".join(m for _, m in problems)),
-                                     errors=[{"pointer": p, "detail": m} for p, m in problems])
+                                                   problems=[m for _, m in problems]),
+                                           errors=[{"pointer": p, "detail": m} for p, m in problems])
     ensure_model(session, actor, valid_from)
     latest = session.scalars(select(CreditModelVersion).order_by(CreditModelVersion.version.desc()).limit(1)).one()
     stored = _write_version(session, params, version=latest.version + 1, valid_from=valid_from, reason=reason,

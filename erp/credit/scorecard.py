@@ -47,6 +47,8 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
+from erp.messages import Message
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 # Ratios are compared with their bands at these places (half-up).
@@ -205,72 +207,76 @@ class ModelParameters:
             return RatingGrade.C
         return RatingGrade.D
 
-    def problems(self) -> list[tuple[str, str]]:
-        """What makes this set unusable, as (JSON pointer, message); empty when it is sound."""
-        found: list[tuple[str, str]] = []
+    def problems(self) -> list[tuple[str, Message]]:
+        """What makes this set unusable, as (JSON pointer, message in the reader's language);
+        empty when it is sound."""
+        found: list[tuple[str, Message]] = []
         seen = [f.factor for f in self.factors]
         for missing in sorted(set(Factor) - set(seen)):
-            found.append(("/factors", f"factor {missing} is missing"))
+            found.append(("/factors", Message("factor {factor} is missing", factor=missing.value)))
         if len(seen) != len(set(seen)):
-            found.append(("/factors", "a factor appears more than once"))
+            found.append(("/factors", Message("a factor appears more than once")))
         if sum(f.weight for f in self.factors) != 100:
-            found.append(("/factors", f"weights add up to {sum(f.weight for f in self.factors)}, not 100"))
+            found.append(("/factors", Message("weights add up to {total}, not 100",
+                                              total=sum(f.weight for f in self.factors))))
         for index, factor in enumerate(self.factors):
             where = f"/factors/{index}"
             if factor.weight < 0:
-                found.append((f"{where}/weight", "may not be negative"))
+                found.append((f"{where}/weight", Message("may not be negative")))
             points = [factor.no_data_points, *(b.points for b in factor.bands), *factor.categories.values()]
             if any(not 0 <= p <= 100 for p in points):
-                found.append((where, "points are whole numbers from 0 to 100"))
+                found.append((where, Message("points are whole numbers from 0 to 100")))
             if factor.factor in CATEGORICAL:
                 allowed = {str(c) for c in CATEGORICAL[factor.factor]}
                 if factor.bands or set(factor.categories) != allowed:
-                    found.append((f"{where}/categories", f"give points for exactly: {', '.join(sorted(allowed))}"))
+                    found.append((f"{where}/categories", Message("give points for exactly: {categories}",
+                                                                 categories=sorted(allowed))))
                 continue
             if factor.categories or not factor.bands or factor.bands[0].lower is not None:
-                found.append((f"{where}/bands", "numeric bands only, the first open below (lower: null)"))
+                found.append((f"{where}/bands", Message("numeric bands only, the first open below (lower: null)")))
                 continue
             lowers = [b.lower for b in factor.bands[1:]]
             if any(v is None for v in lowers) or lowers != sorted(lowers) or len(set(lowers)) != len(lowers):  # type: ignore[type-var]
-                found.append((f"{where}/bands", "lower bounds must rise from one band to the next"))
+                found.append((f"{where}/bands", Message("lower bounds must rise from one band to the next")))
             elif factor.factor in WHOLE_NUMBER_BANDS and any(v != v.to_integral_value() for v in lowers):  # type: ignore[union-attr]
-                found.append((f"{where}/bands", "years are whole numbers"))
+                found.append((f"{where}/bands", Message("years are whole numbers")))
         classes = self.risk_classes
         if not classes or classes[0].min_score != 0:
-            found.append(("/risk_classes", "the first class must start at score 0"))
+            found.append(("/risk_classes", Message("the first class must start at score 0")))
         bounds = [c.min_score for c in classes]
         if bounds != sorted(bounds) or len(set(bounds)) != len(bounds) or any(b > 100 for b in bounds):
-            found.append(("/risk_classes", "class bounds must rise from 0 to at most 100"))
+            found.append(("/risk_classes", Message("class bounds must rise from 0 to at most 100")))
         if len({c.code for c in classes}) != len(classes):
-            found.append(("/risk_classes", "class codes must be unique"))
+            found.append(("/risk_classes", Message("class codes must be unique")))
         codes = {c.code for c in classes}
         keys = [(r.risk_class, r.customer_type) for r in self.rules]
         if len(set(keys)) != len(keys):
-            found.append(("/rules", "one rule per class and customer type"))
+            found.append(("/rules", Message("one rule per class and customer type")))
         for code in sorted(codes - {r.risk_class for r in self.rules if r.customer_type is None}):
-            found.append(("/rules", f"class {code} needs a rule for any customer type (customer_type: null)"))
+            found.append(("/rules", Message("class {code} needs a rule for any customer type (customer_type: null)",
+                                            code=code)))
         for index, rule in enumerate(self.rules):
             where = f"/rules/{index}"
             if rule.risk_class not in codes:
-                found.append((f"{where}/risk_class", f"no class {rule.risk_class}"))
+                found.append((f"{where}/risk_class", Message("no class {code}", code=rule.risk_class)))
             for name in ("net_worth_share", "turnover_share"):
                 if not 0 <= getattr(rule, name) <= 1:
-                    found.append((f"{where}/{name}", "a share from 0 to 1"))
+                    found.append((f"{where}/{name}", Message("a share from 0 to 1")))
             if not 0 <= rule.sales_months <= 24:
-                found.append((f"{where}/sales_months", "from 0 to 24 months"))
+                found.append((f"{where}/sales_months", Message("from 0 to 24 months")))
             if rule.starting_limit < 0 or (rule.max_limit is not None and rule.max_limit < 0):
-                found.append((where, "limits may not be negative"))
+                found.append((where, Message("limits may not be negative")))
         if not (0 <= self.agency_grade_c_from <= self.agency_grade_b_from <= self.agency_grade_a_from <= 100):
-            found.append(("/agency_grade_a_from", "agency grade bounds must fall from A to C within 0-100"))
+            found.append(("/agency_grade_a_from", Message("agency grade bounds must fall from A to C within 0-100")))
         if not 1 <= self.stale_after_months <= 120:
-            found.append(("/stale_after_months", "from 1 to 120 months"))
+            found.append(("/stale_after_months", Message("from 1 to 120 months")))
         for name in ("stale_statement_penalty", "stale_rating_penalty"):
             if not 0 <= getattr(self, name) <= 100:
-                found.append((f"/{name}", "from 0 to 100 points"))
+                found.append((f"/{name}", Message("from 0 to 100 points")))
         if not 1 <= self.hold_overdue_days <= 365:
-            found.append(("/hold_overdue_days", "from 1 to 365 days"))
+            found.append(("/hold_overdue_days", Message("from 1 to 365 days")))
         if self.limit_step < CENT or self.limit_step != self.limit_step.quantize(CENT):
-            found.append(("/limit_step", "a positive amount in cents"))
+            found.append(("/limit_step", Message("a positive amount in cents")))
         return found
 
 

@@ -301,7 +301,8 @@ def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: Cred
                                   order_status=order.status.value)
     amount = open_order_value(order.lines)
     position = lock_exposure(session, order.customer_id)
-    decision = decide(position, amount, policy, customer_blocked=_customer(session, order.customer_id).blocked)
+    customer = _customer(session, order.customer_id)
+    decision = decide(position, amount, policy, customer_blocked=customer.blocked, customer=customer)
     if decision.blocked:
         if order.status != SalesOrderStatus.BLOCKED:
             order.move_to(SalesOrderStatus.BLOCKED)
@@ -397,7 +398,7 @@ def ship_order(
     position = lock_exposure(session, order.customer_id)
     customer = _customer(session, order.customer_id)
     decision = decide(position, invoiced + orders_change, policy, customer_blocked=customer.blocked,
-                      released=order.credit_released)
+                      released=order.credit_released, customer=customer)
     if decision.blocked:
         raise decision.refusal(order_id=order.id)
 
@@ -623,7 +624,8 @@ def check_credit(
     ``lock`` takes the customer's row FOR UPDATE, as a posting does before it decides."""
     actor.require_role(*POSITION_ROLES, action="reading customers' credit positions")
     position = lock_exposure(session, customer_id) if lock else read_exposure(session, customer_id)
-    return decide(position, amount, policy, customer_blocked=_customer(session, customer_id).blocked)
+    customer = _customer(session, customer_id)
+    return decide(position, amount, policy, customer_blocked=customer.blocked, customer=customer)
 
 
 @dataclass
@@ -641,7 +643,8 @@ def credit_position(
     actor.require_role(*POSITION_ROLES, action="reading customers' credit positions")
     # one statement: the customer and its row as committed (was four, the same row read twice)
     customer, position = read_customer_exposure(session, customer_id)
-    return CreditPosition(customer, position, decide(position, amount, policy, customer_blocked=customer.blocked))
+    return CreditPosition(customer, position, decide(position, amount, policy, customer_blocked=customer.blocked,
+                                                     customer=customer))
 
 
 def set_credit_hold(session: Session, actor: Actor, customer_id: int, *, on_hold: bool, reason: str) -> CustomerExposure:

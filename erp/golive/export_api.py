@@ -60,13 +60,13 @@ def build_source(session: Any, actor: Any, report: Report, params: dict[str, Any
     unused = sorted(set(params) - set(report.params))
     if unused:
         raise ValidationFailed(Message("the {report} export takes no {names}", report=report.name, names=unused),
-                               errors=[{"pointer": f"/{name}", "in": "query", "detail": "not a parameter of this report"}
+                               errors=[{"pointer": f"/{name}", "in": "query", "detail": Message("not a parameter of this report")}
                                        for name in unused])
     try:
         return report.query(session, actor, settings=settings, **params)
     except MissingParameter as exc:
         raise ValidationFailed(Message("the {report} export needs {name}", report=report.name, name=exc.name),
-                               errors=[{"pointer": f"/{exc.name}", "in": "query", "detail": "required"}]) from exc
+                               errors=[{"pointer": f"/{exc.name}", "in": "query", "detail": Message("required")}]) from exc
 
 
 @blp.route("/exports/<report>", methods=["GET"])

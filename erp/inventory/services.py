@@ -297,9 +297,9 @@ def receive_goods(
         raise BatchDatesMismatch(message, errors=[{"pointer": "/manufacture_date", "detail": message}])
 
     standard_value = require_amount_fits(round_money(request.quantity * price), field="quantity",
-                                         what="the receipt's value at standard")
+                                         what=N_("the receipt's value at standard"))
     contract_value = require_amount_fits(round_money(request.quantity * line.unit_price), field="quantity",
-                                         what="the receipt's value at the contract price")
+                                         what=N_("the receipt's value at the contract price"))
     price_variance = contract_value - standard_value
     status = StockStatus.QUARANTINE if material.inspection_required else StockStatus.UNRESTRICTED
     document_id = _post_document(
@@ -1081,7 +1081,7 @@ def adjust_stock(
     account = accounts.SCRAP if kind == AdjustmentKind.SCRAP else accounts.STOCK_DIFFERENCES
     doc_type = MovementType.SCRAP if kind == AdjustmentKind.SCRAP else MovementType.ADJUSTMENT
     if quantity > 0:
-        value = require_amount_fits(round_money(quantity * price), field="quantity", what="the count gain's value")
+        value = require_amount_fits(round_money(quantity * price), field="quantity", what=N_("the count gain's value"))
         close_class = CloseClass.INFLOW
     else:
         held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id, status=status,

@@ -417,7 +417,7 @@ def deliver_output(
                 or (own is None and _batch_has_stock_history(session, batch_id))):
             raise OutputBatchTaken(Message("batch {batch} of {material} already holds other stock",
                                            batch=number, material=material.code))
-    value = require_amount_fits(round_money(quantity * price), field="quantity", what="the delivery's value")
+    value = require_amount_fits(round_money(quantity * price), field="quantity", what=N_("the delivery's value"))
     per_unit_hours = order.hours * quantity / order.base_quantity
     labour = round_money(per_unit_hours * order.labour_rate)
     overhead = round_money(per_unit_hours * order.overhead_rate)

@@ -78,3 +78,25 @@ def test_refusals_are_raised_with_translatable_messages() -> None:
             if isinstance(first, (ast.Constant, ast.JoinedStr, ast.BinOp)):
                 offenders.append(f"{relative}:{node.lineno}")
     assert not offenders, f"raise these with Message(template, **params): {offenders}"
+
+
+def test_refusals_made_anywhere_carry_translatable_messages() -> None:
+    """Not only at ``raise``: a refusal made to be returned or raised later (a credit
+    decision's refusal, the edge's answer to a lost connection) and a field's problem
+    (``{"pointer": ..., "detail": ...}``) take a ``Message`` too; a plain string is never
+    extracted, so a page or an API reader asking for Chinese would get English."""
+    names = _domain_error_names()
+    offenders = []
+    literal = (ast.Constant, ast.JoinedStr, ast.BinOp)
+    for path in sorted(ERP.rglob("*.py")):
+        relative = path.relative_to(ERP)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], literal):
+                func = node.func
+                if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) in names:
+                    offenders.append(f"{relative}:{node.lineno}")
+            if isinstance(node, ast.Dict):
+                keys = {key.value: value for key, value in zip(node.keys, node.values) if isinstance(key, ast.Constant)}
+                if "pointer" in keys and isinstance(keys.get("detail"), literal):
+                    offenders.append(f"{relative}:{node.lineno}")
+    assert not offenders, f"make these with Message(template, **params): {offenders}"

@@ -42,7 +42,7 @@ def test_a_customer_without_an_approved_limit_has_the_starting_limit() -> None:
 def test_hold_blocks_even_a_released_order_and_an_empty_account() -> None:
     decision = decide(position("0.00", on_hold=True), D("1.00"), POLICY, released=True)
     assert decision.blocked and decision.rule == "customer-on-credit-hold"
-    assert "cheque bounced" in decision.detail
+    assert "cheque bounced" in str(decision.detail)
     assert decide(position("0.00"), D("1.00"), POLICY, customer_blocked=True).rule == "customer-on-credit-hold"
 
 
