@@ -808,27 +808,35 @@ def race_refusal(error: IntegrityError) -> DomainError:
     return Conflict(refusal.message, errors=refusal.errors)
 
 
-def _database_error(error: DBAPIError) -> Response:
-    # Serialisation failures and deadlocks are safe to retry; anything else is our bug.
+def database_refusal(error: DBAPIError) -> DomainError | None:
+    """The refusal a database error stands for (an amount beyond its column, a lost
+    connection, a serialisation failure or deadlock), None when it is our bug. The API
+    answers it as a problem, a page shows it (erp.ui.pages)."""
     sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
     if sqlstate == "22003":
         # A computed amount or a running total beyond its column: services check the amounts
         # they compute and name the field; a sum past them still is the input's fault, not ours.
         log.warning("numeric overflow turned into 422: %s", error.orig)
-        return problem_response(AmountOutOfRange(
-            Message("the request would make an amount or a quantity larger than the books can hold")).to_problem())
+        return AmountOutOfRange(
+            Message("the request would make an amount or a quantity larger than the books can hold"))
     if error.connection_invalidated or (sqlstate or "").startswith("08") or sqlstate in LOST_CONNECTION_SQLSTATES:
         # The server rolled the transaction back with the connection: nothing of the request
         # is kept, and the same request (with its Idempotency-Key) can simply be sent again.
         log.warning("database connection lost, request rolled back: %s", error.orig)
-        lost = DatabaseUnavailable(Message("the database connection was lost before the request finished; nothing "
+        return DatabaseUnavailable(Message("the database connection was lost before the request finished; nothing "
                                            "of it was saved; send it again (with the same Idempotency-Key)"))
-        return problem_response(lost.to_problem(), {"Retry-After": str(lost.retry_after)})
     if sqlstate in ("40001", "40P01"):
-        return problem_response(
-            ConcurrentUpdate(Message("another transaction changed the same data; retry the request")).to_problem())
-    log.exception("database error")
-    return _internal_error(error)
+        # Serialisation failures and deadlocks are safe to retry.
+        return ConcurrentUpdate(Message("another transaction changed the same data; retry the request"))
+    return None
+
+
+def _database_error(error: DBAPIError) -> Response:
+    refusal = database_refusal(error)
+    if refusal is None:
+        log.exception("database error")
+        return _internal_error(error)
+    return _domain_error(refusal)
 
 
 def _unstorable_text(error: UnicodeEncodeError) -> Response:

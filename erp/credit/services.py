@@ -71,7 +71,7 @@ from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
 from erp.masterdata.services import company_for_customer, warehouse_use_check
 from erp.masterdata.tax import line_amounts, tax_code_for
-from erp.messages import N_, Message
+from erp.messages import N_, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
@@ -693,10 +693,11 @@ def release_order(
         raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
     order = _lock_order(session, actor, order_id)
     position = lock_exposure(session, order.customer_id)
-    if position.on_hold or _customer(session, order.customer_id).blocked:
+    customer = _customer(session, order.customer_id)
+    if position.on_hold or customer.blocked:
         raise CustomerOnCreditHold(
             Message("customer {customer} is on credit hold ({reason}); lift the hold before releasing its orders",
-                    customer=order.customer_id, reason=position.hold_reason or Message("blocked in the master"))
+                    customer=Named.of(customer), reason=position.hold_reason or Message("blocked in the master"))
         )
     limit = policy.limit_of(position.credit_limit)
     exposure_before = position.exposure

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from erp.config import PROJECT_ROOT, Settings
+from erp.errors import DomainError
 from erp.messages import Message, Named
 from erp.ui import nav
 from erp.ui.i18n import LANGUAGES, current_language, format_quantity_number, init_i18n, translate_message
@@ -100,6 +101,19 @@ def status_tag(value: Enum | None) -> Markup:
     return Markup('<span class="tag tag-{}">{}</span>').format(tone(value), label(value))
 
 
+def refusal_shown(error: Any) -> str:
+    """Called where a template shows a refusal (the ``refusal`` macro): the layout then does
+    not show it a second time. Returns nothing to print."""
+    g.setdefault("refusals_shown", set()).add(id(error))
+    return ""
+
+
+def refusal_unshown(error: Any) -> bool:
+    """A refusal handed to the page's template that the template did not show (ui/base.html
+    shows it at the top): a page never answers 4xx without saying why."""
+    return isinstance(error, DomainError) and id(error) not in g.get("refusals_shown", ())
+
+
 def _http_error(api_handler: Any) -> Any:
     """HTTP errors (unknown URLs, wrong methods) as problem+json under /api, as pages elsewhere."""
 
@@ -132,7 +146,7 @@ def init_ui(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, quantity=quantity, price=price, percent=percent, date=date, named=named,
                                  status_tag=status_tag, label=label, t=translate_message)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
-                                 Message=Message)
+                                 Message=Message, refusal_shown=refusal_shown, refusal_unshown=refusal_unshown)
 
     @app.context_processor
     def _page_context() -> dict[str, Any]:

@@ -15,9 +15,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import logging
+
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.exceptions import HTTPException
 from sqlalchemy.orm import Session
 
 from erp.auth.errors import ReadOnlyRole
@@ -25,7 +28,9 @@ from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, NotFound, Unauthenticated
 from erp.messages import Message
 from erp.db import in_transaction
-from erp.web import race_refusal, request_session
+from erp.web import database_refusal, race_refusal, request_session
+
+log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
 SESSION_TOKEN = "token"
@@ -109,8 +114,32 @@ def _csrf_page(error: CSRFError) -> tuple[str, int]:
     return render_template("ui/refused.html", csrf_failed=True), 400
 
 
+def _database_page(error: DBAPIError) -> tuple[str, int]:
+    # A lost connection, a retried serialisation failure, an amount beyond its column: the
+    # refusal's message as a page, as the API answers it with a problem (never JSON to a reader).
+    refusal = database_refusal(error)
+    if refusal is None:
+        return _broken_page(error)
+    return _refusal_page(refusal)
+
+
+def _broken_page(error: Exception) -> tuple[str, int]:
+    # A bug: logged as the API logs it, and a page in the reader's language that says so.
+    if isinstance(error, HTTPException):  # abort(404) and the like keep their own page
+        return render_template("ui/http_error.html", status=error.code or 500, error=error), error.code or 500
+    log.exception("unhandled error on a page", exc_info=error)
+    return render_template("ui/http_error.html", status=500, error=None), 500
+
+
 class PageBlueprint(Blueprint):
-    """A blueprint of pages: signed-in users only, CSRF-checked forms, refusals as pages."""
+    """A blueprint of pages: signed-in users only, CSRF-checked forms, refusals as pages.
+
+    Whatever a page's view lets through becomes a page with a message in the reader's
+    language: a refusal (its rule's sentence), a write that raced another (the unique rule's
+    refusal), a database error that stands for a refusal (erp.web.database_refusal), and
+    anything else as "something went wrong" (logged); never the API's problem+json. A view
+    that renders its own template with ``error`` in it shows the refusal where the template
+    puts it, and at the top of the page when the template does not (ui/base.html)."""
 
     def __init__(self, name: str, import_name: str, **kwargs: Any) -> None:
         kwargs.setdefault("template_folder", "templates")
@@ -119,6 +148,8 @@ class PageBlueprint(Blueprint):
         self.register_error_handler(DomainError, _refusal_page)
         self.register_error_handler(IntegrityError, _race_page)
         self.register_error_handler(CSRFError, _csrf_page)
+        self.register_error_handler(DBAPIError, _database_page)
+        self.register_error_handler(Exception, _broken_page)
 
 
 def form_refusal(error: DomainError) -> dict[str, Any]:
