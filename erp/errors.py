@@ -20,7 +20,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from erp.messages import N_, Message, as_message
+from erp.messages import N_, FieldName, Message, as_message
 
 # A relative reference (RFC 9457 section 3.1.1; RFC 3986 section 4.2): it resolves against
 # the address the problem came from, to the running app's page about the type.
@@ -170,7 +170,7 @@ class ValidationFailed(DomainError):
     @classmethod
     def for_field(cls, field: str, message: str | Message) -> ValidationFailed:
         message = as_message(message)
-        return cls(Message("{field}: {problem}", field=field, problem=message),
+        return cls(Message("{field}: {problem}", field=FieldName(field), problem=message),
                    errors=[{"pointer": f"/{field}", "detail": message}])
 
 

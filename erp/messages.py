@@ -30,6 +30,19 @@ class Term(str):
     pages translate it, the API shows it as it is."""
 
 
+# A field's name in a message a page renders, marked so that the page can put the label its
+# form gives the field in its place once the whole page is rendered (erp.ui.pages.field_labels):
+# the refusal at the top of a form is rendered before the fields that carry the labels.
+# Private-use characters: nothing a user types or a template writes, and HTML escaping keeps them.
+FIELD_MARK_START, FIELD_MARK_END = "\ue000", "\ue001"
+
+
+class FieldName(str):
+    """The name of a request field in a message (``unit_price``): the API shows it as it is,
+    since a client sends it by that name; a page shows the label its form gives the field
+    (erp.ui.pages), since a reader knows the field by its label (单价), not by its name."""
+
+
 @dataclass(frozen=True)
 class Named:
     """A master record as people know it: its code and its name in Chinese and English."""
@@ -114,6 +127,8 @@ def message_data(message: Message) -> dict[str, Any]:
             return message_data(value)
         if isinstance(value, Term):
             return {"$term": str(value)}
+        if isinstance(value, FieldName):
+            return {"$field": str(value)}
         if isinstance(value, (list, tuple, set, frozenset)):
             return [encode(v) for v in value]
         if value is None or isinstance(value, (str, int, bool)):
@@ -132,6 +147,8 @@ def message_from_data(data: Mapping[str, Any]) -> Message:
             return message_from_data(value)
         if isinstance(value, dict) and "$term" in value:
             return Term(value["$term"])
+        if isinstance(value, dict) and "$field" in value:
+            return FieldName(value["$field"])
         if isinstance(value, list):
             return [decode(v) for v in value]
         return value

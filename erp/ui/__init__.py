@@ -23,7 +23,7 @@ from erp.config import PROJECT_ROOT, Settings
 from erp.errors import DomainError
 from erp.messages import Message, Named
 from erp.ui import nav
-from erp.ui.i18n import LANGUAGES, current_language, format_quantity_number, init_i18n, translate_message
+from erp.ui.i18n import LANGUAGES, current_language, format_quantity_number, init_i18n, page_text
 from erp.ui.labels import label, tone
 from erp.ui.pages import csrf
 from erp.web import API_PREFIX
@@ -144,7 +144,7 @@ def init_ui(app: Flask) -> None:
     init_i18n(app)
     csrf.init_app(app)
     app.jinja_env.filters.update(money=money, quantity=quantity, price=price, percent=percent, date=date, named=named,
-                                 status_tag=status_tag, label=label, t=translate_message)
+                                 status_tag=status_tag, label=label, t=page_text)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
                                  Message=Message, refusal_shown=refusal_shown, refusal_unshown=refusal_unshown)
 

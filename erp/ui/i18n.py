@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, request
 from flask_babel import Babel, format_decimal, get_locale, gettext
 
-from erp.messages import Message, Named, Term
+from erp.messages import FIELD_MARK_END, FIELD_MARK_START, FieldName, Message, Named, Term
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
@@ -44,14 +44,17 @@ def format_quantity_number(value: Decimal) -> str:
     return format_decimal(value, format=pattern)
 
 
-def format_value(value: Any) -> str:
+def format_value(value: Any, *, mark_fields: bool = False) -> str:
     """A message parameter in the reader's language: records by code and name in that
     language, numbers with the locale's separators, dates in ISO form, statuses by their
-    translated label."""
+    translated label. A field's name stays as it is, or is marked for the page to put the
+    form's label in its place (``mark_fields``: erp.ui.pages.field_labels)."""
     from erp.ui.labels import label  # labels import the enums of every module
 
     if isinstance(value, Message):
-        return translate_message(value)
+        return translate_message(value, mark_fields=mark_fields)
+    if isinstance(value, FieldName):
+        return field_label_mark(value) if mark_fields else str(value)
     if isinstance(value, Term):
         return gettext(value)
     if isinstance(value, Named):
@@ -65,16 +68,26 @@ def format_value(value: Any) -> str:
     if isinstance(value, Enum):
         return label(value)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return "、".join(format_value(v) for v in value) if current_language() == "zh" else \
-            ", ".join(format_value(v) for v in value)
+        return ("、" if current_language() == "zh" else ", ").join(
+            format_value(v, mark_fields=mark_fields) for v in value)
     return str(value)
 
 
-def translate_message(message: Message | str) -> str:
-    """A refusal's sentence in the reader's language."""
+def field_label_mark(name: str) -> str:
+    return f"{FIELD_MARK_START}{name}{FIELD_MARK_END}"
+
+
+def translate_message(message: Message | str, *, mark_fields: bool = False) -> str:
+    """A refusal's sentence in the reader's language (``mark_fields``: for a page, see
+    ``format_value``)."""
     if isinstance(message, str):
         return gettext(message)
-    return message.render(gettext, format_value)
+    return message.render(gettext, lambda value: format_value(value, mark_fields=mark_fields))
+
+
+def page_text(message: Message | str) -> str:
+    """A message as a page shows it (the ``t`` filter): translated, fields by their labels."""
+    return translate_message(message, mark_fields=True)
 
 
 def init_i18n(app: Flask) -> Babel:

@@ -11,22 +11,23 @@ view or a template.
 
 from __future__ import annotations
 
+import html
+import logging
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import logging
-
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from werkzeug.exceptions import HTTPException
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from erp.auth.errors import ReadOnlyRole
 from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, NotFound, Unauthenticated
-from erp.messages import Message
+from erp.messages import FIELD_MARK_END, FIELD_MARK_START, Message
 from erp.db import in_transaction
 from erp.web import database_refusal, race_refusal, request_session
 
@@ -110,6 +111,48 @@ def _race_page(error: IntegrityError) -> tuple[str, int]:
     return _refusal_page(race_refusal(error))
 
 
+_FIELD_MARK = re.compile(f"{FIELD_MARK_START}([^{FIELD_MARK_END}]*){FIELD_MARK_END}")
+_LINE_FIELD = re.compile(r"^(?:.*/)?\w+/(\d+)/(\w+)$")  # lines/0/unit_price: the input unit_price-0
+
+
+def _label_in(page: str, name: str) -> str | None:
+    """The label the page gives the input ``name``: its ``<label for="f-<name>">`` (the ``field``
+    macro's), else the input's ``aria-label`` (inputs in a table of lines); text as in the page."""
+    tag = re.search(f'<label for="f-{re.escape(name)}"[^>]*>(.*?)</label>', page, re.S)
+    if tag:
+        # Without the required-field star and any tags (the text is escaped HTML already).
+        text = re.sub(r'<span class="req"[^>]*>.*?</span>|<[^>]+>', "", tag.group(1), flags=re.S)
+        if text.strip():
+            return " ".join(text.split())
+    control = re.search(f'<(?:input|select|textarea)\\b[^>]*\\bname="{re.escape(name)}"[^>]*>', page)
+    described = control and re.search(r'\baria-label="([^"]+)"', control.group(0))
+    return " ".join(described.group(1).split()) if described else None
+
+
+def field_labels(response: Response) -> Response:
+    """Every field name a rendered message marked (erp.ui.i18n.field_label_mark) replaced by
+    the label the page's form gives that field, else by the name: a reader sees "单价: 必填",
+    not "unit_price: 必填" (UI.md: the rule's message at the top of the form)."""
+    if response.mimetype != "text/html" or response.direct_passthrough or response.is_streamed:
+        return response
+    page = response.get_data(as_text=True)
+    if FIELD_MARK_START not in page:
+        return response
+
+    def label(found: re.Match[str]) -> str:
+        name = found.group(1)
+        line = _LINE_FIELD.match(name)
+        candidates = [name, *([f"{line.group(2)}-{line.group(1)}"] if line else []), name.rsplit("/", 1)[-1]]
+        for candidate in dict.fromkeys(candidates):
+            text = _label_in(page, candidate)
+            if text:
+                return text
+        return html.escape(name)
+
+    response.set_data(_FIELD_MARK.sub(label, page))
+    return response
+
+
 def _csrf_page(error: CSRFError) -> tuple[str, int]:
     return render_template("ui/refused.html", csrf_failed=True), 400
 
@@ -150,6 +193,7 @@ class PageBlueprint(Blueprint):
         self.register_error_handler(CSRFError, _csrf_page)
         self.register_error_handler(DBAPIError, _database_page)
         self.register_error_handler(Exception, _broken_page)
+        self.after_request(field_labels)
 
 
 def form_refusal(error: DomainError) -> dict[str, Any]:
