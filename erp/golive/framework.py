@@ -543,22 +543,21 @@ def _execute(
             schema_fields = set(schema.load_fields) if schema is not None else set()
             checker = RowChecker(schema) if schema is not None else None
             chunk: list[Row] = []
-            typed: dict[tuple[Any, str], Any] = {}  # the same cell text is typed once (bounded)
-            plan = [(index, column.key, column.type) for index, column in mapping.items()]
+            # The same cell text is typed once per column (bounded: cleared when full).
+            plan = [(index, column.key, column.type, {}) for index, column in mapping.items()]
             required = [column.key for column in mapping.values() if column.required]
-            to_check = [key for _, key, _ in plan if key in schema_fields]
+            to_check = [key for _, key, _, _ in plan if key in schema_fields]
             keys = [c.key for c in kind.columns]
             for number, cells in sheet.rows:
                 row = Row(number, {})
                 row_cells = row.cells
                 width = len(cells)
-                for index, key, cell_type in plan:
+                for index, key, cell_type, typed in plan:
                     value = cells[index] if index < width else None
                     if value is None:
                         row_cells[key] = None
                         continue
-                    value_key = (value, cell_type)
-                    cached = typed.get(value_key, typed)
+                    cached = typed.get(value, typed)
                     if cached is typed:
                         try:
                             cached = typed_cell(value, cell_type)
@@ -567,11 +566,11 @@ def _execute(
                             continue
                         if len(typed) >= 4096:
                             typed.clear()
-                        typed[value_key] = cached
+                        typed[value] = cached
                     row_cells[key] = cached
                 # The checksum is over the typed values in the template's column order: the same
                 # table saved as XLSX or CSV, or with its columns moved, is the same content.
-                digest.update("\x1f".join("" if (v := row_cells.get(k)) is None else str(v) for k in keys).encode()
+                digest.update("\x1f".join(["" if v is None else str(v) for v in map(row_cells.get, keys)]).encode()
                               + b"\x1e")
                 failed = number in run.error_rows
                 for key in required:
