@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp.period import Period
@@ -72,7 +72,6 @@ class MaterialPeriodBalance(Base):
 
     __tablename__ = "material_period_balances"
     __table_args__ = (
-        UniqueConstraint("company_id", "period", "material_id"),
         # A close writes rows only for the materials that moved: a material's opening is the
         # closing of its latest row before the period, found along this index (with the
         # closing figures in it, an index-only lookup on PostgreSQL; erp.costing.balances).
@@ -80,12 +79,14 @@ class MaterialPeriodBalance(Base):
               postgresql_include=["closing_quantity", "closing_value", "closing_variance"]),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # Derived by the close from the ledger, whose keys are already checked: no foreign keys
-    # (they would cost the close a lookup per row and per key).
-    company_id: Mapped[int]
-    period: Mapped[Period] = mapped_column()
-    material_id: Mapped[int]
+    # Keyed by what the row describes (company, period, material), with no surrogate id: the
+    # close writes tens of thousands of rows at once, and an id would cost each a sequence
+    # call and an index entry nothing reads (migration 0037). Derived by the close from the
+    # ledger, whose keys are already checked: no foreign keys (they would cost the close a
+    # lookup per row and per key).
+    company_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    period: Mapped[Period] = mapped_column(primary_key=True)
+    material_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     opening_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
     opening_value: Mapped[Money] = mapped_column(default=Decimal("0"))
     opening_variance: Mapped[Money] = mapped_column(default=Decimal("0"))
@@ -107,13 +108,12 @@ class VarianceAllocation(Base):
     """The variance a consumption account bears for one material in a closed period."""
 
     __tablename__ = "variance_allocations"
-    __table_args__ = (UniqueConstraint("company_id", "period", "material_id", "account_code"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # Derived by the close (see MaterialPeriodBalance): no foreign keys.
-    company_id: Mapped[int]
-    period: Mapped[Period] = mapped_column()
-    material_id: Mapped[int]
-    account_code: Mapped[str] = mapped_column(String(16))
+    # Keyed by what the row describes, no surrogate id, and no foreign keys: derived by the
+    # close (see MaterialPeriodBalance).
+    company_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    period: Mapped[Period] = mapped_column(primary_key=True)
+    material_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    account_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     consumed_value: Mapped[Money]
     allocated_variance: Mapped[Money]
