@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.config import Settings, ensure_database, load_settings
-from erp.db import make_engine, make_session_factory
+from erp.db import autocommit_reads, make_engine, make_session_factory
 
 
 @dataclass
@@ -26,6 +26,9 @@ class ErpExtension:
     # Read-only reports (erp.web.reporting): the replica's engine, or None and the primary's sessions.
     reporting_engine: Engine | None = None
     reporting_session_factory: sessionmaker[Session] | None = None
+    # The API's GET and HEAD: sessions on autocommit connections of the same pool (PostgreSQL;
+    # erp.db.autocommit_reads); None: they use ``session_factory`` like every other request.
+    read_session_factory: sessionmaker[Session] | None = None
 
     def __post_init__(self) -> None:
         if self.reporting_session_factory is None:
@@ -92,7 +95,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                                             if settings.reporting_database_url else None)
     app.extensions["erp"] = ErpExtension(
         settings, engine, make_session_factory(engine), reporting_engine,
-        make_session_factory(reporting_engine) if reporting_engine is not None else None)
+        make_session_factory(reporting_engine) if reporting_engine is not None else None,
+        make_session_factory(autocommit_reads(engine)) if engine.dialect.name == "postgresql" else None)
     app.extensions["erp_jobs"] = make_runner(JobEnvironment(settings, engine, app.extensions["erp"].session_factory))
     api = init_web(app)
     init_serving(app)

@@ -119,12 +119,13 @@ class Settings(BaseSettings):
     # and checks workers x (pool + overflow) against the server's max_connections.
     db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     db_max_overflow: Annotated[int, Field(ge=0, le=1000)] = 20
-    # Test each pooled connection of the primary (requests, in-process jobs) with a round trip
-    # before use (SQLAlchemy's pool_pre_ping), so that after a database restart no request
-    # meets a dead connection. Off saves a fifth of a one-row read's round trips
-    # (docs/performance.md), but the first request on each dropped connection then fails.
-    # The reporting replica's engine always pre-pings.
-    db_pool_pre_ping: bool = True
+    # Test each pooled connection of the primary with a round trip before use (SQLAlchemy's
+    # pool_pre_ping). Off by default: a connection the database dropped while pooled (a
+    # restart, a failover) is found at a transaction's first statement, before anything was
+    # sent, and that transaction runs again on a fresh connection (erp.db.lost_before_use),
+    # which saves a round trip on every request (docs/performance.md). The reporting
+    # replica's engine always pre-pings.
+    db_pool_pre_ping: bool = False
     # Read-only reports (CIO dashboard, receivables, ageing, valuation, exports) read from
     # this PostgreSQL streaming replica when set (docs/scaling.md); empty: the primary.
     reporting_database_url: str = ""

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Select,
     DateTime,
     Engine,
@@ -176,7 +178,91 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, echo=echo, **kwargs)
+    engine = create_engine(url, echo=echo, **kwargs)
+    _notice_connections_lost_before_use(engine)
+    return engine
+
+
+# The server ended the session (pg_terminate_backend, a shutdown, a crash of another backend);
+# class 08 (connection exceptions) is matched by its prefix.
+LOST_CONNECTION_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+# Set on a pooled connection's record when it is checked out; cleared by its first statement.
+_UNUSED = "erp_unused_since_checkout"
+
+
+def _notice_connections_lost_before_use(engine: Engine) -> None:
+    """SQLAlchemy's optimistic disconnect handling, made retryable: a connection the database
+    dropped while it sat in the pool (a restart, a failover, an operator's
+    pg_terminate_backend) fails at its first statement, before anything of the transaction
+    reached the server. That error is marked (``lost_before_use``) so that the one place a
+    transaction begins (``in_transaction``, ``begin_with``) runs it once more on a fresh
+    connection, instead of testing every connection with a round trip at every checkout
+    (``pool_pre_ping``). SQLAlchemy then invalidates the pool: every connection older than
+    the failure is replaced at its next checkout."""
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        record.info[_UNUSED] = True
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _used(connection: Any, *_args: Any) -> None:
+        info = connection.info
+        if _UNUSED in info:
+            del info[_UNUSED]
+
+    @event.listens_for(engine, "handle_error")
+    def _lost(context: Any) -> None:
+        sqlstate = getattr(context.original_exception, "sqlstate", None) or ""
+        if sqlstate.startswith("08") or sqlstate in LOST_CONNECTION_SQLSTATES:
+            context.is_disconnect = True  # psycopg may not yet have marked the connection broken
+        if not context.is_disconnect or context.sqlalchemy_exception is None or context.connection is None:
+            return
+        try:
+            unused = context.connection.info.get(_UNUSED, False)
+        except Exception:  # noqa: BLE001 - already closed: then we cannot tell, and do not retry
+            unused = False
+        if unused:
+            context.sqlalchemy_exception.lost_before_use = True
+
+
+# Statements a safe request (GET, HEAD) may run on its autocommit connection.
+_READING = re.compile(r"\s*(SELECT|WITH|SHOW|VALUES|EXPLAIN)\b", re.IGNORECASE)
+
+
+class WriteInSafeRequest(RuntimeError):
+    """A GET or HEAD tried to write: a bug (its statements run without a transaction)."""
+
+
+def autocommit_reads(engine: Engine) -> Engine:
+    """The engine's pool seen through autocommit connections, for requests that only read
+    (the API's GET and HEAD): psycopg then sends no BEGIN and no COMMIT, each statement is
+    its own transaction, and a one-row read costs the token check and the read, two round
+    trips instead of four.
+
+    What a transaction gave those reads and what is lost: PostgreSQL's READ COMMITTED (the
+    level every transaction here runs at) takes a new snapshot for each statement, so the
+    token check and the read never shared one; each still sees everything committed before
+    it began, and the token is checked before the read starts, as before. Lost are atomic
+    writes, locks held to the commit and temporary tables: none of which a read uses. A
+    statement that would write is refused before it is sent (``WriteInSafeRequest``, a 500:
+    a GET that writes is a bug), so the loss cannot go unnoticed."""
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(reads, "before_cursor_execute")
+    def _reads_only(_connection: Any, _cursor: Any, statement: str, _parameters: Any, context: Any,
+                    _executemany: bool) -> None:
+        if (context is not None and (context.isinsert or context.isupdate or context.isdelete)) \
+                or not _READING.match(statement):
+            raise WriteInSafeRequest(f"a safe request (GET, HEAD) may only read: {statement[:200]}")
+
+    return reads
+
+
+def lost_before_use(error: BaseException) -> bool:
+    """Whether ``error`` is a connection the database had dropped, found so at the first
+    statement after it left the pool: nothing of the transaction reached the server, so
+    running it again on a fresh connection is safe (any method, any statement)."""
+    return isinstance(error, DBAPIError) and getattr(error, "lost_before_use", False)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -195,16 +281,32 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def begin(session: Session) -> SessionTransaction:
-    """Begin a transaction of ``session`` that ``in_transaction(..., begun=)`` will finish.
+def begin_with(session: Session, first: Callable[[], T]) -> tuple[T, SessionTransaction]:
+    """Begin a transaction of ``session`` that ``in_transaction(..., begun=)`` will finish,
+    and run its first statements, ``first()``: returns what ``first`` returned and the open
+    transaction. A pooled connection found dropped at the first statement (``lost_before_use``)
+    is replaced and ``first`` run once more; any other error rolls back and is raised.
 
     The HTTP edge reads the caller's token in the transaction the view then writes in: one
     BEGIN and one COMMIT per request instead of two of each (issue #18's profile)."""
-    return session.begin()
+    for attempt in (1, 2):
+        transaction = session.begin()
+        try:
+            return first(), transaction
+        except DBAPIError as error:
+            transaction.rollback()
+            if attempt == 2 or not lost_before_use(error):
+                raise
+            log.warning("the database had dropped the pooled connection; running the first statement once more "
+                        "on a fresh connection: %s", error.orig)
+        except BaseException:
+            transaction.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def in_transaction(session: Session, work: Callable[[], T], *, retry: bool = True,
-                   begun: SessionTransaction | None = None) -> T:
+                   reconnect: bool | None = None, begun: SessionTransaction | None = None) -> T:
     """Run ``work()`` in one transaction of ``session``: begun here (or ``begun`` by the
     HTTP edge, which read the caller's token in it), committed here when ``work`` returns,
     rolled back when it raises. This is the one place a use case commits (the HTTP edge's
@@ -212,18 +314,42 @@ def in_transaction(session: Session, work: Callable[[], T], *, retry: bool = Tru
 
     With ``retry`` (the default), a serialization failure or deadlock (SQLSTATE 40001 or
     40P01) runs ``work`` once more in a fresh transaction; a second one is raised (the edge
-    answers 409 ``retry``). Pass ``retry=False`` when ``work`` does something
+    answers 409 ``retry``). So does a pooled connection the database had dropped, found so at
+    the transaction's first statement (``lost_before_use``: nothing was sent before it); a
+    connection lost later is raised (the edge answers 503, nothing of the request kept).
+    ``reconnect`` (default: as ``retry``) decides that alone, for work that may not be run twice
+    but does nothing outside the database before its first statement (a sign-in: it counts a
+    failed attempt outside the database, after reading the user). Pass ``retry=False`` when ``work`` does something
     the rollback cannot undo (sends, streams or starts something outside the database)."""
     try:
         with begun if begun is not None else session.begin():
             return work()
     except DBAPIError as error:
-        if not retry or not is_retryable(error):
+        if lost_before_use(error) and (retry if reconnect is None else reconnect):
+            log.warning("the database had dropped the pooled connection before the transaction's first statement; "
+                        "running it once more on a fresh connection: %s", error.orig)
+        elif retry and is_retryable(error):
+            sqlstate = error.orig.sqlstate  # type: ignore[union-attr]
+            log.info("transaction aborted by the database (%s), running it once more", sqlstate)
+        else:
             raise
-        sqlstate = error.orig.sqlstate  # type: ignore[union-attr]
-        log.info("transaction aborted by the database (%s), running it once more", sqlstate)
     with session.begin():
         return work()
+
+
+def connected(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """``work(connection)`` in one transaction of a connection of ``engine`` of its own
+    (a job's progress, the health check), once more on a fresh connection when the pooled
+    one turns out dropped at its first statement (``lost_before_use``)."""
+    try:
+        with engine.begin() as connection:
+            return work(connection)
+    except DBAPIError as error:
+        if not lost_before_use(error):
+            raise
+        log.warning("the database had dropped the pooled connection; once more on a fresh one: %s", error.orig)
+    with engine.begin() as connection:
+        return work(connection)
 
 
 def committed(session_factory: Callable[[], Session], work: Callable[[Session], T], *, retry: bool = True) -> T:

@@ -31,6 +31,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from erp.clock import business_day_pinned, business_today
+from erp.db import connected
 from erp.errors import PROBLEM_BASE_URI
 from erp.messages import N_
 
@@ -133,6 +134,13 @@ def live() -> Response:
     return response
 
 
+def _schema_revisions(engine: Engine) -> list[str]:
+    """The database's Alembic revisions (on a fresh connection when the pooled one had been
+    dropped: the pool does not ping, erp.db.connected)."""
+    return connected(engine, lambda connection: list(
+        connection.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+
+
 @health.get("/health")
 def ready() -> Response:
     """Readiness: the database answers and its schema is at the migrations' head."""
@@ -140,8 +148,7 @@ def ready() -> Response:
     head = migration_head()
     started = time.perf_counter()
     try:
-        with engine.connect() as connection:
-            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        current = _schema_revisions(engine)
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         logging.getLogger(__name__).warning("health: database unavailable: %s", reason)

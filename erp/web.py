@@ -43,7 +43,7 @@ from erp.messages import Message
 from erp.auth.roles import Actor
 from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
-from erp.db import begin, in_transaction
+from erp.db import LOST_CONNECTION_SQLSTATES, begin_with, in_transaction
 from erp.schemas import MAX_ID
 from erp.unique import refusal_for
 from erp.auth.errors import InvalidToken, ReadOnlyRole
@@ -62,9 +62,7 @@ PUBLIC_ENDPOINTS = frozenset(
      # a data logger authenticates with its own token, checked by the view (erp.quality.monitoring)
      "quality.post_logger_readings"}
 )
-# The server ended the session (pg_terminate_backend, a shutdown, a crash of another backend);
-# class 08 (connection exceptions) is matched by its prefix.
-LOST_CONNECTION_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 # Writes a read-only role may make: signing itself out.
 READ_ONLY_MAY = frozenset({"auth.token_revoke"})
 
@@ -484,7 +482,12 @@ def request_session() -> Session:
             g.report_session = current_app.extensions["erp"].reporting_session_factory()
         return g.report_session  # type: ignore[no-any-return]
     if "db_session" not in g:
-        g.db_session = current_app.extensions["erp"].session_factory()
+        extension = current_app.extensions["erp"]
+        reads = extension.read_session_factory
+        # The API's safe methods read on autocommit connections: no BEGIN, no COMMIT
+        # (erp.db.autocommit_reads says what that keeps and what it refuses).
+        safe = reads is not None and request.method in SAFE_METHODS and request.path.startswith(API_PREFIX)
+        g.db_session = (reads if safe else extension.session_factory)()
     return g.db_session  # type: ignore[no-any-return]
 
 
@@ -615,7 +618,7 @@ def current_actor() -> Actor:
 
 
 def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
-                signed_in: bool = True) -> Any:
+                signed_in: bool = True, reconnect: bool | None = None) -> Any:
     """The request's transaction, in one visible place: ``@transaction`` (innermost, right
     above the ``def``) calls ``view(session, actor, *args)`` inside one transaction of the
     request's session, committed when the view returns and rolled back when it raises.
@@ -623,7 +626,10 @@ def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
     A serialization failure or deadlock (SQLSTATE 40001/40P01) rolls everything back and runs
     the view once more from a fresh copy of its arguments (erp.db.in_transaction); a second
     one is answered 409 ``retry``. ``retry=False`` for a view that does something
-    a rollback cannot undo (streams a file it reads, starts work outside the database).
+    a rollback cannot undo (streams a file it reads, starts work outside the database);
+    ``reconnect=True`` with it when the view acts outside the database only after its first
+    statement, so that a pooled connection found dropped there is replaced and the view run
+    on a fresh one (erp.db.in_transaction; the edge does so for the token check of every request).
     ``signed_in=False`` for the public endpoints: the view gets ``(session, *args)``. What
     must wait for the commit (starting a queued job) is registered with ``after_commit``."""
 
@@ -642,14 +648,14 @@ def transaction(view: Callable[..., Any] | None = None, *, retry: bool = True,
                 begun = None
             leading = (current_actor(),) if signed_in else ()
             # The view may consume its arguments (pop from the body): a rerun gets them as sent.
-            runs = iter([(_fresh(args), _fresh(kwargs)), (args, kwargs)] if retry else [(args, kwargs)])
+            runs = iter([(_fresh(args), _fresh(kwargs)), (args, kwargs)] if retry or reconnect else [(args, kwargs)])
 
             def attempt() -> Any:
                 given, named = next(runs)
                 g.after_commit = []  # what an aborted run asked for is forgotten with it
                 return view(*owner, session, *leading, *given, **named)
 
-            result = in_transaction(session, attempt, retry=retry, begun=begun)
+            result = in_transaction(session, attempt, retry=retry, reconnect=reconnect, begun=begun)
             for callback in g.pop("after_commit"):
                 callback()
             return result
@@ -757,13 +763,9 @@ def _authenticate() -> None:
         # Read in a transaction the view's @transaction commits (erp.web.transaction): one
         # BEGIN/COMMIT per request. Any other use of the request's session ends it first, and
         # so does the end of a view that never used it (_end_edge_after_view).
-        edge = begin(session)
-        try:
-            actor = actor_for_token(session, token)
-        except BaseException:
-            edge.rollback()
-            raise
-        g.edge_transaction = edge
+        # A pooled connection the database dropped is found here, at the request's first
+        # statement, and replaced (erp.db.begin_with): the pool need not ping each one first.
+        actor, g.edge_transaction = begin_with(session, lambda: actor_for_token(session, token))
     else:
         # An upload (or a body too long to take): its own transaction, so that nothing is held
         # while a slow client sends the file (on SQLite a transaction holds the write lock).

@@ -31,8 +31,10 @@ def token(credentials: dict[str, str]) -> services.IssuedToken:
     return _sign_in(credentials).issued()
 
 
-# Not retried: the throttle counts failed attempts outside the database, never twice.
-@transaction(signed_in=False, retry=False)
+# Not retried: the throttle counts failed attempts outside the database, never twice; but
+# it only reads the throttle before the user's row, so a dropped pooled connection found
+# there is replaced and the attempt made on a fresh one (reconnect).
+@transaction(signed_in=False, retry=False, reconnect=True)
 def _sign_in(session: Session, credentials: dict[str, str]) -> services.SignInOutcome:
     """The attempt, committed (a refused one is recorded too) before its outcome is answered."""
     return services.sign_in(

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.auth.models import User
 from erp.auth.roles import Actor
 from erp.config import Settings
-from erp.db import committed, utcnow
+from erp.db import committed, connected, utcnow
 from erp.messages import Message
 from erp.errors import DomainError
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
@@ -127,10 +127,10 @@ class JobContext:
         now = time.monotonic()
         if self._write_to_table and (force or now - self._last_write >= self.WRITE_INTERVAL):
             self._last_write = now
-            with self.env.engine.begin() as connection:
-                connection.execute(update(Job).where(Job.id == self.job_id).values(
+            connected(self.env.engine, lambda connection: connection.execute(
+                update(Job).where(Job.id == self.job_id).values(
                     rows_done=state.rows_done, rows_total=state.rows_total, error_count=state.error_count,
-                    errors=state.errors, heartbeat_at=utcnow()))
+                    errors=state.errors, heartbeat_at=utcnow())))
 
 
 def _actor_of(session: Session, user_id: int) -> Actor:
@@ -197,11 +197,10 @@ def run_job(env: JobEnvironment, job_id: int, *, live: dict[int, LiveProgress] |
 
 def _finish(env: JobEnvironment, job_id: int, status: JobStatus, state: LiveProgress, *,
             result: dict[str, Any] | None = None, message: str | None = None) -> None:
-    with env.engine.begin() as connection:
-        connection.execute(update(Job).where(Job.id == job_id).values(
-            status=status, rows_done=state.rows_done, rows_total=state.rows_total, error_count=state.error_count,
-            errors=state.errors, result=result, message=message[:1000] if message else None,
-            finished_at=utcnow(), heartbeat_at=utcnow()))
+    connected(env.engine, lambda connection: connection.execute(update(Job).where(Job.id == job_id).values(
+        status=status, rows_done=state.rows_done, rows_total=state.rows_total, error_count=state.error_count,
+        errors=state.errors, result=result, message=message[:1000] if message else None,
+        finished_at=utcnow(), heartbeat_at=utcnow())))
 
 
 class ThreadRunner:

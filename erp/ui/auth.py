@@ -44,8 +44,10 @@ def sign_in() -> Any:
     return redirect(target or url_for("ui.home"))
 
 
-# Not retried: the throttle counts failed attempts outside the database, never twice.
-@transaction(signed_in=False, retry=False)
+# Not retried: the throttle counts failed attempts outside the database, never twice; but
+# it only reads the throttle before the user's row, so a dropped pooled connection found
+# there is replaced and the attempt made on a fresh one (reconnect).
+@transaction(signed_in=False, retry=False, reconnect=True)
 def _sign_in(db: Session, username: str, password: str, ttl_minutes: int) -> services.SignInOutcome:
     """The attempt, committed (a refused one is recorded too) before its outcome is shown."""
     return services.sign_in(db, username, password, ttl_minutes=ttl_minutes, client_address=client_address(),
