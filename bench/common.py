@@ -74,9 +74,9 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> float:
     return statistics.median(times)
 
 
-def git_revision() -> str:
+def git_revision(root: Path = ROOT) -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -110,18 +110,21 @@ class Server:
 
 
 @contextmanager
-def serve(url: str, *, log_path: Path | None = None, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+def serve(url: str, *, log_path: Path | None = None, extra_env: dict[str, str] | None = None,
+          root: Path = ROOT) -> Iterator[Server]:
     """gunicorn as `make serve` runs it (``gunicorn -c gunicorn.conf.py``) on database ``url``
     (postgresql:// or postgresql+psycopg://), on a free port; yields once ``/health`` answers 200
     and stops it on leaving. Its output goes to ``log_path`` (discarded without one);
-    ``extra_env`` overrides its environment (fewer workers, a pinned business day)."""
+    ``extra_env`` overrides its environment (fewer workers, a pinned business day); ``root``:
+    another checkout of Heyi to serve (its own .venv), e.g. the revision before a change."""
     env = {**os.environ, "ERP_DATABASE_URL": "postgresql+psycopg://" + url.split("://", 1)[1],
            "ERP_JOB_RUNNER": "worker", "ERP_LOG_LEVEL": "warning", **(extra_env or {})}
     port = free_port()
     env["ERP_BIND"] = f"127.0.0.1:{port}"
     with log_path.open("w") if log_path else open(os.devnull, "w") as log:
         # Its own process group, so that stop() reaches the workers as `make serve`'s Ctrl-C would.
-        server = Server(port, subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+        gunicorn = GUNICORN if root == ROOT else root / ".venv" / "bin" / "gunicorn"
+        server = Server(port, subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py"], cwd=root, env=env,
                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
     try:
         _wait_until_healthy(server, log_path)

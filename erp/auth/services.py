@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select, union_all, update
+from sqlalchemy import bindparam, func, literal_column, select, union_all, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -133,9 +133,18 @@ def password_matches(session: Session, user_id: int, password: str) -> bool:
 # below: the token check is one statement on every API request, not three (issue 18's
 # profile put a quarter of an HTTP receipt in the token check).
 _USER_SCOPE = union_all(
-    select(literal("c").label("kind"), UserCompany.user_id, UserCompany.company_id.label("ref")),
-    select(literal("w").label("kind"), UserWarehouse.user_id, UserWarehouse.warehouse_id.label("ref")),
+    select(literal_column("'c'").label("kind"), UserCompany.user_id, UserCompany.company_id.label("ref")),
+    select(literal_column("'w'").label("kind"), UserWarehouse.user_id, UserWarehouse.warehouse_id.label("ref")),
 ).subquery("scope")
+# Built once: every API request runs it, and building the expression anew (and its cache
+# key) cost as much Python as executing it (docs/performance.md, the exposure check profiled).
+_ACTOR_OF_TOKEN = (
+    select(User.id, User.username, User.role, User.group_wide, User.active, ApiToken.expires_at,
+           ApiToken.revoked_at, _USER_SCOPE.c.kind, _USER_SCOPE.c.ref)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .outerjoin(_USER_SCOPE, _USER_SCOPE.c.user_id == User.id)
+    .where(ApiToken.token_digest == bindparam("digest"))
+)
 
 
 def actor_for_token(session: Session, token: str) -> Actor:
@@ -143,13 +152,7 @@ def actor_for_token(session: Session, token: str) -> Actor:
 
     One statement: the token, its user and the user's companies and warehouses (one row per
     company or warehouse, at least one row)."""
-    rows = session.execute(
-        select(User.id, User.username, User.role, User.group_wide, User.active, ApiToken.expires_at,
-               ApiToken.revoked_at, _USER_SCOPE.c.kind, _USER_SCOPE.c.ref)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .outerjoin(_USER_SCOPE, _USER_SCOPE.c.user_id == User.id)
-        .where(ApiToken.token_digest == _digest(token))
-    ).all()
+    rows = session.execute(_ACTOR_OF_TOKEN, {"digest": _digest(token)}).all()
     if not rows:
         raise InvalidToken(Message("the bearer token is not known"))
     user_id, username, role, group_wide, active, expires_at, revoked_at = rows[0][:7]
