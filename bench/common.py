@@ -116,14 +116,18 @@ def serve(url: str, *, log_path: Path | None = None, extra_env: dict[str, str] |
     (postgresql:// or postgresql+psycopg://), on a free port; yields once ``/health`` answers 200
     and stops it on leaving. Its output goes to ``log_path`` (discarded without one);
     ``extra_env`` overrides its environment (fewer workers, a pinned business day); ``root``:
-    another checkout of Heyi to serve (its own .venv), e.g. the revision before a change."""
+    another checkout of Heyi to serve (its own .venv), e.g. the revision before a change.
+    Like `make serve`, it first brings the database to the checkout's migrations
+    (``flask db upgrade``; nothing to do when it is there), so that ``/health`` answers 200."""
     env = {**os.environ, "ERP_DATABASE_URL": "postgresql+psycopg://" + url.split("://", 1)[1],
            "ERP_JOB_RUNNER": "worker", "ERP_LOG_LEVEL": "warning", **(extra_env or {})}
     port = free_port()
     env["ERP_BIND"] = f"127.0.0.1:{port}"
     with log_path.open("w") if log_path else open(os.devnull, "w") as log:
-        # Its own process group, so that stop() reaches the workers as `make serve`'s Ctrl-C would.
         gunicorn = GUNICORN if root == ROOT else root / ".venv" / "bin" / "gunicorn"
+        subprocess.run([str(gunicorn.with_name("flask")), "--app", "erp", "db", "upgrade"], cwd=root, env=env,
+                       stdout=log, stderr=subprocess.STDOUT, check=True)
+        # Its own process group, so that stop() reaches the workers as `make serve`'s Ctrl-C would.
         server = Server(port, subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py"], cwd=root, env=env,
                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
     try:
