@@ -13,10 +13,10 @@ Sized from the machine unless the environment says otherwise:
   at most one session at a time) and ``ERP_DB_MAX_OVERFLOW`` beyond them (default: two per
   job thread when jobs run in the web process, ``ERP_JOB_RUNNER=thread``; a job writes its
   progress on a second connection; else 1).
-- ``ERP_DB_POOL_PRE_PING`` (default 1): each pooled connection is tested with a round trip
-  before a request uses it, so that after a database restart or failover no request meets a
-  dead connection. 0 saves that round trip (docs/performance.md) at the price of failed
-  requests after a restart: an opt-in, not the default.
+- ``ERP_DB_POOL_PRE_PING`` (default 0): no round trip to test each pooled connection before
+  a request uses it. After a database restart or failover, a dropped connection is found at
+  the request's first statement, before anything was sent, and the request's transaction
+  runs again on a fresh connection (erp.db.lost_before_use); 1 pings as well.
 - Before the first worker starts, workers x (pool + overflow) is checked against the
   server's ``max_connections`` less its superuser slots and ``ERP_DB_RESERVED_CONNECTIONS``
   (default 10) kept for commands, job workers and psql: a deployment that could run out of
