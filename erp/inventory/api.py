@@ -34,16 +34,18 @@ blp = Blueprint("inventory", __name__, url_prefix="/api/v1/inventory",
 
 
 def _post_document(session: Session, actor: Actor, payload: dict[str, Any],
-                   post: Callable[[], int]) -> queries.DocumentView:
-    """Run one posting service (``post`` returns its document's id) under the
-    Idempotency-Key, and read the document back."""
-    posted: list[int] = []
+                   post: Callable[[], int | queries.DocumentView]) -> queries.DocumentView:
+    """Run one posting service under the Idempotency-Key. ``post`` returns the document as
+    posted (answered as it is: nothing read back) or its id (the document is read back)."""
+    posted: list[int | queries.DocumentView] = []
 
     def post_once() -> int:
         posted.append(post())
-        return posted[-1]
+        return posted[-1] if isinstance(posted[-1], int) else posted[-1].document_id
 
     document_id = idempotent(session, actor, payload, post_once)
+    if posted and isinstance(posted[-1], queries.DocumentView):
+        return posted[-1]
     # A replayed key answers with a document posted earlier, which may have been reversed since.
     return queries.get_document(session, actor, document_id, just_posted=bool(posted))
 
@@ -63,7 +65,7 @@ def _post_document(session: Session, actor: Actor, payload: dict[str, Any],
 def post_receipt(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Book goods received against a purchase order line (the price comes from the contract)."""
     min_days = erp_settings().default_min_remaining_shelf_life_days
-    return _post_document(session, actor, data, lambda: services.receive_goods(
+    return _post_document(session, actor, data, lambda: services.book_receipt(
         session, actor, services.ReceiptRequest(**data), min_remaining_days=min_days))
 
 

@@ -42,10 +42,19 @@ STOCK_DIMENSIONS = ("company", "warehouse", "material", "batch", "status")
 
 @dataclass
 class DocumentView:
-    document: StockDocument
+    """A stock document as the API shows it: the document (a ``StockDocument``, or the
+    values a posting just wrote keyed by column), its ledger rows and journal lines (rows or
+    dicts), and the document that reversed it."""
+
+    document: StockDocument | dict[str, Any]
     movements: list[Any] = field(default_factory=list)
     journal: list[Any] = field(default_factory=list)
     reversed_by_document_id: int | None = None
+
+    @property
+    def document_id(self) -> int:
+        document = self.document
+        return int(document["id"] if isinstance(document, dict) else document.id)
 
 
 def get_document(session: Session, actor: Actor, document_id: int, *, just_posted: bool = False) -> DocumentView:

@@ -10,10 +10,11 @@ receipts), the company's accounting period (key share), then balance rows in FEF
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -48,10 +49,13 @@ from erp.masterdata.models import Material, MaterialType, Warehouse
 from erp.masterdata.services import MaterialFacts, WarehouseFacts, can_store, material_and_warehouse_facts
 from erp.db import require_amount_fits
 from erp.money import round_money
-from erp.posting import Document, Line, Movement, Posting, entry_of_document, negated_lines, post, price_for_posting
+from erp.inventory.queries import DocumentView
+from erp.posting import (
+    Document, Line, Movement, Posted, Posting, entry_of_document, negated_lines, post, price_for_posting,
+)
 from erp.period import Period
 from erp.posting.periods import latest_closed_period
-from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
+from erp.posting.models import NO_BATCH, Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
 from erp.posting.stock import (
     HeldStock,
     available_on,
@@ -253,7 +257,16 @@ def receive_goods(
     session: Session, actor: Actor, request: ReceiptRequest, *, min_remaining_days: int = 30
 ) -> int:
     """Book goods received against a purchase order line at the contract price; returns the
-    receipt document's id.
+    receipt document's id (``book_receipt`` gives the whole receipt)."""
+    return book_receipt(session, actor, request, min_remaining_days=min_remaining_days).document_id
+
+
+def book_receipt(
+    session: Session, actor: Actor, request: ReceiptRequest, *, min_remaining_days: int = 30
+) -> DocumentView:
+    """Book goods received against a purchase order line at the contract price; returns the
+    receipt as posted: its document, ledger row and journal lines, built from what the
+    posting wrote (the same view as ``queries.get_document``, without reading it back).
 
     Stock enters at standard (quarantine when the material needs inspection); the journal
     debits inventory at standard, credits goods-received-not-invoiced at the contract price
@@ -302,7 +315,7 @@ def receive_goods(
                                          what=N_("the receipt's value at the contract price"))
     price_variance = contract_value - standard_value
     status = StockStatus.QUARANTINE if material.inspection_required else StockStatus.UNRESTRICTED
-    document_id = _post_document(
+    posting, posted = _write_document(
         session, doc_type=MovementType.RECEIPT, company_id=company_id, posting_date=request.posting_date,
         user_id=actor.user_id, po_line_id=line.line_id, supplier_id=line.supplier_id,
         unit_price=line.unit_price, standard_price=price, delivery_note=request.delivery_note,
@@ -316,13 +329,17 @@ def receive_goods(
             Line(accounts.GOODS_RECEIVED_NOT_INVOICED, -contract_value),
         ],
     )
+    document_id = posted.document_id
+    assert document_id is not None
     receiving.register_received_quantity(session, line, request.quantity)
     if status == StockStatus.QUARANTINE:
         quality.open_lot(session, origin=LotOrigin.RECEIPT, company_id=company_id, warehouse_id=warehouse.id,
                          material_id=material.id, batch_id=batch_id, quantity=request.quantity,
                          inspection_date=request.posting_date, source_document_id=document_id,
                          user_id=actor.user_id)
-    return document_id
+    batch_number = request.batch_number if material.batch_managed else NO_BATCH
+    return posted_view(posting, posted, {(warehouse.id, material.id, batch_id): (warehouse.code, material.code,
+                                                                                 batch_number)})
 
 
 def register_reversal_guard(destination: str, guard: ReversalGuard) -> None:
@@ -356,7 +373,14 @@ def _document_movements(session: Session, document_id: int) -> list[StockMovemen
                                 .order_by(StockMovement.id)))
 
 
-def _post_document(
+def _post_document(session: Session, **fields: Any) -> int:
+    """Post a stock document through erp.posting; returns the document's id."""
+    _, posted = _write_document(session, **fields)
+    assert posted.document_id is not None
+    return posted.document_id
+
+
+def _write_document(
     session: Session,
     *,
     doc_type: MovementType,
@@ -368,15 +392,37 @@ def _post_document(
     memo: str = "",
     reverses_entry_id: int | None = None,
     **document_fields: object,
-) -> int:
-    """Post a stock document through erp.posting; returns the document's id."""
-    posted = post(session, Posting(
+) -> tuple[Posting, Posted]:
+    """Post a stock document through erp.posting; returns the posting and what it wrote."""
+    posting = Posting(
         company_id=company_id, posting_date=posting_date, user_id=user_id,
         document=Document(doc_type, **document_fields),  # type: ignore[arg-type]
         movements=movements, journal=journal, memo=memo, reverses_entry_id=reverses_entry_id,
-    ))
-    assert posted.document_id is not None
-    return posted.document_id
+    )
+    return posting, post(session, posting)
+
+
+def posted_view(posting: Posting, posted: Posted,
+                codes: Mapping[tuple[int, int, int], tuple[str, str, str]]) -> DocumentView:
+    """A document just posted as ``queries.get_document`` shows it, from the posting and what
+    ``post`` returned (ids, instant, journal lines written), not read back; ``codes`` gives
+    the warehouse code, material code and batch number of each (warehouse, material, batch)
+    the movements touch. Nothing can have reversed it yet (a reversal needs it committed)."""
+    assert posting.document is not None and posted.document_id is not None and posted.created_at is not None
+    document = {**vars(posting.document), "id": posted.document_id, "company_id": posting.company_id,
+                "posting_date": posting.posting_date, "period": Period.of(posting.posting_date),
+                "created_by": posting.user_id, "created_at": posted.created_at}
+    movements = []
+    for movement_id, m in zip(posted.movement_ids, posting.movements, strict=True):
+        warehouse_code, material_code, batch_number = codes[(m.warehouse_id, m.material_id, m.batch_id)]
+        movements.append({
+            "id": movement_id, "movement_type": m.movement_type, "warehouse_id": m.warehouse_id,
+            "warehouse_code": warehouse_code, "material_id": m.material_id, "material_code": material_code,
+            "batch_id": m.batch_id, "batch_number": batch_number, "status": m.status, "quantity": m.quantity,
+            "value": m.value, "variance": m.variance_carried, "offset_account": m.offset_account})
+    journal = [{"entry_id": posted.entry_id, "account_code": line.account, "amount": line.amount,
+                "material_id": line.material_id} for line in posted.lines]
+    return DocumentView(document, movements, journal, None)
 
 
 def reverse_receipt(

@@ -118,10 +118,16 @@ class Posting:
 @dataclass(frozen=True)
 class Posted:
     """What a posting wrote: the stock document's id and the journal entry's id (None
-    where it wrote none)."""
+    where it wrote none). ``post`` also gives what a caller needs to show the document
+    without reading it back: its ledger rows' ids (in the posting's order of movements),
+    the instant it stamped on every row and the journal lines it wrote (zero lines
+    dropped, in the order written); set-based postings leave them empty."""
 
     document_id: int | None
     entry_id: int | None
+    movement_ids: tuple[int, ...] = ()
+    created_at: dt.datetime | None = None
+    lines: tuple[Line, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Sequence as KeySequence
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
@@ -90,6 +91,7 @@ from erp.posting.values import (
     ZERO,
     CloseEntries,
     Document,
+    Line,
     Movement,
     Posted,
     Posting,
@@ -253,6 +255,7 @@ class _Rows:
     entry: dict[str, Any] | None
     lines: list[dict[str, Any]]
     totals: list[dict[str, Any]]
+    written_lines: tuple[Line, ...] = ()  # the journal lines as the caller gave them, zero lines dropped
 
 
 BalanceKey = tuple[int, int, int, str]
@@ -322,7 +325,8 @@ def _describe(posting: Posting) -> _Rows:
         for (material_id, close_class, account), (quantity, value, variance_carried)
         in sorted(period_total_changes(posting.movements).items())
     ]
-    return _Rows(company_id, period, day, user_id, now, document, movements, balances, entry, journal, totals)
+    return _Rows(company_id, period, day, user_id, now, document, movements, balances, entry, journal, totals,
+                 tuple(lines))
 
 
 # --- the one function ------------------------------------------------------------------------------
@@ -382,7 +386,8 @@ def _portable_statements(session: Session) -> dict[str, Any]:
     def build(insert_into: Any) -> dict[str, Any]:
         return {
             "document": insert(_DOCUMENTS).values(_named("d", _DOCUMENTS, ["id", "number", *DOCUMENT_COLUMNS])),
-            "movements": insert(_MOVEMENTS).values(_named("m", _MOVEMENTS, ["document_id", *MOVEMENT_COLUMNS])),
+            "movements": insert(_MOVEMENTS).values(_named("m", _MOVEMENTS, ["document_id", *MOVEMENT_COLUMNS]))
+            .returning(_MOVEMENTS.c.id, sort_by_parameter_order=True),
             "take": _take_from_balance(_named("b", _BALANCES, BALANCE_COLUMNS)),
             "add": _add_to_balance(insert_into, _named("b", _BALANCES, BALANCE_COLUMNS)),
             "entry": insert(_ENTRIES).values(_named("e", _ENTRIES, [*ENTRY_COLUMNS, "source_id"]))
@@ -399,9 +404,11 @@ def _write_statement_by_statement(session: Session, rows: _Rows) -> Posted:
     document_id = None
     if rows.document is not None:
         document_id = _insert_document(session, rows.document)
+    movement_ids: tuple[int, ...] = ()
     if rows.movements:
-        connection.execute(statements["movements"],
-                           [_values("m", {**row, "document_id": document_id}) for row in rows.movements])
+        movement_ids = tuple(connection.execute(
+            statements["movements"],
+            [_values("m", {**row, "document_id": document_id}) for row in rows.movements]).scalars())
     for outflow, change in rows.balances:
         if outflow:
             taken = connection.execute(statements["take"], _values("b", change))
@@ -414,7 +421,7 @@ def _write_statement_by_statement(session: Session, rows: _Rows) -> Posted:
         entry = {**rows.entry, "source_id": document_id} if document_id is not None else rows.entry
         entry_id = connection.execute(statements["entry"], _values("e", entry)).scalar_one()
         connection.execute(statements["lines"], [_values("l", {**line, "entry_id": entry_id}) for line in rows.lines])
-    return Posted(document_id, entry_id)
+    return Posted(document_id, entry_id, movement_ids, rows.created_at, rows.written_lines)
 
 
 def _write_in_one_statement(session: Session, rows: _Rows) -> Posted:
@@ -439,10 +446,10 @@ def _write_in_one_statement(session: Session, rows: _Rows) -> Posted:
     for j, line in enumerate(rows.lines):
         params.update(_own_values(f"l{j}", line))
     result = session.connection().execute(_one_statement(*shape), params).one()
-    document_id, entry_id, *taken = result
+    document_id, entry_id, movement_ids, *taken = result
     if any(count != 1 for count in taken):
         raise LookupError(f"a movement out of stock found no balance to take from: {rows.balances}")
-    return Posted(document_id, entry_id)
+    return Posted(document_id, entry_id, tuple(movement_ids or ()), rows.created_at, rows.written_lines)
 
 
 # The values every row of one posting repeats (_describe gives each row the posting's
@@ -515,11 +522,13 @@ def _one_statement(document_filled: tuple[str, ...] | None, movement_count: int,
                .returning(_DOCUMENTS.c.id).cte("doc"))
         ctes.append(doc)
     document_id = select(doc.c.id).scalar_subquery() if doc is not None else None
+    ledger = None
     if movement_count:
         assert document_id is not None
-        ctes.append(_insert_rows(_MOVEMENTS, [{"document_id": document_id, **_one_row(f"m{i}", _MOVEMENTS,
-                                                                                    MOVEMENT_COLUMNS)}
-                                              for i in range(movement_count)]).cte("ledger"))
+        ledger = _insert_rows(_MOVEMENTS, [{"document_id": document_id, **_one_row(f"m{i}", _MOVEMENTS,
+                                                                                 MOVEMENT_COLUMNS)}
+                                           for i in range(movement_count)]).returning(_MOVEMENTS.c.id).cte("ledger")
+        ctes.append(ledger)
     taken: list[Any] = []
     for k, out in enumerate(outflows):
         change = _one_row(f"b{k}", _BALANCES, BALANCE_COLUMNS)
@@ -541,6 +550,10 @@ def _one_statement(document_filled: tuple[str, ...] | None, movement_count: int,
     ids = [
         document_id if document_id is not None else null(),
         select(entry.c.id).scalar_subquery() if entry is not None else null(),
+        # The ledger rows' ids, for the caller to show them without reading them back: the
+        # key is drawn row by row in the order the rows are inserted, so by id is that order.
+        select(func.array_agg(aggregate_order_by(ledger.c.id, ledger.c.id))).scalar_subquery()
+        if ledger is not None else null(),
     ]
     statement = select(*ids, *(select(func.count()).select_from(t).scalar_subquery() for t in taken)).add_cte(*ctes)
     _ONE_STATEMENT[key] = statement

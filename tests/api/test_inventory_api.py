@@ -71,6 +71,58 @@ def test_a_receipt_posts_and_returns_the_document_with_movements_and_journal(
     assert again.status_code == 200 and again.get_json() == document
 
 
+def test_a_receipt_without_batch_or_variance_answers_what_a_fresh_read_shows(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    # The 201 is built from what the posting wrote, not read back: it must still be the
+    # document a GET shows, here for stock without a batch ("-") and a receipt at standard,
+    # whose zero variance line is not written (two journal lines, not three).
+    set_standard(session_factory, world, "pkg_loose", "2.50")
+    (line,) = open_order(session_factory, world, [("pkg_loose", "400", "2.50", "A-AMB")])
+    response = api.as_("clerk_a").post(RECEIPTS, json=receipt_body(
+        line, quantity="400", batch_number=None, manufacture_date=None, expiry_date=None, delivery_note=None))
+    assert response.status_code == 201, response.get_json()
+    document = response.get_json()
+    (movement,) = document["movements"]
+    assert (movement["batch_number"], movement["status"], movement["value"], movement["variance"]) == (
+        "-", "unrestricted", "1000.00", "0.00")  # 400 x 2.50
+    assert [(j["account_code"], j["amount"]) for j in document["journal"]] == [
+        ("1411", "1000.00"), ("2202.01", "-1000.00")]
+    again = api.as_("clerk_a").get(f"/api/v1/inventory/documents/{document['id']}")
+    assert again.status_code == 200 and again.get_json() == document
+
+
+# What one receipt over HTTP sends to the database, with an Idempotency-Key, once its
+# period is open and its order already partly received (issue #18): the token check (one
+# SELECT), the key claimed, the order line locked, material and warehouse, the period held,
+# the standard price (after the period's lock, on purpose: erp.posting.prices), a new batch,
+# the posting (one statement), its period totals, the order line's received quantity, the
+# inspection lot, the key's document recorded. 15 while the 201 read back the document, its
+# ledger rows and journal lines; now it is built from what the posting wrote.
+HTTP_RECEIPT_STATEMENTS = 12
+
+
+def test_a_receipt_over_http_sends_no_statement_more_than_it_needs(
+    api: ApiClient, world: World, amox_line: int, engine: Any
+) -> None:
+    from tests.statements import statements
+
+    clerk = api.as_("clerk_a")
+    # The period's first posting opens it (a few statements once a month) and the order's first
+    # receipt changes its status (one more): neither is counted.
+    assert clerk.post(RECEIPTS, json=receipt_body(amox_line, quantity="20")).status_code == 201
+    with statements(engine) as sent:
+        response = clerk.post(RECEIPTS, json=receipt_body(amox_line, batch_number="B-002"),
+                              headers={"Idempotency-Key": "count-1"})
+    assert response.status_code == 201, response.get_json()
+    sent = [statement for statement in sent if not statement.startswith("BEGIN")]  # SQLite's own
+    assert len(sent) <= HTTP_RECEIPT_STATEMENTS, "\n\n".join(sent)
+    # Nothing the posting wrote is read back.
+    assert not any(statement.lstrip().startswith("SELECT") and ("FROM stock_movements" in statement
+                                                               or "FROM journal_lines" in statement)
+                   for statement in sent), "\n\n".join(sent)
+
+
 @pytest.mark.parametrize(
     ("overrides", "status", "slug"),
     [
