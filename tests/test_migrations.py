@@ -63,3 +63,54 @@ def test_downgrading_0034_writes_back_the_months_a_material_did_not_move(engine:
         assert rows[0].period == "2026-10"
     finally:
         upgrade(engine)
+
+
+def test_0036_moves_import_records_onto_the_records_on_sqlite_with_data(tmp_path: object) -> None:
+    """On SQLite with rows in materials and rows pointing at them (a rebuilt table would
+    trip over those foreign keys), 0036 adds the import's columns, moves each record's
+    committed import onto it (not an undone one's: SQLite reuses deleted ids), and its
+    downgrade puts them back in import_records; upgrading again reads them back."""
+    from sqlalchemy import text
+
+    from erp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m.sqlite3")  # type: ignore[str-format]
+    upgrade(engine, "0035_value_without_quantity")
+    setup = [
+        "INSERT INTO groups (id, code, name_zh, name_en, created_at, updated_at) VALUES (1, 'G', 'G', 'G', "
+        "'2026-11-30', '2026-11-30')",
+        "INSERT INTO units (id, code, name_zh, name_en, decimals, active, created_at, updated_at) "
+        "VALUES (1, 'KG', 'KG', 'KG', 3, 1, '2026-11-30', '2026-11-30')",
+        "INSERT INTO users (id, username, display_name, password_hash, role, group_wide, active, created_at) "
+        "VALUES (1, 'steward', 'steward', 'x', 'steward', 1, 1, '2026-11-30')",
+        "INSERT INTO materials (id, code, name_zh, name_en, material_type, unit_id, procurement_scope, batch_managed, "
+        "inspection_required, over_receipt_tolerance_pct, active, created_at, updated_at) VALUES "
+        "(5, 'M5', 'M', 'M', 'raw', 1, 'local', 1, 0, 0, 1, '2026-11-30', '2026-11-30'), "
+        "(6, 'M6', 'M', 'M', 'raw', 1, 'local', 1, 0, 0, 1, '2026-11-30', '2026-11-30')",
+        "INSERT INTO batches (id, material_id, batch_number, created_at) VALUES (1, 5, 'B1', '2026-11-30')",
+        "INSERT INTO import_batches (id, kind, company_key, file_name, rows, status, summary, created_by, created_at) "
+        "VALUES (1, 'materials', 0, 'a.csv', 1, 'undone', '{}', 1, '2026-11-30'), "
+        "(2, 'materials', 0, 'b.csv', 2, 'committed', '{}', 1, '2026-11-30')",
+        "INSERT INTO import_records (batch_id, entity, record_id, row_number) VALUES "
+        "(1, 'materials', 5, 7), (2, 'materials', 5, 2), (2, 'materials', 6, 3)",
+    ]
+    with engine.begin() as connection:
+        for statement in setup:
+            connection.execute(text(statement))
+    upgrade(engine)
+    moved = "SELECT id, import_batch_id, import_row FROM materials ORDER BY id"
+    with engine.connect() as connection:
+        assert [tuple(r) for r in connection.execute(text(moved))] == [(5, 2, 2), (6, 2, 3)]
+        assert connection.scalar(text("SELECT count(*) FROM import_records WHERE entity = 'materials'")) == 0
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0035_value_without_quantity")
+    with engine.connect() as connection:
+        assert sorted(tuple(r) for r in connection.execute(text(
+            "SELECT batch_id, record_id, row_number FROM import_records WHERE entity = 'materials'"))) == [
+            (2, 5, 2), (2, 6, 3)]
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert [tuple(r) for r in connection.execute(text(moved))] == [(5, 2, 2), (6, 2, 3)]
+    engine.dispose()

@@ -53,9 +53,12 @@ DELETE = "delete"
 ENTITY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 REDACTED = "[redacted]"
-# Bookkeeping columns every row carries; the audit row's own time says when, and the
-# import's own audit row which import created a record (CREATED_BY_IMPORT).
-NOT_AUDITED = frozenset({"created_at", "updated_at", "import_batch_id", "import_row"})
+# Bookkeeping columns every row carries; the audit row's own time says when.
+NOT_AUDITED = frozenset({"created_at", "updated_at"})
+# The import a record came from and its file row (CREATED_BY_IMPORT): recorded only when set,
+# so a record created one by one lists no such fields, and an imported record's deletion keeps
+# which import and row created it (``imported_creation`` reads them back).
+IMPORT_COLUMNS = ("import_batch_id", "import_row")
 # The audit row of a committed import (entity IMPORT, its batch id) and of its undo.
 IMPORT = "import"
 IMPORTED = "import"
@@ -94,6 +97,8 @@ def snapshot(record: Any, *, exclude: Iterable[str] = (), redact: Iterable[str] 
         if attribute.key in skipped:
             continue
         value = getattr(record, attribute.key)
+        if value is None and attribute.key in IMPORT_COLUMNS:
+            continue
         column_type = attribute.columns[0].type
         if isinstance(value, Decimal) and isinstance(column_type, Numeric) and column_type.scale is not None:
             # As stored: "8" just assigned and "8.0" read back are the same temperature.
@@ -224,27 +229,40 @@ def imported_creation(session: Session, entity: str, entity_id: int) -> AuditEve
     Who and when are the import's own audit row's (entity ``import``); the reason names the
     import, its file and the row (``go-live import 12: materials.csv, row 4711``); the changes
     list every field as created, ``{"before": null, "after": value}`` as a creation through
-    the API records them: the record's values now with every later recorded change taken back
-    (each change to a master record is recorded with its values before, by the catalog).
-    None too when the record's creation was stored as its own row (imports before migration
-    0036 wrote one)."""
+    the API records them (with the import and the row among them): the record's values now,
+    or in its deletion's row once deleted (every field before, the import's columns
+    included), with every earlier recorded change taken back (each change to a master record
+    is recorded with its values before, by the catalog). None too when the record's creation
+    was stored as its own row (imports before migration 0036 wrote one)."""
     table = CREATED_BY_IMPORT.get(entity)
     if table is None:
         return None
+    events = session.execute(
+        select(AuditEvent.action, AuditEvent.changes)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id).order_by(AuditEvent.id.desc())).all()
     stored = session.execute(select(table).where(table.c.id == entity_id)).mappings().first()
-    if stored is None or stored["import_batch_id"] is None:
+    if stored is not None:
+        scales = {c.name: c.type.scale for c in table.columns
+                  if isinstance(c.type, Numeric) and c.type.scale is not None}
+        values = {name: plain(at_scale(value, scales[name]) if name in scales and value is not None else value)
+                  for name, value in stored.items() if name not in NOT_AUDITED}
+        earlier = list(events)
+    else:
+        # Deleted: the deletion's row holds every field before, the import's columns too.
+        deletion = next((n for n, (action, changes) in enumerate(events)
+                         if action == DELETE and "import_batch_id" in (changes or {})), None)
+        if deletion is None:
+            return None
+        values = {name: change.get("before") for name, change in events[deletion].changes.items()}
+        earlier = list(events[deletion + 1:])
+    if values.get("import_batch_id") is None:
         return None
     imported = session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == IMPORT, AuditEvent.entity_id == stored["import_batch_id"],
+        AuditEvent.entity == IMPORT, AuditEvent.entity_id == values["import_batch_id"],
         AuditEvent.action == IMPORTED)).first()
     if imported is None:
         return None
-    scales = {c.name: c.type.scale for c in table.columns if isinstance(c.type, Numeric) and c.type.scale is not None}
-    values = {name: plain(at_scale(value, scales[name]) if name in scales and value is not None else value)
-              for name, value in stored.items() if name not in NOT_AUDITED}
-    for action, changes in session.execute(
-            select(AuditEvent.action, AuditEvent.changes)
-            .where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id).order_by(AuditEvent.id.desc())):
+    for action, changes in earlier:
         if action == CREATE:
             return None
         for name, change in (changes or {}).items():
@@ -253,9 +271,9 @@ def imported_creation(session: Session, entity: str, entity_id: int) -> AuditEve
     file_name = ((imported.changes or {}).get("file_name") or {}).get("after")
     return AuditEvent(
         id=imported.id, occurred_at=imported.occurred_at, actor_id=imported.actor_id, actor_name=imported.actor_name,
-        entity=entity, entity_id=entity_id, company_id=stored.get("company_id"), action=CREATE,
+        entity=entity, entity_id=entity_id, company_id=values.get("company_id"), action=CREATE,
         changes=field_changes(None, values),
-        reason=f"{imported.reason}: {file_name}, row {stored['import_row']}"[:500], client_address=None)
+        reason=f"{imported.reason}: {file_name}, row {values.get('import_row')}"[:500], client_address=None)
 
 
 def list_events(

@@ -178,7 +178,8 @@ def audit_rows(session: Session, actor: Any, *, entity: str, action: str, record
 
     rows = []
     for record in records:
-        values = {k: v for k, v in record.items() if k not in audit.NOT_AUDITED}
+        values = {k: v for k, v in record.items()
+                  if k not in audit.NOT_AUDITED and not (v is None and k in audit.IMPORT_COLUMNS)}
         changes = audit.field_changes(values if deleted else None, None if deleted else values)
         rows.append({"actor_id": actor.user_id, "actor_name": actor.username[:64], "entity": entity,
                      "entity_id": record.get(id_key), "action": action, "changes": changes,

@@ -80,7 +80,9 @@ def test_an_imported_materials_history_shows_its_creation_by_the_import_with_eve
         assert first["storage_max_humidity"] == {"before": None, "after": "60.00"}
         assert first["unit_id"] == {"before": None, "after": world.units["KG"]}
         assert first["id"] == {"before": None, "after": materials[0].id}
-        assert "created_at" not in first and "import_row" not in first
+        assert "created_at" not in first
+        assert (first["import_batch_id"], first["import_row"]) == (
+            {"before": None, "after": outcome.batch_id}, {"before": None, "after": 2})
         second = audit.record_history(session, world.actors["auditor"], entity="material",
                                       entity_id=materials[1].id)[0][0].changes
         assert second["storage_temp_max"] == {"before": None, "after": None}
@@ -133,7 +135,7 @@ def test_an_imported_warehouse_is_audited_for_its_company(
         assert imported.company_id == world.companies["A"]
 
 
-def test_an_undone_import_records_each_deletion_and_its_own_undo(
+def test_an_undone_import_records_each_deletion_and_its_own_undo_and_keeps_the_creation(
         tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
     path = write_csv(tmp_path / "m.csv", [HEADER, ["M-AU4", "甲", "Alpha", "raw", "KG", "local", "", "", "", "",
                                                    "是", ""]])
@@ -145,10 +147,31 @@ def test_an_undone_import_records_each_deletion_and_its_own_undo(
         undo_import(session, world.actors["steward"], KINDS["materials"], outcome.batch_id)  # type: ignore[arg-type]
     with session_factory() as session:
         assert session.get(Material, material_id) is None
-        events, _ = audit.record_history(session, world.actors["auditor"], entity="material", entity_id=material_id)
-        (deleted,) = events
+        events, total = audit.record_history(session, world.actors["auditor"], entity="material",
+                                             entity_id=material_id)
+        # Deleted, it still shows who created it from which file and row, and with what.
+        assert total == 2 and [e.action for e in events] == ["delete", "create"]
+        deleted, created = events
         assert (deleted.action, deleted.reason) == ("delete", f"go-live import {outcome.batch_id} undone")
         assert deleted.changes["code"] == {"before": "M-AU4", "after": None}
+        assert deleted.changes["import_row"] == {"before": 2, "after": None}
+        assert (created.actor_name, created.reason) == ("steward", f"go-live import {outcome.batch_id}: m.csv, row 2")
+        assert created.changes["code"] == {"before": None, "after": "M-AU4"}
+        assert created.changes["name_en"] == {"before": None, "after": "Alpha"}
         actions = session.scalars(select(AuditEvent.action).where(
             AuditEvent.entity == "import", AuditEvent.entity_id == outcome.batch_id).order_by(AuditEvent.id)).all()
         assert actions == ["import", "undo"]
+
+
+def test_a_record_created_one_by_one_records_no_import_columns(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    with session_factory() as session, session.begin():
+        material = catalogs.create_record(session, world.actors["steward"], catalogs.MATERIALS, {
+            "code": "M-API1", "name_zh": "甲", "name_en": "Alpha", "material_type": "raw",
+            "unit_id": world.units["KG"], "procurement_scope": "local"})
+        material_id = material.id
+    with session_factory() as session:
+        (created,), total = audit.record_history(session, world.actors["auditor"], entity="material",
+                                                 entity_id=material_id)
+        assert total == 1 and created.action == "create" and created.id is not None
+        assert "import_batch_id" not in created.changes and "import_row" not in created.changes

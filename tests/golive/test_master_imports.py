@@ -325,7 +325,7 @@ def test_imported_and_undone_master_records_are_in_the_audit_trail(
         undo_import(session, world.actors["steward"], KINDS["materials"], outcome.batch_id)  # type: ignore[arg-type]
     with session_factory() as session:
         events, _ = record_history(session, world.actors["auditor"], entity="material", entity_id=material_id)
-        assert [e.action for e in events] == ["delete"]
+        assert [e.action for e in events] == ["delete", "create"]
         assert events[0].changes["code"] == {"before": "M-AUD", "after": None}
 
 
