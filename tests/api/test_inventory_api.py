@@ -102,6 +102,7 @@ def test_a_receipt_without_batch_or_variance_answers_what_a_fresh_read_shows(
 HTTP_RECEIPT_STATEMENTS = 12
 
 
+@pytest.mark.postgres  # the count of PostgreSQL's one-statement posting (SQLite writes table by table)
 def test_a_receipt_over_http_sends_no_statement_more_than_it_needs(
     api: ApiClient, world: World, amox_line: int, engine: Any
 ) -> None:
