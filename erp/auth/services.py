@@ -133,17 +133,21 @@ def password_matches(session: Session, user_id: int, password: str) -> bool:
 # below: the token check is one statement on every API request, not three (issue 18's
 # profile put a quarter of an HTTP receipt in the token check).
 _USER_SCOPE = union_all(
-    select(literal_column("'c'").label("kind"), UserCompany.user_id, UserCompany.company_id.label("ref")),
-    select(literal_column("'w'").label("kind"), UserWarehouse.user_id, UserWarehouse.warehouse_id.label("ref")),
+    select(literal_column("'c'").label("kind"), UserCompany.__table__.c.user_id,
+           UserCompany.__table__.c.company_id.label("ref")),
+    select(literal_column("'w'").label("kind"), UserWarehouse.__table__.c.user_id,
+           UserWarehouse.__table__.c.warehouse_id.label("ref")),
 ).subquery("scope")
 # Built once: every API request runs it, and building the expression anew (and its cache
-# key) cost as much Python as executing it (docs/performance.md, the exposure check profiled).
+# key) cost as much Python as executing it; of tables, not mapped classes, so that it runs
+# as plain Core without the ORM's execution layer (docs/performance.md, the exposure check).
+_USERS, _TOKENS = User.__table__, ApiToken.__table__
 _ACTOR_OF_TOKEN = (
-    select(User.id, User.username, User.role, User.group_wide, User.active, ApiToken.expires_at,
-           ApiToken.revoked_at, _USER_SCOPE.c.kind, _USER_SCOPE.c.ref)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .outerjoin(_USER_SCOPE, _USER_SCOPE.c.user_id == User.id)
-    .where(ApiToken.token_digest == bindparam("digest"))
+    select(_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.group_wide, _USERS.c.active,
+           _TOKENS.c.expires_at, _TOKENS.c.revoked_at, _USER_SCOPE.c.kind, _USER_SCOPE.c.ref)
+    .join_from(_USERS, _TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+    .outerjoin(_USER_SCOPE, _USER_SCOPE.c.user_id == _USERS.c.id)
+    .where(_TOKENS.c.token_digest == bindparam("digest"))
 )
 
 
