@@ -227,6 +227,8 @@ def _notice_connections_lost_before_use(engine: Engine) -> None:
 
 # Statements a safe request (GET, HEAD) may run on its autocommit connection.
 _READING = re.compile(r"\s*(SELECT|WITH|SHOW|VALUES|EXPLAIN)\b", re.IGNORECASE)
+# What only a transaction gives a read: row locks held to its end, transaction-local settings.
+_NEEDS_TRANSACTION = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE|KEY\s+SHARE)\b|\bset_config\s*\(", re.IGNORECASE)
 
 
 class WriteInSafeRequest(RuntimeError):
@@ -243,16 +245,19 @@ def autocommit_reads(engine: Engine) -> Engine:
     level every transaction here runs at) takes a new snapshot for each statement, so the
     token check and the read never shared one; each still sees everything committed before
     it began, and the token is checked before the read starts, as before. Lost are atomic
-    writes, locks held to the commit and temporary tables: none of which a read uses. A
-    statement that would write is refused before it is sent (``WriteInSafeRequest``, a 500:
-    a GET that writes is a bug), so the loss cannot go unnoticed."""
+    writes, savepoints, locks held to the commit, transaction-local settings and temporary
+    tables. A statement that would write, or that needs one of those (a savepoint, ``FOR
+    UPDATE``/``FOR SHARE``, ``set_config``), is refused before it is sent
+    (``WriteInSafeRequest``, a 500: a bug), so the loss cannot go unnoticed; a GET whose
+    service needs a transaction (the close preview) is marked ``erp.web.reads_in_transaction``
+    and served on a transactional session."""
     reads = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @event.listens_for(reads, "before_cursor_execute")
     def _reads_only(_connection: Any, _cursor: Any, statement: str, _parameters: Any, context: Any,
                     _executemany: bool) -> None:
         if (context is not None and (context.isinsert or context.isupdate or context.isdelete)) \
-                or not _READING.match(statement):
+                or not _READING.match(statement) or _NEEDS_TRANSACTION.search(statement):
             raise WriteInSafeRequest(f"a safe request (GET, HEAD) may only read: {statement[:200]}")
 
     return reads

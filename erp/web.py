@@ -463,13 +463,25 @@ def accepts_upload(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+def reads_in_transaction(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an API GET whose service needs a transaction of its own (a savepoint it rolls
+    back, row locks held until the end, transaction-local settings): it is served on the
+    request's transactional session instead of the autocommit connections every other API
+    read uses (erp.db.autocommit_reads). Put it right under the route, as ``accepts_upload``."""
+    view.reads_in_transaction = True  # type: ignore[attr-defined]
+    return view
+
+
+def _view_marked(mark: str) -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, mark, False) or getattr(getattr(view, "view_class", None), mark, False))
+
+
 def _limit_request_size() -> None:
     # Werkzeug refuses a longer body with 413 before reading it (Content-Length) or as soon
     # as the stream passes the limit (chunked): a 60 MB field is never read or parsed.
     settings = erp_settings()
-    view = current_app.view_functions.get(request.endpoint or "")
-    upload = getattr(view, "accepts_upload", False) or getattr(getattr(view, "view_class", None), "accepts_upload",
-                                                                 False)
+    upload = _view_marked("accepts_upload")
     request.max_content_length = settings.max_upload_bytes if upload else settings.max_request_bytes
 
 
@@ -486,7 +498,8 @@ def request_session() -> Session:
         reads = extension.read_session_factory
         # The API's safe methods read on autocommit connections: no BEGIN, no COMMIT
         # (erp.db.autocommit_reads says what that keeps and what it refuses).
-        safe = reads is not None and request.method in SAFE_METHODS and request.path.startswith(API_PREFIX)
+        safe = (reads is not None and request.method in SAFE_METHODS and request.path.startswith(API_PREFIX)
+                and not _view_marked("reads_in_transaction"))
         g.db_session = (reads if safe else extension.session_factory)()
     return g.db_session  # type: ignore[no-any-return]
 

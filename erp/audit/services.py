@@ -265,6 +265,8 @@ def imported_creation(session: Session, entity: str, entity_id: int) -> AuditEve
     for action, changes in earlier:
         if action == CREATE:
             return None
+        if action == DELETE:
+            break  # an earlier record under the same id (SQLite reuses a deleted top id): not this one's
         for name, change in (changes or {}).items():
             if name in values:
                 values[name] = change.get("before")

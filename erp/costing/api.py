@@ -18,7 +18,7 @@ from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
 from erp.schemas import PERIOD_PATTERN
 from erp.auth.roles import Actor
-from erp.web import Blueprint, paged, reporting, transaction
+from erp.web import Blueprint, paged, reads_in_transaction, reporting, transaction
 
 blp = Blueprint("costing", __name__, url_prefix="/api/v1/costing",
                 description="Standard prices, the journal and the month-end close")
@@ -66,6 +66,7 @@ def post_close(session: Session, actor: Actor, company_id: int, period: str) -> 
 
 
 @blp.route("/periods/<int:company_id>/<string:period>/close-preview", methods=["GET"])
+@reads_in_transaction  # the preview runs the close in a savepoint it rolls back
 @blp.response(200, s.ClosePreviewOut)
 @blp.refuses(
     ValidationFailed, RoleNotAllowed, CompanyOutOfScope, NotFound, e.EarlierPeriodOpen, e.PeriodNotEnded,

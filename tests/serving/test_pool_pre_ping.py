@@ -179,3 +179,28 @@ def test_a_safe_requests_connection_refuses_to_write(engine: Engine, world: Worl
             session.flush()
     with engine.connect() as connection:
         assert connection.execute(select(User.display_name).where(User.id == clerk)).scalar_one() == "clerk_a"
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT id FROM users WHERE id = :id FOR UPDATE",
+    "SELECT id FROM users WHERE id = :id FOR NO KEY UPDATE",
+    "SELECT id FROM users WHERE id = :id FOR SHARE",
+    "SELECT set_config('work_mem', '16MB', true), :id",
+])
+def test_a_safe_requests_connection_refuses_what_only_a_transaction_gives(
+        engine: Engine, world: World, statement: str) -> None:
+    # Without a transaction a row lock is released at once and a local setting lasts one
+    # statement: a GET that relies on either must be served in a transaction instead.
+    reads = make_session_factory(autocommit_reads(engine))
+    with reads() as session, session.begin():
+        with pytest.raises(WriteInSafeRequest):
+            session.execute(text(statement), {"id": world.users["clerk_a"]})
+
+
+def test_a_safe_requests_connection_refuses_a_savepoint(engine: Engine, world: World) -> None:
+    reads = make_session_factory(autocommit_reads(engine))
+    with reads() as session, session.begin():
+        assert session.get(User, world.users["clerk_a"]) is not None
+        with pytest.raises(WriteInSafeRequest), session.begin_nested():  # SAVEPOINT goes with the first statement
+            session.execute(select(User.id))
+
