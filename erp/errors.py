@@ -17,6 +17,7 @@ operation declares the ones it can answer with (``erp.web.Blueprint.refuses``).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -84,7 +85,7 @@ class DomainError(Exception):
     ``detail`` is a ``Message`` (an English template with named parameters), so that a page
     can show it in the reader's language; ``title`` is a message id too. ``errors`` items
     are ``{"pointer": ..., "detail": str | Message}``. The problem body (the API) shows
-    them in English.
+    them in the language the request asks for (``to_problem``'s ``render``; English by default).
     """
 
     status: int = 422
@@ -145,15 +146,18 @@ class DomainError(Exception):
         """The type URI of the class's own problem type."""
         return PROBLEM_BASE_URI + cls.slug
 
-    def to_problem(self) -> dict[str, Any]:
+    def to_problem(self, render: Callable[[Message], str] = str) -> dict[str, Any]:
+        """The RFC 9457 body: title, detail and each field's detail as ``render`` gives them
+        (default: the English templates; the API's edge renders in the request's
+        Accept-Language, erp.web.api_renderer)."""
         body: dict[str, Any] = {
             "type": self.type_uri,
-            "title": self.title,
+            "title": render(as_message(self.title)),
             "status": self.status,
-            "detail": self.detail,
+            "detail": render(self.message),
         }
         if self.errors:
-            body["errors"] = [{**item, "detail": str(item["detail"])} for item in self.errors]
+            body["errors"] = [{**item, "detail": render(as_message(item["detail"]))} for item in self.errors]
         body.update(self.extensions)
         return body
 

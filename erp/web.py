@@ -39,7 +39,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from erp import text as text_rules
-from erp.messages import Message
+from erp.messages import N_, Message, as_message
 from erp.auth.roles import Actor
 from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
@@ -128,7 +128,63 @@ def _check_declared(problem_type_uri: str) -> None:
             observe(endpoint, method, slug)
 
 
+# marshmallow's own messages for a field (their English texts are the message ids): the API
+# gives them in Chinese to a request that asks for it, like the project's own messages.
+SCHEMA_MESSAGES = (
+    N_("Missing data for required field."), N_("Field may not be null."), N_("Invalid value."),
+    N_("Not a valid integer."), N_("Not a valid string."), N_("Not a valid date."), N_("Not a valid boolean."),
+    N_("Not a valid number."), N_("Not a valid mapping type."), N_("Not a valid list."), N_("Unknown field."),
+    N_("Invalid input type."), N_("Not a valid email address."), N_("Number too large."),
+)
+# The languages of the API's words (problem titles and details, a credit decision's detail), the
+# first what a request gets when its Accept-Language names neither (or is absent, or "*"):
+# English, the texts clients were built against; a browser set to Chinese gets Chinese.
+API_LANGUAGES = ("en", "zh")
+RENDER_MESSAGE = "erp_render_message"  # app.extensions: (message, language) -> text (erp.ui.i18n)
+
+
+def api_language() -> str:
+    """The language the request's Accept-Language prefers among the API's (q-values and
+    regional tags such as zh-CN honoured), else English."""
+    if not flask.has_request_context():
+        return API_LANGUAGES[0]
+    # By quality, the first tag whose primary language we have (zh-Hans-CN is Chinese).
+    # Werkzeug's best_match prefers an exact tag over a better-liked regional one
+    # ("en;q=0.5, zh-CN;q=0.9" would be English), so the tags are read here.
+    for tag, quality in request.accept_languages:  # highest quality first
+        primary = tag.split("-", 1)[0].split("_", 1)[0].lower()
+        if quality > 0 and primary in API_LANGUAGES:
+            return primary
+    return API_LANGUAGES[0]
+
+
+def api_renderer() -> Callable[[Message], str]:
+    """How the API writes a message for this request: the English template filled in, or the
+    catalogue's translation for a request that asks for Chinese."""
+    language = api_language()
+    render = current_app.extensions.get(RENDER_MESSAGE) if language != API_LANGUAGES[0] else None
+    if render is None:
+        return str
+    return lambda message: render(message, language)  # type: ignore[no-any-return]
+
+
+def api_text(message: Message | str) -> str:
+    """A message (or a message id) in the request's language (``api_renderer``)."""
+    return api_renderer()(as_message(message))
+
+
+class MessageText(ma.fields.Field):
+    """A ``Message`` dumped as a string in the request's language (``api_renderer``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(dump_only=True, metadata={"type": "string", **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else api_text(value)
+
+
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    """A problem+json answer; its words are in ``Content-Language`` (see ``api_language``)."""
     _check_declared(str(body.get("type", "")))
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False, default=str),
@@ -137,6 +193,8 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     )
     for key, value in (headers or {}).items():
         response.headers[key] = value
+    response.headers["Content-Language"] = api_language()
+    response.vary.add("Accept-Language")
     return response
 
 
@@ -445,8 +503,10 @@ class Api(SmorestApi):
             body.update(type=MalformedRequest.type_uri_of(), title=MalformedRequest.title)
         elif messages:
             body.update(type=ValidationFailed.type_uri_of(), title=ValidationFailed.title)
+        render = api_renderer()
+        body["title"] = render(as_message(body["title"]))
         if messages:
-            items = _location_errors(messages)
+            items = [{**i, "detail": render(as_message(i["detail"]))} for i in _location_errors(messages)]
             body["errors"] = items
             body["detail"] = "; ".join(
                 f"{i.get('in', 'body')} {i['pointer']}: {i['detail']}" for i in items
@@ -799,7 +859,7 @@ def _domain_error(error: DomainError) -> Response:
     headers = {"WWW-Authenticate": 'Bearer realm="heyi"'} if error.status == 401 else {}
     if getattr(error, "retry_after", None) is not None:
         headers["Retry-After"] = str(error.retry_after)  # type: ignore[attr-defined]
-    return problem_response(error.to_problem(), headers)
+    return problem_response(error.to_problem(api_renderer()), headers)
 
 
 def _integrity_error(error: IntegrityError) -> Response:
@@ -807,7 +867,7 @@ def _integrity_error(error: IntegrityError) -> Response:
     # handler means two requests raced past those checks. It is still a conflict, not a bug:
     # a unique index answers with the rule it keeps (erp.unique), as the service would have.
     log.info("integrity error turned into 409: %s", error.orig)
-    return problem_response(race_refusal(error).to_problem())
+    return problem_response(race_refusal(error).to_problem(api_renderer()))
 
 
 def race_refusal(error: IntegrityError) -> DomainError:
@@ -856,7 +916,7 @@ def _database_error(error: DBAPIError) -> Response:
 
 def _unstorable_text(error: UnicodeEncodeError) -> Response:
     # Text that is not valid Unicode (an unpaired surrogate) in a query string or header.
-    return problem_response(MalformedRequest(Message("the request contains text that is not valid Unicode")).to_problem())
+    return _domain_error(MalformedRequest(Message("the request contains text that is not valid Unicode")))
 
 
 def _internal_error(error: Exception) -> Response:
@@ -864,9 +924,9 @@ def _internal_error(error: Exception) -> Response:
     return problem_response(
         {
             "type": "about:blank",
-            "title": "Internal Server Error",
+            "title": api_text(N_("Internal Server Error")),
             "status": 500,
-            "detail": "an unexpected error occurred; it has been logged",
+            "detail": api_text(N_("an unexpected error occurred; it has been logged")),
         }
     )
 

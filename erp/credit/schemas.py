@@ -13,6 +13,7 @@ from erp.credit.exposure import CreditOutcome, open_line_value
 from erp.credit.models import CreditNoteKind, InvoiceKind, InvoiceStatus, SalesOrderStatus
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
 from erp.schemas import Day, DecimalString, Id, Money, Period, Quantity, Query, QueryId, QueryInt, Schema, UnitPrice
+from erp.web import MessageText
 
 
 def Reason(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -377,7 +378,7 @@ class CreditDecisionOut(Schema):
     warning_from = Money(metadata={"description": "exposure from which actions pass with a warning"})
     on_hold = fields.Boolean()
     released = fields.Boolean(metadata={"description": "a controller released the order: no limit check"})
-    detail = fields.String()
+    detail = MessageText(metadata={"description": "why, in the language of Accept-Language (English by default)"})
 
 
 class OrderLineOut(Schema):

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from flask import Flask, request
-from flask_babel import Babel, format_decimal, get_locale, gettext
+from flask_babel import Babel, force_locale, format_decimal, get_locale, gettext
 
 from erp.messages import FIELD_MARK_END, FIELD_MARK_START, FieldName, Message, Named, Term
 
@@ -90,7 +90,17 @@ def page_text(message: Message | str) -> str:
     return translate_message(message, mark_fields=True)
 
 
+def render_in(message: Message, language: str) -> str:
+    """``message`` in ``language``, whatever the page language of the request: the API's words
+    in the language its Accept-Language asks for (erp.web.api_renderer)."""
+    with force_locale(language):
+        return translate_message(message)
+
+
 def init_i18n(app: Flask) -> Babel:
+    from erp.web import RENDER_MESSAGE
+
+    app.extensions[RENDER_MESSAGE] = render_in
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
