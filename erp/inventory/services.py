@@ -458,7 +458,7 @@ def reverse_receipt(
     document_id = _send_back(session, actor, receipt, line, held, arrival.quantity,
                              doc_type=MovementType.RECEIPT_REVERSAL, posting_date=posting_date, price=price,
                              reason=reason, reverses_document_id=receipt.id)
-    quality.cancel_lots_of_document(session, receipt.id)
+    quality.cancel_lots_of_document(session, actor, receipt.id, reason=f"receipt {receipt.number} reversed: {reason}")
     return document_id
 
 
@@ -608,6 +608,11 @@ def decide_quarantine(
                                   StockStatus.QUARANTINE, -taken, -value))
         movements.append(Movement(doc_type, CloseClass.INTERNAL, warehouse.id, material.id, balance.batch_id,
                                   target, taken, value))
+    if decision == QualityDecision.REJECT:
+        # Rejected by a plain decision: what an excursion's lot held is no longer its to decide.
+        quality.reduce_excursion_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
+                                      quantity=sum((taken for _, taken, _ in pieces), Decimal("0")),
+                                      reason=f"quarantine rejected: {reason or '-'}")
     # value stays on the same inventory account: no journal entry
     return _post_document(
         session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, reason=reason, movements=movements,
@@ -1135,6 +1140,11 @@ def adjust_stock(
         ((_, _, taken_value),) = _take(session, warehouse.company_id, held, -quantity, price, posting_date)
         value = -taken_value
         close_class = CloseClass.CONSUMPTION
+        if status == StockStatus.QUARANTINE:
+            # Held stock scrapped or counted short: an excursion's lot must not go on covering
+            # goods that are gone (its decision would move another lot's quarantined stock).
+            quality.reduce_excursion_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
+                                          quantity=-quantity, reason=f"{kind.value} adjustment: {reason}")
     return _post_document(
         session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, reason=reason,
         movements=[Movement(doc_type, close_class, warehouse.id, material.id, batch.id, status, quantity, value,

@@ -562,17 +562,20 @@ def reverse_delivery(
     session.execute(insert(ProductionOrderDocument).values(
         document_id=posted.document_id, order_id=order.id, kind=OrderDocumentKind.DELIVERY.value,
         posting_date=posting_date, labour=-link.labour, overhead=-link.overhead))
-    if not quality.cancel_lots_of_document(session, delivery.id) and held.status == StockStatus.QUARANTINE:
+    why = f"production receipt {delivery.number} reversed: {reason}"
+    if not quality.cancel_lots_of_document(session, actor, delivery.id, reason=why) \
+            and held.status == StockStatus.QUARANTINE:
         # No lot of its own was open, yet the output was in quarantine: an excursion held it.
         # Its lot no longer covers what leaves (else QA's decision would move another lot's stock).
-        quality.reduce_excursion_lots(session, warehouse_id=held.warehouse_id, batch_id=held.batch_id,
-                                      quantity=delivered.quantity)
+        quality.reduce_excursion_lots(session, actor, warehouse_id=held.warehouse_id, batch_id=held.batch_id,
+                                      quantity=delivered.quantity, reason=why)
     left_here = session.scalar(select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
         StockBalance.warehouse_id == held.warehouse_id, StockBalance.material_id == material.id,
         StockBalance.batch_id == held.batch_id))
     if material.batch_managed and not left_here:
         # Nothing of the batch is left here: a lot still open on it (an excursion's hold) has nothing to decide.
-        quality.cancel_open_lots_of_batch(session, warehouse_id=held.warehouse_id, batch_id=held.batch_id)
+        quality.cancel_open_lots_of_batch(session, actor, warehouse_id=held.warehouse_id, batch_id=held.batch_id,
+                                          reason=why)
     order.delivered_quantity -= delivered.quantity
     left = session.scalar(
         select(func.coalesce(func.sum(StockMovement.quantity), 0))

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -281,25 +282,45 @@ def open_lots_of_document(session: Session, *, origin: LotOrigin, document_id: i
     return len(opened)
 
 
-def cancel_lots_of_document(session: Session, document_id: int) -> int:
-    """Cancel the open lots of a receipt being reversed (its stock leaves): returns how many."""
+def _audit_lot(session: Session, actor: Actor, lot: InspectionLot, action: str,
+               changes: dict[str, dict[str, Any]], reason: str) -> None:
+    """A lot's quantity or status changed other than by QA's usage decision (stock left it):
+    recorded in the audit trail like every change to what QA decides on (who, when, before,
+    after, why)."""
+    audit.record_event(session, actor_id=actor.user_id, actor_name=actor.username, entity="inspection_lot",
+                       entity_id=lot.id, action=action, company_id=lot.company_id,
+                       changes={key: {"before": audit.plain(v.get("before")), "after": audit.plain(v.get("after"))}
+                                for key, v in changes.items()},
+                       reason=reason[:500])
+
+
+def _cancel(session: Session, actor: Actor, lot: InspectionLot, reason: str) -> None:
+    lot.status = LotStatus.CANCELLED
+    _audit_lot(session, actor, lot, "lot-cancelled",
+               {"status": {"before": LotStatus.OPEN.value, "after": LotStatus.CANCELLED.value}}, reason)
+
+
+def cancel_lots_of_document(session: Session, actor: Actor, document_id: int, *, reason: str) -> int:
+    """Cancel the open lots of a receipt being reversed (its stock leaves), each recorded in
+    the audit trail with ``reason``: returns how many."""
     lots = list(session.scalars(select(InspectionLot).where(InspectionLot.source_document_id == document_id,
                                                             InspectionLot.status == LotStatus.OPEN)
                                 .with_for_update()))
     for lot in lots:
-        lot.status = LotStatus.CANCELLED
+        _cancel(session, actor, lot, reason)
     session.flush()
     return len(lots)
 
 
-def cancel_open_lots_of_batch(session: Session, *, warehouse_id: int, batch_id: int) -> int:
+def cancel_open_lots_of_batch(session: Session, actor: Actor, *, warehouse_id: int, batch_id: int,
+                              reason: str) -> int:
     """Cancel the open lots on a batch in a warehouse whose stock has all left it (a
-    production receipt reversed): returns how many."""
+    production receipt reversed), each recorded in the audit trail: returns how many."""
     lots = list(session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
         InspectionLot.status == LotStatus.OPEN).with_for_update()))
     for lot in lots:
-        lot.status = LotStatus.CANCELLED
+        _cancel(session, actor, lot, reason)
     session.flush()
     return len(lots)
 
@@ -315,12 +336,15 @@ def decided_status(session: Session, document_id: int) -> StockStatus | None:
     return StockStatus.UNRESTRICTED if decided == LotStatus.RELEASED else StockStatus.BLOCKED
 
 
-def reduce_excursion_lots(session: Session, *, warehouse_id: int, batch_id: int, quantity: Decimal) -> None:
+def reduce_excursion_lots(session: Session, actor: Actor, *, warehouse_id: int, batch_id: int, quantity: Decimal,
+                          reason: str) -> None:
     """Take ``quantity`` off the open excursion lots of a batch in a warehouse, newest first,
     when held stock leaves quarantine other than by the usage decision (a production receipt
-    reversed: the goods the hold put on hold never existed). A lot left with nothing is
-    cancelled; so a later decision moves only what its hold still covers, never quarantined
-    stock that is another lot's to decide."""
+    reversed: the goods the hold put on hold never existed; held stock scrapped, counted
+    short or rejected by a plain decision). A lot left with nothing is cancelled; so a later
+    decision moves only what its hold still covers, never quarantined stock that is another
+    lot's to decide. Every lot changed is recorded in the audit trail (quantity before and
+    after, or the cancellation, with ``reason``)."""
     lots = session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
         InspectionLot.origin == LotOrigin.EXCURSION, InspectionLot.status == LotStatus.OPEN)
@@ -330,10 +354,13 @@ def reduce_excursion_lots(session: Session, *, warehouse_id: int, batch_id: int,
         if left <= 0:
             break
         if lot.quantity <= left:
-            lot.status = LotStatus.CANCELLED  # its quantity stays: what the hold covered
+            _cancel(session, actor, lot, reason)  # its quantity stays: what the hold covered
             left -= lot.quantity
         else:
+            before = lot.quantity
             lot.quantity -= left
+            _audit_lot(session, actor, lot, "lot-quantity-reduced",
+                       {"quantity": {"before": before, "after": lot.quantity}}, reason)
             left = Decimal("0")
     session.flush()
 
