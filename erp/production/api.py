@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
@@ -22,7 +23,7 @@ from erp.production import boms, genealogy, orders, rollup, variances
 from erp.production import errors as e
 from erp.production import schemas as s
 from erp.auth.roles import Actor
-from erp.web import Blueprint, transaction
+from erp.web import Blueprint, paged, transaction
 
 blp = Blueprint("production", __name__, url_prefix="/api/v1/production",
                 description="Bills of materials, standard cost roll-up, production orders")
@@ -128,11 +129,11 @@ def post_order(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 @blp.route("/orders", methods=["GET"])
 @blp.arguments(s.ProductionOrderQuery, location="query")
 @blp.response(200, s.ProductionOrderOut(many=True))
+@blp.paginate()
 @blp.refuses(CompanyOutOfScope)
-@transaction
-def get_orders(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
-    """A company's production orders, newest first (at most 500)."""
-    return orders.list_orders(session, actor, **query)
+def get_orders(query: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
+    """A company's production orders, newest first, a page at a time (page, page_size; totals in X-Pagination)."""
+    return paged(pagination_parameters, orders.list_orders, **query)
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])

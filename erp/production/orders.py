@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, aliased
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.db import dialect_insert, require_amount_fits, utcnow
+from erp.db import dialect_insert, page, require_amount_fits, utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory.errors import AlreadyReversed, InsufficientStock
 from erp.inventory import services as inventory
@@ -126,14 +126,21 @@ def get_order(session: Session, actor: Actor, order_id: int) -> ProductionOrder:
     return _order(session, actor, order_id)
 
 
-def list_orders(session: Session, actor: Actor, *, company_id: int, status: OrderStatus | None = None,
-                ) -> list[ProductionOrder]:
-    """A company's production orders, newest first."""
-    actor.require_company(company_id)
-    query = select(ProductionOrder).where(ProductionOrder.company_id == company_id)
+def list_orders(session: Session, actor: Actor, *, company_id: int | None = None,
+                status: OrderStatus | str | None = None, offset: int = 0, limit: int = 50,
+                ) -> tuple[list[ProductionOrder], int]:
+    """One page of production orders, newest first, and how many there are in all (the one
+    pager, erp.db.page): a company's (refused company-out-of-scope for another company), or,
+    without ``company_id``, those of every company the caller acts for."""
+    if company_id is not None:
+        actor.require_company(company_id)
+        scope = ProductionOrder.company_id == company_id
+    else:
+        scope = actor.company_scope(ProductionOrder.company_id)
+    query = select(ProductionOrder).where(scope)
     if status is not None:
-        query = query.where(ProductionOrder.status == status)
-    return list(session.scalars(query.order_by(ProductionOrder.id.desc()).limit(500)))
+        query = query.where(ProductionOrder.status == OrderStatus(status))
+    return page(session, query.order_by(ProductionOrder.id.desc()), offset=offset, limit=limit, entities=True)
 
 
 def _planned_prices(session: Session, company_id: int, material_id: int, period: str,

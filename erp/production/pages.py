@@ -30,7 +30,7 @@ from erp.period import Period
 from erp.posting.models import Batch
 from erp.production import boms, genealogy, orders, rollup, variances
 from erp.production.models import (
-    FINE, HOURS, PERCENT, CostEstimate, CostRollup, OrderDocumentKind, ProductionOrder, RollupStatus,
+    FINE, HOURS, PERCENT, CostEstimate, CostRollup, OrderDocumentKind, RollupStatus,
 )
 from erp.ui import nav
 from erp.ui.listing import ListArgs
@@ -64,8 +64,9 @@ def _choice(text: str | None, field: str) -> int:
 @bp.route("/orders", methods=["GET", "POST"])
 @transaction
 def order_list(db: Session, actor: Actor) -> Any:
-    """The production orders of the companies the user acts for, newest first, and a new
-    order from the BOM in force (created, to be released on its page)."""
+    """The production orders of the companies the user acts for, newest first, a page at a
+    time (the one pager), and a new order from the BOM in force (created, to be released on
+    its page)."""
     refusal: dict[str, Any] = {}
     form = request.form if request.method == "POST" else {}
     if request.method == "POST":
@@ -79,14 +80,14 @@ def order_list(db: Session, actor: Actor) -> Any:
             return redirect(url_for("production_pages.order", order_id=created.id, created=1))
         except DomainError as error:
             refusal = form_refusal(error)
-    company_ids = sorted(actor.company_ids) if not actor.group_wide else list(db.scalars(
-        select(ProductionOrder.company_id).distinct()))
-    rows = [order for company_id in company_ids for order in orders.list_orders(db, actor, company_id=company_id)]
+    args = ListArgs.from_request()
+    rows, total = orders.list_orders(db, actor, offset=args.offset, limit=args.page_size)
     codes = dict(db.execute(select(Material.id, Material.code).where(
         Material.id.in_({o.material_id for o in rows}))).all()) if rows else {}
     may_plan = actor.role in orders.ORDER_ROLES
     status = refusal["error"].status if refusal else 200
-    return render_template("production/orders.html", rows=rows, codes=codes, form=form, today=business_today(),
+    return render_template("production/orders.html", rows=rows, total=total, args=args, codes=codes, form=form,
+                           today=business_today(),
                            choices=orders.order_choices(db, actor) if may_plan else None, **refusal), status
 
 
@@ -292,13 +293,15 @@ def new_bom(db: Session, actor: Actor) -> Any:
 @transaction
 def bom(db: Session, actor: Actor, bom_id: int) -> str:
     """A BOM version with its components and the cost breakdown of the latest roll-up that
-    costed its material."""
+    costed this version (not another version of the same material: each version's cost is
+    its own)."""
     current = boms.get_bom(db, actor, bom_id)
     codes = dict(db.execute(select(Material.id, Material.code).where(
         Material.id.in_([current.material_id, *(c.material_id for c in current.components)]))).all())
     run = db.scalar(
         select(CostRollup).join(CostEstimate, CostEstimate.rollup_id == CostRollup.id)
-        .where(CostRollup.company_id == current.company_id, CostEstimate.material_id == current.material_id)
+        .where(CostRollup.company_id == current.company_id, CostEstimate.material_id == current.material_id,
+               CostEstimate.bom_id == current.id)
         .order_by(CostRollup.period.desc(), CostRollup.id.desc()).limit(1))
     estimate = None
     if run is not None:
