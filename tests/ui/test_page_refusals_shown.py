@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.credit import services
 from erp.credit.models import SalesOrder, SalesOrderStatus
 from tests.credit import new_order, put_stock, set_limit
+from tests.ui.conftest import page_fault
 from tests.ui.test_refusals_in_chinese import shown, sign_in
 from tests.world import World
 
@@ -101,7 +102,7 @@ def test_a_lost_database_connection_on_a_page_is_a_page_in_the_readers_language(
 
 
 def test_a_bug_on_a_page_is_a_page_not_json(client: FlaskClient, world: World, blocked: int,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                            monkeypatch: pytest.MonkeyPatch, page_crash_expected: None) -> None:
     sign_in(client, world, "credit")
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -111,3 +112,5 @@ def test_a_bug_on_a_page_is_a_page_not_json(client: FlaskClient, world: World, b
     page = client.get("/credit/blocked-orders")
     assert page.status_code == 500 and page.mimetype == "text/html"
     assert re.search(r'class="result-code">500<', page.get_data(as_text=True))
+    # Any other page test that met this page would fail (tests/ui/conftest.py): a bug is not a message.
+    assert page_fault(page) == "crashed"
