@@ -107,13 +107,13 @@ def test_a_receipt_request_aborted_as_a_deadlock_is_posted_once_by_the_retry(
     with session_factory() as session, session.begin():
         ensure_period(session, company, "2026-11")
     calls = []
-    real_receive = services.receive_goods
+    real_receive = services.book_receipt  # what POST /receipts calls
 
-    def counted(*args: Any, **kwargs: Any) -> int:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real_receive(*args, **kwargs)
 
-    monkeypatch.setattr(services, "receive_goods", counted)
+    monkeypatch.setattr(services, "book_receipt", counted)
     # The test's own transaction holds November's period row, which the receipt must lock
     # (key share) after it has locked the order line...
     blocker = session_factory()
@@ -127,13 +127,15 @@ def test_a_receipt_request_aborted_as_a_deadlock_is_posted_once_by_the_retry(
         json={"po_line_id": line, "quantity": "120", "posting_date": "2026-11-20", "batch_number": "B-001",
               "manufacture_date": "2026-10-01", "expiry_date": "2029-09-30"})))
     request.start()
-    _wait_until_one_waits_for_a_lock(session_factory)  # the request, holding the order line
-    assert calls == [1] and not answers
-    # ...then asks for the order line: a deadlock, which PostgreSQL breaks by aborting the request
-    blocker.execute(select(PurchaseOrderLine.id).where(PurchaseOrderLine.id == line).with_for_update())
-    blocker.commit()
-    blocker.close()
-    request.join(timeout=60)
+    try:
+        _wait_until_one_waits_for_a_lock(session_factory)  # the request, holding the order line
+        assert calls == [1] and not answers
+        # ...then asks for the order line: a deadlock, which PostgreSQL breaks by aborting the request
+        blocker.execute(select(PurchaseOrderLine.id).where(PurchaseOrderLine.id == line).with_for_update())
+        blocker.commit()
+    finally:
+        blocker.close()  # a failed assertion must not leave the request (and the teardown) waiting on the blocker
+        request.join(timeout=60)
     (response,) = answers
     assert response.status_code == 201, response.get_json()
     assert calls == [1, 1]  # the aborted first run, and the retry that committed
