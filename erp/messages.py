@@ -107,10 +107,26 @@ class Message:
         return self.render()
 
 
+class FilledMessage(str):
+    """A ``Message`` filled in in English, for a library that keeps only strings (marshmallow's
+    field errors), which still carries the message: ``as_message`` gives it back, so that
+    whoever shows the string to a reader can show it in the reader's language instead."""
+
+    message: Message
+
+    def __new__(cls, message: Message) -> FilledMessage:
+        filled = super().__new__(cls, message.render())
+        filled.message = message
+        return filled
+
+
 def as_message(text: str | Message) -> Message:
-    """A ``Message`` for ``text`` (a plain string becomes a template without parameters)."""
+    """A ``Message`` for ``text`` (a plain string becomes a template without parameters; a
+    ``FilledMessage`` gives back the message it was filled from)."""
     if isinstance(text, Message):
         return text
+    if isinstance(text, FilledMessage):
+        return text.message
     message = Message.__new__(Message)
     object.__setattr__(message, "template", text)
     object.__setattr__(message, "params", {})

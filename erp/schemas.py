@@ -31,6 +31,7 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from erp import text as text_rules
 from erp.db import MONEY, QUANTITY, UNIT_PRICE, SQLITE_EXACT_DIGITS, largest_value
+from erp.messages import N_, FilledMessage, Message
 
 MAX_ID = 2**31 - 1
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
@@ -89,7 +90,34 @@ class Query(Schema):
         return values
 
 
-class DecimalString(fields.Decimal):
+class TranslatableErrors:
+    """A field whose own messages with values filled in (``{min}``, ``{places}``) stay
+    translatable: marshmallow keeps a field's errors as strings, so each is a
+    ``FilledMessage`` (the English text, carrying its template and values), which the API
+    and the pages give in the reader's language (erp.messages.as_message)."""
+
+    error_messages: dict[str, Any]
+
+    def make_error(self, key: str, **kwargs: Any) -> ma.ValidationError:
+        template = self.error_messages.get(key)
+        if isinstance(template, str) and kwargs and "{" in template:
+            return ma.ValidationError(FilledMessage(Message(template, **kwargs)))
+        return super().make_error(key, **kwargs)  # type: ignore[misc, no-any-return]
+
+
+class Range(validate.Range):
+    """marshmallow's Range, whose message (ours or its own) stays translatable with its bounds
+    filled in (``TranslatableErrors``)."""
+
+    def _format_error(self, value: Any, message: str) -> str:
+        return FilledMessage(Message(self.error or message, min=self.min, max=self.max))
+
+
+# marshmallow's own wording of the bounds our Range fields use (message ids, to be translated).
+RANGE_MESSAGES = (N_("Must be greater than or equal to {min} and less than or equal to {max}."),)
+
+
+class DecimalString(TranslatableErrors, fields.Decimal):
     """A Decimal with at most ``places`` decimal places and a bounded magnitude, dumped as a string.
 
     ``column`` (a ``Numeric`` column type) gives the places and the largest magnitude the
@@ -212,20 +240,20 @@ class _Key(fields.Integer):
 def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802
     """A surrogate key in a JSON body: a positive 32-bit JSON integer (JSON integers are
     unbounded; keys are not)."""
-    return _Key(from_text=False, validate=validate.Range(1, MAX_ID), **kwargs)
+    return _Key(from_text=False, validate=Range(1, MAX_ID), **kwargs)
 
 
 def QueryId(**kwargs: Any) -> fields.Integer:  # noqa: N802
     """A surrogate key in a query string, where every value arrives as text ("7")."""
-    return _Key(from_text=True, validate=validate.Range(1, MAX_ID), **kwargs)
+    return _Key(from_text=True, validate=Range(1, MAX_ID), **kwargs)
 
 
 def QueryInt(low: int, high: int, **kwargs: Any) -> fields.Integer:  # noqa: N802
     """A whole number in a query string, in ASCII digits, between ``low`` and ``high``."""
-    return _Key(from_text=True, validate=validate.Range(low, high), **kwargs)
+    return _Key(from_text=True, validate=Range(low, high), **kwargs)
 
 
-class Text(fields.String):
+class Text(TranslatableErrors, fields.String):
     """Text as Heyi stores it: NFC, without control, invisible or direction-changing
     characters (``erp.text``); ``single_line`` text (codes, names) also without line breaks
     and tabs, and without surrounding spaces."""
@@ -240,7 +268,7 @@ class Text(fields.String):
         text = text_rules.normalise(super()._deserialize(value, attr, data, **kwargs))
         why = text_rules.refused_character(text, single_line=self.single_line)
         if why:
-            raise self.make_error("refused", why=str(why))
+            raise self.make_error("refused", why=why)
         return text.strip() if self.single_line else text
 
 
@@ -274,7 +302,7 @@ class IsoDate(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class IsoInstant(fields.AwareDateTime):
+class IsoInstant(TranslatableErrors, fields.AwareDateTime):
     """An instant written in ISO 8601 with a time zone (``2026-11-29T10:00:00+08:00``), on
     a day between 1990 and 2199 like a ``Day``."""
 
@@ -293,7 +321,7 @@ class IsoInstant(fields.AwareDateTime):
 def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
     """A calendar date, ``YYYY-MM-DD``, between 1990 and 2199."""
     return IsoDate(
-        validate=validate.Range(EARLIEST_DAY, LATEST_DAY, error="must be between {min} and {max}"), **kwargs
+        validate=Range(EARLIEST_DAY, LATEST_DAY, error="must be between {min} and {max}"), **kwargs
     )
 
 
@@ -302,7 +330,7 @@ def Period(**kwargs: Any) -> fields.String:  # noqa: N802
     return fields.String(validate=validate.Regexp(PERIOD_PATTERN, error="must be YYYY-MM"), **kwargs)
 
 
-class USCC(fields.String):
+class USCC(TranslatableErrors, fields.String):
     """A unified social credit code (GB 32100-2015), validated and normalised by python-stdnum."""
 
     default_error_messages = {
@@ -314,7 +342,7 @@ class USCC(fields.String):
         try:
             return stdnum_uscc.validate(text)
         except StdnumValidationError as exc:
-            raise self.make_error("uscc", reason=exc.message) from exc
+            raise self.make_error("uscc", reason=Message(exc.message)) from exc
 
 
 class PageQuery(Schema):

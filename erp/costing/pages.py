@@ -159,7 +159,9 @@ def _job_context(db: Session, actor: Actor, job_id: int) -> dict[str, Any]:
 
         raise not_found("job", job_id)
     problem = (view.get("result") or {}).get("problem") if view["status"] == "failed" else None
-    refusal = message_from_data(problem["message_data"]) if problem and problem.get("message_data") else None
+    # Why it failed, in the reader's language: a refusal, or the runner's own reason (erp.jobs.runner).
+    kept = (view.get("result") or {}).get("message_data") if view["status"] == "failed" else None
+    refusal = message_from_data(kept) if kept else None
     return {"job": view, "steps": CLOSE_STEPS, "period": (job.params or {}).get("period"), "refusal": refusal,
             "refusal_title": problem.get("title") if problem else None}
 

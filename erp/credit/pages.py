@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.credit import desk, limits, queries, receivables, services
 from erp.credit.exposure import CreditPolicy
+from erp.credit.scorecard import CAPACITY_NAMES, CUSTOMER_TYPE_NAMES, FACTOR_NAMES, HOLD_RULE_NAMES
 from erp.errors import DomainError, ValidationFailed
 from erp.messages import Message, N_
 from erp.clock import business_today
@@ -37,18 +38,7 @@ nav.add("credit", "credit_pages.blocked_orders", N_("Blocked orders"), CONTROLLE
         landing_for={Role.CREDIT_CONTROLLER})
 nav.add("credit", "credit_pages.customers", N_("Customer credit"), DESK)
 # Words for the model's factors and capacities (their values overlap, so not in erp.ui.labels).
-FACTORS = {
-    "net_worth": N_("tangible net worth"), "registered_capital": N_("registered capital"),
-    "rating": N_("external rating"), "years_trading": N_("years trading"),
-    "sales_volume": N_("group sales in 12 months"), "days_late": N_("average days paid late"),
-    "overdue_share": N_("overdue share of open items"), "disputed_share": N_("disputed share"),
-    "customer_type": N_("customer type"),
-}
-CAPACITIES = {
-    "net_worth": N_("share of tangible net worth"), "turnover": N_("share of annual turnover"),
-    "sales": N_("months of group sales"), "starting_limit": N_("starting limit (no history)"),
-    "max_limit": N_("maximum limit"),
-}
+FACTORS, CAPACITIES, HOLD_RULES = FACTOR_NAMES, CAPACITY_NAMES, HOLD_RULE_NAMES
 INPUTS = {
     "customer_type": N_("customer type"), "tangible_net_worth": N_("tangible net worth"),
     "annual_turnover": N_("annual turnover"), "registered_capital": N_("registered capital"),
@@ -63,7 +53,6 @@ INPUTS = {
 MONEY_INPUTS = {"tangible_net_worth", "annual_turnover", "registered_capital", "collateral", "invoiced_12m",
                 "paid_12m", "open_amount", "overdue_amount", "over_90_amount", "disputed_12m"}
 SHARE_FACTORS = {"overdue_share", "disputed_share"}
-HOLD_RULES = {"overdue-over-90-days": N_("more than 90 days overdue"), "rating-d": N_("rated D")}
 # Held orders a page lists at most (the queue of a credit desk is short; the API pages it).
 HELD_ORDERS_SHOWN = 500
 
@@ -159,7 +148,7 @@ def _customer_context(code: str) -> dict[str, Any]:
             "explanation": explanation, "history": limits.limit_history(db, actor, customer.id),
             "by_company": desk.exposure_by_company(db, actor, customer.id, today=business_today()),
             "orders": desk.customer_orders(db, actor, customer.id), "policy": _policy(),
-            "FACTORS": FACTORS, "CAPACITIES": CAPACITIES, "HOLD_RULES": HOLD_RULES, "INPUTS": INPUTS,
+            "FACTORS": FACTORS, "CAPACITIES": CAPACITIES, "CUSTOMER_TYPES": CUSTOMER_TYPE_NAMES, "HOLD_RULES": HOLD_RULES, "INPUTS": INPUTS,
             "MONEY_INPUTS": MONEY_INPUTS, "SHARE_FACTORS": SHARE_FACTORS}
 
 

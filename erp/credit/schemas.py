@@ -616,7 +616,8 @@ class SuggestionOut(Schema):
 class ExplanationStepOut(Schema):
     key = fields.String(metadata={"description": "translation key: credit.explain.<key>"})
     values = fields.Method("_values", metadata={"type": "object", "description": "the figures the step speaks of"})
-    text = fields.String(metadata={"description": "the step in English"})
+    text = MessageText(attribute="message",
+                       metadata={"description": "the step in the language of Accept-Language (English by default)"})
     result = fields.Method("_result", metadata={"type": "string", "nullable": True})
 
     def _values(self, step: Any) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from erp.messages import Message
+from erp.messages import N_, Message, Term
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -533,15 +533,41 @@ def evaluate(inputs: CreditInputs, params: ModelParameters, as_of: dt.date) -> E
 
 # --- the explanation -------------------------------------------------------------------------------
 
+# The words for the model's factors, capacities, hold rules and customer types in an
+# explanation (and on the customer's credit page): message ids, translated where shown.
+FACTOR_NAMES = {
+    "net_worth": N_("tangible net worth"), "registered_capital": N_("registered capital"),
+    "rating": N_("external rating"), "years_trading": N_("years trading"),
+    "sales_volume": N_("group sales in 12 months"), "days_late": N_("average days paid late"),
+    "overdue_share": N_("overdue share of open items"), "disputed_share": N_("disputed share"),
+    "customer_type": N_("customer type"),
+}
+CAPACITY_NAMES = {
+    "net_worth": N_("share of tangible net worth"), "turnover": N_("share of annual turnover"),
+    "sales": N_("months of group sales"), "starting_limit": N_("starting limit (no history)"),
+    "max_limit": N_("maximum limit"),
+}
+HOLD_RULE_NAMES = {"overdue-over-90-days": N_("more than 90 days overdue"), "rating-d": N_("rated D")}
+CUSTOMER_TYPE_NAMES = {"hospital": N_("hospital"), "pharmacy_chain": N_("pharmacy chain"),
+                       "distributor": N_("distributor"), "other": N_("other customer type")}
+# Words for what an explanation does not know (outside the messages' calls, so that they are extracted).
+NONE_ON_FILE, UNKNOWN, ANY_CUSTOMER_TYPE = N_("none on file"), N_("unknown"), N_("any customer type")
+
 @dataclass(frozen=True)
 class Step:
-    """One line of an explanation: a stable key to translate (``credit.explain.<key>``), the
-    values it speaks of, and an English rendering. ``result`` is what the step yields."""
+    """One line of an explanation: a stable key (``credit.explain.<key>``), the values it
+    speaks of, and the line as a ``message`` (English by ``text``; a page or an API answer
+    gives it in the reader's language). ``result`` is what the step yields."""
 
     key: str
     values: dict[str, Any]
-    text: str
+    message: Message
     result: Decimal | str | None = None
+
+    @property
+    def text(self) -> str:
+        """The step in English."""
+        return str(self.message)
 
 
 @dataclass(frozen=True)
@@ -587,7 +613,13 @@ class Explanation:
 
 
 def _money(amount: Decimal | None) -> str:
-    return "none" if amount is None else f"{amount:,.2f}"
+    """An amount as an explanation writes it (``1,234.50``), or the word none."""
+    return Term(N_("none")) if amount is None else f"{amount:,.2f}"
+
+
+def _figure(value: Any, missing: str) -> Any:
+    """A figure as it is written (``12.50``), or ``missing`` as a word to translate."""
+    return Term(missing) if value is None else str(value)
 
 
 def factor_values(evaluation: Evaluation, as_of: dt.date) -> dict[Factor, Any]:
@@ -608,31 +640,37 @@ def explain(evaluation: Evaluation, params: ModelParameters, as_of: dt.date) -> 
     (and a page to render step by step: ``steps`` in order, each with a translation key)."""
     e = evaluation
     steps: list[Step] = []
+    rating_text = (Message("external rating: none") if e.rating_grade is None else
+                   Message("external rating: {grade} (agency score {score}) of {rated_on}", grade=e.rating_grade.value,
+                           score=str(e.rating_score), rated_on=e.rating_date) if e.rating_score is not None else
+                   Message("external rating: {grade} of {rated_on}", grade=e.rating_grade.value, rated_on=e.rating_date))
     inputs = [
-        Step("input.customer_type", {"customer_type": e.customer_type.value}, f"customer type: {e.customer_type}"),
+        Step("input.customer_type", {"customer_type": e.customer_type.value},
+             Message("customer type: {customer_type}", customer_type=Term(CUSTOMER_TYPE_NAMES[e.customer_type.value]))),
         Step("input.statement", {"tangible_net_worth": e.tangible_net_worth, "annual_turnover": e.annual_turnover,
                                  "registered_capital": e.registered_capital, "statement_date": e.statement_date},
-             f"financial statement of {e.statement_date or 'none on file'}: tangible net worth "
-             f"{_money(e.tangible_net_worth)}, annual turnover {_money(e.annual_turnover)}, registered capital "
-             f"{_money(e.registered_capital)}"),
+             Message("financial statement of {statement_date}: tangible net worth {net_worth}, annual turnover "
+                     "{turnover}, registered capital {capital}",
+                     statement_date=e.statement_date or Term(NONE_ON_FILE), net_worth=_money(e.tangible_net_worth),
+                     turnover=_money(e.annual_turnover), capital=_money(e.registered_capital))),
         Step("input.rating", {"rating_grade": e.rating_grade and e.rating_grade.value, "rating_score": e.rating_score,
-                              "rating_date": e.rating_date},
-             "external rating: " + ("none" if e.rating_grade is None else
-                                    f"{e.rating_grade}" + (f" (agency score {e.rating_score})"
-                                                           if e.rating_score is not None else "")
-                                    + f" of {e.rating_date}")),
-        Step("input.founded", {"founded_on": e.founded_on}, f"founded on {e.founded_on or 'unknown'}"),
-        Step("input.collateral", {"collateral": e.collateral}, f"collateral and guarantees {_money(e.collateral)}"),
+                              "rating_date": e.rating_date}, rating_text),
+        Step("input.founded", {"founded_on": e.founded_on},
+             Message("founded on {founded_on}", founded_on=e.founded_on or Term(UNKNOWN))),
+        Step("input.collateral", {"collateral": e.collateral},
+             Message("collateral and guarantees {collateral}", collateral=_money(e.collateral))),
         Step("input.history", {"invoiced_12m": e.invoiced_12m, "months_traded": e.months_traded,
                                "paid_12m": e.paid_12m, "average_days_late": e.average_days_late},
-             f"group sales in 12 months {_money(e.invoiced_12m)} over {e.months_traded} month(s) traded; paid "
-             f"{_money(e.paid_12m)}, on average {e.average_days_late if e.average_days_late is not None else '-'} "
-             "days late"),
+             Message("group sales in 12 months {invoiced} over {months} month(s) traded; paid {paid}, on average "
+                     "{days_late} days late", invoiced=_money(e.invoiced_12m), months=e.months_traded,
+                     paid=_money(e.paid_12m), days_late=_figure(e.average_days_late, "-"))),
         Step("input.open_items", {"open_amount": e.open_amount, "overdue_amount": e.overdue_amount,
                                   "over_90_amount": e.over_90_amount},
-             f"open {_money(e.open_amount)}, of which overdue {_money(e.overdue_amount)}, more than "
-             f"{params.hold_overdue_days} days {_money(e.over_90_amount)}"),
-        Step("input.disputes", {"disputed_12m": e.disputed_12m}, f"disputed in 12 months {_money(e.disputed_12m)}"),
+             Message("open {open}, of which overdue {overdue}, more than {days} days {over_days}",
+                     open=_money(e.open_amount), overdue=_money(e.overdue_amount), days=params.hold_overdue_days,
+                     over_days=_money(e.over_90_amount))),
+        Step("input.disputes", {"disputed_12m": e.disputed_12m},
+             Message("disputed in 12 months {disputed}", disputed=_money(e.disputed_12m))),
     ]
     steps += inputs
     flags = [name for name, on in (("no_history", not e.has_history), ("no_statement", e.statement_date is None),
@@ -649,33 +687,42 @@ def explain(evaluation: Evaluation, params: ModelParameters, as_of: dt.date) -> 
         points = e.points(factor.factor)
         contribution = Decimal(factor.weight * points) / 100
         score_steps.append(ScoreStep(factor.factor, value, band, points, factor.weight, contribution))
-        judged = "no data" if value is None else f"{value}" + (f" (band from {band})" if band is not None else "")
+        judged: Any = (Term(N_("no data")) if value is None else
+                       Message("{value} (band from {band})", value=str(value), band=str(band)) if band is not None else
+                       str(value))
         steps.append(Step(f"score.{factor.factor.value}", {
             "value": value, "band_from": band, "points": points, "weight": factor.weight,
-            "contribution": contribution}, f"{factor.factor.value}: {judged} -> {points} points x {factor.weight} % "
-                                           f"= {contribution}", contribution))
+            "contribution": contribution},
+            Message("{factor}: {judged} -> {points} points x {weight} % = {contribution}",
+                    factor=Term(FACTOR_NAMES[factor.factor.value]), judged=judged, points=points,
+                    weight=factor.weight, contribution=str(contribution)), contribution))
     subtotal = sum((s.contribution for s in score_steps), ZERO)
-    steps.append(Step("score.subtotal", {"subtotal": subtotal}, f"weighted points: {subtotal}", subtotal))
+    steps.append(Step("score.subtotal", {"subtotal": subtotal},
+                      Message("weighted points: {subtotal}", subtotal=str(subtotal)), subtotal))
     penalties = []
     if e.statement_stale:
         penalties.append(Step("score.penalty.statement_stale", {
             "points": params.stale_statement_penalty, "months": params.stale_after_months},
-            f"statement older than {params.stale_after_months} months: -{params.stale_statement_penalty} points",
-            Decimal(-params.stale_statement_penalty)))
+            Message("statement older than {months} months: -{points} points", months=params.stale_after_months,
+                    points=params.stale_statement_penalty), Decimal(-params.stale_statement_penalty)))
     if e.rating_stale:
         penalties.append(Step("score.penalty.rating_stale", {
             "points": params.stale_rating_penalty, "months": params.stale_after_months},
-            f"rating older than {params.stale_after_months} months: -{params.stale_rating_penalty} points",
-            Decimal(-params.stale_rating_penalty)))
+            Message("rating older than {months} months: -{points} points", months=params.stale_after_months,
+                    points=params.stale_rating_penalty), Decimal(-params.stale_rating_penalty)))
     steps += penalties
-    steps.append(Step("score.total", {"score": e.score}, f"score {e.score} (0 at least)", e.score))
+    steps.append(Step("score.total", {"score": e.score}, Message("score {score} (0 at least)", score=str(e.score)),
+                      e.score))
     rule = params.rule_for(e.risk_class, e.customer_type)
-    steps.append(Step("risk_class", {"risk_class": e.risk_class, "min_score": _class_bound(params, e.risk_class)},
-                      f"risk class {e.risk_class} (from score {_class_bound(params, e.risk_class)})", e.risk_class))
+    min_score = _class_bound(params, e.risk_class)
+    steps.append(Step("risk_class", {"risk_class": e.risk_class, "min_score": min_score},
+                      Message("risk class {risk_class} (from score {min_score})", risk_class=e.risk_class,
+                              min_score=str(min_score)), e.risk_class))
     steps.append(Step("rule", {"risk_class": rule.risk_class, "customer_type": rule.customer_type and
                                rule.customer_type.value},
-                      f"limit rule of class {rule.risk_class} for "
-                      f"{rule.customer_type.value if rule.customer_type else 'any customer type'}"))
+                      Message("limit rule of class {risk_class} for {customer_type}", risk_class=rule.risk_class,
+                              customer_type=Term(CUSTOMER_TYPE_NAMES[rule.customer_type.value]
+                                                 if rule.customer_type else ANY_CUSTOMER_TYPE))))
 
     capacities = [
         CapacityStep(Capacity.NET_WORTH, e.tangible_net_worth, rule.net_worth_share, None, e.net_worth_capacity,
@@ -689,29 +736,37 @@ def explain(evaluation: Evaluation, params: ModelParameters, as_of: dt.date) -> 
     capacities = [CapacityStep(c.capacity, c.base, c.multiplier, c.divisor, c.amount, c.capacity == e.bound_by)
                   for c in capacities]
     for c in capacities:
+        name = Term(CAPACITY_NAMES[c.capacity.value])
         if c.amount is None:
-            text = f"{c.capacity.value}: not available"
+            text = Message("{capacity}: not available", capacity=name)
         elif c.capacity == Capacity.SALES:
-            text = f"sales: {_money(c.base)} x {c.multiplier} months / {c.divisor} = {_money(c.amount)}"
+            text = Message("{capacity}: {base} x {months} months / {divisor} = {amount}", capacity=name,
+                           base=_money(c.base), months=str(c.multiplier), divisor=c.divisor, amount=_money(c.amount))
         elif c.base is not None:
-            text = f"{c.capacity.value}: {_money(c.base)} x {c.multiplier} = {_money(c.amount)}"
+            text = Message("{capacity}: {base} x {share} = {amount}", capacity=name, base=_money(c.base),
+                           share=str(c.multiplier), amount=_money(c.amount))
         else:
-            text = f"{c.capacity.value}: {_money(c.amount)}"
+            text = Message("{capacity}: {amount}", capacity=name, amount=_money(c.amount))
         steps.append(Step(f"capacity.{c.capacity.value}", {
             "base": c.base, "multiplier": c.multiplier, "divisor": c.divisor, "amount": c.amount,
-            "binding": c.binding}, text + (" (binding)" if c.binding else ""), c.amount))
+            "binding": c.binding}, Message("{step} (binding)", step=text) if c.binding else text, c.amount))
     steps.append(Step("unsecured_limit", {"amount": e.unsecured_limit, "bound_by": e.bound_by.value},
-                      f"least capacity {_money(e.unsecured_limit)}, bound by {e.bound_by.value}", e.unsecured_limit))
+                      Message("least capacity {amount}, bound by {capacity}", amount=_money(e.unsecured_limit),
+                              capacity=Term(CAPACITY_NAMES[e.bound_by.value])), e.unsecured_limit))
     if e.hold_rule is not None:
         steps.append(Step(f"hold.{e.hold_rule.value}", {"over_90_amount": e.over_90_amount,
                                                          "rating_grade": e.rating_grade and e.rating_grade.value},
-                          f"{e.hold_rule.value}: suggested limit 0 and credit hold", ZERO))
+                          Message("{hold_rule}: suggested limit 0 and credit hold",
+                                  hold_rule=Term(HOLD_RULE_NAMES[e.hold_rule.value])), ZERO))
     else:
         secured = max(e.unsecured_limit, ZERO) + e.collateral
         steps.append(Step("collateral", {"collateral": e.collateral, "amount": secured},
-                          f"plus collateral {_money(e.collateral)} = {_money(secured)}", secured))
+                          Message("plus collateral {collateral} = {amount}", collateral=_money(e.collateral),
+                                  amount=_money(secured)), secured))
+        limit_step = f"{params.limit_step:,.0f}"
         steps.append(Step("floor", {"step": params.limit_step, "amount": e.suggested_limit},
-                          f"rounded down to {params.limit_step:,.0f}: {_money(e.suggested_limit)}", e.suggested_limit))
+                          Message("rounded down to {step}: {amount}", step=limit_step,
+                                  amount=_money(e.suggested_limit)), e.suggested_limit))
     return Explanation(
         inputs=inputs, flags=flags, score_steps=score_steps, subtotal=subtotal, penalties=penalties, score=e.score,
         risk_class=e.risk_class, rule=rule, capacities=capacities, unsecured_limit=e.unsecured_limit,

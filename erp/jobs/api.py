@@ -10,12 +10,13 @@ from flask_smorest.pagination import PaginationParameters
 
 from erp.jobs import schemas as s
 from erp.jobs import services
-from erp.jobs.models import Job
+from erp.jobs.models import Job, JobStatus
 from erp.jobs.runner import QueueOnlyRunner, ThreadRunner
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor
-from erp.web import Blueprint, after_commit, paged, transaction
+from erp.messages import message_from_data
+from erp.web import Blueprint, after_commit, api_text, paged, transaction
 from erp.errors import NotFound
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Background jobs and their progress")
@@ -54,10 +55,13 @@ ERROR_RENDERERS: dict[str, Any] = {}
 
 
 def _rendered(job: Job) -> dict[str, Any]:
-    for prefix, render in ERROR_RENDERERS.items():
-        if job.kind.startswith(prefix):
-            return job_view(job, render)
-    return job_view(job)
+    """The job as the API answers it: its errors and why it failed in the caller's language."""
+    render = next((render for prefix, render in ERROR_RENDERERS.items() if job.kind.startswith(prefix)), None)
+    view = job_view(job, render)
+    kept = (view.get("result") or {}).get("message_data")
+    if view["status"] == JobStatus.FAILED and kept:
+        view["message"] = api_text(message_from_data(kept))
+    return view
 
 
 @blp.route("/jobs", methods=["GET"])

@@ -38,7 +38,7 @@ from erp.auth.models import User
 from erp.auth.roles import Actor
 from erp.config import Settings
 from erp.db import committed, connected, utcnow
-from erp.messages import Message
+from erp.messages import N_, Message, message_data
 from erp.errors import DomainError
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.models import Job, JobStatus
@@ -133,6 +133,10 @@ class JobContext:
                     errors=state.errors, heartbeat_at=utcnow())))
 
 
+# Why a job failed when it was not a refusal (the exception itself is logged, never shown).
+INTERNAL_ERROR = N_("internal error: the job failed unexpectedly; it has been logged")
+
+
 def _actor_of(session: Session, user_id: int) -> Actor:
     from erp.auth.services import actor_for_user
 
@@ -166,37 +170,42 @@ def run_job(env: JobEnvironment, job_id: int, *, live: dict[int, LiveProgress] |
     if isinstance(actor, DomainError):
         # Recorded after the claim has committed: _finish writes on a connection of its own,
         # which would wait for the claim's row lock forever if the claim were still open.
-        _finish(env, job_id, JobStatus.FAILED, LiveProgress(), message=actor.detail)
+        _finish(env, job_id, JobStatus.FAILED, LiveProgress(), reason=actor.message)
         return JobStatus.FAILED
     context = JobContext(env, job, actor, live, {job_id: observer} if observer else None)
     handler = HANDLERS.get(context.kind)
-    status, result, message = JobStatus.SUCCEEDED, None, None
+    status, result, reason = JobStatus.SUCCEEDED, None, None
     try:
         if handler is None:
             raise UnknownJobKind(Message("no handler for jobs of kind {kind}", kind=context.kind))
         result = dict(handler(context))
     except DomainError as exc:
-        status, message = JobStatus.FAILED, exc.detail
+        status, reason = JobStatus.FAILED, exc.message
         result = {"problem": exc.to_problem()}
     except IntegrityError as exc:
         # Another transaction wrote the same unique value first: the rule's refusal (erp.unique).
         refusal = refusal_for(exc)
         if refusal is None:
             log.exception("job %s (%s) failed", job_id, context.kind)
-            status, message = JobStatus.FAILED, "internal error: the job failed unexpectedly; it has been logged"
+            status, reason = JobStatus.FAILED, Message(INTERNAL_ERROR)
         else:
-            status, message = JobStatus.FAILED, refusal.detail
+            status, reason = JobStatus.FAILED, refusal.message
             result = {"problem": refusal.to_problem()}
     except Exception:  # noqa: BLE001 - a job's failure is recorded, never lost with the thread
         log.exception("job %s (%s) failed", job_id, context.kind)
-        status, message = JobStatus.FAILED, "internal error: the job failed unexpectedly; it has been logged"
-    _finish(env, job_id, status, context.state, result=result, message=message)
+        status, reason = JobStatus.FAILED, Message(INTERNAL_ERROR)
+    _finish(env, job_id, status, context.state, result=result, reason=reason)
     live.pop(job_id, None)
     return status
 
 
 def _finish(env: JobEnvironment, job_id: int, status: JobStatus, state: LiveProgress, *,
-            result: dict[str, Any] | None = None, message: str | None = None) -> None:
+            result: dict[str, Any] | None = None, reason: Message | None = None) -> None:
+    """Record the job's end: a failure's ``reason`` in English (``message``) and as a message
+    (``result.message_data``), which the API and the pages show in the reader's language."""
+    message = str(reason) if reason is not None else None
+    if reason is not None:
+        result = {**(result or {}), "message_data": message_data(reason)}
     connected(env.engine, lambda connection: connection.execute(update(Job).where(Job.id == job_id).values(
         status=status, rows_done=state.rows_done, rows_total=state.rows_total, error_count=state.error_count,
         errors=state.errors, result=result, message=message[:1000] if message else None,

@@ -18,7 +18,7 @@ class JobOut(Schema):
     error_count = fields.Integer(metadata={"description": "errors found so far (all of them)"})
     errors = fields.List(fields.Dict(), metadata={"description": "the first errors found (at most 1,000)"})
     result = fields.Dict(allow_none=True)
-    message = fields.String(allow_none=True, metadata={"description": "why the job failed"})
+    message = fields.String(allow_none=True, metadata={"description": "why the job failed, in the language of Accept-Language (English by default)"})
     created_by = fields.Integer()
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.db import is_postgres, page, utcnow
-from erp.messages import Message
+from erp.messages import Message, message_data
 from erp.errors import NotFound
 from erp.jobs.models import Job, JobStatus
 
@@ -88,6 +88,10 @@ def claim_next(session: Session) -> Job | None:
     return job
 
 
+# Why a job that stopped reporting failed (shown in the reader's language: result.message_data).
+INTERRUPTED = Message("interrupted: the process running the job stopped; nothing it did was kept")
+
+
 def fail_interrupted(session: Session, *, stale_after: dt.timedelta) -> int:
     """Mark running jobs that have not reported for ``stale_after`` as failed (their process
     died: a restart, a crash). Their own transactions rolled back with the process, so nothing
@@ -96,7 +100,7 @@ def fail_interrupted(session: Session, *, stale_after: dt.timedelta) -> int:
     result = session.execute(
         update(Job)
         .where(Job.status == JobStatus.RUNNING, func.coalesce(Job.heartbeat_at, Job.started_at) < cutoff)
-        .values(status=JobStatus.FAILED, finished_at=utcnow(),
-                message="interrupted: the process running the job stopped; nothing it did was kept")
+        .values(status=JobStatus.FAILED, finished_at=utcnow(), message=str(INTERRUPTED),
+                result={"message_data": message_data(INTERRUPTED)})
     )
     return result.rowcount or 0

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, request
 from flask_babel import Babel, force_locale, format_decimal, get_locale, gettext
 
-from erp.messages import FIELD_MARK_END, FIELD_MARK_START, FieldName, Message, Named, Term
+from erp.messages import FIELD_MARK_END, FIELD_MARK_START, FieldName, Message, Named, Term, as_message
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
@@ -80,8 +80,7 @@ def field_label_mark(name: str) -> str:
 def translate_message(message: Message | str, *, mark_fields: bool = False) -> str:
     """A refusal's sentence in the reader's language (``mark_fields``: for a page, see
     ``format_value``)."""
-    if isinstance(message, str):
-        return gettext(message)
+    message = as_message(message)  # a plain string is a message id; a FilledMessage its message
     return message.render(gettext, lambda value: format_value(value, mark_fields=mark_fields))
 
 

@@ -37,6 +37,32 @@ def published_history(session_factory: SF, world: World) -> None:
     history_invoice(session_factory, world, "cust2", dt.date(2026, 11, 1), "100000.00")
 
 
+def test_the_explanation_steps_read_in_the_language_asked_for(api: ApiClient, world: World,
+                                                              session_factory: SF) -> None:
+    """Each step's ``text`` in Chinese for a reader who asks for it, English by default; the
+    key and the figures are the same in both (a client branches on them)."""
+    credit = api.as_("credit")
+    cust2 = world.customers["cust2"]
+    published_history(session_factory, world)
+    assert credit.post(f"/api/v1/credit/customers/{cust2}/credit-data", json=PUBLISHED).status_code == 201
+    recompute_through_api(api, "2026-11-20")
+    answers = {language: credit.get(f"/api/v1/credit/customers/{cust2}/limit-suggestion",
+                                    headers={"Accept-Language": language}) for language in ("zh-CN", "en")}
+    steps = {language: {step["key"]: step for step in answer.get_json()["explanation"]["steps"]}
+             for language, answer in answers.items()}
+    zh, en = ({key: step["text"] for key, step in steps[language].items()} for language in ("zh-CN", "en"))
+    assert zh["input.customer_type"] == "客户类型：连锁药店"
+    assert zh["score.rating"] == "外部评级：A → 100 分 × 20% = 20"
+    assert zh["capacity.net_worth"] == "有形净资产比例：80,000.00 × 0.3500 = 28,000.00（起决定作用）"
+    assert zh["floor"] == "向下取整到 1,000 的倍数：28,000.00"
+    assert en["capacity.net_worth"] == "share of tangible net worth: 80,000.00 x 0.3500 = 28,000.00 (binding)"
+    assert en["floor"] == "rounded down to 1,000: 28,000.00"
+    # Every step reads in Chinese (no step is left in English), and only the text differs.
+    assert [key for key, text in zh.items() if not any("\u4e00" <= c <= "\u9fff" for c in text)] == []
+    assert [{k: v for k, v in step.items() if k != "text"} for step in steps["zh-CN"].values()] == [
+        {k: v for k, v in step.items() if k != "text"} for step in steps["en"].values()]
+
+
 def test_credit_data_recompute_and_the_explanation_step_by_step(
     api: ApiClient, world: World, session_factory: SF
 ) -> None:

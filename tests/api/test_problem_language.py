@@ -67,3 +67,34 @@ def test_a_credit_decision_in_an_answer_reads_in_the_language_asked_for(api: Api
     # No approved limit: the starting limit of 100,000 applies; nothing open yet.
     assert checked["zh-CN"].get_json()["check"]["detail"] == "此操作后信用占用为 1,000，信用额度为 100,000"
     assert checked["en"].get_json()["check"]["detail"] == "exposure after this action is 1000 of a limit of 100000"
+
+
+def test_a_fields_bounds_read_in_chinese_with_the_figures_filled_in(api: ApiClient, world: World) -> None:
+    """The project's own field messages with values in them (a bound, the decimal places, the
+    days a date may fall on) are messages too: Chinese with the figures for a reader who asks
+    for it, the same English as before for everyone else."""
+    credit = api.as_("credit")
+    data = {"customer_type": "hospital", "reason": "x", "valid_from": "2026-06-01",
+            "registered_capital": "-1", "annual_turnover": "1.001", "statement_date": "1980-01-01"}
+    url = f"/api/v1/credit/customers/{world.customers['cust1']}/credit-data"
+    answers = {language: credit.post(url, json=data, headers={"Accept-Language": language})
+               for language in ("zh-CN", "en")}
+    assert {language: answer.status_code for language, answer in answers.items()} == {"zh-CN": 422, "en": 422}
+    details = {language: {e["pointer"]: e["detail"] for e in answer.get_json()["errors"]}
+               for language, answer in answers.items()}
+    # Money is Numeric(18, 2): at most 9,999,999,999,999,999.99; a Day lies in 1990-2199.
+    assert details["zh-CN"] == {
+        "/registered_capital": "须在 0 与 9,999,999,999,999,999.99 之间",
+        "/annual_turnover": "最多允许 2 位小数",
+        "/statement_date": "须在 1990-01-01 与 2199-12-31 之间",
+    }
+    assert details["en"] == {
+        "/registered_capital": "must be between 0 and 9999999999999999.99",
+        "/annual_turnover": "at most 2 decimal places are allowed",
+        "/statement_date": "must be between 1990-01-01 and 2199-12-31",
+    }
+    unbounded = credit.get("/api/v1/credit/limit-suggestions", query_string={"run_id": "0"},
+                           headers={"Accept-Language": "zh-CN"})
+    assert unbounded.status_code == 422
+    assert unbounded.get_json()["errors"] == [
+        {"pointer": "/run_id", "in": "query", "detail": "须大于或等于 1 且小于或等于 2147483647。"}]
