@@ -204,11 +204,38 @@ def _notice_connections_lost_before_use(engine: Engine) -> None:
     def _checked_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         record.info[_UNUSED] = True
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def _used(connection: Any, *_args: Any) -> None:
-        info = connection.info
+    # The mark is cleared once a statement has come back. On the dialect's execution hooks,
+    # which call the driver as the dialect would: an engine-wide connection event
+    # (after_cursor_execute) would turn on SQLAlchemy's event dispatch at every point of every
+    # statement, begin and commit (issue #18's profile: some 370 Python calls per receipt).
+    def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        if context is None:  # SQLAlchemy's own side statements (a sequence's next value): the dialect runs them
+            return False
+        context.dialect.do_execute(cursor, statement, parameters, context)
+        _used(context)
+        return True
+
+    def _execute_many(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        context.dialect.do_executemany(cursor, statement, parameters, context)
+        _used(context)
+        return True
+
+    def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
+        context.dialect.do_execute_no_params(cursor, statement, context)
+        _used(context)
+        return True
+
+    def _used(context: Any) -> None:
+        try:
+            info = context.root_connection.info
+        except NotImplementedError:  # the dialect's first connection, read before it is pooled
+            return
         if _UNUSED in info:
             del info[_UNUSED]
+
+    event.listen(engine, "do_execute", _execute)
+    event.listen(engine, "do_executemany", _execute_many)
+    event.listen(engine, "do_execute_no_params", _execute_no_params)
 
     @event.listens_for(engine, "handle_error")
     def _lost(context: Any) -> None:
