@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_decimal, gettext
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -126,10 +127,23 @@ def _http_error(api_handler: Any) -> Any:
     return handle
 
 
+class PagesSessionInterface(SecureCookieSessionInterface):
+    """The signed session cookie, for the pages only: an API request authenticates by its
+    bearer token and never reads the cookie, so its session is Flask's null session (reading
+    it gives nothing, writing it raises) and the cookie is neither verified nor set. Verifying
+    it built a signing serializer on every API request (issue #18's profile of a receipt)."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        if request.path.startswith(API_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_ui(app: Flask) -> None:
     """Wire the UI into ``app``: cookies, CSRF, languages, template helpers and every page."""
     settings: Settings = app.extensions["erp"].settings
     app.config["SECRET_KEY"] = _secret_key(settings)
+    app.session_interface = PagesSessionInterface()
     app.config.update(
         SESSION_COOKIE_NAME="heyi_session",
         SESSION_COOKIE_HTTPONLY=True,
