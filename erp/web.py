@@ -315,6 +315,14 @@ class Blueprint(SmorestBlueprint):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._document_refusals)
 
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        """flask-smorest's arguments, with a schema class made into its instance once, here:
+        given the class, webargs builds a new instance (deep-copying its fields) on every
+        request (issue #18's profile of a receipt). A schema keeps no state between loads."""
+        if isinstance(schema, type) and issubclass(schema, ma.Schema):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def refuses(self, *refusals: type[DomainError], in_job: Sequence[type[DomainError]] = ()) -> Callable[[Any], Any]:
         """Declare the problem types a view can answer with, besides the edge's own (see
         ``edge_refusals``): the OpenAPI document lists each under its status, and the test
@@ -677,6 +685,26 @@ limiter = Limiter(key_func=client_address, default_limits=[])
 sign_in_limit = limiter.shared_limit(lambda: erp_settings().sign_in_rate_limit, scope="sign-in")
 
 
+def _check_limits_only_where_set(app: Flask) -> None:
+    """Flask-Limiter checks every request before its view (0.1 ms of Python, issue #18's
+    profile of a receipt) for default, application-wide and blueprint limits. This app sets
+    none (``default_limits=[]``, no ``RATELIMIT_DEFAULT``/``RATELIMIT_APPLICATION``, no
+    blueprint limit); the limits it sets are on views (``sign_in_limit``), which their
+    decorators check when those views run. So the before-request check runs only while a
+    limit of those kinds exists (one configured or added later is still checked)."""
+    hooks = app.before_request_funcs.get(None, [])
+    check = limiter._check_request_limit  # noqa: SLF001 - the hook init_app registered
+    if check not in hooks:
+        return
+    manager = limiter.limit_manager
+
+    def check_limits_beyond_views() -> None:
+        if manager._default_limits or manager._application_limits or manager._blueprint_limits:  # noqa: SLF001
+            check()
+
+    hooks[hooks.index(check)] = check_limits_beyond_views
+
+
 def sign_in_throttle() -> SignInThrottle:
     """The application's throttle of failed sign-ins."""
     return current_app.extensions["erp_sign_in_throttle"]  # type: ignore[no-any-return]
@@ -961,6 +989,7 @@ def init_web(app: Flask) -> Api:
     # Only refusals say when to come back (Retry-After, set by the 429 handler below).
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)
+    _check_limits_only_where_set(app)
     app.extensions["erp_sign_in_throttle"] = SignInThrottle(limiter.storage)
     app.before_request(_limit_request_size)
     app.before_request(_authenticate)
