@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.costing.balances import variance_by_material
 from erp.costing.models import JournalEntry, JournalLine, StandardPrice
 from erp.errors import DomainError
 from erp.inventory import services
@@ -125,6 +126,23 @@ def account_balance(
     if material_id is not None:
         query = query.where(JournalLine.material_id == material_id)
     return D(session.scalar(query)).quantize(D("0.01"))
+
+
+def variance_carried(session: Session, company_id: int, material_id: int, through: str | None = None) -> Decimal:
+    """The material cost variance (1404) a material's stock carries (at the end of period
+    ``through``, or now): its material ledger (``erp.costing.balances.variance_by_material``),
+    as the close posts 1404 in one line per company. Checks on the way that the ledger over
+    every material of the company is 1404's balance in the journal, so what it reads stays
+    tied to the books."""
+    ledger = variance_by_material(lambda column: column == company_id, through)
+    by_material = dict(session.execute(select(ledger.c.material_id, ledger.c.variance)).all())
+    total = D(sum(by_material.values(), D(0))).quantize(D("0.01"))
+    journal = select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
+        JournalLine.company_id == company_id, JournalLine.account_code == "1404")
+    if through is not None:
+        journal = journal.where(JournalLine.period <= through)
+    assert total == D(session.scalar(journal)).quantize(D("0.01")), "1404's material ledger is off the journal"
+    return D(by_material.get(material_id, 0)).quantize(D("0.01"))
 
 
 def entry_lines(session: Session, source_id: int, source_type: str = "stock_document") -> dict[str, Decimal]:

@@ -17,16 +17,21 @@ table's rows for one period alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, cast, func, literal, select
+from sqlalchemy import Select, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
 
-from erp.costing.models import MaterialPeriodBalance
+from erp.costing import accounts
+from erp.costing.models import MaterialPeriodBalance, VarianceAllocation
 from erp.db import is_postgres
-from erp.posting.models import AccountingPeriod, PeriodStatus
+from erp.posting.models import AccountingPeriod, JournalEntry, JournalLine, PeriodStatus
+
+# The journal entries of the month-end close and of its reversal when a period is reopened.
+CLOSE_SOURCE = "period_close"
+REOPEN_SOURCE = "period_reopen"
 
 # The columns of a period's balance that only a period with movements can have; a material
 # that did not move has zero in each.
@@ -88,4 +93,36 @@ def period_balances(session: Session, company_ids: Sequence[int], period: str) -
         )
         .join(ap, and_(ap.company_id == latest.c.company_id, ap.period == period,
                        ap.status == PeriodStatus.CLOSED))
+    )
+
+
+def variance_by_material(company: Callable[[Any], Any], through: str | None = None) -> Any:
+    """Per company and material, the material cost variance its stock carries now (or at the
+    end of period ``through``): a subquery (company_id, material_id, variance) over the
+    companies ``company(column)`` admits (a SQL condition on a company id column).
+
+    The material ledger of 1404: the lines every posting but the close put on the material
+    (receipts, returns, invoices, restatements, reversals, go-live), less what the standing
+    closes allocated from it to consumption (``variance_allocations``). The close posts 1404
+    as one line per company on no material (``erp.costing.close._post_allocation``), so the
+    journal's own 1404 lines per material are not the variance per material after a close;
+    closes posted before that (one line per material) are read the same way, their lines and
+    those of their reversals (a reopened close's allocation rows are deleted) left out. The
+    sum over every material equals 1404's balance in the journal (tests/service/
+    test_close_properties.py holds them to it)."""
+    line, va = JournalLine, VarianceAllocation
+    closes = select(JournalEntry.id).where(JournalEntry.source_type.in_([CLOSE_SOURCE, REOPEN_SOURCE]))
+    posted = select(line.company_id, line.material_id, line.amount.label("variance")).where(
+        line.account_code == accounts.MATERIAL_COST_VARIANCE, line.material_id.is_not(None),
+        line.entry_id.not_in(closes), company(line.company_id))
+    allocated = select(va.company_id, va.material_id, (-va.allocated_variance).label("variance")).where(
+        va.allocated_variance != 0, company(va.company_id))
+    if through is not None:
+        posted = posted.where(line.period <= through)
+        allocated = allocated.where(va.period <= through)
+    rows = union_all(posted, allocated).subquery("variance_rows")
+    return (
+        select(rows.c.company_id, rows.c.material_id, func.sum(rows.c.variance).label("variance"))
+        .group_by(rows.c.company_id, rows.c.material_id)
+        .subquery("variance_by_material")
     )

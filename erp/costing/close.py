@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session, aliased
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
+from erp.costing.balances import CLOSE_SOURCE, REOPEN_SOURCE
 from erp.costing.models import MaterialPeriodBalance, PeriodEvent, VarianceAllocation
 from erp.costing.revaluation import (
     companies_to_restate,
@@ -93,7 +94,6 @@ from erp.posting.periods import (
 from erp.sqlmath import round_share
 
 ZERO = Decimal("0")
-CLOSE_SOURCE = "period_close"
 # Consumption accounts whose share of the material cost variance the close posts per
 # material (since 3da21ad; before, every consumption account took one line on no material).
 ALLOCATED_PER_MATERIAL = frozenset({accounts.WORK_IN_PROCESS})
@@ -680,20 +680,31 @@ def allocated_on_no_material(company_id: Any, period: Any) -> Any:
 
 
 def _post_allocation(session: Session, company_ids: list[int], period: str, user_id: int) -> dict[int, int]:
-    """One journal entry per company for the close: per allocation line, the consumption
-    account bears the variance and the variance account gives it up (two lines that cancel
-    by design). Returns each company's entry id (none where nothing was allocated)."""
+    """One journal entry per company for the close: each consumption account bears its
+    share of the variance (work in process per material), and the material cost variance
+    account (1404) gives up the company's total in one line on no material. Returns each
+    company's entry id (none where nothing was allocated).
+
+    The 1404 line is a summary: the variance each material gave up is the close's own
+    subledger, ``variance_allocations`` (per material and consumption account), as a
+    material ledger keeps material detail out of the general ledger. Every reader of the
+    variance a material carries reads it through ``erp.costing.balances.variance_by_material``
+    (1404's lines on the material from every other posting, less what the standing closes
+    allocated), never by summing 1404's journal lines per material alone. Closes posted
+    before this (one 1404 line per material) read the same through it. Why: one line per
+    material was 18,941 of the generated group's 19,061 close lines, and their per-row
+    foreign-key checks most of the close's journal time (docs/performance.md)."""
     va = VarianceAllocation
     allocations = (
         select(va.company_id, va.material_id, va.account_code, va.allocated_variance)
         .where(va.company_id.in_(company_ids), va.period == period, va.allocated_variance != 0)
         .subquery()
     )
-    # Each consumption account takes its total; the variance account gives up one amount per
-    # material, so its subledger stays per material. variance_allocations keeps the detail
-    # of which material's variance each consumption account bore. Work in process (5001.01)
-    # keeps it per material too, on the component, so that it stands per material at actual
-    # cost and a production order's settlement clears it component by component.
+    # Each consumption account takes its total, and the variance account gives up the
+    # company's total (one line, on no material: the detail per material and account is
+    # variance_allocations). Work in process (5001.01) keeps it per material, on the
+    # component, so that it stands per material at actual cost and a production order's
+    # settlement clears it component by component.
     carried = case((allocations.c.account_code.in_(sorted(ALLOCATED_PER_MATERIAL)), allocations.c.material_id),
                    else_=literal(None, Integer))
     debit = (
@@ -704,8 +715,8 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
     )
     credit = (
         select(allocations.c.company_id, literal(accounts.MATERIAL_COST_VARIANCE),
-               -func.sum(allocations.c.allocated_variance), allocations.c.material_id)
-        .group_by(allocations.c.company_id, allocations.c.material_id)
+               -func.sum(allocations.c.allocated_variance), literal(None, Integer))
+        .group_by(allocations.c.company_id)
     )
     return post_close_entries(session, CloseEntries(
         entry_date=Period(period).last_day, user_id=user_id, source_type=CLOSE_SOURCE,
@@ -752,7 +763,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
         closing = entry_header(session, row.close_entry_id)
         reversal_id = post(session, Posting(
             company_id=closing.company_id, posting_date=Period(period).last_day, user_id=actor.user_id,
-            source_type="period_reopen", source_id=None, memo=f"reopening {period}: {reason}",
+            source_type=REOPEN_SOURCE, source_id=None, memo=f"reopening {period}: {reason}",
             journal=negated_lines(session, row.close_entry_id), reverses_entry_id=row.close_entry_id,
         )).entry_id
     for derived in (VarianceAllocation, MaterialPeriodBalance):

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from erp.messages import Message
 from erp.auth.errors import CompanyOutOfScope
 from erp.auth.roles import Actor, Role
-from erp.costing import accounts
-from erp.costing.balances import period_balances
+from erp.costing.balances import period_balances, variance_by_material
 from erp.costing.models import Account, JournalEntry, JournalLine, VarianceAllocation
 from erp.db import page
 from erp.errors import NotFound
@@ -79,19 +78,16 @@ def valuation_query(session: Session, actor: Actor, *, company_id: int | None) -
         .where(actor.company_scope(StockBalance.company_id))
         .group_by(StockBalance.company_id, StockBalance.material_id)
     )
-    # The variance the stock carries: the material cost variance account's balance per material.
-    carried_by_material = (
-        select(JournalLine.company_id, JournalLine.material_id,
-               func.sum(JournalLine.amount).label("variance_carried"))
-        .where(JournalLine.account_code == accounts.MATERIAL_COST_VARIANCE,
-               actor.company_scope(JournalLine.company_id))
-        .group_by(JournalLine.company_id, JournalLine.material_id)
-    )
+    # The variance the stock carries: 1404's material ledger (the close posts 1404 in one
+    # line per company; the detail per material is its allocation rows, erp.costing.balances).
+    def in_scope(column: Any) -> Any:
+        scope = actor.company_scope(column)
+        return scope if company_id is None else scope & (column == company_id)
+
     if company_id is not None:
         stock = stock.where(StockBalance.company_id == company_id)
-        carried_by_material = carried_by_material.where(JournalLine.company_id == company_id)
-    s, v = stock.subquery(), carried_by_material.subquery()
-    carried = func.coalesce(v.c.variance_carried, 0)
+    s, v = stock.subquery(), variance_by_material(in_scope)
+    carried = func.coalesce(v.c.variance, 0)
     return (
         select(s.c.company_id, Company.code.label("company_code"), s.c.material_id,
                Material.code.label("material_code"), Material.name_zh.label("material_name_zh"),

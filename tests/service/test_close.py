@@ -34,7 +34,7 @@ from erp.errors import Forbidden
 from erp.inventory import services
 from erp.inventory.services import AdjustmentKind, IssueDestination
 from erp.period import Period
-from tests.stock import account_balance, batch_id, open_order, receive, set_standard
+from tests.stock import account_balance, batch_id, open_order, receive, set_standard, variance_carried
 from tests.world import World
 
 NOV, DEC = "2026-11", "2026-12"
@@ -108,7 +108,7 @@ class Books:
 
     def variance_account(self) -> D:
         with self.sf() as session:
-            return account_balance(session, self.company, "1404", self.material_id)
+            return variance_carried(session, self.company, self.material_id)
 
     def balance(self, account: str) -> D:
         with self.sf() as session:
@@ -116,21 +116,28 @@ class Books:
 
     def close_lines(self, period: str = NOV) -> dict[str, D]:
         """What the close gave each consumption account for this material (the allocation
-        lines), and what the variance account gave up for it (its journal line)."""
+        lines), and what the variance account gave up for it: the close posts 1404 in one
+        line per company, so the material's part of it is its allocation rows' total (its
+        material ledger, erp.costing.balances), which ``close_entry`` ties to the journal."""
         with self.sf() as session:
             allocated = session.execute(
                 select(VarianceAllocation.account_code, VarianceAllocation.allocated_variance).where(
                     VarianceAllocation.company_id == self.company, VarianceAllocation.period == period,
                     VarianceAllocation.material_id == self.material_id)).all()
-            released = session.scalar(
-                select(func.sum(JournalLine.amount))
+            posted = session.execute(
+                select(func.count(JournalLine.id), func.sum(JournalLine.amount))
                 .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
                 .where(JournalEntry.source_type == "period_close", JournalLine.period == period,
-                       JournalLine.company_id == self.company, JournalLine.material_id == self.material_id,
-                       JournalLine.account_code == "1404"))
+                       JournalLine.company_id == self.company, JournalLine.account_code == "1404")).one()
+            every_material = session.scalar(
+                select(func.sum(VarianceAllocation.allocated_variance)).where(
+                    VarianceAllocation.company_id == self.company, VarianceAllocation.period == period))
         lines = {account: amount for account, amount in allocated if amount != 0}
-        if released is not None:
-            lines["1404"] = D(released).quantize(D("0.01"))
+        if posted[0]:
+            # the journal's 1404 line gives up what the allocation rows of every material bore
+            assert posted[1] == -every_material
+        if posted[0] and lines:
+            lines["1404"] = -sum(lines.values(), D(0))
         return lines
 
     def close_entry(self, period: str = NOV) -> dict[str, D]:
@@ -242,7 +249,8 @@ def test_several_materials_close_independently_in_one_entry(
     result = books.close()
     assert books.close_lines() == {"5001": D("25.00"), "1404": D("-25.00")}
     assert loose.close_lines() == {"5001": D("-25.00"), "1404": D("25.00")}
-    # in the journal, production's two shares net to zero; the variance account keeps one line per material
+    # in the journal, production's two shares net to zero, and so does the variance account's
+    # one line; its material ledger keeps the two materials apart (close_lines above)
     assert books.close_entry() == {"1404": D("0.00")}
     assert result.materials == 2
     assert (result.variance_allocated, result.variance_remaining) == (D("0.00"), D("-50.00"))

@@ -33,7 +33,7 @@ from erp.errors import DomainError
 from erp.inventory import services
 from erp.inventory.services import AdjustmentKind, IssueDestination
 from erp.masterdata.models import Company, Warehouse
-from tests.stock import single_line_order
+from tests.stock import single_line_order, variance_carried
 from tests.world import World
 
 PERIODS = ["2026-11", "2026-12", "2027-01"]
@@ -164,7 +164,9 @@ class Company_:  # noqa: N801 - a test-local fixture object
                         *through, JournalLine.account_code == code, JournalLine.material_id == material_id))
                     return D(total).quantize(D("0.01"))
 
-                assert account(accounts.MATERIAL_COST_VARIANCE) == closing_variance
+                # 1404 per material is its material ledger (the close posts 1404 in one line
+                # per company), tied to the journal's 1404 balance by variance_carried
+                assert variance_carried(session, self.company, material_id, period) == closing_variance
                 inventory = accounts.RAW_MATERIALS if material == "exc_local" else accounts.PACKAGING
                 assert account(inventory) == closing_value
                 # ... and that is the closing stock at P's standard, up to the half cent each

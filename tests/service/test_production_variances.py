@@ -33,7 +33,7 @@ from erp.production import variances
 from erp.production.models import ProductionOrder
 from erp.inventory import services as inventory
 from tests.production import NOV, build_plant, complete, deliver, issue, make_tablets, release_rollup
-from tests.stock import account_balance, set_standard
+from tests.stock import account_balance, set_standard, variance_carried
 from tests.world import World
 
 DEC = "2026-12"
@@ -204,7 +204,7 @@ def test_material_cost_variance_the_close_puts_on_work_in_process_is_settled_wit
     _close(session_factory, world)
     with session_factory() as session:
         assert account_balance(session, company, accounts.WORK_IN_PROCESS) == D("686.28")
-        assert account_balance(session, company, accounts.MATERIAL_COST_VARIANCE, plant.excipient) == D("14.80")
+        assert variance_carried(session, company, plant.excipient) == D("14.80")
     deliver(session_factory, world, made.tablet_order, "48000", batch="TAB-B1", on=dt.date(2026, 12, 5))
     complete(session_factory, world, made.tablet_order, dt.date(2026, 12, 10))
     set_business_day(dt.date(2027, 1, 4))
