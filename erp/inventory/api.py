@@ -27,7 +27,7 @@ from erp.inventory.errors import (
 )
 from erp.masterdata.errors import StorageConditionsNotMet
 from erp.posting.errors import NoStandardPrice, PeriodClosed
-from erp.quality.errors import InspectionLotOpen, SignedReleaseRequired
+from erp.quality.errors import InspectionLotHoldsStock, InspectionLotOpen, SignedReleaseRequired
 
 blp = Blueprint("inventory", __name__, url_prefix="/api/v1/inventory",
                 description="Receipts, batches, stock movements and the stock ledger")
@@ -152,7 +152,7 @@ def post_issue_reversal(session: Session, actor: Actor, data: dict[str, Any], do
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, DatedAfterBusinessDay,
     IdempotencyKeyReused,
-    InvalidQuantity, NoStandardPrice, StorageConditionsNotMet, WarehouseNotOfCompany,
+    InvalidQuantity, NoStandardPrice, StorageConditionsNotMet, WarehouseNotOfCompany, InspectionLotHoldsStock,
 )
 @transaction
 def post_transfer(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:

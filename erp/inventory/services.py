@@ -609,10 +609,10 @@ def decide_quarantine(
         movements.append(Movement(doc_type, CloseClass.INTERNAL, warehouse.id, material.id, balance.batch_id,
                                   target, taken, value))
     if decision == QualityDecision.REJECT:
-        # Rejected by a plain decision: what an excursion's lot held is no longer its to decide.
-        quality.reduce_excursion_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
-                                      quantity=sum((taken for _, taken, _ in pieces), Decimal("0")),
-                                      reason=f"quarantine rejected: {reason or '-'}")
+        # Rejected by a plain decision: what a lot held and is gone is no longer its to decide.
+        quality.reduce_open_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
+                                 left_in_quarantine=in_quarantine - sum((taken for _, taken, _ in pieces), Decimal("0")),
+                                 reason=f"quarantine rejected: {reason or '-'}")
     # value stays on the same inventory account: no journal entry
     return _post_document(
         session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, reason=reason, movements=movements,
@@ -1088,6 +1088,11 @@ def transfer_stock(
                                   balance.batch_id, status, -taken, -value))
         movements.append(Movement(MovementType.TRANSFER, CloseClass.INTERNAL, destination.id, material.id,
                                   balance.batch_id, status, taken, value))
+        if status == StockStatus.QUARANTINE:
+            # Held goods keep their hold: the open lots on the batch go with it, or it stays.
+            quality.move_open_lots(session, actor, batch_id=balance.batch_id, source=source, destination=destination,
+                                   moved=taken, held=balance.quantity,
+                                   reason=f"transferred from {source.code} to {destination.code}")
     return _post_document(
         session, doc_type=MovementType.TRANSFER, company_id=source.company_id, posting_date=posting_date,
         user_id=actor.user_id, reference=reference, movements=movements,
@@ -1141,10 +1146,12 @@ def adjust_stock(
         value = -taken_value
         close_class = CloseClass.CONSUMPTION
         if status == StockStatus.QUARANTINE:
-            # Held stock scrapped or counted short: an excursion's lot must not go on covering
-            # goods that are gone (its decision would move another lot's quarantined stock).
-            quality.reduce_excursion_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
-                                          quantity=-quantity, reason=f"{kind.value} adjustment: {reason}")
+            # Quarantined stock scrapped or counted short: no lot (a receipt's, a return's, an
+            # excursion's) may go on covering goods that are gone (its decision would move
+            # another lot's quarantined stock, or find nothing to move).
+            quality.reduce_open_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
+                                     left_in_quarantine=sum((h.quantity for h in held), Decimal("0")) + quantity,
+                                     reason=f"{kind.value} adjustment: {reason}")
     return _post_document(
         session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, reason=reason,
         movements=[Movement(doc_type, close_class, warehouse.id, material.id, batch.id, status, quantity, value,

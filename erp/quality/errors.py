@@ -127,3 +127,16 @@ class SpecificationBackDated(DomainError):
     slug = "specification-back-dated"
     title = N_("A specification version cannot take effect before today")
     remedy = N_("Date the version today or later; lots already opened keep the version they were judged under.")
+
+
+class InspectionLotHoldsStock(Conflict):
+    """Quarantined stock under an open inspection lot moves to another warehouse only as a
+    whole, and its lot moves with it: a lot is one decision on one quantity in one place, and
+    held goods stay under their hold wherever they go (GMP: quarantine status is kept and
+    traceable). Moving part of it would leave the lot covering goods that have gone, and put
+    the moved goods out of any lot."""
+
+    slug = "inspection-lot-holds-stock"
+    title = N_("An inspection lot holds this stock: it moves only as a whole, with its lot")
+    remedy = N_("Transfer all of the batch's quarantined stock in the warehouse (its lot goes with it), or let QA "
+                "decide the lot first.")

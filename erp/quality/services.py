@@ -32,6 +32,7 @@ from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockMovement, StockStatus
 from erp.posting.stock import available_on, lock_balances, value_taken
 from erp.quality.errors import (
+    InspectionLotHoldsStock,
     InspectionLotOpen,
     LotNotOpen,
     NoStockOnHold,
@@ -339,22 +340,53 @@ def decided_status(session: Session, document_id: int) -> StockStatus | None:
 def reduce_excursion_lots(session: Session, actor: Actor, *, warehouse_id: int, batch_id: int, quantity: Decimal,
                           reason: str) -> None:
     """Take ``quantity`` off the open excursion lots of a batch in a warehouse, newest first,
-    when held stock leaves quarantine other than by the usage decision (a production receipt
-    reversed: the goods the hold put on hold never existed; held stock scrapped, counted
-    short or rejected by a plain decision). A lot left with nothing is cancelled; so a later
-    decision moves only what its hold still covers, never quarantined stock that is another
-    lot's to decide. Every lot changed is recorded in the audit trail (quantity before and
-    after, or the cancellation, with ``reason``)."""
+    when held stock leaves quarantine other than by the usage decision and no lot of its own
+    went with it (a production receipt reversed: the goods the hold put on hold never
+    existed). A lot left with nothing is cancelled; so a later decision moves only what its
+    hold still covers, never quarantined stock that is another lot's to decide. Every lot
+    changed is recorded in the audit trail (quantity before and after, or the cancellation,
+    with ``reason``)."""
+    _reduce_lots(session, actor, warehouse_id=warehouse_id, batch_id=batch_id, quantity=quantity, reason=reason,
+                 origins=(LotOrigin.EXCURSION,))
+
+
+def reduce_open_lots(session: Session, actor: Actor, *, warehouse_id: int, batch_id: int,
+                     left_in_quarantine: Decimal, reason: str) -> None:
+    """When quarantined stock of a batch leaves quarantine in a warehouse other than by the
+    usage decision (scrapped, counted short, rejected by a plain decision) and
+    ``left_in_quarantine`` stays there, take off the open lots on it what they can no longer
+    cover: the goods are gone from what QA is to decide on, whichever lot held them.
+    Excursion lots first, newest first (a hold covers only what it put in quarantine), then
+    the receipt's, customer return's and opening stock's lots, newest first. A lot left with
+    nothing is cancelled; so a later decision moves only what the lot still covers, never
+    another lot's stock, and no lot is left covering goods that are gone. Every lot changed is
+    in the audit trail (quantity before and after, or the cancellation, with ``reason``)."""
+    covered = session.scalar(select(func.coalesce(func.sum(InspectionLot.quantity), 0)).where(
+        InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
+        InspectionLot.status == LotStatus.OPEN))
+    excess = Decimal(covered) - left_in_quarantine
+    left = _reduce_lots(session, actor, warehouse_id=warehouse_id, batch_id=batch_id, quantity=excess,
+                        reason=reason, origins=(LotOrigin.EXCURSION,))
+    _reduce_lots(session, actor, warehouse_id=warehouse_id, batch_id=batch_id, quantity=left, reason=reason,
+                 origins=tuple(origin for origin in LotOrigin if origin != LotOrigin.EXCURSION))
+
+
+def _reduce_lots(session: Session, actor: Actor, *, warehouse_id: int, batch_id: int, quantity: Decimal,
+                 reason: str, origins: Sequence[LotOrigin]) -> Decimal:
+    """Take ``quantity`` off the open lots of these origins on a batch in a warehouse, newest
+    first, audited; returns what none of them covered."""
+    left = quantity
+    if left <= 0:
+        return left
     lots = session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
-        InspectionLot.origin == LotOrigin.EXCURSION, InspectionLot.status == LotStatus.OPEN)
+        InspectionLot.origin.in_(origins), InspectionLot.status == LotStatus.OPEN)
         .order_by(InspectionLot.id.desc()).with_for_update())
-    left = quantity
     for lot in lots:
         if left <= 0:
             break
         if lot.quantity <= left:
-            _cancel(session, actor, lot, reason)  # its quantity stays: what the hold covered
+            _cancel(session, actor, lot, reason)  # its quantity stays: what the lot covered
             left -= lot.quantity
         else:
             before = lot.quantity
@@ -363,6 +395,38 @@ def reduce_excursion_lots(session: Session, actor: Actor, *, warehouse_id: int, 
                        {"quantity": {"before": before, "after": lot.quantity}}, reason)
             left = Decimal("0")
     session.flush()
+    return left
+
+
+def move_open_lots(session: Session, actor: Actor, *, batch_id: int, source: Warehouse, destination: Warehouse,
+                   moved: Decimal, held: Decimal, reason: str) -> int:
+    """Quarantined stock of a batch transferred to another warehouse of the company takes the
+    open inspection lots on it with it: each lot's warehouse becomes the destination, recorded
+    in the audit trail (``lot-moved``, the warehouse before and after, with ``reason``), so QA's
+    hold and decision follow the goods (stock an excursion held, moved out of the failed cold
+    room, stays held). ``moved`` is what the transfer takes of the batch's ``held`` quarantine
+    in the source: only all of it moves while a lot is open on it, since a lot is one decision
+    on one quantity in one place. Returns how many lots moved.
+
+    Refuses inspection-lot-holds-stock (a part of it)."""
+    lots = list(session.scalars(select(InspectionLot).where(
+        InspectionLot.warehouse_id == source.id, InspectionLot.batch_id == batch_id,
+        InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id).with_for_update()))
+    if not lots:
+        return 0
+    if moved < held:
+        batch = session.get(Batch, batch_id)
+        assert batch is not None
+        raise InspectionLotHoldsStock(Message(
+            "batch {batch} in {warehouse} is held by inspection lot {lots}: transfer all {held} of it in quarantine "
+            "(the lot goes with it), or let QA decide the lot first", batch=batch.batch_number,
+            warehouse=Named.of(source), lots=[lot.number for lot in lots], held=held))
+    for lot in lots:
+        lot.warehouse_id = destination.id
+        _audit_lot(session, actor, lot, "lot-moved", {"warehouse": {"before": source.code, "after": destination.code}},
+                   reason)
+    session.flush()
+    return len(lots)
 
 
 def require_signed_release(session: Session, *, material: Material, warehouse_id: int, batch_id: int) -> None:
