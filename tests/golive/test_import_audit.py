@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,8 +26,9 @@ HEADER = ["code", "name_zh", "name_en", "material_type", "unit_code", "procureme
           "storage_temp_max", "storage_max_humidity", "shelf_life_days", "batch_managed", "over_receipt_tolerance_pct"]
 
 
-def test_an_import_writes_one_audit_row_and_each_material_carries_the_import_and_its_row(
-        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+@pytest.fixture
+def imported(tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> ImportOutcome:
+    """The steward's import of two materials from m.csv (rows 2 and 3: M-AU1, M-AU2), committed."""
     path = write_csv(tmp_path / "m.csv", [
         HEADER,
         ["M-AU1", "甲", "Alpha", "raw", "KG", "local", "2", "8", "60", "730", "是", "2"],
@@ -34,9 +36,19 @@ def test_an_import_writes_one_audit_row_and_each_material_carries_the_import_and
     ])
     outcome, seen = run_import(session_factory, world.actors["steward"], "materials", path)
     assert isinstance(outcome, ImportOutcome) and outcome.committed, seen.errors
+    return outcome
+
+
+def imported_materials(session: Session) -> list[Material]:
+    return list(session.scalars(select(Material).where(Material.code.in_(["M-AU1", "M-AU2"]))
+                                .order_by(Material.code)))
+
+
+def test_an_import_writes_one_audit_row_and_each_material_carries_the_import_and_its_row(
+        imported: ImportOutcome, session_factory: sessionmaker[Session], world: World) -> None:
+    outcome = imported
     with session_factory() as session:
-        materials = session.scalars(select(Material).where(Material.code.in_(["M-AU1", "M-AU2"]))
-                                    .order_by(Material.code)).all()
+        materials = imported_materials(session)
         assert [(m.import_batch_id, m.import_row) for m in materials] == [(outcome.batch_id, 2), (outcome.batch_id, 3)]
         assert session.scalars(select(AuditEvent).where(AuditEvent.entity == "material", AuditEvent.entity_id.in_(
             [m.id for m in materials]))).all() == []
@@ -51,17 +63,10 @@ def test_an_import_writes_one_audit_row_and_each_material_carries_the_import_and
 
 
 def test_an_imported_materials_history_shows_its_creation_by_the_import_with_every_field(
-        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
-    path = write_csv(tmp_path / "m.csv", [
-        HEADER,
-        ["M-AU1", "甲", "Alpha", "raw", "KG", "local", "2", "8", "60", "730", "是", "2"],
-        ["M-AU2", "乙", "Beta", "packaging", "KG", "central", "", "", "", "", "否", ""],
-    ])
-    outcome, seen = run_import(session_factory, world.actors["steward"], "materials", path)
-    assert isinstance(outcome, ImportOutcome) and outcome.committed, seen.errors
+        imported: ImportOutcome, session_factory: sessionmaker[Session], world: World) -> None:
+    outcome = imported
     with session_factory() as session:
-        materials = session.scalars(select(Material).where(Material.code.in_(["M-AU1", "M-AU2"]))
-                                    .order_by(Material.code)).all()
+        materials = imported_materials(session)
         (imported,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "import",
                                                                AuditEvent.entity_id == outcome.batch_id))
         for row, material in ((2, materials[0]), (3, materials[1])):

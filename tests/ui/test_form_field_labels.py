@@ -14,7 +14,7 @@ from erp.errors import ValidationFailed
 from erp.messages import message_data, message_from_data
 from tests.payables import vat13_on_materials
 from tests.stock import open_order, receive, set_standard
-from tests.ui.test_refusals_in_chinese import shown, sign_in
+from tests.ui.conftest import shown, sign_in
 from tests.world import World
 
 

@@ -22,20 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit import services
 from erp.credit.models import SalesOrder, SalesOrderStatus
-from tests.credit import new_order, put_stock, set_limit
-from tests.ui.conftest import page_fault
-from tests.ui.test_refusals_in_chinese import shown, sign_in
+from tests.ui.conftest import page_fault, shown, sign_in
 from tests.world import World
-
-
-@pytest.fixture
-def blocked(session_factory: sessionmaker[Session], world: World) -> int:
-    put_stock(session_factory, world)
-    set_limit(session_factory, world, "cust1", "15000")
-    new_order(session_factory, world, confirm=True)
-    order = new_order(session_factory, world, confirm=True).order
-    assert order.status == SalesOrderStatus.BLOCKED
-    return order.id
 
 
 def hold(session_factory: sessionmaker[Session], world: World, reason: str) -> None:
@@ -49,38 +37,38 @@ def hold(session_factory: sessionmaker[Session], world: World, reason: str) -> N
     ("en", "customer K0001 First Hospital is on credit hold (支票退票); lift the hold before releasing its orders"),
 ])
 def test_a_release_refused_by_a_hold_put_meanwhile_says_why(
-    client: FlaskClient, world: World, session_factory: sessionmaker[Session], blocked: int, language: str,
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session], blocked_order: int, language: str,
     sentence: str,
 ) -> None:
     token = sign_in(client, world, "credit", language)
-    assert 'data-testid="release-form"' in client.get(f"/credit/blocked-orders/{blocked}").get_data(as_text=True)
+    assert 'data-testid="release-form"' in client.get(f"/credit/blocked-orders/{blocked_order}").get_data(as_text=True)
     hold(session_factory, world, "支票退票")  # another controller, while this page is open
-    refused = client.post(f"/credit/blocked-orders/{blocked}", data={"reason": "promised", "csrf_token": token})
+    refused = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "csrf_token": token})
     assert refused.status_code == 409
     page = refused.get_data(as_text=True)
     assert 'data-testid="release-form"' not in page  # the hold hides the form the refusal used to sit in
     assert shown(page, "refusal").endswith(sentence)
     assert page.count('data-testid="refusal"') == 1
     with session_factory() as session:
-        assert session.get(SalesOrder, blocked).status == SalesOrderStatus.BLOCKED  # type: ignore[union-attr]
+        assert session.get(SalesOrder, blocked_order).status == SalesOrderStatus.BLOCKED  # type: ignore[union-attr]
 
 
 def test_a_second_release_of_the_same_order_says_it_is_no_longer_held(
-    client: FlaskClient, world: World, session_factory: sessionmaker[Session], blocked: int,
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session], blocked_order: int,
 ) -> None:
     token = sign_in(client, world, "credit")
-    first = client.post(f"/credit/blocked-orders/{blocked}", data={"reason": "promised", "csrf_token": token})
+    first = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "csrf_token": token})
     assert first.status_code == 200
-    again = client.post(f"/credit/blocked-orders/{blocked}", data={"reason": "promised", "csrf_token": token})
+    again = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "csrf_token": token})
     assert again.status_code == 409
-    assert shown(again.get_data(as_text=True), "refusal") == f"该销售订单未被信用冻结 销售订单 {blocked} 状态为已确认，未被信用控制冻结"
+    assert shown(again.get_data(as_text=True), "refusal") == f"该销售订单未被信用冻结 销售订单 {blocked_order} 状态为已确认，未被信用控制冻结"
 
 
 def test_a_form_that_shows_its_refusal_is_not_shown_it_twice(
-    client: FlaskClient, world: World, blocked: int,
+    client: FlaskClient, world: World, blocked_order: int,
 ) -> None:
     token = sign_in(client, world, "credit")
-    refused = client.post(f"/credit/blocked-orders/{blocked}", data={"reason": " ", "csrf_token": token})
+    refused = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": " ", "csrf_token": token})
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
     assert page.count('data-testid="refusal"') == 1 and 'data-testid="release-form"' in page
@@ -88,7 +76,7 @@ def test_a_form_that_shows_its_refusal_is_not_shown_it_twice(
 
 
 def test_a_lost_database_connection_on_a_page_is_a_page_in_the_readers_language(
-    app: Flask, client: FlaskClient, world: World, blocked: int, monkeypatch: pytest.MonkeyPatch,
+    app: Flask, client: FlaskClient, world: World, blocked_order: int, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sign_in(client, world, "credit")
 
@@ -101,7 +89,7 @@ def test_a_lost_database_connection_on_a_page_is_a_page_in_the_readers_language(
     assert "请求完成前与数据库的连接中断" in shown(page.get_data(as_text=True), "refusal")
 
 
-def test_a_bug_on_a_page_is_a_page_not_json(client: FlaskClient, world: World, blocked: int,
+def test_a_bug_on_a_page_is_a_page_not_json(client: FlaskClient, world: World, blocked_order: int,
                                             monkeypatch: pytest.MonkeyPatch, page_crash_expected: None) -> None:
     sign_in(client, world, "credit")
 

@@ -8,52 +8,14 @@ The API keeps English details (erp.errors.DomainError): these are the pages' wor
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from erp.credit.models import SalesOrderStatus
 from erp.purchasing.models import PurchaseOrderStatus
-from erp.ui.i18n import LANGUAGE_COOKIE
-from tests.credit import new_order, put_stock, set_limit
 from tests.stock import open_order
+from tests.ui.conftest import shown, sign_in
 from tests.world import World
-
-
-def sign_in(client: FlaskClient, world: World, user: str, language: str = "zh") -> str:
-    """Sign ``user`` in with ``language`` chosen; returns a CSRF token for forms."""
-    client.set_cookie(LANGUAGE_COOKIE, language)
-    with client.session_transaction() as session:
-        session["token"] = world.tokens[user]
-    page = client.get("/").get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    if not found:
-        page = client.get("/credit/customers").get_data(as_text=True)
-        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    return found.group(1) if found else ""
-
-
-def shown(page: str, testid: str) -> str:
-    """The text of the element marked ``testid`` (tags dropped, spaces collapsed)."""
-    # A field's message is one <div>; the refusal at the top holds a title and a detail <div>.
-    end = r"</div>\s*</div>" if testid == "refusal" else r"</div>"
-    found = re.search(rf'data-testid="{re.escape(testid)}"[^>]*>(.*?){end}', page, re.S)
-    assert found, f"no {testid} on the page"
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", found.group(1)))).strip()
-
-
-@pytest.fixture
-def blocked_order(session_factory: sessionmaker[Session], world: World) -> int:
-    """K0001 (limit 15,000.00): a first order of 10,000.00 confirmed, a second blocked."""
-    put_stock(session_factory, world)
-    set_limit(session_factory, world, "cust1", "15000")
-    new_order(session_factory, world, confirm=True)
-    order = new_order(session_factory, world, confirm=True).order
-    assert order.status == SalesOrderStatus.BLOCKED
-    return order.id
 
 
 @pytest.mark.parametrize("language, sentence", [
