@@ -113,7 +113,7 @@ def post_quality_decision(session: Session, actor: Actor, data: dict[str, Any]) 
 @transaction
 def post_return(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Return rejected goods of a receipt to the supplier, reversing their value."""
-    return _post_document(session, actor, data, lambda: services.return_to_supplier(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.book_return(session, actor, **data))
 
 
 @blp.route("/issues", methods=["POST"])
@@ -127,7 +127,7 @@ def post_return(session: Session, actor: Actor, data: dict[str, Any]) -> queries
 @transaction
 def post_issue(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Issue unrestricted stock to production or a cost centre (first expiry, first out)."""
-    return _post_document(session, actor, data, lambda: services.issue_goods(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.book_issue(session, actor, **data))
 
 
 @blp.route("/issues/<bigint:document_id>/reversal", methods=["POST"])
@@ -157,7 +157,7 @@ def post_issue_reversal(session: Session, actor: Actor, data: dict[str, Any], do
 @transaction
 def post_transfer(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Move stock between two warehouses of one company."""
-    return _post_document(session, actor, data, lambda: services.transfer_stock(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.book_transfer(session, actor, **data))
 
 
 @blp.route("/adjustments", methods=["POST"])
@@ -172,7 +172,7 @@ def post_transfer(session: Session, actor: Actor, data: dict[str, Any]) -> queri
 @transaction
 def post_adjustment(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Correct stock to a count, or scrap it, with a reason (cost accountants, quality)."""
-    return _post_document(session, actor, data, lambda: services.adjust_stock(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.book_adjustment(session, actor, **data))
 
 
 @blp.route("/documents/<bigint:document_id>", methods=["GET"])

@@ -380,6 +380,14 @@ def _post_document(session: Session, **fields: Any) -> int:
     return posted.document_id
 
 
+def _write_view(session: Session, codes: Mapping[tuple[int, int, int], tuple[str, str, str]],
+                **fields: Any) -> DocumentView:
+    """Post a stock document through erp.posting; returns it as posted (``posted_view``: the
+    document a fresh read shows, built from what the posting wrote, nothing read back)."""
+    posting, posted = _write_document(session, **fields)
+    return posted_view(posting, posted, codes)
+
+
 def _write_document(
     session: Session,
     *,
@@ -457,7 +465,7 @@ def reverse_receipt(
             warehouse=Named.of(_warehouse(session, arrival.warehouse_id)), there=there), available=str(there))
     document_id = _send_back(session, actor, receipt, line, held, arrival.quantity,
                              doc_type=MovementType.RECEIPT_REVERSAL, posting_date=posting_date, price=price,
-                             reason=reason, reverses_document_id=receipt.id)
+                             reason=reason, reverses_document_id=receipt.id).document_id
     quality.cancel_lots_of_document(session, actor, receipt.id, reason=f"receipt {receipt.number} reversed: {reason}")
     return document_id
 
@@ -511,7 +519,7 @@ def _send_back(
     price: Decimal,
     reason: str,
     **document_fields: object,
-) -> int:
+) -> DocumentView:
     """Take received goods out of stock against their supplier (a reversal or a return),
     from the balances ``held`` in order: goods-received-not-invoiced back at the contract
     price, inventory at the value the goods leave with, the difference off the variance
@@ -544,8 +552,12 @@ def _send_back(
         variance_left -= piece_variance
         movements.append(Movement(doc_type, CloseClass.RECEIPT, balance.warehouse_id, balance.material_id,
                                   balance.batch_id, balance.status, -piece_quantity, -piece_value, -piece_variance))
-    document_id = _post_document(
-        session, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date, user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
+    codes = {(balance.warehouse_id, balance.material_id, balance.batch_id):
+             (_warehouse(session, balance.warehouse_id).code, material.code, balance.batch_number)
+             for balance, _, _ in pieces}
+    view = _write_view(
+        session, codes, doc_type=doc_type, company_id=receipt.company_id, posting_date=posting_date,
+        user_id=actor.user_id, po_line_id=receipt.po_line_id, supplier_id=receipt.supplier_id,
         unit_price=receipt.unit_price, standard_price=price, reference=receipt.reference,
         reason=reason, **document_fields,
         movements=movements,
@@ -557,7 +569,7 @@ def _send_back(
         ],
     )
     receiving.register_received_quantity(session, line, -taken)
-    return document_id
+    return view
 
 
 # --- quality ------------------------------------------------------------------------------
@@ -628,6 +640,20 @@ def return_to_supplier(
     reason: str,
     quantity: Decimal | None = None,
 ) -> int:
+    """Send goods of a receipt back to its supplier (``book_return``); returns the document's id."""
+    return book_return(session, actor, receipt_document_id=receipt_document_id, posting_date=posting_date,
+                       reason=reason, quantity=quantity).document_id
+
+
+def book_return(
+    session: Session,
+    actor: Actor,
+    *,
+    receipt_document_id: int,
+    posting_date: dt.date,
+    reason: str,
+    quantity: Decimal | None = None,
+) -> DocumentView:
     """Send goods of a receipt back to its supplier, in whole or in part, reversing the
     receipt's value at its contract price: goods-received-not-invoiced at the contract
     price, inventory at the stock's value, the difference off the variance account. The
@@ -638,7 +664,8 @@ def return_to_supplier(
     wanting later: the return itself records why), never quarantined stock (quality decides
     on it first). 100 kg received at 12.00 against a standard of 10.00, 30 kg returned:
     Dr 2202.01 360.00, Cr 1403 300.00, Cr 1404 60.00. Refuses ``insufficient-stock`` when
-    more is asked than the receipt has left to return or than its batch holds there."""
+    more is asked than the receipt has left to return or than its batch holds there. Returns
+    the return as posted (``posted_view``)."""
     actor.require_role(Role.CLERK, Role.QUALITY, action="returning goods to suppliers")
     receipt = session.get(StockDocument, receipt_document_id)
     if receipt is None or not actor.acts_for_company(receipt.company_id):
@@ -691,9 +718,10 @@ def _take_out(
     batch_id: int | None,
     memo: str,
     **document_fields: object,
-) -> int:
+) -> DocumentView:
     """Take unrestricted stock out first-expiry-first-out (or from a named batch), value it
-    at standard and post the consumption to ``offset_account``; expired batches are skipped."""
+    at standard and post the consumption to ``offset_account``; expired batches are skipped.
+    Returns the document as posted (``posted_view``)."""
     _check_quantity(quantity, material)
     _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
@@ -704,8 +732,11 @@ def _take_out(
                                    expiry=held[0].expiry_date))
     pieces = _take(session, warehouse.company_id, usable, quantity, price, posting_date)
     total = sum((value for _, _, value in pieces), Decimal("0"))
-    return _post_document(
-        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, **document_fields,
+    codes = {(warehouse.id, material.id, balance.batch_id): (warehouse.code, material.code, balance.batch_number)
+             for balance, _, _ in pieces}
+    return _write_view(
+        session, codes, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date,
+        user_id=actor.user_id, **document_fields,
         movements=[
             Movement(doc_type, CloseClass.CONSUMPTION, warehouse.id, material.id, balance.batch_id,
                      StockStatus.UNRESTRICTED, -taken, -value, offset_account=offset_account)
@@ -729,7 +760,27 @@ def issue_goods(
     batch_id: int | None = None,
     reference: str | None = None,
 ) -> int:
-    """Issue unrestricted stock to production or a cost centre (FEFO unless a batch is named)."""
+    """Issue unrestricted stock to production or a cost centre (``book_issue``); returns the document's id."""
+    return book_issue(session, actor, warehouse_id=warehouse_id, material_id=material_id, quantity=quantity,
+                      posting_date=posting_date, destination=destination, cost_center=cost_center,
+                      batch_id=batch_id, reference=reference).document_id
+
+
+def book_issue(
+    session: Session,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    material_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    destination: IssueDestination,
+    cost_center: str | None = None,
+    batch_id: int | None = None,
+    reference: str | None = None,
+) -> DocumentView:
+    """Issue unrestricted stock to production or a cost centre (FEFO unless a batch is named);
+    returns the issue as posted (``posted_view``)."""
     actor.require_role(Role.CLERK, action="issuing goods")
     warehouse = _warehouse(session, warehouse_id)
     _require_warehouse(actor, warehouse)
@@ -768,7 +819,7 @@ def issue_to_production_order(
         material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
         memo=f"goods issue to production order {order_number}", destination="production_order",
         reference=order_number,
-    )
+    ).document_id
     batches = sorted({m.batch_id for m in _document_movements(session, document_id)})
     return document_id, batches
 
@@ -796,7 +847,7 @@ def ship_goods(
         session, actor, doc_type=MovementType.SHIPMENT, offset_account=accounts.COST_OF_GOODS_SOLD,
         warehouse=warehouse, material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
         memo=f"shipment {reference}", customer_id=customer_id, reference=reference,
-    )
+    ).document_id
 
 
 @dataclass(frozen=True)
@@ -1062,8 +1113,29 @@ def transfer_stock(
     status: StockStatus = StockStatus.UNRESTRICTED,
     reference: str | None = None,
 ) -> int:
+    """Move stock between two warehouses of one company (``book_transfer``); returns the document's id."""
+    return book_transfer(session, actor, from_warehouse_id=from_warehouse_id, to_warehouse_id=to_warehouse_id,
+                         material_id=material_id, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
+                         status=status, reference=reference).document_id
+
+
+def book_transfer(
+    session: Session,
+    actor: Actor,
+    *,
+    from_warehouse_id: int,
+    to_warehouse_id: int,
+    material_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    batch_id: int | None = None,
+    status: StockStatus = StockStatus.UNRESTRICTED,
+    reference: str | None = None,
+) -> DocumentView:
     """Move stock between two warehouses of one company; the destination must be able to
-    store the material. Value moves with the goods; no journal (same account, same company)."""
+    store the material. Value moves with the goods; no journal (same account, same company).
+    Quarantined stock under an open inspection lot moves only whole, with its lot
+    (erp.quality.move_open_lots). Returns the transfer as posted (``posted_view``)."""
     actor.require_role(Role.CLERK, action="transferring stock")
     source = _warehouse(session, from_warehouse_id)
     _require_warehouse(actor, source)
@@ -1093,8 +1165,10 @@ def transfer_stock(
             quality.move_open_lots(session, actor, batch_id=balance.batch_id, source=source, destination=destination,
                                    moved=taken, held=balance.quantity,
                                    reason=f"transferred from {source.code} to {destination.code}")
-    return _post_document(
-        session, doc_type=MovementType.TRANSFER, company_id=source.company_id, posting_date=posting_date,
+    codes = {(warehouse.id, material.id, balance.batch_id): (warehouse.code, material.code, balance.batch_number)
+             for balance, _, _ in pieces for warehouse in (source, destination)}
+    return _write_view(
+        session, codes, doc_type=MovementType.TRANSFER, company_id=source.company_id, posting_date=posting_date,
         user_id=actor.user_id, reference=reference, movements=movements,
     )
 
@@ -1112,8 +1186,28 @@ def adjust_stock(
     batch_id: int | None = None,
     status: StockStatus = StockStatus.UNRESTRICTED,
 ) -> int:
+    """Correct the books to a stock count or scrap stock (``book_adjustment``); returns the document's id."""
+    return book_adjustment(session, actor, warehouse_id=warehouse_id, material_id=material_id, quantity=quantity,
+                           posting_date=posting_date, kind=kind, reason=reason, batch_id=batch_id,
+                           status=status).document_id
+
+
+def book_adjustment(
+    session: Session,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    material_id: int,
+    quantity: Decimal,
+    posting_date: dt.date,
+    kind: AdjustmentKind,
+    reason: str,
+    batch_id: int | None = None,
+    status: StockStatus = StockStatus.UNRESTRICTED,
+) -> DocumentView:
     """Correct the books to a stock count (gain or loss, to stock count differences) or
-    scrap stock (a loss, to scrap); cost accountants and quality only, always with a reason."""
+    scrap stock (a loss, to scrap); cost accountants and quality only, always with a reason.
+    Returns the adjustment as posted (``posted_view``)."""
     actor.require_role(*ADJUSTING_ROLES, action="adjusting stock")
     warehouse = _warehouse(session, warehouse_id)
     _require_warehouse(actor, warehouse)
@@ -1152,8 +1246,10 @@ def adjust_stock(
             quality.reduce_open_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
                                      left_in_quarantine=sum((h.quantity for h in held), Decimal("0")) + quantity,
                                      reason=f"{kind.value} adjustment: {reason}")
-    return _post_document(
-        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, reason=reason,
+    return _write_view(
+        session, {(warehouse.id, material.id, batch.id): (warehouse.code, material.code, batch.batch_number)},
+        doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id,
+        reason=reason,
         movements=[Movement(doc_type, close_class, warehouse.id, material.id, batch.id, status, quantity, value,
                             offset_account=account)],
         memo=f"{kind.value} adjustment: {reason}",

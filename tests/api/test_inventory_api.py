@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.inventory import queries
 from erp.inventory.models import StockDocument, StockMovement
 from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
 from tests.stock import batch_id, issue, open_order, receive, set_standard, transfer
@@ -122,6 +123,61 @@ def test_a_receipt_over_http_sends_no_statement_more_than_it_needs(
     assert not any(statement.lstrip().startswith("SELECT") and ("FROM stock_movements" in statement
                                                                or "FROM journal_lines" in statement)
                    for statement in sent), "\n\n".join(sent)
+
+
+def test_returns_issues_transfers_and_adjustments_answer_what_a_fresh_read_shows(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a receipt, each posting answers with the document built from what it wrote,
+    without reading it back (the read is not even there to call), and that answer is the
+    document a GET shows: several batches (an issue across two), both sides of a transfer,
+    stock without a batch ("-"), a return's zero variance line not written."""
+    set_standard(session_factory, world, "exc_local", "8.125")
+    set_standard(session_factory, world, "pkg_loose", "2.50")
+    (starch, boxes) = open_order(session_factory, world, [("exc_local", "1000", "8.125", "A-AMB"),
+                                                          ("pkg_loose", "10", "2.50", "A-AMB")])
+    receive(session_factory, world, starch, "100", on=dt.date(2026, 11, 10))
+    second = receive(session_factory, world, starch, "40", batch="B-002", on=dt.date(2026, 11, 20))
+    receive(session_factory, world, boxes, "10", batch=None, made=None, expires=None, on=dt.date(2026, 11, 12))
+    b002 = batch_id(session_factory, world, "exc_local", "B-002")
+    day = "2026-11-20"
+    amb, cool = world.warehouses["A-AMB"], world.warehouses["A-COOL"]
+    starch_id, boxes_id = world.materials["exc_local"], world.materials["pkg_loose"]
+    posts = [
+        ("clerk_a", "returns", {"receipt_document_id": second, "posting_date": day, "reason": "torn sacks",
+                                "quantity": "5"}),
+        ("clerk_a", "issues", {"warehouse_id": amb, "material_id": starch_id, "quantity": "110", "posting_date": day,
+                               "destination": "production"}),  # FEFO: 100 of B-001, then 10 of B-002
+        ("clerk_a", "transfers", {"from_warehouse_id": amb, "to_warehouse_id": cool, "material_id": starch_id,
+                                  "quantity": "10", "posting_date": day, "batch_id": b002}),
+        ("cost_a", "adjustments", {"warehouse_id": amb, "material_id": boxes_id, "quantity": "5", "posting_date": day,
+                                   "kind": "count", "reason": "found on the shelf"}),
+        ("cost_a", "adjustments", {"warehouse_id": amb, "material_id": starch_id, "quantity": "-3",
+                                   "posting_date": day, "kind": "scrap", "reason": "wet", "batch_id": b002}),
+    ]
+    answered = []
+    with monkeypatch.context() as patched:
+        def read_back(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("a posting read its document back")
+
+        patched.setattr(queries, "get_document", read_back)
+        for user, path, body in posts:
+            response = api.as_(user).post(f"/api/v1/inventory/{path}", json=body)
+            assert response.status_code == 201, (path, response.get_json())
+            answered.append((user, response.get_json()))
+    returned, issued, moved, counted, scrapped = (document for _, document in answered)
+    assert [(m["batch_number"], m["quantity"]) for m in issued["movements"]] == [
+        ("B-001", "-100.0000"), ("B-002", "-10.0000")]
+    assert [(m["warehouse_code"], m["quantity"]) for m in moved["movements"]] == [
+        ("CA-AMB", "-10.0000"), ("CA-COOL", "10.0000")]
+    assert [(m["batch_number"], m["value"]) for m in counted["movements"]] == [("-", "12.50")]  # 5 x 2.50
+    assert [m["value"] for m in scrapped["movements"]] == ["-24.38"]  # 3 x 8.125 = 24.375, half up
+    # 5 kg at 8.125 both at contract and standard: 40.63 back, no variance line.
+    assert [(j["account_code"], j["amount"]) for j in returned["journal"]] == [
+        ("2202.01", "40.63"), ("1403", "-40.63")]
+    for user, document in answered:
+        again = api.as_(user).get(f"/api/v1/inventory/documents/{document['id']}")
+        assert again.status_code == 200 and again.get_json() == document
 
 
 @pytest.mark.parametrize(
