@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, Table, inspect, select, true
+from sqlalchemy import ColumnElement, Numeric, Select, Table, and_, exists, inspect, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from erp.db import page
@@ -291,7 +291,11 @@ def list_events(
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[AuditEvent], int]:
-    """The trail across records, newest first, filtered (audit readers only)."""
+    """The trail across records, newest first, filtered (audit readers only). The creations
+    of the master records a go-live import wrote in bulk are listed too, as each record's
+    history presents them (``imported_creation``: action ``create``, who and when the
+    import's), right after the import's own row; they match the filters by the import's user
+    and time and the record's company."""
     _require_reader(actor)
     conditions: list[ColumnElement[bool]] = [true()]
     for column, wanted in ((AuditEvent.entity, entity), (AuditEvent.action, action),
@@ -302,4 +306,55 @@ def list_events(
         conditions.append(AuditEvent.occurred_at >= since)
     if until is not None:
         conditions.append(AuditEvent.occurred_at < until)
-    return _page(session, select(AuditEvent).where(*conditions), offset, limit)
+    creations = _imported_creations(entity=entity, action=action, actor_id=actor_id, company_id=company_id,
+                                    since=since, until=until)
+    if not creations:
+        return _page(session, select(AuditEvent).where(*conditions), offset, limit)
+    # One ordered list of keys (the stored rows', and each imported record's under its import's
+    # row), counted and paged in the database; then the page's entries themselves.
+    stored = select(AuditEvent.id.label("id"), literal(0).label("imported"), AuditEvent.entity.label("entity"),
+                    AuditEvent.entity_id.label("entity_id")).where(*conditions)
+    keys = union_all(stored, *creations).subquery()
+    rows, total = page(session, select(keys.c.id, keys.c.imported, keys.c.entity, keys.c.entity_id)
+                       .order_by(keys.c.id.desc(), keys.c.imported, keys.c.entity, keys.c.entity_id.desc()),
+                       offset=offset, limit=limit)
+    found = {event.id: event for event in session.scalars(
+        select(AuditEvent).where(AuditEvent.id.in_([row.id for row in rows if not row.imported])))}
+    events = [found.get(row.id) if not row.imported else imported_creation(session, row.entity, row.entity_id)
+              for row in rows]
+    return [event for event in events if event is not None], total
+
+
+def _imported_creations(*, entity: str | None, action: str | None, actor_id: int | None, company_id: int | None,
+                        since: dt.datetime | None, until: dt.datetime | None) -> list[Select[Any]]:
+    """The keys (the import's row id, 1, entity, record id) of the records imports created
+    in bulk that match the filters: one SELECT per entity an import creates, each joining the
+    records that carry an import to that import's audit row, set-based whatever the import's
+    size. A record whose creation was stored as a row of its own is left out (it is listed
+    as that row), as ``imported_creation`` does; a deleted record too (not in its table)."""
+    if action not in (None, CREATE):
+        return []
+    selects = []
+    for slug, table in sorted(CREATED_BY_IMPORT.items()):
+        if entity not in (None, slug):
+            continue
+        imported = AuditEvent.__table__.alias("imported")
+        created = AuditEvent.__table__.alias("created")
+        query = (select(imported.c.id.label("id"), literal(1).label("imported"), literal(slug).label("entity"),
+                        table.c.id.label("entity_id"))
+                 .join_from(table, imported, and_(imported.c.entity == IMPORT, imported.c.action == IMPORTED,
+                                                  imported.c.entity_id == table.c.import_batch_id))
+                 .where(~exists().where(created.c.entity == slug, created.c.entity_id == table.c.id,
+                                        created.c.action == CREATE)))
+        if actor_id is not None:
+            query = query.where(imported.c.actor_id == actor_id)
+        if company_id is not None:
+            if "company_id" not in table.c:
+                continue  # records of no company (materials, partners): never of the company asked for
+            query = query.where(table.c.company_id == company_id)
+        if since is not None:
+            query = query.where(imported.c.occurred_at >= since)
+        if until is not None:
+            query = query.where(imported.c.occurred_at < until)
+        selects.append(query)
+    return selects

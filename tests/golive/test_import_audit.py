@@ -20,7 +20,7 @@ from erp.golive.kinds import KINDS
 from erp.masterdata import services as catalogs
 from erp.masterdata.models import Material, Warehouse
 from tests.golive.helpers import run_import, write_csv
-from tests.world import World
+from tests.world import ApiClient, World
 
 HEADER = ["code", "name_zh", "name_en", "material_type", "unit_code", "procurement_scope", "storage_temp_min",
           "storage_temp_max", "storage_max_humidity", "shelf_life_days", "batch_managed", "over_receipt_tolerance_pct"]
@@ -180,3 +180,40 @@ def test_a_record_created_one_by_one_records_no_import_columns(
                                                  entity_id=material_id)
         assert total == 1 and created.action == "create" and created.id is not None
         assert "import_batch_id" not in created.changes and "import_row" not in created.changes
+
+
+def test_the_trail_lists_an_imports_creations_as_each_records_history_presents_them(
+        imported: ImportOutcome, api: ApiClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """``GET /api/v1/audit?entity=material&action=create`` lists the imported materials'
+    creations (the import wrote one row, its own), each the entry the record's history shows;
+    filtered by the import's user and time like stored rows, and counted in the pages."""
+    auditor = api.as_("auditor")
+    with session_factory() as session:
+        ids = {m.code: m.id for m in imported_materials(session)}
+    listed = auditor.get("/api/v1/audit", query_string={"entity": "material", "action": "create"})
+    assert listed.status_code == 200
+    created = [(e["entity_id"], e["action"], e["actor_name"], e["reason"]) for e in listed.get_json()]
+    assert created == [
+        (ids["M-AU2"], "create", "steward", f"go-live import {imported.batch_id}: m.csv, row 3"),
+        (ids["M-AU1"], "create", "steward", f"go-live import {imported.batch_id}: m.csv, row 2"),
+    ]
+    for entry in listed.get_json():
+        (history,) = auditor.get(f"/api/v1/audit/material/{entry['entity_id']}").get_json()
+        assert entry == history
+    # Unfiltered: the import's own row first (newest), then the records it created.
+    everything = auditor.get("/api/v1/audit", query_string={"page_size": 3}).get_json()
+    assert [(e["entity"], e["action"]) for e in everything] == [
+        ("import", "import"), ("material", "create"), ("material", "create")]
+    second = auditor.get("/api/v1/audit", query_string={"entity": "material", "page": 2, "page_size": 1})
+    assert [e["entity_id"] for e in second.get_json()] == [ids["M-AU1"]]
+    assert '"total": 2' in second.headers["X-Pagination"]
+    # The filters apply to the import's user and time, and to the record's company.
+    assert auditor.get("/api/v1/audit", query_string={
+        "entity": "material", "actor_id": world.actors["auditor"].user_id}).get_json() == []
+    assert auditor.get("/api/v1/audit", query_string={
+        "entity": "material", "actor_id": world.actors["steward"].user_id}).status_code == 200
+    assert auditor.get("/api/v1/audit", query_string={
+        "entity": "material", "since": "2199-01-01T00:00:00+08:00"}).get_json() == []
+    assert auditor.get("/api/v1/audit", query_string={
+        "entity": "material", "company_id": world.companies["A"]}).get_json() == []
+    assert auditor.get("/api/v1/audit", query_string={"entity": "material", "action": "change"}).get_json() == []
