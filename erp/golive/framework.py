@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from erp.audit import services as audit
 from erp.db import utcnow
 from erp.auth.roles import Actor, Role
-from erp.messages import N_, Message
+from erp.messages import N_, Message, field_message
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.bulk import RowChecker, audit_rows, insert_rows
 from erp.golive.errors import (
@@ -51,7 +51,7 @@ from erp.golive.errors import (
 )
 from erp.golive.exports import REPORTS
 from erp.golive.files import open_sheet
-from erp.golive.messages import encode, field_message, record_word, uscc_reason
+from erp.golive.messages import encode, record_word, uscc_reason
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
 from erp.masterdata.models import Company
 from erp.schemas import USCC

@@ -98,3 +98,17 @@ def test_a_fields_bounds_read_in_chinese_with_the_figures_filled_in(api: ApiClie
     assert unbounded.status_code == 422
     assert unbounded.get_json()["errors"] == [
         {"pointer": "/run_id", "in": "query", "detail": "须大于或等于 1 且小于或等于 2147483647。"}]
+
+
+def test_a_bound_worded_by_marshmallow_reads_in_chinese_too(api: ApiClient) -> None:
+    """A field checked by marshmallow's own Range (a factor's weight, 0-100) is worded by the
+    library with its figures filled in; a reader who asks for Chinese still reads Chinese."""
+    credit = api.as_("credit")
+    params = unsound(credit)
+    params["factors"][0]["weight"] = 101
+    answers = {language: credit.post("/api/v1/credit/model/versions", json=params,
+                                     headers={"Accept-Language": language}) for language in ("zh-CN", "en")}
+    details = {language: {e["pointer"]: e["detail"] for e in answer.get_json()["errors"]}
+               for language, answer in answers.items()}
+    assert details["zh-CN"]["/factors/0/weight"] == "须在 0 与 100 之间"
+    assert details["en"]["/factors/0/weight"] == "Must be greater than or equal to 0 and less than or equal to 100."
