@@ -4,9 +4,12 @@
 
 Sized from the machine unless the environment says otherwise:
 
-- ``ERP_WEB_WORKERS`` processes (default 2 x CPU cores): the GIL runs one thread of Python
-  at a time per process, so CPU-bound work scales with processes; two per core keep a
-  core busy while the other waits on PostgreSQL.
+- ``ERP_WEB_WORKERS`` processes (default one per CPU core): the GIL runs one thread of
+  Python at a time per process, so CPU-bound work scales with processes up to the cores;
+  the threads of a worker keep its core busy while some of them wait on PostgreSQL. Two
+  per core (the default until issue #18's measurements) ran twice as many processes as
+  cores beside PostgreSQL's own: receipts over HTTP with 16 clients then took more CPU
+  per receipt and posted fewer a second (docs/performance.md, "Receipts over HTTP").
 - ``ERP_WEB_THREADS`` threads per worker (default 4, gthread workers): requests spend much
   of their time waiting on the database; threads overlap those waits at little memory.
 - ``ERP_DB_POOL_SIZE`` connections per worker (default: one per thread, since a thread holds
@@ -52,7 +55,7 @@ job_threads = _whole("ERP_JOB_THREADS", 2)
 wsgi_app = "erp:create_app()"
 bind = os.environ.get("ERP_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
-workers = _whole("ERP_WEB_WORKERS", 2 * cores)
+workers = _whole("ERP_WEB_WORKERS", cores)
 threads = _whole("ERP_WEB_THREADS", 4)
 # The app reads these when each worker builds its engine.
 os.environ.setdefault("ERP_DB_POOL_SIZE", str(threads))

@@ -162,7 +162,7 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     print(f"machine: {machine()}; revision {git_revision()}; load average {load:.1f}")
-    print("gunicorn.conf.py defaults: 2 x cores workers, 4 threads each")
+    print("gunicorn.conf.py defaults: one worker per core, 4 threads each")
     print(f"service layer, 2 processes: {service:7.0f} receipts/s;  raw SQL, 2 connections: {raw:7.0f} /s "
           f"(service {raw / service:.2f}x raw)")
     print("clients  receipts/s   p50 ms   p99 ms  p99/p50  errors  HTTP/service")

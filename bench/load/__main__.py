@@ -67,7 +67,7 @@ def main() -> None:
                       session_factory, workdir=args.workdir, on_step=progress)
     print(f"machine: {machine()}; revision {git_revision()}; load average {os.getloadavg()[0]:.1f} "
           f"(1 min), {os.getloadavg()[1]:.1f} (5 min)")
-    print("gunicorn.conf.py defaults: 2 x cores workers, 4 threads each; locust headless, no think time")
+    print("gunicorn.conf.py defaults: one worker per core, 4 threads each; locust headless, no think time")
     print(report(outcome))
     raise SystemExit(0 if outcome.holds else 1)
 
