@@ -10,11 +10,12 @@ receipts), the company's accounting period (key share), then balance rows in FEF
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, ParamSpec
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -380,6 +381,20 @@ def _post_document(session: Session, **fields: Any) -> int:
     return posted.document_id
 
 
+P = ParamSpec("P")
+
+
+def _returning_id(book: Callable[P, DocumentView]) -> Callable[P, int]:
+    """The posting ``book`` answering with the document's id only (what other modules, the
+    demo and the benchmarks keep), under the same arguments and rules."""
+    @functools.wraps(book)
+    def post(*args: P.args, **kwargs: P.kwargs) -> int:
+        return book(*args, **kwargs).document_id
+
+    post.__doc__ = f"As ``{book.__name__}``, returning the document's id."
+    return post
+
+
 def _write_view(session: Session, codes: Mapping[tuple[int, int, int], tuple[str, str, str]],
                 **fields: Any) -> DocumentView:
     """Post a stock document through erp.posting; returns it as posted (``posted_view``: the
@@ -631,20 +646,6 @@ def decide_quarantine(
     )
 
 
-def return_to_supplier(
-    session: Session,
-    actor: Actor,
-    *,
-    receipt_document_id: int,
-    posting_date: dt.date,
-    reason: str,
-    quantity: Decimal | None = None,
-) -> int:
-    """Send goods of a receipt back to its supplier (``book_return``); returns the document's id."""
-    return book_return(session, actor, receipt_document_id=receipt_document_id, posting_date=posting_date,
-                       reason=reason, quantity=quantity).document_id
-
-
 def book_return(
     session: Session,
     actor: Actor,
@@ -703,6 +704,9 @@ def book_return(
                       source_document_id=receipt.id)
 
 
+return_to_supplier = _returning_id(book_return)
+
+
 # --- taking stock out: issues, shipments, scrap --------------------------------------------
 
 def _take_out(
@@ -747,25 +751,6 @@ def _take_out(
     )
 
 
-def issue_goods(
-    session: Session,
-    actor: Actor,
-    *,
-    warehouse_id: int,
-    material_id: int,
-    quantity: Decimal,
-    posting_date: dt.date,
-    destination: IssueDestination,
-    cost_center: str | None = None,
-    batch_id: int | None = None,
-    reference: str | None = None,
-) -> int:
-    """Issue unrestricted stock to production or a cost centre (``book_issue``); returns the document's id."""
-    return book_issue(session, actor, warehouse_id=warehouse_id, material_id=material_id, quantity=quantity,
-                      posting_date=posting_date, destination=destination, cost_center=cost_center,
-                      batch_id=batch_id, reference=reference).document_id
-
-
 def book_issue(
     session: Session,
     actor: Actor,
@@ -793,6 +778,9 @@ def book_issue(
         memo=f"goods issue to {destination.value} {cost_center or ''}".strip(), destination=destination.value,
         cost_center=cost_center, reference=reference,
     )
+
+
+issue_goods = _returning_id(book_issue)
 
 
 def issue_to_production_order(
@@ -1100,25 +1088,6 @@ def _shares_borne(session: Session, company_id: int, period: str, material_id: i
 
 # --- transfers and adjustments ---------------------------------------------------------------
 
-def transfer_stock(
-    session: Session,
-    actor: Actor,
-    *,
-    from_warehouse_id: int,
-    to_warehouse_id: int,
-    material_id: int,
-    quantity: Decimal,
-    posting_date: dt.date,
-    batch_id: int | None = None,
-    status: StockStatus = StockStatus.UNRESTRICTED,
-    reference: str | None = None,
-) -> int:
-    """Move stock between two warehouses of one company (``book_transfer``); returns the document's id."""
-    return book_transfer(session, actor, from_warehouse_id=from_warehouse_id, to_warehouse_id=to_warehouse_id,
-                         material_id=material_id, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
-                         status=status, reference=reference).document_id
-
-
 def book_transfer(
     session: Session,
     actor: Actor,
@@ -1173,23 +1142,7 @@ def book_transfer(
     )
 
 
-def adjust_stock(
-    session: Session,
-    actor: Actor,
-    *,
-    warehouse_id: int,
-    material_id: int,
-    quantity: Decimal,
-    posting_date: dt.date,
-    kind: AdjustmentKind,
-    reason: str,
-    batch_id: int | None = None,
-    status: StockStatus = StockStatus.UNRESTRICTED,
-) -> int:
-    """Correct the books to a stock count or scrap stock (``book_adjustment``); returns the document's id."""
-    return book_adjustment(session, actor, warehouse_id=warehouse_id, material_id=material_id, quantity=quantity,
-                           posting_date=posting_date, kind=kind, reason=reason, batch_id=batch_id,
-                           status=status).document_id
+transfer_stock = _returning_id(book_transfer)
 
 
 def book_adjustment(
@@ -1255,4 +1208,7 @@ def book_adjustment(
         memo=f"{kind.value} adjustment: {reason}",
         journal=[Line(_inventory_account(material), value, material.id), Line(account, -value, material.id)],
     )
+
+
+adjust_stock = _returning_id(book_adjustment)
 

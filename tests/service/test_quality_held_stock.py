@@ -186,3 +186,27 @@ def test_held_stock_transferred_whole_takes_its_lot_along_and_qa_decides_it_ther
             ("INS-1", "unrestricted"): D("10")}
         assert not [q for b, s, q, _ in balances(session, warehouse_id=world.warehouses["A-COLD"])
                     if b == "INS-1" and q]
+
+
+def test_scrapping_a_customer_returns_quarantined_goods_takes_them_off_its_lot(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    """20 kg of the excipient come back from the First Hospital into quarantine under the
+    return's lot; 8 kg are scrapped from quarantine: the lot covers 12, recorded."""
+    from tests.credit import NOV
+    from tests.service.test_returns import _return, _sale
+
+    _, shipment = _sale(session_factory, world)
+    batch = _return(session_factory, world, shipment, "20").lines[0].batch_id
+    assert batch is not None
+    with session_factory() as session, session.begin():
+        inventory.adjust_stock(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-AMB"],
+                               material_id=world.materials["exc_local"], quantity=D("-8"), posting_date=NOV,
+                               kind=inventory.AdjustmentKind.SCRAP, reason="cartons soaked", batch_id=batch,
+                               status=StockStatus.QUARANTINE)
+    with session_factory() as session:
+        (lot,) = session.scalars(select(InspectionLot).where(InspectionLot.origin == LotOrigin.CUSTOMER_RETURN))
+        assert (lot.quantity, lot.status) == (D("12"), LotStatus.OPEN)
+        assert lot_events(session, lot.id) == [
+            ("lot-quantity-reduced", "quality_a", {"quantity": {"before": "20.0000", "after": "12.0000"}},
+             "scrap adjustment: cartons soaked")]
