@@ -3,7 +3,8 @@ rule's sentence at the top (``data-testid="refusal"``) and a field's message bes
 with the values filled in and statuses and roles by their Chinese words; the same refusal in
 English for a reader who chose English.
 
-The API keeps English details (erp.errors.DomainError): these are the pages' words.
+These are the pages' words (the reader's chosen language); the API answers in the language
+of Accept-Language (tests/api/test_problem_language.py).
 """
 
 from __future__ import annotations
