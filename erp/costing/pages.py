@@ -161,6 +161,8 @@ def _job_context(db: Session, actor: Actor, job_id: int) -> dict[str, Any]:
     problem = (view.get("result") or {}).get("problem") if view["status"] == "failed" else None
     # Why it failed, in the reader's language: a refusal, or the runner's own reason (erp.jobs.runner).
     kept = (view.get("result") or {}).get("message_data") if view["status"] == "failed" else None
+    if not kept and problem:
+        kept = problem.get("message_data")  # where jobs that failed before 86fb6ee kept it
     refusal = message_from_data(kept) if kept else None
     return {"job": view, "steps": CLOSE_STEPS, "period": (job.params or {}).get("period"), "refusal": refusal,
             "refusal_title": problem.get("title") if problem else None}

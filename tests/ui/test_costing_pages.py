@@ -14,6 +14,9 @@ from decimal import Decimal as D
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.jobs.models import Job
 
 from tests.api.test_costing_api import november  # noqa: F401 - the fixture
 from tests.world import ApiClient, World, problem
@@ -111,3 +114,27 @@ def test_a_close_job_the_calendar_refuses_fails_and_its_page_gives_the_reason(
     detail = re.search(r'data-testid="refusal-detail">([^<]+)<', page).group(1)  # type: ignore[union-attr]
     assert "2026-12" in detail, detail
     problem(api.as_("clerk_a").post("/api/v1/costing/close-jobs", json={"period": "2026-11"}), 403)
+
+
+def test_a_close_job_that_failed_before_reasons_moved_still_shows_its_reason(
+    client: FlaskClient, api: ApiClient, world: World, november: None,  # noqa: F811
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Jobs that failed before 86fb6ee kept why under result.problem.message_data (not
+    result.message_data): their page still gives the reason."""
+    queued = api.as_("cost_a").post("/api/v1/costing/close-jobs", json={
+        "period": "2026-12", "company_ids": [world.companies["A"]]})
+    done = wait(api, queued.get_json(), "cost_a")
+    assert done["status"] == "failed"
+    with session_factory() as session, session.begin():
+        job = session.get(Job, done["id"])
+        assert job is not None and job.result is not None
+        kept = job.result["message_data"]
+        job.result = {"problem": {**job.result["problem"], "message_data": kept}}  # the old shape
+    sign_in(client, world, "cost_a")
+    page = client.get(f"/costing/jobs/{done['id']}").get_data(as_text=True)
+    detail = re.search(r'data-testid="refusal-detail">([^<]+)<', page)
+    assert detail is not None and "2026-12" in detail.group(1), page
+    # In the reader's language (the page is Chinese), not the English text the job kept as message.
+    assert detail.group(1).strip() != done["message"].strip()
+    assert re.search(r"[\u4e00-\u9fff]", detail.group(1)), detail.group(1)
