@@ -321,7 +321,7 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
     ap = AccountingPeriod
     # Postings into these periods wait from here until commit (they hold the row for key share).
     lock_periods_for_close(session, company_ids, period)
-    _allocate_variance(session, company_ids, first_closes, period)
+    changes = _allocate_variance(session, company_ids, first_closes, period)
     report(CLOSE_STEPS[1])
     entries = _post_allocation(session, company_ids, period, user_id)
     for extension in _EXTENSIONS.values():
@@ -342,7 +342,7 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
         update(ap)
         .where(ap.company_id.in_(company_ids), ap.period == period)
         .values(status=PeriodStatus.CLOSED, closed_at=now, closed_by=user_id, close_entry_id=entry_of_company,
-                **_close_totals(period))
+                **_close_totals(period, changes))
         .execution_options(synchronize_session="fetch")
     )
     session.execute(insert(PeriodEvent), [
@@ -353,7 +353,7 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
     report(CLOSE_STEPS[4])
 
 
-def _close_totals(period: str) -> dict[str, Any]:
+def _close_totals(period: str, changes: dict[int, _PeriodChange] | None = None) -> dict[str, Any]:
     """The close's totals per company, as correlated expressions for the UPDATE of the
     company's period row: the materials with a balance, the variance allocated to
     consumption, and the variance left with the stock (the sum of every material's closing
@@ -364,7 +364,11 @@ def _close_totals(period: str) -> dict[str, Any]:
     a row's closing variance less its opening, plus the revaluation's variance (which the
     opening includes but the previous closing did not); and the materials whose first row
     this is. At a company's first close the rows are every material carrying stock in, so
-    they are the totals themselves."""
+    they are the totals themselves.
+
+    With ``changes`` (every company continuing, from the allocation statement, which summed
+    them from the rows as it wrote them) the change per company is taken from there; else
+    it is read back from the period's rows."""
     ap, b = AccountingPeriod, MaterialPeriodBalance
     previous_period = aliased(ap)
     earlier = aliased(b)
@@ -389,6 +393,22 @@ def _close_totals(period: str) -> dict[str, Any]:
     revalued = (select(func.coalesce(func.sum(t.variance), zero))
                 .where(t.company_id == ap.company_id, t.period == period, t.close_class == CloseClass.REVALUATION))
     closing = select(func.coalesce(func.sum(b.closing_variance), zero)).where(*rows).scalar_subquery()
+    if changes is not None:
+        def of_company(value: Callable[[_PeriodChange], Any], default: Any) -> Any:
+            known = {company_id: value(change) for company_id, change in changes.items()}
+            return case(known, value=ap.company_id, else_=default) if known else default
+
+        return {
+            "close_materials": case(
+                (continuing, func.coalesce(previous(previous_period.close_materials), 0)
+                 + of_company(lambda change: change.first_rows, literal(0))),
+                else_=all_rows),
+            "variance_allocated": of_company(lambda change: change.allocated, zero),
+            "variance_remaining": case(
+                (continuing, func.coalesce(previous(previous_period.variance_remaining), zero)
+                 + of_company(lambda change: change.changed, zero)),
+                else_=closing),
+        }
     return {
         "close_materials": case((continuing, func.coalesce(previous(previous_period.close_materials), 0) + first_rows),
                                 else_=all_rows),
@@ -413,7 +433,7 @@ def _figures(company_id: Any, material_id: Any, opening: tuple[Any, Any, Any], m
         opening_variance.label("opening_variance"),
         *(m[name].label(name) for name in ("receipts_quantity", "receipts_value", "receipts_variance",
                                            "other_inflow_quantity", "other_inflow_value",
-                                           "consumption_quantity", "consumption_value")),
+                                           "consumption_quantity", "consumption_value", "consumption_lines")),
         (quantity + m["net_quantity"]).label("closing_quantity"), (value + m["net_value"]).label("closing_value"),
         # the rate's numerator (the variance to allocate) and denominator (the stock at standard)
         (opening_variance + m["receipts_variance"]).label("variance_to_allocate"),
@@ -449,6 +469,9 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
             total(-t.quantity, CloseClass.CONSUMPTION).label("consumption_quantity"),
             total(-t.value, CloseClass.CONSUMPTION).label("consumption_value"),
             total(t.quantity).label("net_quantity"), total(t.value).label("net_value"),
+            # the material's consumption lines (the allocation lines it will have)
+            func.coalesce(func.sum(case(((t.close_class == CloseClass.CONSUMPTION) & (t.value != 0), 1), else_=0)),
+                          0).label("consumption_lines"),
         )
         .where(t.company_id.in_(company_ids), t.period == period)
         .group_by(t.company_id, t.material_id)
@@ -471,10 +494,14 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
             .limit(1)
             .lateral("previous")
         )
+        carried_variance = func.coalesce(previous.c.closing_variance, zero)
         return (
             _figures(moved.c.company_id, moved.c.material_id,
                      (func.coalesce(previous.c.closing_quantity, zero), func.coalesce(previous.c.closing_value, zero),
-                      func.coalesce(previous.c.closing_variance, zero)), moved.c)
+                      carried_variance), moved.c)
+            # for the close's totals: the material's first row, and the variance it carried in
+            .add_columns(previous.c.closing_quantity.is_(None).label("first_row"),
+                         carried_variance.label("variance_carried"))
             .select_from(moved).outerjoin(previous, true())
             .cte("figures")
         )
@@ -573,10 +600,23 @@ def _statement_settings(session: Session, settings: dict[str, str]) -> Iterator[
     session.execute(select(*(func.set_config(name, value, True) for name, value in zip(names, previous))))
 
 
-def _allocate_variance(session: Session, company_ids: list[int], first_closes: list[int], period: str) -> None:
+@dataclass(frozen=True)
+class _PeriodChange:
+    """What a continuing close's balance rows add to a company's totals (``_close_totals``):
+    the materials whose first row this is, the variance allocated to consumption, and the
+    change of the variance left with the stock (closing less what the previous close left:
+    the period's receipts and revaluation less what consumption bore)."""
+    first_rows: int
+    allocated: Decimal
+    changed: Decimal
+
+
+def _allocate_variance(session: Session, company_ids: list[int], first_closes: list[int],
+                       period: str) -> dict[int, _PeriodChange] | None:
     """Allocation lines per (company, material, consumption account) with the residue rule
     applied, then one row per company and material with its rate, consumption's share and
-    what stays with the stock.
+    what stays with the stock. Returns, when every company continues (PostgreSQL), what the
+    rows add to each company's totals (companies with no rows have none); else None.
 
     On PostgreSQL both tables are written by one statement (the allocation lines by a data-
     modifying WITH clause), so the figures are computed once and nothing just written is
@@ -596,12 +636,8 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
     shares = (
         select(
             consumed.c.company_id, consumed.c.material_id, consumed.c.offset_account, consumed.c.consumed,
-            share.label("share"),
-            # No stock left: the whole variance leaves with consumption; the rounding residue
-            # goes to the material's largest consumption line (ties: the lowest account).
-            case((figures.c.closing_quantity == 0,
-                  figures.c.variance_to_allocate - func.sum(share).over(partition_by=material)),
-                 else_=literal(ZERO)).label("residue"),
+            share.label("share"), func.sum(share).over(partition_by=material).label("shares"),
+            figures.c.closing_quantity, figures.c.variance_to_allocate,
             func.row_number().over(
                 partition_by=material, order_by=(func.abs(consumed.c.consumed).desc(), consumed.c.offset_account),
             ).label("rank"),
@@ -610,59 +646,87 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
               & (figures.c.material_id == consumed.c.material_id))
         .subquery()
     )
+    no_stock_left = shares.c.closing_quantity == 0
     lines = select(
         shares.c.company_id, literal(period).label("period"), shares.c.material_id,
         shares.c.offset_account.label("account_code"), shares.c.consumed,
-        (shares.c.share + case((shares.c.rank == 1, shares.c.residue), else_=literal(ZERO))).label("allocated"),
+        # No stock left: the whole variance leaves with consumption; the rounding residue
+        # goes to the material's largest consumption line (ties: the lowest account).
+        (shares.c.share + case((no_stock_left & (shares.c.rank == 1),
+                                shares.c.variance_to_allocate - shares.c.shares),
+                               else_=literal(ZERO))).label("allocated"),
+        # what the material's lines bear together (the sum of ``allocated`` over them), on
+        # its first line: all of the variance with no stock left, else the shares' sum
+        case((no_stock_left, shares.c.variance_to_allocate), else_=shares.c.shares).label("material_allocated"),
+        shares.c.rank,
     ).cte("allocation_lines")
     allocated = (
-        select(lines.c.company_id, lines.c.material_id, func.sum(lines.c.allocated).label("amount"))
-        .group_by(lines.c.company_id, lines.c.material_id)
+        select(lines.c.company_id, lines.c.material_id, lines.c.material_allocated.label("amount"))
+        .where(lines.c.rank == 1)
         .subquery()
     )
     # No stock and no consumption, yet a variance (e.g. a cent left by partial returns):
-    # written off to manufacturing overhead.
-    orphan = (figures.c.closing_quantity == 0) & (figures.c.variance_to_allocate != 0) & allocated.c.amount.is_(None)
+    # written off to manufacturing overhead. (No consumption lines: the figures count them,
+    # so that this needs no look into the allocation lines, whose size the planner cannot
+    # know.)
+    orphan = ((figures.c.closing_quantity == 0) & (figures.c.variance_to_allocate != 0)
+              & (figures.c.consumption_lines == 0))
     orphans = (
         select(figures.c.company_id, literal(period), figures.c.material_id, literal(ORPHAN_VARIANCE_ACCOUNT),
                literal(ZERO), figures.c.variance_to_allocate)
-        .outerjoin(allocated, (allocated.c.company_id == figures.c.company_id)
-                   & (allocated.c.material_id == figures.c.material_id))
         .where(orphan)
     )
     write_lines = insert(va).from_select(
         ["company_id", "period", "material_id", "account_code", "consumed_value", "allocated_variance"],
-        union_all(select(lines), orphans),
+        union_all(select(lines.c.company_id, lines.c.period, lines.c.material_id, lines.c.account_code,
+                         lines.c.consumed, lines.c.allocated), orphans),
     )
     allocated_to_consumption = func.coalesce(allocated.c.amount,
                                              case((orphan, figures.c.variance_to_allocate), else_=literal(ZERO)))
     zero = literal(ZERO)
-    write_balances = insert(MaterialPeriodBalance).from_select(
-        [
-            "company_id", "period", "material_id", "opening_quantity", "opening_value", "opening_variance",
-            "receipts_quantity", "receipts_value", "receipts_variance", "other_inflow_quantity",
-            "other_inflow_value", "consumption_quantity", "consumption_value", "consumption_variance",
-            "variance_rate", "closing_quantity", "closing_value", "closing_variance",
-        ],
-        select(
-            figures.c.company_id, literal(period), figures.c.material_id, figures.c.opening_quantity,
-            figures.c.opening_value, figures.c.opening_variance, figures.c.receipts_quantity,
-            figures.c.receipts_value, figures.c.receipts_variance, figures.c.other_inflow_quantity,
-            figures.c.other_inflow_value, figures.c.consumption_quantity, figures.c.consumption_value,
-            allocated_to_consumption,
-            case((figures.c.standard_base != 0, figures.c.variance_to_allocate / figures.c.standard_base),
-                 else_=zero),
-            figures.c.closing_quantity, figures.c.closing_value,
-            figures.c.variance_to_allocate - allocated_to_consumption,
-        ).outerjoin(allocated, (allocated.c.company_id == figures.c.company_id)
-                    & (allocated.c.material_id == figures.c.material_id)),
-    )
-    if is_postgres(session):
-        with _statement_settings(session, ALLOCATION_SETTINGS):
-            session.execute(write_balances.add_cte(write_lines.cte("written_lines")))
-    else:
+    columns = [
+        "company_id", "period", "material_id", "opening_quantity", "opening_value", "opening_variance",
+        "receipts_quantity", "receipts_value", "receipts_variance", "other_inflow_quantity",
+        "other_inflow_value", "consumption_quantity", "consumption_value", "consumption_variance",
+        "variance_rate", "closing_quantity", "closing_value", "closing_variance",
+    ]
+    balances = select(
+        figures.c.company_id, literal(period).label("period"), figures.c.material_id, figures.c.opening_quantity,
+        figures.c.opening_value, figures.c.opening_variance, figures.c.receipts_quantity,
+        figures.c.receipts_value, figures.c.receipts_variance, figures.c.other_inflow_quantity,
+        figures.c.other_inflow_value, figures.c.consumption_quantity, figures.c.consumption_value,
+        allocated_to_consumption.label("consumption_variance"),
+        case((figures.c.standard_base != 0, figures.c.variance_to_allocate / figures.c.standard_base),
+             else_=zero).label("variance_rate"),
+        figures.c.closing_quantity, figures.c.closing_value,
+        (figures.c.variance_to_allocate - allocated_to_consumption).label("closing_variance"),
+    ).outerjoin(allocated, (allocated.c.company_id == figures.c.company_id)
+                & (allocated.c.material_id == figures.c.material_id))
+    if not is_postgres(session):
         session.execute(write_lines)
-        session.execute(write_balances)
+        session.execute(insert(MaterialPeriodBalance).from_select(columns, balances))
+        return None
+    if "first_row" not in figures.c:
+        with _statement_settings(session, ALLOCATION_SETTINGS):
+            session.execute(insert(MaterialPeriodBalance).from_select(columns, balances)
+                            .add_cte(write_lines.cte("written_lines")))
+        return None
+    # Every company continues: the same statement also sums what the period's totals need
+    # (``_close_totals``) from the rows it writes, instead of the period's UPDATE reading the
+    # rows back with a correlated count, an anti-join probe per row and three sums.
+    rows = balances.add_columns(figures.c.first_row, figures.c.variance_carried).cte("balance_rows")
+    write_balances = insert(MaterialPeriodBalance).from_select(columns, select(*(rows.c[name] for name in columns)))
+    totals = (
+        select(rows.c.company_id, func.count().filter(rows.c.first_row).label("first_rows"),
+               func.sum(rows.c.consumption_variance).label("allocated"),
+               func.sum(rows.c.closing_variance - rows.c.variance_carried).label("changed"))
+        .group_by(rows.c.company_id)
+        .add_cte(write_lines.cte("written_lines"))
+        .add_cte(write_balances.cte("written_balances"))
+    )
+    with _statement_settings(session, ALLOCATION_SETTINGS):
+        return {row.company_id: _PeriodChange(row.first_rows, row.allocated, row.changed)
+                for row in session.execute(totals)}
 
 
 def allocated_on_no_material(company_id: Any, period: Any) -> Any:
