@@ -128,21 +128,27 @@ def account_balance(
     return D(session.scalar(query)).quantize(D("0.01"))
 
 
-def variance_carried(session: Session, company_id: int, material_id: int, through: str | None = None) -> Decimal:
-    """The material cost variance (1404) a material's stock carries (at the end of period
-    ``through``, or now): its material ledger (``erp.costing.balances.variance_by_material``),
-    as the close posts 1404 in one line per company. Checks on the way that the ledger over
-    every material of the company is 1404's balance in the journal, so what it reads stays
-    tied to the books."""
+def variance_ledger(session: Session, company_id: int, through: str | None = None) -> dict[int, Decimal]:
+    """Per material, the material cost variance (1404) its stock carries (at the end of
+    period ``through``, or now): 1404's material ledger
+    (``erp.costing.balances.variance_by_material``), as the close posts 1404 in one line per
+    company. Checks on the way that the ledger over every material of the company is 1404's
+    balance in the journal, so what it reads stays tied to the books."""
     ledger = variance_by_material(lambda column: column == company_id, through)
-    by_material = dict(session.execute(select(ledger.c.material_id, ledger.c.variance)).all())
-    total = D(sum(by_material.values(), D(0))).quantize(D("0.01"))
+    by_material = {material: D(variance).quantize(D("0.01"))
+                   for material, variance in session.execute(select(ledger.c.material_id, ledger.c.variance))}
+    total = sum(by_material.values(), D("0.00"))
     journal = select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
         JournalLine.company_id == company_id, JournalLine.account_code == "1404")
     if through is not None:
         journal = journal.where(JournalLine.period <= through)
     assert total == D(session.scalar(journal)).quantize(D("0.01")), "1404's material ledger is off the journal"
-    return D(by_material.get(material_id, 0)).quantize(D("0.01"))
+    return by_material
+
+
+def variance_carried(session: Session, company_id: int, material_id: int, through: str | None = None) -> Decimal:
+    """The material cost variance (1404) one material's stock carries (``variance_ledger``)."""
+    return variance_ledger(session, company_id, through).get(material_id, D("0.00"))
 
 
 def entry_lines(session: Session, source_id: int, source_type: str = "stock_document") -> dict[str, Decimal]:

@@ -38,7 +38,11 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    Numeric,
+    String,
     case,
+    cast,
+    column,
     delete,
     func,
     insert,
@@ -47,6 +51,7 @@ from sqlalchemy import (
     true,
     union_all,
     update,
+    values,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -747,7 +752,8 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
     """One journal entry per company for the close: each consumption account bears its
     share of the variance (work in process per material), and the material cost variance
     account (1404) gives up the company's total in one line on no material. Returns each
-    company's entry id (none where nothing was allocated).
+    company's entry id (none where nothing was allocated, or where the shares net to zero
+    on every account).
 
     The 1404 line is a summary: the variance each material gave up is the close's own
     subledger, ``variance_allocations`` (per material and consumption account), as a
@@ -781,11 +787,30 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
         select(allocations.c.company_id, literal(accounts.MATERIAL_COST_VARIANCE),
                -func.sum(allocations.c.allocated_variance), literal(None, Integer))
         .group_by(allocations.c.company_id)
+        .having(func.sum(allocations.c.allocated_variance) != 0)
     )
+    # The lines are read once (a few per company: one per consumption account, one per
+    # material on work in process) and the entries and their lines written from them, so that
+    # a company whose shares net to zero on every account (and so on 1404), which moves
+    # nothing in the journal, gets no entry (its allocation rows still say what each material
+    # bore), without reading the allocation rows a second time to find it.
+    rows = session.execute(union_all(debit, credit)).all()
+    if not rows:
+        return {}
+    if is_postgres(session):
+        written = values(column("company_id", Integer), column("account_code", String), column("amount", Numeric),
+                         column("material_id", Integer), name="close_lines").data([tuple(row) for row in rows])
+        # (cast: a column of VALUES that holds only NULLs would be text)
+        lines: Any = select(written.c.company_id, written.c.account_code, written.c.amount,
+                            cast(written.c.material_id, Integer).label("material_id"))
+    else:  # SQLite names no columns of a VALUES list
+        lines = union_all(*(
+            select(literal(company_id, Integer).label("company_id"), literal(account_code, String).label("account_code"),
+                   literal(amount, Numeric).label("amount"), literal(material_id, Integer).label("material_id"))
+            for company_id, account_code, amount, material_id in rows))
     return post_close_entries(session, CloseEntries(
         entry_date=Period(period).last_day, user_id=user_id, source_type=CLOSE_SOURCE,
-        memo=f"material cost variance allocation {period}", lines=union_all(debit, credit),
-        companies=select(allocations.c.company_id).group_by(allocations.c.company_id),
+        memo=f"material cost variance allocation {period}", lines=lines,
     ))
 
 

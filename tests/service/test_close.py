@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import weakref
 from decimal import Decimal as D
 from typing import Any
 
@@ -34,8 +35,21 @@ from erp.errors import Forbidden
 from erp.inventory import services
 from erp.inventory.services import AdjustmentKind, IssueDestination
 from erp.period import Period
-from tests.stock import account_balance, batch_id, open_order, receive, set_standard, variance_carried
+from tests.stock import (
+    account_balance,
+    batch_id,
+    open_order,
+    receive,
+    set_standard,
+    variance_carried,
+    variance_ledger,
+)
 from tests.world import World
+
+# Per session factory (one per test): how each close through ``Books.close`` changed each
+# material's variance in 1404's material ledger, by (company, period, material).
+CLOSE_CHANGES: weakref.WeakKeyDictionary[sessionmaker[Session], dict[tuple[int, str, int], D]] = (
+    weakref.WeakKeyDictionary())
 
 NOV, DEC = "2026-11", "2026-12"
 
@@ -92,8 +106,18 @@ class Books:
         return reverse(self.sf, self.world, document, on=on)
 
     def close(self, period: str = NOV, user: str = "cost_a") -> closing.CloseResult:
+        """Close ``period``, noting how the close changed each material's variance in
+        1404's material ledger (``close_lines``)."""
+        with self.sf() as session:
+            before = variance_ledger(session, self.company, period)
         with self.sf() as session, session.begin():
-            return closing.close_period(session, self.world.actors[user], company_id=self.company, period=period)
+            result = closing.close_period(session, self.world.actors[user], company_id=self.company, period=period)
+        with self.sf() as session:
+            after = variance_ledger(session, self.company, period)
+        changes = CLOSE_CHANGES.setdefault(self.sf, {})
+        for material in before.keys() | after.keys():
+            changes[self.company, period, material] = after.get(material, D(0)) - before.get(material, D(0))
+        return result
 
     def reopen(self, period: str = NOV, user: str = "cost_group", reason: str = "late invoice") -> None:
         with self.sf() as session, session.begin():
@@ -117,8 +141,9 @@ class Books:
     def close_lines(self, period: str = NOV) -> dict[str, D]:
         """What the close gave each consumption account for this material (the allocation
         lines), and what the variance account gave up for it: the close posts 1404 in one
-        line per company, so the material's part of it is its allocation rows' total (its
-        material ledger, erp.costing.balances), which ``close_entry`` ties to the journal."""
+        line per company, so the material's part is how the close (``close``) changed the
+        material's variance in 1404's material ledger, which ``variance_ledger`` ties to the
+        journal's 1404."""
         with self.sf() as session:
             allocated = session.execute(
                 select(VarianceAllocation.account_code, VarianceAllocation.allocated_variance).where(
@@ -133,11 +158,11 @@ class Books:
                 select(func.sum(VarianceAllocation.allocated_variance)).where(
                     VarianceAllocation.company_id == self.company, VarianceAllocation.period == period))
         lines = {account: amount for account, amount in allocated if amount != 0}
-        if posted[0]:
-            # the journal's 1404 line gives up what the allocation rows of every material bore
-            assert posted[1] == -every_material
-        if posted[0] and lines:
-            lines["1404"] = -sum(lines.values(), D(0))
+        # the journal's 1404 line gives up what the allocation rows of every material bore
+        # (no line when that nets to zero)
+        assert (posted[1] or D(0)) == -(every_material or D(0)) and (posted[0] == 0) == (posted[1] in (None, 0))
+        if lines:
+            lines["1404"] = CLOSE_CHANGES[self.sf][self.company, period, self.material_id]
         return lines
 
     def close_entry(self, period: str = NOV) -> dict[str, D]:
@@ -236,7 +261,7 @@ def test_shipments_bear_variance_in_cost_of_goods_sold(books: Books) -> None:
     assert books.close_lines() == {"6401": D("40.00"), "1404": D("-40.00")}
 
 
-def test_several_materials_close_independently_in_one_entry(
+def test_several_materials_close_independently_and_net_in_the_journal(
     books: Books, session_factory: sessionmaker[Session], world: World
 ) -> None:
     set_standard(session_factory, world, "pkg_loose", "2.00", period=NOV)
@@ -249,14 +274,16 @@ def test_several_materials_close_independently_in_one_entry(
     result = books.close()
     assert books.close_lines() == {"5001": D("25.00"), "1404": D("-25.00")}
     assert loose.close_lines() == {"5001": D("-25.00"), "1404": D("25.00")}
-    # in the journal, production's two shares net to zero, and so does the variance account's
-    # one line; its material ledger keeps the two materials apart (close_lines above)
-    assert books.close_entry() == {"1404": D("0.00")}
+    # in the journal, production's two shares net to zero, and so does 1404: the close moves
+    # nothing there and posts no entry; the allocation rows and 1404's material ledger keep
+    # the two materials apart (close_lines above)
+    assert books.close_entry() == {}
     assert result.materials == 2
     assert (result.variance_allocated, result.variance_remaining) == (D("0.00"), D("-50.00"))
+    assert result.journal_entry_id is None
     with session_factory() as session:
         entries = session.scalars(select(JournalEntry.id).where(JournalEntry.source_type == "period_close")).all()
-    assert len(entries) == 1
+    assert entries == []
 
 
 # --- standard price changes -------------------------------------------------------------------
