@@ -481,7 +481,19 @@ def reverse_receipt(
     document_id = _send_back(session, actor, receipt, line, held, arrival.quantity,
                              doc_type=MovementType.RECEIPT_REVERSAL, posting_date=posting_date, price=price,
                              reason=reason, reverses_document_id=receipt.id).document_id
-    quality.cancel_lots_of_document(session, actor, receipt.id, reason=f"receipt {receipt.number} reversed: {reason}")
+    why = f"receipt {receipt.number} reversed: {reason}"
+    # Its lot goes with its goods only while both are still where they arrived: a lot that moved
+    # with a whole transfer stays on those goods (in the other warehouse), and the goods taken
+    # here were then another receipt's.
+    quality.cancel_lots_of_document(session, actor, receipt.id, reason=why, warehouse_id=arrival.warehouse_id)
+    if arrival.status == StockStatus.QUARANTINE:
+        # No open lot here may go on covering quarantined goods that left (another receipt's lot
+        # when this one's moved away or was decided).
+        left = sum((h.quantity for h in lock_balances(
+            session, warehouse_id=arrival.warehouse_id, material_id=arrival.material_id,
+            status=StockStatus.QUARANTINE, batch_id=arrival.batch_id)), Decimal("0"))
+        quality.reduce_open_lots(session, actor, warehouse_id=arrival.warehouse_id, batch_id=arrival.batch_id,
+                                 left_in_quarantine=left, reason=why)
     return document_id
 
 

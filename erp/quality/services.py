@@ -301,12 +301,16 @@ def _cancel(session: Session, actor: Actor, lot: InspectionLot, reason: str) -> 
                {"status": {"before": LotStatus.OPEN.value, "after": LotStatus.CANCELLED.value}}, reason)
 
 
-def cancel_lots_of_document(session: Session, actor: Actor, document_id: int, *, reason: str) -> int:
+def cancel_lots_of_document(session: Session, actor: Actor, document_id: int, *, reason: str,
+                            warehouse_id: int | None = None) -> int:
     """Cancel the open lots of a receipt being reversed (its stock leaves), each recorded in
-    the audit trail with ``reason``: returns how many."""
-    lots = list(session.scalars(select(InspectionLot).where(InspectionLot.source_document_id == document_id,
-                                                            InspectionLot.status == LotStatus.OPEN)
-                                .with_for_update()))
+    the audit trail with ``reason``: returns how many. With ``warehouse_id`` only those still
+    in that warehouse (a lot that moved with its goods by a transfer stays on them)."""
+    query = select(InspectionLot).where(InspectionLot.source_document_id == document_id,
+                                        InspectionLot.status == LotStatus.OPEN)
+    if warehouse_id is not None:
+        query = query.where(InspectionLot.warehouse_id == warehouse_id)
+    lots = list(session.scalars(query.with_for_update()))
     for lot in lots:
         _cancel(session, actor, lot, reason)
     session.flush()
@@ -361,10 +365,14 @@ def reduce_open_lots(session: Session, actor: Actor, *, warehouse_id: int, batch
     nothing is cancelled; so a later decision moves only what the lot still covers, never
     another lot's stock, and no lot is left covering goods that are gone. Every lot changed is
     in the audit trail (quantity before and after, or the cancellation, with ``reason``)."""
-    covered = session.scalar(select(func.coalesce(func.sum(InspectionLot.quantity), 0)).where(
+    # The lots are locked (after the caller's balances: the one lock order, _lot_for_decision)
+    # before what they cover is read, so a decision signed meanwhile cannot leave it stale.
+    open_lots = session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
-        InspectionLot.status == LotStatus.OPEN))
-    excess = Decimal(covered) - left_in_quarantine
+        InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+    covered = sum((lot.quantity for lot in open_lots), Decimal("0"))
+    excess = covered - left_in_quarantine
     left = _reduce_lots(session, actor, warehouse_id=warehouse_id, batch_id=batch_id, quantity=excess,
                         reason=reason, origins=(LotOrigin.EXCURSION,))
     _reduce_lots(session, actor, warehouse_id=warehouse_id, batch_id=batch_id, quantity=left, reason=reason,
@@ -471,7 +479,8 @@ def get_lot(session: Session, actor: Actor, lot_id: int, *, lock: bool = False) 
     """A lot of one of the caller's companies (404 otherwise)."""
     query = select(InspectionLot).where(InspectionLot.id == lot_id)
     if lock:
-        query = query.with_for_update()
+        # Locked, the row as it is now (a lot read earlier in the session may have moved).
+        query = query.with_for_update().execution_options(populate_existing=True)
     lot = session.scalars(query).first()
     if lot is None or not actor.acts_for_company(lot.company_id):
         raise NotFound(Message("inspection lot {key} not found", key=lot_id))
@@ -483,6 +492,28 @@ def _open_lot_for_work(session: Session, actor: Actor, lot_id: int) -> Inspectio
     if lot.status != LotStatus.OPEN:
         raise LotNotOpen(Message("inspection lot {lot} is {status}", lot=lot.number, status=lot.status.value))
     return lot
+
+
+def _lot_for_decision(session: Session, actor: Actor, lot_id: int) -> InspectionLot:
+    """The open lot, locked for its usage decision, after its batch's quarantined balances.
+
+    Lock order, one everywhere: stock balances first, then the inspection lots on them.
+    Scrap and count-short, a plain reject, a transfer and a receipt reversal lock the
+    balances (erp.posting.stock.lock_balances), then the open lots (reduce_open_lots,
+    move_open_lots, cancel_lots_of_document); the decision does the same, so a QA decision
+    and a clerk's scrap of the same batch and warehouse wait for each other instead of
+    deadlocking. The lot is read unlocked to learn where its goods are; if a transfer moved
+    it before its balances were locked, the balances where it is now are locked in turn."""
+    while True:
+        where = get_lot(session, actor, lot_id)
+        place = (where.warehouse_id, where.batch_id)
+        lock_balances(session, warehouse_id=where.warehouse_id, material_id=where.material_id,
+                      status=StockStatus.QUARANTINE, batch_id=where.batch_id)
+        lot = _open_lot_for_work(session, actor, lot_id)
+        # Only a transfer moves a lot, holding the source's balances: once they are locked
+        # here the lot stays; it moved only if that transfer committed in between.
+        if (lot.warehouse_id, lot.batch_id) == place:
+            return lot
 
 
 @dataclass(frozen=True)
@@ -759,7 +790,7 @@ def decide_usage(
     period-closed, no-standard-price.
     """
     actor.require_role(Role.QUALITY, action="signing usage decisions")
-    lot = _open_lot_for_work(session, actor, lot_id)
+    lot = _lot_for_decision(session, actor, lot_id)
     meaning = SIGNATURE_MEANING[decision]
     if not password_matches(session, actor.user_id, password):
         audit.record_event(session, actor_id=actor.user_id, actor_name=actor.username, entity="inspection_lot",

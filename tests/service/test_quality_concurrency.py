@@ -3,18 +3,22 @@ decided once, and an excursion holds its stock once, by row locks."""
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.auth.models import User, UserCompany
 from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
-from erp.posting.models import MovementType, StockDocument
+from erp.inventory import services as inventory
+from erp.posting.models import MovementType, StockDocument, StockStatus
 from erp.quality import errors, monitoring, services
-from erp.quality.models import UsageDecision, UsageDecisionKind
+from erp.quality.models import InspectionLot, LotStatus, UsageDecision, UsageDecisionKind
 from tests.service.test_quality_lots import CONFORMING, received_lot, record, specify
 from tests.service.test_quality_monitoring import cold_room, cold_room_morning, log  # noqa: F401 - cold_room: a fixture
 from tests.service.test_stock_concurrency import all_at_once
@@ -76,3 +80,72 @@ def test_a_log_sent_twice_at_once_holds_the_excursion_once(
         assert holds == 1
         cold = world.warehouses["A-COLD"]
         assert ("INS-1", "quarantine", D("10.0000")) in [(b, s, q) for b, s, q, _ in balances(session, warehouse_id=cold)]
+
+
+def test_a_usage_decision_and_a_scrap_of_the_same_batch_at_once_wait_for_each_other(
+    session_factory: sessionmaker[Session], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One lock order (balances, then lots): the clerk's scrap holds the batch's quarantined
+    balances and is held back, before it locks the lot, until the QA decision started at that
+    moment is waiting on a lock; with the decision locking the lot first (the old order) the
+    two would deadlock here. Both go through: the scrap takes 20 off the lot, the decision
+    releases the 100 left."""
+    specify(session_factory, world)
+    lot = received_lot(session_factory, world)
+    record(session_factory, world.actors["quality_a"], lot.id, CONFORMING)
+    (signer,) = _qa_people(session_factory, world, 1)
+    scrap_holds_balances, go_on = threading.Event(), threading.Event()
+    real_reduce = services.reduce_open_lots
+
+    def reduce_after_the_decision_waits(*args: Any, **kwargs: Any) -> None:
+        scrap_holds_balances.set()
+        go_on.wait(30)
+        real_reduce(*args, **kwargs)
+
+    monkeypatch.setattr(services, "reduce_open_lots", reduce_after_the_decision_waits)
+    outcomes: dict[str, object] = {}
+
+    def scrap() -> None:
+        try:
+            with session_factory() as session, session.begin():
+                outcomes["scrap"] = inventory.adjust_stock(
+                    session, world.actors["quality_a"], warehouse_id=lot.warehouse_id, material_id=lot.material_id,
+                    quantity=D("-20"), posting_date=NOV_20, kind=inventory.AdjustmentKind.SCRAP,
+                    reason="drums crushed", batch_id=lot.batch_id, status=StockStatus.QUARANTINE)
+        except Exception as exc:  # noqa: BLE001 - recorded, asserted below
+            outcomes["scrap"] = exc
+
+    def decide() -> None:
+        try:
+            with session_factory() as session, session.begin():
+                outcomes["decide"] = services.decide_usage(
+                    session, signer, lot_id=lot.id, decision=UsageDecisionKind.RELEASE, password=PASSWORD,
+                    posting_date=NOV_20).signed().id
+        except Exception as exc:  # noqa: BLE001 - recorded, asserted below
+            outcomes["decide"] = exc
+
+    threads = [threading.Thread(target=scrap), threading.Thread(target=decide)]
+    try:
+        threads[0].start()
+        assert scrap_holds_balances.wait(30), f"the scrap never reached the lots: {outcomes}"
+        threads[1].start()
+        with session_factory() as watcher:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not watcher.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")):
+                time.sleep(0.05)
+                watcher.rollback()  # a fresh snapshot of pg_stat_activity
+    finally:
+        go_on.set()  # never leave the scrap held back
+        for thread in threads:
+            if thread.ident is not None:  # started
+                thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert isinstance(outcomes["scrap"], int), outcomes
+    assert isinstance(outcomes["decide"], int), outcomes
+    with session_factory() as session:
+        decided = session.get(InspectionLot, lot.id)
+        assert decided is not None and decided.status == LotStatus.RELEASED and decided.quantity == D("100")
+        rows = {s: q for _, s, q, _ in balances(session, warehouse_id=lot.warehouse_id) if q}
+        assert rows == {StockStatus.UNRESTRICTED: D("100")}, rows

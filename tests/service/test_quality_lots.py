@@ -17,7 +17,8 @@ from erp.auth.errors import RoleNotAllowed
 from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
 from erp.inventory import services as inventory
-from erp.posting.models import StockDocument
+from erp.masterdata.models import Warehouse
+from erp.posting.models import StockDocument, StockStatus
 from erp.quality import errors, services
 from erp.quality.models import InspectionLot, LotOrigin, LotStatus, UsageDecision, UsageDecisionKind
 from erp.clock import business_day
@@ -273,6 +274,41 @@ def test_reversing_the_receipt_cancels_its_open_lot(
                                   posting_date=NOV_20, reason="wrong delivery")
     with session_factory() as session:
         assert session.get(InspectionLot, lot.id).status == LotStatus.CANCELLED  # type: ignore[union-attr]
+
+
+def test_reversing_a_receipt_whose_lot_moved_away_leaves_that_lot_and_takes_what_left_off_the_lot_here(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    """R1 brings 40 of batch B-001 into A-COOL (lot L1); all of it is transferred to a second
+    cool room, L1 with it; R3 brings 120 more of B-001 into A-COOL (lot L3). Reversing R1
+    takes 40 of R3's goods from A-COOL: L1 stays open on its 40 in the other room, and L3
+    covers the 80 left here, not 120."""
+    set_standard(session_factory, world, "api_central", "52.00")
+    (line,) = open_order(session_factory, world, [("api_central", "200", "55.50", "A-COOL")])
+    r1 = receive(session_factory, world, line, "40")
+    cool, batch = world.warehouses["A-COOL"], batch_id(session_factory, world, "api_central", "B-001")
+    with session_factory() as session, session.begin():
+        first = session.get(Warehouse, cool)
+        assert first is not None
+        other = Warehouse(code="CA-COOL2", company_id=first.company_id, name_zh="备用阴凉库", name_en="second cool room",
+                          temp_min=first.temp_min, temp_max=first.temp_max, max_humidity=first.max_humidity)
+        session.add(other)
+        session.flush()
+        other_id = other.id
+        inventory.transfer_stock(session, world.actors["clerk_a"], from_warehouse_id=cool, to_warehouse_id=other_id,
+                                 material_id=world.materials["api_central"], quantity=D("40"), posting_date=NOV_20,
+                                 batch_id=batch, status=StockStatus.QUARANTINE)
+    r3 = receive(session_factory, world, line, "120")
+    with session_factory() as session, session.begin():
+        inventory.reverse_receipt(session, world.actors["clerk_a"], document_id=r1, posting_date=NOV_20,
+                                  reason="wrong delivery")
+    with session_factory() as session:
+        l1 = session.scalars(select(InspectionLot).where(InspectionLot.source_document_id == r1)).one()
+        l3 = session.scalars(select(InspectionLot).where(InspectionLot.source_document_id == r3)).one()
+        assert (l1.warehouse_id, l1.status, l1.quantity) == (other_id, LotStatus.OPEN, D("40"))
+        assert (l3.warehouse_id, l3.status, l3.quantity) == (cool, LotStatus.OPEN, D("80"))
+        assert [(s, q) for _, s, q, _ in balances(session, warehouse_id=cool) if q] == [("quarantine", D("80"))]
+        assert [(s, q) for _, s, q, _ in balances(session, warehouse_id=other_id) if q] == [("quarantine", D("40"))]
 
 
 def test_a_lot_opened_before_any_specification_takes_the_version_in_force_when_it_is_tested(
