@@ -416,7 +416,8 @@ def move_open_lots(session: Session, actor: Actor, *, batch_id: int, source: War
     in the source: only all of it moves while a lot is open on it, since a lot is one decision
     on one quantity in one place. Returns how many lots moved.
 
-    Refuses inspection-lot-holds-stock (a part of it)."""
+    Refuses inspection-lot-holds-stock (a part of it, or into a warehouse where a lot of the
+    same document already is on the batch)."""
     lots = list(session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == source.id, InspectionLot.batch_id == batch_id,
         InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id).with_for_update()))
@@ -429,6 +430,20 @@ def move_open_lots(session: Session, actor: Actor, *, batch_id: int, source: War
             "batch {batch} in {warehouse} is held by inspection lot {lots}: transfer all {held} of it in quarantine "
             "(the lot goes with it), or let QA decide the lot first", batch=batch.batch_number,
             warehouse=Named.of(source), lots=[lot.number for lot in lots], held=held))
+    # A lot is one per document, batch and warehouse (opening stock has one in each warehouse):
+    # goods whose document already has a lot on the batch in the destination cannot bring theirs.
+    there = session.scalars(select(InspectionLot).where(
+        InspectionLot.warehouse_id == destination.id, InspectionLot.batch_id == batch_id,
+        InspectionLot.source_document_id.in_([lot.source_document_id for lot in lots]))
+        .order_by(InspectionLot.id)).all()
+    if there:
+        batch = session.get(Batch, batch_id)
+        assert batch is not None
+        raise InspectionLotHoldsStock(Message(
+            "batch {batch} in {warehouse} is held by inspection lot {lots}, and {destination} already has lot {there} "
+            "of the same document on it: let QA decide lot {lots} first, then transfer the stock",
+            batch=batch.batch_number, warehouse=Named.of(source), lots=[lot.number for lot in lots],
+            destination=Named.of(destination), there=[lot.number for lot in there]))
     for lot in lots:
         lot.warehouse_id = destination.id
         _audit_lot(session, actor, lot, "lot-moved", {"warehouse": {"before": source.code, "after": destination.code}},

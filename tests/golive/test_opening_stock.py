@@ -16,8 +16,10 @@ from erp.clock import business_day
 from erp.costing.reports import inventory_valuation, trial_balance
 from erp.golive.errors import ImportHasErrors
 from erp.golive.framework import ImportOutcome
+from erp.inventory import services as inventory
 from erp.masterdata.models import Warehouse
-from erp.posting.models import StockBalance, StockMovement
+from erp.posting.models import StockBalance, StockMovement, StockStatus
+from erp.quality.errors import InspectionLotHoldsStock
 from erp.quality.models import InspectionLot, LotOrigin, LotStatus, UsageDecision
 from tests.golive.helpers import run_import, write_csv
 from tests.quality import release_lots, specify
@@ -128,6 +130,36 @@ def test_opening_stock_of_an_inspected_material_in_quarantine_gets_lots_that_qa_
             ("Q1", "quarantine", D("0"), D("0.00")), ("Q1", "unrestricted", D("20"), D("1040.00"))]
         signed = {tuple(r) for r in session.execute(select(UsageDecision.lot_id, UsageDecision.meaning))}
         assert signed == {(lots["CA-COOL"].id, "released"), (lots["CA-COLD"].id, "released")}
+
+
+def test_an_opening_stock_lot_is_not_moved_where_its_document_has_a_lot_on_the_batch(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    """Opening stock has one lot per batch and warehouse of one document: transferring the
+    cold room's Q1 (lot of 20) into the cool room, where the document's lot of 30 on Q1 is,
+    is refused (409 inspection-lot-holds-stock), not a unique-constraint failure; nothing moves."""
+    set_standard(session_factory, world, "api_central", "52.00", period="2026-12")
+    path = write_csv(tmp_path / "quarantine.csv", [HEADER,
+        ["CA-COOL", "API-AMOX", "Q1", "2026-08-01", "2028-08-01", "quarantine", "30", "", ""],
+        ["CA-COLD", "API-AMOX", "Q1", "2026-08-01", "2028-08-01", "quarantine", "20", "", ""],
+    ])
+    outcome, seen = _import(session_factory, world, path, dry_run=False)
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
+    q1 = batch_id(session_factory, world, "api_central", "Q1")
+    with session_factory() as session:
+        before = {(lot.number, lot.warehouse_id, lot.quantity) for lot in session.scalars(select(InspectionLot))}
+        cool_lot = session.scalars(select(InspectionLot).where(
+            InspectionLot.warehouse_id == world.warehouses["A-COOL"])).one().number
+    with pytest.raises(InspectionLotHoldsStock) as info, business_day(GO_LIVE), session_factory() as session, \
+            session.begin():
+        inventory.transfer_stock(session, world.actors["clerk_a"], from_warehouse_id=world.warehouses["A-COLD"],
+                                 to_warehouse_id=world.warehouses["A-COOL"], material_id=world.materials["api_central"],
+                                 quantity=D("20"), posting_date=GO_LIVE, batch_id=q1, status=StockStatus.QUARANTINE)
+    assert info.value.status == 409 and info.value.slug == "inspection-lot-holds-stock"
+    assert f"already has lot {cool_lot} of the same document" in str(info.value), str(info.value)
+    with session_factory() as session:
+        assert {(lot.number, lot.warehouse_id, lot.quantity) for lot in session.scalars(select(InspectionLot))} == before
+        assert [(b, s, q) for b, s, q, _ in balances(session, warehouse_id=world.warehouses["A-COLD"])] == [
+            ("Q1", "quarantine", D("20"))]
 
 
 @pytest.mark.parametrize("chunk_rows", [2, 2000])
