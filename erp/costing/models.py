@@ -75,7 +75,10 @@ class MaterialPeriodBalance(Base):
         # A close writes rows only for the materials that moved: a material's opening is the
         # closing of its latest row before the period, found along this index (with the
         # closing figures in it, an index-only lookup on PostgreSQL; erp.costing.balances).
-        Index("ix_material_period_balances_latest", "company_id", "material_id", "period",
+        # Unique (the key's columns in another order), so that each insert's uniqueness check
+        # clears the dead entries a rolled-back close (the preview) left on its key, which a
+        # plain index keeps until VACUUM (migration 0038).
+        Index("ix_material_period_balances_latest", "company_id", "material_id", "period", unique=True,
               postgresql_include=["closing_quantity", "closing_value", "closing_variance"]),
     )
 
