@@ -8,7 +8,6 @@ or deadlock), and nothing else in it begins or commits. Nothing below the views 
 
 from __future__ import annotations
 
-import copy
 import functools
 import http
 import inspect

@@ -72,7 +72,6 @@ class Actor:
         """Refuse with 403 unless the caller has one of ``roles``. ``action`` (what the caller
         was doing) is a message id: scripts/i18n.py extracts the literal ones."""
         if self.role not in roles:
-            allowed = ", ".join(sorted(r.value for r in roles))
             raise RoleNotAllowed(Message("{action} requires one of the roles: {allowed}; you are {role}",
                                          action=action if isinstance(action, Message) else Term(action),
                                          allowed=sorted(roles, key=lambda r: r.value),

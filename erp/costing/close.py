@@ -90,7 +90,6 @@ from erp.posting.models import (
     PeriodStatus,
 )
 from erp.posting.periods import (
-    ensure_periods,
     lock_company_calendar,
     lock_company_calendars,
     lock_periods_for_close,

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa

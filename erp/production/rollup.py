@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, and_, cast, delete, func, insert, literal, select, union_all
+from sqlalchemy import and_, cast, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from erp.auth.models import User

@@ -11,12 +11,11 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_decimal, gettext
+from flask_babel import format_decimal
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
