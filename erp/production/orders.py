@@ -478,7 +478,9 @@ def reverse_delivery(
     value it holds at the standard now in force; if that standard changed since the
     delivery, the difference is restated against the material cost variance account (1404),
     as the price change did for the stock that stayed. Open inspection lots of the delivery
-    are cancelled. When nothing the order delivered into the batch is left, the batch is no
+    still in the order's warehouse are cancelled (a lot that moved with a transfer stays on its
+    goods), and what left quarantine there is taken off the other open lots on the batch
+    (``reduce_open_lots``), as a receipt's reversal does. When nothing the order delivered into the batch is left, the batch is no
     longer the order's output in the genealogy.
 
     Refuses: not-found (not a delivery of this order), already-reversed, the order settled by
@@ -570,12 +572,22 @@ def reverse_delivery(
         document_id=posted.document_id, order_id=order.id, kind=OrderDocumentKind.DELIVERY.value,
         posting_date=posting_date, labour=-link.labour, overhead=-link.overhead))
     why = f"production receipt {delivery.number} reversed: {reason}"
-    if not quality.cancel_lots_of_document(session, actor, delivery.id, reason=why) \
-            and held.status == StockStatus.QUARANTINE:
-        # No lot of its own was open, yet the output was in quarantine: an excursion held it.
-        # Its lot no longer covers what leaves (else QA's decision would move another lot's stock).
-        quality.reduce_excursion_lots(session, actor, warehouse_id=held.warehouse_id, batch_id=held.batch_id,
-                                      quantity=delivered.quantity, reason=why)
+    # As for a purchase receipt's reversal (erp.inventory.services.reverse_receipt): its lot
+    # goes with its goods only while both are still in the order's warehouse. A lot that
+    # moved with a whole transfer (stock of a material without batches, which a transfer
+    # does not count as use of the output) stays on those goods in the other warehouse, and
+    # the goods taken here were then another delivery's.
+    quality.cancel_lots_of_document(session, actor, delivery.id, reason=why, warehouse_id=held.warehouse_id)
+    if held.status == StockStatus.QUARANTINE:
+        # No open lot here may go on covering quarantined goods that left: another delivery's
+        # lot when this one's moved away or was decided, or an excursion's hold when the
+        # output was released before the hold (else QA's decision would move another lot's
+        # stock).
+        left_in_quarantine = sum((h.quantity for h in lock_balances(
+            session, warehouse_id=held.warehouse_id, material_id=material.id, status=StockStatus.QUARANTINE,
+            batch_id=held.batch_id)), Decimal("0"))
+        quality.reduce_open_lots(session, actor, warehouse_id=held.warehouse_id, batch_id=held.batch_id,
+                                 left_in_quarantine=left_in_quarantine, reason=why)
     left_here = session.scalar(select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
         StockBalance.warehouse_id == held.warehouse_id, StockBalance.material_id == material.id,
         StockBalance.batch_id == held.batch_id))

@@ -341,23 +341,11 @@ def decided_status(session: Session, document_id: int) -> StockStatus | None:
     return StockStatus.UNRESTRICTED if decided == LotStatus.RELEASED else StockStatus.BLOCKED
 
 
-def reduce_excursion_lots(session: Session, actor: Actor, *, warehouse_id: int, batch_id: int, quantity: Decimal,
-                          reason: str) -> None:
-    """Take ``quantity`` off the open excursion lots of a batch in a warehouse, newest first,
-    when held stock leaves quarantine other than by the usage decision and no lot of its own
-    went with it (a production receipt reversed: the goods the hold put on hold never
-    existed). A lot left with nothing is cancelled; so a later decision moves only what its
-    hold still covers, never quarantined stock that is another lot's to decide. Every lot
-    changed is recorded in the audit trail (quantity before and after, or the cancellation,
-    with ``reason``)."""
-    _reduce_lots(session, actor, warehouse_id=warehouse_id, batch_id=batch_id, quantity=quantity, reason=reason,
-                 origins=(LotOrigin.EXCURSION,))
-
-
 def reduce_open_lots(session: Session, actor: Actor, *, warehouse_id: int, batch_id: int,
                      left_in_quarantine: Decimal, reason: str) -> None:
     """When quarantined stock of a batch leaves quarantine in a warehouse other than by the
-    usage decision (scrapped, counted short, rejected by a plain decision) and
+    usage decision (scrapped, counted short, rejected by a plain decision, a receipt or a
+    production delivery reversed) and
     ``left_in_quarantine`` stays there, take off the open lots on it what they can no longer
     cover: the goods are gone from what QA is to decide on, whichever lot held them.
     Excursion lots first, newest first (a hold covers only what it put in quarantine), then

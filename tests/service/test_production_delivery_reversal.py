@@ -21,7 +21,7 @@ from erp.costing import close as closing
 from erp.inventory import services as inventory
 from erp.inventory.errors import InsufficientStock, ProductionOrderClosed
 from erp.masterdata.models import MaterialType
-from erp.posting.models import Batch, StockBalance, StockMovement
+from erp.posting.models import Batch, StockBalance, StockMovement, StockStatus
 from erp.production import boms, genealogy, orders, variances
 from erp.production.errors import OutputBatchUsed
 from erp.production.models import OrderDocumentKind, ProductionOrder, ProductionOrderDocument
@@ -340,3 +340,41 @@ def test_reversing_released_output_takes_it_from_released_stock_not_another_deli
         assert _by_status(session, made.tablet_batch) == {"quarantine": (D("60000"), D("1084.80"))}
         assert _tablet_lots(session, made.tablet_batch) == [("receipt", "released", D("50000")),
                                                             ("receipt", "open", D("60000"))]
+
+
+def test_reversing_a_delivery_whose_lot_moved_away_leaves_that_lot_and_takes_what_left_off_the_lot_here(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """PREMIX (no batches, inspected): its stock shares one batch, so a transfer is no use of
+    the output. The first order's 10 kg arrive in A-AMB's quarantine under lot L1 and all of
+    them go to A-COOL, L1 with them; the second order's 10 kg arrive under lot L2. Reversing
+    the first delivery takes 10 kg of the second's goods from A-AMB: L1 stays open on its
+    10 kg in A-COOL, and L2, with nothing left in quarantine here, is cancelled (left open,
+    QA's decision would move goods that are gone)."""
+    plant = build_plant(session_factory, world)
+    with session_factory() as session, session.begin():
+        premix = add_material(session, world, "PREMIX", MaterialType.INTERMEDIATE, batch_managed=False,
+                              inspection_required=True)
+        boms.create_bom(session, world.actors["cost_a"], company_id=world.companies["A"], material_id=premix,
+                        valid_from=NOV_1, base_quantity=D("1"), components=[boms.ComponentIn(plant.excipient, D("1"))])
+    world.materials["premix"] = premix
+    release_rollup(session_factory, world)
+    buy(session_factory, world, "exc_local", "20", "10.00", "EXC-1")
+    first, second = new_order(session_factory, world, "premix", "10"), new_order(session_factory, world, "premix", "10")
+    for order in (first, second):
+        issue(session_factory, world, order, [("exc_local", "10", None)])
+    amb, cool = world.warehouses["A-AMB"], world.warehouses["A-COOL"]
+    delivered = deliver(session_factory, world, first, "10", on=NOV_21)
+    with session_factory() as session, session.begin():
+        (batch,) = session.scalars(select(Batch.id).where(Batch.material_id == premix)).all()
+        inventory.transfer_stock(session, world.actors["clerk_a"], from_warehouse_id=amb, to_warehouse_id=cool,
+                                 material_id=premix, quantity=D("10"), posting_date=NOV_21, batch_id=batch,
+                                 status=StockStatus.QUARANTINE)
+    other = deliver(session_factory, world, second, "10", on=NOV_21)
+    _reverse(session_factory, world, first, delivered, NOV_22)
+    with session_factory() as session:
+        lots = {lot.source_document_id: (lot.warehouse_id, lot.status.value, lot.quantity)
+                for lot in session.scalars(select(InspectionLot).where(InspectionLot.batch_id == batch))}
+        assert lots == {delivered: (cool, "open", D("10")), other: (amb, "cancelled", D("10"))}
+        rows = session.execute(select(StockBalance.warehouse_id, StockBalance.status, StockBalance.quantity)
+                               .where(StockBalance.batch_id == batch, StockBalance.quantity != 0)).all()
+        assert [(r.warehouse_id, r.status.value, r.quantity) for r in rows] == [(cool, "quarantine", D("10"))]
