@@ -155,10 +155,17 @@ def lock_transfer_route(session: Session, material_id: int, warehouse_a: int, wa
     advisory lock on the (material, warehouse pair) makes them queue instead; SQLite
     serialises all writers anyway.
     """
+    low, high = sorted((warehouse_a, warehouse_b))
+    advisory_lock(session, f"transfer:{material_id}:{low}:{high}")
+
+
+def advisory_lock(session: Session, key: str) -> None:
+    """Hold a transaction advisory lock named ``key`` until commit or rollback, for what has
+    no row to lock yet (a row another transaction may be about to write). On PostgreSQL a
+    64-bit digest of the key; SQLite serialises all writers anyway."""
     if not is_postgres(session):
         return
-    low, high = sorted((warehouse_a, warehouse_b))
-    digest = hashlib.blake2b(f"transfer:{material_id}:{low}:{high}".encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
 
 

@@ -30,7 +30,7 @@ from erp.masterdata.models import Material, UnitOfMeasure, Warehouse
 from erp.messages import Message, Named
 from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockMovement, StockStatus
-from erp.posting.stock import available_on, lock_balances, value_taken
+from erp.posting.stock import advisory_lock, available_on, lock_balances, value_taken
 from erp.quality.errors import (
     InspectionLotHoldsStock,
     InspectionLotOpen,
@@ -420,6 +420,10 @@ def move_open_lots(session: Session, actor: Actor, *, batch_id: int, source: War
             warehouse=Named.of(source), lots=[lot.number for lot in lots], held=held))
     # A lot is one per document, batch and warehouse (opening stock has one in each warehouse):
     # goods whose document already has a lot on the batch in the destination cannot bring theirs.
+    # Lots arriving on the batch in the destination queue here (the one lot a second transfer
+    # at the same moment would collide with is not there yet to lock): the later one then sees
+    # the lot the first brought and is refused below, not by the unique constraint (a 500).
+    advisory_lock(session, f"lots-arriving:{batch_id}:{destination.id}")
     there = session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == destination.id, InspectionLot.batch_id == batch_id,
         InspectionLot.source_document_id.in_([lot.source_document_id for lot in lots]))

@@ -4,12 +4,15 @@ posted through the ledger and the journal against the opening balances account."
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.clock import business_day
@@ -19,6 +22,7 @@ from erp.golive.framework import ImportOutcome
 from erp.inventory import services as inventory
 from erp.masterdata.models import Warehouse
 from erp.posting.models import StockBalance, StockMovement, StockStatus
+from erp.quality import services as quality
 from erp.quality.errors import InspectionLotHoldsStock
 from erp.quality.models import InspectionLot, LotOrigin, LotStatus, UsageDecision
 from tests.golive.helpers import run_import, write_csv
@@ -160,6 +164,86 @@ def test_an_opening_stock_lot_is_not_moved_where_its_document_has_a_lot_on_the_b
         assert {(lot.number, lot.warehouse_id, lot.quantity) for lot in session.scalars(select(InspectionLot))} == before
         assert [(b, s, q) for b, s, q, _ in balances(session, warehouse_id=world.warehouses["A-COLD"])] == [
             ("Q1", "quarantine", D("20"))]
+
+
+@pytest.mark.postgres
+def test_two_opening_stock_lots_of_one_batch_moved_into_one_warehouse_at_once_one_is_refused(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The document's lots on Q1 in the cool room (30) and the cold room (20) are transferred
+    into a second cool room at the same moment. The first transfer has moved its lot and is
+    held back before it commits until the second waits on a lock; the second is then refused
+    409 inspection-lot-holds-stock naming the lot the first brought, as it would be one after
+    the other (without a lock it passed the check and the unique constraint on document,
+    batch and warehouse refused it: an IntegrityError, a 500 outside the API's handler)."""
+    set_standard(session_factory, world, "api_central", "52.00", period="2026-12")
+    path = write_csv(tmp_path / "quarantine.csv", [HEADER,
+        ["CA-COOL", "API-AMOX", "Q1", "2026-08-01", "2028-08-01", "quarantine", "30", "", ""],
+        ["CA-COLD", "API-AMOX", "Q1", "2026-08-01", "2028-08-01", "quarantine", "20", "", ""],
+    ])
+    outcome, seen = _import(session_factory, world, path, dry_run=False)
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
+    q1 = batch_id(session_factory, world, "api_central", "Q1")
+    cool, cold = world.warehouses["A-COOL"], world.warehouses["A-COLD"]
+    with session_factory() as session, session.begin():
+        first = session.get(Warehouse, cool)
+        assert first is not None
+        other = Warehouse(code="CA-COOL2", company_id=first.company_id, name_zh="备用阴凉库", name_en="second cool room",
+                          temp_min=first.temp_min, temp_max=first.temp_max, max_humidity=first.max_humidity)
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    with session_factory() as session:
+        lot_of = {lot.warehouse_id: lot.number for lot in session.scalars(select(InspectionLot))}
+    moved, go_on = threading.Event(), threading.Event()
+    real_move = quality.move_open_lots
+
+    def move_then_wait_for_the_other(*args: Any, **kwargs: Any) -> int:
+        count = real_move(*args, **kwargs)
+        if not moved.is_set():  # the first transfer to get here waits, its lot moved, before committing
+            moved.set()
+            go_on.wait(30)
+        return count
+
+    monkeypatch.setattr(quality, "move_open_lots", move_then_wait_for_the_other)
+    outcomes: dict[int, object] = {}
+
+    def transfer(source: int) -> None:
+        try:
+            with business_day(GO_LIVE), session_factory() as session, session.begin():
+                outcomes[source] = inventory.transfer_stock(
+                    session, world.actors["clerk_a"], from_warehouse_id=source, to_warehouse_id=other_id,
+                    material_id=world.materials["api_central"], quantity=D("30") if source == cool else D("20"),
+                    posting_date=GO_LIVE, batch_id=q1, status=StockStatus.QUARANTINE)
+        except Exception as exc:  # noqa: BLE001 - recorded, asserted below
+            outcomes[source] = exc
+
+    threads = [threading.Thread(target=transfer, args=(source,)) for source in (cool, cold)]
+    try:
+        threads[0].start()
+        assert moved.wait(30), f"the first transfer never moved its lot: {outcomes}"
+        threads[1].start()
+        with session_factory() as watcher:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not watcher.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")):
+                time.sleep(0.05)
+                watcher.rollback()  # a fresh snapshot of pg_stat_activity
+    finally:
+        go_on.set()  # never leave the first transfer held back
+        for thread in threads:
+            if thread.ident is not None:  # started
+                thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert isinstance(outcomes[cool], int), outcomes
+    refused = outcomes[cold]
+    assert isinstance(refused, InspectionLotHoldsStock), outcomes
+    assert refused.status == 409 and refused.slug == "inspection-lot-holds-stock"
+    assert f"already has lot {lot_of[cool]} of the same document" in str(refused), str(refused)
+    with session_factory() as session:
+        assert {lot.number: lot.warehouse_id for lot in session.scalars(select(InspectionLot))} == {
+            lot_of[cool]: other_id, lot_of[cold]: cold}
+        assert [(b, s, q) for b, s, q, _ in balances(session, warehouse_id=cold)] == [("Q1", "quarantine", D("20"))]
 
 
 @pytest.mark.parametrize("chunk_rows", [2, 2000])
