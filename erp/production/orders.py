@@ -480,8 +480,8 @@ def reverse_delivery(
     as the price change did for the stock that stayed. Open inspection lots of the delivery
     still in the order's warehouse are cancelled (a lot that moved with a transfer stays on its
     goods), and what left quarantine there is taken off the other open lots on the batch
-    (``reduce_open_lots``), as a receipt's reversal does. When nothing the order delivered into the batch is left, the batch is no
-    longer the order's output in the genealogy.
+    (``reduce_open_lots``), as a receipt's reversal does. When nothing the order delivered
+    into the batch is left, the batch is no longer the order's output in the genealogy.
 
     Refuses: not-found (not a delivery of this order), already-reversed, the order settled by
     a close (``ProductionOrderClosed``), a reversal dated before the delivery or after the

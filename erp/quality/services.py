@@ -494,11 +494,14 @@ def get_lot(session: Session, actor: Actor, lot_id: int, *, lock: bool = False) 
     return lot
 
 
-def _open_lot_for_work(session: Session, actor: Actor, lot_id: int) -> InspectionLot:
-    lot = get_lot(session, actor, lot_id, lock=True)
+def _require_open(lot: InspectionLot) -> InspectionLot:
     if lot.status != LotStatus.OPEN:
         raise LotNotOpen(Message("inspection lot {lot} is {status}", lot=lot.number, status=lot.status.value))
     return lot
+
+
+def _open_lot_for_work(session: Session, actor: Actor, lot_id: int) -> InspectionLot:
+    return _require_open(get_lot(session, actor, lot_id, lock=True))
 
 
 def _lot_for_decision(session: Session, actor: Actor, lot_id: int) -> InspectionLot:
@@ -793,42 +796,35 @@ def decide_usage(
     then calls ``signed()``, which raises the refusal.
 
     Refuses: role-not-allowed, not-found, lot-not-open, signature-not-verified,
-    signer-recorded-results, results-incomplete, out-of-specification, no-stock-on-hold,
-    period-closed, no-standard-price.
+    signer-recorded-results, results-incomplete, out-of-specification, period-closed,
+    no-standard-price, no-stock-on-hold. All but the last are refused before any stock
+    balance is locked (the lot read as it is, the password, the results, the period and
+    price): a refusal never holds a clerk's posting on the batch back, least of all while a
+    wrong password is hashed. The lot is then locked after its balances (the one lock order,
+    ``_lot_for_decision``) and the lot and result rules are checked again on it as it is
+    then (a result recorded meanwhile counts).
     """
     actor.require_role(Role.QUALITY, action="signing usage decisions")
-    lot = _lot_for_decision(session, actor, lot_id)
     meaning = SIGNATURE_MEANING[decision]
+    reference = (deviation_reference or "").strip() or None
+    why = (reason or "").strip() or None
+    lot = _require_open(get_lot(session, actor, lot_id))
     if not password_matches(session, actor.user_id, password):
         audit.record_event(session, actor_id=actor.user_id, actor_name=actor.username, entity="inspection_lot",
                            entity_id=lot.id, action="signature-refused", company_id=lot.company_id,
                            reason=f"wrong password when signing '{meaning}'")
         return SigningOutcome(refusal=SignatureNotVerified(Message(
             "the password is not yours: lot {lot} is not signed, and the attempt is recorded", lot=lot.number)))
-    view = lot_view(session, actor, lot.id, lot=lot)
-    if actor.user_id in view.recorded_by:
-        raise SignerRecordedResults(Message("you recorded results of lot {lot}; another QA person signs it",
-                                            lot=lot.number))
-    reference = (deviation_reference or "").strip() or None
-    why = (reason or "").strip() or None
-    if decision == UsageDecisionKind.RELEASE:
-        if not view.results and view.material.inspection_required:
-            raise ResultsIncomplete(Message("{material} needs inspection and has no specification: group QA records "
-                                            "one, the laboratory its results, before lot {lot} is released",
-                                            material=Named.of(view.material), lot=lot.number))
-        if view.results and not view.complete:
-            missing = [r.code for r in view.results if r.laboratory is None]
-            raise ResultsIncomplete(Message("lot {lot} has no result for {missing}", lot=lot.number,
-                                            missing=", ".join(missing) or "-"))
-        if view.out_of_specification and (reference is None or why is None):
-            failing = [r.code for r in view.results if r.laboratory is not None and not r.laboratory.conforms]
-            raise OutOfSpecification(Message("lot {lot} is out of specification for {failing}: a release needs a "
-                                             "deviation reference and a reason", lot=lot.number,
-                                             failing=", ".join(failing)))
+    _check_signing(session, actor, lot, decision, reference, why)
+    # The period held open and the price read before the balances are locked, as every
+    # posting does (period, balances, lots); a lot keeps its company and material.
+    _, price = price_for_posting(session, lot.company_id, lot.material_id, posting_date)
+    lot = _lot_for_decision(session, actor, lot_id)
+    view = _check_signing(session, actor, lot, decision, reference, why)
     target = StockStatus.UNRESTRICTED if decision == UsageDecisionKind.RELEASE else StockStatus.BLOCKED
     doc_type = MovementType.QUALITY_RELEASE if decision == UsageDecisionKind.RELEASE else MovementType.QUALITY_REJECT
     document_id = _change_status(
-        session, lot, from_status=StockStatus.QUARANTINE, to_status=target, doc_type=doc_type,
+        session, lot, from_status=StockStatus.QUARANTINE, to_status=target, doc_type=doc_type, price=price,
         posting_date=posting_date, user_id=actor.user_id, reference=lot.number,
         reason=f"usage decision {meaning}" + (f", deviation {reference}" if reference else "") + (
             f": {why}" if why else ""),
@@ -849,6 +845,32 @@ def decide_usage(
     return SigningOutcome(decision=signed)
 
 
+def _check_signing(session: Session, actor: Actor, lot: InspectionLot, decision: UsageDecisionKind,
+                   reference: str | None, why: str | None) -> LotView:
+    """The lot's view, once the rules on who signs and on its results allow the decision.
+    Refuses signer-recorded-results (four eyes), results-incomplete, out-of-specification
+    (a release without a deviation reference and a reason)."""
+    view = lot_view(session, actor, lot.id, lot=lot)
+    if actor.user_id in view.recorded_by:
+        raise SignerRecordedResults(Message("you recorded results of lot {lot}; another QA person signs it",
+                                            lot=lot.number))
+    if decision == UsageDecisionKind.RELEASE:
+        if not view.results and view.material.inspection_required:
+            raise ResultsIncomplete(Message("{material} needs inspection and has no specification: group QA records "
+                                            "one, the laboratory its results, before lot {lot} is released",
+                                            material=Named.of(view.material), lot=lot.number))
+        if view.results and not view.complete:
+            missing = [r.code for r in view.results if r.laboratory is None]
+            raise ResultsIncomplete(Message("lot {lot} has no result for {missing}", lot=lot.number,
+                                            missing=", ".join(missing) or "-"))
+        if view.out_of_specification and (reference is None or why is None):
+            failing = [r.code for r in view.results if r.laboratory is not None and not r.laboratory.conforms]
+            raise OutOfSpecification(Message("lot {lot} is out of specification for {failing}: a release needs a "
+                                             "deviation reference and a reason", lot=lot.number,
+                                             failing=", ".join(failing)))
+    return view
+
+
 def _change_status(
     session: Session,
     lot: InspectionLot,
@@ -856,6 +878,7 @@ def _change_status(
     from_status: StockStatus,
     to_status: StockStatus,
     doc_type: MovementType,
+    price: Decimal,
     posting_date: dt.date,
     user_id: int,
     reference: str | None,
@@ -863,8 +886,8 @@ def _change_status(
 ) -> int:
     """Move up to the lot's quantity of its batch between statuses in its warehouse: one
     stock document of paired movements, no journal (the value stays on the same account).
-    Refuses no-stock-on-hold when nothing of it is there."""
-    _, price = price_for_posting(session, lot.company_id, lot.material_id, posting_date)
+    ``price``: the standard in force, read by the caller with the period held open
+    (``price_for_posting``). Refuses no-stock-on-hold when nothing of it is there."""
     held = lock_balances(session, warehouse_id=lot.warehouse_id, material_id=lot.material_id, status=from_status,
                          batch_id=lot.batch_id)
     movements: list[Movement] = []

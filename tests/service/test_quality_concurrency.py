@@ -15,14 +15,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.auth.models import User, UserCompany
 from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
+from erp.errors import DomainError
 from erp.inventory import services as inventory
 from erp.posting.models import MovementType, StockDocument, StockStatus
+from erp.posting.stock import lock_balances
 from erp.quality import errors, monitoring, services
 from erp.quality.models import InspectionLot, LotStatus, UsageDecision, UsageDecisionKind
 from tests.service.test_quality_lots import CONFORMING, received_lot, record, specify
 from tests.service.test_quality_monitoring import cold_room, cold_room_morning, log  # noqa: F401 - cold_room: a fixture
 from tests.service.test_stock_concurrency import all_at_once
-from tests.stock import NOV_20, balances
+from tests.stock import NOV_20, balances, receive
 from tests.world import PASSWORD, PASSWORD_HASH, World
 
 pytestmark = pytest.mark.postgres
@@ -149,3 +151,53 @@ def test_a_usage_decision_and_a_scrap_of_the_same_batch_at_once_wait_for_each_ot
         assert decided is not None and decided.status == LotStatus.RELEASED and decided.quantity == D("100")
         rows = {s: q for _, s, q, _ in balances(session, warehouse_id=lot.warehouse_id) if q}
         assert rows == {StockStatus.UNRESTRICTED: D("100")}, rows
+
+
+REFUSALS = ["lot-not-open", "signature-not-verified", "signer-recorded-results", "results-incomplete",
+            "out-of-specification"]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+def test_a_refused_usage_decision_never_waits_for_the_batchs_stock(
+    session_factory: sessionmaker[Session], world: World, refusal: str
+) -> None:
+    """A clerk's posting holds the batch's quarantined balances in A-COOL (a second receipt's
+    120 kg are there under their own lot) while QA signs the first lot, with one second to
+    get any lock. Each refusal is answered from the lot, the password and the results alone,
+    before the balances are locked: the refusal itself, not a lock timeout (nor, without
+    the timeout, a wait on the clerk, holding the lot's stock back while a wrong password
+    is hashed)."""
+    specify(session_factory, world)
+    lot = received_lot(session_factory, world)
+    with session_factory() as session:
+        line = session.scalar(select(StockDocument.po_line_id).where(StockDocument.id == lot.source_document_id))
+    assert line is not None
+    receive(session_factory, world, line, "60")  # the same batch B-001: quarantine under its own lot
+    analyst, signer = world.actors["quality_a"], _qa_people(session_factory, world, 1)[0]
+    password, kind = PASSWORD, UsageDecisionKind.RELEASE
+    if refusal == "lot-not-open":
+        record(session_factory, analyst, lot.id, CONFORMING)
+        with session_factory() as session, session.begin():
+            services.decide_usage(session, signer, lot_id=lot.id, decision=kind, password=PASSWORD,
+                                  posting_date=NOV_20).signed()
+    elif refusal == "signature-not-verified":
+        record(session_factory, analyst, lot.id, CONFORMING)
+        password = "not-the-password"
+    elif refusal == "signer-recorded-results":
+        record(session_factory, signer, lot.id, CONFORMING)
+    elif refusal == "results-incomplete":
+        record(session_factory, analyst, lot.id, CONFORMING[:1])
+    else:
+        record(session_factory, analyst, lot.id, [services.ResultInput("ASSAY", D("97.9")), *CONFORMING[1:]])
+    with session_factory() as clerk, clerk.begin():
+        held = lock_balances(clerk, warehouse_id=lot.warehouse_id, material_id=lot.material_id,
+                             status=StockStatus.QUARANTINE, batch_id=lot.batch_id)
+        assert [h.quantity for h in held] == [D("180") if refusal != "lot-not-open" else D("60")]
+        with session_factory() as session:
+            with pytest.raises(DomainError) as info:  # noqa: PT012 - the refusal, raised once the attempt is committed
+                with session.begin():
+                    session.execute(text("SET LOCAL lock_timeout = '1s'"))
+                    outcome = services.decide_usage(session, signer, lot_id=lot.id, decision=kind, password=password,
+                                                    posting_date=NOV_20)
+                outcome.signed()
+    assert info.value.slug == refusal, info.value
