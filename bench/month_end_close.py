@@ -186,10 +186,14 @@ def main() -> None:
         sessions = make_session_factory(engine)
         actor = Actor(accountant, "bench", Role.COST_ACCOUNTANT, True)
 
-        def close_group(keep: bool) -> list[Any]:
+        sums: dict[str, str] = {}
+
+        def close_group(keep: bool, checksums: bool = False) -> list[Any]:
             with sessions() as session:
                 session.begin()
                 results = close_periods(session, actor, company_ids=None, period=last)
+                if checksums:
+                    sums.update(close_checksums(session, last))
                 if keep:
                     session.commit()
                 else:
@@ -200,7 +204,7 @@ def main() -> None:
         close = timed(lambda: close_group(keep=False), args.runs)
         statements = statement_times(engine, lambda: close_group(keep=False)) if args.statements else []
         # the kept database keeps its last month open
-        results = close_group(keep=not (args.keep or args.reuse))
+        results = close_group(keep=not (args.keep or args.reuse), checksums=True)
         materials = sum(r.materials for r in results)
         allocated = sum(r.variance_allocated for r in results)
         remaining = sum(r.variance_remaining for r in results)
@@ -212,6 +216,8 @@ def main() -> None:
     print(f"ratio close / scan: {close / scan:.2f}x (targets: within 5x, DESIGN.md; within 3x on the generated "
           "data set, issue 18)")
     print(f"closed {materials} company-materials; variance allocated {allocated}, remaining {remaining}")
+    for name, (rows, digest) in sums.items():
+        print(f"checksum of the close's {name}: {rows:,} rows, md5 {digest}")
     if statements:
         total = sum(elapsed for elapsed, _ in statements)
         print(f"one more close, statement by statement ({len(statements)} statements, {total * 1000:.0f} ms "
@@ -271,6 +277,36 @@ def existing_database(name: str, base: str = ADMIN_URL) -> Iterator[tuple[Engine
         yield engine, url.replace("postgresql+psycopg://", "postgresql://")
     finally:
         engine.dispose()
+
+
+# What a close wrote, as md5 over its rows in a fixed order (read inside the close's own
+# transaction, before it is rolled back), so that a change meant only for speed can show it
+# wrote the same books: the allocation rows, the balance rows, the period rows' totals, and
+# the close entries' journal lines (without their ids, which the sequences give afresh).
+CHECKSUMS = {
+    "allocation rows": """SELECT count(*), md5(string_agg(concat_ws(',', company_id, material_id, account_code,
+            consumed_value, allocated_variance), ';' ORDER BY company_id, material_id, account_code))
+        FROM variance_allocations WHERE period = %(period)s""",
+    "balance rows": """SELECT count(*), md5(string_agg(concat_ws(',', company_id, material_id, opening_quantity,
+            opening_value, opening_variance, receipts_quantity, receipts_value, receipts_variance,
+            other_inflow_quantity, other_inflow_value, consumption_quantity, consumption_value,
+            consumption_variance, variance_rate, closing_quantity, closing_value, closing_variance),
+            ';' ORDER BY company_id, material_id))
+        FROM material_period_balances WHERE period = %(period)s""",
+    "period totals": """SELECT count(*), md5(string_agg(concat_ws(',', company_id, status, close_materials,
+            variance_allocated, variance_remaining), ';' ORDER BY company_id))
+        FROM accounting_periods WHERE period = %(period)s""",
+    "journal lines": """SELECT count(*), md5(string_agg(concat_ws(',', l.company_id, l.account_code, l.material_id,
+            l.amount, e.entry_date, e.memo), ';' ORDER BY l.company_id, l.account_code, l.material_id, l.amount))
+        FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+        WHERE e.period = %(period)s AND e.source_type = 'period_close'""",
+}
+
+
+def close_checksums(session: Session, period: str) -> dict[str, tuple[int, str]]:
+    """``CHECKSUMS`` over the rows of ``period``'s close in ``session``'s transaction."""
+    raw = session.connection().exec_driver_sql
+    return {name: tuple(raw(sql, {"period": period}).one()) for name, sql in CHECKSUMS.items()}  # type: ignore[misc]
 
 
 def check_books(sessions: sessionmaker[Session]) -> None:
