@@ -512,7 +512,7 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
     if continuing:
         # The earlier periods are closed (periods close in order): the opening of a material
         # that moved is the closing of the latest close that wrote its balance (a close writes
-        # one only for what moved, erp.costing.balances), looked up along the index
+        # one only for what moved, erp.costing.balances), looked up along the key
         # (company_id, material_id, period). A material that did not move gets no row: with no
         # receipts and no consumption it has nothing to allocate, unless it carries variance on
         # no stock, which no close leaves behind (with no stock left, the whole variance goes

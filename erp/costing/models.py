@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp.period import Period
@@ -72,24 +72,25 @@ class MaterialPeriodBalance(Base):
 
     __tablename__ = "material_period_balances"
     __table_args__ = (
-        # A close writes rows only for the materials that moved: a material's opening is the
-        # closing of its latest row before the period, found along this index (with the
-        # closing figures in it, an index-only lookup on PostgreSQL; erp.costing.balances).
-        # Unique (the key's columns in another order), so that each insert's uniqueness check
-        # clears the dead entries a rolled-back close (the preview) left on its key, which a
-        # plain index keeps until VACUUM (migration 0038).
-        Index("ix_material_period_balances_latest", "company_id", "material_id", "period", unique=True,
-              postgresql_include=["closing_quantity", "closing_value", "closing_variance"]),
+        # Keyed by what the row describes (company, material, period), with no surrogate id:
+        # the close writes tens of thousands of rows at once, and an id would cost each a
+        # sequence call and an index entry nothing reads (migration 0037). Material before
+        # period, with the closing figures in the key's index: a close writes rows only for
+        # the materials that moved, and a material's opening is the closing of its latest row
+        # before the period, an index-only lookup along this key (erp.costing.balances). One
+        # index serves both, so each of the close's rows costs one index entry, not two
+        # (migration 0039; 0038 had the key in (company, period, material) order beside a
+        # unique index in this one). Being the key, it is checked on every insert, and the
+        # check clears the dead entries a rolled-back close (the preview) left on its key.
+        PrimaryKeyConstraint("company_id", "material_id", "period",
+                             postgresql_include=["closing_quantity", "closing_value", "closing_variance"]),
     )
 
-    # Keyed by what the row describes (company, period, material), with no surrogate id: the
-    # close writes tens of thousands of rows at once, and an id would cost each a sequence
-    # call and an index entry nothing reads (migration 0037). Derived by the close from the
-    # ledger, whose keys are already checked: no foreign keys (they would cost the close a
-    # lookup per row and per key).
-    company_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    period: Mapped[Period] = mapped_column(primary_key=True)
-    material_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # Derived by the close from the ledger, whose keys are already checked: no foreign keys
+    # (they would cost the close a lookup per row and per key).
+    company_id: Mapped[int] = mapped_column(autoincrement=False)
+    period: Mapped[Period] = mapped_column()
+    material_id: Mapped[int] = mapped_column(autoincrement=False)
     opening_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
     opening_value: Mapped[Money] = mapped_column(default=Decimal("0"))
     opening_variance: Mapped[Money] = mapped_column(default=Decimal("0"))
