@@ -173,38 +173,21 @@ def message_from_data(data: Mapping[str, Any]) -> Message:
     return Message(data["$message"], **{name: decode(v) for name, v in (data.get("params") or {}).items()})
 
 
-# A field's refusal as marshmallow and erp.schemas word it (English, values filled in), read
-# back into a template and its values so that the reason is in the reader's language: the
-# first pattern that matches the whole text gives the template.
+# A field's refusal worded as a plain string (English, values filled in), read back into a
+# template and its values so that the reason is in the reader's language: the first pattern
+# that matches the whole text gives the template. The bound validators (erp.schemas: Range,
+# Length, OneOf, Regexp) and the decimal fields raise ``FilledMessage``s, which carry their
+# template and need no reading back; what is left here is the decimal fields' plain wording and the
+# type errors of marshmallow's fields (and an Enum field's choices), which it words itself.
 FIELD_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), template) for pattern, template in (
-    (r"must be 1-32 characters: A-Z, 0-9, '\.', '_' or '-', starting with a letter or digit",
-     N_("must be 1-32 characters: A-Z, 0-9, '.', '_' or '-', starting with a letter or digit")),
-    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.", N_("must be {min} to {max} characters long")),
-    (r"Shorter than minimum length (?P<min>\d+)\.", N_("must be at least {min} characters long")),
-    (r"Longer than maximum length (?P<max>\d+)\.", N_("must be at most {max} characters long")),
-    (r"Length must be (?P<equal>\d+)\.", N_("must be {equal} characters long")),
-    (r"at most (?P<places>\d+) decimal places are allowed", N_("at most {places} decimal places are allowed")),
-    (r"has more than (?P<digits>\d+) significant digits, more than this database \(SQLite\) stores exactly",
-     N_("has more than {digits} significant digits, more than this database (SQLite) stores exactly")),
     (r"must be a decimal number written with the digits 0-9 \(such as \"1234\.50\"\)",
      N_("must be a decimal number written with the digits 0-9 (such as \"1234.50\")")),
-    (r"(?:M|m)ust be between (?P<min>\S+) and (?P<max>\S+?)\.?", N_("must be between {min} and {max}")),
-    (r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
-     N_("must be between {min} and {max}")),
-    (r"Must be greater than (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
-     N_("must be above {min} and at most {max}")),
-    (r"Must be greater than or equal to (?P<min>\S+)\.", N_("must be at least {min}")),
-    (r"Must be greater than (?P<min>\S+)\.", N_("must be above {min}")),
-    (r"Must be less than or equal to (?P<max>\S+)\.", N_("must be at most {max}")),
-    (r"Must be less than (?P<max>\S+)\.", N_("must be below {max}")),
     (r"Must be one of: (?P<choices>.*)\.", N_("must be one of: {choices}")),
-    (r"must be YYYY-MM", N_("must be a period written YYYY-MM")),
     (r"Not a valid number\.", N_("not a valid number")),
     (r"Not a valid integer\.", N_("not a whole number")),
     (r"Not a valid date\.", N_("not a valid date (YYYY-MM-DD)")),
     (r"Not a valid boolean\.", N_("not yes or no")),
     (r"Not a valid string\.", N_("not text")),
-    (r"String does not match expected pattern\.", N_("not in the expected form")),
     (r"contains the (?:control character|invisible formatting character|separator) (?P<character>.*)",
      N_("contains a character that cannot be stored: {character}")),
     (r"text contains a NUL character", N_("contains a character that cannot be stored: {character}")),

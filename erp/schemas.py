@@ -105,16 +105,68 @@ class TranslatableErrors:
         return super().make_error(key, **kwargs)  # type: ignore[misc, no-any-return]
 
 
+# The bound validators below word their refusals with the project's own templates (message
+# ids in the catalogues), each raised as a ``FilledMessage`` carrying its template and values:
+# a page or an API answer in Chinese translates the template, never marshmallow's English read
+# back (a release that rewords a message would then leak English). Modules use these, never
+# marshmallow's own (tests/unit/test_field_messages.py holds them to it).
+
 class Range(validate.Range):
-    """marshmallow's Range, whose message (ours or its own) stays translatable with its bounds
-    filled in (``TranslatableErrors``)."""
+    """marshmallow's Range with the project's templates, one per kind of bound (``error``:
+    a template of its own, with ``{min}`` and ``{max}``)."""
+
+    def __init__(self, min: Any = None, max: Any = None, *,  # noqa: A002 - marshmallow's names
+                 min_inclusive: bool = True, max_inclusive: bool = True, error: str | None = None) -> None:
+        super().__init__(min, max, min_inclusive=min_inclusive, max_inclusive=max_inclusive, error=error)
+        self.message_min = N_("must be at least {min}") if min_inclusive else N_("must be above {min}")
+        self.message_max = N_("must be at most {max}") if max_inclusive else N_("must be below {max}")
+        self.message_all = {
+            (True, True): N_("Must be greater than or equal to {min} and less than or equal to {max}."),
+            (False, True): N_("must be above {min} and at most {max}"),
+            (True, False): N_("must be at least {min} and below {max}"),
+            (False, False): N_("must be above {min} and below {max}"),
+        }[(min_inclusive, max_inclusive)]
 
     def _format_error(self, value: Any, message: str) -> str:
         return FilledMessage(Message(self.error or message, min=self.min, max=self.max))
 
 
-# marshmallow's own wording of the bounds our Range fields use (message ids, to be translated).
-RANGE_MESSAGES = (N_("Must be greater than or equal to {min} and less than or equal to {max}."),)
+def Between(low: Any, high: Any) -> Range:  # noqa: N802
+    """A closed range worded as the decimal fields word theirs: "must be between {min} and {max}"."""
+    return Range(low, high, error=N_("must be between {min} and {max}"))
+
+
+class Length(validate.Length):
+    """marshmallow's Length with the project's templates ("must be {min} to {max} characters
+    long"; ``error``: a template of its own, with ``{min}``, ``{max}``, ``{equal}``)."""
+
+    message_min = N_("must be at least {min} characters long")
+    message_max = N_("must be at most {max} characters long")
+    message_all = N_("must be {min} to {max} characters long")
+    message_equal = N_("must be {equal} characters long")
+
+    def _format_error(self, value: Any, message: str) -> str:
+        return FilledMessage(Message(self.error or message, min=self.min, max=self.max, equal=self.equal))
+
+
+class OneOf(validate.OneOf):
+    """marshmallow's OneOf with the project's template "must be one of: {choices}" (the
+    choices listed as they are sent)."""
+
+    default_message = N_("must be one of: {choices}")
+
+    def _format_error(self, value: Any) -> str:
+        return FilledMessage(Message(self.error, choices=self.choices_text))
+
+
+class Regexp(validate.Regexp):
+    """marshmallow's Regexp whose refusal is the project's: ``error`` (a template of ours, no
+    values), else "not in the expected form"."""
+
+    default_message = N_("not in the expected form")
+
+    def _format_error(self, value: str | bytes) -> str:
+        return FilledMessage(Message(self.error))
 
 
 class DecimalString(TranslatableErrors, fields.Decimal):
@@ -275,16 +327,15 @@ class Text(TranslatableErrors, fields.String):
 def Code(**kwargs: Any) -> fields.String:  # noqa: N802
     """A group-wide code: upper-case letters, digits, dot, dash, underscore; up to 32 characters."""
     return Text(
-        validate=validate.Regexp(
-            CODE_PATTERN, error="must be 1-32 characters: A-Z, 0-9, '.', '_' or '-', starting with a letter or digit"
-        ),
+        validate=Regexp(CODE_PATTERN, error=N_(
+            "must be 1-32 characters: A-Z, 0-9, '.', '_' or '-', starting with a letter or digit")),
         **kwargs,
     )
 
 
 def Name(max_length: int = 200, **kwargs: Any) -> fields.String:  # noqa: N802
     """A non-empty display name on one line (surrounding spaces are dropped)."""
-    return Text(validate=validate.Length(1, max_length), **kwargs)
+    return Text(validate=Length(1, max_length), **kwargs)
 
 
 # Business dates: far enough back for any history, far enough ahead for any expiry, and
@@ -327,7 +378,7 @@ def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
 
 def Period(**kwargs: Any) -> fields.String:  # noqa: N802
     """An accounting period, ``YYYY-MM``."""
-    return fields.String(validate=validate.Regexp(PERIOD_PATTERN, error="must be YYYY-MM"), **kwargs)
+    return fields.String(validate=Regexp(PERIOD_PATTERN, error=N_("must be YYYY-MM")), **kwargs)
 
 
 class USCC(TranslatableErrors, fields.String):
@@ -348,4 +399,4 @@ class USCC(TranslatableErrors, fields.String):
 class PageQuery(Schema):
     """Common list filter: free-text search on code and names."""
 
-    q = fields.String(validate=validate.Length(1, 100), metadata={"description": "code or name contains"})
+    q = fields.String(validate=Length(1, 100), metadata={"description": "code or name contains"})

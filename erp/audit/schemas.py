@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
-from erp.schemas import IsoInstant, Query, QueryId, Schema
+from erp.messages import N_
+from erp.schemas import IsoInstant, Query, QueryId, Regexp, Schema
 
-SLUG = validate.Regexp(r"^[a-z][a-z0-9_-]{0,39}$", error="a lower-case name such as material or sign-in")
+SLUG = Regexp(r"^[a-z][a-z0-9_-]{0,39}$", error=N_("a lower-case name such as material or sign-in"))
 
 
 class AuditEventOut(Schema):

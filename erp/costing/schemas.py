@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
-from erp.schemas import Day, DecimalString, Id, Money, Period, Quantity, Query, QueryId, Schema, UnitPrice
+from erp.schemas import Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, Schema, UnitPrice
 
 
 class PriceIn(Schema):
@@ -15,7 +15,7 @@ class PriceIn(Schema):
 class StandardPricesIn(Schema):
     company_id = Id(required=True)
     period = Period(required=True)
-    prices = fields.List(fields.Nested(PriceIn), required=True, validate=validate.Length(1, 5000))
+    prices = fields.List(fields.Nested(PriceIn), required=True, validate=Length(1, 5000))
 
 
 class StandardPriceOut(Schema):
@@ -41,7 +41,7 @@ class PeriodPath(Query):
 
 class GroupCloseIn(Schema):
     period = Period(required=True)
-    company_ids = fields.List(Id(), validate=validate.Length(1, 1000))
+    company_ids = fields.List(Id(), validate=Length(1, 1000))
 
 
 class CalendarQuery(Query):
@@ -70,7 +70,7 @@ class CompanyCalendarOut(Schema):
 
 
 class ReopenIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(1, 500))
+    reason = fields.String(required=True, validate=Length(1, 500))
 
 
 class CloseResultOut(Schema):
@@ -158,8 +158,8 @@ class ValuationRowOut(Schema):
 class JournalQuery(Query):
     company_id = QueryId(required=True)
     period = Period()
-    account_code = fields.String(validate=validate.Length(1, 16))
-    source_type = fields.String(validate=validate.Length(1, 32))
+    account_code = fields.String(validate=Length(1, 16))
+    source_type = fields.String(validate=Length(1, 32))
 
 
 class JournalRowOut(Schema):

@@ -7,21 +7,25 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from erp.credit.exposure import CreditOutcome, open_line_value
 from erp.credit.models import CreditNoteKind, InvoiceKind, InvoiceStatus, SalesOrderStatus
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
-from erp.schemas import Day, DecimalString, Id, Money, Period, Quantity, Query, QueryId, QueryInt, Schema, UnitPrice
+from erp.messages import N_
+from erp.schemas import (
+    Between, Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, QueryInt, Regexp, Schema,
+    UnitPrice,
+)
 from erp.web import MessageText
 
 
 def Reason(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory reads like a type
-    return fields.String(validate=validate.Length(1, 500), **kwargs)
+    return fields.String(validate=Length(1, 500), **kwargs)
 
 
 def Ids(**kwargs: Any) -> fields.List:  # noqa: N802
-    return fields.List(Id(), validate=validate.Length(1, 500), **kwargs)
+    return fields.List(Id(), validate=Length(1, 500), **kwargs)
 
 
 def Share(**kwargs: Any) -> DecimalString:  # noqa: N802
@@ -51,8 +55,8 @@ class OrderIn(Schema):
     company_id = Id(required=True)
     customer_id = Id(required=True)
     order_date = Day(required=True)
-    customer_reference = fields.String(validate=validate.Length(1, 64), load_default=None)
-    lines = fields.List(fields.Nested(OrderLineIn), required=True, validate=validate.Length(1, 500))
+    customer_reference = fields.String(validate=Length(1, 64), load_default=None)
+    lines = fields.List(fields.Nested(OrderLineIn), required=True, validate=Length(1, 500))
 
 
 class CancelIn(Schema):
@@ -67,7 +71,7 @@ class ShipmentLineIn(Schema):
 
 class ShipmentIn(Schema):
     posting_date = Day(required=True, metadata={"description": "shipment and invoice date"})
-    lines = fields.List(fields.Nested(ShipmentLineIn), required=True, validate=validate.Length(1, 500))
+    lines = fields.List(fields.Nested(ShipmentLineIn), required=True, validate=Length(1, 500))
 
 
 class PaymentIn(Schema):
@@ -77,7 +81,7 @@ class PaymentIn(Schema):
     amount = Money(required=True, min_value=0, min_inclusive=False)
     invoice_ids = Ids(load_default=None, metadata={
         "description": "settle these invoices, in this order; default: open invoices, oldest due first"})
-    bank_reference = fields.String(validate=validate.Length(1, 64), load_default=None)
+    bank_reference = fields.String(validate=Length(1, 64), load_default=None)
 
 
 class CreditApplicationIn(Schema):
@@ -187,7 +191,7 @@ class DashboardQuery(AsOfQuery):
 class SuggestionQuery(Query):
     run_id = QueryId(metadata={"description": "default: the latest run"})
     customer_id = QueryId()
-    risk_class = fields.String(validate=validate.Length(1, 16))
+    risk_class = fields.String(validate=Length(1, 16))
     hold = fields.Boolean(metadata={"description": "only suggestions that hold (true) or do not (false)"})
 
 
@@ -205,7 +209,7 @@ def Amount(**kwargs: Any) -> DecimalString:  # noqa: N802
 
 
 def Points(**kwargs: Any) -> fields.Integer:  # noqa: N802
-    return fields.Integer(strict=True, validate=validate.Range(0, 100), **kwargs)
+    return fields.Integer(strict=True, validate=Between(0, 100), **kwargs)
 
 
 class CreditDataIn(Schema):
@@ -219,12 +223,12 @@ class CreditDataIn(Schema):
     rating_grade = fields.Enum(RatingGrade, by_value=True, load_default=None, allow_none=True)
     rating_score = Score(load_default=None, allow_none=True,
                          metadata={"description": "an agency's 0-100 score, instead of a grade"})
-    rating_agency = fields.String(validate=validate.Length(1, 100), load_default=None, allow_none=True)
+    rating_agency = fields.String(validate=Length(1, 100), load_default=None, allow_none=True)
     rating_date = Day(load_default=None, allow_none=True)
     founded_on = Day(load_default=None, allow_none=True, metadata={"description": "date founded (business licence)"})
     collateral_amount = Money(min_value=0, load_default=Decimal("0"),
                               metadata={"description": "collateral and guarantees the group may draw on"})
-    collateral_note = fields.String(validate=validate.Length(1, 500), load_default=None, allow_none=True)
+    collateral_note = fields.String(validate=Length(1, 500), load_default=None, allow_none=True)
     reason = Reason(required=True)
     valid_from = Day(load_default=None, metadata={"description": "in force from this day (default: today)"})
 
@@ -298,21 +302,21 @@ class BandSchema(Schema):
 
 class ScoreFactorSchema(Schema):
     factor = fields.Enum(Factor, by_value=True, required=True)
-    weight = fields.Integer(strict=True, required=True, validate=validate.Range(0, 100),
+    weight = fields.Integer(strict=True, required=True, validate=Between(0, 100),
                             metadata={"description": "whole percent; the weights add up to 100"})
     no_data_points = Points(required=True, metadata={"description": "points when there is nothing to judge"})
-    bands = fields.List(fields.Nested(BandSchema), load_default=list, validate=validate.Length(0, 20))
-    categories = fields.Dict(keys=fields.String(validate=validate.Length(1, 32)), values=Points(), load_default=dict,
+    bands = fields.List(fields.Nested(BandSchema), load_default=list, validate=Length(0, 20))
+    categories = fields.Dict(keys=fields.String(validate=Length(1, 32)), values=Points(), load_default=dict,
                              metadata={"description": "points per rating grade or customer type"})
 
 
 class RiskClassSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(1, 16))
+    code = fields.String(required=True, validate=Length(1, 16))
     min_score = Score(required=True)
 
 
 class LimitRuleSchema(Schema):
-    risk_class = fields.String(required=True, validate=validate.Length(1, 16))
+    risk_class = fields.String(required=True, validate=Length(1, 16))
     customer_type = fields.Enum(CustomerType, by_value=True, required=True, allow_none=True,
                                 metadata={"description": "null: the class's rule for any other type"})
     net_worth_share = ShareOf(required=True)
@@ -323,16 +327,16 @@ class LimitRuleSchema(Schema):
 
 
 class ModelParametersSchema(Schema):
-    factors = fields.List(fields.Nested(ScoreFactorSchema), required=True, validate=validate.Length(1, 20))
-    risk_classes = fields.List(fields.Nested(RiskClassSchema), required=True, validate=validate.Length(1, 10))
-    rules = fields.List(fields.Nested(LimitRuleSchema), required=True, validate=validate.Length(1, 100))
+    factors = fields.List(fields.Nested(ScoreFactorSchema), required=True, validate=Length(1, 20))
+    risk_classes = fields.List(fields.Nested(RiskClassSchema), required=True, validate=Length(1, 10))
+    rules = fields.List(fields.Nested(LimitRuleSchema), required=True, validate=Length(1, 100))
     agency_grade_a_from = Score(required=True)
     agency_grade_b_from = Score(required=True)
     agency_grade_c_from = Score(required=True)
-    stale_after_months = fields.Integer(strict=True, required=True, validate=validate.Range(1, 120))
+    stale_after_months = fields.Integer(strict=True, required=True, validate=Between(1, 120))
     stale_statement_penalty = Points(required=True)
     stale_rating_penalty = Points(required=True)
-    hold_overdue_days = fields.Integer(strict=True, required=True, validate=validate.Range(1, 365))
+    hold_overdue_days = fields.Integer(strict=True, required=True, validate=Between(1, 365))
     limit_step = Money(min_value=0, min_inclusive=False, required=True)
 
 
@@ -803,7 +807,7 @@ class DashboardOut(Schema):
 
 # --- the limit model's backtest ------------------------------------------------------------------
 
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month as YYYY-MM")
+MONTH = Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error=N_("a month as YYYY-MM"))
 
 
 class BacktestQuery(Schema):

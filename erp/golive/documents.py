@@ -25,7 +25,7 @@ from erp.purchasing import receiving
 from erp.purchasing import schemas as ps
 from erp.purchasing import services as purchasing
 from erp.purchasing.models import ContractLine, ContractScope, PurchaseOrderLine, PurchaseOrderStatus
-from erp.schemas import USCC, Code, Quantity, Schema
+from erp.schemas import Code, Length, Quantity, Schema, USCC
 
 LINE_POINTER = re.compile(r"^/?lines/(\d+)/(\w+)")
 
@@ -212,7 +212,7 @@ class OpenOrdersImport(ImportKind):
     def schema() -> ma.Schema:  # type: ignore[override]
         return Schema.from_dict(
             fields_of(ps.OrderLineSchema, "quantity") | fields_of(ps.PurchaseOrderSummarySchema, "order_date")
-            | {"reference": ma.fields.String(required=True, validate=ma.validate.Length(1, 64)),
+            | {"reference": ma.fields.String(required=True, validate=Length(1, 64)),
                "received_quantity": Quantity(positive=False, min_value=0, load_default=Decimal(0)),
                "supplier_uscc": USCC(), "supplier_code": Code(), "material_code": Code(required=True),
                "warehouse_code": Code(required=True)})()

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, stream_with_context
-from marshmallow import fields, validate
+from marshmallow import fields
 from sqlalchemy.orm import Session
 
 from erp.messages import Message
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import NotFound, ValidationFailed
 from erp.golive.exports import REPORTS, MissingParameter, Report, csv_chunks, rows_of, xlsx_chunks
-from erp.schemas import Day, Period, Query, QueryId, Schema
+from erp.schemas import Day, OneOf, Period, Query, QueryId, Schema
 from erp.auth.roles import Actor
 from erp.web import Blueprint, erp_settings, reporting, reporting_session_factory, transaction
 
@@ -25,8 +25,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ExportQuery(Query):
-    format = fields.String(load_default="xlsx", validate=validate.OneOf(["xlsx", "csv"]))
-    lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]),
+    format = fields.String(load_default="xlsx", validate=OneOf(["xlsx", "csv"]))
+    lang = fields.String(load_default="zh", validate=OneOf(["zh", "en"]),
                          metadata={"description": "headers in Chinese (default) or English"})
     company_id = QueryId()
     warehouse_id = QueryId()

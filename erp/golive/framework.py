@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from erp.audit import services as audit
 from erp.db import utcnow
 from erp.auth.roles import Actor, Role
-from erp.messages import N_, Message, field_message
+from erp.messages import N_, FilledMessage, Message, field_message, plain_value
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.bulk import RowChecker, audit_rows, insert_rows
 from erp.golive.errors import (
@@ -346,10 +346,16 @@ def field_error(run: ImportRun, row: Row, schema: ma.Schema, name: str, messages
         choices = ", ".join(str(m.value) for m in schema_field.enum)
         run.error(row, name, "not-one-of", params={"choices": choices}, detail=text)
     else:
-        # In the reader's language when the refusal is one of the fields' known wordings.
+        # In the reader's language: a plain wording the fields' known refusals read back into
+        # (a type error, a refused character), or the template a bound or a format carries
+        # (erp.schemas: FilledMessage), its values as the English text shows them.
         known = field_message(texts[0]) if len(texts) == 1 else None
         if known is not None:
             run.error(row, name, "invalid-value", message=known[0], params=known[1], detail=text)
+        elif len(texts) == 1 and isinstance(texts[0], FilledMessage):
+            message = texts[0].message
+            run.error(row, name, "invalid-value", message=message.template, detail=text,
+                      params={key: plain_value(value) for key, value in message.params.items() if value is not None})
         else:
             run.error(row, name, "invalid-value", detail=text)
 

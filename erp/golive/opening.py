@@ -60,7 +60,7 @@ from erp.quality import services as quality
 from erp.quality.models import LotOrigin
 from erp.posting.prices import no_standard_price
 from erp.posting.models import NO_BATCH, CloseClass, MovementType, StockStatus
-from erp.schemas import USCC, Code, Day, Money, Quantity, Schema
+from erp.schemas import Code, Day, Length, Money, Quantity, Schema, USCC
 
 ZERO = Decimal("0")
 VALUE_DIFFERS = N_("value at standard {value} is not quantity x standard price {expected}")
@@ -173,7 +173,7 @@ class OpeningStockImport(ImportKind):
     def schema() -> ma.Schema:  # type: ignore[override]
         return Schema.from_dict({
             "warehouse_code": Code(required=True), "material_code": Code(required=True),
-            "batch_number": ma.fields.String(validate=ma.validate.Length(1, 40), load_default=None),
+            "batch_number": ma.fields.String(validate=Length(1, 40), load_default=None),
             "manufacture_date": Day(load_default=None), "expiry_date": Day(load_default=None),
             "status": ma.fields.Enum(StockStatus, by_value=True, load_default=StockStatus.UNRESTRICTED),
             "quantity": Quantity(required=True), "value": Money(min_value=0, load_default=None),
@@ -374,7 +374,7 @@ class OpeningReceivablesImport(ImportKind):
     def schema() -> ma.Schema:  # type: ignore[override]
         return Schema.from_dict({
             "customer_uscc": USCC(), "customer_code": Code(),
-            "reference": ma.fields.String(required=True, validate=ma.validate.Length(1, 64)),
+            "reference": ma.fields.String(required=True, validate=Length(1, 64)),
             "invoice_date": Day(required=True), "due_date": Day(required=True),
             "open_amount": Money(required=True),
         })()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import fields, validate
+from marshmallow import fields
 
-from erp.schemas import Day, Query, QueryId, Schema
+from erp.schemas import Day, Length, OneOf, Query, QueryId, Schema
 
 
 class ImportColumnOut(Schema):
@@ -40,11 +40,11 @@ class ImportIn(Query):
 
 
 class ImportTemplateQuery(Query):
-    format = fields.String(load_default="xlsx", validate=validate.OneOf(["xlsx", "csv"]))
+    format = fields.String(load_default="xlsx", validate=OneOf(["xlsx", "csv"]))
 
 
 class ImportBatchQuery(Query):
-    kind = fields.String(validate=validate.Length(1, 32))
+    kind = fields.String(validate=Length(1, 32))
     company_id = QueryId()
 
 

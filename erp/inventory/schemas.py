@@ -3,27 +3,27 @@ contracts (receipts) and standard prices (everything else)."""
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from erp.inventory.models import MovementType, StockStatus
 from erp.inventory.services import AdjustmentKind, IssueDestination, QualityDecision
 from erp.inventory.queries import STOCK_DIMENSIONS
-from erp.schemas import Day, Id, Money, Quantity, Query, QueryId, Schema, UnitPrice
+from erp.schemas import Day, Id, Length, Money, OneOf, Quantity, Query, QueryId, Schema, UnitPrice
 
 
 def Reason(**kwargs: object) -> fields.String:  # noqa: N802 - a field factory reads like a type
-    return fields.String(validate=validate.Length(1, 500), **kwargs)  # type: ignore[arg-type]
+    return fields.String(validate=Length(1, 500), **kwargs)  # type: ignore[arg-type]
 
 
 class ReceiptIn(Schema):
     po_line_id = Id(required=True)
     quantity = Quantity(required=True)
     posting_date = Day(required=True)
-    batch_number = fields.String(validate=validate.Length(1, 40), load_default=None)
+    batch_number = fields.String(validate=Length(1, 40), load_default=None)
     manufacture_date = Day(load_default=None)
     expiry_date = Day(load_default=None)
     warehouse_id = Id(load_default=None, metadata={"description": "default: the order line's warehouse"})
-    delivery_note = fields.String(validate=validate.Length(1, 64), load_default=None)
+    delivery_note = fields.String(validate=Length(1, 64), load_default=None)
 
 
 class ReversalIn(Schema):
@@ -54,9 +54,9 @@ class IssueIn(Schema):
     quantity = Quantity(required=True)
     posting_date = Day(required=True)
     destination = fields.Enum(IssueDestination, by_value=True, required=True)
-    cost_center = fields.String(validate=validate.Length(1, 32), load_default=None)
+    cost_center = fields.String(validate=Length(1, 32), load_default=None)
     batch_id = Id(load_default=None, metadata={"description": "default: first expiry, first out"})
-    reference = fields.String(validate=validate.Length(1, 64), load_default=None)
+    reference = fields.String(validate=Length(1, 64), load_default=None)
 
 
 class TransferIn(Schema):
@@ -67,7 +67,7 @@ class TransferIn(Schema):
     posting_date = Day(required=True)
     batch_id = Id(load_default=None)
     status = fields.Enum(StockStatus, by_value=True, load_default=StockStatus.UNRESTRICTED)
-    reference = fields.String(validate=validate.Length(1, 64), load_default=None)
+    reference = fields.String(validate=Length(1, 64), load_default=None)
 
 
 class AdjustmentIn(Schema):
@@ -132,7 +132,7 @@ class DocumentOut(Schema):
 
 
 class StockQuery(Query):
-    group_by = fields.List(fields.String(validate=validate.OneOf(STOCK_DIMENSIONS)),
+    group_by = fields.List(fields.String(validate=OneOf(STOCK_DIMENSIONS)),
                            load_default=list(STOCK_DIMENSIONS),
                            metadata={"description": "dimensions to group by (repeat the parameter)"})
     as_of = Day(load_default=None, metadata={"description": "figures at the end of this day (from the ledger)"})
@@ -226,7 +226,7 @@ class BatchFlowOut(Schema):
 
 class BatchLookup(Query):
     material_id = QueryId(required=True)
-    batch_number = fields.String(required=True, validate=validate.Length(1, 40))
+    batch_number = fields.String(required=True, validate=Length(1, 40))
 
 
 class LineOpenForReceiptOut(Schema):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from erp.jobs.models import JobStatus
-from erp.schemas import Query, Schema
+from erp.schemas import Length, Query, Schema
 
 
 class JobOut(Schema):
@@ -27,5 +27,5 @@ class JobOut(Schema):
 
 
 class JobQuery(Query):
-    kind = fields.String(validate=validate.Length(1, 64))
+    kind = fields.String(validate=Length(1, 64))
     status = fields.Enum(JobStatus, by_value=True)

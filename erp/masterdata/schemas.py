@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from erp.masterdata.models import PERCENT, TEMPERATURE, MaterialType, ProcurementScope, TaxKind
-from erp.schemas import Code, Day, DecimalString, Id, Money, Name, Query, QueryId, Schema, USCC
+from erp.schemas import Between, Code, Day, DecimalString, Id, Length, Money, Name, Query, QueryId, Schema, USCC
 
 
 def Temperature(**kwargs):  # noqa: N802, ANN001, ANN201
@@ -20,7 +20,7 @@ def Humidity(**kwargs):  # noqa: N802, ANN001, ANN201
 
 def Reason(**kwargs):  # noqa: N802, ANN001, ANN201
     """Why a record was changed or deactivated (kept in the audit trail)."""
-    return fields.String(validate=validate.Length(1, 500), metadata={"description": "why (audit trail)"}, **kwargs)
+    return fields.String(validate=Length(1, 500), metadata={"description": "why (audit trail)"}, **kwargs)
 
 
 class ReasonIn(Schema):
@@ -37,7 +37,7 @@ class Record(Schema):
 
 
 class ListFilter(Query):
-    q = fields.String(validate=validate.Length(1, 100), metadata={"description": "code or name contains"})
+    q = fields.String(validate=Length(1, 100), metadata={"description": "code or name contains"})
     active = fields.Boolean()
 
 
@@ -90,7 +90,7 @@ class UnitSchema(Record):
     name_zh = Name(100, required=True)
     name_en = Name(100, required=True)
     decimals = fields.Integer(
-        strict=True, validate=validate.Range(0, 4), load_default=3,
+        strict=True, validate=Between(0, 4), load_default=3,
         metadata={"description": "decimal places a quantity in this unit may have"},
     )
 
@@ -109,9 +109,9 @@ class MaterialSchema(Record):
     storage_temp_min = Temperature(allow_none=True, load_default=None)
     storage_temp_max = Temperature(allow_none=True, load_default=None)
     storage_max_humidity = Humidity(allow_none=True, load_default=None)
-    shelf_life_days = fields.Integer(strict=True, validate=validate.Range(1, 36500), allow_none=True, load_default=None)
+    shelf_life_days = fields.Integer(strict=True, validate=Between(1, 36500), allow_none=True, load_default=None)
     min_remaining_shelf_life_days = fields.Integer(
-        strict=True, validate=validate.Range(0, 36500), allow_none=True, load_default=None
+        strict=True, validate=Between(0, 36500), allow_none=True, load_default=None
     )
     batch_managed = fields.Boolean(load_default=True)
     inspection_required = fields.Boolean(load_default=False)
@@ -150,7 +150,7 @@ class SupplierSchema(PartnerSchema):
 
 
 class CustomerSchema(PartnerSchema):
-    payment_terms_days = fields.Integer(strict=True, validate=validate.Range(0, 365), load_default=30)
+    payment_terms_days = fields.Integer(strict=True, validate=Between(0, 365), load_default=30)
 
 
 class PartnerFilter(ListFilter):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from erp.masterdata.models import PERCENT
 from erp.payables.models import DocumentKind, InvoiceKind
-from erp.schemas import Day, DecimalString, Id, Money, Quantity, Query, QueryId, Schema, Text, UnitPrice
+from erp.schemas import Day, DecimalString, Id, Length, Money, OneOf, Quantity, Query, QueryId, Schema, Text, UnitPrice
 
 
 def Reason(**kwargs):  # noqa: N802, ANN001, ANN201
-    return fields.String(validate=validate.Length(1, 500), **kwargs)
+    return fields.String(validate=Length(1, 500), **kwargs)
 
 
 class SupplierInvoiceLineIn(Schema):
@@ -25,7 +25,7 @@ class SupplierInvoiceLineIn(Schema):
 class SupplierInvoiceIn(Schema):
     company_id = Id(required=True)
     supplier_id = Id(required=True)
-    number = Text(required=True, validate=validate.Length(1, 40), metadata={"description": "as printed (发票号码)"})
+    number = Text(required=True, validate=Length(1, 40), metadata={"description": "as printed (发票号码)"})
     invoice_kind = fields.Enum(InvoiceKind, by_value=True, load_default=InvoiceKind.SPECIAL,
                                metadata={"description": "special: 增值税专用发票 (input VAT deductible); ordinary: 普通发票"})
     invoice_date = Day(required=True)
@@ -35,7 +35,7 @@ class SupplierInvoiceIn(Schema):
     tax_total = Money(required=True, min_value=0, metadata={"description": "VAT, as printed"})
     gross_total = Money(required=True, min_value=0, metadata={"description": "including tax, as printed"})
     credits_invoice_id = Id(load_default=None, metadata={"description": "credit memos: the invoice it reduces"})
-    lines = fields.List(fields.Nested(SupplierInvoiceLineIn), required=True, validate=validate.Length(1, 200))
+    lines = fields.List(fields.Nested(SupplierInvoiceLineIn), required=True, validate=Length(1, 200))
 
 
 class SupplierInvoiceLineOut(Schema):
@@ -100,9 +100,9 @@ class SupplierPaymentIn(Schema):
     supplier_id = Id(required=True)
     payment_date = Day(required=True)
     amount = Money(required=True, min_value=0, min_inclusive=False)
-    invoice_ids = fields.List(Id(), load_default=None, validate=validate.Length(1, 500),
+    invoice_ids = fields.List(Id(), load_default=None, validate=Length(1, 500),
                               metadata={"description": "settle these, in this order; default: oldest due first"})
-    reference = Text(load_default=None, validate=validate.Length(1, 64))
+    reference = Text(load_default=None, validate=Length(1, 64))
 
 
 class SupplierAllocationOut(Schema):
@@ -123,7 +123,7 @@ class SupplierPaymentOut(Schema):
 
 class PayablesAgeingQuery(Query):
     as_of = Day(metadata={"description": "key date (default today)"})
-    by = fields.String(validate=validate.OneOf(["supplier", "company", "group"]), load_default="supplier")
+    by = fields.String(validate=OneOf(["supplier", "company", "group"]), load_default="supplier")
     company_id = QueryId()
     supplier_id = QueryId()
 

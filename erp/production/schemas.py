@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from erp.db import MONEY, UNIT_PRICE
 from erp.production.models import FINE, HOURS, PERCENT, OrderStatus
-from erp.schemas import Day, DecimalString, Id, Period, Quantity, Query, QueryId, Schema
+from erp.schemas import Day, DecimalString, Id, Length, OneOf, Period, Quantity, Query, QueryId, Schema
 
 
 class ComponentIn(Schema):
@@ -24,11 +24,11 @@ class BomIn(Schema):
     material_id = Id(required=True)
     valid_from = Day(required=True)
     base_quantity = Quantity(required=True)
-    cost_center = fields.String(validate=validate.Length(1, 32), load_default=None)
+    cost_center = fields.String(validate=Length(1, 32), load_default=None)
     hours = DecimalString(column=HOURS, min_value=0, load_default=Decimal("0"),
                           metadata={"description": "cost-centre hours per base quantity"})
-    note = fields.String(validate=validate.Length(0, 500), load_default=None)
-    components = fields.List(fields.Nested(ComponentIn), required=True, validate=validate.Length(1, 500))
+    note = fields.String(validate=Length(0, 500), load_default=None)
+    components = fields.List(fields.Nested(ComponentIn), required=True, validate=Length(1, 500))
 
 
 class ComponentOut(Schema):
@@ -59,7 +59,7 @@ class BomQuery(Query):
 
 
 class RateIn(Schema):
-    cost_center = fields.String(required=True, validate=validate.Length(1, 32))
+    cost_center = fields.String(required=True, validate=Length(1, 32))
     labour_rate = DecimalString(column=UNIT_PRICE, min_value=0, required=True)
     overhead_rate = DecimalString(column=UNIT_PRICE, min_value=0, required=True)
 
@@ -67,7 +67,7 @@ class RateIn(Schema):
 class RatesIn(Schema):
     company_id = Id(required=True)
     period = Period(required=True)
-    rates = fields.List(fields.Nested(RateIn), required=True, validate=validate.Length(1, 1000))
+    rates = fields.List(fields.Nested(RateIn), required=True, validate=Length(1, 1000))
 
 
 class RateOut(Schema):
@@ -161,7 +161,7 @@ class ProductionOrderOut(Schema):
 
 class ProductionOrderQuery(Query):
     company_id = QueryId(required=True)
-    status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
+    status = fields.String(validate=OneOf([s.value for s in OrderStatus]))
 
 
 class CompleteIn(Schema):
@@ -177,7 +177,7 @@ class IssueItemIn(Schema):
 class IssuesIn(Schema):
     warehouse_id = Id(required=True)
     posting_date = Day(required=True)
-    items = fields.List(fields.Nested(IssueItemIn), required=True, validate=validate.Length(1, 200))
+    items = fields.List(fields.Nested(IssueItemIn), required=True, validate=Length(1, 200))
 
 
 class DocumentsOut(Schema):
@@ -187,7 +187,7 @@ class DocumentsOut(Schema):
 class DeliveryIn(Schema):
     quantity = Quantity(required=True)
     posting_date = Day(required=True)
-    batch_number = fields.String(validate=validate.Length(1, 40), load_default=None,
+    batch_number = fields.String(validate=Length(1, 40), load_default=None,
                                  metadata={"description": "the output batch; default: the order's number"})
 
 
@@ -197,11 +197,11 @@ class DeliveryOut(Schema):
 
 class DeliveryReversalIn(Schema):
     posting_date = Day(required=True)
-    reason = fields.String(required=True, validate=validate.Length(1, 500))
+    reason = fields.String(required=True, validate=Length(1, 500))
 
 
 class GenealogyQuery(Query):
-    direction = fields.String(validate=validate.OneOf(["down", "up"]), load_default="down")
+    direction = fields.String(validate=OneOf(["down", "up"]), load_default="down")
 
 
 class TracedBatchOut(Schema):

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
-from erp.schemas import Day, Id, Money, Quantity, Query, QueryId, Schema, Text, UnitPrice
+from erp.messages import N_
+from erp.schemas import Day, Id, Length, Money, Quantity, Query, QueryId, Regexp, Schema, Text, UnitPrice
 
 CONTRACT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,39}$")
 
 
 def Reason(**kwargs):  # noqa: N802, ANN001, ANN201
-    return fields.String(validate=validate.Length(1, 500), **kwargs)
+    return fields.String(validate=Length(1, 500), **kwargs)
 
 
 class ConsumptionWarningSchema(Schema):
@@ -49,7 +50,7 @@ class ContractSummarySchema(Schema):
     id = fields.Integer(dump_only=True)
     number = fields.String(
         required=True,
-        validate=validate.Regexp(CONTRACT_NUMBER, error="1-40 characters: A-Z, 0-9, '.', '/', '_' or '-'"),
+        validate=Regexp(CONTRACT_NUMBER, error=N_("1-40 characters: A-Z, 0-9, '.', '/', '_' or '-'")),
         metadata={"description": "the signed contract's number"},
     )
     supplier_id = Id(required=True)
@@ -77,7 +78,7 @@ class ContractSummarySchema(Schema):
 
 
 class ContractSchema(ContractSummarySchema):
-    lines = fields.List(fields.Nested(ContractLineSchema), required=True, validate=validate.Length(1, 500))
+    lines = fields.List(fields.Nested(ContractLineSchema), required=True, validate=Length(1, 500))
     warnings = fields.List(
         fields.Nested(ConsumptionWarningSchema), attribute="consumption_warnings", dump_only=True,
         metadata={"description": "lines ordered past their target (a warning, not a refusal)"},
@@ -91,7 +92,7 @@ class ContractFilter(Query):
     status = fields.Enum(ContractStatus, by_value=True)
     material_id = QueryId(metadata={"description": "contracts with a line for this material"})
     valid_on = Day(metadata={"description": "contracts whose validity includes this day"})
-    q = fields.String(validate=validate.Length(1, 40), metadata={"description": "number contains"})
+    q = fields.String(validate=Length(1, 40), metadata={"description": "number contains"})
 
 
 class ReasonSchema(Schema):
@@ -202,7 +203,7 @@ class PurchaseOrderSummarySchema(Schema):
 
 
 def OrderLines(**kwargs):  # noqa: N802, ANN001, ANN201
-    return fields.List(fields.Nested(OrderLineSchema), validate=validate.Length(1, 200), **kwargs)
+    return fields.List(fields.Nested(OrderLineSchema), validate=Length(1, 200), **kwargs)
 
 
 class PurchaseOrderSchema(PurchaseOrderSummarySchema):
@@ -224,4 +225,4 @@ class PurchaseOrderFilter(Query):
     central = fields.Boolean(metadata={"description": "true: central purchasing's orders; false: companies'"})
     order_date_from = Day()
     order_date_to = Day()
-    q = fields.String(validate=validate.Length(1, 50), metadata={"description": "number contains"})
+    q = fields.String(validate=Length(1, 50), metadata={"description": "number contains"})

@@ -4,10 +4,12 @@ characteristic's unit; passwords are only ever read, never echoed."""
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from erp.quality.models import MEASURE, READING, ExcursionKind, LotOrigin, LotStatus, UsageDecisionKind
-from erp.schemas import Day, DecimalString, Id, IsoInstant, Name, Quantity, Query, QueryId, Schema, Text
+from erp.schemas import (
+    Between, Day, DecimalString, Id, IsoInstant, Length, Name, Quantity, Query, QueryId, Schema, Text,
+)
 
 
 def Measure(**kwargs: object) -> DecimalString:  # noqa: N802 - a field factory reads like a type
@@ -16,21 +18,21 @@ def Measure(**kwargs: object) -> DecimalString:  # noqa: N802 - a field factory 
 
 
 class CharacteristicIn(Schema):
-    code = Text(validate=validate.Length(1, 40), required=True)
+    code = Text(validate=Length(1, 40), required=True)
     name_zh = Name(required=True)
     name_en = Name(required=True)
-    unit = Text(validate=validate.Length(1, 20), load_default=None)
+    unit = Text(validate=Length(1, 20), load_default=None)
     minimum = Measure(load_default=None)
     maximum = Measure(load_default=None)
-    expected_text = Text(validate=validate.Length(1, 200), load_default=None,
+    expected_text = Text(validate=Length(1, 200), load_default=None,
                          metadata={"description": "a text criterion instead of limits (e.g. 'conforms')"})
 
 
 class SpecificationIn(Schema):
     material_id = Id(required=True)
     effective_from = Day(required=True)
-    reason = Text(validate=validate.Length(1, 500), required=True)
-    characteristics = fields.List(fields.Nested(CharacteristicIn), required=True, validate=validate.Length(1, 100))
+    reason = Text(validate=Length(1, 500), required=True)
+    characteristics = fields.List(fields.Nested(CharacteristicIn), required=True, validate=Length(1, 100))
 
 
 class CharacteristicOut(Schema):
@@ -58,21 +60,21 @@ class SpecificationQuery(Query):
 
 
 class ResultIn(Schema):
-    characteristic = Text(validate=validate.Length(1, 40), required=True)
+    characteristic = Text(validate=Length(1, 40), required=True)
     value = Measure(load_default=None)
-    text = Text(validate=validate.Length(1, 200), load_default=None)
+    text = Text(validate=Length(1, 200), load_default=None)
 
 
 class ResultsIn(Schema):
-    results = fields.List(fields.Nested(ResultIn), required=True, validate=validate.Length(1, 100))
+    results = fields.List(fields.Nested(ResultIn), required=True, validate=Length(1, 100))
 
 
 class CertificateIn(Schema):
-    number = Text(validate=validate.Length(1, 60), required=True)
+    number = Text(validate=Length(1, 60), required=True)
     issued_on = Day(required=True)
-    file_name = Text(validate=validate.Length(1, 200), required=True)
-    content_type = Text(validate=validate.Length(1, 100), load_default="application/pdf")
-    content_base64 = fields.String(required=True, validate=validate.Length(1, 14_000_000),
+    file_name = Text(validate=Length(1, 200), required=True)
+    content_type = Text(validate=Length(1, 100), load_default="application/pdf")
+    content_base64 = fields.String(required=True, validate=Length(1, 14_000_000),
                                    metadata={"description": "the certificate's file, base64"})
     results = fields.List(fields.Nested(ResultIn), load_default=list,
                           metadata={"description": "the values the certificate states, for comparison"})
@@ -80,11 +82,11 @@ class CertificateIn(Schema):
 
 class UsageDecisionIn(Schema):
     decision = fields.Enum(UsageDecisionKind, by_value=True, required=True)
-    password = fields.String(required=True, load_only=True, validate=validate.Length(1, 200),
+    password = fields.String(required=True, load_only=True, validate=Length(1, 200),
                              metadata={"description": "the signer's own password, re-entered to sign"})
     posting_date = Day(required=True)
-    deviation_reference = Text(validate=validate.Length(1, 60), load_default=None)
-    reason = Text(validate=validate.Length(1, 500), load_default=None)
+    deviation_reference = Text(validate=Length(1, 60), load_default=None)
+    reason = Text(validate=Length(1, 500), load_default=None)
 
 
 class ResultOut(Schema):
@@ -167,9 +169,9 @@ class LotQuery(Query):
 
 
 class MonitoringIn(Schema):
-    allowance_minutes = fields.Integer(required=True, validate=validate.Range(0, 7 * 24 * 60),
+    allowance_minutes = fields.Integer(required=True, validate=Between(0, 7 * 24 * 60),
                                        metadata={"description": "how long outside the range is still no excursion"})
-    logging_interval_minutes = fields.Integer(required=True, validate=validate.Range(1, 24 * 60),
+    logging_interval_minutes = fields.Integer(required=True, validate=Between(1, 24 * 60),
                                               metadata={"description": "a longer silence is a gap"})
 
 
@@ -183,7 +185,7 @@ class MonitoringOut(Schema):
 
 
 class LoggerIn(Schema):
-    code = Text(validate=validate.Length(1, 40), required=True)
+    code = Text(validate=Length(1, 40), required=True)
 
 
 class LoggerOut(Schema):
@@ -205,7 +207,7 @@ class ReadingIn(Schema):
 
 
 class LoggerReadingsIn(Schema):
-    readings = fields.List(fields.Nested(ReadingIn), required=True, validate=validate.Length(1, 10_000))
+    readings = fields.List(fields.Nested(ReadingIn), required=True, validate=Length(1, 10_000))
 
 
 class ReadingsUploadIn(Schema):
@@ -262,7 +264,7 @@ class ReadingOut(Schema):
 
 class NearExpiryQuery(Query):
     on = Day(required=True, metadata={"description": "the day counted from (today)"})
-    days = fields.Integer(load_default=90, validate=validate.Range(0, 3650))
+    days = fields.Integer(load_default=90, validate=Between(0, 3650))
 
 
 class NearExpiryOut(Schema):

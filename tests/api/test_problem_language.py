@@ -100,9 +100,11 @@ def test_a_fields_bounds_read_in_chinese_with_the_figures_filled_in(api: ApiClie
         {"pointer": "/run_id", "in": "query", "detail": "须大于或等于 1 且小于或等于 2147483647。"}]
 
 
-def test_a_bound_worded_by_marshmallow_reads_in_chinese_too(api: ApiClient) -> None:
-    """A field checked by marshmallow's own Range (a factor's weight, 0-100) is worded by the
-    library with its figures filled in; a reader who asks for Chinese still reads Chinese."""
+def test_a_bound_checked_by_a_validator_reads_in_chinese_too(api: ApiClient) -> None:
+    """A field checked by a bound validator (a factor's weight, 0-100: erp.schemas.Between) is
+    worded with the project's template and its figures filled in, as the decimal fields are;
+    a reader who asks for Chinese reads Chinese (tests/ui/test_field_messages.py: whatever
+    marshmallow's own wording)."""
     credit = api.as_("credit")
     params = unsound(credit)
     params["factors"][0]["weight"] = 101
@@ -111,4 +113,4 @@ def test_a_bound_worded_by_marshmallow_reads_in_chinese_too(api: ApiClient) -> N
     details = {language: {e["pointer"]: e["detail"] for e in answer.get_json()["errors"]}
                for language, answer in answers.items()}
     assert details["zh-CN"]["/factors/0/weight"] == "须在 0 与 100 之间"
-    assert details["en"]["/factors/0/weight"] == "Must be greater than or equal to 0 and less than or equal to 100."
+    assert details["en"]["/factors/0/weight"] == "must be between 0 and 100"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp import messages as erp_messages
 from erp.golive import messages
 from tests.golive.helpers import run_import, write_csv
 from tests.world import World
@@ -21,8 +23,14 @@ def _reasons(app: Flask, errors: list[dict[str, object]], lang: str) -> dict[tup
         return {(e["row"], e["column"]): str(e["reason"]) for e in messages.render_all(errors, lang)}
 
 
+@pytest.mark.parametrize("read_back", [True, False], ids=["read-back", "no-read-back"])
 def test_field_refusals_read_in_chinese_and_in_english(
-        app: Flask, world: World, tmp_path: Path, session_factory: sessionmaker[Session]) -> None:
+        app: Flask, world: World, tmp_path: Path, session_factory: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch, read_back: bool) -> None:
+    """Lengths, bounds, places and the code's format each carry their template (erp.schemas):
+    the same reasons with nothing to read English back with (erp.messages.FIELD_MESSAGES)."""
+    if not read_back:
+        monkeypatch.setattr(erp_messages, "FIELD_MESSAGES", ())
     path = write_csv(tmp_path / "m.csv", [HEADER,
         ["m 1", "甲", "A", "raw", "KG", "local", "", ""],  # row 2: not a code
         ["M-2", "乙" * 201, "B", "raw", "KG", "local", "", ""],  # row 3: name too long
