@@ -23,7 +23,9 @@ Rules (docs/payables.md):
   to 1404 material cost variance while the goods are held or were consumed in the open
   period, and to the accounts that consumed them when that was in a closed period (see
   ``price_difference_lines``), Cr 2202 accounts payable at the printed total. An invoice
-  before the receipt debits GR/IR ahead; the receipt's credit clears it.
+  before the receipt debits GR/IR ahead; the receipt's credit clears it. What goes to 1404
+  is also written into the stock ledger as value-only rows (``_post_variance_carried``),
+  so that the period's close spreads it by the variance rate.
 - **Credit memos** (returns, price reductions) post the mirror image and may name the
   return-to-supplier document they credit and the invoice they reduce.
 - **Concurrency.** Every order line on an invoice is locked (``FOR NO KEY UPDATE``, the lock
@@ -71,11 +73,19 @@ from erp.payables.models import (
     SupplierInvoiceLine,
     SupplierPayment,
 )
-from erp.posting import Line, Posting, lock_open_period, post
-from erp.posting.models import CloseClass, MovementType, StockBalance, StockDocument, StockMovement
+from erp.posting import Document, Line, Movement, Posting, lock_open_period, post
+from erp.posting.models import (
+    CloseClass,
+    MovementType,
+    StockBalance,
+    StockDocument,
+    StockMovement,
+    StockStatus,
+)
 from erp.posting.periods import latest_closed_period
+from erp.posting.stock import find_or_create_batch
 from erp.purchasing import receiving
-from erp.purchasing.models import PurchaseOrderStatus
+from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -357,6 +367,66 @@ def price_difference_lines(session: Session, company_id: int, material_id: int, 
     return [line for line in lines if line.amount != 0]
 
 
+def _to_variance(lines: Sequence[Line]) -> Decimal:
+    """What of a line's price difference goes to 1404 material cost variance (signed as on an invoice)."""
+    return sum((line.amount for line in lines if line.account == accounts.MATERIAL_COST_VARIANCE), ZERO)
+
+
+def _receipt_place(session: Session, company_id: int, po_line_id: int, material_id: int,
+                   supplier_id: int) -> tuple[int, int, StockStatus]:
+    """Where a price difference's ledger row goes: the warehouse, batch and status of the
+    latest receipt on the order line it matches; with none (an invoice before its receipt),
+    of the material's latest movement in the company; if the material never moved there,
+    the order line's warehouse, the material's no-batch batch, unrestricted."""
+    m, d = StockMovement, StockDocument
+    place = (select(m.warehouse_id, m.batch_id, m.status)
+             .where(m.company_id == company_id, m.material_id == material_id)
+             .order_by(m.id.desc()).limit(1))
+    row = session.execute(place.join(d, d.id == m.document_id)
+                          .where(d.po_line_id == po_line_id, d.doc_type == MovementType.RECEIPT)).first()
+    if row is None:
+        row = session.execute(place).first()
+    if row is not None:
+        return row.warehouse_id, row.batch_id, row.status
+    warehouse_id = session.scalar(select(PurchaseOrderLine.warehouse_id).where(PurchaseOrderLine.id == po_line_id))
+    assert warehouse_id is not None  # the line was locked and matched
+    batch_id, _, _ = find_or_create_batch(session, material_id=material_id, batch_number=None,
+                                          manufacture_date=None, expiry_date=None, supplier_id=supplier_id)
+    return warehouse_id, batch_id, StockStatus.UNRESTRICTED
+
+
+def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvoice, supplier: Supplier,
+                           posting_date: dt.date, carried: Sequence[tuple[_Matched, Decimal]]) -> None:
+    """Put the part of an invoice's price differences booked to 1404 into the stock ledger:
+    one value-only row per order line (quantity 0, value 0, the amount on ``variance``, close
+    class receipt), in a stock document of type ``price_difference`` that writes no journal
+    (the invoice's entry already holds the 1404 line). The period's totals then carry it as
+    variance of the period's receipts, so the close spreads it by the period's rate, and
+    ``stock check --repair`` rebuilds it from the ledger like any other row (docs/payables.md)."""
+    movements: list[Movement] = []
+    sign = invoice.sign
+    by_line: dict[tuple[int, int], Decimal] = {}
+    for m, amount in carried:
+        key = (m.request.po_line_id, m.material_id)
+        by_line[key] = by_line.get(key, ZERO) + amount
+    for (po_line_id, material_id), amount in sorted(by_line.items()):
+        if amount == 0:
+            continue
+        place = _receipt_place(session, invoice.company_id, po_line_id, material_id, supplier.id)
+        warehouse_id, batch_id, status = place
+        movements.append(Movement(MovementType.PRICE_DIFFERENCE, CloseClass.RECEIPT, warehouse_id, material_id,
+                                  batch_id, status, ZERO, ZERO, sign * amount))
+    if not movements:
+        return
+    what = invoice.document_kind.value.replace("_", " ")
+    post(session, Posting(
+        company_id=invoice.company_id, posting_date=posting_date, user_id=actor.user_id,
+        document=Document(MovementType.PRICE_DIFFERENCE, supplier_id=supplier.id, reference=invoice.number[:64],
+                          reason=f"price difference of supplier {what} {supplier.code} {invoice.number}"),
+        movements=movements, memo=f"price difference of supplier {what} {supplier.code} {invoice.number}",
+    ))
+
+
 def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
                   kind: DocumentKind = DocumentKind.INVOICE) -> SupplierInvoice:
     """Enter and post a supplier invoice (or, with ``kind``, a credit memo): match every line
@@ -420,6 +490,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     header_rounding = request.net_total - sum((m.net for m in matched), ZERO)
     largest = max(matched, key=lambda m: m.net)
     journal: list[Line] = []
+    carried: list[tuple[_Matched, Decimal]] = []  # per line, what its difference puts on 1404
     for m in matched:
         difference = m.net - m.grir + (header_rounding if m is largest else ZERO)
         if request.invoice_kind == InvoiceKind.ORDINARY:
@@ -432,11 +503,16 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
             quantity_blocked=m.quantity_blocked, price_blocked=m.price_blocked,
             return_document_id=m.request.return_document_id,
         ))
-        journal += price_difference_lines(session, request.company_id, m.material_id, m.request.quantity, difference)
+        differences = price_difference_lines(session, request.company_id, m.material_id, m.request.quantity,
+                                             difference)
+        journal += differences
+        carried.append((m, _to_variance(differences)))
     if request.invoice_kind == InvoiceKind.ORDINARY:
         tax_difference = request.tax_total - sum((m.tax for m in matched), ZERO)
-        journal += price_difference_lines(session, request.company_id, largest.material_id, largest.request.quantity,
-                                          tax_difference)
+        differences = price_difference_lines(session, request.company_id, largest.material_id,
+                                             largest.request.quantity, tax_difference)
+        journal += differences
+        carried.append((largest, _to_variance(differences)))
     else:
         journal.append(Line(accounts.INPUT_VAT, request.tax_total))
     journal.append(Line(accounts.GOODS_RECEIVED_NOT_INVOICED, sum((m.grir for m in matched), ZERO)))
@@ -456,6 +532,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
         journal=[Line(line.account, sign * line.amount, line.material_id) for line in journal],
     ))
     invoice.entry_id = posted.entry_id
+    _post_variance_carried(session, actor, invoice, supplier, posting_date, carried)
     if credited is not None:
         applied = min(credited.open_amount, invoice.gross_total)
         credited.open_amount -= applied

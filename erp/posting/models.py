@@ -61,6 +61,11 @@ class MovementType(StrEnum):
     # Output of a production order entering stock at standard (erp.production).
     PRODUCTION_RECEIPT = "production_receipt"
     PRODUCTION_RECEIPT_REVERSAL = "production_receipt_reversal"
+    # The part of a supplier invoice's (or credit memo's) price difference booked to 1404
+    # material cost variance, as value-only rows (quantity 0, value 0, the difference on
+    # ``variance``, close class receipt): it is variance of the period's receipts, which the
+    # close spreads by that period's rate (erp.payables.services, docs/payables.md).
+    PRICE_DIFFERENCE = "price_difference"
 
 
 # Stock document numbers: a prefix per kind of document and the document's key, from one
@@ -74,7 +79,7 @@ DOCUMENT_PREFIXES = {
     MovementType.ISSUE_REVERSAL: "GIR", MovementType.TRANSFER: "TR", MovementType.ADJUSTMENT: "ADJ",
     MovementType.SCRAP: "SCR", MovementType.SHIPMENT: "SHP", MovementType.SHIPMENT_REVERSAL: "SHR",
     MovementType.REVALUATION: "RV", MovementType.PRODUCTION_RECEIPT: "PGR",
-    MovementType.PRODUCTION_RECEIPT_REVERSAL: "PGRR",
+    MovementType.PRODUCTION_RECEIPT_REVERSAL: "PGRR", MovementType.PRICE_DIFFERENCE: "PD",
 }
 NUMBER_DIGITS = 8
 

@@ -460,10 +460,10 @@ def deliver_output(
 
 # What may have happened to a delivered batch for its delivery to be reversed: more
 # deliveries of the order and their reversals, quality's decisions on it, restatements at
-# a new standard.
+# a new standard, a supplier invoice's price difference (value-only rows, no quantity).
 _UNTOUCHED_BY = (MovementType.PRODUCTION_RECEIPT, MovementType.PRODUCTION_RECEIPT_REVERSAL,
                  MovementType.QUALITY_RELEASE, MovementType.QUALITY_REJECT, MovementType.QUALITY_HOLD,
-                 MovementType.REVALUATION)
+                 MovementType.REVALUATION, MovementType.PRICE_DIFFERENCE)
 
 
 def reverse_delivery(

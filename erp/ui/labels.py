@@ -58,6 +58,7 @@ LABELS: dict[Enum, str] = {
     MovementType.REVALUATION: N_("revaluation"),
     MovementType.PRODUCTION_RECEIPT: N_("production receipt"),
     MovementType.PRODUCTION_RECEIPT_REVERSAL: N_("production receipt reversal"),
+    MovementType.PRICE_DIFFERENCE: N_("invoice price difference"),
     MovementType.QUALITY_HOLD: N_("quality hold"),
     LotOrigin.RECEIPT: N_("goods receipt"),
     LotOrigin.CUSTOMER_RETURN: N_("customer return"),

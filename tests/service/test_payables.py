@@ -7,11 +7,12 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.audit.models import AuditEvent
 from erp.costing.close import close_period
+from erp.inventory.queries import balance_drift, period_totals_drift
 from erp.inventory.services import IssueDestination, QualityDecision
 from erp.payables.errors import (
     InvoiceBlocked,
@@ -24,6 +25,7 @@ from erp.payables.errors import (
 
 from erp.payables import queries, services
 from erp.payables.models import DocumentKind, InvoiceKind, SupplierInvoice
+from erp.posting.models import CloseClass, JournalLine, MovementType, StockDocument, StockMovement
 from tests.payables import NOV_20, enter, vat13_on_materials
 from tests.stock import (
     account_balance,
@@ -35,6 +37,7 @@ from tests.stock import (
     receive,
     return_goods,
     set_standard,
+    variance_carried,
 )
 from tests.world import World
 
@@ -290,3 +293,103 @@ def test_the_price_difference_of_goods_consumed_in_a_closed_period_goes_to_the_c
         assert entry_lines(session, invoice_id, "supplier_invoice") == {
             GRIR: D("1200.00"), PPV: D("6.00"), "5001": D("18.00"), "5101": D("6.00"), VAT: D("159.90"),
             AP: D("-1389.90")}
+
+
+def _lines_of(session: Session, entry_id: int | None) -> dict[str, D]:
+    """An entry's amounts per account (the close's entry is one per company and period)."""
+    return {account: D(amount) for account, amount in session.execute(
+        select(JournalLine.account_code, func.sum(JournalLine.amount)).where(JournalLine.entry_id == entry_id)
+        .group_by(JournalLine.account_code))}
+
+
+def _price_difference_rows(session: Session) -> list[tuple[str, CloseClass, int, int, D, D, D]]:
+    """The ledger rows invoices put their 1404 price difference on: (document reference,
+    close class, warehouse, batch, quantity, value, variance)."""
+    return [tuple(row) for row in session.execute(
+        select(StockDocument.reference, StockMovement.close_class, StockMovement.warehouse_id,
+               StockMovement.batch_id, StockMovement.quantity, StockMovement.value, StockMovement.variance)
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
+        .where(StockMovement.movement_type == MovementType.PRICE_DIFFERENCE).order_by(StockMovement.id))]
+
+
+def test_the_price_difference_left_on_1404_is_spread_by_the_next_close(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """docs/payables.md's worked example, continued into November's close.
+
+    October: standard 12.00; 100 kg received at the contract price 12.00 (no variance),
+    60 kg to production (5001) and 20 kg to a cost centre (5101); October closed (rate 0).
+    November 20: the invoice at 12.30, difference 30.00: 24.00 to 5001/5101 for the 80 kg
+    consumed in closed October, 6.00 to 1404 for the 20 kg held, which the invoice also puts
+    in the stock ledger as a value-only row (quantity 0, value 0, variance 6.00, close class
+    receipt) in the receipt's warehouse and batch. November 25: the last 20 kg to production.
+    November's close: opening 20 kg at 240.00 carrying 0.00; receipts 0 kg, 0.00 at standard,
+    variance 6.00; rate = (0.00 + 6.00) / (240.00 + 0.00) = 2.5 %; production consumed
+    240.00 at standard and bears 240.00 x 2.5 % = 6.00 (no stock left: all of it). So
+    5001 += 6.00, 1404 ends at 6.00 - 6.00 = 0.00, the close reports 6.00 allocated and 0.00
+    remaining, which is 1404's balance.
+    """
+    set_standard(session_factory, world, "exc_local", "12.00", period="2026-10")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    october = dt.date(2026, 10, 10)
+    receive(session_factory, world, line, "100", on=dt.date(2026, 10, 5), made=dt.date(2026, 9, 1))
+    issue(session_factory, world, "exc_local", "60", on=october)
+    issue(session_factory, world, "exc_local", "20", on=october, destination=IssueDestination.COST_CENTER,
+          cost_center="QC-LAB")
+    company, material = world.companies["A"], world.materials["exc_local"]
+    with session_factory() as session, session.begin():
+        close_period(session, world.actors["cost_a"], company_id=company, period="2026-10")
+    invoice_id = enter(session_factory, world, "INV-L1", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    with session_factory() as session:
+        # the invoice's entry is what it was: 6.00 on 1404, 24.00 to October's consumers
+        assert entry_lines(session, invoice_id, "supplier_invoice") == {
+            GRIR: D("1200.00"), PPV: D("6.00"), "5001": D("18.00"), "5101": D("6.00"), VAT: D("159.90"),
+            AP: D("-1389.90")}
+        assert _price_difference_rows(session) == [
+            ("INV-L1", CloseClass.RECEIPT, world.warehouses["A-AMB"], batch_id(session_factory, world, "exc_local",
+                                                                              "B-001"),
+             D("0"), D("0.00"), D("6.00"))]
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
+    issue(session_factory, world, "exc_local", "20", on=dt.date(2026, 11, 25))
+    with session_factory() as session, session.begin():
+        result = close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    with session_factory() as session:
+        assert _lines_of(session, result.journal_entry_id) == {"5001": D("6.00"), PPV: D("-6.00")}
+        assert (result.variance_allocated, result.variance_remaining) == (D("6.00"), D("0.00"))
+        assert account_balance(session, company, PPV) == D("0.00") == result.variance_remaining
+        assert variance_carried(session, company, material, "2026-11") == D("0.00")
+
+
+def test_a_credit_memos_price_difference_enters_the_rate_too(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """All in November, the company's first close. Standard 12.00; 100 kg received at the
+    contract price 12.00 (variance 0); the invoice at 12.30: difference 30.00, all on 1404
+    (all 100 kg held). 20 kg returned to the supplier at the contract price (Cr 1403 240.00,
+    variance 0) and the supplier's credit memo for them at 12.30: 246.00 + VAT 31.98; GR/IR
+    240.00; Cr 1404 6.00 (the held part: the difference of 20 kg x 0.30 comes off). 50 kg to
+    production. The close: receipts 80 kg, 960.00 at standard, variance 30.00 - 6.00 = 24.00;
+    rate = 24.00 / 960.00 = 2.5 %; production bears 600.00 x 2.5 % = 15.00; the 30 kg left
+    (360.00) keep 24.00 - 15.00 = 9.00, which is 1404's balance (30.00 - 6.00 - 15.00).
+    Before the fix the close saw no variance at all and allocated nothing.
+    """
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receipt = receive(session_factory, world, line, "100")
+    invoice_id = enter(session_factory, world, "INV-C1", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    returned = return_goods(session_factory, world, receipt, "20")
+    memo_id = enter(session_factory, world, "CM-C1", [(line, "20", "12.30")], net="246.00", tax="31.98",
+                    kind=DocumentKind.CREDIT_MEMO, returns=[returned], credits=invoice_id)
+    company, material = world.companies["A"], world.materials["exc_local"]
+    with session_factory() as session:
+        assert entry_lines(session, memo_id, "supplier_invoice") == {
+            AP: D("277.98"), GRIR: D("-240.00"), PPV: D("-6.00"), VAT: D("-31.98")}
+        assert [(reference, variance) for reference, *_, variance in _price_difference_rows(session)] == [
+            ("INV-C1", D("30.00")), ("CM-C1", D("-6.00"))]
+    issue(session_factory, world, "exc_local", "50")
+    with session_factory() as session, session.begin():
+        result = close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    with session_factory() as session:
+        assert _lines_of(session, result.journal_entry_id) == {"5001": D("15.00"), PPV: D("-15.00")}
+        assert (result.variance_allocated, result.variance_remaining) == (D("15.00"), D("9.00"))
+        assert account_balance(session, company, PPV) == D("9.00") == result.variance_remaining
+        assert variance_carried(session, company, material, "2026-11") == D("9.00")
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
