@@ -393,3 +393,30 @@ def test_a_credit_memos_price_difference_enters_the_rate_too(
         assert account_balance(session, company, PPV) == D("9.00") == result.variance_remaining
         assert variance_carried(session, company, material, "2026-11") == D("9.00")
         assert (balance_drift(session), period_totals_drift(session)) == ([], [])
+
+
+def test_an_invoice_before_any_receipt_of_its_material_carries_its_difference_into_the_rate(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """Standard 12.00; the invoice for 100 kg at 12.30 comes before any receipt of the
+    material in the company: nothing held, no closed period, so all 30.00 goes to 1404, and
+    its ledger row goes to the order line's warehouse, the material's no-batch batch,
+    unrestricted (there is no receipt to follow). Then the 100 kg arrive at the contract
+    price 12.00 (variance 0) and 50 kg go to production. November's close: receipts 1,200.00
+    at standard, variance 30.00; rate 2.5 %; production bears 600.00 x 2.5 % = 15.00; the
+    50 kg left keep 15.00, which is 1404's balance."""
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    enter(session_factory, world, "INV-E1", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    with session_factory() as session:
+        assert _price_difference_rows(session) == [
+            ("INV-E1", CloseClass.RECEIPT, world.warehouses["A-AMB"],
+             batch_id(session_factory, world, "exc_local", "-"), D("0"), D("0.00"), D("30.00"))]
+    receive(session_factory, world, line, "100")
+    issue(session_factory, world, "exc_local", "50")
+    company = world.companies["A"]
+    with session_factory() as session, session.begin():
+        result = close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    with session_factory() as session:
+        assert _lines_of(session, result.journal_entry_id) == {"5001": D("15.00"), PPV: D("-15.00")}
+        assert account_balance(session, company, PPV) == D("15.00") == result.variance_remaining
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
