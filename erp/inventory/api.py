@@ -82,7 +82,7 @@ def post_receipt(session: Session, actor: Actor, data: dict[str, Any]) -> querie
 def post_receipt_reversal(session: Session, actor: Actor, data: dict[str, Any],
                           document_id: int) -> queries.DocumentView:
     """Reverse a receipt whose goods are still in the warehouse."""
-    return _post_document(session, actor, {**data, "document_id": document_id}, lambda: services.reverse_receipt(
+    return _post_document(session, actor, {**data, "document_id": document_id}, lambda: services.book_receipt_reversal(
         session, actor, document_id=document_id, **data))
 
 
@@ -98,7 +98,7 @@ def post_receipt_reversal(session: Session, actor: Actor, data: dict[str, Any],
 @transaction
 def post_quality_decision(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
     """Release quarantined stock to unrestricted, or reject it to blocked."""
-    return _post_document(session, actor, data, lambda: services.decide_quarantine(session, actor, **data))
+    return _post_document(session, actor, data, lambda: services.book_quality_decision(session, actor, **data))
 
 
 @blp.route("/returns", methods=["POST"])
@@ -141,7 +141,7 @@ def post_issue(session: Session, actor: Actor, data: dict[str, Any]) -> queries.
 @transaction
 def post_issue_reversal(session: Session, actor: Actor, data: dict[str, Any], document_id: int) -> queries.DocumentView:
     """Put issued stock back exactly as it left."""
-    return _post_document(session, actor, {**data, "document_id": document_id}, lambda: services.reverse_issue(
+    return _post_document(session, actor, {**data, "document_id": document_id}, lambda: services.book_issue_reversal(
         session, actor, document_id=document_id, **data))
 
 

@@ -448,11 +448,12 @@ def posted_view(posting: Posting, posted: Posted,
     return DocumentView(document, movements, journal, None)
 
 
-def reverse_receipt(
+def book_receipt_reversal(
     session: Session, actor: Actor, *, document_id: int, posting_date: dt.date, reason: str
-) -> int:
+) -> DocumentView:
     """Reverse a receipt while its goods are still where they arrived (in quarantine, or
-    released); the order line's received quantity goes down by the same amount."""
+    released); the order line's received quantity goes down by the same amount. Returns the
+    reversal as posted (``posted_view``)."""
     actor.require_role(Role.CLERK, action="reversing goods receipts")
     receipt = _document(session, actor, document_id, MovementType.RECEIPT)
     if _returned_quantity(session, receipt.id):
@@ -478,9 +479,9 @@ def reverse_receipt(
             "(in quarantine, unrestricted or blocked): a receipt can be reversed only while all its goods are; "
             "return the rest to the supplier instead", receipt=receipt.number, quantity=arrival.quantity,
             warehouse=Named.of(_warehouse(session, arrival.warehouse_id)), there=there), available=str(there))
-    document_id = _send_back(session, actor, receipt, line, held, arrival.quantity,
-                             doc_type=MovementType.RECEIPT_REVERSAL, posting_date=posting_date, price=price,
-                             reason=reason, reverses_document_id=receipt.id).document_id
+    view = _send_back(session, actor, receipt, line, held, arrival.quantity,
+                      doc_type=MovementType.RECEIPT_REVERSAL, posting_date=posting_date, price=price,
+                      reason=reason, reverses_document_id=receipt.id)
     why = f"receipt {receipt.number} reversed: {reason}"
     # Its lot goes with its goods only while both are still where they arrived: a lot that moved
     # with a whole transfer stays on those goods (in the other warehouse), and the goods taken
@@ -494,7 +495,10 @@ def reverse_receipt(
             status=StockStatus.QUARANTINE, batch_id=arrival.batch_id)), Decimal("0"))
         quality.reduce_open_lots(session, actor, warehouse_id=arrival.warehouse_id, batch_id=arrival.batch_id,
                                  left_in_quarantine=left, reason=why)
-    return document_id
+    return view
+
+
+reverse_receipt = _returning_id(book_receipt_reversal)
 
 
 def _not_before(original: StockDocument, posting_date: dt.date) -> None:
@@ -606,7 +610,7 @@ class QualityDecision(StrEnum):
     REJECT = "reject"
 
 
-def decide_quarantine(
+def book_quality_decision(
     session: Session,
     actor: Actor,
     *,
@@ -616,10 +620,11 @@ def decide_quarantine(
     posting_date: dt.date,
     quantity: Decimal | None = None,
     reason: str | None = None,
-) -> int:
+) -> DocumentView:
     """Release quarantined stock to unrestricted, or reject it to blocked (quality users).
     Never a release of a material that needs inspection: that is QA's signed usage
-    decision on its inspection lot (erp.quality; inspection-lot-open, signed-release-required)."""
+    decision on its inspection lot (erp.quality; inspection-lot-open, signed-release-required).
+    Returns the decision's document as posted (``posted_view``)."""
     actor.require_role(Role.QUALITY, action="releasing or rejecting quarantined stock")
     warehouse = _warehouse(session, warehouse_id)
     _require_warehouse(actor, warehouse)
@@ -653,9 +658,15 @@ def decide_quarantine(
                                  left_in_quarantine=in_quarantine - sum((taken for _, taken, _ in pieces), Decimal("0")),
                                  reason=f"quarantine rejected: {reason or '-'}")
     # value stays on the same inventory account: no journal entry
-    return _post_document(
-        session, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id, reason=reason, movements=movements,
+    codes = {(warehouse.id, material.id, balance.batch_id): (warehouse.code, material.code, balance.batch_number)
+             for balance, _, _ in pieces}
+    return _write_view(
+        session, codes, doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date,
+        user_id=actor.user_id, reason=reason, movements=movements,
     )
+
+
+decide_quarantine = _returning_id(book_quality_decision)
 
 
 def book_return(
@@ -974,9 +985,9 @@ def take_back_goods(
     return document_id, shipped, value_back
 
 
-def reverse_issue(
+def book_issue_reversal(
     session: Session, actor: Actor, *, document_id: int, posting_date: dt.date, reason: str
-) -> int:
+) -> DocumentView:
     """Put issued stock back into the batches it left, leaving every account as if the issue
     had never happened (issue #13, item 7).
 
@@ -997,7 +1008,8 @@ def reverse_issue(
     Refuses ``not-reversible`` when dated before the issue, and when dated in a later period
     while the issue's period is still open (its share is not known until that close:
     reverse it within its period, or after the close); an issue to a production order that
-    is no longer released, ``production-order-closed`` (the production module's guard)."""
+    is no longer released, ``production-order-closed`` (the production module's guard).
+    Returns the reversal as posted (``posted_view``)."""
     actor.require_role(Role.CLERK, action="reversing goods issues")
     original = _document(session, actor, document_id, MovementType.ISSUE)
     guard = _REVERSAL_GUARDS.get(original.destination or "")
@@ -1043,12 +1055,20 @@ def reverse_issue(
             if restated:
                 journal += [Line(_inventory_account(material), restated, material.id),
                             Line(accounts.MATERIAL_COST_VARIANCE, -restated, material.id)]
-    return _post_document(
-        session, doc_type=MovementType.ISSUE_REVERSAL, company_id=original.company_id, posting_date=posting_date,
-        user_id=actor.user_id, reverses_document_id=original.id, reference=original.reference,
-        reason=reason, movements=movements, journal=journal, reverses_entry_id=entry_id,
-        memo=f"reversal of stock document {original.id}: {reason}",
+    warehouses = {m.warehouse_id: _warehouse(session, m.warehouse_id).code for m in issued}
+    batches = dict(session.execute(select(Batch.id, Batch.batch_number).where(
+        Batch.id.in_({m.batch_id for m in issued}))).all())
+    codes = {(m.warehouse_id, m.material_id, m.batch_id): (warehouses[m.warehouse_id], material.code,
+                                                           batches[m.batch_id]) for m in issued}
+    return _write_view(
+        session, codes, doc_type=MovementType.ISSUE_REVERSAL, company_id=original.company_id,
+        posting_date=posting_date, user_id=actor.user_id, reverses_document_id=original.id,
+        reference=original.reference, reason=reason, movements=movements, journal=journal,
+        reverses_entry_id=entry_id, memo=f"reversal of stock document {original.id}: {reason}",
     )
+
+
+reverse_issue = _returning_id(book_issue_reversal)
 
 
 def _shares_borne(session: Session, company_id: int, period: str, material_id: int, document_id: int,

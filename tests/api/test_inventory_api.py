@@ -180,6 +180,53 @@ def test_returns_issues_transfers_and_adjustments_answer_what_a_fresh_read_shows
         assert again.status_code == 200 and again.get_json() == document
 
 
+def test_reversals_and_quality_decisions_answer_what_a_fresh_read_shows(
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the other postings: a receipt's reversal, an issue's reversal (two batches) and a
+    plain quality decision (a part of an inspected batch rejected to blocked) each answer with
+    the document built from what they wrote, without reading it back, and that answer is the
+    document a GET shows (reverses_document_id, reference and reason included)."""
+    set_standard(session_factory, world, "exc_local", "8.125")
+    set_standard(session_factory, world, "api_central", "52.00")
+    (starch,) = open_order(session_factory, world, [("exc_local", "1000", "8.125", "A-AMB")])
+    (amox,) = open_order(session_factory, world, [("api_central", "200", "55.50", "A-COOL")])
+    receive(session_factory, world, starch, "100", on=dt.date(2026, 11, 10))
+    receive(session_factory, world, starch, "40", batch="B-002", on=dt.date(2026, 11, 12))
+    mistaken = receive(session_factory, world, starch, "7", batch="B-003", on=dt.date(2026, 11, 14))
+    receive(session_factory, world, amox, "120")
+    issued = issue(session_factory, world, "exc_local", "110")  # FEFO: 100 of B-001, 10 of B-002
+    day = "2026-11-20"
+    posts = [
+        ("clerk_a", f"receipts/{mistaken}/reversal", {"posting_date": day, "reason": "booked twice"}),
+        ("clerk_a", f"issues/{issued}/reversal", {"posting_date": day, "reason": "wrong order"}),
+        ("quality_a", "quality-decisions", {"warehouse_id": world.warehouses["A-COOL"],
+                                            "batch_id": batch_id(session_factory, world, "api_central", "B-001"),
+                                            "decision": "reject", "posting_date": day, "quantity": "20",
+                                            "reason": "drums dented"}),
+    ]
+    answered = []
+    with monkeypatch.context() as patched:
+        def read_back(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("a posting read its document back")
+
+        patched.setattr(queries, "get_document", read_back)
+        for user, path, body in posts:
+            response = api.as_(user).post(f"/api/v1/inventory/{path}", json=body)
+            assert response.status_code == 201, (path, response.get_json())
+            answered.append((user, response.get_json()))
+    reversed_receipt, reversed_issue, rejected = (document for _, document in answered)
+    assert reversed_receipt["reverses_document_id"] == mistaken
+    assert [(m["batch_number"], m["quantity"]) for m in reversed_receipt["movements"]] == [("B-003", "-7.0000")]
+    assert [(m["batch_number"], m["quantity"]) for m in reversed_issue["movements"]] == [
+        ("B-001", "100.0000"), ("B-002", "10.0000")]
+    assert [(m["status"], m["quantity"]) for m in rejected["movements"]] == [
+        ("quarantine", "-20.0000"), ("blocked", "20.0000")]
+    for user, document in answered:
+        again = api.as_(user).get(f"/api/v1/inventory/documents/{document['id']}")
+        assert again.status_code == 200 and again.get_json() == document
+
+
 @pytest.mark.parametrize(
     ("overrides", "status", "slug"),
     [
