@@ -83,7 +83,7 @@ from erp.posting.models import (
     StockStatus,
 )
 from erp.posting.periods import latest_closed_period
-from erp.posting.stock import find_or_create_batch
+from erp.posting.stock import find_or_create_batch, lock_balance_rows
 from erp.purchasing import receiving
 from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
 
@@ -418,6 +418,10 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
                                   batch_id, status, ZERO, ZERO, sign * amount))
     if not movements:
         return
+    # Each row upserts its stock balance, locking it; issues and transfers lock the same rows
+    # first-expiry-first. Taken in the posting's order, two rows' locks could deadlock with
+    # an issue of both batches: take them first, in the issues' order.
+    lock_balance_rows(session, [(m.warehouse_id, m.material_id, m.batch_id, m.status) for m in movements])
     what = invoice.document_kind.value.replace("_", " ")
     post(session, Posting(
         company_id=invoice.company_id, posting_date=posting_date, user_id=actor.user_id,

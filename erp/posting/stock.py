@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, func, insert, select
+from sqlalchemy import Select, bindparam, case, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, is_postgres, utcnow
@@ -109,12 +110,37 @@ def lock_balances(
             StockBalance.status == status,
             StockBalance.quantity > 0,
         )
-        .order_by(Batch.expiry_date.asc().nulls_last(), Batch.id)
+        .order_by(*_LOCK_ORDER)
         .with_for_update(of=StockBalance)
     )
     if batch_id is not None:
         query = query.where(StockBalance.batch_id == batch_id)
     return [HeldStock(*row) for row in session.execute(query)]
+
+
+# The order balance rows are locked in, by every posting that locks more than one: within a
+# warehouse, material and status, first expiry first out (then the oldest batch), the
+# order outflows take them in. Two postings locking rows in this order never wait on each
+# other in opposite orders.
+_LOCK_ORDER = (StockBalance.warehouse_id, StockBalance.material_id, StockBalance.status,
+               Batch.expiry_date.asc().nulls_last(), Batch.id)
+
+
+def lock_balance_rows(session: Session, keys: Sequence[tuple[int, int, int, StockStatus]]) -> None:
+    """Lock the existing balance rows of ``keys`` ((warehouse, material, batch, status)) in
+    one statement, in ``lock_balances``' order: for postings that add to several rows of
+    stock already held (their upserts would lock them in the caller's order, and an issue
+    locking the same rows first-expiry-first could deadlock with it). Rows not there yet
+    are not locked: no outflow can hold them."""
+    if not keys:
+        return
+    session.execute(
+        select(StockBalance.id).join(Batch, Batch.id == StockBalance.batch_id)
+        .where(tuple_(StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
+                      StockBalance.status).in_(sorted(set(keys))))
+        .order_by(*_LOCK_ORDER)
+        .with_for_update(of=StockBalance)
+    ).all()
 
 
 def value_taken(session: Session, company_id: int, held: HeldStock, quantity: Decimal, standard_price: Decimal,

@@ -8,20 +8,24 @@ order line is still uninvoiced.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.errors import DomainError
+from erp.inventory import services as inventory
+from erp.inventory.models import StockBalance
 from erp.payables import services
 from erp.payables.errors import OverInvoiced
 from erp.payables.models import SupplierInvoice, SupplierInvoiceLine
 from tests.payables import NOV_20, vat13_on_materials
-from tests.stock import open_order, receive, set_standard
+from tests.stock import batch_id, open_order, receive, set_standard
 from tests.world import World
 
 D = Decimal
@@ -91,3 +95,73 @@ def test_two_clerks_invoicing_the_same_received_quantity_the_second_is_blocked_f
     # both posted (200 may still arrive), but only 100 was received: exactly one is payable
     total, blocked = _invoiced(session_factory, line)
     assert total == D("200") and sorted(blocked) == [False, True]
+
+
+def _waiting_on_a_lock(session_factory: sessionmaker[Session], pid: int) -> None:
+    """Return once backend ``pid`` waits on a row lock (10 s at most)."""
+    deadline = time.monotonic() + 10
+    with session_factory() as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.scalar(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                                     {"pid": pid})
+            watcher.rollback()
+            if waiting == "Lock":
+                return
+            time.sleep(0.05)
+    raise AssertionError("the invoice never waited on the issue's lock")
+
+
+@pytest.mark.parametrize("first_batch", ["B-LATE", "B-EARLY"])
+def test_an_invoice_price_difference_on_two_batches_and_an_issue_of_both_do_not_deadlock(
+        session_factory: sessionmaker[Session], world: World, first_batch: str) -> None:
+    # The issue locks B-EARLY (expiring first) then B-LATE, first expiry first out. The
+    # invoice's price-difference rows, one per order line, lock the batches their lines were
+    # received into: in whatever order the posting's upserts run unless it locks them in
+    # the issue's order first. Both orders of the lines are tried.
+    vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    first, second = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB"),
+                                                        ("exc_local", "100", "12.00", "A-AMB")])
+    expiry = {"B-EARLY": dt.date(2027, 6, 30), "B-LATE": dt.date(2028, 6, 30)}
+    second_batch = "B-EARLY" if first_batch == "B-LATE" else "B-LATE"
+    receive(session_factory, world, first, "100", batch=first_batch, expires=expiry[first_batch])
+    receive(session_factory, world, second, "100", batch=second_batch, expires=expiry[second_batch])
+    early = batch_id(session_factory, world, "exc_local", "B-EARLY")
+    invoice_pid: list[int] = []
+    invoice_ready = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def clerk() -> None:
+        try:
+            with session_factory() as session, session.begin():
+                invoice_pid.append(session.scalar(text("SELECT pg_backend_pid()")))
+                invoice_ready.set()
+                outcome["invoice"] = services.enter_invoice(session, world.actors["ap_a"], services.InvoiceRequest(
+                    company_id=world.companies["A"], supplier_id=world.suppliers["sup1"], number="PD-LOCKS",
+                    invoice_date=NOV_20, net_total=D("2600.00"), tax_total=D("338.00"), gross_total=D("2938.00"),
+                    lines=[services.LineRequest(po_line_id=first, quantity=D("100"), unit_price=D("13.00")),
+                           services.LineRequest(po_line_id=second, quantity=D("100"), unit_price=D("13.00"))])).id
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test asserts
+            outcome["invoice"] = error
+
+    def storekeeper() -> None:
+        try:
+            with session_factory() as session, session.begin():
+                # hold B-EARLY as the issue will, until the invoice waits on it
+                session.execute(select(StockBalance.id).where(StockBalance.batch_id == early).with_for_update())
+                invoice_ready.wait(timeout=10)
+                _waiting_on_a_lock(session_factory, invoice_pid[0])
+                outcome["issue"] = inventory.issue_goods(
+                    session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
+                    material_id=world.materials["exc_local"], quantity=D("150"), posting_date=NOV_20,
+                    destination=inventory.IssueDestination.PRODUCTION, cost_center=None, batch_id=None)
+        except Exception as error:  # noqa: BLE001
+            outcome["issue"] = error
+
+    threads = [threading.Thread(target=storekeeper), threading.Thread(target=clerk)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert isinstance(outcome.get("issue"), int), outcome
+    assert isinstance(outcome.get("invoice"), int), outcome
