@@ -13,7 +13,9 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import marshmallow as ma
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -102,6 +104,27 @@ posting_guard.install()
 # (erp.web.Blueprint.refuses), so that the OpenAPI document lists what clients can meet.
 undeclared_refusals: list[tuple[str, str, str]] = []
 web.undeclared_refusal_observers.append(lambda *refusal: undeclared_refusals.append(refusal))
+
+
+# Every response body an API test gets is the body marshmallow itself would dump: the API
+# dumps through erp.web.plain_dump, which leaves marshmallow's per-field layers out.
+plain_dump_differences: list[str] = []
+
+
+def _dumped_as_marshmallow_would(schema: Any, obj: Any, many: bool | None, body: Any) -> None:
+    expected = ma.Schema.dump(schema, obj, many=many)
+    if body != expected:
+        plain_dump_differences.append(f"{type(schema).__name__}: {body!r} != marshmallow's {expected!r}")
+
+
+web.plain_dump_observers.append(_dumped_as_marshmallow_would)
+
+
+@pytest.fixture(autouse=True)
+def _responses_dump_as_marshmallow_would() -> Iterator[None]:
+    start = len(plain_dump_differences)
+    yield
+    assert plain_dump_differences[start:] == []
 
 
 @pytest.fixture(autouse=True)
