@@ -40,7 +40,7 @@ def test_deeply_nested_json_is_malformed(api: ApiClient) -> None:
     problem(api.post("/api/v1/auth/token", data=raw, content_type="application/json"), 400, "malformed-request")
 
 
-@pytest.mark.parametrize("text", ["\ud800", "a\x00b"])
+@pytest.mark.parametrize("text", ["\ud800", "原料\udfff批", "a\x00b"])
 def test_text_no_database_can_store_is_malformed(api: ApiClient, text: str) -> None:
     raw = json.dumps({"username": text, "password": "x"})  # json.dumps escapes it as \\ud800 / \\u0000
     problem(api.post("/api/v1/auth/token", data=raw, content_type="application/json"), 400, "malformed-request")
