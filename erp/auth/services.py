@@ -156,7 +156,8 @@ def actor_for_token(session: Session, token: str) -> Actor:
 
     One statement: the token, its user and the user's companies and warehouses (one row per
     company or warehouse, at least one row)."""
-    rows = session.execute(_ACTOR_OF_TOKEN, {"digest": _digest(token)}).all()
+    # On the session's connection: a Core statement needs none of Session.execute's ORM layer.
+    rows = session.connection().execute(_ACTOR_OF_TOKEN, {"digest": _digest(token)}).all()
     if not rows:
         raise InvalidToken(Message("the bearer token is not known"))
     user_id, username, role, group_wide, active, expires_at, revoked_at = rows[0][:7]
