@@ -479,11 +479,25 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
         )
         .where(t.company_id.in_(company_ids), t.period == period)
         .group_by(t.company_id, t.material_id)
-        .cte("moved")
     )
+    one_pass = is_postgres(session) and not first_closes
+    if one_pass:
+        # The material's consumption lines themselves (account and consumed value), as two
+        # arrays from the same pass over the period's totals, in no particular order but the
+        # same one (each input row feeds both aggregates in turn): the allocation lines are
+        # unnested from them (``_allocate_in_one_pass``), so that the totals are read and
+        # sorted once, not a second time for the lines and then merged back with the figures
+        # and sorted again for their window functions (docs/performance.md). Not ordered
+        # inside the aggregate (largest first): that sorts each material's few lines on their
+        # own, twice, and cost more than it spared; the line that takes a residue is found
+        # without an order (``_allocate_in_one_pass``).
+        is_line = (t.close_class == CloseClass.CONSUMPTION) & (t.value != 0)
+        moved = moved.add_columns(func.array_agg(t.offset_account).filter(is_line).label("consumed_accounts"),
+                                  func.array_agg(-t.value).filter(is_line).label("consumed_values"))
+    moved = moved.cte("moved")
     parts = []
     continuing = [company_id for company_id in company_ids if company_id not in first_closes]
-    if is_postgres(session) and not first_closes:
+    if one_pass:
         # Every company continues (every month after a company's first): each material that
         # moved takes its opening straight from its latest row, in one pass (a nested loop of
         # index-only lookups). The general form below puts the openings in a CTE of their own
@@ -505,7 +519,8 @@ def _material_figures(session: Session, company_ids: list[int], first_closes: li
                       carried_variance), moved.c)
             # for the close's totals: the material's first row, and the variance it carried in
             .add_columns(previous.c.closing_quantity.is_(None).label("first_row"),
-                         carried_variance.label("variance_carried"))
+                         carried_variance.label("variance_carried"),
+                         moved.c.consumed_accounts, moved.c.consumed_values)
             .select_from(moved).outerjoin(previous, true())
             .cte("figures")
         )
@@ -627,6 +642,8 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
     read back through a plan made before it existed; SQLite runs the two inserts in turn."""
     t, va = PeriodMovementTotal, VarianceAllocation
     figures = _material_figures(session, company_ids, first_closes, period)
+    if "consumed_values" in figures.c:
+        return _allocate_in_one_pass(session, figures, period)
     # The period totals hold one row per (company, period, material, close class, account)
     # (their unique key): each consumption line is one row as it stands, no GROUP BY needed.
     consumed = (
@@ -687,39 +704,83 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
     )
     allocated_to_consumption = func.coalesce(allocated.c.amount,
                                              case((orphan, figures.c.variance_to_allocate), else_=literal(ZERO)))
-    zero = literal(ZERO)
-    columns = [
-        "company_id", "period", "material_id", "opening_quantity", "opening_value", "opening_variance",
-        "receipts_quantity", "receipts_value", "receipts_variance", "other_inflow_quantity",
-        "other_inflow_value", "consumption_quantity", "consumption_value", "consumption_variance",
-        "variance_rate", "closing_quantity", "closing_value", "closing_variance",
-    ]
-    balances = select(
-        figures.c.company_id, literal(period).label("period"), figures.c.material_id, figures.c.opening_quantity,
-        figures.c.opening_value, figures.c.opening_variance, figures.c.receipts_quantity,
-        figures.c.receipts_value, figures.c.receipts_variance, figures.c.other_inflow_quantity,
-        figures.c.other_inflow_value, figures.c.consumption_quantity, figures.c.consumption_value,
-        allocated_to_consumption.label("consumption_variance"),
-        case((figures.c.standard_base != 0, figures.c.variance_to_allocate / figures.c.standard_base),
-             else_=zero).label("variance_rate"),
-        figures.c.closing_quantity, figures.c.closing_value,
-        (figures.c.variance_to_allocate - allocated_to_consumption).label("closing_variance"),
-    ).outerjoin(allocated, (allocated.c.company_id == figures.c.company_id)
-                & (allocated.c.material_id == figures.c.material_id))
+    balances = _balance_rows(figures, period, allocated_to_consumption).outerjoin(
+        allocated, (allocated.c.company_id == figures.c.company_id) & (allocated.c.material_id == figures.c.material_id))
     if not is_postgres(session):
         session.execute(write_lines)
-        session.execute(insert(MaterialPeriodBalance).from_select(columns, balances))
-        return None
-    if "first_row" not in figures.c:
+        session.execute(insert(MaterialPeriodBalance).from_select(BALANCE_COLUMNS, balances))
+    else:
         with _statement_settings(session, ALLOCATION_SETTINGS):
-            session.execute(insert(MaterialPeriodBalance).from_select(columns, balances)
+            session.execute(insert(MaterialPeriodBalance).from_select(BALANCE_COLUMNS, balances)
                             .add_cte(write_lines.cte("written_lines")))
-        return None
-    # Every company continues: the same statement also sums what the period's totals need
-    # (``_close_totals``) from the rows it writes, instead of the period's UPDATE reading the
-    # rows back with a correlated count, an anti-join probe per row and three sums.
-    rows = balances.add_columns(figures.c.first_row, figures.c.variance_carried).cte("balance_rows")
-    write_balances = insert(MaterialPeriodBalance).from_select(columns, select(*(rows.c[name] for name in columns)))
+    return None
+
+
+def _allocate_in_one_pass(session: Session, figures: Any, period: str) -> dict[int, _PeriodChange]:
+    """``_allocate_variance`` when every company continues (PostgreSQL), from figures that
+    carry each material's consumption lines as two arrays (``_material_figures``): the
+    allocation lines are unnested from the material's row, so the period's totals are read
+    and sorted once, and nothing is merged back or sorted again (the general form reads the
+    consumption lines a second time, merges them with the figures, ranks them with window
+    functions and joins each material's first line back to its figures; about a tenth of
+    the statement, docs/performance.md). The same statement also sums what the period's
+    totals need (``_close_totals``) from the rows it writes, instead of the period's UPDATE
+    reading the rows back with a correlated count, an anti-join probe per row and three sums."""
+    va = VarianceAllocation
+    zero = literal(ZERO)
+    to_allocate, base = figures.c.variance_to_allocate, figures.c.standard_base
+    consumed = func.unnest(figures.c.consumed_values).column_valued("consumed")
+    # what the material's lines bear at the rate, together (NULL with no lines)
+    shares = select(func.sum(round_share(consumed, to_allocate, base))).scalar_subquery()
+    priced = select(figures, shares.label("shares")).cte("priced")
+    # one row per line, the two arrays unnested side by side in the select list (a plain
+    # projection of each material's row; a function in FROM materialises every material's
+    # lines on its own)
+    line = select(priced.c.company_id, priced.c.material_id, priced.c.closing_quantity, priced.c.variance_to_allocate,
+                  priced.c.standard_base, priced.c.shares, priced.c.consumed_accounts, priced.c.consumed_values,
+                  func.unnest(priced.c.consumed_accounts).label("account_code"),
+                  func.unnest(priced.c.consumed_values).label("consumed")).subquery("line")
+    # another line of the material outranks this one for the residue: larger, or as large on
+    # a lower account
+    other = (func.unnest(line.c.consumed_accounts, line.c.consumed_values)
+             .table_valued(column("account_code", String()), column("consumed", Numeric()))
+             .render_derived(name="other"))
+    outranked = (
+        select(literal(1)).select_from(other)
+        .where((func.abs(other.c.consumed) > func.abs(line.c.consumed))
+               | ((func.abs(other.c.consumed) == func.abs(line.c.consumed))
+                  & (other.c.account_code < line.c.account_code)))
+        .exists()
+    )
+    lines = select(
+        line.c.company_id, literal(period), line.c.material_id, line.c.account_code, line.c.consumed,
+        # No stock left: the whole variance leaves with consumption; the rounding residue
+        # goes to the material's largest consumption line (ties: the lowest account).
+        # (Looked for only then: a CASE evaluates its branches in order.)
+        round_share(line.c.consumed, line.c.variance_to_allocate, line.c.standard_base)
+        + case((line.c.closing_quantity == 0,
+                case((~outranked, line.c.variance_to_allocate - line.c.shares), else_=zero)), else_=zero))
+    to_allocate = priced.c.variance_to_allocate
+    no_stock_left = priced.c.closing_quantity == 0
+    # No stock and no consumption, yet a variance (e.g. a cent left by partial returns):
+    # written off to manufacturing overhead.
+    orphan = (no_stock_left & (to_allocate != 0) & (priced.c.consumption_lines == 0))
+    orphans = (select(priced.c.company_id, literal(period), priced.c.material_id,
+                      literal(ORPHAN_VARIANCE_ACCOUNT), zero, to_allocate)
+               .where(orphan))
+    write_lines = insert(va).from_select(
+        ["company_id", "period", "material_id", "account_code", "consumed_value", "allocated_variance"],
+        union_all(lines, orphans),
+    )
+    # what the material's lines bear together: all of the variance with no stock left, else
+    # the shares' sum; with no lines, an orphan's variance or nothing
+    allocated_to_consumption = case(
+        (priced.c.consumption_lines > 0, case((no_stock_left, to_allocate), else_=priced.c.shares)),
+        (orphan, to_allocate), else_=zero)
+    rows = (_balance_rows(priced, period, allocated_to_consumption)
+            .add_columns(priced.c.first_row, priced.c.variance_carried).cte("balance_rows"))
+    write_balances = insert(MaterialPeriodBalance).from_select(
+        BALANCE_COLUMNS, select(*(rows.c[name] for name in BALANCE_COLUMNS)))
     totals = (
         select(rows.c.company_id, func.count().filter(rows.c.first_row).label("first_rows"),
                func.sum(rows.c.consumption_variance).label("allocated"),
@@ -731,6 +792,31 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
     with _statement_settings(session, ALLOCATION_SETTINGS):
         return {row.company_id: _PeriodChange(row.first_rows, row.allocated, row.changed)
                 for row in session.execute(totals)}
+
+
+BALANCE_COLUMNS = [
+    "company_id", "period", "material_id", "opening_quantity", "opening_value", "opening_variance",
+    "receipts_quantity", "receipts_value", "receipts_variance", "other_inflow_quantity",
+    "other_inflow_value", "consumption_quantity", "consumption_value", "consumption_variance",
+    "variance_rate", "closing_quantity", "closing_value", "closing_variance",
+]
+
+
+def _balance_rows(figures: Any, period: str, allocated_to_consumption: Any) -> Any:
+    """The balance row of each material of ``figures`` (columns ``BALANCE_COLUMNS``), given
+    what its consumption bears of the variance."""
+    zero = literal(ZERO)
+    return select(
+        figures.c.company_id, literal(period).label("period"), figures.c.material_id, figures.c.opening_quantity,
+        figures.c.opening_value, figures.c.opening_variance, figures.c.receipts_quantity,
+        figures.c.receipts_value, figures.c.receipts_variance, figures.c.other_inflow_quantity,
+        figures.c.other_inflow_value, figures.c.consumption_quantity, figures.c.consumption_value,
+        allocated_to_consumption.label("consumption_variance"),
+        case((figures.c.standard_base != 0, figures.c.variance_to_allocate / figures.c.standard_base),
+             else_=zero).label("variance_rate"),
+        figures.c.closing_quantity, figures.c.closing_value,
+        (figures.c.variance_to_allocate - allocated_to_consumption).label("closing_variance"),
+    )
 
 
 def allocated_on_no_material(company_id: Any, period: Any) -> Any:

@@ -218,6 +218,29 @@ def test_full_consumption_sends_the_rounding_residue_to_the_largest_line(books: 
     assert books.variance_account() == D("0.00")
 
 
+def test_a_continuing_close_sends_the_residue_to_the_largest_line_then_the_lowest_account(books: Books) -> None:
+    """The same rule when the company's previous period is closed (the close then takes the
+    consumption lines from the pass over the period's totals, not by ranking them apart)."""
+    books.close()
+    books.receive("30", "10.0334", batch="R2", on=DEC_10)  # standard 300.00, variance 1.00
+    books.issue("7", on=DEC_10)  # production 70.00: 0.2333 -> 0.23
+    books.issue("10", IssueDestination.COST_CENTER, on=DEC_10)  # cost centre 100.00: 0.33
+    books.scrap("13", batch="R2", on=DEC_10)  # scrap 130.00: 0.4333 -> 0.43, the largest
+    books.close(DEC)
+    # together 0.99; no stock remains, so the residue 0.01 goes to the largest line, scrap
+    # (6711), though its account is the highest
+    assert books.close_lines(DEC) == {"5001": D("0.23"), "5101": D("0.33"), "6711": D("0.44"), "1404": D("-1.00")}
+    assert books.row(DEC).closing_variance == D("0.00")
+    books.receive("30", "10.0334", batch="R3", on=JAN_5)  # again 300.00 and 1.00
+    books.issue("10", on=JAN_5)
+    books.issue("10", IssueDestination.COST_CENTER, on=JAN_5)
+    books.scrap("10", batch="R3", on=JAN_5)
+    books.close(JAN)
+    # three lines of 100.00, 0.33 each: the tie goes to the lowest account, production
+    assert books.close_lines(JAN) == {"5001": D("0.34"), "5101": D("0.33"), "6711": D("0.33"), "1404": D("-1.00")}
+    assert books.variance_account() == D("0.00")
+
+
 def test_partial_consumption_leaves_the_rounding_residue_with_the_stock(books: Books) -> None:
     books.receive("30", "10.0334", batch="R1")  # standard 300.00, variance 1.00
     books.issue("10")  # 100.00 -> 100 / 300 = 0.333 -> 0.33
