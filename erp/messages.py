@@ -183,6 +183,8 @@ FIELD_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(patt
     (r"must be a decimal number written with the digits 0-9 \(such as \"1234\.50\"\)",
      N_("must be a decimal number written with the digits 0-9 (such as \"1234.50\")")),
     (r"Must be one of: (?P<choices>.*)\.", N_("must be one of: {choices}")),
+    # Go-live's row errors word a period that way (an API answer and a page say "must be YYYY-MM").
+    (r"must be YYYY-MM", N_("must be a period written YYYY-MM")),
     (r"Not a valid number\.", N_("not a valid number")),
     (r"Not a valid integer\.", N_("not a whole number")),
     (r"Not a valid date\.", N_("not a valid date (YYYY-MM-DD)")),

@@ -109,7 +109,7 @@ class TranslatableErrors:
 # ids in the catalogues), each raised as a ``FilledMessage`` carrying its template and values:
 # a page or an API answer in Chinese translates the template, never marshmallow's English read
 # back (a release that rewords a message would then leak English). Modules use these, never
-# marshmallow's own (tests/unit/test_field_messages.py holds them to it).
+# marshmallow's own (tests/ui/test_field_messages.py holds them to it).
 
 class Range(validate.Range):
     """marshmallow's Range with the project's templates, one per kind of bound (``error``:
@@ -144,6 +144,20 @@ class Length(validate.Length):
     message_max = N_("must be at most {max} characters long")
     message_all = N_("must be {min} to {max} characters long")
     message_equal = N_("must be {equal} characters long")
+
+    def _format_error(self, value: Any, message: str) -> str:
+        return FilledMessage(Message(self.error or message, min=self.min, max=self.max, equal=self.equal))
+
+
+class Count(validate.Length):
+    """How many entries a list takes ("must have {min} to {max} entries"): ``Length`` counts
+    a text's characters, this a list's entries (tests/ui/test_field_messages.py: every list
+    field bounds its length with it, no text field does)."""
+
+    message_min = N_("must have at least {min} entries")
+    message_max = N_("must have at most {max} entries")
+    message_all = N_("must have {min} to {max} entries")
+    message_equal = N_("must have {equal} entries")
 
     def _format_error(self, value: Any, message: str) -> str:
         return FilledMessage(Message(self.error or message, min=self.min, max=self.max, equal=self.equal))

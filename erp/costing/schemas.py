@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from erp.schemas import Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, Schema, UnitPrice
+from erp.schemas import (
+    Count, Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, Schema, UnitPrice,
+)
 
 
 class PriceIn(Schema):
@@ -15,7 +17,7 @@ class PriceIn(Schema):
 class StandardPricesIn(Schema):
     company_id = Id(required=True)
     period = Period(required=True)
-    prices = fields.List(fields.Nested(PriceIn), required=True, validate=Length(1, 5000))
+    prices = fields.List(fields.Nested(PriceIn), required=True, validate=Count(1, 5000))
 
 
 class StandardPriceOut(Schema):
@@ -41,7 +43,7 @@ class PeriodPath(Query):
 
 class GroupCloseIn(Schema):
     period = Period(required=True)
-    company_ids = fields.List(Id(), validate=Length(1, 1000))
+    company_ids = fields.List(Id(), validate=Count(1, 1000))
 
 
 class CalendarQuery(Query):

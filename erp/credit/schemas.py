@@ -14,7 +14,7 @@ from erp.credit.models import CreditNoteKind, InvoiceKind, InvoiceStatus, SalesO
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
 from erp.messages import N_
 from erp.schemas import (
-    Between, Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, QueryInt, Regexp, Schema,
+    Between, Count, Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, QueryInt, Regexp, Schema,
     UnitPrice,
 )
 from erp.web import MessageText
@@ -25,7 +25,7 @@ def Reason(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory read
 
 
 def Ids(**kwargs: Any) -> fields.List:  # noqa: N802
-    return fields.List(Id(), validate=Length(1, 500), **kwargs)
+    return fields.List(Id(), validate=Count(1, 500), **kwargs)
 
 
 def Share(**kwargs: Any) -> DecimalString:  # noqa: N802
@@ -56,7 +56,7 @@ class OrderIn(Schema):
     customer_id = Id(required=True)
     order_date = Day(required=True)
     customer_reference = fields.String(validate=Length(1, 64), load_default=None)
-    lines = fields.List(fields.Nested(OrderLineIn), required=True, validate=Length(1, 500))
+    lines = fields.List(fields.Nested(OrderLineIn), required=True, validate=Count(1, 500))
 
 
 class CancelIn(Schema):
@@ -71,7 +71,7 @@ class ShipmentLineIn(Schema):
 
 class ShipmentIn(Schema):
     posting_date = Day(required=True, metadata={"description": "shipment and invoice date"})
-    lines = fields.List(fields.Nested(ShipmentLineIn), required=True, validate=Length(1, 500))
+    lines = fields.List(fields.Nested(ShipmentLineIn), required=True, validate=Count(1, 500))
 
 
 class PaymentIn(Schema):
@@ -305,7 +305,7 @@ class ScoreFactorSchema(Schema):
     weight = fields.Integer(strict=True, required=True, validate=Between(0, 100),
                             metadata={"description": "whole percent; the weights add up to 100"})
     no_data_points = Points(required=True, metadata={"description": "points when there is nothing to judge"})
-    bands = fields.List(fields.Nested(BandSchema), load_default=list, validate=Length(0, 20))
+    bands = fields.List(fields.Nested(BandSchema), load_default=list, validate=Count(0, 20))
     categories = fields.Dict(keys=fields.String(validate=Length(1, 32)), values=Points(), load_default=dict,
                              metadata={"description": "points per rating grade or customer type"})
 
@@ -327,9 +327,9 @@ class LimitRuleSchema(Schema):
 
 
 class ModelParametersSchema(Schema):
-    factors = fields.List(fields.Nested(ScoreFactorSchema), required=True, validate=Length(1, 20))
-    risk_classes = fields.List(fields.Nested(RiskClassSchema), required=True, validate=Length(1, 10))
-    rules = fields.List(fields.Nested(LimitRuleSchema), required=True, validate=Length(1, 100))
+    factors = fields.List(fields.Nested(ScoreFactorSchema), required=True, validate=Count(1, 20))
+    risk_classes = fields.List(fields.Nested(RiskClassSchema), required=True, validate=Count(1, 10))
+    rules = fields.List(fields.Nested(LimitRuleSchema), required=True, validate=Count(1, 100))
     agency_grade_a_from = Score(required=True)
     agency_grade_b_from = Score(required=True)
     agency_grade_c_from = Score(required=True)

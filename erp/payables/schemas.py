@@ -6,7 +6,9 @@ from marshmallow import fields
 
 from erp.masterdata.models import PERCENT
 from erp.payables.models import DocumentKind, InvoiceKind
-from erp.schemas import Day, DecimalString, Id, Length, Money, OneOf, Quantity, Query, QueryId, Schema, Text, UnitPrice
+from erp.schemas import (
+    Count, Day, DecimalString, Id, Length, Money, OneOf, Quantity, Query, QueryId, Schema, Text, UnitPrice,
+)
 
 
 def Reason(**kwargs):  # noqa: N802, ANN001, ANN201
@@ -35,7 +37,7 @@ class SupplierInvoiceIn(Schema):
     tax_total = Money(required=True, min_value=0, metadata={"description": "VAT, as printed"})
     gross_total = Money(required=True, min_value=0, metadata={"description": "including tax, as printed"})
     credits_invoice_id = Id(load_default=None, metadata={"description": "credit memos: the invoice it reduces"})
-    lines = fields.List(fields.Nested(SupplierInvoiceLineIn), required=True, validate=Length(1, 200))
+    lines = fields.List(fields.Nested(SupplierInvoiceLineIn), required=True, validate=Count(1, 200))
 
 
 class SupplierInvoiceLineOut(Schema):
@@ -100,7 +102,7 @@ class SupplierPaymentIn(Schema):
     supplier_id = Id(required=True)
     payment_date = Day(required=True)
     amount = Money(required=True, min_value=0, min_inclusive=False)
-    invoice_ids = fields.List(Id(), load_default=None, validate=Length(1, 500),
+    invoice_ids = fields.List(Id(), load_default=None, validate=Count(1, 500),
                               metadata={"description": "settle these, in this order; default: oldest due first"})
     reference = Text(load_default=None, validate=Length(1, 64))
 

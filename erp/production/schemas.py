@@ -8,7 +8,7 @@ from marshmallow import fields
 
 from erp.db import MONEY, UNIT_PRICE
 from erp.production.models import FINE, HOURS, PERCENT, OrderStatus
-from erp.schemas import Day, DecimalString, Id, Length, OneOf, Period, Quantity, Query, QueryId, Schema
+from erp.schemas import Count, Day, DecimalString, Id, Length, OneOf, Period, Quantity, Query, QueryId, Schema
 
 
 class ComponentIn(Schema):
@@ -28,7 +28,7 @@ class BomIn(Schema):
     hours = DecimalString(column=HOURS, min_value=0, load_default=Decimal("0"),
                           metadata={"description": "cost-centre hours per base quantity"})
     note = fields.String(validate=Length(0, 500), load_default=None)
-    components = fields.List(fields.Nested(ComponentIn), required=True, validate=Length(1, 500))
+    components = fields.List(fields.Nested(ComponentIn), required=True, validate=Count(1, 500))
 
 
 class ComponentOut(Schema):
@@ -67,7 +67,7 @@ class RateIn(Schema):
 class RatesIn(Schema):
     company_id = Id(required=True)
     period = Period(required=True)
-    rates = fields.List(fields.Nested(RateIn), required=True, validate=Length(1, 1000))
+    rates = fields.List(fields.Nested(RateIn), required=True, validate=Count(1, 1000))
 
 
 class RateOut(Schema):
@@ -177,7 +177,7 @@ class IssueItemIn(Schema):
 class IssuesIn(Schema):
     warehouse_id = Id(required=True)
     posting_date = Day(required=True)
-    items = fields.List(fields.Nested(IssueItemIn), required=True, validate=Length(1, 200))
+    items = fields.List(fields.Nested(IssueItemIn), required=True, validate=Count(1, 200))
 
 
 class DocumentsOut(Schema):

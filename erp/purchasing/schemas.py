@@ -13,7 +13,7 @@ from marshmallow import fields
 
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
 from erp.messages import N_
-from erp.schemas import Day, Id, Length, Money, Quantity, Query, QueryId, Regexp, Schema, Text, UnitPrice
+from erp.schemas import Count, Day, Id, Length, Money, Quantity, Query, QueryId, Regexp, Schema, Text, UnitPrice
 
 CONTRACT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,39}$")
 
@@ -78,7 +78,7 @@ class ContractSummarySchema(Schema):
 
 
 class ContractSchema(ContractSummarySchema):
-    lines = fields.List(fields.Nested(ContractLineSchema), required=True, validate=Length(1, 500))
+    lines = fields.List(fields.Nested(ContractLineSchema), required=True, validate=Count(1, 500))
     warnings = fields.List(
         fields.Nested(ConsumptionWarningSchema), attribute="consumption_warnings", dump_only=True,
         metadata={"description": "lines ordered past their target (a warning, not a refusal)"},
@@ -203,7 +203,7 @@ class PurchaseOrderSummarySchema(Schema):
 
 
 def OrderLines(**kwargs):  # noqa: N802, ANN001, ANN201
-    return fields.List(fields.Nested(OrderLineSchema), validate=Length(1, 200), **kwargs)
+    return fields.List(fields.Nested(OrderLineSchema), validate=Count(1, 200), **kwargs)
 
 
 class PurchaseOrderSchema(PurchaseOrderSummarySchema):

@@ -8,7 +8,7 @@ from marshmallow import fields
 
 from erp.quality.models import MEASURE, READING, ExcursionKind, LotOrigin, LotStatus, UsageDecisionKind
 from erp.schemas import (
-    Between, Day, DecimalString, Id, IsoInstant, Length, Name, Quantity, Query, QueryId, Schema, Text,
+    Between, Count, Day, DecimalString, Id, IsoInstant, Length, Name, Quantity, Query, QueryId, Schema, Text,
 )
 
 
@@ -32,7 +32,7 @@ class SpecificationIn(Schema):
     material_id = Id(required=True)
     effective_from = Day(required=True)
     reason = Text(validate=Length(1, 500), required=True)
-    characteristics = fields.List(fields.Nested(CharacteristicIn), required=True, validate=Length(1, 100))
+    characteristics = fields.List(fields.Nested(CharacteristicIn), required=True, validate=Count(1, 100))
 
 
 class CharacteristicOut(Schema):
@@ -66,7 +66,7 @@ class ResultIn(Schema):
 
 
 class ResultsIn(Schema):
-    results = fields.List(fields.Nested(ResultIn), required=True, validate=Length(1, 100))
+    results = fields.List(fields.Nested(ResultIn), required=True, validate=Count(1, 100))
 
 
 class CertificateIn(Schema):
@@ -207,7 +207,7 @@ class ReadingIn(Schema):
 
 
 class LoggerReadingsIn(Schema):
-    readings = fields.List(fields.Nested(ReadingIn), required=True, validate=Length(1, 10_000))
+    readings = fields.List(fields.Nested(ReadingIn), required=True, validate=Count(1, 10_000))
 
 
 class ReadingsUploadIn(Schema):

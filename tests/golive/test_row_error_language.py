@@ -64,3 +64,15 @@ def test_why_a_uscc_is_invalid_reads_in_chinese(
         (2, "uscc"): "不是有效的统一社会信用代码（校验码不正确）",
         (3, "uscc"): "不是有效的统一社会信用代码（长度不对，应为 18 位）",
     }
+
+
+def test_a_period_in_the_wrong_form_reads_as_before(
+        app: Flask, world: World, tmp_path: Path, session_factory: sessionmaker[Session]) -> None:
+    """A standard price's period not written YYYY-MM: the row error's Chinese is the one go-live
+    always gave ("须为 YYYY-MM 格式的期间"), not the API's shorter "格式须为 YYYY-MM"."""
+    path = write_csv(tmp_path / "p.csv", [["material_code", "period", "price"], ["EXC-STAR", "2026-13", "1"]])
+    outcome, seen = run_import(session_factory, world.actors["cost_a"], "standard_prices", path,
+                               company_id=world.companies["A"], dry_run=True)
+    assert not isinstance(outcome, Exception), outcome
+    assert _reasons(app, seen.errors, "zh") == {(2, "period"): "须为 YYYY-MM 格式的期间"}
+    assert _reasons(app, seen.errors, "en") == {(2, "period"): "must be a period written YYYY-MM"}

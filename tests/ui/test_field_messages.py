@@ -24,7 +24,7 @@ from erp import schemas
 from erp.auth.schemas import UserSchema
 from erp.credit.schemas import OrderQuery, ScoreFactorSchema
 from erp.masterdata.schemas import MaterialSchema
-from erp.production.schemas import ProductionOrderQuery
+from erp.production.schemas import IssuesIn, ProductionOrderQuery
 from erp.ui.i18n import LANGUAGE_COOKIE, translate_message
 
 ERP = Path(__file__).resolve().parents[2] / "erp"
@@ -66,6 +66,13 @@ CASES: list[tuple[str, Callable[[], Any], str, str]] = [
      "must be at most 2 characters long"),
     ("Length, exactly", lambda: _validated(schemas.Length(equal=18), "abc"), "长度须为 18 个字符",
      "must be 18 characters long"),
+    ("Count (the items of an issue, 1-200)", lambda: refusal(IssuesIn(), {"warehouse_id": 1, "posting_date":
+                                                                      "2026-11-20", "items": []}, "items"),
+     "须有 1 至 200 项", "must have 1 to 200 entries"),
+    ("Count, at least", lambda: _validated(schemas.Count(min=2), [1]), "须至少有 2 项", "must have at least 2 entries"),
+    ("Count, at most", lambda: _validated(schemas.Count(max=1), [1, 2]), "须至多有 1 项",
+     "must have at most 1 entries"),
+    ("Count, exactly", lambda: _validated(schemas.Count(equal=3), [1]), "须有 3 项", "must have 3 entries"),
     ("Range (a key in a query)", lambda: refusal(OrderQuery(), {"customer_id": "0"}, "customer_id"),
      "须大于或等于 1 且小于或等于 2147483647。",
      "Must be greater than or equal to 1 and less than or equal to 2147483647."),
@@ -127,4 +134,31 @@ def test_no_module_uses_marshmallows_own_bound_validators() -> None:
             if isinstance(node, ast.ImportFrom) and node.module == "marshmallow.validate":
                 found += [f"{path.relative_to(ERP.parent)}:{node.lineno} {a.name}" for a in node.names
                           if a.name in VALIDATORS]
+    assert found == []
+
+
+def _is_fields_call(node: ast.AST, names: tuple[str, ...]) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names and (
+        (isinstance(node.func.value, ast.Name) and node.func.value.id == "fields")
+        or (isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "fields"))
+
+
+def test_a_list_counts_its_entries_and_a_text_its_characters() -> None:
+    """``Count`` bounds how many entries a list field takes ("须有 1 至 200 项"), ``Length``
+    how many characters a text takes: a list bounded by ``Length`` would be told it has too
+    many characters, a text bounded by ``Count`` too many entries."""
+    found = []
+    for path in sorted(ERP.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            for keyword in node.keywords:
+                bound = keyword.value
+                if keyword.arg != "validate" or not isinstance(bound, ast.Call) or not isinstance(bound.func, ast.Name):
+                    continue
+                where = f"{path.relative_to(ERP.parent)}:{node.lineno}"
+                if _is_fields_call(node, ("List",)) and bound.func.id != "Count":
+                    found.append(f"{where} a list bounded by {bound.func.id}")
+                if not _is_fields_call(node, ("List",)) and bound.func.id == "Count":
+                    found.append(f"{where} Count on a {node.func.attr}")
     assert found == []
