@@ -240,7 +240,10 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
         .outerjoin(Supplier, Supplier.id == StockDocument.supplier_id)
         .outerjoin(Customer, Customer.id == StockDocument.customer_id)
-        .where(StockMovement.batch_id == batch_id, scope)
+        # A supplier invoice's price difference is a value row on the batch its order line
+        # was received into, not goods moving: no part of the batch's flow.
+        .where(StockMovement.batch_id == batch_id, scope,
+               StockMovement.movement_type != MovementType.PRICE_DIFFERENCE)
         .order_by(StockMovement.posting_date, StockMovement.id)
     ).all()
     if not movements:

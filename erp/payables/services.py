@@ -83,7 +83,7 @@ from erp.posting.models import (
     StockStatus,
 )
 from erp.posting.periods import latest_closed_period
-from erp.posting.stock import find_or_create_batch, lock_balance_rows
+from erp.posting.stock import find_or_create_batch
 from erp.purchasing import receiving
 from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
 
@@ -376,16 +376,15 @@ def _receipt_place(session: Session, company_id: int, po_line_id: int, material_
                    supplier_id: int) -> tuple[int, int, StockStatus]:
     """Where a price difference's ledger row goes: the warehouse, batch and status of the
     latest receipt on the order line it matches; with none (an invoice before its receipt),
-    of the material's latest movement in the company; if the material never moved there,
-    the order line's warehouse, the material's no-batch batch, unrestricted."""
+    the order line's warehouse, the material's no-batch batch, unrestricted. Never another
+    receipt's or production's batch: the row would name the supplier on a batch it never
+    supplied."""
     m, d = StockMovement, StockDocument
-    place = (select(m.warehouse_id, m.batch_id, m.status)
-             .where(m.company_id == company_id, m.material_id == material_id)
-             .order_by(m.id.desc()).limit(1))
-    row = session.execute(place.join(d, d.id == m.document_id)
-                          .where(d.po_line_id == po_line_id, d.doc_type == MovementType.RECEIPT)).first()
-    if row is None:
-        row = session.execute(place).first()
+    row = session.execute(
+        select(m.warehouse_id, m.batch_id, m.status).join(d, d.id == m.document_id)
+        .where(m.company_id == company_id, m.material_id == material_id, d.po_line_id == po_line_id,
+               d.doc_type == MovementType.RECEIPT)
+        .order_by(m.id.desc()).limit(1)).first()
     if row is not None:
         return row.warehouse_id, row.batch_id, row.status
     warehouse_id = session.scalar(select(PurchaseOrderLine.warehouse_id).where(PurchaseOrderLine.id == po_line_id))
@@ -418,10 +417,6 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
                                   batch_id, status, ZERO, ZERO, sign * amount))
     if not movements:
         return
-    # Each row upserts its stock balance, locking it; issues and transfers lock the same rows
-    # first-expiry-first. Taken in the posting's order, two rows' locks could deadlock with
-    # an issue of both batches: take them first, in the issues' order.
-    lock_balance_rows(session, [(m.warehouse_id, m.material_id, m.batch_id, m.status) for m in movements])
     what = invoice.document_kind.value.replace("_", " ")
     post(session, Posting(
         company_id=invoice.company_id, posting_date=posting_date, user_id=actor.user_id,

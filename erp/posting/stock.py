@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, func, insert, select, tuple_
+from sqlalchemy import Select, bindparam, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, is_postgres, utcnow
@@ -124,23 +123,6 @@ def lock_balances(
 # other in opposite orders.
 _LOCK_ORDER = (StockBalance.warehouse_id, StockBalance.material_id, StockBalance.status,
                Batch.expiry_date.asc().nulls_last(), Batch.id)
-
-
-def lock_balance_rows(session: Session, keys: Sequence[tuple[int, int, int, StockStatus]]) -> None:
-    """Lock the existing balance rows of ``keys`` ((warehouse, material, batch, status)) in
-    one statement, in ``lock_balances``' order: for postings that add to several rows of
-    stock already held (their upserts would lock them in the caller's order, and an issue
-    locking the same rows first-expiry-first could deadlock with it). Rows not there yet
-    are not locked: no outflow can hold them."""
-    if not keys:
-        return
-    session.execute(
-        select(StockBalance.id).join(Batch, Batch.id == StockBalance.batch_id)
-        .where(tuple_(StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
-                      StockBalance.status).in_(sorted(set(keys))))
-        .order_by(*_LOCK_ORDER)
-        .with_for_update(of=StockBalance)
-    ).all()
 
 
 def value_taken(session: Session, company_id: int, held: HeldStock, quantity: Decimal, standard_price: Decimal,
@@ -251,11 +233,15 @@ def rebuild_balances(session: Session) -> None:
     )
     session.execute(delete(StockBalance))
     keys = [getattr(StockMovement, k) for k in ("company_id", *BALANCE_KEY)]
+    # As erp.posting.post writes them: value-only rows (quantity 0, value 0) leave a balance
+    # alone, neither make one nor date it (Movement.moves_balance).
+    moved_on = func.max(case((or_(m.quantity != 0, m.value != 0), m.posting_date)))
     session.execute(
         insert(StockBalance).from_select(
             ["company_id", *BALANCE_KEY, "quantity", "value", "last_posting_date"],
             select(*keys, to_quantity(func.sum(StockMovement.quantity)), to_money(func.sum(StockMovement.value)),
-                   func.max(StockMovement.posting_date))
-            .group_by(*keys),
+                   moved_on)
+            .group_by(*keys)
+            .having(moved_on.is_not(None)),
         )
     )

@@ -67,6 +67,12 @@ class Movement:
     variance_carried: Decimal = ZERO
     offset_account: str | None = None
 
+    @property
+    def moves_balance(self) -> bool:
+        """Whether the row changes its stock balance: a value-only row (quantity 0, value 0,
+        a price difference on ``variance``) does not, and leaves the balance untouched."""
+        return self.quantity != 0 or self.value != 0
+
 
 @dataclass(frozen=True)
 class Document:

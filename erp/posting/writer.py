@@ -302,11 +302,16 @@ def _describe(posting: Posting) -> _Rows:
          "posting_date": day, "period": period, "created_by": user_id, "created_at": now}
         for m in posting.movements
     ]
+    # A value-only row (quantity 0, value 0: a supplier invoice's price difference, carried
+    # on variance) leaves its balance alone: not even its last posting date, which says
+    # when the stock last moved (the stock list's "since"), nor its lock.
+    moved = {(m.warehouse_id, m.material_id, m.batch_id, m.status) for m in posting.movements if m.moves_balance}
     balances = [
         (quantity < 0, {"company_id": company_id, "warehouse_id": warehouse_id, "material_id": material_id,
                         "batch_id": batch_id, "status": status, "quantity": quantity, "value": value,
                         "last_posting_date": day})
         for (warehouse_id, material_id, batch_id, status), (quantity, value) in balance_changes(posting.movements).items()
+        if (warehouse_id, material_id, batch_id, status) in moved
     ]
     lines = balanced_lines(posting.journal)
     entry = None

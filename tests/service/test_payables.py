@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.audit.models import AuditEvent
 from erp.costing.close import close_period
+from erp.inventory import queries as inventory_queries
 from erp.inventory.queries import balance_drift, period_totals_drift
 from erp.inventory.services import IssueDestination, QualityDecision
 from erp.payables.errors import (
@@ -25,7 +26,8 @@ from erp.payables.errors import (
 
 from erp.payables import queries, services
 from erp.payables.models import DocumentKind, InvoiceKind, SupplierInvoice
-from erp.posting.models import CloseClass, JournalLine, MovementType, StockDocument, StockMovement
+from erp.posting.models import CloseClass, JournalLine, MovementType, StockBalance, StockDocument, StockMovement
+from erp.posting.stock import rebuild_balances
 from tests.payables import NOV_20, enter, vat13_on_materials
 from tests.stock import (
     account_balance,
@@ -419,4 +421,51 @@ def test_an_invoice_before_any_receipt_of_its_material_carries_its_difference_in
     with session_factory() as session:
         assert _lines_of(session, result.journal_entry_id) == {"5001": D("15.00"), PPV: D("-15.00")}
         assert account_balance(session, company, PPV) == D("15.00") == result.variance_remaining
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
+
+
+def test_a_price_difference_row_stays_on_its_own_order_lines_batch_and_moves_no_balance(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """Review R4. Supplier sup2's 50 kg (batch S2-001) arrived on 5 November; sup1's order
+    of 100 kg is invoiced on 20 November before its goods arrive, at 12.30 against the
+    standard 12.00: 30.00 to 1404, its row on the order line's warehouse and the no-batch
+    batch, never on sup2's batch (the material's latest movement). Then sup1's goods arrive
+    on 21 November (B-001) and a second invoice of 23 November for another order line
+    received on 21 November puts its row on B-001. Neither row is part of a batch's flow,
+    and neither touches a stock balance: B-001's last posting date stays the 21st, sup2's
+    the 5th, no balance row for the no-batch batch, before and after stock check --repair."""
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (theirs,) = open_order(session_factory, world, [("exc_local", "50", "12.00", "A-AMB")], supplier="sup2")
+    receive(session_factory, world, theirs, "50", batch="S2-001", on=dt.date(2026, 11, 5))
+    first, second = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB"),
+                                                        ("exc_local", "10", "12.00", "A-AMB")])
+    enter(session_factory, world, "INV-R4A", [(first, "100", "12.30")], net="1230.00", tax="159.90")
+    receive(session_factory, world, first, "100", batch="B-001", on=dt.date(2026, 11, 21))
+    receive(session_factory, world, second, "10", batch="B-001", on=dt.date(2026, 11, 21))
+    enter(session_factory, world, "INV-R4B", [(second, "10", "12.50")], net="125.00", tax="16.25",
+          on=dt.date(2026, 11, 23))
+    theirs_batch = batch_id(session_factory, world, "exc_local", "S2-001")
+    ours_batch = batch_id(session_factory, world, "exc_local", "B-001")
+    no_batch = batch_id(session_factory, world, "exc_local", "-")
+    amb = world.warehouses["A-AMB"]
+    with session_factory() as session:
+        assert _price_difference_rows(session) == [
+            ("INV-R4A", CloseClass.RECEIPT, amb, no_batch, D("0"), D("0.00"), D("30.00")),
+            ("INV-R4B", CloseClass.RECEIPT, amb, ours_batch, D("0"), D("0.00"), D("5.00"))]
+
+    def seen() -> tuple[object, ...]:
+        with session_factory() as session:
+            flows = [inventory_queries.batch_flow(session, world.actors["cost_a"], batch)
+                     for batch in (theirs_batch, ours_batch)]
+            dates = dict(session.execute(select(StockBalance.batch_id, StockBalance.last_posting_date)).all())
+        return ([[m.movement_type for m in flow.movements] for flow in flows],
+                [[r.supplier_code for r in flow.receipts] for flow in flows], dates)
+
+    expected = ([[MovementType.RECEIPT], [MovementType.RECEIPT, MovementType.RECEIPT]], [["S0002"], ["S0001", "S0001"]],
+                {theirs_batch: dt.date(2026, 11, 5), ours_batch: dt.date(2026, 11, 21)})
+    assert seen() == expected
+    with session_factory() as session, session.begin():
+        rebuild_balances(session)
+    assert seen() == expected
+    with session_factory() as session:
         assert (balance_drift(session), period_totals_drift(session)) == ([], [])
