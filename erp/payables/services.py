@@ -20,12 +20,12 @@ Rules (docs/payables.md):
 - **Posting.** Dr 2202.01 GR/IR at the invoiced quantity x the contract price (what the
   receipt credited), Dr 2221.01.01 input VAT (special VAT invoices; an ordinary invoice's
   VAT is not deductible and becomes part of the price difference), the price difference
-  to 1404 material cost variance while the goods are held or were consumed in the open
-  period, and to the accounts that consumed them when that was in a closed period (see
-  ``price_difference_lines``), Cr 2202 accounts payable at the printed total. An invoice
-  before the receipt debits GR/IR ahead; the receipt's credit clears it. What goes to 1404
-  is also written into the stock ledger as value-only rows (``_post_variance_carried``),
-  so that the period's close spreads it by the variance rate.
+  to 1404 material cost variance while the goods are held (or not yet received) or were
+  consumed in the open period, and to the accounts that consumed them when that was in a
+  closed period (see ``price_difference_lines``), Cr 2202 accounts payable at the printed
+  total. An invoice before the receipt debits GR/IR ahead; the receipt's credit clears
+  it. What goes to 1404 is also written into the stock ledger as value-only rows
+  (``_post_variance_carried``), so that the period's close spreads it by the variance rate.
 - **Credit memos** (returns, price reductions) post the mirror image and may name the
   return-to-supplier document they credit and the invoice they reduce.
 - **Concurrency.** Every order line on an invoice is locked (``FOR NO KEY UPDATE``, the lock
@@ -321,7 +321,7 @@ def _check_credit(session: Session, line: receiving.ReceivableLine, request: Lin
 
 
 def price_difference_lines(session: Session, company_id: int, material_id: int, quantity: Decimal,
-                           difference: Decimal) -> list[Line]:
+                           difference: Decimal, not_received: Decimal = ZERO) -> list[Line]:
     """Where an invoice's price difference on ``quantity`` of a material goes (signed, CNY).
 
     The planned-cost method (材料成本差异) keeps every difference between the actual and
@@ -331,14 +331,17 @@ def price_difference_lines(session: Session, company_id: int, material_id: int, 
     period. Only the part consumed in periods already closed, whose variance can no longer
     be spread, goes to the accounts that consumed it (production, overhead, cost of goods
     sold, scrap), in proportion to what each consumed of the material in closed periods:
-    held = the company's stock of the material; open-period consumption = what was consumed
+    held = the company's stock of the material, plus ``not_received``, the part of
+    ``quantity`` invoiced ahead of its goods (on their way, not consumed by anyone: its
+    difference waits on 1404 for the goods); open-period consumption = what was consumed
     after the latest closed period; consumed in closed periods = quantity - held - that,
-    when positive. Worked example in docs/payables.md.
+    when positive. Worked examples in docs/payables.md.
     """
     if difference == 0:
         return []
-    held = Decimal(session.scalar(select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
+    in_stock = Decimal(session.scalar(select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
         StockBalance.company_id == company_id, StockBalance.material_id == material_id)) or 0)
+    held = in_stock + not_received
     closed = latest_closed_period(session, company_id)
     consumption = (select(StockMovement.offset_account, func.sum(-StockMovement.quantity))
                    .where(StockMovement.company_id == company_id, StockMovement.material_id == material_id,
@@ -365,6 +368,15 @@ def price_difference_lines(session: Session, company_id: int, material_id: int, 
         lines.append(Line(account, share, material_id))
     lines.append(Line(accounts.MATERIAL_COST_VARIANCE, difference - to_consumption, material_id))
     return [line for line in lines if line.amount != 0]
+
+
+def _not_received(matched: _Matched, kind: DocumentKind) -> Decimal:
+    """The part of an invoice line's quantity invoiced before its goods were received on the
+    order line: beyond what was received and not yet invoiced. A credit memo's quantity is
+    goods returned or repriced, taken as before (none on its way)."""
+    if kind == DocumentKind.CREDIT_MEMO:
+        return ZERO
+    return max(matched.request.quantity - max(matched.open_received, ZERO), ZERO)
 
 
 def _to_variance(lines: Sequence[Line]) -> Decimal:
@@ -503,13 +515,13 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
             return_document_id=m.request.return_document_id,
         ))
         differences = price_difference_lines(session, request.company_id, m.material_id, m.request.quantity,
-                                             difference)
+                                             difference, _not_received(m, kind))
         journal += differences
         carried.append((m, _to_variance(differences)))
     if request.invoice_kind == InvoiceKind.ORDINARY:
         tax_difference = request.tax_total - sum((m.tax for m in matched), ZERO)
         differences = price_difference_lines(session, request.company_id, largest.material_id,
-                                             largest.request.quantity, tax_difference)
+                                             largest.request.quantity, tax_difference, _not_received(largest, kind))
         journal += differences
         carried.append((largest, _to_variance(differences)))
     else:

@@ -469,3 +469,41 @@ def test_a_price_difference_row_stays_on_its_own_order_lines_batch_and_moves_no_
     assert seen() == expected
     with session_factory() as session:
         assert (balance_drift(session), period_totals_drift(session)) == ([], [])
+
+
+def test_the_price_difference_of_goods_invoiced_before_they_arrive_waits_on_1404_for_them(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """Review R2, docs/payables.md's second worked example. Standard 12.00; October's 100 kg
+    (order line 1, received 5 October) all went to production (5001) in October; October
+    closed; nothing in stock. November's order line 2 of 100 kg at 12.00 is invoiced on
+    20 November at 12.30, before its goods arrive: difference 30.00. Held = stock 0 + 100 kg
+    not yet received = 100 kg, so nothing counts as consumed in closed October: all 30.00
+    to 1404 (before: 100 - 0 - 0 = 100 kg "consumed in closed periods", all 30.00 to 5001),
+    on a price-difference row on the line's warehouse and the no-batch batch. The 100 kg
+    arrive on 21 November at the contract price (variance 0); 40 kg go to production on the
+    25th. November's close: receipts 1,200.00 at standard with variance 30.00, rate 2.5 %;
+    production bears 480.00 x 2.5 % = 12.00; the 60 kg left keep 18.00, 1404's balance."""
+    set_standard(session_factory, world, "exc_local", "12.00", period="2026-10")
+    october_line, november_line = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB"),
+                                                                      ("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, october_line, "100", on=dt.date(2026, 10, 5), made=dt.date(2026, 9, 1))
+    issue(session_factory, world, "exc_local", "100", on=dt.date(2026, 10, 10))
+    company = world.companies["A"]
+    with session_factory() as session, session.begin():
+        close_period(session, world.actors["cost_a"], company_id=company, period="2026-10")
+    invoice_id = enter(session_factory, world, "INV-R2", [(november_line, "100", "12.30")], net="1230.00",
+                       tax="159.90")
+    with session_factory() as session:
+        assert entry_lines(session, invoice_id, "supplier_invoice") == {
+            GRIR: D("1200.00"), PPV: D("30.00"), VAT: D("159.90"), AP: D("-1389.90")}
+        assert _price_difference_rows(session) == [
+            ("INV-R2", CloseClass.RECEIPT, world.warehouses["A-AMB"],
+             batch_id(session_factory, world, "exc_local", "-"), D("0"), D("0.00"), D("30.00"))]
+    receive(session_factory, world, november_line, "100", batch="B-002", on=dt.date(2026, 11, 21))
+    issue(session_factory, world, "exc_local", "40", on=dt.date(2026, 11, 25))
+    with session_factory() as session, session.begin():
+        result = close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    with session_factory() as session:
+        assert _lines_of(session, result.journal_entry_id) == {"5001": D("12.00"), PPV: D("-12.00")}
+        assert account_balance(session, company, PPV) == D("18.00") == result.variance_remaining
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
