@@ -402,6 +402,11 @@ def ship_order(
     if decision.blocked:
         raise decision.refusal(order_id=order.id)
 
+    # Each line locks its stock as it ships; with several lines, two shipments of the same
+    # goods listed in opposite order would lock in opposite order and deadlock. So the
+    # order's stock is locked first, all of it, in the one order every posting locks in.
+    if len(items) > 1:
+        inventory.lock_stock_to_ship(session, [(line.warehouse_id, line.material_id) for line, _, _, _ in items])
     invoice_items: list[InvoiceItem] = []
     for line, request, amounts, _ in items:
         document_id = inventory.ship_goods(
