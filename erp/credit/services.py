@@ -406,7 +406,7 @@ def ship_order(
     # goods listed in opposite order would lock in opposite order and deadlock. So the
     # order's stock is locked first, all of it, in the one order every posting locks in.
     if len(items) > 1:
-        inventory.lock_stock_to_ship(session, [(line.warehouse_id, line.material_id) for line, _, _, _ in items])
+        inventory.lock_stock_to_take(session, [(line.warehouse_id, line.material_id) for line, _, _, _ in items])
     invoice_items: list[InvoiceItem] = []
     for line, request, amounts, _ in items:
         document_id = inventory.ship_goods(

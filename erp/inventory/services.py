@@ -861,12 +861,13 @@ def ship_goods(
     ).document_id
 
 
-def lock_stock_to_ship(session: Session, places: Sequence[tuple[int, int]]) -> None:
+def lock_stock_to_take(session: Session, places: Sequence[tuple[int, int]]) -> None:
     """Lock the unrestricted stock of every (warehouse id, material id) in ``places``, all of
     its batches, in the order every posting locks balances in (warehouse, material, then
-    first expiry first: ``erp.posting.stock.lock_balances``), before a shipment of several
-    lines takes from them line by line. Without it two shipments whose lines name the same
-    goods in opposite order deadlock (found by bench.load, 30 November)."""
+    first expiry first: ``erp.posting.stock.lock_balances``), before a posting of several
+    lines (a shipment, an issue of components) takes from them line by line. Without it two
+    such postings whose lines name the same goods in opposite order deadlock (found by
+    bench.load on 30 November: two shipments)."""
     for warehouse_id, material_id in sorted(set(places)):
         lock_balances(session, warehouse_id=warehouse_id, material_id=material_id, status=StockStatus.UNRESTRICTED)
 

@@ -366,6 +366,9 @@ def issue_components(
         raise WarehouseNotOfCompany(Message("warehouse {warehouse} does not belong to the order's company",
                                             warehouse=Named.of(warehouse)))
     components = {c.material_id for c in order.components}
+    if len(items) > 1:
+        # as a shipment of several lines does: all of it locked first, in the one order
+        inventory.lock_stock_to_take(session, [(warehouse_id, item.material_id) for item in items])
     documents = []
     for item in items:
         if item.material_id not in components:
