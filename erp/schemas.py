@@ -192,10 +192,10 @@ class DecimalString(TranslatableErrors, fields.Decimal):
     """
 
     default_error_messages = {
-        "places": "at most {places} decimal places are allowed",
-        "bounds": "must be between {min} and {max}",
-        "text": "must be a decimal number written with the digits 0-9 (such as \"1234.50\")",
-        "digits": "has more than {digits} significant digits, more than this database (SQLite) stores exactly",
+        "places": N_("at most {places} decimal places are allowed"),
+        "bounds": N_("must be between {min} and {max}"),
+        "text": N_("must be a decimal number written with the digits 0-9 (such as \"1234.50\")"),
+        "digits": N_("has more than {digits} significant digits, more than this database (SQLite) stores exactly"),
     }
 
     def __init__(

@@ -2,13 +2,15 @@
 
     python scripts/i18n.py extract   # scan code and templates, merge new ids into both catalogues
     python scripts/i18n.py compile   # .po -> .mo (make does this at install; tests do it too)
-    python scripts/i18n.py check     # list ids without a translation (exit 1 if any)
+    python scripts/i18n.py check     # list ids without a translation and entries no code uses (exit 1 if any)
     python scripts/i18n.py prune     # drop the entries no code or template uses (listed first)
 
 ``extract`` never drops an entry: several people add ids on their own branches, and an
 extract run on a branch that does not have another's code yet (or a catalogue merged from
 both sides of a rebase) must not lose the other's translated entries. Entries no code uses
-any more are removed on purpose, by ``prune``, which lists them.
+any more are removed on purpose, by ``prune``, which lists them, before a branch lands:
+``check`` (and the test suite, tests/ui/test_translations.py) fails on an entry no code uses
+as on an id without a translation, so the catalogues hold exactly what the code says.
 
 Message ids are the English texts. The English catalogue repeats each id as its own
 translation (filled in by ``extract``; edit it to reword English without touching code);
@@ -156,14 +158,22 @@ def compile_catalogues() -> None:
             write_mo(handle, catalog)
 
 
-def missing() -> dict[str, list[str]]:
-    """Message ids of the code and templates that a catalogue does not translate."""
-    ids = {message.id for message in extracted() if message.id}
+def missing(ids: set[str] | None = None) -> dict[str, list[str]]:
+    """Message ids of the code and templates (``ids``: those, if already extracted) that a
+    catalogue does not translate."""
+    ids = {message.id for message in extracted() if message.id} if ids is None else ids
     gaps: dict[str, list[str]] = {}
     for language in LANGUAGES:
         catalog = read(language)
         gaps[language] = sorted(i for i in ids if not (catalog.get(i) and catalog.get(i).string))
     return gaps
+
+
+def unused(ids: set[str] | None = None) -> dict[str, list[str]]:
+    """Entries of each catalogue whose ids no code or template uses (``prune`` drops them)."""
+    ids = {message.id for message in extracted() if message.id} if ids is None else ids
+    return {language: sorted(str(m.id) for m in read(language) if m.id and m.id not in ids)
+            for language in LANGUAGES}
 
 
 def main(command: str) -> int:
@@ -174,11 +184,15 @@ def main(command: str) -> int:
     elif command == "prune":
         prune()
     elif command == "check":
-        gaps = missing()
-        for language, ids in gaps.items():
-            for message_id in ids:
-                print(f"{language}: {message_id!r}")
-        return 1 if any(gaps.values()) else 0
+        ids = {message.id for message in extracted() if message.id}
+        gaps, spare = missing(ids), unused(ids)
+        for language, found in gaps.items():
+            for message_id in found:
+                print(f"{language}: not translated: {message_id!r}")
+        for language, found in spare.items():
+            for message_id in found:
+                print(f"{language}: no code uses: {message_id!r} (`python scripts/i18n.py prune` drops it)")
+        return 1 if any(gaps.values()) or any(spare.values()) else 0
     else:
         print(__doc__)
         return 2

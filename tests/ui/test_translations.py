@@ -10,6 +10,8 @@ import pkgutil
 import sys
 from pathlib import Path
 
+import pytest
+
 import erp
 from erp.config import PROJECT_ROOT
 from erp.errors import DomainError
@@ -20,9 +22,23 @@ import i18n  # noqa: E402
 ERP = PROJECT_ROOT / "erp"
 
 
-def test_every_extracted_message_is_translated_in_both_catalogues() -> None:
-    gaps = i18n.missing()
+@pytest.fixture(scope="module")
+def used_ids() -> set[str]:
+    """Every message id of the code and templates (extracted once: it takes seconds)."""
+    return {message.id for message in i18n.extracted() if message.id}
+
+
+def test_every_extracted_message_is_translated_in_both_catalogues(used_ids: set[str]) -> None:
+    gaps = i18n.missing(used_ids)
     assert gaps == {"zh": [], "en": []}, "run `make translations` and translate the new entries"
+
+
+def test_every_catalogue_entry_is_used_by_the_code(used_ids: set[str]) -> None:
+    """An entry no code or template uses is a translation nobody reads, and the next reader
+    of the catalogue cannot tell it from a live one (``extract`` keeps them, for another
+    branch's ids: ``prune`` drops them before landing)."""
+    spare = i18n.unused(used_ids)
+    assert spare == {"zh": [], "en": []}, "`python scripts/i18n.py prune` drops the entries no code uses"
 
 
 def _refusal_classes() -> set[type[DomainError]]:
