@@ -371,11 +371,17 @@ def price_difference_lines(session: Session, company_id: int, material_id: int, 
 
 
 def _not_received(matched: _Matched, kind: DocumentKind) -> Decimal:
-    """The part of an invoice line's quantity invoiced before its goods were received on the
-    order line: beyond what was received and not yet invoiced. A credit memo's quantity is
-    goods returned or repriced, taken as before (none on its way)."""
+    """The part of an invoice line's quantity that counts as not received, so held, for its
+    price difference (docs/payables.md).
+
+    An invoice: the part invoiced before its goods were received on the order line, beyond
+    what was received and not yet invoiced. A credit memo, symmetrically: the part of what
+    it credits that was invoiced and never received (invoiced before the credit less
+    received, goods returned to the supplier included, which are received no more), taken
+    first; its difference waits on 1404 like the invoice's did, and comes off 1404, never
+    off the accounts that consumed other goods in closed periods."""
     if kind == DocumentKind.CREDIT_MEMO:
-        return ZERO
+        return min(matched.request.quantity, max(-matched.open_received, ZERO))
     return max(matched.request.quantity - max(matched.open_received, ZERO), ZERO)
 
 

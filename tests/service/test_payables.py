@@ -507,3 +507,137 @@ def test_the_price_difference_of_goods_invoiced_before_they_arrive_waits_on_1404
         assert _lines_of(session, result.journal_entry_id) == {"5001": D("12.00"), PPV: D("-12.00")}
         assert account_balance(session, company, PPV) == D("18.00") == result.variance_remaining
         assert (balance_drift(session), period_totals_drift(session)) == ([], [])
+
+
+def _october_consumed_and_closed(session_factory: sessionmaker[Session], world: World) -> int:
+    """The R2 world: standard 12.00 from October; order line 1's 100 kg received on 5 October
+    all went to production (5001) on 10 October; October closed; nothing in stock. Returns
+    order line 2 (100 kg at the contract price 12.00), not yet received."""
+    set_standard(session_factory, world, "exc_local", "12.00", period="2026-10")
+    october_line, november_line = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB"),
+                                                                      ("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, october_line, "100", on=dt.date(2026, 10, 5), made=dt.date(2026, 9, 1))
+    issue(session_factory, world, "exc_local", "100", on=dt.date(2026, 10, 10))
+    with session_factory() as session, session.begin():
+        close_period(session, world.actors["cost_a"], company_id=world.companies["A"], period="2026-10")
+    return november_line
+
+
+def test_a_credit_memo_for_goods_invoiced_before_they_arrive_takes_their_difference_off_1404(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """Credit memos count the not-yet-received part as held, like invoices (R2's mirror).
+
+    The R2 world (October's 100 kg all consumed by production, October closed, nothing in
+    stock). 20 November: order line 2's 100 kg invoiced at 12.30 before they arrive:
+    difference 30.00, held = 0 in stock + 100 not received, all to 1404 (row +30.00 on the
+    no-batch batch). 22 November: the supplier will not deliver and credits all 100 kg at
+    12.30: net 1,230.00, VAT 159.90, GR/IR 1,200.00, difference 30.00 to come off. Invoiced
+    100 before the credit, received 0: the 100 kg credited were never received, so held =
+    0 in stock + 100 not received, nothing "consumed in closed periods": Cr 1404 30.00 (row
+    -30.00 on the same no-batch batch, no receipt on the line). Entry: Dr 2202 1,389.90,
+    Cr 2202.01 1,200.00, Cr 1404 30.00, Cr 2221.01.01 159.90. 1404 back to 0.00, 5001
+    untouched. Before the fix the credit counted no goods as not received: held = 0,
+    consumed in closed October = 100 - 0 - 0 = 100 kg, so Cr 5001 30.00 (October's
+    production credited for goods it never had) and 1404 kept 30.00 for nothing.
+    November's close: no stock, no receipts, variance 30.00 - 30.00 = 0: nothing allocated,
+    0.00 remaining = 1404.
+    """
+    line = _october_consumed_and_closed(session_factory, world)
+    invoice_id = enter(session_factory, world, "INV-CR1", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    memo_id = enter(session_factory, world, "CM-CR1", [(line, "100", "12.30")], net="1230.00", tax="159.90",
+                    kind=DocumentKind.CREDIT_MEMO, credits=invoice_id, on=dt.date(2026, 11, 22))
+    company = world.companies["A"]
+    no_batch = batch_id(session_factory, world, "exc_local", "-")
+    amb = world.warehouses["A-AMB"]
+    with session_factory() as session:
+        assert entry_lines(session, memo_id, "supplier_invoice") == {
+            AP: D("1389.90"), GRIR: D("-1200.00"), PPV: D("-30.00"), VAT: D("-159.90")}
+        assert _price_difference_rows(session) == [
+            ("INV-CR1", CloseClass.RECEIPT, amb, no_batch, D("0"), D("0.00"), D("30.00")),
+            ("CM-CR1", CloseClass.RECEIPT, amb, no_batch, D("0"), D("0.00"), D("-30.00"))]
+        assert account_balance(session, company, PPV) == D("0.00")
+        assert account_balance(session, company, "5001") == D("1200.00")  # October's 100 kg at standard only
+    with session_factory() as session, session.begin():
+        result = close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    with session_factory() as session:
+        assert (result.variance_allocated, result.variance_remaining) == (D("0.00"), D("0.00"))
+        assert account_balance(session, company, PPV) == D("0.00") == result.variance_remaining
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
+
+
+def test_a_credit_memo_for_the_part_not_delivered_after_part_arrived(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """The R2 world; 20 November: 100 kg invoiced at 12.30 before they arrive, 30.00 to 1404.
+    21 November: 40 kg arrive (B-002) at the contract price (variance 0). 22 November: the
+    supplier credits the 60 kg it will not deliver, at 12.30: net 738.00, VAT 95.94, GR/IR
+    720.00, difference 18.00 off. Invoiced 100, received 40: 60 kg invoiced and not
+    received, so all 60 credited count as not received; held = 40 in stock + 60 = 100 >= 60:
+    Cr 1404 18.00 (row -18.00 on B-002, the line's latest receipt). 1404 = 12.00 = 40 kg x
+    0.30. Before: held = 40, consumed in closed October = 60 - 40 - 0 = 20 kg: Cr 5001
+    18.00 x 20/60 = 6.00 and Cr 1404 12.00, leaving 18.00 on 1404 for 40 kg.
+    25 November: 10 kg to production. November's close: receipts 40 kg, 480.00 at standard,
+    variance 30.00 - 18.00 = 12.00; rate = 12.00 / 480.00 = 2.5 %; production bears
+    120.00 x 2.5 % = 3.00 (Dr 5001 3.00, Cr 1404 3.00); the 30 kg left keep 9.00 = 1404.
+    """
+    line = _october_consumed_and_closed(session_factory, world)
+    enter(session_factory, world, "INV-CR2", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    receive(session_factory, world, line, "40", batch="B-002", on=dt.date(2026, 11, 21))
+    memo_id = enter(session_factory, world, "CM-CR2", [(line, "60", "12.30")], net="738.00", tax="95.94",
+                    kind=DocumentKind.CREDIT_MEMO, on=dt.date(2026, 11, 22))
+    company = world.companies["A"]
+    amb = world.warehouses["A-AMB"]
+    with session_factory() as session:
+        assert entry_lines(session, memo_id, "supplier_invoice") == {
+            AP: D("833.94"), GRIR: D("-720.00"), PPV: D("-18.00"), VAT: D("-95.94")}
+        assert _price_difference_rows(session) == [
+            ("INV-CR2", CloseClass.RECEIPT, amb, batch_id(session_factory, world, "exc_local", "-"), D("0"),
+             D("0.00"), D("30.00")),
+            ("CM-CR2", CloseClass.RECEIPT, amb, batch_id(session_factory, world, "exc_local", "B-002"), D("0"),
+             D("0.00"), D("-18.00"))]
+        assert account_balance(session, company, PPV) == D("12.00")
+    issue(session_factory, world, "exc_local", "10", on=dt.date(2026, 11, 25))
+    with session_factory() as session, session.begin():
+        result = close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    with session_factory() as session:
+        assert _lines_of(session, result.journal_entry_id) == {"5001": D("3.00"), PPV: D("-3.00")}
+        assert account_balance(session, company, PPV) == D("9.00") == result.variance_remaining
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
+
+
+def test_a_credit_memo_for_goods_not_delivered_after_a_close(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int],
+        set_business_day) -> None:
+    """The R2 world; 20 November: 100 kg invoiced at 12.30 before they arrive, 30.00 to 1404;
+    21 November: 40 kg arrive. November's close: receipts 40 kg, 480.00 at standard,
+    variance 30.00 (the 60 kg still on their way carry their 18.00 in it: see
+    docs/payables.md), nothing consumed: 0.00 allocated, 30.00 remaining = 1404.
+    3 December: the supplier credits the 60 kg it will not deliver at 12.30: difference
+    18.00 off. Invoiced 100, received 40: the 60 count as not received; held = 40 + 60:
+    Cr 1404 18.00, none to consumption (before: held 40, nothing consumed in December,
+    consumed in closed periods = 60 - 40 - 0 = 20 kg: Cr 5001 6.00 for October's
+    production, Cr 1404 12.00). 1404 = 12.00. 10 December: 10 kg to production.
+    December's close: opening 40 kg, 480.00 at standard carrying 30.00; receipts 0 at
+    standard, variance -18.00; rate = (30.00 - 18.00) / 480.00 = 2.5 %; production bears
+    120.00 x 2.5 % = 3.00; the 30 kg left keep 9.00 = 1404.
+    """
+    line = _october_consumed_and_closed(session_factory, world)
+    enter(session_factory, world, "INV-CR3", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    receive(session_factory, world, line, "40", batch="B-002", on=dt.date(2026, 11, 21))
+    company = world.companies["A"]
+    with session_factory() as session, session.begin():
+        november = close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    assert (november.variance_allocated, november.variance_remaining) == (D("0.00"), D("30.00"))
+    memo_id = enter(session_factory, world, "CM-CR3", [(line, "60", "12.30")], net="738.00", tax="95.94",
+                    kind=DocumentKind.CREDIT_MEMO, on=dt.date(2026, 12, 3))
+    with session_factory() as session:
+        assert entry_lines(session, memo_id, "supplier_invoice") == {
+            AP: D("833.94"), GRIR: D("-720.00"), PPV: D("-18.00"), VAT: D("-95.94")}
+        assert account_balance(session, company, PPV) == D("12.00")
+    issue(session_factory, world, "exc_local", "10", on=dt.date(2026, 12, 10))
+    set_business_day(dt.date(2027, 1, 5))
+    with session_factory() as session, session.begin():
+        result = close_period(session, world.actors["cost_a"], company_id=company, period="2026-12")
+    with session_factory() as session:
+        assert _lines_of(session, result.journal_entry_id) == {"5001": D("3.00"), PPV: D("-3.00")}
+        assert account_balance(session, company, PPV) == D("9.00") == result.variance_remaining
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
