@@ -114,3 +114,81 @@ def test_0036_moves_import_records_onto_the_records_on_sqlite_with_data(tmp_path
     with engine.connect() as connection:
         assert [tuple(r) for r in connection.execute(text(moved))] == [(5, 2, 2), (6, 2, 3)]
     engine.dispose()
+
+
+def test_0041_links_each_price_difference_to_its_invoice_by_kind_and_number(
+        engine: Engine, session_factory: object, world: World) -> None:
+    """0041 backfills the price-difference documents 0040's code wrote (no invoice id) from
+    their supplier, company, posting date and number, telling an invoice from a credit memo
+    of the same number by the document's reason; run again it changes nothing; afterwards a
+    price difference without its invoice is refused by the check."""
+    from importlib import import_module
+
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from erp.payables.models import DocumentKind
+    from erp.posting.models import MovementType, StockDocument
+    from tests.payables import enter, vat13_on_materials
+    from tests.stock import open_order, set_standard
+
+    vat13_on_materials(session_factory, world)  # type: ignore[arg-type]
+    set_standard(session_factory, world, "exc_local", "12.00")  # type: ignore[arg-type]
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])  # type: ignore[arg-type]
+    # the same printed number on the invoice and the credit memo, on the same day
+    invoice = enter(session_factory, world, "SAME-1", [(line, "100", "12.30")], net="1230.00",  # type: ignore[arg-type]
+                    tax="159.90")
+    memo = enter(session_factory, world, "SAME-1", [(line, "40", "12.30")], net="492.00", tax="63.96",  # type: ignore[arg-type]
+                 kind=DocumentKind.CREDIT_MEMO, credits=invoice)
+    linked = select(StockDocument.reason, StockDocument.supplier_invoice_id).where(
+        StockDocument.doc_type == MovementType.PRICE_DIFFERENCE).order_by(StockDocument.id)
+    with Session(engine) as session:
+        expected = [tuple(row) for row in session.execute(linked)]
+    assert [invoice_id for _, invoice_id in expected] == [invoice, memo]
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0040_price_difference_movements")
+    finally:
+        upgrade(engine)
+    with Session(engine) as session:
+        assert [tuple(row) for row in session.execute(linked)] == expected
+    backfill = import_module("migrations.versions.0041_price_difference_invoice").BACKFILL
+    with engine.begin() as connection:
+        assert connection.execute(backfill).rowcount == 0  # every row linked: nothing to do again
+    with pytest.raises(IntegrityError, match="ck_stock_documents_price_difference_invoice"), \
+            engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO stock_documents (id, number, doc_type, company_id, posting_date, period, supplier_id, "
+            "reference, reason, created_by, created_at) SELECT max(id) + 1000, 'PD-NO-INVOICE', doc_type, "
+            "min(company_id), min(posting_date), min(period), min(supplier_id), 'SAME-1', 'no invoice', "
+            "min(created_by), min(created_at) FROM stock_documents WHERE doc_type = 'price_difference' "
+            "GROUP BY doc_type"))
+
+
+def test_0041_round_trip_on_sqlite(tmp_path: object) -> None:
+    """On SQLite 0041 adds the column with its reference and the check into the table's
+    text; its downgrade takes the check out and leaves the column empty; upgrading again
+    takes the column up."""
+    from sqlalchemy import text
+
+    from erp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m41.sqlite3")  # type: ignore[str-format]
+    upgrade(engine)
+    table = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'stock_documents'"
+    with engine.connect() as connection:
+        assert "CHECK (doc_type <> 'price_difference' OR supplier_invoice_id IS NOT NULL)" in connection.scalar(
+            text(table))
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0040_price_difference_movements")
+    with engine.connect() as connection:
+        assert "supplier_invoice_id IS NOT NULL" not in connection.scalar(text(table))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.scalar(text(table)).count("supplier_invoice_id IS NOT NULL") == 1
+    engine.dispose()

@@ -439,6 +439,7 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
     post(session, Posting(
         company_id=invoice.company_id, posting_date=posting_date, user_id=actor.user_id,
         document=Document(MovementType.PRICE_DIFFERENCE, supplier_id=supplier.id, reference=invoice.number[:64],
+                          supplier_invoice_id=invoice.id,
                           reason=f"price difference of supplier {what} {supplier.code} {invoice.number}"),
         movements=movements, memo=f"price difference of supplier {what} {supplier.code} {invoice.number}",
     ))

@@ -138,6 +138,9 @@ class StockDocument(Base):
     __table_args__ = (
         Index("ix_stock_documents_company_date", "company_id", "posting_date"),
         Index("ix_stock_documents_po_line", "po_line_id"),
+        # A price difference always names the invoice or credit memo it comes from (0041).
+        CheckConstraint("doc_type <> 'price_difference' OR supplier_invoice_id IS NOT NULL",
+                        name="price_difference_invoice"),
     )
 
     id: Mapped[BigId] = mapped_column(primary_key=True)
@@ -166,6 +169,9 @@ class StockDocument(Base):
     )
     # Returns to the supplier: the receipt whose goods go back (several partial returns).
     source_document_id: Mapped[int | None] = mapped_column(ForeignKey("stock_documents.id"), index=True)
+    # Price differences: the supplier invoice or credit memo whose difference the document
+    # carries into the ledger (``reference`` is its printed number, for people).
+    supplier_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("supplier_invoices.id"), index=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

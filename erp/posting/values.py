@@ -82,7 +82,8 @@ class Document:
     standard it was valued at, delivery note. Shipments: customer and sales reference.
     Issues: destination and cost centre. Adjustments and corrections: the reason.
     Reversals point at what they reverse (``reverses_document_id``, unique: a document is
-    reversed at most once); returns at their receipt (``source_document_id``)."""
+    reversed at most once); returns at their receipt (``source_document_id``). Price
+    differences: the supplier invoice or credit memo they come from (``supplier_invoice_id``)."""
 
     doc_type: MovementType
     po_line_id: int | None = None
@@ -97,6 +98,7 @@ class Document:
     reason: str | None = None
     reverses_document_id: int | None = None
     source_document_id: int | None = None
+    supplier_invoice_id: int | None = None
 
 
 @dataclass(frozen=True)
