@@ -144,7 +144,8 @@ def batch_lookup(db: Session, actor: Actor) -> Any:
         try:
             flow = queries.batch_flow(db, actor, queries.find_batch_by_codes(
                 db, actor, material_code=material, batch_number=batch))
-            numbers = queries.document_numbers(db, [m.document_id for m in flow.movements])
+            numbers = queries.document_numbers(
+                db, [m.document_id for m in flow.movements] + [p.document_id for p in flow.price_differences])
         except DomainError as refusal:
             if refusal.status != 404:
                 raise

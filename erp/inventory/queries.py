@@ -187,7 +187,9 @@ def movement_history(
                StockMovement.company_id, StockMovement.warehouse_id, Warehouse.code.label("warehouse_code"),
                StockMovement.material_id, Material.code.label("material_code"), StockMovement.batch_id,
                Batch.batch_number, StockMovement.status, StockMovement.quantity, StockMovement.value,
-               StockMovement.variance, StockMovement.offset_account, StockMovement.created_by)
+               StockMovement.variance, StockMovement.offset_account, StockMovement.created_by,
+               StockDocument.supplier_invoice_id)
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
         .join(Material, Material.id == StockMovement.material_id)
         .join(Batch, Batch.id == StockMovement.batch_id)
@@ -212,12 +214,19 @@ class BatchFlow:
     movements: list[Any]
     on_hand: list[Any]
     totals: dict[str, Decimal]
+    # Value-only rows (supplier invoices' price differences) booked on the batch: no goods
+    # moved, so not in ``movements`` or ``totals``; each names its invoice.
+    price_differences: list[Any] = field(default_factory=list)
 
 
 def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     """Where a batch came from (supplier, order, receipt) and where every unit went (issues,
     transfers, shipments to customers), with what is left, within the caller's companies
-    (a clerk's: within their warehouses)."""
+    (a clerk's: within their warehouses); beside them, the price differences of supplier
+    invoices and credit memos booked on the batch (value only: quantity 0, the amount as
+    ``variance``, the invoice's id and number). A batch with price differences only (the
+    no-batch batch ``-`` an invoice before its goods arrive books on) is shown with them and
+    no goods. Refuses 404 when the caller sees no row of the batch at all."""
     batch = session.execute(
         select(Batch.id, Batch.batch_number, Batch.material_id, Material.code.label("material_code"),
                Batch.manufacture_date, Batch.expiry_date, Supplier.code.label("supplier_code"))
@@ -246,7 +255,20 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
                StockMovement.movement_type != MovementType.PRICE_DIFFERENCE)
         .order_by(StockMovement.posting_date, StockMovement.id)
     ).all()
-    if not movements:
+    price_differences = session.execute(
+        select(StockMovement.id, StockMovement.document_id, StockMovement.posting_date,
+               Company.code.label("company_code"), Warehouse.code.label("warehouse_code"), StockMovement.status,
+               StockMovement.quantity, StockMovement.value, StockMovement.variance, StockDocument.reference,
+               StockDocument.supplier_invoice_id, Supplier.code.label("supplier_code"))
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
+        .join(Company, Company.id == StockMovement.company_id)
+        .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
+        .outerjoin(Supplier, Supplier.id == StockDocument.supplier_id)
+        .where(StockMovement.batch_id == batch_id, scope,
+               StockMovement.movement_type == MovementType.PRICE_DIFFERENCE)
+        .order_by(StockMovement.posting_date, StockMovement.id)
+    ).all()
+    if not movements and not price_differences:
         raise NotFound(Message("batch {key} not found", key=batch_id))
     receipts = session.execute(
         select(StockDocument.id.label("document_id"), StockDocument.posting_date, Supplier.code.label("supplier_code"),
@@ -266,7 +288,7 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     for movement in movements:
         kind = movement.movement_type.value
         totals[kind] = totals.get(kind, Decimal("0")) + movement.quantity
-    return BatchFlow(batch, list(receipts), list(movements), on_hand, totals)
+    return BatchFlow(batch, list(receipts), list(movements), on_hand, totals, list(price_differences))
 
 
 _OPEN_QUANTITY = (PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("open_quantity")

@@ -174,6 +174,9 @@ class MovementRowOut(MovementOut):
     posting_date = Day()
     company_id = fields.Integer()
     created_by = fields.Integer()
+    supplier_invoice_id = fields.Integer(allow_none=True, metadata={
+        "description": "price differences: the supplier invoice or credit memo the row comes from "
+                       "(GET /payables/invoices/{id}); null for other movements"})
 
 
 class BatchOut(Schema):
@@ -215,10 +218,29 @@ class FlowMovementOut(Schema):
     customer_name = fields.String(allow_none=True)
 
 
+class FlowPriceDifferenceOut(Schema):
+    id = fields.Integer()
+    document_id = fields.Integer()
+    posting_date = Day()
+    company_code = fields.String()
+    warehouse_code = fields.String()
+    status = fields.Enum(StockStatus, by_value=True)
+    quantity = Quantity(positive=False, metadata={"description": "always 0: a value, no goods"})
+    value = Money(metadata={"description": "always 0.00: stock stays at standard"})
+    variance = Money(metadata={"description": "signed: the part of the price difference on 1404"})
+    reference = fields.String(allow_none=True, metadata={"description": "the invoice's printed number"})
+    supplier_code = fields.String(allow_none=True)
+    supplier_invoice_id = fields.Integer(metadata={
+        "description": "the supplier invoice or credit memo (GET /payables/invoices/{id})"})
+
+
 class BatchFlowOut(Schema):
     batch = fields.Nested(BatchOut)
     receipts = fields.List(fields.Nested(FlowReceiptOut))
     movements = fields.List(fields.Nested(FlowMovementOut))
+    price_differences = fields.List(fields.Nested(FlowPriceDifferenceOut), metadata={
+        "description": "supplier invoices' price differences booked on the batch: value-only rows, "
+                       "not in movements or totals"})
     on_hand = fields.List(fields.Nested(StockRowOut))
     totals = fields.Dict(keys=fields.String(), values=Quantity(positive=False),
                          metadata={"description": "net quantity per movement type"})

@@ -84,7 +84,7 @@ def get_invoices(query: dict[str, Any], pagination_parameters: PaginationParamet
 
 
 @blp.route("/invoices/<int:invoice_id>", methods=["GET"])
-@blp.response(200, s.SupplierInvoiceOut)
+@blp.response(200, s.SupplierInvoiceDetailOut)
 @blp.refuses(RoleNotAllowed, NotFound)
 @transaction
 def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from erp.db import Base, BigId, Money, Quantity, UnitPrice, utcnow
 from erp.masterdata.models import PERCENT, str_enum
 from erp.messages import Message
+from erp.posting.models import StockDocument
 
 
 class DocumentKind(StrEnum):
@@ -103,6 +104,12 @@ class SupplierInvoice(Base):
 
     lines: Mapped[list[SupplierInvoiceLine]] = relationship(
         back_populates="invoice", order_by="SupplierInvoiceLine.line_no", cascade="all, delete-orphan"
+    )
+    # The stock documents (PD-...) that put the part of its price difference booked to 1404
+    # into the stock ledger (docs/payables.md); none when all of it went to consumption.
+    price_difference_documents: Mapped[list[StockDocument]] = relationship(
+        StockDocument, primaryjoin=lambda: StockDocument.supplier_invoice_id == SupplierInvoice.id,
+        foreign_keys=lambda: [StockDocument.supplier_invoice_id], order_by=lambda: StockDocument.id, viewonly=True,
     )
 
     @property

@@ -85,6 +85,17 @@ class SupplierInvoiceOut(Schema):
     lines = fields.List(fields.Nested(SupplierInvoiceLineOut))
 
 
+class PriceDifferenceDocumentOut(Schema):
+    id = fields.Integer(metadata={"description": "the stock document (GET /inventory/documents/...)"})
+    number = fields.String(metadata={"description": "PD-..."})
+    posting_date = Day()
+
+
+class SupplierInvoiceDetailOut(SupplierInvoiceOut):
+    price_difference_documents = fields.List(fields.Nested(PriceDifferenceDocumentOut), metadata={
+        "description": "the stock ledger documents carrying the part of its price difference on 1404"})
+
+
 class SupplierInvoiceQuery(Query):
     company_id = QueryId()
     supplier_id = QueryId()

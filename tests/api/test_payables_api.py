@@ -112,3 +112,42 @@ def test_tolerances_are_set_per_company_and_audited(api: ApiClient, world: World
     assert posted.get_json()["blocked"] is False
     history = api.as_("auditor").get(f"/api/v1/audit/payables_tolerance/{world.companies['A']}").get_json()
     assert history[0]["reason"] == "new policy"
+
+
+def test_a_batch_with_only_a_price_difference_shows_it_and_links_the_invoice_both_ways(
+        api: ApiClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """An invoice before its goods arrive (R2) books its 30.00 on the order line's warehouse
+    and the material's no-batch batch "-", which then has that value-only row and nothing
+    else. Its flow was a 404 (only goods movements counted); now a clerk of the warehouse and
+    a cost accountant see the batch with no goods (no movements, totals or stock) and the
+    row: quantity 0, value 0.00, variance 30.00, the invoice's number and id. The ledger row
+    carries the invoice's id; the invoice lists its PD document; another company's clerk
+    still gets 404."""
+    from tests.stock import batch_id
+
+    vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    posted = api.as_("ap_a").post("/api/v1/payables/invoices", json=invoice(
+        world, line, number="INV-AHEAD-1", price="12.30", net_total="1230.00", tax_total="159.90",
+        gross_total="1389.90"))
+    assert posted.status_code == 201, posted.get_json()
+    invoice_id = posted.get_json()["id"]
+    no_batch = batch_id(session_factory, world, "exc_local", "-")
+    for user in ("clerk_a", "cost_a"):
+        flow = api.as_(user).get(f"/api/v1/inventory/batches/{no_batch}/flow")
+        assert flow.status_code == 200, flow.get_json()
+        body = flow.get_json()
+        assert (body["batch"]["batch_number"], body["receipts"], body["movements"], body["on_hand"],
+                body["totals"]) == ("-", [], [], [], {})
+        (row,) = body["price_differences"]
+        assert {k: row[k] for k in ("warehouse_code", "quantity", "value", "variance", "reference", "supplier_code",
+                                    "supplier_invoice_id")} == {
+            "warehouse_code": "CA-AMB", "quantity": "0.0000", "value": "0.00", "variance": "30.00",
+            "reference": "INV-AHEAD-1", "supplier_code": "S0001", "supplier_invoice_id": invoice_id}
+    problem(api.as_("clerk_b").get(f"/api/v1/inventory/batches/{no_batch}/flow"), 404, "not-found")
+    ledger = api.as_("cost_a").get("/api/v1/inventory/movements?movement_type=price_difference").get_json()
+    assert [(r["variance"], r["supplier_invoice_id"]) for r in ledger] == [("30.00", invoice_id)]
+    detail = api.as_("cost_a").get(f"/api/v1/payables/invoices/{invoice_id}").get_json()
+    (document,) = detail["price_difference_documents"]
+    assert document["number"].startswith("PD-") and document["id"] == ledger[0]["document_id"]

@@ -105,3 +105,61 @@ def test_payables_clerk_enters_an_invoice_sees_the_match_and_a_manager_releases_
     page.goto("/payables/grir")
     assert page.get_by_test_id("grir-check").is_visible()
     shot(page, "grir")
+
+
+def test_a_cost_accountant_follows_an_invoice_before_its_goods_from_the_batch_to_the_invoice(
+        signed_in: Any, shot: Any, browser_engine: Engine) -> None:
+    """An invoice for one unit of a batch-managed material, entered before the goods arrive,
+    books its price difference on the material's no-batch batch "-", which holds nothing
+    else. The batch flow page (a 404 refusal before) shows the batch with no goods and the
+    price difference, whose invoice number opens the invoice; the invoice names its PD
+    document, which opens the stock document."""
+    from erp.masterdata.tax import line_amounts, tax_code_for
+    from erp.payables import services as payables
+
+    from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
+
+    with Session(browser_engine) as session, session.begin():
+        clerk, ap = _actor(session, "clerk.form01"), _actor(session, "ap.form01")
+        rows, _ = lines_open_for_receipt(session, clerk, limit=500)
+        # a new order of one batch-managed material (as an open line of the demo), nothing received
+
+        model = next(r for r in rows if session.get(Material, r.material_id).batch_managed)  # type: ignore[union-attr]
+        source = session.get(PurchaseOrderLine, model.po_line_id)
+        placed = session.get(PurchaseOrder, source.order_id)  # type: ignore[union-attr]
+        new = PurchaseOrder(number=f"PO-AHEAD-{source.id:06d}", purchasing_company_id=placed.purchasing_company_id,
+                            receiving_company_id=placed.receiving_company_id, supplier_id=placed.supplier_id,
+                            order_date=placed.order_date, status=placed.status, created_by=placed.created_by,
+                            lines=[PurchaseOrderLine(line_no=1, material_id=source.material_id, quantity=Decimal(10),
+                                                     unit_price=source.unit_price,
+                                                     amount=(10 * source.unit_price).quantize(CENT),
+                                                     contract_line_id=source.contract_line_id,
+                                                     warehouse_id=source.warehouse_id)])
+        session.add(new)
+        session.flush()
+        po_line_id, material_code = new.lines[0].id, model.material_code
+        order = order_for_invoicing(session, ap, new.number)
+        contract = next(ol.contract_price for ol in order.lines if ol.po_line_id == po_line_id)
+        today = business_today()
+        rate = tax_code_for(session, day=today, material_id=source.material_id, supplier_id=order.supplier_id)
+        price = contract + Decimal("1.00")
+        amounts = line_amounts(Decimal(1), price, rate.rate)
+        number = f"AHEAD{po_line_id:06d}"
+        payables.enter_invoice(session, ap, payables.InvoiceRequest(
+            company_id=order.company_id, supplier_id=order.supplier_id, number=number, invoice_date=today,
+            net_total=amounts.net, tax_total=amounts.tax, gross_total=amounts.gross,
+            lines=[payables.LineRequest(po_line_id=po_line_id, quantity=Decimal(1), unit_price=price)]))
+    page = signed_in("cost.form01")
+    page.goto(f"/inventory/batches?material={material_code}&batch=-")
+    assert page.get_by_test_id("refusal").count() == 0
+    assert "该批次没有货物移动" in page.get_by_test_id("batch-movements").inner_text()
+    differences = page.get_by_test_id("batch-price-differences").inner_text()
+    assert number in differences and "1.00" in differences
+    shot(page, "batch-with-only-a-price-difference")
+    page.get_by_test_id("batch-price-differences").get_by_role("link", name=number).click()
+    documents = page.get_by_test_id("price-difference-documents")
+    assert "PD-" in documents.inner_text()
+    shot(page, "invoice-names-its-price-difference")
+    documents.locator("a").first.click()
+    assert number in page.content()
+    shot(page, "price-difference-document")
