@@ -7,8 +7,11 @@ project's gunicorn.conf.py (workers and threads sized from the cores), signs a c
 with a bearer token and, for each client count, lets that many client threads (keep-alive
 connections, each on its own orders so that no two wait on one order's lock) POST
 /api/v1/inventory/receipts for ``--seconds`` seconds; then it measures, in the same run,
-the service layer with two processes (bench/receipts.py's workers) and the raw SQL of the
-same rows with two connections.
+the service layer with two processes (bench/receipts.py's workers, whose engine is built
+as the served app's: no ping at checkout unless ERP_DB_POOL_PRE_PING=1) and the raw SQL of
+the same rows with two connections. Each measured phase starts with ANALYZE (after the
+HTTP warm-up, before each baseline: bench.receipts.analyze), so none runs on plans made
+from the empty tables' statistics.
 
 Prints receipts/s and p50/p99 latency per client count and the ratio to the service layer.
 Target (issue 18): with 16 clients at least 70 % of the service layer's throughput with
@@ -32,7 +35,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import ROOT, fresh_database, git_revision, machine, serve
-from bench.receipts import SETUP, _raw_worker, _run, _service_worker
+from bench.receipts import SETUP, _raw_worker, _run, _service_worker, analyze
 
 def issue_token(url: str) -> str:
     """A bearer token of the clerk of company 1, bound to its warehouse (as the service-layer
@@ -154,6 +157,7 @@ def main() -> None:
         results = []
         with serve(url) as server:
             http_run(server.port, token, 4, 3, 0)  # warm up every worker's pool and statement cache
+            analyze(url)  # as the service layer's phase does (bench.receipts.analyze)
             for number, clients in enumerate(counts, start=1):
                 rate, latencies, errors = http_run(server.port, token, clients, args.seconds, number)
                 results.append((clients, rate, percentile(latencies, 0.5), percentile(latencies, 0.99), errors))
