@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +23,7 @@ from erp.inventory.models import StockBalance
 from erp.payables import services
 from erp.payables.errors import OverInvoiced
 from erp.payables.models import SupplierInvoice, SupplierInvoiceLine
+from tests.locks import waiting_on_a_lock_or_done
 from tests.payables import NOV_20, vat13_on_materials
 from tests.stock import batch_id, open_order, receive, set_standard
 from tests.world import World
@@ -97,21 +97,6 @@ def test_two_clerks_invoicing_the_same_received_quantity_the_second_is_blocked_f
     assert total == D("200") and sorted(blocked) == [False, True]
 
 
-def _waiting_on_a_lock_or_done(session_factory: sessionmaker[Session], pid: int, done: threading.Event) -> None:
-    """Return once backend ``pid`` waits on a row lock, or its work is done (10 s at most)."""
-    deadline = time.monotonic() + 10
-    with session_factory() as watcher:
-        while time.monotonic() < deadline and not done.is_set():
-            waiting = watcher.scalar(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                                     {"pid": pid})
-            watcher.rollback()
-            if waiting == "Lock":
-                return
-            time.sleep(0.05)
-    if not done.is_set():
-        raise AssertionError("the invoice neither waited on a lock nor finished")
-
-
 @pytest.mark.parametrize("first_batch", ["B-LATE", "B-EARLY"])
 def test_an_invoice_price_difference_on_two_batches_and_an_issue_of_both_do_not_deadlock(
         session_factory: sessionmaker[Session], world: World, first_batch: str) -> None:
@@ -155,7 +140,7 @@ def test_an_invoice_price_difference_on_two_batches_and_an_issue_of_both_do_not_
                 # hold B-EARLY as the issue will, until the invoice waits on it or is done
                 session.execute(select(StockBalance.id).where(StockBalance.batch_id == early).with_for_update())
                 invoice_ready.wait(timeout=10)
-                _waiting_on_a_lock_or_done(session_factory, invoice_pid[0], invoice_done)
+                waiting_on_a_lock_or_done(session_factory, invoice_pid[0], invoice_done, "the invoice")
                 outcome["issue"] = inventory.issue_goods(
                     session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
                     material_id=world.materials["exc_local"], quantity=D("150"), posting_date=NOV_20,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from decimal import Decimal as D
 from typing import Any
 
@@ -17,25 +16,11 @@ from erp.credit import services
 from erp.inventory.models import StockBalance
 from erp.inventory.services import ReceiptRequest, receive_goods
 from tests.credit import NOV, POLICY, new_order
+from tests.locks import waiting_on_a_lock_or_done
 from tests.stock import batch_id, open_order, set_standard
 from tests.world import World
 
 pytestmark = pytest.mark.postgres
-
-
-def _wait_until_waiting(session_factory: sessionmaker[Session], pid: int, done: threading.Event) -> None:
-    """Return once backend ``pid`` waits on a lock, or its work is done (10 s at most)."""
-    deadline = time.monotonic() + 10
-    with session_factory() as watcher:
-        while time.monotonic() < deadline and not done.is_set():
-            waiting = watcher.scalar(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                                     {"pid": pid})
-            watcher.rollback()
-            if waiting == "Lock":
-                return
-            time.sleep(0.05)
-    if not done.is_set():
-        raise AssertionError("the shipment neither waited on a lock nor finished")
 
 
 def test_two_shipments_naming_two_batches_in_opposite_order_both_post(
@@ -87,7 +72,7 @@ def test_two_shipments_naming_two_batches_in_opposite_order_both_post(
         for customer in ("cust1", "cust2"):
             threads[customer].start()
             assert started[customer].wait(timeout=10)
-            _wait_until_waiting(session_factory, pids[customer], done[customer])
+            waiting_on_a_lock_or_done(session_factory, pids[customer], done[customer], f"{customer}'s shipment")
     for thread in threads.values():
         thread.join(timeout=60)
     assert isinstance(outcome.get("cust1"), int), outcome

@@ -1,0 +1,91 @@
+"""Threaded lock-order tests on PostgreSQL: transactions started one by one, each left
+waiting on a lock held by the test, then let go together.
+
+The pattern (tests/service/test_shipment_locks.py, test_posting_locks.py, ...): the test
+holds some balance rows in its own transaction; it starts each ``Worker`` in turn and waits
+until that worker's backend waits on a lock (or has finished); then it commits, and every
+worker must commit too. Workers that lock in opposite orders deadlock once let go, and
+PostgreSQL's deadlock detector aborts one of them: its outcome is then the error.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def waiting_on_a_lock_or_done(session_factory: sessionmaker[Session], pid: int, done: threading.Event,
+                              what: str = "the transaction") -> None:
+    """Return once backend ``pid`` waits on a lock (a row lock, a transaction's, an advisory
+    lock), or its work is done (10 s at most; then AssertionError naming ``what``)."""
+    deadline = time.monotonic() + 10
+    with session_factory() as watcher:
+        while time.monotonic() < deadline and not done.is_set():
+            waiting = watcher.scalar(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                                     {"pid": pid})
+            watcher.rollback()  # a fresh snapshot of pg_stat_activity
+            if waiting == "Lock":
+                return
+            time.sleep(0.05)
+    if not done.is_set():
+        raise AssertionError(f"{what} neither waited on a lock nor finished")
+
+
+class Worker:
+    """One transaction in its own thread: ``work(session)`` inside ``session.begin()``;
+    ``outcome`` is what it returned, or the exception it raised."""
+
+    def __init__(self, session_factory: sessionmaker[Session], name: str, work: Callable[[Session], Any]) -> None:
+        self.session_factory, self.name, self.work = session_factory, name, work
+        self.pid: int | None = None
+        self.outcome: Any = None
+        self.started, self.done = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name)
+
+    def _run(self) -> None:
+        try:
+            with self.session_factory() as session, session.begin():
+                self.pid = session.scalar(text("SELECT pg_backend_pid()"))
+                self.started.set()
+                self.outcome = self.work(session)
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test asserts
+            self.outcome = error
+        finally:
+            self.started.set()
+            self.done.set()
+
+    def start_and_wait_until_waiting(self) -> None:
+        self.thread.start()
+        assert self.started.wait(timeout=10), f"{self.name} never started"
+        if self.pid is not None:
+            waiting_on_a_lock_or_done(self.session_factory, self.pid, self.done, self.name)
+
+    def join(self) -> None:
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), f"{self.name} still running"
+
+
+def queued_behind(holder: Session, workers: list[Worker],
+                  let_go_first: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Start ``workers`` one by one, each waiting (on what ``holder``'s open transaction
+    holds, or on an earlier worker) before the next starts; then commit ``holder`` and
+    return each worker's outcome by name once all are done. ``let_go_first`` lets part of
+    what the holder holds go before it commits (rolling back a savepoint releases the row
+    locks taken since): the workers then move on, and the rest goes half a second later."""
+    try:
+        for worker in workers:
+            worker.start_and_wait_until_waiting()
+        if let_go_first is not None:
+            let_go_first()
+            time.sleep(0.5)  # the worker let go takes its row and waits on the next one
+    finally:
+        holder.commit()
+        for worker in workers:
+            if worker.thread.ident is not None:
+                worker.join()
+    return {worker.name: worker.outcome for worker in workers}
