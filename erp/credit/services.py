@@ -402,18 +402,14 @@ def ship_order(
     if decision.blocked:
         raise decision.refusal(order_id=order.id)
 
-    # Each line locks its stock as it ships; with several lines, two shipments of the same
-    # goods listed in opposite order would lock in opposite order and deadlock. So the
-    # order's stock is locked first, all of it, in the one order every posting locks in.
-    if len(items) > 1:
-        inventory.lock_stock_to_take(session, [(line.warehouse_id, line.material_id) for line, _, _, _ in items])
+    # One document per line, all the lines' stock locked first in the one order (two
+    # shipments naming the same goods in opposite order must not deadlock: inventory's).
+    documents = inventory.ship_lines(
+        session, actor, lines=[inventory.TakeLine(line.warehouse_id, line.material_id, request.quantity,
+                                                  request.batch_id) for line, request, _, _ in items],
+        posting_date=posting_date, customer_id=order.customer_id, reference=f"SO-{order.id}")
     invoice_items: list[InvoiceItem] = []
-    for line, request, amounts, _ in items:
-        document_id = inventory.ship_goods(
-            session, actor, warehouse_id=line.warehouse_id, material_id=line.material_id,
-            quantity=request.quantity, posting_date=posting_date, customer_id=order.customer_id,
-            reference=f"SO-{order.id}", batch_id=request.batch_id,
-        )
+    for (line, request, amounts, _), document_id in zip(items, documents, strict=True):
         line.shipped_quantity += request.quantity
         invoice_items.append(InvoiceItem(amounts.gross, line.material_id, line.id, document_id, request.quantity,
                                          line.unit_price, tax_amount=amounts.tax, tax_code_id=line.tax_code_id,

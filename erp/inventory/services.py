@@ -52,7 +52,8 @@ from erp.db import require_amount_fits
 from erp.money import round_money
 from erp.inventory.queries import DocumentView
 from erp.posting import (
-    Document, Line, Movement, Posted, Posting, entry_of_document, negated_lines, post, price_for_posting,
+    Document, Line, Movement, Posted, Posting, entry_of_document, lock_open_period, negated_lines, post,
+    price_for_posting,
 )
 from erp.period import Period
 from erp.posting.periods import latest_closed_period
@@ -62,6 +63,7 @@ from erp.posting.stock import (
     available_on,
     find_or_create_batch,
     lock_balances,
+    lock_stock,
     lock_transfer_route,
     value_taken,
 )
@@ -469,9 +471,9 @@ def book_receipt_reversal(
     # in part or whole, or blocked; in the order the receipt put them there, then released,
     # then blocked (a fixed lock order).
     statuses = [arrival.status] + [s for s in (StockStatus.UNRESTRICTED, StockStatus.BLOCKED) if s != arrival.status]
-    held = [balance for status in statuses
-            for balance in lock_balances(session, warehouse_id=arrival.warehouse_id, material_id=arrival.material_id,
-                                         status=status, batch_id=arrival.batch_id)]
+    places = {status: (arrival.warehouse_id, arrival.material_id, status, arrival.batch_id) for status in statuses}
+    locked = lock_stock(session, places.values())  # all three in one statement, in the one lock order
+    held = [balance for status in statuses for balance in locked[places[status]]]
     there = sum((h.quantity for h in held), Decimal("0"))
     if there < arrival.quantity:
         raise InsufficientStock(Message(
@@ -635,8 +637,10 @@ def book_quality_decision(
     if decision == QualityDecision.RELEASE:
         quality.require_signed_release(session, material=material, warehouse_id=warehouse.id, batch_id=batch.id)
     _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
-    held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
-                         status=StockStatus.QUARANTINE, batch_id=batch.id)
+    target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
+    # Both ends of the move in one statement (an excursion's hold moves the other way).
+    here = (warehouse.id, material.id, StockStatus.QUARANTINE, batch.id)
+    held = lock_stock(session, [here, (warehouse.id, material.id, target, batch.id)])[here]
     in_quarantine = sum((h.quantity for h in held), Decimal("0"))
     wanted = in_quarantine if quantity is None else quantity
     if wanted <= 0:
@@ -644,7 +648,6 @@ def book_quality_decision(
                                         batch=batch.batch_number, warehouse=Named.of(warehouse)))
     _check_quantity(wanted, material)
     pieces = _take(session, warehouse.company_id, held, wanted, price, posting_date)
-    target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
     doc_type = MovementType.QUALITY_RELEASE if decision == QualityDecision.RELEASE else MovementType.QUALITY_REJECT
     movements: list[Movement] = []
     for balance, taken, value in pieces:
@@ -707,9 +710,10 @@ def book_return(
     returnable = arrival.quantity - _returned_quantity(session, receipt.id)
     _not_before(receipt, posting_date)
     _, price = price_for_posting(session, receipt.company_id, material.id, posting_date)
-    held = [balance for status in (StockStatus.BLOCKED, StockStatus.UNRESTRICTED)
-            for balance in lock_balances(session, warehouse_id=warehouse.id, material_id=material.id, status=status,
-                                         batch_id=arrival.batch_id)]
+    places = {status: (warehouse.id, material.id, status, arrival.batch_id)
+              for status in (StockStatus.BLOCKED, StockStatus.UNRESTRICTED)}
+    locked = lock_stock(session, places.values())  # both in one statement, in the one lock order
+    held = [balance for place in places.values() for balance in locked[place]]
     there = sum((h.quantity for h in held), Decimal("0"))
     wanted = min(returnable, there) if quantity is None else quantity
     if wanted <= 0:
@@ -861,15 +865,73 @@ def ship_goods(
     ).document_id
 
 
-def lock_stock_to_take(session: Session, places: Sequence[tuple[int, int]]) -> None:
-    """Lock the unrestricted stock of every (warehouse id, material id) in ``places``, all of
-    its batches, in the order every posting locks balances in (warehouse, material, then
-    first expiry first: ``erp.posting.stock.lock_balances``), before a posting of several
-    lines (a shipment, an issue of components) takes from them line by line. Without it two
-    such postings whose lines name the same goods in opposite order deadlock (found by
-    bench.load on 30 November: two shipments)."""
-    for warehouse_id, material_id in sorted(set(places)):
-        lock_balances(session, warehouse_id=warehouse_id, material_id=material_id, status=StockStatus.UNRESTRICTED)
+@dataclass(frozen=True)
+class TakeLine:
+    """One line of a use case that takes unrestricted stock out line by line (a shipment of
+    several order lines, an issue of several components): first expiry first out, or from
+    the named batch."""
+
+    warehouse_id: int
+    material_id: int
+    quantity: Decimal
+    batch_id: int | None = None
+
+
+def ship_lines(
+    session: Session,
+    actor: Actor,
+    *,
+    lines: Sequence[TakeLine],
+    posting_date: dt.date,
+    customer_id: int,
+    reference: str,
+) -> list[int]:
+    """``ship_goods`` of each line, in order (one document each); returns the documents.
+    All the lines' stock is locked first (``_lock_lines``). Refuses what ``ship_goods``
+    refuses; a warehouse of a company the caller does not act for before any lock."""
+    actor.require_role(Role.SALES, Role.CLERK, action="shipping goods")
+    for line in lines:
+        if not actor.acts_for_company(_warehouse(session, line.warehouse_id).company_id):
+            raise NotFound(Message("warehouse {key} not found", key=line.warehouse_id))
+    _lock_lines(session, lines, posting_date)
+    return [ship_goods(session, actor, warehouse_id=line.warehouse_id, material_id=line.material_id,
+                       quantity=line.quantity, posting_date=posting_date, customer_id=customer_id,
+                       reference=reference, batch_id=line.batch_id)
+            for line in lines]
+
+
+def issue_lines_to_production_order(
+    session: Session,
+    actor: Actor,
+    *,
+    lines: Sequence[TakeLine],
+    posting_date: dt.date,
+    order_number: str,
+) -> list[tuple[int, list[int]]]:
+    """``issue_to_production_order`` of each line, in order; returns (document, batches taken)
+    per line. All the lines' stock is locked first (``_lock_lines``)."""
+    actor.require_role(Role.CLERK, action="issuing goods")
+    for line in lines:
+        _require_warehouse(actor, _warehouse(session, line.warehouse_id))
+    _lock_lines(session, lines, posting_date)
+    return [issue_to_production_order(session, actor, warehouse_id=line.warehouse_id, material_id=line.material_id,
+                                      quantity=line.quantity, posting_date=posting_date, order_number=order_number,
+                                      batch_id=line.batch_id)
+            for line in lines]
+
+
+def _lock_lines(session: Session, lines: Sequence[TakeLine], posting_date: dt.date) -> None:
+    """Before any line takes: the period of every company the lines take from, then all
+    their stock in one statement, in the one order (erp.posting.stock.lock_stock). Taken line
+    by line, two shipments (or issues) naming the same goods in opposite order each held
+    what the other waited for: a deadlock (bench.load, 30 November). One line locks its own
+    place as it takes (nothing to order, no statement added)."""
+    if len(lines) < 2:
+        return
+    for company_id in sorted({_warehouse(session, line.warehouse_id).company_id for line in lines}):
+        lock_open_period(session, company_id, posting_date)
+    lock_stock(session, [(line.warehouse_id, line.material_id, StockStatus.UNRESTRICTED, line.batch_id)
+                         for line in lines])
 
 
 @dataclass(frozen=True)
@@ -1163,8 +1225,11 @@ def book_transfer(
     _check_storage(destination, material)
     _, price = price_for_posting(session, source.company_id, material.id, posting_date)
     lock_transfer_route(session, material.id, source.id, destination.id)
-    held = lock_balances(session, warehouse_id=source.id, material_id=material.id, status=status,
-                         batch_id=batch_id)
+    # The destination's rows with the source's, in one statement: locked source first, then
+    # destination as the posting adds to it, transfers around a ring of warehouses (A to B,
+    # B to C, C to A), or a transfer and a shipment from both ends, deadlocked.
+    here = (source.id, material.id, status, batch_id)
+    held = lock_stock(session, [here, (destination.id, material.id, status, batch_id)])[here]
     pieces = _take(session, source.company_id, held, quantity, price, posting_date)
     movements: list[Movement] = []
     for balance, taken, value in pieces:

@@ -29,8 +29,10 @@ How to add a kind of posting (for example a supplier invoice: journal lines, no 
 
    For stock, add a ``Document(doc_type=...)`` and ``Movement`` rows (signed quantity and
    value at standard); stock going out must come from balances you locked with
-   ``erp.posting.stock.lock_balances`` and split with ``value_taken``. The entry's source is
-   then the document.
+   ``erp.posting.stock.lock_balances`` and split with ``value_taken``; a use case of several
+   places (lines, both ends of a move) locks them all first with one
+   ``erp.posting.stock.lock_stock`` (the global lock order: that module's docstring). The
+   entry's source is then the document.
 4. ``post`` refuses ``PeriodClosed``; it raises ``UnbalancedEntry`` when your lines do not
    sum to zero or are not cents: that is a bug in your use case, not a user error.
    Corrections are new postings (negate the original's lines with ``negated_lines`` and set

@@ -1,21 +1,53 @@
 """What a stock posting reads before it writes: balances locked, what they hold on a
 date, the value that leaves with a quantity, batches; and the repair of derived rows.
 
-Callers that take stock out first lock the balance rows they take from
-(``lock_balances``), so that the quantity they check is the quantity ``erp.posting.post``
-changes; the CHECK constraint on ``stock_balances.quantity`` is the last line of defence
-against negative stock.
+A posting that takes stock out first locks the balance rows it takes from, so that the
+quantity it checks is the quantity ``erp.posting.post`` changes; the CHECK constraint on
+``stock_balances.quantity`` is the last line of defence against negative stock.
+
+The global lock order
+---------------------
+Every stock posting (and every use case that makes several in one transaction) takes its
+locks in this order, so that no two of them wait on each other in opposite orders:
+
+1. the use case's own rows: the document it works on (a sales order, a production order,
+   a purchase order line, the pending excursions of a warehouse), read with FOR UPDATE or
+   FOR NO KEY UPDATE before anything else;
+2. the posting's period row, KEY SHARE (``erp.posting.lock_open_period``, or
+   ``price_for_posting``, which reads the standard price after it), for every period and
+   company the use case posts to, before any balance: the close holds that row exclusively
+   and then restates balances, so a posting that waited on the period while it held a
+   balance would deadlock with the close. Rows that only follow the period (a customer's
+   exposure row, a transfer route's advisory lock, ``lock_transfer_route``) come here too;
+3. every existing stock balance row the use case will take from or add to, all in one
+   statement, in ``_LOCK_ORDER`` (``lock_stock``: warehouse, material, status, first expiry
+   first, then batch), before any line takes. Place by place, two shipments, issues,
+   transfers (a ring of warehouses) or status changes (a QA release against an excursion's
+   hold) naming the same stock in opposite order each held what the other waited for
+   (bench.load, 30 November; tests/service/test_posting_locks.py). One place alone needs no
+   such step: ``lock_balances`` locks it as the line takes;
+4. balance rows that do not exist yet, inserted by ``post``: a posting's inflows are one
+   INSERT ... ON CONFLICT with its rows sorted by balance key (erp.posting.writer), so that
+   two postings adding to the same new (or unlocked) rows take them in the same order;
+5. then what hangs on the stock, always after its balances: the inspection lots on it and
+   their advisory locks (erp.quality: ``move_open_lots``, ``reduce_open_lots``), the
+   period totals (``post``, in key order), then the document's lines (their document was
+   locked in 1).
+
+Rows a transaction already holds are not waited for again: after ``lock_stock`` each line
+re-reads its place with ``lock_balances`` and sees what earlier lines left.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, func, insert, or_, select
+from sqlalchemy import Select, bindparam, case, delete, func, insert, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from erp.db import dialect_insert, is_postgres, utcnow
@@ -100,7 +132,10 @@ def lock_balances(
     status: StockStatus,
     batch_id: int | None = None,
 ) -> list[HeldStock]:
-    """Balance rows holding stock, locked, first-expiry-first-out (then oldest batch first)."""
+    """Balance rows holding stock, locked, first-expiry-first-out (then oldest batch first).
+
+    One place only: a use case that takes from (or adds to) several places locks them all
+    first with ``lock_stock``."""
     query = (
         _held_stock_query()
         .where(
@@ -117,10 +152,51 @@ def lock_balances(
     return [HeldStock(*row) for row in session.execute(query)]
 
 
+# A place stock is taken from or added to: (warehouse id, material id, status, batch id or
+# None for every batch of the material there).
+StockPlace = tuple[int, int, StockStatus, int | None]
+
+
+def lock_stock(session: Session, places: Iterable[StockPlace]) -> dict[StockPlace, list[HeldStock]]:
+    """Lock every existing balance row of every place in ``places``, in one statement, in
+    ``_LOCK_ORDER`` (rows with nothing on hand too: a destination's row is locked before
+    the posting adds to it); returns per place the rows holding stock, first expiry first
+    (what ``lock_balances`` of that place returns).
+
+    The step every use case of several lines or places takes before any line takes (see
+    the global lock order above): rows it holds are not waited for again, so each line can
+    then read its place with ``lock_balances`` and see what earlier lines left.
+    """
+    wanted = list(dict.fromkeys(places))
+    if not wanted:
+        return {}
+    b = StockBalance
+    batches = [place for place in wanted if place[3] is not None]
+    every_batch = [place[:3] for place in wanted if place[3] is None]
+    query = (
+        _held_stock_query()
+        .where(or_(*((tuple_(b.warehouse_id, b.material_id, b.status, b.batch_id).in_(batches),) if batches else ()),
+                   *((tuple_(b.warehouse_id, b.material_id, b.status).in_(every_batch),) if every_batch else ())))
+        .order_by(*_LOCK_ORDER)
+        .with_for_update(of=StockBalance)
+    )
+    held: dict[StockPlace, list[HeldStock]] = {place: [] for place in wanted}
+    for row in session.execute(query):
+        stock = HeldStock(*row)
+        if stock.quantity <= 0:
+            continue
+        for place in ((stock.warehouse_id, stock.material_id, stock.status, None),
+                      (stock.warehouse_id, stock.material_id, stock.status, stock.batch_id)):
+            if place in held:
+                held[place].append(stock)
+    return held
+
+
 # The order balance rows are locked in, by every posting that locks more than one: within a
 # warehouse, material and status, first expiry first out (then the oldest batch), the
 # order outflows take them in. Two postings locking rows in this order never wait on each
-# other in opposite orders.
+# other in opposite orders; it is one order only if rows of several places are locked by
+# one statement (``lock_stock``): place by place, the order is the caller's.
 _LOCK_ORDER = (StockBalance.warehouse_id, StockBalance.material_id, StockBalance.status,
                Batch.expiry_date.asc().nulls_last(), Batch.id)
 

@@ -26,9 +26,11 @@ Rules enforced here, for every posting:
 - the posting's period is held open (key share on its row) before anything is written:
   callers that read prices lock it first (``price_for_posting``), ``post`` locks it
   itself when they have not;
-- lock order: the period row, then balance rows (outflows were locked by the caller with
-  ``lock_balances``, inflows are locked by their upsert), then period totals, always in
-  key order; two postings never wait on each other in opposite orders;
+- lock order: the period row, then balance rows (outflows were locked by the caller,
+  every place of the use case in one ``erp.posting.stock.lock_stock``; inflows are locked
+  or inserted by one upsert, its rows sorted by balance key, whatever the order of the
+  caller's lines), then period totals, always in key order; two postings never wait on
+  each other in opposite orders (the global order: erp.posting.stock);
 - immutability: ledger rows and journal lines are only ever inserted (database triggers
   refuse UPDATE and DELETE on the ledger); corrections are new postings.
 """
@@ -201,6 +203,14 @@ def _add_to_balance(insert_into: Any, change: Mapping[str, Any]) -> Any:
     return upsert.on_conflict_do_update(index_elements=BALANCE_KEY, set_=_balance_after(upsert.excluded))
 
 
+def _add_rows_to_balances(changes: list[dict[str, Any]]) -> Any:
+    """``_add_to_balance`` of several rows, for the one statement: INSERT ... SELECT of a
+    UNION ALL (its branches run in the written order) ... ON CONFLICT DO UPDATE."""
+    upsert = postgresql.insert(_BALANCES).from_select(
+        list(changes[0]), union_all(*(select(*change.values()) for change in changes)))
+    return upsert.on_conflict_do_update(index_elements=BALANCE_KEY, set_=_balance_after(upsert.excluded))
+
+
 def _add_to_totals(insert_into: Any) -> Any:
     upsert = insert_into(_TOTALS).values(_named("t", _TOTALS, TOTALS_COLUMNS))
     return upsert.on_conflict_do_update(index_elements=TOTALS_KEY, set_=_totals_after(upsert.excluded))
@@ -285,6 +295,13 @@ def period_total_changes(movements: Sequence[Movement]) -> dict[tuple[int, str, 
     return totals
 
 
+def _write_order(change: tuple[BalanceKey, tuple[Decimal, Decimal]]) -> tuple[Any, ...]:
+    """Outflows first, then inflows; each by warehouse, material, status, batch (the order
+    of ``erp.posting.stock._LOCK_ORDER``, which puts first expiry before the batch)."""
+    (warehouse_id, material_id, batch_id, status), (quantity, _) = change
+    return (quantity >= 0, warehouse_id, material_id, status, batch_id)
+
+
 def _describe(posting: Posting) -> _Rows:
     if posting.movements and posting.document is None:
         raise TypeError("stock movements need a stock document")
@@ -306,11 +323,16 @@ def _describe(posting: Posting) -> _Rows:
     # on variance) leaves its balance alone: not even its last posting date, which says
     # when the stock last moved (the stock list's "since"), nor its lock.
     moved = {(m.warehouse_id, m.material_id, m.batch_id, m.status) for m in posting.movements if m.moves_balance}
+    # In one order whatever the order of the caller's lines: outflows (rows the caller has
+    # locked), then inflows by balance key, which the write locks or inserts in this order
+    # (see _one_statement): two postings adding to the same rows never wait on each other
+    # in opposite orders.
     balances = [
         (quantity < 0, {"company_id": company_id, "warehouse_id": warehouse_id, "material_id": material_id,
                         "batch_id": batch_id, "status": status, "quantity": quantity, "value": value,
                         "last_posting_date": day})
-        for (warehouse_id, material_id, batch_id, status), (quantity, value) in balance_changes(posting.movements).items()
+        for (warehouse_id, material_id, batch_id, status), (quantity, value)
+        in sorted(balance_changes(posting.movements).items(), key=_write_order)
         if (warehouse_id, material_id, batch_id, status) in moved
     ]
     lines = balanced_lines(posting.journal)
@@ -347,9 +369,10 @@ def post(session: Session, posting: Posting) -> Posted:
     ``LookupError`` (an outflow from a balance that does not exist): both are bugs of the
     caller, and nothing is written.
 
-    Stock going out must come from balances the caller locked with
-    ``erp.posting.stock.lock_balances`` and checked; the CHECK on ``stock_balances.quantity``
-    is the last line of defence against negative stock.
+    Stock going out must come from balances the caller locked (``erp.posting.stock.lock_balances``,
+    or every place of the use case at once with ``lock_stock``) and checked; the CHECK on
+    ``stock_balances.quantity`` is the last line of defence against negative stock. Inflows
+    are written in balance-key order whatever the order of the movements.
     """
     rows = _describe(posting)
     if not rows.movements and rows.entry is None and rows.document is None:
@@ -535,14 +558,24 @@ def _one_statement(document_filled: tuple[str, ...] | None, movement_count: int,
                                            for i in range(movement_count)]).returning(_MOVEMENTS.c.id).cte("ledger")
         ctes.append(ledger)
     taken: list[Any] = []
+    added: list[dict[str, Any]] = []
     for k, out in enumerate(outflows):
         change = _one_row(f"b{k}", _BALANCES, BALANCE_COLUMNS)
         if out:
             cte = _take_from_balance(change).returning(_BALANCES.c.id).cte(f"taken{k}")
             taken.append(cte)
+            ctes.append(cte)
         else:
-            cte = _add_to_balance(postgresql.insert, change).cte(f"added{k}")
-        ctes.append(cte)
+            added.append(change)
+    if added:
+        # All inflows in one INSERT ... ON CONFLICT, its rows in the description's order (by
+        # balance key): it locks or inserts them one by one in that order. One CTE per row
+        # would leave the order to PostgreSQL, which runs the data-modifying CTEs a query
+        # does not read in an order of its own (not the written one), so two postings adding
+        # to the same rows listed in opposite order could deadlock. One row stays a VALUES
+        # row: a receipt's statement does not change.
+        ctes.append(_add_to_balance(postgresql.insert, added[0]).cte("added") if len(added) == 1
+                    else _add_rows_to_balances(added).cte("added"))
     entry = None
     if line_count:
         source_id = document_id if document_id is not None else bindparam("e_source_id",

@@ -366,18 +366,19 @@ def issue_components(
         raise WarehouseNotOfCompany(Message("warehouse {warehouse} does not belong to the order's company",
                                             warehouse=Named.of(warehouse)))
     components = {c.material_id for c in order.components}
-    if len(items) > 1:
-        # as a shipment of several lines does: all of it locked first, in the one order
-        inventory.lock_stock_to_take(session, [(warehouse_id, item.material_id) for item in items])
-    documents = []
     for item in items:
         if item.material_id not in components:
             code = session.scalar(select(Material.code).where(Material.id == item.material_id))
             raise NotAComponent(Message("{material} is not a component of production order {order}",
                                         material=code or item.material_id, order=order.number))
-        document_id, batches = inventory.issue_to_production_order(
-            session, actor, warehouse_id=warehouse_id, material_id=item.material_id, quantity=item.quantity,
-            posting_date=posting_date, order_number=order.number, batch_id=item.batch_id)
+    # All the components' stock locked first, in the one order (inventory's): two issues
+    # naming the same components in opposite order must not deadlock.
+    issued = inventory.issue_lines_to_production_order(
+        session, actor, lines=[inventory.TakeLine(warehouse_id, item.material_id, item.quantity, item.batch_id)
+                               for item in items],
+        posting_date=posting_date, order_number=order.number)
+    documents = []
+    for document_id, batches in issued:
         session.execute(insert(ProductionOrderDocument).values(
             document_id=document_id, order_id=order.id, kind=OrderDocumentKind.ISSUE.value, posting_date=posting_date,
             labour=ZERO, overhead=ZERO))

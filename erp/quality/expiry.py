@@ -21,7 +21,7 @@ from erp.auth.roles import Actor, Role
 from erp.masterdata.models import Material, Warehouse
 from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockBalance, StockStatus
-from erp.posting.stock import available_on, lock_balances, value_taken
+from erp.posting.stock import available_on, lock_stock, value_taken
 from erp.quality.models import InspectionLot, LotStatus
 
 HELD_STATUSES = (StockStatus.UNRESTRICTED, StockStatus.QUARANTINE)
@@ -42,10 +42,17 @@ def block_expired(session: Session, actor: Actor, *, on: dt.date) -> list[int]:
         .order_by(StockBalance.company_id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id)
     ).all()
     per_company: dict[int, list[Movement]] = defaultdict(list)
+    # The periods and prices first, then every due balance and where it goes (blocked) in
+    # one statement, in erp.posting.stock's lock order: row by row (a batch's unrestricted
+    # and quarantined rows in no set order) it could deadlock with a QA decision or an issue.
+    prices = {(company_id, material_id): price_for_posting(session, company_id, material_id, on)[1]
+              for company_id, material_id in sorted({(row.company_id, row.material_id) for row in due})}
+    locked = lock_stock(session, [place for _, warehouse_id, material_id, batch_id, status, _ in due
+                                  for place in ((warehouse_id, material_id, status, batch_id),
+                                                (warehouse_id, material_id, StockStatus.BLOCKED, batch_id))])
     for company_id, warehouse_id, material_id, batch_id, status, _expiry in due:
-        _, price = price_for_posting(session, company_id, material_id, on)
-        for balance in lock_balances(session, warehouse_id=warehouse_id, material_id=material_id, status=status,
-                                     batch_id=batch_id):
+        price = prices[(company_id, material_id)]
+        for balance in locked[(warehouse_id, material_id, status, batch_id)]:
             taken = available_on(session, balance, on)
             if taken <= 0:
                 continue

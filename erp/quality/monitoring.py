@@ -47,7 +47,7 @@ from erp.masterdata.models import Warehouse
 from erp.messages import Message, Named
 from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import CloseClass, MovementType, StockStatus
-from erp.posting.stock import available_on, lock_balances, value_taken
+from erp.posting.stock import available_on, lock_stock, value_taken
 from erp.quality.errors import LoggerNotRecognised, ReadingsInvalid
 from erp.quality.models import (
     DataLogger,
@@ -473,10 +473,18 @@ def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int,
             ExcursionBatch.excursion_id == excursion.id)))
         movements: list[Movement] = []
         held_quantities: list[tuple[int, int, Decimal]] = []
+        # The period and prices first, then every touched batch's balances in one statement
+        # (erp.posting.stock's lock order): batch by batch, a hold across two batches and an
+        # issue taking them first expiry first, or a QA release of one of them (quarantine to
+        # unrestricted, the other way round), each held what the other waited for.
+        prices = {material_id: price_for_posting(session, warehouse.company_id, material_id, posting_date)[1]
+                  for material_id in sorted({material_id for _, material_id in touched})}
+        locked = lock_stock(session, [(warehouse.id, material_id, status, batch_id)
+                                      for batch_id, material_id in touched for status in HOLD_ORDER])
         for batch_id, material_id in touched:
-            _, price = price_for_posting(session, warehouse.company_id, material_id, posting_date)
-            for balance in (held for status in HOLD_ORDER for held in lock_balances(
-                    session, warehouse_id=warehouse.id, material_id=material_id, status=status, batch_id=batch_id)):
+            price = prices[material_id]
+            for balance in (held for status in HOLD_ORDER
+                            for held in locked[(warehouse.id, material_id, status, batch_id)]):
                 # what the balance holds on the hold's date and every later date with movements
                 on_hand = available_on(session, balance, posting_date)
                 if on_hand <= 0:

@@ -30,7 +30,7 @@ from erp.masterdata.models import Material, UnitOfMeasure, Warehouse
 from erp.messages import Message, Named
 from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockMovement, StockStatus
-from erp.posting.stock import advisory_lock, available_on, lock_balances, value_taken
+from erp.posting.stock import advisory_lock, available_on, lock_balances, lock_stock, value_taken
 from erp.quality.errors import (
     InspectionLotHoldsStock,
     InspectionLotOpen,
@@ -504,8 +504,11 @@ def _open_lot_for_work(session: Session, actor: Actor, lot_id: int) -> Inspectio
     return _require_open(get_lot(session, actor, lot_id, lock=True))
 
 
-def _lot_for_decision(session: Session, actor: Actor, lot_id: int) -> InspectionLot:
-    """The open lot, locked for its usage decision, after its batch's quarantined balances.
+def _lot_for_decision(session: Session, actor: Actor, lot_id: int, target: StockStatus) -> InspectionLot:
+    """The open lot, locked for its usage decision, after its batch's balances in quarantine
+    and in ``target`` (where the decision moves the goods), both in one statement in the
+    one lock order (erp.posting.stock.lock_stock): an excursion's hold moves the same batch
+    from unrestricted into quarantine, and locked one after the other the two deadlocked.
 
     Lock order, one everywhere: stock balances first, then the inspection lots on them.
     Scrap and count-short, a plain reject, a transfer and a receipt reversal lock the
@@ -517,8 +520,8 @@ def _lot_for_decision(session: Session, actor: Actor, lot_id: int) -> Inspection
     while True:
         where = get_lot(session, actor, lot_id)
         place = (where.warehouse_id, where.batch_id)
-        lock_balances(session, warehouse_id=where.warehouse_id, material_id=where.material_id,
-                      status=StockStatus.QUARANTINE, batch_id=where.batch_id)
+        lock_stock(session, [(where.warehouse_id, where.material_id, status, where.batch_id)
+                             for status in (StockStatus.QUARANTINE, target)])
         lot = _open_lot_for_work(session, actor, lot_id)
         # Only a transfer moves a lot, holding the source's balances: once they are locked
         # here the lot stays; it moved only if that transfer committed in between.
@@ -819,9 +822,9 @@ def decide_usage(
     # The period held open and the price read before the balances are locked, as every
     # posting does (period, balances, lots); a lot keeps its company and material.
     _, price = price_for_posting(session, lot.company_id, lot.material_id, posting_date)
-    lot = _lot_for_decision(session, actor, lot_id)
-    view = _check_signing(session, actor, lot, decision, reference, why)
     target = StockStatus.UNRESTRICTED if decision == UsageDecisionKind.RELEASE else StockStatus.BLOCKED
+    lot = _lot_for_decision(session, actor, lot_id, target)
+    view = _check_signing(session, actor, lot, decision, reference, why)
     doc_type = MovementType.QUALITY_RELEASE if decision == UsageDecisionKind.RELEASE else MovementType.QUALITY_REJECT
     document_id = _change_status(
         session, lot, from_status=StockStatus.QUARANTINE, to_status=target, doc_type=doc_type, price=price,

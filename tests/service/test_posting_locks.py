@@ -1,0 +1,220 @@
+"""The global lock order of stock postings (erp.posting.stock), on PostgreSQL with real
+threads: postings naming the same balances in opposite order, each left waiting on rows
+the test holds, then let go together. Locked place by place (or row by row), each would
+take one row and wait for the other's: a deadlock, one aborted by PostgreSQL. Locked all
+at once in the one order, they post in turn.
+
+The pattern: tests/locks.py. Each test here deadlocked before its use case locked every
+place first in one statement (or, for inflows, before the writer wrote them in one sorted
+upsert)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import nullcontext
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.costing import accounts
+from erp.inventory import services as inventory
+from erp.posting import Document, Line, Movement, Posting, portable_path, post
+from erp.posting.models import CloseClass, MovementType, StockBalance, StockStatus
+from erp.production import orders
+from erp.quality import monitoring
+from erp.quality import services as quality
+from erp.quality.models import InspectionLot, LotStatus, UsageDecisionKind
+from tests.locks import Worker, queued_behind
+from tests.production import NOV_10, build_plant, buy, new_order, release_rollup
+from tests.quality import qa_signer
+from tests.service.test_quality_monitoring import cold_room, cold_room_morning, log  # noqa: F401 - a fixture
+from tests.stock import NOV_20, batch_id, open_order, receive, set_standard
+from tests.world import PASSWORD, World
+
+pytestmark = pytest.mark.postgres
+
+
+def _hold_rows(holder: Session, *conditions: object) -> None:
+    """Lock the balance rows matching ``conditions`` in ``holder``'s transaction."""
+    rows = holder.scalars(select(StockBalance.id).where(*conditions).order_by(StockBalance.id).with_for_update())
+    assert rows.all(), "no balance row to hold"
+
+
+def _all_committed(outcomes: dict[str, object]) -> None:
+    assert all(isinstance(outcome, int) or (isinstance(outcome, list) and outcome)
+               for outcome in outcomes.values()), outcomes
+
+
+@pytest.mark.parametrize("path", ["one statement", "portable"])
+def test_postings_adding_to_the_same_balances_in_opposite_order_both_post(
+        session_factory: sessionmaker[Session], world: World, path: str) -> None:
+    # Two count gains (written straight through the writer) of batches ONE and TWO of the
+    # excipient in A-AMB, one listing ONE first, the other TWO first. The test holds ONE,
+    # and TWO in a savepoint; each gain waits on the row it adds to first. The test lets TWO
+    # go, then ONE. Written in the posting's order of rows (on the one statement, one upsert
+    # per row, run by PostgreSQL in reverse), the gain that took TWO waited on ONE while the
+    # other, let go first on ONE, waited on TWO: a deadlock. Sorted by balance key in one
+    # upsert, both wait on ONE first and post in turn.
+    set_standard(session_factory, world, "exc_local", "10.00")
+    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")] * 2)
+    for line, number in zip(lines, ("ONE", "TWO"), strict=True):
+        receive(session_factory, world, line, "10", batch=number)
+    one, two = (batch_id(session_factory, world, "exc_local", number) for number in ("ONE", "TWO"))
+    warehouse, material = world.warehouses["A-AMB"], world.materials["exc_local"]
+
+    def gain(order: list[int]) -> Worker:
+        def work(session: Session) -> int:
+            movements = [Movement(MovementType.ADJUSTMENT, CloseClass.INFLOW, warehouse, material, batch,
+                                  StockStatus.UNRESTRICTED, D("1"), D("10.00"), offset_account=accounts.STOCK_DIFFERENCES)
+                         for batch in order]
+            with portable_path() if path == "portable" else nullcontext():
+                posted = post(session, Posting(
+                    company_id=world.companies["A"], posting_date=NOV_20, user_id=world.users["clerk_a"],
+                    document=Document(MovementType.ADJUSTMENT, reason="count gain"), movements=movements,
+                    journal=[Line(accounts.RAW_MATERIALS, D("20.00"), material),
+                             Line(accounts.STOCK_DIFFERENCES, D("-20.00"), material)],
+                    memo="count gain"))
+            assert posted.document_id is not None
+            return posted.document_id
+        return Worker(session_factory, f"gain {order}", work)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == one)
+        savepoint = holder.begin_nested()
+        _hold_rows(holder, StockBalance.batch_id == two)
+        workers = [gain([one, two]), gain([two, one])]
+        outcomes = queued_behind(holder, workers, let_go_first=savepoint.rollback)
+    _all_committed(outcomes)
+    with session_factory() as session:
+        assert sorted(session.scalars(select(StockBalance.quantity).where(StockBalance.batch_id.in_([one, two])))) \
+            == [D("12"), D("12")]
+
+
+def test_transfers_around_a_ring_of_warehouses_all_post(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # The excipient in A's three stores; transfers AMB -> COOL, COOL -> COLD, COLD -> AMB
+    # (three routes: no advisory lock serialises them). The test holds all three balances;
+    # each transfer waits on its source. Locked source first and destination as the posting
+    # added to it, each then held its source and waited on the next one's: a deadlock of
+    # three. Source and destination locked in one statement, in warehouse order, they queue.
+    set_standard(session_factory, world, "exc_local", "10.00")
+    stores = ["A-AMB", "A-COOL", "A-COLD"]
+    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", store) for store in stores])
+    for line in lines:
+        receive(session_factory, world, line, "50", batch="RING")
+    ring = batch_id(session_factory, world, "exc_local", "RING")
+
+    def transfer(source: str, destination: str) -> Worker:
+        def work(session: Session) -> int:
+            return inventory.transfer_stock(
+                session, world.actors["clerk_a"], from_warehouse_id=world.warehouses[source],
+                to_warehouse_id=world.warehouses[destination], material_id=world.materials["exc_local"],
+                quantity=D("10"), posting_date=NOV_20)
+        return Worker(session_factory, f"{source} -> {destination}", work)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == ring)
+        outcomes = queued_behind(holder, [transfer(a, b) for a, b in zip(stores, stores[1:] + stores[:1])])
+    _all_committed(outcomes)
+    with session_factory() as session:
+        assert session.scalars(select(StockBalance.quantity).where(StockBalance.batch_id == ring)).all() \
+            == [D("50")] * 3
+
+
+def test_two_production_orders_issued_the_same_components_in_opposite_order_both_post(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # Two API orders; one issues acid then solvent, the other solvent then acid. The test
+    # holds both components' stock; each issue waits on its first component. Taken line by
+    # line, each then held its first and waited on the other's (deadlock); all the lines'
+    # stock locked first in one statement, both wait on the same row first.
+    build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    acid = buy(session_factory, world, "acid", "150", "50.00", "ACID-1")
+    solvent = buy(session_factory, world, "solvent", "60", "20.00", "SOLV-1", supplier="sup2")
+    first, second = new_order(session_factory, world, "api", "10"), new_order(session_factory, world, "api", "10")
+
+    def issue(order: int, items: list[tuple[str, str]]) -> Worker:
+        def work(session: Session) -> list[int]:
+            return orders.issue_components(
+                session, world.actors["clerk_a"], order, warehouse_id=world.warehouses["A-AMB"], posting_date=NOV_10,
+                items=[orders.IssueItem(world.materials[m], D(q)) for m, q in items])
+        return Worker(session_factory, f"order {order}", work)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id.in_([acid, solvent]))
+        outcomes = queued_behind(holder, [issue(first, [("acid", "12"), ("solvent", "5")]),
+                                          issue(second, [("solvent", "5"), ("acid", "12")])])
+    _all_committed(outcomes)
+    with session_factory() as session:
+        left = dict(session.execute(select(StockBalance.batch_id, StockBalance.quantity)
+                                    .where(StockBalance.batch_id.in_([acid, solvent]))).all())
+        assert left == {acid: D("126"), solvent: D("50")}
+
+
+def test_a_qa_release_and_an_excursions_hold_of_the_same_batch_both_post(
+        session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]) -> None:
+    # INS-1 in the cold room: 10 released, 5 more received into quarantine under a lot QA
+    # releases (quarantine -> unrestricted) while an excursion's hold moves the batch's
+    # unrestricted stock into quarantine (the other way). The test holds both rows; the
+    # release waits on quarantine, the hold on unrestricted. Locked one status after the
+    # other, each took its first and waited on the other's (deadlock); both statuses locked
+    # in one statement, in the one order, they queue.
+    (line,) = open_order(session_factory, world, [("cold_central", "5", "300.00", "A-COLD")])
+    receive(session_factory, world, line, "5", batch="INS-1")
+    ins = cold_room["INS-1"]
+    with session_factory() as session:
+        lot = session.scalars(select(InspectionLot).where(InspectionLot.batch_id == ins,
+                                                          InspectionLot.status == LotStatus.OPEN)).one()
+    with session_factory() as session, session.begin():
+        quality.record_results(session, world.actors["quality_a"], lot_id=lot.id,
+                               results=[quality.ResultInput("APPEARANCE", text="conforms")])
+    signer = qa_signer(session_factory, world)
+
+    def release(session: Session) -> int:
+        document = quality.decide_usage(session, signer, lot_id=lot.id, decision=UsageDecisionKind.RELEASE,
+                                        password=PASSWORD, posting_date=NOV_20).signed().document_id
+        assert document is not None
+        return document
+
+    def hold(session: Session) -> int:
+        return len(monitoring.import_readings(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-COLD"],
+                                              content=log(cold_room_morning(60, 45))).hold_document_ids)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == ins, StockBalance.warehouse_id == world.warehouses["A-COLD"])
+        outcomes = queued_behind(holder, [Worker(session_factory, "release", release),
+                                          Worker(session_factory, "hold", hold)])
+    _all_committed(outcomes)
+    assert outcomes["hold"] == 1
+    with session_factory() as session:
+        where = dict(session.execute(select(StockBalance.status, StockBalance.quantity).where(
+            StockBalance.batch_id == ins, StockBalance.quantity != 0)).all())
+        assert sum(where.values(), D(0)) == D("15")
+
+
+def test_a_receipt_of_one_line_sends_the_statements_it_did(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # The hot path (issue 18): the lock order adds no statement to a single-line receipt
+    # (one balance row: nothing to order). Counted through the service layer.
+    from tests.statements import statements
+
+    set_standard(session_factory, world, "exc_local", "10.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")])
+    receive(session_factory, world, line, "10", batch="FIRST")  # opens the period, changes the order's status
+    with session_factory() as session, session.begin():
+        with statements(session.get_bind()) as sent:  # type: ignore[arg-type]
+            inventory.receive_goods(session, world.actors["clerk_a"], inventory.ReceiptRequest(
+                po_line_id=line, quantity=D("10"), posting_date=NOV_20, batch_number="SECOND",
+                manufacture_date=dt.date(2026, 10, 1), expiry_date=dt.date(2028, 10, 1)))
+    print(f"RECEIPT STATEMENTS {len(sent)}")
+    assert len(sent) == RECEIPT_STATEMENTS, "\n\n".join(sent)
+
+
+RECEIPT_STATEMENTS = 8
+
