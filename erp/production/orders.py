@@ -69,7 +69,7 @@ from erp.posting.models import (
     StockMovement,
     StockStatus,
 )
-from erp.posting.stock import available_on, find_or_create_batch, lock_balances, value_taken
+from erp.posting.stock import available_on, find_or_create_batch, lock_balances, lock_stock, value_taken
 from erp.production.boms import bom_in_force, planned_quantity
 from erp.production.errors import (
     NoBomInForce,
@@ -531,11 +531,16 @@ def reverse_delivery(
     # output since: it is taken from the status that holds it, on the reversal's date too,
     # first where QA's decision on its own lot put it, so that it never takes another
     # delivery's untested stock out of quarantine in its place.
+    # All statuses in one statement, in the one lock order (erp.posting.stock): status by
+    # status in this order of preference, which depends on QA's decision, it would lock
+    # them in an order of its own.
     first = quality.decided_status(session, delivery.id) or delivered.status
+    places = {status: (delivered.warehouse_id, delivered.material_id, status, delivered.batch_id)
+              for status in [first, *(s for s in StockStatus if s != first)]}
+    locked = lock_stock(session, places.values())
     held = None
-    for status in [first, *(s for s in StockStatus if s != first)]:
-        rows = lock_balances(session, warehouse_id=delivered.warehouse_id, material_id=delivered.material_id,
-                             status=status, batch_id=delivered.batch_id)
+    for place in places.values():
+        rows = locked[place]
         if held is None and rows and available_on(session, rows[0], posting_date) >= delivered.quantity:
             held = rows[0]
     material = session.get(Material, delivered.material_id)
