@@ -320,6 +320,77 @@ def quality_check_silence(username: str) -> None:
     click.echo(f"{len(silent)} silent warehouses")
 
 
+@click.group("payables", cls=AppGroup)
+def payables_group() -> None:
+    """Payables: supplier invoices."""
+
+
+@payables_group.command("price-differences")
+@click.option("--company", "company_codes", multiple=True, help="company code (repeat); default: every company")
+@click.option("--write", is_flag=True, help="write the missing ledger rows as corrections in the open period")
+@click.option("--on", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="with --write: the corrections' date, in an open period (default: today in Beijing)")
+@click.option("--as", "username", default=None, help="with --write: the cost accountant they are recorded for")
+def payables_price_differences(company_codes: tuple[str, ...], write: bool, day: dt.datetime | None,
+                               username: str | None) -> None:
+    """List, per company and period, the supplier invoices and credit memos whose price
+    difference on 1404 has no price_difference row in the stock ledger (posted before
+    migration 0040), so no close spreads it; with --write, write those rows (no journal
+    entry: the invoice's is right) dated in the open period, all companies or none.
+    Exits 1 when rows are missing and not written (docs/payables.md)."""
+    from sqlalchemy import select
+
+    from erp.auth.models import User
+    from erp.auth.services import actor_for_user
+    from erp.errors import DomainError
+    from erp.masterdata.models import Company
+    from erp.payables.price_differences import missing_price_differences, write_missing_price_differences
+
+    if write and not username:
+        raise click.ClickException("--write needs --as USER (a cost accountant of the companies)")
+    on = day.date() if day else business_today()
+    ext = _extension()
+
+    def run(session: Session) -> tuple[list[Any], list[Any]]:
+        company_ids = None
+        if company_codes:
+            found = dict(session.execute(select(Company.code, Company.id).where(Company.code.in_(company_codes))).all())
+            unknown = sorted(set(company_codes) - set(found))
+            if unknown:
+                raise click.ClickException(f"no company {', '.join(unknown)}")
+            company_ids = list(found.values())
+        missing = missing_price_differences(session, company_ids)
+        written: list[Any] = []
+        if write and missing:
+            user = session.scalars(select(User).where(User.username == username)).one_or_none()
+            if user is None:
+                raise click.ClickException(f"no user {username}")
+            actor = actor_for_user(user)
+            for company_id in sorted({m.company_id for m in missing}):
+                written += write_missing_price_differences(session, actor, company_id, on)
+        return missing, written
+
+    try:
+        missing, written = committed(ext.session_factory, run)
+    except DomainError as exc:
+        raise click.ClickException(f"refused, nothing written: {exc.detail}") from exc
+    totals: dict[tuple[str, str], Any] = {}
+    for m in missing:
+        click.echo(f"{m.company_code} {m.period} {m.document_kind} {m.number} (id {m.invoice_id}, supplier "
+                   f"{m.supplier_code}, posted {m.posting_date}) material {m.material_code}: 1404 {m.amount} "
+                   "not in the stock ledger")
+        totals[(m.company_code, m.period)] = totals.get((m.company_code, m.period), 0) + m.amount
+    for (company, period), total in sorted(totals.items()):
+        click.echo(f"{company} {period}: {total} on 1404 not in the stock ledger")
+    for m, document_id in written:
+        click.echo(f"written: {m.company_code} {m.document_kind} {m.number} material {m.material_code}: variance "
+                   f"{m.amount} dated {on} (stock document {document_id})")
+    click.echo(f"{len({m.invoice_id for m in missing})} invoice(s) without their price difference in the ledger, "
+               f"{len({m.invoice_id for m, _ in written})} corrected")
+    if missing and not written:
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     from erp.golive.cli import register as register_golive
     from erp.jobs.cli import jobs_group
@@ -332,3 +403,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(costing_group)
     app.cli.add_command(credit_group)
     app.cli.add_command(quality_group)
+    app.cli.add_command(payables_group)

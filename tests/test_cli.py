@@ -101,3 +101,83 @@ def test_the_readmes_group_close_works_on_the_demo_as_written(app: Flask, sessio
     assert companies == 30
     assert len(closed_through) == 30 and set(closed_through.values()) == {"2026-10"}
     assert result.output.count("2026-10: closed") == 30
+
+
+def test_price_differences_posted_before_0040_are_listed_and_written_into_the_open_period(
+    app: Flask, session_factory: sessionmaker[Session], world: World, monkeypatch: Any, set_business_day: Any
+) -> None:
+    """Invoices entered before migration 0040 put their price difference on 1404 and no row in
+    the stock ledger (simulated: the invoice posted without ``_post_variance_carried``).
+
+    November, standard 12.00: 100 kg received at the contract price 12.00 (variance 0);
+    invoice INV-OLD at 12.30: Dr 1404 30.00; 20 kg returned and credit memo CM-OLD at 12.30:
+    Cr 1404 6.00; 50 kg to production. November's close sees no variance (rate 0): it
+    allocates nothing and reports 0.00 remaining while 1404 holds 24.00 (the gap). The
+    command lists CA 2026-11: INV-OLD 30.00 and CM-OLD -6.00 (total 24.00) and exits 1.
+    --write dated 30 November is refused (November is closed), nothing written; --write on
+    the business day (15 December) writes two PD documents (variance 30.00 and -6.00, linked
+    to their invoices) and no journal entry: 1404 stays 24.00. Again: nothing to list, exit 0.
+    The last 30 kg go to production on 15 December. December's close: opening 30 kg, 360.00
+    at standard carrying 0.00; receipts 0 with variance 30.00 - 6.00 = 24.00; rate 24.00 /
+    360.00; production takes all 30 kg and bears all 24.00 (Dr 5001 24.00, Cr 1404 24.00):
+    1404 0.00 = the close's remaining."""
+    from sqlalchemy import func, select
+
+    from erp.costing.close import close_period
+    from erp.payables import services as payables
+    from erp.payables.models import DocumentKind
+    from erp.posting.models import JournalEntry, MovementType, StockDocument, StockMovement
+    from tests.payables import enter, vat13_on_materials
+    from tests.stock import account_balance, issue, return_goods
+
+    vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receipt = receive(session_factory, world, line, "100", on=dt.date(2026, 11, 5))
+    with monkeypatch.context() as before_0040:
+        before_0040.setattr(payables, "_post_variance_carried", lambda *args, **kwargs: None)
+        invoice = enter(session_factory, world, "INV-OLD", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+        returned = return_goods(session_factory, world, receipt, "20")
+        memo = enter(session_factory, world, "CM-OLD", [(line, "20", "12.30")], net="246.00", tax="31.98",
+                     kind=DocumentKind.CREDIT_MEMO, returns=[returned], credits=invoice)
+    issue(session_factory, world, "exc_local", "50", on=dt.date(2026, 11, 25))
+    company = world.companies["A"]
+    with session_factory() as session, session.begin():
+        november = close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    with session_factory() as session:
+        assert (november.variance_remaining, account_balance(session, company, "1404")) == (D("0.00"), D("24.00"))
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["payables", "price-differences", "--company", "CA"])
+    assert listed.exit_code == 1, listed.output
+    assert f"CA 2026-11 invoice INV-OLD (id {invoice}, supplier S0001, posted 2026-11-20)" in listed.output
+    assert "1404 30.00 not in the stock ledger" in listed.output
+    assert f"CA 2026-11 credit_memo CM-OLD (id {memo}" in listed.output and "1404 -6.00" in listed.output
+    assert "CA 2026-11: 24.00 on 1404 not in the stock ledger" in listed.output
+
+    def ledger() -> tuple[list[tuple[Any, ...]], int]:
+        with session_factory() as session:
+            rows = [tuple(r) for r in session.execute(
+                select(StockDocument.supplier_invoice_id, StockMovement.posting_date, StockMovement.variance)
+                .join(StockMovement, StockMovement.document_id == StockDocument.id)
+                .where(StockDocument.doc_type == MovementType.PRICE_DIFFERENCE).order_by(StockMovement.id))]
+            return rows, session.scalar(select(func.count(JournalEntry.id))) or 0
+
+    rows, entries = ledger()
+    assert rows == []
+    refused = runner.invoke(args=["payables", "price-differences", "--write", "--on", "2026-11-30", "--as", "cost_a"])
+    assert refused.exit_code == 1 and "refused, nothing written" in refused.output
+    assert ledger() == ([], entries)
+    written = runner.invoke(args=["payables", "price-differences", "--write", "--as", "cost_a"])
+    assert written.exit_code == 0, written.output
+    assert "2 invoice(s) without their price difference in the ledger, 2 corrected" in written.output
+    assert ledger() == ([(invoice, dt.date(2026, 12, 15), D("30.00")), (memo, dt.date(2026, 12, 15), D("-6.00"))],
+                        entries)  # no journal entry: the invoices' own are right
+    again = runner.invoke(args=["payables", "price-differences", "--write", "--as", "cost_a"])
+    assert again.exit_code == 0 and "0 invoice(s)" in again.output
+    issue(session_factory, world, "exc_local", "30", on=dt.date(2026, 12, 15))
+    set_business_day(dt.date(2027, 1, 5))
+    with session_factory() as session, session.begin():
+        december = close_period(session, world.actors["cost_a"], company_id=company, period="2026-12")
+    with session_factory() as session:
+        assert december.variance_allocated == D("24.00")
+        assert account_balance(session, company, "1404") == D("0.00") == december.variance_remaining

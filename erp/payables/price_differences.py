@@ -1,0 +1,133 @@
+"""Invoices posted before the stock ledger carried their price difference (migration 0040,
+30 November 2026): find them, and write the missing value-only ledger rows as a dated
+correction in the open period (docs/payables.md, *Invoices entered before 0040*).
+
+Before 0040 an invoice's (or credit memo's) price difference went to 1404 in its journal
+entry and nowhere else: the close computes its rates from the stock ledger, so that part of
+1404 was never spread and the close's ``variance_remaining`` stays short of 1404 by it. The
+journal is right (what the supplier charged is on 1404); only the ledger row the close reads
+is missing. So the correction writes no journal entry: one ``price_difference`` document per
+invoice, linked by ``supplier_invoice_id``, dated in the open period (never a closed one:
+``lock_open_period``), with per material the invoice entry's 1404 amount as ``variance``
+(quantity 0, value 0, close class receipt), where the invoice of today would have put it
+(the latest receipt of its first line of that material, else that line's warehouse and the
+no-batch batch). The next close spreads it like any other receipt variance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from erp.auth.roles import Actor, Role
+from erp.costing import accounts
+from erp.masterdata.models import Company, Material, Supplier
+from erp.payables.models import SupplierInvoice, SupplierInvoiceLine
+from erp.payables.services import _receipt_place  # where an invoice's own row goes, the same rule
+from erp.period import Period
+from erp.posting import Document, Movement, Posting, lock_open_period, post
+from erp.posting.models import CloseClass, JournalLine, MovementType, StockDocument
+
+WRITERS = (Role.COST_ACCOUNTANT,)
+
+
+@dataclass(frozen=True)
+class MissingPriceDifference:
+    """One invoice or credit memo whose 1404 amount (signed as in its journal entry: a credit
+    memo's negative) has no ledger row, per material."""
+
+    company_id: int
+    company_code: str
+    period: str  # the invoice's posting period
+    invoice_id: int
+    document_kind: str
+    number: str
+    supplier_id: int
+    supplier_code: str
+    posting_date: dt.date
+    material_id: int
+    material_code: str
+    amount: Decimal
+
+
+def missing_price_differences(session: Session, company_ids: list[int] | None = None,
+                              invoice_ids: list[int] | None = None) -> list[MissingPriceDifference]:
+    """Invoices and credit memos with a 1404 amount in their journal entry and no
+    ``price_difference`` document naming them, per company, period, invoice and material
+    (in that order). Empty once every invoice's difference is in the ledger."""
+    i, j = SupplierInvoice, JournalLine
+    amount = func.sum(j.amount)
+    query = (
+        select(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
+               i.posting_date, j.material_id, Material.code, amount)
+        .join(j, j.entry_id == i.entry_id)
+        .join(Company, Company.id == i.company_id)
+        .join(Supplier, Supplier.id == i.supplier_id)
+        .join(Material, Material.id == j.material_id)
+        .where(j.account_code == accounts.MATERIAL_COST_VARIANCE,
+               ~exists().where(StockDocument.supplier_invoice_id == i.id))
+        .group_by(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
+                  i.posting_date, j.material_id, Material.code)
+        .having(amount != 0)
+        .order_by(Company.code, i.posting_date, i.id, Material.code)
+    )
+    if company_ids is not None:
+        query = query.where(i.company_id.in_(company_ids))
+    if invoice_ids is not None:
+        query = query.where(i.id.in_(invoice_ids))
+    return [MissingPriceDifference(company_id, company_code, str(Period.of(posting_date)), invoice_id, kind.value,
+                                   number, supplier_id, supplier_code, posting_date, material_id, material_code,
+                                   Decimal(total))
+            for (company_id, company_code, invoice_id, kind, number, supplier_id, supplier_code, posting_date,
+                 material_id, material_code, total) in session.execute(query)]
+
+
+def write_missing_price_differences(session: Session, actor: Actor, company_id: int,
+                                    on: dt.date) -> list[tuple[MissingPriceDifference, int]]:
+    """Write the missing ledger rows of the company's invoices as corrections dated ``on``
+    (one ``price_difference`` document per invoice, no journal entry); returns each missing
+    amount with the document written for it.
+
+    Refuses: 403 (cost accountants of the company); 409 ``period-closed`` when ``on`` is in
+    a closed period, 422 after the business day: nothing written. The invoices are locked
+    first and read again, so two runs at once write each row once."""
+    actor.require_role(*WRITERS, action="correcting the stock ledger's invoice price differences")
+    actor.require_company(company_id)
+    lock_open_period(session, company_id, on)
+    candidates = sorted({m.invoice_id for m in missing_price_differences(session, [company_id])})
+    if not candidates:
+        return []
+    session.execute(select(SupplierInvoice.id).where(SupplierInvoice.id.in_(candidates))
+                    .order_by(SupplierInvoice.id).with_for_update()).all()
+    missing = missing_price_differences(session, [company_id], candidates)  # what is still missing, locked
+    written: list[tuple[MissingPriceDifference, int]] = []
+    for invoice_id in sorted({m.invoice_id for m in missing}):
+        rows = [m for m in missing if m.invoice_id == invoice_id]
+        first = rows[0]
+        movements = []
+        for m in rows:
+            po_line_id = session.scalar(
+                select(SupplierInvoiceLine.po_line_id).where(SupplierInvoiceLine.invoice_id == invoice_id,
+                                                             SupplierInvoiceLine.material_id == m.material_id)
+                .order_by(SupplierInvoiceLine.line_no).limit(1))
+            assert po_line_id is not None  # its journal line came from one of its lines
+            warehouse_id, batch_id, status = _receipt_place(session, company_id, po_line_id, m.material_id,
+                                                            m.supplier_id)
+            movements.append(Movement(MovementType.PRICE_DIFFERENCE, CloseClass.RECEIPT, warehouse_id, m.material_id,
+                                      batch_id, status, Decimal(0), Decimal(0), m.amount))
+        what = first.document_kind.replace("_", " ")
+        reason = (f"correction: price difference of supplier {what} {first.supplier_code} {first.number} posted on "
+                  f"{first.posting_date} before the stock ledger carried it (0040)")
+        posted = post(session, Posting(
+            company_id=company_id, posting_date=on, user_id=actor.user_id,
+            document=Document(MovementType.PRICE_DIFFERENCE, supplier_id=first.supplier_id,
+                              reference=first.number[:64], supplier_invoice_id=invoice_id, reason=reason),
+            movements=movements, memo=reason,
+        ))
+        assert posted.document_id is not None
+        written += [(m, posted.document_id) for m in rows]
+    return written
