@@ -124,6 +124,8 @@ class DocumentOut(Schema):
     reason = fields.String(attribute="document.reason", allow_none=True)
     reverses_document_id = fields.Integer(attribute="document.reverses_document_id", allow_none=True)
     source_document_id = fields.Integer(attribute="document.source_document_id", allow_none=True)
+    supplier_invoice_id = fields.Integer(attribute="document.supplier_invoice_id", allow_none=True, metadata={
+        "description": "price differences: the supplier invoice or credit memo (GET /payables/invoices/{id})"})
     reversed_by_document_id = fields.Integer(allow_none=True)
     created_by = fields.Integer(attribute="document.created_by")
     created_at = fields.DateTime(attribute="document.created_at")

@@ -163,3 +163,5 @@ def test_a_cost_accountant_follows_an_invoice_before_its_goods_from_the_batch_to
     documents.locator("a").first.click()
     assert number in page.content()
     shot(page, "price-difference-document")
+    page.get_by_test_id("supplier-invoice").click()  # and back to the invoice
+    assert page.get_by_test_id("price-difference-documents").count() == 1
