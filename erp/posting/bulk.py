@@ -57,6 +57,7 @@ from erp.posting.writer import (
     _totals_after,
     _values,
     _write_totals,
+    in_lock_order,
     post,
 )
 
@@ -297,10 +298,10 @@ def _write_movements_and_balances(session: Session, document_id: int | None, row
             ["document_id", *MOVEMENT_COLUMNS],
             _arrays(_MOVEMENTS, MOVEMENT_COLUMNS, rows.movements, literal(document_id, _MOVEMENTS.c.document_id.type))))
     if rows.balances:
-        # In key order: the lock order every posting keeps.
-        changes = sorted((change for _, change in rows.balances), key=lambda c: tuple(c[k] for k in BALANCE_KEY))
-        upsert = postgresql.insert(_BALANCES).from_select(BALANCE_COLUMNS,
-                                                          _arrays(_BALANCES, BALANCE_COLUMNS, changes))
+        # In the lock order every posting keeps (erp.posting.stock; writer.in_lock_order).
+        changes = [change for _, change in rows.balances]
+        upsert = postgresql.insert(_BALANCES).from_select(
+            BALANCE_COLUMNS, in_lock_order(_arrays(_BALANCES, BALANCE_COLUMNS, changes).subquery("inflows")))
         session.execute(upsert.on_conflict_do_update(index_elements=BALANCE_KEY,
                                                      set_=_balance_after(upsert.excluded)))
 

@@ -26,9 +26,11 @@ locks in this order, so that no two of them wait on each other in opposite order
    hold) naming the same stock in opposite order each held what the other waited for
    (bench.load, 30 November; tests/service/test_posting_locks.py). One place alone needs no
    such step: ``lock_balances`` locks it as the line takes;
-4. balance rows that do not exist yet, inserted by ``post``: a posting's inflows are one
-   INSERT ... ON CONFLICT with its rows sorted by balance key (erp.posting.writer), so that
-   two postings adding to the same new (or unlocked) rows take them in the same order;
+4. the rows a posting adds to that it had not locked, and rows that do not exist yet: a
+   posting's inflows are one INSERT ... ON CONFLICT with its rows in ``_LOCK_ORDER`` too
+   (``erp.posting.writer.in_lock_order``: the batch's expiry read in the same statement), so
+   that a posting adding to rows and one locking or adding to them in another order never
+   wait on each other in opposite orders;
 5. then what hangs on the stock, always after its balances: the inspection lots on it and
    their advisory locks (erp.quality: ``move_open_lots``, ``reduce_open_lots``), the
    period totals (``post``, in key order), then the document's lines (their document was

@@ -28,9 +28,9 @@ Rules enforced here, for every posting:
   itself when they have not;
 - lock order: the period row, then balance rows (outflows were locked by the caller,
   every place of the use case in one ``erp.posting.stock.lock_stock``; inflows are locked
-  or inserted by one upsert, its rows sorted by balance key, whatever the order of the
-  caller's lines), then period totals, always in key order; two postings never wait on
-  each other in opposite orders (the global order: erp.posting.stock);
+  or inserted by one upsert, its rows in that same order, ``in_lock_order``, whatever the
+  order of the caller's lines), then period totals in key order; two postings never wait
+  on each other in opposite orders (the global order: erp.posting.stock);
 - immutability: ledger rows and journal lines are only ever inserted (database triggers
   refuse UPDATE and DELETE on the ledger); corrections are new postings.
 """
@@ -77,6 +77,7 @@ from erp.posting.journal import balanced_lines
 from erp.posting.models import (
     DOCUMENT_PREFIXES,
     NUMBER_DIGITS,
+    Batch,
     CloseClass,
     JournalEntry,
     JournalLine,
@@ -106,6 +107,7 @@ _BALANCES = StockBalance.__table__
 _TOTALS = PeriodMovementTotal.__table__
 _ENTRIES = JournalEntry.__table__
 _LINES = JournalLine.__table__
+_BATCHES = Batch.__table__
 
 # The document's key is drawn first, so that its number (GR-00000123) is made from it in
 # the same INSERT (erp.posting.models.document_number).
@@ -204,11 +206,25 @@ def _add_to_balance(insert_into: Any, change: Mapping[str, Any]) -> Any:
 
 
 def _add_rows_to_balances(changes: list[dict[str, Any]]) -> Any:
-    """``_add_to_balance`` of several rows, for the one statement: INSERT ... SELECT of a
-    UNION ALL (its branches run in the written order) ... ON CONFLICT DO UPDATE."""
-    upsert = postgresql.insert(_BALANCES).from_select(
-        list(changes[0]), union_all(*(select(*change.values()) for change in changes)))
+    """``_add_to_balance`` of several rows, for the one statement: INSERT ... SELECT ...
+    ORDER BY (``in_lock_order``) ... ON CONFLICT DO UPDATE."""
+    rows = union_all(*(select(*(value.label(name) for name, value in change.items())) for change in changes))
+    upsert = postgresql.insert(_BALANCES).from_select(BALANCE_COLUMNS, in_lock_order(rows.subquery("inflows")))
     return upsert.on_conflict_do_update(index_elements=BALANCE_KEY, set_=_balance_after(upsert.excluded))
+
+
+def in_lock_order(rows: Any) -> Any:
+    """SELECT the balance changes ``rows`` (a subquery of ``BALANCE_COLUMNS``) in the order
+    balances are locked in (``erp.posting.stock._LOCK_ORDER``: warehouse, material, status,
+    first expiry first, then batch), for an INSERT ... ON CONFLICT that locks or inserts them
+    one by one in that order: the order ``lock_stock`` locks existing rows in, so a posting
+    adding to rows and one taking from them (or adding in another order) never wait on each
+    other in opposite orders. Sorting by batch id alone would not do: batches of a material
+    do not expire in the order they were made."""
+    return (select(*(rows.c[name] for name in BALANCE_COLUMNS))
+            .join_from(rows, _BATCHES, _BATCHES.c.id == rows.c.batch_id)
+            .order_by(rows.c.warehouse_id, rows.c.material_id, rows.c.status,
+                      _BATCHES.c.expiry_date.asc().nulls_last(), rows.c.batch_id))
 
 
 def _add_to_totals(insert_into: Any) -> Any:
@@ -296,8 +312,9 @@ def period_total_changes(movements: Sequence[Movement]) -> dict[tuple[int, str, 
 
 
 def _write_order(change: tuple[BalanceKey, tuple[Decimal, Decimal]]) -> tuple[Any, ...]:
-    """Outflows first, then inflows; each by warehouse, material, status, batch (the order
-    of ``erp.posting.stock._LOCK_ORDER``, which puts first expiry before the batch)."""
+    """Outflows first, then inflows; each by warehouse, material, status, batch: the order
+    the portable path writes in (on PostgreSQL only under ``portable_path()``, in tests; the
+    one statement sorts its inflows by ``in_lock_order``, first expiry before the batch)."""
     (warehouse_id, material_id, batch_id, status), (quantity, _) = change
     return (quantity >= 0, warehouse_id, material_id, status, batch_id)
 
@@ -324,9 +341,8 @@ def _describe(posting: Posting) -> _Rows:
     # when the stock last moved (the stock list's "since"), nor its lock.
     moved = {(m.warehouse_id, m.material_id, m.batch_id, m.status) for m in posting.movements if m.moves_balance}
     # In one order whatever the order of the caller's lines: outflows (rows the caller has
-    # locked), then inflows by balance key, which the write locks or inserts in this order
-    # (see _one_statement): two postings adding to the same rows never wait on each other
-    # in opposite orders.
+    # locked), then inflows by balance key (the portable path writes them in this order; the
+    # one statement sorts them in the lock order, see _one_statement).
     balances = [
         (quantity < 0, {"company_id": company_id, "warehouse_id": warehouse_id, "material_id": material_id,
                         "batch_id": batch_id, "status": status, "quantity": quantity, "value": value,
@@ -568,12 +584,12 @@ def _one_statement(document_filled: tuple[str, ...] | None, movement_count: int,
         else:
             added.append(change)
     if added:
-        # All inflows in one INSERT ... ON CONFLICT, its rows in the description's order (by
-        # balance key): it locks or inserts them one by one in that order. One CTE per row
-        # would leave the order to PostgreSQL, which runs the data-modifying CTEs a query
-        # does not read in an order of its own (not the written one), so two postings adding
-        # to the same rows listed in opposite order could deadlock. One row stays a VALUES
-        # row: a receipt's statement does not change.
+        # All inflows in one INSERT ... ON CONFLICT, its rows sorted in the lock order
+        # (in_lock_order): it locks or inserts them one by one in that order. One CTE per row
+        # left the order to PostgreSQL, which runs the data-modifying CTEs a query does not
+        # read last written first, so two postings adding to the same rows listed in opposite
+        # order deadlocked (tests/service/test_posting_locks.py). One row stays a VALUES row:
+        # a receipt's statement does not change.
         ctes.append(_add_to_balance(postgresql.insert, added[0]).cte("added") if len(added) == 1
                     else _add_rows_to_balances(added).cte("added"))
     entry = None

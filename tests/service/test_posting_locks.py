@@ -93,6 +93,54 @@ def test_postings_adding_to_the_same_balances_in_opposite_order_both_post(
             == [D("12"), D("12")]
 
 
+def test_a_posting_adding_to_batches_and_an_issue_taking_them_first_expiry_first_both_post(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # Batch LATE was made first (the lower id), EARLY expires first. A count gain adds to
+    # both; an issue takes 15, EARLY then LATE (first expiry first). The test holds LATE, and
+    # EARLY in a savepoint, lets EARLY go, then LATE. Inflows sorted by batch id, the gain
+    # waited on LATE, the issue took EARLY and waited on LATE, and once let go the gain took
+    # LATE and waited on EARLY: a deadlock. Sorted as balances are locked (first expiry first),
+    # the gain waits on EARLY first, as the issue does.
+    set_standard(session_factory, world, "exc_local", "10.00")
+    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")] * 2)
+    for line, number, expires in zip(lines, ("LATE", "EARLY"), (dt.date(2028, 6, 30), dt.date(2027, 6, 30)),
+                                     strict=True):
+        receive(session_factory, world, line, "10", batch=number, expires=expires)
+    late, early = (batch_id(session_factory, world, "exc_local", number) for number in ("LATE", "EARLY"))
+    assert late < early
+    warehouse, material = world.warehouses["A-AMB"], world.materials["exc_local"]
+
+    def gain(session: Session) -> int:
+        posted = post(session, Posting(
+            company_id=world.companies["A"], posting_date=NOV_20, user_id=world.users["clerk_a"],
+            document=Document(MovementType.ADJUSTMENT, reason="count gain"),
+            movements=[Movement(MovementType.ADJUSTMENT, CloseClass.INFLOW, warehouse, material, batch,
+                                StockStatus.UNRESTRICTED, D("1"), D("10.00"), offset_account=accounts.STOCK_DIFFERENCES)
+                       for batch in (early, late)],
+            journal=[Line(accounts.RAW_MATERIALS, D("20.00"), material),
+                     Line(accounts.STOCK_DIFFERENCES, D("-20.00"), material)],
+            memo="count gain"))
+        assert posted.document_id is not None
+        return posted.document_id
+
+    def issue(session: Session) -> int:
+        return inventory.issue_goods(session, world.actors["clerk_a"], warehouse_id=warehouse, material_id=material,
+                                     quantity=D("15"), posting_date=NOV_20,
+                                     destination=inventory.IssueDestination.PRODUCTION)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == late)
+        savepoint = holder.begin_nested()
+        _hold_rows(holder, StockBalance.batch_id == early)
+        outcomes = queued_behind(holder, [Worker(session_factory, "gain", gain),
+                                          Worker(session_factory, "issue", issue)], let_go_first=savepoint.rollback)
+    _all_committed(outcomes)
+    with session_factory() as session:
+        assert sum(session.scalars(select(StockBalance.quantity).where(StockBalance.batch_id.in_([late, early]))),
+                   D(0)) == D("7")
+
+
 def test_transfers_around_a_ring_of_warehouses_all_post(
         session_factory: sessionmaker[Session], world: World) -> None:
     # The excipient in A's three stores; transfers AMB -> COOL, COOL -> COLD, COLD -> AMB
