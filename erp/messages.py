@@ -13,7 +13,7 @@ message catalogues (``make translations``).
 from __future__ import annotations
 
 import datetime as dt
-import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -173,37 +173,12 @@ def message_from_data(data: Mapping[str, Any]) -> Message:
     return Message(data["$message"], **{name: decode(v) for name, v in (data.get("params") or {}).items()})
 
 
-# A field's refusal worded as a plain string (English, values filled in), read back into a
-# template and its values so that the reason is in the reader's language: the first pattern
-# that matches the whole text gives the template. The bound validators (erp.schemas: Range,
-# Length, OneOf, Regexp) and the decimal fields raise ``FilledMessage``s, which carry their
-# template and need no reading back; what is left here is the decimal fields' plain wording and the
-# type errors of marshmallow's fields (and an Enum field's choices), which it words itself.
-FIELD_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), template) for pattern, template in (
-    (r"must be a decimal number written with the digits 0-9 \(such as \"1234\.50\"\)",
-     N_("must be a decimal number written with the digits 0-9 (such as \"1234.50\")")),
-    (r"Must be one of: (?P<choices>.*)\.", N_("must be one of: {choices}")),
-    # Go-live's row errors word a period that way (an API answer and a page say "must be YYYY-MM").
-    (r"must be YYYY-MM", N_("must be a period written YYYY-MM")),
-    (r"Not a valid number\.", N_("not a valid number")),
-    (r"Not a valid integer\.", N_("not a whole number")),
-    (r"Not a valid date\.", N_("not a valid date (YYYY-MM-DD)")),
-    (r"Not a valid boolean\.", N_("not yes or no")),
-    (r"Not a valid string\.", N_("not text")),
-    (r"contains the (?:control character|invisible formatting character|separator) (?P<character>.*)",
-     N_("contains a character that cannot be stored: {character}")),
-    (r"text contains a NUL character", N_("contains a character that cannot be stored: {character}")),
-))
+class FieldTemplate(str):
+    """A message id that a library fills in with ``str.format`` (marshmallow's
+    ``Field.make_error`` does, with whatever values it has: the input, the choices): filled,
+    it is a ``FilledMessage`` carrying the template and the values the template names, so a
+    field's refusal reaches the reader from the catalogue, never as English to be read back."""
 
-
-def field_message(text: str) -> tuple[str, dict[str, str]] | None:
-    """The template and values of a field's refusal (``FIELD_MESSAGES``), or None for a text
-    no pattern reads (then it is shown as it is)."""
-    for pattern, template in FIELD_MESSAGES:
-        match = pattern.fullmatch(text.strip())
-        if match is not None:
-            params = match.groupdict()
-            if "{character}" in template:
-                params.setdefault("character", "NUL")
-            return template, params
-    return None
+    def format(self, *args: Any, **kwargs: Any) -> str:  # noqa: A003 - str.format, as marshmallow calls it
+        names = {name for _, name, _, _ in string.Formatter().parse(self) if name}
+        return FilledMessage(Message(str(self), **{name: kwargs[name] for name in names if name in kwargs}))

@@ -11,7 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from erp.messages import N_
+
 _PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+# How every refusal words a period that is not one: on the API, a page and an import's row.
+NOT_A_PERIOD = N_("must be a period written YYYY-MM")
 
 
 class Period(str):

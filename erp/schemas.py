@@ -31,7 +31,8 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from erp import text as text_rules
 from erp.db import MONEY, QUANTITY, UNIT_PRICE, SQLITE_EXACT_DIGITS, largest_value
-from erp.messages import N_, FilledMessage, Message
+from erp.messages import N_, FieldTemplate, FilledMessage, Message
+from erp.period import NOT_A_PERIOD
 
 MAX_ID = 2**31 - 1
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
@@ -66,11 +67,90 @@ def exact_digits_of(dialect_name: str) -> int | None:
     return SQLITE_EXACT_DIGITS if dialect_name == "sqlite" else None
 
 
+# marshmallow's own messages, worded by the project: every key a marshmallow field or schema
+# refuses with, for the fields this project uses, as a message id of our catalogues (a
+# ``FieldTemplate``: filled in by marshmallow, it stays a template with its values). So the
+# reason a Chinese reader gets is the catalogue's Chinese, never marshmallow's English read
+# back, and a marshmallow release that rewords its messages changes nothing here. Each field
+# a schema of ours binds takes them (``Schema.on_bind_field``, also into the fields of a List,
+# a Tuple or a Dict); tests/api/test_field_refusals.py holds every request schema of the app to it.
+FIELD_REQUIRED = FieldTemplate(N_("a required field is missing"))
+FIELD_NULL = FieldTemplate(N_("may not be null"))
+NOT_AN_OBJECT = FieldTemplate(N_("must be a JSON object"))
+NOT_A_DATE = FieldTemplate(N_("not a valid date (YYYY-MM-DD)"))
+NOT_AN_INSTANT = FieldTemplate(N_("not a valid date and time with a time zone (YYYY-MM-DDThh:mm:ss+08:00)"))
+NOT_A_NUMBER = FieldTemplate(N_("not a valid number"))
+NOT_A_LIST = FieldTemplate(N_("must be a list"))
+FIELD_MESSAGES: dict[type[fields.Field], dict[str, FieldTemplate]] = {
+    fields.Field: {"required": FIELD_REQUIRED, "null": FIELD_NULL,
+                   "validator_failed": FieldTemplate(N_("not a valid value"))},
+    fields.String: {"invalid": FieldTemplate(N_("not text")), "invalid_utf8": FieldTemplate(N_("not text"))},
+    fields.Number: {"invalid": NOT_A_NUMBER, "too_large": FieldTemplate(N_("too large a number"))},
+    fields.Integer: {"invalid": FieldTemplate(N_("not a whole number"))},
+    fields.Float: {"special": NOT_A_NUMBER},
+    fields.Decimal: {"special": NOT_A_NUMBER},
+    fields.Boolean: {"invalid": FieldTemplate(N_("not yes or no"))},
+    fields.DateTime: {"invalid": NOT_AN_INSTANT, "invalid_awareness": NOT_AN_INSTANT, "format": NOT_AN_INSTANT},
+    fields.Date: {"invalid": NOT_A_DATE, "format": NOT_A_DATE, "invalid_awareness": NOT_A_DATE},
+    fields.Nested: {"type": FieldTemplate(N_("must be a list of JSON objects"))},
+    fields.List: {"invalid": NOT_A_LIST},
+    fields.Tuple: {"invalid": NOT_A_LIST},
+    fields.Mapping: {"invalid": NOT_AN_OBJECT},
+    fields.Enum: {"unknown": FieldTemplate(N_("must be one of: {choices}"))},
+    fields.Email: {"invalid": FieldTemplate(N_("not a valid email address"))},
+}
+SCHEMA_MESSAGES: dict[str, str] = {
+    "type": NOT_AN_OBJECT,
+    "unknown": FieldTemplate(N_("unknown field")),
+}
+
+
+def with_project_messages(field: fields.Field) -> fields.Field:
+    """``field`` (and the fields a List, Tuple or Dict holds) refusing with the project's
+    templates (``FIELD_MESSAGES``) wherever marshmallow would use its own English; a message
+    the project set itself (a ``FieldTemplate``) is kept."""
+    for key, text in list(field.error_messages.items()):
+        if isinstance(text, FieldTemplate):
+            continue
+        for cls in type(field).__mro__:
+            ours = FIELD_MESSAGES.get(cls, {}).get(key)
+            if ours is not None:
+                field.error_messages[key] = ours
+                break
+    contained = [getattr(field, "inner", None), getattr(field, "key_field", None),
+                 getattr(field, "value_field", None), *(getattr(field, "tuple_fields", None) or ())]
+    for inner in contained:
+        if isinstance(inner, fields.Field):
+            with_project_messages(inner)
+    return field
+
+
+def in_project_words(schema: ma.Schema) -> ma.Schema:
+    """A schema not of ours (flask-smorest's pager: its page and page size) refusing in the
+    project's words: its own and its fields' messages, and marshmallow's Range as ours."""
+    schema.error_messages = {**schema.error_messages, **SCHEMA_MESSAGES}
+    for field in schema.fields.values():
+        with_project_messages(field)
+        field.validators = [Range(v.min, v.max, min_inclusive=v.min_inclusive, max_inclusive=v.max_inclusive)
+                            if type(v) is validate.Range else v for v in field.validators]
+    return schema
+
+
 class Schema(ma.Schema):
-    """Base schema: unknown fields are refused (marshmallow's RAISE)."""
+    """Base schema: unknown fields are refused (marshmallow's RAISE); every refusal, the
+    schema's and its fields', is worded by the project (``FIELD_MESSAGES``)."""
+
+    error_messages = SCHEMA_MESSAGES
 
     class Meta:
         unknown = ma.RAISE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        with_project_messages(field_obj)
+
+
+# Text no database can store (erp.web refuses a JSON body holding it as malformed).
+UNSTORABLE = FieldTemplate(N_("contains a character that cannot be stored: {character}"))
 
 
 class Query(Schema):
@@ -86,23 +166,8 @@ class Query(Schema):
         for key, value in values.items():
             texts = value if isinstance(value, list) else [value]
             if "\x00" in key or any("\x00" in str(text) for text in texts):
-                raise ma.ValidationError("text contains a NUL character", field_name=key)
+                raise ma.ValidationError(UNSTORABLE.format(character="NUL"), field_name=key)
         return values
-
-
-class TranslatableErrors:
-    """A field whose own messages with values filled in (``{min}``, ``{places}``) stay
-    translatable: marshmallow keeps a field's errors as strings, so each is a
-    ``FilledMessage`` (the English text, carrying its template and values), which the API
-    and the pages give in the reader's language (erp.messages.as_message)."""
-
-    error_messages: dict[str, Any]
-
-    def make_error(self, key: str, **kwargs: Any) -> ma.ValidationError:
-        template = self.error_messages.get(key)
-        if isinstance(template, str) and kwargs and "{" in template:
-            return ma.ValidationError(FilledMessage(Message(template, **kwargs)))
-        return super().make_error(key, **kwargs)  # type: ignore[misc, no-any-return]
 
 
 # The bound validators below word their refusals with the project's own templates (message
@@ -121,7 +186,7 @@ class Range(validate.Range):
         self.message_min = N_("must be at least {min}") if min_inclusive else N_("must be above {min}")
         self.message_max = N_("must be at most {max}") if max_inclusive else N_("must be below {max}")
         self.message_all = {
-            (True, True): N_("Must be greater than or equal to {min} and less than or equal to {max}."),
+            (True, True): N_("must be between {min} and {max}"),
             (False, True): N_("must be above {min} and at most {max}"),
             (True, False): N_("must be at least {min} and below {max}"),
             (False, False): N_("must be above {min} and below {max}"),
@@ -183,7 +248,7 @@ class Regexp(validate.Regexp):
         return FilledMessage(Message(self.error))
 
 
-class DecimalString(TranslatableErrors, fields.Decimal):
+class DecimalString(fields.Decimal):
     """A Decimal with at most ``places`` decimal places and a bounded magnitude, dumped as a string.
 
     ``column`` (a ``Numeric`` column type) gives the places and the largest magnitude the
@@ -192,10 +257,11 @@ class DecimalString(TranslatableErrors, fields.Decimal):
     """
 
     default_error_messages = {
-        "places": N_("at most {places} decimal places are allowed"),
-        "bounds": N_("must be between {min} and {max}"),
-        "text": N_("must be a decimal number written with the digits 0-9 (such as \"1234.50\")"),
-        "digits": N_("has more than {digits} significant digits, more than this database (SQLite) stores exactly"),
+        "places": FieldTemplate(N_("at most {places} decimal places are allowed")),
+        "bounds": FieldTemplate(N_("must be between {min} and {max}")),
+        "text": FieldTemplate(N_("must be a decimal number written with the digits 0-9 (such as \"1234.50\")")),
+        "digits": FieldTemplate(N_(
+            "has more than {digits} significant digits, more than this database (SQLite) stores exactly")),
     }
 
     def __init__(
@@ -319,12 +385,11 @@ def QueryInt(low: int, high: int, **kwargs: Any) -> fields.Integer:  # noqa: N80
     return _Key(from_text=True, validate=Range(low, high), **kwargs)
 
 
-class Text(TranslatableErrors, fields.String):
+class Text(fields.String):
     """Text as Heyi stores it: NFC, without control, invisible or direction-changing
     characters (``erp.text``); ``single_line`` text (codes, names) also without line breaks
-    and tabs, and without surrounding spaces."""
-
-    default_error_messages = {"refused": "{why}"}
+    and tabs, and without surrounding spaces. A refusal is ``erp.text.refused_character``'s
+    catalogue message, naming the character by its code point."""
 
     def __init__(self, *, single_line: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -334,7 +399,7 @@ class Text(TranslatableErrors, fields.String):
         text = text_rules.normalise(super()._deserialize(value, attr, data, **kwargs))
         why = text_rules.refused_character(text, single_line=self.single_line)
         if why:
-            raise self.make_error("refused", why=why)
+            raise ma.ValidationError(FilledMessage(why))
         return text.strip() if self.single_line else text
 
 
@@ -367,11 +432,11 @@ class IsoDate(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class IsoInstant(TranslatableErrors, fields.AwareDateTime):
+class IsoInstant(fields.AwareDateTime):
     """An instant written in ISO 8601 with a time zone (``2026-11-29T10:00:00+08:00``), on
     a day between 1990 and 2199 like a ``Day``."""
 
-    default_error_messages = {"range": "must be between {min} and {max}"}
+    default_error_messages = {"range": FieldTemplate(N_("must be between {min} and {max}"))}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         if not isinstance(value, str) or not ISO_DATETIME.match(value):
@@ -386,20 +451,20 @@ class IsoInstant(TranslatableErrors, fields.AwareDateTime):
 def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
     """A calendar date, ``YYYY-MM-DD``, between 1990 and 2199."""
     return IsoDate(
-        validate=Range(EARLIEST_DAY, LATEST_DAY, error="must be between {min} and {max}"), **kwargs
+        validate=Range(EARLIEST_DAY, LATEST_DAY), **kwargs
     )
 
 
 def Period(**kwargs: Any) -> fields.String:  # noqa: N802
     """An accounting period, ``YYYY-MM``."""
-    return fields.String(validate=Regexp(PERIOD_PATTERN, error=N_("must be YYYY-MM")), **kwargs)
+    return fields.String(validate=Regexp(PERIOD_PATTERN, error=NOT_A_PERIOD), **kwargs)
 
 
-class USCC(TranslatableErrors, fields.String):
+class USCC(fields.String):
     """A unified social credit code (GB 32100-2015), validated and normalised by python-stdnum."""
 
     default_error_messages = {
-        "uscc": "not a valid unified social credit code ({reason})",
+        "uscc": FieldTemplate(N_("not a valid unified social credit code ({reason})")),
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import unicodedata
 
-from erp.messages import Message
+from erp.messages import Message, Named
 
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
-def _describe(character: str) -> str:
-    name = unicodedata.name(character, "unnamed character")
-    return f"U+{ord(character):04X} ({name})"
+def _describe(character: str) -> Named:
+    """The character by its code point, which reads the same in every language; an English
+    reader also gets its Unicode name (Unicode names characters in English only)."""
+    return Named(f"U+{ord(character):04X}", "", unicodedata.name(character, ""))
 
 
 def refused_character(text: str, *, single_line: bool = False) -> Message | None:

@@ -31,7 +31,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.core import missing
-from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -39,12 +39,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from erp import text as text_rules
-from erp.messages import N_, Message, as_message
+from erp.messages import N_, FilledMessage, Message, Term, as_message
 from erp.auth.roles import Actor
 from erp.auth.throttle import SignInThrottle
 from erp.config import Settings
 from erp.db import LOST_CONNECTION_SQLSTATES, begin_with, in_transaction
-from erp.schemas import MAX_ID
+from erp.schemas import MAX_ID, UNSTORABLE, Schema, in_project_words
 from erp.unique import refusal_for
 from erp.auth.errors import InvalidToken, ReadOnlyRole
 from erp.errors import (
@@ -128,14 +128,6 @@ def _check_declared(problem_type_uri: str) -> None:
             observe(endpoint, method, slug)
 
 
-# marshmallow's own messages for a field (their English texts are the message ids): the API
-# gives them in Chinese to a request that asks for it, like the project's own messages.
-SCHEMA_MESSAGES = (
-    N_("Missing data for required field."), N_("Field may not be null."), N_("Invalid value."),
-    N_("Not a valid integer."), N_("Not a valid string."), N_("Not a valid date."), N_("Not a valid boolean."),
-    N_("Not a valid number."), N_("Not a valid mapping type."), N_("Not a valid list."), N_("Unknown field."),
-    N_("Invalid input type."), N_("Not a valid email address."), N_("Number too large."),
-)
 # The languages of the API's words (problem titles and details, a credit decision's detail), the
 # first what a request gets when its Accept-Language names neither (or is absent, or "*"):
 # English, the texts clients were built against; a browser set to Chinese gets Chinese.
@@ -215,6 +207,18 @@ def _flatten_messages(messages: Any, pointer: str = "") -> list[dict[str, str]]:
     return [{"pointer": pointer or "/", "detail": str(messages)}]
 
 
+class _Unreadable(json.JSONDecodeError):
+    """A body the parser refuses, with why in a catalogue message."""
+
+    def __init__(self, message: Message, document: str) -> None:
+        super().__init__(str(message), document, 0)
+        self.message = message
+
+
+# Why a body is not read, in the catalogues (the request is refused 400 malformed-request).
+NOT_JSON = N_("the body is not valid JSON")
+
+
 class ArgumentsParser(FlaskParser):
     """webargs' parser, with the project's JSON rules: numbers with a fraction are read as
     Decimal (never float), text that no database can store (NUL, unpaired surrogates) and
@@ -230,15 +234,28 @@ class ArgumentsParser(FlaskParser):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise json.JSONDecodeError(f"not UTF-8: {exc.reason}", str(exc.object), exc.start) from exc
+            raise _Unreadable(Message(N_("the body is not encoded in UTF-8")), "") from exc
         try:
             data = json.loads(text, parse_float=Decimal)
         except RecursionError as exc:
-            raise json.JSONDecodeError("nested too deeply", text[:100], 0) from exc
+            raise _Unreadable(Message(N_("the body is nested too deeply")), text[:100]) from exc
         problem = unstorable_text(data)
         if problem:
-            raise json.JSONDecodeError(problem, text[:100], 0)
+            raise _Unreadable(problem, text[:100])
         return clean_text(data)
+
+    def _handle_invalid_json_error(self, error: Any, req: Any, *args: Any, **kwargs: Any) -> Any:
+        # webargs' own answer says "Invalid JSON body." in English whatever the reader reads.
+        message = getattr(error, "message", None) or Message(NOT_JSON)
+        abort(400, exc=error, messages={"json": [FilledMessage(message)]})
+
+    def _get_schema(self, argmap: Any, req: Any) -> ma.Schema:
+        # A schema not of ours (flask-smorest's pager) refuses in the project's words too.
+        schema = super()._get_schema(argmap, req)
+        if not isinstance(schema, Schema) and not getattr(schema, "_project_messages", False):
+            in_project_words(schema)
+            schema._project_messages = True
+        return schema
 
 
 def _value_for_key(obj: Any, key: str) -> Any:
@@ -374,14 +391,14 @@ def clean_text(value: Any, pointer: str = "") -> Any:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def unstorable_text(value: Any, depth: int = 0) -> str | None:
+def unstorable_text(value: Any, depth: int = 0) -> Message | None:
     """Why ``value`` (parsed JSON) holds text a database cannot store, or None."""
     if isinstance(value, str):
         if "\x00" in value:
-            return "text contains a NUL character"
+            return Message(UNSTORABLE, character="NUL")
         # One search in C, not a Python step per character (issue #18's receipt profile).
         if not value.isascii() and _SURROGATE.search(value):
-            return "text contains an unpaired surrogate (not valid Unicode)"
+            return Message(N_("text contains an unpaired surrogate (not valid Unicode)"))
         return None
     if isinstance(value, dict):
         items: Any = list(value.keys()) + list(value.values())
@@ -402,6 +419,7 @@ class Blueprint(SmorestBlueprint):
 
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 500}
     ARGUMENTS_PARSER = ArgumentsParser()
+    PAGINATION_ARGUMENTS_PARSER = ArgumentsParser()
     # Beyond this a list has nothing to show, and the offset would overflow the database's integers.
     MAX_PAGE = 1_000_000
 
@@ -600,6 +618,12 @@ def _location_errors(messages: Any) -> list[dict[str, str]]:
     return items
 
 
+# Where a refused parameter was, as the problem's detail names it (``errors[].in`` keeps the
+# location's own name, which a client branches on).
+LOCATIONS = {"json": N_("body"), "query": N_("query"), "querystring": N_("query"), "headers": N_("headers"),
+             "files": N_("files"), "form": N_("form")}
+
+
 class Api(SmorestApi):
     """flask-smorest's Api with RFC 9457 problem+json errors instead of its default body."""
 
@@ -644,7 +668,9 @@ class Api(SmorestApi):
             items = [{**i, "detail": render(as_message(i["detail"]))} for i in _location_errors(messages)]
             body["errors"] = items
             body["detail"] = "; ".join(
-                f"{i.get('in', 'body')} {i['pointer']}: {i['detail']}" for i in items
+                render(Message("{location} {pointer}: {problem}", location=Term(LOCATIONS.get(i.get("in", "json"), "body")),
+                               pointer=i["pointer"], problem=i["detail"]))
+                for i in items
             )
         elif "message" in data:
             body["detail"] = data["message"]

@@ -16,6 +16,7 @@ from erp.errors import DatedAfterBusinessDay, NotFound, ValidationFailed
 from erp.jobs.api import started
 from erp.jobs.errors import JobUserInactive, UnknownJobKind
 from erp.jobs.schemas import JobOut
+from erp.period import NOT_A_PERIOD
 from erp.schemas import PERIOD_PATTERN
 from erp.auth.roles import Actor
 from erp.web import Blueprint, paged, reads_in_transaction, reporting, transaction
@@ -198,4 +199,4 @@ def get_trial_balance(session: Session, actor: Actor, query: dict[str, Any]) -> 
 
 def _check_period(period: str) -> None:
     if not PERIOD_PATTERN.match(period):
-        raise ValidationFailed.for_field("period", Message("must be YYYY-MM"))
+        raise ValidationFailed.for_field("period", Message(NOT_A_PERIOD))

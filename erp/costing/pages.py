@@ -25,6 +25,7 @@ from erp.jobs.api import job_runner, job_view
 from erp.jobs.services import get_job
 from erp.messages import Message, N_, message_from_data
 from erp.period import Period
+from erp.period import NOT_A_PERIOD
 from erp.schemas import PERIOD_PATTERN
 from erp.ui import nav
 from erp.ui.listing import ListArgs
@@ -285,8 +286,7 @@ def standard_prices(db: Session, actor: Actor) -> Any:
                 code = (form.get("material") or "").strip()
                 change = _price_change(db, code, form.get("price"))
                 if not PERIOD_PATTERN.match(period):
-                    raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}",
-                                                                       text=period))
+                    raise ValidationFailed.for_field("period", Message(NOT_A_PERIOD))
                 standards.set_standard_prices(db, actor, company_id=company.id, period=period, prices=[change])
             saved = code
         except DomainError as error:
@@ -317,5 +317,5 @@ def _price_change(db: Any, code: str, text: str | None) -> standards.PriceChange
 
 def _check_period(period: str) -> None:
     if not PERIOD_PATTERN.match(period):
-        raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}", text=period))
+        raise ValidationFailed.for_field("period", Message(NOT_A_PERIOD))
 

@@ -41,6 +41,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from erp.messages import Message
+from erp.period import NOT_A_PERIOD
 from erp.auth.roles import Actor, Role
 from erp.credit.exposure import ZERO, CreditPolicy
 from erp.credit.models import CreditLimit, CreditModelVersion, Invoice, PaymentApplication
@@ -64,7 +65,7 @@ def month_end(month: str, field: str = "month") -> dt.date:
     try:
         first = dt.date.fromisoformat(f"{month}-01")
     except ValueError as exc:
-        raise ValidationFailed.for_field(field, Message("{month} is not a month (YYYY-MM)", month=repr(month))) from exc
+        raise ValidationFailed.for_field(field, Message(NOT_A_PERIOD)) from exc
     return months_before(first, -1) - dt.timedelta(days=1)
 
 
@@ -160,7 +161,7 @@ def run_backtest(
     if ends[-1] >= today:
         raise ValidationFailed.for_field("to", Message("{month} has not ended by {today}", month=last_month, today=today))
     if not 1 <= horizon_months <= 36:
-        raise ValidationFailed.for_field("horizon_months", Message("between {low} and {high}", low=1, high=36))
+        raise ValidationFailed.for_field("horizon_months", Message("must be between {min} and {max}", min=1, max=36))
     if actor is None:
         ensure_model(session, actor, today)
     elif session.scalar(select(CreditModelVersion.id).limit(1)) is None:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from erp.audit import services as audit
 from erp.db import utcnow
 from erp.auth.roles import Actor, Role
-from erp.messages import N_, FilledMessage, Message, field_message, plain_value
+from erp.messages import N_, FilledMessage, Message, plain_value
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.bulk import RowChecker, audit_rows, insert_rows
 from erp.golive.errors import (
@@ -54,7 +54,7 @@ from erp.golive.files import open_sheet
 from erp.golive.messages import encode, record_word, uscc_reason
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
 from erp.masterdata.models import Company
-from erp.schemas import USCC
+from erp.schemas import FIELD_NULL, FIELD_REQUIRED, USCC
 from erp.unique import refusal_for, unique_refusal
 
 CHUNK_ROWS = 2000
@@ -337,7 +337,8 @@ def field_error(run: ImportRun, row: Row, schema: ma.Schema, name: str, messages
     texts = messages if isinstance(messages, list) else [str(messages)]
     text = "; ".join(str(t) for t in texts)
     schema_field = schema.fields.get(name)
-    if any(t == "Missing data for required field." or t == "Field may not be null." for t in texts):
+    templates = {t.message.template for t in texts if isinstance(t, FilledMessage)}
+    if templates & {FIELD_REQUIRED, FIELD_NULL}:
         run.error(row, name, "required", detail=text)
     elif isinstance(schema_field, USCC):
         reason = text[text.find("(") + 1:text.rfind(")")] if "(" in text else text
@@ -345,19 +346,14 @@ def field_error(run: ImportRun, row: Row, schema: ma.Schema, name: str, messages
     elif isinstance(schema_field, ma.fields.Enum):
         choices = ", ".join(str(m.value) for m in schema_field.enum)
         run.error(row, name, "not-one-of", params={"choices": choices}, detail=text)
+    elif len(texts) == 1 and isinstance(texts[0], FilledMessage):
+        # In the reader's language: every field's refusal is a catalogue template (erp.schemas:
+        # a FilledMessage), its values as the English text shows them.
+        message = texts[0].message
+        run.error(row, name, "invalid-value", message=message.template, detail=text,
+                  params={key: plain_value(value) for key, value in message.params.items() if value is not None})
     else:
-        # In the reader's language: a plain wording the fields' known refusals read back into
-        # (a type error, a refused character), or the template a bound or a format carries
-        # (erp.schemas: FilledMessage), its values as the English text shows them.
-        known = field_message(texts[0]) if len(texts) == 1 else None
-        if known is not None:
-            run.error(row, name, "invalid-value", message=known[0], params=known[1], detail=text)
-        elif len(texts) == 1 and isinstance(texts[0], FilledMessage):
-            message = texts[0].message
-            run.error(row, name, "invalid-value", message=message.template, detail=text,
-                      params={key: plain_value(value) for key, value in message.params.items() if value is not None})
-        else:
-            run.error(row, name, "invalid-value", detail=text)
+        run.error(row, name, "invalid-value", detail=text)
 
 
 # --- running an import -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from erp.db import QUANTITY
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata.models import Material, Warehouse
 from erp.messages import Message, N_
-from erp.period import Period
+from erp.period import NOT_A_PERIOD, Period
 from erp.posting.models import Batch
 from erp.production import boms, genealogy, orders, rollup, variances
 from erp.production.models import (
@@ -155,7 +155,7 @@ def _period(text: str | None) -> Period:
     try:
         return Period((text or "").strip())
     except ValueError:
-        raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}", text=text or "")) from None
+        raise ValidationFailed.for_field("period", Message(NOT_A_PERIOD)) from None
 
 
 @bp.route("/rollups", methods=["GET", "POST"])

@@ -21,6 +21,7 @@ from erp.golive.export_api import XLSX, build_source
 from erp.golive.exports import REPORTS, rows_of, xlsx_chunks
 from erp.masterdata.models import Company, Warehouse
 from erp.messages import Message
+from erp.period import NOT_A_PERIOD
 from erp.schemas import PERIOD_PATTERN
 from erp.ui.i18n import current_language
 from erp.ui.pages import PageBlueprint
@@ -45,7 +46,7 @@ def _params(session: Any) -> dict[str, Any]:
         params["warehouse_id"] = warehouse_id
     if args.get("period"):
         if not PERIOD_PATTERN.match(args["period"]):
-            raise ValidationFailed.for_field("period", Message("not a period (YYYY-MM): {text}", text=args["period"]))
+            raise ValidationFailed.for_field("period", Message(NOT_A_PERIOD))
         params["period"] = args["period"]
     if args.get("as_of"):
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, request
 from flask_babel import Babel, force_locale, format_decimal, get_locale, gettext
 
-from erp.messages import FIELD_MARK_END, FIELD_MARK_START, FieldName, Message, Named, Term, as_message, field_message
+from erp.messages import FIELD_MARK_END, FIELD_MARK_START, FieldName, Message, Named, Term, as_message
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
@@ -80,13 +80,9 @@ def field_label_mark(name: str) -> str:
 def translate_message(message: Message | str, *, mark_fields: bool = False) -> str:
     """A refusal's sentence in the reader's language (``mark_fields``: for a page, see
     ``format_value``)."""
-    message = as_message(message)  # a plain string is a message id; a FilledMessage its message
-    if not message.params and current_language() != "en" and gettext(message.template) == message.template:
-        # A field's refusal a library filled in (marshmallow's own "Must be greater than or
-        # equal to 0 and less than or equal to 100."): read back into its template and values.
-        known = field_message(message.template)
-        if known is not None:
-            message = Message(known[0], **known[1])
+    # A plain string is a message id; a FilledMessage (a field's refusal: erp.schemas) its
+    # message. Nothing is read back from English: every field's refusal is a catalogue template.
+    message = as_message(message)
     return message.render(gettext, lambda value: format_value(value, mark_fields=mark_fields))
 
 
