@@ -1093,6 +1093,10 @@ def book_issue_reversal(
     _not_before(original, posting_date)
     material = _material(session, issued[0].material_id)
     _, price = price_for_posting(session, original.company_id, material.id, posting_date)
+    # The period, then every balance row the goods go back into, in one statement in the one
+    # lock order (erp.posting.stock): an issue takes its batches first expiry first, and a
+    # batch received earlier may expire later (tests/service/test_posting_locks.py).
+    lock_stock(session, [(m.warehouse_id, m.material_id, StockStatus.UNRESTRICTED, m.batch_id) for m in issued])
     entry_id = entry_of_document(session, original.id)
     journal = negated_lines(session, entry_id) if entry_id is not None else []
     movements: list[Movement] = []

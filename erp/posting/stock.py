@@ -22,8 +22,9 @@ locks in this order, so that no two of them wait on each other in opposite order
 3. every existing stock balance row the use case will take from or add to, all in one
    statement, in ``_LOCK_ORDER`` (``lock_stock``: warehouse, material, status, first expiry
    first, then batch), before any line takes. Place by place, two shipments, issues,
-   transfers (a ring of warehouses) or status changes (a QA release against an excursion's
-   hold) naming the same stock in opposite order each held what the other waited for
+   transfers (a ring of warehouses), status changes (a QA release against an excursion's
+   hold) or an issue's reversal (adding back to batches an issue takes first expiry first)
+   naming the same stock in opposite order each held what the other waited for
    (bench.load, 30 November; tests/service/test_posting_locks.py). One place alone needs no
    such step: ``lock_balances`` locks it as the line takes;
 4. the rows a posting adds to that it had not locked, and rows that do not exist yet: a

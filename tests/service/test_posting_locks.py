@@ -11,6 +11,7 @@ upsert)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from contextlib import nullcontext
 from decimal import Decimal as D
 
@@ -139,6 +140,59 @@ def test_a_posting_adding_to_batches_and_an_issue_taking_them_first_expiry_first
     with session_factory() as session:
         assert sum(session.scalars(select(StockBalance.quantity).where(StockBalance.batch_id.in_([late, early]))),
                    D(0)) == D("7")
+
+
+def test_an_issue_reversal_and_an_issue_taking_the_same_batches_first_expiry_first_both_post(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # Batch LATE was received first (the lower id), EARLY expires first; 10 each. An issue of
+    # 15 took EARLY 10 and LATE 5; EARLY was received again, so both hold stock. The issue's
+    # reversal puts 10 back into EARLY and 5 into LATE while another issue takes 5, EARLY then
+    # LATE (first expiry first). The test holds LATE, and EARLY in a savepoint, lets EARLY go,
+    # then LATE. With the reversal's inflows written by batch id (before 7923540), it waited on
+    # LATE while the issue took EARLY and waited on LATE; let go, the reversal took LATE and
+    # waited on EARLY: a deadlock. The reversal locks every row it adds to first, in one
+    # statement in the one order (EARLY first), as the issue does.
+    set_standard(session_factory, world, "exc_local", "10.00")
+    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")] * 2)
+    for line, number, expires in zip(lines, ("LATE", "EARLY"), (dt.date(2028, 10, 1), dt.date(2027, 3, 1)),
+                                     strict=True):
+        receive(session_factory, world, line, "10", batch=number, expires=expires)
+    late, early = (batch_id(session_factory, world, "exc_local", number) for number in ("LATE", "EARLY"))
+    assert late < early
+    warehouse, material = world.warehouses["A-AMB"], world.materials["exc_local"]
+
+    def issue(quantity: str) -> Callable[[Session], int]:
+        def work(session: Session) -> int:
+            return inventory.issue_goods(session, world.actors["clerk_a"], warehouse_id=warehouse,
+                                         material_id=material, quantity=D(quantity), posting_date=NOV_20,
+                                         destination=inventory.IssueDestination.PRODUCTION)
+        return work
+
+    with session_factory() as session, session.begin():
+        issued = issue("15")(session)
+    receive(session_factory, world, lines[1], "10", batch="EARLY", expires=dt.date(2027, 3, 1))
+    with session_factory() as session:
+        assert dict(session.execute(select(StockBalance.batch_id, StockBalance.quantity)
+                                    .where(StockBalance.batch_id.in_([late, early]))).all()) \
+            == {late: D("5"), early: D("10")}
+
+    def reversal(session: Session) -> int:
+        return inventory.reverse_issue(session, world.actors["clerk_a"], document_id=issued, posting_date=NOV_20,
+                                       reason="issued in error")
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == late)
+        savepoint = holder.begin_nested()
+        _hold_rows(holder, StockBalance.batch_id == early)
+        outcomes = queued_behind(holder, [Worker(session_factory, "reversal", reversal),
+                                          Worker(session_factory, "issue", issue("5"))],
+                                 let_go_first=savepoint.rollback)
+    _all_committed(outcomes)
+    with session_factory() as session:
+        assert dict(session.execute(select(StockBalance.batch_id, StockBalance.quantity)
+                                    .where(StockBalance.batch_id.in_([late, early]))).all()) \
+            == {late: D("10"), early: D("15")}
 
 
 def test_transfers_around_a_ring_of_warehouses_all_post(
