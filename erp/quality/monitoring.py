@@ -467,20 +467,29 @@ def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int,
                                        StorageExcursion.held.is_(False))
         .order_by(StorageExcursion.started_at).with_for_update()))
     documents: list[int] = []
+    touched_by = {excursion.id: touched_batches(session, warehouse, excursion) for excursion in pending}
+    # The period and prices first, then the balances of every batch any of the excursions
+    # touched, all in one statement (erp.posting.stock's lock order), before the first hold:
+    # batch by batch, a hold across two batches and an issue taking them first expiry first,
+    # or a QA release of one of them (quarantine to unrestricted, the other way round), each
+    # held what the other waited for; and excursion by excursion, the second's batches were
+    # locked after the first's hold and lots (tests/service/test_posting_locks.py).
+    every_touched = sorted({pair for touched in touched_by.values() for pair in touched})
+    prices = {material_id: price_for_posting(session, warehouse.company_id, material_id, posting_date)[1]
+              for material_id in sorted({material_id for _, material_id in every_touched})}
+    locked = lock_stock(session, [(warehouse.id, material_id, status, batch_id)
+                                  for batch_id, material_id in every_touched for status in HOLD_ORDER])
     for excursion in pending:
-        touched = touched_batches(session, warehouse, excursion)
+        touched = touched_by[excursion.id]
+        if documents:
+            # An earlier excursion's hold moved stock (into quarantine): read again what the
+            # balances hold: rows locked above, or written by that hold.
+            locked = lock_stock(session, [(warehouse.id, material_id, status, batch_id)
+                                          for batch_id, material_id in touched for status in HOLD_ORDER])
         referenced = set(session.scalars(select(ExcursionBatch.batch_id).where(
             ExcursionBatch.excursion_id == excursion.id)))
         movements: list[Movement] = []
         held_quantities: list[tuple[int, int, Decimal]] = []
-        # The period and prices first, then every touched batch's balances in one statement
-        # (erp.posting.stock's lock order): batch by batch, a hold across two batches and an
-        # issue taking them first expiry first, or a QA release of one of them (quarantine to
-        # unrestricted, the other way round), each held what the other waited for.
-        prices = {material_id: price_for_posting(session, warehouse.company_id, material_id, posting_date)[1]
-                  for material_id in sorted({material_id for _, material_id in touched})}
-        locked = lock_stock(session, [(warehouse.id, material_id, status, batch_id)
-                                      for batch_id, material_id in touched for status in HOLD_ORDER])
         for batch_id, material_id in touched:
             price = prices[material_id]
             for balance in (held for status in HOLD_ORDER

@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing import accounts
 from erp.inventory import services as inventory
+from erp.masterdata.models import Material, MaterialType, ProcurementScope
 from erp.posting import Document, Line, Movement, Posting, portable_path, post
 from erp.posting.models import CloseClass, MovementType, StockBalance, StockStatus
 from erp.production import orders
 from erp.quality import monitoring
 from erp.quality import services as quality
-from erp.quality.models import InspectionLot, LotStatus, UsageDecisionKind
+from erp.quality.models import ExcursionKind, InspectionLot, LotStatus, StorageExcursion, UsageDecisionKind
 from tests.locks import Worker, queued_behind
 from tests.production import NOV_10, build_plant, buy, new_order, release_rollup
 from tests.quality import qa_signer
@@ -298,6 +299,62 @@ def test_a_qa_release_and_an_excursions_hold_of_the_same_batch_both_post(
         where = dict(session.execute(select(StockBalance.status, StockBalance.quantity).where(
             StockBalance.batch_id == ins, StockBalance.quantity != 0)).all())
         assert sum(where.values(), D(0)) == D("15")
+
+
+def test_two_excursions_held_in_one_import_and_an_issue_taking_their_batches_first_expiry_first_both_post(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # A 2-8 °C excipient (not inspected: it is received unrestricted) in the cold room: batch
+    # B (expiring 2028) there since 18 November, batch A (expiring 2027, the first to go) since
+    # 20 November. One sensor log brings two excursions: on 19 November (it touched B only)
+    # and on 20 November (A and B). An issue takes A then B (first expiry first). The test
+    # holds A; the issue waits on A; the import holds B for the first excursion and waits on A
+    # for the second. Let go, the issue took A and waited on B: a deadlock, as long as the
+    # import locked stock excursion by excursion. All the excursions' batches locked in one
+    # statement first, the import waits on A holding none of them, as the issue does.
+    with session_factory() as session, session.begin():
+        kg = session.scalars(select(Material.unit_id).where(Material.id == world.materials["api_central"])).one()
+        excipient = Material(code="EXC-COLD", name_zh="冷藏辅料", name_en="cold excipient",
+                             material_type=MaterialType.RAW, procurement_scope=ProcurementScope.LOCAL, unit_id=kg,
+                             shelf_life_days=1095, batch_managed=True, inspection_required=False,
+                             over_receipt_tolerance_pct=D("0"), storage_temp_min=D("2"), storage_temp_max=D("8"))
+        session.add(excipient)
+        session.flush()
+        world.materials["cold_excipient"] = excipient.id
+    set_standard(session_factory, world, "cold_excipient", "20.00")
+    lines = open_order(session_factory, world, [("cold_excipient", "10", "20.00", "A-COLD")] * 2)
+    receive(session_factory, world, lines[0], "10", batch="B", expires=dt.date(2028, 10, 1), on=dt.date(2026, 11, 18))
+    receive(session_factory, world, lines[1], "10", batch="A", expires=dt.date(2027, 3, 1), on=NOV_20)
+    b, a = (batch_id(session_factory, world, "cold_excipient", number) for number in ("B", "A"))
+    cold = world.warehouses["A-COLD"]
+    # four hours of readings on each day, at 9.5 °C for 45 minutes of each
+    first_day = dt.datetime(2026, 11, 19, 0, 0, tzinfo=dt.UTC)
+    readings = [(first_day + dt.timedelta(days=day, minutes=i), "9.50" if 60 <= i < 105 else "5.00", "55")
+                for day in (0, 1) for i in range(240)]
+
+    def hold(session: Session) -> int:
+        return len(monitoring.import_readings(session, world.actors["quality_a"], warehouse_id=cold,
+                                              content=log(readings)).hold_document_ids)
+
+    def issue(session: Session) -> int:
+        return inventory.issue_goods(session, world.actors["clerk_a"], warehouse_id=cold,
+                                     material_id=excipient.id, quantity=D("12"), posting_date=NOV_20,
+                                     destination=inventory.IssueDestination.PRODUCTION)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == a)
+        outcomes = queued_behind(holder, [Worker(session_factory, "issue", issue),
+                                          Worker(session_factory, "hold", hold)])
+    _all_committed(outcomes)
+    with session_factory() as session:
+        excursions = session.scalars(select(StorageExcursion).where(
+            StorageExcursion.warehouse_id == cold, StorageExcursion.kind == ExcursionKind.OUT_OF_RANGE)).all()
+        assert len(excursions) == 2 and all(excursion.held for excursion in excursions)
+        left = {(batch, status): quantity for batch, status, quantity in session.execute(
+            select(StockBalance.batch_id, StockBalance.status, StockBalance.quantity).where(
+                StockBalance.batch_id.in_([a, b]), StockBalance.quantity != 0))}
+        # the issue took A's 10 and 2 of B; the first excursion held the 8 of B left
+        assert left == {(b, StockStatus.QUARANTINE): D("8")}
 
 
 def test_a_receipt_of_one_line_sends_the_statements_it_did(
