@@ -19,7 +19,16 @@ Usage (bench/compare_revisions.py runs both steps for two revisions in turn):
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=F \
       .venv/bin/python -m bench.receipt_costs book NAME [--receipts 200]
   .venv/bin/python -m bench.receipt_costs profile NAME [--receipts 200] [--stats FILE]
+  .venv/bin/python -m bench.receipt_costs http-profile NAME [--receipts 200] [--stats FILE] [--top 25]
   .venv/bin/python -m bench.receipt_costs drop NAME
+``http-profile`` counts the Python calls of one receipt POSTed to /api/v1/inventory/receipts
+through the whole app (Flask's test client, one process, the clerk's bearer token, after 20
+to warm up) and prints the functions with the most calls beneath them (cumulative, per
+receipt): the framework's per-request work beside the service layer's (``profile``).
+Counts, not seconds: a busy machine does not move them. The documented way to count (issue 18):
+  .venv/bin/python -m bench.receipt_costs prepare rc_http && \
+  .venv/bin/python -m bench.receipt_costs http-profile rc_http && \
+  .venv/bin/python -m bench.receipt_costs drop rc_http
 ``book`` prints one JSON object; read the instructions from F (``totals:``).
 Run from a checkout of the revision to measure (``git archive REV | tar -x -C DIR``, with this
 file copied in): ``bench.receipts.SETUP`` of that revision sets the database up.
@@ -33,7 +42,9 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
+from pathlib import Path
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -195,12 +206,104 @@ def profile(name: str, receipts: int, out: str | None) -> dict[str, Any]:
     return {"receipts": receipts, "calls": calls / receipts, "primitive_calls": primitive / receipts}
 
 
+class _CallTree:
+    """Calls made beneath each function, itself included, counted exactly on the call stack
+    (``sys.setprofile``, Python and C functions as cProfile counts them; a recursive function's
+    calls counted once): what running a hook, a parser or a view cost in calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.beneath: dict[str, int] = {}
+        self.edges: dict[tuple[str, str], int] = {}  # (caller, callee): calls beneath the callee
+        self._stack: list[tuple[str, int]] = []
+        self._open: dict[str, int] = {}
+
+    def __call__(self, frame: Any, event: str, arg: Any) -> None:
+        if event in ("call", "c_call"):
+            if event == "call":
+                code = frame.f_code
+                key = f"{Path(code.co_filename).name}:{code.co_firstlineno}({code.co_name})"
+            else:
+                key = f"<{getattr(arg, '__qualname__', arg)}>"
+            self.calls += 1
+            self._stack.append((key, self.calls))
+            self._open[key] = self._open.get(key, 0) + 1
+        elif event in ("return", "c_return", "c_exception") and self._stack:
+            key, entered = self._stack.pop()
+            self._open[key] -= 1
+            if self._stack:
+                edge = (self._stack[-1][0], key)
+                self.edges[edge] = self.edges.get(edge, 0) + self.calls - entered + 1
+            if not self._open[key]:
+                self.beneath[key] = self.beneath.get(key, 0) + self.calls - entered + 1
+
+
+def http_profile(name: str, receipts: int, out: str | None, top: int, under: str = "") -> dict[str, Any]:
+    """POST ``receipts`` receipts (after 20 to warm up) through the app with Flask's test client
+    under cProfile: Python calls per receipt, and the ``top`` functions by calls beneath them
+    (with ``under``, a part of a function's name: what each function it calls cost)."""
+    import cProfile
+    import pstats
+
+    from erp import create_app
+    from erp.auth.services import issue_token
+    from erp.config import Settings
+
+    url = _url(name)
+    with psycopg.connect(url) as conn:  # the clerk of company 1 and its warehouse (bench.http_receipts)
+        conn.execute("INSERT INTO user_companies (user_id, company_id) VALUES (1, 1) ON CONFLICT DO NOTHING")
+        conn.execute("INSERT INTO user_warehouses (user_id, warehouse_id) VALUES (1, 1) ON CONFLICT DO NOTHING")
+        conn.commit()
+    app = create_app(Settings(database_url=url.replace("postgresql://", "postgresql+psycopg://"),
+                              job_runner="worker"))
+    with app.extensions["erp"].session_factory() as session, session.begin():
+        token = issue_token(session, 1, ttl_minutes=600).token
+    client = app.test_client()
+    run = int(time.time())  # batch numbers of their own when the database is profiled again
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def post(i: int) -> None:
+        response = client.post("/api/v1/inventory/receipts", headers=headers, json={
+            "po_line_id": 1 + i % 2000, "quantity": "10", "posting_date": "2026-11-20",
+            "batch_number": f"P{run}-{i}", "manufacture_date": "2026-10-01", "expiry_date": "2029-09-30"})
+        if response.status_code != 201:
+            raise SystemExit(f"receipt {i}: {response.status_code} {response.get_data(as_text=True)[:300]}")
+
+    for i in range(20):
+        post(i)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(20, 20 + receipts):
+        post(i)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    if out:
+        stats.dump_stats(out)
+    calls = sum(entry[1] for entry in stats.stats.values())  # type: ignore[attr-defined]
+    # The same receipts' calls once more, on the call stack, for what each function cost.
+    tree = _CallTree()
+    sys.setprofile(tree)
+    for i in range(20 + receipts, 20 + 2 * receipts):
+        post(i)
+    sys.setprofile(None)
+    app.extensions["erp"].engine.dispose()
+    ranked = sorted(tree.beneath.items(), key=lambda item: -item[1])[:top]
+    return {"receipts": receipts, "calls": calls / receipts, "traced_calls": tree.calls / receipts,
+            "top": [(where, round(count / receipts, 1)) for where, count in ranked],
+            "under": [(f"{caller} -> {callee}", round(count / receipts, 1))
+                      for (caller, callee), count in sorted(tree.edges.items(), key=lambda item: -item[1])
+                      if under and under in caller]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("prepare", "book", "explain", "profile", "drop"))
+    parser.add_argument("step", choices=("prepare", "book", "explain", "profile", "http-profile", "drop"))
     parser.add_argument("name", help="the benchmark database's name")
     parser.add_argument("--receipts", type=int, default=200)
     parser.add_argument("--stats", help="profile: write the pstats profile to this file")
+    parser.add_argument("--top", type=int, default=25, help="http-profile: how many functions to list")
+    parser.add_argument("--under", default="",
+                        help="http-profile: also list the calls beneath each callee of functions whose name has this")
     parser.add_argument("--freeze", action="store_true",
                         help="book: gc.freeze() after the warm-up, as a gunicorn worker does after start-up")
     args = parser.parse_args()
@@ -210,6 +313,15 @@ def main() -> None:
         drop(args.name)
     elif args.step == "profile":
         print(json.dumps(profile(args.name, args.receipts, args.stats)))
+    elif args.step == "http-profile":
+        result = http_profile(args.name, args.receipts, args.stats, args.top, args.under)
+        print(f"Python calls per HTTP receipt: {result['calls']:.0f} ({result['receipts']} receipts; "
+              f"{result['traced_calls']:.0f} on the call stack)")
+        print("calls beneath, per receipt   function")
+        for where, count in result["top"]:
+            print(f"{count:24.1f}   {where}")
+        for where, count in result["under"]:
+            print(f"{count:24.1f}   {where}")
     elif args.step == "explain":
         for plan in explain(args.name):
             print(f"{plan['shared_hit']:6} buffers {plan['planning_hit']:5} planning {plan['triggers']:3} triggers  "
