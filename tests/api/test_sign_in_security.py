@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, select
@@ -142,3 +144,34 @@ def test_the_pages_sign_in_shares_the_throttle_with_the_api(api: ApiClient) -> N
     assert "登录失败次数过多" in response.get_data(as_text=True)
     with api.client.session_transaction() as session:
         assert "token" not in session
+
+
+def test_the_limiters_after_request_and_teardown_run_where_a_limit_was_checked(api: ApiClient) -> None:
+    """Flask-Limiter's after-request hook and teardown run on a request that checked a limit
+    (every sign-in: its state is cleared at teardown) and are skipped on one that checked none,
+    which then carries no limiter state at all (erp.web._check_limits_only_where_set)."""
+    from flask import request, request_started
+    from flask.globals import request_ctx
+
+    from erp.web import limit_checked, limiter
+
+    app = api.client.application
+    contexts: list[tuple[str, Any]] = []
+    checked_after_view: list[bool] = []
+
+    def remember(_sender: Any, **_extra: Any) -> None:
+        contexts.append((str(request.path), request_ctx._get_current_object()))
+
+    @app.after_request
+    def seen(response: Any) -> Any:  # registered last: runs before the limiter's own hook
+        checked_after_view.append(limit_checked())
+        return response
+
+    with request_started.connected_to(remember, app):
+        assert sign_in(api, "buyer_a").status_code == 201
+        assert api.as_("buyer_a").get("/api/v1/auth/me").status_code == 200
+    assert checked_after_view == [True, False]
+    (_, signed_in), (_, read) = contexts
+    state = signed_in._limiter_request_context[limiter]
+    assert state.view_rate_limit is None and not state.view_rate_limits  # cleared by its teardown
+    assert not hasattr(read, "_limiter_request_context")  # nothing created it
