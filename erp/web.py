@@ -1063,6 +1063,19 @@ def _authenticate() -> None:
         raise ReadOnlyRole(Message("role {role} is read-only", role=actor.role))
 
 
+def _at_the_edge() -> None:
+    """Before every view: the body's size limit, then the token. One hook, not two: Flask
+    dispatches each hook of every request through ``ensure_sync`` (issue #18's profile)."""
+    _limit_request_size()
+    _authenticate()
+
+
+def _after_the_view(response: Response) -> Response:
+    """After every view, in the order Flask ran them as three hooks (the last registered
+    first): the report's source, the idempotent replay's mark, then the edge's transaction ends."""
+    return _end_edge_after_view(_mark_replay(_mark_report_source(response)))
+
+
 def _close_session(_exc: BaseException | None) -> None:
     for name in ("db_session", "report_session"):
         session = g.pop(name, None)
@@ -1178,11 +1191,8 @@ def init_web(app: Flask) -> Api:
     limiter.init_app(app)
     _check_limits_only_where_set(app)
     app.extensions["erp_sign_in_throttle"] = SignInThrottle(limiter.storage)
-    app.before_request(_limit_request_size)
-    app.before_request(_authenticate)
-    app.after_request(_end_edge_after_view)
-    app.after_request(_mark_replay)
-    app.after_request(_mark_report_source)
+    app.before_request(_at_the_edge)
+    app.after_request(_after_the_view)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _integrity_error)
