@@ -156,6 +156,13 @@ def init_ui(app: Flask) -> None:
     )
     init_i18n(app)
     csrf.init_app(app)
+    # flask-wtf's app-wide before-request check returns at once when WTF_CSRF_CHECK_DEFAULT is
+    # off (above): the pages call csrf.protect() themselves (erp.ui.pages). Every request paid
+    # its dispatch for nothing (issue #18's profile of an API receipt).
+    if not app.config["WTF_CSRF_CHECK_DEFAULT"]:
+        app.before_request_funcs[None] = [
+            hook for hook in app.before_request_funcs[None]
+            if getattr(hook, "__qualname__", "") != "CSRFProtect.init_app.<locals>.csrf_protect"]
     app.jinja_env.filters.update(money=money, quantity=quantity, price=price, percent=percent, date=date, named=named,
                                  status_tag=status_tag, label=label, t=page_text)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
