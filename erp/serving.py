@@ -70,23 +70,27 @@ def _start_request() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    rid = g.get("request_id")
+    # The request and g looked up once: each use of their proxies finds the context again.
+    state = g._get_current_object()  # type: ignore[attr-defined]
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    rid = state.get("request_id")
     if rid is None:  # a hook before ours refused the request
         _start_request()
-        rid = g.request_id
+        rid = state.request_id
     response.headers[REQUEST_ID_HEADER] = rid
-    started = g.get("request_started", time.perf_counter())
-    actor = g.get("actor")
+    started = state.get("request_started", time.perf_counter())
+    actor = state.get("actor")
+    method, path, status = req.method, req.path, response.status_code
     access_log.info(
-        "%s %s %s", request.method, request.path, response.status_code,
+        "%s %s %s", method, path, status,
         extra={
             "request_id": rid,
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
+            "method": method,
+            "path": path,
+            "status": status,
             "user": actor.username if actor is not None else None,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "remote_addr": request.remote_addr,
+            "remote_addr": req.remote_addr,
         },
     )
     return response
