@@ -20,6 +20,22 @@ def _extension():  # noqa: ANN202 - ErpExtension, imported lazily to avoid a cyc
     return current_app.extensions["erp"]
 
 
+def _company_ids(session: Session, codes: tuple[str, ...]) -> list[int] | None:
+    """The ids of the companies named by ``codes``; None (every company) when none is named.
+    Refuses, naming them, codes no company has."""
+    from sqlalchemy import select
+
+    from erp.masterdata.models import Company
+
+    if not codes:
+        return None
+    found = dict(session.execute(select(Company.code, Company.id).where(Company.code.in_(codes))).all())
+    unknown = sorted(set(codes) - set(found))
+    if unknown:
+        raise click.ClickException(f"no company {', '.join(unknown)}")
+    return list(found.values())
+
+
 @click.group("db", cls=AppGroup)
 def db_group() -> None:
     """Database schema (Alembic migrations)."""
@@ -129,13 +145,7 @@ def costing_close(period: str, company_codes: tuple[str, ...], username: str) ->
         user = session.scalars(select(User).where(User.username == username)).one_or_none()
         if user is None:
             raise click.ClickException(f"no user {username}")
-        company_ids = None
-        if company_codes:
-            found = dict(session.execute(select(Company.code, Company.id).where(Company.code.in_(company_codes))).all())
-            unknown = sorted(set(company_codes) - set(found))
-            if unknown:
-                raise click.ClickException(f"no company {', '.join(unknown)}")
-            company_ids = list(found.values())
+        company_ids = _company_ids(session, company_codes)
         results = close_periods(session, actor_for_user(user), company_ids=company_ids, period=period)
         return results, dict(session.execute(select(Company.id, Company.code)).all())
 
@@ -343,7 +353,6 @@ def payables_price_differences(company_codes: tuple[str, ...], write: bool, day:
     from erp.auth.models import User
     from erp.auth.services import actor_for_user
     from erp.errors import DomainError
-    from erp.masterdata.models import Company
     from erp.payables.price_differences import missing_price_differences, write_missing_price_differences
 
     if write and not username:
@@ -352,13 +361,7 @@ def payables_price_differences(company_codes: tuple[str, ...], write: bool, day:
     ext = _extension()
 
     def run(session: Session) -> tuple[list[Any], list[Any]]:
-        company_ids = None
-        if company_codes:
-            found = dict(session.execute(select(Company.code, Company.id).where(Company.code.in_(company_codes))).all())
-            unknown = sorted(set(company_codes) - set(found))
-            if unknown:
-                raise click.ClickException(f"no company {', '.join(unknown)}")
-            company_ids = list(found.values())
+        company_ids = _company_ids(session, company_codes)
         missing = missing_price_differences(session, company_ids)
         written: list[Any] = []
         if write and missing:

@@ -7,10 +7,11 @@ from decimal import Decimal as D
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.inventory.models import StockBalance
+from erp.posting.models import AccountingPeriod, PeriodStatus
 from tests.stock import open_order, receive, set_standard
 from tests.world import World
 
@@ -44,6 +45,19 @@ def test_close_command_closes_the_named_companies(app: Flask, session_factory: s
             in result.output)
     refused = app.test_cli_runner().invoke(args=["costing", "close", "2026-11", "--company", "CB", "--as", "cost_a"])
     assert refused.exit_code == 1 and "refused" in refused.output
+
+
+def test_commands_naming_companies_refuse_codes_no_company_has_and_write_nothing(
+        app: Flask, session_factory: sessionmaker[Session], world: World) -> None:
+    runner = app.test_cli_runner()
+    for args in (["costing", "close", "2026-11", "--company", "CA", "--company", "ZZ", "--as", "cost_a"],
+                 ["payables", "price-differences", "--company", "ZZ", "--company", "YY"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, result.output
+        assert ("no company ZZ" if "costing" in args else "no company YY, ZZ") in result.output
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(AccountingPeriod)
+                              .where(AccountingPeriod.status == PeriodStatus.CLOSED)) == 0
 
 
 def test_snapshot_command_writes_the_month_ends_the_trend_reads(
