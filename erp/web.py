@@ -651,14 +651,14 @@ class Api(SmorestApi):
         messages = data.get("messages") or data.get("errors")
         if isinstance(error, RateLimitExceeded):
             body.update(type=TooManyRequests.type_uri_of(), title=TooManyRequests.title)
-            body["detail"] = f"too many requests from this address ({error.description}); retry later"
             current = limiter.current_limit
-            wait = math.ceil(current.reset_at - time.time()) if current else 60
-            headers = {**headers, "Retry-After": str(max(1, wait))}
+            wait = max(1, math.ceil(current.reset_at - time.time()) if current else 60)
+            body["detail"] = Message("too many requests from this address; retry in {seconds} seconds", seconds=wait)
+            headers = {**headers, "Retry-After": str(wait)}
         if status == 413:
             body.update(type=RequestTooLarge.type_uri_of(), title=RequestTooLarge.title)
-            body["detail"] = (f"the request body is larger than the {request.max_content_length} bytes "
-                              "this endpoint accepts")
+            body["detail"] = Message("the request body is larger than the {limit} bytes this endpoint accepts",
+                                     limit=request.max_content_length)
         if status == 400:
             body.update(type=MalformedRequest.type_uri_of(), title=MalformedRequest.title)
         elif messages:
@@ -675,6 +675,8 @@ class Api(SmorestApi):
             )
         elif "message" in data:
             body["detail"] = data["message"]
+        elif isinstance(body["detail"], Message):  # ours (429, 413): in the reader's language
+            body["detail"] = render(body["detail"])
         return problem_response(body, headers)
 
 

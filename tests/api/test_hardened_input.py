@@ -120,6 +120,10 @@ def test_a_body_over_a_megabyte_is_refused_with_413_before_it_is_parsed(api: Api
     body = problem(api.as_("steward").patch(f"/api/v1/customers/{world.customers['cust1']}", data=huge,
                                             content_type="application/json"), 413, "request-too-large")
     assert "1048576 bytes" in body["detail"]
+    chinese = problem(api.as_("steward").patch(f"/api/v1/customers/{world.customers['cust1']}", data=huge,
+                                               content_type="application/json", headers={"Accept-Language": "zh-CN"}),
+                      413, "request-too-large")
+    assert chinese["detail"].startswith("请求内容超过此接口允许的") and "bytes" not in chinese["detail"]
 
 
 def test_a_sixty_megabyte_field_is_refused_without_signing_in_first(api: ApiClient) -> None:
