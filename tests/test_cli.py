@@ -195,3 +195,36 @@ def test_price_differences_posted_before_0040_are_listed_and_written_into_the_op
     with session_factory() as session:
         assert december.variance_allocated == D("24.00")
         assert account_balance(session, company, "1404") == D("0.00") == december.variance_remaining
+
+
+def test_a_price_difference_run_that_finds_another_run_wrote_the_rows_first_exits_0_and_says_so(
+    app: Flask, session_factory: sessionmaker[Session], world: World, monkeypatch: Any
+) -> None:
+    """Two `--write` runs at the same time: the invoices' lock lets the first write each row;
+    the second, which listed the invoice before that, finds nothing left to write. Nothing is
+    missing when it ends, so it exits 0 (it exited 1, as if rows were still missing)."""
+    from erp.payables import price_differences
+    from erp.payables import services as payables
+    from tests.payables import enter, vat13_on_materials
+
+    vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100", on=dt.date(2026, 11, 5))
+    with monkeypatch.context() as before_0040:
+        before_0040.setattr(payables, "_post_variance_carried", lambda *args, **kwargs: None)
+        enter(session_factory, world, "INV-OLD", [(line, "100", "12.30")], net="1230.00", tax="159.90")
+    real_write = price_differences.write_missing_price_differences
+
+    def the_other_run_first(session: Session, actor: Any, company_id: int, on: dt.date) -> Any:
+        with session_factory() as other, other.begin():
+            assert len(real_write(other, actor, company_id, on)) == 1
+        return real_write(session, actor, company_id, on)
+
+    monkeypatch.setattr(price_differences, "write_missing_price_differences", the_other_run_first)
+    raced = app.test_cli_runner().invoke(args=["payables", "price-differences", "--write", "--as", "cost_a"])
+    assert raced.exit_code == 0, raced.output
+    assert "1 invoice(s) without their price difference in the ledger, 0 corrected" in raced.output
+    assert "1 written by another run at the same time" in raced.output
+    listed = app.test_cli_runner().invoke(args=["payables", "price-differences"])
+    assert listed.exit_code == 0 and "0 invoice(s)" in listed.output
