@@ -657,8 +657,13 @@ class Api(SmorestApi):
             headers = {**headers, "Retry-After": str(wait)}
         if status == 413:
             body.update(type=RequestTooLarge.type_uri_of(), title=RequestTooLarge.title)
-            body["detail"] = Message("the request body is larger than the {limit} bytes this endpoint accepts",
-                                     limit=request.max_content_length)
+            limit = request.max_content_length
+            if limit is not None and (request.content_length or 0) > limit:
+                body["detail"] = Message("the request body is larger than the {limit} bytes this endpoint accepts",
+                                         limit=limit)
+            else:  # werkzeug's form limits: a field held in memory, or the number of parts
+                body["detail"] = Message("a form field or the number of form parts is larger than this endpoint "
+                                         "accepts")
         if status == 400:
             body.update(type=MalformedRequest.type_uri_of(), title=MalformedRequest.title)
         elif messages:

@@ -146,6 +146,27 @@ def test_views_marked_for_uploads_take_larger_bodies(app, api: ApiClient) -> Non
     assert response.status_code == 200 and response.get_json() == {"bytes": len(two_megabytes)}
 
 
+def test_a_form_field_over_the_memory_limit_is_refused_without_naming_the_body_limit(app, api: ApiClient) -> None:  # noqa: ANN001
+    """Werkzeug also answers 413 for one form field larger than it keeps in memory (Flask's
+    MAX_FORM_MEMORY_SIZE, 500 kB) in a body within the endpoint's limit: the detail must not
+    say the body was over a byte limit it was under."""
+    from erp.web import accepts_upload
+
+    @accepts_upload
+    def upload() -> dict[str, int]:
+        from flask import request
+        return {"fields": len(request.form)}
+
+    app.add_url_rule("/api/v1/test-form", "test_form", upload, methods=["POST"])
+    for language, says in ((None, "a form field or the number of form parts is larger than this endpoint accepts"),
+                           ("zh-CN", "表单字段或表单部分的数量超过此接口允许的上限")):
+        headers = {"Accept-Language": language} if language else {}
+        body = problem(api.as_("steward").post("/api/v1/test-form", data={"note": "x" * (600 * 1024)},
+                                               content_type="multipart/form-data", headers=headers),
+                       413, "request-too-large")
+        assert body["detail"] == says
+
+
 # --- 7. strict parsing ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("quantity", ["１", "1e3", " 1", "+1", "1,000", "٣"])
