@@ -23,8 +23,8 @@ from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
 from erp.payables.errors import (
-    DuplicateInvoice, InvoiceBlocked, InvoiceNotBlocked, InvoiceTotalsDisagree, OrderLineNotOfInvoice, OverCredited,
-    OverInvoiced, PaymentExceedsOpenItems, ReleaseByEnterer,
+    DuplicateInvoice, InvoiceBlocked, InvoiceNotBlocked, InvoiceReversed, InvoiceSettled, InvoiceTotalsDisagree,
+    OrderLineNotOfInvoice, OverCredited, OverInvoiced, PaymentExceedsOpenItems, ReleaseByEnterer,
 )
 from erp.posting.errors import PeriodClosed
 
@@ -95,11 +95,23 @@ def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Any:
 @blp.route("/invoices/<int:invoice_id>/release", methods=["POST"])
 @blp.arguments(s.InvoiceReleaseIn)
 @blp.response(200, s.SupplierInvoiceOut)
-@blp.refuses(ReleaseByEnterer, RoleNotAllowed, NotFound, InvoiceNotBlocked)
+@blp.refuses(ReleaseByEnterer, RoleNotAllowed, NotFound, InvoiceNotBlocked, InvoiceReversed)
 @transaction
 def post_release(session: Session, actor: Actor, data: dict[str, Any], invoice_id: int) -> Any:
     """Release an invoice blocked for payment, with a reason (purchasing managers, accountants; not its enterer)."""
     return services.release_invoice(session, actor, invoice_id, reason=data["reason"])
+
+
+@blp.route("/invoices/<int:invoice_id>/reverse", methods=["POST"])
+@blp.arguments(s.InvoiceReversalIn)
+@blp.response(200, s.SupplierInvoiceDetailOut)
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, InvoiceReversed, InvoiceSettled, OverInvoiced, PeriodClosed,
+             DatedAfterBusinessDay)
+@transaction
+def post_reversal(session: Session, actor: Actor, data: dict[str, Any], invoice_id: int) -> Any:
+    """Reverse (cancel) a posted invoice or credit memo: the mirror of its postings on the reversal date, with a reason."""
+    return services.reverse_invoice(session, actor, invoice_id, reason=data["reason"],
+                                    reversal_date=data.get("reversal_date") or business_today())
 
 
 @blp.route("/payments", methods=["POST"])
@@ -107,7 +119,7 @@ def post_release(session: Session, actor: Actor, data: dict[str, Any], invoice_i
 @blp.response(201, s.SupplierPaymentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
-    CompanyOutOfScope, RoleNotAllowed, NotFound, InvoiceBlocked, PeriodClosed, DatedAfterBusinessDay,
+    CompanyOutOfScope, RoleNotAllowed, NotFound, InvoiceBlocked, InvoiceReversed, PeriodClosed, DatedAfterBusinessDay,
     IdempotencyKeyReused,
     PaymentExceedsOpenItems,
 )

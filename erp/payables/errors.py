@@ -75,6 +75,24 @@ class ReleaseByEnterer(Forbidden):
     remedy = N_("Ask another accountant to release it.")
 
 
+class InvoiceReversed(Conflict):
+    """A reversed invoice or credit memo is cancelled: it is reversed once, and never paid,
+    released or credited afterwards."""
+
+    slug = "invoice-reversed"
+    title = N_("The invoice has been reversed")
+    remedy = N_("Nothing to do with it: enter the corrected invoice instead.")
+
+
+class InvoiceSettled(Conflict):
+    """An invoice is reversed only while nothing settled it: no payment, no credit memo
+    applied to it or crediting its quantities."""
+
+    slug = "invoice-settled"
+    title = N_("The invoice has been paid or credited")
+    remedy = N_("Reverse what settled it first (the payment, or the credit memo), then reverse the invoice.")
+
+
 class PaymentExceedsOpenItems(DomainError):
     """A payment pays at most the open payables it is applied to."""
 

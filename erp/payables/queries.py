@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, cast, func, select
+from sqlalchemy import and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -48,16 +48,27 @@ def get_invoice(session: Session, actor: Actor, invoice_id: int) -> SupplierInvo
 def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, offset: int,
                   limit: int) -> tuple[list[SupplierInvoice], int]:
     """Invoices and credit memos the caller may see, newest first; filters: company_id,
-    supplier_id, blocked, open (open amount above zero), document_kind."""
+    supplier_id, blocked (a reversed invoice is in no blocked queue), open (open amount above
+    zero), document_kind, reversed."""
     require_reader(actor)
     query = select(SupplierInvoice).where(actor.company_scope(SupplierInvoice.company_id))
     for name in ("company_id", "supplier_id", "blocked", "document_kind"):
         if filters.get(name) is not None:
             query = query.where(getattr(SupplierInvoice, name) == filters[name])
+    if filters.get("blocked"):
+        query = query.where(SupplierInvoice.reversed_at.is_(None))
+    if filters.get("reversed") is not None:
+        query = query.where(SupplierInvoice.reversed_at.is_not(None) == filters["reversed"])
     if filters.get("open") is not None:
         query = query.where((SupplierInvoice.open_amount > 0) == filters["open"])
     return page(session, query.order_by(SupplierInvoice.posting_date.desc(), SupplierInvoice.id.desc()),
                 offset=offset, limit=limit, entities=True)
+
+
+def _not_reversed_on(as_of: dt.date) -> Any:
+    """Invoices and credit memos not reversed on ``as_of`` (a reversal dated later did not
+    happen yet on that day)."""
+    return or_(SupplierInvoice.reversal_date.is_(None), SupplierInvoice.reversal_date > as_of)
 
 
 # --- AP open items and ageing --------------------------------------------------------------
@@ -67,18 +78,23 @@ def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplie
     """Open payables on ``as_of`` in the receivables' buckets (not due; 1-30, 31-60, 61-90,
     over 90 days past due), per ``by``: ``supplier`` (per company and supplier),
     ``company``, or ``group`` (one row). Credit memos count negative. What was paid after
-    ``as_of`` is still open on it. Rows: keys, open_amount, overdue, blocked and buckets."""
+    ``as_of`` is still open on it; so is what a reversal dated after ``as_of`` cleared, and
+    a document reversed on or before ``as_of`` is in no bucket. Rows: keys, open_amount,
+    overdue, blocked and buckets."""
     require_reader(actor)
     paid_since = (select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount).label("amount"))
                   .join(SupplierPayment, SupplierPayment.id == PaymentAllocation.payment_id)
                   .where(SupplierPayment.payment_date > as_of).group_by(PaymentAllocation.invoice_id)
                   .subquery("paid_since"))
     sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
-    amount = (sign * (SupplierInvoice.open_amount + func.coalesce(paid_since.c.amount, ZERO))).label("amount")
+    reversed_since = case((SupplierInvoice.reversal_date > as_of, SupplierInvoice.reversed_open_amount), else_=ZERO)
+    amount = (sign * (SupplierInvoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)
+                      + reversed_since)).label("amount")
     items = (select(SupplierInvoice.company_id, SupplierInvoice.supplier_id, SupplierInvoice.due_date,
                     SupplierInvoice.blocked, amount)
              .outerjoin(paid_since, paid_since.c.invoice_id == SupplierInvoice.id)
-             .where(SupplierInvoice.posting_date <= as_of, actor.company_scope(SupplierInvoice.company_id)))
+             .where(SupplierInvoice.posting_date <= as_of, actor.company_scope(SupplierInvoice.company_id),
+                    _not_reversed_on(as_of)))
     if company_id is not None:
         items = items.where(SupplierInvoice.company_id == company_id)
     if supplier_id is not None:
@@ -150,7 +166,8 @@ def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) 
     value they credited to 2202.01) and what was invoiced (invoices less credit memos, at
     the GR/IR value they debited), their difference and its age (days since the first
     receipt when received exceeds invoiced, since the first invoice when the reverse).
-    Lines whose quantities and values both match are left out."""
+    An invoice reversed on or before ``as_of`` invoiced nothing (its reversal's entry took
+    its GR/IR amount back off 2202.01 on the reversal date). Lines whose quantities and values both match are left out."""
     require_reader(actor)
     actor.require_company(company_id)
     received = (
@@ -176,7 +193,8 @@ def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) 
                func.sum(sign * SupplierInvoiceLine.quantity).label("quantity"),
                func.min(SupplierInvoice.posting_date).label("first_date"))
         .join(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
-        .where(SupplierInvoice.company_id == company_id, SupplierInvoice.posting_date <= as_of)
+        .where(SupplierInvoice.company_id == company_id, SupplierInvoice.posting_date <= as_of,
+               _not_reversed_on(as_of))
         .group_by(SupplierInvoiceLine.po_line_id).subquery("invoiced"))
     received_value = func.coalesce(received.c.value, ZERO)
     invoiced_value = func.coalesce(invoiced.c.value, ZERO)
@@ -253,19 +271,21 @@ def order_invoice_status(session: Session, actor: Actor, order_id: int) -> list[
         select(PurchaseOrderLine.id, PurchaseOrderLine.line_no, PurchaseOrderLine.quantity,
                PurchaseOrderLine.received_quantity, SupplierInvoice.id, SupplierInvoice.number,
                SupplierInvoice.document_kind, SupplierInvoice.blocked, SupplierInvoice.open_amount,
-               (sign * SupplierInvoiceLine.quantity).label("quantity"))
+               SupplierInvoice.reversed_at.is_not(None), (sign * SupplierInvoiceLine.quantity).label("quantity"))
         .outerjoin(SupplierInvoiceLine, SupplierInvoiceLine.po_line_id == PurchaseOrderLine.id)
         .outerjoin(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
         .where(PurchaseOrderLine.order_id == order.id)
         .order_by(PurchaseOrderLine.line_no, SupplierInvoice.id)).all()
     lines: dict[int, dict[str, Any]] = {}
-    for line_id, line_no, ordered, received, invoice_id, number, kind, blocked, open_amount, quantity in rows:
+    for line_id, line_no, ordered, received, invoice_id, number, kind, blocked, open_amount, reversed_, quantity in rows:
         line = lines.setdefault(line_id, {"po_line_id": line_id, "line_no": line_no, "ordered": ordered,
                                           "received": received, "invoiced": ZERO, "invoices": []})
         if invoice_id is not None:
-            line["invoiced"] += quantity
+            if not reversed_:  # a reversed invoice invoiced nothing; it is listed, marked
+                line["invoiced"] += quantity
             line["invoices"].append({"id": invoice_id, "number": number, "document_kind": kind,
-                                     "quantity": quantity, "blocked": blocked, "paid": open_amount == 0})
+                                     "quantity": quantity, "blocked": blocked and not reversed_,
+                                     "paid": open_amount == 0 and not reversed_, "reversed": reversed_})
     return list(lines.values())
 
 
@@ -317,6 +337,7 @@ def order_for_invoicing(session: Session, actor: Actor, number: str) -> Invoicea
     sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
     invoiced = (select(SupplierInvoiceLine.po_line_id, func.sum(sign * SupplierInvoiceLine.quantity).label("quantity"))
                 .join(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
+                .where(SupplierInvoice.reversed_at.is_(None))
                 .group_by(SupplierInvoiceLine.po_line_id).subquery())
     rows = session.execute(
         select(PurchaseOrderLine.id, PurchaseOrderLine.line_no, Material.code, Material.name_zh, Material.name_en,

@@ -82,6 +82,13 @@ class SupplierInvoiceOut(Schema):
     release_reason = fields.String(allow_none=True)
     entry_id = fields.Integer(allow_none=True, metadata={"description": "the journal entry posted"})
     created_by = fields.Integer()
+    reversed = fields.Boolean(metadata={"description": "cancelled by a reversal (POST .../reverse)"})
+    reversed_by = fields.Integer(allow_none=True)
+    reversed_at = fields.DateTime(allow_none=True)
+    reversal_date = fields.Date(allow_none=True, metadata={"description": "the date the reversal was posted on"})
+    reversal_reason = fields.String(allow_none=True)
+    reversal_entry_id = fields.Integer(allow_none=True, metadata={"description": "the reversal's journal entry"})
+    reversed_open_amount = Money(allow_none=True, metadata={"description": "the open amount the reversal cleared"})
     lines = fields.List(fields.Nested(SupplierInvoiceLineOut))
 
 
@@ -89,6 +96,8 @@ class PriceDifferenceDocumentOut(Schema):
     id = fields.Integer(metadata={"description": "the stock document (GET /inventory/documents/...)"})
     number = fields.String(metadata={"description": "PD-..."})
     posting_date = Day()
+    reverses_document_id = fields.Integer(allow_none=True, metadata={
+        "description": "set on the document of the invoice's reversal: the price difference it mirrors"})
 
 
 class SupplierInvoiceDetailOut(SupplierInvoiceOut):
@@ -102,10 +111,17 @@ class SupplierInvoiceQuery(Query):
     blocked = fields.Boolean()
     open = fields.Boolean(metadata={"description": "open amount above zero"})
     document_kind = fields.Enum(DocumentKind, by_value=True)
+    reversed = fields.Boolean()
 
 
 class InvoiceReleaseIn(Schema):
     reason = Reason(required=True, metadata={"description": "why the invoice may be paid (kept, audited)"})
+
+
+class InvoiceReversalIn(Schema):
+    reason = Reason(required=True, metadata={"description": "why the invoice is reversed (kept, audited)"})
+    reversal_date = Day(metadata={"description": "the posting date of the reversal, in an open period; "
+                                                 "default today (Asia/Shanghai)"})
 
 
 class SupplierPaymentIn(Schema):
@@ -209,6 +225,7 @@ class OrderInvoiceOut(Schema):
     quantity = Quantity(positive=False)
     blocked = fields.Boolean()
     paid = fields.Boolean()
+    reversed = fields.Boolean()
 
 
 class OrderLineStatusOut(Schema):

@@ -51,12 +51,15 @@ from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Material, Supplier
 from erp.masterdata.tax import line_amounts, tax_code_for
-from erp.messages import Message, Named, plain_value
+from erp.clock import refuse_after_business_day
+from erp.messages import N_, Message, Named, plain_value
 from erp.money import CENT, round_money
 from erp.payables.errors import (
     DuplicateInvoice,
     InvoiceBlocked,
     InvoiceNotBlocked,
+    InvoiceReversed,
+    InvoiceSettled,
     InvoiceTotalsDisagree,
     OrderLineNotOfInvoice,
     OverCredited,
@@ -73,7 +76,7 @@ from erp.payables.models import (
     SupplierInvoiceLine,
     SupplierPayment,
 )
-from erp.posting import Document, Line, Movement, Posting, lock_open_period, post
+from erp.posting import Document, Line, Movement, Posting, lock_open_period, negated_lines, post
 from erp.posting.models import (
     CloseClass,
     MovementType,
@@ -103,6 +106,8 @@ INVOICEABLE = (PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED,
                PurchaseOrderStatus.CLOSED)
 SOURCE_INVOICE = "supplier_invoice"
 SOURCE_PAYMENT = "supplier_payment"
+# The journal entry that reverses an invoice or credit memo (its source_id: the invoice's id).
+SOURCE_REVERSAL = "supplier_invoice_reversal"
 # The accounts consumption is posted to (issues, shipments, scrap, count losses).
 RECEIVED_DOCUMENTS = (MovementType.RECEIPT, MovementType.RECEIPT_REVERSAL, MovementType.RETURN_TO_SUPPLIER)
 
@@ -195,13 +200,13 @@ def _pointer(index: int, name: str) -> str:
 
 
 def _invoiced_quantities(session: Session, po_line_ids: Sequence[int]) -> dict[int, Decimal]:
-    """Net invoiced quantity per order line: invoices less credit memos."""
+    """Net invoiced quantity per order line: invoices less credit memos, reversed ones left out."""
     signed = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, SupplierInvoiceLine.quantity),
                   else_=-SupplierInvoiceLine.quantity)
     rows = session.execute(
         select(SupplierInvoiceLine.po_line_id, func.sum(signed))
         .join(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
-        .where(SupplierInvoiceLine.po_line_id.in_(sorted(set(po_line_ids))))
+        .where(SupplierInvoiceLine.po_line_id.in_(sorted(set(po_line_ids))), SupplierInvoice.reversed_at.is_(None))
         .group_by(SupplierInvoiceLine.po_line_id)
     ).all()
     return {line_id: Decimal(total or 0) for line_id, total in rows}
@@ -210,7 +215,9 @@ def _invoiced_quantities(session: Session, po_line_ids: Sequence[int]) -> dict[i
 def _credited_for_return(session: Session, return_document_id: int) -> Decimal:
     return Decimal(session.scalar(
         select(func.coalesce(func.sum(SupplierInvoiceLine.quantity), 0))
-        .where(SupplierInvoiceLine.return_document_id == return_document_id)) or 0)
+        .join(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
+        .where(SupplierInvoiceLine.return_document_id == return_document_id, SupplierInvoice.reversed_at.is_(None))
+    ) or 0)
 
 
 def _check_totals(request: InvoiceRequest, matched: list[_Matched]) -> None:
@@ -487,6 +494,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     credited = None
     if request.credits_invoice_id is not None:
         credited = _lock_invoice(session, actor, request.credits_invoice_id)
+        _not_reversed(credited)
         if (kind != DocumentKind.CREDIT_MEMO or credited.document_kind != DocumentKind.INVOICE
                 or credited.supplier_id != supplier.id or credited.company_id != request.company_id):
             raise ValidationFailed.for_field("credits_invoice_id", Message(
@@ -571,11 +579,13 @@ def _lock_invoice(session: Session, actor: Actor, invoice_id: int) -> SupplierIn
 def release_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: str) -> SupplierInvoice:
     """Release an invoice blocked for payment (purchasing managers, accountants; never the
     person who entered it), with a reason kept on the invoice and in the audit trail.
-    Refuses 403 ``release-by-enterer``, 404, 409 ``invoice-not-blocked``, 422 without a reason."""
+    Refuses 403 ``release-by-enterer``, 404, 409 ``invoice-not-blocked``, ``invoice-reversed``, 422
+    without a reason."""
     actor.require_role(*RELEASERS, action="releasing blocked supplier invoices")
     if not reason or not reason.strip():
         raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
     invoice = _lock_invoice(session, actor, invoice_id)
+    _not_reversed(invoice)
     if not invoice.blocked:
         raise InvoiceNotBlocked(Message("invoice {number} is not blocked for payment", number=invoice.number))
     if invoice.created_by == actor.user_id:
@@ -589,6 +599,161 @@ def release_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
                         before=before, after={"blocked": False, "block_reason": invoice.block_reason},
                         reason=reason.strip(), company_id=invoice.company_id)
     return invoice
+
+
+# --- reversals -------------------------------------------------------------------------
+
+REVERSERS = ENTERERS
+
+
+def _not_reversed(invoice: SupplierInvoice) -> None:
+    if invoice.reversed:
+        raise InvoiceReversed(Message("{number} was reversed on {day}: {reason}", number=invoice.number,
+                                      day=invoice.reversal_date, reason=invoice.reversal_reason or ""))
+
+
+def _check_nothing_settled(session: Session, invoice: SupplierInvoice) -> None:
+    """An invoice is reversed only while all of it is open: no payment allocated to it and no
+    credit memo applied to it (each is reversed first, then the invoice)."""
+    paid = Decimal(session.scalar(select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
+                                  .where(PaymentAllocation.invoice_id == invoice.id)) or 0)
+    if paid:
+        raise InvoiceSettled(Message(
+            "invoice {number} is paid {paid} of {gross}: reverse the payment first, then the invoice",
+            number=invoice.number, paid=paid, gross=invoice.gross_total), paid=str(paid))
+    memos = session.scalars(select(SupplierInvoice.number).where(
+        SupplierInvoice.credits_invoice_id == invoice.id, SupplierInvoice.reversed_at.is_(None))
+        .order_by(SupplierInvoice.id)).all()
+    if memos or invoice.open_amount != invoice.gross_total:
+        raise InvoiceSettled(Message(
+            "invoice {number} is reduced by credit memo {memos} ({open} of {gross} open): reverse the credit memo "
+            "first, then the invoice", number=invoice.number, memos=", ".join(memos) or "-",
+            open=invoice.open_amount, gross=invoice.gross_total))
+
+
+def _check_quantities_after(session: Session, invoice: SupplierInvoice,
+                            locked: dict[int, receiving.OrderLineForReceipt]) -> None:
+    """What stays invoiced on each order line once the document is gone must make sense:
+    never below zero (credit memos crediting what this invoice invoiced are reversed first),
+    never above what the line can ever receive (a credit memo's goods invoiced again since)."""
+    invoiced = _invoiced_quantities(session, list(locked))
+    after = dict(invoiced)
+    for line in invoice.lines:
+        after[line.po_line_id] = after.get(line.po_line_id, ZERO) - invoice.sign * line.quantity
+    for line_id, quantity in sorted(after.items()):
+        line = locked[line_id]
+        if quantity < 0:
+            raise InvoiceSettled(Message(
+                "order line {line} of {order}: credit memos credit {credited} of what invoice {number} invoiced; "
+                "reverse them first, then the invoice", line=line_id, order=line.order_number, credited=-quantity,
+                number=invoice.number))
+        material = session.get(Material, line.material_id)
+        assert material is not None
+        ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
+        if invoice.document_kind == DocumentKind.CREDIT_MEMO and quantity > ceiling:
+            raise OverInvoiced(Message(
+                "order line {line} of {order}: ordered {ordered}, invoiced {invoiced} since credit memo {number}; "
+                "reversing it would make {quantity} invoiced, more than can ever be received ({ceiling})",
+                line=line_id, order=line.order_number, ordered=line.quantity, invoiced=invoiced.get(line_id, ZERO),
+                number=invoice.number, quantity=quantity, ceiling=ceiling))
+
+
+def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: str,
+                    reversal_date: dt.date) -> SupplierInvoice:
+    """Reverse (cancel, 冲销) a posted supplier invoice or credit memo, dated ``reversal_date``:
+    the mirror of its journal entry (GR/IR, input VAT, accounts payable, the price difference
+    on 1404 or on the accounts that consumed the goods, each amount negated;
+    ``source_type`` ``supplier_invoice_reversal``, ``reverses_entry_id`` the invoice's), and
+    of each of its price-difference stock documents a new one with the variance negated
+    (``reverses_document_id`` the original), in the reversal date's period like every
+    reversal: within the invoice's period the two cancel out of the period's variance, in a
+    later period the mirror is variance of that period's receipts. The order lines'
+    invoiced quantities go down by the invoice's (up by a credit memo's); the invoice keeps
+    who reversed it, when, why, and its open amount drops to 0 (a credit memo's applied
+    amount goes back onto the invoice it reduced). Audited (``supplier_invoice``, ``reverse``).
+
+    Refuses: 403 (accounts payable of the invoice's company); 404; 409 ``invoice-reversed``
+    (already), ``invoice-settled`` (paid in part or whole, or reduced or credited by a credit
+    memo: those are reversed first), ``over-invoiced`` (a credit memo whose goods were
+    invoiced again since), ``period-closed``; 422 no reason, a date before the invoice's
+    posting date or after the business day. Concurrency: the order lines are locked (the
+    lock invoices and receipts take, in id order), then the invoice (the lock payments
+    take): of two reversals, or a reversal and a payment, the second sees the first."""
+    actor.require_role(*REVERSERS, action="reversing supplier invoices")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.for_field("reason", Message("a reversal needs a reason"))
+    invoice = session.get(SupplierInvoice, invoice_id)
+    if invoice is None or not actor.acts_for_company(invoice.company_id):
+        raise NotFound(Message("supplier invoice {key} not found", key=invoice_id))
+    actor.require_company(invoice.company_id)
+    refuse_after_business_day(reversal_date, field="reversal_date", what=N_("a reversal"))
+    if reversal_date < invoice.posting_date:
+        raise ValidationFailed.for_field("reversal_date", Message(
+            "{number} was posted on {posted}; its reversal cannot be dated {day}", number=invoice.number,
+            posted=invoice.posting_date, day=reversal_date))
+    lock_open_period(session, invoice.company_id, reversal_date)
+    # The order lines first (as entering an invoice locks them, in id order), then the
+    # invoice: entering a credit memo holds the lines before it reads what is invoiced.
+    locked = {line_id: receiving.lock_line_for_receipt(session, line_id)
+              for line_id in sorted({line.po_line_id for line in invoice.lines})}
+    invoice = session.get(SupplierInvoice, invoice_id, with_for_update=True, populate_existing=True)
+    assert invoice is not None
+    _not_reversed(invoice)
+    credited = None
+    if invoice.document_kind == DocumentKind.INVOICE:
+        _check_nothing_settled(session, invoice)
+    elif invoice.credits_invoice_id is not None:
+        credited = session.get(SupplierInvoice, invoice.credits_invoice_id, with_for_update=True,
+                               populate_existing=True)
+    _check_quantities_after(session, invoice, locked)
+    supplier = session.get(Supplier, invoice.supplier_id)
+    assert supplier is not None
+    what = f"supplier {invoice.document_kind.value.replace('_', ' ')} {supplier.code} {invoice.number}"
+    entry_id = None
+    if invoice.entry_id is not None:
+        entry_id = post(session, Posting(
+            company_id=invoice.company_id, posting_date=reversal_date, user_id=actor.user_id,
+            source_type=SOURCE_REVERSAL, source_id=invoice.id, reverses_entry_id=invoice.entry_id,
+            memo=f"reversal of {what}: {reason}", journal=negated_lines(session, invoice.entry_id),
+        )).entry_id
+    _reverse_price_differences(session, actor, invoice, reversal_date, f"reversal of {what}: {reason}")
+    before = {"open_amount": str(invoice.open_amount), "reversed": False}
+    if credited is not None:
+        # what the credit memo took off the invoice it reduces is owed on that invoice again
+        credited.open_amount += invoice.gross_total - invoice.open_amount
+    invoice.reversed_by, invoice.reversed_at = actor.user_id, utcnow()
+    invoice.reversal_date, invoice.reversal_reason = reversal_date, reason[:500]
+    invoice.reversal_entry_id, invoice.reversed_open_amount = entry_id, invoice.open_amount
+    invoice.open_amount = ZERO
+    session.flush()
+    audit.record_change(session, actor, entity="supplier_invoice", entity_id=invoice.id, action="reverse",
+                        before=before, after={"open_amount": "0.00", "reversed": True,
+                                              "reversal_date": reversal_date.isoformat(), "reversal_entry_id": entry_id},
+                        reason=reason, company_id=invoice.company_id)
+    return invoice
+
+
+def _reverse_price_differences(session: Session, actor: Actor, invoice: SupplierInvoice, reversal_date: dt.date,
+                               reason: str) -> None:
+    """Each price-difference document of the invoice, mirrored by a new one: the same rows
+    (value-only, close class receipt, the same place) with the variance negated. No journal:
+    the reversal's entry already takes the 1404 amount off."""
+    originals = session.scalars(select(StockDocument).where(
+        StockDocument.supplier_invoice_id == invoice.id, StockDocument.doc_type == MovementType.PRICE_DIFFERENCE,
+        StockDocument.reverses_document_id.is_(None)).order_by(StockDocument.id)).all()
+    for original in originals:
+        rows = session.scalars(select(StockMovement).where(StockMovement.document_id == original.id)
+                               .order_by(StockMovement.id)).all()
+        post(session, Posting(
+            company_id=invoice.company_id, posting_date=reversal_date, user_id=actor.user_id,
+            document=Document(MovementType.PRICE_DIFFERENCE, supplier_id=original.supplier_id,
+                              reference=original.reference, supplier_invoice_id=invoice.id,
+                              reverses_document_id=original.id, reason=reason[:500]),
+            movements=[Movement(MovementType.PRICE_DIFFERENCE, CloseClass.RECEIPT, row.warehouse_id, row.material_id,
+                                row.batch_id, row.status, ZERO, ZERO, -row.variance) for row in rows],
+            memo=reason,
+        ))
 
 
 # --- payments -----------------------------------------------------------------------------
@@ -608,7 +773,8 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     oldest due first (blocked ones skipped); Dr 2202 accounts payable, Cr 1002 bank.
 
     Refuses: 403; 404 an unknown invoice; 409 ``invoice-blocked`` (a named invoice blocked
-    for payment), ``period-closed``; 422 ``payment-exceeds-open-items``."""
+    for payment), ``invoice-reversed`` (a named invoice reversed), ``period-closed``; 422
+    ``payment-exceeds-open-items``."""
     actor.require_role(*ENTERERS, action="paying suppliers")
     actor.require_company(request.company_id)
     if request.amount <= 0 or request.amount != round_money(request.amount):
@@ -616,7 +782,8 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     lock_open_period(session, request.company_id, request.payment_date)
     query = (select(SupplierInvoice).where(
         SupplierInvoice.company_id == request.company_id, SupplierInvoice.supplier_id == request.supplier_id,
-        SupplierInvoice.document_kind == DocumentKind.INVOICE, SupplierInvoice.open_amount > 0)
+        SupplierInvoice.document_kind == DocumentKind.INVOICE, SupplierInvoice.open_amount > 0,
+        SupplierInvoice.reversed_at.is_(None))
         .order_by(SupplierInvoice.due_date, SupplierInvoice.id).with_for_update())
     if request.invoice_ids is not None:
         wanted = list(dict.fromkeys(request.invoice_ids))
@@ -624,6 +791,12 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
         for position, invoice_id in enumerate(wanted):
             invoice = found.get(invoice_id)
             if invoice is None:
+                named = session.get(SupplierInvoice, invoice_id)
+                if named is not None and named.reversed and actor.acts_for_company(named.company_id):
+                    raise InvoiceReversed(
+                        Message("invoice {number} was reversed on {day}: nothing is paid on it", number=named.number,
+                                day=named.reversal_date),
+                        errors=[{"pointer": f"/invoice_ids/{position}", "detail": Message("reversed")}])
                 raise NotFound(Message("no open invoice {key} of this supplier and company", key=invoice_id))
             if invoice.blocked:
                 raise InvoiceBlocked(
