@@ -72,7 +72,7 @@ class SupplierInvoice(Base):
         CheckConstraint("open_amount >= 0 AND open_amount <= gross_total", name="open_amount_range"),
         CheckConstraint("blocked = false OR released_at IS NULL", name="released_is_not_blocked"),
         CheckConstraint("reversed_at IS NULL OR (reversed_by IS NOT NULL AND reversal_date IS NOT NULL AND "
-                        "reversal_reason IS NOT NULL AND reversed_open_amount IS NOT NULL AND open_amount = 0)",
+                        "reversal_reason IS NOT NULL AND open_amount = 0)",
                         name="reversal_recorded"),
         Index("ix_supplier_invoices_company_supplier", "company_id", "supplier_id", "due_date"),
     )
@@ -105,14 +105,13 @@ class SupplierInvoice(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Reversed (cancelled, 冲销) by a mirror journal entry dated ``reversal_date``
-    # (``services.reverse_invoice``, migration 0042): who, when, why, and the open amount the
-    # reversal cleared (the ageing on a day before the reversal still counts it open).
+    # (``services.reverse_invoice``, migration 0042): who, when, why. Its open amount is then
+    # 0; the ageing of a day before the reversal date still counts its gross total open.
     reversed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reversed_at: Mapped[dt.datetime | None]
     reversal_date: Mapped[dt.date | None] = mapped_column(Date)
     reversal_reason: Mapped[str | None] = mapped_column(String(500))
     reversal_entry_id: Mapped[BigId | None] = mapped_column(ForeignKey("journal_entries.id"))
-    reversed_open_amount: Mapped[Money | None]
 
     lines: Mapped[list[SupplierInvoiceLine]] = relationship(
         back_populates="invoice", order_by="SupplierInvoiceLine.line_no", cascade="all, delete-orphan"

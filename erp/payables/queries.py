@@ -87,7 +87,10 @@ def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplie
                   .where(SupplierPayment.payment_date > as_of).group_by(PaymentAllocation.invoice_id)
                   .subquery("paid_since"))
     sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
-    reversed_since = case((SupplierInvoice.reversal_date > as_of, SupplierInvoice.reversed_open_amount), else_=ZERO)
+    # A reversal clears all of a document: an invoice's whole total (it is refused once any
+    # of it is paid or credited), a credit memo's open part and what it took off the invoice
+    # it reduces (which goes back onto that invoice's open amount).
+    reversed_since = case((SupplierInvoice.reversal_date > as_of, SupplierInvoice.gross_total), else_=ZERO)
     amount = (sign * (SupplierInvoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)
                       + reversed_since)).label("amount")
     items = (select(SupplierInvoice.company_id, SupplierInvoice.supplier_id, SupplierInvoice.due_date,

@@ -88,7 +88,6 @@ class SupplierInvoiceOut(Schema):
     reversal_date = fields.Date(allow_none=True, metadata={"description": "the date the reversal was posted on"})
     reversal_reason = fields.String(allow_none=True)
     reversal_entry_id = fields.Integer(allow_none=True, metadata={"description": "the reversal's journal entry"})
-    reversed_open_amount = Money(allow_none=True, metadata={"description": "the open amount the reversal cleared"})
     lines = fields.List(fields.Nested(SupplierInvoiceLineOut))
 
 

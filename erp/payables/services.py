@@ -724,8 +724,7 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
         credited.open_amount += invoice.gross_total - invoice.open_amount
     invoice.reversed_by, invoice.reversed_at = actor.user_id, utcnow()
     invoice.reversal_date, invoice.reversal_reason = reversal_date, reason[:500]
-    invoice.reversal_entry_id, invoice.reversed_open_amount = entry_id, invoice.open_amount
-    invoice.open_amount = ZERO
+    invoice.reversal_entry_id, invoice.open_amount = entry_id, ZERO
     session.flush()
     audit.record_change(session, actor, entity="supplier_invoice", entity_id=invoice.id, action="reverse",
                         before=before, after={"open_amount": "0.00", "reversed": True,

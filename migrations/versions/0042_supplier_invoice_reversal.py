@@ -1,5 +1,5 @@
 """payables: a supplier invoice or credit memo can be reversed (cancelled): who reversed it,
-when, on which date, why, the journal entry of the reversal and the open amount it cleared
+when, on which date, why, and the journal entry of the reversal
 
 Revision ID: 0042_supplier_invoice_reversal
 Revises: 0041_price_difference_invoice
@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 TABLE = 'supplier_invoices'
 CHECK_NAME = 'ck_supplier_invoices_reversal_recorded'
 CHECK = ("reversed_at IS NULL OR (reversed_by IS NOT NULL AND reversal_date IS NOT NULL AND "
-         "reversal_reason IS NOT NULL AND reversed_open_amount IS NOT NULL AND open_amount = 0)")
+         "reversal_reason IS NOT NULL AND open_amount = 0)")
 SQLITE_CHECK = f", CONSTRAINT {CHECK_NAME} CHECK ({CHECK})"
 BY_FK = 'fk_supplier_invoices_reversed_by_users'
 ENTRY_FK = 'fk_supplier_invoices_reversal_entry_id_journal_entries'
@@ -33,7 +33,6 @@ COLUMNS = (
     ('reversal_date', 'DATE', sa.Date(), None),
     ('reversal_reason', 'VARCHAR(500)', sa.String(length=500), None),
     ('reversal_entry_id', 'INTEGER', sa.BigInteger(), ('journal_entries', ENTRY_FK)),
-    ('reversed_open_amount', 'NUMERIC(18, 2)', sa.Numeric(precision=18, scale=2), None),
 )
 
 
