@@ -151,3 +151,47 @@ def test_a_batch_with_only_a_price_difference_shows_it_and_links_the_invoice_bot
     detail = api.as_("cost_a").get(f"/api/v1/payables/invoices/{invoice_id}").get_json()
     (document,) = detail["price_difference_documents"]
     assert document["number"].startswith("PD-") and document["id"] == ledger[0]["document_id"]
+
+
+def test_reverse_an_invoice_over_http_then_refusals_as_problems(api: ApiClient, world: World, received_line: int,
+                                                                 session_factory: sessionmaker[Session]) -> None:
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    url = f"/api/v1/payables/invoices/{body['id']}/reverse"
+    refused = problem(ap.post(url, json={"reversal_date": "2026-11-25"}), 422, "validation-error")
+    assert any(error["pointer"] == "/reason" for error in refused["errors"])
+    problem(api.as_("cost_a").post(url, json={"reason": "wrong price"}), 403, "role-not-allowed")
+    problem(api.as_("ap_b").post(url, json={"reason": "wrong price"}), 404, "not-found")
+    reversed_ = ap.post(url, json={"reason": "wrong supplier invoice number", "reversal_date": "2026-11-25"})
+    assert reversed_.status_code == 200, reversed_.get_json()
+    shown = ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()
+    assert (shown["reversed"], shown["reversal_date"], shown["reversal_reason"], shown["open_amount"]) == (
+        True, "2026-11-25", "wrong supplier invoice number", "0.00")
+    assert shown["reversed_by"] == world.users["ap_a"] and shown["reversal_entry_id"] is not None
+    again = problem(ap.post(url, json={"reason": "twice"}), 409, "invoice-reversed")
+    assert "wrong supplier invoice number" in again["detail"]
+    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-26",
+           "amount": "1.00", "invoice_ids": [body["id"]]}
+    problem(ap.post("/api/v1/payables/payments", json=pay), 409, "invoice-reversed")
+    # the order line is free to invoice again, and the buyer sees the reversed invoice marked
+    assert ap.post("/api/v1/payables/invoices", json=invoice(world, received_line, number="2")).status_code == 201
+    status = api.as_("buyer_a").get(f"/api/v1/payables/orders/{_order_of(session_factory, received_line)}/invoice-status")
+    (order_line,) = status.get_json()
+    assert order_line["invoiced"] == "100.0000"
+    assert [(i["reversed"], i["paid"]) for i in order_line["invoices"]] == [(True, False), (False, False)]
+
+
+def test_a_paid_invoice_is_refused_reversal_with_a_409_naming_the_payment(
+        api: ApiClient, world: World, received_line: int) -> None:
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
+           "amount": "356.00", "invoice_ids": [body["id"]]}
+    assert ap.post("/api/v1/payables/payments", json=pay).status_code == 201
+    refused = problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse", json={"reason": "wrong price"}),
+                      409, "invoice-settled")
+    assert "reverse the payment first" in refused["detail"]
+    closed = problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse",
+                             json={"reason": "wrong price", "reversal_date": "2026-12-16"}), 422,
+                     "dated-after-business-day")
+    assert closed["errors"][0]["pointer"] == "/reversal_date"
