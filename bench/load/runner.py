@@ -5,7 +5,8 @@
 2. gunicorn started as ``make serve`` starts it (``gunicorn -c gunicorn.conf.py``: workers,
    threads and pools sized from the cores), ready when ``/health`` answers 200.
 3. locust, headless, for each user count in turn (``--ladder`` then ``--users``), each for
-   ``--seconds``: the workload of bench/load/locustfile.py with every user started at once.
+   ``--seconds``: the workload of bench/load/locustfile.py with every user started at once;
+   each step starts with ANALYZE, as the receipts benchmarks' phases do.
 4. SIGTERM to gunicorn: in-flight requests finish, the master exits 0.
 5. The invariants (bench/load/invariants.py) on the database; each one that breaks is
    printed and fails the run.
@@ -30,6 +31,7 @@ from typing import Any
 
 from bench.common import ROOT, serve
 from bench.load.invariants import Violation, check, over_limit
+from bench.receipts import analyze
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 LOCUST = Path(sys.executable).with_name("locust")
@@ -115,6 +117,10 @@ def run(url: str, plan: dict[str, Any], counts: list[int], seconds: float, sessi
         with serve(url, log_path=work / "gunicorn.log", extra_env=server_env) as server:
             try:
                 for users in counts:
+                    # Statistics of the tables as they are now: the data set was loaded into a
+                    # fresh database, and plans cached from its first statistics would follow
+                    # the tables' growth no further (bench.receipts.analyze says why).
+                    analyze(url.replace("postgresql+psycopg://", "postgresql://"))
                     step = run_locust(server.port, plan_path, users, seconds, work)
                     outcome.steps.append(step)
                     if on_step:
