@@ -73,3 +73,50 @@ def test_the_client_times_every_answer_once_and_counts_each_refusal_as_an_error(
         assert (round_no, clients) == ("7", "3")
         assert (int(body["po_line_id"]) % 40) % 3 == int(number)  # its own orders only
         assert body["quantity"] == "10" and body["posting_date"] == "2026-11-20"
+
+
+def test_the_keep_alive_client_reads_each_response_whole_and_returns_its_status() -> None:
+    from bench.common import KeepAliveClient
+
+    server = _Server()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = KeepAliveClient(server.server_address[1])
+        answers = [client.request("POST", "/api/v1/inventory/receipts", {"Content-Type": "application/json"},
+                                  json.dumps({"batch_number": f"B-{n}", "po_line_id": 1}).encode())
+                   for n in range(5)]
+        client.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert [status for status, _body, _ms in answers] == [201, 201, 201, 422, 201]  # B-3 is refused
+    assert [json.loads(body)["id"] for _status, body, _ms in answers] == [1, 2, 3, 4, 5]  # one connection, in order
+    assert all(ms > 0 for _status, _body, ms in answers)
+    assert [body["batch_number"] for _path, _headers, body in server.seen] == [f"B-{n}" for n in range(5)]
+
+
+class _ShortKeepAlive(_Handler):
+    timeout = 0.2  # closes a connection idle this long, as gunicorn's keepalive does
+
+
+def test_the_keep_alive_client_sends_again_on_a_connection_the_server_closed_while_idle() -> None:
+    from bench.common import KeepAliveClient
+
+    server = _Server()
+    server.RequestHandlerClass = _ShortKeepAlive
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = KeepAliveClient(server.server_address[1])
+        first = client.request("POST", "/r", {}, json.dumps({"batch_number": "B-0"}).encode())
+        time.sleep(0.6)  # the server has closed the idle connection
+        second = client.request("POST", "/r", {}, json.dumps({"batch_number": "B-1"}).encode())
+        client.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert (first[0], second[0]) == (201, 201)
+    assert [body["batch_number"] for _path, _headers, body in server.seen] == ["B-0", "B-1"]  # each posted once
