@@ -31,7 +31,9 @@ close allocated with a reference that knows only the events and the rules, in pl
   quantity), split over the accounts by what each consumed in closed periods (the last, in
   account order, takes what the others' rounding left); the rest to 1404, where the close
   picks it up as variance of the period's receipts. An ordinary (non-deductible) invoice's
-  VAT is part of its difference.
+  VAT is part of its difference. A reversal of an invoice or credit memo posts the mirror of
+  its lines and of its 1404 ledger row in its own (open) month ("Reversing an invoice or
+  credit memo"), whose close spreads it by that month's rate.
 
 After every close: the close's allocation rows (per material and consumption account:
 consumed value and variance borne), each material's closing quantity and variance, the
@@ -188,6 +190,8 @@ class Reference:
         self.closings: dict[tuple[str, str], tuple[D, D]] = {}
         self.period = PERIODS[0]
         self.reversed_within: set[int] = set()  # issues reversed in their own month
+        # invoices and credit memos not reversed: id -> (line, signed quantity, their lines per account)
+        self.documents: dict[int, tuple[int, D, dict[str, D]]] = {}
 
     # price differences (docs/payables.md)
     def price_difference(self, material: str, quantity: D, difference: D, not_received: D) -> dict[str, D]:
@@ -216,7 +220,8 @@ class Reference:
         out[accounts.MATERIAL_COST_VARIANCE] = difference - to_consumption
         return out
 
-    def book_invoice(self, line_id: int, kind: DocumentKind, quantity: D, unit_price: D, ordinary: bool) -> None:
+    def book_invoice(self, invoice_id: int, line_id: int, kind: DocumentKind, quantity: D, unit_price: D,
+                     ordinary: bool) -> None:
         line = self.lines[line_id]
         amounts = line_amounts(quantity, unit_price, D("13"))
         difference = amounts.net - cents(quantity * line.contract) + (amounts.tax if ordinary else ZERO)
@@ -230,12 +235,26 @@ class Reference:
             sign = D(1)
             line.invoiced += quantity
             line.price = unit_price
-        for account, amount in self.price_difference(line.material, quantity, difference, not_received).items():
-            key = (line.material, account)
-            self.invoice_lines[key] = self.invoice_lines.get(key, ZERO) + sign * amount
+        posted = {account: sign * amount for account, amount
+                  in self.price_difference(line.material, quantity, difference, not_received).items()}
+        self.documents[invoice_id] = (line_id, sign * quantity, posted)
+        self.post_lines(line.material, posted)
+
+    def post_lines(self, material: str, posted: dict[str, D]) -> None:
+        for account, amount in posted.items():
+            key = (material, account)
+            self.invoice_lines[key] = self.invoice_lines.get(key, ZERO) + amount
             if account == accounts.MATERIAL_COST_VARIANCE:
                 # its value-only ledger row: variance of the period's receipts
-                self.stock[line.material].month.receive(ZERO, ZERO, sign * amount)
+                self.stock[material].month.receive(ZERO, ZERO, amount)
+
+    def reverse_invoice(self, invoice_id: int) -> None:
+        """The mirror of every line, and of its 1404 ledger row, in the open period
+        (docs/payables.md, "Reversing an invoice or credit memo"); its quantity is no longer invoiced."""
+        line_id, quantity, posted = self.documents.pop(invoice_id)
+        line = self.lines[line_id]
+        line.invoiced -= quantity
+        self.post_lines(line.material, {account: -amount for account, amount in posted.items()})
 
     # goods moving
     def receive(self, receipt_id: int, line_id: int, quantity: D) -> None:
@@ -373,6 +392,8 @@ operation = st.one_of(
     st.tuples(st.just("invoice"), material, pick, quantity, off_contract, ordinary),
     # credit what a line invoiced (at most this much)
     st.tuples(st.just("credit"), material, pick, quantity, off_contract, ordinary),
+    # reverse an invoice or credit memo (its mirror, in this month)
+    st.tuples(st.just("reverse_invoice"), material, pick),
     # a new order line invoiced before its goods arrive
     st.tuples(st.just("ahead"), material, st.integers(10, 80).map(D), contract, off_contract, ordinary),
     # goods of a line invoiced ahead arrive (at most this much of what is owed)
@@ -433,12 +454,12 @@ class Month_:  # noqa: N801 - a test-local fixture object
     def enter(self, session: Session, kind: DocumentKind, line: int, qty: D, unit_price: D, on: dt.date,
               is_ordinary: bool) -> None:
         amounts = line_amounts(qty, unit_price, D("13"))
-        payables.enter_invoice(session, self.ap, payables.InvoiceRequest(
+        invoice = payables.enter_invoice(session, self.ap, payables.InvoiceRequest(
             company_id=self.company, supplier_id=self.world.suppliers["sup1"], number=f"QI-{next(_serial)}",
             invoice_date=on, net_total=amounts.net, tax_total=amounts.tax, gross_total=amounts.net + amounts.tax,
             lines=[payables.LineRequest(po_line_id=line, quantity=qty, unit_price=unit_price)],
             invoice_kind=InvoiceKind.ORDINARY if is_ordinary else InvoiceKind.SPECIAL), kind)
-        self.ref.book_invoice(line, kind, qty, unit_price, is_ordinary)
+        self.ref.book_invoice(invoice.id, line, kind, qty, unit_price, is_ordinary)
 
     def batch(self, session: Session, name: str) -> int | None:
         if name != "exc_local":
@@ -553,6 +574,18 @@ class Month_:  # noqa: N801 - a test-local fixture object
                 price = max(line.contract + off, D("0.01"))
                 self.enter(session, DocumentKind.CREDIT_MEMO, line_id, min(qty, line.invoiced), price, on,
                            is_ordinary)
+            elif kind == "reverse_invoice":
+                # an invoice or credit memo not reversed yet, while what stays invoiced on its
+                # line is between nothing (credit memos of what it invoiced go first) and the
+                # ordered quantity (a credit memo's goods may have been invoiced again)
+                documents = [n for n, (line_id, qty, _) in reversed(ref.documents.items())
+                             if ref.lines[line_id].material == name
+                             and 0 <= ref.lines[line_id].invoiced - qty <= ref.lines[line_id].ordered]
+                if not documents:
+                    return
+                invoice_id = documents[op[2] % len(documents)]
+                payables.reverse_invoice(session, self.ap, invoice_id, reason="property test", reversal_date=on)
+                ref.reverse_invoice(invoice_id)
             elif kind == "ahead":
                 _, _, qty, price, off, is_ordinary = op
                 line_id = self.order_line(name, qty, price)
@@ -604,7 +637,8 @@ class Month_:  # noqa: N801 - a test-local fixture object
             invoiced = session.execute(
                 select(JournalLine.material_id, JournalLine.account_code, func.sum(JournalLine.amount))
                 .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-                .where(JournalEntry.company_id == self.company, JournalEntry.source_type == payables.SOURCE_INVOICE,
+                .where(JournalEntry.company_id == self.company,
+                       JournalEntry.source_type.in_([payables.SOURCE_INVOICE, payables.SOURCE_REVERSAL]),
                        JournalLine.account_code.in_([accounts.MATERIAL_COST_VARIANCE, *CONSUMING]))
                 .group_by(JournalLine.material_id, JournalLine.account_code)).all()
             assert {(names[m], a): D(amount) for m, a, amount in invoiced if amount} == {
