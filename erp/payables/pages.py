@@ -16,6 +16,7 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import Numeric
 from sqlalchemy.orm import Session
 
+from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services as masterdata
@@ -165,12 +166,16 @@ def new_invoice(db: Session, actor: Actor) -> Any:
 @bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
 @transaction
 def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
-    """One invoice: header, matched lines, the block and its release."""
+    """One invoice: header, matched lines, the block and its release, its reversal (冲销)."""
     require_role(*READERS)
     refusal: dict[str, Any] = {}
+    action = request.form.get("action") if request.method == "POST" else None
     if request.method == "POST":
         try:
             with db.begin_nested():  # a refusal rolls back to here
+                if action == "reverse":
+                    _reverse(db, actor, invoice_id)
+                    return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, reversed=1))
                 services.release_invoice(db, actor, invoice_id, reason=(request.form.get("reason") or "")[:500])
             return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, released=1))
         except DomainError as error:
@@ -180,11 +185,26 @@ def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
     found = queries.get_invoice(db, actor, invoice_id)
     supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
     lines = list(found.lines)
-    can_release = (found.blocked and actor.has_role(*services.RELEASERS) and found.created_by != actor.user_id)
+    can_release = (found.blocked and not found.reversed and actor.has_role(*services.RELEASERS)
+                   and found.created_by != actor.user_id)
+    can_reverse = not found.reversed and actor.has_role(*services.REVERSERS)
+    reverser = db.get(User, found.reversed_by) if found.reversed_by is not None else None
     status = refusal["error"].status if refusal else 200
     return render_template("payables/invoice.html", invoice=found, lines=lines, supplier=supplier,
-                           can_release=can_release, DocumentKind=DocumentKind, posted=request.args.get("posted"),
-                           released=request.args.get("released"), **refusal), status
+                           can_release=can_release, can_reverse=can_reverse, reverser=reverser, action=action,
+                           form=request.form, today=business_today(), DocumentKind=DocumentKind,
+                           grir_total=sum((line.grir_amount for line in lines), Decimal(0)),
+                           posted=request.args.get("posted"), released=request.args.get("released"),
+                           reversed=request.args.get("reversed"), **refusal), status
+
+
+def _reverse(db: Session, actor: Actor, invoice_id: int) -> None:
+    """The reversal form: a reason, the reversal date, and the box that confirms it."""
+    if not request.form.get("confirm"):
+        message = Message("tick the box to confirm the reversal")
+        raise ValidationFailed(message, errors=[{"pointer": "/confirm", "detail": message}])
+    services.reverse_invoice(db, actor, invoice_id, reason=(request.form.get("reason") or "")[:500],
+                             reversal_date=form_day(request.form.get("reversal_date"), "reversal_date") or business_today())
 
 
 def _as_of() -> dt.date:

@@ -165,3 +165,51 @@ def test_a_cost_accountant_follows_an_invoice_before_its_goods_from_the_batch_to
     shot(page, "price-difference-document")
     page.get_by_test_id("supplier-invoice").click()  # and back to the invoice
     assert page.get_by_test_id("price-difference-documents").count() == 1
+
+
+def test_an_accountant_reverses_an_invoice_entered_wrongly_and_its_goods_are_free_to_invoice_again(
+        signed_in: Any, shot: Any, browser_engine: Engine) -> None:
+    """An invoice posted at the wrong price is reversed from its page, in Chinese: without
+    the confirmation box ticked the reversal is refused beside the box and the reason typed
+    is kept; with it, the page shows 已冲销 with the date, the user and the reason, and no
+    reversal form any more; the goods are free to invoice again."""
+    from erp.payables import services as payables
+    from erp.payables.models import SupplierInvoice
+
+    number, index, contract = _received_line(browser_engine)
+    with Session(browser_engine) as session, session.begin():
+        ap = _actor(session, "ap.form01")
+        order = order_for_invoicing(session, ap, number)
+        line = order.lines[index]
+        invoiced_before = line.invoiced  # an earlier test may have invoiced this line too
+        net = (line.contract_price * 2).quantize(CENT, ROUND_HALF_UP)
+        tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
+        invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
+            company_id=order.company_id, supplier_id=order.supplier_id, number=f"REV{line.po_line_id:06d}",
+            invoice_date=business_today(), net_total=net, tax_total=tax, gross_total=net + tax,
+            lines=[payables.LineRequest(po_line_id=line.po_line_id, quantity=Decimal(2),
+                                        unit_price=line.contract_price)]))
+        invoice_id, invoice_number = invoice.id, invoice.number
+    page = signed_in("ap.form01")
+    page.goto(f"/payables/invoices/{invoice_id}")
+    assert "冲销" in page.get_by_test_id("reverse-card").inner_text()
+    assert "应付账款" in page.get_by_test_id("reverse-effect").inner_text()
+    page.fill("#f-reversal-reason", "单价录入错误")
+    shot(page, "reverse-form")
+    page.get_by_test_id("reverse").click()
+    # not confirmed: refused beside the box, the reason kept
+    assert "勾选" in page.get_by_test_id("reverse-form").inner_text()
+    assert page.input_value("#f-reversal-reason") == "单价录入错误"
+    shot(page, "reverse-not-confirmed")
+    page.get_by_test_id("reverse-confirm").check()
+    page.get_by_test_id("reverse").click()
+    page.wait_for_selector("[data-testid=reversed-notice]")
+    status = page.get_by_test_id("status").inner_text()
+    assert "已冲销" in status and "ap.form01" in status and "单价录入错误" in status
+    assert page.get_by_test_id("reverse-card").count() == 0
+    shot(page, "reversed")
+    with Session(browser_engine) as session:
+        reversed_ = session.get(SupplierInvoice, invoice_id)
+        assert reversed_ is not None and reversed_.reversed and reversed_.open_amount == 0
+        order = order_for_invoicing(session, _actor(session, "ap.form01"), number)
+        assert order.lines[index].invoiced == invoiced_before and invoice_number
