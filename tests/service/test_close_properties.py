@@ -130,7 +130,7 @@ class Company_:  # noqa: N801 - a test-local fixture object
                 services.receive_goods(session, self.clerk, services.ReceiptRequest(
                     po_line_id=line, quantity=qty, posting_date=on, batch_number="LOT-1" if batched else None,
                     manufacture_date=dt.date(2026, 1, 1) if batched else None,
-                    expiry_date=dt.date(2029, 1, 1) if batched else None))
+                    expiry_date=dt.date(2028, 6, 30) if batched else None))
                 session.flush()
                 self.uninvoiced[material].append((line, qty, extra))
             elif kind == "invoice":
@@ -155,7 +155,7 @@ class Company_:  # noqa: N801 - a test-local fixture object
                 services.receive_goods(session, self.clerk, services.ReceiptRequest(
                     po_line_id=line, quantity=arriving, posting_date=on, batch_number="LOT-1" if batched else None,
                     manufacture_date=dt.date(2026, 1, 1) if batched else None,
-                    expiry_date=dt.date(2029, 1, 1) if batched else None))
+                    expiry_date=dt.date(2028, 6, 30) if batched else None))
                 session.flush()
                 if arriving == due:
                     self.on_the_way[material].pop()
