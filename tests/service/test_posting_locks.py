@@ -16,16 +16,20 @@ from contextlib import nullcontext
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.clock import business_today
 from erp.costing import accounts
 from erp.inventory import services as inventory
+from erp.inventory.queries import balance_drift, period_totals_drift
 from erp.masterdata.models import Material, MaterialType, ProcurementScope
+from erp.period import Period
 from erp.posting import Document, Line, Movement, Posting, portable_path, post
 from erp.posting.models import CloseClass, MovementType, StockBalance, StockStatus
+from erp.posting.periods import ensure_period
 from erp.production import orders
-from erp.quality import monitoring
+from erp.quality import expiry, monitoring
 from erp.quality import services as quality
 from erp.quality.models import ExcursionKind, InspectionLot, LotStatus, StorageExcursion, UsageDecisionKind
 from tests.locks import Worker, queued_behind
@@ -47,6 +51,38 @@ def _hold_rows(holder: Session, *conditions: object) -> None:
 def _all_committed(outcomes: dict[str, object]) -> None:
     assert all(isinstance(outcome, int) or (isinstance(outcome, list) and outcome)
                for outcome in outcomes.values()), outcomes
+
+
+def _ledger_is_the_balances(session_factory: sessionmaker[Session]) -> None:
+    """What every test here ends on: no stock negative, every balance and period total the
+    sum of its ledger rows (what ``flask --app erp stock check`` reports)."""
+    with session_factory() as session:
+        assert session.scalar(select(func.min(StockBalance.quantity))) >= 0
+        assert balance_drift(session) == []
+        assert period_totals_drift(session) == []
+
+
+def _on_hand(session: Session, *conditions: object) -> dict[tuple[int, StockStatus], D]:
+    """(batch, status) -> quantity of the balances matching ``conditions`` that hold stock."""
+    return {(batch, status): quantity for batch, status, quantity in session.execute(
+        select(StockBalance.batch_id, StockBalance.status, StockBalance.quantity)
+        .where(*conditions, StockBalance.quantity != 0))}
+
+
+def _cold_excipient(session_factory: sessionmaker[Session], world: World, *, shortest_shelf_life: int | None = None) -> int:
+    """A 2-8 °C excipient (not inspected: it is received unrestricted), 20.00 a kg; its id."""
+    with session_factory() as session, session.begin():
+        kg = session.scalars(select(Material.unit_id).where(Material.id == world.materials["api_central"])).one()
+        excipient = Material(code="EXC-COLD", name_zh="冷藏辅料", name_en="cold excipient",
+                             material_type=MaterialType.RAW, procurement_scope=ProcurementScope.LOCAL, unit_id=kg,
+                             shelf_life_days=1095, batch_managed=True, inspection_required=False,
+                             over_receipt_tolerance_pct=D("0"), storage_temp_min=D("2"), storage_temp_max=D("8"),
+                             min_remaining_shelf_life_days=shortest_shelf_life)
+        session.add(excipient)
+        session.flush()
+        world.materials["cold_excipient"] = excipient.id
+    set_standard(session_factory, world, "cold_excipient", "20.00")
+    return world.materials["cold_excipient"]
 
 
 @pytest.mark.parametrize("path", ["one statement", "portable"])
@@ -311,16 +347,7 @@ def test_two_excursions_held_in_one_import_and_an_issue_taking_their_batches_fir
     # for the second. Let go, the issue took A and waited on B: a deadlock, as long as the
     # import locked stock excursion by excursion. All the excursions' batches locked in one
     # statement first, the import waits on A holding none of them, as the issue does.
-    with session_factory() as session, session.begin():
-        kg = session.scalars(select(Material.unit_id).where(Material.id == world.materials["api_central"])).one()
-        excipient = Material(code="EXC-COLD", name_zh="冷藏辅料", name_en="cold excipient",
-                             material_type=MaterialType.RAW, procurement_scope=ProcurementScope.LOCAL, unit_id=kg,
-                             shelf_life_days=1095, batch_managed=True, inspection_required=False,
-                             over_receipt_tolerance_pct=D("0"), storage_temp_min=D("2"), storage_temp_max=D("8"))
-        session.add(excipient)
-        session.flush()
-        world.materials["cold_excipient"] = excipient.id
-    set_standard(session_factory, world, "cold_excipient", "20.00")
+    excipient = _cold_excipient(session_factory, world)
     lines = open_order(session_factory, world, [("cold_excipient", "10", "20.00", "A-COLD")] * 2)
     receive(session_factory, world, lines[0], "10", batch="B", expires=dt.date(2028, 10, 1), on=dt.date(2026, 11, 18))
     receive(session_factory, world, lines[1], "10", batch="A", expires=dt.date(2027, 3, 1), on=NOV_20)
@@ -337,7 +364,7 @@ def test_two_excursions_held_in_one_import_and_an_issue_taking_their_batches_fir
 
     def issue(session: Session) -> int:
         return inventory.issue_goods(session, world.actors["clerk_a"], warehouse_id=cold,
-                                     material_id=excipient.id, quantity=D("12"), posting_date=NOV_20,
+                                     material_id=excipient, quantity=D("12"), posting_date=NOV_20,
                                      destination=inventory.IssueDestination.PRODUCTION)
 
     with session_factory() as holder:
@@ -355,6 +382,168 @@ def test_two_excursions_held_in_one_import_and_an_issue_taking_their_batches_fir
                 StockBalance.batch_id.in_([a, b]), StockBalance.quantity != 0))}
         # the issue took A's 10 and 2 of B; the first excursion held the 8 of B left
         assert left == {(b, StockStatus.QUARANTINE): D("8")}
+
+
+def _one_warm_morning(day: dt.date) -> str:
+    """A cold room's sensor log of four hours on ``day`` (from 08:00 in Beijing), at 9.5 °C
+    for 45 minutes of them: one excursion."""
+    start = dt.datetime(day.year, day.month, day.day, 0, 0, tzinfo=dt.UTC)
+    return log([(start + dt.timedelta(minutes=i), "9.50" if 60 <= i < 105 else "5.00", "55") for i in range(240)])
+
+
+def test_an_excursions_hold_of_two_batches_and_a_shipment_taking_them_first_expiry_first_both_post(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # The cold excipient in the cold room: batch B (expiring 2028, the lower id) there since
+    # 18 November, batch A (expiring 2027, the first to go) since 20 November. One excursion
+    # on 20 November touched both; a shipment of 12 takes A then B (first expiry first). The
+    # test holds A; the shipment waits on it; then the sensor log is imported. Locking the
+    # excursion's batches one by one (by batch id), the hold took B and waited on A; let go,
+    # the shipment took A and waited on B: a deadlock. All of them in one statement in the one
+    # order, the hold waits on A holding none of them, as the shipment does.
+    excipient = _cold_excipient(session_factory, world)
+    lines = open_order(session_factory, world, [("cold_excipient", "10", "20.00", "A-COLD")] * 2)
+    receive(session_factory, world, lines[0], "10", batch="B", expires=dt.date(2028, 10, 1), on=dt.date(2026, 11, 18))
+    receive(session_factory, world, lines[1], "10", batch="A", expires=dt.date(2027, 3, 1), on=NOV_20)
+    b, a = (batch_id(session_factory, world, "cold_excipient", number) for number in ("B", "A"))
+    assert b < a
+    cold = world.warehouses["A-COLD"]
+
+    def ship(session: Session) -> int:
+        return inventory.ship_goods(session, world.actors["clerk_a"], warehouse_id=cold, material_id=excipient,
+                                    quantity=D("12"), posting_date=NOV_20, customer_id=world.customers["cust1"],
+                                    reference="SO-COLD-1")
+
+    def hold(session: Session) -> int:
+        return len(monitoring.import_readings(session, world.actors["quality_a"], warehouse_id=cold,
+                                              content=_one_warm_morning(NOV_20)).hold_document_ids)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == a)
+        outcomes = queued_behind(holder, [Worker(session_factory, "shipment", ship),
+                                          Worker(session_factory, "hold", hold)])
+    _all_committed(outcomes)
+    assert outcomes["hold"] == 1
+    _ledger_is_the_balances(session_factory)
+    with session_factory() as session:
+        left = {(batch, status): quantity for batch, status, quantity in session.execute(
+            select(StockBalance.batch_id, StockBalance.status, StockBalance.quantity).where(
+                StockBalance.batch_id.in_([a, b]), StockBalance.quantity != 0))}
+        # the shipment took A's 10 and 2 of B; the excursion held the 8 of B left
+        assert left == {(b, StockStatus.QUARANTINE): D("8")}
+
+
+def _two_expired_batches_and_a_fresh_one(session_factory: sessionmaker[Session], world: World, material: str,
+                                         warehouse: str) -> tuple[int, int, int]:
+    """10 each of batch LATE (received first: the lower id; expiring 19 November) and EARLY
+    (received next, expiring 15 November), both received on 10 November, and 20 of FRESH
+    (expiring 2029) on 20 November, unrestricted; their ids (LATE, EARLY, FRESH)."""
+    price = "20.00" if material == "cold_excipient" else "10.00"
+    lines = open_order(session_factory, world, [(material, "20", price, warehouse)] * 3)
+    for line, number, quantity, expires, on in (
+            (lines[0], "LATE", "10", dt.date(2026, 11, 19), dt.date(2026, 11, 10)),
+            (lines[1], "EARLY", "10", dt.date(2026, 11, 15), dt.date(2026, 11, 10)),
+            (lines[2], "FRESH", "20", dt.date(2029, 9, 30), NOV_20)):
+        receive(session_factory, world, line, quantity, batch=number, expires=expires, on=on)
+    late, early, fresh = (batch_id(session_factory, world, material, number) for number in ("LATE", "EARLY", "FRESH"))
+    assert late < early
+    return late, early, fresh
+
+
+def test_blocking_two_expired_batches_and_an_issue_passing_over_them_first_expiry_first_both_post(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # Batches LATE (the lower id) and EARLY expired on 19 and 15 November; FRESH has not. An
+    # issue on 20 November locks the place's rows first expiry first (EARLY, LATE, FRESH),
+    # passes over the expired ones and takes FRESH; block_expired on 20 November blocks LATE
+    # and EARLY. The test holds EARLY; the issue waits on it; then block_expired runs. Locking
+    # the due rows one by one in the order it found them (by batch id), block_expired took LATE
+    # and waited on EARLY; let go, the issue took EARLY and waited on LATE: a deadlock. Every
+    # due row and its blocked row in one statement in the one order, it waits on EARLY
+    # holding none of them.
+    set_standard(session_factory, world, "exc_local", "10.00")
+    with session_factory() as session, session.begin():
+        material = session.get(Material, world.materials["exc_local"])
+        assert material is not None
+        material.min_remaining_shelf_life_days = 1
+    late, early, fresh = _two_expired_batches_and_a_fresh_one(session_factory, world, "exc_local", "A-AMB")
+
+    def issue(session: Session) -> int:
+        return inventory.issue_goods(session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
+                                     material_id=world.materials["exc_local"], quantity=D("5"), posting_date=NOV_20,
+                                     destination=inventory.IssueDestination.PRODUCTION)
+
+    def block(session: Session) -> list[int]:
+        return expiry.block_expired(session, world.actors["quality_a"], on=NOV_20)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == early)
+        outcomes = queued_behind(holder, [Worker(session_factory, "issue", issue),
+                                          Worker(session_factory, "block", block)])
+    _all_committed(outcomes)
+    _ledger_is_the_balances(session_factory)
+    with session_factory() as session:
+        assert _on_hand(session, StockBalance.batch_id.in_([late, early, fresh])) == {
+            (late, StockStatus.BLOCKED): D("10"), (early, StockStatus.BLOCKED): D("10"),
+            (fresh, StockStatus.UNRESTRICTED): D("15")}
+
+
+@pytest.mark.parametrize("first", ["block", "hold"])
+def test_blocking_two_expired_batches_and_an_excursions_hold_of_them_both_post(
+        session_factory: sessionmaker[Session], world: World, first: str) -> None:
+    # Two quality postings over the same two batches of the cold excipient: LATE (the lower
+    # id, expired 19 November) and EARLY (expired 15 November), and FRESH, all in the cold
+    # room on 20 November. An excursion on 20 November touched all three; its hold moves
+    # their unrestricted stock to quarantine, block_expired moves LATE's and EARLY's to
+    # blocked. The test holds EARLY; one of them waits on it, then the other starts. Whichever
+    # locked its batches one by one by batch id took LATE and waited on EARLY while the other,
+    # let go, took EARLY and waited on LATE: a deadlock ("block" first catches the hold's,
+    # "hold" first block_expired's). Each locking all its rows in one statement in the one
+    # order, the second waits on EARLY holding none of them, and both commit.
+    excipient = _cold_excipient(session_factory, world, shortest_shelf_life=1)
+    late, early, fresh = _two_expired_batches_and_a_fresh_one(session_factory, world, "cold_excipient", "A-COLD")
+    cold = world.warehouses["A-COLD"]
+    with session_factory() as session, session.begin():
+        # The period of the business day exists: the first to open it would hold the company's
+        # calendar, and the other would queue there before locking any stock.
+        ensure_period(session, world.companies["A"], Period.of(business_today()))
+
+    def block(session: Session) -> list[int]:
+        # on the day the hold is dated (the business day it is found), so that either sees
+        # what the other moved
+        return expiry.block_expired(session, world.actors["quality_a"], on=business_today())
+
+    def hold(session: Session) -> int:
+        return len(monitoring.import_readings(session, world.actors["quality_a"], warehouse_id=cold,
+                                              content=_one_warm_morning(NOV_20)).hold_document_ids)
+
+    workers = {"block": Worker(session_factory, "block", block), "hold": Worker(session_factory, "hold", hold)}
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == early, StockBalance.status == StockStatus.UNRESTRICTED)
+        outcomes = queued_behind(holder, [workers[first], workers["hold" if first == "block" else "block"]])
+    assert outcomes["hold"] == 1 and isinstance(outcomes["block"], list), outcomes
+    _ledger_is_the_balances(session_factory)
+    with session_factory() as session:
+        assert session.scalars(select(StorageExcursion.held).where(StorageExcursion.warehouse_id == cold)).all() \
+            == [True]
+        left = _on_hand(session, StockBalance.material_id == excipient)
+    if first == "block":
+        # blocked first: the hold only references the expired batches, and holds FRESH
+        assert len(outcomes["block"]) == 1
+    else:
+        # held first: block_expired had read LATE and EARLY unrestricted before it waited;
+        # once let go it found them moved and blocked nothing; its next run blocks them
+        assert outcomes["block"] == []
+        assert left == {(late, StockStatus.QUARANTINE): D("10"), (early, StockStatus.QUARANTINE): D("10"),
+                        (fresh, StockStatus.QUARANTINE): D("20")}
+        with session_factory() as session, session.begin():
+            assert len(block(session)) == 1
+        with session_factory() as session:
+            left = _on_hand(session, StockBalance.material_id == excipient)
+    assert left == {(late, StockStatus.BLOCKED): D("10"), (early, StockStatus.BLOCKED): D("10"),
+                    (fresh, StockStatus.QUARANTINE): D("20")}
+    _ledger_is_the_balances(session_factory)
 
 
 def test_a_receipt_of_one_line_sends_the_statements_it_did(
