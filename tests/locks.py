@@ -38,10 +38,14 @@ def waiting_on_a_lock_or_done(session_factory: sessionmaker[Session], pid: int, 
 
 class Worker:
     """One transaction in its own thread: ``work(session)`` inside ``session.begin()``;
-    ``outcome`` is what it returned, or the exception it raised."""
+    ``outcome`` is what it returned, or the exception it raised. With ``own_transactions``
+    the work begins and commits its transactions itself (an import: ``execute_import``),
+    on a session bound to one connection, so that the backend watched is the one it uses."""
 
-    def __init__(self, session_factory: sessionmaker[Session], name: str, work: Callable[[Session], Any]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], name: str, work: Callable[[Session], Any], *,
+                 own_transactions: bool = False) -> None:
         self.session_factory, self.name, self.work = session_factory, name, work
+        self.own_transactions = own_transactions
         self.pid: int | None = None
         self.outcome: Any = None
         self.started, self.done = threading.Event(), threading.Event()
@@ -49,6 +53,9 @@ class Worker:
 
     def _run(self) -> None:
         try:
+            if self.own_transactions:
+                self._run_on_one_connection()
+                return
             with self.session_factory() as session, session.begin():
                 self.pid = session.scalar(text("SELECT pg_backend_pid()"))
                 self.started.set()
@@ -58,6 +65,15 @@ class Worker:
         finally:
             self.started.set()
             self.done.set()
+
+    def _run_on_one_connection(self) -> None:
+        engine = self.session_factory.kw["bind"]
+        with engine.connect() as connection:
+            self.pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            connection.commit()  # out of a transaction again: the session begins its own on it
+            self.started.set()
+            with self.session_factory(bind=connection) as session:
+                self.outcome = self.work(session)
 
     def start_and_wait_until_waiting(self) -> None:
         self.thread.start()

@@ -30,7 +30,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, Text, any_, bindparam, cast, column, func, insert, literal, select
+from sqlalchemy import Table, Text, any_, bindparam, cast, column, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -205,8 +205,12 @@ def post_bulk(session: Session, posting: Posting) -> Posted:
 
 class BulkPosting:
     """One posting of very many rows of stock coming in, written in parts in the caller's
-    transaction: the document once, the ledger rows and balances part by part (``add``),
-    then the period totals and the journal entry once for the whole (``finish``).
+    transaction: the document once, the ledger rows part by part (``add``), then the
+    balances (one upsert of the document's ledger rows summed, in the lock order), the period
+    totals and the journal entry once for the whole (``finish``). No balance row is locked
+    before ``finish``, and then all of them in one statement: written part by part, the
+    parts' rows were locked in the file's order, which could deadlock with a posting
+    locking the same rows in the lock order (``_write_balances_of_document``).
 
     A posting made of one ``post_bulk`` per part would write a journal entry, its lines and
     the period totals again for every part: for opening stock three lines per material, so
@@ -224,9 +228,11 @@ class BulkPosting:
         self.document_id: int | None = None
         # The period totals of every part, summed: (material, close class, account) -> amounts.
         self.totals: dict[tuple[Any, ...], list[Decimal]] = {}
+        self.balances_due = False  # ledger rows written whose balances are not (PostgreSQL)
 
     def add(self, movements: Sequence[Movement]) -> None:
-        """Write ledger rows of the posting and add them to their balances."""
+        """Write ledger rows of the posting (on SQLite, and add them to their balances:
+        writers are serialised there; on PostgreSQL ``finish`` adds them)."""
         rows = _describe(dataclasses.replace(self.header, movements=list(movements)))
         if any(outflow for outflow, _ in rows.balances):
             raise ValueError("a bulk posting only brings stock in; stock going out is posted with post()")
@@ -243,7 +249,9 @@ class BulkPosting:
             for _, change in rows.balances:
                 connection.execute(statements["add"], _values("b", change))
         else:
-            _write_movements_and_balances(self.session, self.document_id, rows)
+            # The ledger rows only: the balances are written once, in ``finish``.
+            _write_movements_and_balances(self.session, self.document_id, rows, balances=False)
+            self.balances_due = True
         for total in rows.totals:
             key = tuple(total[k] for k in TOTALS_KEY)
             amounts = self.totals.setdefault(key, [ZERO, ZERO, ZERO])
@@ -252,8 +260,9 @@ class BulkPosting:
             amounts[2] += total["variance"]
 
     def finish(self, journal: Sequence[Line]) -> Posted:
-        """Write the period totals of every part and the posting's journal entry (its lines
-        balanced, zero lines dropped); returns the document and entry written."""
+        """Write the balances and period totals of every part and the posting's journal
+        entry (its lines balanced, zero lines dropped); returns the document and entry
+        written."""
         rows = _describe(dataclasses.replace(self.header, journal=list(journal)))
         if self.document_id is None and rows.entry is None:
             return Posted(None, None)
@@ -261,6 +270,9 @@ class BulkPosting:
         if self.document_id is None:
             assert rows.document is not None
             self.document_id = _insert_document(self.session, rows.document)
+        if self.balances_due:
+            _write_balances_of_document(self.session, self.document_id)
+            self.balances_due = False
         entry_id = None
         if rows.entry is not None:
             entry = {**rows.entry, "source_id": self.document_id}
@@ -290,20 +302,46 @@ class BulkPosting:
             lock_open_period(self.session, self.header.company_id, self.header.posting_date)
 
 
-def _write_movements_and_balances(session: Session, document_id: int | None, rows: Any) -> None:
-    """The ledger rows and the balances of a described posting of stock coming in, one
-    statement each (PostgreSQL)."""
+def _write_movements_and_balances(session: Session, document_id: int | None, rows: Any, *,
+                                  balances: bool = True) -> None:
+    """The ledger rows and (unless not ``balances``) the balances of a described posting of
+    stock coming in, one statement each (PostgreSQL)."""
     if rows.movements:
         session.execute(insert(_MOVEMENTS).from_select(
             ["document_id", *MOVEMENT_COLUMNS],
             _arrays(_MOVEMENTS, MOVEMENT_COLUMNS, rows.movements, literal(document_id, _MOVEMENTS.c.document_id.type))))
-    if rows.balances:
+    if rows.balances and balances:
         # In the lock order every posting keeps (erp.posting.stock; writer.in_lock_order).
         changes = [change for _, change in rows.balances]
         upsert = postgresql.insert(_BALANCES).from_select(
             BALANCE_COLUMNS, in_lock_order(_arrays(_BALANCES, BALANCE_COLUMNS, changes).subquery("inflows")))
         session.execute(upsert.on_conflict_do_update(index_elements=BALANCE_KEY,
                                                      set_=_balance_after(upsert.excluded)))
+
+
+def _write_balances_of_document(session: Session, document_id: int) -> None:
+    """Add a document's ledger rows to their balances in one statement (PostgreSQL): one
+    INSERT ... SELECT of the rows summed per balance, in the lock order (``in_lock_order``),
+    ... ON CONFLICT DO UPDATE. As ``_describe`` sums them: a balance moved by none of its
+    rows (value-only rows) is left alone.
+
+    Once for the whole posting, not part by part: in parts, each part's rows were locked in
+    the lock order, but the parts in the file's order, so a posting of two parts adding to
+    balance LATE, then EARLY, held LATE and waited on EARLY while an issue taking EARLY then
+    LATE (first expiry first) held EARLY and waited on LATE: a deadlock
+    (tests/service/test_posting_locks.py, opening stock at go-live)."""
+    m = _MOVEMENTS.c
+    summed = (
+        select(m.company_id.label("company_id"), *(m[k].label(k) for k in BALANCE_KEY),
+               func.sum(m.quantity).label("quantity"), func.sum(m.value).label("value"),
+               func.max(m.posting_date).label("last_posting_date"))
+        .where(m.document_id == document_id)
+        .group_by(m.company_id, *(m[k] for k in BALANCE_KEY))
+        .having(func.bool_or(or_(m.quantity != 0, m.value != 0)))
+        .subquery("inflows")
+    )
+    upsert = postgresql.insert(_BALANCES).from_select(BALANCE_COLUMNS, in_lock_order(summed))
+    session.execute(upsert.on_conflict_do_update(index_elements=BALANCE_KEY, set_=_balance_after(upsert.excluded)))
 
 
 __all__ = ["BulkPosting", "find_or_create_batches", "post_bulk", "standard_prices_for_posting"]

@@ -26,7 +26,11 @@ locks in this order, so that no two of them wait on each other in opposite order
    hold) or an issue's reversal (adding back to batches an issue takes first expiry first)
    naming the same stock in opposite order each held what the other waited for
    (bench.load, 30 November; tests/service/test_posting_locks.py). One place alone needs no
-   such step: ``lock_balances`` locks it as the line takes;
+   such step: ``lock_balances`` locks it as the line takes. Nor does a use case that only
+   adds, in one statement (step 4): opening stock at go-live (``erp.posting.bulk.BulkPosting``
+   adds the whole file at its end, not chunk by chunk as it is read); nor one whose period
+   lock excludes every other posting to its balances (a restatement's reversal:
+   ``erp.costing.revaluation.reverse_restatement``);
 4. the rows a posting adds to that it had not locked, and rows that do not exist yet: a
    posting's inflows are one INSERT ... ON CONFLICT with its rows in ``_LOCK_ORDER`` too
    (``erp.posting.writer.in_lock_order``: the batch's expiry read in the same statement), so

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable
 from contextlib import nullcontext
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -544,6 +545,59 @@ def test_blocking_two_expired_batches_and_an_excursions_hold_of_them_both_post(
     assert left == {(late, StockStatus.BLOCKED): D("10"), (early, StockStatus.BLOCKED): D("10"),
                     (fresh, StockStatus.QUARANTINE): D("20")}
     _ledger_is_the_balances(session_factory)
+
+
+def test_opening_stock_in_two_parts_and_an_issue_taking_the_same_batches_first_expiry_first_both_post(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Company A already holds 10 each of batch LATE (received first: the lower id) and EARLY
+    # (expiring first) when its opening stock is imported: 5 more of each, LATE's row first,
+    # read one row a chunk (a 100,000-row file is read 2,000 rows at a time). An issue takes
+    # 15, EARLY then LATE (first expiry first). The test holds EARLY; the issue waits on it;
+    # then the import runs. Adding each chunk to its balances as it was read, the import held
+    # LATE and waited on EARLY; let go, the issue took EARLY and waited on LATE: a deadlock.
+    # The import adds the whole file to its balances in one statement in the lock order
+    # (erp.posting.bulk.BulkPosting.finish), and waits on EARLY holding none of them.
+    from erp.golive import framework
+    from erp.golive.kinds import KINDS
+    from tests.golive.helpers import Recorder, write_csv
+
+    monkeypatch.setattr(framework, "CHUNK_ROWS", 1)
+    go_live = dt.date(2026, 12, 1)
+    set_standard(session_factory, world, "exc_local", "10.00")
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-12")
+    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")] * 2)
+    expiries = {"LATE": dt.date(2028, 10, 1), "EARLY": dt.date(2027, 3, 1)}
+    for line, number in zip(lines, expiries, strict=True):
+        receive(session_factory, world, line, "10", batch=number, expires=expiries[number])
+    late, early = (batch_id(session_factory, world, "exc_local", number) for number in ("LATE", "EARLY"))
+    assert late < early
+    opening = write_csv(tmp_path / "opening.csv", [
+        ["仓库编码", "物料编码", "批号", "生产日期", "有效期至", "库存状态", "数量", "标准成本金额", "材料成本差异"],
+        *(["CA-AMB", "EXC-STAR", number, "2026-10-01", expiries[number].isoformat(), "", "5", "", ""]
+          for number in ("LATE", "EARLY"))])
+
+    def take_over(session: Session) -> object:
+        outcome = framework.execute_import(
+            session, world.actors["cost_a"], KINDS["opening_stock"], opening, file_name=opening.name,
+            company_id=world.companies["A"], dry_run=False, progress=Recorder(), go_live_date=go_live)
+        return outcome.batch_id if outcome.committed else outcome
+
+    def issue(session: Session) -> int:
+        return inventory.issue_goods(session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
+                                     material_id=world.materials["exc_local"], quantity=D("15"), posting_date=NOV_20,
+                                     destination=inventory.IssueDestination.PRODUCTION)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == early)
+        outcomes = queued_behind(holder, [Worker(session_factory, "issue", issue),
+                                          Worker(session_factory, "opening stock", take_over, own_transactions=True)])
+    _all_committed(outcomes)
+    _ledger_is_the_balances(session_factory)
+    with session_factory() as session:
+        assert dict(session.execute(select(StockBalance.batch_id, StockBalance.quantity)
+                                    .where(StockBalance.batch_id.in_([late, early]))).all()) \
+            == {late: D("10"), early: D("5")}
 
 
 def test_a_receipt_of_one_line_sends_the_statements_it_did(
