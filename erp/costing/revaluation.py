@@ -174,6 +174,14 @@ def reverse_restatement(session: Session, *, document_id: int, user_id: int, rea
     date: used when the close that made it is reopened."""
     original = session.get(StockDocument, document_id)
     assert original is not None and original.doc_type == MovementType.REVALUATION
+    # No lock_stock (erp.posting.stock's lock order, step 3): the period lock excludes every
+    # other posting to these balances. This period and every later one of the company are
+    # held exclusively here, the period reopened by the one caller (reopen_period) too, and
+    # every earlier one is closed; a balance belongs to one company, and every posting takes
+    # its period's row (key share) before any balance. So no posting holds one of these
+    # balances while this waits on it: one already past its period lock is waited for here,
+    # before any balance is locked, and any later one waits on its period until this
+    # commits. tests/service/test_posting_locks.py (a reopening and an issue, either first).
     lock_periods_from(session, original.company_id, original.period)
     rows = session.scalars(select(StockMovement).where(StockMovement.document_id == document_id)
                            .order_by(StockMovement.id)).all()

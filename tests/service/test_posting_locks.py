@@ -17,7 +17,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.clock import business_today
@@ -598,6 +598,70 @@ def test_opening_stock_in_two_parts_and_an_issue_taking_the_same_batches_first_e
         assert dict(session.execute(select(StockBalance.batch_id, StockBalance.quantity)
                                     .where(StockBalance.batch_id.in_([late, early]))).all()) \
             == {late: D("10"), early: D("5")}
+
+
+def _rows_waited_for(session_factory: sessionmaker[Session], pid: int) -> list[str]:
+    """The tables of the rows backend ``pid`` queues for (its tuple locks, granted to the
+    first in the queue, asked for by the rest)."""
+    with session_factory() as watcher:
+        return list(watcher.scalars(text("SELECT relation::regclass::text FROM pg_locks "
+                                         "WHERE pid = :pid AND locktype = 'tuple'"), {"pid": pid}))
+
+
+@pytest.mark.parametrize("first", ["reopening", "issue"])
+def test_reopening_a_period_and_an_issue_of_the_restated_stock_both_post(
+        session_factory: sessionmaker[Session], world: World, first: str) -> None:
+    # November closed with December's standard at 12.00: the close restated batches R1 and R2
+    # (10 kg each, received at 10.00). Reopening November reverses that restatement, adding
+    # to both balances again without lock_stock; an issue in December takes 15 of R1 and R2.
+    # The test holds both balances. The reopening holds November and every later period of
+    # the company exclusively before any balance (erp.costing.revaluation.reverse_restatement),
+    # and every posting takes its period before any balance: so whichever starts second
+    # waits on the other's period lock holding no balance, and both post. Reopening first,
+    # the issue queues on the period row, not on a balance: without the exclusion it queued
+    # on R1's balance behind the reopening, holding its period open.
+    from erp.costing import close as closing
+
+    set_standard(session_factory, world, "exc_local", "10.00")
+    set_standard(session_factory, world, "exc_local", "12.00", period="2026-12")
+    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")] * 2)
+    for line, number in zip(lines, ("R1", "R2"), strict=True):
+        receive(session_factory, world, line, "10", batch=number)
+    r1, r2 = (batch_id(session_factory, world, "exc_local", number) for number in ("R1", "R2"))
+    company = world.companies["A"]
+    with session_factory() as session, session.begin():
+        closing.close_period(session, world.actors["cost_a"], company_id=company, period="2026-11")
+    with session_factory() as session:
+        assert sorted(session.scalars(select(StockBalance.value).where(StockBalance.batch_id.in_([r1, r2])))) \
+            == [D("120.00"), D("120.00")]
+
+    def reopen(session: Session) -> int:
+        closing.reopen_period(session, world.actors["cost_group"], company_id=company, period="2026-11",
+                              reason="a supplier credit note came late")
+        return 1
+
+    def issue(session: Session) -> int:
+        return inventory.issue_goods(session, world.actors["clerk_a"], warehouse_id=world.warehouses["A-AMB"],
+                                     material_id=world.materials["exc_local"], quantity=D("15"),
+                                     posting_date=dt.date(2026, 12, 10),
+                                     destination=inventory.IssueDestination.PRODUCTION)
+
+    workers = {"reopening": Worker(session_factory, "reopening", reopen), "issue": Worker(session_factory, "issue", issue)}
+    second = workers["issue" if first == "reopening" else "reopening"]
+
+    def second_waits_on_a_period() -> None:
+        assert second.pid is not None
+        assert _rows_waited_for(session_factory, second.pid) == ["accounting_periods"]
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id.in_([r1, r2]))
+        outcomes = queued_behind(holder, [workers[first], second], let_go_first=second_waits_on_a_period)
+    _all_committed(outcomes)
+    _ledger_is_the_balances(session_factory)
+    with session_factory() as session:
+        assert sum(session.scalars(select(StockBalance.quantity).where(StockBalance.batch_id.in_([r1, r2]))), D(0)) \
+            == D("5")
 
 
 def test_a_receipt_of_one_line_sends_the_statements_it_did(
