@@ -70,7 +70,7 @@ from erp.posting.models import (
     StockStatus,
 )
 from erp.posting.prices import restatement_pending
-from erp.posting.writer import BALANCE_KEY, TOTALS_COLUMNS, to_money, to_quantity
+from erp.posting.writer import BALANCE_KEY, TOTALS_COLUMNS, lock_order, to_money, to_quantity
 
 ZERO = Decimal("0")
 
@@ -204,8 +204,7 @@ def lock_stock(session: Session, places: Iterable[StockPlace]) -> dict[StockPlac
 # order outflows take them in. Two postings locking rows in this order never wait on each
 # other in opposite orders; it is one order only if rows of several places are locked by
 # one statement (``lock_stock``): place by place, the order is the caller's.
-_LOCK_ORDER = (StockBalance.warehouse_id, StockBalance.material_id, StockBalance.status,
-               Batch.expiry_date.asc().nulls_last(), Batch.id)
+_LOCK_ORDER = lock_order(StockBalance, Batch)  # the order inflows are written in too (writer.in_lock_order)
 
 
 def value_taken(session: Session, company_id: int, held: HeldStock, quantity: Decimal, standard_price: Decimal,

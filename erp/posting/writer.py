@@ -223,8 +223,19 @@ def in_lock_order(rows: Any) -> Any:
     do not expire in the order they were made."""
     return (select(*(rows.c[name] for name in BALANCE_COLUMNS))
             .join_from(rows, _BATCHES, _BATCHES.c.id == rows.c.batch_id)
-            .order_by(rows.c.warehouse_id, rows.c.material_id, rows.c.status,
-                      _BATCHES.c.expiry_date.asc().nulls_last(), rows.c.batch_id))
+            .order_by(*lock_order(rows.c, _BATCHES.c)))
+
+
+def lock_order(balances: Any, batches: Any) -> tuple[Any, ...]:
+    """The one order stock balances are locked and written in, as ORDER BY terms over
+    ``balances`` (anything with warehouse_id, material_id and status: the balance table, or
+    a posting's inflows) joined to their batches' ``batches`` (expiry_date, id): warehouse,
+    material, status, first expiry first (no expiry last), then the batch. The only place it
+    is written: ``erp.posting.stock._LOCK_ORDER`` (what ``lock_stock`` and ``lock_balances``
+    lock in) and ``in_lock_order`` (what a posting's inflows are written in) are both made
+    from it, so the two cannot drift apart."""
+    return (balances.warehouse_id, balances.material_id, balances.status, batches.expiry_date.asc().nulls_last(),
+            batches.id)
 
 
 def _add_to_totals(insert_into: Any) -> Any:

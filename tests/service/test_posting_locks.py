@@ -6,7 +6,12 @@ at once in the one order, they post in turn.
 
 The pattern: tests/locks.py. Each test here deadlocked before its use case locked every
 place first in one statement (or, for inflows, before the writer wrote them in one sorted
-upsert)."""
+upsert; for opening stock, before the whole file was added in one at the end), or with
+that lock taken out again; each also checks that no stock is negative and that the
+balances are the ledger's. Two are of another kind: a reopening's restatement reversal
+relies on its period lock instead (the issue waits on the period, not on a balance), and
+the lock order is written once but checked on the database for both statements made from
+it."""
 
 from __future__ import annotations
 
@@ -662,6 +667,51 @@ def test_reopening_a_period_and_an_issue_of_the_restated_stock_both_post(
     with session_factory() as session:
         assert sum(session.scalars(select(StockBalance.quantity).where(StockBalance.batch_id.in_([r1, r2]))), D(0)) \
             == D("5")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_inflows_are_written_in_the_order_balances_are_locked_in(
+        session_factory: sessionmaker[Session], world: World, seed: int) -> None:
+    # The lock order is written once (erp.posting.writer.lock_order); this checks the two
+    # statements made from it still sort alike on the database: lock_stock's SELECT ... FOR
+    # UPDATE of existing balances (_LOCK_ORDER) and a posting's inflows (in_lock_order, over
+    # bound values, not the table's columns), on generated balances: batches made in random
+    # order with random expiries (some equal, some none), in two warehouses, three statuses
+    # and two materials, listed to in_lock_order shuffled.
+    import random
+
+    from sqlalchemy import literal, union_all
+
+    from erp.posting.models import Batch
+    from erp.posting.stock import _LOCK_ORDER, _held_stock_query
+    from erp.posting.writer import _BALANCES, BALANCE_COLUMNS, in_lock_order
+
+    generated = random.Random(seed)
+    expiries = [None, dt.date(2027, 1, 31), dt.date(2027, 6, 30), dt.date(2028, 2, 29)]
+    with session_factory() as session:  # never committed: closed, the session rolls the rows back
+        keys = []
+        for material in ("exc_local", "api_central"):
+            for number in range(8):
+                batch = Batch(material_id=world.materials[material], batch_number=f"GEN-{seed}-{number}",
+                              expiry_date=generated.choice(expiries))
+                session.add(batch)
+                session.flush()
+                keys += [(world.warehouses[warehouse], world.materials[material], batch.id, status)
+                         for warehouse in ("A-AMB", "A-COOL") for status in StockStatus
+                         if generated.random() < 0.6]
+        session.add_all(StockBalance(company_id=world.companies["A"], warehouse_id=w, material_id=m, batch_id=b,
+                                     status=s, quantity=D("1"), value=D("1.00")) for w, m, b, s in keys)
+        session.flush()
+        locked = [(row.warehouse_id, row.material_id, row.batch_id, row.status) for row in session.execute(
+            _held_stock_query().where(StockBalance.batch_id.in_({b for _, _, b, _ in keys})).order_by(*_LOCK_ORDER))]
+        listed = generated.sample(keys, len(keys))
+        inflows = union_all(*(select(*(literal(value, _BALANCES.c[name].type).label(name) for name, value in zip(
+            BALANCE_COLUMNS, (world.companies["A"], w, m, b, s, D("1"), D("1.00"), NOV_20), strict=True)))
+            for w, m, b, s in listed)).subquery("inflows")
+        written = [(row.warehouse_id, row.material_id, row.batch_id, StockStatus(row.status))
+                   for row in session.execute(in_lock_order(inflows))]
+    assert len(locked) == len(keys) > 20
+    assert written == locked
 
 
 def test_a_receipt_of_one_line_sends_the_statements_it_did(
