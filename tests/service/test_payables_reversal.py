@@ -17,7 +17,7 @@ from erp.costing.reports import trial_balance
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory.queries import balance_drift, period_totals_drift
 from erp.payables import queries, services
-from erp.payables.errors import InvoiceReversed, InvoiceSettled
+from erp.payables.errors import InvoiceReversed, InvoiceSettled, OverInvoiced
 from erp.payables.models import DocumentKind, SupplierInvoice
 from erp.posting.errors import PeriodClosed
 from erp.posting.models import JournalEntry, JournalLine, MovementType, StockDocument, StockMovement
@@ -272,3 +272,20 @@ def test_a_reversal_needs_the_invoices_company_the_accounts_payable_role_a_reaso
     with session_factory() as session:
         invoice = session.get(SupplierInvoice, invoice_id)
         assert invoice is not None and not invoice.reversed and invoice.open_amount == D("1356.00")
+
+
+def test_a_credit_memo_whose_goods_were_invoiced_again_is_not_reversed(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    # 100 ordered and received; INV-1 invoices 100, CM-1 credits all 100 (wrong price),
+    # INV-2 invoices the 100 again: reversing CM-1 would leave 200 invoiced on a line that
+    # can receive 100
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    enter(session_factory, world, "INV-1", [(line, "100", "12.00")], net="1200.00", tax="156.00")
+    memo_id = enter(session_factory, world, "CM-1", [(line, "100", "12.00")], net="1200.00", tax="156.00",
+                    kind=DocumentKind.CREDIT_MEMO)
+    enter(session_factory, world, "INV-2", [(line, "100", "12.00")], net="1200.00", tax="156.00")
+    with refused(session_factory, OverInvoiced) as refusal:
+        reverse(session_factory, world, memo_id)
+    assert "reversing it would make 200 invoiced" in str(refusal.value.detail)
