@@ -613,13 +613,14 @@ def _not_reversed(invoice: SupplierInvoice) -> None:
 
 
 def _check_nothing_settled(session: Session, invoice: SupplierInvoice) -> None:
-    """An invoice is reversed only while all of it is open: no payment allocated to it and no
-    credit memo applied to it (each is reversed first, then the invoice)."""
+    """An invoice is reversed only while all of it is open: no payment allocated to it (a paid
+    invoice is corrected with a credit memo: no payment reversal is built) and no credit memo
+    applied to it (reversed first, then the invoice)."""
     paid = Decimal(session.scalar(select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
                                   .where(PaymentAllocation.invoice_id == invoice.id)) or 0)
     if paid:
         raise InvoiceSettled(Message(
-            "invoice {number} is paid {paid} of {gross}: reverse the payment first, then the invoice",
+            "invoice {number} is paid {paid} of {gross}: a paid invoice is not reversed; correct it with a credit memo",
             number=invoice.number, paid=paid, gross=invoice.gross_total), paid=str(paid))
     memos = session.scalars(select(SupplierInvoice.number).where(
         SupplierInvoice.credits_invoice_id == invoice.id, SupplierInvoice.reversed_at.is_(None))

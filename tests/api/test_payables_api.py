@@ -190,7 +190,7 @@ def test_a_paid_invoice_is_refused_reversal_with_a_409_naming_the_payment(
     assert ap.post("/api/v1/payables/payments", json=pay).status_code == 201
     refused = problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse", json={"reason": "wrong price"}),
                       409, "invoice-settled")
-    assert "reverse the payment first" in refused["detail"]
+    assert "correct it with a credit memo" in refused["detail"]
     closed = problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse",
                              json={"reason": "wrong price", "reversal_date": "2026-12-16"}), 422,
                      "dated-after-business-day")
