@@ -18,7 +18,7 @@ from sqlalchemy import Select, String, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
-from erp.credit.exposure import CreditPolicy
+from erp.credit.exposure import CreditPolicy, open_line_value_sql
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
     CreditLimitSuggestion,
@@ -34,7 +34,6 @@ from erp.db import page
 from erp.errors import NotFound
 from erp.masterdata.models import Company, Customer
 from erp.messages import Message
-from erp.sqlmath import round_product
 
 ZERO = Decimal("0")
 DESK_ROLES = (Role.CREDIT_CONTROLLER, Role.CIO)
@@ -125,7 +124,8 @@ class CompanyExposure:
 def exposure_by_company(session: Session, actor: Actor, customer_id: int, *, today: dt.date) -> list[CompanyExposure]:
     """Where a customer's group-wide exposure sits: per company its open invoices (of which
     overdue on ``today``), its open orders (confirmed, not yet shipped) and, apart, the value
-    of orders blocked at confirmation (not part of the exposure until released)."""
+    of orders blocked at confirmation (not part of the exposure until released). Order values
+    include VAT, as the exposure's do (docs/credit.md, Exposure): the companies add up to it."""
     actor.require_role(*DESK_ROLES, action="reading customers' credit")
     open_invoice = Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID])
     invoices = (
@@ -134,7 +134,9 @@ def exposure_by_company(session: Session, actor: Actor, customer_id: int, *, tod
         .where(Invoice.customer_id == customer_id, open_invoice)
         .group_by(Invoice.company_id).subquery()
     )
-    open_value = round_product(SalesOrderLine.quantity - SalesOrderLine.shipped_quantity, SalesOrderLine.unit_price)
+    # What the customer will owe for each line still to ship, VAT included: the exposure's own
+    # rule (erp.credit.exposure.open_line_value), so that the companies add up to it.
+    open_value = open_line_value_sql()
     orders = (
         select(SalesOrder.company_id,
                func.sum(case((SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES)), open_value), else_=ZERO))
@@ -162,10 +164,9 @@ def exposure_by_company(session: Session, actor: Actor, customer_id: int, *, tod
 
 def customer_orders(session: Session, actor: Actor, customer_id: int) -> list[Any]:
     """The customer's open and blocked orders in every company, oldest first, with their
-    open value and credit state (blocked, released)."""
+    open value (VAT included, as in the exposure) and credit state (blocked, released)."""
     actor.require_role(*DESK_ROLES, action="reading customers' credit")
-    open_value = func.sum(round_product(SalesOrderLine.quantity - SalesOrderLine.shipped_quantity,
-                                        SalesOrderLine.unit_price))
+    open_value = func.sum(open_line_value_sql())
     return list(session.execute(
         select(SalesOrder.id, SalesOrder.order_date, SalesOrder.status, SalesOrder.credit_released,
                SalesOrder.credit_block_rule, Company.code.label("company_code"), open_value.label("open_value"))

@@ -70,6 +70,31 @@ def test_release_needs_a_reason_and_then_confirms_the_order(
     assert position(session_factory, world).exposure == D("20000.00")
 
 
+def test_the_exposure_by_company_counts_orders_with_their_vat_as_the_exposure_does(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    # Two orders of 100 x 100.00 at 13 % VAT: 10,000.00 + 1,300.00 = 11,300.00 each. The
+    # first is confirmed (exposure 11,300.00), the second would take it to 22,600.00, over
+    # 15,000.00: blocked. Each company row and the customer's order list show 11,300.00, the
+    # amounts the group exposure is made of, not the 10,000.00 before tax.
+    put_stock(session_factory, world)
+    set_limit(session_factory, world, "cust1", "15000")
+    first = new_order(session_factory, world, confirm=True, tax="VAT13").order
+    second = new_order(session_factory, world, confirm=True, tax="VAT13").order
+    assert (first.status, second.status) == (SalesOrderStatus.CONFIRMED, SalesOrderStatus.BLOCKED)
+    assert position(session_factory, world).exposure == D("11300.00")
+    sign_in(client, world, "credit")
+    page = client.get(f"/credit/blocked-orders/{second.id}").get_data(as_text=True)
+    row = re.search(r'<tr data-company="CA">(.*?)</tr>', page, re.S).group(1)  # type: ignore[union-attr]
+    assert row.count("¥11,300.00") == 3  # open orders, exposure, blocked
+    assert "¥10,000.00" not in row
+    assert cell(page, "group-exposure") == "¥11,300.00"
+    orders = re.search(r'data-testid="customer-orders">(.*?)</table>', page, re.S).group(1)  # type: ignore[union-attr]
+    for order in (first, second):
+        listed = re.search(rf'<tr data-order="{order.id}">(.*?)</tr>', orders, re.S).group(1)  # type: ignore[union-attr]
+        assert "¥11,300.00" in listed
+
+
 def test_an_override_needs_a_reason_and_becomes_the_limit_in_force(
     client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
 ) -> None:
