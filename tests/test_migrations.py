@@ -192,3 +192,51 @@ def test_0041_round_trip_on_sqlite(tmp_path: object) -> None:
     with engine.connect() as connection:
         assert connection.scalar(text(table)).count("supplier_invoice_id IS NOT NULL") == 1
     engine.dispose()
+
+
+def test_0042_downgrade_refuses_while_an_invoice_is_reversed_and_works_without(
+        engine: Engine, session_factory: object, world: World) -> None:
+    """Without a reversal 0042's downgrade drops the reversal columns (and upgrading adds them
+    again). Once an invoice is reversed it refuses: dropping the columns would make the
+    reversed invoice (open 0.00) look paid to the code of 0041 while its reversal entry stays
+    in the books; nothing changes, the database stays at the head."""
+    import datetime as dt
+
+    import pytest
+    from sqlalchemy import inspect
+
+    from erp.payables import services
+    from tests.payables import enter, vat13_on_materials
+    from tests.stock import open_order, receive, set_standard
+
+    vat13_on_materials(session_factory, world)  # type: ignore[arg-type]
+    set_standard(session_factory, world, "exc_local", "12.00")  # type: ignore[arg-type]
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])  # type: ignore[arg-type]
+    receive(session_factory, world, line, "100")  # type: ignore[arg-type]
+    invoice = enter(session_factory, world, "INV-DOWN", [(line, "100", "12.00")], net="1200.00",  # type: ignore[arg-type]
+                    tax="156.00")
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0041_price_difference_invoice")
+        columns = {c["name"] for c in inspect(engine).get_columns("supplier_invoices")}
+        assert "reversed_at" not in columns and "reversal_entry_id" not in columns
+    finally:
+        upgrade(engine)
+    with Session(engine) as session, session.begin():
+        services.reverse_invoice(session, world.actors["ap_a"], invoice, reason="wrong price",
+                                 reversal_date=dt.date(2026, 11, 25))
+    try:
+        with pytest.raises(RuntimeError, match=r"1 supplier invoices or credit memos are reversed \(the first: "
+                                               r"INV-DOWN\).*cannot be downgraded"), engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0041_price_difference_invoice")
+    finally:
+        upgrade(engine)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_heads() == tuple(
+            ScriptDirectory.from_config(alembic_config()).get_heads())
+        assert connection.exec_driver_sql(
+            "SELECT reversal_date, open_amount FROM supplier_invoices WHERE number = 'INV-DOWN'").one() == (
+            dt.date(2026, 11, 25), D("0.00"))

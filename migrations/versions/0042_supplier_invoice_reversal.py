@@ -1,5 +1,6 @@
 """payables: a supplier invoice or credit memo can be reversed (cancelled): who reversed it,
-when, on which date, why, and the journal entry of the reversal
+when, on which date, why, and the journal entry of the reversal. Its downgrade refuses while
+any invoice is reversed (the older code would count it live).
 
 Revision ID: 0042_supplier_invoice_reversal
 Revises: 0041_price_difference_invoice
@@ -72,9 +73,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
+    reversed_ = connection.exec_driver_sql(
+        "SELECT count(*), min(number) FROM supplier_invoices WHERE reversed_at IS NOT NULL").one()
+    if reversed_[0]:
+        # Dropping the columns would make a reversed invoice look live again (its open amount
+        # is 0: paid, to the code of 0041), while its reversal entry stays in the books and the
+        # GR/IR report would disagree with 2202.01. The ledger keeps its reversals.
+        raise RuntimeError(f"{reversed_[0]} supplier invoices or credit memos are reversed (the first: "
+                           f"{reversed_[1]}); the code before 0042 would count them as live, so this migration "
+                           "cannot be downgraded")
     if connection.dialect.name == 'sqlite':
-        # A column with a reference cannot be dropped in SQLite: the columns stay, emptied,
-        # unused by the code of 0041 (0042 takes them up again).
+        # A column with a reference cannot be dropped in SQLite: the columns stay, emptied (no
+        # invoice is reversed), unused by the code of 0041 (0042 takes them up again).
         _sqlite_table_sql(connection, SQLITE_CHECK + ")", ")")
         op.execute(f"UPDATE {TABLE} SET " + ", ".join(f"{name} = NULL" for name, *_ in COLUMNS))
         return
