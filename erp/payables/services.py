@@ -671,15 +671,20 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     later period the mirror is variance of that period's receipts. The order lines'
     invoiced quantities go down by the invoice's (up by a credit memo's); the invoice keeps
     who reversed it, when, why, and its open amount drops to 0 (a credit memo's applied
-    amount goes back onto the invoice it reduced). Audited (``supplier_invoice``, ``reverse``).
+    amount goes back onto the invoice it reduced). Audited (``supplier_invoice``, ``reverse``;
+    the invoice a credit memo reduced, ``credit-memo-reversed``, its open amount before and
+    after).
 
     Refuses: 403 (accounts payable of the invoice's company); 404; 409 ``invoice-reversed``
     (already), ``invoice-settled`` (paid in part or whole, or reduced or credited by a credit
     memo: those are reversed first), ``over-invoiced`` (a credit memo whose goods were
     invoiced again since), ``period-closed``; 422 no reason, a date before the invoice's
-    posting date or after the business day. Concurrency: the order lines are locked (the
-    lock invoices and receipts take, in id order), then the invoice (the lock payments
-    take): of two reversals, or a reversal and a payment, the second sees the first."""
+    posting date, before its latest price-difference document (one written later by
+    ``payables price-differences --write``) or after the business day. Concurrency: the
+    period row KEY SHARE (as every posting), the order lines (the lock invoices and
+    receipts take, in id order), then the invoice (the lock payments take): of two
+    reversals, or a reversal and a payment, the second sees the first (the lock order:
+    ``erp.posting.stock``)."""
     actor.require_role(*REVERSERS, action="reversing supplier invoices")
     reason = (reason or "").strip()
     if not reason:
@@ -687,7 +692,6 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     invoice = session.get(SupplierInvoice, invoice_id)
     if invoice is None or not actor.acts_for_company(invoice.company_id):
         raise NotFound(Message("supplier invoice {key} not found", key=invoice_id))
-    actor.require_company(invoice.company_id)
     refuse_after_business_day(reversal_date, field="reversal_date", what=N_("a reversal"))
     if reversal_date < invoice.posting_date:
         raise ValidationFailed.for_field("reversal_date", Message(
@@ -701,6 +705,16 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     invoice = session.get(SupplierInvoice, invoice_id, with_for_update=True, populate_existing=True)
     assert invoice is not None
     _not_reversed(invoice)
+    # A price difference written later than the invoice (``payables price-differences
+    # --write``, which locks the invoice first) is mirrored on the reversal date: never before
+    # the row it mirrors.
+    written = session.scalar(select(func.max(StockDocument.posting_date)).where(
+        StockDocument.supplier_invoice_id == invoice.id, StockDocument.doc_type == MovementType.PRICE_DIFFERENCE,
+        StockDocument.reverses_document_id.is_(None)))
+    if written is not None and reversal_date < written:
+        raise ValidationFailed.for_field("reversal_date", Message(
+            "the price difference of {number} was written into the stock ledger on {written}; its reversal "
+            "cannot be dated {day}, before it", number=invoice.number, written=written, day=reversal_date))
     credited = None
     if invoice.document_kind == DocumentKind.INVOICE:
         _check_nothing_settled(session, invoice)
@@ -722,7 +736,13 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     before = {"open_amount": str(invoice.open_amount), "reversed": False}
     if credited is not None:
         # what the credit memo took off the invoice it reduces is owed on that invoice again
+        credited_before = credited.open_amount
         credited.open_amount += invoice.gross_total - invoice.open_amount
+        audit.record_change(session, actor, entity="supplier_invoice", entity_id=credited.id,
+                            action="credit-memo-reversed", before={"open_amount": str(credited_before)},
+                            after={"open_amount": str(credited.open_amount)},
+                            reason=f"reversal of credit memo {invoice.number}: {reason}"[:500],
+                            company_id=credited.company_id)
     invoice.reversed_by, invoice.reversed_at = actor.user_id, utcnow()
     invoice.reversal_date, invoice.reversal_reason = reversal_date, reason[:500]
     invoice.reversal_entry_id, invoice.open_amount = entry_id, ZERO

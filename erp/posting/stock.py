@@ -18,7 +18,15 @@ locks in this order, so that no two of them wait on each other in opposite order
    company the use case posts to, before any balance: the close holds that row exclusively
    and then restates balances, so a posting that waited on the period while it held a
    balance would deadlock with the close. Rows that only follow the period (a customer's
-   exposure row, a transfer route's advisory lock, ``lock_transfer_route``) come here too;
+   exposure row, a transfer route's advisory lock, ``lock_transfer_route``) come here too.
+   One exception to 1 before 2: payables (``erp.payables.services``: ``enter_invoice``,
+   ``reverse_invoice``, ``pay_supplier``) takes the period row KEY SHARE first, then the
+   order lines FOR NO KEY UPDATE in id order (``receiving.lock_line_for_receipt``), then
+   the invoices FOR UPDATE; a goods receipt takes its order line, then the period. No
+   deadlock: KEY SHARE conflicts only with the close's FOR UPDATE and is granted beside
+   other KEY SHARE holders even while the close waits, so a receipt holding a line never
+   waits on the period for an invoice, and an invoice waiting on a line holds nothing the
+   receipt waits for (a close waiting on the period waits for both to commit);
 3. every existing stock balance row the use case will take from or add to, all in one
    statement, in ``_LOCK_ORDER`` (``lock_stock``: warehouse, material, status, first expiry
    first, then batch), before any line takes. Place by place, two shipments, issues,

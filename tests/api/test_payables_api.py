@@ -195,3 +195,42 @@ def test_a_paid_invoice_is_refused_reversal_with_a_409_naming_the_payment(
                              json={"reason": "wrong price", "reversal_date": "2026-12-16"}), 422,
                      "dated-after-business-day")
     assert closed["errors"][0]["pointer"] == "/reversal_date"
+
+
+def test_a_reversal_before_a_price_difference_written_later_is_refused_in_english_and_chinese(
+        api: ApiClient, world: World, received_line: int, session_factory: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """INV-LATE (100 kg at 12.30 on 20 November, 30.00 on 1404) entered the way before 0040;
+    its price-difference row of 30.00 written by the correction on 10 December. Reversing it
+    on 25 November would date the mirror before the row: 422 at /reversal_date, in English
+    and in Chinese; on 10 December it is reversed. The route declares only the refusals it
+    can answer with: another company's invoice is 404, not 403 company-out-of-scope."""
+    import datetime as dt
+
+    from erp.payables import services
+    from erp.payables.price_differences import write_missing_price_differences
+    from tests.payables import enter
+
+    with monkeypatch.context() as before_0040:
+        before_0040.setattr(services, "_post_variance_carried", lambda *args, **kwargs: None)
+        invoice_id = enter(session_factory, world, "INV-LATE", [(received_line, "100", "12.30")], net="1230.00",
+                           tax="159.90")
+    with session_factory() as session, session.begin():
+        write_missing_price_differences(session, world.actors["cost_a"], world.companies["A"], dt.date(2026, 12, 10))
+    ap, url = api.as_("ap_a"), f"/api/v1/payables/invoices/{invoice_id}/reverse"
+    early = {"reason": "wrong price", "reversal_date": "2026-11-25"}
+    english = problem(ap.post(url, json=early, headers={"Accept-Language": "en"}), 422, "validation-error")
+    assert english["errors"][0]["pointer"] == "/reversal_date"
+    assert ("the price difference of INV-LATE was written into the stock ledger on 2026-12-10; its reversal cannot "
+            "be dated 2026-11-25, before it") in english["detail"] + english["errors"][0]["detail"]
+    chinese = problem(ap.post(url, json=early, headers={"Accept-Language": "zh-CN"}), 422, "validation-error")
+    assert "INV-LATE 的价格差异于 2026-12-10 记入库存台账；其冲销日期不能是早于该日的 2026-11-25" in (
+        chinese["detail"] + chinese["errors"][0]["detail"])
+    problem(api.as_("ap_b").post(url, json={"reason": "wrong price"}), 404, "not-found")
+    reversed_ = ap.post(url, json={"reason": "wrong price", "reversal_date": "2026-12-10"})
+    assert reversed_.status_code == 200, reversed_.get_json()
+    assert (reversed_.get_json()["reversal_date"], reversed_.get_json()["open_amount"]) == ("2026-12-10", "0.00")
+    spec = ap.get("/api/v1/openapi.json").get_json()
+    responses = spec["paths"]["/api/v1/payables/invoices/{invoice_id}/reverse"]["post"]["responses"]
+    assert "/problems/company-out-of-scope" not in responses["403"]["x-problem-types"]
+    assert "/problems/not-found" in responses["404"]["x-problem-types"]

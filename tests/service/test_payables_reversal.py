@@ -135,8 +135,14 @@ def test_reversing_a_credit_memo_then_its_invoice_puts_every_account_back_and_th
                                                                                           D("960.00"))]
         assert queries.grir_check(session, world.actors["ap_a"], company, DEC_15).agrees
         assert trial_balance(session, world.actors["cost_a"], company_id=company, period="2026-11").balanced
-        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "supplier_invoice",
-                                                            AuditEvent.entity_id == invoice_id)).all()
+        # INV-R1's trail: its open amount raised by CM-R1's reversal (1,111.92 + 277.98), then its own reversal
+        raised, event = session.scalars(select(AuditEvent).where(AuditEvent.entity == "supplier_invoice",
+                                                                 AuditEvent.entity_id == invoice_id)
+                                        .order_by(AuditEvent.id)).all()
+        assert (raised.action, raised.actor_id, raised.company_id, raised.changes, raised.reason) == (
+            "credit-memo-reversed", world.users["ap_a"], company,
+            {"open_amount": {"before": "1111.92", "after": "1389.90"}},
+            "reversal of credit memo CM-R1: credit memo entered against the wrong return")
         assert (event.action, event.actor_id, event.reason) == ("reverse", world.users["ap_a"], "wrong price entered")
         # the ageing of a day before the reversal still has INV-R1 open; of the reversal day, nothing
         before = queries.ageing(session, world.actors["ap_a"], NOV_20, by="group")
@@ -289,3 +295,45 @@ def test_a_credit_memo_whose_goods_were_invoiced_again_is_not_reversed(
     with refused(session_factory, OverInvoiced) as refusal:
         reverse(session_factory, world, memo_id)
     assert "reversing it would make 200 invoiced" in str(refusal.value.detail)
+
+
+def test_a_price_difference_written_later_is_not_reversed_before_the_day_it_was_written(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """November, standard 12.00; 100 kg received at 12.00. INV-LATE at 12.30 entered on 20
+    November the way before 0040 (Dr 2202.01 1,200.00, Dr 1404 30.00, Dr 2221.01.01 159.90,
+    Cr 2202 1,389.90; no price-difference row); the correction (``payables
+    price-differences --write``) writes its PD row of +30.00 on 10 December. A reversal
+    dated 25 November, after the invoice but before that row, would mirror it (-30.00)
+    before it was written: refused 422 at /reversal_date, nothing written. Dated 10
+    December: Cr 1404 30.00 and a PD row of -30.00 on 10 December; 1404 and the ledger's
+    INV-LATE rows both 0.00."""
+    from erp.payables.price_differences import write_missing_price_differences
+
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    with monkeypatch.context() as before_0040:
+        before_0040.setattr(services, "_post_variance_carried", lambda *args, **kwargs: None)
+        invoice_id = enter(session_factory, world, "INV-LATE", [(line, "100", "12.30")], net="1230.00",
+                           tax="159.90")
+    company, dec_10 = world.companies["A"], dt.date(2026, 12, 10)
+    with session_factory() as session, session.begin():
+        assert len(write_missing_price_differences(session, world.actors["cost_a"], company, dec_10)) == 1
+    with refused(session_factory, ValidationFailed) as refusal:
+        reverse(session_factory, world, invoice_id, on=NOV_25)
+    assert refusal.value.status == 422 and refusal.value.errors[0]["pointer"] == "/reversal_date"
+    assert ("the price difference of INV-LATE was written into the stock ledger on 2026-12-10; its reversal cannot "
+            "be dated 2026-11-25, before it") in str(refusal.value.detail)
+    with session_factory() as session:
+        invoice = session.get(SupplierInvoice, invoice_id)
+        assert invoice is not None and not invoice.reversed and invoice.open_amount == D("1389.90")
+        assert reversal_lines(session, invoice_id) == {}
+        assert price_difference_rows(session) == [("INV-LATE", dec_10, D("30.00"))]
+    reverse(session_factory, world, invoice_id, on=dec_10)
+    with session_factory() as session:
+        assert reversal_lines(session, invoice_id) == {GRIR: D("-1200.00"), PPV: D("-30.00"), VAT: D("-159.90"),
+                                                       AP: D("1389.90")}
+        assert price_difference_rows(session) == [("INV-LATE", dec_10, D("30.00")), ("INV-LATE", dec_10, D("-30.00"))]
+        assert books(session, company) == {STOCK: D("1200.00"), GRIR: D("-1200.00")}
+        assert (balance_drift(session), period_totals_drift(session)) == ([], [])
