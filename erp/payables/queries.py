@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
@@ -78,24 +78,34 @@ def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplie
     """Open payables on ``as_of`` in the receivables' buckets (not due; 1-30, 31-60, 61-90,
     over 90 days past due), per ``by``: ``supplier`` (per company and supplier),
     ``company``, or ``group`` (one row). Credit memos count negative. What was paid after
-    ``as_of`` is still open on it; so is what a reversal dated after ``as_of`` cleared, and
-    a document reversed on or before ``as_of`` is in no bucket. Rows: keys, open_amount,
+    ``as_of`` is still open on it, and what a credit memo posted after it took off its
+    invoice; so is what a reversal dated after ``as_of`` cleared, and a document reversed
+    on or before ``as_of`` is in no bucket. Rows: keys, open_amount,
     overdue, blocked and buckets."""
     require_reader(actor)
     paid_since = (select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount).label("amount"))
                   .join(SupplierPayment, SupplierPayment.id == PaymentAllocation.payment_id)
                   .where(SupplierPayment.payment_date > as_of).group_by(PaymentAllocation.invoice_id)
                   .subquery("paid_since"))
+    # What a credit memo posted after ``as_of`` took off the invoice it reduces was still owed
+    # on ``as_of`` (its gross less its open part; a reversed one already gave it back).
+    memo = aliased(SupplierInvoice)
+    credited_since = (select(memo.credits_invoice_id.label("invoice_id"),
+                             func.sum(memo.gross_total - memo.open_amount).label("amount"))
+                      .where(memo.document_kind == DocumentKind.CREDIT_MEMO, memo.posting_date > as_of,
+                             memo.credits_invoice_id.is_not(None), memo.reversed_at.is_(None))
+                      .group_by(memo.credits_invoice_id).subquery("credited_since"))
     sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
     # A reversal clears all of a document: an invoice's whole total (it is refused once any
     # of it is paid or credited), a credit memo's open part and what it took off the invoice
     # it reduces (which goes back onto that invoice's open amount).
     reversed_since = case((SupplierInvoice.reversal_date > as_of, SupplierInvoice.gross_total), else_=ZERO)
     amount = (sign * (SupplierInvoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)
-                      + reversed_since)).label("amount")
+                      + func.coalesce(credited_since.c.amount, ZERO) + reversed_since)).label("amount")
     items = (select(SupplierInvoice.company_id, SupplierInvoice.supplier_id, SupplierInvoice.due_date,
                     SupplierInvoice.blocked, amount)
              .outerjoin(paid_since, paid_since.c.invoice_id == SupplierInvoice.id)
+             .outerjoin(credited_since, credited_since.c.invoice_id == SupplierInvoice.id)
              .where(SupplierInvoice.posting_date <= as_of, actor.company_scope(SupplierInvoice.company_id),
                     _not_reversed_on(as_of)))
     if company_id is not None:

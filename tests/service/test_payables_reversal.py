@@ -337,3 +337,61 @@ def test_a_price_difference_written_later_is_not_reversed_before_the_day_it_was_
         assert price_difference_rows(session) == [("INV-LATE", dec_10, D("30.00")), ("INV-LATE", dec_10, D("-30.00"))]
         assert books(session, company) == {STOCK: D("1200.00"), GRIR: D("-1200.00")}
         assert (balance_drift(session), period_totals_drift(session)) == ([], [])
+
+
+def test_a_reversed_credit_memos_applied_amount_ages_with_its_invoice_and_the_ageing_equals_the_ledger(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """100 kg received at 12.00. INV-AG 1,356.00 on 20 November, due 21 November; 20 kg
+    returned and credited by CM-AG (271.20, due 31 December) reducing INV-AG to 1,084.80.
+    CM-AG reversed on 10 December: INV-AG open 1,356.00 again. On the reversal day and
+    after, the 271.20 ages with INV-AG, by its due date: 1,356.00 in 1-30 days on 10
+    December (19 days past due), 31-60 on 31 December (40 days), none of it not due; the
+    ageing total is 2202's credit balance on the day (1,356.00 - 271.20 + 271.20). On 5
+    December, before the reversal, the total is 1,084.80, 2202's balance that day
+    (docs/payables.md: the buckets of that day are not split back, see *Not built yet*)."""
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receipt = receive(session_factory, world, line, "100")
+    invoice_id = enter(session_factory, world, "INV-AG", [(line, "100", "12.00")], net="1200.00", tax="156.00",
+                       due=dt.date(2026, 11, 21))
+    returned = return_goods(session_factory, world, receipt, "20")
+    memo_id = enter(session_factory, world, "CM-AG", [(line, "20", "12.00")], net="240.00", tax="31.20",
+                    kind=DocumentKind.CREDIT_MEMO, returns=[returned], credits=invoice_id, due=dt.date(2026, 12, 31))
+    reverse(session_factory, world, memo_id, on=dt.date(2026, 12, 10), reason="credited the wrong invoice")
+    company = world.companies["A"]
+
+    def ledger(session: Session, day: dt.date) -> D:  # 2202's credit balance on the day
+        return -D(session.scalar(select(func.coalesce(func.sum(JournalLine.amount), 0))
+                                 .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+                                 .where(JournalLine.company_id == company, JournalLine.account_code == AP,
+                                        JournalEntry.entry_date <= day)))
+
+    buckets = ("open_amount", "overdue", "not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
+    with session_factory() as session:
+        for day, expected in ((dt.date(2026, 12, 10), ("1356.00", "1356.00", "0", "1356.00", "0", "0", "0")),
+                              (dt.date(2026, 12, 31), ("1356.00", "1356.00", "0", "0", "1356.00", "0", "0"))):
+            (row,) = queries.ageing(session, world.actors["ap_a"], day, by="supplier")
+            assert tuple(row[k] for k in buckets) == tuple(D(v) for v in expected), day
+            assert row["open_amount"] == ledger(session, day) == D("1356.00")
+        (before,) = queries.ageing(session, world.actors["ap_a"], dt.date(2026, 12, 5), by="group")
+        assert before["open_amount"] == ledger(session, dt.date(2026, 12, 5)) == D("1084.80")
+
+
+def test_a_credit_memo_posted_after_the_key_date_leaves_its_invoice_open_in_that_days_ageing(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    """INV-AL 1,356.00 on 20 November (due 20 December); 20 kg returned and credited on 25
+    November by CM-AL (271.20) reducing it to 1,084.80. The ageing of 22 November has
+    INV-AL whole, 1,356.00 not due, as 2202 had then; until 1 December 2026 it showed
+    1,084.80 (the memo's reduction before the memo). On 25 November: 1,084.80."""
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receipt = receive(session_factory, world, line, "100")
+    invoice_id = enter(session_factory, world, "INV-AL", [(line, "100", "12.00")], net="1200.00", tax="156.00")
+    returned = return_goods(session_factory, world, receipt, "20", on=NOV_25)
+    enter(session_factory, world, "CM-AL", [(line, "20", "12.00")], net="240.00", tax="31.20",
+          kind=DocumentKind.CREDIT_MEMO, returns=[returned], credits=invoice_id, on=NOV_25)
+    with session_factory() as session:
+        (before,) = queries.ageing(session, world.actors["ap_a"], dt.date(2026, 11, 22), by="group")
+        (after,) = queries.ageing(session, world.actors["ap_a"], NOV_25, by="group")
+        assert (before["open_amount"], before["not_due"]) == (D("1356.00"), D("1356.00"))
+        assert (after["open_amount"], after["not_due"]) == (D("1084.80"), D("1084.80"))
