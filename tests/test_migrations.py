@@ -213,8 +213,8 @@ def test_0042_downgrade_refuses_while_an_invoice_is_reversed_and_works_without(
     set_standard(session_factory, world, "exc_local", "12.00")  # type: ignore[arg-type]
     (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])  # type: ignore[arg-type]
     receive(session_factory, world, line, "100")  # type: ignore[arg-type]
-    invoice = enter(session_factory, world, "INV-DOWN", [(line, "100", "12.00")], net="1200.00",  # type: ignore[arg-type]
-                    tax="156.00")
+    invoice = enter(session_factory, world, "INV-DOWN", [(line, "100", "12.00")],  # type: ignore[arg-type]
+                    net="1200.00", tax="156.00")
     config = alembic_config()
     try:
         with engine.begin() as connection:

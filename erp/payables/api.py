@@ -105,7 +105,8 @@ def post_release(session: Session, actor: Actor, data: dict[str, Any], invoice_i
 @blp.route("/invoices/<int:invoice_id>/reverse", methods=["POST"])
 @blp.arguments(s.InvoiceReversalIn)
 @blp.response(200, s.SupplierInvoiceDetailOut)
-@blp.refuses(RoleNotAllowed, NotFound, InvoiceReversed, InvoiceSettled, OverInvoiced, PeriodClosed, DatedAfterBusinessDay)
+@blp.refuses(RoleNotAllowed, NotFound, InvoiceReversed, InvoiceSettled, OverInvoiced, PeriodClosed,
+             DatedAfterBusinessDay)
 @transaction
 def post_reversal(session: Session, actor: Actor, data: dict[str, Any], invoice_id: int) -> Any:
     """Reverse (cancel) a posted invoice or credit memo: the mirror of its postings on the reversal date, with a reason."""
