@@ -172,7 +172,8 @@ def lock_balances(
 StockPlace = tuple[int, int, StockStatus, int | None]
 
 
-def lock_stock(session: Session, places: Iterable[StockPlace]) -> dict[StockPlace, list[HeldStock]]:
+def lock_stock(session: Session, places: Iterable[StockPlace], *, reread: bool = False
+               ) -> dict[StockPlace, list[HeldStock]]:
     """Lock every existing balance row of every place in ``places``, in one statement, in
     ``_LOCK_ORDER`` (rows with nothing on hand too: a destination's row is locked before
     the posting adds to it); returns per place the rows holding stock, first expiry first
@@ -181,7 +182,22 @@ def lock_stock(session: Session, places: Iterable[StockPlace]) -> dict[StockPlac
     The step every use case of several lines or places takes before any line takes (see
     the global lock order above): rows it holds are not waited for again, so each line can
     then read its place with ``lock_balances`` and see what earlier lines left.
+
+    What one statement returns is only the rows that existed when it began: a row it waited
+    on comes back as the transaction it waited for left it, but a row that transaction
+    inserted (stock it moved into a status or batch the place had no row of) is not seen.
+    A use case that moves whatever the places hold, rather than a quantity it was asked for
+    (``erp.quality.expiry.block_expired``, an excursion's hold), passes ``reread``: the places
+    are locked again in a second statement, once the first has waited out every
+    transaction holding its rows, so that it sees, locks and returns the rows those
+    inserted (a second round trip; rows already held are not waited for again). Without it,
+    a QA release or a hold committing first left the other moving nothing of the batch.
     """
+    locked = _lock_stock_once(session, places)
+    return _lock_stock_once(session, locked) if reread else locked
+
+
+def _lock_stock_once(session: Session, places: Iterable[StockPlace]) -> dict[StockPlace, list[HeldStock]]:
     wanted = list(dict.fromkeys(places))
     if not wanted:
         return {}

@@ -33,36 +33,44 @@ def block_expired(session: Session, actor: Actor, *, on: dt.date) -> list[int]:
     dated ``on``, and its open inspection lots close as ``expired``. Returns the documents, one per company. Refuses: role-not-allowed,
     period-closed, no-standard-price."""
     actor.require_role(Role.QUALITY, action="blocking expired batches")
+    # Where due stock is, by batch (not by status: a hold or a QA decision may move it
+    # between held statuses while this waits on its locks).
     due = session.execute(
-        select(StockBalance.company_id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
-               StockBalance.status, Batch.expiry_date)
+        select(StockBalance.company_id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id)
         .join(Batch, Batch.id == StockBalance.batch_id)
         .where(Batch.expiry_date <= on, StockBalance.quantity > 0, StockBalance.status.in_(HELD_STATUSES),
                actor.company_scope(StockBalance.company_id))
+        .distinct()
         .order_by(StockBalance.company_id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id)
     ).all()
     per_company: dict[int, list[Movement]] = defaultdict(list)
-    # The periods and prices first, then every due balance and where it goes (blocked) in
-    # one statement, in erp.posting.stock's lock order: row by row (a batch's unrestricted
-    # and quarantined rows in no set order) it could deadlock with a QA decision or an issue.
+    # The periods and prices first, then every held status of every due batch and where it
+    # goes (blocked) in one statement, in erp.posting.stock's lock order: row by row (a
+    # batch's unrestricted and quarantined rows in no set order) it could deadlock with a QA
+    # decision or an issue. Then read again under the locks (``reread``): an excursion's
+    # hold that committed while this waited moved the batch from unrestricted into a
+    # quarantine row the first statement could not see; trusting the read made before the
+    # wait, this blocked nothing of it and left the expired batch in quarantine (its lots
+    # closed below) until the next day's run.
     prices = {(company_id, material_id): price_for_posting(session, company_id, material_id, on)[1]
               for company_id, material_id in sorted({(row.company_id, row.material_id) for row in due})}
-    locked = lock_stock(session, [place for _, warehouse_id, material_id, batch_id, status, _ in due
-                                  for place in ((warehouse_id, material_id, status, batch_id),
-                                                (warehouse_id, material_id, StockStatus.BLOCKED, batch_id))])
-    for company_id, warehouse_id, material_id, batch_id, status, _expiry in due:
+    locked = lock_stock(session, [(warehouse_id, material_id, status, batch_id)
+                                  for _, warehouse_id, material_id, batch_id in due
+                                  for status in (*HELD_STATUSES, StockStatus.BLOCKED)], reread=True)
+    for company_id, warehouse_id, material_id, batch_id in due:
         price = prices[(company_id, material_id)]
-        for balance in locked[(warehouse_id, material_id, status, batch_id)]:
-            taken = available_on(session, balance, on)
-            if taken <= 0:
-                continue
-            value = value_taken(session, company_id, balance, taken, price, on)
-            per_company[company_id] += [
-                Movement(MovementType.QUALITY_REJECT, CloseClass.INTERNAL, warehouse_id, material_id, batch_id,
-                         status, -taken, -value),
-                Movement(MovementType.QUALITY_REJECT, CloseClass.INTERNAL, warehouse_id, material_id, batch_id,
-                         StockStatus.BLOCKED, taken, value),
-            ]
+        for status in HELD_STATUSES:
+            for balance in locked[(warehouse_id, material_id, status, batch_id)]:
+                taken = available_on(session, balance, on)
+                if taken <= 0:
+                    continue
+                value = value_taken(session, company_id, balance, taken, price, on)
+                per_company[company_id] += [
+                    Movement(MovementType.QUALITY_REJECT, CloseClass.INTERNAL, warehouse_id, material_id, batch_id,
+                             status, -taken, -value),
+                    Movement(MovementType.QUALITY_REJECT, CloseClass.INTERNAL, warehouse_id, material_id, batch_id,
+                             StockStatus.BLOCKED, taken, value),
+                ]
     _close_lots_of_expired(session, actor, on=on)
     documents = []
     for company_id, movements in per_company.items():
