@@ -473,12 +473,15 @@ def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int,
     # batch by batch, a hold across two batches and an issue taking them first expiry first,
     # or a QA release of one of them (quarantine to unrestricted, the other way round), each
     # held what the other waited for; and excursion by excursion, the second's batches were
-    # locked after the first's hold and lots (tests/service/test_posting_locks.py).
+    # locked after the first's hold and lots (tests/service/test_posting_locks.py). Read
+    # again under the locks (``reread``): a QA release that committed while this waited
+    # moved a batch all in quarantine into an unrestricted row the lock statement, begun
+    # before, could not see; trusting it, the hold neither held nor referenced the batch.
     every_touched = sorted({pair for touched in touched_by.values() for pair in touched})
     prices = {material_id: price_for_posting(session, warehouse.company_id, material_id, posting_date)[1]
               for material_id in sorted({material_id for _, material_id in every_touched})}
     locked = lock_stock(session, [(warehouse.id, material_id, status, batch_id)
-                                  for batch_id, material_id in every_touched for status in HOLD_ORDER])
+                                  for batch_id, material_id in every_touched for status in HOLD_ORDER], reread=True)
     for excursion in pending:
         touched = touched_by[excursion.id]
         if documents:

@@ -343,6 +343,52 @@ def test_a_qa_release_and_an_excursions_hold_of_the_same_batch_both_post(
         assert sum(where.values(), D(0)) == D("15")
 
 
+def test_an_excursions_hold_waiting_on_a_qa_release_of_a_batch_all_in_quarantine_holds_what_it_released(
+        session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]) -> None:
+    # INS-2 in the cold room, all 5 of it in quarantine under its receipt's lot (no
+    # unrestricted row yet). QA releases it while an excursion's hold of the room's batches
+    # (INS-1 and INS-2) runs. The test holds INS-2's quarantine row; the release waits on it,
+    # then the hold. Let go, the release moves the 5 into a new unrestricted row and commits;
+    # the hold's lock statement, begun before, sees the quarantine row empty and not the new
+    # one. Trusting that read, the hold neither held nor referenced INS-2: released goods the
+    # excursion touched, unrestricted and on no one's worklist. Read again under its locks
+    # (lock_stock's reread), it holds them, as it does when the unrestricted row existed.
+    (line,) = open_order(session_factory, world, [("cold_central", "5", "300.00", "A-COLD")])
+    receive(session_factory, world, line, "5", batch="INS-2")
+    ins2 = batch_id(session_factory, world, "cold_central", "INS-2")
+    with session_factory() as session, session.begin():
+        ensure_period(session, world.companies["A"], Period.of(business_today()))
+        lot = session.scalars(select(InspectionLot).where(InspectionLot.batch_id == ins2,
+                                                          InspectionLot.status == LotStatus.OPEN)).one()
+        quality.record_results(session, world.actors["quality_a"], lot_id=lot.id,
+                               results=[quality.ResultInput("APPEARANCE", text="conforms")])
+    signer = qa_signer(session_factory, world)
+
+    def release(session: Session) -> int:
+        document = quality.decide_usage(session, signer, lot_id=lot.id, decision=UsageDecisionKind.RELEASE,
+                                        password=PASSWORD, posting_date=NOV_20).signed().document_id
+        assert document is not None
+        return document
+
+    def hold(session: Session) -> int:
+        return len(monitoring.import_readings(session, world.actors["quality_a"], warehouse_id=world.warehouses["A-COLD"],
+                                              content=log(cold_room_morning(60, 45))).hold_document_ids)
+
+    with session_factory() as holder:
+        holder.begin()
+        _hold_rows(holder, StockBalance.batch_id == ins2, StockBalance.status == StockStatus.QUARANTINE)
+        outcomes = queued_behind(holder, [Worker(session_factory, "release", release),
+                                          Worker(session_factory, "hold", hold)])
+    _all_committed(outcomes)
+    assert outcomes["hold"] == 1
+    _ledger_is_the_balances(session_factory)
+    with session_factory() as session:
+        assert _on_hand(session, StockBalance.batch_id.in_([cold_room["INS-1"], ins2])) == {
+            (cold_room["INS-1"], StockStatus.QUARANTINE): D("10"), (ins2, StockStatus.QUARANTINE): D("5")}
+        assert session.scalars(select(InspectionLot.batch_id).where(
+            InspectionLot.batch_id == ins2, InspectionLot.status == LotStatus.OPEN)).all() == [ins2]
+
+
 def test_two_excursions_held_in_one_import_and_an_issue_taking_their_batches_first_expiry_first_both_post(
         session_factory: sessionmaker[Session], world: World) -> None:
     # A 2-8 °C excipient (not inspected: it is received unrestricted) in the cold room: batch
