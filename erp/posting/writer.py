@@ -88,7 +88,7 @@ from erp.posting.models import (
     StockMovement,
     document_number,
 )
-from erp.posting.periods import holds_open, lock_open_period
+from erp.posting.periods import holds_open, latest_closed_period, lock_open_period
 from erp.posting.values import (
     STOCK_DOCUMENT,
     ZERO,
@@ -637,12 +637,25 @@ def post_restatement(session: Session, restatement: Restatement) -> Posted | Non
     and one journal entry moves the difference per material between its inventory account
     and the variance account. The caller holds the periods from the restatement's on
     exclusively (``lock_periods_from``): no posting changes a balance meanwhile.
+
+    And no earlier period may be open behind it (docs/costing.md: a period's stock is
+    restated when its price is set if the previous period is closed, else by that period's
+    close): the previous period is closed, or held by this transaction, the close of it
+    (``lock_periods_for_close``; the close refuses while a period before it with postings
+    is open). Else postings into the open earlier period, which hold only their own
+    period, would change the balances while they are restated, and its close would
+    restate the period's stock again. A caller that breaks this is a bug (RuntimeError).
     """
     r = restatement
     refuse_after_business_day(r.posting_date, field="posting_date", what=N_("a restatement"))
     period = Period.of(r.posting_date)
     if not holds_open(session, r.company_id, period):
         raise RuntimeError(f"a restatement of company {r.company_id} needs period {period} held (lock_periods_from)")
+    previous = Period(period).previous()
+    closed_through = latest_closed_period(session, r.company_id)
+    if (closed_through is None or closed_through < previous) and not holds_open(session, r.company_id, previous):
+        raise RuntimeError(f"a restatement of company {r.company_id} in {period} while {previous} is open: "
+                           f"restated by {previous}'s close, not before")
     differing = r.differences
     if session.scalar(select(func.count()).select_from(differing)) == 0:
         return None

@@ -976,3 +976,27 @@ def test_the_restatement_search_finds_value_left_on_no_quantity(
         books.receive("2", "10.00", batch="R1", on=DEC_10)  # 2 kg, 20.01 now; 0 kg, 0.01 as December opens
     with session_factory() as session:
         assert companies_to_restate(session, [books.company], DEC) == [books.company]
+
+
+def test_no_restatement_of_a_period_while_the_one_before_it_is_open(
+    books: Books, session_factory: sessionmaker[Session], world: World
+) -> None:
+    # docs/costing.md: a period's stock is restated when its price is set if the previous
+    # period is closed, else by that period's close. December restated while November is
+    # open (held by no close) would race November's postings (they hold only November) and
+    # be restated again by November's close: erp.posting.post_restatement refuses it, even
+    # with December held as a restatement needs. Once November is closed it restates.
+    from erp.costing.revaluation import revalue_to_standard
+
+    set_standard(session_factory, world, "exc_local", "11.00", period=DEC)
+    books.receive("100", "10.00", batch="R1")  # November: 1,000.00
+    with session_factory() as session, session.begin():
+        with pytest.raises(RuntimeError, match="while 2026-11 is open"):
+            revalue_to_standard(session, company_id=books.company, period=DEC, material_ids=None,
+                                user_id=world.users["cost_a"])
+    assert stock_at(session_factory, books) == (D("100"), D("1000.00"))
+    books.close()  # its close restates December's opening stock: +100.00
+    assert stock_at(session_factory, books) == (D("100"), D("1100.00"))
+    with session_factory() as session, session.begin():  # and with November closed, nothing is left to restate
+        assert revalue_to_standard(session, company_id=books.company, period=DEC, material_ids=None,
+                                   user_id=world.users["cost_a"]) is None
