@@ -20,6 +20,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from decimal import Decimal as D
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import func, select, text
@@ -91,6 +92,48 @@ def _cold_excipient(session_factory: sessionmaker[Session], world: World, *, sho
     return world.materials["cold_excipient"]
 
 
+class _Received(NamedTuple):
+    batches: list[int]  # the batches' ids, in the order received (ascending)
+    lines: list[int]  # the order's lines, one a batch
+
+
+def _received_in_turn(session_factory: sessionmaker[Session], world: World, material: str, warehouse: str,
+                      price: str, batches: list[tuple[str, str, dt.date, dt.date]], *, ordered: str = "100"
+                      ) -> _Received:
+    """One purchase order of ``material`` into ``warehouse`` at ``price``, a line of
+    ``ordered`` per batch, and a receipt of each (number, quantity, expiry date, posting
+    date), one after the other: the batches' ids ascend in that order, whatever their
+    expiry dates (what the tests here play the lock order's first expiry first against)."""
+    lines = open_order(session_factory, world, [(material, ordered, price, warehouse)] * len(batches))
+    for line, (number, quantity, expires, on) in zip(lines, batches, strict=True):
+        receive(session_factory, world, line, quantity, batch=number, expires=expires, on=on)
+    ids = [batch_id(session_factory, world, material, number) for number, _, _, _ in batches]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids), ids
+    return _Received(ids, lines)
+
+
+def _late_and_early(session_factory: sessionmaker[Session], world: World, late: dt.date, early: dt.date
+                    ) -> _Received:
+    """10 each of the local excipient (at 10.00) in A-AMB, on 20 November: batch LATE
+    (received first: the lower id) expiring on ``late``, then EARLY expiring on ``early``,
+    the first to go."""
+    assert early < late
+    return _received_in_turn(session_factory, world, "exc_local", "A-AMB", "10.00",
+                             [("LATE", "10", late, NOV_20), ("EARLY", "10", early, NOV_20)])
+
+
+@pytest.fixture
+def cold_b_then_a(session_factory: sessionmaker[Session], world: World) -> tuple[int, int, int]:
+    """The cold excipient (``_cold_excipient``) in the cold room, 10 of each of two batches:
+    B (expiring 1 October 2028) there since 18 November, received first (the lower id), and A
+    (expiring 1 March 2027, the first to go) since 20 November; (excipient, B, A)."""
+    excipient = _cold_excipient(session_factory, world)
+    b, a = _received_in_turn(session_factory, world, "cold_excipient", "A-COLD", "20.00", [
+        ("B", "10", dt.date(2028, 10, 1), dt.date(2026, 11, 18)), ("A", "10", dt.date(2027, 3, 1), NOV_20)],
+        ordered="10").batches
+    return excipient, b, a
+
+
 @pytest.mark.parametrize("path", ["one statement", "portable"])
 def test_postings_adding_to_the_same_balances_in_opposite_order_both_post(
         session_factory: sessionmaker[Session], world: World, path: str) -> None:
@@ -146,12 +189,7 @@ def test_a_posting_adding_to_batches_and_an_issue_taking_them_first_expiry_first
     # LATE and waited on EARLY: a deadlock. Sorted as balances are locked (first expiry first),
     # the gain waits on EARLY first, as the issue does.
     set_standard(session_factory, world, "exc_local", "10.00")
-    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")] * 2)
-    for line, number, expires in zip(lines, ("LATE", "EARLY"), (dt.date(2028, 6, 30), dt.date(2027, 6, 30)),
-                                     strict=True):
-        receive(session_factory, world, line, "10", batch=number, expires=expires)
-    late, early = (batch_id(session_factory, world, "exc_local", number) for number in ("LATE", "EARLY"))
-    assert late < early
+    late, early = _late_and_early(session_factory, world, dt.date(2028, 6, 30), dt.date(2027, 6, 30)).batches
     warehouse, material = world.warehouses["A-AMB"], world.materials["exc_local"]
 
     def gain(session: Session) -> int:
@@ -196,12 +234,7 @@ def test_an_issue_reversal_and_an_issue_taking_the_same_batches_first_expiry_fir
     # waited on EARLY: a deadlock. The reversal locks every row it adds to first, in one
     # statement in the one order (EARLY first), as the issue does.
     set_standard(session_factory, world, "exc_local", "10.00")
-    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")] * 2)
-    for line, number, expires in zip(lines, ("LATE", "EARLY"), (dt.date(2028, 10, 1), dt.date(2027, 3, 1)),
-                                     strict=True):
-        receive(session_factory, world, line, "10", batch=number, expires=expires)
-    late, early = (batch_id(session_factory, world, "exc_local", number) for number in ("LATE", "EARLY"))
-    assert late < early
+    (late, early), lines = _late_and_early(session_factory, world, dt.date(2028, 10, 1), dt.date(2027, 3, 1))
     warehouse, material = world.warehouses["A-AMB"], world.materials["exc_local"]
 
     def issue(quantity: str) -> Callable[[Session], int]:
@@ -390,7 +423,7 @@ def test_an_excursions_hold_waiting_on_a_qa_release_of_a_batch_all_in_quarantine
 
 
 def test_two_excursions_held_in_one_import_and_an_issue_taking_their_batches_first_expiry_first_both_post(
-        session_factory: sessionmaker[Session], world: World) -> None:
+        session_factory: sessionmaker[Session], world: World, cold_b_then_a: tuple[int, int, int]) -> None:
     # A 2-8 °C excipient (not inspected: it is received unrestricted) in the cold room: batch
     # B (expiring 2028) there since 18 November, batch A (expiring 2027, the first to go) since
     # 20 November. One sensor log brings two excursions: on 19 November (it touched B only)
@@ -399,11 +432,7 @@ def test_two_excursions_held_in_one_import_and_an_issue_taking_their_batches_fir
     # for the second. Let go, the issue took A and waited on B: a deadlock, as long as the
     # import locked stock excursion by excursion. All the excursions' batches locked in one
     # statement first, the import waits on A holding none of them, as the issue does.
-    excipient = _cold_excipient(session_factory, world)
-    lines = open_order(session_factory, world, [("cold_excipient", "10", "20.00", "A-COLD")] * 2)
-    receive(session_factory, world, lines[0], "10", batch="B", expires=dt.date(2028, 10, 1), on=dt.date(2026, 11, 18))
-    receive(session_factory, world, lines[1], "10", batch="A", expires=dt.date(2027, 3, 1), on=NOV_20)
-    b, a = (batch_id(session_factory, world, "cold_excipient", number) for number in ("B", "A"))
+    excipient, b, a = cold_b_then_a
     cold = world.warehouses["A-COLD"]
     # four hours of readings on each day, at 9.5 °C for 45 minutes of each
     first_day = dt.datetime(2026, 11, 19, 0, 0, tzinfo=dt.UTC)
@@ -444,7 +473,7 @@ def _one_warm_morning(day: dt.date) -> str:
 
 
 def test_an_excursions_hold_of_two_batches_and_a_shipment_taking_them_first_expiry_first_both_post(
-        session_factory: sessionmaker[Session], world: World) -> None:
+        session_factory: sessionmaker[Session], world: World, cold_b_then_a: tuple[int, int, int]) -> None:
     # The cold excipient in the cold room: batch B (expiring 2028, the lower id) there since
     # 18 November, batch A (expiring 2027, the first to go) since 20 November. One excursion
     # on 20 November touched both; a shipment of 12 takes A then B (first expiry first). The
@@ -452,12 +481,7 @@ def test_an_excursions_hold_of_two_batches_and_a_shipment_taking_them_first_expi
     # excursion's batches one by one (by batch id), the hold took B and waited on A; let go,
     # the shipment took A and waited on B: a deadlock. All of them in one statement in the one
     # order, the hold waits on A holding none of them, as the shipment does.
-    excipient = _cold_excipient(session_factory, world)
-    lines = open_order(session_factory, world, [("cold_excipient", "10", "20.00", "A-COLD")] * 2)
-    receive(session_factory, world, lines[0], "10", batch="B", expires=dt.date(2028, 10, 1), on=dt.date(2026, 11, 18))
-    receive(session_factory, world, lines[1], "10", batch="A", expires=dt.date(2027, 3, 1), on=NOV_20)
-    b, a = (batch_id(session_factory, world, "cold_excipient", number) for number in ("B", "A"))
-    assert b < a
+    excipient, b, a = cold_b_then_a
     cold = world.warehouses["A-COLD"]
 
     def ship(session: Session) -> int:
@@ -491,14 +515,10 @@ def _two_expired_batches_and_a_fresh_one(session_factory: sessionmaker[Session],
     (received next, expiring 15 November), both received on 10 November, and 20 of FRESH
     (expiring 2029) on 20 November, unrestricted; their ids (LATE, EARLY, FRESH)."""
     price = "20.00" if material == "cold_excipient" else "10.00"
-    lines = open_order(session_factory, world, [(material, "20", price, warehouse)] * 3)
-    for line, number, quantity, expires, on in (
-            (lines[0], "LATE", "10", dt.date(2026, 11, 19), dt.date(2026, 11, 10)),
-            (lines[1], "EARLY", "10", dt.date(2026, 11, 15), dt.date(2026, 11, 10)),
-            (lines[2], "FRESH", "20", dt.date(2029, 9, 30), NOV_20)):
-        receive(session_factory, world, line, quantity, batch=number, expires=expires, on=on)
-    late, early, fresh = (batch_id(session_factory, world, material, number) for number in ("LATE", "EARLY", "FRESH"))
-    assert late < early
+    late, early, fresh = _received_in_turn(session_factory, world, material, warehouse, price, [
+        ("LATE", "10", dt.date(2026, 11, 19), dt.date(2026, 11, 10)),
+        ("EARLY", "10", dt.date(2026, 11, 15), dt.date(2026, 11, 10)),
+        ("FRESH", "20", dt.date(2029, 9, 30), NOV_20)], ordered="20").batches
     return late, early, fresh
 
 
@@ -615,12 +635,8 @@ def test_opening_stock_in_two_parts_and_an_issue_taking_the_same_batches_first_e
     go_live = dt.date(2026, 12, 1)
     set_standard(session_factory, world, "exc_local", "10.00")
     set_standard(session_factory, world, "exc_local", "10.00", period="2026-12")
-    lines = open_order(session_factory, world, [("exc_local", "100", "10.00", "A-AMB")] * 2)
     expiries = {"LATE": dt.date(2028, 10, 1), "EARLY": dt.date(2027, 3, 1)}
-    for line, number in zip(lines, expiries, strict=True):
-        receive(session_factory, world, line, "10", batch=number, expires=expiries[number])
-    late, early = (batch_id(session_factory, world, "exc_local", number) for number in ("LATE", "EARLY"))
-    assert late < early
+    late, early = _late_and_early(session_factory, world, expiries["LATE"], expiries["EARLY"]).batches
     opening = write_csv(tmp_path / "opening.csv", [
         ["仓库编码", "物料编码", "批号", "生产日期", "有效期至", "库存状态", "数量", "标准成本金额", "材料成本差异"],
         *(["CA-AMB", "EXC-STAR", number, "2026-10-01", expiries[number].isoformat(), "", "5", "", ""]
