@@ -27,6 +27,7 @@ from erp.config import Settings
 from erp.db import Base, make_engine, make_session_factory
 from erp.migrate import upgrade
 from tests import posting_guard
+from tests.profiles import PROFILE  # importing it loads the hypothesis profile HEYI_HYPOTHESIS_PROFILE names
 from tests.purchasing_world import Deals, sign_contracts
 from tests.world import ApiClient, World, build_world
 
@@ -48,6 +49,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     subprocess.run([sys.executable, str(Path(__file__).resolve().parent.parent / "scripts" / "i18n.py"), "compile"],
                    check=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hypothesis profile: {PROFILE} (HEYI_HYPOTHESIS_PROFILE, tests/profiles.py)"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
