@@ -115,7 +115,16 @@ def invoices(db: Session, actor: Actor) -> str:
     suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
                                                            {}, offset=0, limit=500)[0]}
     return render_template("payables/invoices.html", rows=rows, total=total, args=args, view=view,
-                           suppliers=suppliers, can_enter=actor.has_role(Role.ACCOUNTS_PAYABLE))
+                           suppliers=suppliers, can_enter=actor.has_role(Role.ACCOUNTS_PAYABLE),
+                           paid=_paid_amount(request.args.get("paid")))
+
+
+def _paid_amount(text: str | None) -> Decimal | None:
+    """The amount of the payment just posted (the redirect's ``paid``), shown as money; None
+    when there is none or it is not an amount (the banner is then left out)."""
+    if not text or len(text) > 30 or not re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return None
+    return Decimal(text)
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])

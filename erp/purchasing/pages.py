@@ -14,6 +14,7 @@ from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from sqlalchemy.orm import Session
 
+from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services as masterdata
@@ -194,7 +195,10 @@ def order(db: Session, actor: Actor, number: str) -> Any:
             refusal = form_refusal(error)
     purchase_order = _order_by_number(db, number)
     threshold = services.approval_threshold(purchase_order.receiving_company, _default_threshold())
-    done = request.args.get("done")
+    done = None if refusal else request.args.get("done")  # never "approved" beside this post's refusal
     status = refusal["error"].status if refusal else 200
+    # Who did it, beside when (UI.md): the buyer who created the order and the manager who approved it.
+    creator = db.get(User, purchase_order.created_by)
+    approver = db.get(User, purchase_order.approved_by) if purchase_order.approved_by is not None else None
     return render_template("purchasing/order.html", order=purchase_order, threshold=threshold, done=done,
-                           form=request.form, **refusal), status
+                           creator=creator, approver=approver, form=request.form, **refusal), status

@@ -128,9 +128,12 @@ def lot(db: Session, actor: Actor, lot_id: int) -> Any:
         signer = view.decision.signer_name
     form = {k: v for k, v in request.form.items() if k != "password"}
     status = refusal["error"].status if refusal else 200
+    # A form posts back to the address it was shown at, which may still carry the previous
+    # step's ``recorded=1``: beside a refusal that "results recorded" would read as this post's.
+    done = request.args if not refusal else {}
     return render_template("quality/lot.html", view=view, form=form, signer=signer, action=action,
-                           recorded=request.args.get("recorded") == "1", signed=request.args.get("signed") == "1",
-                           certified=request.args.get("certified") == "1",
+                           recorded=done.get("recorded") == "1", signed=done.get("signed") == "1",
+                           certified=done.get("certified") == "1",
                            can_work=actor.role == Role.QUALITY and view.lot.status == LotStatus.OPEN,
                            tz=BUSINESS_TIME_ZONE, **refusal), status
 

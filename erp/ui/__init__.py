@@ -24,7 +24,7 @@ from erp.errors import DomainError
 from erp.messages import Message, Named
 from erp.ui import nav
 from erp.ui.i18n import LANGUAGES, current_language, format_quantity_number, init_i18n, page_text
-from erp.ui.labels import label, tone
+from erp.ui.labels import label, risk_class, tone
 from erp.ui.pages import csrf
 from erp.web import API_PREFIX
 
@@ -164,7 +164,8 @@ def init_ui(app: Flask) -> None:
             hook for hook in app.before_request_funcs[None]
             if getattr(hook, "__qualname__", "") != "CSRFProtect.init_app.<locals>.csrf_protect"]
     app.jinja_env.filters.update(money=money, quantity=quantity, price=price, percent=percent, date=date, named=named,
-                                 status_tag=status_tag, label=label, t=page_text)
+                                 status_tag=status_tag, label=label, risk_class=risk_class,
+                                 t=page_text)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
                                  Message=Message, refusal_shown=refusal_shown, refusal_unshown=refusal_unshown)
 

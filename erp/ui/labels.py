@@ -128,6 +128,24 @@ def label(value: Enum) -> str:
     return gettext(text) if text else str(value.value)
 
 
+# The risk classes of the credit limit model's parameters (erp/credit/scorecard.py): codes a
+# parameter version names, so not an Enum; a class a later version adds shows as its code.
+RISK_CLASSES: dict[str, str] = {
+    "very_high": N_("very high risk"),
+    "high": N_("high risk"),
+    "medium": N_("medium risk"),
+    "low": N_("low risk"),
+}
+
+
+def risk_class(code: str | None) -> str:
+    """The translated word for a risk class code of the limit model ('—' for none)."""
+    if not code:
+        return "—"
+    text = RISK_CLASSES.get(code)
+    return gettext(text) if text else code
+
+
 def tone(value: Enum) -> str:
     for known, colour in TONES.items():
         if known is value or (known.value == value.value and type(known) is type(value)):

@@ -117,7 +117,9 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
         assert f'data-testid="error-{field}"' in out_of_bounds.get_data(as_text=True), (field, value)
     paid = client.post("/payables/payments/new", data={**form, "amount": "1356.00"})
     assert paid.status_code == 302
-    assert "已过账付款 1356.00" in client.get(paid.headers["Location"]).get_data(as_text=True)
+    # The banner shows the amount as money, never the address's text as typed.
+    assert "已过账付款 ¥1,356.00。" in client.get(paid.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="paid"' not in client.get("/payables/invoices?paid=999%20万元已到账").get_data(as_text=True)
     with session_factory() as session:
         assert [(i.number, i.open_amount) for i in session.scalars(
             select(SupplierInvoice).order_by(SupplierInvoice.id))] == [("INV-F", 0), ("INV-B", D("135.60"))]
