@@ -1,6 +1,6 @@
 """HTTP endpoints of payables: ``/api/v1/payables/...``.
 
-Invoices, credit memos and payments accept an ``Idempotency-Key`` header: a retry with the
+Invoices, credit memos, payments and payment reversals accept an ``Idempotency-Key`` header: a retry with the
 same key returns the first result and posts nothing twice.
 """
 
@@ -24,7 +24,7 @@ from erp.idempotency import IdempotencyKeyReused
 from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
 from erp.payables.errors import (
     DuplicateInvoice, InvoiceBlocked, InvoiceNotBlocked, InvoiceReversed, InvoiceSettled, InvoiceTotalsDisagree,
-    OrderLineNotOfInvoice, OverCredited, OverInvoiced, PaymentExceedsOpenItems, ReleaseByEnterer,
+    OrderLineNotOfInvoice, OverCredited, OverInvoiced, PaymentExceedsOpenItems, PaymentReversed, ReleaseByEnterer,
 )
 from erp.posting.errors import PeriodClosed
 
@@ -129,6 +129,22 @@ def post_payment(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     payment_id = idempotent(session, actor, data, lambda: services.pay_supplier(
         session, actor, services.PaymentRequest(**data)).id)
     return session.get(SupplierPayment, payment_id)
+
+
+@blp.route("/payments/<int:payment_id>/reverse", methods=["POST"])
+@blp.arguments(s.PaymentReversalIn)
+@blp.response(200, s.SupplierPaymentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PaymentReversed, InvoiceReversed, PeriodClosed,
+             DatedAfterBusinessDay, IdempotencyKeyReused)
+@transaction
+def post_payment_reversal(session: Session, actor: Actor, data: dict[str, Any], payment_id: int) -> Any:
+    """Reverse a supplier payment (a bank return, the wrong invoice paid): Dr bank, Cr payables on the reversal date,
+    the invoices it settled open again, with a reason."""
+    reversed_id = idempotent(session, actor, {**data, "payment_id": payment_id}, lambda: services.reverse_payment(
+        session, actor, payment_id, reason=data["reason"],
+        reversal_date=data.get("reversal_date") or business_today()).id)
+    return session.get(SupplierPayment, reversed_id)
 
 
 @blp.route("/ageing", methods=["GET"])

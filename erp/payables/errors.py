@@ -93,6 +93,14 @@ class InvoiceSettled(Conflict):
     remedy = N_("Reverse what settled it first (the payment, or the credit memo), then reverse the invoice.")
 
 
+class PaymentReversed(Conflict):
+    """A reversed supplier payment is cancelled: it is reversed once."""
+
+    slug = "payment-reversed"
+    title = N_("The payment has been reversed")
+    remedy = N_("Nothing to do with it: the invoices it paid are open again; pay them anew if they are due.")
+
+
 class PaymentExceedsOpenItems(DomainError):
     """A payment pays at most the open payables it is applied to."""
 

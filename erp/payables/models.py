@@ -74,6 +74,7 @@ class SupplierInvoice(Base):
         CheckConstraint("reversed_at IS NULL OR (reversed_by IS NOT NULL AND reversal_date IS NOT NULL AND "
                         "reversal_reason IS NOT NULL AND open_amount = 0)",
                         name="reversal_recorded"),
+        CheckConstraint("reversed_at IS NULL OR reversal_entry_id IS NOT NULL", name="reversal_entry_recorded"),
         Index("ix_supplier_invoices_company_supplier", "company_id", "supplier_id", "due_date"),
     )
 
@@ -183,6 +184,11 @@ class SupplierPayment(Base):
     __tablename__ = "supplier_payments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        # whole or nothing (migration 0043)
+        CheckConstraint("(reversed_at IS NULL AND reversed_by IS NULL AND reversal_date IS NULL AND "
+                        "reversal_reason IS NULL AND reversal_entry_id IS NULL) OR (reversed_at IS NOT NULL AND "
+                        "reversed_by IS NOT NULL AND reversal_date IS NOT NULL AND reversal_reason IS NOT NULL AND "
+                        "reversal_entry_id IS NOT NULL)", name="reversal_recorded"),
         Index("ix_supplier_payments_company_supplier", "company_id", "supplier_id"),
     )
 
@@ -195,8 +201,22 @@ class SupplierPayment(Base):
     entry_id: Mapped[BigId | None] = mapped_column(ForeignKey("journal_entries.id"))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Reversed (冲销: a bank return, a payment of the wrong invoice) by a mirror journal entry
+    # dated ``reversal_date`` (``services.reverse_payment``, migration 0043): who, when, why.
+    # Its allocations stay as they were; they settle nothing from the reversal date on.
+    reversed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reversed_at: Mapped[dt.datetime | None]
+    reversal_date: Mapped[dt.date | None] = mapped_column(Date)
+    reversal_reason: Mapped[str | None] = mapped_column(String(500))
+    reversal_entry_id: Mapped[BigId | None] = mapped_column(ForeignKey("journal_entries.id"))
 
-    allocations: Mapped[list[PaymentAllocation]] = relationship(back_populates="payment", cascade="all, delete-orphan")
+    allocations: Mapped[list[PaymentAllocation]] = relationship(back_populates="payment", cascade="all, delete-orphan",
+                                                                order_by="PaymentAllocation.id")
+
+    @property
+    def reversed(self) -> bool:
+        """Whether a reversal cancelled it (its allocations then settle nothing)."""
+        return self.reversed_at is not None
 
 
 class PaymentAllocation(Base):

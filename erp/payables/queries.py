@@ -79,13 +79,24 @@ def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplie
     over 90 days past due), per ``by``: ``supplier`` (per company and supplier),
     ``company``, or ``group`` (one row). Credit memos count negative. What was paid after
     ``as_of`` is still open on it, and what a credit memo posted after it took off its
-    invoice; so is what a reversal dated after ``as_of`` cleared, and a document reversed
-    on or before ``as_of`` is in no bucket. Rows: keys, open_amount,
+    invoice; what a payment reversed after ``as_of`` settled is paid on it; so is what a
+    reversal dated after ``as_of`` cleared, and a document reversed on or before ``as_of``
+    is in no bucket. Rows: keys, open_amount,
     overdue, blocked and buckets."""
     require_reader(actor)
-    paid_since = (select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount).label("amount"))
+    # The open amount now, corrected to as_of by the allocations that settle now and did not
+    # then (a payment after as_of: + its amount), or settled then and do not now (a payment
+    # on or before as_of reversed after it: - its amount; its reversal gave the amount back).
+    # A payment made and reversed on either side of as_of counts neither way.
+    not_reversed_now = SupplierPayment.reversal_date.is_(None)
+    change = case(
+        (and_(not_reversed_now, SupplierPayment.payment_date > as_of), PaymentAllocation.amount),
+        (and_(SupplierPayment.payment_date <= as_of, SupplierPayment.reversal_date > as_of), -PaymentAllocation.amount),
+        else_=ZERO)
+    paid_since = (select(PaymentAllocation.invoice_id, func.sum(change).label("amount"))
                   .join(SupplierPayment, SupplierPayment.id == PaymentAllocation.payment_id)
-                  .where(SupplierPayment.payment_date > as_of).group_by(PaymentAllocation.invoice_id)
+                  .where(or_(SupplierPayment.payment_date > as_of, SupplierPayment.reversal_date > as_of))
+                  .group_by(PaymentAllocation.invoice_id)
                   .subquery("paid_since"))
     # What a credit memo posted after ``as_of`` took off the invoice it reduces was still owed
     # on ``as_of`` (its gross less its open part; a reversed one already gave it back).

@@ -133,6 +133,13 @@ class SupplierPaymentIn(Schema):
     reference = Text(load_default=None, validate=Length(1, 64))
 
 
+class PaymentReversalIn(Schema):
+    reason = Reason(required=True, metadata={"description": "why the payment is reversed: a bank return, the wrong "
+                                                            "invoice paid (kept, audited)"})
+    reversal_date = Day(metadata={"description": "the posting date of the reversal, in an open period, not before the "
+                                                 "payment; default today (Asia/Shanghai)"})
+
+
 class SupplierAllocationOut(Schema):
     invoice_id = fields.Integer()
     amount = Money()
@@ -147,6 +154,12 @@ class SupplierPaymentOut(Schema):
     reference = fields.String(allow_none=True)
     entry_id = fields.Integer(allow_none=True)
     allocations = fields.List(fields.Nested(SupplierAllocationOut))
+    reversed = fields.Boolean()
+    reversed_by = fields.Integer(allow_none=True)
+    reversed_at = fields.DateTime(allow_none=True)
+    reversal_date = fields.Date(allow_none=True, metadata={"description": "the date the reversal was posted on"})
+    reversal_reason = fields.String(allow_none=True)
+    reversal_entry_id = fields.Integer(allow_none=True)
 
 
 class PayablesAgeingQuery(Query):

@@ -65,6 +65,7 @@ from erp.payables.errors import (
     OverCredited,
     OverInvoiced,
     PaymentExceedsOpenItems,
+    PaymentReversed,
     ReleaseByEnterer,
 )
 from erp.payables.models import (
@@ -108,6 +109,8 @@ SOURCE_INVOICE = "supplier_invoice"
 SOURCE_PAYMENT = "supplier_payment"
 # The journal entry that reverses an invoice or credit memo (its source_id: the invoice's id).
 SOURCE_REVERSAL = "supplier_invoice_reversal"
+# The journal entry that reverses a supplier payment (its source_id: the payment's id).
+SOURCE_PAYMENT_REVERSAL = "supplier_payment_reversal"
 # The accounts consumption is posted to (issues, shipments, scrap, count losses).
 RECEIVED_DOCUMENTS = (MovementType.RECEIPT, MovementType.RECEIPT_REVERSAL, MovementType.RETURN_TO_SUPPLIER)
 
@@ -613,15 +616,18 @@ def _not_reversed(invoice: SupplierInvoice) -> None:
 
 
 def _check_nothing_settled(session: Session, invoice: SupplierInvoice) -> None:
-    """An invoice is reversed only while all of it is open: no payment allocated to it (a paid
-    invoice is corrected with a credit memo: no payment reversal is built) and no credit memo
-    applied to it (reversed first, then the invoice)."""
+    """An invoice is reversed only while all of it is open: no payment allocated to it that is
+    not itself reversed (``reverse_payment`` first, or a credit memo corrects it) and no credit
+    memo applied to it (reversed first, then the invoice)."""
     paid = Decimal(session.scalar(select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
-                                  .where(PaymentAllocation.invoice_id == invoice.id)) or 0)
+                                  .join(SupplierPayment, SupplierPayment.id == PaymentAllocation.payment_id)
+                                  .where(PaymentAllocation.invoice_id == invoice.id,
+                                         SupplierPayment.reversed_at.is_(None))) or 0)
     if paid:
         raise InvoiceSettled(Message(
-            "invoice {number} is paid {paid} of {gross}: a paid invoice is not reversed; correct it with a credit memo",
-            number=invoice.number, paid=paid, gross=invoice.gross_total), paid=str(paid))
+            "invoice {number} is paid {paid} of {gross}: a paid invoice is not reversed; reverse the payment first, "
+            "or correct the invoice with a credit memo", number=invoice.number, paid=paid, gross=invoice.gross_total),
+            paid=str(paid))
     memos = session.scalars(select(SupplierInvoice.number).where(
         SupplierInvoice.credits_invoice_id == invoice.id, SupplierInvoice.reversed_at.is_(None))
         .order_by(SupplierInvoice.id)).all()
@@ -855,3 +861,88 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     session.flush()
     return payment
 
+
+
+# --- payment reversals ----------------------------------------------------------------------
+
+PAYMENT_REVERSERS = ENTERERS
+
+
+def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: str,
+                    reversal_date: dt.date) -> SupplierPayment:
+    """Reverse (冲销) a supplier payment dated ``reversal_date``: the bank returned it, or it
+    paid the wrong invoice. Posts the mirror of its journal entry (Dr 1002 bank, Cr 2202
+    accounts payable, the payment's amount; ``source_type`` ``supplier_payment_reversal``,
+    ``source_id`` the payment's id, ``reverses_entry_id`` the payment's entry) and gives each
+    invoice it settled back what it settled (its allocations, in CNY: the invoice's open
+    amount goes up by them, and the invoice is paid again like any open one). The payment
+    keeps its allocations, who reversed it, when, why and the reversal's entry. Audited
+    (``supplier_payment``, ``reverse``).
+
+    Since a payment: an invoice it paid cannot have been reversed (``reverse_invoice`` refuses
+    a paid invoice), and a credit memo applied to it took only what was still open, so what
+    the payment settled always fits back under the invoice's gross total. An invoice found
+    reversed anyway is refused (409 ``invoice-reversed``), never written negative. A payment
+    to a group company (an intercompany supplier, docs/intercompany.md) is reversed the same
+    way in the payer's books only: the payee books the money's return in its own.
+
+    Refuses: 403 (accounts payable of the payment's company); 404 (unknown, or another
+    company's); 409 ``payment-reversed`` (already), ``period-closed``; 422 no reason, a date
+    before the payment's date or after the business day. Concurrency: after the period, the
+    payment row (of two reversals the second waits and is refused), then the invoices it
+    settled in the order ``pay_supplier`` locks them (due date, id): a new payment of the
+    same invoices waits and sees their open amounts given back, or is seen by the reversal."""
+    actor.require_role(*PAYMENT_REVERSERS, action="reversing supplier payments")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.for_field("reason", Message("a reversal needs a reason"))
+    payment = session.get(SupplierPayment, payment_id)
+    if payment is None or not actor.acts_for_company(payment.company_id):
+        raise NotFound(Message("supplier payment {key} not found", key=payment_id))
+    actor.require_company(payment.company_id)
+    refuse_after_business_day(reversal_date, field="reversal_date", what=N_("a reversal"))
+    if reversal_date < payment.payment_date:
+        raise ValidationFailed.for_field("reversal_date", Message(
+            "the payment was made on {paid}; its reversal cannot be dated {day}", paid=payment.payment_date,
+            day=reversal_date))
+    lock_open_period(session, payment.company_id, reversal_date)
+    payment = session.get(SupplierPayment, payment_id, with_for_update=True, populate_existing=True)
+    assert payment is not None
+    if payment.reversed:
+        raise PaymentReversed(Message("the payment of {amount} on {paid} was reversed on {day}: {reason}",
+                                      amount=payment.amount, paid=payment.payment_date, day=payment.reversal_date,
+                                      reason=payment.reversal_reason or ""))
+    allocations = {a.invoice_id: a.amount for a in session.scalars(
+        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)
+        .order_by(PaymentAllocation.id)).all()}
+    invoices = session.scalars(
+        select(SupplierInvoice).where(SupplierInvoice.id.in_(sorted(allocations)))
+        .order_by(SupplierInvoice.due_date, SupplierInvoice.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+    for invoice in invoices:
+        if invoice.reversed:
+            raise InvoiceReversed(Message(
+                "invoice {number}, which this payment settled, was reversed on {day}: the payment cannot give it "
+                "back its open amount", number=invoice.number, day=invoice.reversal_date))
+    before = {"reversed": False, "open_amounts": {str(i.id): str(i.open_amount) for i in invoices}}
+    for invoice in invoices:
+        invoice.open_amount += allocations[invoice.id]
+    supplier = session.get(Supplier, payment.supplier_id)
+    assert supplier is not None and payment.entry_id is not None
+    entry_id = post(session, Posting(
+        company_id=payment.company_id, posting_date=reversal_date, user_id=actor.user_id,
+        source_type=SOURCE_PAYMENT_REVERSAL, source_id=payment.id, reverses_entry_id=payment.entry_id,
+        memo=f"reversal of supplier payment {payment.reference or payment.id} to {supplier.code}: {reason}"[:300],
+        journal=negated_lines(session, payment.entry_id),
+    )).entry_id
+    payment.reversed_by, payment.reversed_at = actor.user_id, utcnow()
+    payment.reversal_date, payment.reversal_reason = reversal_date, reason[:500]
+    payment.reversal_entry_id = entry_id
+    session.flush()
+    audit.record_change(session, actor, entity="supplier_payment", entity_id=payment.id, action="reverse",
+                        before=before,
+                        after={"reversed": True, "reversal_date": reversal_date.isoformat(),
+                               "reversal_entry_id": entry_id,
+                               "open_amounts": {str(i.id): str(i.open_amount) for i in invoices}},
+                        reason=reason, company_id=payment.company_id)
+    return payment
