@@ -253,6 +253,7 @@ def grir(db: Session, actor: Actor) -> str:
 
 
 nav.add("payables", "payables_pages.pay", N_("Pay a supplier"), {Role.ACCOUNTS_PAYABLE})
+nav.add("payables", "payables_pages.payments", N_("Supplier payments"), READERS)
 
 
 @bp.route("/payments/new", methods=["GET", "POST"])
@@ -298,3 +299,49 @@ def pay(db: Session, actor: Actor) -> Any:
     return render_template("payables/pay.html", companies=companies, company=company, supplier=supplier,
                            supplier_code=supplier_code, rows=rows, form=form, today=business_today(),
                            **refusal), status
+
+
+@bp.route("/payments")
+@transaction
+def payments(db: Session, actor: Actor) -> str:
+    """Supplier payments, newest first; reversed ones marked (已冲销)."""
+    require_role(*READERS)
+    args = ListArgs.from_request()
+    view = request.args.get("view", "all")
+    filters: dict[str, Any] = {"reversed": True} if view == "reversed" else {}
+    rows, total = queries.list_payments(db, actor, filters, offset=args.offset, limit=args.page_size)
+    suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
+                                                           {}, offset=0, limit=500)[0]}
+    return render_template("payables/payments.html", rows=rows, total=total, args=args, view=view,
+                           suppliers=suppliers)
+
+
+@bp.route("/payments/<int:payment_id>", methods=["GET", "POST"])
+@transaction
+def payment(db: Session, actor: Actor, payment_id: int) -> Any:
+    """One supplier payment: the invoices it settled, and its reversal (冲销付款)."""
+    require_role(*READERS)
+    refusal: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            with db.begin_nested():  # a refusal rolls back to here
+                if not request.form.get("confirm"):
+                    message = Message("tick the box to confirm the reversal")
+                    raise ValidationFailed(message, errors=[{"pointer": "/confirm", "detail": message}])
+                services.reverse_payment(
+                    db, actor, payment_id, reason=(request.form.get("reason") or "")[:500],
+                    reversal_date=form_day(request.form.get("reversal_date"), "reversal_date") or business_today())
+            return redirect(url_for("payables_pages.payment", payment_id=payment_id, reversed=1))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    found = queries.get_payment(db, actor, payment_id)
+    supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
+    invoices = {a.invoice_id: queries.get_invoice(db, actor, a.invoice_id) for a in found.allocations}
+    reverser = db.get(User, found.reversed_by) if found.reversed_by is not None else None
+    can_reverse = not found.reversed and actor.has_role(*services.PAYMENT_REVERSERS)
+    status = refusal["error"].status if refusal else 200
+    return render_template("payables/payment.html", payment=found, supplier=supplier, invoices=invoices,
+                           reverser=reverser, can_reverse=can_reverse, form=request.form, today=business_today(),
+                           reversed=request.args.get("reversed"), **refusal), status

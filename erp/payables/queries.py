@@ -65,6 +65,30 @@ def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, of
                 offset=offset, limit=limit, entities=True)
 
 
+def get_payment(session: Session, actor: Actor, payment_id: int) -> SupplierPayment:
+    """One supplier payment with its allocations (404 outside the caller's companies)."""
+    require_reader(actor)
+    payment = session.get(SupplierPayment, payment_id)
+    if payment is None or not actor.acts_for_company(payment.company_id):
+        raise NotFound(Message("supplier payment {key} not found", key=payment_id))
+    return payment
+
+
+def list_payments(session: Session, actor: Actor, filters: dict[str, Any], *, offset: int,
+                  limit: int) -> tuple[list[SupplierPayment], int]:
+    """Supplier payments the caller may see, newest first; filters: company_id, supplier_id,
+    reversed (true: reversed ones only, false: standing ones only)."""
+    require_reader(actor)
+    query = select(SupplierPayment).where(actor.company_scope(SupplierPayment.company_id))
+    for name in ("company_id", "supplier_id"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(SupplierPayment, name) == filters[name])
+    if filters.get("reversed") is not None:
+        query = query.where(SupplierPayment.reversed_at.is_not(None) == filters["reversed"])
+    return page(session, query.order_by(SupplierPayment.payment_date.desc(), SupplierPayment.id.desc()),
+                offset=offset, limit=limit, entities=True)
+
+
 def _not_reversed_on(as_of: dt.date) -> Any:
     """Invoices and credit memos not reversed on ``as_of`` (a reversal dated later did not
     happen yet on that day)."""

@@ -190,7 +190,7 @@ def test_a_paid_invoice_is_refused_reversal_with_a_409_naming_the_payment(
     assert ap.post("/api/v1/payables/payments", json=pay).status_code == 201
     refused = problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse", json={"reason": "wrong price"}),
                       409, "invoice-settled")
-    assert "correct it with a credit memo" in refused["detail"]
+    assert "reverse the payment first, or correct the invoice with a credit memo" in refused["detail"]
     closed = problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse",
                              json={"reason": "wrong price", "reversal_date": "2026-12-16"}), 422,
                      "dated-after-business-day")
@@ -234,3 +234,37 @@ def test_a_reversal_before_a_price_difference_written_later_is_refused_in_englis
     responses = spec["paths"]["/api/v1/payables/invoices/{invoice_id}/reverse"]["post"]["responses"]
     assert "/problems/company-out-of-scope" not in responses["403"]["x-problem-types"]
     assert "/problems/not-found" in responses["404"]["x-problem-types"]
+
+def test_reverse_a_payment_over_http_then_refusals_as_problems(
+        api: ApiClient, world: World, received_line: int) -> None:
+    """Invoice 1,356.00 paid 1,000.00 on 21 November (356.00 open); the payment reversed on
+    25 November with an Idempotency-Key: 1,356.00 open again, a replay gives the same
+    payment and posts nothing more; then the refusals, each a problem that writes nothing."""
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
+           "amount": "1000.00", "invoice_ids": [body["id"]], "reference": "BANK-7"}
+    paid = ap.post("/api/v1/payables/payments", json=pay).get_json()
+    assert paid["reversed"] is False and paid["reversal_date"] is None
+    url = f"/api/v1/payables/payments/{paid['id']}/reverse"
+    problem(api.as_("ap_b").post(url, json={"reason": "bank return"}), 404, "not-found")
+    problem(api.as_("cost_a").post(url, json={"reason": "bank return"}), 403, "role-not-allowed")
+    problem(ap.post(url, json={}), 422, "validation-error")
+    problem(ap.post(url, json={"reason": "bank return", "reversal_date": "2026-11-20"}), 422, "validation-error")
+    problem(ap.post(url, json={"reason": "bank return", "reversal_date": "2026-12-16"}), 422,
+            "dated-after-business-day")
+    headers = {"Idempotency-Key": "reverse-pay-1"}
+    body_in = {"reason": "returned by the bank", "reversal_date": "2026-11-25"}
+    reversed_ = ap.post(url, json=body_in, headers=headers)
+    assert reversed_.status_code == 200, reversed_.get_json()
+    shown = reversed_.get_json()
+    assert (shown["reversed"], shown["reversal_date"], shown["reversal_reason"], shown["amount"]) == (
+        True, "2026-11-25", "returned by the bank", "1000.00")
+    assert shown["reversed_by"] == world.users["ap_a"] and shown["reversal_entry_id"] is not None
+    assert shown["allocations"] == [{"invoice_id": body["id"], "amount": "1000.00"}]
+    replay = ap.post(url, json=body_in, headers=headers)
+    assert replay.status_code == 200 and replay.headers.get("Idempotent-Replayed") == "true"
+    assert replay.get_json()["reversal_entry_id"] == shown["reversal_entry_id"]
+    problem(ap.post(url, json={"reason": "twice"}), 409, "payment-reversed")
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
+    problem(ap.post("/api/v1/payables/payments/999999/reverse", json={"reason": "x"}), 404, "not-found")

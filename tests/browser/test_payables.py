@@ -213,3 +213,57 @@ def test_an_accountant_reverses_an_invoice_entered_wrongly_and_its_goods_are_fre
         assert reversed_ is not None and reversed_.reversed and reversed_.open_amount == 0
         order = order_for_invoicing(session, _actor(session, "ap.form01"), number)
         assert order.lines[index].invoiced == invoiced_before and invoice_number
+
+
+def test_an_accountant_reverses_a_payment_the_bank_returned_and_the_invoice_is_open_again(
+        signed_in: Any, shot: Any, browser_engine: Engine) -> None:
+    """A payment of an invoice is reversed from its page, in Chinese (冲销付款): without the
+    confirmation box ticked it is refused beside the box and the reason kept; with it the
+    page shows 已冲销 with the date, the user and the reason, the invoice is open again by
+    what the payment settled, and the payments list marks it 已冲销."""
+    from erp.payables import services as payables
+    from erp.payables.models import SupplierInvoice, SupplierPayment
+
+    number, index, contract = _received_line(browser_engine)
+    with Session(browser_engine) as session, session.begin():
+        ap = _actor(session, "ap.form01")
+        order = order_for_invoicing(session, ap, number)
+        line = order.lines[index]
+        net = (line.contract_price * 2).quantize(CENT, ROUND_HALF_UP)
+        tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
+        invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
+            company_id=order.company_id, supplier_id=order.supplier_id, number=f"PAYREV{line.po_line_id:06d}",
+            invoice_date=business_today(), net_total=net, tax_total=tax, gross_total=net + tax,
+            lines=[payables.LineRequest(po_line_id=line.po_line_id, quantity=Decimal(2),
+                                        unit_price=line.contract_price)]))
+        payment = payables.pay_supplier(session, ap, payables.PaymentRequest(
+            company_id=order.company_id, supplier_id=order.supplier_id, payment_date=business_today(),
+            amount=net + tax, invoice_ids=[invoice.id], reference=f"BANK{line.po_line_id:06d}"))
+        invoice_id, payment_id, gross = invoice.id, payment.id, net + tax
+    page = signed_in("ap.form01")
+    page.goto(f"/payables/payments/{payment_id}")
+    assert "冲销付款" in page.get_by_test_id("reverse-card").inner_text()
+    assert "应付账款" in page.get_by_test_id("reverse-effect").inner_text()
+    assert "PAYREV" in page.get_by_test_id("allocations").inner_text()
+    page.fill("#f-reversal-reason", "银行退票：账号错误")
+    shot(page, "payment-reverse-form")
+    page.get_by_test_id("reverse").click()
+    # not confirmed: refused beside the box, the reason kept
+    assert "勾选" in page.get_by_test_id("reverse-form").inner_text()
+    assert page.input_value("#f-reversal-reason") == "银行退票：账号错误"
+    page.get_by_test_id("reverse-confirm").check()
+    page.get_by_test_id("reverse").click()
+    page.wait_for_selector("[data-testid=reversed-notice]")
+    status = page.get_by_test_id("status").inner_text()
+    assert "已冲销" in status and "ap.form01" in status and "银行退票：账号错误" in status
+    assert page.get_by_test_id("reverse-card").count() == 0
+    shot(page, "payment-reversed")
+    page.goto("/payables/payments?view=reversed")
+    row = page.locator(f"tr[data-payment='{payment_id}']")
+    assert "已冲销" in row.inner_text()
+    shot(page, "payments-list")
+    with Session(browser_engine) as session:
+        reversed_ = session.get(SupplierPayment, payment_id)
+        assert reversed_ is not None and reversed_.reversed
+        opened = session.get(SupplierInvoice, invoice_id)
+        assert opened is not None and opened.open_amount == gross and contract
