@@ -800,7 +800,9 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
 
     Refuses: 403; 404 an unknown invoice; 409 ``invoice-blocked`` (a named invoice blocked
     for payment), ``invoice-reversed`` (a named invoice reversed), ``period-closed``; 422
-    ``payment-exceeds-open-items``."""
+    ``payment-exceeds-open-items``. A payment is corrected by ``reverse_payment``. Locks:
+    the period, then the invoices (``FOR UPDATE``, due date then id: the order
+    ``reverse_payment`` takes them in)."""
     actor.require_role(*ENTERERS, action="paying suppliers")
     actor.require_company(request.company_id)
     if request.amount <= 0 or request.amount != round_money(request.amount):
