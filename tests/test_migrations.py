@@ -240,3 +240,49 @@ def test_0042_downgrade_refuses_while_an_invoice_is_reversed_and_works_without(
         assert connection.exec_driver_sql(
             "SELECT reversal_date, open_amount FROM supplier_invoices WHERE number = 'INV-DOWN'").one() == (
             dt.date(2026, 11, 25), D("0.00"))
+
+
+def test_0043_round_trip_on_sqlite_and_its_downgrade_refused_while_a_payment_is_reversed(tmp_path: object) -> None:
+    """On SQLite 0043 adds the payment's reversal columns and its whole-or-nothing check,
+    and the invoice's reversal-entry check, into the tables' text; a half-recorded reversal
+    is refused; the downgrade is refused while a payment is reversed, and once none is it
+    takes both checks out; upgrading again puts them back once."""
+    import sqlite3
+
+    import pytest
+    from sqlalchemy import text
+
+    from erp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m43.sqlite3")  # type: ignore[str-format]
+    upgrade(engine)
+    payments = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_payments'"
+    invoices = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_invoices'"
+    with engine.connect() as connection:
+        assert "ck_supplier_payments_reversal_recorded" in connection.scalar(text(payments))
+        assert "reversed_at IS NULL OR reversal_entry_id IS NOT NULL" in connection.scalar(text(invoices))
+    insert = ("INSERT INTO supplier_payments (id, company_id, supplier_id, payment_date, amount, created_by, "
+              "created_at, reversed_by, reversed_at, reversal_date, reversal_reason, reversal_entry_id) VALUES "
+              "(1, 1, 1, '2026-11-20', 100, 1, '2026-11-20', 1, '2026-11-25', '2026-11-25', 'bank return', {entry})")
+    raw = sqlite3.connect(f"{tmp_path}/m43.sqlite3", isolation_level=None)  # no users, companies, entries here
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # reversed without its entry
+        raw.execute(insert.format(entry="NULL"))
+    raw.execute(insert.format(entry="1"))
+    raw.close()
+    config = alembic_config()
+    with pytest.raises(RuntimeError, match="have been reversed"), engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0042_supplier_invoice_reversal")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM supplier_payments")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0042_supplier_invoice_reversal")
+    with engine.connect() as connection:
+        assert "reversal_recorded" not in connection.scalar(text(payments))
+        assert "reversal_entry_id IS NOT NULL" not in connection.scalar(text(invoices))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.scalar(text(payments)).count("ck_supplier_payments_reversal_recorded") == 1
+        assert connection.scalar(text(invoices)).count("reversed_at IS NULL OR reversal_entry_id IS NOT NULL") == 1
+    engine.dispose()
