@@ -135,8 +135,8 @@ def post_payment(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 @blp.arguments(s.PaymentReversalIn)
 @blp.response(200, s.SupplierPaymentOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
-@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound, PaymentReversed, InvoiceReversed, PeriodClosed,
-             DatedAfterBusinessDay, IdempotencyKeyReused)
+@blp.refuses(RoleNotAllowed, NotFound, PaymentReversed, InvoiceReversed, PeriodClosed, DatedAfterBusinessDay,
+             IdempotencyKeyReused)
 @transaction
 def post_payment_reversal(session: Session, actor: Actor, data: dict[str, Any], payment_id: int) -> Any:
     """Reverse a supplier payment (a bank return, the wrong invoice paid): Dr bank, Cr payables on the reversal date,
