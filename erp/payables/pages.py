@@ -196,11 +196,13 @@ def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
     lines = list(found.lines)
     can_release = (found.blocked and not found.reversed and actor.has_role(*services.RELEASERS)
                    and found.created_by != actor.user_id)
-    can_reverse = not found.reversed and actor.has_role(*services.REVERSERS)
+    # a paid invoice is reversed only after its payments: not offered, the payments linked instead
+    paid_by = queries.standing_payments(db, found.id) if not found.reversed else []
+    can_reverse = not found.reversed and not paid_by and actor.has_role(*services.REVERSERS)
     reverser = db.get(User, found.reversed_by) if found.reversed_by is not None else None
     status = refusal["error"].status if refusal else 200
     return render_template("payables/invoice.html", invoice=found, lines=lines, supplier=supplier,
-                           can_release=can_release, can_reverse=can_reverse, reverser=reverser, action=action,
+                           can_release=can_release, can_reverse=can_reverse, reverser=reverser, action=action, paid_by=paid_by,
                            form=request.form, today=business_today(), DocumentKind=DocumentKind,
                            grir_total=sum((line.grir_amount for line in lines), Decimal(0)),
                            posted=request.args.get("posted"), released=request.args.get("released"),

@@ -74,6 +74,14 @@ def get_payment(session: Session, actor: Actor, payment_id: int) -> SupplierPaym
     return payment
 
 
+def standing_payments(session: Session, invoice_id: int) -> list[SupplierPayment]:
+    """The payments not reversed that settle part of the invoice, oldest first."""
+    return list(session.scalars(select(SupplierPayment).join(
+        PaymentAllocation, PaymentAllocation.payment_id == SupplierPayment.id).where(
+        PaymentAllocation.invoice_id == invoice_id, SupplierPayment.reversed_at.is_(None))
+        .order_by(SupplierPayment.id).distinct()))
+
+
 def list_payments(session: Session, actor: Actor, filters: dict[str, Any], *, offset: int,
                   limit: int) -> tuple[list[SupplierPayment], int]:
     """Supplier payments the caller may see, newest first; filters: company_id, supplier_id,

@@ -123,3 +123,27 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
     with session_factory() as session:
         assert [(i.number, i.open_amount) for i in session.scalars(
             select(SupplierInvoice).order_by(SupplierInvoice.id))] == [("INV-F", 0), ("INV-B", D("135.60"))]
+
+
+def test_a_paid_invoice_page_offers_no_reversal_but_links_its_payment(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    from erp.payables import services
+    from tests.payables import NOV_20, enter
+
+    vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")], number="PO-A-0001")
+    receive(session_factory, world, 1, "100")
+    invoice = enter(session_factory, world, "INV-P", [(1, "100", "12.00")], net="1200.00", tax="156.00")
+    with session_factory() as session, session.begin():
+        payment = services.pay_supplier(session, world.actors["ap_a"], services.PaymentRequest(
+            company_id=world.companies["A"], supplier_id=world.suppliers["sup1"], payment_date=NOV_20,
+            amount=D("500.00"), invoice_ids=[invoice])).id
+    _sign_in(client, world, "ap_a")
+    page = client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
+    assert 'data-testid="reverse-card"' not in page
+    assert 'data-testid="reverse-after-payment"' in page and f"/payables/payments/{payment}" in page
+    with session_factory() as session, session.begin():
+        services.reverse_payment(session, world.actors["ap_a"], payment, reason="bank return", reversal_date=NOV_20)
+    page = client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
+    assert 'data-testid="reverse-card"' in page and 'data-testid="reverse-after-payment"' not in page
