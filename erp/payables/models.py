@@ -74,7 +74,9 @@ class SupplierInvoice(Base):
         CheckConstraint("reversed_at IS NULL OR (reversed_by IS NOT NULL AND reversal_date IS NOT NULL AND "
                         "reversal_reason IS NOT NULL AND open_amount = 0)",
                         name="reversal_recorded"),
-        CheckConstraint("reversed_at IS NULL OR reversal_entry_id IS NOT NULL", name="reversal_entry_recorded"),
+        # An invoice whose amounts are all zero posted no entry (erp.posting.post): its reversal posts none.
+        CheckConstraint("reversed_at IS NULL OR entry_id IS NULL OR reversal_entry_id IS NOT NULL",
+                        name="reversal_entry_recorded"),
         Index("ix_supplier_invoices_company_supplier", "company_id", "supplier_id", "due_date"),
     )
 

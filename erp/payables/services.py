@@ -901,7 +901,10 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
     payment = session.get(SupplierPayment, payment_id)
     if payment is None or not actor.acts_for_company(payment.company_id):
         raise NotFound(Message("supplier payment {key} not found", key=payment_id))
-    actor.require_company(payment.company_id)
+    if payment.reversed:  # said first, so that a reversal sent twice is not answered by its date or period
+        raise PaymentReversed(Message("the payment of {amount} on {paid} was reversed on {day}: {reason}",
+                                      amount=payment.amount, paid=payment.payment_date, day=payment.reversal_date,
+                                      reason=payment.reversal_reason or ""))
     refuse_after_business_day(reversal_date, field="reversal_date", what=N_("a reversal"))
     if reversal_date < payment.payment_date:
         raise ValidationFailed.for_field("reversal_date", Message(
@@ -910,7 +913,7 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
     lock_open_period(session, payment.company_id, reversal_date)
     payment = session.get(SupplierPayment, payment_id, with_for_update=True, populate_existing=True)
     assert payment is not None
-    if payment.reversed:
+    if payment.reversed:  # by a reversal that committed while this one waited
         raise PaymentReversed(Message("the payment of {amount} on {paid} was reversed on {day}: {reason}",
                                       amount=payment.amount, paid=payment.payment_date, day=payment.reversal_date,
                                       reason=payment.reversal_reason or ""))

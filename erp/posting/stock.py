@@ -22,7 +22,8 @@ locks in this order, so that no two of them wait on each other in opposite order
    One exception to 1 before 2: payables (``erp.payables.services``: ``enter_invoice``,
    ``reverse_invoice``, ``pay_supplier``) takes the period row KEY SHARE first, then the
    order lines FOR NO KEY UPDATE in id order (``receiving.lock_line_for_receipt``), then
-   the invoices FOR UPDATE; a goods receipt takes its order line, then the period. No
+   the invoices FOR UPDATE (``reverse_payment``: the period, the payment row, then its
+   invoices by due date and id, as ``pay_supplier`` takes them); a goods receipt takes its order line, then the period. No
    deadlock: KEY SHARE conflicts only with the close's FOR UPDATE and is granted beside
    other KEY SHARE holders even while the close waits, so a receipt holding a line never
    waits on the period for an invoice, and an invoice waiting on a line holds nothing the
@@ -192,6 +193,10 @@ def lock_stock(session: Session, places: Iterable[StockPlace], *, reread: bool =
     transaction holding its rows, so that it sees, locks and returns the rows those
     inserted (a second round trip; rows already held are not waited for again). Without it,
     a QA release or a hold committing first left the other moving nothing of the batch.
+    The rows the second statement finds new are locked after the others, out of
+    ``_LOCK_ORDER``: a posting that inserted one of them between the two statements and now
+    waits on a row held here can deadlock with it. The window is one round trip; PostgreSQL
+    aborts one of the two (40P01) and ``erp.db.in_transaction`` runs it again.
     """
     locked = _lock_stock_once(session, places)
     return _lock_stock_once(session, locked) if reread else locked

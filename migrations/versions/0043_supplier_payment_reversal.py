@@ -29,9 +29,10 @@ PAYMENT_CHECK = ("(reversed_at IS NULL AND reversed_by IS NULL AND reversal_date
                  "reversal_reason IS NULL AND reversal_entry_id IS NULL) OR (reversed_at IS NOT NULL AND "
                  "reversed_by IS NOT NULL AND reversal_date IS NOT NULL AND reversal_reason IS NOT NULL AND "
                  "reversal_entry_id IS NOT NULL)")
-# 0042's check left the invoice's reversal entry out (review finding): a reversed invoice names it.
+# 0042's check left the invoice's reversal entry out (review finding): a reversed invoice names it,
+# unless it had none to reverse (all its amounts zero: erp.posting.post writes no entry for them).
 INVOICE_CHECK_NAME = 'ck_supplier_invoices_reversal_entry_recorded'
-INVOICE_CHECK = "reversed_at IS NULL OR reversal_entry_id IS NOT NULL"
+INVOICE_CHECK = "reversed_at IS NULL OR entry_id IS NULL OR reversal_entry_id IS NOT NULL"
 BY_FK = 'fk_supplier_payments_reversed_by_users'
 ENTRY_FK = 'fk_supplier_payments_reversal_entry_id_journal_entries'
 # name, SQLite type, type, the table it references

@@ -249,5 +249,9 @@ def test_the_payment_reversal_refusals_write_nothing(
     with refused(session_factory, PaymentReversed) as refusal:
         reverse(session_factory, world, payment_id, user="ap_a2")
     assert refusal.value.status == 409
+    # sent again with a date it could never have had: the answer is still that it is reversed
+    with refused(session_factory, PaymentReversed) as refusal:
+        reverse(session_factory, world, payment_id, on=dt.date(2026, 11, 19))
+    assert refusal.value.status == 409
     with session_factory() as session:
         assert open_amounts(session, first, second) == [D("1356.00"), D("678.00")]

@@ -261,6 +261,24 @@ def test_a_reversed_invoice_is_not_reversed_again_paid_or_released_and_leaves_th
                                                        AP: D("1469.00")}
 
 
+def test_an_invoice_whose_amounts_round_to_zero_posted_no_entry_and_is_reversed_without_one(
+        session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
+    # 0.1 kg at the contract price of 0.01 is 0.001, 0.00 to the cent: every amount of the
+    # invoice is zero, so it posted no journal entry, and its reversal has none to mirror.
+    # It is still reversed (recorded, out of the open items), not refused by the database's
+    # check that a reversed invoice names its reversal's entry (0043).
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "10", "0.01", "A-AMB")])
+    receive(session_factory, world, line, "0.1")
+    invoice_id = enter(session_factory, world, "INV-ZERO", [(line, "0.1", "0.01")], net="0.00", tax="0.00")
+    with session_factory() as session:
+        assert session.get(SupplierInvoice, invoice_id).entry_id is None  # type: ignore[union-attr]
+    reversed_ = reverse(session_factory, world, invoice_id)
+    assert (reversed_.reversed_at is not None, reversed_.reversal_entry_id) == (True, None)
+    with session_factory() as session:
+        assert reversal_lines(session, invoice_id) == {}
+
+
 def test_a_reversal_needs_the_invoices_company_the_accounts_payable_role_a_reason_and_a_date_not_before_it(
         session_factory: sessionmaker[Session], world: World, vat: dict[str, int]) -> None:
     set_standard(session_factory, world, "exc_local", "12.00")

@@ -143,6 +143,9 @@ def test_a_paid_invoice_page_offers_no_reversal_but_links_its_payment(
     page = client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
     assert 'data-testid="reverse-card"' not in page
     assert 'data-testid="reverse-after-payment"' in page and f"/payables/payments/{payment}" in page
+    # the address alone does not say a standing payment is reversed
+    standing = client.get(f"/payables/payments/{payment}?reversed=1").get_data(as_text=True)
+    assert 'data-testid="reverse-card"' in standing and 'data-testid="reversed-notice"' not in standing
     with session_factory() as session, session.begin():
         services.reverse_payment(session, world.actors["ap_a"], payment, reason="bank return", reversal_date=NOV_20)
     page = client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
