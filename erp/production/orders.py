@@ -395,7 +395,11 @@ def deliver_output(
     the document's id. The batch is the order's own (default: the order's number), made on
     the order's date and expiring after the material's shelf life; stock goes to quarantine
     with an inspection lot when the material needs inspection. Partial deliveries add to
-    the order's delivered quantity; the conversion the quantity absorbs is posted with it."""
+    the order's delivered quantity; the conversion the quantity absorbs is posted with it.
+    Refuses ``OutputBatchTaken`` for a batch that is not the order's own
+    (``_require_own_output_batch``: another order's output, a batch with postings not the
+    order's, other dates); a batch whose only history is the order's deliveries and their
+    reversals is its own, also once they were all reversed."""
     actor.require_role(Role.CLERK, action="receiving production output")
     order = _order(session, actor, order_id, lock=True)
     _require_released(order)
@@ -422,12 +426,8 @@ def deliver_output(
         session, material_id=material.id, batch_number=number, manufacture_date=made, expiry_date=expires,
         supplier_id=None)
     if material.batch_managed:
-        own = session.scalar(select(ProductionOrderBatch.order_id).where(
-            ProductionOrderBatch.batch_id == batch_id, ProductionOrderBatch.role == BatchRole.OUTPUT))
-        if (own not in (None, order.id) or (batch_made, batch_expires) != (made, expires)
-                or (own is None and _batch_has_stock_history(session, batch_id))):
-            raise OutputBatchTaken(Message("batch {batch} of {material} already holds other stock",
-                                           batch=number, material=material.code))
+        _require_own_output_batch(session, order, batch_id, number, material.code,
+                                  recorded=(batch_made, batch_expires), wanted=(made, expires))
     value = require_amount_fits(round_money(quantity * price), field="quantity", what=N_("the delivery's value"))
     per_unit_hours = order.hours * quantity / order.base_quantity
     labour = round_money(per_unit_hours * order.labour_rate)
@@ -485,7 +485,8 @@ def reverse_delivery(
     still in the order's warehouse are cancelled (a lot that moved with a transfer stays on its
     goods), and what left quarantine there is taken off the other open lots on the batch
     (``reduce_open_lots``), as a receipt's reversal does. When nothing the order delivered
-    into the batch is left, the batch is no longer the order's output in the genealogy.
+    into the batch is left, the batch is no longer the order's output in the genealogy (its
+    history stays the order's: only the order may deliver into it again).
 
     Refuses: not-found (not a delivery of this order), already-reversed, the order settled by
     a close (``ProductionOrderClosed``), a reversal dated before the delivery or after the
@@ -621,8 +622,53 @@ def _batch_number(session: Session, batch_id: int) -> str:
     return session.scalar(select(Batch.batch_number).where(Batch.id == batch_id)) or str(batch_id)
 
 
-def _batch_has_stock_history(session: Session, batch_id: int) -> bool:
-    return session.scalar(select(select(StockMovement.id).where(StockMovement.batch_id == batch_id).exists())) or False
+# Movements that put no stock into a batch and take none out of it: quality's status moves
+# and value-only rows. They follow the postings that brought the stock, and say nothing of
+# where the batch came from.
+_NEITHER_IN_NOR_OUT = (MovementType.QUALITY_RELEASE, MovementType.QUALITY_REJECT, MovementType.QUALITY_HOLD,
+                       MovementType.REVALUATION, MovementType.PRICE_DIFFERENCE)
+
+
+def _require_own_output_batch(session: Session, order: ProductionOrder, batch_id: int, number: str | None,
+                              material_code: str, *, recorded: tuple[dt.date | None, dt.date | None],
+                              wanted: tuple[dt.date | None, dt.date | None]) -> None:
+    """Refuse (``OutputBatchTaken``) a batch that is not the order's own to deliver into: the
+    output of another order; a batch whose stock came in or went out by any posting that is
+    not this order's (a supplier's receipt, another order's delivery, opening stock, even if
+    reversed since: the genealogy would mix them); or one recorded with other dates than the
+    order's output is made and expires on.
+
+    A batch whose only history is this order's deliveries and their reversals (and quality's
+    decisions on them) is the order's own, whether or not the order still holds it as its
+    output: its only delivery reversed, the genealogy link went with it (the batch held
+    nothing from the order), and the next delivery links it again."""
+    own = session.scalar(select(ProductionOrderBatch.order_id).where(
+        ProductionOrderBatch.batch_id == batch_id, ProductionOrderBatch.role == BatchRole.OUTPUT))
+    if own not in (None, order.id):
+        other = session.get(ProductionOrder, own)
+        raise OutputBatchTaken(Message("batch {batch} of {material} is the output of production order {order}",
+                                       batch=number, material=material_code, order=other.number if other else own))
+    # While the order holds the batch as its output, what happened to it since (shipped,
+    # issued) is the order's output's own history; without the link, its history says whose it is.
+    foreign = None
+    if own is None:
+        orders_documents = select(ProductionOrderDocument.document_id).where(
+            ProductionOrderDocument.order_id == order.id)
+        foreign = session.scalar(
+            select(StockDocument.number).join(StockMovement, StockMovement.document_id == StockDocument.id)
+            .where(StockMovement.batch_id == batch_id, StockMovement.movement_type.not_in(_NEITHER_IN_NOR_OUT),
+                   StockMovement.document_id.not_in(orders_documents))
+            .order_by(StockMovement.id).limit(1))
+    if foreign is not None:
+        raise OutputBatchTaken(Message("batch {batch} of {material} has postings that are not this order's, the "
+                                       "first by document {document}", batch=number, material=material_code,
+                                       document=foreign))
+    if recorded != wanted:
+        raise OutputBatchTaken(Message(
+            "batch {batch} of {material} is recorded as made on {made} and expiring on {expires}; this order's "
+            "output is made on {order_made} and expires on {order_expires}", batch=number, material=material_code,
+            made=recorded[0] or "-", expires=recorded[1] or "-", order_made=wanted[0] or "-",
+            order_expires=wanted[1] or "-"))
 
 
 

@@ -125,3 +125,34 @@ def test_a_clerk_of_another_warehouse_neither_plans_nor_runs_an_order(
         problem(cool.post(f"/api/v1/production/orders/{created.json['id']}/{action}"), 403, "clerk-not-of-warehouse")
     assert cool.post("/api/v1/production/orders", json={**new, "warehouse_id": world.warehouses["A-COOL"]}
                      ).status_code == 201
+
+
+def test_an_order_delivers_again_into_its_batch_after_reversing_its_only_delivery(
+        session_factory: sessionmaker[Session], world: World, api: ApiClient) -> None:
+    """10 kg of API-X delivered into API-B9 and reversed leave API-B9 holding nothing and
+    unlinked from the order; the order delivers 5 kg into API-B9 again (201) and owns it:
+    another order is refused it, 409 output-batch-taken, naming the order it is the output of."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    clerk = api.as_("clerk_a")
+    new = {"company_id": world.companies["A"], "material_id": plant.api, "quantity": "100",
+           "order_date": "2026-11-02", "warehouse_id": world.warehouses["A-AMB"]}
+    first, second = (clerk.post("/api/v1/production/orders", json=new).json for _ in range(2))
+    for order in (first, second):
+        assert clerk.post(f"/api/v1/production/orders/{order['id']}/release").status_code == 200
+    deliveries = f"/api/v1/production/orders/{first['id']}/deliveries"
+    delivered = clerk.post(deliveries, json={"quantity": "10", "posting_date": "2026-11-20", "batch_number": "API-B9"})
+    assert delivered.status_code == 201, delivered.json
+    reversed_ = clerk.post(f"{deliveries}/{delivered.json['document_id']}/reversal",
+                           json={"posting_date": "2026-11-21", "reason": "wrong order"})
+    assert reversed_.status_code == 201, reversed_.json
+    again = clerk.post(deliveries, json={"quantity": "5", "posting_date": "2026-11-21", "batch_number": "API-B9"})
+    assert again.status_code == 201, again.json
+    assert clerk.get(f"/api/v1/production/orders/{first['id']}").json["delivered_quantity"] == "5.0000"
+    taken = {"quantity": "1", "posting_date": "2026-11-21", "batch_number": "API-B9"}
+    zh = problem(clerk.post(f"/api/v1/production/orders/{second['id']}/deliveries", json=taken,
+                            headers={"Accept-Language": "zh-CN"}), 409, "output-batch-taken")
+    assert zh["detail"] == f"API-X 的批次 API-B9 是生产订单 {first['number']} 的产出"
+    en = problem(clerk.post(f"/api/v1/production/orders/{second['id']}/deliveries", json=taken,
+                            headers={"Accept-Language": "en"}), 409, "output-batch-taken")
+    assert en["detail"] == f"batch API-B9 of API-X is the output of production order {first['number']}"

@@ -21,9 +21,9 @@ from erp.costing import close as closing
 from erp.inventory import services as inventory
 from erp.inventory.errors import InsufficientStock, ProductionOrderClosed
 from erp.masterdata.models import MaterialType
-from erp.posting.models import Batch, StockBalance, StockMovement, StockStatus
+from erp.posting.models import Batch, StockBalance, StockDocument, StockMovement, StockStatus
 from erp.production import boms, genealogy, orders, variances
-from erp.production.errors import OutputBatchUsed
+from erp.production.errors import OutputBatchTaken, OutputBatchUsed
 from erp.production.models import OrderDocumentKind, ProductionOrder, ProductionOrderDocument
 from erp.quality import monitoring
 from erp.quality.models import ExcursionBatch, InspectionLot
@@ -43,7 +43,16 @@ from tests.production import (
     release_rollup,
 )
 from tests.quality import release_lot
-from tests.stock import account_balance, batch_id, decide, set_standard, variance_carried
+from tests.stock import (
+    account_balance,
+    batch_id,
+    decide,
+    open_order,
+    receive,
+    reverse,
+    set_standard,
+    variance_carried,
+)
 from tests.world import World
 
 NOV_21, NOV_22, DEC, DEC_3, DEC_10 = (dt.date(2026, 11, 21), dt.date(2026, 11, 22), "2026-12", dt.date(2026, 12, 3),
@@ -378,3 +387,79 @@ def test_reversing_a_delivery_whose_lot_moved_away_leaves_that_lot_and_takes_wha
         rows = session.execute(select(StockBalance.warehouse_id, StockBalance.status, StockBalance.quantity)
                                .where(StockBalance.batch_id == batch, StockBalance.quantity != 0)).all()
         assert [(r.warehouse_id, r.status.value, r.quantity) for r in rows] == [(cool, "quarantine", D("10"))]
+
+
+def _order_number(sf: sessionmaker[Session], order: int) -> str:
+    with sf() as session:
+        found = session.get(ProductionOrder, order)
+        assert found is not None
+        return found.number
+
+
+def _document_number(sf: sessionmaker[Session], document: int) -> str:
+    with sf() as session:
+        number = session.scalar(select(StockDocument.number).where(StockDocument.id == document))
+    assert number is not None
+    return number
+
+
+def test_an_order_delivers_again_into_its_own_batch_whose_only_delivery_was_reversed(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """The tablet order's 2,000 extra tablets in TAB-B2 reversed (the batch leaves the
+    genealogy: it holds nothing from the order), then 1,500 delivered into TAB-B2 again: the
+    batch's only history is the order's, so it is the order's own. 1,500 x 0.018080 = 27.12
+    at standard, absorbing 0.075 h x (60.00 + 40.00) = 7.50: 5001.01 at 48.24 + 7.50 - 27.12
+    = 28.62, and TAB-B2 is the order's output in the genealogy again. Another order is
+    refused TAB-B2, the refusal naming the order it is the output of."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False)
+    extra = deliver(session_factory, world, made.tablet_order, "2000", batch="TAB-B2", on=NOV_21)
+    extra_batch = batch_id(session_factory, world, "tablet", "TAB-B2")
+    _reverse(session_factory, world, made.tablet_order, extra, NOV_22)
+    with session_factory() as session:
+        up = genealogy.trace(session, world.actors["clerk_a"], made.api_batch, genealogy.Direction.UP)
+        assert {b.batch_number for b in up.batches} == {"API-B1", "TAB-B1"}
+    again = deliver(session_factory, world, made.tablet_order, "1500", batch="TAB-B2", on=NOV_22)
+    with session_factory() as session:
+        assert session.scalar(select(StockMovement.batch_id).where(StockMovement.document_id == again)) == extra_batch
+        assert _held(session, extra_batch) == (D("1500"), D("27.12"))
+        assert account_balance(session, world.companies["A"], accounts.WORK_IN_PROCESS) == D("28.62")
+        order = session.get(ProductionOrder, made.tablet_order)
+        assert order is not None and order.delivered_quantity == D("99500")
+        up = genealogy.trace(session, world.actors["clerk_a"], made.api_batch, genealogy.Direction.UP)
+        assert {b.batch_number for b in up.batches} == {"API-B1", "TAB-B1", "TAB-B2"}
+    other = new_order(session_factory, world, "tablet", "1000")
+    with refused_in(session_factory, OutputBatchTaken) as session:
+        try:
+            orders.deliver_output(session, world.actors["clerk_a"], other, quantity=D("1"), posting_date=NOV_22,
+                                  batch_number="TAB-B2")
+        except OutputBatchTaken as refusal:
+            assert refusal.detail == (f"batch TAB-B2 of TAB-X is the output of production order "
+                                      f"{_order_number(session_factory, made.tablet_order)}")
+            raise
+
+
+def test_a_batch_with_another_history_is_refused_saying_whose_it_was(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """Neither another order's reversed batch nor a purchased batch whose receipt was reversed
+    takes an order's output: each holds nothing now, but its history is not the order's, and
+    the refusal names the first posting that is not."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    make_tablets(session_factory, world, plant, complete_order=False)
+    first, second = new_order(session_factory, world, "tablet", "1000"), new_order(session_factory, world, "tablet", "1000")
+    delivered = deliver(session_factory, world, first, "100", batch="TAB-B3", on=NOV_21)
+    _reverse(session_factory, world, first, delivered, NOV_22)
+    (line,) = open_order(session_factory, world, [("tablet", "10", "0.02", "A-AMB")])
+    received = receive(session_factory, world, line, "10", batch="TAB-P1", made=NOV_1, on=NOV_21)
+    reverse(session_factory, world, received, on=NOV_22)
+    for batch, document in (("TAB-B3", delivered), ("TAB-P1", received)):
+        with refused_in(session_factory, OutputBatchTaken) as session:
+            try:
+                orders.deliver_output(session, world.actors["clerk_a"], second, quantity=D("1"), posting_date=NOV_22,
+                                      batch_number=batch)
+            except OutputBatchTaken as refusal:
+                assert refusal.detail == (f"batch {batch} of TAB-X has postings that are not this order's, the first "
+                                          f"by document {_document_number(session_factory, document)}")
+                raise
