@@ -12,7 +12,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
-from erp.payables import queries, services
+from erp.payables import credit_memos, queries, services
 from erp.payables import schemas as s
 from erp.payables.models import DocumentKind, SupplierPayment
 from erp.clock import business_today
@@ -59,7 +59,7 @@ def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 
 
 @blp.route("/credit-memos", methods=["POST"])
-@blp.arguments(s.SupplierInvoiceIn)
+@blp.arguments(s.CreditMemoIn)
 @blp.response(201, s.SupplierInvoiceOut)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
@@ -69,8 +69,14 @@ def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 )
 @transaction
 def post_credit_memo(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
-    """Enter a supplier credit memo (a return, a price reduction): the invoice's postings reversed for its lines."""
-    return _enter(session, actor, data, DocumentKind.CREDIT_MEMO)
+    """Enter a supplier credit memo (a return, a price reduction): the invoice's postings reversed for its lines;
+    the reason is kept in the audit trail."""
+    def enter() -> int:
+        fields = dict(data)
+        reason = fields.pop("reason", None)
+        return credit_memos.enter_credit_memo(session, actor, _request(fields), reason=reason).id
+
+    return queries.get_invoice(session, actor, idempotent(session, actor, data, enter))
 
 
 @blp.route("/invoices", methods=["GET"])

@@ -21,8 +21,8 @@ from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services as masterdata
 from erp.messages import Message, N_
-from erp.payables import queries, services
-from erp.payables.models import DocumentKind, InvoiceKind
+from erp.payables import credit_memos, queries, services
+from erp.payables.models import DocumentKind, InvoiceKind, SupplierInvoice
 from erp.clock import business_today
 from erp.db import MONEY, QUANTITY, UNIT_PRICE
 from erp.ui import nav
@@ -36,6 +36,7 @@ READERS = set(queries.READERS)
 nav.add("payables", "payables_pages.invoices", N_("Supplier invoices"), READERS,
         landing_for={Role.ACCOUNTS_PAYABLE})
 nav.add("payables", "payables_pages.new_invoice", N_("Enter an invoice"), {Role.ACCOUNTS_PAYABLE})
+nav.add("payables", "payables_pages.start_credit_memo", N_("Enter a credit memo"), {Role.ACCOUNTS_PAYABLE})
 nav.add("payables", "payables_pages.ageing", N_("Payables ageing"), READERS)
 nav.add("payables", "payables_pages.grir", N_("GR/IR clearing"), READERS)
 LINE_POINTER = re.compile(r"^/lines/(\d+)/(\w+)$")
@@ -55,9 +56,10 @@ def _required(value: Any, field: str) -> Any:
     return value
 
 
-def _invoice_request(order: queries.InvoiceableOrder, form: Any) -> services.InvoiceRequest:
-    """The invoice the form describes: one line per order line given a quantity."""
-    lines = []
+def _invoice_request(order: queries.InvoiceableOrder, form: Any) -> tuple[services.InvoiceRequest, list[int]]:
+    """The invoice the form describes: one line per order line given a quantity, and the
+    form's row of each (for the refusals on lines)."""
+    lines, rows = [], []
     for index, line in enumerate(order.lines):
         quantity = _decimal(form.get(f"quantity-{index}"), f"lines/{index}/quantity", QUANTITY)
         if quantity is None:
@@ -67,6 +69,7 @@ def _invoice_request(order: queries.InvoiceableOrder, form: Any) -> services.Inv
         tax = (form.get(f"tax_code_id-{index}") or "").strip()
         lines.append(services.LineRequest(po_line_id=line.po_line_id, quantity=quantity, unit_price=price,
                                           tax_code_id=int(tax) if tax.isascii() and tax.isdigit() else None))
+        rows.append(index)
     if not lines:
         raise ValidationFailed.for_field("lines", Message("give the invoiced quantity of at least one line"))
     net = _required(_decimal(form.get("net_total"), "net_total"), "net_total")
@@ -79,16 +82,19 @@ def _invoice_request(order: queries.InvoiceableOrder, form: Any) -> services.Inv
         invoice_date=_required(_day(form.get("invoice_date"), "invoice_date"), "invoice_date"),
         due_date=_day(form.get("due_date"), "due_date"), net_total=net, tax_total=tax_total, gross_total=gross,
         invoice_kind=InvoiceKind(kind) if kind in {k.value for k in InvoiceKind} else InvoiceKind.SPECIAL,
-        lines=lines)
+        lines=lines), rows
 
 
-def _line_errors(error: DomainError | None) -> dict[str, Any]:
-    """Refusals on lines (``/lines/2/quantity``) keyed ``quantity-2`` like the form's fields."""
+def _line_errors(error: DomainError | None, rows: list[int] | None = None) -> dict[str, Any]:
+    """Refusals on lines (``/lines/2/quantity``) keyed ``quantity-2`` like the form's fields;
+    ``rows``: the form's row of each line of the request (rows left empty send no line)."""
     found: dict[str, Any] = {}
     for item in error.errors if error else []:
         match = LINE_POINTER.match(str(item.get("pointer", "")))
         if match:
-            found.setdefault(f"{match.group(2)}-{match.group(1)}", item["detail"])
+            index = int(match.group(1))
+            row = rows[index] if rows is not None and index < len(rows) else index
+            found.setdefault(f"{match.group(2)}-{row}", item["detail"])
     return found
 
 
@@ -138,6 +144,7 @@ def new_invoice(db: Session, actor: Actor) -> Any:
     preview = None
     order = None
     order_error = None
+    rows: list[int] = []
     if number:
         try:
             with db.begin_nested():  # a refusal rolls back to here
@@ -150,7 +157,7 @@ def new_invoice(db: Session, actor: Actor) -> Any:
             order_error = error
     if order is not None and request.method == "POST":
         try:
-            invoice_request = _invoice_request(order, request.form)
+            invoice_request, rows = _invoice_request(order, request.form)
             if request.form.get("action") == "post":
                 with db.begin_nested():  # a refusal rolls back to here
                     invoice = services.enter_invoice(db, actor, invoice_request)
@@ -167,9 +174,9 @@ def new_invoice(db: Session, actor: Actor) -> Any:
             refusal = form_refusal(error)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/new_invoice.html", number=number, order=order, order_error=order_error,
-                           form=form, preview=preview, line_errors=_line_errors(refusal.get("error")),
+                           form=form, preview=preview, line_errors=_line_errors(refusal.get("error"), rows),
                            tax_codes=tax_codes if order is not None else [], today=business_today(),
-                           kinds=list(InvoiceKind), **refusal), status
+                           kinds=list(InvoiceKind), price_text=price_text, **refusal), status
 
 
 @bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
@@ -200,8 +207,17 @@ def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
     paid_by = queries.standing_payments(db, found.id) if not found.reversed else []
     can_reverse = not found.reversed and not paid_by and actor.has_role(*services.REVERSERS)
     reverser = db.get(User, found.reversed_by) if found.reversed_by is not None else None
+    credit_memo = found.document_kind == DocumentKind.CREDIT_MEMO
     status = refusal["error"].status if refusal else 200
     return render_template("payables/invoice.html", invoice=found, lines=lines, supplier=supplier,
+                           journal=queries.entry_lines(db, found.entry_id),
+                           reversal_journal=queries.entry_lines(db, found.reversal_entry_id),
+                           credited=(queries.get_invoice(db, actor, found.credits_invoice_id)
+                                     if found.credits_invoice_id is not None else None),
+                           memo_reason=credit_memos.credit_memo_reason(db, found.id) if credit_memo else None,
+                           memos=[] if credit_memo else queries.credit_memos_of(db, found.id),
+                           can_credit=(not credit_memo and not found.reversed
+                                       and actor.has_role(*services.ENTERERS)),
                            can_release=can_release, can_reverse=can_reverse, reverser=reverser, action=action, paid_by=paid_by,
                            form=request.form, today=business_today(), DocumentKind=DocumentKind,
                            grir_total=sum((line.grir_amount for line in lines), Decimal(0)),
@@ -216,6 +232,114 @@ def _reverse(db: Session, actor: Actor, invoice_id: int) -> None:
         raise ValidationFailed(message, errors=[{"pointer": "/confirm", "detail": message}])
     services.reverse_invoice(db, actor, invoice_id, reason=(request.form.get("reason") or "")[:500],
                              reversal_date=form_day(request.form.get("reversal_date"), "reversal_date") or business_today())
+
+
+def price_text(value: Decimal | None) -> str:
+    """A unit price as a form field holds it: its real precision, at least two decimals and
+    no thousands separators (12.000000 -> 12.00, 0.123400 -> 0.1234)."""
+    if value is None:
+        return ""
+    exponent = Decimal(value).normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{Decimal(value):.{places}f}"
+
+
+@bp.route("/credit-memos/new")
+@transaction
+def start_credit_memo(db: Session, actor: Actor) -> Any:
+    """Enter a credit memo (红字发票): find the invoice it corrects by the number printed on it;
+    one found opens its credit memo form, several (different suppliers) are listed."""
+    require_role(Role.ACCOUNTS_PAYABLE)
+    number = (request.args.get("invoice") or "").strip()[:40]
+    rows: list[SupplierInvoice] = []
+    if number:
+        rows, _ = queries.list_invoices(db, actor, {"number": number, "document_kind": DocumentKind.INVOICE},
+                                        offset=0, limit=50)
+        if len(rows) == 1:
+            return redirect(url_for("payables_pages.new_credit_memo", invoice_id=rows[0].id))
+    suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
+                                                           {}, offset=0, limit=500)[0]} if rows else {}
+    return render_template("payables/start_credit_memo.html", number=number, rows=rows, suppliers=suppliers)
+
+
+def _credit_memo_request(invoice: SupplierInvoice, lines: list[queries.CreditableLine],
+                         form: Any) -> tuple[services.InvoiceRequest, list[int]]:
+    """The credit memo the form describes against ``invoice``: one line per invoice line given a
+    quantity, and the form's row of each (for the refusals on lines)."""
+    requested, rows = [], []
+    for index, line in enumerate(lines):
+        quantity = _decimal(form.get(f"quantity-{index}"), f"lines/{index}/quantity", QUANTITY)
+        if quantity is None:
+            continue
+        price = _required(_decimal(form.get(f"unit_price-{index}"), f"lines/{index}/unit_price", UNIT_PRICE),
+                          f"lines/{index}/unit_price")
+        tax = (form.get(f"tax_code_id-{index}") or "").strip()
+        requested.append(services.LineRequest(po_line_id=line.po_line_id, quantity=quantity, unit_price=price,
+                                              tax_code_id=int(tax) if tax.isascii() and tax.isdigit() else None))
+        rows.append(index)
+    if not requested:
+        raise ValidationFailed.for_field("lines", Message("give the credited quantity of at least one line"))
+    kind = form.get("invoice_kind") or invoice.invoice_kind.value
+    return services.InvoiceRequest(
+        company_id=invoice.company_id, supplier_id=invoice.supplier_id,
+        number=_required((form.get("number") or "").strip()[:40], "number"),
+        invoice_date=_required(_day(form.get("invoice_date"), "invoice_date"), "invoice_date"),
+        net_total=_required(_decimal(form.get("net_total"), "net_total"), "net_total"),
+        tax_total=_required(_decimal(form.get("tax_total"), "tax_total"), "tax_total"),
+        gross_total=_required(_decimal(form.get("gross_total"), "gross_total"), "gross_total"),
+        invoice_kind=InvoiceKind(kind) if kind in {k.value for k in InvoiceKind} else invoice.invoice_kind,
+        credits_invoice_id=invoice.id, lines=requested), rows
+
+
+@bp.route("/invoices/<int:invoice_id>/credit-memo", methods=["GET", "POST"])
+@transaction
+def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
+    """A credit memo (红字发票) against one invoice: the invoice's lines with the quantity,
+    price and tax code credited, the memo's number, date, totals as printed and the reason;
+    检查 shows what it would post (rolled back), 过账 posts it and opens the memo's page."""
+    require_role(Role.ACCOUNTS_PAYABLE)
+    found = queries.get_invoice(db, actor, invoice_id)
+    supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
+    lines = queries.creditable_lines(db, actor, invoice_id)
+    open_before = found.open_amount
+    # an invoice reversed, or a credit memo, is credited by no memo: the page says so, no form
+    creditable = found.document_kind == DocumentKind.INVOICE and not found.reversed
+    form = request.form if request.method == "POST" else {}
+    refusal: dict[str, Any] = {}
+    rows: list[int] = []
+    preview = None
+    if request.method == "POST" and creditable:
+        try:
+            memo_request, rows = _credit_memo_request(found, lines, form)
+            if request.form.get("action") == "post":
+                reason = (form.get("reason") or "").strip()
+                if not reason:
+                    raise ValidationFailed.for_field("reason", Message("say why the supplier credits the invoice"))
+                with db.begin_nested():  # a refusal rolls back to here
+                    memo_id = credit_memos.enter_credit_memo(db, actor, memo_request, reason=reason).id
+                return redirect(url_for("payables_pages.invoice", invoice_id=memo_id, posted=1))
+            savepoint = db.begin_nested()
+            try:  # what it would post, rolled back: nothing is written
+                memo = credit_memos.enter_credit_memo(db, actor, memo_request, reason=form.get("reason"))
+                preview = {"lines": [{"line_no": lines[rows[i]].line_no, "quantity": line.quantity,
+                                      "unit_price": line.unit_price, "tax_rate": line.tax_rate,
+                                      "net": line.net_amount, "tax": line.tax_amount, "grir": line.grir_amount,
+                                      "difference": line.price_difference} for i, line in enumerate(memo.lines)],
+                           "journal": queries.entry_lines(db, memo.entry_id), "gross": memo.gross_total,
+                           "open_after": db.get(SupplierInvoice, invoice_id).open_amount}  # type: ignore[union-attr]
+            finally:
+                savepoint.rollback()
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error)
+    tax_codes, _ = masterdata.list_records(db, actor, masterdata.TAX_CODES, {"active": True}, offset=0, limit=100)
+    status = refusal["error"].status if refusal else 200
+    return render_template("payables/new_credit_memo.html", invoice=found, supplier=supplier, lines=lines,
+                           creditable=creditable, form=form, preview=preview, open_before=open_before,
+                           line_errors=_line_errors(refusal.get("error"), rows), tax_codes=tax_codes,
+                           today=business_today(), kinds=list(InvoiceKind), price_text=price_text,
+                           **refusal), status
 
 
 def _as_of() -> dt.date:

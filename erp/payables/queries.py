@@ -49,10 +49,10 @@ def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, of
                   limit: int) -> tuple[list[SupplierInvoice], int]:
     """Invoices and credit memos the caller may see, newest first; filters: company_id,
     supplier_id, blocked (a reversed invoice is in no blocked queue), open (open amount above
-    zero), document_kind, reversed."""
+    zero), document_kind, reversed, number (as printed, exactly)."""
     require_reader(actor)
     query = select(SupplierInvoice).where(actor.company_scope(SupplierInvoice.company_id))
-    for name in ("company_id", "supplier_id", "blocked", "document_kind"):
+    for name in ("company_id", "supplier_id", "blocked", "document_kind", "number"):
         if filters.get(name) is not None:
             query = query.where(getattr(SupplierInvoice, name) == filters[name])
     if filters.get("blocked"):
@@ -407,3 +407,88 @@ def order_for_invoicing(session: Session, actor: Actor, number: str) -> Invoicea
     return InvoiceableOrder(order.id, order.number, order.receiving_company_id, supplier.id, supplier.code,
                             supplier.name_zh, supplier.name_en,
                             [InvoiceableLine(*row[:8], Decimal(row[8]), *row[9:]) for row in rows])
+
+
+# --- a document's journal entry, and credit memos from the invoice they correct ------------
+
+@dataclass(frozen=True)
+class JournalRow:
+    """One line of a payables document's journal entry, as the accountant reads it."""
+
+    account_code: str
+    account_name_zh: str
+    account_name_en: str
+    material_code: str | None
+    debit: Decimal | None
+    credit: Decimal | None
+
+
+def entry_lines(session: Session, entry_id: int | None) -> list[JournalRow]:
+    """The lines of journal entry ``entry_id`` (debits first, then by account), each with its
+    account's name; [] for none (a document whose amounts all round to 0.00 posted none).
+    The caller has read the document the entry belongs to (its company is the caller's)."""
+    from erp.costing.models import Account
+
+    if entry_id is None:
+        return []
+    rows = session.execute(
+        select(JournalLine.account_code, Account.name_zh, Account.name_en, Material.code, JournalLine.amount)
+        .join(Account, Account.code == JournalLine.account_code)
+        .outerjoin(Material, Material.id == JournalLine.material_id)
+        .where(JournalLine.entry_id == entry_id)
+        .order_by((JournalLine.amount < 0), JournalLine.account_code, JournalLine.id)).all()
+    return [JournalRow(code, zh, en, material, Decimal(amount) if amount > 0 else None,
+                       -Decimal(amount) if amount < 0 else None)
+            for code, zh, en, material, amount in rows]
+
+
+def credit_memos_of(session: Session, invoice_id: int) -> list[SupplierInvoice]:
+    """The credit memos that reduce the invoice (``credits_invoice_id``), reversed ones too, oldest first."""
+    return list(session.scalars(select(SupplierInvoice).where(
+        SupplierInvoice.credits_invoice_id == invoice_id,
+        SupplierInvoice.document_kind == DocumentKind.CREDIT_MEMO).order_by(SupplierInvoice.id)))
+
+
+@dataclass(frozen=True)
+class CreditableLine:
+    """A line of an invoice as the accountant credits it: what the invoice invoiced at what
+    price and tax, and what credit memos reducing the invoice already credited on its order line."""
+
+    line_no: int
+    po_line_id: int
+    material_code: str
+    material_name_zh: str
+    material_name_en: str
+    unit_code: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_code_id: int
+    tax_rate: Decimal
+    net_amount: Decimal
+    tax_amount: Decimal
+    credited: Decimal
+
+
+def creditable_lines(session: Session, actor: Actor, invoice_id: int) -> list[CreditableLine]:
+    """The invoice's lines for a credit memo against it (404 outside the caller's companies),
+    in line order, with the quantity the standing credit memos that reduce it credited on
+    each order line."""
+    from erp.masterdata.models import UnitOfMeasure
+
+    invoice = get_invoice(session, actor, invoice_id)
+    memo = aliased(SupplierInvoice)
+    credited: dict[int, Decimal] = dict(session.execute(  # type: ignore[arg-type]
+        select(SupplierInvoiceLine.po_line_id, func.sum(SupplierInvoiceLine.quantity))
+        .join(memo, memo.id == SupplierInvoiceLine.invoice_id)
+        .where(memo.credits_invoice_id == invoice.id, memo.document_kind == DocumentKind.CREDIT_MEMO,
+               memo.reversed_at.is_(None))
+        .group_by(SupplierInvoiceLine.po_line_id)).all())
+    rows = session.execute(
+        select(SupplierInvoiceLine, Material.code, Material.name_zh, Material.name_en, UnitOfMeasure.code)
+        .join(Material, Material.id == SupplierInvoiceLine.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .where(SupplierInvoiceLine.invoice_id == invoice.id).order_by(SupplierInvoiceLine.line_no)).all()
+    return [CreditableLine(line.line_no, line.po_line_id, code, zh, en, unit, line.quantity, line.unit_price,
+                           line.tax_code_id, line.tax_rate, line.net_amount, line.tax_amount,
+                           Decimal(credited.get(line.po_line_id) or ZERO))
+            for line, code, zh, en, unit in rows]

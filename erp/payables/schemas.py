@@ -40,6 +40,12 @@ class SupplierInvoiceIn(Schema):
     lines = fields.List(fields.Nested(SupplierInvoiceLineIn), required=True, validate=Count(1, 200))
 
 
+class CreditMemoIn(SupplierInvoiceIn):
+    reason = Reason(load_default=None, metadata={
+        "description": "why the supplier credits (goods returned, a price reduction): kept in the audit trail of the "
+                       "credit memo and of the invoice it reduces"})
+
+
 class SupplierInvoiceLineOut(Schema):
     line_no = fields.Integer()
     po_line_id = fields.Integer()

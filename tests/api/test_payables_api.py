@@ -268,3 +268,36 @@ def test_reverse_a_payment_over_http_then_refusals_as_problems(
     problem(ap.post(url, json={"reason": "twice"}), 409, "payment-reversed")
     assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
     problem(ap.post("/api/v1/payables/payments/999999/reverse", json={"reason": "x"}), 404, "not-found")
+
+
+def test_a_credit_memos_reason_is_kept_in_the_audit_trail_of_the_memo_and_of_the_invoice_it_reduces(
+        api: ApiClient, world: World, received_line: int, session_factory: sessionmaker[Session]) -> None:
+    from sqlalchemy import select
+
+    from erp.audit.models import AuditEvent
+
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    memo = invoice(world, received_line, number="CM-7", net_total="240.00", tax_total="31.20", gross_total="271.20",
+                   lines=[{"po_line_id": received_line, "quantity": "20", "unit_price": "12.00"}],
+                   credits_invoice_id=body["id"], reason="20 kg returned broken")
+    posted = ap.post("/api/v1/payables/credit-memos", json=memo)
+    assert posted.status_code == 201, posted.get_json()
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1084.80"
+    without = ap.post("/api/v1/payables/credit-memos", json={**memo, "number": "CM-8", "reason": None,
+                                                            "credits_invoice_id": None})
+    assert without.status_code == 201, without.get_json()
+    with session_factory() as session:
+        trail = [(e.entity_id, e.action, e.reason, e.changes) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "supplier_invoice").order_by(AuditEvent.id))]
+    memo_id, other = posted.get_json()["id"], without.get_json()["id"]
+    assert trail == [
+        (memo_id, "enter-credit-memo", "20 kg returned broken",
+         {"number": {"before": None, "after": "CM-7"}, "credits_invoice_id": {"before": None, "after": body["id"]},
+          "gross_total": {"before": None, "after": "271.20"}}),
+        (body["id"], "credited", "credit memo CM-7: 20 kg returned broken",
+         {"open_amount": {"before": "1356.00", "after": "1084.80"}}),
+        (other, "enter-credit-memo", None,
+         {"number": {"before": None, "after": "CM-8"}, "credits_invoice_id": {"before": None, "after": None},
+          "gross_total": {"before": None, "after": "271.20"}}),
+    ]

@@ -16,6 +16,7 @@ from erp.auth.services import actor_for_user
 from erp.inventory import services as inventory
 from erp.inventory.queries import lines_open_for_receipt
 from erp.masterdata.models import Material
+from erp.masterdata.tax import line_amounts
 from erp.payables.queries import order_for_invoicing
 from erp.clock import business_today
 
@@ -267,3 +268,62 @@ def test_an_accountant_reverses_a_payment_the_bank_returned_and_the_invoice_is_o
         assert reversed_ is not None and reversed_.reversed
         opened = session.get(SupplierInvoice, invoice_id)
         assert opened is not None and opened.open_amount == gross and contract
+
+
+def test_an_accountant_enters_a_credit_memo_from_the_invoice_it_corrects(
+        signed_in: Any, shot: Any, browser_engine: Engine) -> None:
+    """A supplier credits one of two units invoiced (红字发票): from the invoice's page the
+    accountant opens the credit memo form (the invoice's lines, its price and tax code
+    filled in), sees what it will post, is refused beside the reason while none is given
+    (what was typed kept), posts it, and lands on the memo's page: its journal, the invoice
+    it reduced, the reason; the invoice lists it and is open by the rest."""
+    from erp.payables import services as payables
+
+    number, index, _ = _received_line(browser_engine)
+    with Session(browser_engine) as session, session.begin():
+        ap = _actor(session, "ap.form01")
+        order = order_for_invoicing(session, ap, number)
+        line = order.lines[index]
+        net = (line.contract_price * 2).quantize(CENT, ROUND_HALF_UP)
+        tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
+        invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
+            company_id=order.company_id, supplier_id=order.supplier_id, number=f"CMI{line.po_line_id:06d}",
+            invoice_date=business_today(), net_total=net, tax_total=tax, gross_total=net + tax,
+            lines=[payables.LineRequest(po_line_id=line.po_line_id, quantity=Decimal(2),
+                                        unit_price=line.contract_price)]))
+        invoice_id, invoice_number, gross = invoice.id, invoice.number, invoice.gross_total
+        credit = line_amounts(Decimal(1), line.contract_price, invoice.lines[0].tax_rate)
+    page = signed_in("ap.form01")
+    page.goto(f"/payables/invoices/{invoice_id}")
+    page.get_by_test_id("enter-credit-memo").click()
+    assert invoice_number in page.locator("h1").inner_text()
+    assert page.input_value("[data-testid=unit_price-0]") == f"{line.contract_price.normalize():f}" or \
+        Decimal(page.input_value("[data-testid=unit_price-0]")) == line.contract_price
+    page.fill("#f-number", f"CM{invoice_number}")
+    page.fill("#f-net_total", str(credit.net))
+    page.fill("#f-tax_total", str(credit.tax))
+    page.fill("#f-gross_total", str(credit.gross))
+    page.get_by_test_id("quantity-0").fill("1")
+    page.get_by_test_id("preview-credit-memo").click()
+    preview = page.get_by_test_id("credit-memo-preview").inner_text()
+    assert "应付账款" in preview and "2202" in preview
+    shot(page, "credit-memo-preview")
+    page.get_by_test_id("post-credit-memo").click()
+    assert "请说明供应商红冲此发票的原因" in page.get_by_test_id("error-reason").inner_text()
+    assert page.input_value("#f-number") == f"CM{invoice_number}" and page.input_value("[data-testid=quantity-0]") == "1"
+    shot(page, "credit-memo-refused")
+    page.fill("#f-reason", "供应商降价补偿：退回 1 件")
+    page.get_by_test_id("post-credit-memo").click()
+    page.wait_for_selector("[data-testid=posted]")
+    assert invoice_number in page.get_by_test_id("credits-invoice").inner_text()
+    assert "供应商降价补偿" in page.get_by_test_id("memo-reason").inner_text()
+    assert "2202" in page.get_by_test_id("journal").inner_text()
+    shot(page, "credit-memo-posted")
+    page.get_by_test_id("credits-invoice").locator("a").click()
+    assert f"CM{invoice_number}" in page.get_by_test_id("credit-memos").inner_text()
+    shot(page, "invoice-with-its-credit-memo")
+    with Session(browser_engine) as session:
+        from erp.payables.models import SupplierInvoice
+
+        credited = session.get(SupplierInvoice, invoice_id)
+        assert credited is not None and credited.open_amount == gross - credit.gross

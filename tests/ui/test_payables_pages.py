@@ -150,3 +150,98 @@ def test_a_paid_invoice_page_offers_no_reversal_but_links_its_payment(
         services.reverse_payment(session, world.actors["ap_a"], payment, reason="bank return", reversal_date=NOV_20)
     page = client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
     assert 'data-testid="reverse-card"' in page and 'data-testid="reverse-after-payment"' not in page
+
+
+def _credit_memo_form(page: str, **fields: str) -> dict[str, str]:
+    return {"csrf_token": _csrf(page), "number": "CM-1", "invoice_kind": "special", "invoice_date": "2026-11-25",
+            "net_total": "246.00", "tax_total": "31.98", "gross_total": "277.98", "reason": "退回 20 kg 破损",
+            "quantity-0": "20", "unit_price-0": "12.30", **fields}
+
+
+def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_and_posted(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    from erp.audit.models import AuditEvent
+    from tests.payables import enter
+
+    codes = vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")], number="PO-A-0001")
+    receive(session_factory, world, 1, "100")
+    invoice = enter(session_factory, world, "INV-C", [(1, "100", "12.30")], net="1230.00", tax="159.90")
+    _sign_in(client, world, "ap_a")
+    nav = client.get("/payables/invoices").get_data(as_text=True)
+    assert 'href="/payables/credit-memos/new"' in nav
+    found = client.get("/payables/credit-memos/new?invoice=INV-C")
+    assert found.status_code == 302 and found.headers["Location"].endswith(f"/payables/invoices/{invoice}/credit-memo")
+    assert 'data-testid="enter-credit-memo"' in client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
+    url = f"/payables/invoices/{invoice}/credit-memo"
+    page = client.get(url).get_data(as_text=True)
+    # the invoice's price at its own precision, the invoice line's tax code with its rate
+    assert 'value="12.30"' in page and "12.300000" not in page
+    assert re.search(rf'<option value="{codes["VAT13"]}" selected>VAT13 13%</option>', page)
+
+    def memos() -> list[SupplierInvoice]:
+        with session_factory() as session:
+            return list(session.scalars(select(SupplierInvoice).where(SupplierInvoice.number == "CM-1")))
+
+    preview = client.post(url, data={**_credit_memo_form(page), "action": "preview"})
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and 'data-testid="credit-memo-preview"' in text
+    assert "¥1,389.90" in text and "¥1,111.92" in text  # the invoice's open amount before and after
+    assert re.search(r'data-account="2202">.*?¥277\.98</td><td class="num"></td>', text, re.S)
+    assert memos() == []  # the preview wrote nothing
+
+    for fields, status, where, words in (
+            ({"reason": " "}, 422, 'data-testid="error-reason"', "请说明供应商红冲此发票的原因"),
+            ({"quantity-0": "120", "net_total": "1476.00", "tax_total": "191.88", "gross_total": "1667.88"}, 409,
+             'data-testid="error-quantity-0"', "不能开红字"),
+            ({"gross_total": "300.00"}, 422, 'data-testid="error-gross_total"', "¥")):
+        refused = client.post(url, data={**_credit_memo_form(page), **fields, "action": "post"})
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == status, fields
+        assert where in text and words in text, fields
+        assert 'value="CM-1"' in text and 'value="2026-11-25"' in text  # what was typed is kept
+        assert memos() == []
+
+    posted = client.post(url, data={**_credit_memo_form(page), "action": "post"})
+    assert posted.status_code == 302
+    (memo,) = memos()
+    assert posted.headers["Location"].endswith(f"/payables/invoices/{memo.id}?posted=1")
+    assert (memo.credits_invoice_id, memo.gross_total) == (invoice, D("277.98"))
+    text = client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert "红字发票 CM-1" in text or "贷项通知单 CM-1" in text or "CM-1" in text
+    assert f'href="/payables/invoices/{invoice}">INV-C</a>' in text and "退回 20 kg 破损" in text
+    assert re.search(r'data-account="2202">.*?¥277\.98</td><td class="num"></td>', text, re.S)
+    assert 'data-testid="enter-credit-memo"' not in text  # a credit memo is not credited
+    text = client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
+    assert f'href="/payables/invoices/{memo.id}">CM-1</a>' in text and "¥1,111.92" in text
+    with session_factory() as session:
+        trail = {(e.entity_id, e.action): e for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.entity == "supplier_invoice"))}
+    assert trail[(memo.id, "enter-credit-memo")].reason == "退回 20 kg 破损"
+    assert trail[(invoice, "credited")].changes == {"open_amount": {"before": "1389.90", "after": "1111.92"}}
+
+
+def test_the_invoice_form_prefills_prices_at_their_precision_names_tax_rates_and_refuses_on_the_right_row(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    codes = vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB"), ("exc_local", "50", "0.1234", "A-AMB")],
+               number="PO-A-0001")
+    receive(session_factory, world, 2, "50")
+    _sign_in(client, world, "ap_a")
+    page = client.get("/payables/invoices/new?order=PO-A-0001").get_data(as_text=True)
+    assert 'value="12.00"' in page and 'value="0.1234"' in page and "12.000000" not in page
+    assert re.search(rf'<option value="{codes["VAT13"]}" selected>VAT13 13%</option>', page)
+    assert ">VAT9 9%</option>" in page
+    assert 'class="form form-wide"' in page  # the lines table has the page's width, not 720 px
+    # the first row left empty: the second row's refusal is shown beside the second row
+    form = {"csrf_token": _csrf(page), "order": "PO-A-0001", "number": "INV-R", "invoice_kind": "special",
+            "invoice_date": "2026-11-20", "net_total": "123.40", "tax_total": "16.04", "gross_total": "139.44",
+            "quantity-1": "1000", "unit_price-1": "0.1234", "action": "post"}
+    refused = client.post("/payables/invoices/new?order=PO-A-0001", data=form)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    row_1 = text.split('data-line="2"')[1].split("</tr>")[0]
+    assert 'class="field-error"' in row_1 and 'value="1000"' in row_1
+    assert 'class="field-error"' not in text.split('data-line="1"')[1].split("</tr>")[0]
