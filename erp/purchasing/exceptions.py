@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from erp.messages import Message
 from erp.audit import services as audit
+from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.db import page, utcnow
 from erp.errors import NotFound
@@ -36,6 +38,43 @@ def exception_windows(
     for exception in session.scalars(query):
         windows[exception.material_id].append(exception.window)
     return windows
+
+
+@dataclass(frozen=True)
+class ExceptionGrant:
+    """The steward's exception that lets a company order a central material on a day: who
+    granted it (display name), when, from and until which day, and why."""
+
+    exception_id: int
+    granted_by: str
+    granted_at: dt.datetime
+    valid_from: dt.date
+    valid_to: dt.date
+    reason: str
+
+
+def covering_exceptions(
+    session: Session, company_id: int, day: dt.date, material_ids: Iterable[int]
+) -> dict[int, ExceptionGrant]:
+    """By material, the unrevoked exception of ``company_id`` in force on ``day`` (of several,
+    the one that lasts longest, as the rights rule names it); one query."""
+    ids = sorted(set(material_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(PurchasingException, User.display_name)
+        .join(User, User.id == PurchasingException.granted_by)
+        .where(PurchasingException.company_id == company_id, PurchasingException.revoked_at.is_(None),
+               PurchasingException.material_id.in_(ids), PurchasingException.valid_from <= day,
+               PurchasingException.valid_to >= day)
+        .order_by(PurchasingException.valid_to, PurchasingException.id)
+    ).all()
+    grants: dict[int, ExceptionGrant] = {}
+    for exception, granted_by in rows:  # later valid_to last, so it wins
+        grants[exception.material_id] = ExceptionGrant(
+            exception.id, granted_by, exception.granted_at, exception.valid_from, exception.valid_to,
+            exception.reason)
+    return grants
 
 
 # --- steward exceptions ------------------------------------------------------------------

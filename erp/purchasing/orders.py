@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -38,9 +38,9 @@ from erp.purchasing.models import (
     transition_allowed,
 )
 from erp.purchasing.contracts import applicable_contract_lines
-from erp.purchasing.exceptions import exception_windows
+from erp.purchasing.exceptions import ExceptionGrant, covering_exceptions, exception_windows
 from erp.purchasing.lookups import active_row, check_precision
-from erp.purchasing.rights import BUYING_ROLES, purchasing_right
+from erp.purchasing.rights import BUYING_ROLES, PURCHASING_EXCEPTION, purchasing_right
 
 
 # --- document numbers ------------------------------------------------------------------
@@ -84,6 +84,9 @@ class Orderable:
 
     contract_line: ContractLine
     rule: str
+    # The steward's exception that allows it, when that is the rule (a central material
+    # ordered by the company's own buyer); None otherwise.
+    exception: ExceptionGrant | None = None
 
     @property
     def material(self) -> Material:
@@ -108,7 +111,9 @@ def orderable(
     contract line (price) that applies, by material and supplier code.
 
     Set-based: one query for the applicable contract lines, one for the company's
-    exceptions; the rights rule then runs in memory for each candidate.
+    exceptions; the rights rule then runs in memory for each candidate. A material allowed
+    by a steward's exception carries that exception (who granted it, until when, why): one
+    more query, only when there is one.
     """
     actor.require_role(*sorted(BUYING_ROLES), action="asking what may be ordered")
     if not actor.acts_for_company(company_id) or session.get(Company, company_id) is None:
@@ -124,6 +129,11 @@ def orderable(
         )
         if decision.allowed:
             allowed.append(Orderable(line, decision.rule))
+    by_exception = {item.material.id for item in allowed if item.rule == PURCHASING_EXCEPTION}
+    if by_exception:
+        grants = covering_exceptions(session, company_id, day, by_exception)
+        allowed = [replace(item, exception=grants.get(item.material.id)) if item.rule == PURCHASING_EXCEPTION
+                   else item for item in allowed]
     allowed.sort(key=lambda item: (item.material.code, item.supplier.code))
     end = None if limit is None else offset + limit
     return allowed[offset:end], len(allowed)
@@ -502,6 +512,17 @@ def reject_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     order.status_reason = reason
     session.flush()
     return order
+
+
+def may_be_cancelled(order: PurchaseOrder) -> bool:
+    """Whether the order's life lets it be cancelled now: a draft, one waiting for approval or
+    an open one, and nothing received against it (``cancel_order`` refuses otherwise)."""
+    return transition_allowed(ORDER_TRANSITIONS, order.status, PurchaseOrderStatus.CANCELLED) and order.nothing_received
+
+
+def may_be_closed(order: PurchaseOrder) -> bool:
+    """Whether the order's life lets it be closed now: open, partially received or received."""
+    return transition_allowed(ORDER_TRANSITIONS, order.status, PurchaseOrderStatus.CLOSED)
 
 
 def cancel_order(session: Session, actor: Actor, order_id: int, reason: str | None) -> PurchaseOrder:

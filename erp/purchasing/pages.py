@@ -168,7 +168,8 @@ def _order_by_number(db: Any, number: str, *, lock: bool = False) -> PurchaseOrd
 @bp.route("/orders/<number>", methods=["GET", "POST"])
 @transaction
 def order(db: Session, actor: Actor, number: str) -> Any:
-    """An order with its lines, and what may be done with it now (submit, approve, reject)."""
+    """An order with its lines, and what may be done with it now (submit, approve, reject,
+    cancel while nothing is received, close)."""
     require_role(*ORDER_READERS)
     refusal: dict[str, Any] = {}
     done = None
@@ -186,6 +187,15 @@ def order(db: Session, actor: Actor, number: str) -> Any:
                     if not reason:
                         raise ValidationFailed.for_field("reason", Message("say why the order is rejected"))
                     services.reject_order(db, actor, order_id, reason)
+                elif action == "cancel":
+                    # The API takes an optional reason; the page asks for one, so the order's
+                    # page can say afterwards why it was cancelled, by whom and when.
+                    reason = request.form.get("reason", "").strip()[:500]
+                    if not reason:
+                        raise ValidationFailed.for_field("reason", Message("say why the order is cancelled"))
+                    services.cancel_order(db, actor, order_id, reason)
+                elif action == "close":
+                    services.close_order(db, actor, order_id, request.form.get("reason", "").strip()[:500] or None)
                 else:
                     raise ValidationFailed.for_field("action", Message("unknown action"))
             return redirect(url_for("purchasing_pages.order", number=number, done=action))
@@ -200,5 +210,10 @@ def order(db: Session, actor: Actor, number: str) -> Any:
     # Who did it, beside when (UI.md): the buyer who created the order and the manager who approved it.
     creator = db.get(User, purchase_order.created_by)
     approver = db.get(User, purchase_order.approved_by) if purchase_order.approved_by is not None else None
+    canceller = db.get(User, purchase_order.cancelled_by) if purchase_order.cancelled_by is not None else None
+    # What the order's life lets it do now; the services still decide who may, and refuse with the rule.
+    may_cancel = services.may_be_cancelled(purchase_order)
+    may_close = services.may_be_closed(purchase_order)
     return render_template("purchasing/order.html", order=purchase_order, threshold=threshold, done=done,
-                           creator=creator, approver=approver, form=request.form, **refusal), status
+                           creator=creator, approver=approver, canceller=canceller, may_cancel=may_cancel,
+                           may_close=may_close, form=request.form, **refusal), status

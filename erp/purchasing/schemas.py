@@ -133,6 +133,15 @@ class OrderableQuery(Query):
     supplier_id = QueryId(load_default=None)
 
 
+class ExceptionGrantSchema(Schema):
+    exception_id = fields.Integer(dump_only=True)
+    granted_by = fields.String(dump_only=True, metadata={"description": "the steward's display name"})
+    granted_at = fields.DateTime(dump_only=True)
+    valid_from = Day(dump_only=True)
+    valid_to = Day(dump_only=True)
+    reason = fields.String(dump_only=True)
+
+
 class OrderableSchema(Schema):
     material_id = fields.Integer(attribute="material.id", dump_only=True)
     material_code = fields.String(attribute="material.code", dump_only=True)
@@ -152,6 +161,8 @@ class OrderableSchema(Schema):
     target_quantity = Quantity(attribute="contract_line.target_quantity", dump_only=True, allow_none=True)
     ordered_quantity = Quantity(attribute="contract_line.ordered_quantity", positive=False, dump_only=True)
     rule = fields.String(dump_only=True, metadata={"description": "the purchasing-rights rule that allows it"})
+    exception = fields.Nested(ExceptionGrantSchema, dump_only=True, allow_none=True, metadata={
+        "description": "the steward's exception that allows it (rule purchasing-exception), else null"})
 
 
 # --- purchase orders ---------------------------------------------------------------------
