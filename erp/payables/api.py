@@ -19,11 +19,11 @@ from erp.clock import business_today
 from erp.auth.roles import Actor
 from erp.web import IDEMPOTENCY_HEADER, Blueprint, idempotent, paged, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
-from erp.errors import DatedAfterBusinessDay, NotFound
+from erp.errors import DatedAfterBusinessDay, DatedBeforeSource, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
 from erp.payables.errors import (
-    DuplicateInvoice, InvoiceBlocked, InvoiceNotBlocked, InvoiceReversed, InvoiceSettled, InvoiceTotalsDisagree,
+    DatedBeforeReopening, DuplicateInvoice, InvoiceBlocked, InvoiceNotBlocked, InvoiceReversed, InvoiceSettled, InvoiceTotalsDisagree,
     OrderLineNotOfInvoice, OverCredited, OverInvoiced, PaymentExceedsOpenItems, PaymentReversed, ReleaseByEnterer,
 )
 from erp.posting.errors import PeriodClosed
@@ -66,6 +66,7 @@ def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
     DatedAfterBusinessDay,
     IdempotencyKeyReused, OrderLineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, InvoiceTotalsDisagree,
+    DatedBeforeSource, DatedBeforeReopening,
 )
 @transaction
 def post_credit_memo(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
@@ -112,7 +113,7 @@ def post_release(session: Session, actor: Actor, data: dict[str, Any], invoice_i
 @blp.arguments(s.InvoiceReversalIn)
 @blp.response(200, s.SupplierInvoiceDetailOut)
 @blp.refuses(RoleNotAllowed, NotFound, InvoiceReversed, InvoiceSettled, OverInvoiced, PeriodClosed,
-             DatedAfterBusinessDay)
+             DatedAfterBusinessDay, DatedBeforeReopening)
 @transaction
 def post_reversal(session: Session, actor: Actor, data: dict[str, Any], invoice_id: int) -> Any:
     """Reverse (cancel) a posted invoice or credit memo: the mirror of its postings on the reversal date, with a reason."""
@@ -127,7 +128,7 @@ def post_reversal(session: Session, actor: Actor, data: dict[str, Any], invoice_
 @blp.refuses(
     CompanyOutOfScope, RoleNotAllowed, NotFound, InvoiceBlocked, InvoiceReversed, PeriodClosed, DatedAfterBusinessDay,
     IdempotencyKeyReused,
-    PaymentExceedsOpenItems,
+    PaymentExceedsOpenItems, DatedBeforeSource, DatedBeforeReopening,
 )
 @transaction
 def post_payment(session: Session, actor: Actor, data: dict[str, Any]) -> Any:

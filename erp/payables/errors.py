@@ -101,6 +101,20 @@ class PaymentReversed(Conflict):
     remedy = N_("Nothing to do with it: the invoices it paid are open again; pay them anew if they are due.")
 
 
+class DatedBeforeReopening(DomainError):
+    """A payment, a credit memo or a reversal dated before the reversal that made it
+    possible: before a payment's or credit memo's reversal gave an invoice back its open
+    amount (or freed its quantities), that payment or memo still settled it, and a document
+    dated earlier would settle or cancel it twice on the days between (the AP ageing and
+    2202 would show the invoice negative)."""
+
+    status = 422
+    slug = "dated-before-reopening"
+    title = N_("Dated before the reversal that made it possible")
+    remedy = N_("Date it on or after the reversal date the detail names: until then the reversed document "
+                "still settled the invoice.")
+
+
 class PaymentExceedsOpenItems(DomainError):
     """A payment pays at most the open payables it is applied to."""
 

@@ -51,10 +51,11 @@ from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Material, Supplier
 from erp.masterdata.tax import line_amounts, tax_code_for
-from erp.clock import refuse_after_business_day
-from erp.messages import N_, Message, Named, plain_value
+from erp.clock import refuse_after_business_day, refuse_before_source
+from erp.messages import N_, Message, Named, Term, plain_value
 from erp.money import CENT, round_money
 from erp.payables.errors import (
+    DatedBeforeReopening,
     DuplicateInvoice,
     InvoiceBlocked,
     InvoiceNotBlocked,
@@ -463,7 +464,10 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
 
     Refuses: 403 role/company; 404 unknown order line; 409 ``duplicate-invoice``,
     ``over-invoiced``, ``over-credited``, ``period-closed``; 422 ``invoice-totals-disagree``,
-    ``order-line-not-of-invoice``, ``no-tax-code``, ``tax-code-not-in-force``, validation.
+    ``order-line-not-of-invoice``, ``no-tax-code``, ``tax-code-not-in-force``, validation;
+    a credit memo reducing an invoice: 422 ``dated-before-source`` (posted before the
+    invoice), ``dated-before-reopening`` (before the reversal of a payment or credit memo
+    that settled the invoice: the amount it takes off was still settled until then).
     """
     what = "entering supplier invoices" if kind == DocumentKind.INVOICE else "entering supplier credit memos"
     actor.require_role(*ENTERERS, action=what)
@@ -502,6 +506,11 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
                 or credited.supplier_id != supplier.id or credited.company_id != request.company_id):
             raise ValidationFailed.for_field("credits_invoice_id", Message(
                 "a credit memo may reduce an invoice of the same supplier and company"))
+        # not dated before the invoice, nor before a reversal gave it back what it reduces
+        refuse_before_source(posting_date, credited.posting_date, field="posting_date", what=N_("a credit memo"),
+                             source=N_("invoice"), source_name=credited.number)
+        refuse_before_reopening(posting_date, reopenings(session, [credited.id]).get(credited.id),
+                                field="posting_date", what=N_("a credit memo"), number=credited.number)
 
     reasons = [reason for m in matched for reason in m.reasons]
     invoice = SupplierInvoice(
@@ -686,7 +695,11 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     memo: those are reversed first), ``over-invoiced`` (a credit memo whose goods were
     invoiced again since), ``period-closed``; 422 no reason, a date before the invoice's
     posting date, before its latest price-difference document (one written later by
-    ``payables price-differences --write``) or after the business day. Concurrency: the
+    ``payables price-differences --write``) or after the business day;
+    ``dated-before-reopening``: before the reversal date of a payment or credit memo that
+    settled the invoice, or of a document of the other kind on its order lines (until then
+    that document still stood, and the invoice would be cancelled while still settled, or
+    the line's invoiced quantity go below 0 or above what it can receive). Concurrency: the
     period row KEY SHARE (as every posting), the order lines (the lock invoices and
     receipts take, in id order), then the invoice (the lock payments take): of two
     reversals, or a reversal and a payment, the second sees the first (the lock order:
@@ -728,6 +741,13 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
         credited = session.get(SupplierInvoice, invoice.credits_invoice_id, with_for_update=True,
                                populate_existing=True)
     _check_quantities_after(session, invoice, locked)
+    # Not before the reversal that made this one possible (of a payment or credit memo that
+    # settled the invoice, of a document of the other kind on its order lines): read once
+    # the invoice and its lines are locked, which those reversals lock too.
+    latest = [r for r in (reopenings(session, [invoice.id]).get(invoice.id), _reopened_on_its_lines(session, invoice))
+              if r is not None]
+    refuse_before_reopening(reversal_date, max(latest, key=lambda r: r.day) if latest else None,
+                            field="reversal_date", what=N_("a reversal"), number=invoice.number)
     supplier = session.get(Supplier, invoice.supplier_id)
     assert supplier is not None
     what = f"supplier {invoice.document_kind.value.replace('_', ' ')} {supplier.code} {invoice.number}"
@@ -782,6 +802,83 @@ def _reverse_price_differences(session: Session, actor: Actor, invoice: Supplier
         ))
 
 
+# --- what a reversal reopened ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reopening:
+    """The latest reversal that made something possible on an invoice: its date, the kind of
+    document reversed (a message id) and its name (a payment's reference or id, a memo's or
+    invoice's number)."""
+
+    day: dt.date
+    document: str
+    name: str
+
+
+def _later(found: dict[int, Reopening], key: int, reopening: Reopening) -> None:
+    if key not in found or reopening.day > found[key].day:
+        found[key] = reopening
+
+
+def reopenings(session: Session, invoice_ids: Sequence[int]) -> dict[int, Reopening]:
+    """Per invoice, the latest reversal of a payment that settled it or of a credit memo
+    that reduced it: the day that reversal gave the invoice back its open amount. Until that
+    day the reversed payment or memo still settled the invoice (the ledger and the AP ageing
+    count it), so nothing that settles or cancels the same amount may be dated before it
+    (docs/payables.md, *Dated before the reversal that made it possible*)."""
+    found: dict[int, Reopening] = {}
+    if not invoice_ids:
+        return found
+    ids = sorted(set(invoice_ids))
+    for invoice_id, day, reference, payment_id in session.execute(
+            select(PaymentAllocation.invoice_id, SupplierPayment.reversal_date, SupplierPayment.reference,
+                   SupplierPayment.id)
+            .join(SupplierPayment, SupplierPayment.id == PaymentAllocation.payment_id)
+            .where(PaymentAllocation.invoice_id.in_(ids), SupplierPayment.reversal_date.is_not(None))).all():
+        _later(found, invoice_id, Reopening(day, N_("supplier payment"), reference or str(payment_id)))
+    for invoice_id, day, number in session.execute(
+            select(SupplierInvoice.credits_invoice_id, SupplierInvoice.reversal_date, SupplierInvoice.number)
+            .where(SupplierInvoice.credits_invoice_id.in_(ids), SupplierInvoice.reversal_date.is_not(None))).all():
+        _later(found, invoice_id, Reopening(day, N_("credit memo"), number))
+    return found
+
+
+def _reopened_on_its_lines(session: Session, document: SupplierInvoice) -> Reopening | None:
+    """The latest reversal of a document of the other kind with a line on one of the order
+    lines of ``document`` (an invoice: a credit memo; a credit memo: an invoice): it may be
+    the one that freed the quantities ``document``'s reversal takes off or puts back (a
+    credit memo crediting the invoice's goods; an invoice of the goods a memo credited,
+    invoiced again). Before its date the order line's invoiced quantity would go below 0
+    (or above what it can receive). Conservative: any such reversal counts, whichever
+    invoice it concerned."""
+    other = DocumentKind.CREDIT_MEMO if document.document_kind == DocumentKind.INVOICE else DocumentKind.INVOICE
+    line_ids = sorted({line.po_line_id for line in document.lines})
+    row = session.execute(
+        select(SupplierInvoice.reversal_date, SupplierInvoice.number)
+        .join(SupplierInvoiceLine, SupplierInvoiceLine.invoice_id == SupplierInvoice.id)
+        .where(SupplierInvoiceLine.po_line_id.in_(line_ids), SupplierInvoice.document_kind == other,
+               SupplierInvoice.reversal_date.is_not(None))
+        .order_by(SupplierInvoice.reversal_date.desc(), SupplierInvoice.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return Reopening(row.reversal_date, N_("credit memo") if other == DocumentKind.CREDIT_MEMO else N_("invoice"),
+                     row.number)
+
+
+def refuse_before_reopening(day: dt.date, reopening: Reopening | None, *, field: str, what: str, number: str,
+                            pointer: str | None = None) -> None:
+    """Refuse ``day`` (of ``what``, a message id, concerning invoice ``number``) when it is
+    before ``reopening``: 422 ``dated-before-reopening``."""
+    if reopening is None or day >= reopening.day:
+        return
+    problem = Message("{what} dated {day} is before {reopened}, the day {document} {name} was reversed: only that "
+                      "reversal made it possible, and until then {document} {name} still settled or credited "
+                      "{number}", what=Term(what), day=day, reopened=reopening.day, document=Term(reopening.document),
+                      name=reopening.name, number=number)
+    raise DatedBeforeReopening(problem, errors=[{"pointer": pointer or f"/{field}", "detail": problem}],
+                               earliest_date=reopening.day.isoformat())
+
+
 # --- payments -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -800,7 +897,12 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
 
     Refuses: 403; 404 an unknown invoice; 409 ``invoice-blocked`` (a named invoice blocked
     for payment), ``invoice-reversed`` (a named invoice reversed), ``period-closed``; 422
-    ``payment-exceeds-open-items``. A payment is corrected by ``reverse_payment``. Locks:
+    ``payment-exceeds-open-items``, ``dated-before-source`` (a named invoice posted after the
+    payment's date), ``dated-before-reopening`` (dated before the reversal of a payment or
+    credit memo that settled a named invoice: until that date the reversed one still
+    settled it, and the invoice would be settled twice, negative in the AP ageing and in
+    2202). Without named invoices, those not payable on the date are skipped like blocked
+    ones. A payment is corrected by ``reverse_payment``. Locks:
     the period, then the invoices (``FOR UPDATE``, due date then id: the order
     ``reverse_payment`` takes them in)."""
     actor.require_role(*ENTERERS, action="paying suppliers")
@@ -816,6 +918,9 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     if request.invoice_ids is not None:
         wanted = list(dict.fromkeys(request.invoice_ids))
         found = {i.id: i for i in session.scalars(query.where(SupplierInvoice.id.in_(wanted))).all()}
+        # read after the invoices are locked: a reversal that gave one back its open amount
+        # committed first, and its date is seen
+        reopened = reopenings(session, list(found))
         for position, invoice_id in enumerate(wanted):
             invoice = found.get(invoice_id)
             if invoice is None:
@@ -831,9 +936,18 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
                     Message("invoice {number} is blocked for payment: {reason}", number=invoice.number,
                             reason=invoice.block_reason or ""),
                     errors=[{"pointer": f"/invoice_ids/{position}", "detail": Message("blocked for payment")}])
+            refuse_before_source(request.payment_date, invoice.posting_date, field="payment_date",
+                                 what=N_("a supplier payment"), source=N_("invoice"), source_name=invoice.number)
+            refuse_before_reopening(request.payment_date, reopened.get(invoice.id), field="payment_date",
+                                    what=N_("a supplier payment"), number=invoice.number)
         candidates = [found[i] for i in wanted]
     else:
-        candidates = [i for i in session.scalars(query).all() if not i.blocked]
+        # Oldest due first, skipping what is not payable on the payment's date: blocked, not
+        # yet posted, or reopened by a reversal dated later (see ``reopenings``).
+        unblocked = [i for i in session.scalars(query).all() if not i.blocked]
+        reopened = reopenings(session, [i.id for i in unblocked])
+        candidates = [i for i in unblocked if i.posting_date <= request.payment_date
+                      and (i.id not in reopened or reopened[i.id].day <= request.payment_date)]
     payable = sum((i.open_amount for i in candidates), ZERO)
     if request.amount > payable:
         raise PaymentExceedsOpenItems(

@@ -9,6 +9,7 @@ The world is test_payables_payment_reversal's: INV-1 1,356.00 (due 20 December) 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -17,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.payables import services
-from erp.payables.errors import PaymentExceedsOpenItems
+from erp.payables.errors import DatedBeforeReopening, PaymentExceedsOpenItems
 from erp.payables.models import PaymentAllocation, SupplierInvoice, SupplierPayment
 from erp.posting.models import JournalEntry
 from tests.locks import Worker, queued_behind
-from tests.payables import NOV_20
-from tests.service.test_payables_payment_reversal import NOV_25, books, pay, two_invoices  # noqa: F401 - fixture
+from tests.service.test_payables_payment_reversal import (  # noqa: F401 - fixture
+    NOV_22, NOV_25, books, pay, two_invoices)
 from tests.world import World
 
 D = Decimal
@@ -36,10 +37,10 @@ def _reversal(world: World, payment_id: int, user: str) -> Any:
     return work
 
 
-def _payment(world: World, invoice_id: int, amount: str) -> Any:
+def _payment(world: World, invoice_id: int, amount: str, on: dt.date = NOV_25) -> Any:
     def work(session: Session) -> int:
         return services.pay_supplier(session, world.actors["ap_a2"], services.PaymentRequest(
-            company_id=world.companies["A"], supplier_id=world.suppliers["sup1"], payment_date=NOV_20,
+            company_id=world.companies["A"], supplier_id=world.suppliers["sup1"], payment_date=on,
             amount=D(amount), invoice_ids=[invoice_id])).id
     return work
 
@@ -102,6 +103,7 @@ def test_a_reversal_racing_a_new_payment_of_the_same_invoice_never_overpays_it(
         session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]],
         payment_first: bool, amount: str) -> None:
     """The test holds INV-1's row, which both take (the reversal after P's row and INV-2).
+    The new payment is dated the reversal's day (one dated before it: the next test).
     A new payment of 534.00 (what is open before the reversal) posts either way and INV-1
     ends at 822.00 open (1,356.00 - 534.00). One of 1,356.00 (all of INV-1, only open after
     the reversal) posts when the reversal went first (INV-1 0.00 open), and is refused
@@ -126,3 +128,31 @@ def test_a_reversal_racing_a_new_payment_of_the_same_invoice_never_overpays_it(
     else:
         assert isinstance(outcomes["payment"], int), outcomes
         assert found["INV-1"] == D("0.00")
+
+
+@pytest.mark.parametrize("payment_first", [True, False])
+def test_a_payment_dated_before_a_racing_reversal_posts_only_if_it_went_first(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]],
+        payment_first: bool) -> None:
+    """A new payment of INV-1's 534.00 dated 22 November, racing P's reversal dated 25
+    November (the test holds INV-1's row; both take it). Payment first: it pays what was
+    open on 22 November, the reversal then gives P's 822.00 back (INV-1 822.00 open).
+    Reversal first: the payment, locking INV-1 after it, sees the reversal dated 25 November
+    and is refused ``dated-before-reopening`` (P still settled INV-1 on 22 November): INV-1
+    1,356.00 open, and never negative in between."""
+    first, second, _ = two_invoices
+    payment_id = pay(session_factory, world, "1500.00", [second, first])
+    payment = Worker(session_factory, "payment", _payment(world, first, "534.00", on=NOV_22))
+    reversal = Worker(session_factory, "reversal", _reversal(world, payment_id, "ap_a"))
+    outcomes = _hold(session_factory, SupplierInvoice, first, [payment, reversal] if payment_first
+                     else [reversal, payment])
+    assert isinstance(outcomes["reversal"], int), outcomes
+    with session_factory() as session:
+        assert _reversal_entries(session) == 1
+        found = _open_amounts_agree_with_the_standing_payments(session)
+    if payment_first:
+        assert isinstance(outcomes["payment"], int), outcomes
+        assert found == {"INV-1": D("822.00"), "INV-2": D("678.00")}
+    else:
+        assert isinstance(outcomes["payment"], DatedBeforeReopening), outcomes
+        assert found == {"INV-1": D("1356.00"), "INV-2": D("678.00")}

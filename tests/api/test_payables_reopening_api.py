@@ -1,0 +1,71 @@
+"""Payables refuse over HTTP what is dated before the reversal that made it possible
+(docs/payables.md, *Dated before the reversal that made it possible*): problem+json, in
+English and in Chinese, writing nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.test_payables_api import invoice, received_line  # noqa: F401 - fixture
+from tests.world import ApiClient, World, problem
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_payment_dated_before_a_reversal_that_reopened_its_invoice_is_a_422_in_english_and_chinese(
+        api: ApiClient, world: World, received_line: int) -> None:  # noqa: F811 - fixture
+    """Invoice 1,356.00 paid 1,000.00 on 21 November (BANK-7), reversed on 25 November. A new
+    payment of 1,356.00 dated 22 November: 422 ``dated-before-reopening`` at /payment_date,
+    naming 25 November; nothing paid. Dated 25 November: 201."""
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
+           "amount": "1000.00", "invoice_ids": [body["id"]], "reference": "BANK-7"}
+    paid = ap.post("/api/v1/payables/payments", json=pay).get_json()
+    reversed_ = ap.post(f"/api/v1/payables/payments/{paid['id']}/reverse",
+                        json={"reason": "returned by the bank", "reversal_date": "2026-11-25"})
+    assert reversed_.status_code == 200, reversed_.get_json()
+    again = dict(pay, payment_date="2026-11-22", amount="1356.00", reference="BANK-8")
+    english = problem(ap.post("/api/v1/payables/payments", json=again, headers={"Accept-Language": "en"}), 422,
+                      "dated-before-reopening")
+    assert english["errors"][0]["pointer"] == "/payment_date" and english["earliest_date"] == "2026-11-25"
+    assert english["title"] == "Dated before the reversal that made it possible"
+    assert ("a supplier payment dated 2026-11-22 is before 2026-11-25, the day supplier payment BANK-7 was reversed: "
+            "only that reversal made it possible, and until then supplier payment BANK-7 still settled or credited "
+            "24330000000012345678") in english["detail"]
+    chinese = problem(ap.post("/api/v1/payables/payments", json=again, headers={"Accept-Language": "zh-CN"}), 422,
+                      "dated-before-reopening")
+    assert chinese["title"] == "日期早于使其成为可能的冲销"
+    assert ("日期为 2026-11-22 的供应商付款早于 2026-11-25，即供应商付款 BANK-7 冲销之日：只有该冲销之后才可进行，"
+            "在此之前供应商付款 BANK-7 仍结清或冲减 24330000000012345678") in chinese["detail"]
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
+    posted = ap.post("/api/v1/payables/payments", json=dict(again, payment_date="2026-11-25"))
+    assert posted.status_code == 201, posted.get_json()
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "0.00"
+
+
+def test_an_invoice_reversal_and_a_credit_memo_dated_before_the_reversal_that_reopened_it_are_422(
+        api: ApiClient, world: World, received_line: int) -> None:  # noqa: F811 - fixture
+    """The same invoice paid 1,356.00 on 21 November, the payment reversed on 25 November:
+    reversing the invoice on 22 November, or a credit memo reducing it dated 22 November,
+    is 422 ``dated-before-reopening``; a credit memo dated before the invoice (19 November)
+    is 422 ``dated-before-source``."""
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
+           "amount": "1356.00", "invoice_ids": [body["id"]]}
+    paid = ap.post("/api/v1/payables/payments", json=pay).get_json()
+    assert ap.post(f"/api/v1/payables/payments/{paid['id']}/reverse",
+                   json={"reason": "returned by the bank", "reversal_date": "2026-11-25"}).status_code == 200
+    refused = problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse",
+                              json={"reason": "wrong price", "reversal_date": "2026-11-22"}), 422,
+                      "dated-before-reopening")
+    assert refused["errors"][0]["pointer"] == "/reversal_date"
+    memo = invoice(world, received_line, number="CM-1", net_total="120.00", tax_total="15.60", gross_total="135.60",
+                   lines=[{"po_line_id": received_line, "quantity": "10", "unit_price": "12.00"}],
+                   credits_invoice_id=body["id"])
+    problem(ap.post("/api/v1/payables/credit-memos", json=dict(memo, invoice_date="2026-11-22")), 422,
+            "dated-before-reopening")
+    problem(ap.post("/api/v1/payables/credit-memos", json=dict(memo, invoice_date="2026-11-19")), 422,
+            "dated-before-source")
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"

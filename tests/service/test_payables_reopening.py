@@ -1,0 +1,204 @@
+"""Nothing in payables is dated before the reversal that made it possible, on PostgreSQL,
+every figure worked out by hand (docs/payables.md, *Dated before the reversal that made it
+possible*).
+
+The world is test_payables_payment_reversal's: standard 12.00 for EXC-LOCAL; one order of
+company A to supplier S0001, line 1 100 kg and line 2 50 kg at 12.00, received on 20
+November; VAT 13 %. INV-1 (line 1) 1,356.00 due 20 December, INV-2 (line 2) 678.00 due 30
+November, both posted 20 November. 2202 Cr 2,034.00 before any payment.
+
+Each refusal is checked against the AP ageing and 2202: on every day the ageing's total is
+2202's credit balance, and no invoice is negative.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.errors import DatedBeforeSource
+from erp.payables import queries, services
+from erp.payables.errors import DatedBeforeReopening, PaymentExceedsOpenItems
+from erp.payables.models import DocumentKind, SupplierInvoice, SupplierPayment
+from erp.posting.models import JournalEntry, JournalLine
+from tests.payables import NOV_20, enter
+from tests.service.test_payables_payment_reversal import (  # noqa: F401 - fixture
+    NOV_22, NOV_25, open_amounts, pay, reverse, two_invoices)
+from tests.service.test_payables_reversal import reverse as reverse_invoice
+from tests.stock import refused
+from tests.world import World
+
+D = Decimal
+pytestmark = pytest.mark.postgres
+AP = "2202"
+NOV_18 = dt.date(2026, 11, 18)
+NOV_26 = dt.date(2026, 11, 26)
+
+
+def ledger(session: Session, company: int, day: dt.date) -> D:
+    """2202's credit balance in the company's books on ``day``."""
+    return -D(session.scalar(select(func.coalesce(func.sum(JournalLine.amount), 0))
+                             .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+                             .where(JournalLine.company_id == company, JournalLine.account_code == AP,
+                                    JournalEntry.entry_date <= day)))
+
+
+def ageing_total(session: Session, world: World, day: dt.date) -> D:
+    (row,) = queries.ageing(session, world.actors["ap_a"], day, by="group")
+    return D(row["open_amount"])
+
+
+def payments(session: Session) -> int:
+    return session.scalar(select(func.count(SupplierPayment.id))) or 0
+
+
+def test_a_payment_dated_before_an_earlier_payments_reversal_of_the_same_invoice_is_refused(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """P1 of 1,500.00 on 20 November (INV-2 678.00, INV-1 822.00; 534.00 open), reversed on 25
+    November. A new payment of 2,034.00 of both dated 22 November would stand beside P1 on 22
+    to 24 November: INV-1 1,356.00 - 822.00 - 1,356.00 = -822.00, INV-2 -678.00, 2202 Dr
+    1,500.00. Refused 422 ``dated-before-reopening`` at /payment_date, naming 25 November;
+    nothing written. Without named invoices the reopened ones are skipped: 534.00 on 22
+    November finds nothing payable. Dated 25 November it posts: the ageing is 534.00 on 22
+    November, 0.00 on 25, each 2202's balance."""
+    first, second, _ = two_invoices
+    company = world.companies["A"]
+    p1 = pay(session_factory, world, "1500.00", [second, first])
+    reverse(session_factory, world, p1, on=NOV_25)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        pay(session_factory, world, "2034.00", [first, second], on=NOV_22)
+    assert refusal.value.status == 422 and refusal.value.errors[0]["pointer"] == "/payment_date"
+    assert refusal.value.extensions["earliest_date"] == "2026-11-25"
+    assert ("a supplier payment dated 2026-11-22 is before 2026-11-25, the day supplier payment BANK-0001 was "
+            "reversed: only that reversal made it possible, and until then supplier payment BANK-0001 still settled "
+            "or credited INV-1") in str(refusal.value.detail)
+    with refused(session_factory, PaymentExceedsOpenItems):
+        pay(session_factory, world, "534.00", None, on=NOV_22)
+    with session_factory() as session:
+        assert payments(session) == 1
+        assert open_amounts(session, first, second) == [D("1356.00"), D("678.00")]
+    pay(session_factory, world, "2034.00", [first, second], on=NOV_25)
+    with session_factory() as session:
+        assert open_amounts(session, first, second) == [D("0.00"), D("0.00")]
+        for day, expected in ((NOV_20, "534.00"), (NOV_22, "534.00"), (NOV_25, "0.00")):
+            assert ageing_total(session, world, day) == ledger(session, company, day) == D(expected), day
+
+
+def test_a_payment_dated_before_its_invoice_is_refused_and_skipped(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-1 was posted on 20 November: paid on 18 November it would be Dr 2202 on a day the
+    ageing has no invoice (2202 Dr 1,356.00 on 18 and 19 November). Named: 422
+    ``dated-before-source``; oldest due first: nothing payable on 18 November."""
+    first, _, _ = two_invoices
+    with refused(session_factory, DatedBeforeSource) as refusal:
+        pay(session_factory, world, "1356.00", [first], on=NOV_18)
+    assert refusal.value.errors[0]["pointer"] == "/payment_date"
+    assert "is before invoice INV-1, dated 2026-11-20" in str(refusal.value.detail)
+    with refused(session_factory, PaymentExceedsOpenItems):
+        pay(session_factory, world, "100.00", None, on=NOV_18)
+    with session_factory() as session:
+        assert payments(session) == 0
+
+
+def test_an_invoice_is_not_reversed_before_the_reversal_of_the_payment_that_settled_it(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """P of 678.00 settles INV-2 on 20 November and is reversed on 25 November. INV-2 reversed
+    on 22 November would leave P standing on 22 to 24 November with no invoice: the ageing
+    1,356.00 (INV-1) while 2202 is Cr 678.00 (2,034.00 - 678.00 - 678.00). Refused; reversed
+    on 25 November, the ageing is 1,356.00 on 22 November (2,034.00 - 678.00) and on 25."""
+    first, second, _ = two_invoices
+    company = world.companies["A"]
+    payment = pay(session_factory, world, "678.00", [second])
+    reverse(session_factory, world, payment, on=NOV_25)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        reverse_invoice(session_factory, world, second, on=NOV_22)
+    assert refusal.value.errors[0]["pointer"] == "/reversal_date"
+    assert "the day supplier payment BANK-0001 was reversed" in str(refusal.value.detail)
+    with session_factory() as session:
+        invoice = session.get(SupplierInvoice, second)
+        assert invoice is not None and not invoice.reversed and invoice.open_amount == D("678.00")
+    reverse_invoice(session_factory, world, second, on=NOV_25)
+    with session_factory() as session:
+        for day, expected in ((NOV_20, "1356.00"), (NOV_22, "1356.00"), (NOV_25, "1356.00")):
+            assert ageing_total(session, world, day) == ledger(session, company, day) == D(expected), day
+    assert first
+
+
+def test_an_invoice_is_not_reversed_before_the_reversal_of_the_credit_memo_that_freed_it(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """CM-1 credits 20 kg of line 1 at 12.00 (240.00 + 31.20 = 271.20) on 20 November,
+    reducing INV-1 to 1,084.80, and is reversed on 25 November. INV-1 reversed on 22 November
+    would leave CM-1 standing alone on 22 to 24 November (-271.20 in the ageing, 20 kg credited
+    of 0 invoiced on line 1). Refused; reversed on 25 November it is."""
+    first, _, _ = two_invoices
+    line = _line_of(session_factory, first)
+    memo = enter(session_factory, world, "CM-1", [(line, "20", "12.00")], net="240.00", tax="31.20",
+                 kind=DocumentKind.CREDIT_MEMO, credits=first)
+    reverse_invoice(session_factory, world, memo, on=NOV_25)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        reverse_invoice(session_factory, world, first, on=NOV_22)
+    assert "the day credit memo CM-1 was reversed" in str(refusal.value.detail)
+    reverse_invoice(session_factory, world, first, on=NOV_25)
+    with session_factory() as session:
+        for day, expected in ((NOV_22, "1762.80"), (NOV_25, "678.00")):
+            assert ageing_total(session, world, day) == ledger(session, company := world.companies["A"],
+                                                                 day) == D(expected), (day, company)
+
+
+def test_a_credit_memo_is_not_dated_before_the_payment_reversal_that_reopened_its_invoice(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """P settles all of INV-2 (678.00) on 20 November, reversed on 25 November. CM-2 crediting
+    10 kg of line 2 (120.00 + 15.60 = 135.60) and reducing INV-2, dated 22 November, would
+    take 135.60 off an invoice P still settled: INV-2 -135.60 in the ageing of 22 November.
+    Refused (422 ``dated-before-reopening`` at /posting_date), and before the invoice's own
+    date (18 November: ``dated-before-source``); on 25 November it posts, INV-2 542.40 open,
+    and the ageing is 1,356.00 on 22 November, 1,898.40 on 25."""
+    first, second, _ = two_invoices
+    company = world.companies["A"]
+    line = _line_of(session_factory, second)
+    payment = pay(session_factory, world, "678.00", [second])
+    reverse(session_factory, world, payment, on=NOV_25)
+
+    def memo(on: dt.date) -> int:
+        return enter(session_factory, world, "CM-2", [(line, "10", "12.00")], net="120.00", tax="15.60",
+                     kind=DocumentKind.CREDIT_MEMO, credits=second, on=on)
+
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        memo(NOV_22)
+    assert refusal.value.errors[0]["pointer"] == "/posting_date"
+    with refused(session_factory, DatedBeforeSource):
+        memo(NOV_18)
+    memo(NOV_25)
+    with session_factory() as session:
+        assert open_amounts(session, first, second) == [D("1356.00"), D("542.40")]
+        for day, expected in ((NOV_22, "1356.00"), (NOV_25, "1898.40")):
+            assert ageing_total(session, world, day) == ledger(session, company, day) == D(expected), day
+
+
+def test_a_credit_memo_is_not_reversed_before_the_reversal_of_the_invoice_that_invoiced_its_goods_again(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """CM-1 credits all 100 kg of INV-1 (1,356.00) on 20 November; INV-3 invoices them again
+    and is reversed on 25 November. CM-1 reversed on 22 November would make 200 kg invoiced on
+    a line of 100 on 22 to 24 November (INV-1 and INV-3 standing): refused; on 25 it is."""
+    first, _, _ = two_invoices
+    line = _line_of(session_factory, first)
+    memo = enter(session_factory, world, "CM-1", [(line, "100", "12.00")], net="1200.00", tax="156.00",
+                 kind=DocumentKind.CREDIT_MEMO)
+    again = enter(session_factory, world, "INV-3", [(line, "100", "12.00")], net="1200.00", tax="156.00")
+    reverse_invoice(session_factory, world, again, on=NOV_25)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        reverse_invoice(session_factory, world, memo, on=NOV_22)
+    assert "the day invoice INV-3 was reversed" in str(refusal.value.detail)
+    reverse_invoice(session_factory, world, memo, on=NOV_26)
+
+
+def _line_of(session_factory: sessionmaker[Session], invoice_id: int) -> int:
+    with session_factory() as session:
+        invoice = session.get(SupplierInvoice, invoice_id)
+        assert invoice is not None
+        return invoice.lines[0].po_line_id
+
