@@ -993,7 +993,9 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
     invoice it settled back what it settled (its allocations, in CNY: the invoice's open
     amount goes up by them, and the invoice is paid again like any open one). The payment
     keeps its allocations, who reversed it, when, why and the reversal's entry. Audited
-    (``supplier_payment``, ``reverse``).
+    (``supplier_payment``, ``reverse``, the invoices' open amounts before and after; and each
+    invoice it reopened: ``supplier_invoice``, ``payment-reversed``, its open amount before
+    and after, the reason naming the payment).
 
     Since a payment: an invoice it paid cannot have been reversed (``reverse_invoice`` refuses
     a paid invoice), and a credit memo applied to it took only what was still open, so what
@@ -1058,6 +1060,14 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
     payment.reversal_date, payment.reversal_reason = reversal_date, reason[:500]
     payment.reversal_entry_id = entry_id
     session.flush()
+    # each invoice it reopened has the change in its own trail too, as the invoice a credit
+    # memo's reversal gives back its amount (``credit-memo-reversed``)
+    paid = f"reversal of supplier payment {payment.reference or payment.id}: {reason}"[:500]
+    for invoice in invoices:
+        audit.record_change(session, actor, entity="supplier_invoice", entity_id=invoice.id, action="payment-reversed",
+                            before={"open_amount": before["open_amounts"][str(invoice.id)]},
+                            after={"open_amount": str(invoice.open_amount)}, reason=paid,
+                            company_id=invoice.company_id)
     audit.record_change(session, actor, entity="supplier_payment", entity_id=payment.id, action="reverse",
                         before=before,
                         after={"reversed": True, "reversal_date": reversal_date.isoformat(),

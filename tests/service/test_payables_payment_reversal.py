@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.audit.models import AuditEvent
@@ -255,3 +255,37 @@ def test_the_payment_reversal_refusals_write_nothing(
     assert refusal.value.status == 409
     with session_factory() as session:
         assert open_amounts(session, first, second) == [D("1356.00"), D("678.00")]
+
+
+def test_each_invoice_a_payment_reversal_reopens_has_its_own_audit_row(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """The reversal of BANK-0001 (1,500.00: INV-2 678.00, INV-1 822.00) on 25 November writes,
+    besides the payment's row, one row on each invoice it reopened (entity
+    ``supplier_invoice``, action ``payment-reversed``), as a credit memo's reversal does on the
+    invoice it reduced: INV-2 0.00 -> 678.00, INV-1 534.00 -> 1,356.00, the reason naming the
+    payment. An invoice the payment did not settle gets none."""
+    first, second, _ = two_invoices
+    company = world.companies["A"]
+    payment_id = pay(session_factory, world, "1500.00", [second, first])
+    reverse(session_factory, world, payment_id)
+    with session_factory() as session:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.entity == "supplier_invoice")
+                               .order_by(AuditEvent.id)).all()
+        assert [(r.entity_id, r.action, r.actor_id, r.company_id, r.changes, r.reason) for r in rows] == [
+            (second, "payment-reversed", world.users["ap_a"], company,
+             {"open_amount": {"before": "0.00", "after": "678.00"}},
+             "reversal of supplier payment BANK-0001: returned by the bank: wrong account"),
+            (first, "payment-reversed", world.users["ap_a"], company,
+             {"open_amount": {"before": "534.00", "after": "1356.00"}},
+             "reversal of supplier payment BANK-0001: returned by the bank: wrong account"),
+        ]
+    # a payment of INV-2 alone, reversed: INV-1 gets no row
+    again = pay(session_factory, world, "678.00", [second], on=NOV_25)
+    reverse(session_factory, world, again, on=NOV_30, reason="paid twice")
+    with session_factory() as session:
+        latest = session.scalars(select(AuditEvent).where(AuditEvent.entity == "supplier_invoice")
+                                 .order_by(AuditEvent.id.desc())).first()
+        assert latest is not None and (latest.entity_id, latest.changes, latest.reason) == (
+            second, {"open_amount": {"before": "0.00", "after": "678.00"}},
+            "reversal of supplier payment BANK-0001: paid twice")
+        assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.entity == "supplier_invoice")) == 3
