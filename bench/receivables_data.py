@@ -121,8 +121,11 @@ def copy_orders(conn: psycopg.Connection[Any], rng: random.Random, spec: Receiva
     now = dt.datetime.now(dt.UTC)
     cur = conn.cursor()
     lines: list[tuple[Any, ...]] = []
-    with cur.copy("COPY sales_orders (id, company_id, customer_id, order_date, status, created_by, created_at, "
-                  "credit_released, confirmed_at, credit_blocked_at) FROM STDIN") as copy:
+    # Numbered as erp.credit.services.order_number does (companies are coded C01, C02, ...),
+    # and each series set to continue after them, so orders taken later number on.
+    series: dict[str, int] = {}
+    with cur.copy("COPY sales_orders (id, number, company_id, customer_id, order_date, status, created_by, "
+                  "created_at, credit_released, confirmed_at, credit_blocked_at) FROM STDIN") as copy:
         for order_id in range(1, spec.open_orders + 1):
             company = rng.randrange(1, spec.companies + 1)
             status = "blocked" if order_id % 50 == 0 else rng.choice(("confirmed", "confirmed", "partially_shipped"))
@@ -130,8 +133,11 @@ def copy_orders(conn: psycopg.Connection[Any], rng: random.Random, spec: Receiva
             # confirmed (or blocked) at 10:00 Beijing time on the order date
             stamped = dt.datetime.combine(ordered, dt.time(2), dt.UTC)
             customer = skewed_customer(rng, spec.customers, zipf=spec.zipf)
-            copy.write_row((order_id, company, customer, ordered, status, user_id, now, False,
-                            None if status == "blocked" else stamped, stamped if status == "blocked" else None))
+            key = f"SO-C{company:02d}-{ordered.year}"
+            series[key] = series.get(key, 0) + 1
+            copy.write_row((order_id, f"{key}-{series[key]:06d}", company, customer, ordered, status, user_id, now,
+                            False, None if status == "blocked" else stamped,
+                            stamped if status == "blocked" else None))
             for line_no in range(1, rng.choice((2, 3))):
                 quantity = rng.randrange(10, 500)
                 shipped = rng.randrange(0, quantity) if status == "partially_shipped" else 0
@@ -142,6 +148,9 @@ def copy_orders(conn: psycopg.Connection[Any], rng: random.Random, spec: Receiva
                   "shipped_quantity) FROM STDIN") as copy:
         for line in lines:
             copy.write_row(line)
+    cur.executemany("INSERT INTO document_sequences (series, next_value) VALUES (%s, %s) "
+                    "ON CONFLICT (series) DO UPDATE SET next_value = excluded.next_value",
+                    [(key, taken + 1) for key, taken in sorted(series.items())])
 
 
 # Every customer's exposure row from the documents (as ``flask --app erp credit

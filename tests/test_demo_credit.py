@@ -30,6 +30,15 @@ def test_demo_sales_history_is_consistent(session_factory: sessionmaker[Session]
         assert unbalanced == []
         assert session.scalar(select(func.count()).select_from(CreditSuggestionRun)) == 1
         dist02 = session.scalar(select(Company.id).where(Company.code == "DIST02"))
+        # every order numbered in its company's series of its order date's year, from 1 as taken
+        taken: dict[str, int] = {}
+        for number, code, day in session.execute(
+                select(SalesOrder.number, Company.code, SalesOrder.order_date)
+                .join(Company, Company.id == SalesOrder.company_id).order_by(SalesOrder.id)):
+            series = f"SO-{code}-{day.year}"
+            taken[series] = taken.get(series, 0) + 1
+            assert number == f"{series}-{taken[series]:06d}"
+        assert "SO-DIST02-2026" in taken
 
     token = client.post("/api/v1/auth/token", json={"username": "sales.dist02", "password": DEMO_PASSWORD})
     assert token.status_code == 201

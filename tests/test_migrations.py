@@ -288,3 +288,97 @@ def test_0043_round_trip_on_sqlite_and_its_downgrade_refused_while_a_payment_is_
         assert connection.scalar(text(invoices)).count(
             "reversed_at IS NULL OR entry_id IS NULL OR reversal_entry_id IS NOT NULL") == 1
     engine.dispose()
+
+
+def test_0044_numbers_the_orders_there_were_as_the_service_numbers_them(
+        engine: Engine, session_factory: object, world: World) -> None:
+    """0044's downgrade takes the numbers and their series away; upgrading numbers the orders
+    again per company and year of the order date, in the order they were created (their ids),
+    which is how the service numbered them, and each series continues after its last."""
+    import datetime as dt
+
+    from sqlalchemy import inspect
+
+    from erp.credit.models import SalesOrder
+    from erp.purchasing.models import DocumentSequence
+    from tests.service.test_sales_order_numbers import _take
+
+    taken = [_take(session_factory, world, company=company, day=day)  # type: ignore[arg-type]
+             for company, day in (("A", dt.date(2026, 11, 3)), ("B", dt.date(2026, 11, 4)),
+                                  ("A", dt.date(2025, 12, 31)), ("A", dt.date(2026, 11, 1)))]
+    assert taken == ["SO-CA-2026-000001", "SO-CB-2026-000001", "SO-CA-2025-000001", "SO-CA-2026-000002"]
+    numbers = select(SalesOrder.id, SalesOrder.number).order_by(SalesOrder.id)
+    with Session(engine) as session:
+        before = [tuple(row) for row in session.execute(numbers)]
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0043_supplier_payment_reversal")
+        assert "number" not in {c["name"] for c in inspect(engine).get_columns("sales_orders")}
+        with engine.connect() as connection:
+            assert connection.scalar(select(DocumentSequence).where(DocumentSequence.series.like("SO-%"))) is None
+    finally:
+        upgrade(engine)
+    with Session(engine) as session:
+        assert [tuple(row) for row in session.execute(numbers)] == before
+    assert [number for _, number in before] == taken
+    assert _take(session_factory, world, company="A") == "SO-CA-2026-000003"  # type: ignore[arg-type]
+    assert _take(session_factory, world, company="B") == "SO-CB-2026-000002"  # type: ignore[arg-type]
+
+
+def test_0044_round_trip_on_sqlite_with_orders(tmp_path: object) -> None:
+    """On SQLite 0044 numbers the orders there are (per company and year, by id, never cut
+    at six digits), makes the column NOT NULL and unique, and sets the series; its downgrade
+    drops the column and the series; upgrading again numbers them the same way."""
+    import sqlite3
+
+    import pytest
+    from sqlalchemy import text
+
+    from erp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m44.sqlite3")  # type: ignore[str-format]
+    upgrade(engine, "0043_supplier_payment_reversal")
+    setup = [
+        "INSERT INTO companies (id, code, segment_id, name_zh, name_en, active, created_at, updated_at) VALUES "
+        "(1, 'CA', 1, 'A', 'A', 1, '2026-11-30', '2026-11-30'), (2, 'CB', 1, 'B', 'B', 1, '2026-11-30', '2026-11-30')",
+        "INSERT INTO sales_orders (id, company_id, customer_id, order_date, status, created_by, created_at, "
+        "credit_released) VALUES (7, 1, 1, '2026-11-03', 'draft', 1, '2026-11-30', 0), "
+        "(3, 2, 1, '2026-11-03', 'draft', 1, '2026-11-30', 0), (9, 1, 1, '2025-12-31', 'shipped', 1, '2026-11-30', 0), "
+        "(12, 1, 1, '2026-01-01', 'cancelled', 1, '2026-11-30', 0), (5, 1, 1, '2026-12-01', 'draft', 1, '2026-11-30', 0)",
+        # the demo's series of purchase orders is left alone
+        "INSERT INTO document_sequences (series, next_value) VALUES ('PO-CA-2026', 4)",
+    ]
+    raw = sqlite3.connect(f"{tmp_path}/m44.sqlite3", isolation_level=None)  # no customers or users here
+    for statement in setup:
+        raw.execute(statement)
+    raw.close()
+    upgrade(engine)
+    expected = [(3, "SO-CB-2026-000001"), (5, "SO-CA-2026-000001"), (7, "SO-CA-2026-000002"),
+                (9, "SO-CA-2025-000001"), (12, "SO-CA-2026-000003")]
+    numbers = "SELECT id, number FROM sales_orders ORDER BY id"
+    series = "SELECT series, next_value FROM document_sequences ORDER BY series"
+    table = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sales_orders'"
+    with engine.connect() as connection:
+        assert [tuple(r) for r in connection.execute(text(numbers))] == expected
+        assert [tuple(r) for r in connection.execute(text(series))] == [
+            ("PO-CA-2026", 4), ("SO-CA-2025", 2), ("SO-CA-2026", 4), ("SO-CB-2026", 2)]
+        assert "number VARCHAR(50) NOT NULL" in connection.scalar(text(table))
+    raw = sqlite3.connect(f"{tmp_path}/m44.sqlite3", isolation_level=None)
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        raw.execute("UPDATE sales_orders SET number = 'SO-CA-2026-000001' WHERE id = 7")
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        raw.execute("UPDATE sales_orders SET number = NULL WHERE id = 7")
+    raw.close()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0043_supplier_payment_reversal")
+    with engine.connect() as connection:
+        assert "number" not in connection.scalar(text(table))
+        assert [tuple(r) for r in connection.execute(text(series))] == [("PO-CA-2026", 4)]
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert [tuple(r) for r in connection.execute(text(numbers))] == expected
+    engine.dispose()

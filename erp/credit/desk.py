@@ -168,14 +168,15 @@ def customer_orders(session: Session, actor: Actor, customer_id: int) -> list[An
     actor.require_role(*DESK_ROLES, action="reading customers' credit")
     open_value = func.sum(open_line_value_sql())
     return list(session.execute(
-        select(SalesOrder.id, SalesOrder.order_date, SalesOrder.status, SalesOrder.credit_released,
-               SalesOrder.credit_block_rule, Company.code.label("company_code"), open_value.label("open_value"))
+        select(SalesOrder.id, SalesOrder.number, SalesOrder.order_date, SalesOrder.status,
+               SalesOrder.credit_released, SalesOrder.credit_block_rule, Company.code.label("company_code"),
+               open_value.label("open_value"))
         .join(Company, Company.id == SalesOrder.company_id)
         .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
         .where(SalesOrder.customer_id == customer_id,
                SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES | {SalesOrderStatus.BLOCKED})))
-        .group_by(SalesOrder.id, SalesOrder.order_date, SalesOrder.status, SalesOrder.credit_released,
-                  SalesOrder.credit_block_rule, Company.code)
+        .group_by(SalesOrder.id, SalesOrder.number, SalesOrder.order_date, SalesOrder.status,
+                  SalesOrder.credit_released, SalesOrder.credit_block_rule, Company.code)
         .order_by(SalesOrder.order_date, SalesOrder.id)
     ).all())
 

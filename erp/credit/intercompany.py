@@ -90,6 +90,7 @@ class TradeLine:
 
     order_line_id: int
     order_id: int
+    order_number: str
     seller_id: int
     seller_code: str
     buyer_id: int
@@ -139,7 +140,7 @@ def trade_lines(session: Session, actor: Actor, *, as_of: dt.date) -> list[Trade
     seller, buyer = Company.__table__.alias("seller"), Company.__table__.alias("buyer")
     lines = {row.order_line_id: TradeLine(**row._mapping) for row in session.execute(
         select(SalesOrderLine.id.label("order_line_id"), SalesOrder.id.label("order_id"),
-               SalesOrder.company_id.label("seller_id"), seller.c.code.label("seller_code"),
+               SalesOrder.number.label("order_number"), SalesOrder.company_id.label("seller_id"), seller.c.code.label("seller_code"),
                SalesOrder.partner_company_id.label("buyer_id"), buyer.c.code.label("buyer_code"),
                SalesOrderLine.partner_po_line_id.label("po_line_id"), SalesOrderLine.material_id,
                Material.code.label("material_code"), SalesOrderLine.unit_price)

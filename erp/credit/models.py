@@ -81,16 +81,23 @@ class CreditNoteKind(StrEnum):
 
 
 class SalesOrder(Base):
-    """A company's order from a customer of the group master."""
+    """A company's order from a customer of the group master, quoted by its ``number``."""
 
     __tablename__ = "sales_orders"
     __table_args__ = (
+        # A unique index rather than a constraint: SQLite adds no constraint to a table
+        # that rows point at (migration 0044), and the same index serves look-ups by number.
+        Index("uq_sales_orders_number", "number", unique=True),
         Index("ix_sales_orders_company_status", "company_id", "status"),
         Index("ix_sales_orders_customer_status", "customer_id", "status"),
         Index("ix_sales_orders_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # SO-<company code>-<year of the order date>-000001, from the company's series of that
+    # year (erp.credit.services.order_number, the purchase orders' numbering): what people
+    # quote. Carrying the company's code, it is unique in the group, never ambiguous.
+    number: Mapped[str] = mapped_column(String(50))
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     order_date: Mapped[dt.date] = mapped_column(Date)
@@ -123,7 +130,7 @@ class SalesOrder(Base):
         """Change status along ``ORDER_TRANSITIONS``; any other move is a conflict."""
         if (self.status, status) not in ORDER_TRANSITIONS:
             raise OrderStatusConflict(
-                Message("sales order {order} is {status}; it cannot become {target}", order=self.id,
+                Message("sales order {order} is {status}; it cannot become {target}", order=self.number,
                         status=self.status, target=status),
                 order_status=self.status.value,
             )
@@ -213,6 +220,8 @@ class Invoice(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    # The order shipped, for its number (loaded when asked for: a payment's invoices never need it).
+    order: Mapped[SalesOrder | None] = relationship(viewonly=True)
     lines: Mapped[list[InvoiceLine]] = relationship(cascade="all, delete-orphan", order_by="InvoiceLine.id",
                                                     lazy="selectin")
     applications: Mapped[list[PaymentApplication]] = relationship(
@@ -549,6 +558,8 @@ class CreditRelease(Base):
     reason: Mapped[str] = mapped_column(String(500))
     released_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     released_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[SalesOrder] = relationship(viewonly=True)
 
 
 # --- the customer's credit data and the model's parameters ------------------------------------

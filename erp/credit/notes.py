@@ -46,6 +46,7 @@ from erp.credit.models import (
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
+    SalesOrder,
     SalesOrderLine,
 )
 from erp.credit.services import PAYMENT_ROLES, InvoiceItem, _customer, _lock_order, raise_invoice
@@ -323,14 +324,16 @@ def returnable_shipments(
     offset: int = 0, limit: int = 20,
 ) -> tuple[list[Any], int]:
     """Invoiced shipments of the caller's companies with what they shipped, what came back
-    and their price, newest first; ``q`` matches the document, customer, material or invoice."""
+    and their price, newest first; ``q`` matches the document, sales order number, customer,
+    material or invoice."""
     actor.require_role(*NOTE_ROLES, action="reading shipments to return")
     returned = (select(CreditNoteLine.invoice_line_id, func.sum(CreditNoteLine.quantity).label("quantity"))
                 .where(CreditNoteLine.stock_document_id.is_not(None))
                 .group_by(CreditNoteLine.invoice_line_id).subquery("returned"))
     query = (
         select(StockDocument.id.label("document_id"), StockDocument.number, StockDocument.posting_date,
-               Invoice.id.label("invoice_id"), Invoice.company_id, Company.code.label("company_code"),
+               Invoice.id.label("invoice_id"), SalesOrder.number.label("order_number"), Invoice.company_id,
+               Company.code.label("company_code"),
                Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
                Customer.name_en.label("customer_name_en"), Material.code.label("material_code"),
                Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
@@ -338,6 +341,7 @@ def returnable_shipments(
                func.coalesce(returned.c.quantity, 0).label("returned_quantity"))
         .select_from(InvoiceLine)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .outerjoin(SalesOrder, SalesOrder.id == Invoice.order_id)
         .join(StockDocument, StockDocument.id == InvoiceLine.stock_document_id)
         .join(Company, Company.id == Invoice.company_id)
         .join(Customer, Customer.id == Invoice.customer_id)
@@ -348,7 +352,8 @@ def returnable_shipments(
     )
     if q:
         pattern = f"%{q}%"
-        query = query.where(or_(StockDocument.number.ilike(pattern), Customer.code.ilike(pattern),
+        query = query.where(or_(StockDocument.number.ilike(pattern), SalesOrder.number.ilike(pattern),
+                                Customer.code.ilike(pattern),
                                 Customer.name_zh.ilike(pattern), Customer.name_en.ilike(pattern),
                                 Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
                                 cast(Invoice.id, String) == q))

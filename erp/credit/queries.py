@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Subquery
 
 from erp.messages import N_, Message, Term
@@ -64,11 +64,11 @@ def _visible(session: Session, actor: Actor, model: type[Any], key: int, label: 
 
 def _listed(
     session: Session, actor: Actor, model: type[Any], filters: dict[str, Any], *order: Any, offset: int,
-    limit: int, where: Sequence[Any] = (),
+    limit: int, where: Sequence[Any] = (), options: Sequence[Any] = (),
 ) -> tuple[list[Any], int]:
     """Records of the caller's companies matching the filters that were given, in ``order``."""
     actor.require_role(*READ_ROLES, action="reading sales documents")
-    query = select(model).where(actor.company_scope(model.company_id), *where)
+    query = select(model).where(actor.company_scope(model.company_id), *where).options(*options)
     for name, wanted in filters.items():
         if wanted is not None:
             query = query.where(getattr(model, name) == wanted)
@@ -83,11 +83,18 @@ def get_order(session: Session, actor: Actor, order_id: int) -> SalesOrder:
 
 def list_orders(
     session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
-    status: SalesOrderStatus | None = None, offset: int = 0, limit: int = 50,
+    status: SalesOrderStatus | None = None, number: str | None = None, offset: int = 0, limit: int = 50,
 ) -> tuple[list[SalesOrder], int]:
-    """Sales orders, newest first, with filters."""
+    """Sales orders, newest first, with filters; ``number`` finds the order with that
+    document number (as people type it: case and surrounding spaces do not matter)."""
     return _listed(session, actor, SalesOrder, {"company_id": company_id, "customer_id": customer_id,
-                                                "status": status}, SalesOrder.id.desc(), offset=offset, limit=limit)
+                                                "status": status, "number": normal_number(number)},
+                   SalesOrder.id.desc(), offset=offset, limit=limit)
+
+
+def normal_number(number: str | None) -> str | None:
+    """A document number as stored (``SO-CA-2026-000001``), from what a user typed."""
+    return None if number is None else number.strip().upper()
 
 
 def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
@@ -103,7 +110,7 @@ def list_invoices(
     overdue = [] if overdue_on is None else [Invoice.open_amount > 0, Invoice.due_date < overdue_on]
     return _listed(session, actor, Invoice, {"company_id": company_id, "customer_id": customer_id,
                                              "status": status}, Invoice.invoice_date.desc(), Invoice.id.desc(),
-                   offset=offset, limit=limit, where=overdue)
+                   offset=offset, limit=limit, where=overdue, options=[selectinload(Invoice.order)])
 
 
 def get_payment(session: Session, actor: Actor, payment_id: int) -> Payment:

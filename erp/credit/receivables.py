@@ -635,8 +635,9 @@ def _held_orders_query(policy: CreditPolicy) -> Select[Any]:
     open_value = (select(SalesOrderLine.order_id, func.sum(open_line_value_sql()).label("open_value"))
                   .group_by(SalesOrderLine.order_id).subquery())
     return (
-        select(SalesOrder.id.label("order_id"), SalesOrder.company_id, Company.code.label("company_code"),
-               SalesOrder.customer_id, Customer.code.label("customer_code"), SalesOrder.status,
+        select(SalesOrder.id.label("order_id"), SalesOrder.number.label("order_number"), SalesOrder.company_id,
+               Company.code.label("company_code"), SalesOrder.customer_id, Customer.code.label("customer_code"),
+               SalesOrder.status,
                SalesOrder.order_date, open_value.c.open_value,
                case((is_blocked, literal("confirmation")), else_=literal("shipment")).label("stage"),
                case((is_blocked, func.coalesce(SalesOrder.credit_block_rule, LIMIT_RULE)),
@@ -685,6 +686,7 @@ class HeldOrder:
     """An order credit control holds, and what releasing it would do."""
 
     order_id: int
+    order_number: str
     company_id: int
     company_code: str
     customer_id: int

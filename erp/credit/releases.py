@@ -32,6 +32,7 @@ class OrderBlockedAtShipment:
     """A confirmed order that cannot ship while the customer stays above its limit."""
 
     order_id: int
+    order_number: str
     company_id: int
     company_code: str
     status: SalesOrderStatus
@@ -54,6 +55,7 @@ class ReleaseEffect:
 @dataclass(frozen=True)
 class _ConfirmedOrder:
     order_id: int
+    order_number: str
     company_id: int
     company_code: str
     status: SalesOrderStatus
@@ -68,19 +70,20 @@ def confirmed_unreleased_orders(session: Session, customer_ids: Iterable[int]) -
         return {}
     open_value = func.sum(open_line_value_sql())
     rows = session.execute(
-        select(SalesOrder.customer_id, SalesOrder.id, SalesOrder.company_id, Company.code, SalesOrder.status,
-               open_value)
+        select(SalesOrder.customer_id, SalesOrder.id, SalesOrder.number, SalesOrder.company_id, Company.code,
+               SalesOrder.status, open_value)
         .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
         .join(Company, Company.id == SalesOrder.company_id)
         .where(SalesOrder.customer_id.in_(wanted), SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES)),
                SalesOrder.credit_released.is_(False))
-        .group_by(SalesOrder.customer_id, SalesOrder.id, SalesOrder.company_id, Company.code, SalesOrder.status)
+        .group_by(SalesOrder.customer_id, SalesOrder.id, SalesOrder.number, SalesOrder.company_id, Company.code,
+                  SalesOrder.status)
         .order_by(SalesOrder.id)
     ).all()
     found: dict[int, list[_ConfirmedOrder]] = defaultdict(list)
-    for customer_id, order_id, company_id, company_code, status, value in rows:
-        found[customer_id].append(_ConfirmedOrder(order_id, company_id, company_code, SalesOrderStatus(status),
-                                                  Decimal(value).quantize(Decimal("0.01"))))
+    for customer_id, order_id, number, company_id, company_code, status, value in rows:
+        found[customer_id].append(_ConfirmedOrder(order_id, number, company_id, company_code,
+                                                  SalesOrderStatus(status), Decimal(value).quantize(Decimal("0.01"))))
     return found
 
 
@@ -95,7 +98,7 @@ def effect_of_release(
     one are blocked at shipment when the exposure after is above the limit."""
     after = exposure + adds
     blocked = [
-        OrderBlockedAtShipment(o.order_id, o.company_id, o.company_code, o.status, o.open_value,
+        OrderBlockedAtShipment(o.order_id, o.order_number, o.company_id, o.company_code, o.status, o.open_value,
                                newly_blocked=exposure <= credit_limit)
         for o in confirmed if o.order_id != order_id
     ] if after > credit_limit else []

@@ -155,6 +155,9 @@ class OrderQuery(Query):
     company_id = QueryId()
     customer_id = QueryId()
     status = fields.Enum(SalesOrderStatus, by_value=True)
+    number = fields.String(validate=Length(1, 50), metadata={
+        "description": "the order with this document number (SO-CA-2026-000001; case and surrounding spaces "
+                       "do not matter)"})
 
 
 class InvoiceQuery(Query):
@@ -405,6 +408,8 @@ class OrderLineOut(Schema):
 
 class OrderOut(Schema):
     id = fields.Integer(attribute="order.id")
+    number = fields.String(attribute="order.number", metadata={
+        "description": "the order's document number, SO-<company code>-<year>-000001 (per company and year)"})
     company_id = fields.Integer(attribute="order.company_id")
     customer_id = fields.Integer(attribute="order.customer_id")
     order_date = Day(attribute="order.order_date")
@@ -458,6 +463,8 @@ class InvoiceOut(Schema):
     company_id = fields.Integer()
     customer_id = fields.Integer()
     order_id = fields.Integer(allow_none=True)
+    order_number = fields.String(attribute="order.number", allow_none=True,
+                                 metadata={"description": "the sales order shipped (null without one)"})
     reference = fields.String(allow_none=True, metadata={"description": "the old system's number (taken over at go-live)"})
     invoice_date = Day()
     due_date = Day()
@@ -680,6 +687,7 @@ class ExplainedSuggestionOut(Schema):
 
 class BlockedAtShipmentOut(Schema):
     order_id = fields.Integer()
+    order_number = fields.String()
     company_id = fields.Integer()
     company_code = fields.String()
     status = fields.Enum(SalesOrderStatus, by_value=True)
@@ -701,6 +709,7 @@ class ReleaseEffectOut(Schema):
 class ReleaseOut(Schema):
     id = fields.Integer(attribute="release.id")
     order_id = fields.Integer(attribute="release.order_id")
+    order_number = fields.String(attribute="release.order.number")
     stage = fields.String(attribute="release.stage", metadata={"description": "confirmation or shipment"})
     rule = fields.String(attribute="release.rule")
     exposure = Money(attribute="release.exposure", metadata={"description": "exposure after the release"})
@@ -713,6 +722,7 @@ class ReleaseOut(Schema):
 
 class HeldOrderOut(Schema):
     order_id = fields.Integer()
+    order_number = fields.String()
     company_id = fields.Integer()
     company_code = fields.String()
     customer_id = fields.Integer()
@@ -879,6 +889,7 @@ class PeriodQuery(Query):
 class TradeLineOut(Schema):
     order_line_id = fields.Integer()
     order_id = fields.Integer()
+    order_number = fields.String()
     seller_id = fields.Integer()
     seller_code = fields.String()
     buyer_id = fields.Integer()

@@ -75,6 +75,7 @@ from erp.messages import N_, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
+from erp.purchasing.services import next_in_series
 
 PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
 # Who may read customers' group-wide credit positions.
@@ -183,7 +184,8 @@ def create_order(
     actor.require_role(Role.SALES, action="taking sales orders")
     actor.require_company(company_id)
     refuse_after_business_day(order_date, field="order_date", what=N_("a sales order"))
-    if session.get(Company, company_id) is None:
+    company = session.get(Company, company_id)
+    if company is None:
         raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
     customer = _customer(session, customer_id, field="customer_id")
     if not customer.active:
@@ -235,9 +237,21 @@ def create_order(
                                           quantity=line.quantity, unit_price=line.unit_price,
                                           tax_code_id=tax.tax_code_id, tax_rate=tax.rate,
                                           partner_po_line_id=line.partner_po_line_id))
+    # Numbered last, once every check has passed: the series row stays locked until the
+    # transaction ends, so the lock is held as briefly as the request allows.
+    order.number = order_number(session, company, order_date)
     session.add(order)
     session.flush()
     return OrderResult(order)
+
+
+def order_number(session: Session, company: Company, order_date: dt.date) -> str:
+    """``SO-<company code>-2026-000001``: the next number of the company's sales order series
+    of the order date's year, by the purchase orders' numbering (``next_in_series``: one
+    locked row per series, so numbers are unique and, as a rolled-back transaction gives
+    its number back, without gaps; concurrent orders of one company wait for each other)."""
+    series = f"SO-{company.code}-{order_date.year}"
+    return f"{series}-{next_in_series(session, series):06d}"
 
 
 def _match_partner_line(session: Session, line: OrderLineRequest, *, seller_id: int, buyer: Company,
@@ -297,7 +311,7 @@ def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: Cred
     order = _lock_order(session, actor, order_id)
     if order.status not in (SalesOrderStatus.DRAFT, SalesOrderStatus.BLOCKED):
         raise OrderStatusConflict(Message("sales order {order} is {status}; only draft or blocked orders can be "
-                                          "confirmed", order=order.id, status=order.status),
+                                          "confirmed", order=order.number, status=order.status),
                                   order_status=order.status.value)
     amount = open_order_value(order.lines)
     position = lock_exposure(session, order.customer_id)
@@ -364,9 +378,9 @@ def ship_order(
     if order.status not in OPEN_ORDER_STATUSES:
         if order.status == SalesOrderStatus.BLOCKED:
             message = Message("sales order {order} is {status}; only confirmed orders ship (blocked by credit "
-                              "control: ask a credit controller to release it)", order=order.id, status=order.status)
+                              "control: ask a credit controller to release it)", order=order.number, status=order.status)
         else:
-            message = Message("sales order {order} is {status}; only confirmed orders ship", order=order.id,
+            message = Message("sales order {order} is {status}; only confirmed orders ship", order=order.number,
                               status=order.status)
         raise OrderStatusConflict(message, order_status=order.status.value)
     by_id = {line.id: line for line in order.lines}
@@ -377,7 +391,7 @@ def ship_order(
         line = by_id.get(request.order_line_id)
         if line is None:
             raise ValidationFailed(Message("order line {line} is not a line of sales order {order}",
-                                           line=request.order_line_id, order=order.id),
+                                           line=request.order_line_id, order=order.number),
                                    errors=[{"pointer": f"/lines/{index}/order_line_id",
                                             "detail": Message("not a line of this order")}])
         still_open = line.quantity - line.shipped_quantity
@@ -393,21 +407,21 @@ def ship_order(
     orders_change = sum((change for _, _, _, change in items), ZERO)
 
     refuse_before_source(posting_date, order.order_date, field="posting_date", what=N_("a shipment and its invoice"),
-                         source=N_("sales order"), source_name=order.id)
+                         source=N_("sales order"), source_name=order.number)
     lock_open_period(session, order.company_id, posting_date)
     position = lock_exposure(session, order.customer_id)
     customer = _customer(session, order.customer_id)
     decision = decide(position, invoiced + orders_change, policy, customer_blocked=customer.blocked,
                       released=order.credit_released, customer=customer)
     if decision.blocked:
-        raise decision.refusal(order_id=order.id)
+        raise decision.refusal(order_id=order.id, order_number=order.number)
 
     # One document per line, all the lines' stock locked first in the one order (two
     # shipments naming the same goods in opposite order must not deadlock: inventory's).
     documents = inventory.ship_lines(
         session, actor, lines=[inventory.TakeLine(line.warehouse_id, line.material_id, request.quantity,
                                                   request.batch_id) for line, request, _, _ in items],
-        posting_date=posting_date, customer_id=order.customer_id, reference=f"SO-{order.id}")
+        posting_date=posting_date, customer_id=order.customer_id, reference=order.number)
     invoice_items: list[InvoiceItem] = []
     for (line, request, amounts, _), document_id in zip(items, documents, strict=True):
         line.shipped_quantity += request.quantity
@@ -416,7 +430,8 @@ def ship_order(
                                          tax_rate=line.tax_rate))
     invoice = raise_invoice(session, position, company_id=order.company_id, invoice_date=posting_date,
                             payment_terms_days=customer.payment_terms_days, items=invoice_items,
-                            user_id=actor.user_id, order_id=order.id, partner_company_id=order.partner_company_id)
+                            user_id=actor.user_id, order_id=order.id, order_number=order.number,
+                            partner_company_id=order.partner_company_id)
     done = all(line.shipped_quantity == line.quantity for line in order.lines)
     order.move_to(SalesOrderStatus.SHIPPED if done else SalesOrderStatus.PARTIALLY_SHIPPED)
     move_exposure(position, orders=orders_change)
@@ -434,6 +449,7 @@ def raise_invoice(
     items: Sequence[InvoiceItem],
     user_id: int,
     order_id: int | None = None,
+    order_number: str | None = None,
     kind: InvoiceKind = InvoiceKind.INVOICE,
     corrects_invoice_id: int | None = None,
     reason: str | None = None,
@@ -465,7 +481,7 @@ def raise_invoice(
         revenue[item.material_id] += item.net_amount
     post(session, Posting(
         company_id=company_id, posting_date=invoice_date, source_type="invoice", source_id=invoice.id,
-        memo=f"{kind.value.replace('_', ' ')} {invoice.id}" + (f", sales order {order_id}" if order_id else "")
+        memo=f"{kind.value.replace('_', ' ')} {invoice.id}" + (f", sales order {order_number or order_id}" if order_id else "")
         + (f", corrects invoice {corrects_invoice_id}" if corrects_invoice_id else ""), user_id=user_id,
         journal=[Line(accounts.RECEIVABLES, total, customer_id=position.customer_id),
                *(Line(accounts.REVENUE, -amount, material_id=material) for material, amount in revenue.items()),
@@ -708,7 +724,7 @@ def release_order(
     elif order.status in OPEN_ORDER_STATUSES and not order.credit_released and position.exposure > limit:
         stage, rule = "shipment", LIMIT_RULE
     else:
-        raise OrderNotBlocked(Message("sales order {order} is {status} and not held by credit control", order=order.id,
+        raise OrderNotBlocked(Message("sales order {order} is {status} and not held by credit control", order=order.number,
                                       status=order.status))
     order.credit_released = True
     release = CreditRelease(order_id=order.id, stage=stage, rule=rule, exposure=position.exposure,
@@ -727,7 +743,7 @@ def _open_sales_from(session: Session, warehouse_id: int) -> list[Message]:
     """Sales orders still to ship from the warehouse (it changes company only without)."""
     done = (SalesOrderStatus.SHIPPED, SalesOrderStatus.CANCELLED)
     orders = session.scalars(
-        select(SalesOrder.id).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        select(SalesOrder.number).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
         .where(SalesOrderLine.warehouse_id == warehouse_id, SalesOrder.status.not_in(done))
-        .distinct().order_by(SalesOrder.id).limit(5)).all()
+        .distinct().order_by(SalesOrder.number).limit(5)).all()
     return [Message("open sales orders {orders}", orders=orders)] if orders else []

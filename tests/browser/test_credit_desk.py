@@ -51,10 +51,15 @@ def test_controller_releases_a_blocked_order_and_is_warned_about_the_other_order
     signed_in: Any, shot: Any, browser_engine: Engine
 ) -> None:
     order_id, sibling, customer, exposure, value, limit = _blocked_order_with_a_confirmed_sibling(browser_engine)
+    with Session(browser_engine) as session:
+        number, sibling_number = (session.scalar(select(SalesOrder.number).where(SalesOrder.id == key))
+                                  for key in (order_id, sibling))
+    assert number and number.startswith("SO-DIST") and sibling_number.startswith("SO-DIST")  # type: ignore[union-attr]
     page = signed_in("credit")
     assert page.url.endswith("/credit/blocked-orders")
     row = page.locator(f"tr[data-order='{order_id}']")
     assert customer in row.inner_text() and "信用冻结" in row.inner_text()
+    assert row.get_by_test_id("order-number").inner_text().startswith(number)  # named by its number
     # Before releasing, the list says other orders would be blocked at shipment.
     assert "1" in page.get_by_test_id(f"warn-{order_id}").inner_text()
     shot(page, "blocked-orders")
@@ -64,6 +69,8 @@ def test_controller_releases_a_blocked_order_and_is_warned_about_the_other_order
     preview = page.get_by_test_id("preview-effect")
     assert _money(preview.locator("strong").first.inner_text()) == exposure + value
     assert preview.get_by_test_id("preview-effect-warning").locator(f"li[data-order='{sibling}']").count() == 1
+    assert number in page.locator("h1").inner_text()
+    assert sibling_number in preview.get_by_test_id("preview-effect-warning").inner_text()
     shot(page, "review")
     # A blank reason is refused beside the field; nothing is released.
     page.fill("#f-reason", "  ")
@@ -77,6 +84,8 @@ def test_controller_releases_a_blocked_order_and_is_warned_about_the_other_order
     assert "无法发货" in warning.inner_text()
     assert warning.locator(f"li[data-order='{sibling}']").count() == 1
     assert "因本次放行而冻结" in warning.inner_text()
+    assert sibling_number in warning.inner_text()
+    assert number in page.get_by_test_id("done").inner_text()
     above = exposure + value - limit
     assert f"{above:,.2f}" in page.get_by_test_id("release-effect").inner_text()
     shot(page, "released-with-warning")

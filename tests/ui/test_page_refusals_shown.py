@@ -61,7 +61,9 @@ def test_a_second_release_of_the_same_order_says_it_is_no_longer_held(
     assert first.status_code == 200
     again = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "csrf_token": token})
     assert again.status_code == 409
-    assert shown(again.get_data(as_text=True), "refusal") == f"该销售订单未被信用冻结 销售订单 {blocked_order} 状态为已确认，未被信用控制冻结"
+    # the order is named by its number: the second of CA's orders (the first was confirmed)
+    assert shown(again.get_data(as_text=True), "refusal") == (
+        "该销售订单未被信用冻结 销售订单 SO-CA-2026-000002 状态为已确认，未被信用控制冻结")
 
 
 def test_a_form_that_shows_its_refusal_is_not_shown_it_twice(
