@@ -1,5 +1,6 @@
 """The warehouse's pages: open order lines to receive, the receipt form with what it will
-do, the posted document, stock on hand and a batch's flow.
+do, the goods issue and stock transfer forms with what they will take, the posted document
+(with its reversal or its return to the supplier), stock on hand and a batch's flow.
 
 Views parse the request, call one service or query of this module and render; the rules
 (prices, storage, quarantine, tolerance, expiry) are the services'.
@@ -18,7 +19,9 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.inventory import queries, services
+from erp.inventory.errors import NotReversible
 from erp.inventory.models import StockStatus
+from erp.posting.models import MovementType
 from erp.quality import services as quality
 from erp.messages import Message, N_
 from erp.clock import business_today
@@ -32,6 +35,8 @@ bp = PageBlueprint("inventory_pages", __name__, url_prefix="/inventory")
 
 STOCK_READERS = {Role.CLERK, Role.QUALITY, Role.COST_ACCOUNTANT}
 nav.add("warehouse", "inventory_pages.open_lines", N_("Goods receipt"), {Role.CLERK}, landing_for={Role.CLERK})
+nav.add("warehouse", "inventory_pages.issue", N_("Goods issue"), {Role.CLERK})
+nav.add("warehouse", "inventory_pages.transfer", N_("Stock transfer"), {Role.CLERK})
 nav.add("warehouse", "inventory_pages.stock", N_("Stock on hand"), STOCK_READERS)
 nav.add("warehouse", "inventory_pages.batch_lookup", N_("Batch flow"), STOCK_READERS)
 
@@ -102,13 +107,217 @@ def receive(db: Session, actor: Actor, line_id: int) -> Any:
                            **refusal), status
 
 
+# Who is offered what on a posted document's page (the services refuse anyone else): a
+# receipt's or an issue's reversal (冲销), a receipt's return to its supplier (退货).
+REVERSALS = {MovementType.RECEIPT: services.reverse_receipt, MovementType.ISSUE: services.reverse_issue}
+REVERSING_ROLES = {Role.CLERK}
+RETURNING_ROLES = {Role.CLERK, Role.QUALITY}
+# Where an issue went, in words (a stock document's ``destination``).
+DESTINATIONS = {"production": N_("production"), "cost_center": N_("cost centre"),
+                "production_order": N_("production order")}
+
+
+def _document_page(db: Session, actor: Actor, number: str, *, form: Any = None,
+                   refusal: dict[str, Any] | None = None, action: str | None = None) -> tuple[str, int]:
+    view, header = queries.document_by_number(db, actor, number)
+    doc_type = MovementType(view.document.doc_type)
+    standing = header.reversed_by_number is None
+    refusal = refusal or {}
+    return render_template(
+        "inventory/document.html", view=view, header=header, posted=request.args.get("posted") == "1",
+        form=form or {}, today=business_today(), action=action,
+        destination=DESTINATIONS.get(view.document.destination or "", view.document.destination),
+        may_reverse=standing and doc_type in REVERSALS and actor.role in REVERSING_ROLES,
+        may_return=standing and doc_type == MovementType.RECEIPT and actor.role in RETURNING_ROLES,
+        **refusal), (refusal["error"].status if refusal else 200)
+
+
 @bp.route("/documents/<number>")
 @transaction
-def document(db: Session, actor: Actor, number: str) -> str:
-    """A posted stock document: header, where the stock went, and its journal entry."""
-    view, header = queries.document_by_number(db, actor, number)
-    return render_template("inventory/document.html", view=view, header=header,
-                           posted=request.args.get("posted") == "1")
+def document(db: Session, actor: Actor, number: str) -> tuple[str, int]:
+    """A posted stock document: header, where the stock went, its journal entry, and the
+    forms that correct it (a reversal, a return to the supplier) while it stands."""
+    return _document_page(db, actor, number)
+
+
+def _reason(form: Any) -> str:
+    reason = (form.get("reason") or "").strip()[:500]
+    if not reason:
+        raise ValidationFailed.for_field("reason", Message("a reversal needs a reason"))
+    return reason
+
+
+@bp.route("/documents/<number>/reversal", methods=["POST"])
+@transaction
+def reverse_document(db: Session, actor: Actor, number: str) -> Any:
+    """Reverse a posted receipt or issue (冲销) with a reason; the reversal's page after, or
+    the refusal beside the form with what was typed."""
+    return _correct_document(db, actor, number, "reversal")
+
+
+@bp.route("/documents/<number>/return", methods=["POST"])
+@transaction
+def return_document(db: Session, actor: Actor, number: str) -> Any:
+    """Return a posted receipt's goods to the supplier (退货), in whole or in part, with a
+    reason; the return's page after, or the refusal beside the form with what was typed."""
+    return _correct_document(db, actor, number, "return")
+
+
+def _correct_document(db: Session, actor: Actor, number: str, action: str) -> Any:
+    view, _ = queries.document_by_number(db, actor, number)
+    document_id, doc_type = view.document_id, MovementType(view.document.doc_type)
+    form = request.form
+    try:
+        day = _day(form.get("posting_date"), "posting_date") or business_today()
+        reason = _reason(form)
+        with db.begin_nested():  # a refusal rolls back to here
+            if action == "reversal":
+                reverse = REVERSALS.get(doc_type)
+                if reverse is None:
+                    raise NotReversible(Message("document {document} cannot be reversed here",
+                                                         document=number))
+                posted = reverse(db, actor, document_id=document_id, posting_date=day, reason=reason)
+            else:
+                quantity = form_number(form.get("quantity"), "quantity", required=False)
+                posted = services.return_to_supplier(db, actor, receipt_document_id=document_id, posting_date=day,
+                                                     reason=reason, quantity=quantity)
+            new_number = services.document_number_of(db, posted)
+        return redirect(url_for("inventory_pages.document", number=new_number, posted=1))
+    except DomainError as error:
+        refusal = form_refusal(error)
+    return _document_page(db, actor, number, form=form, refusal=refusal, action=action)
+
+
+# --- taking stock out and moving it: the issue and transfer forms -----------------------------
+
+def _choice(text: str | None, field: str, *, required: bool = True) -> int | None:
+    """A record chosen in a form's list, by id (a tampered or empty value is the field's problem)."""
+    value = (text or "").strip()
+    if not value and not required:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise ValidationFailed.for_field(field, Message("choose one from the list"))
+    return int(value)
+
+
+def _chosen(form: Any, field: str) -> int | None:
+    """What a form's list has chosen, for showing the form again (nothing when unreadable)."""
+    try:
+        return _choice(form.get(field), field, required=False)
+    except ValidationFailed:
+        return None
+
+
+def _form_day(form: Any) -> dt.date:
+    try:
+        return _day(form.get("posting_date"), "posting_date") or business_today()
+    except ValidationFailed:
+        return business_today()
+
+
+def _form_quantity(form: Any) -> Decimal | None:
+    try:
+        return form_number(form.get("quantity"), "quantity", required=False)
+    except ValidationFailed:
+        return None
+
+
+def _text(form: Any, field: str, length: int) -> str | None:
+    return (form.get(field) or "").strip()[:length] or None
+
+
+def _preview(db: Session, actor: Actor, form: Any, warehouse_field: str, **options: Any) -> Any:
+    """What the form's choice would take out of its warehouse, or None until one is chosen."""
+    warehouse_id, material_id = _chosen(form, warehouse_field), _chosen(form, "material_id")
+    if warehouse_id is None or material_id is None:
+        return None
+    try:
+        return queries.preview_outflow(db, actor, warehouse_id=warehouse_id, material_id=material_id,
+                                       posting_date=_form_day(form), quantity=_form_quantity(form),
+                                       batch_id=_chosen(form, "batch_id"), **options)
+    except DomainError:  # a warehouse or material the caller cannot see: the post says why
+        return None
+
+
+@bp.route("/issues", methods=["GET", "POST"])
+@transaction
+def issue(db: Session, actor: Actor) -> Any:
+    """The goods issue form (领料出库): warehouse, material, batch (first expiry first unless
+    one is chosen), quantity, where it goes (production or a cost centre); what it will take
+    and cost at standard before posting; the posted document after."""
+    require_role(Role.CLERK)
+    form = request.form if request.method == "POST" else request.args
+    refusal: dict[str, Any] = {}
+    if request.method == "POST" and form.get("action") == "post":
+        try:
+            destination_text = form.get("destination", "")
+            if destination_text not in {d.value for d in services.IssueDestination}:
+                raise ValidationFailed.for_field("destination", Message("choose one from the list"))
+            with db.begin_nested():  # a refusal rolls back to here
+                document_id = services.issue_goods(
+                    db, actor, warehouse_id=_choice(form.get("warehouse_id"), "warehouse_id"),
+                    material_id=_choice(form.get("material_id"), "material_id"),
+                    quantity=_quantity(form.get("quantity")),
+                    posting_date=_day(form.get("posting_date"), "posting_date") or business_today(),
+                    destination=services.IssueDestination(destination_text),
+                    cost_center=_text(form, "cost_center", 32),
+                    batch_id=_choice(form.get("batch_id"), "batch_id", required=False),
+                    reference=_text(form, "reference", 64))
+                number = services.document_number_of(db, document_id)
+            return redirect(url_for("inventory_pages.document", number=number, posted=1))
+        except DomainError as error:
+            refusal = form_refusal(error)
+    warehouse_id = _chosen(form, "warehouse_id")
+    accounts = {d.value: account for d, account in services.ISSUE_ACCOUNT.items()}
+    return render_template(
+        "inventory/issue.html", form=form, today=business_today(),
+        warehouses=queries.warehouses_acted_for(db, actor),
+        materials=queries.materials_in_stock(db, actor, warehouse_id=warehouse_id),
+        preview=_preview(db, actor, form, "warehouse_id"), destinations=list(services.IssueDestination),
+        accounts=accounts, account_names=queries.account_names(db, list(accounts.values())),
+        **refusal), (refusal["error"].status if refusal else 200)
+
+
+@bp.route("/transfers", methods=["GET", "POST"])
+@transaction
+def transfer(db: Session, actor: Actor) -> Any:
+    """The stock transfer form (调拨): from one of the clerk's warehouses to another
+    warehouse of the same company, a material, a batch (or every batch, first expiry first),
+    its stock status and quantity; what it will move at standard and whether the destination
+    can store it, before posting; the posted document after."""
+    require_role(Role.CLERK)
+    form = request.form if request.method == "POST" else request.args
+    refusal: dict[str, Any] = {}
+    status_text = form.get("status") or StockStatus.UNRESTRICTED.value
+    status = StockStatus(status_text) if status_text in {s.value for s in StockStatus} else StockStatus.UNRESTRICTED
+    if request.method == "POST" and form.get("action") == "post":
+        try:
+            if status_text not in {s.value for s in StockStatus}:
+                raise ValidationFailed.for_field("status", Message("choose one from the list"))
+            with db.begin_nested():  # a refusal rolls back to here
+                document_id = services.transfer_stock(
+                    db, actor, from_warehouse_id=_choice(form.get("from_warehouse_id"), "from_warehouse_id"),
+                    to_warehouse_id=_choice(form.get("to_warehouse_id"), "to_warehouse_id"),
+                    material_id=_choice(form.get("material_id"), "material_id"),
+                    quantity=_quantity(form.get("quantity")),
+                    posting_date=_day(form.get("posting_date"), "posting_date") or business_today(),
+                    batch_id=_choice(form.get("batch_id"), "batch_id", required=False), status=status,
+                    reference=_text(form, "reference", 64))
+                number = services.document_number_of(db, document_id)
+            return redirect(url_for("inventory_pages.document", number=number, posted=1))
+        except DomainError as error:
+            refusal = form_refusal(error)
+    sources = queries.warehouses_acted_for(db, actor)
+    from_id, to_id, material_id = (_chosen(form, "from_warehouse_id"), _chosen(form, "to_warehouse_id"),
+                                   _chosen(form, "material_id"))
+    storage = queries.storage_check(db, to_id, material_id) if to_id and material_id else None
+    return render_template(
+        "inventory/transfer.html", form=form, today=business_today(), sources=sources,
+        destinations=queries.warehouses_of_companies(db, [w.company_id for w in sources]),
+        materials=queries.materials_in_stock(db, actor, warehouse_id=from_id, status=status),
+        statuses=list(StockStatus), status=status, storage=storage,
+        preview=_preview(db, actor, form, "from_warehouse_id", status=status, skip_expired=False),
+        **refusal), (refusal["error"].status if refusal else 200)
 
 
 @bp.route("/stock")

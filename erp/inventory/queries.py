@@ -632,3 +632,158 @@ def _stock_in(session: Session, warehouse_id: int) -> list[Message]:
     held = session.scalar(select(func.count()).select_from(StockBalance).where(
         StockBalance.warehouse_id == warehouse_id, or_(StockBalance.quantity != 0, StockBalance.value != 0)))
     return [Message("{count} stock balance(s)", count=held)] if held else []
+
+
+# --- what the issue, transfer and return forms offer and preview ------------------------------
+
+def warehouses_acted_for(session: Session, actor: Actor) -> list[Any]:
+    """The warehouses the caller posts stock from (a clerk: their named warehouses; others:
+    their companies' warehouses), by code: id, company_id, code, name_zh, name_en."""
+    query = select(Warehouse.id, Warehouse.company_id, Warehouse.code, Warehouse.name_zh, Warehouse.name_en)
+    return list(session.execute(_scoped(actor, query, Warehouse.id, Warehouse.company_id)
+                                .order_by(Warehouse.code)).all())
+
+
+def warehouses_of_companies(session: Session, company_ids: Sequence[int]) -> list[Any]:
+    """Every warehouse of these companies, by code (a transfer's destinations: any warehouse of
+    the source's company, erp.inventory.services.book_transfer)."""
+    if not company_ids:
+        return []
+    return list(session.execute(
+        select(Warehouse.id, Warehouse.company_id, Warehouse.code, Warehouse.name_zh, Warehouse.name_en)
+        .where(Warehouse.company_id.in_(sorted(set(company_ids)))).order_by(Warehouse.code)).all())
+
+
+def materials_in_stock(session: Session, actor: Actor, *, warehouse_id: int | None,
+                       status: StockStatus = StockStatus.UNRESTRICTED) -> list[Any]:
+    """The materials with stock of ``status`` in the caller's warehouses (or in one of them),
+    by code: id, code, name_zh, name_en, unit_code, quantity (all batches together)."""
+    query = (
+        select(Material.id, Material.code, Material.name_zh, Material.name_en,
+               UnitOfMeasure.code.label("unit_code"), func.sum(StockBalance.quantity).label("quantity"))
+        .join(StockBalance, StockBalance.material_id == Material.id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .where(StockBalance.quantity > 0, StockBalance.status == status)
+        .group_by(Material.id, Material.code, Material.name_zh, Material.name_en, UnitOfMeasure.code)
+        .order_by(Material.code)
+    )
+    query = _scoped(actor, query, StockBalance.warehouse_id, StockBalance.company_id)
+    if warehouse_id is not None:
+        query = query.where(StockBalance.warehouse_id == warehouse_id)
+    return list(session.execute(query).all())
+
+
+@dataclass(frozen=True)
+class PlannedPiece:
+    """Part of an outflow as it would leave one batch: its quantity and value at standard."""
+
+    batch_id: int
+    batch_number: str
+    expiry_date: dt.date | None
+    quantity: Decimal
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class OutflowPreview:
+    """What taking ``quantity`` of a material out of a warehouse would do, read before it is
+    posted and without locks (another posting may change it before the form is sent): the
+    batches it would leave in the order the posting takes them (first expiry first, or the
+    batch named), the standard price in force and the value at standard that would leave."""
+
+    warehouse: Named
+    material: Named
+    unit_code: str
+    standard_price: Decimal | None
+    standard_refusal: Message | None
+    batches: list[Any]  # the batches there of the status, first expiry first, with ``usable``
+    pieces: list[PlannedPiece]
+    value: Decimal
+    available: Decimal  # what the posting could take on the day (expired batches left out when they are)
+    short: Decimal  # what of ``quantity`` it could not take
+
+
+def usable_for_issue(expiry_date: dt.date | None, day: dt.date) -> bool:
+    """Whether an issue dated ``day`` may take a batch expiring on ``expiry_date`` (the rule
+    erp.inventory.services._take_out applies: the expiry date itself is too late)."""
+    return expiry_date is None or expiry_date > day
+
+
+def preview_outflow(
+    session: Session, actor: Actor, *, warehouse_id: int, material_id: int, posting_date: dt.date,
+    quantity: Decimal | None = None, batch_id: int | None = None, status: StockStatus = StockStatus.UNRESTRICTED,
+    skip_expired: bool = True,
+) -> OutflowPreview:
+    """The facts of an issue (``skip_expired``) or a transfer before it is posted: nothing is
+    written or locked. 404 for a warehouse the caller does not act for."""
+    from erp.posting.errors import NoStandardPrice
+    from erp.posting.prices import standard_price
+    from erp.posting.stock import HeldStock, available_on, value_taken
+    from erp.posting.writer import lock_order
+    from erp.period import Period
+
+    warehouse = session.get(Warehouse, warehouse_id)
+    if warehouse is None or not actor.acts_for_warehouse(warehouse.id, warehouse.company_id) \
+            or not actor.acts_for_company(warehouse.company_id):
+        raise NotFound(Message("warehouse {key} not found", key=warehouse_id))
+    material = session.get(Material, material_id)
+    if material is None:
+        raise NotFound(Message("material {key} not found", key=material_id))
+    unit_code = session.scalar(select(UnitOfMeasure.code).where(UnitOfMeasure.id == material.unit_id)) or ""
+    price: Decimal | None = None
+    refusal: Message | None = None
+    try:
+        price = standard_price(session, warehouse.company_id, material.id, Period.of(posting_date))
+    except NoStandardPrice as error:
+        refusal = error.message
+    rows = session.execute(
+        select(StockBalance.id, StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id,
+               Batch.batch_number, StockBalance.status, StockBalance.quantity, StockBalance.value,
+               Batch.expiry_date, StockBalance.last_posting_date)
+        .join(Batch, Batch.id == StockBalance.batch_id)
+        .where(StockBalance.warehouse_id == warehouse.id, StockBalance.material_id == material.id,
+               StockBalance.status == status, StockBalance.quantity > 0)
+        .order_by(*lock_order(StockBalance, Batch))
+    ).all()
+    held = [HeldStock(*row) for row in rows]
+    batches = [{"batch_id": h.batch_id, "batch_number": h.batch_number, "expiry_date": h.expiry_date,
+                "quantity": h.quantity,
+                "usable": not skip_expired or usable_for_issue(h.expiry_date, posting_date)} for h in held]
+    takeable = [h for h in held if (batch_id is None or h.batch_id == batch_id)
+                and (not skip_expired or usable_for_issue(h.expiry_date, posting_date))]
+    available = sum((available_on(session, h, posting_date) for h in takeable), Decimal("0"))
+    pieces: list[PlannedPiece] = []
+    remaining = quantity if quantity is not None and quantity > 0 else Decimal("0")
+    for h in takeable:
+        if remaining <= 0:
+            break
+        taken = min(available_on(session, h, posting_date), remaining)
+        if taken <= 0:
+            continue
+        value = value_taken(session, warehouse.company_id, h, taken, price, posting_date) if price is not None \
+            else Decimal("0")
+        pieces.append(PlannedPiece(h.batch_id, h.batch_number, h.expiry_date, taken, value))
+        remaining -= taken
+    return OutflowPreview(
+        warehouse=Named.of(warehouse), material=Named.of(material), unit_code=unit_code, standard_price=price,
+        standard_refusal=refusal, batches=batches, pieces=pieces,
+        value=sum((p.value for p in pieces), Decimal("0")), available=available, short=remaining)
+
+
+def storage_check(session: Session, warehouse_id: int, material_id: int) -> tuple[bool, Message] | None:
+    """Whether the warehouse can store the material (a transfer's destination), and why not;
+    None when either is unknown."""
+    from erp.masterdata.services import can_store
+
+    warehouse = session.get(Warehouse, warehouse_id)
+    material = session.get(Material, material_id)
+    if warehouse is None or material is None:
+        return None
+    return can_store(warehouse, material)
+
+
+def account_names(session: Session, codes: Sequence[str]) -> dict[str, Named]:
+    """Accounts by code, as people read them (code and name)."""
+    rows = session.execute(select(Account.code, Account.name_zh, Account.name_en)
+                           .where(Account.code.in_(sorted(set(codes))))).all()
+    return {row.code: Named(row.code, row.name_zh, row.name_en) for row in rows}

@@ -12,6 +12,7 @@ from flask_babel import gettext
 from erp.auth.roles import Role
 from erp.credit.models import InvoiceStatus, SalesOrderStatus
 from erp.inventory.models import MovementType, StockStatus
+from erp.inventory.services import IssueDestination
 from erp.masterdata.models import MaterialType, ProcurementScope, TaxKind
 from erp.messages import N_
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
@@ -43,6 +44,8 @@ LABELS: dict[Enum, str] = {
     TaxKind.STANDARD: N_("taxed at the rate"),
     TaxKind.ZERO: N_("zero rate"),
     TaxKind.EXEMPT: N_("exempt"),
+    IssueDestination.PRODUCTION: N_("production"),
+    IssueDestination.COST_CENTER: N_("cost centre"),
     MovementType.RECEIPT: N_("goods receipt"),
     MovementType.RECEIPT_REVERSAL: N_("receipt reversal"),
     MovementType.QUALITY_RELEASE: N_("quality release"),
