@@ -89,8 +89,8 @@ def valuation_query(session: Session, actor: Actor, *, company_id: int | None) -
     s, v = stock.subquery(), variance_by_material(in_scope)
     carried = func.coalesce(v.c.variance, 0)
     return (
-        select(s.c.company_id, Company.code.label("company_code"), s.c.material_id,
-               Material.code.label("material_code"), Material.name_zh.label("material_name_zh"),
+        select(s.c.company_id, Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+               Company.name_en.label("company_name_en"), s.c.material_id, Material.code.label("material_code"), Material.name_zh.label("material_name_zh"),
                Material.name_en.label("material_name_en"), s.c.quantity, s.c.value.label("standard_value"),
                carried.label("variance"), (s.c.value + carried).label("actual_value"))
         .outerjoin(v, (v.c.company_id == s.c.company_id) & (v.c.material_id == s.c.material_id))

@@ -357,6 +357,8 @@ class CompanyReceivables:
     days_61_90: Decimal
     over_90: Decimal
     intercompany_open: Decimal
+    segment_name_zh: str = ""
+    segment_name_en: str = ""
 
 
 def receivables_by_company(
@@ -379,12 +381,14 @@ def receivables_by_company(
         return []
     names = session.execute(
         select(Company.id, Company.code, Company.name_zh, Company.name_en, Segment.id.label("segment_id"),
-               Segment.code.label("segment_code"))
+               Segment.code.label("segment_code"), Segment.name_zh.label("segment_name_zh"),
+               Segment.name_en.label("segment_name_en"))
         .join(Segment, Segment.id == Company.segment_id)
         .where(Company.id.in_(sorted(by_id))).order_by(Company.code)).all()
     return [CompanyReceivables(
         company_id=name.id, company_code=name.code, company_name_zh=name.name_zh, company_name_en=name.name_en,
-        segment_id=name.segment_id, segment_code=name.segment_code,
+        segment_id=name.segment_id, segment_code=name.segment_code, segment_name_zh=name.segment_name_zh,
+        segment_name_en=name.segment_name_en,
         **{figure: Decimal(getattr(by_id[name.id], figure) or ZERO).quantize(CENT)
            for figure in (*AMOUNTS, "intercompany_open")},
     ) for name in names]
@@ -395,7 +399,9 @@ def roll_up_segments(companies: Sequence[Any]) -> list[dict[str, Any]]:
     segments: dict[int, dict[str, Any]] = {}
     for row in companies:
         segment = segments.setdefault(row.segment_id, {
-            "segment_id": row.segment_id, "segment_code": row.segment_code, "companies": 0,
+            "segment_id": row.segment_id, "segment_code": row.segment_code,
+            "segment_name_zh": getattr(row, "segment_name_zh", ""), "segment_name_en": getattr(row, "segment_name_en", ""),
+            "companies": 0,
             **dict.fromkeys(AMOUNTS, ZERO), "intercompany_open": ZERO,
         })
         segment["companies"] += 1
@@ -416,7 +422,7 @@ class PositionFigures:
     """What the group views read from every customer's position on a key date."""
 
     leaders: list[Any]  # the largest exposures: customer_id, exposure, credit_limit, limit_approved, on_hold
-    over_limit: list[Any]  # the largest excesses: customer_id, customer_code, exposure, credit_limit, excess
+    over_limit: list[Any]  # the largest excesses: customer_id, customer_code and names, exposure, credit_limit, excess
     over_limit_count: int
     on_hold_count: int
     held_orders_count: int
@@ -459,12 +465,14 @@ def position_figures(
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)
     over_rows = by_kind.get("over", [])
-    codes = dict(session.execute(select(Customer.id, Customer.code)
-                                 .where(Customer.id.in_([row.customer_id for row in over_rows])))
-                 .all()) if over_rows else {}
-    over_limit = sorted((OverLimit(row.customer_id, codes[row.customer_id], Decimal(row.exposure).quantize(CENT),
+    names = {row.id: row for row in session.execute(
+        select(Customer.id, Customer.code, Customer.name_zh, Customer.name_en)
+        .where(Customer.id.in_([row.customer_id for row in over_rows])))} if over_rows else {}
+    over_limit = sorted((OverLimit(row.customer_id, names[row.customer_id].code, Decimal(row.exposure).quantize(CENT),
                                    Decimal(row.credit_limit).quantize(CENT),
-                                   Decimal(row.exposure - row.credit_limit).quantize(CENT)) for row in over_rows),
+                                   Decimal(row.exposure - row.credit_limit).quantize(CENT),
+                                   names[row.customer_id].name_zh, names[row.customer_id].name_en)
+                         for row in over_rows),
                         key=lambda o: (-o.excess, o.customer_id))
     return PositionFigures(
         leaders=sorted(by_kind.get("top", []), key=lambda row: (-row.exposure, row.customer_id)),
@@ -494,6 +502,8 @@ class OverLimit:
     exposure: Decimal
     credit_limit: Decimal
     excess: Decimal
+    customer_name_zh: str = ""
+    customer_name_en: str = ""
 
 
 def top_customers(
@@ -587,7 +597,8 @@ def alerts(
                    .group_by(items.c.customer_id)
                    .order_by(overdue_90.desc(), items.c.customer_id).limit(top).subquery("late"))
     late = session.execute(
-        select(leaders.c.customer_id, Customer.code.label("customer_code"), leaders.c.over_90, leaders.c.total_rows)
+        select(leaders.c.customer_id, Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
+               Customer.name_en.label("customer_name_en"), leaders.c.over_90, leaders.c.total_rows)
         .join(Customer, Customer.id == leaders.c.customer_id)
         .order_by(leaders.c.over_90.desc(), leaders.c.customer_id)
     ).all()

@@ -775,17 +775,23 @@ class CompanyReceivablesOut(GroupAgeingOut):
     company_name_en = fields.String()
     segment_id = fields.Integer()
     segment_code = fields.String()
+    segment_name_zh = fields.String()
+    segment_name_en = fields.String()
 
 
 class SegmentReceivablesOut(GroupAgeingOut):
     segment_id = fields.Integer()
     segment_code = fields.String()
+    segment_name_zh = fields.String()
+    segment_name_en = fields.String()
     companies = fields.Integer()
 
 
 class OverLimitOut(Schema):
     customer_id = fields.Integer()
     customer_code = fields.String()
+    customer_name_zh = fields.String()
+    customer_name_en = fields.String()
     exposure = Money()
     credit_limit = Money()
     excess = Money()
@@ -794,6 +800,8 @@ class OverLimitOut(Schema):
 class OverdueOut(Schema):
     customer_id = fields.Integer()
     customer_code = fields.String()
+    customer_name_zh = fields.String()
+    customer_name_en = fields.String()
     over_90 = Money()
 
 

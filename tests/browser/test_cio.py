@@ -7,6 +7,7 @@ English."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -64,6 +65,9 @@ def _dashboard_flow(page: Any, shot: Any, engine: Engine, *, invoice_word: str, 
     exact = page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('chart-segments')).getOption()
         .series.reduce((sum, s) => sum + s.data.reduce((t, d) => t + Number(d.exact), 0), 0)""")
     assert Decimal(str(exact)).quantize(Decimal("0.01")) == totals["open_amount"]
+    # The alerts name each customer by code and name, never by a bare code (as every CIO page).
+    late = page.get_by_test_id("alerts-over-90").locator("tbody tr td:first-child").all_inner_texts()
+    assert late and all(re.fullmatch(r"K\d{4} \S.*", cell.strip()) for cell in late), late
     shot(page, "dashboard" + suffix)
     page.get_by_test_id("table-companies").click()
     assert page.get_by_test_id("data-companies").is_visible()

@@ -269,7 +269,7 @@ def test_a_month_end_reads_every_customers_position_from_its_snapshot_as_live(
     assert live["totals"]["open_amount"] == live["totals"]["overdue"] == D("8500.00")
     assert [(o.customer_code, o.exposure, o.credit_limit, o.excess) for o in live["over_limit"][1]] == [
         ("K0001", D("6000.00"), D("3000.00"), D("3000.00"))]
-    assert live["over_90"] == (1, [(world.customers["cust2"], "K0002", D("1500.00"), 1)])
+    assert live["over_90"] == (1, [(world.customers["cust2"], "K0002", "大药房", "Pharmacy Chain", D("1500.00"), 1)])
     assert live["counts"] == (1, 1)
     top = {c.customer_code: c for c in live["top"]}
     assert (top["K0001"].exposure, top["K0001"].days_1_30, top["K0001"].limit_approved) == (
