@@ -18,7 +18,7 @@ from erp.auth.errors import BadCredentials, DuplicateUsername, InvalidToken, Las
 from erp.auth.models import ApiToken, User, UserCompany, UserWarehouse
 from erp.auth.roles import GROUP_ROLES, Actor, Role, role_scope_is_consistent
 from erp.auth.throttle import SignInThrottle
-from erp.db import page, utcnow
+from erp.db import DriverRead, page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Company, Warehouse
 from erp.messages import Message, Named
@@ -139,10 +139,10 @@ _USER_SCOPE = union_all(
            UserWarehouse.__table__.c.warehouse_id.label("ref")),
 ).subquery("scope")
 # Built once: every API request runs it, and building the expression anew (and its cache
-# key) cost as much Python as executing it; of tables, not mapped classes, so that it runs
-# as plain Core without the ORM's execution layer (docs/performance.md, the exposure check).
+# key) cost as much Python as executing it; sent to the driver as compiled SQL on
+# PostgreSQL (erp.db.DriverRead: plain tuples, none of SQLAlchemy's per-statement work).
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
-_ACTOR_OF_TOKEN = (
+_ACTOR_OF_TOKEN = DriverRead(
     select(_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.group_wide, _USERS.c.active,
            _TOKENS.c.expires_at, _TOKENS.c.revoked_at, _USER_SCOPE.c.kind, _USER_SCOPE.c.ref)
     .join_from(_USERS, _TOKENS, _TOKENS.c.user_id == _USERS.c.id)
@@ -154,10 +154,11 @@ _ACTOR_OF_TOKEN = (
 def actor_for_token(session: Session, token: str) -> Actor:
     """The actor a bearer token stands for; 401 if it is unknown, expired or revoked.
 
-    One statement: the token, its user and the user's companies and warehouses (one row per
-    company or warehouse, at least one row)."""
-    # On the session's connection: a Core statement needs none of Session.execute's ORM layer.
-    rows = session.connection().execute(_ACTOR_OF_TOKEN, {"digest": _digest(token)}).all()
+    One statement, in the caller's transaction (every request reads the token as committed
+    now: a revocation, an expiry or a deactivation refuses the very next request): the
+    token, its user and the user's companies and warehouses (one row per company or
+    warehouse, at least one row)."""
+    rows = _ACTOR_OF_TOKEN.rows(session.connection(), {"digest": _digest(token)})
     if not rows:
         raise InvalidToken(Message("the bearer token is not known"))
     user_id, username, role, group_wide, active, expires_at, revoked_at = rows[0][:7]
@@ -169,8 +170,8 @@ def actor_for_token(session: Session, token: str) -> Actor:
         raise InvalidToken(Message("the user is inactive"))
     return Actor(
         user_id=user_id, username=username, role=Role(role), group_wide=group_wide,
-        company_ids=frozenset(row.ref for row in rows if row.kind == "c"),
-        warehouse_ids=frozenset(row.ref for row in rows if row.kind == "w"),
+        company_ids=frozenset(row[8] for row in rows if row[7] == "c"),
+        warehouse_ids=frozenset(row[8] for row in rows if row[7] == "w"),
     )
 
 

@@ -41,13 +41,15 @@ from erp.credit.exposure import (
     ZERO,
     CreditDecision,
     CreditPolicy,
+    CustomerNamed,
+    ExposureValues,
     decide,
     lock_exposure,
     move_exposure,
     open_line_value,
     open_order_value,
-    read_customer_exposure,
     read_exposure,
+    read_position,
 )
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
@@ -647,8 +649,8 @@ def check_credit(
 
 @dataclass
 class CreditPosition:
-    customer: Customer
-    position: CustomerExposure
+    customer: CustomerNamed
+    position: ExposureValues
     check: CreditDecision
 
 
@@ -658,8 +660,9 @@ def credit_position(
     """A customer's group-wide exposure, limit and hold, and whether an action adding
     ``amount`` would pass the credit check now."""
     actor.require_role(*POSITION_ROLES, action="reading customers' credit positions")
-    # one statement: the customer and its row as committed (was four, the same row read twice)
-    customer, position = read_customer_exposure(session, customer_id)
+    # one statement: the customer and its row as committed (was four, the same row read twice),
+    # as values, not entities (erp.credit.exposure.read_position)
+    customer, position = read_position(session, customer_id)
     return CreditPosition(customer, position, decide(position, amount, policy, customer_blocked=customer.blocked,
                                                      customer=customer))
 
