@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from erp import text as text_rules
 from erp.audit import services as audit
 from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
-from erp.db import Base, largest_value, page
+from erp.db import Base, DriverRead, largest_value, page
 from erp.errors import NotFound, ValidationFailed
 from erp.unique import flush_unique
 from erp.masterdata.errors import DUPLICATE_REFUSALS, NoGroup, RecordInUse, WarehouseInUse
@@ -404,7 +404,8 @@ class WarehouseFacts:
     name_en: str = ""
 
 
-_FACTS = (
+# Sent to the driver as compiled SQL on PostgreSQL (erp.db.DriverRead): every receipt runs it.
+_FACTS = DriverRead(
     select(
         Material.id, Material.code, Material.material_type, UnitOfMeasure.code, UnitOfMeasure.decimals,
         Material.storage_temp_min, Material.storage_temp_max, Material.storage_max_humidity,
@@ -423,9 +424,10 @@ def material_and_warehouse_facts(
     session: Session, material_id: int, warehouse_id: int
 ) -> tuple[MaterialFacts, WarehouseFacts] | None:
     """A material's and a warehouse's facts in one round trip (None if either is unknown)."""
-    row = session.connection().execute(_FACTS, {"material_id": material_id, "warehouse_id": warehouse_id}).first()
-    if row is None:
+    found = _FACTS.rows(session.connection(), {"material_id": material_id, "warehouse_id": warehouse_id})
+    if not found:
         return None
+    row = found[0]
     material = MaterialFacts(row[0], row[1], MaterialType(row[2]), UnitFacts(row[3], row[4]), *row[5:13],
                              name_zh=row[19], name_en=row[20])
     return material, WarehouseFacts(*row[13:19], name_zh=row[21], name_en=row[22])

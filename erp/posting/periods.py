@@ -21,11 +21,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from erp.clock import refuse_after_business_day
-from erp.db import dialect_insert
+from erp.db import DriverRead, dialect_insert
 from erp.masterdata.models import Company
 from erp.messages import N_, Message
 from erp.period import Period
@@ -128,8 +128,9 @@ def lock_periods_for_close(session: Session, company_ids: Sequence[int], period:
     _held(session).update((company_id, period) for company_id, status in rows if status == PeriodStatus.OPEN)
 
 
-# Built once: every posting runs it.
-_PERIOD_STATUS = (
+# Built once and sent to the driver as compiled SQL on PostgreSQL (erp.db.DriverRead): every
+# posting runs it.
+_PERIOD_STATUS = DriverRead(
     select(AccountingPeriod.status)
     .where(AccountingPeriod.company_id == bindparam("company_id"), AccountingPeriod.period == bindparam("period"))
     .with_for_update(key_share=True, read=True)
@@ -165,15 +166,18 @@ def holds_open(session: Session, company_id: int, period: str) -> bool:
     return (company_id, period) in _held(session)
 
 
-def lock_period_row(session: Session, statement: Select[Any], **params: Any) -> Any:
+def lock_period_row(session: Session, statement: DriverRead, **params: Any) -> Any:
     """Run ``statement`` — a SELECT from accounting_periods, status first, for the bound
     company_id and period, taking a KEY SHARE lock on the period row — creating the row on
     first use; refuse when the period is closed. Returns the row."""
     connection = session.connection()
-    row = connection.execute(statement, params).one_or_none()
-    if row is None:
+    values = {**params, "period": str(params["period"])}  # psycopg adapts a str, not its subclass Period
+    found = statement.rows(connection, values)
+    if not found:
         ensure_period(session, params["company_id"], params["period"])
-        row = connection.execute(statement, params).one()
+        (row,) = statement.rows(connection, values)
+    else:
+        row = found[0]
     if row[0] != PeriodStatus.OPEN:
         raise PeriodClosed(Message("period {period} of company {company} is closed; post into an open period or ask a "
                                    "group cost accountant to reopen it", period=params["period"],

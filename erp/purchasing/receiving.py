@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Numeric, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from erp.db import DriverRead
 from erp.errors import NotFound
 from erp.messages import Message
 from erp.purchasing.models import Contract, ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
@@ -44,7 +45,8 @@ class OrderLineForReceipt:
     contract_number: str
 
 
-_LOCK_LINE = (
+# Sent to the driver as compiled SQL on PostgreSQL (erp.db.DriverRead): every receipt runs it.
+_LOCK_LINE = DriverRead(
     select(
         PurchaseOrderLine.id, PurchaseOrderLine.order_id, PurchaseOrder.number, PurchaseOrder.status,
         PurchaseOrder.receiving_company_id, PurchaseOrder.supplier_id, PurchaseOrderLine.material_id,
@@ -100,10 +102,11 @@ _UPDATE_ORDER_STATUS = _order_status_update()
 
 def lock_line_for_receipt(session: Session, line_id: int) -> OrderLineForReceipt:
     """Read an order line with its order, locking the line until commit (404 if unknown)."""
-    row = session.connection().execute(_LOCK_LINE, {"line_id": line_id}).one_or_none()
-    if row is None:
+    found = _LOCK_LINE.rows(session.connection(), {"line_id": line_id})
+    if not found:
         raise NotFound(Message("purchase order line {key} not found", key=line_id))
-    return OrderLineForReceipt(*row)
+    row = found[0]
+    return OrderLineForReceipt(row[0], row[1], row[2], PurchaseOrderStatus(row[3]), *row[4:])
 
 
 def register_received_quantity(session: Session, line: OrderLineForReceipt, quantity: Decimal) -> None:

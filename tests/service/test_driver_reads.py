@@ -19,9 +19,13 @@ from erp.auth.services import actor_for_token
 from erp.credit import services as credit
 from erp.credit.exposure import read_position
 from erp.credit.models import CustomerExposure
+from erp.masterdata.services import material_and_warehouse_facts
+from erp.posting.periods import lock_open_period
 from erp.posting.prices import standard_price
+from erp.purchasing.models import PurchaseOrderStatus
+from erp.purchasing.receiving import lock_line_for_receipt
 from tests.credit import POLICY
-from tests.stock import set_standard
+from tests.stock import open_order, set_standard
 from tests.world import World
 
 
@@ -132,3 +136,27 @@ def test_a_position_without_its_row_yet_is_blank(session_factory: sessionmaker[S
     assert customer.id == world.customers["cust2"]
     assert (position.exposure, position.credit_limit, position.limit_version, position.on_hold) == (
         D("0"), None, 0, False)
+
+
+def test_a_receipts_reads_are_sent_to_the_driver(
+    engine: Engine, session_factory: sessionmaker[Session], world: World,
+) -> None:
+    """The order line under its lock, the material and warehouse, the period under its lock:
+    one statement each, the values as SQLAlchemy's types give them."""
+    (line_id,) = open_order(session_factory, world, [("exc_local", "10", "2.00", "A-AMB")])
+    with session_factory() as session, session.begin():
+        session.connection()
+        lock_open_period(session, world.companies["A"], dt.date(2026, 11, 2))  # creates the period row
+        with sent(engine) as (cursor, executed):
+            line = lock_line_for_receipt(session, line_id)
+            facts = material_and_warehouse_facts(session, world.materials["exc_local"], world.warehouses["A-AMB"])
+            period = lock_open_period(session, world.companies["A"], dt.date(2026, 11, 3))
+    assert len(cursor) == 3 and len(executed) == 3 * _through_sqlalchemy(engine), (cursor, executed)
+    assert line.order_status is PurchaseOrderStatus.OPEN
+    assert (line.quantity, line.received_quantity, line.unit_price) == (D("10"), D("0"), D("2.00"))
+    assert line.order_date == dt.date(2026, 1, 5)
+    assert facts is not None
+    material, warehouse = facts
+    assert material.id == world.materials["exc_local"] and material.material_type.value == material.material_type
+    assert warehouse.company_id == world.companies["A"]
+    assert period == "2026-11"
