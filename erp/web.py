@@ -737,6 +737,10 @@ def _body_in_hand() -> bool:
     """Whether the request's body has been read (up to its limit) before any transaction is
     begun: JSON and bodiless requests, within ``max_content_length``. Forms and uploads are
     parsed by their views, later, from the stream."""
+    environ = request.environ
+    if not environ.get("CONTENT_LENGTH") and not environ.get("CONTENT_TYPE") \
+            and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return True  # no body (most GETs): nothing to read, and no header to parse for it
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         return False
     length = request.content_length
