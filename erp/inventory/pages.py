@@ -310,10 +310,14 @@ def transfer(db: Session, actor: Actor) -> Any:
     sources = queries.warehouses_acted_for(db, actor)
     from_id, to_id, material_id = (_chosen(form, "from_warehouse_id"), _chosen(form, "to_warehouse_id"),
                                    _chosen(form, "material_id"))
-    storage = queries.storage_check(db, to_id, material_id) if to_id and material_id else None
+    destinations = queries.warehouses_of_companies(db, [w.company_id for w in sources])
+    # Only a destination the form offers is described: the id comes from the address, and
+    # another company's warehouse must not be named on this page.
+    offered = to_id in {w.id for w in destinations}
+    storage = queries.storage_check(db, to_id, material_id) if offered and material_id else None
     return render_template(
         "inventory/transfer.html", form=form, today=business_today(), sources=sources,
-        destinations=queries.warehouses_of_companies(db, [w.company_id for w in sources]),
+        destinations=destinations,
         materials=queries.materials_in_stock(db, actor, warehouse_id=from_id, status=status),
         statuses=list(StockStatus), status=status, storage=storage,
         preview=_preview(db, actor, form, "from_warehouse_id", status=status, skip_expired=False),

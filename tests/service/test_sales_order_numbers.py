@@ -48,11 +48,28 @@ def test_orders_count_from_one_per_company_and_year_of_the_order_date(session_fa
             "SO-CA-2026": 3, "SO-CB-2026": 2, "SO-CA-2025": 2}
 
 
-def test_a_refused_order_takes_no_number(session_factory: SF, world: World) -> None:
-    with session_factory() as session, session.begin(), pytest.raises(ValidationFailed):
-        services.create_order(session, world.actors["sales_a"], company_id=world.companies["A"],
-                              customer_id=world.customers["cust1"], order_date=dt.date(2026, 11, 3), lines=[])
+class _RolledBack(Exception):
+    """Raised inside the transaction after the order took its number: what a request that
+    failed later (its response, another posting in the same command) does to it."""
+
+
+def test_a_rolled_back_order_gives_its_number_back(session_factory: SF, world: World) -> None:
+    """The number is taken from a row locked in the order's own transaction: when that
+    transaction rolls back after the order was numbered, the next order takes the same
+    number, so the series keeps no gaps."""
+    codes = create_china_vat(session_factory, world)
+    with session_factory() as session, pytest.raises(_RolledBack):
+        with session.begin():
+            taken = services.create_order(
+                session, world.actors["sales_a"], company_id=world.companies["A"],
+                customer_id=world.customers["cust1"], order_date=dt.date(2026, 11, 3),
+                lines=[services.OrderLineRequest(world.materials["exc_local"], world.warehouses["A-AMB"],
+                                                 D("1"), D("10.00"), tax_code_id=codes["VAT0"])]).order.number
+            assert taken == "SO-CA-2026-000001"
+            raise _RolledBack
     assert _take(session_factory, world) == "SO-CA-2026-000001"
+    with session_factory() as session:
+        assert session.scalars(select(SalesOrder.number)).all() == ["SO-CA-2026-000001"]
 
 
 def test_refusals_and_documents_name_the_order_by_its_number(session_factory: SF, world: World) -> None:

@@ -137,6 +137,13 @@ def test_another_companys_warehouse_is_neither_offered_nor_accepted(
     assert books(session_factory) == before
     transfer_page = client.get("/inventory/transfers").get_data(as_text=True)
     assert "CA-COOL" in transfer_page and "CB-" not in transfer_page
+    # A destination typed into the address is not judged either: its storage check told
+    # whether the other company's warehouse keeps the material (and named it when not).
+    typed = client.get("/inventory/transfers", query_string={
+        **_ids(world), "from_warehouse_id": str(world.warehouses["A-AMB"]),
+        "to_warehouse_id": str(world.warehouses["B-AMB"]), "quantity": "5"}).get_data(as_text=True)
+    assert 'data-testid="preview"' in typed and 'data-testid="available"' in typed
+    assert 'data-testid="storage"' not in typed and "CB-" not in typed
 
 
 @pytest.mark.parametrize("user, status", [("cio", 403), ("auditor", 403), ("quality_a", 403), ("cost_a", 403)])
