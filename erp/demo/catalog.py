@@ -278,13 +278,15 @@ SUPPLIER_KINDS = [
     ("医疗器械有限公司", "Medical Devices Co., Ltd."),
 ]
 
+# (name in Chinese, in English, payment terms in days, customer type of the credit data:
+# erp.credit.scorecard.CustomerType's values)
 CUSTOMER_KINDS = [
-    ("{city}市第一人民医院", "{city} First People's Hospital", 90),
-    ("{city}市中心医院", "{city} Central Hospital", 90),
-    ("{city}市中医医院", "{city} Hospital of Traditional Chinese Medicine", 90),
-    ("{city}市妇幼保健院", "{city} Maternal and Child Health Hospital", 60),
-    ("{city}{word}大药房连锁有限公司", "{word_en} Pharmacy Chain ({city}) Co., Ltd.", 30),
-    ("{city}{word}医药有限公司", "{word_en} Pharmaceuticals ({city}) Co., Ltd.", 45),
-    ("{city}{word}医药物流有限公司", "{word_en} Pharma Logistics ({city}) Co., Ltd.", 60),
-    ("{city}市疾病预防控制中心", "{city} Center for Disease Control", 90),
+    ("{city}市第一人民医院", "{city} First People's Hospital", 90, "hospital"),
+    ("{city}市中心医院", "{city} Central Hospital", 90, "hospital"),
+    ("{city}市中医医院", "{city} Hospital of Traditional Chinese Medicine", 90, "hospital"),
+    ("{city}市妇幼保健院", "{city} Maternal and Child Health Hospital", 60, "hospital"),
+    ("{city}{word}大药房连锁有限公司", "{word_en} Pharmacy Chain ({city}) Co., Ltd.", 30, "pharmacy_chain"),
+    ("{city}{word}医药有限公司", "{word_en} Pharmaceuticals ({city}) Co., Ltd.", 45, "distributor"),
+    ("{city}{word}医药物流有限公司", "{word_en} Pharma Logistics ({city}) Co., Ltd.", 60, "distributor"),
+    ("{city}市疾病预防控制中心", "{city} Center for Disease Control", 90, "other"),
 ]

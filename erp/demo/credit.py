@@ -27,10 +27,12 @@ from erp.auth.roles import Actor, Role
 from erp.auth.services import actor_for_user
 from erp.costing.models import AccountingPeriod, PeriodStatus, StandardPrice
 from erp.costing.standards import PriceChange, set_standard_prices
-from erp.credit import limits, services
+from erp.credit import limits, profiles, services
 from erp.credit.exposure import CreditPolicy
 from erp.credit.models import Invoice, SalesOrderStatus
 from erp.credit.opening import OpeningReceivable, take_over_receivables
+from erp.credit.profiles import CreditData
+from erp.credit.scorecard import CustomerType
 from erp.posting.stock import find_or_create_batch
 from erp.inventory.services import AdjustmentKind, adjust_stock
 from erp.masterdata.models import Company, Customer, Material, Segment, Warehouse
@@ -101,11 +103,11 @@ def _stock(session: Session, company: Company, materials: dict[str, Material], p
     store = session.scalars(select(Warehouse).where(Warehouse.code == f"{company.code}-AMB")).one()
     for code in GOODS:
         batch_id, _, _ = find_or_create_batch(
-            session, material_id=materials[code].id, batch_number=f"DEMO-{code[4:]}-{company.code}",
+            session, material_id=materials[code].id, batch_number=f"{code[4:]}{day:%y%m%d}{company.code[-2:]}",
             manufacture_date=day - dt.timedelta(days=60), expiry_date=day + dt.timedelta(days=3 * 365),
             supplier_id=None)
         adjust_stock(session, cost, warehouse_id=store.id, material_id=materials[code].id, quantity=D("5000"),
-                     posting_date=day, kind=AdjustmentKind.COUNT, reason="opening stock counted at go-live",
+                     posting_date=day, kind=AdjustmentKind.COUNT, reason="上线期初盘点入库",
                      batch_id=batch_id)
 
 
@@ -124,7 +126,7 @@ def _take_over_old_receivables(session: Session, credit: Actor, company: Company
                                go_live - dt.timedelta(days=days - customers[code].payment_terms_days), D(amount))
              for number, (code, days, amount) in enumerate(OLD_RECEIVABLES, start=1)]
     ids = take_over_receivables(session, credit, company_id=company.id, go_live_date=go_live, items=items,
-                                memo="open invoices of the old system, taken over at go-live")
+                                memo="旧系统未结发票，上线时转入")
     return list(session.scalars(select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id)))
 
 
@@ -148,8 +150,11 @@ def _sell(
                                policy=POLICY).invoice
 
 
-def add_sales_history(session: Session, report: Any, today: dt.date | None = None) -> None:
-    """Orders, shipments, invoices and payments of three distribution companies (demo)."""
+def add_sales_history(session: Session, report: Any, today: dt.date | None = None,
+                      customer_types: dict[str, str] | None = None) -> None:
+    """Orders, shipments, invoices and payments of three distribution companies (demo), after
+    each customer's credit data (``customer_types``: code -> CustomerType value, the type its
+    name says: a hospital, a pharmacy chain...)."""
     session.flush()  # the demo's users and master data, written by the loader just before
     today = today or business_today()
     this_month = today.replace(day=1)
@@ -158,10 +163,17 @@ def add_sales_history(session: Session, report: Any, today: dt.date | None = Non
     chosen = _distribution_companies(session)
     sales, added = _sales_users(session, [company for company, _ in chosen])
     credit = _actor(session, "credit")
+    since = _months_back(this_month, HISTORY_MONTHS)
+    types = customer_types or {}
+    ids = dict(session.execute(select(Customer.code, Customer.id).where(Customer.code.in_(sorted(types)))).all())
+    for code, customer_type in sorted(types.items()):
+        # Without credit data a customer's type reads "other" to the limit model and the pages.
+        profiles.record_credit_data(session, credit, ids[code], CreditData(customer_type=CustomerType(customer_type)),
+                                    reason="按营业执照登记客户类型", valid_from=since)
     for code in CUSTOMERS:  # opening limits; the pharmacy chain K0005 gets a tight one
         limits.set_credit_limit(session, credit, customers[code].id,
                                 credit_limit=D("60000") if code == "K0005" else D("500000"),
-                                reason="opening limit agreed at go-live")
+                                reason="上线时核定的期初信用额度")
 
     first_company, first_closed = chosen[0]
     go_live = [m for m in (_months_back(this_month, back) for back in range(HISTORY_MONTHS, 0, -1))

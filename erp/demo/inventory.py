@@ -38,6 +38,12 @@ PRICE_RANGE = {
 }
 
 
+def _batch_prefix(material_code: str) -> str:
+    """The material's part of a batch number: its code after the type prefix (API-AMOX: AMOX),
+    never starting with a dash."""
+    return material_code.rsplit("-", 1)[-1]
+
+
 def _actor(base: Actor, role: Role, company: Company, warehouses: list[Warehouse]) -> Actor:
     """The demo's user acting for ``company`` in ``role`` (one demo user per role exists;
     for the other companies their postings are recorded against the same user)."""
@@ -104,7 +110,9 @@ def load_inventory_demo(session: Session, rng: random.Random, today: dt.date, *,
             made = day - dt.timedelta(days=rng.randint(20, 120))
             services.receive_goods(session, clerk, services.ReceiptRequest(
                 po_line_id=line.id, quantity=quantity, posting_date=day,
-                batch_number=f"{material.code[-5:]}-{day:%y%m%d}-{line.id:03d}" if material.batch_managed else None,
+                # as a supplier's batch reads: the material's short name, the day, a serial
+                batch_number=f"{_batch_prefix(material.code)}{day:%y%m%d}{line.id:03d}"
+                if material.batch_managed else None,
                 manufacture_date=made if material.batch_managed else None,
                 expiry_date=made + dt.timedelta(days=material.shelf_life_days or 1095)
                 if material.batch_managed else None,
@@ -140,7 +148,7 @@ def _specify_inspected_materials(session: Session, group_qa: Actor, today: dt.da
                                 .order_by(Material.id)).all()
     for material_id in materials:
         quality.create_specification(session, group_qa, material_id=material_id, effective_from=today,
-                                     reason="企业内控标准 (demo)", characteristics=DEMO_SPECIFICATION)
+                                     reason="企业内控标准", characteristics=DEMO_SPECIFICATION)
     return len(materials)
 
 

@@ -204,9 +204,11 @@ def _load(session: Session, *, seed: int, if_empty: bool) -> DemoReport:
     session.add_all(suppliers)
 
     customers: list[Customer] = []
+    customer_types: dict[str, str] = {}  # code -> the type its credit data will give
     for city_zh, city_en, region in c.CITIES:
-        for zh_t, en_t, terms in c.CUSTOMER_KINDS:
+        for zh_t, en_t, terms, customer_type in c.CUSTOMER_KINDS:
             word_zh, word_en = rng.choice(c.SUPPLIER_WORDS)
+            customer_types[f"K{len(customers) + 1:04d}"] = customer_type
             customers.append(Customer(
                 code=f"K{len(customers) + 1:04d}", uscc=new_uscc(region), payment_terms_days=terms,
                 name_zh=zh_t.format(city=city_zh, word=word_zh),
@@ -223,7 +225,7 @@ def _load(session: Session, *, seed: int, if_empty: bool) -> DemoReport:
     }
     report.counts.update(load_purchasing_demo(session, rng))
     report.counts.update(load_inventory_demo(session, rng, business_today(), signing_password=DEMO_PASSWORD))
-    add_sales_history(session, report)
+    add_sales_history(session, report, customer_types=customer_types)
     return report
 
 

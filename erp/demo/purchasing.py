@@ -75,11 +75,11 @@ ORDERS: list[tuple[str, str, int, list[tuple[str, str]], str]] = [
     ("buyer.form01", "FORM01", 0, [("EXC-SUCR", "800")], "draft"),  # 4,960
 ]
 REASONS = {
-    "reject": "6,000 kg exceeds FORM06's cool-store capacity; split into monthly deliveries",
-    "cancel": "capsule forecast revised after the tender was lost",
-    "close": "delivered in full; remaining paperwork closed",
+    "reject": "6,000 kg 超出 FORM06 阴凉库容量，请改为按月分批交货",
+    "cancel": "招标未中，胶囊需求预测下调",
+    "close": "已全部交货，剩余手续已办结",
 }
-EXCEPTION = ("FORM01", "API-AMOX", -5, 25, "central supplier's plant flooded; FORM01 buys amoxicillin locally for a month")
+EXCEPTION = ("FORM01", "API-AMOX", -5, 25, "集采供应商工厂受水灾停产，FORM01 自行采购阿莫西林一个月")
 STORE_PREFERENCE = ("AMB", "COOL", "COLD")
 
 
@@ -169,7 +169,7 @@ def load_purchasing_demo(session: Session, rng: random.Random) -> dict[str, int]
     failed = by_kind["Chemicals"][2]
     terminated = _sign(session, group_buyer, f"HT-GRP-{current[0].year}-{counts['contracts']:03d}", failed,
                        ContractScope.GROUP, None, current, [(materials["API-IBU"], Decimal("58"))])
-    services.terminate_contract(session, group_buyer, terminated, "supplier failed the group's GMP audit")
+    services.terminate_contract(session, group_buyer, terminated, "供应商未通过集团 GMP 审计")
 
     for code, deals in COMPANY_CONTRACTS.items():
         for index, (kind, prices) in enumerate(deals):
