@@ -294,8 +294,9 @@ def receivables_by_customer_query(
 def open_items_ageing_query(
     session: Session, actor: Actor, *, as_of: dt.date, company_id: int | None = None,
 ) -> Select[Any]:
-    """Every invoice open on the key date with its days past due and ageing bucket, by
-    company, customer and due date: the detail under the ageing report."""
+    """Every invoice open on the key date with its days past due and ageing bucket, and the
+    number of the sales order it invoiced (None without one), by company, customer and due
+    date: the detail under the ageing report."""
     actor.require_role(*REPORT_ROLES, action="reading receivables")
     items = open_items(session, actor, as_of, company_ids=None if company_id is None else [company_id], detail=True)
     due = items.c.due_date
@@ -309,9 +310,11 @@ def open_items_ageing_query(
         select(Company.code.label("company_code"), Customer.code.label("customer_code"),
                Customer.name_zh.label("customer_name_zh"), items.c.invoice_id, items.c.reference, items.c.invoice_date,
                due,
-               items.c.amount.label("open_amount"), bucket.label("bucket"))
+               items.c.amount.label("open_amount"), bucket.label("bucket"), SalesOrder.number.label("order_number"))
         .join(Company, Company.id == items.c.company_id)
         .join(Customer, Customer.id == items.c.customer_id)
+        .join(Invoice, Invoice.id == items.c.invoice_id)
+        .outerjoin(SalesOrder, SalesOrder.id == Invoice.order_id)
         .where(items.c.amount > 0)
         .order_by(Company.code, Customer.code, due, items.c.invoice_id)
     )

@@ -104,6 +104,22 @@ def test_ageing_and_consolidated_receivables_exports(api: ApiClient, books: Worl
     assert row[0] == "K0001" and (row[3], row[4], row[5], row[9]) == ("1250.00", "1000.00", "250.00", "1000.00")
 
 
+def test_the_ageing_export_names_the_sales_order_an_invoice_shipped(
+        api: ApiClient, books: World, session_factory: sessionmaker[Session]) -> None:
+    """An invoice raised by a shipment names its order by number; one taken over without an
+    order (the books' two) names none."""
+    from tests.credit import new_order, ship
+
+    order = new_order(session_factory, books, lines=[("10", "100.00")], confirm=True).order
+    ship(session_factory, books, order.id, ["10"], day=dt.date(2026, 11, 25))  # 1,000.00, due 2026-12-25
+    ageing = _csv(api.as_("cio").get("/api/v1/exports/ageing?format=csv&as_of=2026-11-30"))
+    assert ageing[0][9] == "销售订单号"
+    assert [(r[6], r[7], r[9]) for r in ageing[1:]] == [
+        ("2026-07-01", "1000.00", ""), ("2026-12-20", "250.00", ""), ("2026-12-25", "1000.00", "SO-CA-2026-000001")]
+    english = _csv(api.as_("cio").get("/api/v1/exports/ageing?format=csv&lang=en&as_of=2026-11-30"))
+    assert english[0][9] == "Sales order"
+
+
 def test_xlsx_exports_open_with_numbers_and_dates(api: ApiClient, books: World) -> None:
     response = api.as_("cost_a").get(f"/api/v1/exports/stock?company_id={books.companies['A']}")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
