@@ -31,6 +31,7 @@ def test_consolidated_trial_balance_and_trade(api: ApiClient, world: World, sess
     trade = api.as_("credit").get("/api/v1/intercompany/trade?as_of=2026-11-30").get_json()
     assert [(t["shipped_quantity"], t["received_quantity"], t["held_quantity"], t["unrealised_profit"])
             for t in trade] == [("1000.0000", "1000.0000", "1000.0000", "20000.00")]
+    assert [t["order_number"] for t in trade] == ["SO-CA-2026-000001"]  # A's first sales order
 
     assert api.as_("sales_a").get("/api/v1/intercompany/trial-balance?period=2026-11").status_code == 403
     assert api.as_("cost_a").get("/api/v1/intercompany/trade").status_code == 403

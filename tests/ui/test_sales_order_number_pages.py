@@ -63,3 +63,13 @@ def test_the_cio_invoice_and_the_returns_name_the_order_shipped(
     document = invoice.lines[0].stock_document_id
     form = client.get(f"/returns/shipments/{document}").get_data(as_text=True)
     assert re.search(rf"销售订单</dt>\s*<dd[^>]*>{SECOND}</dd>", form), form
+
+
+def test_the_intercompany_page_names_each_order_line_s_order(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    from tests.service.test_intercompany import intercompany_sale
+
+    intercompany_sale(session_factory, world)  # A's first order, to B
+    sign_in(client, world, "cio")
+    page = client.get("/intercompany/?period=2026-11").get_data(as_text=True)
+    assert _cells(page, "order-number") == [FIRST]
