@@ -472,7 +472,11 @@ def book_receipt_reversal(
     # then blocked (a fixed lock order).
     statuses = [arrival.status] + [s for s in (StockStatus.UNRESTRICTED, StockStatus.BLOCKED) if s != arrival.status]
     places = {status: (arrival.warehouse_id, arrival.material_id, status, arrival.batch_id) for status in statuses}
-    locked = lock_stock(session, places.values())  # all three in one statement, in the one lock order
+    # All three in one statement, in the one lock order; then read again under the locks
+    # (``reread``): quality's decision or an excursion's hold that committed while this
+    # waited may have moved the goods into a status the batch had no row of here, which the
+    # first statement cannot see (the receipt was then refused, its goods all there).
+    locked = lock_stock(session, places.values(), reread=True)
     held = [balance for status in statuses for balance in locked[places[status]]]
     there = sum((h.quantity for h in held), Decimal("0"))
     if there < arrival.quantity:
@@ -634,13 +638,18 @@ def book_quality_decision(
     if batch is None:
         raise NotFound(Message("batch {key} not found", key=batch_id))
     material = _material(session, batch.material_id)
-    if decision == QualityDecision.RELEASE:
-        quality.require_signed_release(session, material=material, warehouse_id=warehouse.id, batch_id=batch.id)
     _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     target = StockStatus.UNRESTRICTED if decision == QualityDecision.RELEASE else StockStatus.BLOCKED
-    # Both ends of the move in one statement (an excursion's hold moves the other way).
+    # Both ends of the move in one statement (an excursion's hold moves the other way); then
+    # read again under the locks (``reread``): a hold that committed while this waited moved
+    # stock into a quarantine row the first statement could not see (a reject was refused
+    # "nothing in quarantine").
     here = (warehouse.id, material.id, StockStatus.QUARANTINE, batch.id)
-    held = lock_stock(session, [here, (warehouse.id, material.id, target, batch.id)])[here]
+    held = lock_stock(session, [here, (warehouse.id, material.id, target, batch.id)], reread=True)[here]
+    if decision == QualityDecision.RELEASE:
+        # Under the locks: a hold committed meanwhile opened its excursion's lot on what it
+        # put into quarantine, which only QA's signed decision releases.
+        quality.require_signed_release(session, material=material, warehouse_id=warehouse.id, batch_id=batch.id)
     in_quarantine = sum((h.quantity for h in held), Decimal("0"))
     wanted = in_quarantine if quantity is None else quantity
     if wanted <= 0:
@@ -712,7 +721,10 @@ def book_return(
     _, price = price_for_posting(session, receipt.company_id, material.id, posting_date)
     places = {status: (warehouse.id, material.id, status, arrival.batch_id)
               for status in (StockStatus.BLOCKED, StockStatus.UNRESTRICTED)}
-    locked = lock_stock(session, places.values())  # both in one statement, in the one lock order
+    # Both in one statement, in the one lock order; then read again under the locks
+    # (``reread``): expired stock blocked (block_expired) while this waited went into a
+    # blocked row the first statement could not see (the return was then refused).
+    locked = lock_stock(session, places.values(), reread=True)
     held = [balance for place in places.values() for balance in locked[place]]
     there = sum((h.quantity for h in held), Decimal("0"))
     wanted = min(returnable, there) if quantity is None else quantity
@@ -1232,8 +1244,12 @@ def book_transfer(
     # The destination's rows with the source's, in one statement: locked source first, then
     # destination as the posting adds to it, transfers around a ring of warehouses (A to B,
     # B to C, C to A), or a transfer and a shipment from both ends, deadlocked.
+    # Then read again under the locks (``reread``): a posting that held one of these rows and
+    # committed while this waited may have put stock into a row the first statement could not
+    # see (a transfer of several batches into the source, a batch new there; an excursion's
+    # hold into a quarantine row), and the transfer was refused for want of it.
     here = (source.id, material.id, status, batch_id)
-    held = lock_stock(session, [here, (destination.id, material.id, status, batch_id)])[here]
+    held = lock_stock(session, [here, (destination.id, material.id, status, batch_id)], reread=True)[here]
     pieces = _take(session, source.company_id, held, quantity, price, posting_date)
     movements: list[Movement] = []
     for balance, taken, value in pieces:

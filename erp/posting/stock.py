@@ -187,12 +187,17 @@ def lock_stock(session: Session, places: Iterable[StockPlace], *, reread: bool =
     What one statement returns is only the rows that existed when it began: a row it waited
     on comes back as the transaction it waited for left it, but a row that transaction
     inserted (stock it moved into a status or batch the place had no row of) is not seen.
-    A use case that moves whatever the places hold, rather than a quantity it was asked for
-    (``erp.quality.expiry.block_expired``, an excursion's hold), passes ``reread``: the places
-    are locked again in a second statement, once the first has waited out every
+    A use case that moves whatever the places hold (``erp.quality.expiry.block_expired``, an
+    excursion's hold), or takes a quantity that a transaction it waited for could have put
+    into such a row (a receipt's reversal, a return to the supplier, a production
+    delivery's reversal, a plain quality decision, a transfer), passes ``reread``: the
+    places are locked again in a second statement, once the first has waited out every
     transaction holding its rows, so that it sees, locks and returns the rows those
     inserted (a second round trip; rows already held are not waited for again). Without it,
-    a QA release or a hold committing first left the other moving nothing of the batch.
+    a QA release or a hold committing first left the other moving nothing of the batch, and
+    the others refused for want of stock that was there (tests/service/test_stale_lock_reads.py).
+    What such a use case decides from other rows those transactions wrote (an open lot,
+    QA's decision) it reads after this, under the locks, too.
     The rows the second statement finds new are locked after the others, out of
     ``_LOCK_ORDER``: a posting that inserted one of them between the two statements and now
     waits on a row held here can deadlock with it. The window is one round trip; PostgreSQL

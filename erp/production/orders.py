@@ -534,11 +534,16 @@ def reverse_delivery(
     # delivery's untested stock out of quarantine in its place.
     # All statuses in one statement, in the one lock order (erp.posting.stock): status by
     # status in this order of preference, which depends on QA's decision, it would lock
-    # them in an order of its own.
-    first = quality.decided_status(session, delivery.id) or delivered.status
+    # them in an order of its own. Then read again under the locks (``reread``): QA's
+    # release or an excursion's hold that committed while this waited moved the output into
+    # a status the batch had no row of, which the first statement cannot see. And QA's
+    # decision is read under the locks too: read before, a release committed meanwhile went
+    # unseen, and the reversal took another delivery's quarantined stock in its place.
     places = {status: (delivered.warehouse_id, delivered.material_id, status, delivered.batch_id)
-              for status in [first, *(s for s in StockStatus if s != first)]}
-    locked = lock_stock(session, places.values())
+              for status in StockStatus}
+    locked = lock_stock(session, places.values(), reread=True)
+    first = quality.decided_status(session, delivery.id) or delivered.status
+    places = {status: places[status] for status in [first, *(s for s in StockStatus if s != first)]}
     held = None
     for place in places.values():
         rows = locked[place]
