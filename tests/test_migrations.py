@@ -382,3 +382,98 @@ def test_0044_round_trip_on_sqlite_with_orders(tmp_path: object) -> None:
     with engine.connect() as connection:
         assert [tuple(r) for r in connection.execute(text(numbers))] == expected
     engine.dispose()
+
+
+def test_0045_fills_the_applied_amount_of_standing_and_reversed_credit_memos(
+        engine: Engine, session_factory: object, world: World) -> None:
+    """INV-M 1,356.00 paid 1,200.00 (156.00 open). CM-1 (20 kg, 271.20) reduces it: applies
+    156.00, keeps 115.20 open; reversed, it gives the 156.00 back (INV-M's audit row
+    ``credit-memo-reversed``: 0.00 -> 156.00) on 25 November. CM-2 (10 kg, 135.60) on 25
+    November reduces it: applies 135.60 (INV-M 20.40 open). Downgraded to 0044 (the column
+    dropped) and upgraded again, 0045 finds CM-2's 135.60 from its open part (135.60 - 0.00)
+    and CM-1's 156.00 from INV-M's audit row; INV-M's stays 0.00."""
+    import datetime as dt
+
+    from erp.payables import services
+    from erp.payables.models import DocumentKind
+    from tests.payables import enter, vat13_on_materials
+    from tests.stock import open_order, receive, set_standard
+
+    vat13_on_materials(session_factory, world)  # type: ignore[arg-type]
+    set_standard(session_factory, world, "exc_local", "12.00")  # type: ignore[arg-type]
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])  # type: ignore[arg-type]
+    receive(session_factory, world, line, "100")  # type: ignore[arg-type]
+    invoice = enter(session_factory, world, "INV-M", [(line, "100", "12.00")],  # type: ignore[arg-type]
+                    net="1200.00", tax="156.00")
+    with Session(engine) as session, session.begin():
+        services.pay_supplier(session, world.actors["ap_a"], services.PaymentRequest(
+            company_id=world.companies["A"], supplier_id=world.suppliers["sup1"], payment_date=dt.date(2026, 11, 20),
+            amount=D("1200.00"), invoice_ids=[invoice]))
+    first = enter(session_factory, world, "CM-1", [(line, "20", "12.00")], net="240.00",  # type: ignore[arg-type]
+                  tax="31.20", kind=DocumentKind.CREDIT_MEMO, credits=invoice)
+    with Session(engine) as session, session.begin():
+        services.reverse_invoice(session, world.actors["ap_a"], first, reason="wrong invoice",
+                                 reversal_date=dt.date(2026, 11, 25))
+    enter(session_factory, world, "CM-2", [(line, "10", "12.00")], net="120.00", tax="15.60",  # type: ignore[arg-type]
+          kind=DocumentKind.CREDIT_MEMO, credits=invoice, on=dt.date(2026, 11, 25))
+    query = "SELECT number, applied_amount, open_amount FROM supplier_invoices ORDER BY id"
+    expected = [("INV-M", D("0.00"), D("20.40")), ("CM-1", D("156.00"), D("0.00")), ("CM-2", D("135.60"), D("0.00"))]
+    with engine.connect() as connection:
+        assert [tuple(row) for row in connection.exec_driver_sql(query)] == expected
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0044_sales_order_numbers")
+        from sqlalchemy import inspect
+        assert "applied_amount" not in {c["name"] for c in inspect(engine).get_columns("supplier_invoices")}
+    finally:
+        upgrade(engine)
+    with engine.connect() as connection:
+        assert [tuple(row) for row in connection.exec_driver_sql(query)] == expected
+
+
+def test_0045_round_trip_on_sqlite(tmp_path: object) -> None:
+    """On SQLite 0045 adds the column and its two checks into the table's text: a credit
+    memo whose open part is not its total less what it applied is refused; the downgrade
+    takes the checks out (the column stays, unused), upgrading puts them back once."""
+    import sqlite3
+
+    import pytest
+    from sqlalchemy import text
+
+    from erp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m45.sqlite3")  # type: ignore[str-format]
+    upgrade(engine)
+    invoices = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_invoices'"
+    with engine.connect() as connection:
+        table = connection.scalar(text(invoices))
+        assert table.count("ck_supplier_invoices_applied_amount_range") == 1
+        assert table.count("ck_supplier_invoices_memo_open_is_unapplied") == 1
+    insert = ("INSERT INTO supplier_invoices (id, document_kind, invoice_kind, number, supplier_id, company_id, "
+              "invoice_date, posting_date, due_date, net_total, tax_total, gross_total, open_amount, blocked, "
+              "created_by, created_at, credits_invoice_id, applied_amount) VALUES ({id}, 'credit_memo', 'special', "
+              "'CM-{id}', 1, 1, '2026-11-20', '2026-11-20', '2026-12-20', 100, 13, 113, {open}, 0, 1, "
+              "'2026-11-20', 1, {applied})")
+    raw = sqlite3.connect(f"{tmp_path}/m45.sqlite3", isolation_level=None)  # no users, companies here
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # applied 13.00 but 113.00 open
+        raw.execute(insert.format(id=2, open="113", applied="13"))
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # more applied than its total
+        raw.execute(insert.format(id=2, open="0", applied="114"))
+    raw.execute(insert.format(id=2, open="100", applied="13"))
+    raw.execute("DELETE FROM supplier_invoices")
+    raw.close()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0044_sales_order_numbers")
+    with engine.connect() as connection:
+        table = connection.scalar(text(invoices))
+        assert "applied_amount_range" not in table and "memo_open_is_unapplied" not in table
+    upgrade(engine)
+    with engine.connect() as connection:
+        table = connection.scalar(text(invoices))
+        assert table.count("ck_supplier_invoices_applied_amount_range") == 1
+        assert table.count("ck_supplier_invoices_memo_open_is_unapplied") == 1
+    engine.dispose()

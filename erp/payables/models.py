@@ -77,6 +77,12 @@ class SupplierInvoice(Base):
         # An invoice whose amounts are all zero posted no entry (erp.posting.post): its reversal posts none.
         CheckConstraint("reversed_at IS NULL OR entry_id IS NULL OR reversal_entry_id IS NOT NULL",
                         name="reversal_entry_recorded"),
+        # migration 0045: only a credit memo naming an invoice applies anything, at most its
+        # total; a standing memo's open part is what it did not apply
+        CheckConstraint("applied_amount >= 0 AND applied_amount <= gross_total AND "
+                        "(applied_amount = 0 OR credits_invoice_id IS NOT NULL)", name="applied_amount_range"),
+        CheckConstraint("document_kind = 'invoice' OR reversed_at IS NOT NULL OR "
+                        "open_amount = gross_total - applied_amount", name="memo_open_is_unapplied"),
         Index("ix_supplier_invoices_company_supplier", "company_id", "supplier_id", "due_date"),
     )
 
@@ -97,6 +103,10 @@ class SupplierInvoice(Base):
     open_amount: Mapped[Money]
     # A credit memo may name the invoice it reduces (its amount then comes off that invoice).
     credits_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("supplier_invoices.id"))
+    # What such a memo took off that invoice's open amount when posted (at most what was open
+    # then; 0 on invoices and on memos naming none). Kept once the memo is reversed, when its
+    # open amount is 0: the AP ageing of a day before the reversal needs it (migration 0045).
+    applied_amount: Mapped[Money] = mapped_column(default=Decimal(0), server_default="0")
     blocked: Mapped[bool] = mapped_column(default=False)
     block_reason: Mapped[str | None] = mapped_column(String(1000))
     # The same reasons as translatable messages ({"template", "params"}), for pages.

@@ -111,9 +111,10 @@ def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplie
     over 90 days past due), per ``by``: ``supplier`` (per company and supplier),
     ``company``, or ``group`` (one row). Credit memos count negative. What was paid after
     ``as_of`` is still open on it, and what a credit memo posted after it took off its
-    invoice; what a payment reversed after ``as_of`` settled is paid on it; so is what a
-    reversal dated after ``as_of`` cleared, and a document reversed on or before ``as_of``
-    is in no bucket. Rows: keys, open_amount,
+    invoice; what a payment reversed after ``as_of`` settled is paid on it, and what a credit
+    memo reversed after ``as_of`` took off its invoice is off that invoice (and in no bucket
+    of the memo's); a document reversed after ``as_of`` is open as it was then, and one
+    reversed on or before ``as_of`` is in no bucket. Rows: keys, open_amount,
     overdue, blocked and buckets."""
     require_reader(actor)
     # The open amount now, corrected to as_of by the allocations that settle now and did not
@@ -130,19 +131,24 @@ def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplie
                   .where(or_(SupplierPayment.payment_date > as_of, SupplierPayment.reversal_date > as_of))
                   .group_by(PaymentAllocation.invoice_id)
                   .subquery("paid_since"))
-    # What a credit memo posted after ``as_of`` took off the invoice it reduces was still owed
-    # on ``as_of`` (its gross less its open part; a reversed one already gave it back).
+    # What a credit memo took off the invoice it reduces (its ``applied_amount``, 0045),
+    # corrected to ``as_of`` like the payments: posted after it and standing, still owed then
+    # (+); posted on or before it and reversed after it, not owed then though its reversal
+    # gave it back since (-). Posted and reversed after it: neither.
     memo = aliased(SupplierInvoice)
-    credited_since = (select(memo.credits_invoice_id.label("invoice_id"),
-                             func.sum(memo.gross_total - memo.open_amount).label("amount"))
-                      .where(memo.document_kind == DocumentKind.CREDIT_MEMO, memo.posting_date > as_of,
-                             memo.credits_invoice_id.is_not(None), memo.reversed_at.is_(None))
+    memo_change = case((memo.posting_date > as_of, memo.applied_amount), else_=-memo.applied_amount)
+    credited_since = (select(memo.credits_invoice_id.label("invoice_id"), func.sum(memo_change).label("amount"))
+                      .where(memo.document_kind == DocumentKind.CREDIT_MEMO, memo.credits_invoice_id.is_not(None),
+                             or_(and_(memo.posting_date > as_of, memo.reversed_at.is_(None)),
+                                 and_(memo.posting_date <= as_of, memo.reversal_date > as_of)))
                       .group_by(memo.credits_invoice_id).subquery("credited_since"))
     sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
-    # A reversal clears all of a document: an invoice's whole total (it is refused once any
-    # of it is paid or credited), a credit memo's open part and what it took off the invoice
-    # it reduces (which goes back onto that invoice's open amount).
-    reversed_since = case((SupplierInvoice.reversal_date > as_of, SupplierInvoice.gross_total), else_=ZERO)
+    # A reversal dated after ``as_of`` clears what was open of a document then: an invoice's
+    # whole total (it is refused once any of it is paid or credited), a credit memo's open
+    # part, its total less what it applied (that amount counts on the invoice, above, until
+    # the reversal date; before 0045 it counted on the memo, in the memo's bucket).
+    reversed_since = case((SupplierInvoice.reversal_date > as_of,
+                           SupplierInvoice.gross_total - SupplierInvoice.applied_amount), else_=ZERO)
     amount = (sign * (SupplierInvoice.open_amount + func.coalesce(paid_since.c.amount, ZERO)
                       + func.coalesce(credited_since.c.amount, ZERO) + reversed_since)).label("amount")
     items = (select(SupplierInvoice.company_id, SupplierInvoice.supplier_id, SupplierInvoice.due_date,

@@ -575,6 +575,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
         applied = min(credited.open_amount, invoice.gross_total)
         credited.open_amount -= applied
         invoice.open_amount -= applied
+        invoice.applied_amount = applied
     session.flush()
     return invoice
 
@@ -763,7 +764,7 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     if credited is not None:
         # what the credit memo took off the invoice it reduces is owed on that invoice again
         credited_before = credited.open_amount
-        credited.open_amount += invoice.gross_total - invoice.open_amount
+        credited.open_amount += invoice.applied_amount
         audit.record_change(session, actor, entity="supplier_invoice", entity_id=credited.id,
                             action="credit-memo-reversed", before={"open_amount": str(credited_before)},
                             after={"open_amount": str(credited.open_amount)},

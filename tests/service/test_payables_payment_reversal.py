@@ -289,3 +289,49 @@ def test_each_invoice_a_payment_reversal_reopens_has_its_own_audit_row(
             second, {"open_amount": {"before": "0.00", "after": "678.00"}},
             "reversal of supplier payment BANK-0001: paid twice")
         assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.entity == "supplier_invoice")) == 3
+
+
+def test_a_credit_memo_applied_in_part_ages_in_its_own_bucket_and_its_invoices_until_its_reversal(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-2 (678.00, due 30 November) paid 600.00 on 20 November: 78.00 open. CM-2 credits 10
+    kg of line 2 (120.00 + 15.60 = 135.60, due 31 December) on 20 November, reducing INV-2:
+    it applies 78.00 (all that was open) and keeps 57.60 open. CM-2 reversed on 10 December
+    gives INV-2 its 78.00 back (applied_amount 78.00, open 0.00).
+
+    Ageing of 5 December (between the memo and its reversal), by hand: INV-1 1,356.00 not
+    due (20 December); INV-2 678.00 - 600.00 - 78.00 = 0.00; CM-2 -57.60 not due. Open
+    1,298.40 = 2202 (2,034.00 - 600.00 - 135.60), all not due, nothing 1-30. (Without the
+    applied amount: INV-2 78.00 in 1-30 and CM-2 -135.60 not due.) Of 10 December: INV-2
+    78.00 in 1-30 (10 days), INV-1 1,356.00 not due: 1,434.00 = 2202 (2,034.00 - 600.00)."""
+    first, second, _ = two_invoices
+    company = world.companies["A"]
+    pay(session_factory, world, "600.00", [second])
+    with session_factory() as session:
+        line = session.get(SupplierInvoice, second).lines[0].po_line_id  # type: ignore[union-attr]
+    memo = enter(session_factory, world, "CM-2", [(line, "10", "12.00")], net="120.00", tax="15.60",
+                 kind=DocumentKind.CREDIT_MEMO, credits=second, due=dt.date(2026, 12, 31))
+    with session_factory() as session:
+        stored = session.get(SupplierInvoice, memo)
+        assert stored is not None and (stored.applied_amount, stored.open_amount) == (D("78.00"), D("57.60"))
+    with session_factory() as session, session.begin():
+        services.reverse_invoice(session, world.actors["ap_a"], memo, reason="wrong invoice", reversal_date=DEC_10)
+    with session_factory() as session:
+        stored = session.get(SupplierInvoice, memo)
+        assert stored is not None and (stored.applied_amount, stored.open_amount) == (D("78.00"), D("0.00"))
+        assert open_amounts(session, first, second) == [D("1356.00"), D("78.00")]
+
+        def ledger(day: dt.date) -> D:  # 2202's credit balance on the day
+            return -D(session.scalar(select(func.coalesce(func.sum(JournalLine.amount), 0))
+                                     .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+                                     .where(JournalLine.company_id == company, JournalLine.account_code == AP,
+                                            JournalEntry.entry_date <= day)))
+
+        dec_5 = dt.date(2026, 12, 5)
+        assert ageing(session, world, dec_5) == {"open_amount": D("1298.40"), "overdue": D("0.00"),
+                                                 "not_due": D("1298.40"), "days_1_30": D("0.00")}
+        assert ledger(dec_5) == D("1298.40")
+        assert ageing(session, world, DEC_10) == {"open_amount": D("1434.00"), "overdue": D("78.00"),
+                                                  "not_due": D("1356.00"), "days_1_30": D("78.00")}
+        assert ledger(DEC_10) == D("1434.00")
+        by_supplier = {row["supplier_code"]: row for row in queries.ageing(session, world.actors["ap_a"], dec_5)}
+        assert [D(row["not_due"]) for row in by_supplier.values()] == [D("1298.40")]

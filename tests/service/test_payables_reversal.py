@@ -366,8 +366,10 @@ def test_a_reversed_credit_memos_applied_amount_ages_with_its_invoice_and_the_ag
     after, the 271.20 ages with INV-AG, by its due date: 1,356.00 in 1-30 days on 10
     December (19 days past due), 31-60 on 31 December (40 days), none of it not due; the
     ageing total is 2202's credit balance on the day (1,356.00 - 271.20 + 271.20). On 5
-    December, before the reversal, the total is 1,084.80, 2202's balance that day
-    (docs/payables.md: the buckets of that day are not split back, see *Not built yet*)."""
+    December, before the reversal, INV-AG is open 1,084.80, 14 days past due (1-30), and
+    CM-AG, which applied all its 271.20, has nothing open: 1,084.80, 2202's balance that day.
+    (Before 0045 kept the applied amount, the total was right but INV-AG showed 1,356.00 in
+    1-30 and CM-AG -271.20 not due.)"""
     set_standard(session_factory, world, "exc_local", "12.00")
     (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
     receipt = receive(session_factory, world, line, "100")
@@ -393,7 +395,9 @@ def test_a_reversed_credit_memos_applied_amount_ages_with_its_invoice_and_the_ag
             assert tuple(row[k] for k in buckets) == tuple(D(v) for v in expected), day
             assert row["open_amount"] == ledger(session, day) == D("1356.00")
         (before,) = queries.ageing(session, world.actors["ap_a"], dt.date(2026, 12, 5), by="group")
-        assert before["open_amount"] == ledger(session, dt.date(2026, 12, 5)) == D("1084.80")
+        assert tuple(before[k] for k in buckets) == tuple(D(v) for v in (
+            "1084.80", "1084.80", "0", "1084.80", "0", "0", "0"))
+        assert before["open_amount"] == ledger(session, dt.date(2026, 12, 5))
 
 
 def test_a_credit_memo_posted_after_the_key_date_leaves_its_invoice_open_in_that_days_ageing(
