@@ -170,13 +170,15 @@ def customer_orders(session: Session, actor: Actor, customer_id: int) -> list[An
     return list(session.execute(
         select(SalesOrder.id, SalesOrder.number, SalesOrder.order_date, SalesOrder.status,
                SalesOrder.credit_released, SalesOrder.credit_block_rule, Company.code.label("company_code"),
+               Company.name_zh.label("company_name_zh"), Company.name_en.label("company_name_en"),
                open_value.label("open_value"))
         .join(Company, Company.id == SalesOrder.company_id)
         .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
         .where(SalesOrder.customer_id == customer_id,
                SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES | {SalesOrderStatus.BLOCKED})))
         .group_by(SalesOrder.id, SalesOrder.number, SalesOrder.order_date, SalesOrder.status,
-                  SalesOrder.credit_released, SalesOrder.credit_block_rule, Company.code)
+                  SalesOrder.credit_released, SalesOrder.credit_block_rule, Company.code, Company.name_zh,
+                  Company.name_en)
         .order_by(SalesOrder.order_date, SalesOrder.id)
     ).all())
 

@@ -63,3 +63,14 @@ def test_the_inventory_valuation_names_each_company(
     sign_in(client, world, "cost_group")
     page = client.get("/costing/valuation").get_data(as_text=True)
     assert _rows(page, "valuation") == ["CA 甲公司"]
+
+
+def test_the_customers_open_orders_name_each_company(
+    client: FlaskClient, world: World, blocked_order: int
+) -> None:
+    """The credit page's list of the customer's orders in every company (also on a blocked
+    order's page): the company by code and name."""
+    sign_in(client, world, "credit")
+    page = client.get("/credit/customers/K0001").get_data(as_text=True)
+    companies = re.findall(r'data-testid="order-number"[^>]*>[^<]*</td><td>([^<]*)</td>', page)
+    assert companies and set(companies) == {"CA 甲公司"}, companies
