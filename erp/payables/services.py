@@ -139,7 +139,7 @@ def set_tolerances(session: Session, actor: Actor, company_id: int, *, quantity_
     ``payables_tolerance``, keyed by the company)."""
     actor.require_role(*TOLERANCE_SETTERS, action="setting invoice match tolerances")
     actor.require_company(company_id)
-    row = session.get(PayablesTolerance, company_id, with_for_update=True)
+    row = session.get(PayablesTolerance, company_id, with_for_update=True, populate_existing=True)
     before = audit.snapshot(row, exclude=("updated_by",)) if row else None
     if row is None:
         row = PayablesTolerance(company_id=company_id, quantity_pct=quantity_pct, price_pct=price_pct,
@@ -583,7 +583,9 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
 # --- blocks and releases ------------------------------------------------------------------
 
 def _lock_invoice(session: Session, actor: Actor, invoice_id: int) -> SupplierInvoice:
-    invoice = session.get(SupplierInvoice, invoice_id, with_for_update=True)
+    # populate_existing: a page may have read the invoice into this session before the lock;
+    # its open amount must be the one a payment committed while we waited, not that read's
+    invoice = session.get(SupplierInvoice, invoice_id, with_for_update=True, populate_existing=True)
     if invoice is None or not actor.acts_for_company(invoice.company_id):
         raise NotFound(Message("supplier invoice {key} not found", key=invoice_id))
     return invoice
@@ -915,7 +917,7 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
         SupplierInvoice.company_id == request.company_id, SupplierInvoice.supplier_id == request.supplier_id,
         SupplierInvoice.document_kind == DocumentKind.INVOICE, SupplierInvoice.open_amount > 0,
         SupplierInvoice.reversed_at.is_(None))
-        .order_by(SupplierInvoice.due_date, SupplierInvoice.id).with_for_update())
+        .order_by(SupplierInvoice.due_date, SupplierInvoice.id).with_for_update().execution_options(populate_existing=True))
     if request.invoice_ids is not None:
         wanted = list(dict.fromkeys(request.invoice_ids))
         found = {i.id: i for i in session.scalars(query.where(SupplierInvoice.id.in_(wanted))).all()}

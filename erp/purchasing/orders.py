@@ -399,7 +399,9 @@ def get_purchase_order(session: Session, actor: Actor, order_id: int, *, lock: b
     """One order with its lines; 404 for orders of companies the caller does not act for."""
     query = select(PurchaseOrder).where(PurchaseOrder.id == order_id, _order_visibility(actor)).options(*_ORDER_LOAD)
     if lock:
-        query = query.with_for_update(of=PurchaseOrder)
+        # populate_existing: the order and its lines read again under the lock, not the ones a
+        # page read into this session before (a receipt committed while we waited is seen)
+        query = query.with_for_update(of=PurchaseOrder).execution_options(populate_existing=True)
     order = session.scalars(query).one_or_none()
     if order is None:
         raise NotFound(Message("purchase order {key} not found", key=order_id))
