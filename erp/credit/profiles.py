@@ -88,7 +88,8 @@ def record_credit_data(
     if not reason.strip():
         raise _refuse("reason", Message("say why the data change"))
     # The customer row is locked so that two controllers' versions get distinct numbers.
-    customer = session.scalars(select(Customer).where(Customer.id == customer_id).with_for_update()).one_or_none()
+    customer = session.scalars(select(Customer).where(Customer.id == customer_id).with_for_update()
+                                .execution_options(populate_existing=True)).one_or_none()
     if customer is None:
         raise NotFound(Message("customer {key} not found", key=customer_id))
     _check(data, valid_from)
@@ -170,7 +171,7 @@ def resolve_dispute(
     """Close a dispute with its outcome (credit note issued, claim rejected...)."""
     actor.require_role(*DISPUTE_ROLES, action="resolving invoice disputes")
     dispute = session.scalars(select(InvoiceDispute).where(InvoiceDispute.id == dispute_id)
-                              .with_for_update()).one_or_none()
+                              .with_for_update().execution_options(populate_existing=True)).one_or_none()
     if dispute is None:
         raise NotFound(Message("dispute {key} not found", key=dispute_id))
     visible_or_404(actor, dispute.company_id, N_("dispute"), dispute_id)

@@ -650,7 +650,8 @@ def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int)
     """Undo a committed import while nothing depends on what it wrote: delete its records
     and mark it undone (its file may then be loaded again). Refused (409) when a record is
     in use; the caller's transaction is left as it was."""
-    batch = session.scalars(select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update()).one_or_none()
+    batch = session.scalars(select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update()
+                            .execution_options(populate_existing=True)).one_or_none()
     if batch is None or batch.kind != kind.name:
         raise NotFound(Message("import {key} not found", key=batch_id))
     company = session.get(Company, batch.company_id) if batch.company_id is not None else None

@@ -65,7 +65,7 @@ def list_jobs(
 
 def claim_job(session: Session, job_id: int) -> Job | None:
     """Move a queued job to running; None when another runner took it first (or it is gone)."""
-    job = session.scalars(select(Job).where(Job.id == job_id).with_for_update()).one_or_none()
+    job = session.scalars(select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)).one_or_none()
     if job is None or job.status != JobStatus.QUEUED:
         return None
     job.status = JobStatus.RUNNING
@@ -78,7 +78,7 @@ def claim_next(session: Session) -> Job | None:
     """The oldest queued job, moved to running. On PostgreSQL several workers may call this at
     once: ``SKIP LOCKED`` hands each a different job."""
     query = select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(1).with_for_update(
-        skip_locked=is_postgres(session))
+        skip_locked=is_postgres(session)).execution_options(populate_existing=True)
     job = session.scalars(query).one_or_none()
     if job is None:
         return None

@@ -223,7 +223,7 @@ def set_cost_center_rates(
             raise ValidationFailed.for_field("rates", Message("rates cannot be negative and need a cost centre"))
         row = session.scalar(select(CostCenterRate).where(
             CostCenterRate.company_id == company_id, CostCenterRate.cost_center == rate.cost_center,
-            CostCenterRate.period == period).with_for_update())
+            CostCenterRate.period == period).with_for_update().execution_options(populate_existing=True))
         before = audit.snapshot(row) if row is not None else None
         if row is None:
             row = CostCenterRate(company_id=company_id, cost_center=rate.cost_center, period=period,

@@ -71,7 +71,7 @@ def run_rollup(session: Session, actor: Actor, *, company_id: int, period: str) 
         raise NotFound(Message("company {key} not found", key=company_id))
     previous = session.scalars(
         select(CostRollup).where(CostRollup.company_id == company_id, CostRollup.period == period)
-        .with_for_update()
+        .with_for_update().execution_options(populate_existing=True)
     ).all()
     if any(r.status == RollupStatus.RELEASED for r in previous):
         raise RollupAlreadyReleased(Message("the roll-up of {period} was released; run one for a later period",

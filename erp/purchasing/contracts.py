@@ -227,7 +227,7 @@ def get_contract(session: Session, actor: Actor, contract_id: int, *, lock: bool
     """One contract with its lines and their consumption; 404 for another company's."""
     query = select(Contract).where(Contract.id == contract_id, _contract_visibility(actor)).options(*_CONTRACT_LOAD)
     if lock:
-        query = query.with_for_update(of=Contract)
+        query = query.with_for_update(of=Contract).execution_options(populate_existing=True)
     contract = session.scalars(query).one_or_none()
     if contract is None:
         raise NotFound(Message("contract {key} not found", key=contract_id))

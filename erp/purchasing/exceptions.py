@@ -118,7 +118,7 @@ def revoke_exception(session: Session, actor: Actor, exception_id: int) -> Purch
     exception = session.scalars(
         select(PurchasingException).where(PurchasingException.id == exception_id)
         .options(joinedload(PurchasingException.company), joinedload(PurchasingException.material))
-        .with_for_update(of=PurchasingException)
+        .with_for_update(of=PurchasingException).execution_options(populate_existing=True)
     ).one_or_none()
     if exception is None:
         raise NotFound(Message("purchasing exception {key} not found", key=exception_id))

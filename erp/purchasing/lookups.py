@@ -19,7 +19,7 @@ def active_row(session: Session, model: Any, row_id: int, field: str, *, lock: b
     """An active master record named by a request field (422 on that field otherwise)."""
     query = select(model).where(model.id == row_id)
     if lock:
-        query = query.with_for_update(of=model)
+        query = query.with_for_update(of=model).execution_options(populate_existing=True)
     row = session.scalars(query).one_or_none()
     if row is None or not row.active:
         raise ValidationFailed.for_field(field, Message("no active {kind} with id {key}", kind=Term(model.__name__.lower()),

@@ -106,7 +106,7 @@ def configure_monitoring(
     and how often its loggers read. Refuses: role-not-allowed, not-found."""
     actor.require_role(Role.QUALITY, action="configuring storage monitoring")
     warehouse = _warehouse(session, actor, warehouse_id)
-    row = session.get(StorageMonitoring, warehouse.id, with_for_update=True)
+    row = session.get(StorageMonitoring, warehouse.id, with_for_update=True, populate_existing=True)
     if row is None:
         row = StorageMonitoring(warehouse_id=warehouse.id, allowance_minutes=allowance_minutes,
                                 logging_interval_minutes=logging_interval_minutes, updated_by=actor.user_id)
@@ -465,7 +465,7 @@ def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int,
         select(StorageExcursion).where(StorageExcursion.warehouse_id == warehouse.id,
                                        StorageExcursion.kind == ExcursionKind.OUT_OF_RANGE,
                                        StorageExcursion.held.is_(False))
-        .order_by(StorageExcursion.started_at).with_for_update()))
+        .order_by(StorageExcursion.started_at).with_for_update().execution_options(populate_existing=True)))
     documents: list[int] = []
     touched_by = {excursion.id: touched_batches(session, warehouse, excursion) for excursion in pending}
     # The period and prices first, then the balances of every batch any of the excursions
@@ -669,8 +669,10 @@ def _close_open_gaps(session: Session, warehouse: Warehouse) -> list[int]:
     (a silence flagged by the silence check, readings now resumed); returns their ids."""
     e, r = StorageExcursion, StorageReading
     closed: list[int] = []
-    for gap in session.scalars(select(e).where(e.warehouse_id == warehouse.id, e.kind == ExcursionKind.GAP,
-                                               e.ended_at.is_(None)).with_for_update()):
+    gaps = session.scalars(select(e).where(e.warehouse_id == warehouse.id, e.kind == ExcursionKind.GAP,
+                                           e.ended_at.is_(None)).with_for_update()
+                           .execution_options(populate_existing=True)).all()
+    for gap in gaps:
         resumed = session.scalar(select(func.min(r.read_at)).where(r.warehouse_id == warehouse.id,
                                                                    r.read_at > gap.started_at))
         if resumed is None:
@@ -694,7 +696,7 @@ def deactivate_logger(session: Session, actor: Actor, *, logger_id: int) -> Data
     refused from now on (logger-not-recognised); its readings stay. Refuses:
     role-not-allowed, not-found."""
     actor.require_role(Role.QUALITY, action="managing data loggers")
-    logger = session.get(DataLogger, logger_id, with_for_update=True)
+    logger = session.get(DataLogger, logger_id, with_for_update=True, populate_existing=True)
     if logger is None:
         raise NotFound(Message("data logger {key} not found", key=logger_id))
     _warehouse(session, actor, logger.warehouse_id)  # 404 outside the caller's companies

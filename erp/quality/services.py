@@ -310,7 +310,7 @@ def cancel_lots_of_document(session: Session, actor: Actor, document_id: int, *,
                                         InspectionLot.status == LotStatus.OPEN)
     if warehouse_id is not None:
         query = query.where(InspectionLot.warehouse_id == warehouse_id)
-    lots = list(session.scalars(query.with_for_update()))
+    lots = list(session.scalars(query.with_for_update().execution_options(populate_existing=True)))
     for lot in lots:
         _cancel(session, actor, lot, reason)
     session.flush()
@@ -323,7 +323,7 @@ def cancel_open_lots_of_batch(session: Session, actor: Actor, *, warehouse_id: i
     production receipt reversed), each recorded in the audit trail: returns how many."""
     lots = list(session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
-        InspectionLot.status == LotStatus.OPEN).with_for_update()))
+        InspectionLot.status == LotStatus.OPEN).with_for_update().execution_options(populate_existing=True)))
     for lot in lots:
         _cancel(session, actor, lot, reason)
     session.flush()
@@ -377,7 +377,7 @@ def _reduce_lots(session: Session, actor: Actor, *, warehouse_id: int, batch_id:
     lots = session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == warehouse_id, InspectionLot.batch_id == batch_id,
         InspectionLot.origin.in_(origins), InspectionLot.status == LotStatus.OPEN)
-        .order_by(InspectionLot.id.desc()).with_for_update())
+        .order_by(InspectionLot.id.desc()).with_for_update().execution_options(populate_existing=True))
     for lot in lots:
         if left <= 0:
             break
@@ -408,7 +408,8 @@ def move_open_lots(session: Session, actor: Actor, *, batch_id: int, source: War
     same document already is on the batch)."""
     lots = list(session.scalars(select(InspectionLot).where(
         InspectionLot.warehouse_id == source.id, InspectionLot.batch_id == batch_id,
-        InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id).with_for_update()))
+        InspectionLot.status == LotStatus.OPEN).order_by(InspectionLot.id).with_for_update()
+        .execution_options(populate_existing=True)))
     if not lots:
         return 0
     if moved < held:
