@@ -38,6 +38,7 @@ nav.add("warehouse", "inventory_pages.open_lines", N_("Goods receipt"), {Role.CL
 nav.add("warehouse", "inventory_pages.issue", N_("Goods issue"), {Role.CLERK})
 nav.add("warehouse", "inventory_pages.transfer", N_("Stock transfer"), {Role.CLERK})
 nav.add("warehouse", "inventory_pages.stock", N_("Stock on hand"), STOCK_READERS)
+nav.add("warehouse", "inventory_pages.adjust", N_("Stock adjustment"), set(services.ADJUSTING_ROLES))
 nav.add("warehouse", "inventory_pages.batch_lookup", N_("Batch flow"), STOCK_READERS)
 
 
@@ -322,6 +323,54 @@ def transfer(db: Session, actor: Actor) -> Any:
         statuses=list(StockStatus), status=status, storage=storage,
         preview=_preview(db, actor, form, "from_warehouse_id", status=status, skip_expired=False),
         **refusal), (refusal["error"].status if refusal else 200)
+
+
+@bp.route("/adjustments", methods=["GET", "POST"])
+@transaction
+def adjust(db: Session, actor: Actor) -> Any:
+    """The stock adjustment form (盘点调整, 报废): a warehouse of the user's company, the stock
+    status, a material and batch held there, a signed quantity (a count gain or loss; scrap
+    takes out), always with a reason; the value it posts at standard before posting; the
+    posted document after. Cost accountants and quality, as the service."""
+    require_role(*services.ADJUSTING_ROLES)
+    form = request.form if request.method == "POST" else request.args
+    refusal: dict[str, Any] = {}
+    status_text = form.get("status") or StockStatus.UNRESTRICTED.value
+    status = StockStatus(status_text) if status_text in {s.value for s in StockStatus} else StockStatus.UNRESTRICTED
+    if request.method == "POST" and form.get("action") == "post":
+        try:
+            kind_text = form.get("kind", "")
+            if kind_text not in {k.value for k in services.AdjustmentKind}:
+                raise ValidationFailed.for_field("kind", Message("choose one from the list"))
+            if status_text not in {s.value for s in StockStatus}:
+                raise ValidationFailed.for_field("status", Message("choose one from the list"))
+            with db.begin_nested():  # a refusal rolls back to here
+                document_id = services.adjust_stock(
+                    db, actor, warehouse_id=_choice(form.get("warehouse_id"), "warehouse_id"),
+                    material_id=_choice(form.get("material_id"), "material_id"),
+                    quantity=_quantity(form.get("quantity")),
+                    posting_date=_day(form.get("posting_date"), "posting_date") or business_today(),
+                    kind=services.AdjustmentKind(kind_text), reason=(form.get("reason") or "").strip()[:500],
+                    batch_id=_choice(form.get("batch_id"), "batch_id", required=False), status=status)
+                number = services.document_number_of(db, document_id)
+            return redirect(url_for("inventory_pages.document", number=number, posted=1))
+        except DomainError as error:
+            refusal = form_refusal(error)
+    warehouse_id, material_id = _chosen(form, "warehouse_id"), _chosen(form, "material_id")
+    preview, value = None, None
+    if warehouse_id is not None and material_id is not None:
+        try:
+            preview, value = queries.preview_adjustment(
+                db, actor, warehouse_id=warehouse_id, material_id=material_id, posting_date=_form_day(form),
+                quantity=_form_quantity(form), batch_id=_chosen(form, "batch_id"), status=status)
+        except DomainError:  # a warehouse or material the user cannot see: the post says why
+            pass
+    return render_template(
+        "inventory/adjust.html", form=form, today=business_today(),
+        warehouses=queries.warehouses_acted_for(db, actor),
+        materials=queries.materials_in_stock(db, actor, warehouse_id=warehouse_id, status=status),
+        statuses=list(StockStatus), status=status, kinds=list(services.AdjustmentKind), preview=preview,
+        value=value, **refusal), (refusal["error"].status if refusal else 200)
 
 
 @bp.route("/stock")

@@ -787,3 +787,24 @@ def account_names(session: Session, codes: Sequence[str]) -> dict[str, Named]:
     rows = session.execute(select(Account.code, Account.name_zh, Account.name_en)
                            .where(Account.code.in_(sorted(set(codes))))).all()
     return {row.code: Named(row.code, row.name_zh, row.name_en) for row in rows}
+
+
+def preview_adjustment(
+    session: Session, actor: Actor, *, warehouse_id: int, material_id: int, posting_date: dt.date,
+    quantity: Decimal | None = None, batch_id: int | None = None, status: StockStatus = StockStatus.UNRESTRICTED,
+) -> tuple[OutflowPreview, Decimal | None]:
+    """The facts of a stock adjustment before it is posted, and the value it would post
+    (signed, at standard): a loss or scrap takes what an outflow of the batch would take
+    (``preview_outflow``), a count gain adds quantity x the standard price, rounded to the
+    cent as erp.inventory.services.book_adjustment posts it. Nothing is written or locked."""
+    from erp.money import round_money
+
+    taking = quantity is not None and quantity < 0
+    preview = preview_outflow(session, actor, warehouse_id=warehouse_id, material_id=material_id,
+                              posting_date=posting_date, quantity=-quantity if taking and quantity else None,
+                              batch_id=batch_id, status=status, skip_expired=False)
+    if quantity is None or quantity == 0 or preview.standard_price is None:
+        return preview, None
+    if taking:
+        return preview, -preview.value
+    return preview, round_money(quantity * preview.standard_price)

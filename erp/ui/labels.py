@@ -12,7 +12,7 @@ from flask_babel import gettext
 from erp.auth.roles import Role
 from erp.credit.models import InvoiceStatus, SalesOrderStatus
 from erp.inventory.models import MovementType, StockStatus
-from erp.inventory.services import IssueDestination
+from erp.inventory.services import AdjustmentKind, IssueDestination
 from erp.masterdata.models import MaterialType, ProcurementScope, TaxKind
 from erp.messages import N_
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
@@ -46,6 +46,8 @@ LABELS: dict[Enum, str] = {
     TaxKind.EXEMPT: N_("exempt"),
     IssueDestination.PRODUCTION: N_("production"),
     IssueDestination.COST_CENTER: N_("cost centre"),
+    AdjustmentKind.COUNT: N_("stock count difference"),
+    # AdjustmentKind.SCRAP is "scrap", as MovementType.SCRAP (one key, one word)
     MovementType.RECEIPT: N_("goods receipt"),
     MovementType.RECEIPT_REVERSAL: N_("receipt reversal"),
     MovementType.QUALITY_RELEASE: N_("quality release"),

@@ -1,7 +1,8 @@
 """The clerk's goods issue and stock transfer in a real browser, in Chinese: the lists offer
 the clerk's warehouses and the stock there, the batches and the cost at standard show before
 posting, a refusal stays beside the form with what was typed, the posted document shows its
-journal and is reversed (冲销) from its page with a reason."""
+journal and is reversed (冲销) from its page with a reason. And the cost accountant's stock
+adjustment (盘点调整): a count loss with its value shown first, refused without a reason."""
 
 from __future__ import annotations
 
@@ -110,3 +111,28 @@ def test_clerk_transfers_stock_between_warehouses(signed_in: Any, shot: Any, bro
     movements = page.get_by_test_id("movements").inner_text()
     assert source.code in movements and target.code in movements
     shot(page, "transfer-posted")
+
+
+def test_cost_accountant_posts_a_count_loss(signed_in: Any, shot: Any, browser_engine: Engine) -> None:
+    warehouse, material, _ = _clerk_stock(browser_engine, transfer=True)
+    page = signed_in("cost.form01")
+    page.get_by_role("link", name="盘点调整").click()
+    choose(page, "#f-warehouse_id", warehouse.id)
+    choose(page, "#f-material_id", material.id)
+    batch = page.locator("#f-batch_id option").nth(1).get_attribute("value")
+    choose(page, "#f-batch_id", batch)
+    page.fill("#f-quantity", "-1")
+    page.get_by_test_id("preview-adjustment").click()
+    shot(page, "adjustment-preview")
+    assert "-¥" in page.get_by_test_id("adjustment-value").inner_text()
+    page.get_by_test_id("post-adjustment").click()  # no reason: the browser asks for one
+    page.fill("#f-reason", " ")
+    page.get_by_test_id("post-adjustment").click()
+    assert page.get_by_test_id("error-reason").is_visible()
+    assert page.input_value("#f-quantity") == "-1"
+    shot(page, "adjustment-refused")
+    page.fill("#f-reason", "月末盘点")
+    page.get_by_test_id("post-adjustment").click()
+    page.wait_for_selector("[data-testid=posted]")
+    assert "1901" in page.get_by_test_id("journal").inner_text()
+    shot(page, "adjustment-posted")

@@ -282,6 +282,87 @@ def test_the_clerks_navigation_offers_the_new_pages(client: FlaskClient, world: 
     sign_in(client, world, "clerk_a")
     page = client.get("/inventory/receiving").get_data(as_text=True)
     assert 'href="/inventory/issues"' in page and 'href="/inventory/transfers"' in page
+    assert 'href="/inventory/adjustments"' not in page
     sign_in(client, world, "quality_a")
     page = client.get("/inventory/quarantine").get_data(as_text=True)
-    assert 'href="/inventory/issues"' not in page
+    assert 'href="/inventory/issues"' not in page and 'href="/inventory/adjustments"' in page
+
+
+# --- stock adjustment (盘点调整): cost accountants and quality, never clerks -------------------
+
+def _adjustment(world: World, batch: int, **fields: str) -> dict[str, str]:
+    return {**_ids(world), "status": "unrestricted", "batch_id": str(batch), "kind": "count",
+            "posting_date": DAY, **fields}
+
+
+def test_a_count_loss_shows_its_value_then_posts_it_with_its_reason(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session], stock: int,
+) -> None:
+    from tests.stock import batch_id
+
+    batch = batch_id(session_factory, world, "exc_local", "EXC-A-1")
+    token = sign_in(client, world, "cost_a")
+    form = _adjustment(world, batch, quantity="-5", reason="年度盘点", csrf_token=token)
+    page = client.post("/inventory/adjustments", data={**form, "action": "preview"}).get_data(as_text=True)
+    assert _value_of(page, "adjustment-value") == "-¥50.00"  # 5 kg at 10.00 leave
+    gain = client.post("/inventory/adjustments", data={**form, "quantity": "2.5", "action": "preview"})
+    assert _value_of(gain.get_data(as_text=True), "adjustment-value") == "¥25.00"
+    posted = client.post("/inventory/adjustments", data={**form, "action": "post"})
+    assert posted.status_code == 302
+    document = _posted(session_factory, posted.headers["Location"])
+    assert (document.doc_type, document.reason) == ("adjustment", "年度盘点")
+    with session_factory() as session:
+        assert document_movements(session, document.id) == [
+            ("CA-AMB", "EXC-A-1", "unrestricted", D("-5"), D("-50.00"))]
+        assert entry_lines(session, document.id) == {"1901": D("50.00"), "1403": D("-50.00")}
+
+
+@pytest.mark.parametrize("fields, status, field", [
+    ({"kind": "scrap", "quantity": "5", "reason": "破损"}, 422, None),  # scrap takes out
+    ({"quantity": "-5", "reason": " "}, 422, "reason"),
+])
+def test_an_adjustment_the_service_refuses_is_shown_beside_the_form_and_nothing_is_written(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session], stock: int, fields: dict[str, str],
+    status: int, field: str | None,
+) -> None:
+    from tests.stock import batch_id
+
+    token = sign_in(client, world, "quality_a")
+    before = books(session_factory)
+    refused = client.post("/inventory/adjustments", data={
+        **_adjustment(world, batch_id(session_factory, world, "exc_local", "EXC-A-1"), **fields),
+        "action": "post", "csrf_token": token})
+    assert refused.status_code == status
+    page = refused.get_data(as_text=True)
+    assert 'data-testid="refusal"' in page and f'value="{fields["quantity"]}"' in page
+    if field:
+        assert shown(page, f"error-{field}")
+    assert books(session_factory) == before
+
+
+@pytest.mark.parametrize("user", ["clerk_a", "cio"])
+def test_clerks_and_read_only_roles_cannot_adjust(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session], stock: int, user: str,
+) -> None:
+    token = sign_in(client, world, user)
+    before = books(session_factory)
+    assert client.get("/inventory/adjustments").status_code == 403
+    assert client.post("/inventory/adjustments", data={**_ids(world), "quantity": "-1", "kind": "count",
+                                                      "reason": "x", "posting_date": DAY, "action": "post",
+                                                      "csrf_token": token}).status_code == 403
+    assert books(session_factory) == before
+
+
+def test_another_companys_warehouse_is_not_offered_for_an_adjustment_nor_accepted(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session], stock: int,
+) -> None:
+    put_stock(session_factory, world, company="B")
+    token = sign_in(client, world, "cost_a")
+    page = client.get("/inventory/adjustments").get_data(as_text=True)
+    assert "CA-AMB" in page and "CB-AMB" not in page
+    before = books(session_factory)
+    refused = client.post("/inventory/adjustments", data={
+        "warehouse_id": str(world.warehouses["B-AMB"]), "material_id": str(world.materials["exc_local"]),
+        "quantity": "-1", "kind": "count", "reason": "x", "posting_date": DAY, "action": "post", "csrf_token": token})
+    assert refused.status_code == 404 and 'data-testid="refusal"' in refused.get_data(as_text=True)
+    assert books(session_factory) == before
