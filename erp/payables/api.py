@@ -23,7 +23,7 @@ from erp.errors import DatedAfterBusinessDay, DatedBeforeSource, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
 from erp.payables.errors import (
-    DatedBeforeReopening, DuplicateInvoice, InvoiceBlocked, InvoiceNotBlocked, InvoiceReversed, InvoiceSettled, InvoiceTotalsDisagree,
+    CreditMemoUnlikeInvoice, DatedBeforeReopening, DuplicateInvoice, InvoiceBlocked, InvoiceNotBlocked, InvoiceReversed, InvoiceSettled, InvoiceTotalsDisagree,
     OrderLineNotOfInvoice, OverCredited, OverInvoiced, PaymentExceedsOpenItems, PaymentReversed, ReleaseByEnterer,
 )
 from erp.posting.errors import PeriodClosed
@@ -66,7 +66,7 @@ def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
     DatedAfterBusinessDay,
     IdempotencyKeyReused, OrderLineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, InvoiceTotalsDisagree,
-    DatedBeforeSource, DatedBeforeReopening,
+    DatedBeforeSource, DatedBeforeReopening, CreditMemoUnlikeInvoice,
 )
 @transaction
 def post_credit_memo(session: Session, actor: Actor, data: dict[str, Any]) -> Any:

@@ -115,6 +115,19 @@ class DatedBeforeReopening(DomainError):
                 "still settled the invoice.")
 
 
+class CreditMemoUnlikeInvoice(DomainError):
+    """A credit memo reducing an invoice is of the invoice's kind and taxes each order line at
+    the code the invoice taxed it: a red-letter invoice (红字发票) reverses what the blue one
+    posted. An ordinary memo against a special VAT invoice would fold the input VAT it must
+    take back into stock and variance; another rate would take back the wrong VAT."""
+
+    status = 422
+    slug = "credit-memo-unlike-invoice"
+    title = N_("The credit memo is not of the kind or tax code of the invoice it credits")
+    remedy = N_("Enter the credit memo with the invoice kind and, line by line, the tax code of the invoice it "
+                "credits, as the detail names them.")
+
+
 class PaymentExceedsOpenItems(DomainError):
     """A payment pays at most the open payables it is applied to."""
 

@@ -273,13 +273,12 @@ def _credit_memo_request(invoice: SupplierInvoice, lines: list[queries.Creditabl
             continue
         price = _required(_decimal(form.get(f"unit_price-{index}"), f"lines/{index}/unit_price", UNIT_PRICE),
                           f"lines/{index}/unit_price")
-        tax = (form.get(f"tax_code_id-{index}") or "").strip()
+        # the invoice line's tax code, shown read-only: a memo reverses what the invoice posted
         requested.append(services.LineRequest(po_line_id=line.po_line_id, quantity=quantity, unit_price=price,
-                                              tax_code_id=int(tax) if tax.isascii() and tax.isdigit() else None))
+                                              tax_code_id=line.tax_code_id))
         rows.append(index)
     if not requested:
         raise ValidationFailed.for_field("lines", Message("give the credited quantity of at least one line"))
-    kind = form.get("invoice_kind") or invoice.invoice_kind.value
     return services.InvoiceRequest(
         company_id=invoice.company_id, supplier_id=invoice.supplier_id,
         number=_required((form.get("number") or "").strip()[:40], "number"),
@@ -287,7 +286,7 @@ def _credit_memo_request(invoice: SupplierInvoice, lines: list[queries.Creditabl
         net_total=_required(_decimal(form.get("net_total"), "net_total"), "net_total"),
         tax_total=_required(_decimal(form.get("tax_total"), "tax_total"), "tax_total"),
         gross_total=_required(_decimal(form.get("gross_total"), "gross_total"), "gross_total"),
-        invoice_kind=InvoiceKind(kind) if kind in {k.value for k in InvoiceKind} else invoice.invoice_kind,
+        invoice_kind=invoice.invoice_kind,  # the invoice's, shown read-only
         credits_invoice_id=invoice.id, lines=requested), rows
 
 
@@ -333,12 +332,14 @@ def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-    tax_codes, _ = masterdata.list_records(db, actor, masterdata.TAX_CODES, {"active": True}, offset=0, limit=100)
+    # every code, active or not: the invoice's lines name the code they were taxed at
+    tax_codes = {t.id: t for t in masterdata.list_records(db, actor, masterdata.TAX_CODES, {}, offset=0,
+                                                          limit=500)[0]}
     status = refusal["error"].status if refusal else 200
     return render_template("payables/new_credit_memo.html", invoice=found, supplier=supplier, lines=lines,
                            creditable=creditable, form=form, preview=preview, open_before=open_before,
                            line_errors=_line_errors(refusal.get("error"), rows), tax_codes=tax_codes,
-                           today=business_today(), kinds=list(InvoiceKind), price_text=price_text,
+                           today=business_today(), price_text=price_text,
                            **refusal), status
 
 

@@ -49,12 +49,13 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
-from erp.masterdata.models import Material, Supplier
+from erp.masterdata.models import Material, Supplier, TaxCode
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.clock import refuse_after_business_day, refuse_before_source
 from erp.messages import N_, Message, Named, Term, plain_value
 from erp.money import CENT, round_money
 from erp.payables.errors import (
+    CreditMemoUnlikeInvoice,
     DatedBeforeReopening,
     DuplicateInvoice,
     InvoiceBlocked,
@@ -456,6 +457,39 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
     ))
 
 
+_KIND_TERMS = {InvoiceKind.SPECIAL: N_("special VAT invoice"), InvoiceKind.ORDINARY: N_("ordinary invoice")}
+
+
+def _like_credited_invoice(session: Session, request: InvoiceRequest, matched: Sequence[_Matched],
+                           credited: SupplierInvoice) -> None:
+    """A credit memo reducing ``credited`` is of its invoice kind, and each of its lines has the
+    tax code ``credited`` has on the same order line: the memo reverses what the invoice
+    posted. Otherwise 422 ``credit-memo-unlike-invoice`` naming the invoice, its kind and the
+    code, pointing at ``/invoice_kind`` or ``/lines/{i}/tax_code_id``."""
+    errors: list[dict[str, object]] = []
+    if request.invoice_kind != credited.invoice_kind:
+        errors.append({"pointer": "/invoice_kind", "detail": Message(
+            "invoice {number} is of kind {kind}: a credit memo reducing it is of the same kind", number=credited.number,
+            kind=Term(_KIND_TERMS[credited.invoice_kind]))})
+    codes: dict[int, set[int]] = {}
+    for line in credited.lines:
+        codes.setdefault(line.po_line_id, set()).add(line.tax_code_id)
+    names = dict(session.execute(select(TaxCode.id, TaxCode.code).where(
+        TaxCode.id.in_({c for found in codes.values() for c in found} | {m.tax_code_id for m in matched}))).all())
+    for m in matched:
+        wanted = codes.get(m.request.po_line_id, set())
+        if m.tax_code_id not in wanted:
+            errors.append({"pointer": _pointer(m.index, "tax_code_id"), "detail": Message(
+                "invoice {number} taxes order line {line} at {wanted}, not {code}", number=credited.number,
+                line=m.request.po_line_id, wanted=", ".join(sorted(names.get(c, str(c)) for c in wanted)) or "-",
+                code=names.get(m.tax_code_id, str(m.tax_code_id)))})
+    if errors:
+        raise CreditMemoUnlikeInvoice(Message(
+            "a credit memo reducing invoice {number} ({kind}) takes its invoice kind and, line by line, its tax "
+            "codes: {first}", number=credited.number, kind=Term(_KIND_TERMS[credited.invoice_kind]),
+            first=errors[0]["detail"]), errors=errors)
+
+
 def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
                   kind: DocumentKind = DocumentKind.INVOICE) -> SupplierInvoice:
     """Enter and post a supplier invoice (or, with ``kind``, a credit memo): match every line
@@ -511,6 +545,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
                              source=N_("invoice"), source_name=credited.number)
         refuse_before_reopening(posting_date, reopenings(session, [credited.id]).get(credited.id),
                                 field="posting_date", what=N_("a credit memo"), number=credited.number)
+        _like_credited_invoice(session, request, matched, credited)
 
     reasons = [reason for m in matched for reason in m.reasons]
     invoice = SupplierInvoice(

@@ -176,9 +176,12 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     assert 'data-testid="enter-credit-memo"' in client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
     url = f"/payables/invoices/{invoice}/credit-memo"
     page = client.get(url).get_data(as_text=True)
-    # the invoice's price at its own precision, the invoice line's tax code with its rate
+    # the invoice's price at its own precision; the invoice's kind and its line's tax code with
+    # its rate, read-only: a memo reverses what the invoice posted
     assert 'value="12.30"' in page and "12.300000" not in page
-    assert re.search(rf'<option value="{codes["VAT13"]}" selected>VAT13 13%</option>', page)
+    assert re.search(r'data-testid="tax_code-0">VAT13 13%', page)
+    assert 'name="tax_code_id-0"' not in page and 'name="invoice_kind"' not in page
+    assert re.search(r'value="增值税专用发票" readonly data-testid="invoice_kind"', page)
 
     def memos() -> list[SupplierInvoice]:
         with session_factory() as session:
@@ -195,7 +198,7 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
             ({"reason": " "}, 422, 'data-testid="error-reason"', "请说明供应商红冲此发票的原因"),
             ({"quantity-0": "120", "net_total": "1476.00", "tax_total": "191.88", "gross_total": "1667.88"}, 409,
              'data-testid="error-quantity-0"', "不能开红字"),
-            ({"gross_total": "300.00"}, 422, 'data-testid="error-gross_total"', "¥")):
+            ({"gross_total": "300.00"}, 422, 'data-testid="error-gross_total"', "价税合计应为 246 + 31.98 = 277.98")):
         refused = client.post(url, data={**_credit_memo_form(page), **fields, "action": "post"})
         text = refused.get_data(as_text=True)
         assert refused.status_code == status, fields
@@ -203,13 +206,20 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
         assert 'value="CM-1"' in text and 'value="2026-11-25"' in text  # what was typed is kept
         assert memos() == []
 
-    posted = client.post(url, data={**_credit_memo_form(page), "action": "post"})
+    # an ordinary kind or another tax code typed into the form is not taken: the invoice's are
+    posted = client.post(url, data={**_credit_memo_form(page), "invoice_kind": "ordinary",
+                                    "tax_code_id-0": str(codes["VAT9"]), "action": "post"})
     assert posted.status_code == 302
     (memo,) = memos()
+    with session_factory() as session:
+        stored = session.get(SupplierInvoice, memo.id)
+        assert stored is not None
+        assert (stored.invoice_kind.value, stored.lines[0].tax_code_id, stored.tax_total) == (
+            "special", codes["VAT13"], D("31.98"))
     assert posted.headers["Location"].endswith(f"/payables/invoices/{memo.id}?posted=1")
     assert (memo.credits_invoice_id, memo.gross_total) == (invoice, D("277.98"))
     text = client.get(posted.headers["Location"]).get_data(as_text=True)
-    assert "红字发票 CM-1" in text or "贷项通知单 CM-1" in text or "CM-1" in text
+    assert "<h1>红字发票 CM-1</h1>" in text
     assert f'href="/payables/invoices/{invoice}">INV-C</a>' in text and "退回 20 kg 破损" in text
     assert re.search(r'data-account="2202">.*?¥277\.98</td><td class="num"></td>', text, re.S)
     assert 'data-testid="enter-credit-memo"' not in text  # a credit memo is not credited

@@ -1,0 +1,45 @@
+"""A credit memo reducing an invoice takes the invoice's kind and tax codes, over HTTP:
+problem+json in English and in Chinese, writing nothing (docs/payables.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.test_payables_api import invoice, received_line  # noqa: F401 - fixture
+from tests.world import ApiClient, World, problem
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_credit_memo_of_another_kind_or_tax_code_than_its_invoice_is_a_422(
+        api: ApiClient, world: World, received_line: int) -> None:  # noqa: F811 - fixture
+    """The invoice: 100 kg at 12.00, special VAT invoice at VAT13 (1,356.00). A memo of 10 kg
+    (120.00) as an ordinary invoice, or at VAT9 (tax 10.80): 422 ``credit-memo-unlike-invoice``
+    naming the invoice, its kind and code; the invoice stays 1,356.00 open. At VAT13 and
+    special (tax 15.60): 201, 1,220.40 open."""
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    codes = world.tax_codes
+    memo = invoice(world, received_line, number="CM-1", invoice_date="2026-11-21", net_total="120.00",
+                   tax_total="15.60", gross_total="135.60", credits_invoice_id=body["id"],
+                   lines=[{"po_line_id": received_line, "quantity": "10", "unit_price": "12.00",
+                           "tax_code_id": codes["VAT13"]}])
+    ordinary = dict(memo, invoice_kind="ordinary")
+    english = problem(ap.post("/api/v1/payables/credit-memos", json=ordinary, headers={"Accept-Language": "en"}),
+                      422, "credit-memo-unlike-invoice")
+    assert english["errors"][0]["pointer"] == "/invoice_kind"
+    assert ("a credit memo reducing invoice 24330000000012345678 (special VAT invoice) takes its invoice kind and, "
+            "line by line, its tax codes: invoice 24330000000012345678 is of kind special VAT invoice") in english["detail"]
+    chinese = problem(ap.post("/api/v1/payables/credit-memos", json=ordinary, headers={"Accept-Language": "zh-CN"}),
+                      422, "credit-memo-unlike-invoice")
+    assert "发票 24330000000012345678 为增值税专用发票" in chinese["detail"]
+    vat9 = dict(memo, tax_total="10.80", gross_total="130.80",
+                lines=[dict(memo["lines"][0], tax_code_id=codes["VAT9"])])
+    refused = problem(ap.post("/api/v1/payables/credit-memos", json=vat9, headers={"Accept-Language": "en"}),
+                      422, "credit-memo-unlike-invoice")
+    assert refused["errors"][0]["pointer"] == "/lines/0/tax_code_id"
+    assert f"taxes order line {received_line} at VAT13, not VAT9" in refused["detail"]
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
+    posted = ap.post("/api/v1/payables/credit-memos", json=memo)
+    assert posted.status_code == 201, posted.get_json()
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1220.40"
