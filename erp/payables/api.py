@@ -138,6 +138,27 @@ def post_payment(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
     return session.get(SupplierPayment, payment_id)
 
 
+@blp.route("/payments", methods=["GET"])
+@blp.arguments(s.SupplierPaymentQuery, location="query")
+@blp.response(200, s.SupplierPaymentDetailOut(many=True))
+@blp.paginate()
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope)
+def get_payments(query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Any]:
+    """Supplier payments of the caller's companies, newest first, each with the invoices it settled and its
+    reversal (``reversed=true``: the reversed ones)."""
+    return paged(pagination_parameters, queries.list_payments, filters=query)
+
+
+@blp.route("/payments/<int:payment_id>", methods=["GET"])
+@blp.response(200, s.SupplierPaymentDetailOut)
+@blp.refuses(RoleNotAllowed, NotFound)
+@transaction
+def get_payment(session: Session, actor: Actor, payment_id: int) -> Any:
+    """One supplier payment: its allocations (the invoices it settled, by id and number) and its reversal, if any
+    (another company's payment: 404)."""
+    return queries.get_payment(session, actor, payment_id)
+
+
 @blp.route("/payments/<int:payment_id>/reverse", methods=["POST"])
 @blp.arguments(s.PaymentReversalIn)
 @blp.response(200, s.SupplierPaymentOut)

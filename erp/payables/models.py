@@ -246,4 +246,6 @@ class PaymentAllocation(Base):
     amount: Mapped[Money]
 
     payment: Mapped[SupplierPayment] = relationship(back_populates="allocations")
+    # read-only: the invoice settled, for its number in GET /payables/payments
+    invoice: Mapped[SupplierInvoice] = relationship(viewonly=True)
 

@@ -121,16 +121,7 @@ def invoices(db: Session, actor: Actor) -> str:
     suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
                                                            {}, offset=0, limit=500)[0]}
     return render_template("payables/invoices.html", rows=rows, total=total, args=args, view=view,
-                           suppliers=suppliers, can_enter=actor.has_role(Role.ACCOUNTS_PAYABLE),
-                           paid=_paid_amount(request.args.get("paid")))
-
-
-def _paid_amount(text: str | None) -> Decimal | None:
-    """The amount of the payment just posted (the redirect's ``paid``), shown as money; None
-    when there is none or it is not an amount (the banner is then left out)."""
-    if not text or len(text) > 30 or not re.fullmatch(r"-?\d+(\.\d+)?", text):
-        return None
-    return Decimal(text)
+                           suppliers=suppliers, can_enter=actor.has_role(Role.ACCOUNTS_PAYABLE))
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
@@ -410,8 +401,8 @@ def pay(db: Session, actor: Actor) -> Any:
                 payment = services.pay_supplier(db, actor, services.PaymentRequest(
                     company_id=company.id, supplier_id=supplier.id, payment_date=day, amount=amount,
                     invoice_ids=ticked or None, reference=(form.get("reference") or "").strip()[:64] or None))
-                paid = payment.amount
-            return redirect(url_for("payables_pages.invoices", view="open", paid=str(paid)))
+                payment_id = payment.id
+            return redirect(url_for("payables_pages.payment", payment_id=payment_id, posted=1))
         except DomainError as error:
             if error.status == 404:
                 raise
@@ -471,4 +462,5 @@ def payment(db: Session, actor: Actor, payment_id: int) -> Any:
     status = refusal["error"].status if refusal else 200
     return render_template("payables/payment.html", payment=found, supplier=supplier, invoices=invoices,
                            reverser=reverser, can_reverse=can_reverse, form=request.form, today=business_today(),
-                           reversed=request.args.get("reversed"), **refusal), status
+                           posted=request.args.get("posted"), reversed=request.args.get("reversed"),
+                           **refusal), status

@@ -84,15 +84,26 @@ def standing_payments(session: Session, invoice_id: int) -> list[SupplierPayment
 
 def list_payments(session: Session, actor: Actor, filters: dict[str, Any], *, offset: int,
                   limit: int) -> tuple[list[SupplierPayment], int]:
-    """Supplier payments the caller may see, newest first; filters: company_id, supplier_id,
-    reversed (true: reversed ones only, false: standing ones only)."""
+    """Supplier payments the caller may see, newest first; filters: company_id (one of the
+    caller's: another is refused 403 ``company-out-of-scope``), supplier_id, invoice_id (the
+    payments that settled part of it), reversed (true: reversed ones only, false: standing
+    ones only), date_from and date_to (payment dates, inclusive)."""
     require_reader(actor)
+    if filters.get("company_id") is not None:
+        actor.require_company(filters["company_id"])
     query = select(SupplierPayment).where(actor.company_scope(SupplierPayment.company_id))
     for name in ("company_id", "supplier_id"):
         if filters.get(name) is not None:
             query = query.where(getattr(SupplierPayment, name) == filters[name])
+    if filters.get("invoice_id") is not None:
+        query = query.where(SupplierPayment.id.in_(select(PaymentAllocation.payment_id).where(
+            PaymentAllocation.invoice_id == filters["invoice_id"])))
     if filters.get("reversed") is not None:
         query = query.where(SupplierPayment.reversed_at.is_not(None) == filters["reversed"])
+    if filters.get("date_from") is not None:
+        query = query.where(SupplierPayment.payment_date >= filters["date_from"])
+    if filters.get("date_to") is not None:
+        query = query.where(SupplierPayment.payment_date <= filters["date_to"])
     return page(session, query.order_by(SupplierPayment.payment_date.desc(), SupplierPayment.id.desc()),
                 offset=offset, limit=limit, entities=True)
 

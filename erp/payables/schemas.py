@@ -148,7 +148,11 @@ class PaymentReversalIn(Schema):
 
 class SupplierAllocationOut(Schema):
     invoice_id = fields.Integer()
-    amount = Money()
+    amount = Money(metadata={"description": "what the payment settled of the invoice"})
+
+
+class SupplierAllocationDetailOut(SupplierAllocationOut):
+    invoice_number = fields.String(attribute="invoice.number", metadata={"description": "as printed on the invoice"})
 
 
 class SupplierPaymentOut(Schema):
@@ -166,6 +170,20 @@ class SupplierPaymentOut(Schema):
     reversal_date = fields.Date(allow_none=True, metadata={"description": "the date the reversal was posted on"})
     reversal_reason = fields.String(allow_none=True)
     reversal_entry_id = fields.Integer(allow_none=True)
+
+
+class SupplierPaymentDetailOut(SupplierPaymentOut):
+    allocations = fields.List(fields.Nested(SupplierAllocationDetailOut), metadata={
+        "description": "the invoices it settled, in the order it settled them; a reversal leaves them as they were"})
+
+
+class SupplierPaymentQuery(Query):
+    company_id = QueryId(metadata={"description": "one of the caller's companies (another: 403)"})
+    supplier_id = QueryId()
+    invoice_id = QueryId(metadata={"description": "the payments that settled part of this invoice"})
+    reversed = fields.Boolean(metadata={"description": "true: reversed payments only; false: standing ones only"})
+    date_from = Day(data_key="from", metadata={"description": "paid on or after this day"})
+    date_to = Day(data_key="to", metadata={"description": "paid on or before this day"})
 
 
 class PayablesAgeingQuery(Query):

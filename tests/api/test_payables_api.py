@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -301,3 +302,55 @@ def test_a_credit_memos_reason_is_kept_in_the_audit_trail_of_the_memo_and_of_the
          {"number": {"before": None, "after": "CM-8"}, "credits_invoice_id": {"before": None, "after": None},
           "gross_total": {"before": None, "after": "271.20"}}),
     ]
+
+
+def test_supplier_payments_are_listed_with_filters_in_the_callers_companies_and_read_one_by_one(
+        api: ApiClient, world: World, received_line: int) -> None:
+    """Two payments of one invoice (1,356.00): 1,000.00 on 21 November, reversed on 25
+    November, and 356.00 on 26 November. The list, newest first, filters by company,
+    supplier, invoice, reversal and payment dates; another company's caller sees none of
+    them, and naming company A is refused 403; one payment shows its allocations with the
+    invoice's number and its reversal; another company's payment is 404."""
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
+           "amount": "1000.00", "invoice_ids": [body["id"]], "reference": "BANK-1"}
+    first = ap.post("/api/v1/payables/payments", json=pay).get_json()
+    reversed_ = ap.post(f"/api/v1/payables/payments/{first['id']}/reverse",
+                        json={"reason": "returned by the bank", "reversal_date": "2026-11-25"})
+    assert reversed_.status_code == 200, reversed_.get_json()
+    second = ap.post("/api/v1/payables/payments", json={**pay, "payment_date": "2026-11-26", "amount": "356.00",
+                                                         "reference": "BANK-2"}).get_json()
+    listed = ap.get("/api/v1/payables/payments")
+    assert listed.status_code == 200, listed.get_json()
+    assert [p["id"] for p in listed.get_json()] == [second["id"], first["id"]]
+    assert json.loads(listed.headers["X-Pagination"])["total"] == 2
+    assert listed.get_json()[1]["allocations"] == [
+        {"invoice_id": body["id"], "invoice_number": body["number"], "amount": "1000.00"}]
+    company, supplier = world.companies["A"], world.suppliers["sup1"]
+    for query, expected in (
+            (f"company_id={company}&supplier_id={supplier}", [second["id"], first["id"]]),
+            (f"invoice_id={body['id']}", [second["id"], first["id"]]),
+            ("invoice_id=999999", []),
+            ("reversed=true", [first["id"]]),
+            ("reversed=false", [second["id"]]),
+            ("from=2026-11-22", [second["id"]]),
+            ("to=2026-11-21", [first["id"]]),
+            ("from=2026-11-21&to=2026-11-26&page_size=1", [second["id"]])):
+        answer = ap.get(f"/api/v1/payables/payments?{query}")
+        assert answer.status_code == 200 and [p["id"] for p in answer.get_json()] == expected, query
+    assert api.as_("ap_b").get("/api/v1/payables/payments").get_json() == []
+    problem(api.as_("ap_b").get(f"/api/v1/payables/payments?company_id={company}"), 403, "company-out-of-scope")
+    problem(ap.get("/api/v1/payables/payments?amount=1"), 422, "validation-error")
+    problem(api.as_("buyer_a").get("/api/v1/payables/payments"), 403, "role-not-allowed")
+
+    one = api.as_("auditor").get(f"/api/v1/payables/payments/{first['id']}")
+    assert one.status_code == 200, one.get_json()
+    shown = one.get_json()
+    assert (shown["amount"], shown["reference"], shown["reversed"], shown["reversal_date"],
+            shown["reversal_reason"]) == ("1000.00", "BANK-1", True, "2026-11-25", "returned by the bank")
+    assert shown["reversed_by"] == world.users["ap_a"] and shown["reversal_entry_id"] is not None
+    assert shown["allocations"] == [{"invoice_id": body["id"], "invoice_number": body["number"], "amount": "1000.00"}]
+    assert ap.get(f"/api/v1/payables/payments/{second['id']}").get_json()["reversed"] is False
+    problem(api.as_("ap_b").get(f"/api/v1/payables/payments/{first['id']}"), 404, "not-found")
+    problem(ap.get("/api/v1/payables/payments/999999"), 404, "not-found")

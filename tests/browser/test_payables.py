@@ -99,6 +99,8 @@ def test_payables_clerk_enters_an_invoice_sees_the_match_and_a_manager_releases_
     shot(page, "payment-form")
     page.get_by_test_id("post-payment").click()
     page.wait_for_selector("[data-testid=paid]")
+    assert "/payables/payments/" in page.url  # the new payment's page, with the invoice it settled
+    assert invoice_number in page.get_by_test_id("allocations").inner_text()
     shot(page, "paid")
     page.goto("/payables/ageing")
     assert "应付账龄" in page.content()  # paid: nothing of this invoice is open any more

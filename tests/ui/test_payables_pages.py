@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from erp.payables.models import SupplierInvoice
+from erp.payables.models import SupplierInvoice, SupplierPayment
 from tests.payables import vat13_on_materials
 from tests.stock import open_order, receive, set_standard
 from tests.world import World
@@ -117,12 +117,14 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
         assert f'data-testid="error-{field}"' in out_of_bounds.get_data(as_text=True), (field, value)
     paid = client.post("/payables/payments/new", data={**form, "amount": "1356.00"})
     assert paid.status_code == 302
-    # The banner shows the amount as money, never the address's text as typed.
-    assert "已过账付款 ¥1,356.00。" in client.get(paid.headers["Location"]).get_data(as_text=True)
-    assert 'data-testid="paid"' not in client.get("/payables/invoices?paid=999%20万元已到账").get_data(as_text=True)
     with session_factory() as session:
         assert [(i.number, i.open_amount) for i in session.scalars(
             select(SupplierInvoice).order_by(SupplierInvoice.id))] == [("INV-F", 0), ("INV-B", D("135.60"))]
+        (payment,) = session.scalars(select(SupplierPayment))
+    # the new payment's page, with the invoice it settled, not the invoice list
+    assert paid.headers["Location"].endswith(f"/payables/payments/{payment.id}?posted=1")
+    page = client.get(paid.headers["Location"]).get_data(as_text=True)
+    assert "已过账付款 ¥1,356.00。" in page and ">INV-F</a>" in page and 'data-testid="reverse-card"' in page
 
 
 def test_a_paid_invoice_page_offers_no_reversal_but_links_its_payment(
@@ -255,3 +257,16 @@ def test_the_invoice_form_prefills_prices_at_their_precision_names_tax_rates_and
     row_1 = text.split('data-line="2"')[1].split("</tr>")[0]
     assert 'class="field-error"' in row_1 and 'value="1000"' in row_1
     assert 'class="field-error"' not in text.split('data-line="1"')[1].split("</tr>")[0]
+
+
+def test_the_reversal_form_is_the_shared_macro_on_every_page_that_reverses() -> None:
+    """One reversal (冲销) form, ui/macros.html's ``reversal_form``: the invoice's and the
+    payment's pages call it, and no template writes the form out again."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "erp"
+    written = sorted(str(path.relative_to(root)) for path in root.rglob("*.html")
+                     if 'data-testid="reverse-confirm"' in path.read_text(encoding="utf-8"))
+    assert written == ["ui/templates/ui/macros.html"]
+    for page in ("invoice.html", "payment.html"):
+        assert "reversal_form(" in (root / "payables/templates/payables" / page).read_text(encoding="utf-8")
