@@ -44,6 +44,11 @@ class FieldName(str):
     (erp.ui.pages), since a reader knows the field by its label (单价), not by its name."""
 
 
+class Amount(Decimal):
+    """An amount of money (CNY) in a message: the reader sees it as money, ``¥1,389.90``
+    (erp.ui.i18n.format_value, pages and the API's words alike); plain, ``1389.90``."""
+
+
 @dataclass(frozen=True)
 class Named:
     """A master record as people know it: its code and its name in Chinese and English."""
@@ -67,7 +72,10 @@ class Named:
 
 def plain_value(value: Any) -> str:
     """A parameter as the English (API) message shows it: quantities without trailing zeros,
-    dates in ISO form, enums by their value, records by code and English name."""
+    dates in ISO form, enums by their value, records by code and English name; an amount
+    with its two decimals."""
+    if isinstance(value, Amount):
+        return format(value.quantize(Decimal("0.01")), "f")
     if isinstance(value, Decimal):
         text = format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
         return text.rstrip("0").rstrip(".") if "." in text else text

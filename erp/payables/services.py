@@ -52,7 +52,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Material, Supplier, TaxCode
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.clock import refuse_after_business_day, refuse_before_source
-from erp.messages import N_, Message, Named, Term, plain_value
+from erp.messages import N_, Amount, Message, Named, Term, plain_value
 from erp.money import CENT, round_money
 from erp.payables.errors import (
     CreditMemoUnlikeInvoice,
@@ -233,19 +233,21 @@ def _check_totals(request: InvoiceRequest, matched: list[_Matched]) -> None:
     if abs(request.net_total - lines_net) > allowed:
         errors.append({"pointer": "/net_total", "detail": Message(
             "the lines add up to {lines} excluding tax; the invoice says {printed} (difference {difference})",
-            lines=lines_net, printed=request.net_total, difference=request.net_total - lines_net)})
+            lines=Amount(lines_net), printed=Amount(request.net_total),
+            difference=Amount(request.net_total - lines_net))})
     if abs(request.tax_total - lines_tax) > allowed:
         errors.append({"pointer": "/tax_total", "detail": Message(
             "the lines' tax adds up to {lines}; the invoice says {printed} (difference {difference})",
-            lines=lines_tax, printed=request.tax_total, difference=request.tax_total - lines_tax)})
+            lines=Amount(lines_tax), printed=Amount(request.tax_total),
+            difference=Amount(request.tax_total - lines_tax))})
     if request.gross_total != request.net_total + request.tax_total:
         errors.append({"pointer": "/gross_total", "detail": Message(
-            "the total including tax must be {net} + {tax} = {total}", net=request.net_total,
-            tax=request.tax_total, total=request.net_total + request.tax_total)})
+            "the total including tax must be {net} + {tax} = {total}", net=Amount(request.net_total),
+            tax=Amount(request.tax_total), total=Amount(request.net_total + request.tax_total))})
     if errors:
         raise InvoiceTotalsDisagree(
             Message("the invoice's totals disagree with its lines (at most {allowed} allowed): {first}",
-                    allowed=allowed, first=errors[0]["detail"]),
+                    allowed=Amount(allowed), first=errors[0]["detail"]),
             errors=errors, lines_net_total=str(lines_net), lines_tax_total=str(lines_tax),
             net_difference=str(request.net_total - lines_net), tax_difference=str(request.tax_total - lines_tax))
 
@@ -673,7 +675,8 @@ def _check_nothing_settled(session: Session, invoice: SupplierInvoice) -> None:
     if paid:
         raise InvoiceSettled(Message(
             "invoice {number} is paid {paid} of {gross}: a paid invoice is not reversed; reverse the payment first, "
-            "or correct the invoice with a credit memo", number=invoice.number, paid=paid, gross=invoice.gross_total),
+            "or correct the invoice with a credit memo", number=invoice.number, paid=Amount(paid),
+            gross=Amount(invoice.gross_total)),
             paid=str(paid))
     memos = session.scalars(select(SupplierInvoice.number).where(
         SupplierInvoice.credits_invoice_id == invoice.id, SupplierInvoice.reversed_at.is_(None))
@@ -682,7 +685,7 @@ def _check_nothing_settled(session: Session, invoice: SupplierInvoice) -> None:
         raise InvoiceSettled(Message(
             "invoice {number} is reduced by credit memo {memos} ({open} of {gross} open): reverse the credit memo "
             "first, then the invoice", number=invoice.number, memos=", ".join(memos) or "-",
-            open=invoice.open_amount, gross=invoice.gross_total))
+            open=Amount(invoice.open_amount), gross=Amount(invoice.gross_total)))
 
 
 def _check_quantities_after(session: Session, invoice: SupplierInvoice,
@@ -989,9 +992,9 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     payable = sum((i.open_amount for i in candidates), ZERO)
     if request.amount > payable:
         raise PaymentExceedsOpenItems(
-            Message("the payment of {amount} is more than the {payable} open and not blocked", amount=request.amount,
-                    payable=payable),
-            errors=[{"pointer": "/amount", "detail": Message("at most {payable}", payable=payable)}],
+            Message("the payment of {amount} is more than the {payable} open and not blocked",
+                    amount=Amount(request.amount), payable=Amount(payable)),
+            errors=[{"pointer": "/amount", "detail": Message("at most {payable}", payable=Amount(payable))}],
             payable=str(payable))
     payment = SupplierPayment(company_id=request.company_id, supplier_id=request.supplier_id,
                               payment_date=request.payment_date, amount=request.amount, reference=request.reference,
@@ -1057,7 +1060,8 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
         raise NotFound(Message("supplier payment {key} not found", key=payment_id))
     if payment.reversed:  # said first, so that a reversal sent twice is not answered by its date or period
         raise PaymentReversed(Message("the payment of {amount} on {paid} was reversed on {day}: {reason}",
-                                      amount=payment.amount, paid=payment.payment_date, day=payment.reversal_date,
+                                      amount=Amount(payment.amount), paid=payment.payment_date,
+                                      day=payment.reversal_date,
                                       reason=payment.reversal_reason or ""))
     refuse_after_business_day(reversal_date, field="reversal_date", what=N_("a reversal"))
     if reversal_date < payment.payment_date:
@@ -1069,7 +1073,8 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
     assert payment is not None
     if payment.reversed:  # by a reversal that committed while this one waited
         raise PaymentReversed(Message("the payment of {amount} on {paid} was reversed on {day}: {reason}",
-                                      amount=payment.amount, paid=payment.payment_date, day=payment.reversal_date,
+                                      amount=Amount(payment.amount), paid=payment.payment_date,
+                                      day=payment.reversal_date,
                                       reason=payment.reversal_reason or ""))
     allocations = {a.invoice_id: a.amount for a in session.scalars(
         select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)

@@ -23,7 +23,7 @@ from erp.config import PROJECT_ROOT, Settings
 from erp.errors import DomainError
 from erp.messages import Message, Named
 from erp.ui import nav
-from erp.ui.i18n import LANGUAGES, current_language, format_quantity_number, init_i18n, page_text
+from erp.ui.i18n import LANGUAGES, current_language, format_money, format_quantity_number, init_i18n, page_text
 from erp.ui.labels import label, risk_class, tone
 from erp.ui.pages import csrf
 from erp.web import API_PREFIX
@@ -46,11 +46,7 @@ def _secret_key(settings: Settings) -> str:
 
 def money(value: Decimal | None) -> str:
     """¥1,234.50: two decimals, thousands separators, the yuan sign."""
-    if value is None:
-        return ""
-    value = Decimal(value)
-    text = format_decimal(abs(value), format="#,##0.00")
-    return f"-¥{text}" if value < 0 else f"¥{text}"
+    return "" if value is None else format_money(value)
 
 
 def quantity(value: Decimal | None, unit: str | None = None) -> str:

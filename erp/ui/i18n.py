@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, request
 from flask_babel import Babel, force_locale, format_decimal, get_locale, gettext
 
-from erp.messages import FIELD_MARK_END, FIELD_MARK_START, FieldName, Message, Named, Term, as_message
+from erp.messages import FIELD_MARK_END, FIELD_MARK_START, Amount, FieldName, Message, Named, Term, as_message
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
@@ -44,6 +44,13 @@ def format_quantity_number(value: Decimal) -> str:
     return format_decimal(value, format=pattern)
 
 
+def format_money(value: Decimal) -> str:
+    """¥1,234.50: two decimals, thousands separators, the yuan sign (-¥12.00 below zero)."""
+    value = Decimal(value)
+    text = format_decimal(abs(value), format="#,##0.00")
+    return f"-¥{text}" if value < 0 else f"¥{text}"
+
+
 def format_value(value: Any, *, mark_fields: bool = False) -> str:
     """A message parameter in the reader's language: records by code and name in that
     language, numbers with the locale's separators, dates in ISO form, statuses by their
@@ -61,6 +68,8 @@ def format_value(value: Any, *, mark_fields: bool = False) -> str:
         return value.label(current_language())
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if isinstance(value, Amount):
+        return format_money(value)
     if isinstance(value, Decimal):
         return format_quantity_number(value)
     if isinstance(value, (dt.date, dt.datetime)):

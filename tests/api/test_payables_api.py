@@ -85,6 +85,14 @@ def test_totals_that_disagree_are_refused_with_the_difference(api: ApiClient, wo
         world, received_line, net_total="1200.05", gross_total="1356.05")), 422, "invoice-totals-disagree")
     assert body["net_difference"] == "0.05"
     assert body["errors"][0]["pointer"] == "/net_total"
+    # the amounts in the words: in Chinese as money; in the API's plain English with their cents
+    # (they were bare numbers: 1200, 1200.05)
+    for language, words in (("en", "the lines add up to 1200.00 excluding tax; the invoice says 1200.05 "
+                                   "(difference 0.05)"), ("zh-CN", "¥1,200.00")):
+        refused = problem(api.as_("ap_a").post("/api/v1/payables/invoices", headers={"Accept-Language": language},
+                                               json=invoice(world, received_line, net_total="1200.05",
+                                                            gross_total="1356.05")), 422, "invoice-totals-disagree")
+        assert words in refused["detail"], (language, refused["detail"])
     assert api.as_("ap_a").get("/api/v1/payables/invoices").get_json() == []
 
 

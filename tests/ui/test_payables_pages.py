@@ -108,7 +108,10 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
     form = {"csrf_token": _csrf(page), "company": "CA", "supplier": "S0001", "amount": "2000.00",
             "payment_date": "2026-11-21", "invoice": [str(free)]}
     refused = client.post("/payables/payments/new", data=form)
-    assert refused.status_code == 422 and "超过未冻结的未付金额" in refused.get_data(as_text=True)
+    # amounts as money in the refusal, beside the field too (they were bare numbers: 2000.00, 1356)
+    assert refused.status_code == 422
+    assert "付款 ¥2,000.00 超过未冻结的未付金额 ¥1,356.00" in refused.get_data(as_text=True)
+    assert "最多 ¥1,356.00" in refused.get_data(as_text=True)
     # What the column cannot hold, or the API's dates refuse, is the field's problem (it was a 500).
     for field, value in (("amount", "1e30"), ("amount", "99999999999999999"), ("amount", "1.001"),
                          ("payment_date", "9999-12-31")):
@@ -200,7 +203,7 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
             ({"reason": " "}, 422, 'data-testid="error-reason"', "请说明供应商红冲此发票的原因"),
             ({"quantity-0": "120", "net_total": "1476.00", "tax_total": "191.88", "gross_total": "1667.88"}, 409,
              'data-testid="error-quantity-0"', "不能开红字"),
-            ({"gross_total": "300.00"}, 422, 'data-testid="error-gross_total"', "价税合计应为 246 + 31.98 = 277.98")):
+            ({"gross_total": "300.00"}, 422, 'data-testid="error-gross_total"', "价税合计应为 ¥246.00 + ¥31.98 = ¥277.98")):
         refused = client.post(url, data={**_credit_memo_form(page), **fields, "action": "post"})
         text = refused.get_data(as_text=True)
         assert refused.status_code == status, fields
