@@ -343,8 +343,9 @@ def price_difference_lines(session: Session, company_id: int, material_id: int, 
     remains. So the difference goes to 1404 (with the material, taking part in the month's
     variance rate) for the part of the quantity still held or consumed in the still open
     period. Only the part consumed in periods already closed, whose variance can no longer
-    be spread, goes to the accounts that consumed it (production, overhead, cost of goods
-    sold, scrap), in proportion to what each consumed of the material in closed periods:
+    be spread, goes to the accounts that consumed it (production, production orders' work in
+    process, overhead, cost of goods sold, scrap, count losses: the offset accounts of its
+    consumption movements), in proportion to what each consumed of the material in closed periods:
     held = the company's stock of the material, plus ``not_received``, the part of
     ``quantity`` invoiced ahead of its goods (on their way, not consumed by anyone: its
     difference waits on 1404 for the goods); open-period consumption = what was consumed
