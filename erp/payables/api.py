@@ -51,6 +51,7 @@ def _enter(session: Session, actor: Actor, data: dict[str, Any], kind: DocumentK
     CompanyOutOfScope, RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, OverInvoiced, PeriodClosed,
     DatedAfterBusinessDay,
     IdempotencyKeyReused, OrderLineNotOfInvoice, NoTaxCode, TaxCodeNotInForce, InvoiceTotalsDisagree,
+    DatedBeforeSource, DatedBeforeReopening,
 )
 @transaction
 def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:

@@ -460,6 +460,57 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
     ))
 
 
+def _refuse_before_what_freed_it(session: Session, kind: DocumentKind, day: dt.date,
+                                 matched: Sequence[_Matched], locked: dict[int, receiving.OrderLineForReceipt]) -> None:
+    """An invoice (credit memo) dated ``day`` must fit on its order lines as they stood on that
+    day, not only today: counting the documents posted on or before ``day`` and not reversed
+    by then, an invoice stays within what the line can ever receive, a credit memo within what
+    was invoiced. What made room later (a same-kind document's reversal; for an invoice a
+    credit memo, for a credit memo an invoice, posted later) was not there yet: refused 422
+    ``dated-before-reopening`` (a reversal) or ``dated-before-source`` (a posting), naming the
+    latest such document on the line (docs/payables.md, *Dated before the reversal that made
+    it possible*)."""
+    line_ids = sorted(locked)
+    inv, doc = SupplierInvoiceLine, SupplierInvoice
+    signed = case((doc.document_kind == DocumentKind.INVOICE, inv.quantity), else_=-inv.quantity)
+    standing = dict(session.execute(
+        select(inv.po_line_id, func.sum(signed)).join(doc, doc.id == inv.invoice_id)
+        .where(inv.po_line_id.in_(line_ids), doc.posting_date <= day,
+               (doc.reversal_date.is_(None)) | (doc.reversal_date > day))
+        .group_by(inv.po_line_id)).all())
+    requested: dict[int, Decimal] = {}
+    for m in matched:
+        requested[m.request.po_line_id] = requested.get(m.request.po_line_id, ZERO) + m.request.quantity
+    other = DocumentKind.CREDIT_MEMO if kind == DocumentKind.INVOICE else DocumentKind.INVOICE
+    for line_id, quantity in sorted(requested.items()):
+        then = Decimal(standing.get(line_id) or 0)
+        if kind == DocumentKind.INVOICE:
+            material = session.get(Material, locked[line_id].material_id)
+            assert material is not None
+            fits = then + quantity <= locked[line_id].quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
+        else:
+            fits = quantity <= then
+        if fits:
+            continue
+        reversed_ = session.execute(
+            select(doc.reversal_date, doc.number).join(inv, inv.invoice_id == doc.id)
+            .where(inv.po_line_id == line_id, doc.document_kind == kind, doc.reversal_date > day)
+            .order_by(doc.reversal_date.desc(), doc.id.desc()).limit(1)).first()
+        posted = session.execute(
+            select(doc.posting_date, doc.number).join(inv, inv.invoice_id == doc.id)
+            .where(inv.po_line_id == line_id, doc.document_kind == other, doc.posting_date > day)
+            .order_by(doc.posting_date.desc(), doc.id.desc()).limit(1)).first()
+        what = N_("an invoice") if kind == DocumentKind.INVOICE else N_("a credit memo")
+        if reversed_ is not None and (posted is None or reversed_.reversal_date >= posted.posting_date):
+            refuse_before_reopening(day, Reopening(reversed_.reversal_date, N_("invoice") if kind == DocumentKind.INVOICE
+                                                   else N_("credit memo"), reversed_.number),
+                                    field="posting_date", what=what, number=reversed_.number)
+        if posted is not None:
+            refuse_before_source(day, posted.posting_date, field="posting_date", what=what,
+                                 source=N_("credit memo") if other == DocumentKind.CREDIT_MEMO else N_("invoice"),
+                                 source_name=posted.number)
+
+
 _KIND_TERMS = {InvoiceKind.SPECIAL: N_("special VAT invoice"), InvoiceKind.ORDINARY: N_("ordinary invoice")}
 
 
@@ -534,6 +585,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     matched = [_match_line(session, request, kind, index, line_request, locked[line_request.po_line_id], invoiced,
                            tolerances) for index, line_request in enumerate(request.lines)]
     _check_totals(request, matched)
+    _refuse_before_what_freed_it(session, kind, posting_date, matched, locked)
 
     credited = None
     if request.credits_invoice_id is not None:

@@ -182,8 +182,12 @@ def test_reverse_an_invoice_over_http_then_refusals_as_problems(api: ApiClient, 
     pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-26",
            "amount": "1.00", "invoice_ids": [body["id"]]}
     problem(ap.post("/api/v1/payables/payments", json=pay), 409, "invoice-reversed")
-    # the order line is free to invoice again, and the buyer sees the reversed invoice marked
-    assert ap.post("/api/v1/payables/invoices", json=invoice(world, received_line, number="2")).status_code == 201
+    # the order line is free to invoice again from the reversal date (not before: 200 kg of 100
+    # would stand invoiced), and the buyer sees the reversed invoice marked
+    problem(ap.post("/api/v1/payables/invoices", json=invoice(world, received_line, number="2")), 422,
+            "dated-before-reopening")
+    assert ap.post("/api/v1/payables/invoices", json=invoice(world, received_line, number="2",
+                                                             invoice_date="2026-11-25")).status_code == 201
     status = api.as_("buyer_a").get(f"/api/v1/payables/orders/{_order_of(session_factory, received_line)}/invoice-status")
     (order_line,) = status.get_json()
     assert order_line["invoiced"] == "100.0000"

@@ -69,3 +69,25 @@ def test_an_invoice_reversal_and_a_credit_memo_dated_before_the_reversal_that_re
     problem(ap.post("/api/v1/payables/credit-memos", json=dict(memo, invoice_date="2026-11-19")), 422,
             "dated-before-source")
     assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
+
+
+def test_an_invoice_dated_before_the_reversal_that_freed_its_quantity_is_a_422(
+        api: ApiClient, world: World, received_line: int) -> None:  # noqa: F811 - fixture
+    """100 kg received; INV-1 invoices them on 20 November and is reversed on 25 November. INV-2
+    for the same 100 kg dated 22 November: 422 ``dated-before-reopening`` at /posting_date
+    (200 kg would stand invoiced of 100 on 22 to 24 November), in English and Chinese; dated
+    25 November: 201."""
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line, number="INV-1")).get_json()
+    assert ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse",
+                   json={"reason": "wrong supplier number", "reversal_date": "2026-11-25"}).status_code == 200
+    second = invoice(world, received_line, number="INV-2", invoice_date="2026-11-22")
+    english = problem(ap.post("/api/v1/payables/invoices", json=second, headers={"Accept-Language": "en"}), 422,
+                      "dated-before-reopening")
+    assert english["errors"][0]["pointer"] == "/posting_date" and english["earliest_date"] == "2026-11-25"
+    assert "the day invoice INV-1 was reversed" in english["detail"]
+    chinese = problem(ap.post("/api/v1/payables/invoices", json=second, headers={"Accept-Language": "zh-CN"}), 422,
+                      "dated-before-reopening")
+    assert "2026-11-25" in chinese["detail"] and "INV-1" in chinese["detail"]
+    posted = ap.post("/api/v1/payables/invoices", json=dict(second, invoice_date="2026-11-25"))
+    assert posted.status_code == 201, posted.get_json()

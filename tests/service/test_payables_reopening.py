@@ -202,3 +202,40 @@ def _line_of(session_factory: sessionmaker[Session], invoice_id: int) -> int:
         assert invoice is not None
         return invoice.lines[0].po_line_id
 
+
+
+def test_an_invoice_or_credit_memo_is_not_dated_before_the_reversal_that_freed_its_quantity(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-1 invoices all 100 kg of line 1 on 20 November and is reversed on 25 November.
+    INV-3 for the same 100 kg dated 22 November would make 200 kg invoiced of 100 on 22 to 24
+    November (GR/IR Dr 1,200.00 too much): refused 422 ``dated-before-reopening`` naming 25
+    November; dated 25 November it posts. Then CM-1 credits the 100 kg on 25 November and is
+    reversed on 27 November: CM-2 for the same 100 kg dated 26 November would credit 200 kg
+    of 100 invoiced on 26 November: refused; dated 27 November it posts. A credit memo of
+    line 2 dated 18 November, before INV-2 (20 November) invoiced it: ``dated-before-source``."""
+    first, second, _ = two_invoices
+    line = _line_of(session_factory, first)
+    reverse_invoice(session_factory, world, first, on=NOV_25)
+
+    def again(number: str, on: dt.date, kind: DocumentKind = DocumentKind.INVOICE) -> int:
+        return enter(session_factory, world, number, [(line, "100", "12.00")], net="1200.00", tax="156.00",
+                     on=on, kind=kind)
+
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        again("INV-3", NOV_22)
+    assert refusal.value.errors[0]["pointer"] == "/posting_date"
+    assert refusal.value.extensions["earliest_date"] == "2026-11-25"
+    assert "the day invoice INV-1 was reversed" in str(refusal.value.detail)
+    again("INV-3", NOV_25)
+    memo = again("CM-1", NOV_25, DocumentKind.CREDIT_MEMO)
+    reverse_invoice(session_factory, world, memo, on=dt.date(2026, 11, 27))
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        again("CM-2", NOV_26, DocumentKind.CREDIT_MEMO)
+    assert "the day credit memo CM-1 was reversed" in str(refusal.value.detail)
+    again("CM-2", dt.date(2026, 11, 27), DocumentKind.CREDIT_MEMO)
+    # INV-2 invoiced line 2's 50 kg on 20 November: a memo of them dated 18 November credits
+    # what was not invoiced yet (-50 kg invoiced on 18 and 19 November)
+    with refused(session_factory, DatedBeforeSource) as refusal:
+        enter(session_factory, world, "CM-3", [(_line_of(session_factory, second), "50", "12.00")], net="600.00",
+              tax="78.00", on=NOV_18, kind=DocumentKind.CREDIT_MEMO)
+    assert "INV-2" in str(refusal.value.detail)
