@@ -219,7 +219,7 @@ def test_a_paid_invoice_is_not_reversed_until_the_payment_is(
     with refused(session_factory, InvoiceSettled) as refusal:
         reverse(session_factory, world, invoice_id)
     assert refusal.value.status == 409
-    assert ("paid 500 of 1356: a paid invoice is not reversed; reverse the payment first, or correct the invoice "
+    assert ("paid 500.00 of 1356.00: a paid invoice is not reversed; reverse the payment first, or correct the invoice "
             "with a credit memo") in str(refusal.value.detail)
 
 
