@@ -16,6 +16,7 @@ from erp.payables.models import SupplierInvoice, SupplierPayment
 from tests.payables import vat13_on_materials
 from tests.stock import open_order, receive, set_standard
 from tests.world import World
+from tests.ui.conftest import shown
 
 pytestmark = pytest.mark.postgres
 
@@ -128,6 +129,10 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
     assert paid.headers["Location"].endswith(f"/payables/payments/{payment.id}?posted=1")
     page = client.get(paid.headers["Location"]).get_data(as_text=True)
     assert "已过账付款 ¥1,356.00。" in page and ">INV-F</a>" in page and 'data-testid="reverse-card"' in page
+    # the banner's amount is the payment's, whatever else the address carries
+    typed = client.get(paid.headers["Location"] + "&paid=1.00&amount=请向 6222 账户汇款").get_data(as_text=True)
+    assert shown(typed, "paid") == "已过账付款 ¥1,356.00。"
+    assert "6222" not in re.sub(r"<[^>]+>", " ", typed)  # the text read (links keep the address)
 
 
 def test_a_paid_invoice_page_offers_no_reversal_but_links_its_payment(
