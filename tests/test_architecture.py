@@ -225,7 +225,6 @@ def test_transactions_begin_in_one_place() -> None:
 
 # Locks whose statement does not say populate_existing, and why nothing read is stale.
 LOCKED_ELSEWHERE = {
-    "erp/production/orders.py:_order": "the locked query runs in the next statement, with populate_existing",
     "erp/posting/stock.py:lock_balances": "columns only (_held_stock_query: HeldStock tuples), no entity",
     "erp/posting/stock.py:_lock_stock_once": "columns only (_held_stock_query: HeldStock tuples), no entity",
 }

@@ -113,9 +113,10 @@ class IssueItem:
 
 def _order(session: Session, actor: Actor, order_id: int, *, lock: bool = False) -> ProductionOrder:
     query = select(ProductionOrder).where(ProductionOrder.id == order_id)
-    if lock:
-        query = query.with_for_update(key_share=True)
-    order = session.scalar(query.execution_options(populate_existing=True))
+    # Read again whether locked or not: the order may be in the session from before (a page
+    # showed it), and a lock must see what committed while it waited.
+    order = session.scalar((query.with_for_update(key_share=True) if lock else query)
+                           .execution_options(populate_existing=True))
     if order is None or not actor.acts_for_company(order.company_id):
         raise NotFound(Message("production order {key} not found", key=order_id))
     return order
