@@ -458,11 +458,14 @@ def book_receipt_reversal(
     reversal as posted (``posted_view``)."""
     actor.require_role(Role.CLERK, action="reversing goods receipts")
     receipt = _document(session, actor, document_id, MovementType.RECEIPT)
+    assert receipt.po_line_id is not None
+    line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
+    # Under the line's lock, which a return to the supplier takes too: a return that committed
+    # while this waited is seen here (read before, the stock check below refused instead, for
+    # goods that were not there).
     if _returned_quantity(session, receipt.id):
         raise NotReversible(Message("part of receipt {receipt} went back to the supplier; return the rest instead",
                                     receipt=receipt.number))
-    assert receipt.po_line_id is not None
-    line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
     (arrival,) = _document_movements(session, document_id)
     _require_warehouse(actor, _warehouse(session, arrival.warehouse_id))
     _not_before(receipt, posting_date)

@@ -9,6 +9,8 @@ here lets a status move (or a transfer into a batch new to the warehouse) commit
 the other use case waits behind it, and each failed before that use case read its places again
 under its locks (``lock_stock(..., reread=True)``): the receipt reversal, the return to the
 supplier, the production delivery's reversal, the plain quality decision and the transfer.
+Likewise a receipt's reversal reads what of the receipt went back to the supplier once it holds
+the order line (which a return locks too), not before it waits.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.clock import business_today
 from erp.inventory import services as inventory
+from erp.inventory.errors import NotReversible
 from erp.inventory.services import AdjustmentKind, QualityDecision
 from erp.masterdata.models import Material
 from erp.period import Period
@@ -89,6 +92,35 @@ def test_a_receipt_reversal_waiting_on_a_plain_reject_of_its_goods_takes_them_fr
     _ledger_is_the_balances(session_factory)
     with session_factory() as session:
         assert _on_hand(session, StockBalance.batch_id == batch) == {}
+
+
+def test_a_receipt_reversal_waiting_on_a_return_of_part_of_it_is_refused_for_the_return(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # 10 of the local excipient received unrestricted into A-AMB. The clerk returns 4 of them
+    # to the supplier (the test's transaction, which holds the order line) while another
+    # reverses the receipt, waiting on the line. Let go, the return commits; the reversal is
+    # refused because part of the receipt went back to the supplier (not-reversible). It read
+    # what had gone back before it waited (nothing), and the stock check then refused "only 6
+    # of its batch are still there" (insufficient-stock): the goods were where the return had
+    # left them, the reason was the return. Read under the line's lock, the return is seen.
+    set_standard(session_factory, world, "exc_local", "10.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "10", "10.00", "A-AMB")])
+    received = receive(session_factory, world, line, "10", batch="RET-1")
+    batch = batch_id(session_factory, world, "exc_local", "RET-1")
+
+    def reverse(session: Session) -> int:
+        return inventory.reverse_receipt(session, world.actors["clerk_a"], document_id=received,
+                                         posting_date=NOV_20, reason="wrong supplier")
+
+    with session_factory() as holder:
+        holder.begin()
+        inventory.return_to_supplier(holder, world.actors["clerk_a"], receipt_document_id=received,
+                                     posting_date=NOV_20, reason="damaged drums", quantity=D("4"))
+        outcomes = queued_behind(holder, [Worker(session_factory, "reverse", reverse)])
+    assert isinstance(outcomes["reverse"], NotReversible), outcomes
+    _ledger_is_the_balances(session_factory)
+    with session_factory() as session:
+        assert _on_hand(session, StockBalance.batch_id == batch) == {(batch, StockStatus.UNRESTRICTED): D("6")}
 
 
 def test_a_return_waiting_on_block_expired_returns_the_blocked_goods(
