@@ -642,8 +642,17 @@ def check_credit(
 
     ``lock`` takes the customer's row FOR UPDATE, as a posting does before it decides."""
     actor.require_role(*POSITION_ROLES, action="reading customers' credit positions")
-    position = lock_exposure(session, customer_id) if lock else read_exposure(session, customer_id)
-    customer = _customer(session, customer_id)
+    if lock:
+        position = lock_exposure(session, customer_id)
+        # The customer (blocked in the master?) read again once the lock is held, in a statement
+        # of its own: the locking statement reads it as it stood when that statement began, and
+        # a block committed while it waited on the lock would not be seen (nor would a plain
+        # ``session.get`` see one committed since the customer came into the session).
+        customer = session.get(Customer, customer_id, populate_existing=True)
+        assert customer is not None  # lock_exposure found it
+    else:
+        position = read_exposure(session, customer_id)
+        customer = _customer(session, customer_id)
     return decide(position, amount, policy, customer_blocked=customer.blocked, customer=customer)
 
 

@@ -9,6 +9,10 @@ already in the session with the values read before the lock, and the service dec
 The test's own transaction plays the other one: it holds the row (paying the invoice,
 receiving against the order), the worker reads the row, then waits on its lock
 (tests/locks.py); the test commits, the worker goes on.
+
+A row read with the locked one but not locked itself (the customer beside its exposure row)
+is read by the locking statement as it stood when that statement began: what committed while
+it waited needs a statement of its own, after the lock.
 """
 
 from __future__ import annotations
@@ -21,12 +25,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.credit import services as credit
+from erp.credit.exposure import HOLD_RULE, CreditDecision, CreditOutcome, lock_exposure
 from erp.inventory import services as inventory
+from erp.masterdata import services as masterdata
+from erp.masterdata.models import Customer
 from erp.payables import credit_memos, queries, services
 from erp.payables.models import SupplierInvoice
 from erp.purchasing import errors as purchasing_errors
 from erp.purchasing import services as purchasing
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
+from tests.credit import POLICY, set_limit
+from tests.locks import Worker
 from tests.payables import NOV_20, enter, vat13_on_materials
 from tests.stock import EXPIRES, MADE, open_order, receive, return_goods, set_standard
 from tests.world import World
@@ -129,3 +139,37 @@ def test_an_order_cancelled_from_the_page_sees_a_receipt_committed_while_it_wait
     assert isinstance(outcome, purchasing_errors.OrderHasReceipts), outcome
     with session_factory() as session:
         assert session.scalar(select(PurchaseOrder.status)) != PurchaseOrderStatus.CANCELLED
+
+
+def test_a_locked_credit_check_sees_the_customer_blocked_while_it_waited(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """cust1 has a limit of 100,000 and nothing open; a posting holds its exposure row. A credit
+    check of 25,000 under the lock (as a confirmation decides) has the customer in its session
+    already (a page showed it, not blocked) and waits on the row; meanwhile the steward blocks
+    the customer in the group master and commits; then the posting commits. The check is
+    blocked by the hold rule. It passed (25,000 of 100,000) while it took the customer as the
+    locking statement had read it, before the block, or as the page had."""
+    set_limit(session_factory, world, "cust1", "100000")  # its exposure row, committed
+    customer_id = world.customers["cust1"]
+
+    def page_then_check(session: Session) -> CreditDecision:
+        shown = session.get(Customer, customer_id)  # held while the check runs, as the page holds it
+        assert shown is not None and not shown.blocked
+        return credit.check_credit(session, world.actors["credit"], customer_id=customer_id, amount=D("25000"),
+                                   policy=POLICY, lock=True)
+
+    check = Worker(session_factory, "check", page_then_check)
+    with session_factory() as holder:
+        holder.begin()
+        lock_exposure(holder, customer_id)
+        try:
+            check.start_and_wait_until_waiting()
+            with session_factory() as steward, steward.begin():
+                masterdata.update_record(steward, world.actors["steward"], masterdata.CUSTOMERS, customer_id,
+                                         {"blocked": True}, reason="licence withdrawn")
+        finally:
+            holder.commit()
+            check.join()
+    decision = check.outcome
+    assert isinstance(decision, CreditDecision), decision
+    assert (decision.outcome, decision.rule, decision.exposure_after) == (CreditOutcome.BLOCKED, HOLD_RULE, D("25000"))
