@@ -973,6 +973,74 @@ def refuse_before_reopening(day: dt.date, reopening: Reopening | None, *, field:
                                earliest_date=reopening.day.isoformat())
 
 
+@dataclass(frozen=True)
+class Held:
+    """What a payment or credit memo reversed since held on an invoice until its reversal:
+    the reversal date, the amount (a payment's allocation, a memo's ``applied_amount``),
+    the kind of document (a message id) and its name."""
+
+    day: dt.date
+    amount: Decimal
+    document: str
+    name: str
+
+
+def held_after(session: Session, invoice_ids: Sequence[int], day: dt.date) -> dict[int, list[Held]]:
+    """Per invoice, the payments and credit memos reversed after ``day`` that settled or
+    reduced it, each with what it held on the invoice until its reversal gave it back:
+    on ``day`` and up to its reversal date it still stood (the ledger and the AP ageing
+    count it). Read under the invoices' locks: a reversal locks them too."""
+    found: dict[int, list[Held]] = {}
+    if not invoice_ids:
+        return found
+    ids = sorted(set(invoice_ids))
+    for invoice_id, reversed_on, amount, reference, payment_id in session.execute(
+            select(PaymentAllocation.invoice_id, SupplierPayment.reversal_date, PaymentAllocation.amount,
+                   SupplierPayment.reference, SupplierPayment.id)
+            .join(SupplierPayment, SupplierPayment.id == PaymentAllocation.payment_id)
+            .where(PaymentAllocation.invoice_id.in_(ids), SupplierPayment.reversal_date > day)
+            .order_by(PaymentAllocation.id)).all():
+        found.setdefault(invoice_id, []).append(
+            Held(reversed_on, amount, N_("supplier payment"), reference or str(payment_id)))
+    for invoice_id, reversed_on, amount, number in session.execute(
+            select(SupplierInvoice.credits_invoice_id, SupplierInvoice.reversal_date, SupplierInvoice.applied_amount,
+                   SupplierInvoice.number)
+            .where(SupplierInvoice.credits_invoice_id.in_(ids), SupplierInvoice.reversal_date > day,
+                   SupplierInvoice.applied_amount > 0)
+            .order_by(SupplierInvoice.id)).all():
+        found.setdefault(invoice_id, []).append(Held(reversed_on, amount, N_("credit memo"), number))
+    return found
+
+
+def open_on(invoice: SupplierInvoice, held: Sequence[Held], day: dt.date) -> Decimal:
+    """What of ``invoice`` may be paid by a payment dated ``day``: its open amount now less
+    what payments and credit memos reversed after ``day`` held on it (``held_after``): they
+    still stood on ``day``. That is what was open on ``day`` less what was paid or credited
+    on the invoice after it (standing or reversed since), so a payment of at most that never
+    leaves the invoice negative on ``day`` or any later day, in the AP ageing or in 2202.
+    INV-1 1,356.00 paid 822.00 on 20 November, that payment reversed on 25 November: 534.00
+    on 20 to 24 November, 1,356.00 from 25 November on."""
+    return invoice.open_amount - sum((h.amount for h in held if h.day > day), ZERO)
+
+
+def refuse_beyond_open_on(day: dt.date, invoice: SupplierInvoice, amount: Decimal, held: Sequence[Held]) -> None:
+    """Refuse a payment dated ``day`` paying ``amount`` of ``invoice`` when that is more
+    than ``open_on`` that day: 422 ``dated-before-reopening``, naming the first reversal
+    date from which ``amount`` is open (``earliest_date``) and the document reversed then."""
+    payable = open_on(invoice, held, day)
+    if amount <= payable:
+        return
+    later = sorted((h for h in held if h.day > day), key=lambda h: h.day)
+    fits = next((h for h in later if open_on(invoice, held, h.day) >= amount), later[-1])
+    problem = Message("a supplier payment dated {day} would pay {amount} of invoice {number}, but only {payable} "
+                      "of it is open to pay on {day}: until {reopened}, the day {document} {name} was reversed, "
+                      "more of it was still settled or credited", day=day, amount=Amount(amount),
+                      number=invoice.number, payable=Amount(max(payable, ZERO)), reopened=fits.day,
+                      document=Term(fits.document), name=fits.name)
+    raise DatedBeforeReopening(problem, errors=[{"pointer": "/payment_date", "detail": problem}],
+                               earliest_date=fits.day.isoformat())
+
+
 # --- payments -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -992,11 +1060,13 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     Refuses: 403; 404 an unknown invoice; 409 ``invoice-blocked`` (a named invoice blocked
     for payment), ``invoice-reversed`` (a named invoice reversed), ``period-closed``; 422
     ``payment-exceeds-open-items``, ``dated-before-source`` (a named invoice posted after the
-    payment's date), ``dated-before-reopening`` (dated before the reversal of a payment or
-    credit memo that settled a named invoice: until that date the reversed one still
-    settled it, and the invoice would be settled twice, negative in the AP ageing and in
-    2202). Without named invoices, those not payable on the date are skipped like blocked
-    ones. A payment is corrected by ``reverse_payment``. Locks:
+    payment's date), ``dated-before-reopening`` (a named invoice paid more than was open on
+    the payment's date, ``open_on``: a payment or credit memo reversed after that date still
+    settled the rest then, and the invoice would be settled twice on the days between,
+    negative in the AP ageing and in 2202; what was open anyway may be paid on that date).
+    Without named invoices, those posted after the date are skipped like blocked ones and
+    each is paid at most what was open on the date. A payment is corrected by
+    ``reverse_payment``. Locks:
     the period, then the invoices (``FOR UPDATE``, due date then id: the order
     ``reverse_payment`` takes them in)."""
     actor.require_role(*ENTERERS, action="paying suppliers")
@@ -1012,9 +1082,6 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     if request.invoice_ids is not None:
         wanted = list(dict.fromkeys(request.invoice_ids))
         found = {i.id: i for i in session.scalars(query.where(SupplierInvoice.id.in_(wanted))).all()}
-        # read after the invoices are locked: a reversal that gave one back its open amount
-        # committed first, and its date is seen
-        reopened = reopenings(session, list(found))
         for position, invoice_id in enumerate(wanted):
             invoice = found.get(invoice_id)
             if invoice is None:
@@ -1032,17 +1099,23 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
                     errors=[{"pointer": f"/invoice_ids/{position}", "detail": Message("blocked for payment")}])
             refuse_before_source(request.payment_date, invoice.posting_date, field="payment_date",
                                  what=N_("a supplier payment"), source=N_("invoice"), source_name=invoice.number)
-            refuse_before_reopening(request.payment_date, reopened.get(invoice.id), field="payment_date",
-                                    what=N_("a supplier payment"), number=invoice.number)
         candidates = [found[i] for i in wanted]
+        # read after the invoices are locked: a reversal that gave one back its open amount
+        # committed first, and what it held on the payment's date is seen
+        held = held_after(session, wanted, request.payment_date)
+        # in the order given, each up to its open amount now; more than it may pay on the
+        # payment's date is refused below (``open_on``)
+        caps = {i.id: i.open_amount for i in candidates}
     else:
-        # Oldest due first, skipping what is not payable on the payment's date: blocked, not
-        # yet posted, or reopened by a reversal dated later (see ``reopenings``).
-        unblocked = [i for i in session.scalars(query).all() if not i.blocked]
-        reopened = reopenings(session, [i.id for i in unblocked])
-        candidates = [i for i in unblocked if i.posting_date <= request.payment_date
-                      and (i.id not in reopened or reopened[i.id].day <= request.payment_date)]
-    payable = sum((i.open_amount for i in candidates), ZERO)
+        # Oldest due first, skipping what is not payable on the payment's date (blocked, not
+        # yet posted) and paying each at most what is open on that date (``open_on``: less
+        # what payments and credit memos reversed since still settled then).
+        candidates = [i for i in session.scalars(query).all()
+                      if not i.blocked and i.posting_date <= request.payment_date]
+        held = held_after(session, [i.id for i in candidates], request.payment_date)
+        caps = {i.id: open_on(i, held.get(i.id, ()), request.payment_date) for i in candidates}
+        candidates = [i for i in candidates if caps[i.id] > 0]
+    payable = sum((caps[i.id] for i in candidates), ZERO)
     if request.amount > payable:
         raise PaymentExceedsOpenItems(
             Message("the payment of {amount} is more than the {payable} open and not blocked",
@@ -1056,7 +1129,10 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     for invoice in candidates:
         if remaining == 0:
             break
-        applied = min(remaining, invoice.open_amount)
+        applied = min(remaining, caps[invoice.id])
+        # a named invoice is paid no more than was open on the payment's date (until the
+        # reversal of a payment or memo that settled it, that one still stood)
+        refuse_beyond_open_on(request.payment_date, invoice, applied, held.get(invoice.id, ()))
         invoice.open_amount -= applied
         remaining -= applied
         payment.allocations.append(PaymentAllocation(invoice_id=invoice.id, amount=applied))

@@ -16,7 +16,8 @@ def test_a_payment_dated_before_a_reversal_that_reopened_its_invoice_is_a_422_in
         api: ApiClient, world: World, received_line: int) -> None:  # noqa: F811 - fixture
     """Invoice 1,356.00 paid 1,000.00 on 21 November (BANK-7), reversed on 25 November. A new
     payment of 1,356.00 dated 22 November: 422 ``dated-before-reopening`` at /payment_date,
-    naming 25 November; nothing paid. Dated 25 November: 201."""
+    naming the 356.00 open to pay on 22 November and 25 November; nothing paid. The 356.00
+    dated 22 November: 201; the other 1,000.00 dated 25 November: 201."""
     ap = api.as_("ap_a")
     body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
     pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
@@ -30,16 +31,21 @@ def test_a_payment_dated_before_a_reversal_that_reopened_its_invoice_is_a_422_in
                       "dated-before-reopening")
     assert english["errors"][0]["pointer"] == "/payment_date" and english["earliest_date"] == "2026-11-25"
     assert english["title"] == "Dated before the reversal that made it possible"
-    assert ("a supplier payment dated 2026-11-22 is before 2026-11-25, the day supplier payment BANK-7 was reversed: "
-            "only that reversal made it possible, and until then supplier payment BANK-7 still settled or credited "
-            "24330000000012345678") in english["detail"]
+    assert english["detail"] == (
+        "a supplier payment dated 2026-11-22 would pay 1356.00 of invoice 24330000000012345678, but only 356.00 of "
+        "it is open to pay on 2026-11-22: until 2026-11-25, the day supplier payment BANK-7 was reversed, more of it "
+        "was still settled or credited")
     chinese = problem(ap.post("/api/v1/payables/payments", json=again, headers={"Accept-Language": "zh-CN"}), 422,
                       "dated-before-reopening")
     assert chinese["title"] == "日期早于使其成为可能的冲销"
-    assert ("日期为 2026-11-22 的供应商付款早于 2026-11-25，即供应商付款 BANK-7 冲销之日：只有该冲销之后才可进行，"
-            "在此之前供应商付款 BANK-7 仍结清或冲减 24330000000012345678") in chinese["detail"]
+    assert chinese["detail"] == (
+        "日期为 2026-11-22 的供应商付款将支付发票 24330000000012345678 的 ¥1,356.00，但该发票在 2026-11-22 可付的"
+        "仅为 ¥356.00：直到 2026-11-25，即供应商付款 BANK-7 冲销之日，其余部分仍被结清或冲减")
     assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
-    posted = ap.post("/api/v1/payables/payments", json=dict(again, payment_date="2026-11-25"))
+    open_anyway = ap.post("/api/v1/payables/payments", json=dict(again, amount="356.00"))
+    assert open_anyway.status_code == 201, open_anyway.get_json()
+    posted = ap.post("/api/v1/payables/payments", json=dict(again, payment_date="2026-11-25", amount="1000.00",
+                                                            reference="BANK-9"))
     assert posted.status_code == 201, posted.get_json()
     assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "0.00"
 

@@ -130,19 +130,24 @@ def test_a_reversal_racing_a_new_payment_of_the_same_invoice_never_overpays_it(
         assert found["INV-1"] == D("0.00")
 
 
+@pytest.mark.parametrize("amount", ["534.00", "535.00"])
 @pytest.mark.parametrize("payment_first", [True, False])
-def test_a_payment_dated_before_a_racing_reversal_posts_only_if_it_went_first(
+def test_a_payment_dated_before_a_racing_reversal_pays_only_what_was_open_on_its_date(
         session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]],
-        payment_first: bool) -> None:
-    """A new payment of INV-1's 534.00 dated 22 November, racing P's reversal dated 25
-    November (the test holds INV-1's row; both take it). Payment first: it pays what was
-    open on 22 November, the reversal then gives P's 822.00 back (INV-1 822.00 open).
-    Reversal first: the payment, locking INV-1 after it, sees the reversal dated 25 November
-    and is refused ``dated-before-reopening`` (P still settled INV-1 on 22 November): INV-1
-    1,356.00 open, and never negative in between."""
+        payment_first: bool, amount: str) -> None:
+    """A new payment of INV-1 dated 22 November, racing P's reversal dated 25 November (the
+    test holds INV-1's row; both take it). 534.00, what was open on 22 November, posts
+    either way: payment first, the reversal then gives P's 822.00 back; reversal first, the
+    payment, locking INV-1 after it, sees that P still settled 822.00 on 22 November and
+    that 534.00 was open then (until 1 December 2026 it was refused ``dated-before-reopening``
+    whatever the amount). INV-1 ends at 822.00 open. 535.00 is refused either way, INV-1
+    1,356.00 open: payment first, ``payment-exceeds-open-items`` (534.00 open);
+    reversal first, ``dated-before-reopening`` (1,356.00 open now, 534.00 on 22 November:
+    read under the lock, else it would post and leave INV-1 at -1.00 on 22 to 24
+    November). Never negative in between."""
     first, second, _ = two_invoices
     payment_id = pay(session_factory, world, "1500.00", [second, first])
-    payment = Worker(session_factory, "payment", _payment(world, first, "534.00", on=NOV_22))
+    payment = Worker(session_factory, "payment", _payment(world, first, amount, on=NOV_22))
     reversal = Worker(session_factory, "reversal", _reversal(world, payment_id, "ap_a"))
     outcomes = _hold(session_factory, SupplierInvoice, first, [payment, reversal] if payment_first
                      else [reversal, payment])
@@ -150,9 +155,10 @@ def test_a_payment_dated_before_a_racing_reversal_posts_only_if_it_went_first(
     with session_factory() as session:
         assert _reversal_entries(session) == 1
         found = _open_amounts_agree_with_the_standing_payments(session)
-    if payment_first:
+    if amount == "534.00":
         assert isinstance(outcomes["payment"], int), outcomes
         assert found == {"INV-1": D("822.00"), "INV-2": D("678.00")}
     else:
-        assert isinstance(outcomes["payment"], DatedBeforeReopening), outcomes
+        assert isinstance(outcomes["payment"], PaymentExceedsOpenItems if payment_first else DatedBeforeReopening), \
+            outcomes
         assert found == {"INV-1": D("1356.00"), "INV-2": D("678.00")}

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.errors import DatedBeforeSource
 from erp.payables import queries, services
 from erp.payables.errors import DatedBeforeReopening, PaymentExceedsOpenItems
-from erp.payables.models import DocumentKind, SupplierInvoice, SupplierPayment
+from erp.payables.models import DocumentKind, PaymentAllocation, SupplierInvoice, SupplierPayment
 from erp.posting.models import JournalEntry, JournalLine
 from tests.payables import NOV_20, enter
 from tests.service.test_payables_payment_reversal import (  # noqa: F401 - fixture
@@ -61,10 +61,14 @@ def test_a_payment_dated_before_an_earlier_payments_reversal_of_the_same_invoice
     """P1 of 1,500.00 on 20 November (INV-2 678.00, INV-1 822.00; 534.00 open), reversed on 25
     November. A new payment of 2,034.00 of both dated 22 November would stand beside P1 on 22
     to 24 November: INV-1 1,356.00 - 822.00 - 1,356.00 = -822.00, INV-2 -678.00, 2202 Dr
-    1,500.00. Refused 422 ``dated-before-reopening`` at /payment_date, naming 25 November;
-    nothing written. Without named invoices the reopened ones are skipped: 534.00 on 22
-    November finds nothing payable. Dated 25 November it posts: the ageing is 534.00 on 22
-    November, 0.00 on 25, each 2202's balance."""
+    1,500.00. Refused 422 ``dated-before-reopening`` at /payment_date, naming INV-1 (paid
+    1,356.00 of the 534.00 open on 22 November) and 25 November; nothing written. Without
+    named invoices each is paid at most what was open on the date: on 22 November INV-2
+    (due first, 678.00 open now) nothing, INV-1 534.00, so 534.01 is refused
+    ``payment-exceeds-open-items`` (payable 534.00) and 534.00 pays INV-1 only (until 1
+    December 2026 both invoices were skipped and nothing was payable). The other 1,500.00
+    of both on 25 November posts: the ageing is 534.00 on 20 November, 0.00 on 22 and 25,
+    each 2202's balance."""
     first, second, _ = two_invoices
     company = world.companies["A"]
     p1 = pay(session_factory, world, "1500.00", [second, first])
@@ -73,19 +77,139 @@ def test_a_payment_dated_before_an_earlier_payments_reversal_of_the_same_invoice
         pay(session_factory, world, "2034.00", [first, second], on=NOV_22)
     assert refusal.value.status == 422 and refusal.value.errors[0]["pointer"] == "/payment_date"
     assert refusal.value.extensions["earliest_date"] == "2026-11-25"
-    assert ("a supplier payment dated 2026-11-22 is before 2026-11-25, the day supplier payment BANK-0001 was "
-            "reversed: only that reversal made it possible, and until then supplier payment BANK-0001 still settled "
-            "or credited INV-1") in str(refusal.value.detail)
-    with refused(session_factory, PaymentExceedsOpenItems):
-        pay(session_factory, world, "534.00", None, on=NOV_22)
+    assert str(refusal.value.detail) == (
+        "a supplier payment dated 2026-11-22 would pay 1356.00 of invoice INV-1, but only 534.00 of it is open to "
+        "pay on 2026-11-22: until 2026-11-25, the day supplier payment BANK-0001 was reversed, more of it was still "
+        "settled or credited")
+    with refused(session_factory, PaymentExceedsOpenItems) as too_much:
+        pay(session_factory, world, "534.01", None, on=NOV_22)
+    assert too_much.value.extensions["payable"] == "534.00"
+    auto = pay(session_factory, world, "534.00", None, on=NOV_22)
     with session_factory() as session:
-        assert payments(session) == 1
-        assert open_amounts(session, first, second) == [D("1356.00"), D("678.00")]
-    pay(session_factory, world, "2034.00", [first, second], on=NOV_25)
+        assert allocations(session, auto) == {first: D("534.00")}
+        assert open_amounts(session, first, second) == [D("822.00"), D("678.00")]
+    pay(session_factory, world, "1500.00", [first, second], on=NOV_25)
     with session_factory() as session:
         assert open_amounts(session, first, second) == [D("0.00"), D("0.00")]
-        for day, expected in ((NOV_20, "534.00"), (NOV_22, "534.00"), (NOV_25, "0.00")):
+        for day, expected in ((NOV_20, "534.00"), (NOV_22, "0.00"), (NOV_25, "0.00")):
             assert ageing_total(session, world, day) == ledger(session, company, day) == D(expected), day
+
+
+def allocations(session: Session, payment_id: int) -> dict[int, D]:
+    return {a.invoice_id: a.amount for a in session.scalars(
+        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment_id))}
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def test_a_payment_of_what_was_open_anyway_is_dated_before_the_reversal(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-1 1,356.00; P1 pays 822.00 of it on 20 November (534.00 open) and is reversed on
+    25 November (the bank returned it). The 534.00 the bank paid on 22 November was open on
+    22 November: dated 22 November it posts (until 1 December 2026 refused, to be dated 25
+    November, which misstated 1002 and 2202 for three days). 535.00 dated 22 November would
+    leave INV-1 at -1.00 on 22 to 24 November (1,356.00 - 822.00 - 535.00): refused 422
+    ``dated-before-reopening`` naming INV-1, the 534.00 open then, P1 and 25 November. After
+    the 534.00, INV-1 is 822.00 open, of which nothing on 24 November (P1 still settled
+    822.00): 822.00 dated 24 November is refused, dated 25 November it posts. 2202 (INV-2's
+    678.00 unpaid throughout) and the AP ageing, each day: 20 and 21 November 1,212.00
+    (534.00 + 678.00), 22 to 26 November 678.00 (INV-1 1,356.00 - 822.00 - 534.00 = 0.00 on 22
+    to 24; + 822.00 - 822.00 on 25)."""
+    first, _, _ = two_invoices
+    company = world.companies["A"]
+    p1 = pay(session_factory, world, "822.00", [first])
+    reverse(session_factory, world, p1, on=NOV_25)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        pay(session_factory, world, "535.00", [first], on=NOV_22)
+    assert refusal.value.errors[0]["pointer"] == "/payment_date"
+    assert refusal.value.extensions["earliest_date"] == "2026-11-25"
+    assert str(refusal.value.detail) == (
+        "a supplier payment dated 2026-11-22 would pay 535.00 of invoice INV-1, but only 534.00 of it is open to "
+        "pay on 2026-11-22: until 2026-11-25, the day supplier payment BANK-0001 was reversed, more of it was still "
+        "settled or credited")
+    pay(session_factory, world, "534.00", [first], on=NOV_22)
+    with session_factory() as session:
+        assert open_amounts(session, first) == [D("822.00")]
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        pay(session_factory, world, "822.00", [first], on=dt.date(2026, 11, 24))
+    assert "but only 0.00 of it is open to pay on 2026-11-24" in str(refusal.value.detail)
+    pay(session_factory, world, "822.00", [first], on=NOV_25)
+    with session_factory() as session:
+        assert open_amounts(session, first) == [D("0.00")]
+        for day in _days(NOV_20, NOV_26):
+            expected = D("1212.00") if day < NOV_22 else D("678.00")
+            assert ageing_total(session, world, day) == ledger(session, company, day) == expected, day
+
+
+def test_all_of_the_invoice_is_paid_from_the_reversal_date_and_no_more_before_it(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """The same P1 (822.00 of INV-1 on 20 November, reversed on 25 November). All of INV-1,
+    1,356.00, dated 22 November: refused (only 534.00 open then; earliest 25 November);
+    dated 25 November it posts. 2202 and the ageing: 1,212.00 on 20 to 24 November (534.00
+    + 678.00), 678.00 on 25 and 26 (INV-1 534.00 + 822.00 - 1,356.00 = 0.00)."""
+    first, _, _ = two_invoices
+    company = world.companies["A"]
+    p1 = pay(session_factory, world, "822.00", [first])
+    reverse(session_factory, world, p1, on=NOV_25)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        pay(session_factory, world, "1356.00", [first], on=NOV_22)
+    assert refusal.value.extensions["earliest_date"] == "2026-11-25"
+    assert "would pay 1356.00 of invoice INV-1, but only 534.00 of it is open to pay" in str(refusal.value.detail)
+    pay(session_factory, world, "1356.00", [first], on=NOV_25)
+    with session_factory() as session:
+        assert open_amounts(session, first) == [D("0.00")]
+        for day in _days(NOV_20, NOV_26):
+            expected = D("1212.00") if day < NOV_25 else D("678.00")
+            assert ageing_total(session, world, day) == ledger(session, company, day) == expected, day
+
+
+def test_a_credit_memo_reversed_later_still_held_its_amount_on_the_days_before(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-1 1,356.00; P1 pays 822.00 of it on 20 November (534.00 open); CM-1 credits 20 kg
+    of line 1 at 12.00 (240.00 + 31.20 = 271.20) on 21 November reducing it (262.80 open,
+    ``applied_amount`` 271.20); P1 reversed on 25 November (1,084.80 open), CM-1 on 27
+    November (1,356.00 open). Open to pay on 22 November: 1,356.00 - 822.00 - 271.20 =
+    262.80; on 25 and 26: 1,356.00 - 271.20 = 1,084.80; from 27: 1,356.00. So on 22 November
+    262.81 is refused naming P1 and 25 November (from then 1,084.80 is open), 1,084.81 naming
+    CM-1 and 27 November; 262.80 posts. Then INV-1 is 1,093.20 open: 822.00 on 25 November
+    posts (1,093.20 - 271.20); 271.20 on 26 November is refused (0.00 open to pay then: CM-1
+    still credited it), on 27 it posts. 2202 and the ageing (INV-2's 678.00 unpaid): 20
+    November 1,212.00 (534.00 + 678.00), 21 November 940.80 (262.80 + 678.00), 22 to 28
+    November 678.00 (INV-1 0.00: 262.80 - 262.80; + 822.00 - 822.00 on 25; + 271.20 -
+    271.20 on 27)."""
+    first, _, _ = two_invoices
+    company = world.companies["A"]
+    nov_21, nov_26, nov_27 = dt.date(2026, 11, 21), NOV_26, dt.date(2026, 11, 27)
+    p1 = pay(session_factory, world, "822.00", [first])
+    memo = enter(session_factory, world, "CM-1", [(_line_of(session_factory, first), "20", "12.00")], net="240.00",
+                 tax="31.20", kind=DocumentKind.CREDIT_MEMO, credits=first, on=nov_21)
+    reverse(session_factory, world, p1, on=NOV_25)
+    reverse_invoice(session_factory, world, memo, on=nov_27)
+    with session_factory() as session:
+        assert open_amounts(session, first) == [D("1356.00")]
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        pay(session_factory, world, "262.81", [first], on=NOV_22)
+    assert refusal.value.extensions["earliest_date"] == "2026-11-25"
+    assert ("would pay 262.81 of invoice INV-1, but only 262.80 of it is open to pay on 2026-11-22: until "
+            "2026-11-25, the day supplier payment BANK-0001 was reversed") in str(refusal.value.detail)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        pay(session_factory, world, "1084.81", [first], on=NOV_22)
+    assert refusal.value.extensions["earliest_date"] == "2026-11-27"
+    assert ("would pay 1084.81 of invoice INV-1, but only 262.80 of it is open to pay on 2026-11-22: until "
+            "2026-11-27, the day credit memo CM-1 was reversed") in str(refusal.value.detail)
+    pay(session_factory, world, "262.80", [first], on=NOV_22)
+    pay(session_factory, world, "822.00", [first], on=NOV_25)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        pay(session_factory, world, "271.20", [first], on=nov_26)
+    assert "but only 0.00 of it is open to pay on 2026-11-26: until 2026-11-27" in str(refusal.value.detail)
+    pay(session_factory, world, "271.20", [first], on=nov_27)
+    with session_factory() as session:
+        assert open_amounts(session, first) == [D("0.00")]
+        for day in _days(NOV_20, dt.date(2026, 11, 28)):
+            expected = {NOV_20: D("1212.00"), nov_21: D("940.80")}.get(day, D("678.00"))
+            assert ageing_total(session, world, day) == ledger(session, company, day) == expected, day
 
 
 def test_a_payment_dated_before_its_invoice_is_refused_and_skipped(
