@@ -106,7 +106,8 @@ def http_run(port: int, token: str, clients: int, seconds: float, round_no: int)
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sockets.append(connection)
         selector.register(connection, selectors.EVENT_READ, number)
-    cpu_before = os.times()
+    # this thread's own CPU clock: os.times() counts 10 ms ticks, so a short run could read 0
+    cpu_before = time.thread_time()
     began = time.perf_counter()
     stop_at = began + seconds
     for number in range(clients):
@@ -142,12 +143,12 @@ def http_run(port: int, token: str, clients: int, seconds: float, round_no: int)
             else:
                 open_requests -= 1
     elapsed = time.perf_counter() - began
-    cpu_after = os.times()
+    cpu_after = time.thread_time()
     for connection in sockets:
         selector.unregister(connection)
         connection.close()
     selector.close()
-    client_cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    client_cpu = cpu_after - cpu_before
     if first_error:
         print(f"first error with {clients} clients: {first_error[0]}", file=sys.stderr)
     return Phase((len(latencies) - errors) / elapsed, latencies, errors, client_cpu * 1000 / max(1, len(latencies)))
