@@ -974,71 +974,86 @@ def refuse_before_reopening(day: dt.date, reopening: Reopening | None, *, field:
 
 
 @dataclass(frozen=True)
-class Held:
-    """What a payment or credit memo reversed since held on an invoice until its reversal:
-    the reversal date, the amount (a payment's allocation, a memo's ``applied_amount``),
-    the kind of document (a message id) and its name."""
+class Settled:
+    """A payment or credit memo that settled or reduced an invoice: the day it was posted,
+    the day it was reversed (None: it stands), the amount (a payment's allocation, a memo's
+    ``applied_amount``), the kind of document (a message id) and its name."""
 
-    day: dt.date
+    posted: dt.date
+    reversed_on: dt.date | None
     amount: Decimal
     document: str
     name: str
 
+    def stands_on(self, day: dt.date) -> bool:
+        return self.posted <= day and (self.reversed_on is None or self.reversed_on > day)
 
-def held_after(session: Session, invoice_ids: Sequence[int], day: dt.date) -> dict[int, list[Held]]:
-    """Per invoice, the payments and credit memos reversed after ``day`` that settled or
-    reduced it, each with what it held on the invoice until its reversal gave it back:
-    on ``day`` and up to its reversal date it still stood (the ledger and the AP ageing
-    count it). Read under the invoices' locks: a reversal locks them too."""
-    found: dict[int, list[Held]] = {}
+
+def settlements(session: Session, invoice_ids: Sequence[int]) -> dict[int, list[Settled]]:
+    """Per invoice, every payment allocation and credit memo (with an applied amount) that
+    settled or reduced it, standing or reversed, with its posting and reversal dates: what
+    the invoice had open on any day (``open_each_day``). Read under the invoices' locks:
+    payments, credit memos and their reversals lock them too."""
+    found: dict[int, list[Settled]] = {}
     if not invoice_ids:
         return found
     ids = sorted(set(invoice_ids))
-    for invoice_id, reversed_on, amount, reference, payment_id in session.execute(
-            select(PaymentAllocation.invoice_id, SupplierPayment.reversal_date, PaymentAllocation.amount,
-                   SupplierPayment.reference, SupplierPayment.id)
+    for invoice_id, posted, reversed_on, amount, reference, payment_id in session.execute(
+            select(PaymentAllocation.invoice_id, SupplierPayment.payment_date, SupplierPayment.reversal_date,
+                   PaymentAllocation.amount, SupplierPayment.reference, SupplierPayment.id)
             .join(SupplierPayment, SupplierPayment.id == PaymentAllocation.payment_id)
-            .where(PaymentAllocation.invoice_id.in_(ids), SupplierPayment.reversal_date > day)
+            .where(PaymentAllocation.invoice_id.in_(ids))
             .order_by(PaymentAllocation.id)).all():
         found.setdefault(invoice_id, []).append(
-            Held(reversed_on, amount, N_("supplier payment"), reference or str(payment_id)))
-    for invoice_id, reversed_on, amount, number in session.execute(
-            select(SupplierInvoice.credits_invoice_id, SupplierInvoice.reversal_date, SupplierInvoice.applied_amount,
-                   SupplierInvoice.number)
-            .where(SupplierInvoice.credits_invoice_id.in_(ids), SupplierInvoice.reversal_date > day,
-                   SupplierInvoice.applied_amount > 0)
+            Settled(posted, reversed_on, amount, N_("supplier payment"), reference or str(payment_id)))
+    for invoice_id, posted, reversed_on, amount, number in session.execute(
+            select(SupplierInvoice.credits_invoice_id, SupplierInvoice.posting_date, SupplierInvoice.reversal_date,
+                   SupplierInvoice.applied_amount, SupplierInvoice.number)
+            .where(SupplierInvoice.credits_invoice_id.in_(ids), SupplierInvoice.applied_amount > 0)
             .order_by(SupplierInvoice.id)).all():
-        found.setdefault(invoice_id, []).append(Held(reversed_on, amount, N_("credit memo"), number))
+        found.setdefault(invoice_id, []).append(Settled(posted, reversed_on, amount, N_("credit memo"), number))
     return found
 
 
-def open_on(invoice: SupplierInvoice, held: Sequence[Held], day: dt.date) -> Decimal:
-    """What of ``invoice`` may be paid by a payment dated ``day``: its open amount now less
-    what payments and credit memos reversed after ``day`` held on it (``held_after``): they
-    still stood on ``day``. That is what was open on ``day`` less what was paid or credited
-    on the invoice after it (standing or reversed since), so a payment of at most that never
-    leaves the invoice negative on ``day`` or any later day, in the AP ageing or in 2202.
-    INV-1 1,356.00 paid 822.00 on 20 November, that payment reversed on 25 November: 534.00
-    on 20 to 24 November, 1,356.00 from 25 November on."""
-    return invoice.open_amount - sum((h.amount for h in held if h.day > day), ZERO)
+def open_each_day(invoice: SupplierInvoice, settled: Sequence[Settled], day: dt.date) -> list[tuple[dt.date, Decimal]]:
+    """What ``invoice`` had open on ``day`` and on each later day its open amount changed
+    (a payment or memo posted, or reversed): its gross total less what stood on that day.
+    The last is what is open now."""
+    days = sorted({day} | {d for s in settled for d in (s.posted, s.reversed_on) if d is not None and d > day})
+    return [(d, invoice.gross_total - sum((s.amount for s in settled if s.stands_on(d)), ZERO)) for d in days]
 
 
-def refuse_beyond_open_on(day: dt.date, invoice: SupplierInvoice, amount: Decimal, held: Sequence[Held]) -> None:
+def open_on(invoice: SupplierInvoice, settled: Sequence[Settled], day: dt.date) -> Decimal:
+    """What of ``invoice`` a payment dated ``day`` may pay: the least it had open on ``day``
+    or any later day (``open_each_day``), and never more than its open amount now. A payment
+    of at most that leaves the invoice negative on no day from ``day`` on, in the AP ageing
+    or in 2202, and never overpays it. Payments and memos posted after ``day`` count only
+    from their own dates, reversed ones only until their reversal: INV-1 1,356.00 paid
+    822.00 on 20 November (P1, reversed on 25 November) and 822.00 on 26 November (P2): 534.00
+    on 22 November (until 1 December 2026 P1 and P2 both counted on it: -288.00). P1 on 21
+    November reversed on 23 November instead: on 20 November 534.00, although all 1,356.00
+    was open on the 20th and is now (docs/payables.md)."""
+    return min([invoice.open_amount] + [amount for _, amount in open_each_day(invoice, settled, day)])
+
+
+def refuse_beyond_open_on(day: dt.date, invoice: SupplierInvoice, amount: Decimal, settled: Sequence[Settled]) -> None:
     """Refuse a payment dated ``day`` paying ``amount`` of ``invoice`` when that is more
     than ``open_on`` that day: 422 ``dated-before-reopening``, naming the first reversal
-    date from which ``amount`` is open (``earliest_date``) and the document reversed then."""
-    payable = open_on(invoice, held, day)
+    date from which ``amount`` is open every day on (``earliest_date``) and the document
+    reversed then. ``amount`` is at most the invoice's open amount now (the caller's cap)."""
+    payable = open_on(invoice, settled, day)
     if amount <= payable:
         return
-    later = sorted((h for h in held if h.day > day), key=lambda h: h.day)
-    fits = next((h for h in later if open_on(invoice, held, h.day) >= amount), later[-1])
+    reopened = sorted({s.reversed_on for s in settled if s.reversed_on is not None and s.reversed_on > day})
+    fits = next((d for d in reopened if open_on(invoice, settled, d) >= amount), reopened[-1])
+    document = next(s for s in settled if s.reversed_on == fits)
     problem = Message("a supplier payment dated {day} would pay {amount} of invoice {number}, but only {payable} "
-                      "of it is open to pay on {day}: until {reopened}, the day {document} {name} was reversed, "
-                      "more of it was still settled or credited", day=day, amount=Amount(amount),
-                      number=invoice.number, payable=Amount(max(payable, ZERO)), reopened=fits.day,
-                      document=Term(fits.document), name=fits.name)
+                      "of it is open to pay on {day} and every day after: until {reopened}, the day {document} "
+                      "{name} was reversed, more of it was settled or credited", day=day, amount=Amount(amount),
+                      number=invoice.number, payable=Amount(max(payable, ZERO)), reopened=fits,
+                      document=Term(document.document), name=document.name)
     raise DatedBeforeReopening(problem, errors=[{"pointer": "/payment_date", "detail": problem}],
-                               earliest_date=fits.day.isoformat())
+                               earliest_date=fits.isoformat())
 
 
 # --- payments -----------------------------------------------------------------------------
@@ -1059,13 +1074,15 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
 
     Refuses: 403; 404 an unknown invoice; 409 ``invoice-blocked`` (a named invoice blocked
     for payment), ``invoice-reversed`` (a named invoice reversed), ``period-closed``; 422
-    ``payment-exceeds-open-items``, ``dated-before-source`` (a named invoice posted after the
-    payment's date), ``dated-before-reopening`` (a named invoice paid more than was open on
-    the payment's date, ``open_on``: a payment or credit memo reversed after that date still
-    settled the rest then, and the invoice would be settled twice on the days between,
-    negative in the AP ageing and in 2202; what was open anyway may be paid on that date).
-    Without named invoices, those posted after the date are skipped like blocked ones and
-    each is paid at most what was open on the date. A payment is corrected by
+    ``payment-exceeds-open-items`` (more than is open; with named invoices, more than is
+    open on them, each named with its open amount: the rest never goes to invoices it does
+    not name, and there is no payment on account), ``dated-before-source`` (a named invoice posted after the
+    payment's date), ``dated-before-reopening`` (a named invoice paid more than ``open_on``
+    the payment's date: the least it had open on that day or any later one, counting each
+    payment and credit memo from its posting date until its reversal; more would leave the
+    invoice negative in the AP ageing and in 2202 on some day). Without named invoices,
+    those posted after the date are skipped like blocked ones and each is paid at most
+    ``open_on`` the date. A payment is corrected by
     ``reverse_payment``. Locks:
     the period, then the invoices (``FOR UPDATE``, due date then id: the order
     ``reverse_payment`` takes them in)."""
@@ -1102,20 +1119,32 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
         candidates = [found[i] for i in wanted]
         # read after the invoices are locked: a reversal that gave one back its open amount
         # committed first, and what it held on the payment's date is seen
-        held = held_after(session, wanted, request.payment_date)
+        settled = settlements(session, wanted)
         # in the order given, each up to its open amount now; more than it may pay on the
         # payment's date is refused below (``open_on``)
         caps = {i.id: i.open_amount for i in candidates}
     else:
         # Oldest due first, skipping what is not payable on the payment's date (blocked, not
-        # yet posted) and paying each at most what is open on that date (``open_on``: less
-        # what payments and credit memos reversed since still settled then).
+        # yet posted) and paying each at most ``open_on`` that date (the least it had open
+        # on any day from it on, payments and credit memos counted while they stood).
         candidates = [i for i in session.scalars(query).all()
                       if not i.blocked and i.posting_date <= request.payment_date]
-        held = held_after(session, [i.id for i in candidates], request.payment_date)
-        caps = {i.id: open_on(i, held.get(i.id, ()), request.payment_date) for i in candidates}
+        settled = settlements(session, [i.id for i in candidates])
+        caps = {i.id: open_on(i, settled.get(i.id, ()), request.payment_date) for i in candidates}
         candidates = [i for i in candidates if caps[i.id] > 0]
     payable = sum((caps[i.id] for i in candidates), ZERO)
+    if request.amount > payable and request.invoice_ids is not None:
+        # The rest is not spread over invoices the payment does not name: the remittance
+        # advice names what the bank paid, and the supplier applies it the same way. Like a
+        # payment naming none (at most what is open), there is no payment on account.
+        problem = Message("the payment of {amount} is more than the {payable} open on the invoices it names "
+                          "({invoices}): a payment pays only the invoices it names; name the others too, or name "
+                          "none to pay the oldest due first", amount=Amount(request.amount), payable=Amount(payable),
+                          invoices=[Message("{number} {open}", number=i.number, open=Amount(caps[i.id]))
+                                    for i in candidates])
+        raise PaymentExceedsOpenItems(
+            problem, errors=[{"pointer": "/amount", "detail": Message("at most {payable}", payable=Amount(payable))}],
+            payable=str(payable), open_amounts={i.number: str(caps[i.id]) for i in candidates})
     if request.amount > payable:
         raise PaymentExceedsOpenItems(
             Message("the payment of {amount} is more than the {payable} open and not blocked",
@@ -1132,7 +1161,7 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
         applied = min(remaining, caps[invoice.id])
         # a named invoice is paid no more than was open on the payment's date (until the
         # reversal of a payment or memo that settled it, that one still stood)
-        refuse_beyond_open_on(request.payment_date, invoice, applied, held.get(invoice.id, ()))
+        refuse_beyond_open_on(request.payment_date, invoice, applied, settled.get(invoice.id, ()))
         invoice.open_amount -= applied
         remaining -= applied
         payment.allocations.append(PaymentAllocation(invoice_id=invoice.id, amount=applied))

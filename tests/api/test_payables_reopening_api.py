@@ -33,14 +33,14 @@ def test_a_payment_dated_before_a_reversal_that_reopened_its_invoice_is_a_422_in
     assert english["title"] == "Dated before the reversal that made it possible"
     assert english["detail"] == (
         "a supplier payment dated 2026-11-22 would pay 1356.00 of invoice 24330000000012345678, but only 356.00 of "
-        "it is open to pay on 2026-11-22: until 2026-11-25, the day supplier payment BANK-7 was reversed, more of it "
-        "was still settled or credited")
+        "it is open to pay on 2026-11-22 and every day after: until 2026-11-25, the day supplier payment BANK-7 was "
+        "reversed, more of it was settled or credited")
     chinese = problem(ap.post("/api/v1/payables/payments", json=again, headers={"Accept-Language": "zh-CN"}), 422,
                       "dated-before-reopening")
     assert chinese["title"] == "日期早于使其成为可能的冲销"
     assert chinese["detail"] == (
-        "日期为 2026-11-22 的供应商付款将支付发票 24330000000012345678 的 ¥1,356.00，但该发票在 2026-11-22 可付的"
-        "仅为 ¥356.00：直到 2026-11-25，即供应商付款 BANK-7 冲销之日，其余部分仍被结清或冲减")
+        "日期为 2026-11-22 的供应商付款将支付发票 24330000000012345678 的 ¥1,356.00，但该发票在 2026-11-22 及其后"
+        "每一天可付的仅为 ¥356.00：直到 2026-11-25，即供应商付款 BANK-7 冲销之日，其更多部分已被结清或冲减")
     assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
     open_anyway = ap.post("/api/v1/payables/payments", json=dict(again, amount="356.00"))
     assert open_anyway.status_code == 201, open_anyway.get_json()

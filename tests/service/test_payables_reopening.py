@@ -79,8 +79,8 @@ def test_a_payment_dated_before_an_earlier_payments_reversal_of_the_same_invoice
     assert refusal.value.extensions["earliest_date"] == "2026-11-25"
     assert str(refusal.value.detail) == (
         "a supplier payment dated 2026-11-22 would pay 1356.00 of invoice INV-1, but only 534.00 of it is open to "
-        "pay on 2026-11-22: until 2026-11-25, the day supplier payment BANK-0001 was reversed, more of it was still "
-        "settled or credited")
+        "pay on 2026-11-22 and every day after: until 2026-11-25, the day supplier payment BANK-0001 was reversed, "
+        "more of it was settled or credited")
     with refused(session_factory, PaymentExceedsOpenItems) as too_much:
         pay(session_factory, world, "534.01", None, on=NOV_22)
     assert too_much.value.extensions["payable"] == "534.00"
@@ -127,8 +127,8 @@ def test_a_payment_of_what_was_open_anyway_is_dated_before_the_reversal(
     assert refusal.value.extensions["earliest_date"] == "2026-11-25"
     assert str(refusal.value.detail) == (
         "a supplier payment dated 2026-11-22 would pay 535.00 of invoice INV-1, but only 534.00 of it is open to "
-        "pay on 2026-11-22: until 2026-11-25, the day supplier payment BANK-0001 was reversed, more of it was still "
-        "settled or credited")
+        "pay on 2026-11-22 and every day after: until 2026-11-25, the day supplier payment BANK-0001 was reversed, "
+        "more of it was settled or credited")
     pay(session_factory, world, "534.00", [first], on=NOV_22)
     with session_factory() as session:
         assert open_amounts(session, first) == [D("822.00")]
@@ -192,18 +192,19 @@ def test_a_credit_memo_reversed_later_still_held_its_amount_on_the_days_before(
     with refused(session_factory, DatedBeforeReopening) as refusal:
         pay(session_factory, world, "262.81", [first], on=NOV_22)
     assert refusal.value.extensions["earliest_date"] == "2026-11-25"
-    assert ("would pay 262.81 of invoice INV-1, but only 262.80 of it is open to pay on 2026-11-22: until "
-            "2026-11-25, the day supplier payment BANK-0001 was reversed") in str(refusal.value.detail)
+    assert ("would pay 262.81 of invoice INV-1, but only 262.80 of it is open to pay on 2026-11-22 and every "
+            "day after: until 2026-11-25, the day supplier payment BANK-0001 was reversed") in str(refusal.value.detail)
     with refused(session_factory, DatedBeforeReopening) as refusal:
         pay(session_factory, world, "1084.81", [first], on=NOV_22)
     assert refusal.value.extensions["earliest_date"] == "2026-11-27"
-    assert ("would pay 1084.81 of invoice INV-1, but only 262.80 of it is open to pay on 2026-11-22: until "
-            "2026-11-27, the day credit memo CM-1 was reversed") in str(refusal.value.detail)
+    assert ("would pay 1084.81 of invoice INV-1, but only 262.80 of it is open to pay on 2026-11-22 and every "
+            "day after: until 2026-11-27, the day credit memo CM-1 was reversed") in str(refusal.value.detail)
     pay(session_factory, world, "262.80", [first], on=NOV_22)
     pay(session_factory, world, "822.00", [first], on=NOV_25)
     with refused(session_factory, DatedBeforeReopening) as refusal:
         pay(session_factory, world, "271.20", [first], on=nov_26)
-    assert "but only 0.00 of it is open to pay on 2026-11-26: until 2026-11-27" in str(refusal.value.detail)
+    assert ("but only 0.00 of it is open to pay on 2026-11-26 and every day after: until 2026-11-27"
+            in str(refusal.value.detail))
     pay(session_factory, world, "271.20", [first], on=nov_27)
     with session_factory() as session:
         assert open_amounts(session, first) == [D("0.00")]
