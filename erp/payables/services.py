@@ -334,6 +334,11 @@ def _check_credit(session: Session, line: receiving.ReceivableLine, request: Lin
         raise OverCredited(message, errors=[{"pointer": _pointer(index, "quantity"), "detail": message}])
 
 
+# Where the price difference of goods consumed in closed periods goes, by the account that
+# consumed them, when not that account itself (price_difference_lines' docstring says why).
+_CLOSED_CONSUMPTION_TO = {accounts.WORK_IN_PROCESS: accounts.INPUT_PRICE_VARIANCE}
+
+
 def price_difference_lines(session: Session, company_id: int, material_id: int, quantity: Decimal,
                            difference: Decimal, not_received: Decimal = ZERO) -> list[Line]:
     """Where an invoice's price difference on ``quantity`` of a material goes (signed, CNY).
@@ -344,13 +349,26 @@ def price_difference_lines(session: Session, company_id: int, material_id: int, 
     variance rate) for the part of the quantity still held or consumed in the still open
     period. Only the part consumed in periods already closed, whose variance can no longer
     be spread, goes to the accounts that consumed it (production, production orders' work in
-    process, overhead, cost of goods sold, scrap, count losses: the offset accounts of its
-    consumption movements), in proportion to what each consumed of the material in closed periods:
+    process (booked as input price variance, below), overhead, cost of goods sold, scrap,
+    count losses: the offset accounts of its consumption movements), in proportion to what each consumed of the material in closed periods:
     held = the company's stock of the material, plus ``not_received``, the part of
     ``quantity`` invoiced ahead of its goods (on their way, not consumed by anyone: its
     difference waits on 1404 for the goods); open-period consumption = what was consumed
     after the latest closed period; consumed in closed periods = quantity - held - that,
     when positive. Worked examples in docs/payables.md.
+
+    Production orders' share (5001.01) goes to 6405.02 input price variance instead, on the
+    material: 5001.01 holds each order's work in process, which only the order's own
+    postings and the closes' allocations to its issues put there, and which the order's
+    settlement clears from exactly those (erp/production/variances.py). A difference put there
+    without an order was settled by no close and stayed on 5001.01 for good. Like the
+    planned-cost method's correction of a closed month (posted in the open one), it is a
+    variance of the period the invoice is booked in: the input price variance the orders
+    would have borne had the invoice come before their period closed (the close's share on
+    their issues is explained as exactly that when they are settled), whether the orders are
+    settled by then or still running (their settlement does not see it: it is not in their
+    per-order split). Credit memos and reversals mirror it (tests:
+    tests/service/test_invoice_price_difference_on_production.py).
     """
     if difference == 0:
         return []
@@ -380,7 +398,7 @@ def price_difference_lines(session: Session, company_id: int, material_id: int, 
     for number, (account, consumed) in enumerate(ordered):
         share = to_consumption - given if number == len(ordered) - 1 else round_money(to_consumption * consumed / total)
         given += share
-        lines.append(Line(account, share, material_id))
+        lines.append(Line(_CLOSED_CONSUMPTION_TO.get(account, account), share, material_id))
     lines.append(Line(accounts.MATERIAL_COST_VARIANCE, difference - to_consumption, material_id))
     return [line for line in lines if line.amount != 0]
 
