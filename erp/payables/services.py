@@ -350,7 +350,8 @@ def price_difference_lines(session: Session, company_id: int, material_id: int, 
     period. Only the part consumed in periods already closed, whose variance can no longer
     be spread, goes to the accounts that consumed it (production, production orders' work in
     process (booked as input price variance, below), overhead, cost of goods sold, scrap,
-    count losses: the offset accounts of its consumption movements), in proportion to what each consumed of the material in closed periods:
+    count losses: the offset accounts of its consumption movements), in proportion to what
+    each consumed of the material in closed periods:
     held = the company's stock of the material, plus ``not_received``, the part of
     ``quantity`` invoiced ahead of its goods (on their way, not consumed by anyone: its
     difference waits on 1404 for the goods); open-period consumption = what was consumed

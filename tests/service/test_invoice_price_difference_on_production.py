@@ -28,6 +28,7 @@ from erp.costing import accounts
 from erp.costing import close as closing
 from erp.costing.models import JournalLine
 from erp.masterdata.models import Material
+from erp.payables.models import DocumentKind
 from erp.production import variances
 from tests.payables import enter, vat13_on_materials
 from tests.production import build_plant, complete, deliver, issue, new_order, release_rollup
@@ -224,3 +225,28 @@ def test_the_price_difference_of_goods_issued_to_an_order_still_running_when_the
     assert _split(session_factory, order) == {}
     assert _wip_by_material(session_factory, world) == {}
     assert _books(session_factory, world)[PRICE_VARIANCE] == D("60.00")
+
+
+def test_a_credit_memo_of_goods_an_order_consumed_in_a_closed_period_takes_the_difference_off_input_price_variance(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """The first test's December: the invoice at 50.50 (Dr 6405.02 60.00), then on 10
+    December the supplier's credit memo for the same 120 kg at 50.50 reducing it (it will
+    invoice again at the contract price): nothing held, nothing consumed in December, the 120
+    kg credited were consumed in closed November, so its difference comes off where the
+    invoice put it: Cr 6405.02 60.00, Cr 2202.01 6,000.00, Cr 2221.01.01 787.80, Dr 2202
+    6,847.80. The new invoice at 50.00 has no difference. 6405.02, 5001.01 and 1404 end at
+    0.00, and GR/IR holds only the solvent not invoiced (-1,040.00)."""
+    acid_line = _plant(session_factory, world, "120", "52")
+    _api_order(session_factory, world, "100", "120", "52", on=NOV_2, completed=NOV_2)
+    _close(session_factory, world, NOV)
+    invoice = enter(session_factory, world, "INV-ACID-1", [(acid_line, "120", "50.50")], net="6060.00", tax="787.80",
+                    on=DEC_8)
+    memo = enter(session_factory, world, "CM-ACID-1", [(acid_line, "120", "50.50")], net="6060.00", tax="787.80",
+                 on=DEC_10, kind=DocumentKind.CREDIT_MEMO, credits=invoice)
+    with session_factory() as session:
+        assert entry_lines(session, memo, "supplier_invoice") == {
+            GRIR: D("-6000.00"), PRICE_VARIANCE: D("-60.00"), VAT: D("-787.80"), AP: D("6847.80")}
+    enter(session_factory, world, "INV-ACID-2", [(acid_line, "120", "50.00")], net="6000.00", tax="780.00", on=DEC_10)
+    books = _books(session_factory, world)
+    assert PRICE_VARIANCE not in books and WIP not in books and PPV not in books
+    assert books[GRIR] == D("-1040.00")
