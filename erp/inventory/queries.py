@@ -703,12 +703,6 @@ class OutflowPreview:
     short: Decimal  # what of ``quantity`` it could not take
 
 
-def usable_for_issue(expiry_date: dt.date | None, day: dt.date) -> bool:
-    """Whether an issue dated ``day`` may take a batch expiring on ``expiry_date`` (the rule
-    erp.inventory.services._take_out applies: the expiry date itself is too late)."""
-    return expiry_date is None or expiry_date > day
-
-
 def preview_outflow(
     session: Session, actor: Actor, *, warehouse_id: int, material_id: int, posting_date: dt.date,
     quantity: Decimal | None = None, batch_id: int | None = None, status: StockStatus = StockStatus.UNRESTRICTED,
@@ -748,9 +742,9 @@ def preview_outflow(
     held = [HeldStock(*row) for row in rows]
     batches = [{"batch_id": h.batch_id, "batch_number": h.batch_number, "expiry_date": h.expiry_date,
                 "quantity": h.quantity,
-                "usable": not skip_expired or usable_for_issue(h.expiry_date, posting_date)} for h in held]
+                "usable": not skip_expired or h.usable_on(posting_date)} for h in held]
     takeable = [h for h in held if (batch_id is None or h.batch_id == batch_id)
-                and (not skip_expired or usable_for_issue(h.expiry_date, posting_date))]
+                and (not skip_expired or h.usable_on(posting_date))]
     available = sum((available_on(session, h, posting_date) for h in takeable), Decimal("0"))
     pieces: list[PlannedPiece] = []
     remaining = quantity if quantity is not None and quantity > 0 else Decimal("0")

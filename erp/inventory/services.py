@@ -772,7 +772,7 @@ def _take_out(
     _, price = price_for_posting(session, warehouse.company_id, material.id, posting_date)
     held = lock_balances(session, warehouse_id=warehouse.id, material_id=material.id,
                          status=StockStatus.UNRESTRICTED, batch_id=batch_id)
-    usable = [h for h in held if h.expiry_date is None or h.expiry_date > posting_date]
+    usable = [h for h in held if h.usable_on(posting_date)]
     if batch_id is not None and held and not usable:
         raise BatchExpired(Message("batch {batch} expired on {expiry}", batch=held[0].batch_number,
                                    expiry=held[0].expiry_date))

@@ -99,6 +99,12 @@ class HeldStock:
     expiry_date: dt.date | None
     last_posting_date: dt.date | None
 
+    def usable_on(self, day: dt.date) -> bool:
+        """Whether an outflow to use (an issue, a delivery) dated ``day`` may take this batch:
+        the expiry date itself is too late (GMP: a batch is not used on or after its expiry
+        date; erp.quality.expiry blocks it from that day)."""
+        return self.expiry_date is None or self.expiry_date > day
+
 
 def available_on(session: Session, held: HeldStock, day: dt.date) -> Decimal:
     """What a backdated outflow dated ``day`` may take from a balance: the least the
