@@ -81,6 +81,9 @@ class SupplierInvoiceOut(Schema):
     gross_total = Money()
     open_amount = Money()
     credits_invoice_id = fields.Integer(allow_none=True)
+    applied_amount = Money(metadata={
+        "description": "a credit memo reducing an invoice: what it took off that invoice's open amount (at most "
+                       "what was open then; kept after its reversal); 0.00 on invoices and memos naming none"})
     blocked = fields.Boolean(metadata={"description": "blocked for payment by the three-way match"})
     block_reason = fields.String(allow_none=True)
     released_by = fields.Integer(allow_none=True)

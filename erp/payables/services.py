@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
@@ -253,8 +253,10 @@ def _check_totals(request: InvoiceRequest, matched: list[_Matched]) -> None:
 
 
 def _match_line(session: Session, request: InvoiceRequest, kind: DocumentKind, index: int, line_request: LineRequest,
-                line: receiving.ReceivableLine, invoiced: dict[int, Decimal], tolerances: Tolerances) -> _Matched:
-    """Check the (locked) order line belongs to the invoice, compute its amounts and match it."""
+                line: receiving.ReceivableLine, invoiced: dict[int, Decimal], tolerances: Tolerances,
+                tax_day: dt.date) -> _Matched:
+    """Check the (locked) order line belongs to the invoice, compute its amounts and match it;
+    its tax code must be in force on ``tax_day`` (the tax point, ``_as_credited_invoice``)."""
     if line.receiving_company_id != request.company_id or line.supplier_id != request.supplier_id:
         raise OrderLineNotOfInvoice(
             Message("order line {line} of order {order} is not an order of this supplier for this company",
@@ -271,7 +273,7 @@ def _match_line(session: Session, request: InvoiceRequest, kind: DocumentKind, i
     if not material.unit.admits(quantity):
         raise ValidationFailed.for_field(_pointer(index, "quantity")[1:], Message(
             "{quantity} has more decimal places than unit {unit} allows", quantity=quantity, unit=material.unit.code))
-    rate = tax_code_for(session, day=request.invoice_date, material_id=material.id, supplier_id=request.supplier_id,
+    rate = tax_code_for(session, day=tax_day, material_id=material.id, supplier_id=request.supplier_id,
                         tax_code_id=line_request.tax_code_id, field=_pointer(index, "tax_code_id")[1:])
     amounts = line_amounts(quantity, line_request.unit_price, rate.rate)
     already = invoiced.get(line.line_id, ZERO)
@@ -530,6 +532,28 @@ def _refuse_before_what_freed_it(session: Session, kind: DocumentKind, day: dt.d
                                  source_name=posted.number)
 
 
+def _as_credited_invoice(session: Session, request: InvoiceRequest) -> tuple[InvoiceRequest, dt.date]:
+    """A credit memo reducing an invoice (红字发票) reverses what that invoice posted: a line
+    given without a tax code takes the code the invoice has on the same order line (not the
+    supplier's default, which may have changed since, and which ``_like_credited_invoice``
+    would refuse), and the codes are those in force on the invoice's date, its tax point
+    (a memo after a rate change still takes back the old rate's VAT). An order line the
+    invoice taxes at two codes keeps the usual default: the memo names one. The invoice's
+    lines are read without a lock (they never change); the invoice itself is locked, and its
+    supplier and company checked, afterwards in ``enter_invoice``. Gives the request and the
+    tax point."""
+    credited = session.get(SupplierInvoice, request.credits_invoice_id)
+    if credited is None or credited.document_kind != DocumentKind.INVOICE:
+        return request, request.invoice_date
+    codes: dict[int, set[int]] = {}
+    for line in credited.lines:
+        codes.setdefault(line.po_line_id, set()).add(line.tax_code_id)
+    lines = [replace(line, tax_code_id=next(iter(codes[line.po_line_id])))
+             if line.tax_code_id is None and len(codes.get(line.po_line_id, ())) == 1 else line
+             for line in request.lines]
+    return replace(request, lines=lines), credited.invoice_date
+
+
 _KIND_TERMS = {InvoiceKind.SPECIAL: N_("special VAT invoice"), InvoiceKind.ORDINARY: N_("ordinary invoice")}
 
 
@@ -571,7 +595,10 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
 
     Refuses: 403 role/company; 404 unknown order line; 409 ``duplicate-invoice``,
     ``over-invoiced``, ``over-credited``, ``period-closed``; 422 ``invoice-totals-disagree``,
-    ``order-line-not-of-invoice``, ``no-tax-code``, ``tax-code-not-in-force``, validation;
+    ``order-line-not-of-invoice``, ``no-tax-code``, ``tax-code-not-in-force`` (on the invoice
+    date; a credit memo reducing an invoice: on that invoice's date, and a line without a code
+    takes the invoice's, ``_as_credited_invoice``), validation (a posting date before the
+    invoice date, a due date before it);
     a credit memo reducing an invoice: 422 ``dated-before-source`` (posted before the
     invoice), ``dated-before-reopening`` (before the reversal of a payment or credit memo
     that settled the invoice: the amount it takes off was still settled until then).
@@ -594,15 +621,23 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
         raise ValidationFailed.for_field("due_date", Message("due {due} is before the invoice date {invoice_date}",
                                                              due=request.due_date, invoice_date=request.invoice_date))
     posting_date = request.posting_date or request.invoice_date
+    if posting_date < request.invoice_date:
+        # the supplier had not issued it yet: no liability, no input VAT before its date
+        raise ValidationFailed.for_field("posting_date", Message(
+            "posted on {posting_date}, before the document's date {invoice_date}: it is booked on or after the day "
+            "the supplier issued it", posting_date=posting_date, invoice_date=request.invoice_date))
     lock_open_period(session, request.company_id, posting_date)
     tolerances = tolerances_for(session, request.company_id)
+    tax_day = request.invoice_date
+    if kind == DocumentKind.CREDIT_MEMO and request.credits_invoice_id is not None:
+        request, tax_day = _as_credited_invoice(session, request)
     # Lock the order lines (by id: two invoices never deadlock) BEFORE reading what is
     # invoiced on them: a concurrent invoice of the same line commits first, then we read it.
     locked = {line_id: receiving.lock_line_for_receipt(session, line_id)
               for line_id in sorted({line.po_line_id for line in request.lines})}
     invoiced = _invoiced_quantities(session, list(locked))
     matched = [_match_line(session, request, kind, index, line_request, locked[line_request.po_line_id], invoiced,
-                           tolerances) for index, line_request in enumerate(request.lines)]
+                           tolerances, tax_day) for index, line_request in enumerate(request.lines)]
     _check_totals(request, matched)
     _refuse_before_what_freed_it(session, kind, posting_date, matched, locked)
 

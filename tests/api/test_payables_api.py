@@ -300,6 +300,13 @@ def test_a_credit_memos_reason_is_kept_in_the_audit_trail_of_the_memo_and_of_the
     without = ap.post("/api/v1/payables/credit-memos", json={**memo, "number": "CM-8", "reason": None,
                                                             "credits_invoice_id": None})
     assert without.status_code == 201, without.get_json()
+    # what each memo took off the invoice it reduces: CM-7 all its 271.20 (1,356.00 was
+    # open), CM-8 nothing (it names none: open on itself); the invoice applies nothing
+    assert (posted.get_json()["applied_amount"], posted.get_json()["open_amount"]) == ("271.20", "0.00")
+    assert (without.get_json()["applied_amount"], without.get_json()["open_amount"]) == ("0.00", "271.20")
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["applied_amount"] == "0.00"
+    listed = {i["number"]: i["applied_amount"] for i in ap.get("/api/v1/payables/invoices").get_json()}
+    assert listed["CM-7"] == "271.20" and listed["CM-8"] == "0.00"
     with session_factory() as session:
         trail = [(e.entity_id, e.action, e.reason, e.changes) for e in session.scalars(
             select(AuditEvent).where(AuditEvent.entity == "supplier_invoice").order_by(AuditEvent.id))]

@@ -317,12 +317,16 @@ def test_an_accountant_enters_a_credit_memo_from_the_invoice_it_corrects(
     page.fill("#f-reason", "供应商降价补偿：退回 1 件")
     page.get_by_test_id("post-credit-memo").click()
     page.wait_for_selector("[data-testid=posted]")
+    applied = f"¥{credit.gross:,.2f}"  # all of it: the invoice had more open
     assert invoice_number in page.get_by_test_id("credits-invoice").inner_text()
+    assert f"冲减其未付金额 {applied}" in page.get_by_test_id("credits-invoice").inner_text()
+    assert f"冲抵发票金额\n{applied}" in page.locator(".descriptions").inner_text()
     assert "供应商降价补偿" in page.get_by_test_id("memo-reason").inner_text()
     assert "2202" in page.get_by_test_id("journal").inner_text()
     shot(page, "credit-memo-posted")
     page.get_by_test_id("credits-invoice").locator("a").click()
     assert f"CM{invoice_number}" in page.get_by_test_id("credit-memos").inner_text()
+    assert page.get_by_test_id("applied").inner_text() == applied
     shot(page, "invoice-with-its-credit-memo")
     with Session(browser_engine) as session:
         from erp.payables.models import SupplierInvoice
