@@ -731,7 +731,8 @@ def _allocate_in_one_pass(session: Session, figures: Any, period: str) -> dict[i
     to_allocate, base = figures.c.variance_to_allocate, figures.c.standard_base
     consumed = func.unnest(figures.c.consumed_values).column_valued("consumed")
     # what the material's lines bear at the rate, together (NULL with no lines)
-    shares = select(func.sum(round_share(consumed, to_allocate, base))).scalar_subquery()
+    shares = _sum_of_shares(figures.c.consumed_values, to_allocate, base,
+                            select(func.sum(round_share(consumed, to_allocate, base))).scalar_subquery())
     priced = select(figures, shares.label("shares")).cte("priced")
     # one row per line, the two arrays unnested side by side in the select list (a plain
     # projection of each material's row; a function in FROM materialises every material's
@@ -777,10 +778,16 @@ def _allocate_in_one_pass(session: Session, figures: Any, period: str) -> dict[i
     allocated_to_consumption = case(
         (priced.c.consumption_lines > 0, case((no_stock_left, to_allocate), else_=priced.c.shares)),
         (orphan, to_allocate), else_=zero)
-    rows = (_balance_rows(priced, period, allocated_to_consumption)
-            .add_columns(priced.c.first_row, priced.c.variance_carried).cte("balance_rows"))
+    # The balance rows are a subquery of each of their two readers (the insert, the totals),
+    # not a CTE of their own: a CTE is materialised, and copying 19,190 wide rows into it
+    # and out again twice cost more than computing their few expressions twice from
+    # ``priced`` (docs/performance.md, session of 1 December).
+    balance_rows = (_balance_rows(priced, period, allocated_to_consumption)
+                    .add_columns(priced.c.first_row, priced.c.variance_carried))
+    written = balance_rows.subquery("balance_rows")
     write_balances = insert(MaterialPeriodBalance).from_select(
-        BALANCE_COLUMNS, select(*(rows.c[name] for name in BALANCE_COLUMNS)))
+        BALANCE_COLUMNS, select(*(written.c[name] for name in BALANCE_COLUMNS)))
+    rows = balance_rows.subquery("balance_totals")
     totals = (
         select(rows.c.company_id, func.count().filter(rows.c.first_row).label("first_rows"),
                func.sum(rows.c.consumption_variance).label("allocated"),
@@ -792,6 +799,29 @@ def _allocate_in_one_pass(session: Session, figures: Any, period: str) -> dict[i
     with _statement_settings(session, ALLOCATION_SETTINGS):
         return {row.company_id: _PeriodChange(row.first_rows, row.allocated, row.changed)
                 for row in session.execute(totals)}
+
+
+# Up to this many consumption lines a material's shares are summed by an expression over
+# its array's elements; more (no material of the generated group has more than four of the
+# six consumption accounts) by a subquery over the unnested array.
+SHARES_INLINE = 6
+
+
+def _sum_of_shares(consumed_values: Any, to_allocate: Any, base: Any, by_subquery: Any) -> Any:
+    """SQL: the sum of round_share(consumed, to_allocate, base) over the elements of the
+    array ``consumed_values`` (NULL for no array), as ``by_subquery`` (a scalar subquery
+    over the unnested array) computes it. Written out element by element for up to
+    ``SHARES_INLINE`` elements: a scalar subquery runs as a subplan once per material
+    (19,190 on the generated group), and those runs cost about 8 % of the allocation
+    statement's time (docs/performance.md, session of 1 December); the same shares,
+    rounded the same way, are added in the same exact numeric arithmetic."""
+    count = func.cardinality(consumed_values)
+    # the first element's share, plus (when there is a second) the second's, plus ...
+    inline: Any = round_share(consumed_values[SHARES_INLINE], to_allocate, base)
+    for position in range(SHARES_INLINE - 1, 0, -1):
+        inline = (round_share(consumed_values[position], to_allocate, base)
+                  + case((count > position, inline), else_=literal(ZERO)))
+    return case((count <= SHARES_INLINE, inline), else_=by_subquery)
 
 
 BALANCE_COLUMNS = [
