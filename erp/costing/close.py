@@ -325,9 +325,11 @@ def _close(session: Session, company_ids: list[int], first_closes: list[int], pe
     ap = AccountingPeriod
     # Postings into these periods wait from here until commit (they hold the row for key share).
     lock_periods_for_close(session, company_ids, period)
-    changes = _allocate_variance(session, company_ids, first_closes, period)
+    allocation = _allocate_variance(session, company_ids, first_closes, period)
+    changes = allocation.changes if allocation is not None else None
     report(CLOSE_STEPS[1])
-    entries = _post_allocation(session, company_ids, period, user_id)
+    entries = _post_allocation(session, company_ids, period, user_id,
+                               allocation.journal if allocation is not None else None)
     for extension in _EXTENSIONS.values():
         extension.close(session, company_ids, period, user_id)
     report(CLOSE_STEPS[2])
@@ -620,6 +622,16 @@ def _statement_settings(session: Session, settings: dict[str, str]) -> Iterator[
 
 
 @dataclass(frozen=True)
+class _OnePassAllocation:
+    """What the one-pass allocation statement returns besides writing the rows: each
+    company's ``_PeriodChange``, and the close's journal lines as ``_post_allocation``
+    would read them back from the allocation rows (``_close_journal_lines``): (company id,
+    account code, amount, material id or None)."""
+    changes: dict[int, _PeriodChange]
+    journal: list[tuple[int, str, Decimal, int | None]]
+
+
+@dataclass(frozen=True)
 class _PeriodChange:
     """What a continuing close's balance rows add to a company's totals (``_close_totals``):
     the materials whose first row this is, the variance allocated to consumption, and the
@@ -631,11 +643,12 @@ class _PeriodChange:
 
 
 def _allocate_variance(session: Session, company_ids: list[int], first_closes: list[int],
-                       period: str) -> dict[int, _PeriodChange] | None:
+                       period: str) -> _OnePassAllocation | None:
     """Allocation lines per (company, material, consumption account) with the residue rule
     applied, then one row per company and material with its rate, consumption's share and
     what stays with the stock. Returns, when every company continues (PostgreSQL), what the
-    rows add to each company's totals (companies with no rows have none); else None.
+    rows add to each company's totals (companies with no rows have none) and the close's
+    journal lines summed from the allocation rows as they were written; else None.
 
     On PostgreSQL both tables are written by one statement (the allocation lines by a data-
     modifying WITH clause), so the figures are computed once and nothing just written is
@@ -716,7 +729,7 @@ def _allocate_variance(session: Session, company_ids: list[int], first_closes: l
     return None
 
 
-def _allocate_in_one_pass(session: Session, figures: Any, period: str) -> dict[int, _PeriodChange]:
+def _allocate_in_one_pass(session: Session, figures: Any, period: str) -> _OnePassAllocation:
     """``_allocate_variance`` when every company continues (PostgreSQL), from figures that
     carry each material's consumption lines as two arrays (``_material_figures``): the
     allocation lines are unnested from the material's row, so the period's totals are read
@@ -788,17 +801,35 @@ def _allocate_in_one_pass(session: Session, figures: Any, period: str) -> dict[i
     write_balances = insert(MaterialPeriodBalance).from_select(
         BALANCE_COLUMNS, select(*(written.c[name] for name in BALANCE_COLUMNS)))
     rows = balance_rows.subquery("balance_totals")
+    # The allocation rows as written (RETURNING) give the close's journal lines in the same
+    # statement, summed as ``_post_allocation`` sums them when it reads them back: one more
+    # statement and a second read of the 34,078 rows saved (docs/performance.md, session of
+    # 1 December). A result row is a company's totals (no account) or a journal line.
+    written_lines = write_lines.returning(va.company_id, va.material_id, va.account_code,
+                                          va.allocated_variance).cte("written_lines")
+    journal = _close_journal_lines(written_lines).subquery("journal")
+    no_number, no_text = literal(None, Numeric), literal(None, String)
     totals = (
         select(rows.c.company_id, func.count().filter(rows.c.first_row).label("first_rows"),
                func.sum(rows.c.consumption_variance).label("allocated"),
-               func.sum(rows.c.closing_variance - rows.c.variance_carried).label("changed"))
+               func.sum(rows.c.closing_variance - rows.c.variance_carried).label("changed"),
+               no_text.label("account_code"), no_number.label("amount"), literal(None, Integer).label("material_id"))
         .group_by(rows.c.company_id)
-        .add_cte(write_lines.cte("written_lines"))
-        .add_cte(write_balances.cte("written_balances"))
     )
+    lines_of_journal = select(journal.c.company_id, literal(None, Integer), no_number, no_number,
+                              journal.c.account_code, journal.c.amount, journal.c.material_id)
+    statement = (union_all(totals, lines_of_journal)
+                 .add_cte(written_lines)
+                 .add_cte(write_balances.cte("written_balances")))
+    changes: dict[int, _PeriodChange] = {}
+    lines: list[tuple[int, str, Decimal, int | None]] = []
     with _statement_settings(session, ALLOCATION_SETTINGS):
-        return {row.company_id: _PeriodChange(row.first_rows, row.allocated, row.changed)
-                for row in session.execute(totals)}
+        for row in session.execute(statement):
+            if row.account_code is None:
+                changes[row.company_id] = _PeriodChange(row.first_rows, row.allocated, row.changed)
+            else:
+                lines.append((row.company_id, row.account_code, row.amount, row.material_id))
+    return _OnePassAllocation(changes, lines)
 
 
 # Up to this many consumption lines a material's shares are summed by an expression over
@@ -868,12 +899,45 @@ _CLOSE_LINE_COLUMNS = tuple((name, type_, postgresql.ARRAY(type_)) for name, typ
     ("company_id", Integer()), ("account_code", String()), ("amount", Numeric()), ("material_id", Integer())))
 
 
-def _post_allocation(session: Session, company_ids: list[int], period: str, user_id: int) -> dict[int, int]:
+def _close_journal_lines(allocations: Any) -> Any:
+    """The close's journal lines (company_id, account_code, amount, material_id) from
+    allocation rows ``allocations`` (a subquery or CTE with company_id, material_id,
+    account_code and allocated_variance): each consumption account takes its total (work in
+    process per material), and the variance account gives up the company's total in one line
+    on no material; totals of zero give no line (see ``_post_allocation``)."""
+    bearing = select(allocations.c.company_id, allocations.c.material_id, allocations.c.account_code,
+                     allocations.c.allocated_variance).where(allocations.c.allocated_variance != 0).subquery()
+    # Each consumption account takes its total, and the variance account gives up the
+    # company's total (one line, on no material: the detail per material and account is
+    # variance_allocations). Work in process (5001.01) keeps it per material, on the
+    # component, so that it stands per material at actual cost and a production order's
+    # settlement clears it component by component.
+    carried = case((bearing.c.account_code.in_(sorted(ALLOCATED_PER_MATERIAL)), bearing.c.material_id),
+                   else_=literal(None, Integer))
+    debit = (
+        select(bearing.c.company_id, bearing.c.account_code.label("account_code"),
+               func.sum(bearing.c.allocated_variance).label("amount"), carried.label("material_id"))
+        .group_by(bearing.c.company_id, bearing.c.account_code, carried)
+        .having(func.sum(bearing.c.allocated_variance) != 0)
+    )
+    credit = (
+        select(bearing.c.company_id, literal(accounts.MATERIAL_COST_VARIANCE),
+               -func.sum(bearing.c.allocated_variance), literal(None, Integer))
+        .group_by(bearing.c.company_id)
+        .having(func.sum(bearing.c.allocated_variance) != 0)
+    )
+    return union_all(debit, credit)
+
+
+def _post_allocation(session: Session, company_ids: list[int], period: str, user_id: int,
+                     journal: Sequence[tuple[int, str, Decimal, int | None]] | None = None) -> dict[int, int]:
     """One journal entry per company for the close: each consumption account bears its
     share of the variance (work in process per material), and the material cost variance
     account (1404) gives up the company's total in one line on no material. Returns each
     company's entry id (none where nothing was allocated, or where the shares net to zero
-    on every account).
+    on every account). ``journal``: those lines already summed (the one-pass allocation
+    statement's, ``_close_journal_lines``); without it they are read from the period's
+    allocation rows.
 
     The 1404 line is a summary: the variance each material gave up is the close's own
     subledger, ``variance_allocations`` (per material and consumption account), as a
@@ -885,36 +949,21 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
     material was 18,941 of the generated group's 19,061 close lines, and their per-row
     foreign-key checks most of the close's journal time (docs/performance.md)."""
     va = VarianceAllocation
-    allocations = (
-        select(va.company_id, va.material_id, va.account_code, va.allocated_variance)
-        .where(va.company_id.in_(company_ids), va.period == period, va.allocated_variance != 0)
-        .subquery()
-    )
-    # Each consumption account takes its total, and the variance account gives up the
-    # company's total (one line, on no material: the detail per material and account is
-    # variance_allocations). Work in process (5001.01) keeps it per material, on the
-    # component, so that it stands per material at actual cost and a production order's
-    # settlement clears it component by component.
-    carried = case((allocations.c.account_code.in_(sorted(ALLOCATED_PER_MATERIAL)), allocations.c.material_id),
-                   else_=literal(None, Integer))
-    debit = (
-        select(allocations.c.company_id, allocations.c.account_code.label("account_code"),
-               func.sum(allocations.c.allocated_variance).label("amount"), carried.label("material_id"))
-        .group_by(allocations.c.company_id, allocations.c.account_code, carried)
-        .having(func.sum(allocations.c.allocated_variance) != 0)
-    )
-    credit = (
-        select(allocations.c.company_id, literal(accounts.MATERIAL_COST_VARIANCE),
-               -func.sum(allocations.c.allocated_variance), literal(None, Integer))
-        .group_by(allocations.c.company_id)
-        .having(func.sum(allocations.c.allocated_variance) != 0)
-    )
     # The lines are read once (a few per company: one per consumption account, one per
     # material on work in process) and the entries and their lines written from them, so that
     # a company whose shares net to zero on every account (and so on 1404), which moves
     # nothing in the journal, gets no entry (its allocation rows still say what each material
-    # bore), without reading the allocation rows a second time to find it.
-    rows = session.execute(union_all(debit, credit)).all()
+    # bore), without reading the allocation rows a second time to find it. The one-pass
+    # allocation statement gives them (``journal``) from the rows it wrote.
+    if journal is not None:
+        rows: Sequence[Any] = journal
+    else:
+        allocations = (
+            select(va.company_id, va.material_id, va.account_code, va.allocated_variance)
+            .where(va.company_id.in_(company_ids), va.period == period)
+            .subquery()
+        )
+        rows = session.execute(_close_journal_lines(allocations)).all()
     if not rows:
         return {}
     if is_postgres(session):

@@ -230,6 +230,9 @@ def test_a_continuing_close_sends_the_residue_to_the_largest_line_then_the_lowes
     # together 0.99; no stock remains, so the residue 0.01 goes to the largest line, scrap
     # (6711), though its account is the highest
     assert books.close_lines(DEC) == {"5001": D("0.23"), "5101": D("0.33"), "6711": D("0.44"), "1404": D("-1.00")}
+    # the entry the continuing close posted (its lines summed in the allocation statement
+    # from the rows it wrote, not read back from them)
+    assert books.close_entry(DEC) == {"5001": D("0.23"), "5101": D("0.33"), "6711": D("0.44"), "1404": D("-1.00")}
     assert books.row(DEC).closing_variance == D("0.00")
     books.receive("30", "10.0334", batch="R3", on=JAN_5)  # again 300.00 and 1.00
     books.issue("10", on=JAN_5)
@@ -238,6 +241,7 @@ def test_a_continuing_close_sends_the_residue_to_the_largest_line_then_the_lowes
     books.close(JAN)
     # three lines of 100.00, 0.33 each: the tie goes to the lowest account, production
     assert books.close_lines(JAN) == {"5001": D("0.34"), "5101": D("0.33"), "6711": D("0.33"), "1404": D("-1.00")}
+    assert books.close_entry(JAN) == {"5001": D("0.34"), "5101": D("0.33"), "6711": D("0.33"), "1404": D("-1.00")}
     assert books.variance_account() == D("0.00")
 
 
