@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from erp import narration
 from erp import text as text_rules
 from erp.messages import N_, FilledMessage, Message, Term, as_message
 from erp.auth.roles import Actor
@@ -174,6 +175,18 @@ class MessageText(ma.fields.Field):
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else api_text(value)
+
+
+class NarrationText(ma.fields.Field):
+    """A stored narration (a journal entry's 摘要, a stock document's reason: erp.narration)
+    dumped in the request's language; a person's words as they were typed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(dump_only=True, metadata={"type": "string", **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        said = narration.read(value)
+        return api_text(said) if isinstance(said, Message) else said
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

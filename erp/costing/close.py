@@ -96,6 +96,7 @@ from erp.posting.periods import (
     lock_periods_from_for,
 )
 from erp.sqlmath import round_share
+from erp.narration import narrate
 
 ZERO = Decimal("0")
 # Consumption accounts whose share of the material cost variance the close posts per
@@ -983,7 +984,7 @@ def _post_allocation(session: Session, company_ids: list[int], period: str, user
             for company_id, account_code, amount, material_id in rows))
     return post_close_entries(session, CloseEntries(
         entry_date=Period(period).last_day, user_id=user_id, source_type=CLOSE_SOURCE,
-        memo=f"material cost variance allocation {period}", lines=lines,
+        memo=narrate("variance-allocation", period=period), lines=lines,
     ))
 
 
@@ -1025,7 +1026,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
         closing = entry_header(session, row.close_entry_id)
         reversal_id = post(session, Posting(
             company_id=closing.company_id, posting_date=Period(period).last_day, user_id=actor.user_id,
-            source_type=REOPEN_SOURCE, source_id=None, memo=f"reopening {period}: {reason}",
+            source_type=REOPEN_SOURCE, source_id=None, memo=narrate("reopening", period=period, reason=reason),
             journal=negated_lines(session, row.close_entry_id), reverses_entry_id=row.close_entry_id,
         )).entry_id
     for derived in (VarianceAllocation, MaterialPeriodBalance):

@@ -31,6 +31,7 @@ from erp.posting.periods import lock_periods_from
 from erp.posting.prices import price_in_force, prices_in_force
 from erp.posting.writer import to_money, to_quantity
 from erp.sqlmath import round_product
+from erp.narration import REASON_LENGTH, narrate
 
 
 ZERO = Decimal("0")
@@ -63,7 +64,7 @@ def revalue_to_standard(
         company_id=company_id, posting_date=posting_date, user_id=user_id,
         differences=_restatable([company_id], period, material_ids, only_changed),
         inventory_accounts=accounts.INVENTORY_ACCOUNT, variance_account=accounts.MATERIAL_COST_VARIANCE,
-        reason=f"restated at the standard prices of {period}", memo=f"revaluation at standard prices of {period}",
+        reason=narrate("restatement", REASON_LENGTH, period=period), memo=narrate("revaluation", period=period),
     ))
     return None if posted is None else posted.document_id
 
@@ -192,7 +193,7 @@ def reverse_restatement(session: Session, *, document_id: int, user_id: int, rea
         movements=[Movement(MovementType.REVALUATION, CloseClass.REVALUATION, m.warehouse_id, m.material_id,
                             m.batch_id, m.status, Decimal("0"), -m.value, -m.variance) for m in rows],
         journal=negated_lines(session, entry_id) if entry_id is not None else (),
-        reverses_entry_id=entry_id, memo=f"reversal of restatement {original.id}: {reason}",
+        reverses_entry_id=entry_id, memo=narrate("restatement-reversal", document=original.number, reason=reason),
     ))
     assert posted.document_id is not None
     return posted.document_id

@@ -7,6 +7,7 @@ from marshmallow import fields
 from erp.schemas import (
     Count, Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, Schema, UnitPrice,
 )
+from erp.web import NarrationText
 
 
 class PriceIn(Schema):
@@ -171,7 +172,7 @@ class JournalRowOut(Schema):
     period = fields.String()
     source_type = fields.String()
     source_id = fields.Integer(allow_none=True)
-    memo = fields.String()
+    memo = NarrationText(metadata={"description": "the entry's narration (摘要) in the request's language"})
     account_code = fields.String()
     amount = Money(metadata={"description": "signed: positive debit, negative credit"})
     material_id = fields.Integer(allow_none=True)

@@ -59,6 +59,7 @@ from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import N_, Message
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.posting.models import Batch, StockDocument
+from erp.narration import narrate
 
 NOTE_ROLES = (Role.SALES,)
 
@@ -112,8 +113,8 @@ def _post_note(session: Session, actor: Actor, note: CreditNote, position: Custo
     kept = note.amount - applied
     post(session, Posting(
         company_id=note.company_id, posting_date=note.note_date, source_type="credit_note", source_id=note.id,
-        memo=f"credit note {note.id} ({note.kind.value})" + (f", invoice {note.invoice_id}" if note.invoice_id else "")
-        + f": {note.reason}", user_id=actor.user_id,
+        memo=(narrate("credit-note-invoice", note=note.id, invoice=note.invoice_id, reason=note.reason)
+              if note.invoice_id else narrate("credit-note", note=note.id, reason=note.reason)), user_id=actor.user_id,
         journal=[*revenue, Line(accounts.RECEIVABLES, -applied, customer_id=note.customer_id),
                  Line(accounts.CUSTOMER_ADVANCES, -kept, customer_id=note.customer_id)],
     ))
@@ -261,7 +262,7 @@ def apply_credit_note(
                                      day=applied_on))
     post(session, Posting(
         company_id=note.company_id, posting_date=applied_on, source_type="credit_note_application",
-        source_id=note.id, memo=f"credit kept by credit note {note.id} applied", user_id=actor.user_id,
+        source_id=note.id, memo=narrate("credit-note-kept-applied", note=note.id), user_id=actor.user_id,
         journal=[Line(accounts.CUSTOMER_ADVANCES, applied, customer_id=note.customer_id),
                  Line(accounts.RECEIVABLES, -applied, customer_id=note.customer_id)],
     ))

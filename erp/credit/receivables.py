@@ -650,7 +650,9 @@ def _held_orders_query(policy: CreditPolicy) -> Select[Any]:
                   .group_by(SalesOrderLine.order_id).subquery())
     return (
         select(SalesOrder.id.label("order_id"), SalesOrder.number.label("order_number"), SalesOrder.company_id,
-               Company.code.label("company_code"), SalesOrder.customer_id, Customer.code.label("customer_code"),
+               Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+               Company.name_en.label("company_name_en"), SalesOrder.customer_id, Customer.code.label("customer_code"),
+               Customer.name_zh.label("customer_name_zh"), Customer.name_en.label("customer_name_en"),
                SalesOrder.status,
                SalesOrder.order_date, open_value.c.open_value,
                case((is_blocked, literal("confirmation")), else_=literal("shipment")).label("stage"),
@@ -703,8 +705,12 @@ class HeldOrder:
     order_number: str
     company_id: int
     company_code: str
+    company_name_zh: str
+    company_name_en: str
     customer_id: int
     customer_code: str
+    customer_name_zh: str
+    customer_name_en: str
     status: SalesOrderStatus
     order_date: dt.date
     open_value: Decimal

@@ -37,6 +37,8 @@ class OrderBlockedAtShipment:
     company_code: str
     status: SalesOrderStatus
     open_value: Decimal
+    company_name_zh: str
+    company_name_en: str
     # True when the order could ship before the release and cannot after it.
     newly_blocked: bool
 
@@ -60,6 +62,8 @@ class _ConfirmedOrder:
     company_code: str
     status: SalesOrderStatus
     open_value: Decimal
+    company_name_zh: str = ""
+    company_name_en: str = ""
 
 
 def confirmed_unreleased_orders(session: Session, customer_ids: Iterable[int]) -> dict[int, list[_ConfirmedOrder]]:
@@ -71,19 +75,20 @@ def confirmed_unreleased_orders(session: Session, customer_ids: Iterable[int]) -
     open_value = func.sum(open_line_value_sql())
     rows = session.execute(
         select(SalesOrder.customer_id, SalesOrder.id, SalesOrder.number, SalesOrder.company_id, Company.code,
-               SalesOrder.status, open_value)
+               SalesOrder.status, open_value, Company.name_zh, Company.name_en)
         .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
         .join(Company, Company.id == SalesOrder.company_id)
         .where(SalesOrder.customer_id.in_(wanted), SalesOrder.status.in_(sorted(OPEN_ORDER_STATUSES)),
                SalesOrder.credit_released.is_(False))
         .group_by(SalesOrder.customer_id, SalesOrder.id, SalesOrder.number, SalesOrder.company_id, Company.code,
-                  SalesOrder.status)
+                  SalesOrder.status, Company.name_zh, Company.name_en)
         .order_by(SalesOrder.id)
     ).all()
     found: dict[int, list[_ConfirmedOrder]] = defaultdict(list)
-    for customer_id, order_id, number, company_id, company_code, status, value in rows:
+    for customer_id, order_id, number, company_id, company_code, status, value, name_zh, name_en in rows:
         found[customer_id].append(_ConfirmedOrder(order_id, number, company_id, company_code,
-                                                  SalesOrderStatus(status), Decimal(value).quantize(Decimal("0.01"))))
+                                                  SalesOrderStatus(status), Decimal(value).quantize(Decimal("0.01")),
+                                                  name_zh, name_en))
     return found
 
 
@@ -99,7 +104,7 @@ def effect_of_release(
     after = exposure + adds
     blocked = [
         OrderBlockedAtShipment(o.order_id, o.order_number, o.company_id, o.company_code, o.status, o.open_value,
-                               newly_blocked=exposure <= credit_limit)
+                               o.company_name_zh, o.company_name_en, newly_blocked=exposure <= credit_limit)
         for o in confirmed if o.order_id != order_id
     ] if after > credit_limit else []
     return ReleaseEffect(exposure, after, credit_limit, max(after - credit_limit, ZERO), blocked)

@@ -78,6 +78,7 @@ from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
 from erp.purchasing.services import next_in_series
+from erp.narration import narrate
 
 PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
 # Who may read customers' group-wide credit positions.
@@ -441,6 +442,15 @@ def ship_order(
     return ShipmentResult(invoice, order.status, decision)
 
 
+def _invoice_narration(kind: InvoiceKind, invoice_id: int, order: str | int | None, corrects: int | None) -> str:
+    """The 摘要 of an invoice's or debit note's entry (erp.narration)."""
+    key = "sales-invoice" if kind == InvoiceKind.INVOICE else "debit-note"
+    if corrects:
+        return narrate(f"{key}-corrects", invoice=invoice_id, corrects=corrects)
+    if order:
+        return narrate(f"{key}-order", invoice=invoice_id, order=order)
+    return narrate(key, invoice=invoice_id)
+
 def raise_invoice(
     session: Session,
     position: CustomerExposure,
@@ -483,8 +493,7 @@ def raise_invoice(
         revenue[item.material_id] += item.net_amount
     post(session, Posting(
         company_id=company_id, posting_date=invoice_date, source_type="invoice", source_id=invoice.id,
-        memo=f"{kind.value.replace('_', ' ')} {invoice.id}" + (f", sales order {order_number or order_id}" if order_id else "")
-        + (f", corrects invoice {corrects_invoice_id}" if corrects_invoice_id else ""), user_id=user_id,
+        memo=_invoice_narration(kind, invoice.id, order_number or order_id, corrects_invoice_id), user_id=user_id,
         journal=[Line(accounts.RECEIVABLES, total, customer_id=position.customer_id),
                *(Line(accounts.REVENUE, -amount, material_id=material) for material, amount in revenue.items()),
                Line(accounts.OUTPUT_VAT, -tax)],
@@ -583,7 +592,8 @@ def record_payment(
     applied = _apply(session, actor, payment, invoices, payment_date)
     post(session, Posting(
         company_id=company_id, posting_date=payment_date, source_type="payment", source_id=payment.id,
-        memo=f"payment {payment.id}" + (f" ({bank_reference})" if bank_reference else ""), user_id=actor.user_id,
+        memo=(narrate("customer-payment-reference", payment=payment.id, reference=bank_reference) if bank_reference
+              else narrate("customer-payment", payment=payment.id)), user_id=actor.user_id,
         journal=[Line(accounts.BANK, amount), Line(accounts.RECEIVABLES, -applied, customer_id=customer_id),
                Line(accounts.CUSTOMER_ADVANCES, -(amount - applied), customer_id=customer_id)],
     ))
@@ -624,7 +634,7 @@ def apply_credit(
                                      date=applied_on))
     post(session, Posting(
         company_id=payment.company_id, posting_date=applied_on, source_type="credit_application",
-        source_id=payment.id, memo=f"unapplied credit of payment {payment.id} applied", user_id=actor.user_id,
+        source_id=payment.id, memo=narrate("unapplied-credit-applied", payment=payment.id), user_id=actor.user_id,
         journal=[Line(accounts.CUSTOMER_ADVANCES, applied, customer_id=payment.customer_id),
                Line(accounts.RECEIVABLES, -applied, customer_id=payment.customer_id)],
     ))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import os
 import tempfile
@@ -23,12 +24,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any
+
+from babel import support
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from erp import narration
 from erp.clock import business_today
+from erp.messages import Message, Named, plain_value
 from erp.auth.roles import Actor
 
 BATCH_ROWS = 2000
@@ -173,7 +179,7 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
     Report("journal", "会计分录", "journal", [
         _c("entry_id", "凭证号", "Entry", "int"), _c("entry_date", "日期", "Date", "date"),
         _c("period", "期间", "Period"), _c("source_type", "来源", "Source"), _c("source_id", "来源单据", "Source id", "int"),
-        _c("memo", "摘要", "Memo"), _c("account_code", "科目", "Account"),
+        _c("memo", "摘要", "Memo", "narration"), _c("account_code", "科目", "Account"),
         _c("amount", "金额（借+贷-）", "Amount (debit +, credit -)", "decimal"),
         _c("material_id", "物料ID", "Material id", "int"), _c("customer_id", "客户ID", "Customer id", "int"),
     ], _journal, ("company_id", "period")),
@@ -201,10 +207,13 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
 
 # --- streaming -----------------------------------------------------------------------------------
 
-def _cell(value: Any, column: ExportColumn) -> Any:
-    """A value as the file shows it: Decimals exact (as text in CSV, numbers in XLSX), dates ISO."""
+def _cell(value: Any, column: ExportColumn, lang: str = "en") -> Any:
+    """A value as the file shows it: Decimals exact (as text in CSV, numbers in XLSX), dates ISO,
+    a narration (a journal entry's 摘要) in the file's language."""
     if value is None:
         return None
+    if column.type == "narration":
+        return narration_in(value, lang)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, bool):
@@ -212,6 +221,21 @@ def _cell(value: Any, column: ExportColumn) -> Any:
     if column.type == "decimal":
         return Decimal(value) if not isinstance(value, Decimal) else value
     return value
+
+
+@functools.cache
+def _catalogue(lang: str) -> support.Translations:
+    return support.Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [lang])
+
+
+def narration_in(stored: str, lang: str) -> str:
+    """A stored narration (erp.narration) in ``lang`` (zh or en), records named in it; a
+    person's words as they were typed."""
+    said = narration.read(stored)
+    if not isinstance(said, Message):
+        return said or ""
+    return said.render(_catalogue(lang).gettext,
+                       lambda value: value.label(lang) if isinstance(value, Named) else plain_value(value))
 
 
 def _value(row: Any, key: str) -> Any:
@@ -240,7 +264,7 @@ def csv_chunks(report: Report, rows: Iterator[Any], lang: str) -> Iterator[bytes
     for row in rows:
         values = []
         for column in report.columns:
-            value = _cell(_value(row, column.key), column)
+            value = _cell(_value(row, column.key), column, lang)
             values.append(format(value, "f") if isinstance(value, Decimal) else
                           value.isoformat() if isinstance(value, dt.date) else "" if value is None else value)
         writer.writerow(values)
@@ -266,7 +290,7 @@ def write_xlsx(report: Report, rows: Iterator[Any], lang: str, path: str) -> int
     count = 0
     for count, row in enumerate(rows, start=1):
         for index, column in enumerate(report.columns):
-            value = _cell(_value(row, column.key), column)
+            value = _cell(_value(row, column.key), column, lang)
             if value is None:
                 continue
             if isinstance(value, Decimal):

@@ -61,6 +61,7 @@ from erp.quality.models import LotOrigin
 from erp.posting.prices import no_standard_price
 from erp.posting.models import NO_BATCH, CloseClass, MovementType, StockStatus
 from erp.schemas import Code, Day, Length, Money, Quantity, Schema, USCC
+from erp.narration import REASON_LENGTH, narrate
 
 ZERO = Decimal("0")
 VALUE_DIFFERS = N_("value at standard {value} is not quantity x standard price {expected}")
@@ -274,8 +275,8 @@ class OpeningStockImport(ImportKind):
         if posting is None:
             posting = run.state["posting"] = BulkPosting(
                 session, company_id=company_id, posting_date=day, user_id=run.actor.user_id,
-                document=Document(doc_type=MovementType.ADJUSTMENT, reason=f"opening stock, {run.reason}"),
-                memo=f"opening stock ({run.reason})")
+                document=Document(doc_type=MovementType.ADJUSTMENT, reason=narrate("opening-stock", REASON_LENGTH, reason=run.reason)),
+                memo=narrate("opening-stock", reason=run.reason))
         posting.add(movements)
         held = run.state.setdefault("totals", {})
         for material_id, (value, variance) in totals.items():
@@ -406,7 +407,7 @@ class OpeningReceivablesImport(ImportKind):
         if not items or run.error_count:
             return  # nothing is committed when a row is wrong: no need to post what will roll back
         ids = take_over_receivables(session, run.actor, company_id=company_id, go_live_date=run.go_live_date,
-                                    items=items, memo=f"opening receivables ({run.reason})", source_id=run.batch_id)
+                                    items=items, memo=narrate("opening-receivables", reason=run.reason), source_id=run.batch_id)
         run.record("invoices", ids, kept)
         run.count("invoices", len(ids))
 

@@ -9,6 +9,7 @@ from erp.inventory.models import MovementType, StockStatus
 from erp.inventory.services import AdjustmentKind, IssueDestination, QualityDecision
 from erp.inventory.queries import STOCK_DIMENSIONS
 from erp.schemas import Day, Id, Length, Money, OneOf, Quantity, Query, QueryId, Schema, UnitPrice
+from erp.web import NarrationText
 
 
 def Reason(**kwargs: object) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -121,7 +122,7 @@ class DocumentOut(Schema):
     reference = fields.String(attribute="document.reference", allow_none=True)
     destination = fields.String(attribute="document.destination", allow_none=True)
     cost_center = fields.String(attribute="document.cost_center", allow_none=True)
-    reason = fields.String(attribute="document.reason", allow_none=True)
+    reason = NarrationText(attribute="document.reason", allow_none=True)
     reverses_document_id = fields.Integer(attribute="document.reverses_document_id", allow_none=True)
     source_document_id = fields.Integer(attribute="document.source_document_id", allow_none=True)
     supplier_invoice_id = fields.Integer(attribute="document.supplier_invoice_id", allow_none=True, metadata={

@@ -71,6 +71,7 @@ from erp.purchasing import receiving
 from erp.quality import services as quality
 from erp.quality.models import LotOrigin
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES
+from erp.narration import narrate
 
 HUNDRED = Decimal("100")
 # What a module above the warehouse that owns a kind of stock document (by its
@@ -325,7 +326,7 @@ def book_receipt(
         reference=line.order_number,
         movements=[Movement(MovementType.RECEIPT, CloseClass.RECEIPT, warehouse.id, material.id, batch_id,
                             status, request.quantity, standard_value, price_variance)],
-        memo=f"goods receipt {line.order_number}",
+        memo=narrate("goods-receipt", order=line.order_number),
         journal=[
             Line(_inventory_account(material), standard_value, material.id),
             Line(accounts.MATERIAL_COST_VARIANCE, price_variance, material.id),
@@ -601,7 +602,8 @@ def _send_back(
         unit_price=receipt.unit_price, standard_price=price, reference=receipt.reference,
         reason=reason, **document_fields,
         movements=movements,
-        memo=f"{doc_type.value.replace('_', ' ')} of receipt {receipt.id}: {reason}",
+        memo=narrate("receipt-reversal" if doc_type == MovementType.RECEIPT_REVERSAL else "receipt-return",
+                     receipt=receipt.number, reason=reason),
         journal=[
             Line(accounts.GOODS_RECEIVED_NOT_INVOICED, contract_value),
             Line(_inventory_account(material), -value, material.id),
@@ -817,7 +819,8 @@ def book_issue(
     return _take_out(
         session, actor, doc_type=MovementType.ISSUE, offset_account=ISSUE_ACCOUNT[destination],
         warehouse=warehouse, material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
-        memo=f"goods issue to {destination.value} {cost_center or ''}".strip(), destination=destination.value,
+        memo=(narrate("issue-cost-center", cost_center=cost_center) if destination == IssueDestination.COST_CENTER
+              else narrate("issue-production")), destination=destination.value,
         cost_center=cost_center, reference=reference,
     )
 
@@ -847,7 +850,7 @@ def issue_to_production_order(
     document_id = _take_out(
         session, actor, doc_type=MovementType.ISSUE, offset_account=accounts.WORK_IN_PROCESS, warehouse=warehouse,
         material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
-        memo=f"goods issue to production order {order_number}", destination="production_order",
+        memo=narrate("issue-production-order", order=order_number), destination="production_order",
         reference=order_number,
     ).document_id
     batches = sorted({m.batch_id for m in _document_movements(session, document_id)})
@@ -876,7 +879,7 @@ def ship_goods(
     return _take_out(
         session, actor, doc_type=MovementType.SHIPMENT, offset_account=accounts.COST_OF_GOODS_SOLD,
         warehouse=warehouse, material=material, quantity=quantity, posting_date=posting_date, batch_id=batch_id,
-        memo=f"shipment {reference}", customer_id=customer_id, reference=reference,
+        memo=narrate("shipment", reference=reference), customer_id=customer_id, reference=reference,
     ).document_id
 
 
@@ -1062,7 +1065,7 @@ def take_back_goods(
         session, doc_type=MovementType.SHIPMENT_REVERSAL, company_id=shipment.company_id,
         posting_date=posting_date, user_id=actor.user_id, customer_id=shipment.customer_id,
         reference=shipment.reference, reason=reason, source_document_id=shipment.id, standard_price=price,
-        movements=movements, memo=f"customer return against shipment {shipment.number}: {reason}",
+        movements=movements, memo=narrate("customer-return", shipment=shipment.number, reason=reason),
         journal=[Line(_inventory_account(material), value_back + restated, material.id),
                  Line(accounts.COST_OF_GOODS_SOLD, -value_back, material.id),
                  Line(accounts.MATERIAL_COST_VARIANCE, -restated, material.id)],
@@ -1156,7 +1159,7 @@ def book_issue_reversal(
         session, codes, doc_type=MovementType.ISSUE_REVERSAL, company_id=original.company_id,
         posting_date=posting_date, user_id=actor.user_id, reverses_document_id=original.id,
         reference=original.reference, reason=reason, movements=movements, journal=journal,
-        reverses_entry_id=entry_id, memo=f"reversal of stock document {original.id}: {reason}",
+        reverses_entry_id=entry_id, memo=narrate("stock-reversal", document=original.number, reason=reason),
     )
 
 
@@ -1336,7 +1339,7 @@ def book_adjustment(
         reason=reason,
         movements=[Movement(doc_type, close_class, warehouse.id, material.id, batch.id, status, quantity, value,
                             offset_account=account)],
-        memo=f"{kind.value} adjustment: {reason}",
+        memo=narrate(f"{kind.value}-adjustment", reason=reason),
         journal=[Line(_inventory_account(material), value, material.id), Line(account, -value, material.id)],
     )
 

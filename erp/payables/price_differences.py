@@ -31,6 +31,7 @@ from erp.payables.services import _receipt_place  # where an invoice's own row g
 from erp.period import Period
 from erp.posting import Document, Movement, Posting, lock_open_period, post
 from erp.posting.models import CloseClass, JournalLine, MovementType, StockDocument
+from erp.narration import narrate
 
 WRITERS = (Role.COST_ACCOUNTANT,)
 
@@ -121,9 +122,8 @@ def write_missing_price_differences(session: Session, actor: Actor, company_id: 
                                                             m.supplier_id)
             movements.append(Movement(MovementType.PRICE_DIFFERENCE, CloseClass.RECEIPT, warehouse_id, m.material_id,
                                       batch_id, status, Decimal(0), Decimal(0), m.amount))
-        what = first.document_kind.replace("_", " ")
-        reason = (f"correction: price difference of supplier {what} {first.supplier_code} {first.number} posted on "
-                  f"{first.posting_date} before the stock ledger carried it (0040)")
+        # A system's words, stored as a narration so that each reader reads them in their language.
+        reason = narrate("price-difference-correction", number=first.number, day=first.posting_date)
         posted = post(session, Posting(
             company_id=company_id, posting_date=on, user_id=actor.user_id,
             document=Document(MovementType.PRICE_DIFFERENCE, supplier_id=first.supplier_id,

@@ -18,7 +18,7 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.db import MONEY, QUANTITY, page
 from erp.errors import NotFound
-from erp.masterdata.models import Company, Material, Supplier
+from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure
 from erp.messages import Message
 from erp.payables.models import DocumentKind, PaymentAllocation, SupplierInvoice, SupplierInvoiceLine, SupplierPayment
 from erp.posting import STOCK_DOCUMENT
@@ -231,6 +231,12 @@ class GrirLine:
     received_not_invoiced: Decimal
     invoiced_not_received: Decimal
     age_days: int | None
+    # How people know the records: names (zh, en) and the material's unit (pages show them).
+    supplier_name_zh: str = ""
+    supplier_name_en: str = ""
+    material_name_zh: str = ""
+    material_name_en: str = ""
+    unit: str | None = None
 
 
 def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) -> list[GrirLine]:
@@ -276,10 +282,12 @@ def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) 
     query = (
         select(PurchaseOrderLine.id, PurchaseOrder.number, PurchaseOrderLine.line_no, Supplier.code, Material.code,
                cast(r_qty, QUANTITY), cast(i_qty, QUANTITY), cast(received_value, MONEY), cast(invoiced_value, MONEY),
-               received.c.first_date, invoiced.c.first_date)
+               received.c.first_date, invoiced.c.first_date, Supplier.name_zh, Supplier.name_en, Material.name_zh,
+               Material.name_en, UnitOfMeasure.code)
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
         .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
         .join(Material, Material.id == PurchaseOrderLine.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .outerjoin(received, received.c.po_line_id == PurchaseOrderLine.id)
         .outerjoin(received_quantity, received_quantity.c.po_line_id == PurchaseOrderLine.id)
         .outerjoin(invoiced, invoiced.c.po_line_id == PurchaseOrderLine.id)
@@ -289,12 +297,13 @@ def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) 
     )
     lines = []
     for (line_id, number, line_no, supplier, material, r_q, i_q, r_v, i_v, first_receipt,
-         first_invoice) in session.execute(query).all():
+         first_invoice, supplier_zh, supplier_en, material_zh, material_en, unit) in session.execute(query).all():
         r_q, i_q, r_v, i_v = Decimal(r_q), Decimal(i_q), Decimal(r_v), Decimal(i_v)
         since = first_receipt if r_q > i_q else first_invoice if i_q > r_q else None
         lines.append(GrirLine(line_id, number, line_no, supplier, material, r_q, i_q, r_v, i_v, r_v - i_v,
                               max(r_q - i_q, ZERO), max(i_q - r_q, ZERO),
-                              (as_of - since).days if since is not None else None))
+                              (as_of - since).days if since is not None else None,
+                              supplier_zh, supplier_en, material_zh, material_en, unit))
     return lines
 
 
@@ -308,6 +317,9 @@ class GrirCheck:
     account_balance: Decimal  # 2202.01's credit balance in the books
     difference: Decimal
     lines: int
+    account: str = accounts.GOODS_RECEIVED_NOT_INVOICED
+    account_name_zh: str = ""
+    account_name_en: str = ""
 
     @property
     def agrees(self) -> bool:
@@ -324,7 +336,12 @@ def grir_check(session: Session, actor: Actor, company_id: int, as_of: dt.date) 
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .where(JournalLine.company_id == company_id, JournalLine.account_code == accounts.GOODS_RECEIVED_NOT_INVOICED,
                JournalEntry.entry_date <= as_of)) or 0)
-    return GrirCheck(company_id, as_of, report_total, balance, balance - report_total, len(lines))
+    from erp.costing.models import Account
+
+    account = session.get(Account, accounts.GOODS_RECEIVED_NOT_INVOICED)
+    return GrirCheck(company_id, as_of, report_total, balance, balance - report_total, len(lines),
+                     accounts.GOODS_RECEIVED_NOT_INVOICED, account.name_zh if account else "",
+                     account.name_en if account else "")
 
 
 # --- buyers: their orders' invoice status --------------------------------------------------

@@ -53,6 +53,7 @@ from erp.masterdata.models import Material, Supplier, TaxCode
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.clock import refuse_after_business_day, refuse_before_source
 from erp.messages import N_, Amount, Message, Named, Term, plain_value
+from erp.narration import REASON_LENGTH, narrate
 from erp.money import CENT, round_money
 from erp.payables.errors import (
     CreditMemoUnlikeInvoice,
@@ -471,13 +472,13 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
                                   batch_id, status, ZERO, ZERO, sign * amount))
     if not movements:
         return
-    what = invoice.document_kind.value.replace("_", " ")
+    what = f"supplier-{invoice.document_kind.value.replace('_', '-')}-price-difference"
     post(session, Posting(
         company_id=invoice.company_id, posting_date=posting_date, user_id=actor.user_id,
         document=Document(MovementType.PRICE_DIFFERENCE, supplier_id=supplier.id, reference=invoice.number[:64],
                           supplier_invoice_id=invoice.id,
-                          reason=f"price difference of supplier {what} {supplier.code} {invoice.number}"),
-        movements=movements, memo=f"price difference of supplier {what} {supplier.code} {invoice.number}",
+                          reason=narrate(what, REASON_LENGTH, supplier=Named.of(supplier), number=invoice.number)),
+        movements=movements, memo=narrate(what, supplier=Named.of(supplier), number=invoice.number),
     ))
 
 
@@ -710,7 +711,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     posted = post(session, Posting(
         company_id=request.company_id, posting_date=posting_date, user_id=actor.user_id,
         source_type=SOURCE_INVOICE, source_id=invoice.id,
-        memo=f"supplier {kind.value.replace('_', ' ')} {supplier.code} {number}",
+        memo=narrate(f"supplier-{kind.value.replace('_', '-')}", supplier=Named.of(supplier), number=number),
         journal=[Line(line.account, sign * line.amount, line.material_id) for line in journal],
     ))
     invoice.entry_id = posted.entry_id
@@ -898,15 +899,17 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
                             field="reversal_date", what=N_("a reversal"), number=invoice.number)
     supplier = session.get(Supplier, invoice.supplier_id)
     assert supplier is not None
-    what = f"supplier {invoice.document_kind.value.replace('_', ' ')} {supplier.code} {invoice.number}"
+    # The 摘要 of the reversal's entry and of its price differences' documents (erp.narration).
+    said = narrate(f"supplier-{invoice.document_kind.value.replace('_', '-')}-reversal", supplier=Named.of(supplier),
+                   number=invoice.number, reason=reason)
     entry_id = None
     if invoice.entry_id is not None:
         entry_id = post(session, Posting(
             company_id=invoice.company_id, posting_date=reversal_date, user_id=actor.user_id,
             source_type=SOURCE_REVERSAL, source_id=invoice.id, reverses_entry_id=invoice.entry_id,
-            memo=f"reversal of {what}: {reason}", journal=negated_lines(session, invoice.entry_id),
+            memo=said, journal=negated_lines(session, invoice.entry_id),
         )).entry_id
-    _reverse_price_differences(session, actor, invoice, reversal_date, f"reversal of {what}: {reason}")
+    _reverse_price_differences(session, actor, invoice, reversal_date, said)
     before = {"open_amount": str(invoice.open_amount), "reversed": False}
     if credited is not None:
         # what the credit memo took off the invoice it reduces is owed on that invoice again
@@ -1223,7 +1226,8 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     session.flush()
     posted = post(session, Posting(
         company_id=request.company_id, posting_date=request.payment_date, user_id=actor.user_id,
-        source_type=SOURCE_PAYMENT, source_id=payment.id, memo=f"supplier payment {request.reference or payment.id}",
+        source_type=SOURCE_PAYMENT, source_id=payment.id,
+        memo=narrate("supplier-payment", reference=request.reference or payment.id),
         journal=[Line(accounts.PAYABLES, request.amount), Line(accounts.BANK, -request.amount)],
     ))
     payment.entry_id = posted.entry_id
@@ -1308,7 +1312,8 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
     entry_id = post(session, Posting(
         company_id=payment.company_id, posting_date=reversal_date, user_id=actor.user_id,
         source_type=SOURCE_PAYMENT_REVERSAL, source_id=payment.id, reverses_entry_id=payment.entry_id,
-        memo=f"reversal of supplier payment {payment.reference or payment.id} to {supplier.code}: {reason}"[:300],
+        memo=narrate("supplier-payment-reversal", reference=payment.reference or payment.id,
+                     supplier=Named.of(supplier), reason=reason),
         journal=negated_lines(session, payment.entry_id),
     )).entry_id
     payment.reversed_by, payment.reversed_at = actor.user_id, utcnow()

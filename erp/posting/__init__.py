@@ -22,7 +22,8 @@ How to add a kind of posting (for example a supplier invoice: journal lines, no 
 
        posted = post(session, Posting(
            company_id=company_id, posting_date=invoice_date, user_id=actor.user_id,
-           source_type="supplier_invoice", source_id=invoice.id, memo=f"supplier invoice {number}",
+           source_type="supplier_invoice", source_id=invoice.id,
+           memo=narrate("supplier-invoice-number", number=number),  # erp.narration: read in any language
            journal=[Line(GRNI, net), Line(INPUT_VAT, vat), Line(PAYABLES, -(net + vat))],
        ))
        posted.entry_id  # the journal entry written (None if every line was zero)

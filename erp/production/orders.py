@@ -97,6 +97,7 @@ from erp.production.models import (
 )
 from erp.quality import services as quality
 from erp.quality.models import LotOrigin
+from erp.narration import narrate
 
 # Who runs orders: there is no production planner role yet, so the plant's clerks (who also
 # issue and receive) and cost accountants create, release and complete them.
@@ -447,7 +448,7 @@ def deliver_output(
             Line(accounts.LABOUR_ABSORBED, -labour),
             Line(accounts.OVERHEAD_ABSORBED, -overhead),
         ],
-        memo=f"production receipt {order.number}",
+        memo=narrate("production-receipt", order=order.number),
     ))
     assert posted.document_id is not None
     session.execute(insert(ProductionOrderDocument).values(
@@ -581,7 +582,7 @@ def reverse_delivery(
         movements=[Movement(MovementType.PRODUCTION_RECEIPT_REVERSAL, close_class, held.warehouse_id,
                             material.id, held.batch_id, held.status, -delivered.quantity, -taken, restated)],
         journal=journal, reverses_entry_id=entry_id,
-        memo=f"reversal of production receipt {delivery.number} ({order.number}): {reason}",
+        memo=narrate("production-receipt-reversal", delivery=delivery.number, order=order.number, reason=reason),
     ))
     assert posted.document_id is not None
     session.execute(insert(ProductionOrderDocument).values(

@@ -55,6 +55,7 @@ from erp.production.models import (
     VarianceCategory,
 )
 from erp.sqlmath import round_product, round_share
+from erp.narration import narrate
 
 SETTLEMENT_SOURCE = "production_settlement"
 VARIANCE_ACCOUNT = {
@@ -265,7 +266,7 @@ def settle_orders(session: Session, company_ids: list[int], period: str, user_id
         entry_date=last_day, user_id=user_id, source_type=SETTLEMENT_SOURCE,
         # A company posts an entry wherever a line is left: an order without variance still
         # clears its components and its output on 5001.01, material by material.
-        memo=f"production order variances {period}", lines=union_all(variance_lines, wip_lines)))
+        memo=narrate("production-variances", period=period), lines=union_all(variance_lines, wip_lines)))
     session.execute(update(o).where(o.id.in_(due_ids)).values(settled_period=period)
                     .execution_options(synchronize_session=False))
     counts = dict(session.execute(select(o.company_id, func.count()).where(o.id.in_(due_ids))
@@ -285,7 +286,7 @@ def unsettle_orders(session: Session, company_id: int, period: str, user_id: int
         post(session, Posting(
             company_id=company_id, posting_date=Period(period).last_day, user_id=user_id,
             source_type="production_settlement_reversal", source_id=settlement.entry_id,
-            memo=f"reopening {period}: {reason}", journal=negated_lines(session, settlement.entry_id),
+            memo=narrate("reopening", period=period, reason=reason), journal=negated_lines(session, settlement.entry_id),
             reverses_entry_id=settlement.entry_id))
     v, o = ProductionOrderVariance, ProductionOrder
     session.execute(delete(v).where(v.company_id == company_id, v.period == period))

@@ -23,6 +23,7 @@ from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockBalance, StockStatus
 from erp.posting.stock import available_on, lock_stock, value_taken
 from erp.quality.models import InspectionLot, LotStatus
+from erp.narration import REASON_LENGTH, narrate
 
 HELD_STATUSES = (StockStatus.UNRESTRICTED, StockStatus.QUARANTINE)
 
@@ -76,7 +77,7 @@ def block_expired(session: Session, actor: Actor, *, on: dt.date) -> list[int]:
     for company_id, movements in per_company.items():
         posted = post(session, Posting(company_id=company_id, posting_date=on, user_id=actor.user_id,
                                        document=Document(MovementType.QUALITY_REJECT, reference="EXPIRY",
-                                                         reason=f"expired: expiry date on or before {on}"),
+                                                         reason=narrate("expired", REASON_LENGTH, day=on)),
                                        movements=movements))
         assert posted.document_id is not None
         documents.append(posted.document_id)

@@ -59,6 +59,7 @@ from erp.quality.models import (
     StorageReading,
 )
 from erp.quality.services import open_lot
+from erp.narration import REASON_LENGTH, narrate
 
 DEFAULT_ALLOWANCE_MINUTES = 30
 DEFAULT_LOGGING_INTERVAL_MINUTES = 5
@@ -542,10 +543,13 @@ def hold_for_excursions(session: Session, warehouse: Warehouse, *, user_id: int,
 
 
 def _hold_reason(warehouse: Warehouse, excursion: StorageExcursion) -> str:
-    return (f"storage excursion EXC-{excursion.id} in {Named.of(warehouse).label()}: "
-            f"{excursion.min_temperature}-{excursion.max_temperature} °C"
-            + (f", up to {excursion.max_humidity} % RH" if excursion.max_humidity is not None else "")
-            + f" from {excursion.started_at.isoformat()} for {excursion.minutes} min")[:500]
+    """The hold's reason, in the reader's language on every page (erp.narration)."""
+    values = {"excursion": f"EXC-{excursion.id}", "warehouse": Named.of(warehouse), "low": excursion.min_temperature,
+              "high": excursion.max_temperature, "start": excursion.started_at.isoformat(" ", "minutes"),
+              "minutes": excursion.minutes}
+    if excursion.max_humidity is not None:
+        return narrate("excursion-hold-humidity", REASON_LENGTH, humidity=excursion.max_humidity, **values)
+    return narrate("excursion-hold", REASON_LENGTH, **values)
 
 
 def list_excursions(

@@ -59,6 +59,7 @@ from erp.quality.models import (
     UsageDecisionKind,
     lot_number,
 )
+from erp.narration import REASON_LENGTH, narrate
 
 ZERO = Decimal("0")
 SPEC_ROLES = (Role.QUALITY,)
@@ -830,8 +831,7 @@ def decide_usage(
     document_id = _change_status(
         session, lot, from_status=StockStatus.QUARANTINE, to_status=target, doc_type=doc_type, price=price,
         posting_date=posting_date, user_id=actor.user_id, reference=lot.number,
-        reason=f"usage decision {meaning}" + (f", deviation {reference}" if reference else "") + (
-            f": {why}" if why else ""),
+        reason=_decision_narration(meaning, reference, why),
     )
     user = session.get(User, actor.user_id)
     signed = UsageDecision(lot_id=lot.id, decision=decision, meaning=meaning, signed_by=actor.user_id,
@@ -847,6 +847,15 @@ def decide_usage(
                                 "deviation_reference": {"after": reference}},
                        reason=why)
     return SigningOutcome(decision=signed)
+
+
+def _decision_narration(meaning: str, reference: str | None, why: str | None) -> str:
+    """The reason the decision's stock document carries, in the reader's language on every
+    page (erp.narration): released or rejected, the deviation and the signer's reason."""
+    key = f"usage-decision-{meaning}"
+    if reference:
+        return narrate(f"{key}-deviation", REASON_LENGTH, deviation=reference, reason=why or "")
+    return narrate(f"{key}-reason", REASON_LENGTH, reason=why) if why else narrate(key, REASON_LENGTH)
 
 
 def _check_signing(session: Session, actor: Actor, lot: InspectionLot, decision: UsageDecisionKind,

@@ -19,6 +19,7 @@ from flask_babel import format_decimal
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from erp import narration
 from erp.config import PROJECT_ROOT, Settings
 from erp.errors import DomainError
 from erp.messages import Message, Named
@@ -97,6 +98,13 @@ def status_tag(value: Enum | None) -> Markup:
     return Markup('<span class="tag tag-{}">{}</span>').format(tone(value), label(value))
 
 
+def narration_text(stored: str | None) -> str:
+    """A stored narration (a journal entry's 摘要, a stock document's reason: erp.narration) in
+    the reader's language; a person's words as they were typed."""
+    said = narration.read(stored)
+    return page_text(said) if isinstance(said, Message) else (said or "")
+
+
 def refusal_shown(error: Any) -> str:
     """Called where a template shows a refusal (the ``refusal`` macro): the layout then does
     not show it a second time. Returns nothing to print."""
@@ -161,7 +169,7 @@ def init_ui(app: Flask) -> None:
             if getattr(hook, "__qualname__", "") != "CSRFProtect.init_app.<locals>.csrf_protect"]
     app.jinja_env.filters.update(money=money, quantity=quantity, price=price, percent=percent, date=date, named=named,
                                  status_tag=status_tag, label=label, risk_class=risk_class,
-                                 t=page_text)
+                                 t=page_text, narration=narration_text)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
                                  Message=Message, refusal_shown=refusal_shown, refusal_unshown=refusal_unshown)
 
