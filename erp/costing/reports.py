@@ -127,8 +127,10 @@ def journal_query(
     query = (
         select(JournalLine.id, JournalLine.entry_id, JournalEntry.entry_date, JournalEntry.period,
                JournalEntry.source_type, JournalEntry.source_id, JournalEntry.memo, JournalLine.account_code,
-               JournalLine.amount, JournalLine.material_id, JournalLine.customer_id, JournalEntry.reverses_entry_id)
+               JournalLine.amount, JournalLine.material_id, JournalLine.customer_id, JournalEntry.reverses_entry_id,
+               Account.name_zh.label("account_name_zh"), Account.name_en.label("account_name_en"))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .join(Account, Account.code == JournalLine.account_code)
         .where(JournalLine.company_id == company_id)
     )
     if period is not None:

@@ -174,6 +174,8 @@ class JournalRowOut(Schema):
     source_id = fields.Integer(allow_none=True)
     memo = NarrationText(metadata={"description": "the entry's narration (摘要) in the request's language"})
     account_code = fields.String()
+    account_name_zh = fields.String()
+    account_name_en = fields.String()
     amount = Money(metadata={"description": "signed: positive debit, negative credit"})
     material_id = fields.Integer(allow_none=True)
     customer_id = fields.Integer(allow_none=True)

@@ -455,6 +455,8 @@ class JournalRow:
     material_code: str | None
     debit: Decimal | None
     credit: Decimal | None
+    material_name_zh: str | None = None
+    material_name_en: str | None = None
 
 
 def entry_lines(session: Session, entry_id: int | None) -> list[JournalRow]:
@@ -466,14 +468,15 @@ def entry_lines(session: Session, entry_id: int | None) -> list[JournalRow]:
     if entry_id is None:
         return []
     rows = session.execute(
-        select(JournalLine.account_code, Account.name_zh, Account.name_en, Material.code, JournalLine.amount)
+        select(JournalLine.account_code, Account.name_zh, Account.name_en, Material.code, JournalLine.amount,
+               Material.name_zh, Material.name_en)
         .join(Account, Account.code == JournalLine.account_code)
         .outerjoin(Material, Material.id == JournalLine.material_id)
         .where(JournalLine.entry_id == entry_id)
         .order_by((JournalLine.amount < 0), JournalLine.account_code, JournalLine.id)).all()
     return [JournalRow(code, zh, en, material, Decimal(amount) if amount > 0 else None,
-                       -Decimal(amount) if amount < 0 else None)
-            for code, zh, en, material, amount in rows]
+                       -Decimal(amount) if amount < 0 else None, material_zh, material_en)
+            for code, zh, en, material, amount, material_zh, material_en in rows]
 
 
 def credit_memos_of(session: Session, invoice_id: int) -> list[SupplierInvoice]:

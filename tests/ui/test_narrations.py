@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp import narration
 from erp.config import PROJECT_ROOT
+from erp.costing.models import Account
 from erp.posting.models import JournalEntry, JournalLine, StockDocument
 from erp.quality import services as quality
 from erp.quality.models import InspectionLot, UsageDecisionKind
@@ -66,6 +67,12 @@ def test_the_journal_says_what_each_entry_is_in_the_readers_language(
     shown = set(memos(client.get("/costing/journal", query_string={"company": "CA"}).get_data(as_text=True)))
     assert shown == {"采购收货 PO-A-0001", "采购收货 PO-OLD-7", "旧系统未结发票，上线时转入"}, shown
     assert not any(ENGLISH_WORD.search(memo) for memo in shown)
+    # Each line's account by code and name, not its code alone.
+    page = client.get("/costing/journal", query_string={"company": "CA"}).get_data(as_text=True)
+    with session_factory() as session:
+        names = {code: name for code, name in session.execute(select(Account.code, Account.name_zh))}
+    accounts = re.findall(r'data-testid="account">(.*?)</td>', page, re.S)
+    assert accounts and all(a.strip() == f"{a.split()[0]} {names[a.split()[0]]}" for a in accounts), accounts
 
     sign_in(client, world, "cost_a", "en")
     shown = set(memos(client.get("/costing/journal", query_string={"company": "CA"}).get_data(as_text=True)))

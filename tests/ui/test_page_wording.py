@@ -134,3 +134,14 @@ def test_an_approved_order_says_who_created_and_who_approved_it(
     assert approved.status_code == 302
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get(approved.headers["Location"]).get_data(as_text=True)))
     assert "创建人 buyer_a" in text and "审批人 pm_a" in text
+
+
+def test_a_warehouses_permitted_range_reads_in_words(client: FlaskClient, world: World) -> None:
+    """The cool store keeps 8–15 °C and at most 65 % relative humidity: 相对湿度不高于 65%,
+    never "≤ 65.00 %RH", on its monitoring and chart pages."""
+    sign_in(client, world, "quality_a")
+    warehouse = world.warehouses["A-COOL"]
+    for url in (f"/quality/warehouses/{warehouse}/monitoring", f"/quality/warehouses/{warehouse}/chart"):
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get(url).get_data(as_text=True)))
+        assert "RH" not in text, url
+        assert "相对湿度不高于 65%" in text, url
