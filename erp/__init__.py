@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.production.api import blp as production_blp
     from erp.serving import init_serving
     from erp.schemas import exact_digits_of, read_exact_digits_from
-    from erp.web import init_web
+    from erp.web import ErpFlask, init_web
 
     settings = settings or load_settings()
     if engine is None:
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         logging.getLogger(__name__).warning(
             "the business day is pinned to %s by ERP_BUSINESS_DATE: a training or test copy, never production",
             settings.business_date.isoformat())
-    app = Flask(__name__, instance_relative_config=True)
+    app = ErpFlask(__name__, instance_relative_config=True)
     if engine is None:
         pool = {} if settings.database_url.startswith("sqlite") else {
             "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,

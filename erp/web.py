@@ -74,6 +74,22 @@ class DecimalJSONProvider(DefaultJSONProvider):
 
     ensure_ascii = False  # Chinese names stay readable in responses
 
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
+        self._compact: tuple[tuple[bool, bool], json.JSONEncoder] | None = None
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        # What ``response`` (every API body) asks for, with one encoder made once: json.dumps
+        # given any argument builds a new JSONEncoder on every call (issue #18's receipt profile).
+        if kwargs == _COMPACT_SEPARATORS:
+            made_for = (self.ensure_ascii, self.sort_keys)
+            if self._compact is None or self._compact[0] != made_for:
+                self._compact = made_for, json.JSONEncoder(
+                    ensure_ascii=self.ensure_ascii, sort_keys=self.sort_keys, default=self.default,
+                    separators=(",", ":"))
+            return self._compact[1].encode(obj)
+        return super().dumps(obj, **kwargs)
+
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         kwargs.setdefault("parse_float", Decimal)
         return json.loads(s, **kwargs)
@@ -83,6 +99,33 @@ class DecimalJSONProvider(DefaultJSONProvider):
         if isinstance(o, Decimal):
             return format(o, "f")
         return DefaultJSONProvider.default(o)
+
+
+_COMPACT_SEPARATORS = {"separators": (",", ":")}
+
+
+class ErpFlask(Flask):
+    """Flask, with ``ensure_sync`` remembering the functions it found synchronous: Flask asks it
+    of every hook and view on every request (flask-smorest of each of its three wrappers too),
+    and each answer took ``inspect.iscoroutinefunction``'s few calls (issue #18's receipt
+    profile). What it answers is Flask's own; coroutine functions are not remembered."""
+
+    _SYNCHRONOUS_REMEMBERED = 4096  # at most: hooks and views, not per-request objects
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synchronous: set[Callable[..., Any]] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            if func in self._synchronous:
+                return func
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        if sync is func and len(self._synchronous) < self._SYNCHRONOUS_REMEMBERED:
+            self._synchronous.add(func)
+        return sync
 
 
 class ProblemSchema(ma.Schema):
@@ -253,6 +296,11 @@ class ArgumentsParser(FlaskParser):
             data = json.loads(text, parse_float=Decimal)
         except RecursionError as exc:
             raise _Unreadable(Message(N_("the body is nested too deeply")), text[:100]) from exc
+        if text.isascii() and "\\" not in text and "\x7f" not in text:
+            # Without an escape, every string of an ASCII body is printable ASCII (JSON refuses
+            # raw control characters in strings; DEL is the one unprintable it lets through):
+            # nothing for the two walks below to refuse or normalise (issue #18's receipt profile).
+            return data
         problem = unstorable_text(data)
         if problem:
             raise _Unreadable(problem, text[:100])
@@ -325,17 +373,18 @@ def _plain_one(schema: ma.Schema) -> Callable[[Any], Any] | None:
             return None
         key = field.data_key if field.data_key is not None else name
         path = tuple((field.attribute if field.attribute is not None else name).split("."))
-        plan.append((key, name, path, field, serialize, field._CHECK_ATTRIBUTE))
+        plan.append((key, name, path, field, serialize, field._CHECK_ATTRIBUTE, _passed_through(field)))
     make = schema.dict_class
     missing_ = ma.missing
 
     def one(obj: Any) -> Any:
         out = make()
-        for key, name, path, field, serialize, check in plan:
+        for key, name, path, field, serialize, check, passed in plan:
             if check:
                 value = obj
                 for part in path:
-                    value = _value_for_key(value, part)
+                    # A dict's own item, as _value_for_key finds it, without its call.
+                    value = value[part] if type(value) is dict and part in value else _value_for_key(value, part)
                 if value is missing_:
                     default = field.dump_default
                     value = default() if callable(default) else default
@@ -343,12 +392,85 @@ def _plain_one(schema: ma.Schema) -> Callable[[Any], Any] | None:
                         continue
             else:
                 value = None
+            if passed is not None and (value is None or type(value) is passed):
+                out[key] = value  # what the field's _serialize returns for it: the value itself
+                continue
             value = serialize(value, name, obj)
             if value is not missing_:
                 out[key] = value
         return out
 
     return one
+
+
+# Called with (schema, data, unknown, result) after every load ``plain_load`` answered itself:
+# the test suite compares the result with marshmallow's own load of the same data (tests/conftest.py).
+plain_load_observers: list[Callable[[ma.Schema, Any, Any, Any], None]] = []
+
+
+def plain_load(schema: ma.Schema) -> Callable[..., Any] | None:
+    """``schema.load`` without marshmallow's per-schema layers (its error store, the getter and
+    ``_call_and_store`` around each field) when the data loads cleanly: each field's own
+    ``deserialize`` is called as marshmallow calls it, so every value is the field's. Anything
+    else goes to marshmallow itself, which then answers (and words every refusal) as always:
+    data that is not a dict, a key the schema does not know, a field that refuses its value,
+    ``many`` or ``partial``. None for a schema that uses what this does not reproduce: load or
+    validation hooks, its own ``load``/``_do_load``/``_deserialize``/``handle_error``, ``many``
+    or ``partial`` set on it, a field stored under a dotted ``attribute``. Every load of every
+    API test is checked against marshmallow's own (``plain_load_observers``, tests/conftest.py)."""
+    kind = type(schema)
+    hooks = schema._hooks
+    if (hooks[ma.decorators.PRE_LOAD] or hooks[ma.decorators.POST_LOAD] or hooks[ma.decorators.VALIDATES]
+            or hooks[ma.decorators.VALIDATES_SCHEMA] or schema.many or schema.partial
+            or kind.load is not ma.Schema.load or kind._do_load is not ma.Schema._do_load
+            or kind._deserialize is not ma.Schema._deserialize or kind.handle_error is not ma.Schema.handle_error):
+        return None
+    plan = []
+    for name, field in schema.load_fields.items():
+        key = field.attribute or name
+        if "." in key:
+            return None
+        plan.append((field.data_key if field.data_key is not None else name, key, field))
+    known = frozenset(data_key for data_key, _key, _field in plan)
+    make = schema.dict_class
+    missing_ = ma.missing
+    marshmallow_load = functools.partial(ma.Schema.load, schema)
+
+    def load(data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None) -> Any:
+        mode = schema.unknown if unknown is None else unknown
+        if (many or partial or type(data) is not dict
+                or (mode != ma.EXCLUDE and not known.issuperset(data))):
+            return marshmallow_load(data, many=many, partial=partial, unknown=unknown)
+        result = make()
+        try:
+            for data_key, key, field in plan:
+                value = field.deserialize(data.get(data_key, missing_), data_key, data)
+                if value is not missing_:
+                    result[key] = value
+        except ma.ValidationError:
+            # marshmallow collects every field's refusal and words them: let it answer.
+            return marshmallow_load(data, many=many, partial=partial, unknown=unknown)
+        for observe in plain_load_observers:
+            observe(schema, data, unknown, result)
+        return result
+
+    return load
+
+
+def _passed_through(field: ma.fields.Field) -> type | None:
+    """The type whose values (and None) ``field`` dumps as they are: ``int`` for a plain Integer
+    (``int(value)`` of an int is the int), ``str`` for a plain String (``str(value)`` of a str is
+    the str); None for any other field, or one whose serialisation is not marshmallow's own."""
+    kind = type(field)
+    if (kind is ma.fields.Integer and not field.as_string and field.num_type is int
+            and kind._serialize is ma.fields.Number._serialize and kind._format_num is ma.fields.Number._format_num):
+        return int
+    if kind is ma.fields.String and kind._serialize is _STRING_SERIALIZE:
+        return str
+    return None
+
+
+_STRING_SERIALIZE = ma.fields.String._serialize
 
 
 def _plain_field(field: ma.fields.Field) -> Callable[[Any, str, Any], Any] | None:
@@ -465,9 +587,14 @@ class Blueprint(SmorestBlueprint):
     def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
         """flask-smorest's arguments, with a schema class made into its instance once, here:
         given the class, webargs builds a new instance (deep-copying its fields) on every
-        request (issue #18's profile of a receipt). A schema keeps no state between loads."""
+        request (issue #18's profile of a receipt). A schema keeps no state between loads.
+        It loads through ``plain_load`` (the same values, marshmallow's own refusals)."""
         if isinstance(schema, type) and issubclass(schema, ma.Schema):
             schema = schema()
+        if isinstance(schema, ma.Schema) and "load" not in vars(schema):
+            load = plain_load(schema)
+            if load is not None:
+                schema.load = load  # type: ignore[method-assign]
         return super().arguments(schema, *args, **kwargs)
 
     def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
@@ -750,16 +877,17 @@ def _body_in_hand() -> bool:
     """Whether the request's body has been read (up to its limit) before any transaction is
     begun: JSON and bodiless requests, within ``max_content_length``. Forms and uploads are
     parsed by their views, later, from the stream."""
-    environ = request.environ
+    req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy looked up once
+    environ = req.environ
     if not environ.get("CONTENT_LENGTH") and not environ.get("CONTENT_TYPE") \
             and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         return True  # no body (most GETs): nothing to read, and no header to parse for it
-    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    if req.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         return False
-    length = request.content_length
-    if length is not None and request.max_content_length is not None and length > request.max_content_length:
+    length, limit = req.content_length, req.max_content_length
+    if length is not None and limit is not None and length > limit:
         return False  # refused with 413 when the view reads it, after the token as before
-    request.get_data(cache=True)
+    req.get_data(cache=True)
     return True
 
 

@@ -132,6 +132,27 @@ def _responses_dump_as_marshmallow_would() -> Iterator[None]:
     assert plain_dump_differences[start:] == []
 
 
+# Every request body or query an API test sends is loaded as marshmallow itself would load it:
+# the API loads through erp.web.plain_load, which leaves marshmallow's per-schema layers out.
+plain_load_differences: list[str] = []
+
+
+def _loaded_as_marshmallow_would(schema: Any, data: Any, unknown: Any, result: Any) -> None:
+    expected = ma.Schema.load(schema, data, unknown=unknown)
+    if result != expected or list(result) != list(expected):
+        plain_load_differences.append(f"{type(schema).__name__}: {result!r} != marshmallow's {expected!r}")
+
+
+web.plain_load_observers.append(_loaded_as_marshmallow_would)
+
+
+@pytest.fixture(autouse=True)
+def _requests_load_as_marshmallow_would() -> Iterator[None]:
+    start = len(plain_load_differences)
+    yield
+    assert plain_load_differences[start:] == []
+
+
 @pytest.fixture(autouse=True)
 def _only_posting_writes_the_books() -> Iterator[None]:
     """Fail the test if any module but erp.posting wrote the posting tables during it, even

@@ -76,3 +76,20 @@ def test_a_schema_with_what_plain_dump_does_not_reproduce_is_left_to_marshmallow
 
     for schema in (WithHook(), Plucked(), ByName()):
         assert plain_dump(schema) is None
+
+
+def test_plain_values_are_passed_through_as_marshmallow_would_dump_them() -> None:
+    class Plain(ma.Schema):
+        number = fields.Integer(allow_none=True)
+        text = fields.String(allow_none=True)
+        price = fields.Integer(as_string=True)
+
+    schema = Plain()
+    dump = plain_dump(schema)
+    assert dump is not None
+    for number, text in ((7, "x"), (True, 5), (None, None), (Decimal("3"), b"bytes"), (2**70, "")):
+        item = {"number": number, "text": text, "price": 12}
+        assert dump(item) == ma.Schema.dump(schema, item)
+        assert [type(value) for value in dump(item).values()] == [
+            type(value) for value in ma.Schema.dump(schema, item).values()]
+    assert dump({"number": True, "text": 5, "price": 12}) == {"number": 1, "text": "5", "price": "12"}
