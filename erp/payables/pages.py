@@ -407,16 +407,41 @@ def pay(db: Session, actor: Actor) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
+    status = refusal["error"].status if refusal else 200
+    return render_template("payables/pay.html", companies=companies, company=company, supplier=supplier,
+                           supplier_code=supplier_code, form=form, today=business_today(),
+                           **_open_items(db, actor, company, supplier, request.values), **refusal), status
+
+
+def _open_items(db: Session, actor: Actor, company: Any, supplier: Any, values: Any) -> dict[str, Any]:
+    """The supplier's open invoices in the company, due first, with what a payment dated the
+    form's payment date (today when none, or one that is not a date) may pay of each."""
+    try:
+        day = form_day(values.get("payment_date"), "payment_date") or business_today()
+    except DomainError:  # the form shows that refusal when it is posted; the table shows today's
+        day = business_today()
     rows: list[Any] = []
     if supplier is not None and company is not None:
         rows, _ = queries.list_invoices(db, actor, {"company_id": company.id, "supplier_id": supplier.id,
                                                     "open": True, "document_kind": DocumentKind.INVOICE},
                                         offset=0, limit=200)
         rows = sorted(rows, key=lambda r: (r.due_date, r.id))
-    status = refusal["error"].status if refusal else 200
-    return render_template("payables/pay.html", companies=companies, company=company, supplier=supplier,
-                           supplier_code=supplier_code, rows=rows, form=form, today=business_today(),
-                           **refusal), status
+    payable = services.open_to_pay_on(db, [r for r in rows if not r.blocked], day)
+    return {"rows": rows, "day": day, "payable": payable, "payable_total": sum(payable.values(), Decimal(0)),
+            "unblocked_open": sum((r.open_amount for r in rows if not r.blocked), Decimal(0)),
+            "ticked": [v for v in values.getlist("invoice") if v.isascii() and v.isdigit()]}
+
+
+@bp.route("/payments/new/open-items")
+@transaction
+def pay_open_items(db: Session, actor: Actor) -> Any:
+    """The payment form's open invoices as of the payment date typed (htmx, on its change)."""
+    require_role(Role.ACCOUNTS_PAYABLE)
+    companies, _ = masterdata.list_records(db, actor, masterdata.COMPANIES, {}, offset=0, limit=100)
+    company = next((c for c in companies if c.code == request.args.get("company")), None)
+    supplier = masterdata.record_by_code(db, actor, masterdata.SUPPLIERS,
+                                         (request.args.get("supplier") or "").strip()[:32], "supplier")
+    return render_template("payables/_open_items.html", **_open_items(db, actor, company, supplier, request.args))
 
 
 @bp.route("/payments")

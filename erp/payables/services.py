@@ -1093,6 +1093,16 @@ def open_on(invoice: SupplierInvoice, settled: Sequence[Settled], day: dt.date) 
     return min([invoice.open_amount] + [amount for _, amount in open_each_day(invoice, settled, day)])
 
 
+def open_to_pay_on(session: Session, invoices: Sequence[SupplierInvoice], day: dt.date) -> dict[int, Decimal]:
+    """Per invoice (already read within the caller's companies), what a payment dated ``day``
+    may pay of it (``open_on``; 0.00 for an invoice posted after ``day``), for the payment
+    form to show before posting. Read without locks: ``pay_supplier`` reads it again under
+    the invoices' locks."""
+    settled = settlements(session, [i.id for i in invoices])
+    return {i.id: (max(open_on(i, settled.get(i.id, ()), day), ZERO) if i.posting_date <= day else ZERO)
+            for i in invoices}
+
+
 def refuse_beyond_open_on(day: dt.date, invoice: SupplierInvoice, amount: Decimal, settled: Sequence[Settled]) -> None:
     """Refuse a payment dated ``day`` paying ``amount`` of ``invoice`` when that is more
     than ``open_on`` that day: 422 ``dated-before-reopening``, naming the first reversal

@@ -333,3 +333,50 @@ def test_an_accountant_enters_a_credit_memo_from_the_invoice_it_corrects(
 
         credited = session.get(SupplierInvoice, invoice_id)
         assert credited is not None and credited.open_amount == gross - credit.gross
+
+
+def test_the_payment_form_shows_what_may_be_paid_on_the_date_chosen(
+        signed_in: Any, shot: Any, browser_engine: Engine) -> None:
+    """An invoice of 10 December is paid in part on 11 December and that payment is reversed
+    on 13 December (the bank returned it). On the payment form, in Chinese, the invoice is
+    open by its whole total; with today's date (15 December) all of it may be paid; when the
+    accountant changes the payment date to 12 December the column refreshes (htmx, no page
+    load): only the total less the part paid was open to pay then, with a note saying why."""
+    from erp.payables import services as payables
+    from erp.masterdata.models import Supplier
+
+    number, index, _ = _received_line(browser_engine)
+    dec_10, dec_11, dec_12, dec_13 = (dt.date(2026, 12, d) for d in (10, 11, 12, 13))
+    with Session(browser_engine) as session, session.begin():
+        ap = _actor(session, "ap.form01")
+        order = order_for_invoicing(session, ap, number)
+        line = order.lines[index]
+        net = (line.contract_price * 2).quantize(CENT, ROUND_HALF_UP)
+        tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
+        invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
+            company_id=order.company_id, supplier_id=order.supplier_id, number=f"ASOF{line.po_line_id:06d}",
+            invoice_date=dec_10, net_total=net, tax_total=tax, gross_total=net + tax,
+            lines=[payables.LineRequest(po_line_id=line.po_line_id, quantity=Decimal(2),
+                                        unit_price=line.contract_price)]))
+        part = (net / 2).quantize(CENT, ROUND_HALF_UP)
+        payment = payables.pay_supplier(session, ap, payables.PaymentRequest(
+            company_id=order.company_id, supplier_id=order.supplier_id, payment_date=dec_11, amount=part,
+            invoice_ids=[invoice.id], reference=f"ASOF{line.po_line_id:06d}"))
+        payables.reverse_payment(session, ap, payment.id, reason="银行退票", reversal_date=dec_13)
+        supplier = session.get(Supplier, order.supplier_id)
+        assert supplier is not None
+        invoice_number, gross, supplier_code = invoice.number, net + tax, supplier.code
+    page = signed_in("ap.form01")
+    page.goto(f"/payables/payments/new?company=FORM01&supplier={supplier_code}")
+    row = page.locator(f"tr[data-number='{invoice_number}']")
+    assert row.get_by_test_id("payable").inner_text() == f"¥{gross:,.2f}"
+    assert "2026-12-15 可付" in page.get_by_test_id("payable-heading").inner_text()
+    page.fill("#f-payment_date", dec_12.isoformat())
+    page.locator("#f-payment_date").dispatch_event("change")
+    page.wait_for_function("document.querySelector('[data-testid=payable-heading]').innerText.includes('2026-12-12')")
+    row = page.locator(f"tr[data-number='{invoice_number}']")
+    assert row.get_by_test_id("payable").inner_text() == f"¥{gross - part:,.2f}"
+    assert f"¥{gross:,.2f}" in row.inner_text()  # open now, beside it
+    assert "之后冲销的付款或红字发票当时仍然有效" in page.get_by_test_id("payable-note").inner_text()
+    assert page.input_value("#f-payment_date") == "2026-12-12"
+    shot(page, "pay-form-as-of-date")

@@ -111,7 +111,8 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
     refused = client.post("/payables/payments/new", data=form)
     # amounts as money in the refusal, beside the field too (they were bare numbers: 2000.00, 1356)
     assert refused.status_code == 422
-    assert "付款 ¥2,000.00 超过未冻结的未付金额 ¥1,356.00" in refused.get_data(as_text=True)
+    # the ticked invoice named with its open amount: the rest goes on no invoice not ticked
+    assert "付款 ¥2,000.00 超过所列发票的未付金额 ¥1,356.00（INV-F ¥1,356.00）" in refused.get_data(as_text=True)
     assert "最多 ¥1,356.00" in refused.get_data(as_text=True)
     # What the column cannot hold, or the API's dates refuse, is the field's problem (it was a 500).
     for field, value in (("amount", "1e30"), ("amount", "99999999999999999"), ("amount", "1.001"),
