@@ -153,27 +153,41 @@ def decide(
 
 
 def lock_exposure(session: Session, customer_id: int) -> CustomerExposure:
-    """The customer's exposure row, locked FOR UPDATE until commit (created when missing).
+    """The customer's exposure row, locked FOR UPDATE until commit (created when missing);
+    404 when there is no such customer.
 
-    The customer comes with it in the same statement, so ``session.get(Customer, id)``
-    afterwards finds it without a query; 404 when there is no such customer."""
+    The customer master is not read with it: a row joined to the locked one is read as it
+    stood when the locking statement began, so a block committed while it waited on the lock
+    would be missed. A decision on the customer takes ``lock_position``."""
     query = (
-        select(CustomerExposure, Customer)
-        .join(Customer, Customer.id == CustomerExposure.customer_id)
+        select(CustomerExposure)
         .where(CustomerExposure.customer_id == customer_id)
-        .with_for_update(of=CustomerExposure)
+        .with_for_update()
         # The row may be in the session from before the lock: read what is committed now.
         .execution_options(populate_existing=True)
     )
-    row = session.execute(query).one_or_none()
-    if row is None:
+    position = session.scalars(query).one_or_none()
+    if position is None:
         if session.get(Customer, customer_id) is None:
             raise NotFound(Message("customer {key} not found", key=customer_id))
         session.execute(
             dialect_insert(session, CustomerExposure).values(customer_id=customer_id).on_conflict_do_nothing()
         )
-        row = session.execute(query).one()
-    return row[0]  # type: ignore[no-any-return]
+        position = session.scalars(query).one()
+    return position
+
+
+def lock_position(session: Session, customer_id: int) -> tuple[CustomerExposure, Customer]:
+    """The customer's exposure row locked (``lock_exposure``), then the customer master read
+    again by its key, as committed once the lock is held: what a credit decision (blocked in
+    the master? payment terms) must be made on. Read in the lock's own statement, or kept from
+    before it (a page showed the customer), a block the steward committed while the lock
+    waited went unseen and the order was confirmed, shipped or released
+    (tests/service/test_stale_customer_reads.py). 404 when there is no such customer."""
+    position = lock_exposure(session, customer_id)
+    customer = session.get(Customer, customer_id, populate_existing=True)
+    assert customer is not None  # lock_exposure found it
+    return position, customer
 
 
 def read_exposure(session: Session, customer_id: int) -> CustomerExposure:

@@ -45,6 +45,7 @@ from erp.credit.exposure import (
     ExposureValues,
     decide,
     lock_exposure,
+    lock_position,
     move_exposure,
     open_line_value,
     open_order_value,
@@ -317,8 +318,7 @@ def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: Cred
                                           "confirmed", order=order.number, status=order.status),
                                   order_status=order.status.value)
     amount = open_order_value(order.lines)
-    position = lock_exposure(session, order.customer_id)
-    customer = _customer(session, order.customer_id)
+    position, customer = lock_position(session, order.customer_id)
     decision = decide(position, amount, policy, customer_blocked=customer.blocked, customer=customer)
     if decision.blocked:
         if order.status != SalesOrderStatus.BLOCKED:
@@ -412,8 +412,7 @@ def ship_order(
     refuse_before_source(posting_date, order.order_date, field="posting_date", what=N_("a shipment and its invoice"),
                          source=N_("sales order"), source_name=order.number)
     lock_open_period(session, order.company_id, posting_date)
-    position = lock_exposure(session, order.customer_id)
-    customer = _customer(session, order.customer_id)
+    position, customer = lock_position(session, order.customer_id)
     decision = decide(position, invoiced + orders_change, policy, customer_blocked=customer.blocked,
                       released=order.credit_released, customer=customer)
     if decision.blocked:
@@ -653,13 +652,8 @@ def check_credit(
     ``lock`` takes the customer's row FOR UPDATE, as a posting does before it decides."""
     actor.require_role(*POSITION_ROLES, action="reading customers' credit positions")
     if lock:
-        position = lock_exposure(session, customer_id)
-        # The customer (blocked in the master?) read again once the lock is held, in a statement
-        # of its own: the locking statement reads it as it stood when that statement began, and
-        # a block committed while it waited on the lock would not be seen (nor would a plain
-        # ``session.get`` see one committed since the customer came into the session).
-        customer = session.get(Customer, customer_id, populate_existing=True)
-        assert customer is not None  # lock_exposure found it
+        # The customer (blocked in the master?) as committed once the lock is held.
+        position, customer = lock_position(session, customer_id)
     else:
         position = read_exposure(session, customer_id)
         customer = _customer(session, customer_id)
@@ -731,8 +725,7 @@ def release_order(
     if not reason.strip():
         raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
     order = _lock_order(session, actor, order_id)
-    position = lock_exposure(session, order.customer_id)
-    customer = _customer(session, order.customer_id)
+    position, customer = lock_position(session, order.customer_id)
     if position.on_hold or customer.blocked:
         raise CustomerOnCreditHold(
             Message("customer {customer} is on credit hold ({reason}); lift the hold before releasing its orders",
