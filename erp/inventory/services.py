@@ -352,19 +352,34 @@ def register_reversal_guard(destination: str, guard: ReversalGuard) -> None:
 
 
 def _document(session: Session, actor: Actor, document_id: int, doc_type: MovementType) -> StockDocument:
+    """The document to reverse (404 unless the caller acts for its company; not-reversible
+    when of another kind; already-reversed). The use case asks ``_refuse_reversed`` again
+    once it holds the lock that queues the document's reversals: this first answer names a
+    reversal committed long ago before any other refusal (a closed period, a date), but
+    cannot see one that commits while the use case waits on its lock."""
     document = session.get(StockDocument, document_id)
     if document is None or not actor.acts_for_company(document.company_id):
         raise NotFound(Message("stock document {key} not found", key=document_id))
     if document.doc_type != doc_type:
         raise NotReversible(Message("document {document} is a {kind}, not a {expected}", document=document.number,
                                     kind=document.doc_type, expected=doc_type))
+    _refuse_reversed(session, document)
+    return document
+
+
+def _refuse_reversed(session: Session, document: StockDocument) -> None:
+    """Refuse ``already-reversed`` when a reversal of ``document`` exists. Read once the use
+    case holds the lock every reversal of the document takes (a receipt's order line, an
+    issue's balance rows): read before it, a reversal committed while this one waited went
+    unseen, and the second reversal was refused insufficient-stock (its goods gone) or did
+    all its work to fail on the unique key of ``reverses_document_id`` at the end
+    (tests/service/test_stale_reversal_checks.py)."""
     reversed_by = session.scalar(
-        select(StockDocument.id).where(StockDocument.reverses_document_id == document_id)
+        select(StockDocument.number).where(StockDocument.reverses_document_id == document.id)
     )
     if reversed_by is not None:
         raise AlreadyReversed(Message("document {document} was reversed by document {reversal}",
-                                      document=document.number, reversal=document_number_of(session, reversed_by)))
-    return document
+                                      document=document.number, reversal=reversed_by))
 
 
 def document_number_of(session: Session, document_id: int) -> str:
@@ -461,9 +476,10 @@ def book_receipt_reversal(
     receipt = _document(session, actor, document_id, MovementType.RECEIPT)
     assert receipt.po_line_id is not None
     line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
-    # Under the line's lock, which a return to the supplier takes too: a return that committed
-    # while this waited is seen here (read before, the stock check below refused instead, for
-    # goods that were not there).
+    # Under the line's lock, which another reversal and a return to the supplier take too: one
+    # that committed while this waited is seen here (read before, the stock check below
+    # refused instead, for goods that were not there, or a second reversal was posted).
+    _refuse_reversed(session, receipt)
     if _returned_quantity(session, receipt.id):
         raise NotReversible(Message("part of receipt {receipt} went back to the supplier; return the rest instead",
                                     receipt=receipt.number))
@@ -713,10 +729,13 @@ def book_return(
         raise NotFound(Message("stock document {key} not found", key=receipt_document_id))
     if receipt.doc_type != MovementType.RECEIPT:
         raise NotReversible(Message("document {document} is not a goods receipt", document=receipt.number))
-    if session.scalar(select(StockDocument.id).where(StockDocument.reverses_document_id == receipt.id)):
-        raise AlreadyReversed(Message("receipt {receipt} has been reversed", receipt=receipt.number))
     assert receipt.po_line_id is not None and receipt.unit_price is not None
     line = receiving.lock_line_for_receipt(session, receipt.po_line_id)
+    # Under the line's lock, which a reversal takes too: a reversal committed while this
+    # waited is seen (read before, the return went on to take another receipt's goods of the
+    # batch, or refused for want of stock).
+    if session.scalar(select(StockDocument.id).where(StockDocument.reverses_document_id == receipt.id)):
+        raise AlreadyReversed(Message("receipt {receipt} has been reversed", receipt=receipt.number))
     (arrival,) = _document_movements(session, receipt.id)
     warehouse = _warehouse(session, arrival.warehouse_id)
     _require_warehouse(actor, warehouse)
@@ -1115,6 +1134,9 @@ def book_issue_reversal(
     # lock order (erp.posting.stock): an issue takes its batches first expiry first, and a
     # batch received earlier may expire later (tests/service/test_posting_locks.py).
     lock_stock(session, [(m.warehouse_id, m.material_id, StockStatus.UNRESTRICTED, m.batch_id) for m in issued])
+    # Under those locks, which another reversal of the issue takes too (the rows exist: the
+    # issue took from them, and balance rows stay at zero).
+    _refuse_reversed(session, original)
     entry_id = entry_of_document(session, original.id)
     journal = negated_lines(session, entry_id) if entry_id is not None else []
     movements: list[Movement] = []
