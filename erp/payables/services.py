@@ -542,9 +542,12 @@ def _as_credited_invoice(session: Session, request: InvoiceRequest) -> tuple[Inv
     invoice taxes at two codes keeps the usual default: the memo names one. The invoice's
     lines are read without a lock (they never change); the invoice itself is locked, and its
     supplier and company checked, afterwards in ``enter_invoice``. Gives the request and the
-    tax point."""
+    tax point. Another company's or supplier's invoice is read as no invoice at all: its codes
+    and date must not shape the answer before ``enter_invoice`` refuses it (404 for another
+    company's, as for an unknown id), or the refusal would tell its clerk what it holds."""
     credited = session.get(SupplierInvoice, request.credits_invoice_id)
-    if credited is None or credited.document_kind != DocumentKind.INVOICE:
+    if credited is None or credited.document_kind != DocumentKind.INVOICE \
+            or credited.company_id != request.company_id or credited.supplier_id != request.supplier_id:
         return request, request.invoice_date
     codes: dict[int, set[int]] = {}
     for line in credited.lines:

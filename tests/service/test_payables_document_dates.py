@@ -128,3 +128,36 @@ def test_an_invoice_is_not_posted_before_the_supplier_issued_it(
            posting=NOV_21)
     with session_factory() as session:
         assert invoices(session) == 1
+
+
+def test_a_credit_memo_naming_another_companys_invoice_learns_nothing_of_it(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """Company B's INV-B of 20 November. Code NEW13 (13 %) comes into force on 21 November.
+    Company A's AP clerk, who has INV-A of A's own on the order line, enters a memo of 21 November at NEW13 naming INV-B's id: it is 404
+    'supplier invoice not found', exactly as for an id that does not exist, and nothing is
+    written. Before the fix INV-B's date was taken as the memo's tax point, so the answer was
+    422 ``tax-code-not-in-force`` on 20 November: another company's invoice date leaked."""
+    from erp.errors import NotFound
+
+    _, line = _received(session_factory, world)
+    _enter(session_factory, world, "INV-A", line, quantity="100", net="1230.00", tax="159.90", on=NOV_20)
+    set_standard(session_factory, world, "exc_local", "12.30", company="B")
+    (line_b,) = open_order(session_factory, world, [("exc_local", "100", "12.30", "B-AMB")], company="B")
+    receive(session_factory, world, line_b, "100", user="clerk_b")
+    with session_factory() as session, session.begin():
+        new13 = masterdata.create_record(session, world.actors["steward"], masterdata.TAX_CODES, {
+            "code": "NEW13", "name_zh": "增值税 13%（新）", "name_en": "VAT 13% (new)", "kind": TaxKind.STANDARD,
+            "rate": D("13"), "valid_from": NOV_21, "valid_to": None}).id
+        invoice_b = services.enter_invoice(session, world.actors["ap_b"], services.InvoiceRequest(
+            company_id=world.companies["B"], supplier_id=world.suppliers["sup1"], number="INV-B",
+            invoice_date=NOV_20, posting_date=None, net_total=D("1230.00"), tax_total=D("159.90"),
+            gross_total=D("1389.90"),
+            lines=[services.LineRequest(po_line_id=line_b, quantity=D("100"), unit_price=D("12.30"))],
+            credits_invoice_id=None), DocumentKind.INVOICE).id
+    answers = []
+    for credits in (invoice_b, invoice_b + 1000):
+        with refused(session_factory, NotFound) as refusal:
+            _enter(session_factory, world, "CM-X", line, quantity="20", net="246.00", tax="31.98", on=NOV_21,
+                   credits=credits, kind=DocumentKind.CREDIT_MEMO, tax_code_id=new13)
+        answers.append(str(refusal.value.detail).replace(str(credits), "{id}"))
+    assert answers[0] == answers[1]
