@@ -21,7 +21,7 @@ from erp.audit import services as audit
 from erp.clock import business_today
 from erp.auth.roles import Actor, Role
 from erp.db import page, utcnow
-from erp.errors import NotFound, ValidationFailed
+from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.errors import SupplierBlocked
 from erp.masterdata.models import Company, Material, Supplier
 from erp.unique import flush_unique
@@ -99,6 +99,34 @@ def _require_contract_author(actor: Actor, scope: ContractScope, company_id: int
             raise e.GroupContractNeedsGroupBuyer(Message("group contracts are made by central purchasing (group buyers)"))
     elif company_id is not None:
         actor.require_company(company_id, what="company's contracts")
+
+
+def may_make_contract(actor: Actor, scope: ContractScope, company_id: int | None = None) -> bool:
+    """Whether ``actor`` may make (or activate, or terminate) a contract of ``scope`` for
+    ``company_id`` (None: any of the actor's companies); the rule is
+    ``_require_contract_author``'s, asked without raising (a page offers only what it allows)."""
+    try:
+        _require_contract_author(actor, scope, company_id)
+    except DomainError:
+        return False
+    return True
+
+
+def contract_actions(actor: Actor, contract: Contract, *, today: dt.date | None = None) -> frozenset[str]:
+    """What ``actor`` may do with ``contract`` today: ``"activate"`` and/or ``"terminate"``,
+    as the contract's state machine (CONTRACT_TRANSITIONS, expiry computed) and the
+    authoring rule allow; empty for a reader."""
+    if not may_make_contract(actor, contract.scope, contract.company_id):
+        return frozenset()
+    current = contract.status_on(today or business_today())
+    moves = (("activate", ContractStatus.ACTIVE), ("terminate", ContractStatus.TERMINATED))
+    return frozenset(verb for verb, target in moves if transition_allowed(CONTRACT_TRANSITIONS, current, target))
+
+
+def contract_id_for_number(session: Session, number: str) -> int | None:
+    """The id of the contract numbered ``number`` (None if there is none); visibility is
+    checked when it is read (``get_contract``)."""
+    return session.scalar(select(Contract.id).where(Contract.number == number))
 
 
 def _check_contract_overlap(
@@ -216,11 +244,8 @@ def _contract_snapshot(contract: Contract) -> dict[str, Any]:
     return values
 
 
-_CONTRACT_LOAD = (
-    joinedload(Contract.supplier),
-    joinedload(Contract.company),
-    selectinload(Contract.lines).options(joinedload(ContractLine.material), joinedload(ContractLine.unit)),
-)
+_LINES_LOAD = selectinload(Contract.lines).options(joinedload(ContractLine.material), joinedload(ContractLine.unit))
+_CONTRACT_LOAD = (joinedload(Contract.supplier), joinedload(Contract.company), _LINES_LOAD)
 
 
 def get_contract(session: Session, actor: Actor, contract_id: int, *, lock: bool = False) -> Contract:
@@ -275,10 +300,11 @@ def terminate_contract(
 
 def list_contracts(
     session: Session, actor: Actor, filters: Mapping[str, Any], *, offset: int, limit: int,
-    today: dt.date | None = None,
+    today: dt.date | None = None, with_lines: bool = False,
 ) -> tuple[list[Contract], int]:
     """Contracts the caller may see, newest validity first, filtered by supplier, company,
-    scope, status (expired is computed), material, validity on a day or number."""
+    scope, status (expired is computed), material, validity on a day or number;
+    ``with_lines``: each with its lines, their materials and units (two more queries)."""
     query: Select[Any] = select(Contract).where(_contract_visibility(actor))
     for name in ("supplier_id", "company_id", "scope"):
         if name in filters:
@@ -291,7 +317,10 @@ def list_contracts(
         query = query.where(Contract.valid_from <= filters["valid_on"], Contract.valid_to >= filters["valid_on"])
     if "q" in filters:
         query = query.where(Contract.number.ilike(f"%{filters['q']}%"))
-    rows, total = page(session, query.options(joinedload(Contract.supplier), joinedload(Contract.company))
+    query = query.options(joinedload(Contract.supplier), joinedload(Contract.company))
+    if with_lines:
+        query = query.options(_LINES_LOAD)
+    rows, total = page(session, query
                        .order_by(Contract.valid_from.desc(), Contract.number),
                        offset=offset, limit=limit, entities=True)
     return list(rows), total

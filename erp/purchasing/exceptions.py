@@ -134,6 +134,29 @@ def revoke_exception(session: Session, actor: Actor, exception_id: int) -> Purch
     return exception
 
 
+def get_exception(session: Session, actor: Actor, exception_id: int) -> PurchasingException:
+    """One exception with its company and material; 404 for one of a company the caller
+    does not act for (stewards act for the group)."""
+    exception = session.scalars(
+        select(PurchasingException)
+        .where(PurchasingException.id == exception_id, actor.company_scope(PurchasingException.company_id))
+        .options(joinedload(PurchasingException.company), joinedload(PurchasingException.material))
+    ).one_or_none()
+    if exception is None:
+        raise NotFound(Message("purchasing exception {key} not found", key=exception_id))
+    return exception
+
+
+def user_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names by user id of the users a page names (who made, terminated, granted or
+    revoked a contract or exception); one query."""
+    ids = sorted({user_id for user_id in user_ids if user_id is not None})
+    if not ids:
+        return {}
+    return {row.id: row.display_name for row in session.execute(select(User.id, User.display_name)
+                                                                 .where(User.id.in_(ids)))}
+
+
 def list_exceptions(
     session: Session, actor: Actor, filters: Mapping[str, Any], *, offset: int, limit: int
 ) -> tuple[list[PurchasingException], int]:

@@ -35,6 +35,16 @@ class ContractStatus(StrEnum):
     TERMINATED = "terminated"
 
 
+class ExceptionState(StrEnum):
+    """Where a purchasing exception stands on a day (computed from its dates and revocation,
+    never written)."""
+
+    UPCOMING = "upcoming"
+    IN_FORCE = "in_force"
+    ENDED = "ended"
+    REVOKED = "revoked"
+
+
 class PurchaseOrderStatus(StrEnum):
     DRAFT = "draft"
     PENDING_APPROVAL = "pending_approval"
@@ -251,6 +261,15 @@ class PurchasingException(Base):
     @property
     def window(self) -> ExceptionWindow:
         return ExceptionWindow(self.valid_from, self.valid_to)
+
+    def state_on(self, day: dt.date) -> ExceptionState:
+        """Revoked, else upcoming, in force or ended on ``day`` (first and last days included,
+        as the purchasing right reads them: ExceptionWindow.covers)."""
+        if self.revoked_at is not None:
+            return ExceptionState.REVOKED
+        if self.window.covers(day):
+            return ExceptionState.IN_FORCE
+        return ExceptionState.UPCOMING if day < self.valid_from else ExceptionState.ENDED
 
 
 class DocumentSequence(Base):

@@ -16,15 +16,20 @@ from __future__ import annotations
 from erp.purchasing.contracts import (
     activate_contract,
     applicable_contract_lines,
+    contract_actions,
+    contract_id_for_number,
     create_contract,
     get_contract,
     list_contracts,
+    may_make_contract,
     terminate_contract,
 )
 from erp.purchasing.exceptions import (
+    get_exception,
     grant_exception,
     list_exceptions,
     revoke_exception,
+    user_names,
 )
 from erp.purchasing.orders import (
     Orderable,
@@ -56,10 +61,13 @@ __all__ = [
     "approval_threshold",
     "approve_order",
     "cancel_order",
+    "contract_actions",
+    "contract_id_for_number",
     "close_order",
     "create_contract",
     "create_purchase_order",
     "get_contract",
+    "get_exception",
     "get_purchase_order",
     "grant_exception",
     "list_contracts",
@@ -67,6 +75,7 @@ __all__ = [
     "list_purchase_orders",
     "may_be_cancelled",
     "may_be_closed",
+    "may_make_contract",
     "move_order",
     "next_in_series",
     "order_id_for_number",
@@ -77,4 +86,5 @@ __all__ = [
     "revoke_exception",
     "submit_order",
     "terminate_contract",
+    "user_names",
 ]

@@ -185,6 +185,7 @@ def init_ui(app: Flask) -> None:
     from erp.inventory.pages import bp as inventory_pages
     from erp.masterdata.pages import bp as masterdata_pages
     from erp.payables.pages import bp as payables_pages
+    from erp.purchasing.contract_pages import bp as contract_pages
     from erp.purchasing.pages import bp as purchasing_pages
     from erp.production.pages import bp as production_pages
     from erp.quality.pages import bp as quality_pages
@@ -192,7 +193,7 @@ def init_ui(app: Flask) -> None:
     from erp.ui.exports import bp as export_pages
     from erp.ui.problems import bp as problem_pages
 
-    for blueprint in (ui_pages, purchasing_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
+    for blueprint in (ui_pages, purchasing_pages, contract_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
                       masterdata_pages, returns_pages, intercompany_pages, export_pages,
                       payables_pages, quality_pages, production_pages, problem_pages):
         app.register_blueprint(blueprint)

@@ -15,7 +15,7 @@ from erp.inventory.models import MovementType, StockStatus
 from erp.inventory.services import AdjustmentKind, IssueDestination
 from erp.masterdata.models import MaterialType, ProcurementScope, TaxKind
 from erp.messages import N_
-from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
+from erp.purchasing.models import ContractScope, ContractStatus, ExceptionState, PurchaseOrderStatus
 from erp.quality.models import LotOrigin, LotStatus
 
 LABELS: dict[Enum, str] = {
@@ -32,6 +32,10 @@ LABELS: dict[Enum, str] = {
     ContractStatus.ACTIVE: N_("in force"),
     ContractStatus.EXPIRED: N_("expired"),
     ContractStatus.TERMINATED: N_("terminated"),
+    ExceptionState.UPCOMING: N_("not yet in force"),
+    ExceptionState.IN_FORCE: N_("in force"),
+    ExceptionState.ENDED: N_("ended"),
+    ExceptionState.REVOKED: N_("revoked"),
     ContractScope.GROUP: N_("group contract"),
     ContractScope.COMPANY: N_("company contract"),
     ProcurementScope.CENTRAL: N_("central purchasing"),
@@ -109,6 +113,10 @@ TONES: dict[Enum, str] = {
     ContractStatus.ACTIVE: "green",
     ContractStatus.EXPIRED: "grey",
     ContractStatus.TERMINATED: "red",
+    ExceptionState.UPCOMING: "blue",
+    ExceptionState.IN_FORCE: "green",
+    ExceptionState.ENDED: "grey",
+    ExceptionState.REVOKED: "grey",
     # (SalesOrderStatus.BLOCKED and InvoiceStatus.OPEN share their values with statuses above:
     # one key each, so the credit pages colour those tags themselves.)
     SalesOrderStatus.CONFIRMED: "blue",

@@ -1,0 +1,301 @@
+"""The pages of purchase contracts and purchasing exceptions (erp/purchasing/contract_pages.py).
+
+Buyers and group buyers list contracts (status, supplier, materials with prices, validity,
+whom they serve), record a new one as a draft, activate and terminate it from its page;
+purchasing managers read them; the steward grants and revokes exceptions. Each refusal is
+the service's, shown in Chinese beside its field with what was typed kept; roles that have
+no business there neither see the menu entries nor reach the pages.
+
+The contracts of tests/purchasing_world.py (``deals``): GRP-001 (group, S0001: API-AMOX
+850/KG with a target of 1,000 KG, API-INSU 12,000, EXC-STAR 13) and CA-001 (company A,
+S0001: EXC-STAR 12.345 with a target of 100 KG, PKG-SHIP 0.35), both active.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp.purchasing.models import Contract, ContractStatus, PurchasingException
+from tests.purchasing_world import Deals
+from tests.ui.conftest import shown, sign_in
+from tests.world import World
+
+
+def _text(page: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def _menu(page: str) -> str:
+    found = re.search(r'<nav class="menu">(.*?)</nav>', page, re.S)
+    assert found
+    return _text(found.group(1))
+
+
+def _contract(session_factory: sessionmaker[Session], number: str) -> Contract | None:
+    with session_factory() as session:
+        return session.scalars(select(Contract).where(Contract.number == number)).one_or_none()
+
+
+def _contract_form(deals: Deals, **changes: str) -> dict[str, str]:
+    """A group contract with S0002 for API-AMOX at 845.50 per KG, target 500 KG, for this year."""
+    form = {"number": "HT-GRP-NEW-1", "supplier": "S0002", "scope": "group", "company": "",
+            "valid_from": f"{deals.today:%Y-%m-%d}", "valid_to": f"{deals.today + dt.timedelta(days=200):%Y-%m-%d}",
+            "line_rows": "3", "material_id-0": "API-AMOX", "unit_price-0": "845.50", "target_quantity-0": "500"}
+    form.update(changes)
+    return form
+
+
+# --- who sees what -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("user, entries, missing", [
+    ("buyer_a", ["合同", "新建合同"], ["例外授权"]),
+    ("group_buyer", ["合同", "新建合同"], ["例外授权"]),
+    ("pm_a", ["合同"], ["新建合同", "例外授权"]),
+    ("steward", ["例外授权", "授予例外授权"], ["新建合同"]),
+    ("clerk_a", [], ["合同", "例外授权"]),
+    ("cio", [], ["合同", "例外授权"]),
+])
+def test_the_menu_offers_contracts_and_exceptions_to_their_roles_only(
+    client: FlaskClient, world: World, user: str, entries: list[str], missing: list[str]
+) -> None:
+    sign_in(client, world, user)
+    menu = _menu(client.get("/", follow_redirects=True).get_data(as_text=True))  # the role's landing page
+    for entry in entries:
+        assert entry in menu.split(), (user, entry, menu)
+    for entry in missing:
+        assert entry not in menu.split(), (user, entry, menu)
+
+
+@pytest.mark.parametrize("user, path", [
+    ("clerk_a", "/purchasing/contracts"),
+    ("clerk_a", "/purchasing/contracts/new"),
+    ("clerk_a", "/purchasing/contracts/GRP-001"),
+    ("pm_a", "/purchasing/contracts/new"),
+    ("steward", "/purchasing/contracts"),
+    ("buyer_a", "/purchasing/exceptions"),
+    ("buyer_a", "/purchasing/exceptions/new"),
+    ("group_buyer", "/purchasing/exceptions"),
+    ("cio", "/purchasing/exceptions"),
+    ("clerk_a", "/purchasing/exceptions/1"),
+])
+def test_other_roles_are_refused_the_pages_in_chinese(
+    client: FlaskClient, world: World, deals: Deals, user: str, path: str
+) -> None:
+    sign_in(client, world, user)
+    response = client.get(path)
+    assert response.status_code == 403
+    assert "此页面需要以下角色之一" in response.get_data(as_text=True)
+
+
+def test_another_companys_contract_is_not_found(
+    client: FlaskClient, world: World, deals: Deals
+) -> None:
+    """Company A's contract is not shown to company B's buyer (404, as the API answers)."""
+    sign_in(client, world, "buyer_b")
+    assert client.get("/purchasing/contracts/CA-001").status_code == 404
+    listing = client.get("/purchasing/contracts").get_data(as_text=True)
+    assert 'data-contract="GRP-001"' in listing and 'data-contract="CA-001"' not in listing
+
+
+# --- contracts ---------------------------------------------------------------------------------
+
+def test_the_contract_list_names_supplier_materials_prices_validity_and_scope(
+    client: FlaskClient, world: World, deals: Deals
+) -> None:
+    sign_in(client, world, "buyer_a")
+    page = client.get("/purchasing/contracts").get_data(as_text=True)
+    row = re.search(r'<tr data-contract="CA-001">(.*?)</tr>', page, re.S)
+    assert row
+    text = _text(row.group(1))
+    assert text.startswith("CA-001 生效中 S0001 华康")
+    assert "EXC-STAR EXC-STAR ¥12.345 / KG" in text and "PKG-SHIP PKG-SHIP ¥0.35 / EA" in text
+    assert f"{deals.valid_from:%Y-%m-%d} – {deals.valid_to:%Y-%m-%d}" in text
+    assert text.endswith("公司合同 CA 甲公司")
+    group_row = _text(re.search(r'<tr data-contract="GRP-001">(.*?)</tr>', page, re.S).group(1))  # type: ignore[union-attr]
+    assert group_row.endswith("集团合同")
+
+    # Filters: by scope, by material code, by status; an unknown supplier code is refused beside its filter.
+    company_only = client.get("/purchasing/contracts?scope=company").get_data(as_text=True)
+    assert 'data-contract="CA-001"' in company_only and 'data-contract="GRP-001"' not in company_only
+    insulin = client.get("/purchasing/contracts?material=API-INSU").get_data(as_text=True)
+    assert 'data-contract="GRP-001"' in insulin and 'data-contract="CA-001"' not in insulin
+    assert "没有符合条件的合同" in client.get("/purchasing/contracts?status=terminated").get_data(as_text=True)
+    unknown = client.get("/purchasing/contracts?supplier=S9999").get_data(as_text=True)
+    assert shown(unknown, "refusal") == "请求内容无效 供应商编码：没有编码为 S9999 的供应商"
+
+
+def test_a_group_buyer_records_a_group_contract_and_activates_it(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "group_buyer")
+    form = client.get("/purchasing/contracts/new").get_data(as_text=True)
+    assert re.search(r'<option value="group"[^>]*>集团合同</option>', form)
+    assert re.search(r'<option value="company"[^>]*>公司合同</option>', form)
+    created = client.post("/purchasing/contracts/new", data={**_contract_form(deals), "csrf_token": token})
+    assert created.status_code == 302
+    contract = _contract(session_factory, "HT-GRP-NEW-1")
+    assert contract is not None and contract.status == ContractStatus.DRAFT and contract.company_id is None
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    assert "已记录为草稿" in shown(page, "done")
+    assert shown(page, "contract-status") == "草稿"
+    assert "API-AMOX API-AMOX ¥845.50 / KG 500 kg 0 kg 500 kg" in _text(page)
+    assert 'data-testid="activate"' in page and 'data-testid="terminate"' in page
+
+    activated = client.post(created.headers["Location"].split("?")[0], data={"action": "activate", "csrf_token": token})
+    assert activated.status_code == 302
+    assert _contract(session_factory, "HT-GRP-NEW-1").status == ContractStatus.ACTIVE  # type: ignore[union-attr]
+    page = client.get(activated.headers["Location"]).get_data(as_text=True)
+    assert shown(page, "contract-status") == "生效中" and "已生效" in shown(page, "done")
+    assert 'data-testid="activate"' not in page and 'data-testid="terminate"' in page
+
+
+def test_an_overlapping_contract_is_refused_in_chinese_and_the_form_kept(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    """GRP-001 already prices API-AMOX from S0001 for the group: a second group contract for it
+    over the same days is refused (contract-overlap, 409), naming GRP-001; nothing is written."""
+    token = sign_in(client, world, "group_buyer")
+    refused = client.post("/purchasing/contracts/new", data={
+        **_contract_form(deals, supplier="S0001", **{"material_id-2": "API-INSU", "unit_price-2": "11900"}),
+        "csrf_token": token})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "合同 GRP-001 已" in shown(page, "refusal") and "API-AMOX" in shown(page, "refusal")
+    assert 'value="HT-GRP-NEW-1"' in page and 'value="845.50"' in page and 'value="11900"' in page
+    assert _contract(session_factory, "HT-GRP-NEW-1") is None
+
+
+def test_refusals_on_lines_are_shown_beside_the_row_that_holds_them(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    """Rows left empty send no line, yet a refusal lands on the row typed: the form's own
+    reading (a price of 0 in row 3) and the service's (KG takes 3 decimals: a target of
+    1.2345 KG in row 3, the second line of the request)."""
+    token = sign_in(client, world, "group_buyer")
+    data = _contract_form(deals, **{"material_id-2": "API-INSU", "unit_price-2": "0"})
+    zero = client.post("/purchasing/contracts/new", data={**data, "csrf_token": token})
+    assert zero.status_code == 422
+    assert "须在 0 与" in shown(zero.get_data(as_text=True), "error-unit_price-2")
+    data.update({"unit_price-2": "11900", "target_quantity-2": "1.2345"})
+    precise = client.post("/purchasing/contracts/new", data={**data, "csrf_token": token})
+    assert precise.status_code == 422
+    page = precise.get_data(as_text=True)
+    assert "KG" in shown(page, "error-target_quantity-2") and "3" in shown(page, "error-target_quantity-2")
+    assert 'data-testid="error-target_quantity-1"' not in page
+    assert _contract(session_factory, "HT-GRP-NEW-1") is None
+
+
+def test_a_buyer_may_make_only_company_contracts_and_a_bad_number_is_refused(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "buyer_a")
+    form = client.get("/purchasing/contracts/new").get_data(as_text=True)
+    assert 'value="group"' not in form and re.search(r'<option value="company"[^>]*>公司合同</option>', form)
+    bad = client.post("/purchasing/contracts/new", data={
+        **_contract_form(deals, number="ht 1", scope="company", company="CA"), "csrf_token": token})
+    assert bad.status_code == 422
+    assert shown(bad.get_data(as_text=True), "error-number").startswith("须为 1-40 个字符")
+    # The group scope posted anyway: the service's rule, in Chinese.
+    group = client.post("/purchasing/contracts/new", data={**_contract_form(deals), "csrf_token": token})
+    assert group.status_code == 403
+    assert "集团合同由集中采购" in shown(group.get_data(as_text=True), "refusal")
+    made = client.post("/purchasing/contracts/new", data={
+        **_contract_form(deals, number="HT-CA-9", scope="company", company="CA", **{"material_id-0": "EXC-STAR"},
+                         supplier="S0002"), "csrf_token": token})
+    assert made.status_code == 302
+    assert _contract(session_factory, "HT-CA-9").company_id == world.companies["A"]  # type: ignore[union-attr]
+
+
+def test_a_contract_is_terminated_with_a_reason_and_says_who_did_it(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "buyer_a")
+    refused = client.post("/purchasing/contracts/CA-001", data={"action": "terminate", "reason": " ",
+                                                                "csrf_token": token})
+    assert refused.status_code == 422
+    assert shown(refused.get_data(as_text=True), "error-reason") == "请说明终止合同的原因"
+    assert _contract(session_factory, "CA-001").status == ContractStatus.ACTIVE  # type: ignore[union-attr]
+    done = client.post("/purchasing/contracts/CA-001", data={"action": "terminate", "reason": "供应商涨价，重新谈判",
+                                                             "csrf_token": token})
+    assert done.status_code == 302
+    assert _contract(session_factory, "CA-001").status == ContractStatus.TERMINATED  # type: ignore[union-attr]
+    text = _text(client.get(done.headers["Location"]).get_data(as_text=True))
+    assert "终止人 buyer_a" in text and "供应商涨价，重新谈判" in text
+    assert "已终止" in text and "终止合同" not in text.split("已终止", 1)[1]  # nothing more to do
+
+
+def test_a_buyer_has_no_actions_on_a_group_contract_and_a_manager_none_at_all(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    """The page offers what contract_actions allows; a post anyway is the service's refusal."""
+    token = sign_in(client, world, "buyer_a")
+    page = client.get("/purchasing/contracts/GRP-001").get_data(as_text=True)
+    assert 'data-testid="terminate"' not in page and 'data-testid="activate"' not in page
+    assert "S0001 华康" in _text(page)
+    refused = client.post("/purchasing/contracts/GRP-001", data={"action": "terminate", "reason": "x",
+                                                                 "csrf_token": token})
+    assert refused.status_code == 403 and "集团合同由集中采购" in shown(refused.get_data(as_text=True), "refusal")
+    sign_in(client, world, "pm_a")
+    page = client.get("/purchasing/contracts/CA-001").get_data(as_text=True)
+    assert 'data-testid="terminate"' not in page and "CA-001" in page
+    assert _contract(session_factory, "GRP-001").status == ContractStatus.ACTIVE  # type: ignore[union-attr]
+
+
+# --- purchasing exceptions ---------------------------------------------------------------------
+
+def test_the_steward_grants_and_revokes_an_exception(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "steward")
+    start = dt.date.today()
+    granted = client.post("/purchasing/exceptions/new", data={
+        "company": "CA", "material": "API-AMOX", "valid_from": f"{start:%Y-%m-%d}",
+        "valid_to": "2199-12-31", "reason": "集中采购供应商断货，紧急自主采购", "csrf_token": token})
+    assert granted.status_code == 302
+    page = client.get(granted.headers["Location"]).get_data(as_text=True)
+    assert "已授予" in shown(page, "done")
+    text = _text(page)
+    assert "公司 CA 甲公司" in text and "物料 API-AMOX API-AMOX" in text and "授予人 steward" in text
+    listing = client.get("/purchasing/exceptions").get_data(as_text=True)
+    row = _text(re.search(r'<tr data-exception="\d+">(.*?)</tr>', listing, re.S).group(1))  # type: ignore[union-attr]
+    assert row.startswith("CA 甲公司 API-AMOX API-AMOX") and "集中采购供应商断货，紧急自主采购" in row
+
+    revoked = client.post(granted.headers["Location"].split("?")[0], data={"action": "revoke", "csrf_token": token})
+    assert revoked.status_code == 302
+    page = client.get(revoked.headers["Location"]).get_data(as_text=True)
+    assert shown(page, "exception-state") == "已撤销" and "撤销人 steward" in _text(page)
+    assert 'data-testid="revoke"' not in page
+    with session_factory() as session:
+        assert session.scalars(select(PurchasingException)).one().revoked_at is not None
+    # Gone from the list unless revoked ones are asked for.
+    assert 'data-exception=' not in client.get("/purchasing/exceptions").get_data(as_text=True)
+    assert 'data-exception=' in client.get("/purchasing/exceptions?revoked=1").get_data(as_text=True)
+    # Revoked twice (a second tab): the service's refusal, in Chinese.
+    again = client.post(granted.headers["Location"].split("?")[0], data={"action": "revoke", "csrf_token": token})
+    assert again.status_code == 409 and "已撤销" in shown(again.get_data(as_text=True), "refusal")
+
+
+def test_an_exception_for_a_local_material_is_refused_beside_the_material(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "steward")
+    refused = client.post("/purchasing/exceptions/new", data={
+        "company": "CA", "material": "EXC-STAR", "valid_from": "2026-12-01", "valid_to": "2026-12-31",
+        "reason": "试试", "csrf_token": token})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert shown(page, "error-material_id") == "不是集中采购物料"
+    assert "EXC-STAR 是自主采购物料" in shown(page, "refusal")
+    assert 'value="EXC-STAR"' in page and "试试" in page
+    without_reason = client.post("/purchasing/exceptions/new", data={
+        "company": "CA", "material": "API-AMOX", "valid_from": "2026-12-01", "valid_to": "2026-12-31",
+        "reason": "", "csrf_token": token})
+    assert shown(without_reason.get_data(as_text=True), "error-reason") == "请说明授予例外授权的原因"
+    with session_factory() as session:
+        assert session.scalars(select(PurchasingException)).first() is None
