@@ -121,7 +121,7 @@ def test_the_release_answer_and_the_list_state_the_exposure_after_and_the_orders
     expected = {"exposure_before": "6000.00", "exposure_after": "11000.00", "credit_limit": "10000.00",
                 "above_limit_by": "1000.00", "blocked_at_shipment": [
                     {"order_id": older.id, "order_number": "SO-CB-2026-000001", "company_id": world.companies["B"],
-                     "company_code": "CB",
+                     "company_code": "CB", "company_name_zh": "乙公司", "company_name_en": "Company B",
                      "status": "confirmed", "open_value": "6000.00", "newly_blocked": True}]}
     (listed,) = api.as_("cio").get("/api/v1/credit/blocked-orders").get_json()
     assert (listed["order_id"], listed["customer_on_hold"], listed["release_effect"]) == (blocked.id, False, expected)

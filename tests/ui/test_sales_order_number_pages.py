@@ -37,10 +37,11 @@ def test_the_credit_desk_names_orders_by_number(
     page = client.get(f"/credit/blocked-orders/{blocked.id}").get_data(as_text=True)
     assert f"<title>销售订单 {SECOND}" in page
     assert _cells(page, "order-number") == [FIRST, SECOND]  # the customer's orders
-    assert f"销售订单 {FIRST} · CA" in page  # what the release would block at shipment
+    # what the release would block at shipment, with the company named
+    assert f'销售订单 {FIRST} · <span data-testid="effect-company">CA' in page
     released = client.post(f"/credit/blocked-orders/{blocked.id}", data={"reason": "prepaid", "csrf_token": token})
     assert released.status_code == 200
-    assert shown(released.get_data(as_text=True), "done") == f"已放行：K0001 的销售订单 {SECOND}。"
+    assert shown(released.get_data(as_text=True), "done") == f"已放行：K0001 第一医院 的销售订单 {SECOND}。"
 
 
 def test_the_cio_invoice_and_the_returns_name_the_order_shipped(
