@@ -1,6 +1,7 @@
 """The group's intercompany view: the group trial balance with its eliminations and the
-intercompany order lines behind them (goods in transit, unrealised profit), for the CIO,
-group cost accountants and credit controllers. The figures are
+intercompany order lines behind them (goods in transit, unrealised profit), for the CIO
+and group-wide cost accountants: the readers of trial balances (erp.costing.reports.READERS)
+with a group-wide scope, as the consolidated trial balance's service requires. The figures are
 ``erp.credit.intercompany``'s; docs/intercompany.md explains them."""
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from erp.web import transaction
 
 bp = PageBlueprint("intercompany_pages", __name__, url_prefix="/intercompany")
 
-READERS = {Role.CIO, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER}
-nav.add("reports", "intercompany_pages.trial_balance", N_("Intercompany eliminations"), READERS)
+READERS = {Role.CIO, Role.COST_ACCOUNTANT}
+nav.add("reports", "intercompany_pages.trial_balance", N_("Intercompany eliminations"), READERS, group_wide_only=True)
 
 
 @bp.route("/")

@@ -79,7 +79,8 @@ def language(code: str) -> Response:
 def home() -> Any:
     """The role's daily work (its landing page), or a short overview for roles whose pages
     are still to come."""
-    endpoint = nav.landing_endpoint(page_actor().role)
+    actor = page_actor()
+    endpoint = nav.landing_endpoint(actor.role, actor.group_wide)
     if endpoint is not None:
         return redirect(url_for(endpoint))
     return render_template("ui/home.html", profile=g.profile)

@@ -20,6 +20,9 @@ class NavItem:
     roles: frozenset[Role]
     # An entry can be the landing page of some of its roles.
     landing_for: frozenset[Role] = frozenset()
+    # Group figures (consolidation, the group close): a company-scoped user of the role is
+    # refused the page, so the entry is not offered to them.
+    group_wide_only: bool = False
 
 
 @dataclass
@@ -46,27 +49,30 @@ GROUPS: dict[str, NavGroup] = {
 }
 
 
-def add(group: str, endpoint: str, label: str, roles: set[Role], *, landing_for: set[Role] | None = None) -> None:
-    """Add a page to the navigation (idempotent: registering twice keeps one entry)."""
+def add(group: str, endpoint: str, label: str, roles: set[Role], *, landing_for: set[Role] | None = None,
+        group_wide_only: bool = False) -> None:
+    """Add a page to the navigation (idempotent: registering twice keeps one entry).
+    ``group_wide_only``: offered only to users of ``roles`` with a group-wide scope."""
     items = GROUPS[group].items
     if any(item.endpoint == endpoint for item in items):
         return
-    items.append(NavItem(endpoint, label, frozenset(roles), frozenset(landing_for or ())))
+    items.append(NavItem(endpoint, label, frozenset(roles), frozenset(landing_for or ()), group_wide_only))
 
 
-def menu_for(role: Role) -> list[tuple[NavGroup, list[NavItem]]]:
-    """The groups and entries ``role`` sees, in order; groups without entries are left out."""
+def menu_for(role: Role, group_wide: bool) -> list[tuple[NavGroup, list[NavItem]]]:
+    """The groups and entries a user of ``role`` (group-wide or not) sees, in order; groups
+    without entries are left out."""
     menu = []
     for group in GROUPS.values():
-        items = [item for item in group.items if role in item.roles]
+        items = [item for item in group.items if role in item.roles and (group_wide or not item.group_wide_only)]
         if items:
             menu.append((group, items))
     return menu
 
 
-def landing_endpoint(role: Role) -> str | None:
-    """The page a role starts on: the entry marked as its landing page, else its first entry."""
-    entries = [item for _, items in menu_for(role) for item in items]
+def landing_endpoint(role: Role, group_wide: bool) -> str | None:
+    """The page a user starts on: the entry marked as its role's landing page, else its first entry."""
+    entries = [item for _, items in menu_for(role, group_wide) for item in items]
     for item in entries:
         if role in item.landing_for:
             return item.endpoint
