@@ -183,7 +183,11 @@ _LEGACY_PATTERNS = [(key, _pattern(template)) for key, template in LEGACY]
 def narrate(key: str, limit: int = MEMO_LENGTH, /, **values: Any) -> str:
     """The stored form of narration ``key`` with ``values`` (text, ``Named``, ``Term``,
     dates, ``Amount`` and other decimals), at most ``limit`` characters: the longest text
-    value is shortened (ending "…") until it fits, never the JSON cut."""
+    (a text value, or a record's name; never a record's code) is shortened, ending "…",
+    until it fits, never the JSON cut. Master data allows names of 200 characters in each
+    language, so a supplier's names alone can pass a memo's 300: they are shortened, not
+    refused (a posting must not fail over its 摘要). ``ValueError`` only if the codes and
+    fixed values alone do not fit."""
     if key not in NARRATIONS:
         raise KeyError(f"no narration {key!r}")
     encoded = {name: _encode(value) for name, value in values.items()}
@@ -191,12 +195,20 @@ def narrate(key: str, limit: int = MEMO_LENGTH, /, **values: Any) -> str:
         stored = json.dumps({"n": key, "v": encoded}, ensure_ascii=False, separators=(",", ":"))
         if len(stored) <= limit:
             return stored
-        longest = max((name for name, value in encoded.items() if isinstance(value, str)),
-                      key=lambda name: len(encoded[name]), default=None)
-        if longest is None or len(encoded[longest]) <= 1:
+        # (holder, index) of each text that may be shortened: a text value, a record's names
+        slots: list[tuple[Any, Any]] = [(encoded, name) for name, value in encoded.items() if isinstance(value, str)]
+        slots += [(value["named"], i) for value in encoded.values() if isinstance(value, dict) and "named" in value
+                  for i in (1, 2) if isinstance(value["named"][i], str)]
+        slots.sort(key=lambda slot: len(slot[0][slot[1]]), reverse=True)
+        if not slots or len(slots[0][0][slots[0][1]]) <= 1:
             raise ValueError(f"narration {key!r} does not fit in {limit} characters")
-        text = encoded[longest].rstrip("…")
-        encoded[longest] = text[:max(0, len(text) - (len(stored) - limit) - 1)] + "…"
+        holder, at = slots[0]
+        excess = len(stored) - limit + 1  # +1: the "…"
+        # the longest down towards the next longest, so two long names both keep a part
+        runner_up = len(slots[1][0][slots[1][1]]) if len(slots) > 1 else 0
+        cut = min(excess, max(len(holder[at]) - runner_up, -(-excess // len(slots)), 1))
+        text = holder[at].rstrip("…")
+        holder[at] = text[:max(0, len(text) - cut)] + "…"
 
 
 def _encode(value: Any) -> Any:

@@ -142,6 +142,21 @@ def test_a_narration_never_outgrows_its_column() -> None:
     assert isinstance(said, narration.Message) and said.params["reason"].endswith("…")
 
 
+def test_a_narration_shortens_records_names_rather_than_refuse() -> None:
+    """A supplier may have names of 200 characters in each language (master data's limit):
+    the memo of its invoice (300 characters) keeps the code and the invoice number whole and
+    shortens both names (they were stored whole and the posting failed with ValueError)."""
+    long_name = narration.Named("S0001", "华康" * 100, "Huakang " * 25)
+    stored = narration.narrate("supplier-invoice", supplier=long_name, number="INV-2026-000123")
+    assert len(stored) <= narration.MEMO_LENGTH
+    said = narration.read(stored)
+    assert isinstance(said, narration.Message)
+    supplier = said.params["supplier"]
+    assert (supplier.code, said.params["number"]) == ("S0001", "INV-2026-000123")
+    assert supplier.name_zh.endswith("…") and supplier.name_en.endswith("…")
+    assert len(supplier.name_zh) > 20 and len(supplier.name_en) > 20  # both keep a part
+
+
 def test_no_posting_writes_its_narration_as_a_sentence() -> None:
     """Every ``memo=`` of a posting (and ``reason=`` of a stock ``Document``) in erp/ is a
     narration or a person's words passed through, never an English sentence written there
