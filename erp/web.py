@@ -27,6 +27,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, Response, current_app, g, request
 from flask.globals import request_ctx
+from flask.views import View
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_smorest import Api as SmorestApi
@@ -108,7 +109,8 @@ class ErpFlask(Flask):
     """Flask, with ``ensure_sync`` remembering the functions it found synchronous: Flask asks it
     of every hook and view on every request (flask-smorest of each of its three wrappers too),
     and each answer took ``inspect.iscoroutinefunction``'s few calls (issue #18's receipt
-    profile). What it answers is Flask's own; coroutine functions are not remembered."""
+    profile). What it answers is Flask's own; coroutine functions and the methods of
+    class-based views are not remembered."""
 
     _SYNCHRONOUS_REMEMBERED = 4096  # at most: hooks and views, not per-request objects
 
@@ -123,7 +125,10 @@ class ErpFlask(Flask):
         except TypeError:  # an unhashable callable
             return super().ensure_sync(func)
         sync = super().ensure_sync(func)
-        if sync is func and len(self._synchronous) < self._SYNCHRONOUS_REMEMBERED:
+        # Not a class-based view's methods: they are bound to a view object made per request
+        # (flask.views.View.init_every_request) and would fill the set with dead entries.
+        if sync is func and not isinstance(getattr(func, "__self__", None), View) \
+                and len(self._synchronous) < self._SYNCHRONOUS_REMEMBERED:
             self._synchronous.add(func)
         return sync
 

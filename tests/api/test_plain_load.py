@@ -121,3 +121,15 @@ def test_the_receipt_route_loads_through_plain_load() -> None:
                       blp._docs["post_receipt"]["post"]["arguments"]["parameters"] if parameter["in"] == "json"]
     assert len(receipt_bodies) == 1 and isinstance(receipt_bodies[0], ReceiptIn)
     assert "load" in vars(receipt_bodies[0])  # the instance's own: plain_load's
+
+
+def test_the_synchronous_view_memo_keeps_no_per_request_objects(app: Any, api: Any) -> None:
+    """erp.web.ErpFlask.ensure_sync remembers the hooks and view functions it found
+    synchronous; a class-based view's methods are bound to a view object made per request,
+    so remembering them added two dead entries per request until the memo was full. After a
+    first request, more requests to a MethodView endpoint leave the memo as it was."""
+    assert api.as_("steward").get("/api/v1/materials").status_code == 200
+    remembered = len(app._synchronous)
+    for _ in range(20):
+        assert api.as_("steward").get("/api/v1/materials").status_code == 200
+    assert len(app._synchronous) == remembered
