@@ -1145,8 +1145,9 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
     Refuses: 403; 404 an unknown invoice; 409 ``invoice-blocked`` (a named invoice blocked
     for payment), ``invoice-reversed`` (a named invoice reversed), ``period-closed``; 422
     ``payment-exceeds-open-items`` (more than is open; with named invoices, more than is
-    open on them, each named with its open amount: the rest never goes to invoices it does
-    not name, and there is no payment on account), ``dated-before-source`` (a named invoice posted after the
+    open on them, each named with what it may pay of it on its date, ``open_on``, which is
+    also ``payable``: the rest never goes to invoices it does not name, and there is no
+    payment on account), ``dated-before-source`` (a named invoice posted after the
     payment's date), ``dated-before-reopening`` (a named invoice paid more than ``open_on``
     the payment's date: the least it had open on that day or any later one, counting each
     payment and credit memo from its posting date until its reversal; more would leave the
@@ -1207,14 +1208,21 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
         # The rest is not spread over invoices the payment does not name: the remittance
         # advice names what the bank paid, and the supplier applies it the same way. Like a
         # payment naming none (at most what is open), there is no payment on account.
+        # The advice gives what may be paid on the payment's date (``open_on``), not the open
+        # amount now: a back-dated clerk paying the open amount now would be refused again
+        # (``dated-before-reopening``). Equal when no reversal follows the date.
+        on_date = {i.id: max(open_on(i, settled.get(i.id, ()), request.payment_date), ZERO) for i in candidates}
+        payable_on_date = sum(on_date.values(), ZERO)
         problem = Message("the payment of {amount} is more than the {payable} open on the invoices it names "
                           "({invoices}): a payment pays only the invoices it names; name the others too, or name "
-                          "none to pay the oldest due first", amount=Amount(request.amount), payable=Amount(payable),
-                          invoices=[Message("{number} {open}", number=i.number, open=Amount(caps[i.id]))
+                          "none to pay the oldest due first", amount=Amount(request.amount),
+                          payable=Amount(payable_on_date),
+                          invoices=[Message("{number} {open}", number=i.number, open=Amount(on_date[i.id]))
                                     for i in candidates])
         raise PaymentExceedsOpenItems(
-            problem, errors=[{"pointer": "/amount", "detail": Message("at most {payable}", payable=Amount(payable))}],
-            payable=str(payable), open_amounts={i.number: str(caps[i.id]) for i in candidates})
+            problem, errors=[{"pointer": "/amount",
+                              "detail": Message("at most {payable}", payable=Amount(payable_on_date))}],
+            payable=str(payable_on_date), open_amounts={i.number: str(on_date[i.id]) for i in candidates})
     if request.amount > payable:
         raise PaymentExceedsOpenItems(
             Message("the payment of {amount} is more than the {payable} open and not blocked",

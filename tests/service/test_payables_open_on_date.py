@@ -124,3 +124,35 @@ def test_a_payment_may_not_pay_what_was_open_on_its_date_if_a_later_day_had_less
         for day in _days(NOV_20, NOV_26):
             expected = D("1500.00") if day == NOV_20 else D("678.00")
             assert ageing_total(session, world, day) == ledger(session, company, day) == expected, day
+
+
+def test_a_named_payment_beyond_its_invoices_is_told_what_it_may_pay_on_its_date(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """P1 pays 822.00 of INV-1 on 20 November and is reversed on 25 November: INV-1 has
+    1,356.00 open now but 534.00 on 22 to 24 November (1,356.00 - 822.00). 1,400.00 dated 22
+    November naming INV-1 is more than is open on it at all: refused
+    ``payment-exceeds-open-items``, and the advice is what may be paid on the 22nd, 534.00
+    (``payable``, ``open_amounts``, "at most 534.00"), not the 1,356.00 open now: the clerk
+    who sent 1,356.00 would be refused again (``dated-before-reopening``, only 534.00).
+    Nothing written. 534.00 dated 22 November, as advised, posts: INV-1 822.00 open."""
+    first, _, _ = two_invoices
+    p1 = pay(session_factory, world, "822.00", [first])
+    reverse(session_factory, world, p1, on=NOV_25)
+    with session_factory() as session:
+        before = payments(session)
+    with refused(session_factory, PaymentExceedsOpenItems) as refusal:
+        pay(session_factory, world, "1400.00", [first], on=NOV_22)
+    assert refusal.value.extensions["payable"] == "534.00"
+    assert refusal.value.extensions["open_amounts"] == {"INV-1": "534.00"}
+    assert refusal.value.errors[0]["pointer"] == "/amount"
+    assert str(refusal.value.errors[0]["detail"]) == "at most 534.00"
+    assert "more than the 534.00 open on the invoices it names (INV-1 534.00)" in str(refusal.value.detail)
+    with session_factory() as session:
+        assert payments(session) == before
+        assert open_amounts(session, first) == [D("1356.00")]
+    with refused(session_factory, DatedBeforeReopening):
+        pay(session_factory, world, "1356.00", [first], on=NOV_22)
+    advised = pay(session_factory, world, "534.00", [first], on=NOV_22)
+    with session_factory() as session:
+        assert allocations(session, advised) == {first: D("534.00")}
+        assert open_amounts(session, first) == [D("822.00")]
