@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.payables.models import SupplierInvoice, SupplierPayment
 from tests.payables import vat13_on_materials
+from tests.service.test_payables_payment_reversal import pay, reverse, two_invoices  # noqa: F401 - fixture
 from tests.stock import open_order, receive, set_standard
 from tests.world import World
 from tests.ui.conftest import shown
@@ -279,3 +280,23 @@ def test_the_reversal_form_is_the_shared_macro_on_every_page_that_reverses() -> 
     assert written == ["ui/templates/ui/macros.html"]
     for page in ("invoice.html", "payment.html"):
         assert "reversal_form(" in (root / "payables/templates/payables" / page).read_text(encoding="utf-8")
+
+
+def test_a_back_dated_payment_beyond_its_invoice_is_told_on_the_page_what_it_may_pay_on_its_date(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session],
+        two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-1 1,356.00; P1 822.00 on 20 November reversed on 25 November. The page's payment of
+    1,400.00 dated 22 November ticking INV-1 is refused with what may be paid on the 22nd,
+    534.00 (1,356.00 - 822.00), in the sentence and beside the amount: before the fix both
+    said 1,356.00, and a clerk who paid that was refused again."""
+    first, _, _ = two_invoices
+    reverse(session_factory, world, pay(session_factory, world, "822.00", [first]))
+    _sign_in(client, world, "ap_a")
+    page = client.get("/payables/payments/new?company=CA&supplier=S0001").get_data(as_text=True)
+    form = {"csrf_token": _csrf(page), "company": "CA", "supplier": "S0001", "amount": "1400.00",
+            "payment_date": "2026-11-22", "invoice": [str(first)]}
+    refused = client.post("/payables/payments/new", data=form)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "付款 ¥1,400.00 超过所列发票的未付金额 ¥534.00（INV-1 ¥534.00）" in text
+    assert "最多 ¥534.00" in text and "¥1,356.00（" not in text
