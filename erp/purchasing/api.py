@@ -120,12 +120,14 @@ class Exceptions(MethodView):
 
 
 @blp.route("/exceptions/<int:exception_id>/revoke", methods=["POST"])
+@blp.arguments(s.ReasonSchema)
 @blp.response(200, s.PurchasingExceptionSchema)
 @blp.refuses(RoleNotAllowed, NotFound, ExceptionAlreadyRevoked)
 @transaction
-def exception_revoke(session: Session, actor: Actor, exception_id: int) -> Any:
-    """Revoke a purchasing exception now (stewards)."""
-    return services.revoke_exception(session, actor, exception_id)
+def exception_revoke(session: Session, actor: Actor, data: dict[str, Any], exception_id: int) -> Any:
+    """Revoke a purchasing exception now, with a reason (stewards); the reason is kept in the
+    audit trail."""
+    return services.revoke_exception(session, actor, exception_id, reason=data["reason"])
 
 
 # --- what may I order --------------------------------------------------------------------

@@ -348,7 +348,8 @@ def new_exception(db: Session, actor: Actor) -> Any:
 @transaction
 def exception(db: Session, actor: Actor, exception_id: int) -> Any:
     """One exception: company, material, validity, why, who granted it and when, and its
-    revocation (ended now; orders already submitted under it stand)."""
+    revocation with a reason (ended now; orders already submitted under it stand); a revoked
+    one shows who revoked it, when and why (the reason from the audit trail)."""
     require_role(*EXCEPTION_KEEPERS)
     refusal: dict[str, Any] = {}
     if request.method == "POST":
@@ -356,7 +357,8 @@ def exception(db: Session, actor: Actor, exception_id: int) -> Any:
             with db.begin_nested():  # a refusal rolls back to here
                 if request.form.get("action") != "revoke":
                     raise ValidationFailed.for_field("action", Message("unknown action"))
-                services.revoke_exception(db, actor, exception_id)
+                # The service refuses a blank reason at /reason; the page shows it beside the field.
+                services.revoke_exception(db, actor, exception_id, reason=request.form.get("reason", "")[:500])
             return redirect(url_for("contract_pages.exception", exception_id=exception_id, done="revoke"))
         except DomainError as error:
             if error.status == 404:
@@ -364,7 +366,9 @@ def exception(db: Session, actor: Actor, exception_id: int) -> Any:
             refusal = form_refusal(error)
     found = services.get_exception(db, actor, exception_id)
     names = services.user_names(db, [found.granted_by, found.revoked_by])
+    revoked_because = services.revocation_reason(db, found.id) if found.revoked_at else None
     done = None if refusal else request.args.get("done")
     status = refusal["error"].status if refusal else 200
     return render_template("purchasing/exception.html", exception=found, names=names, done=done,
-                           today=business_today(), **refusal), status
+                           revoked_because=revoked_because, today=business_today(), form=request.form,
+                           **refusal), status

@@ -28,6 +28,7 @@ from erp.purchasing.exceptions import (
     get_exception,
     grant_exception,
     list_exceptions,
+    revocation_reason,
     revoke_exception,
     user_names,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "orderable",
     "reject_order",
     "replace_order_lines",
+    "revocation_reason",
     "revoke_exception",
     "submit_order",
     "terminate_contract",

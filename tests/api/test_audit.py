@@ -170,11 +170,13 @@ def test_contracts_and_purchasing_exceptions_are_recorded(api: ApiClient, world:
     granted = api.as_("steward").post("/api/v1/purchasing/exceptions", json={
         "company_id": world.companies["B"], "material_id": world.materials["api_central"],
         "valid_from": "2026-11-01", "valid_to": "2026-11-30", "reason": "central stock-out"}).get_json()
-    api.as_("steward").post(f"/api/v1/purchasing/exceptions/{granted['id']}/revoke")
+    api.as_("steward").post(f"/api/v1/purchasing/exceptions/{granted['id']}/revoke",
+                            json={"reason": "  central stock delivered again  "})
     revoked, grant = history(api, "purchasing_exception", granted["id"])
     assert (grant["action"], grant["reason"], grant["company_id"]) == ("grant", "central stock-out",
                                                                         world.companies["B"])
     assert revoked["action"] == "revoke" and revoked["changes"]["revoked_at"]["before"] is None
+    assert (revoked["reason"], revoked["company_id"]) == ("central stock delivered again", world.companies["B"])
 
 
 def test_credit_holds_are_recorded_with_their_reason(api: ApiClient, world: World) -> None:

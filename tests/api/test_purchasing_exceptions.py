@@ -6,12 +6,19 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from erp.audit.models import AuditEvent
+from erp.errors import ValidationFailed
+from erp.purchasing import services
+from erp.purchasing.models import PurchasingException
 from tests.purchasing_world import Deals
 from tests.world import ApiClient, World, problem
 
 EXCEPTIONS = "/api/v1/purchasing/exceptions"
 ORDERS = "/api/v1/purchasing/orders"
+WHY = {"reason": "central supplier delivers again"}
 
 
 def grant(api: ApiClient, world: World, deals: Deals, *, company: str = "A", material: str = "api_central",
@@ -47,14 +54,14 @@ def test_an_exception_lets_the_company_buyer_order_a_central_material_until_revo
     assert ordered.get_json()["purchasing_organisation"] == "CA"
     assert ordered.get_json()["lines"][0]["unit_price"] == "850.000000"
 
-    revoked = api.as_("steward").post(f"{EXCEPTIONS}/{body['id']}/revoke")
+    revoked = api.as_("steward").post(f"{EXCEPTIONS}/{body['id']}/revoke", json=WHY)
     assert revoked.status_code == 200, revoked.get_json()
     assert revoked.get_json()["revoked_by"] == world.users["steward"]
     problem(buyer_a_orders_amox(api, world), 403, "central-material-needs-group-purchasing")
     # the draft made under the exception cannot be submitted any more either
     problem(api.as_("buyer_a").post(f"{ORDERS}/{ordered.get_json()['id']}/submit"),
             403, "central-material-needs-group-purchasing")
-    problem(api.as_("steward").post(f"{EXCEPTIONS}/{body['id']}/revoke"), 409, "exception-already-revoked")
+    problem(api.as_("steward").post(f"{EXCEPTIONS}/{body['id']}/revoke", json=WHY), 409, "exception-already-revoked")
 
 
 def test_an_ended_exception_no_longer_helps_and_the_refusal_says_when_it_ended(
@@ -82,7 +89,7 @@ def test_only_stewards_grant_exceptions(api: ApiClient, world: World, deals: Dea
 
 def test_only_stewards_revoke_exceptions(api: ApiClient, world: World, deals: Deals) -> None:
     exception_id = grant(api, world, deals).get_json()["id"]
-    problem(api.as_("group_buyer").post(f"{EXCEPTIONS}/{exception_id}/revoke"), 403, "role-not-allowed")
+    problem(api.as_("group_buyer").post(f"{EXCEPTIONS}/{exception_id}/revoke", json=WHY), 403, "role-not-allowed")
 
 
 def test_exceptions_are_for_central_materials(api: ApiClient, world: World, deals: Deals) -> None:
@@ -98,7 +105,7 @@ def test_exception_dates_must_be_in_order(api: ApiClient, world: World, deals: D
 def test_exceptions_are_listed_for_the_companies_one_acts_for(api: ApiClient, world: World, deals: Deals) -> None:
     first = grant(api, world, deals, company="A").get_json()
     grant(api, world, deals, company="B", material="cold_central", days=(20, 30))
-    api.as_("steward").post(f"{EXCEPTIONS}/{first['id']}/revoke")
+    api.as_("steward").post(f"{EXCEPTIONS}/{first['id']}/revoke", json=WHY)
 
     def listed(user: str, **query: Any) -> list[tuple[str, str]]:
         response = api.as_(user).get(EXCEPTIONS, query_string=query)
@@ -111,3 +118,32 @@ def test_exceptions_are_listed_for_the_companies_one_acts_for(api: ApiClient, wo
     assert listed("buyer_b") == [("CB", "API-INSU")]
     assert listed("steward", valid_on=(deals.today + dt.timedelta(days=25)).isoformat()) == [("CB", "API-INSU")]
     assert listed("steward", valid_on=deals.today.isoformat()) == []
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}])
+def test_a_revocation_needs_a_reason_and_a_refused_one_writes_nothing(
+    api: ApiClient, world: World, deals: Deals, session_factory: sessionmaker[Session], body: dict[str, str]
+) -> None:
+    exception_id = grant(api, world, deals).get_json()["id"]
+    refused = problem(api.as_("steward").post(f"{EXCEPTIONS}/{exception_id}/revoke", json=body),
+                      422, "validation-error")
+    assert [error["pointer"] for error in refused["errors"]] == ["/reason"]
+    with session_factory() as session:
+        exception = session.get(PurchasingException, exception_id)
+        assert exception is not None and (exception.revoked_at, exception.revoked_by) == (None, None)
+        assert session.scalars(select(AuditEvent.action).where(
+            AuditEvent.entity == "purchasing_exception", AuditEvent.entity_id == exception_id)).all() == ["grant"]
+    # Still in force: company A's buyer orders under it.
+    assert buyer_a_orders_amox(api, world).status_code == 201
+
+
+def test_the_service_refuses_a_blank_reason_before_touching_the_exception(
+    api: ApiClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    exception_id = grant(api, world, deals).get_json()["id"]
+    with session_factory() as session:
+        with pytest.raises(ValidationFailed) as refused:
+            services.revoke_exception(session, world.actors["steward"], exception_id, reason=" \n ")
+        assert refused.value.status == 422
+        assert [error["pointer"] for error in refused.value.errors] == ["/reason"]
+        assert session.get(PurchasingException, exception_id).revoked_at is None  # type: ignore[union-attr]

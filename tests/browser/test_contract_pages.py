@@ -156,8 +156,13 @@ def test_the_steward_is_refused_a_local_material_and_grants_and_revokes_an_excep
     assert page.get_by_test_id("exception-state").inner_text() == "尚未生效"
     shot(page, "granted")
     page.get_by_test_id("revoke").click()
+    assert page.get_by_test_id("error-reason").inner_text() == "请说明撤销例外授权的原因"
+    assert page.get_by_test_id("exception-state").inner_text() == "尚未生效"
+    shot(page, "revoke-without-reason")
+    page.fill("#f-reason", "集中采购已恢复供货")
+    page.get_by_test_id("revoke").click()
     assert page.get_by_test_id("exception-state").inner_text() == "已撤销"
-    assert "撤销人" in page.content()
+    assert "撤销人" in page.content() and "撤销原因\n集中采购已恢复供货" in page.locator("dl.descriptions").inner_text()
     shot(page, "revoked")
 
 

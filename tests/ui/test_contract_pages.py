@@ -266,10 +266,12 @@ def test_the_steward_grants_and_revokes_an_exception(
     row = _text(re.search(r'<tr data-exception="\d+">(.*?)</tr>', listing, re.S).group(1))  # type: ignore[union-attr]
     assert row.startswith("CA 甲公司 API-AMOX API-AMOX") and "集中采购供应商断货，紧急自主采购" in row
 
-    revoked = client.post(granted.headers["Location"].split("?")[0], data={"action": "revoke", "csrf_token": token})
+    revoked = client.post(granted.headers["Location"].split("?")[0], data={
+        "action": "revoke", "reason": "集中采购已恢复供货", "csrf_token": token})
     assert revoked.status_code == 302
     page = client.get(revoked.headers["Location"]).get_data(as_text=True)
     assert shown(page, "exception-state") == "已撤销" and "撤销人 steward" in _text(page)
+    assert "撤销原因 集中采购已恢复供货" in _text(page)
     assert 'data-testid="revoke"' not in page
     with session_factory() as session:
         assert session.scalars(select(PurchasingException)).one().revoked_at is not None
@@ -277,8 +279,27 @@ def test_the_steward_grants_and_revokes_an_exception(
     assert 'data-exception=' not in client.get("/purchasing/exceptions").get_data(as_text=True)
     assert 'data-exception=' in client.get("/purchasing/exceptions?revoked=1").get_data(as_text=True)
     # Revoked twice (a second tab): the service's refusal, in Chinese.
-    again = client.post(granted.headers["Location"].split("?")[0], data={"action": "revoke", "csrf_token": token})
+    again = client.post(granted.headers["Location"].split("?")[0], data={
+        "action": "revoke", "reason": "再撤销一次", "csrf_token": token})
     assert again.status_code == 409 and "已撤销" in shown(again.get_data(as_text=True), "refusal")
+
+
+def test_a_revocation_without_a_reason_is_refused_in_chinese_beside_the_reason(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "steward")
+    granted = client.post("/purchasing/exceptions/new", data={
+        "company": "CA", "material": "API-AMOX", "valid_from": f"{dt.date.today():%Y-%m-%d}",
+        "valid_to": "2199-12-31", "reason": "集中采购供应商断货", "csrf_token": token})
+    assert granted.status_code == 302
+    refused = client.post(granted.headers["Location"].split("?")[0], data={
+        "action": "revoke", "reason": "  ", "csrf_token": token})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert shown(page, "error-reason") == "请说明撤销例外授权的原因"
+    assert shown(page, "exception-state") != "已撤销" and 'data-testid="revoke"' in page
+    with session_factory() as session:
+        assert session.scalars(select(PurchasingException)).one().revoked_at is None
 
 
 def test_an_exception_for_a_local_material_is_refused_beside_the_material(
