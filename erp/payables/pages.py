@@ -8,7 +8,6 @@ Views parse the form, call one service or query and render; the rules are the se
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +26,7 @@ from erp.clock import business_today
 from erp.db import MONEY, QUANTITY, UNIT_PRICE
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, form_refusal, line_refusals, page_actor, page_session, require_role
 from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 
@@ -39,7 +38,6 @@ nav.add("payables", "payables_pages.new_invoice", N_("Enter an invoice"), {Role.
 nav.add("payables", "payables_pages.start_credit_memo", N_("Enter a credit memo"), {Role.ACCOUNTS_PAYABLE})
 nav.add("payables", "payables_pages.ageing", N_("Payables ageing"), READERS)
 nav.add("payables", "payables_pages.grir", N_("GR/IR clearing"), READERS)
-LINE_POINTER = re.compile(r"^/lines/(\d+)/(\w+)$")
 
 
 def _decimal(text: str | None, field: str, column: Numeric = MONEY) -> Decimal | None:
@@ -83,19 +81,6 @@ def _invoice_request(order: queries.InvoiceableOrder, form: Any) -> tuple[servic
         due_date=_day(form.get("due_date"), "due_date"), net_total=net, tax_total=tax_total, gross_total=gross,
         invoice_kind=InvoiceKind(kind) if kind in {k.value for k in InvoiceKind} else InvoiceKind.SPECIAL,
         lines=lines), rows
-
-
-def _line_errors(error: DomainError | None, rows: list[int] | None = None) -> dict[str, Any]:
-    """Refusals on lines (``/lines/2/quantity``) keyed ``quantity-2`` like the form's fields;
-    ``rows``: the form's row of each line of the request (rows left empty send no line)."""
-    found: dict[str, Any] = {}
-    for item in error.errors if error else []:
-        match = LINE_POINTER.match(str(item.get("pointer", "")))
-        if match:
-            index = int(match.group(1))
-            row = rows[index] if rows is not None and index < len(rows) else index
-            found.setdefault(f"{match.group(2)}-{row}", item["detail"])
-    return found
 
 
 def _preview(invoice: Any) -> dict[str, Any]:
@@ -165,7 +150,7 @@ def new_invoice(db: Session, actor: Actor) -> Any:
             refusal = form_refusal(error)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/new_invoice.html", number=number, order=order, order_error=order_error,
-                           form=form, preview=preview, line_errors=_line_errors(refusal.get("error"), rows),
+                           form=form, preview=preview, line_errors=line_refusals(refusal.get("error"), rows),
                            tax_codes=tax_codes if order is not None else [], today=business_today(),
                            kinds=list(InvoiceKind), price_text=price_text, **refusal), status
 
@@ -329,7 +314,7 @@ def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
     status = refusal["error"].status if refusal else 200
     return render_template("payables/new_credit_memo.html", invoice=found, supplier=supplier, lines=lines,
                            creditable=creditable, form=form, preview=preview, open_before=open_before,
-                           line_errors=_line_errors(refusal.get("error"), rows), tax_codes=tax_codes,
+                           line_errors=line_refusals(refusal.get("error"), rows), tax_codes=tax_codes,
                            today=business_today(), price_text=price_text,
                            **refusal), status
 

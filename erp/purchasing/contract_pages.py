@@ -12,7 +12,6 @@ the field it concerns, with the rule's message at the top, and what was typed is
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +32,7 @@ from erp.purchasing.schemas import CONTRACT_NUMBER
 from erp.ui import nav
 from erp.ui.forms import form_day, form_number
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, require_role
+from erp.ui.pages import PageBlueprint, form_refusal, line_refusals, not_found, page_actor, require_role
 from erp.web import transaction
 
 bp = PageBlueprint("contract_pages", __name__, url_prefix="/purchasing")
@@ -49,7 +48,6 @@ nav.add("purchasing", "contract_pages.new_exception", N_("Grant an exception"), 
 # Rows of lines the new-contract form shows at first, and at most (the API takes up to 500).
 FIRST_LINE_ROWS = 3
 MOST_LINE_ROWS = 50
-LINE_POINTER = re.compile(r"^/?lines/(\d+)/(\w+)$")
 
 
 def _companies(db: Session) -> list[Company]:
@@ -183,20 +181,6 @@ def _contract_request(db: Session, actor: Actor, form: Any, row_count: int) -> t
             "valid_from": valid_from, "valid_to": valid_to, "lines": lines}, rows
 
 
-def _line_errors(error: DomainError | None, rows: list[int] | None) -> dict[str, Any]:
-    """Refusals on lines (``/lines/2/unit_price``) keyed ``unit_price-<form row>`` like the
-    form's inputs; ``rows``: the form row of each line of the request (None: the pointers
-    name form rows already, as the form's own reading does)."""
-    found: dict[str, Any] = {}
-    for item in error.errors if error else []:
-        match = LINE_POINTER.match(str(item.get("pointer", "")))
-        if match:
-            index = int(match.group(1))
-            row = rows[index] if rows is not None and index < len(rows) else index
-            found.setdefault(f"{match.group(2)}-{row}", item["detail"])
-    return found
-
-
 @bp.route("/contracts/new", methods=["GET", "POST"])
 @transaction
 def new_contract(db: Session, actor: Actor) -> Any:
@@ -219,7 +203,7 @@ def new_contract(db: Session, actor: Actor) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
-            line_errors = _line_errors(error, rows)
+            line_errors = line_refusals(error, rows)
     companies = _companies(db)
     # The scopes this user may make a contract for (the rule is the service's).
     scopes = [scope for scope in ContractScope if services.may_make_contract(actor, scope)]

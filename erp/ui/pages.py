@@ -196,6 +196,26 @@ class PageBlueprint(Blueprint):
         self.after_request(field_labels)
 
 
+# A refusal's pointer at a field of a request's line: /lines/2/quantity (a form's own reading
+# may name its rows without the leading slash).
+LINE_POINTER = re.compile(r"^/?lines/(\d+)/(\w+)$")
+
+
+def line_refusals(error: DomainError | None, rows: list[int] | None = None) -> dict[str, Any]:
+    """A refusal's problems on lines (``/lines/2/unit_price``) keyed ``unit_price-<form row>``
+    like a line table's inputs, for the template to show beside each; ``rows``: the form row
+    of each line of the request (rows left empty send no line; None: the pointers name form
+    rows already). The first problem of a field is kept."""
+    found: dict[str, Any] = {}
+    for item in error.errors if error else []:
+        match = LINE_POINTER.match(str(item.get("pointer", "")))
+        if match:
+            index = int(match.group(1))
+            row = rows[index] if rows is not None and index < len(rows) else index
+            found.setdefault(f"{match.group(2)}-{row}", item["detail"])
+    return found
+
+
 def form_refusal(error: DomainError) -> dict[str, Any]:
     """A refusal for a form: the rule's message at the top, and each field's problem by
     field name (the last part of the problem's pointer), for the template to show beside
