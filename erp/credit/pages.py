@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role

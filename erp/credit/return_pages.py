@@ -22,7 +22,7 @@ from erp.messages import Message, N_
 from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, form_refusal, require_role
 from erp.web import transaction
 
 bp = PageBlueprint("returns_pages", __name__, url_prefix="/returns")

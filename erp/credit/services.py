@@ -18,10 +18,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from erp.messages import N_
 from erp.clock import refuse_after_business_day, refuse_before_source
 from erp.audit import services as audit
-from erp.clock import refuse_after_business_day
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.costing import accounts
 from erp.credit.errors import (
@@ -75,7 +73,7 @@ from erp.masterdata.models import Company, Customer, Material, Warehouse
 from erp.masterdata.services import company_for_customer, warehouse_use_check
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import N_, Message, Named
-from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
+from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
 from erp.purchasing.services import next_in_series

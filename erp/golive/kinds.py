@@ -18,7 +18,7 @@ import marshmallow as ma
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from erp.auth.roles import MASTER_DATA_ROLES, Role
+from erp.auth.roles import Role
 from erp.costing import schemas as costing_schemas
 from erp.costing.models import StandardPrice
 from erp.costing.standards import PriceChange, set_standard_prices
@@ -26,7 +26,7 @@ from erp.credit import schemas as credit_schemas
 from erp.credit.limits import set_credit_limit
 from erp.credit.models import CreditLimit, CustomerExposure
 from erp.messages import Message, Named
-from erp.errors import Conflict, DomainError, ValidationFailed
+from erp.errors import DomainError, ValidationFailed
 from erp.golive.bulk import any_of, audit_rows, insert_rows
 from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
 from erp.golive.errors import ImportInUse
@@ -36,7 +36,7 @@ from erp.golive.models import ImportBatch, ImportRecord
 from erp.inventory.models import StockMovement
 from erp.masterdata import schemas as md
 from erp.masterdata import services as catalogs
-from erp.masterdata.models import Customer, Material, Supplier, UnitOfMeasure
+from erp.masterdata.models import Customer, Material, UnitOfMeasure
 from erp.masterdata.services import Catalog
 from erp.schemas import USCC, Code, Schema
 

@@ -26,7 +26,7 @@ from erp.clock import business_today
 from erp.db import MONEY, QUANTITY, UNIT_PRICE
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, line_refusals, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, form_refusal, line_refusals, require_role
 from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 

@@ -11,20 +11,19 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 from sqlalchemy.orm import Session
 
 from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services as masterdata
-from erp.masterdata.models import Company, Warehouse
+from erp.masterdata.models import Company
 from erp.messages import Message, N_
 from erp.purchasing import services
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, require_role
 from erp.ui.forms import form_number
 from erp.web import transaction
 

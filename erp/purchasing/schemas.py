@@ -13,7 +13,7 @@ from marshmallow import fields
 
 from erp.purchasing.models import ContractScope, ContractStatus, PurchaseOrderStatus
 from erp.messages import N_
-from erp.schemas import Count, Day, Id, Length, Money, Quantity, Query, QueryId, Regexp, Schema, Text, UnitPrice
+from erp.schemas import Count, Day, Id, Length, Money, Quantity, Query, QueryId, Regexp, Schema, UnitPrice
 
 CONTRACT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9./_-]{0,39}$")
 

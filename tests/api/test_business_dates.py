@@ -22,7 +22,7 @@ from erp.inventory.models import StockDocument
 from erp.purchasing import services as purchasing
 from erp.purchasing.models import Contract, ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from tests.credit import new_order, put_stock, ship
-from tests.stock import issue, open_order, receive, set_standard
+from tests.stock import open_order, receive, set_standard
 from tests.world import ApiClient, World, problem
 
 SetDay = Callable[[dt.date], dt.date]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from erp.auth.models import User, UserWarehouse
+from erp.auth.models import User
 from erp.inventory.queries import lines_open_for_receipt
 from erp.auth.services import actor_for_user
 from erp.clock import business_today

@@ -17,7 +17,7 @@ from erp.auth.services import actor_for_user
 from erp.config import load_settings
 from erp.inventory import services as inventory
 from erp.inventory.queries import lines_open_for_receipt
-from erp.masterdata.models import Company, Material, ProcurementScope, Supplier, Warehouse
+from erp.masterdata.models import Company, ProcurementScope, Supplier, Warehouse
 from erp.masterdata.services import can_store
 from erp.purchasing import services as purchasing
 from erp.demo.loader import DEMO_PASSWORD

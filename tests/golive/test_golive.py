@@ -31,8 +31,8 @@ from erp.costing.models import StandardPrice
 from erp.golive.framework import AlreadyImported, ImportOutcome
 from erp.masterdata.models import Company, Customer, Group, Material, Segment, Supplier, UnitOfMeasure, Warehouse
 from erp.posting.models import StockBalance, StockMovement, StockStatus
-from erp.purchasing.models import Contract, ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
-from tests.golive.helpers import Recorder, run_import
+from erp.purchasing.models import ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+from tests.golive.helpers import run_import
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 GO_LIVE = dt.date(2026, 12, 1)

@@ -25,7 +25,7 @@ from erp.posting.models import StockBalance, StockMovement, StockStatus
 from erp.quality import services as quality
 from erp.quality.errors import InspectionLotHoldsStock
 from erp.quality.models import InspectionLot, LotOrigin, LotStatus, UsageDecision
-from tests.golive.helpers import run_import, write_csv
+from tests.golive.helpers import write_csv
 from tests.quality import release_lots, specify
 from tests.stock import balances, batch_id, set_standard
 from tests.world import World

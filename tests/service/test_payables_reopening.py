@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.errors import DatedBeforeSource
-from erp.payables import queries, services
+from erp.payables import queries
 from erp.payables.errors import DatedBeforeReopening, PaymentExceedsOpenItems
 from erp.payables.models import DocumentKind, PaymentAllocation, SupplierInvoice, SupplierPayment
 from erp.posting.models import JournalEntry, JournalLine

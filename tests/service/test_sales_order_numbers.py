@@ -15,7 +15,6 @@ from erp import narration
 from erp.credit import services
 from erp.credit.errors import OrderNotBlocked, OrderStatusConflict
 from erp.credit.models import SalesOrder
-from erp.errors import ValidationFailed
 from erp.masterdata.services import WAREHOUSE_USE_CHECKS
 from erp.posting.models import JournalEntry, StockDocument
 from erp.purchasing.models import DocumentSequence

@@ -8,7 +8,6 @@ import gc
 import importlib
 import pkgutil
 import sys
-from pathlib import Path
 
 import pytest
 
