@@ -340,6 +340,13 @@ def record_by_code(session: Session, actor: Actor, catalog: Catalog, code: str, 
     return record
 
 
+def text_match(catalog: Catalog, text: str) -> ColumnElement[bool]:
+    """The condition a list's search box puts on the catalog's records: ``text`` anywhere in
+    their code or names (``catalog.searchable``), upper or lower case alike."""
+    pattern = f"%{text}%"
+    return or_(*(getattr(catalog.model, c).ilike(pattern) for c in catalog.searchable))
+
+
 def list_records(
     session: Session,
     actor: Actor,
@@ -354,8 +361,7 @@ def list_records(
     query: Select[Any] = select(model).where(_visible(catalog, actor))
     for name, value in filters.items():
         if name == "q":
-            pattern = f"%{value}%"
-            query = query.where(or_(*(getattr(model, c).ilike(pattern) for c in catalog.searchable)))
+            query = query.where(text_match(catalog, value))
         else:
             query = query.where(getattr(model, name) == value)
     return page(session, query.order_by(model.code), offset=offset, limit=limit, entities=True)

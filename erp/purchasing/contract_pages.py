@@ -73,8 +73,8 @@ CONTRACT_STATUSES = list(ContractStatus)
 @transaction
 def contracts(db: Session, actor: Actor) -> Any:
     """Contracts I may see (the group's and my companies'): status, supplier, materials with
-    their prices, validity and whom they serve; filtered by status, scope, company,
-    supplier, material and number."""
+    their prices, validity and whom they serve; filtered by status, scope, company, number
+    and part of a supplier's or material's code or name (as other lists' search boxes)."""
     require_role(*CONTRACT_READERS)
     args = ListArgs.from_request()
     companies = _companies(db)
@@ -90,17 +90,14 @@ def contracts(db: Session, actor: Actor) -> Any:
         filters["company_id"] = company.id
     if args.q:
         filters["q"] = args.q[:40]
+    # Master data's names are at most 200 characters: a longer text matches nothing anyway.
+    for name in ("supplier", "material"):
+        text = request.args.get(name, "").strip()[:200]
+        if text:
+            filters[f"{name}_text"] = text
     rows: list[Contract] = []
     total = 0
     try:
-        supplier = _code_filter(db, actor, masterdata.SUPPLIERS, request.args.get("supplier", "").strip(),
-                                "supplier")
-        material = _code_filter(db, actor, masterdata.MATERIALS, request.args.get("material", "").strip(),
-                                "material")
-        if supplier is not None:
-            filters["supplier_id"] = supplier.id
-        if material is not None:
-            filters["material_id"] = material.id
         rows, total = services.list_contracts(db, actor, filters, offset=args.offset, limit=args.page_size,
                                               with_lines=True)
     except DomainError as error:
@@ -264,7 +261,8 @@ def contract(db: Session, actor: Actor, number: str) -> Any:
 @transaction
 def exceptions(db: Session, actor: Actor) -> Any:
     """The steward's purchasing exceptions, newest first: company, central material,
-    validity, where each stands today, why and who granted it; filtered by company,
+    validity, where each stands today (a revoked one: why it was revoked), why and who granted
+    it; filtered by company,
     material, a day they cover, and revoked ones on request."""
     require_role(*EXCEPTION_KEEPERS)
     args = ListArgs.from_request()
@@ -290,8 +288,10 @@ def exceptions(db: Session, actor: Actor) -> Any:
             raise
         refusal = form_refusal(error)
     names = services.user_names(db, [row.granted_by for row in rows] + [row.revoked_by for row in rows])
+    revoked_because = services.revocation_reasons(db, [row.id for row in rows if row.revoked_at])
     return render_template("purchasing/exceptions.html", rows=rows, total=total, args=args, companies=companies,
-                           filters=filters, names=names, today=business_today(), **refusal), 200
+                           filters=filters, names=names, revoked_because=revoked_because, today=business_today(),
+                           **refusal), 200
 
 
 @bp.route("/exceptions/new", methods=["GET", "POST"])

@@ -24,6 +24,7 @@ from erp.db import page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.errors import SupplierBlocked
 from erp.masterdata.models import Company, Material, Supplier
+from erp.masterdata.services import MATERIALS, SUPPLIERS, text_match
 from erp.unique import flush_unique
 from erp.purchasing import errors as e
 from erp.purchasing.models import (
@@ -304,6 +305,8 @@ def list_contracts(
 ) -> tuple[list[Contract], int]:
     """Contracts the caller may see, newest validity first, filtered by supplier, company,
     scope, status (expired is computed), material, validity on a day or number;
+    ``supplier_text``/``material_text``: a supplier or one of the lines' materials whose code
+    or name contains the text (case-insensitive, as the lists' search boxes match);
     ``with_lines``: each with its lines, their materials and units (two more queries)."""
     query: Select[Any] = select(Contract).where(_contract_visibility(actor))
     for name in ("supplier_id", "company_id", "scope"):
@@ -313,6 +316,12 @@ def list_contracts(
         query = query.where(Contract.status_on(today or business_today()) == filters["status"].value)
     if "material_id" in filters:
         query = query.where(Contract.lines.any(ContractLine.material_id == filters["material_id"]))
+    if "supplier_text" in filters:
+        query = query.where(Contract.supplier_id.in_(
+            select(Supplier.id).where(text_match(SUPPLIERS, filters["supplier_text"]))))
+    if "material_text" in filters:
+        query = query.where(Contract.lines.any(ContractLine.material_id.in_(
+            select(Material.id).where(text_match(MATERIALS, filters["material_text"])))))
     if "valid_on" in filters:
         query = query.where(Contract.valid_from <= filters["valid_on"], Contract.valid_to >= filters["valid_on"])
     if "q" in filters:

@@ -150,9 +150,20 @@ def revoke_exception(session: Session, actor: Actor, exception_id: int, *, reaso
 def revocation_reason(session: Session, exception_id: int) -> str | None:
     """Why the exception was revoked, from its audit event (None: not revoked, or revoked
     before a reason was asked)."""
-    return session.scalar(select(AuditEvent.reason).where(
-        AuditEvent.entity == "purchasing_exception", AuditEvent.entity_id == exception_id,
-        AuditEvent.action == REVOKE).order_by(AuditEvent.id.desc()).limit(1))
+    return revocation_reasons(session, [exception_id]).get(exception_id)
+
+
+def revocation_reasons(session: Session, exception_ids: Iterable[int]) -> dict[int, str]:
+    """Why each of these exceptions was revoked, by exception id, from their audit events in
+    one query (the latest revocation's reason; left out: not revoked, or revoked before a
+    reason was asked)."""
+    ids = sorted(set(exception_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(AuditEvent.entity_id, AuditEvent.reason).where(
+        AuditEvent.entity == "purchasing_exception", AuditEvent.entity_id.in_(ids),
+        AuditEvent.action == REVOKE, AuditEvent.reason.is_not(None)).order_by(AuditEvent.id))
+    return {int(entity_id): reason for entity_id, reason in rows}  # the latest event's reason wins
 
 
 def get_exception(session: Session, actor: Actor, exception_id: int) -> PurchasingException:

@@ -29,6 +29,7 @@ from erp.purchasing.exceptions import (
     grant_exception,
     list_exceptions,
     revocation_reason,
+    revocation_reasons,
     revoke_exception,
     user_names,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "reject_order",
     "replace_order_lines",
     "revocation_reason",
+    "revocation_reasons",
     "revoke_exception",
     "submit_order",
     "terminate_contract",
