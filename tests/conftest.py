@@ -125,13 +125,6 @@ def _dumped_as_marshmallow_would(schema: Any, obj: Any, many: bool | None, body:
 web.plain_dump_observers.append(_dumped_as_marshmallow_would)
 
 
-@pytest.fixture(autouse=True)
-def _responses_dump_as_marshmallow_would() -> Iterator[None]:
-    start = len(plain_dump_differences)
-    yield
-    assert plain_dump_differences[start:] == []
-
-
 # Every request body or query an API test sends is loaded as marshmallow itself would load it:
 # the API loads through erp.web.plain_load, which leaves marshmallow's per-schema layers out.
 plain_load_differences: list[str] = []
@@ -147,10 +140,13 @@ web.plain_load_observers.append(_loaded_as_marshmallow_would)
 
 
 @pytest.fixture(autouse=True)
-def _requests_load_as_marshmallow_would() -> Iterator[None]:
-    start = len(plain_load_differences)
+def _api_bodies_as_marshmallow_would() -> Iterator[None]:
+    """Fail the test if a body it sent loaded, or a body it got was dumped, otherwise than
+    marshmallow itself would have (each list says which schema and how)."""
+    dumped, loaded = len(plain_dump_differences), len(plain_load_differences)
     yield
-    assert plain_load_differences[start:] == []
+    assert plain_dump_differences[dumped:] == []
+    assert plain_load_differences[loaded:] == []
 
 
 @pytest.fixture(autouse=True)
