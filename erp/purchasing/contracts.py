@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
-from erp.messages import N_, Message, Term
+from erp.messages import N_, Message, Named, Term
 from erp.audit import services as audit
 from erp.clock import business_today
 from erp.auth.roles import Actor, Role
@@ -137,7 +137,7 @@ def _check_contract_overlap(
     """Refuse a second live contract of the same scope for a supplier and material whose
     validity overlaps: it would make the applicable price ambiguous."""
     query = (
-        select(Contract.number, Contract.valid_from, Contract.valid_to, Material.code)
+        select(Contract.number, Contract.valid_from, Contract.valid_to, Material)
         .join(Contract.lines)
         .join(ContractLine.material)
         .where(
@@ -154,11 +154,12 @@ def _check_contract_overlap(
     )
     clash = session.execute(query).first()
     if clash is not None:
-        number, other_from, other_to, material_code = clash
+        number, other_from, other_to, material = clash
+        # Records by code and name (as every page shows them), not by a bare code.
         raise e.ContractOverlap(
             Message("contract {contract} already prices {material} from supplier {supplier} from {other_from} to "
-                    "{other_to}, which overlaps {valid_from} to {valid_to}", contract=number, material=material_code,
-                    supplier=supplier.code, other_from=other_from, other_to=other_to, valid_from=valid_from,
+                    "{other_to}, which overlaps {valid_from} to {valid_to}", contract=number, material=Named.of(material),
+                    supplier=Named.of(supplier), other_from=other_from, other_to=other_to, valid_from=valid_from,
                     valid_to=valid_to),
             conflicting_contract=number,
         )
@@ -176,7 +177,7 @@ def _contract_materials(session: Session, lines: Sequence[Mapping[str, Any]]) ->
             raise ValidationFailed.for_field(pointer, Message("no active material with id {key}", key=line["material_id"]))
         if material in chosen:
             raise ValidationFailed.for_field(pointer, Message("{material} appears twice; one price per material",
-                                                              material=material.code))
+                                                              material=Named.of(material)))
         if line.get("target_quantity") is not None:
             check_precision(line["target_quantity"], material.unit, f"/lines/{index}/target_quantity")
         chosen.append(material)
@@ -213,7 +214,7 @@ def create_contract(
     supplier = active_row(session, Supplier, supplier_id, "supplier_id", lock=True)
     if supplier.blocked:
         raise SupplierBlocked(
-            Message("supplier {supplier} is blocked; no new contracts", supplier=supplier.code)
+            Message("supplier {supplier} is blocked; no new contracts", supplier=Named.of(supplier))
         )
     materials = _contract_materials(session, lines)
     _check_contract_overlap(session, supplier, scope, company_id, valid_from, valid_to, materials)

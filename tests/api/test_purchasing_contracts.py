@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.clock import business_today
+from erp.masterdata.models import Material
 from erp.purchasing.models import Contract
 from tests.purchasing_world import Deals
 from tests.world import ApiClient, World, problem
@@ -32,6 +33,14 @@ def contract(world: World, number: str, scope: str = "group", company: str | Non
         "lines": [{"material_id": world.materials[m], "unit_price": p} for m, p in (lines or [("api_central", "800")])],
         **extra,
     }
+
+
+def _name_material(session_factory: sessionmaker[Session], material_id: int, name_zh: str, name_en: str) -> None:
+    """Give a material of the test world (named by its code there) a name of its own."""
+    with session_factory() as session, session.begin():
+        material = session.get(Material, material_id)
+        assert material is not None
+        material.name_zh, material.name_en = name_zh, name_en
 
 
 def contracts_in_db(session_factory: sessionmaker[Session]) -> int:
@@ -127,8 +136,9 @@ def test_contract_line_refusals(api: ApiClient, world: World) -> None:
 
 
 def test_blocked_supplier_gets_no_contract(api: ApiClient, world: World) -> None:
-    problem(api.as_("group_buyer").post(CONTRACTS, json=contract(world, "C-1", supplier="blocked")),
-            422, "supplier-blocked")
+    body = problem(api.as_("group_buyer").post(CONTRACTS, json=contract(world, "C-1", supplier="blocked")),
+                   422, "supplier-blocked")
+    assert "S0003 Blocked" in body["detail"]  # the supplier by code and name
 
 
 def test_contract_numbers_are_unique(api: ApiClient, world: World, deals: Deals) -> None:
@@ -143,10 +153,13 @@ def test_overlapping_contract_of_the_same_scope_is_refused_naming_the_other(
     api: ApiClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
 ) -> None:
     # GRP-001 prices api_central from sup1 until deals.valid_to; this one starts on that day
+    _name_material(session_factory, world.materials["api_central"], "阿莫西林", "Amoxicillin")
     payload = contract(world, "GRP-002", valid=(335, 700), lines=[("api_central", "790")])
     body = problem(api.as_("group_buyer").post(CONTRACTS, json=payload), 409, "contract-overlap")
     assert body["conflicting_contract"] == "GRP-001"
-    assert "API-AMOX" in body["detail"] and "GRP-001" in body["detail"]
+    # the supplier and the material by code and name, as the pages show them
+    assert "API-AMOX Amoxicillin" in body["detail"] and "S0001 Huakang" in body["detail"]
+    assert "GRP-001" in body["detail"]
     assert contracts_in_db(session_factory) == 2
 
 

@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.masterdata.models import Material
 from erp.purchasing.models import Contract, ContractStatus, PurchasingException
 from tests.purchasing_world import Deals
 from tests.ui.conftest import shown, sign_in
@@ -163,14 +164,20 @@ def test_an_overlapping_contract_is_refused_in_chinese_and_the_form_kept(
     client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
 ) -> None:
     """GRP-001 already prices API-AMOX from S0001 for the group: a second group contract for it
-    over the same days is refused (contract-overlap, 409), naming GRP-001; nothing is written."""
+    over the same days is refused (contract-overlap, 409), naming GRP-001, the supplier and the
+    material by code and name; nothing is written."""
+    with session_factory() as session, session.begin():
+        material = session.get(Material, world.materials["api_central"])
+        assert material is not None
+        material.name_zh, material.name_en = "阿莫西林", "Amoxicillin"
     token = sign_in(client, world, "group_buyer")
     refused = client.post("/purchasing/contracts/new", data={
         **_contract_form(deals, supplier="S0001", **{"material_id-2": "API-INSU", "unit_price-2": "11900"}),
         "csrf_token": token})
     assert refused.status_code == 409
     page = refused.get_data(as_text=True)
-    assert "合同 GRP-001 已" in shown(page, "refusal") and "API-AMOX" in shown(page, "refusal")
+    assert "合同 GRP-001 已" in shown(page, "refusal")
+    assert "API-AMOX 阿莫西林" in shown(page, "refusal") and "S0001 华康" in shown(page, "refusal")
     assert 'value="HT-GRP-NEW-1"' in page and 'value="845.50"' in page and 'value="11900"' in page
     assert _contract(session_factory, "HT-GRP-NEW-1") is None
 
