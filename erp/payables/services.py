@@ -39,6 +39,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -604,8 +605,10 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     takes the invoice's, ``_as_credited_invoice``), validation (a posting date before the
     invoice date, a due date before it);
     a credit memo reducing an invoice: 422 ``dated-before-source`` (posted before the
-    invoice), ``dated-before-reopening`` (before the reversal of a payment or credit memo
-    that settled the invoice: the amount it takes off was still settled until then).
+    invoice), ``dated-before-reopening`` (what it takes off the invoice, its gross total up to
+    the open amount now, is more than ``open_on`` its posting date: a payment or credit memo
+    reversed later still settled the difference on that day; the refusal names what was
+    open then and, in ``earliest_date``, the first reversal date from which it fits).
     """
     what = "entering supplier invoices" if kind == DocumentKind.INVOICE else "entering supplier credit memos"
     actor.require_role(*ENTERERS, action=what)
@@ -656,8 +659,12 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
         # not dated before the invoice, nor before a reversal gave it back what it reduces
         refuse_before_source(posting_date, credited.posting_date, field="posting_date", what=N_("a credit memo"),
                              source=N_("invoice"), source_name=credited.number)
-        refuse_before_reopening(posting_date, reopenings(session, [credited.id]).get(credited.id),
-                                field="posting_date", what=N_("a credit memo"), number=credited.number)
+        # What it takes off (its gross, at most what is open now) must have been open on its
+        # posting date and every day after, as a payment's allocation: a reversal after that
+        # date gave the invoice back an amount still settled until then (``open_on``, read
+        # under the invoice's lock, which payments, memos and their reversals take).
+        refuse_beyond_open_on(posting_date, credited, min(credited.open_amount, request.gross_total),
+                              settlements(session, [credited.id]).get(credited.id, ()), memo=True)
         _like_credited_invoice(session, request, matched, credited)
 
     reasons = [reason for m in matched for reason in m.reasons]
@@ -1106,24 +1113,35 @@ def open_to_pay_on(session: Session, invoices: Sequence[SupplierInvoice], day: d
             for i in invoices}
 
 
-def refuse_beyond_open_on(day: dt.date, invoice: SupplierInvoice, amount: Decimal, settled: Sequence[Settled]) -> None:
-    """Refuse a payment dated ``day`` paying ``amount`` of ``invoice`` when that is more
-    than ``open_on`` that day: 422 ``dated-before-reopening``, naming the first reversal
-    date from which ``amount`` is open every day on (``earliest_date``) and the document
-    reversed then. ``amount`` is at most the invoice's open amount now (the caller's cap)."""
+def refuse_beyond_open_on(day: dt.date, invoice: SupplierInvoice, amount: Decimal, settled: Sequence[Settled], *,
+                          memo: bool = False) -> None:
+    """Refuse a payment dated ``day`` paying ``amount`` of ``invoice`` (with ``memo``, a
+    credit memo posted on ``day`` taking ``amount`` off it) when that is more than
+    ``open_on`` that day: 422 ``dated-before-reopening`` at ``/payment_date`` (a memo's
+    ``/posting_date``), naming what was open then, the first reversal date from which
+    ``amount`` is open every day on (``earliest_date``) and the document reversed then.
+    ``amount`` is at most the invoice's open amount now (the caller's cap), so such a date
+    exists whenever it is refused."""
     payable = open_on(invoice, settled, day)
     if amount <= payable:
         return
     reopened = sorted({s.reversed_on for s in settled if s.reversed_on is not None and s.reversed_on > day})
     fits = next((d for d in reopened if open_on(invoice, settled, d) >= amount), reopened[-1])
     document = next(s for s in settled if s.reversed_on == fits)
-    problem = Message("a supplier payment dated {day} would pay {amount} of invoice {number}, but only {payable} "
-                      "of it is open to pay on {day} and every day after: until {reopened}, the day {document} "
-                      "{name} was reversed, more of it was settled or credited", day=day, amount=Amount(amount),
-                      number=invoice.number, payable=Amount(max(payable, ZERO)), reopened=fits,
-                      document=Term(document.document), name=document.name)
-    raise DatedBeforeReopening(problem, errors=[{"pointer": "/payment_date", "detail": problem}],
-                               earliest_date=fits.isoformat())
+    said: dict[str, Any] = {"day": day, "amount": Amount(amount), "number": invoice.number,
+                            "payable": Amount(max(payable, ZERO)), "reopened": fits,
+                            "document": Term(document.document), "name": document.name}
+    if memo:
+        problem = Message("a credit memo dated {day} would take {amount} off invoice {number}, but only {payable} "
+                          "of it is open on {day} and every day after: until {reopened}, the day {document} {name} "
+                          "was reversed, more of it was settled or credited", **said)
+    else:
+        problem = Message("a supplier payment dated {day} would pay {amount} of invoice {number}, but only {payable} "
+                          "of it is open to pay on {day} and every day after: until {reopened}, the day {document} "
+                          "{name} was reversed, more of it was settled or credited", **said)
+    raise DatedBeforeReopening(problem, errors=[{"pointer": "/posting_date" if memo else "/payment_date",
+                                                 "detail": problem}],
+                               earliest_date=fits.isoformat(), open_on_date=format(max(payable, ZERO), "f"))
 
 
 # --- payments -----------------------------------------------------------------------------

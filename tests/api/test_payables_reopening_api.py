@@ -77,6 +77,47 @@ def test_an_invoice_reversal_and_a_credit_memo_dated_before_the_reversal_that_re
     assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
 
 
+def test_a_credit_memo_dated_before_a_payment_reversal_posts_what_was_open_that_day_and_a_larger_one_is_a_422(
+        api: ApiClient, world: World, received_line: int) -> None:  # noqa: F811 - fixture
+    """Invoice 1,356.00 (20 November) paid 822.00 on 21 November (BANK-7), reversed on 25
+    November: 534.00 was open on 22 to 24 November. A credit memo of 50 kg (600.00 + 78.00 =
+    678.00) reducing it dated 22 November: 422 ``dated-before-reopening`` at /posting_date,
+    naming the 534.00 open on 22 November (``open_on_date``) and 25 November
+    (``earliest_date``), in English and Chinese; nothing written. One of 20 kg (240.00 +
+    31.20 = 271.20) dated 22 November: 201, applied 271.20, the invoice 1,084.80 open."""
+    ap = api.as_("ap_a")
+    body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
+    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
+           "amount": "822.00", "invoice_ids": [body["id"]], "reference": "BANK-7"}
+    paid = ap.post("/api/v1/payables/payments", json=pay).get_json()
+    assert ap.post(f"/api/v1/payables/payments/{paid['id']}/reverse",
+                   json={"reason": "returned by the bank", "reversal_date": "2026-11-25"}).status_code == 200
+    big = invoice(world, received_line, number="CM-BIG", invoice_date="2026-11-22", net_total="600.00",
+                  tax_total="78.00", gross_total="678.00",
+                  lines=[{"po_line_id": received_line, "quantity": "50", "unit_price": "12.00"}],
+                  credits_invoice_id=body["id"])
+    english = problem(ap.post("/api/v1/payables/credit-memos", json=big, headers={"Accept-Language": "en"}), 422,
+                      "dated-before-reopening")
+    assert english["errors"][0]["pointer"] == "/posting_date"
+    assert (english["earliest_date"], english["open_on_date"]) == ("2026-11-25", "534.00")
+    assert english["detail"] == (
+        "a credit memo dated 2026-11-22 would take 678.00 off invoice 24330000000012345678, but only 534.00 of it is "
+        "open on 2026-11-22 and every day after: until 2026-11-25, the day supplier payment BANK-7 was reversed, "
+        "more of it was settled or credited")
+    chinese = problem(ap.post("/api/v1/payables/credit-memos", json=big, headers={"Accept-Language": "zh-CN"}), 422,
+                      "dated-before-reopening")
+    assert chinese["detail"] == (
+        "日期为 2026-11-22 的红字发票将冲减发票 24330000000012345678 的 ¥678.00，但该发票在 2026-11-22 及其后每一天"
+        "未结的仅为 ¥534.00：直到 2026-11-25，即供应商付款 BANK-7 冲销之日，其更多部分已被结清或冲减")
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
+    small = dict(big, number="CM-1", net_total="240.00", tax_total="31.20", gross_total="271.20",
+                 lines=[{"po_line_id": received_line, "quantity": "20", "unit_price": "12.00"}])
+    posted = ap.post("/api/v1/payables/credit-memos", json=small)
+    assert posted.status_code == 201, posted.get_json()
+    assert posted.get_json()["applied_amount"] == "271.20"
+    assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1084.80"
+
+
 def test_an_invoice_dated_before_the_reversal_that_freed_its_quantity_is_a_422(
         api: ApiClient, world: World, received_line: int) -> None:  # noqa: F811 - fixture
     """100 kg received; INV-1 invoices them on 20 November and is reversed on 25 November. INV-2

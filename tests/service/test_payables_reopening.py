@@ -304,6 +304,102 @@ def test_a_credit_memo_is_not_dated_before_the_payment_reversal_that_reopened_it
             assert ageing_total(session, world, day) == ledger(session, company, day) == D(expected), day
 
 
+def test_a_credit_memo_dated_before_a_payment_reversal_posts_what_was_open_on_its_date(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-1 1,356.00; P1 pays 822.00 of it on 20 November (534.00 open) and is reversed on
+    25 November. A credit memo is decided as a payment is (``open_on``): what it takes off
+    INV-1 must have been open on its posting date and every day after. Until 1 December 2026
+    any memo dated before 25 November was refused outright, although a payment of the same
+    amount on the same day posted.
+
+    - CM-BIG, 50 kg of line 1 at 12.00 (600.00 + 78.00 = 678.00) dated 22 November: 678.00
+      is more than the 534.00 open on 22 November (1,356.00 - 822.00): refused 422
+      ``dated-before-reopening`` at /posting_date, naming 534.00, P1 and 25 November
+      (``earliest_date``; from then 1,356.00 is open); nothing written.
+    - CM-1, 20 kg (240.00 + 31.20 = 271.20) dated 22 November: fits in the 534.00, posts;
+      ``applied_amount`` 271.20, INV-1 1,084.80 open now.
+    - CM-2, 50 kg (678.00) dated 24 November: only 262.80 open then (534.00 - 271.20):
+      refused naming 262.80 and 25 November; dated 25 November (1,356.00 - 271.20 = 1,084.80
+      open) it posts, INV-1 406.80 open (1,084.80 - 678.00).
+
+    2202 and the AP ageing (INV-2's 678.00 unpaid): 20 and 21 November 1,212.00 (534.00 +
+    678.00); 22 to 24 November 940.80 (262.80 + 678.00); 25 and 26 November 1,084.80 (406.80
+    + 678.00): P1's reversal Cr 822.00 and CM-2 Dr 678.00 on 25."""
+    first, _, _ = two_invoices
+    company = world.companies["A"]
+    line = _line_of(session_factory, first)
+    p1 = pay(session_factory, world, "822.00", [first])
+    reverse(session_factory, world, p1, on=NOV_25)
+
+    def memo(number: str, kg: str, net: str, tax: str, on: dt.date) -> int:
+        return enter(session_factory, world, number, [(line, kg, "12.00")], net=net, tax=tax,
+                     kind=DocumentKind.CREDIT_MEMO, credits=first, on=on)
+
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        memo("CM-BIG", "50", "600.00", "78.00", NOV_22)
+    assert refusal.value.errors[0]["pointer"] == "/posting_date"
+    assert refusal.value.extensions["earliest_date"] == "2026-11-25"
+    assert refusal.value.extensions["open_on_date"] == "534.00"
+    assert str(refusal.value.detail) == (
+        "a credit memo dated 2026-11-22 would take 678.00 off invoice INV-1, but only 534.00 of it is open on "
+        "2026-11-22 and every day after: until 2026-11-25, the day supplier payment BANK-0001 was reversed, more of "
+        "it was settled or credited")
+    with session_factory() as session:
+        assert session.scalar(select(func.count(SupplierInvoice.id)).where(SupplierInvoice.number == "CM-BIG")) == 0
+        assert open_amounts(session, first) == [D("1356.00")]
+    cm1 = memo("CM-1", "20", "240.00", "31.20", NOV_22)
+    with session_factory() as session:
+        posted = session.get(SupplierInvoice, cm1)
+        assert posted is not None and posted.applied_amount == D("271.20") and posted.open_amount == D("0.00")
+        assert open_amounts(session, first) == [D("1084.80")]
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        memo("CM-2", "50", "600.00", "78.00", dt.date(2026, 11, 24))
+    assert refusal.value.extensions["earliest_date"] == "2026-11-25"
+    assert "would take 678.00 off invoice INV-1, but only 262.80 of it is open on 2026-11-24" in str(
+        refusal.value.detail)
+    memo("CM-2", "50", "600.00", "78.00", NOV_25)
+    with session_factory() as session:
+        assert open_amounts(session, first) == [D("406.80")]
+        for day in _days(NOV_20, NOV_26):
+            expected = D("1212.00") if day < NOV_22 else D("940.80") if day < NOV_25 else D("1084.80")
+            assert ageing_total(session, world, day) == ledger(session, company, day) == expected, day
+
+
+def test_a_credit_memo_dated_before_another_memos_reversal_fits_what_was_open_then(
+        session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-2 678.00 (line 2, 50 kg at 12.00). P pays 406.80 of it on 20 November and stands;
+    CM-A credits 10 kg (120.00 + 15.60 = 135.60) on 20 November reducing it to 135.60, and
+    is reversed on 25 November (271.20 open now). CM-B of 20 kg (240.00 + 31.20 = 271.20)
+    dated 22 November fits on the line (40 kg invoiced then) but takes 271.20 off an invoice
+    with 135.60 open on 22 to 24 November (INV-2 -135.60 in the ageing): refused naming
+    135.60, CM-A and 25 November. CM-C of 10 kg (135.60) dated 22 November fits: it posts,
+    INV-2 0.00 on 22 to 24 November, 135.60 from 25 November. The ageing is 2202 every day:
+    INV-1's 1,356.00 plus INV-2's 135.60 on 20 and 21, 0.00 on 22 to 24, 135.60 on 25 and
+    26."""
+    first, second, _ = two_invoices
+    company = world.companies["A"]
+    line = _line_of(session_factory, second)
+
+    def memo(number: str, kg: str, net: str, tax: str, on: dt.date) -> int:
+        return enter(session_factory, world, number, [(line, kg, "12.00")], net=net, tax=tax,
+                     kind=DocumentKind.CREDIT_MEMO, credits=second, on=on)
+
+    pay(session_factory, world, "406.80", [second])
+    cm_a = memo("CM-A", "10", "120.00", "15.60", NOV_20)
+    reverse_invoice(session_factory, world, cm_a, on=NOV_25)
+    with refused(session_factory, DatedBeforeReopening) as refusal:
+        memo("CM-B", "20", "240.00", "31.20", NOV_22)
+    assert refusal.value.extensions["earliest_date"] == "2026-11-25"
+    assert ("would take 271.20 off invoice INV-2, but only 135.60 of it is open on 2026-11-22 and every day after: "
+            "until 2026-11-25, the day credit memo CM-A was reversed") in str(refusal.value.detail)
+    memo("CM-C", "10", "120.00", "15.60", NOV_22)
+    with session_factory() as session:
+        assert open_amounts(session, first, second) == [D("1356.00"), D("135.60")]
+        for day in _days(NOV_20, NOV_26):
+            expected = D("1356.00") if NOV_22 <= day < NOV_25 else D("1491.60")
+            assert ageing_total(session, world, day) == ledger(session, company, day) == expected, day
+
+
 def test_a_credit_memo_is_not_reversed_before_the_reversal_of_the_invoice_that_invoiced_its_goods_again(
         session_factory: sessionmaker[Session], world: World, two_invoices: tuple[int, int, list[int]]) -> None:
     """CM-1 credits all 100 kg of INV-1 (1,356.00) on 20 November; INV-3 invoices them again
