@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role, visible_or_404
 from erp.costing import accounts
 from erp.credit.errors import CreditNoteNotApplicable, NoOpenInvoices, NoUnappliedCredit, NotAShipment
-from erp.credit.exposure import ZERO, lock_exposure, move_exposure
+from erp.credit.exposure import ZERO, lock_exposure, lock_position, move_exposure
 from erp.credit.models import (
     CreditNote,
     CreditNoteApplication,
@@ -294,17 +294,20 @@ def issue_debit_note(
     _reason(reason)
     if session.get(Company, company_id) is None:
         raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
-    customer = _customer(session, customer_id, field="customer_id")
+    _customer(session, customer_id, field="customer_id")
     if invoice_id is not None:
         corrected = session.get(Invoice, invoice_id)
         if corrected is None or corrected.company_id != company_id or corrected.customer_id != customer_id:
             raise CreditNoteNotApplicable(Message("invoice {key} is not an invoice of this customer in this company",
                                                   key=invoice_id))
+    lock_open_period(session, company_id, note_date)
+    # The customer's terms (payment days, default tax code) as committed once its exposure row
+    # is locked, the lock every posting for it takes: read before, a change the steward
+    # committed while this waited would be missed (tests/service/test_stale_customer_reads.py).
+    position, customer = lock_position(session, customer_id)
     tax = tax_code_for(session, day=note_date, material_id=material_id, customer_id=customer_id,
                        tax_code_id=tax_code_id)
     amounts = line_amounts(Decimal(1), amount, tax.rate)
-    lock_open_period(session, company_id, note_date)
-    position = lock_exposure(session, customer_id)
     return raise_invoice(session, position, company_id=company_id, invoice_date=note_date,
                          payment_terms_days=customer.payment_terms_days,
                          items=[InvoiceItem(amounts.gross, material_id=material_id, tax_amount=amounts.tax,

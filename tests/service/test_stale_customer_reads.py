@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.credit import notes
 from erp.credit import services as credit
 from erp.credit.errors import CustomerOnCreditHold
 from erp.credit.exposure import HOLD_RULE, lock_exposure
@@ -35,6 +36,7 @@ from erp.masterdata import services as masterdata
 from erp.masterdata.models import Customer
 from tests.credit import NOV, POLICY, new_order, position, put_stock, set_limit
 from tests.locks import Worker
+from tests.tax import create_china_vat
 from tests.world import World
 
 pytestmark = pytest.mark.postgres
@@ -58,6 +60,13 @@ def _while_blocked_in_the_master(session_factory: sessionmaker[Session], world: 
     while another transaction holds the customer's exposure row; once it waits on the row, the
     steward blocks the customer in the group master and commits, then the holder commits.
     Returns what ``work`` returned, or the exception it raised."""
+    return _while_changed_in_the_master(session_factory, world, work, {"blocked": True}, customer)
+
+
+def _while_changed_in_the_master(session_factory: sessionmaker[Session], world: World,
+                                 work: Callable[[Session], Any], changes: dict[str, Any],
+                                 customer: str = "cust1") -> Any:
+    """``_while_blocked_in_the_master`` with the steward's ``changes`` to the customer."""
     customer_id = world.customers[customer]
     worker = Worker(session_factory, "credit use case", _as_a_page_holding(customer_id, work))
     with session_factory() as holder:
@@ -67,7 +76,8 @@ def _while_blocked_in_the_master(session_factory: sessionmaker[Session], world: 
             worker.start_and_wait_until_waiting()
             with session_factory() as steward, steward.begin():
                 masterdata.update_record(steward, world.actors["steward"], masterdata.CUSTOMERS, customer_id,
-                                         {"blocked": True}, reason="licence withdrawn")
+                                         changes, reason="licence withdrawn" if changes.get("blocked")
+                                         else "terms renegotiated")
         finally:
             holder.commit()
             worker.join()
@@ -173,3 +183,29 @@ def test_a_shipment_invoices_at_the_payment_terms_committed_while_it_waited(
     with session_factory() as session:
         due = session.scalar(select(Invoice.due_date).where(Invoice.id == worker.outcome))
     assert due == dt.date(2027, 1, 4)
+
+
+def test_a_debit_note_waiting_on_the_exposure_row_takes_the_terms_committed_meanwhile(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    # cust1: 30 days' terms, default tax code VAT13. A debit note of 100.00 dated 20 November
+    # without a tax code, issued while the steward changes cust1 to 45 days and VAT9 and
+    # commits: it takes the terms committed once the exposure row is locked, due 4 January
+    # 2027 (20 November + 45 days), 100.00 + 9.00 VAT = 109.00. Before (terms and default
+    # code read before the lock): due 20 December (30 days), 100.00 + 13.00 = 113.00.
+    codes = create_china_vat(session_factory, world)
+    customer_id = world.customers["cust1"]
+    with session_factory() as session, session.begin():
+        masterdata.update_record(session, world.actors["steward"], masterdata.CUSTOMERS, customer_id,
+                                 {"default_tax_code_id": codes["VAT13"]}, reason="general taxpayer")
+        assert session.get(Customer, customer_id).payment_terms_days == 30  # type: ignore[union-attr]
+
+    def debit(session: Session) -> tuple[dt.date, D, D]:
+        note = notes.issue_debit_note(session, world.actors["sales_a"], company_id=world.companies["A"],
+                                      customer_id=customer_id, note_date=NOV, amount=D("100.00"),
+                                      reason="freight re-charged")
+        return note.due_date, note.tax_amount, note.amount
+
+    outcome = _while_changed_in_the_master(session_factory, world, debit,
+                                           {"payment_terms_days": 45, "default_tax_code_id": codes["VAT9"]})
+    assert outcome == (dt.date(2027, 1, 4), D("9.00"), D("109.00")), outcome
+    assert NOV + dt.timedelta(days=45) == dt.date(2027, 1, 4)
