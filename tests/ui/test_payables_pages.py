@@ -300,3 +300,35 @@ def test_a_back_dated_payment_beyond_its_invoice_is_told_on_the_page_what_it_may
     text = refused.get_data(as_text=True)
     assert "付款 ¥1,400.00 超过所列发票的未付金额 ¥534.00（INV-1 ¥534.00）" in text
     assert "最多 ¥534.00" in text and "¥1,356.00（" not in text
+
+
+def test_a_credit_memo_dated_before_a_payment_reversal_is_told_on_the_page_what_was_open_that_day(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session],
+        two_invoices: tuple[int, int, list[int]]) -> None:
+    """INV-1 1,356.00; P1 822.00 on 20 November reversed on 25 November: 534.00 open on 22 to
+    24 November. On INV-1's 录入红字发票 page a memo of 50 kg (600.00 + 78.00 = 678.00) dated
+    22 November is refused in Chinese naming the 534.00 and 25 November, what was typed kept,
+    nothing written; one of 20 kg (240.00 + 31.20 = 271.20) on the same day posts (until 1
+    December 2026 refused outright)."""
+    first, _, _ = two_invoices
+    reverse(session_factory, world, pay(session_factory, world, "822.00", [first]))
+    _sign_in(client, world, "ap_a")
+    url = f"/payables/invoices/{first}/credit-memo"
+    page = client.get(url).get_data(as_text=True)
+    form = {"csrf_token": _csrf(page), "number": "CM-1", "invoice_kind": "special", "invoice_date": "2026-11-22",
+            "net_total": "600.00", "tax_total": "78.00", "gross_total": "678.00", "reason": "价格折让",
+            "quantity-0": "50", "unit_price-0": "12.00", "action": "post"}
+    refused = client.post(url, data=form)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert ("将冲减发票 INV-1 的 ¥678.00，但该发票在 2026-11-22 及其后每一天未结的仅为 ¥534.00：直到 2026-11-25"
+            in shown(text, "refusal"))
+    assert 'value="CM-1"' in text and 'value="2026-11-22"' in text
+    with session_factory() as session:
+        assert session.scalars(select(SupplierInvoice).where(SupplierInvoice.number == "CM-1")).all() == []
+    posted = client.post(url, data={**form, "net_total": "240.00", "tax_total": "31.20", "gross_total": "271.20",
+                                    "quantity-0": "20"})
+    assert posted.status_code == 302, posted.get_data(as_text=True)
+    with session_factory() as session:
+        (memo,) = session.scalars(select(SupplierInvoice).where(SupplierInvoice.number == "CM-1")).all()
+        assert (memo.applied_amount, memo.posting_date.isoformat()) == (D("271.20"), "2026-11-22")
