@@ -11,7 +11,7 @@ be deleted (a typo caught the same day).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from decimal import Decimal
@@ -473,3 +473,14 @@ def company_for_customer(session: Session, customer_id: int) -> Company | None:
 def company_for_supplier(session: Session, supplier_id: int) -> Company | None:
     """The group company a supplier record stands for (intercompany purchases), if any."""
     return session.scalars(select(Company).where(Company.supplier_id == supplier_id)).first()
+
+
+def names_by_id(session: Session, model: type[Any], ids: Iterable[int | None]) -> dict[int, Named]:
+    """Records of ``model`` (any master-data table with ``code``, ``name_zh``, ``name_en``)
+    by id, as pages name them (``Named``: code and name); ids that are None are left out.
+    For lists that hold ids: the page shows ``names[id]|named``, never the bare code."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = session.execute(select(model.id, model.code, model.name_zh, model.name_en).where(model.id.in_(wanted)))
+    return {row.id: Named(row.code, row.name_zh or "", row.name_en or "") for row in rows}

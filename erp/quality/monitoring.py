@@ -578,13 +578,6 @@ def readings_between(session: Session, actor: Actor, *, warehouse_id: int, start
         .order_by(StorageReading.read_at)))
 
 
-def warehouse_codes(session: Session, ids: set[int]) -> dict[int, str]:
-    """Warehouse codes by id (for lists)."""
-    if not ids:
-        return {}
-    return dict(session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(sorted(ids)))).all())
-
-
 @dataclass(frozen=True)
 class ChartData:
     """A warehouse's readings over a span, its permitted range and the excursions and gaps

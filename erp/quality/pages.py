@@ -19,6 +19,8 @@ from erp.auth.roles import Actor, Role
 from erp.clock import BUSINESS_TIME_ZONE, business_today
 from erp.errors import DomainError, ValidationFailed
 from erp.messages import Message, N_
+from erp.masterdata.models import Warehouse
+from erp.masterdata.services import names_by_id
 from erp.quality import monitoring, services
 from erp.quality.models import LotStatus, UsageDecisionKind
 from erp.ui import nav
@@ -145,8 +147,8 @@ def excursions(db: Session, actor: Actor) -> str:
     require_role(Role.QUALITY, Role.CLERK)
     args = ListArgs.from_request(("started",), default_sort="started")
     rows, total = monitoring.list_excursions(db, actor, offset=args.offset, limit=args.page_size)
-    codes = monitoring.warehouse_codes(db, {r.warehouse_id for r in rows})
-    return render_template("quality/excursions.html", rows=rows, total=total, args=args, codes=codes,
+    names = names_by_id(db, Warehouse, (r.warehouse_id for r in rows))
+    return render_template("quality/excursions.html", rows=rows, total=total, args=args, names=names,
                            tz=BUSINESS_TIME_ZONE)
 
 

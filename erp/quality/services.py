@@ -736,6 +736,8 @@ class LotRow:
     unit_code: str
     batch_number: str
     warehouse_code: str
+    warehouse_name_zh: str
+    warehouse_name_en: str
     excursion_id: int | None
 
 
@@ -751,7 +753,7 @@ def lot_rows(
         session,
         select(InspectionLot.id, InspectionLot.origin, InspectionLot.status, InspectionLot.inspection_date,
                InspectionLot.quantity, Material.code, Material.name_zh, Material.name_en, UnitOfMeasure.code,
-               Batch.batch_number, Warehouse.code, InspectionLot.excursion_id)
+               Batch.batch_number, Warehouse.code, Warehouse.name_zh, Warehouse.name_en, InspectionLot.excursion_id)
         .join(Material, Material.id == InspectionLot.material_id)
         .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .join(Batch, Batch.id == InspectionLot.batch_id)

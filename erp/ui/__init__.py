@@ -84,10 +84,13 @@ def date(value: dt.date | dt.datetime | None) -> str:
     return value.isoformat()
 
 
-def named(code: str | None, name_zh: str | None = None, name_en: str | None = None) -> str:
-    """A record by code and name in the reader's language."""
+def named(code: str | Named | Any | None, name_zh: str | None = None, name_en: str | None = None) -> str:
+    """A record by code and name in the reader's language: ``code|named(name_zh, name_en)``,
+    or ``record|named`` for a ``Named`` or any record with ``code``, ``name_zh``, ``name_en``."""
     if code is None:
         return ""
+    if not isinstance(code, str):
+        return (code if isinstance(code, Named) else Named.of(code)).label(current_language())
     return Named(code, name_zh or "", name_en or name_zh or "").label(current_language())
 
 
