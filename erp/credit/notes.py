@@ -56,7 +56,7 @@ from erp.credit.queries import paged
 from erp.masterdata.models import Company, Customer, Material, UnitOfMeasure, Warehouse
 from erp.masterdata.services import company_for_customer
 from erp.masterdata.tax import line_amounts, tax_code_for
-from erp.messages import N_, Message
+from erp.messages import N_, Message, Named
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.posting.models import Batch, StockDocument
 from erp.narration import narrate
@@ -337,7 +337,8 @@ def returnable_shipments(
     query = (
         select(StockDocument.id.label("document_id"), StockDocument.number, StockDocument.posting_date,
                Invoice.id.label("invoice_id"), SalesOrder.number.label("order_number"), Invoice.company_id,
-               Company.code.label("company_code"),
+               Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+               Company.name_en.label("company_name_en"),
                Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
                Customer.name_en.label("customer_name_en"), Material.code.label("material_code"),
                Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
@@ -376,7 +377,7 @@ class ReturnPreview:
     customer: Customer
     material: Material
     unit_code: str
-    batches: list[tuple[Any, str, str]]  # (ShippedBatch, batch number, warehouse code)
+    batches: list[tuple[Any, str, Named]]  # (ShippedBatch, batch number, warehouse)
 
 
 def return_preview(session: Session, actor: Actor, shipment_document_id: int) -> ReturnPreview:
@@ -396,8 +397,9 @@ def return_preview(session: Session, actor: Actor, shipment_document_id: int) ->
     batches = []
     for batch in inventory.shipped_batches(session, shipment).values():
         number = session.scalar(select(Batch.batch_number).where(Batch.id == batch.batch_id)) or ""
-        warehouse = session.scalar(select(Warehouse.code).where(Warehouse.id == batch.warehouse_id)) or ""
-        batches.append((batch, number, warehouse))
+        warehouse = session.get(Warehouse, batch.warehouse_id)
+        assert warehouse is not None
+        batches.append((batch, number, Named.of(warehouse)))
     return ReturnPreview(shipment, invoice, line, customer, material, unit.code if unit else "", batches)
 
 
