@@ -33,7 +33,7 @@ from erp.posting.models import (
     StockMovement,
     StockStatus,
 )
-from erp.masterdata.services import warehouse_use_check
+from erp.masterdata.services import names_by_id, warehouse_use_check
 from erp.masterdata.models import Company, Customer, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
 
@@ -217,6 +217,8 @@ class BatchFlow:
     # Value-only rows (supplier invoices' price differences) booked on the batch: no goods
     # moved, so not in ``movements`` or ``totals``; each names its invoice.
     price_differences: list[Any] = field(default_factory=list)
+    # Every warehouse the rows above name, by id, as pages show it (code and name).
+    warehouses: dict[int, Named] = field(default_factory=dict)
 
 
 def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
@@ -229,7 +231,9 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     no goods. Refuses 404 when the caller sees no row of the batch at all."""
     batch = session.execute(
         select(Batch.id, Batch.batch_number, Batch.material_id, Material.code.label("material_code"),
-               Batch.manufacture_date, Batch.expiry_date, Supplier.code.label("supplier_code"))
+               Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
+               Batch.manufacture_date, Batch.expiry_date, Supplier.code.label("supplier_code"),
+               Supplier.name_zh.label("supplier_name_zh"), Supplier.name_en.label("supplier_name_en"))
         .join(Material, Material.id == Batch.material_id)
         .outerjoin(Supplier, Supplier.id == Batch.supplier_id)
         .where(Batch.id == batch_id)
@@ -240,10 +244,12 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     scope = actor.warehouse_scope(StockMovement.warehouse_id, StockMovement.company_id)
     movements = session.execute(
         select(StockMovement.id, StockMovement.document_id, StockMovement.movement_type, StockMovement.posting_date,
-               Company.code.label("company_code"), Warehouse.code.label("warehouse_code"), StockMovement.status,
+               Company.code.label("company_code"), Warehouse.code.label("warehouse_code"), StockMovement.warehouse_id,
+               StockMovement.status,
                StockMovement.quantity, StockMovement.value, StockDocument.reference, StockDocument.destination,
                StockDocument.cost_center, Supplier.code.label("supplier_code"),
-               Customer.code.label("customer_code"), Customer.name_zh.label("customer_name"))
+               Customer.code.label("customer_code"), Customer.name_zh.label("customer_name"),
+               Customer.name_zh.label("customer_name_zh"), Customer.name_en.label("customer_name_en"))
         .join(StockDocument, StockDocument.id == StockMovement.document_id)
         .join(Company, Company.id == StockMovement.company_id)
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
@@ -257,9 +263,11 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     ).all()
     price_differences = session.execute(
         select(StockMovement.id, StockMovement.document_id, StockMovement.posting_date,
-               Company.code.label("company_code"), Warehouse.code.label("warehouse_code"), StockMovement.status,
+               Company.code.label("company_code"), Warehouse.code.label("warehouse_code"), StockMovement.warehouse_id,
+               StockMovement.status,
                StockMovement.quantity, StockMovement.value, StockMovement.variance, StockDocument.reference,
-               StockDocument.supplier_invoice_id, Supplier.code.label("supplier_code"))
+               StockDocument.supplier_invoice_id, Supplier.code.label("supplier_code"),
+               Supplier.name_zh.label("supplier_name_zh"), Supplier.name_en.label("supplier_name_en"))
         .join(StockDocument, StockDocument.id == StockMovement.document_id)
         .join(Company, Company.id == StockMovement.company_id)
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
@@ -288,7 +296,8 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
     for movement in movements:
         kind = movement.movement_type.value
         totals[kind] = totals.get(kind, Decimal("0")) + movement.quantity
-    return BatchFlow(batch, list(receipts), list(movements), on_hand, totals, list(price_differences))
+    warehouses = names_by_id(session, Warehouse, [row.warehouse_id for row in [*movements, *price_differences, *on_hand]])
+    return BatchFlow(batch, list(receipts), list(movements), on_hand, totals, list(price_differences), warehouses)
 
 
 _OPEN_QUANTITY = (PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("open_quantity")
