@@ -175,11 +175,13 @@ def list_boms(session: Session, actor: Actor, *, company_id: int, material_id: i
 
 @dataclass(frozen=True)
 class BomRow:
-    """A BOM version as a list shows it: company and material by code, version, validity,
-    base quantity, conversion and how many components."""
+    """A BOM version as a list shows it: company and material by code and name, version,
+    validity, base quantity, conversion and how many components."""
 
     id: int
     company_code: str
+    company_name_zh: str
+    company_name_en: str
     material_code: str
     material_name_zh: str
     material_name_en: str
@@ -197,7 +199,7 @@ def bom_rows(session: Session, actor: Actor, *, limit: int = 500) -> list[BomRow
     counted = (select(func.count()).select_from(BomComponent).where(BomComponent.bom_id == Bom.id)
                .scalar_subquery())
     return [BomRow(*row) for row in session.execute(
-        select(Bom.id, Company.code, Material.code, Material.name_zh, Material.name_en, Bom.version, Bom.valid_from,
+        select(Bom.id, Company.code, Company.name_zh, Company.name_en, Material.code, Material.name_zh, Material.name_en, Bom.version, Bom.valid_from,
                Bom.base_quantity, Bom.cost_center, Bom.hours, counted)
         .join(Company, Company.id == Bom.company_id).join(Material, Material.id == Bom.material_id)
         .where(actor.company_scope(Bom.company_id))

@@ -48,17 +48,22 @@ class TracedBatch:
     material_code: str
     depth: int
     supplier_code: str | None
+    supplier_name_zh: str | None
+    supplier_name_en: str | None
 
 
 @dataclass(frozen=True)
 class Recipient:
     customer_id: int
     customer_code: str
-    customer_name: str
+    customer_name: str  # in Chinese
     batch_id: int
     batch_number: str
     material_code: str
     quantity: Decimal
+    customer_name_en: str
+    material_name_zh: str
+    material_name_en: str
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ def trace(session: Session, actor: Actor, batch_id: int, direction: Direction) -
     reached = select(tree.c.batch_id, func.min(tree.c.depth).label("depth")).group_by(tree.c.batch_id).subquery()
     rows = session.execute(
         select(reached.c.batch_id, Batch.batch_number, Batch.material_id, Material.code, reached.c.depth,
-               Supplier.code)
+               Supplier.code, Supplier.name_zh, Supplier.name_en)
         .join(Batch, Batch.id == reached.c.batch_id)
         .join(Material, Material.id == Batch.material_id)
         .outerjoin(Supplier, Supplier.id == Batch.supplier_id)
@@ -113,7 +118,8 @@ def trace(session: Session, actor: Actor, batch_id: int, direction: Direction) -
     if direction == Direction.UP:
         shipped = (
             select(Customer.id, Customer.code, Customer.name_zh, StockMovement.batch_id, Batch.batch_number,
-                   Material.code, -func.sum(StockMovement.quantity))
+                   Material.code, -func.sum(StockMovement.quantity), Customer.name_en, Material.name_zh,
+                   Material.name_en)
             .join(StockDocument, StockDocument.id == StockMovement.document_id)
             .join(Customer, Customer.id == StockDocument.customer_id)
             .join(Batch, Batch.id == StockMovement.batch_id)
@@ -121,8 +127,8 @@ def trace(session: Session, actor: Actor, batch_id: int, direction: Direction) -
             .where(StockMovement.batch_id.in_(select(reached.c.batch_id)),
                    StockMovement.movement_type.in_([MovementType.SHIPMENT, MovementType.SHIPMENT_REVERSAL]),
                    actor.company_scope(StockMovement.company_id))
-            .group_by(Customer.id, Customer.code, Customer.name_zh, StockMovement.batch_id, Batch.batch_number,
-                      Material.code)
+            .group_by(Customer.id, Customer.code, Customer.name_zh, Customer.name_en, StockMovement.batch_id,
+                      Batch.batch_number, Material.code, Material.name_zh, Material.name_en)
             .order_by(Customer.code, Batch.batch_number)
         )
         customers = [Recipient(*row) for row in session.execute(shipped)]

@@ -25,6 +25,7 @@ from erp.clock import business_today
 from erp.db import QUANTITY
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata.models import Material, Warehouse
+from erp.masterdata.services import names_by_id
 from erp.messages import Message, N_
 from erp.period import NOT_A_PERIOD, Period
 from erp.posting.models import Batch
@@ -82,8 +83,7 @@ def order_list(db: Session, actor: Actor) -> Any:
             refusal = form_refusal(error)
     args = ListArgs.from_request()
     rows, total = orders.list_orders(db, actor, offset=args.offset, limit=args.page_size)
-    codes = dict(db.execute(select(Material.id, Material.code).where(
-        Material.id.in_({o.material_id for o in rows}))).all()) if rows else {}
+    codes = names_by_id(db, Material, (o.material_id for o in rows))
     may_plan = actor.role in orders.ORDER_ROLES
     status = refusal["error"].status if refusal else 200
     return render_template("production/orders.html", rows=rows, total=total, args=args, codes=codes, form=form,
@@ -133,8 +133,8 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
             refusal = form_refusal(error)
     current = orders.get_order(db, actor, order_id)
     postings = orders.order_postings(db, actor, order_id)
-    codes = dict(db.execute(select(Material.id, Material.code).where(
-        Material.id.in_([current.material_id, *(c.material_id for c in current.components)]))).all())
+    codes = names_by_id(db, Material, [current.material_id, *(c.material_id for c in current.components),
+                                        *(p.material_id for p in postings)])
     issued: dict[int, Decimal] = {}
     for p in postings:
         if p.kind == OrderDocumentKind.ISSUE:
@@ -201,8 +201,10 @@ def rollup_run(db: Session, actor: Actor, rollup_id: int) -> Any:
     replaced = rollup.prices_a_release_replaces(db, actor, rollup_id, [e.material_id for e in estimates]) \
         if run.status == RollupStatus.COMPUTED else {}
     status = refusal["error"].status if refusal else 200
+    materials = names_by_id(db, Material, [*(e.material_id for e in estimates),
+                                           *(line.component_id for e in estimates for line in e.lines)])
     return render_template(
-        "production/rollup.html", run=run, estimates=estimates, replaced=replaced, args=args,
+        "production/rollup.html", run=run, estimates=estimates, replaced=replaced, args=args, materials=materials,
         company_id=rollup.get_rollup(db, actor, rollup_id).company_id, may_run=actor.role == Role.COST_ACCOUNTANT,
         computed=RollupStatus.COMPUTED,
         done=next((what for what in ("ran", "released") if request.args.get(what) == "1"), None), **refusal), status
@@ -296,8 +298,6 @@ def bom(db: Session, actor: Actor, bom_id: int) -> str:
     costed this version (not another version of the same material: each version's cost is
     its own)."""
     current = boms.get_bom(db, actor, bom_id)
-    codes = dict(db.execute(select(Material.id, Material.code).where(
-        Material.id.in_([current.material_id, *(c.material_id for c in current.components)]))).all())
     run = db.scalar(
         select(CostRollup).join(CostEstimate, CostEstimate.rollup_id == CostRollup.id)
         .where(CostRollup.company_id == current.company_id, CostEstimate.material_id == current.material_id,
@@ -307,6 +307,8 @@ def bom(db: Session, actor: Actor, bom_id: int) -> str:
     if run is not None:
         found = rollup.cost_breakdown(db, actor, run.id, current.material_id)
         estimate = found[0] if found else None
+    codes = names_by_id(db, Material, [current.material_id, *(c.material_id for c in current.components),
+                                        *(line.component_id for line in (estimate.lines if estimate else []))])
     return render_template("production/bom.html", bom=current, codes=codes, run=run, estimate=estimate,
                            released=RollupStatus.RELEASED, created=request.args.get("created") == "1",
                            may_edit=actor.role == Role.COST_ACCOUNTANT)
@@ -324,5 +326,6 @@ def batch_genealogy(db: Session, actor: Actor, batch_id: int) -> str:
         raise not_found("batch", batch_id)
     traced = genealogy.trace(db, actor, batch_id, direction)
     material = db.get(Material, batch.material_id)
-    return render_template("production/genealogy.html", batch=batch, material=material, traced=traced,
+    names = names_by_id(db, Material, (b.material_id for b in traced.batches))
+    return render_template("production/genealogy.html", batch=batch, material=material, traced=traced, names=names,
                            direction=direction.value)

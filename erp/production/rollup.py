@@ -229,11 +229,13 @@ class EstimateView:
 
 @dataclass(frozen=True)
 class RollupRow:
-    """A roll-up run as a list shows it: its company by code, period, status, how many
-    materials it costed and who ran and released it, by user name."""
+    """A roll-up run as a list shows it: its company by code and name, period, status, how
+    many materials it costed and who ran and released it, by user name."""
 
     id: int
     company_code: str
+    company_name_zh: str
+    company_name_en: str
     period: str
     status: RollupStatus
     levels: int
@@ -249,7 +251,7 @@ def _rollup_rows(session: Session, actor: Actor, *where: Any, limit: int) -> lis
     costed = (select(func.count()).select_from(CostEstimate).where(CostEstimate.rollup_id == CostRollup.id)
               .scalar_subquery())
     rows = session.execute(
-        select(CostRollup.id, Company.code, CostRollup.period, CostRollup.status, CostRollup.levels,
+        select(CostRollup.id, Company.code, Company.name_zh, Company.name_en, CostRollup.period, CostRollup.status, CostRollup.levels,
                costed, runner.username, CostRollup.run_at, releaser.username, CostRollup.released_at)
         .join(Company, Company.id == CostRollup.company_id)
         .join(runner, runner.id == CostRollup.run_by).outerjoin(releaser, releaser.id == CostRollup.released_by)
