@@ -19,10 +19,13 @@ from sqlalchemy.orm import Session
 from erp.clock import business_today
 from erp.auth.roles import Actor, Role
 from erp.costing import board, close, jobs, reports, standards
+from erp.costing.calendar import PeriodState
 from erp.costing.close import CLOSE_STEPS
 from erp.errors import DomainError, ValidationFailed
 from erp.jobs.api import job_runner, job_view
 from erp.jobs.services import get_job
+from erp.masterdata.models import Company
+from erp.masterdata.services import names_by_id
 from erp.messages import Message, N_, message_from_data
 from erp.period import Period
 from erp.period import NOT_A_PERIOD
@@ -165,8 +168,13 @@ def _job_context(db: Session, actor: Actor, job_id: int) -> dict[str, Any]:
     if not kept and problem:
         kept = problem.get("message_data")  # where jobs that failed before 86fb6ee kept it
     refusal = message_from_data(kept) if kept else None
+    # The result keeps each company's id, code and status value: the page names the company
+    # and words the status (the period board's tag).
+    done = (view.get("result") or {}).get("companies") or [] if view["status"] == "succeeded" else []
+    names = names_by_id(db, Company, (c.get("company_id") for c in done))
+    states = {c.get("company_id"): PeriodState(c["status"]) for c in done if c.get("status") in set(PeriodState)}
     return {"job": view, "steps": CLOSE_STEPS, "period": (job.params or {}).get("period"), "refusal": refusal,
-            "refusal_title": problem.get("title") if problem else None}
+            "refusal_title": problem.get("title") if problem else None, "names": names, "states": states}
 
 
 @bp.route("/jobs/<int:job_id>")

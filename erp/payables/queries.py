@@ -194,9 +194,11 @@ def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplie
     if by == "group":
         keys: list[Any] = []
     elif by == "company":
-        keys = [sub.c.company_id, Company.code.label("company_code")]
+        keys = [sub.c.company_id, Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+                Company.name_en.label("company_name_en")]
     else:
-        keys = [sub.c.company_id, Company.code.label("company_code"), sub.c.supplier_id,
+        keys = [sub.c.company_id, Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+                Company.name_en.label("company_name_en"), sub.c.supplier_id,
                 Supplier.code.label("supplier_code"), Supplier.name_zh.label("supplier_name_zh"),
                 Supplier.name_en.label("supplier_name_en")]
     query = select(*keys, *columns).select_from(sub)
@@ -206,7 +208,8 @@ def ageing(session: Session, actor: Actor, as_of: dt.date, *, by: str = "supplie
         query = query.join(Supplier, Supplier.id == sub.c.supplier_id)
     query = query.where(value != 0) if by != "group" else query
     if keys:
-        query = query.group_by(*keys).order_by(*keys[:2] if by == "company" else (Company.code, Supplier.code))
+        query = query.group_by(*keys).order_by(sub.c.company_id, Company.code) if by == "company" \
+            else query.group_by(*keys).order_by(Company.code, Supplier.code)
     return [dict(row._mapping) for row in session.execute(query).all()
             if by == "group" or row._mapping["open_amount"] != 0]
 
