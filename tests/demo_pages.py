@@ -1,0 +1,160 @@
+"""One prepared database for tests that read every page: the demo group (loaded as of 29
+November 2026, as the browser tests load it) plus what the demo does not make, so that
+every page has rows to show: in FORM01 a BOM, a released roll-up, a production order with
+an issue and an output batch (its genealogy), an unreleased roll-up of the next period, the
+raw material's supplier invoice and a part payment, a customer's return with its credit note in DIST01, and a finished close job for FORM01.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp import clock
+from erp.auth.models import User, UserWarehouse
+from erp.auth.services import actor_for_user
+from erp.config import Settings
+from erp.costing import jobs as close_jobs
+from erp.costing.standards import PriceChange, set_standard_prices
+from erp.credit import notes
+from erp.db import make_session_factory
+from erp.demo.loader import load_demo
+from erp.inventory import services as inventory
+from erp.jobs.runner import JobEnvironment, run_job
+from erp.masterdata.models import (
+    Company,
+    Material,
+    MaterialType,
+    ProcurementScope,
+    Supplier,
+    TaxCode,
+    UnitOfMeasure,
+    Warehouse,
+)
+from erp.payables import services as payables
+from erp.period import Period
+from erp.production import boms, orders, rollup
+from erp.purchasing.models import (
+    Contract,
+    ContractLine,
+    ContractScope,
+    ContractStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
+
+DEMO_DAY = dt.date(2026, 11, 29)
+
+
+def _user(session: Session, username: str) -> User:
+    return session.scalars(select(User).where(User.username == username)).one()
+
+
+def _material(session: Session, code: str, name_zh: str, name_en: str, kind: MaterialType, unit: str) -> Material:
+    unit_id = session.scalars(select(UnitOfMeasure.id).where(UnitOfMeasure.code == unit)).one()
+    material = Material(code=code, name_zh=name_zh, name_en=name_en, material_type=kind, unit_id=unit_id,
+                        procurement_scope=ProcurementScope.LOCAL, shelf_life_days=730, batch_managed=True,
+                        inspection_required=False, over_receipt_tolerance_pct=D("0"))
+    session.add(material)
+    session.flush()
+    return material
+
+
+def _production(session: Session) -> int:
+    """FORM01 buys 5 kg of PG-RAW, makes PG-TAB from 1 kg per 1,000 tablets, rolls up and
+    releases November's standard costs, orders 1,000 tablets, issues 1 kg, receives 990."""
+    day = DEMO_DAY
+    period = Period.of(day)
+    form01 = session.scalars(select(Company).where(Company.code == "FORM01")).one()
+    clerk_user = _user(session, "clerk.form01")
+    clerk = actor_for_user(clerk_user)
+    cost = actor_for_user(_user(session, "cost.form01"))
+    warehouse = session.scalars(
+        select(Warehouse).join(UserWarehouse, UserWarehouse.warehouse_id == Warehouse.id)
+        .where(UserWarehouse.user_id == clerk_user.id, Warehouse.company_id == form01.id).order_by(Warehouse.id)).first()
+    assert warehouse is not None
+    raw = _material(session, "PG-RAW", "原料（页面测试）", "Raw material (page test)", MaterialType.RAW, "KG")
+    set_standard_prices(session, cost, company_id=form01.id, period=period, prices=[PriceChange(raw.id, D("20.00"))])
+    supplier = session.scalars(select(Supplier).order_by(Supplier.id)).first()
+    assert supplier is not None
+    contract = Contract(number="K-PG-RAW", supplier_id=supplier.id, scope=ContractScope.COMPANY, company_id=form01.id,
+                        valid_from=day, valid_to=day + dt.timedelta(days=365), status=ContractStatus.ACTIVE,
+                        created_by=clerk_user.id,
+                        lines=[ContractLine(material_id=raw.id, unit_price=D("20.00"), unit_id=raw.unit_id)])
+    order = PurchaseOrder(number="PO-PG-RAW", purchasing_company_id=form01.id, receiving_company_id=form01.id,
+                          supplier_id=supplier.id, order_date=day, status=PurchaseOrderStatus.OPEN,
+                          created_by=clerk_user.id)
+    session.add_all([contract, order])
+    session.flush()
+    order.lines.append(PurchaseOrderLine(line_no=1, material_id=raw.id, quantity=D("5"), unit_price=D("20.00"),
+                                         amount=D("100.00"), contract_line_id=contract.lines[0].id,
+                                         warehouse_id=warehouse.id))
+    session.flush()
+    inventory.receive_goods(session, clerk, inventory.ReceiptRequest(
+        po_line_id=order.lines[0].id, quantity=D("5"), posting_date=day, batch_number="PG-RAW-1",
+        manufacture_date=day - dt.timedelta(days=30), expiry_date=day + dt.timedelta(days=700)))
+    tablet = _material(session, "PG-TAB", "片剂（页面测试）", "Tablets (page test)", MaterialType.FINISHED, "EA")
+    boms.set_cost_center_rates(session, cost, company_id=form01.id, period=period,
+                               rates=[boms.RateIn("PG-PRESS", D("60"), D("40"))])
+    boms.create_bom(session, cost, company_id=form01.id, material_id=tablet.id, valid_from=period.first_day,
+                    base_quantity=D("1000"), cost_center="PG-PRESS", hours=D("0.1"),
+                    components=[boms.ComponentIn(raw.id, D("1"))])
+    run = rollup.run_rollup(session, cost, company_id=form01.id, period=period)
+    rollup.release_rollup(session, cost, run.id)
+    made = orders.create_order(session, clerk, company_id=form01.id, material_id=tablet.id, quantity=D("1000"),
+                               order_date=day, warehouse_id=warehouse.id)
+    orders.release_order(session, clerk, made.id)
+    orders.issue_components(session, clerk, made.id, warehouse_id=warehouse.id, posting_date=day,
+                            items=[orders.IssueItem(raw.id, D("1"), None)])
+    orders.deliver_output(session, clerk, made.id, quantity=D("990"), posting_date=day, batch_number="PG-TAB-1")
+    # December's run, not released: a run's page with its release still to do.
+    rollup.run_rollup(session, cost, company_id=form01.id, period=str(period.next()))
+    return order.lines[0].id
+
+
+def _payables(session: Session, po_line_id: int) -> None:
+    """FORM01's accounts payable invoices PO-PG-RAW's 5 kg (100.00 + 13 % VAT) and pays it."""
+    ap = actor_for_user(_user(session, "ap.form01"))
+    line = session.get(PurchaseOrderLine, po_line_id)
+    assert line is not None
+    order = session.get(PurchaseOrder, line.order_id)
+    assert order is not None
+    vat13 = session.scalars(select(TaxCode.id).where(TaxCode.code == "VAT13")).one()
+    invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
+        company_id=order.receiving_company_id, supplier_id=order.supplier_id, number="PG-INV-1", invoice_date=DEMO_DAY,
+        net_total=D("100.00"), tax_total=D("13.00"), gross_total=D("113.00"),
+        lines=[payables.LineRequest(po_line_id=po_line_id, quantity=D("5"), unit_price=D("20.00"), tax_code_id=vat13)]))
+    payables.pay_supplier(session, ap, payables.PaymentRequest(
+        company_id=order.receiving_company_id, supplier_id=order.supplier_id, payment_date=DEMO_DAY,
+        amount=D("50.00"), invoice_ids=[invoice.id]))
+
+
+def _customer_return(session: Session) -> int:
+    """DIST01's newest invoiced shipment: one unit comes back."""
+    sales = actor_for_user(_user(session, "sales.dist01"))
+    rows, _ = notes.returnable_shipments(session, sales, limit=1)
+    assert rows, "the demo ships to DIST01's customers"
+    return notes.return_goods(session, sales, shipment_document_id=rows[0].document_id, quantity=D("1"),
+                              posting_date=DEMO_DAY, reason="包装破损").id
+
+
+def prepare(session_factory: sessionmaker[Session], settings: Settings, engine: Any) -> dict[str, list[str]]:
+    """Load the demo and the additions above into an empty migrated database; returns the
+    pages only a form's answer leads to (the close job's, the credit note's), by user."""
+    with clock.business_day(DEMO_DAY):
+        load_demo(session_factory(), seed=2026)
+        with session_factory() as session, session.begin():
+            _payables(session, _production(session))
+            note = _customer_return(session)
+            cost = actor_for_user(_user(session, "cost.group"))
+            form01 = session.scalars(select(Company.id).where(Company.code == "FORM01")).one()
+            job = close_jobs.queue_close(session, cost, period=str(Period.of(DEMO_DAY)), company_ids=[form01])
+            job_id = job.id
+    # Closed on the run's business day, after November has ended.
+    run_job(JobEnvironment(settings=settings, engine=engine, session_factory=make_session_factory(engine)), job_id)
+    return {"cost.group": [f"/costing/jobs/{job_id}"], "sales.dist01": [f"/returns/credit-notes/{note}"]}
