@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.credit import intercompany
 from erp.clock import business_today
+from erp.masterdata.models import Company, Material
+from erp.masterdata.services import names_by_id
 from erp.messages import N_
 from erp.period import Period
 from erp.ui import nav
@@ -34,4 +36,7 @@ def trial_balance(db: Session, actor: Actor) -> str:
     except ValueError:
         period = Period.of(business_today())
     report = intercompany.consolidated_trial_balance(db, actor, period=period)
-    return render_template("intercompany/trial_balance.html", report=report, period=period)
+    companies = names_by_id(db, Company, [i for t in report.trade for i in (t.seller_id, t.buyer_id)])
+    materials = names_by_id(db, Material, (t.material_id for t in report.trade))
+    return render_template("intercompany/trial_balance.html", report=report, period=period, companies=companies,
+                           materials=materials)
