@@ -98,16 +98,17 @@ CELL_TAGS = {"td", "dd", "option", "li"}
 
 
 class _Cells(HTMLParser):
-    """The text of each cell (td, dd, option, li), of each row, of each tag (class "tag"),
-    and each link with its address; the navigation and the top bar are left out."""
+    """The text of each cell (td, dd, option, li) with the row it stands in (a cell outside
+    a table row: its own text), of each tag (class "tag"), and each link with its address;
+    the navigation and the top bar are left out."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.cells: list[str] = []
-        self.rows: list[str] = []
+        self.cells: list[tuple[str, int | None]] = []  # (text, the row's number)
+        self.rows: dict[int, str] = {}
         self.tags: list[str] = []
         self.links: list[tuple[str, str]] = []
-        self._open: list[tuple[str, list[str]]] = []  # (kind, parts) being collected
+        self._open: list[tuple[str, list[str], int | None]] = []  # (kind, parts, row number) being collected
         self._stack: list[tuple[str, bool, bool]] = []  # (tag, collects, skipped)
         self._skip = 0
 
@@ -130,7 +131,12 @@ class _Cells(HTMLParser):
             self._skip += 1
         collects = bool(kind) and not self._skip
         if collects:
-            self._open.append((kind or "", []))
+            # a row is numbered; a cell remembers the innermost row open around it
+            row = len(self.rows) if kind == "row" else next(
+                (number for k, _, number in reversed(self._open) if k == "row"), None)
+            if kind == "row":
+                self.rows[row] = ""
+            self._open.append((kind or "", [], row))
         self._stack.append((tag, collects, skip))
 
     def handle_endtag(self, tag: str) -> None:
@@ -146,12 +152,13 @@ class _Cells(HTMLParser):
                 return
 
     def _close(self) -> None:
-        kind, parts = self._open.pop()
+        kind, parts, row = self._open.pop()
         text = " ".join(" ".join(parts).split())
         if kind == "cell":
-            self.cells.append(text)
+            self.cells.append((text, row))
         elif kind == "row":
-            self.rows.append(text)
+            assert row is not None
+            self.rows[row] = text
         elif kind == "tag":
             self.tags.append(text)
         else:
@@ -160,7 +167,7 @@ class _Cells(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
-        for _, parts in self._open:
+        for _, parts, _ in self._open:
             parts.append(data)
 
 
@@ -234,11 +241,10 @@ def check_page(page: str, rules: Rules) -> list[str]:
     parser = _Cells()
     parser.feed(page)
     problems: list[str] = []
-    rows = parser.rows
-    for cell in parser.cells:
+    for cell, number in parser.cells:
         if PROSE_MARKS.search(cell):
             continue
-        row = next((r for r in rows if cell in r), cell)
+        row = parser.rows[number] if number is not None else cell
         for code in rules.bare_codes(cell, row):
             problems.append(f"bare code {code!r} in {cell!r}")
         if cell in rules.names and cell.replace(".", "").isdigit() and not any(
@@ -294,7 +300,7 @@ def _page_endpoints(app: Flask) -> dict[str, Any]:
 
 def walk_pages(app: Flask, factory: sessionmaker[Session], rules: Rules, seeds: dict[str, list[str]]) -> Walk:
     """Every user's menu, ``seeds`` (pages only a form's answer leads to, by user) and the
-    pages they link to (``PER_ENDPOINT`` per endpoint and user)."""
+    pages they link to (one of each kind per user, ``PER_ENDPOINT`` of a kind in all)."""
     walk = Walk()
     adapter = app.url_map.bind("localhost")
     with factory() as session, session.begin():
@@ -317,6 +323,10 @@ def walk_pages(app: Flask, factory: sessionmaker[Session], rules: Rules, seeds: 
                 continue
             opened.add(url)
             response = client.get(url)
+            if response.status_code >= 400:
+                # the menu or a page offered it: it must open
+                walk.findings.append(Finding(username, url, f"answers {response.status_code}"))
+                continue
             if response.status_code != 200 or response.mimetype != "text/html":
                 continue
             try:
@@ -374,6 +384,10 @@ def test_the_check_sees_a_bare_code_a_raw_status_and_an_id() -> None:
     assert check_page("<table><tr><td>WH-SH1</td><td>上海一号仓</td></tr></table>", rules) == []
     assert check_page("<table><tr><td>WH-SH1</td><td>12</td></tr></table>", rules) == ["bare code 'WH-SH1' in 'WH-SH1'"]
     assert check_page("<table><tr><td>WH-SH1-B7</td></tr></table>", rules) == []
+    # each cell is read with its own row, not the first row that holds the same text
+    assert check_page("<table><tr><td>WH-SH1</td><td>上海一号仓</td></tr><tr><td>WH-SH1</td><td>5</td></tr></table>",
+                      rules) == ["bare code 'WH-SH1' in 'WH-SH1'"]
+    assert check_page("<table><tr><td>WH-SH1</td><td>上海一号仓 <ul><li>WH-SH1</li></ul></td></tr></table>", rules) == []
     assert check_page("<dl><dd>posted</dd></dl>", rules) == ["raw value 'posted'"]
     assert check_page('<p><span class="tag">posted</span></p>', rules) == ["raw value 'posted' in a tag"]
     assert check_page('<p><a href="/quality/lots/17">17</a></p>', rules) == ["link named by its id '17' (/quality/lots/17)"]
