@@ -128,6 +128,7 @@ def _document_page(db: Session, actor: Actor, number: str, *, form: Any = None,
         form=form or {}, today=business_today(), action=action,
         destination=DESTINATIONS.get(view.document.destination or "", view.document.destination),
         may_reverse=standing and doc_type in REVERSALS and actor.role in REVERSING_ROLES,
+        may_trace=actor.role in STOCK_READERS,  # the batch flow's readers: others see the batch unlinked
         may_return=standing and doc_type == MovementType.RECEIPT and actor.role in RETURNING_ROLES,
         **refusal), (refusal["error"].status if refusal else 200)
 
