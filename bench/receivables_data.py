@@ -96,20 +96,34 @@ def invoices_and_payments(rng: random.Random, spec: Receivables,
 
 def copy_invoices(conn: psycopg.Connection[Any], rng: random.Random, spec: Receivables, terms: list[int],
                   *, user_id: int = 1) -> None:
-    """The invoices, one payment per paid invoice and its application."""
+    """The invoices, one payment per paid invoice and its application, numbered as
+    erp.credit.services.receivables_number does (AR-C01-2026-000001, RC-...: companies are
+    coded C01, C02, ...), each series set to continue after them."""
     now = dt.datetime.now(dt.UTC)
     cur = conn.cursor()
     payments: list[tuple[Any, ...]] = []
+    series: dict[str, int] = {}
+
+    def numbered(prefix: str, company: int, day: dt.date) -> str:
+        key = f"{prefix}-C{company:02d}-{day.year}"
+        series[key] = series.get(key, 0) + 1
+        return f"{key}-{series[key]:06d}"
+
     with cur.copy("COPY invoices (id, company_id, customer_id, invoice_date, due_date, amount, open_amount, "
-                  "status, created_by, created_at, net_amount) FROM STDIN") as copy:
+                  "status, created_by, created_at, net_amount, document_number) FROM STDIN") as copy:
         for row, payment in invoices_and_payments(rng, spec, terms):
-            copy.write_row((*row, user_id, now, row[5]))  # totals without a separate VAT: net = amount
+            # totals without a separate VAT: net = amount
+            copy.write_row((*row, user_id, now, row[5], numbered("AR", row[1], row[3])))
             if payment is not None:
                 payments.append((row[0], row[1], row[2], *payment))
     with cur.copy("COPY payments (id, company_id, customer_id, payment_date, amount, unapplied_amount, "
-                  "created_by, created_at) FROM STDIN") as copy:
+                  "created_by, created_at, document_number) FROM STDIN") as copy:
         for number, (_, company, customer, paid, paid_on, _) in enumerate(payments, start=1):
-            copy.write_row((number, company, customer, paid_on, paid, 0, user_id, now))
+            copy.write_row((number, company, customer, paid_on, paid, 0, user_id, now,
+                            numbered("RC", company, paid_on)))
+    cur.executemany("INSERT INTO document_sequences (series, next_value) VALUES (%s, %s) "
+                    "ON CONFLICT (series) DO UPDATE SET next_value = excluded.next_value",
+                    [(key, taken + 1) for key, taken in sorted(series.items())])
     with cur.copy("COPY payment_applications (id, payment_id, invoice_id, amount, applied_on, days_late, "
                   "applied_by, applied_at) FROM STDIN") as copy:
         for number, (invoice_id, _, _, paid, paid_on, days_late) in enumerate(payments, start=1):

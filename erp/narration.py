@@ -50,6 +50,16 @@ NARRATIONS: dict[str, str] = {
     "supplier-credit-memo-reversal": N_("reversal of supplier credit memo {supplier} {number}: {reason}"),
     "supplier-invoice-price-difference": N_("price difference of supplier invoice {supplier} {number}"),
     "supplier-credit-memo-price-difference": N_("price difference of supplier credit memo {supplier} {number}"),
+    # since migration 0046: the document named by its own number first
+    "supplier-invoice-document": N_("supplier invoice {document} ({supplier} {number})"),
+    "supplier-credit-memo-document": N_("supplier credit memo {document} ({supplier} {number})"),
+    "supplier-invoice-reversal-document": N_("reversal of supplier invoice {document} ({supplier} {number}): {reason}"),
+    "supplier-credit-memo-reversal-document": N_("reversal of supplier credit memo {document} ({supplier} {number}): "
+                                                 "{reason}"),
+    "supplier-invoice-price-difference-document": N_("price difference of supplier invoice {document} ({supplier} "
+                                                     "{number})"),
+    "supplier-credit-memo-price-difference-document": N_("price difference of supplier credit memo {document} "
+                                                         "({supplier} {number})"),
     "price-difference-correction": N_("correction: price difference of {number} posted on {day} before the stock "
                                       "ledger carried it"),
     "supplier-payment": N_("supplier payment {reference}"),

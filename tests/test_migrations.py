@@ -445,7 +445,7 @@ def test_0045_round_trip_on_sqlite(tmp_path: object) -> None:
     from erp.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path}/m45.sqlite3")  # type: ignore[str-format]
-    upgrade(engine)
+    upgrade(engine, "0045_credit_memo_applied_amount")  # rows without 0046's document numbers
     invoices = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_invoices'"
     with engine.connect() as connection:
         table = connection.scalar(text(invoices))

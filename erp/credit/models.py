@@ -189,9 +189,14 @@ class Invoice(Base):
         Index("ix_invoices_order", "order_id"),
         Index("uq_invoices_company_reference", "company_id", "reference", unique=True,
               postgresql_where=text("reference IS NOT NULL"), sqlite_where=text("reference IS NOT NULL")),
+        Index("uq_invoices_document_number", "document_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The invoice's own number, AR-<company code>-<year>-000001 (a debit note: DN-...), from
+    # the company's series of the invoice date's year (erp.credit.services.invoice_number;
+    # migration 0046): what the customer, the books and auditors quote.
+    document_number: Mapped[str] = mapped_column(String(50))
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     # NULL for receivables taken over without an order (opening balances, history).
@@ -271,9 +276,13 @@ class Payment(Base):
         # unapplied payments read.
         Index("ix_payments_unapplied", "payment_date", "company_id", "customer_id", "unapplied_amount",
               postgresql_where=text("unapplied_amount > 0"), sqlite_where=text("unapplied_amount > 0")),
+        Index("uq_payments_document_number", "document_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # RC-<company code>-<year>-000001 (收款单), the company's series of the payment date's year
+    # (migration 0046).
+    document_number: Mapped[str] = mapped_column(String(50))
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     payment_date: Mapped[dt.date] = mapped_column(Date)
@@ -329,9 +338,13 @@ class CreditNote(Base):
         CheckConstraint("abs(amount - (net_amount + tax_amount)) < 0.005", name="amount_is_net_plus_tax"),
         Index("ix_credit_notes_company_customer", "company_id", "customer_id"),
         Index("ix_credit_notes_invoice", "invoice_id"),
+        Index("uq_credit_notes_document_number", "document_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # CN-<company code>-<year>-000001 (红字发票 / 贷项通知单), the company's series of the note
+    # date's year (migration 0046).
+    document_number: Mapped[str] = mapped_column(String(50))
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     kind: Mapped[CreditNoteKind] = mapped_column(str_enum(CreditNoteKind, "credit_note_kind"))

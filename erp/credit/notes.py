@@ -49,7 +49,15 @@ from erp.credit.models import (
     SalesOrder,
     SalesOrderLine,
 )
-from erp.credit.services import PAYMENT_ROLES, InvoiceItem, _customer, _lock_order, raise_invoice
+from erp.credit.services import (
+    CREDIT_NOTE_PREFIX,
+    PAYMENT_ROLES,
+    InvoiceItem,
+    _customer,
+    _lock_order,
+    raise_invoice,
+    receivables_number,
+)
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.credit.queries import paged
@@ -107,14 +115,18 @@ def _post_note(session: Session, actor: Actor, note: CreditNote, position: Custo
                invoices: Sequence[Invoice], revenue: Sequence[Line]) -> CreditNote:
     """Settle, post and move the exposure: the financial half of every credit note."""
     note.unapplied_amount = note.amount
+    # numbered once every check has passed (the series row stays locked until commit)
+    note.document_number = receivables_number(session, CREDIT_NOTE_PREFIX, note.company_id, note.note_date)
     session.add(note)
     session.flush()
     applied = _settle(session, actor, note, invoices, note.note_date)
     kept = note.amount - applied
     post(session, Posting(
         company_id=note.company_id, posting_date=note.note_date, source_type="credit_note", source_id=note.id,
-        memo=(narrate("credit-note-invoice", note=note.id, invoice=note.invoice_id, reason=note.reason)
-              if note.invoice_id else narrate("credit-note", note=note.id, reason=note.reason)), user_id=actor.user_id,
+        memo=(narrate("credit-note-invoice", note=note.document_number, reason=note.reason,
+                      invoice=session.scalar(select(Invoice.document_number).where(Invoice.id == note.invoice_id)))
+              if note.invoice_id else narrate("credit-note", note=note.document_number, reason=note.reason)),
+        user_id=actor.user_id,
         journal=[*revenue, Line(accounts.RECEIVABLES, -applied, customer_id=note.customer_id),
                  Line(accounts.CUSTOMER_ADVANCES, -kept, customer_id=note.customer_id)],
     ))
@@ -262,7 +274,8 @@ def apply_credit_note(
                                      day=applied_on))
     post(session, Posting(
         company_id=note.company_id, posting_date=applied_on, source_type="credit_note_application",
-        source_id=note.id, memo=narrate("credit-note-kept-applied", note=note.id), user_id=actor.user_id,
+        source_id=note.id, memo=narrate("credit-note-kept-applied", note=note.document_number),
+        user_id=actor.user_id,
         journal=[Line(accounts.CUSTOMER_ADVANCES, applied, customer_id=note.customer_id),
                  Line(accounts.RECEIVABLES, -applied, customer_id=note.customer_id)],
     ))
@@ -336,7 +349,8 @@ def returnable_shipments(
                 .group_by(CreditNoteLine.invoice_line_id).subquery("returned"))
     query = (
         select(StockDocument.id.label("document_id"), StockDocument.number, StockDocument.posting_date,
-               Invoice.id.label("invoice_id"), SalesOrder.number.label("order_number"), Invoice.company_id,
+               Invoice.id.label("invoice_id"), Invoice.document_number.label("invoice_number"),
+               SalesOrder.number.label("order_number"), Invoice.company_id,
                Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
                Company.name_en.label("company_name_en"),
                Customer.code.label("customer_code"), Customer.name_zh.label("customer_name_zh"),
@@ -361,7 +375,7 @@ def returnable_shipments(
                                 Customer.code.ilike(pattern),
                                 Customer.name_zh.ilike(pattern), Customer.name_en.ilike(pattern),
                                 Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
-                                cast(Invoice.id, String) == q))
+                                Invoice.document_number.ilike(pattern), cast(Invoice.id, String) == q))
     columns = RETURN_SORTS.get(sort, RETURN_SORTS["date"])
     query = query.order_by(*(c.desc() if descending else c for c in columns))
     return paged(session, query, offset=offset, limit=limit)
@@ -401,6 +415,16 @@ def return_preview(session: Session, actor: Actor, shipment_document_id: int) ->
         assert warehouse is not None
         batches.append((batch, number, Named.of(warehouse)))
     return ReturnPreview(shipment, invoice, line, customer, material, unit.code if unit else "", batches)
+
+
+def invoice_numbers(session: Session, note: CreditNote) -> dict[int, str]:
+    """The document numbers (AR-/DN-...) of the invoice a note corrects and of those it
+    settled, by invoice id."""
+    keys = {a.invoice_id for a in note.applications} | ({note.invoice_id} if note.invoice_id else set())
+    if not keys:
+        return {}
+    return {key: number for key, number in session.execute(
+        select(Invoice.id, Invoice.document_number).where(Invoice.id.in_(sorted(keys))))}
 
 
 def return_document_numbers(session: Session, note: CreditNote) -> dict[int, str]:

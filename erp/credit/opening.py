@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
-from erp.credit.models import CustomerExposure, Invoice, InvoiceStatus
+from erp.credit.models import CustomerExposure, Invoice, InvoiceKind, InvoiceStatus
+from erp.credit.services import INVOICE_PREFIXES, receivables_numbers
 from erp.db import dialect_insert, utcnow
 from erp.errors import ValidationFailed
 from erp.masterdata.models import Customer
@@ -115,14 +116,17 @@ def take_over_receivables(
     # The period first: nothing is read or written for a closed one.
     lock_open_period(session, company_id, go_live_date)
     now = utcnow()
+    # numbered in the order of the items, per year of their invoice dates (one statement a year)
+    numbers = receivables_numbers(session, INVOICE_PREFIXES[InvoiceKind.INVOICE], company_id,
+                                  [item.invoice_date for item in items])
     ids = list(session.scalars(
         insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True),
-        [{"company_id": company_id, "customer_id": item.customer_id, "order_id": None,
+        [{"document_number": number, "company_id": company_id, "customer_id": item.customer_id, "order_id": None,
           "reference": item.reference, "invoice_date": item.invoice_date, "due_date": item.due_date,
           # a total taken over: its VAT is not known apart (net = total, tax 0; docs/credit.md)
           "amount": item.open_amount, "net_amount": item.open_amount, "tax_amount": ZERO,
           "open_amount": item.open_amount, "status": InvoiceStatus.OPEN,
-          "created_by": actor.user_id, "created_at": now} for item in items]))
+          "created_by": actor.user_id, "created_at": now} for item, number in zip(items, numbers, strict=True)]))
     owed: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for item in items:
         owed[item.customer_id] += item.open_amount

@@ -104,12 +104,14 @@ def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
 
 def list_invoices(
     session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
-    status: InvoiceStatus | None = None, overdue_on: dt.date | None = None, offset: int = 0, limit: int = 50,
+    status: InvoiceStatus | None = None, overdue_on: dt.date | None = None, document_number: str | None = None,
+    offset: int = 0, limit: int = 50,
 ) -> tuple[list[Invoice], int]:
-    """Invoices, newest first; ``overdue_on`` keeps those still open and past due on that day."""
+    """Invoices, newest first; ``overdue_on`` keeps those still open and past due on that day,
+    ``document_number`` the one with that number (AR-/DN-..., as typed: ``normal_number``)."""
     overdue = [] if overdue_on is None else [Invoice.open_amount > 0, Invoice.due_date < overdue_on]
     return _listed(session, actor, Invoice, {"company_id": company_id, "customer_id": customer_id,
-                                             "status": status}, Invoice.invoice_date.desc(), Invoice.id.desc(),
+                                             "status": status, "document_number": normal_number(document_number)}, Invoice.invoice_date.desc(), Invoice.id.desc(),
                    offset=offset, limit=limit, where=overdue, options=[selectinload(Invoice.order)])
 
 
@@ -120,10 +122,11 @@ def get_payment(session: Session, actor: Actor, payment_id: int) -> Payment:
 
 def list_payments(
     session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
-    offset: int = 0, limit: int = 50,
+    document_number: str | None = None, offset: int = 0, limit: int = 50,
 ) -> tuple[list[Payment], int]:
-    """Payments received, newest first."""
-    return _listed(session, actor, Payment, {"company_id": company_id, "customer_id": customer_id},
+    """Payments received, newest first; ``document_number``: the one with that number (RC-...)."""
+    return _listed(session, actor, Payment, {"company_id": company_id, "customer_id": customer_id,
+                                             "document_number": normal_number(document_number)},
                    Payment.payment_date.desc(), Payment.id.desc(), offset=offset, limit=limit)
 
 
@@ -134,9 +137,11 @@ def get_credit_note(session: Session, actor: Actor, note_id: int) -> CreditNote:
 
 def list_credit_notes(
     session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
-    invoice_id: int | None = None, offset: int = 0, limit: int = 50,
+    invoice_id: int | None = None, document_number: str | None = None, offset: int = 0, limit: int = 50,
 ) -> tuple[list[CreditNote], int]:
-    """Credit notes (returns and price corrections), newest first."""
+    """Credit notes (returns and price corrections), newest first; ``document_number``: the one
+    with that number (CN-...)."""
     return _listed(session, actor, CreditNote, {"company_id": company_id, "customer_id": customer_id,
-                                                "invoice_id": invoice_id},
+                                                "invoice_id": invoice_id,
+                                                "document_number": normal_number(document_number)},
                    CreditNote.note_date.desc(), CreditNote.id.desc(), offset=offset, limit=limit)

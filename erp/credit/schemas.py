@@ -149,6 +149,8 @@ class CreditNoteQuery(Query):
     company_id = QueryId()
     customer_id = QueryId()
     invoice_id = QueryId()
+    document_number = fields.String(validate=Length(1, 50), metadata={
+        "description": "the document with this number (CN-CA-2026-000001; case and surrounding spaces do not matter)"})
 
 
 class OrderQuery(Query):
@@ -165,11 +167,15 @@ class InvoiceQuery(Query):
     customer_id = QueryId()
     status = fields.Enum(InvoiceStatus, by_value=True)
     overdue_on = Day(metadata={"description": "only invoices still open and past due on this day"})
+    document_number = fields.String(validate=Length(1, 50), metadata={
+        "description": "the document with this number (AR-CA-2026-000001 or DN-...; case and surrounding spaces do not matter)"})
 
 
 class PaymentQuery(Query):
     company_id = QueryId()
     customer_id = QueryId()
+    document_number = fields.String(validate=Length(1, 50), metadata={
+        "description": "the document with this number (RC-CA-2026-000001; case and surrounding spaces do not matter)"})
 
 
 class PositionQuery(Query):
@@ -460,6 +466,7 @@ class InvoiceLineOut(Schema):
 
 class InvoiceOut(Schema):
     id = fields.Integer()
+    document_number = fields.String(metadata={"description": "the invoice's number, AR-<company code>-<year>-000001 (a debit note: DN-...), per company and year of the invoice date, gap-free"})
     company_id = fields.Integer()
     customer_id = fields.Integer()
     order_id = fields.Integer(allow_none=True)
@@ -511,6 +518,7 @@ class CreditNoteApplicationOut(Schema):
 
 class CreditNoteOut(Schema):
     id = fields.Integer()
+    document_number = fields.String(metadata={"description": "CN-<company code>-<year>-000001, per company and year of the note date, gap-free"})
     company_id = fields.Integer()
     customer_id = fields.Integer()
     kind = fields.Enum(CreditNoteKind, by_value=True)
@@ -536,6 +544,7 @@ class ShipmentOut(Schema):
 
 class PaymentOut(Schema):
     id = fields.Integer()
+    document_number = fields.String(metadata={"description": "RC-<company code>-<year>-000001, per company and year of the payment date, gap-free"})
     company_id = fields.Integer()
     customer_id = fields.Integer()
     payment_date = Day()

@@ -76,7 +76,7 @@ from erp.messages import N_, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
-from erp.purchasing.services import next_in_series
+from erp.purchasing.services import next_in_series, take_yearly_number, yearly_number
 from erp.narration import narrate
 
 PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
@@ -439,14 +439,50 @@ def ship_order(
     return ShipmentResult(invoice, order.status, decision)
 
 
-def _invoice_narration(kind: InvoiceKind, invoice_id: int, order: str | int | None, corrects: int | None) -> str:
-    """The 摘要 of an invoice's or debit note's entry (erp.narration)."""
+def _invoice_narration(kind: InvoiceKind, invoice: str, order: str | int | None, corrects: str | None) -> str:
+    """The 摘要 of an invoice's or debit note's entry (erp.narration), naming the documents by
+    their numbers (entries posted before migration 0046 name them by id)."""
     key = "sales-invoice" if kind == InvoiceKind.INVOICE else "debit-note"
     if corrects:
-        return narrate(f"{key}-corrects", invoice=invoice_id, corrects=corrects)
+        return narrate(f"{key}-corrects", invoice=invoice, corrects=corrects)
     if order:
-        return narrate(f"{key}-order", invoice=invoice_id, order=order)
-    return narrate(key, invoice=invoice_id)
+        return narrate(f"{key}-order", invoice=invoice, order=order)
+    return narrate(key, invoice=invoice)
+
+
+INVOICE_PREFIXES = {InvoiceKind.INVOICE: "AR", InvoiceKind.DEBIT_NOTE: "DN"}
+PAYMENT_PREFIX = "RC"
+CREDIT_NOTE_PREFIX = "CN"
+
+
+def receivables_number(session: Session, prefix: str, company_id: int, day: dt.date) -> str:
+    """``AR-CA-2026-000001``: the next number of the company's ``prefix`` series (``AR`` sales
+    invoices, ``DN`` debit notes, ``RC`` customer payments, ``CN`` credit notes) of ``day``'s
+    year, by the purchase and sales orders' numbering (``next_in_series``: one locked row per
+    series, unique and without gaps; concurrent postings of one company and series wait for
+    each other from here to their commit, so callers take it once every check has passed)."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
+    return take_yearly_number(session, prefix, company.code, day)
+
+
+def receivables_numbers(session: Session, prefix: str, company_id: int, days: Sequence[dt.date]) -> list[str]:
+    """One number per day of ``days`` (in their order), for a bulk posting: each year's series
+    is advanced once by the count it takes, so a thousand invoices take one statement per year."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
+    counts: dict[int, int] = defaultdict(int)
+    for day in days:
+        counts[day.year] += 1
+    following = {year: next_in_series(session, f"{prefix}-{company.code}-{year}", count)
+                 for year, count in sorted(counts.items())}
+    numbers = []
+    for day in days:
+        numbers.append(yearly_number(prefix, company.code, day.year, following[day.year]))
+        following[day.year] += 1
+    return numbers
 
 def raise_invoice(
     session: Session,
@@ -472,6 +508,8 @@ def raise_invoice(
     total = sum((item.amount for item in items), ZERO)
     tax = sum((item.tax_amount for item in items), ZERO)
     invoice = Invoice(
+        # numbered once every check has passed (the series row stays locked until commit)
+        document_number=receivables_number(session, INVOICE_PREFIXES[kind], company_id, invoice_date),
         company_id=company_id, customer_id=position.customer_id, order_id=order_id, invoice_date=invoice_date,
         due_date=invoice_date + dt.timedelta(days=payment_terms_days), amount=total, open_amount=total,
         net_amount=total - tax, tax_amount=tax,
@@ -490,7 +528,9 @@ def raise_invoice(
         revenue[item.material_id] += item.net_amount
     post(session, Posting(
         company_id=company_id, posting_date=invoice_date, source_type="invoice", source_id=invoice.id,
-        memo=_invoice_narration(kind, invoice.id, order_number or order_id, corrects_invoice_id), user_id=user_id,
+        memo=_invoice_narration(kind, invoice.document_number, order_number or order_id,
+                                session.scalar(select(Invoice.document_number).where(Invoice.id == corrects_invoice_id))
+                                if corrects_invoice_id else None), user_id=user_id,
         journal=[Line(accounts.RECEIVABLES, total, customer_id=position.customer_id),
                *(Line(accounts.REVENUE, -amount, material_id=material) for material, amount in revenue.items()),
                Line(accounts.OUTPUT_VAT, -tax)],
@@ -583,14 +623,16 @@ def record_payment(
     invoices = _open_invoices_for_update(session, company_id=company_id, customer_id=customer_id,
                                          applied_on=payment_date, invoice_ids=invoice_ids)
     payment = Payment(company_id=company_id, customer_id=customer_id, payment_date=payment_date, amount=amount,
-                      unapplied_amount=amount, bank_reference=bank_reference, created_by=actor.user_id)
+                      unapplied_amount=amount, bank_reference=bank_reference, created_by=actor.user_id,
+                      document_number=receivables_number(session, PAYMENT_PREFIX, company_id, payment_date))
     session.add(payment)
     session.flush()
     applied = _apply(session, actor, payment, invoices, payment_date)
     post(session, Posting(
         company_id=company_id, posting_date=payment_date, source_type="payment", source_id=payment.id,
-        memo=(narrate("customer-payment-reference", payment=payment.id, reference=bank_reference) if bank_reference
-              else narrate("customer-payment", payment=payment.id)), user_id=actor.user_id,
+        memo=(narrate("customer-payment-reference", payment=payment.document_number, reference=bank_reference)
+              if bank_reference else narrate("customer-payment", payment=payment.document_number)),
+        user_id=actor.user_id,
         journal=[Line(accounts.BANK, amount), Line(accounts.RECEIVABLES, -applied, customer_id=customer_id),
                Line(accounts.CUSTOMER_ADVANCES, -(amount - applied), customer_id=customer_id)],
     ))
@@ -631,7 +673,8 @@ def apply_credit(
                                      date=applied_on))
     post(session, Posting(
         company_id=payment.company_id, posting_date=applied_on, source_type="credit_application",
-        source_id=payment.id, memo=narrate("unapplied-credit-applied", payment=payment.id), user_id=actor.user_id,
+        source_id=payment.id, memo=narrate("unapplied-credit-applied", payment=payment.document_number),
+        user_id=actor.user_id,
         journal=[Line(accounts.CUSTOMER_ADVANCES, applied, customer_id=payment.customer_id),
                Line(accounts.RECEIVABLES, -applied, customer_id=payment.customer_id)],
     ))

@@ -84,6 +84,8 @@ class SupplierInvoice(Base):
         CheckConstraint("document_kind = 'invoice' OR reversed_at IS NOT NULL OR "
                         "open_amount = gross_total - applied_amount", name="memo_open_is_unapplied"),
         Index("ix_supplier_invoices_company_supplier", "company_id", "supplier_id", "due_date"),
+        # migration 0046: the document's own number, unique across the group
+        Index("uq_supplier_invoices_document_number", "document_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +93,11 @@ class SupplierInvoice(Base):
     invoice_kind: Mapped[InvoiceKind] = mapped_column(str_enum(InvoiceKind, "invoice_kind"))
     # The number printed on the invoice (发票号码; 20 digits on a fully digital invoice).
     number: Mapped[str] = mapped_column(String(40))
+    # Our own number of the posted document (凭单号), AP-<company code>-<year>-000001 for an
+    # invoice and CM-... for a credit memo, from the company's series of the posting date's
+    # year (services.document_number_for; migration 0046). The supplier's number above is
+    # unique only per supplier; this one is what the books and auditors quote.
+    document_number: Mapped[str] = mapped_column(String(50))
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     invoice_date: Mapped[dt.date] = mapped_column(Date)

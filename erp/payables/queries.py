@@ -49,10 +49,10 @@ def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, of
                   limit: int) -> tuple[list[SupplierInvoice], int]:
     """Invoices and credit memos the caller may see, newest first; filters: company_id,
     supplier_id, blocked (a reversed invoice is in no blocked queue), open (open amount above
-    zero), document_kind, reversed, number (as printed, exactly)."""
+    zero), document_kind, reversed, number (as printed, exactly), document_number (ours, exactly)."""
     require_reader(actor)
     query = select(SupplierInvoice).where(actor.company_scope(SupplierInvoice.company_id))
-    for name in ("company_id", "supplier_id", "blocked", "document_kind", "number"):
+    for name in ("company_id", "supplier_id", "blocked", "document_kind", "number", "document_number"):
         if filters.get(name) is not None:
             query = query.where(getattr(SupplierInvoice, name) == filters[name])
     if filters.get("blocked"):
@@ -363,20 +363,22 @@ def order_invoice_status(session: Session, actor: Actor, order_id: int) -> list[
     rows = session.execute(
         select(PurchaseOrderLine.id, PurchaseOrderLine.line_no, PurchaseOrderLine.quantity,
                PurchaseOrderLine.received_quantity, SupplierInvoice.id, SupplierInvoice.number,
-               SupplierInvoice.document_kind, SupplierInvoice.blocked, SupplierInvoice.open_amount,
+               SupplierInvoice.document_number, SupplierInvoice.document_kind, SupplierInvoice.blocked, SupplierInvoice.open_amount,
                SupplierInvoice.reversed_at.is_not(None), (sign * SupplierInvoiceLine.quantity).label("quantity"))
         .outerjoin(SupplierInvoiceLine, SupplierInvoiceLine.po_line_id == PurchaseOrderLine.id)
         .outerjoin(SupplierInvoice, SupplierInvoice.id == SupplierInvoiceLine.invoice_id)
         .where(PurchaseOrderLine.order_id == order.id)
         .order_by(PurchaseOrderLine.line_no, SupplierInvoice.id)).all()
     lines: dict[int, dict[str, Any]] = {}
-    for line_id, line_no, ordered, received, invoice_id, number, kind, blocked, open_amount, reversed_, quantity in rows:
+    for (line_id, line_no, ordered, received, invoice_id, number, document_number, kind, blocked, open_amount,
+         reversed_, quantity) in rows:
         line = lines.setdefault(line_id, {"po_line_id": line_id, "line_no": line_no, "ordered": ordered,
                                           "received": received, "invoiced": ZERO, "invoices": []})
         if invoice_id is not None:
             if not reversed_:  # a reversed invoice invoiced nothing; it is listed, marked
                 line["invoiced"] += quantity
-            line["invoices"].append({"id": invoice_id, "number": number, "document_kind": kind,
+            line["invoices"].append({"id": invoice_id, "document_number": document_number, "number": number,
+                                     "document_kind": kind,
                                      "quantity": quantity, "blocked": blocked and not reversed_,
                                      "paid": open_amount == 0 and not reversed_, "reversed": reversed_})
     return list(lines.values())

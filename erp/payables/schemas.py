@@ -70,7 +70,10 @@ class SupplierInvoiceOut(Schema):
     id = fields.Integer()
     document_kind = fields.Enum(DocumentKind, by_value=True)
     invoice_kind = fields.Enum(InvoiceKind, by_value=True)
-    number = fields.String()
+    document_number = fields.String(metadata={
+        "description": "our own number of the posted document, AP-<company code>-<year>-000001 for an invoice, "
+                       "CM-... for a credit memo: per company and year of the posting date, gap-free"})
+    number = fields.String(metadata={"description": "the supplier's number, as printed (发票号码)"})
     company_id = fields.Integer()
     supplier_id = fields.Integer()
     invoice_date = fields.Date()
@@ -120,6 +123,8 @@ class SupplierInvoiceQuery(Query):
     open = fields.Boolean(metadata={"description": "open amount above zero"})
     document_kind = fields.Enum(DocumentKind, by_value=True)
     reversed = fields.Boolean()
+    document_number = fields.String(validate=Length(1, 50), metadata={
+        "description": "our own number (AP-.../CM-...), exactly"})
 
 
 class InvoiceReleaseIn(Schema):
@@ -156,6 +161,8 @@ class SupplierAllocationOut(Schema):
 
 class SupplierAllocationDetailOut(SupplierAllocationOut):
     invoice_number = fields.String(attribute="invoice.number", metadata={"description": "as printed on the invoice"})
+    invoice_document_number = fields.String(attribute="invoice.document_number",
+                                            metadata={"description": "the invoice's own number (AP-...)"})
 
 
 class SupplierPaymentOut(Schema):
@@ -264,6 +271,7 @@ class MatchToleranceOut(Schema):
 
 class OrderInvoiceOut(Schema):
     id = fields.Integer()
+    document_number = fields.String(metadata={"description": "AP-... or CM-..."})
     number = fields.String()
     document_kind = fields.Enum(DocumentKind, by_value=True)
     quantity = Quantity(positive=False)

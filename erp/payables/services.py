@@ -50,7 +50,7 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
-from erp.masterdata.models import Material, Supplier, TaxCode
+from erp.masterdata.models import Company, Material, Supplier, TaxCode
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.clock import refuse_after_business_day, refuse_before_source
 from erp.messages import N_, Amount, Message, Named, Term, plain_value
@@ -94,6 +94,7 @@ from erp.posting.periods import latest_closed_period
 from erp.posting.stock import find_or_create_batch
 from erp.purchasing import receiving
 from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
+from erp.purchasing.services import take_yearly_number
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -473,13 +474,15 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
                                   batch_id, status, ZERO, ZERO, sign * amount))
     if not movements:
         return
-    what = f"supplier-{invoice.document_kind.value.replace('_', '-')}-price-difference"
+    what = f"supplier-{invoice.document_kind.value.replace('_', '-')}-price-difference-document"
     post(session, Posting(
         company_id=invoice.company_id, posting_date=posting_date, user_id=actor.user_id,
         document=Document(MovementType.PRICE_DIFFERENCE, supplier_id=supplier.id, reference=invoice.number[:64],
                           supplier_invoice_id=invoice.id,
-                          reason=narrate(what, REASON_LENGTH, supplier=Named.of(supplier), number=invoice.number)),
-        movements=movements, memo=narrate(what, supplier=Named.of(supplier), number=invoice.number),
+                          reason=narrate(what, REASON_LENGTH, document=invoice.document_number,
+                                         supplier=Named.of(supplier), number=invoice.number)),
+        movements=movements, memo=narrate(what, document=invoice.document_number, supplier=Named.of(supplier),
+                                          number=invoice.number),
     ))
 
 
@@ -592,6 +595,21 @@ def _like_credited_invoice(session: Session, request: InvoiceRequest, matched: S
             first=errors[0]["detail"]), errors=errors)
 
 
+DOCUMENT_PREFIXES = {DocumentKind.INVOICE: "AP", DocumentKind.CREDIT_MEMO: "CM"}
+
+
+def document_number_for(session: Session, company_id: int, kind: DocumentKind, posting_date: dt.date) -> str:
+    """``AP-CA-2026-000001`` (an invoice) or ``CM-CA-2026-000001`` (a credit memo): the next
+    number of the company's series of the kind and the posting date's year, by the purchase
+    orders' numbering (``erp.purchasing.orders.next_in_series``: one locked row per series,
+    unique and without gaps, as a rolled-back posting gives its number back; concurrent
+    postings of one company and kind wait for each other from here to their commit)."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
+    return take_yearly_number(session, DOCUMENT_PREFIXES[kind], company.code, posting_date)
+
+
 def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
                   kind: DocumentKind = DocumentKind.INVOICE) -> SupplierInvoice:
     """Enter and post a supplier invoice (or, with ``kind``, a credit memo): match every line
@@ -670,6 +688,8 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     reasons = [reason for m in matched for reason in m.reasons]
     invoice = SupplierInvoice(
         document_kind=kind, invoice_kind=request.invoice_kind, number=number, supplier_id=supplier.id,
+        # numbered once every check has passed (the series row stays locked until commit)
+        document_number=document_number_for(session, request.company_id, kind, posting_date),
         company_id=request.company_id, invoice_date=request.invoice_date, posting_date=posting_date,
         due_date=request.due_date or request.invoice_date + dt.timedelta(days=DEFAULT_PAYMENT_DAYS),
         net_total=request.net_total, tax_total=request.tax_total, gross_total=request.gross_total,
@@ -721,7 +741,8 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     posted = post(session, Posting(
         company_id=request.company_id, posting_date=posting_date, user_id=actor.user_id,
         source_type=SOURCE_INVOICE, source_id=invoice.id,
-        memo=narrate(f"supplier-{kind.value.replace('_', '-')}", supplier=Named.of(supplier), number=number),
+        memo=narrate(f"supplier-{kind.value.replace('_', '-')}-document", document=invoice.document_number,
+                     supplier=Named.of(supplier), number=number),
         journal=[Line(line.account, sign * line.amount, line.material_id) for line in journal],
     ))
     invoice.entry_id = posted.entry_id
@@ -910,8 +931,8 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     supplier = session.get(Supplier, invoice.supplier_id)
     assert supplier is not None
     # The 摘要 of the reversal's entry and of its price differences' documents (erp.narration).
-    said = narrate(f"supplier-{invoice.document_kind.value.replace('_', '-')}-reversal", supplier=Named.of(supplier),
-                   number=invoice.number, reason=reason)
+    said = narrate(f"supplier-{invoice.document_kind.value.replace('_', '-')}-reversal-document",
+                   document=invoice.document_number, supplier=Named.of(supplier), number=invoice.number, reason=reason)
     entry_id = None
     if invoice.entry_id is not None:
         entry_id = post(session, Posting(

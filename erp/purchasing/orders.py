@@ -45,8 +45,9 @@ from erp.purchasing.rights import BUYING_ROLES, PURCHASING_EXCEPTION, purchasing
 
 # --- document numbers ------------------------------------------------------------------
 
-def next_in_series(session: Session, series: str) -> int:
-    """The next number of ``series``, safe under concurrent transactions.
+def next_in_series(session: Session, series: str, count: int = 1) -> int:
+    """The next number of ``series`` (the first of ``count`` consecutive ones, for a bulk
+    posting), safe under concurrent transactions.
 
     The series row is created on first use (INSERT ... ON CONFLICT DO NOTHING, so two
     first users do not collide) and then incremented by one UPDATE ... RETURNING, which
@@ -63,8 +64,8 @@ def next_in_series(session: Session, series: str) -> int:
     taken = session.execute(
         update(table)
         .where(table.c.series == series)
-        .values(next_value=table.c.next_value + 1)
-        .returning(table.c.next_value - 1)
+        .values(next_value=table.c.next_value + count)
+        .returning(table.c.next_value - count)
     ).scalar_one()
     return int(taken)
 
@@ -74,6 +75,21 @@ def order_number(session: Session, purchasing_company: Company | None, order_dat
     organisation = "GRP" if purchasing_company is None else purchasing_company.code
     series = f"PO-{'GROUP' if purchasing_company is None else purchasing_company.code}-{order_date.year}"
     return f"PO-{organisation}-{order_date.year}-{next_in_series(session, series):06d}"
+
+
+def yearly_number(prefix: str, company_code: str, year: int, value: int) -> str:
+    """``AP-CA-2026-000001``: a document of a company's yearly series (six digits, more once
+    a series passes 999,999: never cut)."""
+    return f"{prefix}-{company_code}-{year}-{value:06d}"
+
+
+def take_yearly_number(session: Session, prefix: str, company_code: str, day: dt.date) -> str:
+    """The next number of the company's ``prefix`` series of ``day``'s year (``next_in_series``:
+    one locked row per series, so unique and, as a rolled-back transaction gives its number
+    back, without gaps). Take it last, once every check has passed: the series row stays
+    locked until the transaction ends."""
+    series = f"{prefix}-{company_code}-{day.year}"
+    return yearly_number(prefix, company_code, day.year, next_in_series(session, series))
 
 
 # --- what may I order ----------------------------------------------------------------------

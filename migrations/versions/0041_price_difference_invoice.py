@@ -32,8 +32,10 @@ SQLITE_CHECK = f", CONSTRAINT {CHECK_NAME} CHECK ({CHECK})"
 # reference and the reason "price difference of supplier invoice|credit memo <supplier>
 # <number>": an invoice and a credit memo of one supplier may share a number, the reason
 # tells them apart (since erp.narration the reason is stored as the narration
-# {"n":"supplier-credit-memo-price-difference",...}, read here too for a downgrade and upgrade
-# again). Only rows still without an invoice are touched: running it again changes nothing.
+# {"n":"supplier-credit-memo-price-difference",...}, and since 0046 as
+# {"n":"supplier-credit-memo-price-difference-document",...}: both read here too for a
+# downgrade and upgrade again). Only rows still without an invoice are touched: running it
+# again changes nothing.
 BACKFILL = sa.text(
     "UPDATE stock_documents SET supplier_invoice_id = ("
     " SELECT i.id FROM supplier_invoices i"
@@ -41,6 +43,7 @@ BACKFILL = sa.text(
     "   AND i.posting_date = stock_documents.posting_date AND substr(i.number, 1, 64) = stock_documents.reference"
     "   AND i.document_kind = CASE WHEN stock_documents.reason LIKE 'price difference of supplier credit memo %'"
     "                                OR stock_documents.reason LIKE '{\"n\":\"supplier-credit-memo-price-difference\"%'"
+    "                                OR stock_documents.reason LIKE '{\"n\":\"supplier-credit-memo-price-difference-document\"%'"
     "                              THEN 'credit_memo' ELSE 'invoice' END)"
     " WHERE doc_type = 'price_difference' AND supplier_invoice_id IS NULL")
 

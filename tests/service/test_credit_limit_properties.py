@@ -237,7 +237,8 @@ def store(session: Session, specs: list[CustomerSpec]) -> tuple[Actor, list[int]
                                               reason="test", recorded_by=controller.id, **spec.profile))
         for i in spec.invoices:
             left = i.amount - sum((a for _, a in i.payments), D("0"))
-            invoice = Invoice(company_id=company.id, customer_id=customer.id, invoice_date=i.invoice_date,
+            invoice = Invoice(document_number=f"AR-D1-{i.invoice_date.year}-{next(_serial):06d}",
+                              company_id=company.id, customer_id=customer.id, invoice_date=i.invoice_date,
                               due_date=i.invoice_date + dt.timedelta(days=spec.terms), amount=i.amount,
                               open_amount=left, created_by=controller.id,
                               status=InvoiceStatus.PAID if left == 0 else InvoiceStatus.OPEN)
@@ -245,7 +246,8 @@ def store(session: Session, specs: list[CustomerSpec]) -> tuple[Actor, list[int]
             session.flush()
             for on, amount in i.payments:
                 payment = Payment(company_id=company.id, customer_id=customer.id, payment_date=on, amount=amount,
-                                  unapplied_amount=D("0"), created_by=controller.id)
+                                  unapplied_amount=D("0"), created_by=controller.id,
+                                  document_number=f"RC-D1-{on.year}-{next(_serial):06d}")
                 session.add(payment)
                 session.flush()
                 session.add(PaymentApplication(payment_id=payment.id, invoice_id=invoice.id, amount=amount,

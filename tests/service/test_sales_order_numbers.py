@@ -96,7 +96,7 @@ def test_refusals_and_documents_name_the_order_by_its_number(session_factory: SF
             StockDocument.id == shipped.invoice.lines[0].stock_document_id)) == "SO-CA-2026-000002"
         memo = session.scalar(select(JournalEntry.memo).where(JournalEntry.source_type == "invoice",
                                                               JournalEntry.source_id == shipped.invoice.id))
-        assert narration.plain(memo) == f"invoice {shipped.invoice.id}, sales order SO-CA-2026-000002"
+        assert narration.plain(memo) == f"invoice {shipped.invoice.document_number}, sales order SO-CA-2026-000002"
         with pytest.raises(OrderStatusConflict, match="sales order SO-CA-2026-000002 is partially_shipped; only "
                                                       "draft or blocked"):
             services.confirm_order(session, world.actors["sales_a"], confirmed.order.id, policy=POLICY)
