@@ -174,7 +174,8 @@ def customer_invoices(session: Session, actor: Actor, *, customer_id: int, as_of
     items = receivables.open_items(session, actor, as_of, customer_ids=[customer_id], detail=True)
     return list(session.execute(
         select(items.c.invoice_id, items.c.invoice_date, items.c.due_date, items.c.amount.label("open_amount"),
-               Invoice.amount, Invoice.reference, Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+               Invoice.amount, Invoice.reference, Invoice.document_number, Company.code.label("company_code"),
+               Company.name_zh.label("company_name_zh"),
                Company.name_en.label("company_name_en"))
         .join(Invoice, Invoice.id == items.c.invoice_id)
         .join(Company, Company.id == items.c.company_id)
@@ -209,7 +210,7 @@ def invoice_view(session: Session, actor: Actor, invoice_id: int, *, as_of: dt.d
     applications = session.execute(
         select(PaymentApplication.id, PaymentApplication.amount, PaymentApplication.applied_on,
                PaymentApplication.days_late, Payment.id.label("payment_id"), Payment.payment_date,
-               Payment.bank_reference)
+               Payment.bank_reference, Payment.document_number)
         .join(Payment, Payment.id == PaymentApplication.payment_id)
         .where(PaymentApplication.invoice_id == invoice_id).order_by(PaymentApplication.applied_on,
                                                                      PaymentApplication.id)).all()

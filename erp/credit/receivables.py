@@ -310,7 +310,8 @@ def open_items_ageing_query(
         select(Company.code.label("company_code"), Customer.code.label("customer_code"),
                Customer.name_zh.label("customer_name_zh"), items.c.invoice_id, items.c.reference, items.c.invoice_date,
                due,
-               items.c.amount.label("open_amount"), bucket.label("bucket"), SalesOrder.number.label("order_number"))
+               items.c.amount.label("open_amount"), bucket.label("bucket"), SalesOrder.number.label("order_number"),
+               Invoice.document_number)
         .join(Company, Company.id == items.c.company_id)
         .join(Customer, Customer.id == items.c.customer_id)
         .join(Invoice, Invoice.id == items.c.invoice_id)

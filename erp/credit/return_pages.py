@@ -90,4 +90,4 @@ def credit_note(db: Session, actor: Actor, note_id: int) -> str:
     note = queries.get_credit_note(db, actor, note_id)
     numbers = notes.return_document_numbers(db, note)
     return render_template("returns/credit_note.html", note=note, numbers=numbers,
-                           posted=request.args.get("posted"))
+                           invoice_numbers=notes.invoice_numbers(db, note), posted=request.args.get("posted"))

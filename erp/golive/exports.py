@@ -195,6 +195,7 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
         _c("invoice_date", "开票日期", "Invoice date", "date"), _c("due_date", "到期日", "Due date", "date"),
         _c("open_amount", "未收金额", "Open amount", "decimal"), _c("bucket", "账龄", "Ageing bucket"),
         _c("order_number", "销售订单号", "Sales order"),
+        _c("document_number", "单据编号", "Document number"),
     ], _ageing, ("company_id", "as_of")),
     Report("receivables", "集团应收汇总（按客户）", "consolidated receivables by customer", [
         _c("customer_code", "客户编码", "Customer"), _c("customer_name_zh", "客户名称", "Customer name"),

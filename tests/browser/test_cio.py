@@ -87,8 +87,11 @@ def _dashboard_flow(page: Any, shot: Any, engine: Engine, *, invoice_word: str, 
     page.locator("[data-testid^=invoices-]").first.wait_for()
     assert page.locator("[data-testid^=invoices-]").count() >= 1
     shot(page, "customer-invoices" + suffix)
-    page.locator("[data-testid^=invoice-]").first.click()
+    first = page.locator("[data-testid^=invoice-]").first
+    assert re.fullmatch(r"(AR|DN)-[A-Z0-9]+-\d{4}-\d{6}", first.inner_text())  # listed by its own number
+    first.click()
     assert invoice_word in page.get_by_test_id("invoice-title").inner_text()
+    assert re.search(r"(AR|DN)-[A-Z0-9]+-\d{4}-\d{6}", page.get_by_test_id("invoice-title").inner_text())
     assert page.get_by_test_id("invoice-lines").locator("tbody tr").count() >= 1  # lines, or why there are none
     shot(page, "invoice" + suffix)
 

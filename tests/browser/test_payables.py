@@ -5,6 +5,7 @@ tolerance), the purchasing manager releases it with a reason; then ageing and GR
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -75,9 +76,13 @@ def test_payables_clerk_enters_an_invoice_sees_the_match_and_a_manager_releases_
     page.get_by_test_id("post-invoice").click()
     page.wait_for_selector("[data-testid=posted]")
     assert "冻结付款" in page.get_by_test_id("status").inner_text()
+    title = page.locator("h1").inner_text()  # titled by our own number; the supplier's beside it
+    assert re.search(r"AP-FORM01-\d{4}-\d{6}", title) and invoice_number in page.locator("dl").inner_text()
     shot(page, "posted-blocked")
     page.goto("/payables/invoices?view=blocked")
     assert page.locator(f"tr[data-number='{invoice_number}']").count() == 1
+    listed = page.locator(f"tr[data-number='{invoice_number}']").get_by_test_id("document-number").inner_text()
+    assert listed in title  # the first column
     shot(page, "blocked-queue")
 
     manager = signed_in("pm.form01")
@@ -91,7 +96,7 @@ def test_payables_clerk_enters_an_invoice_sees_the_match_and_a_manager_releases_
     shot(manager, "released")
 
     page.goto("/payables/invoices?view=open")
-    supplier = page.locator(f"tr[data-number='{invoice_number}'] td").nth(2).inner_text().split()[0]
+    supplier = page.locator(f"tr[data-number='{invoice_number}'] td").nth(3).inner_text().split()[0]
     page.goto(f"/payables/payments/new?company=FORM01&supplier={supplier}")
     page.locator(f"tr[data-number='{invoice_number}'] input[type=checkbox]").check()
     page.fill("#f-amount", str(net + tax))

@@ -18,6 +18,8 @@ def test_sales_books_a_return_and_the_goods_wait_in_quarantine(signed_in: Any, s
     page = signed_in("sales.dist01")
     page.goto("/returns/")
     assert page.get_by_test_id("shipments").is_visible()
+    first_invoice = page.get_by_test_id("invoice-number").first.inner_text()
+    assert re.fullmatch(r"AR-DIST01-\d{4}-\d{6}", first_invoice)
     shot(page, "shipments")
     page.locator("a[data-testid^=return-]").first.click()
     batches = page.get_by_test_id("batches")
@@ -37,6 +39,9 @@ def test_sales_books_a_return_and_the_goods_wait_in_quarantine(signed_in: Any, s
     page.get_by_test_id("submit").click()
     page.wait_for_selector("[data-testid=posted]")
     assert "已过账" in page.get_by_test_id("posted").inner_text() or page.get_by_test_id("posted").is_visible()
+    # the credit note by its own number (CN-<company>-<year>-000001), the invoice it corrects by its own
+    assert re.search(r"CN-DIST01-\d{4}-\d{6}", page.get_by_test_id("note-number").inner_text())
+    assert re.search(r"AR-DIST01-\d{4}-\d{6}", page.locator("dl").inner_text())
     amount = page.locator("dl").inner_text()
     assert "¥" in amount
     shot(page, "credit-note")

@@ -118,6 +118,10 @@ def test_the_ageing_export_names_the_sales_order_an_invoice_shipped(
         ("2026-07-01", "1000.00", ""), ("2026-12-20", "250.00", ""), ("2026-12-25", "1000.00", "SO-CA-2026-000001")]
     english = _csv(api.as_("cio").get("/api/v1/exports/ageing?format=csv&lang=en&as_of=2026-11-30"))
     assert english[0][9] == "Sales order"
+    # each invoice by its own number (migration 0046), the shipped one numbered last
+    assert (ageing[0][10], english[0][10]) == ("单据编号", "Document number")
+    assert sorted(r[10] for r in ageing[1:]) == [f"AR-CA-2026-{n:06d}" for n in (1, 2, 3)]
+    assert ageing[3][10] == "AR-CA-2026-000003"
 
 
 def test_xlsx_exports_open_with_numbers_and_dates(api: ApiClient, books: World) -> None:

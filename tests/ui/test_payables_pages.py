@@ -231,12 +231,13 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     assert posted.headers["Location"].endswith(f"/payables/invoices/{memo.id}?posted=1")
     assert (memo.credits_invoice_id, memo.gross_total) == (invoice, D("277.98"))
     text = client.get(posted.headers["Location"]).get_data(as_text=True)
-    assert "<h1>红字发票 CM-1</h1>" in text
-    assert f'href="/payables/invoices/{invoice}">INV-C</a>' in text and "退回 20 kg 破损" in text
+    # the page is titled by the memo's own number; the invoice it reduces by its own and the supplier's
+    assert "<h1>红字发票 CM-CA-2026-000001</h1>" in text and "CM-1" in text
+    assert f'href="/payables/invoices/{invoice}">AP-CA-2026-000001</a> (INV-C)' in text and "退回 20 kg 破损" in text
     assert re.search(r'data-account="2202">.*?¥277\.98</td><td class="num"></td>', text, re.S)
     assert 'data-testid="enter-credit-memo"' not in text  # a credit memo is not credited
     text = client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
-    assert f'href="/payables/invoices/{memo.id}">CM-1</a>' in text and "¥1,111.92" in text
+    assert f'href="/payables/invoices/{memo.id}">CM-CA-2026-000001</a> (CM-1)' in text and "¥1,111.92" in text
     with session_factory() as session:
         trail = {(e.entity_id, e.action): e for e in session.scalars(select(AuditEvent).where(
             AuditEvent.entity == "supplier_invoice"))}
