@@ -477,3 +477,128 @@ def test_0045_round_trip_on_sqlite(tmp_path: object) -> None:
         assert table.count("ck_supplier_invoices_applied_amount_range") == 1
         assert table.count("ck_supplier_invoices_memo_open_is_unapplied") == 1
     engine.dispose()
+
+
+def test_0046_round_trip_on_sqlite_numbers_existing_documents_per_company_prefix_and_year(tmp_path: object) -> None:
+    """On SQLite 0046 numbers the supplier invoices and credit memos, sales invoices and debit
+    notes, payments and credit notes there are (per company, prefix and year of the posting
+    date, by id), makes the columns NOT NULL and unique, and sets each series to continue; its
+    downgrade drops the columns and those series only; upgrading again numbers them the same."""
+    import sqlite3
+
+    import pytest
+    from sqlalchemy import text
+
+    from erp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m46.sqlite3")  # type: ignore[str-format]
+    upgrade(engine, "0045_credit_memo_applied_amount")
+    supplier_invoice = (
+        "INSERT INTO supplier_invoices (id, document_kind, invoice_kind, number, supplier_id, company_id, invoice_date, "
+        "posting_date, due_date, net_total, tax_total, gross_total, open_amount, blocked, created_by, created_at, "
+        "applied_amount) VALUES ({id}, '{kind}', 'special', 'S-{id}', 1, {company}, '{day}', '{day}', '2027-01-31', "
+        "100, 13, 113, 113, 0, 1, '2026-11-30', 0)")
+    invoice = ("INSERT INTO invoices (id, company_id, customer_id, invoice_date, due_date, amount, net_amount, "
+               "tax_amount, open_amount, status, kind, created_by, created_at) VALUES ({id}, {company}, 1, '{day}', "
+               "'2027-01-31', 10, 10, 0, 10, 'open', '{kind}', 1, '2026-11-30')")
+    setup = [
+        "INSERT INTO companies (id, code, segment_id, name_zh, name_en, active, created_at, updated_at) VALUES "
+        "(1, 'CA', 1, 'A', 'A', 1, '2026-11-30', '2026-11-30'), (2, 'CB', 1, 'B', 'B', 1, '2026-11-30', '2026-11-30')",
+        supplier_invoice.format(id=7, kind="invoice", company=1, day="2026-11-03"),
+        supplier_invoice.format(id=3, kind="invoice", company=1, day="2026-12-01"),
+        supplier_invoice.format(id=9, kind="credit_memo", company=1, day="2026-11-04"),
+        supplier_invoice.format(id=4, kind="invoice", company=2, day="2025-12-31"),
+        invoice.format(id=5, kind="invoice", company=1, day="2026-11-03"),
+        invoice.format(id=2, kind="debit_note", company=1, day="2026-11-03"),
+        invoice.format(id=8, kind="invoice", company=1, day="2025-06-01"),
+        invoice.format(id=6, kind="invoice", company=1, day="2026-01-01"),
+        "INSERT INTO payments (id, company_id, customer_id, payment_date, amount, unapplied_amount, created_by, "
+        "created_at) VALUES (4, 2, 1, '2026-11-20', 5, 5, 1, '2026-11-30'), (1, 2, 1, '2026-11-21', 5, 5, 1, "
+        "'2026-11-30')",
+        "INSERT INTO credit_notes (id, company_id, customer_id, kind, note_date, amount, net_amount, tax_amount, "
+        "unapplied_amount, reason, created_by, created_at) VALUES (3, 1, 1, 'price', '2026-11-20', 1, 1, 0, 1, 'x', "
+        "1, '2026-11-30')",
+        # the orders' series are left alone
+        "INSERT INTO document_sequences (series, next_value) VALUES ('SO-CA-2026', 4)",
+    ]
+    raw = sqlite3.connect(f"{tmp_path}/m46.sqlite3", isolation_level=None)  # no customers, suppliers, users here
+    for statement in setup:
+        raw.execute(statement)
+    raw.close()
+    upgrade(engine)
+    numbers = {
+        # by id, not date: 3 (1 December) was posted before 7 (3 November, back-dated)
+        "supplier_invoices": [(3, "AP-CA-2026-000001"), (4, "AP-CB-2025-000001"), (7, "AP-CA-2026-000002"),
+                              (9, "CM-CA-2026-000001")],
+        "invoices": [(2, "DN-CA-2026-000001"), (5, "AR-CA-2026-000001"), (6, "AR-CA-2026-000002"),
+                     (8, "AR-CA-2025-000001")],
+        "payments": [(1, "RC-CB-2026-000001"), (4, "RC-CB-2026-000002")],
+        "credit_notes": [(3, "CN-CA-2026-000001")],
+    }
+    series = "SELECT series, next_value FROM document_sequences ORDER BY series"
+    after = [("AP-CA-2026", 3), ("AP-CB-2025", 2), ("AR-CA-2025", 2), ("AR-CA-2026", 3), ("CM-CA-2026", 2),
+             ("CN-CA-2026", 2), ("DN-CA-2026", 2), ("RC-CB-2026", 3), ("SO-CA-2026", 4)]
+    with engine.connect() as connection:
+        for table, expected in numbers.items():
+            assert [tuple(r) for r in connection.execute(
+                text(f"SELECT id, document_number FROM {table} ORDER BY id"))] == expected, table
+            assert "document_number VARCHAR(50) NOT NULL" in connection.scalar(
+                text(f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"))
+        assert [tuple(r) for r in connection.execute(text(series))] == after
+    raw = sqlite3.connect(f"{tmp_path}/m46.sqlite3", isolation_level=None)
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        raw.execute("UPDATE invoices SET document_number = 'AR-CA-2026-000001' WHERE id = 6")
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        raw.execute("UPDATE payments SET document_number = NULL WHERE id = 1")
+    raw.close()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0045_credit_memo_applied_amount")
+    with engine.connect() as connection:
+        for table in numbers:
+            assert "document_number" not in connection.scalar(
+                text(f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"))
+        assert [tuple(r) for r in connection.execute(text(series))] == [("SO-CA-2026", 4)]
+    upgrade(engine)
+    with engine.connect() as connection:
+        for table, expected in numbers.items():
+            assert [tuple(r) for r in connection.execute(
+                text(f"SELECT id, document_number FROM {table} ORDER BY id"))] == expected, table
+        assert [tuple(r) for r in connection.execute(text(series))] == after
+    engine.dispose()
+
+
+def test_0046_numbers_the_documents_there_were_as_the_services_numbered_them(
+        engine: Engine, session_factory: object, world: World) -> None:
+    """0046's downgrade takes the numbers and their series away; upgrading numbers the
+    documents again by id within company, prefix and year, which is how the services numbered
+    them, and each series continues after its last."""
+    import datetime as dt
+
+    from erp.credit.models import Invoice, Payment
+    from tests.credit import history_invoice, pay
+
+    days = (dt.date(2026, 11, 3), dt.date(2025, 12, 31), dt.date(2026, 11, 1))
+    for day in days:
+        history_invoice(session_factory, world, "cust1", day, "10.00")  # type: ignore[arg-type]
+    pay(session_factory, world, "5.00")  # type: ignore[arg-type]
+    invoices = select(Invoice.id, Invoice.document_number).order_by(Invoice.id)
+    with Session(engine) as session:
+        before = [tuple(row) for row in session.execute(invoices)]
+    assert [number for _, number in before] == ["AR-CA-2026-000001", "AR-CA-2025-000001", "AR-CA-2026-000002"]
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0045_credit_memo_applied_amount")
+    finally:
+        upgrade(engine)
+    with Session(engine) as session:
+        assert [tuple(row) for row in session.execute(invoices)] == before
+        assert session.scalars(select(Payment.document_number)).all() == ["RC-CA-2026-000001"]
+    history_invoice(session_factory, world, "cust1", days[0], "10.00")  # type: ignore[arg-type]
+    assert pay(session_factory, world, "5.00").document_number == "RC-CA-2026-000002"  # type: ignore[arg-type]
+    with Session(engine) as session:
+        assert session.scalar(select(Invoice.document_number).order_by(Invoice.id.desc()).limit(1)) == \
+            "AR-CA-2026-000003"
