@@ -130,7 +130,7 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
     # the new payment's page, with the invoice it settled, not the invoice list
     assert paid.headers["Location"].endswith(f"/payables/payments/{payment.id}?posted=1")
     page = client.get(paid.headers["Location"]).get_data(as_text=True)
-    assert "已过账付款 ¥1,356.00。" in page and ">INV-F</a>" in page and 'data-testid="reverse-card"' in page
+    assert "已过账付款 ¥1,356.00。" in page and ">AP-CA-2026-000001</a> <span class=\"muted\">INV-F</span>" in page and 'data-testid="reverse-card"' in page
     # the banner's amount is the payment's, whatever else the address carries
     typed = client.get(paid.headers["Location"] + "&paid=1.00&amount=请向 6222 账户汇款").get_data(as_text=True)
     assert shown(typed, "paid") == "已过账付款 ¥1,356.00。"
