@@ -62,6 +62,10 @@ NARRATIONS: dict[str, str] = {
                                                          "({supplier} {number})"),
     "price-difference-correction": N_("correction: price difference of {number} posted on {day} before the stock "
                                       "ledger carried it"),
+    "wip-price-difference-correction": N_("correction: price difference of {supplier} {number} posted on {day} to "
+                                          "work in process, moved to input price variance"),
+    "wip-price-difference-correction-reversal": N_("reversal of the correction of {supplier} {number}'s price "
+                                                   "difference on work in process: {reason}"),
     "supplier-payment": N_("supplier payment {reference}"),
     "supplier-payment-reversal": N_("reversal of supplier payment {reference} to {supplier}: {reason}"),
     # stock

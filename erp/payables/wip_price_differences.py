@@ -1,0 +1,304 @@
+"""Invoice price differences left on work in process by the rule before 1 December 2026:
+find them, and move them to 6405.02 input price variance as a dated correction in the open
+period (docs/payables.md, *Price differences left on work in process*).
+
+Before commits fc124f3/e254d18 (1 December 2026) ``price_difference_lines`` booked the share
+of an invoice's (or credit memo's) price difference on goods that production orders had
+consumed in an already-closed period to 5001.01 work in process, the consumption movements'
+own offset account. No order's settlement takes such an amount off (an order is settled
+from its own issues, deliveries and the closes' allocations to its issues), so 5001.01 kept
+it after every order was settled. The rule today books that share on 6405.02, on the
+material, and never puts an invoice's difference on 5001.01.
+
+What the faulty rule left, per invoice or credit memo and material (``orphans``): the
+5001.01 lines of the invoice's own journal entry (``source_type`` ``supplier_invoice``,
+``source_id`` the invoice), for a material production orders consumed in a period before the
+invoice's that is closed (the only way that rule reached 5001.01), net of what the entries
+about the same invoice since took off 5001.01 for the material: its reversal (the mirror of
+its entry), the corrections below and their reversals. Nothing else is read: 5001.01 lines
+of other entries (issues, deliveries, the closes' allocations to orders' issues, the
+settlements) are the orders' own and never listed, and an invoice posted by today's rule has
+no 5001.01 line at all. A reversed invoice whose reversal mirrored the faulty line nets to
+0.00 and is not listed; one reversed after its correction nets to minus the correction and
+is listed again, so that a second correction (the mirror) puts 5001.01 and 6405.02 back.
+
+The correction (``correct_orphans``): one journal entry per invoice, ``source_type``
+``invoice_wip_correction``, ``source_id`` the invoice, dated by the accountant in an open
+period, with per material Dr 6405.02 / Cr 5001.01 the amount left (a credit memo's, negative,
+mirrored: Dr 5001.01 / Cr 6405.02). The original entries are never touched; a correction is
+undone only by its reversal (``reverse_correction``), after which the amount is listed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from erp.audit import services as audit
+from erp.auth.roles import Actor, Role
+from erp.clock import refuse_after_business_day
+from erp.costing import accounts
+from erp.errors import Conflict, NotFound, ValidationFailed
+from erp.masterdata.models import Company, Material, Supplier
+from erp.messages import N_, Message, Named
+from erp.narration import narrate
+from erp.payables.models import SupplierInvoice, SupplierInvoiceLine
+from erp.payables.services import SOURCE_INVOICE, SOURCE_REVERSAL
+from erp.period import Period
+from erp.posting import Line, Posting, lock_open_period, negated_lines, post
+from erp.posting.models import (
+    AccountingPeriod,
+    CloseClass,
+    JournalEntry,
+    JournalLine,
+    PeriodStatus,
+    StockDocument,
+    StockMovement,
+)
+
+# The journal entries of a correction and of its reversal (their source_id: the invoice's id).
+SOURCE_CORRECTION = "invoice_wip_correction"
+SOURCE_CORRECTION_REVERSAL = "invoice_wip_correction_reversal"
+# Every entry about an invoice that may carry 5001.01 for it: the amount left is their sum.
+_ABOUT_THE_INVOICE = (SOURCE_INVOICE, SOURCE_REVERSAL, SOURCE_CORRECTION, SOURCE_CORRECTION_REVERSAL)
+
+READERS = (Role.COST_ACCOUNTANT, Role.CIO, Role.ADMIN)
+WRITERS = (Role.COST_ACCOUNTANT,)
+ZERO = Decimal(0)
+
+
+class CorrectionReversed(Conflict):
+    """A correction of an invoice's price difference left on work in process is reversed at
+    most once: its reversal already took it off."""
+
+    slug = "correction-reversed"
+    title = N_("The correction is already reversed")
+    remedy = N_("List what is left on work in process again: the amount is there to be corrected anew.")
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """What an invoice's (or credit memo's) price difference left on 5001.01 for one material,
+    signed as on 5001.01 (an invoice's debit positive, a credit memo's credit negative), with
+    the production orders that consumed the material in closed periods before the invoice
+    (``MO-…`` numbers) and the invoice's line numbers of the material."""
+
+    company_id: int
+    company_code: str
+    invoice_id: int
+    document_kind: str
+    number: str
+    supplier_id: int
+    supplier_code: str
+    posting_date: dt.date
+    material_id: int
+    material_code: str
+    invoice_lines: tuple[int, ...]
+    orders: tuple[str, ...]
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A correction posted (or, in a dry run, that would be posted): its entry (None in a dry
+    run), date and the orphans it clears."""
+
+    company_id: int
+    invoice_id: int
+    number: str
+    posting_date: dt.date
+    entry_id: int | None
+    orphans: tuple[Orphan, ...]
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((o.amount for o in self.orphans), ZERO)
+
+
+def _orders(session: Session, company_id: int, material_id: int, before: Period) -> tuple[str, ...]:
+    """The production orders that consumed the material in the company's closed periods
+    before ``before``: their issues (offset 5001.01, which only production orders' issues
+    have), net of the issues' reversals, by the order number the issue document carries
+    (``MO-…``; payables does not import production, a sibling module)."""
+    m, d = StockMovement, StockDocument
+    issued = aliased(StockDocument)  # a reversal's original issue, which names the order
+    order = func.coalesce(issued.reference, d.reference)
+    closed = select(AccountingPeriod.period).where(AccountingPeriod.company_id == company_id,
+                                                   AccountingPeriod.status == PeriodStatus.CLOSED)
+    return tuple(session.scalars(
+        select(order).select_from(m).join(d, d.id == m.document_id)
+        .outerjoin(issued, issued.id == d.reverses_document_id)
+        .where(m.company_id == company_id, m.material_id == material_id,
+               m.close_class == CloseClass.CONSUMPTION, m.offset_account == accounts.WORK_IN_PROCESS,
+               m.period < before, m.period.in_(closed))
+        .group_by(order).having(func.sum(m.quantity) < 0).order_by(order)).all())
+
+
+def orphans(session: Session, company_ids: list[int] | None = None,
+            invoice_ids: list[int] | None = None) -> list[Orphan]:
+    """What invoices' price differences left on 5001.01 under the rule before 1 December 2026,
+    per company, invoice and material (in that order; the module docstring says which lines
+    count). Empty once every amount is corrected. ``company_ids`` None: every company."""
+    i, e, j = SupplierInvoice, JournalEntry, JournalLine
+    own = aliased(JournalLine)
+    amount = func.sum(j.amount)
+    # The (invoice, material) pairs whose own entry put a price difference on 5001.01.
+    faulty = (select(own.entry_id, own.material_id).where(own.account_code == accounts.WORK_IN_PROCESS)
+              .distinct().subquery())
+    query = (
+        select(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
+               i.posting_date, j.material_id, Material.code, amount)
+        .join(faulty, faulty.c.entry_id == i.entry_id)
+        .join(e, and_(e.source_id == i.id, e.company_id == i.company_id, e.source_type.in_(_ABOUT_THE_INVOICE)))
+        .join(j, and_(j.entry_id == e.id, j.company_id == e.company_id, j.period == e.period,
+                      j.account_code == accounts.WORK_IN_PROCESS, j.material_id == faulty.c.material_id))
+        .join(Company, Company.id == i.company_id)
+        .join(Supplier, Supplier.id == i.supplier_id)
+        .join(Material, Material.id == j.material_id)
+        .group_by(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
+                  i.posting_date, j.material_id, Material.code)
+        .having(amount != 0)
+        .order_by(Company.code, i.posting_date, i.id, Material.code)
+    )
+    if company_ids is not None:
+        query = query.where(i.company_id.in_(company_ids))
+    if invoice_ids is not None:
+        query = query.where(i.id.in_(invoice_ids))
+    found: list[Orphan] = []
+    for (company_id, company_code, invoice_id, kind, number, supplier_id, supplier_code, posting_date, material_id,
+         material_code, total) in session.execute(query):
+        orders = _orders(session, company_id, material_id, Period.of(posting_date))
+        if not orders:
+            continue  # not what the faulty rule posted: it reached 5001.01 only through orders' consumption
+        lines = tuple(session.scalars(
+            select(SupplierInvoiceLine.line_no).where(SupplierInvoiceLine.invoice_id == invoice_id,
+                                                      SupplierInvoiceLine.material_id == material_id)
+            .order_by(SupplierInvoiceLine.line_no)).all())
+        found.append(Orphan(company_id, company_code, invoice_id, kind.value, number, supplier_id, supplier_code,
+                            posting_date, material_id, material_code, lines, orders, Decimal(total)))
+    return found
+
+
+def list_orphans(session: Session, actor: Actor, company_id: int | None = None) -> list[Orphan]:
+    """``orphans`` of the caller's companies (``company_id``: that one only). Refuses 403:
+    not a reader of costing (cost accountants, CIO, admin), or another company's."""
+    actor.require_role(*READERS, action="reading invoice price differences left on work in process")
+    if company_id is not None:
+        actor.require_company(company_id)
+        return orphans(session, [company_id])
+    return orphans(session, None if actor.group_wide else sorted(actor.company_ids))
+
+
+def _refuse_closed_or_later(session: Session, company_id: int, on: dt.date) -> None:
+    """422 at ``/posting_date`` when ``on`` is after the business day or in a closed period of
+    the company (a closed period's books are corrected in an open one)."""
+    refuse_after_business_day(on, field="posting_date", what=N_("a correction"))
+    closed = session.scalar(select(func.max(AccountingPeriod.period)).where(
+        AccountingPeriod.company_id == company_id, AccountingPeriod.status == PeriodStatus.CLOSED))
+    if closed is not None and str(Period.of(on)) <= str(closed):
+        raise ValidationFailed.for_field("posting_date", Message(
+            "the books are closed up to {closed}: a correction is dated in an open period, not {day}",
+            closed=str(closed), day=on))
+
+
+def correct_orphans(session: Session, actor: Actor, company_id: int, on: dt.date, *,
+                    dry_run: bool = False) -> list[Correction]:
+    """Move what invoices' price differences left on 5001.01 (``orphans``) to 6405.02 input
+    price variance, dated ``on``: one journal entry per invoice (``invoice_wip_correction``,
+    its source the invoice), per material Dr 6405.02 / Cr 5001.01 the amount left (CNY,
+    signed; a credit memo's mirrored), narrated ``wip-price-difference-correction``, audited
+    on the invoice (``wip-price-difference-corrected``). ``dry_run``: what would be posted,
+    posting nothing (entry_id None). Returns the corrections in invoice order.
+
+    Refuses: 403 (cost accountants of the company); 422 ``on`` after the business day or in a
+    closed period (at ``/posting_date``), nothing written; 409 ``period-closed`` if the period
+    is closed while this runs. Concurrency: the invoices are locked (``FOR UPDATE``, the lock
+    a reversal and payments take) in id order and what is left read again once they are held,
+    so of two runs at once the second finds nothing left and posts nothing."""
+    actor.require_role(*WRITERS, action="correcting invoice price differences left on work in process")
+    actor.require_company(company_id)
+    _refuse_closed_or_later(session, company_id, on)
+    if dry_run:
+        found = orphans(session, [company_id])
+    else:
+        lock_open_period(session, company_id, on)
+        candidates = sorted({o.invoice_id for o in orphans(session, [company_id])})
+        if not candidates:
+            return []
+        session.execute(select(SupplierInvoice.id).where(SupplierInvoice.id.in_(candidates))
+                        .order_by(SupplierInvoice.id).with_for_update()).all()
+        found = orphans(session, [company_id], candidates)  # what is still left, the invoices held
+    corrections: list[Correction] = []
+    for invoice_id in sorted({o.invoice_id for o in found}):
+        rows = tuple(o for o in found if o.invoice_id == invoice_id)
+        first = rows[0]
+        if dry_run:
+            corrections.append(Correction(company_id, invoice_id, first.number, on, None, rows))
+            continue
+        supplier = session.get(Supplier, first.supplier_id)
+        assert supplier is not None
+        memo = narrate("wip-price-difference-correction", supplier=Named.of(supplier), number=first.number,
+                       day=first.posting_date)
+        journal: list[Line] = []
+        for o in rows:
+            journal += [Line(accounts.INPUT_PRICE_VARIANCE, o.amount, o.material_id),
+                        Line(accounts.WORK_IN_PROCESS, -o.amount, o.material_id)]
+        entry_id = post(session, Posting(company_id=company_id, posting_date=on, user_id=actor.user_id,
+                                         source_type=SOURCE_CORRECTION, source_id=invoice_id, memo=memo,
+                                         journal=journal)).entry_id
+        assert entry_id is not None  # every orphan is non-zero
+        audit.record_change(session, actor, entity="supplier_invoice", entity_id=invoice_id,
+                            action="wip-price-difference-corrected", before=None,
+                            after={"entry_id": entry_id, "posting_date": on.isoformat(),
+                                   "lines": [{"material": o.material_code, "amount": str(o.amount),
+                                              "orders": list(o.orders)} for o in rows]},
+                            reason=f"{accounts.WORK_IN_PROCESS} -> {accounts.INPUT_PRICE_VARIANCE}",
+                            company_id=company_id)
+        corrections.append(Correction(company_id, invoice_id, first.number, on, entry_id, rows))
+    return corrections
+
+
+def reverse_correction(session: Session, actor: Actor, entry_id: int, on: dt.date, *, reason: str) -> int:
+    """Reverse a correction entry dated ``on`` (its lines negated, ``reverses_entry_id`` it,
+    ``invoice_wip_correction_reversal``): the amount is back on 5001.01 and listed again.
+    Returns the reversal's entry id; audited on the invoice (``wip-price-difference-correction-reversed``).
+
+    Refuses: 403; 404 (no correction entry of the caller's companies); 409
+    ``correction-reversed`` (already); 422 no reason, ``on`` before the correction, after the
+    business day or in a closed period. The invoice is locked first, as the correction locks it."""
+    actor.require_role(*WRITERS, action="reversing corrections of invoice price differences")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.for_field("reason", Message("a reversal needs a reason"))
+    entry = session.get(JournalEntry, entry_id)
+    if entry is None or entry.source_type != SOURCE_CORRECTION or not actor.acts_for_company(entry.company_id):
+        raise NotFound(Message("correction {key} not found", key=entry_id))
+    _refuse_closed_or_later(session, entry.company_id, on)
+    if on < entry.entry_date:
+        raise ValidationFailed.for_field("posting_date", Message(
+            "the correction was posted on {posted}; its reversal cannot be dated {day}", posted=entry.entry_date,
+            day=on))
+    lock_open_period(session, entry.company_id, on)
+    invoice = session.get(SupplierInvoice, entry.source_id, with_for_update=True, populate_existing=True)
+    assert invoice is not None
+    if session.scalar(select(JournalEntry.id).where(JournalEntry.reverses_entry_id == entry_id)) is not None:
+        raise CorrectionReversed(Message("correction {key} of {number} is already reversed", key=entry_id,
+                                         number=invoice.number))
+    supplier = session.get(Supplier, invoice.supplier_id)
+    assert supplier is not None
+    memo = narrate("wip-price-difference-correction-reversal", supplier=Named.of(supplier), number=invoice.number,
+                   reason=reason)
+    reversal = post(session, Posting(company_id=entry.company_id, posting_date=on, user_id=actor.user_id,
+                                     source_type=SOURCE_CORRECTION_REVERSAL, source_id=invoice.id,
+                                     reverses_entry_id=entry_id, memo=memo,
+                                     journal=negated_lines(session, entry_id))).entry_id
+    assert reversal is not None
+    audit.record_change(session, actor, entity="supplier_invoice", entity_id=invoice.id,
+                        action="wip-price-difference-correction-reversed", before={"entry_id": entry_id},
+                        after={"reversal_entry_id": reversal, "posting_date": on.isoformat()}, reason=reason,
+                        company_id=invoice.company_id)
+    return reversal
