@@ -401,6 +401,70 @@ def payables_price_differences(company_codes: tuple[str, ...], write: bool, day:
         raise SystemExit(1)
 
 
+@payables_group.command("wip-price-differences")
+@click.option("--company", "company_codes", multiple=True, help="company code (repeat); default: every company")
+@click.option("--dry-run", is_flag=True, help="list the corrections that would be posted, posting nothing")
+@click.option("--write", is_flag=True, help="post the corrections (Dr 6405.02 / Cr 5001.01) dated --on")
+@click.option("--on", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="the corrections' date, in an open period (default: today in Beijing)")
+@click.option("--as", "username", default=None, help="with --write or --dry-run: the cost accountant they are for")
+def payables_wip_price_differences(company_codes: tuple[str, ...], dry_run: bool, write: bool,
+                                   day: dt.datetime | None, username: str | None) -> None:
+    """List, per company, what supplier invoices' price differences left on 5001.01 work in
+    process under the rule before 1 December 2026 (goods production orders consumed in a
+    closed period), with the invoice, material, orders and amount; with --write, move each to
+    6405.02 input price variance, one entry per invoice dated --on (an open period), all
+    companies or none; --dry-run: what --write would post. Run once after upgrading. Exits 1
+    when amounts are still left as it ends (docs/payables.md)."""
+    from sqlalchemy import select
+
+    from erp.auth.models import User
+    from erp.auth.services import actor_for_user
+    from erp.errors import DomainError
+    from erp.payables.wip_price_differences import correct_orphans, orphans
+
+    if write and dry_run:
+        raise click.ClickException("--write or --dry-run, not both")
+    if (write or dry_run) and not username:
+        raise click.ClickException("--write and --dry-run need --as USER (a cost accountant of the companies)")
+    on = day.date() if day else business_today()
+    ext = _extension()
+
+    def run(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
+        company_ids = _company_ids(session, company_codes)
+        found = orphans(session, company_ids)
+        corrections: list[Any] = []
+        if not ((write or dry_run) and found):
+            return found, corrections, found
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        actor = actor_for_user(user)
+        for company_id in sorted({o.company_id for o in found}):
+            corrections += correct_orphans(session, actor, company_id, on, dry_run=dry_run)
+        # Read again: a run at the same time may have posted some (each is posted once).
+        return found, corrections, found if dry_run else orphans(session, company_ids)
+
+    try:
+        found, corrections, left = committed(ext.session_factory, run)
+    except DomainError as exc:
+        raise click.ClickException(f"refused, nothing posted: {exc.detail}") from exc
+    for o in found:
+        click.echo(f"{o.company_code} {o.document_kind} {o.number} (id {o.invoice_id}, supplier {o.supplier_code}, "
+                   f"posted {o.posting_date}) line {', '.join(map(str, o.invoice_lines))} material {o.material_code}, "
+                   f"orders {', '.join(o.orders)}: 5001.01 {o.amount}")
+    verb = "would post" if dry_run else "posted"
+    for c in corrections:
+        entry = "" if c.entry_id is None else f" (journal entry {c.entry_id})"
+        for o in c.orphans:
+            click.echo(f"{verb}: {o.company_code} {o.number} material {o.material_code}: Dr 6405.02 {o.amount} / "
+                       f"Cr 5001.01 {o.amount} dated {c.posting_date}{entry}")
+    click.echo(f"{len(found)} amount(s) left on 5001.01 by invoices' price differences, "
+               f"{sum(len(c.orphans) for c in corrections)} {'to correct' if dry_run else 'corrected'}")
+    if left:
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     from erp.golive.cli import register as register_golive
     from erp.jobs.cli import jobs_group

@@ -12,14 +12,14 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
-from erp.payables import credit_memos, queries, services
+from erp.payables import credit_memos, queries, services, wip_price_differences
 from erp.payables import schemas as s
 from erp.payables.models import DocumentKind, SupplierPayment
 from erp.clock import business_today
 from erp.auth.roles import Actor
 from erp.web import IDEMPOTENCY_HEADER, Blueprint, idempotent, paged, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
-from erp.errors import DatedAfterBusinessDay, DatedBeforeSource, NotFound
+from erp.errors import DatedAfterBusinessDay, DatedBeforeSource, NotFound, ValidationFailed
 from erp.idempotency import IdempotencyKeyReused
 from erp.masterdata.errors import NoTaxCode, TaxCodeNotInForce
 from erp.payables.errors import (
@@ -237,3 +237,42 @@ def put_tolerances(session: Session, actor: Actor, data: dict[str, Any], company
 def get_order_invoice_status(session: Session, actor: Actor, order_id: int) -> list[dict[str, Any]]:
     """Per line of a purchase order: ordered, received, invoiced and the invoices (for its buyers)."""
     return queries.order_invoice_status(session, actor, order_id)
+
+
+@blp.route("/wip-price-differences", methods=["GET"])
+@blp.arguments(s.WipPriceDifferenceQuery, location="query")
+@blp.response(200, s.WipPriceDifferenceOut(many=True))
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope)
+@transaction
+def get_wip_price_differences(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
+    """What supplier invoices' price differences left on 5001.01 work in process under the rule before
+    1 December 2026 (goods production orders consumed in a closed period), per invoice and material: to be
+    corrected once with ``POST /wip-price-differences/corrections`` (cost accountants, CIO, admin)."""
+    return wip_price_differences.list_orphans(session, actor, query.get("company_id"))
+
+
+@blp.route("/wip-price-differences/corrections", methods=["POST"])
+@blp.arguments(s.WipCorrectionIn)
+@blp.response(201, s.WipCorrectionOut(many=True))
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, ValidationFailed, DatedAfterBusinessDay, PeriodClosed)
+@transaction
+def post_wip_corrections(session: Session, actor: Actor, data: dict[str, Any]) -> list[Any]:
+    """Move what invoices' price differences left on 5001.01 in a company to 6405.02 input price variance: one
+    journal entry per invoice (Dr 6405.02 / Cr 5001.01 per material), dated in an open period (422 in a closed
+    one); what is already corrected is never posted again; ``dry_run``: what would be posted (cost accountants)."""
+    return wip_price_differences.correct_orphans(session, actor, data["company_id"],
+                                                 data.get("posting_date") or business_today(),
+                                                 dry_run=data["dry_run"])
+
+
+@blp.route("/wip-price-differences/corrections/<int:entry_id>/reverse", methods=["POST"])
+@blp.arguments(s.WipCorrectionReversalIn)
+@blp.response(200, s.WipCorrectionReversalOut)
+@blp.refuses(RoleNotAllowed, NotFound, ValidationFailed, DatedAfterBusinessDay, PeriodClosed,
+             wip_price_differences.CorrectionReversed)
+@transaction
+def post_wip_correction_reversal(session: Session, actor: Actor, data: dict[str, Any], entry_id: int) -> Any:
+    """Reverse a correction (its journal entry's lines negated), with a reason: the amount is back on 5001.01 and
+    listed again (cost accountants)."""
+    return {"entry_id": wip_price_differences.reverse_correction(
+        session, actor, entry_id, data.get("posting_date") or business_today(), reason=data["reason"])}

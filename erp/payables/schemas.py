@@ -287,3 +287,52 @@ class OrderLineStatusOut(Schema):
     received = Quantity(positive=False)
     invoiced = Quantity(positive=False)
     invoices = fields.List(fields.Nested(OrderInvoiceOut))
+
+
+class WipPriceDifferenceQuery(Query):
+    company_id = QueryId(metadata={"description": "one of the caller's companies; default: all of them"})
+
+
+class WipPriceDifferenceOut(Schema):
+    company_id = fields.Integer()
+    company_code = fields.String()
+    invoice_id = fields.Integer()
+    document_kind = fields.String(metadata={"description": "invoice or credit_memo"})
+    number = fields.String()
+    supplier_id = fields.Integer()
+    supplier_code = fields.String()
+    posting_date = fields.Date()
+    material_id = fields.Integer()
+    material_code = fields.String()
+    invoice_lines = fields.List(fields.Integer(), metadata={"description": "the invoice's line numbers of the material"})
+    orders = fields.List(fields.String(), metadata={
+        "description": "the production orders that consumed the material in closed periods before the invoice"})
+    amount = Money(metadata={"description": "left on 5001.01, signed (a credit memo's negative)"})
+
+
+class WipCorrectionIn(Schema):
+    company_id = Id(required=True)
+    posting_date = Day(metadata={"description": "the corrections' date, in an open period; default today "
+                                                "(Asia/Shanghai)"})
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "list what would be posted, posting nothing"})
+
+
+class WipCorrectionOut(Schema):
+    company_id = fields.Integer()
+    invoice_id = fields.Integer()
+    number = fields.String()
+    posting_date = fields.Date()
+    entry_id = fields.Integer(allow_none=True, metadata={"description": "the correction's journal entry; null in a "
+                                                                        "dry run"})
+    amount = Money(metadata={"description": "Dr 6405.02 / Cr 5001.01 (negative: the mirror)"})
+    orphans = fields.List(fields.Nested(WipPriceDifferenceOut))
+
+
+class WipCorrectionReversalIn(Schema):
+    reason = Reason(required=True, metadata={"description": "why the correction is reversed (kept, audited)"})
+    posting_date = Day(metadata={"description": "the reversal's date, in an open period; default today "
+                                                "(Asia/Shanghai)"})
+
+
+class WipCorrectionReversalOut(Schema):
+    entry_id = fields.Integer(metadata={"description": "the reversal's journal entry"})

@@ -82,6 +82,8 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     "payables.get_grir": (PAYABLES_READERS, {"company_id": "{A}"}),
     "payables.get_grir_check": (PAYABLES_READERS, {"company_id": "{A}"}),
     "payables.get_payments": (PAYABLES_READERS, {"company_id": "{A}"}),
+    # What invoices' price differences left on work in process (erp/payables/wip_price_differences.py READERS).
+    "payables.get_wip_price_differences": (COSTING_READERS, {"company_id": "{A}"}),
     # The group's intercompany figures: group-wide readers only (a company's cost accountant is refused).
     "credit.get_intercompany_trade": (INTERCOMPANY_READERS, {}),
     # ... and of those, the ones who may read trial balances (costing READERS): not credit control.
@@ -117,7 +119,8 @@ OTHER_COMPANY = {"costing.get_journal": ("cost_a",), "costing.get_trial_balance"
                  "costing.get_standard_prices": COMPANY_A_ROLES,
                  "purchasing.orderable": ("buyer_a",),
                  "production.get_boms": COMPANY_A_ROLES, "production.get_orders": COMPANY_A_ROLES,
-                 "payables.get_payments": ("ap_a", "pm_a", "cost_a")}
+                 "payables.get_payments": ("ap_a", "pm_a", "cost_a"),
+                 "payables.get_wip_price_differences": ("cost_a",)}
 
 
 @pytest.fixture
