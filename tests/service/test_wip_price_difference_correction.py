@@ -29,7 +29,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.payables import services as payables
 from erp.payables import wip_price_differences as wip
 from erp.posting.models import JournalEntry, JournalLine
-from tests.locks import Worker, queued_behind
+from tests.locks import Worker
 from tests.payables import enter
 from tests.production import complete, deliver
 from tests.service.test_invoice_price_difference_on_production import (
@@ -270,9 +270,10 @@ def test_a_correction_is_undone_only_by_its_reversal_once_and_the_amount_is_list
 def test_two_corrections_at_once_post_the_correction_once(
         session_factory: sessionmaker[Session], world: World, old_rule: Callable[[], Any]) -> None:
     """Two accountants run the correction at the same moment: the test holds the invoice's row;
-    both runs have listed it and wait on its lock; let go, the first posts the 60.00, the
-    second reads again what is left once it holds the invoice and posts nothing. One
-    correction entry; 5001.01 0.00, 6405.02 60.00."""
+    both runs have listed it and wait on its lock (neither is done: without the lock the first
+    would have posted already); let go, the first posts the 60.00, the second reads again what
+    is left once it holds the invoice and posts nothing (without reading again it would post
+    the 60.00 a second time). One correction entry; 5001.01 0.00, 6405.02 60.00."""
     acid_line = _plant(session_factory, world, "120", "52")
     _api_order(session_factory, world, "100", "120", "52", on=NOV_2, completed=NOV_2)
     _close(session_factory, world, NOV)
@@ -284,8 +285,19 @@ def test_two_corrections_at_once_post_the_correction_once(
 
     holder = session_factory()
     holder.execute(text("SELECT id FROM supplier_invoices WHERE id = :id FOR UPDATE"), {"id": invoice})
-    outcomes = queued_behind(holder, [Worker(session_factory, "first", run), Worker(session_factory, "second", run)])
-    holder.close()
+    workers = [Worker(session_factory, "first", run), Worker(session_factory, "second", run)]
+    try:
+        for worker in workers:
+            worker.start_and_wait_until_waiting()
+        # both have listed the invoice and wait on its row: neither posted without holding it
+        assert [worker.done.is_set() for worker in workers] == [False, False]
+    finally:
+        holder.commit()
+        holder.close()
+        for worker in workers:
+            if worker.thread.ident is not None:
+                worker.join()
+    outcomes = {worker.name: worker.outcome for worker in workers}
     assert sorted(outcomes.values()) == [0, 1], outcomes
     with session_factory() as session:
         assert session.scalar(select(func.count(JournalEntry.id)).where(
