@@ -254,7 +254,8 @@ def get_wip_price_differences(session: Session, actor: Actor, query: dict[str, A
 @blp.route("/wip-price-differences/corrections", methods=["POST"])
 @blp.arguments(s.WipCorrectionIn)
 @blp.response(201, s.WipCorrectionOut(many=True))
-@blp.refuses(RoleNotAllowed, CompanyOutOfScope, ValidationFailed, DatedAfterBusinessDay, PeriodClosed)
+@blp.refuses(RoleNotAllowed, CompanyOutOfScope, ValidationFailed, DatedAfterBusinessDay, DatedBeforeSource,
+             PeriodClosed)
 @transaction
 def post_wip_corrections(session: Session, actor: Actor, data: dict[str, Any]) -> list[Any]:
     """Move what invoices' price differences left on 5001.01 in a company to 6405.02 input price variance: one

@@ -41,9 +41,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
@@ -84,6 +84,7 @@ from erp.payables.models import (
 from erp.posting import Document, Line, Movement, Posting, lock_open_period, negated_lines, post
 from erp.posting.models import (
     CloseClass,
+    JournalEntry,
     MovementType,
     StockBalance,
     StockDocument,
@@ -116,6 +117,10 @@ SOURCE_PAYMENT = "supplier_payment"
 SOURCE_REVERSAL = "supplier_invoice_reversal"
 # The journal entry that reverses a supplier payment (its source_id: the payment's id).
 SOURCE_PAYMENT_REVERSAL = "supplier_payment_reversal"
+# The correction of a price difference the rule before 1 December 2026 left on 5001.01, and its
+# reversal (their source_id: the invoice's id; erp.payables.wip_price_differences).
+SOURCE_WIP_CORRECTION = "invoice_wip_correction"
+SOURCE_WIP_CORRECTION_REVERSAL = "invoice_wip_correction_reversal"
 # The accounts consumption is posted to (issues, shipments, scrap, count losses).
 RECEIVED_DOCUMENTS = (MovementType.RECEIPT, MovementType.RECEIPT_REVERSAL, MovementType.RETURN_TO_SUPPLIER)
 
@@ -861,7 +866,10 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     on 1404 or on the accounts that consumed the goods, each amount negated;
     ``source_type`` ``supplier_invoice_reversal``, ``reverses_entry_id`` the invoice's), and
     of each of its price-difference stock documents a new one with the variance negated
-    (``reverses_document_id`` the original), in the reversal date's period like every
+    (``reverses_document_id`` the original), and of each standing correction of a price
+    difference the rule before 1 December 2026 left on 5001.01 its reversal
+    (``invoice_wip_correction_reversal``; erp.payables.wip_price_differences: otherwise
+    5001.01 would keep minus the amount), in the reversal date's period like every
     reversal: within the invoice's period the two cancel out of the period's variance, in a
     later period the mirror is variance of that period's receipts. The order lines'
     invoiced quantities go down by the invoice's (up by a credit memo's); the invoice keeps
@@ -875,7 +883,8 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     memo: those are reversed first), ``over-invoiced`` (a credit memo whose goods were
     invoiced again since), ``period-closed``; 422 no reason, a date before the invoice's
     posting date, before its latest price-difference document (one written later by
-    ``payables price-differences --write``) or after the business day;
+    ``payables price-differences --write``), before a correction of its price difference
+    left on work in process, or after the business day;
     ``dated-before-reopening``: before the reversal date of a payment or credit memo that
     settled the invoice, or of a document of the other kind on its order lines (until then
     that document still stood, and the invoice would be cancelled while still settled, or
@@ -914,6 +923,12 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
         raise ValidationFailed.for_field("reversal_date", Message(
             "the price difference of {number} was written into the stock ledger on {written}; its reversal "
             "cannot be dated {day}, before it", number=invoice.number, written=written, day=reversal_date))
+    corrections = _standing_wip_corrections(session, invoice.id)
+    if corrections and reversal_date < max(day for _, day in corrections):
+        raise ValidationFailed.for_field("reversal_date", Message(
+            "the price difference of {number} left on work in process was corrected on {written}; its reversal cannot "
+            "be dated {day}, before it", number=invoice.number, written=max(day for _, day in corrections),
+            day=reversal_date))
     credited = None
     if invoice.document_kind == DocumentKind.INVOICE:
         _check_nothing_settled(session, invoice)
@@ -941,6 +956,14 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
             memo=said, journal=negated_lines(session, invoice.entry_id),
         )).entry_id
     _reverse_price_differences(session, actor, invoice, reversal_date, said)
+    # Its entry's mirror puts back on 5001.01 what the old rule left there; a correction that
+    # moved it to 6405.02 is reversed with it, or 5001.01 would keep minus the amount.
+    for correction_id, _ in corrections:
+        post(session, Posting(
+            company_id=invoice.company_id, posting_date=reversal_date, user_id=actor.user_id,
+            source_type=SOURCE_WIP_CORRECTION_REVERSAL, source_id=invoice.id, reverses_entry_id=correction_id,
+            memo=said, journal=negated_lines(session, correction_id),
+        ))
     before = {"open_amount": str(invoice.open_amount), "reversed": False}
     if credited is not None:
         # what the credit memo took off the invoice it reduces is owed on that invoice again
@@ -960,6 +983,17 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
                                               "reversal_date": reversal_date.isoformat(), "reversal_entry_id": entry_id},
                         reason=reason, company_id=invoice.company_id)
     return invoice
+
+
+def _standing_wip_corrections(session: Session, invoice_id: int) -> list[tuple[int, dt.date]]:
+    """The invoice's corrections of a price difference left on work in process not reversed
+    yet (entry id, date), in id order."""
+    reversal = aliased(JournalEntry)
+    return [(entry_id, day) for entry_id, day in session.execute(
+        select(JournalEntry.id, JournalEntry.entry_date)
+        .where(JournalEntry.source_type == SOURCE_WIP_CORRECTION, JournalEntry.source_id == invoice_id,
+               ~exists().where(reversal.reverses_entry_id == JournalEntry.id))
+        .order_by(JournalEntry.id)).all()]
 
 
 def _reverse_price_differences(session: Session, actor: Actor, invoice: SupplierInvoice, reversal_date: dt.date,

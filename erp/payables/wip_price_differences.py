@@ -19,8 +19,8 @@ its entry), the corrections below and their reversals. Nothing else is read: 500
 of other entries (issues, deliveries, the closes' allocations to orders' issues, the
 settlements) are the orders' own and never listed, and an invoice posted by today's rule has
 no 5001.01 line at all. A reversed invoice whose reversal mirrored the faulty line nets to
-0.00 and is not listed; one reversed after its correction nets to minus the correction and
-is listed again, so that a second correction (the mirror) puts 5001.01 and 6405.02 back.
+0.00 and is not listed; reversing an invoice after its correction reverses the correction in
+the same transaction (``services.reverse_invoice``), so both net to 0.00.
 
 The correction (``correct_orphans``): one journal entry per invoice, ``source_type``
 ``invoice_wip_correction``, ``source_id`` the invoice, dated by the accountant in an open
@@ -35,7 +35,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from erp.audit import services as audit
@@ -47,7 +47,13 @@ from erp.masterdata.models import Company, Material, Supplier
 from erp.messages import N_, Message, Named
 from erp.narration import narrate
 from erp.payables.models import SupplierInvoice, SupplierInvoiceLine
-from erp.payables.services import SOURCE_INVOICE, SOURCE_REVERSAL
+from erp.clock import refuse_before_source
+from erp.payables.services import (
+    SOURCE_INVOICE,
+    SOURCE_REVERSAL,
+    SOURCE_WIP_CORRECTION as SOURCE_CORRECTION,
+    SOURCE_WIP_CORRECTION_REVERSAL as SOURCE_CORRECTION_REVERSAL,
+)
 from erp.period import Period
 from erp.posting import Line, Posting, lock_open_period, negated_lines, post
 from erp.posting.models import (
@@ -60,9 +66,6 @@ from erp.posting.models import (
     StockMovement,
 )
 
-# The journal entries of a correction and of its reversal (their source_id: the invoice's id).
-SOURCE_CORRECTION = "invoice_wip_correction"
-SOURCE_CORRECTION_REVERSAL = "invoice_wip_correction_reversal"
 # Every entry about an invoice that may carry 5001.01 for it: the amount left is their sum.
 _ABOUT_THE_INVOICE = (SOURCE_INVOICE, SOURCE_REVERSAL, SOURCE_CORRECTION, SOURCE_CORRECTION_REVERSAL)
 
@@ -146,19 +149,19 @@ def orphans(session: Session, company_ids: list[int] | None = None,
     i, e, j = SupplierInvoice, JournalEntry, JournalLine
     own = aliased(JournalLine)
     amount = func.sum(j.amount)
-    # The (invoice, material) pairs whose own entry put a price difference on 5001.01.
-    faulty = (select(own.entry_id, own.material_id).where(own.account_code == accounts.WORK_IN_PROCESS)
-              .distinct().subquery())
+    # The invoice's own entry put a price difference on 5001.01 for the material (ix_journal_lines_entry).
+    faulty = exists().where(own.entry_id == i.entry_id, own.company_id == i.company_id,
+                            own.account_code == accounts.WORK_IN_PROCESS, own.material_id == j.material_id)
     query = (
         select(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
                i.posting_date, j.material_id, Material.code, amount)
-        .join(faulty, faulty.c.entry_id == i.entry_id)
         .join(e, and_(e.source_id == i.id, e.company_id == i.company_id, e.source_type.in_(_ABOUT_THE_INVOICE)))
         .join(j, and_(j.entry_id == e.id, j.company_id == e.company_id, j.period == e.period,
-                      j.account_code == accounts.WORK_IN_PROCESS, j.material_id == faulty.c.material_id))
+                      j.account_code == accounts.WORK_IN_PROCESS))
         .join(Company, Company.id == i.company_id)
         .join(Supplier, Supplier.id == i.supplier_id)
         .join(Material, Material.id == j.material_id)
+        .where(i.entry_id.is_not(None), faulty)
         .group_by(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
                   i.posting_date, j.material_id, Material.code)
         .having(amount != 0)
@@ -215,7 +218,8 @@ def correct_orphans(session: Session, actor: Actor, company_id: int, on: dt.date
     posting nothing (entry_id None). Returns the corrections in invoice order.
 
     Refuses: 403 (cost accountants of the company); 422 ``on`` after the business day or in a
-    closed period (at ``/posting_date``), nothing written; 409 ``period-closed`` if the period
+    closed period (at ``/posting_date``), ``dated-before-source`` before an invoice it
+    corrects (or the latest entry about it), nothing written; 409 ``period-closed`` if the period
     is closed while this runs. Concurrency: the invoices are locked (``FOR UPDATE``, the lock
     a reversal and payments take) in id order and what is left read again once they are held,
     so of two runs at once the second finds nothing left and posts nothing."""
@@ -232,6 +236,12 @@ def correct_orphans(session: Session, actor: Actor, company_id: int, on: dt.date
         session.execute(select(SupplierInvoice.id).where(SupplierInvoice.id.in_(candidates))
                         .order_by(SupplierInvoice.id).with_for_update()).all()
         found = orphans(session, [company_id], candidates)  # what is still left, the invoices held
+    for o in found:  # not before what it corrects (the invoice, its latest correction's reversal)
+        latest = session.scalar(select(func.max(JournalEntry.entry_date)).where(
+            JournalEntry.source_id == o.invoice_id, JournalEntry.company_id == company_id,
+            JournalEntry.source_type.in_(_ABOUT_THE_INVOICE)))
+        refuse_before_source(on, latest or o.posting_date, field="posting_date", what=N_("a correction"),
+                             source=N_("invoice"), source_name=o.number)
     corrections: list[Correction] = []
     for invoice_id in sorted({o.invoice_id for o in found}):
         rows = tuple(o for o in found if o.invoice_id == invoice_id)

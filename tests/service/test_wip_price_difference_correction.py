@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.audit.models import AuditEvent
 from erp.costing import accounts
-from erp.errors import NotFound, ValidationFailed
+from erp.errors import DatedBeforeSource, NotFound, ValidationFailed
 from erp.payables import services as payables
 from erp.payables import wip_price_differences as wip
 from erp.posting.models import JournalEntry, JournalLine
@@ -304,3 +304,38 @@ def test_two_corrections_at_once_post_the_correction_once(
             JournalEntry.source_type == wip.SOURCE_CORRECTION)) == 1
     books = _books(session_factory, world)
     assert WIP not in books and books[PRICE_VARIANCE] == D("60.00")
+
+
+def test_reversing_a_corrected_invoice_reverses_its_correction_and_nothing_is_dated_before_what_it_corrects(
+        session_factory: sessionmaker[Session], world: World, old_rule: Callable[[], Any]) -> None:
+    """The first test's invoice of 8 December (Dr 5001.01 60.00 by the old rule). A correction
+    dated 5 December, before the invoice, is refused 422 ``dated-before-source``, nothing
+    posted. Corrected on 15 December (Dr 6405.02 60.00 / Cr 5001.01 60.00). Accounts payable
+    reverses the invoice ("entered twice"): dated 10 December, before the correction, refused
+    422 at /reversal_date; dated 15 December, the invoice's mirror (Cr 5001.01 60.00, ...) and
+    the correction's (Dr 5001.01 60.00 / Cr 6405.02 60.00) in one transaction: 5001.01 and
+    6405.02 0.00, the invoice never happened, and nothing is listed (without reversing the
+    correction, 5001.01 would keep -60.00 and 6405.02 60.00)."""
+    acid_line = _plant(session_factory, world, "120", "52")
+    _api_order(session_factory, world, "100", "120", "52", on=NOV_2, completed=NOV_2)
+    _close(session_factory, world, NOV)
+    invoice = _faulty_invoice(session_factory, world, old_rule, acid_line)
+    before = _entries(session_factory)
+    with pytest.raises(DatedBeforeSource):
+        _correct(session_factory, world, DEC_5)
+    assert _entries(session_factory) == before
+    (done,) = _correct(session_factory, world)
+    with session_factory() as session, session.begin(), pytest.raises(ValidationFailed) as early:
+        payables.reverse_invoice(session, world.actors["ap_a"], invoice, reason="entered twice", reversal_date=DEC_10)
+    assert early.value.errors[0]["pointer"] == "/reversal_date"
+    with session_factory() as session, session.begin():
+        payables.reverse_invoice(session, world.actors["ap_a"], invoice, reason="entered twice", reversal_date=DEC_15)
+    with session_factory() as session:
+        assert entry_lines(session, invoice, wip.SOURCE_CORRECTION_REVERSAL) == {
+            PRICE_VARIANCE: D("-60.00"), WIP: D("60.00")}
+        assert session.scalar(select(JournalEntry.reverses_entry_id).where(
+            JournalEntry.source_type == wip.SOURCE_CORRECTION_REVERSAL)) == done.entry_id
+    books = _books(session_factory, world)
+    assert WIP not in books and PRICE_VARIANCE not in books
+    assert _orphans(session_factory, world) == []
+    assert _trial_balance_total(session_factory) == D("0.00")
