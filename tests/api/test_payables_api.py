@@ -340,12 +340,14 @@ def test_supplier_payments_are_listed_with_filters_in_the_callers_companies_and_
     assert reversed_.status_code == 200, reversed_.get_json()
     second = ap.post("/api/v1/payables/payments", json={**pay, "payment_date": "2026-11-26", "amount": "356.00",
                                                          "reference": "BANK-2"}).get_json()
+    assert body["document_number"].startswith("AP-")  # our own number, beside the supplier's
     listed = ap.get("/api/v1/payables/payments")
     assert listed.status_code == 200, listed.get_json()
     assert [p["id"] for p in listed.get_json()] == [second["id"], first["id"]]
     assert json.loads(listed.headers["X-Pagination"])["total"] == 2
     assert listed.get_json()[1]["allocations"] == [
-        {"invoice_id": body["id"], "invoice_number": body["number"], "amount": "1000.00"}]
+        {"invoice_id": body["id"], "invoice_number": body["number"],
+         "invoice_document_number": body["document_number"], "amount": "1000.00"}]
     company, supplier = world.companies["A"], world.suppliers["sup1"]
     for query, expected in (
             (f"company_id={company}&supplier_id={supplier}", [second["id"], first["id"]]),
@@ -369,7 +371,8 @@ def test_supplier_payments_are_listed_with_filters_in_the_callers_companies_and_
     assert (shown["amount"], shown["reference"], shown["reversed"], shown["reversal_date"],
             shown["reversal_reason"]) == ("1000.00", "BANK-1", True, "2026-11-25", "returned by the bank")
     assert shown["reversed_by"] == world.users["ap_a"] and shown["reversal_entry_id"] is not None
-    assert shown["allocations"] == [{"invoice_id": body["id"], "invoice_number": body["number"], "amount": "1000.00"}]
+    assert shown["allocations"] == [{"invoice_id": body["id"], "invoice_number": body["number"],
+         "invoice_document_number": body["document_number"], "amount": "1000.00"}]
     assert ap.get(f"/api/v1/payables/payments/{second['id']}").get_json()["reversed"] is False
     problem(api.as_("ap_b").get(f"/api/v1/payables/payments/{first['id']}"), 404, "not-found")
     problem(ap.get("/api/v1/payables/payments/999999"), 404, "not-found")
