@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -30,7 +31,7 @@ from erp.payables.models import SupplierInvoice, SupplierInvoiceLine
 from erp.payables.services import _receipt_place  # where an invoice's own row goes, the same rule
 from erp.period import Period
 from erp.posting import Document, Movement, Posting, lock_open_period, post
-from erp.posting.models import CloseClass, JournalLine, MovementType, StockDocument
+from erp.posting.models import CloseClass, JournalEntry, JournalLine, MovementType, StockDocument
 from erp.narration import narrate
 
 WRITERS = (Role.COST_ACCOUNTANT,)
@@ -55,24 +56,30 @@ class MissingPriceDifference:
     amount: Decimal
 
 
-def missing_price_differences(session: Session, company_ids: list[int] | None = None,
-                              invoice_ids: list[int] | None = None) -> list[MissingPriceDifference]:
-    """Invoices and credit memos with a 1404 amount in their journal entry and no
-    ``price_difference`` document naming them, per company, period, invoice and material
-    (in that order). Empty once every invoice's difference is in the ledger."""
+def invoice_amounts_on(account: str, condition: Any, *, entries: tuple[str, ...] | None = None,
+                       company_ids: list[int] | None = None, invoice_ids: list[int] | None = None) -> Select[Any]:
+    """The query both repair listings read: per company, invoice (or credit memo) and
+    material, the sum of the journal lines on ``account`` of the invoice's own entry
+    (``entries`` None) or of its entries whose ``source_type`` is in ``entries`` (source the
+    invoice), where ``condition`` holds, non-zero sums only, by company code, posting date,
+    invoice and material code. Its rows: company id and code, invoice id, document kind,
+    number, supplier id and code, posting date, material id and code, amount. ``company_ids``,
+    ``invoice_ids`` None: every one."""
     i, j = SupplierInvoice, JournalLine
     amount = func.sum(j.amount)
+    query = select(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
+                   i.posting_date, j.material_id, Material.code, amount)
+    if entries is None:
+        query = query.join(j, j.entry_id == i.entry_id)
+    else:
+        e = JournalEntry
+        query = (query.join(e, and_(e.source_id == i.id, e.company_id == i.company_id, e.source_type.in_(entries)))
+                 .join(j, and_(j.entry_id == e.id, j.company_id == e.company_id, j.period == e.period)))
     query = (
-        select(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
-               i.posting_date, j.material_id, Material.code, amount)
-        .join(j, j.entry_id == i.entry_id)
-        .join(Company, Company.id == i.company_id)
+        query.join(Company, Company.id == i.company_id)
         .join(Supplier, Supplier.id == i.supplier_id)
         .join(Material, Material.id == j.material_id)
-        .where(j.account_code == accounts.MATERIAL_COST_VARIANCE,
-               ~exists().where(StockDocument.supplier_invoice_id == i.id),
-               # a reversed one: its reversal took the 1404 amount off again, and no close spread it
-               i.reversed_at.is_(None))
+        .where(j.account_code == account, condition)
         .group_by(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
                   i.posting_date, j.material_id, Material.code)
         .having(amount != 0)
@@ -82,6 +89,21 @@ def missing_price_differences(session: Session, company_ids: list[int] | None = 
         query = query.where(i.company_id.in_(company_ids))
     if invoice_ids is not None:
         query = query.where(i.id.in_(invoice_ids))
+    return query
+
+
+def missing_price_differences(session: Session, company_ids: list[int] | None = None,
+                              invoice_ids: list[int] | None = None) -> list[MissingPriceDifference]:
+    """Invoices and credit memos with a 1404 amount in their journal entry and no
+    ``price_difference`` document naming them, per company, period, invoice and material
+    (in that order). Empty once every invoice's difference is in the ledger."""
+    i = SupplierInvoice
+    query = invoice_amounts_on(
+        accounts.MATERIAL_COST_VARIANCE,
+        and_(~exists().where(StockDocument.supplier_invoice_id == i.id),
+             # a reversed one: its reversal took the 1404 amount off again, and no close spread it
+             i.reversed_at.is_(None)),
+        company_ids=company_ids, invoice_ids=invoice_ids)
     return [MissingPriceDifference(company_id, company_code, str(Period.of(posting_date)), invoice_id, kind.value,
                                    number, supplier_id, supplier_code, posting_date, material_id, material_code,
                                    Decimal(total))

@@ -43,10 +43,11 @@ from erp.auth.roles import Actor, Role
 from erp.clock import refuse_after_business_day
 from erp.costing import accounts
 from erp.errors import Conflict, NotFound, ValidationFailed
-from erp.masterdata.models import Company, Material, Supplier
+from erp.masterdata.models import Supplier
 from erp.messages import N_, Message, Named
 from erp.narration import narrate
 from erp.payables.models import SupplierInvoice, SupplierInvoiceLine
+from erp.payables.price_differences import invoice_amounts_on
 from erp.clock import refuse_before_source
 from erp.payables.services import (
     SOURCE_INVOICE,
@@ -146,31 +147,13 @@ def orphans(session: Session, company_ids: list[int] | None = None,
     """What invoices' price differences left on 5001.01 under the rule before 1 December 2026,
     per company, invoice and material (in that order; the module docstring says which lines
     count). Empty once every amount is corrected. ``company_ids`` None: every company."""
-    i, e, j = SupplierInvoice, JournalEntry, JournalLine
+    i, j = SupplierInvoice, JournalLine
     own = aliased(JournalLine)
-    amount = func.sum(j.amount)
     # The invoice's own entry put a price difference on 5001.01 for the material (ix_journal_lines_entry).
     faulty = exists().where(own.entry_id == i.entry_id, own.company_id == i.company_id,
                             own.account_code == accounts.WORK_IN_PROCESS, own.material_id == j.material_id)
-    query = (
-        select(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
-               i.posting_date, j.material_id, Material.code, amount)
-        .join(e, and_(e.source_id == i.id, e.company_id == i.company_id, e.source_type.in_(_ABOUT_THE_INVOICE)))
-        .join(j, and_(j.entry_id == e.id, j.company_id == e.company_id, j.period == e.period,
-                      j.account_code == accounts.WORK_IN_PROCESS))
-        .join(Company, Company.id == i.company_id)
-        .join(Supplier, Supplier.id == i.supplier_id)
-        .join(Material, Material.id == j.material_id)
-        .where(i.entry_id.is_not(None), faulty)
-        .group_by(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
-                  i.posting_date, j.material_id, Material.code)
-        .having(amount != 0)
-        .order_by(Company.code, i.posting_date, i.id, Material.code)
-    )
-    if company_ids is not None:
-        query = query.where(i.company_id.in_(company_ids))
-    if invoice_ids is not None:
-        query = query.where(i.id.in_(invoice_ids))
+    query = invoice_amounts_on(accounts.WORK_IN_PROCESS, and_(i.entry_id.is_not(None), faulty),
+                               entries=_ABOUT_THE_INVOICE, company_ids=company_ids, invoice_ids=invoice_ids)
     found: list[Orphan] = []
     for (company_id, company_code, invoice_id, kind, number, supplier_id, supplier_code, posting_date, material_id,
          material_code, total) in session.execute(query):
