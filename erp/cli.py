@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -34,6 +35,48 @@ def _company_ids(session: Session, codes: tuple[str, ...]) -> list[int] | None:
     if unknown:
         raise click.ClickException(f"no company {', '.join(unknown)}")
     return list(found.values())
+
+
+def _repair(company_codes: tuple[str, ...], left: Callable[[Session, list[int] | None], list[Any]],
+            write: Callable[[Session, Any, int], list[Any]] | None, username: str | None, *,
+            refused: str, read_again: bool = True) -> tuple[list[Any], list[Any], list[Any]]:
+    """A repair command's run, in one transaction: what is ``left`` in the companies named by
+    ``company_codes`` (every company when none); with ``write`` (the command was asked to
+    act), ``write(session, actor, company_id)`` for each company with something left, as
+    ``username``, then what is left read again (``read_again``; a run at the same time may
+    have written some). Returns (found, written, left). A refusal (a domain error) is the
+    command's error, ``refused`` saying what was not done; the caller prints and ends with
+    ``_exit_if_left``."""
+    from sqlalchemy import select
+
+    from erp.auth.models import User
+    from erp.auth.services import actor_for_user
+    from erp.errors import DomainError
+
+    def run(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
+        company_ids = _company_ids(session, company_codes)
+        found = left(session, company_ids)
+        written: list[Any] = []
+        if write is None or not found:
+            return found, written, found
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        actor = actor_for_user(user)
+        for company_id in sorted({row.company_id for row in found}):
+            written += write(session, actor, company_id)
+        return found, written, left(session, company_ids) if read_again else found
+
+    try:
+        return committed(_extension().session_factory, run)
+    except DomainError as exc:
+        raise click.ClickException(f"refused, {refused}: {exc.detail}") from exc
+
+
+def _exit_if_left(left: list[Any]) -> None:
+    """A repair command exits 1 while something is left to repair as it ends."""
+    if left:
+        raise SystemExit(1)
 
 
 @click.group("db", cls=AppGroup)
@@ -348,37 +391,15 @@ def payables_price_differences(company_codes: tuple[str, ...], write: bool, day:
     migration 0040), so no close spreads it; with --write, write those rows (no journal
     entry: the invoice's is right) dated in the open period, all companies or none.
     Exits 1 when rows are still missing as it ends (docs/payables.md)."""
-    from sqlalchemy import select
-
-    from erp.auth.models import User
-    from erp.auth.services import actor_for_user
-    from erp.errors import DomainError
     from erp.payables.price_differences import missing_price_differences, write_missing_price_differences
 
     if write and not username:
         raise click.ClickException("--write needs --as USER (a cost accountant of the companies)")
     on = day.date() if day else business_today()
-    ext = _extension()
-
-    def run(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
-        company_ids = _company_ids(session, company_codes)
-        missing = missing_price_differences(session, company_ids)
-        written: list[Any] = []
-        if not (write and missing):
-            return missing, written, missing
-        user = session.scalars(select(User).where(User.username == username)).one_or_none()
-        if user is None:
-            raise click.ClickException(f"no user {username}")
-        actor = actor_for_user(user)
-        for company_id in sorted({m.company_id for m in missing}):
-            written += write_missing_price_differences(session, actor, company_id, on)
-        # Read again: a run at the same time may have written some (each row is written once).
-        return missing, written, missing_price_differences(session, company_ids)
-
-    try:
-        missing, written, left = committed(ext.session_factory, run)
-    except DomainError as exc:
-        raise click.ClickException(f"refused, nothing written: {exc.detail}") from exc
+    missing, written, left = _repair(
+        company_codes, missing_price_differences,
+        (lambda session, actor, company_id: write_missing_price_differences(session, actor, company_id, on))
+        if write else None, username, refused="nothing written")
     totals: dict[tuple[str, str], Any] = {}
     for m in missing:
         click.echo(f"{m.company_code} {m.period} {m.document_kind} {m.number} (id {m.invoice_id}, supplier "
@@ -397,8 +418,7 @@ def payables_price_differences(company_codes: tuple[str, ...], write: bool, day:
         by_another = {m.invoice_id for m in missing} - corrected
         if by_another:
             click.echo(f"{len(by_another)} written by another run at the same time")
-    if left:
-        raise SystemExit(1)
+    _exit_if_left(left)
 
 
 @payables_group.command("wip-price-differences")
@@ -416,11 +436,6 @@ def payables_wip_price_differences(company_codes: tuple[str, ...], dry_run: bool
     6405.02 input price variance, one entry per invoice dated --on (an open period), all
     companies or none; --dry-run: what --write would post. Run once after upgrading. Exits 1
     when amounts are still left as it ends (docs/payables.md)."""
-    from sqlalchemy import select
-
-    from erp.auth.models import User
-    from erp.auth.services import actor_for_user
-    from erp.errors import DomainError
     from erp.payables.wip_price_differences import correct_orphans, orphans
 
     if write and dry_run:
@@ -428,27 +443,10 @@ def payables_wip_price_differences(company_codes: tuple[str, ...], dry_run: bool
     if (write or dry_run) and not username:
         raise click.ClickException("--write and --dry-run need --as USER (a cost accountant of the companies)")
     on = day.date() if day else business_today()
-    ext = _extension()
-
-    def run(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
-        company_ids = _company_ids(session, company_codes)
-        found = orphans(session, company_ids)
-        corrections: list[Any] = []
-        if not ((write or dry_run) and found):
-            return found, corrections, found
-        user = session.scalars(select(User).where(User.username == username)).one_or_none()
-        if user is None:
-            raise click.ClickException(f"no user {username}")
-        actor = actor_for_user(user)
-        for company_id in sorted({o.company_id for o in found}):
-            corrections += correct_orphans(session, actor, company_id, on, dry_run=dry_run)
-        # Read again: a run at the same time may have posted some (each is posted once).
-        return found, corrections, found if dry_run else orphans(session, company_ids)
-
-    try:
-        found, corrections, left = committed(ext.session_factory, run)
-    except DomainError as exc:
-        raise click.ClickException(f"refused, nothing posted: {exc.detail}") from exc
+    found, corrections, left = _repair(
+        company_codes, orphans,
+        (lambda session, actor, company_id: correct_orphans(session, actor, company_id, on, dry_run=dry_run))
+        if write or dry_run else None, username, refused="nothing posted", read_again=not dry_run)
     for o in found:
         click.echo(f"{o.company_code} {o.document_kind} {o.number} (id {o.invoice_id}, supplier {o.supplier_code}, "
                    f"posted {o.posting_date}) line {', '.join(map(str, o.invoice_lines))} material {o.material_code}, "
@@ -461,8 +459,7 @@ def payables_wip_price_differences(company_codes: tuple[str, ...], dry_run: bool
                        f"Cr 5001.01 {o.amount} dated {c.posting_date}{entry}")
     click.echo(f"{len(found)} amount(s) left on 5001.01 by invoices' price differences, "
                f"{sum(len(c.orphans) for c in corrections)} {'to correct' if dry_run else 'corrected'}")
-    if left:
-        raise SystemExit(1)
+    _exit_if_left(left)
 
 
 def register_commands(app: Flask) -> None:
