@@ -59,11 +59,6 @@ def _by_code(rows: list[Any], code: str) -> Any:
     return next((row for row in rows if row.code == code), None)
 
 
-def _code_filter(db: Session, actor: Actor, catalog: Any, code: str, field: str) -> Any:
-    """The record a list's filter names by code (a refusal beside the filter if none)."""
-    return masterdata.record_by_code(db, actor, catalog, code, field) if code else None
-
-
 # --- contracts -----------------------------------------------------------------------------
 
 CONTRACT_STATUSES = list(ContractStatus)
@@ -262,8 +257,8 @@ def contract(db: Session, actor: Actor, number: str) -> Any:
 def exceptions(db: Session, actor: Actor) -> Any:
     """The steward's purchasing exceptions, newest first: company, central material,
     validity, where each stands today (a revoked one: why it was revoked), why and who granted
-    it; filtered by company,
-    material, a day they cover, and revoked ones on request."""
+    it; filtered by company, part of a material's code or name, a day they cover, and revoked
+    ones on request."""
     require_role(*EXCEPTION_KEEPERS)
     args = ListArgs.from_request()
     companies = _companies(db)
@@ -275,10 +270,10 @@ def exceptions(db: Session, actor: Actor) -> Any:
     rows: list[PurchasingException] = []
     total = 0
     try:
-        material = _code_filter(db, actor, masterdata.MATERIALS, request.args.get("material", "").strip(),
-                                "material")
-        if material is not None:
-            filters["material_id"] = material.id
+        # Part of a material's code or name, as the contracts list; names are at most 200 characters.
+        material = request.args.get("material", "").strip()[:200]
+        if material:
+            filters["material_text"] = material
         valid_on = form_day(request.args.get("valid_on"), "valid_on", required=False)
         if valid_on is not None:
             filters["valid_on"] = valid_on

@@ -20,6 +20,7 @@ from erp.auth.roles import Actor, Role
 from erp.db import page, utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, ProcurementScope
+from erp.masterdata.services import MATERIALS, text_match
 from erp.purchasing import errors as e
 from erp.purchasing.models import PurchasingException
 from erp.purchasing.lookups import active_row, check_validity
@@ -192,11 +193,16 @@ def user_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, st
 def list_exceptions(
     session: Session, actor: Actor, filters: Mapping[str, Any], *, offset: int, limit: int
 ) -> tuple[list[PurchasingException], int]:
-    """Exceptions of the companies the caller acts for (stewards: all), newest first."""
+    """Exceptions of the companies the caller acts for (stewards: all), newest first;
+    ``material_text``: of a material whose code or name contains the text (case-insensitive,
+    as the lists' search boxes match)."""
     query: Select[Any] = select(PurchasingException).where(actor.company_scope(PurchasingException.company_id))
     for name in ("company_id", "material_id"):
         if name in filters:
             query = query.where(getattr(PurchasingException, name) == filters[name])
+    if "material_text" in filters:
+        query = query.where(PurchasingException.material_id.in_(
+            select(Material.id).where(text_match(MATERIALS, filters["material_text"]))))
     if "valid_on" in filters:
         day = filters["valid_on"]
         query = query.where(PurchasingException.valid_from <= day, PurchasingException.valid_to >= day)

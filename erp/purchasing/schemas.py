@@ -122,6 +122,8 @@ class PurchasingExceptionSchema(Schema):
 class ExceptionFilter(Query):
     company_id = QueryId()
     material_id = QueryId()
+    material_text = fields.String(data_key="material", validate=Length(1, 200), metadata={
+        "description": "exceptions of a material whose code or name contains this (any case)"})
     valid_on = Day(metadata={"description": "exceptions whose validity includes this day"})
     include_revoked = fields.Boolean(load_default=False)
 

@@ -147,3 +147,29 @@ def test_the_service_refuses_a_blank_reason_before_touching_the_exception(
         assert refused.value.status == 422
         assert [error["pointer"] for error in refused.value.errors] == ["/reason"]
         assert session.get(PurchasingException, exception_id).revoked_at is None  # type: ignore[union-attr]
+
+
+def test_the_exceptions_list_filters_by_part_of_a_materials_code_or_name_in_any_case(
+    api: ApiClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    from erp.masterdata.models import Material
+
+    grant(api, world, deals, company="A")
+    grant(api, world, deals, company="B", material="cold_central", days=(20, 30))
+    with session_factory.begin() as session:
+        insulin = session.get(Material, world.materials["cold_central"])
+        assert insulin is not None
+        insulin.name_zh, insulin.name_en = "胰岛素原料", "Insulin API"
+
+    def listed(**query: Any) -> list[str]:
+        response = api.as_("steward").get(EXCEPTIONS, query_string=query)
+        assert response.status_code == 200, response.get_json()
+        return [e["material_code"] for e in response.get_json()]
+
+    assert listed(material="amox") == ["API-AMOX"]  # part of the code, any case
+    assert listed(material="胰岛素") == ["API-INSU"]  # part of the Chinese name
+    assert listed(material="INSULIN") == ["API-INSU"]  # part of the English name, any case
+    assert sorted(listed(material="api-")) == ["API-AMOX", "API-INSU"]
+    assert listed(material="no such material") == []
+    assert listed(material_id=world.materials["api_central"]) == ["API-AMOX"]  # the id still filters
+    problem(api.as_("steward").get(EXCEPTIONS, query_string={"material": ""}), 422, "validation-error")

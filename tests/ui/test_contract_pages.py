@@ -333,3 +333,35 @@ def test_an_exception_for_a_local_material_is_refused_beside_the_material(
     assert shown(without_reason.get_data(as_text=True), "error-reason") == "请说明授予例外授权的原因"
     with session_factory() as session:
         assert session.scalars(select(PurchasingException)).first() is None
+
+
+def test_the_exceptions_list_filters_by_part_of_a_materials_code_or_name(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    from erp.purchasing import services
+
+    today = dt.date.today()
+    with session_factory.begin() as session:
+        for company, material in (("A", "api_central"), ("B", "cold_central")):
+            services.grant_exception(session, world.actors["steward"], company_id=world.companies[company],
+                                     material_id=world.materials[material], valid_from=today,
+                                     valid_to=today + dt.timedelta(days=30), reason="集中采购供应商断货")
+        insulin = session.get(Material, world.materials["cold_central"])
+        assert insulin is not None
+        insulin.name_zh = "胰岛素原料"
+    sign_in(client, world, "steward")
+
+    def listed(material: str) -> list[str]:
+        response = client.get("/purchasing/exceptions", query_string={"material": material})
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert f'value="{material}"' in page  # what was typed stays in the box
+        rows = re.findall(r'<tr data-exception="\d+"><td>.*?</td>\s*<td>(.*?)</td>', page, re.S)
+        return sorted(_text(row).split()[0] for row in rows)
+
+    assert listed("amox") == ["API-AMOX"]  # part of the code, any case
+    assert listed("胰岛") == ["API-INSU"]  # part of the name
+    assert listed("API") == ["API-AMOX", "API-INSU"]
+    assert listed("NO-SUCH") == []  # matches nothing, refused no more
+    page = client.get("/purchasing/exceptions").get_data(as_text=True)
+    assert 'placeholder="物料编码或名称"' in page
