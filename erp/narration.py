@@ -68,6 +68,10 @@ NARRATIONS: dict[str, str] = {
                                                    "difference on work in process: {reason}"),
     "supplier-payment": N_("supplier payment {reference}"),
     "supplier-payment-reversal": N_("reversal of supplier payment {reference} to {supplier}: {reason}"),
+    # since migration 0047: the payment named by its own number
+    "supplier-payment-document": N_("supplier payment {document} to {supplier}"),
+    "supplier-payment-document-reference": N_("supplier payment {document} to {supplier} ({reference})"),
+    "supplier-payment-reversal-document": N_("reversal of supplier payment {document} to {supplier}: {reason}"),
     # stock
     "issue-production": N_("goods issue to production"),
     "issue-cost-center": N_("goods issue to cost centre {cost_center}"),

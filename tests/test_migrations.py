@@ -255,7 +255,7 @@ def test_0043_round_trip_on_sqlite_and_its_downgrade_refused_while_a_payment_is_
     from erp.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path}/m43.sqlite3")  # type: ignore[str-format]
-    upgrade(engine)
+    upgrade(engine, "0046_document_numbers")  # payments without 0047's document numbers
     payments = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_payments'"
     invoices = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_invoices'"
     with engine.connect() as connection:
@@ -602,3 +602,96 @@ def test_0046_numbers_the_documents_there_were_as_the_services_numbered_them(
     with Session(engine) as session:
         assert session.scalar(select(Invoice.document_number).order_by(Invoice.id.desc()).limit(1)) == \
             "AR-CA-2026-000003"
+
+
+def test_0047_round_trip_on_sqlite_numbers_existing_supplier_payments_per_company_and_year(tmp_path: object) -> None:
+    """On SQLite 0047 numbers the supplier payments there are (per company and year of the
+    payment date, by id), makes the column NOT NULL and unique, and sets each PV series to
+    continue; its downgrade drops the column and the PV series only; upgrading again numbers
+    them the same."""
+    import sqlite3
+
+    import pytest
+    from sqlalchemy import text
+
+    from erp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m47.sqlite3")  # type: ignore[str-format]
+    upgrade(engine, "0046_document_numbers")
+    payment = ("INSERT INTO supplier_payments (id, company_id, supplier_id, payment_date, amount, created_by, "
+               "created_at) VALUES ({id}, {company}, 1, '{day}', 100, 1, '2026-11-30')")
+    setup = [
+        "INSERT INTO companies (id, code, segment_id, name_zh, name_en, active, created_at, updated_at) VALUES "
+        "(1, 'CA', 1, 'A', 'A', 1, '2026-11-30', '2026-11-30'), (2, 'CB', 1, 'B', 'B', 1, '2026-11-30', '2026-11-30')",
+        payment.format(id=7, company=1, day="2026-11-03"),
+        payment.format(id=3, company=1, day="2026-12-01"),
+        payment.format(id=9, company=1, day="2025-12-31"),
+        payment.format(id=4, company=2, day="2026-11-20"),
+        # the other documents' series are left alone
+        "INSERT INTO document_sequences (series, next_value) VALUES ('AP-CA-2026', 4), ('RC-CA-2026', 2)",
+    ]
+    raw = sqlite3.connect(f"{tmp_path}/m47.sqlite3", isolation_level=None)  # no suppliers, users here
+    for statement in setup:
+        raw.execute(statement)
+    raw.close()
+    upgrade(engine)
+    # by id, not date: 3 (1 December) was posted before 7 (3 November, back-dated)
+    expected = [(3, "PV-CA-2026-000001"), (4, "PV-CB-2026-000001"), (7, "PV-CA-2026-000002"),
+                (9, "PV-CA-2025-000001")]
+    numbers = "SELECT id, document_number FROM supplier_payments ORDER BY id"
+    table = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_payments'"
+    series = "SELECT series, next_value FROM document_sequences ORDER BY series"
+    after = [("AP-CA-2026", 4), ("PV-CA-2025", 2), ("PV-CA-2026", 3), ("PV-CB-2026", 2), ("RC-CA-2026", 2)]
+    with engine.connect() as connection:
+        assert [tuple(r) for r in connection.execute(text(numbers))] == expected
+        assert "document_number VARCHAR(50) NOT NULL" in connection.scalar(text(table))
+        assert [tuple(r) for r in connection.execute(text(series))] == after
+    raw = sqlite3.connect(f"{tmp_path}/m47.sqlite3", isolation_level=None)
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        raw.execute("UPDATE supplier_payments SET document_number = 'PV-CA-2026-000001' WHERE id = 7")
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        raw.execute("UPDATE supplier_payments SET document_number = NULL WHERE id = 4")
+    raw.close()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0046_document_numbers")
+    with engine.connect() as connection:
+        assert "document_number" not in connection.scalar(text(table))
+        assert [tuple(r) for r in connection.execute(text(series))] == [("AP-CA-2026", 4), ("RC-CA-2026", 2)]
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert [tuple(r) for r in connection.execute(text(numbers))] == expected
+        assert [tuple(r) for r in connection.execute(text(series))] == after
+    engine.dispose()
+
+
+def test_0047_numbers_the_supplier_payments_there_were_as_the_service_numbered_them(
+        engine: Engine, session_factory: object, world: World) -> None:
+    """0047's downgrade takes the payments' numbers and their series away; upgrading numbers
+    them again by id within company and year, which is how ``pay_supplier`` numbered them, and
+    each series continues after its last."""
+    import datetime as dt
+
+    from erp.payables.models import SupplierPayment
+    from tests.payables import vat13_on_materials
+    from tests.service.test_supplier_payment_numbers import _invoice, _pay
+
+    vat13_on_materials(session_factory, world)  # type: ignore[arg-type]
+    _invoice(session_factory, world, "A-1", on=dt.date(2025, 12, 1))  # type: ignore[arg-type]
+    taken = [_pay(session_factory, world, "10.00", on=day).document_number  # type: ignore[arg-type]
+             for day in (dt.date(2026, 11, 3), dt.date(2025, 12, 31), dt.date(2026, 11, 1))]
+    assert taken == ["PV-CA-2026-000001", "PV-CA-2025-000001", "PV-CA-2026-000002"]
+    numbers = select(SupplierPayment.id, SupplierPayment.document_number).order_by(SupplierPayment.id)
+    with Session(engine) as session:
+        before = [tuple(row) for row in session.execute(numbers)]
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0046_document_numbers")
+    finally:
+        upgrade(engine)
+    with Session(engine) as session:
+        assert [tuple(row) for row in session.execute(numbers)] == before
+    assert _pay(session_factory, world, "10.00").document_number == "PV-CA-2026-000003"  # type: ignore[arg-type]

@@ -209,12 +209,18 @@ class SupplierPayment(Base):
                         "reversed_by IS NOT NULL AND reversal_date IS NOT NULL AND reversal_reason IS NOT NULL AND "
                         "reversal_entry_id IS NOT NULL)", name="reversal_recorded"),
         Index("ix_supplier_payments_company_supplier", "company_id", "supplier_id"),
+        # migration 0047: the payment's own number, unique across the group
+        Index("uq_supplier_payments_document_number", "document_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
     payment_date: Mapped[dt.date] = mapped_column(Date)
+    # Our own number of the payment (付款凭单号), PV-<company code>-<year>-000001, from the
+    # company's series of the payment date's year (services.pay_supplier; migration 0047),
+    # as supplier invoices have AP- (0046). The reference below is the bank's or the clerk's.
+    document_number: Mapped[str] = mapped_column(String(50))
     amount: Mapped[Money]
     reference: Mapped[str | None] = mapped_column(String(64))
     entry_id: Mapped[BigId | None] = mapped_column(ForeignKey("journal_entries.id"))

@@ -167,6 +167,9 @@ class SupplierAllocationDetailOut(SupplierAllocationOut):
 
 class SupplierPaymentOut(Schema):
     id = fields.Integer()
+    document_number = fields.String(metadata={
+        "description": "our own number of the payment, PV-<company code>-<year>-000001: per company and year of the "
+                       "payment date, gap-free"})
     company_id = fields.Integer()
     supplier_id = fields.Integer()
     payment_date = fields.Date()

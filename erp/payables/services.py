@@ -615,6 +615,20 @@ def document_number_for(session: Session, company_id: int, kind: DocumentKind, p
     return take_yearly_number(session, DOCUMENT_PREFIXES[kind], company.code, posting_date)
 
 
+PAYMENT_PREFIX = "PV"
+
+
+def payment_number_for(session: Session, company_id: int, payment_date: dt.date) -> str:
+    """``PV-CA-2026-000001``: the next number of the company's supplier payments' series of
+    the payment date's year, as ``document_number_for`` numbers invoices (one locked row per
+    series: unique and gap-free; concurrent payments of one company wait for each other from
+    here to their commit). Migration 0047 numbered the payments before it the same way."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise ValidationFailed.for_field("company_id", Message("no company with id {key}", key=company_id))
+    return take_yearly_number(session, PAYMENT_PREFIX, company.code, payment_date)
+
+
 def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
                   kind: DocumentKind = DocumentKind.INVOICE) -> SupplierInvoice:
     """Enter and post a supplier invoice (or, with ``kind``, a credit memo): match every line
@@ -1316,12 +1330,19 @@ def pay_supplier(session: Session, actor: Actor, request: PaymentRequest) -> Sup
         invoice.open_amount -= applied
         remaining -= applied
         payment.allocations.append(PaymentAllocation(invoice_id=invoice.id, amount=applied))
+    # numbered once every check has passed (the series row stays locked until commit)
+    payment.document_number = payment_number_for(session, request.company_id, request.payment_date)
     session.add(payment)
     session.flush()
+    supplier = session.get(Supplier, request.supplier_id)
+    assert supplier is not None
+    memo = (narrate("supplier-payment-document-reference", document=payment.document_number,
+                    supplier=Named.of(supplier), reference=request.reference) if request.reference
+            else narrate("supplier-payment-document", document=payment.document_number, supplier=Named.of(supplier)))
     posted = post(session, Posting(
         company_id=request.company_id, posting_date=request.payment_date, user_id=actor.user_id,
         source_type=SOURCE_PAYMENT, source_id=payment.id,
-        memo=narrate("supplier-payment", reference=request.reference or payment.id),
+        memo=memo,
         journal=[Line(accounts.PAYABLES, request.amount), Line(accounts.BANK, -request.amount)],
     ))
     payment.entry_id = posted.entry_id
@@ -1406,7 +1427,7 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
     entry_id = post(session, Posting(
         company_id=payment.company_id, posting_date=reversal_date, user_id=actor.user_id,
         source_type=SOURCE_PAYMENT_REVERSAL, source_id=payment.id, reverses_entry_id=payment.entry_id,
-        memo=narrate("supplier-payment-reversal", reference=payment.reference or payment.id,
+        memo=narrate("supplier-payment-reversal-document", document=payment.document_number,
                      supplier=Named.of(supplier), reason=reason),
         journal=negated_lines(session, payment.entry_id),
     )).entry_id

@@ -59,11 +59,26 @@ def test_receivables_documents_answer_with_their_numbers_and_are_found_by_them(
         "document_number": "AR-CA-2026-000001"}).get_json() == []
 
 
+def test_supplier_payments_answer_with_their_own_number(api: ApiClient, world: World,
+                                                       received_line: int) -> None:  # noqa: F811
+    ap = api.as_("ap_a")
+    posted = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line))
+    assert posted.status_code == 201, posted.get_json()
+    paid = ap.post("/api/v1/payables/payments", json={
+        "company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-20",
+        "amount": "100.00", "reference": "BANK-1"})
+    assert paid.status_code == 201, paid.get_json()
+    assert paid.get_json()["document_number"] == "PV-CA-2026-000001"
+    assert ap.get(f"/api/v1/payables/payments/{paid.get_json()['id']}").get_json()["document_number"] == \
+        "PV-CA-2026-000001"
+    assert [p["document_number"] for p in ap.get("/api/v1/payables/payments").get_json()] == ["PV-CA-2026-000001"]
+
+
 def test_the_openapi_document_describes_the_numbers_and_filters(client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
     for name, prefix in (("SupplierInvoiceOut", "AP-"), ("InvoiceOut", "AR-"), ("PaymentOut", "RC-"),
-                         ("CreditNoteOut", "CN-")):
+                         ("CreditNoteOut", "CN-"), ("SupplierPaymentOut", "PV-")):
         assert schemas[name]["properties"]["document_number"]["type"] == "string", name
         assert prefix in schemas[name]["properties"]["document_number"]["description"], name
     for path in ("/api/v1/payables/invoices", "/api/v1/invoices", "/api/v1/payments", "/api/v1/credit-notes"):

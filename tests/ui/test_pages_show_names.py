@@ -65,8 +65,8 @@ NOT_WALKED = {
     "payables_pages.pay_open_items": "the part of the payment form (payables_pages.pay) it redraws",
     "inventory_pages.quality_decision": "opened for quarantined stock without an inspection lot; the demo's all have one",
 }
-# Records without a number of their own yet, whose links show their id (FOLLOWUPS.md).
-ID_NAMED = {"payables_pages.payment": "supplier payments have no document number"}
+# Records without a number of their own yet, whose links show their id (FOLLOWUPS.md), with why.
+ID_NAMED: dict[str, str] = {}
 # A cell with sentence punctuation is prose (a reason someone typed), where a code may stand alone.
 PROSE_MARKS = re.compile(r"[，。；！？]|[.;!?](\s|$)")
 # Links followed per endpoint (beyond the menus' own entries) over the whole walk: enough to
