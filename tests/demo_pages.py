@@ -3,14 +3,25 @@ November 2026, as the browser tests load it) plus what the demo does not make, s
 every page has rows to show: in FORM01 a BOM, a released roll-up, a production order with
 an issue and an output batch (its genealogy), an unreleased roll-up of the next period, the
 raw material's supplier invoice and a part payment, a customer's return with its credit note in DIST01, and a finished close job for FORM01.
+
+On PostgreSQL, ``prepared_database`` keeps the prepared database as a template named after a
+hash of the code that makes it (erp/, migrations/, this file, tests/production.py) and gives
+each run a copy of it (``CREATE DATABASE ... TEMPLATE``): the demo is loaded once per change
+of that code, not once per run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,10 +32,11 @@ from erp.config import Settings
 from erp.costing import jobs as close_jobs
 from erp.costing.standards import PriceChange, set_standard_prices
 from erp.credit import notes
-from erp.db import make_session_factory
+from erp.db import make_engine, make_session_factory
 from erp.demo.loader import load_demo
 from erp.inventory import services as inventory
 from erp.jobs.runner import JobEnvironment, run_job
+from erp.migrate import upgrade
 from erp.masterdata.models import (
     Company,
     Material,
@@ -158,3 +170,73 @@ def prepare(session_factory: sessionmaker[Session], settings: Settings, engine: 
     # Closed on the run's business day, after November has ended.
     run_job(JobEnvironment(settings=settings, engine=engine, session_factory=make_session_factory(engine)), job_id)
     return {"cost.group": [f"/costing/jobs/{job_id}"], "sales.dist01": [f"/returns/credit-notes/{note}"]}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PREFIX = "erp_pages_"
+TEMPLATES_KEPT = 3  # the newest prepared templates kept on the server (other branches', older code)
+
+
+def _fingerprint() -> str:
+    """A hash of every file the prepared database depends on: the application's code and
+    migrations, this file and the production helpers it calls."""
+    digest = hashlib.sha256()
+    files = sorted([*(ROOT / "erp").rglob("*.py"), *(ROOT / "migrations").rglob("*.py"),
+                    ROOT / "tests" / "demo_pages.py", ROOT / "tests" / "production.py"])
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _prepare_into(url: str, make_settings: Any) -> dict[str, list[str]]:
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        return prepare(make_session_factory(engine), make_settings(url), engine)
+    finally:
+        engine.dispose()
+
+
+def prepared_database(test_url: str, name: str, make_settings: Any) -> tuple[str, dict[str, list[str]]]:
+    """A fresh PostgreSQL database ``name`` on ``test_url``'s server holding the demo and the
+    additions above; returns its URL and ``prepare``'s pages. Copied from the template of the
+    current code, which is prepared first if the server has none (the pages ride in the
+    template's comment)."""
+    admin_url = test_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    template = TEMPLATE_PREFIX + _fingerprint()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        found = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                             (template,)).fetchone()
+        if found is None or not found[0]:
+            # prepared under a name of its own, renamed when complete: a run that stops half-way
+            # or runs beside another leaves no half-prepared template behind
+            building = f"{template}_{os.getpid()}"
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(building)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
+            seeds = _prepare_into(test_url.rsplit("/", 1)[0] + "/" + building, make_settings)
+            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(building), sql.Literal(json.dumps(seeds))))
+            try:
+                conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(building), sql.Identifier(template)))
+            except psycopg.errors.DuplicateDatabase:  # another run prepared it meanwhile
+                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(building)))
+            _drop_old_templates(conn)
+        found = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                             (template,)).fetchone()
+        assert found is not None and found[0]
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    return test_url.rsplit("/", 1)[0] + "/" + name, json.loads(found[0])
+
+
+def _drop_old_templates(conn: psycopg.Connection[Any]) -> None:
+    """Keep the newest ``TEMPLATES_KEPT`` complete templates; one being copied stays."""
+    names = [row[0] for row in conn.execute(
+        "SELECT datname FROM pg_database WHERE datname ~ %s ORDER BY oid DESC", (f"^{TEMPLATE_PREFIX}[0-9a-f]{{16}}$",))]
+    for old in names[TEMPLATES_KEPT:]:
+        try:
+            conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(old)))
+        except psycopg.errors.ObjectInUse:
+            pass

@@ -30,11 +30,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from psycopg import sql
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +45,7 @@ from erp.masterdata.models import Company, Customer, Material, Segment, Supplier
 from erp.migrate import upgrade
 from erp.ui.i18n import LANGUAGE_COOKIE
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, make_settings
-from tests.demo_pages import prepare
+from tests.demo_pages import prepare, prepared_database
 
 # Pages of the URL map the walk does not open, with why.
 NOT_WALKED = {
@@ -266,22 +264,19 @@ def check_page(page: str, rules: Rules) -> list[str]:
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, sessionmaker[Session], dict[str, list[str]]]]:
-    """The app over one database holding the demo group and tests/demo_pages.py's additions."""
+    """The app over one database holding the demo group and tests/demo_pages.py's additions:
+    on PostgreSQL a copy of the template prepared for the current code (prepared once)."""
     if ON_POSTGRES:
-        base = TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
-        admin_url = base.rsplit("/", 1)[0] + "/postgres"
-        name = base.rsplit("/", 1)[1] + "_pages"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        url = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+        name = TEST_DATABASE_URL.rsplit("/", 1)[1] + "_pages"
+        url, seeds = prepared_database(TEST_DATABASE_URL, name, make_settings)
+        engine = make_engine(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'demo.sqlite3'}"
-    engine = make_engine(url)
-    upgrade(engine)
+        engine = make_engine(url)
+        upgrade(engine)
+        seeds = prepare(make_session_factory(engine), make_settings(url), engine)
     settings = make_settings(url)
     factory = make_session_factory(engine)
-    seeds = prepare(factory, settings, engine)
     app = create_app(settings, engine=engine)
     app.config["TESTING"] = True
     yield app, factory, seeds
