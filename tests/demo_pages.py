@@ -26,30 +26,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp import clock
-from erp.auth.models import User, UserWarehouse
+from erp.auth.models import User, UserCompany, UserWarehouse
+from erp.auth.roles import Role
 from erp.auth.services import actor_for_user
 from erp.config import Settings
 from erp.costing import jobs as close_jobs
-from erp.costing.standards import PriceChange, set_standard_prices
 from erp.credit import notes
+from erp.credit import services as sales_orders
+from erp.credit.exposure import CreditPolicy
 from erp.db import make_engine, make_session_factory
 from erp.demo.loader import load_demo
 from erp.inventory import services as inventory
 from erp.jobs.runner import JobEnvironment, run_job
 from erp.migrate import upgrade
-from erp.masterdata.models import (
-    Company,
-    Material,
-    MaterialType,
-    ProcurementScope,
-    Supplier,
-    TaxCode,
-    UnitOfMeasure,
-    Warehouse,
-)
+from erp.masterdata import services as masterdata
+from erp.masterdata.models import Company, Customer, Material, Supplier, TaxCode, Warehouse
 from erp.payables import services as payables
 from erp.period import Period
-from erp.production import boms, orders, rollup
+from erp.production import orders, rollup
+from erp.posting.models import Batch, StockBalance, StockStatus
 from erp.purchasing.models import (
     Contract,
     ContractLine,
@@ -59,6 +54,7 @@ from erp.purchasing.models import (
     PurchaseOrderLine,
     PurchaseOrderStatus,
 )
+from tests.production import demo_plant
 
 DEMO_DAY = dt.date(2026, 11, 29)
 
@@ -67,19 +63,10 @@ def _user(session: Session, username: str) -> User:
     return session.scalars(select(User).where(User.username == username)).one()
 
 
-def _material(session: Session, code: str, name_zh: str, name_en: str, kind: MaterialType, unit: str) -> Material:
-    unit_id = session.scalars(select(UnitOfMeasure.id).where(UnitOfMeasure.code == unit)).one()
-    material = Material(code=code, name_zh=name_zh, name_en=name_en, material_type=kind, unit_id=unit_id,
-                        procurement_scope=ProcurementScope.LOCAL, shelf_life_days=730, batch_managed=True,
-                        inspection_required=False, over_receipt_tolerance_pct=D("0"))
-    session.add(material)
-    session.flush()
-    return material
-
-
 def _production(session: Session) -> int:
     """FORM01 buys 5 kg of PG-RAW, makes PG-TAB from 1 kg per 1,000 tablets, rolls up and
-    releases November's standard costs, orders 1,000 tablets, issues 1 kg, receives 990."""
+    releases November's standard costs (tests/production.py), orders 1,000 tablets, issues
+    1 kg, receives 990."""
     day = DEMO_DAY
     period = Period.of(day)
     form01 = session.scalars(select(Company).where(Company.code == "FORM01")).one()
@@ -90,43 +77,17 @@ def _production(session: Session) -> int:
         select(Warehouse).join(UserWarehouse, UserWarehouse.warehouse_id == Warehouse.id)
         .where(UserWarehouse.user_id == clerk_user.id, Warehouse.company_id == form01.id).order_by(Warehouse.id)).first()
     assert warehouse is not None
-    raw = _material(session, "PG-RAW", "原料（页面测试）", "Raw material (page test)", MaterialType.RAW, "KG")
-    set_standard_prices(session, cost, company_id=form01.id, period=period, prices=[PriceChange(raw.id, D("20.00"))])
-    supplier = session.scalars(select(Supplier).order_by(Supplier.id)).first()
-    assert supplier is not None
-    contract = Contract(number="K-PG-RAW", supplier_id=supplier.id, scope=ContractScope.COMPANY, company_id=form01.id,
-                        valid_from=day, valid_to=day + dt.timedelta(days=365), status=ContractStatus.ACTIVE,
-                        created_by=clerk_user.id,
-                        lines=[ContractLine(material_id=raw.id, unit_price=D("20.00"), unit_id=raw.unit_id)])
-    order = PurchaseOrder(number="PO-PG-RAW", purchasing_company_id=form01.id, receiving_company_id=form01.id,
-                          supplier_id=supplier.id, order_date=day, status=PurchaseOrderStatus.OPEN,
-                          created_by=clerk_user.id)
-    session.add_all([contract, order])
-    session.flush()
-    order.lines.append(PurchaseOrderLine(line_no=1, material_id=raw.id, quantity=D("5"), unit_price=D("20.00"),
-                                         amount=D("100.00"), contract_line_id=contract.lines[0].id,
-                                         warehouse_id=warehouse.id))
-    session.flush()
-    inventory.receive_goods(session, clerk, inventory.ReceiptRequest(
-        po_line_id=order.lines[0].id, quantity=D("5"), posting_date=day, batch_number="PG-RAW-1",
-        manufacture_date=day - dt.timedelta(days=30), expiry_date=day + dt.timedelta(days=700)))
-    tablet = _material(session, "PG-TAB", "片剂（页面测试）", "Tablets (page test)", MaterialType.FINISHED, "EA")
-    boms.set_cost_center_rates(session, cost, company_id=form01.id, period=period,
-                               rates=[boms.RateIn("PG-PRESS", D("60"), D("40"))])
-    boms.create_bom(session, cost, company_id=form01.id, material_id=tablet.id, valid_from=period.first_day,
-                    base_quantity=D("1000"), cost_center="PG-PRESS", hours=D("0.1"),
-                    components=[boms.ComponentIn(raw.id, D("1"))])
-    run = rollup.run_rollup(session, cost, company_id=form01.id, period=period)
-    rollup.release_rollup(session, cost, run.id)
-    made = orders.create_order(session, clerk, company_id=form01.id, material_id=tablet.id, quantity=D("1000"),
+    plant = demo_plant(session, company=form01, warehouse=warehouse, clerk=clerk_user, cost=cost, raw="PG-RAW",
+                       tablets="PG-TAB", cost_center="PG-PRESS", day=day, label_zh="页面测试", label_en="page test")
+    made = orders.create_order(session, clerk, company_id=form01.id, material_id=plant.tablet.id, quantity=D("1000"),
                                order_date=day, warehouse_id=warehouse.id)
     orders.release_order(session, clerk, made.id)
     orders.issue_components(session, clerk, made.id, warehouse_id=warehouse.id, posting_date=day,
-                            items=[orders.IssueItem(raw.id, D("1"), None)])
+                            items=[orders.IssueItem(plant.component.id, D("1"), None)])
     orders.deliver_output(session, clerk, made.id, quantity=D("990"), posting_date=day, batch_number="PG-TAB-1")
     # December's run, not released: a run's page with its release still to do.
     rollup.run_rollup(session, cost, company_id=form01.id, period=str(period.next()))
-    return order.lines[0].id
+    return plant.po_line_id
 
 
 def _payables(session: Session, po_line_id: int) -> None:
@@ -155,6 +116,72 @@ def _customer_return(session: Session) -> int:
                               posting_date=DEMO_DAY, reason="包装破损").id
 
 
+def _quarantine_without_lot(session: Session) -> None:
+    """FORM01's quality counts 0.5 kg more of PG-RAW-1 than the books hold and keeps it in
+    quarantine until someone decides: quarantined stock with no inspection lot, decided on
+    the quarantine's own decision page (inventory_pages.quality_decision)."""
+    quality = actor_for_user(_user(session, "quality.form01"))
+    raw = session.scalars(select(Material).where(Material.code == "PG-RAW")).one()
+    batch = session.scalars(select(Batch).where(Batch.material_id == raw.id, Batch.batch_number == "PG-RAW-1")).one()
+    line = session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.material_id == raw.id)).one()
+    inventory.adjust_stock(session, quality, warehouse_id=line.warehouse_id, material_id=raw.id, quantity=D("0.5"),
+                           posting_date=DEMO_DAY, kind=inventory.AdjustmentKind.COUNT, batch_id=batch.id,
+                           status=StockStatus.QUARANTINE, reason="盘点多出，待质量判定")
+
+
+def _intercompany_sale(session: Session) -> None:
+    """FORM01 sells 500 PG-TAB tablets to DIST01 at 0.05 (its standard 0.03): the group's
+    companies linked to their customer and supplier records by the administrator, DIST01's
+    purchase order to FORM01's supplier record, FORM01's sales order against its line
+    (by sales.form01, a FORM01 salesperson the demo lacks), confirmed and shipped; not yet
+    received (in transit at the month's end)."""
+    admin = actor_for_user(_user(session, "admin"))
+    form01 = session.scalars(select(Company).where(Company.code == "FORM01")).one()
+    dist01 = session.scalars(select(Company).where(Company.code == "DIST01")).one()
+    supplier = Supplier(code="S-FORM01", uscc=form01.uscc or "91310000000000901X", name_zh=form01.name_zh,
+                        name_en=form01.name_en)
+    customer = Customer(code="K-DIST01", uscc=dist01.uscc or "91310000000000902X", name_zh=dist01.name_zh,
+                        name_en=dist01.name_en, payment_terms_days=60)
+    session.add_all([supplier, customer])
+    session.flush()
+    masterdata.update_record(session, admin, masterdata.COMPANIES, form01.id, {"supplier_id": supplier.id},
+                             reason="集团内部交易")
+    masterdata.update_record(session, admin, masterdata.COMPANIES, dist01.id, {"customer_id": customer.id},
+                             reason="集团内部交易")
+    seller = User(username="sales.form01", display_name="sales.form01", role=Role.SALES, group_wide=False,
+                  password_hash=_user(session, "sales.dist01").password_hash,
+                  companies=[UserCompany(company_id=form01.id)])
+    session.add(seller)
+    session.flush()
+    tablet = session.scalars(select(Material).where(Material.code == "PG-TAB")).one()
+    made = session.scalars(select(Batch).where(Batch.material_id == tablet.id)).one()
+    from_warehouse = session.scalars(select(StockBalance.warehouse_id).where(StockBalance.batch_id == made.id)).first()
+    to_warehouse = session.scalars(select(Warehouse.id).where(Warehouse.company_id == dist01.id)
+                                   .order_by(Warehouse.id)).first()
+    contract = Contract(number="K-PG-TAB-IC", supplier_id=supplier.id, scope=ContractScope.COMPANY,
+                        company_id=dist01.id, valid_from=DEMO_DAY, valid_to=DEMO_DAY + dt.timedelta(days=365),
+                        status=ContractStatus.ACTIVE, created_by=seller.id,
+                        lines=[ContractLine(material_id=tablet.id, unit_price=D("0.05"), unit_id=tablet.unit_id)])
+    order = PurchaseOrder(number="PO-PG-TAB-IC", purchasing_company_id=dist01.id, receiving_company_id=dist01.id,
+                          supplier_id=supplier.id, order_date=DEMO_DAY, status=PurchaseOrderStatus.OPEN,
+                          created_by=seller.id)
+    session.add_all([contract, order])
+    session.flush()
+    order.lines.append(PurchaseOrderLine(line_no=1, material_id=tablet.id, quantity=D("500"), unit_price=D("0.05"),
+                                         amount=D("25.00"), contract_line_id=contract.lines[0].id,
+                                         warehouse_id=to_warehouse))
+    session.flush()
+    sales = actor_for_user(seller)
+    vat13 = session.scalars(select(TaxCode.id).where(TaxCode.code == "VAT13")).one()
+    sale = sales_orders.create_order(session, sales, company_id=form01.id, customer_id=customer.id,
+                                     order_date=DEMO_DAY, lines=[sales_orders.OrderLineRequest(
+                                         tablet.id, from_warehouse, D("500"), D("0.05"),
+                                         partner_po_line_id=order.lines[0].id, tax_code_id=vat13)]).order
+    sales_orders.confirm_order(session, sales, sale.id, policy=CreditPolicy())
+    sales_orders.ship_order(session, sales, sale.id, posting_date=DEMO_DAY, policy=CreditPolicy(),
+                            lines=[sales_orders.ShipmentLineRequest(sale.lines[0].id, D("500"))])
+
+
 def prepare(session_factory: sessionmaker[Session], settings: Settings, engine: Any) -> dict[str, list[str]]:
     """Load the demo and the additions above into an empty migrated database; returns the
     pages only a form's answer leads to (the close job's, the credit note's), by user."""
@@ -163,6 +190,8 @@ def prepare(session_factory: sessionmaker[Session], settings: Settings, engine: 
         with session_factory() as session, session.begin():
             _payables(session, _production(session))
             note = _customer_return(session)
+            _quarantine_without_lot(session)
+            _intercompany_sale(session)
             cost = actor_for_user(_user(session, "cost.group"))
             form01 = session.scalars(select(Company.id).where(Company.code == "FORM01")).one()
             job = close_jobs.queue_close(session, cost, period=str(Period.of(DEMO_DAY)), company_ids=[form01])
@@ -214,7 +243,11 @@ def prepared_database(test_url: str, name: str, make_settings: Any) -> tuple[str
             building = f"{template}_{os.getpid()}"
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(building)))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
-            seeds = _prepare_into(test_url.rsplit("/", 1)[0] + "/" + building, make_settings)
+            try:
+                seeds = _prepare_into(test_url.rsplit("/", 1)[0] + "/" + building, make_settings)
+            except BaseException:
+                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(building)))
+                raise
             conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
                 sql.Identifier(building), sql.Literal(json.dumps(seeds))))
             try:

@@ -24,12 +24,35 @@ from dataclasses import dataclass
 from decimal import Decimal as D
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.auth.models import User
+from erp.auth.roles import Actor
+from erp.auth.services import actor_for_user
+from erp.costing.standards import PriceChange, set_standard_prices
 from erp.errors import DomainError
-
-from erp.masterdata.models import Material, MaterialType, ProcurementScope
+from erp.inventory import services as inventory
+from erp.masterdata.models import (
+    Company,
+    Material,
+    MaterialType,
+    ProcurementScope,
+    Supplier,
+    UnitOfMeasure,
+    Warehouse,
+)
+from erp.period import Period
 from erp.production import boms, orders, rollup
+from erp.purchasing.models import (
+    Contract,
+    ContractLine,
+    ContractScope,
+    ContractStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
 from tests.stock import batch_id, open_order, receive, set_standard
 from tests.world import World
 
@@ -187,3 +210,69 @@ def make_tablets(session_factory: sessionmaker[Session], world: World, plant: Pl
         complete(session_factory, world, tablet_order)
     return Made(acid, solvent, excipient, api_order, api_batch, tablet_order,
                 batch_id(session_factory, world, "tablet", "TAB-B1"))
+
+
+# --- a plant in the demo group (the browser tests and the page walk, over the demo's FORM01) ---
+
+@dataclass
+class DemoPlant:
+    """What ``demo_plant`` made: the bought component with its order line and batch, the tablets."""
+
+    component: Material
+    po_line_id: int
+    component_batch: str
+    tablet: Material
+
+
+def demo_plant(session: Session, *, company: Company, warehouse: Warehouse, clerk: User, cost: Actor, raw: str,
+               tablets: str, cost_center: str, day: dt.date, label_zh: str, label_en: str) -> DemoPlant:
+    """In a demo company, nothing taken from the demo's stock: a raw material coded ``raw`` of
+    its own (standard 20.00/kg from ``day``'s period) with 5 kg in unrestricted stock of
+    ``warehouse`` (ordered under a contract of its own, ``PO-{raw}``, and received by the clerk
+    through the inventory service into batch ``{raw}-1``, as any purchase is), and finished
+    tablets coded ``tablets`` made from 1 kg of it per 1,000 (0.1 h at ``cost_center``, 60.00 +
+    40.00 per hour), rolled up and released for the period. ``label_zh``/``label_en`` say whose
+    materials they are in their names (页面测试, page test)."""
+    period = Period.of(day)
+    units = {code: unit_id for code, unit_id in session.execute(select(UnitOfMeasure.code, UnitOfMeasure.id))}
+
+    def material(code: str, name_zh: str, name_en: str, kind: MaterialType, unit: str) -> Material:
+        made = Material(code=code, name_zh=f"{name_zh}（{label_zh}）", name_en=f"{name_en} ({label_en})",
+                        material_type=kind, unit_id=units[unit], procurement_scope=ProcurementScope.LOCAL,
+                        shelf_life_days=730, batch_managed=True, inspection_required=False,
+                        over_receipt_tolerance_pct=D("0"))
+        session.add(made)
+        session.flush()
+        return made
+
+    component = material(raw, "原料", "Raw material", MaterialType.RAW, "KG")
+    set_standard_prices(session, cost, company_id=company.id, period=period,
+                        prices=[PriceChange(component.id, D("20.00"))])
+    supplier = session.scalars(select(Supplier).order_by(Supplier.id)).first()
+    assert supplier is not None
+    contract = Contract(number=f"K-{raw}", supplier_id=supplier.id, scope=ContractScope.COMPANY,
+                        company_id=company.id, valid_from=day, valid_to=day + dt.timedelta(days=365),
+                        status=ContractStatus.ACTIVE, created_by=clerk.id,
+                        lines=[ContractLine(material_id=component.id, unit_price=D("20.00"), unit_id=component.unit_id)])
+    order = PurchaseOrder(number=f"PO-{raw}", purchasing_company_id=company.id, receiving_company_id=company.id,
+                          supplier_id=supplier.id, order_date=day, status=PurchaseOrderStatus.OPEN,
+                          created_by=clerk.id)
+    session.add_all([contract, order])
+    session.flush()
+    order.lines.append(PurchaseOrderLine(line_no=1, material_id=component.id, quantity=D("5"), unit_price=D("20.00"),
+                                         amount=D("100.00"), contract_line_id=contract.lines[0].id,
+                                         warehouse_id=warehouse.id))
+    session.flush()
+    batch = f"{raw}-1"
+    inventory.receive_goods(session, actor_for_user(clerk), inventory.ReceiptRequest(
+        po_line_id=order.lines[0].id, quantity=D("5"), posting_date=day, batch_number=batch,
+        manufacture_date=day - dt.timedelta(days=30), expiry_date=day + dt.timedelta(days=700)))
+    tablet = material(tablets, "片剂", "Tablets", MaterialType.FINISHED, "EA")
+    boms.set_cost_center_rates(session, cost, company_id=company.id, period=period,
+                               rates=[boms.RateIn(cost_center, D("60"), D("40"))])
+    boms.create_bom(session, cost, company_id=company.id, material_id=tablet.id, valid_from=period.first_day,
+                    base_quantity=D("1000"), cost_center=cost_center, hours=D("0.1"),
+                    components=[boms.ComponentIn(component.id, D("1"))])
+    run = rollup.run_rollup(session, cost, company_id=company.id, period=period)
+    rollup.release_rollup(session, cost, run.id)
+    return DemoPlant(component=component, po_line_id=order.lines[0].id, component_batch=batch, tablet=tablet)

@@ -6,7 +6,6 @@ standard + 0.1 h x (60.00 + 40.00) per 1,000 tablets)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal as D
 from typing import Any
 
@@ -17,65 +16,13 @@ from sqlalchemy.orm import sessionmaker
 from erp.auth.models import User, UserWarehouse
 from erp.auth.services import actor_for_user
 from erp.clock import business_today
-from erp.costing.standards import PriceChange, set_standard_prices
 from erp.db import make_session_factory
-from erp.inventory import services as inventory
-from erp.masterdata.models import (
-    Company,
-    Material,
-    MaterialType,
-    ProcurementScope,
-    Supplier,
-    UnitOfMeasure,
-    Warehouse,
-)
+from erp.masterdata.models import Company, Material, Warehouse
 from erp.period import Period
 from erp.posting.models import Batch
 from erp.posting.prices import standard_price
-from erp.production import boms, orders, rollup
-from erp.purchasing.models import (
-    Contract,
-    ContractLine,
-    ContractScope,
-    ContractStatus,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    PurchaseOrderStatus,
-)
-
-
-def _bought_component(session: Any, *, company: Company, warehouse: Warehouse, clerk: User, cost: Any,
-                      code: str, day: dt.date) -> Material:
-    """A raw material of the test's own (standard 20.00/kg from ``day``'s period) with 5 kg
-    in unrestricted stock of ``warehouse``: ordered under a contract of its own and received
-    by the clerk through the inventory service, as any purchase is."""
-    kg = session.scalars(select(UnitOfMeasure).where(UnitOfMeasure.code == "KG")).one()
-    supplier = session.scalars(select(Supplier).order_by(Supplier.id)).first()
-    component = Material(code=code, name_zh="原料（浏览器测试）", name_en="Raw material (browser test)",
-                         material_type=MaterialType.RAW, unit_id=kg.id, procurement_scope=ProcurementScope.LOCAL,
-                         shelf_life_days=730, batch_managed=True, inspection_required=False,
-                         over_receipt_tolerance_pct=D("0"))
-    session.add(component)
-    session.flush()
-    set_standard_prices(session, cost, company_id=company.id, period=Period.of(day),
-                        prices=[PriceChange(component.id, D("20.00"))])
-    contract = Contract(number=f"K-{code}", supplier_id=supplier.id, scope=ContractScope.COMPANY,
-                        company_id=company.id, valid_from=day, valid_to=day + dt.timedelta(days=365),
-                        status=ContractStatus.ACTIVE, created_by=clerk.id,
-                        lines=[ContractLine(material_id=component.id, unit_price=D("20.00"), unit_id=kg.id)])
-    order = PurchaseOrder(number=f"PO-{code}", purchasing_company_id=company.id, receiving_company_id=company.id,
-                          supplier_id=supplier.id, order_date=day, status=PurchaseOrderStatus.OPEN,
-                          created_by=clerk.id)
-    session.add_all([contract, order])
-    session.flush()
-    order.lines.append(PurchaseOrderLine(line_no=1, material_id=component.id, quantity=D("5"), unit_price=D("20.00"),
-                                         amount=D("100.00"), contract_line_id=contract.lines[0].id,
-                                         warehouse_id=warehouse.id))
-    session.flush()
-    inventory.receive_goods(session, actor_for_user(clerk), inventory.ReceiptRequest(
-        po_line_id=order.lines[0].id, quantity=D("5"), posting_date=day, batch_number=f"{code}-1",
-        manufacture_date=day - dt.timedelta(days=30), expiry_date=day + dt.timedelta(days=700)))
-    return component
+from erp.production import orders
+from tests.production import demo_plant
 
 
 @pytest.fixture
@@ -98,22 +45,10 @@ def plant(browser_engine: Engine) -> dict[str, Any]:
         code = f"BT-TAB-{today:%m%d}"
         tablet = session.scalars(select(Material).where(Material.code == code)).first()
         if tablet is None:
-            component = _bought_component(session, company=form01, warehouse=warehouse, clerk=clerk, cost=cost,
-                                          code=f"BT-RAW-{today:%m%d}", day=today)
-            unit = session.scalars(select(UnitOfMeasure).where(UnitOfMeasure.code == "EA")).one()
-            tablet = Material(code=code, name_zh="片剂（浏览器测试）", name_en="Tablets (browser test)",
-                              material_type=MaterialType.FINISHED, unit_id=unit.id,
-                              procurement_scope=ProcurementScope.LOCAL, shelf_life_days=730, batch_managed=True,
-                              inspection_required=False, over_receipt_tolerance_pct=D("0"))
-            session.add(tablet)
-            session.flush()
-            boms.set_cost_center_rates(session, cost, company_id=form01.id, period=period,
-                                       rates=[boms.RateIn("BT-PRESS", D("60"), D("40"))])
-            boms.create_bom(session, cost, company_id=form01.id, material_id=tablet.id, valid_from=period.first_day,
-                            base_quantity=D("1000"), cost_center="BT-PRESS", hours=D("0.1"),
-                            components=[boms.ComponentIn(component.id, D("1"))])
-            run = rollup.run_rollup(session, cost, company_id=form01.id, period=period)
-            rollup.release_rollup(session, cost, run.id)
+            made = demo_plant(session, company=form01, warehouse=warehouse, clerk=clerk, cost=cost,
+                              raw=f"BT-RAW-{today:%m%d}", tablets=code, cost_center="BT-PRESS", day=today,
+                              label_zh="浏览器测试", label_en="browser test")
+            component, tablet = made.component, made.tablet
         else:
             component = session.scalars(select(Material).where(Material.code == f"BT-RAW-{today:%m%d}")).one()
         (batch_number,) = session.scalars(select(Batch.batch_number).where(Batch.material_id == component.id)).all()

@@ -22,11 +22,9 @@ from __future__ import annotations
 import enum
 import html
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,7 +59,13 @@ NOT_WALKED = {
     "masterdata_pages.edit": "a form of one record: its own code and name are the fields being edited",
     "costing_pages.close_job_progress": "the part of the close job's page (costing_pages.close_job) it redraws",
     "payables_pages.pay_open_items": "the part of the payment form (payables_pages.pay) it redraws",
-    "inventory_pages.quality_decision": "opened for quarantined stock without an inspection lot; the demo's all have one",
+}
+# Pages that must show a row of tests/demo_pages.py's making (the walk reads them with rows,
+# not only their empty state): the endpoint, and a text of that row.
+MUST_SHOW = {
+    "intercompany_pages.trial_balance": "PG-TAB",  # FORM01's sale to DIST01, in transit
+    "inventory_pages.quarantine": "PG-RAW-1",  # counted into quarantine, no inspection lot
+    "inventory_pages.quality_decision": "PG-RAW-1",
 }
 # Records without a number of their own yet, whose links show their id (FOLLOWUPS.md), with why.
 ID_NAMED: dict[str, str] = {}
@@ -87,6 +91,7 @@ class Finding:
 class Walk:
     findings: list[Finding] = field(default_factory=list)
     endpoints: set[str] = field(default_factory=set)
+    shown: set[str] = field(default_factory=set)  # the MUST_SHOW endpoints seen with their row
     pages: int = 0
 
 
@@ -331,6 +336,8 @@ def walk_pages(app: Flask, factory: sessionmaker[Session], rules: Rules, seeds: 
             walk.endpoints.add(endpoint)
             body = response.get_data(as_text=True)
             walk.pages += 1
+            if endpoint in MUST_SHOW and MUST_SHOW[endpoint] in body:
+                walk.shown.add(endpoint)
             if url not in seen_urls:
                 seen_urls.add(url)
                 with app.app_context():
@@ -368,6 +375,8 @@ def test_every_page_names_its_records_and_words_its_statuses(
     if missed:
         report.append("pages the walk never reached (link them, give tests/demo_pages.py rows for them, "
                       f"or say why in NOT_WALKED): {sorted(missed)}")
+    if unshown := set(MUST_SHOW) - walk.shown:
+        report.append(f"pages never read with tests/demo_pages.py's rows: {sorted(unshown)}")
     assert report == [], f"{walk.pages} pages read:\n" + "\n".join(report)
 
 
