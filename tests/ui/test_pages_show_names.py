@@ -43,7 +43,7 @@ from erp.masterdata.models import Company, Customer, Material, Segment, Supplier
 from erp.migrate import upgrade
 from erp.ui.i18n import LANGUAGE_COOKIE
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, make_settings
-from tests.demo_pages import prepare, prepared_database
+from tests.demo_pages import ROOT, prepare, prepared_database
 
 # Pages of the URL map the walk does not open, with why.
 NOT_WALKED = {
@@ -172,6 +172,95 @@ class _Cells(HTMLParser):
             return
         for _, parts, _ in self._open:
             parts.append(data)
+
+
+class _Text(HTMLParser):
+    """The title, the h1s, the table headers and every text of a page (script and style left
+    out), with the placeholders of its fields."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.h1: list[str] = []
+        self.headers: list[str] = []
+        self.texts: list[str] = []
+        self._in: list[str] = []
+        self._parts: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("placeholder"):
+            self.texts.append(found["placeholder"] or "")
+        if tag in {"title", "h1", "th", "script", "style", "textarea"}:
+            self._in.append(tag)
+            self._parts[tag] = [found.get("aria-label") or ""] if tag == "th" else []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._in:
+            while self._in and self._in.pop() != tag:
+                pass
+            text = " ".join(" ".join(self._parts.pop(tag, [])).split())
+            if tag == "title":
+                self.title = text
+            elif tag == "h1":
+                self.h1.append(text)
+            elif tag == "th":
+                self.headers.append(text)
+
+    def handle_data(self, data: str) -> None:
+        if any(tag in self._in for tag in ("script", "style", "textarea")):
+            return
+        for tag in ("title", "h1", "th"):
+            if tag in self._in:
+                self._parts[tag].append(data)
+        if data.strip():
+            self.texts.append(" ".join(data.split()))
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# What a missing value or a script's object looks like once printed: the whole text (a value,
+# with a currency sign or a unit perhaps), or an object anywhere ("None on this day." is English).
+JUNK = re.compile(r"[¥$]?\s*(None|nan|NaN|undefined|null)(\s*[%\w]{0,3})?")
+OBJECT = "[object Object]"
+
+
+def check_text(page: str, language: str, message_ids: frozenset[str]) -> list[str]:
+    """What is wrong with a page's wording in ``language`` (zh or en): no heading (an h1, and a
+    title of its own before " · " the product's name) in that language, a message id shown
+    untranslated (zh), an empty table header, a printed None, nan or [object Object]."""
+    parser = _Text()
+    parser.feed(page)
+    problems: list[str] = []
+    own_title = parser.title.rsplit(" · ", 1)[0] if " · " in parser.title else ""
+    heading = " ".join(parser.h1)
+    if not own_title or not heading:
+        problems.append(f"no heading (title {parser.title!r}, h1 {parser.h1!r})")
+    elif language == "zh" and not CJK.search(own_title + heading):
+        problems.append(f"a heading not in Chinese (title {parser.title!r}, h1 {heading!r})")
+    elif language == "en" and CJK.search(own_title + heading):
+        problems.append(f"a heading not in English (title {parser.title!r}, h1 {heading!r})")
+    if language == "zh":
+        for text in parser.texts:
+            if text in message_ids:
+                problems.append(f"untranslated {text!r}")
+    for header in parser.headers:
+        if not header:
+            problems.append("an empty table header")
+    for text in parser.texts:
+        if JUNK.fullmatch(text) or OBJECT in text:
+            problems.append(f"a printed nothing {text!r}")
+    return sorted(set(problems))
+
+
+def _message_ids() -> frozenset[str]:
+    """The catalogue's message ids that Chinese pages show translated (not the ones the same in
+    both languages, a unit or a code), of two words or more: one shown as it is was missed."""
+    from babel.messages.pofile import read_po
+
+    with (ROOT / "erp" / "translations" / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as file:
+        catalog = read_po(file)
+    return frozenset(message.id for message in catalog if isinstance(message.id, str) and message.id
+                     and message.string and message.string != message.id and len(message.id.split()) > 1)
 
 
 def _words(text: str) -> str:
@@ -307,6 +396,8 @@ def walk_pages(app: Flask, factory: sessionmaker[Session], rules: Rules, seeds: 
         users = [(u.username, u.id) for u in session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))]
         tokens = {name: issue_token(session, user_id, ttl_minutes=60).token for name, user_id in users}
     seen_urls: set[str] = set()
+    english: set[str] = set()
+    message_ids = _message_ids()
     per_endpoint: dict[str, int] = {}
     for username, _ in users:
         client: FlaskClient = app.test_client()
@@ -327,6 +418,15 @@ def walk_pages(app: Flask, factory: sessionmaker[Session], rules: Rules, seeds: 
                 # the menu or a page offered it: it must open
                 walk.findings.append(Finding(username, url, f"answers {response.status_code}"))
                 continue
+            if 300 <= response.status_code < 400:
+                # a sane redirect: to a page of ours that opens, not back to the sign-in
+                landed = client.get(url, follow_redirects=True)
+                where = landed.request.path
+                if urlsplit(response.location).netloc not in ("", "localhost") or landed.status_code != 200 \
+                        or where.startswith("/sign-in"):
+                    walk.findings.append(Finding(username, url, f"redirects to {response.location} ({where} answers "
+                                                                f"{landed.status_code})"))
+                continue
             if response.status_code != 200 or response.mimetype != "text/html":
                 continue
             try:
@@ -342,6 +442,15 @@ def walk_pages(app: Flask, factory: sessionmaker[Session], rules: Rules, seeds: 
                 seen_urls.add(url)
                 with app.app_context():
                     walk.findings += [Finding(username, url, problem) for problem in check_page(body, rules)]
+                walk.findings += [Finding(username, url, problem) for problem in check_text(body, "zh", message_ids)]
+            if endpoint not in english:
+                # each kind of page once in English too: its heading in English, nothing empty
+                english.add(endpoint)
+                client.set_cookie(LANGUAGE_COOKIE, "en")
+                in_english = client.get(url).get_data(as_text=True)
+                client.set_cookie(LANGUAGE_COOKIE, "zh")
+                walk.findings += [Finding(username, url + " (en)", problem)
+                                  for problem in check_text(in_english, "en", message_ids)]
             for href in re.findall(r'<a\b[^>]*\bhref="([^"#]+)"|\bhx-get="([^"#]+)"', body):
                 href = "".join(href)
                 href = html.unescape(href)
@@ -397,3 +506,29 @@ def test_the_check_sees_a_bare_code_a_raw_status_and_an_id() -> None:
     assert check_page('<p><a href="/quality/lots/17">17</a></p>', rules) == ["link named by its id '17' (/quality/lots/17)"]
     assert check_page("<table><tr><td>1403</td></tr></table>", rules) == ["bare account '1403'"]
     assert check_page("<nav><ul><li>WH-SH1</li></ul></nav>", rules) == []
+
+
+def test_the_check_reads_headings_wording_and_empty_values() -> None:
+    """A page's heading in its language, message ids left in English, empty headers, printed Nones."""
+    ids = frozenset({"Goods receipts"})
+
+    def page(title: str, h1: str, body: str = "") -> str:
+        return f"<html><head><title>{title} · 合一</title></head><body><h1>{h1}</h1>{body}</body></html>"
+
+    assert check_text(page("收货", "收货"), "zh", ids) == []
+    assert check_text(page("GR-1", "GR-1"), "zh", ids) == ["a heading not in Chinese (title 'GR-1 · 合一', h1 'GR-1')"]
+    assert check_text(page("收货单 GR-1", "GR-1"), "zh", ids) == []  # the title says what it is
+    assert check_text(page("Receipts", "Receipts"), "en", ids) == []
+    assert check_text(page("Receipts", "收货"), "en", ids) == [
+        "a heading not in English (title 'Receipts · 合一', h1 '收货')"]
+    assert check_text("<html><head><title>合一</title></head><body></body></html>", "zh", ids) == [
+        "no heading (title '合一', h1 [])"]
+    assert check_text(page("收货", "收货", "<p>Goods receipts</p>"), "zh", ids) == ["untranslated 'Goods receipts'"]
+    assert check_text(page("收货", "收货", '<input placeholder="Goods receipts">'), "zh", ids) == [
+        "untranslated 'Goods receipts'"]
+    assert check_text(page("收货", "收货", "<table><tr><th>物料</th><th></th></tr></table>"), "zh", ids) == [
+        "an empty table header"]
+    assert check_text(page("收货", "收货", '<table><tr><th aria-label="操作"></th></tr></table>'), "zh", ids) == []
+    assert check_text(page("收货", "收货", "<td>None</td><td>¥nan</td><td>[object Object]</td>"), "zh", ids) == [
+        "a printed nothing 'None'", "a printed nothing '[object Object]'", "a printed nothing '¥nan'"]
+    assert check_text(page("Chart", "Chart", "<p>None on this day.</p>"), "en", ids) == []
