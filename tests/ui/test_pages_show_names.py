@@ -2,19 +2,24 @@
 
 The product's rule (docs/ui.md): a record is shown by code and name ("FORM01 …"), never a
 bare code or id; a status by its translated word, never the raw enum value. This test signs
-in every user of the demo group (tests/demo_pages.py adds production, a return and a close
-job to it), opens every entry of their menu and, from each page, the pages it links to (a
+in every user of the demo group (tests/demo_pages.py adds production, a return, quarantined
+stock, an intercompany sale and a close job to it), opens every entry of their menu and, from each page, the pages it links to (a
 few per endpoint), and reads every table cell, description, option and tag:
 
 - a master-data code (company, warehouse, material, supplier, customer, segment, tax code,
   account) shown without its name after it, in its cell or its row;
 - a cell or tag that is nothing but an enum's raw value (``posted``, ``RELEASED``);
-- a link whose text is nothing but the id at the end of its address.
+- a link whose text is nothing but the id at the end of its address;
+- a page without a heading of its own (title and h1) in Chinese, or in English when each kind
+  of page is read once more in English; a message id shown untranslated, an empty table
+  header, a printed None, nan or [object Object] (``check_text``);
+- a link answering an error, or a redirect that does not land on a page that opens.
 
 Pages come from the navigation and the links, never from a list kept here, and every page
 of the URL map (a GET of the pages' blueprints) must have been reached, or be named in
 ``NOT_WALKED`` with the reason: a new page cannot stay out of the walk unnoticed. One
-prepared database, Flask's test client, Chinese pages.
+prepared database (on PostgreSQL a copy of a template kept between runs, tests/demo_pages.py),
+Flask's test client, Chinese pages.
 """
 
 from __future__ import annotations
