@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Subquery
 
@@ -25,6 +25,8 @@ from erp.credit.models import (
     SalesOrderStatus,
 )
 from erp.errors import NotFound
+from erp.masterdata.models import Customer
+from erp.masterdata.services import CUSTOMERS, text_match
 
 READ_ROLES = (Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO)
 
@@ -102,14 +104,28 @@ def get_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
     return _visible(session, actor, Invoice, invoice_id, N_("invoice"))  # type: ignore[no-any-return]
 
 
+def _searched(model: Any, q: str | None, *columns: Any) -> list[Any]:
+    """The condition of a list's search box (``q``): part of one of ``columns`` (the document's
+    numbers), or of its customer's code or name, upper or lower case alike (as master data's
+    lists and the contracts' match, ``text_match``); none without ``q``."""
+    if not q:
+        return []
+    pattern = f"%{q}%"
+    return [or_(*(column.ilike(pattern) for column in columns),
+                model.customer_id.in_(select(Customer.id).where(text_match(CUSTOMERS, q))))]
+
+
 def list_invoices(
     session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
     status: InvoiceStatus | None = None, overdue_on: dt.date | None = None, document_number: str | None = None,
-    offset: int = 0, limit: int = 50,
+    q: str | None = None, offset: int = 0, limit: int = 50,
 ) -> tuple[list[Invoice], int]:
     """Invoices, newest first; ``overdue_on`` keeps those still open and past due on that day,
-    ``document_number`` the one with that number (AR-/DN-..., as typed: ``normal_number``)."""
+    ``document_number`` the one with that number (AR-/DN-..., as typed: ``normal_number``),
+    ``q`` those with the text in their number, the old system's number or the customer's code
+    or name."""
     overdue = [] if overdue_on is None else [Invoice.open_amount > 0, Invoice.due_date < overdue_on]
+    overdue += _searched(Invoice, q, Invoice.document_number, Invoice.reference)
     return _listed(session, actor, Invoice, {"company_id": company_id, "customer_id": customer_id,
                                              "status": status, "document_number": normal_number(document_number)}, Invoice.invoice_date.desc(), Invoice.id.desc(),
                    offset=offset, limit=limit, where=overdue, options=[selectinload(Invoice.order)])
@@ -122,12 +138,14 @@ def get_payment(session: Session, actor: Actor, payment_id: int) -> Payment:
 
 def list_payments(
     session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
-    document_number: str | None = None, offset: int = 0, limit: int = 50,
+    document_number: str | None = None, q: str | None = None, offset: int = 0, limit: int = 50,
 ) -> tuple[list[Payment], int]:
-    """Payments received, newest first; ``document_number``: the one with that number (RC-...)."""
+    """Payments received, newest first; ``document_number``: the one with that number (RC-...);
+    ``q``: those with the text in their number, the bank's reference or the customer's code or name."""
     return _listed(session, actor, Payment, {"company_id": company_id, "customer_id": customer_id,
                                              "document_number": normal_number(document_number)},
-                   Payment.payment_date.desc(), Payment.id.desc(), offset=offset, limit=limit)
+                   Payment.payment_date.desc(), Payment.id.desc(), offset=offset, limit=limit,
+                   where=_searched(Payment, q, Payment.document_number, Payment.bank_reference))
 
 
 def get_credit_note(session: Session, actor: Actor, note_id: int) -> CreditNote:
@@ -137,11 +155,14 @@ def get_credit_note(session: Session, actor: Actor, note_id: int) -> CreditNote:
 
 def list_credit_notes(
     session: Session, actor: Actor, *, company_id: int | None = None, customer_id: int | None = None,
-    invoice_id: int | None = None, document_number: str | None = None, offset: int = 0, limit: int = 50,
+    invoice_id: int | None = None, document_number: str | None = None, q: str | None = None, offset: int = 0,
+    limit: int = 50,
 ) -> tuple[list[CreditNote], int]:
     """Credit notes (returns and price corrections), newest first; ``document_number``: the one
-    with that number (CN-...)."""
+    with that number (CN-...); ``q``: those with the text in their number or the customer's code
+    or name."""
     return _listed(session, actor, CreditNote, {"company_id": company_id, "customer_id": customer_id,
                                                 "invoice_id": invoice_id,
                                                 "document_number": normal_number(document_number)},
-                   CreditNote.note_date.desc(), CreditNote.id.desc(), offset=offset, limit=limit)
+                   CreditNote.note_date.desc(), CreditNote.id.desc(), offset=offset, limit=limit,
+                   where=_searched(CreditNote, q, CreditNote.document_number))

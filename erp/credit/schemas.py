@@ -151,6 +151,8 @@ class CreditNoteQuery(Query):
     invoice_id = QueryId()
     document_number = fields.String(validate=Length(1, 50), metadata={
         "description": "the document with this number (CN-CA-2026-000001; case and surrounding spaces do not matter)"})
+    q = fields.String(validate=Length(1, 200), metadata={
+        "description": "contains (any case): our number (CN-...) or the customer's code or name"})
 
 
 class OrderQuery(Query):
@@ -169,6 +171,8 @@ class InvoiceQuery(Query):
     overdue_on = Day(metadata={"description": "only invoices still open and past due on this day"})
     document_number = fields.String(validate=Length(1, 50), metadata={
         "description": "the document with this number (AR-CA-2026-000001 or DN-...; case and surrounding spaces do not matter)"})
+    q = fields.String(validate=Length(1, 200), metadata={
+        "description": "contains (any case): our number (AR-.../DN-...), the old system's number or the customer's code or name"})
 
 
 class PaymentQuery(Query):
@@ -176,6 +180,8 @@ class PaymentQuery(Query):
     customer_id = QueryId()
     document_number = fields.String(validate=Length(1, 50), metadata={
         "description": "the document with this number (RC-CA-2026-000001; case and surrounding spaces do not matter)"})
+    q = fields.String(validate=Length(1, 200), metadata={
+        "description": "contains (any case): our number (RC-...), the bank's reference or the customer's code or name"})
 
 
 class PositionQuery(Query):

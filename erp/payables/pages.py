@@ -97,11 +97,14 @@ def _preview(invoice: Any) -> dict[str, Any]:
 @bp.route("/invoices")
 @transaction
 def invoices(db: Session, actor: Actor) -> str:
-    """Supplier invoices and credit memos, newest first; the blocked queue as a filter."""
+    """Supplier invoices and credit memos, newest first; the blocked queue as a filter; the
+    search box finds part of our number, the supplier's number or the supplier's code or name."""
     require_role(*READERS)
     args = ListArgs.from_request()
     view = request.args.get("view", "all")
     filters: dict[str, Any] = {"blocked": True} if view == "blocked" else {"open": True} if view == "open" else {}
+    if args.q:
+        filters["q"] = args.q
     rows, total = queries.list_invoices(db, actor, filters, offset=args.offset, limit=args.page_size)
     suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
                                                            {}, offset=0, limit=500)[0]}
@@ -432,11 +435,14 @@ def pay_open_items(db: Session, actor: Actor) -> Any:
 @bp.route("/payments")
 @transaction
 def payments(db: Session, actor: Actor) -> str:
-    """Supplier payments, newest first; reversed ones marked (已冲销)."""
+    """Supplier payments, newest first; reversed ones marked (已冲销); the search box finds part
+    of our number, the reference or the supplier's code or name."""
     require_role(*READERS)
     args = ListArgs.from_request()
     view = request.args.get("view", "all")
     filters: dict[str, Any] = {"reversed": True} if view == "reversed" else {}
+    if args.q:
+        filters["q"] = args.q
     rows, total = queries.list_payments(db, actor, filters, offset=args.offset, limit=args.page_size)
     suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
                                                            {}, offset=0, limit=500)[0]}

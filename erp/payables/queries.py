@@ -19,6 +19,7 @@ from erp.costing import accounts
 from erp.db import MONEY, QUANTITY, page
 from erp.errors import NotFound
 from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure
+from erp.masterdata.services import SUPPLIERS, text_match
 from erp.messages import Message
 from erp.payables.models import DocumentKind, PaymentAllocation, SupplierInvoice, SupplierInvoiceLine, SupplierPayment
 from erp.posting import STOCK_DOCUMENT
@@ -49,9 +50,16 @@ def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, of
                   limit: int) -> tuple[list[SupplierInvoice], int]:
     """Invoices and credit memos the caller may see, newest first; filters: company_id,
     supplier_id, blocked (a reversed invoice is in no blocked queue), open (open amount above
-    zero), document_kind, reversed, number (as printed, exactly), document_number (ours, exactly)."""
+    zero), document_kind, reversed, number (as printed, exactly), document_number (ours, exactly),
+    q (the search box: part of our number, of the supplier's number, or of the supplier's code
+    or name, upper or lower case alike)."""
     require_reader(actor)
     query = select(SupplierInvoice).where(actor.company_scope(SupplierInvoice.company_id))
+    if filters.get("q"):
+        pattern = f"%{filters['q']}%"
+        query = query.where(or_(SupplierInvoice.document_number.ilike(pattern), SupplierInvoice.number.ilike(pattern),
+                                SupplierInvoice.supplier_id.in_(select(Supplier.id).where(
+                                    text_match(SUPPLIERS, filters["q"])))))
     for name in ("company_id", "supplier_id", "blocked", "document_kind", "number", "document_number"):
         if filters.get(name) is not None:
             query = query.where(getattr(SupplierInvoice, name) == filters[name])
@@ -87,11 +95,18 @@ def list_payments(session: Session, actor: Actor, filters: dict[str, Any], *, of
     """Supplier payments the caller may see, newest first; filters: company_id (one of the
     caller's: another is refused 403 ``company-out-of-scope``), supplier_id, invoice_id (the
     payments that settled part of it), reversed (true: reversed ones only, false: standing
-    ones only), date_from and date_to (payment dates, inclusive)."""
+    ones only), date_from and date_to (payment dates, inclusive), q (the search box: part of
+    our number, of the reference, or of the supplier's code or name, upper or lower case alike)."""
     require_reader(actor)
     if filters.get("company_id") is not None:
         actor.require_company(filters["company_id"])
     query = select(SupplierPayment).where(actor.company_scope(SupplierPayment.company_id))
+    if filters.get("q"):
+        pattern = f"%{filters['q']}%"
+        query = query.where(or_(SupplierPayment.document_number.ilike(pattern),
+                                SupplierPayment.reference.ilike(pattern),
+                                SupplierPayment.supplier_id.in_(select(Supplier.id).where(
+                                    text_match(SUPPLIERS, filters["q"])))))
     for name in ("company_id", "supplier_id"):
         if filters.get(name) is not None:
             query = query.where(getattr(SupplierPayment, name) == filters[name])

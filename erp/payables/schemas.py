@@ -125,6 +125,8 @@ class SupplierInvoiceQuery(Query):
     reversed = fields.Boolean()
     document_number = fields.String(validate=Length(1, 50), metadata={
         "description": "our own number (AP-.../CM-...), exactly"})
+    q = fields.String(validate=Length(1, 200), metadata={
+        "description": "contains (any case): our number, the supplier's number, or the supplier's code or name"})
 
 
 class InvoiceReleaseIn(Schema):
@@ -197,6 +199,8 @@ class SupplierPaymentQuery(Query):
     reversed = fields.Boolean(metadata={"description": "true: reversed payments only; false: standing ones only"})
     date_from = Day(data_key="from", metadata={"description": "paid on or after this day"})
     date_to = Day(data_key="to", metadata={"description": "paid on or before this day"})
+    q = fields.String(validate=Length(1, 200), metadata={
+        "description": "contains (any case): our number (PV-...), the reference, or the supplier's code or name"})
 
 
 class PayablesAgeingQuery(Query):

@@ -334,3 +334,32 @@ def test_a_credit_memo_dated_before_a_payment_reversal_is_told_on_the_page_what_
     with session_factory() as session:
         (memo,) = session.scalars(select(SupplierInvoice).where(SupplierInvoice.number == "CM-1")).all()
         assert (memo.applied_amount, memo.posting_date.isoformat()) == (D("271.20"), "2026-11-22")
+
+
+def test_the_invoice_and_payment_lists_have_a_search_box(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session],
+        two_invoices: tuple[int, int, list[int]]) -> None:  # noqa: F811
+    """The supplier invoice list finds part of our number, the supplier's number or the
+    supplier's code or name; the payment list our number, the reference or the supplier; the
+    tabs keep what was searched."""
+    first, second, _ = two_invoices
+    paid = pay(session_factory, world, "100.00", [second])
+    _sign_in(client, world, "ap_a")
+
+    def numbers(path: str) -> list[str]:
+        page = client.get(path).get_data(as_text=True)
+        assert 'role="search"' in page and 'name="q"' in page
+        return re.findall(r'data-document-number="([^"]+)"', page) or re.findall(
+            r'data-payment="\d+">\s*<td class="code"><a [^>]*>([^<]+)</a>', page)
+
+    assert numbers("/payables/invoices?q=inv-2") == ["AP-CA-2026-000002"]
+    assert sorted(numbers("/payables/invoices?q=华康")) == ["AP-CA-2026-000001", "AP-CA-2026-000002"]
+    assert numbers("/payables/invoices?q=瑞丰") == []
+    assert numbers("/payables/invoices?q=000001&view=open") == ["AP-CA-2026-000001"]
+    page = client.get("/payables/invoices?q=inv-2").get_data(as_text=True)
+    assert 'href="/payables/invoices?view=open&amp;q=inv-2"' in page
+    assert numbers("/payables/payments?q=bank-0001") == ["PV-CA-2026-000001"]
+    assert numbers("/payables/payments?q=s0001") == ["PV-CA-2026-000001"]
+    assert numbers("/payables/payments?q=PV-CA-2026-000002") == []
+    assert f"/payables/payments/{paid}" in client.get("/payables/payments?q=PV-CA").get_data(as_text=True)
+    assert first
