@@ -109,7 +109,8 @@ def invoices(db: Session, actor: Actor) -> str:
     suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,
                                                            {}, offset=0, limit=500)[0]}
     return render_template("payables/invoices.html", rows=rows, total=total, args=args, view=view,
-                           suppliers=suppliers, can_enter=actor.has_role(Role.ACCOUNTS_PAYABLE))
+                           suppliers=suppliers, can_enter=actor.has_role(Role.ACCOUNTS_PAYABLE),
+                           totals=queries.invoice_totals(db, actor, filters) if rows else None)
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
@@ -477,6 +478,8 @@ def payment(db: Session, actor: Actor, payment_id: int) -> Any:
     can_reverse = not found.reversed and actor.has_role(*services.PAYMENT_REVERSERS)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/payment.html", payment=found, supplier=supplier, invoices=invoices,
+                           journal=queries.entry_lines(db, found.entry_id),
+                           reversal_journal=queries.entry_lines(db, found.reversal_entry_id),
                            reverser=reverser, can_reverse=can_reverse, form=request.form, today=business_today(),
                            posted=request.args.get("posted"), reversed=request.args.get("reversed"),
                            **refusal), status

@@ -54,6 +54,25 @@ def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, of
     q (the search box: part of our number, of the supplier's number, or of the supplier's code
     or name, upper or lower case alike)."""
     require_reader(actor)
+    return page(session, _invoices(actor, filters).order_by(SupplierInvoice.posting_date.desc(),
+                                                            SupplierInvoice.id.desc()),
+                offset=offset, limit=limit, entities=True)
+
+
+def invoice_totals(session: Session, actor: Actor, filters: dict[str, Any]) -> dict[str, Decimal]:
+    """The totals row of ``list_invoices`` with the same filters, over every page: the gross
+    total and the open amount of the documents not reversed, a credit memo's negative (what
+    the supplier is owed; a reversed document owes nothing)."""
+    require_reader(actor)
+    listed = _invoices(actor, filters).where(SupplierInvoice.reversed_at.is_(None)).subquery()
+    sign = case((listed.c.document_kind == DocumentKind.CREDIT_MEMO, -1), else_=1)
+    gross, open_amount = session.execute(select(func.coalesce(func.sum(sign * listed.c.gross_total), 0),
+                                                func.coalesce(func.sum(sign * listed.c.open_amount), 0))).one()
+    return {"gross_total": Decimal(gross), "open_amount": Decimal(open_amount)}
+
+
+def _invoices(actor: Actor, filters: dict[str, Any]) -> Any:
+    """The invoices and credit memos of ``list_invoices``' filters, unordered."""
     query = select(SupplierInvoice).where(actor.company_scope(SupplierInvoice.company_id))
     if filters.get("q"):
         pattern = f"%{filters['q']}%"
@@ -69,8 +88,7 @@ def list_invoices(session: Session, actor: Actor, filters: dict[str, Any], *, of
         query = query.where(SupplierInvoice.reversed_at.is_not(None) == filters["reversed"])
     if filters.get("open") is not None:
         query = query.where((SupplierInvoice.open_amount > 0) == filters["open"])
-    return page(session, query.order_by(SupplierInvoice.posting_date.desc(), SupplierInvoice.id.desc()),
-                offset=offset, limit=limit, entities=True)
+    return query
 
 
 def get_payment(session: Session, actor: Actor, payment_id: int) -> SupplierPayment:

@@ -363,3 +363,41 @@ def test_the_invoice_and_payment_lists_have_a_search_box(
     assert numbers("/payables/payments?q=PV-CA-2026-000002") == []
     assert f"/payables/payments/{paid}" in client.get("/payables/payments?q=PV-CA").get_data(as_text=True)
     assert first
+
+
+def test_the_invoice_list_totals_what_stands_and_a_payment_page_shows_its_journal(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session],
+        two_invoices: tuple[int, int, list[int]]) -> None:  # noqa: F811
+    """INV-1 1,356.00 and INV-2 678.00, 100.00 paid on INV-2: the list's totals row reads
+    2,034.00 and 1,934.00 open, the search's rows only (INV-2: 678.00 / 578.00), and without
+    INV-1 once it is reversed. The payment's page shows its journal, Dr 2202 / Cr 1002 100.00,
+    and after its reversal the mirror."""
+    from erp.payables import services
+    from tests.payables import NOV_20
+
+    first, second, _ = two_invoices
+    paid = pay(session_factory, world, "100.00", [second])
+    _sign_in(client, world, "ap_a")
+
+    def totals(path: str) -> tuple[str, str]:
+        page = client.get(path).get_data(as_text=True)
+        found = re.search(r'data-testid="total-gross">([^<]+)</td><td class="num" data-testid="total-open">([^<]+)<',
+                          page)
+        assert found, page
+        return found.group(1), found.group(2)
+
+    assert totals("/payables/invoices") == ("¥2,034.00", "¥1,934.00")
+    assert totals("/payables/invoices?q=INV-2") == ("¥678.00", "¥578.00")
+    with session_factory() as session, session.begin():
+        services.reverse_invoice(session, world.actors["ap_a"], first, reason="entered twice", reversal_date=NOV_20)
+    assert totals("/payables/invoices") == ("¥678.00", "¥578.00")
+    page = client.get(f"/payables/payments/{paid}").get_data(as_text=True)
+    journal = page.split('data-testid="journal"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'data-account="([^"]+)"', journal) == ["2202", "1002"]  # debits first
+    assert journal.count("¥100.00") == 4  # each line's amount and each total
+    assert 'data-testid="reversal-journal"' not in page
+    reverse(session_factory, world, paid)
+    page = client.get(f"/payables/payments/{paid}").get_data(as_text=True)
+    assert "冲销，过账日期 2026-11-25" in page
+    mirror = page.split('data-testid="reversal-journal"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'data-account="([^"]+)"', mirror) == ["1002", "2202"]
