@@ -34,6 +34,7 @@ from erp.posting import Document, Movement, Posting, lock_open_period, post
 from erp.posting.models import CloseClass, JournalEntry, JournalLine, MovementType, StockDocument
 from erp.narration import narrate
 
+READERS = (Role.COST_ACCOUNTANT, Role.CIO, Role.ADMIN)
 WRITERS = (Role.COST_ACCOUNTANT,)
 
 
@@ -54,6 +55,11 @@ class MissingPriceDifference:
     material_id: int
     material_code: str
     amount: Decimal
+    document_number: str = ""  # ours, AP-…
+    supplier_name_zh: str = ""
+    supplier_name_en: str = ""
+    material_name_zh: str = ""
+    material_name_en: str = ""
 
 
 def invoice_amounts_on(account: str, condition: Any, *, entries: tuple[str, ...] | None = None,
@@ -63,12 +69,14 @@ def invoice_amounts_on(account: str, condition: Any, *, entries: tuple[str, ...]
     (``entries`` None) or of its entries whose ``source_type`` is in ``entries`` (source the
     invoice), where ``condition`` holds, non-zero sums only, by company code, posting date,
     invoice and material code. Its rows: company id and code, invoice id, document kind,
-    number, supplier id and code, posting date, material id and code, amount. ``company_ids``,
-    ``invoice_ids`` None: every one."""
+    number, supplier id and code, posting date, material id and code, amount, then the names
+    a page shows (our document number ``AP-…``, the supplier's and the material's names in
+    Chinese and English). ``company_ids``, ``invoice_ids`` None: every one."""
     i, j = SupplierInvoice, JournalLine
     amount = func.sum(j.amount)
     query = select(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
-                   i.posting_date, j.material_id, Material.code, amount)
+                   i.posting_date, j.material_id, Material.code, amount, i.document_number, Supplier.name_zh,
+                   Supplier.name_en, Material.name_zh, Material.name_en)
     if entries is None:
         query = query.join(j, j.entry_id == i.entry_id)
     else:
@@ -81,7 +89,8 @@ def invoice_amounts_on(account: str, condition: Any, *, entries: tuple[str, ...]
         .join(Material, Material.id == j.material_id)
         .where(j.account_code == account, condition)
         .group_by(i.company_id, Company.code, i.id, i.document_kind, i.number, i.supplier_id, Supplier.code,
-                  i.posting_date, j.material_id, Material.code)
+                  i.posting_date, j.material_id, Material.code, i.document_number, Supplier.name_zh,
+                  Supplier.name_en, Material.name_zh, Material.name_en)
         .having(amount != 0)
         .order_by(Company.code, i.posting_date, i.id, Material.code)
     )
@@ -106,9 +115,17 @@ def missing_price_differences(session: Session, company_ids: list[int] | None = 
         company_ids=company_ids, invoice_ids=invoice_ids)
     return [MissingPriceDifference(company_id, company_code, str(Period.of(posting_date)), invoice_id, kind.value,
                                    number, supplier_id, supplier_code, posting_date, material_id, material_code,
-                                   Decimal(total))
+                                   Decimal(total), *names)
             for (company_id, company_code, invoice_id, kind, number, supplier_id, supplier_code, posting_date,
-                 material_id, material_code, total) in session.execute(query)]
+                 material_id, material_code, total, *names) in session.execute(query)]
+
+
+def list_missing(session: Session, actor: Actor, company_id: int) -> list[MissingPriceDifference]:
+    """``missing_price_differences`` of one of the caller's companies. Refuses 403: not a
+    reader of costing (cost accountants, CIO, admin), or another company's."""
+    actor.require_role(*READERS, action="reading invoice price differences missing from the stock ledger")
+    actor.require_company(company_id)
+    return missing_price_differences(session, [company_id])
 
 
 def write_missing_price_differences(session: Session, actor: Actor, company_id: int,

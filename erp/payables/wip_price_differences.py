@@ -34,8 +34,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import String, and_, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from erp.audit import services as audit
@@ -104,6 +105,11 @@ class Orphan:
     invoice_lines: tuple[int, ...]
     orders: tuple[str, ...]
     amount: Decimal
+    document_number: str = ""  # ours, AP-…
+    supplier_name_zh: str = ""
+    supplier_name_en: str = ""
+    material_name_zh: str = ""
+    material_name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,49 +129,62 @@ class Correction:
         return sum((o.amount for o in self.orphans), ZERO)
 
 
-def _orders(session: Session, company_id: int, material_id: int, before: Period) -> tuple[str, ...]:
+def _orders(company_id: Any, material_id: Any, before: Any) -> Any:
     """The production orders that consumed the material in the company's closed periods
-    before ``before``: their issues (offset 5001.01, which only production orders' issues
-    have), net of the issues' reversals, by the order number the issue document carries
-    (``MO-…``; payables does not import production, a sibling module)."""
+    before ``before`` (columns of the enclosing query): their issues (offset 5001.01, which
+    only production orders' issues have), net of the issues' reversals, by the order number
+    the issue document carries (``MO-…``; payables does not import production, a sibling
+    module), as one text, the numbers separated by ``|`` in no particular order."""
     m, d = StockMovement, StockDocument
     issued = aliased(StockDocument)  # a reversal's original issue, which names the order
-    order = func.coalesce(issued.reference, d.reference)
+    order = func.coalesce(issued.reference, d.reference).label("number")
     closed = select(AccountingPeriod.period).where(AccountingPeriod.company_id == company_id,
-                                                   AccountingPeriod.status == PeriodStatus.CLOSED)
-    return tuple(session.scalars(
-        select(order).select_from(m).join(d, d.id == m.document_id)
-        .outerjoin(issued, issued.id == d.reverses_document_id)
-        .where(m.company_id == company_id, m.material_id == material_id,
-               m.close_class == CloseClass.CONSUMPTION, m.offset_account == accounts.WORK_IN_PROCESS,
-               m.period < before, m.period.in_(closed))
-        .group_by(order).having(func.sum(m.quantity) < 0).order_by(order)).all())
+                                                   AccountingPeriod.status == PeriodStatus.CLOSED
+                                                   ).correlate(SupplierInvoice)
+    consumed = (select(order).select_from(m).join(d, d.id == m.document_id)
+                .outerjoin(issued, issued.id == d.reverses_document_id)
+                .where(m.company_id == company_id, m.material_id == material_id,
+                       m.close_class == CloseClass.CONSUMPTION, m.offset_account == accounts.WORK_IN_PROCESS,
+                       m.period < before, m.period.in_(closed))
+                .group_by(order).having(func.sum(m.quantity) < 0)
+                .correlate(SupplierInvoice, JournalLine, JournalEntry).subquery())
+    return select(func.aggregate_strings(consumed.c.number, "|")).scalar_subquery()
+
+
+def _split(text: str | None) -> list[str]:
+    return text.split("|") if text else []
 
 
 def orphans(session: Session, company_ids: list[int] | None = None,
             invoice_ids: list[int] | None = None) -> list[Orphan]:
     """What invoices' price differences left on 5001.01 under the rule before 1 December 2026,
     per company, invoice and material (in that order; the module docstring says which lines
-    count). Empty once every amount is corrected. ``company_ids`` None: every company."""
+    count). Empty once every amount is corrected. ``company_ids`` None: every company.
+    One query: each row's orders and invoice lines are read by subqueries of it."""
     i, j = SupplierInvoice, JournalLine
     own = aliased(JournalLine)
+    posted = aliased(JournalEntry)  # the invoice's own entry: its period is the invoice's
     # The invoice's own entry put a price difference on 5001.01 for the material (ix_journal_lines_entry).
     faulty = exists().where(own.entry_id == i.entry_id, own.company_id == i.company_id,
                             own.account_code == accounts.WORK_IN_PROCESS, own.material_id == j.material_id)
+    invoice_period = select(posted.period).where(posted.id == i.entry_id).correlate(i).scalar_subquery()
+    lines = (select(func.aggregate_strings(cast(SupplierInvoiceLine.line_no, String), "|"))
+             .where(SupplierInvoiceLine.invoice_id == i.id, SupplierInvoiceLine.material_id == j.material_id)
+             .scalar_subquery())
     query = invoice_amounts_on(accounts.WORK_IN_PROCESS, and_(i.entry_id.is_not(None), faulty),
                                entries=_ABOUT_THE_INVOICE, company_ids=company_ids, invoice_ids=invoice_ids)
+    query = query.add_columns(lines, _orders(i.company_id, j.material_id, invoice_period))
     found: list[Orphan] = []
     for (company_id, company_code, invoice_id, kind, number, supplier_id, supplier_code, posting_date, material_id,
-         material_code, total) in session.execute(query):
-        orders = _orders(session, company_id, material_id, Period.of(posting_date))
+         material_code, total, document_number, supplier_zh, supplier_en, material_zh, material_en, line_nos,
+         order_numbers) in session.execute(query):
+        orders = tuple(sorted(_split(order_numbers)))
         if not orders:
             continue  # not what the faulty rule posted: it reached 5001.01 only through orders' consumption
-        lines = tuple(session.scalars(
-            select(SupplierInvoiceLine.line_no).where(SupplierInvoiceLine.invoice_id == invoice_id,
-                                                      SupplierInvoiceLine.material_id == material_id)
-            .order_by(SupplierInvoiceLine.line_no)).all())
         found.append(Orphan(company_id, company_code, invoice_id, kind.value, number, supplier_id, supplier_code,
-                            posting_date, material_id, material_code, lines, orders, Decimal(total)))
+                            posting_date, material_id, material_code, tuple(sorted(map(int, _split(line_nos)))),
+                            orders, Decimal(total), document_number, supplier_zh, supplier_en, material_zh,
+                            material_en))
     return found
 
 
@@ -295,3 +314,51 @@ def reverse_correction(session: Session, actor: Actor, entry_id: int, on: dt.dat
                         after={"reversal_entry_id": reversal, "posting_date": on.isoformat()}, reason=reason,
                         company_id=invoice.company_id)
     return reversal
+
+
+@dataclass(frozen=True)
+class PostedCorrection:
+    """A correction entry of the company (posted by ``correct_orphans``): its date, the
+    invoice it corrects (our ``AP-…`` number, the supplier's number, the supplier's names), the
+    amount moved from 5001.01 to 6405.02 (signed: a credit memo's negative) and, when it is
+    reversed, the reversal's entry and date."""
+
+    entry_id: int
+    company_id: int
+    posting_date: dt.date
+    invoice_id: int
+    document_number: str
+    number: str
+    supplier_code: str
+    supplier_name_zh: str
+    supplier_name_en: str
+    amount: Decimal
+    reversal_entry_id: int | None
+    reversal_date: dt.date | None
+
+    @property
+    def reversed(self) -> bool:
+        return self.reversal_entry_id is not None
+
+
+def list_corrections(session: Session, actor: Actor, company_id: int) -> list[PostedCorrection]:
+    """The corrections posted in the company, newest first, with their reversals, in one
+    query. Refuses 403: not a reader (cost accountants, CIO, admin), or another company's."""
+    actor.require_role(*READERS, action="reading invoice price differences left on work in process")
+    actor.require_company(company_id)
+    e, i = JournalEntry, SupplierInvoice
+    reversal = aliased(JournalEntry)
+    moved = (select(func.coalesce(func.sum(JournalLine.amount), ZERO))
+             .where(JournalLine.entry_id == e.id, JournalLine.company_id == e.company_id,
+                    JournalLine.period == e.period, JournalLine.account_code == accounts.INPUT_PRICE_VARIANCE)
+             .correlate(e).scalar_subquery())
+    rows = session.execute(
+        select(e.id, e.company_id, e.entry_date, i.id, i.document_number, i.number, Supplier.code,
+               Supplier.name_zh, Supplier.name_en, moved, reversal.id, reversal.entry_date)
+        .join(i, i.id == e.source_id)
+        .join(Supplier, Supplier.id == i.supplier_id)
+        .outerjoin(reversal, and_(reversal.reverses_entry_id == e.id,
+                                  reversal.source_type == SOURCE_CORRECTION_REVERSAL))
+        .where(e.company_id == company_id, e.source_type == SOURCE_CORRECTION)
+        .order_by(e.entry_date.desc(), e.id.desc()))
+    return [PostedCorrection(*row[:9], Decimal(row[9]), row[10], row[11]) for row in rows]

@@ -71,6 +71,7 @@ def test_the_api_lists_and_corrects_for_the_companys_cost_accountant_only(
     (row,) = cost.get("/api/v1/payables/wip-price-differences").get_json()
     assert (row["invoice_id"], row["material_code"], row["orders"], row["invoice_lines"], row["amount"]) == (
         invoice, "R-ACID", [f"MO-{order:08d}"], [1], "60.00")
+    assert row["document_number"].startswith("AP-CA-")  # ours, as the page names it
     problem(cost.get(f"/api/v1/payables/wip-price-differences?company_id={world.companies['B']}"), 403)
     url = "/api/v1/payables/wip-price-differences/corrections"
     closed = problem(cost.post(url, json={"company_id": world.companies["A"], "posting_date": "2026-11-30"}), 422)

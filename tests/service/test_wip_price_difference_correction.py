@@ -339,3 +339,44 @@ def test_reversing_a_corrected_invoice_reverses_its_correction_and_nothing_is_da
     assert WIP not in books and PRICE_VARIANCE not in books
     assert _orphans(session_factory, world) == []
     assert _trial_balance_total(session_factory) == D("0.00")
+
+
+def test_what_is_left_is_read_in_one_query_with_each_rows_orders_and_lines_and_the_corrections_with_their_reversals(
+        session_factory: sessionmaker[Session], world: World, old_rule: Callable[[], Any]) -> None:
+    """The credit memo test's invoice and memo (60.00 and -60.00, the same order and line 1):
+    one statement reads both rows with their orders, invoice lines, our AP- numbers and the
+    supplier's name (it was one more per row for the orders and one for the lines). Corrected
+    and the invoice's correction reversed: the corrections, newest first, the memo's -60.00
+    standing and the invoice's 60.00 reversed on 15 December."""
+    from sqlalchemy import event
+
+    acid_line = _plant(session_factory, world, "120", "52")
+    order = _api_order(session_factory, world, "100", "120", "52", on=NOV_2, completed=NOV_2)
+    _close(session_factory, world, NOV)
+    with old_rule():
+        invoice = enter(session_factory, world, "INV-ACID-1", [(acid_line, "120", "50.50")], net="6060.00",
+                        tax="787.80", on=DEC_8)
+        memo = enter(session_factory, world, "CM-ACID-1", [(acid_line, "120", "50.50")], net="6060.00",
+                     tax="787.80", on=DEC_10, kind=payables.DocumentKind.CREDIT_MEMO, credits=invoice)
+    statements: list[str] = []
+    with session_factory() as session:
+        numbers = dict(session.execute(select(payables.SupplierInvoice.id, payables.SupplierInvoice.document_number)).all())
+        engine = session.get_bind()
+        listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            found = wip.orphans(session, [world.companies["A"]])
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+    assert len(statements) == 1, statements
+    assert [(o.invoice_id, o.document_number, o.supplier_name_zh, o.invoice_lines, o.orders, o.amount)
+            for o in found] == [
+        (invoice, numbers[invoice], "华康", (1,), (f"MO-{order:08d}",), D("60.00")),
+        (memo, numbers[memo], "华康", (1,), (f"MO-{order:08d}",), D("-60.00"))]
+    corrections = _correct(session_factory, world)
+    with session_factory() as session, session.begin():
+        wip.reverse_correction(session, world.actors["cost_a"], corrections[0].entry_id or 0, DEC_15, reason="wrong")
+    with session_factory() as session:
+        listed = wip.list_corrections(session, world.actors["cost_a"], world.companies["A"])
+    assert [(c.invoice_id, c.document_number, c.amount, c.reversed, c.reversal_date) for c in listed] == [
+        (memo, numbers[memo], D("-60.00"), False, None), (invoice, numbers[invoice], D("60.00"), True, DEC_15)]
