@@ -188,6 +188,7 @@ def init_ui(app: Flask) -> None:
     from erp.inventory.pages import bp as inventory_pages
     from erp.masterdata.pages import bp as masterdata_pages
     from erp.payables.pages import bp as payables_pages
+    from erp.payables.repair_pages import bp as payables_repairs
     from erp.purchasing.contract_pages import bp as contract_pages
     from erp.purchasing.pages import bp as purchasing_pages
     from erp.production.pages import bp as production_pages
@@ -198,7 +199,7 @@ def init_ui(app: Flask) -> None:
 
     for blueprint in (ui_pages, purchasing_pages, contract_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
                       masterdata_pages, returns_pages, intercompany_pages, export_pages,
-                      payables_pages, quality_pages, production_pages, problem_pages):
+                      payables_pages, payables_repairs, quality_pages, production_pages, problem_pages):
         app.register_blueprint(blueprint)
     api_handler = app.error_handler_spec[None][None].get(HTTPException)
     app.register_error_handler(HTTPException, _http_error(api_handler))
