@@ -259,6 +259,8 @@ class DecimalString(fields.Decimal):
     default_error_messages = {
         "places": FieldTemplate(N_("at most {places} decimal places are allowed")),
         "bounds": FieldTemplate(N_("must be between {min} and {max}")),
+        # A strictly positive field refuses its lower bound: "between 0 and ..." would not say why.
+        "bounds_above": FieldTemplate(N_("must be above {min} and at most {max}")),
         "text": FieldTemplate(N_("must be a decimal number written with the digits 0-9 (such as \"1234.50\")")),
         "digits": FieldTemplate(N_(
             "has more than {digits} significant digits, more than this database (SQLite) stores exactly")),
@@ -302,7 +304,8 @@ class DecimalString(fields.Decimal):
         # holds, and quantizing it would fail.
         below = number < self.min_value if self.min_inclusive else number <= self.min_value
         if below or number > self.max_value:
-            raise self.make_error("bounds", min=self.min_value, max=self.max_value)
+            raise self.make_error("bounds" if self.min_inclusive else "bounds_above",
+                                  min=self.min_value, max=self.max_value)
         exponent = number.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -self.max_places:
             # Trailing zeros beyond the allowed places are harmless ("1.50000").

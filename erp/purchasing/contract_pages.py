@@ -115,7 +115,7 @@ def _positive(text: str | None, field: str, column: Numeric, *, required: bool) 
     """A price or quantity typed in the form, strictly positive as the API's fields take it."""
     value = form_number(text, field, column, required=required)
     if value is not None and value <= 0:
-        raise ValidationFailed.for_field(field, Message("must be between {min} and {max}", min=0,
+        raise ValidationFailed.for_field(field, Message("must be above {min} and at most {max}", min=0,
                                                         max=largest_value(column)))
     return value
 

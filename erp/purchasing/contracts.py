@@ -176,8 +176,10 @@ def _contract_materials(session: Session, lines: Sequence[Mapping[str, Any]]) ->
         if material is None or not material.active:
             raise ValidationFailed.for_field(pointer, Message("no active material with id {key}", key=line["material_id"]))
         if material in chosen:
-            raise ValidationFailed.for_field(pointer, Message("{material} appears twice; one price per material",
-                                                              material=Named.of(material)))
+            # Lines counted from 1, as the form shows them; the pointer names the second one.
+            raise ValidationFailed.for_field(pointer, Message(
+                "{material} appears on lines {first} and {second}; one price per material",
+                material=Named.of(material), first=chosen.index(material) + 1, second=index + 1))
         if line.get("target_quantity") is not None:
             check_precision(line["target_quantity"], material.unit, f"/lines/{index}/target_quantity")
         chosen.append(material)

@@ -93,46 +93,57 @@ def test_who_makes_which_contract(
 
 
 @pytest.mark.parametrize(
-    ("change", "pointer"),
+    ("change", "pointer", "reason"),
     [
-        ({"valid_from": day(10), "valid_to": day(9)}, "/valid_to"),
-        ({"company_id": 1}, "/company_id"),  # a group contract names no company
-        ({"lines": []}, "/lines"),
-        ({"number": "has space"}, "/number"),
-        ({"supplier_id": 4242}, "/supplier_id"),
+        ({"valid_from": day(10), "valid_to": day(9)}, "/valid_to", f"{day(9)} is before valid_from {day(10)}"),
+        ({"company_id": 1}, "/company_id", "a group contract serves every company; leave it empty"),
+        ({"lines": []}, "/lines", "must have 1 to 500 entries"),
+        ({"number": "has space"}, "/number", "1-40 characters: A-Z, 0-9, '.', '/', '_' or '-'"),
+        ({"supplier_id": 4242}, "/supplier_id", "no active supplier with id 4242"),
     ],
 )
 def test_invalid_contract_is_refused_naming_the_field(
-    api: ApiClient, world: World, session_factory: sessionmaker[Session], change: dict[str, Any], pointer: str
+    api: ApiClient, world: World, session_factory: sessionmaker[Session], change: dict[str, Any], pointer: str,
+    reason: str,
 ) -> None:
     payload = {**contract(world, "C-1"), **change}
-    body = problem(api.as_("group_buyer").post(CONTRACTS, json=payload), 422)
-    assert body["errors"][0]["pointer"] == pointer, body
+    body = problem(api.as_("group_buyer").post(CONTRACTS, json=payload), 422, "validation-error")
+    assert body["errors"] == [{"pointer": pointer, "detail": reason}], body
     assert contracts_in_db(session_factory) == 0
 
 
 def test_company_contract_must_name_its_company(api: ApiClient, world: World) -> None:
-    body = problem(api.as_("buyer_a").post(CONTRACTS, json=contract(world, "C-1", "company")), 422)
-    assert body["errors"][0]["pointer"] == "/company_id"
+    body = problem(api.as_("buyer_a").post(CONTRACTS, json=contract(world, "C-1", "company")), 422, "validation-error")
+    assert body["errors"] == [{"pointer": "/company_id", "detail": "a company contract names its company"}]
 
 
-def test_contract_line_refusals(api: ApiClient, world: World) -> None:
-    twice = contract(world, "C-1", lines=[("api_central", "800"), ("api_central", "790")])
-    body = problem(api.as_("group_buyer").post(CONTRACTS, json=twice), 422)
-    assert body["errors"][0]["pointer"] == "/lines/1/material_id"
+def _line_refusal(api: ApiClient, payload: dict[str, Any], slug: str = "validation-error") -> tuple[str, str]:
+    body = problem(api.as_("group_buyer").post(CONTRACTS, json=payload), 422, slug)
+    [error] = body["errors"]
+    assert error["detail"] in body["detail"], body  # the problem's own detail says it too
+    return error["pointer"], error["detail"]
+
+
+def test_contract_line_refusals(api: ApiClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    _name_material(session_factory, world.materials["api_central"], "阿莫西林", "Amoxicillin")
+    # the material by code and name, and both lines (counted from 1, as the form shows them)
+    twice = contract(world, "C-1", lines=[("api_central", "800"), ("pkg_loose", "0.3"), ("api_central", "790")])
+    assert _line_refusal(api, twice) == (
+        "/lines/2/material_id", "API-AMOX Amoxicillin appears on lines 1 and 3; one price per material")
     inactive = contract(world, "C-1", lines=[("inactive", "1")])
-    assert problem(api.as_("group_buyer").post(CONTRACTS, json=inactive), 422)["errors"][0]["pointer"] == \
-        "/lines/0/material_id"
+    assert _line_refusal(api, inactive) == (
+        "/lines/0/material_id", f"no active material with id {world.materials['inactive']}")
     free = contract(world, "C-1", lines=[("api_central", "0")])
-    assert problem(api.as_("group_buyer").post(CONTRACTS, json=free), 422)["errors"][0]["pointer"] == \
-        "/lines/0/unit_price"
+    assert _line_refusal(api, free) == (
+        "/lines/0/unit_price", "must be above 0 and at most 999999999999.999999")  # 0 itself is refused
     pieces = contract(world, "C-1", lines=[("pkg_loose", "0.3")])
     pieces["lines"][0]["target_quantity"] = "10.5"  # EA takes no decimals
-    problem(api.as_("group_buyer").post(CONTRACTS, json=pieces), 422, "quantity-too-precise")
+    assert _line_refusal(api, pieces, "quantity-too-precise") == (
+        "/lines/0/target_quantity", "10.5 EA: quantities in EA take at most 0 decimals")
     consumed = contract(world, "C-1")
-    consumed["lines"][0]["ordered_quantity"] = "0"
-    body = problem(api.as_("group_buyer").post(CONTRACTS, json=consumed), 422, "validation-error")
-    assert body["errors"][0]["pointer"] == "/lines/0/ordered_quantity"
+    consumed["lines"][0]["ordered_quantity"] = "0"  # the contract counts what is ordered, not the client
+    assert _line_refusal(api, consumed) == ("/lines/0/ordered_quantity", "unknown field")
+    assert contracts_in_db(session_factory) == 0
 
 
 def test_blocked_supplier_gets_no_contract(api: ApiClient, world: World) -> None:
@@ -144,7 +155,8 @@ def test_blocked_supplier_gets_no_contract(api: ApiClient, world: World) -> None
 def test_contract_numbers_are_unique(api: ApiClient, world: World, deals: Deals) -> None:
     payload = contract(world, "GRP-001", supplier="sup2")
     body = problem(api.as_("group_buyer").post(CONTRACTS, json=payload), 409, "duplicate-number")
-    assert body["errors"][0]["pointer"] == "/number"
+    assert body["errors"] == [{"pointer": "/number", "detail": "GRP-001 is already used"}]
+    assert body["detail"] == "a contract numbered GRP-001 already exists"
 
 
 # --- overlaps ------------------------------------------------------------------------------
@@ -184,7 +196,9 @@ def test_a_draft_blocks_an_overlapping_contract_and_terminating_it_frees_the_per
     api: ApiClient, world: World
 ) -> None:
     first = api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-1", "company", "A")).get_json()
-    problem(api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A")), 409, "contract-overlap")
+    blocked = problem(api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A")), 409,
+                      "contract-overlap")
+    assert blocked["conflicting_contract"] == "CA-1" and "contract CA-1 already prices" in blocked["detail"], blocked
     terminated = api.as_("buyer_a").post(f"{CONTRACTS}/{first['id']}/terminate", json={"reason": "not signed"})
     assert terminated.get_json()["status"] == "terminated"
     assert api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A")).status_code == 201
@@ -194,13 +208,16 @@ def test_a_draft_blocks_an_overlapping_contract_and_terminating_it_frees_the_per
 
 def test_terminating_needs_a_reason_and_is_recorded(api: ApiClient, world: World, deals: Deals) -> None:
     url = f"{CONTRACTS}/{deals.contracts['GRP-001']}/terminate"
-    problem(api.as_("group_buyer").post(url, json={}), 422, "validation-error")
+    missing = problem(api.as_("group_buyer").post(url, json={}), 422, "validation-error")
+    assert missing["errors"] == [{"pointer": "/reason", "detail": "a required field is missing"}], missing
     body = api.as_("group_buyer").post(url, json={"reason": "supplier lost its GMP certificate"}).get_json()
     assert (body["status"], body["termination_reason"]) == ("terminated", "supplier lost its GMP certificate")
     assert body["terminated_at"]
-    problem(api.as_("group_buyer").post(url, json={"reason": "again"}), 409, "status-transition-not-allowed")
-    problem(api.as_("group_buyer").post(f"{CONTRACTS}/{deals.contracts['GRP-001']}/activate"),
-            409, "status-transition-not-allowed")
+    again = problem(api.as_("group_buyer").post(url, json={"reason": "again"}), 409, "status-transition-not-allowed")
+    assert again["detail"] == "cannot terminate contract GRP-001: it is terminated", again
+    activate = problem(api.as_("group_buyer").post(f"{CONTRACTS}/{deals.contracts['GRP-001']}/activate"),
+                       409, "status-transition-not-allowed")
+    assert activate["detail"] == "cannot activate contract GRP-001: it is terminated", activate
 
 
 def test_a_company_buyer_cannot_terminate_a_group_contract(api: ApiClient, deals: Deals) -> None:
@@ -211,7 +228,9 @@ def test_a_company_buyer_cannot_terminate_a_group_contract(api: ApiClient, deals
 def test_a_contract_past_its_validity_is_expired_and_cannot_be_activated(api: ApiClient, world: World) -> None:
     created = api.as_("group_buyer").post(CONTRACTS, json=contract(world, "OLD-1", valid=(-400, -1))).get_json()
     assert created["status"] == "expired"
-    problem(api.as_("group_buyer").post(f"{CONTRACTS}/{created['id']}/activate"), 409, "status-transition-not-allowed")
+    refused = problem(api.as_("group_buyer").post(f"{CONTRACTS}/{created['id']}/activate"), 409,
+                      "status-transition-not-allowed")
+    assert refused["detail"] == "cannot activate contract OLD-1: it is expired", refused
     expired = api.as_("group_buyer").get(CONTRACTS, query_string={"status": "expired"}).get_json()
     assert [c["number"] for c in expired] == ["OLD-1"]
     assert api.as_("group_buyer").get(CONTRACTS, query_string={"status": "draft"}).get_json() == []
@@ -252,8 +271,10 @@ def test_company_users_see_group_contracts_and_their_own_companys(
 ) -> None:
     assert {c["number"] for c in api.as_("buyer_a").get(CONTRACTS).get_json()} == {"GRP-001", "CA-001"}
     assert {c["number"] for c in api.as_("buyer_b").get(CONTRACTS).get_json()} == {"GRP-001"}
-    problem(api.as_("buyer_b").get(f"{CONTRACTS}/{deals.contracts['CA-001']}"), 404)
-    problem(api.as_("buyer_b").post(f"{CONTRACTS}/{deals.contracts['CA-001']}/terminate", json={"reason": "x"}), 404)
+    hidden = deals.contracts["CA-001"]
+    for answer in (api.as_("buyer_b").get(f"{CONTRACTS}/{hidden}"),
+                   api.as_("buyer_b").post(f"{CONTRACTS}/{hidden}/terminate", json={"reason": "x"})):
+        assert problem(answer, 404, "not-found")["detail"] == f"contract {hidden} not found"
     assert api.as_("clerk_a").get(f"{CONTRACTS}/{deals.contracts['CA-001']}").status_code == 200
 
 

@@ -36,13 +36,13 @@ def test_field_refusals_read_in_chinese_and_in_english(
     assert _reasons(app, seen.errors, "zh") == {
         (2, "code"): "须为 1-32 个字符：A-Z、0-9、“.”、“_”或“-”，以字母或数字开头",
         (3, "name_zh"): "长度须为 1 至 200 个字符",
-        (4, "storage_max_humidity"): "须在 0 与 100 之间",
+        (4, "storage_max_humidity"): "须大于 0 且不超过 100",  # a percentage above 0: 0 itself is refused
         (5, "over_receipt_tolerance_pct"): "最多允许 2 位小数",
     }
     assert _reasons(app, seen.errors, "en") == {
         (2, "code"): "must be 1-32 characters: A-Z, 0-9, '.', '_' or '-', starting with a letter or digit",
         (3, "name_zh"): "must be 1 to 200 characters long",
-        (4, "storage_max_humidity"): "must be between 0 and 100",
+        (4, "storage_max_humidity"): "must be above 0 and at most 100",
         (5, "over_receipt_tolerance_pct"): "at most 2 decimal places are allowed",
     }
 

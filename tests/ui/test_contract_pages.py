@@ -192,7 +192,7 @@ def test_refusals_on_lines_are_shown_beside_the_row_that_holds_them(
     data = _contract_form(deals, **{"material_id-2": "API-INSU", "unit_price-2": "0"})
     zero = client.post("/purchasing/contracts/new", data={**data, "csrf_token": token})
     assert zero.status_code == 422
-    assert "须在 0 与" in shown(zero.get_data(as_text=True), "error-unit_price-2")
+    assert "须大于 0 且不超过" in shown(zero.get_data(as_text=True), "error-unit_price-2")  # 0 itself is refused
     data.update({"unit_price-2": "11900", "target_quantity-2": "1.2345"})
     precise = client.post("/purchasing/contracts/new", data={**data, "csrf_token": token})
     assert precise.status_code == 422
