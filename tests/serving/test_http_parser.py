@@ -6,6 +6,7 @@ behind it is never answered. Pipelined good requests on one connection are each 
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -66,29 +67,85 @@ def server(_postgres_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -
         started.stop()
 
 
-def exchange(server: Server, raw: bytes) -> bytes:
-    """Send ``raw`` and read until the server closes the connection (a timeout fails)."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+SILENCE = 5.0  # seconds without a byte after which a connection left open counts as kept open
+
+
+def exchange(port: int, raw: bytes) -> tuple[bytes, bool]:
+    """Send ``raw``; read until the server closes the connection, or until it has said nothing
+    for ``SILENCE`` seconds. What was received, and whether the server closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SILENCE) as connection:
         connection.sendall(raw)
         received = b""
-        while chunk := connection.recv(65536):
-            received += chunk
-    return received
+        try:
+            while chunk := connection.recv(65536):
+                received += chunk
+        except TimeoutError:
+            return received, False
+    return received, True
+
+
+def assert_refused_and_closed(port: int, name: str, raw: bytes, status: int) -> None:
+    """One answer with ``status`` saying it closes the connection, nothing after that answer,
+    and the connection closed by the server: a request smuggled behind is never served."""
+    received, closed = exchange(port, raw)
+    assert received.startswith(b"HTTP/1.1 %d " % status), (name, "not that answer", received[:200])
+    head, _, rest = received.partition(b"\r\n\r\n")
+    assert b"\r\nconnection: close\r\n" in head.lower() + b"\r\n", (name, "no Connection: close", head)
+    length = int(head.lower().split(b"\r\ncontent-length:")[1].split(b"\r\n")[0])
+    assert len(rest) == length, (name, "more than one answer", received)
+    assert closed, (name, "the server kept the connection open after its answer", received)
 
 
 @pytest.mark.parametrize(("name", "raw", "status"), MALFORMED, ids=[case[0] for case in MALFORMED])
 def test_a_malformed_request_is_refused_and_its_connection_closed(server: Server, name: str, raw: bytes,
                                                                   status: int) -> None:
-    received = exchange(server, raw)
-    assert received.startswith(b"HTTP/1.1 %d " % status), (name, received[:200])
-    # One answer, then the connection closed: nothing behind the malformed request is served.
-    head, _, rest = received.partition(b"\r\n\r\n")
-    assert b"\r\nconnection: close\r\n" in head.lower() + b"\r\n", (name, head)
-    length = int(head.lower().split(b"\r\ncontent-length:")[1].split(b"\r\n")[0])
-    assert len(rest) == length, (name, received)
+    assert_refused_and_closed(server.port, name, raw, status)
+
+
+REFUSAL = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno"
+HEALTHY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+@pytest.mark.parametrize(
+    ("answer", "then_close", "flaw"),
+    [
+        (REFUSAL, False, "kept the connection open"),
+        (REFUSAL + HEALTHY, True, "more than one answer"),
+        (REFUSAL.replace(b"Connection: close\r\n", b""), True, "no Connection: close"),
+    ],
+    ids=["keeps the connection open", "answers the smuggled request", "no Connection: close"],
+)
+def test_the_refusal_checks_fail_against_a_server_that_does_not_close(answer: bytes, then_close: bool,
+                                                                       flaw: str) -> None:
+    """The checks above, against a stand-in server that answers 400 and then misbehaves in
+    one way each: each check fails on its own (the connection kept open is seen as such, not
+    passed over, since the reading stops at ``SILENCE``, not at the answer's length)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(answer)
+        if then_close:
+            connection.close()
+        else:
+            held.append(connection)  # open until the test is over
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(AssertionError, match=flaw):  # that check, not another
+            assert_refused_and_closed(listener.getsockname()[1], "stand-in", MALFORMED[0][1], 400)
+    finally:
+        thread.join(timeout=SILENCE)
+        for connection in held:
+            connection.close()
+        listener.close()
 
 
 def test_pipelined_requests_on_one_connection_are_each_answered(server: Server) -> None:
     one = b"GET /health/live HTTP/1.1\r\n" + HOST + b"\r\n"
-    received = exchange(server, one + one.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\nConnection: close\r\n", 1))
+    received, closed = exchange(server.port, one + one.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\nConnection: close\r\n", 1))
     assert received.count(b"HTTP/1.1 200 ") == 2, received
+    assert closed, received  # the second asked for it
