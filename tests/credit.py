@@ -4,7 +4,7 @@ to check (exposure rows, row counts for "nothing was written")."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,9 +15,11 @@ from erp.costing.models import JournalEntry
 from erp.credit import limits, services
 from erp.credit.exposure import CreditPolicy, lock_exposure, read_exposure
 from erp.credit.models import CustomerExposure, Invoice, Payment, PaymentApplication, SalesOrder
+from erp.masterdata import services as masterdata
 from erp.masterdata.models import Customer
 from erp.inventory.models import StockMovement
 from erp.inventory.services import ReceiptRequest, receive_goods
+from tests.locks import Worker, while_held
 from tests.stock import open_order, set_standard
 from tests.tax import create_china_vat
 from tests.world import World
@@ -138,3 +140,32 @@ def recompute_through_api(api: Any, as_of: str) -> dict[str, Any]:
     done = api.as_("credit").get(job["status_url"]).get_json()
     assert done["status"] == "succeeded", done
     return done  # type: ignore[no-any-return]
+
+
+def as_a_page_holding(customer_id: int, work: Callable[[Session], Any]) -> Callable[[Session], Any]:
+    """``work`` in a session that read the customer first (not blocked) and holds it meanwhile
+    (the identity map keeps an object only while something refers to it)."""
+    def page(session: Session) -> Any:
+        shown = session.get(Customer, customer_id)
+        assert shown is not None and not shown.blocked
+        outcome = work(session)
+        assert shown is not None  # held until the work is done
+        return outcome
+    return page
+
+
+def while_changed_in_the_master(session_factory: sessionmaker[Session], world: World,
+                                work: Callable[[Session], Any], changes: dict[str, Any],
+                                customer: str = "cust1", name: str = "credit use case") -> Any:
+    """Run ``work`` in a session that holds the customer (read as a page reads it) while the
+    test's transaction holds the customer's exposure row; once it waits on the row, the
+    steward makes ``changes`` to the customer in the group master and commits, then the test
+    lets go (tests/locks.py: ``while_held``). What ``work`` returned, or the exception it raised."""
+    customer_id = world.customers[customer]
+
+    def steward(session: Session) -> None:
+        masterdata.update_record(session, world.actors["steward"], masterdata.CUSTOMERS, customer_id, changes,
+                                 reason="licence withdrawn" if changes.get("blocked") else "terms renegotiated")
+
+    return while_held(session_factory, lambda holder: lock_exposure(holder, customer_id),
+                      Worker(session_factory, name, as_a_page_holding(customer_id, work)), steward)

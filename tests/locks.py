@@ -112,3 +112,23 @@ def queued_behind(holder: Session, workers: list[Worker],
             if worker.thread.ident is not None:
                 worker.join()
     return {worker.name: worker.outcome for worker in workers}
+
+
+def while_held(session_factory: sessionmaker[Session], hold: Callable[[Session], Any], worker: Worker,
+               meanwhile: Callable[[Session], Any]) -> Any:
+    """``hold`` locks rows in the test's own transaction; ``worker`` starts and waits on them;
+    ``meanwhile`` runs and commits in a transaction of its own while it waits; then the test
+    commits and the worker goes on. Returns the worker's outcome (what it returned, or the
+    exception it raised)."""
+    with session_factory() as holder:
+        holder.begin()
+        hold(holder)
+        try:
+            worker.start_and_wait_until_waiting()
+            with session_factory() as other, other.begin():
+                meanwhile(other)
+        finally:
+            holder.commit()
+            if worker.thread.ident is not None:
+                worker.join()
+    return worker.outcome

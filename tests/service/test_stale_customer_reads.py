@@ -30,58 +30,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.credit import notes
 from erp.credit import services as credit
 from erp.credit.errors import CustomerOnCreditHold
-from erp.credit.exposure import HOLD_RULE, lock_exposure
+from erp.credit.exposure import HOLD_RULE
 from erp.credit.models import CreditRelease, Invoice, SalesOrder, SalesOrderStatus
 from erp.masterdata import services as masterdata
 from erp.masterdata.models import Customer
-from tests.credit import NOV, POLICY, new_order, position, put_stock, set_limit
-from tests.locks import Worker
+from tests.credit import NOV, POLICY, new_order, position, put_stock, set_limit, while_changed_in_the_master
 from tests.tax import create_china_vat
 from tests.world import World
 
 pytestmark = pytest.mark.postgres
 
 
-def _as_a_page_holding(customer_id: int, work: Callable[[Session], Any]) -> Callable[[Session], Any]:
-    """``work`` in a session that read the customer first and holds it meanwhile (the
-    identity map keeps an object only while something refers to it)."""
-    def page(session: Session) -> Any:
-        shown = session.get(Customer, customer_id)
-        assert shown is not None and not shown.blocked
-        outcome = work(session)
-        assert shown is not None  # held until the work is done
-        return outcome
-    return page
-
-
 def _while_blocked_in_the_master(session_factory: sessionmaker[Session], world: World,
                                  work: Callable[[Session], Any], customer: str = "cust1") -> Any:
-    """Run ``work`` in a session that holds the customer (read as a page reads it, not blocked)
-    while another transaction holds the customer's exposure row; once it waits on the row, the
-    steward blocks the customer in the group master and commits, then the holder commits.
-    Returns what ``work`` returned, or the exception it raised."""
-    return _while_changed_in_the_master(session_factory, world, work, {"blocked": True}, customer)
-
-
-def _while_changed_in_the_master(session_factory: sessionmaker[Session], world: World,
-                                 work: Callable[[Session], Any], changes: dict[str, Any],
-                                 customer: str = "cust1") -> Any:
-    """``_while_blocked_in_the_master`` with the steward's ``changes`` to the customer."""
-    customer_id = world.customers[customer]
-    worker = Worker(session_factory, "credit use case", _as_a_page_holding(customer_id, work))
-    with session_factory() as holder:
-        holder.begin()
-        lock_exposure(holder, customer_id)
-        try:
-            worker.start_and_wait_until_waiting()
-            with session_factory() as steward, steward.begin():
-                masterdata.update_record(steward, world.actors["steward"], masterdata.CUSTOMERS, customer_id,
-                                         changes, reason="licence withdrawn" if changes.get("blocked")
-                                         else "terms renegotiated")
-        finally:
-            holder.commit()
-            worker.join()
-    return worker.outcome
+    """``work`` while the steward blocks the customer (tests/credit.py: ``while_changed_in_the_master``)."""
+    return while_changed_in_the_master(session_factory, world, work, {"blocked": True}, customer)
 
 
 def test_a_confirmation_waiting_on_the_exposure_row_sees_the_customer_blocked_meanwhile(
@@ -165,23 +128,13 @@ def test_a_shipment_invoices_at_the_payment_terms_committed_while_it_waited(
                                    lines=[credit.ShipmentLineRequest(line_id, D("40"))], policy=POLICY)
         return result.invoice.id
 
-    worker = Worker(session_factory, "shipment", _as_a_page_holding(customer_id, ship))
-    with session_factory() as holder:
-        holder.begin()
-        lock_exposure(holder, customer_id)
-        try:
-            worker.start_and_wait_until_waiting()
-            with session_factory() as steward, steward.begin():
-                record = masterdata.get_record(steward, world.actors["steward"], masterdata.CUSTOMERS, customer_id)
-                assert record.payment_terms_days != 45  # the change is a change
-                masterdata.update_record(steward, world.actors["steward"], masterdata.CUSTOMERS, customer_id,
-                                         {"payment_terms_days": 45}, reason="new terms")
-        finally:
-            holder.commit()
-            worker.join()
-    assert isinstance(worker.outcome, int), worker.outcome
     with session_factory() as session:
-        due = session.scalar(select(Invoice.due_date).where(Invoice.id == worker.outcome))
+        record = masterdata.get_record(session, world.actors["steward"], masterdata.CUSTOMERS, customer_id)
+        assert record.payment_terms_days != 45  # the change is a change
+    outcome = while_changed_in_the_master(session_factory, world, ship, {"payment_terms_days": 45}, name="shipment")
+    assert isinstance(outcome, int), outcome
+    with session_factory() as session:
+        due = session.scalar(select(Invoice.due_date).where(Invoice.id == outcome))
     assert due == dt.date(2027, 1, 4)
 
 
@@ -205,7 +158,7 @@ def test_a_debit_note_waiting_on_the_exposure_row_takes_the_terms_committed_mean
                                       reason="freight re-charged")
         return note.due_date, note.tax_amount, note.amount
 
-    outcome = _while_changed_in_the_master(session_factory, world, debit,
-                                           {"payment_terms_days": 45, "default_tax_code_id": codes["VAT9"]})
+    outcome = while_changed_in_the_master(session_factory, world, debit,
+                                          {"payment_terms_days": 45, "default_tax_code_id": codes["VAT9"]})
     assert outcome == (dt.date(2027, 1, 4), D("9.00"), D("109.00")), outcome
     assert NOV + dt.timedelta(days=45) == dt.date(2027, 1, 4)

@@ -26,17 +26,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit import services as credit
-from erp.credit.exposure import HOLD_RULE, CreditDecision, CreditOutcome, lock_exposure
+from erp.credit.exposure import HOLD_RULE, CreditDecision, CreditOutcome
 from erp.inventory import services as inventory
-from erp.masterdata import services as masterdata
-from erp.masterdata.models import Customer
 from erp.payables import credit_memos, queries, services
 from erp.payables.models import SupplierInvoice
 from erp.purchasing import errors as purchasing_errors
 from erp.purchasing import services as purchasing
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
-from tests.credit import POLICY, set_limit
-from tests.locks import Worker
+from tests.credit import POLICY, set_limit, while_changed_in_the_master
 from tests.payables import NOV_20, enter, vat13_on_materials
 from tests.stock import EXPIRES, MADE, open_order, receive, return_goods, set_standard
 from tests.world import World
@@ -150,26 +147,11 @@ def test_a_locked_credit_check_sees_the_customer_blocked_while_it_waited(
     blocked by the hold rule. It passed (25,000 of 100,000) while it took the customer as the
     locking statement had read it, before the block, or as the page had."""
     set_limit(session_factory, world, "cust1", "100000")  # its exposure row, committed
-    customer_id = world.customers["cust1"]
 
-    def page_then_check(session: Session) -> CreditDecision:
-        shown = session.get(Customer, customer_id)  # held while the check runs, as the page holds it
-        assert shown is not None and not shown.blocked
-        return credit.check_credit(session, world.actors["credit"], customer_id=customer_id, amount=D("25000"),
-                                   policy=POLICY, lock=True)
+    def check(session: Session) -> CreditDecision:
+        return credit.check_credit(session, world.actors["credit"], customer_id=world.customers["cust1"],
+                                   amount=D("25000"), policy=POLICY, lock=True)
 
-    check = Worker(session_factory, "check", page_then_check)
-    with session_factory() as holder:
-        holder.begin()
-        lock_exposure(holder, customer_id)
-        try:
-            check.start_and_wait_until_waiting()
-            with session_factory() as steward, steward.begin():
-                masterdata.update_record(steward, world.actors["steward"], masterdata.CUSTOMERS, customer_id,
-                                         {"blocked": True}, reason="licence withdrawn")
-        finally:
-            holder.commit()
-            check.join()
-    decision = check.outcome
+    decision = while_changed_in_the_master(session_factory, world, check, {"blocked": True}, name="check")
     assert isinstance(decision, CreditDecision), decision
     assert (decision.outcome, decision.rule, decision.exposure_after) == (CreditOutcome.BLOCKED, HOLD_RULE, D("25000"))
