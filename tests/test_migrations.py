@@ -327,15 +327,63 @@ def test_0044_numbers_the_orders_there_were_as_the_service_numbers_them(
     assert _take(session_factory, world, company="B") == "SO-CB-2026-000002"  # type: ignore[arg-type]
 
 
-def test_0044_round_trip_on_sqlite_with_orders(tmp_path: object) -> None:
-    """On SQLite 0044 numbers the orders there are (per company and year, by id, never cut
-    at six digits), makes the column NOT NULL and unique, and sets the series; its downgrade
-    drops the column and the series; upgrading again numbers them the same way."""
+def _numbering_round_trip(engine: Engine, path: str, setup: list[str], column: str,
+                          numbers: dict[str, list[tuple[int, str]]], *, series: list[tuple[str, int]],
+                          series_before: list[tuple[str, int]], downgrade_to: str, refused: dict[str, str]) -> None:
+    """A numbering migration's round trip on the SQLite file ``path`` (``engine``, at the
+    revision before it): ``setup``'s rows written raw; upgraded, each table's rows carry the
+    numbers ``numbers`` gives by id in ``column`` (NOT NULL; ``refused`` maps the constraint
+    each statement breaks, UNIQUE and NOT NULL, to it) and the series stand at ``series``;
+    downgraded to ``downgrade_to``, the column is gone and the series are ``series_before``;
+    upgraded again, the rows are numbered the same way and the series stand as before."""
     import sqlite3
 
     import pytest
     from sqlalchemy import text
 
+    def sql_of(connection: object, table: str) -> str:
+        return connection.scalar(  # type: ignore[attr-defined, no-any-return]
+            text(f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"))
+
+    def numbered_as_expected(connection: object) -> None:
+        for table, expected in numbers.items():
+            assert [tuple(r) for r in connection.execute(  # type: ignore[attr-defined]
+                text(f"SELECT id, {column} FROM {table} ORDER BY id"))] == expected, table
+        assert [tuple(r) for r in connection.execute(text(listed))] == series  # type: ignore[attr-defined]
+
+    listed = "SELECT series, next_value FROM document_sequences ORDER BY series"
+    raw = sqlite3.connect(path, isolation_level=None)  # no customers, suppliers or users here
+    for statement in setup:
+        raw.execute(statement)
+    raw.close()
+    upgrade(engine)
+    with engine.connect() as connection:
+        numbered_as_expected(connection)
+        for table in numbers:
+            assert f"{column} VARCHAR(50) NOT NULL" in sql_of(connection, table), table
+    raw = sqlite3.connect(path, isolation_level=None)
+    for constraint, statement in refused.items():
+        with pytest.raises(sqlite3.IntegrityError, match=constraint):
+            raw.execute(statement)
+    raw.close()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, downgrade_to)
+    with engine.connect() as connection:
+        for table in numbers:
+            assert column not in sql_of(connection, table), table
+        assert [tuple(r) for r in connection.execute(text(listed))] == series_before
+    upgrade(engine)
+    with engine.connect() as connection:
+        numbered_as_expected(connection)
+    engine.dispose()
+
+
+def test_0044_round_trip_on_sqlite_with_orders(tmp_path: object) -> None:
+    """On SQLite 0044 numbers the orders there are (per company and year, by id, never cut
+    at six digits), makes the column NOT NULL and unique, and sets the series; its downgrade
+    drops the column and the series; upgrading again numbers them the same way."""
     from erp.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path}/m44.sqlite3")  # type: ignore[str-format]
@@ -350,38 +398,14 @@ def test_0044_round_trip_on_sqlite_with_orders(tmp_path: object) -> None:
         # the demo's series of purchase orders is left alone
         "INSERT INTO document_sequences (series, next_value) VALUES ('PO-CA-2026', 4)",
     ]
-    raw = sqlite3.connect(f"{tmp_path}/m44.sqlite3", isolation_level=None)  # no customers or users here
-    for statement in setup:
-        raw.execute(statement)
-    raw.close()
-    upgrade(engine)
-    expected = [(3, "SO-CB-2026-000001"), (5, "SO-CA-2026-000001"), (7, "SO-CA-2026-000002"),
-                (9, "SO-CA-2025-000001"), (12, "SO-CA-2026-000003")]
-    numbers = "SELECT id, number FROM sales_orders ORDER BY id"
-    series = "SELECT series, next_value FROM document_sequences ORDER BY series"
-    table = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sales_orders'"
-    with engine.connect() as connection:
-        assert [tuple(r) for r in connection.execute(text(numbers))] == expected
-        assert [tuple(r) for r in connection.execute(text(series))] == [
-            ("PO-CA-2026", 4), ("SO-CA-2025", 2), ("SO-CA-2026", 4), ("SO-CB-2026", 2)]
-        assert "number VARCHAR(50) NOT NULL" in connection.scalar(text(table))
-    raw = sqlite3.connect(f"{tmp_path}/m44.sqlite3", isolation_level=None)
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        raw.execute("UPDATE sales_orders SET number = 'SO-CA-2026-000001' WHERE id = 7")
-    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
-        raw.execute("UPDATE sales_orders SET number = NULL WHERE id = 7")
-    raw.close()
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0043_supplier_payment_reversal")
-    with engine.connect() as connection:
-        assert "number" not in connection.scalar(text(table))
-        assert [tuple(r) for r in connection.execute(text(series))] == [("PO-CA-2026", 4)]
-    upgrade(engine)
-    with engine.connect() as connection:
-        assert [tuple(r) for r in connection.execute(text(numbers))] == expected
-    engine.dispose()
+    _numbering_round_trip(
+        engine, f"{tmp_path}/m44.sqlite3", setup, "number",  # type: ignore[str-format]
+        {"sales_orders": [(3, "SO-CB-2026-000001"), (5, "SO-CA-2026-000001"), (7, "SO-CA-2026-000002"),
+                          (9, "SO-CA-2025-000001"), (12, "SO-CA-2026-000003")]},
+        series=[("PO-CA-2026", 4), ("SO-CA-2025", 2), ("SO-CA-2026", 4), ("SO-CB-2026", 2)],
+        series_before=[("PO-CA-2026", 4)], downgrade_to="0043_supplier_payment_reversal",
+        refused={"UNIQUE": "UPDATE sales_orders SET number = 'SO-CA-2026-000001' WHERE id = 7",
+                 "NOT NULL": "UPDATE sales_orders SET number = NULL WHERE id = 7"})
 
 
 def test_0045_fills_the_applied_amount_of_standing_and_reversed_credit_memos(
@@ -484,11 +508,6 @@ def test_0046_round_trip_on_sqlite_numbers_existing_documents_per_company_prefix
     notes, payments and credit notes there are (per company, prefix and year of the posting
     date, by id), makes the columns NOT NULL and unique, and sets each series to continue; its
     downgrade drops the columns and those series only; upgrading again numbers them the same."""
-    import sqlite3
-
-    import pytest
-    from sqlalchemy import text
-
     from erp.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path}/m46.sqlite3")  # type: ignore[str-format]
@@ -521,11 +540,6 @@ def test_0046_round_trip_on_sqlite_numbers_existing_documents_per_company_prefix
         # the orders' series are left alone
         "INSERT INTO document_sequences (series, next_value) VALUES ('SO-CA-2026', 4)",
     ]
-    raw = sqlite3.connect(f"{tmp_path}/m46.sqlite3", isolation_level=None)  # no customers, suppliers, users here
-    for statement in setup:
-        raw.execute(statement)
-    raw.close()
-    upgrade(engine)
     numbers = {
         # by id, not date: 3 (1 December) was posted before 7 (3 November, back-dated)
         "supplier_invoices": [(3, "AP-CA-2026-000001"), (4, "AP-CB-2025-000001"), (7, "AP-CA-2026-000002"),
@@ -535,38 +549,13 @@ def test_0046_round_trip_on_sqlite_numbers_existing_documents_per_company_prefix
         "payments": [(1, "RC-CB-2026-000001"), (4, "RC-CB-2026-000002")],
         "credit_notes": [(3, "CN-CA-2026-000001")],
     }
-    series = "SELECT series, next_value FROM document_sequences ORDER BY series"
-    after = [("AP-CA-2026", 3), ("AP-CB-2025", 2), ("AR-CA-2025", 2), ("AR-CA-2026", 3), ("CM-CA-2026", 2),
-             ("CN-CA-2026", 2), ("DN-CA-2026", 2), ("RC-CB-2026", 3), ("SO-CA-2026", 4)]
-    with engine.connect() as connection:
-        for table, expected in numbers.items():
-            assert [tuple(r) for r in connection.execute(
-                text(f"SELECT id, document_number FROM {table} ORDER BY id"))] == expected, table
-            assert "document_number VARCHAR(50) NOT NULL" in connection.scalar(
-                text(f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"))
-        assert [tuple(r) for r in connection.execute(text(series))] == after
-    raw = sqlite3.connect(f"{tmp_path}/m46.sqlite3", isolation_level=None)
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        raw.execute("UPDATE invoices SET document_number = 'AR-CA-2026-000001' WHERE id = 6")
-    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
-        raw.execute("UPDATE payments SET document_number = NULL WHERE id = 1")
-    raw.close()
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0045_credit_memo_applied_amount")
-    with engine.connect() as connection:
-        for table in numbers:
-            assert "document_number" not in connection.scalar(
-                text(f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"))
-        assert [tuple(r) for r in connection.execute(text(series))] == [("SO-CA-2026", 4)]
-    upgrade(engine)
-    with engine.connect() as connection:
-        for table, expected in numbers.items():
-            assert [tuple(r) for r in connection.execute(
-                text(f"SELECT id, document_number FROM {table} ORDER BY id"))] == expected, table
-        assert [tuple(r) for r in connection.execute(text(series))] == after
-    engine.dispose()
+    _numbering_round_trip(
+        engine, f"{tmp_path}/m46.sqlite3", setup, "document_number", numbers,  # type: ignore[str-format]
+        series=[("AP-CA-2026", 3), ("AP-CB-2025", 2), ("AR-CA-2025", 2), ("AR-CA-2026", 3), ("CM-CA-2026", 2),
+                ("CN-CA-2026", 2), ("DN-CA-2026", 2), ("RC-CB-2026", 3), ("SO-CA-2026", 4)],
+        series_before=[("SO-CA-2026", 4)], downgrade_to="0045_credit_memo_applied_amount",
+        refused={"UNIQUE": "UPDATE invoices SET document_number = 'AR-CA-2026-000001' WHERE id = 6",
+                 "NOT NULL": "UPDATE payments SET document_number = NULL WHERE id = 1"})
 
 
 def test_0046_numbers_the_documents_there_were_as_the_services_numbered_them(
@@ -609,11 +598,6 @@ def test_0047_round_trip_on_sqlite_numbers_existing_supplier_payments_per_compan
     payment date, by id), makes the column NOT NULL and unique, and sets each PV series to
     continue; its downgrade drops the column and the PV series only; upgrading again numbers
     them the same."""
-    import sqlite3
-
-    import pytest
-    from sqlalchemy import text
-
     from erp.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path}/m47.sqlite3")  # type: ignore[str-format]
@@ -630,40 +614,15 @@ def test_0047_round_trip_on_sqlite_numbers_existing_supplier_payments_per_compan
         # the other documents' series are left alone
         "INSERT INTO document_sequences (series, next_value) VALUES ('AP-CA-2026', 4), ('RC-CA-2026', 2)",
     ]
-    raw = sqlite3.connect(f"{tmp_path}/m47.sqlite3", isolation_level=None)  # no suppliers, users here
-    for statement in setup:
-        raw.execute(statement)
-    raw.close()
-    upgrade(engine)
     # by id, not date: 3 (1 December) was posted before 7 (3 November, back-dated)
-    expected = [(3, "PV-CA-2026-000001"), (4, "PV-CB-2026-000001"), (7, "PV-CA-2026-000002"),
-                (9, "PV-CA-2025-000001")]
-    numbers = "SELECT id, document_number FROM supplier_payments ORDER BY id"
-    table = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_payments'"
-    series = "SELECT series, next_value FROM document_sequences ORDER BY series"
-    after = [("AP-CA-2026", 4), ("PV-CA-2025", 2), ("PV-CA-2026", 3), ("PV-CB-2026", 2), ("RC-CA-2026", 2)]
-    with engine.connect() as connection:
-        assert [tuple(r) for r in connection.execute(text(numbers))] == expected
-        assert "document_number VARCHAR(50) NOT NULL" in connection.scalar(text(table))
-        assert [tuple(r) for r in connection.execute(text(series))] == after
-    raw = sqlite3.connect(f"{tmp_path}/m47.sqlite3", isolation_level=None)
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        raw.execute("UPDATE supplier_payments SET document_number = 'PV-CA-2026-000001' WHERE id = 7")
-    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
-        raw.execute("UPDATE supplier_payments SET document_number = NULL WHERE id = 4")
-    raw.close()
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0046_document_numbers")
-    with engine.connect() as connection:
-        assert "document_number" not in connection.scalar(text(table))
-        assert [tuple(r) for r in connection.execute(text(series))] == [("AP-CA-2026", 4), ("RC-CA-2026", 2)]
-    upgrade(engine)
-    with engine.connect() as connection:
-        assert [tuple(r) for r in connection.execute(text(numbers))] == expected
-        assert [tuple(r) for r in connection.execute(text(series))] == after
-    engine.dispose()
+    _numbering_round_trip(
+        engine, f"{tmp_path}/m47.sqlite3", setup, "document_number",  # type: ignore[str-format]
+        {"supplier_payments": [(3, "PV-CA-2026-000001"), (4, "PV-CB-2026-000001"), (7, "PV-CA-2026-000002"),
+                               (9, "PV-CA-2025-000001")]},
+        series=[("AP-CA-2026", 4), ("PV-CA-2025", 2), ("PV-CA-2026", 3), ("PV-CB-2026", 2), ("RC-CA-2026", 2)],
+        series_before=[("AP-CA-2026", 4), ("RC-CA-2026", 2)], downgrade_to="0046_document_numbers",
+        refused={"UNIQUE": "UPDATE supplier_payments SET document_number = 'PV-CA-2026-000001' WHERE id = 7",
+                 "NOT NULL": "UPDATE supplier_payments SET document_number = NULL WHERE id = 4"})
 
 
 def test_0047_numbers_the_supplier_payments_there_were_as_the_service_numbered_them(
