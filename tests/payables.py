@@ -1,9 +1,11 @@
-"""Helpers for payables tests: VAT codes on the world's materials, invoices through the service."""
+"""Helpers for payables tests: VAT codes on the world's materials, invoices through the service,
+a payment reversed over HTTP."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +14,7 @@ from erp.masterdata.models import Material
 from erp.payables import services
 from erp.payables.models import DocumentKind, InvoiceKind
 from tests.tax import create_china_vat
-from tests.world import World
+from tests.world import ApiClient, World
 
 D = Decimal
 NOV_20 = dt.date(2026, 11, 20)
@@ -45,3 +47,30 @@ def enter(
             invoice_kind=invoice_kind, due_date=due, credits_invoice_id=credits,
         ), kind)
         return invoice.id
+
+
+def paid_and_reversed(ap: ApiClient, world: World, invoice_id: int, amount: str,
+                      reference: str | None = "BANK-7") -> dict[str, Any]:
+    """Over HTTP, company A's invoice of sup1 paid ``amount`` on 21 November (``reference``),
+    the payment reversed on 25 November (returned by the bank): the reopening the payables
+    refusals are dated against. The payment's request, for payments like it."""
+    pay: dict[str, Any] = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"],
+                           "payment_date": "2026-11-21", "amount": amount, "invoice_ids": [invoice_id]}
+    if reference is not None:
+        pay["reference"] = reference
+    paid = ap.post("/api/v1/payables/payments", json=pay)
+    assert paid.status_code == 201, paid.get_json()
+    reversed_ = ap.post(f"/api/v1/payables/payments/{paid.get_json()['id']}/reverse",
+                        json={"reason": "returned by the bank", "reversal_date": "2026-11-25"})
+    assert reversed_.status_code == 200, reversed_.get_json()
+    return pay
+
+
+def invoice_form(csrf_token: str, number: str, totals: tuple[str, str, str], lines: dict[str, str], *,
+                 order: str = "PO-A-0001", on: str = "2026-11-20", **fields: str) -> dict[str, str]:
+    """The supplier invoice form (/payables/invoices/new) filled in: a special VAT invoice
+    ``number`` of ``order`` dated ``on``, ``totals`` (net, tax, gross), the lines' fields
+    (``quantity-0``, ``unit_price-0``, ...) and any other field (``action``)."""
+    net, tax, gross = totals
+    return {"csrf_token": csrf_token, "order": order, "number": number, "invoice_kind": "special",
+            "invoice_date": on, "net_total": net, "tax_total": tax, "gross_total": gross, **lines, **fields}

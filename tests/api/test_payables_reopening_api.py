@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.test_payables_api import invoice, received_line  # noqa: F401 - fixture
+from tests.payables import paid_and_reversed
 from tests.world import ApiClient, World, problem
 
 pytestmark = pytest.mark.postgres
@@ -20,12 +21,7 @@ def test_a_payment_dated_before_a_reversal_that_reopened_its_invoice_is_a_422_in
     dated 22 November: 201; the other 1,000.00 dated 25 November: 201."""
     ap = api.as_("ap_a")
     body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
-    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
-           "amount": "1000.00", "invoice_ids": [body["id"]], "reference": "BANK-7"}
-    paid = ap.post("/api/v1/payables/payments", json=pay).get_json()
-    reversed_ = ap.post(f"/api/v1/payables/payments/{paid['id']}/reverse",
-                        json={"reason": "returned by the bank", "reversal_date": "2026-11-25"})
-    assert reversed_.status_code == 200, reversed_.get_json()
+    pay = paid_and_reversed(ap, world, body["id"], "1000.00")
     again = dict(pay, payment_date="2026-11-22", amount="1356.00", reference="BANK-8")
     english = problem(ap.post("/api/v1/payables/payments", json=again, headers={"Accept-Language": "en"}), 422,
                       "dated-before-reopening")
@@ -58,11 +54,7 @@ def test_an_invoice_reversal_and_a_credit_memo_dated_before_the_reversal_that_re
     is 422 ``dated-before-source``."""
     ap = api.as_("ap_a")
     body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
-    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
-           "amount": "1356.00", "invoice_ids": [body["id"]]}
-    paid = ap.post("/api/v1/payables/payments", json=pay).get_json()
-    assert ap.post(f"/api/v1/payables/payments/{paid['id']}/reverse",
-                   json={"reason": "returned by the bank", "reversal_date": "2026-11-25"}).status_code == 200
+    paid_and_reversed(ap, world, body["id"], "1356.00", reference=None)
     refused = problem(ap.post(f"/api/v1/payables/invoices/{body['id']}/reverse",
                               json={"reason": "wrong price", "reversal_date": "2026-11-22"}), 422,
                       "dated-before-reopening")
@@ -70,10 +62,12 @@ def test_an_invoice_reversal_and_a_credit_memo_dated_before_the_reversal_that_re
     memo = invoice(world, received_line, number="CM-1", net_total="120.00", tax_total="15.60", gross_total="135.60",
                    lines=[{"po_line_id": received_line, "quantity": "10", "unit_price": "12.00"}],
                    credits_invoice_id=body["id"])
-    problem(ap.post("/api/v1/payables/credit-memos", json=dict(memo, invoice_date="2026-11-22")), 422,
-            "dated-before-reopening")
-    problem(ap.post("/api/v1/payables/credit-memos", json=dict(memo, invoice_date="2026-11-19")), 422,
-            "dated-before-source")
+    reopened = problem(ap.post("/api/v1/payables/credit-memos", json=dict(memo, invoice_date="2026-11-22")), 422,
+                       "dated-before-reopening")
+    assert reopened["errors"][0]["pointer"] == "/posting_date" and reopened["earliest_date"] == "2026-11-25"
+    before = problem(ap.post("/api/v1/payables/credit-memos", json=dict(memo, invoice_date="2026-11-19")), 422,
+                     "dated-before-source")
+    assert before["errors"][0]["pointer"] == "/posting_date" and "2026-11-20" in before["detail"], before
     assert ap.get(f"/api/v1/payables/invoices/{body['id']}").get_json()["open_amount"] == "1356.00"
 
 
@@ -87,11 +81,7 @@ def test_a_credit_memo_dated_before_a_payment_reversal_posts_what_was_open_that_
     31.20 = 271.20) dated 22 November: 201, applied 271.20, the invoice 1,084.80 open."""
     ap = api.as_("ap_a")
     body = ap.post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
-    pay = {"company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"], "payment_date": "2026-11-21",
-           "amount": "822.00", "invoice_ids": [body["id"]], "reference": "BANK-7"}
-    paid = ap.post("/api/v1/payables/payments", json=pay).get_json()
-    assert ap.post(f"/api/v1/payables/payments/{paid['id']}/reverse",
-                   json={"reason": "returned by the bank", "reversal_date": "2026-11-25"}).status_code == 200
+    paid_and_reversed(ap, world, body["id"], "822.00")
     big = invoice(world, received_line, number="CM-BIG", invoice_date="2026-11-22", net_total="600.00",
                   tax_total="78.00", gross_total="678.00",
                   lines=[{"po_line_id": received_line, "quantity": "50", "unit_price": "12.00"}],

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.errors import ValidationFailed
 from erp.messages import message_data, message_from_data
-from tests.payables import vat13_on_materials
+from tests.payables import invoice_form, vat13_on_materials
 from tests.stock import open_order, receive, set_standard
 from tests.ui.conftest import shown, sign_in
 from tests.world import World
@@ -34,10 +34,9 @@ def test_a_line_price_refused_is_named_by_its_column_and_line(
     receive(session_factory, world, 1, "100")
     sign_in(client, world, "ap_a", language)
     page = client.get("/payables/invoices/new?order=PO-A-0001").get_data(as_text=True)
-    refused = client.post("/payables/invoices/new?order=PO-A-0001", data={
-        "csrf_token": _csrf(page), "order": "PO-A-0001", "number": "INV-L1", "invoice_kind": "special",
-        "invoice_date": "2026-11-20", "net_total": "1200.00", "tax_total": "156.00", "gross_total": "1356.00",
-        "quantity-0": "100", "unit_price-0": "twelve", "action": "post"})
+    refused = client.post("/payables/invoices/new?order=PO-A-0001", data=invoice_form(
+        _csrf(page), "INV-L1", ("1200.00", "156.00", "1356.00"), {"quantity-0": "100", "unit_price-0": "twelve"},
+        action="post"))
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert shown(text, "refusal").endswith(top)

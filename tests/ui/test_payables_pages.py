@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.payables.models import SupplierInvoice, SupplierPayment
-from tests.payables import vat13_on_materials
+from tests.payables import invoice_form, vat13_on_materials
 from tests.service.test_payables_payment_reversal import pay, reverse, two_invoices  # noqa: F401 - fixture
 from tests.stock import open_order, receive, set_standard
 from tests.world import World
@@ -43,9 +43,8 @@ def test_enter_an_invoice_see_the_match_post_it_blocked_and_release_it(
     assert landing.endswith("/payables/invoices")
     page = client.get("/payables/invoices/new?order=PO-A-0001").get_data(as_text=True)
     assert "订单行" in page and "EXC-STAR" in page and "¥12.00" in page
-    form = {"csrf_token": _csrf(page), "order": "PO-A-0001", "number": "INV-P1", "invoice_kind": "special",
-            "invoice_date": "2026-11-20", "net_total": "1300.00", "tax_total": "169.00", "gross_total": "1469.00",
-            "quantity-0": "100", "unit_price-0": "13.00", "tax_code_id-0": ""}
+    form = invoice_form(_csrf(page), "INV-P1", ("1300.00", "169.00", "1469.00"),
+                        {"quantity-0": "100", "unit_price-0": "13.00", "tax_code_id-0": ""})
     preview = client.post("/payables/invoices/new?order=PO-A-0001", data={**form, "action": "preview"})
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200
@@ -84,9 +83,8 @@ def test_a_refused_invoice_keeps_what_was_typed_and_shows_the_difference(
     receive(session_factory, world, 1, "100")
     _sign_in(client, world, "ap_a")
     page = client.get("/payables/invoices/new?order=PO-A-0001").get_data(as_text=True)
-    form = {"csrf_token": _csrf(page), "order": "PO-A-0001", "number": "INV-P2", "invoice_kind": "special",
-            "invoice_date": "2026-11-20", "net_total": "1210.00", "tax_total": "156.00", "gross_total": "1366.00",
-            "quantity-0": "100", "unit_price-0": "12.00", "action": "post"}
+    form = invoice_form(_csrf(page), "INV-P2", ("1210.00", "156.00", "1366.00"),
+                        {"quantity-0": "100", "unit_price-0": "12.00"}, action="post")
     refused = client.post("/payables/invoices/new?order=PO-A-0001", data=form)
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422
@@ -260,9 +258,8 @@ def test_the_invoice_form_prefills_prices_at_their_precision_names_tax_rates_and
     assert ">VAT9 9%</option>" in page
     assert 'class="form form-wide"' in page  # the lines table has the page's width, not 720 px
     # the first row left empty: the second row's refusal is shown beside the second row
-    form = {"csrf_token": _csrf(page), "order": "PO-A-0001", "number": "INV-R", "invoice_kind": "special",
-            "invoice_date": "2026-11-20", "net_total": "123.40", "tax_total": "16.04", "gross_total": "139.44",
-            "quantity-1": "1000", "unit_price-1": "0.1234", "action": "post"}
+    form = invoice_form(_csrf(page), "INV-R", ("123.40", "16.04", "139.44"),
+                        {"quantity-1": "1000", "unit_price-1": "0.1234"}, action="post")
     refused = client.post("/payables/invoices/new?order=PO-A-0001", data=form)
     text = refused.get_data(as_text=True)
     assert refused.status_code == 409
