@@ -6,7 +6,9 @@ Reusable fixtures (docs/ui.md):
   (``<test database>_browser``, made and dropped by the run), served on a free port;
 - ``browser``: headless /usr/bin/chromium (never a downloaded build);
 - ``signed_in(username, language)``: a page signed in through the sign-in form;
-- ``shot(page, name)``: a full-page screenshot under ``test-output/browser/<test>/``.
+- ``demo_actor(session, username)``: a demo user as the services take a signed-in user;
+- ``shot(page, name)``: a full-page screenshot under ``test-output/browser/<test>/``; a page
+  that holds a form is held to fit the 1440 px window as it is taken (``assert_fits_width``).
 
 Without Chromium or PostgreSQL the tests are skipped; in CI (ERP_REQUIRE_POSTGRES=1) a
 skip fails the run (tests/conftest.py).
@@ -27,10 +29,13 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from werkzeug.serving import make_server
 
 from erp import create_app
+from erp.auth.models import User
+from erp.auth.roles import Actor
+from erp.auth.services import actor_for_user
 from erp import clock
 from erp.config import PROJECT_ROOT, Settings
 from erp.db import make_engine, make_session_factory
@@ -44,6 +49,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--headless"]
 OUTPUT = Path(os.environ.get("ERP_TEST_OUTPUT", PROJECT_ROOT / "test-output")) / "browser"
 VIEWPORT = {"width": 1440, "height": 900}
+
+
+def demo_actor(session: Any, username: str) -> Actor:
+    """The demo user ``username`` as the services take a signed-in user (set-ups that post
+    through the services what a page is then shown with)."""
+    return actor_for_user(session.scalars(select(User).where(User.username == username)).one())
 
 
 def _missing() -> str | None:
@@ -123,9 +134,26 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# The page and each form or card on it, whose content is wider than the box (a wide
+# table belongs in a .table-wrap, which scrolls on its own and so widens nothing around it).
+_OVERFLOWING = """(selector) => [document.scrollingElement, ...document.querySelectorAll(selector)]
+    .filter((box) => box.scrollWidth > box.clientWidth)
+    .map((box) => `${box.tagName.toLowerCase()}${box.id ? "#" + box.id : ""}`
+        + `${typeof box.className === "string" && box.className ? "." + box.className.trim().split(/\\s+/).join(".") : ""}`
+        + `${box.dataset.testid ? "[" + box.dataset.testid + "]" : ""}: ${box.scrollWidth} > ${box.clientWidth} px`)"""
+
+
+def assert_fits_width(page: Any, selector: str = "form, .card") -> None:
+    """No horizontal overflow: the page, and every form and card on it, is no wider than its
+    box (``scrollWidth <= clientWidth``), as UI.md asks of every page at 1440 px."""
+    overflowing = page.evaluate(_OVERFLOWING, selector)
+    assert not overflowing, f"{page.url} at {page.viewport_size['width']} px overflows: {overflowing}"
+
+
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
-    """Save a full-page screenshot of ``page`` as ``NN-name.png`` in this test's folder."""
+    """Save a full-page screenshot of ``page`` as ``NN-name.png`` in this test's folder; a page
+    with a form must fit its width as it is taken (the screenshot is saved first, to look at)."""
     folder = OUTPUT / re.sub(r"[^\w.-]+", "_", request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -135,6 +163,8 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
         taken[0] += 1
         path = folder / f"{taken[0]:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        if page.locator("form").count():
+            assert_fits_width(page)
         return path
 
     return take

@@ -11,14 +11,13 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from erp.auth.models import User
-from erp.auth.services import actor_for_user
 from erp.credit import cio, receivables
 from erp.credit.exposure import CreditPolicy
 from erp.clock import business_today
+from tests.browser.conftest import demo_actor
 
 CHARTS = {"companies": 5, "segments": 5, "top": 2, "trend": 2}  # chart -> series (ageing buckets, or two)
 
@@ -30,7 +29,7 @@ def _money(text: str) -> Decimal:
 def _figures(engine: Engine, as_of: dt.date) -> tuple[dict[str, Decimal], Decimal]:
     """The dashboard's totals and unapplied payments for ``as_of``, from the services."""
     with Session(engine) as session:
-        actor = actor_for_user(session.scalars(select(User).where(User.username == "cio")).one())
+        actor = demo_actor(session, "cio")
         board = receivables.dashboard(session, actor, as_of=as_of, policy=CreditPolicy(), top=15)
         return board.totals, cio.unapplied_payments(session, actor, as_of=as_of)
 

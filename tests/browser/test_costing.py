@@ -16,12 +16,11 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from erp.auth.models import User
-from erp.auth.services import actor_for_user
 from erp.costing.close import reopen_period
 from erp.period import Period
 from erp.posting.models import AccountingPeriod, PeriodStatus
 from erp.clock import business_today
+from tests.browser.conftest import demo_actor
 
 
 def _money(text: str) -> Decimal:
@@ -35,7 +34,7 @@ def reopen_afterwards(browser_engine: Engine) -> Iterator[str]:
     period = Period.of(business_today()).previous()
     yield period
     with Session(browser_engine) as session, session.begin():
-        actor = actor_for_user(session.scalars(select(User).where(User.username == "cost.group")).one())
+        actor = demo_actor(session, "cost.group")
         closed = session.scalars(select(AccountingPeriod.company_id).where(
             AccountingPeriod.period == period, AccountingPeriod.status == PeriodStatus.CLOSED)).all()
         for company_id in closed:

@@ -15,12 +15,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from erp.auth.models import User
-from erp.auth.services import actor_for_user
 from erp.credit import receivables
 from erp.credit.exposure import CreditPolicy
 from erp.credit.models import CreditRelease, CustomerExposure, SalesOrder, SalesOrderStatus
 from erp.masterdata.models import Customer
+from tests.browser.conftest import demo_actor
 
 
 def _money(text: str) -> Decimal:
@@ -30,7 +29,7 @@ def _money(text: str) -> Decimal:
 def _blocked_order_with_a_confirmed_sibling(engine: Engine) -> tuple[int, int, str, Decimal, Decimal, Decimal]:
     """(blocked order, the customer's confirmed order, customer code, exposure, order value, limit)."""
     with Session(engine) as session:
-        controller = actor_for_user(session.scalars(select(User).where(User.username == "credit")).one())
+        controller = demo_actor(session, "credit")
         # The held orders as the credit module values them (open value with output VAT).
         held, _ = receivables.held_orders(session, controller, policy=CreditPolicy(), limit=500)
         for row in held:

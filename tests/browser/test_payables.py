@@ -9,30 +9,26 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from erp.auth.models import User
-from erp.auth.services import actor_for_user
 from erp.inventory import services as inventory
 from erp.inventory.queries import lines_open_for_receipt
 from erp.masterdata.models import Material
 from erp.masterdata.tax import line_amounts
 from erp.payables.queries import order_for_invoicing
 from erp.clock import business_today
+from tests.browser.conftest import assert_fits_width, demo_actor
 
 CENT = Decimal("0.01")
 
-
-def _actor(session: Session, username: str) -> Any:
-    return actor_for_user(session.scalars(select(User).where(User.username == username)).one())
 
 
 def _received_line(engine: Engine) -> tuple[str, int, Decimal]:
     """Two units received today against an open FORM01 order line (as the clerk would):
     the order's number, the line's position on the invoice form, its contract price."""
     with Session(engine) as session, session.begin():
-        clerk = _actor(session, "clerk.form01")
+        clerk = demo_actor(session, "clerk.form01")
         rows, _ = lines_open_for_receipt(session, clerk, limit=500)
         line = next(r for r in rows if r.open_quantity >= 2)
         today = business_today()
@@ -42,9 +38,28 @@ def _received_line(engine: Engine) -> tuple[str, int, Decimal]:
             batch_number=f"AP{line.po_line_id:05d}" if batches else None,
             manufacture_date=today - dt.timedelta(days=20) if batches else None,
             expiry_date=today + dt.timedelta(days=600) if batches else None))
-        order = order_for_invoicing(session, _actor(session, "ap.form01"), line.order_number)
+        order = order_for_invoicing(session, demo_actor(session, "ap.form01"), line.order_number)
         index = next(i for i, ol in enumerate(order.lines) if ol.po_line_id == line.po_line_id)
         return line.order_number, index, order.lines[index].contract_price
+
+
+def _invoiced(session: Session, number: str, index: int, prefix: str,
+              on: dt.date | None = None) -> tuple[Any, Any, Any, Any]:
+    """The two units of ``_received_line`` invoiced at the contract price with 13 % VAT, as
+    ap.form01 enters them through the service, numbered ``prefix`` and the order line's id:
+    the accountant, the order, its line and the invoice."""
+    from erp.payables import services as payables
+
+    ap = demo_actor(session, "ap.form01")
+    order = order_for_invoicing(session, ap, number)
+    line = order.lines[index]
+    net = (line.contract_price * 2).quantize(CENT, ROUND_HALF_UP)
+    tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
+    invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
+        company_id=order.company_id, supplier_id=order.supplier_id, number=f"{prefix}{line.po_line_id:06d}",
+        invoice_date=on or business_today(), net_total=net, tax_total=tax, gross_total=net + tax,
+        lines=[payables.LineRequest(po_line_id=line.po_line_id, quantity=Decimal(2), unit_price=line.contract_price)]))
+    return ap, order, line, invoice
 
 
 def test_payables_clerk_enters_an_invoice_sees_the_match_and_a_manager_releases_it(
@@ -128,7 +143,7 @@ def test_a_cost_accountant_follows_an_invoice_before_its_goods_from_the_batch_to
     from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 
     with Session(browser_engine) as session, session.begin():
-        clerk, ap = _actor(session, "clerk.form01"), _actor(session, "ap.form01")
+        clerk, ap = demo_actor(session, "clerk.form01"), demo_actor(session, "ap.form01")
         rows, _ = lines_open_for_receipt(session, clerk, limit=500)
         # a new order of one batch-managed material (as an open line of the demo), nothing received
 
@@ -186,7 +201,7 @@ def test_an_accountant_reverses_an_invoice_entered_wrongly_and_its_goods_are_fre
 
     number, index, contract = _received_line(browser_engine)
     with Session(browser_engine) as session, session.begin():
-        ap = _actor(session, "ap.form01")
+        ap = demo_actor(session, "ap.form01")
         order = order_for_invoicing(session, ap, number)
         line = order.lines[index]
         invoiced_before = line.invoiced  # an earlier test may have invoiced this line too
@@ -219,7 +234,7 @@ def test_an_accountant_reverses_an_invoice_entered_wrongly_and_its_goods_are_fre
     with Session(browser_engine) as session:
         reversed_ = session.get(SupplierInvoice, invoice_id)
         assert reversed_ is not None and reversed_.reversed and reversed_.open_amount == 0
-        order = order_for_invoicing(session, _actor(session, "ap.form01"), number)
+        order = order_for_invoicing(session, demo_actor(session, "ap.form01"), number)
         assert order.lines[index].invoiced == invoiced_before and invoice_number
 
 
@@ -234,20 +249,11 @@ def test_an_accountant_reverses_a_payment_the_bank_returned_and_the_invoice_is_o
 
     number, index, contract = _received_line(browser_engine)
     with Session(browser_engine) as session, session.begin():
-        ap = _actor(session, "ap.form01")
-        order = order_for_invoicing(session, ap, number)
-        line = order.lines[index]
-        net = (line.contract_price * 2).quantize(CENT, ROUND_HALF_UP)
-        tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
-        invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
-            company_id=order.company_id, supplier_id=order.supplier_id, number=f"PAYREV{line.po_line_id:06d}",
-            invoice_date=business_today(), net_total=net, tax_total=tax, gross_total=net + tax,
-            lines=[payables.LineRequest(po_line_id=line.po_line_id, quantity=Decimal(2),
-                                        unit_price=line.contract_price)]))
+        ap, order, line, invoice = _invoiced(session, number, index, "PAYREV")
         payment = payables.pay_supplier(session, ap, payables.PaymentRequest(
             company_id=order.company_id, supplier_id=order.supplier_id, payment_date=business_today(),
-            amount=net + tax, invoice_ids=[invoice.id], reference=f"BANK{line.po_line_id:06d}"))
-        invoice_id, payment_id, gross = invoice.id, payment.id, net + tax
+            amount=invoice.gross_total, invoice_ids=[invoice.id], reference=f"BANK{line.po_line_id:06d}"))
+        invoice_id, payment_id, gross = invoice.id, payment.id, invoice.gross_total
     page = signed_in("ap.form01")
     page.goto(f"/payables/payments/{payment_id}")
     assert "冲销付款" in page.get_by_test_id("reverse-card").inner_text()
@@ -284,20 +290,9 @@ def test_an_accountant_enters_a_credit_memo_from_the_invoice_it_corrects(
     filled in), sees what it will post, is refused beside the reason while none is given
     (what was typed kept), posts it, and lands on the memo's page: its journal, the invoice
     it reduced, the reason; the invoice lists it and is open by the rest."""
-    from erp.payables import services as payables
-
     number, index, _ = _received_line(browser_engine)
     with Session(browser_engine) as session, session.begin():
-        ap = _actor(session, "ap.form01")
-        order = order_for_invoicing(session, ap, number)
-        line = order.lines[index]
-        net = (line.contract_price * 2).quantize(CENT, ROUND_HALF_UP)
-        tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
-        invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
-            company_id=order.company_id, supplier_id=order.supplier_id, number=f"CMI{line.po_line_id:06d}",
-            invoice_date=business_today(), net_total=net, tax_total=tax, gross_total=net + tax,
-            lines=[payables.LineRequest(po_line_id=line.po_line_id, quantity=Decimal(2),
-                                        unit_price=line.contract_price)]))
+        _, _, line, invoice = _invoiced(session, number, index, "CMI")
         invoice_id, invoice_number, gross = invoice.id, invoice.number, invoice.gross_total
         credit = line_amounts(Decimal(1), line.contract_price, invoice.lines[0].tax_rate)
     page = signed_in("ap.form01")
@@ -353,24 +348,15 @@ def test_the_payment_form_shows_what_may_be_paid_on_the_date_chosen(
     number, index, _ = _received_line(browser_engine)
     dec_10, dec_11, dec_12, dec_13 = (dt.date(2026, 12, d) for d in (10, 11, 12, 13))
     with Session(browser_engine) as session, session.begin():
-        ap = _actor(session, "ap.form01")
-        order = order_for_invoicing(session, ap, number)
-        line = order.lines[index]
-        net = (line.contract_price * 2).quantize(CENT, ROUND_HALF_UP)
-        tax = (net * Decimal("0.13")).quantize(CENT, ROUND_HALF_UP)
-        invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
-            company_id=order.company_id, supplier_id=order.supplier_id, number=f"ASOF{line.po_line_id:06d}",
-            invoice_date=dec_10, net_total=net, tax_total=tax, gross_total=net + tax,
-            lines=[payables.LineRequest(po_line_id=line.po_line_id, quantity=Decimal(2),
-                                        unit_price=line.contract_price)]))
-        part = (net / 2).quantize(CENT, ROUND_HALF_UP)
+        ap, order, line, invoice = _invoiced(session, number, index, "ASOF", on=dec_10)
+        part = (invoice.net_total / 2).quantize(CENT, ROUND_HALF_UP)
         payment = payables.pay_supplier(session, ap, payables.PaymentRequest(
             company_id=order.company_id, supplier_id=order.supplier_id, payment_date=dec_11, amount=part,
             invoice_ids=[invoice.id], reference=f"ASOF{line.po_line_id:06d}"))
         payables.reverse_payment(session, ap, payment.id, reason="银行退票", reversal_date=dec_13)
         supplier = session.get(Supplier, order.supplier_id)
         assert supplier is not None
-        invoice_number, gross, supplier_code = invoice.number, net + tax, supplier.code
+        invoice_number, gross, supplier_code = invoice.number, invoice.gross_total, supplier.code
     page = signed_in("ap.form01")
     page.goto(f"/payables/payments/new?company=FORM01&supplier={supplier_code}")
     row = page.locator(f"tr[data-number='{invoice_number}']")
@@ -385,3 +371,7 @@ def test_the_payment_form_shows_what_may_be_paid_on_the_date_chosen(
     assert "之后冲销的付款或红字发票当时仍然有效" in page.get_by_test_id("payable-note").inner_text()
     assert page.input_value("#f-payment_date") == "2026-12-12"
     shot(page, "pay-form-as-of-date")
+    # c20799a: at 1440 px the form takes the page's width and its eight columns scroll in their
+    # own box, so neither the page nor the form is wider than the window
+    assert page.viewport_size["width"] == 1440
+    assert_fits_width(page, "[data-testid=pay-form], [data-testid=open-items-part]")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from erp.auth.models import User, UserCompany
 from erp.auth.roles import Role
-from erp.auth.services import actor_for_user, hash_password
+from erp.auth.services import hash_password
 from erp.clock import BUSINESS_TIME_ZONE, business_today
 from erp.db import make_session_factory
 from erp.demo.loader import DEMO_PASSWORD
@@ -24,6 +24,7 @@ from erp.inventory import queries
 from erp.inventory import services as inventory
 from erp.quality import monitoring, services
 from erp.quality.models import InspectionLot, Specification, UsageDecision
+from tests.browser.conftest import demo_actor
 
 C = services.CharacteristicInput
 
@@ -36,9 +37,9 @@ def quality_world(browser_engine: Engine) -> dict[str, int]:
     factory: sessionmaker[Any] = make_session_factory(browser_engine)
     with factory() as session, session.begin():
         form01 = session.scalars(select(Company).where(Company.code == "FORM01")).one()
-        analyst = actor_for_user(session.scalars(select(User).where(User.username == "quality.form01")).one())
+        analyst = demo_actor(session, "quality.form01")
         # the demo released what quality had; a clerk receives 1 unit of an inspected material now
-        clerk = actor_for_user(session.scalars(select(User).where(User.username == "clerk.form01")).one())
+        clerk = demo_actor(session, "clerk.form01")
         lines, _ = queries.lines_open_for_receipt(session, clerk, limit=500)
         line = next(row for row in lines if row.inspection_required and row.quantity - row.received_quantity >= 2)
         today = business_today()
@@ -47,7 +48,7 @@ def quality_world(browser_engine: Engine) -> dict[str, int]:
             manufacture_date=today - dt.timedelta(days=30), expiry_date=today + dt.timedelta(days=700)))
         lot = session.scalars(select(InspectionLot).where(InspectionLot.source_document_id == document)).one()
         if session.scalar(select(Specification.id).where(Specification.material_id == lot.material_id)) is None:
-            group_qa = actor_for_user(session.scalars(select(User).where(User.username == "qa.group")).one())
+            group_qa = demo_actor(session, "qa.group")
             services.create_specification(session, group_qa, material_id=lot.material_id,
                                           effective_from=today, reason="Ch.P. 2025", characteristics=[
                 C("ASSAY", "含量", "Assay", "%", minimum=D("98.0"), maximum=D("102.0")),

@@ -13,8 +13,6 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
-from erp.auth.models import User
-from erp.auth.services import actor_for_user
 from erp.clock import BUSINESS_TIME_ZONE, business_today
 from erp.db import make_session_factory
 from erp.inventory import queries
@@ -23,6 +21,7 @@ from erp.masterdata.models import Company, Material, Warehouse
 from erp.quality.models import (
     CertificateOfAnalysis, DataLogger, InspectionLot, Specification, StorageMonitoring, StorageReading,
 )
+from tests.browser.conftest import demo_actor
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def fresh_lot(browser_engine: Engine) -> int:
     """A receipt's lot of FORM01 received today (its material has the demo's specification)."""
     factory: sessionmaker[Any] = make_session_factory(browser_engine)
     with factory() as session, session.begin():
-        clerk = actor_for_user(session.scalars(select(User).where(User.username == "clerk.form01")).one())
+        clerk = demo_actor(session, "clerk.form01")
         lines, _ = queries.lines_open_for_receipt(session, clerk, limit=500)
         line = next(row for row in lines if row.inspection_required and row.quantity - row.received_quantity >= 2)
         today = business_today()

@@ -12,8 +12,6 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from erp.auth.models import User
-from erp.auth.services import actor_for_user
 from erp.config import load_settings
 from erp.inventory import services as inventory
 from erp.inventory.queries import lines_open_for_receipt
@@ -22,10 +20,8 @@ from erp.masterdata.services import can_store
 from erp.purchasing import services as purchasing
 from erp.demo.loader import DEMO_PASSWORD
 from erp.clock import business_today
+from tests.browser.conftest import demo_actor
 
-
-def _actor(session: Session, username: str) -> Any:
-    return actor_for_user(session.scalars(select(User).where(User.username == username)).one())
 
 
 def test_buyer_orders_a_local_material_and_is_refused_a_central_one(signed_in: Any, shot: Any) -> None:
@@ -64,7 +60,7 @@ def _pending_order(engine: Engine) -> str:
     """An order of buyer.form01 above FORM01's approval threshold, submitted (setup through
     the services, as the buyer would have done it)."""
     with Session(engine) as session, session.begin():
-        buyer = _actor(session, "buyer.form01")
+        buyer = demo_actor(session, "buyer.form01")
         company = session.scalars(select(Company).where(Company.code == "FORM01")).one()
         rows, _ = purchasing.orderable(session, buyer, company_id=company.id, limit=200)
         item = next(r for r in rows if r.material.procurement_scope == ProcurementScope.LOCAL)
@@ -101,7 +97,7 @@ def _quarantined_batch(engine: Engine) -> tuple[str, str]:
     decision on the lot releases it (the demo gives every inspected material a
     specification: assay and appearance)."""
     with Session(engine) as session, session.begin():
-        clerk = _actor(session, "clerk.form01")
+        clerk = demo_actor(session, "clerk.form01")
         rows, _ = lines_open_for_receipt(session, clerk, limit=500)
         line = next(r for r in rows if r.inspection_required and r.open_quantity >= 2)
         today = business_today()
