@@ -17,7 +17,8 @@ from erp.clock import business_today
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.payables.queries import order_for_invoicing
 from erp.purchasing.models import PurchaseOrderLine
-from tests.browser.test_payables import _actor, _received_line
+from tests.browser.conftest import demo_actor
+from tests.browser.test_payables import _received_line
 
 
 def test_a_cost_accountant_writes_an_invoices_missing_price_difference_from_the_repair_page(
@@ -29,7 +30,7 @@ def test_a_cost_accountant_writes_an_invoices_missing_price_difference_from_the_
 
     order_number, index, contract = _received_line(browser_engine)
     with Session(browser_engine) as session, session.begin():
-        ap = _actor(session, "ap.form01")
+        ap = demo_actor(session, "ap.form01")
         order = order_for_invoicing(session, ap, order_number)
         line = order.lines[index]
         today = business_today()
