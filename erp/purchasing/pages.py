@@ -31,7 +31,8 @@ bp = PageBlueprint("purchasing_pages", __name__, url_prefix="/purchasing")
 
 BUYERS = {Role.BUYER, Role.GROUP_BUYER}
 ORDER_READERS = BUYERS | {Role.PURCHASING_MANAGER}
-nav.add("purchasing", "purchasing_pages.orderable", N_("New purchase order"), BUYERS)
+nav.add("purchasing", "purchasing_pages.orderable", N_("Orderable materials"), BUYERS)
+nav.add("purchasing", "purchasing_pages.new_order", N_("New purchase order"), BUYERS)
 nav.add("purchasing", "purchasing_pages.orders", N_("Purchase orders"), ORDER_READERS, landing_for=BUYERS)
 nav.add("purchasing", "purchasing_pages.approvals", N_("Approval queue"), {Role.PURCHASING_MANAGER},
         landing_for={Role.PURCHASING_MANAGER})
@@ -75,22 +76,44 @@ def _quantity(text: str | None) -> Decimal:
     return form_number(text, "lines/0/quantity")  # type: ignore[return-value]
 
 
+# The new-order form offers the (material, supplier) pairs the buyer may order for the
+# receiving company today, one option each: "MATERIAL|SUPPLIER" (codes hold no "|").
+OFFER_SEPARATOR = "|"
+MAX_OFFERS = 500
+
+
+def _offer_key(material: str, supplier: str) -> str:
+    return f"{material}{OFFER_SEPARATOR}{supplier}"
+
+
+def _chosen(form: Any) -> tuple[str, str]:
+    """The material and supplier codes the form names: the chosen offer, else the two codes
+    (a link from 可采购物料, or a client posting them)."""
+    offer = form.get("offer", "")
+    if OFFER_SEPARATOR in offer:
+        material, supplier = offer.split(OFFER_SEPARATOR, 1)
+        return material.strip(), supplier.strip()
+    return form.get("material", "").strip(), form.get("supplier", "").strip()
+
+
 @bp.route("/orders/new", methods=["GET", "POST"])
 @transaction
 def new_order(db: Session, actor: Actor) -> Any:
-    """A draft order of one line: material and supplier by code (prefilled from what I may
-    order), quantity and delivery warehouse; the price comes from the contract."""
+    """A draft order of one line: the receiving company (one the buyer orders for), one of
+    the materials the buyer may order for it with its supplier and contract price, quantity
+    and delivery warehouse. More lines are added on the draft's page."""
     require_role(*BUYERS)
     form = request.form if request.method == "POST" else request.args
     refusal: dict[str, Any] = {}
+    material_code, supplier_code = _chosen(form)
     if request.method == "POST":
         try:
             with db.begin_nested():  # a refusal rolls back to here
                 companies = _companies(db)
                 company_id = _company_id(companies)
-                material = masterdata.record_by_code(db, actor, masterdata.MATERIALS, form.get("material", ""),
+                material = masterdata.record_by_code(db, actor, masterdata.MATERIALS, material_code,
                                                      "lines/0/material_id")
-                supplier = masterdata.record_by_code(db, actor, masterdata.SUPPLIERS, form.get("supplier", ""),
+                supplier = masterdata.record_by_code(db, actor, masterdata.SUPPLIERS, supplier_code,
                                                      "supplier_id")
                 warehouse = masterdata.record_by_code(db, actor, masterdata.WAREHOUSES, form.get("warehouse", ""),
                                                       "lines/0/warehouse_id")
@@ -106,19 +129,29 @@ def new_order(db: Session, actor: Actor) -> Any:
             refusal = form_refusal(error)
     companies = _companies(db)
     company_id = _company_id(companies)
+    company = next(c for c in companies if c.id == company_id)
+    offers, offer_count = services.orderable(db, actor, company_id=company_id, limit=MAX_OFFERS)
+    chosen = _offer_key(material_code, supplier_code) if material_code and supplier_code else ""
+    offered = {_offer_key(o.material.code, o.supplier.code): o for o in offers}
+    # A pair named by a link but not among what may be ordered stays chosen, so that creating
+    # the order says why (the rule, beside the field) rather than silently choosing another.
+    unlisted = chosen if chosen and chosen not in offered else ""
     warehouses, _ = masterdata.list_records(db, actor, masterdata.WAREHOUSES, {"company_id": company_id,
                                                                               "active": True}, offset=0, limit=50)
-    material_code = form.get("material", "")
-    wanted = next(iter(masterdata.list_records(db, actor, masterdata.MATERIALS, {"code": material_code},
-                                               offset=0, limit=1)[0]), None) if material_code else None
-    company = next(c for c in companies if c.id == company_id)
+    wanted = offered[chosen].material if chosen in offered else None
     # Offer first the warehouse that can store the material (the rule is masterdata's can_store).
     suitable = [w for w in warehouses if wanted is not None and masterdata.can_store(w, wanted)[0]]
+    values = dict(form.items())
     if suitable and not form.get("warehouse"):
-        form = {**form, "warehouse": suitable[0].code}
+        values["warehouse"] = suitable[0].code
+    # Each offer names the first warehouse that can store its material: choosing it chooses that one.
+    stores = {key: next((w.code for w in warehouses if masterdata.can_store(w, o.material)[0]), "")
+              for key, o in offered.items()}
     status = refusal["error"].status if refusal else 200
-    return render_template("purchasing/new_order.html", form=form, companies=companies, company=company,
-                           warehouses=warehouses, **refusal), status
+    return render_template("purchasing/new_order.html", form=values, companies=companies, company=company,
+                           warehouses=warehouses, offers=offers, offer_count=offer_count, chosen=chosen,
+                           chosen_offer=offered.get(chosen), unlisted=unlisted, offer_key=_offer_key, stores=stores,
+                           **refusal), status
 
 
 ORDER_STATUSES = list(PurchaseOrderStatus)

@@ -28,7 +28,7 @@ def test_buyer_orders_a_local_material_and_is_refused_a_central_one(signed_in: A
     page = signed_in("buyer.form01")
     assert page.url.endswith("/purchasing/orders")
     shot(page, "my-orders")
-    page.get_by_role("link", name="新建采购订单").first.click()
+    page.get_by_role("link", name="可采购物料").first.click()
     table = page.get_by_test_id("orderable")
     assert "合同价" in page.content()
     shot(page, "orderable")
