@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +23,7 @@ from erp.db import dialect_insert, page, utcnow
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure, Warehouse
-from erp.masterdata.services import can_store, warehouse_use_check
+from erp.masterdata.services import MATERIALS, SUPPLIERS, can_store, text_match, warehouse_use_check
 from erp.clock import business_today, refuse_after_business_day
 from erp.messages import N_, Message, Term
 from erp.purchasing import errors as e
@@ -571,26 +571,49 @@ def close_order(session: Session, actor: Actor, order_id: int, reason: str | Non
     return order
 
 
+def _order_conditions(actor: Actor, filters: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [_order_visibility(actor)]
+    for name in ("status", "receiving_company_id", "supplier_id"):
+        if name in filters:
+            conditions.append(getattr(PurchaseOrder, name) == filters[name])
+    if "central" in filters:
+        column = PurchaseOrder.purchasing_company_id
+        conditions.append(column.is_(None) if filters["central"] else column.is_not(None))
+    if "order_date_from" in filters:
+        conditions.append(PurchaseOrder.order_date >= filters["order_date_from"])
+    if "order_date_to" in filters:
+        conditions.append(PurchaseOrder.order_date <= filters["order_date_to"])
+    if "q" in filters:
+        conditions.append(PurchaseOrder.number.ilike(f"%{filters['q']}%"))
+    if "text" in filters:
+        # A list's search box: the order number, or the supplier's or any line's material's
+        # code or name (masterdata's text_match, as the contracts list).
+        text = filters["text"]
+        conditions.append(or_(
+            PurchaseOrder.number.ilike(f"%{text}%"),
+            PurchaseOrder.supplier_id.in_(select(Supplier.id).where(text_match(SUPPLIERS, text))),
+            PurchaseOrder.lines.any(PurchaseOrderLine.material_id.in_(
+                select(Material.id).where(text_match(MATERIALS, text)))),
+        ))
+    return conditions
+
+
 def list_purchase_orders(
     session: Session, actor: Actor, filters: Mapping[str, Any], *, offset: int, limit: int
 ) -> tuple[list[PurchaseOrder], int]:
-    """Orders for the companies the caller acts for, newest first, filtered by status,
-    receiving company, supplier, purchasing organisation, order dates or number."""
-    query: Select[Any] = select(PurchaseOrder).where(_order_visibility(actor))
-    for name in ("status", "receiving_company_id", "supplier_id"):
-        if name in filters:
-            query = query.where(getattr(PurchaseOrder, name) == filters[name])
-    if "central" in filters:
-        column = PurchaseOrder.purchasing_company_id
-        query = query.where(column.is_(None) if filters["central"] else column.is_not(None))
-    if "order_date_from" in filters:
-        query = query.where(PurchaseOrder.order_date >= filters["order_date_from"])
-    if "order_date_to" in filters:
-        query = query.where(PurchaseOrder.order_date <= filters["order_date_to"])
-    if "q" in filters:
-        query = query.where(PurchaseOrder.number.ilike(f"%{filters['q']}%"))
-    return page(session, query.options(*_ORDER_HEADER_LOAD).order_by(PurchaseOrder.id.desc()), offset=offset,
-                limit=limit, entities=True)
+    """Orders for the companies the caller acts for, newest first (by order date, then
+    number), filtered by status, receiving company, supplier, purchasing organisation, order
+    dates, number (``q``) or a search text (``text``: number, supplier or material)."""
+    query: Select[Any] = select(PurchaseOrder).where(*_order_conditions(actor, filters))
+    return page(session, query.options(*_ORDER_HEADER_LOAD).order_by(
+        PurchaseOrder.order_date.desc(), PurchaseOrder.number.desc(), PurchaseOrder.id.desc()),
+        offset=offset, limit=limit, entities=True)
+
+
+def purchase_orders_total(session: Session, actor: Actor, filters: Mapping[str, Any]) -> Decimal:
+    """The value of all the orders ``list_purchase_orders`` lists with ``filters`` (every page)."""
+    total = session.scalar(select(func.sum(PurchaseOrder.total_amount)).where(*_order_conditions(actor, filters)))
+    return Decimal(total or 0)
 
 
 def order_id_for_number(session: Session, number: str) -> int | None:

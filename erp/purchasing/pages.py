@@ -160,7 +160,8 @@ ORDER_STATUSES = list(PurchaseOrderStatus)
 @bp.route("/orders")
 @transaction
 def orders(db: Session, actor: Actor) -> str:
-    """Orders of my companies, newest first, by status and number."""
+    """Orders of my companies, newest first (order date, then number), by status; searched by
+    number, supplier or material; the value of all of them under the amounts."""
     require_role(*ORDER_READERS)
     args = ListArgs.from_request()
     status_text = request.args.get("status", "")
@@ -168,11 +169,12 @@ def orders(db: Session, actor: Actor) -> str:
     if status_text in {s.value for s in PurchaseOrderStatus}:
         filters["status"] = PurchaseOrderStatus(status_text)
     if args.q:
-        filters["q"] = args.q
+        filters["text"] = args.q  # number, supplier or material
     rows, total = services.list_purchase_orders(db, actor, filters, offset=args.offset,
                                                 limit=args.page_size)
+    value = services.purchase_orders_total(db, actor, filters) if rows else None
     return render_template("purchasing/orders.html", rows=rows, total=total, args=args, statuses=ORDER_STATUSES,
-                           status=filters.get("status"), title_key="orders")
+                           status=filters.get("status"), title_key="orders", value=value)
 
 
 @bp.route("/approvals")
@@ -183,11 +185,13 @@ def approvals(db: Session, actor: Actor) -> str:
     args = ListArgs.from_request()
     filters: dict[str, Any] = {"status": PurchaseOrderStatus.PENDING_APPROVAL}
     if args.q:
-        filters["q"] = args.q
+        filters["text"] = args.q  # number, supplier or material
     rows, total = services.list_purchase_orders(db, actor, filters, offset=args.offset,
                                                 limit=args.page_size)
     thresholds = {row.id: services.approval_threshold(row.receiving_company, _default_threshold()) for row in rows}
-    return render_template("purchasing/approvals.html", rows=rows, total=total, args=args, thresholds=thresholds)
+    value = services.purchase_orders_total(db, actor, filters) if rows else None
+    return render_template("purchasing/approvals.html", rows=rows, total=total, args=args, thresholds=thresholds,
+                           value=value)
 
 
 def _order_by_number(db: Any, number: str, *, lock: bool = False) -> PurchaseOrder:
