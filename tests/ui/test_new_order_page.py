@@ -28,7 +28,7 @@ def options(page: str, select_id: str) -> dict[str, str]:
 def selected(page: str, select_id: str) -> str:
     found = re.search(rf'<select[^>]*id="{select_id}".*?</select>', page, re.S)
     assert found
-    chosen = re.search(r'<option value="([^"]*)" selected', found.group(0))
+    chosen = re.search(r'<option value="([^"]*)"[^>]*\sselected', found.group(0))
     return chosen.group(1) if chosen else ""
 
 
