@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -22,7 +22,7 @@ from erp.credit.exposure import CreditPolicy, decide, open_line_value_sql, open_
 from erp.credit.services import CreditPosition
 from erp.credit.models import Invoice, InvoiceLine, SalesOrder, SalesOrderLine, SalesOrderStatus
 from erp.db import page
-from erp.posting.models import StockDocument
+from erp.posting.models import Batch, StockBalance, StockDocument, StockStatus
 from erp.masterdata.tax import line_amounts
 from erp.masterdata.models import Company, Customer, Material, TaxCode, UnitOfMeasure, Warehouse
 
@@ -136,6 +136,9 @@ class OrderView:
     value: Decimal
     invoices: list[Any]
     shipments: list[Any]
+    # (warehouse, material) -> unrestricted batches there, first expiry first: what a
+    # shipment may name (none named: the shipment takes them first expiry first out)
+    batches: dict[tuple[int, int], list[Any]]
 
 
 def order_view(session: Session, actor: Actor, order: SalesOrder) -> OrderView:
@@ -170,8 +173,18 @@ def order_view(session: Session, actor: Actor, order: SalesOrder) -> OrderView:
         .join(Material, Material.id == InvoiceLine.material_id)
         .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .where(Invoice.order_id == order.id).order_by(Invoice.id, InvoiceLine.id)).all())
+    batches: dict[tuple[int, int], list[Any]] = {}
+    for row in session.execute(
+            select(StockBalance.warehouse_id, StockBalance.material_id, StockBalance.batch_id, Batch.batch_number,
+                   Batch.expiry_date, StockBalance.quantity)
+            .join(Batch, Batch.id == StockBalance.batch_id)
+            .where(StockBalance.status == StockStatus.UNRESTRICTED, StockBalance.quantity > 0,
+                   tuple_(StockBalance.warehouse_id, StockBalance.material_id).in_(
+                       [(line.warehouse_id, line.material_id) for line in order.lines]))
+            .order_by(Batch.expiry_date, Batch.batch_number)).all():
+        batches.setdefault((row.warehouse_id, row.material_id), []).append(row)
     return OrderView(order, company, customer, lines, sum((line.value for line in lines), ZERO), invoices,
-                     shipments)
+                     shipments, batches)
 
 
 def order_credit(session: Session, actor: Actor, order: SalesOrder, policy: CreditPolicy) -> CreditPosition:

@@ -244,7 +244,8 @@ def _shipment_request(order: Any, form: Any) -> tuple[list[services.ShipmentLine
         if quantity < 0:
             raise ValidationFailed(Message("the quantity of line {line} must be more than zero", line=line.line_no),
                                    errors=[{"pointer": f"lines/{index}/quantity", "detail": Message("more than zero")}])
-        lines.append(services.ShipmentLineRequest(order_line_id=line.id, quantity=quantity))
+        lines.append(services.ShipmentLineRequest(order_line_id=line.id, quantity=quantity,
+                                                  batch_id=_int(form.get(f"batch_id-{index}"))))
         rows.append(index)
     if not lines:
         raise ValidationFailed.for_field("lines", Message("enter the quantity to ship of at least one line"))
@@ -255,7 +256,7 @@ def _shipment_request(order: Any, form: Any) -> tuple[list[services.ShipmentLine
 class ShipmentPreview:
     """What a shipment would post (read before its savepoint rolled back)."""
 
-    lines: list[tuple[Any, Decimal, Decimal]]  # order line view, quantity, value with VAT
+    lines: list[tuple[Any, Decimal, Decimal, str | None]]  # order line view, quantity, value with VAT, batch
     value: Decimal
     tax: Decimal
     credit: Any
@@ -285,7 +286,9 @@ def ship(db: Session, actor: Actor, order_id: int) -> Any:
         try:  # the shipment as it would post, rolled back: nothing is written
             result = services.ship_order(db, actor, order_id, posting_date=day, lines=lines, policy=_policy())
             amounts = {line.order_line_id: line.amount for line in result.invoice.lines}
-            shipment = ShipmentPreview([(by_id[r.order_line_id], r.quantity, amounts[r.order_line_id]) for r in lines],
+            batch_numbers = {b.batch_id: b.batch_number for found in view.batches.values() for b in found}
+            shipment = ShipmentPreview([(by_id[r.order_line_id], r.quantity, amounts[r.order_line_id],
+                                         batch_numbers.get(r.batch_id) if r.batch_id else None) for r in lines],
                                        result.invoice.amount, result.invoice.tax_amount, result.credit)
         finally:
             savepoint.rollback()
