@@ -71,6 +71,8 @@ MUST_SHOW = {
     "intercompany_pages.trial_balance": "PG-TAB",  # FORM01's sale to DIST01, in transit
     "inventory_pages.quarantine": "PG-RAW-1",  # counted into quarantine, no inspection lot
     "inventory_pages.quality_decision": "PG-RAW-1",
+    "sales_pages.orders": "SO-DIST01-",  # the demo's sales orders, for sales.dist01
+    "sales_pages.order": "SO-DIST01-",
 }
 # Records without a number of their own yet, whose links show their id (FOLLOWUPS.md), with why.
 ID_NAMED: dict[str, str] = {}
