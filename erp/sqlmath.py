@@ -6,6 +6,10 @@ out as 1.00499999... and round down. On SQLite these functions therefore call Py
 user-defined functions that rebuild exact decimals from the operands (values stored with
 at most 15 significant digits survive the float round trip as their shortest repr) and
 round with ``erp.money.round_money``. One SQLAlchemy expression, the same cents on both.
+
+Time spans likewise: ``milliseconds_between`` is a whole number on both, so a rule such as
+"longer than the logging interval" compares integers, never a float that came out as
+5.000000000x minutes on SQLite for readings exactly five minutes apart.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Numeric
+from sqlalchemy.types import BigInteger, Numeric
 
 from erp.money import CENT, round_money
 
@@ -70,6 +74,29 @@ class least_of(FunctionElement[Decimal]):  # noqa: N801
     type = Numeric(18, 2)
     name = "least_of"
     inherit_cache = True
+
+
+class milliseconds_between(FunctionElement[int]):  # noqa: N801
+    """later - earlier in whole milliseconds (two instants; rounded half away from zero)."""
+
+    type = BigInteger()
+    name = "milliseconds_between"
+    inherit_cache = True
+
+
+@compiles(milliseconds_between, "postgresql")
+def _milliseconds_pg(element: milliseconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    # EXTRACT gives an exact numeric on PostgreSQL 14 and later.
+    return f"CAST(round(EXTRACT(EPOCH FROM (({later}) - ({earlier}))) * 1000) AS bigint)"
+
+
+@compiles(milliseconds_between, "sqlite")
+def _milliseconds_sqlite(element: milliseconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    # SQLite's date functions count whole milliseconds (julianday is that count / 86400000.0);
+    # the float's error, some tens of microseconds, is far below the half millisecond rounded off.
+    return f"CAST(round((julianday({later}) - julianday({earlier})) * 86400000.0) AS INTEGER)"
 
 
 @compiles(floor_share, "postgresql")

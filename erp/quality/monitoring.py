@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -43,6 +43,7 @@ from erp.clock import BUSINESS_TIME_ZONE, business_today
 from erp.db import UTCDateTime, is_postgres, page, utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.schemas import EARLIEST_DAY, LATEST_DAY
+from erp.sqlmath import milliseconds_between
 from erp.masterdata.models import Warehouse
 from erp.messages import Message, Named
 from erp.posting import Document, Movement, Posting, post, price_for_posting
@@ -306,10 +307,23 @@ def _bindable(session: Session, params: dict[str, object]) -> dict[str, object]:
     return {key: float(value) if isinstance(value, Decimal) else value for key, value in params.items()}
 
 
-def _minutes(session: Session, later: str, earlier: str) -> str:
-    if is_postgres(session):
-        return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 60.0)"
-    return f"((julianday({later}) - julianday({earlier})) * 1440.0)"
+def _milliseconds(session: Session, later: str, earlier: str) -> str:
+    """SQL for ``later - earlier`` in whole milliseconds, exact on both dialects (compared
+    with the allowance and the logging interval in milliseconds: no float at the boundary)."""
+    expression = milliseconds_between(literal_column(later), literal_column(earlier))
+    return str(expression.compile(dialect=session.get_bind().dialect))
+
+
+def _minutes(milliseconds: str) -> str:
+    """SQL for a span in milliseconds as minutes to 0.01, rounded half-up in integers (then
+    divided by 100.0: SQLite divides integers by 100 as integers)."""
+    return f"(CAST((({milliseconds}) + 300) / 600 AS NUMERIC) / 100.0)"
+
+
+def minutes_of(span: dt.timedelta) -> Decimal:
+    """A span in minutes to 0.01, rounded half-up from whole milliseconds (as in SQL)."""
+    milliseconds = span // dt.timedelta(milliseconds=1)
+    return Decimal((milliseconds + 300) // 600) / 100
 
 
 def _since(session: Session, warehouse: Warehouse, since: dt.datetime) -> dt.datetime | None:
@@ -331,13 +345,13 @@ def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datet
     rules = rules_of(session, warehouse)
     start = _since(session, warehouse, since) if since is not None else None
     after = "AND read_at >= :start" if start is not None else ""
-    minutes_out = _minutes(session, "COALESCE(ended_at, last_out_at)", "started_at")
+    out_ms = _milliseconds(session, "COALESCE(ended_at, last_out_at)", "started_at")
     # An excursion seen again is answered again (``held`` false) only when it widened: it
     # lasted longer or went further out; the same readings sent twice change nothing.
     distinct = "IS DISTINCT FROM" if is_postgres(session) else "IS NOT"
     widened = " OR ".join(f"storage_excursions.{column} {distinct} excluded.{column}" for column in (
         "ended_at", "minutes", "min_temperature", "max_temperature", "max_humidity"))
-    gap_minutes = _minutes(session, "read_at", "prev_at")
+    gap_ms = _milliseconds(session, "read_at", "prev_at")
     readings = f"""
         r AS (
             SELECT read_at, temperature, humidity,
@@ -361,9 +375,9 @@ def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datet
                                         max_temperature, max_humidity, detected_at, held)
         SELECT * FROM (
             SELECT :w AS warehouse_id, 'out_of_range' AS kind, started_at, ended_at,
-                   ROUND(CAST({minutes_out} AS NUMERIC), 2) AS minutes, min_t, max_t, max_h, :now AS detected_at,
+                   {_minutes(out_ms)} AS minutes, min_t, max_t, max_h, :now AS detected_at,
                    false AS held
-            FROM runs WHERE {minutes_out} > :allowance
+            FROM runs WHERE {out_ms} > :allowance_ms
         ) AS found WHERE true
         ON CONFLICT (warehouse_id, kind, started_at) DO UPDATE SET
             ended_at = excluded.ended_at, minutes = excluded.minutes, min_temperature = excluded.min_temperature,
@@ -375,16 +389,16 @@ def detect_excursions(session: Session, warehouse: Warehouse, *, since: dt.datet
         INSERT INTO storage_excursions (warehouse_id, kind, started_at, ended_at, minutes, detected_at, held)
         SELECT * FROM (
             SELECT :w AS warehouse_id, 'gap' AS kind, prev_at AS started_at, read_at AS ended_at,
-                   ROUND(CAST({gap_minutes} AS NUMERIC), 2) AS minutes, :now AS detected_at, false AS held
-            FROM r WHERE prev_at IS NOT NULL AND {gap_minutes} > :interval
+                   {_minutes(gap_ms)} AS minutes, :now AS detected_at, false AS held
+            FROM r WHERE prev_at IS NOT NULL AND {gap_ms} > :interval_ms
         ) AS found WHERE true
         ON CONFLICT (warehouse_id, kind, started_at) DO UPDATE SET
             ended_at = excluded.ended_at, minutes = excluded.minutes
         RETURNING id"""
     instant = UTCDateTime()
     params = {"w": warehouse.id, "tmin": warehouse.temp_min, "tmax": warehouse.temp_max,
-              "hmax": warehouse.max_humidity, "allowance": rules.allowance_minutes,
-              "interval": rules.logging_interval_minutes, "now": utcnow()}
+              "hmax": warehouse.max_humidity, "allowance_ms": rules.allowance_minutes * 60_000,
+              "interval_ms": rules.logging_interval_minutes * 60_000, "now": utcnow()}
     if start is not None:
         params["start"] = start
     found: list[int] = []
@@ -644,8 +658,8 @@ def flag_silent_warehouses(session: Session, actor: Actor, *, now: dt.datetime) 
         since = last or logger_since or configured_at
         if since is None or since > now:  # not monitored (or monitored from later on)
             continue
-        silent = (now - since).total_seconds() / 60
-        if silent <= rules_of(session, warehouse).logging_interval_minutes:
+        silent = now - since
+        if silent <= dt.timedelta(minutes=rules_of(session, warehouse).logging_interval_minutes):
             continue
         gap = session.scalars(select(StorageExcursion).where(
             StorageExcursion.warehouse_id == warehouse.id, StorageExcursion.kind == ExcursionKind.GAP,
@@ -655,7 +669,7 @@ def flag_silent_warehouses(session: Session, actor: Actor, *, now: dt.datetime) 
                                    minutes=Decimal(0), held=False)
             session.add(gap)
         if gap.ended_at is None:
-            gap.minutes = Decimal(str(round(silent, 2)))
+            gap.minutes = minutes_of(silent)
             flagged.append(gap)
     session.flush()
     return flagged
@@ -675,7 +689,7 @@ def _close_open_gaps(session: Session, warehouse: Warehouse) -> list[int]:
         if resumed is None:
             continue
         gap.ended_at = resumed
-        gap.minutes = Decimal(str(round((resumed - gap.started_at).total_seconds() / 60, 2)))
+        gap.minutes = minutes_of(resumed - gap.started_at)
         closed.append(gap.id)
     session.flush()
     return closed

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,7 @@ from erp.quality import errors, monitoring
 from erp.quality.models import ExcursionBatch, ExcursionKind, InspectionLot, LotOrigin, StorageExcursion, StorageReading
 from tests.stock import balances, batch_id, decide, open_order, receive, set_standard
 from tests.quality import release_lot
+from tests.ui.conftest import sign_in
 from tests.world import World
 
 UTC = dt.UTC
@@ -144,6 +146,65 @@ def test_a_gap_in_readings_is_flagged_as_an_excursion_of_unknown_state(
         ExcursionKind.GAP, START + minutes(119), START + minutes(140), D("21.00"))
     assert gap.max_temperature is None
     assert outcome.hold_document_ids == []  # flagged for QA; unknown is not shown to be out of range
+
+
+def every_five_minutes(count: int, *, late: dict[int, int] | None = None,
+                       warm: frozenset[int] = frozenset()) -> list[tuple[dt.datetime, str, str | None]]:
+    """``count`` readings exactly five minutes apart (the default logging interval) from
+    START, reading ``i`` taken ``late[i]`` seconds late, at 9.5 °C for the readings in ``warm``."""
+    late = late or {}
+    return [(START + minutes(5 * i) + dt.timedelta(seconds=late.get(i, 0)),
+             "9.50" if i in warm else "5.00", "55") for i in range(count)]
+
+
+def test_readings_exactly_one_logging_interval_apart_make_no_gap(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    # A day of readings every 5 minutes: on SQLite, (julianday(b) - julianday(a)) * 1440.0 came
+    # out as 5.000000000x for about half of these pairs, each recorded as a 5-minute gap.
+    outcome = ingest(session_factory, world, log(every_five_minutes(288)))
+    assert outcome.excursions == []
+    with session_factory() as session:
+        assert session.scalars(select(StorageExcursion)).all() == []
+
+
+def test_readings_one_second_more_than_the_interval_apart_are_a_gap(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    # reading 13 (01:05) is a second late: 5 min 1 s after reading 12, 4 min 59 s before reading 14
+    outcome = ingest(session_factory, world, log(every_five_minutes(288, late={13: 1})))
+    (gap,) = outcome.excursions
+    assert (gap.kind, gap.started_at, gap.ended_at, gap.minutes) == (
+        ExcursionKind.GAP, START + minutes(60), START + minutes(65) + dt.timedelta(seconds=1), D("5.02"))
+
+
+def test_an_excursion_lasting_exactly_the_allowance_is_none_and_a_second_longer_is_one(
+    session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int]
+) -> None:
+    # Out of range for exactly 30 minutes (the allowance) from 00:00, 00:35, 01:10, 01:45 and
+    # 02:20 (the first reading back in range 30 minutes after each start): none is an excursion.
+    # The one from 03:30 ends a second late, at 04:00:01: 30 min 1 s > 30 allowed (and the
+    # reading that ends it, 5 min 1 s after the one before, is a gap as well).
+    warm = frozenset(i for start in (0, 7, 14, 21, 28, 42) for i in range(start, start + 6))
+    outcome = ingest(session_factory, world, log(every_five_minutes(288, late={48: 1}, warm=warm)))
+    assert [(e.kind, e.started_at, e.minutes) for e in outcome.excursions] == [
+        (ExcursionKind.OUT_OF_RANGE, START + minutes(210), D("30.02")),
+        (ExcursionKind.GAP, START + minutes(235), D("5.02"))]
+
+
+@pytest.mark.parametrize(("language", "quarantined", "span"), [
+    ("zh", "1 批转入待检隔离", "5 分 1 秒"), ("en", "1 batches put into quarantine", "5 min 1 s")])
+def test_the_excursion_list_says_the_batches_went_to_quarantine_and_shows_whole_minutes(
+    client: FlaskClient, session_factory: sessionmaker[Session], world: World, cold_room: dict[str, int],
+    language: str, quarantined: str, span: str
+) -> None:
+    # 45 minutes out of range from 01:00 (INS-1 quarantined), and reading 30 a second late: a gap
+    ingest(session_factory, world, log(every_five_minutes(288, late={30: 1}, warm=frozenset(range(12, 21)))))
+    sign_in(client, world, "quality_a", language)
+    table = client.get("/quality/excursions").get_data(as_text=True)
+    table = table[table.index('data-testid="excursions"'):table.index("</table>")]
+    assert quarantined in table and ("冻结" not in table and "held" not in table)
+    assert '<td class="num">45</td>' in table and span in table and ".00<" not in table
 
 
 def test_readings_sent_again_are_not_doubled_nor_held_twice(
