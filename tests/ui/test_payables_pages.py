@@ -189,8 +189,10 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     # the invoice's price at its own precision; the invoice's kind and its line's tax code with
     # its rate, read-only: a memo reverses what the invoice posted
     assert 'value="12.30"' in page and "12.300000" not in page
-    # the tax code by code and name (zh page), then the line's rate
-    assert re.search(r'data-testid="tax_code-0">VAT13 增值税 13% 13%', page)
+    # the tax code by code and name (zh page; the name says its rate) and nothing after it:
+    # the line's rate has its own column (review R9: "VAT13 增值税 13% 13%" said it twice)
+    assert re.search(r'data-testid="tax_code-0">VAT13 增值税 13%\s*</td>', page)
+    assert re.search(r'<td class="num">13%</td><td class="num nowrap">0 kg</td>', page)
     assert 'name="tax_code_id-0"' not in page and 'name="invoice_kind"' not in page
     assert re.search(r'value="增值税专用发票" readonly data-testid="invoice_kind"', page)
 
