@@ -227,14 +227,21 @@ def price_text(value: Decimal | None) -> str:
 @bp.route("/credit-memos/new")
 @transaction
 def start_credit_memo(db: Session, actor: Actor) -> Any:
-    """Enter a credit memo (红字发票): find the invoice it corrects by the number printed on it;
-    one found opens its credit memo form, several (different suppliers) are listed."""
+    """Enter a credit memo (红字发票): find the invoice it corrects by our number (AP-…) or by
+    the number printed on it; one found opens its credit memo form, several (different
+    suppliers) are listed by our number with the supplier's beside."""
     require_role(Role.ACCOUNTS_PAYABLE)
     number = (request.args.get("invoice") or "").strip()[:40]
     rows: list[SupplierInvoice] = []
     if number:
-        rows, _ = queries.list_invoices(db, actor, {"number": number, "document_kind": DocumentKind.INVOICE},
-                                        offset=0, limit=50)
+        found: dict[int, SupplierInvoice] = {}
+        # ours as typed or in capitals (ap-a-2026-000001), the supplier's exactly as printed
+        for key, value in (*(("document_number", n) for n in dict.fromkeys((number, number.upper()))),
+                           ("number", number)):
+            matched, _ = queries.list_invoices(db, actor, {key: value, "document_kind": DocumentKind.INVOICE},
+                                               offset=0, limit=50)
+            found.update((row.id, row) for row in matched)
+        rows = sorted(found.values(), key=lambda row: row.id, reverse=True)
         if len(rows) == 1:
             return redirect(url_for("payables_pages.new_credit_memo", invoice_id=rows[0].id))
     suppliers = {s.id: s for s in masterdata.list_records(db, actor, masterdata.SUPPLIERS,

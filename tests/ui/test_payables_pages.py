@@ -104,7 +104,7 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
     enter(session_factory, world, "INV-B", [(1, "10", "12.00")], net="120.00", tax="15.60")  # not received
     _sign_in(client, world, "ap_a")
     page = client.get("/payables/payments/new?company=CA&supplier=S0001").get_data(as_text=True)
-    assert 'aria-label="INV-B" disabled' in page and "冻结付款" in page
+    assert 'aria-label="AP-CA-2026-000002 INV-B" disabled' in page  # our number, the supplier's beside and "冻结付款" in page
     form = {"csrf_token": _csrf(page), "company": "CA", "supplier": "S0001", "amount": "2000.00",
             "payment_date": "2026-11-21", "invoice": [str(free)]}
     refused = client.post("/payables/payments/new", data=form)
@@ -184,8 +184,14 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     found = client.get("/payables/credit-memos/new?invoice=INV-C")
     assert found.status_code == 302 and found.headers["Location"].endswith(f"/payables/invoices/{invoice}/credit-memo")
     assert 'data-testid="enter-credit-memo"' in client.get(f"/payables/invoices/{invoice}").get_data(as_text=True)
+    # found by our number too, typed in small letters (review R8)
+    ours = client.get("/payables/credit-memos/new?invoice=ap-ca-2026-000001")
+    assert ours.status_code == 302 and ours.headers["Location"].endswith(f"/payables/invoices/{invoice}/credit-memo")
     url = f"/payables/invoices/{invoice}/credit-memo"
     page = client.get(url).get_data(as_text=True)
+    # the invoice named by our number, the supplier's beside it to match the paper memo (review R8)
+    assert "<h1>红冲发票 AP-CA-2026-000001 (INV-C)</h1>" in page
+    assert f'href="/payables/invoices/{invoice}">AP-CA-2026-000001</a> / <span class="cur">' in page
     # the invoice's price at its own precision; the invoice's kind and its line's tax code with
     # its rate, read-only: a memo reverses what the invoice posted
     assert 'value="12.30"' in page and "12.300000" not in page
@@ -204,6 +210,7 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200 and 'data-testid="credit-memo-preview"' in text
     assert "¥1,389.90" in text and "¥1,111.92" in text  # the invoice's open amount before and after
+    assert 'data-testid="open-after">发票 AP-CA-2026-000001：未付 ¥1,389.90' in text
     assert re.search(r'data-account="2202">.*?¥277\.98</td><td class="num"></td>', text, re.S)
     assert memos() == []  # the preview wrote nothing
 
@@ -234,6 +241,8 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     text = client.get(posted.headers["Location"]).get_data(as_text=True)
     # the page is titled by the memo's own number; the invoice it reduces by its own and the supplier's
     assert "<h1>红字发票 CM-CA-2026-000001</h1>" in text and "CM-1" in text
+    assert 'data-testid="posted">已过账 CM-CA-2026-000001。' in text
+    assert "我确认冲销 CM-CA-2026-000001" in text
     assert f'href="/payables/invoices/{invoice}">AP-CA-2026-000001</a> (INV-C)' in text and "退回 20 kg 破损" in text
     assert re.search(r'data-account="2202">.*?¥277\.98</td><td class="num"></td>', text, re.S)
     assert 'data-testid="enter-credit-memo"' not in text  # a credit memo is not credited
@@ -244,6 +253,37 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
             AuditEvent.entity == "supplier_invoice"))}
     assert trail[(memo.id, "enter-credit-memo")].reason == "退回 20 kg 破损"
     assert trail[(invoice, "credited")].changes == {"open_amount": {"before": "1389.90", "after": "1111.92"}}
+
+
+def test_the_credit_memo_start_lists_invoices_of_one_printed_number_by_our_number(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Two suppliers printed the same number on their invoices: the start of a credit memo
+    lists both by our number (a link to each), the supplier's beside (review R8: they were
+    listed by the supplier's number alone, the same on both rows); our number opens its form."""
+    from tests.payables import enter
+
+    vat13_on_materials(session_factory, world)
+    set_standard(session_factory, world, "exc_local", "12.00")
+    (ours,) = open_order(session_factory, world, [("exc_local", "10", "12.00", "A-AMB")])
+    (theirs,) = open_order(session_factory, world, [("exc_local", "10", "12.00", "A-AMB")], supplier="sup2")
+    receive(session_factory, world, ours, "10")
+    receive(session_factory, world, theirs, "10", batch="S2-001")
+    first = enter(session_factory, world, "0001", [(ours, "10", "12.00")], net="120.00", tax="15.60")
+    second = enter(session_factory, world, "0001", [(theirs, "10", "12.00")], net="120.00", tax="15.60",
+                   supplier="sup2")
+    _sign_in(client, world, "ap_a")
+    page = client.get("/payables/credit-memos/new?invoice=0001")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    rows = re.findall(r'<tr data-number="0001" data-document-number="([^"]+)"><td class="code nowrap">'
+                      r'<a href="/payables/invoices/(\d+)">([^<]+)</a></td><td class="code">0001</td>', text)
+    assert sorted(rows) == [("AP-CA-2026-000001", str(first), "AP-CA-2026-000001"),
+                            ("AP-CA-2026-000002", str(second), "AP-CA-2026-000002")]
+    assert f'href="/payables/invoices/{second}/credit-memo" aria-label="录入红字发票 AP-CA-2026-000002"' in text
+    found = client.get("/payables/credit-memos/new?invoice=AP-CA-2026-000002")
+    assert found.status_code == 302 and found.headers["Location"].endswith(f"/payables/invoices/{second}/credit-memo")
+    missing = client.get("/payables/credit-memos/new?invoice=AP-CA-2026-000009").get_data(as_text=True)
+    assert "没有号码为 AP-CA-2026-000009 的供应商发票" in missing
 
 
 def test_the_invoice_form_prefills_prices_at_their_precision_names_tax_rates_and_refuses_on_the_right_row(

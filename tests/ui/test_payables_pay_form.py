@@ -60,7 +60,7 @@ def test_the_payment_form_shows_what_each_invoice_may_be_paid_on_the_payment_dat
     assert shown(part, "payable-heading") == "2026-11-25 可付"
     assert shown(part, "payable") == "¥1,356.00"
     assert 'data-testid="payable-note"' not in part
-    assert re.search(rf'value="{invoice}" aria-label="INV-1"[^>]*\bchecked', part)
+    assert re.search(rf'value="{invoice}" aria-label="AP-CA-2026-000001 INV-1"[^>]*\bchecked', part)
     before = client.get("/payables/payments/new/open-items?company=CA&supplier=S0001&payment_date=2026-11-19")
     assert shown(before.get_data(as_text=True), "payable") == "—"  # not posted yet on the 19th
     # a date that is not one: today's amounts, no error (the form refuses it when posted)
