@@ -201,7 +201,8 @@ def set_hold(db: Session, actor: Actor, code: str) -> Any:
     except DomainError as error:
         if error.status == 404:
             raise
-        refusal = form_refusal(error)
+        # the hold's reason is hold_reason on the page: the limit form beside it has its own reason
+        refusal = form_refusal(error, {"reason": "hold_reason"})
     context = _customer_context(code)
     return render_template("credit/customer.html", form=form, done=None, **context, **refusal), \
         refusal["error"].status

@@ -40,6 +40,15 @@ nav.add("payables", "payables_pages.ageing", N_("Payables ageing"), READERS)
 nav.add("payables", "payables_pages.grir", N_("GR/IR clearing"), READERS)
 
 
+# A refusal's pointer at a field these forms call otherwise (erp.ui.pages.form_refusal): the
+# services' /posting_date (a closed period, a date before the reversal that made it possible)
+# is the date the form gives: an invoice's or credit memo's own date (a page posts it on that
+# day), a payment's date, a reversal's date.
+ENTERED_ON = {"posting_date": "invoice_date"}
+PAID_ON = {"posting_date": "payment_date"}
+REVERSED_ON = {"posting_date": "reversal_date"}
+
+
 def _decimal(text: str | None, field: str, column: Numeric = MONEY) -> Decimal | None:
     return form_number(text, field, column, required=False)
 
@@ -151,7 +160,7 @@ def new_invoice(db: Session, actor: Actor) -> Any:
         except DomainError as error:
             if error.status == 404:
                 raise
-            refusal = form_refusal(error)
+            refusal = form_refusal(error, ENTERED_ON)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/new_invoice.html", number=number, order=order, order_error=order_error,
                            form=form, preview=preview, line_errors=line_refusals(refusal.get("error"), rows),
@@ -177,7 +186,7 @@ def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
         except DomainError as error:
             if error.status == 404:
                 raise
-            refusal = form_refusal(error)
+            refusal = form_refusal(error, REVERSED_ON)
     found = queries.get_invoice(db, actor, invoice_id)
     supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
     lines = list(found.lines)
@@ -318,7 +327,7 @@ def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
         except DomainError as error:
             if error.status == 404:
                 raise
-            refusal = form_refusal(error)
+            refusal = form_refusal(error, ENTERED_ON)
     # every code, active or not: the invoice's lines name the code they were taxed at
     tax_codes = {t.id: t for t in masterdata.list_records(db, actor, masterdata.TAX_CODES, {}, offset=0,
                                                           limit=500)[0]}
@@ -402,7 +411,7 @@ def pay(db: Session, actor: Actor) -> Any:
         except DomainError as error:
             if error.status == 404:
                 raise
-            refusal = form_refusal(error)
+            refusal = form_refusal(error, PAID_ON)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/pay.html", companies=companies, company=company, supplier=supplier,
                            supplier_code=supplier_code, form=form, today=business_today(),
@@ -477,7 +486,7 @@ def payment(db: Session, actor: Actor, payment_id: int) -> Any:
         except DomainError as error:
             if error.status == 404:
                 raise
-            refusal = form_refusal(error)
+            refusal = form_refusal(error, REVERSED_ON)
     found = queries.get_payment(db, actor, payment_id)
     supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
     invoices = {a.invoice_id: queries.get_invoice(db, actor, a.invoice_id) for a in found.allocations}

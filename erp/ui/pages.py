@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -216,16 +216,19 @@ def line_refusals(error: DomainError | None, rows: list[int] | None = None) -> d
     return found
 
 
-def form_refusal(error: DomainError) -> dict[str, Any]:
+def form_refusal(error: DomainError, fields: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A refusal for a form: the rule's message at the top, and each field's problem by
     field name (the last part of the problem's pointer), for the template to show beside
-    the field."""
-    fields: dict[str, Any] = {}
+    the field. ``fields`` maps a pointer's name to the form's field where they differ: the
+    service's ``/posting_date`` is the credit memo form's ``invoice_date`` (the date a page
+    enters is the document's and its posting date), a reversal form's ``reversal_date``
+    (the posting writer's refusal of a closed period names the posting date)."""
+    found: dict[str, Any] = {}
     for item in error.errors:
         name = str(item.get("pointer", "")).rstrip("/").rsplit("/", 1)[-1]
         if name:
-            fields.setdefault(name, item["detail"])
-    return {"error": error, "field_errors": fields}
+            found.setdefault((fields or {}).get(name, name), item["detail"])
+    return {"error": error, "field_errors": found}
 
 
 def not_found(what: str, key: Any) -> NotFound:

@@ -128,6 +128,13 @@ def test_a_hold_is_put_and_lifted_with_a_reason(
                                                              "csrf_token": token})
     assert put.status_code == 302
     assert position(session_factory, world).on_hold is True
+    # a reason of spaces is refused beside the hold's own reason, not the limit form's beside it
+    # (the service's /reason is the page's hold_reason)
+    refused = client.post("/credit/customers/K0001/hold", data={"on_hold": "0", "hold_reason": "  ",
+                                                                 "csrf_token": token})
+    assert refused.status_code == 422 and position(session_factory, world).on_hold is True
+    text = refused.get_data(as_text=True)
+    assert 'data-testid="error-hold_reason"' in text and 'data-testid="error-reason"' not in text
     page = client.get(f"/credit/blocked-orders/{orders['blocked']}").get_data(as_text=True)
     assert 'data-testid="release-form"' not in page  # a held customer is not released order by order
     lifted = client.post("/credit/customers/K0001/hold", data={"on_hold": "0", "hold_reason": "settled",

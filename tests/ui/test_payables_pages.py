@@ -364,6 +364,10 @@ def test_a_credit_memo_dated_before_a_payment_reversal_is_told_on_the_page_what_
     text = refused.get_data(as_text=True)
     assert ("将冲减发票 INV-1 的 ¥678.00，但该发票在 2026-11-22 及其后每一天未结的仅为 ¥534.00：直到 2026-11-25"
             in shown(text, "refusal"))
+    # and beside the date it is about: the service's /posting_date is the form's 红字发票日期
+    # (until 1 December 2026 only at the top: no field is named posting_date on the form)
+    assert "未结的仅为 ¥534.00：直到 2026-11-25" in shown(text, "error-invoice_date")
+    assert re.search(r'<div class="form-item has-error">\s*<label for="f-invoice_date">', text)
     assert 'value="CM-1"' in text and 'value="2026-11-22"' in text
     with session_factory() as session:
         assert session.scalars(select(SupplierInvoice).where(SupplierInvoice.number == "CM-1")).all() == []
