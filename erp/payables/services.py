@@ -524,22 +524,33 @@ def _refuse_before_what_freed_it(session: Session, kind: DocumentKind, day: dt.d
         if fits:
             continue
         reversed_ = session.execute(
-            select(doc.reversal_date, doc.number).join(inv, inv.invoice_id == doc.id)
+            select(doc.reversal_date, doc.document_number, doc.number).join(inv, inv.invoice_id == doc.id)
             .where(inv.po_line_id == line_id, doc.document_kind == kind, doc.reversal_date > day)
             .order_by(doc.reversal_date.desc(), doc.id.desc()).limit(1)).first()
         posted = session.execute(
-            select(doc.posting_date, doc.number).join(inv, inv.invoice_id == doc.id)
+            select(doc.posting_date, doc.document_number, doc.number).join(inv, inv.invoice_id == doc.id)
             .where(inv.po_line_id == line_id, doc.document_kind == other, doc.posting_date > day)
             .order_by(doc.posting_date.desc(), doc.id.desc()).limit(1)).first()
         what = N_("an invoice") if kind == DocumentKind.INVOICE else N_("a credit memo")
-        if reversed_ is not None and (posted is None or reversed_.reversal_date >= posted.posting_date):
-            refuse_before_reopening(day, Reopening(reversed_.reversal_date, N_("invoice") if kind == DocumentKind.INVOICE
-                                                   else N_("credit memo"), reversed_.number),
-                                    field="posting_date", what=what, number=reversed_.number)
+        if reversed_ is not None \
+                and (posted is None or reversed_.reversal_date >= posted.posting_date):
+            # the reversed document once, by our number with the supplier's beside; what it
+            # held (not "settled or credited" an invoice: it is the order line's quantity)
+            name = f"{reversed_.document_number} ({reversed_.number})"
+            problem = Message(
+                "{what} dated {day} is before {reopened}, the day {document} {name} was reversed: until that "
+                "reversal, that {document} still took up the quantity of {material} on order {order} that this one "
+                "needs", what=Term(what), day=day, reopened=reversed_.reversal_date,
+                document=Term(N_("invoice") if kind == DocumentKind.INVOICE else N_("credit memo")),
+                name=name,
+                material=Named.of(session.get(Material, locked[line_id].material_id)),
+                order=locked[line_id].order_number)
+            raise DatedBeforeReopening(problem, errors=[{"pointer": "/posting_date", "detail": problem}],
+                                       earliest_date=reversed_.reversal_date.isoformat())
         if posted is not None:
             refuse_before_source(day, posted.posting_date, field="posting_date", what=what,
                                  source=N_("credit memo") if other == DocumentKind.CREDIT_MEMO else N_("invoice"),
-                                 source_name=posted.number)
+                                 source_name=f"{posted.document_number} ({posted.number})")
 
 
 def _as_credited_invoice(session: Session, request: InvoiceRequest) -> tuple[InvoiceRequest, dt.date]:
@@ -1102,8 +1113,8 @@ def refuse_before_reopening(day: dt.date, reopening: Reopening | None, *, field:
     if reopening is None or day >= reopening.day:
         return
     problem = Message("{what} dated {day} is before {reopened}, the day {document} {name} was reversed: only that "
-                      "reversal made it possible, and until then {document} {name} still settled or credited "
-                      "{number}", what=Term(what), day=day, reopened=reopening.day, document=Term(reopening.document),
+                      "reversal made it possible; until then that {document} still settled or credited {number}",
+                      what=Term(what), day=day, reopened=reopening.day, document=Term(reopening.document),
                       name=reopening.name, number=number)
     raise DatedBeforeReopening(problem, errors=[{"pointer": pointer or f"/{field}", "detail": problem}],
                                earliest_date=reopening.day.isoformat())

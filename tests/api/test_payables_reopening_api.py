@@ -122,9 +122,16 @@ def test_an_invoice_dated_before_the_reversal_that_freed_its_quantity_is_a_422(
     english = problem(ap.post("/api/v1/payables/invoices", json=second, headers={"Accept-Language": "en"}), 422,
                       "dated-before-reopening")
     assert english["errors"][0]["pointer"] == "/posting_date" and english["earliest_date"] == "2026-11-25"
-    assert "the day invoice INV-1 was reversed" in english["detail"]
+    # the reversed invoice named once, by our number with the supplier's beside (it read "... the day
+    # invoice INV-1 was reversed: ... until then invoice INV-1 still settled or credited INV-1")
+    assert english["detail"] == (
+        "an invoice dated 2026-11-22 is before 2026-11-25, the day invoice AP-CA-2026-000001 (INV-1) was reversed: "
+        "until that reversal, that invoice still took up the quantity of EXC-STAR EXC-STAR on order PO-A-0001 that "
+        "this one needs")
     chinese = problem(ap.post("/api/v1/payables/invoices", json=second, headers={"Accept-Language": "zh-CN"}), 422,
                       "dated-before-reopening")
-    assert "2026-11-25" in chinese["detail"] and "INV-1" in chinese["detail"]
+    assert chinese["detail"] == (
+        "日期为 2026-11-22 的发票早于 2026-11-25，即发票 AP-CA-2026-000001 (INV-1) 冲销之日：冲销之前，该发票仍占用着订单 "
+        "PO-A-0001 上本单据所需的 EXC-STAR EXC-STAR 数量")
     posted = ap.post("/api/v1/payables/invoices", json=dict(second, invoice_date="2026-11-25"))
     assert posted.status_code == 201, posted.get_json()

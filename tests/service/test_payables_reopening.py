@@ -446,13 +446,20 @@ def test_an_invoice_or_credit_memo_is_not_dated_before_the_reversal_that_freed_i
         again("INV-3", NOV_22)
     assert refusal.value.errors[0]["pointer"] == "/posting_date"
     assert refusal.value.extensions["earliest_date"] == "2026-11-25"
-    assert "the day invoice INV-1 was reversed" in str(refusal.value.detail)
+    # the reversed invoice named once, by our number with the supplier's beside, and what it held
+    assert str(refusal.value.detail) == (
+        "an invoice dated 2026-11-22 is before 2026-11-25, the day invoice AP-CA-2026-000001 (INV-1) was reversed: "
+        "until that reversal, that invoice still took up the quantity of EXC-STAR EXC-STAR on order PO-A-0001 that "
+        "this one needs")
     again("INV-3", NOV_25)
     memo = again("CM-1", NOV_25, DocumentKind.CREDIT_MEMO)
     reverse_invoice(session_factory, world, memo, on=dt.date(2026, 11, 27))
     with refused(session_factory, DatedBeforeReopening) as refusal:
         again("CM-2", NOV_26, DocumentKind.CREDIT_MEMO)
-    assert "the day credit memo CM-1 was reversed" in str(refusal.value.detail)
+    assert str(refusal.value.detail) == (
+        "a credit memo dated 2026-11-26 is before 2026-11-27, the day credit memo CM-CA-2026-000001 (CM-1) was "
+        "reversed: until that reversal, that credit memo still took up the quantity of EXC-STAR EXC-STAR on order "
+        "PO-A-0001 that this one needs")
     again("CM-2", dt.date(2026, 11, 27), DocumentKind.CREDIT_MEMO)
     # INV-2 invoiced line 2's 50 kg on 20 November: a memo of them dated 18 November credits
     # what was not invoiced yet (-50 kg invoiced on 18 and 19 November)
