@@ -119,13 +119,15 @@ class CreditMemoUnlikeInvoice(DomainError):
     """A credit memo reducing an invoice is of the invoice's kind and taxes each order line at
     the code the invoice taxed it: a red-letter invoice (红字发票) reverses what the blue one
     posted. An ordinary memo against a special VAT invoice would fold the input VAT it must
-    take back into stock and variance; another rate would take back the wrong VAT."""
+    take back into stock and variance; another rate would take back the wrong VAT; another
+    unit price (a price reduction typed as quantity x reduction) would take the whole quantity
+    off GR/IR and the invoiced quantity for a fraction of its amount."""
 
     status = 422
     slug = "credit-memo-unlike-invoice"
-    title = N_("The credit memo is not of the kind or tax code of the invoice it credits")
-    remedy = N_("Enter the credit memo with the invoice kind and, line by line, the tax code of the invoice it "
-                "credits, as the detail names them.")
+    title = N_("The credit memo is not of the kind, tax code or unit price of the invoice it credits")
+    remedy = N_("Enter the credit memo with the invoice kind and, line by line, the tax code and unit price of the "
+                "invoice it credits, as the detail names them: a credit memo credits quantities.")
 
 
 class PaymentExceedsOpenItems(DomainError):

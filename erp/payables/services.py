@@ -604,11 +604,37 @@ def _like_credited_invoice(session: Session, request: InvoiceRequest, matched: S
                 "invoice {number} taxes order line {line} at {wanted}, not {code}", number=credited.number,
                 line=m.request.po_line_id, wanted=", ".join(sorted(names.get(c, str(c)) for c in wanted)) or "-",
                 code=names.get(m.tax_code_id, str(m.tax_code_id)))})
+    # a credit memo credits quantities at the invoice's price: a memo line at another price (a
+    # supplier's price reduction typed as quantity x reduction) would take the whole quantity
+    # off GR/IR and the invoiced quantity for a small amount (TRIAL.md finding 18)
+    prices: dict[int, set[Decimal]] = {}
+    for line in credited.lines:
+        prices.setdefault(line.po_line_id, set()).add(line.unit_price)
+    priced: list[dict[str, object]] = []
+    for m in matched:
+        wanted_prices = prices.get(m.request.po_line_id, set())
+        if wanted_prices and m.request.unit_price not in wanted_prices:
+            priced.append({"pointer": _pointer(m.index, "unit_price"), "detail": Message(
+                "invoice {number} prices order line {line} at {wanted}, not {price}", number=credited.number,
+                line=m.request.po_line_id, wanted=", ".join(_price_text(p) for p in sorted(wanted_prices)),
+                price=_price_text(m.request.unit_price))})
     if errors:
         raise CreditMemoUnlikeInvoice(Message(
             "a credit memo reducing invoice {number} ({kind}) takes its invoice kind and, line by line, its tax "
             "codes: {first}", number=credited.number, kind=Term(_KIND_TERMS[credited.invoice_kind]),
-            first=errors[0]["detail"]), errors=errors)
+            first=errors[0]["detail"]), errors=errors + priced)
+    if priced:
+        raise CreditMemoUnlikeInvoice(Message(
+            "a credit memo reducing invoice {number} credits quantities at the invoice's unit prices: {first}; a "
+            "price reduction is not entered as a quantity credit memo", number=credited.number,
+            first=priced[0]["detail"]), errors=priced)
+
+
+def _price_text(value: Decimal) -> str:
+    """A unit price as typed: its real precision, at least two decimals (187.000000 -> 187.00)."""
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{value:.{places}f}"
 
 
 DOCUMENT_PREFIXES = {DocumentKind.INVOICE: "AP", DocumentKind.CREDIT_MEMO: "CM"}

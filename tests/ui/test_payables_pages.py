@@ -195,6 +195,8 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     # the invoice's price at its own precision; the invoice's kind and its line's tax code with
     # its rate, read-only: a memo reverses what the invoice posted
     assert 'value="12.30"' in page and "12.300000" not in page
+    # the invoice's price, read-only: a credit memo credits quantities at it
+    assert 'name="unit_price-0" value="12.30" readonly' in page
     # the tax code by code and name (zh page; the name says its rate) and nothing after it:
     # the line's rate has its own column (review R9: "VAT13 增值税 13% 13%" said it twice)
     assert re.search(r'data-testid="tax_code-0">VAT13 增值税 13%\s*</td>', page)
@@ -218,7 +220,10 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
             ({"reason": " "}, 422, 'data-testid="error-reason"', "请说明供应商红冲此发票的原因"),
             ({"quantity-0": "120", "net_total": "1476.00", "tax_total": "191.88", "gross_total": "1667.88"}, 409,
              'data-testid="error-quantity-0"', "不能开红字"),
-            ({"gross_total": "300.00"}, 422, 'data-testid="error-gross_total"', "价税合计应为 ¥246.00 + ¥31.98 = ¥277.98")):
+            ({"gross_total": "300.00"}, 422, 'data-testid="error-gross_total"', "价税合计应为 ¥246.00 + ¥31.98 = ¥277.98"),
+            # a price reduction typed as 20 kg at 2.00 (TRIAL.md finding 18): the invoice's price only
+            ({"unit_price-0": "2.00", "net_total": "40.00", "tax_total": "5.20", "gross_total": "45.20"}, 422,
+             'data-testid="error-unit_price-0"', "发票 INV-C 在订单行 1 上的单价为 12.30，不是 2.00")):
         refused = client.post(url, data={**_credit_memo_form(page), **fields, "action": "post"})
         text = refused.get_data(as_text=True)
         assert refused.status_code == status, fields
