@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from erp.clock import refuse_after_business_day
 from erp.db import DriverRead, dialect_insert
 from erp.masterdata.models import Company
-from erp.messages import N_, Message
+from erp.messages import N_, Message, Named
 from erp.period import Period
 from erp.posting.errors import PeriodClosed
 from erp.posting.models import AccountingPeriod, PeriodStatus
@@ -61,6 +61,13 @@ def refuse_if_closed_through(session: Session, company_id: int, period: str) -> 
     refuse_if_any_closed_through(session, [company_id], period)
 
 
+def _company(session: Session, company_id: int) -> Named | int:
+    """A company as people know it (code and name) for a refusal; its id stays in the
+    problem's ``company_id`` extension for the API."""
+    company = session.get(Company, company_id)
+    return Named.of(company) if company is not None else company_id
+
+
 def refuse_if_any_closed_through(session: Session, company_ids: Sequence[int], period: str) -> None:
     """Refuse ``period`` when any of the companies' books are closed at or after it."""
     closed = session.execute(
@@ -73,7 +80,8 @@ def refuse_if_any_closed_through(session: Session, company_ids: Sequence[int], p
     ).first()
     if closed is not None:
         raise PeriodClosed(Message("the books of company {company} are closed up to {closed}; nothing can be posted "
-                                   "in {period}", company=closed[0], closed=closed[1], period=period))
+                                   "in {period}", company=_company(session, closed[0]), closed=closed[1],
+                                   period=period), company_id=closed[0], period=str(period))
 
 
 def ensure_period(session: Session, company_id: int, period: str) -> None:
@@ -111,7 +119,8 @@ def lock_periods_from_for(session: Session, company_ids: Sequence[int], period: 
     for company_id, row_period, status in rows:
         if row_period == period and status != PeriodStatus.OPEN:
             raise PeriodClosed(Message("period {period} of company {company} is closed", period=period,
-                                       company=company_id))
+                                       company=_company(session, company_id)), company_id=company_id,
+                               period=str(period))
     _held(session).update((company_id, row_period) for company_id, row_period, status in rows
                           if status == PeriodStatus.OPEN)
 
@@ -181,6 +190,7 @@ def lock_period_row(session: Session, statement: DriverRead, **params: Any) -> A
     if row[0] != PeriodStatus.OPEN:
         raise PeriodClosed(Message("period {period} of company {company} is closed; post into an open period or ask a "
                                    "group cost accountant to reopen it", period=params["period"],
-                                   company=params["company_id"]))
+                                   company=_company(session, params["company_id"])),
+                           company_id=params["company_id"], period=str(params["period"]))
     _held(session).add((params["company_id"], params["period"]))
     return row
