@@ -276,8 +276,9 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
                StockMovement.movement_type == MovementType.PRICE_DIFFERENCE)
         .order_by(StockMovement.posting_date, StockMovement.id)
     ).all()
-    if not movements and not price_differences:
-        raise NotFound(Message("batch {key} not found", key=batch_id))
+    if not movements and not price_differences:  # the batch as the user typed it; its id for the API
+        raise NotFound(Message("no batch {batch} of material {material}", batch=batch.batch_number,
+                               material=batch.material_code), batch_id=batch_id)
     receipts = session.execute(
         select(StockDocument.id.label("document_id"), StockDocument.posting_date, Supplier.code.label("supplier_code"),
                PurchaseOrder.number.label("order_number"), StockDocument.po_line_id, StockDocument.delivery_note,

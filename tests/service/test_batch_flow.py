@@ -84,5 +84,9 @@ def test_batch_flow_shows_what_remains_in_each_warehouse(
 def test_another_companys_user_cannot_trace_the_batch(
     session_factory: sessionmaker[Session], world: World, traced_batch: int
 ) -> None:
-    with session_factory() as session, pytest.raises(NotFound):
+    with session_factory() as session, pytest.raises(NotFound) as refused:
         queries.batch_flow(session, world.actors["clerk_b"], traced_batch)
+    # the batch as the user knows it (number and material), not its database id
+    assert "no batch AMX-2611 of material" in refused.value.detail
+    assert f"batch {traced_batch} " not in refused.value.detail
+    assert refused.value.extensions == {"batch_id": traced_batch}
