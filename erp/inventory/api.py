@@ -23,6 +23,7 @@ from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import (
     AlreadyReversed, BatchDatesMismatch, BatchExpired, BatchNotApplicable, BatchRequired, ClerkNotOfWarehouse,
     InsufficientStock, InvalidBatchDates, InvalidQuantity, NotReversible, OrderNotOpen, OutsideContractValidity,
+    StockNotReleased,
     OverReceipt, ProductionOrderClosed, ShortRemainingShelfLife, WarehouseNotOfCompany,
 )
 from erp.masterdata.errors import StorageConditionsNotMet
@@ -108,7 +109,7 @@ def post_quality_decision(session: Session, actor: Actor, data: dict[str, Any]) 
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, AlreadyReversed, InsufficientStock, NotReversible, PeriodClosed,
     DatedAfterBusinessDay,
-    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
+    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice, StockNotReleased,
 )
 @transaction
 def post_return(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
@@ -122,7 +123,7 @@ def post_return(session: Session, actor: Actor, data: dict[str, Any]) -> queries
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, DatedAfterBusinessDay, BatchExpired,
-    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice,
+    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice, StockNotReleased,
 )
 @transaction
 def post_issue(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:

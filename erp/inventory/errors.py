@@ -119,6 +119,16 @@ class InsufficientStock(Conflict):
     remedy = N_("Post at most the available quantity the detail gives, or book the missing receipt first.")
 
 
+class StockNotReleased(InsufficientStock):
+    """Only released (unrestricted) stock is issued, and only released or rejected (blocked)
+    stock goes back to the supplier: goods in quarantine wait for quality's decision, which
+    releases them or rejects them, before they leave the warehouse."""
+
+    slug = "stock-not-released"
+    title = N_("The goods are in quarantine: quality must decide on them first")
+    remedy = N_("Ask quality to release the batch (or to reject it, for a return to the supplier), then post again.")
+
+
 class AlreadyReversed(Conflict):
     """A document is reversed once."""
 

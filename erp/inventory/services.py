@@ -43,6 +43,7 @@ from erp.inventory.errors import (
     OverReceipt,
     ReturnExceedsShipment,
     ShortRemainingShelfLife,
+    StockNotReleased,
     StorageConditionsNotMet,
     WarehouseNotOfCompany,
 )
@@ -57,7 +58,16 @@ from erp.posting import (
 )
 from erp.period import Period
 from erp.posting.periods import latest_closed_period
-from erp.posting.models import NO_BATCH, Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
+from erp.posting.models import (
+    NO_BATCH,
+    Batch,
+    CloseClass,
+    MovementType,
+    StockBalance,
+    StockDocument,
+    StockMovement,
+    StockStatus,
+)
 from erp.posting.stock import (
     HeldStock,
     available_on,
@@ -752,6 +762,18 @@ def book_return(
     held = [balance for place in places.values() for balance in locked[place]]
     there = sum((h.quantity for h in held), Decimal("0"))
     wanted = min(returnable, there) if quantity is None else quantity
+    # Without a quantity, whatever can go back goes: refused only when nothing can.
+    short = there <= 0 < returnable if quantity is None else there < min(quantity, returnable)
+    if short:
+        # What is missing may still be in quarantine: that is the rule that refuses (quality
+        # releases or rejects it first), not a shortage, though the goods are there.
+        quarantined = _in_quarantine(session, warehouse.id, material.id, arrival.batch_id)
+        if quarantined > 0:
+            raise StockNotReleased(Message(
+                "{quarantined} of receipt {receipt}'s batch are still in quarantine in {warehouse} (released or "
+                "rejected: {there}): quality must release or reject them before they can be returned to the supplier",
+                quarantined=quarantined, receipt=receipt.number, warehouse=Named.of(warehouse), there=there),
+                available=str(there), in_quarantine=str(quarantined))
     if wanted <= 0:
         raise InsufficientStock(Message("nothing of receipt {receipt} is left to return from {warehouse}",
                                         receipt=receipt.number, warehouse=Named.of(warehouse)))
@@ -768,6 +790,17 @@ def book_return(
 
 
 return_to_supplier = _returning_id(book_return)
+
+
+def _in_quarantine(session: Session, warehouse_id: int, material_id: int, batch_id: int | None) -> Decimal:
+    """What of a material (a batch, when given) waits in quarantine in a warehouse: read to
+    name the rule when an outflow finds too little released stock."""
+    query = select(func.coalesce(func.sum(StockBalance.quantity), 0)).where(
+        StockBalance.warehouse_id == warehouse_id, StockBalance.material_id == material_id,
+        StockBalance.status == StockStatus.QUARANTINE)
+    if batch_id is not None:
+        query = query.where(StockBalance.batch_id == batch_id)
+    return Decimal(session.scalar(query) or 0)
 
 
 # --- taking stock out: issues, shipments, scrap --------------------------------------------
@@ -797,7 +830,20 @@ def _take_out(
     if batch_id is not None and held and not usable:
         raise BatchExpired(Message("batch {batch} expired on {expiry}", batch=held[0].batch_number,
                                    expiry=held[0].expiry_date))
-    pieces = _take(session, warehouse.company_id, usable, quantity, price, posting_date)
+    try:
+        pieces = _take(session, warehouse.company_id, usable, quantity, price, posting_date)
+    except InsufficientStock as short:
+        # Short of released stock while the rest waits in quarantine: that is the rule that
+        # refuses, not a shortage (the goods are there; quality has not released them yet).
+        quarantined = _in_quarantine(session, warehouse.id, material.id, batch_id)
+        if quarantined <= 0:
+            raise
+        raise StockNotReleased(Message(
+            "only {available} of {material} are released in {warehouse} on {day}; {quarantined} are still in "
+            "quarantine: quality must release them before they can be taken out", available=Decimal(
+                short.extensions.get("available", "0")), material=Named.of(material), warehouse=Named.of(warehouse),
+            day=posting_date, quarantined=quarantined), available=short.extensions.get("available", "0"),
+            in_quarantine=str(quarantined)) from short
     total = sum((value for _, _, value in pieces), Decimal("0"))
     codes = {(warehouse.id, material.id, balance.batch_id): (warehouse.code, material.code, balance.batch_number)
              for balance, _, _ in pieces}

@@ -153,15 +153,19 @@ def test_a_plain_release_of_an_inspected_material_is_refused_its_lot_decides(
 def test_only_unrestricted_stock_can_be_issued(
     session_factory: sessionmaker[Session], world: World, amox: Receipt
 ) -> None:
-    with refused(session_factory, errors.InsufficientStock) as info:
+    # The 120 kg are there, in quarantine: the refusal names that rule, not a shortage.
+    with refused(session_factory, errors.StockNotReleased) as info:
         issue(session_factory, world, "api_central", "10", warehouse="A-COOL")
-    assert D(info.value.extensions["available"]) == 0
+    assert D(info.value.extensions["available"]) == 0 and D(info.value.extensions["in_quarantine"]) == 120
+    assert "quarantine" in info.value.detail and info.value.slug == "stock-not-released"
 
     decide(session_factory, world, "A-COOL", amox.batch, "20", decision=REJECT)
     decide(session_factory, world, "A-COOL", amox.batch)
-    # 100 kg released, 20 kg blocked: blocked stock is not issued either
-    with refused(session_factory, errors.InsufficientStock):
+    # 100 kg released, 20 kg blocked, nothing in quarantine: blocked stock is not issued
+    # either, and the refusal is then a plain shortage.
+    with refused(session_factory, errors.InsufficientStock) as info:
         issue(session_factory, world, "api_central", "100.001", warehouse="A-COOL")
+    assert type(info.value) is errors.InsufficientStock
     document = issue(session_factory, world, "api_central", "10", warehouse="A-COOL")
     with session_factory() as session:
         # 10 kg x 52.00 = 520.00 to production
@@ -222,11 +226,19 @@ def test_partial_returns_reopen_the_order_and_together_undo_the_receipt(
 def test_only_blocked_stock_is_returned(
     session_factory: sessionmaker[Session], world: World, amox: Receipt
 ) -> None:
-    with refused(session_factory, errors.InsufficientStock):
+    # All 120 kg wait in quarantine: the refusal says quality must decide first, not that
+    # nothing is left to return.
+    with refused(session_factory, errors.StockNotReleased) as info:
         return_goods(session_factory, world, amox.document)
+    assert D(info.value.extensions["in_quarantine"]) == 120 and "release or reject" in info.value.detail
     decide(session_factory, world, "A-COOL", amox.batch, "10", decision=REJECT)
-    with refused(session_factory, errors.InsufficientStock):
+    with refused(session_factory, errors.StockNotReleased):
         return_goods(session_factory, world, amox.document, "10.001")
+    decide(session_factory, world, "A-COOL", amox.batch, "110", decision=REJECT)
+    # Nothing in quarantine any more: more than the receipt brought is a plain shortage.
+    with refused(session_factory, errors.InsufficientStock) as info:
+        return_goods(session_factory, world, amox.document, "120.001")
+    assert type(info.value) is errors.InsufficientStock
 
 
 # --- issues: first expiry, first out --------------------------------------------------------

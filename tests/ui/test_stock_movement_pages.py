@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.inventory.models import StockDocument
 from tests.credit import put_stock
-from tests.stock import books, document_movements, entry_lines, open_order, receive
+from tests.stock import books, document_movements, entry_lines, open_order, receive, set_standard
 from tests.ui.conftest import shown, sign_in
 from tests.world import World
 
@@ -218,6 +218,27 @@ def test_a_receipt_goes_back_to_its_supplier_from_its_page_and_an_excess_is_refu
         assert document_movements(session, document.id) == [
             ("CA-AMB", "EXC-A-0", "unrestricted", D("-30"), D("-300.00"))]
         assert entry_lines(session, document.id) == {"2202.01": D("300.00"), "1403": D("-300.00")}
+
+
+def test_a_return_of_goods_still_in_quarantine_names_the_quality_rule_not_a_shortage(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session],
+) -> None:
+    # 120 kg of the inspected API received into quarantine: they are there, but quality has
+    # not decided on them, and that is what the refusal must say (not 「库存不足」).
+    set_standard(session_factory, world, "api_central", "52.00")
+    (line,) = open_order(session_factory, world, [("api_central", "200", "55.50", "A-COOL")])
+    receipt = receive(session_factory, world, line, "120")
+    with session_factory() as session:
+        number = session.scalar(select(StockDocument.number).where(StockDocument.id == receipt))
+    token = sign_in(client, world, "clerk_a")
+    before = books(session_factory)
+    refused = client.post(f"/inventory/documents/{number}/return",
+                          data={"quantity": "120", "posting_date": DAY, "reason": "包装破损", "csrf_token": token})
+    assert refused.status_code == 409
+    text = shown(refused.get_data(as_text=True), "refusal")
+    assert "待检隔离" in text and "质量部门" in text and "放行或判不合格" in text
+    assert "库存不足" not in text and "已无可退" not in text
+    assert books(session_factory) == before
 
 
 def test_read_only_roles_are_not_offered_and_cannot_post_a_reversal(
