@@ -117,6 +117,55 @@ DESTINATIONS = {"production": N_("production"), "cost_center": N_("cost centre")
                 "production_order": N_("production order")}
 
 
+# The header fields each kind of stock document has (beside number, dates, company, who
+# posted it, its reason and the documents it is linked to): a receipt names its supplier and
+# order, an issue where it went, a transfer its two warehouses; nothing shown as "—" that the
+# kind never has.
+RECEIVING_FIELDS = ("supplier", "order", "contract_price", "standard_price")
+HEADER_FIELDS: dict[MovementType, tuple[str, ...]] = {
+    MovementType.RECEIPT: RECEIVING_FIELDS + ("delivery_note",),
+    MovementType.RECEIPT_REVERSAL: RECEIVING_FIELDS,
+    MovementType.RETURN_TO_SUPPLIER: RECEIVING_FIELDS,
+    MovementType.ISSUE: ("issued_to", "standard_price"),
+    MovementType.ISSUE_REVERSAL: ("issued_to", "standard_price"),
+    MovementType.TRANSFER: ("route", "standard_price", "reference"),
+    MovementType.ADJUSTMENT: ("standard_price",),
+    MovementType.SCRAP: ("standard_price",),
+    MovementType.SHIPMENT: ("customer", "reference", "standard_price"),
+    MovementType.SHIPMENT_REVERSAL: ("customer", "reference", "standard_price"),
+    MovementType.PRODUCTION_RECEIPT: ("reference", "standard_price"),
+    MovementType.PRODUCTION_RECEIPT_REVERSAL: ("reference", "standard_price"),
+    MovementType.PRICE_DIFFERENCE: ("supplier", "order", "supplier_invoice"),
+}
+ORDER_READERS = {Role.BUYER, Role.GROUP_BUYER, Role.PURCHASING_MANAGER}
+
+
+def _order_link(actor: Actor, number: str | None) -> str | None:
+    """Where a document's purchase order opens for the reader: the order's page for those who
+    read orders, the order's lines still to receive for a clerk; None for others."""
+    if not number:
+        return None
+    if actor.role in ORDER_READERS:
+        return url_for("purchasing_pages.order", number=number)
+    if actor.role == Role.CLERK:
+        return url_for("inventory_pages.open_lines", q=number)
+    return None
+
+
+def _supplier_link(actor: Actor, code: str | None) -> str | None:
+    """Where a document's supplier opens for the reader: its record for stewards, its
+    contracts for buyers, its deliveries still open for a clerk; None for others."""
+    if not code:
+        return None
+    if actor.role == Role.STEWARD:
+        return url_for("masterdata_pages.suppliers", q=code)
+    if actor.role in ORDER_READERS:
+        return url_for("contract_pages.contracts", supplier=code)
+    if actor.role == Role.CLERK:
+        return url_for("inventory_pages.open_lines", q=code)
+    return None
+
+
 def _document_page(db: Session, actor: Actor, number: str, *, form: Any = None,
                    refusal: dict[str, Any] | None = None, action: str | None = None) -> tuple[str, int]:
     view, header = queries.document_by_number(db, actor, number)
@@ -125,6 +174,8 @@ def _document_page(db: Session, actor: Actor, number: str, *, form: Any = None,
     refusal = refusal or {}
     return render_template(
         "inventory/document.html", view=view, header=header, posted=request.args.get("posted") == "1",
+        fields=HEADER_FIELDS.get(doc_type, ()), order_link=_order_link(actor, header.order_number),
+        supplier_link=_supplier_link(actor, header.supplier.code if header.supplier else None),
         form=form or {}, today=business_today(), action=action,
         destination=DESTINATIONS.get(view.document.destination or "", view.document.destination),
         may_reverse=standing and doc_type in REVERSALS and actor.role in REVERSING_ROLES,

@@ -33,6 +33,8 @@ from erp.posting.models import (
     StockMovement,
     StockStatus,
 )
+from erp.posting.errors import NoStandardPrice
+from erp.posting.prices import standard_price
 from erp.masterdata.services import names_by_id, warehouse_use_check
 from erp.masterdata.models import Company, Customer, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
@@ -519,6 +521,16 @@ class DocumentHeader:
     created_by: str
     reverses_number: str | None
     reversed_by_number: str | None
+    # The purchase order a receipt, its reversal or a return belongs to; the receipt a return
+    # sends back (``source_number``) and the returns of a receipt (``returned_by``).
+    order_number: str | None = None
+    source_number: str | None = None
+    returned_by: tuple[str, ...] = ()
+    # A transfer's two sides; the standard price a document was valued at (written on the
+    # document by receipts, else the price in force in its period for its material).
+    from_warehouse: Named | None = None
+    to_warehouse: Named | None = None
+    standard_price: Decimal | None = None
 
 
 def document_by_number(session: Session, actor: Actor, number: str) -> tuple[DocumentView, DocumentHeader]:
@@ -533,17 +545,46 @@ def document_by_number(session: Session, actor: Actor, number: str) -> tuple[Doc
     company = session.get(Company, document.company_id)
     supplier = session.get(Supplier, document.supplier_id) if document.supplier_id else None
     customer = session.get(Customer, document.customer_id) if document.customer_id else None
+    related = [document.reverses_document_id, view.reversed_by_document_id, document.source_document_id]
     numbers = dict(session.execute(select(StockDocument.id, StockDocument.number).where(
-        StockDocument.id.in_([i for i in (document.reverses_document_id, view.reversed_by_document_id) if i])
+        StockDocument.id.in_([i for i in related if i])
     )).all())
+    returned_by = tuple(session.scalars(select(StockDocument.number).where(
+        StockDocument.source_document_id == document.id,
+        StockDocument.doc_type == MovementType.RETURN_TO_SUPPLIER).order_by(StockDocument.id)))
+    order_number = session.scalar(select(PurchaseOrder.number).join(
+        PurchaseOrderLine, PurchaseOrderLine.order_id == PurchaseOrder.id).where(
+        PurchaseOrderLine.id == document.po_line_id)) if document.po_line_id else None
+    # A transfer's sides: where its stock left, where it arrived.
+    sides = {m.quantity > 0: m.warehouse_id for m in view.movements if m.quantity != 0}
+    if document.doc_type == MovementType.TRANSFER and len(sides) == 2:
+        from_warehouse, to_warehouse = (Named.of(session.get(Warehouse, sides[side])) for side in (False, True))
+    else:
+        from_warehouse = to_warehouse = None
     header = DocumentHeader(
         number=document.number, company=Named.of(company),
         supplier=Named.of(supplier) if supplier else None, customer=Named.of(customer) if customer else None,
         created_by=session.scalar(select(User.display_name).where(User.id == document.created_by)) or "",
         reverses_number=numbers.get(document.reverses_document_id),
         reversed_by_number=numbers.get(view.reversed_by_document_id),
+        order_number=order_number, source_number=numbers.get(document.source_document_id),
+        returned_by=returned_by, from_warehouse=from_warehouse, to_warehouse=to_warehouse,
+        standard_price=document.standard_price if document.standard_price is not None
+        else _standard_price_of(session, document, view.movements),
     )
     return view, header
+
+
+def _standard_price_of(session: Session, document: StockDocument, movements: Sequence[Any]) -> Decimal | None:
+    """The standard price in force in a document's period for its one material (an issue, a
+    transfer, an adjustment were valued at it), or None (several materials, none set)."""
+    materials = {m.material_id for m in movements}
+    if len(materials) != 1:
+        return None
+    try:
+        return standard_price(session, document.company_id, materials.pop(), document.period)
+    except NoStandardPrice:
+        return None
 
 
 STOCK_SORTS = {
