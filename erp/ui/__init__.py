@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -21,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from erp import narration
 from erp.config import PROJECT_ROOT, Settings
-from erp.errors import DomainError
+from erp.errors import Conflict, DomainError, ValidationFailed
 from erp.messages import Message, Named
 from erp.ui import nav
 from erp.ui.i18n import LANGUAGES, current_language, format_money, format_quantity_number, init_i18n, page_text
@@ -115,6 +116,34 @@ def refusal_shown(error: Any) -> str:
     return ""
 
 
+# The titles of the generic refusal classes: they say that something was refused, not why.
+GENERIC_TITLES = frozenset({DomainError.title, ValidationFailed.title, Conflict.title})
+
+
+@dataclass(frozen=True)
+class RefusalHeading:
+    """What a refusal's box at the top of a page says: a title that names the rule, and a
+    detail under it (None when the title says it all)."""
+
+    title: str
+    detail: str | None
+
+
+def refusal_heading(error: Any) -> RefusalHeading:
+    """The refusal's title and detail as the ``refusal`` macro shows them. A refusal class's
+    own title names its rule ("批次已过期") and the detail gives the figures; a generic title
+    ("请求内容无效", "与当前状态冲突") says nothing a reader can act on, so the detail (the
+    first field's label and message: "调入仓库：调出和调入仓库相同") becomes the title, and the
+    detail says how many other fields the refusal marks (TRIAL.md findings 7 and 15)."""
+    detail = page_text(error.message)
+    if error.title not in GENERIC_TITLES:
+        return RefusalHeading(page_text(error.title), detail)
+    fields = {str(item.get("pointer", "")) for item in error.errors or []}
+    more = len(fields) - 1
+    return RefusalHeading(detail, page_text(Message(
+        "and {count} more fields to correct, each explained under it", count=more)) if more > 0 else None)
+
+
 def refusal_unshown(error: Any) -> bool:
     """A refusal handed to the page's template that the template did not show (ui/base.html
     shows it at the top): a page never answers 4xx without saying why."""
@@ -174,7 +203,8 @@ def init_ui(app: Flask) -> None:
                                  status_tag=status_tag, label=label, risk_class=risk_class,
                                  t=page_text, narration=narration_text)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
-                                 Message=Message, refusal_shown=refusal_shown, refusal_unshown=refusal_unshown)
+                                 Message=Message, refusal_shown=refusal_shown, refusal_unshown=refusal_unshown,
+                                 refusal_heading=refusal_heading)
 
     @app.context_processor
     def _page_context() -> dict[str, Any]:

@@ -39,7 +39,8 @@ def test_a_draft_is_cancelled_from_its_page_with_a_reason(
     refused = client.post("/purchasing/orders/PO-CX-1", data={"action": "cancel", "reason": " ", "csrf_token": token})
     assert refused.status_code == 422
     assert shown(refused.get_data(as_text=True), "error-reason") == "请填写取消订单的原因"
-    assert shown(refused.get_data(as_text=True), "refusal") == "请求内容无效 原因 （取消时必填）：请填写取消订单的原因"
+    # the title names the rule (the field and its message), not the generic 「请求内容无效」
+    assert shown(refused.get_data(as_text=True), "refusal") == "原因 （取消时必填）：请填写取消订单的原因"
     assert _status(session_factory, "PO-CX-1") == PurchaseOrderStatus.DRAFT
 
     done = client.post("/purchasing/orders/PO-CX-1", data={
