@@ -26,7 +26,7 @@ from erp.messages import Message, N_
 from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, require_role
+from erp.ui.pages import PageBlueprint, confirmed, dry_run, form_refusal, require_role
 from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 
@@ -167,7 +167,8 @@ def _supplier_link(actor: Actor, code: str | None) -> str | None:
 
 
 def _document_page(db: Session, actor: Actor, number: str, *, form: Any = None,
-                   refusal: dict[str, Any] | None = None, action: str | None = None) -> tuple[str, int]:
+                   refusal: dict[str, Any] | None = None, action: str | None = None,
+                   pending: Any = None) -> tuple[str, int]:
     view, header = queries.document_by_number(db, actor, number)
     doc_type = MovementType(view.document.doc_type)
     standing = header.reversed_by_number is None
@@ -176,7 +177,7 @@ def _document_page(db: Session, actor: Actor, number: str, *, form: Any = None,
         "inventory/document.html", view=view, header=header, posted=request.args.get("posted") == "1",
         fields=HEADER_FIELDS.get(doc_type, ()), order_link=_order_link(actor, header.order_number),
         supplier_link=_supplier_link(actor, header.supplier.code if header.supplier else None),
-        form=form or {}, today=business_today(), action=action,
+        form=form or {}, today=business_today(), action=action, pending=pending,
         destination=DESTINATIONS.get(view.document.destination or "", view.document.destination),
         may_reverse=standing and doc_type in REVERSALS and actor.role in REVERSING_ROLES,
         may_trace=actor.role in STOCK_READERS,  # the batch flow's readers: others see the batch unlinked
@@ -219,21 +220,29 @@ def _correct_document(db: Session, actor: Actor, number: str, action: str) -> An
     view, _ = queries.document_by_number(db, actor, number)
     document_id, doc_type = view.document_id, MovementType(view.document.doc_type)
     form = request.form
+    if form.get("edit") == "1":  # back from the confirmation step to the form, as typed
+        return _document_page(db, actor, number, form=form, action=action)
     try:
         day = _day(form.get("posting_date"), "posting_date") or business_today()
         reason = _reason(form)
-        with db.begin_nested():  # a refusal rolls back to here
+
+        def post() -> int:
             if action == "reversal":
                 reverse = REVERSALS.get(doc_type)
                 if reverse is None:
                     raise NotReversible(Message("document {document} cannot be reversed here",
                                                          document=number))
-                posted = reverse(db, actor, document_id=document_id, posting_date=day, reason=reason)
-            else:
-                quantity = form_number(form.get("quantity"), "quantity", required=False)
-                posted = services.return_to_supplier(db, actor, receipt_document_id=document_id, posting_date=day,
-                                                     reason=reason, quantity=quantity)
-            new_number = services.document_number_of(db, posted)
+                return reverse(db, actor, document_id=document_id, posting_date=day, reason=reason)
+            quantity = form_number(form.get("quantity"), "quantity", required=False)
+            return services.return_to_supplier(db, actor, receipt_document_id=document_id, posting_date=day,
+                                               reason=reason, quantity=quantity)
+
+        if not confirmed(form):
+            # First what it will post (the service's own figures, rolled back), then the post.
+            pending = dry_run(db, lambda: queries.get_document(db, actor, post(), just_posted=True))
+            return _document_page(db, actor, number, form=form, action=action, pending=pending)
+        with db.begin_nested():  # a refusal rolls back to here
+            new_number = services.document_number_of(db, post())
         return redirect(url_for("inventory_pages.document", number=new_number, posted=1))
     except DomainError as error:
         refusal = form_refusal(error)

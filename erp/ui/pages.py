@@ -231,6 +231,25 @@ def form_refusal(error: DomainError, fields: Mapping[str, str] | None = None) ->
     return {"error": error, "field_errors": found}
 
 
+def dry_run(db: Session, post: Callable[[], Any]) -> Any:
+    """What a posting would write, without writing it (the confirmation step before an
+    irreversible posting, docs/ui.md): ``post`` runs the service and reads back what it
+    posted inside a savepoint that is then rolled back, so the figures shown are the
+    service's own, and a refusal is raised as the posting itself would raise it. A number
+    the posting drew from a sequence is not reused (a gap, as any rolled-back posting)."""
+    savepoint = db.begin_nested()
+    try:
+        return post()
+    finally:
+        savepoint.rollback()
+
+
+def confirmed(form: Any) -> bool:
+    """Whether a form was posted from its confirmation step (``confirm_posting``: the reader
+    saw what will be posted and confirmed it), rather than to be checked first."""
+    return form.get("confirmed") == "1" and form.get("edit") != "1"
+
+
 def not_found(what: str, key: Any) -> NotFound:
     return NotFound(Message("{what} {key} not found", what=what, key=key))
 

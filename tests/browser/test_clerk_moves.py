@@ -85,11 +85,26 @@ def test_clerk_issues_goods_sees_the_cost_first_and_reverses_the_issue(
 
     page.get_by_test_id("post-reversal").click()  # no reason: the browser asks for one
     assert page.get_by_test_id("reversal-card").is_visible()
-    page.fill("#f-reason", "领错物料")
+    page.fill("#f-reversal-reason", "领错物料")
     page.get_by_test_id("post-reversal").click()
+    # first what the reversal will post (quantity with its unit, value, journal), nothing posted yet
+    page.wait_for_selector("[data-testid=confirm-posting]")
+    facts = page.get_by_test_id("confirm-posting-facts").inner_text()
+    assert "¥" in facts and "{" not in facts
+    assert "5001" in page.get_by_test_id("confirm-posting-journal").inner_text()
+    assert page.get_by_test_id("posted").count() == 0
+    assert page.evaluate("new Set([...document.querySelectorAll('[id]')].map(e => e.id)).size"
+                         " === document.querySelectorAll('[id]').length")  # no id twice
+    shot(page, "issue-reversal-confirm")
+    page.get_by_test_id("confirm-posting-yes").click()
     page.wait_for_selector("[data-testid=posted]")
     assert "冲销" in page.get_by_test_id("document-number").inner_text()
+    # the reversal names what it reversed (被冲销单据), a link back to it
+    assert page.get_by_test_id("reverses-link").is_visible()
     shot(page, "issue-reversed")
+    page.get_by_test_id("reverses-link").click()
+    page.wait_for_selector("[data-testid=reversed-by-link]")
+    shot(page, "issue-after-reversal")
 
 
 def test_clerk_transfers_stock_between_warehouses(signed_in: Any, shot: Any, browser_engine: Engine) -> None:

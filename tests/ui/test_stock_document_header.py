@@ -67,7 +67,7 @@ def test_a_reversed_receipt_and_its_reversal_name_and_link_each_other_the_right_
     number, order = receipt
     token = sign_in(client, world, "clerk_a")
     reversed_ = client.post(f"/inventory/documents/{number}/reversal",
-                            data={"posting_date": DAY, "reason": "数量录错", "csrf_token": token})
+                            data={"posting_date": DAY, "reason": "数量录错", "confirmed": "1", "csrf_token": token})
     assert reversed_.status_code == 302, reversed_.get_data(as_text=True)[-3000:]
     reversal = _posted_number(reversed_.headers["Location"])
 
@@ -93,7 +93,8 @@ def test_a_return_and_its_receipt_link_each_other(
     number, _ = receipt
     token = sign_in(client, world, "clerk_a")
     returned = client.post(f"/inventory/documents/{number}/return",
-                           data={"quantity": "30", "posting_date": DAY, "reason": "外箱破损", "csrf_token": token})
+                           data={"quantity": "30", "posting_date": DAY, "reason": "外箱破损", "confirmed": "1",
+                                 "csrf_token": token})
     assert returned.status_code == 302
     back = _posted_number(returned.headers["Location"])
     shown = header(client.get(f"/inventory/documents/{back}").get_data(as_text=True))
@@ -129,3 +130,16 @@ def test_a_transfer_shows_its_two_warehouses_and_no_receiving_fields(
     assert shown["调出仓库"].startswith("CA-AMB") and shown["调入仓库"].startswith("CA-COOL")
     assert shown["计划价"] == "¥10.00"
     assert not {"供应商", "合同价", "送货单号", "发往"} & set(shown)
+
+
+def test_a_receipts_reversal_and_return_forms_use_no_id_twice(
+    client: FlaskClient, world: World, receipt: tuple[str, str],
+) -> None:
+    number, _ = receipt
+    sign_in(client, world, "clerk_a")
+    page = client.get(f"/inventory/documents/{number}").get_data(as_text=True)
+    assert 'data-testid="reversal-form"' in page and 'data-testid="return-form"' in page
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
+    # each label points at its own form's field
+    assert 'for="f-reversal-posting_date"' in page and 'for="f-posting_date"' in page

@@ -50,6 +50,13 @@ def _posted(session_factory: sessionmaker[Session], location: str) -> StockDocum
         return document
 
 
+def _facts(page: str) -> str:
+    """The text of the confirmation step's facts (what will be posted)."""
+    found = re.search(r'data-testid="confirm-posting-facts"[^>]*>(.*?)</dl>', page, re.S)
+    assert found, "no confirmation step on the page"
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
+
+
 def _value_of(page: str, testid: str) -> str:
     found = re.search(rf'data-testid="{testid}"[^>]*>([^<]*)<', page)
     assert found, testid
@@ -178,8 +185,27 @@ def test_an_issue_is_reversed_from_its_page_with_a_reason(
     assert without_reason.status_code == 422
     assert shown(without_reason.get_data(as_text=True), "error-reason")
     assert books(session_factory) == before
+    # First what it will post, as the service posts it, and nothing written ...
+    check = client.post(f"/inventory/documents/{issue.number}/reversal",
+                        data={"posting_date": DAY, "reason": "领错批次", "csrf_token": token})
+    assert check.status_code == 200
+    page = check.get_data(as_text=True)
+    facts = _facts(page)
+    # 20 kg of EXC-A-0 back into unrestricted stock at 10.00: 200.00; Dr 1403, Cr 5001
+    assert issue.number in facts and "20 kg" in facts and "¥200.00" in facts
+    journal = shown(page, "confirm-posting-journal")
+    assert "1403" in journal and "5001" in journal and journal.count("¥200.00") == 2
+    assert 'name="confirmed" value="1"' in page and 'value="领错批次"' in page
+    assert books(session_factory) == before
+    # ... "back" shows the form again as typed, still nothing written ...
+    back = client.post(f"/inventory/documents/{issue.number}/reversal",
+                       data={"posting_date": DAY, "reason": "领错批次", "confirmed": "1", "edit": "1",
+                             "csrf_token": token})
+    assert back.status_code == 200 and 'data-testid="reversal-form"' in back.get_data(as_text=True)
+    assert 'value="领错批次"' in back.get_data(as_text=True) and books(session_factory) == before
+    # ... then the confirmed post.
     reversed_ = client.post(f"/inventory/documents/{issue.number}/reversal",
-                            data={"posting_date": DAY, "reason": "领错批次", "csrf_token": token})
+                            data={"posting_date": DAY, "reason": "领错批次", "confirmed": "1", "csrf_token": token})
     assert reversed_.status_code == 302
     reversal = _posted(session_factory, reversed_.headers["Location"])
     assert (reversal.doc_type, reversal.reverses_document_id, reversal.reason) == ("issue_reversal", issue.id, "领错批次")
@@ -190,7 +216,7 @@ def test_an_issue_is_reversed_from_its_page_with_a_reason(
     page = client.get(f"/inventory/documents/{issue.number}").get_data(as_text=True)
     assert "已冲销" in page and 'data-testid="reversal-card"' not in page
     again = client.post(f"/inventory/documents/{issue.number}/reversal",
-                        data={"posting_date": DAY, "reason": "again", "csrf_token": token})
+                        data={"posting_date": DAY, "reason": "again", "confirmed": "1", "csrf_token": token})
     assert again.status_code == 409 and "已被" in shown(again.get_data(as_text=True), "refusal")
 
 
@@ -209,8 +235,16 @@ def test_a_receipt_goes_back_to_its_supplier_from_its_page_and_an_excess_is_refu
     page = refused.get_data(as_text=True)
     assert "300" in shown(page, "refusal") and 'value="外箱破损"' in page and 'value="301"' in page
     assert books(session_factory) == before
+    check = client.post(f"/inventory/documents/{number}/return",
+                        data={"quantity": "30", "posting_date": DAY, "reason": "外箱破损", "csrf_token": token})
+    assert check.status_code == 200 and books(session_factory) == before
+    # 30 kg of EXC-A-0 out of unrestricted stock at 10.00: 300.00; Dr 2202.01, Cr 1403
+    facts = _facts(check.get_data(as_text=True))
+    assert "30 kg" in facts and "¥300.00" in facts
+    assert "2202.01" in shown(check.get_data(as_text=True), "confirm-posting-journal")
     returned = client.post(f"/inventory/documents/{number}/return",
-                           data={"quantity": "30", "posting_date": DAY, "reason": "外箱破损", "csrf_token": token})
+                           data={"quantity": "30", "posting_date": DAY, "reason": "外箱破损", "confirmed": "1",
+                                 "csrf_token": token})
     assert returned.status_code == 302
     document = _posted(session_factory, returned.headers["Location"])
     assert (document.doc_type, document.source_document_id) == ("return_to_supplier", stock)
