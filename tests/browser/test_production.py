@@ -73,7 +73,7 @@ def test_a_clerk_issues_and_receives_on_an_order_and_follows_the_genealogy(
     issue = page.get_by_test_id("issue-form")
     issue.locator("#f-quantity").fill("1")
     issue.get_by_role("button", name="发料").click()
-    assert page.get_by_test_id("posted").is_visible()
+    page.get_by_test_id("posted").wait_for()  # the notice of the page the click led to
     assert page.get_by_test_id(f"issued-{plant['component']}").inner_text().startswith("1")
     delivery = page.get_by_test_id("delivery-form")
     delivery.locator("#f-output_quantity").fill("990")
@@ -120,11 +120,11 @@ def test_a_clerk_creates_releases_and_cancels_orders_through_the_pages(
     shot(page, "new-order-refused")
     page.locator("#f-quantity").fill("2000")
     page.get_by_test_id("new-order-form").get_by_role("button", name="创建订单").click()
-    assert page.get_by_test_id("created").is_visible()
+    page.get_by_test_id("created").wait_for()  # the notice of the page the click led to
     assert "已创建" in page.locator("main").inner_text()
     shot(page, "order-created")
     page.get_by_test_id("release-form").get_by_role("button", name="下达生产").click()
-    assert page.get_by_test_id("released").is_visible()
+    page.get_by_test_id("released").wait_for()  # the notice of the page the click led to
     assert "已下达" in page.locator("main").inner_text() and page.get_by_test_id("issue-form").is_visible()
     number = page.get_by_role("heading", level=1).inner_text()
 
@@ -135,7 +135,7 @@ def test_a_clerk_creates_releases_and_cancels_orders_through_the_pages(
     form.locator("#f-quantity").fill("500")
     form.get_by_role("button", name="创建订单").click()
     page.get_by_test_id("cancel-form").get_by_role("button", name="取消订单").click()
-    assert page.get_by_test_id("cancelled").is_visible()
+    page.get_by_test_id("cancelled").wait_for()  # the notice of the page the click led to
     assert "已取消" in page.locator("main").inner_text() and page.get_by_test_id("release-form").count() == 0
     shot(page, "order-cancelled")
     page.goto("/production/orders")
@@ -158,7 +158,7 @@ def test_the_cost_accountant_runs_and_releases_a_roll_up(signed_in: Any, shot: A
     shot(page, "rollup-refused")
     page.locator("#f-period").fill(period.next())
     page.get_by_test_id("rollup-form").get_by_role("button", name="运行成本卷积").click()
-    assert page.get_by_test_id("ran").is_visible()
+    page.get_by_test_id("ran").wait_for()  # the notice of the page the click led to
     # 1 kg of the component at its standard + 0.1 h x 100.00 per 1,000 tablets, as in the plant's run
     total = (plant["price"] + D("10")).quantize(D("0.01"))
     assert page.get_by_test_id(f"total-{plant['tablet']}").inner_text() == f"¥{total:,.2f}"
@@ -167,7 +167,8 @@ def test_the_cost_accountant_runs_and_releases_a_roll_up(signed_in: Any, shot: A
     assert plant["component"] in breakdown and "人工" in breakdown and "制造费用" in breakdown
     shot(page, "rollup-computed")
     page.get_by_test_id("release-form").get_by_role("button", name="发布为本期标准价").click()
-    assert page.get_by_test_id("released").is_visible() and page.get_by_test_id("release-form").count() == 0
+    page.get_by_test_id("released").wait_for()
+    assert page.get_by_test_id("release-form").count() == 0
     shot(page, "rollup-released")
     page.get_by_role("link", name="标准成本卷积").first.click()
     assert str(period.next()) in page.get_by_test_id("rollups").inner_text()
@@ -193,6 +194,6 @@ def test_the_cost_accountant_creates_the_next_bom_version(signed_in: Any, shot: 
     page.locator("#f-c1_quantity").fill("")
     page.locator("#f-valid_from").fill(next_month.isoformat())
     page.get_by_test_id("bom-form").get_by_role("button", name="创建版本").click()
-    assert page.get_by_test_id("created").is_visible()
+    page.get_by_test_id("created").wait_for()  # the notice of the page the click led to
     assert "第 2 版" in page.get_by_role("heading", level=1).inner_text()
     shot(page, "bom-version-2")
