@@ -113,7 +113,10 @@ def write(language: str, catalog: Catalog) -> None:
     path = po_path(language)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = BytesIO()
-    write_po(buffer, catalog, width=120, sort_output=True, omit_header=False, include_previous=False)
+    # File names without line numbers, and the header's date kept (extract): a line moved or an
+    # extract run on two branches at once must not make the catalogues conflict on a rebase.
+    write_po(buffer, catalog, width=120, sort_output=True, omit_header=False, include_previous=False,
+             include_lineno=False)
     path.write_bytes(buffer.getvalue())
 
 
@@ -122,7 +125,9 @@ def extract() -> None:
     kept = 0
     for language in LANGUAGES:
         catalog = read(language)
+        created = catalog.creation_date
         catalog.update(template, no_fuzzy_matching=True)
+        catalog.creation_date = created
         # Entries the code does not use (yet, on this branch) stay, as they were: see the top.
         unused = list(catalog.obsolete.values())
         catalog.obsolete.clear()
