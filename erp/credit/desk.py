@@ -34,6 +34,7 @@ from erp.db import page
 from erp.errors import NotFound
 from erp.masterdata.models import Company, Customer
 from erp.messages import Message
+from erp.search import contains_text
 
 ZERO = Decimal("0")
 DESK_ROLES = (Role.CREDIT_CONTROLLER, Role.CIO)
@@ -80,9 +81,8 @@ def customers_query(session: Session, policy: CreditPolicy, *, q: str | None = N
         .outerjoin(suggestion, suggestion.c.customer_id == Customer.id)
     )
     if q:
-        like = f"%{q}%"
-        query = query.where(or_(Customer.code.ilike(like), Customer.name_zh.ilike(like), Customer.name_en.ilike(like),
-                                cast(Customer.uscc, String).ilike(like)))
+        query = query.where(contains_text(q, Customer.code, Customer.name_zh, Customer.name_en,
+                                          cast(Customer.uscc, String)))
     if only == "over":
         query = query.where(exposure > limit)
     elif only == "held":

@@ -68,6 +68,7 @@ from erp.messages import N_, Message, Named
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.posting.models import Batch, StockDocument
 from erp.narration import narrate
+from erp.search import contains_text
 
 NOTE_ROLES = (Role.SALES,)
 
@@ -370,12 +371,10 @@ def returnable_shipments(
         .where(actor.company_scope(Invoice.company_id))
     )
     if q:
-        pattern = f"%{q}%"
-        query = query.where(or_(StockDocument.number.ilike(pattern), SalesOrder.number.ilike(pattern),
-                                Customer.code.ilike(pattern),
-                                Customer.name_zh.ilike(pattern), Customer.name_en.ilike(pattern),
-                                Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
-                                Invoice.document_number.ilike(pattern), cast(Invoice.id, String) == q))
+        query = query.where(or_(contains_text(q, StockDocument.number, SalesOrder.number, Customer.code,
+                                              Customer.name_zh, Customer.name_en, Material.code, Material.name_zh,
+                                              Invoice.document_number),
+                                cast(Invoice.id, String) == q))
     columns = RETURN_SORTS.get(sort, RETURN_SORTS["date"])
     query = query.order_by(*(c.desc() if descending else c for c in columns))
     return paged(session, query, offset=offset, limit=limit)

@@ -27,6 +27,7 @@ from erp.credit.models import (
 from erp.errors import NotFound
 from erp.masterdata.models import Customer
 from erp.masterdata.services import CUSTOMERS, text_match
+from erp.search import contains_text
 
 READ_ROLES = (Role.SALES, Role.COST_ACCOUNTANT, Role.CREDIT_CONTROLLER, Role.CIO)
 
@@ -110,8 +111,7 @@ def _searched(model: Any, q: str | None, *columns: Any) -> list[Any]:
     lists and the contracts' match, ``text_match``); none without ``q``."""
     if not q:
         return []
-    pattern = f"%{q}%"
-    return [or_(*(column.ilike(pattern) for column in columns),
+    return [or_(contains_text(q, *columns),
                 model.customer_id.in_(select(Customer.id).where(text_match(CUSTOMERS, q))))]
 
 

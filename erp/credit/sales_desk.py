@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
@@ -25,6 +25,7 @@ from erp.db import page
 from erp.posting.models import Batch, StockBalance, StockDocument, StockStatus
 from erp.masterdata.tax import line_amounts
 from erp.masterdata.models import Company, Customer, Material, TaxCode, UnitOfMeasure, Warehouse
+from erp.search import contains_text
 
 ZERO = Decimal("0")
 SALES_ROLES = (Role.SALES,)
@@ -59,10 +60,8 @@ def orders_query(actor: Actor, *, q: str | None = None, status: SalesOrderStatus
         .where(actor.company_scope(SalesOrder.company_id))
     )
     if q:
-        like = f"%{q.strip()}%"
-        query = query.where(or_(SalesOrder.number.ilike(like), Customer.code.ilike(like),
-                                Customer.name_zh.ilike(like), Customer.name_en.ilike(like),
-                                SalesOrder.customer_reference.ilike(like)))
+        query = query.where(contains_text(q.strip(), SalesOrder.number, Customer.code, Customer.name_zh,
+                                          Customer.name_en, SalesOrder.customer_reference))
     if status is not None:
         query = query.where(SalesOrder.status == status)
     return query

@@ -38,6 +38,7 @@ from erp.posting.prices import standard_price
 from erp.masterdata.services import names_by_id, warehouse_use_check
 from erp.masterdata.models import Company, Customer, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
+from erp.search import contains_text
 
 STOCK_DIMENSIONS = ("company", "warehouse", "material", "batch", "status")
 
@@ -344,11 +345,8 @@ def lines_open_for_receipt(
     if po_line_id is not None:
         query = query.where(PurchaseOrderLine.id == po_line_id)
     if q:
-        pattern = f"%{q}%"
-        query = query.where(or_(PurchaseOrder.number.ilike(pattern), Supplier.code.ilike(pattern),
-                                Supplier.name_zh.ilike(pattern), Supplier.name_en.ilike(pattern),
-                                Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
-                                Material.name_en.ilike(pattern)))
+        query = query.where(contains_text(q, PurchaseOrder.number, Supplier.code, Supplier.name_zh,
+                                          Supplier.name_en, Material.code, Material.name_zh, Material.name_en))
     order = []
     if sort in OPEN_LINE_SORTS:
         column = OPEN_LINE_SORTS[sort]
@@ -621,9 +619,8 @@ def stock_by_batch(
     )
     query = _scoped(actor, query, StockBalance.warehouse_id, StockBalance.company_id)
     if q:
-        pattern = f"%{q}%"
-        query = query.where(or_(Material.code.ilike(pattern), Material.name_zh.ilike(pattern),
-                                Material.name_en.ilike(pattern), Batch.batch_number.ilike(pattern)))
+        query = query.where(contains_text(q, Material.code, Material.name_zh, Material.name_en,
+                                          Batch.batch_number))
     if status is not None:
         query = query.where(StockBalance.status == status)
     if warehouse_id is not None:

@@ -17,7 +17,7 @@ from enum import Enum
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, bindparam, or_, select, true
+from sqlalchemy import ColumnElement, Numeric, Select, bindparam, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,7 @@ from erp.masterdata.models import (
     Warehouse,
     quantity_fits,
 )
+from erp.search import contains_text
 
 Record = Any  # one of the master-data models
 
@@ -343,8 +344,7 @@ def record_by_code(session: Session, actor: Actor, catalog: Catalog, code: str, 
 def text_match(catalog: Catalog, text: str) -> ColumnElement[bool]:
     """The condition a list's search box puts on the catalog's records: ``text`` anywhere in
     their code or names (``catalog.searchable``), upper or lower case alike."""
-    pattern = f"%{text}%"
-    return or_(*(getattr(catalog.model, c).ilike(pattern) for c in catalog.searchable))
+    return contains_text(text, *(getattr(catalog.model, c) for c in catalog.searchable))
 
 
 def list_records(

@@ -25,6 +25,7 @@ from erp.payables.models import DocumentKind, PaymentAllocation, SupplierInvoice
 from erp.posting import STOCK_DOCUMENT
 from erp.posting.models import JournalEntry, JournalLine, StockDocument, StockMovement
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from erp.search import contains_text
 
 ZERO = Decimal(0)
 AGEING_BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
@@ -75,8 +76,7 @@ def _invoices(actor: Actor, filters: dict[str, Any]) -> Any:
     """The invoices and credit memos of ``list_invoices``' filters, unordered."""
     query = select(SupplierInvoice).where(actor.company_scope(SupplierInvoice.company_id))
     if filters.get("q"):
-        pattern = f"%{filters['q']}%"
-        query = query.where(or_(SupplierInvoice.document_number.ilike(pattern), SupplierInvoice.number.ilike(pattern),
+        query = query.where(or_(contains_text(filters["q"], SupplierInvoice.document_number, SupplierInvoice.number),
                                 SupplierInvoice.supplier_id.in_(select(Supplier.id).where(
                                     text_match(SUPPLIERS, filters["q"])))))
     for name in ("company_id", "supplier_id", "blocked", "document_kind", "number", "document_number"):
@@ -120,9 +120,8 @@ def list_payments(session: Session, actor: Actor, filters: dict[str, Any], *, of
         actor.require_company(filters["company_id"])
     query = select(SupplierPayment).where(actor.company_scope(SupplierPayment.company_id))
     if filters.get("q"):
-        pattern = f"%{filters['q']}%"
-        query = query.where(or_(SupplierPayment.document_number.ilike(pattern),
-                                SupplierPayment.reference.ilike(pattern),
+        query = query.where(or_(contains_text(filters["q"], SupplierPayment.document_number,
+                                              SupplierPayment.reference),
                                 SupplierPayment.supplier_id.in_(select(Supplier.id).where(
                                     text_match(SUPPLIERS, filters["q"])))))
     for name in ("company_id", "supplier_id"):

@@ -37,6 +37,7 @@ from erp.purchasing.models import (
     transition_allowed,
 )
 from erp.purchasing.lookups import active_row, check_precision, check_validity
+from erp.search import contains_text
 
 
 def applicable_contract_lines(
@@ -328,7 +329,7 @@ def list_contracts(
     if "valid_on" in filters:
         query = query.where(Contract.valid_from <= filters["valid_on"], Contract.valid_to >= filters["valid_on"])
     if "q" in filters:
-        query = query.where(Contract.number.ilike(f"%{filters['q']}%"))
+        query = query.where(contains_text(filters["q"], Contract.number))
     query = query.options(joinedload(Contract.supplier), joinedload(Contract.company))
     if with_lines:
         query = query.options(_LINES_LOAD)

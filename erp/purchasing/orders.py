@@ -41,6 +41,7 @@ from erp.purchasing.contracts import applicable_contract_lines
 from erp.purchasing.exceptions import ExceptionGrant, covering_exceptions, exception_windows
 from erp.purchasing.lookups import active_row, check_precision
 from erp.purchasing.rights import BUYING_ROLES, PURCHASING_EXCEPTION, purchasing_right
+from erp.search import contains_text
 
 
 # --- document numbers ------------------------------------------------------------------
@@ -584,13 +585,13 @@ def _order_conditions(actor: Actor, filters: Mapping[str, Any]) -> list[ColumnEl
     if "order_date_to" in filters:
         conditions.append(PurchaseOrder.order_date <= filters["order_date_to"])
     if "q" in filters:
-        conditions.append(PurchaseOrder.number.ilike(f"%{filters['q']}%"))
+        conditions.append(contains_text(filters["q"], PurchaseOrder.number))
     if "text" in filters:
         # A list's search box: the order number, or the supplier's or any line's material's
         # code or name (masterdata's text_match, as the contracts list).
         text = filters["text"]
         conditions.append(or_(
-            PurchaseOrder.number.ilike(f"%{text}%"),
+            contains_text(text, PurchaseOrder.number),
             PurchaseOrder.supplier_id.in_(select(Supplier.id).where(text_match(SUPPLIERS, text))),
             PurchaseOrder.lines.any(PurchaseOrderLine.material_id.in_(
                 select(Material.id).where(text_match(MATERIALS, text)))),

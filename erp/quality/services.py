@@ -60,6 +60,7 @@ from erp.quality.models import (
     lot_number,
 )
 from erp.narration import REASON_LENGTH, narrate
+from erp.search import contains_text
 
 ZERO = Decimal("0")
 SPEC_ROLES = (Role.QUALITY,)
@@ -207,8 +208,7 @@ def specification_overview(session: Session, actor: Actor, *, q: str | None = No
     has_spec = select(Specification.id).where(Specification.material_id == Material.id).exists()
     query = select(Material).where(Material.inspection_required.is_(True) | has_spec)
     if q:
-        like = f"%{q.strip()}%"
-        query = query.where(Material.code.ilike(like) | Material.name_zh.ilike(like) | Material.name_en.ilike(like))
+        query = query.where(contains_text(q.strip(), Material.code, Material.name_zh, Material.name_en))
     materials, total = page(session, query.order_by(Material.code), offset=offset, limit=limit, entities=True)
     counts = dict(session.execute(select(Specification.material_id, func.count(Specification.id))
                                   .where(Specification.material_id.in_([m.id for m in materials]))
