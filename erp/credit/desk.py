@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.credit.exposure import CreditPolicy, open_line_value_sql
+from erp.credit.releases import OrderBlockedAtShipment, confirmed_unreleased_orders
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
     CreditLimitSuggestion,
@@ -182,3 +183,43 @@ def customer_orders(session: Session, actor: Actor, customer_id: int) -> list[An
         .order_by(SalesOrder.order_date, SalesOrder.id)
     ).all())
 
+
+
+@dataclass(frozen=True)
+class LimitChange:
+    """What a new limit does to the customer (read inside the savepoint of its dry run, so the
+    figures are the service's own, erp.ui.pages.dry_run): the group-wide exposure, the limit in
+    force before and the new one, the headroom after (negative: the customer is over the new
+    limit by that much) and, when it is negative, the confirmed orders that could no longer ship
+    (each marked whether the new limit is what holds it)."""
+
+    exposure: Decimal
+    limit_before: Decimal
+    limit_after: Decimal
+    on_hold_after: bool
+    held_at_shipment: list[OrderBlockedAtShipment]
+
+    @property
+    def headroom_after(self) -> Decimal:
+        return self.limit_after - self.exposure
+
+    @property
+    def cut_below_exposure(self) -> bool:
+        return self.headroom_after < 0
+
+
+def limit_change(session: Session, actor: Actor, customer_id: int, *, limit_before: Decimal) -> LimitChange:
+    """The customer's position as a limit just set leaves it (``limits.set_credit_limit`` run
+    first, in the same transaction), against ``limit_before`` (the limit in force before,
+    the starting limit where none was approved)."""
+    actor.require_role(*DESK_ROLES, action="reading customers' credit")
+    position = session.scalars(select(CustomerExposure).where(CustomerExposure.customer_id == customer_id)
+                               .execution_options(populate_existing=True)).one()
+    limit_after = position.credit_limit if position.credit_limit is not None else limit_before
+    held: list[OrderBlockedAtShipment] = []
+    if position.exposure > limit_after:
+        held = [OrderBlockedAtShipment(o.order_id, o.order_number, o.company_id, o.company_code, o.status,
+                                       o.open_value, o.company_name_zh, o.company_name_en,
+                                       newly_blocked=position.exposure <= limit_before)
+                for o in confirmed_unreleased_orders(session, [customer_id]).get(customer_id, [])]
+    return LimitChange(position.exposure, limit_before, limit_after, position.on_hold, held)

@@ -24,7 +24,7 @@ from sqlalchemy import and_, case, func, insert, literal, null, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
-from erp.messages import Message
+from erp.messages import Amount, Message, Named
 from erp.clock import business_today
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
@@ -383,7 +383,11 @@ def set_credit_limit(
     either way a new version is recorded and becomes the limit in force.
 
     Approving a suggestion that holds the customer (more than 90 days overdue, rated D)
-    sets the limit to 0 and puts the customer on credit hold, with the rule as the reason."""
+    sets the limit to 0 and puts the customer on credit hold, with the rule as the reason.
+    A limit below the customer's group-wide exposure (its confirmed orders then cannot ship,
+    its new ones are blocked) is allowed, with a reason, approving a suggestion as well:
+    cutting a line a customer already uses is a decision someone answers for (docs/credit.md,
+    Limits below the exposure)."""
     actor.require_role(Role.CREDIT_CONTROLLER, action="setting credit limits")
     if session.get(Customer, customer_id) is None:
         raise NotFound(Message("customer {key} not found", key=customer_id))
@@ -394,14 +398,24 @@ def set_credit_limit(
             raise ValidationFailed.for_field("suggestion_id", Message("no suggestion {key} for this customer",
                                                                       key=suggestion_id))
     approving = credit_limit is None
+    reason = (reason or "").strip() or None
     if approving:
         if suggestion is None:
             raise ValidationFailed.for_field("credit_limit", Message("give a limit, or the suggestion to approve"))
         credit_limit = suggestion.suggested_limit
-        reason = reason or f"approved the suggestion of run {suggestion.run_id}"
-    elif not (reason or "").strip():
-        raise ValidationFailed.for_field("reason", Message("a limit other than the model's suggestion needs a reason"))
     position = lock_exposure(session, customer_id)
+    holding = approving and suggestion is not None and suggestion.hold
+    if credit_limit < position.exposure and reason is None and not holding:
+        # A hold suggestion's rule is its reason (and the hold blocks every order anyway).
+        raise ValidationFailed.for_field("reason", Message(
+            "the new limit of {limit} is {short} below customer {customer}'s group-wide exposure of {exposure}: "
+            "its confirmed orders could not ship and new ones would be blocked; give a reason for the cut",
+            limit=Amount(credit_limit), short=Amount(position.exposure - credit_limit),
+            customer=Named.of(session.get(Customer, customer_id)), exposure=Amount(position.exposure)))
+    if not approving and reason is None:
+        raise ValidationFailed.for_field("reason", Message("a limit other than the model's suggestion needs a reason"))
+    if approving and reason is None:
+        reason = f"approved the suggestion of run {suggestion.run_id}"  # type: ignore[union-attr]
     before = {"credit_limit": position.credit_limit, "limit_version": position.limit_version}
     version = CreditLimit(customer_id=customer_id, version=position.limit_version + 1, credit_limit=credit_limit,
                           suggestion_id=suggestion_id, reason=reason, set_by=actor.user_id)
@@ -409,7 +423,7 @@ def set_credit_limit(
     position.credit_limit = credit_limit
     position.limit_version = version.version
     held_before = {"on_hold": position.on_hold, "hold_reason": position.hold_reason}
-    if approving and suggestion is not None and suggestion.hold:
+    if holding:
         position.on_hold = True
         position.hold_reason = f"limit model, run {suggestion.run_id}: {suggestion.hold_rule}"
         position.hold_changed_by = actor.user_id

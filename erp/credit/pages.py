@@ -24,7 +24,8 @@ from erp.messages import Message, N_
 from erp.clock import business_today
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, page_session, require_role
+from erp.ui.pages import (PageBlueprint, confirmed, dry_run, form_refusal, not_found, page_actor, page_session,
+                          require_role)
 from erp.db import MONEY
 from erp.ui.forms import form_number
 from erp.web import transaction
@@ -164,18 +165,37 @@ def customer(db: Session, actor: Actor, code: str) -> str:
 @bp.route("/customers/<code>/limit", methods=["POST"])
 @transaction
 def set_limit(db: Session, actor: Actor, code: str) -> Any:
-    """Approve the suggestion as it is, or set another limit with a reason (a new version)."""
+    """Approve the suggestion as it is, or set another limit with a reason (a new version):
+    first what it does (the exposure, the new limit, the headroom after and the orders it would
+    hold, from the service run and rolled back), then, confirmed, the new version."""
     require_role(*CONTROLLER)
     form = request.form
+    if form.get("edit") == "1":  # back from the confirmation step to the form, as typed
+        return render_template("credit/customer.html", form=form, done=None, **_customer_context(code))
     try:
         suggestion_id = int(form["suggestion_id"]) if form.get("suggestion_id") else None
         credit_limit = None
         if form.get("decision") == "override":
             credit_limit = _amount(form.get("credit_limit"))
+        found = desk.customer_by_code(db, actor, code)
+
+        def save() -> Any:
+            return limits.set_credit_limit(db, actor, found.id, credit_limit=credit_limit,
+                                           suggestion_id=suggestion_id,
+                                           reason=(form.get("reason") or "").strip()[:500] or None)
+
+        if not confirmed(form):
+            limit_before = services.credit_position(db, actor, found.id, policy=_policy()).check.credit_limit
+
+            def change() -> desk.LimitChange:
+                save()
+                return desk.limit_change(db, actor, found.id, limit_before=limit_before)
+
+            pending = dry_run(db, change)
+            context = _customer_context(code)
+            return render_template("credit/customer.html", form=form, done=None, pending=pending, **context)
         with db.begin_nested():  # a refusal rolls back to here
-            found = desk.customer_by_code(db, actor, code)
-            limits.set_credit_limit(db, actor, found.id, credit_limit=credit_limit, suggestion_id=suggestion_id,
-                                    reason=(form.get("reason") or "").strip()[:500] or None)
+            save()
         return redirect(url_for("credit_pages.customer", code=code, done="limit"))
     except DomainError as error:
         if error.status == 404:

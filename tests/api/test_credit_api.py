@@ -270,6 +270,37 @@ def test_limit_suggestions_and_approval_through_the_api(api: ApiClient, world: W
     assert [v["version"] for v in credit.get(url).get_json()] == [1]
 
 
+def test_a_limit_below_the_exposure_needs_a_reason_even_approving_the_suggestion(
+    api: ApiClient, world: World, session_factory: SF
+) -> None:
+    # Exposure 25,000.00 (an order of 250 x 100.00 confirmed under the 100,000 starting limit);
+    # the model suggests the very high class's starting limit, 20,000.00: 5,000.00 below it.
+    put_stock(session_factory, world)
+    new_order(session_factory, world, lines=[("250", "100.00")], confirm=True)
+    recompute_through_api(api, "2026-11-20")
+    credit = api.as_("credit")
+    mine = next(s for s in credit.get("/api/v1/credit/limit-suggestions").get_json()
+                if s["customer_id"] == world.customers["cust1"])
+    assert mine["suggested_limit"] == "20000.00"
+    url = f"/api/v1/credit/customers/{world.customers['cust1']}/limits"
+    refused = problem(credit.post(url, json={"suggestion_id": mine["id"]}), 422, "validation-error")
+    assert refused["errors"][0]["pointer"] == "/reason"
+    assert refused["errors"][0]["detail"] == (
+        "the new limit of 20000.00 is 5000.00 below customer K0001 First Hospital's group-wide exposure of 25000.00: "
+        "its confirmed orders could not ship and new ones would be blocked; give a reason for the cut")
+    in_chinese = problem(credit.post(url, json={"credit_limit": "0", "reason": " "},
+                                     headers={"Accept-Language": "zh-CN"}), 422, "validation-error")
+    assert in_chinese["errors"][0]["detail"].startswith(
+        "新额度 ¥0.00 比客户 K0001 第一医院 的集团信用占用 ¥25,000.00 低 ¥25,000.00")
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(CreditLimit)) == 0
+    approved = credit.post(url, json={"suggestion_id": mine["id"], "reason": "credit committee, 1 Dec"})
+    assert approved.status_code == 201
+    assert (approved.get_json()["credit_limit"], approved.get_json()["reason"]) == ("20000.00", "credit committee, 1 Dec")
+    # up to the exposure exactly needs none: nothing is held by it
+    assert credit.post(url, json={"credit_limit": "25000", "reason": "at the exposure"}).status_code == 201
+
+
 def test_commands_suggest_limits_and_check_exposure(app: Flask, world: World, session_factory: SF) -> None:
     new_order(session_factory, world, lines=[("10", "100.00")], confirm=True)
     runner = app.test_cli_runner()

@@ -93,7 +93,9 @@ def test_controller_releases_a_blocked_order_and_is_warned_about_the_other_order
         assert release.reason == "客户已承诺月底前回款，销售总监担保"
 
 
-def test_controller_reads_the_suggestion_and_overrides_the_limit(signed_in: Any, shot: Any) -> None:
+def test_controller_reads_the_suggestion_and_overrides_the_limit(
+    signed_in: Any, shot: Any, browser_engine: Engine
+) -> None:
     page = signed_in("credit")
     page.get_by_role("link", name="客户信用", exact=True).click()
     table = page.get_by_test_id("customers")
@@ -113,8 +115,37 @@ def test_controller_reads_the_suggestion_and_overrides_the_limit(signed_in: Any,
     assert "原因" in page.get_by_test_id("refusal").inner_text() or page.get_by_test_id("error-reason").is_visible()
     assert page.input_value("#f-credit_limit") == "123456"
     shot(page, "override-refused")
+    with Session(browser_engine) as session:
+        customer_id = session.scalar(select(Customer.id).where(Customer.code == code))
+        row = session.get(CustomerExposure, customer_id)
+        exposure = row.exposure if row is not None else Decimal("0")
+    # A limit of 1.00 (below any exposure the customer has): the confirmation step shows the
+    # headroom it leaves, negative, before anything is saved; back to the form as typed.
+    page.fill("#f-credit_limit", "1")
+    page.fill("#f-reason", "试算：额度降至一元")
+    page.get_by_test_id("save-limit").click()
+    facts = page.get_by_test_id("confirm-limit-facts")
+    facts.wait_for()
+    assert f"¥{exposure:,.2f}" in facts.inner_text()
+    assert f"{1 - exposure:,.2f}".lstrip("-") in facts.inner_text()
+    if exposure > 1:
+        assert "-¥" in facts.inner_text() and page.get_by_test_id("limit-cut-warning").is_visible()
+    shot(page, "limit-cut-confirmation")
+    page.get_by_test_id("confirm-limit-back").click()
+    page.get_by_test_id("limit-form").wait_for()
+    assert page.input_value("#f-credit_limit") == "1"
+    page.fill("#f-credit_limit", "123456")
     page.fill("#f-reason", "年度授信评审：集团同意临时提高额度")
     page.get_by_test_id("save-limit").click()
+    facts.wait_for()
+    assert "¥123,456.00" in facts.inner_text() and f"¥{exposure:,.2f}" in facts.inner_text()
+    assert f"{Decimal('123456') - exposure:,.2f}".lstrip("-") in facts.inner_text()
+    shot(page, "limit-confirmation")
+    with Session(browser_engine) as session:  # nothing saved before the confirmation
+        row = session.get(CustomerExposure, customer_id)
+        assert row is None or row.credit_limit != Decimal("123456.00")
+    page.get_by_test_id("confirm-limit-yes").click()
+    page.get_by_test_id("done").wait_for()
     assert "¥123,456.00" in page.get_by_test_id("done").inner_text()
     assert "年度授信评审" in page.get_by_test_id("limit-history").inner_text()
     shot(page, "limit-overridden")

@@ -366,9 +366,13 @@ def test_limit_model_on_history_alone_then_approval_and_override(session_factory
     newcomer = by_customer[world.customers["cust1"]]  # no history: the starting limit of class very high
     assert (newcomer.has_history, newcomer.suggested_limit) == (False, D("20000.00"))
 
+    # 50,000 is below cust2's exposure of 200,000 (its open invoices): approving the suggestion
+    # holds its orders, so it needs a reason like an override.
+    with pytest.raises(ValidationFailed), session_factory() as session, session.begin():
+        limits.set_credit_limit(session, world.actors["credit"], world.customers["cust2"], suggestion_id=mine.id)
     with session_factory() as session, session.begin():
         approved = limits.set_credit_limit(session, world.actors["credit"], world.customers["cust2"],
-                                           suggestion_id=mine.id)
+                                           suggestion_id=mine.id, reason="overdue invoice: the model's line")
         assert (approved.version, approved.credit_limit, approved.suggestion_id) == (1, D("50000.00"), mine.id)
     with pytest.raises(ValidationFailed), session_factory() as session, session.begin():
         limits.set_credit_limit(session, world.actors["credit"], world.customers["cust2"],

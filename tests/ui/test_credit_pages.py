@@ -8,15 +8,18 @@ K0001's limit is 15,000.00. Order 1 (100 x 100.00 = 10,000.00) is confirmed: exp
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from erp.credit.models import SalesOrder, SalesOrderStatus
+from erp.credit import limits
+from erp.credit.models import CreditLimitSuggestion, SalesOrder, SalesOrderStatus
 from tests.credit import new_order, position, put_stock, set_limit
 from tests.world import World
 
@@ -112,12 +115,97 @@ def test_an_override_needs_a_reason_and_becomes_the_limit_in_force(
         assert out_of_bounds.status_code == 422, typed
         assert 'data-testid="error-credit_limit"' in out_of_bounds.get_data(as_text=True), typed
     assert position(session_factory, world).credit_limit == D("15000.00")
-    saved = client.post("/credit/customers/K0001/limit", data={
+    # First what it does, nothing saved: exposure 10,000.00, limit 15,000.00 -> 25,000.00,
+    # headroom after 25,000.00 - 10,000.00 = 15,000.00.
+    checked = client.post("/credit/customers/K0001/limit", data={
         "decision": "override", "credit_limit": "25000", "reason": "annual review", "csrf_token": token})
+    assert checked.status_code == 200
+    facts = confirmation(checked.get_data(as_text=True))
+    assert facts["集团信用占用"] == "¥10,000.00" and facts["现行额度"] == "¥15,000.00"
+    assert facts["新信用额度"] == "¥25,000.00" and facts["调整后余额（额度减占用）"] == "¥15,000.00"
+    assert 'data-testid="limit-cut-warning"' not in checked.get_data(as_text=True)
+    assert position(session_factory, world).credit_limit == D("15000.00")
+    saved = client.post("/credit/customers/K0001/limit", data={
+        "decision": "override", "credit_limit": "25000", "reason": "annual review", "confirmed": "1",
+        "csrf_token": token})
     assert saved.status_code == 302
     assert position(session_factory, world).credit_limit == D("25000.00")
     history = client.get("/credit/customers/K0001?done=limit").get_data(as_text=True)
     assert "annual review" in history and "¥25,000.00" in history
+
+
+def suggest(session_factory: sessionmaker[Session], world: World, customer: str, limit: str) -> int:
+    """A run of the limit model; the customer's suggestion is made ``limit`` (the world's
+    customers have too little history for the model to cut below their exposure)."""
+    with session_factory() as session, session.begin():
+        run = limits.suggest_limits(session, world.actors["credit"], as_of=dt.date(2026, 12, 15))
+        suggestion = session.scalars(select(CreditLimitSuggestion).where(
+            CreditLimitSuggestion.run_id == run.id,
+            CreditLimitSuggestion.customer_id == world.customers[customer])).one()
+        suggestion.suggested_limit = D(limit)
+        return suggestion.id
+
+
+def confirmation(page: str) -> dict[str, str]:
+    """The facts of the new limit's confirmation step, label -> value."""
+    block = re.search(r'data-testid="confirm-limit-facts">(.*?)</dl>', page, re.S)
+    assert block, "no confirmation step"
+    return {re.sub(r"\s+", " ", term).strip(): re.sub(r"\s+", " ", value).strip()
+            for term, value in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", block.group(1), re.S)}
+
+
+def test_a_limit_below_the_exposure_shows_the_orders_it_holds_and_needs_a_reason(
+    client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
+) -> None:
+    # Exposure 10,000.00 (order 1 confirmed), limit 15,000.00. A limit of 8,000.00 leaves the
+    # customer 8,000.00 - 10,000.00 = -2,000.00 over it: order 1 could no longer ship.
+    token = sign_in(client, world, "credit")
+    refused = client.post("/credit/customers/K0001/limit", data={
+        "decision": "override", "credit_limit": "8000", "reason": " ", "csrf_token": token})
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'data-testid="error-reason"' in text
+    assert "新额度 ¥8,000.00 比客户 K0001 第一医院 的集团信用占用 ¥10,000.00 低 ¥2,000.00" in text
+    checked = client.post("/credit/customers/K0001/limit", data={
+        "decision": "override", "credit_limit": "8000", "reason": "customer in court proceedings",
+        "csrf_token": token})
+    assert checked.status_code == 200
+    page = checked.get_data(as_text=True)
+    facts = confirmation(page)
+    assert facts["集团信用占用"] == "¥10,000.00" and facts["新信用额度"] == "¥8,000.00"
+    assert facts["调整后余额（额度减占用）"].startswith("-¥2,000.00")
+    warning = re.search(r'data-testid="limit-cut-warning">(.*?)</div>\s*</div>', page, re.S).group(1)  # type: ignore[union-attr]
+    assert "¥2,000.00" in warning
+    with session_factory() as session:
+        number = session.get(SalesOrder, orders["confirmed"]).number  # type: ignore[union-attr]
+    held = re.search(rf'<li data-order="{orders["confirmed"]}">(.*?)</li>', warning, re.S).group(1)  # type: ignore[union-attr]
+    assert number in held and "¥10,000.00" in held and "因新额度而冻结" in held
+    assert f'data-order="{orders["blocked"]}"' not in warning  # blocked at confirmation: not in the exposure
+    assert position(session_factory, world).credit_limit == D("15000.00")  # nothing saved yet
+    saved = client.post("/credit/customers/K0001/limit", data={
+        "decision": "override", "credit_limit": "8000", "reason": "customer in court proceedings",
+        "confirmed": "1", "csrf_token": token})
+    assert saved.status_code == 302
+    assert position(session_factory, world).credit_limit == D("8000.00")
+
+
+def test_approving_a_suggestion_below_the_exposure_asks_for_a_reason_and_a_confirmation(
+    client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
+) -> None:
+    suggestion = suggest(session_factory, world, "cust1", "6000")
+    token = sign_in(client, world, "credit")
+    approve = {"decision": "approve", "suggestion_id": str(suggestion), "csrf_token": token}
+    refused = client.post("/credit/customers/K0001/limit", data=approve)
+    assert refused.status_code == 422 and 'data-testid="error-reason"' in refused.get_data(as_text=True)
+    checked = client.post("/credit/customers/K0001/limit", data={**approve, "reason": "agreed at the credit committee"})
+    assert checked.status_code == 200
+    facts = confirmation(checked.get_data(as_text=True))
+    assert facts["新信用额度"] == "¥6,000.00" and facts["调整后余额（额度减占用）"].startswith("-¥4,000.00")
+    assert position(session_factory, world).credit_limit == D("15000.00")
+    saved = client.post("/credit/customers/K0001/limit", data={**approve, "reason": "agreed at the credit committee",
+                                                              "confirmed": "1"})
+    assert saved.status_code == 302
+    assert position(session_factory, world).credit_limit == D("6000.00")
 
 
 def test_a_hold_is_put_and_lifted_with_a_reason(
