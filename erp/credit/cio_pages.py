@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
-from erp.credit import cio, receivables
+from erp.credit import cio, intercompany_pages, receivables
 from erp.credit.exposure import CreditPolicy
 from erp.errors import ValidationFailed
 from erp.masterdata.models import Company, Segment
@@ -159,8 +159,13 @@ def company(db: Session, actor: Actor, code: str) -> str:
     rows, total = receivables.receivables_by_customer(db, actor, as_of=as_of, policy=_policy(),
                                                       company_id=found.id, offset=args.offset,
                                                       limit=args.page_size)
+    # the company's totals over every customer (not only this page's), and what companies of
+    # the group owe it, which the consolidated figures leave out
+    figures = next((c for c in receivables.receivables_by_company(db, actor, as_of=as_of)
+                    if c.company_id == found.id), None)
     return render_template("credit/company_receivables.html", company=found, rows=rows, total=total, args=args,
-                           as_of=as_of, buckets=BUCKETS, bucket_labels=BUCKET_LABELS)
+                           as_of=as_of, buckets=BUCKETS, bucket_labels=BUCKET_LABELS, figures=figures,
+                           can_see_eliminations=actor.role in intercompany_pages.READERS and actor.group_wide)
 
 
 @bp.route("/customers/<code>")

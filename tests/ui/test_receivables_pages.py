@@ -116,3 +116,32 @@ def test_the_drill_down_reaches_one_invoice_as_of_the_key_date(
 def test_the_dashboard_is_for_group_roles_only(client: FlaskClient, world: World) -> None:
     sign_in(client, world, "clerk_a")
     assert client.get("/receivables").status_code == 403
+
+
+def test_what_group_companies_owe_is_shown_beside_the_consolidated_figures(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session], documents: dict[str, int]
+) -> None:
+    """K0002's record is linked to company C, a company of the group: B's 2,500.00 invoice to it
+    leaves the group's figures (600.00 open as of 31 October) but stays in B's own books, and the
+    pages say so beside the consolidated figures (issue trial 112)."""
+    from erp.masterdata import services as masterdata
+
+    with session_factory() as session, session.begin():
+        masterdata.update_record(session, world.actors["admin"], masterdata.COMPANIES, world.companies["C"],
+                                 {"customer_id": world.customers["cust2"]}, reason="intercompany trade")
+    sign_in(client, world, "cio")
+    board = client.get("/receivables?as_of=2026-10-31").get_data(as_text=True)
+    assert figure(board, "kpi-open") == D("600.00")
+    assert "¥2,500.00" in re.search(r'data-testid="kpi-intercompany"[^>]*>([^<]+)<', board).group(1)
+    assert figure(board, "intercompany-CB") == D("2500.00") and figure(board, "intercompany-CA") == D("0.00")
+    segment = client.get("/receivables/segments/FORM?as_of=2026-10-31").get_data(as_text=True)
+    assert (figure(segment, "segment-total"), figure(segment, "segment-intercompany")) == (D("600.00"),
+                                                                                          D("2500.00"))
+    company = client.get("/receivables/companies/CB?as_of=2026-10-31").get_data(as_text=True)
+    note = re.search(r'data-testid="company-intercompany">(.*?)</div>', company, re.S)
+    assert note and "¥2,500.00" in note.group(1) and "CB" in note.group(1)
+    assert 'href="/intercompany/"' in note.group(1)  # the CIO reads the eliminations
+    # A company's page totals every customer, not only the page's rows.
+    company_a = client.get("/receivables/companies/CA?as_of=2026-10-31&page_size=20").get_data(as_text=True)
+    assert figure(company_a, "company-total") == D("600.00")
+    assert 'data-testid="company-intercompany"' not in company_a
