@@ -32,6 +32,16 @@ class round_product(FunctionElement[Decimal]):  # noqa: N801 - SQL function nami
     inherit_cache = True
 
 
+class round_cents(FunctionElement[Decimal]):  # noqa: N801 - SQL function naming
+    """round(x, 2): a sum or a difference of amounts in cents, kept at the cent (on SQLite
+    such a float may carry noise far below a cent: 214.2 - 204.0 is 10.199999999999989, and a
+    sum that is 0.00 may be 5e-15, which ``!= 0`` would take for an amount)."""
+
+    type = Numeric(18, 2)
+    name = "round_cents"
+    inherit_cache = True
+
+
 class round_share(FunctionElement[Decimal]):  # noqa: N801
     """round(amount * numerator / denominator, 2), or 0 when the denominator is 0:
     the share of a total that ``amount`` bears (e.g. consumption's share of a variance)."""
@@ -151,6 +161,16 @@ def _product_pg(element: round_product, compiler: Any, **kw: Any) -> str:
     return f"round(CAST(({a}) AS numeric) * ({b}), 2)"
 
 
+@compiles(round_cents, "postgresql")
+def _cents_pg(element: round_cents, compiler: Any, **kw: Any) -> str:
+    return f"round(CAST(({compiler.process(element.clauses, **kw)}) AS numeric), 2)"
+
+
+@compiles(round_cents, "sqlite")
+def _cents_sqlite(element: round_cents, compiler: Any, **kw: Any) -> str:
+    return f"erp_round_cents({compiler.process(element.clauses, **kw)})"
+
+
 @compiles(round_share, "postgresql")
 def _share_pg(element: round_share, compiler: Any, **kw: Any) -> str:
     amount, numerator, denominator = (compiler.process(c, **kw) for c in element.clauses)
@@ -181,6 +201,12 @@ def _sqlite_round_product(a: Any, b: Any) -> float | None:
     if a is None or b is None:
         return None
     return float(round_money(_exact(a) * _exact(b)))
+
+
+def _sqlite_round_cents(amount: Any) -> float | None:
+    if amount is None:
+        return None
+    return float(round_money(_exact(amount)))
 
 
 def _sqlite_round_share(amount: Any, numerator: Any, denominator: Any) -> float | None:
@@ -223,6 +249,7 @@ def _sqlite_ratio(numerator: Any, denominator: Any, places: Any) -> float | None
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     """Install the Python implementations on a new SQLite connection."""
     dbapi_connection.create_function("erp_round_product", 2, _sqlite_round_product, deterministic=True)
+    dbapi_connection.create_function("erp_round_cents", 1, _sqlite_round_cents, deterministic=True)
     dbapi_connection.create_function("erp_round_share", 3, _sqlite_round_share, deterministic=True)
     dbapi_connection.create_function("erp_floor_share", 3, _sqlite_floor_share, deterministic=True)
     dbapi_connection.create_function("erp_floor_step", 2, _sqlite_floor_step, deterministic=True)

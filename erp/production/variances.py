@@ -54,7 +54,7 @@ from erp.production.models import (
     ProductionSettlement,
     VarianceCategory,
 )
-from erp.sqlmath import round_product, round_share
+from erp.sqlmath import round_cents, round_product, round_share
 from erp.narration import narrate
 
 SETTLEMENT_SOURCE = "production_settlement"
@@ -102,7 +102,7 @@ def _allocated_to_orders(due: Any) -> Any:
               & (issued.c.material_id == m.material_id))
         .where(m.offset_account == accounts.WORK_IN_PROCESS, m.close_class == CloseClass.CONSUMPTION)
         .group_by(m.company_id, m.period, m.material_id, original)
-        .having(func.sum(m.value) != 0)
+        .having(round_cents(func.sum(m.value)) != 0)
         .subquery("consumed")
     )
     key = (consumed.c.company_id, consumed.c.period, consumed.c.material_id)
@@ -126,7 +126,8 @@ def _allocated_to_orders(due: Any) -> Any:
         func.row_number().over(partition_by=key, order_by=(func.abs(shares.c.consumed).desc(),
                                                            shares.c.document_id)).label("rank"),
     ).subquery("parts")
-    borne = parts.c.part + case((parts.c.rank == 1, parts.c.allocated_variance - parts.c.parts), else_=literal(ZERO))
+    borne = round_cents(parts.c.part + case((parts.c.rank == 1, parts.c.allocated_variance - parts.c.parts),
+                                            else_=literal(ZERO)))
     return (
         select(d.order_id, parts.c.material_id, func.sum(borne).label("value"),
                func.sum(case((parts.c.unassigned, borne), else_=literal(ZERO))).label("unassigned"))
@@ -227,8 +228,9 @@ def settle_orders(session: Session, company_ids: list[int], period: str, user_id
     )
     quantity_variance = round_product(components.c.actual_quantity - components.c.target_quantity,
                                       components.c.planned_price)
-    price_variance = components.c.actual_value - round_product(components.c.actual_quantity,
-                                                               components.c.planned_price)
+    # Differences of amounts in cents, kept at the cent on SQLite too (erp.sqlmath.round_cents).
+    price_variance = round_cents(components.c.actual_value - round_product(components.c.actual_quantity,
+                                                                           components.c.planned_price))
     for category, amount in ((VarianceCategory.INPUT_QUANTITY, quantity_variance),
                              (VarianceCategory.INPUT_PRICE, price_variance)):
         session.execute(insert(ProductionOrderVariance).from_select(VARIANCE_COLUMNS, select(
@@ -245,7 +247,7 @@ def settle_orders(session: Session, company_ids: list[int], period: str, user_id
     session.execute(insert(ProductionOrderVariance).from_select(VARIANCE_COLUMNS, select(
         due.c.company_id, literal(Period(period)), due.c.id, literal(VarianceCategory.LOT_SIZE.value),
         literal(None, Integer), literal(None, Numeric), literal(None, Numeric),
-        balance - func.coalesce(explained.c.amount, 0))
+        round_cents(balance - func.coalesce(explained.c.amount, 0)))
         .outerjoin(issued_total, issued_total.c.order_id == due.c.id)
         .outerjoin(delivered, delivered.c.order_id == due.c.id)
         .outerjoin(explained, explained.c.order_id == due.c.id)))
@@ -254,14 +256,17 @@ def settle_orders(session: Session, company_ids: list[int], period: str, user_id
                .join(o, o.id == v.order_id)
                .where(v.order_id.in_(due_ids), v.period == period).subquery("settled"))
     account = case({category.value: code for category, code in VARIANCE_ACCOUNT.items()}, value=settled.c.category)
-    variance_lines = (select(settled.c.company_id, account.label("account_code"), func.sum(settled.c.amount).label("amount"),
+    # A line is posted where its sum is at least a cent, never a 0.00 line of float noise.
+    variance_amount = round_cents(func.sum(settled.c.amount))
+    variance_lines = (select(settled.c.company_id, account.label("account_code"), variance_amount.label("amount"),
                              literal(None, Integer).label("material_id"))
                       .group_by(settled.c.company_id, settled.c.category)
-                      .having(func.sum(settled.c.amount) != 0))
+                      .having(variance_amount != 0))
     wip = _work_in_process_by_material(due, issued, delivered)
-    wip_lines = (select(wip.c.company_id, literal(accounts.WORK_IN_PROCESS), -func.sum(wip.c.amount), wip.c.material_id)
+    wip_amount = round_cents(func.sum(wip.c.amount))
+    wip_lines = (select(wip.c.company_id, literal(accounts.WORK_IN_PROCESS), -wip_amount, wip.c.material_id)
                  .group_by(wip.c.company_id, wip.c.material_id)
-                 .having(func.sum(wip.c.amount) != 0))
+                 .having(wip_amount != 0))
     entries = post_close_entries(session, CloseEntries(
         entry_date=last_day, user_id=user_id, source_type=SETTLEMENT_SOURCE,
         # A company posts an entry wherever a line is left: an order without variance still

@@ -64,6 +64,22 @@ def _balanced(sf: sessionmaker[Session], world: World, period: str) -> None:
                               .group_by(JournalLine.entry_id)
                               .having(func.round(func.sum(JournalLine.amount), 2) != 0)).all()
         assert off == []
+    _kept_at_the_cent(sf)
+
+
+def _kept_at_the_cent(sf: sessionmaker[Session]) -> None:
+    """Every settled amount is stored at the cent and no settlement line is 0.00 (trial
+    finding 121: on SQLite a difference computed in SQL was stored as -93.6800000000001 and a
+    lot-size variance of 0.00 posted a journal line of 5e-15, read back as 0.00)."""
+    from erp.production.models import ProductionOrderVariance
+
+    v, j, e = ProductionOrderVariance, JournalLine, JournalEntry
+    with sf() as session:
+        assert session.scalars(select(v.amount).where(v.amount != func.round(v.amount, 2))).all() == []
+        settlement_lines = (select(j.account_code, j.amount).join(e, e.id == j.entry_id)
+                            .where(e.source_type.like("production_settlement%")))
+        assert session.execute(settlement_lines.where(j.amount != func.round(j.amount, 2))).all() == []
+        assert session.execute(settlement_lines.where(func.round(j.amount, 2) == 0)).all() == []
 
 
 def test_the_close_settles_a_completed_orders_variance_by_category_to_the_cent(
