@@ -309,6 +309,30 @@ def credit_check_exposure(repair: bool) -> None:
         raise SystemExit(1)
 
 
+@click.group("purchasing", cls=AppGroup)
+def purchasing_group() -> None:
+    """Purchasing: contracts against the purchasing rights."""
+
+
+@purchasing_group.command("check-contracts")
+@click.option("--on", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="the day (default: today in Beijing)")
+def purchasing_check_contracts(day: dt.datetime | None) -> None:
+    """List draft and active company contract lines for a central material that no steward's
+    exception of the company covers from today to the contract's end (they price nothing;
+    docs/purchasing.md); exits 1 while there is one."""
+    from erp.purchasing.services import company_lines_outside_rights
+
+    on = day.date() if day else business_today()
+    found = committed(_extension().session_factory, lambda session: company_lines_outside_rights(session, today=on))
+    for line in found:
+        click.echo(f"{line.contract_number} ({line.status}, {line.company_code}): {line.material_code} is central "
+                   f"and no exception of {line.company_code} covers {line.uncovered}")
+    click.echo(f"{len(found)} company contract line(s) outside the purchasing rights" if found
+               else "no company contract prices a central material outside the purchasing rights")
+    _exit_if_left(found)
+
+
 @click.group("quality", cls=AppGroup)
 def quality_group() -> None:
     """Quality: the daily expiry block."""
@@ -474,4 +498,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(costing_group)
     app.cli.add_command(credit_group)
     app.cli.add_command(quality_group)
+    app.cli.add_command(purchasing_group)
     app.cli.add_command(payables_group)

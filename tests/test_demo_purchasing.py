@@ -8,7 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
+from erp.clock import business_today
 from erp.demo.loader import load_demo
+from erp.purchasing import services
 from erp.masterdata.models import Company, Material
 from erp.purchasing.models import Contract, ContractLine, ContractStatus, PurchaseOrder, PurchaseOrderLine
 
@@ -30,6 +32,8 @@ def test_demo_has_contracts_and_orders_in_every_state_purchasing_reaches(
             ContractStatus.ACTIVE: 14, ContractStatus.EXPIRED: 1, ContractStatus.DRAFT: 1,
             ContractStatus.TERMINATED: 1,
         }
+        # company contracts price local materials only: none is outside the purchasing rights (finding 46)
+        assert services.company_lines_outside_rights(session, today=business_today()) == []
 
 
 def test_every_demo_order_line_carries_its_contract_price(session_factory: sessionmaker[Session]) -> None:

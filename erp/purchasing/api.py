@@ -22,7 +22,7 @@ from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import DatedAfterBusinessDay, NotFound
 from erp.masterdata.errors import MaterialInactive, SupplierBlocked
 from erp.purchasing.errors import (
-    ApproverIsCreator, ContractLineNotApplicable, ContractOverlap, DuplicateNumber, ExceptionAlreadyRevoked,
+    ApproverIsCreator, CentralMaterialInCompanyContract, ContractLineNotApplicable, ContractOverlap, DuplicateNumber, ExceptionAlreadyRevoked,
     ExceptionForLocalMaterial, GroupContractNeedsGroupBuyer, NoValidContract, NotApproverOfOrder,
     NotPurchaserOfOrder, OrderDateInPast, OrderHasReceipts, PurchasingRightDenied, QuantityNotPositive,
     QuantityTooLarge, QuantityTooPrecise, StatusTransitionNotAllowed, StorageConditionsNotMet, WarehouseInactive,
@@ -58,7 +58,7 @@ class Contracts(MethodView):
     @blp.response(201, s.ContractSchema)
     @blp.refuses(
         CompanyOutOfScope, GroupContractNeedsGroupBuyer, RoleNotAllowed, ContractOverlap, DuplicateNumber,
-        QuantityTooPrecise, SupplierBlocked,
+        QuantityTooPrecise, SupplierBlocked, CentralMaterialInCompanyContract,
     )
     @transaction
     def post(self, session: Session, actor: Actor, data: dict[str, Any]) -> Any:
@@ -77,7 +77,8 @@ def contract(session: Session, actor: Actor, contract_id: int) -> Any:
 
 @blp.route("/contracts/<int:contract_id>/activate", methods=["POST"])
 @blp.response(200, s.ContractSchema)
-@blp.refuses(CompanyOutOfScope, GroupContractNeedsGroupBuyer, RoleNotAllowed, NotFound, StatusTransitionNotAllowed)
+@blp.refuses(CompanyOutOfScope, GroupContractNeedsGroupBuyer, RoleNotAllowed, NotFound, StatusTransitionNotAllowed,
+             CentralMaterialInCompanyContract)
 @transaction
 def contract_activate(session: Session, actor: Actor, contract_id: int) -> Any:
     """Put a draft contract in force."""

@@ -9,11 +9,13 @@ contracts of the same scope never overlap (refused when the second is made).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from erp.messages import N_, Message, Named, Term
@@ -23,7 +25,7 @@ from erp.auth.roles import Actor, Role
 from erp.db import page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.errors import SupplierBlocked
-from erp.masterdata.models import Company, Material, Supplier
+from erp.masterdata.models import Company, Material, ProcurementScope, Supplier
 from erp.masterdata.services import MATERIALS, SUPPLIERS, text_match
 from erp.unique import flush_unique
 from erp.purchasing import errors as e
@@ -34,9 +36,12 @@ from erp.purchasing.models import (
     ContractLine,
     ContractScope,
     ContractStatus,
+    PurchasingException,
     transition_allowed,
 )
+from erp.purchasing.exceptions import exception_windows
 from erp.purchasing.lookups import active_row, check_precision, check_validity
+from erp.purchasing.rights import first_uncovered_day
 from erp.search import contains_text
 
 
@@ -51,7 +56,11 @@ def applicable_contract_lines(
     """The contract line that applies, by (supplier id, material id), for a company on a day.
 
     One query: the lines of active contracts valid on ``day`` that serve the company (its
-    own contracts and the group's); where both exist, the company contract wins.
+    own contracts and the group's); where both exist, the company contract wins. A company
+    contract's line for a central material serves the company only on a day a steward's
+    unrevoked exception for that company and material covers (the purchasing rights, checked
+    again here: an exception may be revoked after the contract was made); otherwise the group
+    contract's line applies, as if the company's were not there.
     """
     query = (
         select(ContractLine)
@@ -61,6 +70,7 @@ def applicable_contract_lines(
             Contract.valid_from <= day,
             Contract.valid_to >= day,
             or_(Contract.scope == ContractScope.GROUP, Contract.company_id == company_id),
+            ~_central_line_without_exception(company_id, day),
         )
         .options(
             contains_eager(ContractLine.contract).joinedload(Contract.supplier),
@@ -79,6 +89,21 @@ def applicable_contract_lines(
         if current is None or _precedence(line) > _precedence(current):
             applicable[key] = line
     return applicable
+
+
+def _central_line_without_exception(company_id: int, day: dt.date) -> ColumnElement[bool]:
+    """A company contract's line for a central material that no unrevoked exception of
+    ``company_id`` covers on ``day``."""
+    covered = exists().where(
+        PurchasingException.company_id == company_id,
+        PurchasingException.material_id == ContractLine.material_id,
+        PurchasingException.revoked_at.is_(None),
+        PurchasingException.valid_from <= day,
+        PurchasingException.valid_to >= day,
+    )
+    central = ContractLine.material_id.in_(
+        select(Material.id).where(Material.procurement_scope == ProcurementScope.CENTRAL))
+    return and_(Contract.scope == ContractScope.COMPANY, central, ~covered)
 
 
 def _precedence(line: ContractLine) -> tuple[bool, dt.date, int]:
@@ -187,6 +212,76 @@ def _contract_materials(session: Session, lines: Sequence[Mapping[str, Any]]) ->
     return chosen
 
 
+def _check_purchasing_rights(
+    session: Session, scope: ContractScope, company: Company | None, valid_from: dt.date, valid_to: dt.date,
+    materials: Sequence[Material],
+) -> None:
+    """Refuse a company contract's line for a central material unless the company's
+    unrevoked exceptions for it cover every day of the contract's validity (the first such
+    line, pointed at by its place in the contract)."""
+    if scope != ContractScope.COMPANY or company is None:
+        return
+    central = [(index, m) for index, m in enumerate(materials) if m.procurement_scope == ProcurementScope.CENTRAL]
+    if not central:
+        return
+    windows = exception_windows(session, company.id, [m.id for _, m in central])
+    for index, material in central:
+        gap = first_uncovered_day(windows.get(material.id, []), valid_from, valid_to)
+        if gap is None:
+            continue
+        if windows.get(material.id):
+            reason = Message("{material} is a central material, bought by central purchasing: a contract of {company} "
+                             "may price it only under a steward's exception for {company}, and none covers {day} (the "
+                             "contract runs from {valid_from} to {valid_to})", material=Named.of(material),
+                             company=Named.of(company), day=gap, valid_from=valid_from, valid_to=valid_to)
+        else:
+            reason = Message("{material} is a central material, bought by central purchasing: a contract of {company} "
+                             "may price it only under a steward's exception for {company}, and there is none",
+                             material=Named.of(material), company=Named.of(company))
+        raise e.CentralMaterialInCompanyContract(reason, pointer=f"/lines/{index}/material_id")
+
+
+@dataclass(frozen=True)
+class LineOutsideRights:
+    """A company contract's line for a central material that its company's exceptions do not
+    cover: the contract, its status, company and material (codes), and the first day left
+    uncovered."""
+
+    contract_number: str
+    status: str
+    company_code: str
+    material_code: str
+    uncovered: dt.date
+
+
+def company_lines_outside_rights(session: Session, *, today: dt.date) -> list[LineOutsideRights]:
+    """Draft and active company contract lines for a central material whose company's
+    unrevoked exceptions do not cover every day from today (or the contract's first day, if
+    later) to its last; by contract number and material code. Such a line prices nothing
+    (``applicable_contract_lines`` passes it over): found for ``flask purchasing
+    check-contracts`` (contracts made before the rule, exceptions revoked since)."""
+    rows = session.execute(
+        select(Contract.number, Contract.status, Contract.company_id, Contract.valid_from, Contract.valid_to,
+               Company.code, Material.id, Material.code)
+        .join(Contract.lines).join(ContractLine.material).join(Company, Company.id == Contract.company_id)
+        .where(Contract.scope == ContractScope.COMPANY,
+               Contract.status.in_([ContractStatus.DRAFT.value, ContractStatus.ACTIVE.value]),
+               Contract.valid_to >= today, Material.procurement_scope == ProcurementScope.CENTRAL)
+        .order_by(Contract.number, Material.code)
+    ).all()
+    materials_by_company: dict[int, set[int]] = defaultdict(set)
+    for row in rows:
+        materials_by_company[row[2]].add(row[6])
+    windows = {company_id: exception_windows(session, company_id, ids)
+               for company_id, ids in materials_by_company.items()}
+    found: list[LineOutsideRights] = []
+    for number, status, company_id, valid_from, valid_to, company_code, material_id, material_code in rows:
+        gap = first_uncovered_day(windows[company_id].get(material_id, []), max(valid_from, today), valid_to)
+        if gap is not None:
+            found.append(LineOutsideRights(number, ContractStatus(status).value, company_code, material_code, gap))
+    return found
+
+
 def create_contract(
     session: Session,
     actor: Actor,
@@ -220,6 +315,7 @@ def create_contract(
             Message("supplier {supplier} is blocked; no new contracts", supplier=Named.of(supplier))
         )
     materials = _contract_materials(session, lines)
+    _check_purchasing_rights(session, scope, company, valid_from, valid_to, materials)
     _check_contract_overlap(session, supplier, scope, company_id, valid_from, valid_to, materials)
     contract = Contract(
         number=number, supplier=supplier, scope=scope, company=company, valid_from=valid_from,
@@ -278,6 +374,9 @@ def activate_contract(session: Session, actor: Actor, contract_id: int, *, today
     _require_contract_author(actor, contract.scope, contract.company_id)
     before = contract.status
     _move_contract(contract, ContractStatus.ACTIVE, today or business_today(), N_("activate"))
+    # The exception the contract was made under may have ended or been revoked since.
+    _check_purchasing_rights(session, contract.scope, contract.company, contract.valid_from, contract.valid_to,
+                             [line.material for line in contract.lines])
     contract.activated_at = utcnow()
     session.flush()
     audit.record_change(session, actor, entity="contract", entity_id=contract.id, action="activate",

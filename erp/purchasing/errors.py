@@ -66,6 +66,18 @@ class ContractLineNotApplicable(LineRefused):
     remedy = N_("Leave the contract line out (the applicable one is found) or name the right one.")
 
 
+class CentralMaterialInCompanyContract(LineRefused):
+    """Central materials are bought by central purchasing (the purchasing rights): a
+    company contract may price one only while a steward's exception lets that company buy it,
+    over the whole of the contract's validity. Otherwise the company's price would win over
+    the group contract's on central purchasing's own orders for that company."""
+
+    slug = "central-material-in-company-contract"
+    title = N_("A company contract prices a central material only under a steward's exception")
+    remedy = N_("Leave the material to the group contract, or ask a steward for a purchasing exception that covers "
+                "the contract's validity.")
+
+
 class WarehouseNotOfReceivingCompany(LineRefused):
     """Goods are delivered to a warehouse of the company that receives them."""
 

@@ -73,6 +73,21 @@ class ExceptionWindow:
         return self.valid_from <= day <= self.valid_to
 
 
+def first_uncovered_day(windows: Iterable[ExceptionWindow], start: dt.date, end: dt.date) -> dt.date | None:
+    """The first day from ``start`` to ``end`` (both included) that none of ``windows``
+    covers; None when together they cover every day (two back-to-back exceptions count as
+    one)."""
+    day = start
+    for window in sorted(windows, key=lambda w: (w.valid_from, w.valid_to)):
+        if window.valid_from > day:
+            break
+        if window.valid_to >= end:
+            return None
+        if window.valid_to >= day:
+            day = window.valid_to + dt.timedelta(days=1)
+    return day
+
+
 @dataclass(frozen=True)
 class RightsDecision:
     """The answer: allowed or not, the rule that decided (a stable slug) and a sentence."""

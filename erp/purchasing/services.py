@@ -16,6 +16,7 @@ from __future__ import annotations
 from erp.purchasing.contracts import (
     activate_contract,
     applicable_contract_lines,
+    company_lines_outside_rights,
     contract_actions,
     contract_id_for_number,
     create_contract,
@@ -63,6 +64,7 @@ __all__ = [
     "PricedLine",
     "activate_contract",
     "applicable_contract_lines",
+    "company_lines_outside_rights",
     "approval_threshold",
     "approve_order",
     "cancel_order",

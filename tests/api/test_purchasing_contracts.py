@@ -16,6 +16,8 @@ from tests.purchasing_world import Deals
 from tests.world import ApiClient, World, problem
 
 CONTRACTS = "/api/v1/purchasing/contracts"
+EXCEPTIONS = "/api/v1/purchasing/exceptions"
+ORDERS = "/api/v1/purchasing/orders"
 TODAY = business_today()
 
 
@@ -41,6 +43,15 @@ def _name_material(session_factory: sessionmaker[Session], material_id: int, nam
         material = session.get(Material, material_id)
         assert material is not None
         material.name_zh, material.name_en = name_zh, name_en
+
+
+def grant(api: ApiClient, world: World, company: str, material: str, days: tuple[int, int]) -> Any:
+    """A steward's purchasing exception for ``company`` and ``material`` from ``days[0]`` to ``days[1]``
+    days from today; the response."""
+    return api.as_("steward").post(EXCEPTIONS, json={
+        "company_id": world.companies[company], "material_id": world.materials[material],
+        "valid_from": day(days[0]), "valid_to": day(days[1]), "reason": "central supplier's plant flooded",
+    })
 
 
 def contracts_in_db(session_factory: sessionmaker[Session]) -> int:
@@ -84,7 +95,9 @@ def test_who_makes_which_contract(
     api: ApiClient, world: World, session_factory: sessionmaker[Session],
     user: str, scope: str, company: str | None, status: int, slug: str | None,
 ) -> None:
-    response = api.as_(user).post(CONTRACTS, json=contract(world, "C-1", scope, company))
+    # a company contract prices a local material (a central one needs an exception: below)
+    lines = [("exc_local", "12")] if scope == "company" else None
+    response = api.as_(user).post(CONTRACTS, json=contract(world, "C-1", scope, company, lines=lines))
     if slug is None:
         assert response.status_code == status, response.get_json()
     else:
@@ -181,7 +194,8 @@ def test_overlapping_contract_of_the_same_scope_is_refused_naming_the_other(
         ("group_buyer", {"number": "GRP-002", "valid": (336, 700)}),  # starts the day after GRP-001 ends
         ("group_buyer", {"number": "GRP-002", "supplier": "sup2"}),  # another supplier
         ("group_buyer", {"number": "GRP-002", "lines": [("pkg_loose", "0.3")]}),  # another material
-        ("group_buyer", {"number": "CA-002", "scope": "company", "company": "A"}),  # company beside group
+        ("group_buyer", {"number": "CB-002", "scope": "company", "company": "B",  # company beside group
+                         "lines": [("exc_local", "12.5")]}),
         ("buyer_b", {"number": "CB-001", "scope": "company", "company": "B", "lines": [("exc_local", "12")]}),
     ],
 )
@@ -195,13 +209,15 @@ def test_contracts_that_do_not_overlap_are_accepted(
 def test_a_draft_blocks_an_overlapping_contract_and_terminating_it_frees_the_period(
     api: ApiClient, world: World
 ) -> None:
-    first = api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-1", "company", "A")).get_json()
-    blocked = problem(api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A")), 409,
-                      "contract-overlap")
+    local = [("exc_local", "12")]
+    first = api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-1", "company", "A", lines=local)).get_json()
+    blocked = problem(api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A", lines=local)),
+                      409, "contract-overlap")
     assert blocked["conflicting_contract"] == "CA-1" and "contract CA-1 already prices" in blocked["detail"], blocked
     terminated = api.as_("buyer_a").post(f"{CONTRACTS}/{first['id']}/terminate", json={"reason": "not signed"})
     assert terminated.get_json()["status"] == "terminated"
-    assert api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A")).status_code == 201
+    again = api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-2", "company", "A", lines=local))
+    assert again.status_code == 201, again.get_json()
 
 
 # --- life cycle -------------------------------------------------------------------------------
@@ -247,12 +263,14 @@ def test_a_contract_ending_today_is_still_active(api: ApiClient, world: World) -
 def test_a_company_contract_wins_over_the_group_contract_for_that_company_only(
     api: ApiClient, world: World, deals: Deals
 ) -> None:
+    # a central material in a company contract: only under a steward's exception for its whole validity
+    assert grant(api, world, "A", "api_central", (0, 364)).status_code == 201
     special = contract(world, "CA-AMOX", "company", "A", lines=[("api_central", "800")])
     created = api.as_("group_buyer").post(CONTRACTS, json=special).get_json()
-    api.as_("group_buyer").post(f"{CONTRACTS}/{created['id']}/activate")
+    assert api.as_("group_buyer").post(f"{CONTRACTS}/{created['id']}/activate").status_code == 200
 
     def price(company: str, warehouse: str) -> str:
-        response = api.as_("group_buyer").post("/api/v1/purchasing/orders", json={
+        response = api.as_("group_buyer").post(ORDERS, json={
             "receiving_company_id": world.companies[company], "supplier_id": world.suppliers["sup1"],
             "lines": [{"material_id": world.materials["api_central"], "quantity": "1",
                        "warehouse_id": world.warehouses[warehouse]}],
@@ -262,6 +280,89 @@ def test_a_company_contract_wins_over_the_group_contract_for_that_company_only(
 
     assert price("A", "A-COOL") == "CA-AMOX 800.000000"
     assert price("B", "B-COOL") == "GRP-001 850.000000"
+
+
+# --- purchasing rights (finding 46) --------------------------------------------------------------
+
+RIGHTS = "central-material-in-company-contract"
+
+
+def test_a_company_contract_cannot_price_a_central_material_without_an_exception(
+    api: ApiClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    # Finding 46: buyer_a alone made and activated CA's contract for API-AMOX at 150, and central
+    # purchasing's orders for CA then took 150 instead of the group contract's 850.
+    _name_material(session_factory, world.materials["api_central"], "阿莫西林", "Amoxicillin")
+    payload = contract(world, "CA-AMOX", "company", "A", lines=[("exc_local", "12"), ("api_central", "150")])
+    for user in ("buyer_a", "group_buyer"):  # whoever writes it: the contract serves company A
+        body = problem(api.as_(user).post(CONTRACTS, json=payload), 422, RIGHTS)
+        assert body["detail"] == (
+            "API-AMOX Amoxicillin is a central material, bought by central purchasing: a contract of CA Company A "
+            "may price it only under a steward's exception for CA Company A, and there is none"), body
+        assert body["errors"] == [{"pointer": "/lines/1/material_id", "detail": body["detail"]}]
+        assert body["title"] == "A company contract prices a central material only under a steward's exception"
+    assert contracts_in_db(session_factory) == 2  # GRP-001 and CA-001 only: nothing written
+    # a group contract is central purchasing's own: no exception needed
+    group = contract(world, "GRP-AMOX", supplier="sup2", lines=[("api_central", "840")])
+    assert api.as_("group_buyer").post(CONTRACTS, json=group).status_code == 201
+
+
+def test_the_exceptions_must_cover_the_whole_validity_of_the_company_contract(
+    api: ApiClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    assert grant(api, world, "A", "api_central", (0, 99)).status_code == 201
+    assert grant(api, world, "B", "api_central", (100, 364)).status_code == 201  # another company's: no use to A
+    payload = contract(world, "CA-AMOX", "company", "A", lines=[("api_central", "800")])  # days 0 to 364
+    body = problem(api.as_("buyer_a").post(CONTRACTS, json=payload), 422, RIGHTS)
+    assert body["errors"] == [{"pointer": "/lines/0/material_id", "detail": body["detail"]}]
+    assert body["detail"].endswith(
+        f"and none covers {day(100)} (the contract runs from {day(0)} to {day(364)})"), body
+    assert contracts_in_db(session_factory) == 2
+    # a second exception of A from the day after the first ends: together they cover it
+    assert grant(api, world, "A", "api_central", (100, 364)).status_code == 201
+    created = api.as_("buyer_a").post(CONTRACTS, json=payload)
+    assert created.status_code == 201, created.get_json()
+
+
+def test_activation_is_refused_when_the_exception_was_revoked_after_the_contract_was_made(
+    api: ApiClient, world: World, deals: Deals
+) -> None:
+    granted = grant(api, world, "A", "api_central", (0, 364)).get_json()
+    payload = contract(world, "CA-AMOX", "company", "A", supplier="sup2",
+                       lines=[("exc_local", "12"), ("api_central", "150")])
+    created = api.as_("buyer_a").post(CONTRACTS, json=payload)
+    assert created.status_code == 201, created.get_json()
+    revoked = api.as_("steward").post(f"{EXCEPTIONS}/{granted['id']}/revoke", json={"reason": "supplier delivers"})
+    assert revoked.status_code == 200, revoked.get_json()
+    url = f"{CONTRACTS}/{created.get_json()['id']}"
+    body = problem(api.as_("buyer_a").post(f"{url}/activate"), 422, RIGHTS)
+    assert body["errors"] == [{"pointer": "/lines/1/material_id", "detail": body["detail"]}]
+    assert body["detail"].startswith("API-AMOX") and body["detail"].endswith("and there is none"), body
+    assert api.as_("buyer_a").get(url).get_json()["status"] == "draft"  # nothing written
+
+
+def test_a_company_line_for_a_central_material_stops_applying_when_its_exception_is_revoked(
+    api: ApiClient, world: World, deals: Deals
+) -> None:
+    granted = grant(api, world, "A", "api_central", (0, 364)).get_json()
+    created = api.as_("buyer_a").post(CONTRACTS, json=contract(world, "CA-AMOX", "company", "A",
+                                                                 lines=[("api_central", "150")])).get_json()
+    assert api.as_("buyer_a").post(f"{CONTRACTS}/{created['id']}/activate").status_code == 200
+
+    def central_order_for_a() -> str:
+        response = api.as_("group_buyer").post(ORDERS, json={
+            "receiving_company_id": world.companies["A"], "supplier_id": world.suppliers["sup1"],
+            "lines": [{"material_id": world.materials["api_central"], "quantity": "1",
+                       "warehouse_id": world.warehouses["A-COOL"]}],
+        })
+        assert response.status_code == 201, response.get_json()
+        line = response.get_json()["lines"][0]
+        return f"{line['contract_number']} {line['unit_price']}"
+
+    assert central_order_for_a() == "CA-AMOX 150.000000"  # under the exception, A's own price
+    api.as_("steward").post(f"{EXCEPTIONS}/{granted['id']}/revoke", json={"reason": "supplier delivers"})
+    # the active contract stays as it was, but it no longer prices the central material for A
+    assert central_order_for_a() == "GRP-001 850.000000"
 
 
 # --- reading and scoping ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from erp.auth.roles import Actor, Role
 from erp.masterdata.models import ProcurementScope
-from erp.purchasing.rights import ExceptionWindow, purchasing_right
+from erp.purchasing.rights import ExceptionWindow, first_uncovered_day, purchasing_right
 
 COMPANY_A, COMPANY_B = 1, 2
 DAY = dt.date(2026, 6, 15)
@@ -123,3 +123,28 @@ def test_only_buyers_order(role: Role) -> None:
     actor = Actor(9, "x", role, True, frozenset({COMPANY_A}))
     decision = decide(actor, LOCAL)
     assert (decision.allowed, decision.rule) == (False, "not-a-buying-role")
+
+
+# --- whether exceptions cover a company contract's validity ------------------------------------
+
+def _w(first: tuple[int, int], last: tuple[int, int]) -> ExceptionWindow:
+    return ExceptionWindow(dt.date(2026, *first), dt.date(2026, *last))
+
+
+@pytest.mark.parametrize(
+    ("windows", "uncovered"),
+    [
+        ((), dt.date(2026, 6, 1)),  # no exception: the first day
+        ((_w((6, 1), (6, 30)),), None),  # exactly the validity
+        ((_w((5, 1), (7, 31)),), None),  # more than the validity
+        ((_w((6, 2), (6, 30)),), dt.date(2026, 6, 1)),  # starts a day late
+        ((_w((6, 1), (6, 29)),), dt.date(2026, 6, 30)),  # ends a day early
+        ((_w((6, 16), (6, 30)), _w((6, 1), (6, 15))), None),  # back to back, in any order
+        ((_w((6, 1), (6, 10)), _w((6, 12), (6, 30))), dt.date(2026, 6, 11)),  # a day's gap
+        ((_w((6, 1), (6, 20)), _w((6, 5), (6, 12)), _w((6, 18), (6, 30))), None),  # overlapping
+    ],
+)
+def test_first_day_of_a_validity_no_exception_covers(
+    windows: tuple[ExceptionWindow, ...], uncovered: dt.date | None
+) -> None:
+    assert first_uncovered_day(windows, dt.date(2026, 6, 1), dt.date(2026, 6, 30)) == uncovered
