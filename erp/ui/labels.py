@@ -93,6 +93,7 @@ LABELS: dict[Enum, str] = {
     Role.CREDIT_CONTROLLER: N_("credit controller"),
     Role.CIO: N_("CIO"),
     Role.ADMIN: N_("administrator"),
+    Role.AUDITOR: N_("auditor"),
     Role.ACCOUNTS_PAYABLE: N_("accounts payable"),
 }
 # ContractStatus.DRAFT has the value "draft" like the order's: the same word.
