@@ -1,6 +1,7 @@
 """What Heyi writes in words about its own postings (a journal entry's 摘要, the reason a
 stock document gets from the system rather than from a person), stored so that each reader
-sees it in their language.
+sees it in their language; likewise the reasons credit control records without a person's
+words (a limit approved as the model suggested it, a hold the model's rule put).
 
 The posting services used to store English sentences ("goods receipt PO-…", "usage decision
 released: …"), which the journal and document pages showed as stored to Chinese readers. A
@@ -116,6 +117,9 @@ NARRATIONS: dict[str, str] = {
     "credit-note-invoice": N_("credit note {note}, invoice {invoice}: {reason}"),
     "credit-note-kept-applied": N_("credit kept by credit note {note} applied"),
     "opening-receivables": N_("opening receivables ({reason})"),
+    # credit control (a credit limit's and a hold's reason when the controller gave none)
+    "credit-limit-approved": N_("approved the limit model's suggestion of run {run}"),
+    "credit-limit-model-hold": N_("limit model, run {run}: {rule}"),
 }
 
 # What the services wrote before narrations, most specific first: the English each key's
@@ -178,6 +182,8 @@ LEGACY: list[tuple[str, str]] = [
     ("credit-note", "credit note {note} ({kind}): {reason}"),
     ("credit-note-kept-applied", "credit kept by credit note {note} applied"),
     ("opening-receivables", "opening receivables ({reason})"),
+    ("credit-limit-approved", "approved the suggestion of run {run}"),
+    ("credit-limit-model-hold", "limit model, run {run}: {rule}"),
 ]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

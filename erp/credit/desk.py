@@ -17,11 +17,13 @@ from typing import Any
 from sqlalchemy import Select, String, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.credit.exposure import CreditPolicy, open_line_value_sql
 from erp.credit.releases import OrderBlockedAtShipment, confirmed_unreleased_orders
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
+    CreditLimit,
     CreditLimitSuggestion,
     CreditSuggestionRun,
     CustomerExposure,
@@ -223,3 +225,17 @@ def limit_change(session: Session, actor: Actor, customer_id: int, *, limit_befo
                                        newly_blocked=position.exposure <= limit_before)
                 for o in confirmed_unreleased_orders(session, [customer_id]).get(customer_id, [])]
     return LimitChange(position.exposure, limit_before, limit_after, position.on_hold, held)
+
+
+def limit_history(session: Session, actor: Actor, customer_id: int) -> list[Any]:
+    """Every version of the customer's credit limit, newest first, with who set it (user name
+    and display name), where its value came from (``source``) and why (a person's words or a
+    narration, erp.narration, for the page to show in the reader's language)."""
+    actor.require_role(*DESK_ROLES, action="reading credit limit history")
+    return list(session.execute(
+        select(CreditLimit.version, CreditLimit.credit_limit, CreditLimit.source, CreditLimit.suggestion_id,
+               CreditLimit.reason, CreditLimit.set_at, User.username.label("set_by_username"),
+               User.display_name.label("set_by_name"))
+        .join(User, User.id == CreditLimit.set_by)
+        .where(CreditLimit.customer_id == customer_id)
+        .order_by(CreditLimit.version.desc())).all())

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from erp import narration
 from erp.messages import Message, Named
 from erp.config import Settings
 from erp.credit.errors import CreditLimitExceeded, CustomerOnCreditHold
@@ -126,7 +127,7 @@ def decide(
 
     who = Named.of(customer) if customer is not None else position.customer_id
     if on_hold:
-        why: str | Message = (position.hold_reason or "") if position.on_hold else \
+        why: str | Message = (narration.read(position.hold_reason) or "") if position.on_hold else \
             Message("the customer is blocked in the group master")
         return decision(CreditOutcome.BLOCKED, HOLD_RULE,
                         Message("customer {customer} is on credit hold: {why}", customer=who, why=why))

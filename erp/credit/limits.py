@@ -24,7 +24,8 @@ from sqlalchemy import and_, case, func, insert, literal, null, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
-from erp.messages import Amount, Message, Named
+from erp.messages import Amount, Message, Named, Term
+from erp.narration import REASON_LENGTH, narrate, plain
 from erp.clock import business_today
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
@@ -40,6 +41,7 @@ from erp.credit.models import (
     CustomerExposure,
     Invoice,
     InvoiceDispute,
+    LimitSource,
     PaymentApplication,
 )
 from erp.credit.parameters import ensure_model, load_parameters, model_in_force
@@ -54,6 +56,7 @@ from erp.credit.scorecard import (
     Evaluation,
     Explanation,
     Factor,
+    HOLD_RULE_NAMES,
     HoldRule,
     ModelParameters,
     ScoreFactor,
@@ -415,28 +418,31 @@ def set_credit_limit(
     if not approving and reason is None:
         raise ValidationFailed.for_field("reason", Message("a limit other than the model's suggestion needs a reason"))
     if approving and reason is None:
-        reason = f"approved the suggestion of run {suggestion.run_id}"  # type: ignore[union-attr]
+        # Stored as a narration: each reader sees it in their language (erp.narration).
+        reason = narrate("credit-limit-approved", REASON_LENGTH, run=suggestion.run_id)  # type: ignore[union-attr]
     before = {"credit_limit": position.credit_limit, "limit_version": position.limit_version}
     version = CreditLimit(customer_id=customer_id, version=position.limit_version + 1, credit_limit=credit_limit,
-                          suggestion_id=suggestion_id, reason=reason, set_by=actor.user_id)
+                          suggestion_id=suggestion_id, reason=reason, set_by=actor.user_id,
+                          source=LimitSource.MODEL if approving else LimitSource.MANUAL)
     session.add(version)
     position.credit_limit = credit_limit
     position.limit_version = version.version
     held_before = {"on_hold": position.on_hold, "hold_reason": position.hold_reason}
     if holding:
         position.on_hold = True
-        position.hold_reason = f"limit model, run {suggestion.run_id}: {suggestion.hold_rule}"
+        position.hold_reason = narrate("credit-limit-model-hold", REASON_LENGTH, run=suggestion.run_id,  # type: ignore[union-attr]
+                                       rule=Term(HOLD_RULE_NAMES[suggestion.hold_rule.value]))  # type: ignore[union-attr]
         position.hold_changed_by = actor.user_id
         position.hold_changed_at = utcnow()
     session.flush()
     audit.record_change(session, actor, entity="customer_credit", entity_id=customer_id, action="limit-set",
                         before=before, after={"credit_limit": audit.at_scale(credit_limit, 2),
                                               "limit_version": version.version},
-                        reason=reason)
+                        reason=plain(reason))
     if position.on_hold and not held_before["on_hold"]:
         audit.record_change(session, actor, entity="customer_credit", entity_id=customer_id, action="hold",
-                            before=held_before, after={"on_hold": True, "hold_reason": position.hold_reason},
-                            reason=position.hold_reason)
+                            before=held_before, after={"on_hold": True, "hold_reason": plain(position.hold_reason)},
+                            reason=plain(position.hold_reason))
     return version
 
 

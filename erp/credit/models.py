@@ -443,9 +443,18 @@ class CustomerExposure(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class LimitSource(StrEnum):
+    """Where a credit limit version's value came from."""
+
+    MODEL = "model"  # the limit model's suggestion, approved as it was
+    MANUAL = "manual"  # a value the controller set (overriding a suggestion, or without one)
+
+
 class CreditLimit(Base):
-    """One version of a customer's credit limit: value, who, when, why, and the
-    suggestion it came from (if any). Versions are never changed, only added."""
+    """One version of a customer's credit limit: value, who, when, why, where the value came
+    from, and the suggestion approved or overridden (if any). Versions are never changed,
+    only added. ``reason`` is a person's words, or a narration (erp.narration) when the
+    system wrote it (an approval without a reason of the controller's)."""
 
     __tablename__ = "credit_limits"
     __table_args__ = (
@@ -458,6 +467,8 @@ class CreditLimit(Base):
     version: Mapped[int]
     credit_limit: Mapped[Money]
     suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("credit_limit_suggestions.id"))
+    source: Mapped[LimitSource] = mapped_column(str_enum(LimitSource, "credit_limit_source"),
+                                                default=LimitSource.MANUAL, server_default=LimitSource.MANUAL.value)
     reason: Mapped[str] = mapped_column(String(500))
     set_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -145,7 +145,7 @@ def _customer_context(code: str) -> dict[str, Any]:
             raise
         suggestion = run = explanation = None
     return {"customer": customer, "position": position, "suggestion": suggestion, "run": run,
-            "explanation": explanation, "history": limits.limit_history(db, actor, customer.id),
+            "explanation": explanation, "history": desk.limit_history(db, actor, customer.id),
             "by_company": desk.exposure_by_company(db, actor, customer.id, today=business_today()),
             "orders": desk.customer_orders(db, actor, customer.id), "policy": _policy(),
             "FACTORS": FACTORS, "CAPACITIES": CAPACITIES, "CUSTOMER_TYPES": CUSTOMER_TYPE_NAMES, "HOLD_RULES": HOLD_RULES, "INPUTS": INPUTS,

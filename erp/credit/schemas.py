@@ -17,7 +17,7 @@ from erp.schemas import (
     Between, Count, Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, QueryInt, Regexp, Schema,
     UnitPrice,
 )
-from erp.web import MessageText
+from erp.web import MessageText, NarrationText
 
 
 def Reason(**kwargs: Any) -> fields.String:  # noqa: N802 - a field factory reads like a type
@@ -574,7 +574,7 @@ class PositionOut(Schema):
                            metadata={"description": "null: none approved yet (the starting limit applies)"})
     limit_version = fields.Integer(attribute="position.limit_version")
     on_hold = fields.Boolean(attribute="position.on_hold")
-    hold_reason = fields.String(attribute="position.hold_reason", allow_none=True)
+    hold_reason = NarrationText(attribute="position.hold_reason", allow_none=True)
     hold_changed_by = fields.Integer(attribute="position.hold_changed_by", allow_none=True)
     hold_changed_at = fields.DateTime(attribute="position.hold_changed_at", allow_none=True)
     check = fields.Nested(CreditDecisionOut)
@@ -585,8 +585,11 @@ class LimitVersionOut(Schema):
     customer_id = fields.Integer()
     version = fields.Integer()
     credit_limit = Money()
-    suggestion_id = fields.Integer(allow_none=True)
-    reason = fields.String()
+    suggestion_id = fields.Integer(allow_none=True, metadata={"description": "the suggestion approved or overridden"})
+    source = fields.String(metadata={"description": "model: the suggestion approved as it was; manual: a value the "
+                                                    "controller set"})
+    reason = NarrationText(metadata={"description": "the controller's words, else what the system recorded (an "
+                                                    "approval), in the request's language"})
     set_by = fields.Integer()
     set_at = fields.DateTime()
 

@@ -77,6 +77,7 @@ from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
 from erp.purchasing.services import next_in_series, take_yearly_number, yearly_number
+from erp import narration
 from erp.narration import narrate
 
 PAYMENT_ROLES = (Role.SALES, Role.COST_ACCOUNTANT)
@@ -770,7 +771,8 @@ def release_order(
     if position.on_hold or customer.blocked:
         raise CustomerOnCreditHold(
             Message("customer {customer} is on credit hold ({reason}); lift the hold before releasing its orders",
-                    customer=Named.of(customer), reason=position.hold_reason or Message("blocked in the master"))
+                    customer=Named.of(customer),
+                    reason=narration.read(position.hold_reason) or Message("blocked in the master"))
         )
     limit = policy.limit_of(position.credit_limit)
     exposure_before = position.exposure

@@ -268,6 +268,13 @@ def test_limit_suggestions_and_approval_through_the_api(api: ApiClient, world: W
     approved = credit.post(url, json={"suggestion_id": mine["id"]}).get_json()
     assert (approved["version"], approved["credit_limit"], approved["suggestion_id"]) == (1, "20000.00", mine["id"])
     assert [v["version"] for v in credit.get(url).get_json()] == [1]
+    # Where the value came from, and the reason the service recorded, in the request's language.
+    run = job["result"]["run_id"]
+    assert (approved["source"], approved["reason"]) == ("model", f"approved the limit model's suggestion of run {run}")
+    (listed,) = credit.get(url, headers={"Accept-Language": "zh-CN"}).get_json()
+    assert listed["reason"] == f"审批额度模型第 {run} 次运行的建议"
+    overridden = credit.post(url, json={"credit_limit": "30000", "suggestion_id": mine["id"], "reason": "contract"})
+    assert (overridden.get_json()["source"], overridden.get_json()["suggestion_id"]) == ("manual", mine["id"])
 
 
 def test_a_limit_below_the_exposure_needs_a_reason_even_approving_the_suggestion(

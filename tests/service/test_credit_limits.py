@@ -23,6 +23,7 @@ from stdnum.cn import uscc
 
 from erp.audit import services as audit
 from erp.config import Settings
+from erp import narration
 from erp.credit import jobs, limits, parameters, profiles
 from erp.credit.models import CreditLimitSuggestion, CreditModelVersion, CreditSuggestionRun
 from erp.jobs.models import Job, JobStatus
@@ -259,7 +260,8 @@ def test_approving_a_hold_suggestion_sets_zero_and_puts_the_customer_on_hold(
         assert version.credit_limit == D("0.00")
     row = position(session_factory, scenarios, "overdue_91")
     assert (row.credit_limit, row.on_hold) == (D("0.00"), True)
-    assert row.hold_reason is not None and "overdue-over-90-days" in row.hold_reason
+    # stored as a narration, read in the reader's language (erp.narration)
+    assert narration.plain(row.hold_reason) == f"limit model, run {held.run_id}: more than 90 days overdue"
     with session_factory() as session:
         trail, _ = audit.record_history(session, scenarios.actors["cio"], entity="customer_credit",
                                         entity_id=scenarios.customers["overdue_91"])

@@ -9,17 +9,18 @@ K0001's limit is 15,000.00. Order 1 (100 x 100.00 = 10,000.00) is confirmed: exp
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit import limits
-from erp.credit.models import CreditLimitSuggestion, SalesOrder, SalesOrderStatus
+from erp.credit.models import CreditLimit, CreditLimitSuggestion, CustomerExposure, SalesOrder, SalesOrderStatus
 from tests.credit import new_order, position, put_stock, set_limit
 from tests.world import World
 
@@ -206,6 +207,48 @@ def test_approving_a_suggestion_below_the_exposure_asks_for_a_reason_and_a_confi
                                                               "confirmed": "1"})
     assert saved.status_code == 302
     assert position(session_factory, world).credit_limit == D("6000.00")
+
+
+def test_the_limit_history_tells_the_models_limit_from_a_controllers_and_who_set_each(
+    client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
+) -> None:
+    # The form sends the suggestion beside an override too (the suggestion overridden): that
+    # version is the controller's value, not the model's. The approval's recorded reason reads
+    # in the reader's language, not as the English the service wrote.
+    suggestion = suggest(session_factory, world, "cust1", "20000")
+    with session_factory() as session, session.begin():
+        run_id = session.get(CreditLimitSuggestion, suggestion).run_id  # type: ignore[union-attr]
+    token = sign_in(client, world, "credit")
+    base = {"suggestion_id": str(suggestion), "confirmed": "1", "csrf_token": token}
+    assert client.post("/credit/customers/K0001/limit", data={**base, "decision": "approve"}).status_code == 302
+    assert client.post("/credit/customers/K0001/limit", data={
+        **base, "decision": "override", "credit_limit": "30000", "reason": "年度评审"}).status_code == 302
+    page = client.get("/credit/customers/K0001").get_data(as_text=True)
+    # version 1 is the world's opening limit (tests.credit.set_limit), 2 the approval, 3 the override
+    assert "模型" in cell(page, "limit-source-2") and "人工" in cell(page, "limit-source-3")
+    assert "人工" in cell(page, "limit-source-1")
+    assert cell(page, "limit-reason-2") == f"审批额度模型第 {run_id} 次运行的建议"
+    assert cell(page, "limit-reason-3") == "年度评审"
+    assert cell(page, "limit-set-by-2") == cell(page, "limit-set-by-3") == "credit"
+    assert "<th>操作人</th>" in page
+    client.set_cookie("heyi_lang", "en")
+    english = client.get("/credit/customers/K0001").get_data(as_text=True)
+    assert html.unescape(cell(english, "limit-reason-2")) == f"approved the limit model's suggestion of run {run_id}"
+    assert "manual" in cell(english, "limit-source-3")
+
+
+def test_a_reason_stored_in_english_before_reads_in_chinese(
+    client: FlaskClient, world: World, orders: dict[str, int], session_factory: sessionmaker[Session]
+) -> None:
+    # What the service wrote before the reasons were narrations (data of earlier runs).
+    with session_factory() as session, session.begin():
+        session.execute(update(CreditLimit).values(reason="approved the suggestion of run 7"))
+        session.execute(update(CustomerExposure).values(on_hold=True,
+                                                        hold_reason="limit model, run 7: overdue-over-90-days"))
+    sign_in(client, world, "credit")
+    page = client.get("/credit/customers/K0001").get_data(as_text=True)
+    assert cell(page, "limit-reason-1") == "审批额度模型第 7 次运行的建议"
+    assert cell(page, "hold-reason").startswith("额度模型第 7 次运行：")
 
 
 def test_a_hold_is_put_and_lifted_with_a_reason(
