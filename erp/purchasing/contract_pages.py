@@ -221,6 +221,7 @@ def contract(db: Session, actor: Actor, number: str) -> Any:
     termination (with a reason) for those who may."""
     require_role(*CONTRACT_READERS)
     refusal: dict[str, Any] = {}
+    line_errors: dict[str, Any] = {}
     if request.method == "POST":
         action = request.form.get("action", "")
         try:
@@ -241,13 +242,16 @@ def contract(db: Session, actor: Actor, number: str) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
+            # An activation refused on a line (a central material no exception covers any
+            # more) points at it by its place among the contract's lines, as they are listed.
+            line_errors = line_refusals(error)
     found = services.get_contract(db, actor, _contract_id(db, number))
     actions = services.contract_actions(actor, found)
     names = services.user_names(db, [found.created_by, found.terminated_by])
     done = None if refusal else request.args.get("done")
     status = refusal["error"].status if refusal else 200
     return render_template("purchasing/contract.html", contract=found, actions=actions, names=names, done=done,
-                           form=request.form, **refusal), status
+                           form=request.form, line_errors=line_errors, **refusal), status
 
 
 # --- purchasing exceptions -------------------------------------------------------------------

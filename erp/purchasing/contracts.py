@@ -373,10 +373,13 @@ def activate_contract(session: Session, actor: Actor, contract_id: int, *, today
     contract = get_contract(session, actor, contract_id, lock=True)
     _require_contract_author(actor, contract.scope, contract.company_id)
     before = contract.status
-    _move_contract(contract, ContractStatus.ACTIVE, today or business_today(), N_("activate"))
-    # The exception the contract was made under may have ended or been revoked since.
-    _check_purchasing_rights(session, contract.scope, contract.company, contract.valid_from, contract.valid_to,
-                             [line.material for line in contract.lines])
+    today = today or business_today()
+    if transition_allowed(CONTRACT_TRANSITIONS, contract.status_on(today), ContractStatus.ACTIVE):
+        # The exception the contract was made under may have been revoked since (a status
+        # that cannot be activated is refused as such first, below).
+        _check_purchasing_rights(session, contract.scope, contract.company, contract.valid_from, contract.valid_to,
+                                 [line.material for line in contract.lines])
+    _move_contract(contract, ContractStatus.ACTIVE, today, N_("activate"))
     contract.activated_at = utcnow()
     session.flush()
     audit.record_change(session, actor, entity="contract", entity_id=contract.id, action="activate",

@@ -127,6 +127,60 @@ def test_a_buyer_records_a_company_contract_and_terminates_it(
     shot(page, "contracts-with-terminated")
 
 
+def test_a_buyer_is_refused_a_central_material_in_a_company_contract_beside_its_line(
+    signed_in: Any, shot: Any, browser_engine: Engine
+) -> None:
+    # Finding 46: a company contract for a central material would win over the group's price on
+    # central purchasing's own orders. Refused when made, and on activation once the steward's
+    # exception it was made under is revoked; each time beside the line, with the rule's title.
+    local, supplier = _codes(browser_engine, ProcurementScope.LOCAL)
+    central, _ = _codes(browser_engine, ProcurementScope.CENTRAL)
+    title = "公司合同只有在主数据管理员的例外授权下才能为集中采购物料定价"
+    buyer = signed_in("buyer.form01")
+    buyer.get_by_role("link", name="新建合同", exact=True).click()
+    buyer.fill("#f-number", "HT-FORM01-2190-CEN")
+    buyer.fill("#f-supplier_id", supplier)
+    buyer.select_option("#f-company_id", "FORM01")
+    buyer.fill("#f-valid_from", "2190-07-01")
+    buyer.fill("#f-valid_to", "2190-07-31")
+    buyer.fill("[data-testid=material_id-0]", local)
+    buyer.fill("[data-testid=unit_price-0]", "6.2")
+    buyer.fill("[data-testid=material_id-1]", central)
+    buyer.fill("[data-testid=unit_price-1]", "150")
+    buyer.get_by_test_id("create-contract").click()
+    buyer.get_by_test_id("refusal-title").wait_for()
+    assert buyer.get_by_test_id("refusal-title").inner_text() == title
+    beside = buyer.get_by_test_id("error-material_id-1").inner_text()
+    assert beside.startswith(f"{central} ") and "是集中采购物料" in beside and "FORM01" in beside, beside
+    assert buyer.get_by_test_id("error-material_id-0").count() == 0
+    assert buyer.input_value("[data-testid=unit_price-1]") == "150"  # nothing typed is lost
+    shot(buyer, "central-material-refused")
+
+    steward = signed_in("steward")
+    steward.goto("/purchasing/exceptions/new")
+    steward.select_option("#f-company_id", "FORM01")
+    steward.fill("#f-material_id", central)
+    steward.fill("#f-valid_from", "2190-07-01")
+    steward.fill("#f-valid_to", "2190-07-31")
+    steward.fill("#f-reason", "集中采购供应商停产，临时自主采购")
+    steward.get_by_test_id("grant").click()
+    steward.get_by_test_id("done").wait_for()
+    buyer.get_by_test_id("create-contract").click()  # the same form, now under the exception
+    buyer.get_by_test_id("contract-status").wait_for()
+    assert buyer.get_by_test_id("contract-status").inner_text() == "草稿"
+    steward.fill("#f-reason", "集中采购已恢复供货")
+    steward.get_by_test_id("revoke").click()
+    steward.get_by_test_id("exception-state").wait_for()
+    assert steward.get_by_test_id("exception-state").inner_text() == "已撤销"
+
+    buyer.get_by_test_id("activate").click()
+    buyer.get_by_test_id("refusal-title").wait_for()
+    assert buyer.get_by_test_id("refusal-title").inner_text() == title
+    assert buyer.get_by_test_id(f"error-line-{central}").inner_text().endswith("而该公司没有此例外授权")
+    assert buyer.get_by_test_id("contract-status").inner_text() == "草稿"
+    shot(buyer, "activation-refused")
+
+
 def test_the_steward_is_refused_a_local_material_and_grants_and_revokes_an_exception(
     signed_in: Any, shot: Any, browser_engine: Engine
 ) -> None:

@@ -223,6 +223,57 @@ def test_a_buyer_may_make_only_company_contracts_and_a_bad_number_is_refused(
     assert _contract(session_factory, "HT-CA-9").company_id == world.companies["A"]  # type: ignore[union-attr]
 
 
+# --- purchasing rights (finding 46) --------------------------------------------------------------
+
+RIGHTS_TITLE = "公司合同只有在主数据管理员的例外授权下才能为集中采购物料定价"
+
+
+def test_a_company_contract_for_a_central_material_is_refused_beside_its_line(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "buyer_a")
+    form = _contract_form(deals, number="HT-CA-AMOX", scope="company", company="CA", supplier="S0002",
+                          **{"material_id-0": "EXC-STAR", "unit_price-0": "12", "target_quantity-0": "",
+                             "material_id-2": "API-AMOX", "unit_price-2": "150"})  # row 1 left empty
+    refused = client.post("/purchasing/contracts/new", data={**form, "csrf_token": token})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert shown(page, "refusal-title") == RIGHTS_TITLE
+    assert shown(page, "error-material_id-2") == (
+        "API-AMOX API-AMOX 是集中采购物料，由集中采购订购：CA 甲公司 的合同只有在该公司的例外授权下才能为其定价，"
+        "而该公司没有此例外授权")
+    assert 'data-testid="error-material_id-0"' not in page
+    assert 'value="150"' in page  # what was typed is kept
+    assert _contract(session_factory, "HT-CA-AMOX") is None
+
+
+def test_activating_a_contract_whose_exception_was_revoked_is_refused_beside_the_line(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    token = sign_in(client, world, "steward")
+    granted = client.post("/purchasing/exceptions/new", data={
+        "company": "CA", "material": "API-AMOX", "valid_from": f"{deals.today:%Y-%m-%d}",
+        "valid_to": f"{deals.today + dt.timedelta(days=200):%Y-%m-%d}", "reason": "集中采购供应商断货",
+        "csrf_token": token})
+    assert granted.status_code == 302
+    token = sign_in(client, world, "buyer_a")
+    form = _contract_form(deals, number="HT-CA-AMOX", scope="company", company="CA", supplier="S0002",
+                          **{"unit_price-0": "150", "target_quantity-0": ""})
+    made = client.post("/purchasing/contracts/new", data={**form, "csrf_token": token})
+    assert made.status_code == 302, shown(made.get_data(as_text=True), "refusal")
+    token = sign_in(client, world, "steward")
+    revoked = client.post(granted.headers["Location"].split("?")[0], data={
+        "action": "revoke", "reason": "集中采购已恢复供货", "csrf_token": token})
+    assert revoked.status_code == 302
+    token = sign_in(client, world, "buyer_a")
+    refused = client.post("/purchasing/contracts/HT-CA-AMOX", data={"action": "activate", "csrf_token": token})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert shown(page, "refusal-title") == RIGHTS_TITLE
+    assert shown(page, "error-line-API-AMOX").endswith("而该公司没有此例外授权")
+    assert _contract(session_factory, "HT-CA-AMOX").status == ContractStatus.DRAFT  # type: ignore[union-attr]
+
+
 def test_a_contract_is_terminated_with_a_reason_and_says_who_did_it(
     client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
 ) -> None:
