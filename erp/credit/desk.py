@@ -66,7 +66,9 @@ def customers_query(session: Session, policy: CreditPolicy, *, q: str | None = N
     the limit), ``held`` (on credit hold), ``differs`` (suggestion differs from the limit)."""
     run_id = _latest_run_id(session)
     s = CreditLimitSuggestion
-    suggestion = (select(s.customer_id, s.id.label("suggestion_id"), s.suggested_limit, s.risk_class, s.hold)
+    has_credit_data = or_(s.statement_date.is_not(None), s.rating_grade.is_not(None), s.rating_score.is_not(None))
+    suggestion = (select(s.customer_id, s.id.label("suggestion_id"), s.suggested_limit, s.risk_class, s.hold,
+                         s.has_history, has_credit_data.label("has_credit_data"))
                   .where(s.run_id == run_id).subquery())
     exposure = func.coalesce(CustomerExposure.exposure, ZERO)
     limit = func.coalesce(CustomerExposure.credit_limit, literal(policy.starting_limit))
@@ -79,7 +81,7 @@ def customers_query(session: Session, policy: CreditPolicy, *, q: str | None = N
                limit.label("credit_limit"), utilisation.label("utilisation"),
                func.coalesce(CustomerExposure.on_hold, False).label("on_hold"),
                suggestion.c.suggestion_id, suggestion.c.suggested_limit, suggestion.c.risk_class,
-               suggestion.c.hold.label("suggested_hold"))
+               suggestion.c.hold.label("suggested_hold"), suggestion.c.has_history, suggestion.c.has_credit_data)
         .outerjoin(CustomerExposure, CustomerExposure.customer_id == Customer.id)
         .outerjoin(suggestion, suggestion.c.customer_id == Customer.id)
     )

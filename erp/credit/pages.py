@@ -53,6 +53,8 @@ INPUTS = {
 MONEY_INPUTS = {"tangible_net_worth", "annual_turnover", "registered_capital", "collateral", "invoiced_12m",
                 "paid_12m", "open_amount", "overdue_amount", "over_90_amount", "disputed_12m"}
 SHARE_FACTORS = {"overdue_share", "disputed_share"}
+# Factors that judge an amount of money: shown as money (¥, two decimals), never as a quantity.
+MONEY_FACTORS = {"net_worth", "registered_capital", "sales_volume"}
 # Held orders a page lists at most (the queue of a credit desk is short; the API pages it).
 HELD_ORDERS_SHOWN = 500
 
@@ -149,7 +151,7 @@ def _customer_context(code: str) -> dict[str, Any]:
             "by_company": desk.exposure_by_company(db, actor, customer.id, today=business_today()),
             "orders": desk.customer_orders(db, actor, customer.id), "policy": _policy(),
             "FACTORS": FACTORS, "CAPACITIES": CAPACITIES, "CUSTOMER_TYPES": CUSTOMER_TYPE_NAMES, "HOLD_RULES": HOLD_RULES, "INPUTS": INPUTS,
-            "MONEY_INPUTS": MONEY_INPUTS, "SHARE_FACTORS": SHARE_FACTORS}
+            "MONEY_INPUTS": MONEY_INPUTS, "SHARE_FACTORS": SHARE_FACTORS, "MONEY_FACTORS": MONEY_FACTORS}
 
 
 @bp.route("/customers/<code>")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.credit import limits
 from erp.credit.models import CreditLimit, CreditLimitSuggestion, CustomerExposure, SalesOrder, SalesOrderStatus
-from tests.credit import new_order, position, put_stock, set_limit
+from tests.credit import history_invoice, new_order, position, put_stock, set_limit
 from tests.world import World
 
 
@@ -249,6 +249,31 @@ def test_a_reason_stored_in_english_before_reads_in_chinese(
     page = client.get("/credit/customers/K0001").get_data(as_text=True)
     assert cell(page, "limit-reason-1") == "审批额度模型第 7 次运行的建议"
     assert cell(page, "hold-reason").startswith("额度模型第 7 次运行：")
+
+
+def test_the_scorecard_shows_amounts_as_money_and_a_customer_without_history_as_such(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    # K0002 was invoiced 10,152.30 on 1 November: its sales volume factor judges an amount of
+    # money, shown ¥10,152.30 (as a quantity it read 10,152.3). K0001 has no history and no
+    # credit data: the model knows nothing of it, which is not "very high risk" (its score of
+    # 30.00 is made of "no data" points).
+    history_invoice(session_factory, world, "cust2", dt.date(2026, 11, 1), "10152.30")
+    with session_factory() as session, session.begin():
+        limits.suggest_limits(session, world.actors["credit"], as_of=dt.date(2026, 12, 15))
+    sign_in(client, world, "credit")
+    page = client.get("/credit/customers/K0002").get_data(as_text=True)
+    steps = re.search(r'data-testid="score-steps">(.*?)</table>', page, re.S).group(1)  # type: ignore[union-attr]
+    volume = next(row for row in re.findall(r"<tr>(.*?)</tr>", steps, re.S) if "12 个月集团销售额" in row)
+    assert "¥10,152.30" in volume and "10,152.3<" not in volume
+    assert "无交易历史" not in cell(page, "suggestion")
+    listing = client.get("/credit/customers?q=K000").get_data(as_text=True)
+    risk = dict(re.findall(r'data-testid="risk-(K000\d)">(.*?)</td>', listing, re.S))
+    assert "无交易历史（数据不足）" in risk["K0001"] and "极高风险" not in risk["K0001"]
+    assert "风险" in risk["K0002"] and "无交易历史" not in risk["K0002"]  # judged on its history
+    newcomer = client.get("/credit/customers/K0001").get_data(as_text=True)
+    suggestion = re.search(r'data-testid="suggestion">(.*?)</dl>', newcomer, re.S).group(1)  # type: ignore[union-attr]
+    assert "无交易历史（数据不足）" in suggestion and "极高风险" not in suggestion
 
 
 def test_a_hold_is_put_and_lifted_with_a_reason(
