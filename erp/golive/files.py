@@ -1,5 +1,6 @@
 """Reading spreadsheet files row by row: XLSX (openpyxl, read-only streaming) and CSV in
-UTF-8 (with or without BOM) or GB18030 (what Excel saves as "CSV" on a Chinese Windows).
+UTF-8 (with or without BOM), GB18030 (what Excel saves as "CSV" on a Chinese Windows) or
+UTF-16 with a byte order mark (Excel's "Unicode text", tab-separated).
 
 Rows are read lazily, so memory stays flat whatever the file's length. An XLSX file keeps
 its text cells in one table of shared strings that cells point into, which openpyxl
@@ -13,8 +14,10 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import logging
 import os
 import tempfile
+import zipfile
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +29,12 @@ from erp.messages import N_, Message
 from erp.errors import ValidationFailed
 
 XLSX_MAGIC = b"PK\x03\x04"
+# The compound file header of Excel 97-2003 workbooks (.xls) and other old Office files.
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+NOT_TEXT = N_("the file is not text in UTF-8, GB18030 or UTF-16: save it as .xlsx or CSV and send it again")
 CHUNK = 1 << 16
+log = logging.getLogger(__name__)
 
 
 class UnreadableFile(ValidationFailed):
@@ -85,11 +93,21 @@ def cell_value(value: Any) -> Any:
 
 
 def open_sheet(path: Path) -> Sheet:
-    """The first worksheet of an XLSX file, or the table of a CSV file."""
+    """The first worksheet of an XLSX file, or the table of a CSV file (UTF-8, GB18030, or
+    UTF-16 with its byte order mark: what Excel saves as "Unicode text").
+
+    Refuses (``UnreadableFile``, never an internal error): an old Excel workbook (.xls, which
+    subsidiaries on old systems often send: told to save it as .xlsx), any other binary file,
+    a damaged or incomplete workbook, text in none of those encodings."""
     with path.open("rb") as handle:
-        magic = handle.read(4)
-    if magic == XLSX_MAGIC:
+        magic = handle.read(len(OLE2_MAGIC))
+    if magic.startswith(XLSX_MAGIC):
         return _xlsx(path)
+    if magic == OLE2_MAGIC:
+        raise UnreadableFile(Message("the file is an old Excel workbook (.xls), which imports do not read: "
+                                     "save it in Excel as .xlsx (Excel workbook) or CSV and send it again"))
+    if magic.startswith(UTF16_BOMS):
+        return _csv(path, "utf-16")
     if b"\x00" in magic:
         raise UnreadableFile(Message("the file is neither XLSX nor CSV text (it contains binary data)"))
     return _csv(path)
@@ -175,8 +193,11 @@ def _xlsx(path: Path) -> Sheet:
 
     try:
         workbook, strings = _load_xlsx(path)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFile(Message("the file is not a readable XLSX workbook: {reason}", reason=str(exc))) from exc
+    except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        # the library's reason is English and technical: logged, the reader told what to do
+        log.info("unreadable workbook %s: %r", path.name, exc)
+        raise UnreadableFile(Message("the file is not a readable XLSX workbook (damaged, incomplete, or not a "
+                                     "workbook): save it again from Excel as .xlsx and send it again")) from exc
 
     def close() -> None:
         workbook.close()
@@ -239,8 +260,8 @@ def _xlsx_rows(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
             yield number, values
 
 
-def _csv(path: Path) -> Sheet:
-    encoding = csv_encoding(path)
+def _csv(path: Path, encoding: str | None = None) -> Sheet:
+    encoding = encoding or csv_encoding(path)
     handle = path.open(encoding=encoding, newline="")
     try:
         sample = handle.read(CHUNK)
@@ -256,6 +277,9 @@ def _csv(path: Path) -> Sheet:
             if any(c.strip() for c in cells):
                 header = [c.strip() for c in cells]
                 break
+    except UnicodeError as exc:
+        handle.close()
+        raise UnreadableFile(Message(NOT_TEXT)) from exc
     except BaseException:
         handle.close()
         raise
@@ -270,6 +294,8 @@ def _csv(path: Path) -> Sheet:
         except csv.Error as exc:
             raise UnreadableFile(Message("row {row}: the CSV is malformed ({reason})", row=reader.line_num,
                                          reason=str(exc))) from exc
+        except UnicodeError as exc:
+            raise UnreadableFile(Message(NOT_TEXT)) from exc
         finally:
             handle.close()
 
