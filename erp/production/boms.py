@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from erp.audit import services as audit
+from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, MaterialType
@@ -111,6 +112,11 @@ def create_bom(
                                      "between 0 and 100 percent", key=c.material_id))
     if hours < 0 or (hours > 0 and not cost_center):
         raise InvalidBom(Message("hours need a cost centre, and cannot be negative"))
+    if cost_center and cost_center not in cost_centers(session, company_id):
+        # A cost centre exists once its rates are set (there is no other list of them): a
+        # name typed wrong would otherwise surface only when the roll-up cannot cost it.
+        raise ValidationFailed.for_field("cost_center", Message(
+            "cost centre {centre} has no rates in this company: set its rates first", centre=cost_center))
     # Two versions created at once must not both become version n + 1: they queue on the
     # material's row (FOR NO KEY UPDATE does not block postings' foreign-key checks).
     session.execute(select(Material.id).where(Material.id == material_id).with_for_update(key_share=True))
@@ -242,15 +248,48 @@ def set_cost_center_rates(
     return written
 
 
+def cost_centers(session: Session, company_id: int) -> list[str]:
+    """A company's cost centres: those it has set rates for, in any period, by name."""
+    return list(session.scalars(select(CostCenterRate.cost_center).where(CostCenterRate.company_id == company_id)
+                                .distinct().order_by(CostCenterRate.cost_center)))
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """A cost centre's rates set from a period on, who set them and when."""
+
+    company_id: int
+    cost_center: str
+    period: Period
+    labour_rate: Decimal
+    overhead_rate: Decimal
+    set_by: str
+    set_at: dt.datetime
+
+
+def cost_center_rates(session: Session, actor: Actor, *, company_id: int, period: str | None = None) -> list[RateRow]:
+    """A company's cost-centre rates: every setting, by cost centre and latest period first,
+    or, with ``period``, the rates in force in that period (one per cost centre)."""
+    actor.require_company(company_id)
+    r = CostCenterRate
+    query = (select(r.company_id, r.cost_center, r.period, r.labour_rate, r.overhead_rate, User.username, r.set_at)
+             .join(User, User.id == r.set_by).where(r.company_id == company_id))
+    if period is not None:
+        in_force = rates_in_force(company_id, Period(period))
+        query = query.join(in_force, (in_force.c.cost_center == r.cost_center) & (in_force.c.period == r.period))
+    return [RateRow(*row) for row in session.execute(query.order_by(r.cost_center, r.period.desc()))]
+
+
 def rates_in_force(company_id: Any, period: Any) -> Any:
     """Each cost centre's rates in force for a period, as a subquery (cost_center,
-    labour_rate, overhead_rate)."""
+    labour_rate, overhead_rate, and the period they were set from)."""
     later = aliased(CostCenterRate)
     newer = (select(later.id).where(later.company_id == CostCenterRate.company_id,
                                     later.cost_center == CostCenterRate.cost_center, later.period <= period,
                                     later.period > CostCenterRate.period).exists())
     return (
-        select(CostCenterRate.cost_center, CostCenterRate.labour_rate, CostCenterRate.overhead_rate)
+        select(CostCenterRate.cost_center, CostCenterRate.labour_rate, CostCenterRate.overhead_rate,
+               CostCenterRate.period)
         .where(CostCenterRate.company_id == company_id, CostCenterRate.period <= period, ~newer)
         .subquery("rates")
     )

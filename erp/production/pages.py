@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.clock import business_today
-from erp.db import QUANTITY
+from erp.db import QUANTITY, UNIT_PRICE
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata.models import Material, Warehouse
 from erp.masterdata.services import names_by_id
@@ -44,6 +44,7 @@ bp = PageBlueprint("production_pages", __name__, url_prefix="/production")
 nav.add("production", "production_pages.order_list", N_("Production orders"), {Role.CLERK, Role.COST_ACCOUNTANT})
 nav.add("production", "production_pages.bom_list", N_("Bills of materials"), {Role.CLERK, Role.COST_ACCOUNTANT})
 nav.add("production", "production_pages.rollups", N_("Standard cost roll-up"), {Role.COST_ACCOUNTANT})
+nav.add("production", "production_pages.cost_center_rates", N_("Cost centre rates"), {Role.COST_ACCOUNTANT})
 
 
 def _day(text: str | None, field: str) -> dt.date:
@@ -210,6 +211,46 @@ def rollup_run(db: Session, actor: Actor, rollup_id: int) -> Any:
         done=next((what for what in ("ran", "released") if request.args.get(what) == "1"), None), **refusal), status
 
 
+@bp.route("/cost-center-rates", methods=["GET", "POST"])
+@transaction
+def cost_center_rates(db: Session, actor: Actor) -> Any:
+    """A company's cost-centre rates (成本中心费率): those in force in a period, every rate
+    set, and the form to set a cost centre's labour and overhead rates per hour from a period
+    on (cost accountants; a new cost centre is one whose rates are set for the first time)."""
+    require_role(Role.COST_ACCOUNTANT)
+    companies = orders.company_choices(db, actor)
+    refusal: dict[str, Any] = {}
+    form: Any = request.form if request.method == "POST" else request.args
+    if request.method == "POST":
+        try:
+            with db.begin_nested():  # a refusal rolls back to here
+                company_id = _choice(form.get("company_id"), "company_id")
+                period = _period(form.get("period"))
+                centre = (form.get("cost_center") or "").strip()
+                if not centre:
+                    raise ValidationFailed.for_field("cost_center", Message("required"))
+                boms.set_cost_center_rates(db, actor, company_id=company_id, period=str(period), rates=[
+                    boms.RateIn(centre[:32], _quantity(form.get("labour_rate"), "labour_rate", UNIT_PRICE),
+                                _quantity(form.get("overhead_rate"), "overhead_rate", UNIT_PRICE))])
+            return redirect(url_for("production_pages.cost_center_rates", company_id=company_id, period=str(period),
+                                    saved=centre))
+        except DomainError as error:
+            refusal = form_refusal(error)
+    chosen = request.args.get("company_id") or form.get("company_id") or ""
+    company_id = int(chosen) if chosen.isdigit() and any(c.id == int(chosen) for c in companies) else \
+        (companies[0].id if companies else None)
+    try:
+        period = Period((request.args.get("period") or "").strip())
+    except ValueError:
+        period = Period.of(business_today())
+    in_force = boms.cost_center_rates(db, actor, company_id=company_id, period=str(period)) if company_id else []
+    history = boms.cost_center_rates(db, actor, company_id=company_id) if company_id else []
+    status = refusal["error"].status if refusal else 200
+    return render_template("production/cost_center_rates.html", companies=companies, company_id=company_id,
+                           period=period, in_force=in_force, history=history, form=form,
+                           saved=request.args.get("saved"), **refusal), status
+
+
 @bp.route("/boms")
 @transaction
 def bom_list(db: Session, actor: Actor) -> str:
@@ -287,8 +328,11 @@ def new_bom(db: Session, actor: Actor) -> Any:
         except DomainError as error:
             refusal = form_refusal(error)
     status = refusal["error"].status if refusal else 200
+    companies = orders.company_choices(db, actor)
+    centres = {c.id: boms.cost_centers(db, c.id) for c in companies}
     return render_template("production/new_bom.html", form=form, rows=rows, today=business_today(),
-                           companies=orders.company_choices(db, actor), **refusal), status
+                           companies=companies, centres=centres,
+                           known_centres={name for names in centres.values() for name in names}, **refusal), status
 
 
 @bp.route("/boms/<int:bom_id>")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal as D
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.audit.models import AuditEvent
 from erp.costing.errors import StandardPriceInUse
+from erp.errors import ValidationFailed
 from erp.posting.errors import NoStandardPrice
 from erp.posting.prices import standard_price
 from erp.production import boms, rollup
@@ -129,8 +131,11 @@ def test_missing_prices_rates_and_bought_materials_are_refused(
     with refused_in(session_factory, NotAMadeMaterial) as session:
         boms.create_bom(session, world.actors["cost_a"], company_id=world.companies["A"], material_id=plant.acid,
                         valid_from=NOV_1, base_quantity=D("1"), components=[boms.ComponentIn(plant.solvent, D("1"))])
-    # Company B has no prices or rates: its BOM for API-X cannot be costed.
+    # Company B has no prices, and its cost centre rates only from December: its BOM for
+    # API-X cannot be costed in November.
     with session_factory() as session, session.begin():
+        boms.set_cost_center_rates(session, world.actors["cost_group"], company_id=world.companies["B"], period=DEC,
+                                   rates=[boms.RateIn("API-REACT", D("1"), D("1"))])
         boms.create_bom(session, world.actors["cost_group"], company_id=world.companies["B"], material_id=plant.api,
                         valid_from=NOV_1, base_quantity=D("10"), cost_center="API-REACT", hours=D("1"),
                         components=[boms.ComponentIn(plant.acid, D("12"))])
@@ -141,3 +146,40 @@ def test_missing_prices_rates_and_bought_materials_are_refused(
                                    rates=[boms.RateIn("API-REACT", D("1"), D("1"))])
     with refused_in(session_factory, NoStandardPrice) as session:
         rollup.run_rollup(session, world.actors["cost_group"], company_id=world.companies["B"], period=NOV)
+
+
+def test_a_bom_names_a_cost_centre_of_its_company_and_the_rates_in_force_are_listed(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """A cost centre exists in a company once its rates are set (trial finding 104: a BOM
+    took any text and the roll-up refused it later). TAB-PRESS is set from November at
+    60 + 40 per hour (tests/production.py); set again from December at 65 + 45, November
+    still reads 60 + 40 and December 65 + 45; company B has no cost centre at all."""
+    plant = build_plant(session_factory, world)
+    cost = world.actors["cost_a"]
+    company = world.companies["A"]
+    with refused_in(session_factory, ValidationFailed) as session:
+        boms.create_bom(session, cost, company_id=company, material_id=plant.tablet, valid_from=dt.date(2026, 12, 1),
+                        base_quantity=D("1000"), cost_center="CAPS-FILL", hours=D("1"),
+                        components=[boms.ComponentIn(plant.api, D("0.1"))])
+    with pytest.raises(ValidationFailed) as refused, session_factory() as session:
+        boms.create_bom(session, world.actors["cost_group"], company_id=world.companies["B"], material_id=plant.api,
+                        valid_from=NOV_1, base_quantity=D("10"), cost_center="API-REACT", hours=D("1"),
+                        components=[boms.ComponentIn(plant.acid, D("12"))])
+    assert refused.value.errors[0]["pointer"] == "/cost_center"
+    with session_factory() as session, session.begin():
+        boms.set_cost_center_rates(session, cost, company_id=company, period=DEC,
+                                   rates=[boms.RateIn("TAB-PRESS", D("65"), D("45"))])
+        assert boms.cost_centers(session, company) == ["API-REACT", "TAB-PRESS"]
+        assert boms.cost_centers(session, world.companies["B"]) == []
+        in_force = {(r.cost_center, str(r.period)): (r.labour_rate, r.overhead_rate)
+                    for r in boms.cost_center_rates(session, cost, company_id=company, period=NOV)}
+        assert in_force == {("API-REACT", NOV): (D("80"), D("120")), ("TAB-PRESS", NOV): (D("60"), D("40"))}
+        in_force = {(r.cost_center, str(r.period)): (r.labour_rate, r.overhead_rate)
+                    for r in boms.cost_center_rates(session, cost, company_id=company, period=DEC)}
+        assert in_force == {("API-REACT", NOV): (D("80"), D("120")), ("TAB-PRESS", DEC): (D("65"), D("45"))}
+        assert [(r.cost_center, str(r.period)) for r in boms.cost_center_rates(session, cost, company_id=company)] == [
+            ("API-REACT", NOV), ("TAB-PRESS", DEC), ("TAB-PRESS", NOV)]
+        # a known cost centre is accepted
+        boms.create_bom(session, cost, company_id=company, material_id=plant.tablet, valid_from=dt.date(2026, 12, 1),
+                        base_quantity=D("1000"), cost_center="TAB-PRESS", hours=D("0.05"),
+                        components=[boms.ComponentIn(plant.api, D("0.1"))])
