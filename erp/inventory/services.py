@@ -997,10 +997,21 @@ def issue_lines_to_production_order(
     for line in lines:
         _require_warehouse(actor, _warehouse(session, line.warehouse_id))
     _lock_lines(session, lines, posting_date)
-    return [issue_to_production_order(session, actor, warehouse_id=line.warehouse_id, material_id=line.material_id,
-                                      quantity=line.quantity, posting_date=posting_date, order_number=order_number,
-                                      batch_id=line.batch_id)
-            for line in lines]
+    issued = []
+    for line in lines:
+        try:
+            issued.append(issue_to_production_order(
+                session, actor, warehouse_id=line.warehouse_id, material_id=line.material_id, quantity=line.quantity,
+                posting_date=posting_date, order_number=order_number, batch_id=line.batch_id))
+        except InsufficientStock as error:
+            # An order issues several components, from any of the clerk's warehouses: the
+            # refusal says which component and where (trial finding 106).
+            material = session.get(Material, line.material_id)
+            raise InsufficientStock(Message(
+                "{material} in {warehouse}: {problem}", material=Named.of(material) if material else line.material_id,
+                warehouse=Named.of(_warehouse(session, line.warehouse_id)), problem=error.message),
+                **error.extensions) from error
+    return issued
 
 
 def _lock_lines(session: Session, lines: Sequence[TakeLine], posting_date: dt.date) -> None:

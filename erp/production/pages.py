@@ -29,6 +29,7 @@ from erp.masterdata.services import names_by_id
 from erp.messages import Message, N_
 from erp.period import NOT_A_PERIOD, Period
 from erp.posting.models import Batch
+from erp.inventory import queries
 from erp.production import boms, genealogy, orders, rollup, variances
 from erp.production.models import (
     FINE, HOURS, PERCENT, CostEstimate, CostRollup, OrderDocumentKind, RollupStatus,
@@ -110,10 +111,16 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
                     orders.cancel_order(db, actor, order_id)
                     return redirect(url_for("production_pages.order", order_id=order_id, cancelled=1))
                 day = _day(form.get("posting_date"), "posting_date")
+                if action == "issue_preview":
+                    raise _ShowPreview
                 if action == "issue":
-                    orders.issue_components(db, actor, order_id, warehouse_id=current.warehouse_id, posting_date=day,
-                                            items=[orders.IssueItem(_choice(form.get("material_id"), "material_id"),
-                                                                    _quantity(form.get("quantity")))])
+                    batch = (form.get("batch_id") or "").strip()
+                    orders.issue_components(
+                        db, actor, order_id, warehouse_id=_choice(form.get("warehouse_id") or str(current.warehouse_id),
+                                                                  "warehouse_id"),
+                        posting_date=day, items=[orders.IssueItem(
+                            _choice(form.get("material_id"), "material_id"), _quantity(form.get("quantity")),
+                            _choice(batch, "batch_id") if batch else None)])
                 elif action == "complete":
                     orders.complete_order(db, actor, order_id, day)
                 elif action == "reverse_delivery":
@@ -128,12 +135,17 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
                                           posting_date=day, batch_number=(form.get("batch_number") or "").strip()
                                           or None)
             return redirect(url_for("production_pages.order", order_id=order_id, posted=1))
+        except _ShowPreview:
+            pass
         except DomainError as error:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
     current = orders.get_order(db, actor, order_id)
     postings = orders.order_postings(db, actor, order_id)
+    issuing = form.get("action") in ("issue", "issue_preview")
+    warehouses = [w for w in queries.warehouses_acted_for(db, actor) if w.company_id == current.company_id]
+    preview = _issue_preview(db, actor, current, form if issuing else {})
     codes = names_by_id(db, Material, [current.material_id, *(c.material_id for c in current.components),
                                         *(p.material_id for p in postings)])
     issued: dict[int, Decimal] = {}
@@ -148,8 +160,42 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
         "production/order.html", order=current, postings=postings, codes=codes, issued=issued,
         output_batches=output_batches, warehouse=warehouse, variances=variances.order_variances(db, order_id),
         form=form, today=business_today(), may_plan=actor.role in orders.ORDER_ROLES,
-        done=next((what for what in ("posted", "created", "released", "cancelled") if request.args.get(what) == "1"),
-                  None), **refusal), status
+        warehouses=warehouses, preview=preview, issuing=issuing,
+        # a success banner is the redirect's, after a posting: never beside a later refusal
+        done=None if request.method == "POST" else next(
+            (what for what in ("posted", "created", "released", "cancelled") if request.args.get(what) == "1"), None),
+        **refusal), status
+
+
+class _ShowPreview(Exception):
+    """The issue form's 'show the cost': render the page with the preview, post nothing."""
+
+
+def _issue_preview(db: Session, actor: Actor, order: Any, form: Any) -> Any:
+    """What the issue form's choice would take (batches, value at standard) from the chosen
+    warehouse (default: the order's), for the chosen component (default: the first); None
+    when the clerk cannot see the warehouse."""
+    warehouse = form.get("warehouse_id") or ""
+    material = form.get("material_id") or ""
+    batch = form.get("batch_id") or ""
+    try:
+        day = form_day(form.get("posting_date"), "posting_date") or business_today()
+    except ValidationFailed:
+        day = business_today()
+    try:
+        quantity = form_number(form.get("quantity"), "quantity", QUANTITY, required=False)
+    except ValidationFailed:
+        quantity = None
+    material_id = int(material) if material.isdigit() else (order.components[0].material_id if order.components
+                                                            else None)
+    if material_id is None:
+        return None
+    try:
+        return queries.preview_outflow(db, actor, warehouse_id=int(warehouse) if warehouse.isdigit()
+                                       else order.warehouse_id, material_id=material_id, posting_date=day,
+                                       quantity=quantity, batch_id=int(batch) if batch.isdigit() else None)
+    except DomainError:  # a warehouse the caller cannot see: the posting says why
+        return None
 
 
 def _period(text: str | None) -> Period:
