@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from erp import narration
-from erp.messages import Message, Named
+from erp.messages import Amount, Message, Named
 from erp.config import Settings
 from erp.credit.errors import CreditLimitExceeded, CustomerOnCreditHold
 from erp.credit.models import (
@@ -136,21 +136,22 @@ def decide(
             CreditOutcome.BLOCKED, LIMIT_RULE,
             Message("group-wide exposure of customer {customer} would be {after} (now {exposure}, this action "
                     "{amount}), above its credit limit of {limit}",
-                    customer=who, after=after, exposure=position.exposure, amount=amount, limit=limit),
+                    customer=who, after=Amount(after), exposure=Amount(position.exposure), amount=Amount(amount),
+                    limit=Amount(limit)),
         )
     if after >= warning_from:
         if limit == 0:
             return decision(CreditOutcome.WARNING, WARNING_RULE,
                             Message("exposure after this action is {after}, with a credit limit of 0",
-                                    after=after))
+                                    after=Amount(after)))
         return decision(
             CreditOutcome.WARNING, WARNING_RULE,
             Message("exposure after this action is {after}, {share} % of the credit limit of {limit}",
-                    after=after, share=(after / limit * 100).quantize(Decimal("0.1")), limit=limit),
+                    after=Amount(after), share=(after / limit * 100).quantize(Decimal("0.1")), limit=Amount(limit)),
         )
     return decision(CreditOutcome.PASSED, None,
-                    Message("exposure after this action is {after} of a limit of {limit}", after=after,
-                            limit=limit))
+                    Message("exposure after this action is {after} of a limit of {limit}", after=Amount(after),
+                            limit=Amount(limit)))
 
 
 def lock_exposure(session: Session, customer_id: int) -> CustomerExposure:

@@ -65,8 +65,9 @@ def test_a_credit_decision_in_an_answer_reads_in_the_language_asked_for(api: Api
                                     headers={"Accept-Language": language}) for language in ("zh-CN", "en")}
     assert {k: v.status_code for k, v in checked.items()} == {"zh-CN": 200, "en": 200}
     # No approved limit: the starting limit of 100,000 applies; nothing open yet.
-    assert checked["zh-CN"].get_json()["check"]["detail"] == "此操作后信用占用为 1,000，信用额度为 100,000"
-    assert checked["en"].get_json()["check"]["detail"] == "exposure after this action is 1000 of a limit of 100000"
+    # amounts as money: ¥ and cents in Chinese, the plain figure with its cents in English (erp.messages.Amount)
+    assert checked["zh-CN"].get_json()["check"]["detail"] == "此操作后信用占用为 ¥1,000.00，信用额度为 ¥100,000.00"
+    assert checked["en"].get_json()["check"]["detail"] == "exposure after this action is 1000.00 of a limit of 100000.00"
 
 
 def test_a_fields_bounds_read_in_chinese_with_the_figures_filled_in(api: ApiClient, world: World) -> None:

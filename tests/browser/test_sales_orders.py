@@ -90,7 +90,7 @@ def test_an_order_over_the_limit_is_held_with_the_reason(signed_in: Any, shot: A
     page.get_by_test_id("confirm").click()
     held = page.get_by_test_id("held").inner_text()
     assert "等待信用控制员" in held and "信用额度" in held
-    shown = re.search(r"超过其信用额度 ([0-9,]+(?:\.[0-9]+)?)", held)
+    shown = re.search(r"超过其信用额度 ¥([0-9,]+\.[0-9]{2})", held)  # money: ¥ and cents
     assert shown is not None and Decimal(shown.group(1).replace(",", "")) == _credit_limit(browser_engine, "K0005")
     assert page.locator("a[href^='/credit/']").count() == 0  # nothing the sales user may not open
     shot(page, "held")

@@ -3,7 +3,8 @@ is blocked, warned or passed) and the problems of a credit model's parameters ar
 translatable messages, read in Chinese by default and in English on request, with the
 customer named by code and name and the figures filled in.
 
-K0001 第一医院 / First Hospital has a limit of 15,000.00; a first order of 100 x 100.00 =
+K0001 第一医院 / First Hospital has a limit of 15,000.00 (amounts read as money, ¥15,000.00, in
+both languages); a first order of 100 x 100.00 =
 10,000.00 is confirmed; a second of 10,000.00 would take the exposure to 20,000.00.
 """
 
@@ -31,9 +32,10 @@ def read(app: Flask, message: Message, language: str) -> str:
 
 
 @pytest.mark.parametrize("language, sentence", [
-    ("zh", "客户 K0001 第一医院 的集团信用占用将达到 20,000（当前 10,000，本次 10,000），超过其信用额度 15,000"),
-    ("en", "group-wide exposure of customer K0001 First Hospital would be 20,000 (now 10,000, this action 10,000), "
-           "above its credit limit of 15,000"),
+    ("zh", "客户 K0001 第一医院 的集团信用占用将达到 ¥20,000.00（当前 ¥10,000.00，本次 ¥10,000.00），"
+           "超过其信用额度 ¥15,000.00"),
+    ("en", "group-wide exposure of customer K0001 First Hospital would be ¥20,000.00 (now ¥10,000.00, this action "
+           "¥10,000.00), above its credit limit of ¥15,000.00"),
 ])
 def test_a_blocked_confirmation_says_why_in_the_readers_language(
     app: Flask, session_factory: sessionmaker[Session], world: World, language: str, sentence: str
@@ -54,7 +56,7 @@ def test_a_passing_check_reads_in_chinese(app: Flask, session_factory: sessionma
     set_limit(session_factory, world, "cust1", "15000")
     passed = new_order(session_factory, world, confirm=True).credit
     assert passed is not None and passed.outcome == CreditOutcome.PASSED  # 10,000 of 15,000: below 90 %
-    assert read(app, passed.detail, "zh") == "此操作后信用占用为 10,000，信用额度为 15,000"
+    assert read(app, passed.detail, "zh") == "此操作后信用占用为 ¥10,000.00，信用额度为 ¥15,000.00"
 
 
 def test_every_problem_of_a_credit_model_reads_in_chinese(app: Flask) -> None:
