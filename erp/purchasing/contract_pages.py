@@ -247,11 +247,12 @@ def contract(db: Session, actor: Actor, number: str) -> Any:
             line_errors = line_refusals(error)
     found = services.get_contract(db, actor, _contract_id(db, number))
     actions = services.contract_actions(actor, found)
+    passed_over = services.lines_passed_over(db, found, business_today())
     names = services.user_names(db, [found.created_by, found.terminated_by])
     done = None if refusal else request.args.get("done")
     status = refusal["error"].status if refusal else 200
     return render_template("purchasing/contract.html", contract=found, actions=actions, names=names, done=done,
-                           form=request.form, line_errors=line_errors, **refusal), status
+                           form=request.form, line_errors=line_errors, passed_over=passed_over, **refusal), status
 
 
 # --- purchasing exceptions -------------------------------------------------------------------

@@ -282,6 +282,22 @@ def company_lines_outside_rights(session: Session, *, today: dt.date) -> list[Li
     return found
 
 
+def lines_passed_over(session: Session, contract: Contract, day: dt.date) -> frozenset[int]:
+    """The materials (ids) of an active company contract whose lines ``applicable_contract_lines``
+    passes over on ``day``: central materials no unrevoked exception of the company covers
+    that day (revoked after activation, or a contract made before the rule); empty for any
+    other contract. One query when the contract has a central material, none otherwise."""
+    if contract.scope != ContractScope.COMPANY or contract.company_id is None \
+            or contract.status_on(day) != ContractStatus.ACTIVE or contract.valid_from > day:
+        return frozenset()
+    central = [line.material_id for line in contract.lines
+               if line.material.procurement_scope == ProcurementScope.CENTRAL]
+    if not central:
+        return frozenset()
+    windows = exception_windows(session, contract.company_id, central)
+    return frozenset(m for m in central if not any(w.covers(day) for w in windows.get(m, [])))
+
+
 def create_contract(
     session: Session,
     actor: Actor,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
@@ -22,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.masterdata.models import Material
-from erp.purchasing.models import Contract, ContractStatus, PurchasingException
+from erp.purchasing import services
+from erp.purchasing.models import Contract, ContractScope, ContractStatus, PurchasingException
 from tests.purchasing_world import Deals
 from tests.ui.conftest import shown, sign_in
 from tests.world import World
@@ -272,6 +274,31 @@ def test_activating_a_contract_whose_exception_was_revoked_is_refused_beside_the
     assert shown(page, "refusal-title") == RIGHTS_TITLE
     assert shown(page, "error-line-API-AMOX").endswith("而该公司没有此例外授权")
     assert _contract(session_factory, "HT-CA-AMOX").status == ContractStatus.DRAFT  # type: ignore[union-attr]
+
+
+def test_an_active_line_no_exception_covers_any_more_is_marked_not_applied(
+    client: FlaskClient, world: World, deals: Deals, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session, session.begin():
+        exception = services.grant_exception(
+            session, world.actors["steward"], company_id=world.companies["A"], material_id=world.materials["api_central"],
+            valid_from=deals.today, valid_to=deals.today + dt.timedelta(days=200), reason="集中采购供应商断货")
+        made = services.create_contract(
+            session, world.actors["buyer_a"], number="HT-CA-AMOX", supplier_id=world.suppliers["sup2"],
+            scope=ContractScope.COMPANY, company_id=world.companies["A"], valid_from=deals.today,
+            valid_to=deals.today + dt.timedelta(days=200),
+            lines=[{"material_id": world.materials["api_central"], "unit_price": Decimal("150")},
+                   {"material_id": world.materials["exc_local"], "unit_price": Decimal("12")}])
+        services.activate_contract(session, world.actors["buyer_a"], made.id)
+        exception_id = exception.id
+    sign_in(client, world, "buyer_a")
+    page = client.get("/purchasing/contracts/HT-CA-AMOX").get_data(as_text=True)
+    assert 'data-testid="passed-over-' not in page  # under the exception, both lines apply
+    with session_factory() as session, session.begin():
+        services.revoke_exception(session, world.actors["steward"], exception_id, reason="集中采购已恢复供货")
+    page = client.get("/purchasing/contracts/HT-CA-AMOX").get_data(as_text=True)
+    assert re.search(r'data-testid="passed-over-API-AMOX"[^>]*>今日不适用：无例外授权<', page)
+    assert 'data-testid="passed-over-EXC-STAR"' not in page  # a local material needs none
 
 
 def test_a_contract_is_terminated_with_a_reason_and_says_who_did_it(
