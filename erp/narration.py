@@ -54,6 +54,8 @@ NARRATIONS: dict[str, str] = {
     # since migration 0046: the document named by its own number first
     "supplier-invoice-document": N_("supplier invoice {document} ({supplier} {number})"),
     "supplier-credit-memo-document": N_("supplier credit memo {document} ({supplier} {number})"),
+    # a price-reduction credit memo (erp.payables.price_reductions)
+    "supplier-price-reduction-document": N_("supplier price reduction {document} on {invoice} ({supplier} {number})"),
     "supplier-invoice-reversal-document": N_("reversal of supplier invoice {document} ({supplier} {number}): {reason}"),
     "supplier-credit-memo-reversal-document": N_("reversal of supplier credit memo {document} ({supplier} {number}): "
                                                  "{reason}"),

@@ -654,3 +654,50 @@ def test_0047_numbers_the_supplier_payments_there_were_as_the_service_numbered_t
     with Session(engine) as session:
         assert [tuple(row) for row in session.execute(numbers)] == before
     assert _pay(session_factory, world, "10.00").document_number == "PV-CA-2026-000003"  # type: ignore[arg-type]
+
+
+def test_0049_round_trip_on_sqlite(tmp_path: object) -> None:
+    """On SQLite 0049 adds reduces_line_id and swaps the line's quantity check in the table's
+    text: a line without a quantity is refused unless it reduces another line's price (then
+    with quantity and GR/IR 0); the downgrade puts the old check back, upgrading the new one
+    once."""
+    import sqlite3
+
+    import pytest
+    from sqlalchemy import text
+
+    from erp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m49.sqlite3")  # type: ignore[str-format]
+    upgrade(engine, "0049_price_reduction_lines")
+    lines = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'supplier_invoice_lines'"
+    with engine.connect() as connection:
+        table = connection.scalar(text(lines))
+        assert table.count("ck_supplier_invoice_lines_quantity_or_price_reduction") == 1
+        assert "ck_supplier_invoice_lines_quantity_positive" not in table
+    insert = ("INSERT INTO supplier_invoice_lines (id, invoice_id, line_no, po_line_id, material_id, quantity, "
+              "unit_price, tax_code_id, tax_rate, net_amount, tax_amount, contract_price, grir_amount, "
+              "price_difference, open_received_quantity, quantity_blocked, price_blocked, reduces_line_id) VALUES "
+              "({id}, 1, {id}, 1, 1, {quantity}, 2, 1, 13, 480, 62.4, 185, {grir}, 480, 0, 0, 0, {reduces})")
+    raw = sqlite3.connect(f"{tmp_path}/m49.sqlite3", isolation_level=None)  # foreign keys not enforced here
+    raw.execute(insert.format(id=1, quantity="240", grir="44400", reduces="NULL"))
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # no quantity, no line reduced
+        raw.execute(insert.format(id=2, quantity="0", grir="0", reduces="NULL"))
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # a price reduction moves no quantity
+        raw.execute(insert.format(id=2, quantity="240", grir="0", reduces="1"))
+    raw.execute(insert.format(id=2, quantity="0", grir="0", reduces="1"))
+    raw.execute("DELETE FROM supplier_invoice_lines")
+    raw.close()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0048_credit_limit_source")
+    with engine.connect() as connection:
+        table = connection.scalar(text(lines))
+        assert "quantity_or_price_reduction" not in table
+        assert table.count("ck_supplier_invoice_lines_quantity_positive") == 1
+    upgrade(engine)
+    with engine.connect() as connection:
+        table = connection.scalar(text(lines))
+        assert table.count("ck_supplier_invoice_lines_quantity_or_price_reduction") == 1
+    engine.dispose()

@@ -12,7 +12,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
-from erp.payables import credit_memos, queries, services, wip_price_differences
+from erp.payables import credit_memos, price_reductions, queries, services, wip_price_differences
 from erp.payables import schemas as s
 from erp.payables.models import DocumentKind, SupplierPayment
 from erp.clock import business_today
@@ -71,14 +71,36 @@ def post_invoice(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
 )
 @transaction
 def post_credit_memo(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
-    """Enter a supplier credit memo (a return, a price reduction): the invoice's postings reversed for its lines;
-    the reason is kept in the audit trail."""
+    """Enter a supplier credit memo (goods returned or not delivered): the invoice's postings reversed for its
+    lines; the reason is kept in the audit trail. A price reduction is POST /invoices/{id}/price-reductions."""
     def enter() -> int:
         fields = dict(data)
         reason = fields.pop("reason", None)
         return credit_memos.enter_credit_memo(session, actor, _request(fields), reason=reason).id
 
     return queries.get_invoice(session, actor, idempotent(session, actor, data, enter))
+
+
+@blp.route("/invoices/<int:invoice_id>/price-reductions", methods=["POST"])
+@blp.arguments(s.PriceReductionIn)
+@blp.response(201, s.SupplierInvoiceOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(
+    RoleNotAllowed, NotFound, DuplicateInvoice, OverCredited, InvoiceReversed, PeriodClosed, DatedAfterBusinessDay,
+    IdempotencyKeyReused, InvoiceTotalsDisagree, DatedBeforeSource, DatedBeforeReopening,
+)
+@transaction
+def post_price_reduction(session: Session, actor: Actor, data: dict[str, Any], invoice_id: int) -> Any:
+    """Enter a supplier's price reduction on a posted invoice (降价红字发票): a credit memo reducing its lines'
+    amounts, quantities and GR/IR untouched; Dr accounts payable / Cr input VAT / Cr the price difference."""
+    def enter() -> int:
+        fields = dict(data)
+        reason = fields.pop("reason")
+        lines = [price_reductions.ReductionLine(**line) for line in fields.pop("lines")]
+        return price_reductions.enter_price_reduction(session, actor, price_reductions.PriceReductionRequest(
+            invoice_id=invoice_id, lines=lines, **fields), reason=reason).id
+
+    return queries.get_invoice(session, actor, idempotent(session, actor, {**data, "invoice_id": invoice_id}, enter))
 
 
 @blp.route("/invoices", methods=["GET"])

@@ -24,6 +24,7 @@ from erp.payables import services
 from erp.payables.models import DocumentKind, SupplierInvoice
 
 ENTER_CREDIT_MEMO = "enter-credit-memo"
+ENTER_PRICE_REDUCTION = "enter-price-reduction"  # erp.payables.price_reductions
 CREDITED = "credited"
 
 
@@ -55,8 +56,8 @@ def enter_credit_memo(session: Session, actor: Actor, request: services.InvoiceR
 
 
 def credit_memo_reason(session: Session, memo_id: int) -> str | None:
-    """The reason given when the credit memo was entered (None: none given, or entered before
+    """The reason given when the credit memo (or price reduction) was entered (None: none given, or entered before
     the reason was kept)."""
     return session.scalar(select(AuditEvent.reason).where(
         AuditEvent.entity == "supplier_invoice", AuditEvent.entity_id == memo_id,
-        AuditEvent.action == ENTER_CREDIT_MEMO).order_by(AuditEvent.id.desc()).limit(1))
+        AuditEvent.action.in_((ENTER_CREDIT_MEMO, ENTER_PRICE_REDUCTION))).order_by(AuditEvent.id.desc()).limit(1))

@@ -154,6 +154,12 @@ class SupplierInvoice(Base):
         return self.reversed_at is not None
 
     @property
+    def price_reduction(self) -> bool:
+        """Whether it is a price-reduction credit memo: its lines reduce invoice lines' prices
+        and credit no quantity."""
+        return any(line.reduces_line_id is not None for line in self.lines)
+
+    @property
     def sign(self) -> int:
         """+1 for an invoice, -1 for a credit memo: what the document does to the payable."""
         return 1 if self.document_kind == DocumentKind.INVOICE else -1
@@ -166,9 +172,14 @@ class SupplierInvoiceLine(Base):
     __tablename__ = "supplier_invoice_lines"
     __table_args__ = (
         UniqueConstraint("invoice_id", "line_no"),
-        CheckConstraint("quantity > 0", name="quantity_positive"),
+        # a line credits or invoices a quantity; a price reduction's line (migration 0049)
+        # names the invoice line it reduces and moves no quantity and no GR/IR
+        CheckConstraint("(reduces_line_id IS NULL AND quantity > 0) OR "
+                        "(reduces_line_id IS NOT NULL AND quantity = 0 AND grir_amount = 0)",
+                        name="quantity_or_price_reduction"),
         CheckConstraint("unit_price >= 0", name="price_not_negative"),
         Index("ix_supplier_invoice_lines_po_line", "po_line_id"),
+        Index("ix_supplier_invoice_lines_reduces_line", "reduces_line_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -193,6 +204,12 @@ class SupplierInvoiceLine(Base):
     price_blocked: Mapped[bool] = mapped_column(default=False)
     # A credit memo for goods sent back: the return-to-supplier stock document it credits.
     return_document_id: Mapped[BigId | None] = mapped_column(ForeignKey("stock_documents.id"))
+    # A price-reduction credit memo's line (降价红字发票, erp.payables.price_reductions): the
+    # invoice line whose price it reduces. Its quantity and GR/IR amount are then 0 (the goods
+    # and GR/IR are untouched), its net amount is the reduction excluding tax and its unit
+    # price the reduction per unit of the reduced line's quantity (migration 0049).
+    reduces_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supplier_invoice_lines.id", name="fk_supplier_invoice_lines_reduces_line"))
 
     invoice: Mapped[SupplierInvoice] = relationship(back_populates="lines")
 

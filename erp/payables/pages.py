@@ -20,13 +20,13 @@ from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services as masterdata
 from erp.messages import Message, N_
-from erp.payables import credit_memos, queries, services
+from erp.payables import credit_memos, price_reductions, queries, services
 from erp.payables.models import DocumentKind, InvoiceKind, SupplierInvoice
 from erp.clock import business_today
 from erp.db import MONEY, QUANTITY, UNIT_PRICE
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, line_refusals, require_role
+from erp.ui.pages import PageBlueprint, confirmed, dry_run, form_refusal, line_refusals, require_role
 from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 
@@ -197,16 +197,18 @@ def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
     can_reverse = not found.reversed and not paid_by and actor.has_role(*services.REVERSERS)
     reverser = db.get(User, found.reversed_by) if found.reversed_by is not None else None
     credit_memo = found.document_kind == DocumentKind.CREDIT_MEMO
+    credited = (queries.get_invoice(db, actor, found.credits_invoice_id)
+                if found.credits_invoice_id is not None else None)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/invoice.html", invoice=found, lines=lines, supplier=supplier,
                            journal=queries.entry_lines(db, found.entry_id),
                            reversal_journal=queries.entry_lines(db, found.reversal_entry_id),
-                           credited=(queries.get_invoice(db, actor, found.credits_invoice_id)
-                                     if found.credits_invoice_id is not None else None),
+                           credited=credited,
                            memo_reason=credit_memos.credit_memo_reason(db, found.id) if credit_memo else None,
                            memos=[] if credit_memo else queries.credit_memos_of(db, found.id),
                            can_credit=(not credit_memo and not found.reversed
                                        and actor.has_role(*services.ENTERERS)),
+                           reduced_lines=({line.id: line for line in credited.lines} if credited is not None else {}),
                            can_release=can_release, can_reverse=can_reverse, reverser=reverser, action=action, paid_by=paid_by,
                            form=request.form, today=business_today(), DocumentKind=DocumentKind,
                            grir_total=sum((line.grir_amount for line in lines), Decimal(0)),
@@ -337,6 +339,85 @@ def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
                            line_errors=line_refusals(refusal.get("error"), rows), tax_codes=tax_codes,
                            today=business_today(), price_text=price_text,
                            **refusal), status
+
+
+def _price_reduction_request(invoice: SupplierInvoice, lines: list[queries.CreditableLine], ids: dict[int, int],
+                             form: Any) -> tuple[price_reductions.PriceReductionRequest, list[int]]:
+    """The price reduction the form describes against ``invoice``: one line per invoice line
+    given a reduction or a new unit price, and the form's row of each (for the refusals)."""
+    requested, rows = [], []
+    for index, line in enumerate(lines):
+        amount = _decimal(form.get(f"amount-{index}"), f"lines/{index}/amount")
+        new_price = _decimal(form.get(f"new_unit_price-{index}"), f"lines/{index}/new_unit_price", UNIT_PRICE)
+        if amount is None and new_price is None:
+            continue
+        requested.append(price_reductions.ReductionLine(invoice_line_id=ids[line.line_no], amount=amount,
+                                                        new_unit_price=new_price))
+        rows.append(index)
+    if not requested:
+        raise ValidationFailed.for_field("lines", Message("give the reduction or the new unit price of at least one "
+                                                          "line"))
+    return price_reductions.PriceReductionRequest(
+        invoice_id=invoice.id, number=_required((form.get("number") or "").strip()[:40], "number"),
+        invoice_date=_required(_day(form.get("invoice_date"), "invoice_date"), "invoice_date"),
+        net_total=_required(_decimal(form.get("net_total"), "net_total"), "net_total"),
+        tax_total=_required(_decimal(form.get("tax_total"), "tax_total"), "tax_total"),
+        gross_total=_required(_decimal(form.get("gross_total"), "gross_total"), "gross_total"),
+        lines=requested), rows
+
+
+@bp.route("/invoices/<int:invoice_id>/price-reduction", methods=["GET", "POST"])
+@transaction
+def new_price_reduction(db: Session, actor: Actor, invoice_id: int) -> Any:
+    """A supplier's price reduction (降价红字发票) on one invoice: per line the reduction or the
+    new unit price, the red-letter invoice's number, date, totals and the reason; 检查 shows
+    the journal it will post (the service's own, rolled back) and asks to confirm; confirmed,
+    it posts and opens the memo's page."""
+    require_role(Role.ACCOUNTS_PAYABLE)
+    found = queries.get_invoice(db, actor, invoice_id)
+    supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
+    lines = queries.creditable_lines(db, actor, invoice_id)
+    ids = {line.line_no: line.id for line in found.lines}
+    reducible = price_reductions.reducible_amounts(db, found)
+    left = {line.line_no: reducible[line.id] for line in found.lines}
+    open_before = found.open_amount
+    reducible_invoice = found.document_kind == DocumentKind.INVOICE and not found.reversed
+    form = request.form if request.method == "POST" else {}
+    refusal: dict[str, Any] = {}
+    rows: list[int] = []
+    pending = None
+    if request.method == "POST" and reducible_invoice and form.get("edit") != "1":
+        try:
+            reduction, rows = _price_reduction_request(found, lines, ids, form)
+            reason = (form.get("reason") or "").strip()[:500]
+
+            def post() -> SupplierInvoice:
+                return price_reductions.enter_price_reduction(db, actor, reduction, reason=reason)
+
+            if not confirmed(form):
+                def read() -> dict[str, Any]:
+                    memo = post()
+                    return {"journal": queries.entry_lines(db, memo.entry_id),
+                            "lines": [(lines[rows[i]], line.net_amount, line.tax_amount)
+                                      for i, line in enumerate(memo.lines)],
+                            "gross": memo.gross_total, "document_number": memo.document_number,
+                            "open_after": db.get(SupplierInvoice, invoice_id).open_amount}  # type: ignore[union-attr]
+                pending = dry_run(db, read)
+            else:
+                with db.begin_nested():  # a refusal rolls back to here
+                    memo_id = post().id
+                return redirect(url_for("payables_pages.invoice", invoice_id=memo_id, posted=1))
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            refusal = form_refusal(error, ENTERED_ON)
+    tax_codes = {t.id: t for t in masterdata.list_records(db, actor, masterdata.TAX_CODES, {}, offset=0,
+                                                          limit=500)[0]}
+    status = refusal["error"].status if refusal else 200
+    return render_template("payables/new_price_reduction.html", invoice=found, supplier=supplier, lines=lines,
+                           left=left, reducible_invoice=reducible_invoice, form=form, pending=pending,
+                           open_before=open_before, line_errors=line_refusals(refusal.get("error"), rows),
+                           tax_codes=tax_codes, today=business_today(), price_text=price_text, **refusal), status
 
 
 def _as_of() -> dt.date:

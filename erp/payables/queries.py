@@ -495,6 +495,11 @@ class JournalRow:
     material_name_zh: str | None = None
     material_name_en: str | None = None
 
+    @property
+    def amount(self) -> Decimal:
+        """Debit positive, credit negative (as ``confirm_posting`` reads a journal's lines)."""
+        return (self.debit or ZERO) - (self.credit or ZERO)
+
 
 def entry_lines(session: Session, entry_id: int | None) -> list[JournalRow]:
     """The lines of journal entry ``entry_id`` (debits first, then by account), each with its

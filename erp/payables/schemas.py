@@ -46,7 +46,31 @@ class CreditMemoIn(SupplierInvoiceIn):
                        "credit memo and of the invoice it reduces"})
 
 
+class PriceReductionLineIn(Schema):
+    invoice_line_id = Id(required=True, metadata={"description": "the invoice's line whose price is reduced (its id)"})
+    amount = Money(load_default=None, metadata={
+        "description": "the reduction excluding tax, as printed on the red-letter invoice (or new_unit_price)"})
+    new_unit_price = UnitPrice(load_default=None, metadata={
+        "description": "the line's price excluding tax after the reduction, for its whole quantity (or amount): "
+                       "the reduction is the line's net after earlier reductions less its quantity at this price"})
+
+
+class PriceReductionIn(Schema):
+    number = Text(required=True, validate=Length(1, 40), metadata={
+        "description": "the red-letter invoice's number as printed (发票号码)"})
+    invoice_date = Day(required=True, metadata={"description": "the red-letter invoice's date"})
+    posting_date = Day(load_default=None, metadata={"description": "default: its date; in an open period"})
+    net_total = Money(required=True, min_value=0, metadata={"description": "the reduction excluding tax, as printed "
+                                                                           "(a positive amount)"})
+    tax_total = Money(required=True, min_value=0, metadata={"description": "its VAT, as printed"})
+    gross_total = Money(required=True, min_value=0, metadata={"description": "including tax, as printed"})
+    reason = Reason(required=True, metadata={
+        "description": "why the supplier reduces the price: kept in the audit trail of the memo and of the invoice"})
+    lines = fields.List(fields.Nested(PriceReductionLineIn), required=True, validate=Count(1, 200))
+
+
 class SupplierInvoiceLineOut(Schema):
+    id = fields.Integer(metadata={"description": "the line's id (a price reduction names it: invoice_line_id)"})
     line_no = fields.Integer()
     po_line_id = fields.Integer()
     material_id = fields.Integer()
@@ -64,6 +88,9 @@ class SupplierInvoiceLineOut(Schema):
     quantity_blocked = fields.Boolean()
     price_blocked = fields.Boolean()
     return_document_id = fields.Integer(allow_none=True)
+    reduces_line_id = fields.Integer(allow_none=True, metadata={
+        "description": "a price-reduction credit memo's line: the invoice line it reduces (quantity and GR/IR 0, "
+                       "net_amount the reduction, unit_price the reduction per unit of that line's quantity)"})
 
 
 class SupplierInvoiceOut(Schema):

@@ -234,9 +234,19 @@ def _credited_for_return(session: Session, return_document_id: int) -> Decimal:
 
 
 def _check_totals(request: InvoiceRequest, matched: list[_Matched]) -> None:
-    lines_net = sum((m.net for m in matched), ZERO)
-    lines_tax = sum((m.tax for m in matched), ZERO)
-    allowed = CENT * len(matched)
+    check_printed_totals(request.net_total, request.tax_total, request.gross_total, [m.net for m in matched],
+                         [m.tax for m in matched])
+
+
+def check_printed_totals(net_total: Decimal, tax_total: Decimal, gross_total: Decimal, nets: Sequence[Decimal],
+                         taxes: Sequence[Decimal]) -> None:
+    """The totals as printed agree with the lines' amounts (``nets``, ``taxes``): net and tax
+    each within 0.01 per line, the total including tax net + tax; otherwise 422
+    ``invoice-totals-disagree`` pointing at the total that disagrees."""
+    request = _Printed(net_total, tax_total, gross_total)
+    lines_net = sum(nets, ZERO)
+    lines_tax = sum(taxes, ZERO)
+    allowed = CENT * len(nets)
     errors = []
     if abs(request.net_total - lines_net) > allowed:
         errors.append({"pointer": "/net_total", "detail": Message(
@@ -258,6 +268,13 @@ def _check_totals(request: InvoiceRequest, matched: list[_Matched]) -> None:
                     allowed=Amount(allowed), first=errors[0]["detail"]),
             errors=errors, lines_net_total=str(lines_net), lines_tax_total=str(lines_tax),
             net_difference=str(request.net_total - lines_net), tax_difference=str(request.tax_total - lines_tax))
+
+
+@dataclass(frozen=True)
+class _Printed:
+    net_total: Decimal
+    tax_total: Decimal
+    gross_total: Decimal
 
 
 def _match_line(session: Session, request: InvoiceRequest, kind: DocumentKind, index: int, line_request: LineRequest,
@@ -457,7 +474,7 @@ def _receipt_place(session: Session, company_id: int, po_line_id: int, material_
 
 
 def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvoice, supplier: Supplier,
-                           posting_date: dt.date, carried: Sequence[tuple[_Matched, Decimal]]) -> None:
+                           posting_date: dt.date, carried: Sequence[tuple[int, int, Decimal]]) -> None:
     """Put the part of an invoice's price differences booked to 1404 into the stock ledger:
     one value-only row per order line (quantity 0, value 0, the amount on ``variance``, close
     class receipt), in a stock document of type ``price_difference`` that writes no journal
@@ -467,8 +484,8 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
     movements: list[Movement] = []
     sign = invoice.sign
     by_line: dict[tuple[int, int], Decimal] = {}
-    for m, amount in carried:
-        key = (m.request.po_line_id, m.material_id)
+    for po_line_id, material_id, amount in carried:  # per order line and material, signed as on an invoice
+        key = (po_line_id, material_id)
         by_line[key] = by_line.get(key, ZERO) + amount
     for (po_line_id, material_id), amount in sorted(by_line.items()):
         if amount == 0:
@@ -759,7 +776,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     header_rounding = request.net_total - sum((m.net for m in matched), ZERO)
     largest = max(matched, key=lambda m: m.net)
     journal: list[Line] = []
-    carried: list[tuple[_Matched, Decimal]] = []  # per line, what its difference puts on 1404
+    carried: list[tuple[int, int, Decimal]] = []  # per line, what its difference puts on 1404
     for m in matched:
         difference = m.net - m.grir + (header_rounding if m is largest else ZERO)
         if request.invoice_kind == InvoiceKind.ORDINARY:
@@ -775,13 +792,13 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
         differences = price_difference_lines(session, request.company_id, m.material_id, m.request.quantity,
                                              difference, _not_received(m, kind))
         journal += differences
-        carried.append((m, _to_variance(differences)))
+        carried.append((m.request.po_line_id, m.material_id, _to_variance(differences)))
     if request.invoice_kind == InvoiceKind.ORDINARY:
         tax_difference = request.tax_total - sum((m.tax for m in matched), ZERO)
         differences = price_difference_lines(session, request.company_id, largest.material_id,
                                              largest.request.quantity, tax_difference, _not_received(largest, kind))
         journal += differences
-        carried.append((largest, _to_variance(differences)))
+        carried.append((largest.request.po_line_id, largest.material_id, _to_variance(differences)))
     else:
         journal.append(Line(accounts.INPUT_VAT, request.tax_total))
     journal.append(Line(accounts.GOODS_RECEIVED_NOT_INVOICED, sum((m.grir for m in matched), ZERO)))

@@ -375,3 +375,54 @@ def test_the_payment_form_shows_what_may_be_paid_on_the_date_chosen(
     # own box, so neither the page nor the form is wider than the window
     assert page.viewport_size["width"] == 1440
     assert_fits_width(page, "[data-testid=pay-form], [data-testid=open-items-part]")
+
+
+def test_an_accountant_enters_a_price_reduction_from_the_invoice_and_confirms_its_journal(
+        signed_in: Any, shot: Any, browser_engine: Engine) -> None:
+    """The supplier grants 1.00 off the two units invoiced (降价红字发票): from the invoice's
+    page the accountant opens 录入降价红字发票, types the reduction (1.00, VAT 13 % 0.13,
+    1.13 in all), sees the journal it will post (Dr 2202 1.13, Cr 2221.01.01 0.13, the 1.00 as
+    price difference) and the invoice's open amount after it, confirms, and lands on the
+    memo's page: the invoice line it reduced, quantities and GR/IR unchanged; the invoice is
+    open by 1.13 less."""
+    number, index, _ = _received_line(browser_engine)
+    with Session(browser_engine) as session, session.begin():
+        _, _, _, invoice = _invoiced(session, number, index, "PRI")
+        invoice_id, invoice_number, gross = invoice.id, invoice.number, invoice.gross_total
+        invoiced_quantity = invoice.lines[0].quantity
+    page = signed_in("ap.form01")
+    page.goto(f"/payables/invoices/{invoice_id}")
+    page.get_by_test_id("enter-price-reduction").click()
+    page.wait_for_selector("[data-testid=price-reduction-form]")
+    assert invoice_number in page.locator("h1").inner_text()
+    page.fill("#f-number", f"PR{invoice_number}")
+    page.fill("#f-net_total", "1.00")
+    page.fill("#f-tax_total", "0.13")
+    page.fill("#f-gross_total", "1.13")
+    page.fill("#f-reason", "供应商让价 0.50 元/件")
+    page.get_by_test_id("amount-0").fill("1.00")
+    shot(page, "price-reduction-form")
+    page.get_by_test_id("check-price-reduction").click()
+    page.wait_for_selector("[data-testid=confirm-posting]")
+    journal = page.get_by_test_id("confirm-posting-journal").inner_text()
+    assert re.search(r"2202 应付账款\s+¥1\.13", journal), journal
+    assert re.search(r"2221\.01\.01 .*\s+¥0\.13", journal), journal
+    facts = page.get_by_test_id("confirm-posting-facts").inner_text()
+    assert f"¥{gross:,.2f}，降价后 ¥{gross - Decimal('1.13'):,.2f}" in facts
+    shot(page, "price-reduction-confirm")
+    page.get_by_test_id("confirm-posting-yes").click()
+    page.wait_for_selector("[data-testid=posted]")
+    assert "已开票数量和暂估应付不变" in page.locator("main").inner_text()
+    assert "¥1.00" in page.get_by_test_id("reduction-lines").inner_text()
+    assert "供应商让价" in page.get_by_test_id("memo-reason").inner_text()
+    shot(page, "price-reduction-posted")
+    page.get_by_test_id("credits-invoice").locator("a").click()
+    page.wait_for_selector("[data-testid=credit-memos]")
+    assert "降价" in page.get_by_test_id("credit-memos").inner_text()
+    shot(page, "invoice-with-its-price-reduction")
+    with Session(browser_engine) as session:
+        from erp.payables.models import SupplierInvoice
+
+        reduced = session.get(SupplierInvoice, invoice_id)
+        assert reduced is not None and reduced.open_amount == gross - Decimal("1.13")
+        assert reduced.lines[0].quantity == invoiced_quantity
