@@ -24,7 +24,7 @@ from erp.auth.roles import Actor, Role
 from erp.clock import business_today
 from erp.db import QUANTITY, UNIT_PRICE
 from erp.errors import DomainError, ValidationFailed
-from erp.masterdata.models import Material, Warehouse
+from erp.masterdata.models import Company, Material, UnitOfMeasure, Warehouse
 from erp.masterdata.services import names_by_id
 from erp.messages import Message, N_
 from erp.period import NOT_A_PERIOD, Period
@@ -32,11 +32,11 @@ from erp.posting.models import Batch
 from erp.inventory import queries
 from erp.production import boms, genealogy, orders, rollup, variances
 from erp.production.models import (
-    FINE, HOURS, PERCENT, CostEstimate, CostRollup, OrderDocumentKind, RollupStatus,
+    FINE, HOURS, PERCENT, CostEstimate, CostRollup, OrderDocumentKind, ProductionOrderDocument, RollupStatus,
 )
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, not_found, require_role
+from erp.ui.pages import PageBlueprint, confirmed, dry_run, form_refusal, not_found, require_role
 from erp.ui.forms import form_day, form_number
 from erp.web import transaction
 
@@ -98,6 +98,7 @@ def order_list(db: Session, actor: Actor) -> Any:
 def order(db: Session, actor: Actor, order_id: int) -> Any:
     """One order: its plan, what was issued and delivered, and the forms to do either."""
     refusal: dict[str, Any] = {}
+    pending: _Pending | None = None
     form = request.form if request.method == "POST" else {}
     if request.method == "POST":
         current = orders.get_order(db, actor, order_id)
@@ -122,13 +123,33 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
                             _choice(form.get("material_id"), "material_id"), _quantity(form.get("quantity")),
                             _choice(batch, "batch_id") if batch else None)])
                 elif action == "complete":
+                    if form.get("edit") == "1":  # back from the confirmation step, as typed
+                        raise _ShowPreview
+                    if not confirmed(form):
+                        # Checked first (the service's own refusals, rolled back), then confirmed.
+                        dry_run(db, lambda: orders.complete_order(db, actor, order_id, day))
+                        raise _Pending("completion", None)
                     orders.complete_order(db, actor, order_id, day)
                 elif action == "reverse_delivery":
+                    if form.get("edit") == "1":
+                        raise _ShowPreview
                     reason = (form.get("reason") or "").strip()
                     if not reason:
                         raise ValidationFailed.for_field("reason", Message("a reversal needs a reason"))
-                    orders.reverse_delivery(db, actor, order_id, int(form.get("document_id") or 0),
-                                            posting_date=day, reason=reason[:500])
+                    delivery_id = _choice(form.get("document_id"), "document_id")
+
+                    def reverse() -> int:
+                        return orders.reverse_delivery(db, actor, order_id, delivery_id, posting_date=day,
+                                                       reason=reason[:500])
+
+                    if not confirmed(form):
+                        # What the reversal will post, as the service posts it (rolled back).
+                        raise _Pending("reversal", dry_run(db, lambda: queries.get_document(
+                            db, actor, reverse(), just_posted=True)))
+                    reversal = queries.get_document(db, actor, reverse(), just_posted=True)
+                    delivery = queries.get_document(db, actor, delivery_id)
+                    return redirect(url_for("production_pages.order", order_id=order_id,
+                                            reversed=delivery.document.number, by=reversal.document.number))
                 else:
                     orders.deliver_output(db, actor, order_id, quantity=_quantity(form.get("output_quantity"),
                                                                                   "output_quantity"),
@@ -137,10 +158,12 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
             return redirect(url_for("production_pages.order", order_id=order_id, posted=1))
         except _ShowPreview:
             pass
+        except _Pending as step:
+            pending = step
         except DomainError as error:
             if error.status == 404:
                 raise
-            refusal = form_refusal(error)
+            refusal = form_refusal(error, {"completed_on": "posting_date"})
     current = orders.get_order(db, actor, order_id)
     postings = orders.order_postings(db, actor, order_id)
     issuing = form.get("action") in ("issue", "issue_preview")
@@ -155,16 +178,39 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
     output_batches = sorted({(p.batch_id, p.batch_number) for p in postings if p.kind == OrderDocumentKind.DELIVERY
                              and p.quantity > 0}, key=lambda b: b[0])
     warehouse = db.get(Warehouse, current.warehouse_id)
+    units = _units(db, codes)
+    conversion = dict(db.execute(
+        select(ProductionOrderDocument.document_id, ProductionOrderDocument.labour + ProductionOrderDocument.overhead)
+        .where(ProductionOrderDocument.order_id == order_id, ProductionOrderDocument.kind == OrderDocumentKind.DELIVERY)
+    ).all())
     status = refusal["error"].status if refusal else 200
     return render_template(
-        "production/order.html", order=current, postings=postings, codes=codes, issued=issued,
+        "production/order.html", order=current, postings=postings, codes=codes, issued=issued, units=units,
+        conversion=conversion, pending=pending,
         output_batches=output_batches, warehouse=warehouse, variances=variances.order_variances(db, order_id),
         form=form, today=business_today(), may_plan=actor.role in orders.ORDER_ROLES,
         warehouses=warehouses, preview=preview, issuing=issuing,
         # a success banner is the redirect's, after a posting: never beside a later refusal
         done=None if request.method == "POST" else next(
             (what for what in ("posted", "created", "released", "cancelled") if request.args.get(what) == "1"), None),
+        reversed=None if request.method == "POST" else (request.args.get("reversed"), request.args.get("by")),
         **refusal), status
+
+
+def _units(db: Session, materials: Any) -> dict[int, str]:
+    """The unit codes of materials by id (quantities are shown with their unit)."""
+    return dict(db.execute(select(Material.id, UnitOfMeasure.code).join(UnitOfMeasure,
+                                                                         UnitOfMeasure.id == Material.unit_id)
+                           .where(Material.id.in_(list(materials)))).all())
+
+
+class _Pending(Exception):
+    """A reversal or a completion checked and shown for confirmation, not yet posted
+    (``what``: reversal or completion; ``document``: what a reversal would post)."""
+
+    def __init__(self, what: str, document: Any) -> None:
+        super().__init__(what)
+        self.what, self.document = what, document
 
 
 class _ShowPreview(Exception):
@@ -400,6 +446,8 @@ def bom(db: Session, actor: Actor, bom_id: int) -> str:
     codes = names_by_id(db, Material, [current.material_id, *(c.material_id for c in current.components),
                                         *(line.component_id for line in (estimate.lines if estimate else []))])
     return render_template("production/bom.html", bom=current, codes=codes, run=run, estimate=estimate,
+                           units=_units(db, codes),
+                           company=names_by_id(db, Company, [current.company_id])[current.company_id],
                            released=RollupStatus.RELEASED, created=request.args.get("created") == "1",
                            may_edit=actor.role == Role.COST_ACCOUNTANT)
 

@@ -197,3 +197,49 @@ def test_the_cost_accountant_creates_the_next_bom_version(signed_in: Any, shot: 
     page.get_by_test_id("created").wait_for()  # the notice of the page the click led to
     assert "第 2 版" in page.get_by_role("heading", level=1).inner_text()
     shot(page, "bom-version-2")
+
+
+def test_the_cost_accountant_sets_a_cost_centres_rates_on_their_page(
+        signed_in: Any, shot: Any, plant: dict[str, Any]) -> None:
+    """Trial finding 104: the rates are set in the browser, reached from the roll-up page."""
+    next_period = Period.of(business_today()).next()
+    centre = f"BT-CC-{business_today():%m%d}"
+    page = signed_in("cost.form01")
+    page.goto("/production/rollups")
+    page.get_by_test_id("to-rates").click()
+    form = page.get_by_test_id("rate-form")
+    form.wait_for()
+    form.locator("#f-cost_center").fill(centre)
+    form.locator("#f-period").fill(str(next_period))
+    form.locator("#f-labour_rate").fill("80")
+    form.locator("#f-overhead_rate").fill("120")
+    form.get_by_role("button", name="设置费率").click()
+    page.get_by_test_id("saved").wait_for()
+    row = page.get_by_test_id(f"rate-{centre}").inner_text()
+    assert "¥80.00" in row and "¥120.00" in row and "¥200.00" in row
+    shot(page, "cost-center-rates")
+    page.goto("/production/boms/new")
+    assert centre in page.locator("#f-cost_center").inner_text()
+
+
+def test_a_clerk_reverses_a_delivery_after_checking_what_it_posts(
+        signed_in: Any, shot: Any, plant: dict[str, Any]) -> None:
+    """Trial finding 128: a delivery's reversal shows what it takes out and the journal first."""
+    page = signed_in("clerk.form01")
+    page.goto(f"/production/orders/{plant['order']}")
+    delivery = page.get_by_test_id("delivery-form")
+    delivery.locator("#f-output_quantity").fill("500")
+    delivery.get_by_role("button", name="产出入库").click()
+    page.get_by_test_id("posted").wait_for()
+    row = page.get_by_test_id("postings").locator("form[data-testid^='reverse-PGR-']").first
+    row.locator("input[name='reason']").fill("浏览器测试冲销")
+    row.get_by_role("button", name="冲销").click()
+    step = page.get_by_test_id("confirm-reversal")
+    step.wait_for()
+    assert "500" in step.inner_text() and "浏览器测试冲销" in step.inner_text()
+    assert page.get_by_test_id("confirm-reversal-journal").is_visible()
+    shot(page, "reversal-confirm")
+    page.get_by_test_id("confirm-reversal-yes").click()
+    page.get_by_test_id("reversed").wait_for()
+    assert "PGRR-" in page.get_by_test_id("reversed").inner_text()
+    shot(page, "reversed")

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.posting.models import StockMovement
 from erp.production import orders
-from erp.production.models import OrderDocumentKind, ProductionOrderDocument
-from tests.production import buy, build_plant, release_rollup
+from erp.production.models import OrderDocumentKind, OrderStatus, ProductionOrder, ProductionOrderDocument
+from tests.production import buy, build_plant, make_tablets, release_rollup
 from tests.ui.test_production_pages import cell, csrf_token, sign_in
 from tests.world import World
 
@@ -98,3 +98,64 @@ def test_the_order_forms_post_to_the_clean_url_and_a_refusal_shows_no_success_ba
     # one id per field: the issue, delivery and completion forms each have their posting date
     ids = re.findall(r'id="(f-[^"]+)"', page)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_a_delivery_reversal_and_the_completion_are_confirmed_after_a_step_showing_what_they_do(
+        client: FlaskClient, session_factory: sessionmaker[Session], world: World) -> None:
+    """Trial findings 128 and 108. The tablet order delivered 98,000 tablets at 0.018080 =
+    1,771.84 into TAB-B1 with 98 x 0.05 h x (60.00 + 40.00) = 490.00 of conversion; its
+    reversal takes 1,771.84 of tablets out of stock and gives the 490.00 back (Dr 5101.01
+    294.00, Dr 5101.02 196.00), and posts nothing until it is confirmed."""
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    made = make_tablets(session_factory, world, plant, complete_order=False)
+    url = f"/production/orders/{made.tablet_order}"
+    sign_in(client, world, "clerk_a")
+    page = client.get(url).get_data(as_text=True)
+    assert cell(page, "issued-API-X") == "10.2 kg"  # quantities with their unit
+    (number, delivery) = re.findall(
+        r'data-testid="reverse-(PGR-[0-9]+)".*?name="document_id" value="([0-9]+)"', page, re.S)[0]
+    reverse = {"action": "reverse_delivery", "document_id": delivery, "number": number, "posting_date": "2026-11-22",
+               "reason": "counted twice", "csrf_token": csrf_token(page)}
+    shown = client.post(url, data=reverse)
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and 'data-testid="confirm-reversal"' in text
+    step = text.split('data-testid="confirm-reversal"')[1].split('data-testid="confirm-reversal-yes"')[0]
+    assert number in step and "98,000" in step and "¥1,771.84" in step and "¥490.00" in step
+    assert "¥294.00" in step and "¥196.00" in step  # the journal: the conversion given back
+    assert 'name="confirmed" value="1"' in step and 'name="reason" value="counted twice"' in step
+    with session_factory() as session:
+        assert session.get(ProductionOrder, made.tablet_order).delivered_quantity == D("98000")  # type: ignore[union-attr]
+    done = client.post(url, data={**reverse, "confirmed": "1"})
+    assert done.status_code == 302 and f"reversed={number}" in done.headers["Location"]
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert number in cell(page, "reversed") and "PGRR-" in cell(page, "reversed")
+    with session_factory() as session:
+        order = session.get(ProductionOrder, made.tablet_order)
+        assert order is not None and order.delivered_quantity == D("0")
+
+    # the completion: what was delivered and what was not, then completed once confirmed
+    complete = {"action": "complete", "posting_date": "2026-11-28", "csrf_token": csrf_token(page)}
+    shown = client.post(url, data=complete)
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and 'data-testid="confirm-completion"' in text
+    step = text.split('data-testid="confirm-completion"')[1]
+    assert "100,000 EA" in step and "10.2 kg" in step  # not delivered; API-X issued of its 10 kg planned
+    with session_factory() as session:
+        assert session.get(ProductionOrder, made.tablet_order).status == OrderStatus.RELEASED  # type: ignore[union-attr]
+    done = client.post(url, data={**complete, "confirmed": "1"})
+    assert done.status_code == 302
+    with session_factory() as session:
+        order = session.get(ProductionOrder, made.tablet_order)
+        assert order is not None and (order.status, order.completed_on) == (OrderStatus.COMPLETED, dt.date(2026, 11, 28))
+
+
+def test_the_bom_page_shows_its_company_and_quantities_with_units_and_scrap_in_percent(
+        client: FlaskClient, session_factory: sessionmaker[Session], world: World) -> None:
+    """Trial finding 105: TAB-X per 1,000 EA takes 0.1 kg of API-X and 0.2 kg of EXC-STAR + 2 %."""
+    plant = build_plant(session_factory, world)
+    sign_in(client, world, "cost_a")
+    page = client.get(f"/production/boms/{plant.tablet_bom}").get_data(as_text=True)
+    components = page.split('data-testid="bom-components"')[1].split("</table>")[0]
+    assert "1,000 EA" in page and "CA" in page.split('data-testid="bom-components"')[0]
+    assert "0.1 kg" in components and "0.2 kg" in components and "2 %" in components

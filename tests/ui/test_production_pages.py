@@ -62,10 +62,10 @@ def test_orders_order_bom_and_genealogy_pages(client: FlaskClient, session_facto
     assert without_reason.status_code == 422
     reversed_ = client.post(f"/production/orders/{made.tablet_order}", data={
         "action": "reverse_delivery", "document_id": latest, "posting_date": "2026-11-22",
-        "reason": "counted twice", "csrf_token": token})
+        "reason": "counted twice", "confirmed": "1", "csrf_token": token})
     assert reversed_.status_code == 302, reversed_.get_data(as_text=True)[:500]
     completed = client.post(f"/production/orders/{made.tablet_order}", data={
-        "action": "complete", "posting_date": "2026-11-28", "csrf_token": token})
+        "action": "complete", "posting_date": "2026-11-28", "confirmed": "1", "csrf_token": token})
     assert completed.status_code == 302
     with session_factory() as session:
         order = session.get(ProductionOrder, made.tablet_order)
