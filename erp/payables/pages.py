@@ -144,6 +144,8 @@ def new_invoice(db: Session, actor: Actor) -> Any:
             if error.status != 404:
                 raise
             order_error = error
+    if order is not None and request.method == "GET":
+        form = _prefilled(order, request.args.get("line"))
     if order is not None and request.method == "POST":
         try:
             invoice_request, rows = _invoice_request(order, request.form)
@@ -166,6 +168,16 @@ def new_invoice(db: Session, actor: Actor) -> Any:
                            form=form, preview=preview, line_errors=line_refusals(refusal.get("error"), rows),
                            tax_codes=tax_codes if order is not None else [], today=business_today(),
                            kinds=list(InvoiceKind), price_text=price_text, **refusal), status
+
+
+def _prefilled(order: queries.InvoiceableOrder, line: str | None) -> dict[str, str]:
+    """The invoice form opened for one order line (``?line=<po_line_id>``, the GR/IR report's
+    录入发票): that line's quantity received and not yet invoiced filled in, nothing else."""
+    wanted = (line or "").strip()
+    for index, found in enumerate(order.lines):
+        if wanted.isascii() and wanted.isdigit() and found.po_line_id == int(wanted) and found.open_received > 0:
+            return {f"quantity-{index}": format(found.open_received.normalize(), "f")}
+    return {}
 
 
 @bp.route("/invoices/<int:invoice_id>", methods=["GET", "POST"])
@@ -453,7 +465,7 @@ def grir(db: Session, actor: Actor) -> str:
         lines = queries.grir_lines(db, actor, company.id, as_of)
         check = queries.grir_check(db, actor, company.id, as_of)
     return render_template("payables/grir.html", lines=lines, check=check, company=company, companies=companies,
-                           as_of=as_of)
+                           as_of=as_of, can_enter=actor.has_role(*services.ENTERERS))
 
 
 nav.add("payables", "payables_pages.pay", N_("Pay a supplier"), {Role.ACCOUNTS_PAYABLE})
