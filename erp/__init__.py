@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from erp.audit.api import blp as audit_blp
     from erp.auth.api import blp as auth_blp
     from erp.cli import register_commands
+    from erp.consolidation.api import blp as consolidation_blp
     from erp.costing.api import blp as costing_blp
     from erp.credit.api import blp as credit_blp
     from erp.golive.api import blp as imports_blp
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.extensions["erp_jobs"] = make_runner(JobEnvironment(settings, engine, app.extensions["erp"].session_factory))
     api = init_web(app)
     init_serving(app)
-    for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp,
+    for blueprint in (auth_blp, masterdata_blp, purchasing_blp, inventory_blp, costing_blp, credit_blp, consolidation_blp,
                       jobs_blp, audit_blp, imports_blp, exports_blp, payables_blp, quality_blp,
                       production_blp):
         api.register_blueprint(blueprint)

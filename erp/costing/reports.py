@@ -2,7 +2,7 @@
 
 Each report is one or two set-based queries. Group-wide figures here are plain sums over
 every company's own books; the group trial balance with intercompany eliminations is
-``erp.credit.intercompany.consolidated_trial_balance`` (docs/intercompany.md).
+``erp.consolidation.eliminations.consolidated_trial_balance`` (docs/intercompany.md).
 """
 
 from __future__ import annotations

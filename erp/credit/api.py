@@ -16,7 +16,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
 from erp.clock import business_today
-from erp.credit import backtest, intercompany, jobs, limits, notes, parameters, profiles, queries, receivables, services
+from erp.credit import backtest, jobs, limits, notes, parameters, profiles, queries, receivables, services
 from erp.credit import schemas as s
 from erp.credit.exposure import CreditPolicy, read_exposure
 from erp.credit.models import CreditLimitSuggestion, CreditSuggestionRun
@@ -565,31 +565,6 @@ def get_backtest(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     """The limit model replayed at each month end of a range: what it restricted, which customers went
     more than 90 days past due afterwards and what its decisions would have kept out (CIO, credit control)."""
     return backtest.run_backtest(session, actor, policy=_policy(), today=business_today(), **query)
-
-
-# --- intercompany --------------------------------------------------------------------------------
-
-@blp.route("/intercompany/trade", methods=["GET"])
-@blp.arguments(s.AsOfQuery, location="query")
-@blp.response(200, s.TradeLineOut(many=True))
-@blp.refuses(CompanyOutOfScope, RoleNotAllowed)
-@reporting
-@transaction
-def get_intercompany_trade(session: Session, actor: Actor, query: dict[str, Any]) -> list[Any]:
-    """Intercompany order lines on a key date: shipped, received, in transit, held by the buyer, unrealised profit."""
-    return intercompany.trade_lines(session, actor, as_of=_as_of(query))
-
-
-@blp.route("/intercompany/trial-balance", methods=["GET"])
-@blp.arguments(s.PeriodQuery, location="query")
-@blp.response(200, s.ConsolidatedTrialBalanceOut)
-@blp.refuses(CompanyOutOfScope, RoleNotAllowed, NotFound)
-@reporting
-@transaction
-def get_consolidated_trial_balance(session: Session, actor: Actor,
-                                   query: dict[str, Any]) -> intercompany.ConsolidatedTrialBalance:
-    """The group trial balance with intercompany eliminations: companies, eliminations, consolidated."""
-    return intercompany.consolidated_trial_balance(session, actor, period=query["period"])
 
 
 # --- consolidated receivables ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
-from erp.credit import cio, intercompany_pages, receivables
+from erp.credit import cio, receivables
 from erp.credit.exposure import CreditPolicy
 from erp.errors import ValidationFailed
 from erp.masterdata.models import Company, Segment
@@ -165,7 +165,7 @@ def company(db: Session, actor: Actor, code: str) -> str:
                     if c.company_id == found.id), None)
     return render_template("credit/company_receivables.html", company=found, rows=rows, total=total, args=args,
                            as_of=as_of, buckets=BUCKETS, bucket_labels=BUCKET_LABELS, figures=figures,
-                           can_see_eliminations=actor.role in intercompany_pages.READERS and actor.group_wide)
+                           can_see_eliminations=nav.offers(actor, "intercompany_pages.trial_balance"))
 
 
 @bp.route("/customers/<code>")

@@ -14,7 +14,7 @@ from erp.credit.models import CreditNoteKind, InvoiceKind, InvoiceStatus, SalesO
 from erp.credit.scorecard import Capacity, CustomerType, Factor, HoldRule, RatingGrade
 from erp.messages import N_
 from erp.schemas import (
-    Between, Count, Day, DecimalString, Id, Length, Money, Period, Quantity, Query, QueryId, QueryInt, Regexp, Schema,
+    Between, Count, Day, DecimalString, Id, Length, Money, Quantity, Query, QueryId, QueryInt, Regexp, Schema,
     UnitPrice,
 )
 from erp.web import MessageText, NarrationText
@@ -910,67 +910,3 @@ class BacktestOut(Schema):
     covered = fields.Function(lambda b: str(b.total("covered")))
     bad_customers = fields.List(fields.Nested(BadCustomerOut))
     seconds = fields.Decimal(as_string=True)
-
-
-# --- intercompany ----------------------------------------------------------------------------
-
-class PeriodQuery(Query):
-    period = Period(required=True)
-
-
-class TradeLineOut(Schema):
-    order_line_id = fields.Integer()
-    order_id = fields.Integer()
-    order_number = fields.String()
-    seller_id = fields.Integer()
-    seller_code = fields.String()
-    buyer_id = fields.Integer()
-    buyer_code = fields.String()
-    po_line_id = fields.Integer(metadata={"description": "the buyer's purchase order line"})
-    material_id = fields.Integer()
-    material_code = fields.String()
-    unit_price = UnitPrice(metadata={"description": "the intercompany contract price"})
-    shipped_quantity = Quantity(positive=False)
-    shipped_cost = Money(metadata={"description": "the seller's value at standard of what it shipped"})
-    received_quantity = Quantity(positive=False)
-    in_transit_quantity = Quantity(positive=False)
-    in_transit_value = Money(metadata={"description": "in transit at the intercompany price"})
-    held_quantity = Quantity(positive=False, metadata={"description": "what the buyer still holds of it"})
-    unit_margin = UnitPrice(metadata={"description": "price less the seller's cost per unit"})
-    unrealised_profit = Money()
-
-
-class ConsolidatedLineOut(Schema):
-    account_code = fields.String(metadata={"description": "a chart account, or IC-UNREALISED / IC-TRANSIT"})
-    name_zh = fields.String()
-    name_en = fields.String()
-    kind = fields.String()
-    debit = Money(metadata={"description": "the companies' own balances, summed"})
-    credit = Money()
-    elimination_debit = Money()
-    elimination_credit = Money()
-    consolidated_debit = Money()
-    consolidated_credit = Money()
-
-
-class ConsolidatedTotalsOut(Schema):
-    debit = Money()
-    credit = Money()
-    elimination_debit = Money()
-    elimination_credit = Money()
-    consolidated_debit = Money()
-    consolidated_credit = Money()
-
-
-class ConsolidatedTrialBalanceOut(Schema):
-    period = fields.String()
-    as_of = Day()
-    lines = fields.List(fields.Nested(ConsolidatedLineOut))
-    totals = fields.Nested(ConsolidatedTotalsOut)
-    balanced = fields.Boolean()
-    intercompany_revenue = Money()
-    intercompany_receivables = Money()
-    intercompany_payables = Money()
-    unrealised_profit = Money()
-    in_transit = Money()
-    trade = fields.List(fields.Nested(TradeLineOut))

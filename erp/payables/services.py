@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -121,6 +121,29 @@ SOURCE_PAYMENT_REVERSAL = "supplier_payment_reversal"
 # reversal (their source_id: the invoice's id; erp.payables.wip_price_differences).
 SOURCE_WIP_CORRECTION = "invoice_wip_correction"
 SOURCE_WIP_CORRECTION_REVERSAL = "invoice_wip_correction_reversal"
+# Every journal entry source that is a supplier's document, by the table its source_id names:
+# what a report needs to tell one supplier's balances apart on 2202 and 2202.01, which have
+# no supplier column (supplier_entries; erp.consolidation eliminates the group suppliers').
+INVOICE_SOURCES = (SOURCE_INVOICE, SOURCE_REVERSAL, SOURCE_WIP_CORRECTION, SOURCE_WIP_CORRECTION_REVERSAL)
+PAYMENT_SOURCES = (SOURCE_PAYMENT, SOURCE_PAYMENT_REVERSAL)
+
+
+def supplier_entries(suppliers: Any) -> Any:
+    """The ids of the journal entries the payables module posted about documents of
+    ``suppliers`` (a subquery of supplier ids): invoices and credit memos, their reversals and
+    corrections, payments and their reversals (a subquery of ``journal_entries.id``). Receipts
+    and returns are stock documents, which carry their supplier themselves."""
+    invoices = (select(JournalEntry.id)
+                .join(SupplierInvoice, and_(JournalEntry.source_type.in_(INVOICE_SOURCES),
+                                            SupplierInvoice.id == JournalEntry.source_id))
+                .where(SupplierInvoice.supplier_id.in_(suppliers)))
+    payments = (select(JournalEntry.id)
+                .join(SupplierPayment, and_(JournalEntry.source_type.in_(PAYMENT_SOURCES),
+                                            SupplierPayment.id == JournalEntry.source_id))
+                .where(SupplierPayment.supplier_id.in_(suppliers)))
+    return invoices.union_all(payments)
+
+
 # The accounts consumption is posted to (issues, shipments, scrap, count losses).
 RECEIVED_DOCUMENTS = (MovementType.RECEIPT, MovementType.RECEIPT_REVERSAL, MovementType.RETURN_TO_SUPPLIER)
 

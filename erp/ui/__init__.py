@@ -212,7 +212,7 @@ def init_ui(app: Flask) -> None:
 
     from erp.costing.pages import bp as costing_pages
     from erp.credit.cio_pages import bp as cio_pages
-    from erp.credit.intercompany_pages import bp as intercompany_pages
+    from erp.consolidation.pages import bp as intercompany_pages  # after the CIO's: the reports menu's order
     from erp.credit.pages import bp as credit_pages
     from erp.credit.sales_pages import bp as sales_pages  # before returns: the sales menu's first entry
     from erp.credit.return_pages import bp as returns_pages

@@ -8,6 +8,7 @@ signed-in role may use. A role's landing page is its first entry (its daily work
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from erp.auth.roles import Role
 from erp.messages import N_
@@ -68,6 +69,12 @@ def menu_for(role: Role, group_wide: bool) -> list[tuple[NavGroup, list[NavItem]
         if items:
             menu.append((group, items))
     return menu
+
+
+def offers(actor: Any, endpoint: str) -> bool:
+    """Whether the navigation offers ``endpoint`` to ``actor`` (an ``Actor``): a page may link
+    to another module's page only when its reader may open it."""
+    return any(item.endpoint == endpoint for _, items in menu_for(actor.role, actor.group_wide) for item in items)
 
 
 def landing_endpoint(role: Role, group_wide: bool) -> str | None:

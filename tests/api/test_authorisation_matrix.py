@@ -85,9 +85,9 @@ READS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     # What invoices' price differences left on work in process (erp/payables/wip_price_differences.py READERS).
     "payables.get_wip_price_differences": (COSTING_READERS, {"company_id": "{A}"}),
     # The group's intercompany figures: group-wide readers only (a company's cost accountant is refused).
-    "credit.get_intercompany_trade": (INTERCOMPANY_READERS, {}),
+    "consolidation.get_intercompany_trade": (INTERCOMPANY_READERS, {}),
     # ... and of those, the ones who may read trial balances (costing READERS): not credit control.
-    "credit.get_consolidated_trial_balance": (frozenset({"admin", "cio"}), {"period": "2026-11"}),
+    "consolidation.get_consolidated_trial_balance": (frozenset({"admin", "cio"}), {"period": "2026-11"}),
     "exports.get_reports": (EVERYONE, {}),
     "imports.get_kinds": (EVERYONE, {}),
     "imports.get_batches": (EVERYONE, {}),

@@ -14,13 +14,15 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing.reports import trial_balance
-from erp.credit import intercompany, receivables, services
+from erp.consolidation import eliminations as intercompany
+from erp.credit import receivables, services
 from erp.credit.errors import IntercompanyOrderInvalid
 from erp.masterdata import services as masterdata
-from erp.masterdata.models import Customer, Supplier
+from erp.masterdata.models import Customer, Material, Supplier
 from tests.credit import NOV, POLICY, put_stock
 from tests.stock import issue, open_order, receive, set_standard
 from tests.tax import create_china_vat
@@ -188,3 +190,60 @@ def test_an_intercompany_order_must_fill_the_buyers_purchase_order_at_its_price(
     with pytest.raises(IntercompanyOrderInvalid):
         order("80.00", "41")  # 60 are on the first order: 40 are left
     order("80.00", "40")
+
+
+def test_the_buyers_invoice_and_payment_to_the_group_supplier_are_eliminated_not_its_receipt_twice(
+    session_factory: SF, world: World
+) -> None:
+    """Trial finding 130: once B books A's invoice (clearing its GR/IR) and pays part of it, B's
+    payable to A is on 2202, not 2202.01. The elimination takes B's balances with A off both
+    accounts, whatever posted them: receipt (Cr 2202.01 80,000), invoice (Dr 2202.01 80,000 /
+    Cr 2202 80,000), payment (Dr 2202 30,000 / Cr 1002 30,000). A received the 30,000 against
+    its invoice (Dr 1002 / Cr 1122): A's receivable 50,000 and B's payable 50,000 eliminate,
+    nothing is left in transit, and A's own GR/IR of 60,000 from its outside supplier stays."""
+    from erp.payables import services as payables
+    from tests.credit import pay
+    from tests.payables import enter
+
+    intercompany_sale(session_factory, world)
+    with session_factory() as session, session.begin():  # A sold at the zero rate: its invoice to B is too
+        session.get(Material, world.materials["exc_local"]).default_tax_code_id = world.tax_codes["VAT0"]
+    bill = enter(session_factory, world, "A-INV-1", [(_bs_line(session_factory, world), "1000", "80.00")],
+                 net="80000.00", tax="0.00", on=NOV_25, user="ap_b", supplier="company_a", company="B")
+    with session_factory() as session, session.begin():
+        payables.pay_supplier(session, world.actors["ap_b"], payables.PaymentRequest(
+            company_id=world.companies["B"], supplier_id=world.suppliers["company_a"], payment_date=NOV_25,
+            amount=D("30000.00"), invoice_ids=[bill]))
+    pay(session_factory, world, "30000.00", day=NOV_25, customer="company_b")
+    with session_factory() as session:
+        report = intercompany.consolidated_trial_balance(session, world.actors["cio"], period="2026-11")
+    lines = _lines(report)
+    assert report.intercompany_receivables == D("50000.00")  # A's 80,000 less the 30,000 received
+    assert report.intercompany_payables == D("50000.00")  # B's 80,000 invoiced less the 30,000 paid
+    assert report.in_transit == D("0.00") and intercompany.IN_TRANSIT not in lines
+    assert lines["1122"] == (D("50000.00"), D("-50000.00"), D("0.00"))
+    # B's GR/IR from A: Cr 80,000 (receipt) + Dr 80,000 (invoice) = 0, nothing to eliminate there;
+    # A's own 60,000 from its outside supplier stays
+    assert lines["2202.01"] == (D("-60000.00"), D("0.00"), D("-60000.00"))
+    assert lines["2202"] == (D("-50000.00"), D("50000.00"), D("0.00"))  # owed within the group only
+    assert "1002" not in lines  # A +30,000, B -30,000: the cash nets to nothing and is not eliminated
+    assert report.balanced
+
+
+def _bs_line(session_factory: SF, world: World) -> int:
+    """B's purchase order line that A's intercompany order filled."""
+    from erp.credit.models import SalesOrderLine
+
+    with session_factory() as session:
+        return session.scalars(select(SalesOrderLine.partner_po_line_id)
+                               .where(SalesOrderLine.partner_po_line_id.is_not(None))).one()
+
+
+def test_every_journal_source_of_payables_is_traced_to_its_supplier() -> None:
+    """The elimination finds a supplier's balances through the document each journal entry
+    names (erp.payables.services.supplier_entries): a new kind of payables entry must be
+    listed there, or its balances with group suppliers would stay in the group's figures."""
+    from erp.payables import services as payables
+
+    sources = {value for name, value in vars(payables).items() if name.startswith("SOURCE_")}
+    assert sources == set(payables.INVOICE_SOURCES) | set(payables.PAYMENT_SOURCES)

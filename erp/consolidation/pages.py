@@ -2,7 +2,7 @@
 intercompany order lines behind them (goods in transit, unrealised profit), for the CIO
 and group-wide cost accountants: the readers of trial balances (erp.costing.reports.READERS)
 with a group-wide scope, as the consolidated trial balance's service requires. The figures are
-``erp.credit.intercompany``'s; docs/intercompany.md explains them."""
+``erp.consolidation.eliminations``'; docs/intercompany.md explains them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import render_template, request
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
-from erp.credit import intercompany
+from erp.consolidation import eliminations
 from erp.clock import business_today
 from erp.masterdata.models import Company, Material
 from erp.masterdata.services import names_by_id
@@ -35,7 +35,7 @@ def trial_balance(db: Session, actor: Actor) -> str:
         period = Period(request.args.get("period", ""))
     except ValueError:
         period = Period.of(business_today())
-    report = intercompany.consolidated_trial_balance(db, actor, period=period)
+    report = eliminations.consolidated_trial_balance(db, actor, period=period)
     companies = names_by_id(db, Company, [i for t in report.trade for i in (t.seller_id, t.buyer_id)])
     materials = names_by_id(db, Material, (t.material_id for t in report.trade))
     return render_template("intercompany/trial_balance.html", report=report, period=period, companies=companies,
