@@ -28,7 +28,7 @@ from erp.messages import Message, N_
 from erp.ui import nav
 from erp.ui.forms import form_day, form_number
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, line_refusals, require_role
+from erp.ui.pages import PageBlueprint, dry_run, form_refusal, line_refusals, require_role
 from erp.web import transaction
 
 bp = PageBlueprint("sales_pages", __name__, url_prefix="/sales")
@@ -115,7 +115,8 @@ def _order_request(form: Any, rows: int) -> tuple[dict[str, Any], list[int]]:
 
 @dataclass(frozen=True)
 class OrderPreview:
-    """What the order would be (values read before the savepoint it was made in rolled back)."""
+    """What the order would be (values read before the savepoint it was made in rolled back:
+    erp.ui.pages.dry_run)."""
 
     line_values: dict[int, Decimal]  # form row -> value, VAT included
     value: Decimal
@@ -145,17 +146,18 @@ def new_order(db: Session, actor: Actor) -> Any:
                     result = services.create_order(db, actor, **order_request)
                     order_id = result.order.id
                 return redirect(url_for("sales_pages.order", order_id=order_id, done="created"))
-            savepoint = db.begin_nested()
-            try:  # the order as it would be saved and the credit check it would face, rolled back
+
+            def would_make() -> OrderPreview:
+                # the order as it would be saved and the credit check it would face, rolled back
                 result = services.create_order(db, actor, **order_request)
                 value = open_order_value(result.order.lines)
-                preview = OrderPreview(
+                return OrderPreview(
                     {row: line_amounts(line.quantity, line.unit_price, line.tax_rate).gross
                      for row, line in zip(used, result.order.lines, strict=True)}, value,
                     services.credit_position(db, actor, order_request["customer_id"], policy=_policy(),
                                              amount=value))
-            finally:
-                savepoint.rollback()
+
+            preview = dry_run(db, would_make)
         except DomainError as error:
             if error.status == 404:
                 raise
@@ -254,7 +256,7 @@ def _shipment_request(order: Any, form: Any) -> tuple[list[services.ShipmentLine
 
 @dataclass(frozen=True)
 class ShipmentPreview:
-    """What a shipment would post (read before its savepoint rolled back)."""
+    """What a shipment would post (read before its savepoint rolled back: erp.ui.pages.dry_run)."""
 
     lines: list[tuple[Any, Decimal, Decimal, str | None]]  # order line view, quantity, value with VAT, batch
     value: Decimal
@@ -282,16 +284,17 @@ def ship(db: Session, actor: Actor, order_id: int) -> Any:
             return redirect(url_for("sales_pages.order", order_id=order_id, done="shipped", invoice=number))
         view = sales_desk.order_view(db, actor, order)
         by_id = {line.line.id: line for line in view.lines}
-        savepoint = db.begin_nested()
-        try:  # the shipment as it would post, rolled back: nothing is written
+
+        def would_ship() -> ShipmentPreview:
+            # the shipment as it would post, rolled back: nothing is written
             result = services.ship_order(db, actor, order_id, posting_date=day, lines=lines, policy=_policy())
             amounts = {line.order_line_id: line.amount for line in result.invoice.lines}
             batch_numbers = {b.batch_id: b.batch_number for found in view.batches.values() for b in found}
-            shipment = ShipmentPreview([(by_id[r.order_line_id], r.quantity, amounts[r.order_line_id],
-                                         batch_numbers.get(r.batch_id) if r.batch_id else None) for r in lines],
-                                       result.invoice.amount, result.invoice.tax_amount, result.credit)
-        finally:
-            savepoint.rollback()
+            return ShipmentPreview([(by_id[r.order_line_id], r.quantity, amounts[r.order_line_id],
+                                     batch_numbers.get(r.batch_id) if r.batch_id else None) for r in lines],
+                                   result.invoice.amount, result.invoice.tax_amount, result.credit)
+
+        shipment = dry_run(db, would_ship)
         return _order_page(db, actor, order_id, form=form, action="ship", shipment=shipment)
     except DomainError as error:
         if error.status == 404:
