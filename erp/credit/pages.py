@@ -100,10 +100,17 @@ def blocked_order(db: Session, actor: Actor, order_id: int) -> Any:
     customer's other confirmed orders, and the release with a required reason."""
     require_role(*DESK)
     refusal: dict[str, Any] = {}
-    if request.method == "POST":
+    pending: Any = None
+    if request.method == "POST" and request.form.get("edit") != "1":  # edit: back to the form as typed
         require_role(*CONTROLLER)
         reason = request.form.get("reason", "").strip()[:500]
         try:
+            if not confirmed(request.form):
+                # First what the release does (the service run and rolled back), then the release.
+                pending = dry_run(db, lambda: services.release_order(db, actor, order_id, reason=reason,
+                                                                     policy=_policy()).effect)
+                context = _order_context(order_id)
+                return render_template("credit/blocked_order.html", form=request.form, pending=pending, **context)
             with db.begin_nested():  # a refusal rolls back to here
                 result = services.release_order(db, actor, order_id, reason=reason, policy=_policy())
                 release = getattr(result, "release", result)

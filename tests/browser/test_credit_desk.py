@@ -78,7 +78,16 @@ def test_controller_releases_a_blocked_order_and_is_warned_about_the_other_order
     shot(page, "release-refused")
     page.fill("#f-reason", "客户已承诺月底前回款，销售总监担保")
     page.get_by_test_id("release").click()
-    assert page.get_by_test_id("done").is_visible()
+    # What the release does, before anything is released: the exposure after and the sibling.
+    facts = page.get_by_test_id("confirm-release-facts")
+    facts.wait_for()
+    assert f"¥{exposure + value:,.2f}" in facts.inner_text() and f"¥{limit:,.2f}" in facts.inner_text()
+    assert page.get_by_test_id("confirm-effect-warning").locator(f"li[data-order='{sibling}']").count() == 1
+    shot(page, "release-confirmation")
+    with Session(browser_engine) as session:
+        assert session.scalars(select(CreditRelease).where(CreditRelease.order_id == order_id)).first() is None
+    page.get_by_test_id("confirm-release-yes").click()
+    page.get_by_test_id("done").wait_for()
     warning = page.get_by_test_id("release-effect-warning")
     assert "无法发货" in warning.inner_text()
     assert warning.locator(f"li[data-order='{sibling}']").count() == 1

@@ -65,8 +65,24 @@ def test_release_needs_a_reason_and_then_confirms_the_order(
     assert 'data-testid="error-reason"' in refused.get_data(as_text=True)
     with session_factory() as session:
         assert session.get(SalesOrder, orders["blocked"]).status == SalesOrderStatus.BLOCKED  # type: ignore[union-attr]
+    # First what the release does, nothing released: exposure 10,000.00 + 10,000.00 = 20,000.00
+    # against the limit of 15,000.00; order 1 could no longer ship.
+    checked = client.post(f"/credit/blocked-orders/{orders['blocked']}",
+                          data={"reason": "payment promised by month end", "csrf_token": token})
+    assert checked.status_code == 200
+    page = checked.get_data(as_text=True)
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", re.search(
+        r'data-testid="confirm-release-facts">(.*?)</dl>', page, re.S).group(1)))  # type: ignore[union-attr]
+    assert (facts["集团信用占用"], facts["放行后信用占用"], facts["信用额度"]) == ("¥10,000.00", "¥20,000.00", "¥15,000.00")
+    assert f'<li data-order="{orders["confirmed"]}">' in page and 'data-testid="confirm-effect-warning"' in page
+    assert 'data-testid="done"' not in page
+    with session_factory() as session:
+        assert session.get(SalesOrder, orders["blocked"]).status == SalesOrderStatus.BLOCKED  # type: ignore[union-attr]
+    back = client.post(f"/credit/blocked-orders/{orders['blocked']}", data={
+        "reason": "payment promised by month end", "edit": "1", "confirmed": "1", "csrf_token": token})
+    assert 'value="payment promised by month end"' in back.get_data(as_text=True)  # the form, as typed
     released = client.post(f"/credit/blocked-orders/{orders['blocked']}",
-                           data={"reason": "payment promised by month end", "csrf_token": token})
+                           data={"reason": "payment promised by month end", "confirmed": "1", "csrf_token": token})
     assert released.status_code == 200
     assert 'data-testid="done"' in released.get_data(as_text=True)
     with session_factory() as session:

@@ -57,9 +57,11 @@ def test_a_second_release_of_the_same_order_says_it_is_no_longer_held(
     client: FlaskClient, world: World, session_factory: sessionmaker[Session], blocked_order: int,
 ) -> None:
     token = sign_in(client, world, "credit")
-    first = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "csrf_token": token})
+    first = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "confirmed": "1",
+                                                                          "csrf_token": token})
     assert first.status_code == 200
-    again = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "csrf_token": token})
+    again = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "confirmed": "1",
+                                                                          "csrf_token": token})
     assert again.status_code == 409
     # the order is named by its number: the second of CA's orders (the first was confirmed)
     assert shown(again.get_data(as_text=True), "refusal") == (

@@ -39,7 +39,8 @@ def test_the_credit_desk_names_orders_by_number(
     assert _cells(page, "order-number") == [FIRST, SECOND]  # the customer's orders
     # what the release would block at shipment, with the company named
     assert f'销售订单 {FIRST} · <span data-testid="effect-company">CA' in page
-    released = client.post(f"/credit/blocked-orders/{blocked.id}", data={"reason": "prepaid", "csrf_token": token})
+    released = client.post(f"/credit/blocked-orders/{blocked.id}", data={"reason": "prepaid", "confirmed": "1",
+                                                                              "csrf_token": token})
     assert released.status_code == 200
     assert shown(released.get_data(as_text=True), "done") == f"已放行：K0001 第一医院 的销售订单 {SECOND}。"
 
