@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from erp.costing.models import MaterialPeriodBalance
 from erp.db import Base
@@ -701,3 +701,35 @@ def test_0049_round_trip_on_sqlite(tmp_path: object) -> None:
         table = connection.scalar(text(lines))
         assert table.count("ck_supplier_invoice_lines_quantity_or_price_reduction") == 1
     engine.dispose()
+
+
+def test_0048_tags_the_versions_there_were_by_where_their_value_came_from(
+    engine: Engine, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """0048 adds credit_limits.source: an approval (the suggestion's own value) is ``model``;
+    an override naming the suggestion it overrode, or a limit set without one, ``manual``."""
+    import datetime as dt
+
+    from erp.credit import limits
+    from erp.credit.models import CreditLimit, CreditLimitSuggestion
+
+    with session_factory() as session, session.begin():
+        run = limits.suggest_limits(session, world.actors["credit"], as_of=dt.date(2026, 12, 15))
+        suggestion = session.scalars(select(CreditLimitSuggestion).where(
+            CreditLimitSuggestion.run_id == run.id, CreditLimitSuggestion.customer_id == world.customers["cust1"])).one()
+        credit, customer = world.actors["credit"], world.customers["cust1"]
+        limits.set_credit_limit(session, credit, customer, suggestion_id=suggestion.id)  # 1: approval
+        limits.set_credit_limit(session, credit, customer, suggestion_id=suggestion.id, credit_limit=D("30000"),
+                                reason="override")  # 2
+        limits.set_credit_limit(session, credit, customer, credit_limit=D("40000"), reason="own")  # 3
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0047_supplier_payment_numbers")
+        upgrade(engine)
+        with Session(engine) as session:
+            found = session.execute(select(CreditLimit.version, CreditLimit.source).order_by(CreditLimit.version)).all()
+        assert [(version, source.value) for version, source in found] == [(1, "model"), (2, "manual"), (3, "manual")]
+    finally:
+        upgrade(engine)
