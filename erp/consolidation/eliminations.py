@@ -30,8 +30,11 @@ requires:
 The elimination lines add up to zero by construction, so the consolidated trial balance
 balances whenever the companies' does. U is the seller's margin per unit (the order's
 price less the value at standard its shipments took out per unit) times the quantity
-still in the group: shipped less received (in transit) plus what the buyer still holds of
-the batches it received on the line (never more than it received).
+still in the group: shipped less received (in transit) plus the line's share of what the
+buyer still holds of the batches it received on it. A batch the buyer received on several
+lines is one stock: its holding and its consumption are shared out among those lines first
+in, first out (per buyer company and batch), so that together they never hold more than
+the buyer holds and a consumption realises margin once (trial finding 143).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from erp.period import Period
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
+QUANTITY_PLACES = Decimal("0.0001")  # stock quantities are stored to 4 places
 READERS = (Role.COST_ACCOUNTANT, Role.CIO, Role.CREDIT_CONTROLLER, Role.ADMIN)
 # Lines of the elimination column that are not accounts of the chart.
 UNREALISED_PROFIT = "IC-UNREALISED"
@@ -132,8 +136,8 @@ class TradeLine:
 
 def trade_lines(session: Session, actor: Actor, *, as_of: dt.date) -> list[TradeLine]:
     """Every intercompany order line with movement by ``as_of``: shipped, received, in
-    transit, held by the buyer and the unrealised profit. Four grouped queries, whatever
-    the number of lines."""
+    transit, held by the buyer (its share of each batch, first in, first out), what the buyer
+    consumed of it and the unrealised profit. Five queries, whatever the number of lines."""
     _require_group_reader(actor)
     seller, buyer = Company.__table__.alias("seller"), Company.__table__.alias("buyer")
     lines = {row.order_line_id: TradeLine(**row._mapping) for row in session.execute(
@@ -173,39 +177,85 @@ def trade_lines(session: Session, actor: Actor, *, as_of: dt.date) -> list[Trade
         lines[order_line_id].shipped_quantity -= Decimal(quantity)
         lines[order_line_id].shipped_cost -= Decimal(value)
     by_po_line = {line.po_line_id: line for line in lines.values()}
+    # what the buyer received on each line, per batch: receipts less reversals and returns
     received = (select(StockDocument.po_line_id, StockMovement.batch_id, StockMovement.company_id,
-                       func.sum(StockMovement.quantity).label("quantity"))
+                       func.sum(StockMovement.quantity).label("quantity"),
+                       func.min(StockMovement.posting_date).label("first_received"))
                 .join(StockDocument, StockDocument.id == StockMovement.document_id)
                 .where(StockDocument.po_line_id.in_(sorted(by_po_line)), StockDocument.doc_type.in_(RECEIPT_TYPES),
                        StockMovement.posting_date <= as_of)
                 .group_by(StockDocument.po_line_id, StockMovement.batch_id, StockMovement.company_id)
                 .subquery("received"))
+    # A batch the buyer received on several lines (a production batch sold on several orders)
+    # is one stock in its company: what it still holds of it and what it consumed are shared
+    # out among those lines first in, first out. In receipt order (first receipt date, then
+    # purchase order line) each line takes the range [start, end) of the batch's intercompany
+    # receipts; what left the batch goes out of the earliest ranges first.
+    net = case((received.c.quantity > 0, received.c.quantity), else_=0)
+    batch_key = (received.c.company_id, received.c.batch_id)
+    fifo = func.sum(net).over(partition_by=batch_key, order_by=(received.c.first_received, received.c.po_line_id),
+                              rows=(None, 0))
+    ranges = select(received.c.po_line_id, received.c.company_id, received.c.batch_id,
+                    received.c.quantity, (fifo - net).label("start"), fifo.label("end"),
+                    func.sum(net).over(partition_by=batch_key).label("total")).subquery("ranges")
     # what the buyer holds of each received batch on the key date, anywhere in its company
     held = (select(StockMovement.company_id, StockMovement.batch_id, func.sum(StockMovement.quantity).label("quantity"))
             .where(StockMovement.posting_date <= as_of,
                    StockMovement.batch_id.in_(select(received.c.batch_id)))
             .group_by(StockMovement.company_id, StockMovement.batch_id).subquery("held"))
+    # The buyer's holding is taken as intercompany goods first, up to what it received from the
+    # group (never below nothing): the rest of the receipts is gone, and a line's part of it
+    # ends at ``gone_end`` (start <= gone_end <= end); the line still holds end - gone_end.
+    gone = ranges.c.total - _clip(func.coalesce(held.c.quantity, 0), 0, ranges.c.total)
+    allocation = (select(ranges.c.po_line_id, ranges.c.company_id, ranges.c.batch_id, ranges.c.quantity,
+                         ranges.c.start, ranges.c.end, _clip(gone, ranges.c.start, ranges.c.end).label("gone_end"))
+                  .outerjoin(held, and_(held.c.company_id == ranges.c.company_id,
+                                        held.c.batch_id == ranges.c.batch_id))
+                  .subquery("allocation"))
+    # The buyer's consumption of the batch (issues, its own sales, scrap), in date order, runs
+    # through the gone parts of the lines' ranges: each movement's cumulative range
+    # [after - quantity, after) is attributed to the line whose gone part it overlaps (signed,
+    # so a reversal gives back what its issue took), once for the batch, whatever the number of
+    # lines; consumption beyond the gone parts is of goods from outside the group.
+    outflow = -StockMovement.quantity
+    consumption = (select(StockMovement.company_id, StockMovement.batch_id, StockMovement.offset_account,
+                          outflow.label("quantity"),
+                          func.sum(outflow).over(partition_by=(StockMovement.company_id, StockMovement.batch_id),
+                                                 order_by=(StockMovement.posting_date, StockMovement.id),
+                                                 rows=(None, 0)).label("after"))
+                   .where(StockMovement.close_class == CloseClass.CONSUMPTION, StockMovement.posting_date <= as_of,
+                          StockMovement.offset_account.is_not(None),
+                          StockMovement.batch_id.in_(select(received.c.batch_id)))
+                   .subquery("consumption"))
+    attributed = (_clip(consumption.c.after, allocation.c.start, allocation.c.gone_end)
+                  - _clip(consumption.c.after - consumption.c.quantity, allocation.c.start, allocation.c.gone_end))
     for po_line_id, account, quantity in session.execute(
-        select(received.c.po_line_id, StockMovement.offset_account, func.sum(-StockMovement.quantity))
-        .join(StockMovement, and_(StockMovement.company_id == received.c.company_id,
-                                  StockMovement.batch_id == received.c.batch_id))
-        .where(StockMovement.close_class == CloseClass.CONSUMPTION, StockMovement.posting_date <= as_of,
-               StockMovement.offset_account.is_not(None))
-        .group_by(received.c.po_line_id, StockMovement.offset_account)
+        select(allocation.c.po_line_id, consumption.c.offset_account, func.sum(attributed))
+        .join(consumption, and_(consumption.c.company_id == allocation.c.company_id,
+                                consumption.c.batch_id == allocation.c.batch_id))
+        .group_by(allocation.c.po_line_id, consumption.c.offset_account)
     ):
-        if quantity:
-            by_po_line[po_line_id].consumed[account] = Decimal(quantity)
+        if quantity and _quantity(quantity):
+            by_po_line[po_line_id].consumed[account] = _quantity(quantity)
     for po_line_id, received_quantity, held_quantity in session.execute(
-        select(received.c.po_line_id, func.sum(received.c.quantity),
-               func.sum(case((func.coalesce(held.c.quantity, 0) < received.c.quantity,
-                              func.coalesce(held.c.quantity, 0)), else_=received.c.quantity)))
-        .outerjoin(held, and_(held.c.company_id == received.c.company_id, held.c.batch_id == received.c.batch_id))
-        .group_by(received.c.po_line_id)
+        select(allocation.c.po_line_id, func.sum(allocation.c.quantity),
+               func.sum(allocation.c.end - allocation.c.gone_end))
+        .group_by(allocation.c.po_line_id)
     ):
         line = by_po_line[po_line_id]
-        line.received_quantity = Decimal(received_quantity)
-        line.held_quantity = max(Decimal(held_quantity or 0), ZERO)
+        line.received_quantity = _quantity(received_quantity)
+        line.held_quantity = _quantity(held_quantity)
     return [line for line in lines.values() if line.shipped_quantity or line.received_quantity]
+
+
+def _clip(value: Any, low: Any, high: Any) -> Any:
+    """``value`` held within [low, high] (low <= high), as SQL."""
+    return case((value < low, low), (value > high, high), else_=value)
+
+
+def _quantity(value: Any) -> Decimal:
+    """A summed quantity as stored (4 places): SQLite sums in binary floats."""
+    return Decimal(str(value or 0)).quantize(QUANTITY_PLACES)
 
 
 @dataclass

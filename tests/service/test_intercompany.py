@@ -21,6 +21,7 @@ from erp.costing.reports import trial_balance
 from erp.consolidation import eliminations as intercompany
 from erp.credit import receivables, services
 from erp.credit.errors import IntercompanyOrderInvalid
+from erp.inventory.services import IssueDestination
 from erp.masterdata import services as masterdata
 from erp.masterdata.models import Customer, Material, Supplier
 from tests.credit import NOV, POLICY, put_stock
@@ -247,3 +248,81 @@ def test_every_journal_source_of_payables_is_traced_to_its_supplier() -> None:
 
     sources = {value for name, value in vars(payables).items() if name.startswith("SOURCE_")}
     assert sources == set(payables.INVOICE_SOURCES) | set(payables.PAYMENT_SOURCES)
+
+
+def test_a_batch_received_on_two_lines_is_held_and_consumed_once_first_in_first_out(
+    session_factory: SF, world: World
+) -> None:
+    """Trial finding 143: a batch the buyer received on two intercompany lines was counted once
+    per line, each capped only by its own receipt. A ships 300 kg on one line and 500 kg on
+    another (both at 80.00, standard 60.00: margin 20.00); B receives the 300 (21 November) and
+    300 of the 500 (22 November) into the one batch IC-0001, issues 100 kg to production
+    (25 November) and 250 kg to a cost centre (26 November), and holds 250 kg at month end.
+
+    First in, first out: the 350 kg gone come off the first line's 300 kg, then 50 kg of the
+    second's; the first line holds nothing, the second 250 kg (not 250 + 250). The 100 kg issued
+    to production are the first line's (5001: 100 x 20.00 = 2,000); of the 250 kg to the cost
+    centre 200 are the first line's and 50 the second's (5101: 250 x 20.00 = 5,000, not twice).
+    Unrealised: (250 held + 200 in transit) x 20.00 = 9,000.00 (the old count: 14,000.00)."""
+    link_companies(session_factory, world)
+    put_stock(session_factory, world, company="A", quantity="1000", standard="60.00")
+    set_standard(session_factory, world, "exc_local", "78.00", company="B")
+    first, second = open_order(session_factory, world, [("exc_local", "300", "80.00", "B-AMB"),
+                                                        ("exc_local", "500", "80.00", "B-AMB")],
+                               company="B", supplier="company_a")
+    vat0 = create_china_vat(session_factory, world)["VAT0"]
+    with session_factory() as session, session.begin():
+        order = services.create_order(
+            session, world.actors["sales_a"], company_id=world.companies["A"],
+            customer_id=world.customers["company_b"], order_date=dt.date(2026, 11, 3),
+            lines=[services.OrderLineRequest(world.materials["exc_local"], world.warehouses["A-AMB"], D(quantity),
+                                             D("80.00"), partner_po_line_id=po_line, tax_code_id=vat0)
+                   for po_line, quantity in ((first, "300"), (second, "500"))]).order
+        services.confirm_order(session, world.actors["sales_a"], order.id, policy=POLICY)
+        services.ship_order(session, world.actors["sales_a"], order.id, posting_date=NOV, policy=POLICY,
+                            lines=[services.ShipmentLineRequest(line.id, line.quantity) for line in order.lines])
+    receive(session_factory, world, first, "300", batch="IC-0001", user="clerk_b", warehouse="B-AMB", on=NOV_21)
+    receive(session_factory, world, second, "300", batch="IC-0001", user="clerk_b", warehouse="B-AMB",
+            on=dt.date(2026, 11, 22))
+    issue(session_factory, world, "exc_local", "100", warehouse="B-AMB", user="clerk_b", on=NOV_25)
+    issue(session_factory, world, "exc_local", "250", warehouse="B-AMB", user="clerk_b", on=dt.date(2026, 11, 26),
+          destination=IssueDestination.COST_CENTER, cost_center="QC-LAB")
+
+    with session_factory() as session:
+        report = intercompany.consolidated_trial_balance(session, world.actors["cio"], period="2026-11")
+    trade = {line.po_line_id: line for line in report.trade}
+    one, two = trade[first], trade[second]
+    assert (one.shipped_quantity, one.received_quantity, one.held_quantity, one.in_transit_quantity) == (
+        D("300"), D("300"), D("0"), D("0"))
+    assert (two.shipped_quantity, two.received_quantity, two.held_quantity, two.in_transit_quantity) == (
+        D("500"), D("300"), D("250"), D("200"))
+    assert one.consumed == {"5001": D("100"), "5101": D("200")}
+    assert two.consumed == {"5101": D("50")}
+    assert (one.unrealised_profit, two.unrealised_profit) == (D("0.00"), D("9000.00"))  # (250 + 200) x 20.00
+    assert report.unrealised_profit == D("9000.00")
+    assert report.intercompany_revenue == D("64000.00")  # 800 x 80.00
+    assert report.in_transit == D("16000.00")  # A's receivable 64,000 less B's GR/IR 48,000 (600 x 80.00)
+    lines = _lines(report)
+    # A: Dr 1122 64,000 / Cr 6001 64,000; Dr 6401 48,000 / Cr 1403 48,000 (800 x 60.00).
+    # B: Dr 1403 46,800 + 1404 1,200 / Cr 2202.01 48,000; Dr 5001 7,800 (100 x 78.00) and
+    #    Dr 5101 19,500 (250 x 78.00) / Cr 1403 27,300.
+    assert lines["6001"] == (D("-64000.00"), D("64000.00"), D("0.00"))
+    # A's cost of the 800 kg; the rest of the cost side, 64,000 - 9,000 - 48,000 - 7,000, is nothing
+    assert lines["6401"] == (D("48000.00"), D("-48000.00"), D("0.00"))
+    assert lines["5001"] == (D("7800.00"), D("-2000.00"), D("5800.00"))  # 100 x 20.00 realised
+    assert lines["5101"] == (D("19500.00"), D("-5000.00"), D("14500.00"))  # 250 x 20.00 realised
+    assert lines[intercompany.UNREALISED_PROFIT] == (D("0.00"), D("-9000.00"), D("-9000.00"))
+    assert lines[intercompany.IN_TRANSIT] == (D("0.00"), D("16000.00"), D("16000.00"))
+    # the group holds B's 250 kg at 78.00 (19,500, + 1,200 variance until B's close) and A's
+    # 200 kg in transit (16,000 at 80.00) and its own 200 kg (12,000): at A's cost after the
+    # close, 250 x 60 + 200 x 60 + 12,000 = 39,000 = 31,500 + 1,200 - 700 (variance on the 350
+    # used) + 16,000 - 9,000
+    totals = report.totals
+    assert (totals["debit"], totals["credit"]) == (D("172000.00"), D("172000.00"))
+    # Dr 6001 64,000 + 2202.01 48,000 + transit 16,000; Cr 1122 64,000 + 6401 48,000 + 5001 2,000
+    # + 5101 5,000 + unrealised 9,000
+    assert totals["elimination_debit"] == totals["elimination_credit"] == D("128000.00")
+    # Dr 1403 31,500 + 1404 1,200 + 5001 5,800 + 5101 14,500 + transit 16,000; Cr 2202.01 60,000
+    # + unrealised 9,000
+    assert totals["consolidated_debit"] == totals["consolidated_credit"] == D("69000.00")
+    assert report.balanced
