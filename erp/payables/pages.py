@@ -21,7 +21,7 @@ from erp.errors import DomainError, ValidationFailed
 from erp.masterdata import services as masterdata
 from erp.messages import Message, N_
 from erp.payables import credit_memos, price_reductions, queries, services
-from erp.payables.models import DocumentKind, InvoiceKind, SupplierInvoice
+from erp.payables.models import DocumentKind, InvoiceKind, SupplierInvoice, SupplierPayment
 from erp.clock import business_today
 from erp.db import MONEY, QUANTITY, UNIT_PRICE
 from erp.ui import nav
@@ -186,15 +186,24 @@ def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
     """One invoice: header, matched lines, the block and its release, its reversal (冲销)."""
     require_role(*READERS)
     refusal: dict[str, Any] = {}
+    pending = None
     action = request.form.get("action") if request.method == "POST" else None
-    if request.method == "POST":
+    if request.method == "POST" and not (action == "reverse" and request.form.get("edit") == "1"):
         try:
-            with db.begin_nested():  # a refusal rolls back to here
-                if action == "reverse":
-                    _reverse(db, actor, invoice_id)
+            if action == "reverse":
+                if not confirmed(request.form):
+                    # first what the reversal will post (the service's own, rolled back), then the post
+                    pending = dry_run(db, lambda: {"journal": queries.entry_lines(
+                        db, _reverse(db, actor, invoice_id).reversal_entry_id)})
+                else:
+                    with db.begin_nested():  # a refusal rolls back to here
+                        _reverse(db, actor, invoice_id)
                     return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, reversed=1))
-                services.release_invoice(db, actor, invoice_id, reason=(request.form.get("reason") or "")[:500])
-            return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, released=1))
+            else:
+                with db.begin_nested():  # a refusal rolls back to here
+                    services.release_invoice(db, actor, invoice_id,
+                                             reason=(request.form.get("reason") or "")[:500])
+                return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, released=1))
         except DomainError as error:
             if error.status == 404:
                 raise
@@ -225,16 +234,15 @@ def invoice(db: Session, actor: Actor, invoice_id: int) -> Any:
                            form=request.form, today=business_today(), DocumentKind=DocumentKind,
                            grir_total=sum((line.grir_amount for line in lines), Decimal(0)),
                            posted=request.args.get("posted"), released=request.args.get("released"),
-                           reversed=request.args.get("reversed"), **refusal), status
+                           reversed=request.args.get("reversed"), pending=pending, **refusal), status
 
 
-def _reverse(db: Session, actor: Actor, invoice_id: int) -> None:
-    """The reversal form: a reason, the reversal date, and the box that confirms it."""
-    if not request.form.get("confirm"):
-        message = Message("tick the box to confirm the reversal")
-        raise ValidationFailed(message, errors=[{"pointer": "/confirm", "detail": message}])
-    services.reverse_invoice(db, actor, invoice_id, reason=(request.form.get("reason") or "")[:500],
-                             reversal_date=form_day(request.form.get("reversal_date"), "reversal_date") or business_today())
+def _reverse(db: Session, actor: Actor, invoice_id: int) -> SupplierInvoice:
+    """The reversal form: a reason and the reversal date (confirmed on the step that shows
+    what it posts, ``confirm_posting``)."""
+    return services.reverse_invoice(
+        db, actor, invoice_id, reason=(request.form.get("reason") or "")[:500],
+        reversal_date=form_day(request.form.get("reversal_date"), "reversal_date") or business_today())
 
 
 def price_text(value: Decimal | None) -> str:
@@ -566,16 +574,21 @@ def payment(db: Session, actor: Actor, payment_id: int) -> Any:
     """One supplier payment: the invoices it settled, and its reversal (冲销付款)."""
     require_role(*READERS)
     refusal: dict[str, Any] = {}
-    if request.method == "POST":
+    pending = None
+    if request.method == "POST" and request.form.get("edit") != "1":
         try:
-            with db.begin_nested():  # a refusal rolls back to here
-                if not request.form.get("confirm"):
-                    message = Message("tick the box to confirm the reversal")
-                    raise ValidationFailed(message, errors=[{"pointer": "/confirm", "detail": message}])
-                services.reverse_payment(
+            def post() -> SupplierPayment:
+                return services.reverse_payment(
                     db, actor, payment_id, reason=(request.form.get("reason") or "")[:500],
                     reversal_date=form_day(request.form.get("reversal_date"), "reversal_date") or business_today())
-            return redirect(url_for("payables_pages.payment", payment_id=payment_id, reversed=1))
+
+            if not confirmed(request.form):
+                # first what the reversal will post (the service's own, rolled back), then the post
+                pending = dry_run(db, lambda: {"journal": queries.entry_lines(db, post().reversal_entry_id)})
+            else:
+                with db.begin_nested():  # a refusal rolls back to here
+                    post()
+                return redirect(url_for("payables_pages.payment", payment_id=payment_id, reversed=1))
         except DomainError as error:
             if error.status == 404:
                 raise
@@ -591,4 +604,4 @@ def payment(db: Session, actor: Actor, payment_id: int) -> Any:
                            reversal_journal=queries.entry_lines(db, found.reversal_entry_id),
                            reverser=reverser, can_reverse=can_reverse, form=request.form, today=business_today(),
                            posted=request.args.get("posted"), reversed=request.args.get("reversed"),
-                           **refusal), status
+                           pending=pending, **refusal), status

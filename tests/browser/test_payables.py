@@ -192,10 +192,11 @@ def test_a_cost_accountant_follows_an_invoice_before_its_goods_from_the_batch_to
 
 def test_an_accountant_reverses_an_invoice_entered_wrongly_and_its_goods_are_free_to_invoice_again(
         signed_in: Any, shot: Any, browser_engine: Engine) -> None:
-    """An invoice posted at the wrong price is reversed from its page, in Chinese: without
-    the confirmation box ticked the reversal is refused beside the box and the reason typed
-    is kept; with it, the page shows 已冲销 with the date, the user and the reason, and no
-    reversal form any more; the goods are free to invoice again."""
+    """An invoice posted at the wrong price is reversed from its page, in Chinese: the
+    reversal is first shown with the journal it posts (the invoice's mirror) and the reason;
+    back to the form keeps the reason typed; confirmed, the page shows 已冲销 with the date,
+    the user and the reason, and no reversal form any more; the goods are free to invoice
+    again."""
     from erp.payables import services as payables
     from erp.payables.models import SupplierInvoice
 
@@ -220,12 +221,18 @@ def test_an_accountant_reverses_an_invoice_entered_wrongly_and_its_goods_are_fre
     page.fill("#f-reversal-reason", "单价录入错误")
     shot(page, "reverse-form")
     page.get_by_test_id("reverse").click()
-    # not confirmed: refused beside the box, the reason kept
-    assert "勾选" in page.get_by_test_id("reverse-form").inner_text()
+    # first what it will post: the mirror of the invoice's entry, confirmed or back to the form
+    page.wait_for_selector("[data-testid=confirm-posting]")
+    journal = page.get_by_test_id("confirm-posting-journal").inner_text()
+    assert "应付账款" in journal and f"¥{net + tax:,.2f}" in journal
+    assert "单价录入错误" in page.get_by_test_id("confirm-posting-facts").inner_text()
+    shot(page, "reverse-confirm")
+    page.get_by_test_id("confirm-posting-back").click()
+    page.wait_for_selector("[data-testid=reverse-form]")
     assert page.input_value("#f-reversal-reason") == "单价录入错误"
-    shot(page, "reverse-not-confirmed")
-    page.get_by_test_id("reverse-confirm").check()
     page.get_by_test_id("reverse").click()
+    page.wait_for_selector("[data-testid=confirm-posting]")
+    page.get_by_test_id("confirm-posting-yes").click()
     page.wait_for_selector("[data-testid=reversed-notice]")
     status = page.get_by_test_id("status").inner_text()
     assert "已冲销" in status and "ap.form01" in status and "单价录入错误" in status
@@ -240,9 +247,8 @@ def test_an_accountant_reverses_an_invoice_entered_wrongly_and_its_goods_are_fre
 
 def test_an_accountant_reverses_a_payment_the_bank_returned_and_the_invoice_is_open_again(
         signed_in: Any, shot: Any, browser_engine: Engine) -> None:
-    """A payment of an invoice is reversed from its page, in Chinese (冲销付款): without the
-    confirmation box ticked it is refused beside the box and the reason kept; with it the
-    page shows 已冲销 with the date, the user and the reason, the invoice is open again by
+    """A payment of an invoice is reversed from its page, in Chinese (冲销付款): first shown
+    with the journal it posts, then confirmed, the page shows 已冲销 with the date, the user and the reason, the invoice is open again by
     what the payment settled, and the payments list marks it 已冲销."""
     from erp.payables import services as payables
     from erp.payables.models import SupplierInvoice, SupplierPayment
@@ -262,11 +268,12 @@ def test_an_accountant_reverses_a_payment_the_bank_returned_and_the_invoice_is_o
     page.fill("#f-reversal-reason", "银行退票：账号错误")
     shot(page, "payment-reverse-form")
     page.get_by_test_id("reverse").click()
-    # not confirmed: refused beside the box, the reason kept
-    assert "勾选" in page.get_by_test_id("reverse-form").inner_text()
-    assert page.input_value("#f-reversal-reason") == "银行退票：账号错误"
-    page.get_by_test_id("reverse-confirm").check()
-    page.get_by_test_id("reverse").click()
+    # first what it will post: Dr 1002 bank / Cr 2202 accounts payable, the payment's amount
+    page.wait_for_selector("[data-testid=confirm-posting]")
+    journal = page.get_by_test_id("confirm-posting-journal").inner_text()
+    assert "应付账款" in journal and f"¥{gross:,.2f}" in journal
+    shot(page, "payment-reverse-confirm")
+    page.get_by_test_id("confirm-posting-yes").click()
     page.wait_for_selector("[data-testid=reversed-notice]")
     status = page.get_by_test_id("status").inner_text()
     assert "已冲销" in status and "ap.form01" in status and "银行退票：账号错误" in status

@@ -247,7 +247,7 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     # the page is titled by the memo's own number; the invoice it reduces by its own and the supplier's
     assert "<h1>红字发票 CM-CA-2026-000001</h1>" in text and "CM-1" in text
     assert 'data-testid="posted">已过账 CM-CA-2026-000001。' in text
-    assert "我确认冲销 CM-CA-2026-000001" in text
+    assert "冲销此红字发票" in text and 'data-testid="reverse-form"' in text  # its reversal checked first
     assert f'href="/payables/invoices/{invoice}">AP-CA-2026-000001</a> (INV-C)' in text and "退回 20 kg 破损" in text
     assert re.search(r'data-account="2202">.*?¥277\.98</td><td class="num"></td>', text, re.S)
     assert 'data-testid="enter-credit-memo"' not in text  # a credit memo is not credited
@@ -322,7 +322,7 @@ def test_the_reversal_form_is_the_shared_macro_on_every_page_that_reverses() -> 
 
     root = Path(__file__).resolve().parents[2] / "erp"
     written = sorted(str(path.relative_to(root)) for path in root.rglob("*.html")
-                     if 'data-testid="reverse-confirm"' in path.read_text(encoding="utf-8"))
+                     if 'data-testid="reverse-form"' in path.read_text(encoding="utf-8"))
     assert written == ["ui/templates/ui/macros.html"]
     for page in ("invoice.html", "payment.html"):
         assert "reversal_form(" in (root / "payables/templates/payables" / page).read_text(encoding="utf-8")
