@@ -24,7 +24,7 @@ from erp.credit.errors import IntercompanyOrderInvalid
 from erp.inventory.services import IssueDestination
 from erp.masterdata import services as masterdata
 from erp.masterdata.models import Customer, Material, Supplier
-from tests.credit import NOV, POLICY, put_stock
+from tests.credit import NOV, POLICY, new_order, put_stock, ship
 from tests.stock import issue, open_order, receive, set_standard
 from tests.tax import create_china_vat
 from tests.world import World
@@ -250,20 +250,10 @@ def test_every_journal_source_of_payables_is_traced_to_its_supplier() -> None:
     assert sources == set(payables.INVOICE_SOURCES) | set(payables.PAYMENT_SOURCES)
 
 
-def test_a_batch_received_on_two_lines_is_held_and_consumed_once_first_in_first_out(
-    session_factory: SF, world: World
-) -> None:
-    """Trial finding 143: a batch the buyer received on two intercompany lines was counted once
-    per line, each capped only by its own receipt. A ships 300 kg on one line and 500 kg on
-    another (both at 80.00, standard 60.00: margin 20.00); B receives the 300 (21 November) and
-    300 of the 500 (22 November) into the one batch IC-0001, issues 100 kg to production
-    (25 November) and 250 kg to a cost centre (26 November), and holds 250 kg at month end.
-
-    First in, first out: the 350 kg gone come off the first line's 300 kg, then 50 kg of the
-    second's; the first line holds nothing, the second 250 kg (not 250 + 250). The 100 kg issued
-    to production are the first line's (5001: 100 x 20.00 = 2,000); of the 250 kg to the cost
-    centre 200 are the first line's and 50 the second's (5101: 250 x 20.00 = 5,000, not twice).
-    Unrealised: (250 held + 200 in transit) x 20.00 = 9,000.00 (the old count: 14,000.00)."""
+def one_batch_on_two_lines(session_factory: SF, world: World) -> tuple[int, int]:
+    """A ships 300 kg on one line of an order and 500 kg on another (80.00, A's standard 60.00);
+    B receives the 300 on 21 November and 300 of the 500 on 22 November, both into its one
+    batch IC-0001 (200 kg stay in transit). Returns B's two purchase order lines."""
     link_companies(session_factory, world)
     put_stock(session_factory, world, company="A", quantity="1000", standard="60.00")
     set_standard(session_factory, world, "exc_local", "78.00", company="B")
@@ -284,6 +274,24 @@ def test_a_batch_received_on_two_lines_is_held_and_consumed_once_first_in_first_
     receive(session_factory, world, first, "300", batch="IC-0001", user="clerk_b", warehouse="B-AMB", on=NOV_21)
     receive(session_factory, world, second, "300", batch="IC-0001", user="clerk_b", warehouse="B-AMB",
             on=dt.date(2026, 11, 22))
+    return first, second
+
+
+def test_a_batch_received_on_two_lines_is_held_and_consumed_once_first_in_first_out(
+    session_factory: SF, world: World
+) -> None:
+    """Trial finding 143: a batch the buyer received on two intercompany lines was counted once
+    per line, each capped only by its own receipt. A ships 300 kg on one line and 500 kg on
+    another (both at 80.00, standard 60.00: margin 20.00); B receives the 300 (21 November) and
+    300 of the 500 (22 November) into the one batch IC-0001, issues 100 kg to production
+    (25 November) and 250 kg to a cost centre (26 November), and holds 250 kg at month end.
+
+    First in, first out: the 350 kg gone come off the first line's 300 kg, then 50 kg of the
+    second's; the first line holds nothing, the second 250 kg (not 250 + 250). The 100 kg issued
+    to production are the first line's (5001: 100 x 20.00 = 2,000); of the 250 kg to the cost
+    centre 200 are the first line's and 50 the second's (5101: 250 x 20.00 = 5,000, not twice).
+    Unrealised: (250 held + 200 in transit) x 20.00 = 9,000.00 (the old count: 14,000.00)."""
+    first, second = one_batch_on_two_lines(session_factory, world)
     issue(session_factory, world, "exc_local", "100", warehouse="B-AMB", user="clerk_b", on=NOV_25)
     issue(session_factory, world, "exc_local", "250", warehouse="B-AMB", user="clerk_b", on=dt.date(2026, 11, 26),
           destination=IssueDestination.COST_CENTER, cost_center="QC-LAB")
@@ -325,4 +333,30 @@ def test_a_batch_received_on_two_lines_is_held_and_consumed_once_first_in_first_
     # Dr 1403 31,500 + 1404 1,200 + 5001 5,800 + 5101 14,500 + transit 16,000; Cr 2202.01 60,000
     # + unrealised 9,000
     assert totals["consolidated_debit"] == totals["consolidated_credit"] == D("69000.00")
+    assert report.balanced
+
+
+def test_the_buyers_sale_outside_realises_the_margin_of_a_batch_received_on_two_lines_once(
+    session_factory: SF, world: World
+) -> None:
+    """Trial finding 143 as found: B sells 100 kg of the batch to an outside customer and holds
+    500 kg. The first line's 100 kg are the ones sold: it holds 200 kg, the second 300 kg (not
+    300 + 300). Unrealised: (500 held + 200 in transit) x 20.00 = 14,000.00; the 100 kg sold
+    realise 2,000.00 of A's margin on B's cost of goods sold, which the elimination takes off
+    6401 with A's cost of the 800 kg (48,000.00): 50,000.00."""
+    first, second = one_batch_on_two_lines(session_factory, world)
+    sale = new_order(session_factory, world, company="B", lines=(("100", "100.00"),), confirm=True)
+    ship(session_factory, world, sale.order.id, ["100"], company="B", day=NOV_25)
+    with session_factory() as session:
+        report = intercompany.consolidated_trial_balance(session, world.actors["cio"], period="2026-11")
+    trade = {line.po_line_id: line for line in report.trade}
+    assert (trade[first].held_quantity, trade[second].held_quantity) == (D("200"), D("300"))
+    assert trade[first].consumed == {"6401": D("100")} and trade[second].consumed == {}
+    assert report.unrealised_profit == D("14000.00")
+    lines = _lines(report)
+    # 6401: A's 48,000 (800 x 60.00) and B's 7,800 (100 x 78.00); eliminated: A's 48,000 and the
+    # 2,000 of A's margin in B's 7,800; 5,800 + 200 of B's variance after its close = 100 x 60.00
+    assert lines["6401"] == (D("55800.00"), D("-50000.00"), D("5800.00"))
+    assert lines["6001"][2] == D("-10000.00")  # B's sale outside, 100 x 100.00, only
+    assert lines[intercompany.UNREALISED_PROFIT] == (D("0.00"), D("-14000.00"), D("-14000.00"))
     assert report.balanced
