@@ -69,6 +69,7 @@ from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
+from erp.inventory.queries import received_by_receipts
 from erp.masterdata.models import Company, Customer, Material, Warehouse
 from erp.masterdata.services import company_for_customer, warehouse_use_check
 from erp.masterdata.tax import line_amounts, tax_code_for
@@ -76,6 +77,7 @@ from erp.messages import N_, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
+from erp.purchasing.receiving import open_for_receipt
 from erp.purchasing.services import next_in_series, take_yearly_number, yearly_number
 from erp import narration
 from erp.narration import narrate
@@ -261,7 +263,9 @@ def _match_partner_line(session: Session, line: OrderLineRequest, *, seller_id: 
                         pointer: str) -> None:
     """An intercompany line fills a purchase order line of the buying company placed with
     the seller's supplier record, open for receipt, for the same material, at its price (the
-    intercompany contract's), and never for more than that line still leaves unfilled."""
+    intercompany contract's), and never for more than that line can still receive (within the
+    material's over-receipt tolerance, less what it received, imported receipts included) less
+    what other sales orders will still deliver on it."""
     where = f"{pointer}/partner_po_line_id"
     if line.partner_po_line_id is None:
         raise IntercompanyOrderInvalid(
@@ -273,33 +277,54 @@ def _match_partner_line(session: Session, line: OrderLineRequest, *, seller_id: 
     assert seller is not None
     if po_line is None or po_line.order.receiving_company_id != buyer.id or seller.supplier_id is None \
             or po_line.order.supplier_id != seller.supplier_id:
+        # The buyer's order (named) placed with another supplier, or no order of the buyer's at
+        # all (another company's order number is not the seller's to read).
+        refusal = (Message("purchase order {number} line {line} is not an order of {buyer} placed with {seller}",
+                           number=po_line.order.number, line=po_line.line_no, buyer=buyer.code, seller=seller.code)
+                   if po_line is not None and po_line.order.receiving_company_id == buyer.id else
+                   Message("the purchase order line given is not an order of {buyer} placed with {seller}",
+                           buyer=buyer.code, seller=seller.code))
         raise IntercompanyOrderInvalid(
-            Message("purchase order line {key} is not an order of {buyer} placed with {seller}",
-                    key=line.partner_po_line_id, buyer=buyer.code, seller=seller.code),
-            errors=[{"pointer": where, "detail": Message("not an order of the buyer with this seller")}])
+            refusal, errors=[{"pointer": where, "detail": Message("not an order of the buyer with this seller")}])
+    order_number, line_no = po_line.order.number, po_line.line_no
     if po_line.order.status not in OPEN_FOR_RECEIPT_STATUSES:
         raise IntercompanyOrderInvalid(
-            Message("purchase order {number} is {status}; only open orders are filled", number=po_line.order.number,
+            Message("purchase order {number} is {status}; only open orders are filled", number=order_number,
                     status=po_line.order.status.value),
             errors=[{"pointer": where, "detail": Message("order not open")}])
     if po_line.material_id != line.material_id:
         raise IntercompanyOrderInvalid(
-            Message("purchase order line {key} is for another material", key=po_line.id),
+            Message("purchase order {number} line {line} is for another material", number=order_number,
+                    line=line_no),
             errors=[{"pointer": f"{pointer}/material_id", "detail": Message("not the ordered material")}])
     if po_line.unit_price != line.unit_price:
         raise IntercompanyOrderInvalid(
-            Message("the intercompany contract price of purchase order line {key} is {price}, not {given}",
-                    key=po_line.id, price=po_line.unit_price, given=line.unit_price),
+            Message("the intercompany contract price of purchase order {number} line {line} is {price}, not {given}",
+                    number=order_number, line=line_no, price=po_line.unit_price, given=line.unit_price),
             errors=[{"pointer": f"{pointer}/unit_price", "detail": Message("not the contract price")}])
-    filled = session.scalar(
+    filled = Decimal(session.scalar(
         select(func.coalesce(func.sum(SalesOrderLine.quantity), 0))
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
         .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrder.status != SalesOrderStatus.CANCELLED))
-    if Decimal(filled or 0) + line.quantity > po_line.quantity:
+        or 0)
+    material = session.get(Material, po_line.material_id)
+    assert material is not None
+    # The receiving rule's open quantity; receipts booked here are the other sales orders'
+    # deliveries, so what those orders will still deliver is their quantity less them.
+    can_receive = open_for_receipt(po_line.quantity, po_line.received_quantity, material.over_receipt_tolerance_pct)
+    still_coming = max(filled - received_by_receipts(session, po_line.id), Decimal(0))
+    if line.quantity > can_receive - still_coming:
+        leaves = max(can_receive - still_coming, Decimal(0))
         raise IntercompanyOrderInvalid(
-            Message("purchase order line {key} orders {ordered}; {filled} are on other sales orders already",
-                    key=po_line.id, ordered=po_line.quantity, filled=Decimal(filled or 0)),
-            errors=[{"pointer": f"{pointer}/quantity", "detail": Message("more than the purchase order leaves")}])
+            Message("purchase order {number} line {line} orders {ordered} and has received {received}; with the "
+                    "{tolerance}% tolerance it can receive {open} more, {coming} of which other sales orders will "
+                    "still deliver: at most {leaves}", number=order_number, line=line_no,
+                    ordered=po_line.quantity, received=po_line.received_quantity,
+                    tolerance=material.over_receipt_tolerance_pct, open=can_receive, coming=still_coming,
+                    leaves=leaves),
+            errors=[{"pointer": f"{pointer}/quantity",
+                     "detail": Message("more than the purchase order can still receive (at most {leaves})",
+                                       leaves=leaves)}])
 
 
 def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: CreditPolicy) -> OrderResult:

@@ -312,6 +312,21 @@ OPEN_LINE_SORTS = {
 }
 
 
+# Receipts against an order line and what takes them back (reversal, return to the supplier).
+RECEIPT_DOCUMENT_TYPES = (MovementType.RECEIPT, MovementType.RECEIPT_REVERSAL, MovementType.RETURN_TO_SUPPLIER)
+
+
+def received_by_receipts(session: Session, po_line_id: int) -> Decimal:
+    """What goods receipts booked in this system have received on an order line, net of
+    their reversals and returns: the line's received quantity less what an imported open
+    order had received before go-live."""
+    return Decimal(session.scalar(
+        select(func.coalesce(func.sum(StockMovement.quantity), 0))
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
+        .where(StockDocument.po_line_id == po_line_id, StockDocument.doc_type.in_(RECEIPT_DOCUMENT_TYPES))
+    ) or 0)
+
+
 def lines_open_for_receipt(
     session: Session, actor: Actor, *, warehouse_id: int | None = None, q: str | None = None,
     sort: str | None = None, descending: bool = False, offset: int = 0, limit: int = 50,

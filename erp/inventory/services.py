@@ -301,9 +301,10 @@ def book_receipt(
     _check_receipt_date(line, request.posting_date)
     _check_quantity(request.quantity, material)
     _check_storage(warehouse, material)
-    ceiling = line.quantity * (1 + material.over_receipt_tolerance_pct / HUNDRED)
-    if line.received_quantity + request.quantity > ceiling:
-        still_open = max(ceiling - line.received_quantity, Decimal("0")).quantize(QUANTITY_STEP)
+    open_quantity = receiving.open_for_receipt(line.quantity, line.received_quantity,
+                                               material.over_receipt_tolerance_pct)
+    if request.quantity > open_quantity:
+        still_open = open_quantity.quantize(QUANTITY_STEP)
         message = Message("ordered {ordered}, already received {received}; receiving {quantity} would exceed the "
                           "{tolerance}% tolerance (at most {still_open} more)", ordered=line.quantity,
                           received=line.received_quantity, quantity=request.quantity,

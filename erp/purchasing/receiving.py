@@ -100,6 +100,13 @@ def _order_status_update() -> Any:
 _UPDATE_ORDER_STATUS = _order_status_update()
 
 
+def open_for_receipt(ordered: Decimal, received: Decimal, tolerance_pct: Decimal) -> Decimal:
+    """What a line can still receive: its quantity plus the material's over-receipt tolerance,
+    less what it has received (receipts, and what an imported open order had received before
+    go-live); never below 0. The receiving rule, and what an intercompany sales order may fill."""
+    return max(ordered * (1 + tolerance_pct / Decimal(100)) - received, Decimal(0))
+
+
 def lock_line_for_receipt(session: Session, line_id: int) -> OrderLineForReceipt:
     """Read an order line with its order, locking the line until commit (404 if unknown)."""
     found = _LOCK_LINE.rows(session.connection(), {"line_id": line_id})

@@ -23,7 +23,9 @@ from erp.credit import receivables, services
 from erp.credit.errors import IntercompanyOrderInvalid
 from erp.inventory.services import IssueDestination
 from erp.masterdata import services as masterdata
+from erp.credit.models import SalesOrder
 from erp.masterdata.models import Customer, Material, Supplier
+from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
 from tests.credit import NOV, POLICY, new_order, put_stock, ship
 from tests.stock import issue, open_order, receive, set_standard
 from tests.tax import create_china_vat
@@ -360,3 +362,74 @@ def test_the_buyers_sale_outside_realises_the_margin_of_a_batch_received_on_two_
     assert lines["6001"][2] == D("-10000.00")  # B's sale outside, 100 x 100.00, only
     assert lines[intercompany.UNREALISED_PROFIT] == (D("0.00"), D("-14000.00"), D("-14000.00"))
     assert report.balanced
+
+
+def _ic_order(session_factory: SF, world: World, po_line: int, quantity: str) -> int:
+    with session_factory() as session, session.begin():
+        return services.create_order(
+            session, world.actors["sales_a"], company_id=world.companies["A"],
+            customer_id=world.customers["company_b"], order_date=NOV,
+            lines=[services.OrderLineRequest(world.materials["exc_local"], world.warehouses["A-AMB"], D(quantity),
+                                             D("80.00"), partner_po_line_id=po_line,
+                                             tax_code_id=world.tax_codes["VAT0"])]).order.id
+
+
+def test_an_intercompany_order_fills_no_more_than_the_buyers_line_can_still_receive(
+    session_factory: SF, world: World
+) -> None:
+    """Trial finding 134: B's imported open order (500 ordered, 200 received in the old
+    system, 0 % tolerance) can receive 300 more; A's order for 500 is refused, naming the
+    order by its number and line, and 300 are accepted."""
+    link_companies(session_factory, world)
+    create_china_vat(session_factory, world)
+    (po_line,) = open_order(session_factory, world, [("exc_local", "500", "80.00", "B-AMB")], company="B",
+                            supplier="company_a", number="PO-B-2026-000001")
+    with session_factory() as session, session.begin():
+        line = session.get(PurchaseOrderLine, po_line)
+        assert line is not None
+        line.received_quantity = D("200")  # as the go-live import of open orders records it
+        line.order.status = PurchaseOrderStatus.PARTIALLY_RECEIVED
+    with pytest.raises(IntercompanyOrderInvalid) as refused:
+        _ic_order(session_factory, world, po_line, "500")
+    detail = str(refused.value.message)
+    assert "PO-B-2026-000001 line 1" in detail and "received 200" in detail and "at most 300" in detail
+    assert refused.value.status == 422 and refused.value.slug == "intercompany-order-invalid"
+    assert refused.value.errors[0]["pointer"] == "/lines/0/quantity"
+    with pytest.raises(IntercompanyOrderInvalid):
+        _ic_order(session_factory, world, po_line, "301")
+    _ic_order(session_factory, world, po_line, "300")
+    with pytest.raises(IntercompanyOrderInvalid) as full:
+        _ic_order(session_factory, world, po_line, "1")
+    assert "at most 0" in str(full.value.message)
+
+
+def test_goods_received_from_another_intercompany_order_are_not_counted_twice(
+    session_factory: SF, world: World
+) -> None:
+    """A's first order (300 of B's 500, 2 % over-receipt tolerance: 510 receivable) shipped
+    and received: B's line has received 300 and the first order delivers nothing more, so 210
+    are left (not 510 - 300 - 300), within the tolerance as the receipt allows it."""
+    link_companies(session_factory, world)
+    with session_factory() as session, session.begin():
+        material = session.get(Material, world.materials["exc_local"])
+        assert material is not None
+        material.over_receipt_tolerance_pct = D("2")
+    create_china_vat(session_factory, world)
+    put_stock(session_factory, world, company="A", quantity="1000", standard="60.00")
+    set_standard(session_factory, world, "exc_local", "78.00", company="B")
+    (po_line,) = open_order(session_factory, world, [("exc_local", "500", "80.00", "B-AMB")], company="B",
+                            supplier="company_a")
+    first = _ic_order(session_factory, world, po_line, "300")
+    with pytest.raises(IntercompanyOrderInvalid):
+        _ic_order(session_factory, world, po_line, "211")  # 300 still to come from the first order
+    with session_factory() as session, session.begin():
+        services.confirm_order(session, world.actors["sales_a"], first, policy=POLICY)
+        order = session.get(SalesOrder, first)
+        assert order is not None
+        services.ship_order(session, world.actors["sales_a"], first, posting_date=NOV, policy=POLICY,
+                            lines=[services.ShipmentLineRequest(order.lines[0].id, D("300"))])
+    receive(session_factory, world, po_line, "300", batch="IC-0001", user="clerk_b", warehouse="B-AMB", on=NOV_21)
+    with pytest.raises(IntercompanyOrderInvalid) as refused:
+        _ic_order(session_factory, world, po_line, "211")
+    assert "at most 210" in str(refused.value.message), str(refused.value.message)
+    _ic_order(session_factory, world, po_line, "210")
