@@ -236,8 +236,10 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
         select(Batch.id, Batch.batch_number, Batch.material_id, Material.code.label("material_code"),
                Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
                Batch.manufacture_date, Batch.expiry_date, Supplier.code.label("supplier_code"),
-               Supplier.name_zh.label("supplier_name_zh"), Supplier.name_en.label("supplier_name_en"))
+               Supplier.name_zh.label("supplier_name_zh"), Supplier.name_en.label("supplier_name_en"),
+               UnitOfMeasure.code.label("unit_code"))
         .join(Material, Material.id == Batch.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .outerjoin(Supplier, Supplier.id == Batch.supplier_id)
         .where(Batch.id == batch_id)
     ).one_or_none()

@@ -475,6 +475,13 @@ def company_for_supplier(session: Session, supplier_id: int) -> Company | None:
     return session.scalars(select(Company).where(Company.supplier_id == supplier_id)).first()
 
 
+def unit_names(session: Session) -> dict[str, Named]:
+    """Every unit of measure by code, with its names (KG: 千克 / kilogram): how pages say a
+    quantity's unit (the ``with_unit`` filter), read once per page."""
+    rows = session.execute(select(UnitOfMeasure.code, UnitOfMeasure.name_zh, UnitOfMeasure.name_en))
+    return {row.code: Named(row.code, row.name_zh or "", row.name_en or "") for row in rows}
+
+
 def names_by_id(session: Session, model: type[Any], ids: Iterable[int | None]) -> dict[int, Named]:
     """Records of ``model`` (any master-data table with ``code``, ``name_zh``, ``name_en``)
     by id, as pages name them (``Named``: code and name); ids that are None are left out.

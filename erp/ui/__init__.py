@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, has_request_context, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_decimal
 from markupsafe import Markup
@@ -23,12 +23,13 @@ from werkzeug.exceptions import HTTPException
 from erp import narration
 from erp.config import PROJECT_ROOT, Settings
 from erp.errors import Conflict, DomainError, ValidationFailed
+from erp.masterdata import services as masterdata
 from erp.messages import Message, Named
 from erp.ui import nav
 from erp.ui.i18n import LANGUAGES, current_language, format_money, format_quantity_number, init_i18n, page_text
 from erp.ui.labels import label, risk_class, tone
 from erp.ui.pages import csrf
-from erp.web import API_PREFIX
+from erp.web import API_PREFIX, request_session
 
 # Units shown in lower case, as written (kg, g, l, m2); the rest by code (BOX, EA).
 METRIC_UNITS = {"KG", "G", "L", "M2"}
@@ -59,6 +60,41 @@ def quantity(value: Decimal | None, unit: str | None = None) -> str:
     if not unit:
         return text
     return f"{text} {unit.lower() if unit in METRIC_UNITS else unit}"
+
+
+def _unit_names() -> dict[str, Named]:
+    """The unit master's names by code, read once per request (a handful of rows)."""
+    if not has_request_context():
+        return {}
+    if "unit_names" not in g:
+        g.unit_names = masterdata.unit_names(request_session())
+    return g.unit_names  # type: ignore[no-any-return]
+
+
+def unit_name(unit: str | Any | None) -> str:
+    """A unit as the reader says it: its Chinese name from the unit master (千克, 个, 盒) on a
+    Chinese page; its symbol (kg) or code (EA, BOX) in English. ``unit`` is a unit's code
+    (looked up in the unit master) or a record with ``code``, ``name_zh`` (a unit, a ``Named``)."""
+    if unit is None or unit == "":
+        return ""
+    if isinstance(unit, str):
+        code, name_zh = unit, getattr(_unit_names().get(unit), "name_zh", "")
+    else:
+        code, name_zh = unit.code, getattr(unit, "name_zh", "")
+    if current_language() == "zh" and name_zh:
+        return str(name_zh)
+    return code.lower() if code in METRIC_UNITS else code
+
+
+def with_unit(value: Decimal | None, unit: str | Any | None) -> str:
+    """A quantity with its unit as the reader says it: 120.5 千克 on a Chinese page, 120.5 kg in
+    English (thousands separators, no trailing zeros). The one way purchasing's and
+    inventory's pages show a quantity; ``unit`` as for ``unit_name``."""
+    if value is None:
+        return ""
+    text = format_quantity_number(Decimal(value))
+    name = unit_name(unit)
+    return f"{text} {name}" if name else text
 
 
 def price(value: Decimal | None) -> str:
@@ -199,7 +235,7 @@ def init_ui(app: Flask) -> None:
         app.before_request_funcs[None] = [
             hook for hook in app.before_request_funcs[None]
             if getattr(hook, "__qualname__", "") != "CSRFProtect.init_app.<locals>.csrf_protect"]
-    app.jinja_env.filters.update(money=money, quantity=quantity, price=price, percent=percent, date=date, named=named,
+    app.jinja_env.filters.update(money=money, quantity=quantity, with_unit=with_unit, unit_name=unit_name, price=price, percent=percent, date=date, named=named,
                                  status_tag=status_tag, label=label, risk_class=risk_class,
                                  t=page_text, narration=narration_text)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,

@@ -117,7 +117,7 @@ def test_the_contract_list_names_supplier_materials_prices_validity_and_scope(
     assert row
     text = _text(row.group(1))
     assert text.startswith("CA-001 生效中 S0001 华康")
-    assert "EXC-STAR EXC-STAR ¥12.345 / KG" in text and "PKG-SHIP PKG-SHIP ¥0.35 / EA" in text
+    assert "EXC-STAR EXC-STAR ¥12.345 / 千克" in text and "PKG-SHIP PKG-SHIP ¥0.35 / 个" in text
     assert f"{deals.valid_from:%Y-%m-%d} – {deals.valid_to:%Y-%m-%d}" in text
     assert text.endswith("公司合同 CA 甲公司")
     group_row = _text(re.search(r'<tr data-contract="GRP-001">(.*?)</tr>', page, re.S).group(1))  # type: ignore[union-attr]
@@ -151,7 +151,7 @@ def test_a_group_buyer_records_a_group_contract_and_activates_it(
     page = client.get(created.headers["Location"]).get_data(as_text=True)
     assert "已记录为草稿" in shown(page, "done")
     assert shown(page, "contract-status") == "草稿"
-    assert "API-AMOX API-AMOX ¥845.50 / KG 500 kg 0 kg 500 kg" in _text(page)
+    assert "API-AMOX API-AMOX ¥845.50 / 千克 500 千克 0 千克 500 千克" in _text(page)
     assert 'data-testid="activate"' in page and 'data-testid="terminate"' in page
 
     activated = client.post(created.headers["Location"].split("?")[0], data={"action": "activate", "csrf_token": token})

@@ -52,7 +52,7 @@ def test_a_company_buyer_orders_from_what_they_may_order_at_the_contract_price(
     offered = options(page, "f-material_id")
     # Only what company A's buyer may order, each with supplier, contract price and contract.
     assert set(offered) == {"", "EXC-STAR|S0001", "PKG-SHIP|S0001"}
-    assert "¥12.345 / KG" in offered["EXC-STAR|S0001"] and "CA-001" in offered["EXC-STAR|S0001"]
+    assert "¥12.345 / 千克" in offered["EXC-STAR|S0001"] and "CA-001" in offered["EXC-STAR|S0001"]
     assert "S0001 华康" in offered["EXC-STAR|S0001"]
     assert "已按可采购物料预填" not in page  # no hint claiming what the page does not do
 
@@ -81,7 +81,7 @@ def test_the_group_buyer_chooses_the_receiving_company_and_orders_for_it(
     assert "为 CB 乙公司 新建采购订单" in page
     offered = options(page, "f-material_id")
     assert set(offered) == {"", "API-AMOX|S0001", "API-INSU|S0001"}  # central materials only
-    assert "¥850.00 / KG" in offered["API-AMOX|S0001"]
+    assert "¥850.00 / 千克" in offered["API-AMOX|S0001"]
     warehouses = options(page, "f-warehouse")
     assert set(warehouses) == {"CB-AMB", "CB-COOL", "CB-COLD"}  # the receiving company's own
 

@@ -192,7 +192,7 @@ def test_an_issue_is_reversed_from_its_page_with_a_reason(
     page = check.get_data(as_text=True)
     facts = _facts(page)
     # 20 kg of EXC-A-0 back into unrestricted stock at 10.00: 200.00; Dr 1403, Cr 5001
-    assert issue.number in facts and "20 kg" in facts and "¥200.00" in facts
+    assert issue.number in facts and "20 千克" in facts and "¥200.00" in facts
     journal = shown(page, "confirm-posting-journal")
     assert "1403" in journal and "5001" in journal and journal.count("¥200.00") == 2
     assert 'name="confirmed" value="1"' in page and 'value="领错批次"' in page
@@ -240,7 +240,7 @@ def test_a_receipt_goes_back_to_its_supplier_from_its_page_and_an_excess_is_refu
     assert check.status_code == 200 and books(session_factory) == before
     # 30 kg of EXC-A-0 out of unrestricted stock at 10.00: 300.00; Dr 2202.01, Cr 1403
     facts = _facts(check.get_data(as_text=True))
-    assert "30 kg" in facts and "¥300.00" in facts
+    assert "-30 千克" in facts and "¥300.00" in facts
     assert "2202.01" in shown(check.get_data(as_text=True), "confirm-posting-journal")
     returned = client.post(f"/inventory/documents/{number}/return",
                            data={"quantity": "30", "posting_date": DAY, "reason": "外箱破损", "confirmed": "1",
