@@ -301,8 +301,8 @@ def test_the_invoice_form_prefills_prices_at_their_precision_names_tax_rates_and
     _sign_in(client, world, "ap_a")
     page = client.get("/payables/invoices/new?order=PO-A-0001").get_data(as_text=True)
     assert 'value="12.00"' in page and 'value="0.1234"' in page and "12.000000" not in page
-    assert re.search(rf'<option value="{codes["VAT13"]}" selected>VAT13 13%</option>', page)
-    assert ">VAT9 9%</option>" in page
+    assert re.search(rf'<option value="{codes["VAT13"]}" selected>VAT13 增值税 13%</option>', page)
+    assert ">VAT9 增值税 9%</option>" in page
     assert 'class="form form-wide"' in page  # the lines table has the page's width, not 720 px
     # the first row left empty: the second row's refusal is shown beside the second row
     form = invoice_form(_csrf(page), "INV-R", ("123.40", "16.04", "139.44"),
@@ -449,3 +449,22 @@ def test_the_invoice_list_totals_what_stands_and_a_payment_page_shows_its_journa
     assert "冲销，过账日期 2026-11-25" in page
     mirror = page.split('data-testid="reversal-journal"', 1)[1].split("</table>", 1)[0]
     assert re.findall(r'data-account="([^"]+)"', mirror) == ["1002", "2202"]
+
+
+def test_the_invoice_forms_zero_rated_and_exempt_tax_codes_are_told_apart_by_their_names(
+        client: FlaskClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """UAT finding 21: VAT0 and VATEX were both offered as 「0%」; both are 0 %, but a zero-rated
+    (export) line keeps its input VAT deductible and an exempt one does not, so the clerk must
+    see which is which: 零税率 and 免税, the tax codes' names from the master."""
+    codes = vat13_on_materials(session_factory, world)
+    open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")], number="PO-A-0001")
+    _sign_in(client, world, "ap_a")
+    page = client.get("/payables/invoices/new?order=PO-A-0001").get_data(as_text=True)
+    options = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', page))
+    assert options[str(codes["VAT0"])] == "VAT0 增值税 零税率"
+    assert options[str(codes["VATEX"])] == "VATEX 增值税 免税"
+    assert "0%</option>" not in page
+    client.set_cookie("heyi_lang", "en")
+    page = client.get("/payables/invoices/new?order=PO-A-0001").get_data(as_text=True)
+    options = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', page))
+    assert options[str(codes["VAT0"])] == "VAT0 VAT zero rate" and options[str(codes["VATEX"])] == "VATEX VAT exempt"
