@@ -79,18 +79,31 @@ def _receipt_request(line_id: int, form: Any) -> services.ReceiptRequest:
 @bp.route("/receiving/<int:line_id>", methods=["GET", "POST"])
 @transaction
 def receive(db: Session, actor: Actor, line_id: int) -> Any:
-    """The receipt form: what it will do before posting; refusals beside their fields."""
+    """The receipt form: what it will do before posting; then, checked, what it will post (the
+    quantity at the contract price, the value at standard, the price difference and the
+    journal, the service's own figures rolled back) to confirm; refusals beside their fields."""
     require_role(Role.CLERK)
     min_days = _settings().default_min_remaining_shelf_life_days
     form = request.form if request.method == "POST" else {}
     refusal: dict[str, Any] = {}
-    if request.method == "POST":
+    pending = amounts = None
+    if request.method == "POST" and form.get("edit") != "1":  # edit: back to the form as typed
         try:
             receipt = _receipt_request(line_id, request.form)
-            with db.begin_nested():  # a refusal rolls back to here
-                document_id = services.receive_goods(db, actor, receipt, min_remaining_days=min_days)
-                number = queries.get_document(db, actor, document_id).document.number
-            return redirect(url_for("inventory_pages.document", number=number, posted=1))
+
+            def post() -> int:
+                return services.receive_goods(db, actor, receipt, min_remaining_days=min_days)
+
+            if not confirmed(form):
+                def posted() -> tuple[Any, Any]:  # read before the savepoint is rolled back
+                    view = queries.get_document(db, actor, post(), just_posted=True)
+                    return view, queries.receipt_amounts(view)
+
+                pending, amounts = dry_run(db, posted)
+            else:
+                with db.begin_nested():  # a refusal rolls back to here
+                    number = queries.get_document(db, actor, post()).document.number
+                return redirect(url_for("inventory_pages.document", number=number, posted=1))
         except DomainError as error:
             if error.status == 404:
                 raise
@@ -104,7 +117,7 @@ def receive(db: Session, actor: Actor, line_id: int) -> Any:
     status = 422 if refusal.get("error") is not None and refusal["error"].status == 422 else \
         (refusal["error"].status if refusal else 200)
     return render_template("inventory/receive.html", preview=preview, form=form, posting_date=posting_date,
-                           **refusal), status
+                           pending=pending, amounts=amounts, **refusal), status
 
 
 # Who is offered what on a posted document's page (the services refuse anyone else): a

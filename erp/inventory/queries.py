@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from erp.db import page
 from erp.auth.roles import Actor
+from erp.costing.accounts import GOODS_RECEIVED_NOT_INVOICED
 from erp.costing.models import Account
 from erp.errors import NotFound
 from erp.messages import Message, Named
@@ -96,6 +97,38 @@ def get_document(session: Session, actor: Actor, document_id: int, *, just_poste
     reversed_by = None if just_posted else session.scalar(
         select(StockDocument.id).where(StockDocument.reverses_document_id == document_id))
     return DocumentView(document, list(movements), list(journal), reversed_by)
+
+
+@dataclass(frozen=True)
+class ReceiptAmounts:
+    """What a goods receipt posts, read from its own ledger rows and journal (the receipt's
+    confirmation step shows them before it is posted, erp.ui.pages.dry_run): the quantity, the
+    contract price and the amount at it (credited to goods received not invoiced), the value
+    at standard (debited to stock) and the difference, to material cost variance (材料成本差异)."""
+
+    quantity: Decimal
+    unit_code: str
+    contract_price: Decimal | None
+    contract_value: Decimal
+    standard_value: Decimal
+    variance: Decimal
+
+
+def receipt_amounts(view: DocumentView) -> ReceiptAmounts:
+    """The amounts of a receipt's document (``get_document``): the contract amount is what its
+    journal credits to goods received not invoiced, as posted (quantity x contract price,
+    rounded half-up to the cent); value and variance are its ledger rows'."""
+    document = view.document
+    price = document["unit_price"] if isinstance(document, dict) else document.unit_price
+    return ReceiptAmounts(
+        quantity=sum((m.quantity for m in view.movements), Decimal(0)),
+        unit_code=view.movements[0].unit_code if view.movements else "",
+        contract_price=price,
+        contract_value=-sum((line.amount for line in view.journal if line.account_code == GOODS_RECEIVED_NOT_INVOICED),
+                            Decimal(0)),
+        standard_value=sum((m.value for m in view.movements), Decimal(0)),
+        variance=sum((m.variance for m in view.movements), Decimal(0)),
+    )
 
 
 def _scoped(actor: Actor, query: Select[Any], warehouse_col: Any, company_col: Any) -> Select[Any]:

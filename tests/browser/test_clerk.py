@@ -1,6 +1,6 @@
 """The warehouse clerk's main flow in a real browser: find the open order line, see what
-the receipt will do, post it, and see the goods in quarantine (in Chinese, and again in
-English with an over-receipt refused on the way)."""
+the receipt will do, check what it will post (amounts and journal), confirm it, and see the
+goods in quarantine (in Chinese, and again in English with an over-receipt refused on the way)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,14 @@ def test_clerk_receives_into_quarantine_in_chinese(signed_in: Any, shot: Any, br
     batch = f"ZH{line.po_line_id:05d}"
     _receive(page, shot, line, "1", batch)
     page.get_by_test_id("post-receipt").click()
+    # checked first: what it will post, the receipt service's own figures, before it is posted
+    facts = page.get_by_test_id("confirm-receipt-facts")
+    facts.wait_for()
+    assert "合同价金额" in facts.inner_text() and "计划价金额" in facts.inner_text() and "价差" in facts.inner_text()
+    assert "待检隔离" in facts.inner_text()
+    assert "暂估" in page.get_by_test_id("confirm-receipt-journal").inner_text()
+    shot(page, "receipt-confirmation")
+    page.get_by_test_id("confirm-receipt-yes").click()
     page.wait_for_selector("[data-testid=posted]")
     number = page.get_by_test_id("document-number").inner_text()
     assert "GR-" in number
@@ -97,6 +105,10 @@ def test_clerk_flow_in_english_with_a_refusal_shown_inline(signed_in: Any, shot:
     shot(page, "over-receipt-refused")
     page.fill("#f-quantity", "1")
     page.get_by_test_id("post-receipt").click()
+    page.get_by_test_id("confirm-receipt").wait_for()
+    assert "At the contract price" in page.get_by_test_id("confirm-receipt-facts").inner_text()
+    shot(page, "receipt-confirmation")
+    page.get_by_test_id("confirm-receipt-yes").click()
     page.wait_for_selector("[data-testid=posted]")
     assert "quarantine" in page.get_by_test_id("movements").inner_text()
     shot(page, "posted-document")
