@@ -30,6 +30,7 @@ from erp.purchasing import errors as e
 from erp.purchasing.models import (
     CONSUMING_STATUSES,
     ORDER_TRANSITIONS,
+    Contract,
     ContractLine,
     DocumentSequence,
     PurchaseOrder,
@@ -531,6 +532,35 @@ def reject_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     order.status_reason = reason
     session.flush()
     return order
+
+
+@dataclass(frozen=True)
+class OrderStanding:
+    """Where an order stands: its status and, per line, what was ordered and received and
+    how much its contract line counts as ordered (contract consumption). A cancellation,
+    closing or rejection changes these; their confirmation step shows them before and after
+    (read from the database, so the contract lines' set-based updates are seen)."""
+
+    status: PurchaseOrderStatus
+    lines: list[Any]
+
+
+def order_standing(session: Session, order_id: int) -> OrderStanding:
+    """The order's status and lines with their contract lines' ordered quantity, as stored now."""
+    status = session.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order_id))
+    lines = session.execute(
+        select(PurchaseOrderLine.line_no, Material.code.label("material_code"),
+               Material.name_zh.label("material_name_zh"), Material.name_en.label("material_name_en"),
+               UnitOfMeasure.code.label("unit_code"), PurchaseOrderLine.quantity, PurchaseOrderLine.received_quantity,
+               Contract.number.label("contract_number"), ContractLine.ordered_quantity.label("contract_ordered"))
+        .join(Material, Material.id == PurchaseOrderLine.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .join(ContractLine, ContractLine.id == PurchaseOrderLine.contract_line_id)
+        .join(Contract, Contract.id == ContractLine.contract_id)
+        .where(PurchaseOrderLine.order_id == order_id)
+        .order_by(PurchaseOrderLine.line_no)
+    ).all()
+    return OrderStanding(PurchaseOrderStatus(status), list(lines))
 
 
 def may_be_cancelled(order: PurchaseOrder) -> bool:

@@ -8,6 +8,7 @@ services'; a refusal is shown beside the field it concerns, naming the rule.
 from __future__ import annotations
 
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -23,7 +24,7 @@ from erp.purchasing import services
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, not_found, page_actor, require_role
+from erp.ui.pages import PageBlueprint, confirmed, dry_run, form_refusal, not_found, page_actor, require_role
 from erp.ui.forms import form_number
 from erp.web import transaction
 
@@ -201,6 +202,34 @@ def _order_by_number(db: Any, number: str, *, lock: bool = False) -> PurchaseOrd
     return services.get_purchase_order(db, page_actor(), order_id, lock=lock)
 
 
+# What cannot be undone on an order's page is checked first, then confirmed (docs/ui.md):
+# cancelling ends the order, closing ends its receipts, rejecting sends it back to its buyer.
+CONFIRMED_ACTIONS = ("cancel", "close", "reject")
+
+
+def _order_change(db: Session, actor: Actor, order_id: int, action: str, form: Any) -> Callable[[], Any]:
+    """The service call an order page's button asks for, with what it needs read from the form
+    (a refusal for what is missing is raised now, before anything is checked or done)."""
+    reason = form.get("reason", "").strip()[:500]
+    if action == "submit":
+        return lambda: services.submit_order(db, actor, order_id, default_threshold=_default_threshold())
+    if action == "approve":
+        return lambda: services.approve_order(db, actor, order_id)
+    if action == "reject":
+        if not reason:
+            raise ValidationFailed.for_field("reason", Message("say why the order is rejected"))
+        return lambda: services.reject_order(db, actor, order_id, reason)
+    if action == "cancel":
+        # The API takes an optional reason; the page asks for one, so the order's page can say
+        # afterwards why it was cancelled, by whom and when.
+        if not reason:
+            raise ValidationFailed.for_field("reason", Message("say why the order is cancelled"))
+        return lambda: services.cancel_order(db, actor, order_id, reason)
+    if action == "close":
+        return lambda: services.close_order(db, actor, order_id, reason or None)
+    raise ValidationFailed.for_field("action", Message("unknown action"))
+
+
 @bp.route("/orders/<number>", methods=["GET", "POST"])
 @transaction
 def order(db: Session, actor: Actor, number: str) -> Any:
@@ -208,33 +237,23 @@ def order(db: Session, actor: Actor, number: str) -> Any:
     cancel while nothing is received, close)."""
     require_role(*ORDER_READERS)
     refusal: dict[str, Any] = {}
+    pending = None
     done = None
-    if request.method == "POST":
+    if request.method == "POST" and request.form.get("edit") != "1":  # edit: back to the forms as typed
         action = request.form.get("action", "")
         try:
             with db.begin_nested():  # a refusal rolls back to here
                 order_id = _order_by_number(db, number).id
-                if action == "submit":
-                    services.submit_order(db, actor, order_id, default_threshold=_default_threshold())
-                elif action == "approve":
-                    services.approve_order(db, actor, order_id)
-                elif action == "reject":
-                    reason = request.form.get("reason", "").strip()[:500]
-                    if not reason:
-                        raise ValidationFailed.for_field("reason", Message("say why the order is rejected"))
-                    services.reject_order(db, actor, order_id, reason)
-                elif action == "cancel":
-                    # The API takes an optional reason; the page asks for one, so the order's
-                    # page can say afterwards why it was cancelled, by whom and when.
-                    reason = request.form.get("reason", "").strip()[:500]
-                    if not reason:
-                        raise ValidationFailed.for_field("reason", Message("say why the order is cancelled"))
-                    services.cancel_order(db, actor, order_id, reason)
-                elif action == "close":
-                    services.close_order(db, actor, order_id, request.form.get("reason", "").strip()[:500] or None)
+                change = _order_change(db, actor, order_id, action, request.form)
+                if action in CONFIRMED_ACTIONS and not confirmed(request.form):
+                    # Irreversible: first what it will do (the service's own result, rolled back).
+                    before = services.order_standing(db, order_id)
+                    after = dry_run(db, lambda: (change(), services.order_standing(db, order_id))[1])
+                    pending = {"action": action, "before": before, "after": after}
                 else:
-                    raise ValidationFailed.for_field("action", Message("unknown action"))
-            return redirect(url_for("purchasing_pages.order", number=number, done=action))
+                    change()
+            if pending is None:
+                return redirect(url_for("purchasing_pages.order", number=number, done=action))
         except DomainError as error:
             if error.status == 404:
                 raise
@@ -252,4 +271,4 @@ def order(db: Session, actor: Actor, number: str) -> Any:
     may_close = services.may_be_closed(purchase_order)
     return render_template("purchasing/order.html", order=purchase_order, threshold=threshold, done=done,
                            creator=creator, approver=approver, canceller=canceller, may_cancel=may_cancel,
-                           may_close=may_close, form=request.form, **refusal), status
+                           may_close=may_close, form=request.form, pending=pending, **refusal), status

@@ -37,6 +37,7 @@ from erp.purchasing.exceptions import (
 )
 from erp.purchasing.orders import (
     Orderable,
+    OrderStanding,
     PricedLine,
     approval_threshold,
     approve_order,
@@ -54,6 +55,7 @@ from erp.purchasing.orders import (
     yearly_number,
     order_id_for_number,
     order_number,
+    order_standing,
     orderable,
     reject_order,
     replace_order_lines,
@@ -62,6 +64,7 @@ from erp.purchasing.orders import (
 
 __all__ = [
     "Orderable",
+    "OrderStanding",
     "PricedLine",
     "activate_contract",
     "applicable_contract_lines",
@@ -92,6 +95,7 @@ __all__ = [
     "yearly_number",
     "order_id_for_number",
     "order_number",
+    "order_standing",
     "orderable",
     "reject_order",
     "replace_order_lines",

@@ -1,6 +1,7 @@
 """The buyer's purchasing pages in a real browser, in Chinese, on the demo: what FORM01 may
 order names the steward's exception for amoxicillin; a draft order is cancelled from its
-page with a reason (refused first without one), and the page then says who cancelled it."""
+page with a reason (refused first without one), checked (what it will do) and confirmed, and
+the page then says who cancelled it."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def test_buyer_sees_the_exception_and_cancels_a_draft(signed_in: Any, shot: Any)
 
     page.fill("#f-reason", "需求计划调整，本月不再采购")
     page.get_by_test_id("cancel-order").click()
+    # checked first: what the cancellation does, before it is done
+    facts = page.get_by_test_id("confirm-order-change-facts")
+    facts.wait_for()
+    assert "草稿 → 已取消" in facts.inner_text() and "需求计划调整，本月不再采购" in facts.inner_text()
+    assert page.get_by_test_id("order-status").inner_text() == "草稿"
+    shot(page, "cancel-check")
+    page.get_by_test_id("confirm-order-change-yes").click()
+    page.get_by_test_id("done").wait_for()
     assert page.get_by_test_id("order-status").inner_text() == "已取消"
     assert "已取消" in page.get_by_test_id("done").inner_text()
     assert "需求计划调整，本月不再采购" in page.content()

@@ -7,17 +7,28 @@ steward's exception that allows a central material, and records are named by cod
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 
 from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp.purchasing import services
-from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, PurchasingException
+from erp.purchasing.models import (
+    ContractLine, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, PurchasingException,
+)
 from tests.purchasing_world import Deals
 from tests.stock import open_order
 from tests.ui.conftest import shown, sign_in
 from tests.world import ApiClient, World
+
+
+def _facts(page: str) -> str:
+    """The text of the confirmation step's facts (what the order's change will do)."""
+    found = re.search(r'data-testid="confirm-order-change-facts"[^>]*>(.*?)</dl>', page, re.S)
+    assert found, "no confirmation step on the page"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
 
 
 def _status(session_factory: sessionmaker[Session], number: str) -> PurchaseOrderStatus:
@@ -43,8 +54,15 @@ def test_a_draft_is_cancelled_from_its_page_with_a_reason(
     assert shown(refused.get_data(as_text=True), "refusal") == "原因 （取消时必填）：请填写取消订单的原因"
     assert _status(session_factory, "PO-CX-1") == PurchaseOrderStatus.DRAFT
 
-    done = client.post("/purchasing/orders/PO-CX-1", data={
-        "action": "cancel", "reason": "供应商停产，改向其他供应商采购", "csrf_token": token})
+    # checked first: what the cancellation will do, nothing done yet
+    form = {"action": "cancel", "reason": "供应商停产，改向其他供应商采购", "csrf_token": token}
+    checked = client.post("/purchasing/orders/PO-CX-1", data=form)
+    assert checked.status_code == 200
+    facts = _facts(checked.get_data(as_text=True))
+    assert "状态 草稿 → 已取消" in facts and "供应商停产，改向其他供应商采购" in facts
+    assert "PKG-SHIP PKG-SHIP" in facts and "订购 10 个" in facts
+    assert _status(session_factory, "PO-CX-1") == PurchaseOrderStatus.DRAFT
+    done = client.post("/purchasing/orders/PO-CX-1", data={**form, "confirmed": "1"})
     assert done.status_code == 302
     assert _status(session_factory, "PO-CX-1") == PurchaseOrderStatus.CANCELLED
     after = client.get(done.headers["Location"]).get_data(as_text=True)
@@ -62,7 +80,12 @@ def test_an_open_order_is_closed_from_its_page(
     token = sign_in(client, world, "buyer_a")
     page = client.get("/purchasing/orders/PO-CX-2").get_data(as_text=True)
     assert 'data-testid="cancel-order"' in page and 'data-testid="close-order"' in page
-    done = client.post("/purchasing/orders/PO-CX-2", data={"action": "close", "reason": "", "csrf_token": token})
+    checked = client.post("/purchasing/orders/PO-CX-2", data={"action": "close", "reason": "", "csrf_token": token})
+    assert checked.status_code == 200
+    assert "状态 已下达 → 已关闭" in _facts(checked.get_data(as_text=True))
+    assert _status(session_factory, "PO-CX-2") == PurchaseOrderStatus.OPEN
+    done = client.post("/purchasing/orders/PO-CX-2", data={"action": "close", "reason": "", "confirmed": "1",
+                                                           "csrf_token": token})
     assert done.status_code == 302
     assert _status(session_factory, "PO-CX-2") == PurchaseOrderStatus.CLOSED
     assert "已关闭：不再等待收货" in shown(client.get(done.headers["Location"]).get_data(as_text=True), "done")
@@ -84,6 +107,38 @@ def test_cancelling_an_order_with_receipts_is_refused_in_chinese(
     assert refused.status_code == 409
     assert "订单 PO-CX-3 已有收货；请关闭订单，而不是取消" in shown(refused.get_data(as_text=True), "refusal")
     assert _status(session_factory, "PO-CX-3") == PurchaseOrderStatus.PARTIALLY_RECEIVED
+
+
+def test_a_rejection_is_checked_first_showing_the_contract_quantity_it_releases_then_confirmed(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """Rejecting sends a submitted order back to draft and takes its 10 EA off its contract
+    line's ordered quantity (10 -> 0): the manager sees that before confirming; going back to
+    the form keeps the reason typed."""
+    (line,) = open_order(session_factory, world, [("pkg_loose", "10", "2.00", "A-AMB")], number="PO-CX-5",
+                         status=PurchaseOrderStatus.PENDING_APPROVAL)
+    with session_factory() as session, session.begin():
+        contract_line = session.get(PurchaseOrderLine, line).contract_line_id
+        session.execute(update(ContractLine).where(ContractLine.id == contract_line).values(ordered_quantity=10))
+    token = sign_in(client, world, "pm_a")
+    form = {"action": "reject", "reason": "数量需与计划核对", "csrf_token": token}
+    checked = client.post("/purchasing/orders/PO-CX-5", data=form)
+    assert checked.status_code == 200
+    page = checked.get_data(as_text=True)
+    facts = _facts(page)
+    assert "状态 待审批 → 草稿" in facts and "数量需与计划核对" in facts
+    assert "合同 K-PO-CX-5-1 已订：10 个 → 0 个" in facts
+    assert 'data-testid="approve"' not in page  # the check replaces the forms until confirmed or edited
+    assert _status(session_factory, "PO-CX-5") == PurchaseOrderStatus.PENDING_APPROVAL
+    with session_factory() as session:
+        assert session.get(ContractLine, contract_line).ordered_quantity == 10
+    back = client.post("/purchasing/orders/PO-CX-5", data={**form, "confirmed": "1", "edit": "1"})
+    assert back.status_code == 200 and "数量需与计划核对</textarea>" in back.get_data(as_text=True)
+    done = client.post("/purchasing/orders/PO-CX-5", data={**form, "confirmed": "1"})
+    assert done.status_code == 302
+    assert _status(session_factory, "PO-CX-5") == PurchaseOrderStatus.DRAFT
+    with session_factory() as session:
+        assert session.get(ContractLine, contract_line).ordered_quantity == 0
 
 
 def test_the_order_page_names_the_purchasing_company_and_the_warehouse(
