@@ -24,7 +24,9 @@ from erp.purchasing import services
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, confirmed, dry_run, form_refusal, not_found, page_actor, require_role
+from erp.ui.pages import (
+    PageBlueprint, confirmed, dry_run, form_refusal, line_refusals, not_found, page_actor, require_role,
+)
 from erp.ui.forms import form_number
 from erp.web import transaction
 
@@ -227,7 +229,46 @@ def _order_change(db: Session, actor: Actor, order_id: int, action: str, form: A
         return lambda: services.cancel_order(db, actor, order_id, reason)
     if action == "close":
         return lambda: services.close_order(db, actor, order_id, reason or None)
+    if action == "lines":
+        lines = _draft_lines(db, actor, form)
+        return lambda: services.replace_order_lines(db, actor, order_id, lines)
     raise ValidationFailed.for_field("action", Message("unknown action"))
+
+
+# A draft's lines on its page: one form row per line (material, warehouse, quantity, a box to
+# remove it) and a blank row to add one; saving replaces the lines (replace_order_lines), each
+# checked and priced again as when an order is created.
+MAX_LINE_ROWS = 200
+
+
+def _line_rows(form: Any) -> int:
+    text = form.get("rows", "")
+    return min(int(text), MAX_LINE_ROWS + 1) if text.isdigit() else 0
+
+
+def _kept_rows(form: Any) -> list[int]:
+    """The form rows that send a line: not removed, and not the blank row left empty."""
+    return [row for row in range(_line_rows(form)) if not form.get(f"remove-{row}")
+            and (form.get(f"material-{row}", "").strip() or form.get(f"quantity-{row}", "").strip())]
+
+
+def _draft_lines(db: Session, actor: Actor, form: Any) -> list[dict[str, Any]]:
+    """The lines the draft's form asks for, in form order (a refusal names the line by its
+    index among them: ``lines/<index>/<field>``; ``_kept_rows`` maps it back to its row)."""
+    rows = _kept_rows(form)
+    if not rows:
+        raise ValidationFailed.for_field("lines", Message("an order needs at least one line; to drop it, cancel it"))
+    if len(rows) > MAX_LINE_ROWS:
+        raise ValidationFailed.for_field("lines", Message("at most {count} lines", count=MAX_LINE_ROWS))
+    lines = []
+    for index, row in enumerate(rows):
+        material = masterdata.record_by_code(db, actor, masterdata.MATERIALS, form.get(f"material-{row}", ""),
+                                             f"lines/{index}/material_id")
+        warehouse = masterdata.record_by_code(db, actor, masterdata.WAREHOUSES, form.get(f"warehouse-{row}", ""),
+                                              f"lines/{index}/warehouse_id")
+        quantity = form_number(form.get(f"quantity-{row}"), f"lines/{index}/quantity")
+        lines.append({"material_id": material.id, "quantity": quantity, "warehouse_id": warehouse.id})
+    return lines
 
 
 @bp.route("/orders/<number>", methods=["GET", "POST"])
@@ -258,6 +299,8 @@ def order(db: Session, actor: Actor, number: str) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
+            if action == "lines":  # beside the row of the line it concerns
+                refusal["line_errors"] = line_refusals(error, _kept_rows(request.form))
     purchase_order = _order_by_number(db, number)
     threshold = services.approval_threshold(purchase_order.receiving_company, _default_threshold())
     done = None if refusal else request.args.get("done")  # never "approved" beside this post's refusal
@@ -269,6 +312,32 @@ def order(db: Session, actor: Actor, number: str) -> Any:
     # What the order's life lets it do now; the services still decide who may, and refuse with the rule.
     may_cancel = services.may_be_cancelled(purchase_order)
     may_close = services.may_be_closed(purchase_order)
+    editing = _line_editor(db, actor, purchase_order) if (
+        purchase_order.status == PurchaseOrderStatus.DRAFT and actor.role in BUYERS) else None
     return render_template("purchasing/order.html", order=purchase_order, threshold=threshold, done=done,
                            creator=creator, approver=approver, canceller=canceller, may_cancel=may_cancel,
-                           may_close=may_close, form=request.form, pending=pending, **refusal), status
+                           may_close=may_close, form=request.form, pending=pending, editing=editing,
+                           **refusal), status
+
+
+def _line_editor(db: Session, actor: Actor, order: PurchaseOrder) -> dict[str, Any]:
+    """What a draft's line form offers: the materials the buyer may order from the order's
+    supplier for its receiving company today (with their contract price), the company's
+    warehouses, and the form's rows (as posted, else the lines and a blank row)."""
+    offers, _ = services.orderable(db, actor, company_id=order.receiving_company_id, supplier_id=order.supplier_id,
+                                   limit=MAX_OFFERS)
+    warehouses, _ = masterdata.list_records(db, actor, masterdata.WAREHOUSES, {
+        "company_id": order.receiving_company_id, "active": True}, offset=0, limit=50)
+    form = request.form
+    if form.get("action") == "lines" and form.get("edit") != "1":
+        rows = [{"material": form.get(f"material-{row}", ""), "warehouse": form.get(f"warehouse-{row}", ""),
+                 "quantity": form.get(f"quantity-{row}", ""), "remove": bool(form.get(f"remove-{row}"))}
+                for row in range(_line_rows(form))]
+    else:
+        rows = [{"material": line.material.code, "warehouse": line.warehouse.code,
+                 "quantity": f"{line.quantity.normalize():f}", "remove": False}
+                for line in order.lines] + [{"material": "", "warehouse": "", "quantity": "", "remove": False}]
+    offered = {offer.material.code for offer in offers}
+    # A line's material no longer offered stays chosen: saving says why (the rule, beside the row).
+    unlisted = sorted({row["material"] for row in rows if row["material"] and row["material"] not in offered})
+    return {"offers": offers, "warehouses": warehouses, "rows": rows, "unlisted": unlisted}

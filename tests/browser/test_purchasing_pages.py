@@ -41,3 +41,39 @@ def test_buyer_sees_the_exception_and_cancels_a_draft(signed_in: Any, shot: Any)
     assert "需求计划调整，本月不再采购" in page.content()
     assert page.get_by_test_id("cancel-order").count() == 0
     shot(page, "cancelled")
+
+
+def test_buyer_adds_changes_and_removes_lines_of_a_draft(signed_in: Any, shot: Any) -> None:
+    """The draft's page takes more lines (the blank row), changed quantities and removals, each
+    priced from the contract again; a refused line is shown beside its row (UAT finding 14)."""
+    page = signed_in("buyer.form01")
+    page.goto("/purchasing/orderable?company=FORM01")
+    page.locator("tr", has_text="自主采购").first.get_by_role("link").click()
+    page.fill("#f-quantity", "5")
+    page.get_by_test_id("create-order").click()
+    page.get_by_test_id("lines-form").wait_for()
+    material = page.input_value("[data-testid=material-0]")
+    warehouse = page.input_value("[data-testid=warehouse-0]")
+    # a second line of the same material in the blank row, and a refused quantity first
+    page.select_option("[data-testid=material-1]", material)
+    page.select_option("[data-testid=warehouse-1]", warehouse)
+    page.fill("[data-testid=quantity-1]", "-2")
+    page.get_by_test_id("save-lines").click()
+    page.get_by_test_id("error-quantity-1").wait_for()
+    assert page.input_value("[data-testid=quantity-1]") == "-2"  # kept as typed
+    shot(page, "line-refused-beside-its-row")
+    page.fill("[data-testid=quantity-1]", "3")
+    page.fill("[data-testid=quantity-0]", "7")
+    page.get_by_test_id("save-lines").click()
+    page.get_by_test_id("done").wait_for()
+    assert "订单行已保存" in page.get_by_test_id("done").inner_text()
+    rows = page.get_by_test_id("order-lines").locator("tbody tr")
+    assert rows.count() == 2
+    assert page.input_value("[data-testid=quantity-0]") == "7" and page.input_value("[data-testid=quantity-1]") == "3"
+    shot(page, "two-lines")
+    page.check("[data-testid=remove-0]")
+    page.get_by_test_id("save-lines").click()
+    page.get_by_test_id("done").wait_for()
+    assert page.get_by_test_id("order-lines").locator("tbody tr").count() == 1
+    assert page.input_value("[data-testid=quantity-0]") == "3"
+    shot(page, "one-line-left")

@@ -59,7 +59,7 @@ def test_a_company_buyer_orders_from_what_they_may_order_at_the_contract_price(
     # From 可采购物料's 订单 link: the line chosen, its contract price said beside it.
     linked = client.get("/purchasing/orders/new?company=CA&material=EXC-STAR&supplier=S0001").get_data(as_text=True)
     assert selected(linked, "f-material_id") == "EXC-STAR|S0001"
-    assert "合同价 ¥12.345 / KG，取自合同 CA-001" in shown(linked, "contract-price")
+    assert "合同价 ¥12.345 / 千克，取自合同 CA-001" in shown(linked, "contract-price")
 
     created = client.post("/purchasing/orders/new", data={
         "company": "CA", "offer": "EXC-STAR|S0001", "quantity": "10", "warehouse": "CA-AMB", "csrf_token": token})
