@@ -38,6 +38,7 @@ from erp.audit.models import AuditEvent
 from erp.auth.roles import Actor, Role
 from erp.errors import ValidationFailed
 from erp.messages import Message
+from erp.search import contains_text
 
 # Who may read the trail: the master-data stewards whose work it records, the read-only
 # auditors (QA, internal audit, inspectors), the CIO, and admins (users and sign-ins).
@@ -195,8 +196,10 @@ def _require_reader(actor: Actor) -> None:
     actor.require_role(*AUDIT_READERS, action="reading the audit trail")
 
 
-def _page(session: Session, query: Select[Any], offset: int, limit: int) -> tuple[list[AuditEvent], int]:
-    return page(session, query.order_by(AuditEvent.id.desc()), offset=offset, limit=limit, entities=True)
+def _page(session: Session, query: Select[Any], offset: int, limit: int, *, oldest_first: bool = False
+          ) -> tuple[list[AuditEvent], int]:
+    order = AuditEvent.id.asc() if oldest_first else AuditEvent.id.desc()
+    return page(session, query.order_by(order), offset=offset, limit=limit, entities=True)
 
 
 def record_history(
@@ -288,10 +291,16 @@ def list_events(
     company_id: int | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    actor_name: str | None = None,
+    text: str | None = None,
+    oldest_first: bool = False,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[AuditEvent], int]:
-    """The trail across records, newest first, filtered (audit readers only). The creations
+    """The trail across records, newest first (``oldest_first``: the other way), filtered
+    (audit readers only): ``actor_name`` is the user's name as recorded (a failed sign-in's
+    name tried too), ``text`` part of the user's name or the reason, typed text matched
+    literally (erp.search.contains_text). The creations
     of the master records a go-live import wrote in bulk are listed too, as each record's
     history presents them (``imported_creation``: action ``create``, who and when the
     import's), right after the import's own row; they match the filters by the import's user
@@ -306,17 +315,23 @@ def list_events(
         conditions.append(AuditEvent.occurred_at >= since)
     if until is not None:
         conditions.append(AuditEvent.occurred_at < until)
+    if actor_name:
+        conditions.append(AuditEvent.actor_name == actor_name)
+    if text:
+        conditions.append(contains_text(text, AuditEvent.actor_name, AuditEvent.reason))
     creations = _imported_creations(entity=entity, action=action, actor_id=actor_id, company_id=company_id,
-                                    since=since, until=until)
+                                    since=since, until=until, actor_name=actor_name, text=text)
     if not creations:
-        return _page(session, select(AuditEvent).where(*conditions), offset, limit)
+        return _page(session, select(AuditEvent).where(*conditions), offset, limit, oldest_first=oldest_first)
     # One ordered list of keys (the stored rows', and each imported record's under its import's
     # row), counted and paged in the database; then the page's entries themselves.
     stored = select(AuditEvent.id.label("id"), literal(0).label("imported"), AuditEvent.entity.label("entity"),
                     AuditEvent.entity_id.label("entity_id")).where(*conditions)
     keys = union_all(stored, *creations).subquery()
     rows, total = page(session, select(keys.c.id, keys.c.imported, keys.c.entity, keys.c.entity_id)
-                       .order_by(keys.c.id.desc(), keys.c.imported, keys.c.entity, keys.c.entity_id.desc()),
+                       .order_by(*((keys.c.id, keys.c.imported.desc(), keys.c.entity.desc(), keys.c.entity_id)
+                                   if oldest_first else
+                                   (keys.c.id.desc(), keys.c.imported, keys.c.entity, keys.c.entity_id.desc()))),
                        offset=offset, limit=limit)
     found = {event.id: event for event in session.scalars(
         select(AuditEvent).where(AuditEvent.id.in_([row.id for row in rows if not row.imported])))}
@@ -326,7 +341,8 @@ def list_events(
 
 
 def _imported_creations(*, entity: str | None, action: str | None, actor_id: int | None, company_id: int | None,
-                        since: dt.datetime | None, until: dt.datetime | None) -> list[Select[Any]]:
+                        since: dt.datetime | None, until: dt.datetime | None, actor_name: str | None = None,
+                        text: str | None = None) -> list[Select[Any]]:
     """The keys (the import's row id, 1, entity, record id) of the records imports created
     in bulk that match the filters: one SELECT per entity an import creates, each joining the
     records that carry an import to that import's audit row, set-based whatever the import's
@@ -352,6 +368,10 @@ def _imported_creations(*, entity: str | None, action: str | None, actor_id: int
             if "company_id" not in table.c:
                 continue  # records of no company (materials, partners): never of the company asked for
             query = query.where(table.c.company_id == company_id)
+        if actor_name:
+            query = query.where(imported.c.actor_name == actor_name)
+        if text:
+            query = query.where(contains_text(text, imported.c.actor_name, imported.c.reason))
         if since is not None:
             query = query.where(imported.c.occurred_at >= since)
         if until is not None:

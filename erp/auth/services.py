@@ -22,6 +22,7 @@ from erp.db import DriverRead, page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Company, Warehouse
 from erp.messages import Message, Named
+from erp.search import contains_text
 
 # Changes after which a user's live tokens no longer stand for what they were issued for.
 TOKEN_REVOKING_CHANGES = ("password", "role", "group_wide", "company_ids", "warehouse_ids", "active")
@@ -215,10 +216,11 @@ def _revoke_all(session: Session, actor: Actor, user_id: int, reason: str) -> in
     return revoked
 
 
-def revoke_user_tokens(session: Session, actor: Actor, user_id: int) -> int:
-    """Revoke every live token of a user (an admin locking someone out); returns how many."""
+def revoke_user_tokens(session: Session, actor: Actor, user_id: int, *, reason: str | None = None) -> int:
+    """Revoke every live token of a user (an admin locking someone out); returns how many.
+    Recorded with the admin's ``reason``, if given."""
     actor.require_role(Role.ADMIN, action="revoking a user's tokens")
-    return _revoke_all(session, actor, user_id, "revoked by an admin")
+    return _revoke_all(session, actor, user_id, reason or "revoked by an admin")
 
 
 def _check_scope(
@@ -276,7 +278,8 @@ def create_user(
     """Create a user with a role and the companies (and warehouses) they act for."""
     actor.require_role(Role.ADMIN, action="creating users")
     if session.scalar(select(func.count()).select_from(User).where(User.username == username)):
-        raise DuplicateUsername(Message("username {username} is taken", username=repr(username)))
+        raise DuplicateUsername(Message("username {username} is taken", username=repr(username)),
+                                errors=[{"pointer": "/username", "detail": Message("this user name is taken")}])
     group_wide = group_wide or role in GROUP_ROLES
     _check_scope(session, role, group_wide, company_ids, warehouse_ids)
     user = User(
@@ -314,10 +317,32 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
     return user
 
 
-def list_users(session: Session, actor: Actor, *, offset: int, limit: int) -> tuple[list[User], int]:
-    """All users, for admins."""
+def list_users(
+    session: Session, actor: Actor, *, offset: int, limit: int, text: str | None = None, role: Role | None = None,
+    company_id: int | None = None, active: bool | None = None, by_name: bool = False,
+) -> tuple[list[User], int]:
+    """All users, for admins, by id (``by_name``: by user name); ``text`` part of the user or display name (typed text
+    matched literally), ``company_id`` the users acting for that company (named, or group-wide)."""
     actor.require_role(Role.ADMIN, action="listing users")
-    return page(session, select(User).order_by(User.id), offset=offset, limit=limit, entities=True)
+    query = select(User)
+    if text:
+        query = query.where(contains_text(text, User.username, User.display_name))
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    if company_id is not None:
+        query = query.where(User.group_wide.is_(True) | User.id.in_(
+            select(UserCompany.user_id).where(UserCompany.company_id == company_id)))
+    return page(session, query.order_by(User.username if by_name else User.id),
+                offset=offset, limit=limit, entities=True)
+
+
+def live_tokens(session: Session, actor: Actor, user_id: int) -> int:
+    """How many unexpired, unrevoked tokens a user holds (admins): what revoking them ends."""
+    actor.require_role(Role.ADMIN, action="listing users")
+    return session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())) or 0
 
 
 def _keep_an_admin(session: Session, leaving: User) -> None:

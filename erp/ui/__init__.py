@@ -246,6 +246,8 @@ def init_ui(app: Flask) -> None:
     def _page_context() -> dict[str, Any]:
         return {"actor": g.get("actor"), "profile": g.get("profile")}
 
+    from erp.audit.pages import bp as audit_pages
+    from erp.auth.admin_pages import bp as admin_pages
     from erp.costing.pages import bp as costing_pages
     from erp.credit.cio_pages import bp as cio_pages
     from erp.consolidation.pages import bp as intercompany_pages  # after the CIO's: the reports menu's order
@@ -266,7 +268,8 @@ def init_ui(app: Flask) -> None:
 
     for blueprint in (ui_pages, purchasing_pages, contract_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
                       masterdata_pages, sales_pages, returns_pages, intercompany_pages, export_pages,
-                      payables_pages, payables_repairs, quality_pages, production_pages, problem_pages):
+                      payables_pages, payables_repairs, quality_pages, production_pages, problem_pages, admin_pages,
+                      audit_pages):
         app.register_blueprint(blueprint)
     api_handler = app.error_handler_spec[None][None].get(HTTPException)
     app.register_error_handler(HTTPException, _http_error(api_handler))

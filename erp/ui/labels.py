@@ -165,3 +165,53 @@ def tone(value: Enum) -> str:
         if known is value or (known.value == value.value and type(known) is type(value)):
             return colour
     return "grey"
+
+
+# The audit trail's kinds of record, actions and the fields its changes name (erp.audit:
+# lower-case slugs each module records), in the reader's language; a slug a module adds
+# later shows as itself until it has a word here.
+AUDIT_ENTITIES: dict[str, str] = {
+    "segment": N_("segment"), "company": N_("company"), "warehouse": N_("warehouse"), "unit": N_("unit"),
+    "material": N_("material"), "supplier": N_("supplier"), "customer": N_("customer"),
+    "tax_code": N_("tax code"), "standard_price": N_("standard price"), "contract": N_("contract"),
+    "purchasing_exception": N_("purchasing exception"), "customer_credit": N_("customer credit"),
+    "customer_credit_data": N_("customer credit data"), "credit_model": N_("credit limit model"),
+    "user": N_("user"), "import": N_("go-live import"), "supplier_invoice": N_("supplier invoice"),
+    "supplier_payment": N_("supplier payment"), "payables_tolerance": N_("invoice tolerance"),
+    "inspection_lot": N_("inspection lot"), "specification": N_("specification"), "bom": N_("bill of materials"),
+    "cost_center_rate": N_("cost centre rate"),
+}
+AUDIT_ACTIONS: dict[str, str] = {
+    "create": N_("created"), "change": N_("changed"), "deactivate": N_("deactivated"),
+    "reactivate": N_("reactivated"), "delete": N_("deleted"), "activate": N_("put in force"),
+    "terminate": N_("terminated"), "grant": N_("granted"), "revoke": N_("revoked"), "limit-set": N_("limit set"),
+    "hold": N_("put on hold"), "hold-lifted": N_("hold lifted"), "sign-in": N_("signed in"),
+    "sign-in-failed": N_("sign-in failed"), "sign-in-throttled": N_("sign-in throttled"),
+    "sign-out": N_("signed out"), "tokens-revoked": N_("tokens revoked"), "import": N_("imported"),
+    "undo": N_("import undone"), "release": N_("released"), "reverse": N_("reversed"),
+    "confirm": N_("confirmed"), "cancel": N_("cancelled"), "reopen": N_("reopened"),
+    "usage-decision-signed": N_("usage decision signed"), "signature-refused": N_("signature refused"),
+    "lot-cancelled": N_("inspection lot cancelled"), "lot-quantity-reduced": N_("inspection lot quantity reduced"),
+    "lot-moved": N_("inspection lot moved"), "enter-credit-memo": N_("credit memo entered"),
+    "credited": N_("credited"), "payment-reversed": N_("payment reversed"),
+    "credit-memo-reversed": N_("credit memo reversed"),
+    "wip-price-difference-corrected": N_("work-in-process price difference corrected"),
+    "wip-price-difference-correction-reversed": N_("work-in-process price difference correction reversed"),
+}
+AUDIT_FIELDS: dict[str, str] = {
+    "code": N_("Code"), "name_zh": N_("Chinese name"), "name_en": N_("English name"), "active": N_("Active"),
+    "username": N_("User name"), "display_name": N_("Display name"), "password": N_("Password"),
+    "role": N_("Role"), "group_wide": N_("Group-wide"), "company_ids": N_("Companies"),
+    "warehouse_ids": N_("Warehouses"), "company_id": N_("Company"), "segment_id": N_("Segment"),
+    "warehouse_id": N_("Warehouse"), "customer_id": N_("Intercompany customer record"),
+    "supplier_id": N_("Intercompany supplier record"), "material_id": N_("Material"), "unit_id": N_("Unit"),
+    "uscc": N_("Unified social credit code"), "approval_threshold": N_("Approval threshold"),
+    "live_tokens": N_("Live tokens"), "token": N_("Token"), "price": N_("Standard price"),
+    "credit_limit": N_("Credit limit"), "on_hold": N_("On hold"), "reason": N_("Reason"),
+}
+
+
+def audit_word(words: dict[str, str], slug: str) -> str:
+    """The word for an audit trail's slug (an entity, an action, a field), or the slug itself."""
+    text = words.get(slug)
+    return gettext(text) if text else slug

@@ -1,4 +1,4 @@
-"""The left navigation: work grouped as 采购 / 仓储 / 质量 / 成本 / 信用 / 报表, each entry
+"""The left navigation: work grouped as 系统管理 / 采购 / 仓储 / 质量 / 成本 / 信用 / 报表 / 主数据 / 审计, each entry
 shown only to the roles that may use it.
 
 Modules add their pages with ``add``; the layout shows the groups that have an entry the
@@ -37,6 +37,7 @@ class NavGroup:
 GROUPS: dict[str, NavGroup] = {
     group.key: group
     for group in (
+        NavGroup("admin", N_("Administration"), "gear"),
         NavGroup("purchasing", N_("Purchasing"), "cart"),
         NavGroup("warehouse", N_("Warehousing"), "box"),
         NavGroup("quality", N_("Quality"), "shield"),
@@ -46,6 +47,7 @@ GROUPS: dict[str, NavGroup] = {
         NavGroup("payables", N_("Payables"), "calc"),
         NavGroup("reports", N_("Reports"), "chart"),
         NavGroup("masterdata", N_("Master data"), "db"),
+        NavGroup("audit", N_("Audit"), "shield"),
     )
 }
 
