@@ -76,7 +76,9 @@ from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import N_, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
 from erp.posting import Line, Posting, lock_open_period, post
-from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrderLine
+from erp.purchasing.errors import OrderHasGoodsInTransit
+from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
+from erp.purchasing.orders import register_order_end_check
 from erp.purchasing.receiving import open_for_receipt
 from erp.purchasing.services import next_in_series, take_yearly_number, yearly_number
 from erp import narration
@@ -325,6 +327,32 @@ def _match_partner_line(session: Session, line: OrderLineRequest, *, seller_id: 
             errors=[{"pointer": f"{pointer}/quantity",
                      "detail": Message("more than the purchase order can still receive (at most {leaves})",
                                        leaves=leaves)}])
+
+
+def refuse_ending_order_with_goods_in_transit(session: Session, order: PurchaseOrder) -> None:
+    """A buyer's purchase order is not cancelled or closed while a group company's shipment
+    against one of its lines (intercompany sales orders filling it) is not yet received by
+    goods receipts on that line: the goods could never be received (trial finding 135)."""
+    for index, po_line in enumerate(sorted(order.lines, key=lambda line: line.line_no)):
+        rows = session.execute(
+            select(SalesOrder.number, SalesOrderLine.shipped_quantity)
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+            .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrder.status != SalesOrderStatus.CANCELLED,
+                   SalesOrderLine.shipped_quantity > 0)
+            .order_by(SalesOrder.number)).all()
+        if not rows:
+            continue
+        in_transit = sum((Decimal(quantity) for _, quantity in rows), Decimal(0)) \
+            - received_by_receipts(session, po_line.id)
+        if in_transit > 0:
+            message = Message("{quantity} shipped by a group company on sales order {orders} against purchase order "
+                              "{number} line {line} are not yet received", quantity=in_transit,
+                              orders=", ".join(number for number, _ in rows), number=order.number,
+                              line=po_line.line_no)
+            raise OrderHasGoodsInTransit(message, errors=[{"pointer": f"/lines/{index}", "detail": message}])
+
+
+register_order_end_check("intercompany-goods-in-transit", refuse_ending_order_with_goods_in_transit)
 
 
 def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: CreditPolicy) -> OrderResult:

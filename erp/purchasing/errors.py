@@ -159,6 +159,17 @@ class StatusTransitionNotAllowed(Conflict):
     remedy = N_("Reload the record and do what its current status allows.")
 
 
+class OrderHasGoodsInTransit(Conflict):
+    """A group company has shipped goods against the order on an intercompany sales order and
+    the buyer has not received them yet: cancelled or closed, the order could never receive
+    them and they would stay in transit for good."""
+
+    slug = "order-has-goods-in-transit"
+    title = N_("A group company's goods shipped against the order are not yet received")
+    remedy = N_("Receive the goods first, or have the selling company take them back (a return on its sales "
+                "order), then cancel or close the order.")
+
+
 class OrderHasReceipts(Conflict):
     """An order against which goods were received cannot be cancelled: the receipts stay,
     and the rest of the order is closed short instead."""

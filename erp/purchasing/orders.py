@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -574,6 +574,23 @@ def may_be_closed(order: PurchaseOrder) -> bool:
     return transition_allowed(ORDER_TRANSITIONS, order.status, PurchaseOrderStatus.CLOSED)
 
 
+# Checks a module above purchasing adds before an order is cancelled or closed (credit: goods
+# a group company shipped against it and not yet received), registered on import so that
+# purchasing does not import it. Each raises its refusal.
+OrderEndCheck = Callable[[Session, PurchaseOrder], None]
+_END_CHECKS: dict[str, OrderEndCheck] = {}
+
+
+def register_order_end_check(name: str, check: OrderEndCheck) -> None:
+    """Add (or replace, by name) a check run before an order is cancelled or closed."""
+    _END_CHECKS[name] = check
+
+
+def _run_end_checks(session: Session, order: PurchaseOrder) -> None:
+    for check in _END_CHECKS.values():
+        check(session, order)
+
+
 def cancel_order(session: Session, actor: Actor, order_id: int, reason: str | None) -> PurchaseOrder:
     """Cancel an order against which nothing has been received; releases its consumption."""
     order = get_purchase_order(session, actor, order_id, lock=True)
@@ -583,6 +600,7 @@ def cancel_order(session: Session, actor: Actor, order_id: int, reason: str | No
             Message("goods have been received against order {order}; close it instead of cancelling",
                     order=order.number)
         )
+    _run_end_checks(session, order)
     move_order(session, order, PurchaseOrderStatus.CANCELLED, N_("cancel"))
     order.cancelled_by = actor.user_id
     order.cancelled_at = utcnow()
@@ -596,6 +614,7 @@ def close_order(session: Session, actor: Actor, order_id: int, reason: str | Non
     (a received order otherwise still takes deliveries within the over-receipt tolerance)."""
     order = get_purchase_order(session, actor, order_id, lock=True)
     _require_purchaser_or_manager(actor, order, N_("closing"))
+    _run_end_checks(session, order)
     move_order(session, order, PurchaseOrderStatus.CLOSED, N_("close"))
     order.status_reason = reason
     session.flush()

@@ -25,6 +25,8 @@ from erp.inventory.services import IssueDestination
 from erp.masterdata import services as masterdata
 from erp.credit.models import SalesOrder
 from erp.masterdata.models import Customer, Material, Supplier
+from erp.purchasing import orders as purchasing_orders
+from erp.purchasing.errors import OrderHasGoodsInTransit
 from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
 from tests.credit import NOV, POLICY, new_order, put_stock, ship
 from tests.stock import issue, open_order, receive, set_standard
@@ -433,3 +435,28 @@ def test_goods_received_from_another_intercompany_order_are_not_counted_twice(
         _ic_order(session_factory, world, po_line, "211")
     assert "at most 210" in str(refused.value.message), str(refused.value.message)
     _ic_order(session_factory, world, po_line, "210")
+
+
+def test_the_buyer_cannot_cancel_or_close_an_order_whose_group_shipment_is_not_yet_received(
+    session_factory: SF, world: World
+) -> None:
+    """Trial finding 135: A shipped 1,000 kg against B's order; until B receives them, B can
+    neither cancel nor close the order (the goods could never be received: in transit for
+    good). Once received, B closes it."""
+    order_id, po_line = intercompany_sale(session_factory, world, receive_on=None)
+    with session_factory() as session:
+        sales_number = session.get(SalesOrder, order_id).number  # type: ignore[union-attr]
+        po = session.get(PurchaseOrderLine, po_line).order  # type: ignore[union-attr]
+        po_id, po_number = po.id, po.number
+    for end in (purchasing_orders.cancel_order, purchasing_orders.close_order):
+        with session_factory() as session, session.begin(), pytest.raises(OrderHasGoodsInTransit) as refused:
+            end(session, world.actors["buyer_b"], po_id, "需求取消")
+        assert refused.value.status == 409 and refused.value.slug == "order-has-goods-in-transit"
+        detail = str(refused.value.message)
+        assert f"sales order {sales_number}" in detail and f"{po_number} line 1" in detail, detail
+        assert detail.startswith("1000 shipped"), detail
+        assert refused.value.errors[0]["pointer"] == "/lines/0"
+    receive(session_factory, world, po_line, "1000", batch="IC-0001", user="clerk_b", warehouse="B-AMB", on=NOV_21)
+    with session_factory() as session, session.begin():
+        closed = purchasing_orders.close_order(session, world.actors["buyer_b"], po_id, "received in full")
+        assert closed.status == PurchaseOrderStatus.CLOSED
