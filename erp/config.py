@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     # limit model's suggestions for customers without history are its rules' starting limits).
     credit_starting_limit: Annotated[Decimal, Field(ge=0, le=Decimal("9999999999999999.99"), decimal_places=2)] = \
         Decimal("100000")
+    # Month-end close: the confirmation step flags a company whose variance rate is beyond
+    # ± this many percent, or moved more than this many percentage points from the previous
+    # closed month's (erp.costing.board.RateWatch, docs/costing.md); the accountant may still
+    # confirm the close.
+    close_rate_limit_percent: Annotated[Decimal, Field(gt=0, le=1000)] = Decimal("10")
+    close_rate_move_points: Annotated[Decimal, Field(gt=0, le=1000)] = Decimal("5")
     # werkzeug password hash method; tests use a cheaper scrypt cost to stay fast.
     password_hash_method: str = "scrypt"
     sql_echo: bool = False
@@ -201,6 +207,8 @@ ALLOWED = {
     "default_min_remaining_shelf_life_days": "a whole number of days from 0 to 36500",
     "credit_warning_share": "a share of the credit limit above 0 and at most 1, such as 0.90",
     "credit_starting_limit": "an amount in CNY such as 100000 (0 or more)",
+    "close_rate_limit_percent": "a percentage above 0 and at most 1000, such as 10",
+    "close_rate_move_points": "percentage points above 0 and at most 1000, such as 5",
     "sql_echo": "1 or 0 (true or false)",
     "job_runner": "thread or worker",
     "job_threads": "a whole number from 1 to 64",

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor
 from erp.costing import reports
 from erp.costing import close
 from erp.costing.errors import PeriodAlreadyClosed
-from erp.costing.models import Account, PeriodEvent, VarianceAllocation
+from erp.costing.models import Account, MaterialPeriodBalance, PeriodEvent, VarianceAllocation
 from erp.errors import NotFound
 from erp.masterdata.models import Company, Material, Segment
 from erp.messages import N_, Message, Named
@@ -134,9 +134,12 @@ class ClosePreview:
     journal: list[dict[str, Any]] = field(default_factory=list)
     variance_allocated: Decimal = Decimal("0")
     variance_remaining: Decimal = Decimal("0")
+    # The company-level check (rate and its flags), when the caller gave a ``RateWatch``.
+    check: CloseCheck | None = None
 
 
-def preview_close(session: Session, actor: Actor, *, company_id: int, period: str) -> ClosePreview:
+def preview_close(session: Session, actor: Actor, *, company_id: int, period: str,
+                  watch: RateWatch | None = None) -> ClosePreview:
     """The variance allocation closing ``period`` of a company would post, without posting
     it (cost accountants). The close itself runs inside a savepoint that is rolled back, so
     the figures are the close's own and a period the close would refuse is refused with the
@@ -153,6 +156,8 @@ def preview_close(session: Session, actor: Actor, *, company_id: int, period: st
         preview = ClosePreview(company_id, period)
         preview.materials = reports.variance_allocation(session, actor, company_id=company_id, period=period)
         preview.lines = allocation_lines_named(session, company_id=company_id, period=period)
+        if watch is not None:
+            (preview.check,) = close_checks(session, [company_id], period=period, watch=watch)
     finally:
         savepoint.rollback()
     preview.journal = close_journal(session, preview.lines)
@@ -189,14 +194,15 @@ def close_journal(session: Session, lines: Sequence[Any]) -> list[dict[str, Any]
             continue
         entry = by_account.setdefault(line.account_code, {
             "account_code": line.account_code, "name_zh": line.account_name_zh, "name_en": line.account_name_en,
-            "amount": Decimal("0")})
+            "account_name_zh": line.account_name_zh, "account_name_en": line.account_name_en, "amount": Decimal("0")})
         entry["amount"] += amount
         total += amount
     journal = [entry for _, entry in sorted(by_account.items()) if entry["amount"] != 0]
     if total != 0:
         variance = session.get(Account, accounts.MATERIAL_COST_VARIANCE)
-        journal.append({"account_code": accounts.MATERIAL_COST_VARIANCE, "name_zh": variance.name_zh if variance else "",
-                        "name_en": variance.name_en if variance else "", "amount": -total})
+        name_zh, name_en = (variance.name_zh, variance.name_en) if variance else ("", "")
+        journal.append({"account_code": accounts.MATERIAL_COST_VARIANCE, "name_zh": name_zh, "name_en": name_en,
+                        "account_name_zh": name_zh, "account_name_en": name_en, "amount": -total})
     return journal
 
 
@@ -240,3 +246,229 @@ def materials_named(session: Session, material_ids: Sequence[int]) -> dict[int, 
 
 def material_by_code(session: Session, code: str) -> Material | None:
     return session.scalars(select(Material).where(Material.code == code)).one_or_none()
+
+
+# --- checking a close before it is posted ---------------------------------------------------
+
+@dataclass(frozen=True)
+class RateWatch:
+    """When a company's variance rate needs a second look before its close is confirmed
+    (settings ``close_rate_limit_percent`` and ``close_rate_move_points``, docs/costing.md):
+    a rate beyond ±``limit``, or one that moved more than ``move`` (both fractions: 0.10 is
+    10 %, 0.05 is 5 percentage points) from the previous closed month's. The accountant may
+    still confirm: a jump has causes a close cannot see (a late invoice, a price error)."""
+
+    limit: Decimal
+    move: Decimal
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RateWatch:
+        hundred = Decimal(100)
+        return cls(Decimal(settings.close_rate_limit_percent) / hundred,
+                   Decimal(settings.close_rate_move_points) / hundred)
+
+    def flags(self, rate: Decimal | None, previous: Decimal | None) -> tuple[str, ...]:
+        """Which of ``limit`` and ``move`` the rate breaks (none for a rate with no base)."""
+        if rate is None:
+            return ()
+        found = []
+        if abs(rate) > self.limit:
+            found.append("limit")
+        if previous is not None and abs(rate - previous) > self.move:
+            found.append("move")
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class CloseCheck:
+    """One company's close as it will be posted, at company level: over the materials that
+    moved in the period (only those spread variance; the others keep theirs), the variance
+    to spread (opening variance + the period's receipts' variance), the stock at standard it
+    spreads over, the variance rate (材料成本差异率, the one over the other), what goes to
+    consumption and what stays with the stock; the previous closed month's rate the same
+    way, and the ``RateWatch`` flags."""
+
+    company_id: int
+    company: Named
+    period: str
+    variance_to_spread: Decimal
+    standard_base: Decimal
+    variance_rate: Decimal | None
+    to_consumption: Decimal
+    to_stock: Decimal
+    previous_period: str
+    previous_rate: Decimal | None
+    flags: tuple[str, ...]
+
+    @property
+    def rate_change(self) -> Decimal | None:
+        if self.variance_rate is None or self.previous_rate is None:
+            return None
+        return self.variance_rate - self.previous_rate
+
+
+def close_checks(session: Session, company_ids: Sequence[int], *, period: str, watch: RateWatch) -> list[CloseCheck]:
+    """The ``CloseCheck`` of each company whose ``period`` has just been closed in this
+    transaction (the confirmation step runs the close and rolls it back, erp.ui.pages.dry_run),
+    by company code. One GROUP BY over the balance rows the close wrote for the period and
+    those of the month before (rows exist only for materials that moved in a closed period)."""
+    b = MaterialPeriodBalance
+    previous = Period(period).previous()
+    ids = sorted(set(company_ids))
+    rows = session.execute(
+        select(b.company_id, b.period,
+               func.sum(b.opening_variance + b.receipts_variance).label("to_spread"),
+               func.sum(b.opening_value + b.receipts_value + b.other_inflow_value).label("base"),
+               func.sum(b.consumption_variance).label("consumed"), func.sum(b.closing_variance).label("kept"))
+        .where(b.company_id.in_(ids), b.period.in_([previous, period]))
+        .group_by(b.company_id, b.period)
+    ).all()
+    figures = {(row.company_id, row.period): row for row in rows}
+    companies = session.execute(
+        select(Company.id, Company.code, Company.name_zh, Company.name_en).where(Company.id.in_(ids))
+        .order_by(Company.code)).all()
+    zero = Decimal("0")
+
+    def rate(row: Any) -> Decimal | None:
+        if row is None or not row.base:
+            return None
+        return Decimal(row.to_spread) / Decimal(row.base)
+
+    checks = []
+    for company in companies:
+        now, before = figures.get((company.id, period)), figures.get((company.id, previous))
+        current_rate, previous_rate = rate(now), rate(before)
+        checks.append(CloseCheck(
+            company_id=company.id, company=Named(company.code, company.name_zh, company.name_en), period=period,
+            variance_to_spread=Decimal(now.to_spread if now else zero), standard_base=Decimal(now.base if now else zero),
+            variance_rate=current_rate, to_consumption=Decimal(now.consumed if now else zero),
+            to_stock=Decimal(now.kept if now else zero), previous_period=previous, previous_rate=previous_rate,
+            flags=watch.flags(current_rate, previous_rate)))
+    return checks
+
+
+def close_and_check(session: Session, actor: Actor, *, company_ids: Sequence[int], period: str, watch: RateWatch,
+                    catch_up: bool = True) -> list[CloseCheck]:
+    """Close ``period`` for these companies as the close job would (``close_periods``; one
+    company's own close without ``catch_up``, strictly in order) and read each one's
+    ``CloseCheck``. Posts: the pages run it inside erp.ui.pages.dry_run to show what the
+    close will post before the accountant confirms it."""
+    close.close_periods(session, actor, company_ids=company_ids, period=period, catch_up=catch_up)
+    return close_checks(session, company_ids, period=period, watch=watch)
+
+
+@dataclass(frozen=True)
+class ReopenCheck:
+    """What reopening a period posts: the reversal of its close entry and of the stock
+    restatements at the next period's standards, per account (signed, debit positive)."""
+
+    company_id: int
+    period: str
+    journal: list[dict[str, Any]]
+    restatements: int
+
+
+def reopen_and_check(session: Session, actor: Actor, *, company_id: int, period: str, reason: str) -> ReopenCheck:
+    """Reopen a period (``close.reopen_period``) and read what the reopening posted. Posts:
+    the period page runs it inside erp.ui.pages.dry_run for the confirmation step."""
+    from erp.costing.revaluation import restatements_of
+    from erp.posting.models import JournalEntry, JournalLine
+
+    restated = len(restatements_of(session, company_id, Period(period).next()))
+    last = session.scalar(select(func.max(JournalEntry.id))) or 0
+    close.reopen_period(session, actor, company_id=company_id, period=period, reason=reason)
+    rows = session.execute(
+        select(JournalLine.account_code, Account.name_zh, Account.name_en, func.sum(JournalLine.amount))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .join(Account, Account.code == JournalLine.account_code)
+        .where(JournalEntry.id > last, JournalEntry.company_id == company_id,
+               JournalEntry.created_by == actor.user_id)
+        .group_by(JournalLine.account_code, Account.name_zh, Account.name_en)
+        .order_by(JournalLine.account_code)
+    ).all()
+    journal = [{"account_code": code, "account_name_zh": name_zh, "account_name_en": name_en, "amount": Decimal(amount)}
+               for code, name_zh, name_en, amount in rows if amount]
+    return ReopenCheck(company_id, period, journal, restated)
+
+
+@dataclass
+class PeriodToDate:
+    """What an open period holds so far, before it can be closed (or while its close would
+    be refused): per material the period's receipts, other inflows and consumption with the
+    receipts' variance, from the totals every posting keeps current
+    (``period_movement_totals``, never the ledger); the opening carried from the previous
+    close where that period is closed, and so the variance rate to date; the number of
+    journal entries posted into the period."""
+
+    company_id: int
+    period: str
+    materials: list[Any] = field(default_factory=list)
+    entries: int = 0
+    opening_known: bool = False
+
+    def total(self, name: str) -> Decimal:
+        return sum((Decimal(getattr(m, name)) for m in self.materials), Decimal("0"))
+
+    @property
+    def variance_rate(self) -> Decimal | None:
+        """(opening variance + receipts' variance) / (opening + receipts + inflows at
+        standard) over the materials that moved, as the close would compute it today."""
+        if not self.opening_known:
+            return None
+        base = self.total("opening_value") + self.total("receipts_value") + self.total("other_inflow_value")
+        if base == 0:
+            return None
+        return (self.total("opening_variance") + self.total("receipts_variance")) / base
+
+
+def period_to_date(session: Session, actor: Actor, *, company_id: int, period: str) -> PeriodToDate:
+    """The ``PeriodToDate`` of a company's open period (readers of costing reports). One
+    GROUP BY over the period's totals, the materials' openings looked up along the balance
+    key (erp.costing.balances.latest_balances), and a count of the period's entries."""
+    from erp.costing.balances import latest_balances
+    from erp.posting.models import CloseClass, JournalEntry, PeriodMovementTotal
+    from erp.masterdata.models import UnitOfMeasure
+
+    reports._require_scope(session, actor, company_id)
+    t = PeriodMovementTotal
+    zero = Decimal("0")
+
+    def total(column: Any, close_class: CloseClass) -> Any:
+        return func.coalesce(func.sum(case((t.close_class == close_class, column))), zero)
+
+    moved = (
+        select(t.material_id,
+               total(t.quantity, CloseClass.RECEIPT).label("receipts_quantity"),
+               total(t.value, CloseClass.RECEIPT).label("receipts_value"),
+               (total(t.variance, CloseClass.RECEIPT) + total(t.variance, CloseClass.REVALUATION))
+               .label("receipts_variance"),
+               total(t.quantity, CloseClass.INFLOW).label("other_inflow_quantity"),
+               total(t.value, CloseClass.INFLOW).label("other_inflow_value"),
+               total(-t.quantity, CloseClass.CONSUMPTION).label("consumption_quantity"),
+               total(-t.value, CloseClass.CONSUMPTION).label("consumption_value"),
+               total(t.value, CloseClass.REVALUATION).label("revalued_value"))
+        .where(t.company_id == company_id, t.period == period)
+        .group_by(t.material_id)
+        .subquery("moved")
+    )
+    previous = Period(period).previous()
+    # The opening is the previous close's: known once the month before is the latest closed.
+    latest_closed = session.scalar(select(func.max(AccountingPeriod.period)).where(
+        AccountingPeriod.company_id == company_id, AccountingPeriod.status == PeriodStatus.CLOSED))
+    opening_known = latest_closed == previous
+    latest = latest_balances(session, [company_id], previous)
+    opening_value = func.coalesce(latest.c.closing_value, zero) + moved.c.revalued_value
+    rows = session.execute(
+        select(moved, Material.code.label("material_code"), Material.name_zh.label("material_name_zh"),
+               Material.name_en.label("material_name_en"), UnitOfMeasure.code.label("unit"),
+               func.coalesce(latest.c.closing_quantity, zero).label("opening_quantity"),
+               opening_value.label("opening_value"),
+               func.coalesce(latest.c.closing_variance, zero).label("opening_variance"))
+        .join(Material, Material.id == moved.c.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .outerjoin(latest, latest.c.material_id == moved.c.material_id)
+        .order_by(Material.code)
+    ).all()
+    entries = session.scalar(select(func.count()).select_from(JournalEntry).where(
+        JournalEntry.company_id == company_id, JournalEntry.period == period)) or 0
+    return PeriodToDate(company_id, period, list(rows), entries, bool(opening_known))

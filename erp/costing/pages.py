@@ -9,10 +9,11 @@ Views parse the request, call one service or report of this module and render; t
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from erp.auth.roles import Actor, Role
 from erp.costing import board, close, jobs, reports, standards
 from erp.costing.calendar import PeriodState
 from erp.costing.close import CLOSE_STEPS
+from erp.costing.errors import PeriodNotEnded
 from erp.errors import DomainError, ValidationFailed
 from erp.jobs.api import job_runner, job_view
 from erp.jobs.services import get_job
@@ -32,7 +34,7 @@ from erp.period import NOT_A_PERIOD
 from erp.schemas import PERIOD_PATTERN
 from erp.ui import nav
 from erp.ui.listing import ListArgs
-from erp.ui.pages import PageBlueprint, form_refusal, page_actor, page_session, require_role
+from erp.ui.pages import PageBlueprint, confirmed, dry_run, form_refusal, page_actor, page_session, require_role
 from erp.db import UNIT_PRICE
 from erp.ui.forms import form_number
 from erp.web import after_commit, transaction
@@ -99,8 +101,19 @@ def period(db: Session, actor: Actor, company: str, period: str) -> Any:
     the trial balance and who closed it once closed; reopening for group accountants."""
     require_role(*READERS)
     _check_period(period)
-    preview, preview_refusal, report, lines, balance, journal = None, None, None, None, None, None
     found = board.company_by_code(db, actor, company)
+    return _period_page(db, actor, found, period, reopened=request.args.get("reopened") == "1")
+
+
+def _rate_watch() -> board.RateWatch:
+    """The thresholds the close's confirmation flags variance rates by (erp.config)."""
+    return board.RateWatch.from_settings(current_app.extensions["erp"].settings)
+
+
+def _period_page(db: Session, actor: Actor, found: Company, period: str, **shown: Any) -> str:
+    """The period page: ``shown`` adds a confirmation step (``confirming`` the close,
+    ``pending_reopen``), a refusal or the reopening form as typed."""
+    preview, preview_refusal, report, lines, balance, journal = None, None, None, None, None, None
     state = close.period_state(db, actor, company_id=found.id, period=period)
     if state.status.value == "closed":
         report = reports.variance_allocation(db, actor, company_id=found.id, period=period)
@@ -109,29 +122,41 @@ def period(db: Session, actor: Actor, company: str, period: str) -> Any:
         journal = board.close_journal(db, lines)
     elif actor.has_role(Role.COST_ACCOUNTANT):
         try:
-            preview = board.preview_close(db, actor, company_id=found.id, period=period)
+            preview = board.preview_close(db, actor, company_id=found.id, period=period, watch=_rate_watch())
         except DomainError as refusal:
             if refusal.status in (403, 404):
                 raise
             preview_refusal = refusal
+    # An open period without a preview (not ended yet, an earlier period open, a reader who
+    # does not close) shows what it holds so far.
+    to_date = board.period_to_date(db, actor, company_id=found.id, period=period) \
+        if state.status.value != "closed" and preview is None else None
     events = board.period_events(db, actor, company_id=found.id, period=period)
-    return render_template(
-        "costing/period.html", company=found, period=period, state=state, preview=preview,
-        preview_refusal=preview_refusal, report=report, lines=lines, balance=balance, events=events,
-        journal=journal,
+    context: dict[str, Any] = dict(
+        to_date=to_date, not_ended=isinstance(preview_refusal, PeriodNotEnded),
+        ends_on=Period(period).last_day, closes_from=Period(period).last_day + dt.timedelta(days=1),
+        company=found, period=period, state=state, preview=preview, preview_refusal=preview_refusal, report=report,
+        lines=lines, balance=balance, events=events, journal=journal,
         # A period closes only once it has ended (its close is dated its last day, erp.clock).
         can_close=actor.has_role(Role.COST_ACCOUNTANT) and Period(period).last_day < business_today(),
         can_reopen=actor.has_role(Role.COST_ACCOUNTANT) and actor.group_wide,
-        reopen_form={}, next_period=Period(period).next(), reopened=request.args.get("reopened") == "1")
+        reopen_form={}, next_period=Period(period).next(), reopened=False, confirming=False, pending_reopen=None,
+        watch=_rate_watch())
+    context.update(shown)
+    return render_template("costing/period.html", **context)
 
 
 @bp.route("/periods/<company>/<period>/close", methods=["POST"])
 @transaction
-def close_one(db: Session, actor: Actor, company: str, period: str) -> Response:
-    """Close one company's period: queued as a job; its page shows the progress."""
+def close_one(db: Session, actor: Actor, company: str, period: str) -> Any:
+    """Close one company's period: first what the close will post (the preview, its rate
+    checked against the previous month's), then, confirmed, queued as a job whose page
+    shows the progress."""
     require_role(*ACCOUNTANTS)
     _check_period(period)
     found = board.company_by_code(db, actor, company)
+    if not confirmed(request.form):
+        return _period_page(db, actor, found, period, confirming=request.form.get("edit") != "1")
     job = jobs.queue_close(db, actor, period=period, company_ids=[found.id])
     after_commit(lambda: job_runner().submit(job.id))  # its worker must see the committed job
     return redirect(url_for("costing_pages.close_job", job_id=job.id))
@@ -139,9 +164,10 @@ def close_one(db: Session, actor: Actor, company: str, period: str) -> Response:
 
 @bp.route("/close", methods=["POST"])
 @transaction
-def close_group(db: Session, actor: Actor) -> Response:
+def close_group(db: Session, actor: Actor) -> Any:
     """Close a period, as a job, for every company of the accountant's whose next period to
-    close it is (all of them or none)."""
+    close it is (all of them or none): first what it will post per company (the close run
+    and rolled back), the variance rates to check flagged; then, confirmed, the job."""
     require_role(*ACCOUNTANTS)
     period = request.form.get("period", "").strip()
     _check_period(period)
@@ -150,6 +176,14 @@ def close_group(db: Session, actor: Actor) -> Response:
     found = next((c for c in board.close_candidates(rows, current) if c.period == period), None)
     if found is None:
         raise ValidationFailed.for_field("period", Message("no company closes {period} next", period=period))
+    if request.form.get("edit") == "1":
+        return redirect(url_for("costing_pages.period_board"))
+    if not confirmed(request.form):
+        watch = _rate_watch()
+        checks = dry_run(db, lambda: board.close_and_check(db, actor, company_ids=found.company_ids, period=period,
+                                                            watch=watch))
+        return render_template("costing/close_confirm.html", period=period, checks=checks, watch=watch,
+                               form=request.form)
     job = jobs.queue_close(db, actor, period=period, company_ids=found.company_ids)
     after_commit(lambda: job_runner().submit(job.id))  # its worker must see the committed job
     return redirect(url_for("costing_pages.close_job", job_id=job.id))
@@ -197,31 +231,28 @@ def close_job_progress(db: Session, actor: Actor, job_id: int) -> str:
 @bp.route("/periods/<company>/<period>/reopen", methods=["POST"])
 @transaction
 def reopen(db: Session, actor: Actor, company: str, period: str) -> Any:
-    """Reopen a closed period with a reason (group cost accountants): the close is reversed."""
+    """Reopen a closed period with a reason (group cost accountants): first what the
+    reopening reverses, then, confirmed, the close is reversed."""
     require_role(*ACCOUNTANTS)
     _check_period(period)
-    reason = request.form.get("reason", "").strip()[:500]
+    form = request.form
+    reason = form.get("reason", "").strip()[:500]
+    found = board.company_by_code(db, actor, company)
+    if form.get("edit") == "1":  # back from the confirmation step, the reason as typed
+        return _period_page(db, actor, found, period, reopen_form=form)
     try:
+        if not confirmed(form):
+            pending = dry_run(db, lambda: board.reopen_and_check(db, actor, company_id=found.id, period=period,
+                                                                 reason=reason))
+            return _period_page(db, actor, found, period, reopen_form=form, pending_reopen=pending)
         with db.begin_nested():  # a refusal rolls back to here
-            found = board.company_by_code(db, actor, company)
             close.reopen_period(db, actor, company_id=found.id, period=period, reason=reason)
         return redirect(url_for("costing_pages.period", company=company, period=period, reopened=1))
     except DomainError as error:
         if error.status == 404:
             raise
         refusal = form_refusal(error)
-    found = board.company_by_code(db, actor, company)
-    state = close.period_state(db, actor, company_id=found.id, period=period)
-    report = reports.variance_allocation(db, actor, company_id=found.id, period=period)
-    lines = board.allocation_lines_named(db, company_id=found.id, period=period)
-    balance = reports.trial_balance(db, actor, company_id=found.id, period=period)
-    events = board.period_events(db, actor, company_id=found.id, period=period)
-    journal = board.close_journal(db, lines)
-    return render_template(
-        "costing/period.html", company=found, period=period, state=state, preview=None, preview_refusal=None,
-        report=report, lines=lines, balance=balance, events=events, journal=journal, can_close=True,
-        can_reopen=actor.group_wide, reopen_form=request.form, next_period=Period(period).next(),
-        **refusal), refusal["error"].status
+    return _period_page(db, actor, found, period, reopen_form=form, **refusal), refusal["error"].status
 
 
 @bp.route("/trial-balance")

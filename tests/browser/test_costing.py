@@ -74,6 +74,12 @@ def test_accountant_previews_and_closes_a_company_then_the_group(
     remaining = _money(page.get_by_test_id("preview-remaining").inner_text())
     shot(page, "preview")
     page.get_by_test_id("close-period").click()
+    # First what the close will post, its variance rate checked; nothing is posted yet.
+    page.get_by_test_id("confirm-close").wait_for()
+    facts = page.get_by_test_id("confirm-close-facts").inner_text()
+    assert "待分配差异" in facts and "差异率" in facts and "分摊至耗用" in facts and "留存于库存" in facts
+    shot(page, "close-confirmation")
+    page.get_by_test_id("confirm-close-yes").click()
     # The close runs as a job: the page shows its steps and then every company's result.
     page.wait_for_selector("[data-testid=close-steps]")
     shot(page, "close-progress")
@@ -99,6 +105,13 @@ def test_accountant_previews_and_closes_a_company_then_the_group(
     button = group.get_by_test_id(f"group-close-{period}")
     assert f"{period}" in button.inner_text()
     button.click()
+    # Per company what the close will post, rates to check flagged; then the confirmation.
+    checks = group.get_by_test_id("close-checks")
+    checks.wait_for()
+    assert checks.locator("tbody tr").count() >= 20
+    assert checks.locator("tr[data-company=FORM01]").count() == 0  # already closed
+    shot(group, "group-close-confirmation")
+    group.get_by_test_id("confirm-close-yes").click()
     group.wait_for_selector("[data-testid=close-steps]")
     shot(group, "group-close-progress")
     _wait_for_job(group)
@@ -118,7 +131,12 @@ def test_accountant_previews_and_closes_a_company_then_the_group(
     shot(group, "reopen-refused")
     group.fill("#f-reason", "供应商发票迟到，需补记入库差异")
     group.get_by_test_id("reopen").click()
-    assert group.get_by_test_id("done").is_visible()
+    # What the reopening reverses, before it does.
+    group.get_by_test_id("confirm-reopen").wait_for()
+    assert "供应商发票迟到" in group.get_by_test_id("confirm-reopen-facts").inner_text()
+    shot(group, "reopen-confirmation")
+    group.get_by_test_id("confirm-reopen-yes").click()
+    group.get_by_test_id("done").wait_for()
     assert group.get_by_test_id("period-status").inner_text() == "未结账"
     assert "供应商发票迟到" in group.get_by_test_id("events").inner_text()
     shot(group, "reopened")

@@ -77,7 +77,7 @@ def test_the_group_close_from_the_board_runs_as_a_job_and_the_trial_balance_page
     board = client.get("/costing/periods").get_data(as_text=True)
     assert 'data-testid="group-close-2026-11"' in board
     token = re.search(r'name="csrf_token" value="([^"]+)"', board).group(1)  # type: ignore[union-attr]
-    queued = client.post("/costing/close", data={"period": "2026-11", "csrf_token": token})
+    queued = client.post("/costing/close", data={"period": "2026-11", "csrf_token": token, "confirmed": "1"})
     assert queued.status_code == 302
     job_id = int(queued.headers["Location"].rsplit("/", 1)[1])
     client.application.extensions["erp_jobs"].wait(job_id, timeout=120)
