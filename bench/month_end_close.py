@@ -37,6 +37,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -49,6 +50,7 @@ from erp.auth.roles import Actor, Role
 from erp.clock import business_today, pin_business_day
 from erp.costing.close import close_periods
 from erp.costing.models import JournalLine
+from erp.masterdata.models import Company
 from erp.period import Period
 from erp.db import make_engine, make_session_factory
 
@@ -150,6 +152,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None,
                         help="measure on a database bench/generate.py loaded (its last month open; every close "
                              "rolled back)")
+    parser.add_argument("--check", action="store_true",
+                        help="also time the pages' confirmation step: the close run and rolled back with each "
+                             "company's figures read (erp.costing.board.close_and_check), and that read alone")
     parser.add_argument("--statements", action="store_true",
                         help="after the timed runs, one more close with each statement's time (where it goes)")
     args = parser.parse_args()
@@ -202,6 +207,36 @@ def main() -> None:
 
         close_group(keep=False)
         close = timed(lambda: close_group(keep=False), args.runs)
+        checked = read_alone = None
+        if args.check:
+            from erp.costing.board import RateWatch, close_and_check, close_checks
+
+            watch = RateWatch(Decimal("0.10"), Decimal("0.05"))
+            ids: list[int] = []
+
+            def confirmation_step() -> None:
+                # As the board's group close shows it: the close in a savepoint rolled back.
+                with sessions() as session:
+                    session.begin()
+                    ids[:] = session.scalars(select(Company.id).where(Company.active.is_(True))).all()
+                    savepoint = session.begin_nested()
+                    close_and_check(session, actor, company_ids=ids, period=last, watch=watch)
+                    savepoint.rollback()
+                    session.rollback()
+
+            def read_after_close() -> float:
+                with sessions() as session:
+                    session.begin()
+                    close_periods(session, actor, company_ids=None, period=last)
+                    started = time.perf_counter()
+                    close_checks(session, ids, period=last, watch=watch)
+                    elapsed = time.perf_counter() - started
+                    session.rollback()
+                    return elapsed
+
+            confirmation_step()
+            checked = timed(confirmation_step, args.runs)
+            read_alone = sorted(read_after_close() for _ in range(args.runs))[args.runs // 2]
         statements = statement_times(engine, lambda: close_group(keep=False)) if args.statements else []
         # the kept database keeps its last month open
         results = close_group(keep=not (args.keep or args.reuse), checksums=True)
@@ -216,6 +251,9 @@ def main() -> None:
     print(f"ratio close / scan: {close / scan:.2f}x (targets: within 5x, DESIGN.md; within 3x on the generated "
           "data set, issue 18)")
     print(f"closed {materials} company-materials; variance allocated {allocated}, remaining {remaining}")
+    if checked is not None and read_alone is not None:
+        print(f"confirmation step (close rolled back + figures): {checked * 1000:8.1f} ms (median of {args.runs}; "
+              f"{checked / close:.2f}x the close); the figures' query alone {read_alone * 1000:.1f} ms")
     for name, (rows, digest) in sums.items():
         print(f"checksum of the close's {name}: {rows:,} rows, md5 {digest}")
     if statements:
