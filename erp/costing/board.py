@@ -237,11 +237,15 @@ def chart(session: Session) -> list[Any]:
 
 
 def materials_named(session: Session, material_ids: Sequence[int]) -> dict[int, Any]:
-    """Code, names and unit of these materials, by id."""
+    """Code, names and unit (``unit``: its code) of these materials, by id."""
+    from erp.masterdata.models import UnitOfMeasure
+
     if not material_ids:
         return {}
     return {row.id: row for row in session.execute(
-        select(Material.id, Material.code, Material.name_zh, Material.name_en).where(Material.id.in_(material_ids)))}
+        select(Material.id, Material.code, Material.name_zh, Material.name_en, UnitOfMeasure.code.label("unit"))
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .where(Material.id.in_(material_ids)))}
 
 
 def material_by_code(session: Session, code: str) -> Material | None:

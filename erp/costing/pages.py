@@ -277,11 +277,14 @@ def journal(db: Session, actor: Actor) -> str:
     period = request.args.get("period", "").strip()
     account = request.args.get("account", "").strip()[:16] or None
     source = request.args.get("source", "").strip()[:32] or None
-    company = _company_arg()
+    # Group-wide readers start on every company they act for (a first company of the group's
+    # list may have posted nothing); the others on their first company.
+    company = _company_arg(default_first=False)
     companies = _companies()
-    rows, total = ([], 0) if company is None else reports.journal(
-        db, actor, company_id=company.id, period=period if PERIOD_PATTERN.match(period) else None,
-        account_code=account, source_type=source, offset=args.offset, limit=args.page_size)
+    rows, total = reports.journal(
+        db, actor, company_id=company.id if company else None, period=period if PERIOD_PATTERN.match(period) else None,
+        account_code=account, source_type=source, offset=args.offset, limit=args.page_size) \
+        if company is not None or actor.group_wide else ([], 0)
     accounts = board.chart(db)
     return render_template("costing/journal.html", rows=rows, total=total, args=args, company=company,
                            companies=companies, period=period, account=account, source=source, accounts=accounts,
@@ -303,8 +306,9 @@ def valuation(db: Session, actor: Actor) -> str:
                 or needle in (r.material_name_en or "").lower()]
     totals = {name: sum((Decimal(getattr(r, name)) for r in rows), Decimal("0"))
               for name in ("standard_value", "variance", "actual_value")}
+    units = {m.id: m.unit for m in board.materials_named(db, sorted({r.material_id for r in rows})).values()}
     return render_template("costing/valuation.html", rows=rows, totals=totals, company=company,
-                           companies=companies, q=q)
+                           companies=companies, q=q, units=units)
 
 
 @bp.route("/standard-prices", methods=["GET", "POST"])

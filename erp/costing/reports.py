@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session, aliased
 
 from erp.messages import Message
 from erp.auth.errors import CompanyOutOfScope
@@ -21,7 +21,7 @@ from erp.costing.balances import period_balances, variance_by_material
 from erp.costing.models import Account, JournalEntry, JournalLine, VarianceAllocation
 from erp.db import page
 from erp.errors import NotFound
-from erp.posting.models import StockBalance
+from erp.posting.models import StockBalance, StockDocument
 from erp.masterdata.models import Company, Material
 
 CENT = Decimal("0.01")
@@ -105,22 +105,46 @@ def journal(
     session: Session,
     actor: Actor,
     *,
-    company_id: int,
+    company_id: int | None,
     period: str | None = None,
     account_code: str | None = None,
     source_type: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[Any], int]:
-    """Journal lines with their entries, in posting order."""
+    """Journal lines with their entries, in posting order, for a company or (group-wide
+    readers, ``company_id`` None) every company they act for. Each row also carries the
+    entry's voucher number in its company's period (``voucher``: the entry's place among
+    the company's entries of the period, 1, 2, ...; entries are immutable and numbered in
+    posting order, so the number never changes), the number of the stock document it posted
+    (``document_number``), and the debit and credit totals of every line the filters match
+    (``total_debit``, ``total_credit``: the same statement, over all pages)."""
     query = journal_query(session, actor, company_id=company_id, period=period, account_code=account_code,
                           source_type=source_type)
+    earlier = aliased(JournalEntry)
+    voucher = (select(func.count()).select_from(earlier)
+               .where(earlier.company_id == JournalEntry.company_id, earlier.period == JournalEntry.period,
+                      earlier.id <= JournalEntry.id)
+               .scalar_subquery())
+    zero = Decimal("0")
+    query = (
+        query.outerjoin(StockDocument, (JournalEntry.source_type == "stock_document")
+                        & (StockDocument.id == JournalEntry.source_id))
+        .add_columns(voucher.label("voucher"), StockDocument.number.label("document_number"),
+                     Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
+                     Company.name_en.label("company_name_en"),
+                     func.sum(case((JournalLine.amount > 0, JournalLine.amount), else_=zero)).over()
+                     .label("total_debit"),
+                     func.sum(case((JournalLine.amount < 0, -JournalLine.amount), else_=zero)).over()
+                     .label("total_credit"))
+        .join(Company, Company.id == JournalLine.company_id)
+    )
     return page(session, query, offset=offset, limit=limit)
 
 
 def journal_query(
-    session: Session, actor: Actor, *, company_id: int, period: str | None = None, account_code: str | None = None,
-    source_type: str | None = None,
+    session: Session, actor: Actor, *, company_id: int | None, period: str | None = None,
+    account_code: str | None = None, source_type: str | None = None,
 ) -> Select[Any]:
     """The query behind ``journal``, in posting order (exports stream it)."""
     _require_scope(session, actor, company_id)
@@ -131,8 +155,11 @@ def journal_query(
                Account.name_zh.label("account_name_zh"), Account.name_en.label("account_name_en"))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .join(Account, Account.code == JournalLine.account_code)
-        .where(JournalLine.company_id == company_id)
     )
+    if company_id is not None:
+        query = query.where(JournalLine.company_id == company_id)
+    else:
+        query = query.where(actor.company_scope(JournalLine.company_id))
     if period is not None:
         query = query.where(JournalLine.period == period)
     if account_code is not None:
@@ -146,21 +173,39 @@ def journal_query(
 class TrialBalance:
     company_id: int | None
     period: str
+    # Accounts with a balance at the end of the period (debit or credit side), as the API gives them.
     lines: list[Any] = field(default_factory=list)
     total_debit: Decimal = Decimal("0")
     total_credit: Decimal = Decimal("0")
+    # Every account with a balance or a movement, as 科目余额表 reads: opening balance (debit
+    # or credit side), the period's debits and credits, closing balance; ``totals`` sums each.
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
         return self.total_debit == self.total_credit
 
 
+BALANCE_COLUMNS = ("opening_debit", "opening_credit", "period_debit", "period_credit", "closing_debit",
+                   "closing_credit")
+
+
 def trial_balance(session: Session, actor: Actor, *, company_id: int | None, period: str) -> TrialBalance:
-    """Balances of every account at the end of ``period``, for one company or the whole group."""
+    """Balances of every account at the end of ``period``, for one company or the whole
+    group, with each account's opening balance and the period's debits and credits (one
+    GROUP BY over the journal lines up to the period)."""
     _require_scope(session, actor, company_id)
+    zero = Decimal("0")
+    in_period = JournalLine.period == period
     query = (
         select(JournalLine.account_code, Account.name_zh, Account.name_en, Account.kind,
-               func.sum(JournalLine.amount).label("balance"))
+               func.sum(JournalLine.amount).label("balance"),
+               func.sum(case((JournalLine.period < period, JournalLine.amount), else_=zero)).label("opening"),
+               func.sum(case((in_period & (JournalLine.amount > 0), JournalLine.amount), else_=zero))
+               .label("period_debit"),
+               func.sum(case((in_period & (JournalLine.amount < 0), -JournalLine.amount), else_=zero))
+               .label("period_credit"))
         .join(Account, Account.code == JournalLine.account_code)
         .where(JournalLine.period <= period)
         .group_by(JournalLine.account_code, Account.name_zh, Account.name_en, Account.kind)
@@ -169,15 +214,26 @@ def trial_balance(session: Session, actor: Actor, *, company_id: int | None, per
     if company_id is not None:
         query = query.where(JournalLine.company_id == company_id)
     report = TrialBalance(company_id, period)
+    report.totals = {name: Decimal("0") for name in BALANCE_COLUMNS}
     for row in session.execute(query):
         balance = Decimal(row.balance).quantize(CENT)
-        if balance == 0:
-            continue
+        opening = Decimal(row.opening).quantize(CENT)
+        moved_debit, moved_credit = Decimal(row.period_debit).quantize(CENT), Decimal(row.period_credit).quantize(CENT)
         debit, credit = (balance, Decimal("0")) if balance > 0 else (Decimal("0"), -balance)
-        report.lines.append({"account_code": row.account_code, "name_zh": row.name_zh, "name_en": row.name_en,
-                             "kind": row.kind, "debit": debit, "credit": credit})
-        report.total_debit += debit
-        report.total_credit += credit
+        if balance != 0:
+            report.lines.append({"account_code": row.account_code, "name_zh": row.name_zh, "name_en": row.name_en,
+                                 "kind": row.kind, "debit": debit, "credit": credit})
+            report.total_debit += debit
+            report.total_credit += credit
+        if balance == 0 and opening == 0 and moved_debit == 0 and moved_credit == 0:
+            continue
+        figures = {"opening_debit": max(opening, zero), "opening_credit": max(-opening, zero),
+                   "period_debit": moved_debit, "period_credit": moved_credit,
+                   "closing_debit": debit, "closing_credit": credit}
+        report.rows.append({"account_code": row.account_code, "name_zh": row.name_zh, "name_en": row.name_en,
+                            **figures})
+        for name, value in figures.items():
+            report.totals[name] += value
     return report
 
 

@@ -59,7 +59,14 @@ def quantity(value: Decimal | None, unit: str | None = None) -> str:
     text = format_quantity_number(Decimal(value))
     if not unit:
         return text
-    return f"{text} {unit.lower() if unit in METRIC_UNITS else unit}"
+    return f"{text} {unit_symbol(unit)}"
+
+
+def unit_symbol(code: str | None) -> str:
+    """A unit of measure as quantities show it: kg, g, l, m2 in lower case, others as coded."""
+    if not code:
+        return ""
+    return code.lower() if code in METRIC_UNITS else code
 
 
 def _unit_names() -> dict[str, Named]:
@@ -235,7 +242,7 @@ def init_ui(app: Flask) -> None:
         app.before_request_funcs[None] = [
             hook for hook in app.before_request_funcs[None]
             if getattr(hook, "__qualname__", "") != "CSRFProtect.init_app.<locals>.csrf_protect"]
-    app.jinja_env.filters.update(money=money, quantity=quantity, with_unit=with_unit, unit_name=unit_name, price=price, percent=percent, date=date, named=named,
+    app.jinja_env.filters.update(money=money, quantity=quantity, with_unit=with_unit, unit_name=unit_name, price=price, unit=unit_symbol, percent=percent, date=date, named=named,
                                  status_tag=status_tag, label=label, risk_class=risk_class,
                                  t=page_text, narration=narration_text)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
