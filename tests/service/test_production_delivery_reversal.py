@@ -430,13 +430,15 @@ def test_an_order_delivers_again_into_its_own_batch_whose_only_delivery_was_reve
         up = genealogy.trace(session, world.actors["clerk_a"], made.api_batch, genealogy.Direction.UP)
         assert {b.batch_number for b in up.batches} == {"API-B1", "TAB-B1", "TAB-B2"}
     other = new_order(session_factory, world, "tablet", "1000")
+    # read before the refused posting: a second connection inside its write transaction
+    # waits for the first on SQLite ("database is locked")
+    owner = _order_number(session_factory, made.tablet_order)
     with refused_in(session_factory, OutputBatchTaken) as session:
         try:
             orders.deliver_output(session, world.actors["clerk_a"], other, quantity=D("1"), posting_date=NOV_22,
                                   batch_number="TAB-B2")
         except OutputBatchTaken as refusal:
-            assert refusal.detail == (f"batch TAB-B2 of TAB-X is the output of production order "
-                                      f"{_order_number(session_factory, made.tablet_order)}")
+            assert refusal.detail == f"batch TAB-B2 of TAB-X is the output of production order {owner}"
             raise
 
 
@@ -455,11 +457,12 @@ def test_a_batch_with_another_history_is_refused_saying_whose_it_was(
     received = receive(session_factory, world, line, "10", batch="TAB-P1", made=NOV_1, on=NOV_21)
     reverse(session_factory, world, received, on=NOV_22)
     for batch, document in (("TAB-B3", delivered), ("TAB-P1", received)):
+        number = _document_number(session_factory, document)  # before the refused posting, as above
         with refused_in(session_factory, OutputBatchTaken) as session:
             try:
                 orders.deliver_output(session, world.actors["clerk_a"], second, quantity=D("1"), posting_date=NOV_22,
                                       batch_number=batch)
             except OutputBatchTaken as refusal:
                 assert refusal.detail == (f"batch {batch} of TAB-X has postings that are not this order's, the first "
-                                          f"by document {_document_number(session_factory, document)}")
+                                          f"by document {number}")
                 raise
