@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from erp.clock import business_today
 from erp.auth.roles import Role
 from erp.errors import DomainError
+from erp.messages import N_
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
 from erp.golive.models import ImportBatch, ImportRecord
 from erp.masterdata.models import Material, Supplier, Warehouse
@@ -165,14 +166,14 @@ class ContractsImport(ImportKind):
 
 class GroupContractsImport(ContractsImport):
     name = "group_contracts"
-    title_zh, title_en = "集团合同", "group contracts"
+    title_zh, title_en = "集团合同", N_("group contracts")
     roles = (Role.GROUP_BUYER,)
     scope = ContractScope.GROUP
 
 
 class CompanyContractsImport(ContractsImport):
     name = "company_contracts"
-    title_zh, title_en = "公司合同", "company contracts"
+    title_zh, title_en = "公司合同", N_("company contracts")
     roles = (Role.BUYER,)
     company_scoped = True
     scope = ContractScope.COMPANY
@@ -189,7 +190,7 @@ class OpenOrdersImport(ImportKind):
 
     name = "purchase_orders"
     serialised_per_company = True
-    title_zh, title_en = "未完采购订单", "open purchase orders"
+    title_zh, title_en = "未完采购订单", N_("open purchase orders")
     company_scoped = True
     roles = (Role.BUYER, Role.GROUP_BUYER)
     undo_entities = ("purchase_order_lines", "purchase_orders")

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from erp.audit import services as audit
 from erp.db import utcnow
 from erp.auth.roles import Actor, Role
-from erp.messages import N_, FilledMessage, Message, plain_value
+from erp.messages import N_, FilledMessage, Message, Term, plain_value
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.bulk import RowChecker, audit_rows, insert_rows
 from erp.golive.errors import (
@@ -60,6 +60,9 @@ from erp.unique import refusal_for, unique_refusal
 CHUNK_ROWS = 2000
 YES = frozenset({"1", "y", "yes", "true", "t", "是", "√", "x"})
 NO = frozenset({"0", "n", "no", "false", "f", "否"})
+# How a refusal names an import's status (translated).
+STATUS_WORDS = {ImportStatus.PENDING: N_("pending"), ImportStatus.COMMITTED: N_("committed"),
+                ImportStatus.UNDONE: N_("undone")}
 DATE_TEXT = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 WHOLE_NUMBER = re.compile(r"[+-]?\d{1,12}")
 
@@ -217,6 +220,11 @@ class ImportKind(abc.ABC):
     # Kinds that write the same unique values share their turn (contracts: group-wide numbers).
     serialised_with: str | None = None
 
+    @property
+    def title(self) -> Term:
+        """The kind's name in a refusal (translated: its English title is a message id)."""
+        return Term(self.title_en)
+
     def column(self, key: str) -> Column | None:
         for column in self.columns:
             if column.key == key:
@@ -224,7 +232,7 @@ class ImportKind(abc.ABC):
         return None
 
     def check_rights(self, actor: Actor, company: Company | None) -> None:
-        actor.require_role(*self.roles, action=f"importing {self.title_en}")
+        actor.require_role(*self.roles, action=Message(N_("importing {what}"), what=self.title))
         if company is not None:
             actor.require_company(company.id)
 
@@ -455,14 +463,14 @@ def execute_import(
     company = None
     if kind.company_scoped:
         if company_id is None:
-            raise CompanyRequired(Message("the {kind} import is for one company: name it", kind=kind.name))
+            raise CompanyRequired(Message("the {kind} import is for one company: name it", kind=kind.title))
         company = session.get(Company, company_id)
         if company is None:
             raise NotFound(Message("company {key} not found", key=company_id))
     kind.check_rights(actor, company)
     if kind.needs_go_live_date and go_live_date is None:
         raise GoLiveDateRequired(Message("the {kind} import posts opening balances: give the go-live date",
-                                         kind=kind.name))
+                                         kind=kind.title))
     if session.in_transaction():
         session.rollback()
     sheet = open_sheet(path)
@@ -508,7 +516,7 @@ def serialise(session: Session, kind: ImportKind, company_key: int) -> None:
         if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
         raise ImportInProgress(Message("another {kind} import is running; it is still running after {seconds} "
-                                       "seconds of waiting", kind=kind.name,
+                                       "seconds of waiting", kind=kind.title,
                                        seconds=int(IMPORT_LOCK_WAIT.total_seconds()))) from exc
     session.execute(select(func.set_config("lock_timeout", previous, True)))
 
@@ -657,7 +665,7 @@ def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int)
     company = session.get(Company, batch.company_id) if batch.company_id is not None else None
     kind.check_rights(actor, company)
     if batch.status != ImportStatus.COMMITTED:
-        raise ImportNotCommitted(Message("import {key} is {status}", key=batch_id, status=batch.status.value))
+        raise ImportNotCommitted(Message("import {key} is {status}", key=batch_id, status=Term(STATUS_WORDS[batch.status])))
     kind.undo_check(session, batch)
     try:
         with session.begin_nested():

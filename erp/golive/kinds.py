@@ -25,7 +25,7 @@ from erp.costing.standards import PriceChange, set_standard_prices
 from erp.credit import schemas as credit_schemas
 from erp.credit.limits import set_credit_limit
 from erp.credit.models import CreditLimit, CustomerExposure
-from erp.messages import Message, Named
+from erp.messages import N_, Message, Named
 from erp.errors import DomainError, ValidationFailed
 from erp.golive.bulk import any_of, audit_rows, insert_rows
 from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
@@ -181,7 +181,7 @@ MATERIAL_COLUMNS = (
 
 class MaterialsImport(CatalogKind):
     name = "materials"
-    title_zh, title_en = "物料", "materials"
+    title_zh, title_en = "物料", N_("materials")
     catalog = catalogs.MATERIALS
     columns = MATERIAL_COLUMNS
     code_references = {"unit_code": (UnitOfMeasure, "unit_id")}
@@ -254,7 +254,7 @@ class PartnersImport(CatalogKind):
 
 class SuppliersImport(PartnersImport):
     name = "suppliers"
-    title_zh, title_en = "供应商", "suppliers"
+    title_zh, title_en = "供应商", N_("suppliers")
     catalog = catalogs.SUPPLIERS
     columns = PARTNER_COLUMNS
     schema = md.SupplierSchema
@@ -262,7 +262,7 @@ class SuppliersImport(PartnersImport):
 
 class CustomersImport(PartnersImport):
     name = "customers"
-    title_zh, title_en = "客户", "customers"
+    title_zh, title_en = "客户", N_("customers")
     catalog = catalogs.CUSTOMERS
     columns = (*PARTNER_COLUMNS[:4],
                Column("payment_terms_days", "账期天数", "Payment terms days", 60, type="int",
@@ -273,7 +273,7 @@ class CustomersImport(PartnersImport):
 
 class WarehousesImport(CatalogKind):
     name = "warehouses"
-    title_zh, title_en = "仓库", "warehouses"
+    title_zh, title_en = "仓库", N_("warehouses")
     catalog = catalogs.WAREHOUSES
     company_scoped = True
     columns = (
@@ -301,7 +301,7 @@ class StandardPricesImport(ImportKind):
 
     name = "standard_prices"
     serialised_per_company = True
-    title_zh, title_en = "标准价格", "standard prices"
+    title_zh, title_en = "标准价格", N_("standard prices")
     company_scoped = True
     roles = (Role.COST_ACCOUNTANT,)
     undo_entities = ("standard_prices",)
@@ -377,7 +377,7 @@ class CreditLimitsImport(ImportKind):
     """Approved credit limits per customer (named by USCC or code), each a new limit version."""
 
     name = "credit_limits"
-    title_zh, title_en = "信用额度", "credit limits"
+    title_zh, title_en = "信用额度", N_("credit limits")
     roles = (Role.CREDIT_CONTROLLER,)
     columns = (
         Column("customer_uscc", "客户统一社会信用代码", "Customer USCC", "91310000000000001Y",

@@ -40,6 +40,7 @@ MESSAGES: dict[str, str] = {
     "code-uscc-mismatch": N_("code {value} already belongs to the {record} with unified social credit code {uscc}"),
     "unknown-reference": N_("no {record} with code {value}"),
     "inactive-reference": N_("the {record} {value} is inactive"),
+    "not-of-company": N_("the {record} {value} is not of company {company}"),
     "already-set": N_("{what} is already set; change it in the system instead"),
     "different-in-document": N_("differs from row {first_row} of the same document ({expected})"),
     "received-above-ordered": N_("more received ({received}) than ordered ({ordered})"),

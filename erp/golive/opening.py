@@ -146,7 +146,7 @@ class OpeningStockImport(ImportKind):
 
     name = "opening_stock"
     serialised_per_company = True
-    title_zh, title_en = "期初库存", "opening stock"
+    title_zh, title_en = "期初库存", N_("opening stock")
     company_scoped = True
     roles = (Role.COST_ACCOUNTANT,)
     needs_go_live_date = True
@@ -352,7 +352,7 @@ class OpeningReceivablesImport(ImportKind):
 
     name = "opening_receivables"
     serialised_per_company = True
-    title_zh, title_en = "期初应收", "opening receivables"
+    title_zh, title_en = "期初应收", N_("opening receivables")
     company_scoped = True
     roles = OPENING_RECEIVABLE_ROLES
     needs_go_live_date = True

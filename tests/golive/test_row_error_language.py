@@ -70,3 +70,36 @@ def test_a_period_in_the_wrong_form_reads_as_before(
     assert not isinstance(outcome, Exception), outcome
     assert _reasons(app, seen.errors, "zh") == {(2, "period"): "须为 YYYY-MM 格式的期间"}
     assert _reasons(app, seen.errors, "en") == {(2, "period"): "must be a period written YYYY-MM"}
+
+
+def test_opening_stock_refusals_read_in_chinese(
+        app: Flask, world: World, tmp_path: Path, session_factory: sessionmaker[Session]) -> None:
+    """Finding 117: a warehouse of another company is refused in words, not an empty reason."""
+    import datetime as dt
+
+    path = write_csv(tmp_path / "o.csv", [["仓库编码", "物料编码", "批号", "生产日期", "有效期至", "数量"],
+                                          ["CB-AMB", "EXC-STAR", "B6", "2026-06-01", "2028-06-01", "1"]])
+    outcome, seen = run_import(session_factory, world.actors["cost_a"], "opening_stock", path,
+                               company_id=world.companies["A"], dry_run=True, go_live_date=dt.date(2026, 12, 1))
+    assert not isinstance(outcome, Exception), outcome
+    assert _reasons(app, seen.errors, "zh") == {(2, "warehouse_code"): "仓库 CB-AMB 不属于公司 CA"}
+
+
+def test_a_refusal_of_the_import_itself_names_the_kind_in_chinese(
+        app: Flask, world: World, tmp_path: Path, session_factory: sessionmaker[Session]) -> None:
+    """Finding 117: the role refusal and a missing company name the import in the reader's
+    language, not 'importing materials'."""
+    from erp.golive.errors import CompanyRequired
+    from erp.auth.errors import RoleNotAllowed
+    from erp.ui.i18n import render_in
+
+    path = write_csv(tmp_path / "m.csv", [HEADER, ["M-1", "甲", "A", "raw", "KG", "local", "", ""]])
+    refused, _ = run_import(session_factory, world.actors["cost_a"], "materials", path, dry_run=True)
+    assert isinstance(refused, RoleNotAllowed), refused
+    missing, _ = run_import(session_factory, world.actors["cost_a"], "opening_stock", path, dry_run=True)
+    assert isinstance(missing, CompanyRequired), missing
+    with app.app_context():
+        role_zh, company_zh = render_in(refused.message, "zh"), render_in(missing.message, "zh")
+        assert "导入物料" in role_zh and "importing" not in role_zh, role_zh
+        assert "期初库存" in company_zh and "opening" not in company_zh, company_zh
+        assert "importing materials" in render_in(refused.message, "en")
