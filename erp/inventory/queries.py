@@ -318,7 +318,8 @@ def batch_flow(session: Session, actor: Actor, batch_id: int) -> BatchFlow:
         raise NotFound(Message("no batch {batch} of material {material}", batch=batch.batch_number,
                                material=batch.material_code), batch_id=batch_id)
     receipts = session.execute(
-        select(StockDocument.id.label("document_id"), StockDocument.posting_date, Supplier.code.label("supplier_code"),
+        select(StockDocument.id.label("document_id"), StockDocument.doc_type.label("kind"), StockDocument.posting_date,
+               Supplier.code.label("supplier_code"),
                PurchaseOrder.number.label("order_number"), StockDocument.po_line_id, StockDocument.delivery_note,
                StockMovement.quantity, Warehouse.code.label("warehouse_code"))
         .join(StockMovement, StockMovement.document_id == StockDocument.id)

@@ -29,7 +29,7 @@ from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Material, UnitOfMeasure, Warehouse
 from erp.messages import Message, Named
 from erp.posting import Document, Movement, Posting, post, price_for_posting
-from erp.posting.models import Batch, CloseClass, MovementType, StockMovement, StockStatus
+from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
 from erp.posting.stock import advisory_lock, available_on, lock_balances, lock_stock, value_taken
 from erp.quality.errors import (
     InspectionLotHoldsStock,
@@ -663,6 +663,9 @@ class LotView:
     certificate: CertificateOfAnalysis | None
     decision: UsageDecision | None
     recorded_by: list[int] = field(default_factory=list)
+    # The kind of stock document the lot came in by (a purchase receipt or a production
+    # order's delivery: both open lots of origin ``receipt``), for pages to name it.
+    source_kind: MovementType | None = None
 
     @property
     def out_of_specification(self) -> bool:
@@ -701,8 +704,14 @@ def lot_view(session: Session, actor: Actor, lot_id: int, *, lot: InspectionLot 
         lot=lot, specification=spec, material=material, warehouse=warehouse, batch=batch, results=results,
         certificate=session.scalars(select(CertificateOfAnalysis).where(CertificateOfAnalysis.lot_id == lot.id)).first(),
         decision=session.scalars(select(UsageDecision).where(UsageDecision.lot_id == lot.id)).first(),
-        recorded_by=recorders,
+        recorded_by=recorders, source_kind=_source_kind(session, lot),
     )
+
+
+def _source_kind(session: Session, lot: InspectionLot) -> MovementType | None:
+    if lot.source_document_id is None:
+        return None
+    return session.scalar(select(StockDocument.doc_type).where(StockDocument.id == lot.source_document_id))
 
 
 def list_lots(
@@ -739,6 +748,7 @@ class LotRow:
     warehouse_name_zh: str
     warehouse_name_en: str
     excursion_id: int | None
+    source_kind: MovementType | None = None  # the stock document the lot came in by (see LotView)
 
 
 def lot_rows(
@@ -753,8 +763,10 @@ def lot_rows(
         session,
         select(InspectionLot.id, InspectionLot.origin, InspectionLot.status, InspectionLot.inspection_date,
                InspectionLot.quantity, Material.code, Material.name_zh, Material.name_en, UnitOfMeasure.code,
-               Batch.batch_number, Warehouse.code, Warehouse.name_zh, Warehouse.name_en, InspectionLot.excursion_id)
+               Batch.batch_number, Warehouse.code, Warehouse.name_zh, Warehouse.name_en, InspectionLot.excursion_id,
+               StockDocument.doc_type)
         .join(Material, Material.id == InspectionLot.material_id)
+        .outerjoin(StockDocument, StockDocument.id == InspectionLot.source_document_id)
         .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .join(Batch, Batch.id == InspectionLot.batch_id)
         .join(Warehouse, Warehouse.id == InspectionLot.warehouse_id)
