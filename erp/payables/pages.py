@@ -335,17 +335,18 @@ def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
                 with db.begin_nested():  # a refusal rolls back to here
                     memo_id = credit_memos.enter_credit_memo(db, actor, memo_request, reason=reason).id
                 return redirect(url_for("payables_pages.invoice", invoice_id=memo_id, posted=1))
-            savepoint = db.begin_nested()
-            try:  # what it would post, rolled back: nothing is written
+
+            def read() -> dict[str, Any]:
                 memo = credit_memos.enter_credit_memo(db, actor, memo_request, reason=form.get("reason"))
-                preview = {"lines": [{"line_no": lines[rows[i]].line_no, "quantity": line.quantity,
-                                      "unit_price": line.unit_price, "tax_rate": line.tax_rate,
-                                      "net": line.net_amount, "tax": line.tax_amount, "grir": line.grir_amount,
-                                      "difference": line.price_difference} for i, line in enumerate(memo.lines)],
-                           "journal": queries.entry_lines(db, memo.entry_id), "gross": memo.gross_total,
-                           "open_after": db.get(SupplierInvoice, invoice_id).open_amount}  # type: ignore[union-attr]
-            finally:
-                savepoint.rollback()
+                return {"lines": [{"line_no": lines[rows[i]].line_no, "quantity": line.quantity,
+                                   "unit_price": line.unit_price, "tax_rate": line.tax_rate,
+                                   "net": line.net_amount, "tax": line.tax_amount, "grir": line.grir_amount,
+                                   "difference": line.price_difference} for i, line in enumerate(memo.lines)],
+                        "journal": queries.entry_lines(db, memo.entry_id), "gross": memo.gross_total,
+                        "open_after": db.get(SupplierInvoice, invoice_id).open_amount}  # type: ignore[union-attr]
+
+            # what it would post: the service's own, rolled back (nothing is written)
+            preview = dry_run(db, read)
         except DomainError as error:
             if error.status == 404:
                 raise
