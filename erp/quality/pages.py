@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -191,6 +192,30 @@ def _optional_measure(text: str, pointer: str) -> Decimal | None:
     return form_number(text, pointer, MEASURE, required=False)
 
 
+# A specification's characteristics as the version form's rows name them: the service's
+# ``characteristics/<n>/minimum`` (the n-th characteristic sent) is the input ``c<row>-minimum``
+# of the form row it was typed in, which the page labels "最小值 3" (trial finding 127: the
+# refusal printed the API's field path to the reader).
+_CHARACTERISTIC_POINTER = re.compile(r"^/characteristics/(\d+)(?:/(\w+))?$")
+
+
+def _on_form_rows(error: DomainError, rows: list[int]) -> DomainError:
+    """A refusal of the service, its characteristics' pointers turned into the form's inputs."""
+    if not isinstance(error, ValidationFailed) or len(error.errors) != 1:
+        return error
+    found = _CHARACTERISTIC_POINTER.match(str(error.errors[0].get("pointer", "")))
+    if not found:
+        return error
+    index, name = int(found.group(1)), found.group(2) or "code"
+    row = rows[index] if index < len(rows) else index
+    return ValidationFailed.for_field(f"c{row}-{name}", error.errors[0]["detail"])
+
+
+def _characteristic_rows() -> list[int]:
+    """The form row of each characteristic typed (rows with a code), in order."""
+    return [i for i in range(CHARACTERISTIC_ROWS) if request.form.get(f"c{i}-code", "").strip()]
+
+
 def _characteristics_typed() -> list[services.CharacteristicInput]:
     """The characteristic rows of the version form that have a code."""
     typed = []
@@ -203,8 +228,8 @@ def _characteristics_typed() -> list[services.CharacteristicInput]:
             code=code, name_zh=request.form.get(f"c{i}-name_zh", "").strip()[:200] or code,
             name_en=request.form.get(f"c{i}-name_en", "").strip()[:200] or code,
             unit=request.form.get(f"c{i}-unit", "").strip()[:20] or None,
-            minimum=_optional_measure(request.form.get(f"c{i}-minimum", ""), f"characteristics/{len(typed)}/minimum"),
-            maximum=_optional_measure(request.form.get(f"c{i}-maximum", ""), f"characteristics/{len(typed)}/maximum"),
+            minimum=_optional_measure(request.form.get(f"c{i}-minimum", ""), f"c{i}-minimum"),
+            maximum=_optional_measure(request.form.get(f"c{i}-maximum", ""), f"c{i}-maximum"),
             expected_text=text))
     return typed
 
@@ -227,7 +252,7 @@ def specification(db: Session, actor: Actor, material_id: int) -> Any:
         except DomainError as error:
             if error.status == 404:
                 raise
-            refusal = form_refusal(error)
+            refusal = form_refusal(_on_form_rows(error, _characteristic_rows()))
     material = services.material_or_404(db, material_id)
     versions = services.list_specifications(db, actor, material_id)
     status = refusal["error"].status if refusal else 200

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 from erp.auth.errors import ReadOnlyRole
 from erp.auth.roles import Actor, Role
 from erp.errors import DomainError, NotFound, Unauthenticated
-from erp.messages import FIELD_MARK_END, FIELD_MARK_START, Message
+from erp.messages import FIELD_MARK_END, FIELD_MARK_START, Message, N_
 from erp.db import in_transaction
 from erp.web import database_refusal, race_refusal, request_session
 
@@ -124,9 +125,34 @@ def _label_in(page: str, name: str) -> str | None:
         text = re.sub(r'<span class="req"[^>]*>.*?</span>|<[^>]+>', "", tag.group(1), flags=re.S)
         if text.strip():
             return " ".join(text.split())
-    control = re.search(f'<(?:input|select|textarea)\\b[^>]*\\bname="{re.escape(name)}"[^>]*>', page)
+    control = re.search(f'<(?:input|select|textarea|fieldset)\\b[^>]*\\bname="{re.escape(name)}"[^>]*>', page)
     described = control and re.search(r'\baria-label="([^"]+)"', control.group(0))
     return " ".join(described.group(1).split()) if described else None
+
+
+# Words for the parts of a refusal's field path that no input of the page labels (a list as a
+# whole, a line of a list): a reader sees "检验结果 第 1 行", never the API's "results/0"
+# (trial finding 127 showed "/lines/0/value" on a page).
+FIELD_WORDS = {
+    "lines": N_("Lines"), "results": N_("Results"), "characteristics": N_("Characteristic"),
+    "characteristic": N_("Characteristic"), "value": N_("Value"), "quantity": N_("Quantity"),
+    "unit_price": N_("Unit price"), "material_id": N_("Material"), "minimum": N_("Minimum"),
+    "maximum": N_("Maximum"), "warehouse_id": N_("Warehouse"), "batch_number": N_("Batch"),
+    "posting_date": N_("Posting date"), "customer_id": N_("Customer"),
+}
+
+
+def unlabelled_field(name: str) -> str | None:
+    """A field path no input of the page labels, in words: the field's (or its list's) word and
+    the line ("明细行 第 1 行" for ``lines/0/value`` without a word for ``value``); None for a
+    plain name without a word (shown as it is: a page's own field)."""
+    parts = [part for part in name.strip("/").split("/") if part]
+    line = next((int(part) + 1 for part in reversed(parts) if part.isdigit()), None)
+    words = [gettext(FIELD_WORDS[part]) for part in reversed(parts) if part in FIELD_WORDS]
+    if line is None:
+        return words[0] if words else None
+    at = gettext("Line %(line)s", line=line)
+    return f"{words[0]} {at}" if words else at
 
 
 def field_labels(response: Response) -> Response:
@@ -147,7 +173,7 @@ def field_labels(response: Response) -> Response:
             text = _label_in(page, candidate)
             if text:
                 return text
-        return html.escape(name)
+        return html.escape(unlabelled_field(name) or name)
 
     response.set_data(_FIELD_MARK.sub(label, page))
     return response
