@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from erp.clock import business_today
 from erp.auth.roles import Role
 from erp.errors import DomainError
-from erp.messages import N_
+from erp.messages import N_, Message
+from erp.golive.words import label_of
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
 from erp.golive.models import ImportBatch, ImportRecord
 from erp.masterdata.models import Material, Supplier, Warehouse
@@ -28,6 +29,8 @@ from erp.purchasing import services as purchasing
 from erp.purchasing.models import ContractLine, ContractScope, PurchaseOrderLine, PurchaseOrderStatus
 from erp.schemas import Code, Length, Quantity, Schema, USCC
 
+# The old system's orders taken over: approved and not fully received (未清).
+TAKEN_OVER = frozenset({PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED})
 LINE_POINTER = re.compile(r"^/?lines/(\d+)/(\w+)")
 
 
@@ -207,6 +210,10 @@ class OpenOrdersImport(ImportKind):
             Column("quantity", "订购数量", "Quantity ordered", "500", True, type="decimal"),
             Column("received_quantity", "已收数量", "Quantity received", "200", type="decimal",
                    help_zh="原系统已收货数量，默认0", help_en="already received in the old system; default 0"),
+            Column("status", "订单状态", "Order status", "已审核", enum=PurchaseOrderStatus,
+                   help_zh="可空；原系统的状态（已审核、已批准、未清、部分收货…）：只接收未完订单",
+                   help_en="optional; the old system's status (approved, open, 已审核, 未清…): only open orders are "
+                           "taken over"),
         )
 
     @staticmethod
@@ -215,6 +222,7 @@ class OpenOrdersImport(ImportKind):
             fields_of(ps.OrderLineSchema, "quantity") | fields_of(ps.PurchaseOrderSummarySchema, "order_date")
             | {"reference": ma.fields.String(required=True, validate=Length(1, 64)),
                "received_quantity": Quantity(positive=False, min_value=0, load_default=Decimal(0)),
+               "status": ma.fields.Enum(PurchaseOrderStatus, by_value=True, load_default=None),
                "supplier_uscc": USCC(), "supplier_code": Code(), "material_code": Code(required=True),
                "warehouse_code": Code(required=True)})()
 
@@ -225,6 +233,10 @@ class OpenOrdersImport(ImportKind):
         documents: dict[str, list[Row]] = run.state.setdefault("documents", defaultdict(list))
         for row in rows:
             if row.number in run.error_rows:
+                continue
+            status = row.data.get("status")
+            if status is not None and status not in TAKEN_OVER:
+                run.error(row, "status", "order-not-open", params={"status": Message(label_of(status))})
                 continue
             if row.data["received_quantity"] > row.data["quantity"]:
                 run.error(row, "received_quantity", "received-above-ordered",

@@ -229,6 +229,9 @@ def _catalogue(lang: str) -> support.Translations:
     return support.Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [lang])
 
 
+translation = _catalogue  # the catalogue of a language, outside a request (erp.golive.words)
+
+
 def narration_in(stored: str, lang: str) -> str:
     """A stored narration (erp.narration) in ``lang`` (zh or en), records named in it; a
     person's words as they were typed."""

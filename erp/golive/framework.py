@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +53,15 @@ from erp.golive.errors import (
 from erp.golive.exports import REPORTS
 from erp.golive.files import open_sheet
 from erp.golive.messages import encode, record_word, uscc_reason
+from erp.golive.words import label_of, read_word
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
 from erp.masterdata.models import Company
 from erp.schemas import FIELD_NULL, FIELD_REQUIRED, USCC
 from erp.unique import refusal_for, unique_refusal
 
 CHUNK_ROWS = 2000
-YES = frozenset({"1", "y", "yes", "true", "t", "是", "√", "x"})
-NO = frozenset({"0", "n", "no", "false", "f", "否"})
+YES = frozenset({"1", "y", "yes", "true", "t", "是", "√", "x", "是 yes", "有", "对"})
+NO = frozenset({"0", "n", "no", "false", "f", "否", "否 no", "无", "×", "不"})
 # How a refusal names an import's status (translated).
 STATUS_WORDS = {ImportStatus.PENDING: N_("pending"), ImportStatus.COMMITTED: N_("committed"),
                 ImportStatus.UNDONE: N_("undone")}
@@ -80,6 +82,9 @@ class Column:
     type: str = "text"  # text, int, decimal, date, bool
     help_zh: str = ""
     help_en: str = ""
+    # A coded column: its cells name a member of this enum by code or by the words users'
+    # spreadsheets carry (erp.golive.words: 待检, 已审核, 原料).
+    enum: type[Enum] | None = None
 
     @property
     def template_header(self) -> str:
@@ -352,7 +357,9 @@ def field_error(run: ImportRun, row: Row, schema: ma.Schema, name: str, messages
         reason = text[text.find("(") + 1:text.rfind(")")] if "(" in text else text
         run.error(row, name, "invalid-uscc", params={"reason": uscc_reason(reason)}, detail=text)
     elif isinstance(schema_field, ma.fields.Enum):
-        choices = ", ".join(str(m.value) for m in schema_field.enum)
+        # The members by the words a reader knows (原料、包装材料…; the English labels), each of
+        # which the column reads (erp.golive.words).
+        choices = [Message(label_of(m)) for m in schema_field.enum]
         run.error(row, name, "not-one-of", params={"choices": choices}, detail=text)
     elif len(texts) == 1 and isinstance(texts[0], FilledMessage):
         # In the reader's language: every field's refusal is a catalogue template (erp.schemas:
@@ -554,15 +561,15 @@ def _execute(
             checker = RowChecker(schema) if schema is not None else None
             chunk: list[Row] = []
             # The same cell text is typed once per column (bounded: cleared when full).
-            plan = [(index, column.key, column.type, {}) for index, column in mapping.items()]
+            plan = [(index, column.key, column.type, {}, column.enum) for index, column in mapping.items()]
             required = [column.key for column in mapping.values() if column.required]
-            to_check = [key for _, key, _, _ in plan if key in schema_fields]
+            to_check = [key for _, key, _, _, _ in plan if key in schema_fields]
             keys = [c.key for c in kind.columns]
             for number, cells in sheet.rows:
                 row = Row(number, {})
                 row_cells = row.cells
                 width = len(cells)
-                for index, key, cell_type, typed in plan:
+                for index, key, cell_type, typed, enum in plan:
                     value = cells[index] if index < width else None
                     if value is None:
                         row_cells[key] = None
@@ -571,6 +578,8 @@ def _execute(
                     if cached is typed:
                         try:
                             cached = typed_cell(value, cell_type)
+                            if enum is not None:
+                                cached = read_word(enum, cached)
                         except CellError as exc:
                             run.error(row, key, exc.code, value=value)
                             continue

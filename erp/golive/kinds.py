@@ -36,7 +36,7 @@ from erp.golive.models import ImportBatch, ImportRecord
 from erp.inventory.models import StockMovement
 from erp.masterdata import schemas as md
 from erp.masterdata import services as catalogs
-from erp.masterdata.models import Customer, Material, UnitOfMeasure
+from erp.masterdata.models import Customer, Material, MaterialType, ProcurementScope, UnitOfMeasure
 from erp.masterdata.services import Catalog
 from erp.schemas import USCC, Code, Schema
 
@@ -158,12 +158,14 @@ MATERIAL_COLUMNS = (
            help_en="unique in the group: A-Z, 0-9, '.', '_', '-'; up to 32"),
     Column("name_zh", "中文名称", "Chinese name", "对乙酰氨基酚", True),
     Column("name_en", "英文名称", "English name", "Paracetamol", True),
-    Column("material_type", "物料类型", "Material type", "raw", True,
-           help_zh="raw 原料 / packaging 包材 / intermediate 中间体 / finished 成品 / trade 外购商品",
-           help_en="raw, packaging, intermediate, finished or trade"),
+    Column("material_type", "物料类型", "Material type", "原料", True,
+           help_zh="原料 / 包装材料 / 中间体 / 产成品 / 外购商品（或 raw / packaging / intermediate / finished / trade）",
+           help_en="raw, packaging, intermediate, finished or trade (or 原料 / 包装材料 / 中间体 / 产成品 / 外购商品)",
+           enum=MaterialType),
     Column("unit_code", "计量单位", "Unit", "KG", True, help_zh="已有计量单位的编码", help_en="code of an existing unit"),
-    Column("procurement_scope", "采购范围", "Procurement scope", "central", True,
-           help_zh="central 集团集中采购 / local 公司自行采购", help_en="central (group purchasing) or local (each company)"),
+    Column("procurement_scope", "采购范围", "Procurement scope", "集中采购", True,
+           help_zh="集中采购（集团）/ 自主采购（公司），或 central / local",
+           help_en="central (group purchasing) or local (each company); or 集中采购 / 自主采购", enum=ProcurementScope),
     Column("storage_temp_min", "储存最低温度℃", "Storage min °C", "2", type="decimal", help_zh="可空", help_en="optional"),
     Column("storage_temp_max", "储存最高温度℃", "Storage max °C", "25", type="decimal", help_zh="可空", help_en="optional"),
     Column("storage_max_humidity", "储存最大湿度%", "Storage max humidity %", "65", type="decimal",

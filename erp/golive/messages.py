@@ -44,6 +44,7 @@ MESSAGES: dict[str, str] = {
     "already-set": N_("{what} is already set; change it in the system instead"),
     "different-in-document": N_("differs from row {first_row} of the same document ({expected})"),
     "received-above-ordered": N_("more received ({received}) than ordered ({ordered})"),
+    "order-not-open": N_("an order that is {status} is not open: only open orders are taken over; leave it out"),
     "fully-received": N_("order {reference} is fully received: it is not open; leave it out"),
     "already-taken-over": N_("invoice {value} of this company has already been taken over"),
     "rule": N_("{detail}"),
