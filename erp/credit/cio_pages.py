@@ -74,13 +74,26 @@ def chart_data(dashboard: receivables.Dashboard, trend: list[cio.TrendPoint]) ->
         get = row.get if isinstance(row, dict) else (lambda name: getattr(row, name))
         return {name: _plain(get(name)) for name in ("open_amount", "overdue", *BUCKETS)}
 
+    zh = current_language().startswith("zh")
+
+    def shown(zh_name: str | None, en_name: str | None, code: str) -> str:
+        """What an axis shows: the name in the reader's language (trial finding 32: the
+        CIO read company and customer codes); the code where there is no name, and on hover."""
+        return (zh_name if zh else en_name or zh_name) or code
+
     return {
         "as_of": dashboard.as_of.isoformat(),
         "totals": {name: _plain(value) for name, value in dashboard.totals.items()},
-        "segments": [{"code": s["segment_code"], **amounts(s)} for s in dashboard.by_segment],
-        "companies": [{"code": c.company_code, **amounts(c)} for c in dashboard.by_company],
-        "top_customers": [{"code": c.customer_code, "exposure": _plain(c.exposure),
-                           "credit_limit": _plain(c.credit_limit)} for c in dashboard.top_customers],
+        "segments": [{"code": s["segment_code"], "name": shown(s.get("segment_name_zh"), s.get("segment_name_en"),
+                                                              s["segment_code"]), **amounts(s)}
+                     for s in dashboard.by_segment],
+        "companies": [{"code": c.company_code, "name": shown(c.company_name_zh, c.company_name_en, c.company_code),
+                       **amounts(c)} for c in dashboard.by_company],
+        "top_customers": [{"code": c.customer_code,
+                           "name": shown(getattr(c, "customer_name_zh", ""), getattr(c, "customer_name_en", ""),
+                                        c.customer_code),
+                           "exposure": _plain(c.exposure), "credit_limit": _plain(c.credit_limit)}
+                          for c in dashboard.top_customers],
         "trend": [{"day": p.day.isoformat(), "open_amount": _plain(p.open_amount), "overdue": _plain(p.overdue)}
                   for p in trend],
     }

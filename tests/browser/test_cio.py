@@ -67,6 +67,13 @@ def _dashboard_flow(page: Any, shot: Any, engine: Engine, *, invoice_word: str, 
     # The alerts name each customer by code and name, never by a bare code (as every CIO page).
     late = page.get_by_test_id("alerts-over-90").locator("tbody tr td:first-child").all_inner_texts()
     assert late and all(re.fullmatch(r"K\d{4} \S.*", cell.strip()) for cell in late), late
+    # The charts' axes read names, not codes (trial finding 32); the code is in the tooltip.
+    axis = page.evaluate("id => echarts.getInstanceByDom(document.getElementById(id)).getOption().xAxis[0].data",
+                         "chart-top")
+    assert axis and not any(re.fullmatch(r"K\d{4}", name) for name in axis), axis
+    companies = page.evaluate("id => echarts.getInstanceByDom(document.getElementById(id)).getOption().xAxis[0].data",
+                              "chart-companies")
+    assert companies and not any(re.fullmatch(r"[A-Z]+\d*", name) for name in companies), companies
     shot(page, "dashboard" + suffix)
     page.get_by_test_id("table-companies").click()
     assert page.get_by_test_id("data-companies").is_visible()

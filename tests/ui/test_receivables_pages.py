@@ -24,6 +24,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from erp.ui.i18n import LANGUAGE_COOKIE
 from tests.credit import history_invoice, pay
 from tests.world import ApiClient, World
 
@@ -79,6 +80,14 @@ def test_the_dashboard_page_shows_the_apis_figures_of_the_key_date(
         [(c["company_code"], D(c["open_amount"])) for c in from_api["by_company"]]
     assert [(s["code"], D(s["overdue"])) for s in charts["segments"]] == \
         [(s["segment_code"], D(s["overdue"])) for s in from_api["by_segment"]]
+    # The charts' axes read names in the page's language, the code kept for the tooltip and the
+    # drill-down (trial finding 32: the CIO read CA, CB, K0001).
+    names = {"CA": ("甲公司", "Company A"), "CB": ("乙公司", "Company B")}
+    assert charts["companies"] and [c["name"] for c in charts["companies"]] == [names[c["code"]][0] for c in charts["companies"]]
+    assert all(c["name"] and c["name"] != c["code"] for c in charts["top_customers"]), charts["top_customers"]
+    client.set_cookie(LANGUAGE_COOKIE, "en")
+    english = chart_data(client.get(f"/receivables?as_of={as_of}").get_data(as_text=True))
+    assert [c["name"] for c in english["companies"]] == [names[c["code"]][1] for c in english["companies"]]
     # The trend ends on the key date with the same totals, and the month before is rebuilt too.
     assert charts["trend"][-1] == {"day": as_of, "open_amount": expected["open_amount"],
                                    "overdue": expected["overdue"]}
