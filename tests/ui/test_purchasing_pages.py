@@ -61,6 +61,9 @@ def test_a_draft_is_cancelled_from_its_page_with_a_reason(
     facts = _facts(checked.get_data(as_text=True))
     assert "状态 草稿 → 已取消" in facts and "供应商停产，改向其他供应商采购" in facts
     assert "PKG-SHIP PKG-SHIP" in facts and "订购 10 个" in facts
+    # a cancellation posts nothing: its warning says so, not the postings' 「过账后不能撤销」
+    warning = shown(checked.get_data(as_text=True), "confirm-order-change-warning")
+    assert warning == "不生成凭证。已取消的订单不能恢复。"
     assert _status(session_factory, "PO-CX-1") == PurchaseOrderStatus.DRAFT
     done = client.post("/purchasing/orders/PO-CX-1", data={**form, "confirmed": "1"})
     assert done.status_code == 302
