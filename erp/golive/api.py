@@ -40,6 +40,7 @@ from erp.masterdata.models import Company
 from erp.auth.roles import Actor
 from erp.web import Blueprint, accepts_upload, paged, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
+from erp.golive.exports import attachment
 from erp.golive.errors import (
     CompanyRequired,
     GoLiveDateRequired,
@@ -93,8 +94,9 @@ def get_template(query: dict[str, Any], kind: str) -> Response:
         body, mimetype = csv_template(spec), "text/csv; charset=utf-8"
     else:
         body, mimetype = xlsx_template(spec), XLSX
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="heyi-import-{kind}.{query["format"]}"'})
+    # 导入模板_物料.xlsx, with heyi-import-materials.xlsx for clients that read only the ASCII name
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": attachment(
+        f"导入模板_{spec.title_zh}.{query['format']}", f"heyi-import-{kind}.{query['format']}")})
 
 
 def upload_dir() -> Path:

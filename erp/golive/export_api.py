@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 from erp.messages import Message
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import NotFound, ValidationFailed
-from erp.golive.exports import REPORTS, MissingParameter, Report, csv_chunks, rows_of, xlsx_chunks
+from erp.golive.exports import (
+    REPORTS, MissingParameter, Report, attachment, csv_chunks, export_file_name, rows_of, xlsx_chunks,
+)
+from erp.masterdata.models import Company, Warehouse
 from erp.schemas import Day, OneOf, Period, Query, QueryId, Schema
 from erp.auth.roles import Actor
 from erp.web import Blueprint, erp_settings, reporting, reporting_session_factory, transaction
@@ -93,5 +96,10 @@ def get_export(session: Session, actor: Actor, query: dict[str, Any], report: st
             yield from chunks
 
     mimetype = "text/csv; charset=utf-8" if file_format == "csv" else XLSX
+    company = session.get(Company, query["company_id"]) if query.get("company_id") else None
+    warehouse = session.get(Warehouse, query["warehouse_id"]) if query.get("warehouse_id") else None
+    name, fallback = export_file_name(spec, lang, file_format, company=company.code if company else None,
+                                      warehouse=warehouse.code if warehouse else None, period=query.get("period"),
+                                      as_of=query.get("as_of"))
     return Response(stream_with_context(generate()), mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="heyi-{report}.{file_format}"'})
+        "Content-Disposition": attachment(name, fallback)})

@@ -26,6 +26,7 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from babel import support
 
@@ -143,6 +144,38 @@ AGEING_COLUMNS = [
     _c("days_31_60", "逾期31-60天", "31-60 days", "decimal"), _c("days_61_90", "逾期61-90天", "61-90 days", "decimal"),
     _c("over_90", "逾期90天以上", "Over 90 days", "decimal"),
 ]
+
+def export_file_name(report: Report, lang: str, extension: str, *, company: str | None = None,
+                     warehouse: str | None = None, period: str | None = None, as_of: dt.date | None = None,
+                     on: dt.date | None = None) -> tuple[str, str]:
+    """The name a downloaded report is saved under: what it is, whose, of when, and the day it
+    was taken (trial finding 51: every file was "heyi-<report>.xlsx"), such as
+    ``库存明细_FORM01_截至2026-11-30_20261201.xlsx``; and an ASCII name for clients that
+    read only ``filename`` (``heyi-stock_FORM01_as-of-2026-11-30_20261201.xlsx``)."""
+    zh = lang == "zh"
+    title = report.title_zh if zh else report.title_en.replace(" ", "-")
+    when = [period] if period else []
+    if as_of is not None:
+        when.append(f"截至{as_of.isoformat()}" if zh else f"as-of-{as_of.isoformat()}")
+    taken = (on or business_today()).strftime("%Y%m%d")
+    parts = [part for part in (company, warehouse, *when) if part]
+    name = "_".join([title, *parts, taken])
+    ascii_parts = [f"as-of-{as_of.isoformat()}" if as_of is not None and part.endswith(as_of.isoformat()) else part
+                   for part in parts]
+    fallback = "_".join([f"heyi-{report.name}", *ascii_parts, taken])
+    return _file_safe(name) + "." + extension, _file_safe(fallback, ascii_only=True) + "." + extension
+
+
+def _file_safe(name: str, *, ascii_only: bool = False) -> str:
+    """Without the characters file systems or the header refuse (and, for the ASCII name, any other)."""
+    return "".join("-" if c in '\\/:*?"<>|;,' or ord(c) < 32 or (ascii_only and ord(c) > 126) else c for c in name)
+
+
+def attachment(name: str, fallback: str) -> str:
+    """A Content-Disposition for a download named ``name`` (UTF-8 as RFC 5987's ``filename*``,
+    which browsers prefer) with the ASCII ``fallback`` as ``filename``."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
 
 REPORTS: dict[str, Report] = {r.name: r for r in (
     Report("stock", "库存明细", "stock on hand", [

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor
 from erp.errors import NotFound, ValidationFailed
 from erp.golive.export_api import XLSX, build_source
-from erp.golive.exports import REPORTS, rows_of, xlsx_chunks
+from erp.golive.exports import REPORTS, attachment, export_file_name, rows_of, xlsx_chunks
 from erp.masterdata.models import Company, Warehouse
 from erp.messages import Message
 from erp.period import NOT_A_PERIOD
@@ -74,5 +74,9 @@ def export(session: Session, actor: Actor, report: str) -> Response:
         with session_factory() as stream_session, stream_session.begin():
             yield from xlsx_chunks(spec, rows_of(stream_session, source), lang)
 
+    name, fallback = export_file_name(
+        spec, lang, "xlsx", company=request.args.get("company") if "company_id" in params else None,
+        warehouse=request.args.get("warehouse") if "warehouse_id" in params else None,
+        period=params.get("period"), as_of=params.get("as_of"))
     return Response(stream_with_context(generate()), mimetype=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="heyi-{report}.xlsx"'})
+        "Content-Disposition": attachment(name, fallback)})

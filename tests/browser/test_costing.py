@@ -8,6 +8,7 @@ The browser tests share one demo database: everything closed here is reopened at
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -175,4 +176,6 @@ def test_accountant_browses_prices_valuation_and_journal(signed_in: Any, shot: A
     shot(page, "journal-filtered")
     with page.expect_download() as download:
         page.get_by_test_id("export-journal").click()
-    assert download.value.suggested_filename == "heyi-journal.xlsx"
+    # named by the report, the company and period, and the day (finding 51)
+    assert re.fullmatch(r"会计分录_[A-Z0-9-]+(_\d{4}-\d{2})?_\d{8}\.xlsx", download.value.suggested_filename), \
+        download.value.suggested_filename

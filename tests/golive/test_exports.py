@@ -161,3 +161,41 @@ def test_the_cli_exports_to_csv_and_xlsx(app: Flask, books: World, tmp_path: Pat
                                  "--lang", "en", "--as", "cost_a"])
     assert result.exit_code == 0, result.output
     assert load_workbook(xlsx).worksheets[0]["A1"].value == "Account"
+
+
+def _saved_as(response: object) -> tuple[str, str]:
+    """The name a browser saves a download under (RFC 5987's filename*), and the ASCII filename."""
+    from urllib.parse import unquote
+
+    header = response.headers["Content-Disposition"]  # type: ignore[attr-defined]
+    assert header.startswith("attachment; ")
+    fallback = header.split('filename="', 1)[1].split('"', 1)[0]
+    encoded = header.split("filename*=UTF-8''", 1)[1]
+    assert fallback.isascii() and encoded.isascii()
+    return unquote(encoded), fallback
+
+
+def test_an_export_is_named_by_its_report_company_period_and_day(api: ApiClient, books: World) -> None:
+    """Trial finding 51: every download was "heyi-<report>.xlsx"; the file now says what it is,
+    whose and of when, and the day it was taken, in the reader's language."""
+    from erp.clock import business_today
+
+    cost, company, taken = api.as_("cost_a"), books.companies["A"], business_today().strftime("%Y%m%d")
+    name, fallback = _saved_as(cost.get(f"/api/v1/exports/journal?company_id={company}&period=2026-11"))
+    assert name == f"会计分录_CA_2026-11_{taken}.xlsx" and fallback == f"heyi-journal_CA_2026-11_{taken}.xlsx"
+    name, fallback = _saved_as(cost.get(f"/api/v1/exports/stock?format=csv&lang=en&company_id={company}"
+                                        "&as_of=2026-11-30"))
+    assert name == f"stock-on-hand_CA_as-of-2026-11-30_{taken}.csv" == fallback.replace("heyi-stock", "stock-on-hand")
+    name, _ = _saved_as(api.as_("cio").get("/api/v1/exports/ageing?as_of=2026-11-30"))
+    assert name.endswith(f"_截至2026-11-30_{taken}.xlsx") and not name.startswith("heyi")
+
+
+def test_a_page_export_and_an_import_template_are_named_in_chinese(
+        client: object, api: ApiClient, books: World) -> None:
+    from tests.ui.conftest import sign_in
+
+    sign_in(client, books, "cost_a")  # type: ignore[arg-type]
+    name, fallback = _saved_as(client.get("/exports/journal?company=CA&period=2026-11"))  # type: ignore[attr-defined]
+    assert name.startswith("会计分录_CA_2026-11_") and fallback.startswith("heyi-journal_CA_2026-11_")
+    name, fallback = _saved_as(api.as_("steward").get("/api/v1/imports/materials/template"))
+    assert (name, fallback) == ("导入模板_物料.xlsx", "heyi-import-materials.xlsx")
