@@ -6,7 +6,8 @@ goods at the invoice's price: it takes quantity off GR/IR and off the invoiced q
 supplier that grants ¥2.00/kg off 240 kg already invoiced at ¥185.00 takes back no goods: the
 liability goes down by the reduction and its VAT, the goods cost less, GR/IR and the
 invoiced quantity stay. Per invoice line the reduction excluding tax (or the new unit price,
-the reduction being the line's net less the quantity at the new price); the memo posts
+the reduction being what is left of the line less the quantity it still holds at the new
+price: goods credited back by a quantity credit memo are reduced no more); the memo posts
 (docs/payables.md, *Price reductions*):
 
 | line | amount |
@@ -85,6 +86,7 @@ class _Reduced:
     amount: Decimal  # excluding tax
     tax: Decimal
     per_unit: Decimal
+    quantity: Decimal  # the goods it lowers the price of: the line's quantity the invoice still holds
 
 
 def _pointer(index: int, name: str) -> str:
@@ -99,34 +101,41 @@ class Reducible:
 
     net: Decimal
     left: Decimal
+    quantity: Decimal  # of the line's quantity, what the invoice still holds (not credited back)
 
 
 def reducible_amounts(session: Session, invoice: SupplierInvoice) -> dict[int, Reducible]:
     """Per line of ``invoice`` (its id), its net less the standing price reductions of that
     line, and what may still be taken off it: that, never more than what is left on its
     order line once the standing credit memos reducing the invoice credited goods there at
-    the invoice's price (their net). Reversed memos count nothing."""
+    the invoice's price (their net), and the quantity of it the invoice still holds (the
+    line's, at most what is left on its order line once those memos credited theirs: the
+    goods a reduction lowers the price of). Reversed memos count nothing."""
     memo_line, memo = aliased(SupplierInvoiceLine), aliased(SupplierInvoice)
     reduced = dict(session.execute(
         select(memo_line.reduces_line_id, func.sum(memo_line.net_amount))
         .join(memo, memo.id == memo_line.invoice_id)
         .where(memo_line.reduces_line_id.in_([line.id for line in invoice.lines]), memo.reversed_at.is_(None))
         .group_by(memo_line.reduces_line_id)).all())
-    credited = dict(session.execute(
-        select(memo_line.po_line_id, func.sum(memo_line.net_amount))
+    credited = {po_line_id: (Decimal(quantity or 0), Decimal(net or 0)) for po_line_id, quantity, net in session.execute(
+        select(memo_line.po_line_id, func.sum(memo_line.quantity), func.sum(memo_line.net_amount))
         .join(memo, memo.id == memo_line.invoice_id)
         .where(memo.credits_invoice_id == invoice.id, memo.reversed_at.is_(None),
                memo_line.reduces_line_id.is_(None))
-        .group_by(memo_line.po_line_id)).all())
+        .group_by(memo_line.po_line_id)).all()}
     left_on_order_line: dict[int, Decimal] = {}
+    held_on_order_line: dict[int, Decimal] = {}
     for line in invoice.lines:
         left_on_order_line[line.po_line_id] = (left_on_order_line.get(line.po_line_id, ZERO) + line.net_amount
                                                - Decimal(reduced.get(line.id) or 0))
+        held_on_order_line[line.po_line_id] = held_on_order_line.get(line.po_line_id, ZERO) + line.quantity
     found = {}
     for line in invoice.lines:
+        credited_quantity, credited_net = credited.get(line.po_line_id, (ZERO, ZERO))
         net = line.net_amount - Decimal(reduced.get(line.id) or 0)
-        left = min(net, left_on_order_line[line.po_line_id] - Decimal(credited.get(line.po_line_id) or 0))
-        found[line.id] = Reducible(net, max(left, ZERO))
+        left = min(net, left_on_order_line[line.po_line_id] - credited_net)
+        quantity = min(line.quantity, held_on_order_line[line.po_line_id] - credited_quantity)
+        found[line.id] = Reducible(net, max(left, ZERO), max(quantity, ZERO))
     return found
 
 
@@ -138,30 +147,37 @@ def _reduction(index: int, given: ReductionLine, line: SupplierInvoiceLine, redu
         raise ValidationFailed.for_field(_pointer(index, "amount"), Message(
             "give either the reduction or the new unit price"))
     left = reducible.left
+    # The goods a reduction lowers the price of are those the invoice still holds: goods
+    # credited back (returned) by a quantity credit memo were credited at their price then and
+    # are reduced no more (their reduction would credit the supplier twice for them)
+    held = reducible.quantity
     if given.new_unit_price is not None:
-        current = (reducible.net / line.quantity).quantize(UNIT_PRICE_PLACES, ROUND_HALF_UP)
-        amount = reducible.net - line_amounts(line.quantity, given.new_unit_price, line.tax_rate).net
-        if given.new_unit_price < 0 or amount <= 0:
-            raise ValidationFailed.for_field(_pointer(index, "new_unit_price"), Message(
-                "the new unit price {price} is not below the invoice's {invoiced}: a price reduction lowers it",
-                price=services._price_text(given.new_unit_price), invoiced=services._price_text(current)))
-        per_unit, field = (amount / line.quantity).quantize(UNIT_PRICE_PLACES, ROUND_HALF_UP), "new_unit_price"
+        field = "new_unit_price"
+        if held == 0:
+            amount = reducible.net  # nothing held: any new price is more than what is left
+        else:
+            current = (left / held).quantize(UNIT_PRICE_PLACES, ROUND_HALF_UP)
+            amount = left - line_amounts(held, given.new_unit_price, line.tax_rate).net
+            if given.new_unit_price < 0 or amount <= 0:
+                raise ValidationFailed.for_field(_pointer(index, "new_unit_price"), Message(
+                    "the new unit price {price} is not below the invoice's {invoiced}: a price reduction lowers it",
+                    price=services._price_text(given.new_unit_price), invoiced=services._price_text(current)))
     else:
         amount = given.amount
         assert amount is not None
         if amount <= 0:
             raise ValidationFailed.for_field(_pointer(index, "amount"), Message(
                 "a price reduction is more than 0.00, not {amount}", amount=Amount(amount)))
-        per_unit = (amount / line.quantity).quantize(UNIT_PRICE_PLACES, ROUND_HALF_UP)
         field = "amount"
-    if amount > left:
+    if amount > left or held == 0:
         problem = Message(
             "invoice line {no} invoiced {net} excluding tax; earlier price reductions and credit memos leave {left}: "
             "it cannot be reduced by {amount}", no=line.line_no, net=Amount(line.net_amount), left=Amount(left),
             amount=Amount(amount))
         raise OverCredited(problem, errors=[{"pointer": f"/{_pointer(index, field)}", "detail": problem}],
                            reducible=format(left, "f"))
-    return _Reduced(index, line, amount, line_amounts(ONE, amount, line.tax_rate).tax, per_unit)
+    per_unit = (amount / held).quantize(UNIT_PRICE_PLACES, ROUND_HALF_UP)
+    return _Reduced(index, line, amount, line_amounts(ONE, amount, line.tax_rate).tax, per_unit, held)
 
 
 def enter_price_reduction(session: Session, actor: Actor, request: PriceReductionRequest, *,
@@ -270,8 +286,8 @@ def enter_price_reduction(session: Session, actor: Actor, request: PriceReductio
         # the same split as the invoice's own price difference on the line's goods: of its
         # quantity, what was invoiced and not yet received is held (on its way) first
         differences = services.price_difference_lines(
-            session, invoice.company_id, line.material_id, line.quantity, difference,
-            min(line.quantity, max(-open_received, ZERO)))
+            session, invoice.company_id, line.material_id, r.quantity, difference,
+            min(r.quantity, max(-open_received, ZERO)))
         journal += differences
         carried.append((line.po_line_id, line.material_id, services._to_variance(differences)))
     if invoice.invoice_kind == InvoiceKind.SPECIAL:

@@ -546,6 +546,7 @@ class CreditableLine:
     net_amount: Decimal
     tax_amount: Decimal
     credited: Decimal
+    credit_price: Decimal  # what a memo credits a unit at: the invoice's price, less its price reductions
 
 
 def creditable_lines(session: Session, actor: Actor, invoice_id: int) -> list[CreditableLine]:
@@ -567,7 +568,11 @@ def creditable_lines(session: Session, actor: Actor, invoice_id: int) -> list[Cr
         .join(Material, Material.id == SupplierInvoiceLine.material_id)
         .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .where(SupplierInvoiceLine.invoice_id == invoice.id).order_by(SupplierInvoiceLine.line_no)).all()
+    from erp.payables.services import credit_prices
+
+    reduced = credit_prices(session, invoice)
     return [CreditableLine(line.line_no, line.po_line_id, code, zh, en, unit, line.quantity, line.unit_price,
                            line.tax_code_id, line.tax_rate, line.net_amount, line.tax_amount,
-                           Decimal(credited.get(line.po_line_id) or ZERO))
+                           Decimal(credited.get(line.po_line_id) or ZERO),
+                           reduced.get(line.po_line_id, line.unit_price))
             for line, code, zh, en, unit in rows]

@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, select
@@ -618,6 +618,52 @@ def _as_credited_invoice(session: Session, request: InvoiceRequest) -> tuple[Inv
     return replace(request, lines=lines), credited.invoice_date
 
 
+UNIT_PRICE_PLACES = Decimal("0.000001")  # erp.db UnitPrice: Numeric(18, 6)
+
+
+def credit_prices(session: Session, invoice: SupplierInvoice) -> dict[int, Decimal]:
+    """Per order line of ``invoice`` whose lines a standing price reduction reduced, the
+    price a quantity credit memo reducing the invoice credits goods at: the invoiced net price
+    after those subsequent credits, as SAP values a return after a subsequent credit, that is
+    what the invoice still holds on the order line excluding tax (its lines' net, less the
+    standing price reductions of them and the standing quantity credit memos reducing it
+    there) over the quantity it still holds there (invoiced less credited), to the unit
+    price's 6 places. 240 kg invoiced at 185.00, 2.00/kg off (480.00): 183.00; 40 kg
+    credited at 185.00 first and then 400.00 off the 200 kg left: (44,400.00 - 7,400.00 -
+    400.00) / 200 = 183.00 the same. Order lines without a standing reduction are not in
+    the answer: their memos credit at the invoice's own unit price (``_like_credited_invoice``).
+    An order line the invoice no longer holds any quantity of is not in it either (nothing is
+    left to credit: ``over-credited``)."""
+    memo_line, memo = aliased(SupplierInvoiceLine), aliased(SupplierInvoice)
+    line_ids = [line.id for line in invoice.lines]
+    reduced_by_line = dict(session.execute(
+        select(memo_line.reduces_line_id, func.sum(memo_line.net_amount))
+        .join(memo, memo.id == memo_line.invoice_id)
+        .where(memo_line.reduces_line_id.in_(line_ids), memo.reversed_at.is_(None))
+        .group_by(memo_line.reduces_line_id)).all())
+    if not reduced_by_line:
+        return {}
+    credited = {po_line_id: (Decimal(quantity or 0), Decimal(net or 0)) for po_line_id, quantity, net in session.execute(
+        select(memo_line.po_line_id, func.sum(memo_line.quantity), func.sum(memo_line.net_amount))
+        .join(memo, memo.id == memo_line.invoice_id)
+        .where(memo.credits_invoice_id == invoice.id, memo.reversed_at.is_(None),
+               memo_line.reduces_line_id.is_(None))
+        .group_by(memo_line.po_line_id)).all()}
+    held: dict[int, tuple[Decimal, Decimal, Decimal]] = {}  # po line: quantity, net after reductions, reductions
+    for line in invoice.lines:
+        quantity, net, reduced = held.get(line.po_line_id, (ZERO, ZERO, ZERO))
+        reduction = Decimal(reduced_by_line.get(line.id) or 0)
+        held[line.po_line_id] = (quantity + line.quantity, net + line.net_amount - reduction, reduced + reduction)
+    prices: dict[int, Decimal] = {}
+    for po_line_id, (quantity, net, reduced) in held.items():
+        credited_quantity, credited_net = credited.get(po_line_id, (ZERO, ZERO))
+        if reduced == 0 or quantity - credited_quantity <= 0:
+            continue
+        prices[po_line_id] = ((net - credited_net) / (quantity - credited_quantity)).quantize(
+            UNIT_PRICE_PLACES, ROUND_HALF_UP)
+    return prices
+
+
 _KIND_TERMS = {InvoiceKind.SPECIAL: N_("special VAT invoice"), InvoiceKind.ORDINARY: N_("ordinary invoice")}
 
 
@@ -647,11 +693,23 @@ def _like_credited_invoice(session: Session, request: InvoiceRequest, matched: S
     # a credit memo credits quantities at the invoice's price: a memo line at another price (a
     # supplier's price reduction typed as quantity x reduction) would take the whole quantity
     # off GR/IR and the invoiced quantity for a small amount (TRIAL.md finding 18)
+    # After a price reduction (a subsequent credit) the goods are worth the reduced price: a
+    # memo crediting them (returned goods) at the invoice's price would credit the supplier's
+    # reduction a second time on them; it credits at the invoiced net price after the
+    # reductions (``credit_prices``)
     prices: dict[int, set[Decimal]] = {}
     for line in credited.lines:
         prices.setdefault(line.po_line_id, set()).add(line.unit_price)
+    reduced = credit_prices(session, credited)
     priced: list[dict[str, object]] = []
     for m in matched:
+        if m.request.po_line_id in reduced:
+            if m.request.unit_price != reduced[m.request.po_line_id]:
+                priced.append({"pointer": _pointer(m.index, "unit_price"), "detail": Message(
+                    "invoice {number} and its price reductions leave order line {line} at {wanted}, not {price}",
+                    number=credited.number, line=m.request.po_line_id,
+                    wanted=_price_text(reduced[m.request.po_line_id]), price=_price_text(m.request.unit_price))})
+            continue
         wanted_prices = prices.get(m.request.po_line_id, set())
         if wanted_prices and m.request.unit_price not in wanted_prices:
             priced.append({"pointer": _pointer(m.index, "unit_price"), "detail": Message(
@@ -663,6 +721,10 @@ def _like_credited_invoice(session: Session, request: InvoiceRequest, matched: S
             "a credit memo reducing invoice {number} ({kind}) takes its invoice kind and, line by line, its tax "
             "codes: {first}", number=credited.number, kind=Term(_KIND_TERMS[credited.invoice_kind]),
             first=errors[0]["detail"]), errors=errors + priced)
+    if priced and reduced:
+        raise CreditMemoUnlikeInvoice(Message(
+            "a credit memo reducing invoice {number} credits quantities at the invoice's unit prices less its price "
+            "reductions: {first}", number=credited.number, first=priced[0]["detail"]), errors=priced)
     if priced:
         raise CreditMemoUnlikeInvoice(Message(
             "a credit memo reducing invoice {number} credits quantities at the invoice's unit prices: {first}; a "

@@ -169,20 +169,23 @@ def test_a_reduction_above_what_is_left_of_the_line_is_refused_and_nothing_is_wr
                                        "and credit memos leave 44400.00: it cannot be reduced by 44400.01")
     reduce(session_factory, world, invoice, [price_reductions.ReductionLine(invoice_line, amount=D("480.00"))],
            net="480.00", tax="62.40")
-    # and a quantity credit memo of 40 kg at 185.00 (7,400.00): 44,400.00 - 480.00 - 7,400.00 = 36,520.00 left
+    # and a quantity credit memo of 40 kg, at the price the reduction left (44,400.00 - 480.00) / 240 =
+    # 183.00 (7,320.00; tests/service/test_payables_return_after_price_reduction.py):
+    # 44,400.00 - 480.00 - 7,320.00 = 36,600.00 left, on the 200 kg the invoice still holds
     line = _order_line(session_factory, invoice)
-    enter(session_factory, world, "CM-Q", [(line, "40", "185.00")], net="7400.00", tax="962.00",
+    enter(session_factory, world, "CM-Q", [(line, "40", "183.00")], net="7320.00", tax="951.60",
           kind=DocumentKind.CREDIT_MEMO, credits=invoice, on=NOV_25)
     with refused(session_factory, OverCredited) as left:
         reduce(session_factory, world, invoice,
-               [price_reductions.ReductionLine(invoice_line, new_unit_price=D("0"))], number="RED-2",
-               net="43920.00", tax="5709.60")
-    assert left.value.errors[0]["pointer"] == "/lines/0/new_unit_price"
-    assert "earlier price reductions and credit memos leave 36520.00: it cannot be reduced by 43920.00" in str(
+               [price_reductions.ReductionLine(invoice_line, amount=D("36600.01"))], number="RED-2",
+               net="36600.01", tax="4758.00")
+    assert left.value.errors[0]["pointer"] == "/lines/0/amount"
+    assert "earlier price reductions and credit memos leave 36600.00: it cannot be reduced by 36600.01" in str(
         left.value.detail)
-    assert left.value.extensions["reducible"] == "36520.00"
-    reduce(session_factory, world, invoice, [price_reductions.ReductionLine(invoice_line, amount=D("36520.00"))],
-           number="RED-2", net="36520.00", tax="4747.60")
+    assert left.value.extensions["reducible"] == "36600.00"
+    # a new price of 0.00 for the 200 kg held: 36,600.00 - 200 x 0.00, all that is left
+    reduce(session_factory, world, invoice, [price_reductions.ReductionLine(invoice_line, new_unit_price=D("0"))],
+           number="RED-2", net="36600.00", tax="4758.00")
 
 
 def _order_line(session_factory: sessionmaker[Session], invoice_id: int) -> int:
