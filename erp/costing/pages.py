@@ -321,7 +321,7 @@ def standard_prices(db: Session, actor: Actor) -> Any:
     form: Any = request.form if request.method == "POST" else {}
     period = (form.get("period") or "").strip() if request.method == "POST" else _period_arg()
     refusal: dict[str, Any] = {}
-    saved = None
+    saved = request.args.get("saved", "").strip()[:40] or None if request.method == "GET" else None
     company = _company_arg()
     if request.method == "POST":
         try:
@@ -331,7 +331,8 @@ def standard_prices(db: Session, actor: Actor) -> Any:
                 if not PERIOD_PATTERN.match(period):
                     raise ValidationFailed.for_field("period", Message(NOT_A_PERIOD))
                 standards.set_standard_prices(db, actor, company_id=company.id, period=period, prices=[change])
-            saved = code
+            # Post/Redirect/Get: the list of the period with the price set; a refresh posts nothing again.
+            return redirect(url_for("costing_pages.standard_prices", company=company.code, period=period, saved=code))
         except DomainError as error:
             if error.status == 404:
                 raise

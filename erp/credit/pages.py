@@ -9,15 +9,19 @@ Views parse the request, call one service or query of this module and render; th
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
 
 from erp.auth.roles import Actor, Role
 from erp.credit import desk, limits, queries, receivables, services
 from erp.credit.exposure import CreditPolicy
+from erp.credit.models import CreditRelease
 from erp.credit.scorecard import CAPACITY_NAMES, CUSTOMER_TYPE_NAMES, FACTOR_NAMES, HOLD_RULE_NAMES
 from erp.errors import DomainError, ValidationFailed
 from erp.messages import Message, N_
@@ -93,6 +97,37 @@ def _order_context(order_id: int) -> dict[str, Any]:
             "orders": desk.customer_orders(db, actor, order.customer_id)}
 
 
+_RELEASE_EFFECT = "release_effect"
+
+
+def _effect_data(effect: Any) -> dict[str, Any] | None:
+    if effect is None:
+        return None
+    data = dataclasses.asdict(effect)
+    return json.loads(json.dumps(data, default=str))
+
+
+def _effect_of(data: dict[str, Any] | None) -> Any:
+    """A release's effect back from the session (amounts as Decimal, as the page shows them)."""
+    if not data:
+        return None
+    money = ("exposure_before", "exposure_after", "credit_limit", "above_limit_by")
+    return SimpleNamespace(**{k: Decimal(v) if k in money else v for k, v in data.items() if k != "blocked_at_shipment"},
+                           blocked_at_shipment=[SimpleNamespace(**{**o, "open_value": Decimal(o["open_value"])})
+                                                for o in data.get("blocked_at_shipment", [])])
+
+
+def _released_page(db: Session, order_id: int, release_id: int) -> Any:
+    """The page of a release just made (the redirect after it), None when it is not this order's."""
+    release = db.get(CreditRelease, release_id)
+    if release is None or release.order_id != order_id:
+        return None
+    context = _order_context(order_id)  # the order read within the caller's scope (404 outside it)
+    kept = session.get(_RELEASE_EFFECT) or {}
+    effect = _effect_of(kept.get("effect")) if kept.get("release_id") == release_id else None
+    return render_template("credit/released.html", release=release, effect=effect, **context)
+
+
 @bp.route("/blocked-orders/<int:order_id>", methods=["GET", "POST"])
 @transaction
 def blocked_order(db: Session, actor: Actor, order_id: int) -> Any:
@@ -115,12 +150,19 @@ def blocked_order(db: Session, actor: Actor, order_id: int) -> Any:
                 result = services.release_order(db, actor, order_id, reason=reason, policy=_policy())
                 release = getattr(result, "release", result)
                 effect = getattr(result, "effect", None)
-                context = _order_context(order_id)
-            return render_template("credit/released.html", release=release, effect=effect, **context)
+            # Post/Redirect/Get: the released order's page; a refresh shows it again and never
+            # posts the release twice. What the release did (its exposure before and the orders it
+            # blocks) is of the moment it was made: carried to that page in the signed session.
+            session[_RELEASE_EFFECT] = {"release_id": release.id, "effect": _effect_data(effect)}
+            return redirect(url_for("credit_pages.blocked_order", order_id=order_id, released=release.id))
         except DomainError as error:
             if error.status == 404:
                 raise
             refusal = form_refusal(error)
+    elif request.method == "GET" and request.args.get("released", "").isdigit():
+        shown = _released_page(db, order_id, int(request.args["released"]))
+        if shown is not None:
+            return shown
     context = _order_context(order_id)
     if context["held"] is None and not refusal:
         raise not_found("blocked order", order_id)

@@ -316,10 +316,24 @@ def warehouse_monitoring(db: Session, actor: Actor, warehouse_id: int) -> Any:
                 if not logger_id.isdigit():
                     raise ValidationFailed.for_field("logger_id", Message("choose a logger"))
                 monitoring.deactivate_logger(db, actor, logger_id=int(logger_id))
+        # Post/Redirect/Get: a refresh of the page after an upload, the rules or a withdrawal
+        # shows it again and posts nothing twice. A registration alone answers its page: the
+        # logger's token is shown this once and never put in an address (posted again, the
+        # logger's code is refused as taken).
+        if imported is not None:
+            return redirect(url_for("quality_pages.warehouse_monitoring", warehouse_id=warehouse_id,
+                                    stored=imported.stored, received=imported.received,
+                                    excursions=len(imported.excursions), holds=len(imported.hold_document_ids)))
+        if action in ("rules", "deactivate"):
+            return redirect(url_for("quality_pages.warehouse_monitoring", warehouse_id=warehouse_id, saved=action))
     except DomainError as error:
         if error.status == 404:
             raise
         refusal = form_refusal(error)
+    if request.method == "GET" and request.args.get("stored", "").isdigit():
+        # what the upload just stored, as its redirect carries it
+        imported = {name: int(request.args.get(name, "0")) if request.args.get(name, "0").isdigit() else 0
+                    for name in ("stored", "received", "excursions", "holds")}
     rules = [w for w in monitoring.monitored_warehouses(db, actor) if w.warehouse.id == warehouse_id]
     if not rules:
         from erp.errors import NotFound
@@ -329,4 +343,5 @@ def warehouse_monitoring(db: Session, actor: Actor, warehouse_id: int) -> Any:
     return render_template("quality/monitoring.html", row=rules[0],
                            loggers=monitoring.loggers_of(db, actor, warehouse_id=warehouse_id),
                            imported=imported, token=token, action=action, form=request.form,
+                           saved=request.args.get("saved") if request.method == "GET" else None,
                            can_manage=actor.role == Role.QUALITY, tz=BUSINESS_TIME_ZONE, **refusal), status

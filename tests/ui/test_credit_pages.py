@@ -81,10 +81,13 @@ def test_release_needs_a_reason_and_then_confirms_the_order(
     back = client.post(f"/credit/blocked-orders/{orders['blocked']}", data={
         "reason": "payment promised by month end", "edit": "1", "confirmed": "1", "csrf_token": token})
     assert 'value="payment promised by month end"' in back.get_data(as_text=True)  # the form, as typed
-    released = client.post(f"/credit/blocked-orders/{orders['blocked']}",
-                           data={"reason": "payment promised by month end", "confirmed": "1", "csrf_token": token})
+    posted = client.post(f"/credit/blocked-orders/{orders['blocked']}",
+                         data={"reason": "payment promised by month end", "confirmed": "1", "csrf_token": token})
+    assert posted.status_code == 302  # Post/Redirect/Get: a refresh shows the release, never posts it again
+    released = client.get(posted.headers["Location"])
     assert released.status_code == 200
     assert 'data-testid="done"' in released.get_data(as_text=True)
+    assert 'data-testid="done"' in client.get(posted.headers["Location"]).get_data(as_text=True)  # refreshed
     with session_factory() as session:
         assert session.get(SalesOrder, orders["blocked"]).status == SalesOrderStatus.CONFIRMED  # type: ignore[union-attr]
     assert position(session_factory, world).exposure == D("20000.00")

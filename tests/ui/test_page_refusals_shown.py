@@ -59,7 +59,7 @@ def test_a_second_release_of_the_same_order_says_it_is_no_longer_held(
     token = sign_in(client, world, "credit")
     first = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "confirmed": "1",
                                                                           "csrf_token": token})
-    assert first.status_code == 200
+    assert first.status_code == 302
     again = client.post(f"/credit/blocked-orders/{blocked_order}", data={"reason": "promised", "confirmed": "1",
                                                                           "csrf_token": token})
     assert again.status_code == 409

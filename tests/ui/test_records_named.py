@@ -124,7 +124,7 @@ def test_the_blocked_orders_and_a_release_name_customers_and_companies(
     preview = client.get(f"/credit/blocked-orders/{blocked_order}").get_data(as_text=True)
     assert set(_cells(preview, "effect-company")) == {"CA 甲公司"}
     released = client.post(f"/credit/blocked-orders/{blocked_order}", data={
-        "csrf_token": token, "reason": "客户已承诺月底前回款", "confirmed": "1"}).get_data(as_text=True)
+        "csrf_token": token, "reason": "客户已承诺月底前回款", "confirmed": "1"}, follow_redirects=True).get_data(as_text=True)
     assert set(_cells(released, "effect-company")) == {"CA 甲公司"}
     done = " ".join(re.sub(r"<[^>]+>", " ", re.search(r'data-testid="done">(.*?)</div>', released, re.S).group(1)).split())
     assert "K0001 第一医院" in done, done

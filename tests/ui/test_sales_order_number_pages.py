@@ -40,7 +40,8 @@ def test_the_credit_desk_names_orders_by_number(
     # what the release would block at shipment, with the company named
     assert f'销售订单 {FIRST} · <span data-testid="effect-company">CA' in page
     released = client.post(f"/credit/blocked-orders/{blocked.id}", data={"reason": "prepaid", "confirmed": "1",
-                                                                              "csrf_token": token})
+                                                                              "csrf_token": token},
+                           follow_redirects=True)
     assert released.status_code == 200
     assert shown(released.get_data(as_text=True), "done") == f"已放行：K0001 第一医院 的销售订单 {SECOND}。"
 
