@@ -4,7 +4,8 @@ trial balance still balances.
 
 Opening stock: one row per warehouse, material, batch and stock status, with the quantity,
 its value at standard (checked against quantity x the standard price in force on the
-go-live date, which values it) and the purchase price variance it carries. Every row is
+go-live date, which values it: within ``ROUNDING_TOLERANCE`` the difference is rounding and
+joins the variance) and the purchase price variance it carries. Every row is
 checked as a goods receipt would be (erp.inventory.services: quantity in the unit's
 decimals, storage conditions, batch dates, remaining shelf life). Each chunk of rows is one stock document (an adjustment whose reason names the import)
 whose ledger rows are of close class ``receipt``, so the first month-end close spreads the
@@ -64,7 +65,18 @@ from erp.schemas import Code, Day, Length, Money, Quantity, Schema, USCC
 from erp.narration import REASON_LENGTH, narrate
 
 ZERO = Decimal("0")
-VALUE_DIFFERS = N_("value at standard {value} is not quantity x standard price {expected}")
+VALUE_DIFFERS = N_("value at standard {value} differs from quantity x standard price {expected} by {difference}, "
+                   "more than the {tolerance} per-posting rounding can explain")
+# A stock balance's value is the sum of its postings, each rounded to the cent on its own
+# (docs/costing.md, *Rounding of stock values*): after many movements at a standard price of
+# more than two decimals, or of fractional quantities, it differs from round(quantity x
+# standard) by rounding cents, half a cent per posting at most, until the stock leaves (the
+# last unit out takes the remaining value). A balance exported from such books (finding
+# 141) is taken over at quantity x standard, the difference added to the variance it carries
+# (1404), so its actual value (standard + variance) is the recorded one to the cent. Up to
+# this much per row: a hundred postings' worst rounding; beyond it the value or the
+# standard price is wrong, not rounded.
+ROUNDING_TOLERANCE = Decimal("0.50")
 BATCH_DATES_DIFFER = N_("batch {batch} is recorded as made {made}, expiring {expires}")
 
 
@@ -165,7 +177,9 @@ class OpeningStockImport(ImportKind):
                help_en="unrestricted (default), quarantine or blocked (or 非限制 / 待检 / 冻结)", enum=StockStatus),
         Column("quantity", "数量", "Quantity", "120.5", True, type="decimal"),
         Column("value", "标准成本金额", "Value at standard", "1506.25", type="decimal",
-               help_zh="可空；填写时须等于数量×上线日标准价格", help_en="optional; if given, quantity x the standard price in force on the go-live date"),
+               help_zh="可空；填写时须等于数量×上线日标准价格（相差不超过0.50的舍入差额计入材料成本差异）",
+               help_en="optional; if given, quantity x the standard price in force on the go-live date (a rounding "
+                       "difference of up to 0.50 joins the variance carried)"),
         Column("variance", "材料成本差异", "Variance carried", "12.30", type="decimal",
                help_zh="该库存承担的材料成本差异，默认0", help_en="the purchase price variance the stock carries; default 0"),
     )
@@ -243,10 +257,13 @@ class OpeningStockImport(ImportKind):
                 run.rule_error(row, "material_code", no_standard_price(material.code, period, run.company.code))
                 continue
             value = round_money(data["quantity"] * price)
-            if data.get("value") is not None and data["value"] != value:
+            rounding = ZERO if data.get("value") is None else data["value"] - value
+            if abs(rounding) > ROUNDING_TOLERANCE:
                 run.error(row, "value", "rule", message=VALUE_DIFFERS,
-                          params={"value": data["value"], "expected": value})
+                          params={"value": data["value"], "expected": value, "difference": rounding,
+                                  "tolerance": ROUNDING_TOLERANCE})
                 continue
+            variance = data["variance"] + rounding  # the recorded value's rounding cents stay with the stock
             batch_id, made, expires = batches[(material.id, data["batch_number"] or NO_BATCH)]
             if material.batch_managed and (made, expires) != (data["manufacture_date"], data["expiry_date"]):
                 run.error(row, "manufacture_date", "rule", message=BATCH_DATES_DIFFER,
@@ -261,9 +278,9 @@ class OpeningStockImport(ImportKind):
                 continue
             kept.append(key + (row.number,))
             movements.append(Movement(MovementType.ADJUSTMENT, CloseClass.RECEIPT, warehouse.id, material.id,
-                                      batch_id, data["status"], data["quantity"], value, data["variance"]))
+                                      batch_id, data["status"], data["quantity"], value, variance))
             totals[material.id][0] += value
-            totals[material.id][1] += data["variance"]
+            totals[material.id][1] += variance
             material_of[material.id] = material
             run.count("rows")
         _remember_balances(run, kept)

@@ -281,3 +281,30 @@ def test_a_balance_given_twice_is_a_row_error_naming_the_first_row_within_a_chun
         ["CA-COOL", "EXC-STAR", "D1", made, expires, "", "1", "", ""]])
     outcome, seen = _import(session_factory, world, fixed, dry_run=False)
     assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
+
+
+def test_a_value_off_by_rounding_joins_the_variance_and_more_than_that_is_refused(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    """docs/go-live.md, *A recorded value off by rounding cents*: EXC-STAR at 10.00, 3 kg are
+    30.00 at standard. Recorded at 30.51 (0.51 off, more than a hundred postings' rounding of
+    half a cent each) the row is refused; at 30.50 carrying 1.00 of variance it is taken over
+    at 30.00 carrying 1.50: 31.50 actual, as recorded; 4199 -31.50."""
+    set_standard(session_factory, world, "exc_local", "10.00", period="2026-12")
+    row = ["CA-AMB", "EXC-STAR", "B1", "2026-06-01", "2028-06-01", "", "3"]
+    outcome, seen = _import(session_factory, world, write_csv(tmp_path / "off.csv", [HEADER, row + ["30.51", "1.00"]]),
+                            dry_run=True)
+    assert [(e["row"], e["column"]) for e in seen.errors] == [(2, "value")]
+    params = seen.errors[0]["params"]
+    assert (D(str(params["expected"])), D(str(params["difference"])), D(str(params["tolerance"]))) == (
+        D("30.00"), D("0.51"), D("0.50")), params
+    outcome, seen = _import(session_factory, world, write_csv(tmp_path / "rounded.csv", [HEADER, row + ["30.50", "1.00"]]),
+                            dry_run=False)
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
+    with session_factory() as session:
+        assert {(b.quantity, b.value) for b in session.scalars(select(StockBalance))} == {(D("3"), D("30.00"))}
+        valuation = {r.material_code: (r.standard_value, r.variance, r.actual_value)
+                     for r in inventory_valuation(session, world.actors["cost_a"], company_id=world.companies["A"])}
+        assert valuation == {"EXC-STAR": (D("30.00"), D("1.50"), D("31.50"))}
+        tb = trial_balance(session, world.actors["cost_a"], company_id=world.companies["A"], period="2026-12")
+        assert {line["account_code"]: line["debit"] - line["credit"] for line in tb.lines} == {
+            "1403": D("30.00"), "1404": D("1.50"), "4199": D("-31.50")}

@@ -18,7 +18,7 @@ from erp.costing.reports import inventory_valuation, trial_balance
 from erp.golive.framework import ImportOutcome
 from erp.inventory.services import QualityDecision
 from tests.golive.helpers import run_import
-from tests.stock import batch_id, decide, open_order, receive, set_standard
+from tests.stock import batch_id, decide, issue, open_order, receive, set_standard
 from tests.world import ApiClient, World
 
 pytestmark = pytest.mark.postgres
@@ -83,3 +83,40 @@ def test_an_exported_stock_list_loads_into_an_empty_company_with_the_same_valuat
         tb = trial_balance(session, world.actors["cost_group"], company_id=world.companies["C"], period="2026-12")
         assert tb.balanced
         assert {line["account_code"]: line["debit"] - line["credit"] for line in tb.lines}["4199"] == D("-1555.00")
+
+
+def test_a_stock_list_whose_value_drifted_by_rounding_loads_at_standard_with_the_cents_in_variance(
+        tmp_path: Path, api: ApiClient, session_factory: sessionmaker[Session], world: World) -> None:
+    """Finding 141 (docs/costing.md, *Rounding of stock values*). EXC-STAR at standard 0.335 in
+    A and C; A receives 3 kg at the contract price 0.40: stock round(3 x 0.335 = 1.005) = 1.01,
+    1404 1.20 - 1.01 = 0.19. Two issues of 1 kg each take round(0.335) = 0.34: the 1 kg left is
+    worth 1.01 - 0.68 = 0.33, while 1 x 0.335 rounds to 0.34. A's valuation: 1 kg, 0.33 at
+    standard, 0.19 variance, 0.52 actual. Its stock list (0.33) loaded into C, whose standard
+    values the kilogram at 0.34: before 1 December 2026 refused (0.33 is not 0.34); now 0.34
+    at standard and 0.19 - 0.01 = 0.18 of variance, 0.52 actual as in A; 4199 -0.52."""
+    for company in ("A", "C"):
+        set_standard(session_factory, world, "exc_local", "0.335", company=company)
+    (line,) = open_order(session_factory, world, [("exc_local", "3", "0.40", "A-AMB")])
+    receive(session_factory, world, line, "3")
+    issue(session_factory, world, "exc_local", "1")
+    issue(session_factory, world, "exc_local", "1")
+    assert _valuation(session_factory, world, "A") == {"EXC-STAR": (D("1"), D("0.33"), D("0.19"), D("0.52"))}
+
+    response = api.as_("cost_a").get(f"/api/v1/exports/stock?company_id={world.companies['A']}")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.data))
+    sheet = workbook.active
+    assert sheet.max_row == 2 and D(str(sheet.cell(2, 11).value)) == D("0.33")
+    sheet.cell(1, 12, "材料成本差异")  # the variance, from the valuation export, as the go-live team adds it
+    sheet.cell(2, 2).value = sheet.cell(2, 2).value.replace("CA-", "CC-")
+    sheet.cell(2, 12, 0.19)
+    path = tmp_path / "drifted.xlsx"
+    workbook.save(path)
+    outcome, seen = run_import(session_factory, world.actors["cost_group"], "opening_stock", path,
+                               company_id=world.companies["C"], go_live_date=GO_LIVE)
+    assert isinstance(outcome, ImportOutcome) and outcome.committed, (outcome, seen.errors)
+    assert _valuation(session_factory, world, "C") == {"EXC-STAR": (D("1"), D("0.34"), D("0.18"), D("0.52"))}
+    with session_factory() as session:
+        tb = trial_balance(session, world.actors["cost_group"], company_id=world.companies["C"], period="2026-12")
+        assert tb.balanced
+        assert {line["account_code"]: line["debit"] - line["credit"] for line in tb.lines}["4199"] == D("-0.52")
