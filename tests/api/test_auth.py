@@ -135,7 +135,10 @@ def test_cio_reads_everything_and_changes_nothing(api: ApiClient, world: World) 
     assert cio.get("/api/v1/companies").get_json().__len__() == 3
     assert cio.get(f"/api/v1/warehouses/{world.warehouses['B-COLD']}").status_code == 200
     problem(cio.post("/api/v1/units", json={"code": "L", "name_zh": "升", "name_en": "litre"}), 403, "read-only-role")
-    problem(cio.patch(f"/api/v1/materials/{world.materials['exc_local']}", json={"name_en": "x"}), 403)
+    refused = problem(cio.patch(f"/api/v1/materials/{world.materials['exc_local']}", json={"name_en": "x"}), 403,
+                      "read-only-role")
+    assert "cio" in refused["detail"], refused["detail"]
+    assert cio.get(f"/api/v1/materials/{world.materials['exc_local']}").get_json()["name_en"] != "x"
     # signing out is not a change of business data
     assert cio.delete("/api/v1/auth/token").status_code == 204
 

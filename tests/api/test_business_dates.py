@@ -287,8 +287,9 @@ def test_the_group_close_is_all_or_none(
 ) -> None:
     receive_in(session_factory, world, "A", dt.date(2026, 9, 10))
     # A company the caller may not close (cost_a acts for A only): nothing closes, not even A.
-    problem(api.as_("cost_a").post("/api/v1/costing/closes", json={
-        "period": "2026-11", "company_ids": [world.companies["A"], world.companies["B"]]}), 403)
+    refused = problem(api.as_("cost_a").post("/api/v1/costing/closes", json={
+        "period": "2026-11", "company_ids": [world.companies["A"], world.companies["B"]]}), 403, "company-out-of-scope")
+    assert str(world.companies["B"]) in refused["detail"] or "CB" in refused["detail"], refused["detail"]
     september = api.as_("cost_a").get(f"/api/v1/costing/periods/{world.companies['A']}/2026-09").get_json()
     assert september["status"] == "open"
 

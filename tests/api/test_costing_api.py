@@ -147,7 +147,10 @@ def test_posting_into_a_closed_period_is_a_409_problem(api: ApiClient, world: Wo
 
 @pytest.mark.parametrize("user", ["clerk_a", "buyer_a", "sales_a", "cio"])
 def test_only_cost_accountants_close(api: ApiClient, world: World, november: None, user: str) -> None:
-    assert api.as_(user).post(close_url(world)).status_code == 403
+    refused = problem(api.as_(user).post(close_url(world)), 403, "read-only-role" if user == "cio" else "role-not-allowed")
+    assert user.split("_")[0] in refused["detail"] or "clos" in refused["detail"], refused["detail"]
+    period = api.as_("cost_a").get(f"/api/v1/costing/periods/{world.companies['A']}/2026-11").get_json()
+    assert period["status"] != "closed"  # nothing written
 
 
 def test_cost_accountant_of_another_company_cannot_close(api: ApiClient, world: World, november: None) -> None:
@@ -161,7 +164,11 @@ def test_cio_reads_costing_reports(api: ApiClient, world: World, november: None)
 
 
 def test_bad_period_is_a_422(api: ApiClient, world: World) -> None:
-    problem(api.as_("cost_a").post(f"/api/v1/costing/periods/{world.companies['A']}/2026-13/close"), 422)
+    refused = problem(api.as_("cost_a").post(f"/api/v1/costing/periods/{world.companies['A']}/2026-13/close"), 422,
+                      "validation-error")
+    assert "2026-13" in refused["detail"] or refused["errors"][0]["pointer"].endswith("period"), refused
+    # nothing closed: the period reads open
+    assert api.as_("cost_a").get(f"/api/v1/costing/periods/{world.companies['A']}/2026-11").get_json()["status"] != "closed"
 
 
 def test_the_group_closes_every_company_in_one_call(api: ApiClient, world: World, november: None) -> None:
@@ -182,12 +189,20 @@ def test_the_group_closes_every_company_in_one_call(api: ApiClient, world: World
 def test_group_close_input_and_scope(api: ApiClient, world: World, november: None) -> None:
     url = "/api/v1/costing/closes"
     problem(api.as_("cost_group").post(url, json={"period": "2026-13"}), 422, "validation-error")
-    problem(api.as_("cost_group").post(url, json={"period": "2026-11", "company_ids": []}), 422)
-    problem(api.as_("cost_group").post(url, json={"period": "2026-11", "company_ids": [999999]}), 404)
+    empty = problem(api.as_("cost_group").post(url, json={"period": "2026-11", "company_ids": []}), 422,
+                    "validation-error")
+    assert empty["errors"][0]["pointer"] == "/company_ids", empty
+    unknown = problem(api.as_("cost_group").post(url, json={"period": "2026-11", "company_ids": [999999]}), 404,
+                      "not-found")
+    assert "999999" in unknown["detail"], unknown["detail"]
     both = [world.companies["A"], world.companies["B"]]
     problem(api.as_("cost_a").post(url, json={"period": "2026-11", "company_ids": both}), 403,
             "company-out-of-scope")
-    assert api.as_("clerk_a").post(url, json={"period": "2026-11"}).status_code == 403
+    refused = problem(api.as_("clerk_a").post(url, json={"period": "2026-11"}), 403, "role-not-allowed")
+    assert "clos" in refused["detail"], refused["detail"]
+    # none of the refusals closed anything
+    for company in both:
+        assert api.as_("cost_group").get(f"/api/v1/costing/periods/{company}/2026-11").get_json()["status"] != "closed"
     # nothing was closed by the refusals
     state = api.as_("cost_group").get(f"/api/v1/costing/periods/{world.companies['A']}/2026-11")
     assert state.get_json()["status"] == "open"

@@ -397,7 +397,9 @@ def test_absurd_numbers_and_dates_are_4xx_not_500(api, world) -> None:  # noqa: 
     body = {"company_id": world.companies["A"], "customer_id": world.customers["cust1"], "order_date": "2026-11-20",
             "lines": [{"material_id": world.materials["exc_local"], "warehouse_id": world.warehouses["A-AMB"],
                        "quantity": "999999999999", "unit_price": "999999999999"}]}
-    problem(sales.post("/api/v1/sales-orders", json=body), 422)
+    refused = problem(sales.post("/api/v1/sales-orders", json=body), 422, "invalid-quantity")
+    assert "beyond any plausible order line" in refused["detail"], refused["detail"]
+    assert sales.get("/api/v1/sales-orders").get_json() == []  # nothing written
     problem(api.as_("cio").get("/api/v1/credit/dashboard", query_string={"as_of": "0001-01-01"}), 422)
     problem(api.as_("credit").get("/api/v1/credit/customers/99999999999999999999"), 404)
     problem(api.as_("steward").get("/api/v1/materials/99999999999"), 404)

@@ -107,7 +107,10 @@ def test_credit_data_recompute_and_the_explanation_step_by_step(
     assert cio.get(f"/api/v1/credit/customers/{cust2}/limit-suggestion").status_code == 200
     assert cio.get(f"/api/v1/credit/customers/{cust2}/credit-data/versions").get_json()[0]["reason"] == (
         "annual review 2026")
-    assert cio.post(f"/api/v1/credit/customers/{cust2}/credit-data", json=PUBLISHED).status_code == 403
+    versions = cio.get(f"/api/v1/credit/customers/{cust2}/credit-data/versions").get_json()
+    refused = problem(cio.post(f"/api/v1/credit/customers/{cust2}/credit-data", json=PUBLISHED), 403, "read-only-role")
+    assert "cio" in refused["detail"], refused["detail"]
+    assert cio.get(f"/api/v1/credit/customers/{cust2}/credit-data/versions").get_json() == versions  # nothing written
     assert api.as_("sales_a").get(f"/api/v1/credit/customers/{cust2}/credit-data").status_code == 403
 
 
@@ -159,7 +162,11 @@ def test_parameters_are_read_tuned_as_a_new_version_and_refused_when_unsound(
     assert {"/factors", "/risk_classes"} <= {e["pointer"] for e in refused["errors"]}
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(CreditModelVersion)) == 2
-    assert api.as_("cio").post("/api/v1/credit/model/versions", json={**tuned, "reason": "x"}).status_code == 403
+    refused = problem(api.as_("cio").post("/api/v1/credit/model/versions", json={**tuned, "reason": "x"}), 403,
+                      "read-only-role")
+    assert "cio" in refused["detail"], refused["detail"]
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(CreditModelVersion)) == 2  # nothing written
 
 
 def test_disputes_are_recorded_resolved_and_scoped(api: ApiClient, world: World, session_factory: SF) -> None:

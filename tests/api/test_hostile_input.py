@@ -32,7 +32,9 @@ def test_a_json_number_with_too_many_places_is_refused_not_rounded(api: ApiClien
 
 @pytest.mark.parametrize("period", ["0000-01", "9999-12", "２０２６-12", "2026-13"])
 def test_periods_outside_the_calendar_are_refused(api: ApiClient, world: World, period: str) -> None:
-    problem(api.as_("cost_group").post(f"/api/v1/costing/periods/{world.companies['A']}/{period}/close"), 422)
+    refused = problem(api.as_("cost_group").post(f"/api/v1/costing/periods/{world.companies['A']}/{period}/close"),
+                      422, "validation-error")
+    assert refused["errors"] and refused["errors"][0]["pointer"].endswith("period"), refused
 
 
 def test_deeply_nested_json_is_malformed(api: ApiClient) -> None:
@@ -45,7 +47,9 @@ def test_text_no_database_can_store_is_malformed(api: ApiClient, text: str) -> N
     raw = json.dumps({"username": text, "password": "x"})  # json.dumps escapes it as \\ud800 / \\u0000
     problem(api.post("/api/v1/auth/token", data=raw, content_type="application/json"), 400, "malformed-request")
     segment = json.dumps({"code": "S1", "name_zh": text, "name_en": "x"})
-    problem(api.as_("admin").post("/api/v1/segments", data=segment, content_type="application/json"), 400)
+    problem(api.as_("admin").post("/api/v1/segments", data=segment, content_type="application/json"), 400,
+            "malformed-request")
+    assert all(s["code"] != "S1" for s in api.as_("admin").get("/api/v1/segments").get_json())  # nothing written
 
 
 def test_a_nul_in_a_query_filter_is_refused(api: ApiClient) -> None:

@@ -477,8 +477,15 @@ def test_cost_accountant_sets_and_reads_standard_prices(api: ApiClient, world: W
 
 
 def test_clerks_and_other_companies_cost_accountants_cannot_set_prices(api: ApiClient, world: World) -> None:
-    problem(api.as_("clerk_a").put(STANDARD_PRICES, json=price_body(world, "8.00")), 403)
-    problem(api.as_("cost_a").put(STANDARD_PRICES, json=price_body(world, "8.00", company="B")), 403)
+    refused = problem(api.as_("clerk_a").put(STANDARD_PRICES, json=price_body(world, "8.00")), 403, "role-not-allowed")
+    assert "standard price" in refused["detail"], refused["detail"]
+    refused = problem(api.as_("cost_a").put(STANDARD_PRICES, json=price_body(world, "8.00", company="B")), 403,
+                      "company-out-of-scope")
+    assert "CB" in refused["detail"] or str(world.companies["B"]) in refused["detail"], refused["detail"]
+    for company in ("A", "B"):  # nothing written
+        prices = api.as_("cost_group").get(STANDARD_PRICES, query_string={"company_id": world.companies[company],
+                                                                           "period": "2026-11"}).get_json()
+        assert all(p["price"] != "8.000000" for p in prices), prices
     problem(api.as_("cost_a").get(STANDARD_PRICES, query_string={"company_id": world.companies["B"],
                                                                  "period": "2026-11"}), 403)
 

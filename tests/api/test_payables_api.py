@@ -97,21 +97,34 @@ def test_totals_that_disagree_are_refused_with_the_difference(api: ApiClient, wo
 
 
 def test_scopes_and_roles(api: ApiClient, world: World, received_line: int) -> None:
-    problem(api.as_("clerk_a").post("/api/v1/payables/invoices", json=invoice(world, received_line)), 403)
-    problem(api.as_("ap_b").post("/api/v1/payables/invoices", json=invoice(world, received_line)), 403)
+    # refused for the role, and for the company (finding 52: the type and the reason, nothing written)
+    refused = problem(api.as_("clerk_a").post("/api/v1/payables/invoices", json=invoice(world, received_line)), 403,
+                      "role-not-allowed")
+    assert "warehouse_clerk" in refused["detail"] or "clerk" in refused["detail"], refused["detail"]
+    refused = problem(api.as_("ap_b").post("/api/v1/payables/invoices", json=invoice(world, received_line)), 403,
+                      "company-out-of-scope")
+    assert str(world.companies["A"]) in refused["detail"] or "CA" in refused["detail"], refused["detail"]
+    assert api.as_("ap_a").get("/api/v1/payables/invoices").get_json() == []
     created = api.as_("ap_a").post("/api/v1/payables/invoices", json=invoice(world, received_line)).get_json()
     problem(api.as_("ap_b").get(f"/api/v1/payables/invoices/{created['id']}"), 404)
     assert api.as_("ap_b").get("/api/v1/payables/invoices").get_json() == []
     problem(api.as_("ap_a").post("/api/v1/payables/invoices", json=invoice(world, received_line)), 409,
             "duplicate-invoice")
-    problem(api.as_("cio").post("/api/v1/payables/invoices", json=invoice(world, received_line, number="X")), 403)
+    refused = problem(api.as_("cio").post("/api/v1/payables/invoices", json=invoice(world, received_line, number="X")),
+                      403, "read-only-role")
+    assert "cio" in refused["detail"], refused["detail"]
+    assert [i["document_number"] for i in api.as_("ap_a").get("/api/v1/payables/invoices").get_json()] == \
+        [created["document_number"]]
 
 
 def test_tolerances_are_set_per_company_and_audited(api: ApiClient, world: World, received_line: int) -> None:
     url = f"/api/v1/payables/tolerances/{world.companies['A']}"
     assert api.as_("ap_a").get(url).get_json() == {"quantity_pct": "0.00", "price_pct": "5.00",
                                                    "price_amount": "500.00"}
-    problem(api.as_("ap_a").put(url, json={"quantity_pct": "0", "price_pct": "10", "price_amount": "100"}), 403)
+    refused = problem(api.as_("ap_a").put(url, json={"quantity_pct": "0", "price_pct": "10", "price_amount": "100"}),
+                      403, "role-not-allowed")
+    assert "tolerance" in refused["detail"], refused["detail"]
+    assert api.as_("ap_a").get(url).get_json()["price_pct"] == "5.00"  # nothing written
     changed = api.as_("cost_a").put(url, json={"quantity_pct": "0", "price_pct": "10", "price_amount": "100",
                                                "reason": "new policy"})
     assert changed.get_json()["price_pct"] == "10.00"

@@ -34,7 +34,9 @@ def test_bom_rollup_breakdown_and_release(session_factory: sessionmaker[Session]
         "components": [{"material_id": plant.solvent, "quantity": "1"}]}), 409, "bom-version-not-later")
     problem(api.as_("clerk_a").post("/api/v1/production/boms", json={
         "company_id": company, "material_id": plant.api, "valid_from": "2026-12-01", "base_quantity": "1",
-        "components": [{"material_id": plant.solvent, "quantity": "1"}]}), 403)
+        "components": [{"material_id": plant.solvent, "quantity": "1"}]}), 403, "role-not-allowed")
+    boms = cost.get("/api/v1/production/boms", query_string={"company_id": company}).get_json()
+    assert not any(b.get("valid_from") == "2026-12-01" for b in boms), boms  # nothing written
 
     run = cost.post("/api/v1/production/rollups", json={"company_id": company, "period": NOV})
     assert run.status_code == 201, run.json

@@ -322,7 +322,9 @@ def test_manager_of_another_company_cannot_see_or_approve(
     set_threshold(session_factory, world, "B", "100")
     created = create(api, "buyer_b", order(world, "B", line(world, "exc_local", "10", "B-AMB")))  # 130.00
     act(api, "buyer_b", created["id"], "submit")
-    problem(act(api, "pm_a", created["id"], "approve"), 404)
+    refused = problem(act(api, "pm_a", created["id"], "approve"), 404, "not-found")
+    assert str(created["id"]) in refused["detail"], refused["detail"]
+    assert api.as_("buyer_b").get(f"{ORDERS}/{created['id']}").get_json()["status"] == "pending_approval"
     assert act(api, "pm_group", created["id"], "approve").get_json()["status"] == "open"
 
 
@@ -460,7 +462,9 @@ def test_company_users_see_only_orders_for_their_companies(api: ApiClient, world
     listed = {o["number"] for o in api.as_("buyer_a").get(ORDERS).get_json()}
     assert listed == {for_a["number"], central_for_a["number"]}
     problem(api.as_("buyer_a").get(f"{ORDERS}/{for_b['id']}"), 404)
-    problem(act(api, "buyer_a", for_b["id"], "cancel"), 404)
+    refused = problem(act(api, "buyer_a", for_b["id"], "cancel"), 404, "not-found")
+    assert str(for_b["id"]) in refused["detail"], refused["detail"]
+    assert api.as_("buyer_b").get(f"{ORDERS}/{for_b['id']}").get_json()["status"] == for_b["status"]  # not cancelled
     assert api.as_("clerk_a").get(f"{ORDERS}/{for_a['id']}").status_code == 200
     assert len(api.as_("group_buyer").get(ORDERS).get_json()) == 3
     assert len(api.as_("cio").get(ORDERS).get_json()) == 3

@@ -178,7 +178,8 @@ def test_sensor_log_upload_and_excursions_over_http(
     problem(bad, 422, "readings-invalid")
     problem(api.as_("clerk_b").post(f"/api/v1/quality/warehouses/{cold}/readings",
                                     content_type="multipart/form-data",
-                                    data={"file": (io.BytesIO(_cold_room_log(0).encode()), "cold.csv")}), 404)
+                                    data={"file": (io.BytesIO(_cold_room_log(0).encode()), "cold.csv")}), 404,
+            "not-found")
 
 
 def test_a_data_logger_posts_with_its_own_token_only(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.credit import new_order, put_stock, row_counts, set_limit, ship
-from tests.world import ApiClient, World
+from tests.world import ApiClient, World, problem
 
 SF = sessionmaker[Session]
 
@@ -42,8 +42,11 @@ def test_return_credit_note_and_debit_note(api: ApiClient, world: World, session
     assert too_many.get_json()["returnable"] == "80.0000"
     assert row_counts(session_factory) == before
     # another company's sales do not see the shipment; the CIO reads but never posts
-    assert api.as_("sales_b").post("/api/v1/customer-returns", json=body).status_code == 404
-    assert api.as_("cio").post("/api/v1/customer-returns", json=body).status_code == 403
+    refused = problem(api.as_("sales_b").post("/api/v1/customer-returns", json=body), 404, "not-found")
+    assert str(shipment) in refused["detail"] or "shipment" in refused["detail"], refused["detail"]
+    refused = problem(api.as_("cio").post("/api/v1/customer-returns", json=body), 403, "read-only-role")
+    assert "cio" in refused["detail"], refused["detail"]
+    assert row_counts(session_factory) == before  # neither wrote anything
     assert api.as_("sales_b").get(f"/api/v1/credit-notes/{note['id']}").status_code == 404
 
     debit = sales.post("/api/v1/debit-notes", json={

@@ -79,7 +79,9 @@ def test_the_api_lists_and_corrects_for_the_companys_cost_accountant_only(
     (dry,) = cost.post(url, json={"company_id": world.companies["A"], "dry_run": True}).get_json()
     assert (dry["entry_id"], dry["amount"]) == (None, "60.00")
     assert PRICE_VARIANCE not in _books(session_factory, world)
-    problem(api.as_("ap_a").post(url, json={"company_id": world.companies["A"]}), 403)
+    refused = problem(api.as_("ap_a").post(url, json={"company_id": world.companies["A"]}), 403, "role-not-allowed")
+    assert "accounts_payable" in refused["detail"] or "payable" in refused["detail"], refused["detail"]
+    assert PRICE_VARIANCE not in _books(session_factory, world)  # nothing written
     posted = cost.post(url, json={"company_id": world.companies["A"], "posting_date": "2026-12-15"})
     assert posted.status_code == 201, posted.get_data(as_text=True)
     (done,) = posted.get_json()
