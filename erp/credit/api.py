@@ -47,7 +47,9 @@ from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import BatchExpired, InsufficientStock, InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.errors import CustomerInactive, MaterialInactive, NoTaxCode, TaxCodeNotInForce
 from erp.posting.errors import NoStandardPrice, PeriodClosed
-from erp.credit.errors import CreditNoteNotApplicable, IntercompanyOrderInvalid, NotAShipment
+from erp.credit.errors import (
+    CreditNoteNotApplicable, IntercompanyOrderInvalid, IntercompanyPurchaseOrderNotOpen, NotAShipment,
+)
 from erp.inventory.errors import NotReversible, ReturnExceedsShipment
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Sales, receivables and group credit control")
@@ -99,7 +101,8 @@ def get_order(session: Session, actor: Actor, order_id: int) -> services.OrderRe
 
 @blp.route("/sales-orders/<int:order_id>/confirmation", methods=["POST"])
 @blp.response(200, s.OrderOut)
-@blp.refuses(RoleNotAllowed, NotFound, OrderStatusConflict)
+@blp.refuses(RoleNotAllowed, NotFound, OrderStatusConflict, IntercompanyOrderInvalid,
+             IntercompanyPurchaseOrderNotOpen)
 @transaction
 def post_confirmation(session: Session, actor: Actor, order_id: int) -> services.OrderResult:
     """Confirm an order under the group-wide credit check (the result may be "blocked")."""
@@ -124,7 +127,7 @@ def post_cancellation(session: Session, actor: Actor, data: dict[str, Any], orde
     RoleNotAllowed, NotFound, CreditLimitExceeded, CustomerOnCreditHold, InsufficientStock, OrderStatusConflict,
     OverShipment, PeriodClosed, DatedAfterBusinessDay, DatedBeforeSource, BatchExpired, IdempotencyKeyReused,
     InvalidQuantity,
-    NoStandardPrice,
+    NoStandardPrice, IntercompanyPurchaseOrderNotOpen,
 )
 @transaction
 def post_shipment(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> services.ShipmentResult:
@@ -548,7 +551,8 @@ def get_blocked_orders(pagination_parameters: PaginationParameters) -> list[Any]
 @blp.route("/credit/blocked-orders/<int:order_id>/release", methods=["POST"])
 @blp.arguments(s.ReleaseIn)
 @blp.response(201, s.ReleaseOut)
-@blp.refuses(RoleNotAllowed, NotFound, CustomerOnCreditHold, OrderNotBlocked, OrderStatusConflict)
+@blp.refuses(RoleNotAllowed, NotFound, CustomerOnCreditHold, OrderNotBlocked, OrderStatusConflict,
+             IntercompanyOrderInvalid, IntercompanyPurchaseOrderNotOpen)
 @transaction
 def post_release(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
     """Release an order held by credit control, with a reason (credit controllers)."""

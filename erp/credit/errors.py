@@ -147,6 +147,16 @@ class IntercompanyOrderInvalid(DomainError):
     remedy = N_("Order what the buying company's purchase order lines hold, at their price.")
 
 
+class IntercompanyPurchaseOrderNotOpen(Conflict):
+    """An intercompany sales order is confirmed and shipped only while the buying company's
+    purchase order line it fills is still open for receipt: a cancelled or closed order
+    could never receive the goods."""
+
+    slug = "intercompany-purchase-order-not-open"
+    title = N_("The buying company's purchase order is no longer open")
+    remedy = N_("Cancel the sales order, or ask the buying company for an open purchase order line.")
+
+
 class ReceivableTakenOver(Conflict):
     """An open invoice of a company's old system is taken over once: its old number is
     unique in the company, so the same receivable never enters the books and the exposure

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from erp.clock import refuse_after_business_day, refuse_before_source
 from erp.audit import services as audit
@@ -26,6 +26,7 @@ from erp.credit.errors import (
     CustomerInactive,
     CustomerOnCreditHold,
     IntercompanyOrderInvalid,
+    IntercompanyPurchaseOrderNotOpen,
     InvoiceNotApplicable,
     MaterialInactive,
     NoOpenInvoices,
@@ -76,7 +77,7 @@ from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import N_, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
 from erp.posting import Line, Posting, lock_open_period, post
-from erp.purchasing.errors import OrderHasGoodsInTransit
+from erp.purchasing.errors import OrderHasGoodsInTransit, OrderHasOpenIntercompanySales
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
 from erp.purchasing.orders import register_order_end_check
 from erp.purchasing.receiving import open_for_receipt
@@ -261,20 +262,90 @@ def order_number(session: Session, company: Company, order_date: dt.date) -> str
     return f"{series}-{next_in_series(session, series):06d}"
 
 
+def lock_partner_lines(session: Session, po_line_ids: Sequence[int]) -> dict[int, PurchaseOrderLine]:
+    """The buying company's purchase order lines an intercompany order fills, read afresh and
+    locked with their orders until commit, in line id order (FOR NO KEY UPDATE, as a goods
+    receipt locks its line and order: erp.purchasing.receiving): two sales orders filling one
+    line, a receipt on it and the buyer's cancellation or closing of its order (which locks the
+    order row) take their turns, so none reads what another is about to change."""
+    if not po_line_ids:
+        return {}
+    lines = session.scalars(
+        select(PurchaseOrderLine).join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+        .options(contains_eager(PurchaseOrderLine.order))
+        .where(PurchaseOrderLine.id.in_(sorted(set(po_line_ids)))).order_by(PurchaseOrderLine.id)
+        .with_for_update(of=[PurchaseOrderLine, PurchaseOrder], key_share=True)
+        .execution_options(populate_existing=True)).unique().all()
+    return {line.id: line for line in lines}
+
+
+@dataclass(frozen=True)
+class PartnerLineRoom:
+    """What an intercompany order may still fill of a buyer's purchase order line: the
+    receiving rule's open quantity less what other sales orders will still deliver on it."""
+
+    can_receive: Decimal
+    still_coming: Decimal
+
+    @property
+    def leaves(self) -> Decimal:
+        return max(self.can_receive - self.still_coming, Decimal(0))
+
+
+def partner_line_room(session: Session, po_line: PurchaseOrderLine, *,
+                      excluding_order_id: int | None = None) -> PartnerLineRoom:
+    """The room left on ``po_line`` for an intercompany order (other than ``excluding_order_id``,
+    whose own quantity a confirmation checks again): the receiving rule's open quantity
+    (within the material's over-receipt tolerance, less what it received, imported receipts
+    included) less what the other sales orders will still deliver on it."""
+    query = (select(func.coalesce(func.sum(SalesOrderLine.quantity), 0))
+             .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+             .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrder.status != SalesOrderStatus.CANCELLED))
+    if excluding_order_id is not None:
+        query = query.where(SalesOrder.id != excluding_order_id)
+    filled = Decimal(session.scalar(query) or 0)
+    material = session.get(Material, po_line.material_id)
+    assert material is not None
+    # The receiving rule's open quantity; receipts booked here are the other sales orders'
+    # deliveries, so what those orders will still deliver is their quantity less them.
+    can_receive = open_for_receipt(po_line.quantity, po_line.received_quantity, material.over_receipt_tolerance_pct)
+    return PartnerLineRoom(can_receive, max(filled - received_by_receipts(session, po_line.id), Decimal(0)))
+
+
+def _refuse_beyond_room(session: Session, po_line: PurchaseOrderLine, quantity: Decimal, pointer: str, *,
+                        excluding_order_id: int | None = None) -> None:
+    room = partner_line_room(session, po_line, excluding_order_id=excluding_order_id)
+    if quantity <= room.leaves:
+        return
+    material = session.get(Material, po_line.material_id)
+    assert material is not None
+    raise IntercompanyOrderInvalid(
+        Message("purchase order {number} line {line} orders {ordered} and has received {received}; with the "
+                "{tolerance}% tolerance it can receive {open} more, {coming} of which other sales orders will "
+                "still deliver: at most {leaves}", number=po_line.order.number, line=po_line.line_no,
+                ordered=po_line.quantity, received=po_line.received_quantity,
+                tolerance=material.over_receipt_tolerance_pct, open=room.can_receive, coming=room.still_coming,
+                leaves=room.leaves),
+        errors=[{"pointer": f"{pointer}/quantity",
+                 "detail": Message("more than the purchase order can still receive (at most {leaves})",
+                                   leaves=room.leaves)}])
+
+
 def _match_partner_line(session: Session, line: OrderLineRequest, *, seller_id: int, buyer: Company,
                         pointer: str) -> None:
     """An intercompany line fills a purchase order line of the buying company placed with
     the seller's supplier record, open for receipt, for the same material, at its price (the
     intercompany contract's), and never for more than that line can still receive (within the
     material's over-receipt tolerance, less what it received, imported receipts included) less
-    what other sales orders will still deliver on it."""
+    what other sales orders will still deliver on it. The line is locked first: two orders
+    filling it at once take their turns, the second seeing the first's quantity."""
     where = f"{pointer}/partner_po_line_id"
     if line.partner_po_line_id is None:
         raise IntercompanyOrderInvalid(
             Message("the customer is company {buyer} of the group: each line must name the purchase order line of "
                     "{buyer} it fills", buyer=buyer.code),
             errors=[{"pointer": where, "detail": Message("required for intercompany orders")}])
-    po_line = session.get(PurchaseOrderLine, line.partner_po_line_id)
+    po_line = lock_partner_lines(session, [line.partner_po_line_id]).get(line.partner_po_line_id)
     seller = session.get(Company, seller_id)
     assert seller is not None
     if po_line is None or po_line.order.receiving_company_id != buyer.id or seller.supplier_id is None \
@@ -304,36 +375,61 @@ def _match_partner_line(session: Session, line: OrderLineRequest, *, seller_id: 
             Message("the intercompany contract price of purchase order {number} line {line} is {price}, not {given}",
                     number=order_number, line=line_no, price=po_line.unit_price, given=line.unit_price),
             errors=[{"pointer": f"{pointer}/unit_price", "detail": Message("not the contract price")}])
-    filled = Decimal(session.scalar(
-        select(func.coalesce(func.sum(SalesOrderLine.quantity), 0))
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
-        .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrder.status != SalesOrderStatus.CANCELLED))
-        or 0)
-    material = session.get(Material, po_line.material_id)
-    assert material is not None
-    # The receiving rule's open quantity; receipts booked here are the other sales orders'
-    # deliveries, so what those orders will still deliver is their quantity less them.
-    can_receive = open_for_receipt(po_line.quantity, po_line.received_quantity, material.over_receipt_tolerance_pct)
-    still_coming = max(filled - received_by_receipts(session, po_line.id), Decimal(0))
-    if line.quantity > can_receive - still_coming:
-        leaves = max(can_receive - still_coming, Decimal(0))
-        raise IntercompanyOrderInvalid(
-            Message("purchase order {number} line {line} orders {ordered} and has received {received}; with the "
-                    "{tolerance}% tolerance it can receive {open} more, {coming} of which other sales orders will "
-                    "still deliver: at most {leaves}", number=order_number, line=line_no,
-                    ordered=po_line.quantity, received=po_line.received_quantity,
-                    tolerance=material.over_receipt_tolerance_pct, open=can_receive, coming=still_coming,
-                    leaves=leaves),
-            errors=[{"pointer": f"{pointer}/quantity",
-                     "detail": Message("more than the purchase order can still receive (at most {leaves})",
-                                       leaves=leaves)}])
+    _refuse_beyond_room(session, po_line, line.quantity, pointer)
+
+
+def recheck_partner_lines(session: Session, order: SalesOrder, *, confirming: bool) -> None:
+    """Before an intercompany order is confirmed or ships (its own row locked by the caller):
+    the buyer's purchase order lines it fills, locked (``lock_partner_lines``), must still be
+    open for receipt (409 intercompany-purchase-order-not-open: the buyer cancelled or closed
+    its order since), and at confirmation its open quantities must still fit in what the
+    lines can receive less what the other sales orders will deliver (422
+    intercompany-order-invalid)."""
+    if order.partner_company_id is None:
+        return
+    filling = [line for line in sorted(order.lines, key=lambda line: line.line_no)
+               if line.partner_po_line_id is not None]
+    locked = lock_partner_lines(session, [line.partner_po_line_id for line in filling
+                                          if line.partner_po_line_id is not None])
+    for line in filling:
+        assert line.partner_po_line_id is not None
+        po_line = locked[line.partner_po_line_id]
+        index = order.lines.index(line)
+        if po_line.order.status not in OPEN_FOR_RECEIPT_STATUSES:
+            raise IntercompanyPurchaseOrderNotOpen(
+                Message("purchase order {number} of the buying company, which line {line} of sales order {order} "
+                        "fills, is {status}; only lines of open orders are confirmed or shipped",
+                        number=po_line.order.number, line=line.line_no, order=order.number,
+                        status=po_line.order.status.value),
+                errors=[{"pointer": f"/lines/{index}/partner_po_line_id", "detail": Message("order not open")}])
+        if confirming:
+            _refuse_beyond_room(session, po_line, line.quantity - line.shipped_quantity, f"/lines/{index}",
+                                excluding_order_id=order.id)
 
 
 def refuse_ending_order_with_goods_in_transit(session: Session, order: PurchaseOrder) -> None:
     """A buyer's purchase order is not cancelled or closed while a group company's shipment
     against one of its lines (intercompany sales orders filling it) is not yet received by
-    goods receipts on that line: the goods could never be received (trial finding 135)."""
+    goods receipts on that line: the goods could never be received (trial finding 135); nor
+    while a group company's confirmed sales order against one of its lines still has
+    quantity to ship: the seller has committed to deliver it."""
+    # The caller holds the order's row lock, which the sellers' confirmations and shipments
+    # wait for (``lock_partner_lines``): one that went first is seen here, one that waited
+    # sees the order ended.
     for index, po_line in enumerate(sorted(order.lines, key=lambda line: line.line_no)):
+        to_ship = session.execute(
+            select(SalesOrder.number, func.sum(SalesOrderLine.quantity - SalesOrderLine.shipped_quantity))
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+            .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrder.status.in_(OPEN_ORDER_STATUSES),
+                   SalesOrderLine.quantity > SalesOrderLine.shipped_quantity)
+            .group_by(SalesOrder.number).order_by(SalesOrder.number)).all()
+        if to_ship:
+            message = Message("{quantity} on confirmed sales order {orders} of a group company against purchase "
+                              "order {number} line {line} are not yet shipped",
+                              quantity=sum((Decimal(quantity) for _, quantity in to_ship), Decimal(0)),
+                              orders=", ".join(number for number, _ in to_ship), number=order.number,
+                              line=po_line.line_no)
+            raise OrderHasOpenIntercompanySales(message, errors=[{"pointer": f"/lines/{index}", "detail": message}])
         rows = session.execute(
             select(SalesOrder.number, SalesOrderLine.shipped_quantity)
             .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
@@ -369,6 +465,7 @@ def confirm_order(session: Session, actor: Actor, order_id: int, *, policy: Cred
         raise OrderStatusConflict(Message("sales order {order} is {status}; only draft or blocked orders can be "
                                           "confirmed", order=order.number, status=order.status),
                                   order_status=order.status.value)
+    recheck_partner_lines(session, order, confirming=True)
     amount = open_order_value(order.lines)
     position, customer = lock_position(session, order.customer_id)
     decision = decide(position, amount, policy, customer_blocked=customer.blocked, customer=customer)
@@ -463,6 +560,7 @@ def ship_order(
 
     refuse_before_source(posting_date, order.order_date, field="posting_date", what=N_("a shipment and its invoice"),
                          source=N_("sales order"), source_name=order.number)
+    recheck_partner_lines(session, order, confirming=False)
     lock_open_period(session, order.company_id, posting_date)
     position, customer = lock_position(session, order.customer_id)
     decision = decide(position, invoiced + orders_change, policy, customer_blocked=customer.blocked,
@@ -820,6 +918,8 @@ def release_order(
     if not reason.strip():
         raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
     order = _lock_order(session, actor, order_id)
+    if order.status == SalesOrderStatus.BLOCKED:
+        recheck_partner_lines(session, order, confirming=True)
     position, customer = lock_position(session, order.customer_id)
     if position.on_hold or customer.blocked:
         raise CustomerOnCreditHold(

@@ -24,7 +24,7 @@ from erp.masterdata.errors import MaterialInactive, SupplierBlocked
 from erp.purchasing.errors import (
     ApproverIsCreator, CentralMaterialInCompanyContract, ContractLineNotApplicable, ContractOverlap, DuplicateNumber, ExceptionAlreadyRevoked,
     ExceptionForLocalMaterial, GroupContractNeedsGroupBuyer, NoValidContract, NotApproverOfOrder,
-    NotPurchaserOfOrder, OrderDateInPast, OrderHasGoodsInTransit, OrderHasReceipts, PurchasingRightDenied, QuantityNotPositive,
+    NotPurchaserOfOrder, OrderDateInPast, OrderHasGoodsInTransit, OrderHasOpenIntercompanySales, OrderHasReceipts, PurchasingRightDenied, QuantityNotPositive,
     QuantityTooLarge, QuantityTooPrecise, StatusTransitionNotAllowed, StorageConditionsNotMet, WarehouseInactive,
     WarehouseNotOfReceivingCompany,
 )
@@ -238,7 +238,8 @@ def order_reject(session: Session, actor: Actor, data: dict[str, Any], order_id:
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.arguments(s.OptionalReasonSchema)
 @blp.response(200, s.PurchaseOrderSchema)
-@blp.refuses(NotPurchaserOfOrder, NotFound, OrderHasReceipts, OrderHasGoodsInTransit, StatusTransitionNotAllowed)
+@blp.refuses(NotPurchaserOfOrder, NotFound, OrderHasReceipts, OrderHasGoodsInTransit, OrderHasOpenIntercompanySales,
+             StatusTransitionNotAllowed)
 @transaction
 def order_cancel(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
     """Cancel an order against which nothing has been received."""
@@ -248,7 +249,8 @@ def order_cancel(session: Session, actor: Actor, data: dict[str, Any], order_id:
 @blp.route("/orders/<int:order_id>/close", methods=["POST"])
 @blp.arguments(s.OptionalReasonSchema)
 @blp.response(200, s.PurchaseOrderSchema)
-@blp.refuses(NotPurchaserOfOrder, NotFound, OrderHasGoodsInTransit, StatusTransitionNotAllowed)
+@blp.refuses(NotPurchaserOfOrder, NotFound, OrderHasGoodsInTransit, OrderHasOpenIntercompanySales,
+             StatusTransitionNotAllowed)
 @transaction
 def order_close(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> Any:
     """Close an open, partially received or received order: no more receipts are expected

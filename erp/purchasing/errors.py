@@ -170,6 +170,17 @@ class OrderHasGoodsInTransit(Conflict):
                 "order), then cancel or close the order.")
 
 
+class OrderHasOpenIntercompanySales(Conflict):
+    """A group company has confirmed a sales order against the order's line and has not yet
+    shipped all of it: cancelled or closed, the order could not receive what the seller
+    has committed to deliver (its shipment would be refused, or stay in transit for good)."""
+
+    slug = "order-has-open-intercompany-sales"
+    title = N_("A group company's confirmed sales order against the order is not yet shipped")
+    remedy = N_("Ask the selling company to cancel what is still to ship of its sales order, then cancel or close "
+                "the order.")
+
+
 class OrderHasReceipts(Conflict):
     """An order against which goods were received cannot be cancelled: the receipts stay,
     and the rest of the order is closed short instead."""
