@@ -55,7 +55,7 @@ from erp.costing.models import Account, JournalEntry, JournalLine
 from erp.costing.reports import trial_balance
 from erp.credit.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, SalesOrder, SalesOrderLine
 from erp.auth.errors import CompanyOutOfScope
-from erp.credit.intercompany import group_customer_ids, group_supplier_ids
+from erp.credit.intercompany import PartnerLineFlows, group_customer_ids, group_supplier_ids
 from erp.masterdata.models import Company, Material
 from erp.money import round_money
 from erp.payables.services import supplier_entries
@@ -101,16 +101,32 @@ class TradeLine:
     material_id: int
     material_code: str
     unit_price: Decimal
-    shipped_quantity: Decimal = ZERO
+    shipped_quantity: Decimal = ZERO  # net of what the seller took back (customer returns)
     shipped_cost: Decimal = ZERO  # the seller's value at standard of what left
-    received_quantity: Decimal = ZERO
+    received_quantity: Decimal = ZERO  # net of the receipts' reversals and the buyer's returns
     held_quantity: Decimal = ZERO
+    seller_returned_quantity: Decimal = ZERO  # taken back by the seller (customer returns)
+    buyer_returned_quantity: Decimal = ZERO  # sent back by the buyer (returns to the supplier)
     # what the buyer consumed of it, by the account that bore the consumption
     consumed: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def in_transit_quantity(self) -> Decimal:
-        return self.shipped_quantity - self.received_quantity
+        """On its way to the buyer: shipped and not received. Goods the buyer returned are not
+        (trial finding 125): they are ``returning_quantity`` until the seller takes them back,
+        and then gone from both sides; goods the seller took back that the buyer never
+        received (refused on delivery) are no longer on their way either."""
+        flows = PartnerLineFlows(shipped=self.shipped_quantity + self.seller_returned_quantity,
+                                 seller_returned=self.seller_returned_quantity,
+                                 received=self.received_quantity + self.buyer_returned_quantity,
+                                 buyer_returned=self.buyer_returned_quantity)
+        return flows.to_buyer
+
+    @property
+    def returning_quantity(self) -> Decimal:
+        """Returned by the buyer and not yet taken back by the seller: on its way back, still
+        in the group."""
+        return max(self.buyer_returned_quantity - self.seller_returned_quantity, ZERO)
 
     @property
     def in_transit_value(self) -> Decimal:
@@ -127,7 +143,8 @@ class TradeLine:
     @property
     def unrealised_profit(self) -> Decimal:
         """The seller's margin on what is still in the group: in transit or held by the buyer."""
-        return round_money((self.in_transit_quantity + self.held_quantity) * self.unit_margin)
+        return round_money((self.in_transit_quantity + self.returning_quantity + self.held_quantity)
+                           * self.unit_margin)
 
     def realised_margin(self) -> dict[str, Decimal]:
         """The seller's margin on what the buyer consumed, by the account that bore it."""
@@ -176,7 +193,17 @@ def trade_lines(session: Session, actor: Actor, *, as_of: dt.date) -> list[Trade
     ):
         lines[order_line_id].shipped_quantity -= Decimal(quantity)
         lines[order_line_id].shipped_cost -= Decimal(value)
+        lines[order_line_id].seller_returned_quantity = Decimal(quantity)
     by_po_line = {line.po_line_id: line for line in lines.values()}
+    # returned by the buyer to the seller by the key date (returns to the supplier on the line)
+    for po_line_id, quantity in session.execute(
+        select(StockDocument.po_line_id, func.sum(-StockMovement.quantity))
+        .join(StockDocument, StockDocument.id == StockMovement.document_id)
+        .where(StockDocument.po_line_id.in_(sorted(by_po_line)),
+               StockDocument.doc_type == MovementType.RETURN_TO_SUPPLIER, StockMovement.posting_date <= as_of)
+        .group_by(StockDocument.po_line_id)
+    ):
+        by_po_line[po_line_id].buyer_returned_quantity = _quantity(quantity)
     # what the buyer received on each line, per batch: receipts less reversals and returns
     received = (select(StockDocument.po_line_id, StockMovement.batch_id, StockMovement.company_id,
                        func.sum(StockMovement.quantity).label("quantity"),
@@ -245,7 +272,8 @@ def trade_lines(session: Session, actor: Actor, *, as_of: dt.date) -> list[Trade
         line = by_po_line[po_line_id]
         line.received_quantity = _quantity(received_quantity)
         line.held_quantity = _quantity(held_quantity)
-    return [line for line in lines.values() if line.shipped_quantity or line.received_quantity]
+    return [line for line in lines.values()
+            if line.shipped_quantity or line.received_quantity or line.returning_quantity]
 
 
 def _clip(value: Any, low: Any, high: Any) -> Any:

@@ -28,6 +28,8 @@ class TradeLineOut(Schema):
     received_quantity = Quantity(positive=False)
     in_transit_quantity = Quantity(positive=False)
     in_transit_value = Money(metadata={"description": "in transit at the intercompany price"})
+    returning_quantity = Quantity(positive=False, metadata={
+        "description": "returned by the buyer and not yet taken back by the seller (not in transit to the buyer)"})
     held_quantity = Quantity(positive=False, metadata={"description": "what the buyer still holds of it"})
     unit_margin = UnitPrice(metadata={"description": "price less the seller's cost per unit"})
     unrealised_profit = Money()

@@ -65,12 +65,12 @@ from erp.credit.models import (
     SalesOrderLine,
     SalesOrderStatus,
 )
+from erp.credit.intercompany import partner_line_flows
 from erp.credit.releases import ReleaseEffect, confirmed_unreleased_orders, effect_of_release
 from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
-from erp.inventory.queries import received_by_receipts
 from erp.masterdata.models import Company, Customer, Material, Warehouse
 from erp.masterdata.services import company_for_customer, warehouse_use_check
 from erp.masterdata.tax import line_amounts, tax_code_for
@@ -298,18 +298,15 @@ def partner_line_room(session: Session, po_line: PurchaseOrderLine, *,
     whose own quantity a confirmation checks again): the receiving rule's open quantity
     (within the material's over-receipt tolerance, less what it received, imported receipts
     included) less what the other sales orders will still deliver on it."""
-    query = (select(func.coalesce(func.sum(SalesOrderLine.quantity), 0))
-             .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
-             .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrder.status != SalesOrderStatus.CANCELLED))
-    if excluding_order_id is not None:
-        query = query.where(SalesOrder.id != excluding_order_id)
-    filled = Decimal(session.scalar(query) or 0)
+    flows = partner_line_flows(session, [po_line.id], excluding_order_id=excluding_order_id)[po_line.id]
     material = session.get(Material, po_line.material_id)
     assert material is not None
-    # The receiving rule's open quantity; receipts booked here are the other sales orders'
-    # deliveries, so what those orders will still deliver is their quantity less them.
+    # The receiving rule's open quantity (a return to the seller opens the line again for
+    # what went back); what the other orders will still deliver is what they have not
+    # shipped, and what they shipped that is not yet received (goods the buyer sent back are
+    # not coming: erp.credit.intercompany.PartnerLineFlows).
     can_receive = open_for_receipt(po_line.quantity, po_line.received_quantity, material.over_receipt_tolerance_pct)
-    return PartnerLineRoom(can_receive, max(filled - received_by_receipts(session, po_line.id), Decimal(0)))
+    return PartnerLineRoom(can_receive, flows.still_coming)
 
 
 def _refuse_beyond_room(session: Session, po_line: PurchaseOrderLine, quantity: Decimal, pointer: str, *,
@@ -430,21 +427,15 @@ def refuse_ending_order_with_goods_in_transit(session: Session, order: PurchaseO
                               orders=", ".join(number for number, _ in to_ship), number=order.number,
                               line=po_line.line_no)
             raise OrderHasOpenIntercompanySales(message, errors=[{"pointer": f"/lines/{index}", "detail": message}])
-        rows = session.execute(
-            select(SalesOrder.number, SalesOrderLine.shipped_quantity)
-            .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
-            .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrder.status != SalesOrderStatus.CANCELLED,
-                   SalesOrderLine.shipped_quantity > 0)
-            .order_by(SalesOrder.number)).all()
-        if not rows:
-            continue
-        in_transit = sum((Decimal(quantity) for _, quantity in rows), Decimal(0)) \
-            - received_by_receipts(session, po_line.id)
+        in_transit = partner_line_flows(session, [po_line.id])[po_line.id].to_buyer
         if in_transit > 0:
+            shipped_on = session.scalars(
+                select(SalesOrder.number).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+                .where(SalesOrderLine.partner_po_line_id == po_line.id, SalesOrderLine.shipped_quantity > 0)
+                .distinct().order_by(SalesOrder.number)).all()
             message = Message("{quantity} shipped by a group company on sales order {orders} against purchase order "
                               "{number} line {line} are not yet received", quantity=in_transit,
-                              orders=", ".join(number for number, _ in rows), number=order.number,
-                              line=po_line.line_no)
+                              orders=", ".join(shipped_on), number=order.number, line=po_line.line_no)
             raise OrderHasGoodsInTransit(message, errors=[{"pointer": f"/lines/{index}", "detail": message}])
 
 
