@@ -121,7 +121,7 @@ def test_price_differences_posted_before_0040_are_listed_and_written_into_the_op
     app: Flask, session_factory: sessionmaker[Session], world: World, monkeypatch: Any, set_business_day: Any
 ) -> None:
     """Invoices entered before migration 0040 put their price difference on 1404 and no row in
-    the stock ledger (simulated: the invoice posted without ``_post_variance_carried``).
+    the stock ledger (simulated: the invoice posted without ``post_variance_carried``).
 
     November, standard 12.00: 100 kg received at the contract price 12.00 (variance 0);
     invoice INV-OLD at 12.30: Dr 1404 30.00; 20 kg returned and credit memo CM-OLD at 12.30:
@@ -149,7 +149,7 @@ def test_price_differences_posted_before_0040_are_listed_and_written_into_the_op
     (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
     receipt = receive(session_factory, world, line, "100", on=dt.date(2026, 11, 5))
     with monkeypatch.context() as before_0040:
-        before_0040.setattr(payables, "_post_variance_carried", lambda *args, **kwargs: None)
+        before_0040.setattr(payables, "post_variance_carried", lambda *args, **kwargs: None)
         invoice = enter(session_factory, world, "INV-OLD", [(line, "100", "12.30")], net="1230.00", tax="159.90")
         returned = return_goods(session_factory, world, receipt, "20")
         memo = enter(session_factory, world, "CM-OLD", [(line, "20", "12.30")], net="246.00", tax="31.98",
@@ -212,7 +212,7 @@ def test_a_price_difference_run_that_finds_another_run_wrote_the_rows_first_exit
     (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
     receive(session_factory, world, line, "100", on=dt.date(2026, 11, 5))
     with monkeypatch.context() as before_0040:
-        before_0040.setattr(payables, "_post_variance_carried", lambda *args, **kwargs: None)
+        before_0040.setattr(payables, "post_variance_carried", lambda *args, **kwargs: None)
         enter(session_factory, world, "INV-OLD", [(line, "100", "12.30")], net="1230.00", tax="159.90")
     real_write = price_differences.write_missing_price_differences
 

@@ -28,7 +28,7 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.masterdata.models import Company, Material, Supplier
 from erp.payables.models import SupplierInvoice, SupplierInvoiceLine
-from erp.payables.services import _receipt_place  # where an invoice's own row goes, the same rule
+from erp.payables.services import receipt_place  # where an invoice's own row goes, the same rule
 from erp.period import Period
 from erp.posting import Document, Movement, Posting, lock_open_period, post
 from erp.posting.models import CloseClass, JournalEntry, JournalLine, MovementType, StockDocument
@@ -157,7 +157,7 @@ def write_missing_price_differences(session: Session, actor: Actor, company_id: 
                                                              SupplierInvoiceLine.material_id == m.material_id)
                 .order_by(SupplierInvoiceLine.line_no).limit(1))
             assert po_line_id is not None  # its journal line came from one of its lines
-            warehouse_id, batch_id, status = _receipt_place(session, company_id, po_line_id, m.material_id,
+            warehouse_id, batch_id, status = receipt_place(session, company_id, po_line_id, m.material_id,
                                                             m.supplier_id)
             movements.append(Movement(MovementType.PRICE_DIFFERENCE, CloseClass.RECEIPT, warehouse_id, m.material_id,
                                       batch_id, status, Decimal(0), Decimal(0), m.amount))

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from erp.audit import services as audit
@@ -45,7 +44,7 @@ from erp.messages import N_, Amount, Message, Named
 from erp.narration import narrate
 from erp.payables import services
 from erp.payables.credit_memos import ENTER_PRICE_REDUCTION
-from erp.payables.errors import DuplicateInvoice, OverCredited
+from erp.payables.errors import OverCredited
 from erp.payables.models import DocumentKind, InvoiceKind, SupplierInvoice, SupplierInvoiceLine
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing import receiving
@@ -161,7 +160,7 @@ def _reduction(index: int, given: ReductionLine, line: SupplierInvoiceLine, redu
             if given.new_unit_price < 0 or amount <= 0:
                 raise ValidationFailed.for_field(_pointer(index, "new_unit_price"), Message(
                     "the new unit price {price} is not below the invoice's {invoiced}: a price reduction lowers it",
-                    price=services._price_text(given.new_unit_price), invoiced=services._price_text(current)))
+                    price=services.price_text(given.new_unit_price), invoiced=services.price_text(current)))
     else:
         amount = given.amount
         assert amount is not None
@@ -223,24 +222,16 @@ def enter_price_reduction(session: Session, actor: Actor, request: PriceReductio
     supplier = session.get(Supplier, invoice.supplier_id)
     assert supplier is not None
     number = request.number.strip()
-    if session.scalar(select(SupplierInvoice.id).where(
-            SupplierInvoice.supplier_id == supplier.id, SupplierInvoice.document_kind == DocumentKind.CREDIT_MEMO,
-            SupplierInvoice.number == number)) is not None:
-        raise DuplicateInvoice(Message("{supplier}'s invoice {number} is already entered", supplier=Named.of(supplier),
-                                       number=number), errors=[{"pointer": "/number", "detail": Message("already entered")}])
-    posting_date = request.posting_date or request.invoice_date
-    if posting_date < request.invoice_date:
-        raise ValidationFailed.for_field("posting_date", Message(
-            "posted on {posting_date}, before the document's date {invoice_date}: it is booked on or after the day "
-            "the supplier issued it", posting_date=posting_date, invoice_date=request.invoice_date))
+    services.refuse_entered_twice(session, supplier, DocumentKind.CREDIT_MEMO, number)
+    posting_date = services.posting_date_of(request.posting_date, request.invoice_date)
     lock_open_period(session, invoice.company_id, posting_date)
     # The order lines first (in id order, as invoices, memos and receipts lock them), then the
     # invoice (as payments and memos do): two reductions of one invoice queue, and the second
     # reads the first's amount.
     locked = {line_id: receiving.lock_line_for_receipt(session, line_id)
               for line_id in sorted({lines[given.invoice_line_id].po_line_id for given in request.lines})}
-    invoice = services._lock_invoice(session, actor, invoice.id)
-    services._not_reversed(invoice)
+    invoice = services.lock_invoice(session, actor, invoice.id)
+    services.refuse_reversed(invoice)
     refuse_before_source(posting_date, invoice.posting_date, field="posting_date", what=N_("a credit memo"),
                          source=N_("invoice"), source_name=invoice.number)
     left = reducible_amounts(session, invoice)
@@ -262,7 +253,7 @@ def enter_price_reduction(session: Session, actor: Actor, request: PriceReductio
         net_total=request.net_total, tax_total=request.tax_total, gross_total=request.gross_total,
         open_amount=request.gross_total, blocked=False, credits_invoice_id=invoice.id, created_by=actor.user_id,
     )
-    invoiced = services._invoiced_quantities(session, list(locked))
+    invoiced = services.invoiced_quantities(session, list(locked))
     # the printed totals may differ from the lines' by rounding cents: the largest line takes them
     net_rounding = request.net_total - sum((r.amount for r in reduced), ZERO)
     tax_rounding = request.tax_total - sum((r.tax for r in reduced), ZERO)
@@ -289,17 +280,11 @@ def enter_price_reduction(session: Session, actor: Actor, request: PriceReductio
             session, invoice.company_id, line.material_id, r.quantity, difference,
             min(r.quantity, max(-open_received, ZERO)))
         journal += differences
-        carried.append((line.po_line_id, line.material_id, services._to_variance(differences)))
+        carried.append((line.po_line_id, line.material_id, services.material_cost_variance_of(differences)))
     if invoice.invoice_kind == InvoiceKind.SPECIAL:
         journal.append(Line(accounts.INPUT_VAT, request.tax_total))
     journal.append(Line(accounts.PAYABLES, -request.gross_total))
-    session.add(memo)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # the same number entered at the same moment by someone else
-        raise DuplicateInvoice(Message("{supplier}'s invoice {number} is already entered", supplier=Named.of(supplier),
-                                       number=number)) from exc
+    services.add_supplier_document(session, memo, supplier)
     memo.entry_id = post(session, Posting(
         company_id=invoice.company_id, posting_date=posting_date, user_id=actor.user_id,
         source_type=services.SOURCE_INVOICE, source_id=memo.id,
@@ -307,7 +292,7 @@ def enter_price_reduction(session: Session, actor: Actor, request: PriceReductio
                      invoice=invoice.document_number, supplier=Named.of(supplier), number=number),
         journal=[Line(line.account, -line.amount, line.material_id) for line in journal],
     )).entry_id
-    services._post_variance_carried(session, actor, memo, supplier, posting_date, carried)
+    services.post_variance_carried(session, actor, memo, supplier, posting_date, carried)
     open_before = invoice.open_amount
     applied = min(invoice.open_amount, memo.gross_total)
     invoice.open_amount -= applied

@@ -25,7 +25,7 @@ Rules (docs/payables.md):
   closed period (see ``price_difference_lines``), Cr 2202 accounts payable at the printed
   total. An invoice before the receipt debits GR/IR ahead; the receipt's credit clears
   it. What goes to 1404 is also written into the stock ledger as value-only rows
-  (``_post_variance_carried``), so that the period's close spreads it by the variance rate.
+  (``post_variance_carried``), so that the period's close spreads it by the variance rate.
 - **Credit memos** (returns, price reductions) post the mirror image and may name the
   return-to-supplier document they credit and the invoice they reduce.
 - **Concurrency.** Every order line on an invoice is locked (``FOR NO KEY UPDATE``, the lock
@@ -235,7 +235,7 @@ def _pointer(index: int, name: str) -> str:
     return f"/lines/{index}/{name}"
 
 
-def _invoiced_quantities(session: Session, po_line_ids: Sequence[int]) -> dict[int, Decimal]:
+def invoiced_quantities(session: Session, po_line_ids: Sequence[int]) -> dict[int, Decimal]:
     """Net invoiced quantity per order line: invoices less credit memos, reversed ones left out."""
     signed = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, SupplierInvoiceLine.quantity),
                   else_=-SupplierInvoiceLine.quantity)
@@ -469,13 +469,13 @@ def _not_received(matched: _Matched, kind: DocumentKind) -> Decimal:
     return max(matched.request.quantity - max(matched.open_received, ZERO), ZERO)
 
 
-def _to_variance(lines: Sequence[Line]) -> Decimal:
+def material_cost_variance_of(lines: Sequence[Line]) -> Decimal:
     """What of a line's price difference goes to 1404 material cost variance (signed as on an invoice)."""
     return sum((line.amount for line in lines if line.account == accounts.MATERIAL_COST_VARIANCE), ZERO)
 
 
-def _receipt_place(session: Session, company_id: int, po_line_id: int, material_id: int,
-                   supplier_id: int) -> tuple[int, int, StockStatus]:
+def receipt_place(session: Session, company_id: int, po_line_id: int, material_id: int,
+                  supplier_id: int) -> tuple[int, int, StockStatus]:
     """Where a price difference's ledger row goes: the warehouse, batch and status of the
     latest receipt on the order line it matches; with none (an invoice before its receipt),
     the order line's warehouse, the material's no-batch batch, unrestricted. Never another
@@ -496,8 +496,8 @@ def _receipt_place(session: Session, company_id: int, po_line_id: int, material_
     return warehouse_id, batch_id, StockStatus.UNRESTRICTED
 
 
-def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvoice, supplier: Supplier,
-                           posting_date: dt.date, carried: Sequence[tuple[int, int, Decimal]]) -> None:
+def post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvoice, supplier: Supplier,
+                          posting_date: dt.date, carried: Sequence[tuple[int, int, Decimal]]) -> None:
     """Put the part of an invoice's price differences booked to 1404 into the stock ledger:
     one value-only row per order line (quantity 0, value 0, the amount on ``variance``, close
     class receipt), in a stock document of type ``price_difference`` that writes no journal
@@ -513,7 +513,7 @@ def _post_variance_carried(session: Session, actor: Actor, invoice: SupplierInvo
     for (po_line_id, material_id), amount in sorted(by_line.items()):
         if amount == 0:
             continue
-        place = _receipt_place(session, invoice.company_id, po_line_id, material_id, supplier.id)
+        place = receipt_place(session, invoice.company_id, po_line_id, material_id, supplier.id)
         warehouse_id, batch_id, status = place
         movements.append(Movement(MovementType.PRICE_DIFFERENCE, CloseClass.RECEIPT, warehouse_id, material_id,
                                   batch_id, status, ZERO, ZERO, sign * amount))
@@ -708,14 +708,14 @@ def _like_credited_invoice(session: Session, request: InvoiceRequest, matched: S
                 priced.append({"pointer": _pointer(m.index, "unit_price"), "detail": Message(
                     "invoice {number} and its price reductions leave order line {line} at {wanted}, not {price}",
                     number=credited.number, line=m.request.po_line_id,
-                    wanted=_price_text(reduced[m.request.po_line_id]), price=_price_text(m.request.unit_price))})
+                    wanted=price_text(reduced[m.request.po_line_id]), price=price_text(m.request.unit_price))})
             continue
         wanted_prices = prices.get(m.request.po_line_id, set())
         if wanted_prices and m.request.unit_price not in wanted_prices:
             priced.append({"pointer": _pointer(m.index, "unit_price"), "detail": Message(
                 "invoice {number} prices order line {line} at {wanted}, not {price}", number=credited.number,
-                line=m.request.po_line_id, wanted=", ".join(_price_text(p) for p in sorted(wanted_prices)),
-                price=_price_text(m.request.unit_price))})
+                line=m.request.po_line_id, wanted=", ".join(price_text(p) for p in sorted(wanted_prices)),
+                price=price_text(m.request.unit_price))})
     if errors:
         raise CreditMemoUnlikeInvoice(Message(
             "a credit memo reducing invoice {number} ({kind}) takes its invoice kind and, line by line, its tax "
@@ -732,7 +732,7 @@ def _like_credited_invoice(session: Session, request: InvoiceRequest, matched: S
             first=priced[0]["detail"]), errors=priced)
 
 
-def _price_text(value: Decimal) -> str:
+def price_text(value: Decimal) -> str:
     """A unit price as typed: its real precision, at least two decimals (187.000000 -> 187.00)."""
     exponent = value.normalize().as_tuple().exponent
     places = max(2, -exponent) if isinstance(exponent, int) else 2
@@ -768,6 +768,41 @@ def payment_number_for(session: Session, company_id: int, payment_date: dt.date)
     return take_yearly_number(session, PAYMENT_PREFIX, company.code, payment_date)
 
 
+def refuse_entered_twice(session: Session, supplier: Supplier, kind: DocumentKind, number: str) -> None:
+    """409 ``duplicate-invoice``: the supplier's invoice (or credit memo, by ``kind``) with this
+    printed number is entered already; pointer at the number."""
+    if session.scalar(select(SupplierInvoice.id).where(
+            SupplierInvoice.supplier_id == supplier.id, SupplierInvoice.document_kind == kind,
+            SupplierInvoice.number == number)) is not None:
+        raise DuplicateInvoice(Message("{supplier}'s invoice {number} is already entered", supplier=Named.of(supplier),
+                                       number=number), errors=[{"pointer": "/number", "detail": Message("already entered")}])
+
+
+def posting_date_of(posting_date: dt.date | None, invoice_date: dt.date) -> dt.date:
+    """The day a supplier's invoice or credit memo is booked: the posting date asked for, else
+    its own date; refused (422, pointer /posting_date) before its date: the supplier had not
+    issued it yet, so there was no liability and no input VAT."""
+    posting_date = posting_date or invoice_date
+    if posting_date < invoice_date:
+        raise ValidationFailed.for_field("posting_date", Message(
+            "posted on {posting_date}, before the document's date {invoice_date}: it is booked on or after the day "
+            "the supplier issued it", posting_date=posting_date, invoice_date=invoice_date))
+    return posting_date
+
+
+def add_supplier_document(session: Session, document: SupplierInvoice, supplier: Supplier) -> None:
+    """Write a new invoice or credit memo with its lines (its id for the posting): the same
+    printed number entered at the same moment by someone else, past ``refuse_entered_twice``,
+    is caught by the unique index and refused 409 ``duplicate-invoice`` as well."""
+    session.add(document)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise DuplicateInvoice(Message("{supplier}'s invoice {number} is already entered", supplier=Named.of(supplier),
+                                       number=document.number)) from exc
+
+
 def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
                   kind: DocumentKind = DocumentKind.INVOICE) -> SupplierInvoice:
     """Enter and post a supplier invoice (or, with ``kind``, a credit memo): match every line
@@ -795,20 +830,11 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     if supplier is None:
         raise ValidationFailed.for_field("supplier_id", Message("no supplier with id {id}", id=request.supplier_id))
     number = request.number.strip()
-    if session.scalar(select(SupplierInvoice.id).where(
-            SupplierInvoice.supplier_id == supplier.id, SupplierInvoice.document_kind == kind,
-            SupplierInvoice.number == number)) is not None:
-        raise DuplicateInvoice(Message("{supplier}'s invoice {number} is already entered", supplier=Named.of(supplier),
-                                       number=number), errors=[{"pointer": "/number", "detail": Message("already entered")}])
+    refuse_entered_twice(session, supplier, kind, number)
     if request.due_date is not None and request.due_date < request.invoice_date:
         raise ValidationFailed.for_field("due_date", Message("due {due} is before the invoice date {invoice_date}",
                                                              due=request.due_date, invoice_date=request.invoice_date))
-    posting_date = request.posting_date or request.invoice_date
-    if posting_date < request.invoice_date:
-        # the supplier had not issued it yet: no liability, no input VAT before its date
-        raise ValidationFailed.for_field("posting_date", Message(
-            "posted on {posting_date}, before the document's date {invoice_date}: it is booked on or after the day "
-            "the supplier issued it", posting_date=posting_date, invoice_date=request.invoice_date))
+    posting_date = posting_date_of(request.posting_date, request.invoice_date)
     lock_open_period(session, request.company_id, posting_date)
     tolerances = tolerances_for(session, request.company_id)
     tax_day = request.invoice_date
@@ -818,7 +844,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
     # invoiced on them: a concurrent invoice of the same line commits first, then we read it.
     locked = {line_id: receiving.lock_line_for_receipt(session, line_id)
               for line_id in sorted({line.po_line_id for line in request.lines})}
-    invoiced = _invoiced_quantities(session, list(locked))
+    invoiced = invoiced_quantities(session, list(locked))
     matched = [_match_line(session, request, kind, index, line_request, locked[line_request.po_line_id], invoiced,
                            tolerances, tax_day) for index, line_request in enumerate(request.lines)]
     _check_totals(request, matched)
@@ -826,8 +852,8 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
 
     credited = None
     if request.credits_invoice_id is not None:
-        credited = _lock_invoice(session, actor, request.credits_invoice_id)
-        _not_reversed(credited)
+        credited = lock_invoice(session, actor, request.credits_invoice_id)
+        refuse_reversed(credited)
         if (kind != DocumentKind.CREDIT_MEMO or credited.document_kind != DocumentKind.INVOICE
                 or credited.supplier_id != supplier.id or credited.company_id != request.company_id):
             raise ValidationFailed.for_field("credits_invoice_id", Message(
@@ -877,24 +903,18 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
         differences = price_difference_lines(session, request.company_id, m.material_id, m.request.quantity,
                                              difference, _not_received(m, kind))
         journal += differences
-        carried.append((m.request.po_line_id, m.material_id, _to_variance(differences)))
+        carried.append((m.request.po_line_id, m.material_id, material_cost_variance_of(differences)))
     if request.invoice_kind == InvoiceKind.ORDINARY:
         tax_difference = request.tax_total - sum((m.tax for m in matched), ZERO)
         differences = price_difference_lines(session, request.company_id, largest.material_id,
                                              largest.request.quantity, tax_difference, _not_received(largest, kind))
         journal += differences
-        carried.append((largest.request.po_line_id, largest.material_id, _to_variance(differences)))
+        carried.append((largest.request.po_line_id, largest.material_id, material_cost_variance_of(differences)))
     else:
         journal.append(Line(accounts.INPUT_VAT, request.tax_total))
     journal.append(Line(accounts.GOODS_RECEIVED_NOT_INVOICED, sum((m.grir for m in matched), ZERO)))
     journal.append(Line(accounts.PAYABLES, -request.gross_total))
-    session.add(invoice)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # the same number entered at the same moment by someone else
-        raise DuplicateInvoice(Message("{supplier}'s invoice {number} is already entered", supplier=Named.of(supplier),
-                                       number=number)) from exc
+    add_supplier_document(session, invoice, supplier)
     sign = invoice.sign
     posted = post(session, Posting(
         company_id=request.company_id, posting_date=posting_date, user_id=actor.user_id,
@@ -904,7 +924,7 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
         journal=[Line(line.account, sign * line.amount, line.material_id) for line in journal],
     ))
     invoice.entry_id = posted.entry_id
-    _post_variance_carried(session, actor, invoice, supplier, posting_date, carried)
+    post_variance_carried(session, actor, invoice, supplier, posting_date, carried)
     if credited is not None:
         applied = min(credited.open_amount, invoice.gross_total)
         credited.open_amount -= applied
@@ -916,7 +936,9 @@ def enter_invoice(session: Session, actor: Actor, request: InvoiceRequest,
 
 # --- blocks and releases ------------------------------------------------------------------
 
-def _lock_invoice(session: Session, actor: Actor, invoice_id: int) -> SupplierInvoice:
+def lock_invoice(session: Session, actor: Actor, invoice_id: int) -> SupplierInvoice:
+    """The invoice (or credit memo) locked for update, as payments, memos and reversals take it;
+    404 when the actor does not act for its company."""
     # populate_existing: a page may have read the invoice into this session before the lock;
     # its open amount must be the one a payment committed while we waited, not that read's
     invoice = session.get(SupplierInvoice, invoice_id, with_for_update=True, populate_existing=True)
@@ -933,8 +955,8 @@ def release_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
     actor.require_role(*RELEASERS, action="releasing blocked supplier invoices")
     if not reason or not reason.strip():
         raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
-    invoice = _lock_invoice(session, actor, invoice_id)
-    _not_reversed(invoice)
+    invoice = lock_invoice(session, actor, invoice_id)
+    refuse_reversed(invoice)
     if not invoice.blocked:
         raise InvoiceNotBlocked(Message("invoice {number} is not blocked for payment", number=invoice.number))
     if invoice.created_by == actor.user_id:
@@ -955,7 +977,8 @@ def release_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
 REVERSERS = ENTERERS
 
 
-def _not_reversed(invoice: SupplierInvoice) -> None:
+def refuse_reversed(invoice: SupplierInvoice) -> None:
+    """409 ``invoice-reversed``: nothing is posted against a reversed invoice or credit memo."""
     if invoice.reversed:
         raise InvoiceReversed(Message("{number} was reversed on {day}: {reason}", number=invoice.number,
                                       day=invoice.reversal_date, reason=invoice.reversal_reason or ""))
@@ -990,7 +1013,7 @@ def _check_quantities_after(session: Session, invoice: SupplierInvoice,
     """What stays invoiced on each order line once the document is gone must make sense:
     never below zero (credit memos crediting what this invoice invoiced are reversed first),
     never above what the line can ever receive (a credit memo's goods invoiced again since)."""
-    invoiced = _invoiced_quantities(session, list(locked))
+    invoiced = invoiced_quantities(session, list(locked))
     after = dict(invoiced)
     for line in invoice.lines:
         after[line.po_line_id] = after.get(line.po_line_id, ZERO) - invoice.sign * line.quantity
@@ -1065,7 +1088,7 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
               for line_id in sorted({line.po_line_id for line in invoice.lines})}
     invoice = session.get(SupplierInvoice, invoice_id, with_for_update=True, populate_existing=True)
     assert invoice is not None
-    _not_reversed(invoice)
+    refuse_reversed(invoice)
     # A price difference written later than the invoice (``payables price-differences
     # --write``, which locks the invoice first) is mirrored on the reversal date: never before
     # the row it mirrors.

@@ -238,7 +238,7 @@ def test_a_reversal_before_a_price_difference_written_later_is_refused_in_englis
     from tests.payables import enter
 
     with monkeypatch.context() as before_0040:
-        before_0040.setattr(services, "_post_variance_carried", lambda *args, **kwargs: None)
+        before_0040.setattr(services, "post_variance_carried", lambda *args, **kwargs: None)
         invoice_id = enter(session_factory, world, "INV-LATE", [(received_line, "100", "12.30")], net="1230.00",
                            tax="159.90")
     with session_factory() as session, session.begin():

@@ -38,7 +38,7 @@ def test_a_cost_accountant_writes_an_invoices_missing_price_difference_from_the_
         rate = tax_code_for(session, day=today, material_id=material_id, supplier_id=order.supplier_id)
         amounts = line_amounts(Decimal(2), contract + Decimal("1.00"), rate.rate)
         with monkeypatch.context() as before_0040:
-            before_0040.setattr(payables, "_post_variance_carried", lambda *args, **kwargs: None)
+            before_0040.setattr(payables, "post_variance_carried", lambda *args, **kwargs: None)
             invoice = payables.enter_invoice(session, ap, payables.InvoiceRequest(
                 company_id=order.company_id, supplier_id=order.supplier_id, number=f"OLD{line.po_line_id:06d}",
                 invoice_date=today, net_total=amounts.net, tax_total=amounts.tax, gross_total=amounts.gross,

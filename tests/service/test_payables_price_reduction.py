@@ -96,7 +96,7 @@ def test_a_price_reduction_credits_payables_vat_and_the_price_difference_and_lea
         original = session.get(SupplierInvoice, invoice)
         assert original is not None and original.open_amount == D("49629.60")
         # still 240 kg invoiced on the order line: a second invoice of it is over-invoiced
-        assert services._invoiced_quantities(session, [line]) == {line: D("240.0000")}
+        assert services.invoiced_quantities(session, [line]) == {line: D("240.0000")}
         # the 480.00 on 1404 is in the stock ledger, so November's close spreads it
         assert session.execute(select(StockMovement.variance).join(
             StockDocument, StockDocument.id == StockMovement.document_id).where(

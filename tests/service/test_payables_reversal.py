@@ -333,7 +333,7 @@ def test_a_price_difference_written_later_is_not_reversed_before_the_day_it_was_
     (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
     receive(session_factory, world, line, "100")
     with monkeypatch.context() as before_0040:
-        before_0040.setattr(services, "_post_variance_carried", lambda *args, **kwargs: None)
+        before_0040.setattr(services, "post_variance_carried", lambda *args, **kwargs: None)
         invoice_id = enter(session_factory, world, "INV-LATE", [(line, "100", "12.30")], net="1230.00",
                            tax="159.90")
     company, dec_10 = world.companies["A"], dt.date(2026, 12, 10)
