@@ -8,6 +8,7 @@ Views parse the form, call one service or query and render; the rules are the se
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -280,6 +281,50 @@ def start_credit_memo(db: Session, actor: Actor) -> Any:
     return render_template("payables/start_credit_memo.html", number=number, rows=rows, suppliers=suppliers)
 
 
+def _printed(form: Any) -> dict[str, Any]:
+    """What a credit memo or price reduction form gives of the red-letter invoice as printed
+    (红字发票): its number, date and totals, each required."""
+    return {"number": _required((form.get("number") or "").strip()[:40], "number"),
+            "invoice_date": _required(_day(form.get("invoice_date"), "invoice_date"), "invoice_date"),
+            **{total: _required(_decimal(form.get(total), total), total)
+               for total in ("net_total", "tax_total", "gross_total")}}
+
+
+@dataclass(frozen=True)
+class _Corrected:
+    """The invoice a credit memo or price reduction corrects, as both forms show it: the
+    invoice, its supplier, its lines, what is open on it before the memo, and whether it
+    can be corrected at all (an invoice, not reversed: else the page says so, no form)."""
+
+    invoice: SupplierInvoice
+    supplier: Any
+    lines: list[queries.CreditableLine]
+    open_before: Decimal
+    correctable: bool
+
+
+def _corrected(db: Session, actor: Actor, invoice_id: int) -> _Corrected:
+    """The invoice ``invoice_id`` as a credit memo's or price reduction's form shows it (404
+    outside the actor's companies)."""
+    found = queries.get_invoice(db, actor, invoice_id)
+    return _Corrected(found, masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id),
+                      queries.creditable_lines(db, actor, invoice_id), found.open_amount,
+                      found.document_kind == DocumentKind.INVOICE and not found.reversed)
+
+
+def _memo_page(template: str, corrected: _Corrected, db: Session, actor: Actor, form: Any,
+               refusal: dict[str, Any], rows: list[int], **context: Any) -> tuple[str, int]:
+    """A credit memo's or price reduction's form (again), with the refusal beside its field or
+    line and every tax code (active or not: the invoice's lines name the code they were taxed at)."""
+    tax_codes = {t.id: t for t in masterdata.list_records(db, actor, masterdata.TAX_CODES, {}, offset=0,
+                                                          limit=500)[0]}
+    status = refusal["error"].status if refusal else 200
+    return render_template(template, invoice=corrected.invoice, supplier=corrected.supplier, lines=corrected.lines,
+                           open_before=corrected.open_before, correctable=corrected.correctable, form=form,
+                           line_errors=line_refusals(refusal.get("error"), rows), tax_codes=tax_codes,
+                           today=business_today(), price_text=price_text, **context, **refusal), status
+
+
 def _credit_memo_request(invoice: SupplierInvoice, lines: list[queries.CreditableLine],
                          form: Any) -> tuple[services.InvoiceRequest, list[int]]:
     """The credit memo the form describes against ``invoice``: one line per invoice line given a
@@ -298,12 +343,7 @@ def _credit_memo_request(invoice: SupplierInvoice, lines: list[queries.Creditabl
     if not requested:
         raise ValidationFailed.for_field("lines", Message("give the credited quantity of at least one line"))
     return services.InvoiceRequest(
-        company_id=invoice.company_id, supplier_id=invoice.supplier_id,
-        number=_required((form.get("number") or "").strip()[:40], "number"),
-        invoice_date=_required(_day(form.get("invoice_date"), "invoice_date"), "invoice_date"),
-        net_total=_required(_decimal(form.get("net_total"), "net_total"), "net_total"),
-        tax_total=_required(_decimal(form.get("tax_total"), "tax_total"), "tax_total"),
-        gross_total=_required(_decimal(form.get("gross_total"), "gross_total"), "gross_total"),
+        company_id=invoice.company_id, supplier_id=invoice.supplier_id, **_printed(form),
         invoice_kind=invoice.invoice_kind,  # the invoice's, shown read-only
         credits_invoice_id=invoice.id, lines=requested), rows
 
@@ -315,19 +355,14 @@ def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
     price and tax code credited, the memo's number, date, totals as printed and the reason;
     检查 shows what it would post (rolled back), 过账 posts it and opens the memo's page."""
     require_role(Role.ACCOUNTS_PAYABLE)
-    found = queries.get_invoice(db, actor, invoice_id)
-    supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
-    lines = queries.creditable_lines(db, actor, invoice_id)
-    open_before = found.open_amount
-    # an invoice reversed, or a credit memo, is credited by no memo: the page says so, no form
-    creditable = found.document_kind == DocumentKind.INVOICE and not found.reversed
+    corrected = _corrected(db, actor, invoice_id)
     form = request.form if request.method == "POST" else {}
     refusal: dict[str, Any] = {}
     rows: list[int] = []
     preview = None
-    if request.method == "POST" and creditable:
+    if request.method == "POST" and corrected.correctable:
         try:
-            memo_request, rows = _credit_memo_request(found, lines, form)
+            memo_request, rows = _credit_memo_request(corrected.invoice, corrected.lines, form)
             if request.form.get("action") == "post":
                 reason = (form.get("reason") or "").strip()
                 if not reason:
@@ -338,7 +373,7 @@ def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
 
             def read() -> dict[str, Any]:
                 memo = credit_memos.enter_credit_memo(db, actor, memo_request, reason=form.get("reason"))
-                return {"lines": [{"line_no": lines[rows[i]].line_no, "quantity": line.quantity,
+                return {"lines": [{"line_no": corrected.lines[rows[i]].line_no, "quantity": line.quantity,
                                    "unit_price": line.unit_price, "tax_rate": line.tax_rate,
                                    "net": line.net_amount, "tax": line.tax_amount, "grir": line.grir_amount,
                                    "difference": line.price_difference} for i, line in enumerate(memo.lines)],
@@ -351,15 +386,7 @@ def new_credit_memo(db: Session, actor: Actor, invoice_id: int) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error, ENTERED_ON)
-    # every code, active or not: the invoice's lines name the code they were taxed at
-    tax_codes = {t.id: t for t in masterdata.list_records(db, actor, masterdata.TAX_CODES, {}, offset=0,
-                                                          limit=500)[0]}
-    status = refusal["error"].status if refusal else 200
-    return render_template("payables/new_credit_memo.html", invoice=found, supplier=supplier, lines=lines,
-                           creditable=creditable, form=form, preview=preview, open_before=open_before,
-                           line_errors=line_refusals(refusal.get("error"), rows), tax_codes=tax_codes,
-                           today=business_today(), price_text=price_text,
-                           **refusal), status
+    return _memo_page("payables/new_credit_memo.html", corrected, db, actor, form, refusal, rows, preview=preview)
 
 
 def _price_reduction_request(invoice: SupplierInvoice, lines: list[queries.CreditableLine], ids: dict[int, int],
@@ -378,13 +405,7 @@ def _price_reduction_request(invoice: SupplierInvoice, lines: list[queries.Credi
     if not requested:
         raise ValidationFailed.for_field("lines", Message("give the reduction or the new unit price of at least one "
                                                           "line"))
-    return price_reductions.PriceReductionRequest(
-        invoice_id=invoice.id, number=_required((form.get("number") or "").strip()[:40], "number"),
-        invoice_date=_required(_day(form.get("invoice_date"), "invoice_date"), "invoice_date"),
-        net_total=_required(_decimal(form.get("net_total"), "net_total"), "net_total"),
-        tax_total=_required(_decimal(form.get("tax_total"), "tax_total"), "tax_total"),
-        gross_total=_required(_decimal(form.get("gross_total"), "gross_total"), "gross_total"),
-        lines=requested), rows
+    return price_reductions.PriceReductionRequest(invoice_id=invoice.id, **_printed(form), lines=requested), rows
 
 
 @bp.route("/invoices/<int:invoice_id>/price-reduction", methods=["GET", "POST"])
@@ -395,19 +416,16 @@ def new_price_reduction(db: Session, actor: Actor, invoice_id: int) -> Any:
     the journal it will post (the service's own, rolled back) and asks to confirm; confirmed,
     it posts and opens the memo's page."""
     require_role(Role.ACCOUNTS_PAYABLE)
-    found = queries.get_invoice(db, actor, invoice_id)
-    supplier = masterdata.get_record(db, actor, masterdata.SUPPLIERS, found.supplier_id)
-    lines = queries.creditable_lines(db, actor, invoice_id)
+    corrected = _corrected(db, actor, invoice_id)
+    found, lines = corrected.invoice, corrected.lines
     ids = {line.line_no: line.id for line in found.lines}
     reducible = price_reductions.reducible_amounts(db, found)
     left = {line.line_no: reducible[line.id] for line in found.lines}
-    open_before = found.open_amount
-    reducible_invoice = found.document_kind == DocumentKind.INVOICE and not found.reversed
     form = request.form if request.method == "POST" else {}
     refusal: dict[str, Any] = {}
     rows: list[int] = []
     pending = None
-    if request.method == "POST" and reducible_invoice and form.get("edit") != "1":
+    if request.method == "POST" and corrected.correctable and form.get("edit") != "1":
         try:
             reduction, rows = _price_reduction_request(found, lines, ids, form)
             reason = (form.get("reason") or "").strip()[:500]
@@ -432,13 +450,8 @@ def new_price_reduction(db: Session, actor: Actor, invoice_id: int) -> Any:
             if error.status == 404:
                 raise
             refusal = form_refusal(error, ENTERED_ON)
-    tax_codes = {t.id: t for t in masterdata.list_records(db, actor, masterdata.TAX_CODES, {}, offset=0,
-                                                          limit=500)[0]}
-    status = refusal["error"].status if refusal else 200
-    return render_template("payables/new_price_reduction.html", invoice=found, supplier=supplier, lines=lines,
-                           left=left, reducible_invoice=reducible_invoice, form=form, pending=pending,
-                           open_before=open_before, line_errors=line_refusals(refusal.get("error"), rows),
-                           tax_codes=tax_codes, today=business_today(), price_text=price_text, **refusal), status
+    return _memo_page("payables/new_price_reduction.html", corrected, db, actor, form, refusal, rows,
+                      left=left, pending=pending)
 
 
 def _as_of() -> dt.date:
