@@ -52,21 +52,13 @@ def money(value: Decimal | None) -> str:
     return "" if value is None else format_money(value)
 
 
-def quantity(value: Decimal | None, unit: str | None = None) -> str:
-    """120.5 kg: thousands separators, no trailing zeros, with the unit."""
+def quantity(value: Decimal | None) -> str:
+    """A number that is not a quantity of goods (a rate, a scrap percentage, hours per base
+    quantity's figure): thousands separators, no trailing zeros. A quantity of goods is shown
+    with its unit: ``with_unit``."""
     if value is None:
         return ""
-    text = format_quantity_number(Decimal(value))
-    if not unit:
-        return text
-    return f"{text} {unit_symbol(unit)}"
-
-
-def unit_symbol(code: str | None) -> str:
-    """A unit of measure as quantities show it: kg, g, l, m2 in lower case, others as coded."""
-    if not code:
-        return ""
-    return code.lower() if code in METRIC_UNITS else code
+    return format_quantity_number(Decimal(value))
 
 
 def _unit_names() -> dict[str, Named]:
@@ -95,8 +87,8 @@ def unit_name(unit: str | Any | None) -> str:
 
 def with_unit(value: Decimal | None, unit: str | Any | None) -> str:
     """A quantity with its unit as the reader says it: 120.5 千克 on a Chinese page, 120.5 kg in
-    English (thousands separators, no trailing zeros). The one way purchasing's and
-    inventory's pages show a quantity; ``unit`` as for ``unit_name``."""
+    English (thousands separators, no trailing zeros). The one way every page shows a
+    quantity of goods; ``unit`` as for ``unit_name``."""
     if value is None:
         return ""
     text = format_quantity_number(Decimal(value))
@@ -242,7 +234,7 @@ def init_ui(app: Flask) -> None:
         app.before_request_funcs[None] = [
             hook for hook in app.before_request_funcs[None]
             if getattr(hook, "__qualname__", "") != "CSRFProtect.init_app.<locals>.csrf_protect"]
-    app.jinja_env.filters.update(money=money, quantity=quantity, with_unit=with_unit, unit_name=unit_name, price=price, unit=unit_symbol, percent=percent, date=date, named=named,
+    app.jinja_env.filters.update(money=money, quantity=quantity, with_unit=with_unit, unit_name=unit_name, price=price, percent=percent, date=date, named=named,
                                  status_tag=status_tag, label=label, lot_origin=lot_origin, risk_class=risk_class,
                                  t=page_text, narration=narration_text)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,

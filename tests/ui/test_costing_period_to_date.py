@@ -44,7 +44,7 @@ def test_an_open_month_shows_its_movements_and_variance_to_date(
                 figure(page, "to-date-consumption")) == (D("200.00"), D("16.00"), D("50.00"))
         received = re.search(r'data-testid="received-EXC-STAR">([^<]+)<', page).group(1)  # type: ignore[union-attr]
         consumed = re.search(r'data-testid="consumed-qty-EXC-STAR">([^<]+)<', page).group(1)  # type: ignore[union-attr]
-        assert (received, consumed) == ("20 kg", "5 kg")
+        assert (received, consumed) == ("20 千克", "5 千克")
         assert "5.75%" in page  # the rate to date
         assert "¥600.00" in page and "¥30.00" in page  # the opening carried from November's close
     sign_in(client, world, "cost_a")

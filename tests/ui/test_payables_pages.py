@@ -200,7 +200,7 @@ def test_a_credit_memo_entered_from_its_invoice_is_previewed_refused_in_chinese_
     # the tax code by code and name (zh page; the name says its rate) and nothing after it:
     # the line's rate has its own column (review R9: "VAT13 增值税 13% 13%" said it twice)
     assert re.search(r'data-testid="tax_code-0">VAT13 增值税 13%\s*</td>', page)
-    assert re.search(r'<td class="num">13%</td><td class="num nowrap">0 kg</td>', page)
+    assert re.search(r'<td class="num">13%</td><td class="num nowrap">0 千克</td>', page)
     assert 'name="tax_code_id-0"' not in page and 'name="invoice_kind"' not in page
     assert re.search(r'value="增值税专用发票" readonly data-testid="invoice_kind"', page)
 

@@ -112,7 +112,7 @@ def test_a_delivery_reversal_and_the_completion_are_confirmed_after_a_step_showi
     url = f"/production/orders/{made.tablet_order}"
     sign_in(client, world, "clerk_a")
     page = client.get(url).get_data(as_text=True)
-    assert cell(page, "issued-API-X") == "10.2 kg"  # quantities with their unit
+    assert cell(page, "issued-API-X") == "10.2 千克"  # quantities with their unit's name
     (number, delivery) = re.findall(
         r'data-testid="reverse-(PGR-[0-9]+)".*?name="document_id" value="([0-9]+)"', page, re.S)[0]
     reverse = {"action": "reverse_delivery", "document_id": delivery, "number": number, "posting_date": "2026-11-22",
@@ -140,7 +140,7 @@ def test_a_delivery_reversal_and_the_completion_are_confirmed_after_a_step_showi
     text = shown.get_data(as_text=True)
     assert shown.status_code == 200 and 'data-testid="confirm-completion"' in text
     step = text.split('data-testid="confirm-completion"')[1]
-    assert "100,000 EA" in step and "10.2 kg" in step  # not delivered; API-X issued of its 10 kg planned
+    assert "100,000 个" in step and "10.2 千克" in step  # not delivered; API-X issued of its 10 kg planned
     with session_factory() as session:
         assert session.get(ProductionOrder, made.tablet_order).status == OrderStatus.RELEASED  # type: ignore[union-attr]
     done = client.post(url, data={**complete, "confirmed": "1"})
@@ -157,5 +157,5 @@ def test_the_bom_page_shows_its_company_and_quantities_with_units_and_scrap_in_p
     sign_in(client, world, "cost_a")
     page = client.get(f"/production/boms/{plant.tablet_bom}").get_data(as_text=True)
     components = page.split('data-testid="bom-components"')[1].split("</table>")[0]
-    assert "1,000 EA" in page and "CA" in page.split('data-testid="bom-components"')[0]
-    assert "0.1 kg" in components and "0.2 kg" in components and "2 %" in components
+    assert "1,000 个" in page and "CA" in page.split('data-testid="bom-components"')[0]
+    assert "0.1 千克" in components and "0.2 千克" in components and "2 %" in components

@@ -102,7 +102,7 @@ def test_the_grir_clearing_names_suppliers_materials_and_the_account(
     assert _cells(page, "grir-supplier") == ["S0001 华康"]
     assert _cells(page, "grir-material") == [f"API-AMOX {material.name_zh}"]
     row = " ".join(re.sub(r"<[^>]+>", " ", re.search(r'data-order="PO-A-0001">(.*?)</tr>', page, re.S).group(1)).split())
-    assert "120 kg" in row
+    assert "120 千克" in row
     check = " ".join(re.sub(r"<[^>]+>", " ", re.search(r'data-testid="grir-check">(.*?)</div>', page, re.S).group(1)).split())
     assert f"2202.01 {account.name_zh}" in check, check
     sign_in(client, world, "ap_a", "en")
