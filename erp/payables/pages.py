@@ -104,6 +104,18 @@ def _preview(invoice: Any) -> dict[str, Any]:
                       for line in invoice.lines]}
 
 
+def _posting_of(db: Session, invoice: SupplierInvoice) -> dict[str, Any]:
+    """What an invoice about to be posted posts, as plain values (read before the dry run's
+    rollback): its match, number, totals, the GR/IR it clears, its price differences and
+    the journal."""
+    return {"match": _preview(invoice), "document_number": invoice.document_number,
+            "posting_date": invoice.posting_date, "due_date": invoice.due_date,
+            "net": invoice.net_total, "tax": invoice.tax_total, "gross": invoice.gross_total,
+            "grir": sum((line.grir_amount for line in invoice.lines), Decimal(0)),
+            "difference": sum((line.price_difference for line in invoice.lines), Decimal(0)),
+            "journal": queries.entry_lines(db, invoice.entry_id)}
+
+
 @bp.route("/invoices")
 @transaction
 def invoices(db: Session, actor: Actor) -> str:
@@ -131,7 +143,7 @@ def new_invoice(db: Session, actor: Actor) -> Any:
     number = (request.values.get("order") or "").strip()[:50]
     form = request.form if request.method == "POST" else {}
     refusal: dict[str, Any] = {}
-    preview = None
+    preview = pending = None
     order = None
     order_error = None
     rows: list[int] = []
@@ -147,26 +159,32 @@ def new_invoice(db: Session, actor: Actor) -> Any:
             order_error = error
     if order is not None and request.method == "GET":
         form = _prefilled(order, request.args.get("line"))
-    if order is not None and request.method == "POST":
+    if order is not None and request.method == "POST" and request.form.get("edit") != "1":
         try:
             invoice_request, rows = _invoice_request(order, request.form)
-            if request.form.get("action") == "post":
+
+            def post() -> SupplierInvoice:
+                return services.enter_invoice(db, actor, invoice_request)
+
+            # the match, or all the invoice will post (confirm_posting), as the service itself
+            # would post it and rolled back (erp.ui.pages.dry_run); confirmed, it posts
+            if request.form.get("action") != "post":
+                preview = dry_run(db, lambda: _preview(post()))
+            elif not confirmed(request.form):
+                pending = dry_run(db, lambda: _posting_of(db, post()))
+                preview = pending["match"]
+            else:
                 with db.begin_nested():  # a refusal rolls back to here
-                    invoice = services.enter_invoice(db, actor, invoice_request)
-                    invoice_id = invoice.id
+                    invoice_id = post().id
                 return redirect(url_for("payables_pages.invoice", invoice_id=invoice_id, posted=1))
-            savepoint = db.begin_nested()
-            try:  # the match as it would post, rolled back: nothing is written
-                preview = _preview(services.enter_invoice(db, actor, invoice_request))
-            finally:
-                savepoint.rollback()
         except DomainError as error:
             if error.status == 404:
                 raise
             refusal = form_refusal(error, ENTERED_ON)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/new_invoice.html", number=number, order=order, order_error=order_error,
-                           form=form, preview=preview, line_errors=line_refusals(refusal.get("error"), rows),
+                           form=form, preview=preview, pending=pending,
+                           line_errors=line_refusals(refusal.get("error"), rows),
                            tax_codes=tax_codes if order is not None else [], today=business_today(),
                            kinds=list(InvoiceKind), price_text=price_text, **refusal), status
 
@@ -512,25 +530,47 @@ def pay(db: Session, actor: Actor) -> Any:
             supplier = masterdata.record_by_code(db, actor, masterdata.SUPPLIERS, supplier_code, "supplier")
         except DomainError as error:
             refusal = form_refusal(error)
-    if request.method == "POST" and supplier is not None and company is not None and not refusal:
+    pending = None
+    if (request.method == "POST" and supplier is not None and company is not None and not refusal
+            and form.get("edit") != "1"):
         try:
-            amount = _required(_decimal(form.get("amount"), "amount"), "amount")
-            day = _required(_day(form.get("payment_date"), "payment_date"), "payment_date")
-            ticked = [int(v) for v in request.form.getlist("invoice") if v.isascii() and v.isdigit()]
-            with db.begin_nested():  # a refusal rolls back to here
-                payment = services.pay_supplier(db, actor, services.PaymentRequest(
-                    company_id=company.id, supplier_id=supplier.id, payment_date=day, amount=amount,
-                    invoice_ids=ticked or None, reference=(form.get("reference") or "").strip()[:64] or None))
-                payment_id = payment.id
-            return redirect(url_for("payables_pages.payment", payment_id=payment_id, posted=1))
+            payment_request = services.PaymentRequest(
+                company_id=company.id, supplier_id=supplier.id,
+                payment_date=_required(_day(form.get("payment_date"), "payment_date"), "payment_date"),
+                amount=_required(_decimal(form.get("amount"), "amount"), "amount"),
+                invoice_ids=[int(v) for v in form.getlist("invoice") if v.isascii() and v.isdigit()] or None,
+                reference=(form.get("reference") or "").strip()[:64] or None)
+
+            def post() -> SupplierPayment:
+                return services.pay_supplier(db, actor, payment_request)
+
+            if not confirmed(form):
+                # first what the payment will post and settle (the service's own, rolled back)
+                pending = dry_run(db, lambda: _payment_posting_of(db, actor, post()))
+            else:
+                with db.begin_nested():  # a refusal rolls back to here
+                    payment_id = post().id
+                return redirect(url_for("payables_pages.payment", payment_id=payment_id, posted=1))
         except DomainError as error:
             if error.status == 404:
                 raise
             refusal = form_refusal(error, PAID_ON)
     status = refusal["error"].status if refusal else 200
     return render_template("payables/pay.html", companies=companies, company=company, supplier=supplier,
-                           supplier_code=supplier_code, form=form, today=business_today(),
+                           supplier_code=supplier_code, form=form, today=business_today(), pending=pending,
                            **_open_items(db, actor, company, supplier, request.values), **refusal), status
+
+
+def _payment_posting_of(db: Session, actor: Actor, payment: SupplierPayment) -> dict[str, Any]:
+    """What a payment about to be posted posts, as plain values (read before the dry run's
+    rollback): the invoices it settles and by how much, in the order it settles them, and
+    the journal."""
+    settled = [(queries.get_invoice(db, actor, a.invoice_id), a.amount) for a in payment.allocations]
+    return {"document_number": payment.document_number, "amount": payment.amount,
+            "settled": [{"document_number": found.document_number, "number": found.number,
+                         "due_date": found.due_date, "amount": amount, "open_after": found.open_amount}
+                        for found, amount in settled],
+            "journal": queries.entry_lines(db, payment.entry_id)}
 
 
 def _open_items(db: Session, actor: Actor, company: Any, supplier: Any, values: Any) -> dict[str, Any]:

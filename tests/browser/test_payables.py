@@ -89,6 +89,12 @@ def test_payables_clerk_enters_an_invoice_sees_the_match_and_a_manager_releases_
     assert "超出容差" in page.get_by_test_id("match").inner_text()
     shot(page, "match-before-posting")
     page.get_by_test_id("post-invoice").click()
+    # first what it will post: the GR/IR it clears, the price difference, the tax, the journal
+    facts = page.get_by_test_id("confirm-invoice-facts").inner_text()
+    assert "冲销暂估" in facts and "价差" in facts and "冻结付款" in facts
+    assert page.get_by_test_id("confirm-invoice-journal").is_visible()
+    shot(page, "invoice-confirmation")
+    page.get_by_test_id("confirm-invoice-yes").click()
     page.wait_for_selector("[data-testid=posted]")
     assert "冻结付款" in page.get_by_test_id("status").inner_text()
     title = page.locator("h1").inner_text()  # titled by our own number; the supplier's beside it
@@ -118,6 +124,11 @@ def test_payables_clerk_enters_an_invoice_sees_the_match_and_a_manager_releases_
     page.fill("#f-reference", "ICBC-20261130-001")
     shot(page, "payment-form")
     page.get_by_test_id("post-payment").click()
+    # first which invoices it settles and the journal it posts, then the post
+    assert invoice_number in page.get_by_test_id("confirm-payment-facts").inner_text()
+    assert page.get_by_test_id("confirm-payment-journal").is_visible()
+    shot(page, "payment-confirmation")
+    page.get_by_test_id("confirm-payment-yes").click()
     page.wait_for_selector("[data-testid=paid]")
     assert "/payables/payments/" in page.url  # the new payment's page, with the invoice it settled
     assert invoice_number in page.get_by_test_id("allocations").inner_text()

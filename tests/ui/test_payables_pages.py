@@ -4,6 +4,7 @@ ageing and GR/IR."""
 
 from __future__ import annotations
 
+import html
 import re
 from decimal import Decimal as D
 
@@ -20,6 +21,13 @@ from tests.world import World
 from tests.ui.conftest import shown
 
 pytestmark = pytest.mark.postgres
+
+
+def _facts(page: str, step: str) -> str:
+    """The text of a confirmation step's facts (``confirm_posting``: what will be posted)."""
+    found = re.search(rf'data-testid="{step}-facts"[^>]*>(.*?)</dl>', page, re.S)
+    assert found, f"no {step} on the page"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
 
 
 def _sign_in(client: FlaskClient, world: World, user: str) -> None:
@@ -51,7 +59,18 @@ def test_enter_an_invoice_see_the_match_post_it_blocked_and_release_it(
     assert 'data-testid="match-blocked"' in text and "超出容差" in text and "¥100.00" in text
     with session_factory() as session:
         assert session.scalars(select(SupplierInvoice)).all() == []  # the preview wrote nothing
-    posted = client.post("/payables/invoices/new?order=PO-A-0001", data={**form, "action": "post"})
+    # 过账 first shows what will be posted (nothing written): 100 at 13.00 = 1,300.00 + VAT 169.00;
+    # GR/IR cleared at the contract price, 100 x 12.00 = 1,200.00; the price difference 100.00
+    checked = client.post("/payables/invoices/new?order=PO-A-0001", data={**form, "action": "post"})
+    assert checked.status_code == 200
+    facts = _facts(checked.get_data(as_text=True), "confirm-invoice")
+    for fact in ("不含税金额 ¥1,300.00", "税额 ¥169.00", "价税合计 ¥1,469.00", "冲销暂估 ¥1,200.00", "价差 ¥100.00",
+                 "付款状态 冻结付款"):
+        assert fact in facts, fact
+    assert "100 千克" in facts  # the line's quantity with its unit's name
+    with session_factory() as session:
+        assert session.scalars(select(SupplierInvoice)).all() == []  # the confirmation step wrote nothing
+    posted = client.post("/payables/invoices/new?order=PO-A-0001", data={**form, "action": "post", "confirmed": "1"})
     assert posted.status_code == 302
     detail = client.get(posted.headers["Location"]).get_data(as_text=True)
     assert "冻结付款" in detail and "¥1,469.00" in detail
@@ -119,7 +138,14 @@ def test_pay_a_supplier_on_the_page_blocked_invoices_cannot_be_ticked(
         out_of_bounds = client.post("/payables/payments/new", data={**form, field: value})
         assert out_of_bounds.status_code == 422, (field, value)
         assert f'data-testid="error-{field}"' in out_of_bounds.get_data(as_text=True), (field, value)
-    paid = client.post("/payables/payments/new", data={**form, "amount": "1356.00"})
+    # 过账付款 first shows what it settles (nothing written), then posts once confirmed
+    checked = client.post("/payables/payments/new", data={**form, "amount": "1356.00"})
+    assert checked.status_code == 200
+    facts = _facts(checked.get_data(as_text=True), "confirm-payment")
+    assert "付款金额 ¥1,356.00" in facts and "AP-CA-2026-000001 (INV-F)" in facts and "付款后未付 ¥0.00" in facts
+    with session_factory() as session:
+        assert session.scalars(select(SupplierPayment)).all() == []
+    paid = client.post("/payables/payments/new", data={**form, "amount": "1356.00", "confirmed": "1"})
     assert paid.status_code == 302
     with session_factory() as session:
         assert [(i.number, i.open_amount) for i in session.scalars(
