@@ -249,6 +249,11 @@ class ImportKind(abc.ABC):
     def finish(self, run: ImportRun) -> None:
         """After the last chunk (kinds that group rows write here)."""
 
+    def totals(self, run: ImportRun) -> dict[str, Any]:
+        """What the import posts, summed for the reader to check before confirming (a dry
+        run's result): opening stock per warehouse, receivables per customer. JSON values."""
+        return {}
+
     def undo_check(self, session: Session, batch: ImportBatch) -> None:
         """Refuse an undo when something depends on what the import wrote (beyond foreign keys)."""
 
@@ -386,13 +391,14 @@ class ImportOutcome:
     notices: list[dict[str, Any]]
     format: str
     encoding: str | None
+    totals: dict[str, Any] = field(default_factory=dict)
 
     def as_result(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "dry_run": self.dry_run, "rows": self.rows, "error_count": self.error_count,
             "committed": self.committed, "batch_id": self.batch_id, "checksum": self.checksum,
             "counts": self.counts, "notices": self.notices[:1000], "notice_count": len(self.notices),
-            "format": self.format, "encoding": self.encoding,
+            "format": self.format, "encoding": self.encoding, "totals": self.totals,
         }
 
 
@@ -620,7 +626,8 @@ def _execute(
             progress(rows_done, rows_total=rows_done, errors=_take(run), force=True)
         checksum = digest.hexdigest()
         outcome = ImportOutcome(kind.name, dry_run, rows_done, run.error_count, False, None, checksum,
-                                run.counts, run.notices, sheet.format, sheet.encoding)
+                                run.counts, run.notices, sheet.format, sheet.encoding,
+                                kind.totals(run) if not run.error_count else {})
         previous = session.scalar(select(ImportBatch.id).where(
             ImportBatch.kind == kind.name, ImportBatch.company_key == batch.company_key,
             ImportBatch.checksum == checksum, ImportBatch.status == ImportStatus.COMMITTED))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -281,6 +282,7 @@ class OpeningStockImport(ImportKind):
                                       batch_id, data["status"], data["quantity"], value, variance))
             totals[material.id][0] += value
             totals[material.id][1] += variance
+            _add_to_warehouse(run, warehouse, material, data["quantity"], value, variance)
             material_of[material.id] = material
             run.count("rows")
         _remember_balances(run, kept)
@@ -300,6 +302,15 @@ class OpeningStockImport(ImportKind):
             sums = held.setdefault(material_id, [material_of[material_id], ZERO, ZERO])
             sums[1] += value
             sums[2] += variance
+
+    def totals(self, run: ImportRun) -> dict[str, Any]:
+        """Per warehouse: rows, quantities per unit, value at standard and variance carried."""
+        entries = [entry for _, entry in sorted(run.state.get("by_warehouse", {}).items())]
+        return {"by_warehouse": [
+            {**entry, "quantities": {unit: format(q, "f") for unit, q in sorted(entry["quantities"].items())},
+             "value": format(entry["value"], "f"), "variance": format(entry["variance"], "f")} for entry in entries],
+            "total": {"rows": sum(e["rows"] for e in entries), "value": format(sum((e["value"] for e in entries), ZERO), "f"),
+                      "variance": format(sum((e["variance"] for e in entries), ZERO), "f")}}
 
     def finish(self, run: ImportRun) -> None:
         """The journal entry of the whole file's opening stock, per material: its inventory
@@ -331,6 +342,17 @@ class OpeningStockImport(ImportKind):
         adjustment), not by undoing its import."""
         raise ImportPosted(Message("opening stock is posted; correct it with stock adjustments, not by undoing the "
                                    "import"))
+
+
+def _add_to_warehouse(run: ImportRun, warehouse: WarehouseFacts, material: MaterialFacts, quantity: Decimal,
+                      value: Decimal, variance: Decimal) -> None:
+    entry = run.state.setdefault("by_warehouse", {}).setdefault(warehouse.code, {
+        "warehouse": warehouse.code, "name_zh": warehouse.name_zh, "name_en": warehouse.name_en, "rows": 0,
+        "quantities": {}, "value": ZERO, "variance": ZERO})
+    entry["rows"] += 1
+    entry["quantities"][material.unit.code] = entry["quantities"].get(material.unit.code, ZERO) + quantity
+    entry["value"] += value
+    entry["variance"] += variance
 
 
 POSTED = N_("opening balances are posted; correct them with new postings, not by undoing the import")
@@ -421,12 +443,27 @@ class OpeningReceivablesImport(ImportKind):
                 continue
             items.append(item)
             kept.append(row)
+            owed = run.state.setdefault("by_customer", {}).setdefault(data["customer_id"], [0, ZERO])
+            owed[0] += 1
+            owed[1] += data["open_amount"]
         if not items or run.error_count:
             return  # nothing is committed when a row is wrong: no need to post what will roll back
         ids = take_over_receivables(session, run.actor, company_id=company_id, go_live_date=run.go_live_date,
                                     items=items, memo=narrate("opening-receivables", reason=run.reason), source_id=run.batch_id)
         run.record("invoices", ids, kept)
         run.count("invoices", len(ids))
+
+    def totals(self, run: ImportRun) -> dict[str, Any]:
+        """Per customer: the invoices taken over and what they still owe."""
+        owed = run.state.get("by_customer", {})
+        customers = {c.id: c for c in run.session.execute(
+            select(Customer.id, Customer.code, Customer.name_zh, Customer.name_en).where(Customer.id.in_(sorted(owed))))}
+        return {"by_customer": [
+            {"customer": customers[i].code, "name_zh": customers[i].name_zh, "name_en": customers[i].name_en,
+             "invoices": count, "amount": format(amount, "f")}
+            for i, (count, amount) in sorted(owed.items(), key=lambda item: customers[item[0]].code)],
+            "total": {"invoices": sum(c for c, _ in owed.values()),
+                      "amount": format(sum((a for _, a in owed.values()), ZERO), "f")}}
 
     def undo_check(self, session: Session, batch: ImportBatch) -> None:
         """Postings are never deleted: taken-over receivables are corrected by new postings

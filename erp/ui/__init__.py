@@ -253,6 +253,7 @@ def init_ui(app: Flask) -> None:
     from erp.credit.pages import bp as credit_pages
     from erp.credit.sales_pages import bp as sales_pages  # before returns: the sales menu's first entry
     from erp.credit.return_pages import bp as returns_pages
+    from erp.golive.pages import bp as golive_pages
     from erp.inventory.pages import bp as inventory_pages
     from erp.masterdata.pages import bp as masterdata_pages
     from erp.payables.pages import bp as payables_pages
@@ -268,7 +269,7 @@ def init_ui(app: Flask) -> None:
     for blueprint in (ui_pages, purchasing_pages, contract_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
                       masterdata_pages, sales_pages, returns_pages, intercompany_pages, export_pages,
                       payables_pages, payables_repairs, quality_pages, production_pages, problem_pages, admin_pages,
-                      audit_pages):
+                      audit_pages, golive_pages):
         app.register_blueprint(blueprint)
     api_handler = app.error_handler_spec[None][None].get(HTTPException)
     app.register_error_handler(HTTPException, _http_error(api_handler))
