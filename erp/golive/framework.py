@@ -24,6 +24,7 @@ import copy
 import datetime as dt
 import hashlib
 import re
+from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -54,6 +55,7 @@ from erp.golive.exports import REPORTS
 from erp.golive.files import open_sheet
 from erp.golive.messages import encode, record_word, uscc_reason
 from erp.golive.words import label_of, read_word
+from erp.posting.periods import opening_postings, set_go_live_date
 from erp.golive.models import ImportBatch, ImportRecord, ImportStatus
 from erp.masterdata.models import Company
 from erp.schemas import FIELD_NULL, FIELD_REQUIRED, USCC
@@ -488,9 +490,12 @@ def execute_import(
         session.rollback()
     sheet = open_sheet(path)
     try:
-        return _execute(session, actor, kind, sheet, company, file_name=file_name, company_id=company_id,
-                        dry_run=dry_run, progress=progress, job_id=job_id, settings=settings,
-                        go_live_date=go_live_date)
+        # Opening balances are posted on the go-live date, which closes the books before it
+        # (erp.posting.periods): they alone are not refused as the history it closes.
+        with opening_postings(session, go_live_date) if go_live_date is not None else nullcontext():
+            return _execute(session, actor, kind, sheet, company, file_name=file_name, company_id=company_id,
+                            dry_run=dry_run, progress=progress, job_id=job_id, settings=settings,
+                            go_live_date=go_live_date)
     except IntegrityError as exc:
         # Something else wrote one of the file's unique values after the import checked it
         # (one record through the API): the rule's refusal, for the whole file (erp.unique).
@@ -642,6 +647,8 @@ def _execute(
                                         errors=run.error_count, rows=len(run.error_rows)),
                                 error_count=run.error_count)
             return outcome
+        if kind.needs_go_live_date and company is not None and go_live_date is not None:
+            set_go_live_date(session, company.id, go_live_date)  # nothing is posted before it from now on
         session.execute(update(ImportBatch).where(ImportBatch.id == batch.id).values(
             checksum=checksum, rows=rows_done, status=ImportStatus.COMMITTED,
             summary={"counts": run.counts, "notices": len(run.notices), "format": sheet.format}))

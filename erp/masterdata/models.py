@@ -114,6 +114,9 @@ class Company(Base, Timestamped):
     # this company when another company of the group sells to it or buys from it.
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), unique=True)
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), unique=True)
+    # The day the company went live: its opening balances (erp.golive) are posted on it, and
+    # nothing is posted before it (erp.posting.periods.refuse_before_go_live). NULL: not yet.
+    go_live_date: Mapped[dt.date | None]
 
     segment: Mapped[Segment] = relationship(lazy="joined")
 

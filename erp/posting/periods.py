@@ -18,10 +18,11 @@ period behind a close that is committing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from erp.clock import refuse_after_business_day
@@ -139,10 +140,12 @@ def lock_periods_for_close(session: Session, company_ids: Sequence[int], period:
 
 # Built once and sent to the driver as compiled SQL on PostgreSQL (erp.db.DriverRead): every
 # posting runs it.
+# The company's go-live date comes with it (refuse_before_go_live): no statement of its own.
 _PERIOD_STATUS = DriverRead(
-    select(AccountingPeriod.status)
+    select(AccountingPeriod.status, Company.go_live_date)
+    .join(Company, Company.id == AccountingPeriod.company_id)
     .where(AccountingPeriod.company_id == bindparam("company_id"), AccountingPeriod.period == bindparam("period"))
-    .with_for_update(key_share=True, read=True)
+    .with_for_update(key_share=True, read=True, of=AccountingPeriod)
 )
 
 
@@ -150,11 +153,53 @@ def lock_open_period(session: Session, company_id: int, posting_date: dt.date) -
     """Hold the posting's period open until commit, or refuse if it is closed; returns the period.
 
     Refuses first ``DatedAfterBusinessDay`` when ``posting_date`` is after the business day
-    (erp.clock): nothing is posted before it happens."""
+    (erp.clock): nothing is posted before it happens; and ``PeriodClosed`` when it is before
+    the company's go-live date (``refuse_before_go_live``)."""
     refuse_after_business_day(posting_date, field="posting_date", what=N_("a posting"))
     period = Period.of(posting_date)
-    lock_period_row(session, _PERIOD_STATUS, company_id=company_id, period=period)
+    row = lock_period_row(session, _PERIOD_STATUS, company_id=company_id, period=period)
+    refuse_before_go_live(session, company_id, posting_date, row[1])
     return period
+
+
+_OPENING = "erp.posting.opening_date"
+
+
+@contextmanager
+def opening_postings(session: Session, go_live_date: dt.date) -> Iterator[None]:
+    """The go-live opening postings of ``session`` (opening stock, opening receivables), dated
+    ``go_live_date``: they are the history that the go-live date closes, so they are not
+    refused as dated before it."""
+    session.info[_OPENING] = go_live_date
+    try:
+        yield
+    finally:
+        session.info.pop(_OPENING, None)
+
+
+def set_go_live_date(session: Session, company_id: int, go_live_date: dt.date) -> None:
+    """Record that the company went live on ``go_live_date`` (its opening balances are posted
+    then): the earliest such date is kept."""
+    session.execute(update(Company).where(
+        Company.id == company_id, or_(Company.go_live_date.is_(None), Company.go_live_date > go_live_date))
+        .values(go_live_date=go_live_date))
+
+
+def refuse_before_go_live(session: Session, company_id: int, posting_date: dt.date, go_live: dt.date | None) -> None:
+    """Refuse a posting dated before the company's go-live date (finding 118): the old
+    system's history came over as opening balances posted on that date, so the books before
+    it are closed; only those opening postings themselves are dated on it."""
+    if go_live is not None and posting_date < go_live and session.info.get(_OPENING) != posting_date:
+        raise PeriodClosed(Message(BEFORE_GO_LIVE, company=_company(session, company_id), go_live=go_live,
+                                   date=posting_date),
+                           errors=[{"pointer": "/posting_date", "detail": Message(BEFORE_GO_LIVE_FIELD, go_live=go_live)}],
+                           company_id=company_id, period=str(Period.of(posting_date)))
+
+
+BEFORE_GO_LIVE = N_("company {company} went live on {go_live}: its books before that date are closed (the old "
+                    "system's history was taken over as opening balances); {date} cannot be posted, date it on or "
+                    "after {go_live}")
+BEFORE_GO_LIVE_FIELD = N_("on or after the go-live date {go_live}")
 
 
 _HELD = "erp.posting.held_periods"
