@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 import os
 import tempfile
@@ -24,17 +23,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-
-from babel import support
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from erp import narration
 from erp.clock import business_today
+from erp.golive.words import translation, word_of
 from erp.messages import Message, Named, plain_value
 from erp.auth.roles import Actor
 
@@ -243,26 +240,24 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
 
 def _cell(value: Any, column: ExportColumn, lang: str = "en") -> Any:
     """A value as the file shows it: Decimals exact (as text in CSV, numbers in XLSX), dates ISO,
-    a narration (a journal entry's 摘要) in the file's language."""
+    a narration (a journal entry's 摘要), a coded value (a status, a material type) and yes/no
+    in the file's language (finding 126)."""
     if value is None:
         return None
     if column.type == "narration":
         return narration_in(value, lang)
     if isinstance(value, Enum):
-        return value.value
+        # What a reader knows it by (原料, 待检隔离; raw material, quarantine), not its code: the
+        # imports read these words back (erp.golive.words), so an export loads as it is.
+        return word_of(value, lang)
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
     if column.type == "decimal":
         return Decimal(value) if not isinstance(value, Decimal) else value
     return value
 
 
-@functools.cache
-def _catalogue(lang: str) -> support.Translations:
-    return support.Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [lang])
-
-
-translation = _catalogue  # the catalogue of a language, outside a request (erp.golive.words)
+_catalogue = translation  # the catalogue of a language, outside a request (erp.golive.words)
 
 
 def narration_in(stored: str, lang: str) -> str:

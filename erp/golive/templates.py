@@ -12,6 +12,11 @@ from openpyxl.styles import Font
 from erp.golive.framework import ImportKind
 
 
+# A column's type as the template's reader knows it, not the code's word for it.
+TYPE_WORDS = {"text": "文本 text", "int": "整数 whole number", "decimal": "数字 number", "date": "日期 date (YYYY-MM-DD)",
+              "bool": "是/否 yes/no"}
+
+
 def xlsx_template(kind: ImportKind) -> bytes:
     """An XLSX workbook: sheet 1 the headers and an example row, sheet 2 the columns explained."""
     workbook = Workbook()
@@ -30,7 +35,7 @@ def xlsx_template(kind: ImportKind) -> bytes:
     for cell in info[1]:
         cell.font = bold
     for column in kind.columns:
-        info.append([column.template_header, "是 yes" if column.required else "否 no", column.type,
+        info.append([column.template_header, "是 yes" if column.required else "否 no", TYPE_WORDS[column.type],
                      column.help_zh, column.help_en, str(column.example)])
     for letter, width in zip("ABCDEF", (28, 14, 10, 44, 44, 22), strict=True):
         info.column_dimensions[letter].width = width

@@ -12,7 +12,10 @@ from __future__ import annotations
 import functools
 import re
 from enum import Enum
+from pathlib import Path
 from typing import Any
+
+from babel import support
 
 from erp.masterdata.models import MaterialType, ProcurementScope
 from erp.posting.models import StockStatus
@@ -53,10 +56,14 @@ def label_of(member: Enum) -> str:
     return LABELS.get(member, str(member.value))
 
 
+@functools.cache
+def translation(lang: str) -> support.Translations:
+    """The catalogue of a language, outside a request (the exports' words and narrations)."""
+    return support.Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [lang])
+
+
 def word_of(member: Enum, lang: str = "zh") -> str:
     """What a file shows for a member: its page label in ``lang`` (what the exports write)."""
-    from erp.golive.exports import translation
-
     return translation(lang).gettext(label_of(member)) if lang == "zh" else label_of(member)
 
 

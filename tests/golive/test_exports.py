@@ -42,10 +42,12 @@ def test_stock_export_in_chinese_by_default_and_english_on_request(api: ApiClien
     cost = api.as_("cost_a")
     rows = _csv(cost.get(f"/api/v1/exports/stock?format=csv&company_id={books.companies['A']}"))
     assert rows[0][:3] == ["公司", "仓库", "物料编码"]
-    assert rows[1] == ["CA", "CA-AMB", "EXC-STAR", "EXC-STAR", "raw", "B-001", "2026-10-01", "2029-09-30",
-                       "unrestricted", "100.0000", "1000.00"]
+    # What a reader knows the codes by (finding 126): the material type and stock status in words.
+    assert rows[1] == ["CA", "CA-AMB", "EXC-STAR", "EXC-STAR", "原料", "B-001", "2026-10-01", "2029-09-30",
+                       "非限制", "100.0000", "1000.00"]
     english = _csv(cost.get(f"/api/v1/exports/stock?format=csv&lang=en&company_id={books.companies['A']}"))
     assert english[0][:3] == ["Company", "Warehouse", "Material code"]
+    assert (english[1][4], english[1][8]) == ("raw material", "unrestricted")
 
 
 def test_valuation_journal_and_trial_balance_exports_carry_the_books(api: ApiClient, books: World) -> None:

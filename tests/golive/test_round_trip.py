@@ -64,6 +64,9 @@ def test_an_exported_stock_list_loads_into_an_empty_company_with_the_same_valuat
     assert header == ["公司", "仓库", "物料编码", "物料名称", "物料类型", "批号", "生产日期", "有效期至", "库存状态",
                       "数量", "标准成本金额"]
     assert sheet.max_row == 6  # 2 batches of EXC-STAR, released and quarantined insulin, cartons
+    # The statuses in words (finding 126), which the import reads back as their codes.
+    statuses = [sheet.cell(row, 9).value for row in range(2, 7)]
+    assert "非限制" in statuses and set(statuses) <= {"非限制", "待检隔离", "冻结"}, statuses
     # What the go-live team does in Excel: the new company's warehouses, and the variance each
     # material carries (the valuation export's column) on the material's first row.
     variance = {code: figures[2] for code, figures in expected.items()}
