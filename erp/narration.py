@@ -85,6 +85,8 @@ NARRATIONS: dict[str, str] = {
     "count-adjustment": N_("count adjustment: {reason}"),
     "scrap-adjustment": N_("scrap adjustment: {reason}"),
     "opening-stock": N_("opening stock ({reason})"),
+    "opening-received": N_("goods received not invoiced taken over with order {order} (old order {reference})"),
+    "opening-received-undone": N_("import undone: goods received not invoiced taken over with order {order}"),
     # quality
     "usage-decision-released": N_("usage decision released"),
     "usage-decision-rejected": N_("usage decision rejected"),

@@ -22,6 +22,7 @@ from erp.messages import N_, Message
 from erp.golive.words import label_of
 from erp.golive.framework import Column, ImportKind, ImportRun, Row, fields_of
 from erp.golive.models import ImportBatch, ImportRecord
+from erp.inventory import opening_receipts
 from erp.masterdata.models import Material, Supplier, Warehouse
 from erp.purchasing import receiving
 from erp.purchasing import schemas as ps
@@ -188,8 +189,10 @@ class OpenOrdersImport(ImportKind):
     """Purchase orders still open at go-live, one row per line with the quantity already
     received in the old system: priced from the contract in force on the order date (through
     the purchasing service, with its rights, warehouse and storage checks), opened as
-    already approved, and received quantities booked on their lines. No stock moves: stock
-    on hand comes with the opening stock import."""
+    already approved, and received quantities booked on their lines and credited to GR/IR
+    against the opening balances (``erp.inventory.opening_receipts``: the received quantity is
+    what the old system received and had not invoiced). No stock moves: stock on hand comes
+    with the opening stock import."""
 
     name = "purchase_orders"
     serialised_per_company = True
@@ -209,7 +212,8 @@ class OpenOrdersImport(ImportKind):
             Column("warehouse_code", "收货仓库", "Warehouse", "CA-COOL", True),
             Column("quantity", "订购数量", "Quantity ordered", "500", True, type="decimal"),
             Column("received_quantity", "已收数量", "Quantity received", "200", type="decimal",
-                   help_zh="原系统已收货数量，默认0", help_en="already received in the old system; default 0"),
+                   help_zh="原系统已收货未开票的数量（记入暂估应付），默认0",
+                   help_en="received and not yet invoiced in the old system (put on GR/IR); default 0"),
             Column("status", "订单状态", "Order status", "已审核", enum=PurchaseOrderStatus,
                    help_zh="可空；原系统的状态（已审核、已批准、未清、部分收货…）：只接收未完订单",
                    help_en="optional; the old system's status (approved, open, 已审核, 未清…): only open orders are "
@@ -267,9 +271,13 @@ class OpenOrdersImport(ImportKind):
                     run.session.flush()
                     for line, row in zip(order.lines, rows, strict=True):
                         if row.data["received_quantity"] > 0:
-                            receiving.register_received_quantity(
-                                run.session, receiving.lock_line_for_receipt(run.session, line.id),
-                                row.data["received_quantity"])
+                            # received and not invoiced: on the line and on GR/IR, as a receipt
+                            # would have put it, so the invoice's GR/IR debit clears it (finding 131)
+                            opening_receipts.take_over_received(
+                                run.session, user_id=run.actor.user_id,
+                                line=receiving.lock_line_for_receipt(run.session, line.id),
+                                quantity=row.data["received_quantity"], posting_date=business_today(),
+                                reference=reference)
             except DomainError as exc:
                 _document_error(run, rows, exc, {"material_id": "material_code", "quantity": "quantity",
                                                  "warehouse_id": "warehouse_code"})
@@ -282,9 +290,15 @@ class OpenOrdersImport(ImportKind):
 
     def undo(self, session: Session, batch: ImportBatch, actor: Any = None) -> dict[str, int]:
         """Delete the orders; what they counted against their contract lines is released
-        (as a cancellation would). Receipts booked since point at the lines (a foreign key),
-        so an order received in this system refuses the undo."""
+        (as a cancellation would), and the GR/IR their received quantities were credited is
+        taken back by the mirror entries, dated today. Receipts and invoices booked since point
+        at the lines (a foreign key), so an order received or invoiced in this system refuses
+        the undo."""
         lines = PurchaseOrderLine.__table__
+        line_ids = list(session.scalars(select(ImportRecord.record_id).where(
+            ImportRecord.batch_id == batch.id, ImportRecord.entity == "purchase_order_lines")))
+        opening_receipts.undo_received(session, user_id=actor.user_id if actor is not None else None,
+                                       line_ids=line_ids, posting_date=business_today())
         taken = (select(lines.c.contract_line_id, func.sum(lines.c.quantity).label("quantity"))
                  .join(ImportRecord, (ImportRecord.record_id == lines.c.id) & (ImportRecord.batch_id == batch.id)
                        & (ImportRecord.entity == "purchase_order_lines"))

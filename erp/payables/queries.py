@@ -18,6 +18,7 @@ from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.db import MONEY, QUANTITY, page
 from erp.errors import NotFound
+from erp.inventory.opening_receipts import OPENING_RECEIVED
 from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure
 from erp.masterdata.services import SUPPLIERS, text_match
 from erp.messages import Message
@@ -300,6 +301,16 @@ def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) 
         .where(StockDocument.company_id == company_id, StockDocument.posting_date <= as_of,
                StockDocument.doc_type.in_(RECEIVED_DOCUMENTS), StockDocument.po_line_id.is_not(None))
         .group_by(StockDocument.po_line_id).subquery("received_quantity"))
+    # Received and not invoiced in the old system, taken over with the order at go-live
+    # (erp.inventory.opening_receipts): its entry credited 2202.01 as a receipt would have, the
+    # quantity is on the order line; an undone import's mirror entry takes both back.
+    opening = (
+        select(JournalEntry.source_id.label("po_line_id"), func.sum(-JournalLine.amount).label("value"),
+               func.min(JournalEntry.entry_date).label("first_date"))
+        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .where(JournalEntry.company_id == company_id, JournalEntry.source_type == OPENING_RECEIVED,
+               JournalEntry.entry_date <= as_of, JournalLine.account_code == accounts.GOODS_RECEIVED_NOT_INVOICED)
+        .group_by(JournalEntry.source_id).subquery("opening"))
     sign = case((SupplierInvoice.document_kind == DocumentKind.INVOICE, 1), else_=-1)
     invoiced = (
         select(SupplierInvoiceLine.po_line_id.label("po_line_id"),
@@ -310,14 +321,15 @@ def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) 
         .where(SupplierInvoice.company_id == company_id, SupplierInvoice.posting_date <= as_of,
                _not_reversed_on(as_of))
         .group_by(SupplierInvoiceLine.po_line_id).subquery("invoiced"))
-    received_value = func.coalesce(received.c.value, ZERO)
+    received_value = func.coalesce(received.c.value, ZERO) + func.coalesce(opening.c.value, ZERO)
     invoiced_value = func.coalesce(invoiced.c.value, ZERO)
-    r_qty = func.coalesce(received_quantity.c.quantity, ZERO)
+    r_qty = (func.coalesce(received_quantity.c.quantity, ZERO)
+             + case((opening.c.po_line_id.is_not(None), PurchaseOrderLine.opening_received_quantity), else_=ZERO))
     i_qty = func.coalesce(invoiced.c.quantity, ZERO)
     query = (
         select(PurchaseOrderLine.id, PurchaseOrder.number, PurchaseOrderLine.line_no, Supplier.code, Material.code,
                cast(r_qty, QUANTITY), cast(i_qty, QUANTITY), cast(received_value, MONEY), cast(invoiced_value, MONEY),
-               received.c.first_date, invoiced.c.first_date, Supplier.name_zh, Supplier.name_en, Material.name_zh,
+               func.coalesce(opening.c.first_date, received.c.first_date), invoiced.c.first_date, Supplier.name_zh, Supplier.name_en, Material.name_zh,
                Material.name_en, UnitOfMeasure.code)
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
         .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
@@ -326,6 +338,7 @@ def grir_lines(session: Session, actor: Actor, company_id: int, as_of: dt.date) 
         .outerjoin(received, received.c.po_line_id == PurchaseOrderLine.id)
         .outerjoin(received_quantity, received_quantity.c.po_line_id == PurchaseOrderLine.id)
         .outerjoin(invoiced, invoiced.c.po_line_id == PurchaseOrderLine.id)
+        .outerjoin(opening, opening.c.po_line_id == PurchaseOrderLine.id)
         .where(PurchaseOrder.receiving_company_id == company_id,
                (received_value != invoiced_value) | (r_qty != i_qty))
         .order_by(PurchaseOrder.number, PurchaseOrderLine.line_no)

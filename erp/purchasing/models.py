@@ -373,6 +373,9 @@ class PurchaseOrderLine(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     # Kept current by goods receipts and their reversals (erp.purchasing.receiving).
     received_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
+    # Of it, what the old system had received and not invoiced when the line was taken over at
+    # go-live (erp.inventory.opening_receipts: credited to GR/IR against the opening balances).
+    opening_received_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"), server_default="0")
 
     order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
     material: Mapped[Material] = relationship(lazy="raise_on_sql")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -99,3 +100,67 @@ def test_open_orders_are_priced_from_their_contracts_opened_and_partly_received(
     with session_factory() as session:
         assert session.scalar(select(PurchaseOrder.id)) is None
         assert session.scalar(select(ContractLine.ordered_quantity)) == D("0"), "consumption released"
+
+
+def _grir(session: Session, world: World) -> D:
+    """2202.01's balance in company A's books (a credit negative)."""
+    from sqlalchemy import func
+
+    from erp.posting.models import JournalLine
+
+    return D(session.scalar(select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
+        JournalLine.company_id == world.companies["A"], JournalLine.account_code == "2202.01"))).quantize(D("0.01"))
+
+
+@pytest.mark.postgres
+def test_goods_received_not_invoiced_in_the_old_system_clear_against_their_invoice(
+        tmp_path: Path, session_factory: sessionmaker[Session], world: World) -> None:
+    """Finding 131 (docs/go-live.md, *Open purchase orders*). OLD-1: 100 kg of EXC-STAR at the
+    contract's 10.50, 40 kg received and not invoiced in the old system. The import credits
+    GR/IR what a receipt of 40 kg would have: 40 x 10.50 = 420.00, Dr 4199 / Cr 2202.01. The
+    supplier's invoice of the 40 kg at 10.50 (420.00 + VAT13 54.60 = 474.60) debits 2202.01
+    420.00, so GR/IR is 0.00 and the clearing report shows nothing open; before 1 December
+    2026 nothing was credited and 2202.01 kept the invoice's 420.00 debit for good. An undone
+    import of OLD-2 (10 kg received: 105.00) posts the mirror entry: 2202.01 back to 0.00."""
+    from erp.clock import business_today
+    from erp.payables import queries as payables_queries
+    from tests.payables import enter, vat13_on_materials
+
+    vat13_on_materials(session_factory, world)
+    contracts = write_csv(tmp_path / "cc.csv", [
+        CONTRACT_HEADER, ["CA-C-1", "", "S0001", "2026-01-01", "2027-12-31", "EXC-STAR", "10.5", "1000"]])
+    outcome, seen = run_import(session_factory, world.actors["buyer_a"], "company_contracts", contracts,
+                               company_id=world.companies["A"])
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed
+    orders = write_csv(tmp_path / "po.csv", [ORDER_HEADER, ["OLD-1", "S0001", "2026-11-15", "EXC-STAR", "CA-AMB",
+                                                            "100", "40"]])
+    outcome, seen = run_import(session_factory, world.actors["buyer_a"], "purchase_orders", orders,
+                               company_id=world.companies["A"])
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed
+    today = business_today()
+    with session_factory() as session:
+        line = session.scalars(select(PurchaseOrder)).one().lines[0]
+        assert (line.received_quantity, line.opening_received_quantity) == (D("40"), D("40"))
+        assert _grir(session, world) == D("-420.00")
+        (open_line,) = payables_queries.grir_lines(session, world.actors["ap_a"], world.companies["A"], today)
+        assert (open_line.received_quantity, open_line.received_value, open_line.balance) == (
+            D("40"), D("420.00"), D("420.00"))
+        assert payables_queries.grir_check(session, world.actors["ap_a"], world.companies["A"], today).agrees
+        line_id = line.id
+    enter(session_factory, world, "INV-O1", [(line_id, "40", "10.50")], net="420.00", tax="54.60", on=today)
+    with session_factory() as session:
+        assert _grir(session, world) == D("0.00")
+        assert payables_queries.grir_lines(session, world.actors["ap_a"], world.companies["A"], today) == []
+        assert payables_queries.grir_check(session, world.actors["ap_a"], world.companies["A"], today).agrees
+    second = write_csv(tmp_path / "po2.csv", [ORDER_HEADER, ["OLD-2", "S0001", "2026-11-15", "EXC-STAR", "CA-AMB",
+                                                             "20", "10"]])
+    outcome, seen = run_import(session_factory, world.actors["buyer_a"], "purchase_orders", second,
+                               company_id=world.companies["A"])
+    assert seen.errors == [] and isinstance(outcome, ImportOutcome) and outcome.committed
+    with session_factory() as session:
+        assert _grir(session, world) == D("-105.00")
+    with session_factory() as session, session.begin():
+        undo_import(session, world.actors["buyer_a"], KINDS["purchase_orders"], outcome.batch_id)  # type: ignore[arg-type]
+    with session_factory() as session:
+        assert _grir(session, world) == D("0.00")
+        assert payables_queries.grir_check(session, world.actors["ap_a"], world.companies["A"], today).agrees

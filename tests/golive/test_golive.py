@@ -237,7 +237,11 @@ def test_a_subsidiary_goes_live_from_its_spreadsheets(tmp_path: Path, session_fa
         tb = trial_balance(session, a["cost"], company_id=gl1, period="2026-12")
         lines = {line["account_code"]: line["debit"] - line["credit"] for line in tb.lines}
         assert lines["1122"] == D("178447.75")
-        assert lines["4199"] == -(D("413445.50") - D("7.05") + D("178447.75"))
+        # The open orders' 120 received and not invoiced (contract prices in cents, whole
+        # quantities: exact) are on GR/IR at what the lines ordered less what is outstanding,
+        # 403,138.75 - 391,008.25 = 12,130.50, against 4199 (docs/go-live.md, finding 131).
+        assert lines["2202.01"] == -(D("403138.75") - D("391008.25"))
+        assert lines["4199"] == -(D("413445.50") - D("7.05") + D("178447.75")) + D("12130.50")
         assert lines["1404"] == D("-7.05")
         assert tb.balanced
 
