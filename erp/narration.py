@@ -124,11 +124,38 @@ NARRATIONS: dict[str, str] = {
     # credit control (a credit limit's and a hold's reason when the controller gave none)
     "credit-limit-approved": N_("approved the limit model's suggestion of run {run}"),
     "credit-limit-model-hold": N_("limit model, run {run}: {rule}"),
+    # the reasons the system gives in the audit trail (erp.audit) and on inspection lots
+    "credit-model-version": N_("{reason} (in force from {day})"),
+    "import-undone": N_("go-live import {import_id} undone"),
+    "go-live-import": N_("go-live import {import_id}"),
+    "imported-row": N_("go-live import {import_id}: {file}, row {row}"),
+    "signature-refused": N_("wrong password when signing '{meaning}'"),
+    "quarantine-rejected": N_("quarantine rejected: {reason}"),
+    "lots-transferred": N_("transferred from {source} to {destination}"),
+    "production-receipt-reversed": N_("production receipt {delivery} reversed: {reason}"),
+    "period-reopened": N_("period {period} reopened: {reason}"),
+    "credit-memo-reversed": N_("reversal of credit memo {number}: {reason}"),
+    "credit-memo-credited": N_("credit memo {number}"),
+    "credit-memo-credited-reason": N_("credit memo {number}: {reason}"),
+    "price-reduction-credited": N_("price reduction {document}: {reason}"),
+    "standard-cost-release": N_("standard cost roll-up {run} of {period} released: {reason}"),
 }
 
 # What the services wrote before narrations, most specific first: the English each key's
 # sentence was stored as, with the values' names. Stored text is matched against these.
 LEGACY: list[tuple[str, str]] = [
+    # reasons the system wrote in English before they were narrations (the
+    # audit trail's, the lots'): before the shorter templates they would also match
+    ("import-undone", "go-live import {import_id} undone"),
+    ("imported-row", "go-live import {import_id}: {file}, row {row}"),
+    ("go-live-import", "go-live import {import_id}"),
+    ("signature-refused", "wrong password when signing '{meaning}'"),
+    ("quarantine-rejected", "quarantine rejected: {reason}"),
+    ("lots-transferred", "transferred from {source} to {destination}"),
+    ("production-receipt-reversed", "production receipt {delivery} reversed: {reason}"),
+    ("period-reopened", "period {period} reopened: {reason}"),
+    ("credit-memo-reversed", "reversal of credit memo {number}: {reason}"),
+    ("price-reduction-credited", "price reduction {document}: {reason}"),
     ("receipt-reversal", "receipt reversal of receipt {receipt}: {reason}"),
     ("receipt-return", "return to supplier of receipt {receipt}: {reason}"),
     ("price-difference-correction", "correction: price difference of supplier invoice {supplier} {number} posted on "

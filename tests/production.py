@@ -132,7 +132,7 @@ def release_rollup(session_factory: sessionmaker[Session], world: World, period:
     """Roll up and release company A's standard costs (API-X 110.40/kg, TAB-X 0.018080)."""
     with session_factory() as session, session.begin():
         run = rollup.run_rollup(session, world.actors["cost_a"], company_id=world.companies["A"], period=period)
-        rollup.release_rollup(session, world.actors["cost_a"], run.id)
+        rollup.release_rollup(session, world.actors["cost_a"], run.id, reason="standard costs of the period")
         return run.id
 
 
@@ -274,5 +274,5 @@ def demo_plant(session: Session, *, company: Company, warehouse: Warehouse, cler
                     base_quantity=D("1000"), cost_center=cost_center, hours=D("0.1"),
                     components=[boms.ComponentIn(component.id, D("1"))])
     run = rollup.run_rollup(session, cost, company_id=company.id, period=period)
-    rollup.release_rollup(session, cost, run.id)
+    rollup.release_rollup(session, cost, run.id, reason="standard costs of the period")
     return DemoPlant(component=component, po_line_id=order.lines[0].id, component_batch=batch, tablet=tablet)

@@ -6,6 +6,7 @@ from marshmallow import fields
 
 from erp.messages import N_
 from erp.schemas import IsoInstant, Query, QueryId, Regexp, Schema
+from erp.web import NarrationText
 
 SLUG = Regexp(r"^[a-z][a-z0-9_-]{0,39}$", error=N_("a lower-case name such as material or sign-in"))
 
@@ -23,7 +24,8 @@ class AuditEventOut(Schema):
         keys=fields.String(), values=fields.Dict(),
         metadata={"description": "field -> {before, after}; decimals and dates as strings"},
     )
-    reason = fields.String(allow_none=True)
+    reason = NarrationText(allow_none=True, metadata={
+        "description": "why: a person's words, or what the system recorded, in the request's language"})
     client_address = fields.String(allow_none=True)
 
 

@@ -38,6 +38,7 @@ from erp.audit.models import AuditEvent
 from erp.auth.roles import Actor, Role
 from erp.errors import ValidationFailed
 from erp.messages import Message
+from erp.narration import REASON_LENGTH, narrate
 from erp.search import contains_text
 
 # Who may read the trail: the master-data stewards whose work it records, the read-only
@@ -50,6 +51,23 @@ CHANGE = "change"
 DEACTIVATE = "deactivate"
 REACTIVATE = "reactivate"
 DELETE = "delete"
+
+# A company's accounting period (its closes and reopenings) is recorded as entity ``period``
+# keyed by the month as a number (2026-11 is 202611), with the company: its history is that
+# company's period's (``record_history(..., company_id=...)``).
+PERIOD = "period"
+
+
+def period_key(period: str) -> int:
+    """The ``entity_id`` of a period in the trail: ``2026-11`` -> 202611."""
+    year, month = str(period).split("-")
+    return int(year) * 100 + int(month)
+
+
+def period_of_key(key: int) -> str:
+    """The period a trail's ``entity_id`` of entity ``period`` stands for: 202611 -> ``2026-11``."""
+    return f"{key // 100:04d}-{key % 100:02d}"
+
 
 ENTITY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -278,7 +296,8 @@ def imported_creation(session: Session, entity: str, entity_id: int) -> AuditEve
         id=imported.id, occurred_at=imported.occurred_at, actor_id=imported.actor_id, actor_name=imported.actor_name,
         entity=entity, entity_id=entity_id, company_id=values.get("company_id"), action=CREATE,
         changes=field_changes(None, values),
-        reason=f"{imported.reason}: {file_name}, row {values.get('import_row')}"[:500], client_address=None)
+        reason=narrate("imported-row", REASON_LENGTH, import_id=values["import_batch_id"], file=file_name or "",
+                       row=values.get("import_row")), client_address=None)
 
 
 def list_events(

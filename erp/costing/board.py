@@ -220,14 +220,27 @@ def period_events(session: Session, actor: Actor, *, company_id: int, period: st
     ).all())
 
 
-# The sources of journal entries the journal browser filters by, with their words.
+# The journal's sources a reader filters by (the page's list): every ``source_type`` a
+# module posts with, named in words (erp.ui.labels.journal_source names each entry's, the
+# stock document's kind and the supplier document's included).
 JOURNAL_SOURCES: dict[str, str] = {
     "stock_document": N_("stock document"),
     "period_close": N_("month-end close"),
     "period_reopen": N_("reopening"),
+    "production_settlement": N_("production order settlement"),
+    "production_settlement_reversal": N_("reversal of a production order settlement"),
     "invoice": N_("invoice"),
     "payment": N_("payment"),
     "credit_application": N_("payment application"),
+    "credit_note": N_("credit note"),
+    "credit_note_application": N_("credit note application"),
+    "opening_receivables": N_("opening receivables"),
+    "supplier_invoice": N_("supplier invoice"),
+    "supplier_invoice_reversal": N_("reversal of a supplier invoice"),
+    "supplier_payment": N_("supplier payment"),
+    "supplier_payment_reversal": N_("reversal of a supplier payment"),
+    "invoice_wip_correction": N_("correction of a price difference on work in process"),
+    "invoice_wip_correction_reversal": N_("reversal of a price difference correction"),
 }
 
 

@@ -55,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.costing.balances import CLOSE_SOURCE, REOPEN_SOURCE
@@ -96,7 +97,7 @@ from erp.posting.periods import (
     lock_periods_from_for,
 )
 from erp.sqlmath import round_share
-from erp.narration import narrate
+from erp.narration import REASON_LENGTH, narrate
 
 ZERO = Decimal("0")
 # Consumption accounts whose share of the material cost variance the close posts per
@@ -294,7 +295,36 @@ def close_periods(
     else:
         for step in CLOSE_STEPS[1:]:
             report(step)
+    _audit_closes(session, actor, closed_now, group=catch_up and len(ids) > 1)
     return close_results(session, ids, period, closed_now)
+
+
+def _audit_closes(session: Session, actor: Actor, closed_now: dict[int, list[str]], *, group: bool) -> None:
+    """One audit row per company and period this call closed (entity ``period``): action
+    ``close`` for one company's close, ``group-close`` when the group's month end closed
+    several companies at once; closed, the close's journal entry and what it allocated.
+    A handful of rows per company, read in one statement."""
+    closed = [(company_id, month) for company_id, months_ in closed_now.items() for month in months_]
+    if not closed:
+        return
+    ap = AccountingPeriod
+    rows = session.execute(
+        select(ap.company_id, ap.period, ap.close_entry_id, ap.variance_allocated, ap.variance_remaining,
+               ap.close_materials)
+        .where(ap.company_id.in_(sorted({c for c, _ in closed})), ap.period.in_(sorted({m for _, m in closed})))
+    ).all()
+    found = {(row.company_id, str(row.period)): row for row in rows}
+    for company_id, month in closed:
+        row = found.get((company_id, month))
+        audit.record_change(
+            session, actor, entity=audit.PERIOD, entity_id=audit.period_key(month),
+            action="group-close" if group else "close", company_id=company_id,
+            before={"period": month, "closed": False},
+            after={"period": month, "closed": True,
+                   "journal_entry_id": row.close_entry_id if row else None,
+                   "materials": row.close_materials if row else None,
+                   "variance_allocated": audit.at_scale(Decimal(row.variance_allocated or 0), 2) if row else None,
+                   "variance_remaining": audit.at_scale(Decimal(row.variance_remaining or 0), 2) if row else None})
 
 
 @dataclass(frozen=True)
@@ -1011,6 +1041,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     )
     if later is not None:
         raise LaterPeriodClosed(Message("period {later} is closed; reopen it first", later=later))
+    closed_entry = row.close_entry_id
     row.status = PeriodStatus.OPEN
     session.flush()
     # The close restated the stock at the next period's standards, and prices set for it
@@ -1018,7 +1049,7 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     # close applies the next period's prices afresh, whatever they are by then.
     for restatement in restatements_of(session, company_id, Period(period).next()):
         reverse_restatement(session, document_id=restatement, user_id=actor.user_id,
-                            reason=f"period {period} reopened: {reason}")
+                            reason=narrate("period-reopened", REASON_LENGTH, period=period, reason=reason))
     for extension in _EXTENSIONS.values():
         extension.reopen(session, company_id, period, actor.user_id, reason)
     reversal_id = None
@@ -1037,6 +1068,10 @@ def reopen_period(session: Session, actor: Actor, *, company_id: int, period: st
     row.close_materials = row.variance_allocated = row.variance_remaining = None
     session.add(PeriodEvent(company_id=company_id, period=period, action="reopen", reason=reason,
                             user_id=actor.user_id, journal_entry_id=reversal_id))
+    audit.record_change(session, actor, entity=audit.PERIOD, entity_id=audit.period_key(period), action="reopen",
+                        company_id=company_id, reason=reason,
+                        before={"period": period, "closed": True, "journal_entry_id": closed_entry},
+                        after={"period": period, "closed": False, "journal_entry_id": reversal_id})
     session.flush()
     return close_result(session, company_id, period)
 

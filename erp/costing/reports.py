@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, String, case, cast, column, func, select, table
 from sqlalchemy.orm import Session, aliased
 
 from erp.messages import Message
@@ -128,9 +128,7 @@ def journal(
                .scalar_subquery())
     zero = Decimal("0")
     query = (
-        query.outerjoin(StockDocument, (JournalEntry.source_type == "stock_document")
-                        & (StockDocument.id == JournalEntry.source_id))
-        .add_columns(voucher.label("voucher"), StockDocument.number.label("document_number"),
+        query.add_columns(voucher.label("voucher"), StockDocument.number.label("document_number"),
                      Company.code.label("company_code"), Company.name_zh.label("company_name_zh"),
                      Company.name_en.label("company_name_en"),
                      func.sum(case((JournalLine.amount > 0, JournalLine.amount), else_=zero)).over()
@@ -146,7 +144,8 @@ def journal_query(
     session: Session, actor: Actor, *, company_id: int | None, period: str | None = None,
     account_code: str | None = None, source_type: str | None = None,
 ) -> Select[Any]:
-    """The query behind ``journal``, in posting order (exports stream it)."""
+    """The query behind ``journal``, in posting order (exports stream it), with the kind of
+    the document each entry posted (``document_kind``, for ``erp.ui.labels.journal_source``)."""
     _require_scope(session, actor, company_id)
     query = (
         select(JournalLine.id, JournalLine.entry_id, JournalEntry.entry_date, JournalEntry.period,
@@ -164,6 +163,17 @@ def journal_query(
         query = query.where(JournalLine.period == period)
     if account_code is not None:
         query = query.where(JournalLine.account_code == account_code)
+    # The kind of the document an entry posted, for the page to name it (a goods receipt, a
+    # supplier's credit memo), not the source's code: a stock document's type, or a supplier
+    # document's kind (payables' table, read by name: costing does not import payables).
+    supplier_documents = table("supplier_invoices", column("id"), column("document_kind"))
+    supplier_kind = (select(supplier_documents.c.document_kind)
+                     .where(supplier_documents.c.id == JournalEntry.source_id,
+                            JournalEntry.source_type.in_(("supplier_invoice", "supplier_invoice_reversal")))
+                     .scalar_subquery())
+    query = (query.outerjoin(StockDocument, (JournalEntry.source_type == "stock_document")
+                             & (StockDocument.id == JournalEntry.source_id))
+             .add_columns(func.coalesce(cast(StockDocument.doc_type, String), supplier_kind).label("document_kind")))
     if source_type is not None:
         query = query.where(JournalEntry.source_type == source_type)
     return query.order_by(JournalLine.entry_id, JournalLine.id)

@@ -50,9 +50,11 @@ def set_standard_prices(
     company_id: int,
     period: str,
     prices: Sequence[PriceChange],
+    reason: str | None = None,
 ) -> list[Any]:
     """Set the standard prices of materials for one company from a period on (cost
-    accountants); returns the prices now in force for that period."""
+    accountants); returns the prices now in force for that period. ``reason`` goes into the
+    audit trail with each price (a roll-up's release names its run and the releaser's reason)."""
     actor.require_role(Role.COST_ACCOUNTANT, action="setting standard prices")
     actor.require_company(company_id)
     if session.get(Company, company_id) is None:
@@ -98,7 +100,7 @@ def set_standard_prices(
                             action=audit.CHANGE if change.material_id in before else audit.CREATE,
                             before={"period": period, "price": audit.at_scale(before.get(change.material_id), 6)},
                             after={"period": period, "price": audit.at_scale(change.price, 6)},
-                            company_id=company_id)
+                            reason=reason, company_id=company_id)
     return _in_force_rows(session, company_id, period, material_ids)
 
 

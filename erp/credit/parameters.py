@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp.messages import Message
+from erp.narration import REASON_LENGTH, narrate
 from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.credit.errors import CreditModelParametersInvalid
@@ -112,7 +113,8 @@ def _audit_version(session: Session, actor: Actor | None, stored: CreditModelVer
                    before: ModelParameters | None, after: ModelParameters) -> None:
     audit.record_change(session, actor, entity="credit_model", entity_id=stored.version, action=audit.CREATE,
                         before=None if before is None else flattened(before), after=flattened(after),
-                        reason=f"{stored.reason} (in force from {stored.valid_from})")
+                        reason=narrate("credit-model-version", REASON_LENGTH, reason=stored.reason or "",
+                                       day=stored.valid_from))
 
 
 def ensure_model(session: Session, actor: Actor | None, today: dt.date) -> None:

@@ -485,6 +485,7 @@ def cancel_order(session: Session, actor: Actor, order_id: int, *, reason: str |
     actor.require_role(Role.SALES, action="cancelling sales orders")
     order = _lock_order(session, actor, order_id)
     was_open = order.status in OPEN_ORDER_STATUSES
+    status_before = order.status
     order.move_to(SalesOrderStatus.CANCELLED)
     order.cancelled_by = actor.user_id
     order.cancelled_at = utcnow()
@@ -492,6 +493,9 @@ def cancel_order(session: Session, actor: Actor, order_id: int, *, reason: str |
     if was_open:
         move_exposure(lock_exposure(session, order.customer_id), orders=-open_order_value(order.lines))
     session.flush()
+    audit.record_change(session, actor, entity="sales_order", entity_id=order.id, action="cancel",
+                        before={"status": status_before}, after={"status": order.status}, reason=reason,
+                        company_id=order.company_id)
     return OrderResult(order)
 
 
@@ -920,6 +924,7 @@ def release_order(
         )
     limit = policy.limit_of(position.credit_limit)
     exposure_before = position.exposure
+    status_before = order.status
     if order.status == SalesOrderStatus.BLOCKED:
         stage, rule = "confirmation", order.credit_block_rule or LIMIT_RULE
         _confirm(order, position, open_order_value(order.lines), actor)
@@ -933,6 +938,14 @@ def release_order(
                             credit_limit=limit, reason=reason, released_by=actor.user_id)
     session.add(release)
     session.flush()
+    # The audit trail (entity ``sales_order``): who let the order through, the status it left,
+    # the exposure and limit then, and why.
+    audit.record_change(session, actor, entity="sales_order", entity_id=order.id, action="credit-release",
+                        before={"status": status_before, "credit_released": False},
+                        after={"status": order.status, "credit_released": True,
+                               "exposure": audit.at_scale(exposure_before, 2),
+                               "credit_limit": audit.at_scale(limit, 2)},
+                        reason=reason, company_id=order.company_id)
     confirmed = confirmed_unreleased_orders(session, [order.customer_id]).get(order.customer_id, [])
     effect = effect_of_release(order_id=order.id, adds=position.exposure - exposure_before,
                                exposure=exposure_before, credit_limit=limit, confirmed=confirmed)

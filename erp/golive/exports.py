@@ -212,6 +212,8 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
         _c("memo", "摘要", "Memo", "narration"), _c("account_code", "科目", "Account"),
         _c("amount", "金额（借+贷-）", "Amount (debit +, credit -)", "decimal"),
         _c("material_id", "物料ID", "Material id", "int"), _c("customer_id", "客户ID", "Customer id", "int"),
+        # the source in words (the document's kind), after the columns files were read by before
+        _c("source", "来源类型", "Source kind", "journal_source"),
     ], _journal, ("company_id", "period")),
     Report("trial_balance", "科目余额表", "trial balance", [
         _c("account_code", "科目编码", "Account"), _c("name_zh", "科目名称", "Account name (Chinese)"),
@@ -246,6 +248,10 @@ def _cell(value: Any, column: ExportColumn, lang: str = "en") -> Any:
         return None
     if column.type == "narration":
         return narration_in(value, lang)
+    if column.type == "journal_source":
+        from erp.ui.labels import journal_source
+
+        return journal_source(*value, translate=_catalogue(lang).gettext)
     if isinstance(value, Enum):
         # What a reader knows it by (原料, 待检隔离; raw material, quarantine), not its code: the
         # imports read these words back (erp.golive.words), so an export loads as it is.
@@ -271,6 +277,8 @@ def narration_in(stored: str, lang: str) -> str:
 
 
 def _value(row: Any, key: str) -> Any:
+    if key == "source":  # a journal line's source in words: its source and the kind of its document
+        return (_value(row, "source_type"), _value(row, "document_kind"))
     if isinstance(row, dict):
         return row.get(key)
     return getattr(row, key, None)

@@ -41,6 +41,7 @@ from erp.audit import services as audit
 from erp.db import utcnow
 from erp.auth.roles import Actor, Role
 from erp.messages import N_, FilledMessage, Message, Term, plain_value
+from erp.narration import REASON_LENGTH, narrate
 from erp.errors import Conflict, DomainError, NotFound
 from erp.golive.bulk import RowChecker, audit_rows, insert_rows
 from erp.golive.errors import (
@@ -285,7 +286,8 @@ class ImportKind(abc.ABC):
                 before = [{k: plain(v) for k, v in row._mapping.items()}
                           for row in session.execute(select(table).where(table.c.id.in_(ids)))]
                 audit_rows(session, actor, entity=slug, action="delete", records=before, id_key=key,
-                           company_key=company, reason=f"go-live import {batch.id} undone", deleted=True)
+                           company_key=company, deleted=True,
+                           reason=narrate("import-undone", REASON_LENGTH, import_id=batch.id))
             result = session.execute(table.delete().where(table.c.id.in_(ids)))
             deleted[entity] = result.rowcount or 0
         return deleted
@@ -657,7 +659,8 @@ def _execute(
         # their history shows this row as their creation (erp.audit.services.imported_creation).
         audit.record_change(session, actor, entity=audit.IMPORT, entity_id=batch.id, action=audit.IMPORTED,
                             after={"kind": kind.name, "file_name": file_name[:255], "checksum": checksum,
-                                   "rows": rows_done, "counts": run.counts}, reason=run.reason,
+                                   "rows": rows_done, "counts": run.counts},
+                            reason=narrate("go-live-import", REASON_LENGTH, import_id=batch.id),
                             company_id=batch.company_id)
         session.flush()  # the same content committed meanwhile: ux_import_batches_checksum (AlreadyImported)
     outcome.committed = True
@@ -703,6 +706,6 @@ def undo_import(session: Session, actor: Actor, kind: ImportKind, batch_id: int)
     audit.record_change(session, actor, entity=audit.IMPORT, entity_id=batch.id, action=audit.UNDONE,
                         before={"status": ImportStatus.COMMITTED.value}, after={"status": ImportStatus.UNDONE.value,
                                                                                 "deleted": deleted},
-                        reason=f"go-live import {batch.id} undone", company_id=batch.company_id)
+                        reason=narrate("import-undone", REASON_LENGTH, import_id=batch.id), company_id=batch.company_id)
     session.flush()
     return batch

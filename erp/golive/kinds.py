@@ -26,6 +26,7 @@ from erp.credit import schemas as credit_schemas
 from erp.credit.limits import set_credit_limit
 from erp.credit.models import CreditLimit, CustomerExposure
 from erp.messages import N_, Message, Named
+from erp.narration import REASON_LENGTH, narrate
 from erp.errors import DomainError, ValidationFailed
 from erp.golive.bulk import any_of, audit_rows, insert_rows
 from erp.golive.documents import CompanyContractsImport, GroupContractsImport, OpenOrdersImport
@@ -103,7 +104,8 @@ class CatalogKind(ImportKind):
             before = [{k: plain(v) for k, v in row.items()}
                       for row in session.execute(select(table).where(created)).mappings()]
             audit_rows(session, actor, entity=slug, action="delete", records=before, id_key=key,
-                       company_key=company, reason=f"go-live import {batch.id} undone", deleted=True)
+                       company_key=company, deleted=True,
+                       reason=narrate("import-undone", REASON_LENGTH, import_id=batch.id))
         return {table.name: session.execute(table.delete().where(created)).rowcount or 0}
 
     def resolve_references(self, run: ImportRun, rows: list[Row]) -> list[Row]:
@@ -452,7 +454,7 @@ class CreditLimitsImport(ImportKind):
                                     limit_version=previous.version if previous else 0))
         if actor is not None:
             audit_rows(session, actor, entity="customer_credit", action="delete", deleted=True, id_key="customer_id",
-                       reason=f"go-live import {batch.id} undone",
+                       reason=narrate("import-undone", REASON_LENGTH, import_id=batch.id),
                        records=[{"customer_id": v.customer_id, "version": v.version,
                                  "credit_limit": format(v.credit_limit, "f"), "reason": v.reason} for v in versions])
         session.execute(delete(CreditLimit).where(CreditLimit.id.in_([v.id for v in versions])))

@@ -81,7 +81,7 @@ from erp.purchasing import receiving
 from erp.quality import services as quality
 from erp.quality.models import LotOrigin
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES
-from erp.narration import narrate
+from erp.narration import REASON_LENGTH, narrate
 
 HUNDRED = Decimal("100")
 # What a module above the warehouse that owns a kind of stock document (by its
@@ -700,7 +700,7 @@ def book_quality_decision(
         # Rejected by a plain decision: what a lot held and is gone is no longer its to decide.
         quality.reduce_open_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
                                  left_in_quarantine=in_quarantine - sum((taken for _, taken, _ in pieces), Decimal("0")),
-                                 reason=f"quarantine rejected: {reason or '-'}")
+                                 reason=narrate("quarantine-rejected", REASON_LENGTH, reason=reason or "-"))
     # value stays on the same inventory account: no journal entry
     codes = {(warehouse.id, material.id, balance.batch_id): (warehouse.code, material.code, balance.batch_number)
              for balance, _, _ in pieces}
@@ -1347,7 +1347,8 @@ def book_transfer(
             # Held goods keep their hold: the open lots on the batch go with it, or it stays.
             quality.move_open_lots(session, actor, batch_id=balance.batch_id, source=source, destination=destination,
                                    moved=taken, held=balance.quantity,
-                                   reason=f"transferred from {source.code} to {destination.code}")
+                                   reason=narrate("lots-transferred", REASON_LENGTH, source=Named.of(source),
+                                                  destination=Named.of(destination)))
     codes = {(warehouse.id, material.id, balance.batch_id): (warehouse.code, material.code, balance.batch_number)
              for balance, _, _ in pieces for warehouse in (source, destination)}
     return _write_view(
@@ -1412,7 +1413,7 @@ def book_adjustment(
             # another lot's quarantined stock, or find nothing to move).
             quality.reduce_open_lots(session, actor, warehouse_id=warehouse.id, batch_id=batch.id,
                                      left_in_quarantine=sum((h.quantity for h in held), Decimal("0")) + quantity,
-                                     reason=f"{kind.value} adjustment: {reason}")
+                                     reason=narrate(f"{kind.value}-adjustment", REASON_LENGTH, reason=reason))
     return _write_view(
         session, {(warehouse.id, material.id, batch.id): (warehouse.code, material.code, batch.batch_number)},
         doc_type=doc_type, company_id=warehouse.company_id, posting_date=posting_date, user_id=actor.user_id,

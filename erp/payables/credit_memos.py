@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from erp.audit import services as audit
 from erp.audit.models import AuditEvent
 from erp.auth.roles import Actor
+from erp.narration import REASON_LENGTH, narrate
 from erp.payables import services
 from erp.payables.models import DocumentKind, SupplierInvoice
 
@@ -50,7 +51,9 @@ def enter_credit_memo(session: Session, actor: Actor, request: services.InvoiceR
         audit.record_change(session, actor, entity="supplier_invoice", entity_id=credited.id, action=CREDITED,
                             before={"open_amount": credited.open_amount + applied},
                             after={"open_amount": credited.open_amount},
-                            reason=f"credit memo {memo.number}" + (f": {reason}" if reason else ""),
+                            reason=(narrate("credit-memo-credited-reason", REASON_LENGTH, number=memo.number,
+                                            reason=reason) if reason
+                                    else narrate("credit-memo-credited", REASON_LENGTH, number=memo.number)),
                             company_id=credited.company_id)
     return memo
 

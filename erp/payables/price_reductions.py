@@ -41,7 +41,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Supplier
 from erp.masterdata.tax import line_amounts
 from erp.messages import N_, Amount, Message, Named
-from erp.narration import narrate
+from erp.narration import REASON_LENGTH, narrate
 from erp.payables import services
 from erp.payables.credit_memos import ENTER_PRICE_REDUCTION
 from erp.payables.errors import OverCredited
@@ -306,6 +306,7 @@ def enter_price_reduction(session: Session, actor: Actor, request: PriceReductio
                         reason=reason[:500], company_id=memo.company_id)
     audit.record_change(session, actor, entity="supplier_invoice", entity_id=invoice.id, action="credited",
                         before={"open_amount": open_before}, after={"open_amount": invoice.open_amount},
-                        reason=f"price reduction {memo.document_number}: {reason}"[:500],
+                        reason=narrate("price-reduction-credited", REASON_LENGTH, document=memo.document_number,
+                                       reason=reason),
                         company_id=invoice.company_id)
     return memo

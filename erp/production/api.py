@@ -103,13 +103,15 @@ def get_estimates(session: Session, actor: Actor, query: dict[str, Any], rollup_
 
 
 @blp.route("/rollups/<int:rollup_id>/release", methods=["POST"])
+@blp.arguments(s.RollupReleaseIn)
 @blp.response(200, s.RollupOut)
 @blp.refuses(RoleNotAllowed, CompanyOutOfScope, NotFound, e.RollupAlreadyReleased, e.PeriodClosed,
              DatedAfterBusinessDay, e.StandardPriceInUse)
 @transaction
-def post_release(session: Session, actor: Actor, rollup_id: int) -> Any:
-    """Release a run: its unit costs become the period's standard prices (standard-price rules)."""
-    return rollup.release_rollup(session, actor, rollup_id)
+def post_release(session: Session, actor: Actor, data: dict[str, Any], rollup_id: int) -> Any:
+    """Release a run, with a reason: its unit costs become the period's standard prices
+    (standard-price rules); the release and the reason are in the audit trail."""
+    return rollup.release_rollup(session, actor, rollup_id, reason=data["reason"])
 
 
 ORDER_REFUSALS = (RoleNotAllowed, CompanyOutOfScope, NotFound)

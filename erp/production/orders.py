@@ -29,6 +29,7 @@ from decimal import Decimal
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.costing import accounts
 from erp.db import dialect_insert, page, require_amount_fits, utcnow
@@ -97,7 +98,7 @@ from erp.production.models import (
 )
 from erp.quality import services as quality
 from erp.quality.models import LotOrigin
-from erp.narration import narrate
+from erp.narration import REASON_LENGTH, narrate
 
 # Who runs orders: there is no production planner role yet, so the plant's clerks (who also
 # issue and receive) and cost accountants create, release and complete them.
@@ -223,7 +224,23 @@ def create_order(
     )
     session.add(order)
     session.flush()
+    after = audit.snapshot(order, exclude=("created_by",))
+    after["components"] = [{"material_id": c.material_id, "planned_quantity": audit.plain(c.planned_quantity),
+                            "planned_price": audit.plain(c.planned_price)} for c in order.components]
+    _audit(session, actor, order, audit.CREATE, None, after)
     return order
+
+
+# The audit trail of an order (entity ``production_order``): its creation, each change of
+# status (release, cancel, technical completion) and each reversal of a delivery (with the
+# reason); the postings themselves are the journal's and the stock ledger's.
+ORDER_ENTITY = "production_order"
+
+
+def _audit(session: Session, actor: Actor, order: ProductionOrder, action: str, before: dict[str, object] | None,
+           after: dict[str, object] | None, reason: str | None = None) -> None:
+    audit.record_change(session, actor, entity=ORDER_ENTITY, entity_id=order.id, action=action, before=before,
+                        after=after, reason=reason, company_id=order.company_id)
 
 
 @dataclass(frozen=True)
@@ -289,9 +306,11 @@ def release_order(session: Session, actor: Actor, order_id: int) -> ProductionOr
     actor.require_role(*ORDER_ROLES, action="releasing production orders")
     order = _order(session, actor, order_id, lock=True)
     _require_warehouse(actor, order.warehouse_id, order.company_id)
+    before = {"status": order.status}
     _move(order, OrderStatus.RELEASED)
     order.released_at = utcnow()
     session.flush()
+    _audit(session, actor, order, "release", before, {"status": order.status})
     return order
 
 
@@ -300,8 +319,10 @@ def cancel_order(session: Session, actor: Actor, order_id: int) -> ProductionOrd
     actor.require_role(*ORDER_ROLES, action="cancelling production orders")
     order = _order(session, actor, order_id, lock=True)
     _require_warehouse(actor, order.warehouse_id, order.company_id)
+    before = {"status": order.status}
     _move(order, OrderStatus.CANCELLED)
     session.flush()
+    _audit(session, actor, order, "cancel", before, {"status": order.status})
     return order
 
 
@@ -327,9 +348,11 @@ def complete_order(session: Session, actor: Actor, order_id: int, completed_on: 
     # The completion decides which close settles the order: it is dated in an open period,
     # held open until commit like a posting's (a close waits for it, or it waits and is refused).
     lock_open_period(session, order.company_id, completed_on)
+    before = {"status": order.status, "completed_on": order.completed_on}
     _move(order, OrderStatus.COMPLETED)
     order.completed_on = completed_on
     session.flush()
+    _audit(session, actor, order, "complete", before, {"status": order.status, "completed_on": completed_on})
     return order
 
 
@@ -588,7 +611,7 @@ def reverse_delivery(
     session.execute(insert(ProductionOrderDocument).values(
         document_id=posted.document_id, order_id=order.id, kind=OrderDocumentKind.DELIVERY.value,
         posting_date=posting_date, labour=-link.labour, overhead=-link.overhead))
-    why = f"production receipt {delivery.number} reversed: {reason}"
+    why = narrate("production-receipt-reversed", REASON_LENGTH, delivery=delivery.number, reason=reason)
     # As for a purchase receipt's reversal (erp.inventory.services.reverse_receipt): its lot
     # goes with its goods only while both are still in the order's warehouse. A lot that
     # moved with a whole transfer (stock of a material without batches, which a transfer
@@ -612,7 +635,13 @@ def reverse_delivery(
         # Nothing of the batch is left here: a lot still open on it (an excursion's hold) has nothing to decide.
         quality.cancel_open_lots_of_batch(session, actor, warehouse_id=held.warehouse_id, batch_id=held.batch_id,
                                           reason=why)
+    delivered_before = order.delivered_quantity
     order.delivered_quantity -= delivered.quantity
+    _audit(session, actor, order, "reverse-delivery",
+           {"delivered_quantity": audit.at_scale(delivered_before, 4), "document": delivery.number},
+           {"delivered_quantity": audit.at_scale(order.delivered_quantity, 4),
+            "document": _document_number(session, posted.document_id)},
+           reason=reason)
     left = session.scalar(
         select(func.coalesce(func.sum(StockMovement.quantity), 0))
         .join(ProductionOrderDocument, ProductionOrderDocument.document_id == StockMovement.document_id)
@@ -623,6 +652,10 @@ def reverse_delivery(
             ProductionOrderBatch.role == BatchRole.OUTPUT))
     session.flush()
     return posted.document_id
+
+
+def _document_number(session: Session, document_id: int) -> str | None:
+    return session.scalar(select(StockDocument.number).where(StockDocument.id == document_id))
 
 
 def _batch_number(session: Session, batch_id: int) -> str:

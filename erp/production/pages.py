@@ -282,7 +282,7 @@ def rollup_run(db: Session, actor: Actor, rollup_id: int) -> Any:
     if request.method == "POST":
         try:
             with db.begin_nested():  # a refusal rolls back to here
-                rollup.release_rollup(db, actor, rollup_id)
+                rollup.release_rollup(db, actor, rollup_id, reason=(request.form.get("reason") or "")[:500])
             return redirect(url_for("production_pages.rollup_run", rollup_id=rollup_id, released=1))
         except DomainError as error:
             if error.status == 404:

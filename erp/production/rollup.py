@@ -27,14 +27,16 @@ from typing import Any
 from sqlalchemy import and_, cast, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from erp.audit import services as audit
 from erp.auth.models import User
 from erp.auth.roles import Actor, Role
 from erp.costing import standards
 from erp.db import utcnow
 from erp.unique import flush_unique
-from erp.errors import NotFound
+from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material
 from erp.messages import Message
+from erp.narration import REASON_LENGTH, narrate
 from erp.period import Period
 from erp.posting.prices import no_standard_price, price_in_force, prices_in_force
 from erp.production.boms import rates_in_force, boms_in_force
@@ -111,7 +113,17 @@ def run_rollup(session: Session, actor: Actor, *, company_id: int, period: str) 
         raise BomCycle(Message("the bills of materials of {materials} form a cycle (or use one): none of them can be "
                                "costed", materials=list(left)))
     session.flush()
+    materials = session.scalar(select(func.count()).where(CostEstimate.rollup_id == rollup.id)) or 0
+    audit.record_change(session, actor, entity=ROLLUP_ENTITY, entity_id=rollup.id, action=audit.CREATE,
+                        after={"period": period, "status": rollup.status, "levels": level, "materials": materials,
+                               "replaces": [old.id for old in previous] or None},
+                        company_id=company_id)
     return rollup
+
+
+# The audit trail of a run (entity ``cost_rollup``): its computation, and its release with
+# the reason (the standard prices it sets are recorded each under ``standard_price``).
+ROLLUP_ENTITY = "cost_rollup"
 
 
 def _refuse_missing_rates(session: Session, boms: Any, rates: Any) -> None:
@@ -327,24 +339,35 @@ def cost_breakdown(session: Session, actor: Actor, rollup_id: int, material_id: 
     ]
 
 
-def release_rollup(session: Session, actor: Actor, rollup_id: int) -> CostRollup:
-    """Release a run: its unit costs become the company's standard prices from its period,
-    through the standard-price rules (``StandardPriceInUse`` where postings already used
-    the price in force, ``PeriodClosed`` for a closed period); refused if already released."""
+def release_rollup(session: Session, actor: Actor, rollup_id: int, *, reason: str) -> CostRollup:
+    """Release a run, with a reason: its unit costs become the company's standard prices from
+    its period, through the standard-price rules (``StandardPriceInUse`` where postings
+    already used the price in force, ``PeriodClosed`` for a closed period); refused if
+    already released. Recorded in the audit trail (the run's release with the reason, and
+    each price set, naming the run and the reason)."""
     actor.require_role(Role.COST_ACCOUNTANT, action="releasing standard costs")
     rollup = get_rollup(session, actor, rollup_id)
     session.refresh(rollup, with_for_update=True)
     if rollup.status == RollupStatus.RELEASED:
         raise RollupAlreadyReleased(Message("roll-up {key} was released on {at}", key=rollup_id,
                                             at=rollup.released_at))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.for_field("reason", Message("a release needs a reason"))
     changes = [standards.PriceChange(material_id, price) for material_id, price in session.execute(
         select(CostEstimate.material_id, CostEstimate.unit_cost).where(CostEstimate.rollup_id == rollup_id)
         .order_by(CostEstimate.material_id))]
     if changes:
         standards.set_standard_prices(session, actor, company_id=rollup.company_id, period=rollup.period,
-                                      prices=changes)
+                                      prices=changes, reason=narrate("standard-cost-release", REASON_LENGTH,
+                                                                     run=rollup.id, period=rollup.period,
+                                                                     reason=reason))
     rollup.status = RollupStatus.RELEASED
     rollup.released_by = actor.user_id
     rollup.released_at = utcnow()
     session.flush()
+    audit.record_change(session, actor, entity=ROLLUP_ENTITY, entity_id=rollup.id, action="release",
+                        before={"status": RollupStatus.COMPUTED}, after={"status": rollup.status,
+                                                                         "prices_set": len(changes)},
+                        reason=reason, company_id=rollup.company_id)
     return rollup

@@ -195,6 +195,11 @@ class DeliveryOut(Schema):
     document_id = fields.Integer()
 
 
+class RollupReleaseIn(Schema):
+    reason = fields.String(required=True, validate=Length(1, 500),
+                           metadata={"description": "why the run's unit costs become the period's standard prices"})
+
+
 class DeliveryReversalIn(Schema):
     posting_date = Day(required=True)
     reason = fields.String(required=True, validate=Length(1, 500))

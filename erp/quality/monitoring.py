@@ -38,6 +38,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
+from erp.audit import services as audit
 from erp.auth.roles import Actor, Role
 from erp.clock import BUSINESS_TIME_ZONE, business_today
 from erp.db import UTCDateTime, is_postgres, page, utcnow
@@ -109,6 +110,8 @@ def configure_monitoring(
     actor.require_role(Role.QUALITY, action="configuring storage monitoring")
     warehouse = _warehouse(session, actor, warehouse_id)
     row = session.get(StorageMonitoring, warehouse.id, with_for_update=True, populate_existing=True)
+    before = None if row is None else {"allowance_minutes": row.allowance_minutes,
+                                       "logging_interval_minutes": row.logging_interval_minutes}
     if row is None:
         row = StorageMonitoring(warehouse_id=warehouse.id, allowance_minutes=allowance_minutes,
                                 logging_interval_minutes=logging_interval_minutes, updated_by=actor.user_id)
@@ -117,6 +120,11 @@ def configure_monitoring(
         row.allowance_minutes, row.logging_interval_minutes = allowance_minutes, logging_interval_minutes
         row.updated_by = actor.user_id
     session.flush()
+    audit.record_change(session, actor, entity="storage_monitoring", entity_id=warehouse.id,
+                        action=audit.CREATE if before is None else audit.CHANGE, before=before,
+                        after={"allowance_minutes": allowance_minutes,
+                               "logging_interval_minutes": logging_interval_minutes},
+                        company_id=warehouse.company_id)
     return rules_of(session, warehouse)
 
 
@@ -135,6 +143,9 @@ def register_logger(session: Session, actor: Actor, *, warehouse_id: int, code: 
     logger = DataLogger(warehouse_id=warehouse.id, code=code, token_digest=_digest(token), registered_by=actor.user_id)
     session.add(logger)
     session.flush()
+    audit.record_change(session, actor, entity="data_logger", entity_id=logger.id, action=audit.CREATE,
+                        after={"code": code, "warehouse_id": warehouse.id, "active": True},
+                        company_id=warehouse.company_id)
     return logger, token
 
 
@@ -710,9 +721,12 @@ def deactivate_logger(session: Session, actor: Actor, *, logger_id: int) -> Data
     logger = session.get(DataLogger, logger_id, with_for_update=True, populate_existing=True)
     if logger is None:
         raise NotFound(Message("data logger {key} not found", key=logger_id))
-    _warehouse(session, actor, logger.warehouse_id)  # 404 outside the caller's companies
+    warehouse = _warehouse(session, actor, logger.warehouse_id)  # 404 outside the caller's companies
+    was_active = logger.active
     logger.active = False
     session.flush()
+    audit.record_change(session, actor, entity="data_logger", entity_id=logger.id, action=audit.DEACTIVATE,
+                        before={"active": was_active}, after={"active": False}, company_id=warehouse.company_id)
     return logger
 
 

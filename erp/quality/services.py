@@ -27,7 +27,7 @@ from erp.auth.services import password_matches
 from erp.db import page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.models import Material, UnitOfMeasure, Warehouse
-from erp.messages import Message, Named
+from erp.messages import Message, Named, Term
 from erp.posting import Document, Movement, Posting, post, price_for_posting
 from erp.posting.models import Batch, CloseClass, MovementType, StockDocument, StockMovement, StockStatus
 from erp.posting.stock import advisory_lock, available_on, lock_balances, lock_stock, value_taken
@@ -831,7 +831,7 @@ def decide_usage(
     if not password_matches(session, actor.user_id, password):
         audit.record_event(session, actor_id=actor.user_id, actor_name=actor.username, entity="inspection_lot",
                            entity_id=lot.id, action="signature-refused", company_id=lot.company_id,
-                           reason=f"wrong password when signing '{meaning}'")
+                           reason=narrate("signature-refused", REASON_LENGTH, meaning=Term(meaning)))
         return SigningOutcome(refusal=SignatureNotVerified(Message(
             "the password is not yours: lot {lot} is not signed, and the attempt is recorded", lot=lot.number)))
     _check_signing(session, actor, lot, decision, reference, why)

@@ -27,7 +27,7 @@ from erp.masterdata import services as masterdata
 from erp.messages import Message, Named
 from erp.ui import nav
 from erp.ui.i18n import LANGUAGES, current_language, format_money, format_quantity_number, init_i18n, page_text
-from erp.ui.labels import label, lot_origin, risk_class, tone
+from erp.ui.labels import journal_source, label, lot_origin, risk_class, tone
 from erp.ui.pages import csrf
 from erp.web import API_PREFIX, request_session
 
@@ -236,7 +236,7 @@ def init_ui(app: Flask) -> None:
             if getattr(hook, "__qualname__", "") != "CSRFProtect.init_app.<locals>.csrf_protect"]
     app.jinja_env.filters.update(money=money, quantity=quantity, with_unit=with_unit, unit_name=unit_name, price=price, percent=percent, date=date, named=named,
                                  status_tag=status_tag, label=label, lot_origin=lot_origin, risk_class=risk_class,
-                                 t=page_text, narration=narration_text)
+                                 t=page_text, narration=narration_text, journal_source=journal_source)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, menu_for=nav.menu_for,
                                  Message=Message, refusal_shown=refusal_shown, refusal_unshown=refusal_unshown,
                                  refusal_heading=refusal_heading)

@@ -5,11 +5,13 @@ One place, so that a status reads the same on every page and in every refusal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
 from flask_babel import gettext
 
 from erp.auth.roles import Role
+from erp.costing.board import JOURNAL_SOURCES
 from erp.credit.models import InvoiceStatus, SalesOrderStatus
 from erp.inventory.models import MovementType, StockStatus
 from erp.inventory.services import AdjustmentKind, IssueDestination
@@ -190,6 +192,9 @@ AUDIT_ENTITIES: dict[str, str] = {
     "supplier_payment": N_("supplier payment"), "payables_tolerance": N_("invoice tolerance"),
     "inspection_lot": N_("inspection lot"), "specification": N_("specification"), "bom": N_("bill of materials"),
     "cost_center_rate": N_("cost centre rate"),
+    "production_order": N_("production order"), "cost_rollup": N_("standard cost roll-up"),
+    "sales_order": N_("sales order"), "period": N_("accounting period"),
+    "storage_monitoring": N_("storage monitoring"), "data_logger": N_("data logger"),
 }
 AUDIT_ACTIONS: dict[str, str] = {
     "create": N_("created"), "change": N_("changed"), "deactivate": N_("deactivated"),
@@ -207,6 +212,10 @@ AUDIT_ACTIONS: dict[str, str] = {
     "credit-memo-reversed": N_("credit memo reversed"),
     "wip-price-difference-corrected": N_("work-in-process price difference corrected"),
     "wip-price-difference-correction-reversed": N_("work-in-process price difference correction reversed"),
+    "enter-price-reduction": N_("price reduction entered"),
+    "complete": N_("technically completed"), "reverse-delivery": N_("delivery reversed"),
+    "credit-release": N_("released by credit control"), "close": N_("period closed"),
+    "group-close": N_("closed in the group's month end"), "over-issue": N_("issued beyond the bill of materials"),
 }
 AUDIT_FIELDS: dict[str, str] = {
     "code": N_("Code"), "name_zh": N_("Chinese name"), "name_en": N_("English name"), "active": N_("Active"),
@@ -218,7 +227,49 @@ AUDIT_FIELDS: dict[str, str] = {
     "uscc": N_("Unified social credit code"), "approval_threshold": N_("Approval threshold"),
     "live_tokens": N_("Live tokens"), "token": N_("Token"), "price": N_("Standard price"),
     "credit_limit": N_("Credit limit"), "on_hold": N_("On hold"), "reason": N_("Reason"),
+    "status": N_("Status"), "period": N_("Period"), "closed": N_("Closed"), "quantity": N_("Quantity"),
+    "journal_entry_id": N_("Journal entry"), "materials": N_("Materials"),
+    "variance_allocated": N_("Variance allocated"), "variance_remaining": N_("Variance remaining"),
+    "order_date": N_("Order date"), "bom_id": N_("Bill of materials"), "base_quantity": N_("Base quantity"),
+    "hours": N_("Hours"), "labour_rate": N_("Labour rate"), "overhead_rate": N_("Overhead rate"),
+    "delivered_quantity": N_("Delivered quantity"), "completed_on": N_("Completed on"),
+    "settled_period": N_("Settled in period"), "released_at": N_("Released at"), "components": N_("Components"),
+    "document": N_("Document"), "levels": N_("Levels"), "replaces": N_("Replaces runs"),
+    "prices_set": N_("Prices set"), "credit_released": N_("Released by credit control"),
+    "exposure": N_("Exposure"), "over_issue": N_("Over the bill of materials"),
+    "planned_quantity": N_("Planned quantity"), "issued_quantity": N_("Issued quantity"),
+    "documents": N_("Documents"),
+    "allowance_minutes": N_("Allowance (minutes)"), "logging_interval_minutes": N_("Logging interval (minutes)"),
 }
+
+
+# What a supplier's document is, by ``document_kind`` (erp.payables.models.DocumentKind).
+SUPPLIER_DOCUMENT_KINDS: dict[str, str] = {"invoice": N_("supplier invoice"), "credit_memo": N_("supplier credit memo")}
+SUPPLIER_DOCUMENT_REVERSALS: dict[str, str] = {"invoice": N_("reversal of a supplier invoice"),
+                                               "credit_memo": N_("reversal of a supplier credit memo")}
+
+
+def journal_source(source_type: str | None, kind: str | None = None,
+                   translate: Callable[[str], str] = gettext) -> str:
+    """The words for where a journal entry came from, the one place every page and file names
+    it (never the source's code): a stock document by its kind (采购入库, 生产领料...), a
+    supplier's document as invoice or credit memo, every other source by its name
+    (erp.costing.board.JOURNAL_SOURCES); a code nobody named yet shows as itself."""
+    if not source_type:
+        return "—"
+    if source_type == "stock_document" and kind:
+        try:
+            word = LABELS.get(MovementType(kind))
+        except ValueError:
+            word = None
+        if word:
+            return translate(word)
+    if kind and source_type == "supplier_invoice" and kind in SUPPLIER_DOCUMENT_KINDS:
+        return translate(SUPPLIER_DOCUMENT_KINDS[kind])
+    if kind and source_type == "supplier_invoice_reversal" and kind in SUPPLIER_DOCUMENT_REVERSALS:
+        return translate(SUPPLIER_DOCUMENT_REVERSALS[kind])
+    word = JOURNAL_SOURCES.get(source_type)
+    return translate(word) if word else source_type
 
 
 def audit_word(words: dict[str, str], slug: str) -> str:

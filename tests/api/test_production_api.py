@@ -46,11 +46,13 @@ def test_bom_rollup_breakdown_and_release(session_factory: sessionmaker[Session]
     assert {(line["element"], line["component_code"], line["amount"]) for line in estimates[0]["lines"]} == {
         ("material", "R-ACID", "600.000000"), ("material", "R-SOLV", "104.000000"),
         ("labour", None, "160.000000"), ("overhead", None, "240.000000")}
-    released = cost.post(f"/api/v1/production/rollups/{run.json['id']}/release")
+    problem(cost.post(f"/api/v1/production/rollups/{run.json['id']}/release", json={}), 422, "validation-error")
+    released = cost.post(f"/api/v1/production/rollups/{run.json['id']}/release", json={"reason": "new standards"})
     assert released.json["status"] == "released"
     prices = cost.get(f"/api/v1/costing/standard-prices?company_id={company}&period={NOV}").json
     assert {p["material_id"]: p["price"] for p in prices}[plant.api] == "110.400000"
-    problem(cost.post(f"/api/v1/production/rollups/{run.json['id']}/release"), 409, "rollup-already-released")
+    problem(cost.post(f"/api/v1/production/rollups/{run.json['id']}/release", json={"reason": "again"}), 409,
+            "rollup-already-released")
     # other companies' runs are not shown
     problem(api.as_("cost_a").get("/api/v1/production/rollups/999999"), 404, "not-found")
 

@@ -166,6 +166,7 @@ def test_the_cost_accountant_runs_and_releases_a_roll_up(signed_in: Any, shot: A
     breakdown = page.get_by_test_id(f"breakdown-{plant['tablet']}").inner_text()
     assert plant["component"] in breakdown and "人工" in breakdown and "制造费用" in breakdown
     shot(page, "rollup-computed")
+    page.locator("#f-release-reason").fill("年度标准成本")
     page.get_by_test_id("release-form").get_by_role("button", name="发布为本期标准价").click()
     page.get_by_test_id("released").wait_for()
     assert page.get_by_test_id("release-form").count() == 0

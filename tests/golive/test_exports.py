@@ -58,6 +58,8 @@ def test_valuation_journal_and_trial_balance_exports_carry_the_books(api: ApiCli
     journal = _csv(cost.get(f"/api/v1/exports/journal?format=csv&company_id={company}&period=2026-11"))
     receipt = {r[6]: D(r[7]) for r in journal[1:] if r[3] == "stock_document"}
     assert receipt == {"1403": D("1000.00"), "1404": D("50.00"), "2202.01": D("-1050.00")}
+    # the source in words too (finding 136): the document's kind in the file's language, not its code
+    assert journal[0][-1] == "来源类型" and {r[-1] for r in journal[1:] if r[3] == "stock_document"} == {"采购入库"}
     trial = _csv(cost.get(f"/api/v1/exports/trial_balance?format=csv&company_id={company}&period=2026-11"))
     total = trial[-1]
     assert total[1] == "合计" and total[4] == total[5]

@@ -19,6 +19,7 @@ from erp.golive.framework import ImportOutcome, undo_import
 from erp.golive.kinds import KINDS
 from erp.masterdata import services as catalogs
 from erp.masterdata.models import Material, Warehouse
+from erp.narration import plain
 from tests.golive.helpers import run_import, write_csv
 from tests.world import ApiClient, World
 
@@ -54,7 +55,7 @@ def test_an_import_writes_one_audit_row_and_each_material_carries_the_import_and
             [m.id for m in materials]))).all() == []
         (imported,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "import",
                                                                AuditEvent.entity_id == outcome.batch_id))
-        assert (imported.action, imported.actor_name, imported.reason) == (
+        assert (imported.action, imported.actor_name, plain(imported.reason)) == (
             "import", "steward", f"go-live import {outcome.batch_id}")
         assert imported.changes["file_name"] == {"before": None, "after": "m.csv"}
         assert imported.changes["kind"] == {"before": None, "after": "materials"}
@@ -76,7 +77,7 @@ def test_an_imported_materials_history_shows_its_creation_by_the_import_with_eve
             (created,) = events
             assert (created.action, created.actor_id, created.actor_name, created.occurred_at) == (
                 "create", world.actors["steward"].user_id, "steward", imported.occurred_at)
-            assert created.reason == f"go-live import {outcome.batch_id}: m.csv, row {row}"
+            assert plain(created.reason) == f"go-live import {outcome.batch_id}: m.csv, row {row}"
             assert created.changes == field_changes(None, snapshot(material))
         # Decimals as stored (a scale of one place), unset fields as null, the unit by id.
         first = audit.record_history(session, world.actors["auditor"], entity="material",
@@ -157,10 +158,11 @@ def test_an_undone_import_records_each_deletion_and_its_own_undo_and_keeps_the_c
         # Deleted, it still shows who created it from which file and row, and with what.
         assert total == 2 and [e.action for e in events] == ["delete", "create"]
         deleted, created = events
-        assert (deleted.action, deleted.reason) == ("delete", f"go-live import {outcome.batch_id} undone")
+        assert (deleted.action, plain(deleted.reason)) == ("delete", f"go-live import {outcome.batch_id} undone")
         assert deleted.changes["code"] == {"before": "M-AU4", "after": None}
         assert deleted.changes["import_row"] == {"before": 2, "after": None}
-        assert (created.actor_name, created.reason) == ("steward", f"go-live import {outcome.batch_id}: m.csv, row 2")
+        assert (created.actor_name, plain(created.reason)) == ("steward",
+                                                              f"go-live import {outcome.batch_id}: m.csv, row 2")
         assert created.changes["code"] == {"before": None, "after": "M-AU4"}
         assert created.changes["name_en"] == {"before": None, "after": "Alpha"}
         actions = session.scalars(select(AuditEvent.action).where(

@@ -16,6 +16,7 @@ from erp.golive.framework import AlreadyImported, ImportOutcome, undo_import
 from erp.golive.kinds import KINDS
 from erp.golive.models import ImportBatch, ImportStatus
 from erp.masterdata.models import Customer, Material, Supplier, Warehouse
+from erp.narration import plain
 from erp.errors import Conflict, Forbidden
 from tests.golive.helpers import run_import, write_csv, write_xlsx
 from tests.world import USCC_CUSTOMER_1, USCC_SUPPLIER_1, World
@@ -320,7 +321,7 @@ def test_imported_and_undone_master_records_are_in_the_audit_trail(
         (created,), _ = record_history(session, world.actors["auditor"], entity="material", entity_id=material_id)
         assert (created.action, created.actor_name) == ("create", "steward")
         assert created.changes["code"] == {"before": None, "after": "M-AUD"}
-        assert created.reason == f"go-live import {outcome.batch_id}: m.csv, row 2"
+        assert plain(created.reason) == f"go-live import {outcome.batch_id}: m.csv, row 2"
     with session_factory() as session, session.begin():
         undo_import(session, world.actors["steward"], KINDS["materials"], outcome.batch_id)  # type: ignore[arg-type]
     with session_factory() as session:

@@ -92,7 +92,7 @@ def test_two_first_roll_ups_of_a_period_at_once_leave_one_run_and_refuse_the_oth
     with session_factory() as session:
         assert session.scalars(select(CostRollup.id).where(CostRollup.company_id == company)).all() == [run.id]
     with session_factory() as session, session.begin():
-        rollup.release_rollup(session, cost, run.id)
+        rollup.release_rollup(session, cost, run.id, reason="standard costs")
 
 
 def test_roll_ups_run_together_from_the_start_are_one_run_or_refused(

@@ -58,7 +58,7 @@ def test_release_sets_the_periods_standard_prices_and_is_refused_twice(
     plant = build_plant(session_factory, world)
     run = _run(session_factory, world)
     with session_factory() as session, session.begin():
-        released = rollup.release_rollup(session, world.actors["cost_a"], run)
+        released = rollup.release_rollup(session, world.actors["cost_a"], run, reason="standard costs")
         assert released.status == RollupStatus.RELEASED
     with session_factory() as session:
         assert standard_price(session, world.companies["A"], plant.api, NOV) == D("110.400000")
@@ -66,7 +66,7 @@ def test_release_sets_the_periods_standard_prices_and_is_refused_twice(
         changes = session.scalars(select(AuditEvent.entity_id).where(AuditEvent.entity == "standard_price")).all()
         assert {plant.api, plant.tablet} <= set(changes)
     with refused_in(session_factory, RollupAlreadyReleased) as session:
-        rollup.release_rollup(session, world.actors["cost_a"], run)
+        rollup.release_rollup(session, world.actors["cost_a"], run, reason="standard costs")
     with refused_in(session_factory, RollupAlreadyReleased) as session:
         rollup.run_rollup(session, world.actors["cost_a"], company_id=world.companies["A"], period=NOV)
 
@@ -80,7 +80,7 @@ def test_release_is_refused_where_the_price_is_already_used_by_postings(
     receive(session_factory, world, line, "1000", batch="T-BOUGHT")
     run = _run(session_factory, world)
     with refused_in(session_factory, StandardPriceInUse) as session:
-        rollup.release_rollup(session, world.actors["cost_a"], run)
+        rollup.release_rollup(session, world.actors["cost_a"], run, reason="standard costs")
     assert plant.tablet
 
 

@@ -32,6 +32,10 @@ def test_the_journal_numbers_vouchers_per_period_links_documents_and_totals(
     assert vouchers(page) == ["2026-11-0001"] * 3 + ["2026-11-0002"] * 2
     documents = re.findall(r'data-testid="document"><a href="/inventory/documents/([^"]+)">', page)
     assert len(documents) == 5 and documents[0].startswith("GR-") and documents[3].startswith("GI-")
+    # the source names the document's kind in words, never the source's code (finding 136)
+    sources = re.findall(r'data-testid="source">([^<]+)<', page)
+    assert sources == ["采购入库"] * 3 + ["领料出库"] * 2, sources
+    assert "stock_document" not in re.sub(r'<select name="source".*?</select>', "", page, flags=re.S)
     assert (figure(page, "journal-total-debit"), figure(page, "journal-total-credit")) == \
         (D("1450.00"), D("1450.00"))
     # The totals follow the filters: 1403 alone is Dr 1,000.00 and Cr 400.00.
@@ -48,3 +52,30 @@ def test_the_group_accountant_starts_on_every_company(
     assert (figure(page, "journal-total-debit"), figure(page, "journal-total-credit")) == \
         (D("1950.00"), D("1950.00"))
     assert page.count('data-entry="') == 8
+
+
+def test_every_journal_source_a_module_posts_with_has_its_words() -> None:
+    """Every ``source_type`` written anywhere in erp/ (a literal, or a module constant) is
+    named in erp.costing.board.JOURNAL_SOURCES: the journal never shows a code (finding 136)."""
+    import ast
+    from pathlib import Path
+
+    from erp.costing.board import JOURNAL_SOURCES
+
+    erp = Path(__file__).resolve().parents[2] / "erp"
+    written: set[str] = set()
+    for path in erp.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {target.id: node.value.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                     for target in node.targets if isinstance(target, ast.Name)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "source_type":
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    written.add(node.value.value)
+                elif isinstance(node.value, ast.Name) and node.value.id in constants:
+                    written.add(constants[node.value.id])
+    written |= {value for name, value in vars(__import__("erp.payables.services", fromlist=["x"])).items()
+                if name.startswith("SOURCE_") and isinstance(value, str)}
+    assert written and "stock_document" in JOURNAL_SOURCES
+    assert sorted(written - set(JOURNAL_SOURCES)) == []

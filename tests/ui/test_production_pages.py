@@ -190,7 +190,9 @@ def test_the_cost_accountant_runs_reads_and_releases_a_roll_up_through_the_pages
     # neither made material has a standard price yet: nothing to replace
     assert cell(page, "in-force-TAB-X") == "—"
 
-    released = client.post(ran.headers["Location"].split("?")[0], data={"csrf_token": token})
+    unreasoned = client.post(ran.headers["Location"].split("?")[0], data={"csrf_token": token})
+    assert unreasoned.status_code == 422 and "放行需要填写原因" in unreasoned.get_data(as_text=True)
+    released = client.post(ran.headers["Location"].split("?")[0], data={"csrf_token": token, "reason": "年度标准成本"})
     assert released.status_code == 302
     page = client.get(released.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="released"' in page and 'data-testid="release-form"' not in page
