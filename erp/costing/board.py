@@ -13,7 +13,7 @@ statements under the same rules, and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -136,6 +136,12 @@ class ClosePreview:
     variance_remaining: Decimal = Decimal("0")
     # The company-level check (rate and its flags), when the caller gave a ``RateWatch``.
     check: CloseCheck | None = None
+    # Every journal entry the close posts (``close_postings``): the allocation, the production
+    # orders' settlement, the restatement at the next period's standards; ``journal`` is
+    # their sum per account, what the confirmation shows; ``allocation_journal`` the
+    # allocation's alone (the allocation report's).
+    entries: list[ClosePosting] = field(default_factory=list)
+    allocation_journal: list[dict[str, Any]] = field(default_factory=list)
 
 
 def preview_close(session: Session, actor: Actor, *, company_id: int, period: str,
@@ -152,18 +158,92 @@ def preview_close(session: Session, actor: Actor, *, company_id: int, period: st
                                           period=period))
     savepoint = session.begin_nested()
     try:
+        since = last_entry_id(session)
         close.close_periods(session, actor, company_ids=[company_id], period=period, catch_up=False)
         preview = ClosePreview(company_id, period)
+        preview.entries = close_postings(session, actor, [company_id], since).get(company_id, [])
         preview.materials = reports.variance_allocation(session, actor, company_id=company_id, period=period)
         preview.lines = allocation_lines_named(session, company_id=company_id, period=period)
         if watch is not None:
             (preview.check,) = close_checks(session, [company_id], period=period, watch=watch)
     finally:
         savepoint.rollback()
-    preview.journal = close_journal(session, preview.lines)
+    preview.allocation_journal = close_journal(session, preview.lines)
+    preview.journal = journal_by_account(preview.entries)
     preview.variance_allocated = sum((Decimal(m.consumption_variance) for m in preview.materials), Decimal("0"))
     preview.variance_remaining = sum((Decimal(m.closing_variance) for m in preview.materials), Decimal("0"))
     return preview
+
+
+@dataclass(frozen=True)
+class ClosePosting:
+    """One journal entry a close posts for a company: where it comes from (``source_type``
+    and the kind of its stock document, for erp.ui.labels.journal_source), its date, its
+    narration and its lines per account (signed, debit positive, with the account's names)."""
+
+    entry_id: int
+    source_type: str
+    document_kind: str | None
+    entry_date: Any
+    memo: str
+    lines: tuple[dict[str, Any], ...]
+
+    @property
+    def debit(self) -> Decimal:
+        return sum((line["amount"] for line in self.lines if line["amount"] > 0), Decimal("0"))
+
+
+def last_entry_id(session: Session) -> int:
+    """The newest journal entry's id: what a close posts after it is what ``close_postings`` reads."""
+    from erp.posting.models import JournalEntry
+
+    return session.scalar(select(func.max(JournalEntry.id))) or 0
+
+
+def close_postings(session: Session, actor: Actor, company_ids: Sequence[int],
+                   since: int) -> dict[int, list[ClosePosting]]:
+    """Per company, every journal entry the actor posted after entry ``since`` (a close just
+    run in this transaction, to be rolled back: what it will post), oldest first, each with
+    its lines summed per account. One query."""
+    from erp.posting.models import JournalEntry, JournalLine, StockDocument
+
+    if not company_ids:
+        return {}
+    e, line = JournalEntry, JournalLine
+    rows = session.execute(
+        select(e.id, e.company_id, e.source_type, e.entry_date, e.memo, StockDocument.doc_type, line.account_code,
+               Account.name_zh, Account.name_en, func.sum(line.amount).label("amount"))
+        .join(line, line.entry_id == e.id)
+        .join(Account, Account.code == line.account_code)
+        .outerjoin(StockDocument, (e.source_type == "stock_document") & (StockDocument.id == e.source_id))
+        .where(e.id > since, e.company_id.in_(sorted(set(company_ids))), e.created_by == actor.user_id)
+        .group_by(e.id, e.company_id, e.source_type, e.entry_date, e.memo, StockDocument.doc_type, line.account_code,
+                  Account.name_zh, Account.name_en)
+        .order_by(e.company_id, e.id, line.account_code)
+    ).all()
+    entries: dict[int, dict[int, dict[str, Any]]] = {}
+    for row in rows:
+        entry = entries.setdefault(row.company_id, {}).setdefault(row.id, {
+            "entry_id": row.id, "source_type": row.source_type,
+            "document_kind": row.doc_type.value if row.doc_type is not None else None,
+            "entry_date": row.entry_date, "memo": row.memo, "lines": []})
+        if row.amount:
+            entry["lines"].append({"account_code": row.account_code, "name_zh": row.name_zh, "name_en": row.name_en,
+                                   "account_name_zh": row.name_zh, "account_name_en": row.name_en,
+                                   "amount": Decimal(row.amount)})
+    return {company_id: [ClosePosting(**{**entry, "lines": tuple(entry["lines"])}) for entry in by_id.values()
+                         if entry["lines"]]
+            for company_id, by_id in entries.items()}
+
+
+def journal_by_account(entries: Sequence[ClosePosting]) -> list[dict[str, Any]]:
+    """The lines of ``entries`` summed per account, by account code (zero sums left out)."""
+    by_account: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        for line in entry.lines:
+            total = by_account.setdefault(line["account_code"], {**line, "amount": Decimal("0")})
+            total["amount"] += line["amount"]
+    return [line for _, line in sorted(by_account.items()) if line["amount"] != 0]
 
 
 def allocation_lines_named(session: Session, *, company_id: int, period: str) -> list[Any]:
@@ -316,6 +396,8 @@ class CloseCheck:
     previous_period: str
     previous_rate: Decimal | None
     flags: tuple[str, ...]
+    # Every journal entry the close posts for the company (``close_postings``), when read.
+    postings: tuple[ClosePosting, ...] = ()
 
     @property
     def rate_change(self) -> Decimal | None:
@@ -370,8 +452,11 @@ def close_and_check(session: Session, actor: Actor, *, company_ids: Sequence[int
     company's own close without ``catch_up``, strictly in order) and read each one's
     ``CloseCheck``. Posts: the pages run it inside erp.ui.pages.dry_run to show what the
     close will post before the accountant confirms it."""
+    since = last_entry_id(session)
     close.close_periods(session, actor, company_ids=company_ids, period=period, catch_up=catch_up)
-    return close_checks(session, company_ids, period=period, watch=watch)
+    postings = close_postings(session, actor, company_ids, since)
+    return [replace(check, postings=tuple(postings.get(check.company_id, ())))
+            for check in close_checks(session, company_ids, period=period, watch=watch)]
 
 
 @dataclass(frozen=True)

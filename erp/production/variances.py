@@ -31,6 +31,7 @@ and unmarks the orders. The worked example is in docs/production.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -299,6 +300,46 @@ def unsettle_orders(session: Session, company_id: int, period: str, user_id: int
                     .values(settled_period=None).execution_options(synchronize_session=False))
     session.delete(settlement)
     session.flush()
+
+
+@dataclass(frozen=True)
+class OrderWorkInProcess:
+    """What an order holds on 5001.01 work in process (finding 119): the components issued
+    (at the standards in force when issued, plus the material cost variance the closes
+    allocated to them, net of reversed issues), the labour and overhead its deliveries
+    absorbed, less the output delivered at standard (net of reversed deliveries). Once a
+    close settled the order, the balance went to the variance accounts (``settled``)."""
+
+    issued: Decimal
+    absorbed: Decimal
+    delivered: Decimal
+    settled_period: str | None
+
+    @property
+    def balance(self) -> Decimal:
+        """The order's balance on 5001.01 before settlement: its variance once completed."""
+        return self.issued + self.absorbed - self.delivered
+
+    @property
+    def on_work_in_process(self) -> Decimal:
+        """What is on 5001.01 for the order now (nothing once settled)."""
+        return ZERO if self.settled_period else self.balance
+
+
+def order_work_in_process(session: Session, order_id: int) -> OrderWorkInProcess:
+    """An order's work in process, by the rules its settlement follows (the same queries)."""
+    o = ProductionOrder
+    due = (select(o.id, o.company_id, o.material_id, o.delivered_quantity, o.base_quantity)
+           .where(o.id == order_id).subquery("due"))
+    issued = _issued(due)
+    delivered = _delivered(due)
+    cent = Decimal("0.01")
+    issued_value = session.scalar(select(func.coalesce(func.sum(issued.c.value), 0))) or ZERO
+    row = session.execute(select(func.coalesce(delivered.c.value, 0), func.coalesce(delivered.c.conversion, 0))).first()
+    settled = session.scalar(select(o.settled_period).where(o.id == order_id))
+    return OrderWorkInProcess(
+        issued=Decimal(issued_value).quantize(cent), absorbed=Decimal(row[1] if row else 0).quantize(cent),
+        delivered=Decimal(row[0] if row else 0).quantize(cent), settled_period=settled)
 
 
 def order_variances(session: Session, order_id: int) -> list[ProductionOrderVariance]:
