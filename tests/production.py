@@ -156,11 +156,12 @@ def new_order(session_factory: sessionmaker[Session], world: World, material: st
 
 
 def issue(session_factory: sessionmaker[Session], world: World, order: int, items: list[tuple[str, str, int | None]],
-          *, on: dt.date = NOV_10) -> list[int]:
+          *, on: dt.date = NOV_10, over_issue_reason: str | None = None) -> list[int]:
     with session_factory() as session, session.begin():
         return orders.issue_components(
             session, world.actors["clerk_a"], order, warehouse_id=world.warehouses["A-AMB"], posting_date=on,
-            items=[orders.IssueItem(world.materials[m], D(q), b) for m, q, b in items])
+            items=[orders.IssueItem(world.materials[m], D(q), b) for m, q, b in items],
+            over_issue_reason=over_issue_reason)
 
 
 def deliver(session_factory: sessionmaker[Session], world: World, order: int, quantity: str, *,
@@ -204,7 +205,8 @@ def make_tablets(session_factory: sessionmaker[Session], world: World, plant: Pl
     complete(session_factory, world, api_order, NOV_2)
     api_batch = batch_id(session_factory, world, "api", "API-B1")
     tablet_order = new_order(session_factory, world, "tablet", "100000")
-    issue(session_factory, world, tablet_order, [("api", "10.2", api_batch), ("exc_local", "20.4", None)])
+    issue(session_factory, world, tablet_order, [("api", "10.2", api_batch), ("exc_local", "20.4", None)],
+          over_issue_reason="granulation losses")
     deliver(session_factory, world, tablet_order, tablets_delivered, batch="TAB-B1")
     if complete_order:
         complete(session_factory, world, tablet_order)

@@ -179,14 +179,15 @@ def post_complete_order(session: Session, actor: Actor, data: dict[str, Any], or
 @blp.arguments(s.IssuesIn)
 @blp.response(201, s.DocumentsOut)
 @blp.refuses(*ORDER_REFUSALS, e.ProductionOrderState, e.NotAComponent, e.PeriodClosed, DatedAfterBusinessDay,
-             e.NoStandardPrice, InsufficientStock, BatchExpired, InvalidQuantity, WarehouseNotOfCompany)
+             e.NoStandardPrice, InsufficientStock, BatchExpired, InvalidQuantity, WarehouseNotOfCompany,
+             e.OverIssueNeedsReason)
 @transaction
 def post_issues(session: Session, actor: Actor, data: dict[str, Any], order_id: int) -> dict[str, Any]:
     """Issue components to a released order (FEFO, or the named batch), through the stock ledger."""
     items = [orders.IssueItem(i["material_id"], i["quantity"], i["batch_id"]) for i in data["items"]]
     return {"document_ids": orders.issue_components(
         session, actor, order_id, warehouse_id=data["warehouse_id"], posting_date=data["posting_date"],
-        items=items)}
+        items=items, over_issue_reason=data["over_issue_reason"])}
 
 
 @blp.route("/orders/<int:order_id>/deliveries", methods=["POST"])

@@ -95,6 +95,18 @@ class ProductionOrderState(Conflict):
     remedy = N_("Release the order first, or use an order that is still released.")
 
 
+class OverIssueNeedsReason(DomainError):
+    """Issuing more of a component than the order's bill of materials requires (its planned
+    quantity, the scrap allowance included) is allowed, as a goods issue to an order beyond
+    its tolerance is, only with a reason: the excess is the order's input quantity variance,
+    and the reason goes into the audit trail with it."""
+
+    slug = "over-issue-needs-reason"
+    title = N_("More than the bill of materials requires")
+    remedy = N_("Check the quantity; if more is really needed (breakage, a rework), give the reason for the "
+                "over-issue and issue again.")
+
+
 class NotAComponent(DomainError):
     """Only the components of an order's bill of materials are issued to it; anything else
     would be cost no standard explains."""

@@ -76,6 +76,7 @@ from erp.production.errors import (
     NoBomInForce,
     NoCostCenterRate,
     NotAComponent,
+    OverIssueNeedsReason,
     ProductionOrderState,
     OutputBatchTaken,
     OutputBatchUsed,
@@ -370,15 +371,66 @@ def _link_batches(session: Session, order_id: int, batch_ids: Sequence[int], rol
     session.execute(statement, [{"order_id": order_id, "batch_id": b, "role": role.value} for b in batch_ids])
 
 
+@dataclass(frozen=True)
+class OverIssue:
+    """A component issued beyond what the order's bill of materials requires (finding 133):
+    its planned quantity (the BOM's quantity for the order, scrap allowance included), what
+    was issued before, what this issue adds, and by how much the total passes the plan."""
+
+    material_id: int
+    planned: Decimal
+    issued_before: Decimal
+    quantity: Decimal
+
+    @property
+    def issued_after(self) -> Decimal:
+        return self.issued_before + self.quantity
+
+    @property
+    def over_by(self) -> Decimal:
+        return self.issued_after - self.planned
+
+
+def issued_quantities(session: Session, order_id: int) -> dict[int, Decimal]:
+    """Per component, the quantity issued to the order so far, net of reversed issues."""
+    d, m, sd = ProductionOrderDocument, StockMovement, StockDocument
+    issues = select(d.document_id).where(d.order_id == order_id, d.kind == OrderDocumentKind.ISSUE)
+    rows = session.execute(
+        select(m.material_id, func.sum(-m.quantity))
+        .join(sd, sd.id == m.document_id)
+        .where(sd.id.in_(issues) | sd.reverses_document_id.in_(issues),
+               m.movement_type.in_([MovementType.ISSUE, MovementType.ISSUE_REVERSAL]))
+        .group_by(m.material_id)).all()
+    return {material_id: Decimal(quantity or 0) for material_id, quantity in rows}
+
+
+def over_issues(session: Session, order: ProductionOrder, items: Sequence[IssueItem]) -> list[OverIssue]:
+    """The components these items would issue beyond the order's plan (``OverIssue``), in
+    the items' order: what the issue preview warns of and an issue needs a reason for."""
+    planned = {c.material_id: c.planned_quantity for c in order.components}
+    issued = issued_quantities(session, order.id)
+    adding: dict[int, Decimal] = {}
+    for item in items:
+        adding[item.material_id] = adding.get(item.material_id, ZERO) + item.quantity
+    return [OverIssue(material_id, planned[material_id], issued.get(material_id, ZERO), quantity)
+            for material_id, quantity in adding.items()
+            if material_id in planned and issued.get(material_id, ZERO) + quantity > planned[material_id]]
+
+
 def issue_components(
     session: Session, actor: Actor, order_id: int, *, warehouse_id: int, posting_date: dt.date,
-    items: Sequence[IssueItem],
+    items: Sequence[IssueItem], over_issue_reason: str | None = None,
 ) -> list[int]:
     """Issue components to a released order from a warehouse of its company (clerks), each
     first-expiry-first-out or from a named batch; returns the issue documents' ids. Refuses
     a material that is not one of the order's components (``NotAComponent``), and whatever
     an issue refuses (not enough stock, an expired batch, a closed period); a warehouse of
-    another company (``WarehouseNotOfCompany``), even for a caller who acts for both."""
+    another company (``WarehouseNotOfCompany``), even for a caller who acts for both.
+
+    More of a component than the order's plan (``over_issues``) is issued only with
+    ``over_issue_reason`` (``OverIssueNeedsReason`` names each and by how much), and is
+    recorded in the audit trail (action ``over-issue``: the plan, the quantity issued before
+    and after, the excess, the reason)."""
     actor.require_role(Role.CLERK, action="issuing goods")
     order = _order(session, actor, order_id, lock=True)
     _require_released(order)
@@ -396,6 +448,17 @@ def issue_components(
             code = session.scalar(select(Material.code).where(Material.id == item.material_id))
             raise NotAComponent(Message("{material} is not a component of production order {order}",
                                         material=code or item.material_id, order=order.number))
+    beyond = over_issues(session, order, items)
+    reason = (over_issue_reason or "").strip()
+    if beyond and not reason:
+        names = dict(session.execute(select(Material.id, Material.code).where(
+            Material.id.in_([o.material_id for o in beyond]))).all())
+        message = Message(
+            "this issue takes {excess} beyond the bill of materials of production order {order}; give a reason for the "
+            "over-issue", order=order.number,
+            excess=[f"{names.get(o.material_id, o.material_id)} {o.over_by.normalize():f} "
+                    f"({o.issued_after.normalize():f} / {o.planned.normalize():f})" for o in beyond])
+        raise OverIssueNeedsReason(message, errors=[{"pointer": "/over_issue_reason", "detail": message}])
     # All the components' stock locked first, in the one order (inventory's): two issues
     # naming the same components in opposite order must not deadlock.
     issued = inventory.issue_lines_to_production_order(
@@ -409,6 +472,14 @@ def issue_components(
             labour=ZERO, overhead=ZERO))
         _link_batches(session, order.id, batches, BatchRole.INPUT)
         documents.append(document_id)
+    for over in beyond:
+        _audit(session, actor, order, "over-issue",
+               {"issued_quantity": audit.at_scale(over.issued_before, 4)},
+               {"material_id": over.material_id, "planned_quantity": audit.at_scale(over.planned, 4),
+                "issued_quantity": audit.at_scale(over.issued_after, 4),
+                "over_issue": audit.at_scale(over.over_by, 4),
+                "documents": [_document_number(session, d) for d in documents]},
+               reason=reason)
     return documents
 
 

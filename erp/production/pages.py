@@ -121,7 +121,8 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
                                                                   "warehouse_id"),
                         posting_date=day, items=[orders.IssueItem(
                             _choice(form.get("material_id"), "material_id"), _quantity(form.get("quantity")),
-                            _choice(batch, "batch_id") if batch else None)])
+                            _choice(batch, "batch_id") if batch else None)],
+                        over_issue_reason=(form.get("over_issue_reason") or "").strip()[:500] or None)
                 elif action == "complete":
                     if form.get("edit") == "1":  # back from the confirmation step, as typed
                         raise _ShowPreview
@@ -169,6 +170,7 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
     issuing = form.get("action") in ("issue", "issue_preview")
     warehouses = [w for w in queries.warehouses_acted_for(db, actor) if w.company_id == current.company_id]
     preview = _issue_preview(db, actor, current, form if issuing else {})
+    over_issue = _over_issue(db, current, form if issuing else {}, preview)
     codes = names_by_id(db, Material, [current.material_id, *(c.material_id for c in current.components),
                                         *(p.material_id for p in postings)])
     issued: dict[int, Decimal] = {}
@@ -188,8 +190,9 @@ def order(db: Session, actor: Actor, order_id: int) -> Any:
         "production/order.html", order=current, postings=postings, codes=codes, issued=issued, units=units,
         conversion=conversion, pending=pending,
         output_batches=output_batches, warehouse=warehouse, variances=variances.order_variances(db, order_id),
+        wip=variances.order_work_in_process(db, order_id),
         form=form, today=business_today(), may_plan=actor.role in orders.ORDER_ROLES,
-        warehouses=warehouses, preview=preview, issuing=issuing,
+        warehouses=warehouses, preview=preview, issuing=issuing, over_issue=over_issue,
         # a success banner is the redirect's, after a posting: never beside a later refusal
         done=None if request.method == "POST" else next(
             (what for what in ("posted", "created", "released", "cancelled") if request.args.get(what) == "1"), None),
@@ -242,6 +245,23 @@ def _issue_preview(db: Session, actor: Actor, order: Any, form: Any) -> Any:
                                        quantity=quantity, batch_id=int(batch) if batch.isdigit() else None)
     except DomainError:  # a warehouse the caller cannot see: the posting says why
         return None
+
+
+def _over_issue(db: Session, order: Any, form: Any, preview: Any) -> Any:
+    """The issue form's quantity beyond the order's bill of materials (``orders.OverIssue``),
+    for the preview's warning (finding 133); None when within the plan or not typed."""
+    if preview is None or order.status.value != "released":
+        return None
+    try:
+        quantity = form_number(form.get("quantity"), "quantity", QUANTITY, required=False)
+    except ValidationFailed:
+        return None
+    if not quantity or quantity <= 0:
+        return None
+    material = form.get("material_id") or ""
+    material_id = int(material) if material.isdigit() else order.components[0].material_id
+    found = orders.over_issues(db, order, [orders.IssueItem(material_id, quantity)])
+    return found[0] if found else None
 
 
 def _period(text: str | None) -> Period:

@@ -178,6 +178,9 @@ class IssuesIn(Schema):
     warehouse_id = Id(required=True)
     posting_date = Day(required=True)
     items = fields.List(fields.Nested(IssueItemIn), required=True, validate=Count(1, 200))
+    over_issue_reason = fields.String(load_default=None, validate=Length(1, 500), metadata={
+        "description": "why more than the bill of materials requires is issued (then required: "
+                       "over-issue-needs-reason)"})
 
 
 class DocumentsOut(Schema):

@@ -857,7 +857,7 @@ class Month_:  # noqa: N801 - a test-local fixture object
                         return
                     (issued,) = orders.issue_components(
                         session, self.clerk, order_id, warehouse_id=self.warehouses[where], posting_date=on,
-                        items=[orders.IssueItem(material_id, qty)])
+                        items=[orders.IssueItem(material_id, qty)], over_issue_reason="generated month")
                     ref.issue(issued, name, where, accounts.WORK_IN_PROCESS, qty, order=order_id)
                 elif kind == "deliver":
                     # Always into the order's own batch, also after its deliveries there were all

@@ -319,7 +319,7 @@ def test_two_production_orders_issued_the_same_components_in_opposite_order_both
         def work(session: Session) -> list[int]:
             return orders.issue_components(
                 session, world.actors["clerk_a"], order, warehouse_id=world.warehouses["A-AMB"], posting_date=NOV_10,
-                items=[orders.IssueItem(world.materials[m], D(q)) for m, q in items])
+                items=[orders.IssueItem(world.materials[m], D(q)) for m, q in items], over_issue_reason="rework")
         return Worker(session_factory, f"order {order}", work)
 
     with session_factory() as holder:

@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal as D
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -123,7 +124,8 @@ def test_issues_take_fefo_or_named_batches_and_only_the_orders_components(
                                 posting_date=NOV_10, items=[orders.IssueItem(plant.excipient, D("1"))])
     with refused_in(session_factory, InsufficientStock) as session:
         orders.issue_components(session, world.actors["clerk_a"], order, warehouse_id=world.warehouses["A-AMB"],
-                                posting_date=NOV_10, items=[orders.IssueItem(plant.acid, D("81"), early)])
+                                posting_date=NOV_10, items=[orders.IssueItem(plant.acid, D("81"), early)],
+                                over_issue_reason="spillage")
 
     # A clerk of both companies cannot issue company B's stock to company A's order.
     both = Actor(user_id=world.actors["clerk_a"].user_id, username="clerk_ab", role=Role.CLERK, group_wide=False,
@@ -210,3 +212,40 @@ def test_a_clerk_plans_and_runs_orders_of_their_own_warehouses_only(
     # cost accountants are bound to no warehouse
     with session_factory() as session, session.begin():
         orders.complete_order(session, world.actors["cost_a"], order, NOV_2)
+
+
+def test_an_issue_beyond_the_bill_of_materials_needs_a_reason_and_is_recorded(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """Finding 133: the API-X order for 100 kg plans 120 kg of acid; 120 issued, 2 kg more are
+    refused without a reason (naming the excess), then issued with one and recorded."""
+    from erp.audit.models import AuditEvent
+    from erp.production.errors import OverIssueNeedsReason
+
+    plant = build_plant(session_factory, world)
+    release_rollup(session_factory, world)
+    buy(session_factory, world, "acid", "150", "50.00", "ACID-1")
+    buy(session_factory, world, "solvent", "60", "20.00", "SOLV-1")
+    order = new_order(session_factory, world, "api", "100")
+    issue(session_factory, world, order, [("acid", "120", None), ("solvent", "52", None)])  # the plan: no reason
+    with session_factory() as session:
+        loaded = orders.get_order(session, world.actors["clerk_a"], order)
+        (over,) = orders.over_issues(session, loaded, [orders.IssueItem(plant.acid, D("2"))])
+        assert (over.planned, over.issued_before, over.issued_after, over.over_by) == (
+            D("120.0000"), D("120.0000"), D("122.0000"), D("2.0000"))
+        assert orders.over_issues(session, loaded, [orders.IssueItem(plant.solvent, D("0"))]) == []
+    with refused_in(session_factory, OverIssueNeedsReason) as session:
+        orders.issue_components(session, world.actors["clerk_a"], order, warehouse_id=world.warehouses["A-AMB"],
+                                posting_date=NOV_10, items=[orders.IssueItem(plant.acid, D("2"))])
+    with pytest.raises(OverIssueNeedsReason) as refused:
+        issue(session_factory, world, order, [("acid", "2", None)])
+    assert "R-ACID 2 (122 / 120)" in refused.value.detail
+    assert refused.value.errors[0]["pointer"] == "/over_issue_reason"
+    issue(session_factory, world, order, [("acid", "2", None)], over_issue_reason="drum spilled")
+    with session_factory() as session:
+        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.entity == "production_order",
+                                                            AuditEvent.entity_id == order,
+                                                            AuditEvent.action == "over-issue")).all()
+        assert (event.actor_name, event.reason) == ("clerk_a", "drum spilled")
+        assert event.changes["material_id"]["after"] == plant.acid
+        assert event.changes["issued_quantity"] == {"before": "120.0000", "after": "122.0000"}
+        assert event.changes["over_issue"]["after"] == "2.0000"

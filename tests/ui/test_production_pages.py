@@ -39,6 +39,17 @@ def test_orders_order_bom_and_genealogy_pages(client: FlaskClient, session_facto
 
     page = client.get(f"/production/orders/{made.tablet_order}").get_data(as_text=True)
     assert D(cell(page, "issued-API-X").split()[0]) == D("10.2")
+    # its work in process (finding 119): 1,330.08 issued + 490.00 absorbed - 1,771.84 delivered
+    assert (cell(page, "wip-issued"), cell(page, "wip-absorbed"), cell(page, "wip-delivered")) == (
+        "¥1,330.08", "¥490.00", "-¥1,771.84")
+    assert re.search(r'data-testid="wip-balance"><strong>¥48.24<', page)
+    # the issue preview warns of a quantity beyond the bill of materials (finding 133): 10 kg planned, 10.2 issued
+    previewed = client.post(f"/production/orders/{made.tablet_order}", data={
+        "action": "issue_preview", "material_id": str(plant.api), "quantity": "0.3", "posting_date": "2026-11-21",
+        "csrf_token": csrf_token(page)}).get_data(as_text=True)
+    warning = re.search(r'data-testid="over-issue".*?</div>\s*</div>', previewed, re.S)
+    assert warning and "超出物料清单需求" in warning.group(0) and "0.5" in warning.group(0), previewed[:300]
+    assert 'name="over_issue_reason"' in previewed
     assert 'data-testid="issue-form"' in page and 'data-testid="delivery-form"' in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     # a delivery through the page's form: 2,000 more tablets into TAB-B1
@@ -52,6 +63,11 @@ def test_orders_order_bom_and_genealogy_pages(client: FlaskClient, session_facto
     refused = client.post(f"/production/orders/{made.tablet_order}", data={
         "action": "issue", "material_id": str(plant.api), "quantity": "1000", "posting_date": "2026-11-21",
         "csrf_token": token})
+    # far beyond the bill of materials: first the reason it needs, beside its field
+    assert refused.status_code == 422 and 'data-testid="error-over_issue_reason"' in refused.get_data(as_text=True)
+    refused = client.post(f"/production/orders/{made.tablet_order}", data={
+        "action": "issue", "material_id": str(plant.api), "quantity": "1000", "posting_date": "2026-11-21",
+        "over_issue_reason": "rework", "csrf_token": token})
     assert refused.status_code == 409 and 'data-testid="refusal"' in refused.get_data(as_text=True)
     # the 2,000 are reversed from the postings table (with a reason), then the order is completed
     # the reversal forms of the two deliveries, oldest first: the 98,000, then the 2,000
