@@ -22,8 +22,8 @@ from erp.errors import DatedAfterBusinessDay, DatedBeforeSource, NotFound
 from erp.idempotency import IdempotencyKeyReused
 from erp.inventory.errors import (
     AlreadyReversed, BatchDatesMismatch, BatchExpired, BatchNotApplicable, BatchRequired, ClerkNotOfWarehouse,
-    InsufficientStock, InvalidBatchDates, InvalidQuantity, NotReversible, OrderNotOpen, OutsideContractValidity,
-    StockNotReleased,
+    InsufficientStock, InvalidBatchDates, InvalidQuantity, IssueNeedsProductionOrder, NotReversible, OrderNotOpen,
+    OutsideContractValidity, StockNotReleased,
     OverReceipt, ProductionOrderClosed, ShortRemainingShelfLife, WarehouseNotOfCompany,
 )
 from erp.masterdata.errors import StorageConditionsNotMet
@@ -123,11 +123,14 @@ def post_return(session: Session, actor: Actor, data: dict[str, Any]) -> queries
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.refuses(
     ClerkNotOfWarehouse, RoleNotAllowed, NotFound, InsufficientStock, PeriodClosed, DatedAfterBusinessDay, BatchExpired,
-    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice, StockNotReleased,
+    IdempotencyKeyReused, InvalidQuantity, NoStandardPrice, StockNotReleased, IssueNeedsProductionOrder,
 )
 @transaction
 def post_issue(session: Session, actor: Actor, data: dict[str, Any]) -> queries.DocumentView:
-    """Issue unrestricted stock to production or a cost centre (first expiry, first out)."""
+    """Issue unrestricted stock to a cost centre (first expiry, first out). Production's
+    materials are issued to a production order (``/production/orders/{id}/issues``): an
+    issue to ``production`` (5001) is refused, issue-needs-production-order."""
+    services.refuse_issue_outside_production_order(data["destination"])
     return _post_document(session, actor, data, lambda: services.book_issue(session, actor, **data))
 
 

@@ -28,6 +28,18 @@ class ProductionOrderClosed(Conflict):
     remedy = N_("Correct the posting on an order that is still running, or book the difference as a new posting.")
 
 
+class IssueNeedsProductionOrder(DomainError):
+    """Production costs (5001) are charged through production orders: each issue to an order
+    is a component of its bill of materials, its quantity checked against the plan and its
+    value settled with the order's variance. A generic goods issue to production would put
+    materials on 5001 that no order, bill of materials or standard explains."""
+
+    slug = "issue-needs-production-order"
+    title = N_("Materials for production are issued to a production order")
+    remedy = N_("Issue the components on the production order's page; consumption outside production goes to a "
+                "cost centre.")
+
+
 class OverReceipt(Conflict):
     """A line receives at most its ordered quantity plus the material's over-receipt
     tolerance."""

@@ -327,6 +327,7 @@ def issue(db: Session, actor: Actor) -> Any:
             destination_text = form.get("destination", "")
             if destination_text not in {d.value for d in services.IssueDestination}:
                 raise ValidationFailed.for_field("destination", Message("choose one from the list"))
+            services.refuse_issue_outside_production_order(services.IssueDestination(destination_text))
             with db.begin_nested():  # a refusal rolls back to here
                 document_id = services.issue_goods(
                     db, actor, warehouse_id=_choice(form.get("warehouse_id"), "warehouse_id"),
@@ -347,7 +348,7 @@ def issue(db: Session, actor: Actor) -> Any:
         "inventory/issue.html", form=form, today=business_today(),
         warehouses=queries.warehouses_acted_for(db, actor),
         materials=queries.materials_in_stock(db, actor, warehouse_id=warehouse_id),
-        preview=_preview(db, actor, form, "warehouse_id"), destinations=list(services.IssueDestination),
+        preview=_preview(db, actor, form, "warehouse_id"), destinations=list(services.CLERK_ISSUE_DESTINATIONS),
         accounts=accounts, account_names=queries.account_names(db, list(accounts.values())),
         **refusal), (refusal["error"].status if refusal else 200)
 

@@ -37,6 +37,7 @@ from erp.inventory.errors import (
     InsufficientStock,
     InvalidBatchDates,
     InvalidQuantity,
+    IssueNeedsProductionOrder,
     NotReversible,
     OrderNotOpen,
     OutsideContractValidity,
@@ -892,6 +893,20 @@ def book_issue(
 
 
 issue_goods = _returning_id(book_issue)
+
+# Where a clerk's generic goods issue (领料出库) may go: a cost centre. Production costs are
+# charged through production orders (erp.production.orders.issue_components), finding 138.
+CLERK_ISSUE_DESTINATIONS = (IssueDestination.COST_CENTER,)
+
+
+def refuse_issue_outside_production_order(destination: IssueDestination) -> None:
+    """Refuse (``IssueNeedsProductionOrder``) a generic goods issue to production (5001): the
+    pages' and the API's issue calls this before ``book_issue``. ``book_issue`` itself still
+    posts to production for the scenarios and data loaders that predate the rule (FOLLOWUPS)."""
+    if destination not in CLERK_ISSUE_DESTINATIONS:
+        message = Message("an issue to {account} (production costs) goes through a production order: issue the "
+                          "components on the order's page, or issue to a cost centre", account=accounts.PRODUCTION)
+        raise IssueNeedsProductionOrder(message, errors=[{"pointer": "/destination", "detail": message}])
 
 
 def issue_to_production_order(

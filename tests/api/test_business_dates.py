@@ -94,7 +94,7 @@ def test_an_issue_dated_after_today_is_refused(
     before = books(session_factory)
     response = api.as_("clerk_a").post("/api/v1/inventory/issues", json={
         "warehouse_id": world.warehouses["A-AMB"], "material_id": world.materials["exc_local"], "quantity": "10",
-        "posting_date": "2028-01-15", "destination": "production"})
+        "posting_date": "2028-01-15", "destination": "cost_center", "cost_center": "QC-LAB"})
     problem(response, 422, "dated-after-business-day")
     assert books(session_factory) == before
 
@@ -375,3 +375,18 @@ def test_a_received_order_takes_deliveries_within_tolerance_until_the_buyer_clos
     assert closed.get_json()["status"] == "closed"
     problem(api.as_("clerk_a").post(RECEIPTS, json=receipt_body(line, quantity="1", batch_number="B-3")), 409,
             "order-not-open")
+
+
+def test_a_generic_issue_to_production_is_refused_for_a_production_order(
+        api: ApiClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Finding 138: production costs (5001) are charged through production orders; the
+    generic issue (领料出库) refuses production, naming the rule, and posts nothing."""
+    set_standard(session_factory, world, "exc_local", "10.00")
+    (line,) = open_order(session_factory, world, [("exc_local", "100", "12.00", "A-AMB")])
+    receive(session_factory, world, line, "100")
+    before = books(session_factory)
+    body = problem(api.as_("clerk_a").post("/api/v1/inventory/issues", json={
+        "warehouse_id": world.warehouses["A-AMB"], "material_id": world.materials["exc_local"], "quantity": "10",
+        "posting_date": "2026-11-20", "destination": "production"}), 422, "issue-needs-production-order")
+    assert body["errors"][0]["pointer"] == "/destination" and "5001" in body["detail"]
+    assert books(session_factory) == before

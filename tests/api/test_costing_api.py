@@ -133,14 +133,15 @@ def test_posting_into_a_closed_period_is_a_409_problem(api: ApiClient, world: Wo
     api.as_("cost_a").post(close_url(world))
     response = api.as_("clerk_a").post("/api/v1/inventory/issues", json={
         "warehouse_id": world.warehouses["A-AMB"], "material_id": world.materials["exc_local"], "quantity": "1",
-        "posting_date": "2026-11-30", "destination": "production"})
+        "posting_date": "2026-11-30", "destination": "cost_center", "cost_center": "QC-LAB"})
     body = problem(response, 409, "period-closed")
     # the company named by code and name, not its database id (which stays in company_id)
     assert "company CA Company A" in body["detail"] and "2026-11" in body["detail"]
     assert (body["company_id"], body["period"]) == (world.companies["A"], "2026-11")
     chinese = problem(api.as_("clerk_a").post("/api/v1/inventory/issues", json={
         "warehouse_id": world.warehouses["A-AMB"], "material_id": world.materials["exc_local"], "quantity": "1",
-        "posting_date": "2026-11-30", "destination": "production"}, headers={"Accept-Language": "zh"}), 409)
+        "posting_date": "2026-11-30", "destination": "cost_center", "cost_center": "QC-LAB"},
+        headers={"Accept-Language": "zh"}), 409)
     assert "公司 CA 甲公司 的会计期间 2026-11 已关闭" in chinese["detail"]
     assert f"公司 {world.companies['A']} " not in chinese["detail"]
 

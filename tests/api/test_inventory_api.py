@@ -147,7 +147,8 @@ def test_returns_issues_transfers_and_adjustments_answer_what_a_fresh_read_shows
         ("clerk_a", "returns", {"receipt_document_id": second, "posting_date": day, "reason": "torn sacks",
                                 "quantity": "5"}),
         ("clerk_a", "issues", {"warehouse_id": amb, "material_id": starch_id, "quantity": "110", "posting_date": day,
-                               "destination": "production"}),  # FEFO: 100 of B-001, then 10 of B-002
+                               "destination": "cost_center", "cost_center": "QC-LAB"}),  # FEFO: 100 of B-001,
+        # then 10 of B-002
         ("clerk_a", "transfers", {"from_warehouse_id": amb, "to_warehouse_id": cool, "material_id": starch_id,
                                   "quantity": "10", "posting_date": day, "batch_id": b002}),
         ("cost_a", "adjustments", {"warehouse_id": amb, "material_id": boxes_id, "quantity": "5", "posting_date": day,

@@ -62,6 +62,7 @@ def test_clerk_issues_goods_sees_the_cost_first_and_reverses_the_issue(
     page.wait_for_function("document.querySelectorAll('#f-batch_id option').length > 1")
     page.fill("#f-quantity", "1")
     page.fill("#f-reference", "LL-0001")
+    page.fill("#f-cost_center", "QC-LAB")  # production's materials go to production orders (finding 138)
     page.get_by_test_id("preview-issue").click()
     page.wait_for_selector("[data-testid=preview-value]")
     assert "¥" in page.get_by_test_id("preview-value").inner_text()
@@ -80,7 +81,7 @@ def test_clerk_issues_goods_sees_the_cost_first_and_reverses_the_issue(
     page.wait_for_selector("[data-testid=posted]")
     assert "领料" in page.get_by_test_id("document-number").inner_text() or \
         "出库" in page.get_by_test_id("document-number").inner_text()
-    assert "5001" in page.get_by_test_id("journal").inner_text()
+    assert "5101" in page.get_by_test_id("journal").inner_text()
     shot(page, "issue-posted")
 
     page.get_by_test_id("post-reversal").click()  # no reason: the browser asks for one
@@ -91,7 +92,7 @@ def test_clerk_issues_goods_sees_the_cost_first_and_reverses_the_issue(
     page.wait_for_selector("[data-testid=confirm-posting]")
     facts = page.get_by_test_id("confirm-posting-facts").inner_text()
     assert "¥" in facts and "{" not in facts
-    assert "5001" in page.get_by_test_id("confirm-posting-journal").inner_text()
+    assert "5101" in page.get_by_test_id("confirm-posting-journal").inner_text()
     assert page.get_by_test_id("posted").count() == 0
     assert page.evaluate("new Set([...document.querySelectorAll('[id]')].map(e => e.id)).size"
                          " === document.querySelectorAll('[id]').length")  # no id twice

@@ -106,13 +106,30 @@ def test_an_issue_beyond_the_stock_is_refused_beside_the_form_with_what_was_type
     token = sign_in(client, world, "clerk_a")
     before = books(session_factory)
     refused = client.post("/inventory/issues", data={
-        **_ids(world), "quantity": "1400", "posting_date": DAY, "destination": "production", "reference": "REQ-8",
+        **_ids(world), "quantity": "1400", "posting_date": DAY, "destination": "cost_center", "cost_center": "QC-LAB",
+        "reference": "REQ-8",
         "action": "post", "csrf_token": token})
     assert refused.status_code == 409
     page = refused.get_data(as_text=True)
     assert "可用" in shown(page, "refusal") and "1,300" in shown(page, "refusal")
     assert 'value="1400"' in page and 'value="REQ-8"' in page and 'data-testid="issue-form"' in page
     assert '{"type"' not in page
+    assert books(session_factory) == before
+
+
+def test_an_issue_to_production_outside_a_production_order_is_refused_beside_its_field(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session], stock: int,
+) -> None:
+    """Finding 138: production costs (5001) are charged through production orders only."""
+    token = sign_in(client, world, "clerk_a")
+    page = client.get("/inventory/issues").get_data(as_text=True)
+    assert 'value="production"' not in page and 'value="cost_center"' in page
+    before = books(session_factory)
+    refused = client.post("/inventory/issues", data={
+        **_ids(world), "quantity": "5", "posting_date": DAY, "destination": "production", "action": "post",
+        "csrf_token": token})
+    assert refused.status_code == 422
+    assert "生产订单" in shown(refused.get_data(as_text=True), "error-destination")
     assert books(session_factory) == before
 
 
@@ -139,7 +156,8 @@ def test_another_companys_warehouse_is_neither_offered_nor_accepted(
     before = books(session_factory)
     refused = client.post("/inventory/issues", data={
         "warehouse_id": str(world.warehouses["B-AMB"]), "material_id": str(world.materials["exc_local"]),
-        "quantity": "5", "posting_date": DAY, "destination": "production", "action": "post", "csrf_token": token})
+        "quantity": "5", "posting_date": DAY, "destination": "cost_center", "cost_center": "QC-LAB", "action": "post",
+        "csrf_token": token})
     assert refused.status_code == 404 and 'data-testid="refusal"' in refused.get_data(as_text=True)
     assert books(session_factory) == before
     transfer_page = client.get("/inventory/transfers").get_data(as_text=True)
@@ -176,8 +194,8 @@ def test_an_issue_is_reversed_from_its_page_with_a_reason(
 ) -> None:
     token = sign_in(client, world, "clerk_a")
     posted = client.post("/inventory/issues", data={
-        **_ids(world), "quantity": "20", "posting_date": DAY, "destination": "production", "action": "post",
-        "csrf_token": token})
+        **_ids(world), "quantity": "20", "posting_date": DAY, "destination": "cost_center", "cost_center": "QC-LAB",
+        "action": "post", "csrf_token": token})
     issue = _posted(session_factory, posted.headers["Location"])
     before = books(session_factory)
     without_reason = client.post(f"/inventory/documents/{issue.number}/reversal",
@@ -191,10 +209,10 @@ def test_an_issue_is_reversed_from_its_page_with_a_reason(
     assert check.status_code == 200
     page = check.get_data(as_text=True)
     facts = _facts(page)
-    # 20 kg of EXC-A-0 back into unrestricted stock at 10.00: 200.00; Dr 1403, Cr 5001
+    # 20 kg of EXC-A-0 back into unrestricted stock at 10.00: 200.00; Dr 1403, Cr 5101
     assert issue.number in facts and "20 千克" in facts and "¥200.00" in facts
     journal = shown(page, "confirm-posting-journal")
-    assert "1403" in journal and "5001" in journal and journal.count("¥200.00") == 2
+    assert "1403" in journal and "5101" in journal and journal.count("¥200.00") == 2
     assert 'name="confirmed" value="1"' in page and 'value="领错批次"' in page
     assert books(session_factory) == before
     # ... "back" shows the form again as typed, still nothing written ...
@@ -212,7 +230,7 @@ def test_an_issue_is_reversed_from_its_page_with_a_reason(
     with session_factory() as session:
         assert document_movements(session, reversal.id) == [
             ("CA-AMB", "EXC-A-0", "unrestricted", D("20"), D("200.00"))]
-        assert entry_lines(session, reversal.id) == {"5001": D("-200.00"), "1403": D("200.00")}
+        assert entry_lines(session, reversal.id) == {"5101": D("-200.00"), "1403": D("200.00")}
     page = client.get(f"/inventory/documents/{issue.number}").get_data(as_text=True)
     assert "已冲销" in page and 'data-testid="reversal-card"' not in page
     again = client.post(f"/inventory/documents/{issue.number}/reversal",
