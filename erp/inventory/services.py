@@ -1362,8 +1362,8 @@ def book_transfer(
             # Held goods keep their hold: the open lots on the batch go with it, or it stays.
             quality.move_open_lots(session, actor, batch_id=balance.batch_id, source=source, destination=destination,
                                    moved=taken, held=balance.quantity,
-                                   reason=narrate("lots-transferred", REASON_LENGTH, source=Named.of(source),
-                                                  destination=Named.of(destination)))
+                                   reason=narrate("lots-transferred", REASON_LENGTH, source=source.code,
+                                                  destination=destination.code))
     codes = {(warehouse.id, material.id, balance.batch_id): (warehouse.code, material.code, balance.batch_number)
              for balance, _, _ in pieces for warehouse in (source, destination)}
     return _write_view(

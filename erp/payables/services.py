@@ -1148,7 +1148,9 @@ def reverse_invoice(session: Session, actor: Actor, invoice_id: int, *, reason: 
         audit.record_change(session, actor, entity="supplier_invoice", entity_id=credited.id,
                             action="credit-memo-reversed", before={"open_amount": str(credited_before)},
                             after={"open_amount": str(credited.open_amount)},
-                            reason=narrate("credit-memo-reversed", REASON_LENGTH, number=invoice.number, reason=reason),
+                            # stored in these words (migration 0045 reads them back); pages read them in the reader's
+                            # language through erp.narration.LEGACY
+                            reason=f"reversal of credit memo {invoice.number}: {reason}"[:500],
                             company_id=credited.company_id)
     invoice.reversed_by, invoice.reversed_at = actor.user_id, utcnow()
     invoice.reversal_date, invoice.reversal_reason = reversal_date, reason[:500]

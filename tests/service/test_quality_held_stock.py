@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.audit.models import AuditEvent
 from erp.inventory import services as inventory
 from erp.masterdata.models import Warehouse
+from erp.narration import plain
 from erp.posting.models import StockStatus
 from erp.quality.errors import InspectionLotHoldsStock
 from erp.quality.models import InspectionLot, LotOrigin, LotStatus
@@ -34,7 +35,7 @@ def excursion_lot(session: Session) -> InspectionLot:
 
 
 def lot_events(session: Session, lot_id: int) -> list[tuple[str, str, dict, str]]:
-    return [(e.action, e.actor_name, e.changes, e.reason) for e in session.scalars(
+    return [(e.action, e.actor_name, e.changes, plain(e.reason)) for e in session.scalars(
         select(AuditEvent).where(AuditEvent.entity == "inspection_lot", AuditEvent.entity_id == lot_id)
         .order_by(AuditEvent.id))]
 
