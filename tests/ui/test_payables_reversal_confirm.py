@@ -89,13 +89,16 @@ def test_a_payment_reversal_shows_its_journal_before_it_is_posted(
     _sign_in(client, world, "ap_a")
     url = f"/payables/payments/{payment}"
     page = client.get(url).get_data(as_text=True)
+    assert "付款" in page and "收款" not in page  # money paid to a supplier, not received (trial T1)
     form = {"csrf_token": _csrf(page), "reason": "银行退票", "reversal_date": "2026-11-20"}
     refused = client.post(url, data=form)  # before the payment: refused on the check, beside the date
     assert refused.status_code == 422
     assert "2026-11-20" in shown(refused.get_data(as_text=True), "refusal")
     check = client.post(url, data={**form, "reversal_date": "2026-11-25"})
     assert check.status_code == 200
-    assert sorted(_journal(check.get_data(as_text=True))) == [("1002", "¥1,356.00", ""), ("2202", "", "¥1,356.00")]
+    checked = check.get_data(as_text=True)
+    assert sorted(_journal(checked)) == [("1002", "¥1,356.00", ""), ("2202", "", "¥1,356.00")]
+    assert "付款编号" in checked and "收款" not in checked  # trial T1
     with session_factory() as session:
         found = session.get(SupplierPayment, payment)
         assert found is not None and not found.reversed
