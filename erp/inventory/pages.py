@@ -184,7 +184,8 @@ def _document_page(db: Session, actor: Actor, number: str, *, form: Any = None,
                    pending: Any = None) -> tuple[str, int]:
     view, header = queries.document_by_number(db, actor, number)
     doc_type = MovementType(view.document.doc_type)
-    standing = header.reversed_by_number is None
+    # A receipt returned in full stands, but nothing of it is left to reverse or return.
+    standing = header.reversed_by_number is None and not header.fully_returned
     refusal = refusal or {}
     return render_template(
         "inventory/document.html", view=view, header=header, posted=request.args.get("posted") == "1",

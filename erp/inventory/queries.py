@@ -575,11 +575,20 @@ class DocumentHeader:
     order_number: str | None = None
     source_number: str | None = None
     returned_by: tuple[str, ...] = ()
+    # A receipt's quantity and what of it went back to the supplier (None for other documents);
+    # ``fully_returned``: nothing of it is left to reverse or return.
+    received_quantity: Decimal | None = None
+    returned_quantity: Decimal | None = None
+    unit_code: str | None = None
     # A transfer's two sides; the standard price a document was valued at (written on the
     # document by receipts, else the price in force in its period for its material).
     from_warehouse: Named | None = None
     to_warehouse: Named | None = None
     standard_price: Decimal | None = None
+
+    @property
+    def fully_returned(self) -> bool:
+        return bool(self.returned_quantity) and self.returned_quantity >= (self.received_quantity or 0)  # type: ignore[operator]
 
 
 def document_by_number(session: Session, actor: Actor, number: str) -> tuple[DocumentView, DocumentHeader]:
@@ -601,6 +610,16 @@ def document_by_number(session: Session, actor: Actor, number: str) -> tuple[Doc
     returned_by = tuple(session.scalars(select(StockDocument.number).where(
         StockDocument.source_document_id == document.id,
         StockDocument.doc_type == MovementType.RETURN_TO_SUPPLIER).order_by(StockDocument.id)))
+    received_quantity = returned_quantity = None
+    unit_code = None
+    if document.doc_type == MovementType.RECEIPT and view.movements:
+        received_quantity = sum((m.quantity for m in view.movements), Decimal("0"))
+        returned_quantity = -Decimal(session.scalar(
+            select(func.coalesce(func.sum(StockMovement.quantity), 0))
+            .join(StockDocument, StockDocument.id == StockMovement.document_id)
+            .where(StockDocument.source_document_id == document.id,
+                   StockDocument.doc_type == MovementType.RETURN_TO_SUPPLIER)) or 0)
+        unit_code = view.movements[0].unit_code
     order_number = session.scalar(select(PurchaseOrder.number).join(
         PurchaseOrderLine, PurchaseOrderLine.order_id == PurchaseOrder.id).where(
         PurchaseOrderLine.id == document.po_line_id)) if document.po_line_id else None
@@ -617,7 +636,8 @@ def document_by_number(session: Session, actor: Actor, number: str) -> tuple[Doc
         reverses_number=numbers.get(document.reverses_document_id),
         reversed_by_number=numbers.get(view.reversed_by_document_id),
         order_number=order_number, source_number=numbers.get(document.source_document_id),
-        returned_by=returned_by, from_warehouse=from_warehouse, to_warehouse=to_warehouse,
+        returned_by=returned_by, received_quantity=received_quantity, returned_quantity=returned_quantity,
+        unit_code=unit_code, from_warehouse=from_warehouse, to_warehouse=to_warehouse,
         standard_price=document.standard_price if document.standard_price is not None
         else _standard_price_of(session, document, view.movements),
     )

@@ -492,7 +492,15 @@ def book_receipt_reversal(
     # that committed while this waited is seen here (read before, the stock check below
     # refused instead, for goods that were not there, or a second reversal was posted).
     _refuse_reversed(session, receipt)
-    if _returned_quantity(session, receipt.id):
+    returned = _returned_quantity(session, receipt.id)
+    if returned:
+        # All of it back with the supplier: nothing is left to correct (trial T2); part of it:
+        # the rest goes back by a return too.
+        received = session.scalar(select(func.coalesce(func.sum(StockMovement.quantity), 0))
+                                  .where(StockMovement.document_id == receipt.id))
+        if returned >= Decimal(received or 0):
+            raise NotReversible(Message("all of receipt {receipt} went back to the supplier; nothing is left to reverse",
+                                        receipt=receipt.number))
         raise NotReversible(Message("part of receipt {receipt} went back to the supplier; return the rest instead",
                                     receipt=receipt.number))
     (arrival,) = _document_movements(session, document_id)

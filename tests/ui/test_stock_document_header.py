@@ -143,3 +143,39 @@ def test_a_receipts_reversal_and_return_forms_use_no_id_twice(
     assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
     # each label points at its own form's field
     assert 'for="f-reversal-posting_date"' in page and 'for="f-posting_date"' in page
+
+
+def test_a_receipt_returned_in_part_then_in_full_says_so_and_offers_no_correction_once_all_went_back(
+    client: FlaskClient, world: World, receipt: tuple[str, str],
+) -> None:
+    """Trial T2: a receipt returned in part is reversed no more (the rest goes back by a return);
+    returned in full, it says so, shows returned / received and offers neither form, and the
+    reversal's refusal says nothing is left (not "return the rest")."""
+    number, _ = receipt
+    token = sign_in(client, world, "clerk_a")
+    url = f"/inventory/documents/{number}"
+
+    def send_back(quantity: str) -> None:
+        done = client.post(f"{url}/return", data={"quantity": quantity, "posting_date": DAY, "reason": "外箱破损",
+                                                  "confirmed": "1", "csrf_token": token})
+        assert done.status_code == 302, done.get_data(as_text=True)[-2000:]
+
+    def reversal_refusal() -> str:
+        refused = client.post(f"{url}/reversal", data={"posting_date": DAY, "reason": "数量录错", "csrf_token": token})
+        assert refused.status_code == 409
+        return refused.get_data(as_text=True)
+
+    send_back("30")
+    page = client.get(url).get_data(as_text=True)
+    assert header(page)["退货 / 收货数量"] == "已退 30 千克 / 收货 300 千克 部分退货"
+    assert 'data-testid="return-form"' in page and "nothing-to-correct" not in page
+    refusal = reversal_refusal()
+    assert "已部分退货，请对剩余部分办理退货" in refusal and "已全部退货" not in refusal
+
+    send_back("270")
+    page = client.get(url).get_data(as_text=True)
+    assert header(page)["退货 / 收货数量"] == "已退 300 千克 / 收货 300 千克 已全部退货"
+    assert 'data-testid="reversal-form"' not in page and 'data-testid="return-form"' not in page
+    assert 'data-testid="nothing-to-correct"' in page
+    refusal = reversal_refusal()
+    assert f"入库单 {number} 已全部退货，无可冲销的部分" in refusal and "剩余部分" not in refusal
