@@ -133,7 +133,7 @@ def _intercompany_sale(session: Session) -> None:
     """FORM01 sells 500 PG-TAB tablets to DIST01 at 0.05 (its standard 0.03): the group's
     companies linked to their customer and supplier records by the administrator, DIST01's
     purchase order to FORM01's supplier record, FORM01's sales order against its line
-    (by sales.form01, a FORM01 salesperson the demo lacks), confirmed and shipped; not yet
+    (by sales.form01, the demo's FORM01 salesperson), confirmed and shipped; not yet
     received (in transit at the month's end)."""
     admin = actor_for_user(_user(session, "admin"))
     form01 = session.scalars(select(Company).where(Company.code == "FORM01")).one()
@@ -148,11 +148,7 @@ def _intercompany_sale(session: Session) -> None:
                              reason="集团内部交易")
     masterdata.update_record(session, admin, masterdata.COMPANIES, dist01.id, {"customer_id": customer.id},
                              reason="集团内部交易")
-    seller = User(username="sales.form01", display_name="sales.form01", role=Role.SALES, group_wide=False,
-                  password_hash=_user(session, "sales.dist01").password_hash,
-                  companies=[UserCompany(company_id=form01.id)])
-    session.add(seller)
-    session.flush()
+    seller = _user(session, "sales.form01")
     tablet = session.scalars(select(Material).where(Material.code == "PG-TAB")).one()
     made = session.scalars(select(Batch).where(Batch.material_id == tablet.id)).one()
     from_warehouse = session.scalars(select(StockBalance.warehouse_id).where(StockBalance.batch_id == made.id)).first()

@@ -24,12 +24,13 @@ def test_demo_has_contracts_and_orders_in_every_state_purchasing_reaches(
     with session_factory() as session:
         statuses = Counter(session.scalars(select(PurchaseOrder.status)))
         # the 7 orders purchasing leaves open are then received by the inventory demo: every
-        # third in part (2 of them), the others in full
+        # third in part (2 of them), the others in full; FORM01's intercompany order to API01
+        # stays open for the browser's intercompany sale (erp.demo.intercompany)
         assert statuses == {"received": 5, "partially_received": 2, "draft": 4, "closed": 2,
-                            "pending_approval": 1, "cancelled": 1}
+                            "pending_approval": 1, "cancelled": 1, "open": 1}
         contracts = session.scalars(select(Contract)).all()
         assert Counter(c.effective_status for c in contracts) == {
-            ContractStatus.ACTIVE: 14, ContractStatus.EXPIRED: 1, ContractStatus.DRAFT: 1,
+            ContractStatus.ACTIVE: 15, ContractStatus.EXPIRED: 1, ContractStatus.DRAFT: 1,
             ContractStatus.TERMINATED: 1,
         }
         # company contracts price local materials only: none is outside the purchasing rights (finding 46)
@@ -43,7 +44,7 @@ def test_every_demo_order_line_carries_its_contract_price(session_factory: sessi
         rows = session.execute(
             select(PurchaseOrderLine, ContractLine).join(ContractLine, PurchaseOrderLine.contract_line_id == ContractLine.id)
         ).all()
-        assert len(rows) == 21  # the lines listed in erp.demo.purchasing.ORDERS
+        assert len(rows) == 22  # the lines listed in erp.demo.purchasing.ORDERS and erp.demo.intercompany's
         for order_line, contract_line in rows:
             assert order_line.unit_price == contract_line.unit_price
             assert order_line.amount == (order_line.quantity * order_line.unit_price).quantize(

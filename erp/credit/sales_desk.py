@@ -9,7 +9,7 @@ confirming under the credit check, shipping, cancelling) are ``erp.credit.servic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,8 @@ from erp.db import page
 from erp.posting.models import Batch, StockBalance, StockDocument, StockStatus
 from erp.masterdata.tax import line_amounts
 from erp.masterdata.models import Company, Customer, Material, TaxCode, UnitOfMeasure, Warehouse
+from erp.masterdata.services import company_for_customer
+from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
 from erp.search import contains_text
 
 ZERO = Decimal("0")
@@ -97,6 +99,8 @@ class FormChoices:
     materials: list[Any]
     warehouses: list[Warehouse]
     tax_codes: list[TaxCode]
+    # customer id -> the code of the group company it stands for (intercompany orders)
+    group_customers: dict[int, str] = field(default_factory=dict)
 
 
 def form_choices(session: Session, actor: Actor, company_id: int | None) -> FormChoices:
@@ -113,7 +117,79 @@ def form_choices(session: Session, actor: Actor, company_id: int | None) -> Form
     warehouses = [] if company_id is None else list(session.scalars(
         select(Warehouse).where(Warehouse.company_id == company_id, Warehouse.active).order_by(Warehouse.code)))
     tax_codes = list(session.scalars(select(TaxCode).where(TaxCode.active).order_by(TaxCode.code)))
-    return FormChoices(companies, customers, materials, warehouses, tax_codes)
+    group = {customer_id: code for customer_id, code in session.execute(
+        select(Company.customer_id, Company.code).where(Company.customer_id.is_not(None)))}
+    return FormChoices(companies, customers, materials, warehouses, tax_codes, group)
+
+
+@dataclass(frozen=True)
+class PartnerLine:
+    """A buying group company's purchase order line an intercompany order may fill, as the
+    selling company's salesperson sees it: only what the order needs (the buyer's order number
+    and line, material, what is still to fill, the intercompany contract price), nothing of the
+    buyer's other orders, suppliers, warehouses or amounts (finding 111)."""
+
+    po_line_id: int
+    order_number: str
+    line_no: int
+    material_id: int
+    material_code: str
+    material_name_zh: str
+    material_name_en: str
+    unit_code: str
+    unit_price: Decimal
+    ordered: Decimal
+    room: Decimal  # what an order may still fill of it (erp.credit.services.partner_line_room)
+
+    @property
+    def price_text(self) -> str:
+        """The contract price as the price input takes it: two places at least (320.00, 0.045)."""
+        whole, _, fraction = f"{self.unit_price:f}".partition(".")
+        return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+@dataclass(frozen=True)
+class PartnerLines:
+    """The buying group company a customer stands for, and its open purchase order lines placed
+    with the selling company (empty when the seller has no supplier record in the master)."""
+
+    buyer: Company
+    seller_has_supplier_record: bool
+    lines: list[PartnerLine]
+
+    def by_id(self) -> dict[int, PartnerLine]:
+        return {line.po_line_id: line for line in self.lines}
+
+
+def partner_lines(session: Session, actor: Actor, *, company_id: int | None,
+                  customer_id: int | None) -> PartnerLines | None:
+    """When ``customer_id`` stands for another company of the group: that buyer and its
+    purchase order lines placed with ``company_id``'s supplier record that are open for
+    receipt, each with the room left on it (what other sales orders will still deliver taken
+    off), in order number and line order; None for a customer outside the group. Read only:
+    the order's creation locks the line and checks again."""
+    actor.require_role(*SALES_ROLES, action="taking sales orders")
+    if company_id is None or customer_id is None or not actor.acts_for_company(company_id):
+        return None
+    buyer = company_for_customer(session, customer_id)
+    seller = session.get(Company, company_id)
+    if buyer is None or seller is None or buyer.id == company_id:
+        return None
+    if seller.supplier_id is None:
+        return PartnerLines(buyer, False, [])
+    rows = session.execute(
+        select(PurchaseOrderLine, PurchaseOrder.number, Material.code, Material.name_zh, Material.name_en,
+               UnitOfMeasure.code)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+        .join(Material, Material.id == PurchaseOrderLine.material_id)
+        .join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .where(PurchaseOrder.receiving_company_id == buyer.id, PurchaseOrder.supplier_id == seller.supplier_id,
+               PurchaseOrder.status.in_(OPEN_FOR_RECEIPT_STATUSES))
+        .order_by(PurchaseOrder.number, PurchaseOrderLine.line_no)).all()
+    lines = [PartnerLine(line.id, number, line.line_no, line.material_id, code, zh, en, unit, line.unit_price,
+                         line.quantity, services.partner_line_room(session, line).leaves)
+             for line, number, code, zh, en, unit in rows]
+    return PartnerLines(buyer, True, lines)
 
 
 @dataclass(frozen=True)

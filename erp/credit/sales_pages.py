@@ -72,9 +72,11 @@ def _form_rows(form: Any) -> int:
     return max(1, min(rows, MAX_ROWS))
 
 
-def _order_request(form: Any, rows: int) -> tuple[dict[str, Any], list[int]]:
+def _order_request(form: Any, rows: int, partners: sales_desk.PartnerLines | None = None
+                   ) -> tuple[dict[str, Any], list[int]]:
     """The order the form asks for (422 beside the field for what cannot be read) and the form
-    row of each line sent (rows left empty send none)."""
+    row of each line sent (rows left empty send none). An intercompany order's row names the
+    buyer's purchase order line it fills; left empty, its material and price are that line's."""
     company_id = _int(form.get("company_id"))
     if company_id is None:
         raise ValidationFailed.for_field("company_id", Message("required"))
@@ -84,10 +86,15 @@ def _order_request(form: Any, rows: int) -> tuple[dict[str, Any], list[int]]:
     day = form_day(form.get("order_date"), "order_date")
     lines: list[services.OrderLineRequest] = []
     used: list[int] = []
+    offered = partners.by_id() if partners is not None else {}
     for row in range(rows):
         material = _int(form.get(f"material_id-{row}"))
         quantity_text, price_text = form.get(f"quantity-{row}", ""), form.get(f"unit_price-{row}", "")
-        if material is None and not quantity_text.strip() and not price_text.strip():
+        partner_line = _int(form.get(f"partner_po_line_id-{row}")) if partners is not None else None
+        if partner_line is not None and partner_line in offered:
+            material = material if material is not None else offered[partner_line].material_id
+            price_text = price_text if price_text.strip() else str(offered[partner_line].unit_price)
+        if material is None and not quantity_text.strip() and not price_text.strip() and partner_line is None:
             continue
         if material is None:
             raise ValidationFailed(Message("choose the material of line {line}", line=row + 1),
@@ -106,7 +113,8 @@ def _order_request(form: Any, rows: int) -> tuple[dict[str, Any], list[int]]:
             raise ValidationFailed(Message("the unit price of line {line} must be more than zero", line=row + 1),
                                    errors=[{"pointer": f"lines/{row}/unit_price", "detail": Message("more than zero")}])
         lines.append(services.OrderLineRequest(material_id=material, warehouse_id=warehouse, quantity=quantity,
-                                               unit_price=price, tax_code_id=_int(form.get(f"tax_code_id-{row}"))))
+                                               unit_price=price, tax_code_id=_int(form.get(f"tax_code_id-{row}")),
+                                               partner_po_line_id=partner_line))
         used.append(row)
     reference = (form.get("customer_reference") or "").strip()[:64] or None
     return {"company_id": company_id, "customer_id": customer_id, "order_date": day, "lines": lines,
@@ -138,9 +146,10 @@ def new_order(db: Session, actor: Actor) -> Any:
     company_id = _int(form.get("company_id"))
     if company_id is None and len(choices.companies) == 1:
         company_id = choices.companies[0].id
+    partners = sales_desk.partner_lines(db, actor, company_id=company_id, customer_id=_int(form.get("customer_id")))
     if request.method == "POST" and form.get("action") in ("preview", "save"):
         try:
-            order_request, used = _order_request(form, rows)
+            order_request, used = _order_request(form, rows, partners)
             if form.get("action") == "save":
                 with db.begin_nested():  # a refusal rolls back to here
                     result = services.create_order(db, actor, **order_request)
@@ -165,7 +174,7 @@ def new_order(db: Session, actor: Actor) -> Any:
     choices = sales_desk.form_choices(db, actor, company_id)
     status = refusal["error"].status if refusal else 200
     return render_template("sales/new_order.html", form=form, rows=rows, choices=choices, company_id=company_id,
-                           preview=preview, today=business_today(),
+                           preview=preview, today=business_today(), partners=partners,
                            line_errors=line_refusals(refusal.get("error"), used or None), **refusal), status
 
 

@@ -20,6 +20,7 @@ from erp.auth.services import hash_password
 from erp.demo import catalog as c
 from erp.db import in_transaction
 from erp.demo.credit import add_sales_history
+from erp.demo.intercompany import add_intercompany_demo
 from erp.demo.inventory import load_inventory_demo
 from erp.demo.purchasing import load_purchasing_demo
 from erp.clock import business_today
@@ -226,6 +227,7 @@ def _load(session: Session, *, seed: int, if_empty: bool) -> DemoReport:
     report.counts.update(load_purchasing_demo(session, rng))
     report.counts.update(load_inventory_demo(session, rng, business_today(), signing_password=DEMO_PASSWORD))
     add_sales_history(session, report, customer_types=customer_types)
+    report.counts.update(add_intercompany_demo(session))
     return report
 
 
@@ -235,6 +237,7 @@ def _demo_users(
     """One user per role, plus group-wide variants of the company-or-group roles."""
     form01 = next(co for co in companies if co.code == "FORM01")
     dist01 = next(co for co in companies if co.code == "DIST01")
+    api01 = next(co for co in companies if co.code == "API01")
     form01_stores = [w for w in warehouses if w.company is form01]
     password_hash = hash_password(DEMO_PASSWORD)
     plan: list[tuple[str, Role, bool, list[Company], list[Warehouse]]] = [
@@ -250,6 +253,9 @@ def _demo_users(
         ("cost.group", Role.COST_ACCOUNTANT, True, [], []),
         ("ap.form01", Role.ACCOUNTS_PAYABLE, False, [form01], []),
         ("sales.dist01", Role.SALES, False, [dist01], []),
+        # the two sides of the demo's intercompany trade (erp.demo.intercompany)
+        ("sales.api01", Role.SALES, False, [api01], []),
+        ("sales.form01", Role.SALES, False, [form01], []),
         ("credit", Role.CREDIT_CONTROLLER, True, [], []),
         ("cio", Role.CIO, True, [], []),
         ("auditor", Role.AUDITOR, True, [], []),
