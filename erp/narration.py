@@ -117,6 +117,7 @@ NARRATIONS: dict[str, str] = {
     "customer-payment": N_("customer payment {payment}"),
     "customer-payment-reference": N_("customer payment {payment} ({reference})"),
     "unapplied-credit-applied": N_("unapplied credit of payment {payment} applied"),
+    "customer-payment-reversal": N_("reversal of customer payment {payment} from {customer}: {reason}"),
     "credit-note": N_("credit note {note}: {reason}"),
     "credit-note-invoice": N_("credit note {note}, invoice {invoice}: {reason}"),
     "credit-note-kept-applied": N_("credit kept by credit note {note} applied"),

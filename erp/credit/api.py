@@ -16,7 +16,9 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy.orm import Session
 
 from erp.clock import business_today
-from erp.credit import backtest, jobs, limits, notes, parameters, profiles, queries, receivables, services
+from erp.credit import (
+    backtest, jobs, limits, notes, parameters, payment_reversals, profiles, queries, receivables, services,
+)
 from erp.credit import schemas as s
 from erp.credit.exposure import CreditPolicy, read_exposure
 from erp.credit.models import CreditLimitSuggestion, CreditSuggestionRun
@@ -38,7 +40,7 @@ from erp.auth.roles import Actor
 from erp.web import Blueprint, IDEMPOTENCY_HEADER, erp_settings, idempotent, paged, reporting, transaction
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.credit.errors import (
-    CreditLimitExceeded, CustomerOnCreditHold, DisputeNotApplicable, DisputeResolved, InvoiceNotApplicable,
+    CreditLimitExceeded, CustomerOnCreditHold, CustomerPaymentReversed, DisputeNotApplicable, DisputeResolved, InvoiceNotApplicable,
     CreditModelParametersInvalid, NoOpenInvoices, NoUnappliedCredit, OrderNotBlocked, OrderStatusConflict, OverShipment,
     SuggestionNotExplainable,
 )
@@ -206,12 +208,29 @@ def get_payment(session: Session, actor: Actor, payment_id: int) -> Any:
 @blp.response(200, s.PaymentOut)
 @blp.refuses(
     RoleNotAllowed, NotFound, NoOpenInvoices, NoUnappliedCredit, PeriodClosed, DatedAfterBusinessDay,
-    InvoiceNotApplicable,
+    InvoiceNotApplicable, CustomerPaymentReversed,
 )
 @transaction
 def post_application(session: Session, actor: Actor, data: dict[str, Any], payment_id: int) -> Any:
     """Apply a payment's unapplied credit to open invoices of its customer and company."""
     return services.apply_credit(session, actor, payment_id, **data)
+
+
+@blp.route("/payments/<int:payment_id>/reversal", methods=["POST"])
+@blp.arguments(s.CustomerPaymentReversalIn)
+@blp.response(200, s.PaymentOut)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+@blp.refuses(RoleNotAllowed, NotFound, CustomerPaymentReversed, PeriodClosed, DatedAfterBusinessDay,
+             IdempotencyKeyReused)
+@transaction
+def post_payment_reversal(session: Session, actor: Actor, data: dict[str, Any], payment_id: int) -> Any:
+    """Reverse a customer payment (a bounced bank draft): one balancing entry (Cr bank, Dr receivables what it
+    settled, Dr advances what was unapplied) on the reversal date, with a reason; its invoices are open again."""
+    reversed_id = idempotent(session, actor, {**data, "payment_id": payment_id},
+                             lambda: payment_reversals.reverse_customer_payment(
+                                 session, actor, payment_id, reason=data["reason"],
+                                 reversal_date=data.get("reversal_date") or business_today()).id)
+    return queries.get_payment(session, actor, reversed_id)
 
 
 # --- returns, credit notes and debit notes -------------------------------------------------------

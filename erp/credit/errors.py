@@ -64,6 +64,15 @@ class NoUnappliedCredit(Conflict):
     remedy = N_("Nothing to apply: the payment is fully applied.")
 
 
+class CustomerPaymentReversed(Conflict):
+    """A reversed customer payment is cancelled: it is reversed once and applies nothing more."""
+
+    slug = "customer-payment-reversed"
+    title = N_("The customer payment has been reversed")
+    remedy = N_("Nothing to do with it: the invoices it settled are open again; record the money anew when it "
+                "arrives.")
+
+
 class NoOpenInvoices(Conflict):
     """Unapplied credit goes to open invoices of the same customer in the same company."""
 

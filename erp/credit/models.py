@@ -271,6 +271,11 @@ class Payment(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("unapplied_amount >= 0 AND unapplied_amount <= amount", name="unapplied_range"),
+        # Whole or nothing (migration 0052): not reversed, or its reversal recorded with all five.
+        CheckConstraint("(reversed_at IS NULL AND reversed_by IS NULL AND reversal_date IS NULL AND "
+                        "reversal_reason IS NULL AND reversal_entry_id IS NULL) OR (reversed_at IS NOT NULL AND "
+                        "reversed_by IS NOT NULL AND reversal_date IS NOT NULL AND reversal_reason IS NOT NULL AND "
+                        "reversal_entry_id IS NOT NULL)", name="reversal_recorded"),
         Index("ix_payments_company_customer", "company_id", "customer_id"),
         # Payments with money not yet applied (most are applied in full): what the CIO's
         # unapplied payments read.
@@ -291,6 +296,19 @@ class Payment(Base):
     bank_reference: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Reversed (冲销: a bounced bank draft, money booked to the wrong customer) by one balancing
+    # entry dated ``reversal_date`` (``erp.credit.payment_reversals``, migration 0052): who, when,
+    # why. Its applications stay as they were; from the reversal date on they settle nothing
+    # (the invoices got their amounts back).
+    reversed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reversed_at: Mapped[dt.datetime | None]
+    reversal_date: Mapped[dt.date | None] = mapped_column(Date)
+    reversal_reason: Mapped[str | None] = mapped_column(String(500))
+    reversal_entry_id: Mapped[BigId | None] = mapped_column(ForeignKey("journal_entries.id"))
+
+    @property
+    def reversed(self) -> bool:
+        return self.reversed_at is not None
 
     applications: Mapped[list[PaymentApplication]] = relationship(
         viewonly=True, order_by="PaymentApplication.id", lazy="selectin",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, union_all
@@ -43,14 +45,20 @@ def paged(session: Session, query: Select[Any], *, offset: int, limit: int | Non
 
 def settled_since(session: Session, as_of: dt.date) -> Subquery | None:
     """(invoice_id, amount): what payments and credit notes took off each invoice after
-    ``as_of``, to add back for figures as of that day; None when nothing was (the usual
-    case, the key date being today), so that callers read the open amounts alone."""
+    ``as_of``, to add back for figures as of that day, less what the reversal of a payment
+    after ``as_of`` gave back (erp.credit.payment_reversals: the invoice was settled by it on
+    that day); None when nothing was (the usual case, the key date being today), so that
+    callers read the open amounts alone."""
     later = [select(model.id).where(model.applied_on > as_of).limit(1)
              for model in (PaymentApplication, CreditNoteApplication)]
+    later.append(select(Payment.id).where(Payment.reversal_date > as_of).limit(1))
     if all(session.scalar(probe) is None for probe in later):
         return None
+    given_back = (select(PaymentApplication.invoice_id, (-PaymentApplication.amount).label("amount"))
+                  .join(Payment, Payment.id == PaymentApplication.payment_id)
+                  .where(Payment.reversal_date > as_of))
     both = union_all(*(select(model.invoice_id, model.amount).where(model.applied_on > as_of)
-                       for model in (PaymentApplication, CreditNoteApplication))).subquery("settlements")
+                       for model in (PaymentApplication, CreditNoteApplication)), given_back).subquery("settlements")
     return (select(both.c.invoice_id, func.sum(both.c.amount).label("amount"))
             .group_by(both.c.invoice_id).subquery("settled_since"))
 
@@ -166,3 +174,57 @@ def list_credit_notes(
                                                 "document_number": normal_number(document_number)},
                    CreditNote.note_date.desc(), CreditNote.id.desc(), offset=offset, limit=limit,
                    where=_searched(CreditNote, q, CreditNote.document_number))
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    """One line of a journal entry, with its account's names (debit or credit, the other None)."""
+
+    account_code: str
+    account_name_zh: str
+    account_name_en: str
+    debit: Decimal | None
+    credit: Decimal | None
+
+    @property
+    def amount(self) -> Decimal:
+        """Signed, debit positive (as ``confirm_posting`` reads a line)."""
+        return self.debit if self.debit is not None else -(self.credit or Decimal(0))
+
+
+@dataclass(frozen=True)
+class PaymentEntry:
+    entry_id: int
+    entry_date: dt.date
+    source_type: str
+    memo: str
+    rows: list[JournalRow]
+
+
+def entry_rows(session: Session, entry_id: int | None) -> list[JournalRow]:
+    """The lines of journal entry ``entry_id``, debits first, then by account ([] for none).
+    The caller has read the document it belongs to."""
+    from erp.costing.models import Account
+    from erp.posting.models import JournalLine
+
+    if entry_id is None:
+        return []
+    rows = session.execute(
+        select(JournalLine.account_code, Account.name_zh, Account.name_en, JournalLine.amount)
+        .join(Account, Account.code == JournalLine.account_code)
+        .where(JournalLine.entry_id == entry_id)
+        .order_by((JournalLine.amount < 0), JournalLine.account_code, JournalLine.id)).all()
+    return [JournalRow(code, zh, en, Decimal(amount) if amount > 0 else None,
+                       -Decimal(amount) if amount < 0 else None) for code, zh, en, amount in rows]
+
+
+def payment_journal(session: Session, payment: Payment) -> list[PaymentEntry]:
+    """Every entry a customer payment posted, oldest first: its receipt (``payment``), each later
+    application of its credit (``credit_application``) and its reversal (``payment_reversal``)."""
+    from erp.posting.models import JournalEntry
+
+    entries = session.scalars(select(JournalEntry).where(
+        JournalEntry.company_id == payment.company_id, JournalEntry.source_id == payment.id,
+        JournalEntry.source_type.in_(("payment", "credit_application", "payment_reversal")))
+        .order_by(JournalEntry.id)).all()
+    return [PaymentEntry(e.id, e.entry_date, e.source_type, e.memo, entry_rows(session, e.id)) for e in entries]

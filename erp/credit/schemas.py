@@ -89,6 +89,13 @@ class CreditApplicationIn(Schema):
     invoice_ids = Ids(load_default=None, metadata={"description": "default: open invoices, oldest due first"})
 
 
+class CustomerPaymentReversalIn(Schema):
+    reason = Reason(required=True, metadata={"description": "why the payment is reversed: a bounced bank draft "
+                                                            "(退票), money of another customer (kept, audited)"})
+    reversal_date = Day(metadata={"description": "the posting date of the reversal, in an open period, not before the "
+                                                 "payment or its applications; default today (Asia/Shanghai)"})
+
+
 class HoldIn(Schema):
     on_hold = fields.Boolean(required=True)
     reason = Reason(required=True)
@@ -560,6 +567,13 @@ class PaymentOut(Schema):
     created_by = fields.Integer()
     created_at = fields.DateTime()
     applications = fields.List(fields.Nested(ApplicationOut))
+    reversed = fields.Boolean(metadata={"description": "cancelled by a reversal (POST .../reversal): its "
+                                                       "applications settle nothing since the reversal date"})
+    reversed_by = fields.Integer(allow_none=True)
+    reversed_at = fields.DateTime(allow_none=True)
+    reversal_date = Day(allow_none=True)
+    reversal_reason = fields.String(allow_none=True)
+    reversal_entry_id = fields.Integer(allow_none=True)
 
 
 class PositionOut(Schema):

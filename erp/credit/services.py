@@ -25,6 +25,7 @@ from erp.costing import accounts
 from erp.credit.errors import (
     CustomerInactive,
     CustomerOnCreditHold,
+    CustomerPaymentReversed,
     IntercompanyOrderInvalid,
     IntercompanyPurchaseOrderNotOpen,
     InvoiceNotApplicable,
@@ -74,7 +75,7 @@ from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
 from erp.masterdata.services import company_for_customer, warehouse_use_check
 from erp.masterdata.tax import line_amounts, tax_code_for
-from erp.messages import N_, Message, Named
+from erp.messages import N_, Amount, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
 from erp.posting import Line, Posting, lock_open_period, post
 from erp.purchasing.errors import OrderHasGoodsInTransit, OrderHasOpenIntercompanySales
@@ -805,6 +806,10 @@ def apply_credit(
     if payment is None:
         raise NotFound(Message("payment {key} not found", key=payment_id))
     visible_or_404(actor, payment.company_id, N_("payment"), payment_id)
+    if payment.reversed:
+        raise CustomerPaymentReversed(Message(
+            "customer payment {payment} of {amount} was reversed on {day}: {reason}", payment=payment.document_number,
+            amount=Amount(payment.amount), day=payment.reversal_date, reason=payment.reversal_reason or ""))
     if payment.unapplied_amount == 0:
         raise NoUnappliedCredit(Message("payment {payment} is fully applied", payment=payment.id))
     if applied_on < payment.payment_date:

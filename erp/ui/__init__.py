@@ -254,6 +254,7 @@ def init_ui(app: Flask) -> None:
     from erp.credit.sales_pages import bp as sales_pages  # before returns: the sales menu's first entry
     from erp.credit.return_pages import bp as returns_pages
     from erp.golive.pages import bp as golive_pages
+    from erp.credit.receipt_pages import bp as receipt_pages
     from erp.inventory.pages import bp as inventory_pages
     from erp.masterdata.pages import bp as masterdata_pages
     from erp.payables.pages import bp as payables_pages
@@ -267,7 +268,7 @@ def init_ui(app: Flask) -> None:
     from erp.ui.problems import bp as problem_pages
 
     for blueprint in (ui_pages, purchasing_pages, contract_pages, inventory_pages, costing_pages, credit_pages, cio_pages,
-                      masterdata_pages, sales_pages, returns_pages, intercompany_pages, export_pages,
+                      masterdata_pages, sales_pages, returns_pages, receipt_pages, intercompany_pages, export_pages,
                       payables_pages, payables_repairs, quality_pages, production_pages, problem_pages, admin_pages,
                       audit_pages, golive_pages):
         app.register_blueprint(blueprint)

@@ -195,6 +195,7 @@ AUDIT_ENTITIES: dict[str, str] = {
     "production_order": N_("production order"), "cost_rollup": N_("standard cost roll-up"),
     "sales_order": N_("sales order"), "period": N_("accounting period"),
     "storage_monitoring": N_("storage monitoring"), "data_logger": N_("data logger"),
+    "customer_payment": N_("customer payment"), "customer_invoice": N_("customer invoice"),
 }
 AUDIT_ACTIONS: dict[str, str] = {
     "create": N_("created"), "change": N_("changed"), "deactivate": N_("deactivated"),
