@@ -10,7 +10,7 @@ invoice date, a payment application from the day it was applied.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from erp.auth.roles import Actor, Role
 from erp.credit import receivables, snapshots
 from erp.credit.intercompany import group_customer_ids
-from erp.credit.models import CreditNoteApplication, Invoice, InvoiceLine, Payment, PaymentApplication
+from erp.credit.models import CreditNote, CreditNoteApplication, Invoice, InvoiceLine, Payment, PaymentApplication
 from erp.db import is_postgres
 from erp.errors import NotFound
-from erp.masterdata.models import Company, Customer, Material
+from erp.masterdata.models import Company, Customer, Material, UnitOfMeasure
 from erp.messages import Message
 
 ZERO = Decimal("0")
@@ -192,33 +192,61 @@ class InvoiceView:
     lines: list[Any]
     applications: list[Any]
     open_on: Decimal
+    credit_notes: list[Any] = field(default_factory=list)
+    paid: Decimal = Decimal(0)
+    credited: Decimal = Decimal(0)
+
+    @property
+    def settlement(self) -> str:
+        """How the invoice stands today, payments and credit notes told apart (T17): ``paid``,
+        ``partially_paid`` (a payment took part of it), ``credited`` (credit notes took all of
+        it, nothing was paid), ``partially_credited`` (a credit note took part, nothing paid),
+        ``open`` (nothing took anything)."""
+        if self.invoice.open_amount == 0:
+            return "paid" if self.paid > 0 else "credited"
+        if self.paid > 0:
+            return "partially_paid"
+        return "partially_credited" if self.credited > 0 else "open"
 
 
 def invoice_view(session: Session, actor: Actor, invoice_id: int, *, as_of: dt.date) -> InvoiceView:
-    """One invoice: header, lines, the payments applied to it, and what was open of it on
-    the key date (less the payments and credit notes applied by then)."""
+    """One invoice: header, lines, the payments applied to it (a reversed payment's marked, it
+    settles nothing since its reversal), the credit notes that reduced it, and what was open of
+    it on the key date (less the payments and credit notes applied by then)."""
     actor.require_role(*CIO_ROLES, action="reading invoices")
     invoice = session.get(Invoice, invoice_id)
     if invoice is None or not actor.acts_for_company(invoice.company_id):
         raise NotFound(Message("invoice {key} not found", key=invoice_id))
     lines = session.execute(
         select(InvoiceLine.id, InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.amount,
+               InvoiceLine.net_amount, InvoiceLine.tax_amount, InvoiceLine.tax_rate,
                Material.code.label("material_code"), Material.name_zh.label("material_name_zh"),
-               Material.name_en.label("material_name_en"))
+               Material.name_en.label("material_name_en"), UnitOfMeasure.code.label("unit_code"))
         .outerjoin(Material, Material.id == InvoiceLine.material_id)
+        .outerjoin(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
         .where(InvoiceLine.invoice_id == invoice_id).order_by(InvoiceLine.id)).all()
     applications = session.execute(
         select(PaymentApplication.id, PaymentApplication.amount, PaymentApplication.applied_on,
                PaymentApplication.days_late, Payment.id.label("payment_id"), Payment.payment_date,
-               Payment.bank_reference, Payment.document_number)
+               Payment.bank_reference, Payment.document_number, Payment.reversal_date)
         .join(Payment, Payment.id == PaymentApplication.payment_id)
         .where(PaymentApplication.invoice_id == invoice_id).order_by(PaymentApplication.applied_on,
                                                                      PaymentApplication.id)).all()
     credited = session.execute(
-        select(CreditNoteApplication.amount, CreditNoteApplication.applied_on)
-        .where(CreditNoteApplication.invoice_id == invoice_id)).all()
-    paid_by = sum((a.amount for a in [*applications, *credited] if a.applied_on <= as_of), ZERO)
+        select(CreditNoteApplication.amount, CreditNoteApplication.applied_on, CreditNote.id.label("note_id"),
+               CreditNote.document_number, CreditNote.kind, CreditNote.note_date, CreditNote.reason)
+        .join(CreditNote, CreditNote.id == CreditNoteApplication.credit_note_id)
+        .where(CreditNoteApplication.invoice_id == invoice_id)
+        .order_by(CreditNoteApplication.applied_on, CreditNoteApplication.id)).all()
+
+    def standing(a: Any, day: dt.date) -> bool:  # applied by ``day`` and not reversed by then
+        return a.applied_on <= day and (a.reversal_date is None or a.reversal_date > day)
+
+    paid_by = sum((a.amount for a in applications if standing(a, as_of)), ZERO)
+    paid_by += sum((c.amount for c in credited if c.applied_on <= as_of), ZERO)
     open_on = invoice.amount - paid_by if invoice.invoice_date <= as_of else ZERO
     return InvoiceView(invoice, session.get(Company, invoice.company_id),  # type: ignore[arg-type]
                        session.get(Customer, invoice.customer_id), list(lines), list(applications),  # type: ignore[arg-type]
-                       Decimal(open_on).quantize(CENT))
+                       Decimal(open_on).quantize(CENT), credit_notes=list(credited),
+                       paid=sum((a.amount for a in applications if a.reversal_date is None), ZERO),
+                       credited=sum((c.amount for c in credited), ZERO))
