@@ -42,6 +42,11 @@ USCC_SUPPLIER_2 = "91330100000000002F"
 USCC_SUPPLIER_BLOCKED = "91330100000000003J"
 USCC_CUSTOMER_1 = "91310000000000001Y"
 USCC_CUSTOMER_2 = "913100000000000022"
+# The companies' own codes: a customer or supplier record stands for a company only with the
+# same code (erp.masterdata.services, the intercompany link).
+USCC_COMPANY_A = "91330100000000004M"
+USCC_COMPANY_B = "91330100000000005Q"
+USCC_COMPANY_C = "91330100000000006U"
 
 
 @dataclass
@@ -110,9 +115,12 @@ def build_world(session_factory: sessionmaker[Session]) -> World:
         session.add_all(segments.values())
         session.flush()
         companies = {
-            "A": Company(code="CA", name_zh="甲公司", name_en="Company A", segment_id=segments["FORM"].id),
-            "B": Company(code="CB", name_zh="乙公司", name_en="Company B", segment_id=segments["FORM"].id),
-            "C": Company(code="CC", name_zh="丙公司", name_en="Company C", segment_id=segments["API"].id),
+            "A": Company(code="CA", name_zh="甲公司", name_en="Company A", segment_id=segments["FORM"].id,
+                         uscc=USCC_COMPANY_A),
+            "B": Company(code="CB", name_zh="乙公司", name_en="Company B", segment_id=segments["FORM"].id,
+                         uscc=USCC_COMPANY_B),
+            "C": Company(code="CC", name_zh="丙公司", name_en="Company C", segment_id=segments["API"].id,
+                         uscc=USCC_COMPANY_C),
         }
         session.add_all(companies.values())
         warehouses: dict[str, Warehouse] = {}

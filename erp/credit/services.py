@@ -54,6 +54,7 @@ from erp.credit.exposure import (
 )
 from erp.credit.models import (
     OPEN_ORDER_STATUSES,
+    CreditNote,
     CreditRelease,
     CustomerExposure,
     Invoice,
@@ -73,7 +74,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
-from erp.masterdata.services import company_for_customer, warehouse_use_check
+from erp.masterdata.services import company_for_customer, documents_found, partner_use_check, warehouse_use_check
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import N_, Amount, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
@@ -967,3 +968,17 @@ def _open_sales_from(session: Session, warehouse_id: int) -> list[Message]:
         .where(SalesOrderLine.warehouse_id == warehouse_id, SalesOrder.status.not_in(done))
         .distinct().order_by(SalesOrder.number).limit(5)).all()
     return [Message("open sales orders {orders}", orders=orders)] if orders else []
+
+
+@partner_use_check("customer")
+def _customer_documents(session: Session, customer_id: int) -> list[Message]:
+    """The customer's sales orders, invoices, payments and credit notes (its link to a group
+    company changes only without: erp.masterdata.services)."""
+    return [
+        *documents_found(session, N_("sales order(s)"), SalesOrder.number, SalesOrder.customer_id == customer_id),
+        *documents_found(session, N_("invoice(s)"), Invoice.document_number, Invoice.customer_id == customer_id),
+        *documents_found(session, N_("customer payment(s)"), Payment.document_number,
+                         Payment.customer_id == customer_id),
+        *documents_found(session, N_("credit note(s)"), CreditNote.document_number,
+                         CreditNote.customer_id == customer_id),
+    ]

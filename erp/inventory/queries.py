@@ -21,7 +21,7 @@ from erp.auth.roles import Actor
 from erp.costing.accounts import GOODS_RECEIVED_NOT_INVOICED
 from erp.costing.models import Account
 from erp.errors import NotFound
-from erp.messages import Message, Named
+from erp.messages import N_, Message, Named
 from erp.posting.models import (
     Batch,
     CloseClass,
@@ -36,7 +36,7 @@ from erp.posting.models import (
 )
 from erp.posting.errors import NoStandardPrice
 from erp.posting.prices import standard_price
-from erp.masterdata.services import names_by_id, warehouse_use_check
+from erp.masterdata.services import documents_found, names_by_id, partner_use_check, warehouse_use_check
 from erp.masterdata.models import Company, Customer, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
 from erp.search import contains_text
@@ -921,3 +921,17 @@ def preview_adjustment(
     if taking:
         return preview, -preview.value
     return preview, round_money(quantity * preview.standard_price)
+
+
+@partner_use_check("customer")
+def _customer_stock_documents(session: Session, customer_id: int) -> list[Message]:
+    """Stock documents (shipments, returns) naming the customer."""
+    return documents_found(session, N_("stock document(s)"), StockDocument.number,
+                           StockDocument.customer_id == customer_id)
+
+
+@partner_use_check("supplier")
+def _supplier_stock_documents(session: Session, supplier_id: int) -> list[Message]:
+    """Stock documents (receipts, returns) naming the supplier."""
+    return documents_found(session, N_("stock document(s)"), StockDocument.number,
+                           StockDocument.supplier_id == supplier_id)

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from erp.auth.errors import CompanyOutOfScope, RoleNotAllowed
 from erp.errors import DomainError, NotFound
 from erp.masterdata import services
-from erp.masterdata.errors import DUPLICATE_REFUSALS, NoGroup, RecordInUse, WarehouseInUse
+from erp.masterdata.errors import (
+    DUPLICATE_REFUSALS,
+    NoGroup,
+    IntercompanyPartnerHasHistory,
+    IntercompanyPartnerNotTheCompany,
+    RecordInUse,
+    WarehouseInUse,
+)
 from erp.masterdata import schemas as s
 from erp.masterdata.services import Catalog
 from erp.auth.roles import Actor
@@ -115,11 +122,15 @@ def _create_segment(session: Any, actor: Any, catalog: Catalog, data: dict[str, 
 
 catalog_routes("segments", services.SEGMENTS, s.SegmentSchema, s.ListFilter, create=_create_segment,
                create_refusals=(NoGroup,))
-catalog_routes("companies", services.COMPANIES, s.CompanySchema, s.CompanyFilter)
+catalog_routes("companies", services.COMPANIES, s.CompanySchema, s.CompanyFilter,
+               create_refusals=(IntercompanyPartnerNotTheCompany, IntercompanyPartnerHasHistory),
+               update_refusals=(IntercompanyPartnerNotTheCompany, IntercompanyPartnerHasHistory))
 catalog_routes("warehouses", services.WAREHOUSES, s.WarehouseSchema, s.WarehouseFilter,
                update_refusals=(WarehouseInUse,))
 catalog_routes("units", services.UNITS, s.UnitSchema, s.ListFilter)
 catalog_routes("materials", services.MATERIALS, s.MaterialSchema, s.MaterialFilter)
-catalog_routes("suppliers", services.SUPPLIERS, s.SupplierSchema, s.PartnerFilter)
-catalog_routes("customers", services.CUSTOMERS, s.CustomerSchema, s.PartnerFilter)
+catalog_routes("suppliers", services.SUPPLIERS, s.SupplierSchema, s.PartnerFilter,
+               update_refusals=(IntercompanyPartnerNotTheCompany,))
+catalog_routes("customers", services.CUSTOMERS, s.CustomerSchema, s.PartnerFilter,
+               update_refusals=(IntercompanyPartnerNotTheCompany,))
 catalog_routes("tax-codes", services.TAX_CODES, s.TaxCodeSchema, s.TaxCodeFilter)

@@ -69,6 +69,32 @@ class WarehouseInUse(Conflict):
                 "warehouse for the other company.")
 
 
+class IntercompanyPartnerNotTheCompany(DomainError):
+    """A group company is linked only to the customer or supplier record of the same legal
+    entity: the company's unified social credit code must be recorded and equal the
+    record's. Trade with a linked record is intercompany and leaves the group's figures, so
+    a record of an outside partner linked by mistake would hide genuine receivables or
+    payables. The identity is checked whenever the link or either side's code changes."""
+
+    status = 422
+    slug = "intercompany-partner-not-the-company"
+    title = N_("The record is not the same legal entity as the company")
+    remedy = N_("Link the record that carries the company's own unified social credit code (record the "
+                "company's code first if it has none), or create one for the company.")
+
+
+class IntercompanyPartnerHasHistory(Conflict):
+    """A customer or supplier record is linked to a group company, re-linked or unlinked only
+    while it carries no documents: its orders, invoices, payments and stock documents were
+    booked as trade with an outside party (or, once linked, as intercompany trade), and a
+    change of the link would re-classify that history in the group's figures."""
+
+    slug = "intercompany-partner-has-history"
+    title = N_("The record already carries documents")
+    remedy = N_("Create a new customer or supplier record for the company (with its unified social credit "
+                "code) and link that one; documents already booked stay with the partner they were made with.")
+
+
 class RecordInUse(Conflict):
     """A master record that other records refer to is never deleted: history must keep
     pointing at it."""

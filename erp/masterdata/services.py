@@ -17,7 +17,7 @@ from enum import Enum
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, bindparam, select, true
+from sqlalchemy import ColumnElement, Numeric, Select, bindparam, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,14 @@ from erp.auth.roles import MASTER_DATA_ROLES, Actor, Role
 from erp.db import Base, DriverRead, largest_value, page
 from erp.errors import NotFound, ValidationFailed
 from erp.unique import flush_unique
-from erp.masterdata.errors import DUPLICATE_REFUSALS, NoGroup, RecordInUse, WarehouseInUse
+from erp.masterdata.errors import (
+    DUPLICATE_REFUSALS,
+    NoGroup,
+    IntercompanyPartnerHasHistory,
+    IntercompanyPartnerNotTheCompany,
+    RecordInUse,
+    WarehouseInUse,
+)
 from erp.messages import N_, Message, Named, Term
 from erp.masterdata.models import (
     Company,
@@ -205,6 +212,8 @@ def create_record(session: Session, actor: Actor, catalog: Catalog, values: Mapp
     record = catalog.model(**values)
     if catalog.check:
         catalog.check(record)
+    if isinstance(record, Company):
+        _check_intercompany_links(session, record, {})
     session.add(record)
     flush_unique(session)  # a code or USCC another user entered at this moment: the same refusal
     _audit(session, actor, catalog, record, audit.CREATE, None, audit.snapshot(record))
@@ -255,9 +264,130 @@ def update_record(
         setattr(record, name, value)
     if catalog.check:
         catalog.check(record)
+    if isinstance(record, Company):
+        _check_intercompany_links(session, record, before)
+    elif isinstance(record, (Customer, Supplier)) and record.uscc != before.get("uscc"):
+        _check_partner_still_the_company(session, record)
     session.flush()
     _audit(session, actor, catalog, record, audit.CHANGE, before, audit.snapshot(record), reason)
     return record
+
+
+# --- the intercompany partner link ------------------------------------------------------------
+# A company's customer and supplier records (Company.customer_id, supplier_id) make trade
+# with them intercompany: the group's figures eliminate it (erp.consolidation, the CIO's
+# receivables). A wrong link hides genuine outside receivables and payables, a changed one
+# re-classifies history. Two rules guard it:
+#
+# * the same legal entity: the company's unified social credit code must be recorded and
+#   equal the record's (a customer's and a supplier's code is always recorded). A company
+#   without a code takes no new link: there is nothing to prove the record is the company.
+#   A link made before this rule, to a company still without a code, stays as it is (the
+#   record's code may then change: there is nothing to compare it with).
+# * no history: a record is linked, re-linked or unlinked only while it carries no
+#   documents. What counts as a document is said by the modules that own them (credit:
+#   sales orders, invoices, payments, credit notes; purchasing: orders, contracts;
+#   payables: supplier invoices and payments; inventory: stock documents, journal lines),
+#   registered with ``partner_use_check`` so that master data imports none of them.
+
+PartnerUseCheck = Callable[[Session, int], list[Message]]
+PARTNER_USE_CHECKS: dict[str, dict[str, PartnerUseCheck]] = {"customer": {}, "supplier": {}}
+
+
+def partner_use_check(kind: str) -> Callable[[PartnerUseCheck], PartnerUseCheck]:
+    """Register ``check(session, customer_or_supplier_id) -> [documents found]`` for ``kind``
+    ("customer" or "supplier"), by the check's name (a decorator; re-registering replaces)."""
+    def register(check: PartnerUseCheck) -> PartnerUseCheck:
+        PARTNER_USE_CHECKS[kind][f"{check.__module__}.{check.__qualname__}"] = check
+        return check
+    return register
+
+
+def documents_found(session: Session, what: str, number: Any, *where: ColumnElement[bool]) -> list[Message]:
+    """``[“3 sales order(s) SO-1, SO-2, SO-3 …”]`` for the documents ``where`` selects, named
+    by their ``number`` column (at most three); ``[]`` when there are none. ``what`` is a
+    message id (N_ at the call)."""
+    count = session.scalar(select(func.count(number)).where(*where)) or 0
+    if not count:
+        return []
+    numbers = session.scalars(select(number).where(*where).order_by(number).limit(3)).all()
+    return [Message("{count} {what} ({numbers})", count=count, what=Term(what),
+                    numbers=[*numbers, "…"] if count > len(numbers) else list(numbers))]
+
+
+def partner_documents(session: Session, kind: str, partner_id: int) -> list[Message]:
+    """The documents a customer or supplier record carries, as the owning modules name them."""
+    return [found for check in PARTNER_USE_CHECKS[kind].values() for found in check(session, partner_id)]
+
+
+_LINKS: tuple[tuple[str, Any, str], ...] = (("customer_id", Customer, "customer"), ("supplier_id", Supplier, "supplier"))
+
+
+def _check_intercompany_links(session: Session, company: Company, before: Mapping[str, Any]) -> None:
+    """Refuse a new or changed link to a record of another legal entity (422) or to, or away
+    from, a record that carries documents (409); ``before`` is the company's snapshot before
+    the change (empty for a new company)."""
+    uscc_changed = company.uscc != before.get("uscc")
+    for name, model, kind in _LINKS:
+        old, new = before.get(name), getattr(company, name)
+        if new is not None and (new != old or uscc_changed):
+            partner: Any = session.get(model, new)
+            if company.uscc is None:
+                raise IntercompanyPartnerNotTheCompany(
+                    Message("company {company} has no unified social credit code recorded: record it before "
+                            "linking {kind} {record}, so that the record can be seen to be the company",
+                            company=Named.of(company), kind=Term(CATALOG_NAMES[kind]), record=Named.of(partner)),
+                    errors=[{"pointer": f"/{name}", "detail": Message(
+                        "the company's unified social credit code is not recorded")}])
+            if partner.uscc != company.uscc:
+                raise IntercompanyPartnerNotTheCompany(
+                    Message("{kind} {record} has the unified social credit code {record_uscc}, company {company} "
+                            "has {company_uscc}: it is another legal entity and cannot stand for the company",
+                            kind=Term(CATALOG_NAMES[kind]), record=Named.of(partner), record_uscc=partner.uscc,
+                            company=Named.of(company), company_uscc=company.uscc),
+                    errors=[{"pointer": f"/{name}" if new != old else "/uscc", "detail": Message(
+                        "not the same unified social credit code as the company")}])
+        if new == old:
+            continue
+        if old is not None:
+            _refuse_relinking_history(session, company, name, model, kind, old, gained=False)
+        if new is not None:
+            _refuse_relinking_history(session, company, name, model, kind, new, gained=True)
+
+
+def _refuse_relinking_history(session: Session, company: Company, name: str, model: Any, kind: str,
+                              partner_id: int, *, gained: bool) -> None:
+    found = partner_documents(session, kind, partner_id)
+    if not found:
+        return
+    partner = session.get(model, partner_id)
+    if gained:
+        detail = Message("{kind} {record} already carries documents with an outside party ({documents}): linked to "
+                         "company {company}, they would count as intercompany trade and leave the group's figures",
+                         kind=Term(CATALOG_NAMES[kind]), record=Named.of(partner), documents=found,
+                         company=Named.of(company))
+    else:
+        detail = Message("{kind} {record} carries documents booked as intercompany trade with company {company} "
+                         "({documents}): unlinking or re-linking it would re-classify them",
+                         kind=Term(CATALOG_NAMES[kind]), record=Named.of(partner), documents=found,
+                         company=Named.of(company))
+    raise IntercompanyPartnerHasHistory(detail, errors=[{"pointer": f"/{name}", "detail": Message(
+        "the record already carries documents")}])
+
+
+def _check_partner_still_the_company(session: Session, partner: Customer | Supplier) -> None:
+    """A linked record's code changes only to its company's (when the company's is recorded)."""
+    company = (company_for_customer(session, partner.id) if isinstance(partner, Customer)
+               else company_for_supplier(session, partner.id))
+    if company is None or company.uscc is None or company.uscc == partner.uscc:
+        return
+    kind = "customer" if isinstance(partner, Customer) else "supplier"
+    raise IntercompanyPartnerNotTheCompany(
+        Message("{kind} {record} stands for company {company}, whose unified social credit code is "
+                "{company_uscc}: its own code cannot become {record_uscc}",
+                kind=Term(CATALOG_NAMES[kind]), record=Named.of(partner), company=Named.of(company),
+                company_uscc=company.uscc, record_uscc=partner.uscc),
+        errors=[{"pointer": "/uscc", "detail": Message("not the same unified social credit code as the company")}])
 
 
 # What holds a warehouse to its company, as the modules that own it say: each check returns

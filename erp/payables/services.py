@@ -51,6 +51,7 @@ from erp.costing import accounts
 from erp.db import utcnow
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, Supplier, TaxCode
+from erp.masterdata.services import documents_found, partner_use_check
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.clock import refuse_after_business_day, refuse_before_source
 from erp.messages import N_, Amount, Message, Named, Term, plain_value
@@ -1614,3 +1615,15 @@ def reverse_payment(session: Session, actor: Actor, payment_id: int, *, reason: 
                                "open_amounts": {str(i.id): str(i.open_amount) for i in invoices}},
                         reason=reason, company_id=payment.company_id)
     return payment
+
+
+@partner_use_check("supplier")
+def _supplier_documents(session: Session, supplier_id: int) -> list[Message]:
+    """The supplier's invoices (and credit memos) and payments (its link to a group company
+    changes only without: erp.masterdata.services)."""
+    return [
+        *documents_found(session, N_("supplier invoice(s)"), SupplierInvoice.document_number,
+                         SupplierInvoice.supplier_id == supplier_id),
+        *documents_found(session, N_("supplier payment(s)"), SupplierPayment.document_number,
+                         SupplierPayment.supplier_id == supplier_id),
+    ]

@@ -26,7 +26,7 @@ from erp.db import page, utcnow
 from erp.errors import DomainError, NotFound, ValidationFailed
 from erp.masterdata.errors import SupplierBlocked
 from erp.masterdata.models import Company, Material, ProcurementScope, Supplier
-from erp.masterdata.services import MATERIALS, SUPPLIERS, text_match
+from erp.masterdata.services import MATERIALS, SUPPLIERS, documents_found, partner_use_check, text_match
 from erp.unique import flush_unique
 from erp.purchasing import errors as e
 from erp.purchasing.models import (
@@ -455,3 +455,9 @@ def list_contracts(
                        .order_by(Contract.valid_from.desc(), Contract.number),
                        offset=offset, limit=limit, entities=True)
     return list(rows), total
+
+
+@partner_use_check("supplier")
+def _supplier_contracts(session: Session, supplier_id: int) -> list[Message]:
+    """The supplier's contracts (its link to a group company changes only without)."""
+    return documents_found(session, N_("contract(s)"), Contract.number, Contract.supplier_id == supplier_id)

@@ -23,7 +23,15 @@ from erp.db import dialect_insert, page, utcnow
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY, round_money
 from erp.errors import NotFound, ValidationFailed
 from erp.masterdata.models import Company, Material, Supplier, UnitOfMeasure, Warehouse
-from erp.masterdata.services import MATERIALS, SUPPLIERS, can_store, text_match, warehouse_use_check
+from erp.masterdata.services import (
+    MATERIALS,
+    SUPPLIERS,
+    can_store,
+    documents_found,
+    partner_use_check,
+    text_match,
+    warehouse_use_check,
+)
 from erp.clock import business_today, refuse_after_business_day
 from erp.messages import N_, Message, Term
 from erp.purchasing import errors as e
@@ -680,3 +688,11 @@ def _open_orders_into(session: Session, warehouse_id: int) -> list[Message]:
         .where(PurchaseOrderLine.warehouse_id == warehouse_id, PurchaseOrder.status.not_in(done))
         .distinct().order_by(PurchaseOrder.number).limit(5)).all()
     return [Message("open purchase orders {orders}", orders=numbers)] if numbers else []
+
+
+@partner_use_check("supplier")
+def _supplier_orders(session: Session, supplier_id: int) -> list[Message]:
+    """The supplier's purchase orders, whatever their status (its link to a group company
+    changes only without: erp.masterdata.services)."""
+    return documents_found(session, N_("purchase order(s)"), PurchaseOrder.number,
+                           PurchaseOrder.supplier_id == supplier_id)

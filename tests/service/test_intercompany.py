@@ -31,7 +31,7 @@ from erp.purchasing.models import PurchaseOrderLine, PurchaseOrderStatus
 from tests.credit import NOV, POLICY, new_order, put_stock, ship
 from tests.stock import issue, open_order, receive, set_standard
 from tests.tax import create_china_vat
-from tests.world import World
+from tests.world import USCC_COMPANY_A, USCC_COMPANY_B, World
 
 SF = sessionmaker[Session]
 NOV_21 = dt.date(2026, 11, 21)
@@ -42,8 +42,8 @@ def link_companies(session_factory: SF, world: World) -> None:
     """Give A a supplier record and B a customer record in the group master, linked to them
     (by an administrator, through the master-data service, so the link is audited)."""
     with session_factory() as session, session.begin():
-        supplier = Supplier(code="S-CA", uscc="91330100000000004M", name_zh="甲公司", name_en="Company A")
-        customer = Customer(code="K-CB", uscc="91330100000000005Q", name_zh="乙公司", name_en="Company B",
+        supplier = Supplier(code="S-CA", uscc=USCC_COMPANY_A, name_zh="甲公司", name_en="Company A")
+        customer = Customer(code="K-CB", uscc=USCC_COMPANY_B, name_zh="乙公司", name_en="Company B",
                             payment_terms_days=60)
         session.add_all([supplier, customer])
         session.flush()

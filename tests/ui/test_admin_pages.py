@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from erp.audit.models import AuditEvent
 from erp.auth.models import ApiToken, User
 from erp.auth.roles import Role
-from erp.masterdata.models import Company
+from erp.masterdata.models import Company, Customer, Supplier
 from tests.ui.conftest import shown, sign_in
-from tests.world import World
+from tests.world import USCC_COMPANY_A, World
 
 
 def _text(page: str) -> str:
@@ -251,29 +251,56 @@ def test_the_company_list_shows_each_company_and_its_intercompany_records(client
     assert re.findall(r'<tr data-company="([^"]+)"', client.get("/admin/companies?q=乙").get_data(as_text=True)) == ["CB"]
 
 
+def _own_records(session_factory: sessionmaker[Session]) -> tuple[int, int]:
+    """Company A's own customer and supplier records (A's unified social credit code)."""
+    with session_factory() as session, session.begin():
+        customer = Customer(code="K-CA", uscc=USCC_COMPANY_A, name_zh="甲公司", name_en="Company A")
+        supplier = Supplier(code="S-CA", uscc=USCC_COMPANY_A, name_zh="甲公司", name_en="Company A")
+        session.add_all([customer, supplier])
+        session.flush()
+        return customer.id, supplier.id
+
+
 def test_the_admin_links_a_company_to_its_intercompany_customer_and_supplier(
     client: FlaskClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
+    customer_id, supplier_id = _own_records(session_factory)
     token = sign_in(client, world, "admin")
-    saved = client.post("/admin/companies/CA", data=_form(token, customer="K0001", supplier="S0001",
+    saved = client.post("/admin/companies/CA", data=_form(token, customer="K-CA", supplier="S-CA",
                                                             reason="集团内交易上线"))
     assert saved.status_code == 302
     with session_factory() as session:
         company = session.get(Company, world.companies["A"])
-        assert (company.customer_id, company.supplier_id) == (world.customers["cust1"], world.suppliers["sup1"])
+        assert (company.customer_id, company.supplier_id) == (customer_id, supplier_id)
     (event,) = _events(session_factory, "company", world.companies["A"])
     assert event.action == "change" and event.reason == "集团内交易上线" and event.actor_name == "admin"
-    assert event.changes["customer_id"] == {"before": None, "after": world.customers["cust1"]}
+    assert event.changes["customer_id"] == {"before": None, "after": customer_id}
     page = client.get(saved.headers["Location"]).get_data(as_text=True)
-    assert "集团内往来记录已保存" in page and "K0001 第一医院" in page and "S0001 华康" in page
+    assert "集团内往来记录已保存" in page and "K-CA 甲公司" in page and "S-CA 甲公司" in page
     # the same record cannot stand for a second company
-    taken = client.post("/admin/companies/CB", data=_form(token, customer="K0001", supplier=""))
+    taken = client.post("/admin/companies/CB", data=_form(token, customer="K-CA", supplier=""))
     assert taken.status_code == 409
     assert "CA" in shown(taken.get_data(as_text=True), "error-customer")
     unknown = client.post("/admin/companies/CB", data=_form(token, customer="K9999", supplier=""))
     assert unknown.status_code == 422
     said = unknown.get_data(as_text=True)
     assert shown(said, "error-customer") == "没有编码为 K9999 的客户" and 'value="K9999"' in said
+
+
+def test_an_outside_customer_is_refused_as_a_companys_record_in_chinese(
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """Trial finding 139: a hospital's record linked to a company would take its receivables out
+    of the group's figures. Refused beside the field, what was typed kept, nothing written."""
+    token = sign_in(client, world, "admin")
+    refused = client.post("/admin/companies/CB", data=_form(token, customer="K0001", supplier="", reason="试"))
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert shown(page, "error-customer") == "与公司的统一社会信用代码不一致" and 'value="K0001"' in page
+    assert "另一个法人" in _text(page)
+    with session_factory() as session:
+        assert session.get(Company, world.companies["B"]).customer_id is None  # type: ignore[union-attr]
+    assert _events(session_factory, "company", world.companies["B"]) == []
 
 
 def test_an_unknown_company_is_not_found(client: FlaskClient, world: World) -> None:

@@ -26,11 +26,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp.ui.i18n import LANGUAGE_COOKIE
 from tests.credit import history_invoice, pay
-from tests.world import ApiClient, World
+from tests.world import USCC_COMPANY_C, ApiClient, World
 
 
 @pytest.fixture
 def documents(session_factory: sessionmaker[Session], world: World) -> dict[str, int]:
+    return book_documents(session_factory, world)
+
+
+def book_documents(session_factory: sessionmaker[Session], world: World) -> dict[str, int]:
     first = history_invoice(session_factory, world, "cust1", dt.date(2026, 9, 1), "1000.00")
     pay(session_factory, world, "400.00", customer="cust1", day=dt.date(2026, 10, 15), invoice_ids=[first])
     second = history_invoice(session_factory, world, "cust2", dt.date(2026, 10, 10), "2500.00", company="B")
@@ -128,16 +132,21 @@ def test_the_dashboard_is_for_group_roles_only(client: FlaskClient, world: World
 
 
 def test_what_group_companies_owe_is_shown_beside_the_consolidated_figures(
-    client: FlaskClient, world: World, session_factory: sessionmaker[Session], documents: dict[str, int]
+    client: FlaskClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
     """K0002's record is linked to company C, a company of the group: B's 2,500.00 invoice to it
     leaves the group's figures (600.00 open as of 31 October) but stays in B's own books, and the
-    pages say so beside the consolidated figures (issue trial 112)."""
+    pages say so beside the consolidated figures (issue trial 112). The record is C's (C's
+    unified social credit code) and linked before anything is booked on it: a record with
+    documents is never linked (trial finding 139)."""
     from erp.masterdata import services as masterdata
 
     with session_factory() as session, session.begin():
+        masterdata.update_record(session, world.actors["steward"], masterdata.CUSTOMERS, world.customers["cust2"],
+                                 {"uscc": USCC_COMPANY_C})
         masterdata.update_record(session, world.actors["admin"], masterdata.COMPANIES, world.companies["C"],
                                  {"customer_id": world.customers["cust2"]}, reason="intercompany trade")
+    book_documents(session_factory, world)
     sign_in(client, world, "cio")
     board = client.get("/receivables?as_of=2026-10-31").get_data(as_text=True)
     assert figure(board, "kpi-open") == D("600.00")
