@@ -20,12 +20,13 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from erp.messages import Message
+from erp.messages import N_, Message, Term
 from erp.auth.roles import Actor
 from erp.clock import business_today
 from erp.errors import ValidationFailed
 from erp.masterdata.models import Company
-from erp.posting.models import AccountingPeriod, PeriodStatus
+from erp.masterdata.services import deactivation_check
+from erp.posting.models import AccountingPeriod, JournalEntry, PeriodStatus
 from erp.period import Period
 
 # A board of at most this many months per request (30 companies x 36 months).
@@ -149,3 +150,22 @@ def company_calendars(
         calendars.append(CompanyCalendar(company.id, company.code, company.name_zh or "", company.name_en or "",
                                          closed, next_to_close, standings))
     return calendars
+
+
+_OPEN_PERIODS = N_("open period(s) with postings")
+
+
+@deactivation_check("company")
+def _open_periods_with_postings(session: Session, company_id: int) -> list[Message]:
+    """Periods after the company's latest close with postings in them: they are still to be
+    closed (the month-end board lists active companies only)."""
+    latest = session.scalar(select(func.max(AccountingPeriod.period)).where(
+        AccountingPeriod.company_id == company_id, AccountingPeriod.status == PeriodStatus.CLOSED))
+    query = select(JournalEntry.period).where(JournalEntry.company_id == company_id)
+    if latest is not None:
+        query = query.where(JournalEntry.period > latest)
+    periods = session.scalars(query.distinct().order_by(JournalEntry.period)).all()
+    if not periods:
+        return []
+    return [Message("{count} {what} ({numbers})", count=len(periods), what=Term(_OPEN_PERIODS),
+                    numbers=[str(period) for period in periods[:3]] + (["…"] if len(periods) > 3 else []))]

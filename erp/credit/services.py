@@ -74,7 +74,13 @@ from erp.errors import NotFound, ValidationFailed
 from erp.inventory import services as inventory
 from erp.inventory.errors import InvalidQuantity, WarehouseNotOfCompany
 from erp.masterdata.models import Company, Customer, Material, Warehouse
-from erp.masterdata.services import company_for_customer, documents_found, partner_use_check, warehouse_use_check
+from erp.masterdata.services import (
+    company_for_customer,
+    deactivation_check,
+    documents_found,
+    partner_use_check,
+    warehouse_use_check,
+)
 from erp.masterdata.tax import line_amounts, tax_code_for
 from erp.messages import N_, Amount, Message, Named
 from erp.money import MAX_LINE_AMOUNT, MAX_LINE_QUANTITY
@@ -982,3 +988,33 @@ def _customer_documents(session: Session, customer_id: int) -> list[Message]:
         *documents_found(session, N_("credit note(s)"), CreditNote.document_number,
                          CreditNote.customer_id == customer_id),
     ]
+
+
+_SALES_DONE = (SalesOrderStatus.SHIPPED, SalesOrderStatus.CANCELLED)
+
+
+@deactivation_check("warehouse")
+def _open_sales_from_warehouse(session: Session, warehouse_id: int) -> list[Message]:
+    return _open_sales_from(session, warehouse_id)
+
+
+@deactivation_check("material")
+def _open_sales_of_material(session: Session, material_id: int) -> list[Message]:
+    """Sales orders not yet shipped or cancelled with a line of the material."""
+    return documents_found(session, N_("open sales order(s)"), SalesOrder.number,
+                           SalesOrder.id == SalesOrderLine.order_id, SalesOrderLine.material_id == material_id,
+                           SalesOrder.status.not_in(_SALES_DONE))
+
+
+@deactivation_check("company")
+def _open_sales_of_company(session: Session, company_id: int) -> list[Message]:
+    """The company's sales orders not yet shipped or cancelled."""
+    return documents_found(session, N_("open sales order(s)"), SalesOrder.number,
+                           SalesOrder.company_id == company_id, SalesOrder.status.not_in(_SALES_DONE))
+
+
+@deactivation_check("customer")
+def _open_sales_to_customer(session: Session, customer_id: int) -> list[Message]:
+    """The customer's sales orders not yet shipped or cancelled."""
+    return documents_found(session, N_("open sales order(s)"), SalesOrder.number,
+                           SalesOrder.customer_id == customer_id, SalesOrder.status.not_in(_SALES_DONE))

@@ -36,7 +36,13 @@ from erp.posting.models import (
 )
 from erp.posting.errors import NoStandardPrice
 from erp.posting.prices import standard_price
-from erp.masterdata.services import documents_found, names_by_id, partner_use_check, warehouse_use_check
+from erp.masterdata.services import (
+    deactivation_check,
+    documents_found,
+    names_by_id,
+    partner_use_check,
+    warehouse_use_check,
+)
 from erp.masterdata.models import Company, Customer, Material, Supplier, UnitOfMeasure, Warehouse
 from erp.purchasing.models import OPEN_FOR_RECEIPT_STATUSES, PurchaseOrder, PurchaseOrderLine
 from erp.search import contains_text
@@ -935,3 +941,33 @@ def _supplier_stock_documents(session: Session, supplier_id: int) -> list[Messag
     """Stock documents (receipts, returns) naming the supplier."""
     return documents_found(session, N_("stock document(s)"), StockDocument.number,
                            StockDocument.supplier_id == supplier_id)
+
+
+def _stock_on_hand(session: Session, *where: Any) -> list[Message]:
+    """``stock on hand 120 KG (3 batch(es))``: the quantities left (by unit, every stock
+    status) and the batches they are in, where ``where`` says; [] when nothing is left."""
+    rows = session.execute(
+        select(UnitOfMeasure.code, func.sum(StockBalance.quantity), func.count(StockBalance.batch_id.distinct()))
+        .join(Material, Material.id == StockBalance.material_id).join(UnitOfMeasure, UnitOfMeasure.id == Material.unit_id)
+        .where(*where, StockBalance.quantity != 0).group_by(UnitOfMeasure.code).order_by(UnitOfMeasure.code)).all()
+    if not rows:
+        return []
+    quantities = [Message("{quantity} {unit}", quantity=quantity.normalize() if quantity == quantity.to_integral()
+                          else quantity, unit=unit) for unit, quantity, _ in rows]
+    return [Message("stock on hand {quantities} ({batches} batch(es))", quantities=quantities,
+                    batches=sum(batches for _, _, batches in rows))]
+
+
+@deactivation_check("warehouse")
+def _stock_left_in_warehouse(session: Session, warehouse_id: int) -> list[Message]:
+    return _stock_on_hand(session, StockBalance.warehouse_id == warehouse_id)
+
+
+@deactivation_check("company")
+def _stock_left_in_company(session: Session, company_id: int) -> list[Message]:
+    return _stock_on_hand(session, StockBalance.company_id == company_id)
+
+
+@deactivation_check("material")
+def _stock_left_of_material(session: Session, material_id: int) -> list[Message]:
+    return _stock_on_hand(session, StockBalance.material_id == material_id)

@@ -19,6 +19,7 @@ from erp.errors import DomainError, NotFound
 from erp.masterdata import services
 from erp.masterdata.errors import (
     DUPLICATE_REFUSALS,
+    DeactivationBlocked,
     NoGroup,
     IntercompanyPartnerHasHistory,
     IntercompanyPartnerNotTheCompany,
@@ -92,7 +93,8 @@ def catalog_routes(
     def set_active(active: bool) -> Any:
         @blp.arguments(s.ReasonIn)
         @blp.response(200, schema)
-        @blp.refuses(RoleNotAllowed, NotFound)
+        @blp.refuses(RoleNotAllowed, NotFound, *((DeactivationBlocked,) if not active and catalog.label in
+                                                  services.DEACTIVATION_CHECKS else ()))
         @transaction
         def view(session: Session, actor: Actor, body: dict[str, Any], record_id: int) -> Any:
             return services.set_record_active(session, actor, catalog, record_id, active,

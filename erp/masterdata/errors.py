@@ -95,6 +95,18 @@ class IntercompanyPartnerHasHistory(Conflict):
                 "code) and link that one; documents already booked stay with the partner they were made with.")
 
 
+class DeactivationBlocked(Conflict):
+    """A company, warehouse or material is deactivated only when nothing is left to finish:
+    no stock on hand, no open purchase, sales or production orders, no period with
+    postings still to close (a customer or supplier: no open orders). Deactivated, it drops
+    off the boards and lists that would otherwise show what is left."""
+
+    slug = "deactivation-blocked"
+    title = N_("The record still has stock or open documents")
+    remedy = N_("Move or use up the stock, finish or cancel the open orders and close the periods the "
+                "detail names, then deactivate.")
+
+
 class RecordInUse(Conflict):
     """A master record that other records refer to is never deleted: history must keep
     pointing at it."""

@@ -29,6 +29,7 @@ from erp.errors import NotFound, ValidationFailed
 from erp.unique import flush_unique
 from erp.masterdata.errors import (
     DUPLICATE_REFUSALS,
+    DeactivationBlocked,
     NoGroup,
     IntercompanyPartnerHasHistory,
     IntercompanyPartnerNotTheCompany,
@@ -260,6 +261,8 @@ def update_record(
     _check_company_owner(catalog, actor, changes)
     _check_unique(session, catalog, changes, record.id)
     _check_references(session, catalog, changes)
+    if changes.get("active", True) is False and record.active:
+        _refuse_deactivating_in_use(session, catalog, record)
     for name, value in changes.items():
         setattr(record, name, value)
     if catalog.check:
@@ -305,12 +308,13 @@ def partner_use_check(kind: str) -> Callable[[PartnerUseCheck], PartnerUseCheck]
 
 def documents_found(session: Session, what: str, number: Any, *where: ColumnElement[bool]) -> list[Message]:
     """``[“3 sales order(s) SO-1, SO-2, SO-3 …”]`` for the documents ``where`` selects, named
-    by their ``number`` column (at most three); ``[]`` when there are none. ``what`` is a
+    by their ``number`` column (at most three; each once, ``where`` may join lines); ``[]``
+    when there are none. ``what`` is a
     message id (N_ at the call)."""
-    count = session.scalar(select(func.count(number)).where(*where)) or 0
+    count = session.scalar(select(func.count(number.distinct())).where(*where)) or 0
     if not count:
         return []
-    numbers = session.scalars(select(number).where(*where).order_by(number).limit(3)).all()
+    numbers = session.scalars(select(number).where(*where).distinct().order_by(number).limit(3)).all()
     return [Message("{count} {what} ({numbers})", count=count, what=Term(what),
                     numbers=[*numbers, "…"] if count > len(numbers) else list(numbers))]
 
@@ -427,6 +431,44 @@ def _refuse_moving_a_warehouse_in_use(session: Session, warehouse: Warehouse) ->
         )
 
 
+# What keeps a company, a warehouse or a material (and a customer or supplier: its open
+# orders) from being deactivated, as the modules that own it say: stock on hand (inventory),
+# open purchase orders (purchasing), open sales orders (credit), unfinished production orders
+# (production), periods with postings still open (costing). Each check returns what it found, or nothing; deactivated, the record would drop
+# off the lists and boards that show what is left to finish (the costing month-end board lists
+# active companies only). Registered with ``deactivation_check`` by the modules above.
+DeactivationCheck = Callable[[Session, int], list[Message]]
+DEACTIVATION_CHECKS: dict[str, dict[str, DeactivationCheck]] = {
+    "company": {}, "warehouse": {}, "material": {}, "customer": {}, "supplier": {}}
+
+
+def deactivation_check(*labels: str) -> Callable[[DeactivationCheck], DeactivationCheck]:
+    """Register ``check(session, record_id) -> [what is left]`` for the catalogs ``labels``
+    ("company", "warehouse", "material", "customer", "supplier"), by the check's name (a
+    decorator)."""
+    def register(check: DeactivationCheck) -> DeactivationCheck:
+        for label in labels:
+            DEACTIVATION_CHECKS[label][f"{check.__module__}.{check.__qualname__}"] = check
+        return check
+    return register
+
+
+def what_blocks_deactivation(session: Session, catalog: Catalog, record_id: int) -> list[Message]:
+    """What the owning modules say is left to finish before the record may be deactivated."""
+    return [found for check in DEACTIVATION_CHECKS.get(catalog.label, {}).values()
+            for found in check(session, record_id)]
+
+
+def _refuse_deactivating_in_use(session: Session, catalog: Catalog, record: Record) -> None:
+    holds = what_blocks_deactivation(session, catalog, record.id)
+    if holds:
+        raise DeactivationBlocked(
+            Message("{kind} {record} still has {holds}: it cannot be deactivated until they are used up, finished "
+                    "or closed", kind=Term(CATALOG_NAMES.get(catalog.label, catalog.label)),
+                    record=Named.of(record), holds=holds),
+            errors=[{"pointer": "/active", "detail": Message("still has stock or open documents")}])
+
+
 def set_record_active(
     session: Session, actor: Actor, catalog: Catalog, record_id: int, active: bool, *, reason: str | None = None
 ) -> Record:
@@ -434,6 +476,8 @@ def set_record_active(
     _require_writer(catalog, actor, N_("deactivating") if not active else N_("reactivating"))
     record = get_record(session, actor, catalog, record_id)
     before = {"active": record.active}
+    if not active and record.active:
+        _refuse_deactivating_in_use(session, catalog, record)
     record.active = active
     session.flush()
     _audit(session, actor, catalog, record, audit.REACTIVATE if active else audit.DEACTIVATE, before,

@@ -25,8 +25,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from erp.audit import services as audit
@@ -44,9 +45,9 @@ from erp.inventory.errors import (
     WarehouseNotOfCompany,
 )
 from erp.masterdata.models import Company, Material, MaterialType, Warehouse
-from erp.masterdata.services import can_store
+from erp.masterdata.services import can_store, deactivation_check
 from erp.clock import refuse_after_business_day
-from erp.messages import N_, Message, Named
+from erp.messages import N_, Message, Named, Term
 from erp.money import round_money
 from erp.period import Period
 from erp.posting import (
@@ -838,3 +839,37 @@ def order_postings(session: Session, actor: Actor, order_id: int) -> list[OrderP
         .where(d.order_id == order_id, m.movement_type != MovementType.REVALUATION)
         .order_by(d.posting_date, d.document_id, m.id))
     return [OrderPosting(*row) for row in rows]
+
+
+# An order created or released is still to be finished (completed) or cancelled.
+_UNFINISHED = (OrderStatus.CREATED, OrderStatus.RELEASED)
+_UNFINISHED_ORDERS = N_("unfinished production order(s)")
+
+
+def _unfinished_orders(session: Session, *where: Any) -> list[Message]:
+    ids = session.scalars(select(ProductionOrder.id).where(*where, ProductionOrder.status.in_(_UNFINISHED))
+                          .order_by(ProductionOrder.id)).all()
+    if not ids:
+        return []
+    numbers = [f"MO-{order_id:08d}" for order_id in ids[:3]] + (["…"] if len(ids) > 3 else [])
+    return [Message("{count} {what} ({numbers})", count=len(ids), what=Term(_UNFINISHED_ORDERS),
+                    numbers=numbers)]
+
+
+@deactivation_check("company")
+def _unfinished_orders_of_company(session: Session, company_id: int) -> list[Message]:
+    return _unfinished_orders(session, ProductionOrder.company_id == company_id)
+
+
+@deactivation_check("warehouse")
+def _unfinished_orders_into_warehouse(session: Session, warehouse_id: int) -> list[Message]:
+    return _unfinished_orders(session, ProductionOrder.warehouse_id == warehouse_id)
+
+
+@deactivation_check("material")
+def _unfinished_orders_of_material(session: Session, material_id: int) -> list[Message]:
+    """Orders making the material or using it as a component."""
+    return _unfinished_orders(session, or_(
+        ProductionOrder.material_id == material_id,
+        ProductionOrder.id.in_(select(ProductionOrderComponent.order_id)
+                               .where(ProductionOrderComponent.material_id == material_id))))

@@ -27,6 +27,7 @@ from erp.masterdata.services import (
     MATERIALS,
     SUPPLIERS,
     can_store,
+    deactivation_check,
     documents_found,
     partner_use_check,
     text_match,
@@ -696,3 +697,35 @@ def _supplier_orders(session: Session, supplier_id: int) -> list[Message]:
     changes only without: erp.masterdata.services)."""
     return documents_found(session, N_("purchase order(s)"), PurchaseOrder.number,
                            PurchaseOrder.supplier_id == supplier_id)
+
+
+_ORDER_DONE = (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CLOSED, PurchaseOrderStatus.CANCELLED)
+
+
+@deactivation_check("warehouse")
+def _open_orders_into_warehouse(session: Session, warehouse_id: int) -> list[Message]:
+    return _open_orders_into(session, warehouse_id)
+
+
+@deactivation_check("material")
+def _open_orders_of_material(session: Session, material_id: int) -> list[Message]:
+    """Purchase orders not yet received, closed or cancelled with a line of the material."""
+    return documents_found(session, N_("open purchase order(s)"), PurchaseOrder.number,
+                           PurchaseOrder.id == PurchaseOrderLine.order_id, PurchaseOrderLine.material_id == material_id,
+                           PurchaseOrder.status.not_in(_ORDER_DONE))
+
+
+@deactivation_check("company")
+def _open_orders_of_company(session: Session, company_id: int) -> list[Message]:
+    """Purchase orders not yet received, closed or cancelled, placed by or for the company."""
+    return documents_found(session, N_("open purchase order(s)"), PurchaseOrder.number,
+                           or_(PurchaseOrder.receiving_company_id == company_id,
+                               PurchaseOrder.purchasing_company_id == company_id),
+                           PurchaseOrder.status.not_in(_ORDER_DONE))
+
+
+@deactivation_check("supplier")
+def _open_orders_with_supplier(session: Session, supplier_id: int) -> list[Message]:
+    """Purchase orders placed with the supplier not yet received, closed or cancelled."""
+    return documents_found(session, N_("open purchase order(s)"), PurchaseOrder.number,
+                           PurchaseOrder.supplier_id == supplier_id, PurchaseOrder.status.not_in(_ORDER_DONE))

@@ -47,3 +47,24 @@ def test_linking_a_record_with_documents_is_a_409(api: ApiClient, world: World, 
                    409, "intercompany-partner-has-history")
     assert "1 invoice(s) (AR-CB-2026-" in body["detail"]
     assert api.as_("admin").get(url).get_json()["customer_id"] is None
+
+
+def test_deactivating_a_warehouse_with_stock_is_a_409_naming_it(api: ApiClient, world: World,
+                                                                 session_factory: SF) -> None:
+    from tests.credit import put_stock
+
+    put_stock(session_factory, world, company="A", quantity="120")
+    url = f"/api/v1/warehouses/{world.warehouses['A-AMB']}"
+    body = problem(api.as_("steward").post(f"{url}/deactivate", json={"reason": "closing the store"}),
+                   409, "deactivation-blocked")
+    assert body["detail"].startswith("warehouse CA-AMB AMB still has stock on hand 120 KG (1 batch(es))")
+    zh = api.as_("steward").post(f"{url}/deactivate", json={}, headers={"Accept-Language": "zh-CN"}).get_json()
+    assert zh["detail"].startswith("仓库 CA-AMB AMB 仍有库存 120 KG（1 个批次）"), zh["detail"]
+    assert api.as_("steward").get(url).get_json()["active"] is True
+    # a company with November's postings still open is not deactivated either
+    company = problem(api.as_("admin").post(f"/api/v1/companies/{world.companies['A']}/deactivate", json={}),
+                      409, "deactivation-blocked")
+    assert "open period(s) with postings (2026-11)" in company["detail"]
+    # an empty warehouse is
+    empty = api.as_("steward").post(f"/api/v1/warehouses/{world.warehouses['C-COLD']}/deactivate", json={})
+    assert empty.status_code == 200 and empty.get_json()["active"] is False

@@ -141,3 +141,115 @@ def test_a_new_company_is_linked_by_the_same_rules(session_factory: SF, world: W
         masterdata.create_record(session, world.actors["admin"], masterdata.COMPANIES, {
             "code": "CD", "name_zh": "丁", "name_en": "D", "segment_id": world.segments["FORM"],
             "uscc": "91330100000000007Y", "customer_id": world.customers["cust1"]})
+
+
+# --- deactivation (trial finding 140) ----------------------------------------------------------
+
+def deactivate(session_factory: SF, world: World, catalog: masterdata.Catalog, record_id: int) -> None:
+    with session_factory() as session, session.begin():
+        masterdata.set_record_active(session, world.actors["admin"], catalog, record_id, False, reason="test")
+
+
+def is_active(session_factory: SF, model: Any, record_id: int) -> bool:
+    with session_factory() as session:
+        return bool(session.get(model, record_id).active)
+
+
+@pytest.mark.postgres
+def test_a_warehouse_with_stock_or_open_orders_is_not_deactivated(session_factory: SF, world: World) -> None:
+    from erp.masterdata.errors import DeactivationBlocked
+    from erp.masterdata.models import Warehouse
+    from tests.credit import new_order, put_stock
+
+    put_stock(session_factory, world, company="A", quantity="120")
+    with pytest.raises(DeactivationBlocked) as refused:
+        deactivate(session_factory, world, masterdata.WAREHOUSES, world.warehouses["A-AMB"])
+    assert refused.value.status == 409
+    assert "warehouse CA-AMB AMB still has stock on hand 120 KG (1 batch(es))" in str(refused.value)
+    assert is_active(session_factory, Warehouse, world.warehouses["A-AMB"])
+    new_order(session_factory, world, company="A")
+    open_order(session_factory, world, [("exc_local", "10", "5.00", "A-AMB")], company="A", number="PO-OPEN-1")
+    with pytest.raises(DeactivationBlocked) as refused:
+        deactivate(session_factory, world, masterdata.WAREHOUSES, world.warehouses["A-AMB"])
+    said = str(refused.value)
+    print(said)
+    assert "PO-OPEN-1" in said and "SO-CA-2026-000001" in said
+    # the same rule through a change of the record's fields (imports, services)
+    with pytest.raises(DeactivationBlocked), session_factory() as session, session.begin():
+        masterdata.update_record(session, world.actors["admin"], masterdata.WAREHOUSES, world.warehouses["A-AMB"],
+                                 {"active": False})
+    # an empty warehouse without orders is deactivated, and reactivated
+    deactivate(session_factory, world, masterdata.WAREHOUSES, world.warehouses["C-COLD"])
+    assert not is_active(session_factory, Warehouse, world.warehouses["C-COLD"])
+    with session_factory() as session, session.begin():
+        masterdata.set_record_active(session, world.actors["admin"], masterdata.WAREHOUSES,
+                                     world.warehouses["C-COLD"], True)
+    assert is_active(session_factory, Warehouse, world.warehouses["C-COLD"])
+
+
+@pytest.mark.postgres
+def test_a_material_with_stock_or_open_orders_is_not_deactivated(session_factory: SF, world: World) -> None:
+    from erp.masterdata.errors import DeactivationBlocked
+    from erp.masterdata.models import Material
+
+    open_order(session_factory, world, [("api_central", "10", "5.00", "B-COOL")], company="B", number="PO-AMOX-1")
+    with pytest.raises(DeactivationBlocked) as refused:
+        deactivate(session_factory, world, masterdata.MATERIALS, world.materials["api_central"])
+    assert "1 open purchase order(s) (PO-AMOX-1)" in str(refused.value)
+    assert is_active(session_factory, Material, world.materials["api_central"])
+    deactivate(session_factory, world, masterdata.MATERIALS, world.materials["cold_central"])  # nothing left
+    assert not is_active(session_factory, Material, world.materials["cold_central"])
+
+
+@pytest.mark.postgres
+def test_a_company_with_stock_or_an_open_period_with_postings_is_not_deactivated(
+    session_factory: SF, world: World
+) -> None:
+    """Deactivated, the company would drop off the costing month-end board with November open."""
+    from erp.masterdata.errors import DeactivationBlocked
+    from tests.credit import put_stock
+
+    put_stock(session_factory, world, company="B", quantity="120")
+    with pytest.raises(DeactivationBlocked) as refused:
+        deactivate(session_factory, world, masterdata.COMPANIES, world.companies["B"])
+    said = str(refused.value)
+    assert said.startswith("company CB Company B still has ") and "stock on hand 120 KG (1 batch(es))" in said
+    assert "1 open period(s) with postings (2026-11)" in said
+    assert is_active(session_factory, Company, world.companies["B"])
+    deactivate(session_factory, world, masterdata.COMPANIES, world.companies["C"])  # never traded
+    assert not is_active(session_factory, Company, world.companies["C"])
+
+
+@pytest.mark.postgres
+def test_a_material_in_an_unfinished_production_order_is_not_deactivated(session_factory: SF, world: World) -> None:
+    """The product and its components: the order still issues and delivers them."""
+    from erp.masterdata.errors import DeactivationBlocked
+    from tests.production import build_plant, new_order as production_order
+
+    plant = build_plant(session_factory, world)
+    order = production_order(session_factory, world, "api", "10", release=False)
+    for material in ("api", "acid"):
+        with pytest.raises(DeactivationBlocked) as refused:
+            deactivate(session_factory, world, masterdata.MATERIALS, world.materials[material])
+        assert f"1 unfinished production order(s) (MO-{order:08d})" in str(refused.value)
+    with pytest.raises(DeactivationBlocked, match="unfinished production order"):
+        deactivate(session_factory, world, masterdata.WAREHOUSES, world.warehouses["A-AMB"])
+    assert plant.tablet  # the tablet is in no order: deactivated
+    deactivate(session_factory, world, masterdata.MATERIALS, world.materials["tablet"])
+
+
+@pytest.mark.postgres
+def test_a_partner_with_open_orders_is_not_deactivated(session_factory: SF, world: World) -> None:
+    from erp.masterdata.errors import DeactivationBlocked
+    from tests.credit import new_order
+
+    open_order(session_factory, world, [("exc_local", "10", "5.00", "A-AMB")], company="A", supplier="sup2",
+               number="PO-SUP2-1")
+    with pytest.raises(DeactivationBlocked, match=r"1 open purchase order\(s\) \(PO-SUP2-1\)"):
+        deactivate(session_factory, world, masterdata.SUPPLIERS, world.suppliers["sup2"])
+    new_order(session_factory, world, company="B", customer="cust2")
+    with pytest.raises(DeactivationBlocked, match=r"1 open sales order\(s\) \(SO-CB-2026-000001\)"):
+        deactivate(session_factory, world, masterdata.CUSTOMERS, world.customers["cust2"])
+    assert is_active(session_factory, Supplier, world.suppliers["sup2"])
+    assert is_active(session_factory, Customer, world.customers["cust2"])
+    deactivate(session_factory, world, masterdata.CUSTOMERS, world.customers["cust1"])  # nothing open
