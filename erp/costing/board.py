@@ -315,6 +315,8 @@ JOURNAL_SOURCES: dict[str, str] = {
     "credit_note": N_("credit note"),
     "credit_note_application": N_("credit note application"),
     "opening_receivables": N_("opening receivables"),
+    "opening_received": N_("opening goods received not invoiced"),
+    "payment_reversal": N_("reversal of a customer payment"),
     "supplier_invoice": N_("supplier invoice"),
     "supplier_invoice_reversal": N_("reversal of a supplier invoice"),
     "supplier_payment": N_("supplier payment"),

@@ -22,6 +22,9 @@ from erp.clock import business_today
 from erp.config import load_settings
 from erp.inventory.services import AdjustmentKind, adjust_stock
 from erp.masterdata import services as masterdata
+from erp.credit import profiles
+from erp.credit.profiles import CreditData
+from erp.credit.scorecard import CustomerType
 from erp.masterdata.models import Company, Customer, Material, Supplier, Warehouse
 from erp.masterdata.services import can_store
 from erp.posting.stock import find_or_create_batch
@@ -56,6 +59,10 @@ def add_intercompany_demo(session: Session, today: dt.date | None = None) -> dic
                         payment_terms_days=60)
     session.add_all([supplier, customer])
     session.flush()
+    # Every customer carries credit data (its type for the limit model), a group company too.
+    profiles.record_credit_data(session, _actor(session, "credit"), customer.id,
+                                CreditData(customer_type=CustomerType.OTHER),
+                                reason="集团内公司：按营业执照登记客户类型", valid_from=today)
     masterdata.update_record(session, admin, masterdata.COMPANIES, seller.id, {"supplier_id": supplier.id},
                              reason="集团内部交易：API01 向集团内制剂公司供货")
     masterdata.update_record(session, admin, masterdata.COMPANIES, buying.id, {"customer_id": customer.id},

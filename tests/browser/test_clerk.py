@@ -14,16 +14,21 @@ from sqlalchemy.orm import Session
 from erp.auth.models import User
 from erp.inventory.queries import lines_open_for_receipt
 from erp.auth.services import actor_for_user
+from erp.masterdata.models import Company
 from erp.clock import business_today
 
 
 def _open_line(engine: Engine, taken: set[int]) -> Any:
-    """An open line of clerk.form01's warehouses whose material needs inspection."""
+    """An open line of clerk.form01's warehouses whose material needs inspection, bought from
+    an outside supplier (a line bought from a group company is received only against what the
+    seller has shipped: the demo's intercompany order has nothing shipped yet)."""
     with Session(engine) as session, session.begin():
         user = session.scalars(select(User).where(User.username == "clerk.form01")).one()
+        group_suppliers = set(session.scalars(select(Company.supplier_id).where(Company.supplier_id.is_not(None))))
         rows, _ = lines_open_for_receipt(session, actor_for_user(user), limit=500)
         for row in rows:
-            if row.inspection_required and row.po_line_id not in taken and row.open_quantity >= 2:
+            if (row.inspection_required and row.po_line_id not in taken and row.open_quantity >= 2
+                    and row.supplier_id not in group_suppliers):
                 taken.add(row.po_line_id)
                 return row
     raise AssertionError("the demo has no open inspected order line for clerk.form01")

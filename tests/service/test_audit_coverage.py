@@ -77,6 +77,8 @@ WRITES: dict[str, str] = {
     "credit/services.py:record_payment": "posting",
     "credit/services.py:apply_credit": "posting",
     "credit/sales_desk.py:form_choices": "none: a read of the order form",
+    "credit/sales_desk.py:partner_lines": "none: a read of the buyer's open purchase order lines for the order form",
+    "credit/payment_reversals.py:reverse_customer_payment": "audit customer_payment reverse",
     "credit/notes.py:issue_credit_note": "posting",
     "credit/notes.py:return_goods": "posting",
     "credit/notes.py:apply_credit_note": "posting",

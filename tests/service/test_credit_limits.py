@@ -292,7 +292,7 @@ def test_a_new_parameter_version_changes_the_next_run_and_keeps_the_old_one(
         assert old.rule_for("medium", CustomerType.OTHER).net_worth_share == D("0.3500")
         trail, _ = audit.record_history(session, scenarios.actors["cio"], entity="credit_model", entity_id=2)
     # version 2 in the audit trail: the one rule it changed, against version 1, and why
-    assert [(e.action, e.reason, e.changes) for e in trail] == [(
+    assert [(e.action, narration.plain(e.reason), e.changes) for e in trail] == [(
         "create", "pharmacy chains pay reliably (in force from 2026-11-20)",
         {"rule.medium.any": {
             "before": "net worth 0.35, turnover 0.05, 2 months, starting 100000, maximum 5000000",

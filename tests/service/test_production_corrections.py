@@ -40,7 +40,8 @@ def test_an_issue_to_a_completed_order_is_not_reversed(session_factory: sessionm
     plant = build_plant(session_factory, world)
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant, complete_order=False)
-    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=NOV_21)
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=NOV_21,
+                     over_issue_reason="extra granulation after a spill")
     complete(session_factory, world, made.tablet_order, NOV_21)
     before = _documents(session_factory)
     with refused_in(session_factory, ProductionOrderClosed) as session:
@@ -56,7 +57,8 @@ def test_an_issue_to_a_settled_order_is_not_reversed_and_one_to_a_running_order_
     plant = build_plant(session_factory, world)
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant, complete_order=False)
-    (running,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=NOV_21)
+    (running,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=NOV_21,
+                     over_issue_reason="extra granulation after a spill")
     with session_factory() as session:  # the API order's acid issue; the order is completed
         settled = session.scalar(select(ProductionOrderDocument.document_id).where(
             ProductionOrderDocument.order_id == made.api_order, ProductionOrderDocument.kind == OrderDocumentKind.ISSUE
@@ -99,7 +101,8 @@ def test_a_completion_is_not_dated_before_a_reversal_of_one_of_the_orders_issues
     plant = build_plant(session_factory, world)
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant, complete_order=False)
-    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=NOV_21)
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=NOV_21,
+                     over_issue_reason="extra granulation after a spill")
     with session_factory() as session, session.begin():
         _reverse(session, world, extra, NOV_22)
     with pytest.raises(ValidationFailed):

@@ -190,7 +190,7 @@ def test_a_reversed_issue_no_longer_counts_in_its_orders_variance(
     made = make_tablets(session_factory, world, plant, complete_order=False)
     # 0.2 kg more API issued by mistake, then reversed: the order cost 0.2 x 110.40 = 22.08 more, then not.
     (extra,) = issue(session_factory, world, made.tablet_order, [("api", "0.2", made.api_batch)],
-                     on=dt.date(2026, 11, 21))
+                     on=dt.date(2026, 11, 21), over_issue_reason="issued by mistake (reversed below)")
     with session_factory() as session, session.begin():
         inventory.reverse_issue(session, world.actors["clerk_a"], document_id=extra,
                                 posting_date=dt.date(2026, 11, 22), reason="wrong order")
@@ -264,7 +264,8 @@ def test_an_issue_reversed_after_a_standard_price_change_takes_back_what_it_put_
     plant = build_plant(session_factory, world)
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant, complete_order=False)
-    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21))
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21),
+                     over_issue_reason="extra granulation after a spill")
     set_standard(session_factory, world, "exc_local", "12.00", period=DEC)
     _close(session_factory, world)
     company = world.companies["A"]
@@ -302,7 +303,8 @@ def test_an_issue_reversed_after_its_close_gives_back_its_part_of_the_variance_o
     plant = build_plant(session_factory, world)
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant, complete_order=False, excipient_price="10.50")
-    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21))
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21),
+                     over_issue_reason="extra granulation after a spill")
     _close(session_factory, world)
     company = world.companies["A"]
     with session_factory() as session:
@@ -403,7 +405,8 @@ def test_variance_a_close_put_on_no_material_before_5001_01_carried_it_is_cleare
     release_rollup(session_factory, world)
     made = make_tablets(session_factory, world, plant, tablets_delivered="50000", complete_order=False,
                         excipient_price="10.50")
-    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21))
+    (extra,) = issue(session_factory, world, made.tablet_order, [("exc_local", "1", None)], on=dt.date(2026, 11, 21),
+                     over_issue_reason="extra granulation after a spill")
     with monkeypatch.context() as before:
         before.setattr(closing, "ALLOCATED_PER_MATERIAL", frozenset())
         _close(session_factory, world)

@@ -64,6 +64,10 @@ NOT_WALKED = {
     "masterdata_pages.edit": "a form of one record: its own code and name are the fields being edited",
     "costing_pages.close_job_progress": "the part of the close job's page (costing_pages.close_job) it redraws",
     "payables_pages.pay_open_items": "the part of the payment form (payables_pages.pay) it redraws",
+    "golive_pages.template": "an Excel template, not a page (its headers: tests/browser/test_golive_imports.py)",
+    "golive_pages.job": "exists only once a file is uploaded and checked (tests/browser/test_golive_imports.py "
+                        "reads it with refused rows and with totals)",
+    "golive_pages.job_progress": "the part of the import's page (golive_pages.job) it redraws",
 }
 # Pages that must show a row of tests/demo_pages.py's making (the walk reads them with rows,
 # not only their empty state): the endpoint, and a text of that row.
